@@ -1,0 +1,35 @@
+# Each target sets itself up on a fresh machine: a virtual environment with the package (editable) and its dev tools.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Node 20 is past jsii's support date; without this every CDK run prints a large banner.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+CDK := npx --yes aws-cdk@2
+
+.PHONY: synth test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+synth: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth --quiet
+
+lint: $(STAMP)
+	$(BIN)/ruff check constructs lambda tests bench app.py
+	$(BIN)/ruff format --check constructs lambda tests bench app.py
+
+typecheck: $(STAMP)
+	$(BIN)/mypy constructs/cdk_bedrock_customization lambda/bedrock_custom_resource
+
+test: $(STAMP) lint typecheck
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
+
+clean:
+	rm -rf cdk.out build dist *.egg-info

@@ -1,0 +1,261 @@
+"""The contract between resource properties and Bedrock requests.
+
+Pure: no CDK and no network. The construct calls it at synth time for early errors (skipping
+unresolved tokens); the handler calls it at deploy time, for templates written by hand.
+Every rule about types, required members, enums, patterns, lengths and tagged unions comes from
+the Bedrock service model shipped in botocore_data/, the same file the deployed handler's boto3 uses.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from botocore.loaders import Loader
+from botocore.model import ServiceModel, Shape
+
+SERVICE_DATA_PATH = Path(__file__).parent / "botocore_data"
+
+CUSTOMIZATION_JOB = "Custom::BedrockModelCustomizationJob"
+# Members the handler fills in when a template leaves them out.
+GENERATED_NAMES = ("jobName", "customModelName")
+DEFAULT_CUSTOMIZATION_TYPE = "FINE_TUNING"
+# The customizationConfig member that each job type needs (None: it takes none).
+CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
+    "FINE_TUNING": None,
+    "CONTINUED_PRE_TRAINING": None,
+    "DISTILLATION": "distillationConfig",
+    "REINFORCEMENT_FINE_TUNING": "rftConfig",
+}
+NAME_MAX_LENGTH = 63
+_LONG_PATTERN = 80
+_LONG_VALUE = 120
+
+IsUnresolved = Callable[[Any], bool]
+
+
+def _never_unresolved(_value: Any) -> bool:
+    return False
+
+
+class InvalidProperties(ValueError):
+    """Properties that Bedrock would reject; raised before anything is created."""
+
+    def __init__(self, resource_type: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"Invalid properties for {resource_type}: " + "; ".join(problems))
+
+
+@functools.cache
+def service_model() -> ServiceModel:
+    loader = Loader(extra_search_paths=[str(SERVICE_DATA_PATH)], include_default_search_paths=False)
+    return ServiceModel(loader.load_service_model("bedrock", "service-2"), "bedrock")
+
+
+def shape(name: str) -> Shape:
+    return service_model().shape_for(name)
+
+
+def customization_job_request(
+    properties: Mapping[str, Any], *, is_unresolved: IsUnresolved = _never_unresolved
+) -> dict[str, Any]:
+    """The CreateModelCustomizationJob request for these properties, typed as Bedrock expects.
+
+    jobName and customModelName may be absent (see generated_name); clientRequestToken is
+    always derived by the handler, so it may not be given.
+    """
+    properties = {k: v for k, v in properties.items() if k != "ServiceToken"}
+    properties.setdefault("customizationType", DEFAULT_CUSTOMIZATION_TYPE)
+    problems: list[str] = []
+    if "clientRequestToken" in properties:
+        problems.append("clientRequestToken: is derived from the request; remove it")
+        del properties["clientRequestToken"]
+    request_shape = service_model().operation_model("CreateModelCustomizationJob").input_shape
+    request = _conform(request_shape, properties, "", problems, is_unresolved, optional=GENERATED_NAMES)
+    problems.extend(_customization_config_problems(request, is_unresolved))
+    if problems:
+        raise InvalidProperties(CUSTOMIZATION_JOB, problems)
+    return dict(request)
+
+
+def _customization_config_problems(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:
+    job_type = request.get("customizationType")
+    config = request.get("customizationConfig")
+    if is_unresolved(job_type) or is_unresolved(config):
+        return []
+    if job_type not in CONFIG_MEMBER_FOR_TYPE:
+        return [f"customizationType: {job_type!r} is not a customization job type; use one of {sorted(CONFIG_MEMBER_FOR_TYPE)}"]
+    needed = CONFIG_MEMBER_FOR_TYPE[job_type]
+    given = sorted(config) if isinstance(config, Mapping) else []
+    if needed is None and given:
+        return [f"customizationConfig: {job_type} takes no customizationConfig, got {given}"]
+    if needed is not None and given != [needed]:
+        return [f"customizationConfig.{needed}: required for {job_type}, got {given or 'none'}"]
+    return []
+
+
+def generated_name(stack_id: str, logical_id: str, request_id: str) -> str:
+    """A job or model name, valid for both name patterns, distinct per resource and per request.
+
+    A retried request gets the same name; a replacement (a new request) gets a new one.
+    """
+    stack_name = stack_id.split("/")[1] if stack_id.count("/") >= 2 else stack_id
+    digest = hashlib.sha256(f"{stack_id}|{logical_id}|{request_id}".encode()).hexdigest()[:12]
+    stem = re.sub(r"[^0-9a-zA-Z]+", "-", f"{stack_name}-{logical_id}").strip("-")
+    stem = stem[: NAME_MAX_LENGTH - len(digest) - 1].rstrip("-")
+    return f"{stem}-{digest}" if stem else digest
+
+
+def client_request_token(request: Mapping[str, Any], request_id: str) -> str:
+    """The idempotency token of a create: the same CloudFormation request always sends the same token."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request_id}|{canonical}".encode()).hexdigest()
+
+
+def _join(path: str, member: str) -> str:
+    return f"{path}.{member}" if path else member
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 3] + "..."
+
+
+@functools.cache
+def _pattern(expression: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(expression)
+    except re.error:  # a pattern Python cannot read is left to Bedrock to enforce
+        return None
+
+
+def _conform(
+    shape: Shape,
+    value: Any,
+    path: str,
+    problems: list[str],
+    is_unresolved: IsUnresolved,
+    optional: tuple[str, ...] = (),
+) -> Any:
+    """Return value converted to the shape's type (CloudFormation sends every scalar as a string),
+    appending a 'path: problem' line for each rule it breaks.
+
+    botocore's own ParamValidator checks neither patterns, enums nor maximums, and cannot skip
+    CDK tokens, hence this walk.
+    """
+    if is_unresolved(value):
+        return value
+    kind = shape.type_name
+    if kind == "structure":
+        return _conform_structure(shape, value, path, problems, is_unresolved, optional)
+    if kind in ("list", "map"):
+        return _conform_collection(shape, value, path, problems, is_unresolved)
+    if kind == "string":
+        return _conform_string(shape, value, path, problems)
+    if kind in ("integer", "long", "float", "double"):
+        return _conform_number(shape, value, path, problems)
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        problems.append(f"{path}: expected true or false, got {_show(value)}")
+        return value
+    return value
+
+
+def _conform_structure(
+    shape: Any, value: Any, path: str, problems: list[str], is_unresolved: IsUnresolved, optional: tuple[str, ...]
+) -> Any:
+    if not isinstance(value, Mapping):
+        problems.append(f"{path or 'properties'}: expected an object, got {_show(value)}")
+        return value
+    members = shape.members
+    result = {}
+    for name, member_value in value.items():
+        member_path = _join(path, name)
+        if name not in members:
+            problems.append(f"{member_path}: unknown property; expected one of {sorted(members)}")
+            continue
+        result[name] = _conform(members[name], member_value, member_path, problems, is_unresolved)
+    for name in shape.required_members:
+        if name not in value and name not in optional:
+            problems.append(f"{_join(path, name)}: required")
+    if shape.is_tagged_union and len(value) != 1:
+        problems.append(f"{path}: set exactly one of {sorted(members)}, got {sorted(value) or 'none'}")
+    return result
+
+
+def _conform_collection(shape: Any, value: Any, path: str, problems: list[str], is_unresolved: IsUnresolved) -> Any:
+    if shape.type_name == "list":
+        if not isinstance(value, (list, tuple)):
+            problems.append(f"{path}: expected a list, got {_show(value)}")
+            return value
+        result: Any = [
+            _conform(shape.member, item, f"{path}[{index}]", problems, is_unresolved)
+            for index, item in enumerate(value)
+        ]
+    else:
+        if not isinstance(value, Mapping):
+            problems.append(f"{path}: expected an object, got {_show(value)}")
+            return value
+        result = {
+            _conform(shape.key, key, f"{path} key", problems, is_unresolved): _conform(
+                shape.value, item, _join(path, str(key)), problems, is_unresolved
+            )
+            for key, item in value.items()
+        }
+    _check_bounds(shape, len(value), path, problems, "items", value)
+    return result
+
+
+def _conform_string(shape: Any, value: Any, path: str, problems: list[str]) -> Any:
+    if not isinstance(value, str):
+        problems.append(f"{path}: expected a string, got {_show(value)}")
+        return value
+    if shape.enum and value not in shape.enum:
+        problems.append(f"{path}: {_show(value)} is not one of {list(shape.enum)}")
+        return value
+    if not _check_bounds(shape, len(value), path, problems, "characters", value):
+        return value
+    expression = shape.metadata.get("pattern")
+    pattern = _pattern(expression) if expression else None
+    if pattern is not None and not pattern.fullmatch(value):
+        rule = expression if len(expression) <= _LONG_PATTERN else f"the pattern of {shape.name}"
+        problems.append(f"{path}: {_show(value)} does not match {rule}")
+    return value
+
+
+def _conform_number(shape: Any, value: Any, path: str, problems: list[str]) -> Any:
+    integral = shape.type_name in ("integer", "long")
+    convert: Callable[[Any], Any] = int if integral else float
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        problems.append(f"{path}: expected a number, got {_show(value)}")
+        return value
+    try:
+        number = convert(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        problems.append(f"{path}: expected {'an integer' if integral else 'a number'}, got {_show(value)}")
+        return value
+    if integral and isinstance(value, float) and not value.is_integer():
+        problems.append(f"{path}: expected an integer, got {_show(value)}")
+        return value
+    _check_bounds(shape, number, path, problems, "", value)
+    return number
+
+
+def _check_bounds(shape: Any, measure: float, path: str, problems: list[str], unit: str, value: Any) -> bool:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    for limit, broken, word in ((low, low is not None and measure < low, "least"), (high, high is not None and measure > high, "most")):
+        if broken:
+            if unit:
+                problems.append(f"{path}: {_show(value)} has {measure} {unit}; it must have at {word} {limit}")
+            else:
+                problems.append(f"{path}: {_show(value)} must be at {word} {limit}")
+            return False
+    return True

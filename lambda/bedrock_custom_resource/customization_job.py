@@ -1,0 +1,178 @@
+"""Custom::BedrockModelCustomizationJob: create, await, update and delete a model customization job.
+
+PhysicalResourceId is the job ARN. Attributes are named as GetModelCustomizationJob names them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from . import contract
+from .aws import bedrock_client, error_code
+from .responses import checked_data
+
+RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
+TAG_PROPERTIES = frozenset({"jobTags", "customModelTags"})
+# Deliberately looser than the service model's ModelCustomizationJobArn pattern: mistaking a real
+# job ARN for something else would leave a paid-for job running after its stack is deleted.
+JOB_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:model-customization-job/\S+")
+RUNNING = frozenset({"InProgress", "Stopping"})
+UNSUCCESSFUL = frozenset({"Failed", "Stopped"})
+SUB_TASKS = (("validationDetails", "validation"), ("dataProcessingDetails", "data processing"), ("trainingDetails", "training"))
+
+logger = logging.getLogger(__name__)
+
+
+class JobUnsuccessful(RuntimeError):
+    pass
+
+
+def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    request_type = event["RequestType"]
+    if request_type == "Create":
+        return _create(event)
+    if request_type == "Update":
+        return _update(event)
+    _advance_delete(event["PhysicalResourceId"])
+    return {"PhysicalResourceId": event["PhysicalResourceId"]}
+
+
+def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
+    job_arn = event["PhysicalResourceId"]
+    if event["RequestType"] == "Delete":
+        return {"IsComplete": _advance_delete(job_arn)}
+    job = bedrock_client().get_model_customization_job(jobIdentifier=job_arn)
+    status = job["status"]
+    if status == "Completed":
+        logger.info("Job %s completed: model %s", job["jobName"], job.get("outputModelArn"))
+        return {"IsComplete": True, "Data": checked_data(event, job_arn, attributes(job))}
+    if status in UNSUCCESSFUL:
+        reason = job.get("failureMessage") or "Bedrock gave no failure message"
+        raise JobUnsuccessful(f"Model customization job {job['jobName']} {status}: {reason}")
+    logger.info("Job %s %s: %s", job["jobName"], status, progress(job))
+    return {"IsComplete": False}
+
+
+def attributes(job: Mapping[str, Any]) -> dict[str, str]:
+    """The job's fields that a stack can use, as strings (CloudFormation attributes are strings)."""
+    data = {
+        name: job[name]
+        for name in ("jobArn", "jobName", "status", "outputModelArn", "outputModelName", "baseModelArn", "outputModelKmsKeyArn")
+        if job.get(name)
+    }
+    for name in ("creationTime", "endTime"):
+        if isinstance(job.get(name), datetime):
+            data[name] = job[name].isoformat()
+    training_loss = job.get("trainingMetrics", {}).get("trainingLoss")
+    if training_loss is not None:
+        data["trainingLoss"] = str(training_loss)
+    validation_losses = [m["validationLoss"] for m in job.get("validationMetrics", []) if "validationLoss" in m]
+    if validation_losses:
+        data["validationLoss"] = str(validation_losses[0])
+    return data
+
+
+def progress(job: Mapping[str, Any]) -> str:
+    details = job.get("statusDetails") or {}
+    parts = [f"{label} {details[key]['status']}" for key, label in SUB_TASKS if details.get(key, {}).get("status")]
+    return ", ".join(parts) or "no sub-task status yet"
+
+
+def _create(event: Mapping[str, Any]) -> dict[str, Any]:
+    request = contract.customization_job_request(event["ResourceProperties"])
+    for name in contract.GENERATED_NAMES:
+        request.setdefault(name, contract.generated_name(event["StackId"], event["LogicalResourceId"], event["RequestId"]))
+    request["clientRequestToken"] = contract.client_request_token(request, event["RequestId"])
+    job_arn = bedrock_client().create_model_customization_job(**request)["jobArn"]
+    logger.info("Started model customization job %s (%s)", request["jobName"], job_arn)
+    return {"PhysicalResourceId": job_arn}
+
+
+def _update(event: Mapping[str, Any]) -> dict[str, Any]:
+    new, old = _compared(event["ResourceProperties"]), _compared(event["OldResourceProperties"])
+    contract.customization_job_request(new)  # validate before changing anything
+    changed = {name for name in new.keys() | old.keys() if new.get(name) != old.get(name)}
+    if changed <= TAG_PROPERTIES:
+        _retag(event["PhysicalResourceId"], old, new)
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    reused = [name for name in contract.GENERATED_NAMES if new.get(name) is not None and new.get(name) == old.get(name)]
+    if reused:
+        raise ValueError(
+            f"Changing {sorted(changed - TAG_PROPERTIES)} needs a new customization job, but "
+            + ", ".join(f"{name} {new[name]!r}" for name in reused)
+            + " would be reused: Bedrock names are unique per account and Region and job records are never "
+            "deleted. Change the name, or remove it to have one generated."
+        )
+    return _create(event)
+
+
+def _compared(properties: Mapping[str, Any]) -> dict[str, Any]:
+    return {"customizationType": contract.DEFAULT_CUSTOMIZATION_TYPE} | {
+        k: v for k, v in properties.items() if k != "ServiceToken"
+    }
+
+
+def _retag(job_arn: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    client = bedrock_client()
+    _apply_tag_changes(client, job_arn, old.get("jobTags"), new.get("jobTags"))
+    if old.get("customModelTags") != new.get("customModelTags"):
+        model_arn = client.get_model_customization_job(jobIdentifier=job_arn).get("outputModelArn")
+        if model_arn:
+            _apply_tag_changes(client, model_arn, old.get("customModelTags"), new.get("customModelTags"))
+
+
+def _apply_tag_changes(client: Any, arn: str, old_tags: Any, new_tags: Any) -> None:
+    before = {tag["key"]: tag["value"] for tag in old_tags or []}
+    after = {tag["key"]: tag["value"] for tag in new_tags or []}
+    removed = sorted(before.keys() - after.keys())
+    changed = [{"key": key, "value": value} for key, value in sorted(after.items()) if before.get(key) != value]
+    if removed:
+        client.untag_resource(resourceARN=arn, tagKeys=removed)
+    if changed:
+        client.tag_resource(resourceARN=arn, tags=changed)
+    logger.info("Retagged %s: set %s, removed %s", arn, [t["key"] for t in changed], removed)
+
+
+def _advance_delete(job_arn: str) -> bool:
+    """One step towards deletion; True once nothing is left running or stored.
+
+    A running job is stopped and awaited; a completed job's model is deleted. Anything already gone,
+    and an id that is not a job ARN (a create that never started a job), counts as done.
+    """
+    if not JOB_ARN.fullmatch(job_arn):
+        logger.info("Nothing to delete: %r is not a model customization job ARN", job_arn)
+        return True
+    client = bedrock_client()
+    try:
+        job = client.get_model_customization_job(jobIdentifier=job_arn)
+    except client.exceptions.ResourceNotFoundException:
+        return True
+    status = job["status"]
+    if status == "InProgress":
+        _stop(client, job_arn)
+        return False
+    if status in RUNNING:
+        logger.info("Waiting for job %s to stop", job["jobName"])
+        return False
+    if status == "Completed" and job.get("outputModelArn"):
+        try:
+            client.delete_custom_model(modelIdentifier=job["outputModelArn"])
+            logger.info("Deleted custom model %s", job["outputModelArn"])
+        except client.exceptions.ResourceNotFoundException:
+            pass
+    return True
+
+
+def _stop(client: Any, job_arn: str) -> None:
+    try:
+        client.stop_model_customization_job(jobIdentifier=job_arn)
+        logger.info("Stopping job %s", job_arn)
+    except (client.exceptions.ConflictException, client.exceptions.ValidationException) as error:
+        # The job left InProgress since we read it; the next step reads its new status.
+        logger.info("Job %s could not be stopped now: %s", job_arn, error_code(error))
+    except client.exceptions.ResourceNotFoundException:
+        pass

@@ -1,0 +1,47 @@
+"""Entry points of the CDK Provider framework: on_event and is_complete.
+
+Both dispatch on the event's ResourceType. The event's ResponseURL is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from . import customization_job
+
+HANDLERS: dict[str, ModuleType] = {customization_job.RESOURCE_TYPE: customization_job}
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+
+def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    _log_request("on_event", event)
+    result: dict[str, Any] = _handler(event).on_event(event)
+    return result
+
+
+def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    _log_request("is_complete", event)
+    result: dict[str, Any] = _handler(event).is_complete(event)
+    return result
+
+
+def _handler(event: Mapping[str, Any]) -> ModuleType:
+    resource_type = event.get("ResourceType")
+    if resource_type not in HANDLERS:
+        raise ValueError(f"ResourceType {resource_type!r} is not handled here; expected one of {sorted(HANDLERS)}")
+    return HANDLERS[resource_type]
+
+
+def _log_request(entry: str, event: Mapping[str, Any]) -> None:
+    logger.info(
+        "%s %s %s %s",
+        entry,
+        event.get("RequestType"),
+        event.get("LogicalResourceId"),
+        event.get("PhysicalResourceId", "(new)"),
+    )
