@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""The example app: a fine-tuned model and a distilled model, synthesized with no AWS account."""
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+
+from cdk_bedrock_customization import CustomModel, Customization, InvocationLogs, RequestMetadataFilter, S3Data
+
+
+class ExampleModelsStack(cdk.Stack):
+    def __init__(self, scope: cdk.App, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        data = s3.Bucket(
+            self,
+            "TrainingData",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            server_access_logs_prefix="access-logs/",
+        )
+
+        support_model = CustomModel(
+            self,
+            "SupportAssistant",
+            base_model="amazon.nova-micro-v1:0:128k",
+            customization=Customization.fine_tuning(),
+            training_data=S3Data.from_bucket(data, "support/train.jsonl"),
+            validation_data=[S3Data.from_bucket(data, "support/validation.jsonl")],
+            output_data=S3Data.from_bucket(data, "support/output/"),
+            hyper_parameters={"epochCount": 2, "batchSize": 1, "learningRate": 0.00001},
+            custom_model_tags={"use-case": "support"},
+        )
+
+        distilled_model = CustomModel(
+            self,
+            "DistilledRouter",
+            base_model="amazon.nova-micro-v1:0:128k",
+            customization=Customization.distillation(
+                "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.amazon.nova-premier-v1:0",
+                max_response_length_for_inference=1000,
+            ),
+            training_data=InvocationLogs(
+                source=S3Data.from_bucket(data, "invocation-logs/"),
+                request_metadata_filters=RequestMetadataFilter.equals("project", "router"),
+            ),
+            output_data=S3Data.from_bucket(data, "router/output/"),
+        )
+
+        cdk.Tags.of(self).add("team", "ml-platform")
+        cdk.CfnOutput(self, "SupportAssistantModelArn", value=support_model.output_model_arn)
+        cdk.CfnOutput(self, "DistilledRouterModelArn", value=distilled_model.output_model_arn)
+
+
+app = cdk.App()
+ExampleModelsStack(app, "BedrockCustomizationExample")
+app.synth()

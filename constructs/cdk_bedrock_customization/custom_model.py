@@ -1,0 +1,301 @@
+"""CustomModel: a Bedrock model customization job, created and awaited at deploy time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from bedrock_custom_resource import contract
+from constructs import Construct
+
+from .inputs import Customization, InvocationLogs, S3Data
+from .provider import CustomizationProvider
+
+RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
+POLLING_WARNING_ID = "cdk-bedrock-customization:jobLongerThanTotalTimeout"
+
+
+@jsii.implements(cdk.ITaggable)
+class CustomModel(Construct):
+    """A custom model trained by a Bedrock model customization job.
+
+    ``cdk deploy`` starts the job and waits for it; ``output_model_arn`` is then available to the
+    rest of the stack. ``Tags.of(...)`` reaches both the job and the model.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        base_model: str | bedrock.IModel,
+        training_data: S3Data | InvocationLogs,
+        output_data: S3Data,
+        customization: Customization | None = None,
+        validation_data: Sequence[S3Data] | None = None,
+        hyper_parameters: Mapping[str, str | int | float] | None = None,
+        job_name: str | None = None,
+        custom_model_name: str | None = None,
+        role: iam.IRole | None = None,
+        kms_key: kms.IKey | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        job_tags: Mapping[str, str] | None = None,
+        custom_model_tags: Mapping[str, str] | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        provider: CustomizationProvider | None = None,
+    ) -> None:
+        """
+        :param base_model: the model to customize: a model id (``amazon.nova-micro-v1:0:128k``), a
+            foundation or custom model ARN, or an ``aws_bedrock.FoundationModel``.
+        :param training_data: an S3 object (or prefix), or invocation logs for distillation.
+        :param output_data: the S3 prefix where Bedrock writes the job's metrics.
+        :param customization: the kind of customization. @default Customization.fine_tuning()
+        :param validation_data: validation datasets. @default none
+        :param hyper_parameters: the base model's hyperparameters, e.g. ``{"epochCount": 2}``. @default Bedrock's
+        :param job_name: @default generated from the stack and construct, new for each replacement
+        :param custom_model_name: @default generated like job_name
+        :param role: the service role Bedrock assumes. @default a role granted exactly what the job needs
+        :param kms_key: encrypts the custom model. @default an AWS owned key
+        :param vpc: runs the job in this VPC. @default no VPC
+        :param vpc_subnets: subnets of ``vpc``. @default the VPC's private subnets
+        :param security_groups: security groups in ``vpc``. @default one new group, outbound only
+        :param job_tags: tags of the job. @default none (besides ``Tags.of``)
+        :param custom_model_tags: tags of the model. @default none (besides ``Tags.of``)
+        :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN
+        :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
+        """
+        super().__init__(scope, construct_id)
+        customization = customization or Customization.fine_tuning()
+        stack = cdk.Stack.of(self)
+        self.provider = provider or CustomizationProvider.of(self)
+        self._tags = cdk.TagManager(cdk.TagType.MAP, RESOURCE_TYPE)
+        self.role = role or self._create_service_role(stack)
+
+        base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
+        properties: dict[str, Any] = {
+            "baseModelIdentifier": base_model_id,
+            "customizationType": customization.customization_type,
+            "roleArn": self.role.role_arn,
+            "trainingDataConfig": self._training_data_config(training_data),
+            "outputDataConfig": {"s3Uri": output_data.uri},
+        }
+        optional: dict[str, Any] = {
+            "jobName": job_name,
+            "customModelName": custom_model_name,
+            "customizationConfig": customization.config,
+            "hyperParameters": {k: str(v) for k, v in hyper_parameters.items()} if hyper_parameters else None,
+            "customModelKmsKeyId": kms_key.key_arn if kms_key else None,
+            "validationDataConfig": (
+                {"validators": [{"s3Uri": data.uri} for data in validation_data]} if validation_data else None
+            ),
+            "vpcConfig": self._vpc_config(vpc, vpc_subnets, security_groups),
+        }
+        properties.update({name: value for name, value in optional.items() if value is not None})
+        contract.customization_job_request(properties, is_unresolved=cdk.Token.is_unresolved)
+
+        properties["jobTags"] = self._rendered_tags(job_tags)
+        properties["customModelTags"] = self._rendered_tags(custom_model_tags)
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=self.provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+            removal_policy=removal_policy,
+        )
+
+        # Bedrock validates the role's access when the job starts: its policies must exist first.
+        self.resource.node.add_dependency(self.role)
+        self.provider.allow_customizing(self._base_model_arn(stack, base_model_id), self.role)
+        if role is None:
+            self._grant_service_role(training_data, output_data, validation_data or [], customization)
+        if kms_key is not None:
+            for principal in (self.role, self.provider.handler_role):
+                kms_key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+        cdk.Annotations.of(self).add_warning_v2(
+            POLLING_WARNING_ID,
+            f"The deployment waits at most {self.provider.total_timeout.to_human_string()} for this job; "
+            "a job that runs longer fails the deployment, and the rollback stops it.",
+        )
+
+    @property
+    def tags(self) -> cdk.TagManager:
+        """Tags from ``Tags.of(...)``: they reach both the job and the model."""
+        return self._tags
+
+    @property
+    def output_model_arn(self) -> str:
+        """The ARN of the custom model, once the job has completed."""
+        return self.resource.get_att_string("outputModelArn")
+
+    @property
+    def output_model_name(self) -> str:
+        return self.resource.get_att_string("outputModelName")
+
+    @property
+    def job_arn(self) -> str:
+        return self.resource.get_att_string("jobArn")
+
+    @property
+    def job_name(self) -> str:
+        return self.resource.get_att_string("jobName")
+
+    def _rendered_tags(self, own: Mapping[str, str] | None) -> Any:
+        """Tags from Tags.of(...) and the resource's own, rendered at synth time as the API's key/value list."""
+
+        def render() -> list[dict[str, str]] | None:
+            merged = {**(self._tags.render_tags() or {}), **(own or {})}
+            return [{"key": key, "value": merged[key]} for key in sorted(merged)] or None
+
+        # uncached_any: Lazy.any resolves without a context, which jsii cannot pass to a Python producer.
+        return cdk.Lazy.uncached_any(_Producer(render))
+
+    def _training_data_config(self, training_data: S3Data | InvocationLogs) -> dict[str, Any]:
+        if isinstance(training_data, S3Data):
+            return {"s3Uri": training_data.uri}
+        logs: dict[str, Any] = {
+            "usePromptResponse": training_data.use_prompt_response,
+            "invocationLogSource": {"s3Uri": training_data.source.uri},
+        }
+        if training_data.request_metadata_filters is not None:
+            logs["requestMetadataFilters"] = training_data.request_metadata_filters.render()
+        return {"invocationLogsConfig": logs}
+
+    def _vpc_config(
+        self,
+        vpc: ec2.IVpc | None,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+    ) -> dict[str, Any] | None:
+        if vpc is None:
+            if vpc_subnets or security_groups:
+                raise ValueError("vpc_subnets and security_groups need vpc")
+            return None
+        self._subnets = vpc.select_subnets(**_selection(vpc_subnets)).subnets
+        self._security_groups = list(security_groups or []) or [
+            ec2.SecurityGroup(self, "SecurityGroup", vpc=vpc, description="Bedrock customization job", allow_all_outbound=True)
+        ]
+        return {
+            "subnetIds": [subnet.subnet_id for subnet in self._subnets],
+            "securityGroupIds": [group.security_group_id for group in self._security_groups],
+        }
+
+    def _create_service_role(self, stack: cdk.Stack) -> iam.Role:
+        # Bedrock may assume it only for this account's customization jobs (confused-deputy guard).
+        principal = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
+            {
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {
+                    "aws:SourceArn": stack.format_arn(
+                        service="bedrock", resource="model-customization-job", resource_name="*"
+                    )
+                },
+            }
+        )
+        return iam.Role(self, "ServiceRole", assumed_by=principal, description="Assumed by Bedrock to run a customization job")
+
+    def _grant_service_role(
+        self,
+        training_data: S3Data | InvocationLogs,
+        output_data: S3Data,
+        validation_data: Sequence[S3Data],
+        customization: Customization,
+    ) -> None:
+        sources = [training_data if isinstance(training_data, S3Data) else training_data.source, *validation_data]
+        for source in sources:
+            source.grant_read(self, self.role)
+        output_data.grant_output(self, self.role)
+        if customization.grader is not None:
+            customization.grader.grant_invoke(self.role)
+        if getattr(self, "_subnets", None):
+            self._grant_vpc_access()
+
+    def _grant_vpc_access(self) -> None:
+        """The network-interface permissions Bedrock documents for jobs in a VPC."""
+        stack = cdk.Stack.of(self)
+        interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+        jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+        subnet_arns = [stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id) for s in self._subnets]
+        group_arns = [
+            stack.format_arn(service="ec2", resource="security-group", resource_name=g.security_group_id)
+            for g in self._security_groups
+        ]
+        statements = [
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],  # these Describe actions support no resource-level permissions
+            ),
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[interfaces],
+                conditions={
+                    "StringEquals": {"aws:RequestTag/BedrockManaged": "true"},
+                    "ArnEquals": {"aws:RequestTag/BedrockModelCustomizationJobArn": jobs},
+                },
+            ),
+            iam.PolicyStatement(actions=["ec2:CreateNetworkInterface"], resources=[*subnet_arns, *group_arns]),
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[interfaces],
+                conditions={
+                    "ArnEquals": {"ec2:Subnet": subnet_arns, "ec2:ResourceTag/BedrockModelCustomizationJobArn": jobs},
+                    "StringEquals": {"ec2:ResourceTag/BedrockManaged": "true"},
+                },
+            ),
+            iam.PolicyStatement(
+                actions=["ec2:CreateTags"],
+                resources=[interfaces],
+                conditions={
+                    "StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]},
+                },
+            ),
+        ]
+        for statement in statements:
+            self.role.add_to_principal_policy(statement)
+
+    @staticmethod
+    def _base_model_arn(stack: cdk.Stack, base_model_id: str) -> str:
+        if cdk.Token.is_unresolved(base_model_id) or base_model_id.startswith("arn:"):
+            return base_model_id
+        return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=base_model_id)
+
+
+def _selection(vpc_subnets: ec2.SubnetSelection | None) -> dict[str, Any]:
+    if vpc_subnets is None:
+        return {"subnet_type": ec2.SubnetType.PRIVATE_WITH_EGRESS}
+    return {
+        "availability_zones": vpc_subnets.availability_zones,
+        "one_per_az": vpc_subnets.one_per_az,
+        "subnet_filters": vpc_subnets.subnet_filters,
+        "subnet_group_name": vpc_subnets.subnet_group_name,
+        "subnets": vpc_subnets.subnets,
+        "subnet_type": vpc_subnets.subnet_type,
+    }
+
+
+@jsii.implements(cdk.IAnyProducer)
+class _Producer:
+    def __init__(self, produce: Callable[[], Any]) -> None:
+        self._produce = produce
+
+    def produce(self, context: cdk.IResolveContext) -> Any:
+        return self._produce()

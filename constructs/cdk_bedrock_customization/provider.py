@@ -1,0 +1,201 @@
+"""The stack's one Provider-framework provider, shared by every model in the stack."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import bedrock_custom_resource
+import jsii
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from ._nag import suppress
+
+PROVIDER_ID = "BedrockCustomizationProvider"
+HANDLER_PACKAGE = Path(bedrock_custom_resource.__file__).parent
+# The newest Python runtime that aws-cdk-lib offers (a test fails when a newer one appears).
+HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
+# CloudFormation waits at most one hour for any custom resource (ServiceTimeout is at most 3600 s).
+MAX_TOTAL_TIMEOUT = cdk.Duration.hours(1)
+DEFAULT_QUERY_INTERVAL = cdk.Duration.minutes(1)
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+_IGNORED_FILES = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+@jsii.implements(cdk.ILocalBundling)
+class _CopyHandlerPackage:
+    """Lays the handler package out as /var/task/bedrock_custom_resource, so its relative imports
+    work in Lambda. A plain copy: no Docker, and the same bytes on every machine."""
+
+    def try_bundle(self, output_dir: str, _options: Any) -> bool:
+        shutil.copytree(HANDLER_PACKAGE, Path(output_dir) / HANDLER_PACKAGE.name, ignore=_IGNORED_FILES)
+        return True
+
+
+def handler_code() -> lambda_.Code:
+    return lambda_.Code.from_asset(
+        str(HANDLER_PACKAGE),
+        exclude=["**/__pycache__", "**/*.pyc"],
+        bundling=cdk.BundlingOptions(
+            # Never pulled or run: local bundling always succeeds.
+            image=cdk.DockerImage.from_registry("local-bundling-only"),
+            local=_CopyHandlerPackage(),
+        ),
+    )
+
+
+class CustomizationProvider(Construct):
+    """Runs the custom resources of this library: a Provider with on_event and is_complete handlers.
+
+    One is created per stack the first time a model needs it (see ``of``). Create it yourself first,
+    with ``CustomizationProvider.of(stack, query_interval=..., total_timeout=...)``, to change its settings.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        query_interval: cdk.Duration | None = None,
+        total_timeout: cdk.Duration | None = None,
+        log_retention: logs.RetentionDays | None = None,
+    ) -> None:
+        """
+        :param query_interval: how often is_complete checks a job. @default 1 minute
+        :param total_timeout: how long a deployment waits for a job; at most 1 hour. @default 1 hour
+        :param log_retention: how long the handlers' logs are kept. @default one month
+        """
+        super().__init__(scope, construct_id)
+        self.query_interval = query_interval or DEFAULT_QUERY_INTERVAL
+        self.total_timeout = total_timeout or MAX_TOTAL_TIMEOUT
+        if not cdk.Token.is_unresolved(self.total_timeout.to_seconds()) and (
+            self.total_timeout.to_seconds() > MAX_TOTAL_TIMEOUT.to_seconds()
+        ):
+            raise ValueError(
+                f"total_timeout: {self.total_timeout.to_human_string()} is longer than 1 hour, the most "
+                "CloudFormation waits for a custom resource"
+            )
+        if self.query_interval.to_seconds() > self.total_timeout.to_seconds():
+            raise ValueError(
+                f"query_interval: {self.query_interval.to_human_string()} is longer than total_timeout "
+                f"{self.total_timeout.to_human_string()}"
+            )
+        retention = log_retention or DEFAULT_LOG_RETENTION
+        stack = cdk.Stack.of(self)
+
+        self.handler_role = iam.Role(
+            self,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Lets the cdk-bedrock-customization handler manage this stack's Bedrock customization jobs",
+        )
+        self.handler_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "bedrock:CreateModelCustomizationJob",
+                    "bedrock:GetModelCustomizationJob",
+                    "bedrock:StopModelCustomizationJob",
+                    "bedrock:TagResource",
+                    "bedrock:UntagResource",
+                ],
+                resources=[stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")],
+            )
+        )
+        self.handler_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "bedrock:CreateModelCustomizationJob",
+                    "bedrock:DeleteCustomModel",
+                    "bedrock:TagResource",
+                    "bedrock:UntagResource",
+                ],
+                resources=[stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")],
+            )
+        )
+        # Grown by each model: the base models it customizes and the service roles it passes.
+        self._base_models: iam.PolicyStatement | None = None
+        self._pass_roles: iam.PolicyStatement | None = None
+
+        handler_logs = logs.LogGroup(
+            self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        handler_logs.grant_write(self.handler_role)
+        code = handler_code()
+        self.on_event_function, self.is_complete_function = (
+            lambda_.Function(
+                self,
+                name,
+                runtime=HANDLER_RUNTIME,
+                code=code,
+                handler=f"{HANDLER_PACKAGE.name}.index.{entry}",
+                role=self.handler_role,
+                timeout=cdk.Duration.minutes(1),
+                memory_size=256,
+                logging_format=lambda_.LoggingFormat.JSON,
+                log_group=handler_logs,
+                description=f"cdk-bedrock-customization {entry}",
+            )
+            for name, entry in (("OnEvent", "on_event"), ("IsComplete", "is_complete"))
+        )
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.on_event_function,
+            is_complete_handler=self.is_complete_function,
+            query_interval=self.query_interval,
+            total_timeout=self.total_timeout,
+            log_group=logs.LogGroup(
+                self, "FrameworkLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY
+            ),
+        )
+        suppress(
+            self,
+            ("AwsSolutions-IAM4", "The Provider framework's own functions use AWSLambdaBasicExecutionRole (aws-cdk-lib)."),
+            (
+                "AwsSolutions-IAM5",
+                "Job and model ARNs hold generated names unknown at synth time, and Bedrock never "
+                "reuses them; the framework's own roles invoke its functions by version (aws-cdk-lib).",
+            ),
+            ("AwsSolutions-L1", "The framework functions' runtime is chosen by aws-cdk-lib."),
+            ("AwsSolutions-SF1", "The framework's waiter state machine is aws-cdk-lib's; its handlers log every step."),
+            ("AwsSolutions-SF2", "X-Ray adds nothing to the framework's short waiter state machine."),
+        )
+
+    @classmethod
+    def of(cls, scope: Construct, **settings: Any) -> CustomizationProvider:
+        """The stack's provider, created with these settings when it does not exist yet."""
+        stack = cdk.Stack.of(scope)
+        existing = stack.node.try_find_child(PROVIDER_ID)
+        if existing is None:
+            return cls(stack, PROVIDER_ID, **settings)
+        if settings:
+            raise ValueError(
+                f"{stack.stack_name} already has its CustomizationProvider; pass settings "
+                f"{sorted(settings)} on the first call to CustomizationProvider.of"
+            )
+        assert isinstance(existing, CustomizationProvider)
+        return existing
+
+    @property
+    def service_token(self) -> str:
+        return self.provider.service_token
+
+    def allow_customizing(self, base_model_arn: str, service_role: iam.IRole) -> None:
+        """Let the handler start jobs on this base model, and pass this role to Bedrock only."""
+        if self._base_models is None or self._pass_roles is None:
+            self._base_models = iam.PolicyStatement(actions=["bedrock:CreateModelCustomizationJob"])
+            self._pass_roles = iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+            )
+            self.handler_role.add_to_policy(self._base_models)
+            self.handler_role.add_to_policy(self._pass_roles)
+        for statement, arn in ((self._base_models, base_model_arn), (self._pass_roles, service_role.role_arn)):
+            if arn not in statement.resources:
+                statement.add_resources(arn)
