@@ -51,6 +51,11 @@ class ExampleModelsStack(cdk.Stack):
         cdk.CfnOutput(self, "DistilledRouterModelArn", value=distilled_model.output_model_arn)
 
 
-app = cdk.App()
-ExampleModelsStack(app, "BedrockCustomizationExample")
-app.synth()
+def build_app(outdir: str | None = None) -> cdk.App:
+    app = cdk.App(outdir=outdir)
+    ExampleModelsStack(app, "BedrockCustomizationExample")
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

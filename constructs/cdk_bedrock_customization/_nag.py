@@ -1,25 +1,38 @@
-"""cdk-nag suppressions, written as the metadata cdk-nag reads, so the library does not depend on cdk-nag."""
+"""Acknowledged policy-validation findings (cdk-nag v3 reads CDK's own acknowledgements).
+
+Written with aws-cdk-lib's Validations API, so the library itself does not depend on cdk-nag.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
-import jsii
-from constructs import Construct, IConstruct
+from constructs import IConstruct
+
+PACK = "AwsSolutions"
 
 
-def suppress(scope: Construct, *rules: tuple[str, str]) -> None:
-    """Suppress these (rule id, reason) pairs on every CloudFormation resource under scope,
-    including those added later in the app's life (the aspect runs at synth, before cdk-nag's)."""
-    cdk.Aspects.of(scope).add(_Suppress(rules), priority=cdk.AspectPriority.MUTATING)
+def acknowledge(scope: IConstruct, rule: str, reason: str, findings: list[str] | None = None) -> None:
+    """Acknowledge a rule (or only these findings of it) for scope and everything under it."""
+    ids = [f"{PACK}::{PACK}-{rule}[{finding}]" for finding in findings] if findings else [f"{PACK}::{PACK}-{rule}"]
+    for finding_id in ids:
+        cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding_id, reason=reason))
 
 
-@jsii.implements(cdk.IAspect)
-class _Suppress:
-    def __init__(self, rules: tuple[tuple[str, str], ...]) -> None:
-        self._rules = [{"id": rule, "reason": reason} for rule, reason in rules]
+def wildcard_resource(scope: IConstruct, arn: str) -> str:
+    """The finding name cdk-nag gives a wildcard resource: intrinsics written as <Ref> and <Resource.Attr>."""
+    return "Resource::" + _flatten(cdk.Stack.of(scope).resolve(arn))
 
-    def visit(self, node: IConstruct) -> None:
-        if isinstance(node, cdk.CfnResource):
-            existing = node.get_metadata("cdk_nag") or {}
-            known = existing.get("rules_to_suppress", [])
-            node.add_metadata("cdk_nag", {"rules_to_suppress": known + [r for r in self._rules if r not in known]})
+
+def _flatten(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        return str(delimiter).join(_flatten(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return "<{}.{}>".format(*value["Fn::GetAtt"])
+    return str(value)

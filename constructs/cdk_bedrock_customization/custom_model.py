@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract
 from constructs import Construct
 
+from ._nag import acknowledge, wildcard_resource
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
 
@@ -210,13 +211,20 @@ class CustomModel(Construct):
         customization: Customization,
     ) -> None:
         sources = [training_data if isinstance(training_data, S3Data) else training_data.source, *validation_data]
-        for source in sources:
-            source.grant_read(self, self.role)
-        output_data.grant_output(self, self.role)
+        prefixes = [arn for source in sources for arn in source.grant_read(self, self.role)]
+        prefixes += output_data.grant_output(self, self.role)
         if customization.grader is not None:
             customization.grader.grant_invoke(self.role)
         if getattr(self, "_subnets", None):
             self._grant_vpc_access()
+        if prefixes:
+            acknowledge(
+                self.role,
+                "IAM5",
+                "Bedrock reads every object under a data prefix and writes its output under the output prefix: "
+                "the grant covers exactly those prefixes.",
+                [wildcard_resource(self, arn) for arn in prefixes],
+            )
 
     def _grant_vpc_access(self) -> None:
         """The network-interface permissions Bedrock documents for jobs in a VPC."""
@@ -271,6 +279,13 @@ class CustomModel(Construct):
         ]
         for statement in statements:
             self.role.add_to_principal_policy(statement)
+        acknowledge(
+            self.role,
+            "IAM5",
+            "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it creates; "
+            "conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
+            [wildcard_resource(self, arn) for arn in ("*", interfaces)],
+        )
 
     @staticmethod
     def _base_model_arn(stack: cdk.Stack, base_model_id: str) -> str:

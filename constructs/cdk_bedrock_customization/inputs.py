@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -48,20 +48,39 @@ class S3Data:
             return self.bucket
         id_ = f"Bucket{self.bucket_name}"
         existing = scope.node.try_find_child(id_)
-        return existing if isinstance(existing, s3.IBucket) else s3.Bucket.from_bucket_name(scope, id_, self.bucket_name)
+        if existing is not None:
+            return cast(s3.IBucket, existing)
+        return s3.Bucket.from_bucket_name(scope, id_, self.bucket_name)
 
     @property
     def _objects(self) -> str:
         """The key pattern a grant covers: exactly the object, or everything under the prefix."""
         return self.key if self.key and not self.key.endswith("/") else f"{self.key}*"
 
-    def grant_read(self, scope: Construct, grantee: iam.IGrantable) -> None:
-        self._bucket(scope).grant_read(grantee, self._objects)
+    def grant_read(self, scope: Construct, grantee: iam.IGrantable) -> list[str]:
+        """Let grantee list and read exactly this object or prefix. Returns the wildcard object ARNs granted."""
+        return self._grant(scope, grantee, ["s3:GetObject"], write=False)
 
-    def grant_output(self, scope: Construct, grantee: iam.IGrantable) -> None:
+    def grant_output(self, scope: Construct, grantee: iam.IGrantable) -> list[str]:
+        """Let grantee list, read and write exactly this prefix. Returns the wildcard object ARNs granted."""
+        return self._grant(scope, grantee, ["s3:GetObject", "s3:PutObject"], write=True)
+
+    def _grant(self, scope: Construct, grantee: iam.IGrantable, actions: list[str], write: bool) -> list[str]:
+        # Explicit statements rather than IBucket.grant_read: no s3:GetObject*/List* wildcards.
         bucket = self._bucket(scope)
-        bucket.grant_put(grantee, self._objects)
-        bucket.grant_read(grantee, self._objects)
+        objects = bucket.arn_for_objects(self._objects)
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[objects]))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": self._objects}},
+            )
+        )
+        if bucket.encryption_key is not None:
+            key_grant = bucket.encryption_key.grant_encrypt_decrypt if write else bucket.encryption_key.grant_decrypt
+            key_grant(grantee)
+        return [objects] if self._objects.endswith("*") else []
 
 
 class RequestMetadataFilter:

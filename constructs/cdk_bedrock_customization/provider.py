@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ._nag import suppress
+from ._nag import acknowledge, wildcard_resource
 
 PROVIDER_ID = "BedrockCustomizationProvider"
 HANDLER_PACKAGE = Path(bedrock_custom_resource.__file__).parent
@@ -95,6 +95,8 @@ class CustomizationProvider(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Lets the cdk-bedrock-customization handler manage this stack's Bedrock customization jobs",
         )
+        jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+        models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         self.handler_role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
@@ -104,7 +106,7 @@ class CustomizationProvider(Construct):
                     "bedrock:TagResource",
                     "bedrock:UntagResource",
                 ],
-                resources=[stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")],
+                resources=[jobs],
             )
         )
         self.handler_role.add_to_policy(
@@ -115,7 +117,7 @@ class CustomizationProvider(Construct):
                     "bedrock:TagResource",
                     "bedrock:UntagResource",
                 ],
-                resources=[stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")],
+                resources=[models],
             )
         )
         # Grown by each model: the base models it customizes and the service roles it passes.
@@ -154,17 +156,31 @@ class CustomizationProvider(Construct):
                 self, "FrameworkLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY
             ),
         )
-        suppress(
-            self,
-            ("AwsSolutions-IAM4", "The Provider framework's own functions use AWSLambdaBasicExecutionRole (aws-cdk-lib)."),
-            (
-                "AwsSolutions-IAM5",
-                "Job and model ARNs hold generated names unknown at synth time, and Bedrock never "
-                "reuses them; the framework's own roles invoke its functions by version (aws-cdk-lib).",
-            ),
-            ("AwsSolutions-L1", "The framework functions' runtime is chosen by aws-cdk-lib."),
-            ("AwsSolutions-SF1", "The framework's waiter state machine is aws-cdk-lib's; its handlers log every step."),
-            ("AwsSolutions-SF2", "X-Ray adds nothing to the framework's short waiter state machine."),
+        functions = [c for c in self.node.find_all() if isinstance(c, lambda_.Function)]
+        acknowledge(
+            self.provider,
+            "IAM4",
+            "The Provider framework's own functions use AWSLambdaBasicExecutionRole; aws-cdk-lib creates them.",
+            ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+        )
+        acknowledge(
+            self.provider,
+            "IAM5",
+            "The Provider framework invokes its functions and ours by version (<function ARN>:*).",
+            [wildcard_resource(self, f"{function.function_arn}:*") for function in functions],
+        )
+        acknowledge(
+            self.provider,
+            "SF1",
+            "The framework's waiter state machine is aws-cdk-lib's; the handlers log every step as JSON.",
+        )
+        acknowledge(self.provider, "SF2", "X-Ray adds nothing to the framework's short waiter state machine.")
+        acknowledge(
+            self.handler_role,
+            "IAM5",
+            "Jobs and models get names generated at deploy time: the handler may act on this account and "
+            "Region's customization jobs and custom models only.",
+            [wildcard_resource(self, arn) for arn in (jobs, models)],
         )
 
     @classmethod

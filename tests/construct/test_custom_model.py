@@ -1,0 +1,400 @@
+"""Synth-time behaviour of CustomModel and the shared CustomizationProvider."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Annotations, Match, Template
+from bedrock_custom_resource.contract import InvalidProperties
+
+from cdk_bedrock_customization import (
+    Customization,
+    CustomizationProvider,
+    CustomModel,
+    InvocationLogs,
+    RequestMetadataFilter,
+    S3Data,
+)
+from cdk_bedrock_customization.provider import HANDLER_RUNTIME
+
+from .conftest import resources_of_type, statements
+
+JOB = "Custom::BedrockModelCustomizationJob"
+
+
+def model(scope: cdk.Stack, bucket: s3.IBucket, construct_id: str = "Model", **overrides: Any) -> CustomModel:
+    props: dict[str, Any] = {
+        "base_model": "amazon.nova-micro-v1:0:128k",
+        "training_data": S3Data.from_bucket(bucket, "train/data.jsonl"),
+        "output_data": S3Data.from_bucket(bucket, "output/"),
+    }
+    return CustomModel(scope, construct_id, **(props | overrides))
+
+
+def job_properties(template: Template) -> dict[str, Any]:
+    (job,) = resources_of_type(template, JOB).values()
+    properties: dict[str, Any] = job["Properties"]
+    return properties
+
+
+def rendered(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+class TestProperties:
+    def test_properties_are_named_as_the_api_and_default_to_fine_tuning(self, stack, bucket):
+        model(stack, bucket, hyper_parameters={"epochCount": 2, "learningRate": "0.00001"})
+        properties = job_properties(Template.from_stack(stack))
+        assert properties["baseModelIdentifier"] == "amazon.nova-micro-v1:0:128k"
+        assert properties["customizationType"] == "FINE_TUNING"
+        assert properties["hyperParameters"] == {"epochCount": "2", "learningRate": "0.00001"}
+        assert "s3://" in rendered(properties["trainingDataConfig"]["s3Uri"])
+        assert "/train/data.jsonl" in rendered(properties["trainingDataConfig"]["s3Uri"])
+        assert "/output/" in rendered(properties["outputDataConfig"]["s3Uri"])
+        for absent in ("jobName", "customModelName", "customizationConfig", "vpcConfig", "customModelKmsKeyId"):
+            assert absent not in properties
+
+    def test_removal_policy_defaults_to_retain(self, stack, bucket):
+        model(stack, bucket)
+        (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
+        assert job["DeletionPolicy"] == "Retain"
+        assert job["UpdateReplacePolicy"] == "Retain"
+
+    def test_removal_policy_destroy_lets_cloudformation_delete_the_model(self, stack, bucket):
+        model(stack, bucket, removal_policy=cdk.RemovalPolicy.DESTROY)
+        (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
+        assert job["DeletionPolicy"] == "Delete"
+
+    def test_explicit_names_are_passed_through(self, stack, bucket):
+        model(stack, bucket, job_name="support-v1", custom_model_name="support-model-v1")
+        properties = job_properties(Template.from_stack(stack))
+        assert (properties["jobName"], properties["customModelName"]) == ("support-v1", "support-model-v1")
+
+    def test_distillation_renders_its_teacher_and_invocation_logs(self, stack, bucket):
+        teacher = "us.amazon.nova-premier-v1:0"
+        model(
+            stack,
+            bucket,
+            customization=Customization.distillation(teacher, max_response_length_for_inference=1000),
+            training_data=InvocationLogs(
+                source=S3Data.from_uri("s3://logs-bucket/invocations/"),
+                use_prompt_response=True,
+                request_metadata_filters=RequestMetadataFilter.and_all(
+                    RequestMetadataFilter.equals("project", "router"),
+                    RequestMetadataFilter.not_equals("stage", "dev"),
+                ),
+            ),
+        )
+        properties = job_properties(Template.from_stack(stack))
+        assert properties["customizationType"] == "DISTILLATION"
+        assert properties["customizationConfig"] == {
+            "distillationConfig": {
+                "teacherModelConfig": {"teacherModelIdentifier": teacher, "maxResponseLengthForInference": 1000}
+            }
+        }
+        assert properties["trainingDataConfig"] == {
+            "invocationLogsConfig": {
+                "usePromptResponse": True,
+                "invocationLogSource": {"s3Uri": "s3://logs-bucket/invocations/"},
+                "requestMetadataFilters": {
+                    "andAll": [{"equals": {"project": "router"}}, {"notEquals": {"stage": "dev"}}]
+                },
+            }
+        }
+
+    def test_continued_pre_training(self, stack, bucket):
+        model(stack, bucket, customization=Customization.continued_pre_training())
+        assert job_properties(Template.from_stack(stack))["customizationType"] == "CONTINUED_PRE_TRAINING"
+
+    def test_base_model_may_be_a_foundation_model_object(self, stack, bucket):
+        nova = bedrock.FoundationModel.from_foundation_model_id(
+            stack, "Nova", bedrock.FoundationModelIdentifier("amazon.nova-micro-v1:0:128k")
+        )
+        model(stack, bucket, base_model=nova)
+        template = Template.from_stack(stack)
+        assert "foundation-model/amazon.nova-micro-v1:0:128k" in rendered(job_properties(template)["baseModelIdentifier"])
+
+    def test_unresolved_tokens_are_not_validated_at_synth(self, stack, bucket):
+        base = cdk.CfnParameter(stack, "BaseModel").value_as_string
+        model(stack, bucket, base_model=base, job_name=cdk.CfnParameter(stack, "JobName").value_as_string)
+        assert job_properties(Template.from_stack(stack))["baseModelIdentifier"] == {"Ref": "BaseModel"}
+
+
+class TestReinforcementFineTuning:
+    def test_grader_is_rendered_and_the_service_role_may_invoke_it(self, stack, bucket):
+        grader = lambda_.Function(
+            stack,
+            "Grader",
+            runtime=HANDLER_RUNTIME,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context): return 1"),
+        )
+        model(
+            stack,
+            bucket,
+            customization=Customization.reinforcement_fine_tuning(grader, hyper_parameters={"epochCount": 2}),
+        )
+        template = Template.from_stack(stack)
+        config = job_properties(template)["customizationConfig"]["rftConfig"]
+        assert config["hyperParameters"] == {"epochCount": 2}
+        assert "Grader" in rendered(config["graderConfig"]["lambdaGrader"]["lambdaArn"])
+        invokes = [s for s in statements(template, "ModelServiceRole") if s["Action"] == "lambda:InvokeFunction"]
+        assert invokes and all("Grader" in rendered(s["Resource"]) for s in invokes)
+
+
+class TestBadInput:
+    """Errors name the property path and the value, and stop the synth."""
+
+    def test_bad_job_name(self, stack, bucket):
+        with pytest.raises(InvalidProperties, match=r"jobName: '-bad-name' does not match"):
+            model(stack, bucket, job_name="-bad-name")
+
+    def test_out_of_range_rft_hyperparameter(self, stack, bucket):
+        grader = lambda_.Function.from_function_arn(
+            stack, "Grader", "arn:aws:lambda:us-east-1:123456789012:function:grader"
+        )
+        with pytest.raises(InvalidProperties, match=r"rftConfig\.hyperParameters\.batchSize: 4 must be at least 16"):
+            model(
+                stack,
+                bucket,
+                customization=Customization.reinforcement_fine_tuning(grader, hyper_parameters={"batchSize": 4}),
+            )
+
+    def test_unknown_rft_hyperparameter(self, stack, bucket):
+        grader = lambda_.Function.from_function_arn(
+            stack, "Grader", "arn:aws:lambda:us-east-1:123456789012:function:grader"
+        )
+        with pytest.raises(InvalidProperties, match=r"rftConfig\.hyperParameters\.epochs: unknown property"):
+            model(
+                stack,
+                bucket,
+                customization=Customization.reinforcement_fine_tuning(grader, hyper_parameters={"epochs": 2}),
+            )
+
+    def test_bad_teacher(self, stack, bucket):
+        with pytest.raises(InvalidProperties, match=r"teacherModelIdentifier: 'gpt' does not match"):
+            model(stack, bucket, customization=Customization.distillation("gpt"))
+
+    def test_bad_s3_uri(self):
+        with pytest.raises(ValueError, match=r"S3 URI 'https://bucket/key' is not of the form s3://bucket/key"):
+            S3Data.from_uri("https://bucket/key")
+
+    def test_uppercase_bucket_in_uri_breaks_the_s3_uri_pattern(self, stack, bucket):
+        with pytest.raises(InvalidProperties, match=r"outputDataConfig\.s3Uri: 's3://Bad_Bucket/out/'"):
+            model(stack, bucket, output_data=S3Data.from_uri("s3://Bad_Bucket/out/"))
+
+    def test_nested_combinators_are_refused(self):
+        with pytest.raises(ValueError, match="and_all: takes equals and not_equals filters only"):
+            RequestMetadataFilter.and_all(RequestMetadataFilter.or_all(RequestMetadataFilter.equals("a", "b")))
+
+    def test_subnets_without_a_vpc(self, stack, bucket):
+        with pytest.raises(ValueError, match="vpc_subnets and security_groups need vpc"):
+            model(stack, bucket, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+
+    def test_nothing_is_added_to_the_stack_by_a_rejected_model(self, stack, bucket):
+        with pytest.raises(InvalidProperties):
+            model(stack, bucket, job_name="-bad-name")
+        assert not resources_of_type(Template.from_stack(stack), JOB)
+
+
+class TestServiceRole:
+    def test_trusts_bedrock_for_this_accounts_jobs_only(self, stack, bucket):
+        model(stack, bucket)
+        roles = resources_of_type(Template.from_stack(stack), "AWS::IAM::Role")
+        (trust,) = [
+            statement
+            for logical_id, role in roles.items()
+            if logical_id.startswith("ModelServiceRole")
+            for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        ]
+        assert trust["Principal"] == {"Service": "bedrock.amazonaws.com"}
+        assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+        assert trust["Condition"]["ArnLike"] == {
+            "aws:SourceArn": {
+                "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:model-customization-job/*"]]
+            }
+        }
+
+    def test_reads_exactly_the_data_and_writes_exactly_the_output_prefix(self, stack, bucket):
+        model(stack, bucket, validation_data=[S3Data.from_bucket(bucket, "validation/data.jsonl")])
+        object_grants = {}
+        for statement in statements(Template.from_stack(stack), "ModelServiceRole"):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+                key = re.search(r'"/([^"]*)"', rendered(resource))
+                if key:
+                    object_grants.setdefault(key.group(1), set()).update(actions)
+        assert set(object_grants) == {"train/data.jsonl", "validation/data.jsonl", "output/*"}
+        assert "s3:PutObject" in object_grants["output/*"]
+        assert not any(a.startswith("s3:Put") for a in object_grants["train/data.jsonl"])
+        assert not any(a.startswith("s3:Delete") for actions in object_grants.values() for a in actions)
+
+    def test_given_role_is_used_as_is_and_passed(self, stack, bucket):
+        role = iam.Role.from_role_arn(stack, "Given", "arn:aws:iam::123456789012:role/my-bedrock-role", mutable=False)
+        model(stack, bucket, role=role)
+        template = Template.from_stack(stack)
+        assert job_properties(template)["roleArn"] == "arn:aws:iam::123456789012:role/my-bedrock-role"
+        assert not [r for r in resources_of_type(template, "AWS::IAM::Role") if r.startswith("Model")]
+        (pass_role,) = [s for s in statements(template, "BedrockCustomizationProvider") if s["Action"] == "iam:PassRole"]
+        assert pass_role["Resource"] == "arn:aws:iam::123456789012:role/my-bedrock-role"
+
+    def test_job_waits_for_the_roles_policy(self, stack, bucket):
+        model(stack, bucket)
+        template = Template.from_stack(stack)
+        (job,) = resources_of_type(template, JOB).values()
+        assert any(d.startswith("ModelServiceRoleDefaultPolicy") for d in job["DependsOn"])
+
+    def test_vpc_jobs_get_network_interface_permissions_scoped_to_their_subnets(self, stack, bucket):
+        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[
+            ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ])
+        model(stack, bucket, vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+        template = Template.from_stack(stack)
+        vpc_config = job_properties(template)["vpcConfig"]
+        assert len(vpc_config["subnetIds"]) == 2
+        assert len(vpc_config["securityGroupIds"]) == 1
+        template.resource_count_is("AWS::EC2::SecurityGroup", 1)
+        role_statements = statements(template, "ModelServiceRole")
+        creates = [s for s in role_statements if s["Action"] == "ec2:CreateNetworkInterface"]
+        assert any(s.get("Condition", {}).get("StringEquals") == {"aws:RequestTag/BedrockManaged": "true"} for s in creates)
+        deletes = [s for s in role_statements if "ec2:DeleteNetworkInterface" in s["Action"]]
+        assert len(deletes[0]["Condition"]["ArnEquals"]["ec2:Subnet"]) == 2
+
+    def test_kms_key_encrypts_the_model_and_both_roles_may_use_it(self, stack, bucket):
+        key = kms.Key(stack, "ModelKey")
+        model(stack, bucket, kms_key=key)
+        template = Template.from_stack(stack)
+        assert job_properties(template)["customModelKmsKeyId"] == {"Fn::GetAtt": [Match.string_like_regexp("ModelKey"), "Arn"]} or (
+            "ModelKey" in rendered(job_properties(template)["customModelKmsKeyId"])
+        )
+        for prefix in ("ModelServiceRole", "BedrockCustomizationProviderHandlerRole"):
+            kms_actions = {a for s in statements(template, prefix) for a in s["Action"] if str(a).startswith("kms:")}
+            assert {"kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= kms_actions
+
+
+class TestProvider:
+    def test_one_provider_serves_every_model_in_the_stack(self, stack, bucket):
+        model(stack, bucket, "First")
+        model(stack, bucket, "Second")
+        template = Template.from_stack(stack)
+        template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
+        template.resource_count_is("AWS::Lambda::Function", 5)  # on_event, is_complete and the framework's three
+        tokens = {rendered(job["Properties"]["ServiceToken"]) for job in resources_of_type(template, JOB).values()}
+        assert len(tokens) == 1
+
+    def test_handler_role_is_least_privilege(self, stack, bucket):
+        model(stack, bucket)
+        handler_statements = statements(Template.from_stack(stack), "BedrockCustomizationProviderHandlerRole")
+        actions = {a for s in handler_statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+        assert actions == {
+            "bedrock:CreateModelCustomizationJob",
+            "bedrock:GetModelCustomizationJob",
+            "bedrock:StopModelCustomizationJob",
+            "bedrock:TagResource",
+            "bedrock:UntagResource",
+            "bedrock:DeleteCustomModel",
+            "iam:PassRole",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+        }
+        assert all(s["Resource"] != "*" for s in handler_statements)
+        (pass_role,) = [s for s in handler_statements if s["Action"] == "iam:PassRole"]
+        assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
+        assert "ModelServiceRole" in rendered(pass_role["Resource"])
+        (base_models,) = [s for s in handler_statements if s["Action"] == "bedrock:CreateModelCustomizationJob"]
+        assert "foundation-model/amazon.nova-micro-v1:0:128k" in rendered(base_models["Resource"])
+
+    def test_handlers_run_on_the_newest_python_with_json_logs_kept_a_month(self, stack, bucket):
+        model(stack, bucket)
+        template = Template.from_stack(stack)
+        ours = {
+            logical_id: function
+            for logical_id, function in resources_of_type(template, "AWS::Lambda::Function").items()
+            if function["Properties"]["Handler"].startswith("bedrock_custom_resource.index.")
+        }
+        assert {f["Properties"]["Handler"] for f in ours.values()} == {
+            "bedrock_custom_resource.index.on_event",
+            "bedrock_custom_resource.index.is_complete",
+        }
+        for function in ours.values():
+            assert function["Properties"]["Runtime"] == HANDLER_RUNTIME.name
+            assert function["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
+        retentions = {g["Properties"]["RetentionInDays"] for g in resources_of_type(template, "AWS::Logs::LogGroup").values()}
+        assert retentions == {30}
+
+    def test_handler_runtime_is_the_newest_python_that_aws_cdk_lib_offers(self):
+        versions = [
+            tuple(int(part) for part in match.groups())
+            for name in dir(lambda_.Runtime)
+            if (match := re.fullmatch(r"PYTHON_(\d+)_(\d+)", name))
+        ]
+        assert HANDLER_RUNTIME.name == "python{}.{}".format(*max(versions))
+
+    def test_query_interval_and_total_timeout_are_configurable(self, stack, bucket):
+        CustomizationProvider.of(stack, query_interval=cdk.Duration.seconds(30), total_timeout=cdk.Duration.minutes(45))
+        model(stack, bucket)
+        template = Template.from_stack(stack)
+        (machine,) = resources_of_type(template, "AWS::StepFunctions::StateMachine").values()
+        definition = rendered(machine["Properties"]["DefinitionString"])
+        assert '\\"IntervalSeconds\\":30' in definition
+        assert '\\"MaxAttempts\\":90' in definition  # 45 minutes / 30 seconds
+
+    def test_total_timeout_may_not_exceed_one_hour(self, stack):
+        with pytest.raises(ValueError, match="total_timeout: 1 hour 1 minute is longer than 1 hour"):
+            CustomizationProvider.of(stack, total_timeout=cdk.Duration.minutes(61))
+
+    def test_settings_after_the_provider_exists_are_refused(self, stack, bucket):
+        model(stack, bucket)
+        with pytest.raises(ValueError, match="already has its CustomizationProvider"):
+            CustomizationProvider.of(stack, query_interval=cdk.Duration.seconds(30))
+
+    def test_warns_that_long_jobs_fail_the_deployment(self, stack, bucket):
+        model(stack, bucket)
+        Annotations.from_stack(stack).has_warning(
+            "/TestStack/Model", Match.string_like_regexp("waits at most 1 hour for this job")
+        )
+
+
+class TestTags:
+    def test_tags_of_reach_the_job_and_the_model(self, stack, bucket):
+        model(stack, bucket, job_tags={"run": "7"}, custom_model_tags={"use-case": "support"})
+        cdk.Tags.of(stack).add("team", "ml")
+        properties = job_properties(Template.from_stack(stack))
+        assert properties["jobTags"] == [{"key": "run", "value": "7"}, {"key": "team", "value": "ml"}]
+        assert properties["customModelTags"] == [{"key": "team", "value": "ml"}, {"key": "use-case", "value": "support"}]
+
+    def test_tags_can_target_the_resource_type(self, stack, bucket):
+        model(stack, bucket)
+        cdk.Tags.of(stack).add("only-jobs", "yes", include_resource_types=[JOB])
+        cdk.Tags.of(stack).add("not-jobs", "yes", exclude_resource_types=[JOB])
+        properties = job_properties(Template.from_stack(stack))
+        assert properties["jobTags"] == [{"key": "only-jobs", "value": "yes"}]
+
+    def test_no_tags_renders_no_tag_properties(self, stack, bucket):
+        model(stack, bucket)
+        properties = job_properties(Template.from_stack(stack))
+        assert "jobTags" not in properties and "customModelTags" not in properties
+
+
+class TestAttributes:
+    def test_attributes_are_getatts_named_as_the_api(self, stack, bucket):
+        custom_model = model(stack, bucket)
+        for name in ("output_model_arn", "output_model_name", "job_arn", "job_name"):
+            cdk.CfnOutput(stack, name, value=getattr(custom_model, name))
+        outputs = Template.from_stack(stack).to_json()["Outputs"]
+        assert {o["Value"]["Fn::GetAtt"][1] for o in outputs.values()} == {
+            "outputModelArn",
+            "outputModelName",
+            "jobArn",
+            "jobName",
+        }

@@ -1,0 +1,135 @@
+"""The example app as CloudFormation will see it: cdk-nag, cfn-lint, a snapshot, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from cdk_nag import AwsSolutionsChecks
+
+import app as example_app
+
+STACK = "BedrockCustomizationExample"
+ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def synth(outdir: Path, aspects: tuple[cdk.IAspect, ...] = ()) -> tuple[cdk.App, Path]:
+    app = example_app.build_app(outdir=str(outdir))
+    for aspect in aspects:
+        cdk.Aspects.of(app).add(aspect)
+    app.synth()
+    return app, outdir / f"{STACK}.template.json"
+
+
+def masked(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with asset hashes masked, so a handler change alone does not fail the snapshot."""
+    masked_template: dict[str, Any] = json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
+    return masked_template
+
+
+def nag_report(app: cdk.App, outdir: Path) -> dict[str, Any]:
+    """Synthesize with cdk-nag's AwsSolutions pack; synth itself fails on an unacknowledged error."""
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()
+    report: dict[str, Any] = json.loads((outdir / "validation-report.json").read_text())
+    (plugin,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+    return plugin
+
+
+def test_cdk_nag_aws_solutions_reports_no_unacknowledged_findings(tmp_path):
+    report = nag_report(example_app.build_app(outdir=str(tmp_path)), tmp_path)
+    assert report["conclusion"] == "success"
+    assert report["violations"] == []
+
+
+def test_every_acknowledged_finding_is_justified(tmp_path):
+    report = nag_report(example_app.build_app(outdir=str(tmp_path)), tmp_path)
+    acknowledged = report["suppressedViolations"]
+    assert acknowledged
+    assert all(len(finding["reason"]) >= 30 for finding in acknowledged)
+
+
+def test_cdk_nag_is_clean_for_a_job_in_a_vpc(tmp_path):
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_s3 as s3
+
+    from cdk_bedrock_customization import CustomModel, S3Data
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "VpcStack")
+    vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0, subnet_configuration=[
+        ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    ])
+    cdk.Validations.of(vpc).acknowledge(cdk.Acknowledgment(id="AwsSolutions::AwsSolutions-VPC7", reason="A test VPC"))
+    bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data-bucket")
+    CustomModel(
+        stack,
+        "Model",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
+        output_data=S3Data.from_bucket(bucket, "output/"),
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+    )
+    assert nag_report(app, tmp_path)["violations"] == []
+
+
+def cfn_lint(template_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cfnlint", "--format", "parseable", str(template_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cfn_lint_reports_no_errors(tmp_path):
+    _, template_path = synth(tmp_path)
+    result = cfn_lint(template_path)
+    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational; 1 means it could not run.
+    assert result.returncode in (0, 4, 8, 12), result.stdout + result.stderr
+
+
+def test_cfn_lint_check_can_fail(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"Nope": 1}}}}))
+    assert cfn_lint(broken).returncode & 2
+
+
+def test_template_matches_snapshot(tmp_path, snapshot):
+    _, template_path = synth(tmp_path)
+    assert masked(json.loads(template_path.read_text())) == snapshot
+
+
+def test_two_synths_are_byte_identical(tmp_path):
+    _, first = synth(tmp_path / "first")
+    _, second = synth(tmp_path / "second")
+    assert first.read_bytes() == second.read_bytes()
+    assets = sorted(p.name for p in (tmp_path / "first").glob("asset.*"))
+    assert assets == sorted(p.name for p in (tmp_path / "second").glob("asset.*"))
+
+
+def test_handler_asset_holds_the_package_and_no_bytecode(tmp_path):
+    # Importing the handler here leaves __pycache__ in the source tree: the asset must still exclude it.
+    import bedrock_custom_resource.index  # noqa: F401
+
+    _, template_path = synth(tmp_path)
+    handler_assets = [p for p in tmp_path.glob("asset.*") if (p / "bedrock_custom_resource").is_dir()]
+    assert len(handler_assets) == 1
+    files = sorted(str(p.relative_to(handler_assets[0])) for p in handler_assets[0].rglob("*") if p.is_file())
+    assert "bedrock_custom_resource/index.py" in files
+    assert "bedrock_custom_resource/botocore_data/bedrock/2023-04-20/service-2.json.gz" in files
+    assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+
+
+@pytest.mark.parametrize("output", ["SupportAssistantModelArn", "DistilledRouterModelArn"])
+def test_example_outputs_each_models_arn(tmp_path, output):
+    _, template_path = synth(tmp_path)
+    value = json.loads(template_path.read_text())["Outputs"][output]["Value"]
+    assert value["Fn::GetAtt"][1] == "outputModelArn"
