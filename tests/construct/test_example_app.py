@@ -82,7 +82,7 @@ def test_cdk_nag_is_clean_for_a_job_in_a_vpc(tmp_path):
 
 def cfn_lint(template_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cfnlint", "--format", "parseable", str(template_path)],
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template_path)],
         capture_output=True,
         text=True,
         check=False,
