@@ -3,8 +3,7 @@
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
-
-from cdk_bedrock_customization import CustomModel, Customization, InvocationLogs, RequestMetadataFilter, S3Data
+from cdk_bedrock_customization import Customization, CustomModel, InvocationLogs, RequestMetadataFilter, S3Data
 
 
 class ExampleModelsStack(cdk.Stack):

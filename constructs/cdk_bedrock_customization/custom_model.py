@@ -12,6 +12,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract
+
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resource
@@ -182,7 +183,9 @@ class CustomModel(Construct):
             return None
         self._subnets = vpc.select_subnets(**_selection(vpc_subnets)).subnets
         self._security_groups = list(security_groups or []) or [
-            ec2.SecurityGroup(self, "SecurityGroup", vpc=vpc, description="Bedrock customization job", allow_all_outbound=True)
+            ec2.SecurityGroup(
+                self, "SecurityGroup", vpc=vpc, description="Bedrock customization job", allow_all_outbound=True
+            )
         ]
         return {
             "subnetIds": [subnet.subnet_id for subnet in self._subnets],
@@ -201,7 +204,9 @@ class CustomModel(Construct):
                 },
             }
         )
-        return iam.Role(self, "ServiceRole", assumed_by=principal, description="Assumed by Bedrock to run a customization job")
+        return iam.Role(
+            self, "ServiceRole", assumed_by=principal, description="Assumed by Bedrock to run a customization job"
+        )
 
     def _grant_service_role(
         self,
@@ -231,7 +236,9 @@ class CustomModel(Construct):
         stack = cdk.Stack.of(self)
         interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
-        subnet_arns = [stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id) for s in self._subnets]
+        subnet_arns = [
+            stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id) for s in self._subnets
+        ]
         group_arns = [
             stack.format_arn(service="ec2", resource="security-group", resource_name=g.security_group_id)
             for g in self._security_groups

@@ -11,6 +11,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+
 from constructs import Construct
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
@@ -110,7 +111,9 @@ class RequestMetadataFilter:
     def _bases(combinator: str, filters: Sequence[RequestMetadataFilter]) -> list[dict[str, Any]]:
         nested = [f for f in filters if not f._base]
         if nested:
-            raise ValueError(f"{combinator}: takes equals and not_equals filters only, got {[f._rendered for f in nested]}")
+            raise ValueError(
+                f"{combinator}: takes equals and not_equals filters only, got {[f._rendered for f in nested]}"
+            )
         return [f._rendered for f in filters]
 
     def render(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 import bedrock_custom_resource
@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
+
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resource
@@ -45,7 +46,7 @@ def handler_code() -> lambda_.Code:
         bundling=cdk.BundlingOptions(
             # Never pulled or run: local bundling always succeeds.
             image=cdk.DockerImage.from_registry("local-bundling-only"),
-            local=_CopyHandlerPackage(),
+            local=cast(cdk.ILocalBundling, _CopyHandlerPackage()),
         ),
     )
 
@@ -124,9 +125,7 @@ class CustomizationProvider(Construct):
         self._base_models: iam.PolicyStatement | None = None
         self._pass_roles: iam.PolicyStatement | None = None
 
-        handler_logs = logs.LogGroup(
-            self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
+        handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
         code = handler_code()
         self.on_event_function, self.is_complete_function = (

@@ -76,6 +76,7 @@ def customization_job_request(
         problems.append("clientRequestToken: is derived from the request; remove it")
         del properties["clientRequestToken"]
     request_shape = service_model().operation_model("CreateModelCustomizationJob").input_shape
+    assert request_shape is not None
     request = _conform(request_shape, properties, "", problems, is_unresolved, optional=GENERATED_NAMES)
     problems.extend(_customization_config_problems(request, is_unresolved))
     if problems:
@@ -89,7 +90,8 @@ def _customization_config_problems(request: Mapping[str, Any], is_unresolved: Is
     if is_unresolved(job_type) or is_unresolved(config):
         return []
     if job_type not in CONFIG_MEMBER_FOR_TYPE:
-        return [f"customizationType: {job_type!r} is not a customization job type; use one of {sorted(CONFIG_MEMBER_FOR_TYPE)}"]
+        allowed = sorted(CONFIG_MEMBER_FOR_TYPE)
+        return [f"customizationType: {job_type!r} is not a customization job type; use one of {allowed}"]
     needed = CONFIG_MEMBER_FOR_TYPE[job_type]
     given = sorted(config) if isinstance(config, Mapping) else []
     if needed is None and given:
@@ -251,7 +253,10 @@ def _conform_number(shape: Any, value: Any, path: str, problems: list[str]) -> A
 
 def _check_bounds(shape: Any, measure: float, path: str, problems: list[str], unit: str, value: Any) -> bool:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    for limit, broken, word in ((low, low is not None and measure < low, "least"), (high, high is not None and measure > high, "most")):
+    for limit, broken, word in (
+        (low, low is not None and measure < low, "least"),
+        (high, high is not None and measure > high, "most"),
+    ):
         if broken:
             if unit:
                 problems.append(f"{path}: {_show(value)} has {measure} {unit}; it must have at {word} {limit}")

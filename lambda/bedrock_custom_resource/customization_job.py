@@ -22,7 +22,11 @@ TAG_PROPERTIES = frozenset({"jobTags", "customModelTags"})
 JOB_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:model-customization-job/\S+")
 RUNNING = frozenset({"InProgress", "Stopping"})
 UNSUCCESSFUL = frozenset({"Failed", "Stopped"})
-SUB_TASKS = (("validationDetails", "validation"), ("dataProcessingDetails", "data processing"), ("trainingDetails", "training"))
+SUB_TASKS = (
+    ("validationDetails", "validation"),
+    ("dataProcessingDetails", "data processing"),
+    ("trainingDetails", "training"),
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +65,15 @@ def attributes(job: Mapping[str, Any]) -> dict[str, str]:
     """The job's fields that a stack can use, as strings (CloudFormation attributes are strings)."""
     data = {
         name: job[name]
-        for name in ("jobArn", "jobName", "status", "outputModelArn", "outputModelName", "baseModelArn", "outputModelKmsKeyArn")
+        for name in (
+            "jobArn",
+            "jobName",
+            "status",
+            "outputModelArn",
+            "outputModelName",
+            "baseModelArn",
+            "outputModelKmsKeyArn",
+        )
         if job.get(name)
     }
     for name in ("creationTime", "endTime"):
@@ -85,7 +97,9 @@ def progress(job: Mapping[str, Any]) -> str:
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
     request = contract.customization_job_request(event["ResourceProperties"])
     for name in contract.GENERATED_NAMES:
-        request.setdefault(name, contract.generated_name(event["StackId"], event["LogicalResourceId"], event["RequestId"]))
+        request.setdefault(
+            name, contract.generated_name(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+        )
     request["clientRequestToken"] = contract.client_request_token(request, event["RequestId"])
     job_arn = bedrock_client().create_model_customization_job(**request)["jobArn"]
     logger.info("Started model customization job %s (%s)", request["jobName"], job_arn)

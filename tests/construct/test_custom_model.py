@@ -16,7 +16,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from bedrock_custom_resource.contract import InvalidProperties
-
 from cdk_bedrock_customization import (
     Customization,
     CustomizationProvider,
@@ -122,7 +121,9 @@ class TestProperties:
         )
         model(stack, bucket, base_model=nova)
         template = Template.from_stack(stack)
-        assert "foundation-model/amazon.nova-micro-v1:0:128k" in rendered(job_properties(template)["baseModelIdentifier"])
+        assert "foundation-model/amazon.nova-micro-v1:0:128k" in rendered(
+            job_properties(template)["baseModelIdentifier"]
+        )
 
     def test_unresolved_tokens_are_not_validated_at_synth(self, stack, bucket):
         base = cdk.CfnParameter(stack, "BaseModel").value_as_string
@@ -221,7 +222,10 @@ class TestServiceRole:
         assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
         assert trust["Condition"]["ArnLike"] == {
             "aws:SourceArn": {
-                "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:model-customization-job/*"]]
+                "Fn::Join": [
+                    "",
+                    ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-east-1:123456789012:model-customization-job/*"],
+                ]
             }
         }
 
@@ -230,7 +234,9 @@ class TestServiceRole:
         object_grants = {}
         for statement in statements(Template.from_stack(stack), "ModelServiceRole"):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            for resource in statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]:
+            for resource in (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            ):
                 key = re.search(r'"/([^"]*)"', rendered(resource))
                 if key:
                     object_grants.setdefault(key.group(1), set()).update(actions)
@@ -245,7 +251,9 @@ class TestServiceRole:
         template = Template.from_stack(stack)
         assert job_properties(template)["roleArn"] == "arn:aws:iam::123456789012:role/my-bedrock-role"
         assert not [r for r in resources_of_type(template, "AWS::IAM::Role") if r.startswith("Model")]
-        (pass_role,) = [s for s in statements(template, "BedrockCustomizationProvider") if s["Action"] == "iam:PassRole"]
+        (pass_role,) = [
+            s for s in statements(template, "BedrockCustomizationProvider") if s["Action"] == "iam:PassRole"
+        ]
         assert pass_role["Resource"] == "arn:aws:iam::123456789012:role/my-bedrock-role"
 
     def test_job_waits_for_the_roles_policy(self, stack, bucket):
@@ -255,9 +263,15 @@ class TestServiceRole:
         assert any(d.startswith("ModelServiceRoleDefaultPolicy") for d in job["DependsOn"])
 
     def test_vpc_jobs_get_network_interface_permissions_scoped_to_their_subnets(self, stack, bucket):
-        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[
-            ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        ])
+        vpc = ec2.Vpc(
+            stack,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+            ],
+        )
         model(stack, bucket, vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
         template = Template.from_stack(stack)
         vpc_config = job_properties(template)["vpcConfig"]
@@ -266,7 +280,9 @@ class TestServiceRole:
         template.resource_count_is("AWS::EC2::SecurityGroup", 1)
         role_statements = statements(template, "ModelServiceRole")
         creates = [s for s in role_statements if s["Action"] == "ec2:CreateNetworkInterface"]
-        assert any(s.get("Condition", {}).get("StringEquals") == {"aws:RequestTag/BedrockManaged": "true"} for s in creates)
+        assert any(
+            s.get("Condition", {}).get("StringEquals") == {"aws:RequestTag/BedrockManaged": "true"} for s in creates
+        )
         deletes = [s for s in role_statements if "ec2:DeleteNetworkInterface" in s["Action"]]
         assert len(deletes[0]["Condition"]["ArnEquals"]["ec2:Subnet"]) == 2
 
@@ -274,9 +290,9 @@ class TestServiceRole:
         key = kms.Key(stack, "ModelKey")
         model(stack, bucket, kms_key=key)
         template = Template.from_stack(stack)
-        assert job_properties(template)["customModelKmsKeyId"] == {"Fn::GetAtt": [Match.string_like_regexp("ModelKey"), "Arn"]} or (
-            "ModelKey" in rendered(job_properties(template)["customModelKmsKeyId"])
-        )
+        assert job_properties(template)["customModelKmsKeyId"] == {
+            "Fn::GetAtt": [Match.string_like_regexp("ModelKey"), "Arn"]
+        } or ("ModelKey" in rendered(job_properties(template)["customModelKmsKeyId"]))
         for prefix in ("ModelServiceRole", "BedrockCustomizationProviderHandlerRole"):
             kms_actions = {a for s in statements(template, prefix) for a in s["Action"] if str(a).startswith("kms:")}
             assert {"kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= kms_actions
@@ -295,7 +311,9 @@ class TestProvider:
     def test_handler_role_is_least_privilege(self, stack, bucket):
         model(stack, bucket)
         handler_statements = statements(Template.from_stack(stack), "BedrockCustomizationProviderHandlerRole")
-        actions = {a for s in handler_statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+        actions = {
+            a for s in handler_statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        }
         assert actions == {
             "bedrock:CreateModelCustomizationJob",
             "bedrock:GetModelCustomizationJob",
@@ -329,7 +347,9 @@ class TestProvider:
         for function in ours.values():
             assert function["Properties"]["Runtime"] == HANDLER_RUNTIME.name
             assert function["Properties"]["LoggingConfig"]["LogFormat"] == "JSON"
-        retentions = {g["Properties"]["RetentionInDays"] for g in resources_of_type(template, "AWS::Logs::LogGroup").values()}
+        retentions = {
+            g["Properties"]["RetentionInDays"] for g in resources_of_type(template, "AWS::Logs::LogGroup").values()
+        }
         assert retentions == {30}
 
     def test_handler_runtime_is_the_newest_python_that_aws_cdk_lib_offers(self):
@@ -371,7 +391,10 @@ class TestTags:
         cdk.Tags.of(stack).add("team", "ml")
         properties = job_properties(Template.from_stack(stack))
         assert properties["jobTags"] == [{"key": "run", "value": "7"}, {"key": "team", "value": "ml"}]
-        assert properties["customModelTags"] == [{"key": "team", "value": "ml"}, {"key": "use-case", "value": "support"}]
+        assert properties["customModelTags"] == [
+            {"key": "team", "value": "ml"},
+            {"key": "use-case", "value": "support"},
+        ]
 
     def test_tags_can_target_the_resource_type(self, stack, bucket):
         model(stack, bucket)

@@ -58,14 +58,16 @@ def test_every_acknowledged_finding_is_justified(tmp_path):
 def test_cdk_nag_is_clean_for_a_job_in_a_vpc(tmp_path):
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_s3 as s3
-
     from cdk_bedrock_customization import CustomModel, S3Data
 
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "VpcStack")
-    vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0, subnet_configuration=[
-        ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-    ])
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
     cdk.Validations.of(vpc).acknowledge(cdk.Acknowledgment(id="AwsSolutions::AwsSolutions-VPC7", reason="A test VPC"))
     bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data-bucket")
     CustomModel(
@@ -119,7 +121,7 @@ def test_handler_asset_holds_the_package_and_no_bytecode(tmp_path):
     # Importing the handler here leaves __pycache__ in the source tree: the asset must still exclude it.
     import bedrock_custom_resource.index  # noqa: F401
 
-    _, template_path = synth(tmp_path)
+    synth(tmp_path)
     handler_assets = [p for p in tmp_path.glob("asset.*") if (p / "bedrock_custom_resource").is_dir()]
     assert len(handler_assets) == 1
     files = sorted(str(p.relative_to(handler_assets[0])) for p in handler_assets[0].rglob("*") if p.is_file())
