@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -33,6 +34,8 @@ CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
     "REINFORCEMENT_FINE_TUNING": "rftConfig",
 }
 NAME_MAX_LENGTH = 63
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _LONG_PATTERN = 80
 _LONG_VALUE = 120
 
@@ -235,20 +238,25 @@ def _conform_string(shape: Any, value: Any, path: str, problems: list[str]) -> A
 
 def _conform_number(shape: Any, value: Any, path: str, problems: list[str]) -> Any:
     integral = shape.type_name in ("integer", "long")
-    convert: Callable[[Any], Any] = int if integral else float
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        problems.append(f"{path}: expected a number, got {_show(value)}")
-        return value
-    try:
-        number = convert(value.strip() if isinstance(value, str) else value)
-    except ValueError:
-        problems.append(f"{path}: expected {'an integer' if integral else 'a number'}, got {_show(value)}")
-        return value
-    if integral and isinstance(value, float) and not value.is_integer():
-        problems.append(f"{path}: expected an integer, got {_show(value)}")
+    number = _parse_number(value, integral)
+    if number is None:
+        problems.append(f"{path}: expected {'an integer' if integral else 'a finite number'}, got {_show(value)}")
         return value
     _check_bounds(shape, number, path, problems, "", value)
     return number
+
+
+def _parse_number(value: Any, integral: bool) -> int | float | None:
+    """The number value denotes, or None. Stricter than int() and float(): no '1_0', NaN or infinity."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    text = value.strip() if isinstance(value, str) else repr(value)
+    if integral:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return int(text) if _INTEGER.fullmatch(text) else None
+    number = float(text) if _DECIMAL.fullmatch(text) else None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _check_bounds(shape: Any, measure: float, path: str, problems: list[str], unit: str, value: Any) -> bool:
