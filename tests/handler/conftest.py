@@ -1,0 +1,235 @@
+"""Fixtures for deploy-time handler tests: fake AWS credentials, moto with the Bedrock stand-in wired
+into the handler, and CloudFormation events shaped as CloudFormation sends them (every scalar a string).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.session
+import pytest
+from bedrock_custom_resource import customization_job, index
+from moto import mock_aws
+
+from tests.support.bedrock_stand_in import BedrockStandIn
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+RESOURCE_TYPE = "Custom::BedrockModelCustomizationJob"
+SERVICE_TOKEN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:my-stack-ProviderframeworkonEvent-AbCdEf123456"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/my-stack-BedrockCustomizationRole-1A2B3C4D5E6F"
+BASE_MODEL = "amazon.titan-text-express-v1:0:8k"
+TEACHER_MODEL = f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-pro-v1:0"
+GRADER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:reward-grader"
+CREATE_FAILED = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+
+
+def stack_id(stack_name: str = "my-stack") -> str:
+    return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack_name}/{uuid.uuid4()}"
+
+
+def fine_tuning_properties(**overrides: Any) -> dict[str, Any]:
+    """A FINE_TUNING job as a template leaves it to the default type, delivered by CloudFormation."""
+    properties: dict[str, Any] = {
+        "ServiceToken": SERVICE_TOKEN,
+        "baseModelIdentifier": BASE_MODEL,
+        "roleArn": ROLE_ARN,
+        "trainingDataConfig": {"s3Uri": "s3://my-data-bucket/train/data.jsonl"},
+        "validationDataConfig": {"validators": [{"s3Uri": "s3://my-data-bucket/validation/data.jsonl"}]},
+        "outputDataConfig": {"s3Uri": "s3://my-data-bucket/output/"},
+        "hyperParameters": {"epochCount": "2", "batchSize": "1", "learningRate": "0.00001"},
+        "jobTags": [{"key": "team", "value": "ml"}, {"key": "cost-center", "value": "1234"}],
+        "customModelTags": [{"key": "team", "value": "ml"}, {"key": "stage", "value": "dev"}],
+    }
+    return properties | overrides
+
+
+def distillation_properties(**overrides: Any) -> dict[str, Any]:
+    """A DISTILLATION job trained from invocation logs; scalars as strings ("1000", "true")."""
+    properties: dict[str, Any] = {
+        "ServiceToken": SERVICE_TOKEN,
+        "baseModelIdentifier": "amazon.nova-micro-v1:0:128k",
+        "customizationType": "DISTILLATION",
+        "roleArn": ROLE_ARN,
+        "trainingDataConfig": {
+            "invocationLogsConfig": {
+                "usePromptResponse": "true",
+                "invocationLogSource": {"s3Uri": "s3://my-data-bucket/invocation-logs/"},
+                "requestMetadataFilters": {"equals": {"project": "support-bot"}},
+            }
+        },
+        "outputDataConfig": {"s3Uri": "s3://my-data-bucket/output/"},
+        "customizationConfig": {
+            "distillationConfig": {
+                "teacherModelConfig": {
+                    "teacherModelIdentifier": TEACHER_MODEL,
+                    "maxResponseLengthForInference": "1000",
+                }
+            }
+        },
+    }
+    return properties | overrides
+
+
+def rft_properties(**overrides: Any) -> dict[str, Any]:
+    """A REINFORCEMENT_FINE_TUNING job with a Lambda grader; scalars as strings ("2", "0.00001")."""
+    properties: dict[str, Any] = {
+        "ServiceToken": SERVICE_TOKEN,
+        "baseModelIdentifier": "amazon.nova-2-lite-v1:0:256k",
+        "customizationType": "REINFORCEMENT_FINE_TUNING",
+        "roleArn": ROLE_ARN,
+        "trainingDataConfig": {"s3Uri": "s3://my-data-bucket/rft/prompts.jsonl"},
+        "outputDataConfig": {"s3Uri": "s3://my-data-bucket/output/"},
+        "customizationConfig": {
+            "rftConfig": {
+                "graderConfig": {"lambdaGrader": {"lambdaArn": GRADER_ARN}},
+                "hyperParameters": {
+                    "epochCount": "2",
+                    "batchSize": "64",
+                    "learningRate": "0.00001",
+                    "maxPromptLength": "4096",
+                    "trainingSamplePerPrompt": "4",
+                    "inferenceMaxTokens": "8192",
+                    "reasoningEffort": "medium",
+                    "evalInterval": "10",
+                },
+            }
+        },
+    }
+    return properties | overrides
+
+
+class CloudFormationEvents:
+    """Builds Create, Update and Delete events as CloudFormation sends them to the Provider framework."""
+
+    def __init__(self, stack_name: str = "my-stack") -> None:
+        self.stack_id = stack_id(stack_name)
+
+    def _base(self, request_type: str, logical_id: str, properties: dict[str, Any]) -> dict[str, Any]:
+        request_id = str(uuid.uuid4())
+        return {
+            "RequestType": request_type,
+            "ServiceToken": properties.get("ServiceToken", SERVICE_TOKEN),
+            "ResponseURL": (
+                "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
+                f"arn%3Aaws%3Acloudformation%3A{REGION}%3A{ACCOUNT}%3Astack/my-stack/{request_id}"
+                "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=0123456789abcdef"
+            ),
+            "StackId": self.stack_id,
+            "RequestId": request_id,
+            "LogicalResourceId": logical_id,
+            "ResourceType": RESOURCE_TYPE,
+            "ResourceProperties": copy.deepcopy(properties),
+        }
+
+    def create(self, properties: dict[str, Any] | None = None, logical_id: str = "Model") -> dict[str, Any]:
+        return self._base("Create", logical_id, properties if properties is not None else fine_tuning_properties())
+
+    def update(
+        self,
+        physical_id: str,
+        properties: dict[str, Any],
+        old_properties: dict[str, Any],
+        logical_id: str = "Model",
+    ) -> dict[str, Any]:
+        event = self._base("Update", logical_id, properties)
+        event["PhysicalResourceId"] = physical_id
+        event["OldResourceProperties"] = copy.deepcopy(old_properties)
+        return event
+
+    def delete(
+        self, physical_id: str, properties: dict[str, Any] | None = None, logical_id: str = "Model"
+    ) -> dict[str, Any]:
+        event = self._base("Delete", logical_id, properties if properties is not None else fine_tuning_properties())
+        event["PhysicalResourceId"] = physical_id
+        return event
+
+
+def is_complete_input(event: dict[str, Any], on_event_result: dict[str, Any]) -> dict[str, Any]:
+    """What the Provider framework passes to isComplete: the event merged with onEvent's result."""
+    return {**event, **on_event_result}
+
+
+@dataclass
+class Deployed:
+    """A resource whose Create went through: its event, physical id and (once complete) attributes."""
+
+    event: dict[str, Any]
+    physical_id: str
+    data: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return copy.deepcopy(self.event["ResourceProperties"])
+
+
+def start(
+    events: CloudFormationEvents, properties: dict[str, Any] | None = None, logical_id: str = "Model"
+) -> Deployed:
+    """onEvent for a Create: the job is started, not finished."""
+    event = events.create(properties, logical_id)
+    return Deployed(event, index.on_event(event)["PhysicalResourceId"])
+
+
+def deploy(
+    events: CloudFormationEvents,
+    bedrock: BedrockStandIn,
+    properties: dict[str, Any] | None = None,
+    logical_id: str = "Model",
+) -> Deployed:
+    """A whole successful Create: onEvent, the job completes, isComplete returns the attributes."""
+    deployed = start(events, properties, logical_id)
+    bedrock.set_job_status(deployed.physical_id, "Completed", training_loss=0.25, validation_loss=0.5)
+    result = index.is_complete(is_complete_input(deployed.event, {"PhysicalResourceId": deployed.physical_id}))
+    assert result["IsComplete"] is True
+    deployed.data = result["Data"]
+    return deployed
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_botocore_loader() -> Iterator[None]:
+    """Speed only. The handler builds a new botocore session for every client, and each session re-reads and
+    re-parses the service list, endpoints and the bundled service model (~0.1 s). Here sessions with the same
+    data path share one Loader, as the clients of one session always do; what the clients load is unchanged
+    (the key is the data path, so the handler's bundled model is still the one loaded)."""
+    loaders: dict[str | None, Any] = {}
+    original = botocore.session.create_loader
+
+    def shared(search_path_string: str | None = None) -> Any:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = original(search_path_string)
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared)
+        yield
+
+
+@pytest.fixture
+def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Fake credentials and a fixed Region; no profile or config file of the machine is read."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK", "AWS_DATA_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+
+
+@pytest.fixture
+def bedrock(aws_environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[BedrockStandIn]:
+    """moto with the Bedrock stand-in, and the handler building its clients through it."""
+    with mock_aws():
+        stand_in = BedrockStandIn(monkeypatch, region=REGION, account_id=ACCOUNT)
+        monkeypatch.setattr(customization_job, "bedrock_client", stand_in.client)
+        yield stand_in
+
+
+@pytest.fixture
+def events() -> CloudFormationEvents:
+    return CloudFormationEvents()

@@ -1,0 +1,192 @@
+"""Custom::BedrockModelCustomizationJob Update: tags change in place; anything else replaces the job."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from bedrock_custom_resource import contract, index
+
+from tests.support.bedrock_stand_in import JOB_ARN_PATTERN, BedrockStandIn
+
+from .conftest import SERVICE_TOKEN, CloudFormationEvents, Deployed, deploy, fine_tuning_properties, is_complete_input
+
+CREATE = "CreateModelCustomizationJob"
+JOB_NAME = re.compile(contract.shape("JobName").metadata["pattern"])
+MODEL_NAME = re.compile(contract.shape("CustomModelName").metadata["pattern"])
+
+
+def update(events: CloudFormationEvents, deployed: Deployed, properties: dict[str, Any]) -> tuple[dict[str, Any], dict]:
+    """onEvent for an Update from deployed's properties to properties: (event, result)."""
+    event = events.update(deployed.physical_id, properties, deployed.properties)
+    return event, index.on_event(event)
+
+
+def model_arn(bedrock: BedrockStandIn, deployed: Deployed) -> str:
+    arn: str = bedrock.job(deployed.physical_id)["outputModelArn"]
+    return arn
+
+
+def test_a_tag_only_update_retags_the_job_and_the_model_in_place(bedrock, events):
+    deployed = deploy(events, bedrock)
+    job_arn, old_model_arn = deployed.physical_id, model_arn(bedrock, deployed)
+    assert bedrock.tags(job_arn) == {"team": "ml", "cost-center": "1234"}
+    assert bedrock.tags(old_model_arn) == {"team": "ml", "stage": "dev"}
+    calls_before = len(bedrock.calls)
+
+    properties = deployed.properties | {
+        # team changed, cost-center removed, owner added
+        "jobTags": [{"key": "team", "value": "platform"}, {"key": "owner", "value": "alice"}],
+        # stage changed, team removed
+        "customModelTags": [{"key": "stage", "value": "prod"}],
+    }
+    event, result = update(events, deployed, properties)
+
+    assert result == {"PhysicalResourceId": job_arn}
+    assert bedrock.tags(job_arn) == {"team": "platform", "owner": "alice"}
+    assert bedrock.tags(old_model_arn) == {"stage": "prod"}
+    update_calls = bedrock.operations()[calls_before:]
+    assert CREATE not in update_calls
+    assert len(bedrock.jobs()) == 1
+    assert [model["modelArn"] for model in bedrock.models()] == [old_model_arn]
+
+    completion = index.is_complete(is_complete_input(event, result))
+    assert completion["IsComplete"] is True
+    assert completion["Data"].keys() == deployed.data.keys()
+    assert completion["Data"]["outputModelArn"] == old_model_arn
+    assert completion["Data"]["jobArn"] == job_arn
+
+
+def test_a_job_tags_change_leaves_the_model_alone(bedrock, events):
+    deployed = deploy(events, bedrock)
+    calls_before = len(bedrock.calls)
+    properties = deployed.properties | {"jobTags": [{"key": "team", "value": "ml"}]}
+    update(events, deployed, properties)
+    assert bedrock.tags(deployed.physical_id) == {"team": "ml"}
+    assert bedrock.tags(model_arn(bedrock, deployed)) == {"team": "ml", "stage": "dev"}
+    update_calls = bedrock.calls[calls_before:]
+    assert [call.operation for call in update_calls] == ["UntagResource"]
+    assert update_calls[0].params == {"resourceARN": deployed.physical_id, "tagKeys": ["cost-center"]}
+
+
+def test_removing_every_tag_untags_both_resources(bedrock, events):
+    deployed = deploy(events, bedrock)
+    properties = {k: v for k, v in deployed.properties.items() if k not in ("jobTags", "customModelTags")}
+    _, result = update(events, deployed, properties)
+    assert result == {"PhysicalResourceId": deployed.physical_id}
+    assert bedrock.tags(deployed.physical_id) == {}
+    assert bedrock.tags(model_arn(bedrock, deployed)) == {}
+    assert bedrock.calls_to(CREATE) == [bedrock.calls_to(CREATE)[0]]
+
+
+def test_reordering_tags_changes_nothing_in_bedrock(bedrock, events):
+    deployed = deploy(events, bedrock)
+    calls_before = len(bedrock.calls)
+    properties = deployed.properties
+    properties["jobTags"].reverse()
+    properties["customModelTags"].reverse()
+    _, result = update(events, deployed, properties)
+    assert result == {"PhysicalResourceId": deployed.physical_id}
+    assert [c.operation for c in bedrock.calls[calls_before:]] == ["GetModelCustomizationJob"]
+
+
+def test_a_service_token_only_change_is_a_no_op(bedrock, events):
+    deployed = deploy(events, bedrock)
+    calls_before = len(bedrock.calls)
+    properties = deployed.properties | {"ServiceToken": SERVICE_TOKEN.replace("AbCdEf123456", "ZyXwVu654321")}
+    event, result = update(events, deployed, properties)
+    assert result == {"PhysicalResourceId": deployed.physical_id}
+    assert bedrock.calls[calls_before:] == []
+    completion = index.is_complete(is_complete_input(event, result))
+    assert completion == {"IsComplete": True, "Data": deployed.data}
+
+
+def test_spelling_out_the_default_customization_type_is_no_change(bedrock, events):
+    deployed = deploy(events, bedrock)
+    _, result = update(events, deployed, deployed.properties | {"customizationType": "FINE_TUNING"})
+    assert result == {"PhysicalResourceId": deployed.physical_id}
+    assert len(bedrock.calls_to(CREATE)) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"hyperParameters": {"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"}}, id="hyper"),
+        pytest.param({"trainingDataConfig": {"s3Uri": "s3://my-data-bucket/train/v2.jsonl"}}, id="training-data"),
+        pytest.param({"baseModelIdentifier": "amazon.titan-text-lite-v1:0:4k"}, id="base-model"),
+    ],
+)
+def test_any_other_change_starts_a_new_job_with_new_names_and_leaves_the_old_one(bedrock, events, change):
+    deployed = deploy(events, bedrock)
+    old_job = bedrock.job(deployed.physical_id)
+    old_model_arn = old_job["outputModelArn"]
+    properties = deployed.properties | change | {"jobTags": [{"key": "team", "value": "platform"}]}
+
+    event, result = update(events, deployed, properties)
+
+    new_arn = result["PhysicalResourceId"]
+    assert new_arn != deployed.physical_id
+    assert JOB_ARN_PATTERN.fullmatch(new_arn)
+    first, second = bedrock.calls_to(CREATE)
+    assert second["jobName"] != first["jobName"]
+    assert second["customModelName"] != first["customModelName"]
+    assert JOB_NAME.fullmatch(second["jobName"])
+    assert MODEL_NAME.fullmatch(second["customModelName"])
+    assert second["clientRequestToken"] != first["clientRequestToken"]
+    for name, value in change.items():
+        assert second[name] == value
+    new_job = bedrock.job(new_arn)
+    assert new_job["status"] == "InProgress"
+    assert bedrock.tags(new_arn) == {"team": "platform"}
+    # the old job and its model are untouched (CloudFormation deletes them later, after the update)
+    assert bedrock.job(deployed.physical_id) == old_job
+    assert bedrock.tags(deployed.physical_id) == {"team": "ml", "cost-center": "1234"}
+    assert [model["modelArn"] for model in bedrock.models()] == [old_model_arn]
+    assert bedrock.tags(old_model_arn) == {"team": "ml", "stage": "dev"}
+    assert index.is_complete(is_complete_input(event, result)) == {"IsComplete": False}
+
+
+def test_a_retried_replacement_starts_one_new_job(bedrock, events):
+    deployed = deploy(events, bedrock)
+    properties = deployed.properties | {"hyperParameters": {"epochCount": "5"}}
+    event = events.update(deployed.physical_id, properties, deployed.properties)
+    first, second = index.on_event(event), index.on_event(event)
+    assert first == second
+    assert len(bedrock.jobs()) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("jobName", "churn-ft"), ("customModelName", "churn_model")], ids=["jobName", "customModelName"]
+)
+def test_a_replacement_that_would_reuse_an_explicit_name_fails_and_creates_nothing(bedrock, events, name, value):
+    deployed = deploy(events, bedrock, fine_tuning_properties(**{name: value}))
+    calls_before = len(bedrock.calls)
+    properties = deployed.properties | {"hyperParameters": {"epochCount": "3"}}
+    with pytest.raises(ValueError, match=f"{name} '{value}' would be reused") as raised:
+        update(events, deployed, properties)
+    assert "hyperParameters" in str(raised.value)
+    assert bedrock.calls[calls_before:] == []
+    assert len(bedrock.jobs()) == 1
+
+
+def test_a_replacement_with_a_changed_explicit_name_uses_the_new_name(bedrock, events):
+    deployed = deploy(events, bedrock, fine_tuning_properties(jobName="churn-ft-v1", customModelName="churn-v1"))
+    properties = deployed.properties | {
+        "jobName": "churn-ft-v2",
+        "customModelName": "churn-v2",
+        "hyperParameters": {"epochCount": "3"},
+    }
+    _, result = update(events, deployed, properties)
+    job = bedrock.job(result["PhysicalResourceId"])
+    assert (job["jobName"], job["outputModelName"]) == ("churn-ft-v2", "churn-v2")
+
+
+def test_an_update_with_invalid_properties_changes_nothing(bedrock, events):
+    deployed = deploy(events, bedrock)
+    calls_before = len(bedrock.calls)
+    properties = deployed.properties | {"jobTags": [{"key": "team", "value": "x"}], "roleArn": "BedrockRole"}
+    with pytest.raises(contract.InvalidProperties, match="roleArn: 'BedrockRole' does not match"):
+        update(events, deployed, properties)
+    assert bedrock.calls[calls_before:] == []
+    assert bedrock.tags(deployed.physical_id) == {"team": "ml", "cost-center": "1234"}
