@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Benchmarks of cdk-bedrock-customization, each figure measured in this run.
+
+1. Synth time of a stack of many CustomModels (sharing one imported service role and one bucket)
+   against a bare baseline: one ``custom_resources.Provider`` and as many plain CustomResources.
+2. CloudFormation resources each additional model adds to the template.
+3. Import time of the Lambda handler module against ``import boto3`` alone.
+
+Run with ``make bench`` (or ``.venv/bin/python bench/bench.py [--runs N]``). It exits 0 when a
+target is missed (it reports it) and non-zero on errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+# Node 20 is past jsii's support date: without this, loading aws-cdk-lib prints a large banner.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import custom_resources as cr
+from cdk_bedrock_customization import CustomModel, S3Data
+
+REPO = Path(__file__).resolve().parent.parent
+LAMBDA_DIR = REPO / "lambda"
+STACK_NAME = "Bench"
+MODELS = 50
+BASE_MODEL = "amazon.nova-micro-v1:0:128k"
+SHARED_ROLE_ARN = "arn:aws:iam::111122223333:role/BedrockCustomizationBench"
+SYNTH_TARGET = 1.3
+RESOURCES_PER_MODEL_TARGET = 1.0
+HANDLER_MODULE = "bedrock_custom_resource.index"
+BASELINE_HANDLER = """\
+def on_event(event, context):
+    return {"PhysicalResourceId": event.get("PhysicalResourceId", "job")}
+
+
+def is_complete(event, context):
+    return {"IsComplete": True}
+"""
+
+StackBuilder = Callable[[cdk.App], cdk.Stack]
+
+
+def model_stack(app: cdk.App, models: int = MODELS, *, shared_role: bool = True) -> cdk.Stack:
+    """A stack of ``models`` CustomModels reading one bucket; with ``shared_role``, all of them use one
+    imported, immutable service role, else each creates (and is granted) its own."""
+    stack = cdk.Stack(app, STACK_NAME)
+    bucket = s3.Bucket(stack, "Data")
+    role = iam.Role.from_role_arn(stack, "ServiceRole", SHARED_ROLE_ARN, mutable=False) if shared_role else None
+    for index in range(models):
+        CustomModel(
+            stack,
+            f"Model{index}",
+            base_model=BASE_MODEL,
+            training_data=S3Data.from_bucket(bucket, f"model{index}/train.jsonl"),
+            output_data=S3Data.from_bucket(bucket, f"model{index}/output/"),
+            hyper_parameters={"epochCount": 2},
+            role=role,
+        )
+    return stack
+
+
+def baseline_stack(app: cdk.App, resources: int = MODELS) -> cdk.Stack:
+    """The bare baseline: one Provider with inline on_event and is_complete handlers, and ``resources``
+    plain CustomResources with properties like a CustomModel's."""
+    stack = cdk.Stack(app, STACK_NAME)
+    bucket = s3.Bucket(stack, "Data")
+    role = iam.Role.from_role_arn(stack, "ServiceRole", SHARED_ROLE_ARN, mutable=False)
+    on_event, is_complete = (
+        lambda_.Function(
+            stack,
+            name,
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            code=lambda_.Code.from_inline(BASELINE_HANDLER),
+            handler=f"index.{entry}",
+        )
+        for name, entry in (("OnEvent", "on_event"), ("IsComplete", "is_complete"))
+    )
+    provider = cr.Provider(
+        stack,
+        "Provider",
+        on_event_handler=on_event,
+        is_complete_handler=is_complete,
+        query_interval=cdk.Duration.minutes(1),
+        total_timeout=cdk.Duration.hours(1),
+    )
+    for index in range(resources):
+        cdk.CustomResource(
+            stack,
+            f"Job{index}",
+            service_token=provider.service_token,
+            resource_type="Custom::BenchCustomizationJob",
+            properties={
+                "baseModelIdentifier": BASE_MODEL,
+                "customizationType": "FINE_TUNING",
+                "roleArn": role.role_arn,
+                "trainingDataConfig": {"s3Uri": bucket.s3_url_for_object(f"model{index}/train.jsonl")},
+                "outputDataConfig": {"s3Uri": bucket.s3_url_for_object(f"model{index}/output/")},
+                "hyperParameters": {"epochCount": "2"},
+            },
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+    return stack
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Hide the jsii kernel's chatter ("Bundling asset ..."); show it if something fails."""
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            yield
+    except BaseException:
+        sys.stderr.write(captured.getvalue())
+        raise
+
+
+def synth(build: StackBuilder) -> tuple[float, dict[str, Any]]:
+    """Seconds to create a fresh App, build the stack and synthesize it; and the stack's template."""
+    with tempfile.TemporaryDirectory(prefix="cdk-bench-") as outdir, _quiet_stderr():
+        start = time.perf_counter()
+        app = cdk.App(outdir=outdir)
+        stack = build(app)
+        assembly = app.synth()
+        elapsed = time.perf_counter() - start
+        template: dict[str, Any] = assembly.get_stack_by_name(stack.stack_name).template
+    return elapsed, template
+
+
+def resource_count(template: dict[str, Any]) -> int:
+    return len(template["Resources"])
+
+
+def synth_template(build: StackBuilder) -> dict[str, Any]:
+    return synth(build)[1]
+
+
+@dataclass
+class SynthTimes:
+    baseline: float
+    shared_role: float
+    own_roles: float
+    templates: dict[str, dict[str, Any]]
+
+
+def time_synths(runs: int, models: int = MODELS) -> SynthTimes:
+    """Median synth seconds of the baseline and both model variants, runs interleaved so that drift
+    (the JavaScript engine warming up, the machine's load) affects all alike; one untimed warm-up each."""
+    builders: dict[str, StackBuilder] = {
+        "baseline": partial(baseline_stack, resources=models),
+        "shared_role": partial(model_stack, models=models, shared_role=True),
+        "own_roles": partial(model_stack, models=models, shared_role=False),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in builders}
+    templates: dict[str, dict[str, Any]] = {}
+    for name, build in builders.items():
+        templates[name] = synth_template(build)
+    for _ in range(runs):
+        for name, build in builders.items():
+            elapsed, _template = synth(build)
+            samples[name].append(elapsed)
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    return SynthTimes(medians["baseline"], medians["shared_role"], medians["own_roles"], templates)
+
+
+def resources_per_model(
+    models: int, *, shared_role: bool, many: dict[str, Any] | None = None
+) -> tuple[list[int], float]:
+    """Resource counts with 1, 2 and ``models`` models, and (count(models) - count(1)) / (models - 1)."""
+    counts = [resource_count(synth_template(partial(model_stack, models=n, shared_role=shared_role))) for n in (1, 2)]
+    if many is None:
+        many = synth_template(partial(model_stack, models=models, shared_role=shared_role))
+    counts.append(resource_count(many))
+    return counts, (counts[2] - counts[0]) / (models - 1)
+
+
+def _run_seconds(code: str) -> float:
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONSTARTUP")}
+    start = time.perf_counter()
+    # cwd is the Lambda code root, so the handler package is found as Lambda finds it (on the path).
+    subprocess.run([sys.executable, "-c", code], cwd=LAMBDA_DIR, env=env, check=True)
+    return time.perf_counter() - start
+
+
+@dataclass
+class ImportTimes:
+    startup: float
+    boto3: float
+    handler: float
+
+    @property
+    def ratio(self) -> float:
+        return self.handler / self.boto3
+
+
+def time_imports(runs: int) -> ImportTimes:
+    """Median seconds of ``import boto3`` and of importing the handler module, each in a fresh
+    interpreter, less the interpreter's own startup; runs interleaved, one warm-up each (bytecode caches)."""
+    codes = {"startup": "pass", "boto3": "import boto3", "handler": f"import {HANDLER_MODULE}"}
+    samples: dict[str, list[float]] = {name: [] for name in codes}
+    for code in codes.values():
+        _run_seconds(code)
+    for _ in range(runs):
+        for name, code in codes.items():
+            samples[name].append(_run_seconds(code))
+    startup = statistics.median(samples["startup"])
+    return ImportTimes(
+        startup=startup,
+        boto3=statistics.median(samples["boto3"]) - startup,
+        handler=statistics.median(samples["handler"]) - startup,
+    )
+
+
+def _verdict(passed: bool) -> str:
+    return "PASS" if passed else "FAIL"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="synth runs per variant (median taken); default 7")
+    parser.add_argument("--import-runs", type=int, default=15, help="interpreter runs per import; default 15")
+    parser.add_argument("--models", type=int, default=MODELS, help=f"models per stack; default {MODELS}")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.import_runs < 1 or args.models < 2:
+        parser.error("--runs and --import-runs must be at least 1, --models at least 2")
+    models: int = args.models
+
+    synths = time_synths(args.runs, models)
+    synth_ratio = synths.shared_role / synths.baseline
+    own_ratio = synths.own_roles / synths.baseline
+    shared_counts, shared_per_model = resources_per_model(
+        models, shared_role=True, many=synths.templates["shared_role"]
+    )
+    own_counts, own_per_model = resources_per_model(models, shared_role=False, many=synths.templates["own_roles"])
+    imports = time_imports(args.import_runs)
+
+    rows = [
+        (f"synth, baseline: Provider + {models} CustomResources", f"{synths.baseline:.3f} s", ""),
+        (f"synth, {models} CustomModels, shared role", f"{synths.shared_role:.3f} s", ""),
+        ("  ratio to baseline", f"{synth_ratio:.2f}x", f"<= {SYNTH_TARGET}x {_verdict(synth_ratio <= SYNTH_TARGET)}"),
+        (f"synth, {models} CustomModels, own roles", f"{synths.own_roles:.3f} s", ""),
+        ("  ratio to baseline", f"{own_ratio:.2f}x", "(info)"),
+        (
+            f"resources with 1/2/{models} models, shared role",
+            "/".join(map(str, shared_counts)),
+            "",
+        ),
+        (
+            "  resources per additional model",
+            f"{shared_per_model:.2f}",
+            f"<= {RESOURCES_PER_MODEL_TARGET:g} {_verdict(shared_per_model <= RESOURCES_PER_MODEL_TARGET)}",
+        ),
+        (f"resources with 1/2/{models} models, own roles", "/".join(map(str, own_counts)), ""),
+        ("  resources per additional model", f"{own_per_model:.2f}", "(info)"),
+        ("interpreter startup (python -c pass)", f"{imports.startup * 1000:.0f} ms", ""),
+        ("import boto3, less startup", f"{imports.boto3 * 1000:.0f} ms", ""),
+        (f"import {HANDLER_MODULE}, less startup", f"{imports.handler * 1000:.0f} ms", ""),
+        ("  ratio to boto3", f"{imports.ratio:.2f}x", "(info)"),
+    ]
+    width = max(len(row[0]) for row in rows)
+    print(f"cdk-bedrock-customization bench: median of {args.runs} synth runs, {args.import_runs} import runs")
+    for label, value, target in rows:
+        print(f"{label:<{width}}  {value:>10}  {target}".rstrip())
+    print()
+    print(f"synth_ratio={synth_ratio:.2f} target<={SYNTH_TARGET} {_verdict(synth_ratio <= SYNTH_TARGET)}")
+    print(f"synth_ratio_own_roles={own_ratio:.2f} info")
+    print(
+        f"resources_per_model={shared_per_model:.2f} target<={RESOURCES_PER_MODEL_TARGET:g} "
+        f"{_verdict(shared_per_model <= RESOURCES_PER_MODEL_TARGET)}"
+    )
+    print(f"resources_per_model_own_roles={own_per_model:.2f} info")
+    print(f"import_ratio={imports.ratio:.2f} info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

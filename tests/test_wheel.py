@@ -1,0 +1,189 @@
+"""The wheel: it holds the handler package and its service model, and a user who installs it
+synthesizes the same handler asset as the repo checkout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+SERVICE_MODEL = "bedrock_custom_resource/botocore_data/bedrock/2023-04-20/service-2.json.gz"
+WHEEL_MEMBERS = ("bedrock_custom_resource/index.py", SERVICE_MODEL, "cdk_bedrock_customization/__init__.py")
+# What the wheel is built from: pyproject.toml's files and package directories (their __pycache__ included).
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "constructs", "lambda")
+STACK_NAME = "WheelCheck"
+HANDLER = "bedrock_custom_resource.index.on_event"
+
+# Run by the wheel's venv and by the repo's: one CustomModel, synthesized into argv[1].
+SYNTH_SCRIPT = f"""\
+import json
+import sys
+
+import aws_cdk as cdk
+import bedrock_custom_resource
+import cdk_bedrock_customization
+from aws_cdk import aws_s3 as s3
+from cdk_bedrock_customization import CustomModel, S3Data
+
+app = cdk.App(outdir=sys.argv[1])
+stack = cdk.Stack(app, {STACK_NAME!r})
+bucket = s3.Bucket(stack, "Data")
+CustomModel(
+    stack,
+    "Model",
+    base_model="amazon.nova-micro-v1:0:128k",
+    training_data=S3Data.from_bucket(bucket, "train.jsonl"),
+    output_data=S3Data.from_bucket(bucket, "output/"),
+)
+app.synth()
+print(json.dumps({{
+    "bedrock_custom_resource": bedrock_custom_resource.__file__,
+    "cdk_bedrock_customization": cdk_bedrock_customization.__file__,
+}}))
+"""
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    return env
+
+
+def _run(*args: str | Path, cwd: Path) -> str:
+    result = subprocess.run([str(a) for a in args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def _build_wheel(tmp_path: Path) -> Path:
+    """Builds from a copy of the sources, so that the build leaves no build/ or egg-info in the checkout
+    (and no stale build/ reaches the wheel). With build isolation: the repo venv's setuptools is older
+    than the one pyproject.toml requires."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in SOURCES:
+        path = REPO / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns(".mypy_cache", ".ruff_cache"))
+        elif path.exists():
+            shutil.copy2(path, source / name)
+    _run(sys.executable, "-m", "build", "--wheel", "--outdir", tmp_path / "dist", source, cwd=tmp_path)
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    return wheel
+
+
+def _dependencies_without_this_project(tmp_path: Path) -> Path:
+    """A directory of links to the repo venv's site-packages (aws-cdk-lib, constructs, boto3...), less
+    the editable install of this project: its path finder (started by a .pth file) and its dist-info."""
+    site_packages = Path(sysconfig.get_paths()["purelib"])
+    links = tmp_path / "dependencies"
+    links.mkdir()
+    for entry in site_packages.iterdir():
+        name = entry.name
+        if (
+            name.startswith("__editable__")
+            or name.startswith("cdk_bedrock_customization-")
+            or name in ("__pycache__", "cdk_bedrock_customization", "bedrock_custom_resource")
+            or name.endswith(".pth")
+        ):
+            continue
+        (links / name).symlink_to(entry)
+    return links
+
+
+def _venv_with_wheel(tmp_path: Path, wheel: Path) -> Path:
+    venv = tmp_path / "venv"
+    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        python,
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-index",
+        wheel,
+        cwd=tmp_path,
+    )
+    site_packages = Path(
+        _run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=tmp_path).strip()
+    )
+    (site_packages / "repo_venv_dependencies.pth").write_text(f"{_dependencies_without_this_project(tmp_path)}\n")
+    return python
+
+
+def _synth(python: Path, workdir: Path) -> tuple[dict[str, str], Path]:
+    """Synthesizes the one-model stack with this python, from workdir; returns where the two packages
+    were imported from, and the cloud assembly directory."""
+    workdir.mkdir()
+    (workdir / "synth_one.py").write_text(SYNTH_SCRIPT)
+    outdir = workdir / "cdk.out"
+    modules = json.loads(_run(python, "synth_one.py", outdir, cwd=workdir).splitlines()[-1])
+    return modules, outdir
+
+
+def _template(outdir: Path) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
+    return template
+
+
+def _handler_asset(outdir: Path) -> Path:
+    """The asset directory of the library's on_event function (its S3Key is <asset hash>.zip)."""
+    functions = [
+        resource["Properties"]
+        for resource in _template(outdir)["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"].get("Handler") == HANDLER
+    ]
+    assert len(functions) == 1, functions
+    asset_hash = functions[0]["Code"]["S3Key"].removesuffix(".zip")
+    return outdir / f"asset.{asset_hash}"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    """tmp_path, removed afterwards: it holds a venv and two cloud assemblies."""
+    yield tmp_path
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_installed_wheel_synthesizes_the_same_handler_asset_as_the_checkout(workdir: Path) -> None:
+    tmp_path = workdir
+    wheel = _build_wheel(tmp_path)
+    names = zipfile.ZipFile(wheel).namelist()
+    for member in WHEEL_MEMBERS:
+        assert member in names, f"{member} is missing from {wheel.name}: {names}"
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")], names
+
+    python = _venv_with_wheel(tmp_path, wheel)
+    installed, installed_out = _synth(python, tmp_path / "installed")
+    venv = (tmp_path / "venv").resolve()
+    for module, file in installed.items():
+        resolved = Path(file).resolve()
+        assert resolved.is_relative_to(venv), f"{module} imported from {resolved}, not from the wheel's venv"
+        assert not resolved.is_relative_to(REPO), f"{module} imported from the checkout: {resolved}"
+
+    resources = _template(installed_out)["Resources"].values()
+    assert [r for r in resources if r["Type"] == "Custom::BedrockModelCustomizationJob"]
+    asset = _handler_asset(installed_out)
+    assert (asset / "bedrock_custom_resource" / "index.py").is_file()
+    assert (asset / SERVICE_MODEL).is_file()
+    assert not list(asset.rglob("__pycache__")), "the installer's bytecode reached the asset"
+
+    checkout, checkout_out = _synth(Path(sys.executable), tmp_path / "checkout")
+    assert Path(checkout["bedrock_custom_resource"]).resolve().is_relative_to(REPO)
+    assert _handler_asset(checkout_out).name == asset.name
