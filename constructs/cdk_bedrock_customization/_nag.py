@@ -14,11 +14,19 @@ from constructs import IConstruct
 PACK = "AwsSolutions"
 
 
-def acknowledge(scope: IConstruct, rule: str, reason: str, findings: list[str] | None = None) -> None:
-    """Acknowledge a rule (or only these findings of it) for scope and everything under it."""
-    ids = [f"{PACK}::{PACK}-{rule}[{finding}]" for finding in findings] if findings else [f"{PACK}::{PACK}-{rule}"]
-    for finding_id in ids:
-        cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding_id, reason=reason))
+Finding = tuple[str, str, list[str] | None]
+
+
+def acknowledge(scope: IConstruct, *findings: Finding) -> None:
+    """Acknowledge (rule, reason, finding names or None for the whole rule) for scope and all under it."""
+    acknowledgments = [
+        cdk.Acknowledgment(id=finding_id, reason=reason)
+        for rule, reason, names in findings
+        for finding_id in (
+            [f"{PACK}::{PACK}-{rule}[{name}]" for name in names] if names else [f"{PACK}::{PACK}-{rule}"]
+        )
+    ]
+    cdk.Validations.of(scope).acknowledge(*acknowledgments)
 
 
 def wildcard_resource(scope: IConstruct, arn: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import aws_cdk as cdk
 import jsii
@@ -16,11 +17,11 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resource
+from ._tokens import is_unresolved
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
 
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
-POLLING_WARNING_ID = "cdk-bedrock-customization:jobLongerThanTotalTimeout"
 
 
 @jsii.implements(cdk.ITaggable)
@@ -76,16 +77,16 @@ class CustomModel(Construct):
         """
         super().__init__(scope, construct_id)
         customization = customization or Customization.fine_tuning()
-        stack = cdk.Stack.of(self)
-        self.provider = provider or CustomizationProvider.of(self)
-        self._tags = cdk.TagManager(cdk.TagType.MAP, RESOURCE_TYPE)
-        self.role = role or self._create_service_role(stack)
+        self.provider = provider or CustomizationProvider.of(scope)
+        self._tags: cdk.TagManager | None = None  # created when Tags.of(...) first looks
+        self.role = role or self._create_service_role()
+        role_arn = self.role.role_arn
 
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         properties: dict[str, Any] = {
             "baseModelIdentifier": base_model_id,
             "customizationType": customization.customization_type,
-            "roleArn": self.role.role_arn,
+            "roleArn": role_arn,
             "trainingDataConfig": self._training_data_config(training_data),
             "outputDataConfig": {"s3Uri": output_data.uri},
         }
@@ -101,10 +102,10 @@ class CustomModel(Construct):
             "vpcConfig": self._vpc_config(vpc, vpc_subnets, security_groups),
         }
         properties.update({name: value for name, value in optional.items() if value is not None})
-        contract.customization_job_request(properties, is_unresolved=cdk.Token.is_unresolved)
+        contract.customization_job_request(properties, is_unresolved=is_unresolved)
 
-        properties["jobTags"] = self._rendered_tags(job_tags)
-        properties["customModelTags"] = self._rendered_tags(custom_model_tags)
+        self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
+        properties.update({name: _tag_list(own) for name, own in self._own_tags.items() if own})
         self.resource = cdk.CustomResource(
             self,
             "Resource",
@@ -114,23 +115,29 @@ class CustomModel(Construct):
             removal_policy=removal_policy,
         )
 
-        # Bedrock validates the role's access when the job starts: its policies must exist first.
-        self.resource.node.add_dependency(self.role)
-        self.provider.allow_customizing(self._base_model_arn(stack, base_model_id), self.role)
+        self.provider.allow_customizing(base_model_id, role_arn)
         if role is None:
+            # Bedrock checks the role's access when the job starts: its policies must exist first.
+            self.resource.node.add_dependency(self.role)
             self._grant_service_role(training_data, output_data, validation_data or [], customization)
         if kms_key is not None:
             for principal in (self.role, self.provider.handler_role):
                 kms_key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
-        cdk.Annotations.of(self).add_warning_v2(
-            POLLING_WARNING_ID,
-            f"The deployment waits at most {self.provider.total_timeout.to_human_string()} for this job; "
-            "a job that runs longer fails the deployment, and the rollback stops it.",
-        )
 
     @property
     def tags(self) -> cdk.TagManager:
-        """Tags from ``Tags.of(...)``: they reach both the job and the model."""
+        """Tags from ``Tags.of(...)``: they reach both the job and the model (own tags win on a clash).
+
+        Made on first use (by the Tags aspect, at synth), and only then are the tag properties made
+        lazy: a lazy value costs jsii round trips at every resolution, which a model without
+        ``Tags.of`` need not pay.
+        """
+        if self._tags is None:
+            tags = self._tags = cdk.TagManager(cdk.TagType.MAP, RESOURCE_TYPE)
+            resource = cast(cdk.CfnResource, self.resource.node.default_child)
+            for name, own in self._own_tags.items():
+                merged = partial(_merged_tag_list, tags, own)
+                resource.add_property_override(name, cdk.Lazy.uncached_any(_Producer(merged)))
         return self._tags
 
     @property
@@ -149,16 +156,6 @@ class CustomModel(Construct):
     @property
     def job_name(self) -> str:
         return self.resource.get_att_string("jobName")
-
-    def _rendered_tags(self, own: Mapping[str, str] | None) -> Any:
-        """Tags from Tags.of(...) and the resource's own, rendered at synth time as the API's key/value list."""
-
-        def render() -> list[dict[str, str]] | None:
-            merged = {**(self._tags.render_tags() or {}), **(own or {})}
-            return [{"key": key, "value": merged[key]} for key in sorted(merged)] or None
-
-        # uncached_any: Lazy.any resolves without a context, which jsii cannot pass to a Python producer.
-        return cdk.Lazy.uncached_any(_Producer(render))
 
     def _training_data_config(self, training_data: S3Data | InvocationLogs) -> dict[str, Any]:
         if isinstance(training_data, S3Data):
@@ -192,7 +189,8 @@ class CustomModel(Construct):
             "securityGroupIds": [group.security_group_id for group in self._security_groups],
         }
 
-    def _create_service_role(self, stack: cdk.Stack) -> iam.Role:
+    def _create_service_role(self) -> iam.Role:
+        stack = cdk.Stack.of(self)
         # Bedrock may assume it only for this account's customization jobs (confused-deputy guard).
         principal = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
             {
@@ -225,10 +223,12 @@ class CustomModel(Construct):
         if prefixes:
             acknowledge(
                 self.role,
-                "IAM5",
-                "Bedrock reads every object under a data prefix and writes its output under the output prefix: "
-                "the grant covers exactly those prefixes.",
-                [wildcard_resource(self, arn) for arn in prefixes],
+                (
+                    "IAM5",
+                    "Bedrock reads every object under a data prefix and writes its output under the output "
+                    "prefix: the grant covers exactly those prefixes.",
+                    [wildcard_resource(self, arn) for arn in prefixes],
+                ),
             )
 
     def _grant_vpc_access(self) -> None:
@@ -288,17 +288,22 @@ class CustomModel(Construct):
             self.role.add_to_principal_policy(statement)
         acknowledge(
             self.role,
-            "IAM5",
-            "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it creates; "
-            "conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
-            [wildcard_resource(self, arn) for arn in ("*", interfaces)],
+            (
+                "IAM5",
+                "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it "
+                "creates; conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
+                [wildcard_resource(self, arn) for arn in ("*", interfaces)],
+            ),
         )
 
-    @staticmethod
-    def _base_model_arn(stack: cdk.Stack, base_model_id: str) -> str:
-        if cdk.Token.is_unresolved(base_model_id) or base_model_id.startswith("arn:"):
-            return base_model_id
-        return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=base_model_id)
+
+def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """Tags as the API's list of key/value pairs, in a stable order."""
+    return [{"key": key, "value": tags[key]} for key in sorted(tags)]
+
+
+def _merged_tag_list(tags: cdk.TagManager, own: Mapping[str, str]) -> list[dict[str, str]] | None:
+    return _tag_list({**(tags.render_tags() or {}), **own}) or None
 
 
 def _selection(vpc_subnets: ec2.SubnetSelection | None) -> dict[str, Any]:

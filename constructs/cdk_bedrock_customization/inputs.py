@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
+
+from ._tokens import is_unresolved
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
 
@@ -21,22 +22,22 @@ _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
 class S3Data:
     """An S3 object or prefix: a bucket of this app with a key, or an ``s3://`` URI."""
 
-    bucket_name: str
     key: str = ""
     bucket: s3.IBucket | None = None
+    bucket_name: str | None = None  # for a bucket given by URI
 
     @staticmethod
     def from_bucket(bucket: s3.IBucket, key: str = "") -> S3Data:
         """An object (``data/train.jsonl``) or a prefix ending in ``/`` (``output/``) in this bucket."""
-        return S3Data(bucket_name=bucket.bucket_name, key=key, bucket=bucket)
+        return S3Data(key=key, bucket=bucket)
 
     @staticmethod
     def from_uri(uri: str) -> S3Data:
         """An ``s3://bucket/key`` URI of a bucket outside this app."""
-        match = _S3_URI.fullmatch(uri) if not cdk.Token.is_unresolved(uri) else None
+        match = _S3_URI.fullmatch(uri) if not is_unresolved(uri) else None
         if match is None:
             raise ValueError(f"S3 URI {uri!r} is not of the form s3://bucket/key; use S3Data.from_bucket for a bucket")
-        return S3Data(bucket_name=match["bucket"], key=match["key"] or "")
+        return S3Data(key=match["key"] or "", bucket_name=match["bucket"])
 
     @property
     def uri(self) -> str:
@@ -47,6 +48,7 @@ class S3Data:
     def _bucket(self, scope: Construct) -> s3.IBucket:
         if self.bucket is not None:
             return self.bucket
+        assert self.bucket_name is not None
         id_ = f"Bucket{self.bucket_name}"
         existing = scope.node.try_find_child(id_)
         if existing is not None:

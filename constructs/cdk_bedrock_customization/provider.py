@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import weakref
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,8 +18,10 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resource
+from ._tokens import is_unresolved
 
 PROVIDER_ID = "BedrockCustomizationProvider"
+POLLING_WARNING_ID = "cdk-bedrock-customization:jobLongerThanTotalTimeout"
 HANDLER_PACKAGE = Path(bedrock_custom_resource.__file__).parent
 # The newest Python runtime that aws-cdk-lib offers (a test fails when a newer one appears).
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -124,6 +127,9 @@ class CustomizationProvider(Construct):
         # Grown by each model: the base models it customizes and the service roles it passes.
         self._base_models: iam.PolicyStatement | None = None
         self._pass_roles: iam.PolicyStatement | None = None
+        # Python-side copies: reading statement.resources back would cost a jsii round trip per model.
+        self._base_model_ids: set[str] = set()
+        self._passed_role_arns: set[str] = set()
 
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
@@ -155,54 +161,59 @@ class CustomizationProvider(Construct):
                 self, "FrameworkLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY
             ),
         )
-        functions = [c for c in self.node.find_all() if isinstance(c, lambda_.Function)]
+        self.service_token = self.provider.service_token
+        _PROVIDERS[stack] = self
+        # Functions that the framework's roles invoke by version (<function ARN>:*).
+        invoked = [self.on_event_function, self.is_complete_function] + [
+            cast(lambda_.IFunction, child)
+            for name in ("framework-isComplete", "framework-onTimeout")
+            if (child := self.provider.node.try_find_child(name)) is not None
+        ]
         acknowledge(
             self.provider,
-            "IAM4",
-            "The Provider framework's own functions use AWSLambdaBasicExecutionRole; aws-cdk-lib creates them.",
-            ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+            (
+                "IAM4",
+                "The Provider framework's own functions use AWSLambdaBasicExecutionRole; aws-cdk-lib creates them.",
+                ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+            ),
+            (
+                "IAM5",
+                "The Provider framework invokes its functions and ours by version (<function ARN>:*).",
+                [wildcard_resource(self, f"{function.function_arn}:*") for function in invoked],
+            ),
+            (
+                "SF1",
+                "The framework's waiter state machine is aws-cdk-lib's; the handlers log every step as JSON.",
+                None,
+            ),
+            ("SF2", "X-Ray adds nothing to the framework's short waiter state machine.", None),
         )
-        acknowledge(
-            self.provider,
-            "IAM5",
-            "The Provider framework invokes its functions and ours by version (<function ARN>:*).",
-            [wildcard_resource(self, f"{function.function_arn}:*") for function in functions],
-        )
-        acknowledge(
-            self.provider,
-            "SF1",
-            "The framework's waiter state machine is aws-cdk-lib's; the handlers log every step as JSON.",
-        )
-        acknowledge(self.provider, "SF2", "X-Ray adds nothing to the framework's short waiter state machine.")
         acknowledge(
             self.handler_role,
-            "IAM5",
-            "Jobs and models get names generated at deploy time: the handler may act on this account and "
-            "Region's customization jobs and custom models only.",
-            [wildcard_resource(self, arn) for arn in (jobs, models)],
+            (
+                "IAM5",
+                "Jobs and models get names generated at deploy time: the handler may act on this account and "
+                "Region's customization jobs and custom models only.",
+                [wildcard_resource(self, arn) for arn in (jobs, models)],
+            ),
         )
 
     @classmethod
     def of(cls, scope: Construct, **settings: Any) -> CustomizationProvider:
         """The stack's provider, created with these settings when it does not exist yet."""
-        stack = cdk.Stack.of(scope)
-        existing = stack.node.try_find_child(PROVIDER_ID)
+        # A model's scope is usually the stack itself: looking it up first saves a jsii round trip.
+        existing = _PROVIDERS.get(scope) or _PROVIDERS.get(cdk.Stack.of(scope))
         if existing is None:
-            return cls(stack, PROVIDER_ID, **settings)
+            return cls(cdk.Stack.of(scope), PROVIDER_ID, **settings)
         if settings:
             raise ValueError(
-                f"{stack.stack_name} already has its CustomizationProvider; pass settings "
+                f"{cdk.Stack.of(scope).stack_name} already has its CustomizationProvider; pass settings "
                 f"{sorted(settings)} on the first call to CustomizationProvider.of"
             )
-        assert isinstance(existing, CustomizationProvider)
         return existing
 
-    @property
-    def service_token(self) -> str:
-        return self.provider.service_token
-
-    def allow_customizing(self, base_model_arn: str, service_role: iam.IRole) -> None:
-        """Let the handler start jobs on this base model, and pass this role to Bedrock only."""
+    def allow_customizing(self, base_model: str, service_role_arn: str) -> None:
+        """Let the handler start jobs on this base model (an id or ARN), passing this role to Bedrock only."""
         if self._base_models is None or self._pass_roles is None:
             self._base_models = iam.PolicyStatement(actions=["bedrock:CreateModelCustomizationJob"])
             self._pass_roles = iam.PolicyStatement(
@@ -211,6 +222,26 @@ class CustomizationProvider(Construct):
             )
             self.handler_role.add_to_policy(self._base_models)
             self.handler_role.add_to_policy(self._pass_roles)
-        for statement, arn in ((self._base_models, base_model_arn), (self._pass_roles, service_role.role_arn)):
-            if arn not in statement.resources:
-                statement.add_resources(arn)
+            # Once per stack rather than per model: fifty identical warnings would bury the others.
+            cdk.Annotations.of(self).add_warning_v2(
+                POLLING_WARNING_ID,
+                f"Deployments wait at most {self.total_timeout.to_human_string()} for each customization job "
+                "in this stack; a job that runs longer fails the deployment, and the rollback stops it.",
+            )
+        if base_model not in self._base_model_ids:
+            self._base_model_ids.add(base_model)
+            self._base_models.add_resources(self._model_arn(base_model))
+        if service_role_arn not in self._passed_role_arns:
+            self._passed_role_arns.add(service_role_arn)
+            self._pass_roles.add_resources(service_role_arn)
+
+    def _model_arn(self, base_model: str) -> str:
+        if is_unresolved(base_model) or base_model.startswith("arn:"):
+            return base_model
+        stack = cdk.Stack.of(self)
+        return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=base_model)
+
+
+# The provider of each stack, kept on the Python side: a lookup per model through the construct tree
+# would cost jsii round trips.
+_PROVIDERS: weakref.WeakKeyDictionary[Construct, CustomizationProvider] = weakref.WeakKeyDictionary()

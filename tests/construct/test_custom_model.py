@@ -24,7 +24,7 @@ from cdk_bedrock_customization import (
     RequestMetadataFilter,
     S3Data,
 )
-from cdk_bedrock_customization.provider import HANDLER_RUNTIME
+from cdk_bedrock_customization.provider import HANDLER_RUNTIME, POLLING_WARNING_ID
 
 from .conftest import resources_of_type, statements
 
@@ -378,11 +378,22 @@ class TestProvider:
         with pytest.raises(ValueError, match="already has its CustomizationProvider"):
             CustomizationProvider.of(stack, query_interval=cdk.Duration.seconds(30))
 
-    def test_warns_that_long_jobs_fail_the_deployment(self, stack, bucket):
-        model(stack, bucket)
-        Annotations.from_stack(stack).has_warning(
-            "/TestStack/Model", Match.string_like_regexp("waits at most 1 hour for this job")
+    def test_warns_once_per_stack_that_long_jobs_fail_the_deployment(self, stack, bucket):
+        model(stack, bucket, "First")
+        model(stack, bucket, "Second")
+        warnings = Annotations.from_stack(stack).find_warning(
+            "*", Match.string_like_regexp("wait at most 1 hour for each customization job")
         )
+        assert [w.id for w in warnings] == ["/TestStack/BedrockCustomizationProvider"]
+
+    def test_the_warning_can_be_acknowledged_for_the_stack(self, stack, bucket):
+        cdk.Annotations.of(stack).acknowledge_warning(POLLING_WARNING_ID, "Our jobs take 20 minutes")
+        model(stack, bucket)
+        assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
+
+    def test_no_warning_without_a_model(self, stack):
+        CustomizationProvider.of(stack)
+        assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
 
 
 class TestTags:

@@ -1,0 +1,23 @@
+"""Telling CDK tokens from literal values without a round trip to the jsii kernel.
+
+cdk.Token.is_unresolved costs one call into Node per value; validating a model's properties checks
+dozens of values, which made synth several times slower. Strings and lists carry their tokens as
+markers; any other non-JSON value is a token object (IResolvable); only numbers need the kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+
+_STRING_MARKERS = ("${Token[", "#{Token[")
+_LITERAL_TYPES = (bool, int, dict, list, tuple, type(None))
+
+
+def is_unresolved(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(marker in value for marker in _STRING_MARKERS)
+    if isinstance(value, float):
+        return bool(cdk.Token.is_unresolved(value))
+    return not isinstance(value, _LITERAL_TYPES)
