@@ -117,12 +117,13 @@ class CustomModel(Construct):
 
         self.provider.allow_customizing(base_model_id, role_arn)
         if role is None:
-            # Bedrock checks the role's access when the job starts: its policies must exist first.
-            self.resource.node.add_dependency(self.role)
             self._grant_service_role(training_data, output_data, validation_data or [], customization)
         if kms_key is not None:
             for principal in (self.role, self.provider.handler_role):
                 kms_key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+        if role is None or kms_key is not None:
+            # Bedrock checks the role's access when the job starts: the grants above must exist first.
+            self.resource.node.add_dependency(self.role)
 
     @property
     def tags(self) -> cdk.TagManager:

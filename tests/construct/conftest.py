@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
@@ -24,11 +23,6 @@ def stack() -> cdk.Stack:
 @pytest.fixture
 def bucket(stack: cdk.Stack) -> s3.Bucket:
     return s3.Bucket(stack, "Data")
-
-
-@pytest.fixture
-def template_of() -> Callable[[cdk.Stack], Template]:
-    return Template.from_stack
 
 
 def resources_of_type(template: Template, resource_type: str) -> dict[str, Any]:

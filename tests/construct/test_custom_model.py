@@ -262,6 +262,12 @@ class TestServiceRole:
         (job,) = resources_of_type(template, JOB).values()
         assert any(d.startswith("ModelServiceRoleDefaultPolicy") for d in job["DependsOn"])
 
+    def test_a_given_role_granted_a_key_is_also_waited_for(self, stack, bucket):
+        role = iam.Role(stack, "Given", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+        model(stack, bucket, role=role, kms_key=kms.Key(stack, "ModelKey"))
+        (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
+        assert any(d.startswith("GivenDefaultPolicy") for d in job["DependsOn"])
+
     def test_vpc_jobs_get_network_interface_permissions_scoped_to_their_subnets(self, stack, bucket):
         vpc = ec2.Vpc(
             stack,
