@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from . import customization_job
+from .responses import HandlerFailed, bounded_reason
 
 HANDLERS: dict[str, ModuleType] = {customization_job.RESOURCE_TYPE: customization_job}
 
@@ -19,14 +20,23 @@ logger.setLevel(logging.INFO)
 
 
 def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    _log_request("on_event", event)
-    result: dict[str, Any] = _handler(event).on_event(event)
-    return result
+    return _run("on_event", event)
 
 
 def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    _log_request("is_complete", event)
-    result: dict[str, Any] = _handler(event).is_complete(event)
+    return _run("is_complete", event)
+
+
+def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    _log_request(entry, event)
+    try:
+        result: dict[str, Any] = getattr(_handler(event), entry)(event)
+    except Exception as error:
+        reason = bounded_reason(str(error))
+        if reason == str(error):
+            raise
+        logger.error("%s failed: %s", entry, error)
+        raise HandlerFailed(reason) from error
     return result
 
 

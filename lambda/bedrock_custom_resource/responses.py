@@ -12,8 +12,26 @@ RESPONSE_LIMIT_BYTES = 4096
 FRAMEWORK_OVERHEAD_BYTES = 256
 
 
+# A failure's message becomes the response's Reason; the Provider framework does not shorten it.
+MAX_REASON_BYTES = 2048
+_TRUNCATED = " ... (truncated; the handler's log has the full message)"
+
+
 class ResponseTooLarge(ValueError):
     pass
+
+
+class HandlerFailed(RuntimeError):
+    """A failure whose message was shortened to fit the response."""
+
+
+def bounded_reason(message: str) -> str:
+    """message, shortened to fit the response when it is too long."""
+    encoded = message.encode()
+    if len(encoded) <= MAX_REASON_BYTES:
+        return message
+    room = MAX_REASON_BYTES - len(_TRUNCATED.encode())
+    return encoded[:room].decode(errors="ignore") + _TRUNCATED
 
 
 def checked_data(event: Mapping[str, Any], physical_id: str, data: Mapping[str, str]) -> dict[str, str]:

@@ -421,7 +421,8 @@ def test_every_problem_is_reported_at_once(bedrock, events):
 
 @pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity", "1_0e-5"])
 def test_a_non_finite_or_malformed_number_is_bad_input(bedrock, events, value):
-    with pytest.raises(contract.InvalidProperties, match=f"{RFT_HYPERPARAMETERS}.learningRate: expected a finite number, got '{value}'"):
+    expected = f"{RFT_HYPERPARAMETERS}.learningRate: expected a finite number, got '{value}'"
+    with pytest.raises(contract.InvalidProperties, match=expected):
         index.on_event(events.create(_rft_hyperparameter("learningRate", value)))
     assert bedrock.calls == []
 
@@ -599,3 +600,25 @@ def test_an_unknown_resource_type_raises_value_error_naming_it(bedrock, events, 
         entry(event)
     assert "Custom::BedrockModelCustomizationJob" in str(raised.value)
     assert bedrock.calls == []
+
+
+# --- failure messages --------------------------------------------------------------------------------
+
+
+def test_a_long_failure_message_is_shortened_to_fit_the_response(bedrock, events, caplog):
+    """The Provider framework puts the message in the response's Reason as it is; CloudFormation
+    rejects a response over 4096 bytes, which would leave the stack waiting."""
+    properties = fine_tuning_properties() | {f"unknownProperty{n:03}": "x" for n in range(200)}
+    with pytest.raises(responses.HandlerFailed) as raised:
+        index.on_event(events.create(properties))
+    message = str(raised.value)
+    assert len(message.encode()) <= responses.MAX_REASON_BYTES
+    assert message.startswith("Invalid properties for Custom::BedrockModelCustomizationJob: unknownProperty000")
+    assert message.endswith("(truncated; the handler's log has the full message)")
+    assert "unknownProperty199" in caplog.text
+    assert bedrock.calls == []
+
+
+def test_a_short_failure_keeps_its_type_and_message(bedrock, events):
+    with pytest.raises(contract.InvalidProperties, match=r"^Invalid properties .*: jobName: '-bad' does not match"):
+        index.on_event(events.create(fine_tuning_properties() | {"jobName": "-bad"}))
