@@ -9,10 +9,11 @@ CDK := npx --yes aws-cdk@2
 
 .PHONY: synth test lint typecheck bench clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the tested versions, so snapshots and checks do not move with new releases.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 synth: $(STAMP)
