@@ -29,9 +29,12 @@ def acknowledge(scope: IConstruct, *findings: Finding) -> None:
     cdk.Validations.of(scope).acknowledge(*acknowledgments)
 
 
-def wildcard_resource(scope: IConstruct, arn: str) -> str:
-    """The finding name cdk-nag gives a wildcard resource: intrinsics written as <Ref> and <Resource.Attr>."""
-    return "Resource::" + _flatten(cdk.Stack.of(scope).resolve(arn))
+def wildcard_resources(scope: IConstruct, arns: list[str]) -> list[str]:
+    """The finding names cdk-nag gives wildcard resources: intrinsics written as <Ref> and <Resource.Attr>.
+
+    Resolved in one call: each call into the jsii kernel costs a round trip.
+    """
+    return ["Resource::" + _flatten(resolved) for resolved in cdk.Stack.of(scope).resolve(arns)]
 
 
 def _flatten(value: Any) -> str:

@@ -16,7 +16,7 @@ from bedrock_custom_resource import contract
 
 from constructs import Construct
 
-from ._nag import acknowledge, wildcard_resource
+from ._nag import acknowledge, wildcard_resources
 from ._tokens import is_unresolved
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
@@ -228,7 +228,7 @@ class CustomModel(Construct):
                     "IAM5",
                     "Bedrock reads every object under a data prefix and writes its output under the output "
                     "prefix: the grant covers exactly those prefixes.",
-                    [wildcard_resource(self, arn) for arn in prefixes],
+                    wildcard_resources(self, prefixes),
                 ),
             )
 
@@ -293,7 +293,7 @@ class CustomModel(Construct):
                 "IAM5",
                 "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it "
                 "creates; conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
-                [wildcard_resource(self, arn) for arn in ("*", interfaces)],
+                wildcard_resources(self, ["*", interfaces]),
             ),
         )
 

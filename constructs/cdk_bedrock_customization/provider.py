@@ -17,7 +17,7 @@ from aws_cdk import custom_resources as cr
 
 from constructs import Construct
 
-from ._nag import acknowledge, wildcard_resource
+from ._nag import acknowledge, wildcard_resources
 from ._tokens import is_unresolved
 
 PROVIDER_ID = "BedrockCustomizationProvider"
@@ -179,7 +179,7 @@ class CustomizationProvider(Construct):
             (
                 "IAM5",
                 "The Provider framework invokes its functions and ours by version (<function ARN>:*).",
-                [wildcard_resource(self, f"{function.function_arn}:*") for function in invoked],
+                wildcard_resources(self, [f"{function.function_arn}:*" for function in invoked]),
             ),
             (
                 "SF1",
@@ -194,7 +194,7 @@ class CustomizationProvider(Construct):
                 "IAM5",
                 "Jobs and models get names generated at deploy time: the handler may act on this account and "
                 "Region's customization jobs and custom models only.",
-                [wildcard_resource(self, arn) for arn in (jobs, models)],
+                wildcard_resources(self, [jobs, models]),
             ),
         )
 
