@@ -160,26 +160,22 @@ class TestBadInput:
         with pytest.raises(InvalidProperties, match=r"jobName: '-bad-name' does not match"):
             model(stack, bucket, job_name="-bad-name")
 
-    def test_out_of_range_rft_hyperparameter(self, stack, bucket):
+    @pytest.mark.parametrize(
+        ("hyper_parameters", "expected"),
+        [
+            ({"batchSize": 4}, r"rftConfig\.hyperParameters\.batchSize: 4 must be at least 16"),
+            ({"epochs": 2}, r"rftConfig\.hyperParameters\.epochs: unknown property"),
+        ],
+    )
+    def test_bad_rft_hyperparameter(self, stack, bucket, hyper_parameters, expected):
         grader = lambda_.Function.from_function_arn(
             stack, "Grader", "arn:aws:lambda:us-east-1:123456789012:function:grader"
         )
-        with pytest.raises(InvalidProperties, match=r"rftConfig\.hyperParameters\.batchSize: 4 must be at least 16"):
+        with pytest.raises(InvalidProperties, match=expected):
             model(
                 stack,
                 bucket,
-                customization=Customization.reinforcement_fine_tuning(grader, hyper_parameters={"batchSize": 4}),
-            )
-
-    def test_unknown_rft_hyperparameter(self, stack, bucket):
-        grader = lambda_.Function.from_function_arn(
-            stack, "Grader", "arn:aws:lambda:us-east-1:123456789012:function:grader"
-        )
-        with pytest.raises(InvalidProperties, match=r"rftConfig\.hyperParameters\.epochs: unknown property"):
-            model(
-                stack,
-                bucket,
-                customization=Customization.reinforcement_fine_tuning(grader, hyper_parameters={"epochs": 2}),
+                customization=Customization.reinforcement_fine_tuning(grader, hyper_parameters=hyper_parameters),
             )
 
     def test_bad_teacher(self, stack, bucket):
