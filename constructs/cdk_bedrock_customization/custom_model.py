@@ -79,6 +79,8 @@ class CustomModel(Construct):
         customization = customization or Customization.fine_tuning()
         self.provider = provider or CustomizationProvider.of(scope)
         self._tags: cdk.TagManager | None = None  # created when Tags.of(...) first looks
+        self._subnets: list[ec2.ISubnet] = []  # set by _vpc_config when the job runs in a VPC
+        self._security_groups: list[ec2.ISecurityGroup] = []
         self.role = role or self._create_service_role()
         role_arn = self.role.role_arn
 
@@ -179,7 +181,7 @@ class CustomModel(Construct):
             if vpc_subnets or security_groups:
                 raise ValueError("vpc_subnets and security_groups need vpc")
             return None
-        self._subnets = vpc.select_subnets(**_selection(vpc_subnets)).subnets
+        self._subnets = list(vpc.select_subnets(**_selection(vpc_subnets)).subnets)
         self._security_groups = list(security_groups or []) or [
             ec2.SecurityGroup(
                 self, "SecurityGroup", vpc=vpc, description="Bedrock customization job", allow_all_outbound=True
@@ -219,7 +221,7 @@ class CustomModel(Construct):
         prefixes += output_data.grant_output(self, self.role)
         if customization.grader is not None:
             customization.grader.grant_invoke(self.role)
-        if getattr(self, "_subnets", None):
+        if self._subnets:
             self._grant_vpc_access()
         if prefixes:
             acknowledge(

@@ -20,7 +20,6 @@ TAG_PROPERTIES = frozenset({"jobTags", "customModelTags"})
 # Deliberately looser than the service model's ModelCustomizationJobArn pattern: mistaking a real
 # job ARN for something else would leave a paid-for job running after its stack is deleted.
 JOB_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:model-customization-job/\S+")
-RUNNING = frozenset({"InProgress", "Stopping"})
 UNSUCCESSFUL = frozenset({"Failed", "Stopped"})
 SUB_TASKS = (
     ("validationDetails", "validation"),
@@ -169,7 +168,7 @@ def _advance_delete(job_arn: str) -> bool:
     if status == "InProgress":
         _stop(client, job_arn)
         return False
-    if status in RUNNING:
+    if status == "Stopping":
         logger.info("Waiting for job %s to stop", job["jobName"])
         return False
     if status == "Completed" and job.get("outputModelArn"):
