@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ from botocore.model import ServiceModel, Shape
 SERVICE_DATA_PATH = Path(__file__).parent / "botocore_data"
 
 CUSTOMIZATION_JOB = "Custom::BedrockModelCustomizationJob"
-# Members the handler fills in when a template leaves them out.
-GENERATED_NAMES = ("jobName", "customModelName")
+CUSTOM_MODEL = "Custom::BedrockCustomModel"
+MODEL_DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
+PROVISIONED_THROUGHPUT = "Custom::BedrockProvisionedModelThroughput"
 DEFAULT_CUSTOMIZATION_TYPE = "FINE_TUNING"
 # The customizationConfig member that each job type needs (None: it takes none).
 CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
@@ -33,6 +35,8 @@ CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
     "DISTILLATION": "distillationConfig",
     "REINFORCEMENT_FINE_TUNING": "rftConfig",
 }
+# CreateCustomModel's two sources: each is a union in the service model, but only one may be given.
+MODEL_SOURCES = ("modelSourceConfig", "customModelDataSource")
 NAME_MAX_LENGTH = 63
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -64,27 +68,18 @@ def shape(name: str) -> Shape:
     return service_model().shape_for(name)
 
 
-def customization_job_request(
-    properties: Mapping[str, Any], *, is_unresolved: IsUnresolved = _never_unresolved
-) -> dict[str, Any]:
-    """The CreateModelCustomizationJob request for these properties, typed as Bedrock expects.
+@dataclass(frozen=True)
+class ResourceContract:
+    """How one custom resource type's properties become its Bedrock create request."""
 
-    jobName and customModelName may be absent (see generated_name); clientRequestToken is
-    always derived by the handler, so it may not be given.
-    """
-    properties = {k: v for k, v in properties.items() if k != "ServiceToken"}
-    properties.setdefault("customizationType", DEFAULT_CUSTOMIZATION_TYPE)
-    problems: list[str] = []
-    if "clientRequestToken" in properties:
-        problems.append("clientRequestToken: is derived from the request; remove it")
-        del properties["clientRequestToken"]
-    request_shape = service_model().operation_model("CreateModelCustomizationJob").input_shape
-    assert request_shape is not None
-    request = _conform(request_shape, properties, "", problems, is_unresolved, optional=GENERATED_NAMES)
-    problems.extend(_customization_config_problems(request, is_unresolved))
-    if problems:
-        raise InvalidProperties(CUSTOMIZATION_JOB, problems)
-    return dict(request)
+    operation: str
+    # Name members the handler generates when a template leaves them out (see generated_name).
+    generated_names: tuple[str, ...]
+    # Members that name the resource's tags; changing only these is done in place.
+    tag_members: tuple[str, ...]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    # Rules that span members, which the service model cannot express.
+    cross_member_problems: Callable[[Mapping[str, Any], IsUnresolved], list[str]] = lambda request, is_unresolved: []
 
 
 def _customization_config_problems(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:
@@ -104,8 +99,80 @@ def _customization_config_problems(request: Mapping[str, Any], is_unresolved: Is
     return []
 
 
+def _one_model_source(request: Mapping[str, Any], _is_unresolved: IsUnresolved) -> list[str]:
+    given = [name for name in MODEL_SOURCES if name in request]
+    if len(given) == 1:
+        return []
+    return [
+        f"modelSourceConfig.s3DataSource.s3Uri or customModelDataSource.modelPackageArnDataSource.modelPackageArn: "
+        f"give exactly one model source, got {given or 'none'}"
+    ]
+
+
+CONTRACTS: dict[str, ResourceContract] = {
+    CUSTOMIZATION_JOB: ResourceContract(
+        operation="CreateModelCustomizationJob",
+        generated_names=("jobName", "customModelName"),
+        tag_members=("jobTags", "customModelTags"),
+        defaults={"customizationType": DEFAULT_CUSTOMIZATION_TYPE},
+        cross_member_problems=_customization_config_problems,
+    ),
+    CUSTOM_MODEL: ResourceContract(
+        operation="CreateCustomModel",
+        generated_names=("modelName",),
+        tag_members=("modelTags",),
+        cross_member_problems=_one_model_source,
+    ),
+    MODEL_DEPLOYMENT: ResourceContract(
+        operation="CreateCustomModelDeployment", generated_names=("modelDeploymentName",), tag_members=("tags",)
+    ),
+    PROVISIONED_THROUGHPUT: ResourceContract(
+        operation="CreateProvisionedModelThroughput", generated_names=("provisionedModelName",), tag_members=("tags",)
+    ),
+}
+
+
+def properties_with_defaults(resource_type: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """properties without the ServiceToken, with the defaults that leaving a member out means."""
+    given = {k: v for k, v in properties.items() if k != "ServiceToken"}
+    return {**CONTRACTS[resource_type].defaults, **given}
+
+
+def create_request(
+    resource_type: str, properties: Mapping[str, Any], *, is_unresolved: IsUnresolved = _never_unresolved
+) -> dict[str, Any]:
+    """The create request for these properties of resource_type, typed as Bedrock expects.
+
+    Generated names may be absent (see generated_name); clientRequestToken is always derived by the
+    handler, so it may not be given.
+    """
+    resource = CONTRACTS[resource_type]
+    properties = properties_with_defaults(resource_type, properties)
+    problems: list[str] = []
+    if "clientRequestToken" in properties:
+        problems.append("clientRequestToken: is derived from the request; remove it")
+        del properties["clientRequestToken"]
+    request_shape = service_model().operation_model(resource.operation).input_shape
+    assert request_shape is not None
+    request = _conform(request_shape, properties, "", problems, is_unresolved, optional=resource.generated_names)
+    problems.extend(resource.cross_member_problems(request, is_unresolved))
+    if problems:
+        raise InvalidProperties(resource_type, problems)
+    return dict(request)
+
+
+def value_problems(
+    shape_name: str, value: Any, path: str, *, is_unresolved: IsUnresolved = _never_unresolved
+) -> list[str]:
+    """What is wrong with value as a value of the service model's shape_name, each as 'path: problem'."""
+    problems: list[str] = []
+    _conform(shape(shape_name), value, path, problems, is_unresolved)
+    return problems
+
+
 def generated_name(stack_id: str, logical_id: str, request_id: str) -> str:
-    """A job or model name, valid for both name patterns, distinct per resource and per request.
+    """A name valid for every Bedrock name pattern (jobs, models, deployments, throughput), distinct per
+    resource and per request.
 
     A retried request gets the same name; a replacement (a new request) gets a new one.
     """

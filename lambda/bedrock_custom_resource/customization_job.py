@@ -11,12 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from . import contract
+from . import contract, lifecycle
 from .aws import bedrock_client, error_code
 from .responses import checked_data
 
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
-TAG_PROPERTIES = frozenset({"jobTags", "customModelTags"})
 # Deliberately looser than the service model's ModelCustomizationJobArn pattern: mistaking a real
 # job ARN for something else would leave a paid-for job running after its stack is deleted.
 JOB_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:model-customization-job/\S+")
@@ -94,60 +93,27 @@ def progress(job: Mapping[str, Any]) -> str:
 
 
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
-    request = contract.customization_job_request(event["ResourceProperties"])
-    for name in contract.GENERATED_NAMES:
-        request.setdefault(
-            name, contract.generated_name(event["StackId"], event["LogicalResourceId"], event["RequestId"])
-        )
-    request["clientRequestToken"] = contract.client_request_token(request, event["RequestId"])
+    request = lifecycle.create_request(event)
     job_arn = bedrock_client().create_model_customization_job(**request)["jobArn"]
     logger.info("Started model customization job %s (%s)", request["jobName"], job_arn)
     return {"PhysicalResourceId": job_arn}
 
 
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:
-    new, old = _compared(event["ResourceProperties"]), _compared(event["OldResourceProperties"])
-    contract.customization_job_request(new)  # validate before changing anything
-    changed = {name for name in new.keys() | old.keys() if new.get(name) != old.get(name)}
-    if changed <= TAG_PROPERTIES:
-        _retag(event["PhysicalResourceId"], old, new)
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    reused = [name for name in contract.GENERATED_NAMES if new.get(name) is not None and new.get(name) == old.get(name)]
-    if reused:
-        raise ValueError(
-            f"Changing {sorted(changed - TAG_PROPERTIES)} needs a new customization job, but "
-            + ", ".join(f"{name} {new[name]!r}" for name in reused)
-            + " would be reused: Bedrock names are unique per account and Region and job records are never "
-            "deleted. Change the name, or remove it to have one generated."
-        )
+    change = lifecycle.Change.of(event)
+    job_arn = event["PhysicalResourceId"]
+    if change.tags_only:
+        client = bedrock_client()
+        change.retag(client, job_arn, "jobTags")
+        if "customModelTags" in change.changed:
+            model_arn = client.get_model_customization_job(jobIdentifier=job_arn).get("outputModelArn")
+            if model_arn:
+                change.retag(client, model_arn, "customModelTags")
+        return {"PhysicalResourceId": job_arn}
+    change.refuse_reused_names(
+        "customization job", "Bedrock names are unique per account and Region and job records are never deleted"
+    )
     return _create(event)
-
-
-def _compared(properties: Mapping[str, Any]) -> dict[str, Any]:
-    return {"customizationType": contract.DEFAULT_CUSTOMIZATION_TYPE} | {
-        k: v for k, v in properties.items() if k != "ServiceToken"
-    }
-
-
-def _retag(job_arn: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-    client = bedrock_client()
-    _apply_tag_changes(client, job_arn, old.get("jobTags"), new.get("jobTags"))
-    if old.get("customModelTags") != new.get("customModelTags"):
-        model_arn = client.get_model_customization_job(jobIdentifier=job_arn).get("outputModelArn")
-        if model_arn:
-            _apply_tag_changes(client, model_arn, old.get("customModelTags"), new.get("customModelTags"))
-
-
-def _apply_tag_changes(client: Any, arn: str, old_tags: Any, new_tags: Any) -> None:
-    before = {tag["key"]: tag["value"] for tag in old_tags or []}
-    after = {tag["key"]: tag["value"] for tag in new_tags or []}
-    removed = sorted(before.keys() - after.keys())
-    changed = [{"key": key, "value": value} for key, value in sorted(after.items()) if before.get(key) != value]
-    if removed:
-        client.untag_resource(resourceARN=arn, tagKeys=removed)
-    if changed:
-        client.tag_resource(resourceARN=arn, tags=changed)
-    logger.info("Retagged %s: set %s, removed %s", arn, [t["key"] for t in changed], removed)
 
 
 def _advance_delete(job_arn: str) -> bool:
@@ -172,11 +138,7 @@ def _advance_delete(job_arn: str) -> bool:
         logger.info("Waiting for job %s to stop", job["jobName"])
         return False
     if status == "Completed" and job.get("outputModelArn"):
-        try:
-            client.delete_custom_model(modelIdentifier=job["outputModelArn"])
-            logger.info("Deleted custom model %s", job["outputModelArn"])
-        except client.exceptions.ResourceNotFoundException:
-            pass
+        lifecycle.delete_custom_model(client, job["outputModelArn"])
     return True
 
 

@@ -10,10 +10,13 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from . import customization_job
+from . import customization_job, imported_model, model_deployment, provisioned_throughput
 from .responses import HandlerFailed, bounded_reason
 
-HANDLERS: dict[str, ModuleType] = {customization_job.RESOURCE_TYPE: customization_job}
+HANDLERS: dict[str, ModuleType] = {
+    module.RESOURCE_TYPE: module
+    for module in (customization_job, imported_model, model_deployment, provisioned_throughput)
+}
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)

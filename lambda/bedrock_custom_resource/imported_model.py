@@ -1,0 +1,75 @@
+"""Custom::BedrockCustomModel: import a SageMaker AI-trained model with CreateCustomModel.
+
+PhysicalResourceId is the model ARN. Attributes are named as GetCustomModel names them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from . import contract, lifecycle
+from .aws import bedrock_client
+from .responses import checked_data
+
+RESOURCE_TYPE = contract.CUSTOM_MODEL
+# Loose on purpose, like the job ARN check: anything that may be a model must be deleted.
+MODEL_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:custom-model/\S+")
+
+logger = logging.getLogger(__name__)
+
+
+class ImportFailed(RuntimeError):
+    pass
+
+
+def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    request_type = event["RequestType"]
+    if request_type == "Create":
+        return _create(event)
+    if request_type == "Update":
+        return _update(event)
+    model_arn = event["PhysicalResourceId"]
+    if MODEL_ARN.fullmatch(model_arn):
+        lifecycle.delete_custom_model(bedrock_client(), model_arn)
+    else:
+        logger.info("Nothing to delete: %r is not a custom model ARN", model_arn)
+    return {"PhysicalResourceId": model_arn}
+
+
+def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
+    if event["RequestType"] == "Delete":
+        return {"IsComplete": True}
+    model_arn = event["PhysicalResourceId"]
+    model = bedrock_client().get_custom_model(modelIdentifier=model_arn)
+    status = model.get("modelStatus")
+    if status == "Failed":
+        reason = model.get("failureMessage") or "Bedrock gave no failure message"
+        raise ImportFailed(f"Importing custom model {model['modelName']} failed: {reason}")
+    if status == "Creating":
+        logger.info("Custom model %s is being created", model["modelName"])
+        return {"IsComplete": False}
+    data = {"modelArn": model["modelArn"], "modelName": model["modelName"], "modelStatus": status or "Active"}
+    return {"IsComplete": True, "Data": checked_data(event, model_arn, data)}
+
+
+def _create(event: Mapping[str, Any]) -> dict[str, Any]:
+    request = lifecycle.create_request(event)
+    model_arn = bedrock_client().create_custom_model(**request)["modelArn"]
+    logger.info("Importing custom model %s (%s)", request["modelName"], model_arn)
+    return {"PhysicalResourceId": model_arn}
+
+
+def _update(event: Mapping[str, Any]) -> dict[str, Any]:
+    change = lifecycle.Change.of(event)
+    if change.tags_only:
+        change.retag(bedrock_client(), event["PhysicalResourceId"], "modelTags")
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    change.refuse_reused_names(
+        "custom model",
+        "custom model names are unique per account and Region, and the new model is imported "
+        "before the current one is deleted",
+    )
+    return _create(event)

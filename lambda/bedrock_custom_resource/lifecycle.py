@@ -1,0 +1,103 @@
+"""Lifecycle rules that every resource type shares.
+
+Creating with generated names and an idempotency token, telling an in-place change from a replacement,
+retagging, and deleting a custom model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import contract
+from .aws import error_message
+
+logger = logging.getLogger(__name__)
+
+
+class ModelInUse(RuntimeError):
+    pass
+
+
+def create_request(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated create request of a Create (or replacing Update) event: absent names generated,
+    and a clientRequestToken that makes a retried request create nothing new."""
+    resource_type = event["ResourceType"]
+    request = contract.create_request(resource_type, event["ResourceProperties"])
+    name = contract.generated_name(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+    for member in contract.CONTRACTS[resource_type].generated_names:
+        request.setdefault(member, name)
+    request["clientRequestToken"] = contract.client_request_token(request, event["RequestId"])
+    return request
+
+
+@dataclass(frozen=True)
+class Change:
+    """An Update event's old and new properties (defaults filled in) and the names of those that differ."""
+
+    resource_type: str
+    old: dict[str, Any]
+    new: dict[str, Any]
+    changed: frozenset[str]
+
+    @classmethod
+    def of(cls, event: Mapping[str, Any]) -> Change:
+        """The change an Update event asks for, once the new properties are known to be valid."""
+        resource_type = event["ResourceType"]
+        contract.create_request(resource_type, event["ResourceProperties"])  # validate before changing anything
+        new = contract.properties_with_defaults(resource_type, event["ResourceProperties"])
+        old = contract.properties_with_defaults(resource_type, event["OldResourceProperties"])
+        changed = frozenset(name for name in new.keys() | old.keys() if new.get(name) != old.get(name))
+        return cls(resource_type, old, new, changed)
+
+    @property
+    def tag_members(self) -> frozenset[str]:
+        return frozenset(contract.CONTRACTS[self.resource_type].tag_members)
+
+    def only(self, *members: str) -> bool:
+        """True when nothing but these members and tags changed."""
+        return self.changed <= self.tag_members.union(members)
+
+    @property
+    def tags_only(self) -> bool:
+        return self.only()
+
+    def refuse_reused_names(self, resource: str, why: str) -> None:
+        """A replacement must not take an explicitly given name that the current resource still holds."""
+        generated = contract.CONTRACTS[self.resource_type].generated_names
+        reused = [name for name in generated if self.new.get(name) is not None and self.new[name] == self.old.get(name)]
+        if reused:
+            raise ValueError(
+                f"Changing {sorted(self.changed - self.tag_members)} needs a new {resource}, but "
+                + ", ".join(f"{name} {self.new[name]!r}" for name in reused)
+                + f" would be reused: {why}. Change the name, or remove it to have one generated."
+            )
+
+    def retag(self, client: Any, arn: str, member: str) -> None:
+        """Apply the change of the tag list `member` to the resource arn."""
+        before = {tag["key"]: tag["value"] for tag in self.old.get(member) or []}
+        after = {tag["key"]: tag["value"] for tag in self.new.get(member) or []}
+        removed = sorted(before.keys() - after.keys())
+        updated = [{"key": key, "value": value} for key, value in sorted(after.items()) if before.get(key) != value]
+        if removed:
+            client.untag_resource(resourceARN=arn, tagKeys=removed)
+        if updated:
+            client.tag_resource(resourceARN=arn, tags=updated)
+        if removed or updated:
+            logger.info("Retagged %s: set %s, removed %s", arn, [tag["key"] for tag in updated], removed)
+
+
+def delete_custom_model(client: Any, model_arn: str) -> None:
+    """Delete a custom model; one already gone counts as deleted."""
+    try:
+        client.delete_custom_model(modelIdentifier=model_arn)
+        logger.info("Deleted custom model %s", model_arn)
+    except client.exceptions.ResourceNotFoundException:
+        logger.info("Custom model %s is already gone", model_arn)
+    except client.exceptions.ConflictException as error:
+        raise ModelInUse(
+            f"Custom model {model_arn} cannot be deleted while it is in use ({error_message(error)}). Delete the "
+            "deployments and provisioned throughput that serve it first, then retry the delete."
+        ) from error

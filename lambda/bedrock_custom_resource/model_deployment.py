@@ -1,0 +1,112 @@
+"""Custom::BedrockCustomModelDeployment: on-demand inference for a custom model.
+
+PhysicalResourceId is the deployment ARN. Pointing it at another model is done in place with
+UpdateCustomModelDeployment, and tags with TagResource; any other change replaces it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from . import contract, lifecycle
+from .aws import bedrock_client
+from .responses import checked_data
+
+RESOURCE_TYPE = contract.MODEL_DEPLOYMENT
+DEPLOYMENT_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:custom-model-deployment/\S+")
+
+logger = logging.getLogger(__name__)
+
+
+class DeploymentFailed(RuntimeError):
+    pass
+
+
+def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    request_type = event["RequestType"]
+    if request_type == "Create":
+        return _create(event)
+    if request_type == "Update":
+        return _update(event)
+    deployment_arn = event["PhysicalResourceId"]
+    if DEPLOYMENT_ARN.fullmatch(deployment_arn):
+        client = bedrock_client()
+        try:
+            client.delete_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)
+            logger.info("Deleting custom model deployment %s", deployment_arn)
+        except client.exceptions.ResourceNotFoundException:
+            logger.info("Custom model deployment %s is already gone", deployment_arn)
+    return {"PhysicalResourceId": deployment_arn}
+
+
+def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
+    deployment_arn = event["PhysicalResourceId"]
+    if event["RequestType"] == "Delete":
+        return {"IsComplete": _is_gone(deployment_arn)}
+    deployment = bedrock_client().get_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)
+    name, status = deployment["modelDeploymentName"], deployment["status"]
+    update = deployment.get("updateDetails") or {}
+    wanted_model = event["ResourceProperties"]["modelArn"]
+    if status == "Failed":
+        raise DeploymentFailed(f"Custom model deployment {name} failed: {_reason(deployment)}")
+    serving = status == "Active" and deployment["modelArn"] == wanted_model
+    if not serving or update.get("updateStatus") == "Updating":
+        # An earlier failed update may still be reported; only a failure to reach the wanted model counts.
+        if update.get("updateStatus") == "UpdateFailed" and update.get("modelArn") == wanted_model:
+            reason = _reason(deployment)
+            raise DeploymentFailed(f"Pointing custom model deployment {name} at {wanted_model} failed: {reason}")
+        logger.info("Custom model deployment %s is %s (update: %s)", name, status, update.get("updateStatus", "none"))
+        return {"IsComplete": False}
+    data = {
+        "customModelDeploymentArn": deployment["customModelDeploymentArn"],
+        "modelDeploymentName": name,
+        "modelArn": deployment["modelArn"],
+        "status": status,
+    }
+    return {"IsComplete": True, "Data": checked_data(event, deployment_arn, data)}
+
+
+def _create(event: Mapping[str, Any]) -> dict[str, Any]:
+    request = lifecycle.create_request(event)
+    deployment_arn = bedrock_client().create_custom_model_deployment(**request)["customModelDeploymentArn"]
+    logger.info("Creating custom model deployment %s (%s)", request["modelDeploymentName"], deployment_arn)
+    return {"PhysicalResourceId": deployment_arn}
+
+
+def _update(event: Mapping[str, Any]) -> dict[str, Any]:
+    change = lifecycle.Change.of(event)
+    deployment_arn = event["PhysicalResourceId"]
+    if not change.only("modelArn"):
+        change.refuse_reused_names(
+            "custom model deployment", "the new deployment is created before the current one is deleted"
+        )
+        return _create(event)
+    client = bedrock_client()
+    current_model = client.get_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)["modelArn"]
+    # Compared with what is deployed, not the old properties: a rollback after a failed update finds it unchanged.
+    if current_model != change.new["modelArn"]:
+        client.update_custom_model_deployment(
+            customModelDeploymentIdentifier=deployment_arn, modelArn=change.new["modelArn"]
+        )
+        logger.info("Pointing custom model deployment %s at %s", deployment_arn, change.new["modelArn"])
+    change.retag(client, deployment_arn, "tags")
+    return {"PhysicalResourceId": deployment_arn}
+
+
+def _is_gone(deployment_arn: str) -> bool:
+    if not DEPLOYMENT_ARN.fullmatch(deployment_arn):
+        return True
+    client = bedrock_client()
+    try:
+        client.get_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)
+    except client.exceptions.ResourceNotFoundException:
+        return True
+    logger.info("Waiting for custom model deployment %s to be deleted", deployment_arn)
+    return False
+
+
+def _reason(deployment: Mapping[str, Any]) -> str:
+    return str(deployment.get("failureMessage") or "Bedrock gave no failure message")

@@ -1,0 +1,138 @@
+"""Custom::BedrockProvisionedModelThroughput: provisioned throughput for a model.
+
+PhysicalResourceId is the provisioned model ARN. UpdateProvisionedModelThroughput can change only the
+name and the model, so those (and tags) change in place. modelUnits and commitmentDuration cannot
+change: a change replaces a throughput without a commitment, and is refused for one with a
+commitment, whose term cannot be cancelled (a replacement would buy a second term).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from . import contract, lifecycle
+from .aws import bedrock_client
+from .responses import checked_data
+
+RESOURCE_TYPE = contract.PROVISIONED_THROUGHPUT
+THROUGHPUT_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:provisioned-model/\S+")
+
+logger = logging.getLogger(__name__)
+
+
+class ThroughputFailed(RuntimeError):
+    pass
+
+
+class CommitmentInForce(RuntimeError):
+    pass
+
+
+def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    request_type = event["RequestType"]
+    if request_type == "Create":
+        return _create(event)
+    if request_type == "Update":
+        return _update(event)
+    _delete(event["PhysicalResourceId"])
+    return {"PhysicalResourceId": event["PhysicalResourceId"]}
+
+
+def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
+    throughput_arn = event["PhysicalResourceId"]
+    client = bedrock_client()
+    if event["RequestType"] == "Delete":
+        return {"IsComplete": _get(client, throughput_arn) is None}
+    throughput = client.get_provisioned_model_throughput(provisionedModelId=throughput_arn)
+    name, status = throughput["provisionedModelName"], throughput["status"]
+    if status == "Failed":
+        reason = throughput.get("failureMessage") or "Bedrock gave no failure message"
+        raise ThroughputFailed(f"Provisioned throughput {name} failed: {reason}")
+    if status != "InService" or throughput["modelArn"] != throughput["desiredModelArn"]:
+        logger.info("Provisioned throughput %s is %s", name, status)
+        return {"IsComplete": False}
+    data = {
+        "provisionedModelArn": throughput["provisionedModelArn"],
+        "provisionedModelName": name,
+        "modelArn": throughput["modelArn"],
+        "modelUnits": str(throughput["modelUnits"]),
+        "status": status,
+    }
+    if throughput.get("commitmentDuration"):
+        data["commitmentDuration"] = throughput["commitmentDuration"]
+        data["commitmentExpirationTime"] = throughput["commitmentExpirationTime"].isoformat()
+    return {"IsComplete": True, "Data": checked_data(event, throughput_arn, data)}
+
+
+def _create(event: Mapping[str, Any]) -> dict[str, Any]:
+    request = lifecycle.create_request(event)
+    throughput_arn = bedrock_client().create_provisioned_model_throughput(**request)["provisionedModelArn"]
+    logger.info("Creating provisioned throughput %s (%s)", request["provisionedModelName"], throughput_arn)
+    return {"PhysicalResourceId": throughput_arn}
+
+
+def _update(event: Mapping[str, Any]) -> dict[str, Any]:
+    change = lifecycle.Change.of(event)
+    throughput_arn = event["PhysicalResourceId"]
+    if change.only("provisionedModelName", "modelId"):
+        client = bedrock_client()
+        desired = {}
+        if "provisionedModelName" in change.changed and change.new.get("provisionedModelName"):
+            desired["desiredProvisionedModelName"] = change.new["provisionedModelName"]
+        if "modelId" in change.changed:
+            desired["desiredModelId"] = change.new["modelId"]
+        if desired:
+            client.update_provisioned_model_throughput(provisionedModelId=throughput_arn, **desired)
+            logger.info("Updating provisioned throughput %s: %s", throughput_arn, desired)
+        change.retag(client, throughput_arn, "tags")
+        return {"PhysicalResourceId": throughput_arn}
+    if change.old.get("commitmentDuration"):
+        replaced = sorted(change.changed - change.tag_members - {"provisionedModelName", "modelId"})
+        raise CommitmentInForce(
+            f"Changing {replaced} needs a new provisioned throughput, but {throughput_arn} has a "
+            f"{change.old['commitmentDuration']} commitment that cannot be cancelled: a replacement would buy a "
+            "second commitment term. Only the name, the model and tags of a committed throughput can change; "
+            "to change the rest, declare a new throughput beside it."
+        )
+    change.refuse_reused_names(
+        "provisioned throughput", "the new throughput is created before the current one is deleted"
+    )
+    return _create(event)
+
+
+def _delete(throughput_arn: str) -> None:
+    """Delete the throughput; one already gone, or never created, counts as deleted."""
+    if not THROUGHPUT_ARN.fullmatch(throughput_arn):
+        logger.info("Nothing to delete: %r is not a provisioned throughput ARN", throughput_arn)
+        return
+    client = bedrock_client()
+    throughput = _get(client, throughput_arn)
+    if throughput is None:
+        return
+    ends = throughput.get("commitmentExpirationTime")
+    if ends is not None and ends > datetime.now(UTC):
+        raise CommitmentInForce(
+            f"Provisioned throughput {throughput['provisionedModelName']} has a {throughput['commitmentDuration']} "
+            f"commitment that ends at {ends.isoformat()}; Bedrock cannot delete it before then, and bills it until "
+            "then. Retry the delete after that time, or leave it out of the stack: retry with "
+            f"--retain-resources, or give it RemovalPolicy.RETAIN (DeletionPolicy: Retain)."
+        )
+    try:
+        client.delete_provisioned_model_throughput(provisionedModelId=throughput_arn)
+        logger.info("Deleting provisioned throughput %s", throughput_arn)
+    except client.exceptions.ResourceNotFoundException:
+        pass
+
+
+def _get(client: Any, throughput_arn: str) -> dict[str, Any] | None:
+    if not THROUGHPUT_ARN.fullmatch(throughput_arn):
+        return None
+    try:
+        throughput: dict[str, Any] = client.get_provisioned_model_throughput(provisionedModelId=throughput_arn)
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return throughput
