@@ -1,9 +1,18 @@
 #!/usr/bin/env python3
-"""The example app: a fine-tuned model and a distilled model, synthesized with no AWS account."""
+"""The example app, synthesized with no AWS account: a fine-tuned model deployed for on-demand inference,
+a distilled model, and a model imported from SageMaker AI."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import Customization, CustomModel, InvocationLogs, RequestMetadataFilter, S3Data
+from cdk_bedrock_customization import (
+    Customization,
+    CustomModel,
+    ImportedCustomModel,
+    InvocationLogs,
+    ModelSource,
+    RequestMetadataFilter,
+    S3Data,
+)
 
 
 class ExampleModelsStack(cdk.Stack):
@@ -45,9 +54,24 @@ class ExampleModelsStack(cdk.Stack):
             output_data=S3Data.from_bucket(data, "router/output/"),
         )
 
+        support_deployment = support_model.add_deployment(
+            "OnDemand", description="On-demand inference for the support assistant"
+        )
+
+        imported_model = ImportedCustomModel(
+            self,
+            "ImportedNova",
+            source=ModelSource.from_model_package_arn(
+                self.format_arn(service="sagemaker", resource="model-package", resource_name="nova-support/1")
+            ),
+            model_tags={"source": "sagemaker"},
+        )
+
         cdk.Tags.of(self).add("team", "ml-platform")
         cdk.CfnOutput(self, "SupportAssistantModelArn", value=support_model.output_model_arn)
         cdk.CfnOutput(self, "DistilledRouterModelArn", value=distilled_model.output_model_arn)
+        cdk.CfnOutput(self, "SupportAssistantDeploymentArn", value=support_deployment.custom_model_deployment_arn)
+        cdk.CfnOutput(self, "ImportedNovaModelArn", value=imported_model.model_arn)
 
 
 def build_app(outdir: str | None = None) -> cdk.App:

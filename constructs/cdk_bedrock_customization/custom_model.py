@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
@@ -17,19 +16,21 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resources
-from ._tokens import is_unresolved
+from ._resource import TaggedResource, custom_resource, grant_model_key, service_role
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
+from .serving import CustomModelBase, ExistingCustomModel
 
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
 
 
 @jsii.implements(cdk.ITaggable)
-class CustomModel(Construct):
+class CustomModel(TaggedResource, CustomModelBase):
     """A custom model trained by a Bedrock model customization job.
 
     ``cdk deploy`` starts the job and waits for it; ``output_model_arn`` is then available to the
-    rest of the stack. ``Tags.of(...)`` reaches both the job and the model.
+    rest of the stack. ``Tags.of(...)`` reaches both the job and the model. ``add_deployment`` and
+    ``add_provisioned_throughput`` serve the model.
     """
 
     def __init__(
@@ -78,7 +79,6 @@ class CustomModel(Construct):
         super().__init__(scope, construct_id)
         customization = customization or Customization.fine_tuning()
         self.provider = provider or CustomizationProvider.of(scope)
-        self._tags: cdk.TagManager | None = None  # created when Tags.of(...) first looks
         self._subnets: list[ec2.ISubnet] = []  # set by _vpc_config when the job runs in a VPC
         self._security_groups: list[ec2.ISecurityGroup] = []
         self.role = role or self._create_service_role()
@@ -104,49 +104,39 @@ class CustomModel(Construct):
             "vpcConfig": self._vpc_config(vpc, vpc_subnets, security_groups),
         }
         properties.update({name: value for name, value in optional.items() if value is not None})
-        contract.customization_job_request(properties, is_unresolved=is_unresolved)
-
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
-        properties.update({name: _tag_list(own) for name, own in self._own_tags.items() if own})
-        self.resource = cdk.CustomResource(
-            self,
-            "Resource",
-            service_token=self.provider.service_token,
-            resource_type=RESOURCE_TYPE,
-            properties=properties,
-            removal_policy=removal_policy,
+        self.resource = custom_resource(
+            self, self.provider.service_token, RESOURCE_TYPE, properties, self._own_tags, removal_policy
         )
 
         self.provider.allow_customizing(base_model_id, role_arn)
         if role is None:
             self._grant_service_role(training_data, output_data, validation_data or [], customization)
         if kms_key is not None:
-            for principal in (self.role, self.provider.handler_role):
-                kms_key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+            grant_model_key(kms_key, self.role, self.provider.handler_role)
         if role is None or kms_key is not None:
             # Bedrock checks the role's access when the job starts: the grants above must exist first.
             self.resource.node.add_dependency(self.role)
 
-    @property
-    def tags(self) -> cdk.TagManager:
-        """Tags from ``Tags.of(...)``: they reach both the job and the model (own tags win on a clash).
+    @staticmethod
+    def from_custom_model_arn(scope: Construct, construct_id: str, model_arn: str) -> CustomModelBase:
+        """A custom model that exists already, by ARN, to deploy or provision."""
+        return ExistingCustomModel.from_arn(scope, construct_id, model_arn)
 
-        Made on first use (by the Tags aspect, at synth), and only then are the tag properties made
-        lazy: a lazy value costs jsii round trips at every resolution, which a model without
-        ``Tags.of`` need not pay.
-        """
-        if self._tags is None:
-            tags = self._tags = cdk.TagManager(cdk.TagType.MAP, RESOURCE_TYPE)
-            resource = cast(cdk.CfnResource, self.resource.node.default_child)
-            for name, own in self._own_tags.items():
-                merged = partial(_merged_tag_list, tags, own)
-                resource.add_property_override(name, cdk.Lazy.uncached_any(_Producer(merged)))
-        return self._tags
+    @staticmethod
+    def from_custom_model_name(scope: Construct, construct_id: str, model_name: str) -> CustomModelBase:
+        """A custom model that exists already, by name. Its ARN is looked up at deploy time (GetCustomModel)."""
+        return ExistingCustomModel.from_name(scope, construct_id, model_name)
 
     @property
     def output_model_arn(self) -> str:
         """The ARN of the custom model, once the job has completed."""
         return self.resource.get_att_string("outputModelArn")
+
+    @property
+    def model_arn(self) -> str:
+        """The same as ``output_model_arn``."""
+        return self.output_model_arn
 
     @property
     def output_model_name(self) -> str:
@@ -193,21 +183,8 @@ class CustomModel(Construct):
         }
 
     def _create_service_role(self) -> iam.Role:
-        stack = cdk.Stack.of(self)
-        # Bedrock may assume it only for this account's customization jobs (confused-deputy guard).
-        principal = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
-            {
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnLike": {
-                    "aws:SourceArn": stack.format_arn(
-                        service="bedrock", resource="model-customization-job", resource_name="*"
-                    )
-                },
-            }
-        )
-        return iam.Role(
-            self, "ServiceRole", assumed_by=principal, description="Assumed by Bedrock to run a customization job"
-        )
+        jobs = cdk.Stack.of(self).format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+        return service_role(self, jobs, "Assumed by Bedrock to run a customization job")
 
     def _grant_service_role(
         self,
@@ -300,15 +277,6 @@ class CustomModel(Construct):
         )
 
 
-def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    """Tags as the API's list of key/value pairs, in a stable order."""
-    return [{"key": key, "value": tags[key]} for key in sorted(tags)]
-
-
-def _merged_tag_list(tags: cdk.TagManager, own: Mapping[str, str]) -> list[dict[str, str]] | None:
-    return _tag_list({**(tags.render_tags() or {}), **own}) or None
-
-
 def _selection(vpc_subnets: ec2.SubnetSelection | None) -> dict[str, Any]:
     if vpc_subnets is None:
         return {"subnet_type": ec2.SubnetType.PRIVATE_WITH_EGRESS}
@@ -320,12 +288,3 @@ def _selection(vpc_subnets: ec2.SubnetSelection | None) -> dict[str, Any]:
         "subnets": vpc_subnets.subnets,
         "subnet_type": vpc_subnets.subnet_type,
     }
-
-
-@jsii.implements(cdk.IAnyProducer)
-class _Producer:
-    def __init__(self, produce: Callable[[], Any]) -> None:
-        self._produce = produce
-
-    def produce(self, context: cdk.IResolveContext) -> Any:
-        return self._produce()

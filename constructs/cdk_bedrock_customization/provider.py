@@ -124,12 +124,9 @@ class CustomizationProvider(Construct):
                 resources=[models],
             )
         )
-        # Grown by each model: the base models it customizes and the service roles it passes.
-        self._base_models: iam.PolicyStatement | None = None
-        self._pass_roles: iam.PolicyStatement | None = None
-        # Python-side copies: reading statement.resources back would cost a jsii round trip per model.
-        self._base_model_ids: set[str] = set()
-        self._passed_role_arns: set[str] = set()
+        # Statements grown by the resources of the stack, by purpose, with the resources they name so far.
+        # Python-side sets: reading statement.resources back would cost a jsii round trip per model.
+        self._statements: dict[str, tuple[iam.PolicyStatement, set[str]]] = {}
 
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
@@ -214,32 +211,123 @@ class CustomizationProvider(Construct):
 
     def allow_customizing(self, base_model: str, service_role_arn: str) -> None:
         """Let the handler start jobs on this base model (an id or ARN), passing this role to Bedrock only."""
-        if self._base_models is None or self._pass_roles is None:
-            self._base_models = iam.PolicyStatement(actions=["bedrock:CreateModelCustomizationJob"])
-            self._pass_roles = iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
-            )
-            self.handler_role.add_to_policy(self._base_models)
-            self.handler_role.add_to_policy(self._pass_roles)
+        if "customize" not in self._statements:
             # Once per stack rather than per model: fifty identical warnings would bury the others.
             cdk.Annotations.of(self).add_warning_v2(
                 POLLING_WARNING_ID,
                 f"Deployments wait at most {self.total_timeout.to_human_string()} for each customization job "
                 "in this stack; a job that runs longer fails the deployment, and the rollback stops it.",
             )
-        if base_model not in self._base_model_ids:
-            self._base_model_ids.add(base_model)
-            self._base_models.add_resources(self._model_arn(base_model))
-        if service_role_arn not in self._passed_role_arns:
-            self._passed_role_arns.add(service_role_arn)
-            self._pass_roles.add_resources(service_role_arn)
+        self._allow("customize", ["bedrock:CreateModelCustomizationJob"], self._model_arn(base_model))
+        self._allow_passing(service_role_arn)
 
-    def _model_arn(self, base_model: str) -> str:
-        if is_unresolved(base_model) or base_model.startswith("arn:"):
-            return base_model
+    def allow_importing(self, service_role_arn: str | None) -> None:
+        """Let the handler import custom models, passing this role (if any) to Bedrock only."""
+        self._allow(
+            "import",
+            ["bedrock:CreateCustomModel", "bedrock:GetCustomModel", "bedrock:DeleteCustomModel"],
+            self._arns("custom-model"),
+        )
+        if service_role_arn is not None:
+            self._allow_passing(service_role_arn)
+
+    def allow_deploying(self, model_arn: str) -> None:
+        """Let the handler manage custom model deployments that serve this model."""
+        self._allow(
+            "deploy-model",
+            ["bedrock:CreateCustomModelDeployment", "bedrock:UpdateCustomModelDeployment"],
+            self._model_arn(model_arn),
+        )
+        self._allow(
+            "deployments",
+            [
+                "bedrock:CreateCustomModelDeployment",
+                "bedrock:GetCustomModelDeployment",
+                "bedrock:UpdateCustomModelDeployment",
+                "bedrock:DeleteCustomModelDeployment",
+                "bedrock:TagResource",
+                "bedrock:UntagResource",
+            ],
+            self._arns("custom-model-deployment"),
+        )
+
+    def allow_provisioning(self, model_arn: str) -> None:
+        """Let the handler manage provisioned throughput for this model."""
+        self._allow(
+            "provision-model",
+            ["bedrock:CreateProvisionedModelThroughput", "bedrock:UpdateProvisionedModelThroughput"],
+            self._model_arn(model_arn),
+        )
+        self._allow(
+            "provisioned-models",
+            [
+                "bedrock:CreateProvisionedModelThroughput",
+                "bedrock:GetProvisionedModelThroughput",
+                "bedrock:UpdateProvisionedModelThroughput",
+                "bedrock:DeleteProvisionedModelThroughput",
+                "bedrock:TagResource",
+                "bedrock:UntagResource",
+            ],
+            self._arns("provisioned-model"),
+        )
+
+    def _allow_passing(self, service_role_arn: str) -> None:
+        self._allow(
+            "pass-role",
+            ["iam:PassRole"],
+            service_role_arn,
+            conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+        )
+
+    def _allow(self, purpose: str, actions: list[str], resource: str, conditions: dict[str, Any] | None = None) -> None:
+        """Add resource to the handler role's statement for purpose, made with these actions on first use."""
+        if purpose not in self._statements:
+            statement = iam.PolicyStatement(actions=actions, conditions=conditions)
+            self.handler_role.add_to_policy(statement)
+            self._statements[purpose] = (statement, set())
+            if resource.endswith("/*"):
+                acknowledge(
+                    self.handler_role,
+                    (
+                        "IAM5",
+                        "Bedrock generates the last part of these ARNs: the handler may act on this account and "
+                        "Region's resources of this kind only.",
+                        wildcard_resources(self, [resource]),
+                    ),
+                )
+        statement, resources = self._statements[purpose]
+        if resource not in resources:
+            resources.add(resource)
+            statement.add_resources(resource)
+
+    def _arns(self, resource_type: str) -> str:
+        """Every resource of this Bedrock resource type in this account and Region."""
+        return cdk.Stack.of(self).format_arn(service="bedrock", resource=resource_type, resource_name="*")
+
+    def _model_arn(self, model: str) -> str:
+        """The ARN to grant for a model id or ARN.
+
+        A model made by a resource of this stack (an attribute of it) is granted as any custom model of
+        the account: naming the attribute would make the handler's policy wait for a resource that needs
+        the handler, a circular dependency.
+        """
         stack = cdk.Stack.of(self)
-        return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=base_model)
+        if is_unresolved(model):
+            return self._arns("custom-model") if _references_resources(stack.resolve(model)) else model
+        if model.startswith("arn:"):
+            return model
+        return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model)
+
+
+def _references_resources(resolved: Any) -> bool:
+    """Whether a resolved value reads an attribute of, or refers to, a resource (not a pseudo parameter)."""
+    if isinstance(resolved, dict):
+        if "Fn::GetAtt" in resolved or ("Ref" in resolved and not str(resolved["Ref"]).startswith("AWS::")):
+            return True
+        return any(_references_resources(value) for value in resolved.values())
+    if isinstance(resolved, list):
+        return any(_references_resources(value) for value in resolved)
+    return False
 
 
 # The provider of each stack, kept on the Python side: a lookup per model through the construct tree

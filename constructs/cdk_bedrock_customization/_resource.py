@@ -1,0 +1,102 @@
+"""The custom resource behind each construct of this library, and Tags.of(...) for its tag lists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, cast
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from bedrock_custom_resource import contract
+
+from constructs import Construct
+
+from ._tokens import is_unresolved
+
+
+class TaggedResource:
+    """Gives a construct a ``tags`` TagManager that reaches the tag-list properties of its ``resource``.
+
+    Subclasses set ``resource`` and ``_own_tags`` (tag property name -> the construct's own tags) and
+    render their own tags with ``tag_list`` into the resource's properties.
+    """
+
+    resource: cdk.CustomResource
+    _own_tags: Mapping[str, Mapping[str, str]]
+    _tags: cdk.TagManager | None = None  # created when Tags.of(...) first looks
+
+    @property
+    def tags(self) -> cdk.TagManager:
+        """Tags from ``Tags.of(...)`` (own tags win on a clash).
+
+        Made on first use (by the Tags aspect, at synth), and only then are the tag properties made
+        lazy: a lazy value costs jsii round trips at every resolution, which a resource without
+        ``Tags.of`` need not pay.
+        """
+        if self._tags is None:
+            resource = cast(cdk.CfnResource, self.resource.node.default_child)
+            tags = self._tags = cdk.TagManager(cdk.TagType.MAP, resource.cfn_resource_type)
+            for name, own in self._own_tags.items():
+                merged = partial(_merged_tag_list, tags, own)
+                resource.add_property_override(name, cdk.Lazy.uncached_any(_Producer(merged)))
+        return self._tags
+
+
+def custom_resource(
+    scope: Construct,
+    service_token: str,
+    resource_type: str,
+    properties: dict[str, Any],
+    own_tags: Mapping[str, Mapping[str, str]],
+    removal_policy: cdk.RemovalPolicy,
+) -> cdk.CustomResource:
+    """scope's resource, once its properties pass the contract (tokens are left to the handler)."""
+    contract.create_request(resource_type, properties, is_unresolved=is_unresolved)
+    properties = {**properties, **{name: tag_list(own) for name, own in own_tags.items() if own}}
+    return cdk.CustomResource(
+        scope,
+        "Resource",
+        service_token=service_token,
+        resource_type=resource_type,
+        properties=properties,
+        removal_policy=removal_policy,
+    )
+
+
+def service_role(scope: Construct, source_arn: str, description: str) -> iam.Role:
+    """A role that Bedrock may assume only for this account's resources matching source_arn (confused-deputy
+    guard)."""
+    principal = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
+        {
+            "StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account},
+            "ArnLike": {"aws:SourceArn": source_arn},
+        }
+    )
+    return iam.Role(scope, "ServiceRole", assumed_by=principal, description=description)
+
+
+def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:
+    """What Bedrock needs of a customer managed key that encrypts a custom model."""
+    for principal in principals:
+        key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+
+
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """Tags as the API's list of key/value pairs, in a stable order."""
+    return [{"key": key, "value": tags[key]} for key in sorted(tags)]
+
+
+def _merged_tag_list(tags: cdk.TagManager, own: Mapping[str, str]) -> list[dict[str, str]] | None:
+    return tag_list({**(tags.render_tags() or {}), **own}) or None
+
+
+@jsii.implements(cdk.IAnyProducer)
+class _Producer:
+    def __init__(self, produce: Callable[[], Any]) -> None:
+        self._produce = produce
+
+    def produce(self, context: cdk.IResolveContext) -> Any:
+        return self._produce()

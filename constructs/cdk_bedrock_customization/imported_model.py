@@ -1,0 +1,127 @@
+"""ImportedCustomModel: a SageMaker AI-trained Amazon Nova model imported into Bedrock (CreateCustomModel)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from bedrock_custom_resource import contract
+
+from constructs import Construct
+
+from ._nag import acknowledge, wildcard_resources
+from ._resource import TaggedResource, custom_resource, grant_model_key, service_role
+from .inputs import S3Data
+from .provider import CustomizationProvider
+from .serving import CustomModelBase
+
+RESOURCE_TYPE = contract.CUSTOM_MODEL
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the model to import is. Create one with a static method."""
+
+    properties: Mapping[str, Any]
+    s3_data: S3Data | None = None
+
+    @staticmethod
+    def from_s3(data: S3Data) -> ModelSource:
+        """The model artifacts in the Amazon-managed S3 bucket where SageMaker AI wrote them."""
+        return ModelSource({"modelSourceConfig": {"s3DataSource": {"s3Uri": data.uri}}}, data)
+
+    @staticmethod
+    def from_uri(uri: str) -> ModelSource:
+        """The same as ``from_s3(S3Data.from_uri(uri))``."""
+        return ModelSource.from_s3(S3Data.from_uri(uri))
+
+    @staticmethod
+    def from_model_package_arn(model_package_arn: str) -> ModelSource:
+        """A SageMaker AI model package. Bedrock reads it with its own credentials: no service role needed."""
+        return ModelSource(
+            {"customModelDataSource": {"modelPackageArnDataSource": {"modelPackageArn": model_package_arn}}}
+        )
+
+
+@jsii.implements(cdk.ITaggable)
+class ImportedCustomModel(TaggedResource, CustomModelBase):
+    """A custom model imported from SageMaker AI; ``model_arn`` is available once it is Active.
+
+    A change of anything but tags imports a new model under a new name.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source: ModelSource,
+        model_name: str | None = None,
+        role: iam.IRole | None = None,
+        kms_key: kms.IKey | None = None,
+        model_tags: Mapping[str, str] | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        provider: CustomizationProvider | None = None,
+    ) -> None:
+        """
+        :param source: where the model is: ``ModelSource.from_uri(...)`` or ``from_model_package_arn(...)``.
+        :param model_name: @default generated from the stack and construct, new for each replacement
+        :param role: the service role Bedrock assumes to read the model and use the key. @default for an S3 source
+            or a key, a role granted exactly that; otherwise none
+        :param kms_key: encrypts the model. @default an AWS owned key
+        :param model_tags: tags of the model. @default none (besides ``Tags.of``)
+        :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN
+        :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
+        """
+        super().__init__(scope, construct_id)
+        self.provider = provider or CustomizationProvider.of(scope)
+        needs_role = source.s3_data is not None or kms_key is not None
+        created_role = self._create_service_role() if role is None and needs_role else None
+        self.role = role or created_role
+        properties: dict[str, Any] = dict(source.properties)
+        optional = {
+            "modelName": model_name,
+            "modelKmsKeyArn": kms_key.key_arn if kms_key else None,
+            "roleArn": self.role.role_arn if self.role else None,
+        }
+        properties.update({name: value for name, value in optional.items() if value is not None})
+        self._own_tags = {"modelTags": dict(model_tags or {})}
+        self.resource = custom_resource(
+            self, self.provider.service_token, RESOURCE_TYPE, properties, self._own_tags, removal_policy
+        )
+        self.provider.allow_importing(self.role.role_arn if self.role else None)
+        if created_role is not None and source.s3_data is not None:
+            prefixes = source.s3_data.grant_read(self, created_role)
+            if prefixes:
+                acknowledge(
+                    created_role,
+                    (
+                        "IAM5",
+                        "Bedrock reads every object under the model's prefix.",
+                        wildcard_resources(self, prefixes),
+                    ),
+                )
+        if kms_key is not None and self.role is not None:
+            grant_model_key(kms_key, self.role, self.provider.handler_role)
+        if self.role is not None and (created_role is not None or kms_key is not None):
+            # Bedrock checks the role's access when the import starts: the grants above must exist first.
+            self.resource.node.add_dependency(self.role)
+
+    @property
+    def model_arn(self) -> str:
+        """The ARN of the imported model, once it is Active."""
+        return self.resource.get_att_string("modelArn")
+
+    @property
+    def model_name(self) -> str:
+        return self.resource.get_att_string("modelName")
+
+    def _create_service_role(self) -> iam.Role:
+        # Which Bedrock ARN an import's role assumption carries is not documented: any of this account and Region's.
+        bedrock_resources = cdk.Stack.of(self).format_arn(service="bedrock", resource="*")
+        return service_role(self, bedrock_resources, "Assumed by Bedrock to import a custom model")

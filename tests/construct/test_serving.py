@@ -1,0 +1,287 @@
+"""Synth-time behaviour of ImportedCustomModel, deployments, provisioned throughput and existing models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Annotations, Match, Template
+from bedrock_custom_resource.contract import InvalidProperties
+from cdk_bedrock_customization import (
+    Commitment,
+    CustomModel,
+    CustomModelDeployment,
+    ImportedCustomModel,
+    ModelSource,
+    ProvisionedThroughput,
+    S3Data,
+)
+from cdk_bedrock_customization.serving import COMMITMENT_WARNING_ID
+
+from .conftest import resources_of_type, statements
+
+IMPORTED = "Custom::BedrockCustomModel"
+DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
+THROUGHPUT = "Custom::BedrockProvisionedModelThroughput"
+ESCROW_URI = "s3://customer-escrow-123456789012-smtj-a1b2c3/nova-support/model/"
+PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/nova-support/1"
+EXISTING_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+
+
+def only(template: Template, resource_type: str) -> dict[str, Any]:
+    (resource,) = resources_of_type(template, resource_type).values()
+    return dict(resource)
+
+
+def logical_id(stack: cdk.Stack, construct: Any) -> str:
+    return str(stack.get_logical_id(construct.resource.node.default_child))
+
+
+def handler_statements(template: Template) -> list[dict[str, Any]]:
+    return statements(template, "BedrockCustomizationProviderHandlerRole")
+
+
+def statement_with(template: Template, action: str) -> list[dict[str, Any]]:
+    found = []
+    for statement in handler_statements(template):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if action in actions:
+            found.append(statement)
+    return found
+
+
+def trained(stack: cdk.Stack, bucket: s3.IBucket) -> CustomModel:
+    return CustomModel(
+        stack,
+        "Trained",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
+        output_data=S3Data.from_bucket(bucket, "output/"),
+    )
+
+
+class TestImportedCustomModel:
+    def test_from_an_s3_uri_a_role_reads_exactly_the_model_prefix(self, stack):
+        model = ImportedCustomModel(stack, "Imported", source=ModelSource.from_uri(ESCROW_URI))
+        template = Template.from_stack(stack)
+        resource = only(template, IMPORTED)
+        properties = resource["Properties"]
+        assert properties["modelSourceConfig"] == {"s3DataSource": {"s3Uri": ESCROW_URI}}
+        assert "customModelDataSource" not in properties and "modelName" not in properties
+        role_id = properties["roleArn"]["Fn::GetAtt"][0]
+        trust = template.to_json()["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+        assert trust["Principal"] == {"Service": "bedrock.amazonaws.com"}
+        assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+        assert "bedrock:us-east-1:123456789012:*" in json.dumps(trust["Condition"]["ArnLike"])
+        role_statements = statements(template, role_id.replace("ServiceRole", "ServiceRoleDefaultPolicy")[:-8])
+        rendered = json.dumps(role_statements)
+        assert "customer-escrow-123456789012-smtj-a1b2c3/nova-support/model/*" in rendered
+        assert {"StringLike": {"s3:prefix": "nova-support/model/*"}} in [s.get("Condition") for s in role_statements]
+        assert resource["DependsOn"] and any("ServiceRole" in d for d in resource["DependsOn"])
+        assert resource["DeletionPolicy"] == "Retain"
+        assert stack.resolve(model.model_arn) == {"Fn::GetAtt": [logical_id(stack, model), "modelArn"]}
+        (pass_role,) = statement_with(template, "iam:PassRole")
+        assert pass_role["Resource"] == {"Fn::GetAtt": [role_id, "Arn"]}
+        assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
+        (imports,) = statement_with(template, "bedrock:CreateCustomModel")
+        assert set(imports["Action"]) == {
+            "bedrock:CreateCustomModel",
+            "bedrock:GetCustomModel",
+            "bedrock:DeleteCustomModel",
+        }
+
+    def test_from_a_model_package_no_role_is_made_or_passed(self, stack):
+        ImportedCustomModel(stack, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_ARN))
+        template = Template.from_stack(stack)
+        properties = only(template, IMPORTED)["Properties"]
+        assert properties["customModelDataSource"] == {"modelPackageArnDataSource": {"modelPackageArn": PACKAGE_ARN}}
+        assert "roleArn" not in properties
+        roles = resources_of_type(template, "AWS::IAM::Role")
+        assert [k for k in roles if not k.startswith("BedrockCustomizationProvider")] == []
+        assert statement_with(template, "iam:PassRole") == []
+
+    def test_a_key_encrypts_the_model_and_both_roles_may_use_it(self, stack):
+        key = kms.Key(stack, "Key")
+        ImportedCustomModel(stack, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_ARN), kms_key=key)
+        template = Template.from_stack(stack)
+        properties = only(template, IMPORTED)["Properties"]
+        key_id = stack.get_logical_id(key.node.default_child)
+        assert properties["modelKmsKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]}
+        assert "roleArn" in properties  # Bedrock needs a role to use a customer managed key
+        for prefix in ("ImportedServiceRole", "BedrockCustomizationProviderHandlerRole"):
+            granted = [s for s in statements(template, prefix) if "kms:Decrypt" in s["Action"]]
+            assert granted and granted[0]["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+    @pytest.mark.parametrize(
+        ("source", "path"),
+        [
+            (ModelSource.from_model_package_arn("arn:aws:s3:::not-a-package"), "modelPackageArn"),
+            (ModelSource.from_uri("s3://Bad_Bucket/model/"), "modelSourceConfig.s3DataSource.s3Uri"),
+        ],
+    )
+    def test_a_malformed_source_is_an_error_naming_it(self, stack, source, path):
+        with pytest.raises(InvalidProperties, match=path) as raised:
+            ImportedCustomModel(stack, "Imported", source=source)
+        assert "does not match" in str(raised.value)
+        assert not resources_of_type(Template.from_stack(stack), IMPORTED)
+
+    def test_no_source_or_two_sources_is_an_error(self, stack):
+        both = ModelSource(
+            {
+                **ModelSource.from_uri(ESCROW_URI).properties,
+                **ModelSource.from_model_package_arn(PACKAGE_ARN).properties,
+            }
+        )
+        for source, got in ((ModelSource({}), "none"), (both, "customModelDataSource")):
+            with pytest.raises(InvalidProperties, match="exactly one model source") as raised:
+                ImportedCustomModel(stack, f"Imported{got}", source=source)
+            assert got in str(raised.value)
+
+    def test_tags_of_reach_the_model(self, stack):
+        ImportedCustomModel(
+            stack, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_ARN), model_tags={"own": "1"}
+        )
+        cdk.Tags.of(stack).add("team", "ml")
+        properties = only(Template.from_stack(stack), IMPORTED)["Properties"]
+        assert properties["modelTags"] == [{"key": "own", "value": "1"}, {"key": "team", "value": "ml"}]
+
+
+class TestDeployments:
+    def test_a_trained_model_deploys_with_its_output_model_arn(self, stack, bucket):
+        model = trained(stack, bucket)
+        deployment = model.add_deployment("OnDemand", description="support bot", tags={"tier": "gold"})
+        template = Template.from_stack(stack)
+        resource = only(template, DEPLOYMENT)
+        assert resource["Properties"]["modelArn"] == {"Fn::GetAtt": [logical_id(stack, model), "outputModelArn"]}
+        assert resource["Properties"]["description"] == "support bot"
+        assert resource["Properties"]["tags"] == [{"key": "tier", "value": "gold"}]
+        assert resource["DeletionPolicy"] == "Delete"
+        assert stack.resolve(deployment.custom_model_deployment_arn) == {
+            "Fn::GetAtt": [logical_id(stack, deployment), "customModelDeploymentArn"]
+        }
+
+    def test_the_handler_may_manage_deployments_without_depending_on_the_model(self, stack, bucket):
+        trained(stack, bucket).add_deployment("OnDemand")
+        template = Template.from_stack(stack)
+        lifecycle = [s for s in statement_with(template, "bedrock:DeleteCustomModelDeployment")]
+        assert len(lifecycle) == 1
+        assert "custom-model-deployment/*" in json.dumps(lifecycle[0]["Resource"])
+        assert "bedrock:GetCustomModelDeployment" in lifecycle[0]["Action"]
+        # Naming the model's attribute would make the handler's policy wait for the model: a cycle.
+        policy = json.dumps(handler_statements(template))
+        assert "outputModelArn" not in policy
+        (on_model,) = [s for s in statement_with(template, "bedrock:CreateCustomModelDeployment") if s not in lifecycle]
+        assert "custom-model/*" in json.dumps(on_model["Resource"])
+
+    def test_an_existing_model_by_arn_is_granted_exactly(self, stack):
+        CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN).add_deployment("OnDemand")
+        template = Template.from_stack(stack)
+        assert only(template, DEPLOYMENT)["Properties"]["modelArn"] == EXISTING_ARN
+        on_models = [
+            s for s in statement_with(template, "bedrock:UpdateCustomModelDeployment") if s["Resource"] == EXISTING_ARN
+        ]
+        assert len(on_models) == 1
+
+    def test_a_malformed_existing_arn_is_an_error_naming_it(self, stack):
+        with pytest.raises(ValueError, match="model_arn: 'arn:aws:bedrock:us-east-1:123456789012:model/x'"):
+            CustomModel.from_custom_model_arn(stack, "Existing", "arn:aws:bedrock:us-east-1:123456789012:model/x")
+
+    def test_an_existing_model_by_name_is_looked_up_at_deploy_time(self, stack):
+        CustomModel.from_custom_model_name(stack, "Existing", "support-model").add_deployment("OnDemand")
+        template = Template.from_stack(stack)
+        (lookup_id, lookup), *_ = [
+            (k, v) for k, v in template.to_json()["Resources"].items() if v["Type"] == "Custom::AWS"
+        ]
+        assert json.loads(lookup["Properties"]["Create"]) == {
+            "action": "GetCustomModel",
+            "service": "bedrock",
+            "outputPaths": ["modelArn"],
+            "parameters": {"modelIdentifier": "support-model"},
+            "physicalResourceId": {"responsePath": "modelArn"},
+        }
+        assert only(template, DEPLOYMENT)["Properties"]["modelArn"] == {"Fn::GetAtt": [lookup_id, "modelArn"]}
+
+    def test_grant_invoke_covers_exactly_the_deployment(self, stack, bucket):
+        deployment = trained(stack, bucket).add_deployment("OnDemand")
+        role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        deployment.grant_invoke(role)
+        (statement,) = statements(Template.from_stack(stack), "AppDefaultPolicy")
+        assert statement["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+        assert statement["Resource"] == {"Fn::GetAtt": [logical_id(stack, deployment), "customModelDeploymentArn"]}
+
+    def test_a_bad_name_is_an_error_naming_it(self, stack):
+        model = CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN)
+        with pytest.raises(InvalidProperties, match="modelDeploymentName: 'has space'"):
+            CustomModelDeployment(stack, "OnDemand", model=model, model_deployment_name="has space")
+
+    def test_tags_of_reach_the_deployment(self, stack):
+        CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN).add_deployment("OnDemand")
+        cdk.Tags.of(stack).add("team", "ml")
+        assert only(Template.from_stack(stack), DEPLOYMENT)["Properties"]["tags"] == [{"key": "team", "value": "ml"}]
+
+
+class TestProvisionedThroughput:
+    def test_properties_and_no_commitment_by_default(self, stack):
+        model = ImportedCustomModel(stack, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_ARN))
+        throughput = model.add_provisioned_throughput("Provisioned", model_units=2)
+        template = Template.from_stack(stack)
+        resource = only(template, THROUGHPUT)
+        assert resource["Properties"]["modelId"] == {"Fn::GetAtt": [logical_id(stack, model), "modelArn"]}
+        assert resource["Properties"]["modelUnits"] == 2
+        assert "commitmentDuration" not in resource["Properties"]
+        assert resource["DeletionPolicy"] == "Delete"
+        assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("commitment"))
+        assert stack.resolve(throughput.provisioned_model_arn) == {
+            "Fn::GetAtt": [logical_id(stack, throughput), "provisionedModelArn"]
+        }
+        lifecycle = statement_with(template, "bedrock:DeleteProvisionedModelThroughput")
+        assert len(lifecycle) == 1 and "provisioned-model/*" in json.dumps(lifecycle[0]["Resource"])
+
+    def test_a_commitment_warns_at_synth(self, stack):
+        model = CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN)
+        model.add_provisioned_throughput("Provisioned", model_units=1, commitment=Commitment.SIX_MONTHS)
+        assert only(Template.from_stack(stack), THROUGHPUT)["Properties"]["commitmentDuration"] == "SixMonths"
+        warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("SixMonths commitment"))
+        assert [w.id for w in warnings] == ["/TestStack/Existing/Provisioned"]
+        assert COMMITMENT_WARNING_ID in json.dumps([w.entry.data for w in warnings])
+
+    def test_a_foundation_model_is_granted_by_its_arn(self, stack):
+        foundation = bedrock.FoundationModel.from_foundation_model_id(
+            stack, "Base", bedrock.FoundationModelIdentifier.AMAZON_NOVA_MICRO_V1_0
+        )
+        ProvisionedThroughput(stack, "Provisioned", model=foundation, model_units=1)
+        template = Template.from_stack(stack)
+        on_model = [
+            s
+            for s in statement_with(template, "bedrock:UpdateProvisionedModelThroughput")
+            if "foundation-model/amazon.nova-micro-v1:0" in json.dumps(s["Resource"])
+        ]
+        assert len(on_model) == 1
+
+    def test_model_units_below_one_is_an_error_naming_them(self, stack):
+        model = CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN)
+        with pytest.raises(InvalidProperties, match="modelUnits: 0 must be at least 1"):
+            model.add_provisioned_throughput("Provisioned", model_units=0)
+
+    def test_grant_invoke_covers_exactly_the_throughput(self, stack):
+        throughput = CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN).add_provisioned_throughput(
+            "Provisioned", model_units=1
+        )
+        role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        throughput.grant_invoke(role)
+        (statement,) = statements(Template.from_stack(stack), "AppDefaultPolicy")
+        assert statement["Resource"] == {"Fn::GetAtt": [logical_id(stack, throughput), "provisionedModelArn"]}
+        assert statement["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+
+
+def test_the_handler_role_gains_nothing_for_kinds_a_stack_does_not_use(stack, bucket):
+    trained(stack, bucket)
+    actions = json.dumps(handler_statements(Template.from_stack(stack)))
+    for action in ('CreateCustomModel"', "CustomModelDeployment", "ProvisionedModelThroughput"):
+        assert action not in actions
