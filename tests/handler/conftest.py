@@ -12,7 +12,7 @@ from typing import Any
 
 import botocore.session
 import pytest
-from bedrock_custom_resource import customization_job, index
+from bedrock_custom_resource import index
 from moto import mock_aws
 
 from tests.support.bedrock_stand_in import BedrockStandIn
@@ -106,8 +106,9 @@ def rft_properties(**overrides: Any) -> dict[str, Any]:
 class CloudFormationEvents:
     """Builds Create, Update and Delete events as CloudFormation sends them to the Provider framework."""
 
-    def __init__(self, stack_name: str = "my-stack") -> None:
+    def __init__(self, stack_name: str = "my-stack", resource_type: str = RESOURCE_TYPE) -> None:
         self.stack_id = stack_id(stack_name)
+        self.resource_type = resource_type
 
     def _base(self, request_type: str, logical_id: str, properties: dict[str, Any]) -> dict[str, Any]:
         request_id = str(uuid.uuid4())
@@ -122,7 +123,7 @@ class CloudFormationEvents:
             "StackId": self.stack_id,
             "RequestId": request_id,
             "LogicalResourceId": logical_id,
-            "ResourceType": RESOURCE_TYPE,
+            "ResourceType": self.resource_type,
             "ResourceProperties": copy.deepcopy(properties),
         }
 
@@ -226,7 +227,8 @@ def bedrock(aws_environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     """moto with the Bedrock stand-in, and the handler building its clients through it."""
     with mock_aws():
         stand_in = BedrockStandIn(monkeypatch, region=REGION, account_id=ACCOUNT)
-        monkeypatch.setattr(customization_job, "bedrock_client", stand_in.client)
+        for handler in index.HANDLERS.values():
+            monkeypatch.setattr(handler, "bedrock_client", stand_in.client)
         yield stand_in
 
 

@@ -1,0 +1,172 @@
+"""Custom::BedrockCustomModel: importing a SageMaker AI-trained model, through the handler's entry points."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from bedrock_custom_resource import contract, index
+from bedrock_custom_resource.contract import InvalidProperties
+
+from tests.support.bedrock_stand_in import BedrockStandIn
+
+from .conftest import ACCOUNT, CREATE_FAILED, REGION, ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents
+from .serving_helpers import create, poll
+
+RESOURCE_TYPE = "Custom::BedrockCustomModel"
+ESCROW_URI = "s3://customer-escrow-123456789012-smtj-a1b2c3/nova-support/model/"
+PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/nova-support/1"
+MODEL_NAME = re.compile(contract.shape("CustomModelName").metadata["pattern"])
+
+
+def import_properties(**overrides: Any) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "ServiceToken": SERVICE_TOKEN,
+        "modelSourceConfig": {"s3DataSource": {"s3Uri": ESCROW_URI}},
+        "roleArn": ROLE_ARN,
+        "modelTags": [{"key": "team", "value": "ml"}, {"key": "stage", "value": "dev"}],
+    }
+    return properties | overrides
+
+
+@pytest.fixture
+def events() -> CloudFormationEvents:
+    return CloudFormationEvents(resource_type=RESOURCE_TYPE)
+
+
+def imported(bedrock: BedrockStandIn, events: CloudFormationEvents, **overrides: Any) -> tuple[dict[str, Any], str]:
+    """A completed Create: (its event, the model ARN)."""
+    event, model_arn = create(events, import_properties(**overrides))
+    bedrock.set_model_status(model_arn, "Active")
+    assert poll(event, model_arn)["IsComplete"] is True
+    return event, model_arn
+
+
+def test_create_imports_under_a_generated_name_and_waits_until_active(bedrock, events):
+    event, model_arn = create(events, import_properties())
+    (request,) = bedrock.calls_to("CreateCustomModel")
+    assert request["modelSourceConfig"] == {"s3DataSource": {"s3Uri": ESCROW_URI}}
+    assert MODEL_NAME.fullmatch(request["modelName"]) and request["modelName"].startswith("my-stack-Model-")
+    assert request["clientRequestToken"] == contract.client_request_token(
+        {k: v for k, v in request.items() if k != "clientRequestToken"}, event["RequestId"]
+    )
+    assert poll(event, model_arn) == {"IsComplete": False}
+
+    bedrock.set_model_status(model_arn, "Active")
+    result = poll(event, model_arn)
+    assert result == {
+        "IsComplete": True,
+        "Data": {"modelArn": model_arn, "modelName": request["modelName"], "modelStatus": "Active"},
+    }
+    assert bedrock.tags(model_arn) == {"team": "ml", "stage": "dev"}
+
+
+def test_a_model_package_source_needs_no_role(bedrock, events):
+    properties = import_properties(
+        customModelDataSource={"modelPackageArnDataSource": {"modelPackageArn": PACKAGE_ARN}}
+    )
+    del properties["modelSourceConfig"], properties["roleArn"]
+    _, model_arn = create(events, properties)
+    (request,) = bedrock.calls_to("CreateCustomModel")
+    assert request["customModelDataSource"]["modelPackageArnDataSource"]["modelPackageArn"] == PACKAGE_ARN
+    assert "roleArn" not in request
+    assert [m["modelArn"] for m in bedrock.imported_models()] == [model_arn]
+
+
+def test_a_retried_create_imports_one_model(bedrock, events):
+    event = events.create(import_properties())
+    first = index.on_event(event)["PhysicalResourceId"]
+    second = index.on_event(event)["PhysicalResourceId"]
+    assert first == second
+    assert len(bedrock.imported_models()) == 1
+
+
+def test_a_failed_import_raises_with_bedrocks_message(bedrock, events):
+    event, model_arn = create(events, import_properties())
+    bedrock.set_model_status(model_arn, "Failed", failure_message="Model artifacts are not a Nova checkpoint")
+    with pytest.raises(RuntimeError, match="Model artifacts are not a Nova checkpoint"):
+        poll(event, model_arn)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"modelSourceConfig": None}, "give exactly one model source, got none"),
+        (
+            {"customModelDataSource": {"modelPackageArnDataSource": {"modelPackageArn": PACKAGE_ARN}}},
+            "give exactly one model source, got ['modelSourceConfig', 'customModelDataSource']",
+        ),
+        (
+            {"modelSourceConfig": {"s3DataSource": {"s3Uri": "https://example.com/model"}}},
+            "modelSourceConfig.s3DataSource.s3Uri: 'https://example.com/model' does not match",
+        ),
+        (
+            {
+                "customModelDataSource": {"modelPackageArnDataSource": {"modelPackageArn": "nova-support"}},
+                "modelSourceConfig": None,
+            },
+            "customModelDataSource.modelPackageArnDataSource.modelPackageArn: 'nova-support' does not match",
+        ),
+        ({"roleArn": "my-role"}, "roleArn: 'my-role' does not match"),
+        ({"modelName": "bad name"}, "modelName: 'bad name' does not match"),
+    ],
+)
+def test_bad_input_names_the_property_and_creates_nothing(bedrock, events, change, problem):
+    properties = import_properties(**change)
+    properties = {k: v for k, v in properties.items() if v is not None}
+    with pytest.raises(InvalidProperties) as raised:
+        index.on_event(events.create(properties))
+    assert problem in str(raised.value)
+    assert bedrock.calls_to("CreateCustomModel") == []
+
+
+def test_a_tag_only_update_retags_in_place_and_returns_every_attribute(bedrock, events):
+    event, model_arn = imported(bedrock, events)
+    properties = import_properties(modelTags=[{"key": "team", "value": "platform"}, {"key": "owner", "value": "ai"}])
+    update = events.update(model_arn, properties, event["ResourceProperties"])
+    assert index.on_event(update) == {"PhysicalResourceId": model_arn}
+    assert bedrock.tags(model_arn) == {"team": "platform", "owner": "ai"}
+    assert len(bedrock.calls_to("CreateCustomModel")) == 1
+    data = poll(update, model_arn)["Data"]
+    assert set(data) == {"modelArn", "modelName", "modelStatus"}
+
+
+def test_another_change_imports_a_new_model_under_a_new_name(bedrock, events):
+    event, model_arn = imported(bedrock, events)
+    properties = import_properties(modelSourceConfig={"s3DataSource": {"s3Uri": ESCROW_URI + "v2/"}})
+    new_arn = index.on_event(events.update(model_arn, properties, event["ResourceProperties"]))["PhysicalResourceId"]
+    assert new_arn != model_arn
+    first, second = (request["modelName"] for request in bedrock.calls_to("CreateCustomModel"))
+    assert first != second
+
+
+def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events):
+    event, model_arn = imported(bedrock, events, modelName="support-nova")
+    properties = import_properties(modelName="support-nova", roleArn=ROLE_ARN + "-v2")
+    with pytest.raises(ValueError, match="modelName 'support-nova' would be reused"):
+        index.on_event(events.update(model_arn, properties, event["ResourceProperties"]))
+    assert len(bedrock.calls_to("CreateCustomModel")) == 1
+
+
+def test_delete_removes_the_model_and_a_second_delete_succeeds(bedrock, events):
+    event, model_arn = imported(bedrock, events)
+    for _ in range(2):
+        delete = events.delete(model_arn, event["ResourceProperties"])
+        assert index.on_event(delete) == {"PhysicalResourceId": model_arn}
+        assert poll(delete, model_arn) == {"IsComplete": True}
+    assert bedrock.imported_models() == []
+
+
+def test_delete_after_a_failed_create_touches_nothing(bedrock, events):
+    delete = events.delete(CREATE_FAILED, import_properties())
+    assert index.on_event(delete) == {"PhysicalResourceId": CREATE_FAILED}
+    assert bedrock.calls == []
+
+
+def test_deleting_a_model_in_use_says_what_to_do(bedrock, events):
+    event, model_arn = imported(bedrock, events)
+    bedrock.client().create_custom_model_deployment(modelDeploymentName="serving", modelArn=model_arn)
+    with pytest.raises(RuntimeError, match=r"in use .*Delete the deployments and provisioned throughput"):
+        index.on_event(events.delete(model_arn, event["ResourceProperties"]))
+    assert len(bedrock.imported_models()) == 1

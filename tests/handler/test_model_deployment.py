@@ -1,0 +1,173 @@
+"""Custom::BedrockCustomModelDeployment: on-demand inference for a custom model."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from bedrock_custom_resource import contract, index
+from bedrock_custom_resource.contract import InvalidProperties
+
+from tests.support.bedrock_stand_in import BedrockStandIn
+
+from .conftest import CREATE_FAILED, SERVICE_TOKEN, CloudFormationEvents
+from .serving_helpers import active_model, create, poll
+
+RESOURCE_TYPE = "Custom::BedrockCustomModelDeployment"
+DEPLOYMENT_NAME = re.compile(contract.shape("ModelDeploymentName").metadata["pattern"])
+
+
+@pytest.fixture
+def events() -> CloudFormationEvents:
+    return CloudFormationEvents(resource_type=RESOURCE_TYPE)
+
+
+@pytest.fixture
+def model_arn(bedrock: BedrockStandIn) -> str:
+    return active_model(bedrock, "support-v1")
+
+
+def deployment_properties(model_arn: str, **overrides: Any) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "ServiceToken": SERVICE_TOKEN,
+        "modelArn": model_arn,
+        "description": "support bot",
+        "tags": [{"key": "team", "value": "ml"}],
+    }
+    return properties | overrides
+
+
+def deployed(bedrock: BedrockStandIn, events: CloudFormationEvents, properties: dict[str, Any]) -> tuple[dict, str]:
+    event, deployment_arn = create(events, properties)
+    bedrock.set_deployment_status(deployment_arn, "Active")
+    assert poll(event, deployment_arn)["IsComplete"] is True
+    return event, deployment_arn
+
+
+def test_create_waits_until_active_and_returns_the_arn(bedrock, events, model_arn):
+    event, deployment_arn = create(events, deployment_properties(model_arn))
+    (request,) = bedrock.calls_to("CreateCustomModelDeployment")
+    assert DEPLOYMENT_NAME.fullmatch(request["modelDeploymentName"])
+    assert request["clientRequestToken"]
+    assert poll(event, deployment_arn) == {"IsComplete": False}
+
+    bedrock.set_deployment_status(deployment_arn, "Active")
+    assert poll(event, deployment_arn) == {
+        "IsComplete": True,
+        "Data": {
+            "customModelDeploymentArn": deployment_arn,
+            "modelDeploymentName": request["modelDeploymentName"],
+            "modelArn": model_arn,
+            "status": "Active",
+        },
+    }
+    assert bedrock.tags(deployment_arn) == {"team": "ml"}
+
+
+def test_a_retried_create_makes_one_deployment(bedrock, events, model_arn):
+    event = events.create(deployment_properties(model_arn))
+    assert index.on_event(event) == index.on_event(event)
+    assert len(bedrock.deployments()) == 1
+
+
+def test_a_failed_deployment_raises_with_bedrocks_message(bedrock, events, model_arn):
+    event, deployment_arn = create(events, deployment_properties(model_arn))
+    bedrock.set_deployment_status(deployment_arn, "Failed", failure_message="Model is not supported on demand")
+    with pytest.raises(RuntimeError, match="failed: Model is not supported on demand"):
+        poll(event, deployment_arn)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"modelArn": "support-model-version-one"}, "modelArn: 'support-model-version-one' does not match"),
+        ({"modelDeploymentName": "two  spaces"}, "modelDeploymentName: 'two  spaces' does not match"),
+        ({"description": ""}, "description: '' has 0 characters; it must have at least 1"),
+        ({"tags": [{"key": "team"}]}, "tags[0].value: required"),
+        ({"replicas": "2"}, "replicas: unknown property"),
+    ],
+)
+def test_bad_input_names_the_property_and_creates_nothing(bedrock, events, model_arn, change, problem):
+    with pytest.raises(InvalidProperties) as raised:
+        index.on_event(events.create(deployment_properties(model_arn, **change)))
+    assert problem in str(raised.value)
+    assert bedrock.calls_to("CreateCustomModelDeployment") == []
+
+
+def test_pointing_at_another_model_updates_in_place_and_waits(bedrock, events, model_arn):
+    event, deployment_arn = deployed(bedrock, events, deployment_properties(model_arn))
+    new_model = active_model(bedrock, "support-v2")
+    update = events.update(deployment_arn, deployment_properties(new_model), event["ResourceProperties"])
+
+    assert index.on_event(update) == {"PhysicalResourceId": deployment_arn}
+    assert bedrock.calls_to("UpdateCustomModelDeployment") == [
+        {"customModelDeploymentIdentifier": deployment_arn, "modelArn": new_model}
+    ]
+    assert poll(update, deployment_arn) == {"IsComplete": False}
+    bedrock.finish_deployment_update(deployment_arn)
+    assert poll(update, deployment_arn)["Data"]["modelArn"] == new_model
+    assert len(bedrock.deployments()) == 1
+
+
+def test_a_failed_model_change_raises_and_the_rollback_points_back(bedrock, events, model_arn):
+    event, deployment_arn = deployed(bedrock, events, deployment_properties(model_arn))
+    new_model = active_model(bedrock, "support-v2")
+    update = events.update(deployment_arn, deployment_properties(new_model), event["ResourceProperties"])
+    index.on_event(update)
+    bedrock.finish_deployment_update(deployment_arn, succeeded=False)
+    with pytest.raises(RuntimeError, match=f"Pointing custom model deployment .* at {new_model} failed"):
+        poll(update, deployment_arn)
+
+    # CloudFormation rolls back with the old properties: the deployment still serves the old model.
+    rollback = events.update(deployment_arn, event["ResourceProperties"], update["ResourceProperties"])
+    assert index.on_event(rollback) == {"PhysicalResourceId": deployment_arn}
+    assert len(bedrock.calls_to("UpdateCustomModelDeployment")) == 1
+    assert poll(rollback, deployment_arn)["IsComplete"] is True
+
+
+def test_a_tag_change_is_in_place(bedrock, events, model_arn):
+    event, deployment_arn = deployed(bedrock, events, deployment_properties(model_arn))
+    properties = deployment_properties(model_arn, tags=[{"key": "team", "value": "platform"}])
+    assert index.on_event(events.update(deployment_arn, properties, event["ResourceProperties"])) == {
+        "PhysicalResourceId": deployment_arn
+    }
+    assert bedrock.tags(deployment_arn) == {"team": "platform"}
+    assert bedrock.calls_to("UpdateCustomModelDeployment") == []
+
+
+def test_a_description_change_replaces_the_deployment(bedrock, events, model_arn):
+    event, deployment_arn = deployed(bedrock, events, deployment_properties(model_arn))
+    properties = deployment_properties(model_arn, description="support bot, v2")
+    new_arn = index.on_event(events.update(deployment_arn, properties, event["ResourceProperties"]))[
+        "PhysicalResourceId"
+    ]
+    assert new_arn != deployment_arn
+    assert len(bedrock.deployments()) == 2  # the old one goes when CloudFormation sends its Delete
+
+
+def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events, model_arn):
+    properties = deployment_properties(model_arn, modelDeploymentName="support")
+    _, deployment_arn = deployed(bedrock, events, properties)
+    with pytest.raises(ValueError, match="modelDeploymentName 'support' would be reused"):
+        index.on_event(events.update(deployment_arn, properties | {"description": "v2"}, properties))
+    assert len(bedrock.deployments()) == 1
+
+
+def test_delete_waits_until_gone_and_a_repeat_succeeds(bedrock, events, model_arn):
+    event, deployment_arn = deployed(bedrock, events, deployment_properties(model_arn))
+    for _ in range(2):
+        delete = events.delete(deployment_arn, event["ResourceProperties"])
+        assert index.on_event(delete) == {"PhysicalResourceId": deployment_arn}
+        assert poll(delete, deployment_arn) == {"IsComplete": True}
+    assert bedrock.deployments() == []
+    # With its deployment gone, the model can be deleted.
+    bedrock.client().delete_custom_model(modelIdentifier=model_arn)
+
+
+def test_delete_after_a_failed_create_touches_nothing(bedrock, events, model_arn):
+    calls_before = len(bedrock.calls)
+    delete = events.delete(CREATE_FAILED, deployment_properties(model_arn))
+    assert index.on_event(delete) == {"PhysicalResourceId": CREATE_FAILED}
+    assert poll(delete, CREATE_FAILED) == {"IsComplete": True}
+    assert len(bedrock.calls) == calls_before
