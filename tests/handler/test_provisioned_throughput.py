@@ -1,0 +1,196 @@
+"""Custom::BedrockProvisionedModelThroughput: name and model change in place; model units and commitment
+cannot change, so they replace a throughput without a commitment and are refused for one with a commitment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from bedrock_custom_resource import contract, index
+from bedrock_custom_resource.contract import InvalidProperties
+
+from tests.support.bedrock_stand_in import BedrockStandIn
+
+from .conftest import CREATE_FAILED, SERVICE_TOKEN, CloudFormationEvents
+from .serving_helpers import active_model, create, poll
+
+RESOURCE_TYPE = "Custom::BedrockProvisionedModelThroughput"
+
+
+@pytest.fixture
+def events() -> CloudFormationEvents:
+    return CloudFormationEvents(resource_type=RESOURCE_TYPE)
+
+
+@pytest.fixture
+def model_arn(bedrock: BedrockStandIn) -> str:
+    return active_model(bedrock, "support-v1")
+
+
+def throughput_properties(model_arn: str, **overrides: Any) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "ServiceToken": SERVICE_TOKEN,
+        "modelId": model_arn,
+        "modelUnits": "1",  # CloudFormation sends numbers as strings
+        "tags": [{"key": "team", "value": "ml"}],
+    }
+    return properties | overrides
+
+
+def in_service(bedrock: BedrockStandIn, events: CloudFormationEvents, properties: dict[str, Any]) -> tuple[dict, str]:
+    event, throughput_arn = create(events, properties)
+    bedrock.set_throughput_status(throughput_arn, "InService")
+    assert poll(event, throughput_arn)["IsComplete"] is True
+    return event, throughput_arn
+
+
+def update(events: CloudFormationEvents, physical_id: str, new: dict[str, Any], old: dict[str, Any]) -> dict:
+    return events.update(physical_id, new, old)
+
+
+def test_create_sends_typed_units_and_waits_until_in_service(bedrock, events, model_arn):
+    event, throughput_arn = create(events, throughput_properties(model_arn))
+    (request,) = bedrock.calls_to("CreateProvisionedModelThroughput")
+    assert request["modelUnits"] == 1
+    assert request["provisionedModelName"].startswith("my-stack-Model-")
+    assert "commitmentDuration" not in request
+    assert poll(event, throughput_arn) == {"IsComplete": False}
+
+    bedrock.set_throughput_status(throughput_arn, "InService")
+    assert poll(event, throughput_arn) == {
+        "IsComplete": True,
+        "Data": {
+            "provisionedModelArn": throughput_arn,
+            "provisionedModelName": request["provisionedModelName"],
+            "modelArn": model_arn,
+            "modelUnits": "1",
+            "status": "InService",
+        },
+    }
+    assert bedrock.tags(throughput_arn) == {"team": "ml"}
+
+
+def test_a_commitment_is_reported_with_its_end(bedrock, events, model_arn):
+    event, throughput_arn = in_service(bedrock, events, throughput_properties(model_arn, commitmentDuration="OneMonth"))
+    data = poll(event, throughput_arn)["Data"]
+    assert data["commitmentDuration"] == "OneMonth"
+    described = bedrock.client().get_provisioned_model_throughput(provisionedModelId=throughput_arn)
+    assert data["commitmentExpirationTime"] == described["commitmentExpirationTime"].isoformat()
+
+
+def test_a_retried_create_buys_one_throughput(bedrock, events, model_arn):
+    event = events.create(throughput_properties(model_arn))
+    assert index.on_event(event) == index.on_event(event)
+    assert len(bedrock.throughputs()) == 1
+
+
+def test_a_failed_throughput_raises_with_bedrocks_message(bedrock, events, model_arn):
+    event, throughput_arn = create(events, throughput_properties(model_arn))
+    bedrock.set_throughput_status(throughput_arn, "Failed", failure_message="Insufficient capacity")
+    with pytest.raises(RuntimeError, match="failed: Insufficient capacity"):
+        poll(event, throughput_arn)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"modelUnits": "0"}, "modelUnits: '0' must be at least 1"),
+        ({"modelUnits": "two"}, "modelUnits: expected an integer, got 'two'"),
+        ({"commitmentDuration": "OneYear"}, "commitmentDuration: 'OneYear' is not one of ['OneMonth', 'SixMonths']"),
+        ({"provisionedModelName": "a b"}, "provisionedModelName: 'a b' does not match"),
+    ],
+)
+def test_bad_input_names_the_property_and_buys_nothing(bedrock, events, model_arn, change, problem):
+    with pytest.raises(InvalidProperties) as raised:
+        index.on_event(events.create(throughput_properties(model_arn, **change)))
+    assert problem in str(raised.value)
+    assert bedrock.calls_to("CreateProvisionedModelThroughput") == []
+
+
+def test_name_and_tags_change_in_place(bedrock, events, model_arn):
+    old = throughput_properties(model_arn, provisionedModelName="support")
+    _, throughput_arn = in_service(bedrock, events, old)
+    new = old | {"provisionedModelName": "support-prod", "tags": [{"key": "team", "value": "platform"}]}
+    change = update(events, throughput_arn, new, old)
+    assert index.on_event(change) == {"PhysicalResourceId": throughput_arn}
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == [
+        {"provisionedModelId": throughput_arn, "desiredProvisionedModelName": "support-prod"}
+    ]
+    assert poll(change, throughput_arn)["Data"]["provisionedModelName"] == "support-prod"
+    assert bedrock.tags(throughput_arn) == {"team": "platform"}
+
+
+def test_another_model_of_the_same_base_changes_in_place_and_is_awaited(bedrock, events, model_arn):
+    old = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, old)
+    new_model = active_model(bedrock, "support-v2")
+    change = update(events, throughput_arn, throughput_properties(new_model), old)
+    assert index.on_event(change) == {"PhysicalResourceId": throughput_arn}
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == [
+        {"provisionedModelId": throughput_arn, "desiredModelId": new_model}
+    ]
+    assert poll(change, throughput_arn) == {"IsComplete": False}
+    bedrock.finish_throughput_update(throughput_arn)
+    assert poll(change, throughput_arn)["Data"]["modelArn"] == new_model
+    assert len(bedrock.throughputs()) == 1
+
+
+def test_more_model_units_replace_a_throughput_without_commitment(bedrock, events, model_arn):
+    old = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, old)
+    result = index.on_event(update(events, throughput_arn, old | {"modelUnits": "2"}, old))
+    assert result["PhysicalResourceId"] != throughput_arn
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == []
+    assert [t["modelUnits"] for t in bedrock.throughputs()] == [1, 2]
+
+
+def test_more_model_units_are_refused_for_a_committed_throughput(bedrock, events, model_arn):
+    old = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    _, throughput_arn = in_service(bedrock, events, old)
+    with pytest.raises(RuntimeError, match=r"\['modelUnits'\] needs a new provisioned throughput.*second commitment"):
+        index.on_event(update(events, throughput_arn, old | {"modelUnits": "2"}, old))
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
+
+
+def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events, model_arn):
+    old = throughput_properties(model_arn, provisionedModelName="support")
+    _, throughput_arn = in_service(bedrock, events, old)
+    with pytest.raises(ValueError, match="provisionedModelName 'support' would be reused"):
+        index.on_event(update(events, throughput_arn, old | {"modelUnits": "2"}, old))
+    assert len(bedrock.throughputs()) == 1
+
+
+def test_delete_waits_until_gone_and_a_repeat_succeeds(bedrock, events, model_arn):
+    event, throughput_arn = in_service(bedrock, events, throughput_properties(model_arn))
+    for _ in range(2):
+        delete = events.delete(throughput_arn, event["ResourceProperties"])
+        assert index.on_event(delete) == {"PhysicalResourceId": throughput_arn}
+        assert poll(delete, throughput_arn) == {"IsComplete": True}
+    assert bedrock.throughputs() == []
+
+
+def test_a_committed_throughput_cannot_be_deleted_before_its_term_ends(bedrock, events, model_arn):
+    event, throughput_arn = in_service(bedrock, events, throughput_properties(model_arn, commitmentDuration="OneMonth"))
+    delete = events.delete(throughput_arn, event["ResourceProperties"])
+    with pytest.raises(RuntimeError, match=r"OneMonth commitment that ends at .*--retain-resources"):
+        index.on_event(delete)
+    assert bedrock.calls_to("DeleteProvisionedModelThroughput") == []
+    assert len(bedrock.throughputs()) == 1
+
+    bedrock.expire_commitment(throughput_arn)
+    index.on_event(delete)
+    assert poll(delete, throughput_arn) == {"IsComplete": True}
+    assert bedrock.throughputs() == []
+
+
+def test_delete_after_a_failed_create_touches_nothing(bedrock, events, model_arn):
+    calls_before = len(bedrock.calls)
+    delete = events.delete(CREATE_FAILED, throughput_properties(model_arn))
+    assert index.on_event(delete) == {"PhysicalResourceId": CREATE_FAILED}
+    assert poll(delete, CREATE_FAILED) == {"IsComplete": True}
+    assert len(bedrock.calls) == calls_before
+
+
+def test_generated_names_are_valid_provisioned_model_names():
+    name = contract.generated_name("arn:aws:cloudformation:us-east-1:1:stack/s/x", "Provisioned" * 20, "request")
+    assert contract.value_problems("ProvisionedModelName", name, "name") == []
