@@ -1,5 +1,6 @@
 """AWS CDK constructs that make Amazon Bedrock model customization declarative."""
 
+from .completion import Completion, JobCompletionNotifier
 from .custom_model import CustomModel
 from .imported_model import ImportedCustomModel, ModelSource
 from .inputs import Customization, InvocationLogs, RequestMetadataFilter, S3Data
@@ -8,6 +9,7 @@ from .serving import Commitment, CustomModelBase, CustomModelDeployment, Provisi
 
 __all__ = [
     "Commitment",
+    "Completion",
     "CustomModel",
     "CustomModelBase",
     "CustomModelDeployment",
@@ -15,6 +17,7 @@ __all__ = [
     "CustomizationProvider",
     "ImportedCustomModel",
     "InvocationLogs",
+    "JobCompletionNotifier",
     "ModelSource",
     "ProvisionedThroughput",
     "RequestMetadataFilter",

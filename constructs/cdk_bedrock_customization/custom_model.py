@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +19,7 @@ from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resources
 from ._resource import TaggedResource, custom_resource, grant_model_key, service_role
+from .completion import Completion, JobCompletionNotifier
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
 from .serving import CustomModelBase, ExistingCustomModel
@@ -42,6 +45,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         training_data: S3Data | InvocationLogs,
         output_data: S3Data,
         customization: Customization | None = None,
+        completion: Completion | None = None,
         validation_data: Sequence[S3Data] | None = None,
         hyper_parameters: Mapping[str, str | int | float] | None = None,
         job_name: str | None = None,
@@ -62,6 +66,8 @@ class CustomModel(TaggedResource, CustomModelBase):
         :param training_data: an S3 object (or prefix), or invocation logs for distillation.
         :param output_data: the S3 prefix where Bedrock writes the job's metrics.
         :param customization: the kind of customization. @default Customization.fine_tuning()
+        :param completion: how the deployment waits for the job. @default Completion.event_driven(): up to
+            12 hours, so that multi-hour jobs deploy
         :param validation_data: validation datasets. @default none
         :param hyper_parameters: the base model's hyperparameters, e.g. ``{"epochCount": 2}``. @default Bedrock's
         :param job_name: @default generated from the stack and construct, new for each replacement
@@ -78,6 +84,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         """
         super().__init__(scope, construct_id)
         customization = customization or Customization.fine_tuning()
+        self.completion = completion or Completion.event_driven()
         self.provider = provider or CustomizationProvider.of(scope)
         self._subnets: list[ec2.ISubnet] = []  # set by _vpc_config when the job runs in a VPC
         self._security_groups: list[ec2.ISecurityGroup] = []
@@ -102,6 +109,7 @@ class CustomModel(TaggedResource, CustomModelBase):
                 {"validators": [{"s3Uri": data.uri} for data in validation_data]} if validation_data else None
             ),
             "vpcConfig": self._vpc_config(vpc, vpc_subnets, security_groups),
+            "waitUntil": self.completion.wait_until,
         }
         properties.update({name: value for name, value in optional.items() if value is not None})
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
@@ -110,6 +118,14 @@ class CustomModel(TaggedResource, CustomModelBase):
         )
 
         self.provider.allow_customizing(base_model_id, role_arn)
+        # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
+        self._completed: cdk.CustomResource | None = self.resource
+        if self.completion.mode == "POLLING":
+            self.provider.warn_of_polling_limit()
+        elif self.completion.mode == "EVENT_DRIVEN":
+            self._completed = self._wait_for_events(properties)
+        else:
+            self._completed = None
         if role is None:
             self._grant_service_role(training_data, output_data, validation_data or [], customization)
         if kms_key is not None:
@@ -131,7 +147,7 @@ class CustomModel(TaggedResource, CustomModelBase):
     @property
     def output_model_arn(self) -> str:
         """The ARN of the custom model, once the job has completed."""
-        return self.resource.get_att_string("outputModelArn")
+        return self._completed_attribute("outputModelArn")
 
     @property
     def model_arn(self) -> str:
@@ -140,7 +156,34 @@ class CustomModel(TaggedResource, CustomModelBase):
 
     @property
     def output_model_name(self) -> str:
-        return self.resource.get_att_string("outputModelName")
+        return self._completed_attribute("outputModelName")
+
+    def _completed_attribute(self, name: str) -> str:
+        if self._completed is None:
+            raise ValueError(
+                f"{self.node.path}: {name} is not available with Completion.no_wait(): the deployment ends once "
+                "Bedrock has validated the job, before the job has made a model. Use Completion.event_driven() "
+                "(up to 12 hours) or Completion.polling() (up to 1 hour) to use the model in this stack."
+            )
+        return self._completed.get_att_string(name)
+
+    def _wait_for_events(self, properties: Mapping[str, Any]) -> cdk.CustomResource:
+        """A wait condition signalled when the job ends, and a resource that then reads the completed job."""
+        assert self.completion.timeout is not None
+        # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
+        replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
+        key = hashlib.sha256(json.dumps(cdk.Stack.of(self).resolve(replacing), sort_keys=True).encode()).hexdigest()
+        notifier = JobCompletionNotifier.of(self)
+        condition = notifier.wait_for(self, self.resource, self.completion.timeout, key[:8].upper())
+        result = cdk.CustomResource(
+            self,
+            "CompletedJob",
+            service_token=self.provider.service_token,
+            resource_type=contract.JOB_RESULT,
+            properties={"jobIdentifier": self.resource.ref},
+        )
+        result.node.add_dependency(condition)
+        return result
 
     @property
     def job_arn(self) -> str:

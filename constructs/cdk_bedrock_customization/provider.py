@@ -127,6 +127,7 @@ class CustomizationProvider(Construct):
         # Statements grown by the resources of the stack, by purpose, with the resources they name so far.
         # Python-side sets: reading statement.resources back would cost a jsii round trip per model.
         self._statements: dict[str, tuple[iam.PolicyStatement, set[str]]] = {}
+        self._warned_of_polling_limit = False
 
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
@@ -211,15 +212,20 @@ class CustomizationProvider(Construct):
 
     def allow_customizing(self, base_model: str, service_role_arn: str) -> None:
         """Let the handler start jobs on this base model (an id or ARN), passing this role to Bedrock only."""
-        if "customize" not in self._statements:
-            # Once per stack rather than per model: fifty identical warnings would bury the others.
-            cdk.Annotations.of(self).add_warning_v2(
-                POLLING_WARNING_ID,
-                f"Deployments wait at most {self.total_timeout.to_human_string()} for each customization job "
-                "in this stack; a job that runs longer fails the deployment, and the rollback stops it.",
-            )
         self._allow("customize", ["bedrock:CreateModelCustomizationJob"], self._model_arn(base_model))
         self._allow_passing(service_role_arn)
+
+    def warn_of_polling_limit(self) -> None:
+        """Warn, once per stack, that polled jobs must end within total_timeout."""
+        if not self._warned_of_polling_limit:
+            # Once per stack rather than per model: fifty identical warnings would bury the others.
+            self._warned_of_polling_limit = True
+            cdk.Annotations.of(self).add_warning_v2(
+                POLLING_WARNING_ID,
+                f"Deployments wait at most {self.total_timeout.to_human_string()} for each polled customization "
+                "job in this stack; a job that runs longer fails the deployment, and the rollback stops it. "
+                "Completion.event_driven() waits up to 12 hours.",
+            )
 
     def allow_importing(self, service_role_arn: str | None) -> None:
         """Let the handler import custom models, passing this role (if any) to Bedrock only."""

@@ -33,3 +33,7 @@ def error_code(error: Exception) -> str:
 def error_message(error: Exception) -> str:
     response = getattr(error, "response", None) or {}
     return str(response.get("Error", {}).get("Message", "")) or str(error)
+
+
+def cloudformation_client() -> Any:
+    return boto3.session.Session().client("cloudformation", config=RETRY_CONFIG)

@@ -27,6 +27,10 @@ CUSTOMIZATION_JOB = "Custom::BedrockModelCustomizationJob"
 CUSTOM_MODEL = "Custom::BedrockCustomModel"
 MODEL_DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
 PROVISIONED_THROUGHPUT = "Custom::BedrockProvisionedModelThroughput"
+JOB_RESULT = "Custom::BedrockModelCustomizationJobResult"
+# How far a job resource waits: until the job completes (polling), until Bedrock has accepted it (an
+# event-driven wait follows), or until it has passed validation (no wait).
+WAIT_UNTIL = ("Completed", "Accepted", "Validated")
 DEFAULT_CUSTOMIZATION_TYPE = "FINE_TUNING"
 # The customizationConfig member that each job type needs (None: it takes none).
 CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
@@ -78,6 +82,8 @@ class ResourceContract:
     # Members that name the resource's tags; changing only these is done in place.
     tag_members: tuple[str, ...]
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    # Properties for the handler itself, not sent to Bedrock, with their allowed values.
+    handler_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Rules that span members, which the service model cannot express.
     cross_member_problems: Callable[[Mapping[str, Any], IsUnresolved], list[str]] = lambda request, is_unresolved: []
 
@@ -114,7 +120,8 @@ CONTRACTS: dict[str, ResourceContract] = {
         operation="CreateModelCustomizationJob",
         generated_names=("jobName", "customModelName"),
         tag_members=("jobTags", "customModelTags"),
-        defaults={"customizationType": DEFAULT_CUSTOMIZATION_TYPE},
+        defaults={"customizationType": DEFAULT_CUSTOMIZATION_TYPE, "waitUntil": WAIT_UNTIL[0]},
+        handler_members={"waitUntil": WAIT_UNTIL},
         cross_member_problems=_customization_config_problems,
     ),
     CUSTOM_MODEL: ResourceContract(
@@ -129,6 +136,7 @@ CONTRACTS: dict[str, ResourceContract] = {
     PROVISIONED_THROUGHPUT: ResourceContract(
         operation="CreateProvisionedModelThroughput", generated_names=("provisionedModelName",), tag_members=("tags",)
     ),
+    JOB_RESULT: ResourceContract(operation="GetModelCustomizationJob", generated_names=(), tag_members=()),
 }
 
 
@@ -141,10 +149,10 @@ def properties_with_defaults(resource_type: str, properties: Mapping[str, Any]) 
 def create_request(
     resource_type: str, properties: Mapping[str, Any], *, is_unresolved: IsUnresolved = _never_unresolved
 ) -> dict[str, Any]:
-    """The create request for these properties of resource_type, typed as Bedrock expects.
+    """The request for these properties of resource_type, typed as Bedrock expects.
 
     Generated names may be absent (see generated_name); clientRequestToken is always derived by the
-    handler, so it may not be given.
+    handler, so it may not be given. Handler members are checked, and left out of the request.
     """
     resource = CONTRACTS[resource_type]
     properties = properties_with_defaults(resource_type, properties)
@@ -152,6 +160,10 @@ def create_request(
     if "clientRequestToken" in properties:
         problems.append("clientRequestToken: is derived from the request; remove it")
         del properties["clientRequestToken"]
+    for name, allowed in resource.handler_members.items():
+        value = properties.pop(name)
+        if not is_unresolved(value) and value not in allowed:
+            problems.append(f"{name}: {_show(value)} is not one of {list(allowed)}")
     request_shape = service_model().operation_model(resource.operation).input_shape
     assert request_shape is not None
     request = _conform(request_shape, properties, "", problems, is_unresolved, optional=resource.generated_names)

@@ -47,16 +47,22 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     job_arn = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
         return {"IsComplete": _advance_delete(job_arn)}
+    wait_until = event["ResourceProperties"].get("waitUntil", contract.WAIT_UNTIL[0])
     job = bedrock_client().get_model_customization_job(jobIdentifier=job_arn)
     status = job["status"]
-    if status == "Completed":
-        logger.info("Job %s completed: model %s", job["jobName"], job.get("outputModelArn"))
-        return {"IsComplete": True, "Data": checked_data(event, job_arn, attributes(job))}
     if status in UNSUCCESSFUL:
         reason = job.get("failureMessage") or "Bedrock gave no failure message"
         raise JobUnsuccessful(f"Model customization job {job['jobName']} {status}: {reason}")
-    logger.info("Job %s %s: %s", job["jobName"], status, progress(job))
-    return {"IsComplete": False}
+    done = (
+        status == "Completed"
+        or wait_until == "Accepted"
+        or (wait_until == "Validated" and _sub_task_status(job, "validationDetails") == "Completed")
+    )
+    if not done:
+        logger.info("Job %s %s: %s", job["jobName"], status, progress(job))
+        return {"IsComplete": False}
+    logger.info("Job %s %s (%s): model %s", job["jobName"], status, progress(job), job.get("outputModelArn"))
+    return {"IsComplete": True, "Data": checked_data(event, job_arn, attributes(job))}
 
 
 def attributes(job: Mapping[str, Any]) -> dict[str, str]:
@@ -87,9 +93,14 @@ def attributes(job: Mapping[str, Any]) -> dict[str, str]:
 
 
 def progress(job: Mapping[str, Any]) -> str:
-    details = job.get("statusDetails") or {}
-    parts = [f"{label} {details[key]['status']}" for key, label in SUB_TASKS if details.get(key, {}).get("status")]
+    """The job's sub-task statuses, for the log."""
+    parts = [f"{label} {_sub_task_status(job, key)}" for key, label in SUB_TASKS if _sub_task_status(job, key)]
     return ", ".join(parts) or "no sub-task status yet"
+
+
+def _sub_task_status(job: Mapping[str, Any], sub_task: str) -> str | None:
+    status = ((job.get("statusDetails") or {}).get(sub_task) or {}).get("status")
+    return str(status) if status else None
 
 
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -102,7 +113,7 @@ def _create(event: Mapping[str, Any]) -> dict[str, Any]:
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:
     change = lifecycle.Change.of(event)
     job_arn = event["PhysicalResourceId"]
-    if change.tags_only:
+    if change.only("waitUntil"):  # how long CloudFormation waits changes nothing in Bedrock
         client = bedrock_client()
         change.retag(client, job_arn, "jobTags")
         if "customModelTags" in change.changed:

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from . import customization_job, imported_model, model_deployment, provisioned_throughput
+from . import customization_job, imported_model, job_result, model_deployment, provisioned_throughput
 from .responses import HandlerFailed, bounded_reason
 
 HANDLERS: dict[str, ModuleType] = {
     module.RESOURCE_TYPE: module
-    for module in (customization_job, imported_model, model_deployment, provisioned_throughput)
+    for module in (customization_job, job_result, imported_model, model_deployment, provisioned_throughput)
 }
 
 logger = logging.getLogger()

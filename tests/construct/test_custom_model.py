@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization import (
+    Completion,
     Customization,
     CustomizationProvider,
     CustomModel,
@@ -306,7 +307,8 @@ class TestProvider:
         model(stack, bucket, "Second")
         template = Template.from_stack(stack)
         template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
-        template.resource_count_is("AWS::Lambda::Function", 5)  # on_event, is_complete and the framework's three
+        # on_event, is_complete, the framework's three, and the notifier of event-driven completion
+        template.resource_count_is("AWS::Lambda::Function", 6)
         tokens = {rendered(job["Properties"]["ServiceToken"]) for job in resources_of_type(template, JOB).values()}
         assert len(tokens) == 1
 
@@ -380,17 +382,23 @@ class TestProvider:
         with pytest.raises(ValueError, match="already has its CustomizationProvider"):
             CustomizationProvider.of(stack, query_interval=cdk.Duration.seconds(30))
 
-    def test_warns_once_per_stack_that_long_jobs_fail_the_deployment(self, stack, bucket):
-        model(stack, bucket, "First")
-        model(stack, bucket, "Second")
+    def test_warns_once_per_stack_that_long_polled_jobs_fail_the_deployment(self, stack, bucket):
+        model(stack, bucket, "First", completion=Completion.polling())
+        model(stack, bucket, "Second", completion=Completion.polling())
+        model(stack, bucket, "Third")  # event-driven: not limited to an hour
         warnings = Annotations.from_stack(stack).find_warning(
-            "*", Match.string_like_regexp("wait at most 1 hour for each customization job")
+            "*", Match.string_like_regexp("wait at most 1 hour for each polled customization job")
         )
         assert [w.id for w in warnings] == ["/TestStack/BedrockCustomizationProvider"]
 
+    def test_no_warning_for_event_driven_or_no_wait_jobs(self, stack, bucket):
+        model(stack, bucket, "First")
+        model(stack, bucket, "Second", completion=Completion.no_wait())
+        assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
+
     def test_the_warning_can_be_acknowledged_for_the_stack(self, stack, bucket):
         cdk.Annotations.of(stack).acknowledge_warning(POLLING_WARNING_ID, "Our jobs take 20 minutes")
-        model(stack, bucket)
+        model(stack, bucket, completion=Completion.polling())
         assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
 
     def test_no_warning_without_a_model(self, stack):

@@ -158,7 +158,7 @@ class TestDeployments:
         deployment = model.add_deployment("OnDemand", description="support bot", tags={"tier": "gold"})
         template = Template.from_stack(stack)
         resource = only(template, DEPLOYMENT)
-        assert resource["Properties"]["modelArn"] == {"Fn::GetAtt": [logical_id(stack, model), "outputModelArn"]}
+        assert resource["Properties"]["modelArn"] == stack.resolve(model.output_model_arn)
         assert resource["Properties"]["description"] == "support bot"
         assert resource["Properties"]["tags"] == [{"key": "tier", "value": "gold"}]
         assert resource["DeletionPolicy"] == "Delete"

@@ -1,0 +1,192 @@
+"""How a deployment waits for a customization job: polling, event-driven, or not at all."""
+
+from __future__ import annotations
+
+import json
+import weakref
+from dataclasses import dataclass
+from typing import Any, cast
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+
+from constructs import Construct
+
+from .provider import DEFAULT_LOG_RETENTION, HANDLER_PACKAGE, HANDLER_RUNTIME, handler_code
+
+NOTIFIER_ID = "BedrockJobCompletionNotifier"
+# The longest a CloudFormation wait condition waits (its Timeout is at most 43200 s).
+MAX_WAIT = cdk.Duration.hours(12)
+DEFAULT_BACKSTOP_INTERVAL = cdk.Duration.hours(1)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """How ``cdk deploy`` waits for a customization job. Create one with a static method."""
+
+    mode: str
+    timeout: cdk.Duration | None = None
+
+    @staticmethod
+    def event_driven(timeout: cdk.Duration = MAX_WAIT) -> Completion:
+        """Wait up to ``timeout`` (at most 12 hours) for the job, without polling it: a wait condition is
+        signalled when Bedrock reports the job's end. The default."""
+        seconds = timeout.to_seconds()
+        if not 1 <= seconds <= MAX_WAIT.to_seconds():
+            raise ValueError(
+                f"completion timeout: {timeout.to_human_string()} is not between 1 second and 12 hours, the "
+                "longest a CloudFormation wait condition waits"
+            )
+        return Completion("EVENT_DRIVEN", timeout)
+
+    @staticmethod
+    def polling() -> Completion:
+        """Poll the job from the provider, up to its total_timeout (at most 1 hour). For short jobs."""
+        return Completion("POLLING")
+
+    @staticmethod
+    def no_wait() -> Completion:
+        """Finish the deployment once Bedrock has validated the job; the model is not available to the stack."""
+        return Completion("NO_WAIT")
+
+    @property
+    def wait_until(self) -> str | None:
+        """The job resource's waitUntil property (None: the default, until the job completes)."""
+        return {"POLLING": None, "EVENT_DRIVEN": "Accepted", "NO_WAIT": "Validated"}[self.mode]
+
+
+class JobCompletionNotifier(Construct):
+    """Signals the wait conditions of the stack's event-driven jobs; one per stack (see ``of``).
+
+    A rule on Bedrock's job state change events and a schedule (the backstop, for events that are
+    lost) invoke one function. It reads which jobs the stack waits for from its own stack's resources,
+    and may read only those jobs (one policy per job, so that no job waits for another's policy).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        backstop_interval: cdk.Duration | None = None,
+        log_retention: logs.RetentionDays | None = None,
+    ) -> None:
+        """
+        :param backstop_interval: how often the backstop checks the jobs still waited for. @default 1 hour
+        :param log_retention: @default one month
+        """
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self._waits: list[tuple[cdk.CfnResource, cdk.CfnResource, cdk.CfnResource]] = []
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Lets the cdk-bedrock-customization notifier signal this stack's job wait conditions",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["cloudformation:ListStackResources"], resources=[stack.stack_id])
+        )
+        log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention or DEFAULT_LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=HANDLER_RUNTIME,
+            code=handler_code(),
+            handler=f"{HANDLER_PACKAGE.name}.notifier.handle",
+            role=self.role,
+            timeout=cdk.Duration.minutes(1),
+            memory_size=256,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            description="cdk-bedrock-customization job completion notifier",
+            environment={
+                "STACK_ID": stack.stack_id,
+                "JOB_WAITS": cdk.Lazy.uncached_string(cast(cdk.IStringProducer, _JobWaits(self))),
+            },
+        )
+        events.Rule(
+            self,
+            "JobStateChanges",
+            description="Bedrock model customization job state changes, for the job completion notifier",
+            event_pattern=events.EventPattern(
+                source=["aws.bedrock"], detail_type=["Model Customization Job State Change"]
+            ),
+            targets=[targets.LambdaFunction(self.function)],
+        )
+        events.Rule(
+            self,
+            "Backstop",
+            description="Settles job wait conditions whose state change event was lost",
+            schedule=events.Schedule.rate(backstop_interval or DEFAULT_BACKSTOP_INTERVAL),
+            targets=[
+                targets.LambdaFunction(self.function, event=events.RuleTargetInput.from_object({"backstop": True}))
+            ],
+        )
+        _NOTIFIERS[stack] = self
+
+    @classmethod
+    def of(cls, scope: Construct, **settings: Any) -> JobCompletionNotifier:
+        """The stack's notifier, created with these settings when it does not exist yet."""
+        stack = cdk.Stack.of(scope)
+        existing = _NOTIFIERS.get(stack)
+        if existing is None:
+            return cls(stack, NOTIFIER_ID, **settings)
+        if settings:
+            raise ValueError(
+                f"{stack.stack_name} already has its JobCompletionNotifier; pass settings {sorted(settings)} on "
+                "the first call to JobCompletionNotifier.of"
+            )
+        return existing
+
+    def wait_for(
+        self, scope: Construct, job: cdk.CustomResource, timeout: cdk.Duration, key: str
+    ) -> cdk.CfnWaitCondition:
+        """A wait condition, in scope, that holds the deployment until the job ends.
+
+        key changes whenever the job is replaced: a wait condition waits only when it is created, so a
+        new job needs a new one (its logical id includes key).
+        """
+        job_resource = cast(cdk.CfnResource, job.node.default_child)
+        handle = cdk.CfnWaitConditionHandle(scope, f"JobWaitHandle{key}")
+        condition = cdk.CfnWaitCondition(
+            scope, f"WaitingForJob{key}", handle=handle.ref, timeout=str(int(timeout.to_seconds())), count=1
+        )
+        condition.node.add_dependency(job_resource)
+        self._waits.append((job_resource, handle, condition))
+        # Its own policy per job: a shared one would wait for every job of the stack before any could be read.
+        iam.Policy(
+            scope,
+            "NotifierMayReadJob",
+            roles=[self.role],
+            statements=[iam.PolicyStatement(actions=["bedrock:GetModelCustomizationJob"], resources=[job.ref])],
+        )
+        return condition
+
+    def _render_waits(self) -> str:
+        stack = cdk.Stack.of(self)
+        logical_ids = stack.resolve([[stack.get_logical_id(element) for element in wait] for wait in self._waits])
+        return json.dumps(
+            {job: {"handle": handle, "condition": condition} for job, handle, condition in logical_ids},
+            sort_keys=True,
+        )
+
+
+@jsii.implements(cdk.IStringProducer)
+class _JobWaits:
+    def __init__(self, notifier: JobCompletionNotifier) -> None:
+        self._notifier = notifier
+
+    def produce(self, context: cdk.IResolveContext) -> str:
+        return self._notifier._render_waits()
+
+
+_NOTIFIERS: weakref.WeakKeyDictionary[Construct, JobCompletionNotifier] = weakref.WeakKeyDictionary()

@@ -1,0 +1,121 @@
+"""Event-driven completion: signals each long job's wait condition when the job ends.
+
+Two EventBridge rules of the stack invoke it:
+- Bedrock's "Model Customization Job State Change" events. Delivery is best effort;
+- a schedule, the backstop, which settles the waits whose event was lost.
+
+Which jobs the stack waits for comes from its own resources (ListStackResources) and the JOB_WAITS
+map of logical ids that the construct writes: a job of another stack, or one no longer waited for,
+is ignored. The outcome is always read from GetModelCustomizationJob, never from the event: a job's
+final status never changes, and every signal for a job carries the job ARN as its UniqueId, so the
+event and the backstop can both signal one job without ever disagreeing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .aws import bedrock_client, cloudformation_client
+from .customization_job import JOB_ARN, UNSUCCESSFUL, progress
+from .responses import bounded_reason
+
+EVENT_SOURCE = "aws.bedrock"
+EVENT_DETAIL_TYPE = "Model Customization Job State Change"
+FINAL_STATUSES = UNSUCCESSFUL | {"Completed"}
+WAITING = "CREATE_IN_PROGRESS"
+SIGNAL_TIMEOUT_SECONDS = 30
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A wait condition of this stack that is still waiting for its job."""
+
+    job_arn: str
+    handle_url: str
+    condition: str
+
+
+def handle(event: Mapping[str, Any], context: Any = None) -> dict[str, list[str]]:
+    """Entry point: a job state change event, or the backstop's scheduled event. Returns the job ARNs signalled."""
+    if event.get("source") == EVENT_SOURCE and event.get("detail-type") == EVENT_DETAIL_TYPE:
+        return {"signalled": _on_state_change(event.get("detail") or {})}
+    if event.get("backstop"):
+        return {"signalled": _backstop()}
+    raise ValueError(f"Not a job state change or a backstop run: {sorted(event)}")
+
+
+def _on_state_change(detail: Mapping[str, Any]) -> list[str]:
+    job_arn, status = str(detail.get("jobArn", "")), detail.get("jobStatus")
+    logger.info("Job %s (%s) is %s", detail.get("jobName"), job_arn, status)
+    if status not in FINAL_STATUSES:
+        return []
+    wait = _pending_waits().get(job_arn)
+    if wait is None:
+        logger.info("No wait condition of this stack is waiting for %s", job_arn)
+        return []
+    return _settle([wait])
+
+
+def _backstop() -> list[str]:
+    waits = list(_pending_waits().values())
+    logger.info("Backstop: %d wait condition(s) waiting", len(waits))
+    return _settle(waits)
+
+
+def _settle(waits: list[Wait]) -> list[str]:
+    """Signal each wait whose job has ended; return the job ARNs signalled."""
+    if not waits:
+        return []
+    signalled = []
+    client = bedrock_client()
+    for wait in waits:
+        job = client.get_model_customization_job(jobIdentifier=wait.job_arn)
+        status = job["status"]
+        if status not in FINAL_STATUSES:
+            logger.info("Job %s %s: %s", job["jobName"], status, progress(job))
+            continue
+        if status == "Completed":
+            _signal(wait, "SUCCESS", f"Model customization job {job['jobName']} completed", job.get("outputModelArn"))
+        else:
+            reason = job.get("failureMessage") or "Bedrock gave no failure message"
+            _signal(wait, "FAILURE", f"Model customization job {job['jobName']} {status}: {reason}", None)
+        signalled.append(wait.job_arn)
+    return signalled
+
+
+def _pending_waits() -> dict[str, Wait]:
+    """The waits of this stack still in progress, by job ARN."""
+    job_waits: dict[str, dict[str, str]] = json.loads(os.environ["JOB_WAITS"])
+    resources: dict[str, Mapping[str, Any]] = {}
+    pages = cloudformation_client().get_paginator("list_stack_resources").paginate(StackName=os.environ["STACK_ID"])
+    for page in pages:
+        for summary in page["StackResourceSummaries"]:
+            resources[summary["LogicalResourceId"]] = summary
+    waits = {}
+    for job_id, ids in job_waits.items():
+        job_arn = str(resources.get(job_id, {}).get("PhysicalResourceId", ""))
+        handle_url = str(resources.get(ids["handle"], {}).get("PhysicalResourceId", ""))
+        waiting = resources.get(ids["condition"], {}).get("ResourceStatus") == WAITING
+        if waiting and JOB_ARN.fullmatch(job_arn) and handle_url:
+            waits[job_arn] = Wait(job_arn, handle_url, ids["condition"])
+    return waits
+
+
+def _signal(wait: Wait, status: str, reason: str, data: str | None) -> None:
+    body = {"Status": status, "Reason": bounded_reason(reason), "UniqueId": wait.job_arn, "Data": data or ""}
+    # The handle URL is presigned for a PUT with no content type.
+    request = urllib.request.Request(
+        wait.handle_url, data=json.dumps(body).encode(), method="PUT", headers={"Content-Type": ""}
+    )
+    with urllib.request.urlopen(request, timeout=SIGNAL_TIMEOUT_SECONDS):
+        pass
+    logger.info("Signalled %s for %s: %s", wait.condition, wait.job_arn, status)

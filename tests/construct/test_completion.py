@@ -1,0 +1,175 @@
+"""Synth-time behaviour of the completion modes: event-driven (the default), polling and no wait."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from cdk_bedrock_customization import Completion, CustomModel, S3Data
+
+JOB = "Custom::BedrockModelCustomizationJob"
+RESULT = "Custom::BedrockModelCustomizationJobResult"
+WAIT = "AWS::CloudFormation::WaitCondition"
+HANDLE = "AWS::CloudFormation::WaitConditionHandle"
+
+
+def model(stack: cdk.Stack, bucket: s3.IBucket, construct_id: str = "Model", **overrides: Any) -> CustomModel:
+    props: dict[str, Any] = {
+        "base_model": "amazon.nova-micro-v1:0:128k",
+        "training_data": S3Data.from_bucket(bucket, "train.jsonl"),
+        "output_data": S3Data.from_bucket(bucket, "output/"),
+    }
+    return CustomModel(stack, construct_id, **(props | overrides))
+
+
+def logical_id(stack: cdk.Stack, resource: cdk.CustomResource) -> str:
+    return str(stack.get_logical_id(resource.node.default_child))
+
+
+def resources(stack: cdk.Stack) -> dict[str, Any]:
+    found: dict[str, Any] = Template.from_stack(stack).to_json()["Resources"]
+    return found
+
+
+def of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return {k: v for k, v in template.items() if v["Type"] == resource_type}
+
+
+class TestEventDriven:
+    def test_is_the_default_and_the_attributes_wait_for_the_job(self, stack, bucket):
+        trained = model(stack, bucket)
+        deployment = trained.add_deployment("OnDemand")
+        template = resources(stack)
+        job_id = logical_id(stack, trained.resource)
+        assert template[job_id]["Properties"]["waitUntil"] == "Accepted"
+
+        ((condition_id, condition),) = of_type(template, WAIT).items()
+        ((handle_id, _),) = of_type(template, HANDLE).items()
+        assert condition["Properties"] == {"Count": 1, "Handle": {"Ref": handle_id}, "Timeout": "43200"}
+        assert condition["DependsOn"] == [job_id]
+        assert "WaitingForJob" in condition_id  # what the stack events show while the job runs
+
+        ((result_id, result),) = of_type(template, RESULT).items()
+        assert result["Properties"]["jobIdentifier"] == {"Ref": job_id}
+        assert result["DependsOn"] == [condition_id]
+        assert stack.resolve(trained.output_model_arn) == {"Fn::GetAtt": [result_id, "outputModelArn"]}
+        assert stack.resolve(trained.output_model_name) == {"Fn::GetAtt": [result_id, "outputModelName"]}
+        assert stack.resolve(trained.job_arn) == {"Fn::GetAtt": [job_id, "jobArn"]}
+        # Downstream resources read the model from the result, so they wait for the job's end.
+        (serving,) = of_type(template, "Custom::BedrockCustomModelDeployment").values()
+        assert serving["Properties"]["modelArn"] == {"Fn::GetAtt": [result_id, "outputModelArn"]}
+        assert logical_id(stack, deployment.resource) in template
+
+    def test_the_timeout_is_configurable_up_to_12_hours(self, stack, bucket):
+        model(stack, bucket, completion=Completion.event_driven(cdk.Duration.hours(6)))
+        ((_, condition),) = of_type(resources(stack), WAIT).items()
+        assert condition["Properties"]["Timeout"] == "21600"
+        with pytest.raises(ValueError, match="completion timeout: 13 hours is not between 1 second and 12 hours"):
+            Completion.event_driven(cdk.Duration.hours(13))
+
+    def test_one_notifier_per_stack_knows_every_wait(self, stack, bucket):
+        first, second = model(stack, bucket, "First"), model(stack, bucket, "Second")
+        template = resources(stack)
+        notifiers = {
+            k: v for k, v in of_type(template, "AWS::Lambda::Function").items() if "notifier" in str(v["Properties"])
+        }
+        ((_, notifier),) = notifiers.items()
+        assert notifier["Properties"]["Handler"] == "bedrock_custom_resource.notifier.handle"
+        variables = notifier["Properties"]["Environment"]["Variables"]
+        assert variables["STACK_ID"] == {"Ref": "AWS::StackId"}
+        waits = json.loads(variables["JOB_WAITS"])
+        conditions = of_type(template, WAIT)
+        handles = of_type(template, HANDLE)
+        assert set(waits) == {logical_id(stack, first.resource), logical_id(stack, second.resource)}
+        for job_id, ids in waits.items():
+            assert conditions[ids["condition"]]["DependsOn"] == [job_id]
+            assert conditions[ids["condition"]]["Properties"]["Handle"] == {"Ref": ids["handle"]}
+            assert ids["handle"] in handles
+
+        rules = of_type(template, "AWS::Events::Rule")
+        patterns = [r["Properties"].get("EventPattern") for r in rules.values()]
+        assert {"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]} in patterns
+        schedules = [r["Properties"] for r in rules.values() if "ScheduleExpression" in r["Properties"]]
+        assert [(s["ScheduleExpression"], s["Targets"][0]["Input"]) for s in schedules] == [
+            ("rate(1 hour)", '{"backstop":true}')
+        ]
+
+    def test_the_notifier_reads_only_its_jobs_and_lists_only_its_stack(self, stack, bucket):
+        first, second = model(stack, bucket, "First"), model(stack, bucket, "Second")
+        template = resources(stack)
+        policies = of_type(template, "AWS::IAM::Policy")
+        notifier_statements = [
+            statement
+            for policy in policies.values()
+            if "BedrockJobCompletionNotifierRole" in json.dumps(policy["Properties"]["Roles"])
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ]
+        reads = sorted(json.dumps(s["Resource"]) for s in notifier_statements if "bedrock" in json.dumps(s["Action"]))
+        assert reads == sorted(json.dumps({"Ref": logical_id(stack, m.resource)}) for m in (first, second))
+        (listing,) = [s for s in notifier_statements if s["Action"] == "cloudformation:ListStackResources"]
+        assert listing["Resource"] == {"Ref": "AWS::StackId"}
+        actions = {json.dumps(s["Action"]) for s in notifier_statements}
+        assert actions <= {
+            '"bedrock:GetModelCustomizationJob"',
+            '"cloudformation:ListStackResources"',
+            '["logs:CreateLogStream", "logs:PutLogEvents"]',
+        }
+
+    def test_the_notifier_and_its_rules_never_wait_for_a_job(self, stack, bucket):
+        """If they did, a job ordered after another (or created later) would hold back the other's signal."""
+        model(stack, bucket, "First")
+        model(stack, bucket, "Second")
+        template = resources(stack)
+        job_ids = set(of_type(template, JOB))
+        read_policies = {k for k in of_type(template, "AWS::IAM::Policy") if "NotifierMayReadJob" in k}
+        pending = [k for k in template if k.startswith("BedrockJobCompletionNotifier")]
+        seen: set[str] = set()
+        while pending:  # everything the notifier's resources depend on, directly or through references
+            current = pending.pop()
+            if current in seen or current not in template:
+                continue
+            seen.add(current)
+            text = json.dumps(template[current])
+            pending += [other for other in template if f'"{other}"' in text]
+        assert not seen & (job_ids | read_policies)
+
+    def test_a_replacing_change_makes_a_new_wait_and_a_tag_change_does_not(self, bucket):
+        def wait_ids(epochs: int, tag: str) -> set[str]:
+            stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-east-1"))
+            data = s3.Bucket(stack, "Data")
+            model(stack, data, hyper_parameters={"epochCount": epochs}, job_tags={"owner": tag})
+            return set(of_type(resources(stack), WAIT)) | set(of_type(resources(stack), HANDLE))
+
+        assert wait_ids(1, "a") == wait_ids(1, "b")
+        assert wait_ids(1, "a").isdisjoint(wait_ids(2, "a"))
+
+
+class TestPolling:
+    def test_the_job_resource_itself_waits_and_has_the_attributes(self, stack, bucket):
+        polled = model(stack, bucket, completion=Completion.polling())
+        template = resources(stack)
+        job_id = logical_id(stack, polled.resource)
+        assert "waitUntil" not in template[job_id]["Properties"]
+        assert stack.resolve(polled.output_model_arn) == {"Fn::GetAtt": [job_id, "outputModelArn"]}
+        assert not of_type(template, WAIT) and not of_type(template, RESULT)
+        assert not [k for k in template if k.startswith("BedrockJobCompletionNotifier")]
+
+
+class TestNoWait:
+    def test_only_the_job_is_available_and_reading_the_model_explains_why_not(self, stack, bucket):
+        started = model(stack, bucket, completion=Completion.no_wait())
+        template = resources(stack)
+        job_id = logical_id(stack, started.resource)
+        assert template[job_id]["Properties"]["waitUntil"] == "Validated"
+        assert stack.resolve(started.job_arn) == {"Fn::GetAtt": [job_id, "jobArn"]}
+        assert stack.resolve(started.job_name) == {"Fn::GetAtt": [job_id, "jobName"]}
+        for attribute in ("output_model_arn", "output_model_name"):
+            with pytest.raises(ValueError, match=r"not available with Completion.no_wait\(\).*before the job has made"):
+                getattr(started, attribute)
+        with pytest.raises(ValueError, match="no_wait"):
+            started.add_deployment("OnDemand")
+        assert not of_type(template, WAIT) and not [k for k in template if k.startswith("BedrockJobCompletion")]
