@@ -128,6 +128,7 @@ class CustomizationProvider(Construct):
         # Python-side sets: reading statement.resources back would cost a jsii round trip per model.
         self._statements: dict[str, tuple[iam.PolicyStatement, set[str]]] = {}
         self._warned_of_polling_limit = False
+        self._granted_model_arns: dict[str, str] = {}  # model id or ARN -> the ARN granted for it
 
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
@@ -317,6 +318,11 @@ class CustomizationProvider(Construct):
         the account: naming the attribute would make the handler's policy wait for a resource that needs
         the handler, a circular dependency.
         """
+        if model not in self._granted_model_arns:  # computing it costs jsii round trips
+            self._granted_model_arns[model] = self._granted_model_arn(model)
+        return self._granted_model_arns[model]
+
+    def _granted_model_arn(self, model: str) -> str:
         stack = cdk.Stack.of(self)
         if is_unresolved(model):
             return self._arns("custom-model") if _references_resources(stack.resolve(model)) else model
