@@ -120,12 +120,14 @@ class CustomModel(TaggedResource, CustomModelBase):
         self.provider.allow_customizing(base_model_id, role_arn)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
         self._completed: cdk.CustomResource | None = self.resource
+        end: Construct | None = self.resource  # what marks the job's end, for the stack's job order
         if self.completion.mode == "POLLING":
             self.provider.warn_of_polling_limit()
         elif self.completion.mode == "EVENT_DRIVEN":
-            self._completed = self._wait_for_events(properties)
+            self._completed, end = self._wait_for_events(properties)
         else:
-            self._completed = None
+            self._completed = end = None
+        self.provider.order("job", self.resource, end)
         if role is None:
             self._grant_service_role(training_data, output_data, validation_data or [], customization)
         if kms_key is not None:
@@ -167,7 +169,7 @@ class CustomModel(TaggedResource, CustomModelBase):
             )
         return self._completed.get_att_string(name)
 
-    def _wait_for_events(self, properties: Mapping[str, Any]) -> cdk.CustomResource:
+    def _wait_for_events(self, properties: Mapping[str, Any]) -> tuple[cdk.CustomResource, cdk.CfnWaitCondition]:
         """A wait condition signalled when the job ends, and a resource that then reads the completed job."""
         assert self.completion.timeout is not None
         # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
@@ -183,7 +185,7 @@ class CustomModel(TaggedResource, CustomModelBase):
             properties={"jobIdentifier": self.resource.ref},
         )
         result.node.add_dependency(condition)
-        return result
+        return result, condition
 
     @property
     def job_arn(self) -> str:

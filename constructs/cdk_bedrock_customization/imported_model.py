@@ -95,6 +95,7 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
             self, self.provider.service_token, RESOURCE_TYPE, properties, self._own_tags, removal_policy
         )
         self.provider.allow_importing(self.role.role_arn if self.role else None)
+        self.provider.order("import", self.resource, self.resource)
         if created_role is not None and source.s3_data is not None:
             prefixes = source.s3_data.grant_read(self, created_role)
             if prefixes:

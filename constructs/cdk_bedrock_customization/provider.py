@@ -29,6 +29,9 @@ HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 MAX_TOTAL_TIMEOUT = cdk.Duration.hours(1)
 DEFAULT_QUERY_INTERVAL = cdk.Duration.minutes(1)
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+# Bedrock's quota of concurrent customization jobs per account and Region (not adjustable when set).
+DEFAULT_MAX_CONCURRENT_JOBS = 2
+UNWAITED_JOBS_WARNING_ID = "cdk-bedrock-customization:unwaitedJobsBeyondConcurrencyLimit"
 _IGNORED_FILES = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -69,11 +72,14 @@ class CustomizationProvider(Construct):
         query_interval: cdk.Duration | None = None,
         total_timeout: cdk.Duration | None = None,
         log_retention: logs.RetentionDays | None = None,
+        max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS,
     ) -> None:
         """
         :param query_interval: how often is_complete checks a job. @default 1 minute
         :param total_timeout: how long a deployment waits for a job; at most 1 hour. @default 1 hour
         :param log_retention: how long the handlers' logs are kept. @default one month
+        :param max_concurrent_jobs: the most customization jobs (and, separately, model imports) of the
+            stack that run at once; later ones start when earlier ones end. @default 2, Bedrock's quota
         """
         super().__init__(scope, construct_id)
         self.query_interval = query_interval or DEFAULT_QUERY_INTERVAL
@@ -90,6 +96,12 @@ class CustomizationProvider(Construct):
                 f"query_interval: {self.query_interval.to_human_string()} is longer than total_timeout "
                 f"{self.total_timeout.to_human_string()}"
             )
+        if isinstance(max_concurrent_jobs, bool) or not isinstance(max_concurrent_jobs, int) or max_concurrent_jobs < 1:
+            raise ValueError(f"max_concurrent_jobs: {max_concurrent_jobs!r} is not a whole number of at least 1")
+        self.max_concurrent_jobs = max_concurrent_jobs
+        # What marks the end of each ordered job (and import) of the stack, in declaration order.
+        self._ends: dict[str, list[Construct]] = {}
+        self._unwaited_jobs = 0
         retention = log_retention or DEFAULT_LOG_RETENTION
         stack = cdk.Stack.of(self)
 
@@ -215,6 +227,31 @@ class CustomizationProvider(Construct):
         """Let the handler start jobs on this base model (an id or ARN), passing this role to Bedrock only."""
         self._allow("customize", ["bedrock:CreateModelCustomizationJob"], self._model_arn(base_model))
         self._allow_passing(service_role_arn)
+        # Lists running jobs only to explain a quota error; the action takes no resource scope.
+        self._allow("list-jobs", ["bedrock:ListModelCustomizationJobs"], "*")
+
+    def order(self, kind: str, start: Construct, end: Construct | None) -> None:
+        """Start a job (or import) of this kind only once an earlier one has ended, so that at most
+        max_concurrent_jobs run at once: each takes the place of the one declared max_concurrent_jobs
+        before it. start is its resource; end marks its end (None: a job that is not waited for).
+
+        Dependencies, not logical ids: adding a model changes no other resource's id.
+        """
+        ends = self._ends.setdefault(kind, [])
+        if end is None:
+            self._unwaited_jobs += 1
+        else:
+            if len(ends) >= self.max_concurrent_jobs:
+                start.node.add_dependency(ends[-self.max_concurrent_jobs])
+            ends.append(end)
+        waited = min(len(self._ends.get("job", [])), self.max_concurrent_jobs)
+        if self._unwaited_jobs and self._unwaited_jobs + waited == self.max_concurrent_jobs + 1:
+            cdk.Annotations.of(self).add_warning_v2(
+                UNWAITED_JOBS_WARNING_ID,
+                f"This stack's jobs may run more than {self.max_concurrent_jobs} at once: a job with "
+                "Completion.no_wait() keeps training after its deployment ends, so no later job can wait for "
+                "it. Bedrock refuses jobs beyond the account's quota (ServiceQuotaExceededException).",
+            )
 
     def warn_of_polling_limit(self) -> None:
         """Warn, once per stack, that polled jobs must end within total_timeout."""
@@ -292,16 +329,15 @@ class CustomizationProvider(Construct):
             statement = iam.PolicyStatement(actions=actions, conditions=conditions)
             self.handler_role.add_to_policy(statement)
             self._statements[purpose] = (statement, set())
-            if resource.endswith("/*"):
-                acknowledge(
-                    self.handler_role,
-                    (
-                        "IAM5",
-                        "Bedrock generates the last part of these ARNs: the handler may act on this account and "
-                        "Region's resources of this kind only.",
-                        wildcard_resources(self, [resource]),
-                    ),
+            if resource.endswith("*"):
+                reason = (
+                    "ListModelCustomizationJobs takes no resource scope; the handler lists running jobs only "
+                    "to explain a quota error."
+                    if resource == "*"
+                    else "Bedrock generates the last part of these ARNs: the handler may act on this account "
+                    "and Region's resources of this kind only."
                 )
+                acknowledge(self.handler_role, ("IAM5", reason, wildcard_resources(self, [resource])))
         statement, resources = self._statements[purpose]
         if resource not in resources:
             resources.add(resource)

@@ -105,7 +105,17 @@ def _sub_task_status(job: Mapping[str, Any], sub_task: str) -> str | None:
 
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
     request = lifecycle.create_request(event)
-    job_arn = bedrock_client().create_model_customization_job(**request)["jobArn"]
+    client = bedrock_client()
+    try:
+        job_arn = client.create_model_customization_job(**request)["jobArn"]
+    except client.exceptions.ServiceQuotaExceededException as error:
+        raise lifecycle.quota_full(
+            client,
+            f"start model customization job {request['jobName']}",
+            error,
+            quota="concurrent model customization jobs",
+            name_running_jobs=True,
+        ) from error
     logger.info("Started model customization job %s (%s)", request["jobName"], job_arn)
     return {"PhysicalResourceId": job_arn}
 

@@ -57,7 +57,13 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
 
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
     request = lifecycle.create_request(event)
-    model_arn = bedrock_client().create_custom_model(**request)["modelArn"]
+    client = bedrock_client()
+    try:
+        model_arn = client.create_custom_model(**request)["modelArn"]
+    except client.exceptions.ServiceQuotaExceededException as error:
+        raise lifecycle.quota_full(
+            client, f"import custom model {request['modelName']}", error, quota="custom models", name_running_jobs=False
+        ) from error
     logger.info("Importing custom model %s (%s)", request["modelName"], model_arn)
     return {"PhysicalResourceId": model_arn}
 

@@ -17,8 +17,17 @@ from .aws import error_message
 logger = logging.getLogger(__name__)
 
 
+# How many of the account's running jobs a quota error names.
+LISTED_RUNNING_JOBS = 5
+CONCURRENCY_SETTING = "CustomizationProvider.of(stack, max_concurrent_jobs=N)"
+
+
 class ModelInUse(RuntimeError):
     pass
+
+
+class QuotaFull(RuntimeError):
+    """Bedrock refused a create because an account quota is full; nothing was created."""
 
 
 def create_request(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,3 +110,34 @@ def delete_custom_model(client: Any, model_arn: str) -> None:
             f"Custom model {model_arn} cannot be deleted while it is in use ({error_message(error)}). Delete the "
             "deployments and provisioned throughput that serve it first, then retry the delete."
         ) from error
+
+
+def quota_full(client: Any, refused: str, error: Exception, *, quota: str, name_running_jobs: bool) -> QuotaFull:
+    """The error for a create that Bedrock refused with ServiceQuotaExceededException: which quota, what
+    holds it, and what to do."""
+    region = client.meta.region_name
+    held_by = ""
+    if name_running_jobs:
+        held_by = f" Jobs in progress: {_running_jobs(client)}."
+    return QuotaFull(
+        f"Bedrock refused to {refused}: the account's quota of {quota} in {region} is full "
+        f"({error_message(error)}).{held_by} Nothing was created. Retry once one has ended; the quota is "
+        f"shared by every stack and person in the account and Region, so let this stack start fewer at once "
+        f"with {CONCURRENCY_SETTING} (default 2), or ask for a higher quota in Service Quotas."
+    )
+
+
+def _running_jobs(client: Any) -> str:
+    try:
+        running = client.list_model_customization_jobs(
+            statusEquals="InProgress", sortBy="CreationTime", sortOrder="Descending", maxResults=LISTED_RUNNING_JOBS
+        )
+    except Exception as listing_error:  # the listing only explains; the refusal is the error
+        return f"not listed ({error_message(listing_error)})"
+    names = [
+        f"{job['jobName']} (started {job['creationTime']:%Y-%m-%d %H:%M} UTC)"
+        for job in running["modelCustomizationJobSummaries"]
+    ]
+    if running.get("nextToken"):
+        names.append("and more")
+    return "; ".join(names) or "none listed"

@@ -325,11 +325,15 @@ class TestProvider:
             "bedrock:TagResource",
             "bedrock:UntagResource",
             "bedrock:DeleteCustomModel",
+            "bedrock:ListModelCustomizationJobs",
             "iam:PassRole",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
         }
-        assert all(s["Resource"] != "*" for s in handler_statements)
+        # Only the listing, which takes no resource scope and only explains a quota error, is on "*".
+        assert [s["Action"] for s in handler_statements if s["Resource"] == "*"] == [
+            "bedrock:ListModelCustomizationJobs"
+        ]
         (pass_role,) = [s for s in handler_statements if s["Action"] == "iam:PassRole"]
         assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
         assert "ModelServiceRole" in rendered(pass_role["Resource"])

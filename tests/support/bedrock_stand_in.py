@@ -43,6 +43,10 @@ packages or foundation models exist; tokens are remembered only while their reso
 model reports a fixed foundation model (IMPORTED_MODEL_FOUNDATION) where one is needed; quotas (model
 units, counts) are not enforced.
 
+A test may also set a quota of concurrent jobs (``limit_concurrent_jobs``): a job started while that many
+run is refused with ServiceQuotaExceededException, as Bedrock does; ``peak_concurrent_jobs`` tells the
+most that ran at once.
+
 It also records every Bedrock call a client makes (operation and parameters, through botocore's
 ``provide-client-params`` event) and can answer the next N HTTP requests with ThrottlingException, so
 that the client's retries can be tested.
@@ -112,6 +116,9 @@ _EXTRAS = "stand_in_extras"
 _KMS_KEY_ARN = "output_model_kms_key_arn"
 _CUSTOMIZATION_CONFIG = "customization_config"
 _SERVING = "stand_in_serving"
+_JOB_QUOTA = "stand_in_job_quota"
+_PEAK_RUNNING = "stand_in_peak_running_jobs"
+RUNNING_JOB_STATUSES = ("InProgress", "Stopping")
 _ANSWERED = "stand_in_answered"
 _ORIGINAL_CREATE = BedrockBackend.create_model_customization_job
 _ORIGINAL_LIST_ARNS = BedrockBackend._list_arns
@@ -254,6 +261,15 @@ def _create_job(
         for existing in self.model_customization_jobs.values():
             if existing.client_request_token == client_request_token:
                 return existing.job_arn
+    # Not a moto gap: Bedrock's quota of concurrent jobs per account and Region, when a test sets one.
+    running = sum(1 for job in self.model_customization_jobs.values() if job.status in RUNNING_JOB_STATUSES)
+    quota = getattr(self, _JOB_QUOTA, None)
+    if quota is not None and running >= quota:
+        raise BedrockClientError(
+            "ServiceQuotaExceededException",
+            f"The number of concurrent model customization jobs ({running}) has reached the quota ({quota})",
+        )
+    setattr(self, _PEAK_RUNNING, max(getattr(self, _PEAK_RUNNING, 0), running + 1))
     # moto gap 9: moto rejects a trainingDataConfig without s3Uri; distillation may use invocation logs.
     moto_training = training_data_config
     uses_logs = isinstance(training_data_config, Mapping) and training_data_config.get("invocationLogsConfig")
@@ -1184,6 +1200,16 @@ class BedrockStandIn:
             validation_loss=validation_loss,
             status_details=status_details,
         )
+
+    def limit_concurrent_jobs(self, quota: int) -> None:
+        """Refuse to start a job while ``quota`` jobs run (InProgress or Stopping), with
+        ServiceQuotaExceededException, as Bedrock does at its concurrent-jobs quota."""
+        setattr(self.backend, _JOB_QUOTA, quota)
+
+    @property
+    def peak_concurrent_jobs(self) -> int:
+        """The most jobs that were running at once, counting each job from its start."""
+        return int(getattr(self.backend, _PEAK_RUNNING, 0))
 
     def finish_stopping(self, job_arn_or_name: str | None = None) -> None:
         """Stopping -> Stopped, for one job or for every stopping job."""

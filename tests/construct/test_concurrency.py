@@ -1,0 +1,159 @@
+"""A stack never starts more customization jobs at once than its limit (default 2), computed from the template."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Annotations, Match, Template
+from cdk_bedrock_customization import (
+    Completion,
+    CustomizationProvider,
+    CustomModel,
+    ImportedCustomModel,
+    ModelSource,
+    S3Data,
+)
+from cdk_bedrock_customization.provider import UNWAITED_JOBS_WARNING_ID
+
+from .conftest import ENV
+
+JOB = "Custom::BedrockModelCustomizationJob"
+WAIT = "AWS::CloudFormation::WaitCondition"
+PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/nova/{}"
+
+
+def add_models(stack: cdk.Stack, bucket: s3.IBucket, completions: list[Completion]) -> list[CustomModel]:
+    return [
+        CustomModel(
+            stack,
+            f"Model{index}",
+            base_model="amazon.nova-micro-v1:0:128k",
+            training_data=S3Data.from_bucket(bucket, f"model{index}/train.jsonl"),
+            output_data=S3Data.from_bucket(bucket, f"model{index}/output/"),
+            completion=completion,
+        )
+        for index, completion in enumerate(completions)
+    ]
+
+
+def depends_on(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Every resource each resource waits for, directly or not: DependsOn, Ref and Fn::GetAtt."""
+    direct: dict[str, set[str]] = {}
+    for logical_id, resource in template.items():
+        text = json.dumps(resource.get("Properties", {}))
+        refs = {other for other in template if f'"Ref": "{other}"' in text or f'"Fn::GetAtt": ["{other}"' in text}
+        direct[logical_id] = set(resource.get("DependsOn", [])) | refs
+    closure: dict[str, set[str]] = {}
+
+    def visit(logical_id: str) -> set[str]:
+        if logical_id not in closure:
+            closure[logical_id] = set()
+            for other in direct[logical_id]:
+                closure[logical_id] |= {other} | visit(other)
+        return closure[logical_id]
+
+    for logical_id in template:
+        visit(logical_id)
+    return closure
+
+
+def peak_concurrent_jobs(template: dict[str, Any]) -> int:
+    """The most jobs that the dependency graph lets run at once. A job runs from its resource's creation to
+    its end: its wait condition when event-driven, its own resource when polled. Two jobs can overlap
+    unless one's start waits, directly or not, for the other's end."""
+    waits = {
+        resource["DependsOn"][0]: logical_id for logical_id, resource in template.items() if resource["Type"] == WAIT
+    }
+    jobs = {logical_id: waits.get(logical_id, logical_id) for logical_id, r in template.items() if r["Type"] == JOB}
+    closure = depends_on(template)
+
+    def overlap(first: str, second: str) -> bool:
+        return jobs[first] not in closure[second] and jobs[second] not in closure[first]
+
+    for size in range(len(jobs), 0, -1):
+        for group in itertools.combinations(jobs, size):
+            if all(overlap(a, b) for a, b in itertools.combinations(group, 2)):
+                return size
+    return 0
+
+
+def template_of(stack: cdk.Stack) -> dict[str, Any]:
+    resources: dict[str, Any] = Template.from_stack(stack).to_json()["Resources"]
+    return resources
+
+
+@pytest.mark.parametrize(
+    "completions",
+    [
+        [Completion.event_driven()] * 5,
+        [Completion.polling()] * 5,
+        [Completion.event_driven(), Completion.polling()] * 2 + [Completion.event_driven()],
+    ],
+    ids=["event-driven", "polling", "mixed"],
+)
+def test_five_models_never_run_more_than_two_jobs_at_once(stack, bucket, completions):
+    add_models(stack, bucket, completions)
+    # Exactly two: the order does not serialize more than the limit asks.
+    assert peak_concurrent_jobs(template_of(stack)) == 2
+
+
+def test_the_limit_can_be_set(stack, bucket):
+    CustomizationProvider.of(stack, max_concurrent_jobs=3)
+    add_models(stack, bucket, [Completion.event_driven()] * 5)
+    assert peak_concurrent_jobs(template_of(stack)) == 3
+
+
+def test_the_order_is_the_order_of_declaration_and_waits_for_the_end_not_the_start(stack, bucket):
+    models = add_models(stack, bucket, [Completion.event_driven()] * 3)
+    template = template_of(stack)
+    third = template[stack.get_logical_id(models[2].resource.node.default_child)]
+    first_id = stack.get_logical_id(models[0].resource.node.default_child)
+    (first_wait,) = [k for k, r in template.items() if r["Type"] == WAIT and r["DependsOn"] == [first_id]]
+    ordering = [d for d in third["DependsOn"] if template[d]["Type"] in (JOB, WAIT)]
+    assert ordering == [first_wait]
+
+
+def test_adding_a_sixth_model_changes_no_logical_id(bucket):
+    def logical_ids(models: int) -> set[str]:
+        stack = cdk.Stack(cdk.App(), "Stack", env=ENV)
+        add_models(stack, s3.Bucket(stack, "Data"), [Completion.event_driven()] * models)
+        return set(template_of(stack))
+
+    five, six = logical_ids(5), logical_ids(6)
+    assert five < six
+    # the sixth job, its service role and policy, wait condition and handle, reader and read policy
+    assert len(six - five) == 7
+
+
+def test_jobs_that_are_not_waited_for_warn_when_they_can_exceed_the_limit(stack, bucket):
+    add_models(stack, bucket, [Completion.event_driven()] * 2 + [Completion.no_wait()] * 2)
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("more than 2 at once"))
+    assert [w.id for w in warnings] == ["/TestStack/BedrockCustomizationProvider"]
+    assert UNWAITED_JOBS_WARNING_ID in json.dumps([w.entry.data for w in warnings])
+
+
+def test_no_warning_while_the_limit_holds(stack, bucket):
+    add_models(stack, bucket, [Completion.event_driven(), Completion.no_wait()])
+    assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("at once"))
+
+
+@pytest.mark.parametrize("limit", [0, 1.5, True])
+def test_a_bad_limit_is_an_error_naming_it(stack, limit):
+    with pytest.raises(ValueError, match=f"max_concurrent_jobs: {limit!r} is not a whole number of at least 1"):
+        CustomizationProvider.of(stack, max_concurrent_jobs=limit)
+
+
+def test_imports_are_ordered_the_same_way(stack):
+    models = [
+        ImportedCustomModel(stack, f"Import{n}", source=ModelSource.from_model_package_arn(PACKAGE_ARN.format(n)))
+        for n in range(3)
+    ]
+    template = template_of(stack)
+    ids = [stack.get_logical_id(model.resource.node.default_child) for model in models]
+    assert "DependsOn" not in template[ids[0]] and "DependsOn" not in template[ids[1]]
+    assert template[ids[2]]["DependsOn"] == [ids[0]]

@@ -1,0 +1,59 @@
+"""A create that Bedrock refuses for a full quota fails with an error that says which quota, what holds it,
+and what to do; it creates nothing. Throttling is not a quota error: it is retried."""
+
+from __future__ import annotations
+
+import pytest
+from bedrock_custom_resource import imported_model, index
+from bedrock_custom_resource.lifecycle import QuotaFull
+from botocore.stub import Stubber
+
+from .conftest import CloudFormationEvents, fine_tuning_properties, start
+from .test_imported_model import import_properties
+
+
+def test_a_full_job_quota_names_the_running_jobs_and_the_setting(bedrock, events):
+    bedrock.limit_concurrent_jobs(2)
+    running = [start(events, fine_tuning_properties(jobName=f"running-{n}"), logical_id=f"Model{n}") for n in (1, 2)]
+    with pytest.raises(QuotaFull) as raised:
+        index.on_event(events.create(fine_tuning_properties(jobName="third"), logical_id="Model3"))
+    message = str(raised.value)
+    assert "Bedrock refused to start model customization job third" in message
+    assert "quota of concurrent model customization jobs in us-east-1 is full" in message
+    assert "has reached the quota (2)" in message  # Bedrock's own message
+    assert "running-1 (started " in message and "running-2 (started " in message
+    assert "Nothing was created" in message
+    assert "CustomizationProvider.of(stack, max_concurrent_jobs=N) (default 2)" in message
+    assert sorted(job["jobName"] for job in bedrock.jobs()) == ["running-1", "running-2"]
+    assert bedrock.calls_to("ListModelCustomizationJobs") == [
+        {"statusEquals": "InProgress", "sortBy": "CreationTime", "sortOrder": "Descending", "maxResults": 5}
+    ]
+    # Once a job has ended the same create goes through.
+    bedrock.set_job_status(running[0].physical_id, "Completed")
+    index.on_event(events.create(fine_tuning_properties(jobName="third"), logical_id="Model3"))
+    assert len(bedrock.jobs()) == 3
+
+
+def test_throttling_is_retried_not_reported_as_a_quota(bedrock, events):
+    bedrock.throttle(2)
+    deployed = start(events)
+    assert bedrock.attempts.count("CreateModelCustomizationJob") == 3
+    assert [job["jobArn"] for job in bedrock.jobs()] == [deployed.physical_id]
+    assert bedrock.calls_to("ListModelCustomizationJobs") == []
+
+
+def test_a_full_import_quota_says_so_and_creates_nothing(bedrock, monkeypatch):
+    client = bedrock.client()
+    stubber = Stubber(client)
+    stubber.add_client_error(
+        "create_custom_model", "ServiceQuotaExceededException", "Custom models per account exceeded", 400
+    )
+    monkeypatch.setattr(imported_model, "bedrock_client", lambda: client)
+    events = CloudFormationEvents(resource_type="Custom::BedrockCustomModel")
+    with stubber, pytest.raises(QuotaFull) as raised:
+        index.on_event(events.create(import_properties()))
+    message = str(raised.value)
+    assert "Bedrock refused to import custom model my-stack-Model-" in message
+    assert "quota of custom models in us-east-1 is full (Custom models per account exceeded)" in message
+    assert "max_concurrent_jobs" in message
+    assert bedrock.imported_models() == []
