@@ -163,12 +163,14 @@ class JobCompletionNotifier(Construct):
         condition.node.add_dependency(job_resource)
         self._waits.append((job_resource, handle, condition))
         # Its own policy per job: a shared one would wait for every job of the stack before any could be read.
-        iam.Policy(
+        # The wait starts once the notifier may read the job.
+        read_job = iam.Policy(
             scope,
             "NotifierMayReadJob",
             roles=[self.role],
             statements=[iam.PolicyStatement(actions=["bedrock:GetModelCustomizationJob"], resources=[job.ref])],
         )
+        condition.node.add_dependency(read_job)
         return condition
 
     def _render_waits(self) -> str:

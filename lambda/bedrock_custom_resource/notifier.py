@@ -58,7 +58,7 @@ def _on_state_change(detail: Mapping[str, Any]) -> list[str]:
     logger.info("Job %s (%s) is %s", detail.get("jobName"), job_arn, status)
     if status not in FINAL_STATUSES:
         return []
-    wait = _pending_waits().get(job_arn)
+    wait = _pending_waits().get(_job_key(job_arn))
     if wait is None:
         logger.info("No wait condition of this stack is waiting for %s", job_arn)
         return []
@@ -72,28 +72,43 @@ def _backstop() -> list[str]:
 
 
 def _settle(waits: list[Wait]) -> list[str]:
-    """Signal each wait whose job has ended; return the job ARNs signalled."""
+    """Signal each wait whose job has ended; return the job ARNs signalled.
+
+    One wait's error (a refused signal, a failed read) does not keep the others from being settled; the
+    run then fails, so that its errors show, and the next event or backstop run tries again.
+    """
     if not waits:
         return []
-    signalled = []
+    signalled, errors = [], []
     client = bedrock_client()
     for wait in waits:
-        job = client.get_model_customization_job(jobIdentifier=wait.job_arn)
-        status = job["status"]
-        if status not in FINAL_STATUSES:
-            logger.info("Job %s %s: %s", job["jobName"], status, progress(job))
-            continue
-        if status == "Completed":
-            _signal(wait, "SUCCESS", f"Model customization job {job['jobName']} completed", job.get("outputModelArn"))
-        else:
-            reason = job.get("failureMessage") or "Bedrock gave no failure message"
-            _signal(wait, "FAILURE", f"Model customization job {job['jobName']} {status}: {reason}", None)
-        signalled.append(wait.job_arn)
+        try:
+            if _settle_one(client, wait):
+                signalled.append(wait.job_arn)
+        except Exception as error:
+            logger.error("Could not settle the wait for %s: %s", wait.job_arn, error)
+            errors.append(f"{wait.job_arn}: {error}")
+    if errors:
+        raise RuntimeError(f"{len(errors)} wait(s) not settled, signalled {signalled}: " + "; ".join(errors))
     return signalled
 
 
-def _pending_waits() -> dict[str, Wait]:
-    """The waits of this stack still in progress, by job ARN."""
+def _settle_one(client: Any, wait: Wait) -> bool:
+    job = client.get_model_customization_job(jobIdentifier=wait.job_arn)
+    status = job["status"]
+    if status not in FINAL_STATUSES:
+        logger.info("Job %s %s: %s", job["jobName"], status, progress(job))
+        return False
+    if status == "Completed":
+        _signal(wait, "SUCCESS", f"Model customization job {job['jobName']} completed", job.get("outputModelArn"))
+    else:
+        reason = job.get("failureMessage") or "Bedrock gave no failure message"
+        _signal(wait, "FAILURE", f"Model customization job {job['jobName']} {status}: {reason}", None)
+    return True
+
+
+def _pending_waits() -> dict[tuple[str, str], Wait]:
+    """The waits of this stack still in progress, by job (see _job_key)."""
     job_waits: dict[str, dict[str, str]] = json.loads(os.environ["JOB_WAITS"])
     resources: dict[str, Mapping[str, Any]] = {}
     pages = cloudformation_client().get_paginator("list_stack_resources").paginate(StackName=os.environ["STACK_ID"])
@@ -106,8 +121,18 @@ def _pending_waits() -> dict[str, Wait]:
         handle_url = str(resources.get(ids["handle"], {}).get("PhysicalResourceId", ""))
         waiting = resources.get(ids["condition"], {}).get("ResourceStatus") == WAITING
         if waiting and JOB_ARN.fullmatch(job_arn) and handle_url:
-            waits[job_arn] = Wait(job_arn, handle_url, ids["condition"])
+            waits[_job_key(job_arn)] = Wait(job_arn, handle_url, ids["condition"])
     return waits
+
+
+def _job_key(job_arn: str) -> tuple[str, str]:
+    """What identifies a job in any of its ARN's forms: the ARN up to the resource type, and the job id.
+
+    CreateModelCustomizationJob returns model-customization-job/<base model>/<id>; an event may name the
+    job model-customization-job/<id>, as the documentation's sample event does.
+    """
+    prefix, _, rest = job_arn.partition(":model-customization-job/")
+    return prefix, rest.rsplit("/", 1)[-1]
 
 
 def _signal(wait: Wait, status: str, reason: str, data: str | None) -> None:

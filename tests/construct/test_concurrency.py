@@ -113,7 +113,7 @@ def test_the_order_is_the_order_of_declaration_and_waits_for_the_end_not_the_sta
     template = template_of(stack)
     third = template[stack.get_logical_id(models[2].resource.node.default_child)]
     first_id = stack.get_logical_id(models[0].resource.node.default_child)
-    (first_wait,) = [k for k, r in template.items() if r["Type"] == WAIT and r["DependsOn"] == [first_id]]
+    (first_wait,) = [k for k, r in template.items() if r["Type"] == WAIT and first_id in r["DependsOn"]]
     ordering = [d for d in third["DependsOn"] if template[d]["Type"] in (JOB, WAIT)]
     assert ordering == [first_wait]
 

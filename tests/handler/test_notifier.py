@@ -1,0 +1,607 @@
+"""The job completion notifier: Bedrock's state change events and the backstop signal the stack's wait conditions.
+
+Bedrock is moto plus the stand-in (jobs started through the job resource's handler, driven with
+set_job_status); CloudFormation's ListStackResources is answered by a botocore Stubber on the handler's own
+CloudFormation client; the wait condition handles are a local HTTP server that records each PUT
+(tests/handler/notifier_helpers.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from bedrock_custom_resource import aws, index, notifier
+
+from tests.support.bedrock_stand_in import BedrockStandIn
+
+from .conftest import (
+    BASE_MODEL,
+    CREATE_FAILED,
+    ROLE_ARN,
+    CloudFormationEvents,
+    fine_tuning_properties,
+    is_complete_input,
+    start,
+)
+from .notifier_helpers import JobWait, SignalServer, Stack, request_target, state_change_event
+
+GET = "GetModelCustomizationJob"
+CREATE = "CreateModelCustomizationJob"
+BACKSTOP = {"backstop": True}  # what the schedule rule's RuleTargetInput.fromObject({backstop: true}) delivers
+Notify = Callable[[dict[str, Any]], dict[str, list[str]]]
+
+
+@pytest.fixture
+def signal_server() -> Iterator[SignalServer]:
+    server = SignalServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def stack(
+    bedrock: BedrockStandIn, events: CloudFormationEvents, signal_server: SignalServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
+    """The stack of the jobs that ``start`` creates, with the notifier's clients: the stand-in's Bedrock
+    client (the bedrock fixture patches only the resource handlers) and a stubbed CloudFormation client."""
+    client = aws.cloudformation_client()
+    stack = Stack(events.stack_id, client, signal_server)
+    stack.add_unrelated()
+    monkeypatch.setattr(notifier, "cloudformation_client", lambda: client)
+    monkeypatch.setattr(notifier, "bedrock_client", bedrock.client)
+    yield stack
+    stack.stubber.deactivate()
+
+
+@pytest.fixture
+def notify(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Notify:
+    """Invoke the notifier as Lambda does, with the environment the construct gives it; afterwards every
+    queued listing must have been read, page by page."""
+
+    def run(event: dict[str, Any]) -> dict[str, list[str]]:
+        monkeypatch.setenv("STACK_ID", stack.stack_id)
+        monkeypatch.setenv("JOB_WAITS", stack.job_waits())
+        result = notifier.handle(event, None)
+        stack.stubber.assert_no_pending_responses()
+        return result
+
+    return run
+
+
+def start_waited_job(events: CloudFormationEvents, stack: Stack, logical_id: str = "Model") -> tuple[str, JobWait]:
+    """An event-driven job: the job resource starts it (waitUntil Accepted) and a wait condition waits."""
+    job_arn = start(events, fine_tuning_properties(waitUntil="Accepted"), logical_id).physical_id
+    wait = stack.add_job(logical_id, job_arn)
+    assert wait is not None
+    return job_arn, wait
+
+
+def gets_since(bedrock: BedrockStandIn, mark: int) -> list[str]:
+    """The jobs that GetModelCustomizationJob read since bedrock.calls had mark entries."""
+    return [call.params["jobIdentifier"] for call in bedrock.calls[mark:] if call.operation == GET]
+
+
+def assert_signal_shape(signal: dict[str, Any]) -> None:
+    assert set(signal) == {"Status", "Reason", "UniqueId", "Data"}
+    assert all(isinstance(value, str) for value in signal.values())
+
+
+# --- state change events ---------------------------------------------------------------------------------
+
+
+def test_an_event_naming_the_job_by_its_short_arn_is_matched(bedrock, events, stack, signal_server, notify):
+    """The documentation's sample event names a job model-customization-job/<id>, without the base model
+    that CreateModelCustomizationJob's ARN has: both forms name the same job."""
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    event = state_change_event(bedrock.job(job_arn))
+    prefix, _, rest = job_arn.partition("model-customization-job/")
+    event["detail"]["jobArn"] = f"{prefix}model-customization-job/{rest.rsplit('/', 1)[-1]}"
+    stack.expect_listing()
+
+    assert notify(event) == {"signalled": [job_arn]}
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert signal["UniqueId"] == job_arn
+
+
+def test_a_completed_event_signals_success_to_that_jobs_handle(bedrock, events, stack, signal_server, notify):
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    job = bedrock.job(job_arn)
+    (model,) = bedrock.models()
+    assert job["outputModelArn"] == model["modelArn"]
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(state_change_event(job)) == {"signalled": [job_arn]}
+
+    (put,) = signal_server.puts
+    assert put.path == request_target(wait.handle_url)  # the presigned query string is sent as it is
+    assert put.headers.get("content-type", "") == ""  # signed without a content type; none added
+    assert int(put.headers["content-length"]) == len(put.raw)
+    assert_signal_shape(put.signal)
+    assert put.signal["Status"] == "SUCCESS"
+    assert put.signal["UniqueId"] == job_arn
+    assert put.signal["Data"] == model["modelArn"]
+    assert job["jobName"] in put.signal["Reason"]
+    assert [call.operation for call in bedrock.calls[mark:]] == [GET]
+    assert gets_since(bedrock, mark) == [job_arn]
+    assert stack.calls == [("ListStackResources", {"StackName": stack.stack_id})]
+    assert signal_server.other_requests == []
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "reason_has"),
+    [
+        ("Failed", "Training data has 3 malformed lines", "Failed: Training data has 3 malformed lines"),
+        ("Stopped", "Stopped by user alice", "Stopped: Stopped by user alice"),
+        ("Stopped", None, "Stopped: Bedrock gave no failure message"),
+    ],
+)
+def test_an_unsuccessful_job_signals_failure_with_bedrocks_message(
+    bedrock, events, stack, signal_server, notify, status, message, reason_has
+):
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, status, failure_message=message)
+    stack.expect_listing()
+
+    assert notify(state_change_event(bedrock.job(job_arn))) == {"signalled": [job_arn]}
+
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert len(signal_server.puts) == 1
+    assert_signal_shape(signal)
+    assert signal["Status"] == "FAILURE"
+    assert reason_has in signal["Reason"]
+    assert bedrock.job(job_arn)["jobName"] in signal["Reason"]
+    assert signal["UniqueId"] == job_arn
+    assert signal["Data"] == ""
+    assert bedrock.models() == []
+
+
+@pytest.mark.parametrize(
+    ("bedrock_says", "event_claims", "expected"),
+    [("Failed", "Completed", "FAILURE"), ("Completed", "Failed", "SUCCESS"), ("Stopped", "Completed", "FAILURE")],
+)
+def test_the_outcome_is_bedrocks_not_the_events(
+    bedrock, events, stack, signal_server, notify, bedrock_says, event_claims, expected
+):
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(
+        job_arn, bedrock_says, failure_message="Out of capacity" if bedrock_says != "Completed" else None
+    )
+    event = state_change_event(bedrock.job(job_arn), status=event_claims)
+    assert event["detail"]["jobStatus"] == event_claims
+    stack.expect_listing()
+
+    assert notify(event) == {"signalled": [job_arn]}
+
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert signal["Status"] == expected
+    if expected == "FAILURE":
+        assert "Out of capacity" in signal["Reason"]
+    else:
+        assert signal["Data"] == bedrock.job(job_arn)["outputModelArn"]
+
+
+def test_a_final_event_for_a_job_bedrock_still_reports_running_leaves_it_to_the_backstop(
+    bedrock, events, stack, signal_server, notify
+):
+    job_arn, wait = start_waited_job(events, stack)
+    early = state_change_event(bedrock.job(job_arn), status="Completed")  # GetModelCustomizationJob lags
+    stack.expect_listing()
+    assert notify(early) == {"signalled": []}
+    assert signal_server.puts == []
+    assert stack.condition_status("Model") == "CREATE_IN_PROGRESS"
+
+    bedrock.set_job_status(job_arn, "Completed")
+    stack.expect_listing()
+    assert notify(BACKSTOP) == {"signalled": [job_arn]}
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert signal["Status"] == "SUCCESS"
+
+
+def test_an_event_for_a_job_started_outside_the_stack_is_ignored(bedrock, events, stack, signal_server, notify):
+    start_waited_job(events, stack)
+    console_job = bedrock.client().create_model_customization_job(
+        jobName="console-experiment-1",
+        customModelName="console-experiment-1-model",
+        roleArn=ROLE_ARN,
+        baseModelIdentifier=BASE_MODEL,
+        trainingDataConfig={"s3Uri": "s3://my-data-bucket/train/data.jsonl"},
+        outputDataConfig={"s3Uri": "s3://my-data-bucket/output/"},
+        hyperParameters={"epochCount": "1"},
+    )["jobArn"]
+    bedrock.set_job_status(console_job, "Completed")
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(state_change_event(bedrock.job(console_job))) == {"signalled": []}
+
+    assert signal_server.puts == []
+    assert bedrock.calls[mark:] == []
+    assert stack.condition_status("Model") == "CREATE_IN_PROGRESS"
+
+
+def test_an_event_for_a_job_of_the_stack_that_nothing_waits_for_is_ignored(
+    bedrock, events, stack, signal_server, notify
+):
+    """A polling job of the same stack: its resource is in the stack, but not in JOB_WAITS."""
+    start_waited_job(events, stack)
+    polled = start(events, fine_tuning_properties(), "PolledModel").physical_id
+    assert stack.add_job("PolledModel", polled, waited=False) is None
+    bedrock.set_job_status(polled, "Failed")
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(state_change_event(bedrock.job(polled))) == {"signalled": []}
+
+    assert signal_server.puts == []
+    assert bedrock.calls[mark:] == []
+
+
+@pytest.mark.parametrize("status", ["InProgress", "Stopping"])
+def test_an_event_for_a_running_job_is_logged_and_touches_nothing(
+    bedrock, events, stack, signal_server, notify, caplog, status
+):
+    job_arn, _ = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, status, status_details={"validationDetails": "Completed"})
+    job = bedrock.job(job_arn)
+    mark = len(bedrock.calls)
+    caplog.set_level(logging.INFO)
+
+    assert notify(state_change_event(job)) == {"signalled": []}  # no listing queued: a call would fail
+
+    assert stack.calls == []
+    assert bedrock.calls[mark:] == []
+    assert signal_server.puts == []
+    (record,) = [r for r in caplog.records if r.name == "root" and job_arn in r.getMessage()]
+    assert job["jobName"] in record.getMessage()
+    assert record.getMessage().endswith(f"is {status}")
+
+
+def test_a_duplicate_event_after_the_wait_condition_completed_signals_nothing(
+    bedrock, events, stack, signal_server, notify
+):
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    event = state_change_event(bedrock.job(job_arn))
+    stack.expect_listing()
+    assert notify(event) == {"signalled": [job_arn]}
+    stack.apply_signals()
+    assert stack.condition_status("Model") == "CREATE_COMPLETE"
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(event) == {"signalled": []}  # EventBridge delivers at least once: the same event again
+
+    assert len(signal_server.signals_to(wait.handle_url)) == 1
+    assert len(signal_server.puts) == 1
+    assert bedrock.calls[mark:] == []
+
+
+def test_an_event_after_the_backstop_signalled_signals_nothing(bedrock, events, stack, signal_server, notify):
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    stack.expect_listing()
+    assert notify(BACKSTOP) == {"signalled": [job_arn]}
+    stack.apply_signals()
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(state_change_event(bedrock.job(job_arn))) == {"signalled": []}  # the late event
+
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert signal["Status"] == "SUCCESS"
+    assert bedrock.calls[mark:] == []
+
+
+@pytest.mark.parametrize("condition_status", ["CREATE_FAILED", "DELETE_IN_PROGRESS", "DELETE_COMPLETE"])
+def test_a_wait_condition_no_longer_waiting_is_never_signalled(
+    bedrock, events, stack, signal_server, notify, condition_status
+):
+    """A wait condition that timed out (CREATE_FAILED) or is being rolled back waits for nothing."""
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    stack.set_status(wait.condition_id, condition_status)
+    event = state_change_event(bedrock.job(job_arn))
+
+    stack.expect_listing()
+    assert notify(event) == {"signalled": []}
+    stack.expect_listing()
+    assert notify(BACKSTOP) == {"signalled": []}
+
+    assert signal_server.puts == []
+
+
+def test_the_event_signals_only_its_own_job(bedrock, events, stack, signal_server, notify):
+    first, first_wait = start_waited_job(events, stack, "ModelA")
+    second, second_wait = start_waited_job(events, stack, "ModelB")
+    bedrock.set_job_status(first, "Completed")
+    bedrock.set_job_status(second, "Completed")  # its event is still on its way
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(state_change_event(bedrock.job(second))) == {"signalled": [second]}
+
+    assert signal_server.signals_to(first_wait.handle_url) == []
+    (signal,) = signal_server.signals_to(second_wait.handle_url)
+    assert signal["UniqueId"] == second
+    assert signal["Data"] == bedrock.job(second)["outputModelArn"] != bedrock.job(first)["outputModelArn"]
+    assert len(signal_server.puts) == 1
+    assert gets_since(bedrock, mark) == [second]
+
+
+def test_the_listing_is_read_to_its_last_page(bedrock, events, stack, signal_server, notify):
+    """The job is on the first page, its handle and wait condition on the second."""
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    later = {wait.handle_id, wait.condition_id}
+    first_page = [logical_id for logical_id in stack.resources if logical_id not in later]
+    assert "Model" in first_page
+    stack.expect_listing([first_page, sorted(later)])
+
+    assert notify(state_change_event(bedrock.job(job_arn))) == {"signalled": [job_arn]}
+
+    (first_call, second_call) = stack.calls
+    assert first_call == ("ListStackResources", {"StackName": stack.stack_id})
+    assert second_call[1]["StackName"] == stack.stack_id
+    assert second_call[1]["NextToken"].startswith("page-2-")
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert signal["Status"] == "SUCCESS"
+
+
+def test_a_job_resource_whose_create_failed_is_skipped(bedrock, events, stack, signal_server, notify):
+    """A job resource whose physical id is the Provider framework's CREATE_FAILED marker has no job to read."""
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    broken = stack.add_job("BrokenModel", CREATE_FAILED)
+    assert broken is not None
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(BACKSTOP) == {"signalled": [job_arn]}
+
+    assert gets_since(bedrock, mark) == [job_arn]
+    assert signal_server.signals_to(broken.handle_url) == []
+    assert [put.path for put in signal_server.puts] == [request_target(wait.handle_url)]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param({}, id="empty"),
+        pytest.param({"backstop": False}, id="backstop-false"),
+        pytest.param(
+            {
+                "version": "0",
+                "id": "0b5c4b8e-6a4f-4ba5-9a36-1e2b3c4d5e6f",
+                "detail-type": "Batch Inference Job State Change",
+                "source": "aws.bedrock",
+                "account": "123456789012",
+                "time": "2025-01-01T00:00:00Z",
+                "region": "us-east-1",
+                "resources": ["arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefghwxyz"],
+                "detail": {"status": "Completed"},
+            },
+            id="batch-inference",
+        ),
+        pytest.param(
+            {
+                "version": "0",
+                "id": "844e2571-85d4-695f-b930-0153b71dcb42",
+                "detail-type": "Model Customization Job State Change",
+                "source": "aws.sagemaker",
+                "account": "123456789012",
+                "time": "2025-01-01T00:00:00Z",
+                "region": "us-east-1",
+                "resources": [],
+                "detail": {"jobStatus": "Completed"},
+            },
+            id="other-source",
+        ),
+    ],
+)
+def test_an_unknown_event_is_an_error(stack, bedrock, notify, signal_server, event):
+    with pytest.raises(ValueError, match="Not a job state change or a backstop run"):
+        notify(event)
+    assert stack.calls == []
+    assert bedrock.calls == []
+    assert signal_server.puts == []
+
+
+# --- the backstop ----------------------------------------------------------------------------------------
+
+
+def test_the_backstop_signals_a_job_whose_event_was_lost(bedrock, events, stack, signal_server, notify):
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    stack.expect_listing()
+
+    assert notify(BACKSTOP) == {"signalled": [job_arn]}
+
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert_signal_shape(signal)
+    assert (signal["Status"], signal["UniqueId"], signal["Data"]) == (
+        "SUCCESS",
+        job_arn,
+        bedrock.job(job_arn)["outputModelArn"],
+    )
+
+
+def test_the_backstop_logs_a_running_jobs_progress_and_signals_nothing(
+    bedrock, events, stack, signal_server, notify, caplog
+):
+    job_arn, _ = start_waited_job(events, stack)
+    bedrock.set_job_status(
+        job_arn,
+        "InProgress",
+        status_details={"validationDetails": "Completed", "dataProcessingDetails": "Completed"},
+    )
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+    caplog.set_level(logging.INFO)
+
+    assert notify(BACKSTOP) == {"signalled": []}
+
+    assert signal_server.puts == []
+    assert gets_since(bedrock, mark) == [job_arn]
+    messages = [r.getMessage() for r in caplog.records if r.name == "root"]
+    job_name = bedrock.job(job_arn)["jobName"]
+    assert "Backstop: 1 wait condition(s) waiting" in messages
+    assert (
+        f"Job {job_name} InProgress: validation Completed, data processing Completed, training NotStarted" in messages
+    )
+
+
+def test_the_backstop_signals_only_the_jobs_that_ended(bedrock, events, stack, signal_server, notify):
+    ended, ended_wait = start_waited_job(events, stack, "ModelA")
+    running, running_wait = start_waited_job(events, stack, "ModelB")
+    bedrock.set_job_status(ended, "Failed", failure_message="Validation data is empty")
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(BACKSTOP) == {"signalled": [ended]}
+
+    assert sorted(gets_since(bedrock, mark)) == sorted([ended, running])
+    (signal,) = signal_server.signals_to(ended_wait.handle_url)
+    assert signal["Status"] == "FAILURE"
+    assert "Validation data is empty" in signal["Reason"]
+    assert signal_server.signals_to(running_wait.handle_url) == []
+    assert len(signal_server.puts) == 1
+
+
+def test_the_backstop_reads_no_job_once_nothing_waits(bedrock, events, stack, signal_server, notify):
+    job_arn, _ = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    stack.expect_listing()
+    notify(BACKSTOP)
+    stack.apply_signals()
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(BACKSTOP) == {"signalled": []}
+
+    assert bedrock.calls[mark:] == []
+    assert len(signal_server.puts) == 1
+
+
+def test_signals_for_one_job_never_disagree(bedrock, events, stack, signal_server, notify):
+    """Event, backstop and the re-delivered event all run before CloudFormation has processed the first signal
+    (the wait condition still reads CREATE_IN_PROGRESS): each signals, and every signal is the same."""
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Failed", failure_message="Role cannot read s3://my-data-bucket/train/")
+    event = state_change_event(bedrock.job(job_arn))
+
+    for run in (event, BACKSTOP, event):
+        stack.expect_listing()
+        assert notify(run) == {"signalled": [job_arn]}
+
+    signals = signal_server.signals_to(wait.handle_url)
+    assert len(signals) == 3
+    assert all(signal == signals[0] for signal in signals)
+    assert signals[0]["Status"] == "FAILURE"
+    assert signals[0]["UniqueId"] == job_arn
+    assert "Role cannot read s3://my-data-bucket/train/" in signals[0]["Reason"]
+
+    stack.apply_signals()
+    assert stack.condition_status("Model") == "CREATE_FAILED"
+    stack.expect_listing()
+    assert notify(BACKSTOP) == {"signalled": []}
+    assert len(signal_server.puts) == 3
+
+
+def test_one_refused_signal_does_not_keep_the_backstop_from_the_other_jobs(
+    bedrock, events, stack, signal_server, notify
+):
+    first, first_wait = start_waited_job(events, stack, "ModelA")
+    second, second_wait = start_waited_job(events, stack, "ModelB")
+    bedrock.set_job_status(first, "Completed")
+    bedrock.set_job_status(second, "Completed")
+    signal_server.refuse(first_wait.handle_url, 503)
+    stack.expect_listing()
+
+    with pytest.raises(RuntimeError, match="1 wait\\(s\\) not settled"):  # the run fails, so that the error shows
+        notify(BACKSTOP)
+
+    assert len(signal_server.puts_to(first_wait.handle_url)) == 1
+    (signal,) = signal_server.signals_to(second_wait.handle_url)
+    assert signal["UniqueId"] == second
+
+
+# --- Bedrock API calls -----------------------------------------------------------------------------------
+
+HOURS = 10
+BACKSTOP_RUNS = HOURS  # the backstop runs hourly (its default interval)
+POLLS_PER_HOUR = 60  # the Provider framework's default 1-minute query interval
+MEASURED_POLLS = POLLS_PER_HOUR  # one hour: the most a polling job may wait
+
+
+def test_event_driven_completion_costs_a_fixed_number_of_bedrock_calls(bedrock, events, stack, signal_server, notify):
+    """A 10-hour job, waited for event-driven: 13 Bedrock calls in all. The job resource makes 2
+    (CreateModelCustomizationJob, then one GetModelCustomizationJob: with waitUntil Accepted, isComplete
+    returns at once), the hourly backstop 10 (one GetModelCustomizationJob per run while the job runs), the
+    Completed event 1; the event's cost does not depend on how long the job ran, and once the wait condition
+    is signalled the backstop reads no job at all.
+
+    Polling makes one GetModelCustomizationJob per isComplete (measured over 60 polls, the 1 hour that polling
+    may wait): at the default 1-minute query interval the same 10 hours take 600 of them, 50 times the 12
+    GetModelCustomizationJob calls (13 calls in all against 601: 46 times) of the event-driven path.
+    """
+    # The job resource: Create, then one isComplete that returns at once.
+    deployed = start(events, fine_tuning_properties(waitUntil="Accepted"), "Model")
+    job_arn = deployed.physical_id
+    result = index.is_complete(is_complete_input(deployed.event, {"PhysicalResourceId": job_arn}))
+    assert result["IsComplete"] is True
+    job_resource_calls = bedrock.operations()
+    assert job_resource_calls == [CREATE, GET]
+    wait = stack.add_job("Model", job_arn)
+    assert wait is not None
+
+    # Ten hours of backstop runs while the job trains.
+    per_run = []
+    for _ in range(BACKSTOP_RUNS):
+        stack.expect_listing()
+        mark = len(bedrock.calls)
+        assert notify(BACKSTOP) == {"signalled": []}
+        per_run.append(len(bedrock.calls) - mark)
+    assert per_run == [1] * BACKSTOP_RUNS
+    assert signal_server.puts == []
+
+    # The Completed event.
+    bedrock.set_job_status(job_arn, "Completed")
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+    assert notify(state_change_event(bedrock.job(job_arn))) == {"signalled": [job_arn]}
+    event_calls = len(bedrock.calls) - mark
+    assert event_calls == 1
+
+    event_driven_total = len(bedrock.calls)
+    assert event_driven_total == len(job_resource_calls) + BACKSTOP_RUNS + event_calls == 13
+    assert {call.params["jobIdentifier"] for call in bedrock.calls if call.operation == GET} == {job_arn}
+    event_driven_gets = len(bedrock.calls_to(GET))
+    assert event_driven_gets == 1 + BACKSTOP_RUNS + 1 == 12
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert signal["Status"] == "SUCCESS"
+
+    # Once signalled, the backstop costs no Bedrock call.
+    stack.apply_signals()
+    stack.expect_listing()
+    assert notify(BACKSTOP) == {"signalled": []}
+    assert len(bedrock.calls) == event_driven_total
+
+    # Polling: one GetModelCustomizationJob per isComplete, for as long as the job runs.
+    polled = start(events, fine_tuning_properties(), "PolledModel")
+    per_poll = []
+    for _ in range(MEASURED_POLLS):
+        mark = len(bedrock.calls)
+        poll = index.is_complete(is_complete_input(polled.event, {"PhysicalResourceId": polled.physical_id}))
+        assert poll == {"IsComplete": False}
+        per_poll.append([call.operation for call in bedrock.calls[mark:]])
+    assert per_poll == [[GET]] * MEASURED_POLLS
+    polling_gets = POLLS_PER_HOUR * HOURS * len(per_poll[0])
+    assert polling_gets == 600
+    assert polling_gets // event_driven_gets == 50
+    assert (1 + polling_gets) // event_driven_total == 46
