@@ -20,6 +20,9 @@ RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
 # job ARN for something else would leave a paid-for job running after its stack is deleted.
 JOB_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:model-customization-job/\S+")
 UNSUCCESSFUL = frozenset({"Failed", "Stopped"})
+JOB_QUOTA = lifecycle.Quota(
+    "start model customization job", "concurrent model customization jobs", name_running_jobs=True
+)
 SUB_TASKS = (
     ("validationDetails", "validation"),
     ("dataProcessingDetails", "data processing"),
@@ -34,13 +37,7 @@ class JobUnsuccessful(RuntimeError):
 
 
 def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
-    request_type = event["RequestType"]
-    if request_type == "Create":
-        return _create(event)
-    if request_type == "Update":
-        return _update(event)
-    _advance_delete(event["PhysicalResourceId"])
-    return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    return lifecycle.on_event(event, create=_create, update=_update, delete=_advance_delete)
 
 
 def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,20 +101,7 @@ def _sub_task_status(job: Mapping[str, Any], sub_task: str) -> str | None:
 
 
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
-    request = lifecycle.create_request(event)
-    client = bedrock_client()
-    try:
-        job_arn = client.create_model_customization_job(**request)["jobArn"]
-    except client.exceptions.ServiceQuotaExceededException as error:
-        raise lifecycle.quota_full(
-            client,
-            f"start model customization job {request['jobName']}",
-            error,
-            quota="concurrent model customization jobs",
-            name_running_jobs=True,
-        ) from error
-    logger.info("Started model customization job %s (%s)", request["jobName"], job_arn)
-    return {"PhysicalResourceId": job_arn}
+    return lifecycle.create(bedrock_client(), event, "create_model_customization_job", "jobArn", JOB_QUOTA)
 
 
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:

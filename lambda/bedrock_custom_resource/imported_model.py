@@ -17,6 +17,7 @@ from .responses import checked_data
 RESOURCE_TYPE = contract.CUSTOM_MODEL
 # Loose on purpose, like the job ARN check: anything that may be a model must be deleted.
 MODEL_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:custom-model/\S+")
+IMPORT_QUOTA = lifecycle.Quota("import custom model", "custom models")
 
 logger = logging.getLogger(__name__)
 
@@ -26,17 +27,7 @@ class ImportFailed(RuntimeError):
 
 
 def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
-    request_type = event["RequestType"]
-    if request_type == "Create":
-        return _create(event)
-    if request_type == "Update":
-        return _update(event)
-    model_arn = event["PhysicalResourceId"]
-    if MODEL_ARN.fullmatch(model_arn):
-        lifecycle.delete_custom_model(bedrock_client(), model_arn)
-    else:
-        logger.info("Nothing to delete: %r is not a custom model ARN", model_arn)
-    return {"PhysicalResourceId": model_arn}
+    return lifecycle.on_event(event, create=_create, update=_update, delete=_delete)
 
 
 def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,16 +47,7 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
-    request = lifecycle.create_request(event)
-    client = bedrock_client()
-    try:
-        model_arn = client.create_custom_model(**request)["modelArn"]
-    except client.exceptions.ServiceQuotaExceededException as error:
-        raise lifecycle.quota_full(
-            client, f"import custom model {request['modelName']}", error, quota="custom models", name_running_jobs=False
-        ) from error
-    logger.info("Importing custom model %s (%s)", request["modelName"], model_arn)
-    return {"PhysicalResourceId": model_arn}
+    return lifecycle.create(bedrock_client(), event, "create_custom_model", "modelArn", IMPORT_QUOTA)
 
 
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,3 +61,10 @@ def _update(event: Mapping[str, Any]) -> dict[str, Any]:
         "before the current one is deleted",
     )
     return _create(event)
+
+
+def _delete(model_arn: str) -> None:
+    if MODEL_ARN.fullmatch(model_arn):
+        lifecycle.delete_custom_model(bedrock_client(), model_arn)
+    else:
+        logger.info("Nothing to delete: %r is not a custom model ARN", model_arn)

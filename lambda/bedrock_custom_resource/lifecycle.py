@@ -7,7 +7,7 @@ retagging, and deleting a custom model.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,48 @@ class ModelInUse(RuntimeError):
 
 class QuotaFull(RuntimeError):
     """Bedrock refused a create because an account quota is full; nothing was created."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The account quota that can make Bedrock refuse a create, for the error that explains it."""
+
+    refused: str  # what Bedrock refused, e.g. "start model customization job"
+    quota: str  # e.g. "concurrent model customization jobs"
+    name_running_jobs: bool = False
+
+
+def on_event(
+    event: Mapping[str, Any],
+    *,
+    create: Callable[[Mapping[str, Any]], dict[str, Any]],
+    update: Callable[[Mapping[str, Any]], dict[str, Any]],
+    delete: Callable[[str], object],
+) -> dict[str, Any]:
+    """Dispatch an onEvent request. A Delete keeps the physical id it was given."""
+    if event["RequestType"] == "Create":
+        return create(event)
+    if event["RequestType"] == "Update":
+        return update(event)
+    delete(event["PhysicalResourceId"])
+    return {"PhysicalResourceId": event["PhysicalResourceId"]}
+
+
+def create(
+    client: Any, event: Mapping[str, Any], operation: str, arn_member: str, quota: Quota | None = None
+) -> dict[str, Any]:
+    """Create the resource of a Create (or replacing Update) event with the client's operation; the ARN
+    it returns in arn_member is the physical id."""
+    request = create_request(event)
+    name = request[contract.CONTRACTS[event["ResourceType"]].generated_names[0]]
+    try:
+        arn = getattr(client, operation)(**request)[arn_member]
+    except client.exceptions.ServiceQuotaExceededException as error:
+        if quota is None:
+            raise
+        raise quota_full(client, f"{quota.refused} {name}", error, quota=quota) from error
+    logger.info("Created %s %s: %s", event["ResourceType"], name, arn)
+    return {"PhysicalResourceId": arn}
 
 
 def create_request(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,15 +154,13 @@ def delete_custom_model(client: Any, model_arn: str) -> None:
         ) from error
 
 
-def quota_full(client: Any, refused: str, error: Exception, *, quota: str, name_running_jobs: bool) -> QuotaFull:
+def quota_full(client: Any, refused: str, error: Exception, *, quota: Quota) -> QuotaFull:
     """The error for a create that Bedrock refused with ServiceQuotaExceededException: which quota, what
     holds it, and what to do."""
     region = client.meta.region_name
-    held_by = ""
-    if name_running_jobs:
-        held_by = f" Jobs in progress: {_running_jobs(client)}."
+    held_by = f" Jobs in progress: {_running_jobs(client)}." if quota.name_running_jobs else ""
     return QuotaFull(
-        f"Bedrock refused to {refused}: the account's quota of {quota} in {region} is full "
+        f"Bedrock refused to {refused}: the account's quota of {quota.quota} in {region} is full "
         f"({error_message(error)}).{held_by} Nothing was created. Retry once one has ended; the quota is "
         f"shared by every stack and person in the account and Region, so let this stack start fewer at once "
         f"with {CONCURRENCY_SETTING} (default 2), or ask for a higher quota in Service Quotas."

@@ -26,20 +26,7 @@ class DeploymentFailed(RuntimeError):
 
 
 def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
-    request_type = event["RequestType"]
-    if request_type == "Create":
-        return _create(event)
-    if request_type == "Update":
-        return _update(event)
-    deployment_arn = event["PhysicalResourceId"]
-    if DEPLOYMENT_ARN.fullmatch(deployment_arn):
-        client = bedrock_client()
-        try:
-            client.delete_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)
-            logger.info("Deleting custom model deployment %s", deployment_arn)
-        except client.exceptions.ResourceNotFoundException:
-            logger.info("Custom model deployment %s is already gone", deployment_arn)
-    return {"PhysicalResourceId": deployment_arn}
+    return lifecycle.on_event(event, create=_create, update=_update, delete=_delete)
 
 
 def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,10 +57,7 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
-    request = lifecycle.create_request(event)
-    deployment_arn = bedrock_client().create_custom_model_deployment(**request)["customModelDeploymentArn"]
-    logger.info("Creating custom model deployment %s (%s)", request["modelDeploymentName"], deployment_arn)
-    return {"PhysicalResourceId": deployment_arn}
+    return lifecycle.create(bedrock_client(), event, "create_custom_model_deployment", "customModelDeploymentArn")
 
 
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,6 +78,17 @@ def _update(event: Mapping[str, Any]) -> dict[str, Any]:
         logger.info("Pointing custom model deployment %s at %s", deployment_arn, change.new["modelArn"])
     change.retag(client, deployment_arn, "tags")
     return {"PhysicalResourceId": deployment_arn}
+
+
+def _delete(deployment_arn: str) -> None:
+    if not DEPLOYMENT_ARN.fullmatch(deployment_arn):
+        return
+    client = bedrock_client()
+    try:
+        client.delete_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)
+        logger.info("Deleting custom model deployment %s", deployment_arn)
+    except client.exceptions.ResourceNotFoundException:
+        logger.info("Custom model deployment %s is already gone", deployment_arn)
 
 
 def _is_gone(deployment_arn: str) -> bool:

@@ -33,13 +33,7 @@ class CommitmentInForce(RuntimeError):
 
 
 def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
-    request_type = event["RequestType"]
-    if request_type == "Create":
-        return _create(event)
-    if request_type == "Update":
-        return _update(event)
-    _delete(event["PhysicalResourceId"])
-    return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    return lifecycle.on_event(event, create=_create, update=_update, delete=_delete)
 
 
 def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,10 +63,7 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
-    request = lifecycle.create_request(event)
-    throughput_arn = bedrock_client().create_provisioned_model_throughput(**request)["provisionedModelArn"]
-    logger.info("Creating provisioned throughput %s (%s)", request["provisionedModelName"], throughput_arn)
-    return {"PhysicalResourceId": throughput_arn}
+    return lifecycle.create(bedrock_client(), event, "create_provisioned_model_throughput", "provisionedModelArn")
 
 
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:
