@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK := npx --yes aws-cdk@2
 
-.PHONY: synth test lint typecheck bench clean
+.PHONY: synth test lint typecheck bench deploy-local clean
 
 # constraints.txt pins the tested versions, so snapshots and checks do not move with new releases.
 $(STAMP): pyproject.toml constraints.txt
@@ -20,17 +20,21 @@ synth: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth --quiet
 
 lint: $(STAMP)
-	$(BIN)/ruff check constructs lambda tests bench app.py
-	$(BIN)/ruff format --check constructs lambda tests bench app.py
+	$(BIN)/ruff check constructs lambda deploy_local tests bench app.py
+	$(BIN)/ruff format --check constructs lambda deploy_local tests bench app.py
 
 typecheck: $(STAMP)
-	$(BIN)/mypy constructs/cdk_bedrock_customization lambda/bedrock_custom_resource
+	$(BIN)/mypy constructs/cdk_bedrock_customization lambda/bedrock_custom_resource deploy_local
 
 test: $(STAMP) lint typecheck
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+# A local rehearsal of the example app's create, update and delete: not AWS (see the README).
+deploy-local: $(STAMP)
+	$(BIN)/python -m deploy_local
 
 clean:
 	rm -rf cdk.out build dist *.egg-info

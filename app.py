@@ -18,6 +18,9 @@ from cdk_bedrock_customization import (
 class ExampleModelsStack(cdk.Stack):
     def __init__(self, scope: cdk.App, construct_id: str) -> None:
         super().__init__(scope, construct_id)
+        # Knobs for `make deploy-local`'s update step (cdk synth -c supportAssistantEpochs=3 -c team=...).
+        epochs = int(self.node.try_get_context("supportAssistantEpochs") or 2)
+        team = str(self.node.try_get_context("team") or "ml-platform")
         data = s3.Bucket(
             self,
             "TrainingData",
@@ -35,7 +38,7 @@ class ExampleModelsStack(cdk.Stack):
             training_data=S3Data.from_bucket(data, "support/train.jsonl"),
             validation_data=[S3Data.from_bucket(data, "support/validation.jsonl")],
             output_data=S3Data.from_bucket(data, "support/output/"),
-            hyper_parameters={"epochCount": 2, "batchSize": 1, "learningRate": 0.00001},
+            hyper_parameters={"epochCount": epochs, "batchSize": 1, "learningRate": 0.00001},
             custom_model_tags={"use-case": "support"},
         )
 
@@ -67,7 +70,7 @@ class ExampleModelsStack(cdk.Stack):
             model_tags={"source": "sagemaker"},
         )
 
-        cdk.Tags.of(self).add("team", "ml-platform")
+        cdk.Tags.of(self).add("team", team)
         cdk.CfnOutput(self, "SupportAssistantModelArn", value=support_model.output_model_arn)
         cdk.CfnOutput(self, "DistilledRouterModelArn", value=distilled_model.output_model_arn)
         cdk.CfnOutput(self, "SupportAssistantDeploymentArn", value=support_deployment.custom_model_deployment_arn)

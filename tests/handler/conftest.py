@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.session
 import pytest
 from bedrock_custom_resource import index
 from moto import mock_aws
 
 from tests.support.bedrock_stand_in import BedrockStandIn
+from tests.support.shared_loader import shared_botocore_loader
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -192,21 +192,9 @@ def deploy(
 
 
 @pytest.fixture(scope="session", autouse=True)
-def shared_botocore_loader() -> Iterator[None]:
-    """Speed only. The handler builds a new botocore session for every client, and each session re-reads and
-    re-parses the service list, endpoints and the bundled service model (~0.1 s). Here sessions with the same
-    data path share one Loader, as the clients of one session always do; what the clients load is unchanged
-    (the key is the data path, so the handler's bundled model is still the one loaded)."""
-    loaders: dict[str | None, Any] = {}
-    original = botocore.session.create_loader
-
-    def shared(search_path_string: str | None = None) -> Any:
-        if search_path_string not in loaders:
-            loaders[search_path_string] = original(search_path_string)
-        return loaders[search_path_string]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(botocore.session, "create_loader", shared)
+def shared_loader() -> Iterator[None]:
+    """Speed only (see tests/support/shared_loader.py)."""
+    with shared_botocore_loader():
         yield
 
 

@@ -1,0 +1,736 @@
+"""A local rehearsal of CloudFormation for one stack: create, update and delete, with rollback.
+
+It plays CloudFormation only where this library's resources need it:
+- custom resources go through the real Provider framework runtime (framework.js, run with Node by
+  FrameworkHost), whose Lambda and Step Functions calls are answered here: user functions run in-process,
+  and the waiter runs isComplete at the state machine's interval, scaled to simulated time;
+- the framework's response arrives on a local ResponseURL and is checked as CloudFormation checks it
+  (status, physical id, the 4096-byte limit); Fn::GetAtt reads its Data;
+- wait conditions wait for signals on local handle URLs, sent by the notifier function when Bedrock's job
+  state change events (or the backstop's schedule) invoke it;
+- everything else (IAM, S3, Lambda, Step Functions, Logs, EventBridge) is recorded as created, with
+  plausible Ref and Fn::GetAtt values.
+Bedrock is the in-process stand-in of the test-support layer, moved on by BedrockWorld.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from .bedrock_world import SimulatedClock
+from .framework_host import CallResult, FrameworkHost, InvokeResult, Waiter
+from .resources import plausible
+from .template import Environment, Resolver, Template
+
+RESPONSE_LIMIT_BYTES = 4096
+CUSTOM_RESOURCE_TIMEOUT = 3600.0  # simulated seconds: CloudFormation's longest wait for a custom resource
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+class ResourceFailed(RuntimeError):
+    """A resource's create, update or delete failed; the message is the stack event's reason.
+
+    physical_id: the id a failed custom resource answered with, which CloudFormation keeps, so that its
+    rollback deletes what the create may have made.
+    """
+
+    def __init__(self, message: str, physical_id: str | None = None) -> None:
+        super().__init__(message)
+        self.physical_id = physical_id
+
+
+@dataclass
+class Deployed:
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    properties: dict[str, Any]
+    attributes: dict[str, Any] = field(default_factory=dict)
+    generation: int = 0
+    deletion_policy: str = "Delete"
+    update_replace_policy: str = "Delete"
+
+    def kept_when(self, reason: str) -> bool:
+        """Whether CloudFormation keeps the physical resource when it goes for this reason: "delete" (from
+        the stack, or with it), "replace" (the old resource after a replacement) or "rollback" (created by
+        the operation that failed)."""
+        if reason == "replace":
+            return self.update_replace_policy == "Retain"
+        if reason == "rollback":
+            return self.deletion_policy == "Retain"
+        return self.deletion_policy in ("Retain", "RetainExceptOnCreate")
+
+
+@dataclass
+class Outcome:
+    """What a stack operation did, for the report."""
+
+    operation: str
+    succeeded: bool
+    reason: str = ""
+    created: list[str] = field(default_factory=list)
+    updated_in_place: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    retained: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class Printer:
+    """Stack events, as the console and `cdk deploy` show them, on the simulated clock."""
+
+    def __init__(self, clock: SimulatedClock, write: Callable[[str], None] = print) -> None:
+        self.clock = clock
+        self._write = write
+        self._lock = threading.Lock()
+        self.lines: list[str] = []
+
+    def line(self, text: str) -> None:
+        seconds = int(self.clock.now())
+        stamp = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        with self._lock:
+            self.lines.append(text)
+            self._write(f"[{stamp}] {text}")
+
+    def event(self, status: str, deployed_type: str, logical_id: str, reason: str = "") -> None:
+        self.line(f"{status:<28} {deployed_type:<46} {logical_id}" + (f"  {reason}" if reason else ""))
+
+
+class SignalServer:
+    """Local wait condition handle URLs, and the signals PUT to them."""
+
+    def __init__(self) -> None:
+        self._signals: dict[str, list[dict[str, Any]]] = {}
+        self._changed = threading.Condition()
+        self._cancelled = False
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with server._changed:
+                    server._signals.setdefault(self.path.split("?", 1)[0], []).append(json.loads(body))
+                    server._changed.notify_all()
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def new_handle(self, logical_id: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/wait/{logical_id}/{uuid.uuid4().hex}"
+
+    def wait_for(self, handle_url: str, count: int, timeout: float) -> list[dict[str, Any]] | None:
+        """The signals to handle_url once count arrived, or a failure did; fewer when timeout runs out;
+        None when the waits were cancelled."""
+        path = "/" + handle_url.split("/", 3)[3]
+        with self._changed:
+            self._changed.wait_for(
+                lambda: (
+                    self._cancelled
+                    or len(self._signals.get(path, [])) >= count
+                    or any(s.get("Status") == "FAILURE" for s in self._signals.get(path, []))
+                ),
+                timeout=timeout,
+            )
+            return None if self._cancelled else list(self._signals.get(path, []))
+
+    def cancel_waits(self, cancelled: bool = True) -> None:
+        """Stop every wait in progress (a stack operation failed), or allow waits again."""
+        with self._changed:
+            self._cancelled = cancelled
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class LocalStack:
+    """One stack's resources and the operations on them."""
+
+    def __init__(
+        self,
+        env: Environment,
+        clock: SimulatedClock,
+        printer: Printer,
+        guard: threading.RLock,
+        *,
+        retry_first_user_invocation: Callable[[str, Mapping[str, Any]], bool] = lambda _arn, _payload: False,
+    ) -> None:
+        self.env = env
+        self.clock = clock
+        self.printer = printer
+        # Held around in-process Python functions, so that they and BedrockWorld's ticks do not interleave.
+        self.guard = guard
+        self.retry_first_user_invocation = retry_first_user_invocation
+        self.state: dict[str, Deployed] = {}
+        self.template = Template({"Resources": {}})
+        self.assembly_dir = Path(".")
+        self._lock = threading.RLock()
+        self._responses: dict[str, tuple[threading.Event, list[bytes]]] = {}
+        self._signals = SignalServer()
+        self._host = FrameworkHost(
+            invoke_function=self._invoke_from_framework,
+            start_execution=self._start_execution,
+            deliver_response=self._deliver_response,
+        )
+        self._host.__enter__()
+        self._background: list[threading.Thread] = []
+        self._schedules_stop = threading.Event()
+        self.python_invocations: list[tuple[str, str]] = []  # (handler, RequestType or event kind)
+
+    def close(self) -> None:
+        self._schedules_stop.set()
+        self._host.__exit__(None, None, None)
+        self._signals.close()
+
+    # --- stack operations ------------------------------------------------------------------------------
+
+    def deploy(self, template: Template, assembly_dir: Path) -> Outcome:
+        """Create the stack, or update it to template; roll back on failure."""
+        previous_template, previous_state = self.template, dict(self.state)
+        operation = "UPDATE" if self.state else "CREATE"
+        self.template, self.assembly_dir = template, assembly_dir
+        outcome = Outcome(operation, True)
+        self.printer.event(f"{operation}_IN_PROGRESS", "AWS::CloudFormation::Stack", self.env.stack_name)
+        wanted = [lid for lid in template.resources if template.included(lid, self.env)]
+        try:
+            self._walk(wanted, template.dependencies, lambda lid: self._apply(lid, previous_state, outcome))
+        except ResourceFailed as failure:
+            outcome.succeeded, outcome.reason = False, str(failure)
+            self._roll_back(previous_template, previous_state, outcome)
+            return outcome
+        stale = [lid for lid in previous_state if lid not in wanted]
+        self.printer.event(
+            f"{operation}_COMPLETE_CLEANUP_IN_PROGRESS", "AWS::CloudFormation::Stack", self.env.stack_name
+        )
+        for deployed in outcome_replaced_old(outcome, previous_state, self.state):
+            self._delete_resource(deployed, outcome, "replace")
+        self._walk(
+            stale,
+            lambda lid: {d for d in stale if lid in previous_template.dependencies(d)},
+            lambda lid: self._delete_resource(previous_state[lid], outcome, "delete"),
+        )
+        self._start_schedules()
+        outcome.outputs = self.outputs()
+        self.printer.event(f"{operation}_COMPLETE", "AWS::CloudFormation::Stack", self.env.stack_name)
+        return outcome
+
+    def delete(self) -> Outcome:
+        outcome = Outcome("DELETE", True)
+        self._schedules_stop.set()
+        self.printer.event("DELETE_IN_PROGRESS", "AWS::CloudFormation::Stack", self.env.stack_name)
+        template, state = self.template, dict(self.state)
+        ids = list(state)
+        try:
+            self._walk(
+                ids,
+                lambda lid: {d for d in ids if lid in template.dependencies(d)},
+                lambda lid: self._delete_resource(state[lid], outcome, "delete"),
+            )
+        except ResourceFailed as failure:
+            outcome.succeeded, outcome.reason = False, str(failure)
+            self.printer.event("DELETE_FAILED", "AWS::CloudFormation::Stack", self.env.stack_name, str(failure))
+            return outcome
+        self.printer.event("DELETE_COMPLETE", "AWS::CloudFormation::Stack", self.env.stack_name)
+        return outcome
+
+    def outputs(self) -> dict[str, Any]:
+        resolver = self._resolver()
+        return {name: resolver.resolve(output["Value"]) for name, output in self.template.outputs.items()}
+
+    def list_stack_resources(self) -> list[dict[str, Any]]:
+        """ListStackResources, as the notifier reads it: wait conditions still waiting are CREATE_IN_PROGRESS."""
+        with self._lock:
+            summaries = [
+                {
+                    "LogicalResourceId": d.logical_id,
+                    "PhysicalResourceId": d.physical_id,
+                    "ResourceType": d.resource_type,
+                    "ResourceStatus": d.attributes.get("__status", "CREATE_COMPLETE"),
+                }
+                for d in self.state.values()
+            ]
+        return summaries
+
+    # --- walking the dependency graph --------------------------------------------------------------------
+
+    def _walk(self, ids: list[str], dependencies: Callable[[str], set[str]], act: Callable[[str], None]) -> None:
+        """act on every id once all its dependencies among ids are done, as many at once as are ready.
+        The first failure stops new work; what is running finishes; then the failure is raised."""
+        remaining = set(ids)
+        needs = {lid: dependencies(lid) & remaining for lid in ids}
+        done: set[str] = set()
+        failures: list[ResourceFailed] = []
+        with ThreadPoolExecutor(max_workers=32, thread_name_prefix="resource") as pool:
+            running: dict[Future[None], str] = {}
+            while remaining or running:
+                if not failures:
+                    for lid in sorted(remaining):
+                        if needs[lid] <= done:
+                            remaining.discard(lid)
+                            running[pool.submit(act, lid)] = lid
+                if not running:
+                    if remaining and not failures:
+                        raise ResourceFailed(f"Circular dependency between {sorted(remaining)}")
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    lid = running.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        done.add(lid)
+                    elif isinstance(error, ResourceFailed):
+                        failures.append(error)
+                    else:
+                        failures.append(ResourceFailed(f"{lid}: {type(error).__name__}: {error}"))
+                    if failures:
+                        # As CloudFormation does, a failure cancels the wait conditions still waiting.
+                        self._signals.cancel_waits()
+        self._signals.cancel_waits(False)
+        if failures:
+            raise failures[0]
+
+    # --- one resource ----------------------------------------------------------------------------------
+
+    def _apply(self, logical_id: str, previous_state: Mapping[str, Deployed], outcome: Outcome) -> None:
+        definition = self.template.resources[logical_id]
+        resource_type = definition["Type"]
+        properties = self._resolver().resolve(definition.get("Properties", {}))
+        policies = {
+            "deletion_policy": definition.get("DeletionPolicy", "Delete"),
+            "update_replace_policy": definition.get("UpdateReplacePolicy", "Delete"),
+        }
+        existing = previous_state.get(logical_id)
+        if existing is not None and existing.resource_type == resource_type and existing.properties == properties:
+            self.state[logical_id] = existing
+            return
+        if existing is None:
+            self.printer.event("CREATE_IN_PROGRESS", resource_type, logical_id)
+            try:
+                deployed = self._create(logical_id, resource_type, properties, generation=0)
+            except ResourceFailed as failure:
+                self.printer.event("CREATE_FAILED", resource_type, logical_id, str(failure))
+                if failure.physical_id:
+                    self._record(Deployed(logical_id, resource_type, failure.physical_id, properties, **policies))
+                raise
+            vars(deployed).update(policies)
+            self._record(deployed)
+            outcome.created.append(logical_id)
+            self.printer.event("CREATE_COMPLETE", resource_type, logical_id)
+            return
+        self.printer.event("UPDATE_IN_PROGRESS", resource_type, logical_id)
+        deployed = self._update(existing, properties)
+        vars(deployed).update(policies)
+        self._record(deployed)
+        if deployed.physical_id == existing.physical_id:
+            outcome.updated_in_place.append(logical_id)
+        else:
+            outcome.replaced.append(logical_id)
+        self.printer.event("UPDATE_COMPLETE", resource_type, logical_id)
+
+    def _record(self, deployed: Deployed) -> None:
+        with self._lock:
+            self.state[deployed.logical_id] = deployed
+
+    def _create(self, logical_id: str, resource_type: str, properties: dict[str, Any], generation: int) -> Deployed:
+        if _is_custom(resource_type):
+            physical_id, data = self._custom("Create", logical_id, resource_type, properties, None, None)
+            return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
+        if resource_type == "AWS::CloudFormation::WaitConditionHandle":
+            return Deployed(logical_id, resource_type, self._signals.new_handle(logical_id), properties)
+        if resource_type == "AWS::CloudFormation::WaitCondition":
+            return self._wait_condition(logical_id, properties)
+        physical_id, attributes = plausible(resource_type, logical_id, properties, self.env, generation)
+        return Deployed(logical_id, resource_type, physical_id, properties, attributes, generation)
+
+    def _update(self, existing: Deployed, properties: dict[str, Any]) -> Deployed:
+        if _is_custom(existing.resource_type):
+            physical_id, data = self._custom(
+                "Update",
+                existing.logical_id,
+                existing.resource_type,
+                properties,
+                existing.properties,
+                existing.physical_id,
+            )
+            return Deployed(
+                existing.logical_id, existing.resource_type, physical_id, properties, data, existing.generation
+            )
+        if existing.resource_type.startswith("AWS::CloudFormation::Wait"):
+            raise ResourceFailed(f"{existing.logical_id}: CloudFormation cannot update a wait condition")
+        # A recorded resource keeps its physical id unless a name it was given changed.
+        physical_id, attributes = plausible(
+            existing.resource_type, existing.logical_id, properties, self.env, existing.generation
+        )
+        return Deployed(
+            existing.logical_id, existing.resource_type, physical_id, properties, attributes, existing.generation
+        )
+
+    def _delete_resource(self, deployed: Deployed, outcome: Outcome, reason: str) -> None:
+        """Delete (or retain) one resource; reason as for Deployed.kept_when. Failures are raised: a delete
+        that fails leaves the resource."""
+        if deployed.kept_when(reason):
+            self.printer.event("DELETE_SKIPPED", deployed.resource_type, deployed.logical_id, "retained by its policy")
+            outcome.retained.append(deployed.logical_id)
+        else:
+            self.printer.event("DELETE_IN_PROGRESS", deployed.resource_type, deployed.logical_id)
+            if _is_custom(deployed.resource_type):
+                try:
+                    self._custom(
+                        "Delete",
+                        deployed.logical_id,
+                        deployed.resource_type,
+                        deployed.properties,
+                        None,
+                        deployed.physical_id,
+                    )
+                except ResourceFailed as failure:
+                    self.printer.event("DELETE_FAILED", deployed.resource_type, deployed.logical_id, str(failure))
+                    raise
+            outcome.deleted.append(deployed.logical_id)
+            self.printer.event("DELETE_COMPLETE", deployed.resource_type, deployed.logical_id)
+        with self._lock:
+            if self.state.get(deployed.logical_id) is deployed:
+                del self.state[deployed.logical_id]
+
+    def _roll_back(self, previous_template: Template, previous_state: dict[str, Deployed], outcome: Outcome) -> None:
+        """Undo a failed create or update: delete what it created, and restore what it changed."""
+        rollback = "ROLLBACK" if not previous_state else "UPDATE_ROLLBACK"
+        self.printer.event(f"{rollback}_IN_PROGRESS", "AWS::CloudFormation::Stack", self.env.stack_name, outcome.reason)
+        current = dict(self.state)
+        template = self.template
+        new_ids = [lid for lid in current if current[lid] is not previous_state.get(lid)]
+        # Resources that were created, or replaced (their new physical resource), are deleted.
+        made = [
+            lid
+            for lid in new_ids
+            if lid not in previous_state or current[lid].physical_id != previous_state[lid].physical_id
+        ]
+        self._walk(
+            made,
+            lambda lid: {d for d in made if lid in template.dependencies(d)},
+            lambda lid: self._delete_resource(current[lid], outcome, "rollback"),
+        )
+        # Resources updated in place get their previous properties back.
+        restored = [lid for lid in new_ids if lid in previous_state and lid not in made]
+        for lid in restored:
+            self.printer.event("UPDATE_IN_PROGRESS", current[lid].resource_type, lid, "rollback")
+            self._update(current[lid], previous_state[lid].properties)
+        self.state = {lid: d for lid, d in previous_state.items()}
+        self.template = previous_template
+        self.printer.event(f"{rollback}_COMPLETE", "AWS::CloudFormation::Stack", self.env.stack_name)
+
+    # --- custom resources through framework.js ---------------------------------------------------------
+
+    def _custom(
+        self,
+        request_type: str,
+        logical_id: str,
+        resource_type: str,
+        properties: dict[str, Any],
+        old_properties: dict[str, Any] | None,
+        physical_id: str | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Send one custom resource request to its ServiceToken, as CloudFormation does, and await the
+        response on the ResponseURL. Returns (physical id, Data)."""
+        request_id = str(uuid.uuid4())
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": properties["ServiceToken"],
+            "ResponseURL": f"https://cloudformation-custom-resource-response-local.amazonaws.com/{request_id}"
+            "?X-Amz-Signature=local",
+            "StackId": self.env.stack_id,
+            "RequestId": request_id,
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceProperties": as_cloudformation_sends(properties),
+        }
+        if old_properties is not None:
+            event["OldResourceProperties"] = as_cloudformation_sends(old_properties)
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        arrived = threading.Event()
+        bodies: list[bytes] = []
+        self._responses[request_id] = (arrived, bodies)
+        # CloudFormation invokes the ServiceToken function asynchronously.
+        threading.Thread(target=self._invoke_async, args=(properties["ServiceToken"], event), daemon=True).start()
+        if not arrived.wait(CUSTOM_RESOURCE_TIMEOUT * self.clock.time_scale + 30):
+            raise ResourceFailed(f"{logical_id}: CloudFormation did not receive a response from your Custom Resource")
+        return _checked_response(logical_id, request_type, physical_id, bodies[0])
+
+    def _invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None:
+        result = self.invoke(function_arn, payload)
+        if result.function_error:  # an asynchronous invocation's error goes to the function's log only
+            self.printer.line(f"Lambda {function_arn.rsplit(':', 1)[-1]} failed: {result.payload}")
+
+    def _deliver_response(self, path: str, body: bytes) -> None:
+        request_id = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        arrived, bodies = self._responses[request_id]
+        bodies.append(body)
+        arrived.set()
+
+    # --- the Lambda service ----------------------------------------------------------------------------
+
+    def _function(self, function_arn: str) -> Deployed:
+        name = function_arn.split(":")[6] if function_arn.count(":") >= 6 else function_arn
+        with self._lock:
+            for deployed in self.state.values():
+                if deployed.resource_type == "AWS::Lambda::Function" and deployed.physical_id == name:
+                    return deployed
+        raise ResourceFailed(f"Lambda function {function_arn} does not exist")
+
+    def invoke(self, function_arn: str, payload: Mapping[str, Any]) -> InvokeResult:
+        """Invoke a function of the stack: Python in-process, Node through the framework host."""
+        function = self._function(function_arn)
+        handler = function.properties["Handler"]
+        environment = dict(function.properties.get("Environment", {}).get("Variables", {}))
+        if str(function.properties.get("Runtime", "")).startswith("nodejs"):
+            entry = handler.rsplit(".", 1)[1]
+            result = self._host.call(self._asset_dir(function), entry, environment, dict(payload))
+            return _as_invoke_result(result)
+        return self._invoke_python(function_arn, handler, environment, payload)
+
+    def _invoke_python(
+        self, function_arn: str, handler: str, environment: Mapping[str, str], payload: Mapping[str, Any]
+    ) -> InvokeResult:
+        module_name, entry = handler.rsplit(".", 1)
+        function = getattr(importlib.import_module(module_name), entry)
+        attempts = 2 if self.retry_first_user_invocation(function_arn, payload) else 1
+        with self.guard, _environment(environment):
+            self.python_invocations.append((handler, str(payload.get("RequestType", "event"))))
+            try:
+                for _ in range(attempts):  # a retried invocation: the first one's result is lost
+                    result = function(dict(payload), None)
+            except Exception as error:
+                return InvokeResult({"errorType": type(error).__name__, "errorMessage": str(error)}, "Unhandled")
+        return InvokeResult(result if result is not None else {}, None)
+
+    def _invoke_from_framework(self, function_arn: str, payload: dict[str, Any]) -> InvokeResult:
+        return self.invoke(function_arn, payload)
+
+    def _asset_dir(self, function: Deployed) -> Path:
+        key = str(function.properties["Code"]["S3Key"])
+        return self.assembly_dir / f"asset.{key.removesuffix('.zip')}"
+
+    # --- Step Functions: the framework's waiter --------------------------------------------------------
+
+    def _start_execution(self, state_machine_arn: str, execution_input: str) -> None:
+        with self._lock:
+            machine = next(
+                d
+                for d in self.state.values()
+                if d.resource_type == "AWS::StepFunctions::StateMachine" and d.physical_id == state_machine_arn
+            )
+        definition = json.loads(machine.properties["DefinitionString"])
+        waiter = Waiter(definition, self._run_node_function, self.clock.time_scale)
+        threading.Thread(target=waiter.run, args=(execution_input,), daemon=True).start()
+
+    def _run_node_function(self, function_arn: str, event: dict[str, Any]) -> CallResult:
+        function = self._function(function_arn)
+        environment = dict(function.properties.get("Environment", {}).get("Variables", {}))
+        entry = function.properties["Handler"].rsplit(".", 1)[1]
+        return self._host.call(self._asset_dir(function), entry, environment, event)
+
+    # --- wait conditions, EventBridge and the ListStackResources the notifier reads ---------------------
+
+    def _wait_condition(self, logical_id: str, properties: Mapping[str, Any]) -> Deployed:
+        handle_url = str(properties["Handle"])
+        count = int(properties.get("Count", 1))
+        timeout = float(properties["Timeout"])
+        deployed = Deployed(
+            logical_id,
+            "AWS::CloudFormation::WaitCondition",
+            f"{handle_url}#condition",
+            dict(properties),
+            {"__status": "CREATE_IN_PROGRESS"},
+        )
+        self._record(deployed)  # the notifier sees it waiting
+        started = self.clock.now()
+        with self._progress(logical_id, started, timeout):
+            signals = self._signals.wait_for(handle_url, count, timeout * self.clock.time_scale)
+        if signals is None:
+            deployed.attributes["__status"] = "CREATE_FAILED"
+            raise ResourceFailed(f"{logical_id}: Resource creation cancelled")
+        failures = [s for s in signals if s.get("Status") == "FAILURE"]
+        if failures:
+            deployed.attributes["__status"] = "CREATE_FAILED"
+            failure = failures[0]
+            reason = (
+                f"WaitCondition received failed message: '{failure.get('Reason')}' "
+                f"for uniqueId: {failure.get('UniqueId')}"
+            )
+            raise ResourceFailed(f"{logical_id}: {reason}")
+        if len(signals) < count:
+            deployed.attributes["__status"] = "CREATE_FAILED"
+            raise ResourceFailed(
+                f"{logical_id}: WaitCondition timed out. Received {len(signals)} conditions when expecting {count}"
+            )
+        deployed.attributes = {
+            "__status": "CREATE_COMPLETE",
+            "Data": json.dumps({s["UniqueId"]: s.get("Data", "") for s in signals}),
+        }
+        return deployed
+
+    @contextlib.contextmanager
+    def _progress(self, logical_id: str, started: float, timeout: float) -> Iterator[None]:
+        """A progress bar for a long wait, every simulated 15 minutes."""
+        done = threading.Event()
+
+        def show() -> None:
+            while not done.wait(900 * self.clock.time_scale):
+                elapsed = self.clock.now() - started
+                filled = min(int(20 * elapsed / timeout), 20)
+                self.printer.line(
+                    f"  {logical_id} waiting for its job [{'#' * filled}{'.' * (20 - filled)}] "
+                    f"{_duration(elapsed)} of up to {_duration(timeout)}"
+                )
+
+        thread = threading.Thread(target=show, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+
+    def publish(self, event: Mapping[str, Any]) -> None:
+        """EventBridge: deliver an event to the targets of the stack's rules whose pattern matches it."""
+        for rule, target in self._rule_targets():
+            pattern = rule.properties.get("EventPattern")
+            if pattern and _matches(pattern, event):
+                payload = json.loads(target["Input"]) if "Input" in target else dict(event)
+                threading.Thread(target=self._invoke_async, args=(target["Arn"], payload), daemon=True).start()
+
+    def _rule_targets(self) -> list[tuple[Deployed, dict[str, Any]]]:
+        with self._lock:
+            rules = [d for d in self.state.values() if d.resource_type == "AWS::Events::Rule"]
+        return [(rule, target) for rule in rules for target in rule.properties.get("Targets", [])]
+
+    def _start_schedules(self) -> None:
+        self._schedules_stop.clear()
+        for rule, target in self._rule_targets():
+            match = _RATE.fullmatch(str(rule.properties.get("ScheduleExpression", "")))
+            if match and rule.logical_id not in {t.name for t in self._background}:
+                interval = int(match.group(1)) * _SECONDS[match.group(2).rstrip("s")]
+                thread = threading.Thread(
+                    target=self._run_schedule, args=(interval, target), name=rule.logical_id, daemon=True
+                )
+                self._background.append(thread)
+                thread.start()
+
+    def _run_schedule(self, interval: float, target: Mapping[str, Any]) -> None:
+        while not self._schedules_stop.wait(interval * self.clock.time_scale):
+            payload = json.loads(target["Input"]) if "Input" in target else {}
+            with contextlib.suppress(ResourceFailed):  # the function may be gone while the stack is deleted
+                self.invoke(str(target["Arn"]), payload)
+
+    def _resolver(self) -> Resolver:
+        def attributes_of(logical_id: str) -> Mapping[str, Any]:
+            with self._lock:
+                return self.state[logical_id].attributes
+
+        def physical_id_of(logical_id: str) -> str:
+            with self._lock:
+                return self.state[logical_id].physical_id
+
+        return Resolver(self.template, self.env, attributes_of, physical_id_of)
+
+
+def outcome_replaced_old(
+    outcome: Outcome, previous: Mapping[str, Deployed], current: Mapping[str, Deployed]
+) -> list[Deployed]:
+    """The old physical resources of replaced resources: CloudFormation deletes them in the cleanup."""
+    return [
+        previous[lid]
+        for lid in outcome.replaced
+        if lid in previous and previous[lid].physical_id != current[lid].physical_id
+    ]
+
+
+def as_cloudformation_sends(value: Any) -> Any:
+    """CloudFormation passes every scalar property to a custom resource as a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return [as_cloudformation_sends(item) for item in value]
+    if isinstance(value, dict):
+        return {key: as_cloudformation_sends(item) for key, item in value.items()}
+    return value
+
+
+def _checked_response(
+    logical_id: str, request_type: str, physical_id: str | None, body: bytes
+) -> tuple[str, dict[str, Any]]:
+    """The response, checked as CloudFormation checks it."""
+    if len(body) > RESPONSE_LIMIT_BYTES:
+        raise ResourceFailed(f"{logical_id}: Response object is too long ({len(body)} bytes; the limit is 4096)")
+    response = json.loads(body)
+    if response.get("Status") != "SUCCESS":
+        reason = response.get("Reason", "no reason given")
+        raise ResourceFailed(f"{logical_id}: {reason}", response.get("PhysicalResourceId"))
+    new_id = response.get("PhysicalResourceId")
+    if not new_id:
+        raise ResourceFailed(f"{logical_id}: Invalid PhysicalResourceId")
+    if request_type == "Delete" and new_id != physical_id:
+        raise ResourceFailed(f"{logical_id}: a Delete may not change the physical id")
+    return new_id, dict(response.get("Data") or {})
+
+
+def _as_invoke_result(result: CallResult) -> InvokeResult:
+    if result.ok:
+        return InvokeResult(result.result if isinstance(result.result, dict) else {}, None)
+    return InvokeResult({"errorType": result.error_type, "errorMessage": result.error_message}, "Unhandled")
+
+
+def _matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+    """EventBridge matching for the patterns used here: each key's list of accepted values, nested."""
+    for key, accepted in pattern.items():
+        value = event.get(key)
+        if isinstance(accepted, Mapping):
+            if not isinstance(value, Mapping) or not _matches(accepted, value):
+                return False
+        elif value not in accepted:
+            return False
+    return True
+
+
+def _is_custom(resource_type: str) -> bool:
+    return resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource"
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+@contextlib.contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update({name: str(value) for name, value in variables.items()})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,173 @@
+"""Local deployments of synthesized apps: the real Provider framework runtime, our handlers, wait conditions
+and the notifier, against the in-process Bedrock stand-in (deploy_local)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy_local.__main__ import EXAMPLE_UPDATE, report
+from deploy_local.bedrock_world import Timings
+from deploy_local.cloud import LocalCloud, synthesize
+
+REPO = Path(__file__).resolve().parents[2]
+APP_UNDER_TEST = Path(__file__).with_name("app_under_test.py")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every cloud assembly the tests deploy, synthesized once."""
+    root = tmp_path_factory.mktemp("assemblies")
+    example = f"{sys.executable} {REPO / 'app.py'}"
+    under_test = f"{sys.executable} {APP_UNDER_TEST}"
+    variants: dict[str, tuple[str, Mapping[str, Any]]] = {
+        "example": (example, {}),
+        "example-updated": (example, EXAMPLE_UPDATE),
+        "two-destroyable": (under_test, {"models": 2, "removal": "retain_on_update_or_delete"}),
+        "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
+        "event-driven": (under_test, {"removal": "destroy"}),
+        "five": (under_test, {"models": 5, "removal": "destroy"}),
+    }
+    return {name: synthesize(app, root / name, context) for name, (app, context) in variants.items()}
+
+
+def cloud(lines: list[str], **settings: Any) -> LocalCloud:
+    return LocalCloud(write=lines.append, **settings)
+
+
+def by_name(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    return {item[key]: item for item in items}
+
+
+def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
+    lines: list[str] = []
+    with cloud(lines) as local:
+        create = local.deploy(assemblies["example"])
+        (created,) = create.values()
+        assert created.succeeded, created.reason
+        report("create", create, local)
+        printed = capsys.readouterr().out
+        assert f"output SupportAssistantModelArn = {created.outputs['SupportAssistantModelArn']}" in printed
+        jobs = by_name(local.bedrock.jobs(), "jobName")
+        assert len(jobs) == 2 and all(job["status"] == "Completed" for job in jobs.values())
+        models = by_name(local.bedrock.models(), "modelArn")
+        assert created.outputs["SupportAssistantModelArn"] in models
+        assert created.outputs["DistilledRouterModelArn"] in models
+        (deployment,) = local.bedrock.deployments()
+        assert deployment["modelArn"] == created.outputs["SupportAssistantModelArn"]
+        assert created.outputs["SupportAssistantDeploymentArn"] == deployment["customModelDeploymentArn"]
+        (imported,) = local.bedrock.imported_models()
+        assert created.outputs["ImportedNovaModelArn"] == imported["modelArn"]
+        for arn in [*jobs_arns(jobs), *models, deployment["customModelDeploymentArn"], imported["modelArn"]]:
+            assert local.bedrock.tags(arn)["team"] == "ml-platform"
+        assert any("WaitingForJob" in line and "CREATE_IN_PROGRESS" in line for line in lines)
+        assert any("training InProgress" in line for line in lines)
+
+        # One more epoch replaces the fine-tuned model's job; the team tag changes in place everywhere.
+        update = local.deploy(assemblies["example-updated"])
+        (updated,) = update.values()
+        assert updated.succeeded, updated.reason
+        report("update", update, local)
+        printed = capsys.readouterr().out
+        assert "  replaced: SupportAssistant" in printed and "  retained: SupportAssistant" in printed
+        assert any(logical_id.startswith("SupportAssistant") for logical_id in updated.replaced)
+        assert any(logical_id.startswith("DistilledRouter") for logical_id in updated.updated_in_place)
+        jobs = by_name(local.bedrock.jobs(), "jobName")
+        assert len(jobs) == 3  # the replaced job's record stays: Bedrock never deletes job records
+        new_model = updated.outputs["SupportAssistantModelArn"]
+        assert new_model != created.outputs["SupportAssistantModelArn"]
+        assert local.bedrock.job(next(n for n, j in jobs.items() if j.get("outputModelArn") == new_model))
+        (deployment,) = local.bedrock.deployments()
+        assert deployment["customModelDeploymentArn"] == created.outputs["SupportAssistantDeploymentArn"]
+        assert deployment["modelArn"] == new_model  # pointed at the new model in place
+        old_model = created.outputs["SupportAssistantModelArn"]
+        (old_job,) = [job["jobArn"] for job in jobs.values() if job.get("outputModelArn") == old_model]
+        for arn in [*jobs_arns(jobs), new_model, deployment["customModelDeploymentArn"], imported["modelArn"]]:
+            if arn != old_job:
+                assert local.bedrock.tags(arn)["team"] == "ml-platform-v2", arn
+        # The replaced job and its model are retained (RemovalPolicy.RETAIN, the default), with their old tags.
+        assert local.bedrock.tags(old_job)["team"] == "ml-platform"
+        assert local.bedrock.tags(old_model)["team"] == "ml-platform"
+
+        delete = local.delete()
+        (deleted,) = delete.values()
+        assert deleted.succeeded, deleted.reason
+        report("delete", delete, local)
+        printed = capsys.readouterr().out
+        assert "  retained: DistilledRouter" in printed and "deployments: none" in printed
+        assert local.bedrock.deployments() == []
+        assert {job["status"] for job in local.bedrock.jobs()} == {"Completed"}
+        assert len(local.bedrock.models()) == 3  # trained models are retained
+        assert len(local.bedrock.imported_models()) == 1
+        assert any(logical_id.startswith("SupportAssistantOnDemand") for logical_id in deleted.deleted)
+        assert any(logical_id.startswith("ImportedNova") for logical_id in deleted.retained)
+
+
+def jobs_arns(jobs: Mapping[str, dict[str, Any]]) -> list[str]:
+    return [job["jobArn"] for job in jobs.values()]
+
+
+def test_a_failed_job_rolls_the_stack_back_and_leaves_nothing_running(assemblies):
+    lines: list[str] = []
+    timings = Timings(job_minutes=120, job_minutes_for={"Model1": 30}, failing_jobs=("Model1",))
+    with cloud(lines, timings=timings) as local:
+        (outcome,) = local.deploy(assemblies["two-destroyable"]).values()
+        assert not outcome.succeeded
+        assert "Training data row 12 is not valid JSON" in outcome.reason
+        statuses = {
+            next(model for model in ("Model0", "Model1") if model in job["jobName"]): job["status"]
+            for job in local.bedrock.jobs()
+        }
+        assert statuses == {"Model0": "Stopped", "Model1": "Failed"}
+        assert local.bedrock.models() == []
+        assert any("ROLLBACK_COMPLETE" in line for line in lines)
+
+
+def test_a_job_longer_than_an_hour_fails_when_polled_and_deploys_when_event_driven(assemblies, capsys):
+    # Six hours: far beyond the hour that polling waits, whatever the real time each poll takes here.
+    timings = Timings(job_minutes=360)
+    with cloud([], timings=timings) as local:
+        (polled,) = local.deploy(assemblies["polling"]).values()
+        assert not polled.succeeded
+        assert "Operation timed out" in polled.reason
+        assert [job["status"] for job in local.bedrock.jobs()] == ["Stopped"]  # the rollback stopped it
+        report("create", {"RehearsalUnderTest": polled}, local)
+        assert "stopped jobs: RehearsalUnderTest-Model0" in capsys.readouterr().out
+    with cloud([], timings=timings) as local:
+        (waited,) = local.deploy(assemblies["event-driven"]).values()
+        assert waited.succeeded, waited.reason
+        assert [job["status"] for job in local.bedrock.jobs()] == ["Completed"]
+        assert waited.outputs["Model0Arn"] == local.bedrock.models()[0]["modelArn"]
+
+
+def test_a_retried_on_event_starts_one_job(assemblies):
+    def retry_job_creates(function_arn: str, payload: Mapping[str, Any]) -> bool:
+        return (
+            payload.get("ResourceType") == "Custom::BedrockModelCustomizationJob"
+            and payload.get("RequestType") == "Create"
+        )
+
+    with cloud([], retry_first_user_invocation=retry_job_creates) as local:
+        (outcome,) = local.deploy(assemblies["event-driven"]).values()
+        assert outcome.succeeded, outcome.reason
+        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 2
+        assert len(local.bedrock.jobs()) == 1
+
+
+def test_five_models_deploy_within_a_quota_of_two_concurrent_jobs(assemblies, capsys):
+    lines: list[str] = []
+    with cloud(lines, job_quota=2) as local:
+        deployment = local.deploy(assemblies["five"])
+        (outcome,) = deployment.values()
+        assert outcome.succeeded, outcome.reason
+        assert [job["status"] for job in local.bedrock.jobs()] == ["Completed"] * 5
+        assert local.bedrock.peak_concurrent_jobs == 2
+        report("create", deployment, local)
+        assert "peak concurrent jobs: 2" in capsys.readouterr().out
+        assert not any("ServiceQuotaExceeded" in line for line in lines)
