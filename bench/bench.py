@@ -7,6 +7,9 @@
    completion adds a wait per model by design, and its figures are reported for information.
 2. CloudFormation resources each additional model adds to the template.
 3. Import time of the Lambda handler module against ``import boto3`` alone.
+4. Synth-time validation of a local dataset: seconds to validate a generated 100,000-record
+   ``bedrock-conversation-2024`` file, and peak traced memory for 10,000 against 100,000 records
+   (validation streams the file, so the peak should not grow with it).
 
 Run with ``make bench`` (or ``.venv/bin/python bench/bench.py [--runs N]``). It exits 0 when a
 target is missed (it reports it) and non-zero on errors.
@@ -17,12 +20,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -38,6 +43,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from cdk_bedrock_customization import Completion, CustomModel, S3Data
+from cdk_bedrock_customization.datasets import validate_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = REPO / "lambda"
@@ -48,6 +54,20 @@ SHARED_ROLE_ARN = "arn:aws:iam::111122223333:role/BedrockCustomizationBench"
 SYNTH_TARGET = 1.3
 RESOURCES_PER_MODEL_TARGET = 1.0
 HANDLER_MODULE = "bedrock_custom_resource.index"
+DATASET_RECORDS = 100_000
+DATASET_SMALL_RECORDS = 10_000
+DATASET_SECONDS_TARGET = 3.0
+DATASET_MEMORY_RATIO_TARGET = 2.0
+DATASET_RECORD = {
+    "schemaVersion": "bedrock-conversation-2024",
+    "system": [{"text": "You are a friendly support assistant for an online shop."}],
+    "messages": [
+        {"role": "user", "content": [{"text": "How do I reset the password of my account?"}]},
+        {"role": "assistant", "content": [{"text": "Open Settings, choose Security, then Reset password."}]},
+        {"role": "user", "content": [{"text": "And if I no longer have the email address?"}]},
+        {"role": "assistant", "content": [{"text": "Contact support with your order number to verify it."}]},
+    ],
+}
 BASELINE_HANDLER = """\
 def on_event(event, context):
     return {"PhysicalResourceId": event.get("PhysicalResourceId", "job")}
@@ -239,6 +259,57 @@ def time_imports(runs: int) -> ImportTimes:
     )
 
 
+@dataclass
+class DatasetFigures:
+    seconds: float
+    file_bytes: int
+    peak_small: int
+    peak_large: int
+
+    @property
+    def memory_ratio(self) -> float:
+        return self.peak_large / self.peak_small
+
+
+def _validate_conversations(path: Path) -> int:
+    """Validate a generated Nova fine-tuning file; its record-count quota (20k) is lifted for the size."""
+    summary = validate_dataset(
+        path, customization_type="FINE_TUNING", base_model=BASE_MODEL, quotas={"max_training_records": None}
+    )
+    return summary.records
+
+
+def _traced_peak(path: Path) -> int:
+    tracemalloc.start()
+    try:
+        _validate_conversations(path)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def time_dataset_validation(runs: int) -> DatasetFigures:
+    """Median seconds to validate a generated DATASET_RECORDS-record conversation file (one warm-up run),
+    and the peak traced memory while validating DATASET_SMALL_RECORDS and DATASET_RECORDS records."""
+    line = json.dumps(DATASET_RECORD).encode() + b"\n"
+    with tempfile.TemporaryDirectory(prefix="dataset-bench-") as tmp:
+        small, large = Path(tmp, "small.jsonl"), Path(tmp, "large.jsonl")
+        small.write_bytes(line * DATASET_SMALL_RECORDS)
+        large.write_bytes(line * DATASET_RECORDS)
+        _validate_conversations(large)
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            _validate_conversations(large)
+            samples.append(time.perf_counter() - start)
+        return DatasetFigures(
+            seconds=statistics.median(samples),
+            file_bytes=large.stat().st_size,
+            peak_small=_traced_peak(small),
+            peak_large=_traced_peak(large),
+        )
+
+
 def _verdict(passed: bool) -> str:
     return "PASS" if passed else "FAIL"
 
@@ -247,10 +318,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7, help="synth runs per variant (median taken); default 7")
     parser.add_argument("--import-runs", type=int, default=15, help="interpreter runs per import; default 15")
+    parser.add_argument("--dataset-runs", type=int, default=3, help="dataset validation runs (median); default 3")
     parser.add_argument("--models", type=int, default=MODELS, help=f"models per stack; default {MODELS}")
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.import_runs < 1 or args.models < 2:
-        parser.error("--runs and --import-runs must be at least 1, --models at least 2")
+    if args.runs < 1 or args.import_runs < 1 or args.dataset_runs < 1 or args.models < 2:
+        parser.error("--runs, --import-runs and --dataset-runs must be at least 1, --models at least 2")
     models: int = args.models
 
     synths = time_synths(args.runs, models)
@@ -265,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         models, shared_role=True, event_driven=True, many=synths.templates["event_driven"]
     )
     imports = time_imports(args.import_runs)
+    dataset = time_dataset_validation(args.dataset_runs)
+    dataset_passed = dataset.seconds < DATASET_SECONDS_TARGET
+    memory_passed = dataset.memory_ratio <= DATASET_MEMORY_RATIO_TARGET
 
     rows = [
         (f"synth, baseline: Provider + {models} CustomResources", f"{synths.baseline:.3f} s", ""),
@@ -296,9 +371,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("import boto3, less startup", f"{imports.boto3 * 1000:.0f} ms", ""),
         (f"import {HANDLER_MODULE}, less startup", f"{imports.handler * 1000:.0f} ms", ""),
         ("  ratio to boto3", f"{imports.ratio:.2f}x", "(info)"),
+        (
+            f"validate {DATASET_RECORDS:,}-record conversation dataset ({dataset.file_bytes / 2**20:.0f} MiB)",
+            f"{dataset.seconds:.3f} s",
+            f"< {DATASET_SECONDS_TARGET:g} s {_verdict(dataset_passed)}",
+        ),
+        (f"  peak traced memory, {DATASET_SMALL_RECORDS:,} records", f"{dataset.peak_small / 1024:.1f} KiB", ""),
+        (f"  peak traced memory, {DATASET_RECORDS:,} records", f"{dataset.peak_large / 1024:.1f} KiB", ""),
+        (
+            "  ratio",
+            f"{dataset.memory_ratio:.2f}x",
+            f"<= {DATASET_MEMORY_RATIO_TARGET:g}x {_verdict(memory_passed)}",
+        ),
     ]
     width = max(len(row[0]) for row in rows)
-    print(f"cdk-bedrock-customization bench: median of {args.runs} synth runs, {args.import_runs} import runs")
+    print(
+        f"cdk-bedrock-customization bench: median of {args.runs} synth runs, {args.import_runs} import runs, "
+        f"{args.dataset_runs} dataset validation runs"
+    )
     for label, value, target in rows:
         print(f"{label:<{width}}  {value:>10}  {target}".rstrip())
     print()
@@ -312,6 +402,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"synth_ratio_event_driven={event_ratio:.2f} info")
     print(f"resources_per_model_event_driven={event_per_model:.2f} info")
     print(f"import_ratio={imports.ratio:.2f} info")
+    print(
+        f"dataset_validation_seconds={dataset.seconds:.3f} target<{DATASET_SECONDS_TARGET:g} {_verdict(dataset_passed)}"
+    )
+    print(f"dataset_peak_kib_{DATASET_SMALL_RECORDS}={dataset.peak_small / 1024:.1f} info")
+    print(f"dataset_peak_kib_{DATASET_RECORDS}={dataset.peak_large / 1024:.1f} info")
+    print(
+        f"dataset_memory_ratio={dataset.memory_ratio:.2f} target<={DATASET_MEMORY_RATIO_TARGET:g} "
+        f"{_verdict(memory_passed)}"
+    )
     return 0
 
 

@@ -1,0 +1,721 @@
+"""Synth-time validation of local datasets (cdk_bedrock_customization.datasets), on files made in tmp_path."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdk_bedrock_customization import datasets
+from cdk_bedrock_customization.datasets import (
+    FORMAT_RULES,
+    QUOTA_NAMES,
+    QUOTAS,
+    DatasetError,
+    check_total_records,
+    model_family,
+    quotas_for,
+    validate_dataset,
+)
+
+NOVA = "amazon.nova-micro-v1:0:128k"
+NOVA_LITE = "amazon.nova-lite-v1:0:300k"
+NOVA_2 = "amazon.nova-2-lite-v1:0:256k"
+TITAN_EXPRESS = "amazon.titan-text-express-v1:0:8k"
+TITAN_LITE = "amazon.titan-text-lite-v1:0:4k"
+TITAN_PREMIER = "amazon.titan-text-premier-v1:0:32k"
+LLAMA_31 = "meta.llama3-1-8b-instruct-v1:0:128k"
+LLAMA_32 = "meta.llama3-2-3b-instruct-v1:0:128k"
+LLAMA_33 = "meta.llama3-3-70b-instruct-v1:0:128k"
+LLAMA_2 = "meta.llama2-13b-v1:0:4k"
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0:200k"
+COHERE = "cohere.command-text-v14:7:4k"
+FT, CPT, DISTILL, RFT = "FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION", "REINFORCEMENT_FINE_TUNING"
+NO_COUNTS = {"min_training_records": None, "max_training_records": None, "min_total_records": None}
+
+
+def text(value: str) -> list[dict[str, str]]:
+    return [{"text": value}]
+
+
+def conversation(*roles: str, system: Any = "Be brief.", schema: Any = "bedrock-conversation-2024") -> dict[str, Any]:
+    record: dict[str, Any] = {"schemaVersion": schema, "system": text(system) if isinstance(system, str) else system}
+    record["messages"] = [{"role": role, "content": text(f"{role} turn {i}")} for i, role in enumerate(roles)]
+    return record
+
+
+GOOD_CONVERSATION = conversation("user", "assistant")
+PROMPT_COMPLETION = {"prompt": "what is AWS", "completion": "it's Amazon Web Services"}
+CLAUDE = {
+    "system": "Be brief.",
+    "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+}
+OPENAI = {
+    "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}],
+    "reference_answer": "4",
+}
+
+
+def write(tmp_path: Path, lines: list[Any], name: str = "train.jsonl") -> Path:
+    """One line per item: dicts as JSON, bytes and str as they are."""
+    path = tmp_path / name
+    with open(path, "wb") as stream:
+        for line in lines:
+            data = line if isinstance(line, bytes) else (line if isinstance(line, str) else json.dumps(line)).encode()
+            stream.write(data + b"\n")
+    return path
+
+
+def dataset(tmp_path: Path, bad: Any, *, good: Any, at: int = 2, count: int = 3, name: str = "train.jsonl") -> Path:
+    """``count`` records of ``good`` with ``bad`` on line ``at``."""
+    return write(tmp_path, [bad if n == at else good for n in range(1, count + 1)], name)
+
+
+def error(path: Path, base_model: str = NOVA, customization_type: str = FT, **kwargs: Any) -> str:
+    kwargs.setdefault("quotas", NO_COUNTS)
+    with pytest.raises(DatasetError) as raised:
+        validate_dataset(path, customization_type=customization_type, base_model=base_model, **kwargs)
+    return str(raised.value)
+
+
+def ok(path: Path, base_model: str = NOVA, customization_type: str = FT, **kwargs: Any) -> datasets.DatasetSummary:
+    kwargs.setdefault("quotas", NO_COUNTS)
+    return validate_dataset(path, customization_type=customization_type, base_model=base_model, **kwargs)
+
+
+# --- format selection by family and customization type -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base_model", "customization_type", "good", "expected_format", "family"),
+    [
+        (NOVA, FT, GOOD_CONVERSATION, "bedrock-conversation-2024", "nova"),
+        (NOVA_2, FT, GOOD_CONVERSATION, "bedrock-conversation-2024", "nova-2"),
+        (
+            f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_LITE}",
+            FT,
+            GOOD_CONVERSATION,
+            "bedrock-conversation-2024",
+            "nova",
+        ),
+        (LLAMA_32, FT, GOOD_CONVERSATION, "bedrock-conversation-2024", "llama-3.2"),
+        (LLAMA_33, FT, GOOD_CONVERSATION, "bedrock-conversation-2024", "llama-3.3"),
+        (TITAN_EXPRESS, FT, PROMPT_COMPLETION, "prompt-completion", "titan-text-express"),
+        (TITAN_LITE, FT, PROMPT_COMPLETION, "prompt-completion", "titan-text-lite"),
+        (TITAN_PREMIER, FT, PROMPT_COMPLETION, "prompt-completion", "titan-text-premier"),
+        (LLAMA_31, FT, PROMPT_COMPLETION, "prompt-completion", "llama-3.1"),
+        (LLAMA_2, FT, PROMPT_COMPLETION, "prompt-completion", "llama-2"),
+        (COHERE, FT, PROMPT_COMPLETION, "prompt-completion", "cohere-command"),
+        (HAIKU, FT, CLAUDE, "claude-3-haiku-messages", "claude-3-haiku"),
+        (
+            TITAN_EXPRESS,
+            CPT,
+            {"input": "AWS stands for Amazon Web Services"},
+            "continued-pre-training-input",
+            "titan-text-express",
+        ),
+        (
+            TITAN_LITE,
+            CPT,
+            {"input": "AWS stands for Amazon Web Services"},
+            "continued-pre-training-input",
+            "titan-text-lite",
+        ),
+        (NOVA, DISTILL, conversation("user"), "bedrock-conversation-2024-prompts", "nova"),
+        (LLAMA_31, DISTILL, conversation("user"), "bedrock-conversation-2024-prompts", "llama-3.1"),
+        (HAIKU, DISTILL, conversation("user", "assistant"), "bedrock-conversation-2024-prompts", "claude-3-haiku"),
+        (NOVA, RFT, OPENAI, "openai-chat-completion", "nova"),
+        (NOVA_2, RFT, OPENAI, "openai-chat-completion", "nova-2"),
+    ],
+)
+def test_the_format_follows_the_model_family_and_customization_type(
+    tmp_path: Path, base_model: str, customization_type: str, good: Any, expected_format: str, family: str
+) -> None:
+    path = write(tmp_path, [good, good])
+    summary = ok(path, base_model, customization_type)
+    assert (summary.format, summary.family, summary.records, summary.bytes) == (
+        expected_format,
+        family,
+        2,
+        os.path.getsize(path),
+    )
+    assert (summary.path, summary.customization_type, summary.purpose) == (str(path), customization_type, "training")
+
+
+def test_a_record_of_another_family_s_format_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, [GOOD_CONVERSATION])
+    assert error(path, TITAN_EXPRESS) == f"{path}:1: prompt: expected a string, got nothing"
+    path = write(tmp_path, [PROMPT_COMPLETION])
+    assert error(path, NOVA) == f"{path}:1: messages: expected a non-empty list of messages, got nothing"
+
+
+def test_every_format_rule_cites_a_page_and_every_family_resolves() -> None:
+    for rule in FORMAT_RULES:
+        assert rule.source.startswith("https://docs.aws.amazon.com/"), rule
+        assert rule.family in datasets.FAMILY_NAMES
+    assert model_family("us.amazon.nova-micro-v1:0") is None
+    assert model_family("arn:aws:bedrock:us-east-1:111122223333:custom-model/abc") is None
+    assert model_family(LLAMA_33) == "llama-3.3"
+
+
+def test_an_unknown_base_model_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, [PROMPT_COMPLETION])
+    message = error(path, "mistral.mistral-7b-instruct-v0:2")
+    assert message.startswith(f"{path}: no documented dataset format is known for base model 'mistral.mistral-7b-")
+
+
+@pytest.mark.parametrize(
+    ("base_model", "customization_type", "supported"),
+    [
+        (LLAMA_31, RFT, "DISTILLATION, FINE_TUNING"),
+        (HAIKU, RFT, "DISTILLATION, FINE_TUNING"),
+        (NOVA, CPT, "DISTILLATION, FINE_TUNING, REINFORCEMENT_FINE_TUNING"),
+        (TITAN_PREMIER, DISTILL, "FINE_TUNING"),
+    ],
+)
+def test_an_undocumented_combination_is_refused_with_a_clear_message(
+    tmp_path: Path, base_model: str, customization_type: str, supported: str
+) -> None:
+    path = write(tmp_path, [PROMPT_COMPLETION])
+    family = datasets.FAMILY_NAMES[model_family(base_model) or ""]
+    assert error(path, base_model, customization_type) == (
+        f"{path}: {family} has no documented local dataset format for {customization_type}; local datasets for "
+        f"it can be checked for {supported} (see {datasets.SUPPORTED_URL})"
+    )
+
+
+def test_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match="customization_type must be one of"):
+        validate_dataset("x.jsonl", customization_type="PRE_TRAINING", base_model=NOVA)
+    with pytest.raises(ValueError, match="purpose must be one of training, validation, got 'test'"):
+        validate_dataset("x.jsonl", customization_type=FT, base_model=NOVA, purpose="test")
+    with pytest.raises(ValueError, match="unknown quota 'max_records'"):
+        validate_dataset("x.jsonl", customization_type=FT, base_model=NOVA, quotas={"max_records": 3})
+
+
+# --- the file: encoding, JSON, blank lines ------------------------------------------------------------
+
+
+def test_a_line_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = dataset(tmp_path, b'{"prompt": "caf\xe9", "completion": "x"}', good=PROMPT_COMPLETION)
+    assert error(path, TITAN_EXPRESS) == (
+        f"{path}:2: not UTF-8: invalid continuation byte (byte 0xe9 at byte 16 of the line)"
+    )
+
+
+def test_a_line_that_is_not_json_is_named_with_the_json_error(tmp_path: Path) -> None:
+    path = dataset(tmp_path, '{"prompt": "x", "completion": }', good=PROMPT_COMPLETION, at=3)
+    assert error(path, TITAN_EXPRESS) == f"{path}:3: not valid JSON: Expecting value at column 31"
+    path = dataset(tmp_path, "[1, 2]", good=PROMPT_COMPLETION, at=1)
+    assert error(path, TITAN_EXPRESS) == f"{path}:1: expected a JSON object, got an array"
+    path = dataset(tmp_path, '{"prompt": "a"} {"prompt": "b"}', good=PROMPT_COMPLETION)
+    assert error(path, TITAN_EXPRESS) == f"{path}:2: not valid JSON: Extra data at column 17"
+
+
+def test_an_empty_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(b"")
+    assert error(path) == f"{path}: the file is empty; a dataset holds one JSON record per line"
+
+
+def test_a_missing_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "missing.jsonl"
+    assert error(path) == f"{path}: cannot read the dataset: No such file or directory"
+
+
+@pytest.mark.parametrize("blank", [b"", b"   ", b"\r"])
+def test_a_blank_line_is_refused(tmp_path: Path, blank: bytes) -> None:
+    path = dataset(tmp_path, blank, good=GOOD_CONVERSATION, at=2)
+    assert error(path) == f"{path}:2: blank line; JSON Lines holds one JSON record on every line"
+
+
+def test_crlf_line_ends_and_a_missing_final_newline_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    line = json.dumps(GOOD_CONVERSATION).encode()
+    path.write_bytes(line + b"\r\n" + line)
+    assert ok(path).records == 2
+
+
+# --- prompt/completion ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"completion": "x"}, "prompt: expected a string, got nothing"),
+        ({"prompt": 3, "completion": "x"}, "prompt: expected a string, got a number"),
+        ({"prompt": "x"}, "completion: expected a string, got nothing"),
+        ({"prompt": "x", "completion": None}, "completion: expected a string, got null"),
+        ({"prompt": "x", "completion": ["y"]}, "completion: expected a string, got an array"),
+    ],
+)
+def test_prompt_completion_records(tmp_path: Path, bad: dict[str, Any], message: str) -> None:
+    path = dataset(tmp_path, bad, good=PROMPT_COMPLETION)
+    assert error(path, TITAN_EXPRESS) == f"{path}:2: {message}"
+
+
+@pytest.mark.parametrize("base_model", [TITAN_EXPRESS, TITAN_LITE, TITAN_PREMIER, LLAMA_31])
+def test_the_character_quota_per_record(tmp_path: Path, base_model: str) -> None:
+    quota = quotas_for(model_family(base_model) or "", FT)["max_record_chars"]
+    prompt = "p" * 100
+    fits = {"prompt": prompt, "completion": "c" * (quota.value - len(prompt))}
+    over = {"prompt": prompt, "completion": "c" * (quota.value - len(prompt) + 1)}
+    assert ok(write(tmp_path, [fits]), base_model).records == 1
+    path = dataset(tmp_path, over, good=fits)
+    assert error(path, base_model) == (
+        f"{path}:2: prompt and completion has {quota.value + 1} characters, over the quota of {quota.value} "
+        f"({quota.source})"
+    )
+
+
+@pytest.mark.parametrize(("field", "name"), [("prompt", "max_prompt_chars"), ("completion", "max_completion_chars")])
+def test_cohere_quotas_per_prompt_and_per_completion(tmp_path: Path, field: str, name: str) -> None:
+    quota = quotas_for("cohere-command", FT)[name]
+    fits = {**PROMPT_COMPLETION, field: "x" * quota.value}
+    path = dataset(tmp_path, {**PROMPT_COMPLETION, field: "x" * (quota.value + 1)}, good=fits)
+    assert error(path, COHERE) == (
+        f"{path}:2: {field} has {quota.value + 1} characters, over the quota of {quota.value} ({quota.source})"
+    )
+
+
+# --- bedrock-conversation-2024 (fine-tuning) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (conversation("user", "user"), 'messages[1].role: expected "assistant" after a user turn, got "user"'),
+        (
+            conversation("user", "assistant", "assistant"),
+            'messages[2].role: expected "user" after an assistant turn, got "assistant"',
+        ),
+        (conversation("assistant"), 'messages[0].role: expected "user" first, got "assistant"'),
+        (conversation("user", "system"), 'messages[1].role: expected "user" or "assistant", got "system"'),
+        (
+            conversation("user"),
+            'messages[0].role: the last message must be "assistant" (the response to learn), got "user"',
+        ),
+        (
+            conversation("user", "assistant", "user"),
+            'messages[2].role: the last message must be "assistant" (the response to learn), got "user"',
+        ),
+        (
+            {"schemaVersion": "bedrock-conversation-2024"},
+            "messages: expected a non-empty list of messages, got nothing",
+        ),
+        (conversation(), "messages: expected a non-empty list of messages, got an array"),
+        ({"messages": ["hi"]}, "messages[0]: expected an object, got a string"),
+        ({"messages": [{"content": text("hi")}]}, 'messages[0].role: expected "user" or "assistant", got nothing'),
+        (
+            {"messages": [{"role": "user", "content": "hi"}]},
+            "messages[0].content: expected a non-empty list of content blocks, got a string",
+        ),
+        (
+            {"messages": [{"role": "user", "content": []}]},
+            "messages[0].content: expected a non-empty list of content blocks, got an array",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"txt": "hi"}]}]},
+            'messages[0].content[0]: expected a {"text": "..."} block, got keys txt',
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"text": 1}]}]},
+            "messages[0].content[0].text: expected a string, got a number",
+        ),
+        (
+            {"messages": [{"role": "user", "content": ["hi"]}]},
+            "messages[0].content[0]: expected an object, got a string",
+        ),
+        (
+            conversation("user", "assistant", system="x") | {"system": "x"},
+            'system: expected a list of {"text": ...} blocks, got a string',
+        ),
+        (
+            conversation("user", "assistant", system=[{"content": "x"}]),
+            'system[0]: expected {"text": "..."}, got an object',
+        ),
+        (conversation("user", "assistant", schema=2024), "schemaVersion: expected a string, got a number"),
+    ],
+)
+def test_conversation_records(tmp_path: Path, bad: dict[str, Any], message: str) -> None:
+    path = dataset(tmp_path, bad, good=GOOD_CONVERSATION, at=12, count=12)
+    assert error(path) == f"{path}:12: {message}"
+
+
+def test_conversations_may_be_multi_turn_and_omit_system_and_schema_version(tmp_path: Path) -> None:
+    multi = conversation("user", "assistant", "user", "assistant")
+    bare = {"messages": GOOD_CONVERSATION["messages"]}
+    any_schema = conversation("user", "assistant", schema="any string value")
+    for base_model in (NOVA, LLAMA_32, LLAMA_33):
+        assert ok(write(tmp_path, [multi, bare, any_schema]), base_model).records == 3
+
+
+@pytest.mark.parametrize("keyword", ["User:", "Bot:", "Assistant:", "System:", "<image>", "<video>", "[EOS]"])
+def test_nova_reserved_keywords_in_user_and_system_prompts(tmp_path: Path, keyword: str) -> None:
+    in_user = conversation("user", "assistant")
+    in_user["messages"][0]["content"] = text(f"Please answer. {keyword} now")
+    path = dataset(tmp_path, in_user, good=GOOD_CONVERSATION)
+    assert error(path) == (
+        f"{path}:2: messages[0].content[0].text: contains the reserved keyword {json.dumps(keyword)}, which fails "
+        f"Amazon Nova (Micro, Lite, Pro) training ({datasets.NOVA_FINE_TUNING_URL})"
+    )
+    path = dataset(tmp_path, conversation("user", "assistant", system=f"{keyword} be brief"), good=GOOD_CONVERSATION)
+    assert error(path).startswith(f"{path}:2: system[0].text: contains the reserved keyword {json.dumps(keyword)}")
+    in_reply = conversation("user", "assistant")
+    in_reply["messages"][1]["content"] = text(f"{keyword} is fine in a reply")
+    assert ok(write(tmp_path, [in_reply])).records == 1
+    assert ok(dataset(tmp_path, in_user, good=GOOD_CONVERSATION), LLAMA_32).records == 3  # a Nova rule only
+
+
+def image(fmt: str = "png", uri: Any = "s3://bucket/cat.png") -> dict[str, Any]:
+    return {"image": {"format": fmt, "source": {"s3Location": {"uri": uri}}}}
+
+
+def video(fmt: str = "mp4") -> dict[str, Any]:
+    return {"video": {"format": fmt, "source": {"s3Location": {"uri": "s3://bucket/clip.mp4"}}}}
+
+
+def with_user_content(*blocks: dict[str, Any], reply: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    record = conversation("user", "assistant")
+    record["messages"][0]["content"] = [{"text": "What is this?"}, *blocks]
+    if reply is not None:
+        record["messages"][1]["content"] = reply
+    return record
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (
+            with_user_content(image("bmp")),
+            'messages[0].content[1].image.format: expected one of gif, jpeg, png, webp, got "bmp"',
+        ),
+        (
+            with_user_content({"image": {"format": ["png"], "source": {}}}),
+            "messages[0].content[1].image.format: expected one of gif, jpeg, png, webp, got an array",
+        ),
+        (
+            with_user_content({"image": image()["image"], "text": 1}),
+            "messages[0].content[1].text: expected a string, got a number",
+        ),
+        (
+            with_user_content({"image": image()["image"], "caption": "cat"}),
+            'messages[0].content[1]: expected one of "text", "image" or "video" per content block',
+        ),
+        (
+            with_user_content(video("avi")),
+            'messages[0].content[1].video.format: expected one of mkv, mov, mp4, webm, got "avi"',
+        ),
+        (
+            with_user_content(image(uri="https://example.com/cat.png")),
+            'messages[0].content[1].image.source.s3Location.uri: expected an "s3://" URI, got "https://example.com/cat.png"',
+        ),
+        (
+            with_user_content(image(uri=None)),
+            'messages[0].content[1].image.source.s3Location.uri: expected an "s3://" URI, got null',
+        ),
+        (with_user_content(reply=[image()]), "messages[1].content[0]: assistant turns hold text only"),
+        (
+            with_user_content(*[image()] * 11),
+            "messages: 11 images and 0 videos; Amazon Nova (Micro, Lite, Pro) takes at most 10 images or 1 video per "
+            f"record ({datasets.NOVA_CONSTRAINTS_URL})",
+        ),
+        (
+            with_user_content(video(), video()),
+            "messages: 0 images and 2 videos; Amazon Nova (Micro, Lite, Pro) takes at most 10 images or 1 video per "
+            f"record ({datasets.NOVA_CONSTRAINTS_URL})",
+        ),
+    ],
+)
+def test_image_and_video_blocks(tmp_path: Path, bad: dict[str, Any], message: str) -> None:
+    assert ok(write(tmp_path, [with_user_content(*[image()] * 10), with_user_content(video())]), NOVA_LITE).records == 2
+    path = dataset(tmp_path, bad, good=GOOD_CONVERSATION)
+    assert error(path, NOVA_LITE) == f"{path}:2: {message}"
+
+
+def test_nova_2_takes_reasoning_blocks_in_assistant_turns(tmp_path: Path) -> None:
+    reasoning = {"reasoningContent": {"reasoningText": {"text": "The user wants a greeting."}}}
+    good = with_user_content(reply=[reasoning, {"text": "Hello."}])
+    assert ok(write(tmp_path, [good]), NOVA_2).records == 1
+    path = write(tmp_path, [with_user_content(reply=[{"reasoningContent": {"reasoningText": "x"}}])])
+    assert error(path, NOVA_2) == (
+        f'{path}:1: messages[1].content[0].reasoningContent: expected {{"reasoningText": {{"text": "..."}}}}'
+    )
+    path = write(tmp_path, [good])
+    assert error(path, NOVA) == (
+        f'{path}:1: messages[1].content[0]: expected a {{"text": "..."}} block, got keys reasoningContent'
+    )
+
+
+# --- Claude 3 Haiku messages --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({**CLAUDE, "system": ["Be brief."]}, "system: expected a string, got an array"),
+        (
+            {"messages": [{"role": "user", "content": "hi"}]},
+            "messages: expected a list of at least a user and an assistant message, got an array",
+        ),
+        (
+            {"messages": [{"role": "assistant", "content": "hi"}, {"role": "user", "content": "hi"}]},
+            'messages[0].role: expected "user" first, got "assistant"',
+        ),
+        (
+            {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]},
+            'messages[1].role: expected "assistant" after a user turn, got "user"',
+        ),
+        (
+            {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": text("b")}]},
+            "messages[1].content: expected a string, got an array",
+        ),
+        (
+            {"messages": [*CLAUDE["messages"], {"role": "user", "content": "more?"}]},
+            'messages[2].role: the last message must be "assistant", got "user"',
+        ),
+    ],
+)
+def test_claude_3_haiku_records(tmp_path: Path, bad: dict[str, Any], message: str) -> None:
+    multi = {
+        "messages": [*CLAUDE["messages"], {"role": "user", "content": "more"}, {"role": "assistant", "content": "ok"}]
+    }
+    assert ok(write(tmp_path, [CLAUDE, multi]), HAIKU).records == 2
+    path = dataset(tmp_path, bad, good=CLAUDE)
+    assert error(path, HAIKU) == f"{path}:2: {message}"
+
+
+# --- continued pre-training -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"text": "AWS"}, "input: expected a string, got nothing"),
+        ({"input": {"text": "AWS"}}, "input: expected a string, got an object"),
+        (
+            {"input": "AWS", "source": "wiki"},
+            'source: unexpected field; continued pre-training records hold only "input"',
+        ),
+    ],
+)
+def test_continued_pre_training_records(tmp_path: Path, bad: dict[str, Any], message: str) -> None:
+    path = dataset(tmp_path, bad, good={"input": "AWS stands for Amazon Web Services"})
+    assert error(path, TITAN_LITE, CPT) == f"{path}:2: {message}"
+
+
+def test_continued_pre_training_character_quota(tmp_path: Path) -> None:
+    quota = quotas_for("titan-text-express", CPT)["max_record_chars"]
+    path = dataset(tmp_path, {"input": "x" * (quota.value + 1)}, good={"input": "x" * quota.value})
+    assert error(path, TITAN_EXPRESS, CPT) == (
+        f"{path}:2: input has {quota.value + 1} characters, over the quota of {quota.value} ({quota.source})"
+    )
+
+
+# --- distillation prompts -------------------------------------------------------------------------------
+
+
+def test_distillation_takes_prompts_with_or_without_replies(tmp_path: Path) -> None:
+    records = [conversation("user"), conversation("user", "assistant"), conversation("user", system=[])]
+    for base_model in (NOVA, LLAMA_31, LLAMA_32, HAIKU):
+        assert ok(write(tmp_path, records), base_model, DISTILL).records == 3
+    nova_multi = [conversation("user", "assistant", "user"), conversation("user", "assistant", "user", "assistant")]
+    assert ok(write(tmp_path, nova_multi), NOVA, DISTILL).records == 2
+
+
+@pytest.mark.parametrize(("base_model", "family"), [(LLAMA_31, "Meta Llama 3.1"), (HAIKU, "Anthropic Claude 3 Haiku")])
+def test_distillation_is_single_turn_for_anthropic_and_meta_llama(tmp_path: Path, base_model: str, family: str) -> None:
+    path = dataset(tmp_path, conversation("user", "assistant", "user"), good=conversation("user"))
+    assert error(path, base_model, DISTILL) == (
+        f"{path}:2: messages[2]: {family} takes single-turn prompts only (one user message, optionally one "
+        f"assistant reply), got 3 messages ({datasets.DISTILLATION_URL})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (
+            conversation("user", schema="bedrock-conversion-2024"),
+            'schemaVersion: expected "bedrock-conversation-2024", got "bedrock-conversion-2024"',
+        ),
+        (
+            {"messages": conversation("user")["messages"]},
+            'schemaVersion: expected "bedrock-conversation-2024", got nothing',
+        ),
+        (conversation("assistant"), 'messages[0].role: expected "user" first, got "assistant"'),
+        (conversation("user", "user"), 'messages[1].role: expected "assistant" after a user turn, got "user"'),
+    ],
+)
+def test_distillation_prompt_records(tmp_path: Path, bad: dict[str, Any], message: str) -> None:
+    path = dataset(tmp_path, bad, good=conversation("user"))
+    assert error(path, NOVA, DISTILL) == f"{path}:2: {message}"
+
+
+# --- reinforcement fine-tuning ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"reference_answer": "4"}, "messages: expected a non-empty list of messages, got nothing"),
+        (
+            {"messages": [{"role": "tool", "content": "x"}]},
+            'messages[0].role: expected "system", "user" or "assistant", got "tool"',
+        ),
+        (
+            {"messages": [{"role": "user", "content": text("2+2?")}]},
+            "messages[0].content: expected a string, got an array",
+        ),
+        ({"messages": [{"role": "system", "content": "Be brief."}]}, 'messages: no "user" message holds the prompt'),
+    ],
+)
+def test_reinforcement_fine_tuning_records(tmp_path: Path, bad: dict[str, Any], message: str) -> None:
+    grader_fields = {**OPENAI, "id": "chem-01", "difficulty": "easy"}
+    assert ok(write(tmp_path, [OPENAI, grader_fields]), NOVA_2, RFT).records == 2
+    path = dataset(tmp_path, bad, good=OPENAI)
+    assert error(path, NOVA_2, RFT) == f"{path}:2: {message}"
+
+
+# --- record-count quotas (from the table, not copies of it) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base_model", "customization_type", "good"),
+    [
+        (NOVA, FT, GOOD_CONVERSATION),
+        (HAIKU, FT, CLAUDE),
+        (NOVA, DISTILL, conversation("user")),
+        (LLAMA_31, DISTILL, conversation("user")),
+        (NOVA_2, RFT, OPENAI),
+    ],
+)
+def test_the_minimum_of_training_records(tmp_path: Path, base_model: str, customization_type: str, good: Any) -> None:
+    family = model_family(base_model) or ""
+    quota = quotas_for(family, customization_type)["min_training_records"]
+    assert ok(write(tmp_path, [good] * quota.value), base_model, customization_type, quotas=None).records == quota.value
+    path = write(tmp_path, [good] * (quota.value - 1))
+    assert error(path, base_model, customization_type, quotas=None) == (
+        f"{path}: {quota.value - 1} records; the minimum of training records for {datasets.FAMILY_NAMES[family]} "
+        f"{customization_type} is {quota.value} ({quota.source})"
+    )
+    assert ok(path, base_model, customization_type, purpose="validation", quotas=None).records == quota.value - 1
+
+
+@pytest.mark.parametrize(
+    ("base_model", "customization_type", "purpose", "name", "good"),
+    [
+        (NOVA, FT, "training", "max_training_records", GOOD_CONVERSATION),
+        (HAIKU, FT, "training", "max_training_records", CLAUDE),
+        (HAIKU, FT, "validation", "max_validation_records", CLAUDE),
+        (COHERE, FT, "training", "max_training_records", PROMPT_COMPLETION),
+        (COHERE, FT, "validation", "max_validation_records", PROMPT_COMPLETION),
+        (LLAMA_32, FT, "training", "max_total_records", GOOD_CONVERSATION),
+        (LLAMA_31, FT, "validation", "max_total_records", PROMPT_COMPLETION),
+        (NOVA, DISTILL, "training", "max_training_records", conversation("user")),
+        (HAIKU, DISTILL, "training", "max_training_records", conversation("user")),
+        (NOVA, RFT, "training", "max_training_records", OPENAI),
+    ],
+)
+def test_the_maximum_of_records(
+    tmp_path: Path, base_model: str, customization_type: str, purpose: str, name: str, good: Any
+) -> None:
+    family = model_family(base_model) or ""
+    quota = quotas_for(family, customization_type)[name]
+    line = json.dumps(good).encode() + b"\n"
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(line * quota.value)
+    assert ok(path, base_model, customization_type, purpose=purpose, quotas=None).records == quota.value
+    path.write_bytes(line * (quota.value + 1))
+    assert error(path, base_model, customization_type, purpose=purpose, quotas=None) == (
+        f"{path}:{quota.value + 1}: record {quota.value + 1} is one too many; {QUOTA_NAMES[name]} for "
+        f"{datasets.FAMILY_NAMES[family]} {customization_type} is {quota.value} ({quota.source})"
+    )
+
+
+def test_the_sum_of_training_and_validation_records(tmp_path: Path) -> None:
+    minimum = quotas_for("llama-3.2", FT)["min_total_records"]
+    maximum = quotas_for("llama-3.2", FT)["max_total_records"]
+    train = write(tmp_path, [GOOD_CONVERSATION] * (minimum.value - 10), "train.jsonl")
+    valid = write(tmp_path, [GOOD_CONVERSATION] * 10, "valid.jsonl")
+    training = validate_dataset(train, customization_type=FT, base_model=LLAMA_32)
+    validation = validate_dataset(valid, customization_type=FT, base_model=LLAMA_32, purpose="validation")
+    check_total_records(training, [validation])
+    valid = write(tmp_path, [GOOD_CONVERSATION] * 9, "valid.jsonl")
+    validation = validate_dataset(valid, customization_type=FT, base_model=LLAMA_32, purpose="validation")
+    with pytest.raises(DatasetError) as raised:
+        check_total_records(training, [validation])
+    assert str(raised.value) == (
+        f"{train}, {valid}: {minimum.value - 1} records; the minimum of training and validation records together "
+        f"for Meta Llama 3.2 FINE_TUNING is {minimum.value} ({minimum.source})"
+    )
+    big = dataclasses.replace(training, records=maximum.value)
+    with pytest.raises(DatasetError, match=f"{maximum.value + 10} records; the maximum of training and validation"):
+        check_total_records(big, [dataclasses.replace(validation, records=10)])
+    check_total_records(big, [validation], quotas={"max_total_records": maximum.value + 9})
+
+
+def test_quotas_can_be_overridden_or_skipped(tmp_path: Path) -> None:
+    quota = quotas_for("nova", FT)["max_training_records"]
+    line = json.dumps(GOOD_CONVERSATION).encode() + b"\n"
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(line * (quota.value + 1))
+    assert ok(path, quotas={"max_training_records": None}).records == quota.value + 1
+    assert ok(path, quotas={"max_training_records": quota.value + 1}).records == quota.value + 1
+    assert error(path, quotas={"max_training_records": 5}) == (
+        f"{path}:6: record 6 is one too many; the maximum of training records for Amazon Nova (Micro, Lite, Pro) "
+        "FINE_TUNING is 5 (quota override)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_model", "customization_type", "purpose", "name"),
+    [
+        (TITAN_EXPRESS, FT, "training", "max_training_bytes"),
+        (TITAN_PREMIER, FT, "validation", "max_validation_bytes"),
+        (TITAN_LITE, CPT, "training", "max_training_bytes"),
+        (HAIKU, FT, "validation", "max_validation_bytes"),
+    ],
+)
+def test_the_file_size_quota(tmp_path: Path, base_model: str, customization_type: str, purpose: str, name: str) -> None:
+    family = datasets.FAMILY_NAMES[model_family(base_model) or ""]
+    quota = quotas_for(model_family(base_model) or "", customization_type)[name]
+    path = tmp_path / "big.jsonl"
+    with open(path, "wb") as stream:  # sparse: the size is checked before a byte is read
+        stream.truncate(quota.value + 1)
+    assert error(path, base_model, customization_type, purpose=purpose) == (
+        f"{path}: the file has {quota.value + 1} bytes; {QUOTA_NAMES[name]} for "
+        f"{family} {customization_type} is {quota.value} ({quota.source})"
+    )
+
+
+def test_every_quota_is_sourced_and_named() -> None:
+    keys = [(q.family, q.customization_type, q.name) for q in QUOTAS]
+    assert len(keys) == len(set(keys))
+    for q in QUOTAS:
+        assert q.source.startswith("https://docs.aws.amazon.com/"), q
+        assert q.name in QUOTA_NAMES and q.family in datasets.FAMILY_NAMES and q.value > 0, q
+        assert any(r.family == q.family and r.customization_type == q.customization_type for r in FORMAT_RULES), q
+
+
+# --- streaming ------------------------------------------------------------------------------------------
+
+
+def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    line = json.dumps(GOOD_CONVERSATION).encode() + b"\n"
+    peaks = []
+    for records in (2_000, 20_000):
+        path = tmp_path / f"train{records}.jsonl"
+        path.write_bytes(line * records)
+        tracemalloc.start()
+        try:
+            assert ok(path).records == records
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert peaks[1] < 1.5 * peaks[0] + 4096, peaks
+    assert peaks[1] < len(line) * 200, peaks  # a few lines' worth, far below the 20,000-line file
