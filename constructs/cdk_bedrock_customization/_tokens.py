@@ -7,6 +7,7 @@ markers; any other non-JSON value is a token object (IResolvable); only numbers 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import aws_cdk as cdk
@@ -21,3 +22,15 @@ def is_unresolved(value: Any) -> bool:
     if isinstance(value, float):
         return bool(cdk.Token.is_unresolved(value))
     return not isinstance(value, _LITERAL_TYPES)
+
+
+_ATTRIBUTES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def attribute(owner: Any, name: str) -> Any:
+    """owner.name, read through the jsii kernel once per owner: a stack's models share buckets and roles,
+    and each read is a round trip (their attributes are tokens that never change)."""
+    cached = _ATTRIBUTES.setdefault(owner, {})
+    if name not in cached:
+        cached[name] = getattr(owner, name)
+    return cached[name]

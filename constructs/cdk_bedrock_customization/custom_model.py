@@ -19,6 +19,7 @@ from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resources
 from ._resource import TaggedResource, custom_resource, grant_model_key, service_role
+from ._tokens import attribute
 from .completion import Completion, JobCompletionNotifier
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
@@ -89,7 +90,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         self._subnets: list[ec2.ISubnet] = []  # set by _vpc_config when the job runs in a VPC
         self._security_groups: list[ec2.ISecurityGroup] = []
         self.role = role or self._create_service_role()
-        role_arn = self.role.role_arn
+        role_arn = attribute(self.role, "role_arn")
 
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         properties: dict[str, Any] = {

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
 
-from ._tokens import is_unresolved
+from ._tokens import attribute, is_unresolved
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
 
@@ -42,7 +42,7 @@ class S3Data:
     @property
     def uri(self) -> str:
         if self.bucket is not None:
-            return self.bucket.s3_url_for_object(self.key or None)
+            return f"s3://{attribute(self.bucket, 'bucket_name')}/{self.key}"
         return f"s3://{self.bucket_name}/{self.key}"
 
     def _bucket(self, scope: Construct) -> s3.IBucket:
