@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """The example app, synthesized with no AWS account: a fine-tuned model deployed for on-demand inference,
-a distilled model, and a model imported from SageMaker AI."""
+a distilled model, and a model imported from SageMaker AI; and the same kind of models declared as data in
+examples/models.yaml."""
+
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
@@ -9,10 +12,13 @@ from cdk_bedrock_customization import (
     CustomModel,
     ImportedCustomModel,
     InvocationLogs,
+    ModelsFromFile,
     ModelSource,
     RequestMetadataFilter,
     S3Data,
 )
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 
 
 class ExampleModelsStack(cdk.Stack):
@@ -77,9 +83,23 @@ class ExampleModelsStack(cdk.Stack):
         cdk.CfnOutput(self, "ImportedNovaModelArn", value=imported_model.model_arn)
 
 
+class ModelsFromFileStack(cdk.Stack):
+    """The models of examples/models.yaml; `-c stage=prod` applies the file's prod overrides."""
+
+    def __init__(self, scope: cdk.App, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        stage = self.node.try_get_context("stage")
+        models = ModelsFromFile(self, "Models", path=EXAMPLES / "models.yaml", stage=stage)
+        cdk.CfnOutput(self, "SupportAssistantModelArn", value=models.models["support-assistant"].model_arn)
+        cdk.CfnOutput(
+            self, "SupportOnDemandArn", value=models.deployments["support-on-demand"].custom_model_deployment_arn
+        )
+
+
 def build_app(outdir: str | None = None) -> cdk.App:
     app = cdk.App(outdir=outdir)
     ExampleModelsStack(app, "BedrockCustomizationExample")
+    ModelsFromFileStack(app, "BedrockModelsFromFile")
     return app
 
 

@@ -20,7 +20,12 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICE_MODEL = "bedrock_custom_resource/botocore_data/bedrock/2023-04-20/service-2.json.gz"
-WHEEL_MEMBERS = ("bedrock_custom_resource/index.py", SERVICE_MODEL, "cdk_bedrock_customization/__init__.py")
+WHEEL_MEMBERS = (
+    "bedrock_custom_resource/index.py",
+    SERVICE_MODEL,
+    "cdk_bedrock_customization/__init__.py",
+    "cdk_bedrock_customization/models.schema.json",
+)
 # What the wheel is built from: pyproject.toml's files and package directories (their __pycache__ included).
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "constructs", "lambda")
 STACK_NAME = "WheelCheck"
@@ -183,6 +188,13 @@ def test_installed_wheel_synthesizes_the_same_handler_asset_as_the_checkout(work
     assert (asset / "bedrock_custom_resource" / "index.py").is_file()
     assert (asset / SERVICE_MODEL).is_file()
     assert not list(asset.rglob("__pycache__")), "the installer's bytecode reached the asset"
+
+    # The models file's schema ships in the wheel, and its command prints it.
+    command = python.parent / "cdk-bedrock-customization"
+    printed = json.loads(_run(command, "schema", cwd=tmp_path))
+    from cdk_bedrock_customization.models_file import json_schema
+
+    assert printed == json_schema()
 
     checkout, checkout_out = _synth(Path(sys.executable), tmp_path / "checkout")
     assert Path(checkout["bedrock_custom_resource"]).resolve().is_relative_to(REPO)

@@ -1,25 +1,67 @@
-"""AWS CDK constructs that make Amazon Bedrock model customization declarative."""
+"""AWS CDK constructs that make Amazon Bedrock model customization declarative.
 
-from .completion import Completion, JobCompletionNotifier
-from .custom_model import CustomModel
-from .imported_model import ImportedCustomModel, ModelSource
-from .inputs import Customization, InvocationLogs, RequestMetadataFilter, S3Data
-from .provider import CustomizationProvider
-from .serving import Commitment, CustomModelBase, CustomModelDeployment, ProvisionedThroughput
+Exports load on first use, so that the models-file validator and its command do not start the CDK.
+"""
 
-__all__ = [
-    "Commitment",
-    "Completion",
-    "CustomModel",
-    "CustomModelBase",
-    "CustomModelDeployment",
-    "Customization",
-    "CustomizationProvider",
-    "ImportedCustomModel",
-    "InvocationLogs",
-    "JobCompletionNotifier",
-    "ModelSource",
-    "ProvisionedThroughput",
-    "RequestMetadataFilter",
-    "S3Data",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Commitment": ".serving",
+    "Completion": ".completion",
+    "CustomModel": ".custom_model",
+    "CustomModelBase": ".serving",
+    "CustomModelDeployment": ".serving",
+    "Customization": ".inputs",
+    "CustomizationProvider": ".provider",
+    "ImportedCustomModel": ".imported_model",
+    "InvocationLogs": ".inputs",
+    "JobCompletionNotifier": ".completion",
+    "ModelSource": ".imported_model",
+    "ModelsFromFile": ".from_file",
+    "ProvisionedThroughput": ".serving",
+    "RequestMetadataFilter": ".inputs",
+    "S3Data": ".inputs",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .completion import Completion as Completion
+    from .completion import JobCompletionNotifier as JobCompletionNotifier
+    from .custom_model import CustomModel as CustomModel
+    from .from_file import ModelsFromFile as ModelsFromFile
+    from .imported_model import ImportedCustomModel as ImportedCustomModel
+    from .imported_model import ModelSource as ModelSource
+    from .inputs import (
+        Customization as Customization,
+    )
+    from .inputs import (
+        InvocationLogs as InvocationLogs,
+    )
+    from .inputs import (
+        RequestMetadataFilter as RequestMetadataFilter,
+    )
+    from .inputs import (
+        S3Data as S3Data,
+    )
+    from .provider import CustomizationProvider as CustomizationProvider
+    from .serving import (
+        Commitment as Commitment,
+    )
+    from .serving import (
+        CustomModelBase as CustomModelBase,
+    )
+    from .serving import (
+        CustomModelDeployment as CustomModelDeployment,
+    )
+    from .serving import (
+        ProvisionedThroughput as ProvisionedThroughput,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

@@ -41,25 +41,37 @@ def cloud(lines: list[str], **settings: Any) -> LocalCloud:
     return LocalCloud(write=lines.append, **settings)
 
 
+EXAMPLE_STACK = "BedrockCustomizationExample"
+
+
+def of_stack(items: list[dict[str, Any]], name_key: str, stack: str = EXAMPLE_STACK) -> list[dict[str, Any]]:
+    """The items one stack made: their generated names start with the stack's name."""
+    return [item for item in items if str(item[name_key]).startswith(f"{stack}-")]
+
+
 def by_name(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
-    return {item[key]: item for item in items}
+    return {item[key]: item for item in of_stack(items, key)}
 
 
 def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
     lines: list[str] = []
     with cloud(lines) as local:
         create = local.deploy(assemblies["example"])
-        (created,) = create.values()
+        created, from_file = create["BedrockCustomizationExample"], create["BedrockModelsFromFile"]
         assert created.succeeded, created.reason
+        assert from_file.succeeded, from_file.reason
         report("create", create, local)
         printed = capsys.readouterr().out
         assert f"output SupportAssistantModelArn = {created.outputs['SupportAssistantModelArn']}" in printed
+        # The models file's stack: its fine-tuned model's local dataset shipped, its deployment serving it.
+        (file_deployment,) = of_stack(local.bedrock.deployments(), "modelDeploymentName", "BedrockModelsFromFile")
+        assert file_deployment["modelArn"] == from_file.outputs["SupportAssistantModelArn"]
         jobs = by_name(local.bedrock.jobs(), "jobName")
         assert len(jobs) == 2 and all(job["status"] == "Completed" for job in jobs.values())
-        models = by_name(local.bedrock.models(), "modelArn")
+        models = {model["modelArn"]: model for model in of_stack(local.bedrock.models(), "modelName")}
         assert created.outputs["SupportAssistantModelArn"] in models
         assert created.outputs["DistilledRouterModelArn"] in models
-        (deployment,) = local.bedrock.deployments()
+        (deployment,) = of_stack(local.bedrock.deployments(), "modelDeploymentName")
         assert deployment["modelArn"] == created.outputs["SupportAssistantModelArn"]
         assert created.outputs["SupportAssistantDeploymentArn"] == deployment["customModelDeploymentArn"]
         (imported,) = local.bedrock.imported_models()
@@ -71,8 +83,8 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
 
         # One more epoch replaces the fine-tuned model's job; the team tag changes in place everywhere.
         update = local.deploy(assemblies["example-updated"])
-        (updated,) = update.values()
-        assert updated.succeeded, updated.reason
+        updated = update["BedrockCustomizationExample"]
+        assert all(outcome.succeeded for outcome in update.values()), updated.reason
         report("update", update, local)
         printed = capsys.readouterr().out
         assert "  replaced: SupportAssistant" in printed and "  retained: SupportAssistant" in printed
@@ -83,7 +95,7 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         new_model = updated.outputs["SupportAssistantModelArn"]
         assert new_model != created.outputs["SupportAssistantModelArn"]
         assert local.bedrock.job(next(n for n, j in jobs.items() if j.get("outputModelArn") == new_model))
-        (deployment,) = local.bedrock.deployments()
+        (deployment,) = of_stack(local.bedrock.deployments(), "modelDeploymentName")
         assert deployment["customModelDeploymentArn"] == created.outputs["SupportAssistantDeploymentArn"]
         assert deployment["modelArn"] == new_model  # pointed at the new model in place
         old_model = created.outputs["SupportAssistantModelArn"]
@@ -96,14 +108,14 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert local.bedrock.tags(old_model)["team"] == "ml-platform"
 
         delete = local.delete()
-        (deleted,) = delete.values()
-        assert deleted.succeeded, deleted.reason
+        deleted = delete["BedrockCustomizationExample"]
+        assert all(outcome.succeeded for outcome in delete.values()), deleted.reason
         report("delete", delete, local)
         printed = capsys.readouterr().out
         assert "  retained: DistilledRouter" in printed and "deployments: none" in printed
-        assert local.bedrock.deployments() == []
+        assert local.bedrock.deployments() == []  # of both stacks
         assert {job["status"] for job in local.bedrock.jobs()} == {"Completed"}
-        assert len(local.bedrock.models()) == 3  # trained models are retained
+        assert len(of_stack(local.bedrock.models(), "modelName")) == 3  # trained models are retained
         assert len(local.bedrock.imported_models()) == 1
         assert any(logical_id.startswith("SupportAssistantOnDemand") for logical_id in deleted.deleted)
         assert any(logical_id.startswith("ImportedNova") for logical_id in deleted.retained)

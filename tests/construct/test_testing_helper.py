@@ -1,0 +1,46 @@
+"""snapshot_template: users' snapshots of stacks with this library do not change with its upgrades."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from cdk_bedrock_customization import CustomModel, S3Data
+from cdk_bedrock_customization.testing import snapshot_template
+
+from .conftest import ENV
+
+
+def stack_with_a_model(epochs: int) -> cdk.Stack:
+    stack = cdk.Stack(cdk.App(), "Users", env=ENV)
+    bucket = s3.Bucket(stack, "Data")
+    CustomModel(
+        stack,
+        "Model",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
+        output_data=S3Data.from_bucket(bucket, "output/"),
+        hyper_parameters={"epochCount": epochs},
+    )
+    return stack
+
+
+def test_asset_hashes_and_wait_keys_are_masked_and_the_rest_kept():
+    stack = stack_with_a_model(2)
+    raw = json.dumps(cdk.assertions.Template.from_stack(stack).to_json())
+    masked = snapshot_template(stack)
+    text = json.dumps(masked)
+    assert "<asset hash>" in text and "WaitingForJob<job hash>" in text and "JobWaitHandle<job hash>" in text
+    assert "<asset hash>" not in raw
+    assert '"epochCount": "2"' in text
+
+
+def test_a_change_the_user_made_still_shows():
+    # The wait condition's key changes with the job's properties; what the user changed stays visible.
+    assert snapshot_template(stack_with_a_model(2)) != snapshot_template(stack_with_a_model(3))
+
+
+def test_a_template_dict_is_accepted_too():
+    template = {"Resources": {"Fn": {"Properties": {"S3Key": "a" * 64 + ".zip"}}}}
+    assert snapshot_template(template) == {"Resources": {"Fn": {"Properties": {"S3Key": "<asset hash>.zip"}}}}
