@@ -319,9 +319,7 @@ class ModelsFile:
     def schema_problems(self) -> list[Problem]:
         validator = jsonschema.Draft202012Validator(json_schema())
         problems = []
-        for error in sorted(
-            validator.iter_errors(_plain(self.document)), key=lambda e: list(map(str, e.absolute_path))
-        ):
+        for error in validator.iter_errors(_plain(self.document)):
             path = list(error.absolute_path)
             message = error.message
             if error.validator == "additionalProperties":

@@ -15,12 +15,14 @@ from bedrock_custom_resource import contract
 
 from constructs import Construct
 
-from ._nag import acknowledge
+from ._nag import acknowledge, wildcard_resources
 from ._resource import TaggedResource, custom_resource
 from ._tokens import is_unresolved
 from .provider import CustomizationProvider
 
 COMMITMENT_WARNING_ID = "cdk-bedrock-customization:provisionedThroughputCommitment"
+# The id aws-cdk-lib gives the singleton function of AwsCustomResource (AWS + its fixed UUID).
+AWS_CUSTOM_RESOURCE_FUNCTION_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 
 
@@ -63,6 +65,7 @@ class ExistingCustomModel(CustomModelBase):
         """Deployments need the model's ARN, whose last part Bedrock generates: look it up at deploy time."""
         model = ExistingCustomModel(scope, construct_id, model_arn="")
         stack = cdk.Stack.of(scope)
+        custom_models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         lookup = cr.AwsCustomResource(
             model,
             "Lookup",
@@ -73,9 +76,7 @@ class ExistingCustomModel(CustomModelBase):
                 physical_resource_id=cr.PhysicalResourceId.from_response("modelArn"),
                 output_paths=["modelArn"],
             ),
-            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(
-                resources=[stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")]
-            ),
+            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[custom_models]),
             install_latest_aws_sdk=False,
         )
         model._model_arn = lookup.get_response_field("modelArn")
@@ -85,9 +86,20 @@ class ExistingCustomModel(CustomModelBase):
                 "IAM5",
                 "A custom model's ARN ends in an id that Bedrock generates: the lookup by name may read any "
                 "custom model of this account and Region.",
-                None,
+                wildcard_resources(model, [custom_models]),
             ),
         )
+        # aws-cdk-lib's one function per stack for every AwsCustomResource.
+        singleton = stack.node.try_find_child(AWS_CUSTOM_RESOURCE_FUNCTION_ID)
+        if singleton is not None:
+            acknowledge(
+                singleton,
+                (
+                    "IAM4",
+                    "aws-cdk-lib's AwsCustomResource function uses AWSLambdaBasicExecutionRole for its logs.",
+                    ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+                ),
+            )
         return model
 
 

@@ -76,6 +76,15 @@ def test_cdk_nag_is_clean_for_a_job_in_a_vpc(tmp_path):
     assert nag_report(app, tmp_path)["violations"] == []
 
 
+def test_cdk_nag_is_clean_for_a_model_looked_up_by_name(tmp_path):
+    from cdk_bedrock_customization import CustomModel
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "LookupStack")
+    CustomModel.from_custom_model_name(stack, "Existing", "support-model").add_deployment("OnDemand")
+    assert nag_report(app, tmp_path)["violations"] == []
+
+
 def cfn_lint(template_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(template_path)],
