@@ -11,7 +11,7 @@ from bedrock_custom_resource.contract import InvalidProperties
 
 from tests.support.bedrock_stand_in import BedrockStandIn
 
-from .conftest import ACCOUNT, CREATE_FAILED, REGION, ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents
+from .conftest import ACCOUNT, REGION, ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents
 from .serving_helpers import create, poll
 
 RESOURCE_TYPE = "Custom::BedrockCustomModel"
@@ -72,14 +72,6 @@ def test_a_model_package_source_needs_no_role(bedrock, events):
     assert request["customModelDataSource"]["modelPackageArnDataSource"]["modelPackageArn"] == PACKAGE_ARN
     assert "roleArn" not in request
     assert [m["modelArn"] for m in bedrock.imported_models()] == [model_arn]
-
-
-def test_a_retried_create_imports_one_model(bedrock, events):
-    event = events.create(import_properties())
-    first = index.on_event(event)["PhysicalResourceId"]
-    second = index.on_event(event)["PhysicalResourceId"]
-    assert first == second
-    assert len(bedrock.imported_models()) == 1
 
 
 def test_a_failed_import_raises_with_bedrocks_message(bedrock, events):
@@ -147,21 +139,6 @@ def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events):
     with pytest.raises(ValueError, match="modelName 'support-nova' would be reused"):
         index.on_event(events.update(model_arn, properties, event["ResourceProperties"]))
     assert len(bedrock.calls_to("CreateCustomModel")) == 1
-
-
-def test_delete_removes_the_model_and_a_second_delete_succeeds(bedrock, events):
-    event, model_arn = imported(bedrock, events)
-    for _ in range(2):
-        delete = events.delete(model_arn, event["ResourceProperties"])
-        assert index.on_event(delete) == {"PhysicalResourceId": model_arn}
-        assert poll(delete, model_arn) == {"IsComplete": True}
-    assert bedrock.imported_models() == []
-
-
-def test_delete_after_a_failed_create_touches_nothing(bedrock, events):
-    delete = events.delete(CREATE_FAILED, import_properties())
-    assert index.on_event(delete) == {"PhysicalResourceId": CREATE_FAILED}
-    assert bedrock.calls == []
 
 
 def test_deleting_a_model_in_use_says_what_to_do(bedrock, events):

@@ -11,7 +11,7 @@ from bedrock_custom_resource.contract import InvalidProperties
 
 from tests.support.bedrock_stand_in import BedrockStandIn
 
-from .conftest import CREATE_FAILED, SERVICE_TOKEN, CloudFormationEvents
+from .conftest import SERVICE_TOKEN, CloudFormationEvents
 from .serving_helpers import active_model, create, poll
 
 RESOURCE_TYPE = "Custom::BedrockCustomModelDeployment"
@@ -63,12 +63,6 @@ def test_create_waits_until_active_and_returns_the_arn(bedrock, events, model_ar
         },
     }
     assert bedrock.tags(deployment_arn) == {"team": "ml"}
-
-
-def test_a_retried_create_makes_one_deployment(bedrock, events, model_arn):
-    event = events.create(deployment_properties(model_arn))
-    assert index.on_event(event) == index.on_event(event)
-    assert len(bedrock.deployments()) == 1
 
 
 def test_a_failed_deployment_raises_with_bedrocks_message(bedrock, events, model_arn):
@@ -152,22 +146,3 @@ def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events, model_
     with pytest.raises(ValueError, match="modelDeploymentName 'support' would be reused"):
         index.on_event(events.update(deployment_arn, properties | {"description": "v2"}, properties))
     assert len(bedrock.deployments()) == 1
-
-
-def test_delete_waits_until_gone_and_a_repeat_succeeds(bedrock, events, model_arn):
-    event, deployment_arn = deployed(bedrock, events, deployment_properties(model_arn))
-    for _ in range(2):
-        delete = events.delete(deployment_arn, event["ResourceProperties"])
-        assert index.on_event(delete) == {"PhysicalResourceId": deployment_arn}
-        assert poll(delete, deployment_arn) == {"IsComplete": True}
-    assert bedrock.deployments() == []
-    # With its deployment gone, the model can be deleted.
-    bedrock.client().delete_custom_model(modelIdentifier=model_arn)
-
-
-def test_delete_after_a_failed_create_touches_nothing(bedrock, events, model_arn):
-    calls_before = len(bedrock.calls)
-    delete = events.delete(CREATE_FAILED, deployment_properties(model_arn))
-    assert index.on_event(delete) == {"PhysicalResourceId": CREATE_FAILED}
-    assert poll(delete, CREATE_FAILED) == {"IsComplete": True}
-    assert len(bedrock.calls) == calls_before

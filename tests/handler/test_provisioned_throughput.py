@@ -11,7 +11,7 @@ from bedrock_custom_resource.contract import InvalidProperties
 
 from tests.support.bedrock_stand_in import BedrockStandIn
 
-from .conftest import CREATE_FAILED, SERVICE_TOKEN, CloudFormationEvents
+from .conftest import SERVICE_TOKEN, CloudFormationEvents
 from .serving_helpers import active_model, create, poll
 
 RESOURCE_TYPE = "Custom::BedrockProvisionedModelThroughput"
@@ -76,12 +76,6 @@ def test_a_commitment_is_reported_with_its_end(bedrock, events, model_arn):
     assert data["commitmentDuration"] == "OneMonth"
     described = bedrock.client().get_provisioned_model_throughput(provisionedModelId=throughput_arn)
     assert data["commitmentExpirationTime"] == described["commitmentExpirationTime"].isoformat()
-
-
-def test_a_retried_create_buys_one_throughput(bedrock, events, model_arn):
-    event = events.create(throughput_properties(model_arn))
-    assert index.on_event(event) == index.on_event(event)
-    assert len(bedrock.throughputs()) == 1
 
 
 def test_a_failed_throughput_raises_with_bedrocks_message(bedrock, events, model_arn):
@@ -160,15 +154,6 @@ def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events, model_
     assert len(bedrock.throughputs()) == 1
 
 
-def test_delete_waits_until_gone_and_a_repeat_succeeds(bedrock, events, model_arn):
-    event, throughput_arn = in_service(bedrock, events, throughput_properties(model_arn))
-    for _ in range(2):
-        delete = events.delete(throughput_arn, event["ResourceProperties"])
-        assert index.on_event(delete) == {"PhysicalResourceId": throughput_arn}
-        assert poll(delete, throughput_arn) == {"IsComplete": True}
-    assert bedrock.throughputs() == []
-
-
 def test_a_committed_throughput_cannot_be_deleted_before_its_term_ends(bedrock, events, model_arn):
     event, throughput_arn = in_service(bedrock, events, throughput_properties(model_arn, commitmentDuration="OneMonth"))
     delete = events.delete(throughput_arn, event["ResourceProperties"])
@@ -181,14 +166,6 @@ def test_a_committed_throughput_cannot_be_deleted_before_its_term_ends(bedrock, 
     index.on_event(delete)
     assert poll(delete, throughput_arn) == {"IsComplete": True}
     assert bedrock.throughputs() == []
-
-
-def test_delete_after_a_failed_create_touches_nothing(bedrock, events, model_arn):
-    calls_before = len(bedrock.calls)
-    delete = events.delete(CREATE_FAILED, throughput_properties(model_arn))
-    assert index.on_event(delete) == {"PhysicalResourceId": CREATE_FAILED}
-    assert poll(delete, CREATE_FAILED) == {"IsComplete": True}
-    assert len(bedrock.calls) == calls_before
 
 
 def test_generated_names_are_valid_provisioned_model_names():
