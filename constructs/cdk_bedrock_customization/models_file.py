@@ -463,38 +463,41 @@ class ModelsFile:
         return self.problem(path, message, label=label)
 
     def _local_data_problems(self, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
+        """Local datasets: each file checked, then the quotas on a job's training and validation records
+        together (when all of them are local, so that they can be counted)."""
+        from .datasets import DatasetError, check_total_records, validate_dataset
+
         if section != "models":
             return []
-        problems = []
+        problems, summaries, remote = [], {}, False
         for spec_name in ("training_data", "validation_data"):
             values = entry.get(spec_name)
             items = list(values) if isinstance(values, list) else [values] if values else []
             for index, item in enumerate(items):
                 if str(item).startswith("s3://"):
+                    remote = True
                     continue
                 location = [section, key, spec_name] + ([index] if isinstance(values, list) else [])
                 local = self.local_path(str(item))
                 if not local.is_file():
                     problems.append(self.problem(location, f"{item!r} is neither an s3:// URI nor a file"))
                     continue
-                problems.extend(self._dataset_problems(location, local, entry, spec_name))
+                try:
+                    summaries[(spec_name, index)] = validate_dataset(
+                        local,
+                        customization_type=CUSTOMIZATIONS[str(entry.get("customization", "fine_tuning"))],
+                        base_model=str(entry["base_model"]),
+                        purpose="training" if spec_name == "training_data" else "validation",
+                    )
+                except DatasetError as error:
+                    problems.append(self.problem(location, str(error)))
+        training = summaries.pop(("training_data", 0), None)
+        if not problems and not remote and training is not None:
+            try:
+                check_total_records(training, list(summaries.values()))
+            except DatasetError as error:
+                problems.append(self.problem([section, key, "training_data"], str(error)))
         return problems
-
-    def _dataset_problems(
-        self, location: list[Any], local: Path, entry: Mapping[str, Any], spec_name: str
-    ) -> list[Problem]:
-        from .datasets import DatasetError, validate_dataset
-
-        try:
-            validate_dataset(
-                local,
-                customization_type=CUSTOMIZATIONS[str(entry.get("customization", "fine_tuning"))],
-                base_model=str(entry["base_model"]),
-                purpose="training" if spec_name == "training_data" else "validation",
-            )
-        except DatasetError as error:
-            return [self.problem(location, str(error))]
-        return []
 
     def local_path(self, value: str) -> Path:
         return (self.path.parent / value).resolve()

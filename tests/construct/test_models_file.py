@@ -201,3 +201,26 @@ def test_good_files_validate_against_the_schema_and_bad_ones_fail(tmp_path):
 
 def test_the_example_file_is_valid_for_every_stage():
     assert problems(EXAMPLE) == []
+
+
+def test_a_jobs_training_and_validation_records_are_counted_together(tmp_path):
+    """Llama 3.1 counts training and validation records together: each file alone is within its limits."""
+    from cdk_bedrock_customization.datasets import quotas_for
+
+    minimum = quotas_for("llama-3.1", "FINE_TUNING")["min_total_records"].value
+    record = json.dumps({"prompt": "What is the capital of France?", "completion": "Paris."})
+    (tmp_path / "train.jsonl").write_text((record + "\n") * (minimum // 2))
+    (tmp_path / "validation.jsonl").write_text((record + "\n") * (minimum // 2 - 1))
+    text = """\
+    models:
+      llama:
+        base_model: meta.llama3-1-8b-instruct-v1:0:128k
+        training_data: train.jsonl
+        validation_data: [validation.jsonl]
+        output_data: s3://my-bucket/output/
+    """
+    (problem,) = problems(write(tmp_path, text))
+    assert f":4:20: models.llama.training_data: {tmp_path / 'train.jsonl'}" in problem
+    assert f"{minimum - 1} records" in problem
+    (tmp_path / "validation.jsonl").write_text((record + "\n") * (minimum // 2))
+    assert problems(write(tmp_path, text)) == []
