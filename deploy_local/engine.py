@@ -187,14 +187,13 @@ class LocalStack:
         self._responses: dict[str, tuple[threading.Event, list[bytes]]] = {}
         self._signals = SignalServer()
         self._host = FrameworkHost(
-            invoke_function=self._invoke_from_framework,
+            invoke_function=self.invoke,
             start_execution=self._start_execution,
             deliver_response=self._deliver_response,
         )
         self._host.__enter__()
         self._background: list[threading.Thread] = []
         self._schedules_stop = threading.Event()
-        self.python_invocations: list[tuple[str, str]] = []  # (handler, RequestType or event kind)
 
     def close(self) -> None:
         self._schedules_stop.set()
@@ -515,16 +514,12 @@ class LocalStack:
         function = getattr(importlib.import_module(module_name), entry)
         attempts = 2 if self.retry_first_user_invocation(function_arn, payload) else 1
         with self.guard, _environment(environment):
-            self.python_invocations.append((handler, str(payload.get("RequestType", "event"))))
             try:
                 for _ in range(attempts):  # a retried invocation: the first one's result is lost
                     result = function(dict(payload), None)
             except Exception as error:
                 return InvokeResult({"errorType": type(error).__name__, "errorMessage": str(error)}, "Unhandled")
         return InvokeResult(result if result is not None else {}, None)
-
-    def _invoke_from_framework(self, function_arn: str, payload: dict[str, Any]) -> InvokeResult:
-        return self.invoke(function_arn, payload)
 
     def _asset_dir(self, function: Deployed) -> Path:
         key = str(function.properties["Code"]["S3Key"])

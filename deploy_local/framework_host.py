@@ -417,9 +417,6 @@ class Waiter:
             if any(target not in states for target in targets):
                 raise ValueError(f"state {name}: Next or Catch names no state")
 
-    def task_resource(self, state: str) -> str:
-        return str(self.definition["States"][state]["Resource"])
-
     def cancel(self) -> None:
         """End executions at their next wait or state (status ABORTED)."""
         self._cancelled.set()
