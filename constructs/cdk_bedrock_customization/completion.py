@@ -12,12 +12,11 @@ import jsii
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from constructs import Construct
 
-from .provider import DEFAULT_LOG_RETENTION, HANDLER_PACKAGE, HANDLER_RUNTIME, handler_code
+from .provider import DEFAULT_LOG_RETENTION, handler_function
 
 NOTIFIER_ID = "BedrockJobCompletionNotifier"
 # The longest a CloudFormation wait condition waits (its Timeout is at most 43200 s).
@@ -96,17 +95,12 @@ class JobCompletionNotifier(Construct):
             self, "Logs", retention=log_retention or DEFAULT_LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
         )
         log_group.grant_write(self.role)
-        self.function = lambda_.Function(
+        self.function = handler_function(
             self,
             "Function",
-            runtime=HANDLER_RUNTIME,
-            code=handler_code(),
-            handler=f"{HANDLER_PACKAGE.name}.notifier.handle",
-            role=self.role,
-            timeout=cdk.Duration.minutes(1),
-            memory_size=256,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
+            "notifier.handle",
+            self.role,
+            log_group,
             description="cdk-bedrock-customization job completion notifier",
             environment={
                 "STACK_ID": stack.stack_id,

@@ -57,6 +57,34 @@ def handler_code() -> lambda_.Code:
     )
 
 
+def handler_function(
+    scope: Construct,
+    construct_id: str,
+    entry: str,
+    role: iam.IRole,
+    log_group: logs.ILogGroup,
+    *,
+    description: str,
+    code: lambda_.Code | None = None,
+    environment: dict[str, str] | None = None,
+) -> lambda_.Function:
+    """A function of this library's handler package, at entry (``module.function``)."""
+    return lambda_.Function(
+        scope,
+        construct_id,
+        runtime=HANDLER_RUNTIME,
+        code=code or handler_code(),
+        handler=f"{HANDLER_PACKAGE.name}.{entry}",
+        role=role,
+        timeout=cdk.Duration.minutes(1),
+        memory_size=256,
+        logging_format=lambda_.LoggingFormat.JSON,
+        log_group=log_group,
+        description=description,
+        environment=environment,
+    )
+
+
 class CustomizationProvider(Construct):
     """Runs the custom resources of this library: a Provider with on_event and is_complete handlers.
 
@@ -146,18 +174,14 @@ class CustomizationProvider(Construct):
         handler_logs.grant_write(self.handler_role)
         code = handler_code()
         self.on_event_function, self.is_complete_function = (
-            lambda_.Function(
+            handler_function(
                 self,
                 name,
-                runtime=HANDLER_RUNTIME,
-                code=code,
-                handler=f"{HANDLER_PACKAGE.name}.index.{entry}",
-                role=self.handler_role,
-                timeout=cdk.Duration.minutes(1),
-                memory_size=256,
-                logging_format=lambda_.LoggingFormat.JSON,
-                log_group=handler_logs,
+                f"index.{entry}",
+                self.handler_role,
+                handler_logs,
                 description=f"cdk-bedrock-customization {entry}",
+                code=code,
             )
             for name, entry in (("OnEvent", "on_event"), ("IsComplete", "is_complete"))
         )
