@@ -140,9 +140,13 @@ CONTRACTS: dict[str, ResourceContract] = {
 }
 
 
+# CloudFormation's own properties of every custom resource, which it also passes to the provider.
+CLOUDFORMATION_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
+
+
 def properties_with_defaults(resource_type: str, properties: Mapping[str, Any]) -> dict[str, Any]:
-    """properties without the ServiceToken, with the defaults that leaving a member out means."""
-    given = {k: v for k, v in properties.items() if k != "ServiceToken"}
+    """properties without CloudFormation's own, with the defaults that leaving a member out means."""
+    given = {k: v for k, v in properties.items() if k not in CLOUDFORMATION_PROPERTIES}
     return {**CONTRACTS[resource_type].defaults, **given}
 
 

@@ -7,6 +7,7 @@ retagging, and deleting a custom model.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 # How many of the account's running jobs a quota error names.
 LISTED_RUNNING_JOBS = 5
 CONCURRENCY_SETTING = "CustomizationProvider.of(stack, max_concurrent_jobs=N)"
+# Set by a provider stack: the ARN pattern (ending in *) of the roles its templates may pass.
+PASSABLE_ROLES_VARIABLE = "PASSABLE_ROLES"
 
 
 class ModelInUse(RuntimeError):
@@ -77,11 +80,22 @@ def create_request(event: Mapping[str, Any]) -> dict[str, Any]:
     and a clientRequestToken that makes a retried request create nothing new."""
     resource_type = event["ResourceType"]
     request = contract.create_request(resource_type, event["ResourceProperties"])
+    _refuse_unpassable_role(request.get("roleArn"))
     name = contract.generated_name(event["StackId"], event["LogicalResourceId"], event["RequestId"])
     for member in contract.CONTRACTS[resource_type].generated_names:
         request.setdefault(member, name)
     request["clientRequestToken"] = contract.client_request_token(request, event["RequestId"])
     return request
+
+
+def _refuse_unpassable_role(role_arn: str | None) -> None:
+    """A provider stack's handler may pass only the roles it was given; say so before IAM denies it."""
+    passable = os.environ.get(PASSABLE_ROLES_VARIABLE)
+    if passable and role_arn and not role_arn.startswith(passable.removesuffix("*")):
+        raise ValueError(
+            f"roleArn: {role_arn!r} is not a role this provider may pass to Bedrock; it passes only roles "
+            f"matching {passable} (the provider stack's role path or name prefix)"
+        )
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ class HandlerFailed(RuntimeError):
     """A failure whose message was shortened to fit the response."""
 
 
-def bounded_reason(message: str) -> str:
-    """message, shortened to fit the response when it is too long."""
+def bounded_reason(message: str, max_bytes: int = MAX_REASON_BYTES) -> str:
+    """message, shortened from the end to at most max_bytes when it is longer."""
     encoded = message.encode()
-    if len(encoded) <= MAX_REASON_BYTES:
+    if len(encoded) <= max_bytes:
         return message
-    room = MAX_REASON_BYTES - len(_TRUNCATED.encode())
+    room = max_bytes - len(_TRUNCATED.encode())
     return encoded[:room].decode(errors="ignore") + _TRUNCATED
 
 

@@ -1,0 +1,59 @@
+"""A provider stack's handler passes only the roles its templates were allowed (PASSABLE_ROLES), and
+ignores CloudFormation's own properties."""
+
+from __future__ import annotations
+
+import pytest
+from bedrock_custom_resource import index, lifecycle
+
+from tests.support.bedrock_stand_in import BedrockStandIn
+
+from .conftest import ACCOUNT, CloudFormationEvents, fine_tuning_properties
+
+PASSABLE = f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization/*"
+
+
+@pytest.fixture
+def provider_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(lifecycle.PASSABLE_ROLES_VARIABLE, PASSABLE)
+
+
+def test_a_role_under_the_passable_path_is_passed(
+    bedrock: BedrockStandIn, events: CloudFormationEvents, provider_stack
+):
+    role = f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization/support-ServiceRole-1A2B"
+    index.on_event(events.create(fine_tuning_properties(roleArn=role)))
+    (job,) = bedrock.jobs()
+    assert job["roleArn"] == role
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        f"arn:aws:iam::{ACCOUNT}:role/admin",
+        f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization-lookalike/role",
+        "arn:aws:iam::999999999999:role/bedrock-customization/other-account",
+    ],
+)
+def test_any_other_role_is_refused_by_name_before_anything_is_created(
+    bedrock: BedrockStandIn, events: CloudFormationEvents, provider_stack, role
+):
+    with pytest.raises(ValueError, match="roleArn") as refused:
+        index.on_event(events.create(fine_tuning_properties(roleArn=role)))
+    assert role in str(refused.value)
+    assert PASSABLE in str(refused.value)
+    assert bedrock.jobs() == []
+    assert bedrock.calls_to("CreateModelCustomizationJob") == []
+
+
+def test_without_a_passable_pattern_any_role_is_passed(bedrock: BedrockStandIn, events: CloudFormationEvents):
+    index.on_event(events.create(fine_tuning_properties(roleArn=f"arn:aws:iam::{ACCOUNT}:role/admin")))
+    assert len(bedrock.jobs()) == 1
+
+
+def test_service_timeout_is_cloudformations_property_not_a_bedrock_member(
+    bedrock: BedrockStandIn, events: CloudFormationEvents
+):
+    index.on_event(events.create(fine_tuning_properties(ServiceTimeout="3600")))
+    (request,) = bedrock.calls_to("CreateModelCustomizationJob")
+    assert "ServiceTimeout" not in request
