@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check constructs lambda deploy_local tests bench app.py
 
 typecheck: $(STAMP)
-	$(BIN)/mypy constructs/cdk_bedrock_customization lambda/bedrock_custom_resource deploy_local
+	$(BIN)/mypy constructs/cdk_bedrock_customization lambda/bedrock_custom_resource lambda/bedrock_single_function deploy_local
 
 test: $(STAMP) lint typecheck
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest

@@ -1,0 +1,197 @@
+"""The single-function provider: one Lambda function, itself the ServiceToken, on crhelper's CfnResource.
+
+A thin adapter. create, update and delete run the same code as the Provider framework's on_event, and
+poll_create, poll_update and poll_delete the same code as its is_complete (bedrock_custom_resource.index).
+What crhelper 2.0.12 leaves open is closed here:
+- polling has a deadline, the provider's total timeout (at most 1 hour);
+- the polling rule and the Lambda permission get one short name per request (a hash, behind a fixed
+  prefix that the function's IAM policy is scoped to), so any logical id fits EventBridge's 64 characters
+  and a retried invocation reuses them rather than leaving one behind;
+- they are removed by that name, whatever is already gone, and also when setting them up fails;
+- a request that is complete at once is answered at once, with no rule, as the framework does;
+- a failed Create answers with CREATE_FAILED as its physical id, so that the rollback's Delete is skipped;
+- failure reasons are shortened from the end to crhelper's 256 characters (crhelper keeps the end).
+The response PUT, which crhelper retries without end, is bounded by the function's timeout (set by the
+construct), and deletes do not sleep (sleep_on_delete=0): the function's log group outlives every
+request but the stack's own deletion, which deletes the log group anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import crhelper
+from bedrock_custom_resource import index
+from bedrock_custom_resource.responses import bounded_reason
+
+# Environment set by the construct.
+RULE_PREFIX_VARIABLE = "POLLING_RULE_PREFIX"
+INTERVAL_VARIABLE = "POLLING_INTERVAL_MINUTES"
+TOTAL_TIMEOUT_VARIABLE = "TOTAL_TIMEOUT_SECONDS"
+# The physical id of a Create that failed: its rollback Delete has nothing to delete.
+CREATE_FAILED = "cdk-bedrock-customization::CREATE_FAILED"
+# crhelper cuts a longer Reason to its last 240 characters.
+MAX_REASON_CHARACTERS = 256
+RULE_NAME_MAX_LENGTH = 64  # EventBridge's limit
+# Kept in crhelper's Data between polls, never sent to CloudFormation.
+DEADLINE = "cdk-bedrock-customization:deadline"
+_CRHELPER_KEYS = ("CrHelperData", "CrHelperPoll", "CrHelperRule", "CrHelperPermission")
+
+logger = logging.getLogger(__name__)
+
+# crhelper's stub declares only its public methods; this adapter overrides some of its private ones.
+_CfnResource: Any = crhelper.CfnResource
+
+# Seconds since the epoch; deploy_local replaces it with its simulated clock.
+now: Callable[[], float] = time.time
+
+
+def polling_rule_name(event: Mapping[str, Any]) -> str:
+    """The one name of a request's polling rule and Lambda permission: the same for every retry of it."""
+    prefix = os.environ[RULE_PREFIX_VARIABLE]
+    request = "\n".join(str(event[key]) for key in ("StackId", "LogicalResourceId", "RequestId"))
+    return prefix + hashlib.sha256(request.encode()).hexdigest()[: RULE_NAME_MAX_LENGTH - len(prefix)]
+
+
+class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
+    """crhelper's CfnResource with the lifecycle code registered, and its gaps closed (see the module)."""
+
+    def __init__(self, ssl_verify: bool | str | None = None) -> None:
+        super().__init__(
+            log_level="INFO",  # crhelper logs the whole event, ResponseURL included, at DEBUG
+            polling_interval=int(os.environ[INTERVAL_VARIABLE]),
+            sleep_on_delete=0,
+            ssl_verify=ssl_verify,
+        )
+        self.total_timeout = float(os.environ[TOTAL_TIMEOUT_VARIABLE])
+        self._completed_at_once = False
+        for register in (self.create, self.update, self.delete):
+            register(self._start)
+        for register in (self.poll_create, self.poll_update, self.poll_delete):
+            register(self._poll)
+
+    # --- the adapter ----------------------------------------------------------------------------------
+
+    def _start(self, event: Mapping[str, Any], _context: Any) -> str:
+        """on_event, then is_complete once: the physical id, with completion recorded for _polling_init."""
+        self._completed_at_once = False
+        request = _lifecycle_event(event)
+        if request["RequestType"] == "Delete" and request["PhysicalResourceId"] == CREATE_FAILED:
+            self._completed_at_once = True
+            return CREATE_FAILED
+        try:
+            started = index.on_event(request)
+        except Exception as error:
+            return self._failed(error, CREATE_FAILED if request["RequestType"] == "Create" else None)
+        physical_id = str(started["PhysicalResourceId"])
+        self.Data.update(started.get("Data") or {})
+        self.Data[DEADLINE] = now() + self.total_timeout
+        self._completed_at_once = self._check({**request, **started})
+        return physical_id
+
+    def _poll(self, event: Mapping[str, Any], _context: Any) -> str | None:
+        """is_complete: the physical id once complete, None to be polled again."""
+        physical_id = str(self.Data["PhysicalResourceId"])
+        if now() > float(self.Data[DEADLINE]):
+            minutes = round(self.total_timeout / 60)
+            message = (
+                f"{event['LogicalResourceId']} ({physical_id}) did not complete within the provider's total "
+                f"timeout of {minutes} minutes"
+            )
+            return self._failed(TimeoutError(message), physical_id)
+        on_event_data = {key: value for key, value in self.Data.items() if key not in ("PhysicalResourceId", DEADLINE)}
+        request = {**_lifecycle_event(event), "PhysicalResourceId": physical_id, "Data": on_event_data}
+        return physical_id if self._check(request) else None
+
+    def _check(self, request: Mapping[str, Any]) -> bool:
+        """One is_complete; True once complete, with its Data laid over on_event's. A failure is recorded."""
+        try:
+            result = index.is_complete(request)
+        except Exception as error:
+            self._failed(error, None)
+            return True
+        if result["IsComplete"]:
+            self.Data.update(result.get("Data") or {})
+            self.Data.pop(DEADLINE, None)
+        return bool(result["IsComplete"])
+
+    def _failed(self, error: Exception, physical_id: str | None) -> str:
+        """Record the failure for crhelper's response; physical_id is the id it carries (None: the request's)."""
+        logger.error("%s", error, exc_info=error)
+        self.Status = crhelper.FAILED
+        self.Reason = bounded_reason(str(error), MAX_REASON_CHARACTERS)
+        self.Data.pop(DEADLINE, None)
+        return str(physical_id or self._event.get("PhysicalResourceId") or self.PhysicalResourceId)
+
+    # --- crhelper's polling, with its gaps closed ------------------------------------------------------
+
+    def _polling_init(self, event: dict[str, Any]) -> None:
+        if "CrHelperPoll" not in event and self._completed_at_once:
+            self._remove_polling()  # what an earlier, lost attempt at this request may have set up
+            self._send_response = True
+            return
+        super()._polling_init(event)
+
+    def _put_rule(self) -> str:
+        response = self._events_client.put_rule(
+            Name=polling_rule_name(self._event),
+            ScheduleExpression=f"rate({self._polling_interval} minute{'s' if self._polling_interval != 1 else ''})",
+            State="ENABLED",
+            Description=f"Polls {self._event['LogicalResourceId']} of {self._event['StackId']}"[:512],
+        )
+        return str(response["RuleArn"])
+
+    def _add_permission(self, rule_arn: str) -> str:
+        statement_id = polling_rule_name(self._event)
+        try:
+            self._lambda_client.add_permission(
+                FunctionName=self._context.function_name,
+                StatementId=statement_id,
+                Action="lambda:InvokeFunction",
+                Principal="events.amazonaws.com",
+                SourceArn=rule_arn,
+            )
+        except self._lambda_client.exceptions.ResourceConflictException:
+            logger.info("Permission %s exists: this request was invoked before", statement_id)
+        return statement_id
+
+    def _setup_polling(self) -> None:
+        try:
+            super()._setup_polling()
+        except Exception:
+            self._remove_polling()
+            raise
+
+    def _remove_polling(self) -> None:
+        self._event.pop("CrHelperData", None)
+        self.Data.pop("PhysicalResourceId", None)
+        name = polling_rule_name(self._event)
+        events, functions = self._events_client, self._lambda_client
+        with contextlib.suppress(events.exceptions.ResourceNotFoundException):
+            events.remove_targets(Rule=name, Ids=["1"])
+        with contextlib.suppress(functions.exceptions.ResourceNotFoundException):
+            functions.remove_permission(FunctionName=self._context.function_name, StatementId=name)
+        with contextlib.suppress(events.exceptions.ResourceNotFoundException):
+            events.delete_rule(Name=name)
+
+
+def _lifecycle_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event as the Provider framework gives it to on_event: no ResponseURL, nothing of crhelper's."""
+    return {key: value for key, value in event.items() if key != "ResponseURL" and key not in _CRHELPER_KEYS}
+
+
+_provider: SingleFunctionProvider | None = None
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """The Lambda entry point."""
+    global _provider
+    if _provider is None:  # built on first use: its clients need the function's Region and credentials
+        _provider = SingleFunctionProvider()
+    _provider(event, context)
