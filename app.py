@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The example app, synthesized with no AWS account: a fine-tuned model deployed for on-demand inference,
-a distilled model, and a model imported from SageMaker AI; and the same kind of models declared as data in
-examples/models.yaml."""
+a distilled model, and a model imported from SageMaker AI; the same kind of models declared as data in
+examples/models.yaml; and a provider stack whose exported ServiceToken lets plain CloudFormation templates
+(examples/cloudformation/) declare models."""
 
 from pathlib import Path
 
@@ -9,11 +10,13 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization import (
     Customization,
+    CustomizationProviderStack,
     CustomModel,
     ImportedCustomModel,
     InvocationLogs,
     ModelsFromFile,
     ModelSource,
+    ProviderKind,
     RequestMetadataFilter,
     S3Data,
 )
@@ -100,6 +103,13 @@ def build_app(outdir: str | None = None) -> cdk.App:
     app = cdk.App(outdir=outdir)
     ExampleModelsStack(app, "BedrockCustomizationExample")
     ModelsFromFileStack(app, "BedrockModelsFromFile")
+    # Exports BedrockCustomizationProvider-ServiceToken; templates pass roles under /bedrock-customization/.
+    CustomizationProviderStack(
+        app,
+        "BedrockCustomizationProvider",
+        kind=ProviderKind.SINGLE_FUNCTION,
+        passable_role_path="/bedrock-customization/",
+    )
     return app
 
 

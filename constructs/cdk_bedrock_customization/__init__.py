@@ -16,11 +16,13 @@ _EXPORTS = {
     "CustomModelDeployment": ".serving",
     "Customization": ".inputs",
     "CustomizationProvider": ".provider",
+    "CustomizationProviderStack": ".provider_stack",
     "ImportedCustomModel": ".imported_model",
     "InvocationLogs": ".inputs",
     "JobCompletionNotifier": ".completion",
     "ModelSource": ".imported_model",
     "ModelsFromFile": ".from_file",
+    "ProviderKind": ".provider",
     "ProvisionedThroughput": ".serving",
     "RequestMetadataFilter": ".inputs",
     "S3Data": ".inputs",
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
         S3Data as S3Data,
     )
     from .provider import CustomizationProvider as CustomizationProvider
+    from .provider import ProviderKind as ProviderKind
+    from .provider_stack import CustomizationProviderStack as CustomizationProviderStack
     from .serving import (
         Commitment as Commitment,
     )

@@ -5,6 +5,7 @@ Written with aws-cdk-lib's Validations API, so the library itself does not depen
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -30,7 +31,8 @@ def acknowledge(scope: IConstruct, *findings: Finding) -> None:
 
 
 def wildcard_resources(scope: IConstruct, arns: list[str]) -> list[str]:
-    """The finding names cdk-nag gives wildcard resources: intrinsics written as <Ref> and <Resource.Attr>.
+    """The finding names cdk-nag gives wildcard resources: intrinsics written as <Ref> and <Resource.Attr>,
+    others as compact JSON.
 
     Resolved in one call: each call into the jsii kernel costs a round trip.
     """
@@ -47,4 +49,4 @@ def _flatten(value: Any) -> str:
         return f"<{value['Ref']}>"
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return "<{}.{}>".format(*value["Fn::GetAtt"])
-    return str(value)
+    return json.dumps(value, separators=(",", ":"))  # other intrinsics, as cdk-nag writes them

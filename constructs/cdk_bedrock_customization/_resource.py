@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import aws_cdk as cdk
 import jsii
@@ -15,6 +15,9 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from ._tokens import is_unresolved
+
+if TYPE_CHECKING:
+    from .provider import CustomizationProvider
 
 
 class TaggedResource:
@@ -47,7 +50,7 @@ class TaggedResource:
 
 def custom_resource(
     scope: Construct,
-    service_token: str,
+    provider: CustomizationProvider,
     resource_type: str,
     properties: dict[str, Any],
     own_tags: Mapping[str, Mapping[str, str]],
@@ -56,14 +59,7 @@ def custom_resource(
     """scope's resource, once its properties pass the contract (tokens are left to the handler)."""
     contract.create_request(resource_type, properties, is_unresolved=is_unresolved)
     properties = {**properties, **{name: tag_list(own) for name, own in own_tags.items() if own}}
-    return cdk.CustomResource(
-        scope,
-        "Resource",
-        service_token=service_token,
-        resource_type=resource_type,
-        properties=properties,
-        removal_policy=removal_policy,
-    )
+    return provider.custom_resource(scope, "Resource", resource_type, properties, removal_policy)
 
 
 def service_role(scope: Construct, source_arn: str, description: str) -> iam.Role:

@@ -114,9 +114,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         }
         properties.update({name: value for name, value in optional.items() if value is not None})
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
-        self.resource = custom_resource(
-            self, self.provider.service_token, RESOURCE_TYPE, properties, self._own_tags, removal_policy
-        )
+        self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
 
         self.provider.allow_customizing(base_model_id, role_arn)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
@@ -178,12 +176,8 @@ class CustomModel(TaggedResource, CustomModelBase):
         key = hashlib.sha256(json.dumps(cdk.Stack.of(self).resolve(replacing), sort_keys=True).encode()).hexdigest()
         notifier = JobCompletionNotifier.of(self)
         condition = notifier.wait_for(self, self.resource, self.completion.timeout, key[:8].upper())
-        result = cdk.CustomResource(
-            self,
-            "CompletedJob",
-            service_token=self.provider.service_token,
-            resource_type=contract.JOB_RESULT,
-            properties={"jobIdentifier": self.resource.ref},
+        result = self.provider.custom_resource(
+            self, "CompletedJob", contract.JOB_RESULT, {"jobIdentifier": self.resource.ref}
         )
         result.node.add_dependency(condition)
         return result, condition

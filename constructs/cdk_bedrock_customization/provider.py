@@ -1,14 +1,19 @@
-"""The stack's one Provider-framework provider, shared by every model in the stack."""
+"""The stack's one provider, shared by every model in the stack: the Provider framework (the default) or a
+single function on crhelper."""
 
 from __future__ import annotations
 
+import enum
+import importlib.metadata
 import shutil
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
 
 import aws_cdk as cdk
 import bedrock_custom_resource
+import bedrock_single_function
 import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -21,8 +26,11 @@ from ._nag import acknowledge, wildcard_resources
 from ._tokens import is_unresolved
 
 PROVIDER_ID = "BedrockCustomizationProvider"
+# Read by bedrock_custom_resource.lifecycle (the handler cannot import this package).
+PASSABLE_ROLES_VARIABLE = "PASSABLE_ROLES"
 POLLING_WARNING_ID = "cdk-bedrock-customization:jobLongerThanTotalTimeout"
 HANDLER_PACKAGE = Path(bedrock_custom_resource.__file__).parent
+SINGLE_FUNCTION_PACKAGE = Path(bedrock_single_function.__file__).parent
 # The newest Python runtime that aws-cdk-lib offers (a test fails when a newer one appears).
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 # CloudFormation waits at most one hour for any custom resource (ServiceTimeout is at most 3600 s).
@@ -32,29 +40,70 @@ DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # Bedrock's quota of concurrent customization jobs per account and Region (not adjustable when set).
 DEFAULT_MAX_CONCURRENT_JOBS = 2
 UNWAITED_JOBS_WARNING_ID = "cdk-bedrock-customization:unwaitedJobsBeyondConcurrencyLimit"
-_IGNORED_FILES = shutil.ignore_patterns("__pycache__", "*.pyc")
+# The single function's Lambda timeout bounds crhelper's response PUT, which it retries without end. Two
+# minutes leave room for a Bedrock call's standard retries (8 attempts, backoff up to 20 s) and the answer.
+SINGLE_FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
+# What the single function's polling rules are named after (plus a per-stack id and a per-request hash).
+POLLING_RULE_PREFIX = "bedrock-cr-"
+# Lambda needs none of the typing files.
+_IGNORED_FILES = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyi", "py.typed")
+
+
+class ProviderKind(enum.Enum):
+    """How the custom resources of a stack are run."""
+
+    #: aws-cdk-lib's Provider framework: on_event and is_complete functions, three framework functions and
+    #: a Step Functions waiter (15 resources per stack). The default.
+    FRAMEWORK = "framework"
+    #: One function on crhelper that is itself the ServiceToken and polls through an EventBridge schedule
+    #: rule per waiting request (5 resources per stack).
+    SINGLE_FUNCTION = "single-function"
 
 
 @jsii.implements(cdk.ILocalBundling)
-class _CopyHandlerPackage:
-    """Lays the handler package out as /var/task/bedrock_custom_resource, so its relative imports
-    work in Lambda. A plain copy: no Docker, and the same bytes on every machine."""
+class _CopyPackages:
+    """Lays packages out under /var/task, so that they import as they do here. Plain copies: no Docker,
+    and the same bytes on every machine."""
+
+    def __init__(self, packages: Iterable[Path], license_files: Iterable[Path] = ()) -> None:
+        self.packages = list(packages)
+        self.license_files = list(license_files)
 
     def try_bundle(self, output_dir: str, _options: Any) -> bool:
-        shutil.copytree(HANDLER_PACKAGE, Path(output_dir) / HANDLER_PACKAGE.name, ignore=_IGNORED_FILES)
+        for package in self.packages:
+            shutil.copytree(package, Path(output_dir) / package.name, ignore=_IGNORED_FILES)
+        for license_file in self.license_files:
+            shutil.copyfile(license_file, Path(output_dir) / "crhelper" / license_file.name)
         return True
 
 
-def handler_code() -> lambda_.Code:
+def _bundled_code(source: Path, bundler: _CopyPackages, hash_type: cdk.AssetHashType) -> lambda_.Code:
     return lambda_.Code.from_asset(
-        str(HANDLER_PACKAGE),
+        str(source),
         exclude=["**/__pycache__", "**/*.pyc"],
+        asset_hash_type=hash_type,
         bundling=cdk.BundlingOptions(
             # Never pulled or run: local bundling always succeeds.
             image=cdk.DockerImage.from_registry("local-bundling-only"),
-            local=cast(cdk.ILocalBundling, _CopyHandlerPackage()),
+            local=cast(cdk.ILocalBundling, bundler),
         ),
     )
+
+
+def handler_code() -> lambda_.Code:
+    """The handler package, as /var/task/bedrock_custom_resource (its relative imports work in Lambda)."""
+    return _bundled_code(HANDLER_PACKAGE, _CopyPackages([HANDLER_PACKAGE]), cdk.AssetHashType.SOURCE)
+
+
+def single_function_code() -> lambda_.Code:
+    """The single-function provider: its adapter, the handler package, and crhelper from the installed
+    distribution with its LICENSE and NOTICE. Hashed by its output, so that another crhelper changes it."""
+    crhelper = importlib.metadata.distribution("crhelper")
+    files = [Path(str(crhelper.locate_file(file))) for file in crhelper.files or ()]
+    package = next(file.parent for file in files if file.name == "__init__.py" and file.parent.name == "crhelper")
+    licenses = sorted(file for file in files if file.name in ("LICENSE", "NOTICE") and "dist-info" in str(file))
+    bundler = _CopyPackages([SINGLE_FUNCTION_PACKAGE, HANDLER_PACKAGE, package], licenses)
+    return _bundled_code(SINGLE_FUNCTION_PACKAGE, bundler, cdk.AssetHashType.OUTPUT)
 
 
 def handler_function(
@@ -67,16 +116,19 @@ def handler_function(
     description: str,
     code: lambda_.Code | None = None,
     environment: dict[str, str] | None = None,
+    timeout: cdk.Duration | None = None,
+    package: Path = HANDLER_PACKAGE,
 ) -> lambda_.Function:
-    """A function of this library's handler package, at entry (``module.function``)."""
+    """A function of this library's handler package (or another package of code), at entry
+    (``module.function``)."""
     return lambda_.Function(
         scope,
         construct_id,
         runtime=HANDLER_RUNTIME,
         code=code or handler_code(),
-        handler=f"{HANDLER_PACKAGE.name}.{entry}",
+        handler=f"{package.name}.{entry}",
         role=role,
-        timeout=cdk.Duration.minutes(1),
+        timeout=timeout or cdk.Duration.minutes(1),
         memory_size=256,
         logging_format=lambda_.LoggingFormat.JSON,
         log_group=log_group,
@@ -86,10 +138,11 @@ def handler_function(
 
 
 class CustomizationProvider(Construct):
-    """Runs the custom resources of this library: a Provider with on_event and is_complete handlers.
+    """Runs the custom resources of this library, on the Provider framework (the default) or a single function.
 
-    One is created per stack the first time a model needs it (see ``of``). Create it yourself first,
-    with ``CustomizationProvider.of(stack, query_interval=..., total_timeout=...)``, to change its settings.
+    One is created per stack the first time a model needs it (see ``of``). Create it yourself first, with
+    ``CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION, query_interval=...)``, to change
+    its settings.
     """
 
     def __init__(
@@ -101,13 +154,17 @@ class CustomizationProvider(Construct):
         total_timeout: cdk.Duration | None = None,
         log_retention: logs.RetentionDays | None = None,
         max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS,
+        kind: ProviderKind = ProviderKind.FRAMEWORK,
     ) -> None:
         """
-        :param query_interval: how often is_complete checks a job. @default 1 minute
+        :param query_interval: how often a job is checked; whole minutes for the single function (an
+            EventBridge rate). @default 1 minute
         :param total_timeout: how long a deployment waits for a job; at most 1 hour. @default 1 hour
         :param log_retention: how long the handlers' logs are kept. @default one month
         :param max_concurrent_jobs: the most customization jobs (and, separately, model imports) of the
             stack that run at once; later ones start when earlier ones end. @default 2, Bedrock's quota
+        :param kind: the Provider framework, or a single function on crhelper with fewer resources (see the
+            README). @default ProviderKind.FRAMEWORK
         """
         super().__init__(scope, construct_id)
         self.query_interval = query_interval or DEFAULT_QUERY_INTERVAL
@@ -126,6 +183,15 @@ class CustomizationProvider(Construct):
             )
         if isinstance(max_concurrent_jobs, bool) or not isinstance(max_concurrent_jobs, int) or max_concurrent_jobs < 1:
             raise ValueError(f"max_concurrent_jobs: {max_concurrent_jobs!r} is not a whole number of at least 1")
+        if not isinstance(kind, ProviderKind):
+            raise ValueError(f"kind: {kind!r} is not a ProviderKind; use ProviderKind.FRAMEWORK or SINGLE_FUNCTION")
+        minutes = self.query_interval.to_seconds() / 60
+        if kind is ProviderKind.SINGLE_FUNCTION and (minutes < 1 or minutes != int(minutes)):
+            raise ValueError(
+                f"query_interval: {self.query_interval.to_human_string()} is not a whole number of minutes; the "
+                "single-function provider polls through an EventBridge schedule, rate(N minutes)"
+            )
+        self.kind = kind
         self.max_concurrent_jobs = max_concurrent_jobs
         # What marks the end of each ordered job (and import) of the stack, in declaration order.
         self._ends: dict[str, list[Construct]] = {}
@@ -172,6 +238,27 @@ class CustomizationProvider(Construct):
 
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
+        # What every custom resource of this provider must wait for, besides its ServiceToken.
+        self._prerequisites: list[Construct] = []
+        if kind is ProviderKind.FRAMEWORK:
+            self.service_token = self._framework(handler_logs, retention)
+            self._creating_function = self.on_event_function
+        else:
+            self.service_token = self._single_function(handler_logs)
+            self._creating_function = self.function
+        _PROVIDERS[stack] = self
+        acknowledge(
+            self.handler_role,
+            (
+                "IAM5",
+                "Jobs and models get names generated at deploy time: the handler may act on this account and "
+                "Region's customization jobs and custom models only.",
+                wildcard_resources(self, [jobs, models]),
+            ),
+        )
+
+    def _framework(self, handler_logs: logs.ILogGroup, retention: logs.RetentionDays) -> str:
+        """aws-cdk-lib's Provider, with on_event and is_complete functions; its ServiceToken."""
         code = handler_code()
         self.on_event_function, self.is_complete_function = (
             handler_function(
@@ -196,8 +283,6 @@ class CustomizationProvider(Construct):
                 self, "FrameworkLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY
             ),
         )
-        self.service_token = self.provider.service_token
-        _PROVIDERS[stack] = self
         # Functions that the framework's roles invoke by version (<function ARN>:*).
         invoked = [self.on_event_function, self.is_complete_function] + [
             cast(lambda_.IFunction, child)
@@ -223,15 +308,82 @@ class CustomizationProvider(Construct):
             ),
             ("SF2", "X-Ray adds nothing to the framework's short waiter state machine.", None),
         )
+        return self.provider.service_token
+
+    def _single_function(self, handler_logs: logs.ILogGroup) -> str:
+        """One function on crhelper, itself the ServiceToken; it polls through EventBridge rules it makes."""
+        stack = cdk.Stack.of(self)
+        # The first group of the stack id's UUID tells this stack's rules from any other's, at deploy time.
+        stack_uuid = cdk.Fn.select(2, cdk.Fn.split("/", stack.stack_id))
+        rule_prefix = POLLING_RULE_PREFIX + cdk.Fn.select(0, cdk.Fn.split("-", stack_uuid)) + "-"
+        rules = stack.format_arn(service="events", resource="rule", resource_name=f"{rule_prefix}*")
+        self.function = handler_function(
+            self,
+            "Function",
+            "provider.handler",
+            self.handler_role,
+            handler_logs,
+            description="cdk-bedrock-customization single-function provider",
+            code=single_function_code(),
+            package=SINGLE_FUNCTION_PACKAGE,
+            timeout=SINGLE_FUNCTION_TIMEOUT,
+            environment={
+                "POLLING_RULE_PREFIX": rule_prefix,
+                "POLLING_INTERVAL_MINUTES": str(int(self.query_interval.to_minutes())),
+                "TOTAL_TIMEOUT_SECONDS": str(int(self.total_timeout.to_seconds())),
+            },
+        )
+        self.handler_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+                resources=[rules],
+            )
+        )
+        # In a policy of its own: in the role's default policy, which the function waits for, naming the
+        # function would be a circular dependency. Custom resources wait for it instead.
+        invoke_permissions = iam.Policy(
+            self,
+            "PollingPermissions",
+            roles=[self.handler_role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["lambda:AddPermission", "lambda:RemovePermission"],
+                    resources=[self.function.function_arn],
+                )
+            ],
+        )
+        self._prerequisites.append(invoke_permissions)
         acknowledge(
             self.handler_role,
             (
                 "IAM5",
-                "Jobs and models get names generated at deploy time: the handler may act on this account and "
-                "Region's customization jobs and custom models only.",
-                wildcard_resources(self, [jobs, models]),
+                "The single-function provider makes one polling rule per waiting request, named with this "
+                "stack's prefix: it may manage those rules only.",
+                wildcard_resources(self, [rules]),
             ),
         )
+        return self.function.function_arn
+
+    def custom_resource(
+        self,
+        scope: Construct,
+        construct_id: str,
+        resource_type: str,
+        properties: dict[str, Any],
+        removal_policy: cdk.RemovalPolicy | None = None,
+    ) -> cdk.CustomResource:
+        """A custom resource that this provider runs."""
+        resource = cdk.CustomResource(
+            scope,
+            construct_id,
+            service_token=self.service_token,
+            resource_type=resource_type,
+            properties=properties,
+            removal_policy=removal_policy,
+        )
+        for prerequisite in self._prerequisites:
+            resource.node.add_dependency(prerequisite)
+        return resource
 
     @classmethod
     def of(cls, scope: Construct, **settings: Any) -> CustomizationProvider:
@@ -247,12 +399,23 @@ class CustomizationProvider(Construct):
             )
         return existing
 
-    def allow_customizing(self, base_model: str, service_role_arn: str) -> None:
-        """Let the handler start jobs on this base model (an id or ARN), passing this role to Bedrock only."""
+    def allow_customizing(self, base_model: str, service_role_arn: str | None) -> None:
+        """Let the handler start jobs on this base model (an id or ARN), passing this role (if any) to Bedrock
+        only."""
         self._allow("customize", ["bedrock:CreateModelCustomizationJob"], self._model_arn(base_model))
-        self._allow_passing(service_role_arn)
+        if service_role_arn is not None:
+            self._allow_passing(service_role_arn)
         # Lists running jobs only to explain a quota error; the action takes no resource scope.
         self._allow("list-jobs", ["bedrock:ListModelCustomizationJobs"], "*")
+
+    def allow_passing_roles(self, role_arns: str) -> None:
+        """Let the handler pass any role whose ARN matches role_arns (ending in ``*``) to Bedrock only, for
+        templates that bring their own service roles. The handler then refuses, before creating anything,
+        a roleArn that does not match: the error names it, rather than IAM's AccessDenied."""
+        if not role_arns.endswith("*"):
+            raise ValueError(f"role_arns: {role_arns!r} does not end with '*'")
+        self._allow_passing(role_arns)
+        self._creating_function.add_environment(PASSABLE_ROLES_VARIABLE, role_arns)
 
     def order(self, kind: str, start: Construct, end: Construct | None) -> None:
         """Start a job (or import) of this kind only once an earlier one has ended, so that at most

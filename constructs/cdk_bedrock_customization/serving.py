@@ -145,7 +145,7 @@ class CustomModelDeployment(TaggedResource, Construct):
         )
         self._own_tags = {"tags": dict(tags or {})}
         self.resource = custom_resource(
-            self, self.provider.service_token, contract.MODEL_DEPLOYMENT, properties, self._own_tags, removal_policy
+            self, self.provider, contract.MODEL_DEPLOYMENT, properties, self._own_tags, removal_policy
         )
         self.provider.allow_deploying(model.model_arn)
 
@@ -209,7 +209,7 @@ class ProvisionedThroughput(TaggedResource, Construct):
         self._own_tags = {"tags": dict(tags or {})}
         self.resource = custom_resource(
             self,
-            self.provider.service_token,
+            self.provider,
             contract.PROVISIONED_THROUGHPUT,
             properties,
             self._own_tags,

@@ -17,6 +17,7 @@ import app as example_app
 
 STACK = "BedrockCustomizationExample"
 FROM_FILE_STACK = "BedrockModelsFromFile"
+PROVIDER_STACK = "BedrockCustomizationProvider"
 
 
 def synth(outdir: Path, aspects: tuple[cdk.IAspect, ...] = ()) -> tuple[cdk.App, Path]:
@@ -94,7 +95,7 @@ def cfn_lint(template_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("stack", [STACK, FROM_FILE_STACK])
+@pytest.mark.parametrize("stack", [STACK, FROM_FILE_STACK, PROVIDER_STACK])
 def test_cfn_lint_reports_no_errors(tmp_path, stack):
     synth(tmp_path)
     result = cfn_lint(tmp_path / f"{stack}.template.json")
@@ -108,7 +109,7 @@ def test_cfn_lint_check_can_fail(tmp_path):
     assert cfn_lint(broken).returncode & 2
 
 
-@pytest.mark.parametrize("stack", [STACK, FROM_FILE_STACK])
+@pytest.mark.parametrize("stack", [STACK, FROM_FILE_STACK, PROVIDER_STACK])
 def test_template_matches_snapshot(tmp_path, snapshot, stack):
     synth(tmp_path)
     assert snapshot_template(json.loads((tmp_path / f"{stack}.template.json").read_text())) == snapshot
@@ -127,7 +128,11 @@ def test_handler_asset_holds_the_package_and_no_bytecode(tmp_path):
     import bedrock_custom_resource.index  # noqa: F401
 
     synth(tmp_path)
-    handler_assets = [p for p in tmp_path.glob("asset.*") if (p / "bedrock_custom_resource").is_dir()]
+    handler_assets = [
+        p
+        for p in tmp_path.glob("asset.*")
+        if (p / "bedrock_custom_resource").is_dir() and not (p / "crhelper").exists()
+    ]
     assert len(handler_assets) == 1
     files = sorted(str(p.relative_to(handler_assets[0])) for p in handler_assets[0].rglob("*") if p.is_file())
     assert "bedrock_custom_resource/index.py" in files

@@ -1,0 +1,101 @@
+"""A stack that holds only a provider and exports its ServiceToken, so that plain CloudFormation templates,
+written without CDK, can declare this library's resources."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+
+from constructs import Construct
+
+from .provider import CustomizationProvider, ProviderKind
+
+# IAM's patterns for a role path (other than "/") and a role name.
+_ROLE_PATH = re.compile(r"/[\x21-\x7E]+/")
+_ROLE_NAME_PREFIX = re.compile(r"[\w+=,.@-]{1,63}")
+
+
+class CustomizationProviderStack(cdk.Stack):
+    """The provider, and an export of its ServiceToken named ``<stack name>-ServiceToken``.
+
+    Templates bring their own Bedrock service roles; the handler passes to Bedrock only roles with the given
+    path (``/bedrock-customization/``) or name prefix, and refuses others before creating anything. It may
+    customize any foundation or custom model of its account and Region, and import, deploy and provision
+    custom models.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        passable_role_path: str | None = None,
+        passable_role_name_prefix: str | None = None,
+        kind: ProviderKind = ProviderKind.FRAMEWORK,
+        query_interval: cdk.Duration | None = None,
+        total_timeout: cdk.Duration | None = None,
+        log_retention: logs.RetentionDays | None = None,
+        **stack_props: Any,
+    ) -> None:
+        """
+        :param passable_role_path: the IAM path of the roles templates may pass, e.g. ``/bedrock-customization/``
+        :param passable_role_name_prefix: or the name prefix of those roles (roles with the path ``/``)
+        :param kind: @default ProviderKind.FRAMEWORK
+        :param query_interval: @default 1 minute
+        :param total_timeout: at most 1 hour. @default 1 hour
+        :param log_retention: @default one month
+        :param stack_props: as for ``cdk.Stack``
+        """
+        super().__init__(scope, construct_id, **stack_props)
+        roles = self.format_arn(
+            service="iam",
+            region="",
+            resource="role",
+            resource_name=_passable_roles(passable_role_path, passable_role_name_prefix),
+        )
+        self.provider = CustomizationProvider.of(
+            self, kind=kind, query_interval=query_interval, total_timeout=total_timeout, log_retention=log_retention
+        )
+        self.provider.allow_passing_roles(roles)
+        any_foundation_model = self.format_arn(
+            service="bedrock", account="", resource="foundation-model", resource_name="*"
+        )
+        self.provider.allow_customizing(any_foundation_model, None)
+        any_custom_model = self.format_arn(service="bedrock", resource="custom-model", resource_name="*")
+        self.provider.allow_importing(None)
+        self.provider.allow_deploying(any_custom_model)
+        self.provider.allow_provisioning(any_custom_model)
+        self.export_name = f"{self.stack_name}-ServiceToken"
+        self.service_token_output = cdk.CfnOutput(
+            self,
+            "ServiceToken",
+            value=self.provider.service_token,
+            description=f"The ServiceToken of cdk-bedrock-customization resources ({kind.value} provider)",
+            export_name=self.export_name,
+        )
+
+
+def _passable_roles(path: str | None, name_prefix: str | None) -> str:
+    """The resource name (after ``role/``) that matches the roles templates may pass."""
+    if (path is None) == (name_prefix is None):
+        raise ValueError(
+            f"passable_role_path: {path!r}, passable_role_name_prefix: {name_prefix!r}: give exactly one, so "
+            "that the handler passes only those roles to Bedrock"
+        )
+    if path is not None:
+        if not _ROLE_PATH.fullmatch(path):
+            raise ValueError(
+                f"passable_role_path: {path!r} is not an IAM path other than '/' (it starts and ends with '/', "
+                "e.g. '/bedrock-customization/')"
+            )
+        return f"{path[1:]}*"
+    assert name_prefix is not None
+    if not _ROLE_NAME_PREFIX.fullmatch(name_prefix):
+        raise ValueError(
+            f"passable_role_name_prefix: {name_prefix!r} is not the start of an IAM role name (letters, digits "
+            "and +=,.@_-, at most 63 characters)"
+        )
+    return f"{name_prefix}*"

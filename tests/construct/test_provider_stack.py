@@ -1,0 +1,133 @@
+"""CustomizationProviderStack: an exported ServiceToken for plain CloudFormation, roles limited by path or
+name prefix; and the example template that uses it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from bedrock_custom_resource import contract, lifecycle
+from cdk_bedrock_customization import CustomizationProviderStack, ProviderKind
+from cfnlint.decode import cfn_yaml
+
+import app as example_app
+
+from .conftest import ENV
+from .test_example_app import PROVIDER_STACK, cfn_lint
+
+EXAMPLE_TEMPLATE = Path(example_app.EXAMPLES) / "cloudformation" / "fine-tuning-job.yaml"
+
+
+def provider_stack(**settings: Any) -> tuple[CustomizationProviderStack, dict[str, Any]]:
+    stack = CustomizationProviderStack(cdk.App(), "Provider", env=ENV, **settings)
+    return stack, Template.from_stack(stack).to_json()
+
+
+def pass_role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "iam:PassRole"
+    ]
+
+
+@pytest.mark.parametrize("kind", list(ProviderKind))
+def test_it_exports_the_providers_service_token(kind):
+    stack, template = provider_stack(kind=kind, passable_role_path="/bedrock-customization/")
+    output = template["Outputs"]["ServiceToken"]
+    assert output["Export"] == {"Name": "Provider-ServiceToken"}
+    assert stack.export_name == "Provider-ServiceToken"
+    assert output["Value"] == stack.resolve(stack.provider.service_token)
+
+
+@pytest.mark.parametrize(
+    ("settings", "resource_name"),
+    [
+        ({"passable_role_path": "/bedrock-customization/"}, "role/bedrock-customization/*"),
+        ({"passable_role_name_prefix": "bedrock-"}, "role/bedrock-*"),
+    ],
+)
+@pytest.mark.parametrize("kind", list(ProviderKind))
+def test_the_handler_may_pass_only_roles_with_the_path_or_prefix_and_only_to_bedrock(kind, settings, resource_name):
+    _, template = provider_stack(kind=kind, **settings)
+    (statement,) = pass_role_statements(template)
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
+    assert statement["Resource"]["Fn::Join"][1][-1].endswith(f":{resource_name}")
+    # The function that creates resources refuses other roles itself, naming them.
+    creating = [
+        resource["Properties"]["Environment"]["Variables"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and lifecycle.PASSABLE_ROLES_VARIABLE in resource["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert [variables[lifecycle.PASSABLE_ROLES_VARIABLE] for variables in creating] == [statement["Resource"]]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({}, "give exactly one"),
+        ({"passable_role_path": "/a/", "passable_role_name_prefix": "b"}, "give exactly one"),
+        ({"passable_role_path": "/"}, r"passable_role_path: '/' is not an IAM path other than '/'"),
+        ({"passable_role_path": "bedrock"}, r"passable_role_path: 'bedrock' is not an IAM path"),
+        ({"passable_role_name_prefix": "bad prefix"}, r"passable_role_name_prefix: 'bad prefix' is not the start"),
+        ({"passable_role_name_prefix": ""}, r"passable_role_name_prefix: '' is not the start"),
+    ],
+)
+def test_roles_must_be_limited_by_exactly_one_valid_path_or_prefix(settings, message):
+    with pytest.raises(ValueError, match=message):
+        provider_stack(**settings)
+
+
+def test_the_example_template_is_clean_for_cfn_lint():
+    result = cfn_lint(EXAMPLE_TEMPLATE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_example_template_imports_the_example_apps_service_token_and_passes_a_role_it_may_pass(tmp_path):
+    app = example_app.build_app(outdir=str(tmp_path))
+    app.synth()
+    provider_template = json.loads((tmp_path / f"{PROVIDER_STACK}.template.json").read_text())
+    export = provider_template["Outputs"]["ServiceToken"]["Export"]["Name"]
+    (passed,) = pass_role_statements(provider_template)
+
+    template = cfn_yaml.load(str(EXAMPLE_TEMPLATE))
+    job = template["Resources"]["SupportAssistant"]
+    assert job["Type"] == contract.CUSTOMIZATION_JOB
+    imported = job["Properties"]["ServiceToken"]["Fn::ImportValue"]["Fn::Sub"]
+    assert imported.replace("${ProviderStackName}", template["Parameters"]["ProviderStackName"]["Default"]) == export
+    role = template["Resources"]["ServiceRole"]
+    assert job["Properties"]["roleArn"] == {"Fn::GetAtt": ["ServiceRole", "Arn"]}
+    assert passed["Resource"]["Fn::Join"][1][-1] == f":role{role['Properties']['Path']}*"
+    assert template["Outputs"]["outputModelArn"]["Value"] == {"Fn::GetAtt": ["SupportAssistant", "outputModelArn"]}
+
+
+def test_the_example_jobs_properties_pass_the_handlers_contract():
+    template = cfn_yaml.load(str(EXAMPLE_TEMPLATE))
+    values = {"DataBucketName": "example-data", "BaseModelIdentifier": "amazon.nova-micro-v1:0:128k"}
+
+    def resolve(value: Any) -> Any:  # the intrinsics the job's properties use, with sample values
+        if isinstance(value, dict) and "Ref" in value:
+            return values[value["Ref"]]
+        if isinstance(value, dict) and "Fn::Sub" in value:
+            return re.sub(r"\$\{(\w+)\}", lambda match: values[match.group(1)], value["Fn::Sub"])
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            return "arn:aws:iam::123456789012:role/bedrock-customization/example-ServiceRole-1A2B3C"
+        if isinstance(value, dict):
+            return {key: resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        return value
+
+    given = template["Resources"]["SupportAssistant"]["Properties"]
+    properties = resolve({name: value for name, value in given.items() if name != "ServiceToken"})
+    request = contract.create_request(contract.CUSTOMIZATION_JOB, properties)
+    assert request["trainingDataConfig"] == {"s3Uri": "s3://example-data/support/train.jsonl"}
+    assert request["hyperParameters"]["epochCount"] == "2"
