@@ -7,7 +7,9 @@
    completion adds a wait per model by design, and its figures are reported for information.
 2. CloudFormation resources each additional model adds to the template.
 3. Import time of the Lambda handler module against ``import boto3`` alone.
-4. Synth-time validation of a local dataset: seconds to validate a generated 100,000-record
+4. Each provider kind: the resources of its shared infrastructure (a stack with the provider alone), and the
+   synth time of the polled models on it, measured in the same interleaved runs as 1.
+5. Synth-time validation of a local dataset: seconds to validate a generated 100,000-record
    ``bedrock-conversation-2024`` file, and peak traced memory for 10,000 against 100,000 records
    (validation streams the file, so the peak should not grow with it).
 
@@ -42,7 +44,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
-from cdk_bedrock_customization import Completion, CustomModel, S3Data
+from cdk_bedrock_customization import Completion, CustomizationProvider, CustomModel, ProviderKind, S3Data
 from cdk_bedrock_customization.datasets import validate_dataset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,6 +54,7 @@ MODELS = 50
 BASE_MODEL = "amazon.nova-micro-v1:0:128k"
 SHARED_ROLE_ARN = "arn:aws:iam::111122223333:role/BedrockCustomizationBench"
 SYNTH_TARGET = 1.3
+SINGLE_FUNCTION_RESOURCES_TARGET = 5
 RESOURCES_PER_MODEL_TARGET = 1.0
 HANDLER_MODULE = "bedrock_custom_resource.index"
 DATASET_RECORDS = 100_000
@@ -81,12 +84,18 @@ StackBuilder = Callable[[cdk.App], cdk.Stack]
 
 
 def model_stack(
-    app: cdk.App, models: int = MODELS, *, shared_role: bool = True, event_driven: bool = False
+    app: cdk.App,
+    models: int = MODELS,
+    *,
+    shared_role: bool = True,
+    event_driven: bool = False,
+    kind: ProviderKind = ProviderKind.FRAMEWORK,
 ) -> cdk.Stack:
-    """A stack of ``models`` CustomModels reading one bucket; with ``shared_role``, all of them use one
-    imported, immutable service role, else each creates (and is granted) its own. They are polled unless
-    ``event_driven``."""
+    """A stack of ``models`` CustomModels reading one bucket, on a provider of this kind; with ``shared_role``,
+    all of them use one imported, immutable service role, else each creates (and is granted) its own. They are
+    polled unless ``event_driven``."""
     stack = cdk.Stack(app, STACK_NAME)
+    CustomizationProvider.of(stack, kind=kind)
     bucket = s3.Bucket(stack, "Data")
     role = iam.Role.from_role_arn(stack, "ServiceRole", SHARED_ROLE_ARN, mutable=False) if shared_role else None
     for index in range(models):
@@ -100,6 +109,13 @@ def model_stack(
             role=role,
             completion=Completion.event_driven() if event_driven else Completion.polling(),
         )
+    return stack
+
+
+def provider_stack(app: cdk.App, kind: ProviderKind) -> cdk.Stack:
+    """The shared infrastructure alone: a stack with the provider of this kind and nothing else."""
+    stack = cdk.Stack(app, STACK_NAME)
+    CustomizationProvider.of(stack, kind=kind)
     return stack
 
 
@@ -184,6 +200,7 @@ class SynthTimes:
     shared_role: float
     own_roles: float
     event_driven: float
+    single_function: float
     templates: dict[str, dict[str, Any]]
 
 
@@ -195,6 +212,7 @@ def time_synths(runs: int, models: int = MODELS) -> SynthTimes:
         "shared_role": partial(model_stack, models=models, shared_role=True),
         "own_roles": partial(model_stack, models=models, shared_role=False),
         "event_driven": partial(model_stack, models=models, event_driven=True),
+        "single_function": partial(model_stack, models=models, kind=ProviderKind.SINGLE_FUNCTION),
     }
     samples: dict[str, list[float]] = {name: [] for name in builders}
     templates: dict[str, dict[str, Any]] = {}
@@ -206,7 +224,12 @@ def time_synths(runs: int, models: int = MODELS) -> SynthTimes:
             samples[name].append(elapsed)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     return SynthTimes(
-        medians["baseline"], medians["shared_role"], medians["own_roles"], medians["event_driven"], templates
+        medians["baseline"],
+        medians["shared_role"],
+        medians["own_roles"],
+        medians["event_driven"],
+        medians["single_function"],
+        templates,
     )
 
 
@@ -336,6 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     event_counts, event_per_model = resources_per_model(
         models, shared_role=True, event_driven=True, many=synths.templates["event_driven"]
     )
+    single_ratio = synths.single_function / synths.baseline
+    shared_infrastructure = {
+        kind: resource_count(synth_template(partial(provider_stack, kind=kind))) for kind in ProviderKind
+    }
+    single_resources = shared_infrastructure[ProviderKind.SINGLE_FUNCTION]
+    single_passed = single_resources <= SINGLE_FUNCTION_RESOURCES_TARGET
     imports = time_imports(args.import_runs)
     dataset = time_dataset_validation(args.dataset_runs)
     dataset_passed = dataset.seconds < DATASET_SECONDS_TARGET
@@ -367,6 +396,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{event_per_model:.2f}",
             "(info: job, wait handle and condition, result, read policy)",
         ),
+        (
+            "shared infrastructure resources, framework provider",
+            str(shared_infrastructure[ProviderKind.FRAMEWORK]),
+            "(info)",
+        ),
+        (
+            "shared infrastructure resources, single-function provider",
+            str(single_resources),
+            f"<= {SINGLE_FUNCTION_RESOURCES_TARGET} {_verdict(single_passed)}",
+        ),
+        (f"synth, {models} polled CustomModels, single-function provider", f"{synths.single_function:.3f} s", ""),
+        ("  ratio to baseline", f"{single_ratio:.2f}x", "(info; the framework provider's is above)"),
         ("interpreter startup (python -c pass)", f"{imports.startup * 1000:.0f} ms", ""),
         ("import boto3, less startup", f"{imports.boto3 * 1000:.0f} ms", ""),
         (f"import {HANDLER_MODULE}, less startup", f"{imports.handler * 1000:.0f} ms", ""),
@@ -401,6 +442,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"resources_per_model_own_roles={own_per_model:.2f} info")
     print(f"synth_ratio_event_driven={event_ratio:.2f} info")
     print(f"resources_per_model_event_driven={event_per_model:.2f} info")
+    print(f"shared_resources_framework={shared_infrastructure[ProviderKind.FRAMEWORK]} info")
+    print(
+        f"shared_resources_single_function={single_resources} target<={SINGLE_FUNCTION_RESOURCES_TARGET} "
+        f"{_verdict(single_passed)}"
+    )
+    print(f"synth_ratio_single_function={single_ratio:.2f} info")
     print(f"import_ratio={imports.ratio:.2f} info")
     print(
         f"dataset_validation_seconds={dataset.seconds:.3f} target<{DATASET_SECONDS_TARGET:g} {_verdict(dataset_passed)}"
