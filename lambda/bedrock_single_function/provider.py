@@ -10,7 +10,8 @@ What crhelper 2.0.12 leaves open is closed here:
 - they are removed by that name, whatever is already gone, and also when setting them up fails;
 - a request that is complete at once is answered at once, with no rule, as the framework does;
 - a failed Create answers with CREATE_FAILED as its physical id, so that the rollback's Delete is skipped;
-- failure reasons are shortened from the end to crhelper's 256 characters (crhelper keeps the end).
+- the lifecycle code's failure reasons are shortened from the end to crhelper's 256 characters (crhelper
+  would keep the end).
 The response PUT, which crhelper retries without end, is bounded by the function's timeout (set by the
 construct), and deletes do not sleep (sleep_on_delete=0): the function's log group outlives every
 request but the stack's own deletion, which deletes the log group anyway.
@@ -100,9 +101,10 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
         physical_id = str(self.Data["PhysicalResourceId"])
         if now() > float(self.Data[DEADLINE]):
             minutes = round(self.total_timeout / 60)
+            # The ids last: a reason is cut at the end, and a logical id may have 255 characters.
             message = (
-                f"{event['LogicalResourceId']} ({physical_id}) did not complete within the provider's total "
-                f"timeout of {minutes} minutes"
+                f"{event['RequestType']} did not complete within the provider's total timeout of {minutes} "
+                f"minutes: {event['LogicalResourceId']} ({physical_id})"
             )
             return self._failed(TimeoutError(message), physical_id)
         on_event_data = {key: value for key, value in self.Data.items() if key not in ("PhysicalResourceId", DEADLINE)}
@@ -118,7 +120,6 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
             return True
         if result["IsComplete"]:
             self.Data.update(result.get("Data") or {})
-            self.Data.pop(DEADLINE, None)
         return bool(result["IsComplete"])
 
     def _failed(self, error: Exception, physical_id: str | None) -> str:
@@ -126,7 +127,6 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
         logger.error("%s", error, exc_info=error)
         self.Status = crhelper.FAILED
         self.Reason = bounded_reason(str(error), MAX_REASON_CHARACTERS)
-        self.Data.pop(DEADLINE, None)
         return str(physical_id or self._event.get("PhysicalResourceId") or self.PhysicalResourceId)
 
     # --- crhelper's polling, with its gaps closed ------------------------------------------------------
@@ -162,6 +162,8 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
         return statement_id
 
     def _setup_polling(self) -> None:
+        # The rule target's input is limited to 8192 characters; polls do not need the old properties.
+        self._event.pop("OldResourceProperties", None)
         try:
             super()._setup_polling()
         except Exception:
@@ -171,6 +173,7 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
     def _remove_polling(self) -> None:
         self._event.pop("CrHelperData", None)
         self.Data.pop("PhysicalResourceId", None)
+        self.Data.pop(DEADLINE, None)  # every answer goes through here
         name = polling_rule_name(self._event)
         events, functions = self._events_client, self._lambda_client
         with contextlib.suppress(events.exceptions.ResourceNotFoundException):

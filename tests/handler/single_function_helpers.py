@@ -1,0 +1,467 @@
+"""Running the single-function provider (lambda/bedrock_single_function) as Lambda and EventBridge would.
+
+Inside the ``bedrock`` fixture's moto:
+- ``ResponseEndpoint``: CloudFormation's pre-signed response URL, as a local HTTPS server with a throwaway
+  CA (trustme) that records each PUT body by request path; it can also accept connections and never answer.
+- ``LambdaContext``: the context Lambda passes to a handler.
+- ``single_function`` (fixture): the environment the construct sets, a moto IAM role and Lambda function
+  (crhelper adds its permission to it) and ``SingleFunction``, which invokes the provider, lists what
+  polling left behind (``leftovers``) and plays the polling schedule (``play_schedule``: one tick
+  invokes the function with each polling rule's target Input, as EventBridge does).
+- ``Driver``: one request from CloudFormation's side, to its response. ``FrameworkDriver`` models the CDK
+  Provider framework (onEvent, then isComplete at once and once per tick); ``SingleFunctionDriver`` runs
+  crhelper's real code. Both answer the same ``Response``.
+
+Two moto gaps are closed for the provider's tests (through monkeypatch, for one test): Lambda refuses a
+second permission with a statement id the policy already has (ResourceConflictException), and EventBridge
+refuses a rule name that is longer than 64 characters or has other characters than ``.-_A-Za-z0-9``.
+
+Import the fixture into a test module as ``from .single_function_helpers import single_function_fixture``.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+import io
+import json
+import logging
+import re
+import ssl
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+import trustme
+from bedrock_custom_resource import index, responses
+from bedrock_single_function import provider as adapter
+from moto.awslambda.policy import Policy
+from moto.core.exceptions import JsonRESTError
+from moto.events.models import EventsBackend
+
+from tests.support.bedrock_stand_in import BedrockStandIn
+
+from .conftest import ACCOUNT, CREATE_FAILED, REGION
+
+FUNCTION_NAME = "my-stack-BedrockCustomizationProviderFunction-AbCdEf123456"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION_NAME}"
+# As the construct makes it: a fixed prefix and the first group of the stack id's UUID.
+RULE_PREFIX = "bedrock-cr-1a2b3c4d-"
+POLLING_INTERVAL_MINUTES = 1
+TOTAL_TIMEOUT_SECONDS = 3600
+# The loggers crhelper's log setup changes on every invocation; restored after each test.
+_CRHELPER_LOGGERS = ("", "boto", "boto3", "botocore", "urllib3")
+_RULE_NAME = re.compile(r"[\.\-_A-Za-z0-9]{1,64}")
+
+PollHook = Callable[[int], None]
+
+
+# --- CloudFormation's response URL ----------------------------------------------------------------------
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    endpoint: ResponseEndpoint
+
+
+class _ResponseHandler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_PUT(self) -> None:
+        endpoint = self.server.endpoint
+        if not endpoint.answering:
+            endpoint._hold()
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        endpoint._record(urlsplit(self.path).path, body)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class ResponseEndpoint:
+    """CloudFormation's response URL: HTTPS on 127.0.0.1 with a throwaway CA (``ca_file``); records each
+    PUT's JSON body under its request path. With ``answering`` False it accepts connections and reads
+    nothing and answers nothing, as a hung endpoint; ``close`` releases such connections (they are then
+    answered, so that the client's PUT ends instead of retrying) and stops the server."""
+
+    def __init__(self, directory: Path) -> None:
+        ca = trustme.CA()
+        self.ca_file = str(directory / "response-endpoint-ca.pem")
+        ca.cert_pem.write_to_path(self.ca_file)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        self.answering = True
+        self._bodies: dict[str, list[dict[str, Any]]] = {}
+        self._held: list[threading.Thread] = []
+        self._changed = threading.Condition()
+        self._release = threading.Event()
+        self._closed = False
+        self._server = _Server(("127.0.0.1", 0), _ResponseHandler)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._server.endpoint = self
+        # A short poll interval: close() waits for the serving loop to notice.
+        self._serving = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="response-endpoint", daemon=True
+        )
+        self._serving.start()
+
+    def url(self, path: str) -> str:
+        """A pre-signed-looking URL for path: a signature unique to it, as CloudFormation's are."""
+        signature = uuid.uuid4().hex
+        return (
+            f"https://127.0.0.1:{self._server.server_port}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            f"&X-Amz-Date=20240601T000000Z&X-Amz-Expires=7200&X-Amz-Signature={signature}"
+        )
+
+    def bodies(self, path: str) -> list[dict[str, Any]]:
+        """Every body PUT to path, oldest first."""
+        with self._changed:
+            return list(self._bodies.get(path, []))
+
+    def wait_for_held(self, count: int, timeout: float) -> bool:
+        """True once count connections are being held unanswered."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self._held) >= count, timeout)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._serving.join(timeout=5)
+        for held in self._held:
+            held.join(timeout=5)
+
+    def _hold(self) -> None:
+        with self._changed:
+            self._held.append(threading.current_thread())
+            self._changed.notify_all()
+        self._release.wait()
+
+    def _record(self, path: str, body: dict[str, Any]) -> None:
+        with self._changed:
+            self._bodies.setdefault(path, []).append(body)
+            self._changed.notify_all()
+
+
+# --- Lambda ----------------------------------------------------------------------------------------------
+
+
+class LambdaContext:
+    """The context Lambda gives a handler: its remaining time counts down from the function's timeout."""
+
+    def __init__(self, function_name: str = FUNCTION_NAME, timeout_seconds: float = 60.0) -> None:
+        self.function_name = function_name
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What polling has in the account: every EventBridge rule, each rule's targets, and the statements
+    of the function's resource policy (crhelper's permissions for EventBridge)."""
+
+    rules: dict[str, dict[str, Any]]
+    targets: dict[str, list[dict[str, Any]]]
+    statements: list[dict[str, Any]]
+
+    @property
+    def empty(self) -> bool:
+        return not self.rules and not any(self.targets.values()) and not self.statements
+
+
+@dataclass
+class SingleFunction:
+    """The single-function provider deployed in moto, with its response endpoint."""
+
+    endpoint: ResponseEndpoint
+    provider: adapter.SingleFunctionProvider
+    # The name of every PutRule that reached EventBridge, in order.
+    put_rules: list[str]
+
+    def new_provider(self) -> adapter.SingleFunctionProvider:
+        """A provider as a new Lambda execution environment builds it."""
+        return adapter.SingleFunctionProvider(ssl_verify=self.endpoint.ca_file)
+
+    def addressed(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """event, with its ResponseURL at the local endpoint (one path per request)."""
+        return {**copy.deepcopy(dict(event)), "ResponseURL": self.endpoint.url(self.response_path(event))}
+
+    @staticmethod
+    def response_path(event: Mapping[str, Any]) -> str:
+        return f"/cloudformation-custom-resource-response/{event['RequestId']}"
+
+    def responses(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return self.endpoint.bodies(self.response_path(event))
+
+    def invoke(
+        self,
+        event: Mapping[str, Any],
+        *,
+        instance: adapter.SingleFunctionProvider | None = None,
+        timeout_seconds: float = 60.0,
+    ) -> None:
+        """One Lambda invocation (of instance, a new execution environment, if given); like Lambda, the
+        handler gets its own copy of the event."""
+        (instance or self.provider)(copy.deepcopy(dict(event)), LambdaContext(FUNCTION_NAME, timeout_seconds))
+
+    def leftovers(self) -> Leftovers:
+        events, functions = boto3.client("events", region_name=REGION), boto3.client("lambda", region_name=REGION)
+        rules = {rule["Name"]: rule for rule in events.list_rules()["Rules"]}
+        targets = {name: events.list_targets_by_rule(Rule=name)["Targets"] for name in rules}
+        try:
+            policy = json.loads(functions.get_policy(FunctionName=FUNCTION_NAME)["Policy"])
+        except functions.exceptions.ResourceNotFoundException:  # no statement left: no policy at all
+            statements = []
+        else:
+            statements = policy["Statement"]
+        return Leftovers(rules, targets, statements)
+
+    def play_schedule(self) -> int:
+        """One tick: each polling rule invokes its targets with their Input, as EventBridge does when the
+        rule's rate comes round. Checks on the way that EventBridge could: the rule is a schedule under the
+        prefix, its target is the function, and the function's policy lets this rule invoke it.
+        Returns how many invocations there were."""
+        now = self.leftovers()
+        invocations = 0
+        for name, rule in sorted(now.rules.items()):
+            assert name.startswith(RULE_PREFIX), f"rule {name} is not under the prefix the function may manage"
+            assert rule["State"] == "ENABLED"
+            assert rule["ScheduleExpression"] == f"rate({POLLING_INTERVAL_MINUTES} minute)"
+            for target in now.targets[name]:
+                assert target["Arn"] == FUNCTION_ARN, target
+                assert _permits(now.statements, rule["Arn"]), f"the function's policy lets no rule {name} invoke it"
+                self.invoke(json.loads(target["Input"]))
+                invocations += 1
+        return invocations
+
+
+def _permits(statements: list[dict[str, Any]], rule_arn: str) -> bool:
+    return any(
+        statement["Effect"] == "Allow"
+        and statement["Action"] == "lambda:InvokeFunction"
+        and statement["Principal"] == {"Service": "events.amazonaws.com"}
+        and statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == rule_arn
+        for statement in statements
+    )
+
+
+class _ResourceConflict(JsonRESTError):
+    code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ResourceConflictException", message)
+
+
+def install_moto_compensations(monkeypatch: pytest.MonkeyPatch, put_rules: list[str]) -> None:
+    """Lambda's and EventBridge's refusals that moto lacks (see the module); put_rules records PutRule."""
+    add_statement = Policy.add_statement
+    put_rule = EventsBackend.put_rule
+
+    def add_statement_once(self: Policy, raw: str, qualifier: str | None = None) -> tuple[Any, str]:
+        """moto gap: it appends a second statement with the same id; Lambda refuses it."""
+        sid = json.loads(raw).get("StatementId")
+        if any(statement.get("Sid") == sid for statement in self.statements):
+            raise _ResourceConflict(
+                f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove "
+                "the existing statement."
+            )
+        return add_statement(self, raw, qualifier)
+
+    def put_valid_rule(self: EventsBackend, name: str, *args: Any, **kwargs: Any) -> Any:
+        """moto gap: it takes any rule name; EventBridge's have 1 to 64 of [.-_A-Za-z0-9]."""
+        put_rules.append(name)
+        if not _RULE_NAME.fullmatch(name):
+            raise JsonRESTError(
+                "ValidationException",
+                f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must "
+                "have length less than or equal to 64, Member must satisfy regular expression pattern: "
+                "[\\.\\-_A-Za-z0-9]+",
+            )
+        return put_rule(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Policy, "add_statement", add_statement_once)
+    monkeypatch.setattr(EventsBackend, "put_rule", put_valid_rule)
+
+
+@pytest.fixture(name="single_function")
+def single_function_fixture(
+    bedrock: BedrockStandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[SingleFunction]:
+    """The provider in moto, configured as the construct configures it, with its response endpoint (closed
+    afterwards, while moto still runs)."""
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv(adapter.RULE_PREFIX_VARIABLE, RULE_PREFIX)
+    monkeypatch.setenv(adapter.INTERVAL_VARIABLE, str(POLLING_INTERVAL_MINUTES))
+    monkeypatch.setenv(adapter.TOTAL_TIMEOUT_VARIABLE, str(TOTAL_TIMEOUT_SECONDS))
+    put_rules: list[str] = []
+    install_moto_compensations(monkeypatch, put_rules)
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="my-stack-BedrockCustomizationHandlerRole", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("provider.py", "")
+    boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=FUNCTION_NAME,
+        Runtime="python3.12",
+        Role=role,
+        Handler="provider.handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    levels = {name: logging.getLogger(name).level for name in _CRHELPER_LOGGERS}
+    endpoint = ResponseEndpoint(tmp_path)
+    try:
+        yield SingleFunction(endpoint, adapter.SingleFunctionProvider(ssl_verify=endpoint.ca_file), put_rules)
+    finally:
+        endpoint.close()
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+# --- drivers ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    """What CloudFormation receives at the response URL."""
+
+    status: str
+    physical_id: str
+    data: dict[str, Any]
+    reason: str
+
+
+class Driver(abc.ABC):
+    """One request from CloudFormation's side: its event in, its response out.
+
+    ``send`` runs onEvent and a first isComplete at once, then one poll per tick until there is a response;
+    ``before_each_poll(n)`` runs before each later poll (n = 2, 3, ...: the poll about to run), for the test
+    to move Bedrock on. A response that does not come within max_ticks fails the test. ``ticks`` is how many
+    ticks the last request took (0: answered at once)."""
+
+    name: str
+    create_failed: str  # the physical id that a failed Create answers, and whose Delete is skipped
+    reason_limit: int  # the most characters a reason has
+    ticks: int = 0
+
+    @abc.abstractmethod
+    def send(
+        self, event: Mapping[str, Any], before_each_poll: PollHook | None = None, max_ticks: int = 10
+    ) -> Response: ...
+
+    @abc.abstractmethod
+    def assert_nothing_left(self) -> None:
+        """Nothing of polling is left in the account."""
+
+    def _tick(self, before_each_poll: PollHook | None, max_ticks: int, event: Mapping[str, Any]) -> None:
+        if self.ticks == max_ticks:
+            pytest.fail(
+                f"{self.name}: no response to {event['RequestType']} {event['LogicalResourceId']} after "
+                f"{max_ticks} ticks"
+            )
+        self.ticks += 1
+        if before_each_poll is not None:
+            before_each_poll(self.ticks + 1)
+
+
+class FrameworkDriver(Driver):
+    """The CDK Provider framework's contract (aws-cdk-lib custom-resources/lib/provider-framework/runtime):
+    a Delete of the CREATE_FAILED marker is answered at once; onEvent (the ResponseURL hidden from it); its
+    result merged into the event (PhysicalResourceId defaulting to the RequestId for a Create, to the event's
+    otherwise; a Delete may not change it); isComplete at once, then once per tick until complete;
+    Data = onEvent's overlaid by isComplete's. An exception answers FAILED with its message: with the marker
+    as physical id for a Create whose onEvent raised, else with the event's (for isComplete, onEvent's)."""
+
+    name = "framework"
+    create_failed = CREATE_FAILED
+    reason_limit = responses.MAX_REASON_BYTES
+
+    def send(self, event: Mapping[str, Any], before_each_poll: PollHook | None = None, max_ticks: int = 10) -> Response:
+        self.ticks = 0
+        request = {**copy.deepcopy(dict(event)), "ResponseURL": "..."}
+        if request["RequestType"] == "Delete" and request.get("PhysicalResourceId") == CREATE_FAILED:
+            return self._response("SUCCESS", request)
+        try:
+            result = index.on_event(copy.deepcopy(request)) or {}
+            physical_id = result.get("PhysicalResourceId") or (
+                request["RequestId"] if request["RequestType"] == "Create" else request["PhysicalResourceId"]
+            )
+            if request["RequestType"] == "Delete" and physical_id != request["PhysicalResourceId"]:
+                raise RuntimeError("DELETE: cannot change the physical resource ID during deletion")
+        except Exception as error:
+            if request["RequestType"] == "Create":
+                request["PhysicalResourceId"] = CREATE_FAILED
+            return self._response("FAILED", request, str(error))
+        resource_event = {**request, **result, "PhysicalResourceId": physical_id}
+        while True:
+            try:
+                completion = index.is_complete(copy.deepcopy(resource_event))
+                if not completion["IsComplete"] and completion.get("Data"):
+                    raise RuntimeError('"Data" is not allowed if "IsComplete" is "False"')
+            except Exception as error:
+                return self._response("FAILED", resource_event, str(error))
+            if completion["IsComplete"]:
+                data = {**(resource_event.get("Data") or {}), **(completion.get("Data") or {})}
+                return self._response("SUCCESS", {**resource_event, **completion, "Data": data})
+            self._tick(before_each_poll, max_ticks, event)
+
+    def assert_nothing_left(self) -> None:
+        """The framework's polling is a Step Functions execution of its own stack: nothing in this account's
+        moto to check."""
+
+    @staticmethod
+    def _response(status: str, event: Mapping[str, Any], reason: str | None = None) -> Response:
+        return Response(status, event["PhysicalResourceId"], dict(event.get("Data") or {}), reason or status)
+
+
+class SingleFunctionDriver(Driver):
+    """crhelper's real code: invoke the function with the event, then play the schedule once per tick until
+    the response PUT arrives. Checks each response's envelope, and that nothing of polling is left."""
+
+    name = "single-function"
+    create_failed = adapter.CREATE_FAILED
+    reason_limit = adapter.MAX_REASON_CHARACTERS
+
+    def __init__(self, single_function: SingleFunction) -> None:
+        self.function = single_function
+
+    def send(self, event: Mapping[str, Any], before_each_poll: PollHook | None = None, max_ticks: int = 10) -> Response:
+        self.ticks = 0
+        request = self.function.addressed(event)
+        answered = len(self.function.responses(request))
+        self.function.invoke(request)
+        while len(self.function.responses(request)) == answered:
+            self._tick(before_each_poll, max_ticks, event)
+            if self.function.play_schedule() == 0:
+                pytest.fail(f"no response to {event['RequestType']} {event['LogicalResourceId']}, and no poll due")
+        new = self.function.responses(request)[answered:]
+        assert len(new) == 1, new
+        (body,) = new
+        envelope = {key: body[key] for key in ("StackId", "RequestId", "LogicalResourceId", "NoEcho")}
+        assert envelope == {key: event[key] for key in ("StackId", "RequestId", "LogicalResourceId")} | {
+            "NoEcho": False
+        }
+        self.assert_nothing_left()
+        return Response(body["Status"], body["PhysicalResourceId"], body["Data"], body["Reason"])
+
+    def assert_nothing_left(self) -> None:
+        leftovers = self.function.leftovers()
+        assert leftovers.empty, leftovers

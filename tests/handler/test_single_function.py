@@ -1,0 +1,348 @@
+"""The single-function provider closes crhelper 2.0.12's gaps: guarded here, on crhelper's real code.
+
+Polling leaves nothing behind however it ends; it has a deadline; its rule names fit EventBridge for any
+logical id; a request complete at once polls not at all; a retried invocation (Lambda retries one that
+failed or timed out) starts nothing twice and leaves nothing twice; the ResponseURL is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from bedrock_custom_resource import index
+from bedrock_single_function import provider
+
+from tests.support.bedrock_stand_in import BedrockStandIn
+
+from .conftest import ACCOUNT, BASE_MODEL, REGION, SERVICE_TOKEN, CloudFormationEvents, fine_tuning_properties
+from .single_function_helpers import (
+    FUNCTION_NAME,
+    RULE_PREFIX,
+    TOTAL_TIMEOUT_SECONDS,
+    Leftovers,
+    SingleFunction,
+    single_function_fixture,  # noqa: F401 (a fixture)
+)
+
+
+def only_job(bedrock: BedrockStandIn) -> str:
+    (job,) = bedrock.jobs()
+    arn: str = job["jobArn"]
+    return arn
+
+
+def assert_polling(leftovers: Leftovers) -> str:
+    """Exactly one request is being polled: one rule, its one target, one permission. Returns the rule name."""
+    (name,) = leftovers.rules
+    (target,) = leftovers.targets[name]
+    (statement,) = leftovers.statements
+    assert statement["Sid"] == name
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == leftovers.rules[name]["Arn"]
+    assert json.loads(target["Input"])["CrHelperPoll"] is True
+    return name
+
+
+def start_polling(single_function: SingleFunction, event: dict[str, Any]) -> str:
+    """The first invocation of a request that is not complete at once: no response, one polling rule."""
+    single_function.invoke(event)
+    assert single_function.responses(event) == []
+    return assert_polling(single_function.leftovers())
+
+
+def response(single_function: SingleFunction, event: dict[str, Any]) -> dict[str, Any]:
+    (body,) = single_function.responses(event)
+    return body
+
+
+# --- nothing left behind -----------------------------------------------------------------------------------
+
+
+OUTCOMES: dict[str, tuple[Callable[[BedrockStandIn, str], None], str]] = {
+    "success": (lambda bedrock, arn: bedrock.set_job_status(arn, "Completed"), "SUCCESS"),
+    "job-failed": (lambda bedrock, arn: bedrock.set_job_status(arn, "Failed", failure_message="No data"), "FAILED"),
+    "job-stopped": (lambda bedrock, arn: bedrock.set_job_status(arn, "Stopped"), "FAILED"),
+}
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_polling_leaves_nothing_once_answered(single_function, bedrock, events, outcome):
+    event = single_function.addressed(events.create())
+    start_polling(single_function, event)
+    assert single_function.play_schedule() == 1  # still running: polled, not answered
+    assert single_function.responses(event) == []
+
+    move, status = OUTCOMES[outcome]
+    move(bedrock, only_job(bedrock))
+    assert single_function.play_schedule() == 1
+    assert response(single_function, event)["Status"] == status
+    assert single_function.leftovers().empty
+    assert single_function.play_schedule() == 0  # nothing polls on
+
+
+def test_a_polling_setup_that_fails_half_way_removes_what_it_made_and_answers_failed(
+    single_function, bedrock, events, monkeypatch
+):
+    from moto.core.exceptions import JsonRESTError
+    from moto.events.models import EventsBackend
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise JsonRESTError("AccessDeniedException", "not authorized to perform: events:PutTargets")
+
+    monkeypatch.setattr(EventsBackend, "put_targets", refuse)
+    event = single_function.addressed(events.create())
+    single_function.invoke(event)
+    body = response(single_function, event)
+    assert body["Status"] == "FAILED"
+    assert "not authorized to perform: events:PutTargets" in body["Reason"]
+    assert body["PhysicalResourceId"] == only_job(bedrock)  # the rollback's Delete stops the job
+    assert body["Data"] == {}
+    assert single_function.put_rules  # the rule was made, then removed
+    assert single_function.leftovers().empty
+
+
+# --- the deadline ------------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_750_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_polling_ends_at_the_providers_total_timeout_and_not_before(single_function, bedrock, events, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(provider, "now", clock)
+    event = single_function.addressed(events.create())
+    start_polling(single_function, event)
+    job_arn = only_job(bedrock)
+
+    clock.now += TOTAL_TIMEOUT_SECONDS - 1
+    assert single_function.play_schedule() == 1
+    assert single_function.responses(event) == []  # not before the deadline
+    assert_polling(single_function.leftovers())
+
+    clock.now += 2
+    assert single_function.play_schedule() == 1
+    body = response(single_function, event)
+    assert body["Status"] == "FAILED"
+    assert "did not complete within the provider's total timeout of 60 minutes" in body["Reason"]
+    assert len(body["Reason"]) <= provider.MAX_REASON_CHARACTERS
+    assert body["PhysicalResourceId"] == job_arn
+    assert body["Data"] == {}
+    assert single_function.leftovers().empty
+    assert bedrock.job(job_arn)["status"] == "InProgress"  # the rollback's Delete stops it
+
+
+def test_the_rollback_of_a_create_that_timed_out_stops_the_job_and_leaves_nothing(
+    single_function, bedrock, events, monkeypatch
+):
+    clock = Clock()
+    monkeypatch.setattr(provider, "now", clock)
+    create = single_function.addressed(events.create())
+    start_polling(single_function, create)
+    clock.now += TOTAL_TIMEOUT_SECONDS + 1
+    single_function.play_schedule()
+    failed = response(single_function, create)
+    assert (failed["Status"], failed["PhysicalResourceId"]) == ("FAILED", only_job(bedrock))
+    assert single_function.leftovers().empty
+
+    delete = single_function.addressed(events.delete(failed["PhysicalResourceId"]))
+    start_polling(single_function, delete)  # the job is stopping
+    assert bedrock.calls_to("StopModelCustomizationJob") == [{"jobIdentifier": failed["PhysicalResourceId"]}]
+    bedrock.finish_stopping()
+    assert single_function.play_schedule() == 1
+    assert response(single_function, delete)["Status"] == "SUCCESS"
+    assert bedrock.job(failed["PhysicalResourceId"])["status"] == "Stopped"
+    assert single_function.leftovers().empty
+
+
+def test_the_timeout_reason_keeps_its_message_for_a_long_logical_id(single_function, bedrock, events, monkeypatch):
+    """Reasons are cut at the end to 256 characters: the ids must not push the message out."""
+    clock = Clock()
+    monkeypatch.setattr(provider, "now", clock)
+    event = single_function.addressed(events.create(logical_id="Model" * 51))  # 255 characters, the most
+    start_polling(single_function, event)
+    clock.now += TOTAL_TIMEOUT_SECONDS + 1
+    single_function.play_schedule()
+    body = response(single_function, event)
+    assert "did not complete within the provider's total timeout of 60 minutes" in body["Reason"]
+    assert len(body["Reason"]) <= provider.MAX_REASON_CHARACTERS
+
+
+# --- names -------------------------------------------------------------------------------------------------
+
+
+def test_an_80_character_logical_id_gets_a_rule_name_that_fits_eventbridge(single_function, bedrock, events):
+    logical_id = "FineTuned" * 8 + "Job12345"
+    assert len(logical_id) == 80
+    event = single_function.addressed(events.create(logical_id=logical_id))
+    name = start_polling(single_function, event)
+    assert len(name) <= 64
+    assert name.startswith(RULE_PREFIX)
+    assert name == provider.polling_rule_name(event)
+
+    bedrock.set_job_status(only_job(bedrock), "Completed")
+    single_function.play_schedule()
+    assert response(single_function, event)["Status"] == "SUCCESS"
+    assert single_function.leftovers().empty
+
+
+def test_eventbridge_refuses_a_rule_name_over_64_characters(single_function):
+    """The moto compensation that the test above relies on, as EventBridge does."""
+    events = boto3.client("events", region_name=REGION)
+    with pytest.raises(events.exceptions.ClientError, match="ValidationException"):
+        events.put_rule(Name=RULE_PREFIX + "x" * 45, ScheduleExpression="rate(1 minute)")
+    events.put_rule(Name=RULE_PREFIX + "x" * 44, ScheduleExpression="rate(1 minute)")
+
+
+# --- complete at once --------------------------------------------------------------------------------------
+
+
+def _accepted(events: CloudFormationEvents, bedrock: BedrockStandIn) -> dict[str, Any]:
+    return events.create(fine_tuning_properties(waitUntil="Accepted"))
+
+
+def _bad_input(events: CloudFormationEvents, bedrock: BedrockStandIn) -> dict[str, Any]:
+    return events.create(fine_tuning_properties(roleArn="BedrockRole"))
+
+
+def _delete_of_a_failed_create(events: CloudFormationEvents, bedrock: BedrockStandIn) -> dict[str, Any]:
+    return events.delete(provider.CREATE_FAILED)
+
+
+def _delete_of_a_failed_job(events: CloudFormationEvents, bedrock: BedrockStandIn) -> dict[str, Any]:
+    job_arn = index.on_event(events.create())["PhysicalResourceId"]
+    bedrock.set_job_status(job_arn, "Failed", failure_message="No data")
+    return events.delete(job_arn)
+
+
+def _delete_of_a_job_that_is_gone(events: CloudFormationEvents, bedrock: BedrockStandIn) -> dict[str, Any]:
+    return events.delete(f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/{BASE_MODEL}/abcdef012345")
+
+
+def _job_result(events: CloudFormationEvents, bedrock: BedrockStandIn) -> dict[str, Any]:
+    job_arn = index.on_event(events.create())["PhysicalResourceId"]
+    bedrock.set_job_status(job_arn, "Completed")
+    results = CloudFormationEvents(resource_type="Custom::BedrockModelCustomizationJobResult")
+    return results.create({"ServiceToken": SERVICE_TOKEN, "jobIdentifier": job_arn})
+
+
+AT_ONCE = {
+    "wait-until-accepted": (_accepted, "SUCCESS"),
+    "bad-input": (_bad_input, "FAILED"),
+    "delete-of-a-failed-create": (_delete_of_a_failed_create, "SUCCESS"),
+    "delete-of-a-failed-job": (_delete_of_a_failed_job, "SUCCESS"),
+    "delete-of-a-job-that-is-gone": (_delete_of_a_job_that_is_gone, "SUCCESS"),
+    "job-result": (_job_result, "SUCCESS"),
+}
+
+
+@pytest.mark.parametrize("request_kind", AT_ONCE)
+def test_a_request_complete_at_once_is_answered_at_once_without_a_rule(single_function, bedrock, events, request_kind):
+    make, status = AT_ONCE[request_kind]
+    event = single_function.addressed(make(events, bedrock))
+    single_function.invoke(event)
+    assert response(single_function, event)["Status"] == status
+    assert single_function.put_rules == []
+    assert single_function.leftovers().empty
+
+
+# --- invocations that Lambda retries -----------------------------------------------------------------------
+
+
+def test_a_retried_first_invocation_starts_one_job_and_sets_up_polling_once(single_function, bedrock, events):
+    event = single_function.addressed(events.create())
+    single_function.invoke(event)
+    single_function.invoke(event, instance=single_function.new_provider())  # Lambda's retry, anywhere
+    assert len(bedrock.jobs()) == 1
+    assert_polling(single_function.leftovers())
+    assert single_function.responses(event) == []
+
+    bedrock.set_job_status(only_job(bedrock), "Completed")
+    assert single_function.play_schedule() == 1
+    assert response(single_function, event)["Status"] == "SUCCESS"
+    assert single_function.leftovers().empty
+
+
+def test_a_retried_last_poll_answers_again_and_leaves_nothing(single_function, bedrock, events):
+    """Lambda retries a poll invocation that failed or timed out, e.g. in its response PUT, after that
+    invocation had already removed the rule, the target and the permission."""
+    event = single_function.addressed(events.create())
+    name = start_polling(single_function, event)
+    (target,) = single_function.leftovers().targets[name]
+    poll = json.loads(target["Input"])
+    bedrock.set_job_status(only_job(bedrock), "Completed")
+    single_function.invoke(poll)
+    assert single_function.leftovers().empty
+    single_function.invoke(poll, instance=single_function.new_provider())
+    first, again = single_function.responses(event)
+    assert first["Status"] == again["Status"] == "SUCCESS"
+    assert first["PhysicalResourceId"] == again["PhysicalResourceId"] == only_job(bedrock)
+    assert first["Data"] == again["Data"]
+    assert single_function.leftovers().empty
+
+
+def test_lambda_refuses_a_second_permission_with_the_same_statement_id(single_function):
+    """The moto compensation that the test above relies on, as Lambda does."""
+    functions = boto3.client("lambda", region_name=REGION)
+    permission = {
+        "FunctionName": FUNCTION_NAME,
+        "StatementId": RULE_PREFIX + "0",
+        "Action": "lambda:InvokeFunction",
+        "Principal": "events.amazonaws.com",
+    }
+    functions.add_permission(**permission)
+    with pytest.raises(functions.exceptions.ResourceConflictException):
+        functions.add_permission(**permission)
+
+
+def test_a_response_endpoint_that_never_answers_holds_the_invocation_and_lambdas_retry_answers(
+    single_function, bedrock, events
+):
+    """crhelper retries its PUT without end; the function's timeout (set by the construct) ends the invocation,
+    and Lambda retries it: a new execution environment, the same event."""
+    event = single_function.addressed(events.create(fine_tuning_properties(waitUntil="Accepted")))
+    single_function.endpoint.answering = False
+    hung = threading.Thread(
+        target=single_function.invoke, args=(event,), kwargs={"timeout_seconds": 900}, daemon=True, name="hung"
+    )
+    hung.start()
+    assert single_function.endpoint.wait_for_held(1, timeout=10)  # its PUT was sent, and is not answered
+    hung.join(timeout=1)
+    assert hung.is_alive()
+    assert single_function.responses(event) == []
+
+    single_function.endpoint.answering = True
+    single_function.invoke(event, instance=single_function.new_provider())
+    assert response(single_function, event)["Status"] == "SUCCESS"
+    assert response(single_function, event)["PhysicalResourceId"] == only_job(bedrock)  # one job
+    assert single_function.put_rules == []
+    assert single_function.leftovers().empty
+
+    single_function.endpoint.close()  # answers the held PUT: the hung invocation ends
+    hung.join(timeout=10)
+    assert not hung.is_alive()
+
+
+# --- logging -----------------------------------------------------------------------------------------------
+
+
+def test_the_response_url_is_never_logged(single_function, bedrock, events, caplog):
+    """crhelper logs the whole event at DEBUG, and sets the root logger to the provider's level on each call."""
+    caplog.set_level(logging.DEBUG)
+    event = single_function.addressed(events.create())
+    single_function.invoke(event)
+    bedrock.set_job_status(only_job(bedrock), "Completed")
+    single_function.play_schedule()
+    assert response(single_function, event)["Status"] == "SUCCESS"
+    assert caplog.records
+    assert event["ResponseURL"] not in caplog.text
+    assert "X-Amz-Signature" not in caplog.text
