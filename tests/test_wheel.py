@@ -1,5 +1,6 @@
-"""The wheel: it holds the handler package and its service model, and a user who installs it
-synthesizes the same handler asset as the repo checkout."""
+"""The wheel: it holds the handler package and its service model, and the single-function provider's
+adapter; a user who installs it synthesizes the same handler and single-function assets as the repo
+checkout."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 SERVICE_MODEL = "bedrock_custom_resource/botocore_data/bedrock/2023-04-20/service-2.json.gz"
 WHEEL_MEMBERS = (
     "bedrock_custom_resource/index.py",
+    "bedrock_single_function/provider.py",
     SERVICE_MODEL,
     "cdk_bedrock_customization/__init__.py",
     "cdk_bedrock_customization/models.schema.json",
@@ -29,6 +31,7 @@ WHEEL_MEMBERS = (
 # What the wheel is built from: pyproject.toml's files and package directories (their __pycache__ included).
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "constructs", "lambda")
 STACK_NAME = "WheelCheck"
+SINGLE_FUNCTION_STACK = "WheelCheckSingleFunction"
 HANDLER = "bedrock_custom_resource.index.on_event"
 
 # Run by the wheel's venv and by the repo's: one CustomModel, synthesized into argv[1].
@@ -38,9 +41,10 @@ import sys
 
 import aws_cdk as cdk
 import bedrock_custom_resource
+import bedrock_single_function
 import cdk_bedrock_customization
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import CustomModel, S3Data
+from cdk_bedrock_customization import CustomizationProvider, CustomModel, ProviderKind, S3Data
 
 app = cdk.App(outdir=sys.argv[1])
 stack = cdk.Stack(app, {STACK_NAME!r})
@@ -52,9 +56,11 @@ CustomModel(
     training_data=S3Data.from_bucket(bucket, "train.jsonl"),
     output_data=S3Data.from_bucket(bucket, "output/"),
 )
+CustomizationProvider.of(cdk.Stack(app, {SINGLE_FUNCTION_STACK!r}), kind=ProviderKind.SINGLE_FUNCTION)
 app.synth()
 print(json.dumps({{
     "bedrock_custom_resource": bedrock_custom_resource.__file__,
+    "bedrock_single_function": bedrock_single_function.__file__,
     "cdk_bedrock_customization": cdk_bedrock_customization.__file__,
 }}))
 """
@@ -100,7 +106,8 @@ def _dependencies_without_this_project(tmp_path: Path) -> Path:
         if (
             name.startswith("__editable__")
             or name.startswith("cdk_bedrock_customization-")
-            or name in ("__pycache__", "cdk_bedrock_customization", "bedrock_custom_resource")
+            or name
+            in ("__pycache__", "cdk_bedrock_customization", "bedrock_custom_resource", "bedrock_single_function")
             or name.endswith(".pth")
         ):
             continue
@@ -142,9 +149,18 @@ def _synth(python: Path, workdir: Path) -> tuple[dict[str, str], Path]:
     return modules, outdir
 
 
-def _template(outdir: Path) -> dict[str, Any]:
-    template: dict[str, Any] = json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
+def _template(outdir: Path, stack: str = STACK_NAME) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads((outdir / f"{stack}.template.json").read_text())
     return template
+
+
+def _single_function_asset(outdir: Path) -> Path:
+    (function,) = [
+        resource["Properties"]
+        for resource in _template(outdir, SINGLE_FUNCTION_STACK)["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    ]
+    return outdir / f"asset.{function['Code']['S3Key'].removesuffix('.zip')}"
 
 
 def _handler_asset(outdir: Path) -> Path:
@@ -166,7 +182,7 @@ def workdir(tmp_path: Path) -> Iterator[Path]:
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-def test_installed_wheel_synthesizes_the_same_handler_asset_as_the_checkout(workdir: Path) -> None:
+def test_installed_wheel_synthesizes_the_same_handler_and_single_function_assets_as_the_checkout(workdir: Path) -> None:
     tmp_path = workdir
     wheel = _build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
@@ -199,3 +215,7 @@ def test_installed_wheel_synthesizes_the_same_handler_asset_as_the_checkout(work
     checkout, checkout_out = _synth(Path(sys.executable), tmp_path / "checkout")
     assert Path(checkout["bedrock_custom_resource"]).resolve().is_relative_to(REPO)
     assert _handler_asset(checkout_out).name == asset.name
+    single_function = _single_function_asset(installed_out)
+    assert (single_function / "crhelper" / "resource_helper.py").is_file()
+    assert (single_function / "bedrock_single_function" / "provider.py").is_file()
+    assert _single_function_asset(checkout_out).name == single_function.name
