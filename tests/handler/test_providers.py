@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from bedrock_custom_resource import contract
 
 from tests.support.bedrock_stand_in import BedrockStandIn
 
@@ -35,6 +36,7 @@ from .single_function_helpers import (
     SingleFunctionDriver,
     single_function_fixture,  # noqa: F401 (a fixture)
 )
+from .test_customization_job import ATTRIBUTES
 from .test_imported_model import import_properties
 from .test_model_deployment import deployment_properties
 from .test_provisioned_throughput import throughput_properties
@@ -42,22 +44,10 @@ from .test_provisioned_throughput import throughput_properties
 CREATE_JOB = "CreateModelCustomizationJob"
 GET_JOB = "GetModelCustomizationJob"
 STOP_JOB = "StopModelCustomizationJob"
-JOB_RESULT = "Custom::BedrockModelCustomizationJobResult"
-IMPORTED_MODEL = "Custom::BedrockCustomModel"
-DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
-THROUGHPUT = "Custom::BedrockProvisionedModelThroughput"
-ATTRIBUTES = {
-    "jobArn",
-    "jobName",
-    "status",
-    "outputModelArn",
-    "outputModelName",
-    "baseModelArn",
-    "creationTime",
-    "endTime",
-    "trainingLoss",
-    "validationLoss",
-}
+JOB_RESULT = contract.JOB_RESULT
+IMPORTED_MODEL = contract.CUSTOM_MODEL
+DEPLOYMENT = contract.MODEL_DEPLOYMENT
+THROUGHPUT = contract.PROVISIONED_THROUGHPUT
 TRUNCATED = "(truncated; the handler's log has the full message)"
 
 
