@@ -99,7 +99,11 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
     def _poll(self, event: Mapping[str, Any], _context: Any) -> str | None:
         """is_complete: the physical id once complete, None to be polled again."""
         physical_id = str(self.Data["PhysicalResourceId"])
-        if now() > float(self.Data[DEADLINE]):
+        on_event_data = {key: value for key, value in self.Data.items() if key not in ("PhysicalResourceId", DEADLINE)}
+        request = {**_lifecycle_event(event), "PhysicalResourceId": physical_id, "Data": on_event_data}
+        if self._check(request):
+            return physical_id
+        if now() > float(self.Data[DEADLINE]):  # checked after the status: a late poll of a finished job succeeds
             minutes = round(self.total_timeout / 60)
             # The ids last: a reason is cut at the end, and a logical id may have 255 characters.
             message = (
@@ -107,9 +111,7 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
                 f"minutes: {event['LogicalResourceId']} ({physical_id})"
             )
             return self._failed(TimeoutError(message), physical_id)
-        on_event_data = {key: value for key, value in self.Data.items() if key not in ("PhysicalResourceId", DEADLINE)}
-        request = {**_lifecycle_event(event), "PhysicalResourceId": physical_id, "Data": on_event_data}
-        return physical_id if self._check(request) else None
+        return None
 
     def _check(self, request: Mapping[str, Any]) -> bool:
         """One is_complete; True once complete, with its Data laid over on_event's. A failure is recorded."""

@@ -141,6 +141,19 @@ def test_polling_ends_at_the_providers_total_timeout_and_not_before(single_funct
     assert bedrock.job(job_arn)["status"] == "InProgress"  # the rollback's Delete stops it
 
 
+def test_a_poll_after_the_deadline_of_a_job_that_has_completed_succeeds(single_function, bedrock, events, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(provider, "now", clock)
+    event = single_function.addressed(events.create())
+    start_polling(single_function, event)
+    bedrock.set_job_status(only_job(bedrock), "Completed", training_loss=0.25, validation_loss=0.5)
+    clock.now += TOTAL_TIMEOUT_SECONDS + 60  # the poll came late; the job ended in time
+    assert single_function.play_schedule() == 1
+    body = response(single_function, event)
+    assert (body["Status"], body["Data"]["status"]) == ("SUCCESS", "Completed")
+    assert single_function.leftovers().empty
+
+
 def test_the_rollback_of_a_create_that_timed_out_stops_the_job_and_leaves_nothing(
     single_function, bedrock, events, monkeypatch
 ):
