@@ -1,2 +1,4 @@
 """A local rehearsal of a CDK app's deployment: CloudFormation played in-process for this library's
-resources, with the real Provider framework runtime and an in-process Bedrock. Not AWS: see the README."""
+resources, on the real Provider framework runtime or the single-function provider (crhelper), with an
+in-process Bedrock; plain CloudFormation templates too, through a provider stack's exports. Not AWS: see
+the README."""

@@ -1,34 +1,60 @@
 """make deploy-local: rehearse a CDK app's create, update and delete locally. Not AWS: see the README.
 
     python -m deploy_local [--app "python3 app.py"] [--update-context '{"key": "value"}'] [--job-minutes 120]
+        [--template examples/cloudformation/fine-tuning-job.yaml] [--parameter DataBucketName=my-data]
+        [--template-job-minutes 20]
 
 It synthesizes the app, deploys every stack, prints the outputs, synthesizes it again with the update
-context and deploys that, then deletes the stacks, reporting what each step replaced, updated in place,
-deleted, retained and stopped.
+context and deploys that, deploys the plain CloudFormation templates (stack name: the file's name) against
+the app's exports, then deletes the stacks, the templates' first, reporting what each step replaced,
+updated in place, deleted, retained and stopped. The example app's rehearsal deploys the example template
+through its provider stack's exported ServiceToken.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .bedrock_world import Timings
 from .cloud import DEFAULT_TIME_SCALE, LocalCloud, synthesize
 from .engine import Outcome
+from .template import TemplateError
 
+DEFAULT_APP = "app.py"
 # The example app's knobs (app.py reads them from the CDK context): one more epoch replaces the fine-tuned
 # model's job, a new team tag is changed in place everywhere.
 EXAMPLE_UPDATE = {"supportAssistantEpochs": 3, "team": "ml-platform-v2"}
+# A plain template that declares a model through the example app's provider stack (BedrockCustomizationProvider,
+# its ProviderStackName parameter's default), and the values of its parameters that have no default.
+EXAMPLE_TEMPLATE = Path("examples/cloudformation/fine-tuning-job.yaml")
+EXAMPLE_TEMPLATE_PARAMETERS = {"DataBucketName": "deploy-local-training-data"}
+# The templates' jobs end well within the hour that a provider waits for a job (on the simulated clock, where
+# an hour takes 0.6 s: a busy machine's stalls must not reach it).
+TEMPLATE_JOB_MINUTES = 20.0
+
+
+@dataclass(frozen=True)
+class PlainTemplate:
+    """A plain CloudFormation template to deploy after the app: its file, stack name and parameter values."""
+
+    path: Path
+    stack_name: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--app", default=f"{sys.executable} app.py", help="the CDK app command (default: app.py)")
+    parser.add_argument(
+        "--app", default=f"{sys.executable} {DEFAULT_APP}", help="the CDK app command (default: app.py)"
+    )
     parser.add_argument(
         "--update-context",
         default=json.dumps(EXAMPLE_UPDATE),
@@ -40,8 +66,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--time-scale", type=float, default=DEFAULT_TIME_SCALE, help="real seconds per simulated second"
     )
+    parser.add_argument(
+        "--template",
+        action="append",
+        type=Path,
+        help=f"a plain CloudFormation template to deploy after the app (default for the example app: "
+        f"{EXAMPLE_TEMPLATE})",
+    )
+    parser.add_argument(
+        "--template-job-minutes",
+        type=float,
+        default=TEMPLATE_JOB_MINUTES,
+        help="simulated duration of the templates' jobs (default 20: a provider waits at most an hour for a job)",
+    )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter value for the templates (default for the example template: "
+        + ", ".join(f"{name}={value}" for name, value in EXAMPLE_TEMPLATE_PARAMETERS.items())
+        + ")",
+    )
     args = parser.parse_args(argv)
-    timings = Timings(job_minutes=args.job_minutes, failing_jobs=tuple(args.fail_job))
+    parameters = dict(item.split("=", 1) for item in args.parameter if "=" in item)
+    if len(parameters) != len(args.parameter):
+        parser.error("--parameter takes NAME=VALUE")
+    paths = args.template
+    if paths is None:  # the example app's template, unless another app is rehearsed
+        paths = [EXAMPLE_TEMPLATE] if args.app.split()[-1:] == [DEFAULT_APP] else []
+        parameters = {**EXAMPLE_TEMPLATE_PARAMETERS, **parameters} if paths else parameters
+    templates = [PlainTemplate(path, path.stem, parameters) for path in paths]
+    timings = Timings(
+        job_minutes=args.job_minutes,
+        # Job names start with their stack's name.
+        job_minutes_for={f"{template.stack_name}-": args.template_job_minutes for template in templates},
+        failing_jobs=tuple(args.fail_job),
+    )
+    # The functions' own logs (CloudWatch Logs in AWS; crhelper logs a failure's traceback) are not the
+    # report: without a handler, Python would print their warnings and errors to stderr.
+    logging.getLogger().addHandler(logging.NullHandler())
     print("Local rehearsal: CloudFormation, Lambda, Step Functions and Bedrock are emulated in this process.")
     print("Nothing is created in AWS; what succeeds here can still fail there (quotas, permissions, data).\n")
     with tempfile.TemporaryDirectory(prefix="deploy-local-") as work:
@@ -49,20 +113,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("create", synthesize(args.app, Path(work) / "create")),
             ("update", synthesize(args.app, Path(work) / "update", json.loads(args.update_context))),
         ]
-        return rehearse(steps, LocalCloud(timings, args.time_scale, job_quota=args.job_quota))
+        return rehearse(steps, LocalCloud(timings, args.time_scale, job_quota=args.job_quota), templates)
 
 
-def rehearse(steps: Sequence[tuple[str, Path]], local: LocalCloud) -> int:
-    """Deploy each step's assembly in turn, then delete the stacks; 0 when every step succeeded."""
+def rehearse(steps: Sequence[tuple[str, Path]], local: LocalCloud, templates: Sequence[PlainTemplate] = ()) -> int:
+    """Deploy each step's assembly in turn, then the plain templates, then delete the stacks (the last
+    deployed first); 0 when every step succeeded."""
     with local as cloud:
         for step, assembly in steps:
-            outcomes = cloud.deploy(assembly)
-            report(step, outcomes, cloud)
-            if not all(outcome.succeeded for outcome in outcomes.values()):
+            if not _succeeded(step, cloud.deploy(assembly), cloud):
+                return 1
+        for template in templates:
+            try:
+                outcome = cloud.deploy_template(template.path, template.stack_name, template.parameters)
+            except TemplateError as error:  # refused before the stack is touched, as CloudFormation refuses it
+                print(f"\n== template {template.path} ==\n{template.stack_name}: refused: {error}")
                 cloud.delete()
+                return 1
+            if not _succeeded(f"template {template.path}", {template.stack_name: outcome}, cloud):
                 return 1
         report("delete", cloud.delete(), cloud)
     return 0
+
+
+def _succeeded(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> bool:
+    """Report the step; when it failed, delete the stacks."""
+    report(step, outcomes, cloud)
+    if all(outcome.succeeded for outcome in outcomes.values()):
+        return True
+    cloud.delete()
+    return False
 
 
 def report(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> None:

@@ -6,10 +6,11 @@ Simulated time runs ``1 / time_scale`` times faster than real time, so that a tw
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,10 +45,31 @@ class SimulatedClock:
     def __init__(self, time_scale: float) -> None:
         self.time_scale = time_scale
         self._start = time.monotonic()
+        self._lock = threading.Lock()
+        self._pauses = 0  # how many paused() blocks are running
+        self._paused_at = 0.0
+        self._paused_for = 0.0  # real seconds that did not count
 
     def now(self) -> float:
         """Simulated seconds since the start."""
-        return (time.monotonic() - self._start) / self.time_scale
+        with self._lock:
+            real = (self._paused_at if self._pauses else time.monotonic()) - self._start - self._paused_for
+        return real / self.time_scale
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Simulated time stands still while the block runs (and while any other paused block does)."""
+        with self._lock:
+            if not self._pauses:
+                self._paused_at = time.monotonic()
+            self._pauses += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pauses -= 1
+                if not self._pauses:
+                    self._paused_for += time.monotonic() - self._paused_at
 
     def sleep(self, simulated_seconds: float) -> None:
         time.sleep(max(simulated_seconds * self.time_scale, 0.0))

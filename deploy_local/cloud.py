@@ -1,6 +1,7 @@
 """The local cloud a rehearsal runs in: moto with the Bedrock stand-in, Bedrock moving over simulated time,
-and one LocalStack per stack of the cloud assembly. Nothing leaves this process but the Node subprocess
-that runs the Provider framework."""
+and one LocalStack per stack: those of cloud assemblies, and plain templates deployed after them, which
+may import their exports. Nothing leaves this process but the Node subprocess that runs the Provider
+framework."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from bedrock_custom_resource import index, notifier
+from bedrock_single_function import provider as single_function_provider
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from moto import mock_aws
@@ -26,7 +28,9 @@ from tests.support.shared_loader import shared_botocore_loader
 
 from .bedrock_world import BedrockWorld, SimulatedClock, Timings
 from .engine import LocalStack, Outcome, Printer
-from .template import Environment, Template
+from .response_endpoint import ResponseEndpoint
+from .single_function import install_moto_compensations
+from .template import Environment, Template, TemplateError, load_template
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -110,6 +114,11 @@ class LocalCloud:
         for handler in [*index.HANDLERS.values(), notifier]:
             patch.setattr(handler, "bedrock_client", self.bedrock.client)
         patch.setattr(notifier, "cloudformation_client", self._cloudformation_client)
+        # The single function's deadline (its total timeout) runs on the simulated clock.
+        patch.setattr(single_function_provider, "now", self.clock.now)
+        install_moto_compensations(patch)
+        self.responses = ResponseEndpoint()
+        self._exit.callback(self.responses.close)
         self.world = self._exit.enter_context(
             BedrockWorld(self.bedrock, self.clock, self.timings, self._publish, self.printer.line)
         )
@@ -120,19 +129,53 @@ class LocalCloud:
             stack.close()
         self._exit.__exit__(*exc)
 
-    def deploy(self, assembly_dir: Path) -> dict[str, Outcome]:
+    def deploy(self, assembly_dir: Path, stacks: Collection[str] | None = None) -> dict[str, Outcome]:
+        """Deploy the assembly's stacks (or only those named), in the order of their dependencies."""
+        artifacts = stacks_of(assembly_dir)
+        unknown = sorted(set(stacks or ()) - {artifact.name for artifact in artifacts})
+        if unknown:
+            raise ValueError(f"{assembly_dir} has no stacks {unknown}")
         outcomes = {}
-        for artifact in stacks_of(assembly_dir):
+        for artifact in artifacts:
+            if stacks is not None and artifact.name not in stacks:
+                continue
             stack = self.stacks.get(artifact.name) or self._new_stack(artifact.name)
             outcomes[artifact.name] = stack.deploy(artifact.template, assembly_dir)
             if not outcomes[artifact.name].succeeded:
                 break
         return outcomes
 
-    def delete(self) -> dict[str, Outcome]:
+    def deploy_template(
+        self, path: Path | str, stack_name: str, parameters: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        """Create (or update) stack_name from a plain CloudFormation template (JSON or YAML), with these
+        parameter values; it may import the exports of the stacks deployed before it. TemplateError: the
+        template or its parameters are refused before the stack is touched, as CloudFormation refuses them."""
+        template = load_template(path, parameters)
+        stack = self.stacks.get(stack_name) or self._new_stack(stack_name)
+        return stack.deploy(template, Path(path).parent)
+
+    def delete(self, stacks: Collection[str] | None = None) -> dict[str, Outcome]:
+        """Delete the stacks (or those named), the last deployed first. As CloudFormation does, a stack
+        whose export another stack imports is not deleted."""
         outcomes = {}
         for name in reversed(list(self.stacks)):
-            outcomes[name] = self.stacks[name].delete()
+            if stacks is not None and name not in stacks:
+                continue
+            stack = self.stacks[name]
+            in_use = [
+                (export, other.env.stack_name)
+                for export in stack.exports()
+                for other in self.stacks.values()
+                if other is not stack and export in other.imports
+            ]
+            if in_use:
+                export, importer = in_use[0]
+                reason = f"Export {export} cannot be deleted as it is in use by {importer}"
+                self.printer.event("DELETE_FAILED", "AWS::CloudFormation::Stack", name, reason)
+                outcomes[name] = Outcome("DELETE", False, reason)
+                continue
+            outcomes[name] = stack.delete()
         return outcomes
 
     def _new_stack(self, name: str) -> LocalStack:
@@ -143,9 +186,24 @@ class LocalCloud:
             self.printer,
             self.world.lock,
             retry_first_user_invocation=self.retry_first_user_invocation,
+            responses=self.responses,
+            owner_of_function=self._owner_of_function,
+            import_value=lambda export: self._import_value(export, name),
         )
         self.stacks[name] = stack
         return stack
+
+    def _owner_of_function(self, function_arn: str) -> LocalStack | None:
+        """Lambda: the stack whose function this is (function names are unique in an account and Region)."""
+        return next((stack for stack in self.stacks.values() if stack.has_function(function_arn)), None)
+
+    def _import_value(self, export: str, importer: str) -> Any:
+        for name, stack in self.stacks.items():
+            if name != importer:
+                exports = stack.exports()
+                if export in exports:
+                    return exports[export]
+        raise TemplateError(f"No export named {export} found")
 
     def _publish(self, event: dict[str, Any]) -> None:
         for stack in self.stacks.values():

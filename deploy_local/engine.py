@@ -1,11 +1,16 @@
 """A local rehearsal of CloudFormation for one stack: create, update and delete, with rollback.
 
 It plays CloudFormation only where this library's resources need it:
-- custom resources go through the real Provider framework runtime (framework.js, run with Node by
-  FrameworkHost), whose Lambda and Step Functions calls are answered here: user functions run in-process,
-  and the waiter runs isComplete at the state machine's interval, scaled to simulated time;
-- the framework's response arrives on a local ResponseURL and is checked as CloudFormation checks it
-  (status, physical id, the 4096-byte limit); Fn::GetAtt reads its Data;
+- custom resources go to their ServiceToken, a function of this stack or of another stack of the cloud (an
+  imported provider);
+- on the Provider framework, through its real runtime (framework.js, run with Node by FrameworkHost), whose
+  Lambda and Step Functions calls are answered here: user functions run in-process, and the waiter runs
+  isComplete at the state machine's interval, scaled to simulated time;
+- on the single-function provider (crhelper), in-process as Lambda runs it (SingleFunctionRuntime); the
+  EventBridge polling rules it makes in moto are played at their rate, scaled to simulated time, until
+  it removes them;
+- the response arrives on a local ResponseURL (ResponseEndpoint, HTTPS) and is checked as CloudFormation
+  checks it (status, physical id, the 4096-byte limit); Fn::GetAtt reads its Data;
 - wait conditions wait for signals on local handle URLs, sent by the notifier function when Bedrock's job
   state change events (or the backstop's schedule) invoke it;
 - everything else (IAM, S3, Lambda, Step Functions, Logs, EventBridge) is recorded as created, with
@@ -19,7 +24,6 @@ import contextlib
 import importlib
 import json
 import os
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -32,12 +36,13 @@ from typing import Any
 from .bedrock_world import SimulatedClock
 from .framework_host import CallResult, FrameworkHost, InvokeResult, Waiter
 from .resources import plausible
-from .template import Environment, Resolver, Template
+from .response_endpoint import ResponseEndpoint
+from .single_function import HANDLER as SINGLE_FUNCTION_HANDLER
+from .single_function import Function, SingleFunctionRuntime, lambda_runtime_variables, rate_seconds
+from .template import Environment, Resolver, Template, TemplateError
 
 RESPONSE_LIMIT_BYTES = 4096
 CUSTOM_RESOURCE_TIMEOUT = 3600.0  # simulated seconds: CloudFormation's longest wait for a custom resource
-_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
-_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 class ResourceFailed(RuntimeError):
@@ -173,7 +178,13 @@ class LocalStack:
         guard: threading.RLock,
         *,
         retry_first_user_invocation: Callable[[str, Mapping[str, Any]], bool] = lambda _arn, _payload: False,
+        responses: ResponseEndpoint | None = None,
+        owner_of_function: Callable[[str], LocalStack | None] = lambda _arn: None,
+        import_value: Callable[[str], Any] | None = None,
     ) -> None:
+        """responses: the cloud's ResponseURLs (by default, the stack's own); owner_of_function(function ARN):
+        the stack of the cloud that has a function this stack does not; import_value(export name): the value
+        of another stack's export."""
         self.env = env
         self.clock = clock
         self.printer = printer
@@ -183,8 +194,16 @@ class LocalStack:
         self.state: dict[str, Deployed] = {}
         self.template = Template({"Resources": {}})
         self.assembly_dir = Path(".")
+        # The exports this stack's template imported (CloudFormation keeps them from being deleted).
+        self.imports: set[str] = set()
         self._lock = threading.RLock()
-        self._responses: dict[str, tuple[threading.Event, list[bytes]]] = {}
+        self._own_responses = responses is None
+        self._responses = responses or ResponseEndpoint()
+        self._owner_of_function = owner_of_function
+        self._import_value = import_value
+        self._single_functions = SingleFunctionRuntime(env.region, self._responses.ca_file)
+        self._played_rules: set[str] = set()  # polling rules in moto's EventBridge, each played by a thread
+        self._closed = threading.Event()
         self._signals = SignalServer()
         self._host = FrameworkHost(
             invoke_function=self.invoke,
@@ -196,15 +215,19 @@ class LocalStack:
         self._schedules_stop = threading.Event()
 
     def close(self) -> None:
+        self._closed.set()
         self._schedules_stop.set()
         self._host.__exit__(None, None, None)
         self._signals.close()
+        if self._own_responses:
+            self._responses.close()
 
     # --- stack operations ------------------------------------------------------------------------------
 
     def deploy(self, template: Template, assembly_dir: Path) -> Outcome:
         """Create the stack, or update it to template; roll back on failure."""
-        previous_template, previous_state = self.template, dict(self.state)
+        previous_template, previous_state, previous_imports = self.template, dict(self.state), self.imports
+        self.imports = set()  # what the new template imports, found as it is resolved
         operation = "UPDATE" if self.state else "CREATE"
         self.template, self.assembly_dir = template, assembly_dir
         outcome = Outcome(operation, True)
@@ -215,6 +238,7 @@ class LocalStack:
         except ResourceFailed as failure:
             outcome.succeeded, outcome.reason = False, str(failure)
             self._roll_back(previous_template, previous_state, outcome)
+            self.imports = previous_imports
             return outcome
         stale = [lid for lid in previous_state if lid not in wanted]
         self.printer.event(
@@ -249,11 +273,20 @@ class LocalStack:
             self.printer.event("DELETE_FAILED", "AWS::CloudFormation::Stack", self.env.stack_name, str(failure))
             return outcome
         self.printer.event("DELETE_COMPLETE", "AWS::CloudFormation::Stack", self.env.stack_name)
+        self.template, self.imports = Template({"Resources": {}}), set()  # a deleted stack exports nothing
         return outcome
 
     def outputs(self) -> dict[str, Any]:
         resolver = self._resolver()
-        return {name: resolver.resolve(output["Value"]) for name, output in self.template.outputs.items()}
+        return {
+            name: resolver.resolve(output["Value"])
+            for name, output in self.template.outputs.items()
+            if self.template.output_included(name, self.env)
+        }
+
+    def exports(self) -> dict[str, Any]:
+        """The stack's exports (Outputs with Export.Name): name -> value."""
+        return self.template.exports(self._resolver())
 
     def list_stack_resources(self) -> list[dict[str, Any]]:
         """ListStackResources, as the notifier reads it: wait conditions still waiting are CREATE_IN_PROGRESS."""
@@ -312,7 +345,12 @@ class LocalStack:
     def _apply(self, logical_id: str, previous_state: Mapping[str, Deployed], outcome: Outcome) -> None:
         definition = self.template.resources[logical_id]
         resource_type = definition["Type"]
-        properties = self._resolver().resolve(definition.get("Properties", {}))
+        try:
+            properties = self._resolver().resolve(definition.get("Properties", {}))
+        except TemplateError as error:  # e.g. an export that does not exist
+            failed = "UPDATE_FAILED" if logical_id in previous_state else "CREATE_FAILED"
+            self.printer.event(failed, resource_type, logical_id, str(error))
+            raise ResourceFailed(f"{logical_id}: {error}") from error
         policies = {
             "deletion_policy": definition.get("DeletionPolicy", "Delete"),
             "update_replace_policy": definition.get("UpdateReplacePolicy", "Delete"),
@@ -358,7 +396,10 @@ class LocalStack:
         if resource_type == "AWS::CloudFormation::WaitCondition":
             return self._wait_condition(logical_id, properties)
         physical_id, attributes = plausible(resource_type, logical_id, properties, self.env, generation)
-        return Deployed(logical_id, resource_type, physical_id, properties, attributes, generation)
+        deployed = Deployed(logical_id, resource_type, physical_id, properties, attributes, generation)
+        if resource_type == "AWS::Lambda::Function" and properties.get("Handler") == SINGLE_FUNCTION_HANDLER:
+            self._start_single_function(deployed)
+        return deployed
 
     def _update(self, existing: Deployed, properties: dict[str, Any]) -> Deployed:
         if _is_custom(existing.resource_type):
@@ -404,6 +445,9 @@ class LocalStack:
                 except ResourceFailed as failure:
                     self.printer.event("DELETE_FAILED", deployed.resource_type, deployed.logical_id, str(failure))
                     raise
+            if deployed.resource_type == "AWS::Lambda::Function":
+                with self.guard:
+                    self._single_functions.forget(deployed.physical_id)
             outcome.deleted.append(deployed.logical_id)
             self.printer.event("DELETE_COMPLETE", deployed.resource_type, deployed.logical_id)
         with self._lock:
@@ -454,8 +498,7 @@ class LocalStack:
         event: dict[str, Any] = {
             "RequestType": request_type,
             "ServiceToken": properties["ServiceToken"],
-            "ResponseURL": f"https://cloudformation-custom-resource-response-local.amazonaws.com/{request_id}"
-            "?X-Amz-Signature=local",
+            "ResponseURL": self._responses.url(request_id),
             "StackId": self.env.stack_id,
             "RequestId": request_id,
             "LogicalResourceId": logical_id,
@@ -466,14 +509,13 @@ class LocalStack:
             event["OldResourceProperties"] = as_cloudformation_sends(old_properties)
         if physical_id is not None:
             event["PhysicalResourceId"] = physical_id
-        arrived = threading.Event()
-        bodies: list[bytes] = []
-        self._responses[request_id] = (arrived, bodies)
+        pending = self._responses.expect(request_id)
         # CloudFormation invokes the ServiceToken function asynchronously.
         threading.Thread(target=self._invoke_async, args=(properties["ServiceToken"], event), daemon=True).start()
-        if not arrived.wait(CUSTOM_RESOURCE_TIMEOUT * self.clock.time_scale + 30):
+        body = pending.wait(CUSTOM_RESOURCE_TIMEOUT * self.clock.time_scale + 30)
+        if body is None:
             raise ResourceFailed(f"{logical_id}: CloudFormation did not receive a response from your Custom Resource")
-        return _checked_response(logical_id, request_type, physical_id, bodies[0])
+        return _checked_response(logical_id, request_type, physical_id, body)
 
     def _invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None:
         result = self.invoke(function_arn, payload)
@@ -481,23 +523,34 @@ class LocalStack:
             self.printer.line(f"Lambda {function_arn.rsplit(':', 1)[-1]} failed: {result.payload}")
 
     def _deliver_response(self, path: str, body: bytes) -> None:
-        request_id = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        arrived, bodies = self._responses[request_id]
-        bodies.append(body)
-        arrived.set()
+        self._responses.deliver(path, body)
 
     # --- the Lambda service ----------------------------------------------------------------------------
 
-    def _function(self, function_arn: str) -> Deployed:
+    def has_function(self, function_arn: str) -> bool:
+        return self._find_function(function_arn) is not None
+
+    def _find_function(self, function_arn: str) -> Deployed | None:
         name = function_arn.split(":")[6] if function_arn.count(":") >= 6 else function_arn
         with self._lock:
             for deployed in self.state.values():
                 if deployed.resource_type == "AWS::Lambda::Function" and deployed.physical_id == name:
                     return deployed
-        raise ResourceFailed(f"Lambda function {function_arn} does not exist")
+        return None
+
+    def _function(self, function_arn: str) -> Deployed:
+        found = self._find_function(function_arn)
+        if found is None:
+            raise ResourceFailed(f"Lambda function {function_arn} does not exist")
+        return found
 
     def invoke(self, function_arn: str, payload: Mapping[str, Any]) -> InvokeResult:
-        """Invoke a function of the stack: Python in-process, Node through the framework host."""
+        """Invoke a function of the stack (or, by its ARN, of another stack of the cloud): Python in-process,
+        Node through the framework host."""
+        if self._find_function(function_arn) is None:
+            owner = self._owner_of_function(function_arn)
+            if owner is not None and owner is not self:
+                return owner.invoke(function_arn, payload)
         function = self._function(function_arn)
         handler = function.properties["Handler"]
         environment = dict(function.properties.get("Environment", {}).get("Variables", {}))
@@ -505,6 +558,8 @@ class LocalStack:
             entry = handler.rsplit(".", 1)[1]
             result = self._host.call(self._asset_dir(function), entry, environment, dict(payload))
             return _as_invoke_result(result)
+        if handler == SINGLE_FUNCTION_HANDLER:
+            return self._invoke_single_function(function_arn, function, payload)
         return self._invoke_python(function_arn, handler, environment, payload)
 
     def _invoke_python(
@@ -520,6 +575,71 @@ class LocalStack:
             except Exception as error:
                 return InvokeResult({"errorType": type(error).__name__, "errorMessage": str(error)}, "Unhandled")
         return InvokeResult(result if result is not None else {}, None)
+
+    def _single_function(self, function: Deployed) -> tuple[Function, dict[str, str]]:
+        """What Lambda knows of a single function, and its environment as Lambda's runtime sets it."""
+        properties = function.properties
+        described = Function(
+            name=function.physical_id,
+            arn=str(function.attributes["Arn"]),
+            runtime=str(properties.get("Runtime", "python3.12")),
+            timeout_seconds=float(properties.get("Timeout", 3)),
+            memory=int(properties.get("MemorySize", 128)),
+        )
+        environment = {
+            str(name): str(value) for name, value in properties.get("Environment", {}).get("Variables", {}).items()
+        }
+        variables = {**environment, **lambda_runtime_variables(described.name, self.env.region, described.memory)}
+        return described, variables
+
+    def _start_single_function(self, function: Deployed) -> None:
+        """Lambda creates the function: it exists in moto's Lambda, with an execution environment ready (so
+        that the first request does not pay for it on the simulated clock)."""
+        described, variables = self._single_function(function)
+        with self.guard, self.clock.paused(), _environment(variables):
+            self._single_functions.start(described, variables)
+
+    def _invoke_single_function(
+        self, function_arn: str, function: Deployed, payload: Mapping[str, Any]
+    ) -> InvokeResult:
+        """The single-function provider, as Lambda runs it; then the polling rules it made are played.
+
+        The simulated clock stands still meanwhile. An invocation takes milliseconds in AWS but tens of real
+        milliseconds here, which the clock's scale would make minutes: since the provider's deadline (its total
+        timeout) is on this clock, each poll's own cost would count against it, and many polls at once (one
+        per waiting resource, one after the other) would reach it before their jobs, however short."""
+        described, variables = self._single_function(function)
+        attempts = 2 if self.retry_first_user_invocation(function_arn, payload) else 1
+        with self.guard, self.clock.paused(), _environment(variables):
+            try:
+                self._single_functions.invoke(described, variables, payload, attempts)
+            except Exception as error:
+                return InvokeResult({"errorType": type(error).__name__, "errorMessage": str(error)}, "Unhandled")
+            finally:
+                self._play_new_rules(described.arn)
+        return InvokeResult({}, None)
+
+    def _play_new_rules(self, function_arn: str) -> None:
+        """Start playing the polling rules that now target the function. Called with the guard held, as is
+        the check that ends a rule's thread, so that a rule is never both found gone and made anew unplayed."""
+        for rule in self._single_functions.polling_rules(function_arn):
+            if rule not in self._played_rules:
+                self._played_rules.add(rule)
+                threading.Thread(target=self._play_rule, args=(rule,), name=f"rule-{rule}", daemon=True).start()
+
+    def _play_rule(self, rule: str) -> None:
+        """EventBridge: invoke the rule's targets with their Input at its rate, until the rule is deleted."""
+        with self.guard:
+            schedule = self._single_functions.schedule(rule)
+        while schedule is not None and not self._closed.wait(schedule.interval_seconds * self.clock.time_scale):
+            with self.guard:
+                schedule = self._single_functions.schedule(rule)
+                if schedule is None:
+                    break
+            for target_arn, event in schedule.targets:
+                self._invoke_async(target_arn, event)
+        with self.guard:
+            self._played_rules.discard(rule)
 
     def _asset_dir(self, function: Deployed) -> Path:
         key = str(function.properties["Code"]["S3Key"])
@@ -621,9 +741,8 @@ class LocalStack:
     def _start_schedules(self) -> None:
         self._schedules_stop.clear()
         for rule, target in self._rule_targets():
-            match = _RATE.fullmatch(str(rule.properties.get("ScheduleExpression", "")))
-            if match and rule.logical_id not in {t.name for t in self._background}:
-                interval = int(match.group(1)) * _SECONDS[match.group(2).rstrip("s")]
+            interval = rate_seconds(str(rule.properties.get("ScheduleExpression", "")))
+            if interval is not None and rule.logical_id not in {t.name for t in self._background}:
                 thread = threading.Thread(
                     target=self._run_schedule, args=(interval, target), name=rule.logical_id, daemon=True
                 )
@@ -645,7 +764,14 @@ class LocalStack:
             with self._lock:
                 return self.state[logical_id].physical_id
 
-        return Resolver(self.template, self.env, attributes_of, physical_id_of)
+        def import_value(name: str) -> Any:
+            if self._import_value is None:
+                raise TemplateError(f"No export named {name} found")
+            value = self._import_value(name)
+            self.imports.add(name)
+            return value
+
+        return Resolver(self.template, self.env, attributes_of, physical_id_of, import_value)
 
 
 def outcome_replaced_old(

@@ -32,7 +32,9 @@ def plausible(
     name = generated_name(env, logical_id, generation)
     if resource_type == "AWS::IAM::Role":
         role = properties.get("RoleName") or name
-        return role, {"Arn": f"arn:aws:iam::{account}:role/{role}", "RoleId": "AROA" + _suffix(role)}
+        # As IAM does, the role's path is part of its ARN (not of its name, which Ref gives).
+        path = properties.get("Path") or "/"
+        return role, {"Arn": f"arn:aws:iam::{account}:role{path}{role}", "RoleId": "AROA" + _suffix(role)}
     if resource_type == "AWS::Lambda::Function":
         function = properties.get("FunctionName") or name
         return function, {"Arn": f"arn:aws:lambda:{region}:{account}:function:{function}"}

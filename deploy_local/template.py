@@ -1,7 +1,9 @@
-"""A synthesized template, as CloudFormation reads it: dependencies, intrinsic functions and parameters.
+"""A template, as CloudFormation reads it: dependencies, intrinsic functions, parameters and exports.
 
-Only what CDK templates of this library use is supported (Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select,
-Fn::Split, Fn::If with simple conditions); anything else is an error that names it, not a silent guess.
+Only what CDK templates of this library and plain templates of its resources use is supported (Ref,
+Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::If with simple conditions, Fn::ImportValue,
+parameters of type String, Number and lists); anything else is an error that names it, not a silent guess.
+Plain templates are read from JSON or YAML, short-form tags (!Ref, !Sub...) included (load_template).
 """
 
 from __future__ import annotations
@@ -10,14 +12,38 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 NO_VALUE = object()  # AWS::NoValue: the property is removed
 _SUB_REFERENCE = re.compile(r"\$\{([^}!][^}]*)\}")
+_LIST_PARAMETER = re.compile(r"CommaDelimitedList|List<.+>")
 
 
 class UnsupportedTemplate(ValueError):
     pass
+
+
+class TemplateError(ValueError):
+    """What CloudFormation refuses in a template or its use: a parameter without a value, an export that
+    does not exist. The message is CloudFormation's."""
+
+
+def load_template(path: Path | str, parameters: Mapping[str, Any] | None = None) -> Template:
+    """A plain template from a JSON or YAML file (short-form tags read as cfn-lint reads them), with
+    parameter values given as CloudFormation takes them (``--parameters``)."""
+    from cfnlint.decode import decode  # type: ignore[import-untyped]  # a dev tool: loaded only when needed
+
+    body, problems = decode(str(path))
+    if body is None or problems:
+        raise TemplateError(f"{path}: " + "; ".join(str(problem) for problem in problems or ["not a template"]))
+    # cfn-lint's nodes (dicts and strings that know their line) become plain JSON values.
+    template = Template(json.loads(json.dumps(body)), parameters)
+    missing = [name for name, parameter in template.parameters.items() if "Default" not in parameter]
+    missing = [name for name in missing if name not in template.parameter_values]
+    if missing:  # CloudFormation refuses the stack operation before it starts
+        raise TemplateError(f"Parameters: [{', '.join(missing)}] must have values")
+    return template
 
 
 @dataclass(frozen=True)
@@ -45,12 +71,48 @@ class Environment:
 
 
 class Template:
-    def __init__(self, body: Mapping[str, Any]) -> None:
+    """A template and the parameter values it is deployed with (given ones; the others take their Default)."""
+
+    def __init__(self, body: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> None:
         self.body = body
         self.resources: dict[str, dict[str, Any]] = dict(body.get("Resources", {}))
         self.outputs: dict[str, dict[str, Any]] = dict(body.get("Outputs", {}))
         self.parameters: dict[str, dict[str, Any]] = dict(body.get("Parameters", {}))
         self.conditions: dict[str, Any] = dict(body.get("Conditions", {}))
+        self.parameter_values: dict[str, str] = {}
+        for name, value in (parameters or {}).items():
+            if name not in self.parameters:
+                raise TemplateError(f"Parameters: [{name}] do not exist in the template")
+            self.parameter_values[name] = _as_parameter_text(value)
+        for name, parameter in self.parameters.items():
+            if name in self.parameter_values:
+                _check_parameter(name, parameter, self.parameter_values[name])
+
+    def parameter(self, name: str) -> Any:
+        """Ref of a parameter: its value (a list for list types), given or its Default."""
+        parameter = self.parameters[name]
+        if name in self.parameter_values:
+            value = self.parameter_values[name]
+        elif "Default" in parameter:
+            value = _as_parameter_text(parameter["Default"])
+            _check_parameter(name, parameter, value)
+        else:
+            raise TemplateError(f"Parameters: [{name}] must have values")
+        if _LIST_PARAMETER.fullmatch(str(parameter.get("Type", "String"))):
+            return [item.strip() for item in value.split(",")] if value else []
+        return value
+
+    def exports(self, resolver: Resolver) -> dict[str, Any]:
+        """The exported outputs of the deployed template: export name -> value."""
+        return {
+            str(resolver.resolve(output["Export"]["Name"])): resolver.resolve(output["Value"])
+            for name, output in self.outputs.items()
+            if "Export" in output and self.output_included(name, resolver.env)
+        }
+
+    def output_included(self, name: str, env: Environment) -> bool:
+        condition = self.outputs[name].get("Condition")
+        return condition is None or self.condition(condition, env)
 
     def dependencies(self, logical_id: str) -> set[str]:
         """The resources logical_id waits for: DependsOn, and every Ref, Fn::GetAtt and Fn::Sub reference."""
@@ -67,6 +129,29 @@ class Template:
     def condition(self, name: str, env: Environment) -> bool:
         resolver = Resolver(self, env, lambda _id: {}, lambda _id: "")
         return bool(resolver.resolve(self.conditions[name]))
+
+
+def _as_parameter_text(value: Any) -> str:
+    """A parameter value as CloudFormation holds it: text (YAML may have given a number, a boolean or a list)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_as_parameter_text(item) for item in value)
+    return str(value)
+
+
+def _check_parameter(name: str, parameter: Mapping[str, Any], value: str) -> None:
+    allowed = parameter.get("AllowedValues")
+    if allowed is not None and value not in [_as_parameter_text(item) for item in allowed]:
+        raise TemplateError(f"Parameter '{name}' must be one of AllowedValues")
+    pattern = parameter.get("AllowedPattern")
+    if pattern is not None and not re.fullmatch(str(pattern), value):
+        raise TemplateError(f"Parameter '{name}' must match pattern {pattern}")
+    if parameter.get("Type") == "Number":
+        try:
+            float(value)
+        except ValueError:
+            raise TemplateError(f"Parameter '{name}' must be a number") from None
 
 
 def _references(value: Any) -> set[str]:
@@ -95,11 +180,13 @@ class Resolver:
         env: Environment,
         attributes_of: Callable[[str], Mapping[str, Any]],
         physical_id_of: Callable[[str], str],
+        import_value: Callable[[str], Any] | None = None,
     ) -> None:
         self.template = template
         self.env = env
         self.attributes_of = attributes_of
         self.physical_id_of = physical_id_of
+        self.import_value = import_value
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -119,10 +206,7 @@ class Resolver:
         if name.startswith("AWS::"):
             return self.env.pseudo(name)
         if name in self.template.parameters:
-            parameter = self.template.parameters[name]
-            if "Default" not in parameter:
-                raise UnsupportedTemplate(f"Ref {name}: a parameter without a default")
-            return parameter["Default"]
+            return self.template.parameter(name)
         return self.physical_id_of(name)
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:
@@ -162,6 +246,10 @@ class Resolver:
             return self.template.condition(argument, self.env)
         if name == "Fn::ToJsonString":
             return json.dumps(self.resolve(argument), separators=(",", ":"))
+        if name == "Fn::ImportValue":
+            if self.import_value is None:
+                raise UnsupportedTemplate("Fn::ImportValue: no other stacks to import from")
+            return self.import_value(str(self.resolve(argument)))
         raise UnsupportedTemplate(f"{name}: intrinsic function not emulated")
 
     def _sub(self, argument: Any) -> str:

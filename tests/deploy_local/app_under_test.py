@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """A CDK app for the local deployment tests, shaped by CDK context:
-models (how many), completion (event_driven | polling), removal (retain | retain_on_update_or_delete | destroy)."""
+models (how many), completion (event_driven | polling), removal (retain | retain_on_update_or_delete | destroy),
+provider (framework | single_function), epochs (the models' epochCount: a change replaces their jobs)."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import Completion, CustomModel, S3Data
+from cdk_bedrock_customization import Completion, CustomizationProvider, CustomModel, ProviderKind, S3Data
 
 app = cdk.App()
 stack = cdk.Stack(app, "RehearsalUnderTest")
 bucket = s3.Bucket(stack, "Data", enforce_ssl=True)
 completion = getattr(Completion, str(app.node.try_get_context("completion") or "event_driven"))()
 removal = getattr(cdk.RemovalPolicy, str(app.node.try_get_context("removal") or "retain").upper())
+CustomizationProvider.of(stack, kind=ProviderKind[str(app.node.try_get_context("provider") or "framework").upper()])
+epochs = int(app.node.try_get_context("epochs") or 1)
 for index in range(int(app.node.try_get_context("models") or 1)):
     model = CustomModel(
         stack,
@@ -18,7 +21,7 @@ for index in range(int(app.node.try_get_context("models") or 1)):
         base_model="amazon.nova-micro-v1:0:128k",
         training_data=S3Data.from_bucket(bucket, f"model{index}/train.jsonl"),
         output_data=S3Data.from_bucket(bucket, f"model{index}/output/"),
-        hyper_parameters={"epochCount": 1},
+        hyper_parameters={"epochCount": epochs},
         completion=completion,
         removal_policy=removal,
     )

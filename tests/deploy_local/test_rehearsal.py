@@ -3,38 +3,18 @@ and the notifier, against the in-process Bedrock stand-in (deploy_local)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from deploy_local.__main__ import EXAMPLE_UPDATE, report
+from deploy_local.__main__ import EXAMPLE_TEMPLATE, EXAMPLE_TEMPLATE_PARAMETERS, TEMPLATE_JOB_MINUTES, report
 from deploy_local.bedrock_world import Timings
-from deploy_local.cloud import LocalCloud, synthesize
+from deploy_local.cloud import LocalCloud
 
-REPO = Path(__file__).resolve().parents[2]
-APP_UNDER_TEST = Path(__file__).with_name("app_under_test.py")
+from .rehearsal_support import REPO, crhelper_leftovers
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every cloud assembly the tests deploy, synthesized once."""
-    root = tmp_path_factory.mktemp("assemblies")
-    example = f"{sys.executable} {REPO / 'app.py'}"
-    under_test = f"{sys.executable} {APP_UNDER_TEST}"
-    variants: dict[str, tuple[str, Mapping[str, Any]]] = {
-        "example": (example, {}),
-        "example-updated": (example, EXAMPLE_UPDATE),
-        "two-destroyable": (under_test, {"models": 2, "removal": "retain_on_update_or_delete"}),
-        "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
-        "event-driven": (under_test, {"removal": "destroy"}),
-        "five": (under_test, {"models": 5, "removal": "destroy"}),
-    }
-    return {name: synthesize(app, root / name, context) for name, (app, context) in variants.items()}
 
 
 def cloud(lines: list[str], **settings: Any) -> LocalCloud:
@@ -42,6 +22,7 @@ def cloud(lines: list[str], **settings: Any) -> LocalCloud:
 
 
 EXAMPLE_STACK = "BedrockCustomizationExample"
+TEMPLATE_STACK = "fine-tuning-job"
 
 
 def of_stack(items: list[dict[str, Any]], name_key: str, stack: str = EXAMPLE_STACK) -> list[dict[str, Any]]:
@@ -55,11 +36,17 @@ def by_name(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
 
 def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
     lines: list[str] = []
-    with cloud(lines) as local:
+    # The plain template's job ends within the hour its (single-function) provider waits, as the CLI has it.
+    with cloud(lines, timings=Timings(job_minutes_for={f"{TEMPLATE_STACK}-": TEMPLATE_JOB_MINUTES})) as local:
         create = local.deploy(assemblies["example"])
         created, from_file = create["BedrockCustomizationExample"], create["BedrockModelsFromFile"]
         assert created.succeeded, created.reason
         assert from_file.succeeded, from_file.reason
+        provider = create["BedrockCustomizationProvider"]
+        assert provider.succeeded, provider.reason
+        assert local.stacks["BedrockCustomizationProvider"].exports() == {
+            "BedrockCustomizationProvider-ServiceToken": provider.outputs["ServiceToken"]
+        }
         report("create", create, local)
         printed = capsys.readouterr().out
         assert f"output SupportAssistantModelArn = {created.outputs['SupportAssistantModelArn']}" in printed
@@ -107,9 +94,20 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert local.bedrock.tags(old_job)["team"] == "ml-platform"
         assert local.bedrock.tags(old_model)["team"] == "ml-platform"
 
+        # The plain template, through the provider stack's exported ServiceToken, as `python -m deploy_local`.
+        template = local.deploy_template(REPO / EXAMPLE_TEMPLATE, TEMPLATE_STACK, EXAMPLE_TEMPLATE_PARAMETERS)
+        assert template.succeeded, template.reason
+        report(f"template {EXAMPLE_TEMPLATE}", {TEMPLATE_STACK: template}, local)
+        printed = capsys.readouterr().out
+        (template_model,) = of_stack(local.bedrock.models(), "modelName", TEMPLATE_STACK)
+        assert f"output outputModelArn = {template_model['modelArn']}" in printed
+        assert crhelper_leftovers(local) == []
+
         delete = local.delete()
         deleted = delete["BedrockCustomizationExample"]
         assert all(outcome.succeeded for outcome in delete.values()), deleted.reason
+        assert list(delete)[:2] == [TEMPLATE_STACK, "BedrockCustomizationProvider"]  # the importer first
+        assert delete[TEMPLATE_STACK].retained == ["SupportAssistant"]  # its DeletionPolicy
         report("delete", delete, local)
         printed = capsys.readouterr().out
         assert "  retained: DistilledRouter" in printed and "deployments: none" in printed

@@ -3,7 +3,6 @@
 Inside the ``bedrock`` fixture's moto:
 - ``ResponseEndpoint``: CloudFormation's pre-signed response URL, as a local HTTPS server with a throwaway
   CA (trustme) that records each PUT body by request path; it can also accept connections and never answer.
-- ``LambdaContext``: the context Lambda passes to a handler.
 - ``single_function`` (fixture): the environment the construct sets, a moto IAM role and Lambda function
   (crhelper adds its permission to it) and ``SingleFunction``, which invokes the provider, lists what
   polling left behind (``leftovers``) and plays the polling schedule (``play_schedule``: one tick
@@ -12,9 +11,10 @@ Inside the ``bedrock`` fixture's moto:
   Provider framework (onEvent, then isComplete at once and once per tick); ``SingleFunctionDriver`` runs
   crhelper's real code. Both answer the same ``Response``.
 
-Two moto gaps are closed for the provider's tests (through monkeypatch, for one test): Lambda refuses a
-second permission with a statement id the policy already has (ResourceConflictException), and EventBridge
-refuses a rule name that is longer than 64 characters or has other characters than ``.-_A-Za-z0-9``.
+Two moto gaps are closed for the provider's tests by deploy_local's ``install_moto_compensations`` (through
+monkeypatch, for one test): Lambda refuses a second permission with a statement id the policy already has
+(ResourceConflictException), and EventBridge refuses a rule name that is longer than 64 characters or has
+other characters than ``.-_A-Za-z0-9``. The Lambda context is deploy_local's too.
 
 Import the fixture into a test module as ``from .single_function_helpers import single_function_fixture``.
 """
@@ -26,10 +26,8 @@ import copy
 import io
 import json
 import logging
-import re
 import ssl
 import threading
-import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -44,10 +42,9 @@ import pytest
 import trustme
 from bedrock_custom_resource import index, responses
 from bedrock_single_function import provider as adapter
-from moto.awslambda.policy import Policy
-from moto.core.exceptions import JsonRESTError
 from moto.events.models import EventsBackend
 
+from deploy_local.single_function import LambdaContext, install_moto_compensations
 from tests.support.bedrock_stand_in import BedrockStandIn
 
 from .conftest import ACCOUNT, CREATE_FAILED, REGION
@@ -60,7 +57,6 @@ POLLING_INTERVAL_MINUTES = 1
 TOTAL_TIMEOUT_SECONDS = 3600
 # The loggers crhelper's log setup changes on every invocation; restored after each test.
 _CRHELPER_LOGGERS = ("", "boto", "boto3", "botocore", "urllib3")
-_RULE_NAME = re.compile(r"[\.\-_A-Za-z0-9]{1,64}")
 
 PollHook = Callable[[int], None]
 
@@ -160,19 +156,6 @@ class ResponseEndpoint:
 # --- Lambda ----------------------------------------------------------------------------------------------
 
 
-class LambdaContext:
-    """The context Lambda gives a handler: its remaining time counts down from the function's timeout."""
-
-    def __init__(self, function_name: str = FUNCTION_NAME, timeout_seconds: float = 60.0) -> None:
-        self.function_name = function_name
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
 @dataclass(frozen=True)
 class Leftovers:
     """What polling has in the account: every EventBridge rule, each rule's targets, and the statements
@@ -220,7 +203,8 @@ class SingleFunction:
     ) -> None:
         """One Lambda invocation (of instance, a new execution environment, if given); like Lambda, the
         handler gets its own copy of the event."""
-        (instance or self.provider)(copy.deepcopy(dict(event)), LambdaContext(FUNCTION_NAME, timeout_seconds))
+        context = LambdaContext(FUNCTION_NAME, FUNCTION_ARN, 256, timeout_seconds)
+        (instance or self.provider)(copy.deepcopy(dict(event)), context)
 
     def leftovers(self) -> Leftovers:
         events, functions = boto3.client("events", region_name=REGION), boto3.client("lambda", region_name=REGION)
@@ -263,44 +247,6 @@ def _permits(statements: list[dict[str, Any]], rule_arn: str) -> bool:
     )
 
 
-class _ResourceConflict(JsonRESTError):
-    code = 409
-
-    def __init__(self, message: str) -> None:
-        super().__init__("ResourceConflictException", message)
-
-
-def install_moto_compensations(monkeypatch: pytest.MonkeyPatch, put_rules: list[str]) -> None:
-    """Lambda's and EventBridge's refusals that moto lacks (see the module); put_rules records PutRule."""
-    add_statement = Policy.add_statement
-    put_rule = EventsBackend.put_rule
-
-    def add_statement_once(self: Policy, raw: str, qualifier: str | None = None) -> tuple[Any, str]:
-        """moto gap: it appends a second statement with the same id; Lambda refuses it."""
-        sid = json.loads(raw).get("StatementId")
-        if any(statement.get("Sid") == sid for statement in self.statements):
-            raise _ResourceConflict(
-                f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove "
-                "the existing statement."
-            )
-        return add_statement(self, raw, qualifier)
-
-    def put_valid_rule(self: EventsBackend, name: str, *args: Any, **kwargs: Any) -> Any:
-        """moto gap: it takes any rule name; EventBridge's have 1 to 64 of [.-_A-Za-z0-9]."""
-        put_rules.append(name)
-        if not _RULE_NAME.fullmatch(name):
-            raise JsonRESTError(
-                "ValidationException",
-                f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must "
-                "have length less than or equal to 64, Member must satisfy regular expression pattern: "
-                "[\\.\\-_A-Za-z0-9]+",
-            )
-        return put_rule(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(Policy, "add_statement", add_statement_once)
-    monkeypatch.setattr(EventsBackend, "put_rule", put_valid_rule)
-
-
 @pytest.fixture(name="single_function")
 def single_function_fixture(
     bedrock: BedrockStandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -311,8 +257,15 @@ def single_function_fixture(
     monkeypatch.setenv(adapter.RULE_PREFIX_VARIABLE, RULE_PREFIX)
     monkeypatch.setenv(adapter.INTERVAL_VARIABLE, str(POLLING_INTERVAL_MINUTES))
     monkeypatch.setenv(adapter.TOTAL_TIMEOUT_VARIABLE, str(TOTAL_TIMEOUT_SECONDS))
-    put_rules: list[str] = []
-    install_moto_compensations(monkeypatch, put_rules)
+    install_moto_compensations(monkeypatch)
+    put_rules: list[str] = []  # every PutRule, refused or not
+    checked_put_rule = EventsBackend.put_rule
+
+    def recorded_put_rule(backend: EventsBackend, name: str, *args: Any, **kwargs: Any) -> Any:
+        put_rules.append(name)
+        return checked_put_rule(backend, name, *args, **kwargs)
+
+    monkeypatch.setattr(EventsBackend, "put_rule", recorded_put_rule)
     role = boto3.client("iam", region_name=REGION).create_role(
         RoleName="my-stack-BedrockCustomizationHandlerRole", AssumeRolePolicyDocument="{}"
     )["Role"]["Arn"]

@@ -1,0 +1,34 @@
+"""Helpers of the local deployment tests: where the apps are, and what crhelper leaves in moto."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+
+from deploy_local.cloud import REGION, LocalCloud
+
+REPO = Path(__file__).resolve().parents[2]
+APP_UNDER_TEST = Path(__file__).with_name("app_under_test.py")
+# The app under test on the single-function provider: two models, polled, deleted with the stack.
+SINGLE_FUNCTION = {"provider": "single_function", "completion": "polling", "removal": "destroy", "models": 2}
+
+
+def crhelper_leftovers(local: LocalCloud) -> list[str]:
+    """The EventBridge rules and targets, and the Lambda permissions, in moto: crhelper's polling setup,
+    which it must remove once a request is answered."""
+    events = boto3.client("events", region_name=REGION)
+    functions = boto3.client("lambda", region_name=REGION)
+    with local.world.lock:  # as every in-process function call holds it
+        rules = [rule["Name"] for rule in events.list_rules()["Rules"]]
+        found = [f"rule {rule}" for rule in rules]
+        for rule in rules:
+            found += [f"target {t['Arn']} of {rule}" for t in events.list_targets_by_rule(Rule=rule)["Targets"]]
+        for function in functions.list_functions()["Functions"]:
+            try:
+                policy = json.loads(functions.get_policy(FunctionName=function["FunctionName"])["Policy"])
+            except functions.exceptions.ResourceNotFoundException:
+                continue
+            found += [f"permission {s['Sid']} on {function['FunctionName']}" for s in policy["Statement"]]
+    return found

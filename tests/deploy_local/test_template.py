@@ -1,0 +1,113 @@
+"""What plain CloudFormation templates need of deploy_local: YAML short forms, parameters, Fn::ImportValue,
+exports, role ARNs with a path, and a ResponseURL that crhelper can reach over HTTPS."""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crhelper.utils import _send_response
+
+from deploy_local.resources import plausible
+from deploy_local.response_endpoint import ResponseEndpoint
+from deploy_local.template import Environment, Resolver, Template, TemplateError, load_template
+
+from .rehearsal_support import REPO
+
+EXAMPLE = REPO / "examples" / "cloudformation" / "fine-tuning-job.yaml"
+ENV = Environment("111122223333", "us-east-1", "Plain", "arn:aws:cloudformation:us-east-1:111122223333:stack/Plain/1")
+
+
+def resolver(template: Template, exports: dict[str, Any] | None = None) -> Resolver:
+    def import_value(name: str) -> Any:
+        if name not in (exports or {}):
+            raise TemplateError(f"No export named {name} found")
+        return (exports or {})[name]
+
+    return Resolver(template, ENV, lambda _id: {"Arn": "arn:role"}, lambda lid: f"{lid}-id", import_value)
+
+
+def test_yaml_short_forms_are_read_as_their_long_forms() -> None:
+    template = load_template(EXAMPLE, {"DataBucketName": "data"})
+    properties = template.resources["SupportAssistant"]["Properties"]
+    assert properties["ServiceToken"] == {"Fn::ImportValue": {"Fn::Sub": "${ProviderStackName}-ServiceToken"}}
+    assert properties["roleArn"] == {"Fn::GetAtt": ["ServiceRole", "Arn"]}
+    assert template.dependencies("SupportAssistant") == {"ServiceRole"}
+
+    resolved = resolver(template, {"BedrockCustomizationProvider-ServiceToken": "arn:token"}).resolve(properties)
+    assert resolved["ServiceToken"] == "arn:token"
+    assert resolved["baseModelIdentifier"] == "amazon.nova-micro-v1:0:128k"  # a Default
+    assert resolved["trainingDataConfig"] == {"s3Uri": "s3://data/support/train.jsonl"}  # a given value
+    assert resolved["roleArn"] == "arn:role"
+
+
+def test_given_parameters_override_defaults_and_are_checked() -> None:
+    template = load_template(EXAMPLE, {"DataBucketName": "data", "ProviderStackName": "Other"})
+    with pytest.raises(TemplateError, match="No export named Other-ServiceToken found"):
+        resolver(template).resolve(template.resources["SupportAssistant"]["Properties"]["ServiceToken"])
+    with pytest.raises(TemplateError, match=r"Parameters: \[DataBucketName\] must have values"):
+        load_template(EXAMPLE)
+    with pytest.raises(TemplateError, match=r"Parameters: \[Unknown\] do not exist in the template"):
+        load_template(EXAMPLE, {"DataBucketName": "data", "Unknown": "x"})
+
+
+def test_parameter_types_allowed_values_and_lists() -> None:
+    body = {
+        "Parameters": {
+            "Stage": {"Type": "String", "AllowedValues": ["dev", "prod"], "Default": "dev"},
+            "Epochs": {"Type": "Number", "Default": 2},
+            "Subnets": {"Type": "CommaDelimitedList", "Default": "a, b"},
+            "Enabled": {"Type": "String", "Default": True},
+        },
+        "Resources": {},
+    }
+    template = Template(body, {"Stage": "prod"})
+    refs = resolver(template).resolve([{"Ref": name} for name in ("Stage", "Epochs", "Subnets", "Enabled")])
+    assert refs == ["prod", "2", ["a", "b"], "true"]  # values are text, as CloudFormation holds them
+    with pytest.raises(TemplateError, match="'Stage' must be one of AllowedValues"):
+        Template(body, {"Stage": "test"})
+    with pytest.raises(TemplateError, match="'Epochs' must be a number"):
+        Template(body, {"Epochs": "many"})
+
+
+def test_exports_are_resolved_outputs_with_an_export_name() -> None:
+    body = {
+        "Resources": {"Function": {"Type": "AWS::Lambda::Function"}},
+        "Outputs": {
+            "Token": {"Value": {"Ref": "Function"}, "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-Token"}}},
+            "NotExported": {"Value": "x"},
+        },
+    }
+    template = Template(body)
+    assert template.exports(resolver(template)) == {"Plain-Token": "Function-id"}
+
+
+def test_a_role_path_is_in_the_role_arn_not_its_name() -> None:
+    name, attributes = plausible("AWS::IAM::Role", "ServiceRole", {"Path": "/bedrock-customization/"}, ENV, 0)
+    assert attributes["Arn"] == f"arn:aws:iam::111122223333:role/bedrock-customization/{name}"
+    assert "/" not in name
+    _, attributes = plausible("AWS::IAM::Role", "Other", {"RoleName": "named"}, ENV, 0)
+    assert attributes["Arn"] == "arn:aws:iam::111122223333:role/named"
+
+
+def test_the_response_endpoint_is_reached_over_https_with_its_ca_only() -> None:
+    endpoint = ResponseEndpoint()
+    try:
+        pending = endpoint.expect("request-1")
+        _send_response(endpoint.url("request-1"), {"Status": "SUCCESS"}, endpoint.ca_file)  # as crhelper sends it
+        assert pending.wait(5) == b'{"Status": "SUCCESS"}'
+
+        port = int(endpoint.url("x").split(":")[2].split("/")[0])
+        trusted = ssl.create_default_context(cafile=endpoint.ca_file)
+        connection = http.client.HTTPSConnection("127.0.0.1", port, context=trusted, timeout=5)
+        connection.request("PUT", "/unknown-request?X-Amz-Signature=local", body=b"{}")
+        assert connection.getresponse().status == 404
+        with pytest.raises(ssl.SSLCertVerificationError):  # the system's CAs do not know it
+            untrusted = http.client.HTTPSConnection("127.0.0.1", port, context=ssl.create_default_context(), timeout=5)
+            untrusted.request("PUT", "/request-1", body=b"{}")
+    finally:
+        endpoint.close()
+    assert not Path(endpoint.ca_file).exists()
