@@ -1,8 +1,8 @@
 """Running the single-function provider (lambda/bedrock_single_function) as Lambda and EventBridge would.
 
 Inside the ``bedrock`` fixture's moto:
-- ``ResponseEndpoint``: CloudFormation's pre-signed response URL, as a local HTTPS server with a throwaway
-  CA (trustme) that records each PUT body by request path; it can also accept connections and never answer.
+- ``ResponseEndpoint``: CloudFormation's pre-signed response URLs, deploy_local's local HTTPS endpoint with a
+  throwaway CA (trustme), keeping each request's responses; it can also hold PUTs unanswered.
 - ``single_function`` (fixture): the environment the construct sets, a moto IAM role and Lambda function
   (crhelper adds its permission to it) and ``SingleFunction``, which invokes the provider, lists what
   polling left behind (``leftovers``) and plays the polling schedule (``play_schedule``: one tick
@@ -26,24 +26,19 @@ import copy
 import io
 import json
 import logging
-import ssl
 import threading
-import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
-import trustme
 from bedrock_custom_resource import index, responses
 from bedrock_single_function import provider as adapter
 from moto.events.models import EventsBackend
 
+from deploy_local import response_endpoint
 from deploy_local.single_function import LambdaContext, install_moto_compensations
 from tests.support.bedrock_stand_in import BedrockStandIn
 
@@ -64,93 +59,45 @@ PollHook = Callable[[int], None]
 # --- CloudFormation's response URL ----------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    endpoint: ResponseEndpoint
+class ResponseEndpoint(response_endpoint.ResponseEndpoint):
+    """deploy_local's local HTTPS response endpoint (a throwaway CA in ``ca_file``), which keeps every response
+    of a request; while ``answering`` is False it holds each PUT unanswered, as a hung endpoint, until it is
+    closed."""
 
-
-class _ResponseHandler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_PUT(self) -> None:
-        endpoint = self.server.endpoint
-        if not endpoint.answering:
-            endpoint._hold()
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        endpoint._record(urlsplit(self.path).path, body)
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class ResponseEndpoint:
-    """CloudFormation's response URL: HTTPS on 127.0.0.1 with a throwaway CA (``ca_file``); records each
-    PUT's JSON body under its request path. With ``answering`` False it accepts connections and reads
-    nothing and answers nothing, as a hung endpoint; ``close`` releases such connections (they are then
-    answered, so that the client's PUT ends instead of retrying) and stops the server."""
-
-    def __init__(self, directory: Path) -> None:
-        ca = trustme.CA()
-        self.ca_file = str(directory / "response-endpoint-ca.pem")
-        ca.cert_pem.write_to_path(self.ca_file)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    def __init__(self) -> None:
+        super().__init__()
         self.answering = True
-        self._bodies: dict[str, list[dict[str, Any]]] = {}
-        self._held: list[threading.Thread] = []
+        self._held = 0
         self._changed = threading.Condition()
-        self._release = threading.Event()
-        self._closed = False
-        self._server = _Server(("127.0.0.1", 0), _ResponseHandler)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._server.endpoint = self
-        # A short poll interval: close() waits for the serving loop to notice.
-        self._serving = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="response-endpoint", daemon=True
-        )
-        self._serving.start()
+        self._closing = threading.Event()
+        self._requests: dict[str, response_endpoint.PendingResponse] = {}
 
-    def url(self, path: str) -> str:
-        """A pre-signed-looking URL for path: a signature unique to it, as CloudFormation's are."""
-        signature = uuid.uuid4().hex
-        return (
-            f"https://127.0.0.1:{self._server.server_port}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-            f"&X-Amz-Date=20240601T000000Z&X-Amz-Expires=7200&X-Amz-Signature={signature}"
-        )
+    def url_for(self, request_id: str) -> str:
+        """The request's ResponseURL; its responses are kept from now on."""
+        if request_id not in self._requests:
+            self._requests[request_id] = self.expect(request_id)
+        return self.url(request_id)
 
-    def bodies(self, path: str) -> list[dict[str, Any]]:
-        """Every body PUT to path, oldest first."""
-        with self._changed:
-            return list(self._bodies.get(path, []))
+    def bodies(self, request_id: str) -> list[dict[str, Any]]:
+        """Every response of the request, oldest first."""
+        return [json.loads(body) for body in self._requests[request_id].bodies]
+
+    def deliver(self, path: str, body: bytes) -> None:
+        if not self.answering:  # on the PUT's own thread: its connection waits
+            with self._changed:
+                self._held += 1
+                self._changed.notify_all()
+            self._closing.wait()
+        super().deliver(path, body)
 
     def wait_for_held(self, count: int, timeout: float) -> bool:
-        """True once count connections are being held unanswered."""
+        """True once count PUTs are being held unanswered."""
         with self._changed:
-            return self._changed.wait_for(lambda: len(self._held) >= count, timeout)
+            return self._changed.wait_for(lambda: self._held >= count, timeout)
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._serving.join(timeout=5)
-        for held in self._held:
-            held.join(timeout=5)
-
-    def _hold(self) -> None:
-        with self._changed:
-            self._held.append(threading.current_thread())
-            self._changed.notify_all()
-        self._release.wait()
-
-    def _record(self, path: str, body: dict[str, Any]) -> None:
-        with self._changed:
-            self._bodies.setdefault(path, []).append(body)
-            self._changed.notify_all()
+        self._closing.set()  # held PUTs are answered, so that their clients end
+        super().close()
 
 
 # --- Lambda ----------------------------------------------------------------------------------------------
@@ -184,15 +131,11 @@ class SingleFunction:
         return adapter.SingleFunctionProvider(ssl_verify=self.endpoint.ca_file)
 
     def addressed(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """event, with its ResponseURL at the local endpoint (one path per request)."""
-        return {**copy.deepcopy(dict(event)), "ResponseURL": self.endpoint.url(self.response_path(event))}
-
-    @staticmethod
-    def response_path(event: Mapping[str, Any]) -> str:
-        return f"/cloudformation-custom-resource-response/{event['RequestId']}"
+        """event, with its ResponseURL at the local endpoint (one per request)."""
+        return {**copy.deepcopy(dict(event)), "ResponseURL": self.endpoint.url_for(event["RequestId"])}
 
     def responses(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return self.endpoint.bodies(self.response_path(event))
+        return self.endpoint.bodies(event["RequestId"])
 
     def invoke(
         self,
@@ -248,9 +191,7 @@ def _permits(statements: list[dict[str, Any]], rule_arn: str) -> bool:
 
 
 @pytest.fixture(name="single_function")
-def single_function_fixture(
-    bedrock: BedrockStandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[SingleFunction]:
+def single_function_fixture(bedrock: BedrockStandIn, monkeypatch: pytest.MonkeyPatch) -> Iterator[SingleFunction]:
     """The provider in moto, configured as the construct configures it, with its response endpoint (closed
     afterwards, while moto still runs)."""
     monkeypatch.setenv("AWS_REGION", REGION)
@@ -280,7 +221,7 @@ def single_function_fixture(
         Code={"ZipFile": code.getvalue()},
     )
     levels = {name: logging.getLogger(name).level for name in _CRHELPER_LOGGERS}
-    endpoint = ResponseEndpoint(tmp_path)
+    endpoint = ResponseEndpoint()
     try:
         yield SingleFunction(endpoint, adapter.SingleFunctionProvider(ssl_verify=endpoint.ca_file), put_rules)
     finally:
