@@ -213,6 +213,7 @@ class CustomizationProvider(Construct):
                     "bedrock:CreateModelCustomizationJob",
                     "bedrock:GetModelCustomizationJob",
                     "bedrock:StopModelCustomizationJob",
+                    "bedrock:ListTagsForResource",
                     "bedrock:TagResource",
                     "bedrock:UntagResource",
                 ],
@@ -223,7 +224,10 @@ class CustomizationProvider(Construct):
             iam.PolicyStatement(
                 actions=[
                     "bedrock:CreateModelCustomizationJob",
+                    # Whether a job's model (or one holding a given model name) exists.
+                    "bedrock:GetCustomModel",
                     "bedrock:DeleteCustomModel",
+                    "bedrock:ListTagsForResource",
                     "bedrock:TagResource",
                     "bedrock:UntagResource",
                 ],
@@ -476,6 +480,7 @@ class CustomizationProvider(Construct):
                 "bedrock:GetCustomModelDeployment",
                 "bedrock:UpdateCustomModelDeployment",
                 "bedrock:DeleteCustomModelDeployment",
+                "bedrock:ListTagsForResource",
                 "bedrock:TagResource",
                 "bedrock:UntagResource",
             ],
@@ -496,6 +501,7 @@ class CustomizationProvider(Construct):
                 "bedrock:GetProvisionedModelThroughput",
                 "bedrock:UpdateProvisionedModelThroughput",
                 "bedrock:DeleteProvisionedModelThroughput",
+                "bedrock:ListTagsForResource",
                 "bedrock:TagResource",
                 "bedrock:UntagResource",
             ],

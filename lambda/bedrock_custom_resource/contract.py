@@ -81,6 +81,8 @@ class ResourceContract:
     generated_names: tuple[str, ...]
     # Members that name the resource's tags; changing only these is done in place.
     tag_members: tuple[str, ...]
+    # Members that an Update changes in place; every other member forces a replacement.
+    in_place_members: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # Properties for the handler itself, not sent to Bedrock, with their allowed values.
     handler_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -131,10 +133,16 @@ CONTRACTS: dict[str, ResourceContract] = {
         cross_member_problems=_one_model_source,
     ),
     MODEL_DEPLOYMENT: ResourceContract(
-        operation="CreateCustomModelDeployment", generated_names=("modelDeploymentName",), tag_members=("tags",)
+        operation="CreateCustomModelDeployment",
+        generated_names=("modelDeploymentName",),
+        tag_members=("tags",),
+        in_place_members=("modelArn",),  # UpdateCustomModelDeployment
     ),
     PROVISIONED_THROUGHPUT: ResourceContract(
-        operation="CreateProvisionedModelThroughput", generated_names=("provisionedModelName",), tag_members=("tags",)
+        operation="CreateProvisionedModelThroughput",
+        generated_names=("provisionedModelName",),
+        tag_members=("tags",),
+        in_place_members=("provisionedModelName", "modelId"),  # UpdateProvisionedModelThroughput
     ),
     JOB_RESULT: ResourceContract(operation="GetModelCustomizationJob", generated_names=(), tag_members=()),
 }
@@ -186,23 +194,39 @@ def value_problems(
     return problems
 
 
-def generated_name(stack_id: str, logical_id: str, request_id: str) -> str:
-    """A name valid for every Bedrock name pattern (jobs, models, deployments, throughput), distinct per
-    resource and per request.
+def configuration_fingerprint(resource_type: str, request: Mapping[str, Any]) -> str:
+    """What identifies a resource's configuration: a digest of the members of its create request that
+    force a replacement (not its tags, its idempotency token or the members changed in place)."""
+    resource = CONTRACTS[resource_type]
+    ignored = {"clientRequestToken", *resource.tag_members, *resource.in_place_members}
+    forcing = {name: value for name, value in request.items() if name not in ignored}
+    canonical = json.dumps(forcing, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{resource_type}|{canonical}".encode()).hexdigest()
 
-    A retried request gets the same name; a replacement (a new request) gets a new one.
+
+def generated_name(stack_name: str, logical_id: str, fingerprint: str, attempt: int = 1) -> str:
+    """The attempt-th name of a resource's sequence: valid for every Bedrock name pattern (jobs, models,
+    deployments, throughput) and the same for the same stack name, logical id and configuration.
+
+    So a retried, replayed or redeployed create finds what an earlier one made; a replacement (another
+    configuration) gets a new name; when a name cannot be used again (a failed job's), the next one is.
     """
-    stack_name = stack_id.split("/")[1] if stack_id.count("/") >= 2 else stack_id
-    digest = hashlib.sha256(f"{stack_id}|{logical_id}|{request_id}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{stack_name}|{logical_id}|{fingerprint}|{attempt}".encode()).hexdigest()[:12]
     stem = re.sub(r"[^0-9a-zA-Z]+", "-", f"{stack_name}-{logical_id}").strip("-")
     stem = stem[: NAME_MAX_LENGTH - len(digest) - 1].rstrip("-")
     return f"{stem}-{digest}" if stem else digest
 
 
-def client_request_token(request: Mapping[str, Any], request_id: str) -> str:
-    """The idempotency token of a create: the same CloudFormation request always sends the same token."""
-    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{request_id}|{canonical}".encode()).hexdigest()
+def stack_name(stack_id: str) -> str:
+    """The stack's name in its id (arn:...:stack/<name>/<uuid>): the same when a deleted stack is deployed again."""
+    return stack_id.split("/")[1] if stack_id.count("/") >= 2 else stack_id
+
+
+def client_request_token(fingerprint: str, names: Mapping[str, str]) -> str:
+    """The idempotency token of a create: one per configuration and name, so that the next name of a
+    sequence is not answered with the resource the previous name made."""
+    canonical = json.dumps(dict(names), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{fingerprint}|{canonical}".encode()).hexdigest()
 
 
 def _join(path: str, member: str) -> str:

@@ -100,25 +100,90 @@ def _sub_task_status(job: Mapping[str, Any], sub_task: str) -> str | None:
     return str(status) if status else None
 
 
+def _get(client: Any, identifier: str) -> dict[str, Any] | None:
+    try:
+        job: dict[str, Any] = client.get_model_customization_job(jobIdentifier=identifier)
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return job
+
+
+def _unusable(client: Any, job: Mapping[str, Any]) -> str | None:
+    """A running job is waited for and a completed one's model used; a failed or stopped job, or one whose
+    model is gone, cannot be."""
+    status = job["status"]
+    if status == "InProgress":
+        return None
+    if status != "Completed":
+        return f"is {status}"
+    model_arn = job.get("outputModelArn")
+    if model_arn and _model_exists(client, model_arn):
+        return None
+    return f"completed, and its model {model_arn or ''} is gone".replace("  ", " ")
+
+
+def _model_exists(client: Any, model_arn: str) -> bool:
+    try:
+        client.get_custom_model(modelIdentifier=model_arn)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
+def _retag_model(client: Any, job: Mapping[str, Any], desired: lifecycle.Desired) -> None:
+    """The job's own tags are the lifecycle's; its model's tags exist once the model does."""
+    model_arn = job.get("outputModelArn")
+    if model_arn and _model_exists(client, model_arn):
+        lifecycle.retag(client, model_arn, desired.tags("customModelTags"))
+
+
+def _refuse_taken_model_name(client: Any, request: Mapping[str, Any]) -> None:
+    """A given customModelName may be held by another job's model (the one this update replaces, say)."""
+    name = request["customModelName"]
+    try:
+        model = client.get_custom_model(modelIdentifier=name)
+    except client.exceptions.ResourceNotFoundException:
+        return
+    raise lifecycle.NameTaken(
+        f"customModelName: {name!r} is held by custom model {model['modelArn']}, which job {request['jobName']} "
+        "cannot replace. Nothing was created. Custom model names are unique per account and Region: give another "
+        "name, or remove it to have one generated."
+    )
+
+
+KIND = lifecycle.ResourceKind(
+    resource_type=RESOURCE_TYPE,
+    noun="model customization job",
+    create_operation="create_model_customization_job",
+    arn_member="jobArn",
+    arn_pattern=JOB_ARN,
+    name_member="jobName",
+    get=_get,
+    unusable=_unusable,
+    reported={
+        "baseModelIdentifier": "baseModelArn",
+        "customizationType": "customizationType",
+        "roleArn": "roleArn",
+        "trainingDataConfig": "trainingDataConfig",
+        "validationDataConfig": "validationDataConfig",
+        "outputDataConfig": "outputDataConfig",
+        "hyperParameters": "hyperParameters",
+        "vpcConfig": "vpcConfig",
+        "customizationConfig": "customizationConfig",
+        "customModelKmsKeyId": "outputModelKmsKeyArn",
+    },
+    quota=JOB_QUOTA,
+    update_in_place=_retag_model,
+    before_creating=_refuse_taken_model_name,
+)
+
+
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
-    return lifecycle.create(bedrock_client(), event, "create_model_customization_job", "jobArn", JOB_QUOTA)
+    return lifecycle.create(KIND, bedrock_client(), event)
 
 
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:
-    change = lifecycle.Change.of(event)
-    job_arn = event["PhysicalResourceId"]
-    if change.only("waitUntil"):  # how long CloudFormation waits changes nothing in Bedrock
-        client = bedrock_client()
-        change.retag(client, job_arn, "jobTags")
-        if "customModelTags" in change.changed:
-            model_arn = client.get_model_customization_job(jobIdentifier=job_arn).get("outputModelArn")
-            if model_arn:
-                change.retag(client, model_arn, "customModelTags")
-        return {"PhysicalResourceId": job_arn}
-    change.refuse_reused_names(
-        "customization job", "Bedrock names are unique per account and Region and job records are never deleted"
-    )
-    return _create(event)
+    return lifecycle.update(KIND, bedrock_client(), event)
 
 
 def _advance_delete(job_arn: str) -> bool:

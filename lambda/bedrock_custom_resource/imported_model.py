@@ -46,21 +46,38 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"IsComplete": True, "Data": checked_data(event, model_arn, data)}
 
 
+def _get(client: Any, identifier: str) -> dict[str, Any] | None:
+    try:
+        model: dict[str, Any] = client.get_custom_model(modelIdentifier=identifier)
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return model
+
+
+def _unusable(_client: Any, model: Mapping[str, Any]) -> str | None:
+    return "failed to import" if model.get("modelStatus") == "Failed" else None
+
+
+KIND = lifecycle.ResourceKind(
+    resource_type=RESOURCE_TYPE,
+    noun="custom model",
+    create_operation="create_custom_model",
+    arn_member="modelArn",
+    arn_pattern=MODEL_ARN,
+    name_member="modelName",
+    get=_get,
+    unusable=_unusable,
+    reported={"modelKmsKeyArn": "modelKmsKeyArn"},  # GetCustomModel does not report the source or role
+    quota=IMPORT_QUOTA,
+)
+
+
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
-    return lifecycle.create(bedrock_client(), event, "create_custom_model", "modelArn", IMPORT_QUOTA)
+    return lifecycle.create(KIND, bedrock_client(), event)
 
 
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:
-    change = lifecycle.Change.of(event)
-    if change.tags_only:
-        change.retag(bedrock_client(), event["PhysicalResourceId"], "modelTags")
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    change.refuse_reused_names(
-        "custom model",
-        "custom model names are unique per account and Region, and the new model is imported "
-        "before the current one is deleted",
-    )
-    return _create(event)
+    return lifecycle.update(KIND, bedrock_client(), event)
 
 
 def _delete(model_arn: str) -> None:

@@ -1,15 +1,21 @@
 """Lifecycle rules that every resource type shares.
 
-Creating with generated names and an idempotency token, telling an in-place change from a replacement,
-retagging, and deleting a custom model.
+A resource's identity follows its configuration. Generated names and the clientRequestToken come from the
+stack's name, the logical id and the fingerprint of the properties that force a replacement, never from
+the request, so a Create finds what an earlier request of the same configuration made (a retry, a replay,
+a redeploy after RETAIN, the rollback of a replacement) and adopts it. An Update is decided against the
+live resource: CloudFormation's rollback sends the refused properties as OldResourceProperties
+(DESIGN.md, fact 10), so they are only a hint, for resources made before fingerprints.
+The fingerprint is kept on the resource itself, as the tag FINGERPRINT_TAG.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import contract
@@ -23,6 +29,14 @@ LISTED_RUNNING_JOBS = 5
 CONCURRENCY_SETTING = "CustomizationProvider.of(stack, max_concurrent_jobs=N)"
 # Set by a provider stack: the ARN pattern (ending in *) of the roles its templates may pass.
 PASSABLE_ROLES_VARIABLE = "PASSABLE_ROLES"
+# The tag that records the configuration a resource was created with (contract.configuration_fingerprint).
+FINGERPRINT_TAG = "cdk-bedrock-customization:configuration"
+# Tags the handler never removes: AWS's own, and its record of the configuration.
+KEPT_TAG_PREFIXES = ("aws:", FINGERPRINT_TAG)
+# Bedrock's TagList allows 200 tags; one is the fingerprint.
+MAX_USER_TAGS = 199
+# How many names of a sequence a create tries before it gives up (each unusable one is a failed resource).
+MAX_NAME_ATTEMPTS = 20
 
 
 class ModelInUse(RuntimeError):
@@ -33,6 +47,10 @@ class QuotaFull(RuntimeError):
     """Bedrock refused a create because an account quota is full; nothing was created."""
 
 
+class NameTaken(ValueError):
+    """The name of a create is held by a resource that cannot be adopted; nothing was created."""
+
+
 @dataclass(frozen=True)
 class Quota:
     """The account quota that can make Bedrock refuse a create, for the error that explains it."""
@@ -40,6 +58,106 @@ class Quota:
     refused: str  # what Bedrock refused, e.g. "start model customization job"
     quota: str  # e.g. "concurrent model customization jobs"
     name_running_jobs: bool = False
+
+
+@dataclass(frozen=True)
+class Desired:
+    """The configuration an event asks for: its validated create request (no generated names, token or
+    fingerprint tag yet), and where its names come from."""
+
+    resource_type: str
+    request: dict[str, Any]
+    fingerprint: str
+    stack_name: str
+    logical_id: str
+
+    @classmethod
+    def of(cls, event: Mapping[str, Any], properties: Mapping[str, Any] | None = None) -> Desired:
+        """The event's ResourceProperties (or these properties) once known to be valid; raises otherwise,
+        before anything is called."""
+        resource_type = event["ResourceType"]
+        request = contract.create_request(
+            resource_type, event["ResourceProperties"] if properties is None else properties
+        )
+        _refuse_unpassable_role(request.get("roleArn"))
+        for member in contract.CONTRACTS[resource_type].tag_members:
+            _refuse_reserved_tags(member, request.get(member) or [])
+        return cls(
+            resource_type,
+            request,
+            contract.configuration_fingerprint(resource_type, request),
+            contract.stack_name(event["StackId"]),
+            event["LogicalResourceId"],
+        )
+
+    @property
+    def contract(self) -> contract.ResourceContract:
+        return contract.CONTRACTS[self.resource_type]
+
+    def attempt(self, number: int) -> dict[str, Any]:
+        """The create request under the number-th name of the sequence (given names are kept), with the
+        fingerprint tag on the resource's own tags and the token of that name."""
+        request = dict(self.request)
+        name = contract.generated_name(self.stack_name, self.logical_id, self.fingerprint, number)
+        names = {member: request.setdefault(member, name) for member in self.contract.generated_names}
+        own_tags = self.contract.tag_members[0]
+        request[own_tags] = self.tags(own_tags)
+        request["clientRequestToken"] = contract.client_request_token(self.fingerprint, names)
+        return request
+
+    def tags(self, member: str) -> list[dict[str, str]]:
+        """The tags that member asks for; the resource's own tags (the first member) carry the fingerprint."""
+        tags = list(self.request.get(member) or [])
+        if member == self.contract.tag_members[0]:
+            tags.append({"key": FINGERPRINT_TAG, "value": self.fingerprint})
+        return tags
+
+
+def _refuse_reserved_tags(member: str, tags: list[Mapping[str, str]]) -> None:
+    if any(tag["key"] == FINGERPRINT_TAG for tag in tags):
+        raise ValueError(f"{member}: the tag key {FINGERPRINT_TAG!r} is reserved for cdk-bedrock-customization")
+    if len(tags) > MAX_USER_TAGS:
+        raise ValueError(
+            f"{member}: {len(tags)} tags; at most {MAX_USER_TAGS} (Bedrock allows 200, and one is {FINGERPRINT_TAG!r})"
+        )
+
+
+def _refuse_unpassable_role(role_arn: str | None) -> None:
+    """A provider stack's handler may pass only the roles it was given; say so before IAM denies it."""
+    passable = os.environ.get(PASSABLE_ROLES_VARIABLE)
+    if passable and role_arn and not role_arn.startswith(passable.removesuffix("*")):
+        raise ValueError(
+            f"roleArn: {role_arn!r} is not a role this provider may pass to Bedrock; it passes only roles "
+            f"matching {passable} (the provider stack's role path or name prefix)"
+        )
+
+
+def _nothing(*_args: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """What the shared lifecycle needs to know of one resource type."""
+
+    resource_type: str
+    noun: str  # for messages: "model customization job"
+    create_operation: str  # the client method
+    arn_member: str  # the ARN in the create and the Get responses
+    arn_pattern: re.Pattern[str]  # what a physical id of this type looks like
+    name_member: str  # the name an earlier resource of the same configuration is found by
+    get: Callable[[Any, str], dict[str, Any] | None]  # by name or ARN; None when there is none
+    # Why a resource of the same configuration cannot be adopted (None: it can; a create then tries the next name).
+    unusable: Callable[[Any, Mapping[str, Any]], str | None]
+    # Request member -> the Get response's member that reports it, to name what differs.
+    reported: Mapping[str, str] = field(default_factory=dict)
+    quota: Quota | None = None
+    # Applies the desired in-place members (and tags other than the resource's own) to the live resource.
+    update_in_place: Callable[[Any, Mapping[str, Any], Desired], None] = _nothing
+    # Raises when the live resource must not be replaced.
+    before_replacing: Callable[[Mapping[str, Any], Desired], None] = _nothing
+    # Raises when the create request would take a name that something else holds (besides name_member's).
+    before_creating: Callable[[Any, Mapping[str, Any]], None] = _nothing
 
 
 def on_event(
@@ -58,100 +176,136 @@ def on_event(
     return {"PhysicalResourceId": event["PhysicalResourceId"]}
 
 
-def create(
-    client: Any, event: Mapping[str, Any], operation: str, arn_member: str, quota: Quota | None = None
-) -> dict[str, Any]:
-    """Create the resource of a Create (or replacing Update) event with the client's operation; the ARN
-    it returns in arn_member is the physical id."""
-    request = create_request(event)
-    name = request[contract.CONTRACTS[event["ResourceType"]].generated_names[0]]
+def create(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+    """A Create: the resource of this configuration, adopted when it exists already."""
+    return create_or_adopt(kind, client, Desired.of(event))
+
+
+def update(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+    """An Update, decided against the live resource: in place (the same physical id) when it already has
+    the desired configuration, else the resource of that configuration, adopted or created."""
+    desired = Desired.of(event)  # invalid desired properties fail here, before any call
+    physical_id = event["PhysicalResourceId"]
+    live = kind.get(client, physical_id) if kind.arn_pattern.fullmatch(physical_id) else None
+    if live is None:  # never created (a failed create's id), or gone
+        return create_or_adopt(kind, client, desired)
+    tags = current_tags(client, physical_id)
+    if _has_configuration(desired, tags, event):
+        kind.update_in_place(client, live, desired)
+        retag(client, physical_id, desired.tags(desired.contract.tag_members[0]), tags)
+        return {"PhysicalResourceId": physical_id}
+    kind.before_replacing(live, desired)
+    return create_or_adopt(kind, client, desired, replacing=physical_id)
+
+
+def _has_configuration(desired: Desired, tags: Mapping[str, str], event: Mapping[str, Any]) -> bool:
+    if FINGERPRINT_TAG in tags:
+        return tags[FINGERPRINT_TAG] == desired.fingerprint
+    # Made before fingerprints: the old properties are the only record of its configuration.
     try:
-        arn = getattr(client, operation)(**request)[arn_member]
-    except client.exceptions.ServiceQuotaExceededException as error:
-        if quota is None:
-            raise
-        raise quota_full(client, f"{quota.refused} {name}", error, quota=quota) from error
-    logger.info("Created %s %s: %s", event["ResourceType"], name, arn)
-    return {"PhysicalResourceId": arn}
+        old = Desired.of(event, event.get("OldResourceProperties") or {})
+    except Exception:  # refused properties were never applied: it still has the desired configuration
+        return True
+    return old.fingerprint == desired.fingerprint
 
 
-def create_request(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The validated create request of a Create (or replacing Update) event: absent names generated,
-    and a clientRequestToken that makes a retried request create nothing new."""
-    resource_type = event["ResourceType"]
-    request = contract.create_request(resource_type, event["ResourceProperties"])
-    _refuse_unpassable_role(request.get("roleArn"))
-    name = contract.generated_name(event["StackId"], event["LogicalResourceId"], event["RequestId"])
-    for member in contract.CONTRACTS[resource_type].generated_names:
-        request.setdefault(member, name)
-    request["clientRequestToken"] = contract.client_request_token(request, event["RequestId"])
-    return request
-
-
-def _refuse_unpassable_role(role_arn: str | None) -> None:
-    """A provider stack's handler may pass only the roles it was given; say so before IAM denies it."""
-    passable = os.environ.get(PASSABLE_ROLES_VARIABLE)
-    if passable and role_arn and not role_arn.startswith(passable.removesuffix("*")):
-        raise ValueError(
-            f"roleArn: {role_arn!r} is not a role this provider may pass to Bedrock; it passes only roles "
-            f"matching {passable} (the provider stack's role path or name prefix)"
-        )
-
-
-@dataclass(frozen=True)
-class Change:
-    """An Update event's old and new properties (defaults filled in) and the names of those that differ."""
-
-    resource_type: str
-    old: dict[str, Any]
-    new: dict[str, Any]
-    changed: frozenset[str]
-
-    @classmethod
-    def of(cls, event: Mapping[str, Any]) -> Change:
-        """The change an Update event asks for, once the new properties are known to be valid."""
-        resource_type = event["ResourceType"]
-        contract.create_request(resource_type, event["ResourceProperties"])  # validate before changing anything
-        new = contract.properties_with_defaults(resource_type, event["ResourceProperties"])
-        old = contract.properties_with_defaults(resource_type, event["OldResourceProperties"])
-        changed = frozenset(name for name in new.keys() | old.keys() if new.get(name) != old.get(name))
-        return cls(resource_type, old, new, changed)
-
-    @property
-    def tag_members(self) -> frozenset[str]:
-        return frozenset(contract.CONTRACTS[self.resource_type].tag_members)
-
-    def only(self, *members: str) -> bool:
-        """True when nothing but these members and tags changed."""
-        return self.changed <= self.tag_members.union(members)
-
-    @property
-    def tags_only(self) -> bool:
-        return self.only()
-
-    def refuse_reused_names(self, resource: str, why: str) -> None:
-        """A replacement must not take an explicitly given name that the current resource still holds."""
-        generated = contract.CONTRACTS[self.resource_type].generated_names
-        reused = [name for name in generated if self.new.get(name) is not None and self.new[name] == self.old.get(name)]
-        if reused:
-            raise ValueError(
-                f"Changing {sorted(self.changed - self.tag_members)} needs a new {resource}, but "
-                + ", ".join(f"{name} {self.new[name]!r}" for name in reused)
-                + f" would be reused: {why}. Change the name, or remove it to have one generated."
+def create_or_adopt(kind: ResourceKind, client: Any, desired: Desired, replacing: str = "") -> dict[str, Any]:
+    """The resource of the desired configuration: adopted when its name holds one that can be used, else
+    created under the first free name of its sequence."""
+    for number in range(1, MAX_NAME_ATTEMPTS + 1):
+        request = desired.attempt(number)
+        name = request[kind.name_member]
+        live = kind.get(client, name)
+        if live is None:
+            kind.before_creating(client, request)
+            return {"PhysicalResourceId": _create(kind, client, request, name)}
+        arn = live[kind.arn_member]
+        tags = current_tags(client, arn)
+        if tags.get(FINGERPRINT_TAG) != desired.fingerprint:
+            raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replacing))
+        why_not = kind.unusable(client, live)
+        if why_not is None:
+            logger.info("Adopted %s %s (%s): it has this configuration already", kind.noun, name, arn)
+            kind.update_in_place(client, live, desired)
+            retag(client, arn, request[desired.contract.tag_members[0]], tags)
+            return {"PhysicalResourceId": arn}
+        if kind.name_member in desired.request:
+            raise NameTaken(
+                f"{kind.name_member}: {name!r} is held by {kind.noun} {arn}, which has this configuration but "
+                f"{why_not}; Bedrock does not free the name. Give another name, or remove it to have one generated."
             )
+        logger.info("%s %s (%s) has this configuration but %s; trying the next name", kind.noun, name, arn, why_not)
+    raise NameTaken(
+        f"The first {MAX_NAME_ATTEMPTS} names for {desired.logical_id} are held by {kind.noun}s of this configuration "
+        "that cannot be used (failed or stopped); give a name, or delete them"
+    )
 
-    def retag(self, client: Any, arn: str, member: str) -> None:
-        """Apply the change of the tag list `member` to the resource arn."""
-        before = {tag["key"]: tag["value"] for tag in self.old.get(member) or []}
-        after = {tag["key"]: tag["value"] for tag in self.new.get(member) or []}
-        removed = sorted(before.keys() - after.keys())
-        updated = [{"key": key, "value": value} for key, value in sorted(after.items()) if before.get(key) != value]
-        if removed:
-            client.untag_resource(resourceARN=arn, tagKeys=removed)
-        if updated:
-            client.tag_resource(resourceARN=arn, tags=updated)
-        if removed or updated:
-            logger.info("Retagged %s: set %s, removed %s", arn, [tag["key"] for tag in updated], removed)
+
+def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: str) -> str:
+    try:
+        arn: str = getattr(client, kind.create_operation)(**request)[kind.arn_member]
+    except client.exceptions.ServiceQuotaExceededException as error:
+        if kind.quota is None:
+            raise
+        raise quota_full(client, f"{kind.quota.refused} {name}", error, quota=kind.quota) from error
+    logger.info("Created %s %s: %s", kind.noun, name, arn)
+    return arn
+
+
+def _name_taken_message(
+    kind: ResourceKind, desired: Desired, name: str, live: Mapping[str, Any], fingerprinted: bool, replacing: str
+) -> str:
+    differing = [
+        member
+        for member, reported in kind.reported.items()
+        if not same_value(desired.request.get(member), live.get(reported))
+    ]
+    if differing:
+        why = "its configuration differs in " + ", ".join(differing)
+    elif fingerprinted:
+        why = "its configuration differs in properties that Bedrock does not report back"
+    else:
+        why = f"it has no {FINGERPRINT_TAG} tag, so it was not created from these properties by this library"
+    holder = f"{kind.noun} {live[kind.arn_member]}"
+    if live[kind.arn_member] == replacing:
+        holder += ", the one this update replaces: the replacement needs a new name"
+    return (
+        f"{kind.name_member}: {name!r} is held by {holder}, and {why}. Nothing was "
+        "created. Bedrock names are unique per account and Region: give another name, or remove it to have one "
+        "generated."
+    )
+
+
+def same_value(desired: Any, reported: Any) -> bool:
+    """Whether a request member's value is what Bedrock reports: an id given where Bedrock reports its ARN
+    counts as the same."""
+    if isinstance(desired, str) and isinstance(reported, str):
+        return desired == reported or reported.endswith(("/" + desired, ":" + desired))
+    if isinstance(desired, Mapping) and isinstance(reported, Mapping):
+        return desired.keys() == reported.keys() and all(same_value(desired[k], reported[k]) for k in desired)
+    if isinstance(desired, list) and isinstance(reported, list):
+        return len(desired) == len(reported) and all(map(same_value, desired, reported))
+    return bool(desired == reported or (desired is not None and str(desired) == str(reported)))
+
+
+def current_tags(client: Any, arn: str) -> dict[str, str]:
+    return {tag["key"]: tag["value"] for tag in client.list_tags_for_resource(resourceARN=arn).get("tags", [])}
+
+
+def retag(client: Any, arn: str, desired: list[dict[str, str]], current: Mapping[str, str] | None = None) -> None:
+    """Make the resource's tags the desired ones, whatever it has now: tags changed outside the stack are
+    corrected. AWS's own tags are left alone."""
+    if current is None:
+        current = current_tags(client, arn)
+    wanted = {tag["key"]: tag["value"] for tag in desired}
+    removed = sorted(key for key in current.keys() - wanted.keys() if not key.startswith(KEPT_TAG_PREFIXES))
+    changed = [{"key": key, "value": value} for key, value in sorted(wanted.items()) if current.get(key) != value]
+    if removed:
+        client.untag_resource(resourceARN=arn, tagKeys=removed)
+    if changed:
+        client.tag_resource(resourceARN=arn, tags=changed)
+    if removed or changed:
+        logger.info("Retagged %s: set %s, removed %s", arn, [tag["key"] for tag in changed], removed)
 
 
 def delete_custom_model(client: Any, model_arn: str) -> None:

@@ -56,28 +56,47 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"IsComplete": True, "Data": checked_data(event, deployment_arn, data)}
 
 
+def _get(client: Any, identifier: str) -> dict[str, Any] | None:
+    try:
+        deployment: dict[str, Any] = client.get_custom_model_deployment(customModelDeploymentIdentifier=identifier)
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return deployment
+
+
+def _unusable(_client: Any, deployment: Mapping[str, Any]) -> str | None:
+    return "failed" if deployment["status"] == "Failed" else None
+
+
+def _point_at_model(client: Any, deployment: Mapping[str, Any], desired: lifecycle.Desired) -> None:
+    """Compared with what is deployed, not the old properties: a rollback after a failed update finds it unchanged."""
+    wanted = desired.request["modelArn"]
+    if deployment["modelArn"] != wanted:
+        arn = deployment["customModelDeploymentArn"]
+        client.update_custom_model_deployment(customModelDeploymentIdentifier=arn, modelArn=wanted)
+        logger.info("Pointing custom model deployment %s at %s", arn, wanted)
+
+
+KIND = lifecycle.ResourceKind(
+    resource_type=RESOURCE_TYPE,
+    noun="custom model deployment",
+    create_operation="create_custom_model_deployment",
+    arn_member="customModelDeploymentArn",
+    arn_pattern=DEPLOYMENT_ARN,
+    name_member="modelDeploymentName",
+    get=_get,
+    unusable=_unusable,
+    reported={"description": "description"},
+    update_in_place=_point_at_model,
+)
+
+
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
-    return lifecycle.create(bedrock_client(), event, "create_custom_model_deployment", "customModelDeploymentArn")
+    return lifecycle.create(KIND, bedrock_client(), event)
 
 
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:
-    change = lifecycle.Change.of(event)
-    deployment_arn = event["PhysicalResourceId"]
-    if not change.only("modelArn"):
-        change.refuse_reused_names(
-            "custom model deployment", "the new deployment is created before the current one is deleted"
-        )
-        return _create(event)
-    client = bedrock_client()
-    current_model = client.get_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)["modelArn"]
-    # Compared with what is deployed, not the old properties: a rollback after a failed update finds it unchanged.
-    if current_model != change.new["modelArn"]:
-        client.update_custom_model_deployment(
-            customModelDeploymentIdentifier=deployment_arn, modelArn=change.new["modelArn"]
-        )
-        logger.info("Pointing custom model deployment %s at %s", deployment_arn, change.new["modelArn"])
-    change.retag(client, deployment_arn, "tags")
-    return {"PhysicalResourceId": deployment_arn}
+    return lifecycle.update(KIND, bedrock_client(), event)
 
 
 def _delete(deployment_arn: str) -> None:

@@ -62,37 +62,61 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"IsComplete": True, "Data": checked_data(event, throughput_arn, data)}
 
 
+def _unusable(_client: Any, throughput: Mapping[str, Any]) -> str | None:
+    return "failed" if throughput["status"] == "Failed" else None
+
+
+def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecycle.Desired) -> None:
+    """UpdateProvisionedModelThroughput, for what differs from the live throughput (a rollback after a
+    failed update finds nothing to change)."""
+    changes = {}
+    name = desired.request.get("provisionedModelName")
+    if name and name != throughput["provisionedModelName"]:
+        changes["desiredProvisionedModelName"] = name
+    if not lifecycle.same_value(desired.request["modelId"], throughput["desiredModelArn"]):
+        changes["desiredModelId"] = desired.request["modelId"]
+    if changes:
+        arn = throughput["provisionedModelArn"]
+        client.update_provisioned_model_throughput(provisionedModelId=arn, **changes)
+        logger.info("Updating provisioned throughput %s: %s", arn, changes)
+
+
+def _refuse_second_commitment(throughput: Mapping[str, Any], desired: lifecycle.Desired) -> None:
+    if throughput.get("commitmentDuration"):
+        changed = [
+            m
+            for m in ("modelUnits", "commitmentDuration")
+            if not lifecycle.same_value(desired.request.get(m), throughput.get(m))
+        ]
+        raise CommitmentInForce(
+            f"Changing {changed} needs a new provisioned throughput, but "
+            f"{throughput['provisionedModelArn']} has a {throughput['commitmentDuration']} commitment that cannot "
+            "be cancelled: a replacement would buy a second commitment term. Only the name, the model and tags of "
+            "a committed throughput can change; to change the rest, declare a new throughput beside it."
+        )
+
+
+KIND = lifecycle.ResourceKind(
+    resource_type=RESOURCE_TYPE,
+    noun="provisioned throughput",
+    create_operation="create_provisioned_model_throughput",
+    arn_member="provisionedModelArn",
+    arn_pattern=THROUGHPUT_ARN,
+    name_member="provisionedModelName",
+    get=lambda client, identifier: _get(client, identifier, by_name=True),
+    unusable=_unusable,
+    reported={"modelUnits": "modelUnits", "commitmentDuration": "commitmentDuration"},
+    update_in_place=_change_in_place,
+    before_replacing=_refuse_second_commitment,
+)
+
+
 def _create(event: Mapping[str, Any]) -> dict[str, Any]:
-    return lifecycle.create(bedrock_client(), event, "create_provisioned_model_throughput", "provisionedModelArn")
+    return lifecycle.create(KIND, bedrock_client(), event)
 
 
 def _update(event: Mapping[str, Any]) -> dict[str, Any]:
-    change = lifecycle.Change.of(event)
-    throughput_arn = event["PhysicalResourceId"]
-    if change.only("provisionedModelName", "modelId"):
-        client = bedrock_client()
-        desired = {}
-        if "provisionedModelName" in change.changed and change.new.get("provisionedModelName"):
-            desired["desiredProvisionedModelName"] = change.new["provisionedModelName"]
-        if "modelId" in change.changed:
-            desired["desiredModelId"] = change.new["modelId"]
-        if desired:
-            client.update_provisioned_model_throughput(provisionedModelId=throughput_arn, **desired)
-            logger.info("Updating provisioned throughput %s: %s", throughput_arn, desired)
-        change.retag(client, throughput_arn, "tags")
-        return {"PhysicalResourceId": throughput_arn}
-    if change.old.get("commitmentDuration"):
-        replaced = sorted(change.changed - change.tag_members - {"provisionedModelName", "modelId"})
-        raise CommitmentInForce(
-            f"Changing {replaced} needs a new provisioned throughput, but {throughput_arn} has a "
-            f"{change.old['commitmentDuration']} commitment that cannot be cancelled: a replacement would buy a "
-            "second commitment term. Only the name, the model and tags of a committed throughput can change; "
-            "to change the rest, declare a new throughput beside it."
-        )
-    change.refuse_reused_names(
-        "provisioned throughput", "the new throughput is created before the current one is deleted"
-    )
-    return _create(event)
+    return lifecycle.update(KIND, bedrock_client(), event)
 
 
 def _delete(throughput_arn: str) -> None:
@@ -119,11 +143,11 @@ def _delete(throughput_arn: str) -> None:
         pass
 
 
-def _get(client: Any, throughput_arn: str) -> dict[str, Any] | None:
-    if not THROUGHPUT_ARN.fullmatch(throughput_arn):
+def _get(client: Any, identifier: str, *, by_name: bool = False) -> dict[str, Any] | None:
+    if not (by_name or THROUGHPUT_ARN.fullmatch(identifier)):
         return None
     try:
-        throughput: dict[str, Any] = client.get_provisioned_model_throughput(provisionedModelId=throughput_arn)
+        throughput: dict[str, Any] = client.get_provisioned_model_throughput(provisionedModelId=identifier)
     except client.exceptions.ResourceNotFoundException:
         return None
     return throughput

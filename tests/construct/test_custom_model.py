@@ -322,8 +322,10 @@ class TestProvider:
             "bedrock:CreateModelCustomizationJob",
             "bedrock:GetModelCustomizationJob",
             "bedrock:StopModelCustomizationJob",
+            "bedrock:ListTagsForResource",  # the configuration tag, and tags corrected from what they are
             "bedrock:TagResource",
             "bedrock:UntagResource",
+            "bedrock:GetCustomModel",
             "bedrock:DeleteCustomModel",
             "bedrock:ListModelCustomizationJobs",
             "iam:PassRole",

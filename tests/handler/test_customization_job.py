@@ -192,16 +192,33 @@ def test_two_logical_ids_in_one_stack_get_distinct_names_and_jobs(bedrock):
 
 
 def test_a_retried_create_starts_exactly_one_job(bedrock, events):
-    """The Provider framework may run onEvent twice for one request: same name and token, one job."""
+    """The Provider framework may run onEvent twice for one request: the second finds the job by its name."""
     event = events.create()
     first = index.on_event(copy.deepcopy(event))
     second = index.on_event(copy.deepcopy(event))
     assert first == second
-    requests = bedrock.calls_to(CREATE)
-    assert len(requests) == 2
-    assert requests[0] == requests[1]
-    assert re.fullmatch(r"[0-9a-f]{64}", requests[0]["clientRequestToken"])
+    (request,) = bedrock.calls_to(CREATE)
+    assert re.fullmatch(r"[0-9a-f]{64}", request["clientRequestToken"])
     assert [job["jobArn"] for job in bedrock.jobs()] == [first["PhysicalResourceId"]]
+
+
+def test_a_create_replayed_by_another_request_adopts_the_job(bedrock, events):
+    """A replayed Create (a new RequestId, the same configuration) starts nothing: identity follows configuration."""
+    first = index.on_event(events.create())
+    replayed = index.on_event(events.create())
+    assert replayed == first
+    assert len(bedrock.calls_to(CREATE)) == 1 and len(bedrock.jobs()) == 1
+
+
+def test_a_create_whose_response_was_lost_is_answered_by_the_token(bedrock, events):
+    """Bedrock started the job but the answer was lost before the handler read the name: the same request
+    (same name, same clientRequestToken) gets the same job back."""
+    event = events.create()
+    bedrock.lose_next_response_of(CREATE)
+    with pytest.raises(Exception, match="lost"):
+        index.on_event(copy.deepcopy(event))
+    retried = index.on_event(copy.deepcopy(event))
+    assert [job["jobArn"] for job in bedrock.jobs()] == [retried["PhysicalResourceId"]]
 
 
 def test_physical_resource_id_is_the_job_arn_and_on_event_returns_nothing_else(bedrock, events):
@@ -227,11 +244,14 @@ def test_the_request_sent_is_the_properties_without_service_token_plus_names_and
     index.on_event(event)
     request = sent_create(bedrock)
     expected = {k: v for k, v in properties.items() if k != "ServiceToken"} | {"customizationType": "FINE_TUNING"}
+    fingerprint = request["jobTags"].pop()
+    assert fingerprint["key"] == "cdk-bedrock-customization:configuration"
+    assert re.fullmatch(r"[0-9a-f]{64}", fingerprint["value"])
     assert {k: v for k, v in request.items() if k not in ("jobName", "customModelName", "clientRequestToken")} == (
         expected
     )
-    generated = contract.generated_name(event["StackId"], "Model", event["RequestId"])
-    assert request["jobName"] == request["customModelName"] == generated
+    assert request["jobName"] == request["customModelName"]
+    assert re.fullmatch(r"my-stack-Model-[0-9a-f]{12}", request["jobName"])
 
 
 def test_the_response_url_is_never_logged(bedrock, events, caplog):
@@ -574,9 +594,11 @@ def test_checked_data_accepts_exactly_the_limit_and_refuses_one_byte_more(events
 
 
 def test_create_survives_throttling_and_starts_exactly_one_job(bedrock, events):
+    event = events.create()
     bedrock.throttle(2)
-    result = index.on_event(events.create())
-    assert bedrock.attempts == [CREATE] * 3
+    result = index.on_event(event)
+    # The first call looks for a job of this configuration (retried through the throttling); none: one create.
+    assert bedrock.attempts == ["GetModelCustomizationJob"] * 3 + ["GetCustomModel", CREATE]
     assert len(bedrock.retry_delays) == 2
     assert [job["jobArn"] for job in bedrock.jobs()] == [result["PhysicalResourceId"]]
 

@@ -93,7 +93,8 @@ def test_deleting_an_unsuccessful_job_is_done_at_once(bedrock, events, status):
     poll, result = delete(events, deployed.physical_id)
     assert result == {"PhysicalResourceId": deployed.physical_id}
     assert index.is_complete(poll) == {"IsComplete": True}
-    assert set(bedrock.operations()) == {"CreateModelCustomizationJob", "GetModelCustomizationJob"}
+    writes = {op for op in bedrock.operations() if not op.startswith(("Get", "List"))}
+    assert writes == {"CreateModelCustomizationJob"}  # nothing to stop or delete
 
 
 def test_deleting_a_job_that_does_not_exist_succeeds(bedrock, events):

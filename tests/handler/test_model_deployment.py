@@ -143,6 +143,6 @@ def test_a_description_change_replaces_the_deployment(bedrock, events, model_arn
 def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events, model_arn):
     properties = deployment_properties(model_arn, modelDeploymentName="support")
     _, deployment_arn = deployed(bedrock, events, properties)
-    with pytest.raises(ValueError, match="modelDeploymentName 'support' would be reused"):
+    with pytest.raises(ValueError, match=r"modelDeploymentName: 'support' is held by .*the one this update replaces"):
         index.on_event(events.update(deployment_arn, properties | {"description": "v2"}, properties))
     assert len(bedrock.deployments()) == 1

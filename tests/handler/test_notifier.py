@@ -540,15 +540,16 @@ MEASURED_POLLS = POLLS_PER_HOUR  # one hour: the most a polling job may wait
 
 
 def test_event_driven_completion_costs_a_fixed_number_of_bedrock_calls(bedrock, events, stack, signal_server, notify):
-    """A 10-hour job, waited for event-driven: 13 Bedrock calls in all. The job resource makes 2
-    (CreateModelCustomizationJob, then one GetModelCustomizationJob: with waitUntil Accepted, isComplete
+    """A 10-hour job, waited for event-driven: 15 Bedrock calls in all. The job resource makes 4
+    (GetModelCustomizationJob and GetCustomModel by name, finding no job or model of this configuration;
+    CreateModelCustomizationJob; then one GetModelCustomizationJob: with waitUntil Accepted, isComplete
     returns at once), the hourly backstop 10 (one GetModelCustomizationJob per run while the job runs), the
     Completed event 1; the event's cost does not depend on how long the job ran, and once the wait condition
     is signalled the backstop reads no job at all.
 
     Polling makes one GetModelCustomizationJob per isComplete (measured over 60 polls, the 1 hour that polling
-    may wait): at the default 1-minute query interval the same 10 hours take 600 of them, 50 times the 12
-    GetModelCustomizationJob calls (13 calls in all against 601: 46 times) of the event-driven path.
+    may wait): at the default 1-minute query interval the same 10 hours take 600 of them, 46 times the 13
+    GetModelCustomizationJob calls (15 calls in all against 603: 40 times) of the event-driven path.
     """
     # The job resource: Create, then one isComplete that returns at once.
     deployed = start(events, fine_tuning_properties(waitUntil="Accepted"), "Model")
@@ -556,7 +557,7 @@ def test_event_driven_completion_costs_a_fixed_number_of_bedrock_calls(bedrock, 
     result = index.is_complete(is_complete_input(deployed.event, {"PhysicalResourceId": job_arn}))
     assert result["IsComplete"] is True
     job_resource_calls = bedrock.operations()
-    assert job_resource_calls == [CREATE, GET]
+    assert job_resource_calls == [GET, "GetCustomModel", CREATE, GET]
     wait = stack.add_job("Model", job_arn)
     assert wait is not None
 
@@ -579,10 +580,11 @@ def test_event_driven_completion_costs_a_fixed_number_of_bedrock_calls(bedrock, 
     assert event_calls == 1
 
     event_driven_total = len(bedrock.calls)
-    assert event_driven_total == len(job_resource_calls) + BACKSTOP_RUNS + event_calls == 13
-    assert {call.params["jobIdentifier"] for call in bedrock.calls if call.operation == GET} == {job_arn}
+    assert event_driven_total == len(job_resource_calls) + BACKSTOP_RUNS + event_calls == 15
+    job_name = bedrock.job(job_arn)["jobName"]
+    assert {call.params["jobIdentifier"] for call in bedrock.calls if call.operation == GET} == {job_name, job_arn}
     event_driven_gets = len(bedrock.calls_to(GET))
-    assert event_driven_gets == 1 + BACKSTOP_RUNS + 1 == 12
+    assert event_driven_gets == 2 + BACKSTOP_RUNS + 1 == 13
     (signal,) = signal_server.signals_to(wait.handle_url)
     assert signal["Status"] == "SUCCESS"
 
@@ -603,5 +605,5 @@ def test_event_driven_completion_costs_a_fixed_number_of_bedrock_calls(bedrock, 
     assert per_poll == [[GET]] * MEASURED_POLLS
     polling_gets = POLLS_PER_HOUR * HOURS * len(per_poll[0])
     assert polling_gets == 600
-    assert polling_gets // event_driven_gets == 50
-    assert (1 + polling_gets) // event_driven_total == 46
+    assert polling_gets // event_driven_gets == 46
+    assert (3 + polling_gets) // event_driven_total == 40

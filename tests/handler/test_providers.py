@@ -112,7 +112,8 @@ def test_a_fine_tuning_job_is_awaited_until_complete_and_answers_its_attributes(
     assert response.data["outputModelArn"] == job["outputModelArn"] == bedrock.models()[0]["modelArn"]
     assert (response.data["status"], response.data["trainingLoss"]) == ("Completed", "0.25")
     assert driver.ticks == 1
-    assert len(bedrock.calls_to(GET_JOB)) == 2  # polled until complete, and no more
+    # one look for a job of this configuration by name, then polled until complete, and no more
+    assert len(bedrock.calls_to(GET_JOB)) == 3
 
 
 @pytest.mark.parametrize(
@@ -231,8 +232,7 @@ def test_a_retried_create_starts_one_job(driver, bedrock, events):
     again = driver.send(event, never)
     assert first == again
     assert first.physical_id == only_job(bedrock)
-    first_request, second_request = bedrock.calls_to(CREATE_JOB)
-    assert first_request == second_request
+    assert len(bedrock.calls_to(CREATE_JOB)) == 1  # the retry finds the job by its name
 
 
 # --- Custom::BedrockModelCustomizationJobResult ------------------------------------------------------------

@@ -149,7 +149,7 @@ def test_more_model_units_are_refused_for_a_committed_throughput(bedrock, events
 def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events, model_arn):
     old = throughput_properties(model_arn, provisionedModelName="support")
     _, throughput_arn = in_service(bedrock, events, old)
-    with pytest.raises(ValueError, match="provisionedModelName 'support' would be reused"):
+    with pytest.raises(ValueError, match=r"provisionedModelName: 'support' is held by .*the one this update replaces"):
         index.on_event(update(events, throughput_arn, old | {"modelUnits": "2"}, old))
     assert len(bedrock.throughputs()) == 1
 

@@ -35,7 +35,7 @@ def test_a_full_job_quota_names_the_running_jobs_and_the_setting(bedrock, events
 
 
 def test_throttling_is_retried_not_reported_as_a_quota(bedrock, events):
-    bedrock.throttle(2)
+    bedrock.throttle(2, "CreateModelCustomizationJob")
     deployed = start(events)
     assert bedrock.attempts.count("CreateModelCustomizationJob") == 3
     assert [job["jobArn"] for job in bedrock.jobs()] == [deployed.physical_id]
@@ -45,6 +45,7 @@ def test_throttling_is_retried_not_reported_as_a_quota(bedrock, events):
 def test_a_full_import_quota_says_so_and_creates_nothing(bedrock, monkeypatch):
     client = bedrock.client()
     stubber = Stubber(client)
+    stubber.add_client_error("get_custom_model", "ResourceNotFoundException", "no model of that name", 404)
     stubber.add_client_error(
         "create_custom_model", "ServiceQuotaExceededException", "Custom models per account exceeded", 400
     )

@@ -68,7 +68,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from bedrock_custom_resource import aws, contract
+from bedrock_custom_resource import aws, contract, lifecycle
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.config import Config
@@ -1100,6 +1100,8 @@ class BedrockStandIn:
         # The backoff botocore's standard retry mode computed before each retry (the sleep is skipped).
         self.retry_delays: list[float] = []
         self._throttles_left = 0
+        self._throttled_operation: str | None = None
+        self._lose_response_of: str | None = None
         install_moto_compensations(monkeypatch)
         original_delay = standard_retries.ExponentialBackoff.delay_amount
 
@@ -1125,14 +1127,20 @@ class BedrockStandIn:
         client.meta.events.register("provide-client-params.bedrock", self._record_call)
         # Registered first and more specific than moto's "before-send" handler, so it answers first.
         client.meta.events.register_first("before-send.bedrock", self._before_send)
+        client.meta.events.register("after-call.bedrock", self._after_call)
         return client
+
+    def _after_call(self, model: Any, **_kwargs: Any) -> None:
+        if model.name == self._lose_response_of:
+            self._lose_response_of = None
+            raise ConnectionError(f"{model.name}: the response was lost on its way back (the request was served)")
 
     def _record_call(self, params: Mapping[str, Any], model: Any, **_kwargs: Any) -> None:
         self.calls.append(Call(model.name, copy.deepcopy(dict(params))))
 
     def _before_send(self, request: Any, event_name: str, **_kwargs: Any) -> AWSResponse | None:
         self.attempts.append(event_name.rsplit(".", 1)[-1])
-        if self._throttles_left > 0:
+        if self._throttles_left > 0 and self._throttled_operation in (None, self.attempts[-1]):
             self._throttles_left -= 1
             setattr(request, _ANSWERED, True)
             return throttling_response(request.url)
@@ -1141,9 +1149,14 @@ class BedrockStandIn:
             setattr(request, _ANSWERED, True)
         return response
 
-    def throttle(self, times: int) -> None:
-        """Answer the next ``times`` HTTP requests with ThrottlingException before moto sees them."""
-        self._throttles_left = times
+    def lose_next_response_of(self, operation: str) -> None:
+        """Serve the next request of this operation, then fail the call as a lost connection would."""
+        self._lose_response_of = operation
+
+    def throttle(self, times: int, operation: str | None = None) -> None:
+        """Answer the next ``times`` HTTP requests (of this operation, if given) with ThrottlingException
+        before moto sees them."""
+        self._throttles_left, self._throttled_operation = times, operation
 
     # recorded calls
 
@@ -1172,6 +1185,10 @@ class BedrockStandIn:
         return [model.to_dict() for model in self.backend.custom_models.values()]
 
     def tags(self, arn: str) -> dict[str, str]:
+        """The resource's tags as its stack declares them: without the handler's configuration tag."""
+        return {key: value for key, value in self.all_tags(arn).items() if key != lifecycle.FINGERPRINT_TAG}
+
+    def all_tags(self, arn: str) -> dict[str, str]:
         return {tag["key"]: tag["value"] for tag in self.backend.list_tags_for_resource(arn)}
 
     # driving jobs
