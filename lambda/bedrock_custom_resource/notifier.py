@@ -7,12 +7,13 @@ Two EventBridge rules of the stack invoke it:
 Which jobs the stack waits for comes from its own resources (ListStackResources) and the JOB_WAITS
 map of logical ids that the construct writes: a job of another stack, or one no longer waited for,
 is ignored. The outcome is always read from GetModelCustomizationJob, never from the event: a job's
-final status never changes, and every signal for a job carries the job ARN as its UniqueId, so the
+final status never changes, and every signal for a job carries the same UniqueId (see unique_id), so the
 event and the backstop can both signal one job without ever disagreeing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -30,6 +31,8 @@ EVENT_DETAIL_TYPE = "Model Customization Job State Change"
 FINAL_STATUSES = UNSUCCESSFUL | {"Completed"}
 WAITING = "CREATE_IN_PROGRESS"
 SIGNAL_TIMEOUT_SECONDS = 30
+# CloudFormation's SignalResource takes a UniqueId of 1 to 64 characters; handle-URL signals are kept within it.
+MAX_UNIQUE_ID = 64
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
@@ -135,8 +138,17 @@ def _job_key(job_arn: str) -> tuple[str, str]:
     return prefix, rest.rsplit("/", 1)[-1]
 
 
+def unique_id(job_arn: str) -> str:
+    """The UniqueId of every signal for a job: its id (the ARN's last part, the same in every form of the ARN),
+    or a digest of it should an id ever be longer than a UniqueId may be."""
+    job_id = _job_key(job_arn)[1]
+    if 0 < len(job_id) <= MAX_UNIQUE_ID:
+        return job_id
+    return hashlib.sha256(job_id.encode()).hexdigest()[:MAX_UNIQUE_ID]
+
+
 def _signal(wait: Wait, status: str, reason: str, data: str | None) -> None:
-    body = {"Status": status, "Reason": bounded_reason(reason), "UniqueId": wait.job_arn, "Data": data or ""}
+    body = {"Status": status, "Reason": bounded_reason(reason), "UniqueId": unique_id(wait.job_arn), "Data": data or ""}
     # The handle URL is presigned for a PUT with no content type.
     request = urllib.request.Request(
         wait.handle_url, data=json.dumps(body).encode(), method="PUT", headers={"Content-Type": ""}

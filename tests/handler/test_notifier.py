@@ -87,9 +87,27 @@ def gets_since(bedrock: BedrockStandIn, mark: int) -> list[str]:
 def assert_signal_shape(signal: dict[str, Any]) -> None:
     assert set(signal) == {"Status", "Reason", "UniqueId", "Data"}
     assert all(isinstance(value, str) for value in signal.values())
+    # CloudFormation's SignalResource documents UniqueId as 1 to 64 characters; ministack enforces it on handle URLs.
+    assert 1 <= len(signal["UniqueId"]) <= 64
+
+
+def job_id(job_arn: str) -> str:
+    """The job's id: the last part of its ARN (model-customization-job/<base model>/<id>)."""
+    return job_arn.rsplit("/", 1)[-1]
 
 
 # --- state change events ---------------------------------------------------------------------------------
+
+
+def test_a_unique_id_fits_cloudformations_64_characters_for_any_job_id():
+    """Bedrock's job ids are 12 characters; should one ever be longer, the UniqueId is still within 64, and
+    still the same for both forms of the job's ARN."""
+    prefix = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/"
+    long_id = "x" * 100
+    ids = {notifier.unique_id(f"{prefix}amazon.nova-micro-v1:0:128k/{long_id}"), notifier.unique_id(prefix + long_id)}
+    (unique,) = ids
+    assert 1 <= len(unique) <= 64
+    assert notifier.unique_id(f"{prefix}amazon.nova-micro-v1:0:128k/abcdef012345") == "abcdef012345"
 
 
 def test_an_event_naming_the_job_by_its_short_arn_is_matched(bedrock, events, stack, signal_server, notify):
@@ -104,7 +122,8 @@ def test_an_event_naming_the_job_by_its_short_arn_is_matched(bedrock, events, st
 
     assert notify(event) == {"signalled": [job_arn]}
     (signal,) = signal_server.signals_to(wait.handle_url)
-    assert signal["UniqueId"] == job_arn
+    assert_signal_shape(signal)
+    assert signal["UniqueId"] == job_id(job_arn) == job_id(event["detail"]["jobArn"])
 
 
 def test_a_completed_event_signals_success_to_that_jobs_handle(bedrock, events, stack, signal_server, notify):
@@ -124,7 +143,7 @@ def test_a_completed_event_signals_success_to_that_jobs_handle(bedrock, events, 
     assert int(put.headers["content-length"]) == len(put.raw)
     assert_signal_shape(put.signal)
     assert put.signal["Status"] == "SUCCESS"
-    assert put.signal["UniqueId"] == job_arn
+    assert put.signal["UniqueId"] == job_id(job_arn)
     assert put.signal["Data"] == model["modelArn"]
     assert job["jobName"] in put.signal["Reason"]
     assert [call.operation for call in bedrock.calls[mark:]] == [GET]
@@ -156,7 +175,7 @@ def test_an_unsuccessful_job_signals_failure_with_bedrocks_message(
     assert signal["Status"] == "FAILURE"
     assert reason_has in signal["Reason"]
     assert bedrock.job(job_arn)["jobName"] in signal["Reason"]
-    assert signal["UniqueId"] == job_arn
+    assert signal["UniqueId"] == job_id(job_arn)
     assert signal["Data"] == ""
     assert bedrock.models() == []
 
@@ -328,7 +347,7 @@ def test_the_event_signals_only_its_own_job(bedrock, events, stack, signal_serve
 
     assert signal_server.signals_to(first_wait.handle_url) == []
     (signal,) = signal_server.signals_to(second_wait.handle_url)
-    assert signal["UniqueId"] == second
+    assert signal["UniqueId"] == job_id(second)
     assert signal["Data"] == bedrock.job(second)["outputModelArn"] != bedrock.job(first)["outputModelArn"]
     assert len(signal_server.puts) == 1
     assert gets_since(bedrock, mark) == [second]
@@ -426,7 +445,7 @@ def test_the_backstop_signals_a_job_whose_event_was_lost(bedrock, events, stack,
     assert_signal_shape(signal)
     assert (signal["Status"], signal["UniqueId"], signal["Data"]) == (
         "SUCCESS",
-        job_arn,
+        job_id(job_arn),  # the same UniqueId as the event's signal: CloudFormation counts one
         bedrock.job(job_arn)["outputModelArn"],
     )
 
@@ -503,7 +522,7 @@ def test_signals_for_one_job_never_disagree(bedrock, events, stack, signal_serve
     assert len(signals) == 3
     assert all(signal == signals[0] for signal in signals)
     assert signals[0]["Status"] == "FAILURE"
-    assert signals[0]["UniqueId"] == job_arn
+    assert signals[0]["UniqueId"] == job_id(job_arn)
     assert "Role cannot read s3://my-data-bucket/train/" in signals[0]["Reason"]
 
     stack.apply_signals()
@@ -528,7 +547,7 @@ def test_one_refused_signal_does_not_keep_the_backstop_from_the_other_jobs(
 
     assert len(signal_server.puts_to(first_wait.handle_url)) == 1
     (signal,) = signal_server.signals_to(second_wait.handle_url)
-    assert signal["UniqueId"] == second
+    assert signal["UniqueId"] == job_id(second)
 
 
 # --- Bedrock API calls -----------------------------------------------------------------------------------
