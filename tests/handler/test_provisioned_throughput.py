@@ -169,5 +169,5 @@ def test_a_committed_throughput_cannot_be_deleted_before_its_term_ends(bedrock, 
 
 
 def test_generated_names_are_valid_provisioned_model_names():
-    name = contract.generated_name("arn:aws:cloudformation:us-east-1:1:stack/s/x", "Provisioned" * 20, "request")
+    name = contract.generated_name("s" * 128, "Provisioned" * 20, "0" * 64, attempt=20)
     assert contract.value_problems("ProvisionedModelName", name, "name") == []

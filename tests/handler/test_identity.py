@@ -1,0 +1,395 @@
+"""A resource's identity follows its configuration, for every resource type that creates something.
+
+CloudFormation rolls a failed update back with another Update whose ResourceProperties are the previous
+properties and whose OldResourceProperties are the refused ones (DESIGN.md, fact 10). These tests send
+exactly that, and check that the handler decides against the live resource: no second job, no failed
+rollback. They also cover retries, redeploys after RETAIN, adoption and names held by something else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from bedrock_custom_resource import index, lifecycle
+
+from tests.support.bedrock_stand_in import BedrockStandIn
+
+from .conftest import ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents, fine_tuning_properties, is_complete_input
+from .serving_helpers import active_model
+from .test_imported_model import import_properties
+
+FINGERPRINT = "cdk-bedrock-customization:configuration"
+
+
+@dataclass(frozen=True)
+class Kind:
+    resource_type: str
+    properties: Callable[[BedrockStandIn], dict[str, Any]]
+    existing: Callable[[BedrockStandIn], list[dict[str, Any]]]
+    set_status: Callable[[BedrockStandIn, str, str], None]
+    ready: str  # the status at which a create is complete
+    unusable: str  # a status that keeps a resource from being adopted
+    name_member: str
+    tag_member: str
+    replacing_change: dict[str, Any]  # a valid change that needs a new resource
+    reported_difference: str  # how the error names that change when it meets a name held by the old one
+    refused_change: dict[str, Any]  # a change the contract refuses
+    create_operation: str
+
+
+KINDS = [
+    Kind(
+        "Custom::BedrockModelCustomizationJob",
+        lambda bedrock: fine_tuning_properties(),
+        lambda bedrock: bedrock.jobs(),
+        lambda bedrock, arn, status: bedrock.set_job_status(arn, status, failure_message="Training data is bad"),
+        "Completed",
+        "Failed",
+        "jobName",
+        "jobTags",
+        {"hyperParameters": {"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"}},
+        "differs in hyperParameters",
+        {"outputDataConfig": {"s3Uri": "https://my-data-bucket/output/"}},
+        "CreateModelCustomizationJob",
+    ),
+    Kind(
+        "Custom::BedrockCustomModel",
+        lambda bedrock: import_properties(),
+        lambda bedrock: bedrock.imported_models(),
+        lambda bedrock, arn, status: bedrock.set_model_status(arn, status),
+        "Active",
+        "Failed",
+        "modelName",
+        "modelTags",
+        {"roleArn": ROLE_ARN + "-v2"},
+        "differs in properties that Bedrock does not report back",
+        {"roleArn": "BedrockRole"},
+        "CreateCustomModel",
+    ),
+    Kind(
+        "Custom::BedrockCustomModelDeployment",
+        lambda bedrock: {
+            "ServiceToken": SERVICE_TOKEN,
+            "modelArn": active_model(bedrock, "served"),
+            "tags": [{"key": "team", "value": "ml"}],
+        },
+        lambda bedrock: bedrock.deployments(),
+        lambda bedrock, arn, status: bedrock.set_deployment_status(arn, status),
+        "Active",
+        "Failed",
+        "modelDeploymentName",
+        "tags",
+        {"description": "serves the support assistant"},
+        "differs in description",
+        {"modelArn": "support-model"},
+        "CreateCustomModelDeployment",
+    ),
+    Kind(
+        "Custom::BedrockProvisionedModelThroughput",
+        lambda bedrock: {
+            "ServiceToken": SERVICE_TOKEN,
+            "modelId": active_model(bedrock, "served"),
+            "modelUnits": "1",
+            "tags": [{"key": "team", "value": "ml"}],
+        },
+        lambda bedrock: bedrock.throughputs(),
+        lambda bedrock, arn, status: bedrock.set_throughput_status(arn, status),
+        "InService",
+        "Failed",
+        "provisionedModelName",
+        "tags",
+        {"modelUnits": "2"},
+        "differs in modelUnits",
+        {"modelUnits": "many"},
+        "CreateProvisionedModelThroughput",
+    ),
+]
+
+
+@pytest.fixture(params=KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"))
+def kind(request: pytest.FixtureRequest) -> Kind:
+    return request.param  # type: ignore[no-any-return]
+
+
+@dataclass
+class Stack:
+    """One stack's events for one resource type, and what its resource answered."""
+
+    bedrock: BedrockStandIn
+    kind: Kind
+    events: CloudFormationEvents
+
+    def create(self, properties: dict[str, Any], logical_id: str = "Model") -> tuple[str, dict[str, str]]:
+        """A whole Create: onEvent, the resource made ready, isComplete. (physical id, Data)."""
+        event = self.events.create(properties, logical_id)
+        physical_id = index.on_event(event)["PhysicalResourceId"]
+        return physical_id, self.complete(event, physical_id)
+
+    def update(self, physical_id: str, properties: dict[str, Any], old: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        """A whole Update: onEvent, the resource made ready, isComplete. (physical id, Data)."""
+        event = self.events.update(physical_id, properties, old)
+        new_id = index.on_event(event)["PhysicalResourceId"]
+        return new_id, self.complete(event, new_id)
+
+    def complete(self, event: dict[str, Any], physical_id: str) -> dict[str, str]:
+        if self.status(physical_id) != self.kind.ready:
+            self.kind.set_status(self.bedrock, physical_id, self.kind.ready)
+        result = index.is_complete(is_complete_input(event, {"PhysicalResourceId": physical_id}))
+        assert result["IsComplete"] is True
+        return dict(result["Data"])
+
+    def status(self, physical_id: str) -> str:
+        (resource,) = [r for r in self.kind.existing(self.bedrock) if physical_id in r.values()]
+        return str(resource.get("status") or resource.get("modelStatus"))
+
+
+@pytest.fixture
+def stack(bedrock: BedrockStandIn, kind: Kind) -> Stack:
+    return Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
+
+
+def writes(bedrock: BedrockStandIn, since: int) -> list[str]:
+    """The operations since the since-th call that change something in Bedrock (reads are Get* and List*)."""
+    return [call.operation for call in bedrock.calls[since:] if not call.operation.startswith(("Get", "List"))]
+
+
+def created(bedrock: BedrockStandIn, kind: Kind) -> list[dict[str, Any]]:
+    return bedrock.calls_to(kind.create_operation)
+
+
+# --- the rollback of a failed update -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("given_name", [False, True], ids=["generated-name", "given-name"])
+def test_the_rollback_of_a_refused_update_changes_nothing(bedrock, kind, stack, given_name):
+    properties = kind.properties(bedrock)
+    if given_name:
+        properties[kind.name_member] = "support-v1"
+    physical_id, data = stack.create(properties)
+    refused = properties | kind.refused_change
+    mark = len(bedrock.calls)
+    with pytest.raises(Exception, match=re.escape(next(iter(kind.refused_change)))):
+        index.on_event(stack.events.update(physical_id, refused, properties))
+    assert writes(bedrock, mark) == []
+
+    rollback = stack.events.update(physical_id, properties, refused)
+    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
+    assert index.is_complete(is_complete_input(rollback, {"PhysicalResourceId": physical_id})) == {
+        "IsComplete": True,
+        "Data": data,
+    }
+    assert writes(bedrock, mark) == []
+    assert len(kind.existing(bedrock)) == 1
+
+
+def test_the_rollback_of_a_refused_update_with_malformed_tags_changes_nothing(bedrock, kind, stack):
+    """Tags as a map, or a tag without its value: refused; the rollback must not trip over them."""
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    for malformed in ({"team": "ml"}, [{"key": "team"}], [{"key": 7, "value": "x"}], "team=ml"):
+        refused = properties | {kind.tag_member: malformed}
+        mark = len(bedrock.calls)
+        with pytest.raises(Exception, match=kind.tag_member):
+            index.on_event(stack.events.update(physical_id, refused, properties))
+        rollback = stack.events.update(physical_id, properties, refused)
+        assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
+        assert writes(bedrock, mark) == []
+
+
+def test_the_rollback_of_a_successful_replacement_returns_to_the_earlier_resource(bedrock, kind, stack):
+    """A replacement succeeded, then a later resource failed: CloudFormation sends the previous properties with
+    the new physical id. The earlier resource still exists with that configuration: it is the answer."""
+    properties = kind.properties(bedrock)
+    first_id, first_data = stack.create(properties)
+    replacing = properties | kind.replacing_change
+    second_id, _ = stack.update(first_id, replacing, properties)
+    assert second_id != first_id
+    creates = len(created(bedrock, kind))
+
+    rollback_id, rollback_data = stack.update(second_id, properties, replacing)
+
+    assert rollback_id == first_id
+    assert rollback_data == first_data
+    assert len(created(bedrock, kind)) == creates  # nothing trained, imported or bought again
+
+
+def test_a_committed_throughputs_refused_change_rolls_back_cleanly(bedrock):
+    """The commitment refusal used to come back in the rollback (UPDATE_ROLLBACK_FAILED)."""
+    kind = KINDS[3]
+    stack = Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
+    properties = kind.properties(bedrock) | {"commitmentDuration": "OneMonth"}
+    physical_id, _ = stack.create(properties)
+    more_units = properties | {"modelUnits": "2"}
+    mark = len(bedrock.calls)
+    with pytest.raises(RuntimeError, match=r"\['modelUnits'\] needs a new provisioned throughput"):
+        index.on_event(stack.events.update(physical_id, more_units, properties))
+    assert index.on_event(stack.events.update(physical_id, properties, more_units)) == {
+        "PhysicalResourceId": physical_id
+    }
+    assert writes(bedrock, mark) == []
+
+
+def test_a_job_rollback_after_a_quota_refusal_starts_nothing(bedrock):
+    """Not only bad input: Bedrock refusing the replacement (its quota full) is followed by the same rollback."""
+    kind = KINDS[0]
+    stack = Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    bedrock.limit_concurrent_jobs(0)
+    replacing = properties | kind.replacing_change
+    with pytest.raises(lifecycle.QuotaFull):
+        index.on_event(stack.events.update(physical_id, replacing, properties))
+    mark = len(bedrock.calls)
+    assert index.on_event(stack.events.update(physical_id, properties, replacing)) == {
+        "PhysicalResourceId": physical_id
+    }
+    assert writes(bedrock, mark) == []
+    assert len(bedrock.jobs()) == 1
+
+
+# --- retries, replays and redeploys -------------------------------------------------------------------------
+
+
+def test_a_redeploy_after_retain_adopts_what_the_deleted_stack_left(bedrock, kind, stack):
+    """The stack was deleted with RETAIN and is deployed again unchanged: a new stack id, the same stack name.
+    The resource is found by its name and configuration: nothing is trained, imported or bought again."""
+    properties = kind.properties(bedrock)
+    physical_id, data = stack.create(properties)
+    again = Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
+    assert again.events.stack_id != stack.events.stack_id
+    mark = len(bedrock.calls)
+
+    assert again.create(properties) == (physical_id, data)
+    assert writes(bedrock, mark) == []
+
+
+def test_a_redeploy_of_another_stack_name_creates_its_own(bedrock, kind, stack):
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    other = Stack(bedrock, kind, CloudFormationEvents("other-stack", resource_type=kind.resource_type))
+    other_id, _ = other.create(properties)
+    assert other_id != physical_id
+    assert len(created(bedrock, kind)) == 2
+
+
+def test_a_name_held_by_an_unusable_resource_moves_to_the_next_name(bedrock, kind, stack):
+    """A failed job (or a failed import, deployment or throughput) of this configuration keeps its name; the next
+    Create uses the next name of the sequence, with a token of its own (else Bedrock would answer the old one)."""
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    kind.set_status(bedrock, physical_id, kind.unusable)
+
+    retried_id, _ = stack.create(properties)
+
+    assert retried_id != physical_id
+    first, second = created(bedrock, kind)
+    assert first[kind.name_member] != second[kind.name_member]
+    assert first["clientRequestToken"] != second["clientRequestToken"]
+    # and the one after is found again by its (second) name
+    assert stack.create(properties)[0] == retried_id
+    assert len(created(bedrock, kind)) == 2
+
+
+def test_a_completed_job_whose_model_is_gone_is_trained_again_under_the_next_name(bedrock):
+    kind = KINDS[0]
+    stack = Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
+    properties = kind.properties(bedrock)
+    job_arn, data = stack.create(properties)
+    bedrock.client().delete_custom_model(modelIdentifier=data["outputModelArn"])
+
+    second_arn, second_data = stack.create(properties)
+
+    assert second_arn != job_arn
+    assert second_data["outputModelArn"] != data["outputModelArn"]
+    assert len(bedrock.jobs()) == 2
+
+
+def test_a_given_name_held_by_an_unusable_resource_fails_with_what_to_do(bedrock, kind, stack):
+    properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
+    physical_id, _ = stack.create(properties)
+    kind.set_status(bedrock, physical_id, kind.unusable)
+    mark = len(bedrock.calls)
+    with pytest.raises(lifecycle.NameTaken) as raised:
+        stack.create(properties)
+    message = str(raised.value)
+    assert f"{kind.name_member}: 'support-v1' is held by" in message and physical_id in message
+    assert "Bedrock does not free the name" in message
+    assert writes(bedrock, mark) == []
+
+
+def test_a_given_name_held_by_another_configuration_fails_naming_what_differs(bedrock, kind, stack):
+    properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
+    physical_id, _ = stack.create(properties, logical_id="First")
+    mark = len(bedrock.calls)
+    with pytest.raises(lifecycle.NameTaken) as raised:
+        stack.create(properties | kind.replacing_change, logical_id="Second")
+    message = str(raised.value)
+    assert f"{kind.name_member}: 'support-v1' is held by" in message and physical_id in message
+    assert kind.reported_difference in message
+    assert "Nothing was created" in message
+    assert writes(bedrock, mark) == []
+
+
+def test_a_given_name_held_by_a_resource_made_outside_the_library_is_not_adopted(bedrock, kind, stack):
+    properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
+    physical_id, _ = stack.create(properties)
+    bedrock.client().untag_resource(resourceARN=physical_id, tagKeys=[FINGERPRINT])
+    with pytest.raises(lifecycle.NameTaken, match=f"it has no {FINGERPRINT} tag"):
+        Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type)).create(properties)
+
+
+# --- tags -------------------------------------------------------------------------------------------------
+
+
+def test_tags_are_made_what_the_stack_says_whatever_they_are_now(bedrock, kind, stack):
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    client = bedrock.client()
+    client.tag_resource(
+        resourceARN=physical_id, tags=[{"key": "team", "value": "hijacked"}, {"key": "extra", "value": "1"}]
+    )
+    bedrock.backend.tag_resource(physical_id, [{"key": "aws:cloudformation:stack-name", "value": "my-stack"}])
+    desired = properties | {kind.tag_member: [{"key": "team", "value": "ml"}, {"key": "owner", "value": "alice"}]}
+
+    assert stack.update(physical_id, desired, properties)[0] == physical_id
+
+    tags = bedrock.all_tags(physical_id)
+    assert tags.pop("aws:cloudformation:stack-name") == "my-stack"  # AWS's own tags are left alone
+    assert re.fullmatch(r"[0-9a-f]{64}", tags.pop(FINGERPRINT))
+    assert tags == {"team": "ml", "owner": "alice"}
+    assert created(bedrock, kind) == created(bedrock, kind)[:1]
+
+
+def test_a_tag_that_claims_the_fingerprint_key_is_refused(bedrock, kind, stack):
+    properties = kind.properties(bedrock) | {kind.tag_member: [{"key": FINGERPRINT, "value": "0" * 64}]}
+    mark = len(bedrock.calls)
+    with pytest.raises(ValueError, match=f"{kind.tag_member}: the tag key '{FINGERPRINT}' is reserved"):
+        index.on_event(stack.events.create(properties))
+    assert bedrock.calls[mark:] == []
+
+
+# --- resources made before fingerprints ----------------------------------------------------------------------
+
+
+def test_a_resource_made_before_fingerprints_is_judged_by_its_old_properties(bedrock, kind, stack):
+    """Without the tag, the old properties are the only record: the same configuration stays in place (and gets
+    its tag); refused old properties were never applied, so the resource still has the desired ones."""
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    client = bedrock.client()
+    client.untag_resource(resourceARN=physical_id, tagKeys=[FINGERPRINT])
+    retagged = properties | {kind.tag_member: [{"key": "team", "value": "platform"}]}
+
+    assert stack.update(physical_id, retagged, properties)[0] == physical_id
+    assert FINGERPRINT in bedrock.all_tags(physical_id)
+
+    client.untag_resource(resourceARN=physical_id, tagKeys=[FINGERPRINT])
+    refused = retagged | kind.refused_change
+    assert stack.update(physical_id, retagged, refused)[0] == physical_id
+
+    client.untag_resource(resourceARN=physical_id, tagKeys=[FINGERPRINT])
+    assert stack.update(physical_id, retagged | kind.replacing_change, retagged)[0] != physical_id
