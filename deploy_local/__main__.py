@@ -149,10 +149,13 @@ def report(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> Non
     print(f"\n== {step} ==")
     for stack, outcome in outcomes.items():
         print(f"{stack}: {outcome.operation} {'succeeded' if outcome.succeeded else 'FAILED: ' + outcome.reason}")
+        if outcome.rollback_failed:
+            print(f"  {outcome.status}: {outcome.rollback_reason}")
         for label, names in (
             ("created", outcome.created),
             ("updated in place", outcome.updated_in_place),
             ("replaced", outcome.replaced),
+            ("rolled back", outcome.rolled_back),
             ("deleted", outcome.deleted),
             ("retained", outcome.retained),
         ):

@@ -28,7 +28,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,12 @@ class Deployed:
 
 @dataclass
 class Outcome:
-    """What a stack operation did, for the report."""
+    """What a stack operation did, for the report.
+
+    status: the stack's status at the end (UPDATE_COMPLETE, ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED...);
+    update_started: every resource whose update started, whether it completed (updated in place, replaced)
+    or failed; after a failed update, each got a rollback Update, and those that completed are rolled_back;
+    rollback_reason: why the rollback failed."""
 
     operation: str
     succeeded: bool
@@ -92,6 +97,14 @@ class Outcome:
     deleted: list[str] = field(default_factory=list)
     retained: list[str] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    status: str = ""
+    update_started: list[str] = field(default_factory=list)
+    rolled_back: list[str] = field(default_factory=list)
+    rollback_reason: str = ""
+
+    @property
+    def rollback_failed(self) -> bool:
+        return self.status.endswith("ROLLBACK_FAILED")
 
 
 class Printer:
@@ -181,10 +194,13 @@ class LocalStack:
         responses: ResponseEndpoint | None = None,
         owner_of_function: Callable[[str], LocalStack | None] = lambda _arn: None,
         import_value: Callable[[str], Any] | None = None,
+        service_token_stand_ins: Mapping[str, Callable[[dict[str, Any]], Mapping[str, Any]]] | None = None,
     ) -> None:
         """responses: the cloud's ResponseURLs (by default, the stack's own); owner_of_function(function ARN):
         the stack of the cloud that has a function this stack does not; import_value(export name): the value
-        of another stack's export."""
+        of another stack's export; service_token_stand_ins (for tests of the protocol): ServiceToken -> a
+        callable that gets each custom resource request sent to it and returns the response (Status,
+        PhysicalResourceId, Data, Reason), in place of a function that would PUT it to the ResponseURL."""
         self.env = env
         self.clock = clock
         self.printer = printer
@@ -201,6 +217,7 @@ class LocalStack:
         self._responses = responses or ResponseEndpoint()
         self._owner_of_function = owner_of_function
         self._import_value = import_value
+        self._stand_ins = dict(service_token_stand_ins or {})
         self._single_functions = SingleFunctionRuntime(env.region, self._responses.ca_file)
         self._played_rules: set[str] = set()  # polling rules in moto's EventBridge, each played by a thread
         self._closed = threading.Event()
@@ -253,7 +270,8 @@ class LocalStack:
         )
         self._start_schedules()
         outcome.outputs = self.outputs()
-        self.printer.event(f"{operation}_COMPLETE", "AWS::CloudFormation::Stack", self.env.stack_name)
+        outcome.status = f"{operation}_COMPLETE"
+        self.printer.event(outcome.status, "AWS::CloudFormation::Stack", self.env.stack_name)
         return outcome
 
     def delete(self) -> Outcome:
@@ -269,9 +287,10 @@ class LocalStack:
                 lambda lid: self._delete_resource(state[lid], outcome, "delete"),
             )
         except ResourceFailed as failure:
-            outcome.succeeded, outcome.reason = False, str(failure)
+            outcome.succeeded, outcome.reason, outcome.status = False, str(failure), "DELETE_FAILED"
             self.printer.event("DELETE_FAILED", "AWS::CloudFormation::Stack", self.env.stack_name, str(failure))
             return outcome
+        outcome.status = "DELETE_COMPLETE"
         self.printer.event("DELETE_COMPLETE", "AWS::CloudFormation::Stack", self.env.stack_name)
         self.template, self.imports = Template({"Resources": {}}), set()  # a deleted stack exports nothing
         return outcome
@@ -372,9 +391,19 @@ class LocalStack:
             self._record(deployed)
             outcome.created.append(logical_id)
             self.printer.event("CREATE_COMPLETE", resource_type, logical_id)
+            if resource_type == "AWS::Events::Rule":  # a schedule fires from its creation on, not the stack's end
+                self._start_schedules()
             return
         self.printer.event("UPDATE_IN_PROGRESS", resource_type, logical_id)
-        deployed = self._update(existing, properties)
+        outcome.update_started.append(logical_id)
+        try:
+            deployed = self._update(existing, properties)
+        except ResourceFailed as failure:
+            self.printer.event("UPDATE_FAILED", resource_type, logical_id, str(failure))
+            # CloudFormation now holds the properties it tried, with the physical id unchanged: the rollback
+            # Update sends them as the old properties.
+            self._record(replace(existing, properties=properties, **policies))
+            raise
         vars(deployed).update(policies)
         self._record(deployed)
         if deployed.physical_id == existing.physical_id:
@@ -455,31 +484,75 @@ class LocalStack:
                 del self.state[deployed.logical_id]
 
     def _roll_back(self, previous_template: Template, previous_state: dict[str, Deployed], outcome: Outcome) -> None:
-        """Undo a failed create or update: delete what it created, and restore what it changed."""
-        rollback = "ROLLBACK" if not previous_state else "UPDATE_ROLLBACK"
-        self.printer.event(f"{rollback}_IN_PROGRESS", "AWS::CloudFormation::Stack", self.env.stack_name, outcome.reason)
-        current = dict(self.state)
-        template = self.template
-        new_ids = [lid for lid in current if current[lid] is not previous_state.get(lid)]
-        # Resources that were created, or replaced (their new physical resource), are deleted.
-        made = [
-            lid
-            for lid in new_ids
-            if lid not in previous_state or current[lid].physical_id != previous_state[lid].physical_id
-        ]
+        """Undo a failed update (_roll_back_update), or a failed create: delete what it created."""
+        if previous_state:
+            self._roll_back_update(previous_template, previous_state, outcome)
+            return
+        self.printer.event("ROLLBACK_IN_PROGRESS", "AWS::CloudFormation::Stack", self.env.stack_name, outcome.reason)
+        made = dict(self.state)
         self._walk(
-            made,
-            lambda lid: {d for d in made if lid in template.dependencies(d)},
-            lambda lid: self._delete_resource(current[lid], outcome, "rollback"),
+            list(made),
+            dependents_among(self.template, list(made)),
+            lambda lid: self._delete_resource(made[lid], outcome, "rollback"),
         )
-        # Resources updated in place get their previous properties back.
-        restored = [lid for lid in new_ids if lid in previous_state and lid not in made]
-        for lid in restored:
-            self.printer.event("UPDATE_IN_PROGRESS", current[lid].resource_type, lid, "rollback")
-            self._update(current[lid], previous_state[lid].properties)
-        self.state = {lid: d for lid, d in previous_state.items()}
+        self.state, self.template = {}, previous_template
+        outcome.status = "ROLLBACK_COMPLETE"
+        self.printer.event(outcome.status, "AWS::CloudFormation::Stack", self.env.stack_name)
+
+    def _roll_back_update(
+        self, previous_template: Template, previous_state: dict[str, Deployed], outcome: Outcome
+    ) -> None:
+        """Undo a failed update as CloudFormation does: every resource whose update started gets an Update back
+        to its previous properties, in the previous template's order (a rollback is an update to that template:
+        what a resource depends on goes first); then the cleanup deletes what the failed update created, and
+        each physical resource that a rollback Update moved away from (after its UpdateReplacePolicy)."""
+        stack = self.env.stack_name
+        self.printer.event("UPDATE_ROLLBACK_IN_PROGRESS", "AWS::CloudFormation::Stack", stack, outcome.reason)
+        current, template = dict(self.state), self.template
+        started = [lid for lid in outcome.update_started if lid in current]
+        restored: dict[str, Deployed] = {}
+
+        def roll_back(lid: str) -> None:
+            restored[lid] = self._roll_back_resource(current[lid], previous_state[lid], outcome)
+
+        try:
+            self._walk(started, dependencies_among(previous_template, started), roll_back)
+        except ResourceFailed as failure:
+            outcome.status, outcome.rollback_reason = "UPDATE_ROLLBACK_FAILED", str(failure)
+            self.printer.event(outcome.status, "AWS::CloudFormation::Stack", stack, str(failure))
+            return
+        self.printer.event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "AWS::CloudFormation::Stack", stack)
+        left = {lid: current[lid] for lid in current if lid not in previous_state}  # created by the failed update
+        left |= {lid: current[lid] for lid in started if restored[lid].physical_id != current[lid].physical_id}
+
+        def clean_up(lid: str) -> None:
+            with contextlib.suppress(ResourceFailed):  # a delete that fails leaves the resource, not the stack
+                self._delete_resource(left[lid], outcome, "rollback" if lid not in previous_state else "replace")
+
+        self._walk(list(left), dependents_among(template, list(left)), clean_up)
+        with self._lock:
+            self.state = {**previous_state, **restored}
         self.template = previous_template
-        self.printer.event(f"{rollback}_COMPLETE", "AWS::CloudFormation::Stack", self.env.stack_name)
+        outcome.status = "UPDATE_ROLLBACK_COMPLETE"
+        self.printer.event(outcome.status, "AWS::CloudFormation::Stack", stack)
+
+    def _roll_back_resource(self, now: Deployed, before: Deployed, outcome: Outcome) -> Deployed:
+        """One resource's rollback Update, from the properties of the failed update to its previous ones, sent
+        with the physical id it has now. A custom resource returns to the id and Data that the Update answers;
+        any other resource to its previous state."""
+        self.printer.event("UPDATE_IN_PROGRESS", now.resource_type, now.logical_id, "rollback")
+        restored = before
+        if _is_custom(now.resource_type):
+            try:
+                answered = self._update(now, before.properties)
+            except ResourceFailed as failure:
+                self.printer.event("UPDATE_FAILED", now.resource_type, now.logical_id, str(failure))
+                raise
+            restored = replace(before, physical_id=answered.physical_id, attributes=answered.attributes)
+        self._record(restored)
+        outcome.rolled_back.append(now.logical_id)
+        self.printer.event("UPDATE_COMPLETE", now.resource_type, now.logical_id)
+        return restored
 
     # --- custom resources through framework.js ---------------------------------------------------------
 
@@ -509,6 +582,10 @@ class LocalStack:
             event["OldResourceProperties"] = as_cloudformation_sends(old_properties)
         if physical_id is not None:
             event["PhysicalResourceId"] = physical_id
+        stand_in = self._stand_ins.get(str(properties["ServiceToken"]))
+        if stand_in is not None:
+            answer = json.dumps(stand_in(event)).encode()
+            return _checked_response(logical_id, request_type, physical_id, answer)
         pending = self._responses.expect(request_id)
         # CloudFormation invokes the ServiceToken function asynchronously.
         threading.Thread(target=self._invoke_async, args=(properties["ServiceToken"], event), daemon=True).start()
@@ -742,7 +819,8 @@ class LocalStack:
         self._schedules_stop.clear()
         for rule, target in self._rule_targets():
             interval = rate_seconds(str(rule.properties.get("ScheduleExpression", "")))
-            if interval is not None and rule.logical_id not in {t.name for t in self._background}:
+            running = {t.name for t in self._background if t.is_alive()}
+            if interval is not None and rule.logical_id not in running:
                 thread = threading.Thread(
                     target=self._run_schedule, args=(interval, target), name=rule.logical_id, daemon=True
                 )
@@ -783,6 +861,32 @@ def outcome_replaced_old(
         for lid in outcome.replaced
         if lid in previous and previous[lid].physical_id != current[lid].physical_id
     ]
+
+
+def _all_dependencies(template: Template) -> Callable[[str], set[str]]:
+    """logical id -> what it depends on, directly or through other resources of the template."""
+    closure: dict[str, set[str]] = {}
+
+    def dependencies(lid: str) -> set[str]:
+        if lid not in closure:
+            closure[lid] = set()  # a cycle ends here (the update's walk refused it already)
+            direct = template.dependencies(lid) & template.resources.keys()
+            closure[lid] = direct.union(*(dependencies(d) for d in direct))
+        return closure[lid]
+
+    return dependencies
+
+
+def dependents_among(template: Template, ids: list[str]) -> Callable[[str], set[str]]:
+    """logical id -> those of ids that depend on it: what is deleted before it."""
+    dependencies = _all_dependencies(template)
+    return lambda lid: {d for d in ids if lid in dependencies(d)}
+
+
+def dependencies_among(template: Template, ids: list[str]) -> Callable[[str], set[str]]:
+    """logical id -> those of ids it depends on: what is updated before it."""
+    dependencies = _all_dependencies(template)
+    return lambda lid: dependencies(lid) & set(ids)
 
 
 def as_cloudformation_sends(value: Any) -> Any:

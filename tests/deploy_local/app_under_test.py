@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A CDK app for the local deployment tests, shaped by CDK context:
 models (how many), completion (event_driven | polling), removal (retain | retain_on_update_or_delete | destroy),
-provider (framework | single_function), epochs (the models' epochCount: a change replaces their jobs)."""
+provider (framework | single_function), epochs (the models' epochCount: a change replaces their jobs),
+committed_units (model units of a one-month committed throughput on each model: a change is refused)."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import Completion, CustomizationProvider, CustomModel, ProviderKind, S3Data
+from cdk_bedrock_customization import Commitment, Completion, CustomizationProvider, CustomModel, ProviderKind, S3Data
 
 app = cdk.App()
 stack = cdk.Stack(app, "RehearsalUnderTest")
@@ -14,6 +15,7 @@ completion = getattr(Completion, str(app.node.try_get_context("completion") or "
 removal = getattr(cdk.RemovalPolicy, str(app.node.try_get_context("removal") or "retain").upper())
 CustomizationProvider.of(stack, kind=ProviderKind[str(app.node.try_get_context("provider") or "framework").upper()])
 epochs = int(app.node.try_get_context("epochs") or 1)
+committed_units = int(app.node.try_get_context("committed_units") or 0)
 for index in range(int(app.node.try_get_context("models") or 1)):
     model = CustomModel(
         stack,
@@ -26,4 +28,8 @@ for index in range(int(app.node.try_get_context("models") or 1)):
         removal_policy=removal,
     )
     cdk.CfnOutput(stack, f"Model{index}Arn", value=model.output_model_arn)
+    if committed_units:
+        model.add_provisioned_throughput(
+            f"Throughput{index}", model_units=committed_units, commitment=Commitment.ONE_MONTH
+        )
 app.synth()

@@ -13,7 +13,7 @@ import pytest
 from deploy_local.__main__ import EXAMPLE_UPDATE
 from deploy_local.cloud import synthesize
 
-from .rehearsal_support import APP_UNDER_TEST, REPO, SINGLE_FUNCTION
+from .rehearsal_support import APP_UNDER_TEST, COMMITTED, REPO, SINGLE_FUNCTION
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +31,9 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "five": (under_test, {"models": 5, "removal": "destroy"}),
         "single-function": (under_test, SINGLE_FUNCTION),
         "single-function-updated": (under_test, {**SINGLE_FUNCTION, "epochs": 2}),
+        "committed": (under_test, COMMITTED),
+        "committed-more-units": (under_test, {**COMMITTED, "committed_units": 2}),
+        "committed-retrained-more-units": (under_test, {**COMMITTED, "committed_units": 2, "epochs": 2}),
     }
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {

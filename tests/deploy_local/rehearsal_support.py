@@ -13,6 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 APP_UNDER_TEST = Path(__file__).with_name("app_under_test.py")
 # The app under test on the single-function provider: two models, polled, deleted with the stack.
 SINGLE_FUNCTION = {"provider": "single_function", "completion": "polling", "removal": "destroy", "models": 2}
+# A polled job with a one-month committed throughput on its model: its model units cannot change.
+COMMITTED = {"completion": "polling", "removal": "destroy", "committed_units": 1}
 
 
 def crhelper_leftovers(local: LocalCloud) -> list[str]:

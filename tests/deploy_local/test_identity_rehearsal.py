@@ -1,0 +1,89 @@
+"""Rehearsals of a model's identity through CloudFormation's whole contract, rollbacks included (DESIGN.md,
+fact 10): a refused update and its rollback, a replacement undone by a later failure, a redeploy after RETAIN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deploy_local.bedrock_world import Timings
+from deploy_local.cloud import LocalCloud
+
+pytestmark = pytest.mark.slow
+
+STACK = "RehearsalUnderTest"
+# What a rollback must never do: start, stop, delete or buy anything.
+WRITES = ("Create", "Stop", "Delete", "Update")
+# Jobs end within the hour that polling waits.
+TIMINGS = Timings(job_minutes=30)
+
+
+def writes_since(local: LocalCloud, mark: int) -> list[str]:
+    return [call.operation for call in local.bedrock.calls[mark:] if call.operation.startswith(WRITES)]
+
+
+def deploy(local: LocalCloud, assembly: Any) -> Any:
+    (outcome,) = local.deploy(assembly).values()
+    return outcome
+
+
+def test_a_refused_update_rolls_back_without_touching_bedrock(assemblies):
+    """Model units of a committed throughput cannot change: the update is refused, and its rollback (an Update
+    back to the previous properties, with the refused ones as old) writes nothing."""
+    with LocalCloud(write=lambda _line: None, timings=TIMINGS) as local:
+        created = deploy(local, assemblies["committed"])
+        assert created.succeeded, created.reason
+        mark = len(local.bedrock.calls)
+
+        refused = deploy(local, assemblies["committed-more-units"])
+
+        assert not refused.succeeded
+        assert "commitment that cannot be cancelled" in refused.reason
+        assert refused.status == "UPDATE_ROLLBACK_COMPLETE"
+        assert any(lid.startswith("Model0Throughput0") for lid in refused.rolled_back)
+        assert writes_since(local, mark) == []
+        (throughput,) = local.bedrock.throughputs()
+        assert throughput["modelUnits"] == 1
+
+
+def test_a_replacement_undone_by_a_later_failure_returns_to_the_trained_model(assemblies):
+    """The job is replaced (a new job trains), then the committed throughput refuses its new model units: the
+    rollback returns the job resource to the first job's model instead of training a third time, and the
+    cleanup deletes the second job's model (DESTROY)."""
+    with LocalCloud(write=lambda _line: None, timings=TIMINGS) as local:
+        created = deploy(local, assemblies["committed"])
+        assert created.succeeded, created.reason
+        first_model = created.outputs["Model0Arn"]
+
+        failed = deploy(local, assemblies["committed-retrained-more-units"])
+
+        assert not failed.succeeded and failed.status == "UPDATE_ROLLBACK_COMPLETE"
+        jobs = local.bedrock.jobs()
+        assert len(jobs) == 2  # one per configuration: the first, and the replacement; none in the rollback
+        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 2
+        assert local.stacks[STACK].outputs()["Model0Arn"] == first_model
+        assert [model["modelArn"] for model in local.bedrock.models()] == [first_model]
+        (throughput,) = local.bedrock.throughputs()
+        assert (throughput["modelArn"], throughput["modelUnits"]) == (first_model, 1)
+
+        # And the stack still deletes cleanly once the commitment term has ended: nothing of the rollback is left.
+        local.bedrock.expire_commitment(throughput["provisionedModelArn"])
+        assert all(outcome.succeeded for outcome in local.delete().values())
+        assert local.bedrock.throughputs() == [] and local.bedrock.models() == []
+
+
+def test_deleting_with_retain_and_deploying_again_adopts_the_trained_model(assemblies):
+    with LocalCloud(write=lambda _line: None, timings=Timings(job_minutes=120)) as local:
+        created = deploy(local, assemblies["two-destroyable"])
+        assert created.succeeded, created.reason
+        assert all(outcome.succeeded for outcome in local.delete().values())
+        assert len(local.bedrock.models()) == 2  # RETAIN on delete
+        mark = len(local.bedrock.calls)
+
+        again = deploy(local, assemblies["two-destroyable"])
+
+        assert again.succeeded, again.reason
+        assert again.outputs == created.outputs  # the same outputModelArns
+        assert writes_since(local, mark) == []
+        assert len(local.bedrock.jobs()) == 2

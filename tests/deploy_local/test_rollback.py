@@ -1,0 +1,314 @@
+"""CloudFormation's rollback of a failed stack update, as LocalStack plays it (DESIGN.md, fact 10).
+
+Engine-level: small hand-written templates whose custom resources go to a ServiceToken that the test answers
+(LocalStack's service_token_stand_ins), so each test asserts exactly the requests CloudFormation sends,
+whatever the Bedrock handler decides. The expected requests are written out by hand from the rules:
+- every resource whose update started (updated in place, replaced, or failed) gets an Update back, with
+  ResourceProperties = its previous properties, OldResourceProperties = those of the failed update, and the
+  physical id it has now; dependents first;
+- the cleanup (UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS) deletes what the failed update created, and the
+  physical resource whose id CloudFormation no longer holds after a rollback Update changed it (after the
+  resource's UpdateReplacePolicy).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy_local.bedrock_world import SimulatedClock
+from deploy_local.engine import LocalStack, Printer
+from deploy_local.template import Environment, Template
+
+STACK = "RollbackUnderTest"
+TOKEN = "arn:aws:lambda:us-east-1:111122223333:function:StandIn"
+ENV = Environment("111122223333", "us-east-1", STACK, f"arn:aws:cloudformation:us-east-1:111122223333:stack/{STACK}/1")
+
+
+class StandIn:
+    """The ServiceToken's function: it records every request and answers it. By default a Create answers the
+    id "<logical id>1", an Update or Delete the id it was sent, with Data {"Value": <the Value property>};
+    answers[(request type, logical id, Value)] overrides parts of the response (a new id, a failure)."""
+
+    def __init__(self, answers: Mapping[tuple[str, str, str], Mapping[str, Any]] | None = None) -> None:
+        self.answers = dict(answers or {})
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any]) -> Mapping[str, Any]:
+        with self._lock:
+            self.requests.append(event)
+        logical_id, value = event["LogicalResourceId"], event["ResourceProperties"]["Value"]
+        response = {
+            "Status": "SUCCESS",
+            "PhysicalResourceId": event.get("PhysicalResourceId", f"{logical_id}1"),
+            "Data": {"Value": value},
+        }
+        return {**response, **self.answers.get((event["RequestType"], logical_id, value), {})}
+
+    def sent(self, since: int = 0) -> list[tuple[str, str, str | None, str, str | None]]:
+        """(request type, logical id, physical id, Value, old Value) of each request from the since-th on."""
+        return [
+            (
+                request["RequestType"],
+                request["LogicalResourceId"],
+                request.get("PhysicalResourceId"),
+                request["ResourceProperties"]["Value"],
+                request.get("OldResourceProperties", {}).get("Value"),
+            )
+            for request in self.requests[since:]
+        ]
+
+
+def custom(value: str, *depends_on: str, replace_policy: str = "Delete") -> dict[str, Any]:
+    return {
+        "Type": "Custom::Thing",
+        "Properties": {"ServiceToken": TOKEN, "Value": value},
+        "DependsOn": list(depends_on),
+        "UpdateReplacePolicy": replace_policy,
+    }
+
+
+def template(**resources: dict[str, Any]) -> Template:
+    return Template({"Resources": resources})
+
+
+@pytest.fixture
+def play(tmp_path: Path) -> Iterator[Any]:
+    """play(stand_in) -> a LocalStack whose custom resources the stand-in answers; closed after the test."""
+    stacks: list[LocalStack] = []
+
+    def make(stand_in: StandIn) -> LocalStack:
+        clock = SimulatedClock(1 / 6000)
+        stack = LocalStack(
+            ENV, clock, Printer(clock, lambda _line: None), threading.RLock(), service_token_stand_ins={TOKEN: stand_in}
+        )
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.close()
+
+
+def events(stack: LocalStack, since: int = 0) -> list[tuple[str, str]]:
+    """(status, logical id) of each printed stack event from the since-th on."""
+    return [(line.split()[0], line.split()[2]) for line in stack.printer.lines[since:]]
+
+
+def state(stack: LocalStack) -> dict[str, tuple[str, Any, dict[str, Any]]]:
+    """logical id -> (physical id, Value property, attributes)."""
+    return {
+        lid: (deployed.physical_id, deployed.properties.get("Value"), deployed.attributes)
+        for lid, deployed in stack.state.items()
+    }
+
+
+def test_an_update_in_place_and_the_failed_update_both_get_an_update_back(play, tmp_path):
+    stand_in = StandIn({("Update", "B", "2"): {"Status": "FAILED", "Reason": "B broke"}})
+    stack = play(stand_in)
+    bucket = {"Type": "AWS::S3::Bucket", "Properties": {"Tags": [{"Key": "v", "Value": "1"}]}}
+    assert stack.deploy(template(A=custom("1"), Bucket=bucket, B=custom("1", "A", "Bucket")), tmp_path).succeeded
+    before, printed = dict(stack.state), len(stack.printer.lines)
+    changed_bucket = {"Type": "AWS::S3::Bucket", "Properties": {"Tags": [{"Key": "v", "Value": "2"}]}}
+
+    outcome = stack.deploy(template(A=custom("2"), Bucket=changed_bucket, B=custom("2", "A", "Bucket")), tmp_path)
+
+    assert (outcome.succeeded, outcome.reason, outcome.status) == (False, "B: B broke", "UPDATE_ROLLBACK_COMPLETE")
+    assert not outcome.rollback_failed
+    assert sorted(outcome.update_started) == ["A", "B", "Bucket"]
+    assert outcome.rolled_back[-1] == "B" and sorted(outcome.rolled_back) == ["A", "B", "Bucket"]
+    assert stand_in.sent(2) == [
+        ("Update", "A", "A1", "2", "1"),
+        ("Update", "B", "B1", "2", "1"),  # fails
+        ("Update", "A", "A1", "1", "2"),  # the rollback: back to the previous properties, the same id
+        ("Update", "B", "B1", "1", "2"),  # the failed one too, after what it depends on
+    ]
+    rollback_of_a = stand_in.requests[-2]
+    assert rollback_of_a["ResourceProperties"] == {"ServiceToken": TOKEN, "Value": "1"}
+    assert rollback_of_a["OldResourceProperties"] == {"ServiceToken": TOKEN, "Value": "2"}
+    assert stack.state == before  # the bucket too: its previous state restored
+    assert [e for e in events(stack, printed) if e[1] != "Bucket"] == [
+        ("UPDATE_IN_PROGRESS", STACK),
+        ("UPDATE_IN_PROGRESS", "A"),
+        ("UPDATE_COMPLETE", "A"),
+        ("UPDATE_IN_PROGRESS", "B"),
+        ("UPDATE_FAILED", "B"),
+        ("UPDATE_ROLLBACK_IN_PROGRESS", STACK),
+        ("UPDATE_IN_PROGRESS", "A"),
+        ("UPDATE_COMPLETE", "A"),
+        ("UPDATE_IN_PROGRESS", "B"),
+        ("UPDATE_COMPLETE", "B"),
+        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", STACK),
+        ("UPDATE_ROLLBACK_COMPLETE", STACK),
+    ]
+    rollback_started = stack.printer.lines.index(next(line for line in stack.printer.lines if "ROLLBACK_IN" in line))
+    assert all(
+        line.endswith("  rollback") for line in stack.printer.lines[rollback_started:] if "UPDATE_IN_PROGRESS" in line
+    )
+
+
+CLEANUP = ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", STACK)
+ROLLBACK_COMPLETE = ("UPDATE_ROLLBACK_COMPLETE", STACK)
+
+
+@pytest.mark.parametrize(
+    ("policy", "deleted", "retained", "cleanup"),
+    [
+        ("Delete", ["A"], [], [CLEANUP, ("DELETE_IN_PROGRESS", "A"), ("DELETE_COMPLETE", "A"), ROLLBACK_COMPLETE]),
+        ("Retain", [], ["A"], [CLEANUP, ("DELETE_SKIPPED", "A"), ROLLBACK_COMPLETE]),
+    ],
+    ids=["delete", "retain"],
+)
+def test_a_replaced_resource_rolled_back_to_its_first_id_leaves_the_new_one_to_its_replace_policy(
+    play, tmp_path, policy, deleted, retained, cleanup
+):
+    stand_in = StandIn(
+        {
+            ("Update", "A", "2"): {"PhysicalResourceId": "A2"},  # a replacement
+            ("Update", "B", "2"): {"Status": "FAILED", "Reason": "B broke"},
+            ("Update", "A", "1"): {"PhysicalResourceId": "A1"},  # the rollback returns to the first resource
+        }
+    )
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1", replace_policy=policy), B=custom("1", "A")), tmp_path).succeeded
+    printed = len(stack.printer.lines)
+
+    outcome = stack.deploy(template(A=custom("2", replace_policy=policy), B=custom("2", "A")), tmp_path)
+
+    assert (outcome.status, outcome.replaced, outcome.deleted, outcome.retained) == (
+        "UPDATE_ROLLBACK_COMPLETE",
+        ["A"],
+        deleted,
+        retained,
+    )
+    rollback = [
+        ("Update", "A", "A1", "2", "1"),
+        ("Update", "B", "B1", "2", "1"),
+        ("Update", "A", "A2", "1", "2"),  # sent with the id A has now
+        ("Update", "B", "B1", "1", "2"),
+    ]
+    # The cleanup deletes A2, which CloudFormation no longer holds; nothing deletes A1.
+    assert stand_in.sent(2) == rollback + ([("Delete", "A", "A2", "2", None)] if policy == "Delete" else [])
+    assert state(stack)["A"] == ("A1", "1", {"Value": "1"})
+    assert events(stack, printed)[-len(cleanup) :] == cleanup
+
+
+def test_a_replaced_resource_that_keeps_its_new_id_in_the_rollback_deletes_nothing(play, tmp_path):
+    stand_in = StandIn(
+        {
+            ("Update", "A", "2"): {"PhysicalResourceId": "A2"},
+            ("Update", "B", "2"): {"Status": "FAILED", "Reason": "B broke"},
+        }
+    )
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1"), B=custom("1", "A")), tmp_path).succeeded
+
+    outcome = stack.deploy(template(A=custom("2"), B=custom("2", "A")), tmp_path)
+
+    assert (outcome.status, outcome.deleted, outcome.retained) == ("UPDATE_ROLLBACK_COMPLETE", [], [])
+    assert stand_in.sent(2) == [
+        ("Update", "A", "A1", "2", "1"),
+        ("Update", "B", "B1", "2", "1"),
+        ("Update", "A", "A2", "1", "2"),  # answered with A2 itself: A stays A2, and A1 is not deleted either
+        ("Update", "B", "B1", "1", "2"),
+    ]
+    assert state(stack)["A"] == ("A2", "1", {"Value": "1"})
+    assert state(stack)["B"] == ("B1", "1", {"Value": "1"})
+
+
+def test_a_resource_created_by_the_failed_update_is_deleted_in_the_cleanup(play, tmp_path):
+    stand_in = StandIn({("Update", "B", "2"): {"Status": "FAILED", "Reason": "B broke"}})
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1"), B=custom("1", "A")), tmp_path).succeeded
+    printed = len(stack.printer.lines)
+
+    # C is new, between A and B: the rollback follows the previous template, where B depends on A directly.
+    outcome = stack.deploy(template(A=custom("2"), C=custom("1", "A"), B=custom("2", "C")), tmp_path)
+
+    assert (outcome.status, outcome.created, outcome.deleted) == ("UPDATE_ROLLBACK_COMPLETE", ["C"], ["C"])
+    assert stand_in.sent(2) == [
+        ("Update", "A", "A1", "2", "1"),
+        ("Create", "C", None, "1", None),
+        ("Update", "B", "B1", "2", "1"),
+        ("Update", "A", "A1", "1", "2"),
+        ("Update", "B", "B1", "1", "2"),
+        ("Delete", "C", "C1", "1", None),  # after every rollback Update
+    ]
+    assert set(stack.state) == {"A", "B"}
+    assert events(stack, printed)[-4:] == [
+        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", STACK),
+        ("DELETE_IN_PROGRESS", "C"),
+        ("DELETE_COMPLETE", "C"),
+        ("UPDATE_ROLLBACK_COMPLETE", STACK),
+    ]
+
+
+def test_a_failed_rollback_update_ends_in_update_rollback_failed(play, tmp_path):
+    stand_in = StandIn(
+        {
+            ("Update", "B", "2"): {"Status": "FAILED", "Reason": "B broke"},
+            ("Update", "A", "1"): {"Status": "FAILED", "Reason": "A cannot go back"},
+        }
+    )
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1"), B=custom("1", "A")), tmp_path).succeeded
+    printed = len(stack.printer.lines)
+
+    outcome = stack.deploy(template(A=custom("2"), C=custom("1", "A"), B=custom("2", "C")), tmp_path)
+
+    assert (outcome.succeeded, outcome.reason) == (False, "B: B broke")
+    assert (outcome.status, outcome.rollback_failed, outcome.rollback_reason) == (
+        "UPDATE_ROLLBACK_FAILED",
+        True,
+        "A: A cannot go back",
+    )
+    assert stand_in.sent(5) == [("Update", "A", "A1", "1", "2")]  # B waits for A; no cleanup
+    assert events(stack, printed)[-3:] == [
+        ("UPDATE_IN_PROGRESS", "A"),
+        ("UPDATE_FAILED", "A"),
+        ("UPDATE_ROLLBACK_FAILED", STACK),
+    ]
+    # The stack keeps what it has: A and B with the properties of the failed update, C still there.
+    assert {lid: values[:2] for lid, values in state(stack).items()} == {
+        "A": ("A1", "2"),
+        "B": ("B1", "2"),
+        "C": ("C1", "1"),
+    }
+
+
+def test_what_a_resource_depends_on_is_rolled_back_before_it(play, tmp_path):
+    """A rollback is an update to the previous template: in its order, dependencies first."""
+    stand_in = StandIn({("Update", "D", "2"): {"Status": "FAILED", "Reason": "D broke"}})
+    stack = play(stand_in)
+    chain = {"A": (), "B": ("A",), "C": ("B",), "D": ("C",)}
+    assert stack.deploy(template(**{lid: custom("1", *needs) for lid, needs in chain.items()}), tmp_path).succeeded
+
+    outcome = stack.deploy(template(**{lid: custom("2", *needs) for lid, needs in chain.items()}), tmp_path)
+
+    assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert [(kind, lid) for kind, lid, *_ in stand_in.sent(4)] == [
+        *[("Update", lid) for lid in "ABCD"],
+        *[("Update", lid) for lid in "ABCD"],
+    ]
+    assert outcome.rolled_back == list("ABCD")
+
+
+def test_a_failed_create_deletes_what_it_created(play, tmp_path):
+    stand_in = StandIn({("Create", "B", "1"): {"Status": "FAILED", "Reason": "B broke"}})
+    stack = play(stand_in)
+
+    outcome = stack.deploy(template(A=custom("1"), B=custom("1", "A")), tmp_path)
+
+    assert (outcome.status, outcome.deleted) == ("ROLLBACK_COMPLETE", ["B", "A"])
+    assert stand_in.sent() == [
+        ("Create", "A", None, "1", None),
+        ("Create", "B", None, "1", None),  # fails, answering the id B1: CloudFormation deletes it
+        ("Delete", "B", "B1", "1", None),
+        ("Delete", "A", "A1", "1", None),
+    ]
+    assert stack.state == {}
