@@ -12,6 +12,9 @@
 5. Synth-time validation of a local dataset: seconds to validate a generated 100,000-record
    ``bedrock-conversation-2024`` file, and peak traced memory for 10,000 against 100,000 records
    (validation streams the file, so the peak should not grow with it).
+6. Pattern checks of the contract: for each pattern of the Bedrock service model, the slowest of adversarial
+   strings as long as its members' maximum length (the contract checks lengths first), matched by a fresh,
+   cold matcher (median of runs); the figure is the slowest pattern's.
 
 Run with ``make bench`` (or ``.venv/bin/python bench/bench.py [--runs N]``). It exits 0 when a
 target is missed (it reports it) and non-zero on errors.
@@ -24,6 +27,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -44,6 +48,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
+from bedrock_custom_resource import contract, patterns
 from cdk_bedrock_customization import Completion, CustomizationProvider, CustomModel, ProviderKind, S3Data
 from cdk_bedrock_customization.datasets import validate_dataset
 
@@ -71,6 +76,11 @@ DATASET_RECORD = {
         {"role": "assistant", "content": [{"text": "Contact support with your order number to verify it."}]},
     ],
 }
+PATTERN_MS_TARGET = 50.0
+PATTERN_RUNS = 3
+# For members with no maximum length.
+PATTERN_DEFAULT_LENGTH = 2048
+ARN_PREFIX = "arn:aws:bedrock:us-east-1:123456789012:"
 BASELINE_HANDLER = """\
 def on_event(event, context):
     return {"PhysicalResourceId": event.get("PhysicalResourceId", "job")}
@@ -333,6 +343,59 @@ def time_dataset_validation(runs: int) -> DatasetFigures:
         )
 
 
+def adversarial_texts(length: int) -> Iterator[str]:
+    """The adversarial strings of tests/handler/test_patterns.py: the job name's "a" + hyphens + "_", runs of a
+    character many classes accept with a bad last one, alternating near-matches, an ARN's prefix followed by
+    those, and distinct characters (each step a transition not met before)."""
+    yield "a" + "-" * (length - 2) + "_"
+    for character in "a-.0":
+        yield character * (length - 1) + "!"
+    yield ("a-" * length)[: length - 1] + "_"
+    yield ("a." * length)[: length - 1] + "!"
+    yield ARN_PREFIX + ("a-" * length)[: max(length - len(ARN_PREFIX) - 1, 0)] + "_"
+    yield "".join(chr(0x4E00 + i) for i in range(length))
+
+
+def _pattern_lengths() -> dict[str, int]:
+    """Each pattern of the service model that re can read, with the longest maximum length of its members."""
+    model = contract.service_model()
+    lengths: dict[str, int] = {}
+    for name in model.shape_names:
+        metadata = model.shape_for(name).metadata
+        if "pattern" in metadata:
+            length = metadata.get("max", PATTERN_DEFAULT_LENGTH)
+            lengths[metadata["pattern"]] = max(lengths.get(metadata["pattern"], 0), length)
+    return {pattern: length for pattern, length in lengths.items() if _compiles(pattern)}
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        patterns.compile(pattern)
+    except re.error:  # Unicode properties (\p{L}): left to Bedrock, as re cannot read them either
+        return False
+    return True
+
+
+def time_pattern_checks(runs: int = PATTERN_RUNS) -> tuple[float, str, int]:
+    """Milliseconds of the slowest adversarial string of the slowest pattern, that pattern, and how many were timed."""
+    slowest: dict[str, float] = {}
+    for pattern, length in _pattern_lengths().items():
+        for text in adversarial_texts(length):
+            samples = []
+            for _ in range(runs):
+                matcher = patterns.Pattern(pattern)
+                start = time.perf_counter()
+                matcher.fullmatch(text)
+                samples.append(time.perf_counter() - start)
+            slowest[pattern] = max(slowest.get(pattern, 0.0), statistics.median(samples))
+    pattern = max(slowest, key=lambda name: slowest[name])
+    return slowest[pattern] * 1000, pattern, len(slowest)
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _verdict(passed: bool) -> str:
     return "PASS" if passed else "FAIL"
 
@@ -369,6 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     dataset = time_dataset_validation(args.dataset_runs)
     dataset_passed = dataset.seconds < DATASET_SECONDS_TARGET
     memory_passed = dataset.memory_ratio <= DATASET_MEMORY_RATIO_TARGET
+    pattern_ms, slowest_pattern, pattern_count = time_pattern_checks()
+    pattern_passed = pattern_ms <= PATTERN_MS_TARGET
 
     rows = [
         (f"synth, baseline: Provider + {models} CustomResources", f"{synths.baseline:.3f} s", ""),
@@ -424,6 +489,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{dataset.memory_ratio:.2f}x",
             f"<= {DATASET_MEMORY_RATIO_TARGET:g}x {_verdict(memory_passed)}",
         ),
+        (
+            "pattern checks: slowest adversarial string per service-model pattern",
+            f"{pattern_ms:.1f} ms",
+            f"<= {PATTERN_MS_TARGET:g} ms {_verdict(pattern_passed)}",
+        ),
+        (f"  slowest of the {pattern_count} patterns", _shorten(slowest_pattern), "(info)"),
     ]
     width = max(len(row[0]) for row in rows)
     print(
@@ -458,6 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"dataset_memory_ratio={dataset.memory_ratio:.2f} target<={DATASET_MEMORY_RATIO_TARGET:g} "
         f"{_verdict(memory_passed)}"
     )
+    print(f"pattern_check_ms={pattern_ms:.1f} target<={PATTERN_MS_TARGET:g} {_verdict(pattern_passed)}")
     return 0
 
 

@@ -21,6 +21,8 @@ from typing import Any
 from botocore.loaders import Loader
 from botocore.model import ServiceModel, Shape
 
+from . import patterns
+
 SERVICE_DATA_PATH = Path(__file__).parent / "botocore_data"
 
 CUSTOMIZATION_JOB = "Custom::BedrockModelCustomizationJob"
@@ -42,10 +44,21 @@ CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
 # CreateCustomModel's two sources: each is a union in the service model, but only one may be given.
 MODEL_SOURCES = ("modelSourceConfig", "customModelDataSource")
 NAME_MAX_LENGTH = 63
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# Matched in linear time: with re, _DECIMAL takes quadratic time on a long run of digits.
+_INTEGER = patterns.compile(r"[+-]?[0-9]+")
+_DECIMAL = patterns.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _LONG_PATTERN = 80
 _LONG_VALUE = 120
+# How deep a shown value's nesting is written out, and how long a property name is shown as it is.
+_SHOWN_DEPTH = 4
+_LONG_NAME = 64
+# An integer of more digits is beyond every bound of the model, and may be beyond what int() and str() convert
+# (Python's limit is 4300 digits by default, and may be set as low as 640).
+_MAX_DIGITS = 600
+_MAX_BITS = 1990  # 2**1990 < 10**600
+# InvalidProperties' message in UTF-8, whatever the number of problems: it is logged in full (a CloudWatch log
+# event takes 256 KB), and the response's Reason is its beginning (responses.bounded_reason).
+MAX_MESSAGE_BYTES = 128 * 1024
 
 IsUnresolved = Callable[[Any], bool]
 
@@ -59,7 +72,28 @@ class InvalidProperties(ValueError):
 
     def __init__(self, resource_type: str, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__(f"Invalid properties for {resource_type}: " + "; ".join(problems))
+        super().__init__(_listed(f"Invalid properties for {resource_type}: ", problems))
+
+
+def _listed(heading: str, problems: list[str]) -> str:
+    """heading and the problems, as many as fit in MAX_MESSAGE_BYTES, then how many more there are."""
+    lines, size = [heading], _size(heading)
+    for index, problem in enumerate(problems):
+        line = ("; " if index else "") + problem
+        left = len(problems) - index - 1
+        room = MAX_MESSAGE_BYTES - size - (len(f"; ... and {left} more") if left else 0)
+        if _size(line) > room:
+            if index:
+                return "".join(lines) + f"; ... and {left + 1} more"
+            # The first problem alone is too long (never, with the model's names): its beginning.
+            line = line.encode(errors="surrogatepass")[: room - 3].decode(errors="ignore") + "..."
+        lines.append(line)
+        size += _size(line)
+    return "".join(lines)
+
+
+def _size(text: str) -> int:
+    return len(text.encode(errors="surrogatepass"))
 
 
 @functools.cache
@@ -93,17 +127,17 @@ class ResourceContract:
 def _customization_config_problems(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:
     job_type = request.get("customizationType")
     config = request.get("customizationConfig")
-    if is_unresolved(job_type) or is_unresolved(config):
-        return []
+    if is_unresolved(job_type) or is_unresolved(config) or not isinstance(job_type, str):
+        return []  # not a string: already reported
     if job_type not in CONFIG_MEMBER_FOR_TYPE:
         allowed = sorted(CONFIG_MEMBER_FOR_TYPE)
-        return [f"customizationType: {job_type!r} is not a customization job type; use one of {allowed}"]
+        return [f"customizationType: {_show(job_type)} is not a customization job type; use one of {allowed}"]
     needed = CONFIG_MEMBER_FOR_TYPE[job_type]
-    given = sorted(config) if isinstance(config, Mapping) else []
+    given = _sorted_keys(config) if isinstance(config, Mapping) else []
     if needed is None and given:
-        return [f"customizationConfig: {job_type} takes no customizationConfig, got {given}"]
+        return [f"customizationConfig: {job_type} takes no customizationConfig, got {_show(given)}"]
     if needed is not None and given != [needed]:
-        return [f"customizationConfig.{needed}: required for {job_type}, got {given or 'none'}"]
+        return [f"customizationConfig.{needed}: required for {job_type}, got {_show(given) if given else 'none'}"]
     return []
 
 
@@ -167,6 +201,8 @@ def create_request(
     handler, so it may not be given. Handler members are checked, and left out of the request.
     """
     resource = CONTRACTS[resource_type]
+    if not isinstance(properties, Mapping):
+        raise InvalidProperties(resource_type, [f"properties: expected an object, got {_show(properties)}"])
     properties = properties_with_defaults(resource_type, properties)
     problems: list[str] = []
     if "clientRequestToken" in properties:
@@ -229,20 +265,57 @@ def client_request_token(fingerprint: str, names: Mapping[str, str]) -> str:
     return hashlib.sha256(f"{fingerprint}|{canonical}".encode()).hexdigest()
 
 
-def _join(path: str, member: str) -> str:
-    return f"{path}.{member}" if path else member
+def _join(path: str, member: Any) -> str:
+    """The path of member (a property name, or a map's key) in path; a name that is not a short printable
+    string is shown as _show shows values."""
+    plain = isinstance(member, str) and 0 < len(member) <= _LONG_NAME and member.isprintable()
+    name = member if plain else _show(member)
+    return f"{path}.{name}" if path else name
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    """repr(value), cut to _LONG_VALUE characters. It never fails (deep nesting, huge integers) and reads no
+    more of value than it shows."""
+    text = _repr(value, _SHOWN_DEPTH)
     return text if len(text) <= _LONG_VALUE else text[: _LONG_VALUE - 3] + "..."
 
 
-@functools.cache
-def _pattern(expression: str) -> re.Pattern[str] | None:
+def _repr(value: Any, depth: int) -> str:
+    """repr(value) up to a little beyond _LONG_VALUE characters, and nesting down to depth."""
+    if isinstance(value, str):
+        return repr(value[: _LONG_VALUE + 1])
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _MAX_BITS:
+        return f"<an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits>"
+    if isinstance(value, (list, tuple, Mapping)):
+        ends = "{}" if isinstance(value, Mapping) else "()" if isinstance(value, tuple) else "[]"
+        if depth == 0 and value:
+            return f"{ends[0]}...{ends[1]}"
+        parts: list[str] = []
+        items = value.items() if isinstance(value, Mapping) else ((item,) for item in value)
+        for item in items:
+            parts.append(": ".join(_repr(part, depth - 1) for part in item))
+            if sum(map(len, parts)) > _LONG_VALUE:
+                break
+        single = "," if isinstance(value, tuple) and len(value) == 1 else ""
+        return ends[0] + ", ".join(parts) + single + ends[1]
     try:
-        return re.compile(expression)
-    except re.error:  # a pattern Python cannot read is left to Bedrock to enforce
+        return repr(value)
+    except Exception:  # an object whose repr fails is shown by its type
+        return f"<{type(value).__name__}>"
+
+
+def _sorted_keys(mapping: Mapping[Any, Any]) -> list[Any]:
+    """mapping's keys, sorted: the strings first (a template's keys are strings), then the others as given."""
+    keys = list(mapping)
+    return sorted(key for key in keys if isinstance(key, str)) + [key for key in keys if not isinstance(key, str)]
+
+
+@functools.cache
+def _pattern(expression: str) -> patterns.Pattern | None:
+    """The member pattern, matched in linear time (re backtracks: DESIGN.md, fact 15)."""
+    try:
+        return patterns.compile(expression)
+    except (re.error, patterns.PatternUnsupported):  # left to Bedrock to enforce; never backtracked here
         return None
 
 
@@ -299,7 +372,8 @@ def _conform_structure(
         if name not in value and name not in optional:
             problems.append(f"{_join(path, name)}: required")
     if shape.is_tagged_union and len(value) != 1:
-        problems.append(f"{path}: set exactly one of {sorted(members)}, got {sorted(value) or 'none'}")
+        given = _show(_sorted_keys(value)) if value else "none"
+        problems.append(f"{path}: set exactly one of {sorted(members)}, got {given}")
     return result
 
 
@@ -318,7 +392,7 @@ def _conform_collection(shape: Any, value: Any, path: str, problems: list[str], 
             return value
         result = {
             _conform(shape.key, key, f"{path} key", problems, is_unresolved): _conform(
-                shape.value, item, _join(path, str(key)), problems, is_unresolved
+                shape.value, item, _join(path, key), problems, is_unresolved
             )
             for key, item in value.items()
         }
@@ -329,6 +403,9 @@ def _conform_collection(shape: Any, value: Any, path: str, problems: list[str], 
 def _conform_string(shape: Any, value: Any, path: str, problems: list[str]) -> Any:
     if not isinstance(value, str):
         problems.append(f"{path}: expected a string, got {_show(value)}")
+        return value
+    if not _is_unicode(value):
+        problems.append(f"{path}: {_show(value)} is not valid Unicode: it has a lone surrogate")
         return value
     if shape.enum and value not in shape.enum:
         problems.append(f"{path}: {_show(value)} is not one of {list(shape.enum)}")
@@ -349,19 +426,47 @@ def _conform_number(shape: Any, value: Any, path: str, problems: list[str]) -> A
     if number is None:
         problems.append(f"{path}: expected {'an integer' if integral else 'a finite number'}, got {_show(value)}")
         return value
-    _check_bounds(shape, number, path, problems, "", value)
+    if not _check_bounds(shape, number, path, problems, "", value):
+        return value
+    if isinstance(number, float) and math.isinf(number):  # more digits than any integer takes, and no bound
+        problems.append(f"{path}: {_show(value)} is out of range")
+        return value
     return number
 
 
+def _is_unicode(text: str) -> bool:
+    """Whether text can be encoded (in UTF-8, as every request is): not if it has a lone surrogate."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _parse_number(value: Any, integral: bool) -> int | float | None:
-    """The number value denotes, or None. Stricter than int() and float(): no '1_0', NaN or infinity."""
+    """The number value denotes, or None. Stricter than int() and float(): no '1_0', NaN or infinity. An
+    integer of more than _MAX_DIGITS digits is given as an infinity of its sign: out of every range."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
-    text = value.strip() if isinstance(value, str) else repr(value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or (integral and not value.is_integer()):
+            return None
+        return int(value) if integral else value
+    if isinstance(value, int) and integral:
+        return value if value.bit_length() <= _MAX_BITS else math.inf if value > 0 else -math.inf
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # beyond every float
+            return None
+    text = value.strip()
     if integral:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return int(text) if _INTEGER.fullmatch(text) else None
+        if not _INTEGER.fullmatch(text):
+            return None
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > _MAX_DIGITS:
+            return -math.inf if text.startswith("-") else math.inf
+        return -int(digits) if text.startswith("-") else int(digits)
     number = float(text) if _DECIMAL.fullmatch(text) else None
     return number if number is not None and math.isfinite(number) else None
 

@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from . import customization_job, imported_model, job_result, model_deployment, provisioned_throughput
-from .responses import HandlerFailed, bounded_reason
+from .responses import HandlerFailed, bounded_reason, encodable, error_message
 
 HANDLERS: dict[str, ModuleType] = {
     module.RESOURCE_TYPE: module
@@ -35,10 +35,12 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     try:
         result: dict[str, Any] = getattr(_handler(event), entry)(event)
     except Exception as error:
-        reason = bounded_reason(str(error))
-        if reason == str(error):
+        message = error_message(error)
+        reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
+        if reason == message:
             raise
-        logger.error("%s failed: %s", entry, error)
+        # What the framework cannot send as it is (too long, a lone surrogate, unreadable) is replaced by reason.
+        logger.error("%s failed: %s", entry, encodable(message) if message is not None else reason)
         raise HandlerFailed(reason) from error
     return result
 

@@ -26,12 +26,27 @@ class HandlerFailed(RuntimeError):
 
 
 def bounded_reason(message: str, max_bytes: int = MAX_REASON_BYTES) -> str:
-    """message, shortened from the end to at most max_bytes when it is longer."""
-    encoded = message.encode()
+    """message, shortened from the end to at most max_bytes of UTF-8 when it is longer. A lone surrogate
+    (from a template's "\\ud800"), which UTF-8 cannot encode, is written as its escape."""
+    encoded = message.encode(errors="backslashreplace")
     if len(encoded) <= max_bytes:
-        return message
+        return encoded.decode()
     room = max_bytes - len(_TRUNCATED.encode())
     return encoded[:room].decode(errors="ignore") + _TRUNCATED
+
+
+def encodable(text: str) -> str:
+    """text with each lone surrogate written as its escape, so that it can be logged (Lambda's log sink
+    encodes in UTF-8) and sent."""
+    return text.encode(errors="backslashreplace").decode()
+
+
+def error_message(error: BaseException) -> str | None:
+    """str(error), or None when that fails (str() refuses an integer of more than 4300 digits)."""
+    try:
+        return str(error)
+    except Exception:
+        return None
 
 
 def checked_data(event: Mapping[str, Any], physical_id: str, data: Mapping[str, str]) -> dict[str, str]:

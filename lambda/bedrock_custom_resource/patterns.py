@@ -1,0 +1,355 @@
+"""Full matching of regular expressions in time linear in the text, with the answers of re.fullmatch.
+
+Python's re backtracks, and some of the service model's patterns take exponential time on short names
+(the job name's ``[a-zA-Z0-9](-*[a-zA-Z0-9\\+\\-\\.])*`` on "a" + 40 hyphens + "_"). Here the pattern is
+read by the standard library's own parser and run as an automaton (Thompson's construction), one step
+per character over the set of its live states; each set met is memoized as a state of a lazily built DFA.
+
+Whether a text matches as a whole does not depend on the order re tries alternatives in, so greedy and
+lazy repeats, alternation and groups need no backtracking. Backreferences, lookarounds, atomic groups,
+possessive repeats and conditional groups do: compiling them raises PatternUnsupported, as does
+case-insensitive matching (left out: re's case folding has its own tables). A pattern re cannot read
+raises re.error, as re.compile does.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+
+def _stdlib_parser() -> tuple[ModuleType, ModuleType]:
+    try:
+        return importlib.import_module("re._parser"), importlib.import_module("re._constants")
+    except ImportError:  # before Python 3.11
+        return importlib.import_module("sre_parse"), importlib.import_module("sre_constants")
+
+
+_parser, _sre = _stdlib_parser()
+
+# Repeats are unrolled ({1,63} is 63 copies): beyond this many instructions a pattern is refused.
+MAX_INSTRUCTIONS = 50_000
+# Memoized DFA states and transitions per pattern; beyond, they are computed again on each use, so
+# memory stays bounded whatever texts are matched (time stays linear either way).
+MAX_MEMOIZED = 5_000
+
+_CHAR, _SPLIT, _ASSERT, _MATCH = range(4)
+_UNSUPPORTED = {
+    "GROUPREF": "a backreference",
+    "GROUPREF_EXISTS": "a conditional group",
+    "ASSERT": "a lookahead or lookbehind",
+    "ASSERT_NOT": "a negative lookahead or lookbehind",
+    "ATOMIC_GROUP": "an atomic group",
+    "POSSESSIVE_REPEAT": "a possessive repeat",
+}
+
+CharTest = Callable[[str], bool]
+Assertion = Callable[[str, int], bool]
+
+
+def _nothing(_char: str) -> bool:
+    return False
+
+
+class PatternUnsupported(ValueError):
+    """A pattern that cannot be matched in linear time here; check it some other way, or not at all."""
+
+
+@dataclass(slots=True)
+class _Instruction:
+    kind: int
+    targets: list[int]
+    test: CharTest = _nothing  # _CHAR: the characters it consumes
+    assertion: int = -1  # _ASSERT: its index in the pattern's assertions
+
+
+@dataclass(slots=True)
+class _State:
+    """A DFA state: the character instructions of the live threads, and whether one has matched."""
+
+    chars: tuple[int, ...]
+    accepting: bool
+    # By character, and by which assertions hold after it when the pattern has any.
+    next: dict[str | tuple[str, tuple[bool, ...]], _State] = field(default_factory=dict)
+
+
+def _is_ascii_digit(char: str) -> bool:
+    return "0" <= char <= "9"
+
+
+def _is_ascii_space(char: str) -> bool:
+    return char in " \t\n\r\f\v"
+
+
+def _is_ascii_word(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char == "_")
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+# What _sre tests for each category: Unicode's (str.isdecimal, isspace, isalnum), or ASCII's with re.ASCII.
+_CATEGORIES: dict[str, tuple[CharTest, CharTest]] = {
+    "DIGIT": (str.isdecimal, _is_ascii_digit),
+    "SPACE": (str.isspace, _is_ascii_space),
+    "WORD": (_is_word, _is_ascii_word),
+}
+
+
+def _category(code: Any, ascii: bool) -> CharTest:
+    name = code.name.removeprefix("CATEGORY_")
+    test = _CATEGORIES.get(name.removeprefix("NOT_"))
+    if test is None:
+        raise PatternUnsupported(f"the category {code.name}")
+    positive = test[1] if ascii else test[0]
+    return (lambda char: not positive(char)) if name.startswith("NOT_") else positive
+
+
+def _class_item(kind: Any, value: Any, ascii: bool) -> CharTest:
+    if kind is _sre.LITERAL:
+        return chr(value).__eq__
+    if kind is _sre.RANGE:
+        low, high = value
+        return lambda char: low <= ord(char) <= high
+    if kind is _sre.CATEGORY:
+        return _category(value, ascii)
+    raise PatternUnsupported(f"{kind.name} in a character class")
+
+
+def _char_test(op: Any, value: Any, flags: int) -> CharTest:
+    if flags & _sre.SRE_FLAG_IGNORECASE:
+        raise PatternUnsupported("case-insensitive matching")
+    if op is _sre.LITERAL:
+        return chr(value).__eq__
+    if op is _sre.NOT_LITERAL:
+        return chr(value).__ne__
+    if op is _sre.ANY:
+        return (lambda char: True) if flags & _sre.SRE_FLAG_DOTALL else "\n".__ne__
+    negate = bool(value) and value[0][0] is _sre.NEGATE
+    ascii = bool(flags & _sre.SRE_FLAG_ASCII)
+    tests = [_class_item(kind, item, ascii) for kind, item in value if kind is not _sre.NEGATE]
+    return lambda char: any(test(char) for test in tests) != negate
+
+
+def _boundary(is_word: CharTest, expected: bool) -> Assertion:
+    def holds(text: str, index: int) -> bool:
+        if not text:  # _sre: neither \b nor \B holds in an empty text
+            return False
+        before = index > 0 and is_word(text[index - 1])
+        after = index < len(text) and is_word(text[index])
+        return (before != after) == expected
+
+    return holds
+
+
+def _assertion(code: Any, flags: int) -> tuple[tuple[Any, ...], Assertion]:
+    """A key that identifies the assertion, and whether it holds at a position of a text, as in _sre."""
+    multiline, ascii = bool(flags & _sre.SRE_FLAG_MULTILINE), bool(flags & _sre.SRE_FLAG_ASCII)
+    if code is _sre.AT_BEGINNING_STRING or (code is _sre.AT_BEGINNING and not multiline):
+        return ("start",), lambda text, i: i == 0
+    if code is _sre.AT_BEGINNING:
+        return ("line start",), lambda text, i: i == 0 or text[i - 1] == "\n"
+    if code is _sre.AT_END_STRING:
+        return ("end",), lambda text, i: i == len(text)
+    if code is _sre.AT_END and multiline:
+        return ("line end",), lambda text, i: i == len(text) or text[i] == "\n"
+    if code is _sre.AT_END:  # $ also holds before a final newline
+        return ("end or final newline",), lambda text, i: i == len(text) or (i == len(text) - 1 and text[i] == "\n")
+    if code in (_sre.AT_BOUNDARY, _sre.AT_NON_BOUNDARY):
+        expected = code is _sre.AT_BOUNDARY
+        return ("boundary", expected, ascii), _boundary(_is_ascii_word if ascii else _is_word, expected)
+    raise PatternUnsupported(f"the assertion {code.name}")
+
+
+class _Compiler:
+    """Thompson's construction, built backwards: each node is compiled knowing the instruction that follows."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.program: list[_Instruction] = []
+        self.assertions: dict[tuple[Any, ...], tuple[int, Assertion]] = {}
+        self.tests: dict[tuple[Any, ...], CharTest] = {}
+
+    def emit(self, instruction: _Instruction) -> int:
+        if len(self.program) >= MAX_INSTRUCTIONS:
+            raise PatternUnsupported(f"{self.pattern!r}: more than {MAX_INSTRUCTIONS} instructions once unrolled")
+        self.program.append(instruction)
+        return len(self.program) - 1
+
+    def sequence(self, items: Any, flags: int, following: int) -> int:
+        for op, value in reversed(getattr(items, "data", items)):  # a SubPattern's items are its data
+            following = self.node(op, value, flags, following)
+        return following
+
+    def node(self, op: Any, value: Any, flags: int, following: int) -> int:
+        if op in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.ANY, _sre.IN):
+            key = (op, tuple(value) if isinstance(value, list) else value, flags)
+            test = self.tests.get(key) or self.tests.setdefault(key, _char_test(op, value, flags))
+            return self.emit(_Instruction(_CHAR, [following], test=test))
+        if op is _sre.BRANCH:
+            return self.emit(_Instruction(_SPLIT, [self.sequence(branch, flags, following) for branch in value[1]]))
+        if op is _sre.SUBPATTERN:
+            _group, add_flags, del_flags, body = value
+            return self.sequence(body, (flags | add_flags) & ~del_flags, following)
+        if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):  # greedy or lazy: the same strings match in full
+            low, high, body = value
+            return self.repeat(low, high, body, flags, following)
+        if op is _sre.AT:
+            key, holds = _assertion(value, flags)
+            index = self.assertions.setdefault(key, (len(self.assertions), holds))[0]
+            return self.emit(_Instruction(_ASSERT, [following], assertion=index))
+        what = _UNSUPPORTED.get(op.name, op.name)
+        raise PatternUnsupported(f"{self.pattern!r}: {what} cannot be matched in linear time")
+
+    def repeat(self, low: int, high: int, body: Any, flags: int, following: int) -> int:
+        if high == _sre.MAXREPEAT:
+            loop = self.emit(_Instruction(_SPLIT, []))
+            self.program[loop].targets = [self.sequence(body, flags, loop), following]
+            entry = loop
+        else:
+            # Optional copies nest, (x(x)?)?, so that skipping one skips the rest in one step.
+            entry = following
+            for _ in range(high - low):
+                entry = self.emit(_Instruction(_SPLIT, [self.sequence(body, flags, entry), following]))
+        for _ in range(low):
+            entry = self.sequence(body, flags, entry)
+        return entry
+
+
+class Pattern:
+    """A compiled pattern; fullmatch answers as re.fullmatch(pattern, text) would."""
+
+    def __init__(self, pattern: str) -> None:
+        parsed = _parser.parse(pattern)
+        compiler = _Compiler(pattern)
+        self.pattern = pattern
+        self._start = compiler.sequence(parsed, parsed.state.flags, compiler.emit(_Instruction(_MATCH, [])))
+        self._program = compiler.program
+        self._assertions = [holds for _index, holds in sorted(compiler.assertions.values(), key=lambda a: a[0])]
+        self._states: dict[tuple[tuple[int, ...], bool], _State] = {}
+        self._starts: dict[tuple[bool, ...], _State] = {}  # one per context at the text's start
+        self._tests = [instruction.test for instruction in self._program]
+        self._follow_tables: dict[tuple[bool, ...], list[tuple[tuple[int, ...], bool] | None]] = {}
+        self._memoized = 0
+
+    @property
+    def size(self) -> int:
+        """The number of instructions of the automaton."""
+        return len(self._program)
+
+    def fullmatch(self, text: str) -> bool:
+        return self.run(text)[0]
+
+    def run(self, text: str) -> tuple[bool, int]:
+        """Whether the whole text matches, and the work that took: one unit per character and per assertion
+        evaluated, plus one per thread advanced and per instruction visited for a transition not memoized."""
+        work = [0]
+        state = self._initial(self._context(text, 0), work)
+        assertions = self._assertions
+        context: tuple[bool, ...] = ()  # the same everywhere when the pattern has no assertion
+        for index, char in enumerate(text):
+            if assertions:
+                context = self._context(text, index + 1)
+            following = state.next.get((char, context) if assertions else char)
+            if following is None:
+                if not state.chars:  # no live thread: nothing that follows can match (never memoized)
+                    return False, work[0] + (index + 1) * (1 + len(assertions))
+                following = self._step(state, char, context, work)
+            state = following
+        return state.accepting, work[0] + (len(text) + 1) * (1 + len(assertions))
+
+    def _initial(self, context: tuple[bool, ...], work: list[int]) -> _State:
+        state = self._starts.get(context)
+        if state is None:
+            state = self._starts[context] = self._state(*self._closure([self._start], context, work))
+        return state
+
+    def _context(self, text: str, index: int) -> tuple[bool, ...]:
+        """Which of the pattern's assertions hold at index: a transition depends on these and the character."""
+        return tuple(holds(text, index) for holds in self._assertions)
+
+    def _step(self, state: _State, char: str, context: tuple[bool, ...], work: list[int]) -> _State:
+        """The state after char, from the threads of state whose instruction accepts it."""
+        tests, follows = self._tests, self._follows(context)
+        passed: dict[CharTest, bool] = {}  # copies of a class (unrolled repeats) share one test
+        chars: set[int] = set()
+        accepting = False
+        visited = len(state.chars)
+        for pc in state.chars:
+            test = tests[pc]
+            accepted = passed.get(test)
+            if accepted is None:
+                accepted = passed[test] = test(char)
+            if accepted:
+                follow = follows[pc] or self._follow(follows, pc, context, work)
+                chars.update(follow[0])
+                accepting = accepting or follow[1]
+                visited += len(follow[0])
+        work[0] += visited
+        following = self._state(tuple(sorted(chars)), accepting)
+        if self._memoized < MAX_MEMOIZED:
+            state.next[(char, context) if self._assertions else char] = following
+            self._memoized += 1
+        return following
+
+    def _follows(self, context: tuple[bool, ...]) -> list[tuple[tuple[int, ...], bool] | None]:
+        """What follows each character instruction where the assertions that hold are context: the closure
+        of its target (None until needed). At most one table per context, of one entry per instruction."""
+        table = self._follow_tables.get(context)
+        if table is None:
+            table = self._follow_tables[context] = [None] * len(self._program)
+        return table
+
+    def _follow(
+        self, table: list[tuple[tuple[int, ...], bool] | None], pc: int, context: tuple[bool, ...], work: list[int]
+    ) -> tuple[tuple[int, ...], bool]:
+        follow = table[pc] = self._closure([self._program[pc].targets[0]], context, work)
+        return follow
+
+    def _closure(self, threads: list[int], context: tuple[bool, ...], work: list[int]) -> tuple[tuple[int, ...], bool]:
+        """The character instructions reachable from threads without consuming a character, and whether the
+        match instruction is."""
+        seen: set[int] = set()
+        chars: list[int] = []
+        accepting = False
+        while threads:
+            pc = threads.pop()
+            if pc in seen:
+                continue
+            seen.add(pc)
+            instruction = self._program[pc]
+            if instruction.kind == _CHAR:
+                chars.append(pc)
+            elif instruction.kind == _MATCH:
+                accepting = True
+            elif instruction.kind == _SPLIT or context[instruction.assertion]:
+                threads.extend(instruction.targets)
+        work[0] += len(seen)
+        return tuple(sorted(chars)), accepting
+
+    def _state(self, chars: tuple[int, ...], accepting: bool) -> _State:
+        """The DFA state of these threads: the same object each time, while memory allows."""
+        state = self._states.get((chars, accepting))
+        if state is None:
+            state = _State(chars, accepting)
+            if self._memoized < MAX_MEMOIZED:
+                self._states[(chars, accepting)] = state
+                self._memoized += 1
+        return state
+
+
+@functools.lru_cache(maxsize=256)
+def compile(pattern: str) -> Pattern:  # named as re.compile
+    """The pattern compiled (and cached); raises re.error if re cannot read it, PatternUnsupported if it
+    cannot be matched in linear time."""
+    return Pattern(pattern)
+
+
+def fullmatch(pattern: str, text: str) -> bool:
+    """re.fullmatch(pattern, text) is not None, in time linear in len(text)."""
+    return compile(pattern).fullmatch(text)
