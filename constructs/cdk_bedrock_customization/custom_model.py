@@ -66,7 +66,8 @@ class CustomModel(TaggedResource, CustomModelBase):
             foundation or custom model ARN, or an ``aws_bedrock.FoundationModel``.
         :param training_data: an S3 object (or prefix), or invocation logs for distillation.
         :param output_data: the S3 prefix where Bedrock writes the job's metrics.
-        :param customization: the kind of customization. @default Customization.fine_tuning()
+        :param customization: the kind of customization; the service role that the construct creates may invoke
+            a distillation teacher and a reinforcement fine-tuning grader. @default Customization.fine_tuning()
         :param completion: how the deployment waits for the job. @default Completion.event_driven(): up to
             12 hours, so that multi-hour jobs deploy
         :param validation_data: validation datasets. @default none
@@ -237,7 +238,22 @@ class CustomModel(TaggedResource, CustomModelBase):
         prefixes = [arn for source in sources for arn in source.grant_read(self, self.role)]
         prefixes += output_data.grant_output(self, self.role)
         if customization.grader is not None:
-            customization.grader.grant_invoke(self.role)
+            # Exactly the function (or version or alias) the job names: Lambda's grant_invoke would add every
+            # version and alias (<function ARN>:*).
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[customization.grader.function_arn])
+            )
+        teacher_models = customization.grant_teacher(self, self.role)
+        if teacher_models:
+            acknowledge(
+                self.role,
+                (
+                    "IAM5",
+                    "A cross-Region inference profile routes to its model in Regions that depend on the model: the "
+                    "teacher model is granted in every Region, only through this job's inference profile.",
+                    wildcard_resources(self, teacher_models),
+                ),
+            )
         if self._subnets:
             self._grant_vpc_access()
         if prefixes:

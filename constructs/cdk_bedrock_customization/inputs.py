@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import aws_cdk as cdk
+from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -16,6 +18,12 @@ from constructs import Construct
 from ._tokens import attribute, is_unresolved
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
+# A Bedrock ARN; a token may stand for its partition, Region or account (an aws_bedrock.FoundationModel's ARN).
+_BEDROCK_ARN = re.compile(r"arn:(?P<partition>[^:]+):bedrock:[^:]*:[^:]*:(?P<type>[a-z-]+)/(?P<id>.+)")
+# A cross-Region (system-defined) inference profile is named after its model: the model's id (provider.model)
+# behind a geography prefix (us., eu., apac., jp., au., ca., us-gov., global.; Bedrock user guide, "Supported
+# Regions and models for inference profiles"). A foundation model's id has no such prefix.
+_PROFILE_ID = re.compile(r"(?P<geography>[a-z-]+)\.(?P<model>[a-z0-9-]+\.[^.]+)")
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,9 @@ class S3Data:
             )
         )
         if bucket.encryption_key is not None:
-            key_grant = bucket.encryption_key.grant_encrypt_decrypt if write else bucket.encryption_key.grant_decrypt
-            key_grant(grantee)
+            # What S3 asks of the bucket key for SSE-KMS reads (Decrypt) and writes (GenerateDataKey, and Decrypt
+            # for multipart uploads); named, rather than IKey.grant_encrypt_decrypt's ReEncrypt* and GenerateDataKey*.
+            bucket.encryption_key.grant(grantee, "kms:Decrypt", *(["kms:GenerateDataKey"] if write else []))
         return [objects] if self._objects.endswith("*") else []
 
 
@@ -138,6 +147,8 @@ class Customization:
     customization_type: str
     config: Mapping[str, Any] | None = None
     grader: lambda_.IFunction | None = field(default=None, compare=False)
+    #: The distillation teacher's identifier (a model id, a profile id, or an ARN), for the service role's grant.
+    teacher: str | None = None
 
     @staticmethod
     def fine_tuning() -> Customization:
@@ -148,15 +159,64 @@ class Customization:
         return Customization("CONTINUED_PRE_TRAINING")
 
     @staticmethod
-    def distillation(teacher_model: str, *, max_response_length_for_inference: int | None = None) -> Customization:
-        """Distil the teacher (a model id, ARN or inference profile ARN) into the base model.
+    def distillation(
+        teacher_model: str | bedrock.IModel | bedrock.FoundationModelIdentifier,
+        *,
+        max_response_length_for_inference: int | None = None,
+    ) -> Customization:
+        """Distil the teacher into the base model.
 
+        The service role that the construct creates may invoke the teacher (see ``grant_teacher``).
+
+        :param teacher_model: a foundation model id (``amazon.nova-premier-v1:0``) or ARN, a cross-Region
+            inference profile id (``us.amazon.nova-premier-v1:0``) or ARN, an ``aws_bedrock.FoundationModel``
+            (any ``aws_bedrock.IModel``), or an ``aws_bedrock.FoundationModelIdentifier``.
         :param max_response_length_for_inference: tokens asked of the teacher. @default Bedrock's default
         """
-        teacher: dict[str, Any] = {"teacherModelIdentifier": teacher_model}
+        identifier = _teacher_identifier(teacher_model)
+        teacher: dict[str, Any] = {"teacherModelIdentifier": identifier}
         if max_response_length_for_inference is not None:
             teacher["maxResponseLengthForInference"] = max_response_length_for_inference
-        return Customization("DISTILLATION", {"distillationConfig": {"teacherModelConfig": teacher}})
+        return Customization(
+            "DISTILLATION", {"distillationConfig": {"teacherModelConfig": teacher}}, teacher=identifier
+        )
+
+    def grant_teacher(self, scope: Construct, grantee: iam.IGrantable) -> list[str]:
+        """Let grantee invoke the distillation teacher (nothing for other customizations). Returns the
+        wildcard ARNs granted.
+
+        Bedrock user guide, "Prerequisites for model distillation" and "Model customization access and
+        security" (custom-models-cross-region-inference-profile-permissions): the service role needs
+        ``bedrock:InvokeModel`` on the teacher; for a cross-Region inference profile, on the profile in the
+        job's Region and on the model in each Region of the profile.
+        """
+        if self.teacher is None:
+            return []
+        stack = cdk.Stack.of(scope)
+        arn = _BEDROCK_ARN.fullmatch(self.teacher)
+        profile = _PROFILE_ID.fullmatch(arn["id"] if arn else self.teacher)
+        if arn is not None and arn["type"] != "inference-profile":
+            profile = None
+        if profile is None:
+            # A foundation model: in the job's Region. A token that does not read as an ARN (a parameter) is
+            # granted as it is: it must be the model's ARN.
+            model = self.teacher if arn or is_unresolved(self.teacher) else _foundation_model(stack, self.teacher)
+            _invoke(grantee, [model])
+            return []
+        if arn is not None:
+            profile_arn, partition = self.teacher, arn["partition"]
+        else:
+            profile_arn = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=self.teacher)
+            partition = stack.partition
+        # Which Regions a geographic profile routes to depends on its model and source Region (each model's
+        # page lists them), not on the prefix alone, and a global profile routes to every commercial Region:
+        # the model is granted in every Region (a global profile's model ARN has no Region, which * also
+        # matches), and only through this profile (bedrock:InferenceProfileArn; "Prerequisites for inference
+        # profiles").
+        models = f"arn:{partition}:bedrock:*::foundation-model/{profile['model']}"
+        _invoke(grantee, [profile_arn])
+        _invoke(grantee, [models], {"ArnEquals": {"bedrock:InferenceProfileArn": profile_arn}})
+        return [models]
 
     @staticmethod
     def reinforcement_fine_tuning(
@@ -171,3 +231,27 @@ class Customization:
         if hyper_parameters:
             rft["hyperParameters"] = dict(hyper_parameters)
         return Customization("REINFORCEMENT_FINE_TUNING", {"rftConfig": rft}, grader)
+
+
+def _teacher_identifier(teacher: Any) -> str:
+    if isinstance(teacher, str):
+        return teacher
+    if isinstance(teacher, bedrock.FoundationModelIdentifier):
+        return str(teacher.model_id)
+    model_arn = getattr(teacher, "model_arn", None)
+    if isinstance(model_arn, str):  # an aws_bedrock.IModel
+        return model_arn
+    raise ValueError(
+        f"teacher_model: {teacher!r} is not a model id or ARN, an aws_bedrock.IModel or a FoundationModelIdentifier"
+    )
+
+
+def _foundation_model(stack: cdk.Stack, model_id: str) -> str:
+    return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model_id)
+
+
+def _invoke(grantee: iam.IGrantable, resources: list[str], conditions: Mapping[str, Any] | None = None) -> None:
+    # InvokeModel only: the action the user guide's distillation policies name.
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=resources, conditions=conditions)
+    )

@@ -19,6 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
+from bedrock_custom_resource.lifecycle import FINGERPRINT_TAG
 
 from constructs import Construct
 
@@ -207,10 +208,12 @@ class CustomizationProvider(Construct):
         )
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
         models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
+        # Resource types per the Service Authorization Reference (DESIGN.md, fact 12; tests/construct/
+        # test_iam_reference.py checks every statement): CreateModelCustomizationJob acts on custom and
+        # foundation models, never on a job.
         self.handler_role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
-                    "bedrock:CreateModelCustomizationJob",
                     "bedrock:GetModelCustomizationJob",
                     "bedrock:StopModelCustomizationJob",
                     "bedrock:ListTagsForResource",
@@ -223,8 +226,9 @@ class CustomizationProvider(Construct):
         self.handler_role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
+                    # The job's output model is a custom model of the account (and so is a base model that is).
                     "bedrock:CreateModelCustomizationJob",
-                    # Whether a job's model (or one holding a given model name) exists.
+                    # Whether a job's model (or one holding a given model name) exists; imported models too.
                     "bedrock:GetCustomModel",
                     "bedrock:DeleteCustomModel",
                     "bedrock:ListTagsForResource",
@@ -239,6 +243,8 @@ class CustomizationProvider(Construct):
         self._statements: dict[str, tuple[iam.PolicyStatement, set[str]]] = {}
         self._warned_of_polling_limit = False
         self._granted_model_arns: dict[str, str] = {}  # model id or ARN -> the ARN granted for it
+        self._any_resource_reasons: list[str] = []  # why statements are granted on *
+        self._acknowledged = {jobs, models}  # wildcard ARNs acknowledged for cdk-nag (these below)
 
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
@@ -409,8 +415,14 @@ class CustomizationProvider(Construct):
         self._allow("customize", ["bedrock:CreateModelCustomizationJob"], self._model_arn(base_model))
         if service_role_arn is not None:
             self._allow_passing(service_role_arn)
-        # Lists running jobs only to explain a quota error; the action takes no resource scope.
-        self._allow("list-jobs", ["bedrock:ListModelCustomizationJobs"], "*")
+        # Lists running jobs only to explain a quota error; the action has no resource type.
+        self._allow(
+            "list-jobs",
+            ["bedrock:ListModelCustomizationJobs"],
+            "*",
+            reason="ListModelCustomizationJobs has no resource type; the handler lists running jobs only to explain "
+            "a quota error.",
+        )
 
     def allow_passing_roles(self, role_arns: str) -> None:
         """Let the handler pass any role whose ARN matches role_arns (ending in ``*``) to Bedrock only, for
@@ -457,11 +469,19 @@ class CustomizationProvider(Construct):
             )
 
     def allow_importing(self, service_role_arn: str | None) -> None:
-        """Let the handler import custom models, passing this role (if any) to Bedrock only."""
+        """Let the handler import custom models, passing this role (if any) to Bedrock only.
+
+        CreateCustomModel has no resource type: it is granted on ``*``, for requests that tag the new model
+        with the configuration tag, which the handler puts on every model it imports. (Reading and deleting
+        custom models is granted to every handler.)
+        """
         self._allow(
             "import",
-            ["bedrock:CreateCustomModel", "bedrock:GetCustomModel", "bedrock:DeleteCustomModel"],
-            self._arns("custom-model"),
+            ["bedrock:CreateCustomModel"],
+            "*",
+            conditions={"StringLike": {f"aws:RequestTag/{FINGERPRINT_TAG}": "*"}},
+            reason="CreateCustomModel has no resource type; the statement allows only requests that put the "
+            "configuration tag on the new model, as the handler always does.",
         )
         if service_role_arn is not None:
             self._allow_passing(service_role_arn)
@@ -476,7 +496,6 @@ class CustomizationProvider(Construct):
         self._allow(
             "deployments",
             [
-                "bedrock:CreateCustomModelDeployment",
                 "bedrock:GetCustomModelDeployment",
                 "bedrock:UpdateCustomModelDeployment",
                 "bedrock:DeleteCustomModelDeployment",
@@ -488,7 +507,7 @@ class CustomizationProvider(Construct):
         )
 
     def allow_provisioning(self, model_arn: str) -> None:
-        """Let the handler manage provisioned throughput for this model."""
+        """Let the handler manage provisioned throughput for this model (a custom or foundation model)."""
         self._allow(
             "provision-model",
             ["bedrock:CreateProvisionedModelThroughput", "bedrock:UpdateProvisionedModelThroughput"],
@@ -497,7 +516,6 @@ class CustomizationProvider(Construct):
         self._allow(
             "provisioned-models",
             [
-                "bedrock:CreateProvisionedModelThroughput",
                 "bedrock:GetProvisionedModelThroughput",
                 "bedrock:UpdateProvisionedModelThroughput",
                 "bedrock:DeleteProvisionedModelThroughput",
@@ -516,21 +534,44 @@ class CustomizationProvider(Construct):
             conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
         )
 
-    def _allow(self, purpose: str, actions: list[str], resource: str, conditions: dict[str, Any] | None = None) -> None:
-        """Add resource to the handler role's statement for purpose, made with these actions on first use."""
+    def _allow(
+        self,
+        purpose: str,
+        actions: list[str],
+        resource: str,
+        conditions: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Add resource to the handler role's statement for purpose, made with these actions on first use.
+
+        reason says why a resource of ``*`` is needed (for actions without a resource type).
+        """
         if purpose not in self._statements:
             statement = iam.PolicyStatement(actions=actions, conditions=conditions)
             self.handler_role.add_to_policy(statement)
             self._statements[purpose] = (statement, set())
-            if resource.endswith("*"):
-                reason = (
-                    "ListModelCustomizationJobs takes no resource scope; the handler lists running jobs only "
-                    "to explain a quota error."
-                    if resource == "*"
-                    else "Bedrock generates the last part of these ARNs: the handler may act on this account "
-                    "and Region's resources of this kind only."
+        if resource == "*":
+            if reason is None:
+                raise ValueError(f"{purpose}: a grant on * needs a reason")
+            if reason not in self._any_resource_reasons:
+                # cdk-nag names every Resource::* of the role alike, and the last acknowledgement wins: it
+                # gives every reason.
+                self._any_resource_reasons.append(reason)
+                acknowledge(
+                    self.handler_role,
+                    ("IAM5", " ".join(self._any_resource_reasons), wildcard_resources(self, [resource])),
                 )
-                acknowledge(self.handler_role, ("IAM5", reason, wildcard_resources(self, [resource])))
+        elif resource.endswith("*") and resource not in self._acknowledged:
+            self._acknowledged.add(resource)
+            acknowledge(
+                self.handler_role,
+                (
+                    "IAM5",
+                    "Bedrock generates the last part of these ARNs: the handler may act on this account and "
+                    "Region's resources of this kind only.",
+                    wildcard_resources(self, [resource]),
+                ),
+            )
         statement, resources = self._statements[purpose]
         if resource not in resources:
             resources.add(resource)

@@ -23,8 +23,8 @@ class CustomizationProviderStack(cdk.Stack):
 
     Templates bring their own Bedrock service roles; the handler passes to Bedrock only roles with the given
     path (``/bedrock-customization/``) or name prefix, and refuses others before creating anything. It may
-    customize any foundation or custom model of its account and Region, and import, deploy and provision
-    custom models.
+    customize any foundation or custom model of its account and Region, import and deploy custom models, and
+    provision throughput for any foundation or custom model.
     """
 
     def __init__(
@@ -68,6 +68,7 @@ class CustomizationProviderStack(cdk.Stack):
         self.provider.allow_importing(None)
         self.provider.allow_deploying(any_custom_model)
         self.provider.allow_provisioning(any_custom_model)
+        self.provider.allow_provisioning(any_foundation_model)
         self.export_name = f"{self.stack_name}-ServiceToken"
         self.service_token_output = cdk.CfnOutput(
             self,

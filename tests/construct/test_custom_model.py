@@ -154,6 +154,127 @@ class TestReinforcementFineTuning:
         assert invokes and all("Grader" in rendered(s["Resource"]) for s in invokes)
 
 
+def teacher_grants(template: Template) -> list[dict[str, Any]]:
+    return [s for s in statements(template, "ModelServiceRole") if s["Action"] == "bedrock:InvokeModel"]
+
+
+class TestDistillationTeacher:
+    """The service role may invoke the teacher: Bedrock user guide, "Prerequisites for model distillation"
+    (prequisites-model-distillation.html) and "Model customization access and security"
+    (custom-model-job-access-security.html#custom-models-cross-region-inference-profile-permissions), which name
+    bedrock:InvokeModel on the profile in the job's Region and on the model in each Region of the profile."""
+
+    def distil(self, stack: cdk.Stack, bucket: s3.IBucket, teacher: Any, **overrides: Any) -> Template:
+        logs = InvocationLogs(source=S3Data.from_uri("s3://logs-bucket/invocations/"))
+        model(stack, bucket, customization=Customization.distillation(teacher), training_data=logs, **overrides)
+        return Template.from_stack(stack)
+
+    @pytest.mark.parametrize(
+        "teacher",
+        [
+            "amazon.nova-premier-v1:0",
+            bedrock.FoundationModelIdentifier.AMAZON_NOVA_PREMIER_V1_0,
+        ],
+    )
+    def test_a_foundation_model_id_is_granted_in_the_jobs_region(self, stack, bucket, teacher):
+        template = self.distil(stack, bucket, teacher)
+        teacher_config = job_properties(template)["customizationConfig"]["distillationConfig"]["teacherModelConfig"]
+        assert teacher_config == {"teacherModelIdentifier": "amazon.nova-premier-v1:0"}
+        (grant,) = teacher_grants(template)
+        assert "Condition" not in grant
+        assert rendered(grant["Resource"]) == rendered(
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":bedrock:us-east-1::foundation-model/amazon.nova-premier-v1:0",
+                    ],
+                ]
+            }
+        )
+
+    def test_a_foundation_model_object_is_granted_by_its_arn(self, stack, bucket):
+        nova = bedrock.FoundationModel.from_foundation_model_id(
+            stack, "Nova", bedrock.FoundationModelIdentifier.AMAZON_NOVA_PRO_V1_0
+        )
+        template = self.distil(stack, bucket, nova)
+        identifier = job_properties(template)["customizationConfig"]["distillationConfig"]["teacherModelConfig"]
+        (grant,) = teacher_grants(template)
+        assert grant["Resource"] == identifier["teacherModelIdentifier"] == stack.resolve(nova.model_arn)
+
+    def test_a_foundation_model_arn_is_granted_exactly(self, stack, bucket):
+        arn = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-premier-v1:0"
+        (grant,) = teacher_grants(self.distil(stack, bucket, arn))
+        assert grant["Resource"] == arn
+
+    def test_a_profile_id_grants_the_profile_here_and_its_model_in_every_region_through_it(self, stack, bucket):
+        profile, through = teacher_grants(self.distil(stack, bucket, "us.amazon.nova-premier-v1:0"))
+        expected_profile = {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-premier-v1:0",
+                ],
+            ]
+        }
+        assert profile == {"Action": "bedrock:InvokeModel", "Effect": "Allow", "Resource": expected_profile}
+        # The Regions a geographic profile routes to depend on its model ("Supported Regions and models for
+        # inference profiles"): the model in every Region, only through this profile.
+        assert through["Resource"] == {
+            "Fn::Join": [
+                "",
+                ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:*::foundation-model/amazon.nova-premier-v1:0"],
+            ]
+        }
+        assert through["Condition"] == {"ArnEquals": {"bedrock:InferenceProfileArn": expected_profile}}
+
+    @pytest.mark.parametrize(
+        ("profile_arn", "model_arn"),
+        [
+            (
+                "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.amazon.nova-pro-v1:0",
+                "arn:aws:bedrock:*::foundation-model/amazon.nova-pro-v1:0",
+            ),
+            (  # a global profile routes to every commercial Region; its model's ARN has no Region, which * matches
+                "arn:aws-us-gov:bedrock:us-gov-west-1:123456789012:inference-profile/us-gov.anthropic.claude-3-haiku-v1:0",
+                "arn:aws-us-gov:bedrock:*::foundation-model/anthropic.claude-3-haiku-v1:0",
+            ),
+            (
+                "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.amazon.nova-2-lite-v1:0",
+                "arn:aws:bedrock:*::foundation-model/amazon.nova-2-lite-v1:0",
+            ),
+        ],
+    )
+    def test_a_profile_arn_keeps_its_partition_and_region(self, stack, bucket, profile_arn, model_arn):
+        profile, through = teacher_grants(self.distil(stack, bucket, profile_arn))
+        assert profile["Resource"] == profile_arn
+        assert through["Resource"] == model_arn
+        assert through["Condition"] == {"ArnEquals": {"bedrock:InferenceProfileArn": profile_arn}}
+
+    def test_the_models_wildcard_region_is_acknowledged_for_cdk_nag(self, stack, bucket):
+        self.distil(stack, bucket, "us.amazon.nova-premier-v1:0")
+        role = stack.node.find_child("Model").node.find_child("ServiceRole")
+        acknowledged = json.dumps([entry.data for entry in role.node.metadata])
+        assert "bedrock:*::foundation-model/amazon.nova-premier-v1:0" in acknowledged
+
+    def test_a_given_role_gets_no_grant(self, stack, bucket):
+        role = iam.Role.from_role_arn(stack, "Given", "arn:aws:iam::123456789012:role/my-bedrock-role", mutable=False)
+        template = self.distil(stack, bucket, "us.amazon.nova-premier-v1:0", role=role)
+        assert "bedrock:InvokeModel" not in rendered(template.to_json())
+
+    def test_other_customizations_grant_no_teacher(self, stack, bucket):
+        model(stack, bucket)
+        assert teacher_grants(Template.from_stack(stack)) == []
+
+    def test_a_teacher_of_another_type_is_an_error_naming_it(self):
+        with pytest.raises(ValueError, match="teacher_model: 42 is not a model id or ARN"):
+            Customization.distillation(42)  # type: ignore[arg-type]
+
+
 class TestBadInput:
     """Errors name the property path and the value, and stop the synth."""
 

@@ -70,6 +70,29 @@ def test_the_handler_may_pass_only_roles_with_the_path_or_prefix_and_only_to_bed
     assert [variables[lifecycle.PASSABLE_ROLES_VARIABLE] for variables in creating] == [statement["Resource"]]
 
 
+def test_the_handler_may_provision_throughput_for_any_foundation_or_custom_model():
+    _, template = provider_stack(passable_role_name_prefix="bedrock-")
+    statements = [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (on_models,) = [s for s in statements if "bedrock:CreateProvisionedModelThroughput" in s["Action"]]
+    # The Service Authorization Reference: CreateProvisionedModelThroughput acts on custom and foundation models
+    # (UpdateProvisionedModelThroughput on those and on the throughput).
+    assert set(on_models["Action"]) == {
+        "bedrock:CreateProvisionedModelThroughput",
+        "bedrock:UpdateProvisionedModelThroughput",
+    }
+    assert [r["Fn::Join"][1][-1] for r in on_models["Resource"]] == [
+        ":bedrock:us-east-1:123456789012:custom-model/*",
+        ":bedrock:us-east-1::foundation-model/*",
+    ]
+    (lifecycle_statement,) = [s for s in statements if "bedrock:DeleteProvisionedModelThroughput" in s["Action"]]
+    assert lifecycle_statement["Resource"]["Fn::Join"][1][-1].endswith(":provisioned-model/*")
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

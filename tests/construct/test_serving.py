@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
+from bedrock_custom_resource import lifecycle
 from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization import (
     Commitment,
@@ -90,11 +91,14 @@ class TestImportedCustomModel:
         assert pass_role["Resource"] == {"Fn::GetAtt": [role_id, "Arn"]}
         assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
         (imports,) = statement_with(template, "bedrock:CreateCustomModel")
-        assert set(imports["Action"]) == {
-            "bedrock:CreateCustomModel",
-            "bedrock:GetCustomModel",
-            "bedrock:DeleteCustomModel",
-        }
+        # CreateCustomModel has no resource type (Service Authorization Reference): *, for requests that put
+        # the configuration tag on the new model, as the handler always does.
+        assert imports["Action"] == "bedrock:CreateCustomModel"
+        assert imports["Resource"] == "*"
+        assert imports["Condition"] == {"StringLike": {f"aws:RequestTag/{lifecycle.FINGERPRINT_TAG}": "*"}}
+        (reads,) = statement_with(template, "bedrock:DeleteCustomModel")
+        assert "bedrock:GetCustomModel" in reads["Action"]
+        assert json.dumps(reads["Resource"]).endswith(':custom-model/*"]]}')
 
     def test_from_a_model_package_no_role_is_made_or_passed(self, stack):
         ImportedCustomModel(stack, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_ARN))
