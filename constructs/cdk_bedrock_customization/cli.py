@@ -4,8 +4,8 @@
     cdk-bedrock-customization schema
 
 validate checks each file as written and with each of its stages' overrides (or only --stage), and prints
-every problem as file:line:column: path.to.field: message. It exits 1 on any problem, 2 on bad usage.
-No AWS account and no CDK app are needed.
+every problem as one line, file:line:column: path.to.field: message, and nothing else. It exits 1 on any
+problem, 2 on bad usage. No AWS account and no CDK app are needed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .models_file import ModelsFile, ModelsFileError, Problem, json_schema
+from .models_file import ModelsFile, Problem, json_schema
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,36 +31,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     problems = [problem for path in args.files for problem in problems_of(path, args.stage)]
     for problem in problems:
-        print(problem)
+        _print(str(problem))
     if problems:
-        print(f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s)", file=sys.stderr)
         return 1
     for path in args.files:
-        print(f"{path}: OK")
+        _print(f"{path}: OK")
     return 0
 
 
 def problems_of(path: str, stage: str | None) -> list[Problem]:
-    """Every problem of the file, as written and with each stage (each problem once)."""
-    try:
-        models_file = ModelsFile.read(path)
-    except ModelsFileError as error:
-        return error.problems
-    problems = models_file.schema_problems()
-    if problems:
-        return problems
-    found: dict[str, Problem] = {}
-    for name in [stage] if stage else [None, *models_file.stages()]:
-        try:
-            variant = models_file.for_stage(name)
-        except ModelsFileError as error:
-            return error.problems
-        for problem in variant.semantic_problems():
-            message = problem.message if name is None else f"{problem.message} (stage {name})"
-            found.setdefault(
-                str(problem.line) + problem.path + problem.message, Problem(**{**vars(problem), "message": message})
-            )
-    return list(found.values())
+    """Every problem of the file, as written and with each stage (or only with stage), each once."""
+    return ModelsFile.check(path, None if stage is None else [stage])[1]
+
+
+def _print(line: str) -> None:
+    """Print a line whatever the terminal's encoding can show (the rest escaped): no error, no extra line."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    print(line.encode(encoding, "backslashreplace").decode(encoding, "replace"))
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ REMOVAL_POLICIES = {
 class ModelsFromFile(Construct):
     """Every entry of a models file, built into this library's constructs and reachable by its key.
 
-    The file is validated first, as ``cdk-bedrock-customization validate`` validates it: any problem stops
-    the synth with the file, line and column of each. Local .jsonl datasets are validated and shipped as
+    The file is validated first, as ``cdk-bedrock-customization validate --stage`` validates it: any problem
+    stops the synth with one ModelsFileError, whose message lists every problem as one line,
+    ``file:line:column: path.to.field: message``. Local .jsonl datasets are validated and shipped as
     file assets; the service role may read exactly those objects.
     """
 
@@ -185,21 +186,19 @@ def _completion(entry: Mapping[str, Any]) -> Completion:
         return Completion.polling()
     if mode == "no_wait":
         return Completion.no_wait()
-    return Completion.event_driven(cdk.Duration.minutes(round(float(entry.get("completion_timeout_hours", 12)) * 60)))
+    # In seconds, and at least one (the wait condition's least): any number of hours the file allows is valid.
+    hours = float(entry.get("completion_timeout_hours", 12))
+    return Completion.event_driven(cdk.Duration.seconds(max(1, round(hours * 3600))))
 
 
 def _in_dependency_order(entries: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Keys, each after the model it continues training (the file has no cycles: ModelsFile checked)."""
-    ordered: list[str] = []
-
-    def visit(key: str) -> None:
-        if key in ordered:
-            return
-        base = str(entries[key]["base_model"])
-        if base in entries:
-            visit(base)
-        ordered.append(key)
-
+    """Keys, each after the model it continues training (the file has no cycles: ModelsFile checked). Without
+    recursion, so that a long chain of models is no problem."""
+    ordered: dict[str, None] = {}
     for key in entries:
-        visit(key)
-    return ordered
+        chain: dict[str, None] = {}
+        while key in entries and key not in ordered and key not in chain:
+            chain[key] = None
+            key = str(entries[key]["base_model"])
+        ordered.update(dict.fromkeys(reversed(chain)))
+    return list(ordered)

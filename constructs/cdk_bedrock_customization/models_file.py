@@ -3,25 +3,54 @@
 Pure: no CDK. One table of fields (FIELDS) is the source of the file's JSON Schema, of its translation into
 Bedrock requests, and of the names that errors use. Requests are checked by the same contract module as the
 construct and the handler, so the file obeys the same rules from botocore's service model. Every problem is
-reported as ``file:line:column: path.to.field: message``.
+reported as one line, ``file:line:column: path.to.field: message``, whatever the file holds: the file is
+scanned before anything is built from it (syntax, nesting, aliases), and values that no models file holds
+(keys that are not strings, numbers Python cannot print) are problems like any other.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from functools import cache
+import difflib
+import math
+import re
+import sys
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-from bedrock_custom_resource import contract
+from bedrock_custom_resource import contract, patterns
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.comments import CommentedKeyMap, CommentedKeySeq, CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    NodeEvent,
+)
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.reader import ReaderError
 
+# Bounds on what a models file may hold. No real file comes near them: a file of a hundred entries has a
+# few thousand values, nested six levels deep.
+MAX_VALUES = 100_000  # values (scalars, mappings, lists, keys) once aliases are expanded: checked before expanding
+MAX_DEPTH = 32  # mappings and lists nested in each other, aliases expanded
+MAX_INTEGER_DIGITS = 4300  # Python's default limit for converting an int to and from text
+# Numbers go into the template as JSON numbers, which jsii and CloudFormation carry as doubles: a larger
+# integer would change, or (beyond a double's range) silently vanish from the template.
+MAX_NUMBER = 2**53 - 1
+# Bounds on what a problem shows: one line, `file:line:column: path: message`, where path and message are
+# printable (other characters escaped) and cut to these lengths, and any value it echoes is cut shorter.
+SHOWN_VALUE = 80  # characters of a value echoed by this module (the contract's own messages cut at 120)
+MAX_PATH = 100
+MAX_MESSAGE = 360
 SECTIONS = ("models", "imported_models", "deployments", "provisioned_throughput")
 KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,62}$"
 CUSTOMIZATIONS = {
@@ -220,12 +249,18 @@ class Problem:
     column: int
     path: str
     message: str
+    # The stage whose overrides the problem appears with (None: the file as written).
+    stage: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        message = self.message if self.stage is None else f"{self.message} (stage {self.stage})"
+        path = _one_line(self.path, MAX_PATH)
+        return f"{self.file}:{self.line}:{self.column}: {path}: {_one_line(message, MAX_MESSAGE)}"
 
 
 class ModelsFileError(ValueError):
+    """The problems of a models file, one line each."""
+
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
@@ -273,112 +308,225 @@ def json_schema() -> dict[str, Any]:
     }
 
 
+def _linear_pattern(
+    validator: jsonschema.Draft202012Validator, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    """jsonschema's "pattern" (a search), in linear time: Python's re backtracks exponentially on some of the
+    service model's patterns (DESIGN.md, fact 15)."""
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        found = patterns.fullmatch(f"[\\s\\S]*(?:{pattern})[\\s\\S]*", instance)
+    except (patterns.PatternUnsupported, re.error):  # left to Bedrock, as the contract does
+        return
+    if not found:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    linear = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator, {"pattern": _linear_pattern}
+    )
+    return linear(json_schema())  # type: ignore[no-any-return]
+
+
+# A problem found in the document before it is placed: the path to it, its message, and whether it is about
+# the key at the end of the path (rather than the value).
+_Found = tuple[list[Any], str, bool]
+
+
 @dataclass
 class ModelsFile:
-    """A loaded models file, for one stage (None: the file as written)."""
+    """A loaded models file, for one stage (None: the file as written).
+
+    ``document`` is the file as ruamel.yaml read it, for the line and column of each value; ``data`` is the
+    same content as plain JSON types (keys that are not strings and values no models file holds left out,
+    and reported by ``schema_problems``), which everything else reads.
+    """
 
     path: Path
     document: CommentedMap
     stage: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    found_while_reading: list[_Found] = field(default_factory=list, repr=False)
 
     @classmethod
     def load(cls, path: str | Path, stage: str | None = None) -> ModelsFile:
-        """Load and validate; raises ModelsFileError with every problem found."""
-        models_file = cls.read(path)
+        """Load and validate the file with the stage's overrides; raises ModelsFileError with every problem."""
+        models_file, problems = cls.check(path, [stage])
+        if problems or models_file is None:
+            raise ModelsFileError(problems)
+        return models_file.for_stage(stage)
+
+    @classmethod
+    def check(
+        cls, path: str | Path, stages: Sequence[str | None] | None = None
+    ) -> tuple[ModelsFile | None, list[Problem]]:
+        """The file as read, and every problem of it: as written and with each stage's overrides (by default
+        every stage of the file, or only those given; None is the file as written). Each problem once."""
+        try:
+            models_file = cls.read(path)
+        except ModelsFileError as error:
+            return None, error.problems
         problems = models_file.schema_problems()
         if problems:
-            raise ModelsFileError(problems)
-        merged = models_file.for_stage(stage)
-        problems = merged.semantic_problems()
-        if problems:
-            raise ModelsFileError(problems)
-        return merged
+            return models_file, problems
+        found: dict[tuple[int, int, str, str], Problem] = {}
+        for name in [None, *models_file.stages()] if stages is None else stages:
+            try:
+                variant = models_file.for_stage(name)
+            except ModelsFileError as error:
+                return models_file, [*found.values(), *error.problems]
+            for problem in variant.semantic_problems():
+                found.setdefault((problem.line, problem.column, problem.path, problem.message), problem)
+        return models_file, list(found.values())
 
     @classmethod
     def read(cls, path: str | Path) -> ModelsFile:
+        """Read the file; raises ModelsFileError if it cannot be read as a mapping within the bounds above."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ModelsFileError([Problem(str(path), 1, 1, "(file)", f"cannot be read: {error}")]) from error
+        except (OSError, UnicodeError, ValueError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            raise ModelsFileError([Problem(str(path), 1, 1, "(file)", f"cannot be read: {reason}")]) from None
         try:
-            document = YAML(typ="rt").load(text)
+            refused = _scan(text)
+            document = None if refused else _load(text)
         except YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            raise ModelsFileError(
-                [Problem(str(path), line, column, "(file)", f"is not valid YAML or JSON: {error}")]
-            ) from error
+            refused = _yaml_error(error, text)
+        except Exception as error:  # whatever else the parser raises is a problem of the file
+            refused = (None, f"cannot be read as YAML: {type(error).__name__}")
+        if refused:
+            mark, message = refused
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            raise ModelsFileError([Problem(str(path), line, column, "(file)", message)]) from None
         if not isinstance(document, CommentedMap):
             raise ModelsFileError([Problem(str(path), 1, 1, "(file)", "must be a mapping with models, deployments...")])
-        return cls(path, document)
+        found: list[_Found] = []
+        data = _to_plain(document, [], found)
+        return cls(path, document, None, data, found)
 
     def stages(self) -> list[str]:
-        return [str(name) for name in self.document.get("stages") or {}]
+        stages = self.data.get("stages")
+        return list(stages) if isinstance(stages, dict) else []
 
     def schema_problems(self) -> list[Problem]:
-        validator = jsonschema.Draft202012Validator(json_schema())
-        problems = []
-        for error in validator.iter_errors(_plain(self.document)):
-            path = list(error.absolute_path)
-            message = error.message
-            if error.validator == "additionalProperties":
-                unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-                path, message = (
-                    path + unknown[:1],
-                    f"unknown field; expected one of {sorted(error.schema['properties'])}",
-                )
-            problems.append(self.problem(path, message, at_key=error.validator == "additionalProperties"))
-        return sorted(problems, key=lambda problem: (problem.line, problem.column))
+        """What reading found, what the JSON Schema finds, and stage entries that add incomplete entries."""
+        found = list(self.found_while_reading)
+        # A value reading reported is None in data: the schema's problems at it or under it say it again.
+        reported = {tuple(path) for path, _, at_key in found if not at_key}
+        for error in _validator().iter_errors(self.data):
+            for path, message, at_key in _schema_error(error):
+                if at_key or not any(tuple(path[:end]) in reported for end in range(len(path) + 1)):
+                    found.append((path, message, at_key))
+        found.extend(self._added_entry_problems())
+        problems: dict[tuple[int, int, str], Problem] = {}
+        for path, message, at_key in found:
+            problem = self.problem(path, message, at_key=at_key)
+            problems.setdefault((problem.line, problem.column, problem.message), problem)
+        return sorted(problems.values(), key=lambda problem: (problem.line, problem.column))
+
+    def _added_entry_problems(self) -> Iterator[_Found]:
+        """A stage's entry that is not in the file as written adds an entry, which needs the required fields."""
+        stages = self.data.get("stages")
+        for stage, overrides in (stages if isinstance(stages, dict) else {}).items():
+            for section in SECTIONS if isinstance(overrides, dict) else ():
+                base, added = self.data.get(section), overrides.get(section)
+                if not isinstance(added, dict):
+                    continue
+                required = [spec.name for spec in FIELDS[section] if spec.required]
+                for key, entry in added.items():
+                    missing = [name for name in required if isinstance(entry, dict) and name not in entry]
+                    if missing and not (isinstance(base, dict) and key in base):
+                        yield (
+                            ["stages", stage, section, key],
+                            f"{section} has no entry {_show(key)} to override; an entry that a stage adds needs "
+                            f"{' and '.join(missing)}",
+                            True,
+                        )
 
     def for_stage(self, stage: str | None) -> ModelsFile:
         """The file with the stage's overrides merged in."""
         if stage is None:
-            return ModelsFile(self.path, self.document, None)
-        stages = self.document.get("stages") or {}
-        if stage not in stages:
-            raise ModelsFileError([self.problem(["stages"], f"no stage {stage!r}; the file has {sorted(stages)}")])
+            return ModelsFile(self.path, self.document, None, self.data)
+        stages = self.document.get("stages")
+        if not isinstance(stages, CommentedMap) or stage not in stages:
+            names = ", ".join(map(_show, self.stages())) or "none"
+            raise ModelsFileError([self.problem(["stages"], f"no stage {_show(stage)}; the file has {names}")])
         merged = _merge(self.document, stages[stage])
         del merged["stages"]
-        return ModelsFile(self.path, merged, stage)
+        return ModelsFile(self.path, merged, stage, _to_plain(merged, [], []))
 
-    def entries(self, section: str) -> Iterator[tuple[str, CommentedMap]]:
-        yield from (self.document.get(section) or {}).items()
+    def entries(self, section: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        entries = self.data.get(section)
+        if isinstance(entries, dict):
+            yield from ((key, entry) for key, entry in entries.items() if isinstance(entry, dict))
 
     def semantic_problems(self) -> list[Problem]:
-        """References, cycles, unique names, and each entry's request against the contract."""
+        """References, cycles, unique names, and each entry's request against the contract (of a file whose
+        schema_problems are none)."""
         problems = self._reference_problems() + self._name_problems()
         for section in SECTIONS:
             for key, entry in self.entries(section):
-                problems.extend(self._request_problems(section, key, entry))
-                problems.extend(self._local_data_problems(section, key, entry))
-        return problems
+                request_problems = self._request_problems(section, key, entry)
+                problems.extend(request_problems)
+                # Datasets are checked against the base model's documented format: only with a valid base model.
+                if not any(problem.path == f"{section}.{key}.base_model" for problem in request_problems):
+                    problems.extend(self._local_data_problems(section, key, entry))
+        return [Problem(**{**vars(problem), "stage": self.stage}) for problem in problems]
 
-    def model_keys(self) -> set[str]:
-        return {key for section in ("models", "imported_models") for key, _ in self.entries(section)}
+    @cached_property
+    def model_keys(self) -> frozenset[str]:
+        return frozenset(key for section in ("models", "imported_models") for key, _ in self.entries(section))
+
+    def dangling(self, section: str, value: Any) -> bool:
+        """Whether a deployment's or a throughput's model names a key of the file that does not exist (rather
+        than a model id or ARN, which the contract checks)."""
+        return (
+            section in ("deployments", "provisioned_throughput")
+            and isinstance(value, str)
+            and value not in self.model_keys
+            and not value.startswith("arn:")
+            and "." not in value
+        )
 
     def _reference_problems(self) -> list[Problem]:
         problems = []
-        keys = self.model_keys()
         for section in ("deployments", "provisioned_throughput"):
             for key, entry in self.entries(section):
-                target = str(entry["model"])
-                if not target.startswith("arn:") and target not in keys and "." not in target:
+                if self.dangling(section, entry["model"]):
                     problems.append(
-                        self.problem([section, key, "model"], f"{target!r} is no key of models or imported_models")
+                        self.problem(
+                            [section, key, "model"], f"{_show(entry['model'])} is no key of models or imported_models"
+                        )
                     )
-        # Models that continue training another model of the file: no cycles.
-        bases = {key: str(entry["base_model"]) for key, entry in self.entries("models")}
+        # Models that continue training another model of the file: no cycles. Each model is walked once.
+        bases = {key: entry["base_model"] for key, entry in self.entries("models")}
+        done: set[str] = set()
         for start in bases:
-            seen, current = [start], bases[start]
-            while current in bases:
-                if current in seen:
-                    cycle = " -> ".join([*seen[seen.index(current) :], current])
-                    problems.append(self.problem(["models", start, "base_model"], f"reference cycle: {cycle}"))
-                    break
-                seen.append(current)
+            chain: dict[str, None] = {}
+            current = start
+            while current in bases and current not in done and current not in chain:
+                chain[current] = None
                 current = bases[current]
+            if current in chain:
+                keys = list(chain)
+                cycle = " -> ".join([*keys[keys.index(current) :], current])
+                problems.append(self.problem(["models", current, "base_model"], _cut(f"reference cycle: {cycle}")))
+            done.update(chain)
         return problems
+
+    def base_model_of(self, key: str) -> str:
+        """The foundation model that a model of the file customizes, through the models it continues training."""
+        bases = {name: entry["base_model"] for name, entry in self.entries("models")}
+        seen = {key}
+        current = bases[key]
+        while current in bases and current not in seen:
+            seen.add(current)
+            current = bases[current]
+        return str(current)
 
     def _name_problems(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -394,11 +542,12 @@ class ModelsFile:
                         problems.append(
                             self.problem(
                                 [section, key, name_field],
-                                f"{entry[name_field]!r} is also the name of {seen[identity]}: Bedrock names are unique",
+                                f"{_show(entry[name_field])} is also the name of {seen[identity]}: Bedrock names "
+                                "are unique",
                             )
                         )
                     else:
-                        seen[identity] = ".".join((section, key, name_field))
+                        seen[identity] = _label([section, key, name_field])
         return problems
 
     def _request_problems(self, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
@@ -410,14 +559,13 @@ class ModelsFile:
 
     def request_properties(self, section: str, entry: Mapping[str, Any]) -> dict[str, Any]:
         """The entry as the custom resource's properties (values the construct makes are stand-ins)."""
-        keys = self.model_keys()
         properties: dict[str, Any] = {}
         for spec in FIELDS[section]:
             if spec.member is None or spec.name not in entry:
                 continue
-            value = _plain(entry[spec.name])
-            if spec.reference and str(value) in keys:
-                value = _PLACEHOLDERS["model_key"]
+            value = entry[spec.name]
+            if spec.reference and (value in self.model_keys or self.dangling(section, value)):
+                value = _PLACEHOLDERS["model_key"]  # a dangling reference is reported once, as such
             elif spec.name in ("training_data", "validation_data"):
                 value = [_data_uri(item) for item in value] if isinstance(value, list) else _data_uri(value)
             elif spec.name == "customization":
@@ -442,6 +590,12 @@ class ModelsFile:
 
     def _problem_at_member(self, section: str, key: str, entry: Mapping[str, Any], problem: str) -> Problem:
         member_path, _, message = problem.partition(": ")
+        alternatives = [
+            next((spec for spec in FIELDS[section] if spec.member == member), None)
+            for member in member_path.split(" or ")
+        ]
+        if len(alternatives) > 1 and all(alternatives):
+            return self._one_of_problem(section, key, entry, [spec.name for spec in alternatives if spec], message)
         best: Field | None = None
         for spec in FIELDS[section]:
             if spec.member and (
@@ -459,8 +613,24 @@ class ModelsFile:
             return self.problem([section, key], f"{member_path}: {message}")
         rest = member_path[len(best.member or "") :].lstrip(".")
         path = [section, key, best.name]
-        label = ".".join(map(str, path)) + (f".{rest}" if rest else "")
-        return self.problem(path, message, label=label)
+        separator = "" if rest.startswith("[") or not rest else "."
+        return self.problem(path, message, label=_label(path) + separator + rest)
+
+    def _one_of_problem(
+        self, section: str, key: str, entry: Mapping[str, Any], names: list[str], message: str
+    ) -> Problem:
+        """'Give exactly one of these fields', where the fields are: at the last of those given, naming the
+        line of each other one given, or at the entry when none is given."""
+        rule = message.split(", got ", 1)[0]
+        given = sorted(
+            (name for name in names if name in entry),
+            key=lambda name: _position(self.document, [section, key, name]),
+        )
+        if not given:
+            return self.problem([section, key], f"{rule}: {' or '.join(names)}")
+        *others, last = given
+        also = ", ".join(f"{name} (line {_position(self.document, [section, key, name])[0]})" for name in others)
+        return self.problem([section, key, last], f"{rule}; {also} is also given")
 
     def _local_data_problems(self, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
         """Local datasets: each file checked, then the quotas on a job's training and validation records
@@ -470,6 +640,7 @@ class ModelsFile:
         if section != "models":
             return []
         problems, summaries, remote = [], {}, False
+        written: dict[str, str] = {}  # each local dataset's path as the error shows it -> as the file wrote it
         for spec_name in ("training_data", "validation_data"):
             values = entry.get(spec_name)
             items = list(values) if isinstance(values, list) else [values] if values else []
@@ -478,33 +649,49 @@ class ModelsFile:
                     remote = True
                     continue
                 location = [section, key, spec_name] + ([index] if isinstance(values, list) else [])
-                local = self.local_path(str(item))
-                if not local.is_file():
-                    problems.append(self.problem(location, f"{item!r} is neither an s3:// URI nor a file"))
+                local = self.local_file(str(item))
+                if local is None:
+                    problems.append(self.problem(location, f"{_show(item)} is neither an s3:// URI nor a file"))
                     continue
+                written[str(local)] = str(item)
                 try:
                     summaries[(spec_name, index)] = validate_dataset(
                         local,
                         customization_type=CUSTOMIZATIONS[str(entry.get("customization", "fine_tuning"))],
-                        base_model=str(entry["base_model"]),
+                        base_model=self.base_model_of(key),
                         purpose="training" if spec_name == "training_data" else "validation",
                     )
                 except DatasetError as error:
-                    problems.append(self.problem(location, str(error)))
+                    problems.append(self.problem(location, _as_written(str(error), written)))
         training = summaries.pop(("training_data", 0), None)
         if not problems and not remote and training is not None:
             try:
                 check_total_records(training, list(summaries.values()))
             except DatasetError as error:
-                problems.append(self.problem([section, key, "training_data"], str(error)))
+                problems.append(self.problem([section, key, "training_data"], _as_written(str(error), written)))
         return problems
 
     def local_path(self, value: str) -> Path:
         return (self.path.parent / value).resolve()
 
+    def local_file(self, value: str) -> Path | None:
+        """The local file that value names (relative to this file), or None if it names none."""
+        try:
+            local = self.local_path(value)
+            return local if local.is_file() else None
+        except (OSError, ValueError, RuntimeError):  # a name too long, a NUL character, a symlink loop
+            return None
+
     def problem(self, path: list[Any], message: str, *, label: str | None = None, at_key: bool = False) -> Problem:
         line, column = _position(self.document, path, at_key=at_key)
-        return Problem(str(self.path), line, column, label or ".".join(map(str, path)) or "(file)", message)
+        return Problem(str(self.path), line, column, label or _label(path), message)
+
+
+def _as_written(message: str, written: Mapping[str, str]) -> str:
+    """A dataset's message, with the local paths as the models file wrote them (its position says where)."""
+    for shown, as_written in written.items():
+        message = message.replace(shown, as_written)
+    return message
 
 
 def _data_uri(value: Any) -> str:
@@ -519,20 +706,347 @@ def _set_member(properties: dict[str, Any], member: str, value: Any) -> None:
     target[parts[-1]] = value
 
 
-def _position(document: Any, path: list[Any], *, at_key: bool = False) -> tuple[int, int]:
+# --- reading -------------------------------------------------------------------------------------------------
+
+
+def _scan(text: str) -> tuple[Any, str] | None:
+    """The mark and message of what stops the file from being read, from the parser's events alone, before
+    anything is built: nesting deeper than MAX_DEPTH, more than MAX_VALUES values once aliases are expanded
+    (an alias counts as every value of its anchor, however often it is used), and aliases that are undefined
+    or inside their own anchor. Syntax errors raise YAMLError."""
+
+    @dataclass
+    class Node:  # a value with its anchor, or an open collection: its values (itself included) and height
+        values: int = 1
+        height: int = 0
+        closed: bool = True
+
+    anchors: dict[str, Node] = {}
+    open_nodes: list[Node] = []
+    total = 0
+    for event in YAML(typ="safe", pure=True).parse(text):  # the same events as "rt", without comments: faster
+        if isinstance(event, CollectionStartEvent):
+            node = Node(height=1, closed=False)
+            total += 1
+            open_nodes.append(node)
+            if len(open_nodes) > MAX_DEPTH:
+                return event.start_mark, f"mappings and lists are nested more than {MAX_DEPTH} deep"
+        elif isinstance(event, CollectionEndEvent):
+            node = open_nodes.pop()
+            node.closed = True
+        elif isinstance(event, AliasEvent):
+            anchored = anchors.get(event.anchor)
+            if anchored is None:
+                return event.start_mark, f"the alias *{_cut(event.anchor, 40)} has no anchor before it"
+            if not anchored.closed:
+                return event.start_mark, f"the alias *{_cut(event.anchor, 40)} is inside its own anchor"
+            if len(open_nodes) + anchored.height > MAX_DEPTH:
+                return event.start_mark, f"this alias nests mappings and lists more than {MAX_DEPTH} deep"
+            node = anchored
+            total += node.values
+        elif isinstance(event, NodeEvent):  # a scalar
+            node = Node()
+            total += 1
+        else:
+            continue
+        if isinstance(event, NodeEvent) and event.anchor is not None and not isinstance(event, AliasEvent):
+            anchors[event.anchor] = node
+        if total > MAX_VALUES:
+            return event.start_mark, (
+                f"the file holds more than {MAX_VALUES} values once its aliases are expanded; a models file "
+                "needs far fewer"
+            )
+        if node.closed and open_nodes:  # a complete value: it counts in the collection that holds it
+            parent = open_nodes[-1]
+            parent.values += node.values
+            parent.height = max(parent.height, node.height + 1)
+    return None
+
+
+class _Unreadable:
+    """A scalar that no models file holds (an integer too long to print, a date that does not exist)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+@cache
+def _digits_allowed() -> int:
+    """The most digits an integer may have: MAX_INTEGER_DIGITS, or Python's own limit if it is lower."""
+    return min(sys.get_int_max_str_digits() or MAX_INTEGER_DIGITS, MAX_INTEGER_DIGITS)
+
+
+@cache
+def _integer_bound() -> int:
+    return int(10 ** _digits_allowed())
+
+
+_TAG_NAMES = {"int": "integer", "float": "number", "bool": "boolean", "timestamp": "date or time", "binary": "base64"}
+
+
+class _Constructor(RoundTripConstructor):
+    """ruamel.yaml's round-trip constructor, with a scalar it cannot or should not build kept as _Unreadable
+    (so that each such value is a problem at its own position) instead of an exception for the whole file."""
+
+    def construct_non_recursive_object(self, node: Any, tag: str | None = None) -> Any:
+        if not isinstance(node, ScalarNode):
+            return super().construct_non_recursive_object(node, tag)
+        kind = str(tag or node.tag).rsplit(":", 1)[-1]
+        try:
+            value = super().construct_non_recursive_object(node, tag)
+        except (ValueError, ArithmeticError, MarkedYAMLError):
+            digits = sum(character.isdigit() for character in str(node.value))
+            if kind == "int" and digits > _digits_allowed():
+                return _Unreadable(f"an integer of more than {_digits_allowed()} digits")
+            return _Unreadable(f"{_show(str(node.value))} is not a valid {_TAG_NAMES.get(kind, kind)}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _integer_bound():
+            return _Unreadable(f"an integer of more than {_digits_allowed()} digits")
+        return value
+
+
+def _load(text: str) -> Any:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    with warnings.catch_warnings():  # a reused anchor is valid YAML, of which ruamel.yaml warns on stderr
+        warnings.simplefilter("ignore")
+        return yaml.load(text)
+
+
+@dataclass(frozen=True)
+class _Mark:
+    line: int  # 0-based, as ruamel.yaml's marks
+    column: int
+
+
+def _yaml_error(error: YAMLError, text: str) -> tuple[Any, str]:
+    """The mark and a one-line message of a YAML error."""
+    if isinstance(error, ReaderError) and isinstance(error.character, int):  # a character YAML does not allow
+        before = text[: error.position]
+        mark = _Mark(before.count("\n"), len(before) - before.rfind("\n") - 1)
+        return mark, f"is not valid YAML or JSON: the character U+{error.character:04X} is not allowed in YAML"
+    if not isinstance(error, MarkedYAMLError):
+        return None, f"is not valid YAML or JSON: {type(error).__name__}"
+    mark = error.problem_mark or error.context_mark
+    if type(error).__name__ == "DuplicateKeyError":
+        problem = "duplicate key; a mapping holds each key once"
+    elif "another document" in str(error.problem):
+        problem, error.context = "a second document; a models file is one YAML document", None
+    else:
+        problem = str(error.problem or error.context or type(error).__name__)
+    context = error.context if error.problem else None
+    if context and error.context_mark is not None and error.context_mark is not mark:
+        where = error.context_mark
+        problem += f" ({context}, at line {where.line + 1}, column {where.column + 1})"
+    return mark, f"is not valid YAML or JSON: {problem}"
+
+
+_KINDS = {
+    bytes: "binary data",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    date: "a date",
+    type(None): "null",
+}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (CommentedKeySeq, list, tuple)):
+        return "a list"
+    if isinstance(value, (CommentedKeyMap, Mapping)):
+        return "a mapping"
+    if isinstance(value, AbstractSet):
+        return "a set"
+    if isinstance(value, TaggedScalar):
+        return f"a value tagged {_cut(str(value.tag), 40)}"
+    return next((name for kind, name in _KINDS.items() if isinstance(value, kind)), f"a {type(value).__name__}")
+
+
+def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
+    """value as plain JSON types, appending to found what no models file holds (the value is then None, or
+    the key left out). Depth and size are bounded by _scan."""
+    if isinstance(value, Mapping):
+        plain: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, str):
+                plain[str(key)] = _to_plain(item, [*path, str(key)], found)
+            elif isinstance(key, _Unreadable):
+                found.append(([*path, key], f"a key must be a string, and this one is {key.reason}", True))
+            else:
+                scalar = not isinstance(key, (CommentedKeySeq, CommentedKeyMap, tuple, Mapping))
+                written = {True: "true", False: "false", None: "null"}.get(key, str(key)) if scalar else ""
+                advice = f": quote it, as in {_show(written)}" if scalar else ""
+                found.append(([*path, key], f"a key must be a string, and this one is {_kind(key)}{advice}", True))
+        return plain
+    if isinstance(value, (list, CommentedSeq)):
+        return [_to_plain(item, [*path, index], found) for index, item in enumerate(value)]
+    if isinstance(value, str) and not isinstance(value, TaggedScalar):
+        return str(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            found.append((path, f"{value} is not a finite number", False))
+        elif abs(value) > MAX_NUMBER:
+            found.append((path, f"{_show(value)} is beyond ±{MAX_NUMBER}: a template cannot carry it exactly", False))
+        else:
+            return int(value) if isinstance(value, int) else float(value)
+        return None
+    if isinstance(value, date):
+        return str(value)  # a date or time as a value reads as text, as YAML wrote it
+    reason = value.reason if isinstance(value, _Unreadable) else f"{_kind(value)}, which a models file does not hold"
+    found.append((path, reason if isinstance(value, _Unreadable) else f"is {reason}", False))
+    return None
+
+
+# --- problems ------------------------------------------------------------------------------------------------
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+    "null": "null",
+}
+_BOUNDS = {
+    "minimum": "at least",
+    "maximum": "at most",
+    "exclusiveMinimum": "greater than",
+    "exclusiveMaximum": "less than",
+}
+
+
+def _schema_error(error: jsonschema.ValidationError) -> list[_Found]:
+    """A JSON Schema error as problems, with this module's messages (values cut to SHOWN_VALUE)."""
+    path, kind = list(error.absolute_path), error.validator
+    instance: Any = error.instance
+    rule: Any = error.validator_value
+    schema: Any = error.schema
+    if kind == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        return [([*path, name], _unknown_field(name, known), True) for name in instance if name not in known]
+    if kind == "pattern" and "propertyNames" in error.schema_path:
+        return [
+            (
+                [*path, instance],
+                f"{_show(instance)} is not a valid key: a letter, then up to 62 letters, digits, '-' or '_'",
+                True,
+            )
+        ]
+    shown = _show(instance)
+    if kind == "required":
+        message = error.message  # "'name' is a required property": a name of this module's schema
+    elif kind == "type":
+        expected = [rule] if isinstance(rule, str) else list(rule)
+        message = f"expected {' or '.join(_TYPE_NAMES.get(name, name) for name in expected)}, got {shown}"
+    elif kind == "enum":
+        message = f"{shown} is not one of {rule}"
+    elif kind == "const":
+        message = f"must be {rule!r}, got {shown}"
+    elif kind == "pattern":
+        message = f"{shown} does not match {rule if len(rule) <= SHOWN_VALUE else 'the pattern of this field'}"
+    elif kind in ("minLength", "maxLength"):
+        word = "least" if kind == "minLength" else "most"
+        message = f"{shown} has {len(instance)} characters; it must have at {word} {rule}"
+    elif kind in _BOUNDS:
+        message = f"{shown} must be {_BOUNDS[kind]} {rule}"
+    else:
+        message = f"{shown} breaks the schema's {kind} rule"
+    return [(path, message, False)]
+
+
+def _unknown_field(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"unknown field; did you mean {close[0]!r}?"
+    listed = ", ".join(known)
+    if len(listed) <= 160:
+        return f"unknown field; expected one of {listed}"
+    return "unknown field; `cdk-bedrock-customization schema` lists the fields"
+
+
+def _show(value: Any, limit: int = SHOWN_VALUE) -> str:
+    """A value as a message echoes it: its repr (so escaped), cut to limit characters."""
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, str):
+        text = repr(value[: limit + 2] + ("x" if len(value) > limit + 2 else ""))
+    elif isinstance(value, (bool, int, float)) or value is None:
+        text = repr(value)
+    else:
+        return _kind(value)
+    return _cut(text, limit)
+
+
+def _cut(text: str, limit: int = SHOWN_VALUE) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _one_line(text: str, limit: int) -> str:
+    """text as one printable line (other characters escaped: newlines, lone surrogates...), cut to limit."""
+    text = text[: limit * 12]  # an escaped character takes at most 10: enough to fill the line
+    printable = "".join(
+        character if character.isprintable() else character.encode("unicode_escape").decode("ascii")
+        for character in text
+    )
+    return _cut(printable, limit)
+
+
+def _label(path: Sequence[Any]) -> str:
+    """A path as a problem names it: section.key.field, each part shown as it is when it is a plain word."""
+    return ".".join(map(_part_label, path)) or "(file)"
+
+
+def _part_label(part: Any) -> str:
+    if isinstance(part, int) and not isinstance(part, bool):
+        return str(part)
+    if isinstance(part, str) and 0 < len(part) <= 64 and part.isprintable() and not any(c in part for c in " .:"):
+        return part
+    if isinstance(part, str):
+        return _show(part, 40)
+    if isinstance(part, _Unreadable):
+        return "(an integer)"
+    if isinstance(part, (date, bool, int, float)):
+        return _cut(str(part), 40)
+    return f"({_kind(part)})"
+
+
+def _key_position(node: CommentedMap, key: Any) -> list[int] | None:
+    """[key line, key column, value line, value column] of key in node, 0-based, also for a key merged in
+    with <<: (then where the mapping it comes from holds it)."""
+    position = node.lc.data.get(key)
+    if position is not None:
+        return list(position)
+    for source in getattr(node, "merge", None) or []:
+        source = source[1] if isinstance(source, tuple) else source
+        if isinstance(source, CommentedMap) and key in source:
+            return _key_position(source, key)
+    return None
+
+
+def _position(document: Any, path: Sequence[Any], *, at_key: bool = False) -> tuple[int, int]:
     """1-based line and column of the value at path (of its key with at_key), or of the nearest enclosing
     node that exists."""
-    node, line, column = document, 1, 1
+    node = document
+    line, column = (node.lc.line + 1, node.lc.col + 1) if isinstance(node, (CommentedMap, CommentedSeq)) else (1, 1)
     for index, part in enumerate(path):
-        if isinstance(node, CommentedMap) and part in node:
-            last = index == len(path) - 1
-            line, column = (value + 1 for value in (node.lc.key(part) if at_key and last else node.lc.value(part)))
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line, column = (value + 1 for value in node.lc.item(part))
-            node = node[part]
-        else:
+        position: Any = None
+        try:
+            if isinstance(node, CommentedMap) and part in node:
+                position = _key_position(node, part)
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+                position = node.lc.data.get(part)
+        except TypeError:  # an unhashable part
+            position = None
+        if position is None:
             break
+        last = index == len(path) - 1
+        line, column = (position[0] + 1, position[1] + 1) if at_key and last else (position[-2] + 1, position[-1] + 1)
+        node = node[part]
     return line, column
 
 
@@ -544,15 +1058,8 @@ def _merge(base: Any, override: Any) -> Any:
     for source in (base, override):
         for key in source:
             merged[key] = _merge(merged[key], source[key]) if key in merged and source is override else source[key]
-            merged.lc.add_kv_line_col(key, source.lc.data[key])
+            position = _key_position(source, key)
+            if position is not None:
+                merged.lc.add_kv_line_col(key, position)
     merged.lc.line, merged.lc.col = base.lc.line, base.lc.col
     return merged
-
-
-def _plain(value: Any) -> Any:
-    """The loaded document as plain JSON types."""
-    return (
-        json.loads(json.dumps(value, default=str))
-        if isinstance(value, (CommentedMap, CommentedSeq))
-        else copy.copy(value)
-    )

@@ -23,12 +23,14 @@ from cdk_bedrock_customization import (
     ModelSource,
     ProvisionedThroughput,
     S3Data,
+    cli,
 )
 from cdk_bedrock_customization.models_file import ModelsFileError
 
 from constructs import Construct
 
 from .conftest import ENV
+from .test_models_file import GOOD, LINE, nested_aliases
 
 EXAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 FILE = """\
@@ -185,3 +187,79 @@ def test_a_bad_file_stops_the_synth_with_its_lines(tmp_path):
         ModelsFileError, match=rf"{path}:4:20: models.support.training_data: 'missing.jsonl' is neither"
     ):
         ModelsFromFile(new_stack(), "Models", path=path)
+
+
+# Issue 15: whatever the file holds, a bad file stops the synth with one error that lists the command's lines.
+BAD_FILES = {
+    "stage-adds-an-incomplete-entry": (GOOD + "    deployments:\n      prod-only: {description: x}\n", "prod"),
+    "stage-names-a-missing-model": (GOOD + "    deployments:\n      support-on-demand: {model: suport}\n", "prod"),
+    "date-key": (GOOD.replace("  support-on-demand:", "  2024-06-01:"), None),
+    "list-key": (GOOD.replace("  support-on-demand:", "  [a, b]:"), None),
+    "mapping-key": (GOOD.replace("  support-on-demand:", "  {a: 1}:"), None),
+    "integer-key": (GOOD.replace("  support-on-demand:", "  12:"), None),
+    "huge-integer": (GOOD.replace("model_units: 1", "model_units: " + "9" * 4301), None),
+    "syntax": ("models: [unclosed\n  b: 1\n", None),
+    "aliases": (nested_aliases(7, 10), None),
+    "long-value": (
+        GOOD.replace("    model: support\n", "    model: support\n    description: " + "d" * 5000 + "\n"),
+        None,
+    ),
+    "two-sources": (
+        GOOD.replace("    model_package_arn:", "    source_uri: s3://customer-escrow/nova/\n    model_package_arn:"),
+        None,
+    ),
+    "dangling": (GOOD.replace("    model: support\n", "    model: supprt\n"), None),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_a_bad_file_raises_one_error_listing_the_commands_lines(tmp_path, capsys, name):
+    text, stage = BAD_FILES[name]
+    path = tmp_path / "models.yaml"
+    path.write_text(text)
+    assert cli.main(["validate", str(path), *(["--stage", stage] if stage else [])]) == 1
+    printed = capsys.readouterr().out.splitlines()
+    stack = new_stack()
+    with pytest.raises(ModelsFileError) as raised:
+        ModelsFromFile(stack, "Models", path=path, stage=stage)
+    assert str(raised.value).splitlines() == printed
+    assert all(LINE.match(line) for line in printed)
+    assert Template.from_stack(stack).to_json().get("Resources", {}) == {}  # nothing was created
+
+
+def test_a_completion_timeout_of_any_allowed_length_builds(models_file):
+    """Hours become whole seconds, at least one: 0.0001 hours (0.36 s) is a 1-second wait, not an error."""
+    models_file.write_text(FILE.replace("    completion: polling\n", "    completion_timeout_hours: 0.0001\n"))
+    stack = new_stack()
+    ModelsFromFile(stack, "Models", path=models_file)
+    (wait,) = [
+        r
+        for k, r in resources(stack).items()
+        if r["Type"] == "AWS::CloudFormation::WaitCondition" and k.startswith("ModelssupportWaitingForJob")
+    ]
+    assert wait["Properties"]["Timeout"] == "1"
+
+
+def test_a_long_chain_of_models_builds_in_order(tmp_path):
+    """Each model continues training the one before: ordered without recursion, checked without repeated walks."""
+    entries = ["models:", "  m0:", "    base_model: amazon.nova-micro-v1:0:128k"]
+    entries += ["    training_data: s3://my-bucket/t.jsonl", "    output_data: s3://my-bucket/o/"]
+    entries += ["    completion: polling"]
+    for n in range(1, 1200):
+        entries += [f"  m{n}:", f"    base_model: m{n - 1}", "    training_data: s3://my-bucket/t.jsonl"]
+        entries += ["    output_data: s3://my-bucket/o/", "    completion: polling"]
+    path = tmp_path / "models.yaml"
+    path.write_text("\n".join(reversed_entries(entries)) + "\n")
+    from cdk_bedrock_customization.from_file import _in_dependency_order
+    from cdk_bedrock_customization.models_file import ModelsFile
+
+    models = dict(ModelsFile.load(path).entries("models"))
+    order = _in_dependency_order(models)
+    assert order == [f"m{n}" for n in range(1200)]
+
+
+def reversed_entries(lines: list[str]) -> list[str]:
+    """The models of a models file listed last first (each entry is five lines after the first line)."""
+    head, body = lines[:1], lines[1:]
+    entries = [body[i : i + 5] for i in range(0, len(body), 5)]
+    return head + [line for entry in reversed(entries) for line in entry]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
 import jsonschema
 import pytest
-from cdk_bedrock_customization import cli
+from cdk_bedrock_customization import cli, models_file
 from cdk_bedrock_customization.models_file import ModelsFile, ModelsFileError, json_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,7 +81,7 @@ def test_a_good_file_loads_with_its_stage_overrides(tmp_path):
         ),
         (  # an unknown field, at its key
             GOOD.replace("    hyper_parameters: {epochCount: 2}", "    hyperparameters: {epochCount: 2}"),
-            "models.yaml:7:5: models.support.hyperparameters: unknown field; expected one of",
+            "models.yaml:7:5: models.support.hyperparameters: unknown field; did you mean 'hyper_parameters'?",
         ),
         (  # a required field
             GOOD.replace("    model_units: 1\n", ""),
@@ -98,12 +99,12 @@ def test_a_good_file_loads_with_its_stage_overrides(tmp_path):
             GOOD.replace("    hyper_parameters: {epochCount: 2}", "    customization: distillation"),
             "models.yaml:4:5: models.support.teacher_model: required for DISTILLATION, got none",
         ),
-        (  # exactly one source of an import
+        (  # exactly one source of an import: at the second source given, naming the line of the first
             GOOD.replace(
                 "    model_package_arn:", "    source_uri: s3://customer-escrow/nova/\n    model_package_arn:"
             ),
-            "models.yaml:14:5: imported_models.nova: modelSourceConfig.s3DataSource.s3Uri or "
-            "customModelDataSource.modelPackageArnDataSource.modelPackageArn: give exactly one model source",
+            "models.yaml:15:24: imported_models.nova.model_package_arn: give exactly one model source; "
+            "source_uri (line 14) is also given",
         ),
     ],
     ids=["pattern", "unknown", "required", "enum", "reference", "contract", "one-source"],
@@ -174,7 +175,7 @@ def test_the_command_exits_by_result_and_prints_each_problem(tmp_path, capsys):
     output = capsys.readouterr()
     lines = output.out.splitlines()
     assert lines and all(line.startswith(f"{bad}:") for line in lines)
-    assert "problem(s) in 1 file(s)" in output.err
+    assert output.err == ""  # nothing but the problems
     with pytest.raises(SystemExit) as usage:
         cli.main(["validate"])
     assert usage.value.code == 2
@@ -220,7 +221,416 @@ def test_a_jobs_training_and_validation_records_are_counted_together(tmp_path):
         output_data: s3://my-bucket/output/
     """
     (problem,) = problems(write(tmp_path, text))
-    assert f":4:20: models.llama.training_data: {tmp_path / 'train.jsonl'}" in problem
-    assert f"{minimum - 1} records" in problem
+    # The datasets as the file names them (the position already says which file and where).
+    assert f":4:20: models.llama.training_data: train.jsonl, validation.jsonl: {minimum - 1} records;" in problem
     (tmp_path / "validation.jsonl").write_text((record + "\n") * (minimum // 2))
     assert problems(write(tmp_path, text)) == []
+
+
+# --- Issue 15: every problem is one line, whatever the file holds ---------------------------------------------
+
+# What every line the command prints for a bad file looks like: file:line:column: path: message.
+LINE = re.compile(r"^[^:]+:\d+:\d+: \S.*$")
+# Bounds this module promises (models_file.py states them): a line is at most LINE_BOUND characters beyond
+# the file's name; a value it echoes is cut to SHOWN_VALUE characters (the contract's messages to 120).
+LINE_BOUND = 500
+
+
+def validate(capsys: pytest.CaptureFixture[str], path: Path, *options: str) -> tuple[int, list[str]]:
+    """Run the command in-process: its exit code and the lines it printed, each checked for the shape."""
+    code = cli.main(["validate", str(path), *options])
+    output = capsys.readouterr()
+    lines = output.out.splitlines()
+    assert output.err == ""
+    if code == 1:
+        assert lines
+        for line in lines:
+            assert LINE.match(line), line
+            assert line.startswith(f"{path}:"), line
+            assert len(line) - len(str(path)) <= LINE_BOUND, line
+    return code, [line.removeprefix(f"{path}:") for line in lines]
+
+
+def construct_lines(path: Path, stage: str | None = None) -> list[str]:
+    """The lines of the error that loading the file for a construct raises."""
+    with pytest.raises(ModelsFileError) as raised:
+        ModelsFile.load(path, stage)
+    lines = str(raised.value).splitlines()
+    assert lines == [str(problem) for problem in raised.value.problems]
+    return [line.removeprefix(f"{path}:") for line in lines]
+
+
+def test_a_stage_that_overrides_an_entry_the_file_does_not_have_is_one_line_at_its_key(tmp_path, capsys):
+    text = (
+        GOOD.replace(
+            "    models:\n      support:\n",
+            "    models:\n      suport:\n        output_data: s3://x-bucket/o/\n      support:\n",
+        )
+        + "      nova-ptt:\n        model_units: 3\n"
+    )
+    path = write(tmp_path, text)
+    code, lines = validate(capsys, path)
+    assert (code, lines) == (
+        1,
+        [
+            "25:7: stages.prod.models.suport: models has no entry 'suport' to override; an entry that a stage adds "
+            "needs base_model",
+            "32:7: stages.prod.provisioned_throughput.nova-ptt: provisioned_throughput has no entry 'nova-ptt' to "
+            "override; an entry that a stage adds needs model",
+        ],
+    )
+    assert construct_lines(path, "prod") == lines
+
+
+def test_a_stage_override_that_names_a_model_that_does_not_exist_is_one_line(tmp_path, capsys):
+    text = GOOD + "    deployments:\n      support-on-demand: {model: suport}\n"
+    path = write(tmp_path, text)
+    code, lines = validate(capsys, path)
+    assert (code, lines) == (
+        1,
+        ["31:34: deployments.support-on-demand.model: 'suport' is no key of models or imported_models (stage prod)"],
+    )
+    assert construct_lines(path, "prod") == lines
+    assert validate(capsys, path, "--stage", "prod") == (code, lines)
+
+
+def test_a_stage_may_add_a_complete_entry_and_an_incomplete_one_is_one_line(tmp_path, capsys):
+    complete = GOOD + "    deployments:\n      prod-only: {model: support}\n"
+    assert validate(capsys, write(tmp_path, complete))[0] == 0
+    assert ModelsFile.load(tmp_path / "models.yaml", "prod").data["deployments"]["prod-only"] == {"model": "support"}
+    incomplete = GOOD + "    deployments:\n      prod-only: {description: no model}\n"
+    path = write(tmp_path, incomplete)
+    code, lines = validate(capsys, path)
+    assert (code, lines) == (
+        1,
+        [
+            "31:7: stages.prod.deployments.prod-only: deployments has no entry 'prod-only' to override; an entry "
+            "that a stage adds needs model"
+        ],
+    )
+    assert construct_lines(path, "prod") == lines
+
+
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        ("2024-06-01", "a date: quote it, as in '2024-06-01'"),
+        ("12", "an integer: quote it, as in '12'"),
+        ("[support, v2]", "a list"),
+        ("{name: support}", "a mapping"),
+        ("true", "true or false: quote it, as in 'true'"),
+        ("~", "null: quote it, as in 'null'"),
+        ("1.5", "a number: quote it, as in '1.5'"),
+    ],
+    ids=["date", "integer", "list", "mapping", "boolean", "null", "float"],
+)
+def test_a_key_that_is_not_a_string_is_one_line_at_the_key(tmp_path, capsys, key, kind):
+    path = write(tmp_path, GOOD.replace("  support-on-demand:", f"  {key}:"))
+    code, lines = validate(capsys, path)
+    assert code == 1
+    (line,) = lines
+    assert line.startswith("16:3: deployments.") and line.endswith(f": a key must be a string, and this one is {kind}")
+    assert construct_lines(path) == lines
+
+
+def test_keys_that_are_not_strings_are_each_reported_wherever_they_are(tmp_path, capsys):
+    text = GOOD.replace("{epochCount: 2}", "{epochCount: 2, 3: 4}").replace("version: 1\n", "version: 1\n2: x\n")
+    code, lines = validate(capsys, write(tmp_path, text))
+    assert code == 1
+    assert [line.split(": ", 1)[0] for line in lines] == ["2:1", "8:39"]
+    assert (
+        lines[1] == "8:39: models.support.hyper_parameters.3: a key must be a string, and this one is an integer: "
+        "quote it, as in '3'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("value", GOOD.replace("epochCount: 2", "epochCount: " + "9" * 4301)),
+        ("units", GOOD.replace("model_units: 1", "model_units: " + "1" * 5000)),
+        ("negative", GOOD.replace("epochCount: 2", "epochCount: -" + "9" * 4301)),
+        ("hex", GOOD.replace("epochCount: 2", "epochCount: 0x" + "f" * 3600)),
+        ("octal", GOOD.replace("epochCount: 2", "epochCount: 0o" + "7" * 4800)),
+        ("key", GOOD.replace("{epochCount: 2}", "{? " + "9" * 4301 + " : 2}")),  # an explicit key: no length limit
+    ],
+)
+def test_an_integer_of_more_than_4300_digits_is_one_line(tmp_path, capsys, where, text):
+    """Python refuses to print such an integer (ValueError: Exceeds the limit (4300 digits))."""
+    path = write(tmp_path, text)
+    code, lines = validate(capsys, path)
+    assert code == 1
+    (line,) = lines
+    assert line.endswith("an integer of more than 4300 digits")
+    position = line.split(": ", 1)[0]
+    assert position == {"units": "21:18", "key": "7:26"}.get(where, "7:36")
+    assert construct_lines(path) == lines
+
+
+def test_an_integer_of_4300_digits_is_read_and_then_refused_by_its_bound(tmp_path, capsys):
+    path = write(tmp_path, GOOD.replace("model_units: 1", "model_units: " + "1" * 4300))
+    code, lines = validate(capsys, path)
+    (line,) = lines
+    assert code == 1 and line.startswith("21:18: provisioned_throughput.nova-pt.model_units: 1111111")
+    # A number beyond 2**53 would change, or vanish, in the template (jsii and CloudFormation carry doubles).
+    assert line.endswith("... is beyond ±9007199254740991: a template cannot carry it exactly")
+    path = write(tmp_path, GOOD.replace("model_units: 1", "model_units: 9007199254740991"))
+    assert validate(capsys, path)[0] == 0
+
+
+def test_a_huge_integer_in_a_json_file_is_one_line(tmp_path, capsys):
+    document = {
+        "models": {
+            "support": {
+                "base_model": "amazon.nova-micro-v1:0:128k",
+                "training_data": "s3://my-bucket/train.jsonl",
+                "output_data": "s3://my-bucket/output/",
+                "hyper_parameters": {"epochCount": 2},
+            }
+        }
+    }
+    text = json.dumps(document, indent=2).replace('"epochCount": 2', '"epochCount": ' + "7" * 5000)
+    assert text.splitlines()[7] == '        "epochCount": ' + "7" * 5000
+    path = write(tmp_path, text, "models.json")
+    code, lines = validate(capsys, path)
+    assert (code, lines) == (
+        1,
+        ["8:23: models.support.hyper_parameters.epochCount: an integer of more than 4300 digits"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "models: [unclosed\n  b: 1\n",
+            "2:4: (file): is not valid YAML or JSON: expected ',' or ']', but got ':' (while parsing a flow "
+            "sequence, at line 1, column 9)",
+        ),
+        (
+            "models:\n\t support: {}\n",
+            "2:1: (file): is not valid YAML or JSON: found character '\\t' that cannot start any token",
+        ),
+        (
+            "models: {}\nmodels: {}\n",
+            "2:1: (file): is not valid YAML or JSON: duplicate key; a mapping holds each key once"
+            " (while constructing a mapping, at line 1, column 1)",
+        ),
+        (
+            "version: 1\n---\nversion: 1\n",
+            "2:1: (file): is not valid YAML or JSON: a second document; a models file is one YAML document",
+        ),
+        (
+            "models:\n  a: 1\n b: 2\n",
+            "3:2: (file): is not valid YAML or JSON: expected <block end>, but found '<block mapping start>'"
+            " (while parsing a block mapping, at line 1, column 1)",
+        ),
+        (
+            '{"models": {"a" 1}}',
+            "1:17: (file): is not valid YAML or JSON: expected ',' or '}', but got '<scalar>' (while parsing a flow "
+            "mapping, at line 1, column 12)",
+        ),
+        (
+            "models: 'unterminated\n",
+            "2:1: (file): is not valid YAML or JSON: found unexpected end of stream"
+            " (while scanning a quoted scalar, at line 1, column 9)",
+        ),
+        (
+            'models: "\\q"\n',
+            "1:11: (file): is not valid YAML or JSON: found unknown escape character 'q'"
+            " (while scanning a double-quoted scalar, at line 1, column 9)",
+        ),
+        (
+            "models:\n  support: a\x01b\n",
+            "2:13: (file): is not valid YAML or JSON: the character U+0001 is not allowed in YAML",
+        ),
+    ],
+    ids=["flow", "tab", "duplicate", "documents", "indentation", "json", "quote", "escape", "character"],
+)
+def test_a_syntax_error_is_one_line_where_the_parser_found_it(tmp_path, capsys, text, expected):
+    path = write(tmp_path, text)
+    code, lines = validate(capsys, path)
+    assert code == 1
+    (line,) = lines
+    assert line == expected or (expected.endswith("...") and line.startswith(expected[:-3])), line
+    assert construct_lines(path) == lines
+
+
+def nested_aliases(levels: int, fanout: int) -> str:
+    """A few hundred bytes that expand to fanout ** levels values: each anchor lists the one before fanout
+    times."""
+    lines = ["a0: &a0 [" + ", ".join(["1"] * fanout) + "]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * fanout) + "]" for n in range(1, levels)]
+    return "\n".join([*lines, f"models: *a{levels - 1}", ""])
+
+
+def test_aliases_that_expand_past_the_bound_are_refused_before_anything_is_built(tmp_path, capsys, monkeypatch):
+    """Ten million values from 700 bytes took 1 GB and 15 s: now the parser's events are counted first, and
+    the file is never built (the loader is not called)."""
+    text = nested_aliases(7, 10)  # 10 ** 7 values
+    assert len(text) < 800
+    path = write(tmp_path, text)
+
+    def must_not_build(_text: str) -> None:
+        raise AssertionError("the file was built")
+
+    monkeypatch.setattr(models_file, "_load", must_not_build)
+    code, lines = validate(capsys, path)
+    assert (code, lines) == (
+        1,
+        [
+            "5:45: (file): the file holds more than 100000 values once its aliases are expanded; a models file "
+            "needs far fewer"
+        ],
+    )
+    assert construct_lines(path) == lines
+
+
+def test_aliases_within_the_bound_are_read_and_the_bound_counts_every_use(tmp_path, capsys):
+    # The anchors hold 12,344 values (a3 alone 11,111); used 5 more times, 67,902 in all: within the bound.
+    within = nested_aliases(4, 10).replace("models: *a3", "models: [" + ", ".join(["*a3"] * 5) + "]")
+    code, lines = validate(capsys, write(tmp_path, within))
+    assert code == 1 and all("aliases" not in line for line in lines)
+    beyond = within.replace("*a3]", "*a3, *a3, *a3, *a3, *a3]")  # 9 more times: 112,346
+    code, lines = validate(capsys, write(tmp_path, beyond))
+    assert code == 1 and lines[0].endswith("once its aliases are expanded; a models file needs far fewer")
+
+
+def test_anchors_and_merge_keys_are_fine_and_problems_in_them_point_at_the_anchor(tmp_path, capsys):
+    text = GOOD.replace("  support:\n", "  support: &job\n").replace(
+        "  support-v2:\n    base_model: support\n", "  support-v2:\n    <<: *job\n    base_model: support\n"
+    )
+    assert validate(capsys, write(tmp_path, text))[0] == 0
+    bad = text.replace("output_data: s3://my-bucket/output/\n    hyper", "output_data: nowhere\n    hyper")
+    code, lines = validate(capsys, write(tmp_path, bad))
+    # The one mistake, once, where it is written (support-v2 takes it from the anchor, but overrides it).
+    assert (code, lines) == (
+        1,
+        ["6:18: models.support.output_data: 'nowhere' does not match the pattern of this field"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("models: &m {a: *m}\n", "1:16: (file): the alias *m is inside its own anchor"),
+        ("models: *nothing\n", "1:9: (file): the alias *nothing has no anchor before it"),
+        ("models: " + "[" * 40 + "]" * 40 + "\n", "1:40: (file): mappings and lists are nested more than 32 deep"),
+        (
+            "x: &x " + "[" * 20 + "]" * 20 + "\nmodels: " + "[" * 15 + "*x" + "]" * 15 + "\n",
+            "2:24: (file): this alias nests mappings and lists more than 32 deep",
+        ),
+    ],
+    ids=["recursive", "undefined", "deep", "deep-through-an-alias"],
+)
+def test_recursive_undefined_and_deep_structures_are_one_line(tmp_path, capsys, text, expected):
+    path = write(tmp_path, text)
+    assert validate(capsys, path) == (1, [expected])
+    assert construct_lines(path) == [expected]
+
+
+def test_an_echoed_value_is_cut_and_every_line_is_printable(tmp_path, capsys):
+    long = "q" * 10_000
+    text = (
+        GOOD.replace("s3://my-bucket/output/\n    hyper", f"s3://{long}/\n    hyper")
+        .replace("model_units: 1", f"model_units: {long}")
+        .replace("  support-on-demand:", '  "new\\nline\\ud800":')
+    )
+    path = write(tmp_path, text)
+    code, lines = validate(capsys, path)
+    assert code == 1
+    assert all("q" * (models_file.SHOWN_VALUE + 1) not in line for line in lines)
+    assert "6:18: models.support.output_data: 's3://qqqqqqqqq" in "\n".join(lines)
+    assert any(line.startswith("16:3: deployments.'new\\nline\\ud800': ") for line in lines), lines
+    assert construct_lines(path) == lines
+    # The contract's own messages cut values at 120 characters.
+    # The contract's own messages cut values at 120 characters: a tag key longer than Bedrock's 128.
+    contract_text = GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {? " + "k" * 2000 + " : v}")
+    code, lines = validate(capsys, write(tmp_path, contract_text))
+    (line,) = lines
+    assert line.startswith("8:15: models.support.job_tags[0].key: 'kkkkk")
+    assert code == 1 and "k" * 110 in line and "k" * 121 not in line and len(line) < 250
+
+
+def test_exactly_one_model_source_points_at_the_sources_given_or_at_the_entry(tmp_path, capsys):
+    both = GOOD.replace("    model_package_arn:", "    source_uri: s3://customer-escrow/nova/\n    model_package_arn:")
+    code, lines = validate(capsys, write(tmp_path, both))
+    assert (code, lines) == (
+        1,
+        [
+            "15:24: imported_models.nova.model_package_arn: give exactly one model source; source_uri (line 14) "
+            "is also given"
+        ],
+    )
+    # Given in the other order, the line is the later one's.
+    swapped = GOOD.replace(
+        "    model_package_arn: arn:aws:sagemaker:us-east-1:111122223333:model-package/nova/1\n",
+        "    model_package_arn: arn:aws:sagemaker:us-east-1:111122223333:model-package/nova/1\n"
+        "    source_uri: s3://customer-escrow/nova/\n",
+    )
+    code, lines = validate(capsys, write(tmp_path, swapped))
+    assert lines == [
+        "15:17: imported_models.nova.source_uri: give exactly one model source; model_package_arn (line 14) is also "
+        "given"
+    ]
+    neither = GOOD.replace(
+        "    model_package_arn: arn:aws:sagemaker:us-east-1:111122223333:model-package/nova/1\n",
+        "    model_name: nova\n",
+    )
+    path = write(tmp_path, neither)
+    code, lines = validate(capsys, path)
+    assert lines == ["14:5: imported_models.nova: give exactly one model source: source_uri or model_package_arn"]
+    assert construct_lines(path) == lines
+
+
+def test_a_dangling_reference_is_reported_once(tmp_path, capsys):
+    text = GOOD.replace("    model: support\n", "    model: supprt\n").replace("    model: nova\n", "    model: nva\n")
+    path = write(tmp_path, text)
+    code, lines = validate(capsys, path)
+    assert (code, lines) == (
+        1,
+        [
+            "17:12: deployments.support-on-demand.model: 'supprt' is no key of models or imported_models",
+            "20:12: provisioned_throughput.nova-pt.model: 'nva' is no key of models or imported_models",
+        ],
+    )
+    assert construct_lines(path) == lines
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"\\ud800"', ".nan", ".inf", "!!binary aGVsbG8=", "!Ref other", "!!set {a}", "2024-02-30", "!!int nine"],
+)
+def test_values_no_models_file_holds_are_one_line_at_the_value(tmp_path, capsys, value):
+    path = write(tmp_path, GOOD.replace("model_units: 1", f"model_units: {value}"))
+    code, lines = validate(capsys, path)
+    assert code == 1
+    (line,) = lines
+    assert line.startswith("21:18: provisioned_throughput.nova-pt.model_units: "), line
+    assert construct_lines(path) == lines
+
+
+def test_an_unknown_stage_and_an_unreadable_file_are_one_line(tmp_path, capsys):
+    path = write(tmp_path, GOOD)
+    assert validate(capsys, path, "--stage", "staging") == (
+        1,
+        ["23:3: stages: no stage 'staging'; the file has 'prod'"],
+    )
+    (tmp_path / "models.yaml").write_bytes(b"models: \xed\xa0\x80\n")  # an encoded lone surrogate: not UTF-8
+    code, lines = validate(capsys, path)
+    assert code == 1 and lines[0].startswith("1:1: (file): cannot be read: 'utf-8' codec can't decode byte 0xed")
+    assert validate(capsys, tmp_path)[1][0].startswith("1:1: (file): cannot be read: Is a directory")
+
+
+def test_a_name_that_makes_pythons_re_backtrack_is_reported_at_once(tmp_path):
+    """'a', 40 hyphens and '_' takes Python's re hours on the JobName pattern (DESIGN.md, fact 15); the schema's
+    pattern check runs in linear time, so this returns with the problem."""
+    name = "a" + "-" * 40 + "_"
+    text = GOOD.replace(
+        "    base_model: amazon.nova-micro-v1:0:128k\n",
+        f"    base_model: amazon.nova-micro-v1:0:128k\n    job_name: {name}\n",
+        1,
+    )
+    assert text != GOOD
+    found = problems(write(tmp_path, text))
+    assert any("job_name" in problem and "does not match" in problem for problem in found), found
