@@ -14,7 +14,9 @@ Inside the ``bedrock`` fixture's moto:
 Two moto gaps are closed for the provider's tests by deploy_local's ``install_moto_compensations`` (through
 monkeypatch, for one test): Lambda refuses a second permission with a statement id the policy already has
 (ResourceConflictException), and EventBridge refuses a rule name that is longer than 64 characters or has
-other characters than ``.-_A-Za-z0-9``. The Lambda context is deploy_local's too.
+other characters than ``.-_A-Za-z0-9``. The Lambda context is deploy_local's too. A third is closed here, in the
+fixture: EventBridge's PutTargets refuses a target whose Input has more than 8192 characters (``TargetInput``'s
+``max`` in botocore's events model, which botocore does not check on the client); moto takes any.
 
 Import the fixture into a test module as ``from .single_function_helpers import single_function_fixture``.
 """
@@ -36,6 +38,7 @@ import boto3
 import pytest
 from bedrock_custom_resource import index, responses
 from bedrock_single_function import provider as adapter
+from moto.core.exceptions import JsonRESTError
 from moto.events.models import EventsBackend
 
 from deploy_local import response_endpoint
@@ -50,6 +53,8 @@ FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION_NAME}"
 RULE_PREFIX = "bedrock-cr-1a2b3c4d-"
 POLLING_INTERVAL_MINUTES = 1
 TOTAL_TIMEOUT_SECONDS = 3600
+# EventBridge's limit on a target's Input (botocore's events model: TargetInput, max 8192).
+TARGET_INPUT_MAX_CHARACTERS = 8192
 # The loggers crhelper's log setup changes on every invocation; restored after each test.
 _CRHELPER_LOGGERS = ("", "boto", "boto3", "botocore", "urllib3")
 
@@ -207,6 +212,19 @@ def single_function_fixture(bedrock: BedrockStandIn, monkeypatch: pytest.MonkeyP
         return checked_put_rule(backend, name, *args, **kwargs)
 
     monkeypatch.setattr(EventsBackend, "put_rule", recorded_put_rule)
+    checked_put_targets = EventsBackend.put_targets
+
+    def bounded_put_targets(backend: EventsBackend, name: str, event_bus_arn: Any, targets: Any) -> Any:
+        for number, target in enumerate(targets, 1):
+            if len(target.get("Input", "")) > TARGET_INPUT_MAX_CHARACTERS:
+                raise JsonRESTError(
+                    "ValidationException",
+                    f"1 validation error detected: Value at 'targets.{number}.member.input' failed to satisfy "
+                    f"constraint: Member must have length less than or equal to {TARGET_INPUT_MAX_CHARACTERS}",
+                )
+        return checked_put_targets(backend, name, event_bus_arn, targets)
+
+    monkeypatch.setattr(EventsBackend, "put_targets", bounded_put_targets)
     role = boto3.client("iam", region_name=REGION).create_role(
         RoleName="my-stack-BedrockCustomizationHandlerRole", AssumeRolePolicyDocument="{}"
     )["Role"]["Arn"]

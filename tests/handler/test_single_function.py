@@ -1,7 +1,8 @@
 """The single-function provider closes crhelper 2.0.12's gaps: guarded here, on crhelper's real code.
 
 Polling leaves nothing behind however it ends; it has a deadline; its rule names fit EventBridge for any
-logical id; a request complete at once polls not at all; a retried invocation (Lambda retries one that
+logical id, and its rule target's input fits EventBridge's 8192 characters without the old properties; a
+request complete at once polls not at all; a retried invocation (Lambda retries one that
 failed or timed out) starts nothing twice and leaves nothing twice; the ResponseURL is never logged.
 """
 
@@ -20,10 +21,20 @@ from bedrock_single_function import provider
 
 from tests.support.bedrock_stand_in import BedrockStandIn
 
-from .conftest import ACCOUNT, BASE_MODEL, REGION, SERVICE_TOKEN, CloudFormationEvents, fine_tuning_properties
+from .conftest import (
+    ACCOUNT,
+    BASE_MODEL,
+    REGION,
+    SERVICE_TOKEN,
+    CloudFormationEvents,
+    deploy,
+    fine_tuning_properties,
+)
 from .single_function_helpers import (
+    FUNCTION_ARN,
     FUNCTION_NAME,
     RULE_PREFIX,
+    TARGET_INPUT_MAX_CHARACTERS,
     TOTAL_TIMEOUT_SECONDS,
     Leftovers,
     SingleFunction,
@@ -214,6 +225,56 @@ def test_eventbridge_refuses_a_rule_name_over_64_characters(single_function):
     with pytest.raises(events.exceptions.ClientError, match="ValidationException"):
         events.put_rule(Name=RULE_PREFIX + "x" * 45, ScheduleExpression="rate(1 minute)")
     events.put_rule(Name=RULE_PREFIX + "x" * 44, ScheduleExpression="rate(1 minute)")
+
+
+# --- the polling rule's target input ------------------------------------------------------------------------
+
+
+def large_tags(label: str, count: int) -> list[dict[str, str]]:
+    """count tags of about 270 characters each in JSON, valid for Bedrock (a value has at most 256 characters)."""
+    return [{"key": f"{label}-{i:02d}", "value": f"{label} annotation {i:02d} " + "v" * 220} for i in range(count)]
+
+
+def test_an_update_polls_with_a_target_input_that_leaves_the_old_properties_out(single_function, bedrock, events):
+    """crhelper stores the whole event as the polling rule target's input, which EventBridge limits to 8192
+    characters: an Update whose old and new properties are each about 4,500 characters fits only without
+    OldResourceProperties, which polls do not need."""
+    old = fine_tuning_properties(jobTags=large_tags("old", 14))
+    new = fine_tuning_properties(
+        jobTags=large_tags("new", 14), hyperParameters={"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"}
+    )
+    assert 4_000 < len(json.dumps(old)) < 5_000 and 4_000 < len(json.dumps(new)) < 5_000
+    deployed = deploy(events, bedrock, old)
+    event = single_function.addressed(events.update(deployed.physical_id, new, old))
+
+    name = start_polling(single_function, event)  # hyperParameters changed: a new job, to be polled
+    (new_job,) = [job["jobArn"] for job in bedrock.jobs() if job["jobArn"] != deployed.physical_id]
+    (target,) = single_function.leftovers().targets[name]
+    poll = json.loads(target["Input"])
+    assert "OldResourceProperties" not in poll
+    assert len(target["Input"]) <= TARGET_INPUT_MAX_CHARACTERS
+    assert poll["ResourceProperties"] == new
+    # The premise: with the old properties the same input would be over EventBridge's limit.
+    assert len(json.dumps({**poll, "OldResourceProperties": old})) > TARGET_INPUT_MAX_CHARACTERS
+
+    bedrock.set_job_status(new_job, "Completed")
+    assert single_function.play_schedule() == 1
+    body = response(single_function, event)
+    assert (body["Status"], body["PhysicalResourceId"], body["Data"]["jobArn"]) == ("SUCCESS", new_job, new_job)
+    assert single_function.leftovers().empty
+
+
+def test_eventbridge_refuses_a_target_input_over_8192_characters(single_function):
+    """The compensation that the test above relies on, as EventBridge does (the fixture adds it to moto)."""
+    events = boto3.client("events", region_name=REGION)
+    rule = RULE_PREFIX + "input"
+    events.put_rule(Name=rule, ScheduleExpression="rate(1 minute)")
+    over, at_limit = json.dumps("x" * 8191), json.dumps("x" * 8190)
+    assert (len(over), len(at_limit)) == (8193, 8192)
+    with pytest.raises(events.exceptions.ClientError, match="ValidationException"):
+        events.put_targets(Rule=rule, Targets=[{"Id": "1", "Arn": FUNCTION_ARN, "Input": over}])
+    events.put_targets(Rule=rule, Targets=[{"Id": "1", "Arn": FUNCTION_ARN, "Input": at_limit}])
+    assert events.list_targets_by_rule(Rule=rule)["Targets"][0]["Input"] == at_limit
 
 
 # --- complete at once --------------------------------------------------------------------------------------
