@@ -100,14 +100,6 @@ def _sub_task_status(job: Mapping[str, Any], sub_task: str) -> str | None:
     return str(status) if status else None
 
 
-def _get(client: Any, identifier: str) -> dict[str, Any] | None:
-    try:
-        job: dict[str, Any] = client.get_model_customization_job(jobIdentifier=identifier)
-    except client.exceptions.ResourceNotFoundException:
-        return None
-    return job
-
-
 def _unusable(client: Any, job: Mapping[str, Any]) -> str | None:
     """A running job is waited for and a completed one's model used; a failed or stopped job, or one whose
     model is gone, cannot be."""
@@ -158,7 +150,7 @@ KIND = lifecycle.ResourceKind(
     arn_member="jobArn",
     arn_pattern=JOB_ARN,
     name_member="jobName",
-    get=_get,
+    get=lifecycle.getter("get_model_customization_job", "jobIdentifier"),
     unusable=_unusable,
     reported={
         "baseModelIdentifier": "baseModelArn",

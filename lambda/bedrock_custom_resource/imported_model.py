@@ -46,14 +46,6 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"IsComplete": True, "Data": checked_data(event, model_arn, data)}
 
 
-def _get(client: Any, identifier: str) -> dict[str, Any] | None:
-    try:
-        model: dict[str, Any] = client.get_custom_model(modelIdentifier=identifier)
-    except client.exceptions.ResourceNotFoundException:
-        return None
-    return model
-
-
 def _unusable(_client: Any, model: Mapping[str, Any]) -> str | None:
     return "failed to import" if model.get("modelStatus") == "Failed" else None
 
@@ -65,7 +57,7 @@ KIND = lifecycle.ResourceKind(
     arn_member="modelArn",
     arn_pattern=MODEL_ARN,
     name_member="modelName",
-    get=_get,
+    get=lifecycle.getter("get_custom_model", "modelIdentifier"),
     unusable=_unusable,
     reported={"modelKmsKeyArn": "modelKmsKeyArn"},  # GetCustomModel does not report the source or role
     quota=IMPORT_QUOTA,

@@ -132,6 +132,19 @@ def _refuse_unpassable_role(role_arn: str | None) -> None:
         )
 
 
+def getter(operation: str, identifier_member: str) -> Callable[[Any, str], dict[str, Any] | None]:
+    """A ResourceKind.get: the client's Get operation by name or ARN, None when there is no such resource."""
+
+    def get(client: Any, identifier: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = getattr(client, operation)(**{identifier_member: identifier})
+        except client.exceptions.ResourceNotFoundException:
+            return None
+        return found
+
+    return get
+
+
 def _nothing(*_args: Any) -> None:
     return None
 

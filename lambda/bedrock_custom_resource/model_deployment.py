@@ -56,14 +56,6 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"IsComplete": True, "Data": checked_data(event, deployment_arn, data)}
 
 
-def _get(client: Any, identifier: str) -> dict[str, Any] | None:
-    try:
-        deployment: dict[str, Any] = client.get_custom_model_deployment(customModelDeploymentIdentifier=identifier)
-    except client.exceptions.ResourceNotFoundException:
-        return None
-    return deployment
-
-
 def _unusable(_client: Any, deployment: Mapping[str, Any]) -> str | None:
     return "failed" if deployment["status"] == "Failed" else None
 
@@ -84,7 +76,7 @@ KIND = lifecycle.ResourceKind(
     arn_member="customModelDeploymentArn",
     arn_pattern=DEPLOYMENT_ARN,
     name_member="modelDeploymentName",
-    get=_get,
+    get=lifecycle.getter("get_custom_model_deployment", "customModelDeploymentIdentifier"),
     unusable=_unusable,
     reported={"description": "description"},
     update_in_place=_point_at_model,

@@ -103,7 +103,7 @@ KIND = lifecycle.ResourceKind(
     arn_member="provisionedModelArn",
     arn_pattern=THROUGHPUT_ARN,
     name_member="provisionedModelName",
-    get=lambda client, identifier: _get(client, identifier, by_name=True),
+    get=lifecycle.getter("get_provisioned_model_throughput", "provisionedModelId"),
     unusable=_unusable,
     reported={"modelUnits": "modelUnits", "commitmentDuration": "commitmentDuration"},
     update_in_place=_change_in_place,
@@ -143,11 +143,6 @@ def _delete(throughput_arn: str) -> None:
         pass
 
 
-def _get(client: Any, identifier: str, *, by_name: bool = False) -> dict[str, Any] | None:
-    if not (by_name or THROUGHPUT_ARN.fullmatch(identifier)):
-        return None
-    try:
-        throughput: dict[str, Any] = client.get_provisioned_model_throughput(provisionedModelId=identifier)
-    except client.exceptions.ResourceNotFoundException:
-        return None
-    return throughput
+def _get(client: Any, throughput_arn: str) -> dict[str, Any] | None:
+    """The throughput; None when it is gone, or the id is no throughput ARN (a create that never made one)."""
+    return KIND.get(client, throughput_arn) if THROUGHPUT_ARN.fullmatch(throughput_arn) else None
