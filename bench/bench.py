@@ -52,6 +52,9 @@ from bedrock_custom_resource import contract, patterns
 from cdk_bedrock_customization import Completion, CustomizationProvider, CustomModel, ProviderKind, S3Data
 from cdk_bedrock_customization.datasets import validate_dataset
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.adversarial_texts import adversarial_texts
+
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = REPO / "lambda"
 STACK_NAME = "Bench"
@@ -80,7 +83,6 @@ PATTERN_MS_TARGET = 50.0
 PATTERN_RUNS = 3
 # For members with no maximum length.
 PATTERN_DEFAULT_LENGTH = 2048
-ARN_PREFIX = "arn:aws:bedrock:us-east-1:123456789012:"
 BASELINE_HANDLER = """\
 def on_event(event, context):
     return {"PhysicalResourceId": event.get("PhysicalResourceId", "job")}
@@ -341,19 +343,6 @@ def time_dataset_validation(runs: int) -> DatasetFigures:
             peak_small=_traced_peak(small),
             peak_large=_traced_peak(large),
         )
-
-
-def adversarial_texts(length: int) -> Iterator[str]:
-    """The adversarial strings of tests/handler/test_patterns.py: the job name's "a" + hyphens + "_", runs of a
-    character many classes accept with a bad last one, alternating near-matches, an ARN's prefix followed by
-    those, and distinct characters (each step a transition not met before)."""
-    yield "a" + "-" * (length - 2) + "_"
-    for character in "a-.0":
-        yield character * (length - 1) + "!"
-    yield ("a-" * length)[: length - 1] + "_"
-    yield ("a." * length)[: length - 1] + "!"
-    yield ARN_PREFIX + ("a-" * length)[: max(length - len(ARN_PREFIX) - 1, 0)] + "_"
-    yield "".join(chr(0x4E00 + i) for i in range(length))
 
 
 def _pattern_lengths() -> dict[str, int]:
