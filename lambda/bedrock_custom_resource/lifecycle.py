@@ -31,10 +31,13 @@ CONCURRENCY_SETTING = "CustomizationProvider.of(stack, max_concurrent_jobs=N)"
 PASSABLE_ROLES_VARIABLE = "PASSABLE_ROLES"
 # The tag that records the configuration a resource was created with (contract.configuration_fingerprint).
 FINGERPRINT_TAG = "cdk-bedrock-customization:configuration"
-# Tags the handler never removes: AWS's own, and its record of the configuration.
-KEPT_TAG_PREFIXES = ("aws:", FINGERPRINT_TAG)
-# Bedrock's TagList allows 200 tags; one is the fingerprint.
-MAX_USER_TAGS = 199
+# The tag that names the stack (its id) whose resource this is: the stack's notifier may read only its jobs.
+STACK_TAG = "cdk-bedrock-customization:stack"
+RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG)
+# Tags the handler never removes: AWS's own, and its own records.
+KEPT_TAG_PREFIXES = ("aws:", *RESERVED_TAGS)
+# Bedrock's TagList allows 200 tags; two are the handler's.
+MAX_USER_TAGS = 200 - len(RESERVED_TAGS)
 # How many names of a sequence a create tries before it gives up (each unusable one is a failed resource).
 MAX_NAME_ATTEMPTS = 20
 
@@ -68,7 +71,7 @@ class Desired:
     resource_type: str
     request: dict[str, Any]
     fingerprint: str
-    stack_name: str
+    stack_id: str
     logical_id: str
 
     @classmethod
@@ -86,9 +89,13 @@ class Desired:
             resource_type,
             request,
             contract.configuration_fingerprint(resource_type, request),
-            contract.stack_name(event["StackId"]),
+            event["StackId"],
             event["LogicalResourceId"],
         )
+
+    @property
+    def stack_name(self) -> str:
+        return contract.stack_name(self.stack_id)
 
     @property
     def contract(self) -> contract.ResourceContract:
@@ -106,19 +113,23 @@ class Desired:
         return request
 
     def tags(self, member: str) -> list[dict[str, str]]:
-        """The tags that member asks for; the resource's own tags (the first member) carry the fingerprint."""
+        """The tags that member asks for; the resource's own tags (the first member) carry the fingerprint and
+        the stack's id."""
         tags = list(self.request.get(member) or [])
         if member == self.contract.tag_members[0]:
             tags.append({"key": FINGERPRINT_TAG, "value": self.fingerprint})
+            tags.append({"key": STACK_TAG, "value": self.stack_id})
         return tags
 
 
 def _refuse_reserved_tags(member: str, tags: list[Mapping[str, str]]) -> None:
-    if any(tag["key"] == FINGERPRINT_TAG for tag in tags):
-        raise ValueError(f"{member}: the tag key {FINGERPRINT_TAG!r} is reserved for cdk-bedrock-customization")
+    for tag in tags:
+        if tag["key"] in RESERVED_TAGS:
+            raise ValueError(f"{member}: the tag key {tag['key']!r} is reserved for cdk-bedrock-customization")
     if len(tags) > MAX_USER_TAGS:
         raise ValueError(
-            f"{member}: {len(tags)} tags; at most {MAX_USER_TAGS} (Bedrock allows 200, and one is {FINGERPRINT_TAG!r})"
+            f"{member}: {len(tags)} tags; at most {MAX_USER_TAGS} (Bedrock allows 200, and "
+            f"{' and '.join(map(repr, RESERVED_TAGS))} are cdk-bedrock-customization's)"
         )
 
 

@@ -4,11 +4,13 @@ Two EventBridge rules of the stack invoke it:
 - Bedrock's "Model Customization Job State Change" events. Delivery is best effort;
 - a schedule, the backstop, which settles the waits whose event was lost.
 
-Which jobs the stack waits for comes from its own resources (ListStackResources) and the JOB_WAITS
-map of logical ids that the construct writes: a job of another stack, or one no longer waited for,
-is ignored. The outcome is always read from GetModelCustomizationJob, never from the event: a job's
-final status never changes, and every signal for a job carries the same UniqueId (see unique_id), so the
-event and the backstop can both signal one job without ever disagreeing.
+Which jobs the stack waits for comes from its own resources: each of its wait conditions still in progress
+names, in its template Metadata (WAIT_METADATA_KEY, read with DescribeStackResource), the job resource and
+the handle it waits on. Nothing about the stack's models is in the function's environment, so it never grows
+with them. A job of another stack, or one no longer waited for, is ignored. The outcome is always read from
+GetModelCustomizationJob, never from the event: a job's final status never changes, and every signal for a
+job carries the same UniqueId (see unique_id), so the event and the backstop can both signal one job without
+ever disagreeing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ EVENT_SOURCE = "aws.bedrock"
 EVENT_DETAIL_TYPE = "Model Customization Job State Change"
 FINAL_STATUSES = UNSUCCESSFUL | {"Completed"}
 WAITING = "CREATE_IN_PROGRESS"
+WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
+# The Metadata key of a wait condition that waits for a job: {"job": <logical id>, "handle": <logical id>}.
+WAIT_METADATA_KEY = "cdk-bedrock-customization:waitsFor"
 SIGNAL_TIMEOUT_SECONDS = 30
 # CloudFormation's SignalResource takes a UniqueId of 1 to 64 characters; handle-URL signals are kept within it.
 MAX_UNIQUE_ID = 64
@@ -112,20 +117,37 @@ def _settle_one(client: Any, wait: Wait) -> bool:
 
 def _pending_waits() -> dict[tuple[str, str], Wait]:
     """The waits of this stack still in progress, by job (see _job_key)."""
-    job_waits: dict[str, dict[str, str]] = json.loads(os.environ["JOB_WAITS"])
+    client = cloudformation_client()
+    stack_id = os.environ["STACK_ID"]
     resources: dict[str, Mapping[str, Any]] = {}
-    pages = cloudformation_client().get_paginator("list_stack_resources").paginate(StackName=os.environ["STACK_ID"])
-    for page in pages:
+    for page in client.get_paginator("list_stack_resources").paginate(StackName=stack_id):
         for summary in page["StackResourceSummaries"]:
             resources[summary["LogicalResourceId"]] = summary
     waits = {}
-    for job_id, ids in job_waits.items():
-        job_arn = str(resources.get(job_id, {}).get("PhysicalResourceId", ""))
+    for condition, summary in resources.items():
+        if summary["ResourceType"] != WAIT_CONDITION or summary.get("ResourceStatus") != WAITING:
+            continue
+        ids = _waits_for(client, stack_id, condition)
+        if ids is None:
+            continue
+        job_arn = str(resources.get(ids["job"], {}).get("PhysicalResourceId", ""))
         handle_url = str(resources.get(ids["handle"], {}).get("PhysicalResourceId", ""))
-        waiting = resources.get(ids["condition"], {}).get("ResourceStatus") == WAITING
-        if waiting and JOB_ARN.fullmatch(job_arn) and handle_url:
-            waits[_job_key(job_arn)] = Wait(job_arn, handle_url, ids["condition"])
+        if JOB_ARN.fullmatch(job_arn) and handle_url:
+            waits[_job_key(job_arn)] = Wait(job_arn, handle_url, condition)
     return waits
+
+
+def _waits_for(client: Any, stack_id: str, condition: str) -> dict[str, str] | None:
+    """The job and handle logical ids that a wait condition's Metadata names; None for one that is not a job's."""
+    detail = client.describe_stack_resource(StackName=stack_id, LogicalResourceId=condition)["StackResourceDetail"]
+    try:
+        ids = json.loads(detail.get("Metadata") or "{}").get(WAIT_METADATA_KEY)
+    except (ValueError, AttributeError):
+        ids = None
+    if isinstance(ids, dict) and all(isinstance(ids.get(name), str) for name in ("job", "handle")):
+        return {"job": ids["job"], "handle": ids["handle"]}
+    logger.info("Wait condition %s waits for no job of this library", condition)
+    return None
 
 
 def _job_key(job_arn: str) -> tuple[str, str]:

@@ -3,10 +3,11 @@
 - ``SignalServer``: the wait condition handles. A local HTTP server stands in for the presigned S3 URLs
   that CloudFormation gives a WaitConditionHandle; it records every PUT (path with query, headers, body)
   and answers 200, or the status a test sets for one handle.
-- ``Stack``: the stack as ListStackResources describes it, answered by a botocore ``Stubber`` on the
-  handler's own CloudFormation client (so requests and responses are checked against CloudFormation's
-  service model). ``expect_listing`` queues one listing, in one or more pages; ``apply_signals`` plays
-  CloudFormation receiving the signals (the wait condition leaves CREATE_IN_PROGRESS).
+- ``Stack``: the stack as ListStackResources and DescribeStackResource describe it, answered by a botocore
+  ``Stubber`` on the handler's own CloudFormation client (so requests and responses are checked against
+  CloudFormation's service model). ``expect_listing`` queues one listing, in one or more pages, and the
+  description of each wait condition in progress; ``apply_signals`` plays CloudFormation receiving the
+  signals (the wait condition leaves CREATE_IN_PROGRESS).
 - ``state_change_event``: an EventBridge "Model Customization Job State Change" event, full envelope,
   its detail built from the job as Bedrock describes it.
 """
@@ -28,6 +29,8 @@ from botocore.stub import Stubber
 JOB = "Custom::BedrockModelCustomizationJob"
 WAIT_HANDLE = "AWS::CloudFormation::WaitConditionHandle"
 WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
+# The construct's Metadata key on a job's wait condition (written here, not read from the code under test).
+WAITS_FOR = "cdk-bedrock-customization:waitsFor"
 EVENT_SOURCE = "aws.bedrock"
 EVENT_DETAIL_TYPE = "Model Customization Job State Change"
 # What CloudFormation makes of a wait condition once it has its signal (Count is 1).
@@ -149,6 +152,7 @@ class Stack:
     client: Any  # a real botocore CloudFormation client
     server: SignalServer
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # template Metadata, by logical id
     waits: dict[str, JobWait] = field(default_factory=dict)  # by job logical id
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # CloudFormation calls made
     stubber: Stubber = field(init=False)
@@ -200,7 +204,7 @@ class Stack:
 
     def add_job(self, logical_id: str, job_arn: str, *, waited: bool = True) -> JobWait | None:
         """A job resource and, when waited, its handle and its wait condition (CREATE_IN_PROGRESS), as the
-        construct names them (JobWaitHandle<key>, WaitingForJob<key>, a policy per job)."""
+        construct names them (JobWaitHandle<key>, WaitingForJob<key>) with the condition's Metadata naming both."""
         self.add(logical_id, JOB, job_arn)
         if not waited:
             return None
@@ -209,7 +213,10 @@ class Stack:
         handle_url = self.server.handle_url(self.stack_id, handle_id)
         self.add(handle_id, WAIT_HANDLE, handle_url)
         self.add(condition_id, WAIT_CONDITION, f"{self.stack_id}/{condition_id}", "CREATE_IN_PROGRESS")
-        self.add(f"{logical_id}NotifierMayReadJob{key}", "AWS::IAM::Policy", f"{self.stack_id[-12:]}-{key}")
+        self.metadata[condition_id] = {
+            "aws:cdk:path": f"{self.stack_id.split('/')[1]}/{logical_id}/WaitingForJob{key}",
+            WAITS_FOR: {"job": logical_id, "handle": handle_id},
+        }
         wait = JobWait(logical_id, handle_id, condition_id, handle_url)
         self.waits[logical_id] = wait
         return wait
@@ -228,18 +235,12 @@ class Stack:
             if signals and self.condition_status(wait.job_id) == "CREATE_IN_PROGRESS":
                 self.set_status(wait.condition_id, CONDITION_STATUS_AFTER[signals[0]["Status"]])
 
-    def job_waits(self) -> str:
-        """JOB_WAITS as the construct renders it."""
-        return json.dumps(
-            {job: {"handle": w.handle_id, "condition": w.condition_id} for job, w in self.waits.items()},
-            sort_keys=True,
-        )
-
     # the listing
 
     def expect_listing(self, pages: Sequence[Sequence[str]] | None = None) -> None:
         """Queue the answer to one ListStackResources listing: every resource on one page, or the pages given
-        (lists of logical ids, together every resource), linked by NextToken."""
+        (lists of logical ids, together every resource), linked by NextToken; then DescribeStackResource's
+        answer for each wait condition in progress, in the listing's order."""
         logical_ids = [list(self.resources)] if pages is None else [list(page) for page in pages]
         assert sorted(i for page in logical_ids for i in page) == sorted(self.resources), (
             "pages must hold every resource once"
@@ -254,6 +255,27 @@ class Stack:
                 token = f"page-{number + 1}-{uuid.uuid4().hex}"
                 response["NextToken"] = token
             self.stubber.add_response("list_stack_resources", response, expected)
+        for logical_id in (i for page in logical_ids for i in page):
+            if self._waiting_condition(logical_id):
+                self.stubber.add_response(
+                    "describe_stack_resource",
+                    {"StackResourceDetail": self._detail(logical_id)},
+                    {"StackName": self.stack_id, "LogicalResourceId": logical_id},
+                )
+
+    def _waiting_condition(self, logical_id: str) -> bool:
+        resource = self.resources[logical_id]
+        return bool(resource["ResourceType"] == WAIT_CONDITION and resource["ResourceStatus"] == "CREATE_IN_PROGRESS")
+
+    def _detail(self, logical_id: str) -> dict[str, Any]:
+        """DescribeStackResource's StackResourceDetail: the template's Metadata as a JSON string."""
+        resource = self.resources[logical_id]
+        detail = {name: value for name, value in resource.items() if name != "LastUpdatedTimestamp"}
+        detail.update(StackName=self.stack_id.split("/")[1], StackId=self.stack_id)
+        detail["LastUpdatedTimestamp"] = resource["LastUpdatedTimestamp"]
+        if logical_id in self.metadata:
+            detail["Metadata"] = json.dumps(self.metadata[logical_id])
+        return detail
 
 
 # --- events ----------------------------------------------------------------------------------------------

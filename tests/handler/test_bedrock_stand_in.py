@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from bedrock_custom_resource import contract
 from botocore.config import Config
@@ -71,6 +72,18 @@ def test_the_model_exists_only_once_the_job_completes_and_carries_the_requested_
     bedrock.set_job_status(job_arn, "Completed")
     (model,) = bedrock.models()
     assert bedrock.tags(model["modelArn"]) == {"kind": "model"}
+
+
+def test_a_resource_holds_as_many_tags_as_bedrocks_tag_list_and_no_more(bedrock, client):
+    """moto gap 10: moto stops at 50 tags; the service model's TagList holds 200."""
+    limit = botocore.session.get_session().get_service_model("bedrock").shape_for("TagList").metadata["max"]
+    tags = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(limit)]
+    job_arn = client.create_model_customization_job(**create_request(jobTags=tags))["jobArn"]
+    assert len(bedrock.all_tags(job_arn)) == limit
+    client.tag_resource(resourceARN=job_arn, tags=tags[:3])  # already there: still 200
+    with pytest.raises(ClientError, match="TooManyTagsException"):
+        client.tag_resource(resourceARN=job_arn, tags=[{"key": "one-more", "value": "v"}])
+    assert len(bedrock.all_tags(job_arn)) == limit
 
 
 def test_a_new_job_has_no_end_time_failure_or_metrics_yet(client):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.session
 import pytest
 from bedrock_custom_resource import index, lifecycle
 
@@ -23,6 +24,7 @@ from .serving_helpers import active_model
 from .test_imported_model import import_properties
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
+STACK_TAG = "cdk-bedrock-customization:stack"
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,8 @@ def test_a_job_rollback_after_a_quota_refusal_starts_nothing(bedrock):
 
 def test_a_redeploy_after_retain_adopts_what_the_deleted_stack_left(bedrock, kind, stack):
     """The stack was deleted with RETAIN and is deployed again unchanged: a new stack id, the same stack name.
-    The resource is found by its name and configuration: nothing is trained, imported or bought again."""
+    The resource is found by its name and configuration: nothing is trained, imported or bought again. Its
+    stack tag now names the new stack, whose notifier may read only the jobs tagged with its id."""
     properties = kind.properties(bedrock)
     physical_id, data = stack.create(properties)
     again = Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
@@ -264,7 +267,8 @@ def test_a_redeploy_after_retain_adopts_what_the_deleted_stack_left(bedrock, kin
     mark = len(bedrock.calls)
 
     assert again.create(properties) == (physical_id, data)
-    assert writes(bedrock, mark) == []
+    assert writes(bedrock, mark) == ["TagResource"]
+    assert bedrock.all_tags(physical_id)["cdk-bedrock-customization:stack"] == again.events.stack_id
 
 
 def test_a_redeploy_of_another_stack_name_creates_its_own(bedrock, kind, stack):
@@ -360,16 +364,34 @@ def test_tags_are_made_what_the_stack_says_whatever_they_are_now(bedrock, kind, 
     tags = bedrock.all_tags(physical_id)
     assert tags.pop("aws:cloudformation:stack-name") == "my-stack"  # AWS's own tags are left alone
     assert re.fullmatch(r"[0-9a-f]{64}", tags.pop(FINGERPRINT))
+    assert tags.pop(STACK_TAG) == stack.events.stack_id
     assert tags == {"team": "ml", "owner": "alice"}
     assert created(bedrock, kind) == created(bedrock, kind)[:1]
 
 
-def test_a_tag_that_claims_the_fingerprint_key_is_refused(bedrock, kind, stack):
-    properties = kind.properties(bedrock) | {kind.tag_member: [{"key": FINGERPRINT, "value": "0" * 64}]}
+@pytest.mark.parametrize("reserved", [FINGERPRINT, STACK_TAG])
+def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reserved):
+    properties = kind.properties(bedrock) | {kind.tag_member: [{"key": reserved, "value": "0" * 64}]}
     mark = len(bedrock.calls)
-    with pytest.raises(ValueError, match=f"{kind.tag_member}: the tag key '{FINGERPRINT}' is reserved"):
+    with pytest.raises(ValueError, match=f"{kind.tag_member}: the tag key '{reserved}' is reserved"):
         index.on_event(stack.events.create(properties))
     assert bedrock.calls[mark:] == []
+
+
+def test_user_tags_leave_room_for_the_handlers_two_within_bedrocks_limit(bedrock, kind, stack):
+    """Bedrock's TagList holds at most 200 tags (botocore's model); the handler adds the fingerprint and the
+    stack tag, so 198 of the stack's own fit and 199 are refused before anything is called."""
+    bedrock_limit = botocore.session.get_session().get_service_model("bedrock").shape_for("TagList").metadata["max"]
+    assert bedrock_limit == 200
+    fitting = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(bedrock_limit - 2)]
+    properties = kind.properties(bedrock)
+    mark = len(bedrock.calls)
+    with pytest.raises(ValueError, match=f"{kind.tag_member}: 199 tags; at most 198"):
+        index.on_event(stack.events.create(properties | {kind.tag_member: [*fitting, {"key": "x", "value": "y"}]}))
+    assert bedrock.calls[mark:] == []
+
+    physical_id, _ = stack.create(properties | {kind.tag_member: fitting})
+    assert len(bedrock.all_tags(physical_id)) == bedrock_limit
 
 
 # --- resources made before fingerprints ----------------------------------------------------------------------

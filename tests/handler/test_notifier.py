@@ -63,7 +63,6 @@ def notify(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Notify:
 
     def run(event: dict[str, Any]) -> dict[str, list[str]]:
         monkeypatch.setenv("STACK_ID", stack.stack_id)
-        monkeypatch.setenv("JOB_WAITS", stack.job_waits())
         result = notifier.handle(event, None)
         stack.stubber.assert_no_pending_responses()
         return result
@@ -148,7 +147,10 @@ def test_a_completed_event_signals_success_to_that_jobs_handle(bedrock, events, 
     assert job["jobName"] in put.signal["Reason"]
     assert [call.operation for call in bedrock.calls[mark:]] == [GET]
     assert gets_since(bedrock, mark) == [job_arn]
-    assert stack.calls == [("ListStackResources", {"StackName": stack.stack_id})]
+    assert stack.calls == [
+        ("ListStackResources", {"StackName": stack.stack_id}),
+        ("DescribeStackResource", {"StackName": stack.stack_id, "LogicalResourceId": wait.condition_id}),
+    ]
     assert signal_server.other_requests == []
 
 
@@ -247,7 +249,7 @@ def test_an_event_for_a_job_started_outside_the_stack_is_ignored(bedrock, events
 def test_an_event_for_a_job_of_the_stack_that_nothing_waits_for_is_ignored(
     bedrock, events, stack, signal_server, notify
 ):
-    """A polling job of the same stack: its resource is in the stack, but not in JOB_WAITS."""
+    """A polling job of the same stack: its resource is in the stack, but no wait condition names it."""
     start_waited_job(events, stack)
     polled = start(events, fine_tuning_properties(), "PolledModel").physical_id
     assert stack.add_job("PolledModel", polled, waited=False) is None
@@ -335,6 +337,45 @@ def test_a_wait_condition_no_longer_waiting_is_never_signalled(
     assert signal_server.puts == []
 
 
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        pytest.param(None, id="no-metadata"),
+        pytest.param({"aws:cdk:path": "Stack/Deployment/Wait"}, id="other-metadata"),
+        pytest.param({"cdk-bedrock-customization:waitsFor": "Model"}, id="not-an-object"),
+        pytest.param({"cdk-bedrock-customization:waitsFor": {"job": "Model"}}, id="no-handle"),
+        pytest.param({"cdk-bedrock-customization:waitsFor": {"job": ["Model"], "handle": "Handle"}}, id="a-list"),
+    ],
+)
+def test_a_wait_condition_that_names_no_job_is_left_alone(bedrock, events, stack, signal_server, notify, metadata):
+    """A stack's own wait conditions (a user's, or one whose Metadata is not the construct's) are not the
+    notifier's: their handles are never signalled, and the job waited for is still settled."""
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    stack.add("UsersHandle", "AWS::CloudFormation::WaitConditionHandle", signal_server.handle_url(stack.stack_id, "U"))
+    stack.add("UsersCondition", "AWS::CloudFormation::WaitCondition", "users-condition", "CREATE_IN_PROGRESS")
+    if metadata is not None:
+        stack.metadata["UsersCondition"] = metadata
+    stack.expect_listing()
+
+    assert notify(BACKSTOP) == {"signalled": [job_arn]}
+
+    assert [put.path for put in signal_server.puts] == [request_target(wait.handle_url)]
+
+
+def test_only_wait_conditions_in_progress_are_described(bedrock, events, stack, signal_server, notify):
+    """Finished waits cost no DescribeStackResource: only the one still waiting is read."""
+    _, first_wait = start_waited_job(events, stack, "ModelA")
+    _, second_wait = start_waited_job(events, stack, "ModelB")
+    stack.set_status(first_wait.condition_id, "CREATE_COMPLETE")
+    stack.expect_listing()
+
+    assert notify(BACKSTOP) == {"signalled": []}
+
+    described = [params["LogicalResourceId"] for name, params in stack.calls if name == "DescribeStackResource"]
+    assert described == [second_wait.condition_id]
+
+
 def test_the_event_signals_only_its_own_job(bedrock, events, stack, signal_server, notify):
     first, first_wait = start_waited_job(events, stack, "ModelA")
     second, second_wait = start_waited_job(events, stack, "ModelB")
@@ -364,10 +405,14 @@ def test_the_listing_is_read_to_its_last_page(bedrock, events, stack, signal_ser
 
     assert notify(state_change_event(bedrock.job(job_arn))) == {"signalled": [job_arn]}
 
-    (first_call, second_call) = stack.calls
+    (first_call, second_call, description) = stack.calls
     assert first_call == ("ListStackResources", {"StackName": stack.stack_id})
     assert second_call[1]["StackName"] == stack.stack_id
     assert second_call[1]["NextToken"].startswith("page-2-")
+    assert description == (
+        "DescribeStackResource",
+        {"StackName": stack.stack_id, "LogicalResourceId": wait.condition_id},
+    )
     (signal,) = signal_server.signals_to(wait.handle_url)
     assert signal["Status"] == "SUCCESS"
 

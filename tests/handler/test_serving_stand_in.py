@@ -520,11 +520,14 @@ def test_tags_work_on_all_three_kinds_and_go_with_the_resource(bedrock, client):
 
 
 def test_too_many_tags_create_nothing(bedrock, client):
-    """moto's tagger allows 50 tags a resource (Bedrock: 200 in a request)."""
-    tags = [{"key": f"key-{index}", "value": "v"} for index in range(51)]
-    with pytest.raises(client.exceptions.TooManyTagsException):
+    """Bedrock takes at most 200 tags (TagList in the service model; moto's own tagger stopped at 50)."""
+    tags = [{"key": f"key-{index}", "value": "v"} for index in range(201)]
+    with pytest.raises(client.exceptions.ValidationException, match="tags"):
         provision(client, FOUNDATION, tags=tags)
     assert bedrock.throughputs() == []
+    provision(client, FOUNDATION, tags=tags[:200])
+    (throughput,) = bedrock.throughputs()
+    assert len(bedrock.all_tags(throughput["provisionedModelArn"])) == 200
 
 
 # state, recording and throttling

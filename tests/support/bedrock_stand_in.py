@@ -24,6 +24,7 @@ not edited), and closes these gaps. Every compensation is marked "moto gap" wher
 8. moto fabricates fields a new job does not have yet (endTime, failureMessage, training and validation
    metrics, an outputModelKmsKeyArn even without a key); they are set only when they become true.
 9. moto demands ``trainingDataConfig.s3Uri``; a distillation job may read invocation logs instead.
+10. moto refuses more than 50 tags on a resource; Bedrock's limit is its TagList's, 200 (the service model).
 
 Serving is not a moto gap but an emulation written here: moto implements none of CreateCustomModel
 (importing a SageMaker-trained model), the Create/Get/Update/DeleteCustomModelDeployment and the
@@ -74,7 +75,7 @@ from botocore.compat import HTTPHeaders
 from botocore.config import Config
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StringShape, StructureShape
 from botocore.retries import standard as standard_retries
-from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundException
+from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundException, TooManyTagsException
 from moto.bedrock.models import BedrockBackend, CustomModel, ModelCustomizationJob, bedrock_backends
 from moto.bedrock.responses import BedrockResponse
 from moto.core.botocore_stubber import BotocoreStubber
@@ -122,6 +123,7 @@ RUNNING_JOB_STATUSES = ("InProgress", "Stopping")
 _ANSWERED = "stand_in_answered"
 _ORIGINAL_CREATE = BedrockBackend.create_model_customization_job
 _ORIGINAL_LIST_ARNS = BedrockBackend._list_arns
+MAX_TAGS = int(contract.shape("TagList").metadata["max"])
 _ORIGINAL_JOB_TO_DICT = ModelCustomizationJob.to_dict
 _ORIGINAL_MODEL_TO_DICT = CustomModel.to_dict
 _ORIGINAL_STUBBER_CALL = BotocoreStubber.__call__
@@ -501,6 +503,7 @@ def install_moto_compensations(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(CustomModel, "to_dict", _model_to_dict)
     monkeypatch.setattr(BotocoreStubber, "__call__", _stubber_call)
     monkeypatch.setattr(BedrockBackend, "_list_arns", _list_arns)
+    monkeypatch.setattr(BedrockBackend, "tag_resource", _tag_resource)
 
 
 # --- serving: an emulation written here, not a moto gap (see the module docstring) ---------------------
@@ -626,6 +629,16 @@ def _serving(backend: BedrockBackend) -> _Serving:
 def _list_arns(self: BedrockBackend) -> list[str]:
     """moto's tag operations accept only the ARNs this lists: the emulated resources are taggable too."""
     return [*_ORIGINAL_LIST_ARNS(self), *_serving(self).arns()]
+
+
+def _tag_resource(self: BedrockBackend, resource_arn: str, tags: list[dict[str, str]]) -> None:
+    """moto gap 10: at most as many tags as Bedrock's TagList holds (200), not moto's 50."""
+    if resource_arn not in self._list_arns():
+        raise ResourceNotFoundException(f"Resource {resource_arn} not found")
+    current = {tag["Key"] for tag in self.tagger.list_tags_for_resource(resource_arn)["Tags"]}
+    if len(current | {tag["key"] for tag in tags}) > MAX_TAGS:
+        raise TooManyTagsException(f"Member must have length less than or equal to {MAX_TAGS}")
+    self.tagger.tag_resource(resource_arn, [{"Key": tag["key"], "Value": tag["value"]} for tag in tags])
 
 
 def _find(resources: Mapping[str, R], identifier: str, kind: str) -> R:
@@ -1186,7 +1199,7 @@ class BedrockStandIn:
 
     def tags(self, arn: str) -> dict[str, str]:
         """The resource's tags as its stack declares them: without the handler's configuration tag."""
-        return {key: value for key, value in self.all_tags(arn).items() if key != lifecycle.FINGERPRINT_TAG}
+        return {key: value for key, value in self.all_tags(arn).items() if key not in lifecycle.RESERVED_TAGS}
 
     def all_tags(self, arn: str) -> dict[str, str]:
         return {tag["key"]: tag["value"] for tag in self.backend.list_tags_for_resource(arn)}
