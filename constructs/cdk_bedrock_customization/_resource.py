@@ -11,6 +11,7 @@ import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract
+from bedrock_custom_resource.lifecycle import STACK_TAG
 
 from constructs import Construct
 
@@ -62,6 +63,28 @@ def custom_resource(
     return provider.custom_resource(scope, "Resource", resource_type, properties, removal_policy)
 
 
+class ServiceRole(iam.Role):
+    """A role whose grants are inline in the role itself: no policy resource per role, so that a stack of many
+    models stays far from CloudFormation's 500 resources, and a job that waits for its role waits for every
+    grant."""
+
+    def __init__(self, scope: Construct, construct_id: str, **props: Any) -> None:
+        super().__init__(scope, construct_id, **props)
+        self._grants = iam.PolicyDocument()
+        # Rendered at synth, and only with statements: an empty inline policy is refused by CloudFormation.
+        cast(iam.CfnRole, self.node.default_child).add_property_override(
+            "Policies", cdk.Lazy.uncached_any(_Producer(self._inline_policies), omit_empty_array=True)
+        )
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        # Also what aws-cdk-lib's grants (bucket.grant_read, key.grant) call.
+        self._grants.add_statements(statement)
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self)
+
+    def _inline_policies(self) -> list[dict[str, Any]]:
+        return [] if self._grants.is_empty else [{"PolicyName": "Grants", "PolicyDocument": self._grants}]
+
+
 def service_role(scope: Construct, source_arn: str, description: str) -> iam.Role:
     """A role that Bedrock may assume only for this account's resources matching source_arn (confused-deputy
     guard)."""
@@ -71,7 +94,10 @@ def service_role(scope: Construct, source_arn: str, description: str) -> iam.Rol
             "ArnLike": {"aws:SourceArn": source_arn},
         }
     )
-    return iam.Role(scope, "ServiceRole", assumed_by=principal, description=description)
+    role = ServiceRole(scope, "ServiceRole", assumed_by=principal, description=description)
+    # The stack's handler may pass the roles that carry its stack's tag (one statement for any number of models).
+    cast(iam.CfnRole, role.node.default_child).tags.set_tag(STACK_TAG, cdk.Stack.of(scope).stack_id)
+    return role
 
 
 def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import weakref
 from dataclasses import dataclass
 from typing import Any, cast
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from bedrock_custom_resource.lifecycle import STACK_TAG
+from bedrock_custom_resource.notifier import WAIT_METADATA_KEY
 
 from constructs import Construct
 
+from ._nag import acknowledge, wildcard_resources
 from .provider import DEFAULT_LOG_RETENTION, handler_function
 
 NOTIFIER_ID = "BedrockJobCompletionNotifier"
@@ -63,8 +64,9 @@ class JobCompletionNotifier(Construct):
     """Signals the wait conditions of the stack's event-driven jobs; one per stack (see ``of``).
 
     A rule on Bedrock's job state change events and a schedule (the backstop, for events that are
-    lost) invoke one function. It reads which jobs the stack waits for from its own stack's resources,
-    and may read only those jobs (one policy per job, so that no job waits for another's policy).
+    lost) invoke one function. It finds the jobs the stack waits for from the stack's own resources (each
+    wait condition's Metadata names its job), so nothing about it grows with the number of models; and it
+    may read only the jobs that carry this stack's tag (STACK_TAG, which the handler puts on every job).
     """
 
     def __init__(
@@ -81,7 +83,6 @@ class JobCompletionNotifier(Construct):
         """
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        self._waits: list[tuple[cdk.CfnResource, cdk.CfnResource, cdk.CfnResource]] = []
         self.role = iam.Role(
             self,
             "Role",
@@ -89,7 +90,27 @@ class JobCompletionNotifier(Construct):
             description="Lets the cdk-bedrock-customization notifier signal this stack's job wait conditions",
         )
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["cloudformation:ListStackResources"], resources=[stack.stack_id])
+            iam.PolicyStatement(
+                actions=["cloudformation:ListStackResources", "cloudformation:DescribeStackResource"],
+                resources=[stack.stack_id],
+            )
+        )
+        jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:GetModelCustomizationJob"],
+                resources=[jobs],
+                conditions={"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack.stack_id}},
+            )
+        )
+        acknowledge(
+            self.role,
+            (
+                "IAM5",
+                "Bedrock generates job ids at deploy time: the notifier may read only the jobs tagged with this "
+                "stack's id.",
+                wildcard_resources(self, [jobs]),
+            ),
         )
         log_group = logs.LogGroup(
             self, "Logs", retention=log_retention or DEFAULT_LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
@@ -102,10 +123,7 @@ class JobCompletionNotifier(Construct):
             self.role,
             log_group,
             description="cdk-bedrock-customization job completion notifier",
-            environment={
-                "STACK_ID": stack.stack_id,
-                "JOB_WAITS": cdk.Lazy.uncached_string(cast(cdk.IStringProducer, _JobWaits(self))),
-            },
+            environment={"STACK_ID": stack.stack_id},
         )
         events.Rule(
             self,
@@ -154,35 +172,14 @@ class JobCompletionNotifier(Construct):
         condition = cdk.CfnWaitCondition(
             scope, f"WaitingForJob{key}", handle=handle.ref, timeout=str(int(timeout.to_seconds())), count=1
         )
-        condition.node.add_dependency(job_resource)
-        self._waits.append((job_resource, handle, condition))
-        # Its own policy per job: a shared one would wait for every job of the stack before any could be read.
-        # The wait starts once the notifier may read the job.
-        read_job = iam.Policy(
-            scope,
-            "NotifierMayReadJob",
-            roles=[self.role],
-            statements=[iam.PolicyStatement(actions=["bedrock:GetModelCustomizationJob"], resources=[job.ref])],
-        )
-        condition.node.add_dependency(read_job)
-        return condition
-
-    def _render_waits(self) -> str:
         stack = cdk.Stack.of(self)
-        logical_ids = stack.resolve([[stack.get_logical_id(element) for element in wait] for wait in self._waits])
-        return json.dumps(
-            {job: {"handle": handle, "condition": condition} for job, handle, condition in logical_ids},
-            sort_keys=True,
+        condition.add_metadata(
+            WAIT_METADATA_KEY, {"job": stack.get_logical_id(job_resource), "handle": stack.get_logical_id(handle)}
         )
-
-
-@jsii.implements(cdk.IStringProducer)
-class _JobWaits:
-    def __init__(self, notifier: JobCompletionNotifier) -> None:
-        self._notifier = notifier
-
-    def produce(self, context: cdk.IResolveContext) -> str:
-        return self._notifier._render_waits()
+        condition.node.add_dependency(job_resource)
+        # The wait starts once the notifier, its rules and its grants exist.
+        condition.node.add_dependency(self)
+        return condition
 
 
 _NOTIFIERS: weakref.WeakKeyDictionary[Construct, JobCompletionNotifier] = weakref.WeakKeyDictionary()

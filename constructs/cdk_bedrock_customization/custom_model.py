@@ -117,21 +117,22 @@ class CustomModel(TaggedResource, CustomModelBase):
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
 
-        self.provider.allow_customizing(base_model_id, role_arn)
+        use = self.provider.use(self)
+        use.allow_customizing(base_model_id, role_arn, own_role=role is None)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
         self._completed: cdk.CustomResource | None = self.resource
         end: Construct | None = self.resource  # what marks the job's end, for the stack's job order
         if self.completion.mode == "POLLING":
-            self.provider.warn_of_polling_limit()
+            use.warn_of_polling_limit()
         elif self.completion.mode == "EVENT_DRIVEN":
             self._completed, end = self._wait_for_events(properties)
         else:
             self._completed = end = None
-        self.provider.order("job", self.resource, end)
+        use.order("job", self.resource, end)
         if role is None:
             self._grant_service_role(training_data, output_data, validation_data or [], customization)
         if kms_key is not None:
-            grant_model_key(kms_key, self.role, self.provider.handler_role)
+            grant_model_key(kms_key, self.role, use.handler)
         if role is None or kms_key is not None:
             # Bedrock checks the role's access when the job starts: the grants above must exist first.
             self.resource.node.add_dependency(self.role)

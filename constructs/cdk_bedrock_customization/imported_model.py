@@ -92,8 +92,9 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
         properties.update({name: value for name, value in optional.items() if value is not None})
         self._own_tags = {"modelTags": dict(model_tags or {})}
         self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
-        self.provider.allow_importing(self.role.role_arn if self.role else None)
-        self.provider.order("import", self.resource, self.resource)
+        use = self.provider.use(self)
+        use.allow_importing(self.role.role_arn if self.role else None, own_role=created_role is not None)
+        use.order("import", self.resource, self.resource)
         if created_role is not None and source.s3_data is not None:
             prefixes = source.s3_data.grant_read(self, created_role)
             if prefixes:
@@ -106,7 +107,7 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
                     ),
                 )
         if kms_key is not None and self.role is not None:
-            grant_model_key(kms_key, self.role, self.provider.handler_role)
+            grant_model_key(kms_key, self.role, use.handler)
         if self.role is not None and (created_role is not None or kms_key is not None):
             # Bedrock checks the role's access when the import starts: the grants above must exist first.
             self.resource.node.add_dependency(self.role)

@@ -19,12 +19,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
-from bedrock_custom_resource.lifecycle import FINGERPRINT_TAG
+from bedrock_custom_resource import contract
+from bedrock_custom_resource.lifecycle import FINGERPRINT_TAG, STACK_TAG
 
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resources
 from ._tokens import is_unresolved
+from .limits import check_limits
 
 PROVIDER_ID = "BedrockCustomizationProvider"
 # Read by bedrock_custom_resource.lifecycle (the handler cannot import this package).
@@ -194,9 +196,6 @@ class CustomizationProvider(Construct):
             )
         self.kind = kind
         self.max_concurrent_jobs = max_concurrent_jobs
-        # What marks the end of each ordered job (and import) of the stack, in declaration order.
-        self._ends: dict[str, list[Construct]] = {}
-        self._unwaited_jobs = 0
         retention = log_retention or DEFAULT_LOG_RETENTION
         stack = cdk.Stack.of(self)
 
@@ -238,13 +237,9 @@ class CustomizationProvider(Construct):
                 resources=[models],
             )
         )
-        # Statements grown by the resources of the stack, by purpose, with the resources they name so far.
-        # Python-side sets: reading statement.resources back would cost a jsii round trip per model.
-        self._statements: dict[str, tuple[iam.PolicyStatement, set[str]]] = {}
-        self._warned_of_polling_limit = False
-        self._granted_model_arns: dict[str, str] = {}  # model id or ARN -> the ARN granted for it
-        self._any_resource_reasons: list[str] = []  # why statements are granted on *
-        self._acknowledged = {jobs, models}  # wildcard ARNs acknowledged for cdk-nag (these below)
+        # What the provider does for each stack whose resources it runs (its own stack, and any other).
+        self._uses: dict[cdk.Stack, StackUse] = {}
+        self._use_of: weakref.WeakKeyDictionary[Construct, StackUse] = weakref.WeakKeyDictionary()
 
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
@@ -257,6 +252,8 @@ class CustomizationProvider(Construct):
             self.service_token = self._single_function(handler_logs)
             self._creating_function = self.function
         _PROVIDERS[stack] = self
+        self.polled_types = frozenset(contract.CONTRACTS) if kind is ProviderKind.SINGLE_FUNCTION else frozenset()
+        check_limits(self, self.polled_types)
         acknowledge(
             self.handler_role,
             (
@@ -393,6 +390,10 @@ class CustomizationProvider(Construct):
         )
         for prerequisite in self._prerequisites:
             resource.node.add_dependency(prerequisite)
+        use = self.use(scope)
+        if use.handler is not self.handler_role:
+            # The grants made in scope's stack, attached to the handler role of the provider's stack.
+            resource.node.add_dependency(use.handler)
         return resource
 
     @classmethod
@@ -409,12 +410,63 @@ class CustomizationProvider(Construct):
             )
         return existing
 
-    def allow_customizing(self, base_model: str, service_role_arn: str | None) -> None:
+    def use(self, scope: Construct) -> StackUse:
+        """What this provider does for scope's stack: its grants and its job order."""
+        use = self._use_of.get(scope)
+        if use is None:  # cdk.Stack.of costs a jsii round trip: once per scope
+            stack = cdk.Stack.of(scope)
+            use = self._uses.get(stack) or self._uses.setdefault(stack, StackUse(self, stack))
+            self._use_of[scope] = use
+        return use
+
+    def allow_passing_roles(self, role_arns: str) -> None:
+        """Let the handler pass any role whose ARN matches role_arns (ending in ``*``) to Bedrock only, for
+        templates that bring their own service roles. The handler then refuses, before creating anything,
+        a roleArn that does not match: the error names it, rather than IAM's AccessDenied."""
+        if not role_arns.endswith("*"):
+            raise ValueError(f"role_arns: {role_arns!r} does not end with '*'")
+        self.use(self).allow_passing(role_arns)
+        self._creating_function.add_environment(PASSABLE_ROLES_VARIABLE, role_arns)
+
+
+class StackUse:
+    """What a provider does for the resources of one stack.
+
+    Their grants are made in their own stack: in the handler role's policy when it is the provider's stack,
+    otherwise in a policy of that stack attached to the handler role (so that the provider's stack never
+    names another stack's resources, which would be a dependency cycle). Their jobs are ordered within the
+    stack.
+    """
+
+    def __init__(self, provider: CustomizationProvider, stack: cdk.Stack) -> None:
+        self.provider = provider
+        self.stack = stack
+        own = stack is cdk.Stack.of(provider)
+        self.anchor: Construct = provider if own else stack
+        self.handler: iam.IRole = (
+            provider.handler_role
+            if own
+            else iam.Role.from_role_arn(
+                stack, f"{PROVIDER_ID}Grants{provider.node.addr[:8]}", provider.handler_role.role_arn, mutable=True
+            )
+        )
+        # Statements grown by the stack's resources, by purpose, with the resources they name so far.
+        # Python-side sets: reading statement.resources back would cost a jsii round trip per model.
+        self._statements: dict[str, tuple[iam.PolicyStatement, set[str]]] = {}
+        self._granted_model_arns: dict[str, str] = {}  # model id or ARN -> the ARN granted for it
+        self._reasons: dict[str, list[str]] = {}  # wildcard resource -> why it is granted, for cdk-nag
+        # What marks the end of each ordered job (and import) of the stack, in declaration order.
+        self._ends: dict[str, list[Construct]] = {}
+        self._unwaited_jobs = 0
+        self._warned_of_polling_limit = False
+        if not own:
+            check_limits(self.anchor, provider.polled_types)
+
+    def allow_customizing(self, base_model: str, service_role_arn: str | None, own_role: bool = False) -> None:
         """Let the handler start jobs on this base model (an id or ARN), passing this role (if any) to Bedrock
-        only."""
+        only. own_role: the role is one this library made in the stack (tagged with its stack)."""
         self._allow("customize", ["bedrock:CreateModelCustomizationJob"], self._model_arn(base_model))
-        if service_role_arn is not None:
-            self._allow_passing(service_role_arn)
+        self._allow_passing_role(service_role_arn, own_role)
         # Lists running jobs only to explain a quota error; the action has no resource type.
         self._allow(
             "list-jobs",
@@ -424,51 +476,7 @@ class CustomizationProvider(Construct):
             "a quota error.",
         )
 
-    def allow_passing_roles(self, role_arns: str) -> None:
-        """Let the handler pass any role whose ARN matches role_arns (ending in ``*``) to Bedrock only, for
-        templates that bring their own service roles. The handler then refuses, before creating anything,
-        a roleArn that does not match: the error names it, rather than IAM's AccessDenied."""
-        if not role_arns.endswith("*"):
-            raise ValueError(f"role_arns: {role_arns!r} does not end with '*'")
-        self._allow_passing(role_arns)
-        self._creating_function.add_environment(PASSABLE_ROLES_VARIABLE, role_arns)
-
-    def order(self, kind: str, start: Construct, end: Construct | None) -> None:
-        """Start a job (or import) of this kind only once an earlier one has ended, so that at most
-        max_concurrent_jobs run at once: each takes the place of the one declared max_concurrent_jobs
-        before it. start is its resource; end marks its end (None: a job that is not waited for).
-
-        Dependencies, not logical ids: adding a model changes no other resource's id.
-        """
-        ends = self._ends.setdefault(kind, [])
-        if end is None:
-            self._unwaited_jobs += 1
-        else:
-            if len(ends) >= self.max_concurrent_jobs:
-                start.node.add_dependency(ends[-self.max_concurrent_jobs])
-            ends.append(end)
-        waited = min(len(self._ends.get("job", [])), self.max_concurrent_jobs)
-        if self._unwaited_jobs and self._unwaited_jobs + waited == self.max_concurrent_jobs + 1:
-            cdk.Annotations.of(self).add_warning_v2(
-                UNWAITED_JOBS_WARNING_ID,
-                f"This stack's jobs may run more than {self.max_concurrent_jobs} at once: a job with "
-                "Completion.no_wait() keeps training after its deployment ends, so no later job can wait for "
-                "it. Bedrock refuses jobs beyond the account's quota (ServiceQuotaExceededException).",
-            )
-
-    def warn_of_polling_limit(self) -> None:
-        """Warn, once per stack, that polled jobs must end within total_timeout."""
-        if not self._warned_of_polling_limit:
-            # Once per stack rather than per model: fifty identical warnings would bury the others.
-            self._warned_of_polling_limit = True
-            cdk.Annotations.of(self).add_warning_v2(
-                POLLING_WARNING_ID,
-                f"Deployments wait at most {self.total_timeout.to_human_string()} for each polled customization "
-                "job in this stack; a job that runs longer fails the deployment, and the rollback stops it. "
-                "Completion.event_driven() waits up to 12 hours.",
-            )
-
-    def allow_importing(self, service_role_arn: str | None) -> None:
+    def allow_importing(self, service_role_arn: str | None, own_role: bool = False) -> None:
         """Let the handler import custom models, passing this role (if any) to Bedrock only.
 
         CreateCustomModel has no resource type: it is granted on ``*``, for requests that tag the new model
@@ -483,8 +491,7 @@ class CustomizationProvider(Construct):
             reason="CreateCustomModel has no resource type; the statement allows only requests that put the "
             "configuration tag on the new model, as the handler always does.",
         )
-        if service_role_arn is not None:
-            self._allow_passing(service_role_arn)
+        self._allow_passing_role(service_role_arn, own_role)
 
     def allow_deploying(self, model_arn: str) -> None:
         """Let the handler manage custom model deployments that serve this model."""
@@ -526,13 +533,72 @@ class CustomizationProvider(Construct):
             self._arns("provisioned-model"),
         )
 
-    def _allow_passing(self, service_role_arn: str) -> None:
+    def allow_passing(self, role_arn: str) -> None:
         self._allow(
             "pass-role",
             ["iam:PassRole"],
-            service_role_arn,
+            role_arn,
             conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+            reason="The provider stack's templates pass roles of this path or name prefix only, to Bedrock only.",
         )
+
+    def _allow_passing_role(self, role_arn: str | None, own_role: bool) -> None:
+        """One statement for every role the library made in the stack, whatever their number (they carry the
+        stack tag); a role given by the user, by its ARN."""
+        if role_arn is None:
+            return
+        if not own_role:
+            self.allow_passing(role_arn)
+            return
+        self._allow(
+            "pass-own-roles",
+            ["iam:PassRole"],
+            self.stack.format_arn(service="iam", region="", resource="role", resource_name="*"),
+            conditions={
+                "StringEquals": {
+                    "iam:PassedToService": "bedrock.amazonaws.com",
+                    f"aws:ResourceTag/{STACK_TAG}": self.stack.stack_id,
+                }
+            },
+            reason="Service roles of this stack's models, which carry the stack's tag, may be passed to Bedrock "
+            "only: one statement, however many models the stack has.",
+        )
+
+    def order(self, kind: str, start: Construct, end: Construct | None) -> None:
+        """Start a job (or import) of this kind only once an earlier one of the stack has ended, so that at
+        most max_concurrent_jobs run at once: each takes the place of the one declared max_concurrent_jobs
+        before it. start is its resource; end marks its end (None: a job that is not waited for).
+
+        Dependencies, not logical ids: adding a model changes no other resource's id.
+        """
+        limit = self.provider.max_concurrent_jobs
+        ends = self._ends.setdefault(kind, [])
+        if end is None:
+            self._unwaited_jobs += 1
+        else:
+            if len(ends) >= limit:
+                start.node.add_dependency(ends[-limit])
+            ends.append(end)
+        waited = min(len(self._ends.get("job", [])), limit)
+        if self._unwaited_jobs and self._unwaited_jobs + waited == limit + 1:
+            cdk.Annotations.of(self.anchor).add_warning_v2(
+                UNWAITED_JOBS_WARNING_ID,
+                f"This stack's jobs may run more than {limit} at once: a job with "
+                "Completion.no_wait() keeps training after its deployment ends, so no later job can wait for "
+                "it. Bedrock refuses jobs beyond the account's quota (ServiceQuotaExceededException).",
+            )
+
+    def warn_of_polling_limit(self) -> None:
+        """Warn, once per stack, that polled jobs must end within total_timeout."""
+        if not self._warned_of_polling_limit:
+            # Once per stack rather than per model: fifty identical warnings would bury the others.
+            self._warned_of_polling_limit = True
+            cdk.Annotations.of(self.anchor).add_warning_v2(
+                POLLING_WARNING_ID,
+                f"Deployments wait at most {self.provider.total_timeout.to_human_string()} for each polled "
+                "customization job in this stack; a job that runs longer fails the deployment, and the rollback "
+                "stops it. Completion.event_driven() waits up to 12 hours.",
+            )
 
     def _allow(
         self,
@@ -542,36 +608,27 @@ class CustomizationProvider(Construct):
         conditions: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> None:
-        """Add resource to the handler role's statement for purpose, made with these actions on first use.
+        """Add resource to the handler's statement for purpose, made with these actions on first use.
 
-        reason says why a resource of ``*`` is needed (for actions without a resource type).
+        reason says why a resource of ``*``, or one ending in ``*`` beyond Bedrock's generated ids, is granted.
         """
         if purpose not in self._statements:
             statement = iam.PolicyStatement(actions=actions, conditions=conditions)
-            self.handler_role.add_to_policy(statement)
+            self.handler.add_to_principal_policy(statement)
             self._statements[purpose] = (statement, set())
-        if resource == "*":
-            if reason is None:
-                raise ValueError(f"{purpose}: a grant on * needs a reason")
-            if reason not in self._any_resource_reasons:
-                # cdk-nag names every Resource::* of the role alike, and the last acknowledgement wins: it
-                # gives every reason.
-                self._any_resource_reasons.append(reason)
-                acknowledge(
-                    self.handler_role,
-                    ("IAM5", " ".join(self._any_resource_reasons), wildcard_resources(self, [resource])),
-                )
-        elif resource.endswith("*") and resource not in self._acknowledged:
-            self._acknowledged.add(resource)
-            acknowledge(
-                self.handler_role,
-                (
-                    "IAM5",
-                    "Bedrock generates the last part of these ARNs: the handler may act on this account and "
-                    "Region's resources of this kind only.",
-                    wildcard_resources(self, [resource]),
-                ),
+        if resource == "*" and reason is None:
+            raise ValueError(f"{purpose}: a grant on * needs a reason")
+        if resource.endswith("*"):
+            reason = reason or (
+                "Bedrock generates the last part of these ARNs: the handler may act on this account and Region's "
+                "resources of this kind only."
             )
+            reasons = self._reasons.setdefault(resource, [])
+            if reason not in reasons:
+                # cdk-nag names every such resource of the policy alike, and the last acknowledgement wins: it
+                # gives every reason.
+                reasons.append(reason)
+                acknowledge(self.handler, ("IAM5", " ".join(reasons), wildcard_resources(self.stack, [resource])))
         statement, resources = self._statements[purpose]
         if resource not in resources:
             resources.add(resource)
@@ -579,26 +636,25 @@ class CustomizationProvider(Construct):
 
     def _arns(self, resource_type: str) -> str:
         """Every resource of this Bedrock resource type in this account and Region."""
-        return cdk.Stack.of(self).format_arn(service="bedrock", resource=resource_type, resource_name="*")
+        return self.stack.format_arn(service="bedrock", resource=resource_type, resource_name="*")
 
     def _model_arn(self, model: str) -> str:
         """The ARN to grant for a model id or ARN.
 
         A model made by a resource of this stack (an attribute of it) is granted as any custom model of
-        the account: naming the attribute would make the handler's policy wait for a resource that needs
-        the handler, a circular dependency.
+        the account: naming the attribute would make the handler's grants wait for a resource that needs
+        them, a circular dependency.
         """
         if model not in self._granted_model_arns:  # computing it costs jsii round trips
             self._granted_model_arns[model] = self._granted_model_arn(model)
         return self._granted_model_arns[model]
 
     def _granted_model_arn(self, model: str) -> str:
-        stack = cdk.Stack.of(self)
         if is_unresolved(model):
-            return self._arns("custom-model") if _references_resources(stack.resolve(model)) else model
+            return self._arns("custom-model") if _references_resources(self.stack.resolve(model)) else model
         if model.startswith("arn:"):
             return model
-        return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model)
+        return self.stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model)
 
 
 def _references_resources(resolved: Any) -> bool:

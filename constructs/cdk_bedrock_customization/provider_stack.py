@@ -63,12 +63,13 @@ class CustomizationProviderStack(cdk.Stack):
         any_foundation_model = self.format_arn(
             service="bedrock", account="", resource="foundation-model", resource_name="*"
         )
-        self.provider.allow_customizing(any_foundation_model, None)
+        grants = self.provider.use(self)
+        grants.allow_customizing(any_foundation_model, None)
         any_custom_model = self.format_arn(service="bedrock", resource="custom-model", resource_name="*")
-        self.provider.allow_importing(None)
-        self.provider.allow_deploying(any_custom_model)
-        self.provider.allow_provisioning(any_custom_model)
-        self.provider.allow_provisioning(any_foundation_model)
+        grants.allow_importing(None)
+        grants.allow_deploying(any_custom_model)
+        grants.allow_provisioning(any_custom_model)
+        grants.allow_provisioning(any_foundation_model)
         self.export_name = f"{self.stack_name}-ServiceToken"
         self.service_token_output = cdk.CfnOutput(
             self,

@@ -15,6 +15,8 @@ JOB = "Custom::BedrockModelCustomizationJob"
 RESULT = "Custom::BedrockModelCustomizationJobResult"
 WAIT = "AWS::CloudFormation::WaitCondition"
 HANDLE = "AWS::CloudFormation::WaitConditionHandle"
+WAITS_FOR = "cdk-bedrock-customization:waitsFor"
+STACK_TAG = "cdk-bedrock-customization:stack"
 
 
 def model(stack: cdk.Stack, bucket: s3.IBucket, construct_id: str = "Model", **overrides: Any) -> CustomModel:
@@ -50,9 +52,12 @@ class TestEventDriven:
         ((condition_id, condition),) = of_type(template, WAIT).items()
         ((handle_id, _),) = of_type(template, HANDLE).items()
         assert condition["Properties"] == {"Count": 1, "Handle": {"Ref": handle_id}, "Timeout": "43200"}
-        (read_policy_id,) = [k for k in template if "NotifierMayReadJob" in k]
-        # It waits for the job to be accepted, and for the notifier to be allowed to read it.
-        assert sorted(condition["DependsOn"]) == sorted([job_id, read_policy_id])
+        notifier_ids = {k for k in template if k.startswith("BedrockJobCompletionNotifier")}
+        # It waits for the job to be accepted, and for the notifier (its function, rules and grants).
+        assert job_id in condition["DependsOn"]
+        assert set(condition["DependsOn"]) - {job_id} == notifier_ids
+        # The notifier finds the job and the handle from the condition's Metadata.
+        assert condition["Metadata"][WAITS_FOR] == {"job": job_id, "handle": handle_id}
         assert "WaitingForJob" in condition_id  # what the stack events show while the job runs
 
         ((result_id, result),) = of_type(template, RESULT).items()
@@ -73,7 +78,7 @@ class TestEventDriven:
         with pytest.raises(ValueError, match="completion timeout: 13 hours is not between 1 second and 12 hours"):
             Completion.event_driven(cdk.Duration.hours(13))
 
-    def test_one_notifier_per_stack_knows_every_wait(self, stack, bucket):
+    def test_one_notifier_per_stack_finds_every_wait_from_the_stack(self, stack, bucket):
         first, second = model(stack, bucket, "First"), model(stack, bucket, "Second")
         template = resources(stack)
         notifiers = {
@@ -81,16 +86,17 @@ class TestEventDriven:
         }
         ((_, notifier),) = notifiers.items()
         assert notifier["Properties"]["Handler"] == "bedrock_custom_resource.notifier.handle"
-        variables = notifier["Properties"]["Environment"]["Variables"]
-        assert variables["STACK_ID"] == {"Ref": "AWS::StackId"}
-        waits = json.loads(variables["JOB_WAITS"])
+        # Nothing in its environment grows with the models: it reads the stack.
+        assert notifier["Properties"]["Environment"]["Variables"] == {"STACK_ID": {"Ref": "AWS::StackId"}}
         conditions = of_type(template, WAIT)
         handles = of_type(template, HANDLE)
+        waits = {c["Metadata"][WAITS_FOR]["job"]: c for c in conditions.values()}
         assert set(waits) == {logical_id(stack, first.resource), logical_id(stack, second.resource)}
-        for job_id, ids in waits.items():
-            assert job_id in conditions[ids["condition"]]["DependsOn"]
-            assert conditions[ids["condition"]]["Properties"]["Handle"] == {"Ref": ids["handle"]}
-            assert ids["handle"] in handles
+        for job_id, condition in waits.items():
+            assert job_id in condition["DependsOn"]
+            handle_id = condition["Metadata"][WAITS_FOR]["handle"]
+            assert condition["Properties"]["Handle"] == {"Ref": handle_id}
+            assert handle_id in handles
 
         rules = of_type(template, "AWS::Events::Rule")
         patterns = [r["Properties"].get("EventPattern") for r in rules.values()]
@@ -100,8 +106,19 @@ class TestEventDriven:
             ("rate(1 hour)", '{"backstop":true}')
         ]
 
-    def test_the_notifier_reads_only_its_jobs_and_lists_only_its_stack(self, stack, bucket):
-        first, second = model(stack, bucket, "First"), model(stack, bucket, "Second")
+    def test_the_notifier_is_the_same_for_one_model_and_for_ninety(self, bucket):
+        """Its function, role and rules do not grow with the stack's models (Lambda allows 4 KB of variables)."""
+
+        def notifier_resources(models: int) -> dict[str, Any]:
+            stack = cdk.Stack(cdk.App(), "Many")
+            for number in range(models):
+                model(stack, s3.Bucket.from_bucket_name(stack, f"Data{number}", "data"), f"Model{number}")
+            return {k: v for k, v in resources(stack).items() if k.startswith("BedrockJobCompletionNotifier")}
+
+        assert notifier_resources(1) == notifier_resources(90)
+
+    def test_the_notifier_reads_only_the_jobs_tagged_with_its_stack_and_lists_only_its_stack(self, stack, bucket):
+        model(stack, bucket, "First"), model(stack, bucket, "Second")
         template = resources(stack)
         policies = of_type(template, "AWS::IAM::Policy")
         notifier_statements = [
@@ -110,16 +127,18 @@ class TestEventDriven:
             if "BedrockJobCompletionNotifierRole" in json.dumps(policy["Properties"]["Roles"])
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         ]
-        reads = sorted(json.dumps(s["Resource"]) for s in notifier_statements if "bedrock" in json.dumps(s["Action"]))
-        assert reads == sorted(json.dumps({"Ref": logical_id(stack, m.resource)}) for m in (first, second))
-        (listing,) = [s for s in notifier_statements if s["Action"] == "cloudformation:ListStackResources"]
-        assert listing["Resource"] == {"Ref": "AWS::StackId"}
-        actions = {json.dumps(s["Action"]) for s in notifier_statements}
-        assert actions <= {
-            '"bedrock:GetModelCustomizationJob"',
-            '"cloudformation:ListStackResources"',
-            '["logs:CreateLogStream", "logs:PutLogEvents"]',
-        }
+        (read,) = [s for s in notifier_statements if "bedrock" in json.dumps(s["Action"])]
+        assert read["Action"] == "bedrock:GetModelCustomizationJob"
+        assert json.dumps(read["Resource"]).endswith(':model-customization-job/*"]]}')
+        # The handler tags every job with its stack's id (tests/handler/test_customization_job.py).
+        assert read["Condition"] == {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": {"Ref": "AWS::StackId"}}}
+        (stack_reads,) = [s for s in notifier_statements if "cloudformation" in json.dumps(s["Action"])]
+        assert sorted(stack_reads["Action"]) == [
+            "cloudformation:DescribeStackResource",
+            "cloudformation:ListStackResources",
+        ]
+        assert stack_reads["Resource"] == {"Ref": "AWS::StackId"}
+        assert len(notifier_statements) == 3  # and the log group's
 
     def test_the_notifier_and_its_rules_never_wait_for_a_job(self, stack, bucket):
         """If they did, a job ordered after another (or created later) would hold back the other's signal."""
@@ -127,7 +146,6 @@ class TestEventDriven:
         model(stack, bucket, "Second")
         template = resources(stack)
         job_ids = set(of_type(template, JOB))
-        read_policies = {k for k in of_type(template, "AWS::IAM::Policy") if "NotifierMayReadJob" in k}
         pending = [k for k in template if k.startswith("BedrockJobCompletionNotifier")]
         seen: set[str] = set()
         while pending:  # everything the notifier's resources depend on, directly or through references
@@ -137,7 +155,7 @@ class TestEventDriven:
             seen.add(current)
             text = json.dumps(template[current])
             pending += [other for other in template if f'"{other}"' in text]
-        assert not seen & (job_ids | read_policies)
+        assert not seen & job_ids
 
     def test_a_replacing_change_makes_a_new_wait_and_a_tag_change_does_not(self, bucket):
         def wait_ids(epochs: int, tag: str) -> set[str]:

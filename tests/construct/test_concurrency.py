@@ -126,8 +126,8 @@ def test_adding_a_sixth_model_changes_no_logical_id(bucket):
 
     five, six = logical_ids(5), logical_ids(6)
     assert five < six
-    # the sixth job, its service role and policy, wait condition and handle, reader and read policy
-    assert len(six - five) == 7
+    # the sixth job, its service role (its grants inline), wait condition and handle, and reader
+    assert len(six - five) == 5
 
 
 def test_jobs_that_are_not_waited_for_warn_when_they_can_exceed_the_limit(stack, bucket):

@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from bedrock_custom_resource.contract import InvalidProperties
+from bedrock_custom_resource.lifecycle import STACK_TAG
 from cdk_bedrock_customization import (
     Completion,
     Customization,
@@ -27,9 +28,10 @@ from cdk_bedrock_customization import (
 )
 from cdk_bedrock_customization.provider import HANDLER_RUNTIME, POLLING_WARNING_ID
 
-from .conftest import resources_of_type, statements
+from .conftest import inline_policies, resources_of_type, role_statements
 
 JOB = "Custom::BedrockModelCustomizationJob"
+HANDLER_ROLE = "BedrockCustomizationProviderHandlerRole"
 
 
 def model(scope: cdk.Stack, bucket: s3.IBucket, construct_id: str = "Model", **overrides: Any) -> CustomModel:
@@ -150,12 +152,12 @@ class TestReinforcementFineTuning:
         config = job_properties(template)["customizationConfig"]["rftConfig"]
         assert config["hyperParameters"] == {"epochCount": 2}
         assert "Grader" in rendered(config["graderConfig"]["lambdaGrader"]["lambdaArn"])
-        invokes = [s for s in statements(template, "ModelServiceRole") if s["Action"] == "lambda:InvokeFunction"]
+        invokes = [s for s in role_statements(template, "ModelServiceRole") if s["Action"] == "lambda:InvokeFunction"]
         assert invokes and all("Grader" in rendered(s["Resource"]) for s in invokes)
 
 
 def teacher_grants(template: Template) -> list[dict[str, Any]]:
-    return [s for s in statements(template, "ModelServiceRole") if s["Action"] == "bedrock:InvokeModel"]
+    return [s for s in role_statements(template, "ModelServiceRole") if s["Action"] == "bedrock:InvokeModel"]
 
 
 class TestDistillationTeacher:
@@ -350,7 +352,7 @@ class TestServiceRole:
     def test_reads_exactly_the_data_and_writes_exactly_the_output_prefix(self, stack, bucket):
         model(stack, bucket, validation_data=[S3Data.from_bucket(bucket, "validation/data.jsonl")])
         object_grants = {}
-        for statement in statements(Template.from_stack(stack), "ModelServiceRole"):
+        for statement in role_statements(Template.from_stack(stack), "ModelServiceRole"):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             for resource in (
                 statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -369,16 +371,40 @@ class TestServiceRole:
         template = Template.from_stack(stack)
         assert job_properties(template)["roleArn"] == "arn:aws:iam::123456789012:role/my-bedrock-role"
         assert not [r for r in resources_of_type(template, "AWS::IAM::Role") if r.startswith("Model")]
-        (pass_role,) = [
-            s for s in statements(template, "BedrockCustomizationProvider") if s["Action"] == "iam:PassRole"
-        ]
+        (pass_role,) = [s for s in role_statements(template, HANDLER_ROLE) if s["Action"] == "iam:PassRole"]
         assert pass_role["Resource"] == "arn:aws:iam::123456789012:role/my-bedrock-role"
+        # A given role carries no tag of the stack: it is passed by its ARN, to Bedrock only.
+        assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
 
-    def test_job_waits_for_the_roles_policy(self, stack, bucket):
+    def test_job_waits_for_the_role_that_carries_its_grants(self, stack, bucket):
         model(stack, bucket)
         template = Template.from_stack(stack)
         (job,) = resources_of_type(template, JOB).values()
-        assert any(d.startswith("ModelServiceRoleDefaultPolicy") for d in job["DependsOn"])
+        (role_id,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if k.startswith("ModelServiceRole")]
+        assert role_id in job["DependsOn"]
+        # The grants are part of the role, so waiting for the role waits for every grant: no policy resource
+        # is attached to it that the job would also have to wait for.
+        assert "Grants" in inline_policies(template, role_id)
+        attached = [
+            policy
+            for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+        ]
+        assert attached == []
+
+    def test_grants_are_one_inline_policy_of_the_role_which_carries_its_stacks_tag(self, stack, bucket):
+        model(stack, bucket, "First")
+        model(stack, bucket, "Second")
+        template = Template.from_stack(stack)
+        models = ("FirstServiceRole", "SecondServiceRole")
+        roles = {k: r for k, r in resources_of_type(template, "AWS::IAM::Role").items() if k.startswith(models)}
+        assert len(roles) == 2
+        for role_id, role in roles.items():
+            assert [p["PolicyName"] for p in role["Properties"]["Policies"]] == ["Grants"]
+            assert inline_policies(template, role_id)["Grants"]
+            # The tag by which the stack's handler may pass it (TestProvider), and no other stack's.
+            assert {"Key": STACK_TAG, "Value": {"Ref": "AWS::StackId"}} in role["Properties"]["Tags"]
+        assert not [k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith(models)]
 
     def test_a_given_role_granted_a_key_is_also_waited_for(self, stack, bucket):
         role = iam.Role(stack, "Given", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
@@ -402,12 +428,12 @@ class TestServiceRole:
         assert len(vpc_config["subnetIds"]) == 2
         assert len(vpc_config["securityGroupIds"]) == 1
         template.resource_count_is("AWS::EC2::SecurityGroup", 1)
-        role_statements = statements(template, "ModelServiceRole")
-        creates = [s for s in role_statements if s["Action"] == "ec2:CreateNetworkInterface"]
+        granted = role_statements(template, "ModelServiceRole")
+        creates = [s for s in granted if s["Action"] == "ec2:CreateNetworkInterface"]
         assert any(
             s.get("Condition", {}).get("StringEquals") == {"aws:RequestTag/BedrockManaged": "true"} for s in creates
         )
-        deletes = [s for s in role_statements if "ec2:DeleteNetworkInterface" in s["Action"]]
+        deletes = [s for s in granted if "ec2:DeleteNetworkInterface" in s["Action"]]
         assert len(deletes[0]["Condition"]["ArnEquals"]["ec2:Subnet"]) == 2
 
     def test_kms_key_encrypts_the_model_and_both_roles_may_use_it(self, stack, bucket):
@@ -417,8 +443,10 @@ class TestServiceRole:
         assert job_properties(template)["customModelKmsKeyId"] == {
             "Fn::GetAtt": [Match.string_like_regexp("ModelKey"), "Arn"]
         } or ("ModelKey" in rendered(job_properties(template)["customModelKmsKeyId"]))
-        for prefix in ("ModelServiceRole", "BedrockCustomizationProviderHandlerRole"):
-            kms_actions = {a for s in statements(template, prefix) for a in s["Action"] if str(a).startswith("kms:")}
+        for prefix in ("ModelServiceRole", HANDLER_ROLE):
+            kms_actions = {
+                a for s in role_statements(template, prefix) for a in s["Action"] if str(a).startswith("kms:")
+            }
             assert {"kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= kms_actions
 
 
@@ -435,7 +463,8 @@ class TestProvider:
 
     def test_handler_role_is_least_privilege(self, stack, bucket):
         model(stack, bucket)
-        handler_statements = statements(Template.from_stack(stack), "BedrockCustomizationProviderHandlerRole")
+        template = Template.from_stack(stack)
+        handler_statements = role_statements(template, HANDLER_ROLE)
         actions = {
             a for s in handler_statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
         }
@@ -457,11 +486,44 @@ class TestProvider:
         assert [s["Action"] for s in handler_statements if s["Resource"] == "*"] == [
             "bedrock:ListModelCustomizationJobs"
         ]
+        # The roles the library made are passed by their stack's tag, to Bedrock only: this account's roles
+        # that carry this stack's id, and no others.
         (pass_role,) = [s for s in handler_statements if s["Action"] == "iam:PassRole"]
-        assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
-        assert "ModelServiceRole" in rendered(pass_role["Resource"])
+        assert pass_role["Condition"] == {
+            "StringEquals": {
+                "iam:PassedToService": "bedrock.amazonaws.com",
+                f"aws:ResourceTag/{STACK_TAG}": {"Ref": "AWS::StackId"},
+            }
+        }
+        assert pass_role["Resource"] == {
+            "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::123456789012:role/*"]]
+        }
+        # ... which the model's service role carries, so the handler may pass it.
+        (service_role,) = [
+            r for k, r in resources_of_type(template, "AWS::IAM::Role").items() if k.startswith("ModelServiceRole")
+        ]
+        assert {"Key": STACK_TAG, "Value": {"Ref": "AWS::StackId"}} in service_role["Properties"]["Tags"]
         (base_models,) = [s for s in handler_statements if s["Action"] == "bedrock:CreateModelCustomizationJob"]
         assert "foundation-model/amazon.nova-micro-v1:0:128k" in rendered(base_models["Resource"])
+
+    def test_one_statement_passes_every_role_the_library_made_and_a_given_role_is_passed_by_its_arn(
+        self, stack, bucket
+    ):
+        for number in range(3):
+            model(stack, bucket, f"Made{number}")
+        given = "arn:aws:iam::123456789012:role/my-bedrock-role"
+        model(stack, bucket, "Given", role=iam.Role.from_role_arn(stack, "GivenRole", given, mutable=False))
+        passes = [s for s in role_statements(Template.from_stack(stack), HANDLER_ROLE) if s["Action"] == "iam:PassRole"]
+        by_tag = [s for s in passes if f"aws:ResourceTag/{STACK_TAG}" in s["Condition"]["StringEquals"]]
+        assert len(by_tag) == 1  # however many models
+        assert "ServiceRole" not in rendered(passes)  # no made role is named
+        (by_arn,) = [s for s in passes if s not in by_tag]
+        assert by_arn == {
+            "Action": "iam:PassRole",
+            "Condition": {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+            "Effect": "Allow",
+            "Resource": given,
+        }
 
     def test_handlers_run_on_the_newest_python_with_json_logs_kept_a_month(self, stack, bucket):
         model(stack, bucket)

@@ -29,7 +29,7 @@ from cdk_bedrock_customization.models_file import ModelsFileError
 
 from constructs import Construct
 
-from .conftest import ENV
+from .conftest import ENV, role_statements
 from .test_models_file import GOOD, LINE, nested_aliases
 
 EXAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
@@ -152,7 +152,8 @@ def test_a_stage_applies_its_overrides(models_file):
 def test_the_local_dataset_asset_and_the_roles_grant_name_the_same_object(models_file):
     stack = new_stack()
     ModelsFromFile(stack, "Models", path=models_file)
-    template = resources(stack)
+    synthesized = Template.from_stack(stack)
+    template = synthesized.to_json()["Resources"]
     (job,) = [
         r
         for k, r in template.items()
@@ -160,13 +161,7 @@ def test_the_local_dataset_asset_and_the_roles_grant_name_the_same_object(models
     ]
     uri = json.dumps(job["Properties"]["trainingDataConfig"]["s3Uri"])
     asset_key = next(part for part in uri.split('"') if part.endswith(".jsonl")).rsplit("/", 1)[-1]
-    reads = [
-        s
-        for k, r in template.items()
-        if r["Type"] == "AWS::IAM::Policy" and k.startswith("ModelssupportServiceRole")
-        for s in r["Properties"]["PolicyDocument"]["Statement"]
-        if s["Action"] == "s3:GetObject"
-    ]
+    reads = [s for s in role_statements(synthesized, "ModelssupportServiceRole") if s["Action"] == "s3:GetObject"]
     (read,) = reads
     assert json.dumps(read["Resource"]).endswith(f'/{asset_key}"]]}}')  # exactly that object, no wildcard
     assert "*" not in json.dumps(read["Resource"])

@@ -448,7 +448,7 @@ def _job(scope: cdk.Stack, construct_id: str, data: S3Data, output: S3Data, **pr
 
 
 def grant_paths_app() -> cdk.App:
-    """Every grant path of the library, in three stacks."""
+    """Every grant path of the library, in four stacks."""
     app = cdk.App()
 
     # The Provider framework (the default), in an account and Region known at synth.
@@ -473,6 +473,8 @@ def grant_paths_app() -> cdk.App:
         completion=Completion.polling(),
     )
     _job(stack, "Encrypted", train, output, kms_key=key, completion=Completion.no_wait())
+    given_role = iam.Role(stack, "GivenJobRole", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+    _job(stack, "EncryptedWithGivenRole", train, output, role=given_role, kms_key=key, completion=Completion.no_wait())
     grader = lambda_.Function(
         stack,
         "Grader",
@@ -518,6 +520,18 @@ def grant_paths_app() -> cdk.App:
     ProvisionedThroughput(stack, "FoundationThroughput", model=foundation, model_units=1)
     CustomModel.from_custom_model_name(stack, "ByName", "support-model").add_deployment("ByNameOnDemand")
 
+    # Models of another stack on this stack's provider: their grants are a policy of their own stack.
+    models = cdk.Stack(app, "GrantPathsModels", env=ENV)
+    elsewhere = s3.Bucket(models, "Data", enforce_ssl=True)
+    _job(
+        models,
+        "OnAnotherStacksProvider",
+        S3Data.from_bucket(elsewhere, "train.jsonl"),
+        S3Data.from_bucket(elsewhere, "output/"),
+        kms_key=kms.Key(models, "Key", enable_key_rotation=True),
+        provider=CustomizationProvider.of(stack),
+    )
+
     # The single function, in an environment-agnostic stack (ARNs made of intrinsics).
     agnostic = cdk.Stack(app, "GrantPathsSingleFunction")
     CustomizationProvider.of(agnostic, kind=ProviderKind.SINGLE_FUNCTION)
@@ -557,6 +571,7 @@ def grant_paths_app() -> cdk.App:
     for scope, finding, reason in (
         (stack, "S1", "The test app's data buckets keep no access logs."),
         (agnostic, "S1", "The test app's data buckets keep no access logs."),
+        (models, "S1", "The test app's data buckets keep no access logs."),
         (vpc, "VPC7", "The test app's VPC needs no flow log."),
         (grader, "L1", "The test app's grader runs on a fixed Python runtime."),
         (grader, f"IAM4[{basic_execution}]", "The test app's grader logs with AWSLambdaBasicExecutionRole."),
@@ -616,7 +631,18 @@ def test_every_statement_of_every_grant_path_is_valid_in_the_service_authorizati
 GRANT_PATHS = {
     "a job's base model": ("bedrock:CreateModelCustomizationJob", "foundation-model/amazon.nova-lite-v1:0:300k"),
     "a custom base model (continued pre-training)": ("bedrock:CreateModelCustomizationJob", "custom-model/*"),
-    "passing the service role": ("iam:PassRole", "iam:PassedToService"),
+    "passing the stack's own service roles, by their stack tag": (
+        "iam:PassRole",
+        "aws:ResourceTag/cdk-bedrock-customization:stack",
+    ),
+    "passing a given role, by its ARN": ("iam:PassRole", "role/bedrock-jobs"),
+    "passing the roles of a provider stack's name prefix": ("iam:PassRole", "role/bedrock-*"),
+    "a service role's grants, inline in it": ("s3:GetObject", "(Grants)"),
+    "a given role's grants, in its own policy": ("kms:CreateGrant", "GivenJobRoleDefaultPolicy"),
+    "a model stack's grants to another stack's handler": (
+        "bedrock:CreateModelCustomizationJob",
+        "GrantPathsModels/BedrockCustomizationProviderGrants",
+    ),
     "reading training data": ("s3:GetObject", "train.jsonl"),
     "listing a data prefix": ("s3:ListBucket", "s3:prefix"),
     "writing the output prefix": ("s3:PutObject", "output/*"),
@@ -642,8 +668,9 @@ GRANT_PATHS = {
         "foundation-model/*",
     ),
     "a model looked up by name": ("bedrock:GetCustomModel", "ByNameLookup"),
-    "the notifier": ("bedrock:GetModelCustomizationJob", "NotifierMayReadJob"),
+    "the notifier": ("bedrock:GetModelCustomizationJob", "aws:ResourceTag/cdk-bedrock-customization:stack"),
     "the notifier's stack": ("cloudformation:ListStackResources", "stack/"),
+    "the notifier's wait conditions": ("cloudformation:DescribeStackResource", "stack/"),
     "the Provider framework": ("states:StartExecution", "stateMachine"),
     "the single function's polling rules": ("events:PutRule", "rule/bedrock-cr-"),
     "the single function's invoke permissions": ("lambda:AddPermission", "PollingPermissions"),
@@ -779,6 +806,28 @@ def test_the_check_reports_a_bad_grant_added_to_a_synthesized_handler_role(stack
     )
     findings = check_template("TestStack", Template.from_stack(stack).to_json())
     assert len(findings) == 1
+    assert "bedrock:CreateCustomModel on arn:aws:bedrock:us-east-1:123456789012:custom-model/*" in findings[0]
+
+
+def test_the_check_reports_a_bad_grant_inline_in_a_synthesized_service_role(stack, bucket):
+    """A service role's grants are in its own Policies (no AWS::IAM::Policy): the check reads them too."""
+    model = _job(stack, "Model", S3Data.from_bucket(bucket, "train.jsonl"), S3Data.from_bucket(bucket, "output/"))
+    model.role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["bedrock:CreateCustomModel"],
+            resources=[stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")],
+        )
+    )
+    template = Template.from_stack(stack).to_json()
+    role_id = stack.get_logical_id(model.role.node.default_child)
+    assert not [
+        policy
+        for policy in template["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in policy["Properties"]["Roles"]
+    ]
+    findings = check_template("TestStack", template)
+    assert len(findings) == 1
+    assert findings[0].startswith(f"TestStack/{role_id} (Grants) [")
     assert "bedrock:CreateCustomModel on arn:aws:bedrock:us-east-1:123456789012:custom-model/*" in findings[0]
 
 

@@ -25,7 +25,7 @@ from cdk_bedrock_customization import (
 )
 from cdk_bedrock_customization.serving import COMMITMENT_WARNING_ID
 
-from .conftest import resources_of_type, statements
+from .conftest import inline_policies, resources_of_type, role_statements, statements
 
 IMPORTED = "Custom::BedrockCustomModel"
 DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
@@ -45,7 +45,7 @@ def logical_id(stack: cdk.Stack, construct: Any) -> str:
 
 
 def handler_statements(template: Template) -> list[dict[str, Any]]:
-    return statements(template, "BedrockCustomizationProviderHandlerRole")
+    return role_statements(template, "BedrockCustomizationProviderHandlerRole")
 
 
 def statement_with(template: Template, action: str) -> list[dict[str, Any]]:
@@ -80,16 +80,28 @@ class TestImportedCustomModel:
         assert trust["Principal"] == {"Service": "bedrock.amazonaws.com"}
         assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
         assert "bedrock:us-east-1:123456789012:*" in json.dumps(trust["Condition"]["ArnLike"])
-        role_statements = statements(template, role_id.replace("ServiceRole", "ServiceRoleDefaultPolicy")[:-8])
-        rendered = json.dumps(role_statements)
+        # Its grants are inline in the role (one policy, "Grants"), and nothing else is attached to it.
+        grants = role_statements(template, role_id)
+        assert inline_policies(template, role_id) == {"Grants": grants}
+        rendered = json.dumps(grants)
         assert "customer-escrow-123456789012-smtj-a1b2c3/nova-support/model/*" in rendered
-        assert {"StringLike": {"s3:prefix": "nova-support/model/*"}} in [s.get("Condition") for s in role_statements]
+        assert {"StringLike": {"s3:prefix": "nova-support/model/*"}} in [s.get("Condition") for s in grants]
         assert resource["DependsOn"] and any("ServiceRole" in d for d in resource["DependsOn"])
         assert resource["DeletionPolicy"] == "Retain"
         assert stack.resolve(model.model_arn) == {"Fn::GetAtt": [logical_id(stack, model), "modelArn"]}
+        # The handler passes the roles that carry its stack's tag, as this one does, to Bedrock only.
         (pass_role,) = statement_with(template, "iam:PassRole")
-        assert pass_role["Resource"] == {"Fn::GetAtt": [role_id, "Arn"]}
-        assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}
+        assert pass_role["Resource"] == {
+            "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::123456789012:role/*"]]
+        }
+        assert pass_role["Condition"] == {
+            "StringEquals": {
+                "iam:PassedToService": "bedrock.amazonaws.com",
+                f"aws:ResourceTag/{lifecycle.STACK_TAG}": {"Ref": "AWS::StackId"},
+            }
+        }
+        role_tags = template.to_json()["Resources"][role_id]["Properties"]["Tags"]
+        assert {"Key": lifecycle.STACK_TAG, "Value": {"Ref": "AWS::StackId"}} in role_tags
         (imports,) = statement_with(template, "bedrock:CreateCustomModel")
         # CreateCustomModel has no resource type (Service Authorization Reference): *, for requests that put
         # the configuration tag on the new model, as the handler always does.
@@ -119,7 +131,7 @@ class TestImportedCustomModel:
         assert properties["modelKmsKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]}
         assert "roleArn" in properties  # Bedrock needs a role to use a customer managed key
         for prefix in ("ImportedServiceRole", "BedrockCustomizationProviderHandlerRole"):
-            granted = [s for s in statements(template, prefix) if "kms:Decrypt" in s["Action"]]
+            granted = [s for s in role_statements(template, prefix) if "kms:Decrypt" in s["Action"]]
             assert granted and granted[0]["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
 
     @pytest.mark.parametrize(

@@ -1,0 +1,169 @@
+"""CloudFormation's and its services' limits that only AWS checks (DESIGN.md, fact 11), checked at synth.
+
+A stack that would pass one fails ``cdk synth`` with what to do, instead of failing its deployment in AWS.
+The resource count is checked before synthesis (aws-cdk-lib's own check at 500 says nothing of what to do);
+the rest on the synthesized template, by a validation plugin of the stack.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+
+import constructs
+from constructs import Construct
+
+MAX_RESOURCES = 500
+# CloudFormation takes a template of at most 1 MB from S3 (the CDK uploads every template it deploys).
+MAX_TEMPLATE_BYTES = 1_000_000
+# Lambda: "4 KB" for all of a function's environment variables. Counted here as their JSON map, which is more
+# than the keys and values alone: the check errs on the side of failing at synth.
+MAX_ENVIRONMENT_BYTES = 4096
+MAX_TARGET_INPUT_CHARACTERS = 8192  # an EventBridge target's Input
+MAX_RULE_NAME_CHARACTERS = 64  # an EventBridge rule's Name
+MAX_FUNCTION_NAME_CHARACTERS = 64
+# What a single-function provider's polling target carries besides a request's properties: the request's
+# ids, its presigned ResponseURL (about 1,500 characters) and crhelper's own fields.
+POLLING_EVENT_ALLOWANCE = 3000
+SPLIT_ADVICE = (
+    "split the models between stacks (each stack gets its own provider), or share one service role between "
+    "models (role=...)"
+)
+
+
+def check_resource_count(stack: cdk.Stack) -> list[str]:
+    """Pre-synthesis: the stack's resources against CloudFormation's 500."""
+    count = sum(1 for construct in stack.node.find_all() if isinstance(construct, cdk.CfnResource))
+    if count <= MAX_RESOURCES:
+        return []
+    return [
+        f"{stack.stack_name} has {count} resources; CloudFormation allows {MAX_RESOURCES} per stack: {SPLIT_ADVICE}"
+    ]
+
+
+def template_problems(
+    template: Mapping[str, Any], polled_types: frozenset[str] = frozenset()
+) -> list[tuple[str, str, str]]:
+    """What a synthesized template breaks of fact 11's limits, as (logical id or "", problem, what to do).
+
+    polled_types: the custom resource types that a single-function provider polls through EventBridge targets
+    that carry their properties."""
+    problems = []
+    size = len(json.dumps(template, separators=(",", ":")).encode())
+    if size > MAX_TEMPLATE_BYTES:
+        problems.append(
+            ("", f"the template has {size:,} bytes; CloudFormation takes at most {MAX_TEMPLATE_BYTES:,}", SPLIT_ADVICE)
+        )
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        problems += [(logical_id, *problem) for problem in _resource_problems(resource, polled_types)]
+    return problems
+
+
+def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]) -> Iterator[tuple[str, str]]:
+    resource_type = resource.get("Type", "")
+    properties = resource.get("Properties") or {}
+    if resource_type == "AWS::Lambda::Function":
+        variables = (properties.get("Environment") or {}).get("Variables") or {}
+        size = _size(variables) if variables else 0
+        if size > MAX_ENVIRONMENT_BYTES:
+            yield (
+                f"its environment variables take at least {size:,} bytes; Lambda allows {MAX_ENVIRONMENT_BYTES:,} "
+                "in all",
+                "keep per-model settings out of function environments",
+            )
+        yield from _name_problem(properties.get("FunctionName"), "FunctionName", MAX_FUNCTION_NAME_CHARACTERS)
+    elif resource_type == "AWS::Events::Rule":
+        yield from _name_problem(properties.get("Name"), "Name", MAX_RULE_NAME_CHARACTERS)
+        for target in properties.get("Targets") or []:
+            length = _size(target.get("Input", ""))
+            if length > MAX_TARGET_INPUT_CHARACTERS:
+                yield (
+                    f"target {target.get('Id')}'s Input has at least {length:,} characters; EventBridge allows "
+                    f"{MAX_TARGET_INPUT_CHARACTERS:,}",
+                    "shorten the input",
+                )
+    elif resource_type in polled_types:
+        length = _size({k: v for k, v in properties.items() if k != "ServiceToken"}) + POLLING_EVENT_ALLOWANCE
+        if length > MAX_TARGET_INPUT_CHARACTERS:
+            yield (
+                f"its properties would make a polling request of about {length:,} characters; EventBridge allows "
+                f"{MAX_TARGET_INPUT_CHARACTERS:,} in the single-function provider's polling target",
+                "shorten the properties (fewer or shorter tags), or use the Provider framework",
+            )
+
+
+def _name_problem(name: Any, member: str, limit: int) -> Iterator[tuple[str, str]]:
+    if isinstance(name, str) and len(name) > limit:
+        yield f"{member} {name!r} has {len(name)} characters; AWS allows {limit}", "choose a shorter name"
+
+
+def _size(value: Any) -> int:
+    """A value's size once deployed, at least: a literal string's own, an intrinsic's as its JSON (the value
+    it resolves to is unknown at synth, and is usually longer)."""
+    if isinstance(value, str):
+        return len(value.encode())
+    return len(json.dumps(value, separators=(",", ":")).encode())
+
+
+@jsii.implements(cdk.IPolicyValidationPlugin)
+class TemplateLimits:
+    """A validation plugin that checks one stack's synthesized template (see template_problems)."""
+
+    def __init__(self, stack: cdk.Stack, polled_types: frozenset[str]) -> None:
+        self._template_file = stack.template_file
+        self._polled_types = polled_types
+
+    @property
+    def name(self) -> str:
+        return "cdk-bedrock-customization limits"
+
+    @property
+    def version(self) -> str:
+        return "1.0.0"
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return ["StackLimits"]
+
+    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
+        violations = []
+        for path in context.template_paths:
+            if Path(path).name != self._template_file:
+                continue
+            problems = template_problems(json.loads(Path(path).read_text()), self._polled_types)
+            for logical_id, problem, fix in problems:
+                violations.append(
+                    cdk.PolicyViolation(
+                        rule_name="StackLimits",
+                        description=f"{logical_id or self._template_file}: {problem}",
+                        fix=fix,
+                        violating_resources=[
+                            cdk.PolicyViolatingResource(
+                                resource_logical_id=logical_id, template_path=path, locations=["."]
+                            )
+                        ],
+                    )
+                )
+        return cdk.PolicyValidationPluginReport(success=not violations, violations=violations)
+
+
+def check_limits(scope: Construct, polled_types: frozenset[str] = frozenset()) -> None:
+    """Check scope's stack against fact 11's limits at synth: its resources before synthesis, its template
+    after."""
+    stack = cdk.Stack.of(scope)
+    scope.node.add_validation(_ResourceCount(stack))
+    cdk.Validations.of(stack).add_plugins(TemplateLimits(stack, polled_types))
+
+
+@jsii.implements(constructs.IValidation)
+class _ResourceCount:
+    def __init__(self, stack: cdk.Stack) -> None:
+        self._stack = stack
+
+    def validate(self) -> list[str]:
+        return check_resource_count(self._stack)

@@ -1,0 +1,199 @@
+"""Fact 11's limits, checked at synth: what AWS would refuse at deploy time fails ``cdk synth`` with what to do.
+
+The limits below are written from their sources, not read from the code under test:
+- CloudFormation quotas: 500 resources per stack, a template body of at most 1 MB from S3;
+- Lambda quotas: 4 KB for all of a function's environment variables;
+- EventBridge (botocore's events model): a target's Input at most 8192 characters (TargetInput), a rule's Name at
+  most 64 (RuleName); Lambda's FunctionName at most 64 (botocore's lambda model, FunctionName of CreateFunction).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import botocore.session
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from cdk_bedrock_customization import CustomizationProvider, CustomModel, ProviderKind, S3Data
+from cdk_bedrock_customization.limits import template_problems
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+RESOURCES_PER_STACK = 500
+TEMPLATE_BYTES = 1_000_000
+ENVIRONMENT_BYTES = 4096
+JOB = "Custom::BedrockModelCustomizationJob"
+
+
+def _botocore_max(service: str, shape: str) -> int:
+    model = botocore.session.get_session().get_service_model(service)
+    return int(model.shape_for(shape).metadata["max"])
+
+
+def function(variables: dict[str, Any] | None = None, name: str | None = None) -> dict[str, Any]:
+    properties: dict[str, Any] = {"Handler": "index.handler", "Runtime": "python3.14"}
+    if variables is not None:
+        properties["Environment"] = {"Variables": variables}
+    if name is not None:
+        properties["FunctionName"] = name
+    return {"Type": "AWS::Lambda::Function", "Properties": properties}
+
+
+def rule(name: str | None = None, target_input: str | None = None) -> dict[str, Any]:
+    properties: dict[str, Any] = {"ScheduleExpression": "rate(1 hour)"}
+    if name is not None:
+        properties["Name"] = name
+    if target_input is not None:
+        properties["Targets"] = [
+            {"Id": "Target0", "Arn": "arn:aws:lambda:us-east-1:1:function:f", "Input": target_input}
+        ]
+    return {"Type": "AWS::Events::Rule", "Properties": properties}
+
+
+def problems_of(*resources: dict[str, Any], polled: frozenset[str] = frozenset()) -> list[tuple[str, str, str]]:
+    template = {"Resources": {f"Resource{i}": resource for i, resource in enumerate(resources)}}
+    return template_problems(template, polled)
+
+
+def variables_of_json_size(size: int) -> dict[str, str]:
+    """One variable whose JSON map, {"VALUE":"..."}, has exactly size bytes."""
+    overhead = len('{"VALUE":""}')
+    return {"VALUE": "x" * (size - overhead)}
+
+
+def test_the_limits_come_from_botocore_where_it_has_them():
+    assert _botocore_max("events", "TargetInput") == 8192
+    assert _botocore_max("events", "RuleName") == 64
+    assert _botocore_max("lambda", "FunctionName") >= 64  # an ARN may be longer; a name is at most 64
+
+
+def test_a_function_environment_over_4_kb_is_refused():
+    at_limit, over = variables_of_json_size(ENVIRONMENT_BYTES), variables_of_json_size(ENVIRONMENT_BYTES + 1)
+    assert len(json.dumps(at_limit, separators=(",", ":"))) == ENVIRONMENT_BYTES
+    assert problems_of(function(at_limit)) == []
+    ((logical_id, problem, fix),) = problems_of(function(over))
+    assert logical_id == "Resource0"
+    assert "4,097 bytes" in problem and "4,096" in problem
+    assert fix
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.text("ABCZ_", min_size=1, max_size=8), st.text(max_size=900), max_size=8))
+def test_any_environment_is_refused_exactly_when_its_json_is_over_4_kb(variables):
+    size = len(json.dumps(variables, separators=(",", ":"), ensure_ascii=True).encode()) if variables else 0
+    found = problems_of(function(variables))
+    assert bool(found) == (size > ENVIRONMENT_BYTES)
+
+
+def test_a_rule_name_over_64_characters_is_refused():
+    assert problems_of(rule(name="r" * 64)) == []
+    ((_, problem, _),) = problems_of(rule(name="r" * 65))
+    assert "65 characters" in problem and "64" in problem
+
+
+def test_a_function_name_over_64_characters_is_refused():
+    assert problems_of(function(name="f" * 64)) == []
+    ((_, problem, _),) = problems_of(function(name="f" * 65))
+    assert "FunctionName" in problem
+
+
+def test_a_target_input_over_8192_characters_is_refused():
+    assert problems_of(rule(target_input="i" * 8192)) == []
+    ((_, problem, _),) = problems_of(rule(target_input="i" * 8193))
+    assert "8,193 characters" in problem and "8,192" in problem
+
+
+def test_a_template_over_1_mb_is_refused():
+    filler = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "t" * 100}}
+    resources = {f"Topic{i:05d}": filler for i in range(9_000)}
+    size = len(json.dumps({"Resources": resources}, separators=(",", ":")))
+    assert size > TEMPLATE_BYTES
+    ((logical_id, problem, fix),) = template_problems({"Resources": resources})
+    assert logical_id == ""
+    assert f"{size:,} bytes" in problem
+    assert "split" in fix
+
+
+def test_large_properties_of_a_polled_resource_are_refused_only_on_the_single_function_provider():
+    """crhelper carries the request in the polling rule's target input (8192 characters)."""
+    tags = [{"key": f"tag-{i:03d}", "value": "v" * 200} for i in range(30)]
+    job = {"Type": JOB, "Properties": {"ServiceToken": "arn", "jobTags": tags}}
+    assert problems_of(job) == []
+    ((_, problem, fix),) = problems_of(job, polled=frozenset({JOB}))
+    assert "polling" in problem and "Provider framework" in fix
+    small = {"Type": JOB, "Properties": {"ServiceToken": "arn", "jobTags": tags[:2]}}
+    assert problems_of(small, polled=frozenset({JOB})) == []
+
+
+# --- at synth ------------------------------------------------------------------------------------------------
+
+
+def default_models(stack: cdk.Stack, count: int) -> None:
+    bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
+    for number in range(count):
+        CustomModel(
+            stack,
+            f"Model{number}",
+            base_model="amazon.nova-micro-v1:0:128k",
+            training_data=S3Data.from_bucket(bucket, f"model-{number}/train.jsonl"),
+            output_data=S3Data.from_bucket(bucket, f"model-{number}/output/"),
+        )
+
+
+def test_ninety_default_models_fit_in_one_stack_at_five_resources_each():
+    counts = {}
+    for models in (1, 2, 90):
+        app = cdk.App()
+        stack = cdk.Stack(app, "Platform")
+        default_models(stack, models)
+        counts[models] = len(app.synth().get_stack_by_name("Platform").template["Resources"])
+    assert counts[2] - counts[1] <= 5
+    assert (counts[90] - counts[1]) / 89 <= 5
+    assert counts[90] <= RESOURCES_PER_STACK
+
+
+def test_a_stack_over_500_resources_fails_at_synth_with_what_to_do():
+    app = cdk.App()
+    stack = cdk.Stack(app, "Platform")
+    default_models(stack, 101)
+    with pytest.raises(RuntimeError, match=r"Platform has \d+ resources; CloudFormation allows 500") as raised:
+        app.synth()
+    assert "split the models between stacks" in str(raised.value)
+    assert "role=" in str(raised.value)
+
+
+def test_a_function_of_the_stack_with_too_large_an_environment_fails_at_synth():
+    app = cdk.App()
+    stack = cdk.Stack(app, "Platform")
+    default_models(stack, 1)
+    lambda_.Function(
+        stack,
+        "Settings",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(e, c): pass"),
+        environment=variables_of_json_size(ENVIRONMENT_BYTES + 100),
+    )
+    with pytest.raises(RuntimeError, match=r"ERROR Settings\w+: its environment variables take at least 4,196 bytes"):
+        app.synth()
+
+
+def test_the_single_function_provider_refuses_properties_too_large_to_poll():
+    app = cdk.App()
+    stack = cdk.Stack(app, "Platform")
+    CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION)
+    bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
+    CustomModel(
+        stack,
+        "Model",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
+        output_data=S3Data.from_bucket(bucket, "output/"),
+        job_tags={f"tag-{i:03d}": "v" * 200 for i in range(30)},
+    )
+    with pytest.raises(RuntimeError, match=r"ERROR Model\w+: its properties would make a polling request") as raised:
+        app.synth()
+    assert "use the Provider framework" in str(raised.value)

@@ -1,0 +1,104 @@
+"""A provider from another stack (``provider=``): the grants a model needs are made in the model's own stack,
+attached to the provider's handler role, so the provider's stack never names the model's resources (which
+would be a dependency cycle); and the job order is per stack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from cdk_bedrock_customization import CustomizationProvider, CustomModel, S3Data
+
+
+def models_stack(app: cdk.App, name: str, provider: CustomizationProvider, count: int = 3) -> list[CustomModel]:
+    stack = cdk.Stack(app, name)
+    bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
+    key = kms.Key(stack, "ModelKey")
+    return [
+        CustomModel(
+            stack,
+            f"Model{number}",
+            base_model="amazon.nova-micro-v1:0:128k",
+            training_data=S3Data.from_bucket(bucket, f"{name}/{number}/train.jsonl"),
+            output_data=S3Data.from_bucket(bucket, f"{name}/{number}/output/"),
+            kms_key=key if number == 0 else None,
+            provider=provider,
+        )
+        for number in range(count)
+    ]
+
+
+def synthesized() -> tuple[dict[str, dict[str, Any]], dict[str, list[CustomModel]]]:
+    app = cdk.App()
+    provider_stack = cdk.Stack(app, "Providers")
+    provider = CustomizationProvider.of(provider_stack)
+    models = {name: models_stack(app, name, provider) for name in ("TeamA", "TeamB")}
+    assembly = app.synth()
+    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
+    return templates, models
+
+
+def of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def test_the_provider_stack_names_no_resource_of_the_model_stacks():
+    templates, _ = synthesized()
+    provider_text = json.dumps(templates["Providers"])
+    assert "Fn::ImportValue" not in provider_text
+    for name in ("TeamA", "TeamB"):
+        for logical_id in templates[name]["Resources"]:
+            assert f'"{logical_id}"' not in provider_text
+
+
+def test_each_model_stack_grants_its_own_models_in_one_policy_on_the_handler_role():
+    templates, _ = synthesized()
+    for name in ("TeamA", "TeamB"):
+        template = templates[name]
+        policies = [
+            policy
+            for policy in of_type(template, "AWS::IAM::Policy").values()
+            if "Fn::ImportValue" in json.dumps(policy["Properties"]["Roles"])
+        ]
+        (grants,) = policies
+        statements = grants["Properties"]["PolicyDocument"]["Statement"]
+        actions = {
+            action for s in statements for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        }
+        assert "bedrock:CreateModelCustomizationJob" in actions
+        assert "iam:PassRole" in actions
+        (passing,) = [s for s in statements if s["Action"] == "iam:PassRole"]
+        # The stack's own service roles, by the tag they carry: this stack's id, not the provider stack's.
+        assert passing["Condition"]["StringEquals"]["aws:ResourceTag/cdk-bedrock-customization:stack"] == {
+            "Ref": "AWS::StackId"
+        }
+        # The model key is granted to the handler here, in the key's stack.
+        assert any(str(a).startswith("kms:") for a in actions)
+
+
+def test_every_job_waits_for_its_stacks_grants():
+    templates, _ = synthesized()
+    for name in ("TeamA", "TeamB"):
+        template = templates[name]
+        (grants_id,) = [
+            k
+            for k, v in of_type(template, "AWS::IAM::Policy").items()
+            if "Fn::ImportValue" in json.dumps(v["Properties"]["Roles"])
+        ]
+        for job in of_type(template, "Custom::BedrockModelCustomizationJob").values():
+            assert grants_id in job["DependsOn"]
+
+
+def test_the_job_order_is_per_stack():
+    """Each stack's third job waits for its own first job's end; no job waits for another stack's."""
+    templates, models = synthesized()
+    for name in ("TeamA", "TeamB"):
+        template = templates[name]
+        jobs = [cdk.Stack.of(m).resolve(m.resource.node.default_child.logical_id) for m in models[name]]
+        dependencies = template["Resources"][jobs[2]]["DependsOn"]
+        first_wait = [k for k in dependencies if "WaitingForJob" in k]
+        assert len(first_wait) == 1 and first_wait[0].startswith("Model0")
+        assert all(k in template["Resources"] for k in dependencies)
