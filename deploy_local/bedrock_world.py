@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 MINUTE = 60.0
 

@@ -21,10 +21,9 @@ from bedrock_custom_resource import index, notifier
 from bedrock_single_function import provider as single_function_provider
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.shared_loader import shared_botocore_loader
 from moto import mock_aws
-
-from tests.support.bedrock_stand_in import BedrockStandIn
-from tests.support.shared_loader import shared_botocore_loader
 
 from .bedrock_world import BedrockWorld, SimulatedClock, Timings
 from .engine import LocalStack, Outcome, Printer

@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import index
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.shared_loader import shared_botocore_loader
 from moto import mock_aws
-
-from tests.support.bedrock_stand_in import BedrockStandIn
-from tests.support.shared_loader import shared_botocore_loader
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -193,7 +192,7 @@ def deploy(
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_loader() -> Iterator[None]:
-    """Speed only (see tests/support/shared_loader.py)."""
+    """Speed only (see cdk_bedrock_customization/emulation/shared_loader.py)."""
     with shared_botocore_loader():
         yield
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bedrock_custom_resource import index
-
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import ROLE_ARN, CloudFormationEvents, is_complete_input
 

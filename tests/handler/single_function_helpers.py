@@ -38,12 +38,12 @@ import boto3
 import pytest
 from bedrock_custom_resource import index, responses
 from bedrock_single_function import provider as adapter
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 from moto.core.exceptions import JsonRESTError
 from moto.events.models import EventsBackend
 
 from deploy_local import response_endpoint
 from deploy_local.single_function import LambdaContext, install_moto_compensations
-from tests.support.bedrock_stand_in import BedrockStandIn
 
 from .conftest import ACCOUNT, CREATE_FAILED, REGION
 

@@ -1,4 +1,4 @@
-"""The Bedrock stand-in behaves as Bedrock does where moto 5.2.x does not (tests/support/bedrock_stand_in.py).
+"""The Bedrock stand-in behaves as Bedrock does where moto 5.2.x does not (cdk_bedrock_customization.emulation).
 
 The handler tests rely on these behaviours, so each one is checked here through a real botocore client.
 """
@@ -13,10 +13,9 @@ import pytest
 from bedrock_custom_resource import contract
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from cdk_bedrock_customization.emulation import bedrock_stand_in
+from cdk_bedrock_customization.emulation.bedrock_stand_in import JOB_ARN_PATTERN, MODEL_ARN_PATTERN, BedrockStandIn
 from moto.bedrock.models import BedrockBackend
-
-from tests.support import bedrock_stand_in
-from tests.support.bedrock_stand_in import JOB_ARN_PATTERN, MODEL_ARN_PATTERN, BedrockStandIn
 
 from .conftest import BASE_MODEL, ROLE_ARN
 

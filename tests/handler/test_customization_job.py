@@ -1,7 +1,7 @@
 """Custom::BedrockModelCustomizationJob: Create, bad input, isComplete, response size, throttling, dispatch.
 
 Update and Delete are in test_customization_job_update.py and test_customization_job_delete.py.
-Bedrock is moto plus the stand-in of tests/support/bedrock_stand_in.py; what the handler sent is read from
+Bedrock is moto plus the stand-in of cdk_bedrock_customization.emulation; what the handler sent is read from
 the stand-in's record of calls, what exists from the stand-in's state.
 """
 
@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import contract, customization_job, index, responses
-
-from tests.support.bedrock_stand_in import JOB_ARN_PATTERN, MODEL_ARN_PATTERN, BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import JOB_ARN_PATTERN, MODEL_ARN_PATTERN, BedrockStandIn
 
 from .conftest import (
     ACCOUNT,

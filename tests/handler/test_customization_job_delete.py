@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import customization_job, index
-
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import (
     ACCOUNT,

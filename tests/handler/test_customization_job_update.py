@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import contract, index
-
-from tests.support.bedrock_stand_in import JOB_ARN_PATTERN, BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import JOB_ARN_PATTERN, BedrockStandIn
 
 from .conftest import SERVICE_TOKEN, CloudFormationEvents, Deployed, deploy, fine_tuning_properties, is_complete_input
 

@@ -16,8 +16,7 @@ from typing import Any
 import botocore.session
 import pytest
 from bedrock_custom_resource import index, lifecycle
-
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents, fine_tuning_properties, is_complete_input
 from .serving_helpers import active_model

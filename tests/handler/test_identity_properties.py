@@ -33,11 +33,10 @@ import pytest
 from bedrock_custom_resource import index
 from bedrock_custom_resource.contract import InvalidProperties
 from botocore.exceptions import ClientError
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
-
-from tests.support.bedrock_stand_in import BedrockStandIn
 
 from .conftest import (
     ACCOUNT,

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import aws, index, notifier
-
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import (
     BASE_MODEL,

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from bedrock_custom_resource import index, lifecycle
-
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import ACCOUNT, CloudFormationEvents, fine_tuning_properties
 

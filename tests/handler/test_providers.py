@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import contract
-
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import (
     ACCOUNT,

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from bedrock_custom_resource import contract, index
 from bedrock_custom_resource.contract import InvalidProperties
-
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import SERVICE_TOKEN, CloudFormationEvents
 from .serving_helpers import active_model, create, poll

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import index
-
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import CREATE_FAILED, SERVICE_TOKEN, CloudFormationEvents
 from .serving_helpers import active_model, create, poll

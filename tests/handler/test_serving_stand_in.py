@@ -1,4 +1,4 @@
-"""The stand-in's emulation of serving (tests/support/bedrock_stand_in.py): imported custom models, custom
+"""The stand-in's emulation of serving (cdk_bedrock_customization.emulation): imported custom models, custom
 model deployments and provisioned throughput, none of which moto implements.
 
 Each rule is checked through a real botocore client, as the handler will meet it.
@@ -12,16 +12,15 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.bedrock.exceptions import BedrockClientError
-
-from tests.support import bedrock_stand_in
-from tests.support.bedrock_stand_in import (
+from cdk_bedrock_customization.emulation import bedrock_stand_in
+from cdk_bedrock_customization.emulation.bedrock_stand_in import (
     DEPLOYMENT_ARN_PATTERN,
     FOUNDATION_MODEL_ARN_PATTERN,
     IMPORTED_MODEL_ARN_PATTERN,
     THROUGHPUT_ARN_PATTERN,
     BedrockStandIn,
 )
+from moto.bedrock.exceptions import BedrockClientError
 
 from .conftest import BASE_MODEL, ROLE_ARN
 

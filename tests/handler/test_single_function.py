@@ -18,8 +18,7 @@ import boto3
 import pytest
 from bedrock_custom_resource import index
 from bedrock_single_function import provider
-
-from tests.support.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import (
     ACCOUNT,

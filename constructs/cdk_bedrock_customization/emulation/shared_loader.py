@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import botocore.session
-import pytest
+
+from .patches import patched
 
 
 @contextlib.contextmanager
@@ -26,6 +27,6 @@ def shared_botocore_loader() -> Iterator[None]:
             loaders[search_path_string] = original(search_path_string)
         return loaders[search_path_string]
 
-    with pytest.MonkeyPatch.context() as patch:
+    with patched() as patch:
         patch.setattr(botocore.session, "create_loader", shared)
         yield

@@ -2,8 +2,9 @@
 
 moto's bedrock backend (``moto/bedrock/models.py`` and ``responses.py``) differs from the real service in
 ways that matter to a custom resource handler (DESIGN.md, fact 8). ``BedrockStandIn`` patches moto's
-classes for one test, through pytest's ``monkeypatch`` (which restores them afterwards; moto's files are
-not edited), and closes these gaps. Every compensation is marked "moto gap" where it is made:
+classes for one test, through a patcher (pytest's ``monkeypatch`` or ``patches.Patches``, which restore
+them afterwards; moto's files are not edited), and closes these gaps. Every compensation is marked "moto
+gap" where it is made:
 
 1. Jobs stay ``InProgress`` forever, with no sub-task ``statusDetails``: ``set_job_status`` and
    ``finish_stopping`` move a job on and keep validation, data processing and training statuses.
@@ -68,7 +69,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-import pytest
 from bedrock_custom_resource import aws, contract, lifecycle
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
@@ -83,6 +83,8 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import BaseResponse
 from moto.iam.models import get_account_id_from
 from moto.utilities.utils import get_partition
+
+from .patches import Patcher, patched
 
 
 def _enum(shape_name: str) -> tuple[str, ...]:
@@ -491,7 +493,7 @@ def _complete(backend: BedrockBackend, job: ModelCustomizationJob, extras: _JobE
         backend.tag_resource(model.model_arn, extras.custom_model_tags)
 
 
-def install_moto_compensations(monkeypatch: pytest.MonkeyPatch) -> None:
+def install_moto_compensations(monkeypatch: Patcher) -> None:
     """Patch moto's bedrock classes for one test; monkeypatch restores them."""
     monkeypatch.setattr(BedrockBackend, "create_model_customization_job", _create_job)
     monkeypatch.setattr(BedrockBackend, "get_model_customization_job", _get_job)
@@ -1103,7 +1105,7 @@ class BedrockStandIn:
     """
 
     def __init__(
-        self, monkeypatch: pytest.MonkeyPatch, *, region: str = "us-east-1", account_id: str = DEFAULT_ACCOUNT_ID
+        self, monkeypatch: Patcher, *, region: str = "us-east-1", account_id: str = DEFAULT_ACCOUNT_ID
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -1132,7 +1134,7 @@ class BedrockStandIn:
         botocore skips its own checks, so that a request reaches the stand-in's validation as it is."""
         if parameter_validation:
             return self.instrument(aws.bedrock_client())
-        with pytest.MonkeyPatch.context() as patch:
+        with patched() as patch:
             patch.setattr(aws, "RETRY_CONFIG", aws.RETRY_CONFIG.merge(Config(parameter_validation=False)))
             return self.instrument(aws.bedrock_client())
 
