@@ -91,7 +91,8 @@ class BedrockWorld:
                 self._next = None
                 self.tick()
                 due = self._next
-            self.clock.sleep(None if due is None else due - self.clock.now(), until=self._wake)
+            # first: a poll, a schedule or a handler due at the same second sees what moved in it.
+            self.clock.sleep(None if due is None else due - self.clock.now(), until=self._wake, first=True)
 
     def _due(self, key: str, minutes: float) -> bool:
         """Whether minutes have passed since the world first saw key; if not, that moment is a move to wake for."""

@@ -12,8 +12,10 @@ A wait on real I/O with another live party (a call into the Node process, an HTT
 is not a clock wait: its caller stays busy, so time stands still until the other side has answered (and woken,
 through the clock, whoever waited for that answer).
 
-Among deadlines at the same instant, sleeps come before timeouts: a response, a signal or a poll due at the
-very second a timeout would expire is seen before the timeout is declared, whatever the real machine's speed.
+Deadlines at the same instant wake in rank order, each rank once the earlier one's work is done: first the
+sleeps marked ``first`` (the services' own progress: what any actor looks at in a given second has already
+moved in it), then the other sleeps, then timeouts (a response, a signal or a poll due at the very second a
+timeout would expire is seen before the timeout is declared). So nothing turns on the real machine's speed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ __all__ = ["EPOCH", "Event", "NotAnActor", "Timer", "VirtualClock"]
 # What simulated second 0 is, when a timestamp needs a date (DescribeStackResource's LastUpdatedTimestamp).
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
-_SLEEP, _TIMEOUT = 0, 1  # ranks of deadlines at the same instant: sleeps wake first
+_FIRST, _SLEEP, _TIMEOUT = -1, 0, 1  # ranks of deadlines at the same instant (see the module)
 
 
 class NotAnActor(RuntimeError):
@@ -125,11 +127,12 @@ class VirtualClock:
     def event(self) -> Event:
         return Event(self)
 
-    def sleep(self, seconds: float | None, until: Event | None = None) -> bool:
+    def sleep(self, seconds: float | None, until: Event | None = None, *, first: bool = False) -> bool:
         """Sleep for seconds of simulated time (None: until the event only); True when ``until`` was set
-        first (or already), False after the whole sleep."""
+        first (or already), False after the whole sleep. first: wake before the other sleeps that end at the
+        same instant (for a service's own progress)."""
         ready = until.is_set if until is not None else None
-        return self._wait(None if seconds is None else max(seconds, 0.0), _SLEEP, ready)
+        return self._wait(None if seconds is None else max(seconds, 0.0), _FIRST if first else _SLEEP, ready)
 
     def wait(self, ready: Event | Callable[[], bool], timeout: float | None = None) -> bool:
         """Wait until the event is set (or ready() is true: see notify), for at most timeout simulated seconds;

@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .clock import EPOCH, VirtualClock
+from .clock import EPOCH, Event, VirtualClock
 from .framework_host import CallResult, FrameworkHost, FrameworkHostError, InvokeResult, Waiter
 from .lambda_environment import invocation_environment
 from .limits import resource_refusal, template_refusal
@@ -246,12 +246,13 @@ class LocalStack:
             deliver_response=self._deliver_response,
         )
         self._host.__enter__()
-        self._background: list[threading.Thread] = []
-        self._schedules_stop = clock.event()
+        # The schedules (rate rules) being played: (rule's logical id, target's index) -> what stops it.
+        self._schedules: dict[tuple[str, int], Event] = {}
+        self._schedules_lock = threading.Lock()  # resources are created at once: one schedule per target
 
     def close(self) -> None:
         self._closed.set()
-        self._schedules_stop.set()
+        self._stop_schedules()
         self._signals.cancel_waits()
         self._host.__exit__(None, None, None)
         self._signals.close()
@@ -309,7 +310,7 @@ class LocalStack:
 
     def _delete(self) -> Outcome:
         outcome = Outcome("DELETE", True)
-        self._schedules_stop.set()
+        self._stop_schedules()
         self.printer.event("DELETE_IN_PROGRESS", "AWS::CloudFormation::Stack", self.env.stack_name)
         template, state = self.template, dict(self.state)
         ids = list(state)
@@ -899,15 +900,25 @@ class LocalStack:
         return [(rule, target) for rule in rules for target in rule.properties.get("Targets", [])]
 
     def _start_schedules(self) -> None:
-        self._schedules_stop.clear()
-        for rule, target in self._rule_targets():
-            interval = rate_seconds(str(rule.properties.get("ScheduleExpression", "")))
-            running = {t.name for t in self._background if t.is_alive()}
-            if interval is not None and rule.logical_id not in running:
-                self._background.append(self.clock.spawn(self._run_schedule, interval, target, name=rule.logical_id))
+        """Play every rate rule's targets that is not played yet, from now on."""
+        with self._lock:
+            rules = [d for d in self.state.values() if d.resource_type == "AWS::Events::Rule"]
+        with self._schedules_lock:
+            for rule in rules:
+                interval = rate_seconds(str(rule.properties.get("ScheduleExpression", "")))
+                for index, target in enumerate(rule.properties.get("Targets", [])):
+                    if interval is not None and (rule.logical_id, index) not in self._schedules:
+                        stop = self._schedules[rule.logical_id, index] = self.clock.event()
+                        self.clock.spawn(self._run_schedule, interval, target, stop, name=f"schedule-{rule.logical_id}")
 
-    def _run_schedule(self, interval: float, target: Mapping[str, Any]) -> None:
-        while not self.clock.sleep(interval, until=self._schedules_stop):
+    def _stop_schedules(self) -> None:
+        with self._schedules_lock:
+            for stop in self._schedules.values():
+                stop.set()
+            self._schedules.clear()
+
+    def _run_schedule(self, interval: float, target: Mapping[str, Any], stop: Event) -> None:
+        while not self.clock.sleep(interval, until=stop):
             payload = json.loads(target["Input"]) if "Input" in target else {}
             with contextlib.suppress(ResourceFailed):  # the function may be gone while the stack is deleted
                 self.invoke(str(target["Arn"]), payload)

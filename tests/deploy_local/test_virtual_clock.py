@@ -128,3 +128,25 @@ def test_a_timer_fires_on_simulated_time_unless_cancelled() -> None:
 def test_only_actors_wait_on_the_clock() -> None:
     with pytest.raises(NotAnActor):
         VirtualClock().sleep(1)
+
+
+def test_a_first_sleep_wakes_before_the_others_due_at_the_same_instant() -> None:
+    """A service's progress (Bedrock finishing a job at 3780 s) comes before a poll due at that second."""
+    clock = VirtualClock()
+    state: list[str] = ["Stopping"]
+    seen: list[str] = []
+
+    def service() -> None:
+        clock.sleep(3780, first=True)
+        time.sleep(0.05)  # a stalled thread, as on a loaded machine
+        state.append("Stopped")
+
+    def poller() -> None:
+        clock.sleep(3780)
+        seen.append(state[-1])
+
+    with clock.actor():
+        clock.spawn(poller)
+        clock.spawn(service)
+        clock.sleep(4000)
+    assert seen == ["Stopped"]
