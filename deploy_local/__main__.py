@@ -159,13 +159,16 @@ def report(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> Non
                 print(f"  {label}: {', '.join(sorted(names))}")
         for name, value in outcome.outputs.items():
             print(f"  output {name} = {value}")
-    print(f"  Bedrock jobs: {_jobs(cloud.bedrock.jobs())}")
+    # By name: resources started at the same simulated second are made in whichever order their threads ran.
+    jobs = sorted(cloud.bedrock.jobs(), key=lambda job: str(job["jobName"]))
+    print(f"  Bedrock jobs: {_jobs(jobs)}")
     print(f"  peak concurrent jobs: {cloud.bedrock.peak_concurrent_jobs}")
-    stopped = [job["jobName"] for job in cloud.bedrock.jobs() if job["status"] in ("Stopping", "Stopped")]
+    stopped = [job["jobName"] for job in jobs if job["status"] in ("Stopping", "Stopped")]
     print(f"  stopped jobs: {', '.join(stopped) or 'none'}")
-    models = [model["modelName"] for model in cloud.bedrock.models() + cloud.bedrock.imported_models()]
+    models = sorted(model["modelName"] for model in cloud.bedrock.models() + cloud.bedrock.imported_models())
     print(f"  custom models: {', '.join(models) or 'none'}")
-    print(f"  deployments: {', '.join(d['modelDeploymentName'] for d in cloud.bedrock.deployments()) or 'none'}")
+    deployments = sorted(d["modelDeploymentName"] for d in cloud.bedrock.deployments())
+    print(f"  deployments: {', '.join(deployments) or 'none'}")
 
 
 def _jobs(jobs: list[dict[str, Any]]) -> str:
