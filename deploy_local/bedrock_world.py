@@ -64,18 +64,19 @@ class BedrockWorld:
         self._next: float | None = None  # the earliest move due after this tick
         self._stop = False
         self._wake = clock.event()  # a Bedrock call returned, or the world stops
-        self._thread: threading.Thread | None = None
+        self._ended = clock.event()
         self.lock = threading.RLock()
 
     def __enter__(self) -> BedrockWorld:
-        self._thread = self.clock.spawn(self._run, name="bedrock-world")
+        self.clock.spawn(self._run, name="bedrock-world")
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        """Stop the world; the caller, an actor, waits for its end through the clock (a join would keep the turn
+        the world needs to end)."""
         self._stop = True
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
+        self.clock.wait(self._ended)
 
     def watch(self, client: Any) -> Any:
         """client (a handler's Bedrock client), with each call's return waking the world, so that it sees
@@ -85,14 +86,17 @@ class BedrockWorld:
         return client
 
     def _run(self) -> None:
-        while not self._stop:
-            self._wake.clear()  # before the tick: a call returning during it wakes the next sleep at once
-            with self.lock:
-                self._next = None
-                self.tick()
-                due = self._next
-            # first: a poll, a schedule or a handler due at the same second sees what moved in it.
-            self.clock.sleep(None if due is None else due - self.clock.now(), until=self._wake, first=True)
+        try:
+            while not self._stop:
+                self._wake.clear()  # before the tick: a call returning during it wakes the next sleep at once
+                with self.lock:
+                    self._next = None
+                    self.tick()
+                    due = self._next
+                # first: a poll, a schedule or a handler due at the same second sees what moved in it.
+                self.clock.sleep(None if due is None else due - self.clock.now(), until=self._wake, first=True)
+        finally:
+            self._ended.set()
 
     def _due(self, key: str, minutes: float) -> bool:
         """Whether minutes have passed since the world first saw key; if not, that moment is a move to wake for."""

@@ -5,12 +5,15 @@ is busy unless it waits through the clock: ``sleep`` (a scheduled move: a rate, 
 progress) or ``wait`` (for an event or a condition, with a timeout that expires only if nothing else happens
 first). When no actor is busy, the clock jumps to the earliest deadline and wakes whoever waits for it.
 
-Waking a waiter (an Event set, a condition that became true, a deadline reached) counts it busy at once, under
+Waking a waiter (an Event set, a condition that became true, a deadline reached) makes it ready at once, under
 the clock's lock, before the waker can itself wait: time never jumps past work that has not run yet.
 
+Busy actors take turns, one at a time, in the order they became ready (see VirtualClock): so the order of their
+steps, and of the lines they print, does not depend on how the machine schedules threads either.
+
 A wait on real I/O with another live party (a call into the Node process, an HTTP request to a local server)
-is not a clock wait: its caller stays busy, so time stands still until the other side has answered (and woken,
-through the clock, whoever waited for that answer).
+is not a clock wait: its caller keeps its turn, so time stands still until the other side has answered (and
+woken, through the clock, whoever waited for that answer). Such a wait must never need another actor to run.
 
 Deadlines at the same instant wake in rank order, each rank once the earlier one's work is done: first the
 sleeps marked ``first`` (the services' own progress: what any actor looks at in a given second has already
@@ -23,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,13 +43,21 @@ class NotAnActor(RuntimeError):
     """A thread that the clock does not count waited through it: time could jump while it works."""
 
 
-class _Waiter:
-    __slots__ = ("condition", "deadline", "outcome", "rank", "ready")
+class _Turn:
+    """One actor's place in the clock: it runs only while it has the turn."""
 
-    def __init__(
-        self, lock: threading.Lock, deadline: float | None, rank: int, ready: Callable[[], bool] | None
-    ) -> None:
+    __slots__ = ("condition", "depth")
+
+    def __init__(self, lock: threading.Lock) -> None:
         self.condition = threading.Condition(lock)
+        self.depth = 1  # how many actor() blocks its thread is in (a spawned thread: 1)
+
+
+class _Waiter:
+    __slots__ = ("deadline", "outcome", "rank", "ready", "turn")
+
+    def __init__(self, turn: _Turn, deadline: float | None, rank: int, ready: Callable[[], bool] | None) -> None:
+        self.turn = turn
         self.deadline = deadline
         self.rank = rank
         self.ready = ready
@@ -53,14 +65,20 @@ class _Waiter:
 
 
 class VirtualClock:
-    """Simulated seconds since the start of a rehearsal, moved by the actors' waits (see the module)."""
+    """Simulated seconds since the start of a rehearsal, moved by the actors' waits (see the module).
+
+    Actors take turns: one runs at a time (with every thread it waits for on real I/O), the others are ready
+    (woken, in the order they were woken) or waiting. A waiting actor hands the turn to the first ready one;
+    when none is ready, time jumps to the earliest deadline, whose waiters become ready in the order they
+    started to wait. So the actors' steps, and what they print, come in the same order on every run."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._now = 0.0
-        self._busy = 0
-        self._actors: dict[int, int] = {}  # thread id -> how many actor() blocks it is in (spawned: 1)
-        self._waiters: list[_Waiter] = []
+        self._actors: dict[int, _Turn] = {}  # thread id -> its turn
+        self._ready: deque[_Turn] = deque()
+        self._running: _Turn | None = None
+        self._waiters: list[_Waiter] = []  # in the order they started to wait
         self._names = itertools.count(1)
 
     # --- reading -------------------------------------------------------------------------------------------
@@ -77,48 +95,54 @@ class VirtualClock:
 
     @contextlib.contextmanager
     def actor(self) -> Iterator[None]:
-        """The calling thread counts as busy for the block (nested blocks, and spawned threads, are no-ops)."""
+        """The calling thread is an actor for the block: it waits for its turn to start, and holds it but while
+        it waits on the clock. Nested blocks, and blocks in spawned threads, change nothing."""
         ident = threading.get_ident()
         with self._lock:
-            depth = self._actors.get(ident, 0)
-            self._actors[ident] = depth + 1
-            if not depth:
-                self._busy += 1
+            turn = self._actors.get(ident)
+            if turn is not None:
+                turn.depth += 1
+            else:
+                turn = self._actors[ident] = _Turn(self._lock)
+                self._ready.append(turn)
+                self._dispatch()
+                self._await_turn(turn)
         try:
             yield
         finally:
             with self._lock:
-                self._actors[ident] -= 1
-                if not self._actors[ident]:
-                    del self._actors[ident]
-                    self._busy -= 1
-                    self._advance()
+                turn.depth -= 1
+                if not turn.depth:
+                    self._leave(ident, turn)
 
     def spawn(self, target: Callable[..., object], *args: Any, name: str | None = None) -> threading.Thread:
-        """Start target(*args) on a new daemon thread that is an actor: counted busy from now (before it
-        starts, so that time cannot move until it has run) to its end."""
+        """Start target(*args) on a new daemon thread that is an actor: ready from now (before it starts, so
+        that time cannot move until it has run), running in its turn, until its end."""
+        turn = _Turn(self._lock)
         with self._lock:
-            self._busy += 1
+            self._ready.append(turn)
+            self._dispatch()
 
         def run() -> None:
             ident = threading.get_ident()
             with self._lock:
-                self._actors[ident] = 1
+                self._actors[ident] = turn
+                self._await_turn(turn)
             try:
                 target(*args)
             finally:
                 with self._lock:
-                    del self._actors[ident]
-                    self._busy -= 1
-                    self._advance()
+                    self._leave(ident, turn)
 
         thread = threading.Thread(target=run, name=name or f"actor-{next(self._names)}", daemon=True)
         try:
             thread.start()
         except BaseException:
             with self._lock:
-                self._busy -= 1
-                self._advance()
+                self._ready.remove(turn)
+                if self._running is turn:
+                    self._running = None
+                self._dispatch()
             raise
         return thread
 
@@ -151,35 +175,51 @@ class VirtualClock:
 
     def _wait(self, after: float | None, rank: int, ready: Callable[[], bool] | None) -> bool:
         with self._lock:
-            if threading.get_ident() not in self._actors:
+            turn = self._actors.get(threading.get_ident())
+            if turn is None or turn is not self._running:
                 raise NotAnActor(f"{threading.current_thread().name} waits on the clock without being an actor")
             if ready is not None and ready():
                 return True
             if after is None and ready is None:
                 raise ValueError("a wait without a deadline needs something to wait for")
-            waiter = _Waiter(self._lock, None if after is None else self._now + after, rank, ready)
+            waiter = _Waiter(turn, None if after is None else self._now + after, rank, ready)
             self._waiters.append(waiter)
-            self._busy -= 1
-            self._advance()
-            while waiter.outcome is None:
-                waiter.condition.wait()
+            self._running = None
+            self._dispatch()
+            self._await_turn(turn)
+            assert waiter.outcome is not None
             return waiter.outcome
 
     # --- moving on (the lock is held) ----------------------------------------------------------------------
 
+    def _await_turn(self, turn: _Turn) -> None:
+        while self._running is not turn:
+            turn.condition.wait()
+
+    def _leave(self, ident: int, turn: _Turn) -> None:
+        del self._actors[ident]
+        if self._running is turn:
+            self._running = None
+        self._dispatch()
+
     def _wake(self, waiter: _Waiter, outcome: bool) -> None:
         waiter.outcome = outcome
         self._waiters.remove(waiter)
-        self._busy += 1  # before the waker can wait: time stays until the woken actor has run
-        waiter.condition.notify()
+        self._ready.append(waiter.turn)  # before the waker can wait: time stays until the woken actor has run
 
     def _notify(self) -> None:
         for waiter in [w for w in self._waiters if w.ready is not None]:
             if waiter.ready is not None and waiter.ready():
                 self._wake(waiter, True)
+        self._dispatch()
 
-    def _advance(self) -> None:
-        while self._busy == 0:
+    def _dispatch(self) -> None:
+        """Give the turn to the first ready actor if nobody has it; with nobody ready, move time on."""
+        while self._running is None:
+            if self._ready:
+                self._running = self._ready.popleft()
+                self._running.condition.notify()
+                return
             timed = [w for w in self._waiters if w.deadline is not None]
             if not timed:
                 return  # everyone waits for an event: only a thread outside the rehearsal could move on

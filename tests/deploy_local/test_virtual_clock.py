@@ -150,3 +150,21 @@ def test_a_first_sleep_wakes_before_the_others_due_at_the_same_instant() -> None
         clock.spawn(service)
         clock.sleep(4000)
     assert seen == ["Stopped"]
+
+
+def test_actors_take_turns_in_the_order_they_became_ready() -> None:
+    """Actors woken at the same instant run one at a time, in the order they started to wait, however long each
+    takes in real time: what they print comes in the same order on every run."""
+    clock = VirtualClock()
+    printed: list[str] = []
+
+    def actor(name: str, stall: float) -> None:
+        clock.sleep(10)
+        time.sleep(stall)  # the first ones are the slowest: they still print first
+        printed.append(f"{clock.now():.0f} {name}")
+
+    with clock.actor():
+        for index, name in enumerate("abcde"):
+            clock.spawn(actor, name, 0.01 * (5 - index))
+        clock.sleep(20)
+    assert printed == ["10 a", "10 b", "10 c", "10 d", "10 e"]
