@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .bedrock_world import Timings
-from .cloud import DEFAULT_TIME_SCALE, LocalCloud, synthesize
+from .cloud import LocalCloud, synthesize
 from .engine import Outcome
 from .template import TemplateError
 
@@ -36,8 +36,7 @@ EXAMPLE_UPDATE = {"supportAssistantEpochs": 3, "team": "ml-platform-v2"}
 # its ProviderStackName parameter's default), and the values of its parameters that have no default.
 EXAMPLE_TEMPLATE = Path("examples/cloudformation/fine-tuning-job.yaml")
 EXAMPLE_TEMPLATE_PARAMETERS = {"DataBucketName": "deploy-local-training-data"}
-# The templates' jobs end well within the hour that a provider waits for a job (on the simulated clock, where
-# an hour takes 0.6 s: a busy machine's stalls must not reach it).
+# The templates' jobs end well within the hour that a provider waits for a job.
 TEMPLATE_JOB_MINUTES = 20.0
 
 
@@ -63,9 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--job-minutes", type=float, default=120.0, help="simulated duration of a job")
     parser.add_argument("--fail-job", action="append", default=[], help="jobs whose name contains this fail")
     parser.add_argument("--job-quota", type=int, default=2, help="concurrent jobs Bedrock allows (default 2)")
-    parser.add_argument(
-        "--time-scale", type=float, default=DEFAULT_TIME_SCALE, help="real seconds per simulated second"
-    )
     parser.add_argument(
         "--template",
         action="append",
@@ -113,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("create", synthesize(args.app, Path(work) / "create")),
             ("update", synthesize(args.app, Path(work) / "update", json.loads(args.update_context))),
         ]
-        return rehearse(steps, LocalCloud(timings, args.time_scale, job_quota=args.job_quota), templates)
+        return rehearse(steps, LocalCloud(timings, job_quota=args.job_quota), templates)
 
 
 def rehearse(steps: Sequence[tuple[str, Path]], local: LocalCloud, templates: Sequence[PlainTemplate] = ()) -> int:
@@ -163,13 +159,16 @@ def report(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> Non
                 print(f"  {label}: {', '.join(sorted(names))}")
         for name, value in outcome.outputs.items():
             print(f"  output {name} = {value}")
-    print(f"  Bedrock jobs: {_jobs(cloud.bedrock.jobs())}")
+    # By name: resources started at the same simulated second are made in whichever order their threads ran.
+    jobs = sorted(cloud.bedrock.jobs(), key=lambda job: str(job["jobName"]))
+    print(f"  Bedrock jobs: {_jobs(jobs)}")
     print(f"  peak concurrent jobs: {cloud.bedrock.peak_concurrent_jobs}")
-    stopped = [job["jobName"] for job in cloud.bedrock.jobs() if job["status"] in ("Stopping", "Stopped")]
+    stopped = [job["jobName"] for job in jobs if job["status"] in ("Stopping", "Stopped")]
     print(f"  stopped jobs: {', '.join(stopped) or 'none'}")
-    models = [model["modelName"] for model in cloud.bedrock.models() + cloud.bedrock.imported_models()]
+    models = sorted(model["modelName"] for model in cloud.bedrock.models() + cloud.bedrock.imported_models())
     print(f"  custom models: {', '.join(models) or 'none'}")
-    print(f"  deployments: {', '.join(d['modelDeploymentName'] for d in cloud.bedrock.deployments()) or 'none'}")
+    deployments = sorted(d["modelDeploymentName"] for d in cloud.bedrock.deployments())
+    print(f"  deployments: {', '.join(deployments) or 'none'}")
 
 
 def _jobs(jobs: list[dict[str, Any]]) -> str:

@@ -1,21 +1,23 @@
 """Bedrock over simulated time: the stand-in of the test-support layer, with jobs, imports, deployments and
 throughput that move on by themselves, and job state change events as Bedrock emits them to EventBridge.
 
-Simulated time runs ``1 / time_scale`` times faster than real time, so that a two-hour job takes a second.
+Time is the rehearsal's virtual clock: each resource moves at the exact simulated time its timings give,
+counted from the moment the world first sees it. The world sees a new resource (or a stop, an update) as the
+handler's Bedrock call that made it returns (``watch``), and otherwise sleeps until the next move that is due.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+
+from .clock import VirtualClock
 
 MINUTE = 60.0
 
@@ -41,47 +43,13 @@ class Timings:
         return next((m for key, m in self.job_minutes_for.items() if key in job_name), self.job_minutes)
 
 
-class SimulatedClock:
-    def __init__(self, time_scale: float) -> None:
-        self.time_scale = time_scale
-        self._start = time.monotonic()
-        self._lock = threading.Lock()
-        self._pauses = 0  # how many paused() blocks are running
-        self._paused_at = 0.0
-        self._paused_for = 0.0  # real seconds that did not count
-
-    def now(self) -> float:
-        """Simulated seconds since the start."""
-        with self._lock:
-            real = (self._paused_at if self._pauses else time.monotonic()) - self._start - self._paused_for
-        return real / self.time_scale
-
-    @contextlib.contextmanager
-    def paused(self) -> Iterator[None]:
-        """Simulated time stands still while the block runs (and while any other paused block does)."""
-        with self._lock:
-            if not self._pauses:
-                self._paused_at = time.monotonic()
-            self._pauses += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._pauses -= 1
-                if not self._pauses:
-                    self._paused_for += time.monotonic() - self._paused_at
-
-    def sleep(self, simulated_seconds: float) -> None:
-        time.sleep(max(simulated_seconds * self.time_scale, 0.0))
-
-
 class BedrockWorld:
     """Moves the stand-in's resources on as simulated time passes, and emits job state change events."""
 
     def __init__(
         self,
         bedrock: BedrockStandIn,
-        clock: SimulatedClock,
+        clock: VirtualClock,
         timings: Timings,
         emit: Callable[[dict[str, Any]], None],
         report: Callable[[str], None],
@@ -93,36 +61,57 @@ class BedrockWorld:
         self.report = report
         self._seen: dict[str, float] = {}  # resource ARN (or ARN + update marker) -> simulated time first seen
         self._last_status: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bedrock-world", daemon=True)
+        self._next: float | None = None  # the earliest move due after this tick
+        self._stop = False
+        self._wake = clock.event()  # a Bedrock call returned, or the world stops
+        self._ended = clock.event()
         self.lock = threading.RLock()
 
     def __enter__(self) -> BedrockWorld:
-        self._thread.start()
+        self.clock.spawn(self._run, name="bedrock-world")
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        """Stop the world; the caller, an actor, waits for its end through the clock (a join would keep the turn
+        the world needs to end)."""
+        self._stop = True
+        self._wake.set()
+        self.clock.wait(self._ended)
+
+    def watch(self, client: Any) -> Any:
+        """client (a handler's Bedrock client), with each call's return waking the world, so that it sees
+        what the call made or changed at the simulated time it happened."""
+        client.meta.events.register("after-call.bedrock", lambda **_kwargs: self._wake.set())
+        client.meta.events.register("after-call-error.bedrock", lambda **_kwargs: self._wake.set())
+        return client
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            with self.lock:
-                self.tick()
-            self.clock.sleep(MINUTE / 2)
+        try:
+            while not self._stop:
+                self._wake.clear()  # before the tick: a call returning during it wakes the next sleep at once
+                with self.lock:
+                    self._next = None
+                    self.tick()
+                    due = self._next
+                # first: a poll, a schedule or a handler due at the same second sees what moved in it.
+                self.clock.sleep(None if due is None else due - self.clock.now(), until=self._wake, first=True)
+        finally:
+            self._ended.set()
 
-    def _age_minutes(self, key: str) -> float:
-        first = self._seen.setdefault(key, self.clock.now())
-        return (self.clock.now() - first) / MINUTE
+    def _due(self, key: str, minutes: float) -> bool:
+        """Whether minutes have passed since the world first saw key; if not, that moment is a move to wake for."""
+        now = self.clock.now()
+        at = self._seen.setdefault(key, now) + minutes * MINUTE
+        if now >= at:
+            return True
+        self._next = at if self._next is None else min(self._next, at)
+        return False
 
     def tick(self) -> None:
         for job in self.bedrock.jobs():
             self._move_job(job)
         for model in self.bedrock.imported_models():
-            if (
-                model["modelStatus"] == "Creating"
-                and self._age_minutes(model["modelArn"]) >= self.timings.import_minutes
-            ):
+            if model["modelStatus"] == "Creating" and self._due(model["modelArn"], self.timings.import_minutes):
                 self.bedrock.set_model_status(model["modelArn"], "Active")
                 self.report(f"Bedrock: imported model {model['modelName']} is Active")
         for deployment in self.bedrock.deployments():
@@ -132,16 +121,15 @@ class BedrockWorld:
 
     def _move_job(self, job: Mapping[str, Any]) -> None:
         arn, name, status = job["jobArn"], job["jobName"], job["status"]
-        age = self._age_minutes(arn)
         if status == "InProgress":
             details = {key: value["status"] for key, value in (job.get("statusDetails") or {}).items()}
-            if age >= self.timings.minutes_for(name):
+            if self._due(arn, self.timings.minutes_for(name)):
                 failing = any(key in name for key in self.timings.failing_jobs)
                 if failing:
                     self.bedrock.set_job_status(arn, "Failed", failure_message=self.timings.failure_message)
                 else:
                     self.bedrock.set_job_status(arn, "Completed", training_loss=0.12, validation_loss=0.15)
-            elif age >= self.timings.validation_minutes and details.get("trainingDetails") == "NotStarted":
+            elif details.get("trainingDetails") == "NotStarted" and self._due(arn, self.timings.validation_minutes):
                 self.bedrock.set_job_status(
                     arn,
                     "InProgress",
@@ -151,10 +139,8 @@ class BedrockWorld:
                         "trainingDetails": "InProgress",
                     },
                 )
-        elif status == "Stopping":
-            stopping_for = self._age_minutes(arn + "#stopping")
-            if stopping_for >= self.timings.stop_minutes:
-                self.bedrock.finish_stopping(arn)
+        elif status == "Stopping" and self._due(arn + "#stopping", self.timings.stop_minutes):
+            self.bedrock.finish_stopping(arn)
         self._announce(self.bedrock.job(arn))
 
     def _announce(self, job: Mapping[str, Any]) -> None:
@@ -174,24 +160,24 @@ class BedrockWorld:
 
     def _move_deployment(self, deployment: Mapping[str, Any]) -> None:
         arn = deployment["customModelDeploymentArn"]
-        if deployment["status"] == "Creating" and self._age_minutes(arn) >= self.timings.deployment_minutes:
+        if deployment["status"] == "Creating" and self._due(arn, self.timings.deployment_minutes):
             self.bedrock.set_deployment_status(arn, "Active")
             self.report(f"Bedrock: deployment {deployment['modelDeploymentName']} is Active")
         update = deployment.get("updateDetails") or {}
         if update.get("updateStatus") == "Updating":
             key = f"{arn}#update#{update.get('modelArn')}"
-            if self._age_minutes(key) >= self.timings.update_minutes:
+            if self._due(key, self.timings.update_minutes):
                 self.bedrock.finish_deployment_update(arn)
                 self.report(f"Bedrock: deployment {deployment['modelDeploymentName']} now serves {update['modelArn']}")
 
     def _move_throughput(self, throughput: Mapping[str, Any]) -> None:
         arn = throughput["provisionedModelArn"]
-        if throughput["status"] == "Creating" and self._age_minutes(arn) >= self.timings.throughput_minutes:
+        if throughput["status"] == "Creating" and self._due(arn, self.timings.throughput_minutes):
             self.bedrock.set_throughput_status(arn, "InService")
             self.report(f"Bedrock: provisioned throughput {throughput['provisionedModelName']} is InService")
         if throughput["status"] == "Updating":
             key = f"{arn}#update#{throughput.get('desiredModelArn')}"
-            if self._age_minutes(key) >= self.timings.update_minutes:
+            if self._due(key, self.timings.update_minutes):
                 self.bedrock.finish_throughput_update(arn)
 
 

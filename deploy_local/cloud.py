@@ -1,7 +1,10 @@
 """The local cloud a rehearsal runs in: moto with the Bedrock stand-in, Bedrock moving over simulated time,
 and one LocalStack per stack: those of cloud assemblies, and plain templates deployed after them, which
 may import their exports. Nothing leaves this process but the Node subprocess that runs the Provider
-framework."""
+framework.
+
+Simulated time is a virtual clock (clock.py): the thread that enters the cloud is one of its actors until it
+leaves, so that time stands still between the operations it asks for and moves only while they wait."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -23,9 +27,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 from cdk_bedrock_customization.emulation.shared_loader import shared_botocore_loader
+from crhelper import resource_helper
 from moto import mock_aws
 
-from .bedrock_world import BedrockWorld, SimulatedClock, Timings
+from .bedrock_world import BedrockWorld, Timings
+from .clock import VirtualClock
 from .engine import LocalStack, Outcome, Printer
 from .response_endpoint import ResponseEndpoint
 from .single_function import install_moto_compensations
@@ -33,8 +39,6 @@ from .template import Environment, Template, TemplateError, load_template
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
-# Time in the rehearsal runs this many times faster than real time (a 2-hour job takes about 1 s).
-DEFAULT_TIME_SCALE = 1 / 6000
 
 
 @dataclass
@@ -68,13 +72,14 @@ def stacks_of(assembly_dir: Path) -> list[StackArtifact]:
 
     for name in artifacts:
         visit(name)
-    return [
-        StackArtifact(
-            artifacts[name].get("displayName", name),
-            Template(json.loads((assembly_dir / artifacts[name]["properties"]["templateFile"]).read_text())),
+    stacks = []
+    for name in order:
+        text = (assembly_dir / artifacts[name]["properties"]["templateFile"]).read_bytes()
+        # The size is the file's, as the CDK CLI uploads it.
+        stacks.append(
+            StackArtifact(artifacts[name].get("displayName", name), Template(json.loads(text), None, len(text)))
         )
-        for name in order
-    ]
+    return stacks
 
 
 @dataclass
@@ -82,19 +87,20 @@ class LocalCloud:
     """A context manager: enter it, deploy assemblies, delete the stacks, read Bedrock's state."""
 
     timings: Timings = field(default_factory=Timings)
-    time_scale: float = DEFAULT_TIME_SCALE
     write: Callable[[str], None] = print
     job_quota: int | None = None
     # (function ARN, payload) -> whether Lambda runs that invocation twice, as after a timeout.
     retry_first_user_invocation: Callable[[str, Mapping[str, Any]], bool] = lambda _arn, _payload: False
 
     def __post_init__(self) -> None:
-        self.clock = SimulatedClock(self.time_scale)
+        self.clock = VirtualClock()
         self.printer = Printer(self.clock, self.write)
         self.stacks: dict[str, LocalStack] = {}
         self._exit = contextlib.ExitStack()
 
     def __enter__(self) -> LocalCloud:
+        # This thread drives the rehearsal: time moves only while it waits for what it asked (or has left).
+        self._exit.enter_context(self.clock.actor())
         patch = self._exit.enter_context(_monkeypatch())
         self._exit.enter_context(shared_botocore_loader())
         for name, value in {
@@ -111,12 +117,14 @@ class LocalCloud:
         if self.job_quota is not None:
             self.bedrock.limit_concurrent_jobs(self.job_quota)
         for handler in [*index.HANDLERS.values(), notifier]:
-            patch.setattr(handler, "bedrock_client", self.bedrock.client)
+            patch.setattr(handler, "bedrock_client", self._bedrock_client)
         patch.setattr(notifier, "cloudformation_client", self._cloudformation_client)
-        # The single function's deadline (its total timeout) runs on the simulated clock.
+        # The single function's deadline (its total timeout) runs on the simulated clock, and so does crhelper's
+        # timer of the function's own timeout (threading.Timer is all it uses of threading).
         patch.setattr(single_function_provider, "now", self.clock.now)
+        patch.setattr(resource_helper, "threading", SimpleNamespace(Timer=self.clock.timer))
         install_moto_compensations(patch)
-        self.responses = ResponseEndpoint()
+        self.responses = ResponseEndpoint(self.clock)
         self._exit.callback(self.responses.close)
         self.world = self._exit.enter_context(
             BedrockWorld(self.bedrock, self.clock, self.timings, self._publish, self.printer.line)
@@ -208,17 +216,44 @@ class LocalCloud:
         for stack in self.stacks.values():
             stack.publish(event)
 
+    def _bedrock_client(self) -> Any:
+        """A handler's Bedrock client: the stand-in's, whose calls wake Bedrock's world when they return."""
+        return self.world.watch(self.bedrock.client())
+
     def _cloudformation_client(self) -> Any:
-        """The notifier's CloudFormation client: ListStackResources is answered from the local stacks."""
+        """The notifier's CloudFormation client: ListStackResources and DescribeStackResource are answered from
+        the local stacks (StackName: the stack's name or id), shaped as botocore parses CloudFormation's answers."""
         client = boto3.client("cloudformation", region_name=REGION)
 
+        def stack_named(name: str) -> LocalStack | None:
+            return next((s for s in self.stacks.values() if name in (s.env.stack_id, s.env.stack_name)), None)
+
+        def answer(result: dict[str, Any], status: int = 200) -> tuple[AWSResponse, dict[str, Any]]:
+            return AWSResponse("https://cloudformation.local/", status, HTTPHeaders(), None), result
+
+        def refused(message: str) -> tuple[AWSResponse, dict[str, Any]]:
+            return answer({"Error": {"Type": "Sender", "Code": "ValidationError", "Message": message}}, 400)
+
+        # params is the serialized request: the query protocol's parameters are its body.
         def list_stack_resources(params: Mapping[str, Any], **_kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
-            # params is the serialized request: the query protocol's parameters are its body.
-            stack = next(s for s in self.stacks.values() if s.env.stack_id == params["body"]["StackName"])
-            response = AWSResponse("https://cloudformation.local/", 200, HTTPHeaders(), None)
-            return response, {"StackResourceSummaries": stack.list_stack_resources()}
+            name = params["body"]["StackName"]
+            stack = stack_named(name)
+            if stack is None:
+                return refused(f"Stack with id {name} does not exist")
+            return answer({"StackResourceSummaries": stack.list_stack_resources()})
+
+        def describe_stack_resource(params: Mapping[str, Any], **_kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
+            name, logical_id = params["body"]["StackName"], params["body"]["LogicalResourceId"]
+            stack = stack_named(name)
+            if stack is None:
+                return refused(f"Stack '{name}' does not exist")
+            detail = stack.describe_stack_resource(logical_id)
+            if detail is None:
+                return refused(f"Resource {logical_id} does not exist for stack {stack.env.stack_name}")
+            return answer({"StackResourceDetail": detail})
 
         client.meta.events.register("before-call.cloudformation.ListStackResources", list_stack_resources)
+        client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe_stack_resource)
         return client
 
 

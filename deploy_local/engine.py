@@ -5,17 +5,21 @@ It plays CloudFormation only where this library's resources need it:
   imported provider);
 - on the Provider framework, through its real runtime (framework.js, run with Node by FrameworkHost), whose
   Lambda and Step Functions calls are answered here: user functions run in-process, and the waiter runs
-  isComplete at the state machine's interval, scaled to simulated time;
+  isComplete at the state machine's interval;
 - on the single-function provider (crhelper), in-process as Lambda runs it (SingleFunctionRuntime); the
-  EventBridge polling rules it makes in moto are played at their rate, scaled to simulated time, until
-  it removes them;
+  EventBridge polling rules it makes in moto are played at their rate until it removes them;
 - the response arrives on a local ResponseURL (ResponseEndpoint, HTTPS) and is checked as CloudFormation
   checks it (status, physical id, the 4096-byte limit); Fn::GetAtt reads its Data;
 - wait conditions wait for signals on local handle URLs, sent by the notifier function when Bedrock's job
   state change events (or the backstop's schedule) invoke it;
 - everything else (IAM, S3, Lambda, Step Functions, Logs, EventBridge) is recorded as created, with
-  plausible Ref and Fn::GetAtt values.
+  plausible Ref and Fn::GetAtt values, after the limits AWS checks (limits.py).
 Bedrock is the in-process stand-in of the test-support layer, moved on by BedrockWorld.
+
+Time is the virtual clock (clock.py): every thread started here is one of its actors (clock.spawn), and every
+wait (for a response, a signal, a rate, the waiter's interval) is a wait on it, so that a rehearsal's outcome
+and its simulated timestamps do not depend on how fast the machine runs it. In-process functions get their own
+environment each (lambda_environment.py).
 """
 
 from __future__ import annotations
@@ -23,18 +27,19 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .bedrock_world import SimulatedClock
-from .framework_host import CallResult, FrameworkHost, InvokeResult, Waiter
+from .clock import EPOCH, Event, VirtualClock
+from .framework_host import CallResult, FrameworkHost, FrameworkHostError, InvokeResult, Waiter
+from .lambda_environment import invocation_environment
+from .limits import resource_refusal, template_refusal
 from .resources import plausible
 from .response_endpoint import ResponseEndpoint
 from .single_function import HANDLER as SINGLE_FUNCTION_HANDLER
@@ -43,6 +48,13 @@ from .template import Environment, Resolver, Template, TemplateError
 
 RESPONSE_LIMIT_BYTES = 4096
 CUSTOM_RESOURCE_TIMEOUT = 3600.0  # simulated seconds: CloudFormation's longest wait for a custom resource
+# CloudFormation's timeout and a provider's own deadline (at most the same hour) both start at about the request;
+# in AWS which is reported first turns on seconds of latency, and a provider notices its deadline at its next
+# poll (crhelper's rate, up to a few minutes later). The rehearsal gives the provider that time, so that a job
+# too long for polling fails with the provider's reason, which names the cause; CloudFormation's "did not
+# receive a response" stays for a response that never comes.
+RESPONSE_GRACE = 300.0
+MAX_RUNNING = 32  # resources worked on at once by a walk of the dependency graph
 
 
 class ResourceFailed(RuntimeError):
@@ -67,6 +79,7 @@ class Deployed:
     generation: int = 0
     deletion_policy: str = "Delete"
     update_replace_policy: str = "Delete"
+    updated_at: float = 0.0  # simulated time of its last create or update (DescribeStackResource)
 
     def kept_when(self, reason: str) -> bool:
         """Whether CloudFormation keeps the physical resource when it goes for this reason: "delete" (from
@@ -110,7 +123,7 @@ class Outcome:
 class Printer:
     """Stack events, as the console and `cdk deploy` show them, on the simulated clock."""
 
-    def __init__(self, clock: SimulatedClock, write: Callable[[str], None] = print) -> None:
+    def __init__(self, clock: VirtualClock, write: Callable[[str], None] = print) -> None:
         self.clock = clock
         self._write = write
         self._lock = threading.Lock()
@@ -128,20 +141,22 @@ class Printer:
 
 
 class SignalServer:
-    """Local wait condition handle URLs, and the signals PUT to them."""
+    """Local wait condition handle URLs, and the signals PUT to them. A signal wakes its wait through the
+    clock while the signaller (an actor) waits for the PUT's answer, so time cannot move in between."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: VirtualClock) -> None:
+        self._clock = clock
         self._signals: dict[str, list[dict[str, Any]]] = {}
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
         self._cancelled = False
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_PUT(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with server._changed:
+                with server._lock:
                     server._signals.setdefault(self.path.split("?", 1)[0], []).append(json.loads(body))
-                    server._changed.notify_all()
+                server._clock.notify()
                 self.send_response(200)
                 self.end_headers()
 
@@ -155,25 +170,28 @@ class SignalServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}/wait/{logical_id}/{uuid.uuid4().hex}"
 
     def wait_for(self, handle_url: str, count: int, timeout: float) -> list[dict[str, Any]] | None:
-        """The signals to handle_url once count arrived, or a failure did; fewer when timeout runs out;
-        None when the waits were cancelled."""
+        """The signals to handle_url once count arrived, or a failure did; fewer when timeout (simulated
+        seconds) runs out; None when the waits were cancelled."""
         path = "/" + handle_url.split("/", 3)[3]
-        with self._changed:
-            self._changed.wait_for(
-                lambda: (
+
+        def settled() -> bool:
+            with self._lock:
+                signals = self._signals.get(path, [])
+                return (
                     self._cancelled
-                    or len(self._signals.get(path, [])) >= count
-                    or any(s.get("Status") == "FAILURE" for s in self._signals.get(path, []))
-                ),
-                timeout=timeout,
-            )
+                    or len(signals) >= count
+                    or any(signal.get("Status") == "FAILURE" for signal in signals)
+                )
+
+        self._clock.wait(settled, timeout)
+        with self._lock:
             return None if self._cancelled else list(self._signals.get(path, []))
 
     def cancel_waits(self, cancelled: bool = True) -> None:
         """Stop every wait in progress (a stack operation failed), or allow waits again."""
-        with self._changed:
+        with self._lock:
             self._cancelled = cancelled
-            self._changed.notify_all()
+        self._clock.notify()
 
     def close(self) -> None:
         self._server.shutdown()
@@ -186,7 +204,7 @@ class LocalStack:
     def __init__(
         self,
         env: Environment,
-        clock: SimulatedClock,
+        clock: VirtualClock,
         printer: Printer,
         guard: threading.RLock,
         *,
@@ -214,26 +232,28 @@ class LocalStack:
         self.imports: set[str] = set()
         self._lock = threading.RLock()
         self._own_responses = responses is None
-        self._responses = responses or ResponseEndpoint()
+        self._responses = responses or ResponseEndpoint(clock)
         self._owner_of_function = owner_of_function
         self._import_value = import_value
         self._stand_ins = dict(service_token_stand_ins or {})
-        self._single_functions = SingleFunctionRuntime(env.region, self._responses.ca_file)
+        self._single_functions = SingleFunctionRuntime(env.region, self._responses.ca_file, clock.now)
         self._played_rules: set[str] = set()  # polling rules in moto's EventBridge, each played by a thread
-        self._closed = threading.Event()
-        self._signals = SignalServer()
+        self._closed = clock.event()
+        self._signals = SignalServer(clock)
         self._host = FrameworkHost(
             invoke_function=self.invoke,
             start_execution=self._start_execution,
             deliver_response=self._deliver_response,
         )
         self._host.__enter__()
-        self._background: list[threading.Thread] = []
-        self._schedules_stop = threading.Event()
+        # The schedules (rate rules) being played: (rule's logical id, target's index) -> what stops it.
+        self._schedules: dict[tuple[str, int], Event] = {}
+        self._schedules_lock = threading.Lock()  # resources are created at once: one schedule per target
 
     def close(self) -> None:
         self._closed.set()
-        self._schedules_stop.set()
+        self._stop_schedules()
+        self._signals.cancel_waits()
         self._host.__exit__(None, None, None)
         self._signals.close()
         if self._own_responses:
@@ -242,10 +262,20 @@ class LocalStack:
     # --- stack operations ------------------------------------------------------------------------------
 
     def deploy(self, template: Template, assembly_dir: Path) -> Outcome:
-        """Create the stack, or update it to template; roll back on failure."""
+        """Create the stack, or update it to template; roll back on failure. A template CloudFormation refuses
+        (limits.template_refusal) fails the operation before it starts, touching nothing."""
+        with self.clock.actor():
+            return self._deploy(template, assembly_dir)
+
+    def _deploy(self, template: Template, assembly_dir: Path) -> Outcome:
+        operation = "UPDATE" if self.state else "CREATE"
+        refusal = template_refusal(template)
+        if refusal is not None:
+            reason = f"{self.env.stack_name}: ValidationError: {refusal}"
+            self.printer.line(f"{operation} refused {self.env.stack_name}: ValidationError: {refusal}")
+            return Outcome(operation, False, reason)
         previous_template, previous_state, previous_imports = self.template, dict(self.state), self.imports
         self.imports = set()  # what the new template imports, found as it is resolved
-        operation = "UPDATE" if self.state else "CREATE"
         self.template, self.assembly_dir = template, assembly_dir
         outcome = Outcome(operation, True)
         self.printer.event(f"{operation}_IN_PROGRESS", "AWS::CloudFormation::Stack", self.env.stack_name)
@@ -275,8 +305,12 @@ class LocalStack:
         return outcome
 
     def delete(self) -> Outcome:
+        with self.clock.actor():
+            return self._delete()
+
+    def _delete(self) -> Outcome:
         outcome = Outcome("DELETE", True)
-        self._schedules_stop.set()
+        self._stop_schedules()
         self.printer.event("DELETE_IN_PROGRESS", "AWS::CloudFormation::Stack", self.env.stack_name)
         template, state = self.template, dict(self.state)
         ids = list(state)
@@ -307,6 +341,28 @@ class LocalStack:
         """The stack's exports (Outputs with Export.Name): name -> value."""
         return self.template.exports(self._resolver())
 
+    def describe_stack_resource(self, logical_id: str) -> dict[str, Any] | None:
+        """DescribeStackResource's StackResourceDetail of a resource of the stack (None: the stack has no such
+        resource). Metadata is the resource's template Metadata attribute (resolved), as JSON text, as
+        CloudFormation returns it; absent when the resource has none."""
+        with self._lock:
+            deployed = self.state.get(logical_id)
+        if deployed is None:
+            return None
+        detail: dict[str, Any] = {
+            "StackName": self.env.stack_name,
+            "StackId": self.env.stack_id,
+            "LogicalResourceId": logical_id,
+            "PhysicalResourceId": deployed.physical_id,
+            "ResourceType": deployed.resource_type,
+            "LastUpdatedTimestamp": EPOCH + timedelta(seconds=deployed.updated_at),
+            "ResourceStatus": deployed.attributes.get("__status", "CREATE_COMPLETE"),
+        }
+        definition = self.template.resources.get(logical_id, {})
+        if "Metadata" in definition:
+            detail["Metadata"] = json.dumps(self._resolver().resolve(definition["Metadata"]))
+        return detail
+
     def list_stack_resources(self) -> list[dict[str, Any]]:
         """ListStackResources, as the notifier reads it: wait conditions still waiting are CREATE_IN_PROGRESS."""
         with self._lock:
@@ -324,37 +380,54 @@ class LocalStack:
     # --- walking the dependency graph --------------------------------------------------------------------
 
     def _walk(self, ids: list[str], dependencies: Callable[[str], set[str]], act: Callable[[str], None]) -> None:
-        """act on every id once all its dependencies among ids are done, as many at once as are ready.
-        The first failure stops new work; what is running finishes; then the failure is raised."""
+        """act on every id once all its dependencies among ids are done, as many at once as are ready (each on
+        an actor of the clock). The first failure stops new work; what is running finishes; then the failure
+        is raised."""
         remaining = set(ids)
         needs = {lid: dependencies(lid) & remaining for lid in ids}
         done: set[str] = set()
         failures: list[ResourceFailed] = []
-        with ThreadPoolExecutor(max_workers=32, thread_name_prefix="resource") as pool:
-            running: dict[Future[None], str] = {}
-            while remaining or running:
-                if not failures:
-                    for lid in sorted(remaining):
-                        if needs[lid] <= done:
-                            remaining.discard(lid)
-                            running[pool.submit(act, lid)] = lid
-                if not running:
-                    if remaining and not failures:
-                        raise ResourceFailed(f"Circular dependency between {sorted(remaining)}")
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    lid = running.pop(future)
-                    error = future.exception()
-                    if error is None:
-                        done.add(lid)
-                    elif isinstance(error, ResourceFailed):
-                        failures.append(error)
-                    else:
-                        failures.append(ResourceFailed(f"{lid}: {type(error).__name__}: {error}"))
-                    if failures:
-                        # As CloudFormation does, a failure cancels the wait conditions still waiting.
-                        self._signals.cancel_waits()
+        running: set[str] = set()
+        finished: list[tuple[str, BaseException | None]] = []
+        lock = threading.Lock()
+        some_finished = self.clock.event()
+
+        def run(lid: str) -> None:
+            error: BaseException | None = None
+            try:
+                act(lid)
+            except BaseException as raised:
+                error = raised
+            with lock:
+                finished.append((lid, error))
+            some_finished.set()  # wakes the walk before this actor ends
+
+        while remaining or running:
+            if not failures:
+                for lid in sorted(remaining):
+                    if needs[lid] <= done and len(running) < MAX_RUNNING:
+                        remaining.discard(lid)
+                        running.add(lid)
+                        self.clock.spawn(run, lid, name=f"resource-{lid}")
+            if not running:
+                if remaining and not failures:
+                    raise ResourceFailed(f"Circular dependency between {sorted(remaining)}")
+                break
+            self.clock.wait(some_finished)
+            some_finished.clear()  # before reading what finished: a later finish sets it again
+            with lock:
+                ended, finished[:] = list(finished), []
+            for lid, error in ended:
+                running.discard(lid)
+                if error is None:
+                    done.add(lid)
+                elif isinstance(error, ResourceFailed):
+                    failures.append(error)
+                else:
+                    failures.append(ResourceFailed(f"{lid}: {type(error).__name__}: {error}"))
+                if failures:
+                    # As CloudFormation does, a failure cancels the wait conditions still waiting.
+                    self._signals.cancel_waits()
         self._signals.cancel_waits(False)
         if failures:
             raise failures[0]
@@ -413,6 +486,7 @@ class LocalStack:
         self.printer.event("UPDATE_COMPLETE", resource_type, logical_id)
 
     def _record(self, deployed: Deployed) -> None:
+        deployed.updated_at = self.clock.now()
         with self._lock:
             self.state[deployed.logical_id] = deployed
 
@@ -424,6 +498,9 @@ class LocalStack:
             return Deployed(logical_id, resource_type, self._signals.new_handle(logical_id), properties)
         if resource_type == "AWS::CloudFormation::WaitCondition":
             return self._wait_condition(logical_id, properties)
+        refusal = resource_refusal(logical_id, resource_type, properties)
+        if refusal is not None:
+            raise ResourceFailed(f"{logical_id}: {refusal}")
         physical_id, attributes = plausible(resource_type, logical_id, properties, self.env, generation)
         deployed = Deployed(logical_id, resource_type, physical_id, properties, attributes, generation)
         if resource_type == "AWS::Lambda::Function" and properties.get("Handler") == SINGLE_FUNCTION_HANDLER:
@@ -445,6 +522,9 @@ class LocalStack:
             )
         if existing.resource_type.startswith("AWS::CloudFormation::Wait"):
             raise ResourceFailed(f"{existing.logical_id}: CloudFormation cannot update a wait condition")
+        refusal = resource_refusal(existing.logical_id, existing.resource_type, properties)
+        if refusal is not None:
+            raise ResourceFailed(f"{existing.logical_id}: {refusal}")
         # A recorded resource keeps its physical id unless a name it was given changed.
         physical_id, attributes = plausible(
             existing.resource_type, existing.logical_id, properties, self.env, existing.generation
@@ -588,8 +668,8 @@ class LocalStack:
             return _checked_response(logical_id, request_type, physical_id, answer)
         pending = self._responses.expect(request_id)
         # CloudFormation invokes the ServiceToken function asynchronously.
-        threading.Thread(target=self._invoke_async, args=(properties["ServiceToken"], event), daemon=True).start()
-        body = pending.wait(CUSTOM_RESOURCE_TIMEOUT * self.clock.time_scale + 30)
+        self.clock.spawn(self._invoke_async, properties["ServiceToken"], event, name=f"invoke-{logical_id}")
+        body = pending.wait(CUSTOM_RESOURCE_TIMEOUT + RESPONSE_GRACE)
         if body is None:
             raise ResourceFailed(f"{logical_id}: CloudFormation did not receive a response from your Custom Resource")
         return _checked_response(logical_id, request_type, physical_id, body)
@@ -645,7 +725,7 @@ class LocalStack:
         module_name, entry = handler.rsplit(".", 1)
         function = getattr(importlib.import_module(module_name), entry)
         attempts = 2 if self.retry_first_user_invocation(function_arn, payload) else 1
-        with self.guard, _environment(environment):
+        with self.guard, invocation_environment(environment):
             try:
                 for _ in range(attempts):  # a retried invocation: the first one's result is lost
                     result = function(dict(payload), None)
@@ -670,24 +750,20 @@ class LocalStack:
         return described, variables
 
     def _start_single_function(self, function: Deployed) -> None:
-        """Lambda creates the function: it exists in moto's Lambda, with an execution environment ready (so
-        that the first request does not pay for it on the simulated clock)."""
+        """Lambda creates the function: it exists in moto's Lambda, with an execution environment ready."""
         described, variables = self._single_function(function)
-        with self.guard, self.clock.paused(), _environment(variables):
+        with self.guard, invocation_environment(variables):
             self._single_functions.start(described, variables)
 
     def _invoke_single_function(
         self, function_arn: str, function: Deployed, payload: Mapping[str, Any]
     ) -> InvokeResult:
-        """The single-function provider, as Lambda runs it; then the polling rules it made are played.
-
-        The simulated clock stands still meanwhile. An invocation takes milliseconds in AWS but tens of real
-        milliseconds here, which the clock's scale would make minutes: since the provider's deadline (its total
-        timeout) is on this clock, each poll's own cost would count against it, and many polls at once (one
-        per waiting resource, one after the other) would reach it before their jobs, however short."""
+        """The single-function provider, as Lambda runs it; then the polling rules it made are played. The
+        invocation takes no simulated time: its caller is busy throughout (its response PUT included), as an
+        invocation takes milliseconds in AWS against the provider's deadline in minutes."""
         described, variables = self._single_function(function)
         attempts = 2 if self.retry_first_user_invocation(function_arn, payload) else 1
-        with self.guard, self.clock.paused(), _environment(variables):
+        with self.guard, invocation_environment(variables):
             try:
                 self._single_functions.invoke(described, variables, payload, attempts)
             except Exception as error:
@@ -702,13 +778,13 @@ class LocalStack:
         for rule in self._single_functions.polling_rules(function_arn):
             if rule not in self._played_rules:
                 self._played_rules.add(rule)
-                threading.Thread(target=self._play_rule, args=(rule,), name=f"rule-{rule}", daemon=True).start()
+                self.clock.spawn(self._play_rule, rule, name=f"rule-{rule}")
 
     def _play_rule(self, rule: str) -> None:
         """EventBridge: invoke the rule's targets with their Input at its rate, until the rule is deleted."""
         with self.guard:
             schedule = self._single_functions.schedule(rule)
-        while schedule is not None and not self._closed.wait(schedule.interval_seconds * self.clock.time_scale):
+        while schedule is not None and not self.clock.sleep(schedule.interval_seconds, until=self._closed):
             with self.guard:
                 schedule = self._single_functions.schedule(rule)
                 if schedule is None:
@@ -732,8 +808,17 @@ class LocalStack:
                 if d.resource_type == "AWS::StepFunctions::StateMachine" and d.physical_id == state_machine_arn
             )
         definition = json.loads(machine.properties["DefinitionString"])
-        waiter = Waiter(definition, self._run_node_function, self.clock.time_scale)
-        threading.Thread(target=waiter.run, args=(execution_input,), daemon=True).start()
+        waiter = Waiter(definition, self._run_node_function, self.clock)
+
+        def run() -> None:
+            try:
+                waiter.run(execution_input)
+            except FrameworkHostError:
+                if not self._closed.is_set():
+                    raise  # the stack closed under a running execution: it ends with it
+
+        # On a bridge thread, for an actor busy in its framework call: the waiter is counted busy from here.
+        self.clock.spawn(run, name="waiter")
 
     def _run_node_function(self, function_arn: str, event: dict[str, Any]) -> CallResult:
         function = self._function(function_arn)
@@ -757,7 +842,7 @@ class LocalStack:
         self._record(deployed)  # the notifier sees it waiting
         started = self.clock.now()
         with self._progress(logical_id, started, timeout):
-            signals = self._signals.wait_for(handle_url, count, timeout * self.clock.time_scale)
+            signals = self._signals.wait_for(handle_url, count, timeout)
         if signals is None:
             deployed.attributes["__status"] = "CREATE_FAILED"
             raise ResourceFailed(f"{logical_id}: Resource creation cancelled")
@@ -784,10 +869,10 @@ class LocalStack:
     @contextlib.contextmanager
     def _progress(self, logical_id: str, started: float, timeout: float) -> Iterator[None]:
         """A progress bar for a long wait, every simulated 15 minutes."""
-        done = threading.Event()
+        done = self.clock.event()
 
         def show() -> None:
-            while not done.wait(900 * self.clock.time_scale):
+            while not self.clock.sleep(900, until=done):
                 elapsed = self.clock.now() - started
                 filled = min(int(20 * elapsed / timeout), 20)
                 self.printer.line(
@@ -795,8 +880,7 @@ class LocalStack:
                     f"{_duration(elapsed)} of up to {_duration(timeout)}"
                 )
 
-        thread = threading.Thread(target=show, daemon=True)
-        thread.start()
+        self.clock.spawn(show, name=f"progress-{logical_id}")
         try:
             yield
         finally:
@@ -808,7 +892,7 @@ class LocalStack:
             pattern = rule.properties.get("EventPattern")
             if pattern and _matches(pattern, event):
                 payload = json.loads(target["Input"]) if "Input" in target else dict(event)
-                threading.Thread(target=self._invoke_async, args=(target["Arn"], payload), daemon=True).start()
+                self.clock.spawn(self._invoke_async, target["Arn"], payload, name=f"event-{rule.logical_id}")
 
     def _rule_targets(self) -> list[tuple[Deployed, dict[str, Any]]]:
         with self._lock:
@@ -816,19 +900,25 @@ class LocalStack:
         return [(rule, target) for rule in rules for target in rule.properties.get("Targets", [])]
 
     def _start_schedules(self) -> None:
-        self._schedules_stop.clear()
-        for rule, target in self._rule_targets():
-            interval = rate_seconds(str(rule.properties.get("ScheduleExpression", "")))
-            running = {t.name for t in self._background if t.is_alive()}
-            if interval is not None and rule.logical_id not in running:
-                thread = threading.Thread(
-                    target=self._run_schedule, args=(interval, target), name=rule.logical_id, daemon=True
-                )
-                self._background.append(thread)
-                thread.start()
+        """Play every rate rule's targets that is not played yet, from now on."""
+        with self._lock:
+            rules = [d for d in self.state.values() if d.resource_type == "AWS::Events::Rule"]
+        with self._schedules_lock:
+            for rule in rules:
+                interval = rate_seconds(str(rule.properties.get("ScheduleExpression", "")))
+                for index, target in enumerate(rule.properties.get("Targets", [])):
+                    if interval is not None and (rule.logical_id, index) not in self._schedules:
+                        stop = self._schedules[rule.logical_id, index] = self.clock.event()
+                        self.clock.spawn(self._run_schedule, interval, target, stop, name=f"schedule-{rule.logical_id}")
 
-    def _run_schedule(self, interval: float, target: Mapping[str, Any]) -> None:
-        while not self._schedules_stop.wait(interval * self.clock.time_scale):
+    def _stop_schedules(self) -> None:
+        with self._schedules_lock:
+            for stop in self._schedules.values():
+                stop.set()
+            self._schedules.clear()
+
+    def _run_schedule(self, interval: float, target: Mapping[str, Any], stop: Event) -> None:
+        while not self.clock.sleep(interval, until=stop):
             payload = json.loads(target["Input"]) if "Input" in target else {}
             with contextlib.suppress(ResourceFailed):  # the function may be gone while the stack is deleted
                 self.invoke(str(target["Arn"]), payload)
@@ -945,17 +1035,3 @@ def _is_custom(resource_type: str) -> bool:
 def _duration(seconds: float) -> str:
     minutes = int(seconds // 60)
     return f"{minutes // 60}h{minutes % 60:02d}m"
-
-
-@contextlib.contextmanager
-def _environment(variables: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update({name: str(value) for name, value in variables.items()})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -9,7 +9,10 @@ bridge:
 - the response PUT to the pre-signed ResponseURL: the ``deliver_response`` callback (CloudFormation's side).
 
 Waiter plays the waiter state machine (the framework's isComplete task, retried, then onTimeout) from the
-state machine's definition, with its waits scaled by ``time_scale``.
+state machine's definition, its waits on the rehearsal's virtual clock.
+
+A call blocks its caller on real I/O with Node (and Node's bridge requests run callbacks on bridge threads
+meanwhile): the caller stays busy for the clock, so simulated time stands still during a call.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, cast
+
+from .clock import VirtualClock
 
 __all__ = ["CallResult", "Execution", "FrameworkHost", "FrameworkHostError", "InvokeResult", "Waiter"]
 
@@ -372,7 +377,7 @@ class _BridgeHandler(BaseHTTPRequestHandler):
 @dataclass(frozen=True)
 class Execution:
     """How a waiter execution ended: status SUCCEEDED, FAILED or ABORTED; invocations lists the state of each
-    task invocation in order; waited_seconds is the time spent between retries, unscaled."""
+    task invocation in order; waited_seconds is the simulated time spent between retries."""
 
     status: str
     output: object = None
@@ -385,7 +390,8 @@ class Execution:
 class Waiter:
     """Runs executions of a state machine made of Lambda Task states (the Provider framework's waiter:
     isComplete, retried on any error at IntervalSeconds x BackoffRate^n up to MaxAttempts times, then caught
-    into onTimeout) as Step Functions would, with every wait multiplied by time_scale.
+    into onTimeout) as Step Functions would, every wait a sleep on the virtual clock (run executions on the
+    clock's actors: ``clock.spawn(waiter.run, execution_input)``).
 
     definition is the state machine's definition (the DefinitionString once Fn::Join is resolved, as text or
     parsed). run_function(function_arn, event) runs a task's function. A failed task's error is Lambda's
@@ -399,12 +405,12 @@ class Waiter:
         self,
         definition: Mapping[str, Any] | str,
         run_function: Callable[[str, dict[str, Any]], CallResult],
-        time_scale: float = 1.0,
+        clock: VirtualClock,
     ) -> None:
         self.definition: dict[str, Any] = json.loads(definition) if isinstance(definition, str) else dict(definition)
         self.run_function = run_function
-        self.time_scale = time_scale
-        self._cancelled = threading.Event()
+        self.clock = clock
+        self._cancelled = clock.event()
         states = self.definition.get("States", {})
         if self.definition.get("StartAt") not in states:
             raise ValueError("the state machine's StartAt names no state")
@@ -450,7 +456,7 @@ class Waiter:
                 if delay is None:
                     break
                 waited += delay
-                if self._cancelled.wait(delay * self.time_scale):
+                if self.clock.sleep(delay, until=self._cancelled):
                     return ended("ABORTED")
             if not result.ok:
                 catcher = next((c for c in state.get("Catch", []) if _matches(c["ErrorEquals"], error)), None)
@@ -469,7 +475,7 @@ def _matches(error_equals: list[str], error: str) -> bool:
 
 
 def _retry_delay(retriers: list[dict[str, Any]], used: list[int], error: str) -> float | None:
-    """The wait before the next attempt, in unscaled seconds, or None when no retry is left. The first
+    """The wait before the next attempt, in seconds, or None when no retry is left. The first
     retrier whose ErrorEquals matches applies (Step Functions' defaults: 1 s, 3 attempts, backoff 2)."""
     for index, retrier in enumerate(retriers):
         if _matches(retrier["ErrorEquals"], error):

@@ -6,6 +6,9 @@ another (an imported provider) is answered where it waits. A response arrives in
   given): the endpoint's certificate is a throwaway one for 127.0.0.1, issued by a throwaway CA whose
   certificate is in ``ca_file``;
 - through the Provider framework host's bridge, which stands in for Node's https (``deliver``).
+
+With a virtual clock, a response wakes the actor that waits for it through the clock: the sender (crhelper, or
+the framework host's caller) stays busy until the PUT is answered, so time cannot move between the two.
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ from typing import Any, cast
 
 import trustme
 
+from .clock import Event, VirtualClock
+
 _LOG = logging.getLogger(__name__)
 
 
 class ResponseEndpoint:
-    """Local ResponseURLs: ``url`` for a request, ``expect`` before sending it, then the response's wait."""
+    """Local ResponseURLs: ``url`` for a request, ``expect`` before sending it, then the response's wait.
+    clock: the rehearsal's virtual clock (responses are then waited for in simulated seconds); without one,
+    waits are in real seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: VirtualClock | None = None) -> None:
+        self.clock = clock
         authority = trustme.CA(organization_name="deploy_local throwaway CA")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         authority.issue_cert("127.0.0.1", "localhost").configure_cert(context)
@@ -48,7 +56,7 @@ class ResponseEndpoint:
 
     def expect(self, request_id: str) -> PendingResponse:
         """Register a request before it is sent; its responses are kept (a retried request may answer twice)."""
-        pending = PendingResponse()
+        pending = PendingResponse(self.clock)
         with self._lock:
             self._pending[request_id] = pending
         return pending
@@ -68,8 +76,9 @@ class ResponseEndpoint:
 
 
 class PendingResponse:
-    def __init__(self) -> None:
-        self._arrived = threading.Event()
+    def __init__(self, clock: VirtualClock | None = None) -> None:
+        self._clock = clock
+        self._arrived: Event | threading.Event = clock.event() if clock is not None else threading.Event()
         self.bodies: list[bytes] = []
 
     def add(self, body: bytes) -> None:
@@ -77,8 +86,15 @@ class PendingResponse:
         self._arrived.set()
 
     def wait(self, timeout: float) -> bytes | None:
-        """The first response's body, or None when none arrived within timeout (real seconds)."""
-        return self.bodies[0] if self._arrived.wait(timeout) else None
+        """The first response's body, or None when none arrived within timeout (simulated seconds on the
+        clock, which only an actor may wait on; real seconds without one)."""
+        if self._clock is not None:
+            assert isinstance(self._arrived, Event)
+            arrived = self._clock.wait(self._arrived, timeout)
+        else:
+            assert isinstance(self._arrived, threading.Event)
+            arrived = self._arrived.wait(timeout)
+        return self.bodies[0] if arrived else None
 
 
 class _HttpsServer(ThreadingHTTPServer):

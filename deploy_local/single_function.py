@@ -21,7 +21,7 @@ import re
 import time
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -38,6 +38,9 @@ HANDLER = "bedrock_single_function.provider.handler"
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _RULE_NAME = re.compile(r"[\.\-_A-Za-z0-9]{1,64}")
+# EventBridge's limit on a target's Input (botocore's events model: TargetInput, max 8192; the
+# AWS::Events::Rule resource schema: Target.Input maxLength 8192).
+TARGET_INPUT_MAX_CHARACTERS = 8192
 _ROLE_NAME = "deploy-local-lambda"  # moto's Lambda wants an existing role; IAM is not otherwise emulated
 
 
@@ -45,9 +48,11 @@ def install_moto_compensations(patch: pytest.MonkeyPatch) -> None:
     """What moto lacks and crhelper's polling relies on (patch restores it):
     - Lambda's AddPermission refuses a statement id that the function's policy has (ResourceConflictException);
       moto adds a second statement, which RemovePermission then leaves;
-    - EventBridge's PutRule refuses a name that is not 1 to 64 of ``.-_A-Za-z0-9``; moto takes any."""
+    - EventBridge's PutRule refuses a name that is not 1 to 64 of ``.-_A-Za-z0-9``; moto takes any;
+    - EventBridge's PutTargets refuses a target whose Input has more than 8192 characters; moto takes any."""
     add_statement = Policy.add_statement
     put_rule = EventsBackend.put_rule
+    put_targets = EventsBackend.put_targets
 
     def add_statement_once(policy: Any, raw: str, qualifier: str | None = None) -> Any:
         statement_id = json.loads(raw).get("StatementId")
@@ -65,8 +70,19 @@ def install_moto_compensations(patch: pytest.MonkeyPatch) -> None:
             )
         return put_rule(backend, name, *args, **kwargs)
 
+    def put_bounded_targets(backend: Any, name: str, event_bus_arn: Any, targets: Any) -> Any:
+        for number, target in enumerate(targets, 1):
+            if len(target.get("Input", "")) > TARGET_INPUT_MAX_CHARACTERS:
+                raise JsonRESTError(
+                    "ValidationException",
+                    f"1 validation error detected: Value at 'targets.{number}.member.input' failed to satisfy "
+                    f"constraint: Member must have length less than or equal to {TARGET_INPUT_MAX_CHARACTERS}",
+                )
+        return put_targets(backend, name, event_bus_arn, targets)
+
     patch.setattr(Policy, "add_statement", add_statement_once)
     patch.setattr(EventsBackend, "put_rule", put_valid_rule)
+    patch.setattr(EventsBackend, "put_targets", put_bounded_targets)
 
 
 class _StatementExists(LambdaClientError):
@@ -100,7 +116,9 @@ def lambda_runtime_variables(function_name: str, region: str, memory: int) -> di
 
 @dataclass
 class LambdaContext:
-    """The context object of Lambda's Python runtime, as far as handlers read it."""
+    """The context object of Lambda's Python runtime, as far as handlers read it. now: the clock its remaining
+    time is measured on (real seconds by default; the rehearsal's simulated seconds in deploy_local, where an
+    invocation takes no simulated time)."""
 
     function_name: str
     invoked_function_arn: str
@@ -108,7 +126,12 @@ class LambdaContext:
     timeout_seconds: float
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
-    started: float = field(default_factory=time.monotonic)
+    now: Callable[[], float] = time.monotonic
+    started: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.started is None:
+            self.started = self.now()
 
     @property
     def log_group_name(self) -> str:
@@ -119,8 +142,8 @@ class LambdaContext:
         return f"local/[$LATEST]{self.aws_request_id.replace('-', '')}"
 
     def get_remaining_time_in_millis(self) -> int:
-        """Real time: an in-process invocation takes real milliseconds, whatever the simulated clock says."""
-        return max(int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000), 0)
+        assert self.started is not None
+        return max(int((self.timeout_seconds - (self.now() - self.started)) * 1000), 0)
 
 
 @dataclass(frozen=True)
@@ -143,11 +166,13 @@ class Schedule:
 
 
 class SingleFunctionRuntime:
-    """Lambda for the single functions of one stack. Not thread-safe: callers serialize (LocalStack.guard)."""
+    """Lambda for the single functions of one stack. Not thread-safe: callers serialize (LocalStack.guard).
+    now: the clock of the invocations' remaining time."""
 
-    def __init__(self, region: str, ca_file: str) -> None:
+    def __init__(self, region: str, ca_file: str, now: Callable[[], float] = time.monotonic) -> None:
         self.region = region
         self.ca_file = ca_file
+        self.now = now
         self._providers: dict[str, tuple[tuple[tuple[str, str], ...], Any]] = {}
         self._registered: set[str] = set()
 
@@ -161,7 +186,7 @@ class SingleFunctionRuntime:
 
     def start(self, function: Function, environment: Mapping[str, str]) -> None:
         """The function was created: register it in moto's Lambda, and make its execution environment.
-        environment must already be applied to os.environ: the provider reads it when it is built."""
+        Call it within invocation_environment(environment): the provider reads it when it is built."""
         self._register(function)
         self._provider(function, environment)
 
@@ -169,11 +194,13 @@ class SingleFunctionRuntime:
         self, function: Function, environment: Mapping[str, str], payload: Mapping[str, Any], attempts: int = 1
     ) -> None:
         """Run the function on payload, attempts times (a retried invocation: the earlier results are lost).
-        environment must already be applied to os.environ (see start)."""
+        Call it within invocation_environment(environment) (see start)."""
         self._register(function)
         provider = self._provider(function, environment)
         for _ in range(attempts):
-            context = LambdaContext(function.name, function.arn, function.memory, function.timeout_seconds)
+            context = LambdaContext(
+                function.name, function.arn, function.memory, function.timeout_seconds, now=self.now
+            )
             provider(copy.deepcopy(dict(payload)), context)
 
     def forget(self, function_name: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
 
+from deploy_local.clock import VirtualClock
 from deploy_local.framework_host import (
     CallResult,
     Execution,
@@ -30,8 +30,9 @@ from deploy_local.framework_host import (
 ACCOUNT_REGION = "us-east-1:111122223333"
 STACK_ID = f"arn:aws:cloudformation:{ACCOUNT_REGION}:stack/FrameworkHostTest/{uuid.uuid4()}"
 CREATE_FAILED = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
-TIME_SCALE = 0.001  # 30 s between polls become 30 ms
 Handler = Callable[[dict[str, Any]], Any]
+# A real-time bound on waits for another thread, only so that a broken host fails instead of hanging.
+HANG = 60.0
 
 
 class Assembly:
@@ -115,6 +116,8 @@ class World:
         self.started: list[tuple[str, str]] = []
         self.executions: list[Execution] = []
         self.logs: list[str] = []
+        # The waiters' time: the tests' own thread is not one of its actors, so only the waiters move it.
+        self.clock = VirtualClock()
         self._arrived = threading.Condition()
         self.host = FrameworkHost(
             self.invoke_function, self.start_execution, self.deliver_response, log=self.logs.append
@@ -134,7 +137,7 @@ class World:
     def start_execution(self, state_machine_arn: str, execution_input: str) -> None:
         self.started.append((state_machine_arn, execution_input))
         machine = self.assembly.resources[state_machine_arn.rsplit(":", 1)[1]]
-        waiter = Waiter(self.assembly.resolve(machine["Properties"]["DefinitionString"]), self.run_function, TIME_SCALE)
+        waiter = Waiter(self.assembly.resolve(machine["Properties"]["DefinitionString"]), self.run_function, self.clock)
 
         def run() -> None:
             execution = waiter.run(execution_input)
@@ -142,7 +145,7 @@ class World:
                 self.executions.append(execution)
                 self._arrived.notify_all()
 
-        threading.Thread(target=run, daemon=True).start()
+        self.clock.spawn(run)
 
     def deliver_response(self, path: str, body: bytes) -> None:
         with self._arrived:
@@ -159,13 +162,13 @@ class World:
     def on_event(self, provider: str, event: dict[str, Any]) -> CallResult:
         return self.host.call(*self.assembly.framework_function(provider, "onEvent"), event)
 
-    def response(self, event: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+    def response(self, event: dict[str, Any], timeout: float = HANG) -> dict[str, Any]:
         path = response_path(event)
         with self._arrived:
             assert self._arrived.wait_for(lambda: path in self.responses, timeout), "no response arrived"
             return dict(json.loads(self.responses[path]))
 
-    def execution(self, count: int = 1, timeout: float = 5.0) -> Execution:
+    def execution(self, count: int = 1, timeout: float = HANG) -> Execution:
         with self._arrived:
             assert self._arrived.wait_for(lambda: len(self.executions) >= count, timeout), "no execution ended"
             return self.executions[count - 1]
@@ -275,6 +278,7 @@ def test_is_complete_is_polled_by_the_waiter_until_complete(world: World) -> Non
     execution = world.execution()
     assert execution.status == "SUCCEEDED"
     assert len(execution.invocations) == 3 and execution.waited_seconds == 60  # 2 retries, 30 s apart
+    assert world.clock.now() == 60  # on the virtual clock, exactly
 
 
 def test_is_complete_returning_data_while_incomplete_is_a_failure(world: World) -> None:
@@ -331,6 +335,7 @@ def test_waiter_times_out_into_on_timeout(world: World, assembly: Assembly) -> N
     # total_timeout / query_interval = 4 retries after the first poll, then the Catch.
     assert execution.invocations == ("framework-isComplete-task",) * 5 + ("framework-onTimeout-task",)
     assert len(world.invoked("IsComplete")) == 5 and execution.waited_seconds == 120
+    assert world.clock.now() == 120
 
 
 def test_lambda_api_errors_are_retried_once_after_waiting_for_the_function(world: World, assembly: Assembly) -> None:
@@ -344,23 +349,25 @@ def test_lambda_api_errors_are_retried_once_after_waiting_for_the_function(world
 
 
 def test_parallel_calls_keep_their_own_environment(world: World) -> None:
-    def slow(result: dict[str, Any]) -> Handler:
+    events = [(provider, cfn_event(world)) for provider in ["Direct", "Polling"] * 6]
+    # Every user function waits until all 12 run: they can only pass the barrier if the calls run at once.
+    together = threading.Barrier(len(events), timeout=HANG)
+
+    def meeting(result: dict[str, Any]) -> Handler:
         def handler(event: dict[str, Any]) -> dict[str, Any]:
-            time.sleep(0.1)
+            together.wait()
             return result
 
         return handler
 
-    handler_for(world, "DirectOnEvent", slow({"PhysicalResourceId": "direct"}))
-    handler_for(world, "OnEvent", slow({"PhysicalResourceId": "polled"}))
+    handler_for(world, "DirectOnEvent", meeting({"PhysicalResourceId": "direct"}))
+    handler_for(world, "OnEvent", meeting({"PhysicalResourceId": "polled"}))
     handler_for(world, "IsComplete", lambda event: {"IsComplete": True})
-    events = [(provider, cfn_event(world)) for provider in ["Direct", "Polling"] * 6]
 
-    started = time.monotonic()
     with ThreadPoolExecutor(len(events)) as pool:
         results = list(pool.map(lambda item: world.on_event(*item), events))
     assert all(result.ok for result in results)
-    assert time.monotonic() - started < 1.0  # 12 user functions of 0.1 s each ran at once
+    assert not together.broken  # all 12 user functions ran at once
 
     for provider, event in events:
         response = world.response(event)
@@ -428,10 +435,13 @@ def test_waiter_backs_off_then_catches_into_the_next_state() -> None:
             )
         return CallResult(True, {"handled": True})
 
-    execution = Waiter(json.dumps(WAITER_DEFINITION), run_function, time_scale=0.0).run('{"RequestId": "r"}')
+    clock = VirtualClock()
+    with clock.actor():
+        execution = Waiter(json.dumps(WAITER_DEFINITION), run_function, clock).run('{"RequestId": "r"}')
 
     assert execution.status == "SUCCEEDED" and execution.output == {"handled": True}
     assert execution.waited_seconds == 2 + 4 + 5  # backoff 2, capped at MaxDelaySeconds
+    assert clock.now() == 2 + 4 + 5
     assert [arn for arn, _ in calls] == ["arn:check"] * 4 + ["arn:timeout"]
     timeout_event = calls[-1][1]
     assert timeout_event["Error"] == "Error"
@@ -443,7 +453,9 @@ def test_waiter_fails_when_no_catcher_matches() -> None:
     def run_function(arn: str, event: dict[str, Any]) -> CallResult:
         return CallResult(False, error_type="TypeError", error_message="boom")
 
-    execution = Waiter(WAITER_DEFINITION, run_function, time_scale=0.0).run("{}")
+    clock = VirtualClock()
+    with clock.actor():
+        execution = Waiter(WAITER_DEFINITION, run_function, clock).run("{}")
     assert (execution.status, execution.error) == ("FAILED", "TypeError")
     assert json.loads(execution.cause or "")["errorMessage"] == "boom"
     assert len(execution.invocations) == 4
@@ -454,4 +466,5 @@ def test_waiter_rejects_what_it_does_not_play() -> None:
         Waiter(
             {"StartAt": "w", "States": {"w": {"Type": "Wait", "Seconds": 1, "End": True}}},
             lambda a, e: CallResult(True),
+            VirtualClock(),
         )

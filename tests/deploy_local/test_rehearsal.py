@@ -3,14 +3,16 @@ and the notifier, against the in-process Bedrock stand-in (deploy_local)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from deploy_local.__main__ import EXAMPLE_TEMPLATE, EXAMPLE_TEMPLATE_PARAMETERS, TEMPLATE_JOB_MINUTES, report
-from deploy_local.bedrock_world import Timings
+from deploy_local.bedrock_world import BedrockWorld, Timings
 from deploy_local.cloud import LocalCloud
+from deploy_local.engine import LocalStack
 
 from .rehearsal_support import REPO, crhelper_leftovers
 
@@ -154,6 +156,37 @@ def test_a_job_longer_than_an_hour_fails_when_polled_and_deploys_when_event_driv
         assert waited.succeeded, waited.reason
         assert [job["status"] for job in local.bedrock.jobs()] == ["Completed"]
         assert waited.outputs["Model0Arn"] == local.bedrock.models()[0]["modelArn"]
+
+
+def test_a_stalled_machine_changes_nothing_in_a_rehearsal(assemblies, monkeypatch):
+    """The outcome and every printed line, simulated timestamp included, are the same when every in-process
+    function and every move of Bedrock is held up in real time, as threads are on a loaded machine. (Lines
+    printed at the same simulated second by actors running at once may come in either order: compared sorted.)"""
+
+    def rehearse() -> tuple[list[tuple[str, bool, str, str, float]], list[str]]:
+        lines: list[str] = []
+        outcomes = []
+        with cloud(lines, timings=Timings(job_minutes=360)) as local:
+            for operation in (lambda: local.deploy(assemblies["polling"]), local.delete):
+                (outcome,) = operation().values()
+                outcomes.append(
+                    (outcome.operation, outcome.succeeded, outcome.reason, outcome.status, local.clock.now())
+                )
+        return outcomes, sorted(lines)
+
+    quick = rehearse()
+    assert quick[0][0][1:3] == (False, "Model022E53DAE: Operation timed out")
+
+    def stalled(original: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(0.02)
+            return original(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(LocalStack, "_invoke_python", stalled(LocalStack._invoke_python))
+    monkeypatch.setattr(BedrockWorld, "tick", stalled(BedrockWorld.tick))
+    assert rehearse() == quick
 
 
 def test_a_retried_on_event_starts_one_job(assemblies):

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from deploy_local.bedrock_world import SimulatedClock
+from deploy_local.clock import VirtualClock
 from deploy_local.engine import LocalStack, Printer
 from deploy_local.template import Environment, Template
 
@@ -83,7 +83,7 @@ def play(tmp_path: Path) -> Iterator[Any]:
     stacks: list[LocalStack] = []
 
     def make(stand_in: StandIn) -> LocalStack:
-        clock = SimulatedClock(1 / 6000)
+        clock = VirtualClock()
         stack = LocalStack(
             ENV, clock, Printer(clock, lambda _line: None), threading.RLock(), service_token_stand_ins={TOKEN: stand_in}
         )

@@ -1,0 +1,77 @@
+"""Limits that only AWS checks (DESIGN.md, fact 11), refused here as AWS refuses them.
+
+- a stack: at most 500 resources, and a template of at most 1 MB (1,048,576 bytes, passed through S3, as the CDK
+  CLI passes every template of more than 51,200 bytes); CloudFormation refuses the stack operation before it
+  starts (a ValidationError);
+- a Lambda function's environment variables: 4 KB, measured as Lambda measures them, the variables as compact
+  JSON ({"KEY":"value",...}: keys and values, quotes and separators), in UTF-8 bytes; its error shows the string
+  it measured;
+- an EventBridge rule: a Name of at most 64 characters, and each target's Input of at most 8192 characters
+  (the AWS::Events::Rule resource schema's maxLength; CloudFormation fails the resource's properties
+  validation).
+The custom resource response's 4096 bytes are checked where the response arrives (engine).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .template import Template
+
+MAX_RESOURCES = 500
+MAX_TEMPLATE_BYTES = 1_048_576
+MAX_LAMBDA_ENVIRONMENT_BYTES = 4096
+MAX_RULE_NAME_CHARACTERS = 64
+MAX_TARGET_INPUT_CHARACTERS = 8192
+
+
+def template_refusal(template: Template) -> str | None:
+    """CloudFormation's ValidationError message for a template it refuses before the stack operation, or None."""
+    count = len(template.resources)
+    if count > MAX_RESOURCES:
+        return f"Template format error: Number of resources, {count}, is greater than maximum allowed, {MAX_RESOURCES}"
+    if template.size_bytes > MAX_TEMPLATE_BYTES:
+        return f"Template may not exceed {MAX_TEMPLATE_BYTES} bytes in size ({template.size_bytes} bytes)"
+    return None
+
+
+def resource_refusal(logical_id: str, resource_type: str, properties: Mapping[str, Any]) -> str | None:
+    """The stack event's reason for a resource whose create or update AWS refuses, or None."""
+    if resource_type == "AWS::Lambda::Function":
+        variables = (properties.get("Environment") or {}).get("Variables") or {}
+        measured = lambda_environment_string(variables)
+        if len(measured.encode()) > MAX_LAMBDA_ENVIRONMENT_BYTES:
+            return (
+                'Resource handler returned message: "Lambda was unable to configure your environment variables '
+                "because the environment variables you have provided exceeded the 4KB limit. String measured: "
+                f'{measured}" (Service: Lambda, Status Code: 400)'
+            )
+    if resource_type == "AWS::Events::Rule":
+        problems = []
+        name = properties.get("Name")
+        if name is not None and len(str(name)) > MAX_RULE_NAME_CHARACTERS:
+            problems.append(f"#/Name: expected maxLength: {MAX_RULE_NAME_CHARACTERS}, actual: {len(str(name))}")
+        for index, target in enumerate(properties.get("Targets") or []):
+            text = target.get("Input")
+            length = len(str(text)) if text is not None else 0
+            if length > MAX_TARGET_INPUT_CHARACTERS:
+                problems.append(
+                    f"#/Targets/{index}/Input: expected maxLength: {MAX_TARGET_INPUT_CHARACTERS}, actual: {length}"
+                )
+        if problems:
+            return f"Properties validation failed for resource {logical_id} with message: [{', '.join(problems)}]"
+    return None
+
+
+def lambda_environment_string(variables: Mapping[str, Any]) -> str:
+    """The string Lambda measures against its 4 KB: the variables as compact JSON, every value a string (as
+    CloudFormation passes them)."""
+    return json.dumps({str(key): _as_text(value) for key, value in variables.items()}, separators=(",", ":"))
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
