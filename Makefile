@@ -20,11 +20,11 @@ synth: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth --quiet
 
 lint: $(STAMP)
-	$(BIN)/ruff check constructs lambda deploy_local tests bench app.py
-	$(BIN)/ruff format --check constructs lambda deploy_local tests bench app.py
+	$(BIN)/ruff check constructs lambda tests bench app.py
+	$(BIN)/ruff format --check constructs lambda tests bench app.py
 
 typecheck: $(STAMP)
-	$(BIN)/mypy constructs/cdk_bedrock_customization lambda/bedrock_custom_resource lambda/bedrock_single_function deploy_local
+	$(BIN)/mypy constructs/cdk_bedrock_customization lambda/bedrock_custom_resource lambda/bedrock_single_function
 
 test: $(STAMP) lint typecheck
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
@@ -34,7 +34,7 @@ bench: $(STAMP)
 
 # A local rehearsal of the example app's create, update and delete: not AWS (see the README).
 deploy-local: $(STAMP)
-	$(BIN)/python -m deploy_local
+	$(BIN)/cdk-bedrock-customization rehearse
 
 clean:
 	rm -rf cdk.out build dist *.egg-info

@@ -4,6 +4,7 @@ the tests; and the emulation's own patcher undoes what it patched, as pytest's M
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,18 @@ def test_undo_restores_after_an_error():
     except RuntimeError:
         patches.undo()
     assert Target.value == "original"
+
+
+def test_environment_patches_are_undone(monkeypatch):
+    monkeypatch.setenv("PATCHES_SET", "before")
+    monkeypatch.setenv("PATCHES_REMOVED", "present")
+    monkeypatch.delenv("PATCHES_ABSENT", raising=False)
+    with patched() as patches:
+        patches.setenv("PATCHES_SET", "during")
+        patches.delenv("PATCHES_REMOVED")
+        patches.delenv("PATCHES_ABSENT")  # not set: nothing to do
+        assert os.environ["PATCHES_SET"] == "during"
+        assert "PATCHES_REMOVED" not in os.environ
+    assert os.environ["PATCHES_SET"] == "before"
+    assert os.environ["PATCHES_REMOVED"] == "present"
+    assert "PATCHES_ABSENT" not in os.environ

@@ -1,6 +1,6 @@
 """The wheel: it holds the handler package and its service model, and the single-function provider's
 adapter; a user who installs it synthesizes the same handler and single-function assets as the repo
-checkout."""
+checkout, and rehearses an app of their own with the installed command."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ WHEEL_MEMBERS = (
     SERVICE_MODEL,
     "cdk_bedrock_customization/__init__.py",
     "cdk_bedrock_customization/models.schema.json",
+    "cdk_bedrock_customization/rehearsal/__main__.py",
+    "cdk_bedrock_customization/rehearsal/framework_host.js",
+    "cdk_bedrock_customization/emulation/bedrock_stand_in.py",
 )
 # What the wheel is built from: pyproject.toml's files and package directories (their __pycache__ included).
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "constructs", "lambda")
@@ -63,6 +66,28 @@ print(json.dumps({{
     "bedrock_single_function": bedrock_single_function.__file__,
     "cdk_bedrock_customization": cdk_bedrock_customization.__file__,
 }}))
+"""
+
+
+# A user's app outside the repository, rehearsed by the installed wheel's command.
+USER_APP = """\
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from cdk_bedrock_customization import CustomModel, S3Data
+
+app = cdk.App()
+stack = cdk.Stack(app, "UserModels")
+bucket = s3.Bucket(stack, "Data")
+model = CustomModel(
+    stack,
+    "Assistant",
+    base_model="amazon.nova-micro-v1:0:128k",
+    training_data=S3Data.from_bucket(bucket, "train.jsonl"),
+    output_data=S3Data.from_bucket(bucket, "output/"),
+    hyper_parameters={"epochCount": app.node.try_get_context("epochs") or 1},
+)
+cdk.CfnOutput(stack, "ModelArn", value=model.output_model_arn)
+app.synth()
 """
 
 
@@ -211,6 +236,25 @@ def test_installed_wheel_synthesizes_the_same_handler_and_single_function_assets
     from cdk_bedrock_customization.models_file import json_schema
 
     assert printed == json_schema()
+
+    # The rehearsal ships too: the installed command rehearses an app outside the repository.
+    user_app = tmp_path / "user-app"
+    user_app.mkdir()
+    (user_app / "app.py").write_text(USER_APP)
+    report = _run(
+        command,
+        "rehearse",
+        "--app",
+        f"{python} app.py",
+        "--update-context",
+        '{"epochs": 2}',
+        "--job-minutes",
+        "30",
+        cwd=user_app,
+    )
+    assert "UserModels" in report and "ModelArn" in report, report
+    assert "replaced" in report, report  # the update's new epoch count trains a new model
+    assert not (user_app / "cdk.out").exists()  # the rehearsal synthesizes into a temporary directory
 
     checkout, checkout_out = _synth(Path(sys.executable), tmp_path / "checkout")
     assert Path(checkout["bedrock_custom_resource"]).resolve().is_relative_to(REPO)

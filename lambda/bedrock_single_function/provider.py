@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 # crhelper's stub declares only its public methods; this adapter overrides some of its private ones.
 _CfnResource: Any = crhelper.CfnResource
 
-# Seconds since the epoch; deploy_local replaces it with its simulated clock.
+# Seconds since the epoch; the rehearsal replaces it with its simulated clock.
 now: Callable[[], float] = time.time
 
 

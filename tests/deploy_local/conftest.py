@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from deploy_local.__main__ import EXAMPLE_UPDATE
-from deploy_local.cloud import synthesize
+from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_UPDATE
+from cdk_bedrock_customization.rehearsal.cloud import synthesize
 
 from .rehearsal_support import APP_UNDER_TEST, COMMITTED, REPO, SINGLE_FUNCTION
 

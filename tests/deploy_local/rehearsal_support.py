@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import boto3
-
-from deploy_local.cloud import REGION, LocalCloud
+from cdk_bedrock_customization.rehearsal.cloud import REGION, LocalCloud
 
 REPO = Path(__file__).resolve().parents[2]
 APP_UNDER_TEST = Path(__file__).with_name("app_under_test.py")

@@ -10,9 +10,8 @@ from datetime import datetime
 import pytest
 from bedrock_custom_resource import notifier
 from botocore.exceptions import ClientError
-
-from deploy_local.clock import EPOCH
-from deploy_local.cloud import LocalCloud
+from cdk_bedrock_customization.rehearsal.clock import EPOCH
+from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
 
 STACK = "described"
 METADATA = {
@@ -33,7 +32,7 @@ def test_describe_stack_resource_answers_from_the_local_stack(tmp_path):
     with LocalCloud(write=lambda _line: None) as local:
         assert local.deploy_template(path, STACK).succeeded
         stack_id = local.stacks[STACK].env.stack_id
-        client = notifier.cloudformation_client()  # the notifier's own client, as deploy_local patches it
+        client = notifier.cloudformation_client()  # the notifier's own client, as the rehearsal patches it
 
         detail = client.describe_stack_resource(StackName=stack_id, LogicalResourceId="Handle")["StackResourceDetail"]
         by_name = client.describe_stack_resource(StackName=STACK, LogicalResourceId="Handle")["StackResourceDetail"]

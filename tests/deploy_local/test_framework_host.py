@@ -16,9 +16,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
-
-from deploy_local.clock import VirtualClock
-from deploy_local.framework_host import (
+from cdk_bedrock_customization.rehearsal.clock import VirtualClock
+from cdk_bedrock_customization.rehearsal.framework_host import (
     CallResult,
     Execution,
     FrameworkHost,

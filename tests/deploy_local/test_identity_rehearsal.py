@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from deploy_local.bedrock_world import Timings
-from deploy_local.cloud import LocalCloud
+from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
+from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from deploy_local.clock import VirtualClock
-from deploy_local.engine import LocalStack, Printer
-from deploy_local.lambda_environment import invocation_environment
-from deploy_local.template import Environment, Template
+from cdk_bedrock_customization.rehearsal.clock import VirtualClock
+from cdk_bedrock_customization.rehearsal.engine import LocalStack, Printer
+from cdk_bedrock_customization.rehearsal.lambda_environment import invocation_environment
+from cdk_bedrock_customization.rehearsal.template import Environment, Template
 
 HANG = 60.0  # real seconds: only so that a broken isolation fails instead of hanging
 VARIABLE = "DEPLOY_LOCAL_PROBE"

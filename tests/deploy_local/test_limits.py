@@ -19,13 +19,12 @@ from typing import Any
 
 import boto3
 import pytest
+from cdk_bedrock_customization.rehearsal.clock import VirtualClock
+from cdk_bedrock_customization.rehearsal.cloud import stacks_of
+from cdk_bedrock_customization.rehearsal.engine import LocalStack, Printer
+from cdk_bedrock_customization.rehearsal.single_function import install_moto_compensations
+from cdk_bedrock_customization.rehearsal.template import Environment, Template
 from moto import mock_aws
-
-from deploy_local.clock import VirtualClock
-from deploy_local.cloud import stacks_of
-from deploy_local.engine import LocalStack, Printer
-from deploy_local.single_function import install_moto_compensations
-from deploy_local.template import Environment, Template
 
 STACK = "LimitsUnderTest"
 TOKEN = "arn:aws:lambda:us-east-1:111122223333:function:StandIn"

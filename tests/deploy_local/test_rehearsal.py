@@ -1,5 +1,5 @@
 """Local deployments of synthesized apps: the real Provider framework runtime, our handlers, wait conditions
-and the notifier, against the in-process Bedrock stand-in (deploy_local)."""
+and the notifier, against the in-process Bedrock stand-in (cdk_bedrock_customization.rehearsal)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-
-from deploy_local.__main__ import EXAMPLE_TEMPLATE, EXAMPLE_TEMPLATE_PARAMETERS, TEMPLATE_JOB_MINUTES, report
-from deploy_local.bedrock_world import BedrockWorld, Timings
-from deploy_local.cloud import LocalCloud
-from deploy_local.engine import LocalStack
+from cdk_bedrock_customization.rehearsal.__main__ import (
+    EXAMPLE_TEMPLATE,
+    EXAMPLE_TEMPLATE_PARAMETERS,
+    TEMPLATE_JOB_MINUTES,
+    report,
+)
+from cdk_bedrock_customization.rehearsal.bedrock_world import BedrockWorld, Timings
+from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
+from cdk_bedrock_customization.rehearsal.engine import LocalStack
 
 from .rehearsal_support import REPO, crhelper_leftovers
 
@@ -96,7 +100,7 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert local.bedrock.tags(old_job)["team"] == "ml-platform"
         assert local.bedrock.tags(old_model)["team"] == "ml-platform"
 
-        # The plain template, through the provider stack's exported ServiceToken, as `python -m deploy_local`.
+        # The plain template, through the provider stack's exported ServiceToken, as `make deploy-local` does.
         template = local.deploy_template(REPO / EXAMPLE_TEMPLATE, TEMPLATE_STACK, EXAMPLE_TEMPLATE_PARAMETERS)
         assert template.succeeded, template.reason
         report(f"template {EXAMPLE_TEMPLATE}", {TEMPLATE_STACK: template}, local)

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from deploy_local.clock import VirtualClock
-from deploy_local.engine import LocalStack, Printer
-from deploy_local.template import Environment, Template
+from cdk_bedrock_customization.rehearsal.clock import VirtualClock
+from cdk_bedrock_customization.rehearsal.engine import LocalStack, Printer
+from cdk_bedrock_customization.rehearsal.template import Environment, Template
 
 STACK = "RollbackUnderTest"
 TOKEN = "arn:aws:lambda:us-east-1:111122223333:function:StandIn"

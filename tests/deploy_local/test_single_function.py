@@ -1,5 +1,5 @@
 """Local deployments on the single-function provider (crhelper): the function is the ServiceToken, polls
-through EventBridge rules that it makes in moto and deploy_local plays, and answers on a local HTTPS
+through EventBridge rules that it makes in moto and the rehearsal plays, and answers on a local HTTPS
 ResponseURL. Plain CloudFormation templates use it through the provider stack's exported ServiceToken."""
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
-
-from deploy_local.__main__ import EXAMPLE_TEMPLATE, EXAMPLE_TEMPLATE_PARAMETERS, report
-from deploy_local.bedrock_world import Timings
-from deploy_local.cloud import REGION, LocalCloud
-from deploy_local.template import TemplateError
+from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_TEMPLATE, EXAMPLE_TEMPLATE_PARAMETERS, report
+from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
+from cdk_bedrock_customization.rehearsal.cloud import REGION, LocalCloud
+from cdk_bedrock_customization.rehearsal.template import TemplateError
 
 from .rehearsal_support import REPO, crhelper_leftovers
 

@@ -1,4 +1,4 @@
-"""What plain CloudFormation templates need of deploy_local: YAML short forms, parameters, Fn::ImportValue,
+"""What plain CloudFormation templates need of the rehearsal: YAML short forms, parameters, Fn::ImportValue,
 exports, role ARNs with a path, and a ResponseURL that crhelper can reach over HTTPS."""
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cdk_bedrock_customization.rehearsal.resources import plausible
+from cdk_bedrock_customization.rehearsal.response_endpoint import ResponseEndpoint
+from cdk_bedrock_customization.rehearsal.template import Environment, Resolver, Template, TemplateError, load_template
 from crhelper.utils import _send_response
-
-from deploy_local.resources import plausible
-from deploy_local.response_endpoint import ResponseEndpoint
-from deploy_local.template import Environment, Resolver, Template, TemplateError, load_template
 
 from .rehearsal_support import REPO
 

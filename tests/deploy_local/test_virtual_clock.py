@@ -7,8 +7,7 @@ import threading
 import time
 
 import pytest
-
-from deploy_local.clock import EPOCH, NotAnActor, VirtualClock
+from cdk_bedrock_customization.rehearsal.clock import EPOCH, NotAnActor, VirtualClock
 
 HANG = 60.0  # real seconds: only so that a broken clock fails instead of hanging
 

@@ -1,7 +1,7 @@
 """Running the single-function provider (lambda/bedrock_single_function) as Lambda and EventBridge would.
 
 Inside the ``bedrock`` fixture's moto:
-- ``ResponseEndpoint``: CloudFormation's pre-signed response URLs, deploy_local's local HTTPS endpoint with a
+- ``ResponseEndpoint``: CloudFormation's pre-signed response URLs, the rehearsal's local HTTPS endpoint with a
   throwaway CA (trustme), keeping each request's responses; it can also hold PUTs unanswered.
 - ``single_function`` (fixture): the environment the construct sets, a moto IAM role and Lambda function
   (crhelper adds its permission to it) and ``SingleFunction``, which invokes the provider, lists what
@@ -11,10 +11,10 @@ Inside the ``bedrock`` fixture's moto:
   Provider framework (onEvent, then isComplete at once and once per tick); ``SingleFunctionDriver`` runs
   crhelper's real code. Both answer the same ``Response``.
 
-Two moto gaps are closed for the provider's tests by deploy_local's ``install_moto_compensations`` (through
+Two moto gaps are closed for the provider's tests by the rehearsal's ``install_moto_compensations`` (through
 monkeypatch, for one test): Lambda refuses a second permission with a statement id the policy already has
 (ResourceConflictException), and EventBridge refuses a rule name that is longer than 64 characters or has
-other characters than ``.-_A-Za-z0-9``. The Lambda context is deploy_local's too. A third is closed here, in the
+other characters than ``.-_A-Za-z0-9``. The Lambda context is the rehearsal's too. A third is closed here, in the
 fixture: EventBridge's PutTargets refuses a target whose Input has more than 8192 characters (``TargetInput``'s
 ``max`` in botocore's events model, which botocore does not check on the client); moto takes any.
 
@@ -39,11 +39,10 @@ import pytest
 from bedrock_custom_resource import index, responses
 from bedrock_single_function import provider as adapter
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.rehearsal import response_endpoint
+from cdk_bedrock_customization.rehearsal.single_function import LambdaContext, install_moto_compensations
 from moto.core.exceptions import JsonRESTError
 from moto.events.models import EventsBackend
-
-from deploy_local import response_endpoint
-from deploy_local.single_function import LambdaContext, install_moto_compensations
 
 from .conftest import ACCOUNT, CREATE_FAILED, REGION
 
@@ -65,7 +64,7 @@ PollHook = Callable[[int], None]
 
 
 class ResponseEndpoint(response_endpoint.ResponseEndpoint):
-    """deploy_local's local HTTPS response endpoint (a throwaway CA in ``ca_file``), which keeps every response
+    """The rehearsal's local HTTPS response endpoint (a throwaway CA in ``ca_file``), which keeps every response
     of a request; while ``answering`` is False it holds each PUT unanswered, as a hung endpoint, until it is
     closed."""
 

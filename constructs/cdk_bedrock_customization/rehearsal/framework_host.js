@@ -1,5 +1,5 @@
 // Runs the CDK Provider framework's own runtime (framework.js and its siblings, as aws-cdk-lib writes them
-// into the cloud assembly) outside AWS, for deploy_local/framework_host.py.
+// into the cloud assembly) outside AWS, for framework_host.py.
 //
 //   node framework_host.js <bridge port>
 //

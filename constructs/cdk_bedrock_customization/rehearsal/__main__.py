@@ -1,8 +1,8 @@
-"""make deploy-local: rehearse a CDK app's create, update and delete locally. Not AWS: see the README.
+"""Rehearse a CDK app's create, update and delete locally. Not AWS: see the README.
 
-    python -m deploy_local [--app "python3 app.py"] [--update-context '{"key": "value"}'] [--job-minutes 120]
-        [--template examples/cloudformation/fine-tuning-job.yaml] [--parameter DataBucketName=my-data]
-        [--template-job-minutes 20]
+    cdk-bedrock-customization rehearse [--app "python3 app.py"] [--update-context '{"key": "value"}']
+        [--job-minutes 120] [--template examples/cloudformation/fine-tuning-job.yaml]
+        [--parameter DataBucketName=my-data] [--template-job-minutes 20]
 
 It synthesizes the app, deploys every stack, prints the outputs, synthesizes it again with the update
 context and deploys that, deploys the plain CloudFormation templates (stack name: the file's name) against
@@ -50,7 +50,11 @@ class PlainTemplate:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="cdk-bedrock-customization rehearse",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--app", default=f"{sys.executable} {DEFAULT_APP}", help="the CDK app command (default: app.py)"
     )
@@ -90,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--parameter takes NAME=VALUE")
     paths = args.template
     if paths is None:  # the example app's template, unless another app is rehearsed
-        paths = [EXAMPLE_TEMPLATE] if args.app.split()[-1:] == [DEFAULT_APP] else []
+        example = args.app.split()[-1:] == [DEFAULT_APP] and EXAMPLE_TEMPLATE.is_file()
+        paths = [EXAMPLE_TEMPLATE] if example else []
         parameters = {**EXAMPLE_TEMPLATE_PARAMETERS, **parameters} if paths else parameters
     templates = [PlainTemplate(path, path.stem, parameters) for path in paths]
     timings = Timings(

@@ -27,12 +27,13 @@ from functools import cached_property
 from typing import Any
 
 import boto3
-import pytest
 from bedrock_single_function.provider import SingleFunctionProvider
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.policy import Policy
 from moto.core.exceptions import JsonRESTError
 from moto.events.models import EventsBackend
+
+from ..emulation.patches import Patcher
 
 HANDLER = "bedrock_single_function.provider.handler"
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
@@ -44,7 +45,7 @@ TARGET_INPUT_MAX_CHARACTERS = 8192
 _ROLE_NAME = "deploy-local-lambda"  # moto's Lambda wants an existing role; IAM is not otherwise emulated
 
 
-def install_moto_compensations(patch: pytest.MonkeyPatch) -> None:
+def install_moto_compensations(patch: Patcher) -> None:
     """What moto lacks and crhelper's polling relies on (patch restores it):
     - Lambda's AddPermission refuses a statement id that the function's policy has (ResourceConflictException);
       moto adds a second statement, which RemovePermission then leaves;
@@ -117,7 +118,7 @@ def lambda_runtime_variables(function_name: str, region: str, memory: int) -> di
 @dataclass
 class LambdaContext:
     """The context object of Lambda's Python runtime, as far as handlers read it. now: the clock its remaining
-    time is measured on (real seconds by default; the rehearsal's simulated seconds in deploy_local, where an
+    time is measured on (real seconds by default; the rehearsal's simulated seconds, where an
     invocation takes no simulated time)."""
 
     function_name: str
@@ -274,5 +275,5 @@ def _placeholder_zip() -> bytes:
     """moto's Lambda stores code; the function runs in-process from the installed package instead."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "deploy_local runs this function in-process.\n")
+        archive.writestr("README.txt", "The rehearsal runs this function in-process.\n")
     return buffer.getvalue()

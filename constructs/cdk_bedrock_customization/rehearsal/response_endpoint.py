@@ -36,7 +36,7 @@ class ResponseEndpoint:
 
     def __init__(self, clock: VirtualClock | None = None) -> None:
         self.clock = clock
-        authority = trustme.CA(organization_name="deploy_local throwaway CA")
+        authority = trustme.CA(organization_name="cdk-bedrock-customization rehearsal throwaway CA")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         authority.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         self._directory = tempfile.TemporaryDirectory(prefix="deploy-local-tls-")

@@ -13,23 +13,23 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import boto3
-import pytest
 from bedrock_custom_resource import index, notifier
 from bedrock_single_function import provider as single_function_provider
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
-from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
-from cdk_bedrock_customization.emulation.shared_loader import shared_botocore_loader
 from crhelper import resource_helper
 from moto import mock_aws
 
+from ..emulation.bedrock_stand_in import BedrockStandIn
+from ..emulation.patches import patched
+from ..emulation.shared_loader import shared_botocore_loader
 from .bedrock_world import BedrockWorld, Timings
 from .clock import VirtualClock
 from .engine import LocalStack, Outcome, Printer
@@ -101,7 +101,7 @@ class LocalCloud:
     def __enter__(self) -> LocalCloud:
         # This thread drives the rehearsal: time moves only while it waits for what it asked (or has left).
         self._exit.enter_context(self.clock.actor())
-        patch = self._exit.enter_context(_monkeypatch())
+        patch = self._exit.enter_context(patched())
         self._exit.enter_context(shared_botocore_loader())
         for name, value in {
             "AWS_ACCESS_KEY_ID": "local",
@@ -111,7 +111,7 @@ class LocalCloud:
         }.items():
             patch.setenv(name, value)
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DATA_PATH"):
-            patch.delenv(name, raising=False)
+            patch.delenv(name)
         self._exit.enter_context(mock_aws())
         self.bedrock = BedrockStandIn(patch, region=REGION, account_id=ACCOUNT)
         if self.job_quota is not None:
@@ -255,9 +255,3 @@ class LocalCloud:
         client.meta.events.register("before-call.cloudformation.ListStackResources", list_stack_resources)
         client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe_stack_resource)
         return client
-
-
-@contextlib.contextmanager
-def _monkeypatch() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 
 __all__ = ["InvocationEnviron", "install", "invocation_environment"]
 
-_current: ContextVar[dict[str, str] | None] = ContextVar("deploy_local_invocation_environment", default=None)
+_current: ContextVar[dict[str, str] | None] = ContextVar("rehearsal_invocation_environment", default=None)
 _install_lock = threading.Lock()
 
 

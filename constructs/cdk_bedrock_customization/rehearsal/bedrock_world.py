@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
-
+from ..emulation.bedrock_stand_in import BedrockStandIn
 from .clock import VirtualClock
 
 MINUTE = 60.0
