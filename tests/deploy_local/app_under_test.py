@@ -2,7 +2,8 @@
 """A CDK app for the local deployment tests, shaped by CDK context:
 models (how many), completion (event_driven | polling), removal (retain | retain_on_update_or_delete | destroy),
 provider (framework | single_function), epochs (the models' epochCount: a change replaces their jobs),
-committed_units (model units of a one-month committed throughput on each model: a change is refused)."""
+committed_units (model units of a one-month committed throughput on each model: a change is refused),
+separate_provider (the models use the provider of another stack, RehearsalProviders)."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
@@ -13,7 +14,10 @@ stack = cdk.Stack(app, "RehearsalUnderTest")
 bucket = s3.Bucket(stack, "Data", enforce_ssl=True)
 completion = getattr(Completion, str(app.node.try_get_context("completion") or "event_driven"))()
 removal = getattr(cdk.RemovalPolicy, str(app.node.try_get_context("removal") or "retain").upper())
-CustomizationProvider.of(stack, kind=ProviderKind[str(app.node.try_get_context("provider") or "framework").upper()])
+provider_stack = cdk.Stack(app, "RehearsalProviders") if app.node.try_get_context("separate_provider") else stack
+provider = CustomizationProvider.of(
+    provider_stack, kind=ProviderKind[str(app.node.try_get_context("provider") or "framework").upper()]
+)
 epochs = int(app.node.try_get_context("epochs") or 1)
 committed_units = int(app.node.try_get_context("committed_units") or 0)
 for index in range(int(app.node.try_get_context("models") or 1)):
@@ -26,6 +30,7 @@ for index in range(int(app.node.try_get_context("models") or 1)):
         hyper_parameters={"epochCount": epochs},
         completion=completion,
         removal_policy=removal,
+        provider=provider,
     )
     cdk.CfnOutput(stack, f"Model{index}Arn", value=model.output_model_arn)
     if committed_units:

@@ -28,6 +28,7 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
         "event-driven": (under_test, {"removal": "destroy"}),
         "five": (under_test, {"models": 5, "removal": "destroy"}),
+        "provider-of-another-stack": (under_test, {"models": 3, "removal": "destroy", "separate_provider": True}),
         "single-function": (under_test, SINGLE_FUNCTION),
         "single-function-updated": (under_test, {**SINGLE_FUNCTION, "epochs": 2}),
         "committed": (under_test, COMMITTED),

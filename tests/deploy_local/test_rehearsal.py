@@ -221,3 +221,19 @@ def test_five_models_deploy_within_a_quota_of_two_concurrent_jobs(assemblies, ca
         report("create", deployment, local)
         assert "peak concurrent jobs: 2" in capsys.readouterr().out
         assert not any("ServiceQuotaExceeded" in line for line in lines)
+
+
+def test_models_deploy_through_the_provider_of_another_stack(assemblies):
+    """The provider stack deploys first; the models' stack holds their grants (a policy on the provider's handler
+    role, which its jobs wait for) and orders its own jobs; the delete removes the models' stack first."""
+    with cloud([], job_quota=2) as local:
+        deployment = local.deploy(assemblies["provider-of-another-stack"])
+        assert list(deployment) == ["RehearsalProviders", "RehearsalUnderTest"]
+        assert all(outcome.succeeded for outcome in deployment.values()), deployment
+        assert [job["status"] for job in local.bedrock.jobs()] == ["Completed"] * 3
+        assert local.bedrock.peak_concurrent_jobs == 2
+        models = local.stacks["RehearsalUnderTest"].outputs()
+        assert sorted(models) == ["Model0Arn", "Model1Arn", "Model2Arn"]
+        deleted = local.delete()
+        assert list(deleted) == ["RehearsalUnderTest", "RehearsalProviders"]
+        assert all(outcome.succeeded for outcome in deleted.values()), deleted
