@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
@@ -66,15 +67,17 @@ def custom_resource(
 class ServiceRole(iam.Role):
     """A role whose grants are inline in the role itself: no policy resource per role, so that a stack of many
     models stays far from CloudFormation's 500 resources, and a job that waits for its role waits for every
-    grant."""
+    grant. It carries its stack's tag: the stack's handler may pass such roles with one statement."""
 
     def __init__(self, scope: Construct, construct_id: str, **props: Any) -> None:
         super().__init__(scope, construct_id, **props)
         self._grants = iam.PolicyDocument()
+        resource = cast(iam.CfnRole, self.node.default_child)
         # Rendered at synth, and only with statements: an empty inline policy is refused by CloudFormation.
-        cast(iam.CfnRole, self.node.default_child).add_property_override(
+        resource.add_property_override(
             "Policies", cdk.Lazy.uncached_any(_Producer(self._inline_policies), omit_empty_array=True)
         )
+        resource.tags.set_tag(STACK_TAG, _stack_id())
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         # Also what aws-cdk-lib's grants (bucket.grant_read, key.grant) call.
@@ -94,10 +97,13 @@ def service_role(scope: Construct, source_arn: str, description: str) -> iam.Rol
             "ArnLike": {"aws:SourceArn": source_arn},
         }
     )
-    role = ServiceRole(scope, "ServiceRole", assumed_by=principal, description=description)
-    # The stack's handler may pass the roles that carry its stack's tag (one statement for any number of models).
-    cast(iam.CfnRole, role.node.default_child).tags.set_tag(STACK_TAG, cdk.Stack.of(scope).stack_id)
-    return role
+    return ServiceRole(scope, "ServiceRole", assumed_by=principal, description=description)
+
+
+@functools.cache
+def _stack_id() -> str:
+    """The AWS::StackId pseudo parameter, read from aws-cdk-lib once (each read is a jsii round trip)."""
+    return cdk.Aws.STACK_ID
 
 
 def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -10,6 +11,7 @@ from typing import Any, cast
 import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
@@ -79,20 +81,32 @@ class S3Data:
     def _grant(self, scope: Construct, grantee: iam.IGrantable, actions: list[str], write: bool) -> list[str]:
         # Explicit statements rather than IBucket.grant_read: no s3:GetObject*/List* wildcards.
         bucket = self._bucket(scope)
-        objects = bucket.arn_for_objects(self._objects)
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[objects]))
-        grantee.grant_principal.add_to_principal_policy(
+        bucket_arn, encryption_key = _bucket_facts(bucket)
+        objects = f"{bucket_arn}/{self._objects}"
+        principal = grantee.grant_principal
+        principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[objects]))
+        principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
+                resources=[bucket_arn],
                 conditions={"StringLike": {"s3:prefix": self._objects}},
             )
         )
-        if bucket.encryption_key is not None:
+        if encryption_key is not None:
             # What S3 asks of the bucket key for SSE-KMS reads (Decrypt) and writes (GenerateDataKey, and Decrypt
             # for multipart uploads); named, rather than IKey.grant_encrypt_decrypt's ReEncrypt* and GenerateDataKey*.
-            bucket.encryption_key.grant(grantee, "kms:Decrypt", *(["kms:GenerateDataKey"] if write else []))
+            encryption_key.grant(grantee, "kms:Decrypt", *(["kms:GenerateDataKey"] if write else []))
         return [objects] if self._objects.endswith("*") else []
+
+
+# A bucket's ARN and key, read once per bucket: each read is a jsii round trip, and models share buckets.
+_BUCKET_FACTS: weakref.WeakKeyDictionary[s3.IBucket, tuple[str, kms.IKey | None]] = weakref.WeakKeyDictionary()
+
+
+def _bucket_facts(bucket: s3.IBucket) -> tuple[str, kms.IKey | None]:
+    if bucket not in _BUCKET_FACTS:
+        _BUCKET_FACTS[bucket] = (bucket.bucket_arn, bucket.encryption_key)
+    return _BUCKET_FACTS[bucket]
 
 
 class RequestMetadataFilter:

@@ -459,6 +459,7 @@ class StackUse:
         self._ends: dict[str, list[Construct]] = {}
         self._unwaited_jobs = 0
         self._warned_of_polling_limit = False
+        self._any_role: str | None = None  # every role of the account, computed on first use
         if not own:
             check_limits(self.anchor, provider.polled_types)
 
@@ -550,10 +551,12 @@ class StackUse:
         if not own_role:
             self.allow_passing(role_arn)
             return
+        if self._any_role is None:
+            self._any_role = self.stack.format_arn(service="iam", region="", resource="role", resource_name="*")
         self._allow(
             "pass-own-roles",
             ["iam:PassRole"],
-            self.stack.format_arn(service="iam", region="", resource="role", resource_name="*"),
+            self._any_role,
             conditions={
                 "StringEquals": {
                     "iam:PassedToService": "bedrock.amazonaws.com",
