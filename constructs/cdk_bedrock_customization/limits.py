@@ -47,14 +47,15 @@ def check_resource_count(stack: cdk.Stack) -> list[str]:
 
 
 def template_problems(
-    template: Mapping[str, Any], polled_types: frozenset[str] = frozenset()
+    template: Mapping[str, Any], polled_types: frozenset[str] = frozenset(), size: int | None = None
 ) -> list[tuple[str, str, str]]:
     """What a synthesized template breaks of fact 11's limits, as (logical id or "", problem, what to do).
 
     polled_types: the custom resource types that a single-function provider polls through EventBridge targets
-    that carry their properties."""
+    that carry their properties. size: the template file's bytes, as uploaded (default: its compact JSON)."""
     problems = []
-    size = len(json.dumps(template, separators=(",", ":")).encode())
+    if size is None:
+        size = len(json.dumps(template, separators=(",", ":")).encode())
     if size > MAX_TEMPLATE_BYTES:
         problems.append(
             ("", f"the template has {size:,} bytes; CloudFormation takes at most {MAX_TEMPLATE_BYTES:,}", SPLIT_ADVICE)
@@ -135,7 +136,8 @@ class TemplateLimits:
         for path in context.template_paths:
             if Path(path).name != self._template_file:
                 continue
-            problems = template_problems(json.loads(Path(path).read_text()), self._polled_types)
+            text = Path(path).read_bytes()
+            problems = template_problems(json.loads(text), self._polled_types, len(text))
             for logical_id, problem, fix in problems:
                 violations.append(
                     cdk.PolicyViolation(

@@ -197,3 +197,11 @@ def test_the_single_function_provider_refuses_properties_too_large_to_poll():
     with pytest.raises(RuntimeError, match=r"ERROR Model\w+: its properties would make a polling request") as raised:
         app.synth()
     assert "use the Provider framework" in str(raised.value)
+
+
+def test_the_template_size_is_the_files_as_uploaded_when_known():
+    """The CDK writes templates indented: the file's bytes, not its compact JSON, are what CloudFormation reads."""
+    small = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    assert template_problems(small, size=TEMPLATE_BYTES) == []
+    ((logical_id, problem, _),) = template_problems(small, size=TEMPLATE_BYTES + 1)
+    assert logical_id == "" and "1,000,001 bytes" in problem
