@@ -72,6 +72,7 @@ class ServiceRole(iam.Role):
     def __init__(self, scope: Construct, construct_id: str, **props: Any) -> None:
         super().__init__(scope, construct_id, **props)
         self._grants = iam.PolicyDocument()
+        self._granted = False  # kept here: asking the document costs a jsii round trip at each resolution
         resource = cast(iam.CfnRole, self.node.default_child)
         # Rendered at synth, and only with statements: an empty inline policy is refused by CloudFormation.
         resource.add_property_override(
@@ -82,10 +83,11 @@ class ServiceRole(iam.Role):
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         # Also what aws-cdk-lib's grants (bucket.grant_read, key.grant) call.
         self._grants.add_statements(statement)
+        self._granted = True
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self)
 
     def _inline_policies(self) -> list[dict[str, Any]]:
-        return [] if self._grants.is_empty else [{"PolicyName": "Grants", "PolicyDocument": self._grants}]
+        return [{"PolicyName": "Grants", "PolicyDocument": self._grants}] if self._granted else []
 
 
 def service_role(scope: Construct, source_arn: str, description: str) -> iam.Role:

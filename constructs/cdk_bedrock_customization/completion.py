@@ -148,6 +148,10 @@ class JobCompletionNotifier(Construct):
     @classmethod
     def of(cls, scope: Construct, **settings: Any) -> JobCompletionNotifier:
         """The stack's notifier, created with these settings when it does not exist yet."""
+        # A model's scope is usually the stack itself: looking it up first saves a jsii round trip.
+        existing = _NOTIFIERS.get(scope)
+        if existing is not None and not settings:
+            return existing
         stack = cdk.Stack.of(scope)
         existing = _NOTIFIERS.get(stack)
         if existing is None:

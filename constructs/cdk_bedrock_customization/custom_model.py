@@ -117,7 +117,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
 
-        use = self.provider.use(self)
+        use = self.provider.use(scope)  # the model's stack is its scope's: usually the stack, looked up once
         use.allow_customizing(base_model_id, role_arn, own_role=role is None)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
         self._completed: cdk.CustomResource | None = self.resource
@@ -125,7 +125,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         if self.completion.mode == "POLLING":
             use.warn_of_polling_limit()
         elif self.completion.mode == "EVENT_DRIVEN":
-            self._completed, end = self._wait_for_events(properties)
+            self._completed, end = self._wait_for_events(scope, properties)
         else:
             self._completed = end = None
         use.order("job", self.resource, end)
@@ -170,13 +170,16 @@ class CustomModel(TaggedResource, CustomModelBase):
             )
         return self._completed.get_att_string(name)
 
-    def _wait_for_events(self, properties: Mapping[str, Any]) -> tuple[cdk.CustomResource, cdk.CfnWaitCondition]:
-        """A wait condition signalled when the job ends, and a resource that then reads the completed job."""
+    def _wait_for_events(
+        self, scope: Construct, properties: Mapping[str, Any]
+    ) -> tuple[cdk.CustomResource, cdk.CfnWaitCondition]:
+        """A wait condition signalled when the job ends, and a resource that then reads the completed job (scope:
+        the model's, whose stack's notifier signals it)."""
         assert self.completion.timeout is not None
         # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
         replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
         key = hashlib.sha256(json.dumps(cdk.Stack.of(self).resolve(replacing), sort_keys=True).encode()).hexdigest()
-        notifier = JobCompletionNotifier.of(self)
+        notifier = JobCompletionNotifier.of(scope)
         condition = notifier.wait_for(self, self.resource, self.completion.timeout, key[:8].upper())
         result = self.provider.custom_resource(
             self, "CompletedJob", contract.JOB_RESULT, {"jobIdentifier": self.resource.ref}

@@ -92,7 +92,7 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
         properties.update({name: value for name, value in optional.items() if value is not None})
         self._own_tags = {"modelTags": dict(model_tags or {})}
         self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
-        use = self.provider.use(self)
+        use = self.provider.use(scope)
         use.allow_importing(self.role.role_arn if self.role else None, own_role=created_role is not None)
         use.order("import", self.resource, self.resource)
         if created_role is not None and source.s3_data is not None:
