@@ -3,26 +3,17 @@ the tests; and the emulation's own patcher undoes what it patched, as pytest's M
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 
 import pytest
 from cdk_bedrock_customization.emulation.patches import Patches, patched
 
+from tests.support.source_imports import imported_roots
+
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = [REPO / "constructs" / "cdk_bedrock_customization", REPO / "lambda"]
 TEST_ONLY = {"pytest", "hypothesis", "syrupy", "tests", "_pytest"}
-
-
-def imported_roots(path: Path) -> set[str]:
-    roots = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
 
 
 @pytest.mark.parametrize(

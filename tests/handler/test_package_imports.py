@@ -4,7 +4,6 @@ the function would fail to import. The handler: the standard library, boto3, bot
 
 from __future__ import annotations
 
-import ast
 import sys
 from pathlib import Path
 
@@ -12,20 +11,12 @@ import bedrock_custom_resource
 import bedrock_single_function
 import pytest
 
+from tests.support.source_imports import imported_roots
+
 PACKAGE = Path(bedrock_custom_resource.__file__).parent
 SINGLE_FUNCTION_PACKAGE = Path(bedrock_single_function.__file__).parent
 ALLOWED = set(sys.stdlib_module_names) | {"boto3", "botocore"}
 SINGLE_FUNCTION_ALLOWED = ALLOWED | {"crhelper", "bedrock_custom_resource"}
-
-
-def imported_roots(source: Path) -> set[str]:
-    roots = set()
-    for node in ast.walk(ast.parse(source.read_text())):
-        if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
 
 
 @pytest.mark.parametrize(
