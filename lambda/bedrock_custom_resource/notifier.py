@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .aws import bedrock_client, cloudformation_client
+from .aws import bedrock_client, cloudformation_client, error_code, error_message
 from .customization_job import JOB_ARN, UNSUCCESSFUL, progress
 from .responses import bounded_reason
 
@@ -138,8 +138,15 @@ def _pending_waits() -> dict[tuple[str, str], Wait]:
 
 
 def _waits_for(client: Any, stack_id: str, condition: str) -> dict[str, str] | None:
-    """The job and handle logical ids that a wait condition's Metadata names; None for one that is not a job's."""
-    detail = client.describe_stack_resource(StackName=stack_id, LogicalResourceId=condition)["StackResourceDetail"]
+    """The job and handle logical ids that a wait condition's Metadata names; None for one that is not a job's,
+    or that is gone since the listing (a rollback deletes it: CloudFormation answers ValidationError)."""
+    try:
+        detail = client.describe_stack_resource(StackName=stack_id, LogicalResourceId=condition)["StackResourceDetail"]
+    except Exception as error:
+        if error_code(error) != "ValidationError":
+            raise
+        logger.info("Wait condition %s is gone: %s", condition, error_message(error))
+        return None
     try:
         ids = json.loads(detail.get("Metadata") or "{}").get(WAIT_METADATA_KEY)
     except (ValueError, AttributeError):

@@ -259,7 +259,7 @@ class Stack:
             if self._waiting_condition(logical_id):
                 self.stubber.add_response(
                     "describe_stack_resource",
-                    {"StackResourceDetail": self._detail(logical_id)},
+                    {"StackResourceDetail": self.description(logical_id)},
                     {"StackName": self.stack_id, "LogicalResourceId": logical_id},
                 )
 
@@ -267,7 +267,7 @@ class Stack:
         resource = self.resources[logical_id]
         return bool(resource["ResourceType"] == WAIT_CONDITION and resource["ResourceStatus"] == "CREATE_IN_PROGRESS")
 
-    def _detail(self, logical_id: str) -> dict[str, Any]:
+    def description(self, logical_id: str) -> dict[str, Any]:
         """DescribeStackResource's StackResourceDetail: the template's Metadata as a JSON string."""
         resource = self.resources[logical_id]
         detail = {name: value for name, value in resource.items() if name != "LastUpdatedTimestamp"}

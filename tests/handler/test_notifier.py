@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import aws, index, notifier
+from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import (
@@ -360,6 +361,45 @@ def test_a_wait_condition_that_names_no_job_is_left_alone(bedrock, events, stack
     assert notify(BACKSTOP) == {"signalled": [job_arn]}
 
     assert [put.path for put in signal_server.puts] == [request_target(wait.handle_url)]
+
+
+def test_a_wait_condition_gone_since_the_listing_is_skipped_and_the_others_are_settled(
+    bedrock, events, stack, signal_server, notify
+):
+    """A rollback can delete a wait condition between ListStackResources and DescribeStackResource; CloudFormation
+    then answers ValidationError ("Resource ... does not exist for stack ..."). The other waits are still settled."""
+    gone_job, gone = start_waited_job(events, stack, "ModelA")
+    job_arn, wait = start_waited_job(events, stack, "ModelB")
+    for arn in (gone_job, job_arn):
+        bedrock.set_job_status(arn, "Completed")
+    listing = {"StackResourceSummaries": [dict(resource) for resource in stack.resources.values()]}
+    stack.stubber.add_response("list_stack_resources", listing, {"StackName": stack.stack_id})
+    stack.stubber.add_client_error(
+        "describe_stack_resource",
+        service_error_code="ValidationError",
+        service_message=f"Resource {gone.condition_id} does not exist for stack {stack.stack_id}",
+        http_status_code=400,
+        expected_params={"StackName": stack.stack_id, "LogicalResourceId": gone.condition_id},
+    )
+    stack.stubber.add_response(
+        "describe_stack_resource",
+        {"StackResourceDetail": stack.description(wait.condition_id)},
+        {"StackName": stack.stack_id, "LogicalResourceId": wait.condition_id},
+    )
+
+    assert notify(BACKSTOP) == {"signalled": [job_arn]}
+    assert signal_server.signals_to(gone.handle_url) == []
+
+
+def test_another_error_of_describe_stack_resource_fails_the_run(bedrock, events, stack, signal_server, notify):
+    """Not a wait that is gone: the run fails, so the error shows, and the next event or backstop run retries."""
+    start_waited_job(events, stack, "ModelA")
+    listing = {"StackResourceSummaries": [dict(resource) for resource in stack.resources.values()]}
+    stack.stubber.add_response("list_stack_resources", listing, {"StackName": stack.stack_id})
+    stack.stubber.add_client_error("describe_stack_resource", service_error_code="AccessDenied", http_status_code=403)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        notify(BACKSTOP)
+    assert signal_server.puts == []
 
 
 def test_only_wait_conditions_in_progress_are_described(bedrock, events, stack, signal_server, notify):
