@@ -11,12 +11,12 @@ Inside the ``bedrock`` fixture's moto:
   Provider framework (onEvent, then isComplete at once and once per tick); ``SingleFunctionDriver`` runs
   crhelper's real code. Both answer the same ``Response``.
 
-Two moto gaps are closed for the provider's tests by the rehearsal's ``install_moto_compensations`` (through
+Three moto gaps are closed for the provider's tests by the rehearsal's ``install_moto_compensations`` (through
 monkeypatch, for one test): Lambda refuses a second permission with a statement id the policy already has
-(ResourceConflictException), and EventBridge refuses a rule name that is longer than 64 characters or has
-other characters than ``.-_A-Za-z0-9``. The Lambda context is the rehearsal's too. A third is closed here, in the
-fixture: EventBridge's PutTargets refuses a target whose Input has more than 8192 characters (``TargetInput``'s
-``max`` in botocore's events model, which botocore does not check on the client); moto takes any.
+(ResourceConflictException); EventBridge refuses a rule name that is longer than 64 characters or has
+other characters than ``.-_A-Za-z0-9``; and its PutTargets refuses a target whose Input has more than 8192
+characters (``TargetInput``'s ``max`` in botocore's events model, which botocore does not check on the client).
+The Lambda context is the rehearsal's too.
 
 Import the fixture into a test module as ``from .single_function_helpers import single_function_fixture``.
 """
@@ -41,7 +41,6 @@ from bedrock_single_function import provider as adapter
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 from cdk_bedrock_customization.rehearsal import response_endpoint
 from cdk_bedrock_customization.rehearsal.single_function import LambdaContext, install_moto_compensations
-from moto.core.exceptions import JsonRESTError
 from moto.events.models import EventsBackend
 
 from .conftest import ACCOUNT, CREATE_FAILED, REGION
@@ -211,19 +210,6 @@ def single_function_fixture(bedrock: BedrockStandIn, monkeypatch: pytest.MonkeyP
         return checked_put_rule(backend, name, *args, **kwargs)
 
     monkeypatch.setattr(EventsBackend, "put_rule", recorded_put_rule)
-    checked_put_targets = EventsBackend.put_targets
-
-    def bounded_put_targets(backend: EventsBackend, name: str, event_bus_arn: Any, targets: Any) -> Any:
-        for number, target in enumerate(targets, 1):
-            if len(target.get("Input", "")) > TARGET_INPUT_MAX_CHARACTERS:
-                raise JsonRESTError(
-                    "ValidationException",
-                    f"1 validation error detected: Value at 'targets.{number}.member.input' failed to satisfy "
-                    f"constraint: Member must have length less than or equal to {TARGET_INPUT_MAX_CHARACTERS}",
-                )
-        return checked_put_targets(backend, name, event_bus_arn, targets)
-
-    monkeypatch.setattr(EventsBackend, "put_targets", bounded_put_targets)
     role = boto3.client("iam", region_name=REGION).create_role(
         RoleName="my-stack-BedrockCustomizationHandlerRole", AssumeRolePolicyDocument="{}"
     )["Role"]["Arn"]
