@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -64,42 +64,54 @@ def custom_resource(
     return provider.custom_resource(scope, "Resource", resource_type, properties, removal_policy)
 
 
-class ServiceRole(iam.Role):
-    """A role whose grants are inline in the role itself: no policy resource per role, so that a stack of many
-    models stays far from CloudFormation's 500 resources, and a job that waits for its role waits for every
-    grant. It carries its stack's tag: the stack's handler may pass such roles with one statement."""
+class Grants:
+    """A service role's grants, as IAM statements built in Python.
 
-    def __init__(self, scope: Construct, construct_id: str, **props: Any) -> None:
-        super().__init__(scope, construct_id, **props)
-        self._grants = iam.PolicyDocument()
-        self._granted = False  # kept here: asking the document costs a jsii round trip at each resolution
-        resource = cast(iam.CfnRole, self.node.default_child)
-        # Rendered at synth, and only with statements: an empty inline policy is refused by CloudFormation.
-        resource.add_property_override(
-            "Policies", cdk.Lazy.uncached_any(_Producer(self._inline_policies), omit_empty_array=True)
-        )
-        resource.tags.set_tag(STACK_TAG, _stack_id())
+    The role gets them inline, as one policy, in the call that creates it: no policy resource per role (a stack
+    of many models stays far from CloudFormation's 500 resources, and a job that waits for its role waits for
+    every grant), and no jsii round trip per statement.
+    """
+
+    def __init__(self) -> None:
+        self.statements: list[dict[str, Any]] = []
+
+    def allow(
+        self, actions: Sequence[str], resources: Sequence[str], conditions: Mapping[str, Any] | None = None
+    ) -> None:
+        statement: dict[str, Any] = {"Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
+        if conditions:
+            statement["Condition"] = dict(conditions)
+        self.statements.append(statement)
+
+
+class ServiceRole(iam.Role):
+    """A role whose grants, given and added later, are one inline policy of the role itself. It carries its
+    stack's tag: the stack's handler may pass such roles with one statement."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, grants: Grants, **props: Any) -> None:
+        if not grants.statements:
+            raise ValueError("a service role starts with its grants: CloudFormation refuses an empty inline policy")
+        document = iam.PolicyDocument.from_json({"Statement": grants.statements})  # one round trip for them all
+        super().__init__(scope, construct_id, inline_policies={"Grants": document}, **props)
+        self._grants = document
+        cast(iam.CfnRole, self.node.default_child).tags.set_tag(STACK_TAG, _stack_id())
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         # Also what aws-cdk-lib's grants (bucket.grant_read, key.grant) call.
         self._grants.add_statements(statement)
-        self._granted = True
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self)
 
-    def _inline_policies(self) -> list[dict[str, Any]]:
-        return [{"PolicyName": "Grants", "PolicyDocument": self._grants}] if self._granted else []
 
-
-def service_role(scope: Construct, source_arn: str, description: str) -> iam.Role:
+def service_role(scope: Construct, source_arn: str, description: str, grants: Grants) -> iam.Role:
     """A role that Bedrock may assume only for this account's resources matching source_arn (confused-deputy
-    guard)."""
+    guard), with these grants."""
     principal = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
         {
             "StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account},
             "ArnLike": {"aws:SourceArn": source_arn},
         }
     )
-    return ServiceRole(scope, "ServiceRole", assumed_by=principal, description=description)
+    return ServiceRole(scope, "ServiceRole", grants=grants, assumed_by=principal, description=description)
 
 
 @functools.cache
@@ -108,10 +120,13 @@ def _stack_id() -> str:
     return cdk.Aws.STACK_ID
 
 
+# What Bedrock needs of a customer managed key that encrypts a custom model.
+MODEL_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+
+
 def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:
-    """What Bedrock needs of a customer managed key that encrypts a custom model."""
     for principal in principals:
-        key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+        key.grant(principal, *MODEL_KEY_ACTIONS)
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

@@ -17,8 +17,8 @@ from bedrock_custom_resource import contract
 
 from constructs import Construct
 
-from ._nag import acknowledge, wildcard_resources
-from ._resource import TaggedResource, custom_resource, grant_model_key, service_role
+from ._nag import Finding, acknowledge, wildcard_resources
+from ._resource import MODEL_KEY_ACTIONS, Grants, TaggedResource, custom_resource, grant_model_key, service_role
 from ._tokens import attribute
 from .completion import Completion, JobCompletionNotifier
 from .inputs import Customization, InvocationLogs, S3Data
@@ -90,7 +90,10 @@ class CustomModel(TaggedResource, CustomModelBase):
         self.provider = provider or CustomizationProvider.of(scope)
         self._subnets: list[ec2.ISubnet] = []  # set by _vpc_config when the job runs in a VPC
         self._security_groups: list[ec2.ISecurityGroup] = []
-        self.role = role or self._create_service_role()
+        vpc_config = self._vpc_config(vpc, vpc_subnets, security_groups)
+        self.role = role or self._create_service_role(
+            training_data, output_data, validation_data or [], customization, kms_key
+        )
         role_arn = attribute(self.role, "role_arn")
 
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
@@ -110,7 +113,7 @@ class CustomModel(TaggedResource, CustomModelBase):
             "validationDataConfig": (
                 {"validators": [{"s3Uri": data.uri} for data in validation_data]} if validation_data else None
             ),
-            "vpcConfig": self._vpc_config(vpc, vpc_subnets, security_groups),
+            "vpcConfig": vpc_config,
             "waitUntil": self.completion.wait_until,
         }
         properties.update({name: value for name, value in optional.items() if value is not None})
@@ -129,10 +132,8 @@ class CustomModel(TaggedResource, CustomModelBase):
         else:
             self._completed = end = None
         use.order("job", self.resource, end)
-        if role is None:
-            self._grant_service_role(training_data, output_data, validation_data or [], customization)
         if kms_key is not None:
-            grant_model_key(kms_key, self.role, use.handler)
+            grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
         if role is None or kms_key is not None:
             # Bedrock checks the role's access when the job starts: the grants above must exist first.
             self.resource.node.add_dependency(self.role)
@@ -227,52 +228,56 @@ class CustomModel(TaggedResource, CustomModelBase):
             "securityGroupIds": [group.security_group_id for group in self._security_groups],
         }
 
-    def _create_service_role(self) -> iam.Role:
-        jobs = cdk.Stack.of(self).format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
-        return service_role(self, jobs, "Assumed by Bedrock to run a customization job")
-
-    def _grant_service_role(
+    def _create_service_role(
         self,
         training_data: S3Data | InvocationLogs,
         output_data: S3Data,
         validation_data: Sequence[S3Data],
         customization: Customization,
-    ) -> None:
+        kms_key: kms.IKey | None,
+    ) -> iam.Role:
+        """A role granted exactly what the job needs."""
+        grants = Grants()
         sources = [training_data if isinstance(training_data, S3Data) else training_data.source, *validation_data]
-        prefixes = [arn for source in sources for arn in source.grant_read(self, self.role)]
-        prefixes += output_data.grant_output(self, self.role)
+        prefixes = [arn for source in sources for arn in source.allow_read(self, grants)]
+        prefixes += output_data.allow_output(self, grants)
         if customization.grader is not None:
             # Exactly the function (or version or alias) the job names: Lambda's grant_invoke would add every
             # version and alias (<function ARN>:*).
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[customization.grader.function_arn])
-            )
-        teacher_models = customization.grant_teacher(self, self.role)
+            grants.allow(["lambda:InvokeFunction"], [customization.grader.function_arn])
+        teacher_models = customization.allow_teacher(self, grants)
+        vpc_finding = self._allow_vpc_access(grants) if self._subnets else None
+        if kms_key is not None:
+            grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
+        jobs = cdk.Stack.of(self).format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+        role = service_role(self, jobs, "Assumed by Bedrock to run a customization job", grants)
+        findings: list[Finding] = []
         if teacher_models:
-            acknowledge(
-                self.role,
+            findings.append(
                 (
                     "IAM5",
                     "A cross-Region inference profile routes to its model in Regions that depend on the model: the "
                     "teacher model is granted in every Region, only through this job's inference profile.",
                     wildcard_resources(self, teacher_models),
-                ),
+                )
             )
-        if self._subnets:
-            self._grant_vpc_access()
+        if vpc_finding is not None:
+            findings.append(vpc_finding)
         if prefixes:
-            acknowledge(
-                self.role,
+            findings.append(
                 (
                     "IAM5",
                     "Bedrock reads every object under a data prefix and writes its output under the output "
                     "prefix: the grant covers exactly those prefixes.",
                     wildcard_resources(self, prefixes),
-                ),
+                )
             )
+        if findings:
+            acknowledge(role, *findings)
+        return role
 
-    def _grant_vpc_access(self) -> None:
-        """The network-interface permissions Bedrock documents for jobs in a VPC."""
+    def _allow_vpc_access(self, grants: Grants) -> Finding:
+        """The network-interface permissions Bedrock documents for jobs in a VPC; returns their finding."""
         stack = cdk.Stack.of(self)
         interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
         jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
@@ -283,57 +288,50 @@ class CustomModel(TaggedResource, CustomModelBase):
             stack.format_arn(service="ec2", resource="security-group", resource_name=g.security_group_id)
             for g in self._security_groups
         ]
-        statements = [
-            iam.PolicyStatement(
-                actions=[
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],  # these Describe actions support no resource-level permissions
-            ),
-            iam.PolicyStatement(
-                actions=["ec2:CreateNetworkInterface"],
-                resources=[interfaces],
-                conditions={
-                    "StringEquals": {"aws:RequestTag/BedrockManaged": "true"},
-                    "ArnEquals": {"aws:RequestTag/BedrockModelCustomizationJobArn": jobs},
-                },
-            ),
-            iam.PolicyStatement(actions=["ec2:CreateNetworkInterface"], resources=[*subnet_arns, *group_arns]),
-            iam.PolicyStatement(
-                actions=[
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                ],
-                resources=[interfaces],
-                conditions={
-                    "ArnEquals": {"ec2:Subnet": subnet_arns, "ec2:ResourceTag/BedrockModelCustomizationJobArn": jobs},
-                    "StringEquals": {"ec2:ResourceTag/BedrockManaged": "true"},
-                },
-            ),
-            iam.PolicyStatement(
-                actions=["ec2:CreateTags"],
-                resources=[interfaces],
-                conditions={
-                    "StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"},
-                    "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]},
-                },
-            ),
-        ]
-        for statement in statements:
-            self.role.add_to_principal_policy(statement)
-        acknowledge(
-            self.role,
-            (
-                "IAM5",
-                "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it "
-                "creates; conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
-                wildcard_resources(self, ["*", interfaces]),
-            ),
+        grants.allow(
+            [
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+            ],
+            ["*"],  # these Describe actions support no resource-level permissions
+        )
+        grants.allow(
+            ["ec2:CreateNetworkInterface"],
+            [interfaces],
+            {
+                "StringEquals": {"aws:RequestTag/BedrockManaged": "true"},
+                "ArnEquals": {"aws:RequestTag/BedrockModelCustomizationJobArn": jobs},
+            },
+        )
+        grants.allow(["ec2:CreateNetworkInterface"], [*subnet_arns, *group_arns])
+        grants.allow(
+            [
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ],
+            [interfaces],
+            {
+                "ArnEquals": {"ec2:Subnet": subnet_arns, "ec2:ResourceTag/BedrockModelCustomizationJobArn": jobs},
+                "StringEquals": {"ec2:ResourceTag/BedrockManaged": "true"},
+            },
+        )
+        grants.allow(
+            ["ec2:CreateTags"],
+            [interfaces],
+            {
+                "StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]},
+            },
+        )
+        return (
+            "IAM5",
+            "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it "
+            "creates; conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
+            wildcard_resources(self, ["*", interfaces]),
         )
 
 

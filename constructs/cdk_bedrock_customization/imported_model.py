@@ -15,7 +15,7 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resources
-from ._resource import TaggedResource, custom_resource, grant_model_key, service_role
+from ._resource import MODEL_KEY_ACTIONS, Grants, TaggedResource, custom_resource, grant_model_key, service_role
 from .inputs import S3Data
 from .provider import CustomizationProvider
 from .serving import CustomModelBase
@@ -81,7 +81,7 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         needs_role = source.s3_data is not None or kms_key is not None
-        created_role = self._create_service_role() if role is None and needs_role else None
+        created_role = self._create_service_role(source, kms_key) if role is None and needs_role else None
         self.role = role or created_role
         properties: dict[str, Any] = dict(source.properties)
         optional = {
@@ -95,19 +95,8 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
         use = self.provider.use(scope)
         use.allow_importing(self.role.role_arn if self.role else None, own_role=created_role is not None)
         use.order("import", self.resource, self.resource)
-        if created_role is not None and source.s3_data is not None:
-            prefixes = source.s3_data.grant_read(self, created_role)
-            if prefixes:
-                acknowledge(
-                    created_role,
-                    (
-                        "IAM5",
-                        "Bedrock reads every object under the model's prefix.",
-                        wildcard_resources(self, prefixes),
-                    ),
-                )
-        if kms_key is not None and self.role is not None:
-            grant_model_key(kms_key, self.role, use.handler)
+        if kms_key is not None:
+            grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
         if self.role is not None and (created_role is not None or kms_key is not None):
             # Bedrock checks the role's access when the import starts: the grants above must exist first.
             self.resource.node.add_dependency(self.role)
@@ -121,7 +110,18 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
     def model_name(self) -> str:
         return self.resource.get_att_string("modelName")
 
-    def _create_service_role(self) -> iam.Role:
+    def _create_service_role(self, source: ModelSource, kms_key: kms.IKey | None) -> iam.Role:
+        """A role that may read exactly the model's prefix and use the key."""
+        grants = Grants()
+        prefixes = source.s3_data.allow_read(self, grants) if source.s3_data is not None else []
+        if kms_key is not None:
+            grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
         # Which Bedrock ARN an import's role assumption carries is not documented: any of this account and Region's.
         bedrock_resources = cdk.Stack.of(self).format_arn(service="bedrock", resource="*")
-        return service_role(self, bedrock_resources, "Assumed by Bedrock to import a custom model")
+        role = service_role(self, bedrock_resources, "Assumed by Bedrock to import a custom model", grants)
+        if prefixes:
+            acknowledge(
+                role,
+                ("IAM5", "Bedrock reads every object under the model's prefix.", wildcard_resources(self, prefixes)),
+            )
+        return role

@@ -10,13 +10,12 @@ from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
 
+from ._resource import Grants
 from ._tokens import attribute, is_unresolved
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
@@ -70,42 +69,36 @@ class S3Data:
         """The key pattern a grant covers: exactly the object, or everything under the prefix."""
         return self.key if self.key and not self.key.endswith("/") else f"{self.key}*"
 
-    def grant_read(self, scope: Construct, grantee: iam.IGrantable) -> list[str]:
-        """Let grantee list and read exactly this object or prefix. Returns the wildcard object ARNs granted."""
-        return self._grant(scope, grantee, ["s3:GetObject"], write=False)
+    def allow_read(self, scope: Construct, grants: Grants) -> list[str]:
+        """Grant listing and reading exactly this object or prefix. Returns the wildcard object ARNs granted."""
+        return self._allow(scope, grants, ["s3:GetObject"], write=False)
 
-    def grant_output(self, scope: Construct, grantee: iam.IGrantable) -> list[str]:
-        """Let grantee list, read and write exactly this prefix. Returns the wildcard object ARNs granted."""
-        return self._grant(scope, grantee, ["s3:GetObject", "s3:PutObject"], write=True)
+    def allow_output(self, scope: Construct, grants: Grants) -> list[str]:
+        """Grant listing, reading and writing exactly this prefix. Returns the wildcard object ARNs granted."""
+        return self._allow(scope, grants, ["s3:GetObject", "s3:PutObject"], write=True)
 
-    def _grant(self, scope: Construct, grantee: iam.IGrantable, actions: list[str], write: bool) -> list[str]:
+    def _allow(self, scope: Construct, grants: Grants, actions: list[str], write: bool) -> list[str]:
         # Explicit statements rather than IBucket.grant_read: no s3:GetObject*/List* wildcards.
-        bucket = self._bucket(scope)
-        bucket_arn, encryption_key = _bucket_facts(bucket)
+        bucket_arn, key_arn = _bucket_facts(self._bucket(scope))
         objects = f"{bucket_arn}/{self._objects}"
-        principal = grantee.grant_principal
-        principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[objects]))
-        principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[bucket_arn],
-                conditions={"StringLike": {"s3:prefix": self._objects}},
-            )
-        )
-        if encryption_key is not None:
+        grants.allow(actions, [objects])
+        grants.allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": self._objects}})
+        if key_arn is not None:
             # What S3 asks of the bucket key for SSE-KMS reads (Decrypt) and writes (GenerateDataKey, and Decrypt
             # for multipart uploads); named, rather than IKey.grant_encrypt_decrypt's ReEncrypt* and GenerateDataKey*.
-            encryption_key.grant(grantee, "kms:Decrypt", *(["kms:GenerateDataKey"] if write else []))
+            # In the role's policy, as IKey.grant puts it for a key of the role's account.
+            grants.allow(["kms:Decrypt", *(["kms:GenerateDataKey"] if write else [])], [key_arn])
         return [objects] if self._objects.endswith("*") else []
 
 
-# A bucket's ARN and key, read once per bucket: each read is a jsii round trip, and models share buckets.
-_BUCKET_FACTS: weakref.WeakKeyDictionary[s3.IBucket, tuple[str, kms.IKey | None]] = weakref.WeakKeyDictionary()
+# A bucket's ARN and key ARN, read once per bucket: each read is a jsii round trip, and models share buckets.
+_BUCKET_FACTS: weakref.WeakKeyDictionary[s3.IBucket, tuple[str, str | None]] = weakref.WeakKeyDictionary()
 
 
-def _bucket_facts(bucket: s3.IBucket) -> tuple[str, kms.IKey | None]:
+def _bucket_facts(bucket: s3.IBucket) -> tuple[str, str | None]:
     if bucket not in _BUCKET_FACTS:
-        _BUCKET_FACTS[bucket] = (bucket.bucket_arn, bucket.encryption_key)
+        key = bucket.encryption_key
+        _BUCKET_FACTS[bucket] = (bucket.bucket_arn, key.key_arn if key is not None else None)
     return _BUCKET_FACTS[bucket]
 
 
@@ -195,9 +188,9 @@ class Customization:
             "DISTILLATION", {"distillationConfig": {"teacherModelConfig": teacher}}, teacher=identifier
         )
 
-    def grant_teacher(self, scope: Construct, grantee: iam.IGrantable) -> list[str]:
-        """Let grantee invoke the distillation teacher (nothing for other customizations). Returns the
-        wildcard ARNs granted.
+    def allow_teacher(self, scope: Construct, grants: Grants) -> list[str]:
+        """Grant invoking the distillation teacher (nothing for other customizations). Returns the wildcard
+        ARNs granted.
 
         Bedrock user guide, "Prerequisites for model distillation" and "Model customization access and
         security" (custom-models-cross-region-inference-profile-permissions): the service role needs
@@ -215,7 +208,7 @@ class Customization:
             # A foundation model: in the job's Region. A token that does not read as an ARN (a parameter) is
             # granted as it is: it must be the model's ARN.
             model = self.teacher if arn or is_unresolved(self.teacher) else _foundation_model(stack, self.teacher)
-            _invoke(grantee, [model])
+            _invoke(grants, [model])
             return []
         if arn is not None:
             profile_arn, partition = self.teacher, arn["partition"]
@@ -228,8 +221,8 @@ class Customization:
         # matches), and only through this profile (bedrock:InferenceProfileArn; "Prerequisites for inference
         # profiles").
         models = f"arn:{partition}:bedrock:*::foundation-model/{profile['model']}"
-        _invoke(grantee, [profile_arn])
-        _invoke(grantee, [models], {"ArnEquals": {"bedrock:InferenceProfileArn": profile_arn}})
+        _invoke(grants, [profile_arn])
+        _invoke(grants, [models], {"ArnEquals": {"bedrock:InferenceProfileArn": profile_arn}})
         return [models]
 
     @staticmethod
@@ -264,8 +257,6 @@ def _foundation_model(stack: cdk.Stack, model_id: str) -> str:
     return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model_id)
 
 
-def _invoke(grantee: iam.IGrantable, resources: list[str], conditions: Mapping[str, Any] | None = None) -> None:
+def _invoke(grants: Grants, resources: list[str], conditions: Mapping[str, Any] | None = None) -> None:
     # InvokeModel only: the action the user guide's distillation policies name.
-    grantee.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=resources, conditions=conditions)
-    )
+    grants.allow(["bedrock:InvokeModel"], resources, conditions)
