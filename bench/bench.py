@@ -122,7 +122,7 @@ def model_stack(
             output_data=S3Data.from_bucket(bucket, f"model{index}/output/"),
             hyper_parameters={"epochCount": 2},
             role=role,
-            completion=Completion.event_driven() if event_driven else Completion.polling(),
+            completion=None if event_driven else Completion.polling(),  # None: the default, event-driven
         )
     return stack
 

@@ -6,6 +6,8 @@ Written with aws-cdk-lib's Validations API, so the library itself does not depen
 from __future__ import annotations
 
 import json
+import re
+import weakref
 from typing import Any
 
 import aws_cdk as cdk
@@ -34,9 +36,20 @@ def wildcard_resources(scope: IConstruct, arns: list[str]) -> list[str]:
     """The finding names cdk-nag gives wildcard resources: intrinsics written as <Ref> and <Resource.Attr>,
     others as compact JSON.
 
-    Resolved in one call: each call into the jsii kernel costs a round trip.
+    Each token is resolved once per stack, in one call for those not seen yet: each call into the jsii kernel
+    costs a round trip, and a stack's models share their buckets and pseudo parameters.
     """
-    return ["Resource::" + _flatten(resolved) for resolved in cdk.Stack.of(scope).resolve(arns)]
+    stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
+    flattened = _FLATTENED.setdefault(stack, {})
+    unseen = sorted({token for arn in arns for token in _TOKEN.findall(arn)} - flattened.keys())
+    if unseen:
+        flattened.update(zip(unseen, (_flatten(value) for value in stack.resolve(unseen)), strict=True))
+    return ["Resource::" + _TOKEN.sub(lambda token: flattened[token[0]], arn) for arn in arns]
+
+
+# A string token's marker (cdk.Token.as_string); the same token resolves alike anywhere in its stack.
+_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+_FLATTENED: weakref.WeakKeyDictionary[cdk.Stack, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 def _flatten(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
@@ -14,12 +15,12 @@ from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract
 from bedrock_custom_resource.lifecycle import STACK_TAG
 
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from ._tokens import is_unresolved
 
 if TYPE_CHECKING:
-    from .provider import CustomizationProvider
+    from .provider import CustomizationProvider, StackUse
 
 
 class TaggedResource:
@@ -57,11 +58,16 @@ def custom_resource(
     properties: dict[str, Any],
     own_tags: Mapping[str, Mapping[str, str]],
     removal_policy: cdk.RemovalPolicy,
+    *,
+    dependencies: Sequence[IDependable] = (),
+    use: StackUse | None = None,
 ) -> cdk.CustomResource:
     """scope's resource, once its properties pass the contract (tokens are left to the handler)."""
     contract.create_request(resource_type, properties, is_unresolved=is_unresolved)
     properties = {**properties, **{name: tag_list(own) for name, own in own_tags.items() if own}}
-    return provider.custom_resource(scope, "Resource", resource_type, properties, removal_policy)
+    return provider.custom_resource(
+        scope, "Resource", resource_type, properties, removal_policy, dependencies=dependencies, use=use
+    )
 
 
 class Grants:
@@ -94,7 +100,7 @@ class ServiceRole(iam.Role):
         document = iam.PolicyDocument.from_json({"Statement": grants.statements})  # one round trip for them all
         super().__init__(scope, construct_id, inline_policies={"Grants": document}, **props)
         self._grants = document
-        cast(iam.CfnRole, self.node.default_child).tags.set_tag(STACK_TAG, _stack_id())
+        cdk.Tags.of(self).add(STACK_TAG, _stack_id())
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         # Also what aws-cdk-lib's grants (bucket.grant_read, key.grant) call.
@@ -102,16 +108,43 @@ class ServiceRole(iam.Role):
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self)
 
 
-def service_role(scope: Construct, source_arn: str, description: str, grants: Grants) -> iam.Role:
-    """A role that Bedrock may assume only for this account's resources matching source_arn (confused-deputy
-    guard), with these grants."""
-    principal = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
-        {
-            "StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account},
-            "ArnLike": {"aws:SourceArn": source_arn},
-        }
+def service_role(
+    scope: Construct, stack: cdk.Stack, bedrock_resource: str, description: str, grants: Grants
+) -> iam.Role:
+    """A role, with these grants, that Bedrock may assume only for this account's resources of this kind
+    (``model-customization-job``, or ``*`` for any): a confused-deputy guard."""
+    return ServiceRole(
+        scope, "ServiceRole", grants=grants, assumed_by=_bedrock(stack, bedrock_resource), description=description
     )
-    return ServiceRole(scope, "ServiceRole", grants=grants, assumed_by=principal, description=description)
+
+
+def stack_arn(stack: cdk.Stack, service: str, resource: str, resource_name: str | None = None) -> str:
+    """stack.format_arn, once per stack and arguments: each call is a jsii round trip, and a stack's models ask
+    for the same ARNs."""
+    arns = _ARNS.setdefault(stack, {})
+    key = (service, resource, resource_name)
+    if key not in arns:
+        arns[key] = stack.format_arn(service=service, resource=resource, resource_name=resource_name)
+    return arns[key]
+
+
+def _bedrock(stack: cdk.Stack, bedrock_resource: str) -> iam.IPrincipal:
+    """Bedrock, for this stack's account and its resources of this kind; one principal per stack and kind
+    (principals are values: roles may share one)."""
+    principals = _PRINCIPALS.setdefault(stack, {})
+    if bedrock_resource not in principals:
+        if bedrock_resource == "*":
+            source_arn = stack_arn(stack, "bedrock", "*")
+        else:
+            source_arn = stack_arn(stack, "bedrock", bedrock_resource, "*")
+        principals[bedrock_resource] = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
+            {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": source_arn}}
+        )
+    return principals[bedrock_resource]
+
+
+_ARNS: weakref.WeakKeyDictionary[cdk.Stack, dict[tuple[str, str, str | None], str]] = weakref.WeakKeyDictionary()
+_PRINCIPALS: weakref.WeakKeyDictionary[cdk.Stack, dict[str, iam.IPrincipal]] = weakref.WeakKeyDictionary()
 
 
 @functools.cache

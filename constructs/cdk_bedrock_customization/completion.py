@@ -31,6 +31,7 @@ class Completion:
 
     mode: str
     timeout: cdk.Duration | None = None
+    timeout_seconds: int | None = None  # of an event-driven wait, read from timeout once
 
     @staticmethod
     def event_driven(timeout: cdk.Duration = MAX_WAIT) -> Completion:
@@ -42,7 +43,7 @@ class Completion:
                 f"completion timeout: {timeout.to_human_string()} is not between 1 second and 12 hours, the "
                 "longest a CloudFormation wait condition waits"
             )
-        return Completion("EVENT_DRIVEN", timeout)
+        return Completion("EVENT_DRIVEN", timeout, int(seconds))
 
     @staticmethod
     def polling() -> Completion:
@@ -58,6 +59,9 @@ class Completion:
     def wait_until(self) -> str | None:
         """The job resource's waitUntil property (None: the default, until the job completes)."""
         return {"POLLING": None, "EVENT_DRIVEN": "Accepted", "NO_WAIT": "Validated"}[self.mode]
+
+
+DEFAULT_COMPLETION = Completion.event_driven()
 
 
 class JobCompletionNotifier(Construct):
@@ -82,7 +86,7 @@ class JobCompletionNotifier(Construct):
         :param log_retention: @default one month
         """
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
+        stack = self._stack = cdk.Stack.of(self)
         self.role = iam.Role(
             self,
             "Role",
@@ -164,7 +168,7 @@ class JobCompletionNotifier(Construct):
         return existing
 
     def wait_for(
-        self, scope: Construct, job: cdk.CustomResource, timeout: cdk.Duration, key: str
+        self, scope: Construct, job: cdk.CustomResource, timeout_seconds: int, key: str
     ) -> cdk.CfnWaitCondition:
         """A wait condition, in scope, that holds the deployment until the job ends.
 
@@ -174,15 +178,14 @@ class JobCompletionNotifier(Construct):
         job_resource = cast(cdk.CfnResource, job.node.default_child)
         handle = cdk.CfnWaitConditionHandle(scope, f"JobWaitHandle{key}")
         condition = cdk.CfnWaitCondition(
-            scope, f"WaitingForJob{key}", handle=handle.ref, timeout=str(int(timeout.to_seconds())), count=1
+            scope, f"WaitingForJob{key}", handle=handle.ref, timeout=str(timeout_seconds), count=1
         )
-        stack = cdk.Stack.of(self)
         condition.add_metadata(
-            WAIT_METADATA_KEY, {"job": stack.get_logical_id(job_resource), "handle": stack.get_logical_id(handle)}
+            WAIT_METADATA_KEY,
+            {"job": self._stack.get_logical_id(job_resource), "handle": self._stack.get_logical_id(handle)},
         )
-        condition.node.add_dependency(job_resource)
-        # The wait starts once the notifier, its rules and its grants exist.
-        condition.node.add_dependency(self)
+        # After the job; and the wait starts once the notifier, its rules and its grants exist.
+        condition.node.add_dependency(job_resource, self)
         return condition
 
 

@@ -18,11 +18,19 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from ._nag import Finding, acknowledge, wildcard_resources
-from ._resource import MODEL_KEY_ACTIONS, Grants, TaggedResource, custom_resource, grant_model_key, service_role
+from ._resource import (
+    MODEL_KEY_ACTIONS,
+    Grants,
+    TaggedResource,
+    custom_resource,
+    grant_model_key,
+    service_role,
+    stack_arn,
+)
 from ._tokens import attribute
-from .completion import Completion, JobCompletionNotifier
+from .completion import DEFAULT_COMPLETION, Completion, JobCompletionNotifier
 from .inputs import Customization, InvocationLogs, S3Data
-from .provider import CustomizationProvider
+from .provider import CustomizationProvider, StackUse
 from .serving import CustomModelBase, ExistingCustomModel
 
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
@@ -86,8 +94,10 @@ class CustomModel(TaggedResource, CustomModelBase):
         """
         super().__init__(scope, construct_id)
         customization = customization or Customization.fine_tuning()
-        self.completion = completion or Completion.event_driven()
+        self.completion = completion or DEFAULT_COMPLETION
         self.provider = provider or CustomizationProvider.of(scope)
+        use = self.provider.use(scope)  # the model's stack is its scope's: usually the stack, looked up once
+        self._stack = use.stack
         self._subnets: list[ec2.ISubnet] = []  # set by _vpc_config when the job runs in a VPC
         self._security_groups: list[ec2.ISecurityGroup] = []
         vpc_config = self._vpc_config(vpc, vpc_subnets, security_groups)
@@ -118,9 +128,17 @@ class CustomModel(TaggedResource, CustomModelBase):
         }
         properties.update({name: value for name, value in optional.items() if value is not None})
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
-        self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
-
-        use = self.provider.use(scope)  # the model's stack is its scope's: usually the stack, looked up once
+        self.resource = custom_resource(
+            self,
+            self.provider,
+            RESOURCE_TYPE,
+            properties,
+            self._own_tags,
+            removal_policy,
+            # Bedrock checks the role's access when the job starts: its grants must exist first.
+            dependencies=[self.role] if role is None or kms_key is not None else [],
+            use=use,
+        )
         use.allow_customizing(base_model_id, role_arn, own_role=role is None)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
         self._completed: cdk.CustomResource | None = self.resource
@@ -128,15 +146,12 @@ class CustomModel(TaggedResource, CustomModelBase):
         if self.completion.mode == "POLLING":
             use.warn_of_polling_limit()
         elif self.completion.mode == "EVENT_DRIVEN":
-            self._completed, end = self._wait_for_events(scope, properties)
+            self._completed, end = self._wait_for_events(scope, properties, use)
         else:
             self._completed = end = None
         use.order("job", self.resource, end)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
-        if role is None or kms_key is not None:
-            # Bedrock checks the role's access when the job starts: the grants above must exist first.
-            self.resource.node.add_dependency(self.role)
 
     @staticmethod
     def from_custom_model_arn(scope: Construct, construct_id: str, model_arn: str) -> CustomModelBase:
@@ -172,20 +187,24 @@ class CustomModel(TaggedResource, CustomModelBase):
         return self._completed.get_att_string(name)
 
     def _wait_for_events(
-        self, scope: Construct, properties: Mapping[str, Any]
+        self, scope: Construct, properties: Mapping[str, Any], use: StackUse
     ) -> tuple[cdk.CustomResource, cdk.CfnWaitCondition]:
         """A wait condition signalled when the job ends, and a resource that then reads the completed job (scope:
         the model's, whose stack's notifier signals it)."""
-        assert self.completion.timeout is not None
+        assert self.completion.timeout_seconds is not None
         # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
         replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
-        key = hashlib.sha256(json.dumps(cdk.Stack.of(self).resolve(replacing), sort_keys=True).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps(self._stack.resolve(replacing), sort_keys=True).encode()).hexdigest()
         notifier = JobCompletionNotifier.of(scope)
-        condition = notifier.wait_for(self, self.resource, self.completion.timeout, key[:8].upper())
+        condition = notifier.wait_for(self, self.resource, self.completion.timeout_seconds, key[:8].upper())
         result = self.provider.custom_resource(
-            self, "CompletedJob", contract.JOB_RESULT, {"jobIdentifier": self.resource.ref}
+            self,
+            "CompletedJob",
+            contract.JOB_RESULT,
+            {"jobIdentifier": self.resource.ref},
+            dependencies=[condition],
+            use=use,
         )
-        result.node.add_dependency(condition)
         return result, condition
 
     @property
@@ -249,8 +268,9 @@ class CustomModel(TaggedResource, CustomModelBase):
         vpc_finding = self._allow_vpc_access(grants) if self._subnets else None
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
-        jobs = cdk.Stack.of(self).format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
-        role = service_role(self, jobs, "Assumed by Bedrock to run a customization job", grants)
+        role = service_role(
+            self, self._stack, "model-customization-job", "Assumed by Bedrock to run a customization job", grants
+        )
         findings: list[Finding] = []
         if teacher_models:
             findings.append(
@@ -258,7 +278,7 @@ class CustomModel(TaggedResource, CustomModelBase):
                     "IAM5",
                     "A cross-Region inference profile routes to its model in Regions that depend on the model: the "
                     "teacher model is granted in every Region, only through this job's inference profile.",
-                    wildcard_resources(self, teacher_models),
+                    wildcard_resources(self._stack, teacher_models),
                 )
             )
         if vpc_finding is not None:
@@ -269,7 +289,7 @@ class CustomModel(TaggedResource, CustomModelBase):
                     "IAM5",
                     "Bedrock reads every object under a data prefix and writes its output under the output "
                     "prefix: the grant covers exactly those prefixes.",
-                    wildcard_resources(self, prefixes),
+                    wildcard_resources(self._stack, prefixes),
                 )
             )
         if findings:
@@ -278,9 +298,9 @@ class CustomModel(TaggedResource, CustomModelBase):
 
     def _allow_vpc_access(self, grants: Grants) -> Finding:
         """The network-interface permissions Bedrock documents for jobs in a VPC; returns their finding."""
-        stack = cdk.Stack.of(self)
-        interfaces = stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
-        jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+        stack = self._stack
+        interfaces = stack_arn(stack, "ec2", "network-interface", "*")
+        jobs = stack_arn(stack, "bedrock", "model-customization-job", "*")
         subnet_arns = [
             stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id) for s in self._subnets
         ]
@@ -331,7 +351,7 @@ class CustomModel(TaggedResource, CustomModelBase):
             "IAM5",
             "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it "
             "creates; conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
-            wildcard_resources(self, ["*", interfaces]),
+            wildcard_resources(self._stack, ["*", interfaces]),
         )
 
 

@@ -117,8 +117,7 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
         # Which Bedrock ARN an import's role assumption carries is not documented: any of this account and Region's.
-        bedrock_resources = cdk.Stack.of(self).format_arn(service="bedrock", resource="*")
-        role = service_role(self, bedrock_resources, "Assumed by Bedrock to import a custom model", grants)
+        role = service_role(self, cdk.Stack.of(self), "*", "Assumed by Bedrock to import a custom model", grants)
         if prefixes:
             acknowledge(
                 role,

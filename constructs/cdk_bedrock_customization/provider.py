@@ -7,7 +7,7 @@ import enum
 import importlib.metadata
 import shutil
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,7 +22,7 @@ from aws_cdk import custom_resources as cr
 from bedrock_custom_resource import contract
 from bedrock_custom_resource.lifecycle import FINGERPRINT_TAG, STACK_TAG
 
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from ._nag import acknowledge, wildcard_resources
 from ._tokens import is_unresolved
@@ -378,8 +378,11 @@ class CustomizationProvider(Construct):
         resource_type: str,
         properties: dict[str, Any],
         removal_policy: cdk.RemovalPolicy | None = None,
+        *,
+        dependencies: Sequence[IDependable] = (),
+        use: StackUse | None = None,
     ) -> cdk.CustomResource:
-        """A custom resource that this provider runs."""
+        """A custom resource that this provider runs, after dependencies. use: scope's (found when not given)."""
         resource = cdk.CustomResource(
             scope,
             construct_id,
@@ -388,12 +391,12 @@ class CustomizationProvider(Construct):
             properties=properties,
             removal_policy=removal_policy,
         )
-        for prerequisite in self._prerequisites:
-            resource.node.add_dependency(prerequisite)
-        use = self.use(scope)
-        if use.handler is not self.handler_role:
-            # The grants made in scope's stack, attached to the handler role of the provider's stack.
-            resource.node.add_dependency(use.handler)
+        use = use or self.use(scope)
+        # The grants made in scope's stack are attached to the handler role of the provider's stack.
+        grants = [use.handler] if use.handler is not self.handler_role else []
+        after = [*self._prerequisites, *grants, *dependencies]
+        if after:
+            resource.node.add_dependency(*after)  # one round trip for them all
         return resource
 
     @classmethod
@@ -459,7 +462,6 @@ class StackUse:
         self._ends: dict[str, list[Construct]] = {}
         self._unwaited_jobs = 0
         self._warned_of_polling_limit = False
-        self._any_role: str | None = None  # every role of the account, computed on first use
         if not own:
             check_limits(self.anchor, provider.polled_types)
 
@@ -551,12 +553,13 @@ class StackUse:
         if not own_role:
             self.allow_passing(role_arn)
             return
-        if self._any_role is None:
-            self._any_role = self.stack.format_arn(service="iam", region="", resource="role", resource_name="*")
+        if "pass-own-roles" in self._statements:
+            return  # one statement for all of them: nothing to add
+        any_role = self.stack.format_arn(service="iam", region="", resource="role", resource_name="*")
         self._allow(
             "pass-own-roles",
             ["iam:PassRole"],
-            self._any_role,
+            any_role,
             conditions={
                 "StringEquals": {
                     "iam:PassedToService": "bedrock.amazonaws.com",
