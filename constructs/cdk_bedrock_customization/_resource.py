@@ -6,7 +6,7 @@ import functools
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import jsii
@@ -30,7 +30,7 @@ class TaggedResource:
     render their own tags with ``tag_list`` into the resource's properties.
     """
 
-    resource: cdk.CustomResource
+    resource: cdk.CfnResource
     _own_tags: Mapping[str, Mapping[str, str]]
     _tags: cdk.TagManager | None = None  # created when Tags.of(...) first looks
 
@@ -43,7 +43,7 @@ class TaggedResource:
         ``Tags.of`` need not pay.
         """
         if self._tags is None:
-            resource = cast(cdk.CfnResource, self.resource.node.default_child)
+            resource = self.resource
             tags = self._tags = cdk.TagManager(cdk.TagType.MAP, resource.cfn_resource_type)
             for name, own in self._own_tags.items():
                 merged = partial(_merged_tag_list, tags, own)
@@ -61,7 +61,7 @@ def custom_resource(
     *,
     dependencies: Sequence[IDependable] = (),
     use: StackUse | None = None,
-) -> cdk.CustomResource:
+) -> cdk.CfnResource:
     """scope's resource, once its properties pass the contract (tokens are left to the handler)."""
     contract.create_request(resource_type, properties, is_unresolved=is_unresolved)
     properties = {**properties, **{name: tag_list(own) for name, own in own_tags.items() if own}}
@@ -160,6 +160,11 @@ MODEL_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "k
 def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:
     for principal in principals:
         key.grant(principal, *MODEL_KEY_ACTIONS)
+
+
+def attribute_string(resource: cdk.CfnResource, name: str) -> str:
+    """A custom resource's attribute, as cdk.CustomResource.get_att_string gives it."""
+    return cdk.Token.as_string(resource.get_att(name))
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
@@ -167,25 +167,22 @@ class JobCompletionNotifier(Construct):
             )
         return existing
 
-    def wait_for(
-        self, scope: Construct, job: cdk.CustomResource, timeout_seconds: int, key: str
-    ) -> cdk.CfnWaitCondition:
+    def wait_for(self, scope: Construct, job: cdk.CfnResource, timeout_seconds: int, key: str) -> cdk.CfnWaitCondition:
         """A wait condition, in scope, that holds the deployment until the job ends.
 
         key changes whenever the job is replaced: a wait condition waits only when it is created, so a
         new job needs a new one (its logical id includes key).
         """
-        job_resource = cast(cdk.CfnResource, job.node.default_child)
         handle = cdk.CfnWaitConditionHandle(scope, f"JobWaitHandle{key}")
         condition = cdk.CfnWaitCondition(
             scope, f"WaitingForJob{key}", handle=handle.ref, timeout=str(timeout_seconds), count=1
         )
         condition.add_metadata(
             WAIT_METADATA_KEY,
-            {"job": self._stack.get_logical_id(job_resource), "handle": self._stack.get_logical_id(handle)},
+            {"job": self._stack.get_logical_id(job), "handle": self._stack.get_logical_id(handle)},
         )
         # After the job; and the wait starts once the notifier, its rules and its grants exist.
-        condition.node.add_dependency(job_resource, self)
+        condition.node.add_dependency(job, self)
         return condition
 
 

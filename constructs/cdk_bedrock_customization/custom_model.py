@@ -22,6 +22,7 @@ from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
     TaggedResource,
+    attribute_string,
     custom_resource,
     grant_model_key,
     service_role,
@@ -141,7 +142,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         )
         use.allow_customizing(base_model_id, role_arn, own_role=role is None)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
-        self._completed: cdk.CustomResource | None = self.resource
+        self._completed: cdk.CfnResource | None = self.resource
         end: Construct | None = self.resource  # what marks the job's end, for the stack's job order
         if self.completion.mode == "POLLING":
             use.warn_of_polling_limit()
@@ -184,11 +185,11 @@ class CustomModel(TaggedResource, CustomModelBase):
                 "Bedrock has validated the job, before the job has made a model. Use Completion.event_driven() "
                 "(up to 12 hours) or Completion.polling() (up to 1 hour) to use the model in this stack."
             )
-        return self._completed.get_att_string(name)
+        return attribute_string(self._completed, name)
 
     def _wait_for_events(
         self, scope: Construct, properties: Mapping[str, Any], use: StackUse
-    ) -> tuple[cdk.CustomResource, cdk.CfnWaitCondition]:
+    ) -> tuple[cdk.CfnResource, cdk.CfnWaitCondition]:
         """A wait condition signalled when the job ends, and a resource that then reads the completed job (scope:
         the model's, whose stack's notifier signals it)."""
         assert self.completion.timeout_seconds is not None
@@ -209,11 +210,11 @@ class CustomModel(TaggedResource, CustomModelBase):
 
     @property
     def job_arn(self) -> str:
-        return self.resource.get_att_string("jobArn")
+        return attribute_string(self.resource, "jobArn")
 
     @property
     def job_name(self) -> str:
-        return self.resource.get_att_string("jobName")
+        return attribute_string(self.resource, "jobName")
 
     def _training_data_config(self, training_data: S3Data | InvocationLogs) -> dict[str, Any]:
         if isinstance(training_data, S3Data):

@@ -15,7 +15,15 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resources
-from ._resource import MODEL_KEY_ACTIONS, Grants, TaggedResource, custom_resource, grant_model_key, service_role
+from ._resource import (
+    MODEL_KEY_ACTIONS,
+    Grants,
+    TaggedResource,
+    attribute_string,
+    custom_resource,
+    grant_model_key,
+    service_role,
+)
 from .inputs import S3Data
 from .provider import CustomizationProvider
 from .serving import CustomModelBase
@@ -104,11 +112,11 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
     @property
     def model_arn(self) -> str:
         """The ARN of the imported model, once it is Active."""
-        return self.resource.get_att_string("modelArn")
+        return attribute_string(self.resource, "modelArn")
 
     @property
     def model_name(self) -> str:
-        return self.resource.get_att_string("modelName")
+        return attribute_string(self.resource, "modelName")
 
     def _create_service_role(self, source: ModelSource, kms_key: kms.IKey | None) -> iam.Role:
         """A role that may read exactly the model's prefix and use the key."""

@@ -381,16 +381,15 @@ class CustomizationProvider(Construct):
         *,
         dependencies: Sequence[IDependable] = (),
         use: StackUse | None = None,
-    ) -> cdk.CustomResource:
-        """A custom resource that this provider runs, after dependencies. use: scope's (found when not given)."""
-        resource = cdk.CustomResource(
-            scope,
-            construct_id,
-            service_token=self.service_token,
-            resource_type=resource_type,
-            properties=properties,
-            removal_policy=removal_policy,
+    ) -> cdk.CfnResource:
+        """A custom resource that this provider runs, after dependencies. use: scope's (found when not given).
+
+        The L1 resource, as cdk.CustomResource renders it: the L2 adds jsii round trips and nothing used here.
+        """
+        resource = cdk.CfnResource(
+            scope, construct_id, type=resource_type, properties={"ServiceToken": self.service_token, **properties}
         )
+        resource.apply_removal_policy(removal_policy or cdk.RemovalPolicy.DESTROY)
         use = use or self.use(scope)
         # The grants made in scope's stack are attached to the handler role of the provider's stack.
         grants = [use.handler] if use.handler is not self.handler_role else []

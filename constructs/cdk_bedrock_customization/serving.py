@@ -16,7 +16,7 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resources
-from ._resource import TaggedResource, custom_resource
+from ._resource import TaggedResource, attribute_string, custom_resource
 from ._tokens import is_unresolved
 from .provider import CustomizationProvider
 
@@ -152,11 +152,11 @@ class CustomModelDeployment(TaggedResource, Construct):
     @property
     def custom_model_deployment_arn(self) -> str:
         """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
-        return self.resource.get_att_string("customModelDeploymentArn")
+        return attribute_string(self.resource, "customModelDeploymentArn")
 
     @property
     def model_deployment_name(self) -> str:
-        return self.resource.get_att_string("modelDeploymentName")
+        return attribute_string(self.resource, "modelDeploymentName")
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let grantee invoke the model through exactly this deployment."""
@@ -227,11 +227,11 @@ class ProvisionedThroughput(TaggedResource, Construct):
     @property
     def provisioned_model_arn(self) -> str:
         """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
-        return self.resource.get_att_string("provisionedModelArn")
+        return attribute_string(self.resource, "provisionedModelArn")
 
     @property
     def provisioned_model_name(self) -> str:
-        return self.resource.get_att_string("provisionedModelName")
+        return attribute_string(self.resource, "provisionedModelName")
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let grantee invoke the model through exactly this provisioned throughput."""

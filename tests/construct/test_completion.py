@@ -28,8 +28,8 @@ def model(stack: cdk.Stack, bucket: s3.IBucket, construct_id: str = "Model", **o
     return CustomModel(stack, construct_id, **(props | overrides))
 
 
-def logical_id(stack: cdk.Stack, resource: cdk.CustomResource) -> str:
-    return str(stack.get_logical_id(resource.node.default_child))
+def logical_id(stack: cdk.Stack, resource: cdk.CfnResource) -> str:
+    return str(stack.get_logical_id(resource))
 
 
 def resources(stack: cdk.Stack) -> dict[str, Any]:

@@ -111,8 +111,8 @@ def test_the_limit_can_be_set(stack, bucket):
 def test_the_order_is_the_order_of_declaration_and_waits_for_the_end_not_the_start(stack, bucket):
     models = add_models(stack, bucket, [Completion.event_driven()] * 3)
     template = template_of(stack)
-    third = template[stack.get_logical_id(models[2].resource.node.default_child)]
-    first_id = stack.get_logical_id(models[0].resource.node.default_child)
+    third = template[stack.get_logical_id(models[2].resource)]
+    first_id = stack.get_logical_id(models[0].resource)
     (first_wait,) = [k for k, r in template.items() if r["Type"] == WAIT and first_id in r["DependsOn"]]
     ordering = [d for d in third["DependsOn"] if template[d]["Type"] in (JOB, WAIT)]
     assert ordering == [first_wait]
@@ -154,6 +154,6 @@ def test_imports_are_ordered_the_same_way(stack):
         for n in range(3)
     ]
     template = template_of(stack)
-    ids = [stack.get_logical_id(model.resource.node.default_child) for model in models]
+    ids = [stack.get_logical_id(model.resource) for model in models]
     assert "DependsOn" not in template[ids[0]] and "DependsOn" not in template[ids[1]]
     assert template[ids[2]]["DependsOn"] == [ids[0]]

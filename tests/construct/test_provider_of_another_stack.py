@@ -97,7 +97,7 @@ def test_the_job_order_is_per_stack():
     templates, models = synthesized()
     for name in ("TeamA", "TeamB"):
         template = templates[name]
-        jobs = [cdk.Stack.of(m).resolve(m.resource.node.default_child.logical_id) for m in models[name]]
+        jobs = [cdk.Stack.of(m).resolve(m.resource.logical_id) for m in models[name]]
         dependencies = template["Resources"][jobs[2]]["DependsOn"]
         first_wait = [k for k in dependencies if "WaitingForJob" in k]
         assert len(first_wait) == 1 and first_wait[0].startswith("Model0")

@@ -41,7 +41,7 @@ def only(template: Template, resource_type: str) -> dict[str, Any]:
 
 
 def logical_id(stack: cdk.Stack, construct: Any) -> str:
-    return str(stack.get_logical_id(construct.resource.node.default_child))
+    return str(stack.get_logical_id(construct.resource))
 
 
 def handler_statements(template: Template) -> list[dict[str, Any]]:
