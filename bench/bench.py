@@ -5,7 +5,8 @@
    against a bare baseline: one ``custom_resources.Provider`` and as many plain CustomResources.
    Like for like, the models are polled, as the baseline's resources are. The default path (every
    default: event-driven completion, a service role per model) has its own target, as a platform team's
-   stack of many models would use it.
+   stack of many models would use it; beside it, for reference, its floor: the same five resources per model
+   as bare L1 resources, with no library code.
 2. CloudFormation resources each additional model adds to the template, with a target for the default path.
 3. Import time of the Lambda handler module against ``import boto3`` alone.
 4. Each provider kind: the resources of its shared infrastructure (a stack with the provider alone), and the
@@ -39,7 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 # Node 20 is past jsii's support date: without this, loading aws-cdk-lib prints a large banner.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -177,6 +178,62 @@ def baseline_stack(app: cdk.App, resources: int = MODELS) -> cdk.Stack:
     return stack
 
 
+def floor_stack(app: cdk.App, resources: int = MODELS) -> cdk.Stack:
+    """What the default path's synth cannot beat: the baseline's provider and, per model, the same five
+    resources as a default model (a role with its grants inline, the job, the wait condition and its handle,
+    the completed-job reader) as bare L1 resources built from Python values, with no library code."""
+    stack = baseline_stack(app, resources=0)
+    provider = cast(cr.Provider, stack.node.find_child("Provider"))
+    token = provider.service_token
+    bucket = cast(s3.Bucket, stack.node.find_child("Data"))
+    bucket_arn, bucket_name = bucket.bucket_arn, bucket.bucket_name
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    for index in range(resources):
+        prefix = f"model{index}"
+        grants = [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/{prefix}/train.jsonl"},
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": f"{bucket_arn}/{prefix}/output/*",
+            },
+        ]
+        role = iam.CfnRole(
+            stack,
+            f"Role{index}",
+            assume_role_policy_document=trust,
+            policies=[{"policyName": "Grants", "policyDocument": {"Version": "2012-10-17", "Statement": grants}}],
+        )
+        job = cdk.CfnResource(
+            stack,
+            f"Job{index}",
+            type="Custom::BenchCustomizationJob",
+            properties={
+                "ServiceToken": token,
+                "baseModelIdentifier": BASE_MODEL,
+                "customizationType": "FINE_TUNING",
+                "roleArn": role.attr_arn,
+                "trainingDataConfig": {"s3Uri": f"s3://{bucket_name}/{prefix}/train.jsonl"},
+                "outputDataConfig": {"s3Uri": f"s3://{bucket_name}/{prefix}/output/"},
+                "hyperParameters": {"epochCount": "2"},
+            },
+        )
+        handle = cdk.CfnWaitConditionHandle(stack, f"Handle{index}")
+        cdk.CfnWaitCondition(stack, f"Wait{index}", handle=handle.ref, timeout="43200", count=1)
+        cdk.CfnResource(
+            stack,
+            f"Result{index}",
+            type="Custom::BenchCompletedJob",
+            properties={"ServiceToken": token, "jobIdentifier": job.ref},
+        )
+    return stack
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Hide the jsii kernel's chatter ("Bundling asset ..."); show it if something fails."""
@@ -217,6 +274,7 @@ class SynthTimes:
     event_driven: float
     single_function: float
     default: float
+    floor: float
     templates: dict[str, dict[str, Any]]
 
 
@@ -230,6 +288,7 @@ def time_synths(runs: int, models: int = MODELS) -> SynthTimes:
         "event_driven": partial(model_stack, models=models, event_driven=True),
         "single_function": partial(model_stack, models=models, kind=ProviderKind.SINGLE_FUNCTION),
         "default": partial(model_stack, models=models, shared_role=False, event_driven=True),
+        "floor": partial(floor_stack, resources=models),
     }
     samples: dict[str, list[float]] = {name: [] for name in builders}
     templates: dict[str, dict[str, Any]] = {}
@@ -247,6 +306,7 @@ def time_synths(runs: int, models: int = MODELS) -> SynthTimes:
         medians["event_driven"],
         medians["single_function"],
         medians["default"],
+        medians["floor"],
         templates,
     )
 
@@ -444,6 +504,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{default_ratio:.2f}x",
             f"<= {DEFAULT_SYNTH_TARGET:g}x {_verdict(default_synth_passed)}",
         ),
+        (f"synth, floor: baseline + {models} x the same 5 bare L1 resources", f"{synths.floor:.3f} s", ""),
+        ("  ratio to baseline", f"{synths.floor / synths.baseline:.2f}x", "(info: no library code)"),
         (f"resources with 1/2/{models} default models", "/".join(map(str, default_counts)), ""),
         (
             "  resources per additional model",
