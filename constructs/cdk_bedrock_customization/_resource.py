@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract
 from bedrock_custom_resource.lifecycle import STACK_TAG
 
-from constructs import Construct, IDependable
+from constructs import Construct, IConstruct, IDependable
 
 from ._tokens import is_unresolved
 
@@ -74,7 +74,7 @@ class Grants:
     """A service role's grants, as IAM statements built in Python.
 
     The role gets them inline, as one policy, in the call that creates it: no policy resource per role (a stack
-    of many models stays far from CloudFormation's 500 resources, and a job that waits for its role waits for
+    of many models stays far from CloudFormation's 500 resources, and whatever reads the role's ARN waits for
     every grant), and no jsii round trip per statement.
     """
 
@@ -90,32 +90,46 @@ class Grants:
         self.statements.append(statement)
 
 
-class ServiceRole(iam.Role):
-    """A role whose grants, given and added later, are one inline policy of the role itself. It carries its
-    stack's tag: the stack's handler may pass such roles with one statement."""
+class OwnRole:
+    """A service role this library makes: Bedrock may assume it only for this account's resources of one kind
+    (a confused-deputy guard), its grants are one inline policy, and it carries its stack's tag (the stack's
+    handler may pass such roles with one statement).
 
-    def __init__(self, scope: Construct, construct_id: str, *, grants: Grants, **props: Any) -> None:
+    An L1 role made in one call: an L2 role costs jsii round trips to make and to synthesize, which a stack of
+    many models pays for each. ``view`` is the IRole to grant more to.
+    """
+
+    def __init__(
+        self, scope: Construct, stack: cdk.Stack, bedrock_resource: str, description: str, grants: Grants
+    ) -> None:
+        """bedrock_resource: the kind of resource Bedrock assumes the role for (``model-customization-job``, or
+        ``*`` for any)."""
         if not grants.statements:
             raise ValueError("a service role starts with its grants: CloudFormation refuses an empty inline policy")
-        document = iam.PolicyDocument.from_json({"Statement": grants.statements})  # one round trip for them all
-        super().__init__(scope, construct_id, inline_policies={"Grants": document}, **props)
-        self._grants = document
-        cdk.Tags.of(self).add(STACK_TAG, _stack_id())
+        self.resource = iam.CfnRole(
+            scope,
+            "ServiceRole",
+            assume_role_policy_document=_trust(stack, bedrock_resource),
+            # Rendered as an L2 role renders its policies (one round trip for every statement).
+            policies=[
+                iam.CfnRole.PolicyProperty(
+                    policy_name="Grants", policy_document=iam.PolicyDocument.from_json({"Statement": grants.statements})
+                )
+            ],
+            description=description,
+            tags=[cdk.CfnTag(key=STACK_TAG, value=_stack_id())],
+        )
+        self.arn: str = self.resource.attr_arn
+        self._scope = scope
+        self._view: iam.IRole | None = None
 
-    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
-        # Also what aws-cdk-lib's grants (bucket.grant_read, key.grant) call.
-        self._grants.add_statements(statement)
-        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self)
-
-
-def service_role(
-    scope: Construct, stack: cdk.Stack, bedrock_resource: str, description: str, grants: Grants
-) -> iam.Role:
-    """A role, with these grants, that Bedrock may assume only for this account's resources of this kind
-    (``model-customization-job``, or ``*`` for any): a confused-deputy guard."""
-    return ServiceRole(
-        scope, "ServiceRole", grants=grants, assumed_by=_bedrock(stack, bedrock_resource), description=description
-    )
+    def view(self, dependent: IConstruct) -> iam.IRole:
+        """The role as an IRole, made on first use. Its grants go in a policy of their own, which dependent
+        (the resource that needs them) waits for."""
+        if self._view is None:
+            self._view = iam.Role.from_role_arn(self._scope, "ServiceRoleGrants", self.arn, mutable=True)
+            dependent.node.add_dependency(self._view)
+        return self._view
 
 
 def stack_arn(stack: cdk.Stack, service: str, resource: str, resource_name: str | None = None) -> str:
@@ -128,23 +142,32 @@ def stack_arn(stack: cdk.Stack, service: str, resource: str, resource_name: str 
     return arns[key]
 
 
-def _bedrock(stack: cdk.Stack, bedrock_resource: str) -> iam.IPrincipal:
-    """Bedrock, for this stack's account and its resources of this kind; one principal per stack and kind
-    (principals are values: roles may share one)."""
-    principals = _PRINCIPALS.setdefault(stack, {})
-    if bedrock_resource not in principals:
-        if bedrock_resource == "*":
-            source_arn = stack_arn(stack, "bedrock", "*")
-        else:
-            source_arn = stack_arn(stack, "bedrock", bedrock_resource, "*")
-        principals[bedrock_resource] = iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
-            {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": source_arn}}
-        )
-    return principals[bedrock_resource]
+def _trust(stack: cdk.Stack, bedrock_resource: str) -> dict[str, Any]:
+    """The trust policy of a role for Bedrock, for this stack's account and its resources of this kind, as an L2
+    role renders it; once per stack and kind."""
+    policies = _TRUST.setdefault(stack, {})
+    if bedrock_resource not in policies:
+        name = None if bedrock_resource == "*" else "*"
+        condition = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": stack_arn(stack, "bedrock", bedrock_resource, name)},
+        }
+        policies[bedrock_resource] = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "sts:AssumeRole",
+                    "Condition": condition,
+                    "Effect": "Allow",
+                    "Principal": {"Service": "bedrock.amazonaws.com"},
+                }
+            ],
+        }
+    return policies[bedrock_resource]
 
 
 _ARNS: weakref.WeakKeyDictionary[cdk.Stack, dict[tuple[str, str, str | None], str]] = weakref.WeakKeyDictionary()
-_PRINCIPALS: weakref.WeakKeyDictionary[cdk.Stack, dict[str, iam.IPrincipal]] = weakref.WeakKeyDictionary()
+_TRUST: weakref.WeakKeyDictionary[cdk.Stack, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
 @functools.cache

@@ -167,20 +167,24 @@ class JobCompletionNotifier(Construct):
             )
         return existing
 
-    def wait_for(self, scope: Construct, job: cdk.CfnResource, timeout_seconds: int, key: str) -> cdk.CfnWaitCondition:
-        """A wait condition, in scope, that holds the deployment until the job ends.
+    def wait_for(
+        self, scope: Construct, job: cdk.CfnResource, job_id: str, timeout_seconds: int, key: str
+    ) -> cdk.CfnResource:
+        """A wait condition, in scope, that holds the deployment until the job (logical id job_id) ends.
 
         key changes whenever the job is replaced: a wait condition waits only when it is created, so a
         new job needs a new one (its logical id includes key).
         """
         handle = cdk.CfnWaitConditionHandle(scope, f"JobWaitHandle{key}")
-        condition = cdk.CfnWaitCondition(
-            scope, f"WaitingForJob{key}", handle=handle.ref, timeout=str(timeout_seconds), count=1
+        handle_id = self._stack.get_logical_id(handle)
+        # Its properties as Python values (Ref by logical id, which CloudFormation orders by): fewer jsii round trips.
+        condition = cdk.CfnResource(
+            scope,
+            f"WaitingForJob{key}",
+            type="AWS::CloudFormation::WaitCondition",
+            properties={"Count": 1, "Handle": {"Ref": handle_id}, "Timeout": str(timeout_seconds)},
         )
-        condition.add_metadata(
-            WAIT_METADATA_KEY,
-            {"job": self._stack.get_logical_id(job), "handle": self._stack.get_logical_id(handle)},
-        )
+        condition.add_metadata(WAIT_METADATA_KEY, {"job": job_id, "handle": handle_id})
         # After the job; and the wait starts once the notifier, its rules and its grants exist.
         condition.node.add_dependency(job, self)
         return condition

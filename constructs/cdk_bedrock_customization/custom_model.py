@@ -21,11 +21,11 @@ from ._nag import Finding, acknowledge, wildcard_resources
 from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
+    OwnRole,
     TaggedResource,
     attribute_string,
     custom_resource,
     grant_model_key,
-    service_role,
     stack_arn,
 )
 from ._tokens import attribute
@@ -102,10 +102,13 @@ class CustomModel(TaggedResource, CustomModelBase):
         self._subnets: list[ec2.ISubnet] = []  # set by _vpc_config when the job runs in a VPC
         self._security_groups: list[ec2.ISecurityGroup] = []
         vpc_config = self._vpc_config(vpc, vpc_subnets, security_groups)
-        self.role = role or self._create_service_role(
-            training_data, output_data, validation_data or [], customization, kms_key
+        self._given_role = role
+        self._own_role = (
+            self._create_service_role(training_data, output_data, validation_data or [], customization, kms_key)
+            if role is None
+            else None
         )
-        role_arn = attribute(self.role, "role_arn")
+        role_arn = self._own_role.arn if self._own_role is not None else attribute(role, "role_arn")
 
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         properties: dict[str, Any] = {
@@ -136,14 +139,15 @@ class CustomModel(TaggedResource, CustomModelBase):
             properties,
             self._own_tags,
             removal_policy,
-            # Bedrock checks the role's access when the job starts: its grants must exist first.
-            dependencies=[self.role] if role is None or kms_key is not None else [],
+            # Bedrock checks the role's access when the job starts: its grants must exist first. Those of a role
+            # made here are in the role, which the job's roleArn already waits for.
+            dependencies=[role] if role is not None and kms_key is not None else [],
             use=use,
         )
         use.allow_customizing(base_model_id, role_arn, own_role=role is None)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
         self._completed: cdk.CfnResource | None = self.resource
-        end: Construct | None = self.resource  # what marks the job's end, for the stack's job order
+        end: cdk.CfnResource | None = self.resource  # what marks the job's end, for the stack's job order
         if self.completion.mode == "POLLING":
             use.warn_of_polling_limit()
         elif self.completion.mode == "EVENT_DRIVEN":
@@ -153,6 +157,15 @@ class CustomModel(TaggedResource, CustomModelBase):
         use.order("job", self.resource, end)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
+
+    @property
+    def role(self) -> iam.IRole:
+        """The service role Bedrock assumes. For a role this construct made, what you grant it goes in a policy
+        of its own, which the job waits for."""
+        if self._own_role is not None:
+            return self._own_role.view(self.resource)
+        assert self._given_role is not None
+        return self._given_role
 
     @staticmethod
     def from_custom_model_arn(scope: Construct, construct_id: str, model_arn: str) -> CustomModelBase:
@@ -189,7 +202,7 @@ class CustomModel(TaggedResource, CustomModelBase):
 
     def _wait_for_events(
         self, scope: Construct, properties: Mapping[str, Any], use: StackUse
-    ) -> tuple[cdk.CfnResource, cdk.CfnWaitCondition]:
+    ) -> tuple[cdk.CfnResource, cdk.CfnResource]:
         """A wait condition signalled when the job ends, and a resource that then reads the completed job (scope:
         the model's, whose stack's notifier signals it)."""
         assert self.completion.timeout_seconds is not None
@@ -197,15 +210,12 @@ class CustomModel(TaggedResource, CustomModelBase):
         replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
         key = hashlib.sha256(json.dumps(self._stack.resolve(replacing), sort_keys=True).encode()).hexdigest()
         notifier = JobCompletionNotifier.of(scope)
-        condition = notifier.wait_for(self, self.resource, self.completion.timeout_seconds, key[:8].upper())
+        job_id = self._stack.get_logical_id(self.resource)
+        condition = notifier.wait_for(self, self.resource, job_id, self.completion.timeout_seconds, key[:8].upper())
         result = self.provider.custom_resource(
-            self,
-            "CompletedJob",
-            contract.JOB_RESULT,
-            {"jobIdentifier": self.resource.ref},
-            dependencies=[condition],
-            use=use,
+            self, "CompletedJob", contract.JOB_RESULT, {"jobIdentifier": {"Ref": job_id}}, use=use
         )
+        result.add_dependency(condition)
         return result, condition
 
     @property
@@ -255,7 +265,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         validation_data: Sequence[S3Data],
         customization: Customization,
         kms_key: kms.IKey | None,
-    ) -> iam.Role:
+    ) -> OwnRole:
         """A role granted exactly what the job needs."""
         grants = Grants()
         sources = [training_data if isinstance(training_data, S3Data) else training_data.source, *validation_data]
@@ -269,7 +279,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         vpc_finding = self._allow_vpc_access(grants) if self._subnets else None
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
-        role = service_role(
+        role = OwnRole(
             self, self._stack, "model-customization-job", "Assumed by Bedrock to run a customization job", grants
         )
         findings: list[Finding] = []
@@ -294,7 +304,7 @@ class CustomModel(TaggedResource, CustomModelBase):
                 )
             )
         if findings:
-            acknowledge(role, *findings)
+            acknowledge(role.resource, *findings)
         return role
 
     def _allow_vpc_access(self, grants: Grants) -> Finding:

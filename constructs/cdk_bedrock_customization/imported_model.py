@@ -18,11 +18,11 @@ from ._nag import acknowledge, wildcard_resources
 from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
+    OwnRole,
     TaggedResource,
     attribute_string,
     custom_resource,
     grant_model_key,
-    service_role,
 )
 from .inputs import S3Data
 from .provider import CustomizationProvider
@@ -89,25 +89,35 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         needs_role = source.s3_data is not None or kms_key is not None
-        created_role = self._create_service_role(source, kms_key) if role is None and needs_role else None
-        self.role = role or created_role
+        self._given_role = role
+        self._own_role = self._create_service_role(source, kms_key) if role is None and needs_role else None
+        role_arn = self._own_role.arn if self._own_role is not None else role.role_arn if role is not None else None
         properties: dict[str, Any] = dict(source.properties)
         optional = {
             "modelName": model_name,
             "modelKmsKeyArn": kms_key.key_arn if kms_key else None,
-            "roleArn": self.role.role_arn if self.role else None,
+            "roleArn": role_arn,
         }
         properties.update({name: value for name, value in optional.items() if value is not None})
         self._own_tags = {"modelTags": dict(model_tags or {})}
         self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
         use = self.provider.use(scope)
-        use.allow_importing(self.role.role_arn if self.role else None, own_role=created_role is not None)
+        use.allow_importing(role_arn, own_role=self._own_role is not None)
         use.order("import", self.resource, self.resource)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
-        if self.role is not None and (created_role is not None or kms_key is not None):
-            # Bedrock checks the role's access when the import starts: the grants above must exist first.
-            self.resource.node.add_dependency(self.role)
+            if role is not None:
+                # Bedrock checks the role's access when the import starts: the grant above must exist first. (A
+                # role made here has its grants in the role, which roleArn already waits for.)
+                self.resource.node.add_dependency(role)
+
+    @property
+    def role(self) -> iam.IRole | None:
+        """The service role Bedrock assumes (None: Bedrock reads a model package with its own credentials). For a
+        role this construct made, what you grant it goes in a policy of its own, which the import waits for."""
+        if self._own_role is not None:
+            return self._own_role.view(self.resource)
+        return self._given_role
 
     @property
     def model_arn(self) -> str:
@@ -118,17 +128,17 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
     def model_name(self) -> str:
         return attribute_string(self.resource, "modelName")
 
-    def _create_service_role(self, source: ModelSource, kms_key: kms.IKey | None) -> iam.Role:
+    def _create_service_role(self, source: ModelSource, kms_key: kms.IKey | None) -> OwnRole:
         """A role that may read exactly the model's prefix and use the key."""
         grants = Grants()
         prefixes = source.s3_data.allow_read(self, grants) if source.s3_data is not None else []
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
         # Which Bedrock ARN an import's role assumption carries is not documented: any of this account and Region's.
-        role = service_role(self, cdk.Stack.of(self), "*", "Assumed by Bedrock to import a custom model", grants)
+        role = OwnRole(self, cdk.Stack.of(self), "*", "Assumed by Bedrock to import a custom model", grants)
         if prefixes:
             acknowledge(
-                role,
+                role.resource,
                 ("IAM5", "Bedrock reads every object under the model's prefix.", wildcard_resources(self, prefixes)),
             )
         return role

@@ -458,7 +458,7 @@ class StackUse:
         self._granted_model_arns: dict[str, str] = {}  # model id or ARN -> the ARN granted for it
         self._reasons: dict[str, list[str]] = {}  # wildcard resource -> why it is granted, for cdk-nag
         # What marks the end of each ordered job (and import) of the stack, in declaration order.
-        self._ends: dict[str, list[Construct]] = {}
+        self._ends: dict[str, list[cdk.CfnResource]] = {}
         self._unwaited_jobs = 0
         self._warned_of_polling_limit = False
         if not own:
@@ -569,7 +569,7 @@ class StackUse:
             "only: one statement, however many models the stack has.",
         )
 
-    def order(self, kind: str, start: Construct, end: Construct | None) -> None:
+    def order(self, kind: str, start: cdk.CfnResource, end: cdk.CfnResource | None) -> None:
         """Start a job (or import) of this kind only once an earlier one of the stack has ended, so that at
         most max_concurrent_jobs run at once: each takes the place of the one declared max_concurrent_jobs
         before it. start is its resource; end marks its end (None: a job that is not waited for).
@@ -582,7 +582,7 @@ class StackUse:
             self._unwaited_jobs += 1
         else:
             if len(ends) >= limit:
-                start.node.add_dependency(ends[-limit])
+                start.add_dependency(ends[-limit])
             ends.append(end)
         waited = min(len(self._ends.get("job", [])), limit)
         if self._unwaited_jobs and self._unwaited_jobs + waited == limit + 1:

@@ -381,16 +381,34 @@ class TestServiceRole:
         template = Template.from_stack(stack)
         (job,) = resources_of_type(template, JOB).values()
         (role_id,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if k.startswith("ModelServiceRole")]
-        assert role_id in job["DependsOn"]
+        # CloudFormation creates what a resource's properties reference (Fn::GetAtt) before the resource.
+        assert job["Properties"]["roleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
         # The grants are part of the role, so waiting for the role waits for every grant: no policy resource
         # is attached to it that the job would also have to wait for.
         assert "Grants" in inline_policies(template, role_id)
-        attached = [
-            policy
-            for policy in resources_of_type(template, "AWS::IAM::Policy").values()
-            if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+        assert not [k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith("Model")]
+
+    def test_a_grant_added_to_the_role_is_a_policy_the_job_waits_for(self, stack, bucket):
+        trained = model(stack, bucket)
+        trained.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::reference-data/*"])
+        )
+        template = Template.from_stack(stack)
+        (job,) = resources_of_type(template, JOB).values()
+        (role_id,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if k.startswith("ModelServiceRole")]
+        ((policy_id, policy),) = [
+            (logical_id, policy)
+            for logical_id, policy in resources_of_type(template, "AWS::IAM::Policy").items()
+            if logical_id.startswith("Model")
         ]
-        assert attached == []
+        assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+            {"Action": "s3:GetObject", "Effect": "Allow", "Resource": "arn:aws:s3:::reference-data/*"}
+        ]
+        assert "arn:aws:s3:::reference-data/*" not in json.dumps(inline_policies(template, role_id))
+        assert policy_id in job["DependsOn"]
+        # Attached to the model's role: its name, read from the role's ARN.
+        (attached,) = policy["Properties"]["Roles"]
+        assert role_id in json.dumps(attached)
 
     def test_grants_are_one_inline_policy_of_the_role_which_carries_its_stacks_tag(self, stack, bucket):
         model(stack, bucket, "First")

@@ -435,6 +435,7 @@ def allow_statements(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tup
 
 ESCROW_URI = "s3://customer-escrow-123456789012-smtj-a1b2c3/nova-support/model/"
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/nova-support/1"
+CUSTOM_MODELS = "arn:aws:bedrock:us-east-1:123456789012:custom-model/*"
 EXISTING_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
 PROFILE_ARN = "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.amazon.nova-pro-v1:0"
 
@@ -812,23 +813,28 @@ def test_the_check_reports_a_bad_grant_added_to_a_synthesized_handler_role(stack
 def test_the_check_reports_a_bad_grant_inline_in_a_synthesized_service_role(stack, bucket):
     """A service role's grants are in its own Policies (no AWS::IAM::Policy): the check reads them too."""
     model = _job(stack, "Model", S3Data.from_bucket(bucket, "train.jsonl"), S3Data.from_bucket(bucket, "output/"))
-    model.role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["bedrock:CreateCustomModel"],
-            resources=[stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")],
-        )
-    )
     template = Template.from_stack(stack).to_json()
-    role_id = stack.get_logical_id(model.role.node.default_child)
-    assert not [
-        policy
-        for policy in template["Resources"].values()
-        if policy["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in policy["Properties"]["Roles"]
-    ]
+    role_id = stack.get_logical_id(model._own_role.resource)
+    assert check_template("TestStack", template) == []
+    (grants,) = template["Resources"][role_id]["Properties"]["Policies"]
+    grants["PolicyDocument"]["Statement"].append(
+        {"Action": "bedrock:CreateCustomModel", "Effect": "Allow", "Resource": CUSTOM_MODELS}
+    )
     findings = check_template("TestStack", template)
     assert len(findings) == 1
     assert findings[0].startswith(f"TestStack/{role_id} (Grants) [")
-    assert "bedrock:CreateCustomModel on arn:aws:bedrock:us-east-1:123456789012:custom-model/*" in findings[0]
+    assert f"bedrock:CreateCustomModel on {CUSTOM_MODELS}" in findings[0]
+
+
+def test_the_check_reports_a_bad_grant_added_to_a_service_role(stack, bucket):
+    """What is granted to a service role later is a policy of its own: the check reads it as any policy."""
+    model = _job(stack, "Model", S3Data.from_bucket(bucket, "train.jsonl"), S3Data.from_bucket(bucket, "output/"))
+    model.role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["bedrock:CreateCustomModel"], resources=[CUSTOM_MODELS])
+    )
+    findings = check_template("TestStack", Template.from_stack(stack).to_json())
+    assert len(findings) == 1
+    assert f"bedrock:CreateCustomModel on {CUSTOM_MODELS}" in findings[0]
 
 
 @pytest.mark.parametrize(

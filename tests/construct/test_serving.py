@@ -86,7 +86,8 @@ class TestImportedCustomModel:
         rendered = json.dumps(grants)
         assert "customer-escrow-123456789012-smtj-a1b2c3/nova-support/model/*" in rendered
         assert {"StringLike": {"s3:prefix": "nova-support/model/*"}} in [s.get("Condition") for s in grants]
-        assert resource["DependsOn"] and any("ServiceRole" in d for d in resource["DependsOn"])
+        # Created before the import: its ARN is one of the import's properties.
+        assert properties["roleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
         assert resource["DeletionPolicy"] == "Retain"
         assert stack.resolve(model.model_arn) == {"Fn::GetAtt": [logical_id(stack, model), "modelArn"]}
         # The handler passes the roles that carry its stack's tag, as this one does, to Bedrock only.
