@@ -1,4 +1,8 @@
-"""Settings for every test: the hypothesis profile of the property-based tests.
+"""Settings for every test: aws-cdk-lib's deprecated APIs fail, and the hypothesis profile of the property-based
+tests.
+
+JSII_DEPRECATED=fail makes each call of a deprecated aws-cdk-lib API raise, in this process's jsii kernel and in
+every synth it starts (set before aws_cdk is first imported: the kernel reads it when it starts).
 
 derandomize gives every run the same examples (a seed from each test function), so a CI failure reproduces;
 deadline=None because nothing here may depend on timing; max_examples is bounded so the suite stays fast.
@@ -8,6 +12,8 @@ HYPOTHESIS_PROFILE=thorough runs more examples, still reproducibly.
 from __future__ import annotations
 
 import os
+
+os.environ["JSII_DEPRECATED"] = "fail"
 
 from hypothesis import settings
 

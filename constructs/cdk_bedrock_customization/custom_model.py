@@ -215,7 +215,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         result = self.provider.custom_resource(
             self, "CompletedJob", contract.JOB_RESULT, {"jobIdentifier": {"Ref": job_id}}, use=use
         )
-        result.add_dependency(condition)
+        result.add_resource_dependency(condition)
         return result, condition
 
     @property

@@ -582,7 +582,7 @@ class StackUse:
             self._unwaited_jobs += 1
         else:
             if len(ends) >= limit:
-                start.add_dependency(ends[-limit])
+                start.add_resource_dependency(ends[-limit])
             ends.append(end)
         waited = min(len(self._ends.get("job", [])), limit)
         if self._unwaited_jobs and self._unwaited_jobs + waited == limit + 1:

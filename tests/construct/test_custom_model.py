@@ -649,3 +649,12 @@ class TestAttributes:
             "jobArn",
             "jobName",
         }
+
+
+def test_a_deprecated_aws_cdk_lib_api_fails_the_tests(stack):
+    """What keeps the library off deprecated APIs (tests/conftest.py): such a call raises."""
+    first = cdk.CfnResource(stack, "First", type="Custom::First")
+    second = cdk.CfnResource(stack, "Second", type="Custom::Second")
+    with pytest.raises(Exception, match="deprecated"):
+        second.add_dependency(first)
+    second.add_resource_dependency(first)
