@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "Commitment": ".serving",
     "Completion": ".completion",
+    "CompletionMode": ".completion",
     "CustomModel": ".custom_model",
     "CustomModelBase": ".serving",
     "CustomModelDeployment": ".serving",
@@ -31,6 +32,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .completion import Completion as Completion
+    from .completion import CompletionMode as CompletionMode
     from .completion import JobCompletionNotifier as JobCompletionNotifier
     from .custom_model import CustomModel as CustomModel
     from .from_file import ModelsFromFile as ModelsFromFile

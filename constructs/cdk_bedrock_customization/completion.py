@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -11,8 +12,10 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from bedrock_custom_resource.contract import WaitUntil
+from bedrock_custom_resource.environment import STACK_ID_VARIABLE
 from bedrock_custom_resource.lifecycle import STACK_TAG
-from bedrock_custom_resource.notifier import WAIT_METADATA_KEY
+from bedrock_custom_resource.notifier import WAIT_CONDITION, WAIT_METADATA_KEY
 
 from constructs import Construct
 
@@ -25,11 +28,25 @@ MAX_WAIT = cdk.Duration.hours(12)
 DEFAULT_BACKSTOP_INTERVAL = cdk.Duration.hours(1)
 
 
+class CompletionMode(enum.StrEnum):
+    POLLING = "POLLING"
+    EVENT_DRIVEN = "EVENT_DRIVEN"
+    NO_WAIT = "NO_WAIT"
+
+
+# How far the job resource itself waits, in each mode.
+_WAIT_UNTIL: dict[CompletionMode, WaitUntil | None] = {
+    CompletionMode.POLLING: None,  # the handler's default: until the job completes
+    CompletionMode.EVENT_DRIVEN: WaitUntil.ACCEPTED,
+    CompletionMode.NO_WAIT: WaitUntil.VALIDATED,
+}
+
+
 @dataclass(frozen=True)
 class Completion:
     """How ``cdk deploy`` waits for a customization job. Create one with a static method."""
 
-    mode: str
+    mode: CompletionMode
     timeout: cdk.Duration | None = None
     timeout_seconds: int | None = None  # of an event-driven wait, read from timeout once
 
@@ -43,22 +60,23 @@ class Completion:
                 f"completion timeout: {timeout.to_human_string()} is not between 1 second and 12 hours, the "
                 "longest a CloudFormation wait condition waits"
             )
-        return Completion("EVENT_DRIVEN", timeout, int(seconds))
+        return Completion(CompletionMode.EVENT_DRIVEN, timeout, int(seconds))
 
     @staticmethod
     def polling() -> Completion:
         """Poll the job from the provider, up to its total_timeout (at most 1 hour). For short jobs."""
-        return Completion("POLLING")
+        return Completion(CompletionMode.POLLING)
 
     @staticmethod
     def no_wait() -> Completion:
         """Finish the deployment once Bedrock has validated the job; the model is not available to the stack."""
-        return Completion("NO_WAIT")
+        return Completion(CompletionMode.NO_WAIT)
 
     @property
     def wait_until(self) -> str | None:
         """The job resource's waitUntil property (None: the default, until the job completes)."""
-        return {"POLLING": None, "EVENT_DRIVEN": "Accepted", "NO_WAIT": "Validated"}[self.mode]
+        wait_until = _WAIT_UNTIL[self.mode]
+        return None if wait_until is None else wait_until.value
 
 
 DEFAULT_COMPLETION = Completion.event_driven()
@@ -127,7 +145,7 @@ class JobCompletionNotifier(Construct):
             self.role,
             log_group,
             description="cdk-bedrock-customization job completion notifier",
-            environment={"STACK_ID": stack.stack_id},
+            environment={STACK_ID_VARIABLE: stack.stack_id},
         )
         events.Rule(
             self,
@@ -181,7 +199,7 @@ class JobCompletionNotifier(Construct):
         condition = cdk.CfnResource(
             scope,
             f"WaitingForJob{key}",
-            type="AWS::CloudFormation::WaitCondition",
+            type=WAIT_CONDITION,
             properties={"Count": 1, "Handle": {"Ref": handle_id}, "Timeout": str(timeout_seconds)},
         )
         condition.add_metadata(WAIT_METADATA_KEY, {"job": job_id, "handle": handle_id})

@@ -29,7 +29,7 @@ from ._resource import (
     stack_arn,
 )
 from ._tokens import attribute
-from .completion import DEFAULT_COMPLETION, Completion, JobCompletionNotifier
+from .completion import DEFAULT_COMPLETION, Completion, CompletionMode, JobCompletionNotifier
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider, StackUse
 from .serving import CustomModelBase, ExistingCustomModel
@@ -148,9 +148,9 @@ class CustomModel(TaggedResource, CustomModelBase):
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
         self._completed: cdk.CfnResource | None = self.resource
         end: cdk.CfnResource | None = self.resource  # what marks the job's end, for the stack's job order
-        if self.completion.mode == "POLLING":
+        if self.completion.mode is CompletionMode.POLLING:
             use.warn_of_polling_limit()
-        elif self.completion.mode == "EVENT_DRIVEN":
+        elif self.completion.mode is CompletionMode.EVENT_DRIVEN:
             self._completed, end = self._wait_for_events(scope, properties, use)
         else:
             self._completed = end = None

@@ -19,8 +19,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
-from bedrock_custom_resource import contract
-from bedrock_custom_resource.lifecycle import FINGERPRINT_TAG, STACK_TAG
+from bedrock_custom_resource import contract, environment
+from bedrock_custom_resource.environment import PASSABLE_ROLES_VARIABLE
+from bedrock_custom_resource.lifecycle import (
+    DEFAULT_MAX_CONCURRENT_JOBS,
+    FINGERPRINT_TAG,
+    STACK_TAG,
+)
 
 from constructs import Construct, IDependable
 
@@ -29,8 +34,6 @@ from ._tokens import is_unresolved
 from .limits import check_limits
 
 PROVIDER_ID = "BedrockCustomizationProvider"
-# Read by bedrock_custom_resource.lifecycle (the handler cannot import this package).
-PASSABLE_ROLES_VARIABLE = "PASSABLE_ROLES"
 POLLING_WARNING_ID = "cdk-bedrock-customization:jobLongerThanTotalTimeout"
 HANDLER_PACKAGE = Path(bedrock_custom_resource.__file__).parent
 SINGLE_FUNCTION_PACKAGE = Path(bedrock_single_function.__file__).parent
@@ -40,8 +43,6 @@ HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 MAX_TOTAL_TIMEOUT = cdk.Duration.hours(1)
 DEFAULT_QUERY_INTERVAL = cdk.Duration.minutes(1)
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
-# Bedrock's quota of concurrent customization jobs per account and Region (not adjustable when set).
-DEFAULT_MAX_CONCURRENT_JOBS = 2
 UNWAITED_JOBS_WARNING_ID = "cdk-bedrock-customization:unwaitedJobsBeyondConcurrencyLimit"
 # The single function's Lambda timeout bounds crhelper's response PUT, which it retries without end. Two
 # minutes leave room for a Bedrock call's standard retries (8 attempts, backoff up to 20 s) and the answer.
@@ -335,9 +336,9 @@ class CustomizationProvider(Construct):
             package=SINGLE_FUNCTION_PACKAGE,
             timeout=SINGLE_FUNCTION_TIMEOUT,
             environment={
-                "POLLING_RULE_PREFIX": rule_prefix,
-                "POLLING_INTERVAL_MINUTES": str(int(self.query_interval.to_minutes())),
-                "TOTAL_TIMEOUT_SECONDS": str(int(self.total_timeout.to_seconds())),
+                environment.RULE_PREFIX_VARIABLE: rule_prefix,
+                environment.INTERVAL_VARIABLE: str(int(self.query_interval.to_minutes())),
+                environment.TOTAL_TIMEOUT_VARIABLE: str(int(self.total_timeout.to_seconds())),
             },
         )
         self.handler_role.add_to_policy(

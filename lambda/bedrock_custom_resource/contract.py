@@ -8,6 +8,7 @@ the Bedrock service model shipped in botocore_data/, the same file the deployed 
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 import json
@@ -30,9 +31,17 @@ CUSTOM_MODEL = "Custom::BedrockCustomModel"
 MODEL_DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
 PROVISIONED_THROUGHPUT = "Custom::BedrockProvisionedModelThroughput"
 JOB_RESULT = "Custom::BedrockModelCustomizationJobResult"
-# How far a job resource waits: until the job completes (polling), until Bedrock has accepted it (an
-# event-driven wait follows), or until it has passed validation (no wait).
-WAIT_UNTIL = ("Completed", "Accepted", "Validated")
+
+
+class WaitUntil(enum.StrEnum):
+    """How far a job resource waits (its handler member waitUntil)."""
+
+    COMPLETED = "Completed"  # until the job completes: polling
+    ACCEPTED = "Accepted"  # until Bedrock has accepted it: an event-driven wait follows
+    VALIDATED = "Validated"  # until it has passed validation: no wait
+
+
+WAIT_UNTIL = tuple(value.value for value in WaitUntil)
 DEFAULT_CUSTOMIZATION_TYPE = "FINE_TUNING"
 # The customizationConfig member that each job type needs (None: it takes none).
 CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
@@ -156,7 +165,7 @@ CONTRACTS: dict[str, ResourceContract] = {
         operation="CreateModelCustomizationJob",
         generated_names=("jobName", "customModelName"),
         tag_members=("jobTags", "customModelTags"),
-        defaults={"customizationType": DEFAULT_CUSTOMIZATION_TYPE, "waitUntil": WAIT_UNTIL[0]},
+        defaults={"customizationType": DEFAULT_CUSTOMIZATION_TYPE, "waitUntil": WaitUntil.COMPLETED.value},
         handler_members={"waitUntil": WAIT_UNTIL},
         cross_member_problems=_customization_config_problems,
     ),

@@ -44,7 +44,7 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     job_arn = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
         return {"IsComplete": _advance_delete(job_arn)}
-    wait_until = event["ResourceProperties"].get("waitUntil", contract.WAIT_UNTIL[0])
+    wait_until = event["ResourceProperties"].get("waitUntil", contract.WaitUntil.COMPLETED)
     job = bedrock_client().get_model_customization_job(jobIdentifier=job_arn)
     status = job["status"]
     if status in UNSUCCESSFUL:
@@ -52,8 +52,8 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
         raise JobUnsuccessful(f"Model customization job {job['jobName']} {status}: {reason}")
     done = (
         status == "Completed"
-        or wait_until == "Accepted"
-        or (wait_until == "Validated" and _sub_task_status(job, "validationDetails") == "Completed")
+        or wait_until == contract.WaitUntil.ACCEPTED
+        or (wait_until == contract.WaitUntil.VALIDATED and _sub_task_status(job, "validationDetails") == "Completed")
     )
     if not done:
         logger.info("Job %s %s: %s", job["jobName"], status, progress(job))

@@ -20,15 +20,18 @@ from typing import Any
 
 from . import contract
 from .aws import error_message
+from .environment import PASSABLE_ROLES_VARIABLE
 
 logger = logging.getLogger(__name__)
 
 
 # How many of the account's running jobs a quota error names.
 LISTED_RUNNING_JOBS = 5
-CONCURRENCY_SETTING = "CustomizationProvider.of(stack, max_concurrent_jobs=N)"
-# Set by a provider stack: the ARN pattern (ending in *) of the roles its templates may pass.
-PASSABLE_ROLES_VARIABLE = "PASSABLE_ROLES"
+# The construct's setting that a quota error points to, and its default: Bedrock's quota of concurrent
+# customization jobs per account and Region (not adjustable when set). The construct uses both.
+CONCURRENCY_PARAMETER = "max_concurrent_jobs"
+CONCURRENCY_SETTING = f"CustomizationProvider.of(stack, {CONCURRENCY_PARAMETER}=N)"
+DEFAULT_MAX_CONCURRENT_JOBS = 2
 # The tag that records the configuration a resource was created with (contract.configuration_fingerprint).
 FINGERPRINT_TAG = "cdk-bedrock-customization:configuration"
 # The tag that names the stack (its id) whose resource this is: the stack's notifier may read only its jobs.
@@ -355,7 +358,8 @@ def quota_full(client: Any, refused: str, error: Exception, *, quota: Quota) -> 
         f"Bedrock refused to {refused}: the account's quota of {quota.quota} in {region} is full "
         f"({error_message(error)}).{held_by} Nothing was created. Retry once one has ended; the quota is "
         f"shared by every stack and person in the account and Region, so let this stack start fewer at once "
-        f"with {CONCURRENCY_SETTING} (default 2), or ask for a higher quota in Service Quotas."
+        f"with {CONCURRENCY_SETTING} (default {DEFAULT_MAX_CONCURRENT_JOBS}), or ask for a higher quota in Service "
+        "Quotas."
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from .aws import bedrock_client, cloudformation_client, error_code, error_message
 from .customization_job import JOB_ARN, UNSUCCESSFUL, progress
+from .environment import STACK_ID_VARIABLE
 from .responses import bounded_reason
 
 EVENT_SOURCE = "aws.bedrock"
@@ -118,7 +119,7 @@ def _settle_one(client: Any, wait: Wait) -> bool:
 def _pending_waits() -> dict[tuple[str, str], Wait]:
     """The waits of this stack still in progress, by job (see _job_key)."""
     client = cloudformation_client()
-    stack_id = os.environ["STACK_ID"]
+    stack_id = os.environ[STACK_ID_VARIABLE]
     resources: dict[str, Mapping[str, Any]] = {}
     for page in client.get_paginator("list_stack_resources").paginate(StackName=stack_id):
         for summary in page["StackResourceSummaries"]:

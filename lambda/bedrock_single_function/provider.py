@@ -29,12 +29,9 @@ from typing import Any
 
 import crhelper
 from bedrock_custom_resource import index
+from bedrock_custom_resource.environment import INTERVAL_VARIABLE, RULE_PREFIX_VARIABLE, TOTAL_TIMEOUT_VARIABLE
 from bedrock_custom_resource.responses import bounded_reason
 
-# Environment set by the construct.
-RULE_PREFIX_VARIABLE = "POLLING_RULE_PREFIX"
-INTERVAL_VARIABLE = "POLLING_INTERVAL_MINUTES"
-TOTAL_TIMEOUT_VARIABLE = "TOTAL_TIMEOUT_SECONDS"
 # The physical id of a Create that failed: its rollback Delete has nothing to delete.
 CREATE_FAILED = "cdk-bedrock-customization::CREATE_FAILED"
 # crhelper cuts a longer Reason to its last 240 characters.

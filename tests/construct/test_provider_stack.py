@@ -11,7 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
-from bedrock_custom_resource import contract, lifecycle
+from bedrock_custom_resource import contract, environment
 from cdk_bedrock_customization import CustomizationProviderStack, ProviderKind
 from cfnlint.decode import cfn_yaml
 
@@ -65,9 +65,9 @@ def test_the_handler_may_pass_only_roles_with_the_path_or_prefix_and_only_to_bed
         resource["Properties"]["Environment"]["Variables"]
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::Lambda::Function"
-        and lifecycle.PASSABLE_ROLES_VARIABLE in resource["Properties"].get("Environment", {}).get("Variables", {})
+        and environment.PASSABLE_ROLES_VARIABLE in resource["Properties"].get("Environment", {}).get("Variables", {})
     ]
-    assert [variables[lifecycle.PASSABLE_ROLES_VARIABLE] for variables in creating] == [statement["Resource"]]
+    assert [variables[environment.PASSABLE_ROLES_VARIABLE] for variables in creating] == [statement["Resource"]]
 
 
 def test_the_handler_may_provision_throughput_for_any_foundation_or_custom_model():

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import aws, index, notifier
+from bedrock_custom_resource import aws, environment, index, notifier
 from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
@@ -62,7 +62,7 @@ def notify(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Notify:
     queued listing must have been read, page by page."""
 
     def run(event: dict[str, Any]) -> dict[str, list[str]]:
-        monkeypatch.setenv("STACK_ID", stack.stack_id)
+        monkeypatch.setenv(environment.STACK_ID_VARIABLE, stack.stack_id)
         result = notifier.handle(event, None)
         stack.stubber.assert_no_pending_responses()
         return result

@@ -4,7 +4,7 @@ ignores CloudFormation's own properties."""
 from __future__ import annotations
 
 import pytest
-from bedrock_custom_resource import index, lifecycle
+from bedrock_custom_resource import environment, index
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import ACCOUNT, CloudFormationEvents, fine_tuning_properties
@@ -14,7 +14,7 @@ PASSABLE = f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization/*"
 
 @pytest.fixture
 def provider_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(lifecycle.PASSABLE_ROLES_VARIABLE, PASSABLE)
+    monkeypatch.setenv(environment.PASSABLE_ROLES_VARIABLE, PASSABLE)
 
 
 def test_a_role_under_the_passable_path_is_passed(
