@@ -9,10 +9,11 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from . import contract, lifecycle
 from .aws import bedrock_client, error_code
+from .cr_types import CustomResourceEvent, IsCompleteResponse, JobAttributes, OnEventResponse
 from .responses import checked_data
 
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
@@ -36,11 +37,11 @@ class JobUnsuccessful(RuntimeError):
     pass
 
 
-def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
+def on_event(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.on_event(event, create=_create, update=_update, delete=_advance_delete)
 
 
-def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
+def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     job_arn = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
         return {"IsComplete": _advance_delete(job_arn)}
@@ -62,21 +63,25 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"IsComplete": True, "Data": checked_data(event, job_arn, attributes(job))}
 
 
-def attributes(job: Mapping[str, Any]) -> dict[str, str]:
+def attributes(job: Mapping[str, Any]) -> JobAttributes:
     """The job's fields that a stack can use, as strings (CloudFormation attributes are strings)."""
-    data = {
-        name: job[name]
-        for name in (
-            "jobArn",
-            "jobName",
-            "status",
-            "outputModelArn",
-            "outputModelName",
-            "baseModelArn",
-            "outputModelKmsKeyArn",
-        )
-        if job.get(name)
-    }
+    # Each name is one of JobAttributes' (tests/handler/test_attributes.py).
+    data = cast(
+        JobAttributes,
+        {
+            name: job[name]
+            for name in (
+                "jobArn",
+                "jobName",
+                "status",
+                "outputModelArn",
+                "outputModelName",
+                "baseModelArn",
+                "outputModelKmsKeyArn",
+            )
+            if job.get(name)
+        },
+    )
     for name in ("creationTime", "endTime"):
         if isinstance(job.get(name), datetime):
             data[name] = job[name].isoformat()
@@ -170,11 +175,11 @@ KIND = lifecycle.ResourceKind(
 )
 
 
-def _create(event: Mapping[str, Any]) -> dict[str, Any]:
+def _create(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.create(KIND, bedrock_client(), event)
 
 
-def _update(event: Mapping[str, Any]) -> dict[str, Any]:
+def _update(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.update(KIND, bedrock_client(), event)
 
 

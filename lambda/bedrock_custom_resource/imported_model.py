@@ -12,6 +12,7 @@ from typing import Any
 
 from . import contract, lifecycle
 from .aws import bedrock_client
+from .cr_types import CustomResourceEvent, ImportedModelAttributes, IsCompleteResponse, OnEventResponse
 from .responses import checked_data
 
 RESOURCE_TYPE = contract.CUSTOM_MODEL
@@ -26,11 +27,11 @@ class ImportFailed(RuntimeError):
     pass
 
 
-def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
+def on_event(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.on_event(event, create=_create, update=_update, delete=_delete)
 
 
-def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
+def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     if event["RequestType"] == "Delete":
         return {"IsComplete": True}
     model_arn = event["PhysicalResourceId"]
@@ -42,7 +43,11 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     if status == "Creating":
         logger.info("Custom model %s is being created", model["modelName"])
         return {"IsComplete": False}
-    data = {"modelArn": model["modelArn"], "modelName": model["modelName"], "modelStatus": status or "Active"}
+    data: ImportedModelAttributes = {
+        "modelArn": model["modelArn"],
+        "modelName": model["modelName"],
+        "modelStatus": status or "Active",
+    }
     return {"IsComplete": True, "Data": checked_data(event, model_arn, data)}
 
 
@@ -64,11 +69,11 @@ KIND = lifecycle.ResourceKind(
 )
 
 
-def _create(event: Mapping[str, Any]) -> dict[str, Any]:
+def _create(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.create(KIND, bedrock_client(), event)
 
 
-def _update(event: Mapping[str, Any]) -> dict[str, Any]:
+def _update(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.update(KIND, bedrock_client(), event)
 
 

@@ -9,11 +9,10 @@ nothing: deleting it deletes nothing (the job resource does that).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from . import contract
 from .aws import bedrock_client
+from .cr_types import CustomResourceEvent, IsCompleteResponse, OnEventResponse
 from .customization_job import UNSUCCESSFUL, JobUnsuccessful, attributes, progress
 from .responses import checked_data
 
@@ -22,7 +21,7 @@ RESOURCE_TYPE = contract.JOB_RESULT
 logger = logging.getLogger(__name__)
 
 
-def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
+def on_event(event: CustomResourceEvent) -> OnEventResponse:
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
     request = contract.create_request(RESOURCE_TYPE, event["ResourceProperties"])
@@ -39,5 +38,5 @@ def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"PhysicalResourceId": job["jobArn"], "Data": checked_data(event, job["jobArn"], attributes(job))}
 
 
-def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
+def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     return {"IsComplete": True}

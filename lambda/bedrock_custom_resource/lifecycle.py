@@ -20,6 +20,7 @@ from typing import Any
 
 from . import contract
 from .aws import error_message
+from .cr_types import CustomResourceEvent, OnEventResponse
 from .environment import PASSABLE_ROLES_VARIABLE
 
 logger = logging.getLogger(__name__)
@@ -188,12 +189,12 @@ class ResourceKind:
 
 
 def on_event(
-    event: Mapping[str, Any],
+    event: CustomResourceEvent,
     *,
-    create: Callable[[Mapping[str, Any]], dict[str, Any]],
-    update: Callable[[Mapping[str, Any]], dict[str, Any]],
+    create: Callable[[CustomResourceEvent], OnEventResponse],
+    update: Callable[[CustomResourceEvent], OnEventResponse],
     delete: Callable[[str], object],
-) -> dict[str, Any]:
+) -> OnEventResponse:
     """Dispatch an onEvent request. A Delete keeps the physical id it was given."""
     if event["RequestType"] == "Create":
         return create(event)
@@ -203,12 +204,12 @@ def on_event(
     return {"PhysicalResourceId": event["PhysicalResourceId"]}
 
 
-def create(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+def create(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEventResponse:
     """A Create: the resource of this configuration, adopted when it exists already."""
     return create_or_adopt(kind, client, Desired.of(event))
 
 
-def update(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEventResponse:
     """An Update, decided against the live resource: in place (the same physical id) when it already has
     the desired configuration, else the resource of that configuration, adopted or created."""
     desired = Desired.of(event)  # invalid desired properties fail here, before any call
@@ -236,7 +237,7 @@ def _has_configuration(desired: Desired, tags: Mapping[str, str], event: Mapping
     return old.fingerprint == desired.fingerprint
 
 
-def create_or_adopt(kind: ResourceKind, client: Any, desired: Desired, replacing: str = "") -> dict[str, Any]:
+def create_or_adopt(kind: ResourceKind, client: Any, desired: Desired, replacing: str = "") -> OnEventResponse:
     """The resource of the desired configuration: adopted when its name holds one that can be used, else
     created under the first free name of its sequence."""
     for number in range(1, MAX_NAME_ATTEMPTS + 1):

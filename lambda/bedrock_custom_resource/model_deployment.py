@@ -13,6 +13,7 @@ from typing import Any
 
 from . import contract, lifecycle
 from .aws import bedrock_client
+from .cr_types import CustomResourceEvent, DeploymentAttributes, IsCompleteResponse, OnEventResponse
 from .responses import checked_data
 
 RESOURCE_TYPE = contract.MODEL_DEPLOYMENT
@@ -25,11 +26,11 @@ class DeploymentFailed(RuntimeError):
     pass
 
 
-def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
+def on_event(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.on_event(event, create=_create, update=_update, delete=_delete)
 
 
-def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
+def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     deployment_arn = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
         return {"IsComplete": _is_gone(deployment_arn)}
@@ -47,7 +48,7 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
             raise DeploymentFailed(f"Pointing custom model deployment {name} at {wanted_model} failed: {reason}")
         logger.info("Custom model deployment %s is %s (update: %s)", name, status, update.get("updateStatus", "none"))
         return {"IsComplete": False}
-    data = {
+    data: DeploymentAttributes = {
         "customModelDeploymentArn": deployment["customModelDeploymentArn"],
         "modelDeploymentName": name,
         "modelArn": deployment["modelArn"],
@@ -83,11 +84,11 @@ KIND = lifecycle.ResourceKind(
 )
 
 
-def _create(event: Mapping[str, Any]) -> dict[str, Any]:
+def _create(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.create(KIND, bedrock_client(), event)
 
 
-def _update(event: Mapping[str, Any]) -> dict[str, Any]:
+def _update(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.update(KIND, bedrock_client(), event)
 
 

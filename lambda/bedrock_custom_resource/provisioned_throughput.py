@@ -16,6 +16,7 @@ from typing import Any
 
 from . import contract, lifecycle
 from .aws import bedrock_client
+from .cr_types import CustomResourceEvent, IsCompleteResponse, OnEventResponse, ThroughputAttributes
 from .responses import checked_data
 
 RESOURCE_TYPE = contract.PROVISIONED_THROUGHPUT
@@ -32,11 +33,11 @@ class CommitmentInForce(RuntimeError):
     pass
 
 
-def on_event(event: Mapping[str, Any]) -> dict[str, Any]:
+def on_event(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.on_event(event, create=_create, update=_update, delete=_delete)
 
 
-def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
+def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     throughput_arn = event["PhysicalResourceId"]
     client = bedrock_client()
     if event["RequestType"] == "Delete":
@@ -49,7 +50,7 @@ def is_complete(event: Mapping[str, Any]) -> dict[str, Any]:
     if status != "InService" or throughput["modelArn"] != throughput["desiredModelArn"]:
         logger.info("Provisioned throughput %s is %s", name, status)
         return {"IsComplete": False}
-    data = {
+    data: ThroughputAttributes = {
         "provisionedModelArn": throughput["provisionedModelArn"],
         "provisionedModelName": name,
         "modelArn": throughput["modelArn"],
@@ -111,11 +112,11 @@ KIND = lifecycle.ResourceKind(
 )
 
 
-def _create(event: Mapping[str, Any]) -> dict[str, Any]:
+def _create(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.create(KIND, bedrock_client(), event)
 
 
-def _update(event: Mapping[str, Any]) -> dict[str, Any]:
+def _update(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.update(KIND, bedrock_client(), event)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+Attributes = TypeVar("Attributes", bound=Mapping[str, object])
 
 # CloudFormation rejects a custom resource response larger than this.
 RESPONSE_LIMIT_BYTES = 4096
@@ -49,7 +51,7 @@ def error_message(error: BaseException) -> str | None:
         return None
 
 
-def checked_data(event: Mapping[str, Any], physical_id: str, data: Mapping[str, str]) -> dict[str, str]:
+def checked_data(event: Mapping[str, Any], physical_id: str, data: Attributes) -> Attributes:
     """data, once sure that the response carrying it fits CloudFormation's limit."""
     envelope = {
         "StackId": event.get("StackId", ""),
@@ -64,4 +66,4 @@ def checked_data(event: Mapping[str, Any], physical_id: str, data: Mapping[str, 
             f"The response for {event.get('LogicalResourceId')} would be about {size} bytes, "
             f"over CloudFormation's {RESPONSE_LIMIT_BYTES}-byte limit"
         )
-    return dict(data)
+    return data

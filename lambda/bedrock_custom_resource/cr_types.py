@@ -1,0 +1,88 @@
+"""The shapes the handler exchanges with the Provider framework, and the attributes of each resource type.
+
+As aws-cdk's own handlers type them: CloudFormation's request (as the framework passes it on), the answers of
+on_event and is_complete, and each resource type's Data, which the construct reads with Fn::GetAtt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, Required, TypedDict
+
+from . import contract
+
+
+class CustomResourceEvent(TypedDict, total=False):
+    """A CloudFormation custom resource request, as the Provider framework gives it to on_event and is_complete
+    (is_complete's also carries on_event's answer: PhysicalResourceId and Data)."""
+
+    RequestType: Required[Literal["Create", "Update", "Delete"]]
+    ResourceType: Required[str]
+    LogicalResourceId: Required[str]
+    StackId: Required[str]
+    RequestId: Required[str]
+    ResourceProperties: Required[dict[str, Any]]
+    OldResourceProperties: dict[str, Any]  # Update only
+    PhysicalResourceId: str  # Update and Delete; and is_complete's
+    ServiceToken: str
+    ResponseURL: str  # never logged
+    Data: dict[str, str]  # is_complete's: on_event's Data
+
+
+class OnEventResponse(TypedDict, total=False):
+    PhysicalResourceId: Required[str]
+    Data: Mapping[str, object]  # one of the attributes below
+
+
+class IsCompleteResponse(TypedDict, total=False):
+    IsComplete: Required[bool]
+    Data: Mapping[str, object]
+
+
+class JobAttributes(TypedDict, total=False):
+    """A customization job's (and its completed-job reader's) attributes."""
+
+    jobArn: str
+    jobName: str
+    status: str
+    outputModelArn: str
+    outputModelName: str
+    baseModelArn: str
+    outputModelKmsKeyArn: str
+    creationTime: str
+    endTime: str
+    trainingLoss: str
+    validationLoss: str
+
+
+class ImportedModelAttributes(TypedDict, total=False):
+    modelArn: str
+    modelName: str
+    modelStatus: str
+
+
+class DeploymentAttributes(TypedDict, total=False):
+    customModelDeploymentArn: str
+    modelDeploymentName: str
+    modelArn: str
+    status: str
+
+
+class ThroughputAttributes(TypedDict, total=False):
+    provisionedModelArn: str
+    provisionedModelName: str
+    modelArn: str
+    modelUnits: str
+    status: str
+    commitmentDuration: str
+    commitmentExpirationTime: str
+
+
+# Each resource type's attributes (its Data), by its CloudFormation type.
+ATTRIBUTES: dict[str, type] = {
+    contract.CUSTOMIZATION_JOB: JobAttributes,
+    contract.JOB_RESULT: JobAttributes,
+    contract.CUSTOM_MODEL: ImportedModelAttributes,
+    contract.MODEL_DEPLOYMENT: DeploymentAttributes,
+    contract.PROVISIONED_THROUGHPUT: ThroughputAttributes,
+}
