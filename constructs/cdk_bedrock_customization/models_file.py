@@ -227,18 +227,21 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _REMOVAL,
     ),
 }
+# Each section's resource type, as the types declare it (contract.ResourceContract.file_section).
 RESOURCE_TYPES = {
-    "models": contract.CUSTOMIZATION_JOB,
-    "imported_models": contract.CUSTOM_MODEL,
-    "deployments": contract.MODEL_DEPLOYMENT,
-    "provisioned_throughput": contract.PROVISIONED_THROUGHPUT,
+    declared.file_section: resource_type
+    for resource_type, declared in contract.CONTRACTS.items()
+    if declared.file_section is not None
 }
-# The request members that name a Bedrock resource, which must be unique per account and Region.
+# The fields that name a Bedrock resource, which must be unique per account and Region: those that become a
+# member the handler would otherwise generate.
 NAME_FIELDS = {
-    "models": ("job_name", "custom_model_name"),
-    "imported_models": ("model_name",),
-    "deployments": ("model_deployment_name",),
-    "provisioned_throughput": ("provisioned_model_name",),
+    section: tuple(
+        spec.name
+        for spec in FIELDS[section]
+        if spec.member in contract.CONTRACTS[RESOURCE_TYPES[section]].generated_names
+    )
+    for section in FIELDS
 }
 
 

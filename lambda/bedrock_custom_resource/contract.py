@@ -22,7 +22,7 @@ from typing import Any
 from botocore.loaders import Loader
 from botocore.model import ServiceModel, Shape
 
-from . import patterns
+from . import cr_types, patterns
 
 SERVICE_DATA_PATH = Path(__file__).parent / "botocore_data"
 
@@ -117,13 +117,20 @@ def shape(name: str) -> Shape:
 
 @dataclass(frozen=True)
 class ResourceContract:
-    """How one custom resource type's properties become its Bedrock create request."""
+    """One custom resource type, declared once: how its properties become its Bedrock create request, which
+    handler module serves it, what it answers, and where the models file declares it. The handler's dispatch
+    (index.HANDLERS), the models file's sections and name fields follow from it."""
 
+    resource_type: str  # its CloudFormation type
     operation: str
+    handler: str  # the module of this package whose on_event and is_complete serve it
+    attributes: type  # the TypedDict of its Data (cr_types), what Fn::GetAtt may read
     # Name members the handler generates when a template leaves them out (see generated_name).
     generated_names: tuple[str, ...]
     # Members that name the resource's tags; changing only these is done in place.
     tag_members: tuple[str, ...]
+    # The models file's section of entries of this type (None: the file does not declare it).
+    file_section: str | None = None
     # Members that an Update changes in place; every other member forces a replacement.
     in_place_members: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
@@ -160,35 +167,59 @@ def _one_model_source(request: Mapping[str, Any], _is_unresolved: IsUnresolved) 
     ]
 
 
-CONTRACTS: dict[str, ResourceContract] = {
-    CUSTOMIZATION_JOB: ResourceContract(
+_DECLARED = (
+    ResourceContract(
+        resource_type=CUSTOMIZATION_JOB,
         operation="CreateModelCustomizationJob",
+        handler="customization_job",
+        attributes=cr_types.JobAttributes,
         generated_names=("jobName", "customModelName"),
         tag_members=("jobTags", "customModelTags"),
+        file_section="models",
         defaults={"customizationType": DEFAULT_CUSTOMIZATION_TYPE, "waitUntil": WaitUntil.COMPLETED.value},
         handler_members={"waitUntil": WAIT_UNTIL},
         cross_member_problems=_customization_config_problems,
     ),
-    CUSTOM_MODEL: ResourceContract(
+    ResourceContract(
+        resource_type=CUSTOM_MODEL,
         operation="CreateCustomModel",
+        handler="imported_model",
+        attributes=cr_types.ImportedModelAttributes,
         generated_names=("modelName",),
         tag_members=("modelTags",),
+        file_section="imported_models",
         cross_member_problems=_one_model_source,
     ),
-    MODEL_DEPLOYMENT: ResourceContract(
+    ResourceContract(
+        resource_type=MODEL_DEPLOYMENT,
         operation="CreateCustomModelDeployment",
+        handler="model_deployment",
+        attributes=cr_types.DeploymentAttributes,
         generated_names=("modelDeploymentName",),
         tag_members=("tags",),
+        file_section="deployments",
         in_place_members=("modelArn",),  # UpdateCustomModelDeployment
     ),
-    PROVISIONED_THROUGHPUT: ResourceContract(
+    ResourceContract(
+        resource_type=PROVISIONED_THROUGHPUT,
         operation="CreateProvisionedModelThroughput",
+        handler="provisioned_throughput",
+        attributes=cr_types.ThroughputAttributes,
         generated_names=("provisionedModelName",),
         tag_members=("tags",),
+        file_section="provisioned_throughput",
         in_place_members=("provisionedModelName", "modelId"),  # UpdateProvisionedModelThroughput
     ),
-    JOB_RESULT: ResourceContract(operation="GetModelCustomizationJob", generated_names=(), tag_members=()),
-}
+    ResourceContract(
+        resource_type=JOB_RESULT,
+        operation="GetModelCustomizationJob",
+        handler="job_result",
+        attributes=cr_types.JobAttributes,
+        generated_names=(),
+        tag_members=(),
+    ),
+)
+CONTRACTS: dict[str, ResourceContract] = {declared.resource_type: declared for declared in _DECLARED}
 
 
 # CloudFormation's own properties of every custom resource, which it also passes to the provider.

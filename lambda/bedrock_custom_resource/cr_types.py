@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, Required, TypedDict
 
-from . import contract
-
 
 class CustomResourceEvent(TypedDict, total=False):
     """A CloudFormation custom resource request, as the Provider framework gives it to on_event and is_complete
@@ -76,13 +74,3 @@ class ThroughputAttributes(TypedDict, total=False):
     status: str
     commitmentDuration: str
     commitmentExpirationTime: str
-
-
-# Each resource type's attributes (its Data), by its CloudFormation type.
-ATTRIBUTES: dict[str, type] = {
-    contract.CUSTOMIZATION_JOB: JobAttributes,
-    contract.JOB_RESULT: JobAttributes,
-    contract.CUSTOM_MODEL: ImportedModelAttributes,
-    contract.MODEL_DEPLOYMENT: DeploymentAttributes,
-    contract.PROVISIONED_THROUGHPUT: ThroughputAttributes,
-}

@@ -5,17 +5,19 @@ Both dispatch on the event's ResourceType. The event's ResponseURL is never logg
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from . import customization_job, imported_model, job_result, model_deployment, provisioned_throughput
+from . import contract
 from .responses import HandlerFailed, bounded_reason, encodable, error_message
 
+# Each declared resource type's handler module.
 HANDLERS: dict[str, ModuleType] = {
-    module.RESOURCE_TYPE: module
-    for module in (customization_job, job_result, imported_model, model_deployment, provisioned_throughput)
+    resource_type: importlib.import_module(f".{declared.handler}", __package__)
+    for resource_type, declared in contract.CONTRACTS.items()
 }
 
 logger = logging.getLogger()

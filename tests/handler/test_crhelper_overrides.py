@@ -1,0 +1,29 @@
+"""The single-function adapter replaces some of crhelper's private methods (crhelper's public API leaves its
+polling gaps open; see bedrock_single_function/provider.py). The source of every crhelper method it replaces is
+kept in a snapshot: a crhelper release that changes one fails here, naming it, before the adapter silently
+drops what crhelper changed."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+
+from crhelper import resource_helper
+
+from .single_function_helpers import adapter
+
+
+def test_crhelper_is_the_release_the_adapter_was_written_for() -> None:
+    # pyproject.toml pins it exactly; the single-function asset ships this release.
+    assert importlib.metadata.version("crhelper") == "2.0.12"
+
+
+def test_the_crhelper_methods_the_adapter_replaces_are_unchanged(snapshot) -> None:
+    replaced = sorted(
+        name
+        for name in vars(adapter.SingleFunctionProvider)
+        if name.startswith("_") and not name.startswith("__") and hasattr(resource_helper.CfnResource, name)
+    )
+    assert replaced == ["_add_permission", "_polling_init", "_put_rule", "_remove_polling", "_setup_polling"]
+    sources = {name: inspect.getsource(getattr(resource_helper.CfnResource, name)) for name in replaced}
+    assert sources == snapshot

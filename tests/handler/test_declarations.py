@@ -1,0 +1,47 @@
+"""Each resource type is declared once (contract.CONTRACTS); the handler's dispatch and the models file's
+sections and name fields follow from the declarations, and agree with the modules that serve them."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import bedrock_custom_resource
+import pytest
+from bedrock_custom_resource import contract, index
+from cdk_bedrock_customization import models_file
+
+DECLARED = sorted(contract.CONTRACTS)
+
+
+@pytest.mark.parametrize("resource_type", DECLARED)
+def test_a_declared_type_is_served_by_its_module(resource_type: str) -> None:
+    declared = contract.CONTRACTS[resource_type]
+    module = importlib.import_module(f"bedrock_custom_resource.{declared.handler}")
+    assert resource_type == module.RESOURCE_TYPE
+    assert callable(module.on_event) and callable(module.is_complete)
+    assert index.HANDLERS[resource_type] is module
+
+
+def test_every_module_that_serves_a_type_is_declared() -> None:
+    serving = {
+        info.name
+        for info in pkgutil.iter_modules(bedrock_custom_resource.__path__)
+        if hasattr(importlib.import_module(f"bedrock_custom_resource.{info.name}"), "RESOURCE_TYPE")
+    }
+    assert serving == {declared.handler for declared in contract.CONTRACTS.values()}
+
+
+def test_the_models_file_has_a_section_for_each_type_that_names_one() -> None:
+    sections = {declared.file_section for declared in contract.CONTRACTS.values()} - {None}
+    assert set(models_file.FIELDS) == sections == set(models_file.RESOURCE_TYPES)
+    # The job result is made by the construct of a job, never declared in the file on its own.
+    assert contract.CONTRACTS[contract.JOB_RESULT].file_section is None
+
+
+@pytest.mark.parametrize("section", sorted(models_file.FIELDS))
+def test_a_sections_name_fields_are_the_members_the_handler_would_generate(section: str) -> None:
+    declared = contract.CONTRACTS[models_file.RESOURCE_TYPES[section]]
+    members = {spec.name: spec.member for spec in models_file.FIELDS[section]}
+    named = {members[name] for name in models_file.NAME_FIELDS[section]}
+    assert named == set(declared.generated_names)
