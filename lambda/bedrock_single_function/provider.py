@@ -40,6 +40,7 @@ RULE_NAME_MAX_LENGTH = 64  # EventBridge's limit
 # Kept in crhelper's Data between polls, never sent to CloudFormation.
 DEADLINE = "cdk-bedrock-customization:deadline"
 _CRHELPER_KEYS = ("CrHelperData", "CrHelperPoll", "CrHelperRule", "CrHelperPermission")
+_POLL_MARK = "CrHelperPoll"
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,6 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
             ssl_verify=ssl_verify,
         )
         self.total_timeout = float(os.environ[TOTAL_TIMEOUT_VARIABLE])
-        self._completed_at_once = False
         for register in (self.create, self.update, self.delete):
             register(self._start)
         for register in (self.poll_create, self.poll_update, self.poll_delete):
@@ -76,12 +76,17 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
 
     # --- the adapter ----------------------------------------------------------------------------------
 
-    def _start(self, event: Mapping[str, Any], _context: Any) -> str:
-        """on_event, then is_complete once: the physical id, with completion recorded for _polling_init."""
-        self._completed_at_once = False
+    def _start(self, event: dict[str, Any], _context: Any) -> str:
+        """on_event, then is_complete once: the physical id.
+
+        A request complete at once is marked in its event as crhelper marks a poll (CrHelperPoll): crhelper then
+        sets up no polling, removes what an earlier, lost attempt at this request may have set up, and answers
+        now, as the framework does. The mark is in the request's own event: nothing is kept on this warm
+        instance for the next request.
+        """
         request = _lifecycle_event(event)
         if request["RequestType"] == "Delete" and request["PhysicalResourceId"] == CREATE_FAILED:
-            self._completed_at_once = True
+            event[_POLL_MARK] = True
             return CREATE_FAILED
         try:
             started = index.on_event(request)
@@ -90,7 +95,8 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
         physical_id = str(started["PhysicalResourceId"])
         self.Data.update(started.get("Data") or {})
         self.Data[DEADLINE] = now() + self.total_timeout
-        self._completed_at_once = self._check({**request, **started})
+        if self._check({**request, **started}):
+            event[_POLL_MARK] = True
         return physical_id
 
     def _poll(self, event: Mapping[str, Any], _context: Any) -> str | None:
@@ -129,13 +135,6 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
         return str(physical_id or self._event.get("PhysicalResourceId") or self.PhysicalResourceId)
 
     # --- crhelper's polling, with its gaps closed ------------------------------------------------------
-
-    def _polling_init(self, event: dict[str, Any]) -> None:
-        if "CrHelperPoll" not in event and self._completed_at_once:
-            self._remove_polling()  # what an earlier, lost attempt at this request may have set up
-            self._send_response = True
-            return
-        super()._polling_init(event)
 
     def _put_rule(self) -> str:
         response = self._events_client.put_rule(

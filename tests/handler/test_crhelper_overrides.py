@@ -1,7 +1,7 @@
 """The single-function adapter replaces some of crhelper's private methods (crhelper's public API leaves its
-polling gaps open; see bedrock_single_function/provider.py). The source of every crhelper method it replaces is
-kept in a snapshot: a crhelper release that changes one fails here, naming it, before the adapter silently
-drops what crhelper changed."""
+polling gaps open; see bedrock_single_function/provider.py), and relies on how others behave. The source of every
+crhelper method it replaces or relies on is kept in a snapshot: a crhelper release that changes one fails here,
+naming it, before the adapter silently drops what crhelper changed."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def test_the_crhelper_methods_the_adapter_replaces_are_unchanged(snapshot) -> No
         for name in vars(adapter.SingleFunctionProvider)
         if name.startswith("_") and not name.startswith("__") and hasattr(resource_helper.CfnResource, name)
     )
-    assert replaced == ["_add_permission", "_polling_init", "_put_rule", "_remove_polling", "_setup_polling"]
-    sources = {name: inspect.getsource(getattr(resource_helper.CfnResource, name)) for name in replaced}
+    assert replaced == ["_add_permission", "_put_rule", "_remove_polling", "_setup_polling"]
+    # And what the adapter relies on: crhelper answers a request whose event it marks as a poll (CrHelperPoll)
+    # without setting up polling; a create function gets the event that _polling_init then reads.
+    relied_on = ["__call__", "_crhelper_init", "_polling_init", "_wrap_function"]
+    sources = {name: inspect.getsource(getattr(resource_helper.CfnResource, name)) for name in replaced + relied_on}
     assert sources == snapshot

@@ -328,6 +328,17 @@ def test_a_request_complete_at_once_is_answered_at_once_without_a_rule(single_fu
     assert single_function.leftovers().empty
 
 
+@pytest.mark.parametrize("request_kind", AT_ONCE)
+def test_a_warm_instance_keeps_nothing_of_a_request_answered_at_once(single_function, bedrock, events, request_kind):
+    """The same instance (a warm Lambda) then gets a create that must be polled: it sets up its polling."""
+    make, _status = AT_ONCE[request_kind]
+    single_function.invoke(single_function.addressed(make(events, bedrock)))
+    event = single_function.addressed(events.create(logical_id="AnotherModel"))
+    single_function.invoke(event)
+    assert single_function.responses(event) == []
+    assert_polling(single_function.leftovers())
+
+
 # --- invocations that Lambda retries -----------------------------------------------------------------------
 
 
