@@ -205,13 +205,15 @@ class CustomModel(TaggedResource, CustomModelBase):
     ) -> tuple[cdk.CfnResource, cdk.CfnResource]:
         """A wait condition signalled when the job ends, and a resource that then reads the completed job (scope:
         the model's, whose stack's notifier signals it)."""
-        assert self.completion.timeout_seconds is not None
+        completion = self.completion
+        assert completion.timeout is not None
+        seconds = completion.timeout_seconds or int(completion.timeout.to_seconds())  # read once by event_driven()
         # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
         replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
         key = hashlib.sha256(json.dumps(self._stack.resolve(replacing), sort_keys=True).encode()).hexdigest()
         notifier = JobCompletionNotifier.of(scope)
         job_id = self._stack.get_logical_id(self.resource)
-        condition = notifier.wait_for(self, self.resource, job_id, self.completion.timeout_seconds, key[:8].upper())
+        condition = notifier.wait_for(self, self.resource, job_id, seconds, key[:8].upper())
         result = self.provider.custom_resource(
             self, "CompletedJob", contract.JOB_RESULT, {"jobIdentifier": {"Ref": job_id}}, use=use
         )
