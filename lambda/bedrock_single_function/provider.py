@@ -58,7 +58,63 @@ def polling_rule_name(event: Mapping[str, Any]) -> str:
     return prefix + hashlib.sha256(request.encode()).hexdigest()[: RULE_NAME_MAX_LENGTH - len(prefix)]
 
 
-class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
+class _OneNamePerRequest(_CfnResource):  # type: ignore[misc]
+    """crhelper's polling rule and Lambda permission, under one short name per request (polling_rule_name): any
+    logical id fits EventBridge's 64 characters, a retried invocation reuses them rather than leaving one behind,
+    and they are removed by that name, whatever is already gone."""
+
+    def _put_rule(self) -> str:
+        response = self._events_client.put_rule(
+            Name=polling_rule_name(self._event),
+            ScheduleExpression=f"rate({self._polling_interval} minute{'s' if self._polling_interval != 1 else ''})",
+            State="ENABLED",
+            Description=f"Polls {self._event['LogicalResourceId']} of {self._event['StackId']}"[:512],
+        )
+        return str(response["RuleArn"])
+
+    def _add_permission(self, rule_arn: str) -> str:
+        statement_id = polling_rule_name(self._event)
+        try:
+            self._lambda_client.add_permission(
+                FunctionName=self._context.function_name,
+                StatementId=statement_id,
+                Action="lambda:InvokeFunction",
+                Principal="events.amazonaws.com",
+                SourceArn=rule_arn,
+            )
+        except self._lambda_client.exceptions.ResourceConflictException:
+            logger.info("Permission %s exists: this request was invoked before", statement_id)
+        return statement_id
+
+    def _remove_polling(self) -> None:
+        self._event.pop("CrHelperData", None)
+        self.Data.pop("PhysicalResourceId", None)
+        self.Data.pop(DEADLINE, None)  # every answer goes through here
+        name = polling_rule_name(self._event)
+        events, functions = self._events_client, self._lambda_client
+        with contextlib.suppress(events.exceptions.ResourceNotFoundException):
+            events.remove_targets(Rule=name, Ids=["1"])
+        with contextlib.suppress(functions.exceptions.ResourceNotFoundException):
+            functions.remove_permission(FunctionName=self._context.function_name, StatementId=name)
+        with contextlib.suppress(events.exceptions.ResourceNotFoundException):
+            events.delete_rule(Name=name)
+
+
+class _PollingThatFits(_OneNamePerRequest):
+    """crhelper's polling setup, with a target input that fits EventBridge's limit, and undone when it fails half
+    way."""
+
+    def _setup_polling(self) -> None:
+        # The rule target's input is limited to 8192 characters; polls do not need the old properties.
+        self._event.pop("OldResourceProperties", None)
+        try:
+            super()._setup_polling()
+        except Exception:
+            self._remove_polling()
+            raise
+
+
+class SingleFunctionProvider(_PollingThatFits):
     """crhelper's CfnResource with the lifecycle code registered, and its gaps closed (see the module)."""
 
     def __init__(self, ssl_verify: bool | str | None = None) -> None:
@@ -133,53 +189,6 @@ class SingleFunctionProvider(_CfnResource):  # type: ignore[misc]
         self.Status = crhelper.FAILED
         self.Reason = bounded_reason(str(error), MAX_REASON_CHARACTERS)
         return str(physical_id or self._event.get("PhysicalResourceId") or self.PhysicalResourceId)
-
-    # --- crhelper's polling, with its gaps closed ------------------------------------------------------
-
-    def _put_rule(self) -> str:
-        response = self._events_client.put_rule(
-            Name=polling_rule_name(self._event),
-            ScheduleExpression=f"rate({self._polling_interval} minute{'s' if self._polling_interval != 1 else ''})",
-            State="ENABLED",
-            Description=f"Polls {self._event['LogicalResourceId']} of {self._event['StackId']}"[:512],
-        )
-        return str(response["RuleArn"])
-
-    def _add_permission(self, rule_arn: str) -> str:
-        statement_id = polling_rule_name(self._event)
-        try:
-            self._lambda_client.add_permission(
-                FunctionName=self._context.function_name,
-                StatementId=statement_id,
-                Action="lambda:InvokeFunction",
-                Principal="events.amazonaws.com",
-                SourceArn=rule_arn,
-            )
-        except self._lambda_client.exceptions.ResourceConflictException:
-            logger.info("Permission %s exists: this request was invoked before", statement_id)
-        return statement_id
-
-    def _setup_polling(self) -> None:
-        # The rule target's input is limited to 8192 characters; polls do not need the old properties.
-        self._event.pop("OldResourceProperties", None)
-        try:
-            super()._setup_polling()
-        except Exception:
-            self._remove_polling()
-            raise
-
-    def _remove_polling(self) -> None:
-        self._event.pop("CrHelperData", None)
-        self.Data.pop("PhysicalResourceId", None)
-        self.Data.pop(DEADLINE, None)  # every answer goes through here
-        name = polling_rule_name(self._event)
-        events, functions = self._events_client, self._lambda_client
-        with contextlib.suppress(events.exceptions.ResourceNotFoundException):
-            events.remove_targets(Rule=name, Ids=["1"])
-        with contextlib.suppress(functions.exceptions.ResourceNotFoundException):
-            functions.remove_permission(FunctionName=self._context.function_name, StatementId=name)
-        with contextlib.suppress(events.exceptions.ResourceNotFoundException):
-            events.delete_rule(Name=name)
 
 
 def _lifecycle_event(event: Mapping[str, Any]) -> dict[str, Any]:
