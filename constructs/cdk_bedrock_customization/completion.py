@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,6 @@ class Completion:
 
     mode: CompletionMode
     timeout: cdk.Duration | None = None
-    timeout_seconds: int | None = None  # of an event-driven wait, read from timeout once
 
     @staticmethod
     def event_driven(timeout: cdk.Duration = MAX_WAIT) -> Completion:
@@ -60,7 +60,7 @@ class Completion:
                 f"completion timeout: {timeout.to_human_string()} is not between 1 second and 12 hours, the "
                 "longest a CloudFormation wait condition waits"
             )
-        return Completion(CompletionMode.EVENT_DRIVEN, timeout, int(seconds))
+        return Completion(CompletionMode.EVENT_DRIVEN, timeout)
 
     @staticmethod
     def polling() -> Completion:
@@ -71,6 +71,11 @@ class Completion:
     def no_wait() -> Completion:
         """Finish the deployment once Bedrock has validated the job; the model is not available to the stack."""
         return Completion(CompletionMode.NO_WAIT)
+
+    @functools.cached_property
+    def timeout_seconds(self) -> int | None:
+        """The wait's timeout in seconds, read from aws-cdk-lib once per Completion (models share the default)."""
+        return None if self.timeout is None else int(self.timeout.to_seconds())
 
     @property
     def wait_until(self) -> str | None:

@@ -205,9 +205,8 @@ class CustomModel(TaggedResource, CustomModelBase):
     ) -> tuple[cdk.CfnResource, cdk.CfnResource]:
         """A wait condition signalled when the job ends, and a resource that then reads the completed job (scope:
         the model's, whose stack's notifier signals it)."""
-        completion = self.completion
-        assert completion.timeout is not None
-        seconds = completion.timeout_seconds or int(completion.timeout.to_seconds())  # read once by event_driven()
+        seconds = self.completion.timeout_seconds
+        assert seconds is not None
         # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
         replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
         key = hashlib.sha256(json.dumps(self._stack.resolve(replacing), sort_keys=True).encode()).hexdigest()

@@ -39,9 +39,21 @@ def test_the_models_file_has_a_section_for_each_type_that_names_one() -> None:
     assert contract.CONTRACTS[contract.JOB_RESULT].file_section is None
 
 
+# The request members that name each type's Bedrock resource (its Create operation's name members), as the
+# service model names them.
+NAME_MEMBERS = {
+    "models": {"jobName", "customModelName"},
+    "imported_models": {"modelName"},
+    "deployments": {"modelDeploymentName"},
+    "provisioned_throughput": {"provisionedModelName"},
+}
+
+
 @pytest.mark.parametrize("section", sorted(models_file.FIELDS))
-def test_a_sections_name_fields_are_the_members_the_handler_would_generate(section: str) -> None:
-    declared = contract.CONTRACTS[models_file.RESOURCE_TYPES[section]]
+def test_a_sections_name_fields_are_the_members_that_name_its_resource(section: str) -> None:
     members = {spec.name: spec.member for spec in models_file.FIELDS[section]}
-    named = {members[name] for name in models_file.NAME_FIELDS[section]}
-    assert named == set(declared.generated_names)
+    assert {members[name] for name in models_file.NAME_FIELDS[section]} == NAME_MEMBERS[section]
+    declared = contract.CONTRACTS[models_file.RESOURCE_TYPES[section]]
+    assert set(declared.generated_names) == NAME_MEMBERS[section]
+    request_members = contract.service_model().operation_model(declared.operation).input_shape.members
+    assert NAME_MEMBERS[section] <= set(request_members)
