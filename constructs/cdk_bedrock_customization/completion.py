@@ -21,7 +21,8 @@ from bedrock_custom_resource.notifier import WAIT_CONDITION, WAIT_METADATA_KEY
 from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resources
-from .provider import DEFAULT_LOG_RETENTION, handler_function
+from ._packaging import handler_function
+from .provider import DEFAULT_LOG_RETENTION
 
 NOTIFIER_ID = "BedrockJobCompletionNotifier"
 # The longest a CloudFormation wait condition waits (its Timeout is at most 43200 s).

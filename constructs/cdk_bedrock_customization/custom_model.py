@@ -144,17 +144,17 @@ class CustomModel(TaggedResource, CustomModelBase):
             dependencies=[role] if role is not None and kms_key is not None else [],
             use=use,
         )
-        use.allow_customizing(base_model_id, role_arn, own_role=role is None)
+        use.grants.allow(RESOURCE_TYPE, base_model_id, role_arn, own_role=role is None)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
         self._completed: cdk.CfnResource | None = self.resource
         end: cdk.CfnResource | None = self.resource  # what marks the job's end, for the stack's job order
         if self.completion.mode is CompletionMode.POLLING:
-            use.warn_of_polling_limit()
+            use.jobs.warn_of_polling_limit()
         elif self.completion.mode is CompletionMode.EVENT_DRIVEN:
             self._completed, end = self._wait_for_events(scope, properties, use)
         else:
             self._completed = end = None
-        use.order("job", self.resource, end)
+        use.jobs.order("job", self.resource, end)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
 

@@ -102,8 +102,8 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
         self._own_tags = {"modelTags": dict(model_tags or {})}
         self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
         use = self.provider.use(scope)
-        use.allow_importing(role_arn, own_role=self._own_role is not None)
-        use.order("import", self.resource, self.resource)
+        use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=self._own_role is not None)
+        use.jobs.order("import", self.resource, self.resource)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
             if role is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
+from bedrock_custom_resource import contract
 
 from constructs import Construct
 
@@ -63,13 +64,16 @@ class CustomizationProviderStack(cdk.Stack):
         any_foundation_model = self.format_arn(
             service="bedrock", account="", resource="foundation-model", resource_name="*"
         )
-        grants = self.provider.use(self)
-        grants.allow_customizing(any_foundation_model, None)
+        grants = self.provider.use(self).grants
         any_custom_model = self.format_arn(service="bedrock", resource="custom-model", resource_name="*")
-        grants.allow_importing(None)
-        grants.allow_deploying(any_custom_model)
-        grants.allow_provisioning(any_custom_model)
-        grants.allow_provisioning(any_foundation_model)
+        for resource_type, models in (
+            (contract.CUSTOMIZATION_JOB, [any_foundation_model]),
+            (contract.CUSTOM_MODEL, [None]),
+            (contract.MODEL_DEPLOYMENT, [any_custom_model]),
+            (contract.PROVISIONED_THROUGHPUT, [any_custom_model, any_foundation_model]),
+        ):
+            for model in models:
+                grants.allow(resource_type, model)
         self.export_name = f"{self.stack_name}-ServiceToken"
         self.service_token_output = cdk.CfnOutput(
             self,

@@ -147,7 +147,7 @@ class CustomModelDeployment(TaggedResource, Construct):
         self.resource = custom_resource(
             self, self.provider, contract.MODEL_DEPLOYMENT, properties, self._own_tags, removal_policy
         )
-        self.provider.use(self).allow_deploying(model.model_arn)
+        self.provider.use(self).grants.allow(contract.MODEL_DEPLOYMENT, model.model_arn)
 
     @property
     def custom_model_deployment_arn(self) -> str:
@@ -215,7 +215,7 @@ class ProvisionedThroughput(TaggedResource, Construct):
             self._own_tags,
             removal_policy,
         )
-        self.provider.use(self).allow_provisioning(model.model_arn)
+        self.provider.use(self).grants.allow(contract.PROVISIONED_THROUGHPUT, model.model_arn)
         if commitment is not None:
             cdk.Annotations.of(self).add_warning_v2(
                 COMMITMENT_WARNING_ID,

@@ -149,6 +149,11 @@ class ResourceContract:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # Properties for the handler itself, not sent to Bedrock, with their allowed values.
     handler_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The request member naming the model the resource is made from or serves: the handler's create (and an
+    # update that changes the model) is granted on that model. None: the create operation has no resource type.
+    made_from: str | None = None
+    # The operation that lists running resources of this type, to explain a quota refusal (it has no resource type).
+    lists_running: str | None = None
     # Rules that span members, which the service model cannot express.
     cross_member_problems: Callable[[Mapping[str, Any], IsUnresolved], list[str]] = lambda request, is_unresolved: []
 
@@ -193,6 +198,8 @@ _DECLARED = (
         defaults={"customizationType": DEFAULT_CUSTOMIZATION_TYPE, "waitUntil": WaitUntil.COMPLETED.value},
         handler_members={"waitUntil": WAIT_UNTIL},
         cross_member_problems=_customization_config_problems,
+        made_from="baseModelIdentifier",
+        lists_running="ListModelCustomizationJobs",
     ),
     ResourceContract(
         resource_type=CUSTOM_MODEL,
@@ -220,6 +227,7 @@ _DECLARED = (
         tag_members=("tags",),
         file_section="deployments",
         in_place_members=("modelArn",),  # UpdateCustomModelDeployment
+        made_from="modelArn",
     ),
     ResourceContract(
         resource_type=PROVISIONED_THROUGHPUT,
@@ -236,6 +244,7 @@ _DECLARED = (
         tag_members=("tags",),
         file_section="provisioned_throughput",
         in_place_members=("provisionedModelName", "modelId"),  # UpdateProvisionedModelThroughput
+        made_from="modelId",
     ),
     ResourceContract(
         resource_type=JOB_RESULT,

@@ -1,0 +1,209 @@
+"""What the handler role may do, made from each resource type's declaration (contract.CONTRACTS): on the model a
+resource is made from, its create; on the resources of its type, the operations that manage them.
+
+Resource types per the Service Authorization Reference (DESIGN.md, fact 12): tests/construct/test_iam_reference.py
+checks every statement against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from bedrock_custom_resource import contract
+from bedrock_custom_resource.lifecycle import FINGERPRINT_TAG, STACK_TAG
+
+from ._nag import acknowledge, wildcard_resources
+from ._tokens import is_unresolved
+
+TAG_ACTIONS = ("bedrock:ListTagsForResource", "bedrock:TagResource", "bedrock:UntagResource")
+# Every handler manages the account's jobs and custom models (a job's output model is one), in the provider's
+# own policy; the grants of the other types are made for the stacks that use them.
+PROVIDER_WIDE_TYPES = (contract.CUSTOMIZATION_JOB, contract.CUSTOM_MODEL)
+GENERATED_ID_REASON = (
+    "Bedrock generates the last part of these ARNs: the handler may act on this account and Region's resources of "
+    "this kind only."
+)
+
+
+def managing_actions(resource_type: str) -> list[str]:
+    """The actions that read, update, delete and tag created resources of this type."""
+    declared = contract.CONTRACTS[resource_type]
+    managed = declared.managed
+    operations = [name for name in (managed.read, managed.update, managed.delete) if name is not None]
+    return [f"bedrock:{name}" for name in operations] + (list(TAG_ACTIONS) if declared.tag_members else [])
+
+
+def arns_of(stack: cdk.Stack, resource_type: str) -> str:
+    """Every resource of this declared type in the stack's account and Region."""
+    arn_type = contract.CONTRACTS[resource_type].managed.arn_type
+    return stack.format_arn(service="bedrock", resource=arn_type, resource_name="*")
+
+
+def provider_wide_statements(stack: cdk.Stack) -> list[iam.PolicyStatement]:
+    """The provider's own grants: the account's jobs, and its custom models (the output of jobs, and a job's base
+    model when it is one). CreateModelCustomizationJob acts on custom and foundation models, never on a job."""
+    job, model = (contract.CONTRACTS[resource_type] for resource_type in PROVIDER_WIDE_TYPES)
+    return [
+        iam.PolicyStatement(actions=managing_actions(job.resource_type), resources=[arns_of(stack, job.resource_type)]),
+        iam.PolicyStatement(
+            actions=[f"bedrock:{job.operation}", *managing_actions(model.resource_type)],
+            resources=[arns_of(stack, model.resource_type)],
+        ),
+    ]
+
+
+class HandlerGrants:
+    """The handler role's grants for the resources of one stack, grown as the stack's constructs declare them.
+
+    One statement per purpose, whatever the number of resources: a stack of many models stays within IAM's
+    policy size.
+    """
+
+    def __init__(self, handler: iam.IRole, stack: cdk.Stack) -> None:
+        self.handler = handler
+        self.stack = stack
+        # Statements by purpose, with the resources they name so far. Python-side sets: reading
+        # statement.resources back would cost a jsii round trip per model.
+        self._statements: dict[str, tuple[iam.PolicyStatement, set[str]]] = {}
+        self._granted_model_arns: dict[str, str] = {}  # model id or ARN -> the ARN granted for it
+        self._reasons: dict[str, list[str]] = {}  # wildcard resource -> why it is granted, for cdk-nag
+
+    def allow(
+        self, resource_type: str, model: str | None = None, role_arn: str | None = None, own_role: bool = False
+    ) -> None:
+        """Let the handler create resources of this type from model (an id or ARN; the declared ``made_from``
+        member's value) and manage them, passing role_arn (if any) to Bedrock only. own_role: the role is one this
+        library made in the stack (tagged with its stack)."""
+        declared = contract.CONTRACTS[resource_type]
+        if declared.made_from is None:
+            self._allow_creating_untyped(declared)
+        else:
+            if model is None:
+                raise ValueError(f"{resource_type} is made from a model ({declared.made_from}): give it")
+            changes_model = declared.made_from in declared.in_place_members
+            actions = [declared.operation, *([declared.managed.update] if changes_model else [])]
+            self._allow(f"create {resource_type}", [f"bedrock:{name}" for name in actions if name], self._model(model))
+        if resource_type not in PROVIDER_WIDE_TYPES:
+            self._allow(resource_type, managing_actions(resource_type), arns_of(self.stack, resource_type))
+        self._allow_passing_role(role_arn, own_role)
+        if declared.lists_running is not None:
+            self._allow(
+                f"list {resource_type}",
+                [f"bedrock:{declared.lists_running}"],
+                "*",
+                reason=f"{declared.lists_running} has no resource type; the handler lists running jobs only to explain "
+                "a quota error.",
+            )
+
+    def allow_passing(self, role_arn: str) -> None:
+        """Let the handler pass roles whose ARN matches role_arn to Bedrock only."""
+        self._allow(
+            "pass-role",
+            ["iam:PassRole"],
+            role_arn,
+            conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+            reason="The provider stack's templates pass roles of this path or name prefix only, to Bedrock only.",
+        )
+
+    def _allow_creating_untyped(self, declared: contract.ResourceContract) -> None:
+        """A create with no resource type (CreateCustomModel) is granted on ``*``, for requests that put the
+        configuration tag on the new resource, as the handler always does."""
+        self._allow(
+            f"create {declared.resource_type}",
+            [f"bedrock:{declared.operation}"],
+            "*",
+            conditions={"StringLike": {f"aws:RequestTag/{FINGERPRINT_TAG}": "*"}},
+            reason=f"{declared.operation} has no resource type; the statement allows only requests that put the "
+            "configuration tag on the new model, as the handler always does.",
+        )
+
+    def _allow_passing_role(self, role_arn: str | None, own_role: bool) -> None:
+        """One statement for every role the library made in the stack, whatever their number (they carry the
+        stack tag); a role given by the user, by its ARN."""
+        if role_arn is None:
+            return
+        if not own_role:
+            self.allow_passing(role_arn)
+            return
+        if "pass-own-roles" in self._statements:
+            return  # one statement for all of them: nothing to add
+        any_role = self.stack.format_arn(service="iam", region="", resource="role", resource_name="*")
+        self._allow(
+            "pass-own-roles",
+            ["iam:PassRole"],
+            any_role,
+            conditions={
+                "StringEquals": {
+                    "iam:PassedToService": "bedrock.amazonaws.com",
+                    f"aws:ResourceTag/{STACK_TAG}": self.stack.stack_id,
+                }
+            },
+            reason="Service roles of this stack's models, which carry the stack's tag, may be passed to Bedrock "
+            "only: one statement, however many models the stack has.",
+        )
+
+    def _allow(
+        self,
+        purpose: str,
+        actions: list[str],
+        resource: str,
+        conditions: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Add resource to the handler's statement for purpose, made with these actions on first use.
+
+        reason says why a resource of ``*``, or one ending in ``*`` beyond Bedrock's generated ids, is granted.
+        """
+        if purpose not in self._statements:
+            statement = iam.PolicyStatement(actions=actions, conditions=conditions)
+            self.handler.add_to_principal_policy(statement)
+            self._statements[purpose] = (statement, set())
+        if resource == "*" and reason is None:
+            raise ValueError(f"{purpose}: a grant on * needs a reason")
+        if resource.endswith("*"):
+            self._acknowledge(resource, reason or GENERATED_ID_REASON)
+        statement, resources = self._statements[purpose]
+        if resource not in resources:
+            resources.add(resource)
+            statement.add_resources(resource)
+
+    def _acknowledge(self, resource: str, reason: str) -> None:
+        reasons = self._reasons.setdefault(resource, [])
+        if reason not in reasons:
+            # cdk-nag names every such resource of the policy alike, and the last acknowledgement wins: it gives
+            # every reason.
+            reasons.append(reason)
+            acknowledge(self.handler, ("IAM5", " ".join(reasons), wildcard_resources(self.stack, [resource])))
+
+    def _model(self, model: str) -> str:
+        """The ARN to grant for a model id or ARN.
+
+        A model made by a resource of this stack (an attribute of it) is granted as any custom model of the
+        account: naming the attribute would make the handler's grants wait for a resource that needs them, a
+        circular dependency.
+        """
+        if model not in self._granted_model_arns:  # computing it costs jsii round trips
+            self._granted_model_arns[model] = self._granted_model_arn(model)
+        return self._granted_model_arns[model]
+
+    def _granted_model_arn(self, model: str) -> str:
+        if is_unresolved(model):
+            if _references_resources(self.stack.resolve(model)):
+                return arns_of(self.stack, contract.CUSTOM_MODEL)
+            return model
+        if model.startswith("arn:"):
+            return model
+        return self.stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model)
+
+
+def _references_resources(resolved: Any) -> bool:
+    """Whether a resolved value reads an attribute of, or refers to, a resource (not a pseudo parameter)."""
+    if isinstance(resolved, dict):
+        if "Fn::GetAtt" in resolved or ("Ref" in resolved and not str(resolved["Ref"]).startswith("AWS::")):
+            return True
+        return any(_references_resources(value) for value in resolved.values())
+    if isinstance(resolved, list):
+        return any(_references_resources(value) for value in resolved)
+    return False

@@ -1,0 +1,185 @@
+"""The two ways to run this library's custom resources, behind one small interface: the ServiceToken that custom
+resources name, the role whose functions call Bedrock, and what custom resources must wait for."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import cast
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from bedrock_custom_resource import environment
+
+from constructs import Construct, IConstruct
+
+from ._nag import acknowledge, wildcard_resources
+from ._packaging import SINGLE_FUNCTION_PACKAGE, handler_code, handler_function, single_function_code
+
+# The single function's Lambda timeout bounds crhelper's response PUT, which it retries without end. Two
+# minutes leave room for a Bedrock call's standard retries (8 attempts, backoff up to 20 s) and the answer.
+SINGLE_FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
+# What the single function's polling rules are named after (plus a per-stack id and a per-request hash).
+POLLING_RULE_PREFIX = "bedrock-cr-"
+
+
+class ProviderKind(enum.Enum):
+    """How the custom resources of a stack are run."""
+
+    #: aws-cdk-lib's Provider framework: on_event and is_complete functions, three framework functions and
+    #: a Step Functions waiter (15 resources per stack). The default.
+    FRAMEWORK = "framework"
+    #: One function on crhelper that is itself the ServiceToken and polls through an EventBridge schedule
+    #: rule per waiting request (5 resources per stack).
+    SINGLE_FUNCTION = "single-function"
+
+
+class Runner:
+    """What runs the custom resources of a provider, built in scope (the provider)."""
+
+    #: The ServiceToken of every custom resource it runs.
+    service_token: str
+    #: The function that creates Bedrock resources (it checks the roles it may pass).
+    creating_function: lambda_.Function
+    #: What every custom resource must wait for, besides its ServiceToken.
+    prerequisites: Sequence[IConstruct] = ()
+
+    def __init__(self, handler_role: iam.Role) -> None:
+        #: The role its functions call Bedrock with.
+        self.handler_role = handler_role
+
+
+class FrameworkRunner(Runner):
+    """aws-cdk-lib's Provider, with on_event and is_complete functions."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        handler_role: iam.Role,
+        handler_logs: logs.ILogGroup,
+        *,
+        query_interval: cdk.Duration,
+        total_timeout: cdk.Duration,
+        retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(handler_role)
+        code = handler_code()
+        on_event, is_complete = (
+            handler_function(
+                scope,
+                name,
+                f"index.{entry}",
+                handler_role,
+                handler_logs,
+                description=f"cdk-bedrock-customization {entry}",
+                code=code,
+            )
+            for name, entry in (("OnEvent", "on_event"), ("IsComplete", "is_complete"))
+        )
+        provider = cr.Provider(
+            scope,
+            "Provider",
+            on_event_handler=on_event,
+            is_complete_handler=is_complete,
+            query_interval=query_interval,
+            total_timeout=total_timeout,
+            log_group=logs.LogGroup(
+                scope, "FrameworkLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY
+            ),
+        )
+        self.creating_function = on_event
+        self.service_token = provider.service_token
+        # Functions that the framework's roles invoke by version (<function ARN>:*).
+        invoked = [on_event, is_complete] + [
+            cast(lambda_.IFunction, child)
+            for name in ("framework-isComplete", "framework-onTimeout")
+            if (child := provider.node.try_find_child(name)) is not None
+        ]
+        acknowledge(
+            provider,
+            (
+                "IAM4",
+                "The Provider framework's own functions use AWSLambdaBasicExecutionRole; aws-cdk-lib creates them.",
+                ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+            ),
+            (
+                "IAM5",
+                "The Provider framework invokes its functions and ours by version (<function ARN>:*).",
+                wildcard_resources(scope, [f"{function.function_arn}:*" for function in invoked]),
+            ),
+            (
+                "SF1",
+                "The framework's waiter state machine is aws-cdk-lib's; the handlers log every step as JSON.",
+                None,
+            ),
+            ("SF2", "X-Ray adds nothing to the framework's short waiter state machine.", None),
+        )
+
+
+class SingleFunctionRunner(Runner):
+    """One function on crhelper, itself the ServiceToken; it polls through EventBridge rules it makes."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        handler_role: iam.Role,
+        handler_logs: logs.ILogGroup,
+        *,
+        query_interval: cdk.Duration,
+        total_timeout: cdk.Duration,
+    ) -> None:
+        super().__init__(handler_role)
+        stack = cdk.Stack.of(scope)
+        # The first group of the stack id's UUID tells this stack's rules from any other's, at deploy time.
+        stack_uuid = cdk.Fn.select(2, cdk.Fn.split("/", stack.stack_id))
+        rule_prefix = POLLING_RULE_PREFIX + cdk.Fn.select(0, cdk.Fn.split("-", stack_uuid)) + "-"
+        rules = stack.format_arn(service="events", resource="rule", resource_name=f"{rule_prefix}*")
+        function = handler_function(
+            scope,
+            "Function",
+            "provider.handler",
+            handler_role,
+            handler_logs,
+            description="cdk-bedrock-customization single-function provider",
+            code=single_function_code(),
+            package=SINGLE_FUNCTION_PACKAGE,
+            timeout=SINGLE_FUNCTION_TIMEOUT,
+            environment={
+                environment.RULE_PREFIX_VARIABLE: rule_prefix,
+                environment.INTERVAL_VARIABLE: str(int(query_interval.to_minutes())),
+                environment.TOTAL_TIMEOUT_VARIABLE: str(int(total_timeout.to_seconds())),
+            },
+        )
+        handler_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+                resources=[rules],
+            )
+        )
+        # In a policy of its own: in the role's default policy, which the function waits for, naming the
+        # function would be a circular dependency. Custom resources wait for it instead.
+        invoke_permissions = iam.Policy(
+            scope,
+            "PollingPermissions",
+            roles=[handler_role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["lambda:AddPermission", "lambda:RemovePermission"], resources=[function.function_arn]
+                )
+            ],
+        )
+        self.creating_function = function
+        self.service_token = function.function_arn
+        self.prerequisites = [invoke_permissions]
+        acknowledge(
+            handler_role,
+            (
+                "IAM5",
+                "The single-function provider makes one polling rule per waiting request, named with this "
+                "stack's prefix: it may manage those rules only.",
+                wildcard_resources(scope, [rules]),
+            ),
+        )
