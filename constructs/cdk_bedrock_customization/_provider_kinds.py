@@ -92,31 +92,7 @@ class FrameworkRunner(Runner):
         )
         self.creating_function = on_event
         self.service_token = provider.service_token
-        # Functions that the framework's roles invoke by version (<function ARN>:*).
-        invoked = [on_event, is_complete] + [
-            cast(lambda_.IFunction, child)
-            for name in ("framework-isComplete", "framework-onTimeout")
-            if (child := provider.node.try_find_child(name)) is not None
-        ]
-        acknowledge(
-            provider,
-            (
-                "IAM4",
-                "The Provider framework's own functions use AWSLambdaBasicExecutionRole; aws-cdk-lib creates them.",
-                ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
-            ),
-            (
-                "IAM5",
-                "The Provider framework invokes its functions and ours by version (<function ARN>:*).",
-                wildcard_resources(scope, [f"{function.function_arn}:*" for function in invoked]),
-            ),
-            (
-                "SF1",
-                "The framework's waiter state machine is aws-cdk-lib's; the handlers log every step as JSON.",
-                None,
-            ),
-            ("SF2", "X-Ray adds nothing to the framework's short waiter state machine.", None),
-        )
+        _acknowledge_framework(scope, provider, [on_event, is_complete])
 
 
 class SingleFunctionRunner(Runner):
@@ -153,33 +129,67 @@ class SingleFunctionRunner(Runner):
                 environment.TOTAL_TIMEOUT_VARIABLE: str(int(total_timeout.to_seconds())),
             },
         )
-        handler_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
-                resources=[rules],
-            )
-        )
-        # In a policy of its own: in the role's default policy, which the function waits for, naming the
-        # function would be a circular dependency. Custom resources wait for it instead.
-        invoke_permissions = iam.Policy(
-            scope,
-            "PollingPermissions",
-            roles=[handler_role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["lambda:AddPermission", "lambda:RemovePermission"], resources=[function.function_arn]
-                )
-            ],
-        )
         self.creating_function = function
         self.service_token = function.function_arn
-        self.prerequisites = [invoke_permissions]
-        acknowledge(
-            handler_role,
-            (
-                "IAM5",
-                "The single-function provider makes one polling rule per waiting request, named with this "
-                "stack's prefix: it may manage those rules only.",
-                wildcard_resources(scope, [rules]),
-            ),
+        self.prerequisites = [_allow_polling(scope, handler_role, function, rules)]
+
+
+def _allow_polling(scope: Construct, handler_role: iam.Role, function: lambda_.IFunction, rules: str) -> iam.Policy:
+    """Let the single function manage its polling rules and their permission to invoke it. Returns the policy
+    that custom resources must wait for."""
+    handler_role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+            resources=[rules],
         )
+    )
+    acknowledge(
+        handler_role,
+        (
+            "IAM5",
+            "The single-function provider makes one polling rule per waiting request, named with this "
+            "stack's prefix: it may manage those rules only.",
+            wildcard_resources(scope, [rules]),
+        ),
+    )
+    # In a policy of its own: in the role's default policy, which the function waits for, naming the
+    # function would be a circular dependency. Custom resources wait for it instead.
+    return iam.Policy(
+        scope,
+        "PollingPermissions",
+        roles=[handler_role],
+        statements=[
+            iam.PolicyStatement(
+                actions=["lambda:AddPermission", "lambda:RemovePermission"], resources=[function.function_arn]
+            )
+        ],
+    )
+
+
+def _acknowledge_framework(scope: Construct, provider: cr.Provider, handlers: list[lambda_.IFunction]) -> None:
+    """The findings of aws-cdk-lib's Provider framework, which this library cannot change."""
+    # Functions that the framework's roles invoke by version (<function ARN>:*).
+    invoked = handlers + [
+        cast(lambda_.IFunction, child)
+        for name in ("framework-isComplete", "framework-onTimeout")
+        if (child := provider.node.try_find_child(name)) is not None
+    ]
+    acknowledge(
+        provider,
+        (
+            "IAM4",
+            "The Provider framework's own functions use AWSLambdaBasicExecutionRole; aws-cdk-lib creates them.",
+            ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+        ),
+        (
+            "IAM5",
+            "The Provider framework invokes its functions and ours by version (<function ARN>:*).",
+            wildcard_resources(scope, [f"{function.function_arn}:*" for function in invoked]),
+        ),
+        (
+            "SF1",
+            "The framework's waiter state machine is aws-cdk-lib's; the handlers log every step as JSON.",
+            None,
+        ),
+        ("SF2", "X-Ray adds nothing to the framework's short waiter state machine.", None),
+    )

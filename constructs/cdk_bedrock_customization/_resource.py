@@ -6,7 +6,7 @@ import functools
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import aws_cdk as cdk
 import jsii
@@ -68,6 +68,28 @@ def custom_resource(
     return provider.custom_resource(
         scope, "Resource", resource_type, properties, removal_policy, dependencies=dependencies, use=use
     )
+
+
+C = TypeVar("C", bound=Construct)
+
+
+def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, settings: Mapping[str, Any]) -> C:
+    """The construct of this class that scope's stack has at construct_id, created with settings when it has
+    none. Settings given when it exists already are refused, naming them: they would be silently ignored."""
+    # A model's scope is usually the stack itself: no round trip to find it.
+    stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
+    existing = stack.node.try_find_child(construct_id)
+    if existing is None:
+        return cls(stack, construct_id, **settings)
+    name = getattr(cls, "__name__", str(cls))
+    if not isinstance(existing, cast(type, cls)):
+        raise ValueError(f"{stack.node.path}/{construct_id}: taken by a construct that is not a {name}")
+    if settings:
+        raise ValueError(
+            f"{stack.stack_name} already has its {name}; pass settings {sorted(settings)} on the first call to "
+            f"{name}.of"
+        )
+    return cast(C, existing)
 
 
 class Grants:

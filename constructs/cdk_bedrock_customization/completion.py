@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from constructs import Construct
 
 from ._nag import acknowledge, wildcard_resources
 from ._packaging import handler_function
+from ._resource import one_per_stack
 from .provider import DEFAULT_LOG_RETENTION
 
 NOTIFIER_ID = "BedrockJobCompletionNotifier"
@@ -111,35 +111,7 @@ class JobCompletionNotifier(Construct):
         """
         super().__init__(scope, construct_id)
         stack = self._stack = cdk.Stack.of(self)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Lets the cdk-bedrock-customization notifier signal this stack's job wait conditions",
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudformation:ListStackResources", "cloudformation:DescribeStackResource"],
-                resources=[stack.stack_id],
-            )
-        )
-        jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["bedrock:GetModelCustomizationJob"],
-                resources=[jobs],
-                conditions={"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack.stack_id}},
-            )
-        )
-        acknowledge(
-            self.role,
-            (
-                "IAM5",
-                "Bedrock generates job ids at deploy time: the notifier may read only the jobs tagged with this "
-                "stack's id.",
-                wildcard_resources(self, [jobs]),
-            ),
-        )
+        self.role = self._role(stack)
         log_group = logs.LogGroup(
             self, "Logs", retention=log_retention or DEFAULT_LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
         )
@@ -171,25 +143,44 @@ class JobCompletionNotifier(Construct):
                 targets.LambdaFunction(self.function, event=events.RuleTargetInput.from_object({"backstop": True}))
             ],
         )
-        _NOTIFIERS[stack] = self
+
+    def _role(self, stack: cdk.Stack) -> iam.Role:
+        """The notifier's role: it may list this stack's resources and read the jobs that carry its tag."""
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Lets the cdk-bedrock-customization notifier signal this stack's job wait conditions",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudformation:ListStackResources", "cloudformation:DescribeStackResource"],
+                resources=[stack.stack_id],
+            )
+        )
+        jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:GetModelCustomizationJob"],
+                resources=[jobs],
+                conditions={"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack.stack_id}},
+            )
+        )
+        acknowledge(
+            role,
+            (
+                "IAM5",
+                "Bedrock generates job ids at deploy time: the notifier may read only the jobs tagged with this "
+                "stack's id.",
+                wildcard_resources(self, [jobs]),
+            ),
+        )
+        return role
 
     @classmethod
     def of(cls, scope: Construct, **settings: Any) -> JobCompletionNotifier:
         """The stack's notifier, created with these settings when it does not exist yet."""
-        # A model's scope is usually the stack itself: looking it up first saves a jsii round trip.
-        existing = _NOTIFIERS.get(scope)
-        if existing is not None and not settings:
-            return existing
-        stack = cdk.Stack.of(scope)
-        existing = _NOTIFIERS.get(stack)
-        if existing is None:
-            return cls(stack, NOTIFIER_ID, **settings)
-        if settings:
-            raise ValueError(
-                f"{stack.stack_name} already has its JobCompletionNotifier; pass settings {sorted(settings)} on "
-                "the first call to JobCompletionNotifier.of"
-            )
-        return existing
+        return one_per_stack(cls, scope, NOTIFIER_ID, settings)
 
     def wait_for(
         self, scope: Construct, job: cdk.CfnResource, job_id: str, timeout_seconds: int, key: str
@@ -212,6 +203,3 @@ class JobCompletionNotifier(Construct):
         # After the job; and the wait starts once the notifier, its rules and its grants exist.
         condition.node.add_dependency(job, self)
         return condition
-
-
-_NOTIFIERS: weakref.WeakKeyDictionary[Construct, JobCompletionNotifier] = weakref.WeakKeyDictionary()

@@ -35,6 +35,7 @@ from .provider import CustomizationProvider, StackUse
 from .serving import CustomModelBase, ExistingCustomModel
 
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
+_Resource = cdk.CfnResource | None
 
 
 @jsii.implements(cdk.ITaggable)
@@ -99,9 +100,15 @@ class CustomModel(TaggedResource, CustomModelBase):
         self.provider = provider or CustomizationProvider.of(scope)
         use = self.provider.use(scope)  # the model's stack is its scope's: usually the stack, looked up once
         self._stack = use.stack
-        self._subnets: list[ec2.ISubnet] = []  # set by _vpc_config when the job runs in a VPC
-        self._security_groups: list[ec2.ISecurityGroup] = []
-        vpc_config = self._vpc_config(vpc, vpc_subnets, security_groups)
+        self._subnets, self._security_groups = _network(self, vpc, vpc_subnets, security_groups)
+        vpc_config = (
+            {
+                "subnetIds": [subnet.subnet_id for subnet in self._subnets],
+                "securityGroupIds": [group.security_group_id for group in self._security_groups],
+            }
+            if vpc is not None
+            else None
+        )
         self._given_role = role
         self._own_role = (
             self._create_service_role(training_data, output_data, validation_data or [], customization, kms_key)
@@ -111,26 +118,20 @@ class CustomModel(TaggedResource, CustomModelBase):
         role_arn = self._own_role.arn if self._own_role is not None else attribute(role, "role_arn")
 
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
-        properties: dict[str, Any] = {
-            "baseModelIdentifier": base_model_id,
-            "customizationType": customization.customization_type,
-            "roleArn": role_arn,
-            "trainingDataConfig": self._training_data_config(training_data),
-            "outputDataConfig": {"s3Uri": output_data.uri},
-        }
-        optional: dict[str, Any] = {
-            "jobName": job_name,
-            "customModelName": custom_model_name,
-            "customizationConfig": customization.config,
-            "hyperParameters": {k: str(v) for k, v in hyper_parameters.items()} if hyper_parameters else None,
-            "customModelKmsKeyId": kms_key.key_arn if kms_key else None,
-            "validationDataConfig": (
-                {"validators": [{"s3Uri": data.uri} for data in validation_data]} if validation_data else None
-            ),
-            "vpcConfig": vpc_config,
-            "waitUntil": self.completion.wait_until,
-        }
-        properties.update({name: value for name, value in optional.items() if value is not None})
+        properties = job_properties(
+            base_model_id=base_model_id,
+            customization=customization,
+            role_arn=role_arn,
+            training_data=training_data,
+            output_data=output_data,
+            validation_data=validation_data or [],
+            hyper_parameters=hyper_parameters,
+            job_name=job_name,
+            custom_model_name=custom_model_name,
+            kms_key_arn=kms_key.key_arn if kms_key else None,
+            vpc_config=vpc_config,
+            wait_until=self.completion.wait_until,
+        )
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(
             self,
@@ -146,14 +147,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         )
         use.grants.allow(RESOURCE_TYPE, base_model_id, role_arn, own_role=role is None)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
-        self._completed: cdk.CfnResource | None = self.resource
-        end: cdk.CfnResource | None = self.resource  # what marks the job's end, for the stack's job order
-        if self.completion.mode is CompletionMode.POLLING:
-            use.jobs.warn_of_polling_limit()
-        elif self.completion.mode is CompletionMode.EVENT_DRIVEN:
-            self._completed, end = self._wait_for_events(scope, properties, use)
-        else:
-            self._completed = end = None
+        self._completed, end = self._wait(scope, properties, use)
         use.jobs.order("job", self.resource, end)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
@@ -200,6 +194,16 @@ class CustomModel(TaggedResource, CustomModelBase):
             )
         return attribute_string(self._completed, name)
 
+    def _wait(self, scope: Construct, properties: Mapping[str, Any], use: StackUse) -> tuple[_Resource, _Resource]:
+        """Where the completed job's attributes come from, and what marks the job's end for the stack's job order
+        (both None: the deployment does not wait)."""
+        if self.completion.mode is CompletionMode.POLLING:
+            use.jobs.warn_of_polling_limit()
+            return self.resource, self.resource
+        if self.completion.mode is CompletionMode.EVENT_DRIVEN:
+            return self._wait_for_events(scope, properties, use)
+        return None, None
+
     def _wait_for_events(
         self, scope: Construct, properties: Mapping[str, Any], use: StackUse
     ) -> tuple[cdk.CfnResource, cdk.CfnResource]:
@@ -227,38 +231,6 @@ class CustomModel(TaggedResource, CustomModelBase):
     def job_name(self) -> str:
         return attribute_string(self.resource, "jobName")
 
-    def _training_data_config(self, training_data: S3Data | InvocationLogs) -> dict[str, Any]:
-        if isinstance(training_data, S3Data):
-            return {"s3Uri": training_data.uri}
-        logs: dict[str, Any] = {
-            "usePromptResponse": training_data.use_prompt_response,
-            "invocationLogSource": {"s3Uri": training_data.source.uri},
-        }
-        if training_data.request_metadata_filters is not None:
-            logs["requestMetadataFilters"] = training_data.request_metadata_filters.render()
-        return {"invocationLogsConfig": logs}
-
-    def _vpc_config(
-        self,
-        vpc: ec2.IVpc | None,
-        vpc_subnets: ec2.SubnetSelection | None,
-        security_groups: Sequence[ec2.ISecurityGroup] | None,
-    ) -> dict[str, Any] | None:
-        if vpc is None:
-            if vpc_subnets or security_groups:
-                raise ValueError("vpc_subnets and security_groups need vpc")
-            return None
-        self._subnets = list(vpc.select_subnets(**_selection(vpc_subnets)).subnets)
-        self._security_groups = list(security_groups or []) or [
-            ec2.SecurityGroup(
-                self, "SecurityGroup", vpc=vpc, description="Bedrock customization job", allow_all_outbound=True
-            )
-        ]
-        return {
-            "subnetIds": [subnet.subnet_id for subnet in self._subnets],
-            "securityGroupIds": [group.security_group_id for group in self._security_groups],
-        }
-
     def _create_service_role(
         self,
         training_data: S3Data | InvocationLogs,
@@ -277,7 +249,9 @@ class CustomModel(TaggedResource, CustomModelBase):
             # version and alias (<function ARN>:*).
             grants.allow(["lambda:InvokeFunction"], [customization.grader.function_arn])
         teacher_models = customization.allow_teacher(self, grants)
-        vpc_finding = self._allow_vpc_access(grants) if self._subnets else None
+        vpc_finding = (
+            _allow_vpc_access(self._stack, self._subnets, self._security_groups, grants) if self._subnets else None
+        )
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
         role = OwnRole(
@@ -308,63 +282,134 @@ class CustomModel(TaggedResource, CustomModelBase):
             acknowledge(role.resource, *findings)
         return role
 
-    def _allow_vpc_access(self, grants: Grants) -> Finding:
-        """The network-interface permissions Bedrock documents for jobs in a VPC; returns their finding."""
-        stack = self._stack
-        interfaces = stack_arn(stack, "ec2", "network-interface", "*")
-        jobs = stack_arn(stack, "bedrock", "model-customization-job", "*")
-        subnet_arns = [
-            stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id) for s in self._subnets
-        ]
-        group_arns = [
-            stack.format_arn(service="ec2", resource="security-group", resource_name=g.security_group_id)
-            for g in self._security_groups
-        ]
-        grants.allow(
-            [
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeVpcs",
-                "ec2:DescribeDhcpOptions",
-                "ec2:DescribeSubnets",
-                "ec2:DescribeSecurityGroups",
-            ],
-            ["*"],  # these Describe actions support no resource-level permissions
+
+def job_properties(
+    *,
+    base_model_id: str,
+    customization: Customization,
+    role_arn: str,
+    training_data: S3Data | InvocationLogs,
+    output_data: S3Data,
+    validation_data: Sequence[S3Data],
+    hyper_parameters: Mapping[str, str | int | float] | None,
+    job_name: str | None,
+    custom_model_name: str | None,
+    kms_key_arn: str | None,
+    vpc_config: Mapping[str, Any] | None,
+    wait_until: str | None,
+) -> dict[str, Any]:
+    """The job's custom resource properties (its tags aside), as the API names them."""
+    properties: dict[str, Any] = {
+        "baseModelIdentifier": base_model_id,
+        "customizationType": customization.customization_type,
+        "roleArn": role_arn,
+        "trainingDataConfig": _training_data_config(training_data),
+        "outputDataConfig": {"s3Uri": output_data.uri},
+    }
+    optional: dict[str, Any] = {
+        "jobName": job_name,
+        "customModelName": custom_model_name,
+        "customizationConfig": customization.config,
+        "hyperParameters": {k: str(v) for k, v in hyper_parameters.items()} if hyper_parameters else None,
+        "customModelKmsKeyId": kms_key_arn,
+        "validationDataConfig": (
+            {"validators": [{"s3Uri": data.uri} for data in validation_data]} if validation_data else None
+        ),
+        "vpcConfig": vpc_config,
+        "waitUntil": wait_until,
+    }
+    properties.update({name: value for name, value in optional.items() if value is not None})
+    return properties
+
+
+def _training_data_config(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
+    if isinstance(training_data, S3Data):
+        return {"s3Uri": training_data.uri}
+    logs: dict[str, Any] = {
+        "usePromptResponse": training_data.use_prompt_response,
+        "invocationLogSource": {"s3Uri": training_data.source.uri},
+    }
+    if training_data.request_metadata_filters is not None:
+        logs["requestMetadataFilters"] = training_data.request_metadata_filters.render()
+    return {"invocationLogsConfig": logs}
+
+
+def _allow_vpc_access(
+    stack: cdk.Stack, subnets: Sequence[ec2.ISubnet], security_groups: Sequence[ec2.ISecurityGroup], grants: Grants
+) -> Finding:
+    """The network-interface permissions Bedrock documents for jobs in a VPC; returns their finding."""
+    interfaces = stack_arn(stack, "ec2", "network-interface", "*")
+    jobs = stack_arn(stack, "bedrock", "model-customization-job", "*")
+    subnet_arns = [stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id) for s in subnets]
+    group_arns = [
+        stack.format_arn(service="ec2", resource="security-group", resource_name=g.security_group_id)
+        for g in security_groups
+    ]
+    grants.allow(
+        [
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeVpcs",
+            "ec2:DescribeDhcpOptions",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSecurityGroups",
+        ],
+        ["*"],  # these Describe actions support no resource-level permissions
+    )
+    grants.allow(
+        ["ec2:CreateNetworkInterface"],
+        [interfaces],
+        {
+            "StringEquals": {"aws:RequestTag/BedrockManaged": "true"},
+            "ArnEquals": {"aws:RequestTag/BedrockModelCustomizationJobArn": jobs},
+        },
+    )
+    grants.allow(["ec2:CreateNetworkInterface"], [*subnet_arns, *group_arns])
+    grants.allow(
+        [
+            "ec2:CreateNetworkInterfacePermission",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DeleteNetworkInterfacePermission",
+        ],
+        [interfaces],
+        {
+            "ArnEquals": {"ec2:Subnet": subnet_arns, "ec2:ResourceTag/BedrockModelCustomizationJobArn": jobs},
+            "StringEquals": {"ec2:ResourceTag/BedrockManaged": "true"},
+        },
+    )
+    grants.allow(
+        ["ec2:CreateTags"],
+        [interfaces],
+        {
+            "StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"},
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]},
+        },
+    )
+    return (
+        "IAM5",
+        "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it "
+        "creates; conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
+        wildcard_resources(stack, ["*", interfaces]),
+    )
+
+
+def _network(
+    scope: Construct,
+    vpc: ec2.IVpc | None,
+    vpc_subnets: ec2.SubnetSelection | None,
+    security_groups: Sequence[ec2.ISecurityGroup] | None,
+) -> tuple[list[ec2.ISubnet], list[ec2.ISecurityGroup]]:
+    """The subnets and security groups the job runs in (none without a VPC)."""
+    if vpc is None:
+        if vpc_subnets or security_groups:
+            raise ValueError("vpc_subnets and security_groups need vpc")
+        return [], []
+    subnets = list(vpc.select_subnets(**_selection(vpc_subnets)).subnets)
+    groups = list(security_groups or []) or [
+        ec2.SecurityGroup(
+            scope, "SecurityGroup", vpc=vpc, description="Bedrock customization job", allow_all_outbound=True
         )
-        grants.allow(
-            ["ec2:CreateNetworkInterface"],
-            [interfaces],
-            {
-                "StringEquals": {"aws:RequestTag/BedrockManaged": "true"},
-                "ArnEquals": {"aws:RequestTag/BedrockModelCustomizationJobArn": jobs},
-            },
-        )
-        grants.allow(["ec2:CreateNetworkInterface"], [*subnet_arns, *group_arns])
-        grants.allow(
-            [
-                "ec2:CreateNetworkInterfacePermission",
-                "ec2:DeleteNetworkInterface",
-                "ec2:DeleteNetworkInterfacePermission",
-            ],
-            [interfaces],
-            {
-                "ArnEquals": {"ec2:Subnet": subnet_arns, "ec2:ResourceTag/BedrockModelCustomizationJobArn": jobs},
-                "StringEquals": {"ec2:ResourceTag/BedrockManaged": "true"},
-            },
-        )
-        grants.allow(
-            ["ec2:CreateTags"],
-            [interfaces],
-            {
-                "StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"},
-                "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]},
-            },
-        )
-        return (
-            "IAM5",
-            "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it "
-            "creates; conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
-            wildcard_resources(self._stack, ["*", interfaces]),
-        )
+    ]
+    return subnets, groups
 
 
 def _selection(vpc_subnets: ec2.SubnetSelection | None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from ._provider_kinds import (
     Runner,
     SingleFunctionRunner,
 )
+from ._resource import one_per_stack
 from .limits import check_limits
 
 __all__ = [
@@ -162,21 +163,7 @@ class CustomizationProvider(Construct):
     @classmethod
     def of(cls, scope: Construct, **settings: Any) -> CustomizationProvider:
         """The stack's provider, created with these settings when it does not exist yet."""
-        # A model's scope is usually the stack itself: no round trip to find it.
-        stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
-        existing = stack.node.try_find_child(PROVIDER_ID)
-        if existing is None:
-            return cls(stack, PROVIDER_ID, **settings)
-        if not isinstance(existing, CustomizationProvider):
-            raise ValueError(
-                f"{stack.node.path}/{PROVIDER_ID} is taken by a construct that is not a CustomizationProvider"
-            )
-        if settings:
-            raise ValueError(
-                f"{stack.stack_name} already has its CustomizationProvider; pass settings "
-                f"{sorted(settings)} on the first call to CustomizationProvider.of"
-            )
-        return existing
+        return one_per_stack(cls, scope, PROVIDER_ID, settings)
 
     def use(self, scope: Construct) -> StackUse:
         """What this provider does for scope's stack: its grants and its job order."""
