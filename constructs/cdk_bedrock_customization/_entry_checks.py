@@ -1,0 +1,265 @@
+"""The checks of a models file that read across its entries: references and cycles, unique names, each entry's
+request against the handler's contract, and local datasets against the base model's documented format."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from bedrock_custom_resource import contract
+
+from .datasets import DatasetError, check_total_records, validate_dataset
+from .models_file import (
+    COMMITMENTS,
+    CUSTOMIZATIONS,
+    FIELDS,
+    NAME_FIELDS,
+    RESOURCE_TYPES,
+    SECTIONS,
+    Field,
+    ModelsFile,
+    Problem,
+    _cut,
+    _label,
+    _position,
+    _show,
+)
+
+# Stand-ins, for offline checks, of values that the construct makes at synth time.
+_PLACEHOLDERS = {
+    "role": "arn:aws:iam::123456789012:role/created-by-the-construct",
+    "local_data": "s3://cdk-assets-bucket/asset-of-a-local-file.jsonl",
+    "model_key": "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6",
+}
+
+
+class EntryChecks:
+    """The cross-entry problems of one stage's file (whose schema_problems are none)."""
+
+    def __init__(self, file: ModelsFile) -> None:
+        self.file = file
+
+    def problems(self) -> list[Problem]:
+        """References, cycles, unique names, and each entry's request against the contract (of a file whose
+        schema_problems are none)."""
+        problems = self._reference_problems() + self._name_problems()
+        for section in SECTIONS:
+            for key, entry in self.file.entries(section):
+                request_problems = self._request_problems(section, key, entry)
+                problems.extend(request_problems)
+                # Datasets are checked against the base model's documented format: only with a valid base model.
+                if not any(problem.path == f"{section}.{key}.base_model" for problem in request_problems):
+                    problems.extend(self._local_data_problems(section, key, entry))
+        return [Problem(**{**vars(problem), "stage": self.file.stage}) for problem in problems]
+
+    @cached_property
+    def model_keys(self) -> frozenset[str]:
+        return frozenset(key for section in ("models", "imported_models") for key, _ in self.file.entries(section))
+
+    def dangling(self, section: str, value: Any) -> bool:
+        """Whether a deployment's or a throughput's model names a key of the file that does not exist (rather
+        than a model id or ARN, which the contract checks)."""
+        return (
+            section in ("deployments", "provisioned_throughput")
+            and isinstance(value, str)
+            and value not in self.model_keys
+            and not value.startswith("arn:")
+            and "." not in value
+        )
+
+    def _reference_problems(self) -> list[Problem]:
+        problems = []
+        for section in ("deployments", "provisioned_throughput"):
+            for key, entry in self.file.entries(section):
+                if self.dangling(section, entry["model"]):
+                    problems.append(
+                        self.file.problem(
+                            [section, key, "model"], f"{_show(entry['model'])} is no key of models or imported_models"
+                        )
+                    )
+        # Models that continue training another model of the file: no cycles. Each model is walked once.
+        bases = {key: entry["base_model"] for key, entry in self.file.entries("models")}
+        done: set[str] = set()
+        for start in bases:
+            chain: dict[str, None] = {}
+            current = start
+            while current in bases and current not in done and current not in chain:
+                chain[current] = None
+                current = bases[current]
+            if current in chain:
+                keys = list(chain)
+                cycle = " -> ".join([*keys[keys.index(current) :], current])
+                problems.append(self.file.problem(["models", current, "base_model"], _cut(f"reference cycle: {cycle}")))
+            done.update(chain)
+        return problems
+
+    def base_model_of(self, key: str) -> str:
+        """The foundation model that a model of the file customizes, through the models it continues training."""
+        bases = {name: entry["base_model"] for name, entry in self.file.entries("models")}
+        seen = {key}
+        current = bases[key]
+        while current in bases and current not in seen:
+            seen.add(current)
+            current = bases[current]
+        return str(current)
+
+    def _name_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        seen: dict[tuple[str, str], str] = {}
+        for section, names in NAME_FIELDS.items():
+            for key, entry in self.file.entries(section):
+                for name_field in names:
+                    if name_field not in entry:
+                        continue
+                    kind = "model" if name_field in ("custom_model_name", "model_name") else name_field
+                    identity = (kind, str(entry[name_field]))
+                    if identity in seen:
+                        problems.append(
+                            self.file.problem(
+                                [section, key, name_field],
+                                f"{_show(entry[name_field])} is also the name of {seen[identity]}: Bedrock names "
+                                "are unique",
+                            )
+                        )
+                    else:
+                        seen[identity] = _label([section, key, name_field])
+        return problems
+
+    def _request_problems(self, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
+        try:
+            contract.create_request(RESOURCE_TYPES[section], self.request_properties(section, entry))
+        except contract.InvalidProperties as invalid:
+            return [self._problem_at_member(section, key, entry, problem) for problem in invalid.problems]
+        return []
+
+    def request_properties(self, section: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """The entry as the custom resource's properties (values the construct makes are stand-ins)."""
+        properties: dict[str, Any] = {}
+        for spec in FIELDS[section]:
+            if spec.member is None or spec.name not in entry:
+                continue
+            value = entry[spec.name]
+            if spec.reference and (value in self.model_keys or self.dangling(section, value)):
+                value = _PLACEHOLDERS["model_key"]  # a dangling reference is reported once, as such
+            elif spec.name in ("training_data", "validation_data"):
+                value = [_data_uri(item) for item in value] if isinstance(value, list) else _data_uri(value)
+            elif spec.name == "customization":
+                value = CUSTOMIZATIONS[value]
+            elif spec.name == "commitment":
+                value = COMMITMENTS[value]
+            elif spec.name == "invocation_logs":
+                value = {
+                    "invocationLogSource": {"s3Uri": value["source"]},
+                    "usePromptResponse": value.get("use_prompt_response", False),
+                }
+            elif spec.name == "hyper_parameters":
+                value = {name: str(item) for name, item in value.items()}  # as CustomModel sends them
+            elif spec.name.endswith("tags"):
+                value = [{"key": k, "value": v} for k, v in value.items()]
+            if spec.name == "validation_data":
+                value = [{"s3Uri": uri} for uri in value]
+            _set_member(properties, spec.member, value)
+        if section == "models" and "role" not in entry:
+            properties["roleArn"] = _PLACEHOLDERS["role"]
+        return properties
+
+    def _problem_at_member(self, section: str, key: str, entry: Mapping[str, Any], problem: str) -> Problem:
+        member_path, _, message = problem.partition(": ")
+        alternatives = [
+            next((spec for spec in FIELDS[section] if spec.member == member), None)
+            for member in member_path.split(" or ")
+        ]
+        if len(alternatives) > 1 and all(alternatives):
+            return self._one_of_problem(section, key, entry, [spec.name for spec in alternatives if spec], message)
+        best: Field | None = None
+        for spec in FIELDS[section]:
+            if spec.member and (
+                member_path == spec.member
+                or member_path.startswith(spec.member + ".")
+                or member_path.startswith(spec.member + "[")
+            ):
+                best = spec if best is None or len(spec.member or "") > len(best.member or "") else best
+        if best is None:
+            missing = next(
+                (spec for spec in FIELDS[section] if (spec.member or "").startswith(member_path + ".")), None
+            )
+            if missing is not None:
+                return self.file.problem([section, key, missing.name], message)
+            return self.file.problem([section, key], f"{member_path}: {message}")
+        rest = member_path[len(best.member or "") :].lstrip(".")
+        path = [section, key, best.name]
+        separator = "" if rest.startswith("[") or not rest else "."
+        return self.file.problem(path, message, label=_label(path) + separator + rest)
+
+    def _one_of_problem(
+        self, section: str, key: str, entry: Mapping[str, Any], names: list[str], message: str
+    ) -> Problem:
+        """'Give exactly one of these fields', where the fields are: at the last of those given, naming the
+        line of each other one given, or at the entry when none is given."""
+        rule = message.split(", got ", 1)[0]
+        given = sorted(
+            (name for name in names if name in entry),
+            key=lambda name: _position(self.file.document, [section, key, name]),
+        )
+        if not given:
+            return self.file.problem([section, key], f"{rule}: {' or '.join(names)}")
+        *others, last = given
+        also = ", ".join(f"{name} (line {_position(self.file.document, [section, key, name])[0]})" for name in others)
+        return self.file.problem([section, key, last], f"{rule}; {also} is also given")
+
+    def _local_data_problems(self, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
+        """Local datasets: each file checked, then the quotas on a job's training and validation records
+        together (when all of them are local, so that they can be counted)."""
+        if section != "models":
+            return []
+        problems, summaries, remote = [], {}, False
+        written: dict[str, str] = {}  # each local dataset's path as the error shows it -> as the file wrote it
+        for spec_name in ("training_data", "validation_data"):
+            values = entry.get(spec_name)
+            items = list(values) if isinstance(values, list) else [values] if values else []
+            for index, item in enumerate(items):
+                if str(item).startswith("s3://"):
+                    remote = True
+                    continue
+                location = [section, key, spec_name] + ([index] if isinstance(values, list) else [])
+                local = self.file.local_file(str(item))
+                if local is None:
+                    problems.append(self.file.problem(location, f"{_show(item)} is neither an s3:// URI nor a file"))
+                    continue
+                written[str(local)] = str(item)
+                try:
+                    summaries[(spec_name, index)] = validate_dataset(
+                        local,
+                        customization_type=CUSTOMIZATIONS[str(entry.get("customization", "fine_tuning"))],
+                        base_model=self.base_model_of(key),
+                        purpose="training" if spec_name == "training_data" else "validation",
+                    )
+                except DatasetError as error:
+                    problems.append(self.file.problem(location, _as_written(str(error), written)))
+        training = summaries.pop(("training_data", 0), None)
+        if not problems and not remote and training is not None:
+            try:
+                check_total_records(training, list(summaries.values()))
+            except DatasetError as error:
+                problems.append(self.file.problem([section, key, "training_data"], _as_written(str(error), written)))
+        return problems
+
+
+def _as_written(message: str, written: Mapping[str, str]) -> str:
+    """A dataset's message, with the local paths as the models file wrote them (its position says where)."""
+    for shown, as_written in written.items():
+        message = message.replace(shown, as_written)
+    return message
+
+
+def _data_uri(value: Any) -> str:
+    return str(value) if str(value).startswith("s3://") else _PLACEHOLDERS["local_data"]
+
+
+def _set_member(properties: dict[str, Any], member: str, value: Any) -> None:
+    parts = member.split(".")
+    target = properties
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
