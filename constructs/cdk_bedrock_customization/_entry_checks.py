@@ -3,15 +3,17 @@ request against the handler's contract, and local datasets against the base mode
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any
 
 from bedrock_custom_resource import contract
 
+from . import _requests
+from ._requests import CompletionMode, tag_list
 from .datasets import DatasetError, check_total_records, validate_dataset
+from .entry_props import construct_props
 from .models_file import (
-    COMMITMENTS,
     CUSTOMIZATIONS,
     FIELDS,
     NAME_FIELDS,
@@ -31,6 +33,13 @@ _PLACEHOLDERS = {
     "role": "arn:aws:iam::123456789012:role/created-by-the-construct",
     "local_data": "s3://cdk-assets-bucket/asset-of-a-local-file.jsonl",
     "model_key": "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6",
+}
+
+_REQUESTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "models": _requests.job,
+    "imported_models": _requests.imported_model,
+    "deployments": _requests.deployment,
+    "provisioned_throughput": _requests.provisioned_throughput,
 }
 
 
@@ -57,12 +66,11 @@ class EntryChecks:
     def model_keys(self) -> frozenset[str]:
         return frozenset(key for section in ("models", "imported_models") for key, _ in self.file.entries(section))
 
-    def dangling(self, section: str, value: Any) -> bool:
+    def dangling(self, value: Any) -> bool:
         """Whether a deployment's or a throughput's model names a key of the file that does not exist (rather
         than a model id or ARN, which the contract checks)."""
         return (
-            section in ("deployments", "provisioned_throughput")
-            and isinstance(value, str)
+            isinstance(value, str)
             and value not in self.model_keys
             and not value.startswith("arn:")
             and "." not in value
@@ -72,7 +80,7 @@ class EntryChecks:
         problems = []
         for section in ("deployments", "provisioned_throughput"):
             for key, entry in self.file.entries(section):
-                if self.dangling(section, entry["model"]):
+                if self.dangling(entry["model"]):
                     problems.append(
                         self.file.problem(
                             [section, key, "model"], f"{_show(entry['model'])} is no key of models or imported_models"
@@ -128,41 +136,25 @@ class EntryChecks:
 
     def _request_problems(self, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
         try:
-            contract.create_request(RESOURCE_TYPES[section], self.request_properties(section, entry))
+            contract.create_request(RESOURCE_TYPES[section], self.request_properties(section, key, entry))
         except contract.InvalidProperties as invalid:
             return [self._problem_at_member(section, key, entry, problem) for problem in invalid.problems]
         return []
 
-    def request_properties(self, section: str, entry: Mapping[str, Any]) -> dict[str, Any]:
-        """The entry as the custom resource's properties (values the construct makes are stand-ins)."""
-        properties: dict[str, Any] = {}
-        for spec in FIELDS[section]:
-            if spec.member is None or spec.name not in entry:
-                continue
-            value = entry[spec.name]
-            if spec.reference and (value in self.model_keys or self.dangling(section, value)):
-                value = _PLACEHOLDERS["model_key"]  # a dangling reference is reported once, as such
-            elif spec.name in ("training_data", "validation_data"):
-                value = [_data_uri(item) for item in value] if isinstance(value, list) else _data_uri(value)
-            elif spec.name == "customization":
-                value = CUSTOMIZATIONS[value]
-            elif spec.name == "commitment":
-                value = COMMITMENTS[value]
-            elif spec.name == "invocation_logs":
-                value = {
-                    "invocationLogSource": {"s3Uri": value["source"]},
-                    "usePromptResponse": value.get("use_prompt_response", False),
-                }
-            elif spec.name == "hyper_parameters":
-                value = {name: str(item) for name, item in value.items()}  # as CustomModel sends them
-            elif spec.name.endswith("tags"):
-                value = [{"key": k, "value": v} for k, v in value.items()]
-            if spec.name == "validation_data":
-                value = [{"s3Uri": uri} for uri in value]
-            _set_member(properties, spec.member, value)
-        if section == "models" and "role" not in entry:
-            properties["roleArn"] = _PLACEHOLDERS["role"]
-        return properties
+    def request_properties(self, section: str, key: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """The entry's custom resource properties, as its construct would make them (values the construct makes
+        at synth time are stand-ins)."""
+        props = construct_props(section, key, entry, _RequestValues(self))
+        props.pop("removal_policy", None)
+        declared = contract.CONTRACTS[RESOURCE_TYPES[section]]
+        tags = {
+            member: tag_list(props.pop(_snake(member))) for member in declared.tag_members if _snake(member) in props
+        }
+        if section == "models":
+            props.setdefault("role", _PLACEHOLDERS["role"])
+            if isinstance(props.get("training_data"), str):
+                props["training_data"] = _requests.s3_data(props["training_data"])
+        return {**_REQUESTS[section](**props), **{member: listed for member, listed in tags.items() if listed}}
 
     def _problem_at_member(self, section: str, key: str, entry: Mapping[str, Any], problem: str) -> Problem:
         member_path, _, message = problem.partition(": ")
@@ -257,9 +249,57 @@ def _data_uri(value: Any) -> str:
     return str(value) if str(value).startswith("s3://") else _PLACEHOLDERS["local_data"]
 
 
-def _set_member(properties: dict[str, Any], member: str, value: Any) -> None:
-    parts = member.split(".")
-    target = properties
-    for part in parts[:-1]:
-        target = target.setdefault(part, {})
-    target[parts[-1]] = value
+def _snake(member: str) -> str:
+    """A request member's name as the construct's parameter (jobTags: job_tags)."""
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in member)
+
+
+class _RequestValues:
+    """Binds an entry's values as the plain values its construct would put in its request (entry_props.Binder)."""
+
+    def __init__(self, checks: EntryChecks) -> None:
+        self.checks = checks
+
+    def model(self, key: str, value: str, *, served: bool) -> str:
+        if value in self.checks.model_keys or (served and self.checks.dangling(value)):
+            return _PLACEHOLDERS["model_key"]  # a dangling reference is reported once, as such
+        return value
+
+    def data(self, key: str, name: str, value: str) -> str:
+        return _data_uri(value)
+
+    def output(self, uri: str) -> str:
+        return uri
+
+    def invocation_logs(self, source: str, use_prompt_response: bool) -> dict[str, Any]:
+        return _requests.invocation_logs(source, use_prompt_response)
+
+    def role(self, key: str, arn: str) -> str:
+        return arn
+
+    def key(self, key: str, arn: str) -> str:
+        return arn
+
+    def customization(self, key: str, kind: str, options: Mapping[str, Any]) -> _requests.Customization:
+        if kind == "distillation" and options["teacher_model"] is not None:
+            return _requests.distillation(**options)
+        if kind == "reinforcement_fine_tuning" and options["grader"] is not None:
+            return _requests.reinforcement_fine_tuning(**options)
+        return CUSTOMIZATIONS[kind], None  # without its model, the contract says what the type requires
+
+    def completion(self, mode: CompletionMode, timeout_seconds: int) -> str | None:
+        return _requests.wait_until(mode)
+
+    def model_source(self, source_uri: str | None, model_package_arn: str | None) -> dict[str, Any]:
+        sources = [
+            *([_requests.model_in_s3(source_uri)] if source_uri is not None else []),
+            *([_requests.model_package(model_package_arn)] if model_package_arn is not None else []),
+        ]
+        # Both, or neither: the contract says to give exactly one.
+        return {name: value for source in sources for name, value in source.items()}
+
+    def commitment(self, duration: str) -> str:
+        return duration
+
+    def removal_policy(self, value: str) -> str:
+        return value

@@ -17,6 +17,7 @@ from bedrock_custom_resource.lifecycle import STACK_TAG
 
 from constructs import Construct, IConstruct, IDependable
 
+from ._requests import tag_list
 from ._tokens import is_unresolved
 
 if TYPE_CHECKING:
@@ -210,11 +211,6 @@ def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:
 def attribute_string(resource: cdk.CfnResource, name: str) -> str:
     """A custom resource's attribute, as cdk.CustomResource.get_att_string gives it."""
     return cdk.Token.as_string(resource.get_att(name))
-
-
-def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    """Tags as the API's list of key/value pairs, in a stable order."""
-    return [{"key": key, "value": tags[key]} for key in sorted(tags)]
 
 
 def _merged_tag_list(tags: cdk.TagManager, own: Mapping[str, str]) -> list[dict[str, str]] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -12,15 +11,16 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from bedrock_custom_resource.contract import WaitUntil
 from bedrock_custom_resource.environment import STACK_ID_VARIABLE
 from bedrock_custom_resource.lifecycle import STACK_TAG
 from bedrock_custom_resource.notifier import WAIT_CONDITION, WAIT_METADATA_KEY
 
 from constructs import Construct
 
+from . import _requests
 from ._nag import acknowledge, wildcard_resources
 from ._packaging import handler_function
+from ._requests import CompletionMode as CompletionMode
 from ._resource import one_per_stack
 from .provider import DEFAULT_LOG_RETENTION
 
@@ -28,20 +28,6 @@ NOTIFIER_ID = "BedrockJobCompletionNotifier"
 # The longest a CloudFormation wait condition waits (its Timeout is at most 43200 s).
 MAX_WAIT = cdk.Duration.hours(12)
 DEFAULT_BACKSTOP_INTERVAL = cdk.Duration.hours(1)
-
-
-class CompletionMode(enum.StrEnum):
-    POLLING = "POLLING"
-    EVENT_DRIVEN = "EVENT_DRIVEN"
-    NO_WAIT = "NO_WAIT"
-
-
-# How far the job resource itself waits, in each mode.
-_WAIT_UNTIL: dict[CompletionMode, WaitUntil | None] = {
-    CompletionMode.POLLING: None,  # the handler's default: until the job completes
-    CompletionMode.EVENT_DRIVEN: WaitUntil.ACCEPTED,
-    CompletionMode.NO_WAIT: WaitUntil.VALIDATED,
-}
 
 
 @dataclass(frozen=True)
@@ -81,8 +67,7 @@ class Completion:
     @property
     def wait_until(self) -> str | None:
         """The job resource's waitUntil property (None: the default, until the job completes)."""
-        wait_until = _WAIT_UNTIL[self.mode]
-        return None if wait_until is None else wait_until.value
+        return _requests.wait_until(self.mode)
 
 
 DEFAULT_COMPLETION = Completion.event_driven()

@@ -17,6 +17,7 @@ from bedrock_custom_resource import contract
 
 from constructs import Construct
 
+from . import _requests
 from ._nag import Finding, acknowledge, wildcard_resources
 from ._resource import (
     MODEL_KEY_ACTIONS,
@@ -118,19 +119,19 @@ class CustomModel(TaggedResource, CustomModelBase):
         role_arn = self._own_role.arn if self._own_role is not None else attribute(role, "role_arn")
 
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
-        properties = job_properties(
-            base_model_id=base_model_id,
-            customization=customization,
-            role_arn=role_arn,
-            training_data=training_data,
-            output_data=output_data,
-            validation_data=validation_data or [],
+        properties = _requests.job(
+            base_model=base_model_id,
+            customization=(customization.customization_type, customization.config),
+            role=role_arn,
+            training_data=_training_data(training_data),
+            output_data=output_data.uri,
+            validation_data=[data.uri for data in validation_data or []],
             hyper_parameters=hyper_parameters,
             job_name=job_name,
             custom_model_name=custom_model_name,
-            kms_key_arn=kms_key.key_arn if kms_key else None,
+            kms_key=kms_key.key_arn if kms_key else None,
             vpc_config=vpc_config,
-            wait_until=self.completion.wait_until,
+            completion=self.completion.wait_until,
         )
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(
@@ -283,55 +284,13 @@ class CustomModel(TaggedResource, CustomModelBase):
         return role
 
 
-def job_properties(
-    *,
-    base_model_id: str,
-    customization: Customization,
-    role_arn: str,
-    training_data: S3Data | InvocationLogs,
-    output_data: S3Data,
-    validation_data: Sequence[S3Data],
-    hyper_parameters: Mapping[str, str | int | float] | None,
-    job_name: str | None,
-    custom_model_name: str | None,
-    kms_key_arn: str | None,
-    vpc_config: Mapping[str, Any] | None,
-    wait_until: str | None,
-) -> dict[str, Any]:
-    """The job's custom resource properties (its tags aside), as the API names them."""
-    properties: dict[str, Any] = {
-        "baseModelIdentifier": base_model_id,
-        "customizationType": customization.customization_type,
-        "roleArn": role_arn,
-        "trainingDataConfig": _training_data_config(training_data),
-        "outputDataConfig": {"s3Uri": output_data.uri},
-    }
-    optional: dict[str, Any] = {
-        "jobName": job_name,
-        "customModelName": custom_model_name,
-        "customizationConfig": customization.config,
-        "hyperParameters": {k: str(v) for k, v in hyper_parameters.items()} if hyper_parameters else None,
-        "customModelKmsKeyId": kms_key_arn,
-        "validationDataConfig": (
-            {"validators": [{"s3Uri": data.uri} for data in validation_data]} if validation_data else None
-        ),
-        "vpcConfig": vpc_config,
-        "waitUntil": wait_until,
-    }
-    properties.update({name: value for name, value in optional.items() if value is not None})
-    return properties
-
-
-def _training_data_config(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
+def _training_data(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
     if isinstance(training_data, S3Data):
-        return {"s3Uri": training_data.uri}
-    logs: dict[str, Any] = {
-        "usePromptResponse": training_data.use_prompt_response,
-        "invocationLogSource": {"s3Uri": training_data.source.uri},
-    }
-    if training_data.request_metadata_filters is not None:
-        logs["requestMetadataFilters"] = training_data.request_metadata_filters.render()
-    return {"invocationLogsConfig": logs}
+        return _requests.s3_data(training_data.uri)
+    filters = training_data.request_metadata_filters
+    return _requests.invocation_logs(
+        training_data.source.uri, training_data.use_prompt_response, filters.render() if filters else None
+    )
 
 
 def _allow_vpc_access(

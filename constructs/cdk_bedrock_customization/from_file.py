@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,13 @@ from aws_cdk import aws_s3_assets as s3_assets
 
 from constructs import Construct
 
+from ._requests import CompletionMode
 from .completion import Completion
 from .custom_model import CustomModel
+from .entry_props import construct_props
 from .imported_model import ImportedCustomModel, ModelSource
 from .inputs import Customization, InvocationLogs, S3Data
-from .models_file import COMMITMENTS, ModelsFile
+from .models_file import ModelsFile
 from .provider import CustomizationProvider
 from .serving import Commitment, CustomModelBase, CustomModelDeployment, ProvisionedThroughput
 
@@ -55,140 +57,86 @@ class ModelsFromFile(Construct):
         """
         super().__init__(scope, construct_id)
         self.file = ModelsFile.load(path, stage)
-        self._provider = provider
         self.models: dict[str, CustomModelBase] = {}
         self.deployments: dict[str, CustomModelDeployment] = {}
         self.provisioned_throughput: dict[str, ProvisionedThroughput] = {}
+        bind = _InScope(self)
         entries = dict(self.file.entries("models"))
         for key in _in_dependency_order(entries):
-            self.models[key] = self._custom_model(key, entries[key])
+            props = construct_props("models", key, entries[key], bind)
+            self.models[key] = CustomModel(self, key, **props, provider=provider)
         for key, entry in self.file.entries("imported_models"):
-            self.models[key] = self._imported_model(key, entry)
+            props = construct_props("imported_models", key, entry, bind)
+            self.models[key] = ImportedCustomModel(self, key, **props, provider=provider)
         for key, entry in self.file.entries("deployments"):
-            self.deployments[key] = CustomModelDeployment(
-                self,
-                key,
-                model=self._served_model(key, str(entry["model"])),
-                model_deployment_name=entry.get("model_deployment_name"),
-                description=entry.get("description"),
-                tags=dict(entry.get("tags") or {}),
-                **self._common(entry),
-            )
+            props = construct_props("deployments", key, entry, bind)
+            self.deployments[key] = CustomModelDeployment(self, key, **props, provider=provider)
         for key, entry in self.file.entries("provisioned_throughput"):
-            commitment = entry.get("commitment")
-            self.provisioned_throughput[key] = ProvisionedThroughput(
-                self,
-                key,
-                model=self._served_model(key, str(entry["model"])),
-                model_units=int(entry["model_units"]),
-                provisioned_model_name=entry.get("provisioned_model_name"),
-                commitment=Commitment(COMMITMENTS[commitment]) if commitment else None,
-                tags=dict(entry.get("tags") or {}),
-                **self._common(entry),
-            )
+            props = construct_props("provisioned_throughput", key, entry, bind)
+            self.provisioned_throughput[key] = ProvisionedThroughput(self, key, **props, provider=provider)
 
-    def _common(self, entry: Mapping[str, Any]) -> dict[str, Any]:
-        common: dict[str, Any] = {"provider": self._provider}
-        if "removal_policy" in entry:
-            common["removal_policy"] = REMOVAL_POLICIES[str(entry["removal_policy"])]
-        return common
 
-    def _custom_model(self, key: str, entry: Mapping[str, Any]) -> CustomModel:
-        base = str(entry["base_model"])
-        kwargs: dict[str, Any] = {
-            "base_model": self.models[base].model_arn if base in self.models else base,
-            "output_data": S3Data.from_uri(str(entry["output_data"])),
-            "customization": self._customization(key, entry),
-            "completion": _completion(entry),
-            "job_name": entry.get("job_name"),
-            "custom_model_name": entry.get("custom_model_name"),
-            "job_tags": dict(entry.get("job_tags") or {}),
-            "custom_model_tags": dict(entry.get("custom_model_tags") or {}),
-            **self._common(entry),
-        }
-        if "invocation_logs" in entry:
-            logs = entry["invocation_logs"]
-            kwargs["training_data"] = InvocationLogs(
-                source=S3Data.from_uri(str(logs["source"])), use_prompt_response=bool(logs.get("use_prompt_response"))
-            )
-        else:
-            kwargs["training_data"] = self._data(f"{key}TrainingData", str(entry["training_data"]))
-        if entry.get("validation_data"):
-            kwargs["validation_data"] = [
-                self._data(f"{key}ValidationData{index}", str(item))
-                for index, item in enumerate(entry["validation_data"])
-            ]
-        if entry.get("hyper_parameters"):
-            kwargs["hyper_parameters"] = dict(entry["hyper_parameters"])
-        if "role" in entry:
-            kwargs["role"] = iam.Role.from_role_arn(self, f"{key}Role", str(entry["role"]), mutable=False)
-        if "kms_key" in entry:
-            kwargs["kms_key"] = kms.Key.from_key_arn(self, f"{key}Key", str(entry["kms_key"]))
-        return CustomModel(self, key, **kwargs)
+class _InScope:
+    """Binds an entry's values as constructs in the scope of a ModelsFromFile (entry_props.Binder)."""
 
-    def _customization(self, key: str, entry: Mapping[str, Any]) -> Customization:
-        kind = str(entry.get("customization", "fine_tuning"))
-        if kind == "distillation":
-            return Customization.distillation(
-                str(entry.get("teacher_model", "")),
-                max_response_length_for_inference=entry.get("max_response_length_for_inference"),
-            )
-        if kind == "reinforcement_fine_tuning":
-            grader = lambda_.Function.from_function_arn(self, f"{key}Grader", str(entry.get("grader", "")))
-            return Customization.reinforcement_fine_tuning(
-                grader, hyper_parameters=dict(entry.get("rft_hyper_parameters") or {}) or None
-            )
-        return (
-            Customization.continued_pre_training() if kind == "continued_pre_training" else Customization.fine_tuning()
+    def __init__(self, scope: ModelsFromFile) -> None:
+        self.scope = scope
+
+    def model(self, key: str, value: str, *, served: bool) -> Any:
+        """A key of the file (built already: models come in dependency order), or a model id or ARN."""
+        models = self.scope.models
+        if not served:
+            return models[value].model_arn if value in models else value
+        if value in models:
+            return models[value]
+        if ":custom-model/" in value:
+            return CustomModel.from_custom_model_arn(self.scope, f"{key}Model", value)
+        model_id = value.split("foundation-model/", 1)[-1]
+        return bedrock.FoundationModel.from_foundation_model_id(
+            self.scope, f"{key}Model", bedrock.FoundationModelIdentifier(model_id)
         )
 
-    def _data(self, construct_id: str, value: str) -> S3Data:
+    def data(self, key: str, name: str, value: str) -> S3Data:
         """An s3:// URI, or a local file shipped as an asset (already validated by ModelsFile)."""
         if value.startswith("s3://"):
             return S3Data.from_uri(value)
-        asset = s3_assets.Asset(self, construct_id, path=str(self.file.local_path(value)))
+        asset = s3_assets.Asset(self.scope, f"{key}{name}", path=str(self.scope.file.local_path(value)))
         return S3Data.from_bucket(asset.bucket, asset.s3_object_key)
 
-    def _imported_model(self, key: str, entry: Mapping[str, Any]) -> ImportedCustomModel:
-        source = (
-            ModelSource.from_uri(str(entry["source_uri"]))
-            if "source_uri" in entry
-            else ModelSource.from_model_package_arn(str(entry.get("model_package_arn", "")))
-        )
-        return ImportedCustomModel(
-            self,
-            key,
-            source=source,
-            model_name=entry.get("model_name"),
-            role=iam.Role.from_role_arn(self, f"{key}Role", str(entry["role"]), mutable=False)
-            if "role" in entry
-            else None,
-            kms_key=kms.Key.from_key_arn(self, f"{key}Key", str(entry["kms_key"])) if "kms_key" in entry else None,
-            model_tags=dict(entry.get("model_tags") or {}),
-            **self._common(entry),
-        )
+    def output(self, uri: str) -> S3Data:
+        return S3Data.from_uri(uri)
 
-    def _served_model(self, key: str, model: str) -> Any:
-        """The model an entry serves: a key of the file, a custom model ARN, or a foundation model."""
-        if model in self.models:
-            return self.models[model]
-        if ":custom-model/" in model:
-            return CustomModel.from_custom_model_arn(self, f"{key}Model", model)
-        model_id = model.split("foundation-model/", 1)[-1]
-        return bedrock.FoundationModel.from_foundation_model_id(
-            self, f"{key}Model", bedrock.FoundationModelIdentifier(model_id)
-        )
+    def invocation_logs(self, source: str, use_prompt_response: bool) -> InvocationLogs:
+        return InvocationLogs(source=S3Data.from_uri(source), use_prompt_response=use_prompt_response)
 
+    def role(self, key: str, arn: str) -> iam.IRole:
+        return iam.Role.from_role_arn(self.scope, f"{key}Role", arn, mutable=False)
 
-def _completion(entry: Mapping[str, Any]) -> Completion:
-    mode = str(entry.get("completion", "event_driven"))
-    if mode == "polling":
-        return Completion.polling()
-    if mode == "no_wait":
-        return Completion.no_wait()
-    # In seconds, and at least one (the wait condition's least): any number of hours the file allows is valid.
-    hours = float(entry.get("completion_timeout_hours", 12))
-    return Completion.event_driven(cdk.Duration.seconds(max(1, round(hours * 3600))))
+    def key(self, key: str, arn: str) -> kms.IKey:
+        return kms.Key.from_key_arn(self.scope, f"{key}Key", arn)
+
+    def customization(self, key: str, kind: str, options: Mapping[str, Any]) -> Customization:
+        if kind == "reinforcement_fine_tuning":
+            grader = lambda_.Function.from_function_arn(self.scope, f"{key}Grader", str(options["grader"]))
+            return Customization.reinforcement_fine_tuning(grader, hyper_parameters=options["hyper_parameters"])
+        method: Callable[..., Customization] = getattr(Customization, kind)
+        return method(**options)
+
+    def completion(self, mode: CompletionMode, timeout_seconds: int) -> Completion:
+        if mode is CompletionMode.EVENT_DRIVEN:
+            return Completion.event_driven(cdk.Duration.seconds(timeout_seconds))
+        return Completion.polling() if mode is CompletionMode.POLLING else Completion.no_wait()
+
+    def model_source(self, source_uri: str | None, model_package_arn: str | None) -> ModelSource:
+        if source_uri is not None:
+            return ModelSource.from_uri(source_uri)
+        return ModelSource.from_model_package_arn(str(model_package_arn))
+
+    def commitment(self, duration: str) -> Commitment:
+        return Commitment(duration)
+
+    def removal_policy(self, value: str) -> cdk.RemovalPolicy:
+        return REMOVAL_POLICIES[value]
 
 
 def _in_dependency_order(entries: Mapping[str, Mapping[str, Any]]) -> list[str]:

@@ -14,6 +14,7 @@ from bedrock_custom_resource import contract
 
 from constructs import Construct
 
+from . import _requests
 from ._nag import acknowledge, wildcard_resources
 from ._resource import (
     MODEL_KEY_ACTIONS,
@@ -41,7 +42,7 @@ class ModelSource:
     @staticmethod
     def from_s3(data: S3Data) -> ModelSource:
         """The model artifacts in the Amazon-managed S3 bucket where SageMaker AI wrote them."""
-        return ModelSource({"modelSourceConfig": {"s3DataSource": {"s3Uri": data.uri}}}, data)
+        return ModelSource(_requests.model_in_s3(data.uri), data)
 
     @staticmethod
     def from_uri(uri: str) -> ModelSource:
@@ -51,9 +52,7 @@ class ModelSource:
     @staticmethod
     def from_model_package_arn(model_package_arn: str) -> ModelSource:
         """A SageMaker AI model package. Bedrock reads it with its own credentials: no service role needed."""
-        return ModelSource(
-            {"customModelDataSource": {"modelPackageArnDataSource": {"modelPackageArn": model_package_arn}}}
-        )
+        return ModelSource(_requests.model_package(model_package_arn))
 
 
 @jsii.implements(cdk.ITaggable)
@@ -92,13 +91,9 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
         self._given_role = role
         self._own_role = self._create_service_role(source, kms_key) if role is None and needs_role else None
         role_arn = self._own_role.arn if self._own_role is not None else role.role_arn if role is not None else None
-        properties: dict[str, Any] = dict(source.properties)
-        optional = {
-            "modelName": model_name,
-            "modelKmsKeyArn": kms_key.key_arn if kms_key else None,
-            "roleArn": role_arn,
-        }
-        properties.update({name: value for name, value in optional.items() if value is not None})
+        properties = _requests.imported_model(
+            source=source.properties, model_name=model_name, kms_key=kms_key.key_arn if kms_key else None, role=role_arn
+        )
         self._own_tags = {"modelTags": dict(model_tags or {})}
         self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
         use = self.provider.use(scope)

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
 
+from . import _requests
 from ._resource import Grants
 from ._tokens import attribute, is_unresolved
 
@@ -181,12 +182,8 @@ class Customization:
         :param max_response_length_for_inference: tokens asked of the teacher. @default Bedrock's default
         """
         identifier = _teacher_identifier(teacher_model)
-        teacher: dict[str, Any] = {"teacherModelIdentifier": identifier}
-        if max_response_length_for_inference is not None:
-            teacher["maxResponseLengthForInference"] = max_response_length_for_inference
-        return Customization(
-            "DISTILLATION", {"distillationConfig": {"teacherModelConfig": teacher}}, teacher=identifier
-        )
+        customization_type, config = _requests.distillation(identifier, max_response_length_for_inference)
+        return Customization(customization_type, config, teacher=identifier)
 
     def allow_teacher(self, scope: Construct, grants: Grants) -> list[str]:
         """Grant invoking the distillation teacher (nothing for other customizations). Returns the wildcard
@@ -234,10 +231,8 @@ class Customization:
         :param hyper_parameters: RFT hyperparameters as the API names them (``epochCount``,
             ``batchSize``, ``learningRate``...). @default Bedrock's defaults
         """
-        rft: dict[str, Any] = {"graderConfig": {"lambdaGrader": {"lambdaArn": grader.function_arn}}}
-        if hyper_parameters:
-            rft["hyperParameters"] = dict(hyper_parameters)
-        return Customization("REINFORCEMENT_FINE_TUNING", {"rftConfig": rft}, grader)
+        customization_type, config = _requests.reinforcement_fine_tuning(grader.function_arn, hyper_parameters)
+        return Customization(customization_type, config, grader)
 
 
 def _teacher_identifier(teacher: Any) -> str:

@@ -38,6 +38,8 @@ from ruamel.yaml.events import (
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.reader import ReaderError
 
+from .entry_props import COMMITMENTS
+
 # Bounds on what a models file may hold. No real file comes near them: a file of a hundred entries has a
 # few thousand values, nested six levels deep.
 MAX_VALUES = 100_000  # values (scalars, mappings, lists, keys) once aliases are expanded: checked before expanding
@@ -59,7 +61,6 @@ CUSTOMIZATIONS = {
     "distillation": "DISTILLATION",
     "reinforcement_fine_tuning": "REINFORCEMENT_FINE_TUNING",
 }
-COMMITMENTS = {"one_month": "OneMonth", "six_months": "SixMonths"}
 COMPLETIONS = ("event_driven", "polling", "no_wait")
 REMOVAL_POLICIES = ("retain", "destroy", "retain_on_update_or_delete")
 _TAG_MAP = {"type": "object", "additionalProperties": {"type": "string"}}

@@ -15,6 +15,7 @@ from bedrock_custom_resource import contract
 
 from constructs import Construct
 
+from . import _requests
 from ._nag import acknowledge, wildcard_resources
 from ._resource import TaggedResource, attribute_string, custom_resource
 from ._tokens import is_unresolved
@@ -140,8 +141,8 @@ class CustomModelDeployment(TaggedResource, Construct):
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         self.model = model
-        properties = _without_none(
-            {"modelArn": model.model_arn, "modelDeploymentName": model_deployment_name, "description": description}
+        properties = _requests.deployment(
+            model=model.model_arn, model_deployment_name=model_deployment_name, description=description
         )
         self._own_tags = {"tags": dict(tags or {})}
         self.resource = custom_resource(
@@ -198,13 +199,11 @@ class ProvisionedThroughput(TaggedResource, Construct):
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         self.model = model
-        properties = _without_none(
-            {
-                "modelId": model.model_arn,
-                "modelUnits": model_units,
-                "provisionedModelName": provisioned_model_name,
-                "commitmentDuration": commitment.value if commitment else None,
-            }
+        properties = _requests.provisioned_throughput(
+            model=model.model_arn,
+            model_units=model_units,
+            provisioned_model_name=provisioned_model_name,
+            commitment=commitment.value if commitment else None,
         )
         self._own_tags = {"tags": dict(tags or {})}
         self.resource = custom_resource(
@@ -238,7 +237,3 @@ class ProvisionedThroughput(TaggedResource, Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.provisioned_model_arn]
         )
-
-
-def _without_none(properties: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in properties.items() if value is not None}

@@ -1,0 +1,156 @@
+"""Each construct's custom resource properties (its tags aside), from plain values, as the API names them.
+
+The constructs build their properties here, and so does the models file's validation (which does not load
+aws-cdk-lib): what ``validate`` checks is what the constructs send. Parameters are named as the constructs'.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bedrock_custom_resource.contract import WaitUntil
+
+
+class CompletionMode(enum.StrEnum):
+    """How a deployment waits for a customization job (see Completion)."""
+
+    POLLING = "POLLING"
+    EVENT_DRIVEN = "EVENT_DRIVEN"
+    NO_WAIT = "NO_WAIT"
+
+
+# How far the job resource itself waits, in each mode.
+_WAIT_UNTIL: dict[CompletionMode, WaitUntil | None] = {
+    CompletionMode.POLLING: None,  # the handler's default: until the job completes
+    CompletionMode.EVENT_DRIVEN: WaitUntil.ACCEPTED,
+    CompletionMode.NO_WAIT: WaitUntil.VALIDATED,
+}
+
+
+def wait_until(mode: CompletionMode) -> str | None:
+    """The job resource's waitUntil property in this mode (None: the default, until the job completes)."""
+    member = _WAIT_UNTIL[mode]
+    return None if member is None else member.value
+
+
+# A customization: its type and its customizationConfig (None: none).
+Customization = tuple[str, Mapping[str, Any] | None]
+
+
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """Tags as the API's list of key/value pairs, in a stable order."""
+    return [{"key": key, "value": tags[key]} for key in sorted(tags)]
+
+
+def present(**members: Any) -> dict[str, Any]:
+    """The members that have a value."""
+    return {name: value for name, value in members.items() if value is not None}
+
+
+def job(
+    *,
+    base_model: str,
+    customization: Customization,
+    role: str,
+    output_data: str,
+    training_data: Mapping[str, Any] | None = None,
+    validation_data: Sequence[str] = (),
+    hyper_parameters: Mapping[str, str | int | float] | None = None,
+    job_name: str | None = None,
+    custom_model_name: str | None = None,
+    kms_key: str | None = None,
+    vpc_config: Mapping[str, Any] | None = None,
+    completion: str | None = None,
+) -> dict[str, Any]:
+    """CreateModelCustomizationJob's request. training_data: from ``s3_data`` or ``invocation_logs`` (a construct
+    always has it; a models file entry may leave it out, which the contract reports); role and
+    kms_key: ARNs; output_data and validation_data: S3 URIs; completion: the job's waitUntil."""
+    customization_type, config = customization
+    return {
+        "baseModelIdentifier": base_model,
+        "customizationType": customization_type,
+        "roleArn": role,
+        **present(trainingDataConfig=dict(training_data) if training_data is not None else None),
+        "outputDataConfig": {"s3Uri": output_data},
+        **present(
+            jobName=job_name,
+            customModelName=custom_model_name,
+            customizationConfig=config,
+            # As strings, the type the API takes, whatever number the construct was given.
+            hyperParameters={name: str(value) for name, value in hyper_parameters.items()}
+            if hyper_parameters
+            else None,
+            customModelKmsKeyId=kms_key,
+            validationDataConfig={"validators": [{"s3Uri": uri} for uri in validation_data]}
+            if validation_data
+            else None,
+            vpcConfig=vpc_config,
+            waitUntil=completion,
+        ),
+    }
+
+
+def s3_data(uri: str) -> dict[str, Any]:
+    """Training data in S3."""
+    return {"s3Uri": uri}
+
+
+def invocation_logs(
+    source: str, use_prompt_response: bool = False, request_metadata_filters: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Training data from model invocation logs under the S3 URI source."""
+    logs: dict[str, Any] = {"usePromptResponse": use_prompt_response, "invocationLogSource": {"s3Uri": source}}
+    if request_metadata_filters is not None:
+        logs["requestMetadataFilters"] = dict(request_metadata_filters)
+    return {"invocationLogsConfig": logs}
+
+
+def distillation(teacher_model: str, max_response_length_for_inference: int | None = None) -> Customization:
+    teacher: dict[str, Any] = {"teacherModelIdentifier": teacher_model}
+    if max_response_length_for_inference is not None:
+        teacher["maxResponseLengthForInference"] = max_response_length_for_inference
+    return "DISTILLATION", {"distillationConfig": {"teacherModelConfig": teacher}}
+
+
+def reinforcement_fine_tuning(grader: str, hyper_parameters: Mapping[str, Any] | None = None) -> Customization:
+    """grader: the reward function's Lambda ARN."""
+    rft: dict[str, Any] = {"graderConfig": {"lambdaGrader": {"lambdaArn": grader}}}
+    if hyper_parameters:
+        rft["hyperParameters"] = dict(hyper_parameters)
+    return "REINFORCEMENT_FINE_TUNING", {"rftConfig": rft}
+
+
+def imported_model(
+    *, source: Mapping[str, Any], model_name: str | None = None, kms_key: str | None = None, role: str | None = None
+) -> dict[str, Any]:
+    """CreateCustomModel's request. source: from ``model_in_s3`` or ``model_package``; kms_key and role: ARNs."""
+    return {**source, **present(modelName=model_name, modelKmsKeyArn=kms_key, roleArn=role)}
+
+
+def model_in_s3(uri: str) -> dict[str, Any]:
+    return {"modelSourceConfig": {"s3DataSource": {"s3Uri": uri}}}
+
+
+def model_package(model_package_arn: str) -> dict[str, Any]:
+    return {"customModelDataSource": {"modelPackageArnDataSource": {"modelPackageArn": model_package_arn}}}
+
+
+def deployment(
+    *, model: str, model_deployment_name: str | None = None, description: str | None = None
+) -> dict[str, Any]:
+    """CreateCustomModelDeployment's request; model: the ARN of the model served."""
+    return present(modelArn=model, modelDeploymentName=model_deployment_name, description=description)
+
+
+def provisioned_throughput(
+    *, model: str, model_units: int, provisioned_model_name: str | None = None, commitment: str | None = None
+) -> dict[str, Any]:
+    """CreateProvisionedModelThroughput's request; model: the model's id or ARN; commitment: its duration."""
+    return present(
+        modelId=model,
+        modelUnits=model_units,
+        provisionedModelName=provisioned_model_name,
+        commitmentDuration=commitment,
+    )

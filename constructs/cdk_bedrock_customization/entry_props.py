@@ -1,0 +1,150 @@
+"""An entry of a models file as its construct's keyword arguments: the one translation of the file's fields,
+which ModelsFromFile builds constructs from and the models file's validation checks requests with.
+
+What depends on where the entry is used (a role by ARN, a local dataset, another entry's model) is made by a
+Binder: ModelsFromFile's makes constructs in its scope, the validation's makes the plain values that the
+constructs would put in their requests (see _requests). This module does not load aws-cdk-lib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from ._requests import CompletionMode
+
+# A job waits this long for an event-driven completion unless the entry says otherwise.
+DEFAULT_COMPLETION_HOURS = 12
+
+
+class Binder(Protocol):
+    """Makes the values of an entry that depend on where it is used. key: the entry's key."""
+
+    def model(self, key: str, value: str, *, served: bool) -> Any:
+        """A model: a key of the file, or a model id or ARN. served: served by a deployment or a throughput (else
+        customized by a job)."""
+
+    def data(self, key: str, name: str, value: str) -> Any:
+        """A dataset: an ``s3://`` URI or a local path (relative to the file); name tells it from the entry's
+        others (``TrainingData``, ``ValidationData0``...)."""
+
+    def output(self, uri: str) -> Any: ...
+
+    def invocation_logs(self, source: str, use_prompt_response: bool) -> Any: ...
+
+    def role(self, key: str, arn: str) -> Any: ...
+
+    def key(self, key: str, arn: str) -> Any: ...
+
+    def customization(self, key: str, kind: str, options: Mapping[str, Any]) -> Any:
+        """kind: a key of models_file.CUSTOMIZATIONS; options: the keyword arguments of Customization's method of
+        that name (a grader as its Lambda ARN; the teacher or grader None when the entry leaves it out)."""
+
+    def completion(self, mode: CompletionMode, timeout_seconds: int) -> Any: ...
+
+    def model_source(self, source_uri: str | None, model_package_arn: str | None) -> Any: ...
+
+    def commitment(self, duration: str) -> Any:
+        """duration: the API's commitmentDuration."""
+
+    def removal_policy(self, value: str) -> Any: ...
+
+
+# The file's commitment terms, as the API names them.
+COMMITMENTS = {"one_month": "OneMonth", "six_months": "SixMonths"}
+
+
+def construct_props(section: str, key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
+    """The keyword arguments of the construct of an entry of section (its construct id aside)."""
+    props = _SECTIONS[section](key, entry, bind)
+    if "removal_policy" in entry:
+        props["removal_policy"] = bind.removal_policy(str(entry["removal_policy"]))
+    return props
+
+
+def _model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "base_model": bind.model(key, str(entry["base_model"]), served=False),
+        "output_data": bind.output(str(entry["output_data"])),
+        "customization": _customization(key, entry, bind),
+        "completion": _completion(entry, bind),
+        **_given(entry, "job_name", "custom_model_name", "job_tags", "custom_model_tags", "hyper_parameters"),
+    }
+    if "invocation_logs" in entry:
+        logs = entry["invocation_logs"]
+        props["training_data"] = bind.invocation_logs(str(logs["source"]), bool(logs.get("use_prompt_response")))
+    elif "training_data" in entry:  # else the contract says to give one of them
+        props["training_data"] = bind.data(key, "TrainingData", str(entry["training_data"]))
+    if entry.get("validation_data"):
+        props["validation_data"] = [
+            bind.data(key, f"ValidationData{index}", str(item)) for index, item in enumerate(entry["validation_data"])
+        ]
+    if "role" in entry:
+        props["role"] = bind.role(key, str(entry["role"]))
+    if "kms_key" in entry:
+        props["kms_key"] = bind.key(key, str(entry["kms_key"]))
+    return props
+
+
+def _customization(key: str, entry: Mapping[str, Any], bind: Binder) -> Any:
+    kind = str(entry.get("customization", "fine_tuning"))
+    options: dict[str, Any] = {}
+    if kind == "distillation":
+        options["teacher_model"] = entry.get("teacher_model")
+        options["max_response_length_for_inference"] = entry.get("max_response_length_for_inference")
+    elif kind == "reinforcement_fine_tuning":
+        options["grader"] = entry.get("grader")
+        options["hyper_parameters"] = dict(entry.get("rft_hyper_parameters") or {}) or None
+    return bind.customization(key, kind, options)
+
+
+def _completion(entry: Mapping[str, Any], bind: Binder) -> Any:
+    mode = CompletionMode(str(entry.get("completion", "event_driven")).upper())
+    # In seconds, and at least one (the wait condition's least): any number of hours the file allows is valid.
+    hours = float(entry.get("completion_timeout_hours", DEFAULT_COMPLETION_HOURS))
+    return bind.completion(mode, max(1, round(hours * 3600)))
+
+
+def _imported_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "source": bind.model_source(entry.get("source_uri"), entry.get("model_package_arn")),
+        **_given(entry, "model_name", "model_tags"),
+    }
+    if "role" in entry:
+        props["role"] = bind.role(key, str(entry["role"]))
+    if "kms_key" in entry:
+        props["kms_key"] = bind.key(key, str(entry["kms_key"]))
+    return props
+
+
+def _deployment(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
+    return {
+        "model": bind.model(key, str(entry["model"]), served=True),
+        **_given(entry, "model_deployment_name", "description", "tags"),
+    }
+
+
+def _provisioned_throughput(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
+    props = {
+        "model": bind.model(key, str(entry["model"]), served=True),
+        "model_units": int(entry["model_units"]),
+        **_given(entry, "provisioned_model_name", "tags"),
+    }
+    if entry.get("commitment"):
+        props["commitment"] = bind.commitment(COMMITMENTS[str(entry["commitment"])])
+    return props
+
+
+def _given(entry: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """The fields that the construct takes as they are (mappings copied), where the entry gives them."""
+    return {
+        name: dict(entry[name]) if isinstance(entry[name], Mapping) else entry[name] for name in names if name in entry
+    }
+
+
+_SECTIONS: dict[str, Callable[[str, Mapping[str, Any], Binder], dict[str, Any]]] = {
+    "models": _model,
+    "imported_models": _imported_model,
+    "deployments": _deployment,
+    "provisioned_throughput": _provisioned_throughput,
+}
