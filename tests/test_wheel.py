@@ -29,7 +29,7 @@ WHEEL_MEMBERS = (
     "cdk_bedrock_customization/models.schema.json",
     "cdk_bedrock_customization/rehearsal/__main__.py",
     "cdk_bedrock_customization/rehearsal/framework_host.js",
-    "cdk_bedrock_customization/emulation/bedrock_stand_in.py",
+    "cdk_bedrock_customization/emulation/bedrock_stand_in/__init__.py",
 )
 # What the wheel is built from: pyproject.toml's files and package directories (their __pycache__ included).
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "constructs", "lambda")

@@ -1,0 +1,38 @@
+"""A stand-in for Amazon Bedrock's model customization API: moto 5.2.x plus what moto lacks.
+
+``BedrockStandIn`` (``stand_in``) is what tests and the local rehearsal use. Behind it, by concern:
+
+- ``jobs``: customization jobs and the models they create, moto's backend patched where it differs from
+  Bedrock (the "moto gaps", listed there);
+- ``serving``: imported custom models, custom model deployments and provisioned throughput, which moto lacks:
+  each a ``Kind`` whose bookkeeping (``bookkeeping``) follows its declaration in ``contract.CONTRACTS``,
+  with the rules particular to it;
+- ``validation``: Bedrock's request validation against the service model, for the emulated operations;
+- ``responses``: answering a request before moto sees it (``serve``), and the responses it gives;
+- ``compensations``: every patch to moto's classes, installed and undone together;
+- ``service_model``: the statuses, ARN patterns and limits taken from the service model.
+"""
+
+from .compensations import install_moto_compensations
+from .service_model import (
+    DEPLOYMENT_ARN_PATTERN,
+    FOUNDATION_MODEL_ARN_PATTERN,
+    IMPORTED_MODEL_ARN_PATTERN,
+    JOB_ARN_PATTERN,
+    MODEL_ARN_PATTERN,
+    THROUGHPUT_ARN_PATTERN,
+)
+from .serving import SERVING_OPERATIONS
+from .stand_in import BedrockStandIn
+
+__all__ = [
+    "DEPLOYMENT_ARN_PATTERN",
+    "FOUNDATION_MODEL_ARN_PATTERN",
+    "IMPORTED_MODEL_ARN_PATTERN",
+    "JOB_ARN_PATTERN",
+    "MODEL_ARN_PATTERN",
+    "SERVING_OPERATIONS",
+    "THROUGHPUT_ARN_PATTERN",
+    "BedrockStandIn",
+    "install_moto_compensations",
+]

@@ -1,0 +1,61 @@
+"""What the stand-in takes from Bedrock's service model (the file the handler's own client uses): the status
+enums, the ARN patterns and the tag limit; and the ARNs and timestamps it writes as Bedrock writes them."""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import UTC, datetime
+
+from bedrock_custom_resource import contract
+from botocore.model import StringShape
+from moto.bedrock.models import BedrockBackend
+from moto.utilities.utils import get_partition
+
+
+def _enum(shape_name: str) -> tuple[str, ...]:
+    shape = contract.shape(shape_name)
+    assert isinstance(shape, StringShape)
+    return tuple(shape.enum)
+
+
+@functools.cache
+def arn_pattern(shape_name: str) -> re.Pattern[str]:
+    return re.compile(contract.shape(shape_name).metadata["pattern"])
+
+
+JOB_STATUSES = _enum("ModelCustomizationJobStatus")
+SUB_TASK_STATUSES = _enum("JobStatusDetails")
+MODEL_STATUSES = _enum("ModelStatus")
+DEPLOYMENT_STATUSES = _enum("CustomModelDeploymentStatus")
+THROUGHPUT_STATUSES = _enum("ProvisionedModelStatus")
+JOB_ARN_PATTERN = arn_pattern("ModelCustomizationJobArn")
+MODEL_ARN_PATTERN = arn_pattern("CustomModelArn")
+IMPORTED_MODEL_ARN_PATTERN = arn_pattern("ModelArn")
+DEPLOYMENT_ARN_PATTERN = arn_pattern("CustomModelDeploymentArn")
+THROUGHPUT_ARN_PATTERN = arn_pattern("ProvisionedModelArn")
+FOUNDATION_MODEL_ARN_PATTERN = arn_pattern("FoundationModelArn")
+MAX_TAGS = int(contract.shape("TagList").metadata["max"])
+
+
+def checked_arn(arn: str, shape_name: str) -> str:
+    """arn, which the stand-in built: a bug in the stand-in unless it matches the service model's shape."""
+    if not arn_pattern(shape_name).fullmatch(arn):
+        raise AssertionError(f"the stand-in built {arn!r}, which does not match the service model's {shape_name}")
+    return arn
+
+
+def foundation_model_arn(backend: BedrockBackend, model_id: str) -> str:
+    """The ARN of a foundation model given by id (an ARN is kept as it is)."""
+    if model_id.startswith("arn:"):
+        return model_id
+    return f"arn:{get_partition(backend.region_name)}:bedrock:{backend.region_name}::foundation-model/{model_id}"
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp as Bedrock's JSON writes it: ISO 8601 in UTC, to the millisecond."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now() -> str:
+    return iso(datetime.now(UTC))

@@ -1,0 +1,248 @@
+"""``BedrockStandIn``: Bedrock as the code under test sees it, for one test or one rehearsal.
+
+It installs the moto compensations (``compensations``), instruments the clients it is given so that the
+emulated operations are answered before moto sees them (``responses``), and lets a test read and drive
+what Bedrock holds: jobs and trained models (``jobs``), imported models, deployments and provisioned
+throughput (``serving``).
+
+It also records every Bedrock call a client makes (operation and parameters, through botocore's
+``provide-client-params`` event) and can answer the next N HTTP requests with ThrottlingException, so
+that the client's retries can be tested.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Unpack
+
+from bedrock_custom_resource import aws, lifecycle
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.retries import standard as standard_retries
+from moto.bedrock.models import BedrockBackend, bedrock_backends
+from moto.core.models import DEFAULT_ACCOUNT_ID
+
+from ..patches import Patcher, patched
+from .compensations import ANSWERED, install_moto_compensations
+from .jobs import JobOutcome, find_job, peak_running_jobs, set_job_quota, transition
+from .responses import serve, throttling_response
+from .serving import DEPLOYMENTS, IMPORTED_MODELS, THROUGHPUTS
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Bedrock API call as the code under test made it (before botocore serialised it)."""
+
+    operation: str
+    params: dict[str, Any]
+
+
+class BedrockStandIn:
+    """Bedrock as the handler under test sees it, inside ``moto.mock_aws()``.
+
+    Construct it inside an active ``mock_aws()``; ``client()`` builds the handler's own client
+    (``bedrock_custom_resource.aws.bedrock_client``: its bundled service model and standard-mode retries)
+    and instruments it. Read state with ``jobs()``, ``job()``, ``models()``, ``tags()``; drive jobs with
+    ``set_job_status()`` and ``finish_stopping()``; inject throttling with ``throttle()``.
+
+    Serving (the emulation): read with ``imported_models()``, ``deployments()``, ``throughputs()`` (as the
+    Get operations describe them); drive with ``set_model_status()``, ``set_deployment_status()``,
+    ``finish_deployment_update()``, ``set_throughput_status()``, ``finish_throughput_update()`` and
+    ``expire_commitment()``. Every driver takes a name or an ARN; statuses are the service model's enums.
+    """
+
+    def __init__(
+        self, monkeypatch: Patcher, *, region: str = "us-east-1", account_id: str = DEFAULT_ACCOUNT_ID
+    ) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.calls: list[Call] = []
+        # One entry (the operation name) per HTTP request sent, throttled ones included.
+        self.attempts: list[str] = []
+        # The backoff botocore's standard retry mode computed before each retry (the sleep is skipped).
+        self.retry_delays: list[float] = []
+        self._throttles_left = 0
+        self._throttled_operation: str | None = None
+        self._lose_response_of: str | None = None
+        install_moto_compensations(monkeypatch)
+        original_delay = standard_retries.ExponentialBackoff.delay_amount
+
+        def no_delay(backoff: Any, context: Any) -> float:
+            """Not a moto gap: keeps retry tests fast while recording that botocore backed off."""
+            self.retry_delays.append(original_delay(backoff, context))
+            return 0.0
+
+        monkeypatch.setattr(standard_retries.ExponentialBackoff, "delay_amount", no_delay)
+
+    # clients
+
+    def client(self, *, parameter_validation: bool = True) -> Any:
+        """A new client exactly as the handler builds it, instrumented. Without parameter_validation,
+        botocore skips its own checks, so that a request reaches the stand-in's validation as it is."""
+        if parameter_validation:
+            return self.instrument(aws.bedrock_client())
+        with patched() as patch:
+            patch.setattr(aws, "RETRY_CONFIG", aws.RETRY_CONFIG.merge(Config(parameter_validation=False)))
+            return self.instrument(aws.bedrock_client())
+
+    def instrument(self, client: Any) -> Any:
+        client.meta.events.register("provide-client-params.bedrock", self._record_call)
+        # Registered first and more specific than moto's "before-send" handler, so it answers first.
+        client.meta.events.register_first("before-send.bedrock", self._before_send)
+        client.meta.events.register("after-call.bedrock", self._after_call)
+        return client
+
+    def _after_call(self, model: Any, **_kwargs: Any) -> None:
+        if model.name == self._lose_response_of:
+            self._lose_response_of = None
+            raise ConnectionError(f"{model.name}: the response was lost on its way back (the request was served)")
+
+    def _record_call(self, params: Mapping[str, Any], model: Any, **_kwargs: Any) -> None:
+        self.calls.append(Call(model.name, copy.deepcopy(dict(params))))
+
+    def _before_send(self, request: Any, event_name: str, **_kwargs: Any) -> AWSResponse | None:
+        self.attempts.append(event_name.rsplit(".", 1)[-1])
+        if self._throttles_left > 0 and self._throttled_operation in (None, self.attempts[-1]):
+            self._throttles_left -= 1
+            setattr(request, ANSWERED, True)
+            return throttling_response(request.url)
+        response = serve(request, self.attempts[-1])
+        if response is not None:
+            setattr(request, ANSWERED, True)
+        return response
+
+    def lose_next_response_of(self, operation: str) -> None:
+        """Serve the next request of this operation, then fail the call as a lost connection would."""
+        self._lose_response_of = operation
+
+    def throttle(self, times: int, operation: str | None = None) -> None:
+        """Answer the next ``times`` HTTP requests (of this operation, if given) with ThrottlingException
+        before moto sees them."""
+        self._throttles_left, self._throttled_operation = times, operation
+
+    # recorded calls
+
+    def operations(self) -> list[str]:
+        return [call.operation for call in self.calls]
+
+    def calls_to(self, operation: str) -> list[dict[str, Any]]:
+        return [call.params for call in self.calls if call.operation == operation]
+
+    # state
+
+    @property
+    def backend(self) -> BedrockBackend:
+        return bedrock_backends[self.account_id][self.region]
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job, as GetModelCustomizationJob would describe it."""
+        return [job.to_dict() for job in self.backend.model_customization_jobs.values()]
+
+    def job(self, job_arn_or_name: str) -> dict[str, Any]:
+        result: dict[str, Any] = find_job(self.backend, job_arn_or_name).to_dict()
+        return result
+
+    def models(self) -> list[dict[str, Any]]:
+        """Every custom model, as GetCustomModel would describe it."""
+        return [model.to_dict() for model in self.backend.custom_models.values()]
+
+    def tags(self, arn: str) -> dict[str, str]:
+        """The resource's tags as its stack declares them: without the handler's configuration tag."""
+        return {key: value for key, value in self.all_tags(arn).items() if key not in lifecycle.RESERVED_TAGS}
+
+    def all_tags(self, arn: str) -> dict[str, str]:
+        return {tag["key"]: tag["value"] for tag in self.backend.list_tags_for_resource(arn)}
+
+    # driving jobs
+
+    def set_job_status(self, job_arn_or_name: str, status: str, **outcome: Unpack[JobOutcome]) -> None:
+        """Move a job to status, as Bedrock would over time, with what the move reports (``failure_message``,
+        ``training_loss``, ``validation_loss``, ``status_details``: keyword arguments, see JobOutcome).
+
+        Completed creates the custom model (with the request's customModelTags) and sets endTime;
+        Failed and Stopped set endTime and failureMessage (Failed always has one). status_details
+        overrides sub-task statuses, e.g. ``{"trainingDetails": "InProgress"}``.
+        """
+        transition(self.backend, find_job(self.backend, job_arn_or_name), status, **outcome)
+
+    def limit_concurrent_jobs(self, quota: int) -> None:
+        """Refuse to start a job while ``quota`` jobs run (InProgress or Stopping), with
+        ServiceQuotaExceededException, as Bedrock does at its concurrent-jobs quota."""
+        set_job_quota(self.backend, quota)
+
+    @property
+    def peak_concurrent_jobs(self) -> int:
+        """The most jobs that were running at once, counting each job from its start."""
+        return peak_running_jobs(self.backend)
+
+    def finish_stopping(self, job_arn_or_name: str | None = None) -> None:
+        """Stopping -> Stopped, for one job or for every stopping job."""
+        if job_arn_or_name is not None:
+            jobs = [find_job(self.backend, job_arn_or_name)]
+        else:
+            jobs = list(self.backend.model_customization_jobs.values())
+        for job in jobs:
+            if job.status == "Stopping":
+                transition(self.backend, job, "Stopped")
+
+    # serving (the emulation)
+
+    def imported_models(self) -> list[dict[str, Any]]:
+        """Every imported model, as GetCustomModel would describe it (``models()`` lists trained ones)."""
+        return [model.describe() for model in IMPORTED_MODELS.resources(self.backend).values()]
+
+    def deployments(self) -> list[dict[str, Any]]:
+        """Every custom model deployment, as GetCustomModelDeployment would describe it."""
+        return [deployment.describe() for deployment in DEPLOYMENTS.resources(self.backend).values()]
+
+    def throughputs(self) -> list[dict[str, Any]]:
+        """Every provisioned throughput, as GetProvisionedModelThroughput would describe it."""
+        return [throughput.describe() for throughput in THROUGHPUTS.resources(self.backend).values()]
+
+    def set_model_status(self, model: str, status: str, failure_message: str | None = None) -> None:
+        """Move an imported model to Creating, Active or Failed (Failed always has a failureMessage).
+        A trained model is Active once its job completes: drive the job instead."""
+        IMPORTED_MODELS.find(self.backend, model).move_to(status, failure_message)
+
+    def set_deployment_status(self, deployment: str, status: str, failure_message: str | None = None) -> None:
+        """Move a deployment to Creating, Active or Failed (Failed always has a failureMessage)."""
+        found = DEPLOYMENTS.find(self.backend, deployment)
+        found.move_to(status, failure_message)
+        found.last_updated = datetime.now(UTC)
+
+    def finish_deployment_update(self, deployment: str, succeeded: bool = True) -> None:
+        """End an update in progress: UpdateCompleted (the deployment now serves the new model) or
+        UpdateFailed (it keeps serving the old one)."""
+        found = DEPLOYMENTS.find(self.backend, deployment)
+        if not found.updating or found.update_details is None:
+            raise ValueError(f"custom model deployment {found.name} has no update in progress")
+        if succeeded:
+            found.model_arn = found.update_details["modelArn"]
+        found.update_details["updateStatus"] = "UpdateCompleted" if succeeded else "UpdateFailed"
+        found.last_updated = datetime.now(UTC)
+
+    def set_throughput_status(self, throughput: str, status: str, failure_message: str | None = None) -> None:
+        """Move a provisioned throughput to Creating, InService, Updating or Failed (Failed always has a
+        failureMessage). A model change ends with ``finish_throughput_update`` instead."""
+        found = THROUGHPUTS.find(self.backend, throughput)
+        found.move_to(status, failure_message)
+        found.last_modified = datetime.now(UTC)
+
+    def finish_throughput_update(self, throughput: str) -> None:
+        """Updating -> InService, now serving the desired model."""
+        found = THROUGHPUTS.find(self.backend, throughput)
+        if found.status != "Updating":
+            raise ValueError(f"provisioned model {found.name} is {found.status}, not Updating")
+        found.status = "InService"
+        found.model_arn = found.desired_model_arn
+        found.last_modified = datetime.now(UTC)
+
+    def expire_commitment(self, throughput: str) -> None:
+        """Move a provisioned throughput's commitment expiration into the past, so it can be deleted."""
+        found = THROUGHPUTS.find(self.backend, throughput)
+        if found.commitment_expiration is None:
+            raise ValueError(f"provisioned model {found.name} has no commitment")
+        found.commitment_expiration = datetime.now(UTC) - timedelta(seconds=1)
