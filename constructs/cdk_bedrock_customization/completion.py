@@ -128,6 +128,10 @@ class JobCompletionNotifier(Construct):
                 targets.LambdaFunction(self.function, event=events.RuleTargetInput.from_object({"backstop": True}))
             ],
         )
+        # Exists once everything above does: a wait condition that depends on it starts only when the notifier, its
+        # rules and its grants are in place. One resource to depend on, rather than all of them for each model.
+        self.ready = cdk.CfnWaitConditionHandle(self, "Ready")
+        self.ready.node.add_dependency(*(child for child in self.node.children if child is not self.ready))
 
     def _role(self, stack: cdk.Stack) -> iam.Role:
         """The notifier's role: it may list this stack's resources and read the jobs that carry its tag."""
@@ -185,6 +189,6 @@ class JobCompletionNotifier(Construct):
             properties={"Count": 1, "Handle": {"Ref": handle_id}, "Timeout": str(timeout_seconds)},
         )
         condition.add_metadata(WAIT_METADATA_KEY, {"job": job_id, "handle": handle_id})
-        # After the job; and the wait starts once the notifier, its rules and its grants exist.
-        condition.node.add_dependency(job, self)
+        # After the job; and the wait starts once the notifier, its rules and its grants exist (self.ready).
+        condition.node.add_dependency(job, self.ready)
         return condition

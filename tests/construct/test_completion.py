@@ -9,7 +9,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from cdk_bedrock_customization import Completion, CustomModel, S3Data
+from cdk_bedrock_customization import Completion
+
+from .conftest import custom_model
 
 JOB = "Custom::BedrockModelCustomizationJob"
 RESULT = "Custom::BedrockModelCustomizationJobResult"
@@ -17,15 +19,6 @@ WAIT = "AWS::CloudFormation::WaitCondition"
 HANDLE = "AWS::CloudFormation::WaitConditionHandle"
 WAITS_FOR = "cdk-bedrock-customization:waitsFor"
 STACK_TAG = "cdk-bedrock-customization:stack"
-
-
-def model(stack: cdk.Stack, bucket: s3.IBucket, construct_id: str = "Model", **overrides: Any) -> CustomModel:
-    props: dict[str, Any] = {
-        "base_model": "amazon.nova-micro-v1:0:128k",
-        "training_data": S3Data.from_bucket(bucket, "train.jsonl"),
-        "output_data": S3Data.from_bucket(bucket, "output/"),
-    }
-    return CustomModel(stack, construct_id, **(props | overrides))
 
 
 def logical_id(stack: cdk.Stack, resource: cdk.CfnResource) -> str:
@@ -43,19 +36,21 @@ def of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
 
 class TestEventDriven:
     def test_is_the_default_and_the_attributes_wait_for_the_job(self, stack, bucket):
-        trained = model(stack, bucket)
+        trained = custom_model(stack, bucket)
         deployment = trained.add_deployment("OnDemand")
         template = resources(stack)
         job_id = logical_id(stack, trained.resource)
         assert template[job_id]["Properties"]["waitUntil"] == "Accepted"
 
         ((condition_id, condition),) = of_type(template, WAIT).items()
-        ((handle_id, _),) = of_type(template, HANDLE).items()
+        ((handle_id, _),) = ((k, v) for k, v in of_type(template, HANDLE).items() if k.startswith("Model"))
         assert condition["Properties"] == {"Count": 1, "Handle": {"Ref": handle_id}, "Timeout": "43200"}
         notifier_ids = {k for k in template if k.startswith("BedrockJobCompletionNotifier")}
-        # It waits for the job to be accepted, and for the notifier (its function, rules and grants).
-        assert job_id in condition["DependsOn"]
-        assert set(condition["DependsOn"]) - {job_id} == notifier_ids
+        # It waits for the job to be accepted, and for the notifier (its function, rules and grants): through
+        # one resource of the notifier that is created after all the others.
+        ((ready_id, ready),) = ((k, v) for k, v in of_type(template, HANDLE).items() if k in notifier_ids)
+        assert sorted(condition["DependsOn"]) == sorted([job_id, ready_id])
+        assert set(ready["DependsOn"]) == notifier_ids - {ready_id}
         # The notifier finds the job and the handle from the condition's Metadata.
         assert condition["Metadata"][WAITS_FOR] == {"job": job_id, "handle": handle_id}
         assert "WaitingForJob" in condition_id  # what the stack events show while the job runs
@@ -72,14 +67,14 @@ class TestEventDriven:
         assert logical_id(stack, deployment.resource) in template
 
     def test_the_timeout_is_configurable_up_to_12_hours(self, stack, bucket):
-        model(stack, bucket, completion=Completion.event_driven(cdk.Duration.hours(6)))
+        custom_model(stack, bucket, completion=Completion.event_driven(cdk.Duration.hours(6)))
         ((_, condition),) = of_type(resources(stack), WAIT).items()
         assert condition["Properties"]["Timeout"] == "21600"
         with pytest.raises(ValueError, match="completion timeout: 13 hours is not between 1 second and 12 hours"):
             Completion.event_driven(cdk.Duration.hours(13))
 
     def test_one_notifier_per_stack_finds_every_wait_from_the_stack(self, stack, bucket):
-        first, second = model(stack, bucket, "First"), model(stack, bucket, "Second")
+        first, second = custom_model(stack, bucket, "First"), custom_model(stack, bucket, "Second")
         template = resources(stack)
         notifiers = {
             k: v for k, v in of_type(template, "AWS::Lambda::Function").items() if "notifier" in str(v["Properties"])
@@ -112,13 +107,13 @@ class TestEventDriven:
         def notifier_resources(models: int) -> dict[str, Any]:
             stack = cdk.Stack(cdk.App(), "Many")
             for number in range(models):
-                model(stack, s3.Bucket.from_bucket_name(stack, f"Data{number}", "data"), f"Model{number}")
+                custom_model(stack, s3.Bucket.from_bucket_name(stack, f"Data{number}", "data"), f"Model{number}")
             return {k: v for k, v in resources(stack).items() if k.startswith("BedrockJobCompletionNotifier")}
 
         assert notifier_resources(1) == notifier_resources(90)
 
     def test_the_notifier_reads_only_the_jobs_tagged_with_its_stack_and_lists_only_its_stack(self, stack, bucket):
-        model(stack, bucket, "First"), model(stack, bucket, "Second")
+        custom_model(stack, bucket, "First"), custom_model(stack, bucket, "Second")
         template = resources(stack)
         policies = of_type(template, "AWS::IAM::Policy")
         notifier_statements = [
@@ -142,8 +137,8 @@ class TestEventDriven:
 
     def test_the_notifier_and_its_rules_never_wait_for_a_job(self, stack, bucket):
         """If they did, a job ordered after another (or created later) would hold back the other's signal."""
-        model(stack, bucket, "First")
-        model(stack, bucket, "Second")
+        custom_model(stack, bucket, "First")
+        custom_model(stack, bucket, "Second")
         template = resources(stack)
         job_ids = set(of_type(template, JOB))
         pending = [k for k in template if k.startswith("BedrockJobCompletionNotifier")]
@@ -161,8 +156,9 @@ class TestEventDriven:
         def wait_ids(epochs: int, tag: str) -> set[str]:
             stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-east-1"))
             data = s3.Bucket(stack, "Data")
-            model(stack, data, hyper_parameters={"epochCount": epochs}, job_tags={"owner": tag})
-            return set(of_type(resources(stack), WAIT)) | set(of_type(resources(stack), HANDLE))
+            custom_model(stack, data, hyper_parameters={"epochCount": epochs}, job_tags={"owner": tag})
+            waits = set(of_type(resources(stack), WAIT)) | set(of_type(resources(stack), HANDLE))
+            return {wait for wait in waits if not wait.startswith("BedrockJobCompletionNotifier")}
 
         assert wait_ids(1, "a") == wait_ids(1, "b")
         assert wait_ids(1, "a").isdisjoint(wait_ids(2, "a"))
@@ -170,7 +166,7 @@ class TestEventDriven:
 
 class TestPolling:
     def test_the_job_resource_itself_waits_and_has_the_attributes(self, stack, bucket):
-        polled = model(stack, bucket, completion=Completion.polling())
+        polled = custom_model(stack, bucket, completion=Completion.polling())
         template = resources(stack)
         job_id = logical_id(stack, polled.resource)
         assert "waitUntil" not in template[job_id]["Properties"]
@@ -181,7 +177,7 @@ class TestPolling:
 
 class TestNoWait:
     def test_only_the_job_is_available_and_reading_the_model_explains_why_not(self, stack, bucket):
-        started = model(stack, bucket, completion=Completion.no_wait())
+        started = custom_model(stack, bucket, completion=Completion.no_wait())
         template = resources(stack)
         job_id = logical_id(stack, started.resource)
         assert template[job_id]["Properties"]["waitUntil"] == "Validated"
