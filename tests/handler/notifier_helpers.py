@@ -1,8 +1,8 @@
 """Harness for the job completion notifier (bedrock_custom_resource.notifier).
 
-- ``SignalServer``: the wait condition handles. A local HTTP server stands in for the presigned S3 URLs
-  that CloudFormation gives a WaitConditionHandle; it records every PUT (path with query, headers, body)
-  and answers 200, or the status a test sets for one handle.
+- ``SignalServer``: the wait condition handles. A local HTTP server (the rehearsal's LocalHttpServer) stands
+  in for the presigned S3 URLs that CloudFormation gives a WaitConditionHandle; it records every PUT (path
+  with query, headers, body) and answers 200, or the status a test sets for one handle.
 - ``Stack``: the stack as ListStackResources and DescribeStackResource describe it, answered by a botocore
   ``Stubber`` on the handler's own CloudFormation client (so requests and responses are checked against
   CloudFormation's service model). ``expect_listing`` queues one listing, in one or more pages, and the
@@ -20,11 +20,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from botocore.stub import Stubber
+from cdk_bedrock_customization.rehearsal.local_http import HttpRequest, HttpResponse, LocalHttpServer
 
 JOB = "Custom::BedrockModelCustomizationJob"
 WAIT_HANDLE = "AWS::CloudFormation::WaitConditionHandle"
@@ -61,44 +61,20 @@ class SignalServer:
         self.puts: list[Put] = []
         self.refusals: dict[str, int] = {}  # path -> HTTP status to answer instead of 200
         self.other_requests: list[tuple[str, str]] = []  # (method, path) of anything but a PUT
-        lock = threading.Lock()
-        recorder = self
+        self._lock = threading.Lock()
+        self._server = LocalHttpServer(self._answer, name="signal-server").start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with lock:
-                    recorder.puts.append(Put(self.path, {k.lower(): v for k, v in self.headers.items()}, raw))
-                self._answer(recorder.refusals.get(self.path, 200))
-
-            def do_POST(self) -> None:
-                self._refuse()
-
-            def do_GET(self) -> None:
-                self._refuse()
-
-            def _refuse(self) -> None:
-                with lock:
-                    recorder.other_requests.append((self.command, self.path))
-                self._answer(405)
-
-            def _answer(self, status: int) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="signal-server", daemon=True
-        )
-        self._thread.start()
+    def _answer(self, request: HttpRequest) -> HttpResponse:
+        with self._lock:
+            if request.method != "PUT":
+                self.other_requests.append((request.method, request.path))
+                return HttpResponse(405)
+            self.puts.append(Put(request.path, dict(request.headers), request.body))
+        return HttpResponse(self.refusals.get(request.path, 200))
 
     @property
     def port(self) -> int:
-        return int(self._httpd.server_address[1])
+        return self._server.port
 
     def handle_url(self, stack_id: str, logical_id: str) -> str:
         """A URL shaped like CloudFormation's presigned one: the quoted stack id and handle, a SigV4 query."""
@@ -120,9 +96,7 @@ class SignalServer:
         self.refusals[request_target(url)] = status
 
     def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
 
 def request_target(url: str) -> str:

@@ -50,6 +50,32 @@ class PlainTemplate:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    parameters = dict(item.split("=", 1) for item in args.parameter if "=" in item)
+    if len(parameters) != len(args.parameter):
+        parser.error("--parameter takes NAME=VALUE")
+    templates = _templates(args.template, args.app, parameters)
+    timings = Timings(
+        job_minutes=args.job_minutes,
+        # Job names start with their stack's name.
+        job_minutes_for={f"{template.stack_name}-": args.template_job_minutes for template in templates},
+        failing_jobs=tuple(args.fail_job),
+    )
+    # The functions' own logs (CloudWatch Logs in AWS; crhelper logs a failure's traceback) are not the
+    # report: without a handler, Python would print their warnings and errors to stderr.
+    logging.getLogger().addHandler(logging.NullHandler())
+    print("Local rehearsal: CloudFormation, Lambda, Step Functions and Bedrock are emulated in this process.")
+    print("Nothing is created in AWS; what succeeds here can still fail there (quotas, permissions, data).\n")
+    with tempfile.TemporaryDirectory(prefix="deploy-local-") as work:
+        steps = [
+            ("create", synthesize(args.app, Path(work) / "create")),
+            ("update", synthesize(args.app, Path(work) / "update", json.loads(args.update_context))),
+        ]
+        return rehearse(steps, LocalCloud(timings, job_quota=args.job_quota), templates)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cdk-bedrock-customization rehearse",
         description=__doc__,
@@ -88,33 +114,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         + ", ".join(f"{name}={value}" for name, value in EXAMPLE_TEMPLATE_PARAMETERS.items())
         + ")",
     )
-    args = parser.parse_args(argv)
-    parameters = dict(item.split("=", 1) for item in args.parameter if "=" in item)
-    if len(parameters) != len(args.parameter):
-        parser.error("--parameter takes NAME=VALUE")
-    paths = args.template
-    if paths is None:  # the example app's template, unless another app is rehearsed
-        example = args.app.split()[-1:] == [DEFAULT_APP] and EXAMPLE_TEMPLATE.is_file()
+    return parser
+
+
+def _templates(paths: list[Path] | None, app: str, parameters: Mapping[str, str]) -> list[PlainTemplate]:
+    """The plain templates to deploy: those given, or by default the example app's (with its parameter
+    values, unless given), unless another app is rehearsed."""
+    if paths is None:
+        example = app.split()[-1:] == [DEFAULT_APP] and EXAMPLE_TEMPLATE.is_file()
         paths = [EXAMPLE_TEMPLATE] if example else []
         parameters = {**EXAMPLE_TEMPLATE_PARAMETERS, **parameters} if paths else parameters
-    templates = [PlainTemplate(path, path.stem, parameters) for path in paths]
-    timings = Timings(
-        job_minutes=args.job_minutes,
-        # Job names start with their stack's name.
-        job_minutes_for={f"{template.stack_name}-": args.template_job_minutes for template in templates},
-        failing_jobs=tuple(args.fail_job),
-    )
-    # The functions' own logs (CloudWatch Logs in AWS; crhelper logs a failure's traceback) are not the
-    # report: without a handler, Python would print their warnings and errors to stderr.
-    logging.getLogger().addHandler(logging.NullHandler())
-    print("Local rehearsal: CloudFormation, Lambda, Step Functions and Bedrock are emulated in this process.")
-    print("Nothing is created in AWS; what succeeds here can still fail there (quotas, permissions, data).\n")
-    with tempfile.TemporaryDirectory(prefix="deploy-local-") as work:
-        steps = [
-            ("create", synthesize(args.app, Path(work) / "create")),
-            ("update", synthesize(args.app, Path(work) / "update", json.loads(args.update_context))),
-        ]
-        return rehearse(steps, LocalCloud(timings, job_quota=args.job_quota), templates)
+    return [PlainTemplate(path, path.stem, parameters) for path in paths]
 
 
 def rehearse(steps: Sequence[tuple[str, Path]], local: LocalCloud, templates: Sequence[PlainTemplate] = ()) -> int:

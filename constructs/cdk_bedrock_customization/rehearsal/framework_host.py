@@ -29,12 +29,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from .clock import VirtualClock
+from .local_http import HttpRequest, HttpResponse, LocalHttpServer
 
 __all__ = ["CallResult", "Execution", "FrameworkHost", "FrameworkHostError", "InvokeResult", "Waiter"]
 
@@ -130,7 +130,7 @@ class FrameworkHost:
         self._pending: dict[int, Future[dict[str, Any]]] = {}
         self._ready = threading.Event()
         self._ended: str | None = None  # why calls can no longer be made
-        self._server: _Bridge | None = None
+        self._server: LocalHttpServer | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._threads: list[threading.Thread] = []
 
@@ -149,15 +149,14 @@ class FrameworkHost:
     def port(self) -> int:
         if self._server is None:
             raise FrameworkHostError("the framework host is not started")
-        return int(self._server.server_address[1])
+        return self._server.port
 
     def start(self) -> None:
         """Start the bridge and the Node.js process; wait until Node.js is ready."""
         if self._server is not None:
             raise FrameworkHostError("the framework host is already started")
         try:
-            self._server = server = _Bridge(self)
-            self._spawn(target=lambda: server.serve_forever(poll_interval=0.05), name="framework-host-bridge")
+            self._server = LocalHttpServer(_Bridge(self).answer, name="framework-host-bridge").start()
             environment = {name: value for name, value in os.environ.items() if name not in FRAMEWORK_VARIABLES}
             try:
                 self._process = subprocess.Popen(
@@ -195,8 +194,7 @@ class FrameworkHost:
                 process.wait()
         self._fail_pending(FrameworkHostError("the framework host is closed"))
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
         for thread in self._threads:
             thread.join(timeout=5)
         if process is not None:
@@ -295,11 +293,43 @@ class FrameworkHost:
         for future in pending:
             future.set_exception(error)
 
-    # --- what the bridge answers -------------------------------------------------------------------------
+
+class _Bridge:
+    """What the bridge answers framework_host.js: the AWS SDK calls it stands in for (POST /lambda/...,
+    /sfn/...) and the response PUT (/response/<the ResponseURL's path and query>), each answered in JSON; a
+    callback's error answers 500 with the error's name and message, as an AWS service exception."""
+
+    def __init__(self, host: FrameworkHost) -> None:
+        self.host = host
+        self._calls: dict[str, Callable[[Mapping[str, Any]], object]] = {
+            "/lambda/invoke": self._invoke,
+            "/lambda/wait-until-active": lambda _request: {},  # functions are active as soon as they exist
+            "/sfn/start-execution": self._start_execution,
+        }
+
+    def answer(self, request: HttpRequest) -> HttpResponse:
+        handle = self._handler(request)
+        if handle is None:
+            return _json(404, {"name": "UnknownOperationException", "message": request.path})
+        try:
+            return _json(200, handle(request.body))
+        except Exception as error:
+            _LOG.debug("bridge: %s %s failed", request.method, request.path, exc_info=True)
+            return _json(500, {"name": type(error).__name__, "message": str(error)})
+
+    def _handler(self, request: HttpRequest) -> Callable[[bytes], object] | None:
+        """What answers the request, from its body; None when nothing does."""
+        call = self._calls.get(request.path)
+        if request.method == "POST" and call is not None:
+            return lambda body: call(json.loads(body))
+        if request.method == "PUT" and request.path.startswith("/response/"):
+            path = request.path.removeprefix("/response")
+            return lambda body: self.host.deliver_response(path, body)
+        return None
 
     def _invoke(self, request: Mapping[str, Any]) -> dict[str, Any]:
         text = request.get("Payload") or ""
-        result = self.invoke_function(str(request["FunctionName"]), json.loads(text) if text else {})
+        result = self.host.invoke_function(str(request["FunctionName"]), json.loads(text) if text else {})
         try:
             return {"Payload": json.dumps(result.payload), "FunctionError": result.function_error}
         except (TypeError, ValueError) as error:  # as the Python runtime answers an unserializable result
@@ -308,67 +338,16 @@ class FrameworkHost:
 
     def _start_execution(self, request: Mapping[str, Any]) -> dict[str, Any]:
         arn = str(request["stateMachineArn"])
-        self.start_execution(arn, str(request["input"]))
+        self.host.start_execution(arn, str(request["input"]))
         name = str(request.get("name") or uuid.uuid4())
         prefix, found, machine = arn.partition(":stateMachine:")
         return {"executionArn": f"{prefix}:execution:{machine}:{name}" if found else f"{arn}:{name}"}
 
 
-class _Bridge(ThreadingHTTPServer):
-    daemon_threads = True  # a bridge thread may be inside a long callback when the host closes
-    request_queue_size = 128  # many calls at once: a full listen backlog would stall connects for 1 s
-
-    def __init__(self, host: FrameworkHost) -> None:
-        super().__init__(("127.0.0.1", 0), _BridgeHandler)
-        self.host = host
-
-
-class _BridgeHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        host = cast(_Bridge, self.server).host
-        routes: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
-            "/lambda/invoke": host._invoke,
-            "/lambda/wait-until-active": lambda _request: {},  # functions are active as soon as they exist
-            "/sfn/start-execution": host._start_execution,
-        }
-        route = routes.get(self.path)
-        if route is None:
-            self._answer(404, {"name": "UnknownOperationException", "message": self.path})
-            return
-        try:
-            answer = route(json.loads(self._body()))
-        except Exception as error:
-            _LOG.debug("bridge %s failed", self.path, exc_info=True)
-            self._answer(500, {"name": type(error).__name__, "message": str(error)})
-            return
-        self._answer(200, answer)
-
-    def do_PUT(self) -> None:
-        host = cast(_Bridge, self.server).host
-        if not self.path.startswith("/response/"):
-            self._answer(404, {"message": self.path})
-            return
-        try:
-            host.deliver_response(self.path.removeprefix("/response"), self._body())
-        except Exception as error:
-            _LOG.debug("delivering the response to %s failed", self.path, exc_info=True)
-            self._answer(500, {"name": type(error).__name__, "message": str(error)})
-            return
-        self._answer(200, None)
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("content-length") or 0))
-
-    def _answer(self, status: int, document: object) -> None:
-        body = b"" if document is None else json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        _LOG.debug("bridge: " + format, *args)
+def _json(status: int, document: object) -> HttpResponse:
+    """A JSON answer; None is an empty body (the response PUT's answer)."""
+    body = b"" if document is None else json.dumps(document).encode()
+    return HttpResponse(status, {"content-type": "application/json"}, body)
 
 
 # --- the waiter state machine ---------------------------------------------------------------------------

@@ -13,20 +13,15 @@ the framework host's caller) stays busy until the PUT is answered, so time canno
 
 from __future__ import annotations
 
-import logging
-import socket
 import ssl
 import tempfile
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, cast
 
 import trustme
 
 from .clock import Event, VirtualClock
-
-_LOG = logging.getLogger(__name__)
+from .local_http import HttpRequest, HttpResponse, LocalHttpServer
 
 
 class ResponseEndpoint:
@@ -44,15 +39,11 @@ class ResponseEndpoint:
         authority.cert_pem.write_to_path(self.ca_file)
         self._lock = threading.Lock()
         self._pending: dict[str, PendingResponse] = {}
-        self._server = _HttpsServer(self, context)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="response-endpoint", daemon=True
-        )
-        self._thread.start()
+        self._server = LocalHttpServer(self._answer, name="response-endpoint", tls=context).start()
 
     def url(self, request_id: str) -> str:
         """The request's ResponseURL: its id last in the path, and a signature as a pre-signed URL has."""
-        return f"https://127.0.0.1:{self._server.server_address[1]}/{request_id}?X-Amz-Signature=local"
+        return self._server.url(f"/{request_id}?X-Amz-Signature=local")
 
     def expect(self, request_id: str) -> PendingResponse:
         """Register a request before it is sent; its responses are kept (a retried request may answer twice)."""
@@ -69,10 +60,18 @@ class ResponseEndpoint:
         pending.add(body)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
         self._directory.cleanup()
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
+        """A PUT to a ResponseURL; 404 for a URL that no request has."""
+        if request.method != "PUT":
+            return HttpResponse(405)
+        try:
+            self.deliver(request.path, request.body)
+        except KeyError:
+            return HttpResponse(404)
+        return HttpResponse(200)
 
 
 class PendingResponse:
@@ -95,39 +94,3 @@ class PendingResponse:
             assert isinstance(self._arrived, threading.Event)
             arrived = self._arrived.wait(timeout)
         return self.bodies[0] if arrived else None
-
-
-class _HttpsServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, endpoint: ResponseEndpoint, context: ssl.SSLContext) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.endpoint = endpoint
-        self.context = context
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        # The TLS handshake runs on the request's own thread, not on the thread that accepts connections.
-        with self.context.wrap_socket(cast(socket.socket, request), server_side=True) as connection:
-            _Handler(connection, client_address, self)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        _LOG.debug("response endpoint: a request from %s failed", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_PUT(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            cast(_HttpsServer, self.server).endpoint.deliver(self.path, body)
-        except KeyError:
-            self._answer(404)
-            return
-        self._answer(200)
-
-    def _answer(self, status: int) -> None:
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        _LOG.debug("response endpoint: " + format, *args)

@@ -9,7 +9,7 @@ Its function is itself the ServiceToken. Lambda's side of it is played here:
   and removes the EventBridge rule's invoke permission on it; moto's AddPermission is made to refuse a
   statement id in use, as Lambda does (install_moto_compensations);
 - the polling rules crhelper makes in moto's EventBridge, each with one target whose Input is the event to
-  invoke the function with again, are read back (``polling_rules``, ``schedule``) for LocalStack to play.
+  invoke the function with again, are read back (``polling_rules``, ``schedule``) for EventRules to play.
 """
 
 from __future__ import annotations

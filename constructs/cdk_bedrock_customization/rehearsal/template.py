@@ -175,22 +175,16 @@ def _references(value: Any) -> set[str]:
     return set().union(*(_references(item) for item in value.values())) if value else set()
 
 
+@dataclass(frozen=True)
 class Resolver:
-    """Resolves intrinsic functions against the deployed resources."""
+    """Resolves intrinsic functions against the deployed resources: attributes_of(logical id) for Fn::GetAtt,
+    physical_id_of(logical id) for Ref, import_value(export name) for Fn::ImportValue (None: no other stacks)."""
 
-    def __init__(
-        self,
-        template: Template,
-        env: Environment,
-        attributes_of: Callable[[str], Mapping[str, Any]],
-        physical_id_of: Callable[[str], str],
-        import_value: Callable[[str], Any] | None = None,
-    ) -> None:
-        self.template = template
-        self.env = env
-        self.attributes_of = attributes_of
-        self.physical_id_of = physical_id_of
-        self.import_value = import_value
+    template: Template
+    env: Environment
+    attributes_of: Callable[[str], Mapping[str, Any]]
+    physical_id_of: Callable[[str], str]
+    import_value: Callable[[str], Any] | None = None
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):

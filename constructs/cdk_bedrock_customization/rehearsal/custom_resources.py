@@ -1,0 +1,120 @@
+"""CloudFormation's side of a custom resource: the request it sends to the ServiceToken (asynchronously, its
+properties as strings), and the response it awaits on the ResponseURL, checked as CloudFormation checks it
+(status, physical id, the 4096-byte limit)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .clock import VirtualClock
+from .response_endpoint import ResponseEndpoint
+from .stack_resources import ResourceFailed
+from .template import Environment
+
+RESPONSE_LIMIT_BYTES = 4096
+CUSTOM_RESOURCE_TIMEOUT = 3600.0  # simulated seconds: CloudFormation's longest wait for a custom resource
+# CloudFormation's timeout and a provider's own deadline (at most the same hour) both start at about the request;
+# in AWS which is reported first turns on seconds of latency, and a provider notices its deadline at its next
+# poll (crhelper's rate, up to a few minutes later). The rehearsal gives the provider that time, so that a job
+# too long for polling fails with the provider's reason, which names the cause; CloudFormation's "did not
+# receive a response" stays for a response that never comes.
+RESPONSE_GRACE = 300.0
+
+StandIn = Callable[[dict[str, Any]], Mapping[str, Any]]
+
+
+def is_custom(resource_type: str) -> bool:
+    return resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource"
+
+
+class CustomResourceRequests:
+    """Sends one stack's custom resource requests. invoke_async(function ARN, event): Lambda's asynchronous
+    invocation of the ServiceToken; stand_ins: ServiceToken -> a callable that gets each request sent to it
+    and returns the response (Status, PhysicalResourceId, Data, Reason), in place of a function that would
+    PUT it to the ResponseURL (for tests of the protocol)."""
+
+    def __init__(
+        self,
+        env: Environment,
+        clock: VirtualClock,
+        responses: ResponseEndpoint,
+        invoke_async: Callable[[str, Mapping[str, Any]], None],
+        stand_ins: Mapping[str, StandIn] | None = None,
+    ) -> None:
+        self.env = env
+        self.clock = clock
+        self.responses = responses
+        self.invoke_async = invoke_async
+        self.stand_ins = dict(stand_ins or {})
+
+    def send(
+        self,
+        request_type: str,
+        logical_id: str,
+        resource_type: str,
+        properties: dict[str, Any],
+        old_properties: dict[str, Any] | None,
+        physical_id: str | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Send one custom resource request to its ServiceToken, as CloudFormation does, and await the
+        response on the ResponseURL. Returns (physical id, Data)."""
+        request_id = str(uuid.uuid4())
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": properties["ServiceToken"],
+            "ResponseURL": self.responses.url(request_id),
+            "StackId": self.env.stack_id,
+            "RequestId": request_id,
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceProperties": as_cloudformation_sends(properties),
+        }
+        if old_properties is not None:
+            event["OldResourceProperties"] = as_cloudformation_sends(old_properties)
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        stand_in = self.stand_ins.get(str(properties["ServiceToken"]))
+        if stand_in is not None:
+            answer = json.dumps(stand_in(event)).encode()
+            return _checked_response(logical_id, request_type, physical_id, answer)
+        pending = self.responses.expect(request_id)
+        # CloudFormation invokes the ServiceToken function asynchronously.
+        self.clock.spawn(self.invoke_async, properties["ServiceToken"], event, name=f"invoke-{logical_id}")
+        body = pending.wait(CUSTOM_RESOURCE_TIMEOUT + RESPONSE_GRACE)
+        if body is None:
+            raise ResourceFailed(f"{logical_id}: CloudFormation did not receive a response from your Custom Resource")
+        return _checked_response(logical_id, request_type, physical_id, body)
+
+
+def as_cloudformation_sends(value: Any) -> Any:
+    """CloudFormation passes every scalar property to a custom resource as a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return [as_cloudformation_sends(item) for item in value]
+    if isinstance(value, dict):
+        return {key: as_cloudformation_sends(item) for key, item in value.items()}
+    return value
+
+
+def _checked_response(
+    logical_id: str, request_type: str, physical_id: str | None, body: bytes
+) -> tuple[str, dict[str, Any]]:
+    """The response, checked as CloudFormation checks it."""
+    if len(body) > RESPONSE_LIMIT_BYTES:
+        raise ResourceFailed(f"{logical_id}: Response object is too long ({len(body)} bytes; the limit is 4096)")
+    response = json.loads(body)
+    if response.get("Status") != "SUCCESS":
+        reason = response.get("Reason", "no reason given")
+        raise ResourceFailed(f"{logical_id}: {reason}", response.get("PhysicalResourceId"))
+    new_id = response.get("PhysicalResourceId")
+    if not new_id:
+        raise ResourceFailed(f"{logical_id}: Invalid PhysicalResourceId")
+    if request_type == "Delete" and new_id != physical_id:
+        raise ResourceFailed(f"{logical_id}: a Delete may not change the physical id")
+    return new_id, dict(response.get("Data") or {})

@@ -1,0 +1,121 @@
+"""EventBridge for one stack, on the virtual clock: the stack's rules deliver the events that match their
+pattern (Bedrock's job state changes) to their targets, and play their rate (the backstop's schedule) from
+their creation on; the polling rules that the single-function provider (crhelper) makes in moto's EventBridge
+are played at their rate until it removes them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .clock import Event, VirtualClock
+from .framework_host import InvokeResult
+from .single_function import SingleFunctionRuntime, rate_seconds
+from .stack_resources import Deployed, ResourceFailed, StackResources
+
+RULE = "AWS::Events::Rule"
+Invoke = Callable[[str, Mapping[str, Any]], InvokeResult]
+
+
+class EventRules:
+    """The rules of one stack, and the polling rules of its single functions.
+
+    guard: held around the single functions' runtime (see LambdaService); closed: set when the stack closes,
+    which ends the polling rules' play; invoke and invoke_async: Lambda's invocations of a target."""
+
+    def __init__(
+        self,
+        resources: StackResources,
+        guard: threading.RLock,
+        single_functions: SingleFunctionRuntime,
+        closed: Event,
+        invoke: Invoke,
+        invoke_async: Callable[[str, Mapping[str, Any]], None],
+    ) -> None:
+        self.resources = resources
+        self.clock: VirtualClock = resources.clock
+        self.guard = guard
+        self.single_functions = single_functions
+        self.closed = closed
+        self.invoke = invoke
+        self.invoke_async = invoke_async
+        self._played_rules: set[str] = set()  # polling rules in moto's EventBridge, each played by a thread
+        # The schedules (rate rules) being played: (rule's logical id, target's index) -> what stops it.
+        self._schedules: dict[tuple[str, int], Event] = {}
+        self._schedules_lock = threading.Lock()  # resources are created at once: one schedule per target
+
+    def publish(self, event: Mapping[str, Any]) -> None:
+        """Deliver an event to the targets of the stack's rules whose pattern matches it."""
+        for rule, target in self._rule_targets():
+            pattern = rule.properties.get("EventPattern")
+            if pattern and _matches(pattern, event):
+                payload = json.loads(target["Input"]) if "Input" in target else dict(event)
+                self.clock.spawn(self.invoke_async, target["Arn"], payload, name=f"event-{rule.logical_id}")
+
+    def _rule_targets(self) -> list[tuple[Deployed, dict[str, Any]]]:
+        rules = self.resources.of_type(RULE)
+        return [(rule, target) for rule in rules for target in rule.properties.get("Targets", [])]
+
+    # --- the stack's rate rules -------------------------------------------------------------------------
+
+    def start_schedules(self) -> None:
+        """Play every rate rule's targets that is not played yet, from now on."""
+        rules = self.resources.of_type(RULE)
+        with self._schedules_lock:
+            for rule in rules:
+                interval = rate_seconds(str(rule.properties.get("ScheduleExpression", "")))
+                for index, target in enumerate(rule.properties.get("Targets", [])):
+                    if interval is not None and (rule.logical_id, index) not in self._schedules:
+                        stop = self._schedules[rule.logical_id, index] = self.clock.event()
+                        self.clock.spawn(self._run_schedule, interval, target, stop, name=f"schedule-{rule.logical_id}")
+
+    def stop_schedules(self) -> None:
+        with self._schedules_lock:
+            for stop in self._schedules.values():
+                stop.set()
+            self._schedules.clear()
+
+    def _run_schedule(self, interval: float, target: Mapping[str, Any], stop: Event) -> None:
+        while not self.clock.sleep(interval, until=stop):
+            payload = json.loads(target["Input"]) if "Input" in target else {}
+            with contextlib.suppress(ResourceFailed):  # the function may be gone while the stack is deleted
+                self.invoke(str(target["Arn"]), payload)
+
+    # --- the single functions' polling rules ------------------------------------------------------------
+
+    def play_new_polling_rules(self, function_arn: str) -> None:
+        """Start playing the polling rules that now target the function. Called with the guard held, as is
+        the check that ends a rule's thread, so that a rule is never both found gone and made anew unplayed."""
+        for rule in self.single_functions.polling_rules(function_arn):
+            if rule not in self._played_rules:
+                self._played_rules.add(rule)
+                self.clock.spawn(self._play_polling_rule, rule, name=f"rule-{rule}")
+
+    def _play_polling_rule(self, rule: str) -> None:
+        """Invoke the rule's targets with their Input at its rate, until the rule is deleted."""
+        with self.guard:
+            schedule = self.single_functions.schedule(rule)
+        while schedule is not None and not self.clock.sleep(schedule.interval_seconds, until=self.closed):
+            with self.guard:
+                schedule = self.single_functions.schedule(rule)
+                if schedule is None:
+                    break
+            for target_arn, event in schedule.targets:
+                self.invoke_async(target_arn, event)
+        with self.guard:
+            self._played_rules.discard(rule)
+
+
+def _matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+    """EventBridge matching for the patterns used here: each key's list of accepted values, nested."""
+    for key, accepted in pattern.items():
+        value = event.get(key)
+        if isinstance(accepted, Mapping):
+            if not isinstance(value, Mapping) or not _matches(accepted, value):
+                return False
+        elif value not in accepted:
+            return False
+    return True

@@ -1,0 +1,304 @@
+"""CloudFormation's operations on one stack: create, update and delete, and the rollback of a failed create or
+update, each resource in the order of the dependency graph (dependency_walk.py), with the stack events they
+print and the Outcome they report. A template CloudFormation refuses (limits.template_refusal) fails the
+operation before it starts, touching nothing."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .clock import VirtualClock
+from .custom_resources import is_custom
+from .dependency_walk import dependencies_among, dependents_among, direct_dependents_among, walk
+from .event_rules import RULE, EventRules
+from .limits import template_refusal
+from .provisioning import Provisioner
+from .reporting import Outcome, Printer
+from .stack_resources import Deployed, ResourceFailed, StackResources
+from .template import Template, TemplateError
+from .wait_conditions import WaitConditions
+
+STACK = "AWS::CloudFormation::Stack"
+
+
+class StackOperation:
+    """Plays the operations on one stack's resources (each called by an actor of the clock)."""
+
+    def __init__(
+        self,
+        resources: StackResources,
+        printer: Printer,
+        provisioner: Provisioner,
+        wait_conditions: WaitConditions,
+        event_rules: EventRules,
+    ) -> None:
+        self.resources = resources
+        self.env = resources.env
+        self.clock: VirtualClock = resources.clock
+        self.printer = printer
+        self.provisioner = provisioner
+        self.wait_conditions = wait_conditions
+        self.event_rules = event_rules
+
+    def deploy(self, template: Template, assembly_dir: Path) -> Outcome:
+        """Create the stack, or update it to template; roll back on failure."""
+        resources, stack = self.resources, self.env.stack_name
+        operation = "UPDATE" if resources.state else "CREATE"
+        refusal = template_refusal(template)
+        if refusal is not None:
+            self.printer.line(f"{operation} refused {stack}: ValidationError: {refusal}")
+            return Outcome(operation, False, f"{stack}: ValidationError: {refusal}")
+        previous_template, previous_state = resources.template, dict(resources.state)
+        previous_imports = resources.imports
+        resources.imports = set()  # what the new template imports, found as it is resolved
+        resources.template, resources.assembly_dir = template, assembly_dir
+        outcome = Outcome(operation, True)
+        self.printer.event(f"{operation}_IN_PROGRESS", STACK, stack)
+        wanted = [lid for lid in template.resources if template.included(lid, self.env)]
+        try:
+            self.walk_resources(wanted, template.dependencies, lambda lid: self._apply(lid, previous_state, outcome))
+        except ResourceFailed as failure:
+            outcome.succeeded, outcome.reason = False, str(failure)
+            Rollback(self, previous_template, previous_state, outcome).run()
+            resources.imports = previous_imports
+            return outcome
+        self._clean_up(previous_template, previous_state, [lid for lid in previous_state if lid not in wanted], outcome)
+        self.event_rules.start_schedules()
+        outcome.outputs = resources.outputs()
+        outcome.status = f"{operation}_COMPLETE"
+        self.printer.event(outcome.status, STACK, stack)
+        return outcome
+
+    def _clean_up(
+        self, previous_template: Template, previous_state: Mapping[str, Deployed], stale: list[str], outcome: Outcome
+    ) -> None:
+        """After a successful update: delete the old physical resources of replaced resources, then the
+        resources the new template no longer has."""
+        self.printer.event(f"{outcome.operation}_COMPLETE_CLEANUP_IN_PROGRESS", STACK, self.env.stack_name)
+        for deployed in outcome_replaced_old(outcome, previous_state, self.resources.state):
+            self.delete_resource(deployed, outcome, "replace")
+        self.walk_resources(
+            stale,
+            direct_dependents_among(previous_template, stale),
+            lambda lid: self.delete_resource(previous_state[lid], outcome, "delete"),
+        )
+
+    def delete(self) -> Outcome:
+        outcome = Outcome("DELETE", True)
+        self.event_rules.stop_schedules()
+        self.printer.event("DELETE_IN_PROGRESS", STACK, self.env.stack_name)
+        template, state = self.resources.template, dict(self.resources.state)
+        ids = list(state)
+        try:
+            self.walk_resources(
+                ids,
+                direct_dependents_among(template, ids),
+                lambda lid: self.delete_resource(state[lid], outcome, "delete"),
+            )
+        except ResourceFailed as failure:
+            outcome.succeeded, outcome.reason, outcome.status = False, str(failure), "DELETE_FAILED"
+            self.printer.event("DELETE_FAILED", STACK, self.env.stack_name, str(failure))
+            return outcome
+        outcome.status = "DELETE_COMPLETE"
+        self.printer.event("DELETE_COMPLETE", STACK, self.env.stack_name)
+        # A deleted stack exports nothing.
+        self.resources.template, self.resources.imports = Template({"Resources": {}}), set()
+        return outcome
+
+    def walk_resources(
+        self, ids: list[str], dependencies: Callable[[str], set[str]], act: Callable[[str], None]
+    ) -> None:
+        """dependency_walk.walk on the stack's clock: a failure cancels the wait conditions still waiting."""
+        walk(self.clock, ids, dependencies, act, self.wait_conditions.cancel_waits)
+
+    # --- one resource ----------------------------------------------------------------------------------
+
+    def _apply(self, logical_id: str, previous_state: Mapping[str, Deployed], outcome: Outcome) -> None:
+        """Create or update one resource of the template (or keep it, unchanged)."""
+        definition = self.resources.template.resources[logical_id]
+        resource_type = definition["Type"]
+        try:
+            properties = self.resources.resolver().resolve(definition.get("Properties", {}))
+        except TemplateError as error:  # e.g. an export that does not exist
+            failed = "UPDATE_FAILED" if logical_id in previous_state else "CREATE_FAILED"
+            self.printer.event(failed, resource_type, logical_id, str(error))
+            raise ResourceFailed(f"{logical_id}: {error}") from error
+        policies = {
+            "deletion_policy": definition.get("DeletionPolicy", "Delete"),
+            "update_replace_policy": definition.get("UpdateReplacePolicy", "Delete"),
+        }
+        existing = previous_state.get(logical_id)
+        if existing is None:
+            self._create(logical_id, resource_type, properties, policies, outcome)
+        elif existing.resource_type == resource_type and existing.properties == properties:
+            self.resources.state[logical_id] = existing
+        else:
+            self._update(existing, properties, policies, outcome)
+
+    def _create(
+        self,
+        logical_id: str,
+        resource_type: str,
+        properties: dict[str, Any],
+        policies: dict[str, Any],
+        outcome: Outcome,
+    ) -> None:
+        self.printer.event("CREATE_IN_PROGRESS", resource_type, logical_id)
+        try:
+            deployed = self.provisioner.create(logical_id, resource_type, properties, generation=0)
+        except ResourceFailed as failure:
+            self.printer.event("CREATE_FAILED", resource_type, logical_id, str(failure))
+            if failure.physical_id:
+                self.resources.record(Deployed(logical_id, resource_type, failure.physical_id, properties, **policies))
+            raise
+        vars(deployed).update(policies)
+        self.resources.record(deployed)
+        outcome.created.append(logical_id)
+        self.printer.event("CREATE_COMPLETE", resource_type, logical_id)
+        if resource_type == RULE:  # a schedule fires from its creation on, not the stack's end
+            self.event_rules.start_schedules()
+
+    def _update(
+        self, existing: Deployed, properties: dict[str, Any], policies: dict[str, Any], outcome: Outcome
+    ) -> None:
+        logical_id, resource_type = existing.logical_id, existing.resource_type
+        self.printer.event("UPDATE_IN_PROGRESS", resource_type, logical_id)
+        outcome.update_started.append(logical_id)
+        try:
+            deployed = self.provisioner.update(existing, properties)
+        except ResourceFailed as failure:
+            self.printer.event("UPDATE_FAILED", resource_type, logical_id, str(failure))
+            # CloudFormation now holds the properties it tried, with the physical id unchanged: the rollback
+            # Update sends them as the old properties.
+            self.resources.record(replace(existing, properties=properties, **policies))
+            raise
+        vars(deployed).update(policies)
+        self.resources.record(deployed)
+        if deployed.physical_id == existing.physical_id:
+            outcome.updated_in_place.append(logical_id)
+        else:
+            outcome.replaced.append(logical_id)
+        self.printer.event("UPDATE_COMPLETE", resource_type, logical_id)
+
+    def delete_resource(self, deployed: Deployed, outcome: Outcome, reason: str) -> None:
+        """Delete (or retain) one resource; reason as for Deployed.kept_when. Failures are raised: a delete
+        that fails leaves the resource."""
+        resource_type, logical_id = deployed.resource_type, deployed.logical_id
+        if deployed.kept_when(reason):
+            self.printer.event("DELETE_SKIPPED", resource_type, logical_id, "retained by its policy")
+            outcome.retained.append(logical_id)
+        else:
+            self.printer.event("DELETE_IN_PROGRESS", resource_type, logical_id)
+            try:
+                self.provisioner.delete(deployed)
+            except ResourceFailed as failure:
+                self.printer.event("DELETE_FAILED", resource_type, logical_id, str(failure))
+                raise
+            outcome.deleted.append(logical_id)
+            self.printer.event("DELETE_COMPLETE", resource_type, logical_id)
+        self.resources.forget(deployed)
+
+
+class Rollback:
+    """Undoes a failed create or update (run), as CloudFormation does. previous_template and previous_state:
+    the stack before the operation that failed."""
+
+    def __init__(
+        self,
+        operation: StackOperation,
+        previous_template: Template,
+        previous_state: dict[str, Deployed],
+        outcome: Outcome,
+    ) -> None:
+        self.operation = operation
+        self.resources = operation.resources
+        self.printer = operation.printer
+        self.stack = operation.env.stack_name
+        self.previous_template = previous_template
+        self.previous_state = previous_state
+        self.outcome = outcome
+
+    def run(self) -> None:
+        """Undo a failed update (_roll_back_update), or a failed create: delete what it created."""
+        if self.previous_state:
+            self._roll_back_update()
+            return
+        self.printer.event("ROLLBACK_IN_PROGRESS", STACK, self.stack, self.outcome.reason)
+        made = dict(self.resources.state)
+        self.operation.walk_resources(
+            list(made),
+            dependents_among(self.resources.template, list(made)),
+            lambda lid: self.operation.delete_resource(made[lid], self.outcome, "rollback"),
+        )
+        self.resources.state, self.resources.template = {}, self.previous_template
+        self.outcome.status = "ROLLBACK_COMPLETE"
+        self.printer.event(self.outcome.status, STACK, self.stack)
+
+    def _roll_back_update(self) -> None:
+        """Undo a failed update as CloudFormation does: every resource whose update started gets an Update back
+        to its previous properties, in the previous template's order (a rollback is an update to that template:
+        what a resource depends on goes first); then the cleanup deletes what the failed update created, and
+        each physical resource that a rollback Update moved away from (after its UpdateReplacePolicy)."""
+        outcome, previous_state = self.outcome, self.previous_state
+        self.printer.event("UPDATE_ROLLBACK_IN_PROGRESS", STACK, self.stack, outcome.reason)
+        current, template = dict(self.resources.state), self.resources.template
+        started = [lid for lid in outcome.update_started if lid in current]
+        restored: dict[str, Deployed] = {}
+
+        def roll_back(lid: str) -> None:
+            restored[lid] = self._roll_back_resource(current[lid], previous_state[lid])
+
+        try:
+            self.operation.walk_resources(started, dependencies_among(self.previous_template, started), roll_back)
+        except ResourceFailed as failure:
+            outcome.status, outcome.rollback_reason = "UPDATE_ROLLBACK_FAILED", str(failure)
+            self.printer.event(outcome.status, STACK, self.stack, str(failure))
+            return
+        self.printer.event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", STACK, self.stack)
+        left = {lid: current[lid] for lid in current if lid not in previous_state}  # created by the failed update
+        left |= {lid: current[lid] for lid in started if restored[lid].physical_id != current[lid].physical_id}
+
+        def clean_up(lid: str) -> None:
+            with contextlib.suppress(ResourceFailed):  # a delete that fails leaves the resource, not the stack
+                reason = "rollback" if lid not in previous_state else "replace"
+                self.operation.delete_resource(left[lid], outcome, reason)
+
+        self.operation.walk_resources(list(left), dependents_among(template, list(left)), clean_up)
+        with self.resources.lock:
+            self.resources.state = {**previous_state, **restored}
+        self.resources.template = self.previous_template
+        outcome.status = "UPDATE_ROLLBACK_COMPLETE"
+        self.printer.event(outcome.status, STACK, self.stack)
+
+    def _roll_back_resource(self, now: Deployed, before: Deployed) -> Deployed:
+        """One resource's rollback Update, from the properties of the failed update to its previous ones, sent
+        with the physical id it has now. A custom resource returns to the id and Data that the Update answers;
+        any other resource to its previous state."""
+        self.printer.event("UPDATE_IN_PROGRESS", now.resource_type, now.logical_id, "rollback")
+        restored = before
+        if is_custom(now.resource_type):
+            try:
+                answered = self.operation.provisioner.update(now, before.properties)
+            except ResourceFailed as failure:
+                self.printer.event("UPDATE_FAILED", now.resource_type, now.logical_id, str(failure))
+                raise
+            restored = replace(before, physical_id=answered.physical_id, attributes=answered.attributes)
+        self.resources.record(restored)
+        self.outcome.rolled_back.append(now.logical_id)
+        self.printer.event("UPDATE_COMPLETE", now.resource_type, now.logical_id)
+        return restored
+
+
+def outcome_replaced_old(
+    outcome: Outcome, previous: Mapping[str, Deployed], current: Mapping[str, Deployed]
+) -> list[Deployed]:
+    """The old physical resources of replaced resources: CloudFormation deletes them in the cleanup."""
+    return [
+        previous[lid]
+        for lid in outcome.replaced
+        if lid in previous and previous[lid].physical_id != current[lid].physical_id
+    ]
