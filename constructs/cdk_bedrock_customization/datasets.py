@@ -51,6 +51,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -225,34 +226,47 @@ class Quota(NamedTuple):
 _X6 = "token quota x 6 characters per token, as the table estimates"
 _DISTILLED = ("nova", "claude-3-haiku", "llama-3.1", "llama-3.2", "llama-3.3")
 
+
+def _distillation_quota(family: str, name: str, value: int) -> Quota:
+    """A distillation record count: Nova's page documents its own; the Bedrock page, the others' (and only
+    recommends its minimum, which is enforced all the same)."""
+    if family == "nova":
+        return Quota(family, "DISTILLATION", name, value, NOVA_DISTILLATION_URL)
+    note = "documented as a strong recommendation" if name == "min_training_records" else ""
+    return Quota(family, "DISTILLATION", name, value, DISTILLATION_LIMITS_URL, note)
+
+
+def _titan_text_quotas(family: str, customization_type: str) -> tuple[Quota, ...]:
+    """Amazon Titan Text's quotas, the same for each of its models: 4,096 tokens per record at batch size 1,
+    and the file sizes."""
+    fine_tuning = customization_type == "FINE_TUNING"
+    source = REQUIREMENTS_URL if fine_tuning else REQUIREMENTS_CPT_URL
+    return (
+        Quota(family, customization_type, "max_record_chars", 4_096 * 6, source, _X6),
+        Quota(family, customization_type, "max_training_bytes", (1 if fine_tuning else 10) * _GB, source),
+        Quota(family, customization_type, "max_validation_bytes", 100 * _MB, source),
+    )
+
+
 QUOTAS: tuple[Quota, ...] = (
-    # Amazon Titan Text Premier: 4,096 tokens at batch size 1 (its only batch size).
-    Quota("titan-text-premier", "FINE_TUNING", "max_record_chars", 4_096 * 6, REQUIREMENTS_URL, _X6),
-    Quota("titan-text-premier", "FINE_TUNING", "max_training_bytes", 1 * _GB, REQUIREMENTS_URL),
-    Quota("titan-text-premier", "FINE_TUNING", "max_validation_bytes", 100 * _MB, REQUIREMENTS_URL),
-    # Amazon Titan Text G1 - Express: 4,096 tokens at batch size 1 (2,048 at 2 to 4; the batch size is a
-    # hyperparameter, so the larger quota applies here).
-    Quota("titan-text-express", "FINE_TUNING", "max_record_chars", 4_096 * 6, REQUIREMENTS_URL, _X6),
-    Quota("titan-text-express", "FINE_TUNING", "max_training_bytes", 1 * _GB, REQUIREMENTS_URL),
-    Quota("titan-text-express", "FINE_TUNING", "max_validation_bytes", 100 * _MB, REQUIREMENTS_URL),
-    Quota("titan-text-express", "CONTINUED_PRE_TRAINING", "max_record_chars", 4_096 * 6, REQUIREMENTS_CPT_URL, _X6),
-    Quota("titan-text-express", "CONTINUED_PRE_TRAINING", "max_training_bytes", 10 * _GB, REQUIREMENTS_CPT_URL),
-    Quota("titan-text-express", "CONTINUED_PRE_TRAINING", "max_validation_bytes", 100 * _MB, REQUIREMENTS_CPT_URL),
-    # Amazon Titan Text G1 - Lite: 4,096 tokens at batch size 1 or 2.
-    Quota("titan-text-lite", "FINE_TUNING", "max_record_chars", 4_096 * 6, REQUIREMENTS_URL, _X6),
-    Quota("titan-text-lite", "FINE_TUNING", "max_training_bytes", 1 * _GB, REQUIREMENTS_URL),
-    Quota("titan-text-lite", "FINE_TUNING", "max_validation_bytes", 100 * _MB, REQUIREMENTS_URL),
-    Quota("titan-text-lite", "CONTINUED_PRE_TRAINING", "max_record_chars", 4_096 * 6, REQUIREMENTS_CPT_URL, _X6),
-    Quota("titan-text-lite", "CONTINUED_PRE_TRAINING", "max_training_bytes", 10 * _GB, REQUIREMENTS_CPT_URL),
-    Quota("titan-text-lite", "CONTINUED_PRE_TRAINING", "max_validation_bytes", 100 * _MB, REQUIREMENTS_CPT_URL),
-    # Meta Llama 3.1: 16,000 input and output tokens together.
+    # Amazon Titan Text Premier: batch size 1 is its only one. G1 - Express: 2,048 tokens at batch size 2 to 4,
+    # but the batch size is a hyperparameter, so the larger quota applies here. G1 - Lite: batch size 1 or 2.
+    *_titan_text_quotas("titan-text-premier", "FINE_TUNING"),
+    *_titan_text_quotas("titan-text-express", "FINE_TUNING"),
+    *_titan_text_quotas("titan-text-express", "CONTINUED_PRE_TRAINING"),
+    *_titan_text_quotas("titan-text-lite", "FINE_TUNING"),
+    *_titan_text_quotas("titan-text-lite", "CONTINUED_PRE_TRAINING"),
+    # Meta Llama 3.1: 16,000 input and output tokens together. Meta Llama 3.x: the sum of training and
+    # validation records.
     Quota("llama-3.1", "FINE_TUNING", "max_record_chars", 16_000 * 6, REQUIREMENTS_URL, _X6),
-    Quota("llama-3.1", "FINE_TUNING", "min_total_records", 100, REQUIREMENTS_URL),
-    Quota("llama-3.1", "FINE_TUNING", "max_total_records", 10_000, REQUIREMENTS_URL, "adjustable (Service Quotas)"),
-    Quota("llama-3.2", "FINE_TUNING", "min_total_records", 100, REQUIREMENTS_URL),
-    Quota("llama-3.2", "FINE_TUNING", "max_total_records", 10_000, REQUIREMENTS_URL, "adjustable (Service Quotas)"),
-    Quota("llama-3.3", "FINE_TUNING", "min_total_records", 100, REQUIREMENTS_URL),
-    Quota("llama-3.3", "FINE_TUNING", "max_total_records", 10_000, REQUIREMENTS_URL, "adjustable (Service Quotas)"),
+    *(
+        quota
+        for family in ("llama-3.1", "llama-3.2", "llama-3.3")
+        for quota in (
+            Quota(family, "FINE_TUNING", "min_total_records", 100, REQUIREMENTS_URL),
+            Quota(family, "FINE_TUNING", "max_total_records", 10_000, REQUIREMENTS_URL, "adjustable (Service Quotas)"),
+        )
+    ),
     # Cohere Command: 4,096 input and 2,048 output tokens.
     Quota("cohere-command", "FINE_TUNING", "max_prompt_chars", 4_096 * 6, REQUIREMENTS_URL, _X6),
     Quota("cohere-command", "FINE_TUNING", "max_completion_chars", 2_048 * 6, REQUIREMENTS_URL, _X6),
@@ -272,32 +286,17 @@ QUOTAS: tuple[Quota, ...] = (
     Quota("nova", "FINE_TUNING", "max_training_records", 20_000, NOVA_CONSTRAINTS_URL),
     # Distillation: "a maximum of 15K prompts or prompt-response pairs"; at least 100 ("highly
     # recommend" on the Bedrock page, a hard minimum on the Nova one).
-    *(
-        Quota(
-            family,
-            "DISTILLATION",
-            "min_training_records",
-            100,
-            NOVA_DISTILLATION_URL if family == "nova" else DISTILLATION_LIMITS_URL,
-            "" if family == "nova" else "documented as a strong recommendation",
-        )
-        for family in _DISTILLED
-    ),
-    *(
-        Quota(
-            family,
-            "DISTILLATION",
-            "max_training_records",
-            15_000,
-            NOVA_DISTILLATION_URL if family == "nova" else DISTILLATION_LIMITS_URL,
-        )
-        for family in _DISTILLED
-    ),
+    *(_distillation_quota(family, "min_training_records", 100) for family in _DISTILLED),
+    *(_distillation_quota(family, "max_training_records", 15_000) for family in _DISTILLED),
     # Reinforcement fine-tuning: at least 100 records, at most 20K prompts.
-    Quota("nova", "REINFORCEMENT_FINE_TUNING", "min_training_records", 100, RFT_SOURCES_URL),
-    Quota("nova", "REINFORCEMENT_FINE_TUNING", "max_training_records", 20_000, RFT_URL),
-    Quota("nova-2", "REINFORCEMENT_FINE_TUNING", "min_training_records", 100, RFT_SOURCES_URL),
-    Quota("nova-2", "REINFORCEMENT_FINE_TUNING", "max_training_records", 20_000, RFT_URL),
+    *(
+        quota
+        for family in ("nova", "nova-2")
+        for quota in (
+            Quota(family, "REINFORCEMENT_FINE_TUNING", "min_training_records", 100, RFT_SOURCES_URL),
+            Quota(family, "REINFORCEMENT_FINE_TUNING", "max_training_records", 20_000, RFT_URL),
+        )
+    ),
 )
 
 
@@ -322,6 +321,8 @@ def _limits(
 
 
 # --- record validators ------------------------------------------------------------------------------
+# Each format has a validator: a callable that takes one parsed record and raises _Invalid, whose message
+# begins with the path of the offending field (``messages[1].content[0].text: ...``), at the first problem.
 
 Validator = Callable[[dict[str, Any]], None]
 _MISSING: Any = object()
@@ -342,6 +343,11 @@ def _show(value: Any) -> str:
     return json.dumps(value) if isinstance(value, str) else _kind(value)
 
 
+def _expected(where: str, what: str, value: Any) -> _Invalid:
+    """The field at ``where`` is not ``what`` it should be (for example "a string") but ``value``."""
+    return _Invalid(f"{where}: expected {what}, got {_kind(value)}")
+
+
 def _over(what: str, count: int, limit: tuple[int, str]) -> _Invalid:
     value, source = limit
     return _Invalid(f"{what} has {count} characters, over the quota of {value} ({source})")
@@ -356,9 +362,9 @@ def _prompt_completion(limits: Mapping[str, tuple[int, str]]) -> Validator:
         prompt = record.get("prompt", _MISSING)
         completion = record.get("completion", _MISSING)
         if type(prompt) is not str:
-            raise _Invalid(f"prompt: expected a string, got {_kind(prompt)}")
+            raise _expected("prompt", "a string", prompt)
         if type(completion) is not str:
-            raise _Invalid(f"completion: expected a string, got {_kind(completion)}")
+            raise _expected("completion", "a string", completion)
         if prompt_limit is not None and len(prompt) > prompt_limit[0]:
             raise _over("prompt", len(prompt), prompt_limit)
         if completion_limit is not None and len(completion) > completion_limit[0]:
@@ -375,7 +381,7 @@ def _cpt_input(limits: Mapping[str, tuple[int, str]]) -> Validator:
     def validate(record: dict[str, Any]) -> None:
         text = record.get("input", _MISSING)
         if type(text) is not str:
-            raise _Invalid(f"input: expected a string, got {_kind(text)}")
+            raise _expected("input", "a string", text)
         if len(record) > 1:
             extra = next(key for key in record if key != "input")
             raise _Invalid(f'{extra}: unexpected field; continued pre-training records hold only "input"')
@@ -385,16 +391,36 @@ def _cpt_input(limits: Mapping[str, tuple[int, str]]) -> Validator:
     return validate
 
 
-_NOVA_RESERVED = re.compile(r"User:|Bot:|Assistant:|System:|<image>|<video>|\[EOS\]")
+# Message i's role is _TURN_ROLES[i % 2]: user and assistant turns alternate, a user turn first.
+_TURN_ROLES = ("user", "assistant")
+
+
+def _turn_error(i: int, message: Any) -> _Invalid:
+    """Why message ``i`` is not an object with the role its place calls for."""
+    if type(message) is not dict:
+        return _expected(f"messages[{i}]", "an object", message)
+    role = message.get("role", _MISSING)
+    if role != "user" and role != "assistant":
+        return _Invalid(f'messages[{i}].role: expected "user" or "assistant", got {_show(role)}')
+    if i == 0:
+        return _Invalid('messages[0].role: expected "user" first, got "assistant"')
+    expected = _TURN_ROLES[i % 2]
+    previous = "a user" if expected == "assistant" else "an assistant"
+    return _Invalid(f'messages[{i}].role: expected "{expected}" after {previous} turn, got "{role}"')
+
+
+# --- bedrock-conversation-2024 content blocks -------------------------------------------------------
+# A content block holds text, or one of the other kinds its turn's role may hold: the role's table below
+# maps the block's key to its check, in the order the keys are looked for.
+
+BlockCheck = Callable[[dict[str, Any], str, str], None]  # (block, where, key); raises _Invalid
+
 _IMAGE_FORMATS = frozenset(("png", "jpeg", "gif", "webp"))  # Nova and Llama 3.2 Vision pages
 _VIDEO_FORMATS = frozenset(("mov", "mkv", "mp4", "webm"))  # Nova page
-_NOVA_MAX_IMAGES = 10  # per sample, Nova "Image and video constraints"
-_NOVA_MAX_VIDEOS = 1
 
 
-def _check_media(block: dict[str, Any], where: str) -> str:
-    """An image or video content block (user turns only); returns "image" or "video"."""
-    media = "image" if "image" in block else "video"
+def _check_media(block: dict[str, Any], where: str, media: str) -> None:
+    """An image or video block: a supported format and an S3 location."""
     body = block[media]
     if len(block) != 1 or type(body) is not dict:
         raise _Invalid(f'{where}: expected one of "text", "image" or "video" per content block')
@@ -407,138 +433,172 @@ def _check_media(block: dict[str, Any], where: str) -> str:
     uri = location.get("uri") if type(location) is dict else None
     if type(uri) is not str or not uri.startswith("s3://"):
         raise _Invalid(f'{where}.{media}.source.s3Location.uri: expected an "s3://" URI, got {_show(uri)}')
-    return media
 
 
-def _conversation(
-    *,
-    family: str,
-    prompts: bool,
-    multi_turn: bool,
-    reserved: re.Pattern[str] | None,
-    reasoning: bool,
-    media_limits: bool,
-) -> Validator:
-    """bedrock-conversation-2024 records; with ``prompts``, distillation prompts (may end on a user turn)."""
-    search = reserved.search if reserved is not None else None
-    family_name = FAMILY_NAMES[family]
+def _refuse_media_from_assistant(block: dict[str, Any], where: str, media: str) -> None:
+    raise _Invalid(f"{where}: assistant turns hold text only")
 
-    def check_reserved(text: str, where: str) -> None:
-        if search is not None and (found := search(text)) is not None:
+
+def _check_reasoning(block: dict[str, Any], where: str, key: str) -> None:
+    """Amazon Nova 2's reasoning block in an assistant turn."""
+    body = block[key]
+    reasoning_text = body.get("reasoningText") if type(body) is dict else None
+    if type(reasoning_text) is not dict or type(reasoning_text.get("text")) is not str:
+        raise _Invalid(f'{where}.reasoningContent: expected {{"reasoningText": {{"text": "..."}}}}')
+
+
+_USER_BLOCKS: tuple[tuple[str, BlockCheck], ...] = (("image", _check_media), ("video", _check_media))
+_ASSISTANT_BLOCKS: tuple[tuple[str, BlockCheck], ...] = (
+    ("image", _refuse_media_from_assistant),
+    ("video", _refuse_media_from_assistant),
+)
+_NOVA_2_ASSISTANT_BLOCKS = (*_ASSISTANT_BLOCKS, ("reasoningContent", _check_reasoning))
+
+
+# --- bedrock-conversation-2024 records --------------------------------------------------------------
+
+_NOVA_RESERVED = re.compile(r"User:|Bot:|Assistant:|System:|<image>|<video>|\[EOS\]")
+_NOVA_MAX_IMAGES = 10  # per sample, Nova "Image and video constraints"
+_NOVA_MAX_VIDEOS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Conversation:
+    """Checks bedrock-conversation-2024 records part by part (schema version, system prompt, turns, content
+    blocks), as one family takes them for one customization type; :meth:`validate` is the validator."""
+
+    family_name: str
+    prompts: bool  # distillation prompts: schemaVersion required, and the record may end on a user turn
+    multi_turn: bool
+    find_reserved_keyword: Callable[[str], re.Match[str] | None] | None  # in user and system text
+    assistant_blocks: tuple[tuple[str, BlockCheck], ...]
+    media_limits: bool  # Nova's images and videos per record
+
+    @classmethod
+    def for_rule(cls, rule: FormatRule) -> _Conversation:
+        nova = rule.family in ("nova", "nova-2")
+        return cls(
+            family_name=FAMILY_NAMES[rule.family],
+            prompts=rule.format == DISTILLATION_PROMPTS,
+            multi_turn=rule.multi_turn,
+            # Only Nova's fine-tuning page reserves keywords.
+            find_reserved_keyword=_NOVA_RESERVED.search if nova and rule.customization_type == "FINE_TUNING" else None,
+            assistant_blocks=_NOVA_2_ASSISTANT_BLOCKS if rule.family == "nova-2" else _ASSISTANT_BLOCKS,
+            media_limits=nova,
+        )
+
+    def validate(self, record: dict[str, Any]) -> None:
+        self._check_schema_version(record.get("schemaVersion", _MISSING))
+        system = record.get("system", _MISSING)
+        if system is not _MISSING:
+            self._check_system(system)
+        messages = record.get("messages", _MISSING)
+        if type(messages) is not list or not messages:
+            raise _expected("messages", "a non-empty list of messages", messages)
+        block_kinds = self._check_turns(messages)
+        if block_kinds and self.media_limits:
+            self._check_media_counts(block_kinds)
+        # _check_turns has checked every role, so the last one can be read as is.
+        if not self.prompts and messages[-1]["role"] == "user":
             raise _Invalid(
-                f"{where}: contains the reserved keyword {json.dumps(found.group())}, which fails "
-                f"{family_name} training ({NOVA_FINE_TUNING_URL})"
+                f'messages[{len(messages) - 1}].role: the last message must be "assistant" '
+                '(the response to learn), got "user"'
             )
 
-    def validate(record: dict[str, Any]) -> None:
-        schema = record.get("schemaVersion", _MISSING)
-        if prompts:
+    def _check_schema_version(self, schema: Any) -> None:
+        if self.prompts:
             if schema != SCHEMA_VERSION:
                 raise _Invalid(f'schemaVersion: expected "{SCHEMA_VERSION}", got {_show(schema)}')
         elif schema is not _MISSING and type(schema) is not str:
-            raise _Invalid(f"schemaVersion: expected a string, got {_kind(schema)}")
-        system = record.get("system", _MISSING)
-        if system is not _MISSING:
-            if type(system) is not list:
-                raise _Invalid(f'system: expected a list of {{"text": ...}} blocks, got {_kind(system)}')
-            for i, block in enumerate(system):
-                text = block.get("text", _MISSING) if type(block) is dict else _MISSING
-                if type(text) is not str:
-                    raise _Invalid(f'system[{i}]: expected {{"text": "..."}}, got {_kind(block)}')
-                if search is not None:
-                    check_reserved(text, f"system[{i}].text")
-        messages = record.get("messages", _MISSING)
-        if type(messages) is not list or not messages:
-            raise _Invalid(f"messages: expected a non-empty list of messages, got {_kind(messages)}")
-        expected = "user"
-        images = videos = 0
+            raise _expected("schemaVersion", "a string", schema)
+
+    def _check_system(self, system: Any) -> None:
+        if type(system) is not list:
+            raise _expected("system", 'a list of {"text": ...} blocks', system)
+        find_reserved_keyword = self.find_reserved_keyword
+        for i, block in enumerate(system):
+            text = block.get("text", _MISSING) if type(block) is dict else _MISSING
+            if type(text) is not str:
+                raise _expected(f"system[{i}]", '{"text": "..."}', block)
+            if find_reserved_keyword is not None and (found := find_reserved_keyword(text)) is not None:
+                raise self._reserved_keyword_error(f"system[{i}].text", found)
+
+    def _check_turns(self, messages: list[Any]) -> tuple[str, ...]:
+        """Each message and its content; returns the keys of the non-text blocks found, in order."""
+        block_kinds: tuple[str, ...] = ()
         for i, message in enumerate(messages):
-            if type(message) is not dict:
-                raise _Invalid(f"messages[{i}]: expected an object, got {_kind(message)}")
-            role = message.get("role", _MISSING)
-            if role != expected:
-                if role != "user" and role != "assistant":
-                    raise _Invalid(f'messages[{i}].role: expected "user" or "assistant", got {_show(role)}')
-                if i == 0:
-                    raise _Invalid('messages[0].role: expected "user" first, got "assistant"')
-                previous = "a user" if expected == "assistant" else "an assistant"
-                raise _Invalid(f'messages[{i}].role: expected "{expected}" after {previous} turn, got "{role}"')
-            if i == 2 and not multi_turn:
+            role = message.get("role") if type(message) is dict else None
+            if role != _TURN_ROLES[i % 2]:
+                raise _turn_error(i, message)
+            if i == 2 and not self.multi_turn:
                 raise _Invalid(
-                    f"messages[2]: {family_name} takes single-turn prompts only (one user message, "
+                    f"messages[2]: {self.family_name} takes single-turn prompts only (one user message, "
                     f"optionally one assistant reply), got {len(messages)} messages ({DISTILLATION_URL})"
                 )
             content = message.get("content", _MISSING)
             if type(content) is not list or not content:
-                raise _Invalid(
-                    f"messages[{i}].content: expected a non-empty list of content blocks, got {_kind(content)}"
-                )
-            for j, block in enumerate(content):
-                if type(block) is not dict:
-                    raise _Invalid(f"messages[{i}].content[{j}]: expected an object, got {_kind(block)}")
-                text = block.get("text", _MISSING)
-                if type(text) is str:
-                    if search is not None and role == "user":
-                        check_reserved(text, f"messages[{i}].content[{j}].text")
-                    continue
-                where = f"messages[{i}].content[{j}]"
-                if text is not _MISSING:
-                    raise _Invalid(f"{where}.text: expected a string, got {_kind(text)}")
-                if "image" in block or "video" in block:
-                    if role != "user":
-                        raise _Invalid(f"{where}: assistant turns hold text only")
-                    if _check_media(block, where) == "image":
-                        images += 1
-                    else:
-                        videos += 1
-                elif reasoning and role == "assistant" and "reasoningContent" in block:
-                    body = block["reasoningContent"]
-                    reasoning_text = body.get("reasoningText") if type(body) is dict else None
-                    if type(reasoning_text) is not dict or type(reasoning_text.get("text")) is not str:
-                        raise _Invalid(f'{where}.reasoningContent: expected {{"reasoningText": {{"text": "..."}}}}')
-                else:
-                    raise _Invalid(
-                        f'{where}: expected a {{"text": "..."}} block, got keys {", ".join(block) or "none"}'
-                    )
-            expected = "assistant" if role == "user" else "user"
-        if media_limits and (images > _NOVA_MAX_IMAGES or videos > _NOVA_MAX_VIDEOS):
+                raise _expected(f"messages[{i}].content", "a non-empty list of content blocks", content)
+            if found := self._check_content(i, role, content):
+                block_kinds += found
+        return block_kinds
+
+    def _check_content(self, i: int, role: str, content: list[Any]) -> tuple[str, ...]:
+        """The content blocks of message ``i``; returns the keys of its non-text blocks."""
+        block_kinds: tuple[str, ...] = ()
+        find_reserved_keyword = self.find_reserved_keyword if role == "user" else None
+        for j, block in enumerate(content):
+            if type(block) is not dict:
+                raise _expected(f"messages[{i}].content[{j}]", "an object", block)
+            text = block.get("text", _MISSING)
+            if type(text) is not str:
+                block_kinds += (self._check_non_text_block(block, f"messages[{i}].content[{j}]", role, text),)
+            elif find_reserved_keyword is not None and (found := find_reserved_keyword(text)) is not None:
+                raise self._reserved_keyword_error(f"messages[{i}].content[{j}].text", found)
+        return block_kinds
+
+    def _check_non_text_block(self, block: dict[str, Any], where: str, role: str, text: Any) -> str:
+        """A content block without a text string: one of the kinds ``role`` may hold; returns its key."""
+        if text is not _MISSING:
+            raise _expected(f"{where}.text", "a string", text)
+        for key, check in _USER_BLOCKS if role == "user" else self.assistant_blocks:
+            if key in block:
+                check(block, where, key)
+                return key
+        raise _Invalid(f'{where}: expected a {{"text": "..."}} block, got keys {", ".join(block) or "none"}')
+
+    def _check_media_counts(self, block_kinds: tuple[str, ...]) -> None:
+        images, videos = block_kinds.count("image"), block_kinds.count("video")
+        if images > _NOVA_MAX_IMAGES or videos > _NOVA_MAX_VIDEOS:
             raise _Invalid(
-                f"messages: {images} images and {videos} videos; {family_name} takes at most "
+                f"messages: {images} images and {videos} videos; {self.family_name} takes at most "
                 f"{_NOVA_MAX_IMAGES} images or {_NOVA_MAX_VIDEOS} video per record ({NOVA_CONSTRAINTS_URL})"
             )
-        if not prompts and expected == "assistant":
-            last = len(messages) - 1
-            raise _Invalid(
-                f'messages[{last}].role: the last message must be "assistant" (the response to learn), got "user"'
-            )
 
-    return validate
+    def _reserved_keyword_error(self, where: str, found: re.Match[str]) -> _Invalid:
+        return _Invalid(
+            f"{where}: contains the reserved keyword {json.dumps(found.group())}, which fails "
+            f"{self.family_name} training ({NOVA_FINE_TUNING_URL})"
+        )
+
+
+# --- other message formats --------------------------------------------------------------------------
 
 
 def _claude_messages(record: dict[str, Any]) -> None:
     system = record.get("system", _MISSING)
     if system is not _MISSING and type(system) is not str:
-        raise _Invalid(f"system: expected a string, got {_kind(system)}")
+        raise _expected("system", "a string", system)
     messages = record.get("messages", _MISSING)
     if type(messages) is not list or len(messages) < 2:
-        raise _Invalid(f"messages: expected a list of at least a user and an assistant message, got {_kind(messages)}")
-    expected = "user"
+        raise _expected("messages", "a list of at least a user and an assistant message", messages)
     for i, message in enumerate(messages):
-        if type(message) is not dict:
-            raise _Invalid(f"messages[{i}]: expected an object, got {_kind(message)}")
-        role = message.get("role", _MISSING)
-        if role != expected:
-            if role != "user" and role != "assistant":
-                raise _Invalid(f'messages[{i}].role: expected "user" or "assistant", got {_show(role)}')
-            if i == 0:
-                raise _Invalid('messages[0].role: expected "user" first, got "assistant"')
-            previous = "a user" if expected == "assistant" else "an assistant"
-            raise _Invalid(f'messages[{i}].role: expected "{expected}" after {previous} turn, got "{role}"')
+        if type(message) is not dict or message.get("role") != _TURN_ROLES[i % 2]:
+            raise _turn_error(i, message)
         content = message.get("content", _MISSING)
         if type(content) is not str:
-            raise _Invalid(f"messages[{i}].content: expected a string, got {_kind(content)}")
-        expected = "assistant" if role == "user" else "user"
-    if expected == "assistant":
+            raise _expected(f"messages[{i}].content", "a string", content)
+    # Every role is checked, so the last one can be read as is.
+    if messages[-1]["role"] == "user":
         raise _Invalid(f'messages[{len(messages) - 1}].role: the last message must be "assistant", got "user"')
 
 
@@ -548,40 +608,31 @@ _OPENAI_ROLES = ("system", "user", "assistant")
 def _openai_chat(record: dict[str, Any]) -> None:
     messages = record.get("messages", _MISSING)
     if type(messages) is not list or not messages:
-        raise _Invalid(f"messages: expected a non-empty list of messages, got {_kind(messages)}")
+        raise _expected("messages", "a non-empty list of messages", messages)
     users = 0
     for i, message in enumerate(messages):
         if type(message) is not dict:
-            raise _Invalid(f"messages[{i}]: expected an object, got {_kind(message)}")
+            raise _expected(f"messages[{i}]", "an object", message)
         role = message.get("role", _MISSING)
         if role not in _OPENAI_ROLES:
             raise _Invalid(f'messages[{i}].role: expected "system", "user" or "assistant", got {_show(role)}')
         content = message.get("content", _MISSING)
         if type(content) is not str:
-            raise _Invalid(f"messages[{i}].content: expected a string, got {_kind(content)}")
+            raise _expected(f"messages[{i}].content", "a string", content)
         users += role == "user"
     if not users:
         raise _Invalid('messages: no "user" message holds the prompt')
 
 
-def _validator(rule: FormatRule, limits: Mapping[str, tuple[int, str]]) -> Validator:
-    if rule.format == PROMPT_COMPLETION:
-        return _prompt_completion(limits)
-    if rule.format == CPT_INPUT:
-        return _cpt_input(limits)
-    if rule.format == CLAUDE_MESSAGES:
-        return _claude_messages
-    if rule.format == OPENAI_CHAT:
-        return _openai_chat
-    nova = rule.family in ("nova", "nova-2")
-    return _conversation(
-        family=rule.family,
-        prompts=rule.format == DISTILLATION_PROMPTS,
-        multi_turn=rule.multi_turn,
-        reserved=_NOVA_RESERVED if nova and rule.customization_type == "FINE_TUNING" else None,
-        reasoning=rule.family == "nova-2",
-        media_limits=nova,
-    )
+# Each format's validator, built from its rule (the family's options) and the quotas in force.
+_VALIDATORS: dict[str, Callable[[FormatRule, Mapping[str, tuple[int, str]]], Validator]] = {
+    PROMPT_COMPLETION: lambda rule, limits: _prompt_completion(limits),
+    CPT_INPUT: lambda rule, limits: _cpt_input(limits),
+    CLAUDE_MESSAGES: lambda rule, limits: _claude_messages,
+    OPENAI_CHAT: lambda rule, limits: _openai_chat,
+    CONVERSATION: lambda rule, limits: _Conversation.for_rule(rule).validate,
+    DISTILLATION_PROMPTS: lambda rule, limits: _Conversation.for_rule(rule).validate,
+}
 
 
 # --- the file ---------------------------------------------------------------------------------------
@@ -617,9 +668,98 @@ def _rule(display: str, customization_type: str, base_model: str) -> FormatRule:
     )
 
 
-def _quota_text(name: str, family: str, customization_type: str, limit: tuple[int, str]) -> str:
-    value, source = limit
-    return f"{QUOTA_NAMES[name]} for {FAMILY_NAMES[family]} {customization_type} is {value} ({source})"
+@dataclass(frozen=True)
+class _JobQuotas:
+    """The quotas in force for one family and customization type: quota name -> (value, source)."""
+
+    family: str
+    customization_type: str
+    limits: dict[str, tuple[int, str]]
+
+    @classmethod
+    def of(cls, family: str, customization_type: str, overrides: Mapping[str, int | None] | None) -> _JobQuotas:
+        return cls(family, customization_type, _limits(family, customization_type, overrides))
+
+    def text(self, name: str) -> str:
+        """The quota ``name`` in words, for example "the maximum of training records for ... is 10000 (page)"."""
+        value, source = self.limits[name]
+        return f"{QUOTA_NAMES[name]} for {FAMILY_NAMES[self.family]} {self.customization_type} is {value} ({source})"
+
+    def check_records(self, where: str, records: int, names: Sequence[str]) -> None:
+        """Raise if ``records`` is under a ``min_`` quota or over a ``max_`` quota among ``names`` in force."""
+        for name in names:
+            if (limit := self.limits.get(name)) is None:
+                continue
+            if (name.startswith("min_") and records < limit[0]) or (name.startswith("max_") and records > limit[0]):
+                raise DatasetError(f"{where}: {records} records; {self.text(name)}")
+
+    def record_cap(self, training: bool) -> tuple[int, str] | None:
+        """The most records one file may hold, with the quota's text: no more than its own quota, nor more
+        than the quota on the sum of files."""
+        names = ("max_training_records" if training else "max_validation_records", "max_total_records")
+        in_force = [name for name in names if name in self.limits]
+        if not in_force:
+            return None
+        name = min(in_force, key=lambda name: self.limits[name][0])
+        return self.limits[name][0], self.text(name)
+
+
+def _check_arguments(customization_type: str, purpose: str) -> None:
+    if customization_type not in CUSTOMIZATION_TYPES:
+        raise ValueError(
+            f"customization_type must be one of {', '.join(CUSTOMIZATION_TYPES)}, got {customization_type!r}"
+        )
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
+
+
+def _file_size(path: str | os.PathLike[str], display: str, quotas: _JobQuotas, quota_name: str) -> int:
+    """The file's size: not zero, and within the file size quota ``quota_name`` if in force."""
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise DatasetError(f"{display}: cannot read the dataset: {exc.strerror}") from None
+    if size == 0:
+        raise DatasetError(f"{display}: the file is empty; a dataset holds one JSON record per line")
+    if (limit := quotas.limits.get(quota_name)) is not None and size > limit[0]:
+        raise DatasetError(f"{display}: the file has {size} bytes; {quotas.text(quota_name)}")
+    return size
+
+
+def _unreadable_line(raw: bytes, exc: UnicodeDecodeError | json.JSONDecodeError) -> str:
+    """Why a line holds no JSON value."""
+    # A blank line fails to parse as well; it is named as such, being the likelier slip.
+    if raw.isspace():
+        return "blank line; JSON Lines holds one JSON record on every line"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8: {exc.reason} (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)"
+    return f"not valid JSON: {exc.msg} at column {exc.colno}"
+
+
+def _validate_records(
+    path: str | os.PathLike[str], display: str, validate: Validator, cap: tuple[int, str] | None
+) -> int:
+    """Parse and validate the file's lines, one at a time; the number of records. ``cap``: the most records
+    the file may hold, with the text of the quota that says so."""
+    max_records, cap_text = cap if cap is not None else (sys.maxsize, "")
+    loads = json.loads
+    records = 0
+    with open(path, "rb") as stream:
+        for lineno, raw in enumerate(stream, 1):
+            try:
+                record = loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise DatasetError(f"{display}:{lineno}: {_unreadable_line(raw, exc)}") from None
+            if type(record) is not dict:
+                raise DatasetError(f"{display}:{lineno}: expected a JSON object, got {_kind(record)}")
+            try:
+                validate(record)
+            except _Invalid as exc:
+                raise DatasetError(f"{display}:{lineno}: {exc}") from None
+            records += 1
+            if records > max_records:
+                raise DatasetError(f"{display}:{lineno}: record {records} is one too many; {cap_text}")
+    return records
 
 
 def validate_dataset(
@@ -636,69 +776,17 @@ def validate_dataset(
     ``purpose`` is "training" or "validation". ``quotas`` overrides documented quotas by name (a key of
     :data:`QUOTA_NAMES`), for example an adjusted Service Quotas value, or skips one with None.
     """
-    if customization_type not in CUSTOMIZATION_TYPES:
-        raise ValueError(
-            f"customization_type must be one of {', '.join(CUSTOMIZATION_TYPES)}, got {customization_type!r}"
-        )
-    if purpose not in PURPOSES:
-        raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
+    _check_arguments(customization_type, purpose)
     display = str(path)
     rule = _rule(display, customization_type, base_model)
-    family = rule.family
-    limits = _limits(family, customization_type, quotas)
+    in_force = _JobQuotas.of(rule.family, customization_type, quotas)
     training = purpose == "training"
-
-    try:
-        size = os.stat(path).st_size
-    except OSError as exc:
-        raise DatasetError(f"{display}: cannot read the dataset: {exc.strerror}") from None
-    if size == 0:
-        raise DatasetError(f"{display}: the file is empty; a dataset holds one JSON record per line")
-    bytes_name = "max_training_bytes" if training else "max_validation_bytes"
-    if (byte_limit := limits.get(bytes_name)) is not None and size > byte_limit[0]:
-        raise DatasetError(
-            f"{display}: the file has {size} bytes; {_quota_text(bytes_name, family, customization_type, byte_limit)}"
-        )
-
-    # A file alone may hold no more than its own quota, nor more than the quota on the sum of files.
-    count_names = ("max_training_records" if training else "max_validation_records", "max_total_records")
-    count_limits = [(name, limits[name]) for name in count_names if name in limits]
-    count_name, count_limit = min(count_limits, key=lambda item: item[1][0]) if count_limits else ("", None)
-    max_records = count_limit[0] if count_limit is not None else -1
-
-    validate = _validator(rule, limits)
-    loads = json.loads
-    records = 0
-    with open(path, "rb") as stream:
-        for lineno, raw in enumerate(stream, 1):
-            if raw.isspace():
-                raise DatasetError(f"{display}:{lineno}: blank line; JSON Lines holds one JSON record on every line")
-            try:
-                record = loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                raise DatasetError(
-                    f"{display}:{lineno}: not UTF-8: {exc.reason} "
-                    f"(byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)"
-                ) from None
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{display}:{lineno}: not valid JSON: {exc.msg} at column {exc.colno}") from None
-            if type(record) is not dict:
-                raise DatasetError(f"{display}:{lineno}: expected a JSON object, got {_kind(record)}")
-            try:
-                validate(record)
-            except _Invalid as exc:
-                raise DatasetError(f"{display}:{lineno}: {exc}") from None
-            records += 1
-            if records == max_records + 1 and count_limit is not None:
-                raise DatasetError(
-                    f"{display}:{lineno}: record {records} is one too many; "
-                    f"{_quota_text(count_name, family, customization_type, count_limit)}"
-                )
-    if training and (minimum := limits.get("min_training_records")) is not None and records < minimum[0]:
-        raise DatasetError(
-            f"{display}: {records} records; {_quota_text('min_training_records', family, customization_type, minimum)}"
-        )
-    return DatasetSummary(display, records, size, rule.format, family, customization_type, purpose)
+    size = _file_size(path, display, in_force, "max_training_bytes" if training else "max_validation_bytes")
+    validate = _VALIDATORS[rule.format](rule, in_force.limits)
+    records = _validate_records(path, display, validate, in_force.record_cap(training))
+    if training:
+        in_force.check_records(display, records, ("min_training_records",))
+    return DatasetSummary(display, records, size, rule.format, rule.family, customization_type, purpose)
 
 
 def check_total_records(
@@ -709,15 +797,7 @@ def check_total_records(
 ) -> None:
     """Check the quotas on the sum of training and validation records of one job (Meta Llama 3.x,
     Claude 3 Haiku) across its validated files; raise :class:`DatasetError` naming them."""
-    family, customization_type = training.family, training.customization_type
-    limits = _limits(family, customization_type, quotas)
+    in_force = _JobQuotas.of(training.family, training.customization_type, quotas)
     total = training.records + sum(summary.records for summary in validation)
     files = ", ".join([training.path, *(summary.path for summary in validation)])
-    if (minimum := limits.get("min_total_records")) is not None and total < minimum[0]:
-        raise DatasetError(
-            f"{files}: {total} records; {_quota_text('min_total_records', family, customization_type, minimum)}"
-        )
-    if (maximum := limits.get("max_total_records")) is not None and total > maximum[0]:
-        raise DatasetError(
-            f"{files}: {total} records; {_quota_text('max_total_records', family, customization_type, maximum)}"
-        )
+    in_force.check_records(files, total, ("min_total_records", "max_total_records"))
