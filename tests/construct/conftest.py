@@ -1,4 +1,4 @@
-"""Helpers for synth-time tests: stacks with a bucket, and templates of them."""
+"""Helpers for synth-time tests: stacks with a bucket, the model most tests put in them, and templates of them."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
+from cdk_bedrock_customization import CustomModel, S3Data
+
+from constructs import Construct
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
+BASE_MODEL = "amazon.nova-micro-v1:0:128k"
 
 
 @pytest.fixture
@@ -23,6 +27,19 @@ def stack() -> cdk.Stack:
 @pytest.fixture
 def bucket(stack: cdk.Stack) -> s3.Bucket:
     return s3.Bucket(stack, "Data")
+
+
+def custom_model(
+    scope: Construct, bucket: s3.IBucket, construct_id: str = "Model", *, data_prefix: str = "", **props: Any
+) -> CustomModel:
+    """A CustomModel fine-tuning BASE_MODEL on the bucket's {data_prefix}train.jsonl, its output under
+    {data_prefix}output/; props add to these or replace them."""
+    defaults: dict[str, Any] = {
+        "base_model": BASE_MODEL,
+        "training_data": S3Data.from_bucket(bucket, f"{data_prefix}train.jsonl"),
+        "output_data": S3Data.from_bucket(bucket, f"{data_prefix}output/"),
+    }
+    return CustomModel(scope, construct_id, **(defaults | props))
 
 
 def resources_of_type(template: Template, resource_type: str) -> dict[str, Any]:

@@ -16,11 +16,10 @@ from cdk_bedrock_customization import (
     CustomModel,
     ImportedCustomModel,
     ModelSource,
-    S3Data,
 )
 from cdk_bedrock_customization.provider import UNWAITED_JOBS_WARNING_ID
 
-from .conftest import ENV
+from .conftest import ENV, custom_model
 
 JOB = "Custom::BedrockModelCustomizationJob"
 WAIT = "AWS::CloudFormation::WaitCondition"
@@ -29,14 +28,7 @@ PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/nova/{}"
 
 def add_models(stack: cdk.Stack, bucket: s3.IBucket, completions: list[Completion]) -> list[CustomModel]:
     return [
-        CustomModel(
-            stack,
-            f"Model{index}",
-            base_model="amazon.nova-micro-v1:0:128k",
-            training_data=S3Data.from_bucket(bucket, f"model{index}/train.jsonl"),
-            output_data=S3Data.from_bucket(bucket, f"model{index}/output/"),
-            completion=completion,
-        )
+        custom_model(stack, bucket, f"Model{index}", data_prefix=f"model{index}/", completion=completion)
         for index, completion in enumerate(completions)
     ]
 

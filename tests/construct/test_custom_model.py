@@ -28,19 +28,16 @@ from cdk_bedrock_customization import (
 )
 from cdk_bedrock_customization.provider import HANDLER_RUNTIME, POLLING_WARNING_ID
 
-from .conftest import inline_policies, resources_of_type, role_statements
+from .conftest import custom_model, inline_policies, resources_of_type, role_statements
 
 JOB = "Custom::BedrockModelCustomizationJob"
 HANDLER_ROLE = "BedrockCustomizationProviderHandlerRole"
 
 
 def model(scope: cdk.Stack, bucket: s3.IBucket, construct_id: str = "Model", **overrides: Any) -> CustomModel:
-    props: dict[str, Any] = {
-        "base_model": "amazon.nova-micro-v1:0:128k",
-        "training_data": S3Data.from_bucket(bucket, "train/data.jsonl"),
-        "output_data": S3Data.from_bucket(bucket, "output/"),
-    }
-    return CustomModel(scope, construct_id, **(props | overrides))
+    """The conftest's model, its training data in a folder of its own: train/data.jsonl."""
+    training_data = S3Data.from_bucket(bucket, "train/data.jsonl")
+    return custom_model(scope, bucket, construct_id, **({"training_data": training_data} | overrides))
 
 
 def job_properties(template: Template) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from cdk_nag import AwsSolutionsChecks
 
 import app as example_app
 
+from .conftest import custom_model
+
 STACK = "BedrockCustomizationExample"
 FROM_FILE_STACK = "BedrockModelsFromFile"
 PROVIDER_STACK = "BedrockCustomizationProvider"
@@ -53,7 +55,6 @@ def test_every_acknowledged_finding_is_justified(tmp_path):
 def test_cdk_nag_is_clean_for_a_job_in_a_vpc(tmp_path):
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_s3 as s3
-    from cdk_bedrock_customization import CustomModel, S3Data
 
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "VpcStack")
@@ -65,15 +66,7 @@ def test_cdk_nag_is_clean_for_a_job_in_a_vpc(tmp_path):
     )
     cdk.Validations.of(vpc).acknowledge(cdk.Acknowledgment(id="AwsSolutions::AwsSolutions-VPC7", reason="A test VPC"))
     bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data-bucket")
-    CustomModel(
-        stack,
-        "Model",
-        base_model="amazon.nova-micro-v1:0:128k",
-        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
-        output_data=S3Data.from_bucket(bucket, "output/"),
-        vpc=vpc,
-        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-    )
+    custom_model(stack, bucket, vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
     assert nag_report(app, tmp_path)["violations"] == []
 
 

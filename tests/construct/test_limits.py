@@ -17,10 +17,12 @@ import botocore.session
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import CustomizationProvider, CustomModel, ProviderKind, S3Data
+from cdk_bedrock_customization import CustomizationProvider, ProviderKind
 from cdk_bedrock_customization.limits import template_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from .conftest import custom_model
 
 RESOURCES_PER_STACK = 500
 TEMPLATE_BYTES = 1_000_000
@@ -134,13 +136,7 @@ def test_large_properties_of_a_polled_resource_are_refused_only_on_the_single_fu
 def default_models(stack: cdk.Stack, count: int) -> None:
     bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
     for number in range(count):
-        CustomModel(
-            stack,
-            f"Model{number}",
-            base_model="amazon.nova-micro-v1:0:128k",
-            training_data=S3Data.from_bucket(bucket, f"model-{number}/train.jsonl"),
-            output_data=S3Data.from_bucket(bucket, f"model-{number}/output/"),
-        )
+        custom_model(stack, bucket, f"Model{number}", data_prefix=f"model-{number}/")
 
 
 def test_ninety_default_models_fit_in_one_stack_at_five_resources_each():
@@ -186,14 +182,7 @@ def test_the_single_function_provider_refuses_properties_too_large_to_poll():
     stack = cdk.Stack(app, "Platform")
     CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION)
     bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
-    CustomModel(
-        stack,
-        "Model",
-        base_model="amazon.nova-micro-v1:0:128k",
-        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
-        output_data=S3Data.from_bucket(bucket, "output/"),
-        job_tags={f"tag-{i:03d}": "v" * 200 for i in range(30)},
-    )
+    custom_model(stack, bucket, job_tags={f"tag-{i:03d}": "v" * 200 for i in range(30)})
     with pytest.raises(RuntimeError, match=r"ERROR Model\w+: its properties would make a polling request") as raised:
         app.synth()
     assert "use the Provider framework" in str(raised.value)

@@ -10,7 +10,9 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import CustomizationProvider, CustomModel, S3Data
+from cdk_bedrock_customization import CustomizationProvider, CustomModel
+
+from .conftest import custom_model
 
 
 def models_stack(app: cdk.App, name: str, provider: CustomizationProvider, count: int = 3) -> list[CustomModel]:
@@ -18,12 +20,11 @@ def models_stack(app: cdk.App, name: str, provider: CustomizationProvider, count
     bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
     key = kms.Key(stack, "ModelKey")
     return [
-        CustomModel(
+        custom_model(
             stack,
+            bucket,
             f"Model{number}",
-            base_model="amazon.nova-micro-v1:0:128k",
-            training_data=S3Data.from_bucket(bucket, f"{name}/{number}/train.jsonl"),
-            output_data=S3Data.from_bucket(bucket, f"{name}/{number}/output/"),
+            data_prefix=f"{name}/{number}/",
             kms_key=key if number == 0 else None,
             provider=provider,
         )

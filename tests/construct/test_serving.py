@@ -10,7 +10,6 @@ import pytest
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from bedrock_custom_resource import lifecycle
 from bedrock_custom_resource.contract import InvalidProperties
@@ -21,11 +20,10 @@ from cdk_bedrock_customization import (
     ImportedCustomModel,
     ModelSource,
     ProvisionedThroughput,
-    S3Data,
 )
 from cdk_bedrock_customization.serving import COMMITMENT_WARNING_ID
 
-from .conftest import inline_policies, resources_of_type, role_statements, statements
+from .conftest import custom_model, inline_policies, resources_of_type, role_statements, statements
 
 IMPORTED = "Custom::BedrockCustomModel"
 DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
@@ -55,16 +53,6 @@ def statement_with(template: Template, action: str) -> list[dict[str, Any]]:
         if action in actions:
             found.append(statement)
     return found
-
-
-def trained(stack: cdk.Stack, bucket: s3.IBucket) -> CustomModel:
-    return CustomModel(
-        stack,
-        "Trained",
-        base_model="amazon.nova-micro-v1:0:128k",
-        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
-        output_data=S3Data.from_bucket(bucket, "output/"),
-    )
 
 
 class TestImportedCustomModel:
@@ -171,7 +159,7 @@ class TestImportedCustomModel:
 
 class TestDeployments:
     def test_a_trained_model_deploys_with_its_output_model_arn(self, stack, bucket):
-        model = trained(stack, bucket)
+        model = custom_model(stack, bucket, "Trained")
         deployment = model.add_deployment("OnDemand", description="support bot", tags={"tier": "gold"})
         template = Template.from_stack(stack)
         resource = only(template, DEPLOYMENT)
@@ -184,7 +172,7 @@ class TestDeployments:
         }
 
     def test_the_handler_may_manage_deployments_without_depending_on_the_model(self, stack, bucket):
-        trained(stack, bucket).add_deployment("OnDemand")
+        custom_model(stack, bucket, "Trained").add_deployment("OnDemand")
         template = Template.from_stack(stack)
         lifecycle = [s for s in statement_with(template, "bedrock:DeleteCustomModelDeployment")]
         assert len(lifecycle) == 1
@@ -225,7 +213,7 @@ class TestDeployments:
         assert only(template, DEPLOYMENT)["Properties"]["modelArn"] == {"Fn::GetAtt": [lookup_id, "modelArn"]}
 
     def test_grant_invoke_covers_exactly_the_deployment(self, stack, bucket):
-        deployment = trained(stack, bucket).add_deployment("OnDemand")
+        deployment = custom_model(stack, bucket, "Trained").add_deployment("OnDemand")
         role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         deployment.grant_invoke(role)
         (statement,) = statements(Template.from_stack(stack), "AppDefaultPolicy")
@@ -298,7 +286,7 @@ class TestProvisionedThroughput:
 
 
 def test_the_handler_role_gains_nothing_for_kinds_a_stack_does_not_use(stack, bucket):
-    trained(stack, bucket)
+    custom_model(stack, bucket, "Trained")
     actions = json.dumps(handler_statements(Template.from_stack(stack)))
     for action in ('CreateCustomModel"', "CustomModelDeployment", "ProvisionedModelThroughput"):
         assert action not in actions

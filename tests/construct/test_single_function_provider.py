@@ -18,7 +18,6 @@ from bedrock_single_function import provider as adapter
 from cdk_bedrock_customization import (
     Completion,
     CustomizationProvider,
-    CustomModel,
     ImportedCustomModel,
     ModelSource,
     ProviderKind,
@@ -26,7 +25,7 @@ from cdk_bedrock_customization import (
 )
 from cdk_bedrock_customization.provider import POLLING_RULE_PREFIX, SINGLE_FUNCTION_TIMEOUT
 
-from .conftest import ENV
+from .conftest import ENV, custom_model
 from .test_example_app import cfn_lint, nag_report
 
 CUSTOM_TYPES = tuple(contract.CONTRACTS)
@@ -50,14 +49,7 @@ def every_resource_type(stack: cdk.Stack) -> None:
     bucket = s3.Bucket(stack, "Data", enforce_ssl=True, server_access_logs_prefix="logs/")
     for completion in (Completion.event_driven(), Completion.polling(), Completion.no_wait()):
         name = completion.mode.lower()
-        model = CustomModel(
-            stack,
-            f"Model{completion.mode}",
-            base_model="amazon.nova-micro-v1:0:128k",
-            training_data=S3Data.from_bucket(bucket, f"{name}/train.jsonl"),
-            output_data=S3Data.from_bucket(bucket, f"{name}/output/"),
-            completion=completion,
-        )
+        model = custom_model(stack, bucket, f"Model{completion.mode}", data_prefix=f"{name}/", completion=completion)
         if completion.mode != "NO_WAIT":
             model.add_deployment("OnDemand")
     imported = ImportedCustomModel(

@@ -6,23 +6,14 @@ import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import CustomModel, S3Data
 from cdk_bedrock_customization.testing import snapshot_template
 
-from .conftest import ENV
+from .conftest import ENV, custom_model
 
 
 def stack_with_a_model(epochs: int) -> cdk.Stack:
     stack = cdk.Stack(cdk.App(), "Users", env=ENV)
-    bucket = s3.Bucket(stack, "Data")
-    CustomModel(
-        stack,
-        "Model",
-        base_model="amazon.nova-micro-v1:0:128k",
-        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
-        output_data=S3Data.from_bucket(bucket, "output/"),
-        hyper_parameters={"epochCount": epochs},
-    )
+    custom_model(stack, s3.Bucket(stack, "Data"), hyper_parameters={"epochCount": epochs})
     return stack
 
 

@@ -16,6 +16,23 @@ SINGLE_FUNCTION = {"provider": "single_function", "completion": "polling", "remo
 COMMITTED = {"completion": "polling", "removal": "destroy", "committed_units": 1}
 
 
+def assert_the_failing_job_fails_the_deploy(local: LocalCloud, assembly: Path) -> None:
+    """The assembly's one stack fails to deploy, for the job that Timings.failing_jobs fails (with Timings'
+    default failure message)."""
+    (outcome,) = local.deploy(assembly).values()
+    assert not outcome.succeeded
+    assert "Training data row 12 is not valid JSON" in outcome.reason
+
+
+def assert_retried_creates_found_their_jobs(local: LocalCloud, jobs: int) -> None:
+    """Every job's Create was retried: the retries found the jobs by their names (two reads by name per job) and
+    created nothing (one CreateModelCustomizationJob call per job)."""
+    assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == jobs
+    by_name = [c for c in local.bedrock.calls_to("GetModelCustomizationJob") if ":" not in c["jobIdentifier"]]
+    assert len(by_name) == 2 * jobs
+    assert len(local.bedrock.jobs()) == jobs
+
+
 def crhelper_leftovers(local: LocalCloud) -> list[str]:
     """The EventBridge rules and targets, and the Lambda permissions, in moto: crhelper's polling setup,
     which it must remove once a request is answered."""

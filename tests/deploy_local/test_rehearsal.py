@@ -18,7 +18,12 @@ from cdk_bedrock_customization.rehearsal.bedrock_world import BedrockWorld, Timi
 from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
 from cdk_bedrock_customization.rehearsal.engine import LocalStack
 
-from .rehearsal_support import REPO, crhelper_leftovers
+from .rehearsal_support import (
+    REPO,
+    assert_retried_creates_found_their_jobs,
+    assert_the_failing_job_fails_the_deploy,
+    crhelper_leftovers,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -133,9 +138,7 @@ def test_a_failed_job_rolls_the_stack_back_and_leaves_nothing_running(assemblies
     lines: list[str] = []
     timings = Timings(job_minutes=120, job_minutes_for={"Model1": 30}, failing_jobs=("Model1",))
     with cloud(lines, timings=timings) as local:
-        (outcome,) = local.deploy(assemblies["two-destroyable"]).values()
-        assert not outcome.succeeded
-        assert "Training data row 12 is not valid JSON" in outcome.reason
+        assert_the_failing_job_fails_the_deploy(local, assemblies["two-destroyable"])
         statuses = {
             next(model for model in ("Model0", "Model1") if model in job["jobName"]): job["status"]
             for job in local.bedrock.jobs()
@@ -204,10 +207,7 @@ def test_a_retried_on_event_starts_one_job(assemblies):
         (outcome,) = local.deploy(assemblies["event-driven"]).values()
         assert outcome.succeeded, outcome.reason
         # The retried Create found the job by its name, and created nothing.
-        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 1
-        by_name = [c for c in local.bedrock.calls_to("GetModelCustomizationJob") if ":" not in c["jobIdentifier"]]
-        assert len(by_name) == 2
-        assert len(local.bedrock.jobs()) == 1
+        assert_retried_creates_found_their_jobs(local, jobs=1)
 
 
 def test_five_models_deploy_within_a_quota_of_two_concurrent_jobs(assemblies, capsys):

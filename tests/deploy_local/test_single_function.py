@@ -15,7 +15,12 @@ from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
 from cdk_bedrock_customization.rehearsal.cloud import REGION, LocalCloud
 from cdk_bedrock_customization.rehearsal.template import TemplateError
 
-from .rehearsal_support import REPO, crhelper_leftovers
+from .rehearsal_support import (
+    REPO,
+    assert_retried_creates_found_their_jobs,
+    assert_the_failing_job_fails_the_deploy,
+    crhelper_leftovers,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -98,9 +103,7 @@ def test_a_failed_job_rolls_back_and_leaves_nothing_behind(assemblies):
     # Model0 completes first (well within the hour), then Model1 fails: the rollback deletes Model0's model.
     timings = Timings(job_minutes=10, job_minutes_for={"Model1": 20}, failing_jobs=("Model1",))
     with cloud(lines, timings=timings) as local:
-        (outcome,) = local.deploy(assemblies["single-function"]).values()
-        assert not outcome.succeeded
-        assert "Training data row 12 is not valid JSON" in outcome.reason
+        assert_the_failing_job_fails_the_deploy(local, assemblies["single-function"])
         assert any("ROLLBACK_COMPLETE" in line for line in lines)
         assert statuses(local) == {"Model0": ["Completed"], "Model1": ["Failed"]}
         assert local.bedrock.models() == []  # the rollback deleted Model0's
@@ -126,10 +129,7 @@ def test_a_retried_create_starts_one_job_and_sets_up_one_polling_rule(assemblies
         (outcome,) = local.deploy(assemblies["single-function"]).values()
         assert outcome.succeeded, outcome.reason
         # Each job's Create ran twice: the retry found the job by its name, and created nothing.
-        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 2
-        by_name = [c for c in local.bedrock.calls_to("GetModelCustomizationJob") if ":" not in c["jobIdentifier"]]
-        assert len(by_name) == 4
-        assert len(local.bedrock.jobs()) == 2
+        assert_retried_creates_found_their_jobs(local, jobs=2)
         assert crhelper_leftovers(local) == []
 
 

@@ -12,8 +12,13 @@ from cdk_bedrock_customization.rehearsal.clock import EPOCH, NotAnActor, Virtual
 HANG = 60.0  # real seconds: only so that a broken clock fails instead of hanging
 
 
-def test_time_stands_still_while_any_actor_is_busy() -> None:
-    clock = VirtualClock()
+@pytest.fixture
+def clock() -> VirtualClock:
+    """A clock of the test's own, at time 0, with no actor yet."""
+    return VirtualClock()
+
+
+def test_time_stands_still_while_any_actor_is_busy(clock: VirtualClock) -> None:
     released = threading.Event()
     woke_at: list[float] = []
 
@@ -37,8 +42,7 @@ def test_time_stands_still_while_any_actor_is_busy() -> None:
     assert clock.now() == 600
 
 
-def test_sleeps_end_at_their_exact_simulated_times_in_order() -> None:
-    clock = VirtualClock()
+def test_sleeps_end_at_their_exact_simulated_times_in_order(clock: VirtualClock) -> None:
     ended: list[tuple[str, float]] = []
     lock = threading.Lock()
 
@@ -58,10 +62,9 @@ def test_sleeps_end_at_their_exact_simulated_times_in_order() -> None:
     assert clock.moment() == EPOCH.replace(day=1, hour=12)
 
 
-def test_a_woken_actor_runs_before_time_moves_on() -> None:
+def test_a_woken_actor_runs_before_time_moves_on(clock: VirtualClock) -> None:
     """The setter sleeps for an hour right after waking the waiter; the waiter, slowed down on purpose, still
     sees the instant it was woken at: it was counted busy when the event was set, not when it got to run."""
-    clock = VirtualClock()
     signal = clock.event()
     seen: list[float] = []
 
@@ -82,9 +85,8 @@ def test_a_woken_actor_runs_before_time_moves_on() -> None:
         assert seen == [10]
 
 
-def test_a_timeout_expires_after_everything_due_at_the_same_instant() -> None:
+def test_a_timeout_expires_after_everything_due_at_the_same_instant(clock: VirtualClock) -> None:
     """A response due at the very second its timeout expires is seen: sleeps wake before timeouts."""
-    clock = VirtualClock()
     response = clock.event()
     outcome: list[bool] = []
 
@@ -100,8 +102,7 @@ def test_a_timeout_expires_after_everything_due_at_the_same_instant() -> None:
         assert clock.now() == 3660
 
 
-def test_a_sleep_until_an_event_ends_early_when_it_is_set() -> None:
-    clock = VirtualClock()
+def test_a_sleep_until_an_event_ends_early_when_it_is_set(clock: VirtualClock) -> None:
     stop = clock.event()
     with clock.actor():
         clock.spawn(lambda: (clock.sleep(90), stop.set()))
@@ -112,8 +113,7 @@ def test_a_sleep_until_an_event_ends_early_when_it_is_set() -> None:
         assert clock.sleep(30, until=stop) is False and clock.now() == 120
 
 
-def test_a_timer_fires_on_simulated_time_unless_cancelled() -> None:
-    clock = VirtualClock()
+def test_a_timer_fires_on_simulated_time_unless_cancelled(clock: VirtualClock) -> None:
     fired: list[float] = []
     with clock.actor():
         clock.timer(119.5, lambda: fired.append(clock.now())).start()
@@ -124,14 +124,13 @@ def test_a_timer_fires_on_simulated_time_unless_cancelled() -> None:
     assert fired == [119.5]
 
 
-def test_only_actors_wait_on_the_clock() -> None:
+def test_only_actors_wait_on_the_clock(clock: VirtualClock) -> None:
     with pytest.raises(NotAnActor):
-        VirtualClock().sleep(1)
+        clock.sleep(1)
 
 
-def test_a_first_sleep_wakes_before_the_others_due_at_the_same_instant() -> None:
+def test_a_first_sleep_wakes_before_the_others_due_at_the_same_instant(clock: VirtualClock) -> None:
     """A service's progress (Bedrock finishing a job at 3780 s) comes before a poll due at that second."""
-    clock = VirtualClock()
     state: list[str] = ["Stopping"]
     seen: list[str] = []
 
@@ -151,10 +150,9 @@ def test_a_first_sleep_wakes_before_the_others_due_at_the_same_instant() -> None
     assert seen == ["Stopped"]
 
 
-def test_actors_take_turns_in_the_order_they_became_ready() -> None:
+def test_actors_take_turns_in_the_order_they_became_ready(clock: VirtualClock) -> None:
     """Actors woken at the same instant run one at a time, in the order they started to wait, however long each
     takes in real time: what they print comes in the same order on every run."""
-    clock = VirtualClock()
     printed: list[str] = []
 
     def actor(name: str, stall: float) -> None:

@@ -31,6 +31,33 @@ def stack_id(stack_name: str = "my-stack") -> str:
     return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack_name}/{uuid.uuid4()}"
 
 
+def active_model(bedrock: BedrockStandIn, name: str) -> str:
+    """An imported, Active custom model's ARN: a model for deployments and throughputs to serve."""
+    model_arn: str = bedrock.client().create_custom_model(
+        modelName=name,
+        modelSourceConfig={"s3DataSource": {"s3Uri": f"s3://customer-escrow-bucket/{name}/"}},
+        roleArn=ROLE_ARN,
+    )["modelArn"]
+    bedrock.set_model_status(model_arn, "Active")
+    return model_arn
+
+
+def completed_job(bedrock: BedrockStandIn, job_name: str, model_name: str) -> str:
+    """A fine-tuning job made straight through Bedrock's API (as from the console, not by a stack), completed:
+    its ARN. Its model is named model_name."""
+    job_arn: str = bedrock.client().create_model_customization_job(
+        jobName=job_name,
+        customModelName=model_name,
+        roleArn=ROLE_ARN,
+        baseModelIdentifier=BASE_MODEL,
+        trainingDataConfig={"s3Uri": "s3://my-data-bucket/train.jsonl"},
+        outputDataConfig={"s3Uri": "s3://my-data-bucket/output/"},
+        hyperParameters={"epochCount": "1"},
+    )["jobArn"]
+    bedrock.set_job_status(job_arn, "Completed")
+    return job_arn
+
+
 def fine_tuning_properties(**overrides: Any) -> dict[str, Any]:
     """A FINE_TUNING job as a template leaves it to the default type, delivered by CloudFormation."""
     properties: dict[str, Any] = {
@@ -106,6 +133,7 @@ class CloudFormationEvents:
     """Builds Create, Update and Delete events as CloudFormation sends them to the Provider framework."""
 
     def __init__(self, stack_name: str = "my-stack", resource_type: str = RESOURCE_TYPE) -> None:
+        self.stack_name = stack_name
         self.stack_id = stack_id(stack_name)
         self.resource_type = resource_type
 
@@ -222,3 +250,9 @@ def bedrock(aws_environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 @pytest.fixture
 def events() -> CloudFormationEvents:
     return CloudFormationEvents()
+
+
+@pytest.fixture
+def model_arn(bedrock: BedrockStandIn) -> str:
+    """The model a deployment or a throughput serves."""
+    return active_model(bedrock, "support-v1")

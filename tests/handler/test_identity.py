@@ -9,104 +9,66 @@ rollback. They also cover retries, redeploys after RETAIN, adoption and names he
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import botocore.session
 import pytest
 from bedrock_custom_resource import index, lifecycle
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
-from .conftest import ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents, fine_tuning_properties, is_complete_input
-from .serving_helpers import active_model
-from .test_imported_model import import_properties
+from . import resource_kinds
+from .conftest import ROLE_ARN, is_complete_input
+from .resource_kinds import ResourceKind, Stack, writes
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
 STACK_TAG = "cdk-bedrock-customization:stack"
 
 
-@dataclass(frozen=True)
-class Kind:
-    resource_type: str
-    properties: Callable[[BedrockStandIn], dict[str, Any]]
-    existing: Callable[[BedrockStandIn], list[dict[str, Any]]]
-    set_status: Callable[[BedrockStandIn, str, str], None]
-    ready: str  # the status at which a create is complete
-    unusable: str  # a status that keeps a resource from being adopted
-    name_member: str
-    tag_member: str
-    replacing_change: dict[str, Any]  # a valid change that needs a new resource
-    reported_difference: str  # how the error names that change when it meets a name held by the old one
+# The status, for every resource type, that keeps a resource from being adopted.
+UNUSABLE = "Failed"
+
+
+class Replacing(NamedTuple):
+    """A change of the properties that needs a new resource."""
+
+    change: dict[str, Any]  # a valid change that needs a new resource
+    reported_as: str  # how the error names it when it meets a name held by the old resource
+
+
+@dataclass(frozen=True, kw_only=True)
+class Kind(ResourceKind):
+    """A resource type, and the changes these tests make to its properties."""
+
+    replacing: Replacing
     refused_change: dict[str, Any]  # a change the contract refuses
-    create_operation: str
 
 
 KINDS = [
     Kind(
-        "Custom::BedrockModelCustomizationJob",
-        lambda bedrock: fine_tuning_properties(),
-        lambda bedrock: bedrock.jobs(),
-        lambda bedrock, arn, status: bedrock.set_job_status(arn, status, failure_message="Training data is bad"),
-        "Completed",
-        "Failed",
-        "jobName",
-        "jobTags",
-        {"hyperParameters": {"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"}},
-        "differs in hyperParameters",
-        {"outputDataConfig": {"s3Uri": "https://my-data-bucket/output/"}},
-        "CreateModelCustomizationJob",
+        **resource_kinds.JOB.fields(),
+        replacing=Replacing(
+            {"hyperParameters": {"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"}},
+            reported_as="differs in hyperParameters",
+        ),
+        refused_change={"outputDataConfig": {"s3Uri": "https://my-data-bucket/output/"}},
     ),
     Kind(
-        "Custom::BedrockCustomModel",
-        lambda bedrock: import_properties(),
-        lambda bedrock: bedrock.imported_models(),
-        lambda bedrock, arn, status: bedrock.set_model_status(arn, status),
-        "Active",
-        "Failed",
-        "modelName",
-        "modelTags",
-        {"roleArn": ROLE_ARN + "-v2"},
-        "differs in properties that Bedrock does not report back",
-        {"roleArn": "BedrockRole"},
-        "CreateCustomModel",
+        **resource_kinds.IMPORT.fields(),
+        replacing=Replacing(
+            {"roleArn": ROLE_ARN + "-v2"}, reported_as="differs in properties that Bedrock does not report back"
+        ),
+        refused_change={"roleArn": "BedrockRole"},
     ),
     Kind(
-        "Custom::BedrockCustomModelDeployment",
-        lambda bedrock: {
-            "ServiceToken": SERVICE_TOKEN,
-            "modelArn": active_model(bedrock, "served"),
-            "tags": [{"key": "team", "value": "ml"}],
-        },
-        lambda bedrock: bedrock.deployments(),
-        lambda bedrock, arn, status: bedrock.set_deployment_status(arn, status),
-        "Active",
-        "Failed",
-        "modelDeploymentName",
-        "tags",
-        {"description": "serves the support assistant"},
-        "differs in description",
-        {"modelArn": "support-model"},
-        "CreateCustomModelDeployment",
+        **resource_kinds.DEPLOYMENT.fields(),
+        replacing=Replacing({"description": "serves the support assistant"}, reported_as="differs in description"),
+        refused_change={"modelArn": "support-model"},
     ),
     Kind(
-        "Custom::BedrockProvisionedModelThroughput",
-        lambda bedrock: {
-            "ServiceToken": SERVICE_TOKEN,
-            "modelId": active_model(bedrock, "served"),
-            "modelUnits": "1",
-            "tags": [{"key": "team", "value": "ml"}],
-        },
-        lambda bedrock: bedrock.throughputs(),
-        lambda bedrock, arn, status: bedrock.set_throughput_status(arn, status),
-        "InService",
-        "Failed",
-        "provisionedModelName",
-        "tags",
-        {"modelUnits": "2"},
-        "differs in modelUnits",
-        {"modelUnits": "many"},
-        "CreateProvisionedModelThroughput",
+        **resource_kinds.THROUGHPUT.fields(),
+        replacing=Replacing({"modelUnits": "2"}, reported_as="differs in modelUnits"),
+        refused_change={"modelUnits": "many"},
     ),
 ]
 
@@ -116,46 +78,9 @@ def kind(request: pytest.FixtureRequest) -> Kind:
     return request.param  # type: ignore[no-any-return]
 
 
-@dataclass
-class Stack:
-    """One stack's events for one resource type, and what its resource answered."""
-
-    bedrock: BedrockStandIn
-    kind: Kind
-    events: CloudFormationEvents
-
-    def create(self, properties: dict[str, Any], logical_id: str = "Model") -> tuple[str, dict[str, str]]:
-        """A whole Create: onEvent, the resource made ready, isComplete. (physical id, Data)."""
-        event = self.events.create(properties, logical_id)
-        physical_id = index.on_event(event)["PhysicalResourceId"]
-        return physical_id, self.complete(event, physical_id)
-
-    def update(self, physical_id: str, properties: dict[str, Any], old: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        """A whole Update: onEvent, the resource made ready, isComplete. (physical id, Data)."""
-        event = self.events.update(physical_id, properties, old)
-        new_id = index.on_event(event)["PhysicalResourceId"]
-        return new_id, self.complete(event, new_id)
-
-    def complete(self, event: dict[str, Any], physical_id: str) -> dict[str, str]:
-        if self.status(physical_id) != self.kind.ready:
-            self.kind.set_status(self.bedrock, physical_id, self.kind.ready)
-        result = index.is_complete(is_complete_input(event, {"PhysicalResourceId": physical_id}))
-        assert result["IsComplete"] is True
-        return dict(result["Data"])
-
-    def status(self, physical_id: str) -> str:
-        (resource,) = [r for r in self.kind.existing(self.bedrock) if physical_id in r.values()]
-        return str(resource.get("status") or resource.get("modelStatus"))
-
-
 @pytest.fixture
 def stack(bedrock: BedrockStandIn, kind: Kind) -> Stack:
-    return Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
-
-
-def writes(bedrock: BedrockStandIn, since: int) -> list[str]:
-    """The operations since the since-th call that change something in Bedrock (reads are Get* and List*)."""
-    return [call.operation for call in bedrock.calls[since:] if not call.operation.startswith(("Get", "List"))]
+    return Stack.named(bedrock, kind)
 
 
 def created(bedrock: BedrockStandIn, kind: Kind) -> list[dict[str, Any]]:
@@ -206,7 +131,7 @@ def test_the_rollback_of_a_successful_replacement_returns_to_the_earlier_resourc
     the new physical id. The earlier resource still exists with that configuration: it is the answer."""
     properties = kind.properties(bedrock)
     first_id, first_data = stack.create(properties)
-    replacing = properties | kind.replacing_change
+    replacing = properties | kind.replacing.change
     second_id, _ = stack.update(first_id, replacing, properties)
     assert second_id != first_id
     creates = len(created(bedrock, kind))
@@ -221,7 +146,7 @@ def test_the_rollback_of_a_successful_replacement_returns_to_the_earlier_resourc
 def test_a_committed_throughputs_refused_change_rolls_back_cleanly(bedrock):
     """The commitment refusal used to come back in the rollback (UPDATE_ROLLBACK_FAILED)."""
     kind = KINDS[3]
-    stack = Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
+    stack = Stack.named(bedrock, kind)
     properties = kind.properties(bedrock) | {"commitmentDuration": "OneMonth"}
     physical_id, _ = stack.create(properties)
     more_units = properties | {"modelUnits": "2"}
@@ -237,11 +162,11 @@ def test_a_committed_throughputs_refused_change_rolls_back_cleanly(bedrock):
 def test_a_job_rollback_after_a_quota_refusal_starts_nothing(bedrock):
     """Not only bad input: Bedrock refusing the replacement (its quota full) is followed by the same rollback."""
     kind = KINDS[0]
-    stack = Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
+    stack = Stack.named(bedrock, kind)
     properties = kind.properties(bedrock)
     physical_id, _ = stack.create(properties)
     bedrock.limit_concurrent_jobs(0)
-    replacing = properties | kind.replacing_change
+    replacing = properties | kind.replacing.change
     with pytest.raises(lifecycle.QuotaFull):
         index.on_event(stack.events.update(physical_id, replacing, properties))
     mark = len(bedrock.calls)
@@ -261,7 +186,7 @@ def test_a_redeploy_after_retain_adopts_what_the_deleted_stack_left(bedrock, kin
     stack tag now names the new stack, whose notifier may read only the jobs tagged with its id."""
     properties = kind.properties(bedrock)
     physical_id, data = stack.create(properties)
-    again = Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
+    again = Stack.named(bedrock, kind)
     assert again.events.stack_id != stack.events.stack_id
     mark = len(bedrock.calls)
 
@@ -273,7 +198,7 @@ def test_a_redeploy_after_retain_adopts_what_the_deleted_stack_left(bedrock, kin
 def test_a_redeploy_of_another_stack_name_creates_its_own(bedrock, kind, stack):
     properties = kind.properties(bedrock)
     physical_id, _ = stack.create(properties)
-    other = Stack(bedrock, kind, CloudFormationEvents("other-stack", resource_type=kind.resource_type))
+    other = Stack.named(bedrock, kind, "other-stack")
     other_id, _ = other.create(properties)
     assert other_id != physical_id
     assert len(created(bedrock, kind)) == 2
@@ -284,7 +209,7 @@ def test_a_name_held_by_an_unusable_resource_moves_to_the_next_name(bedrock, kin
     Create uses the next name of the sequence, with a token of its own (else Bedrock would answer the old one)."""
     properties = kind.properties(bedrock)
     physical_id, _ = stack.create(properties)
-    kind.set_status(bedrock, physical_id, kind.unusable)
+    kind.set_status(bedrock, physical_id, UNUSABLE)
 
     retried_id, _ = stack.create(properties)
 
@@ -299,7 +224,7 @@ def test_a_name_held_by_an_unusable_resource_moves_to_the_next_name(bedrock, kin
 
 def test_a_completed_job_whose_model_is_gone_is_trained_again_under_the_next_name(bedrock):
     kind = KINDS[0]
-    stack = Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type))
+    stack = Stack.named(bedrock, kind)
     properties = kind.properties(bedrock)
     job_arn, data = stack.create(properties)
     bedrock.client().delete_custom_model(modelIdentifier=data["outputModelArn"])
@@ -314,7 +239,7 @@ def test_a_completed_job_whose_model_is_gone_is_trained_again_under_the_next_nam
 def test_a_given_name_held_by_an_unusable_resource_fails_with_what_to_do(bedrock, kind, stack):
     properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
     physical_id, _ = stack.create(properties)
-    kind.set_status(bedrock, physical_id, kind.unusable)
+    kind.set_status(bedrock, physical_id, UNUSABLE)
     mark = len(bedrock.calls)
     with pytest.raises(lifecycle.NameTaken) as raised:
         stack.create(properties)
@@ -329,10 +254,10 @@ def test_a_given_name_held_by_another_configuration_fails_naming_what_differs(be
     physical_id, _ = stack.create(properties, logical_id="First")
     mark = len(bedrock.calls)
     with pytest.raises(lifecycle.NameTaken) as raised:
-        stack.create(properties | kind.replacing_change, logical_id="Second")
+        stack.create(properties | kind.replacing.change, logical_id="Second")
     message = str(raised.value)
     assert f"{kind.name_member}: 'support-v1' is held by" in message and physical_id in message
-    assert kind.reported_difference in message
+    assert kind.replacing.reported_as in message
     assert "Nothing was created" in message
     assert writes(bedrock, mark) == []
 
@@ -342,7 +267,7 @@ def test_a_given_name_held_by_a_resource_made_outside_the_library_is_not_adopted
     physical_id, _ = stack.create(properties)
     bedrock.client().untag_resource(resourceARN=physical_id, tagKeys=[FINGERPRINT])
     with pytest.raises(lifecycle.NameTaken, match=f"it has no {FINGERPRINT} tag"):
-        Stack(bedrock, kind, CloudFormationEvents(resource_type=kind.resource_type)).create(properties)
+        Stack.named(bedrock, kind).create(properties)
 
 
 # --- tags -------------------------------------------------------------------------------------------------
@@ -413,4 +338,4 @@ def test_a_resource_made_before_fingerprints_is_judged_by_its_old_properties(bed
     assert stack.update(physical_id, retagged, refused)[0] == physical_id
 
     client.untag_resource(resourceARN=physical_id, tagKeys=[FINGERPRINT])
-    assert stack.update(physical_id, retagged | kind.replacing_change, retagged)[0] != physical_id
+    assert stack.update(physical_id, retagged | kind.replacing.change, retagged)[0] != physical_id

@@ -38,17 +38,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from . import resource_kinds
 from .conftest import (
     ACCOUNT,
     REGION,
-    SERVICE_TOKEN,
     CloudFormationEvents,
+    active_model,
     distillation_properties,
     fine_tuning_properties,
     is_complete_input,
     rft_properties,
 )
-from .serving_helpers import active_model
+from .resource_kinds import ResourceKind, Stack, writes
+from .serving_helpers import deployment_properties, throughput_properties
 from .test_imported_model import import_properties
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
@@ -124,22 +126,12 @@ RFT_HYPER = ("customizationConfig", "rftConfig", "hyperParameters")
 TEACHER = ("customizationConfig", "distillationConfig", "teacherModelConfig")
 
 
-@dataclass(frozen=True)
-class Kind:
-    """One resource type, as far as these tests need to know it (written from the API reference)."""
+@dataclass(frozen=True, kw_only=True)
+class Kind(ResourceKind):
+    """A resource type, and what these tests need to know of its properties (written from the API reference)."""
 
     name: str
-    resource_type: str
-    create_operation: str
-    update_operation: str | None  # the in-place update, if any
-    name_member: str
-    tag_members: tuple[str, ...]
-    ready: str  # the status at which a Create is complete
     draw_properties: Callable[[BedrockStandIn, st.DataObject, bool], Properties]  # (.., commitment allowed)
-    existing: Callable[[BedrockStandIn], list[dict[str, Any]]]
-    arn_member: str  # in what existing() lists
-    status_member: str
-    set_status: Callable[[BedrockStandIn, str, str], None]
     # Members whose change needs a new resource, with valid values for them.
     replacing: Mapping[Path, st.SearchStrategy[str]]
     # Members the API requires (or a union, or a rule between members, needs); removed when present.
@@ -168,23 +160,19 @@ def _import_properties(bedrock: BedrockStandIn, data: st.DataObject, commitment:
 
 
 def _deployment_properties(bedrock: BedrockStandIn, data: st.DataObject, commitment: bool) -> Properties:
-    properties: Properties = {
-        "ServiceToken": SERVICE_TOKEN,
-        "modelArn": active_model(bedrock, "served"),
-        "tags": tag_list(data.draw(TAG_MAPS, label="tags")),
-    }
+    tags = tag_list(data.draw(TAG_MAPS, label="tags"))
+    properties = deployment_properties(active_model(bedrock, "served"), tags=tags)
+    del properties["description"]  # optional
     if data.draw(st.booleans(), label="described"):
         properties["description"] = data.draw(DESCRIPTIONS, label="description")
     return _maybe_named(properties, data, "modelDeploymentName")
 
 
 def _throughput_properties(bedrock: BedrockStandIn, data: st.DataObject, commitment: bool) -> Properties:
-    properties: Properties = {
-        "ServiceToken": SERVICE_TOKEN,
-        "modelId": active_model(bedrock, "served"),
-        "modelUnits": data.draw(ints(1, 3), label="modelUnits"),
-        "tags": tag_list(data.draw(TAG_MAPS, label="tags")),
-    }
+    units = data.draw(ints(1, 3), label="modelUnits")
+    properties = throughput_properties(
+        active_model(bedrock, "served"), modelUnits=units, tags=tag_list(data.draw(TAG_MAPS, label="tags"))
+    )
     if commitment and data.draw(st.booleans(), label="committed"):
         properties["commitmentDuration"] = data.draw(st.sampled_from(["OneMonth", "SixMonths"]))
     return _maybe_named(properties, data, "provisionedModelName")
@@ -219,18 +207,9 @@ def refused_floats(low: float, high: float) -> st.SearchStrategy[str]:
 
 
 JOB = Kind(
+    **resource_kinds.JOB.fields(),
     name="CustomizationJob",
-    resource_type="Custom::BedrockModelCustomizationJob",
-    create_operation="CreateModelCustomizationJob",
-    update_operation=None,
-    name_member="jobName",
-    tag_members=("jobTags", "customModelTags"),
-    ready="Completed",
     draw_properties=_job_properties,
-    existing=lambda bedrock: bedrock.jobs(),
-    arn_member="jobArn",
-    status_member="status",
-    set_status=lambda bedrock, arn, status: bedrock.set_job_status(arn, status),
     replacing={
         ("roleArn",): ROLE_ARNS,
         ("hyperParameters", "epochCount"): ints(1, 20),
@@ -280,18 +259,9 @@ JOB = Kind(
 )
 
 IMPORT = Kind(
+    **resource_kinds.IMPORT.fields(),
     name="CustomModel",
-    resource_type="Custom::BedrockCustomModel",
-    create_operation="CreateCustomModel",
-    update_operation=None,
-    name_member="modelName",
-    tag_members=("modelTags",),
-    ready="Active",
     draw_properties=_import_properties,
-    existing=lambda bedrock: bedrock.imported_models(),
-    arn_member="modelArn",
-    status_member="modelStatus",
-    set_status=lambda bedrock, arn, status: bedrock.set_model_status(arn, status),
     replacing={("modelSourceConfig", "s3DataSource", "s3Uri"): S3_URIS, ("roleArn",): ROLE_ARNS},
     required=(
         ("modelSourceConfig",),  # exactly one model source
@@ -303,18 +273,9 @@ IMPORT = Kind(
 )
 
 DEPLOYMENT = Kind(
+    **resource_kinds.DEPLOYMENT.fields(),
     name="CustomModelDeployment",
-    resource_type="Custom::BedrockCustomModelDeployment",
-    create_operation="CreateCustomModelDeployment",
-    update_operation="UpdateCustomModelDeployment",
-    name_member="modelDeploymentName",
-    tag_members=("tags",),
-    ready="Active",
     draw_properties=_deployment_properties,
-    existing=lambda bedrock: bedrock.deployments(),
-    arn_member="customModelDeploymentArn",
-    status_member="status",
-    set_status=lambda bedrock, arn, status: bedrock.set_deployment_status(arn, status),
     replacing={("description",): DESCRIPTIONS},
     required=(("modelArn",),),
     arns=("modelArn",),
@@ -322,18 +283,9 @@ DEPLOYMENT = Kind(
 )
 
 THROUGHPUT = Kind(
+    **resource_kinds.THROUGHPUT.fields(),
     name="ProvisionedModelThroughput",
-    resource_type="Custom::BedrockProvisionedModelThroughput",
-    create_operation="CreateProvisionedModelThroughput",
-    update_operation="UpdateProvisionedModelThroughput",
-    name_member="provisionedModelName",
-    tag_members=("tags",),
-    ready="InService",
     draw_properties=_throughput_properties,
-    existing=lambda bedrock: bedrock.throughputs(),
-    arn_member="provisionedModelArn",
-    status_member="status",
-    set_status=lambda bedrock, arn, status: bedrock.set_throughput_status(arn, status),
     replacing={("modelUnits",): ints(1, 100)},  # without a commitment
     required=(("modelId",), ("modelUnits",)),
     enums={("commitmentDuration",): ("OneMonth", "SixMonths")},
@@ -345,50 +297,27 @@ KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT]
 every_kind = pytest.mark.parametrize("kind", KINDS, ids=[kind.name for kind in KINDS])
 
 
+def for_every_kind(test: Callable[..., None]) -> Callable[..., None]:
+    """A property of every resource type: the test runs for each kind, on examples of its own drawing (data)."""
+    return every_kind(per_example(given(data=st.data())(test)))
+
+
 # --- a stack of one resource ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Stack:
-    bedrock: BedrockStandIn
-    kind: Kind
-    events: CloudFormationEvents
-    stack_name: str = "my-stack"
-    logical_id: str = "Model"
-
-    def create(self, properties: Properties, logical_id: str | None = None) -> tuple[str, dict[str, str]]:
-        """A whole Create: onEvent, the resource made ready, isComplete. (physical id, Data)."""
-        event = self.events.create(properties, logical_id or self.logical_id)
-        physical_id = index.on_event(event)["PhysicalResourceId"]
-        return physical_id, self.complete(event, physical_id)
-
-    def update(self, physical_id: str, properties: Properties, old: Properties) -> tuple[str, dict[str, str]]:
-        """A whole Update: onEvent, the resource made ready, isComplete. (physical id, Data)."""
-        event = self.events.update(physical_id, properties, old, self.logical_id)
-        new_id = index.on_event(event)["PhysicalResourceId"]
-        return new_id, self.complete(event, new_id)
-
-    def complete(self, event: dict[str, Any], physical_id: str) -> dict[str, str]:
-        self.make_ready(physical_id)
-        result = index.is_complete(is_complete_input(event, {"PhysicalResourceId": physical_id}))
-        assert result["IsComplete"] is True
-        return dict(result["Data"])
-
-    def make_ready(self, physical_id: str) -> None:
-        (resource,) = [r for r in self.kind.existing(self.bedrock) if r[self.kind.arn_member] == physical_id]
-        if resource[self.kind.status_member] != self.kind.ready:
-            self.kind.set_status(self.bedrock, physical_id, self.kind.ready)
 
 
 def new_stack(bedrock: BedrockStandIn, kind: Kind, data: st.DataObject) -> Stack:
     stack_name = data.draw(STACK_NAMES, label="stack name")
-    logical_id = data.draw(LOGICAL_IDS, label="logical id")
-    return Stack(bedrock, kind, CloudFormationEvents(stack_name, kind.resource_type), stack_name, logical_id)
+    return Stack.named(bedrock, kind, stack_name, data.draw(LOGICAL_IDS, label="logical id"))
 
 
-def writes(bedrock: BedrockStandIn, since: int) -> list[str]:
-    """The operations since the since-th call that change something in Bedrock (reads are Get* and List*)."""
-    return [call.operation for call in bedrock.calls[since:] if not call.operation.startswith(("Get", "List"))]
+def created_stack(
+    bedrock: BedrockStandIn, kind: Kind, data: st.DataObject, commitment: bool = True
+) -> tuple[Stack, Properties, str, dict[str, str]]:
+    """A new stack and its resource of drawn properties, created: (the stack, the properties, the physical id,
+    the Data)."""
+    stack = new_stack(bedrock, kind, data)
+    properties = kind.draw_properties(bedrock, data, commitment)
+    return stack, properties, *stack.create(properties)
 
 
 def state(bedrock: BedrockStandIn) -> dict[str, Any]:
@@ -737,14 +666,10 @@ def refused_updates(kind: Kind, properties: Properties, *, by_bedrock: bool = Tr
 REFUSAL_ERRORS = (ValueError, RuntimeError, ClientError)
 
 
-@every_kind
-@per_example
-@given(data=st.data())
+@for_every_kind
 def test_the_rollback_of_a_failed_update_changes_nothing(aws_environment, kind, data):
     with fresh_bedrock() as bedrock:
-        stack = new_stack(bedrock, kind, data)
-        properties = kind.draw_properties(bedrock, data, True)
-        physical_id, created = stack.create(properties)
+        stack, properties, physical_id, created = created_stack(bedrock, kind, data)
         refused = data.draw(refused_updates(kind, properties), label="refused update")
         refused.prepare(bedrock, stack)
         before = state(bedrock)
@@ -765,9 +690,7 @@ def test_the_rollback_of_a_failed_update_changes_nothing(aws_environment, kind, 
         assert state(bedrock) == before
 
 
-@every_kind
-@per_example
-@given(data=st.data())
+@for_every_kind
 def test_refused_properties_are_refused_naming_the_property(aws_environment, kind, data):
     """Bad input names the property path and creates nothing (DESIGN.md, principles): a refusal, not a crash."""
     with fresh_bedrock() as bedrock:
@@ -782,14 +705,11 @@ def test_refused_properties_are_refused_naming_the_property(aws_environment, kin
         assert bedrock.calls[mark:] == []
 
 
-@every_kind
-@per_example
-@given(data=st.data())
+@for_every_kind
 def test_the_rollback_of_a_successful_replacement_returns_to_the_earlier_resource(aws_environment, kind, data):
     with fresh_bedrock() as bedrock:
-        stack = new_stack(bedrock, kind, data)
-        properties = kind.draw_properties(bedrock, data, False)  # a committed throughput is never replaced
-        first_id, first_data = stack.create(properties)
+        # a committed throughput is never replaced
+        stack, properties, first_id, first_data = created_stack(bedrock, kind, data, commitment=False)
         replacing = data.draw(replacing_changes(kind, properties), label="replacing")
         second_id, _ = stack.update(first_id, replacing, properties)
         assert second_id != first_id
@@ -813,9 +733,7 @@ CREATE_STEPS = st.lists(
 )
 
 
-@every_kind
-@per_example
-@given(data=st.data())
+@for_every_kind
 def test_a_create_retried_or_replayed_creates_one_resource(aws_environment, kind, data):
     with fresh_bedrock() as bedrock:
         stack = new_stack(bedrock, kind, data)
@@ -826,7 +744,7 @@ def test_a_create_retried_or_replayed_creates_one_resource(aws_environment, kind
         for how, response_lost, moves_on in data.draw(CREATE_STEPS, label="creates"):
             if event is None or how != "retried":
                 if how == "redeployed":
-                    events = CloudFormationEvents(stack.stack_name, kind.resource_type)
+                    events = CloudFormationEvents(stack.events.stack_name, kind.resource_type)
                 event = events.create(properties, stack.logical_id)
             if response_lost and not kind.existing(bedrock):
                 bedrock.lose_next_response_of(kind.create_operation)
@@ -842,14 +760,10 @@ def test_a_create_retried_or_replayed_creates_one_resource(aws_environment, kind
         assert answered == [resource[kind.arn_member]] * len(answered)
 
 
-@every_kind
-@per_example
-@given(data=st.data())
+@for_every_kind
 def test_tags_are_made_what_the_stack_says_whatever_they_are_now(aws_environment, kind, data):
     with fresh_bedrock() as bedrock:
-        stack = new_stack(bedrock, kind, data)
-        properties = kind.draw_properties(bedrock, data, True)
-        physical_id, created = stack.create(properties)
+        stack, properties, physical_id, created = created_stack(bedrock, kind, data)
         member = data.draw(st.sampled_from(kind.tag_members), label="tag member")
         tagged = {"jobTags": physical_id, "customModelTags": created.get("outputModelArn")}.get(member, physical_id)
         others = [arn for arn in (physical_id, created.get("outputModelArn")) if arn and arn != tagged]

@@ -11,7 +11,7 @@ from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import ACCOUNT, REGION, ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents
-from .serving_helpers import create, poll
+from .serving_helpers import create, create_until, poll
 
 RESOURCE_TYPE = "Custom::BedrockCustomModel"
 ESCROW_URI = "s3://customer-escrow-123456789012-smtj-a1b2c3/nova-support/model/"
@@ -36,10 +36,7 @@ def events() -> CloudFormationEvents:
 
 def imported(bedrock: BedrockStandIn, events: CloudFormationEvents, **overrides: Any) -> tuple[dict[str, Any], str]:
     """A completed Create: (its event, the model ARN)."""
-    event, model_arn = create(events, import_properties(**overrides))
-    bedrock.set_model_status(model_arn, "Active")
-    assert poll(event, model_arn)["IsComplete"] is True
-    return event, model_arn
+    return create_until("Active", bedrock.set_model_status, events, import_properties(**overrides))
 
 
 def test_create_imports_under_a_generated_name_and_waits_until_active(bedrock, events):
@@ -69,13 +66,6 @@ def test_a_model_package_source_needs_no_role(bedrock, events):
     assert request["customModelDataSource"]["modelPackageArnDataSource"]["modelPackageArn"] == PACKAGE_ARN
     assert "roleArn" not in request
     assert [m["modelArn"] for m in bedrock.imported_models()] == [model_arn]
-
-
-def test_a_failed_import_raises_with_bedrocks_message(bedrock, events):
-    event, model_arn = create(events, import_properties())
-    bedrock.set_model_status(model_arn, "Failed", failure_message="Model artifacts are not a Nova checkpoint")
-    with pytest.raises(RuntimeError, match="Model artifacts are not a Nova checkpoint"):
-        poll(event, model_arn)
 
 
 @pytest.mark.parametrize(

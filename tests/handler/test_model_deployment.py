@@ -10,8 +10,8 @@ from bedrock_custom_resource import contract, index
 from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
-from .conftest import SERVICE_TOKEN, CloudFormationEvents
-from .serving_helpers import active_model, create, poll
+from .conftest import CloudFormationEvents, active_model
+from .serving_helpers import create, create_until, deployment_properties, poll
 
 RESOURCE_TYPE = "Custom::BedrockCustomModelDeployment"
 DEPLOYMENT_NAME = re.compile(contract.shape("ModelDeploymentName").metadata["pattern"])
@@ -22,26 +22,8 @@ def events() -> CloudFormationEvents:
     return CloudFormationEvents(resource_type=RESOURCE_TYPE)
 
 
-@pytest.fixture
-def model_arn(bedrock: BedrockStandIn) -> str:
-    return active_model(bedrock, "support-v1")
-
-
-def deployment_properties(model_arn: str, **overrides: Any) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "ServiceToken": SERVICE_TOKEN,
-        "modelArn": model_arn,
-        "description": "support bot",
-        "tags": [{"key": "team", "value": "ml"}],
-    }
-    return properties | overrides
-
-
 def deployed(bedrock: BedrockStandIn, events: CloudFormationEvents, properties: dict[str, Any]) -> tuple[dict, str]:
-    event, deployment_arn = create(events, properties)
-    bedrock.set_deployment_status(deployment_arn, "Active")
-    assert poll(event, deployment_arn)["IsComplete"] is True
-    return event, deployment_arn
+    return create_until("Active", bedrock.set_deployment_status, events, properties)
 
 
 def test_create_waits_until_active_and_returns_the_arn(bedrock, events, model_arn):
@@ -62,13 +44,6 @@ def test_create_waits_until_active_and_returns_the_arn(bedrock, events, model_ar
         },
     }
     assert bedrock.tags(deployment_arn) == {"team": "ml"}
-
-
-def test_a_failed_deployment_raises_with_bedrocks_message(bedrock, events, model_arn):
-    event, deployment_arn = create(events, deployment_properties(model_arn))
-    bedrock.set_deployment_status(deployment_arn, "Failed", failure_message="Model is not supported on demand")
-    with pytest.raises(RuntimeError, match="failed: Model is not supported on demand"):
-        poll(event, deployment_arn)
 
 
 @pytest.mark.parametrize(

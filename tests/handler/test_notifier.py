@@ -18,10 +18,9 @@ from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import (
-    BASE_MODEL,
     CREATE_FAILED,
-    ROLE_ARN,
     CloudFormationEvents,
+    completed_job,
     fine_tuning_properties,
     is_complete_input,
     start,
@@ -224,25 +223,23 @@ def test_a_final_event_for_a_job_bedrock_still_reports_running_leaves_it_to_the_
     assert signal["Status"] == "SUCCESS"
 
 
-def test_an_event_for_a_job_started_outside_the_stack_is_ignored(bedrock, events, stack, signal_server, notify):
-    start_waited_job(events, stack)
-    console_job = bedrock.client().create_model_customization_job(
-        jobName="console-experiment-1",
-        customModelName="console-experiment-1-model",
-        roleArn=ROLE_ARN,
-        baseModelIdentifier=BASE_MODEL,
-        trainingDataConfig={"s3Uri": "s3://my-data-bucket/train/data.jsonl"},
-        outputDataConfig={"s3Uri": "s3://my-data-bucket/output/"},
-        hyperParameters={"epochCount": "1"},
-    )["jobArn"]
-    bedrock.set_job_status(console_job, "Completed")
+def assert_the_event_of_the_job_is_ignored(
+    job_arn: str, bedrock: BedrockStandIn, stack: Stack, signal_server: SignalServer, notify: Notify
+) -> None:
+    """The notifier lists the stack's resources, then signals nothing and calls Bedrock no more."""
     stack.expect_listing()
     mark = len(bedrock.calls)
 
-    assert notify(state_change_event(bedrock.job(console_job))) == {"signalled": []}
+    assert notify(state_change_event(bedrock.job(job_arn))) == {"signalled": []}
 
     assert signal_server.puts == []
     assert bedrock.calls[mark:] == []
+
+
+def test_an_event_for_a_job_started_outside_the_stack_is_ignored(bedrock, events, stack, signal_server, notify):
+    start_waited_job(events, stack)
+    console_job = completed_job(bedrock, "console-experiment-1", "console-experiment-1-model")
+    assert_the_event_of_the_job_is_ignored(console_job, bedrock, stack, signal_server, notify)
     assert stack.condition_status("Model") == "CREATE_IN_PROGRESS"
 
 
@@ -254,13 +251,7 @@ def test_an_event_for_a_job_of_the_stack_that_nothing_waits_for_is_ignored(
     polled = start(events, fine_tuning_properties(), "PolledModel").physical_id
     assert stack.add_job("PolledModel", polled, waited=False) is None
     bedrock.set_job_status(polled, "Failed")
-    stack.expect_listing()
-    mark = len(bedrock.calls)
-
-    assert notify(state_change_event(bedrock.job(polled))) == {"signalled": []}
-
-    assert signal_server.puts == []
-    assert bedrock.calls[mark:] == []
+    assert_the_event_of_the_job_is_ignored(polled, bedrock, stack, signal_server, notify)
 
 
 @pytest.mark.parametrize("status", ["InProgress", "Stopping"])

@@ -16,17 +16,19 @@ import pytest
 from bedrock_custom_resource import contract
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
+from . import resource_kinds
 from .conftest import (
     ACCOUNT,
     BASE_MODEL,
     REGION,
     SERVICE_TOKEN,
     CloudFormationEvents,
+    active_model,
     distillation_properties,
     fine_tuning_properties,
     rft_properties,
 )
-from .serving_helpers import active_model
+from .serving_helpers import deployment_properties, throughput_properties
 from .single_function_helpers import (
     Driver,
     FrameworkDriver,
@@ -37,8 +39,6 @@ from .single_function_helpers import (
 )
 from .test_customization_job import ATTRIBUTES
 from .test_imported_model import import_properties
-from .test_model_deployment import deployment_properties
-from .test_provisioned_throughput import throughput_properties
 
 CREATE_JOB = "CreateModelCustomizationJob"
 GET_JOB = "GetModelCustomizationJob"
@@ -67,14 +67,13 @@ def at_poll(number: int, action: Callable[[], object]) -> PollHook:
     return hook
 
 
+# The ARN of the one job (import, deployment, throughput) that exists.
+only_job, only_import = resource_kinds.JOB.only, resource_kinds.IMPORT.only
+only_deployment, only_throughput = resource_kinds.DEPLOYMENT.only, resource_kinds.THROUGHPUT.only
+
+
 def never(poll: int) -> None:
     raise AssertionError(f"poll {poll}: the request should have been complete at once")
-
-
-def only_job(bedrock: BedrockStandIn) -> str:
-    (job,) = bedrock.jobs()
-    arn: str = job["jobArn"]
-    return arn
 
 
 def completes(bedrock: BedrockStandIn, job_arn: Callable[[], str]) -> Callable[[], None]:
@@ -266,12 +265,6 @@ def test_the_result_of_an_unfinished_job_fails_the_create(driver, bedrock, event
 # --- Custom::BedrockCustomModel ----------------------------------------------------------------------------
 
 
-def only_import(bedrock: BedrockStandIn) -> str:
-    (model,) = bedrock.imported_models()
-    arn: str = model["modelArn"]
-    return arn
-
-
 def test_an_imported_model_is_awaited_until_active(driver, bedrock):
     imports = CloudFormationEvents(resource_type=IMPORTED_MODEL)
     activate = at_poll(2, lambda: bedrock.set_model_status(only_import(bedrock), "Active"))
@@ -308,12 +301,6 @@ def test_a_model_in_use_refuses_its_delete(driver, bedrock):
 # --- Custom::BedrockCustomModelDeployment ------------------------------------------------------------------
 
 
-def only_deployment(bedrock: BedrockStandIn) -> str:
-    (deployment,) = bedrock.deployments()
-    arn: str = deployment["customModelDeploymentArn"]
-    return arn
-
-
 def test_a_deployment_is_created_pointed_at_another_model_in_place_and_deleted(driver, bedrock):
     deployments = CloudFormationEvents(resource_type=DEPLOYMENT)
     first_model, second_model = active_model(bedrock, "support-v1"), active_model(bedrock, "support-v2")
@@ -336,12 +323,6 @@ def test_a_deployment_is_created_pointed_at_another_model_in_place_and_deleted(d
 
 
 # --- Custom::BedrockProvisionedModelThroughput -------------------------------------------------------------
-
-
-def only_throughput(bedrock: BedrockStandIn) -> str:
-    (throughput,) = bedrock.throughputs()
-    arn: str = throughput["provisionedModelArn"]
-    return arn
 
 
 def in_service(driver: Driver, bedrock: BedrockStandIn, properties: dict[str, Any]) -> Response:

@@ -10,8 +10,8 @@ from bedrock_custom_resource import contract, index
 from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
-from .conftest import SERVICE_TOKEN, CloudFormationEvents
-from .serving_helpers import active_model, create, poll
+from .conftest import CloudFormationEvents, active_model
+from .serving_helpers import create, create_until, poll, throughput_properties
 
 RESOURCE_TYPE = "Custom::BedrockProvisionedModelThroughput"
 
@@ -21,26 +21,8 @@ def events() -> CloudFormationEvents:
     return CloudFormationEvents(resource_type=RESOURCE_TYPE)
 
 
-@pytest.fixture
-def model_arn(bedrock: BedrockStandIn) -> str:
-    return active_model(bedrock, "support-v1")
-
-
-def throughput_properties(model_arn: str, **overrides: Any) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "ServiceToken": SERVICE_TOKEN,
-        "modelId": model_arn,
-        "modelUnits": "1",  # CloudFormation sends numbers as strings
-        "tags": [{"key": "team", "value": "ml"}],
-    }
-    return properties | overrides
-
-
 def in_service(bedrock: BedrockStandIn, events: CloudFormationEvents, properties: dict[str, Any]) -> tuple[dict, str]:
-    event, throughput_arn = create(events, properties)
-    bedrock.set_throughput_status(throughput_arn, "InService")
-    assert poll(event, throughput_arn)["IsComplete"] is True
-    return event, throughput_arn
+    return create_until("InService", bedrock.set_throughput_status, events, properties)
 
 
 def update(events: CloudFormationEvents, physical_id: str, new: dict[str, Any], old: dict[str, Any]) -> dict:
@@ -75,13 +57,6 @@ def test_a_commitment_is_reported_with_its_end(bedrock, events, model_arn):
     assert data["commitmentDuration"] == "OneMonth"
     described = bedrock.client().get_provisioned_model_throughput(provisionedModelId=throughput_arn)
     assert data["commitmentExpirationTime"] == described["commitmentExpirationTime"].isoformat()
-
-
-def test_a_failed_throughput_raises_with_bedrocks_message(bedrock, events, model_arn):
-    event, throughput_arn = create(events, throughput_properties(model_arn))
-    bedrock.set_throughput_status(throughput_arn, "Failed", failure_message="Insufficient capacity")
-    with pytest.raises(RuntimeError, match="failed: Insufficient capacity"):
-        poll(event, throughput_arn)
 
 
 @pytest.mark.parametrize(

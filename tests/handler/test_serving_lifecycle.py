@@ -2,51 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
 from bedrock_custom_resource import index
-from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
-from .conftest import CREATE_FAILED, SERVICE_TOKEN, CloudFormationEvents
-from .serving_helpers import active_model, create, poll
-from .test_imported_model import import_properties
+from .conftest import CREATE_FAILED, CloudFormationEvents
+from .resource_kinds import DEPLOYMENT, IMPORT, THROUGHPUT, ResourceKind
+from .serving_helpers import create, poll
 
-
-@dataclass(frozen=True)
-class Kind:
-    resource_type: str
-    properties: Callable[[BedrockStandIn], dict[str, Any]]
-    existing: Callable[[BedrockStandIn], list[dict[str, Any]]]
-    make_ready: Callable[[BedrockStandIn, str], None]
-
-
-KINDS = [
-    Kind(
-        "Custom::BedrockCustomModel",
-        lambda bedrock: import_properties(),
-        lambda bedrock: bedrock.imported_models(),
-        lambda bedrock, arn: bedrock.set_model_status(arn, "Active"),
-    ),
-    Kind(
-        "Custom::BedrockCustomModelDeployment",
-        lambda bedrock: {"ServiceToken": SERVICE_TOKEN, "modelArn": active_model(bedrock, "served")},
-        lambda bedrock: bedrock.deployments(),
-        lambda bedrock, arn: bedrock.set_deployment_status(arn, "Active"),
-    ),
-    Kind(
-        "Custom::BedrockProvisionedModelThroughput",
-        lambda bedrock: {"ServiceToken": SERVICE_TOKEN, "modelId": active_model(bedrock, "served"), "modelUnits": "1"},
-        lambda bedrock: bedrock.throughputs(),
-        lambda bedrock, arn: bedrock.set_throughput_status(arn, "InService"),
-    ),
-]
+KINDS = [IMPORT, DEPLOYMENT, THROUGHPUT]
+# What Bedrock says of a failed one.
+FAILURE_MESSAGES = {
+    IMPORT.resource_type: "Model artifacts are not a Nova checkpoint",
+    DEPLOYMENT.resource_type: "Model is not supported on demand",
+    THROUGHPUT.resource_type: "Insufficient capacity",
+}
 
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"))
-def kind(request: pytest.FixtureRequest) -> Kind:
+def kind(request: pytest.FixtureRequest) -> ResourceKind:
     return request.param  # type: ignore[no-any-return]
 
 
@@ -56,10 +29,18 @@ def test_a_retried_create_makes_one(bedrock, kind):
     assert len(kind.existing(bedrock)) == 1
 
 
+def test_a_failed_create_raises_with_bedrocks_message(bedrock, kind):
+    event, physical_id = create(CloudFormationEvents(resource_type=kind.resource_type), kind.properties(bedrock))
+    message = FAILURE_MESSAGES[kind.resource_type]
+    kind.set_status(bedrock, physical_id, "Failed", message)
+    with pytest.raises(RuntimeError, match=f"failed: {message}"):
+        poll(event, physical_id)
+
+
 def test_delete_waits_until_gone_and_a_repeat_succeeds(bedrock, kind):
     events = CloudFormationEvents(resource_type=kind.resource_type)
     event, physical_id = create(events, kind.properties(bedrock))
-    kind.make_ready(bedrock, physical_id)
+    kind.set_status(bedrock, physical_id, kind.ready)
     assert poll(event, physical_id)["IsComplete"] is True
     for _ in range(2):
         delete = events.delete(physical_id, event["ResourceProperties"])

@@ -6,6 +6,8 @@ Each rule is checked through a real botocore client, as the handler will meet it
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +24,7 @@ from cdk_bedrock_customization.emulation.bedrock_stand_in import (
 )
 from moto.bedrock.exceptions import BedrockClientError
 
-from .conftest import BASE_MODEL, ROLE_ARN
+from .conftest import BASE_MODEL, ROLE_ARN, completed_job
 
 S3_SOURCE = {"s3DataSource": {"s3Uri": "s3://my-model-bucket/llama/"}}
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/1"
@@ -51,17 +53,7 @@ def import_model(
 
 def train_model(client: Any, bedrock: BedrockStandIn, name: str = "trained") -> str:
     """A trained custom model of BASE_MODEL: its job created and completed."""
-    job_arn = client.create_model_customization_job(
-        jobName=f"{name}-job",
-        customModelName=name,
-        roleArn=ROLE_ARN,
-        baseModelIdentifier=BASE_MODEL,
-        trainingDataConfig={"s3Uri": "s3://my-data-bucket/train.jsonl"},
-        outputDataConfig={"s3Uri": "s3://my-data-bucket/output/"},
-        hyperParameters={"epochCount": "1"},
-    )["jobArn"]
-    bedrock.set_job_status(job_arn, "Completed")
-    return str(bedrock.job(job_arn)["outputModelArn"])
+    return str(bedrock.job(completed_job(bedrock, f"{name}-job", name))["outputModelArn"])
 
 
 def deploy(client: Any, model_arn: str, name: str = "deployment", **extra: Any) -> str:
@@ -278,12 +270,18 @@ def test_a_deployment_needs_a_model_that_exists_and_is_active(bedrock, client):
     assert bedrock.deployments() == []
 
 
+def assert_a_name_is_unique_and_its_token_idempotent(client: Any, create: Callable[..., str]) -> None:
+    """create, called again with the same client request token, answers the first resource; called with another
+    token, it is refused: the name is taken."""
+    first = create(clientRequestToken="token-1")
+    assert create(clientRequestToken="token-1") == first
+    with pytest.raises(client.exceptions.ValidationException, match="already exists"):
+        create(clientRequestToken="token-2")
+
+
 def test_deployment_names_are_unique_and_tokens_idempotent(bedrock, client):
     model_arn = import_model(client, bedrock)
-    first = deploy(client, model_arn, clientRequestToken="token-1")
-    assert deploy(client, model_arn, clientRequestToken="token-1") == first
-    with pytest.raises(client.exceptions.ValidationException, match="already exists"):
-        deploy(client, model_arn, clientRequestToken="token-2")
+    assert_a_name_is_unique_and_its_token_idempotent(client, functools.partial(deploy, client, model_arn))
     assert len(bedrock.deployments()) == 1
 
 
@@ -380,10 +378,7 @@ def test_a_throughput_needs_a_custom_model_that_exists(bedrock, client):
 
 
 def test_throughput_names_are_unique_and_tokens_idempotent(bedrock, client):
-    first = provision(client, FOUNDATION, clientRequestToken="token-1")
-    assert provision(client, FOUNDATION, clientRequestToken="token-1") == first
-    with pytest.raises(client.exceptions.ValidationException, match="already exists"):
-        provision(client, FOUNDATION, clientRequestToken="token-2")
+    assert_a_name_is_unique_and_its_token_idempotent(client, functools.partial(provision, client, FOUNDATION))
     assert len(bedrock.throughputs()) == 1
 
 

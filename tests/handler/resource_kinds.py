@@ -1,0 +1,152 @@
+"""The four resource types that create something in Bedrock, as the handler tests drive them: the operations that
+create and change each, the members that name and tag it, the status at which its Create is complete, how the
+Bedrock stand-in lists it and moves its status, and valid properties for it. Written by hand from the API
+reference, never read from the handler's contract. And a stack of one such resource, whose Creates and Updates
+run whole: onEvent, the resource made ready, isComplete."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bedrock_custom_resource import index
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+
+from .conftest import CloudFormationEvents, active_model, fine_tuning_properties, is_complete_input
+from .serving_helpers import deployment_properties, throughput_properties
+from .test_imported_model import import_properties
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    resource_type: str
+    create_operation: str
+    update_operation: str | None  # the in-place update, if any
+    name_member: str
+    tag_members: tuple[str, ...]  # the resource's own first
+    ready: str  # the status at which a Create is complete
+    arn_member: str  # in what existing() lists
+    status_member: str
+    existing: Callable[[BedrockStandIn], list[dict[str, Any]]]
+    set_status: Callable[..., None]  # (bedrock, ARN, status, failure message if any)
+    properties: Callable[[BedrockStandIn], dict[str, Any]]  # valid ones, tagged, for a new resource
+
+    @property
+    def tag_member(self) -> str:
+        """The member that tags the resource itself (a job's jobTags; its customModelTags tag its model)."""
+        return self.tag_members[0]
+
+    def fields(self) -> dict[str, Any]:
+        """Its fields by name, for a subclass that adds what its tests need: Sub(**kind.fields(), more=...)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(ResourceKind)}
+
+    def only(self, bedrock: BedrockStandIn) -> str:
+        """The ARN of the one resource of this type that exists."""
+        (resource,) = self.existing(bedrock)
+        return str(resource[self.arn_member])
+
+
+JOB = ResourceKind(
+    resource_type="Custom::BedrockModelCustomizationJob",
+    create_operation="CreateModelCustomizationJob",
+    update_operation=None,
+    name_member="jobName",
+    tag_members=("jobTags", "customModelTags"),
+    ready="Completed",
+    arn_member="jobArn",
+    status_member="status",
+    existing=BedrockStandIn.jobs,
+    set_status=BedrockStandIn.set_job_status,
+    properties=lambda bedrock: fine_tuning_properties(),
+)
+
+IMPORT = ResourceKind(
+    resource_type="Custom::BedrockCustomModel",
+    create_operation="CreateCustomModel",
+    update_operation=None,
+    name_member="modelName",
+    tag_members=("modelTags",),
+    ready="Active",
+    arn_member="modelArn",
+    status_member="modelStatus",
+    existing=BedrockStandIn.imported_models,
+    set_status=BedrockStandIn.set_model_status,
+    properties=lambda bedrock: import_properties(),
+)
+
+DEPLOYMENT = ResourceKind(
+    resource_type="Custom::BedrockCustomModelDeployment",
+    create_operation="CreateCustomModelDeployment",
+    update_operation="UpdateCustomModelDeployment",
+    name_member="modelDeploymentName",
+    tag_members=("tags",),
+    ready="Active",
+    arn_member="customModelDeploymentArn",
+    status_member="status",
+    existing=BedrockStandIn.deployments,
+    set_status=BedrockStandIn.set_deployment_status,
+    properties=lambda bedrock: deployment_properties(active_model(bedrock, "served")),
+)
+
+THROUGHPUT = ResourceKind(
+    resource_type="Custom::BedrockProvisionedModelThroughput",
+    create_operation="CreateProvisionedModelThroughput",
+    update_operation="UpdateProvisionedModelThroughput",
+    name_member="provisionedModelName",
+    tag_members=("tags",),
+    ready="InService",
+    arn_member="provisionedModelArn",
+    status_member="status",
+    existing=BedrockStandIn.throughputs,
+    set_status=BedrockStandIn.set_throughput_status,
+    properties=lambda bedrock: throughput_properties(active_model(bedrock, "served")),
+)
+
+KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT]
+
+
+@dataclass
+class Stack:
+    """One stack's events for one resource type."""
+
+    bedrock: BedrockStandIn
+    kind: ResourceKind
+    events: CloudFormationEvents
+    logical_id: str = "Model"
+
+    @classmethod
+    def named(
+        cls, bedrock: BedrockStandIn, kind: ResourceKind, stack_name: str = "my-stack", logical_id: str = "Model"
+    ) -> Stack:
+        """A stack of that name, with a stack id of its own."""
+        return cls(bedrock, kind, CloudFormationEvents(stack_name, kind.resource_type), logical_id)
+
+    def create(self, properties: dict[str, Any], logical_id: str | None = None) -> tuple[str, dict[str, str]]:
+        """A whole Create: onEvent, the resource made ready, isComplete. (physical id, Data)."""
+        event = self.events.create(properties, logical_id or self.logical_id)
+        physical_id = index.on_event(event)["PhysicalResourceId"]
+        return physical_id, self.complete(event, physical_id)
+
+    def update(self, physical_id: str, properties: dict[str, Any], old: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        """A whole Update: onEvent, the resource made ready, isComplete. (physical id, Data)."""
+        event = self.events.update(physical_id, properties, old, self.logical_id)
+        new_id = index.on_event(event)["PhysicalResourceId"]
+        return new_id, self.complete(event, new_id)
+
+    def complete(self, event: dict[str, Any], physical_id: str) -> dict[str, str]:
+        self.make_ready(physical_id)
+        result = index.is_complete(is_complete_input(event, {"PhysicalResourceId": physical_id}))
+        assert result["IsComplete"] is True
+        return dict(result["Data"])
+
+    def make_ready(self, physical_id: str) -> None:
+        (resource,) = [r for r in self.kind.existing(self.bedrock) if r[self.kind.arn_member] == physical_id]
+        if resource[self.kind.status_member] != self.kind.ready:
+            self.kind.set_status(self.bedrock, physical_id, self.kind.ready)
+
+
+def writes(bedrock: BedrockStandIn, since: int) -> list[str]:
+    """The operations since the since-th call that change something in Bedrock (reads are Get* and List*)."""
+    return [call.operation for call in bedrock.calls[since:] if not call.operation.startswith(("Get", "List"))]
