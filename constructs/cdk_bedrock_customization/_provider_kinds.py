@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import cast
 
 import aws_cdk as cdk
@@ -37,6 +38,15 @@ class ProviderKind(enum.Enum):
     SINGLE_FUNCTION = "single-function"
 
 
+@dataclass(frozen=True)
+class RunnerSettings:
+    """The provider's settings that its functions need."""
+
+    query_interval: cdk.Duration
+    total_timeout: cdk.Duration
+    log_retention: logs.RetentionDays
+
+
 class Runner:
     """What runs the custom resources of a provider, built in scope (the provider)."""
 
@@ -47,25 +57,22 @@ class Runner:
     #: What every custom resource must wait for, besides its ServiceToken.
     prerequisites: Sequence[IConstruct] = ()
 
-    def __init__(self, handler_role: iam.Role) -> None:
+    def __init__(
+        self, scope: Construct, handler_role: iam.Role, handler_logs: logs.ILogGroup, settings: RunnerSettings
+    ) -> None:
         #: The role its functions call Bedrock with.
         self.handler_role = handler_role
+        self._build(scope, handler_logs, settings)
+
+    def _build(self, scope: Construct, handler_logs: logs.ILogGroup, settings: RunnerSettings) -> None:
+        raise NotImplementedError
 
 
 class FrameworkRunner(Runner):
     """aws-cdk-lib's Provider, with on_event and is_complete functions."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        handler_role: iam.Role,
-        handler_logs: logs.ILogGroup,
-        *,
-        query_interval: cdk.Duration,
-        total_timeout: cdk.Duration,
-        retention: logs.RetentionDays,
-    ) -> None:
-        super().__init__(handler_role)
+    def _build(self, scope: Construct, handler_logs: logs.ILogGroup, settings: RunnerSettings) -> None:
+        handler_role = self.handler_role
         code = handler_code()
         on_event, is_complete = (
             handler_function(
@@ -84,10 +91,10 @@ class FrameworkRunner(Runner):
             "Provider",
             on_event_handler=on_event,
             is_complete_handler=is_complete,
-            query_interval=query_interval,
-            total_timeout=total_timeout,
+            query_interval=settings.query_interval,
+            total_timeout=settings.total_timeout,
             log_group=logs.LogGroup(
-                scope, "FrameworkLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY
+                scope, "FrameworkLogs", retention=settings.log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
             ),
         )
         self.creating_function = on_event
@@ -98,16 +105,8 @@ class FrameworkRunner(Runner):
 class SingleFunctionRunner(Runner):
     """One function on crhelper, itself the ServiceToken; it polls through EventBridge rules it makes."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        handler_role: iam.Role,
-        handler_logs: logs.ILogGroup,
-        *,
-        query_interval: cdk.Duration,
-        total_timeout: cdk.Duration,
-    ) -> None:
-        super().__init__(handler_role)
+    def _build(self, scope: Construct, handler_logs: logs.ILogGroup, settings: RunnerSettings) -> None:
+        handler_role = self.handler_role
         stack = cdk.Stack.of(scope)
         # The first group of the stack id's UUID tells this stack's rules from any other's, at deploy time.
         stack_uuid = cdk.Fn.select(2, cdk.Fn.split("/", stack.stack_id))
@@ -125,8 +124,8 @@ class SingleFunctionRunner(Runner):
             timeout=SINGLE_FUNCTION_TIMEOUT,
             environment={
                 environment.RULE_PREFIX_VARIABLE: rule_prefix,
-                environment.INTERVAL_VARIABLE: str(int(query_interval.to_minutes())),
-                environment.TOTAL_TIMEOUT_VARIABLE: str(int(total_timeout.to_seconds())),
+                environment.INTERVAL_VARIABLE: str(int(settings.query_interval.to_minutes())),
+                environment.TOTAL_TIMEOUT_VARIABLE: str(int(settings.total_timeout.to_seconds())),
             },
         )
         self.creating_function = function
@@ -193,3 +192,9 @@ def _acknowledge_framework(scope: Construct, provider: cr.Provider, handlers: li
         ),
         ("SF2", "X-Ray adds nothing to the framework's short waiter state machine.", None),
     )
+
+
+RUNNERS: dict[ProviderKind, type[Runner]] = {
+    ProviderKind.FRAMEWORK: FrameworkRunner,
+    ProviderKind.SINGLE_FUNCTION: SingleFunctionRunner,
+}

@@ -23,11 +23,11 @@ from ._nag import acknowledge, wildcard_resources
 from ._packaging import HANDLER_RUNTIME
 from ._provider_kinds import (
     POLLING_RULE_PREFIX,
+    RUNNERS,
     SINGLE_FUNCTION_TIMEOUT,
-    FrameworkRunner,
     ProviderKind,
     Runner,
-    SingleFunctionRunner,
+    RunnerSettings,
 )
 from ._resource import one_per_stack
 from .limits import check_limits
@@ -100,24 +100,8 @@ class CustomizationProvider(Construct):
         self._use_of: weakref.WeakKeyDictionary[Construct, StackUse] = weakref.WeakKeyDictionary()
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
-        self.runner: Runner = (
-            FrameworkRunner(
-                self,
-                self.handler_role,
-                handler_logs,
-                query_interval=self.query_interval,
-                total_timeout=self.total_timeout,
-                retention=retention,
-            )
-            if kind is ProviderKind.FRAMEWORK
-            else SingleFunctionRunner(
-                self,
-                self.handler_role,
-                handler_logs,
-                query_interval=self.query_interval,
-                total_timeout=self.total_timeout,
-            )
-        )
+        settings = RunnerSettings(self.query_interval, self.total_timeout, retention)
+        self.runner: Runner = RUNNERS[kind](self, self.handler_role, handler_logs, settings)
         self.service_token = self.runner.service_token
         self.polled_types = frozenset(contract.CONTRACTS) if kind is ProviderKind.SINGLE_FUNCTION else frozenset()
         check_limits(self, self.polled_types)

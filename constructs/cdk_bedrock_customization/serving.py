@@ -111,12 +111,45 @@ class Commitment(enum.Enum):
     SIX_MONTHS = "SixMonths"
 
 
+class _ServingResource(TaggedResource, Construct):
+    """A resource that serves a model (of resource_type, made from properties), invoked through its own ARN."""
+
+    #: The attribute that holds the ARN to invoke the model through.
+    INVOKE_ARN_ATTRIBUTE: str
+
+    def _serve(
+        self,
+        scope: Construct,
+        resource_type: str,
+        model: CustomModelBase | bedrock.IModel,
+        properties: dict[str, Any],
+        tags: Mapping[str, str] | None,
+        removal_policy: cdk.RemovalPolicy,
+        provider: CustomizationProvider | None,
+    ) -> None:
+        self.provider = provider or CustomizationProvider.of(scope)  # scope: usually the stack, found at once
+        self.model = model
+        self._own_tags = {"tags": dict(tags or {})}
+        self.resource = custom_resource(self, self.provider, resource_type, properties, self._own_tags, removal_policy)
+        self.provider.use(self).grants.allow(resource_type, model.model_arn)
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let grantee invoke the model through exactly this resource."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(INVOKE_ACTIONS),
+            resource_arns=[attribute_string(self.resource, self.INVOKE_ARN_ATTRIBUTE)],
+        )
+
+
 @jsii.implements(cdk.ITaggable)
-class CustomModelDeployment(TaggedResource, Construct):
+class CustomModelDeployment(_ServingResource):
     """A custom model deployed for on-demand inference.
 
     Pointing it at another model is done in place; changing its name or description replaces it.
     """
+
+    INVOKE_ARN_ATTRIBUTE = "customModelDeploymentArn"
 
     def __init__(
         self,
@@ -139,40 +172,30 @@ class CustomModelDeployment(TaggedResource, Construct):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         super().__init__(scope, construct_id)
-        self.provider = provider or CustomizationProvider.of(scope)
-        self.model = model
         properties = _requests.deployment(
             model=model.model_arn, model_deployment_name=model_deployment_name, description=description
         )
-        self._own_tags = {"tags": dict(tags or {})}
-        self.resource = custom_resource(
-            self, self.provider, contract.MODEL_DEPLOYMENT, properties, self._own_tags, removal_policy
-        )
-        self.provider.use(self).grants.allow(contract.MODEL_DEPLOYMENT, model.model_arn)
+        self._serve(scope, contract.MODEL_DEPLOYMENT, model, properties, tags, removal_policy, provider)
 
     @property
     def custom_model_deployment_arn(self) -> str:
         """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
-        return attribute_string(self.resource, "customModelDeploymentArn")
+        return attribute_string(self.resource, self.INVOKE_ARN_ATTRIBUTE)
 
     @property
     def model_deployment_name(self) -> str:
         return attribute_string(self.resource, "modelDeploymentName")
 
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let grantee invoke the model through exactly this deployment."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.custom_model_deployment_arn]
-        )
-
 
 @jsii.implements(cdk.ITaggable)
-class ProvisionedThroughput(TaggedResource, Construct):
+class ProvisionedThroughput(_ServingResource):
     """Provisioned throughput for a model.
 
     Its name and model change in place. A change of ``model_units`` or ``commitment`` replaces a
     throughput without a commitment, and is refused at deploy time for one with a commitment.
     """
+
+    INVOKE_ARN_ATTRIBUTE = "provisionedModelArn"
 
     def __init__(
         self,
@@ -197,24 +220,13 @@ class ProvisionedThroughput(TaggedResource, Construct):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         super().__init__(scope, construct_id)
-        self.provider = provider or CustomizationProvider.of(scope)
-        self.model = model
         properties = _requests.provisioned_throughput(
             model=model.model_arn,
             model_units=model_units,
             provisioned_model_name=provisioned_model_name,
             commitment=commitment.value if commitment else None,
         )
-        self._own_tags = {"tags": dict(tags or {})}
-        self.resource = custom_resource(
-            self,
-            self.provider,
-            contract.PROVISIONED_THROUGHPUT,
-            properties,
-            self._own_tags,
-            removal_policy,
-        )
-        self.provider.use(self).grants.allow(contract.PROVISIONED_THROUGHPUT, model.model_arn)
+        self._serve(scope, contract.PROVISIONED_THROUGHPUT, model, properties, tags, removal_policy, provider)
         if commitment is not None:
             cdk.Annotations.of(self).add_warning_v2(
                 COMMITMENT_WARNING_ID,
@@ -226,14 +238,8 @@ class ProvisionedThroughput(TaggedResource, Construct):
     @property
     def provisioned_model_arn(self) -> str:
         """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
-        return attribute_string(self.resource, "provisionedModelArn")
+        return attribute_string(self.resource, self.INVOKE_ARN_ATTRIBUTE)
 
     @property
     def provisioned_model_name(self) -> str:
         return attribute_string(self.resource, "provisionedModelName")
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let grantee invoke the model through exactly this provisioned throughput."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.provisioned_model_arn]
-        )
