@@ -30,7 +30,7 @@ from ._resource import (
     stack_arn,
 )
 from ._tokens import attribute
-from .completion import DEFAULT_COMPLETION, Completion, CompletionMode, JobCompletionNotifier
+from .completion import DEFAULT_COMPLETION, Completion, CompletionMode
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider, StackUse
 from .serving import CustomModelBase, ExistingCustomModel
@@ -148,7 +148,7 @@ class CustomModel(TaggedResource, CustomModelBase):
         )
         use.grants.allow(RESOURCE_TYPE, base_model_id, role_arn, own_role=role is None)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
-        self._completed, end = self._wait(scope, properties, use)
+        self._completed, end = self._wait(properties, use)
         use.jobs.order("job", self.resource, end)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
@@ -195,29 +195,26 @@ class CustomModel(TaggedResource, CustomModelBase):
             )
         return attribute_string(self._completed, name)
 
-    def _wait(self, scope: Construct, properties: Mapping[str, Any], use: StackUse) -> tuple[_Resource, _Resource]:
+    def _wait(self, properties: Mapping[str, Any], use: StackUse) -> tuple[_Resource, _Resource]:
         """Where the completed job's attributes come from, and what marks the job's end for the stack's job order
         (both None: the deployment does not wait)."""
         if self.completion.mode is CompletionMode.POLLING:
             use.jobs.warn_of_polling_limit()
             return self.resource, self.resource
         if self.completion.mode is CompletionMode.EVENT_DRIVEN:
-            return self._wait_for_events(scope, properties, use)
+            return self._wait_for_events(properties, use)
         return None, None
 
-    def _wait_for_events(
-        self, scope: Construct, properties: Mapping[str, Any], use: StackUse
-    ) -> tuple[cdk.CfnResource, cdk.CfnResource]:
-        """A wait condition signalled when the job ends, and a resource that then reads the completed job (scope:
-        the model's, whose stack's notifier signals it)."""
+    def _wait_for_events(self, properties: Mapping[str, Any], use: StackUse) -> tuple[cdk.CfnResource, cdk.CfnResource]:
+        """A wait condition, which the notifier of the model's stack signals when the job ends, and a resource that
+        then reads the completed job."""
         seconds = self.completion.timeout_seconds
         assert seconds is not None
         # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
         replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
         key = hashlib.sha256(json.dumps(self._stack.resolve(replacing), sort_keys=True).encode()).hexdigest()
-        notifier = JobCompletionNotifier.of(scope)
         job_id = self._stack.get_logical_id(self.resource)
-        condition = notifier.wait_for(self, self.resource, job_id, seconds, key[:8].upper())
+        condition = use.notifier.wait_for(self, self.resource, job_id, seconds, key[:8].upper())
         result = self.provider.custom_resource(
             self, "CompletedJob", contract.JOB_RESULT, {"jobIdentifier": {"Ref": job_id}}, use=use
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -16,6 +16,9 @@ from bedrock_custom_resource.environment import PASSABLE_ROLES_VARIABLE
 from bedrock_custom_resource.lifecycle import DEFAULT_MAX_CONCURRENT_JOBS
 
 from constructs import Construct, IDependable
+
+if TYPE_CHECKING:
+    from .completion import JobCompletionNotifier
 
 from ._handler_grants import HandlerGrants, arns_of, provider_wide_statements
 from ._job_queue import POLLING_WARNING_ID, UNWAITED_JOBS_WARNING_ID, JobQueue
@@ -218,5 +221,15 @@ class StackUse:
         )
         self.grants = HandlerGrants(self.handler, stack)
         self.jobs = JobQueue(anchor, provider.max_concurrent_jobs, provider.total_timeout)
+        self._notifier: JobCompletionNotifier | None = None
         if not own:
             check_limits(anchor, provider.polled_types)
+
+    @property
+    def notifier(self) -> JobCompletionNotifier:
+        """The stack's job completion notifier, looked up (or created) once for all its models."""
+        if self._notifier is None:
+            from .completion import JobCompletionNotifier  # it imports this module
+
+            self._notifier = JobCompletionNotifier.of(self.stack)
+        return self._notifier
