@@ -72,6 +72,7 @@ def custom_resource(
 
 
 C = TypeVar("C", bound=Construct)
+_FOUND_CHILDREN = "_cdk_bedrock_customization_found_children"
 
 
 def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, settings: Mapping[str, Any]) -> C:
@@ -79,9 +80,13 @@ def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, se
     none. Settings given when it exists already are refused, naming them: they would be silently ignored."""
     # A model's scope is usually the stack itself: no round trip to find it.
     stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
-    existing = stack.node.try_find_child(construct_id)
+    # What the stack's tree held at construct_id when last looked at, kept on the stack's Python object: each
+    # model looks its provider up, and a lookup in the tree is a jsii round trip. A child is never replaced.
+    found: dict[str, IConstruct] = stack.__dict__.setdefault(_FOUND_CHILDREN, {})
+    existing = found.get(construct_id) or stack.node.try_find_child(construct_id)
     if existing is None:
-        return cls(stack, construct_id, **settings)
+        created = found[construct_id] = cls(stack, construct_id, **settings)
+        return created
     name = getattr(cls, "__name__", str(cls))
     if not isinstance(existing, cast(type, cls)):
         raise ValueError(f"{stack.node.path}/{construct_id}: taken by a construct that is not a {name}")
@@ -90,6 +95,7 @@ def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, se
             f"{stack.stack_name} already has its {name}; pass settings {sorted(settings)} on the first call to "
             f"{name}.of"
         )
+    found[construct_id] = existing
     return cast(C, existing)
 
 

@@ -1,0 +1,47 @@
+"""The stack's provider and notifier are found in the construct tree, at their construct ids: one of each per
+stack, whoever made it, and settings given once it exists are refused rather than ignored."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from cdk_bedrock_customization import CustomizationProvider, JobCompletionNotifier
+from cdk_bedrock_customization.completion import NOTIFIER_ID
+from cdk_bedrock_customization.provider import PROVIDER_ID
+
+from constructs import Construct
+
+
+def test_a_provider_made_directly_at_its_id_is_the_one_of_finds() -> None:
+    stack = cdk.Stack(cdk.App(), "S")
+    made = CustomizationProvider(stack, PROVIDER_ID, max_concurrent_jobs=3)
+    nested = Construct(stack, "Nested")
+    assert CustomizationProvider.of(stack) is made
+    assert CustomizationProvider.of(nested) is made
+    assert stack.node.find_child(PROVIDER_ID) is made
+
+
+def test_of_creates_one_per_stack_and_finds_it_again() -> None:
+    app = cdk.App()
+    first, second = cdk.Stack(app, "First"), cdk.Stack(app, "Second")
+    provider = CustomizationProvider.of(first)
+    assert CustomizationProvider.of(first) is provider
+    assert CustomizationProvider.of(second) is not provider
+    assert JobCompletionNotifier.of(first) is JobCompletionNotifier.of(Construct(first, "Deep"))
+    assert first.node.find_child(NOTIFIER_ID) is JobCompletionNotifier.of(first)
+
+
+def test_settings_given_once_it_exists_are_refused_naming_them() -> None:
+    stack = cdk.Stack(cdk.App(), "S")
+    JobCompletionNotifier.of(stack)
+    with pytest.raises(
+        ValueError, match=r"already has its JobCompletionNotifier; pass settings \['backstop_interval'\]"
+    ):
+        JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.minutes(5))
+
+
+def test_another_construct_at_the_id_is_an_error_naming_it() -> None:
+    stack = cdk.Stack(cdk.App(), "S")
+    Construct(stack, PROVIDER_ID)
+    with pytest.raises(ValueError, match=f"S/{PROVIDER_ID}: taken by a construct that is not a CustomizationProvider"):
+        CustomizationProvider.of(stack)
