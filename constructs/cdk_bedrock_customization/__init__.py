@@ -19,6 +19,7 @@ _EXPORTS = {
     "CustomizationProvider": ".provider",
     "CustomizationProviderStack": ".provider_stack",
     "ImportedCustomModel": ".imported_model",
+    "ImportedModel": ".model_import",
     "InvocationLogs": ".inputs",
     "JobCompletionNotifier": ".completion",
     "ModelSource": ".imported_model",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from .inputs import (
         S3Data as S3Data,
     )
+    from .model_import import ImportedModel as ImportedModel
     from .provider import CustomizationProvider as CustomizationProvider
     from .provider import ProviderKind as ProviderKind
     from .provider_stack import CustomizationProviderStack as CustomizationProviderStack

@@ -27,17 +27,18 @@ GENERATED_ID_REASON = (
 )
 
 
-def managing_actions(resource_type: str) -> list[str]:
-    """The actions that read, update, delete and tag created resources of this type."""
+def managing_actions(resource_type: str, managed: contract.Managed | None = None) -> list[str]:
+    """The actions that read, update, delete and tag created resources of this type (managed: what it manages,
+    itself by default, or what it makes)."""
     declared = contract.CONTRACTS[resource_type]
-    managed = declared.managed
+    managed = managed or declared.managed
     operations = [name for name in (managed.read, managed.update, managed.delete) if name is not None]
     return [f"bedrock:{name}" for name in operations] + (list(TAG_ACTIONS) if declared.tag_members else [])
 
 
-def arns_of(stack: cdk.Stack, resource_type: str) -> str:
-    """Every resource of this declared type in the stack's account and Region."""
-    arn_type = contract.CONTRACTS[resource_type].managed.arn_type
+def arns_of(stack: cdk.Stack, resource_type: str, managed: contract.Managed | None = None) -> str:
+    """Every resource of this declared type (or of what it makes: managed) in the stack's account and Region."""
+    arn_type = (managed or contract.CONTRACTS[resource_type].managed).arn_type
     return stack.format_arn(service="bedrock", resource=arn_type, resource_name="*")
 
 
@@ -86,7 +87,12 @@ class HandlerGrants:
             actions = [declared.operation, *([declared.managed.update] if changes_model else [])]
             self._allow(f"create {resource_type}", [f"bedrock:{name}" for name in actions if name], self._model(model))
         if resource_type not in PROVIDER_WIDE_TYPES:
-            self._allow(resource_type, managing_actions(resource_type), arns_of(self.stack, resource_type))
+            for managed in filter(None, (declared.managed, declared.managed.made)):
+                self._allow(
+                    f"{managed.arn_type} of {resource_type}",
+                    managing_actions(resource_type, managed),
+                    arns_of(self.stack, resource_type, managed),
+                )
         self._allow_passing_role(role_arn, own_role)
         if declared.lists_running is not None:
             self._allow(

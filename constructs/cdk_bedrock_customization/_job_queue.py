@@ -23,14 +23,14 @@ class JobQueue:
         self._unwaited_jobs = 0
         self._warned_of_polling_limit = False
 
-    def order(self, kind: str, start: cdk.CfnResource, end: cdk.CfnResource | None) -> None:
+    def order(self, kind: str, start: cdk.CfnResource, end: cdk.CfnResource | None, limit: int | None = None) -> None:
         """Start a job (or import) of this kind only once an earlier one of the stack has ended, so that at
-        most max_concurrent_jobs run at once: each takes the place of the one declared max_concurrent_jobs
+        most limit (by default max_concurrent_jobs) run at once: each takes the place of the one declared limit
         before it. start is its resource; end marks its end (None: a job that is not waited for).
 
         Dependencies, not logical ids: adding a model changes no other resource's id.
         """
-        limit = self.max_concurrent_jobs
+        limit = limit or self.max_concurrent_jobs
         ends = self._ends.setdefault(kind, [])
         if end is None:
             self._unwaited_jobs += 1

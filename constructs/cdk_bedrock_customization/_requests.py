@@ -129,6 +129,23 @@ def imported_model(
     return {**source, **present(modelName=model_name, modelKmsKeyArn=kms_key, roleArn=role)}
 
 
+def model_import(
+    *,
+    model_data: str,
+    role: str,
+    job_name: str | None = None,
+    imported_model_name: str | None = None,
+    kms_key: str | None = None,
+) -> dict[str, Any]:
+    """CreateModelImportJob's request; model_data: the S3 URI of the weights' folder; role and kms_key: ARNs.
+    The handler generates the names when they are left out."""
+    return {
+        "modelDataSource": {"s3DataSource": {"s3Uri": model_data}},
+        "roleArn": role,
+        **present(jobName=job_name, importedModelName=imported_model_name, importedModelKmsKeyId=kms_key),
+    }
+
+
 def model_in_s3(uri: str) -> dict[str, Any]:
     return {"modelSourceConfig": {"s3DataSource": {"s3Uri": uri}}}
 

@@ -69,6 +69,7 @@ class CustomizationProviderStack(cdk.Stack):
         for resource_type, models in (
             (contract.CUSTOMIZATION_JOB, [any_foundation_model]),
             (contract.CUSTOM_MODEL, [None]),
+            (contract.MODEL_IMPORT, [None]),
             (contract.MODEL_DEPLOYMENT, [any_custom_model]),
             (contract.PROVISIONED_THROUGHPUT, [any_custom_model, any_foundation_model]),
         ):

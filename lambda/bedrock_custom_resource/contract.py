@@ -31,6 +31,7 @@ CUSTOM_MODEL = "Custom::BedrockCustomModel"
 MODEL_DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
 PROVISIONED_THROUGHPUT = "Custom::BedrockProvisionedModelThroughput"
 JOB_RESULT = "Custom::BedrockModelCustomizationJobResult"
+MODEL_IMPORT = "Custom::BedrockImportedModel"
 
 
 class WaitUntil(enum.StrEnum):
@@ -125,6 +126,9 @@ class Managed:
     read: str
     delete: str | None = None
     update: str | None = None
+    # What a job of this type makes, managed apart from the job (a customization job's custom model; an import
+    # job's imported model). None: it makes nothing but itself.
+    made: Managed | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,12 @@ _DECLARED = (
     ResourceContract(
         resource_type=CUSTOMIZATION_JOB,
         operation="CreateModelCustomizationJob",
-        managed=Managed("model-customization-job", read="GetModelCustomizationJob", delete="StopModelCustomizationJob"),
+        managed=Managed(
+            "model-customization-job",
+            read="GetModelCustomizationJob",
+            delete="StopModelCustomizationJob",
+            made=Managed("custom-model", read="GetCustomModel", delete="DeleteCustomModel"),
+        ),
         handler="customization_job",
         attributes=cr_types.JobAttributes,
         generated_names=("jobName", "customModelName"),
@@ -245,6 +254,21 @@ _DECLARED = (
         file_section="provisioned_throughput",
         in_place_members=("provisionedModelName", "modelId"),  # UpdateProvisionedModelThroughput
         made_from="modelId",
+    ),
+    ResourceContract(
+        resource_type=MODEL_IMPORT,
+        operation="CreateModelImportJob",
+        # Import jobs cannot be stopped: a Delete waits for a running one, then deletes what it imported.
+        managed=Managed(
+            "model-import-job",
+            read="GetModelImportJob",
+            made=Managed("imported-model", read="GetImportedModel", delete="DeleteImportedModel"),
+        ),
+        handler="model_import_job",
+        attributes=cr_types.ModelImportAttributes,
+        generated_names=("jobName", "importedModelName"),
+        tag_members=("jobTags", "importedModelTags"),
+        lists_running="ListModelImportJobs",
     ),
     ResourceContract(
         resource_type=JOB_RESULT,

@@ -59,6 +59,23 @@ class ImportedModelAttributes(TypedDict, total=False):
     modelStatus: str
 
 
+class ModelImportAttributes(TypedDict, total=False):
+    """A model import job's fields, and GetImportedModel's of the model it imported."""
+
+    jobArn: str
+    jobName: str
+    status: str
+    importedModelArn: str
+    importedModelName: str
+    modelArchitecture: str
+    instructSupported: str  # "true" or "false": CloudFormation attributes are strings
+    customModelUnitsPerModelCopy: str
+    customModelUnitsVersion: str
+    importedModelKmsKeyArn: str
+    creationTime: str
+    endTime: str
+
+
 class DeploymentAttributes(TypedDict, total=False):
     customModelDeploymentArn: str
     modelDeploymentName: str

@@ -65,6 +65,8 @@ class Quota:
     refused: str  # what Bedrock refused, e.g. "start model customization job"
     quota: str  # e.g. "concurrent model customization jobs"
     name_running_jobs: bool = False
+    # Whether a stack can start fewer at once (CONCURRENCY_SETTING); else it starts one at a time already.
+    stack_setting: bool = True
 
 
 @dataclass(frozen=True)
@@ -355,12 +357,16 @@ def quota_full(client: Any, refused: str, error: Exception, *, quota: Quota) -> 
     holds it, and what to do."""
     region = client.meta.region_name
     held_by = f" Jobs in progress: {_running_jobs(client)}." if quota.name_running_jobs else ""
+    fewer = (
+        f"so let this stack start fewer at once with {CONCURRENCY_SETTING} (default {DEFAULT_MAX_CONCURRENT_JOBS}), "
+        "or ask for a higher quota in Service Quotas."
+        if quota.stack_setting
+        else "and this stack starts one at a time already: another stack or person holds it."
+    )
     return QuotaFull(
         f"Bedrock refused to {refused}: the account's quota of {quota.quota} in {region} is full "
         f"({error_message(error)}).{held_by} Nothing was created. Retry once one has ended; the quota is "
-        f"shared by every stack and person in the account and Region, so let this stack start fewer at once "
-        f"with {CONCURRENCY_SETTING} (default {DEFAULT_MAX_CONCURRENT_JOBS}), or ask for a higher quota in Service "
-        "Quotas."
+        f"shared by every stack and person in the account and Region, {fewer}"
     )
 
 

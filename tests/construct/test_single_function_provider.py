@@ -19,6 +19,7 @@ from cdk_bedrock_customization import (
     Completion,
     CustomizationProvider,
     ImportedCustomModel,
+    ImportedModel,
     ModelSource,
     ProviderKind,
     S3Data,
@@ -45,7 +46,8 @@ def single_function_stack(app: cdk.App, **provider_settings: Any) -> tuple[cdk.S
 
 
 def every_resource_type(stack: cdk.Stack) -> None:
-    """Models in each completion mode, an import, a deployment and a provisioned throughput."""
+    """Models in each completion mode, an import from SageMaker AI and one of open weights, a deployment and a
+    provisioned throughput."""
     bucket = s3.Bucket(stack, "Data", enforce_ssl=True, server_access_logs_prefix="logs/")
     for completion in (Completion.event_driven(), Completion.polling(), Completion.no_wait()):
         name = completion.mode.lower()
@@ -56,6 +58,7 @@ def every_resource_type(stack: cdk.Stack) -> None:
         stack, "Imported", source=ModelSource.from_s3(S3Data.from_bucket(bucket, "imported/"))
     )
     imported.add_provisioned_throughput("Throughput", model_units=1)
+    ImportedModel(stack, "OpenWeights", model_data=S3Data.from_bucket(bucket, "weights/llama/"))
 
 
 def functions(template: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,13 @@ VALID: dict[str, list[Callable[[], dict[str, Any]]]] = {
         lambda: {"modelId": CUSTOM_MODEL_ARN, "modelUnits": "1", "commitmentDuration": "OneMonth"}
     ],
     contract.JOB_RESULT: [lambda: {"jobIdentifier": JOB_ARN}],
+    contract.MODEL_IMPORT: [
+        lambda: {
+            "roleArn": f"arn:aws:iam::{ACCOUNT}:role/bedrock-imports",
+            "modelDataSource": {"s3DataSource": {"s3Uri": "s3://weights-bucket/llama/"}},
+            "importedModelTags": [{"key": "team", "value": "ml"}],
+        }
+    ],
 }
 
 

@@ -67,12 +67,21 @@ ARN_TYPE_OF_READ = {
     "GetCustomModel": "custom-model",
     "GetCustomModelDeployment": "custom-model-deployment",
     "GetProvisionedModelThroughput": "provisioned-model",
+    "GetModelImportJob": "model-import-job",
+    "GetImportedModel": "imported-model",
 }
 
 
-@pytest.mark.parametrize("resource_type", DECLARED)
-def test_a_types_managing_operations_exist_and_act_on_its_arn_type(resource_type: str) -> None:
+def _managed(resource_type: str) -> list[contract.Managed]:
+    """What a type manages: itself, and what it makes."""
     managed = contract.CONTRACTS[resource_type].managed
+    return [managed] if managed.made is None else [managed, managed.made]
+
+
+@pytest.mark.parametrize(
+    "managed", [managed for resource_type in DECLARED for managed in _managed(resource_type)], ids=str
+)
+def test_a_types_managing_operations_exist_and_act_on_its_arn_type(managed: contract.Managed) -> None:
     operations = [name for name in (managed.read, managed.update, managed.delete) if name]
     assert set(operations) <= set(contract.service_model().operation_names)
     assert ARN_TYPE_OF_READ[managed.read] == managed.arn_type
@@ -81,3 +90,8 @@ def test_a_types_managing_operations_exist_and_act_on_its_arn_type(resource_type
         # arn:${Partition}:bedrock:${Region}:${Account}:<type>/${Id}
         acts_on = {entry["resource_arn_format"].split(":")[5].split("/")[0] for entry in entries}
         assert managed.arn_type in acts_on, operation
+
+
+def test_a_customization_jobs_model_is_managed_as_a_custom_model_resource_is() -> None:
+    job = contract.CONTRACTS[contract.CUSTOMIZATION_JOB].managed
+    assert job.made == contract.CONTRACTS[contract.CUSTOM_MODEL].managed

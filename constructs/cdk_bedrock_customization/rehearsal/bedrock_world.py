@@ -109,6 +109,10 @@ class BedrockWorld:
     def tick(self) -> None:
         for job in self.bedrock.jobs():
             self._move_job(job)
+        for import_job in self.bedrock.import_jobs():
+            if import_job["status"] == "InProgress" and self._due(import_job["jobArn"], self.timings.import_minutes):
+                self.bedrock.set_import_job_status(import_job["jobArn"], "Completed")
+                self.report(f"Bedrock: model import job {import_job['jobName']} is Completed")
         for model in self.bedrock.imported_models():
             if model["modelStatus"] == "Creating" and self._due(model["modelArn"], self.timings.import_minutes):
                 self.bedrock.set_model_status(model["modelArn"], "Active")

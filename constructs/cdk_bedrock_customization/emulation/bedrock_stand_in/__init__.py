@@ -7,6 +7,8 @@
 - ``serving``: imported custom models, custom model deployments and provisioned throughput, which moto lacks:
   each a ``Kind`` whose bookkeeping (``bookkeeping``) follows its declaration in ``contract.CONTRACTS``,
   with the rules particular to it;
+- ``imports``: Custom Model Import, which moto lacks too: model import jobs and the models they import, two
+  ``Kind``s of one declaration;
 - ``validation``: Bedrock's request validation against the service model, for the emulated operations;
 - ``responses``: answering a request before moto sees it (``serve``), and the responses it gives;
 - ``compensations``: every patch to moto's classes, installed and undone together;
@@ -14,21 +16,25 @@
 """
 
 from .compensations import install_moto_compensations
+from .responses import SERVING_OPERATIONS
 from .service_model import (
     DEPLOYMENT_ARN_PATTERN,
     FOUNDATION_MODEL_ARN_PATTERN,
+    IMPORT_JOB_ARN_PATTERN,
+    IMPORT_JOB_MODEL_ARN_PATTERN,
     IMPORTED_MODEL_ARN_PATTERN,
     JOB_ARN_PATTERN,
     MODEL_ARN_PATTERN,
     THROUGHPUT_ARN_PATTERN,
 )
-from .serving import SERVING_OPERATIONS
 from .stand_in import BedrockStandIn
 
 __all__ = [
     "DEPLOYMENT_ARN_PATTERN",
     "FOUNDATION_MODEL_ARN_PATTERN",
     "IMPORTED_MODEL_ARN_PATTERN",
+    "IMPORT_JOB_ARN_PATTERN",
+    "IMPORT_JOB_MODEL_ARN_PATTERN",
     "JOB_ARN_PATTERN",
     "MODEL_ARN_PATTERN",
     "SERVING_OPERATIONS",

@@ -7,6 +7,11 @@ names it (the first of ``generated_names``) and the member that tags it (the fir
 service model gives the rest: the member a create answers with (the new ARN) and that ARN's shape, whose
 pattern every new ARN must match, and the member (the path label) by which the other operations name it.
 
+A kind may also be what a type's job makes (``managed.made``: an import job's imported model): then the
+second of ``generated_names`` and of ``tag_members`` name and tag it, the job creates it (``new_resource``
+and ``keep``) rather than a request of its own, and its ARN's shape is that of the member of its read
+operation's output whose pattern names its ARN's resource type.
+
 Kept here for every kind: a repeated clientRequestToken returns the resource it created; names are unique per
 kind; Get, Update and Delete take a name or an ARN; tags given at create are applied, and a create whose tags
 are refused creates nothing; a deleted resource's tags go with it. What is particular to a kind is its own
@@ -71,8 +76,10 @@ class Kind(Generic[R]):
     resource_type: str  # its declaration: contract.CONTRACTS[resource_type]
     noun: str  # how messages name one: "custom model deployment"
     # The resource a create request makes, given what every resource has (base: ``R(**vars(base), ...)``). It
-    # refuses what the request refers to but cannot use, before anything is created.
-    build: Callable[[BedrockBackend, Params, Resource], R]
+    # refuses what the request refers to but cannot use, before anything is created. None for a made kind.
+    build: Callable[[BedrockBackend, Params, Resource], R] | None = None
+    # It is what the declared type's job makes (managed.made), created by the job, not by a request.
+    made: bool = False
     # What the ARN puts between the resource type and the id (imported models: custom-model/imported/<id>).
     arn_infix: str = ""
     # Rules of a create request that the service model cannot express, checked before anything else.
@@ -87,7 +94,9 @@ class Kind(Generic[R]):
     leave_to_moto: Callable[[BedrockBackend, str, str], None] | None = None
 
     def __post_init__(self) -> None:
-        managed = self.declaration.managed
+        managed = self.managed
+        if (self.build is None) != self.made:
+            raise AssertionError(f"{self.noun}: build is needed exactly when a request creates it (not made)")
         if (self.apply_update is None) != (managed.update is None):
             raise AssertionError(f"{self.noun}: apply_update is needed exactly when {managed.update} is declared")
         labels = {_path_label(operation) for operation in (managed.read, managed.update, managed.delete) if operation}
@@ -101,12 +110,21 @@ class Kind(Generic[R]):
         return contract.CONTRACTS[self.resource_type]
 
     @property
+    def managed(self) -> contract.Managed:
+        """Its own operations and ARN type: the declaration's, or those of what the declared job makes."""
+        managed = self.declaration.managed
+        if self.made:
+            assert managed.made is not None, f"{self.resource_type} declares nothing that its job makes"
+            return managed.made
+        return managed
+
+    @property
     def name_member(self) -> str:
-        return self.declaration.generated_names[0]
+        return self.declaration.generated_names[1 if self.made else 0]
 
     @property
     def tag_member(self) -> str:
-        return self.declaration.tag_members[0]
+        return self.declaration.tag_members[1 if self.made else 0]
 
     @property
     def arn_member(self) -> str:
@@ -116,18 +134,20 @@ class Kind(Generic[R]):
 
     @property
     def arn_shape(self) -> str:
+        if self.made:
+            return _arn_shape_read_by(self.managed.read, self.managed.arn_type)
         return _output_members(self.declaration.operation)[self.arn_member]
 
     @property
     def identifier_member(self) -> str:
         """The member that names the resource (by name or ARN) in its read, update and delete requests."""
-        return _path_label(self.declaration.managed.read)
+        return _path_label(self.managed.read)
 
     def handlers(self) -> dict[str, Handler]:
-        """The operations it answers: the declaration's create, read, update and delete."""
-        managed = self.declaration.managed
+        """The operations it answers: the declaration's create (unless the kind is made), read, update and delete."""
+        managed = self.managed
         served: dict[str | None, Handler] = {
-            self.declaration.operation: self.create,
+            None if self.made else self.declaration.operation: self.create,
             managed.read: self.get,
             managed.update: self.update,
             managed.delete: self.delete,
@@ -138,7 +158,7 @@ class Kind(Generic[R]):
 
     def resources(self, backend: BedrockBackend) -> dict[str, R]:
         """Its resources, by ARN."""
-        return cast("dict[str, R]", _store(backend).setdefault(self.resource_type, {}))
+        return cast("dict[str, R]", _store(backend).setdefault(self.managed.arn_type, {}))
 
     def held(self, backend: BedrockBackend, identifier: str) -> R | None:
         """The resource named or ARN'd by identifier, if this kind holds it."""
@@ -159,38 +179,45 @@ class Kind(Generic[R]):
     # the operations
 
     def create(self, backend: BedrockBackend, params: Params) -> dict[str, Any]:
+        assert self.build is not None  # handlers() serves a create only for a kind that builds
         self.check_request(params)
         token = params.get(_TOKEN)
-        resources = self.resources(backend)
-        repeated = next((r for r in resources.values() if token and r.token == token), None)
+        repeated = next((r for r in self.resources(backend).values() if token and r.token == token), None)
         if repeated is not None:
             return {self.arn_member: repeated.arn}
         name = params[self.name_member]
         self.refuse_taken_name(backend, name)
-        base = Resource(arn=self._new_arn(backend), name=name, token=token, created=datetime.now(UTC))
-        resource = self.build(backend, params, base)
+        resource = self.build(backend, params, self.new_resource(backend, name, token))
+        self.keep(backend, resource, params.get(self.tag_member))
+        return {self.arn_member: resource.arn}
+
+    def new_resource(self, backend: BedrockBackend, name: str, token: str | None = None) -> Resource:
+        """What every resource of this kind has, for a new one: a new ARN, and now as its creation time."""
+        return Resource(arn=self._new_arn(backend), name=name, token=token, created=datetime.now(UTC))
+
+    def keep(self, backend: BedrockBackend, resource: R, tags: list[dict[str, str]] | None) -> None:
+        """Hold a new resource, tagged; one whose tags are refused (TooManyTagsException) is not kept."""
+        resources = self.resources(backend)
         resources[resource.arn] = resource
-        tags = params.get(self.tag_member)
         if tags:
             try:
                 backend.tag_resource(resource.arn, tags)
-            except BedrockClientError:  # TooManyTagsException: nothing is created
+            except BedrockClientError:
                 del resources[resource.arn]
                 raise
-        return {self.arn_member: resource.arn}
 
     def get(self, backend: BedrockBackend, params: Params) -> dict[str, Any] | None:
-        resource = self._target(backend, params, self.declaration.managed.read)
+        resource = self._target(backend, params, self.managed.read)
         return None if resource is None else resource.describe()
 
     def update(self, backend: BedrockBackend, params: Params) -> dict[str, Any] | None:
-        operation = self.declaration.managed.update
+        operation = self.managed.update
         assert operation is not None and self.apply_update is not None  # handlers() serves only a declared one
         resource = self._target(backend, params, operation)
         return None if resource is None else self.apply_update(backend, resource, params)
 
     def delete(self, backend: BedrockBackend, params: Params) -> dict[str, Any] | None:
-        operation = self.declaration.managed.delete
+        operation = self.managed.delete
         assert operation is not None  # handlers() serves only a declared one
         resource = self._target(backend, params, operation)
         if resource is None:
@@ -212,7 +239,7 @@ class Kind(Generic[R]):
 
     def _new_arn(self, backend: BedrockBackend) -> str:
         # Random, not derived from the name: a resource deleted and created again under its name gets a new ARN.
-        resource = f"{self.declaration.managed.arn_type}/{self.arn_infix}{uuid.uuid4().hex[:12]}"
+        resource = f"{self.managed.arn_type}/{self.arn_infix}{uuid.uuid4().hex[:12]}"
         partition = get_partition(backend.region_name)
         arn = f"arn:{partition}:bedrock:{backend.region_name}:{backend.account_id}:{resource}"
         return checked_arn(arn, self.arn_shape)
@@ -224,8 +251,8 @@ def emulated_arns(backend: BedrockBackend) -> list[str]:
 
 
 def _store(backend: BedrockBackend) -> dict[str, dict[str, Resource]]:
-    """Each kind's resources, by resource type. Kept on moto's backend, so it is per account and Region, and
-    mock_aws() discards it."""
+    """Each kind's resources, by the resource type their ARNs name. Kept on moto's backend, so it is per account
+    and Region, and mock_aws() discards it."""
     store = getattr(backend, _STORE, None)
     if not isinstance(store, dict):
         store = {}
@@ -242,6 +269,16 @@ def _output_members(operation: str) -> dict[str, str]:
     output = _operation(operation).output_shape
     assert output is not None
     return {name: output.members[name].name for name in output.required_members}
+
+
+def _arn_shape_read_by(operation: str, arn_type: str) -> str:
+    """The shape of the one member of an operation's response whose pattern is an ARN of arn_type."""
+    output = _operation(operation).output_shape
+    assert output is not None
+    (shape,) = {
+        member.name for member in output.members.values() if f":{arn_type}/" in member.metadata.get("pattern", "")
+    }
+    return str(shape)
 
 
 def _path_label(operation: str) -> str:

@@ -131,7 +131,8 @@ def _base_model_arn(backend: BedrockBackend, identifier: str) -> str:
     return foundation_model_arn(backend, identifier)
 
 
-def _kms_key_arn(backend: BedrockBackend, key: str | None) -> str | None:
+def kms_key_arn(backend: BedrockBackend, key: str | None) -> str | None:
+    """The ARN of a KMS key given by id, alias or ARN (an alias stays an alias: nothing resolves it)."""
     if not key or key.startswith("arn:"):
         return key
     partition = get_partition(backend.region_name)
@@ -223,7 +224,7 @@ def _describe_as_bedrock_does(
     # ARN, gap 3). moto types these attributes as always set, hence setattr.
     for unset in ("output_model_arn", "end_time", "failure_message", "training_metrics", "validation_metrics"):
         setattr(job, unset, None)
-    setattr(job, _KMS_KEY_ARN, _kms_key_arn(backend, key))
+    setattr(job, _KMS_KEY_ARN, kms_key_arn(backend, key))
     job.creation_time = job.last_modified_time = now()
 
 

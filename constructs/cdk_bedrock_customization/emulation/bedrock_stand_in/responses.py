@@ -1,8 +1,9 @@
 """How the stand-in answers a request itself, before moto sees it: an emulated operation (``serve``) or an
 injected throttle.
 
-It reads the prepared HTTP request (its JSON body and path labels) and returns a response that botocore's
-rest-json parser parses, with the operation's HTTP status and only the errors its service model lists.
+It reads the prepared HTTP request (its JSON body, path labels and query string) and returns a response that
+botocore's rest-json parser parses, with the operation's HTTP status and only the errors its service model
+lists.
 """
 
 from __future__ import annotations
@@ -13,19 +14,26 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from bedrock_custom_resource import contract
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
-from botocore.model import OperationModel
+from botocore.model import OperationModel, Shape
 from moto.bedrock.exceptions import BedrockClientError
 from moto.bedrock.models import BedrockBackend, bedrock_backends
 from moto.core.responses import BaseResponse
 from moto.iam.models import get_account_id_from
 
-from .serving import SERVING_OPERATIONS
+from .bookkeeping import Handler
+from .imports import IMPORT_KINDS, IMPORT_LISTINGS
+from .serving import SERVING_KINDS
 from .validation import refuse_invalid
+
+# Every emulated operation, by name: the dispatch of serve.
+SERVING_OPERATIONS: dict[str, Handler] = {
+    operation: handler for kind in (*SERVING_KINDS, *IMPORT_KINDS) for operation, handler in kind.handlers().items()
+} | IMPORT_LISTINGS
 
 THROTTLING_BODY = {"__type": "ThrottlingException", "message": "Rate exceeded"}
 _BEDROCK_HOST = re.compile(r"bedrock\.([a-z0-9-]+)\.amazonaws\.com")
@@ -70,13 +78,29 @@ def _request_backend(request: Any) -> BedrockBackend:
 
 
 def _request_params(operation: OperationModel, request: Any) -> dict[str, Any]:
-    """The members of a prepared rest-json request: its JSON body and its percent-encoded path labels."""
+    """The members of a prepared rest-json request: its JSON body, its percent-encoded path labels and its
+    query string."""
     params: dict[str, Any] = json.loads(request.body or b"{}")
+    url = urlsplit(request.url)
     labels = operation.http["requestUri"].split("?", 1)[0].split("/")
-    for label, segment in zip(labels, urlsplit(request.url).path.split("/"), strict=False):
+    for label, segment in zip(labels, url.path.split("/"), strict=False):
         if label.startswith("{"):
             params[label.strip("{}+")] = unquote(segment)
+    query = parse_qs(url.query, keep_blank_values=True)
+    assert operation.input_shape is not None
+    for name, member in operation.input_shape.members.items():
+        key = member.serialization.get("name", name)
+        if member.serialization.get("location") == "querystring" and key in query:
+            params[name] = _query_value(member, query[key][0])
     return params
+
+
+def _query_value(member: Shape, text: str) -> Any:
+    """A query string value as its member's type; one that is not of it stays text, for validation to refuse.
+    Timestamps stay text (ISO 8601, as botocore writes them)."""
+    if member.type_name in ("integer", "long") and re.fullmatch(r"-?[0-9]+", text):
+        return int(text)
+    return text
 
 
 # --- responses ----------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """What the stand-in takes from Bedrock's service model (the file the handler's own client uses): the status
-enums, the ARN patterns and the tag limit; and the ARNs and timestamps it writes as Bedrock writes them."""
+enums, the ARN patterns and the tag limit; and the ARNs, timestamps and responses it writes as Bedrock writes
+them."""
 
 from __future__ import annotations
 
 import functools
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from bedrock_custom_resource import contract
 from botocore.model import StringShape
@@ -29,12 +31,15 @@ SUB_TASK_STATUSES = _enum("JobStatusDetails")
 MODEL_STATUSES = _enum("ModelStatus")
 DEPLOYMENT_STATUSES = _enum("CustomModelDeploymentStatus")
 THROUGHPUT_STATUSES = _enum("ProvisionedModelStatus")
+IMPORT_JOB_STATUSES = _enum("ModelImportJobStatus")
 JOB_ARN_PATTERN = arn_pattern("ModelCustomizationJobArn")
 MODEL_ARN_PATTERN = arn_pattern("CustomModelArn")
 IMPORTED_MODEL_ARN_PATTERN = arn_pattern("ModelArn")
 DEPLOYMENT_ARN_PATTERN = arn_pattern("CustomModelDeploymentArn")
 THROUGHPUT_ARN_PATTERN = arn_pattern("ProvisionedModelArn")
 FOUNDATION_MODEL_ARN_PATTERN = arn_pattern("FoundationModelArn")
+IMPORT_JOB_ARN_PATTERN = arn_pattern("ModelImportJobArn")
+IMPORT_JOB_MODEL_ARN_PATTERN = arn_pattern("ImportedModelArn")
 MAX_TAGS = int(contract.shape("TagList").metadata["max"])
 
 
@@ -59,3 +64,8 @@ def iso(moment: datetime) -> str:
 
 def now() -> str:
     return iso(datetime.now(UTC))
+
+
+def present(**members: Any) -> dict[str, Any]:
+    """A response's members, without those it does not have (None): Bedrock leaves them out."""
+    return {name: value for name, value in members.items() if value is not None}

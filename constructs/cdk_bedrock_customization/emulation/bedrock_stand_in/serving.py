@@ -26,19 +26,22 @@ from bedrock_custom_resource import contract
 from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundException
 from moto.bedrock.models import BedrockBackend, CustomModel
 
-from .bookkeeping import Handler, Kind, Params, Resource
+from .bookkeeping import Kind, Params, Resource
 from .jobs import base_model_id
-from .service_model import DEPLOYMENT_STATUSES, MODEL_STATUSES, THROUGHPUT_STATUSES, foundation_model_arn, iso
+from .service_model import (
+    DEPLOYMENT_STATUSES,
+    MODEL_STATUSES,
+    THROUGHPUT_STATUSES,
+    foundation_model_arn,
+    iso,
+    present,
+)
 from .validation import BedrockValidationException
 
 # Provisioned throughput reports the foundation model a custom model derives from. An imported model has
 # none of Bedrock's, so the stand-in reports this one (a guess; all imported models share it).
 IMPORTED_MODEL_FOUNDATION = "amazon.nova-micro-v1:0"
 COMMITMENT_DAYS = {"OneMonth": 30, "SixMonths": 182}
-
-
-def _present(**members: Any) -> dict[str, Any]:
-    return {name: value for name, value in members.items() if value is not None}
 
 
 @dataclass(kw_only=True)
@@ -71,7 +74,7 @@ class ImportedModel(_ServingResource):
     kms_key_arn: str | None
 
     def describe(self) -> dict[str, Any]:
-        return _present(
+        return present(
             modelArn=self.arn,
             modelName=self.name,
             creationTime=iso(self.created),
@@ -165,7 +168,7 @@ class Deployment(_ServingResource):
         return {self.model_arn, target}
 
     def describe(self) -> dict[str, Any]:
-        return _present(
+        return present(
             customModelDeploymentArn=self.arn,
             modelDeploymentName=self.name,
             modelArn=self.model_arn,
@@ -212,7 +215,7 @@ class Throughput(_ServingResource):
     last_modified: datetime
 
     def describe(self) -> dict[str, Any]:
-        return _present(
+        return present(
             modelUnits=self.model_units,
             desiredModelUnits=self.model_units,
             provisionedModelName=self.name,
@@ -326,7 +329,3 @@ THROUGHPUTS = Kind[Throughput](
     apply_update=_update_throughput,
 )
 SERVING_KINDS = (IMPORTED_MODELS, DEPLOYMENTS, THROUGHPUTS)
-# Every emulated operation, by name (the dispatch of responses.serve).
-SERVING_OPERATIONS: dict[str, Handler] = {
-    operation: handler for kind in SERVING_KINDS for operation, handler in kind.handlers().items()
-}

@@ -3,7 +3,7 @@
 It installs the moto compensations (``compensations``), instruments the clients it is given so that the
 emulated operations are answered before moto sees them (``responses``), and lets a test read and drive
 what Bedrock holds: jobs and trained models (``jobs``), imported models, deployments and provisioned
-throughput (``serving``).
+throughput (``serving``), model import jobs and the models they import (``imports``).
 
 It also records every Bedrock call a client makes (operation and parameters, through botocore's
 ``provide-client-params`` event) and can answer the next N HTTP requests with ThrottlingException, so
@@ -27,6 +27,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from ..patches import Patcher, patched
 from .compensations import ANSWERED, install_moto_compensations
+from .imports import IMPORT_JOB_MODELS, IMPORT_JOBS, ImportedModelTraits, move_import_job, set_import_job_quota
 from .jobs import JobOutcome, find_job, peak_running_jobs, set_job_quota, transition
 from .responses import serve, throttling_response
 from .serving import DEPLOYMENTS, IMPORTED_MODELS, THROUGHPUTS
@@ -52,6 +53,9 @@ class BedrockStandIn:
     Get operations describe them); drive with ``set_model_status()``, ``set_deployment_status()``,
     ``finish_deployment_update()``, ``set_throughput_status()``, ``finish_throughput_update()`` and
     ``expire_commitment()``. Every driver takes a name or an ARN; statuses are the service model's enums.
+
+    Custom Model Import (the emulation): read with ``import_jobs()`` and ``import_job_models()``; drive with
+    ``set_import_job_status()`` and ``limit_concurrent_import_jobs()``.
     """
 
     def __init__(
@@ -246,3 +250,27 @@ class BedrockStandIn:
         if found.commitment_expiration is None:
             raise ValueError(f"provisioned model {found.name} has no commitment")
         found.commitment_expiration = datetime.now(UTC) - timedelta(seconds=1)
+
+    # Custom Model Import (the emulation)
+
+    def import_jobs(self) -> list[dict[str, Any]]:
+        """Every model import job, as GetModelImportJob would describe it."""
+        return [job.describe() for job in IMPORT_JOBS.resources(self.backend).values()]
+
+    def import_job_models(self) -> list[dict[str, Any]]:
+        """Every model an import job imported, as GetImportedModel would describe it (``imported_models()``
+        lists those of CreateCustomModel)."""
+        return [model.describe() for model in IMPORT_JOB_MODELS.resources(self.backend).values()]
+
+    def set_import_job_status(
+        self, job: str, status: str, failure_message: str | None = None, **traits: Unpack[ImportedModelTraits]
+    ) -> None:
+        """Move a running import job (name or ARN) to Completed, which imports its model (with the request's
+        importedModelTags and key, and the traits given: ``architecture``, ``instruct_supported``,
+        ``model_units_per_copy``, ``model_units_version``), or to Failed (always with a failureMessage)."""
+        move_import_job(self.backend, IMPORT_JOBS.find(self.backend, job), status, failure_message, **traits)
+
+    def limit_concurrent_import_jobs(self, quota: int) -> None:
+        """Refuse to start an import job while ``quota`` of them run (1 unless set), with
+        ServiceQuotaExceededException, as Bedrock does at its concurrent model import jobs quota."""
+        set_import_job_quota(self.backend, quota)
