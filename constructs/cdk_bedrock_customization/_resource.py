@@ -18,7 +18,7 @@ from bedrock_custom_resource.lifecycle import STACK_TAG
 from constructs import Construct, IConstruct, IDependable
 
 from ._requests import tag_list
-from ._tokens import is_unresolved
+from ._tokens import attribute, is_unresolved
 
 if TYPE_CHECKING:
     from .provider import CustomizationProvider, StackUse
@@ -117,6 +117,30 @@ class Grants:
         if conditions:
             statement["Condition"] = dict(conditions)
         self.statements.append(statement)
+
+
+class ServiceRoleUser:
+    """A construct whose Bedrock job runs as a service role: the one given (``_given_role``), or one it made
+    (``_own_role``, None when a role was given or none is needed)."""
+
+    resource: cdk.CfnResource
+    _given_role: iam.IRole | None
+    _own_role: OwnRole | None
+
+    def _use_role(self, given: iam.IRole | None, own: OwnRole | None) -> str | None:
+        """Keep the role the construct runs as; its ARN (None: it runs as none)."""
+        self._given_role, self._own_role = given, own
+        if own is not None:
+            return own.arn
+        return None if given is None else str(attribute(given, "role_arn"))
+
+    @property
+    def _service_role(self) -> iam.IRole | None:
+        """The service role Bedrock assumes (None: none). For a role this construct made, what you grant it goes
+        in a policy of its own, which its resource waits for."""
+        if self._own_role is not None:
+            return self._own_role.view(self.resource)
+        return self._given_role
 
 
 class OwnRole:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 import jsii
@@ -23,13 +23,13 @@ from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
     OwnRole,
+    ServiceRoleUser,
     TaggedResource,
     attribute_string,
     custom_resource,
     grant_model_key,
     stack_arn,
 )
-from ._tokens import attribute
 from .completion import DEFAULT_COMPLETION, Completion, CompletionMode
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider, StackUse
@@ -40,7 +40,7 @@ _Resource = cdk.CfnResource | None
 
 
 @jsii.implements(cdk.ITaggable)
-class CustomModel(TaggedResource, CustomModelBase):
+class CustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
     """A custom model trained by a Bedrock model customization job.
 
     ``cdk deploy`` starts the job and waits for it; ``output_model_arn`` is then available to the
@@ -110,13 +110,12 @@ class CustomModel(TaggedResource, CustomModelBase):
             if vpc is not None
             else None
         )
-        self._given_role = role
-        self._own_role = (
+        own_role = (
             self._create_service_role(training_data, output_data, validation_data or [], customization, kms_key)
             if role is None
             else None
         )
-        role_arn = self._own_role.arn if self._own_role is not None else attribute(role, "role_arn")
+        role_arn = str(self._use_role(role, own_role))
 
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         properties = _requests.job(
@@ -157,10 +156,7 @@ class CustomModel(TaggedResource, CustomModelBase):
     def role(self) -> iam.IRole:
         """The service role Bedrock assumes. For a role this construct made, what you grant it goes in a policy
         of its own, which the job waits for."""
-        if self._own_role is not None:
-            return self._own_role.view(self.resource)
-        assert self._given_role is not None
-        return self._given_role
+        return cast(iam.IRole, self._service_role)
 
     @staticmethod
     def from_custom_model_arn(scope: Construct, construct_id: str, model_arn: str) -> CustomModelBase:

@@ -20,6 +20,7 @@ from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
     OwnRole,
+    ServiceRoleUser,
     TaggedResource,
     attribute_string,
     custom_resource,
@@ -56,7 +57,7 @@ class ModelSource:
 
 
 @jsii.implements(cdk.ITaggable)
-class ImportedCustomModel(TaggedResource, CustomModelBase):
+class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
     """A custom model imported from SageMaker AI; ``model_arn`` is available once it is Active.
 
     A change of anything but tags imports a new model under a new name.
@@ -88,16 +89,15 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         needs_role = source.s3_data is not None or kms_key is not None
-        self._given_role = role
-        self._own_role = self._create_service_role(source, kms_key) if role is None and needs_role else None
-        role_arn = self._own_role.arn if self._own_role is not None else role.role_arn if role is not None else None
+        own_role = self._create_service_role(source, kms_key) if role is None and needs_role else None
+        role_arn = self._use_role(role, own_role)
         properties = _requests.imported_model(
             source=source.properties, model_name=model_name, kms_key=kms_key.key_arn if kms_key else None, role=role_arn
         )
         self._own_tags = {"modelTags": dict(model_tags or {})}
         self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
         use = self.provider.use(scope)
-        use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=self._own_role is not None)
+        use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
         use.jobs.order("import", self.resource, self.resource)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
@@ -110,9 +110,7 @@ class ImportedCustomModel(TaggedResource, CustomModelBase):
     def role(self) -> iam.IRole | None:
         """The service role Bedrock assumes (None: Bedrock reads a model package with its own credentials). For a
         role this construct made, what you grant it goes in a policy of its own, which the import waits for."""
-        if self._own_role is not None:
-            return self._own_role.view(self.resource)
-        return self._given_role
+        return self._service_role
 
     @property
     def model_arn(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import aws_cdk as cdk
 import jsii
@@ -18,12 +19,12 @@ from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
     OwnRole,
+    ServiceRoleUser,
     TaggedResource,
     attribute_string,
     custom_resource,
     grant_model_key,
 )
-from ._tokens import attribute
 from .inputs import S3Data
 from .provider import CustomizationProvider
 from .serving import INVOKE_ACTIONS
@@ -34,7 +35,7 @@ CONCURRENT_IMPORTS = 1
 
 
 @jsii.implements(cdk.ITaggable)
-class ImportedModel(TaggedResource, Construct):
+class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
     """An open-weight model (Llama, Mistral, Qwen...) imported from its weights in S3, in the Hugging Face layout.
 
     ``cdk deploy`` starts a model import job and waits for it (import jobs emit no events: the provider polls
@@ -75,9 +76,8 @@ class ImportedModel(TaggedResource, Construct):
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         use = self.provider.use(scope)
-        self._given_role = role
-        self._own_role = self._create_service_role(model_data, kms_key) if role is None else None
-        role_arn = self._own_role.arn if self._own_role is not None else attribute(role, "role_arn")
+        own_role = self._create_service_role(model_data, kms_key) if role is None else None
+        role_arn = str(self._use_role(role, own_role))
         properties = _requests.model_import(
             model_data=model_data.uri,
             role=role_arn,
@@ -106,10 +106,7 @@ class ImportedModel(TaggedResource, Construct):
     def role(self) -> iam.IRole:
         """The service role Bedrock assumes. For a role this construct made, what you grant it goes in a policy
         of its own, which the import waits for."""
-        if self._own_role is not None:
-            return self._own_role.view(self.resource)
-        assert self._given_role is not None
-        return self._given_role
+        return cast(iam.IRole, self._service_role)
 
     @property
     def model_arn(self) -> str:

@@ -105,49 +105,6 @@ def _sub_task_status(job: Mapping[str, Any], sub_task: str) -> str | None:
     return str(status) if status else None
 
 
-def _unusable(client: Any, job: Mapping[str, Any]) -> str | None:
-    """A running job is waited for and a completed one's model used; a failed or stopped job, or one whose
-    model is gone, cannot be."""
-    status = job["status"]
-    if status == "InProgress":
-        return None
-    if status != "Completed":
-        return f"is {status}"
-    model_arn = job.get("outputModelArn")
-    if model_arn and _model_exists(client, model_arn):
-        return None
-    return f"completed, and its model {model_arn or ''} is gone".replace("  ", " ")
-
-
-def _model_exists(client: Any, model_arn: str) -> bool:
-    try:
-        client.get_custom_model(modelIdentifier=model_arn)
-    except client.exceptions.ResourceNotFoundException:
-        return False
-    return True
-
-
-def _retag_model(client: Any, job: Mapping[str, Any], desired: lifecycle.Desired) -> None:
-    """The job's own tags are the lifecycle's; its model's tags exist once the model does."""
-    model_arn = job.get("outputModelArn")
-    if model_arn and _model_exists(client, model_arn):
-        lifecycle.retag(client, model_arn, desired.tags("customModelTags"))
-
-
-def _refuse_taken_model_name(client: Any, request: Mapping[str, Any]) -> None:
-    """A given customModelName may be held by another job's model (the one this update replaces, say)."""
-    name = request["customModelName"]
-    try:
-        model = client.get_custom_model(modelIdentifier=name)
-    except client.exceptions.ResourceNotFoundException:
-        return
-    raise lifecycle.NameTaken(
-        f"customModelName: {name!r} is held by custom model {model['modelArn']}, which job {request['jobName']} "
-        "cannot replace. Nothing was created. Custom model names are unique per account and Region: give another "
-        "name, or remove it to have one generated."
-    )
-
-
 KIND = lifecycle.ResourceKind(
     resource_type=RESOURCE_TYPE,
     noun="model customization job",
@@ -156,7 +113,7 @@ KIND = lifecycle.ResourceKind(
     arn_pattern=JOB_ARN,
     name_member="jobName",
     get=lifecycle.getter("get_model_customization_job", "jobIdentifier"),
-    unusable=_unusable,
+    unusable=lifecycle.CUSTOM_MODEL.unusable,
     reported={
         "baseModelIdentifier": "baseModelArn",
         "customizationType": "customizationType",
@@ -170,8 +127,8 @@ KIND = lifecycle.ResourceKind(
         "customModelKmsKeyId": "outputModelKmsKeyArn",
     },
     quota=JOB_QUOTA,
-    update_in_place=_retag_model,
-    before_creating=_refuse_taken_model_name,
+    update_in_place=lifecycle.CUSTOM_MODEL.retag,
+    before_creating=lifecycle.CUSTOM_MODEL.refuse_taken_name,
 )
 
 

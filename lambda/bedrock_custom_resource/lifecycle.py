@@ -338,18 +338,79 @@ def retag(client: Any, arn: str, desired: list[dict[str, str]], current: Mapping
         logger.info("Retagged %s: set %s, removed %s", arn, [tag["key"] for tag in changed], removed)
 
 
+@dataclass(frozen=True)
+class MadeModel:
+    """The model a job makes (a customization job's custom model, an import job's imported model), which the
+    job's resource manages with it: whether the job can be adopted, the model's tags, its name, its deletion."""
+
+    noun: str  # "custom model"
+    arn_member: str  # the job's member that holds the model's ARN once the job has completed
+    name_member: str  # the request's member that names the model
+    tag_member: str  # the request's member that tags the model
+    get_operation: str  # the client method that reads it by name or ARN
+    delete_operation: str
+
+    def find(self, client: Any, identifier: str) -> dict[str, Any] | None:
+        return getter(self.get_operation, "modelIdentifier")(client, identifier)
+
+    def unusable(self, client: Any, job: Mapping[str, Any]) -> str | None:
+        """A running job is waited for and a completed one's model used; any other job, or one whose model is
+        gone, cannot be."""
+        status = job["status"]
+        if status == "InProgress":
+            return None
+        if status != "Completed":
+            return f"is {status}"
+        model_arn = job.get(self.arn_member)
+        if model_arn and self.find(client, model_arn) is not None:
+            return None
+        return f"completed, and its model {model_arn or ''} is gone".replace("  ", " ")
+
+    def retag(self, client: Any, job: Mapping[str, Any], desired: Desired) -> None:
+        """The job's own tags are the lifecycle's; its model's tags exist once the model does."""
+        model_arn = job.get(self.arn_member)
+        if model_arn and self.find(client, model_arn) is not None:
+            retag(client, model_arn, desired.tags(self.tag_member))
+
+    def refuse_taken_name(self, client: Any, request: Mapping[str, Any]) -> None:
+        """A given model name may be held by another job's model (the one this update replaces, say)."""
+        name = request[self.name_member]
+        model = self.find(client, name)
+        if model is None:
+            return
+        raise NameTaken(
+            f"{self.name_member}: {name!r} is held by {self.noun} {model['modelArn']}, which job {request['jobName']} "
+            f"cannot replace. Nothing was created. {self.noun.capitalize()} names are unique per account and Region: "
+            "give another name, or remove it to have one generated."
+        )
+
+    def delete(self, client: Any, model_arn: str) -> None:
+        """Delete the model; one already gone counts as deleted."""
+        try:
+            getattr(client, self.delete_operation)(modelIdentifier=model_arn)
+            logger.info("Deleted %s %s", self.noun, model_arn)
+        except client.exceptions.ResourceNotFoundException:
+            logger.info("%s %s is already gone", self.noun.capitalize(), model_arn)
+        except client.exceptions.ConflictException as error:
+            raise ModelInUse(
+                f"{self.noun.capitalize()} {model_arn} cannot be deleted while it is in use ({error_message(error)}). "
+                "Delete the deployments and provisioned throughput that serve it first, then retry the delete."
+            ) from error
+
+
+CUSTOM_MODEL = MadeModel(
+    noun="custom model",
+    arn_member="outputModelArn",
+    name_member="customModelName",
+    tag_member="customModelTags",
+    get_operation="get_custom_model",
+    delete_operation="delete_custom_model",
+)
+
+
 def delete_custom_model(client: Any, model_arn: str) -> None:
     """Delete a custom model; one already gone counts as deleted."""
-    try:
-        client.delete_custom_model(modelIdentifier=model_arn)
-        logger.info("Deleted custom model %s", model_arn)
-    except client.exceptions.ResourceNotFoundException:
-        logger.info("Custom model %s is already gone", model_arn)
-    except client.exceptions.ConflictException as error:
-        raise ModelInUse(
-            f"Custom model {model_arn} cannot be deleted while it is in use ({error_message(error)}). Delete the "
-            "deployments and provisioned throughput that serve it first, then retry the delete."
-        ) from error
+    CUSTOM_MODEL.delete(client, model_arn)
 
 
 def quota_full(client: Any, refused: str, error: Exception, *, quota: Quota) -> QuotaFull:

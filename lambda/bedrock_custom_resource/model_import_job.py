@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from . import contract, lifecycle
-from .aws import bedrock_client, error_message
+from .aws import bedrock_client
 from .cr_types import CustomResourceEvent, IsCompleteResponse, ModelImportAttributes, OnEventResponse
 from .responses import checked_data
 
@@ -27,7 +27,6 @@ JOB_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:model-import-
 IMPORT_QUOTA = lifecycle.Quota("start model import job", "concurrent model import jobs", stack_setting=False)
 # By name or ARN; None when there is none.
 _import_job = lifecycle.getter("get_model_import_job", "jobIdentifier")
-_imported_model = lifecycle.getter("get_imported_model", "modelIdentifier")
 
 logger = logging.getLogger(__name__)
 
@@ -89,38 +88,14 @@ def attributes(job: Mapping[str, Any], model: Mapping[str, Any]) -> ModelImportA
     return data
 
 
-def _unusable(client: Any, job: Mapping[str, Any]) -> str | None:
-    """A running job is waited for and a completed one's model used; a failed job, or one whose model is gone,
-    cannot be."""
-    status = job["status"]
-    if status == "InProgress":
-        return None
-    if status != "Completed":
-        return f"is {status}"
-    model_arn = job.get("importedModelArn")
-    if model_arn and _imported_model(client, model_arn) is not None:
-        return None
-    return f"completed, and its model {model_arn or ''} is gone".replace("  ", " ")
-
-
-def _retag_model(client: Any, job: Mapping[str, Any], desired: lifecycle.Desired) -> None:
-    """The job's own tags are the lifecycle's; its model's tags exist once the model does."""
-    model_arn = job.get("importedModelArn")
-    if model_arn and _imported_model(client, model_arn) is not None:
-        lifecycle.retag(client, model_arn, desired.tags("importedModelTags"))
-
-
-def _refuse_taken_model_name(client: Any, request: Mapping[str, Any]) -> None:
-    """A given importedModelName may be held by another job's model (the one this update replaces, say)."""
-    name = request["importedModelName"]
-    model = _imported_model(client, name)
-    if model is None:
-        return
-    raise lifecycle.NameTaken(
-        f"importedModelName: {name!r} is held by imported model {model['modelArn']}, which job {request['jobName']} "
-        "cannot replace. Nothing was created. Imported model names are unique per account and Region: give another "
-        "name, or remove it to have one generated."
-    )
+IMPORTED_MODEL = lifecycle.MadeModel(
+    noun="imported model",
+    arn_member="importedModelArn",
+    name_member="importedModelName",
+    tag_member="importedModelTags",
+    get_operation="get_imported_model",
+    delete_operation="delete_imported_model",
+)
 
 
 KIND = lifecycle.ResourceKind(
@@ -131,7 +106,7 @@ KIND = lifecycle.ResourceKind(
     arn_pattern=JOB_ARN,
     name_member="jobName",
     get=_import_job,
-    unusable=_unusable,
+    unusable=IMPORTED_MODEL.unusable,
     reported={
         "importedModelName": "importedModelName",
         "roleArn": "roleArn",
@@ -140,8 +115,8 @@ KIND = lifecycle.ResourceKind(
         "importedModelKmsKeyId": "importedModelKmsKeyArn",
     },
     quota=IMPORT_QUOTA,
-    update_in_place=_retag_model,
-    before_creating=_refuse_taken_model_name,
+    update_in_place=IMPORTED_MODEL.retag,
+    before_creating=IMPORTED_MODEL.refuse_taken_name,
 )
 
 
@@ -170,19 +145,5 @@ def _advance_delete(job_arn: str) -> bool:
         logger.info("Waiting for model import job %s to end: import jobs cannot be stopped", job["jobName"])
         return False
     if job["status"] == "Completed" and job.get("importedModelArn"):
-        _delete_imported_model(client, job["importedModelArn"])
+        IMPORTED_MODEL.delete(client, job["importedModelArn"])
     return True
-
-
-def _delete_imported_model(client: Any, model_arn: str) -> None:
-    """Delete an imported model; one already gone counts as deleted."""
-    try:
-        client.delete_imported_model(modelIdentifier=model_arn)
-        logger.info("Deleted imported model %s", model_arn)
-    except client.exceptions.ResourceNotFoundException:
-        logger.info("Imported model %s is already gone", model_arn)
-    except client.exceptions.ConflictException as error:
-        raise lifecycle.ModelInUse(
-            f"Imported model {model_arn} cannot be deleted while it is in use ({error_message(error)}). Delete "
-            "what serves it first, then retry the delete."
-        ) from error
