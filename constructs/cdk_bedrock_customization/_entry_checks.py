@@ -35,9 +35,12 @@ _PLACEHOLDERS = {
     "model_key": "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6",
 }
 
+# The sections whose construct makes a service role when the entry gives none.
+_ROLE_MADE_BY_THE_CONSTRUCT = ("models", "open_weight_models")
 _REQUESTS: dict[str, Callable[..., dict[str, Any]]] = {
     "models": _requests.job,
     "imported_models": _requests.imported_model,
+    "open_weight_models": _requests.model_import,
     "deployments": _requests.deployment,
     "provisioned_throughput": _requests.provisioned_throughput,
 }
@@ -120,7 +123,11 @@ class EntryChecks:
                 for name_field in names:
                     if name_field not in entry:
                         continue
-                    kind = "model" if name_field in ("custom_model_name", "model_name") else name_field
+                    kind = (
+                        "model"
+                        if name_field in ("custom_model_name", "model_name", "imported_model_name")
+                        else name_field
+                    )
                     identity = (kind, str(entry[name_field]))
                     if identity in seen:
                         problems.append(
@@ -150,10 +157,10 @@ class EntryChecks:
         tags = {
             member: tag_list(props.pop(_snake(member))) for member in declared.tag_members if _snake(member) in props
         }
-        if section == "models":
+        if section in _ROLE_MADE_BY_THE_CONSTRUCT:
             props.setdefault("role", _PLACEHOLDERS["role"])
-            if isinstance(props.get("training_data"), str):
-                props["training_data"] = _requests.s3_data(props["training_data"])
+        if section == "models" and isinstance(props.get("training_data"), str):
+            props["training_data"] = _requests.s3_data(props["training_data"])
         return {**_REQUESTS[section](**props), **{member: listed for member, listed in tags.items() if listed}}
 
     def _problem_at_member(self, section: str, key: str, entry: Mapping[str, Any], problem: str) -> Problem:

@@ -28,7 +28,8 @@ class Binder(Protocol):
         """A dataset: an ``s3://`` URI or a local path (relative to the file); name tells it from the entry's
         others (``TrainingData``, ``ValidationData0``...)."""
 
-    def output(self, uri: str) -> Any: ...
+    def output(self, uri: str) -> Any:
+        """An S3 location written as an ``s3://`` URI (a job's output, an import's weights)."""
 
     def invocation_logs(self, source: str, use_prompt_response: bool) -> Any: ...
 
@@ -117,6 +118,18 @@ def _imported_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[st
     return props
 
 
+def _open_weight_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "model_data": bind.output(str(entry["model_data"])),
+        **_given(entry, "job_name", "imported_model_name", "job_tags", "imported_model_tags"),
+    }
+    if "role" in entry:
+        props["role"] = bind.role(key, str(entry["role"]))
+    if "kms_key" in entry:
+        props["kms_key"] = bind.key(key, str(entry["kms_key"]))
+    return props
+
+
 def _deployment(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
     return {
         "model": bind.model(key, str(entry["model"]), served=True),
@@ -145,6 +158,7 @@ def _given(entry: Mapping[str, Any], *names: str) -> dict[str, Any]:
 _SECTIONS: dict[str, Callable[[str, Mapping[str, Any], Binder], dict[str, Any]]] = {
     "models": _model,
     "imported_models": _imported_model,
+    "open_weight_models": _open_weight_model,
     "deployments": _deployment,
     "provisioned_throughput": _provisioned_throughput,
 }

@@ -21,6 +21,7 @@ from .custom_model import CustomModel
 from .entry_props import construct_props
 from .imported_model import ImportedCustomModel, ModelSource
 from .inputs import Customization, InvocationLogs, S3Data
+from .model_import import ImportedModel
 from .models_file import ModelsFile
 from .provider import CustomizationProvider
 from .serving import Commitment, CustomModelBase, CustomModelDeployment, ProvisionedThroughput
@@ -58,6 +59,7 @@ class ModelsFromFile(Construct):
         super().__init__(scope, construct_id)
         self.file = ModelsFile.load(path, stage)
         self.models: dict[str, CustomModelBase] = {}
+        self.open_weight_models: dict[str, ImportedModel] = {}
         self.deployments: dict[str, CustomModelDeployment] = {}
         self.provisioned_throughput: dict[str, ProvisionedThroughput] = {}
         bind = _InScope(self)
@@ -68,6 +70,9 @@ class ModelsFromFile(Construct):
         for key, entry in self.file.entries("imported_models"):
             props = construct_props("imported_models", key, entry, bind)
             self.models[key] = ImportedCustomModel(self, key, **props, provider=provider)
+        for key, entry in self.file.entries("open_weight_models"):
+            props = construct_props("open_weight_models", key, entry, bind)
+            self.open_weight_models[key] = ImportedModel(self, key, **props, provider=provider)
         for key, entry in self.file.entries("deployments"):
             props = construct_props("deployments", key, entry, bind)
             self.deployments[key] = CustomModelDeployment(self, key, **props, provider=provider)

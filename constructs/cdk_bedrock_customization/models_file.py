@@ -53,7 +53,7 @@ MAX_NUMBER = 2**53 - 1
 SHOWN_VALUE = 80  # characters of a value echoed by this module (the contract's own messages cut at 120)
 MAX_PATH = 100
 MAX_MESSAGE = 360
-SECTIONS = ("models", "imported_models", "deployments", "provisioned_throughput")
+SECTIONS = ("models", "imported_models", "open_weight_models", "deployments", "provisioned_throughput")
 KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,62}$"
 CUSTOMIZATIONS = {
     "fine_tuning": "FINE_TUNING",
@@ -96,9 +96,10 @@ def _member_schema(operation: str, member: str, **extra: Any) -> dict[str, Any]:
     return schema | extra
 
 
-JOB, IMPORT, DEPLOY, PROVISION = (
+JOB, IMPORT, WEIGHTS_IMPORT, DEPLOY, PROVISION = (
     "CreateModelCustomizationJob",
     "CreateCustomModel",
+    "CreateModelImportJob",
     "CreateCustomModelDeployment",
     "CreateProvisionedModelThroughput",
 )
@@ -186,6 +187,27 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("role", _member_schema(IMPORT, "roleArn"), "roleArn"),
         Field("kms_key", _member_schema(IMPORT, "modelKmsKeyArn"), "modelKmsKeyArn"),
         Field("model_tags", _TAG_MAP, "modelTags"),
+        _REMOVAL,
+    ),
+    "open_weight_models": (
+        Field(
+            "model_data",
+            _member_schema(WEIGHTS_IMPORT, "modelDataSource.s3DataSource.s3Uri"),
+            "modelDataSource.s3DataSource.s3Uri",
+            required=True,
+            description="the s3:// folder of the weights (Hugging Face layout); check it first with validate-weights",
+        ),
+        Field("job_name", _member_schema(WEIGHTS_IMPORT, "jobName"), "jobName", description="default: generated"),
+        Field("imported_model_name", _member_schema(WEIGHTS_IMPORT, "importedModelName"), "importedModelName"),
+        Field(
+            "role",
+            _member_schema(WEIGHTS_IMPORT, "roleArn"),
+            "roleArn",
+            description="default: a role the construct creates",
+        ),
+        Field("kms_key", _member_schema(IMPORT, "modelKmsKeyArn"), "importedModelKmsKeyId"),
+        Field("job_tags", _TAG_MAP, "jobTags"),
+        Field("imported_model_tags", _TAG_MAP, "importedModelTags"),
         _REMOVAL,
     ),
     "deployments": (

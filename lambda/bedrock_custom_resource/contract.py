@@ -268,6 +268,7 @@ _DECLARED = (
         attributes=cr_types.ModelImportAttributes,
         generated_names=("jobName", "importedModelName"),
         tag_members=("jobTags", "importedModelTags"),
+        file_section="open_weight_models",
         lists_running="ListModelImportJobs",
     ),
     ResourceContract(

@@ -66,6 +66,17 @@ FILE = {
             "model_tags": {"team": "ml"},
         },
     },
+    "open_weight_models": {
+        "llama": {
+            "model_data": "s3://weights-bucket/llama-3-8b/",
+            "job_name": "llama-import",
+            "imported_model_name": "llama-support",
+            "role": ROLE,
+            "kms_key": KEY,
+            "job_tags": {"team": "ml"},
+            "imported_model_tags": {"use": "support"},
+        },
+    },
     "deployments": {
         "on-demand": {"model": CUSTOM_MODEL, "model_deployment_name": "on-demand", "description": "Support"},
     },
@@ -93,7 +104,7 @@ def synthesized(models_file: Path) -> dict[str, dict[str, Any]]:
     """Each custom resource's properties, by the key of its entry (ServiceToken aside)."""
     stack = cdk.Stack(cdk.App(), "EntryProps")
     built = ModelsFromFile(stack, "Models", path=models_file)
-    constructs = {**built.models, **built.deployments, **built.provisioned_throughput}
+    constructs = {**built.models, **built.open_weight_models, **built.deployments, **built.provisioned_throughput}
     template = Template.from_stack(stack).to_json()["Resources"]
     properties = {}
     for key, construct in constructs.items():

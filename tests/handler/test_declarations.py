@@ -47,6 +47,7 @@ NAME_MEMBERS = {
     "imported_models": {"modelName"},
     "deployments": {"modelDeploymentName"},
     "provisioned_throughput": {"provisionedModelName"},
+    "open_weight_models": {"jobName", "importedModelName"},
 }
 
 
