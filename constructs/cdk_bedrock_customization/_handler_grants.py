@@ -94,13 +94,13 @@ class HandlerGrants:
                     arns_of(self.stack, resource_type, managed),
                 )
         self._allow_passing_role(role_arn, own_role)
-        if declared.lists_running is not None:
+        if declared.listing is not None:
             self._allow(
                 f"list {resource_type}",
-                [f"bedrock:{declared.lists_running}"],
+                [f"bedrock:{declared.listing}"],
                 "*",
-                reason=f"{declared.lists_running} has no resource type; the handler lists running jobs only to explain "
-                "a quota error.",
+                reason=f"{declared.listing} has no resource type; the handler lists jobs only to find its own or "
+                "to explain a quota error.",
             )
 
     def allow_passing(self, role_arn: str) -> None:

@@ -32,6 +32,9 @@ MODEL_DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
 PROVISIONED_THROUGHPUT = "Custom::BedrockProvisionedModelThroughput"
 JOB_RESULT = "Custom::BedrockModelCustomizationJobResult"
 MODEL_IMPORT = "Custom::BedrockImportedModel"
+IMPORT_RESULT = "Custom::BedrockModelImportJobResult"
+MODEL_COPY = "Custom::BedrockCopiedCustomModel"
+COPY_RESULT = "Custom::BedrockModelCopyJobResult"
 
 
 class WaitUntil(enum.StrEnum):
@@ -43,6 +46,8 @@ class WaitUntil(enum.StrEnum):
 
 
 WAIT_UNTIL = tuple(value.value for value in WaitUntil)
+# Import and copy jobs have no validation step to wait for.
+EVENTLESS_WAIT_UNTIL = (WaitUntil.COMPLETED.value, WaitUntil.ACCEPTED.value)
 DEFAULT_CUSTOMIZATION_TYPE = "FINE_TUNING"
 # The customizationConfig member that each job type needs (None: it takes none).
 CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
@@ -124,6 +129,9 @@ class Managed:
 
     arn_type: str
     read: str
+    # The create request's members that name and tag it (None: it has no name, or cannot be tagged, of its own).
+    name_member: str | None = None
+    tag_member: str | None = None
     delete: str | None = None
     update: str | None = None
     # What a job of this type makes, managed apart from the job (a customization job's custom model; an import
@@ -156,8 +164,9 @@ class ResourceContract:
     # The request member naming the model the resource is made from or serves: the handler's create (and an
     # update that changes the model) is granted on that model. None: the create operation has no resource type.
     made_from: str | None = None
-    # The operation that lists running resources of this type, to explain a quota refusal (it has no resource type).
-    lists_running: str | None = None
+    # The operation that lists resources of this type (it has no resource type): the handler lists running jobs to
+    # explain a quota refusal, and copy jobs to find one by its model's name.
+    listing: str | None = None
     # Rules that span members, which the service model cannot express.
     cross_member_problems: Callable[[Mapping[str, Any], IsUnresolved], list[str]] = lambda request, is_unresolved: []
 
@@ -196,8 +205,16 @@ _DECLARED = (
         managed=Managed(
             "model-customization-job",
             read="GetModelCustomizationJob",
+            name_member="jobName",
+            tag_member="jobTags",
             delete="StopModelCustomizationJob",
-            made=Managed("custom-model", read="GetCustomModel", delete="DeleteCustomModel"),
+            made=Managed(
+                "custom-model",
+                read="GetCustomModel",
+                name_member="customModelName",
+                tag_member="customModelTags",
+                delete="DeleteCustomModel",
+            ),
         ),
         handler="customization_job",
         attributes=cr_types.JobAttributes,
@@ -208,12 +225,18 @@ _DECLARED = (
         handler_members={"waitUntil": WAIT_UNTIL},
         cross_member_problems=_customization_config_problems,
         made_from="baseModelIdentifier",
-        lists_running="ListModelCustomizationJobs",
+        listing="ListModelCustomizationJobs",
     ),
     ResourceContract(
         resource_type=CUSTOM_MODEL,
         operation="CreateCustomModel",
-        managed=Managed("custom-model", read="GetCustomModel", delete="DeleteCustomModel"),
+        managed=Managed(
+            "custom-model",
+            read="GetCustomModel",
+            name_member="modelName",
+            tag_member="modelTags",
+            delete="DeleteCustomModel",
+        ),
         handler="imported_model",
         attributes=cr_types.ImportedModelAttributes,
         generated_names=("modelName",),
@@ -227,6 +250,8 @@ _DECLARED = (
         managed=Managed(
             "custom-model-deployment",
             read="GetCustomModelDeployment",
+            name_member="modelDeploymentName",
+            tag_member="tags",
             delete="DeleteCustomModelDeployment",
             update="UpdateCustomModelDeployment",
         ),
@@ -244,6 +269,8 @@ _DECLARED = (
         managed=Managed(
             "provisioned-model",
             read="GetProvisionedModelThroughput",
+            name_member="provisionedModelName",
+            tag_member="tags",
             delete="DeleteProvisionedModelThroughput",
             update="UpdateProvisionedModelThroughput",
         ),
@@ -262,14 +289,50 @@ _DECLARED = (
         managed=Managed(
             "model-import-job",
             read="GetModelImportJob",
-            made=Managed("imported-model", read="GetImportedModel", delete="DeleteImportedModel"),
+            name_member="jobName",
+            tag_member="jobTags",
+            made=Managed(
+                "imported-model",
+                read="GetImportedModel",
+                name_member="importedModelName",
+                tag_member="importedModelTags",
+                delete="DeleteImportedModel",
+            ),
         ),
         handler="model_import_job",
         attributes=cr_types.ModelImportAttributes,
         generated_names=("jobName", "importedModelName"),
         tag_members=("jobTags", "importedModelTags"),
         file_section="open_weight_models",
-        lists_running="ListModelImportJobs",
+        defaults={"waitUntil": WaitUntil.COMPLETED.value},
+        handler_members={"waitUntil": EVENTLESS_WAIT_UNTIL},
+        listing="ListModelImportJobs",
+    ),
+    ResourceContract(
+        resource_type=MODEL_COPY,
+        operation="CreateModelCopyJob",
+        # A copy job has no name and no tags of its own, and cannot be stopped: the request names and tags the
+        # copied model (its targetModelTags are also on the job's record), and a Delete waits for a running job.
+        managed=Managed(
+            "model-copy-job",
+            read="GetModelCopyJob",
+            made=Managed(
+                "custom-model",
+                read="GetCustomModel",
+                name_member="targetModelName",
+                tag_member="targetModelTags",
+                delete="DeleteCustomModel",
+            ),
+        ),
+        handler="model_copy_job",
+        attributes=cr_types.ModelCopyAttributes,
+        generated_names=("targetModelName",),
+        tag_members=("targetModelTags",),
+        file_section="copied_models",
+        defaults={"waitUntil": WaitUntil.COMPLETED.value},
+        handler_members={"waitUntil": EVENTLESS_WAIT_UNTIL},
+        made_from="sourceModelArn",
+        listing="ListModelCopyJobs",
     ),
     ResourceContract(
         resource_type=JOB_RESULT,
@@ -277,6 +340,24 @@ _DECLARED = (
         managed=Managed("model-customization-job", read="GetModelCustomizationJob"),
         handler="job_result",
         attributes=cr_types.JobAttributes,
+        generated_names=(),
+        tag_members=(),
+    ),
+    ResourceContract(
+        resource_type=IMPORT_RESULT,
+        operation="GetModelImportJob",
+        managed=Managed("model-import-job", read="GetModelImportJob"),
+        handler="job_result",
+        attributes=cr_types.ModelImportAttributes,
+        generated_names=(),
+        tag_members=(),
+    ),
+    ResourceContract(
+        resource_type=COPY_RESULT,
+        operation="GetModelCopyJob",
+        managed=Managed("model-copy-job", read="GetModelCopyJob"),
+        handler="job_result",
+        attributes=cr_types.ModelCopyAttributes,
         generated_names=(),
         tag_members=(),
     ),

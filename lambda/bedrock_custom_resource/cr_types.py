@@ -76,6 +76,20 @@ class ModelImportAttributes(TypedDict, total=False):
     endTime: str
 
 
+class ModelCopyAttributes(TypedDict, total=False):
+    """A model copy job's fields (GetModelCopyJob), named as it names them."""
+
+    jobArn: str
+    status: str
+    targetModelArn: str
+    targetModelName: str
+    targetModelKmsKeyArn: str
+    sourceModelArn: str
+    sourceModelName: str
+    sourceAccountId: str
+    creationTime: str
+
+
 class DeploymentAttributes(TypedDict, total=False):
     customModelDeploymentArn: str
     modelDeploymentName: str

@@ -1,22 +1,26 @@
-"""Custom::BedrockModelCustomizationJobResult: the attributes of a job that has completed.
+"""The result readers: Custom::BedrockModelCustomizationJobResult, Custom::BedrockModelImportJobResult and
+Custom::BedrockModelCopyJobResult, the attributes of a job that has completed.
 
-In event-driven mode the job resource returns once Bedrock accepts the job, and a wait condition holds
-the deployment until the job ends; this resource, which depends on the wait condition, then reads the
-completed job so that outputModelArn and the other attributes reach the rest of the stack. It owns
-nothing: deleting it deletes nothing (the job resource does that).
+When a job is awaited by a wait condition, the job resource returns once Bedrock accepts the job, and the wait
+condition holds the deployment until the job ends; this resource, which depends on the wait condition, then reads
+the completed job so that its model's ARN and the other attributes reach the rest of the stack. It owns nothing:
+deleting it deletes nothing (the job resource does that).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
-from . import contract
+from . import contract, model_copy_job, model_import_job
 from .aws import bedrock_client
 from .cr_types import CustomResourceEvent, IsCompleteResponse, OnEventResponse
 from .customization_job import UNSUCCESSFUL, JobUnsuccessful, attributes, progress
 from .responses import checked_data
 
-RESOURCE_TYPE = contract.JOB_RESULT
+# The readers of the jobs that make one model, by their result's resource type.
+MODEL_JOBS = {contract.IMPORT_RESULT: model_import_job.JOB, contract.COPY_RESULT: model_copy_job.JOB}
+RESOURCE_TYPES = (contract.JOB_RESULT, *MODEL_JOBS)
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +28,14 @@ logger = logging.getLogger(__name__)
 def on_event(event: CustomResourceEvent) -> OnEventResponse:
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    request = contract.create_request(RESOURCE_TYPE, event["ResourceProperties"])
+    request = contract.create_request(event["ResourceType"], event["ResourceProperties"])
+    if event["ResourceType"] in MODEL_JOBS:
+        (job_arn,) = request.values()
+        return {"PhysicalResourceId": job_arn, "Data": MODEL_JOBS[event["ResourceType"]].completed(event, job_arn)}
+    return _customization_job(event, request)
+
+
+def _customization_job(event: CustomResourceEvent, request: Mapping[str, str]) -> OnEventResponse:
     job = bedrock_client().get_model_customization_job(**request)
     status = job["status"]
     if status in UNSUCCESSFUL:

@@ -188,6 +188,22 @@ class ResourceKind:
     before_replacing: Callable[[Mapping[str, Any], Desired], None] = _nothing
     # Raises when the create request would take a name that something else holds (besides name_member's).
     before_creating: Callable[[Any, Mapping[str, Any]], None] = _nothing
+    # For a resource that cannot be tagged (a copy job): the member of its record that keeps the tags its request
+    # gave its own tags member, which are read there; update_in_place then sets them on what it makes.
+    tags_on_record: str | None = None
+
+    def own_tags(self, client: Any, live: Mapping[str, Any]) -> dict[str, str]:
+        """The live resource's own tags, which record its configuration (FINGERPRINT_TAG)."""
+        if self.tags_on_record is not None:
+            return {tag["key"]: tag["value"] for tag in live.get(self.tags_on_record) or []}
+        return current_tags(client, live[self.arn_member])
+
+    def retag(
+        self, client: Any, live: Mapping[str, Any], desired: list[dict[str, str]], current: Mapping[str, str]
+    ) -> None:
+        """Make the live resource's own tags the desired ones (a resource that cannot be tagged keeps its record)."""
+        if self.tags_on_record is None:
+            retag(client, live[self.arn_member], desired, current)
 
 
 def on_event(
@@ -219,10 +235,10 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
     live = kind.get(client, physical_id) if kind.arn_pattern.fullmatch(physical_id) else None
     if live is None:  # never created (a failed create's id), or gone
         return create_or_adopt(kind, client, desired)
-    tags = current_tags(client, physical_id)
+    tags = kind.own_tags(client, live)
     if _has_configuration(desired, tags, event):
         kind.update_in_place(client, live, desired)
-        retag(client, physical_id, desired.tags(desired.contract.tag_members[0]), tags)
+        kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
         return {"PhysicalResourceId": physical_id}
     kind.before_replacing(live, desired)
     return create_or_adopt(kind, client, desired, replacing=physical_id)
@@ -250,14 +266,14 @@ def create_or_adopt(kind: ResourceKind, client: Any, desired: Desired, replacing
             kind.before_creating(client, request)
             return {"PhysicalResourceId": _create(kind, client, request, name)}
         arn = live[kind.arn_member]
-        tags = current_tags(client, arn)
+        tags = kind.own_tags(client, live)
         if tags.get(FINGERPRINT_TAG) != desired.fingerprint:
             raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replacing))
         why_not = kind.unusable(client, live)
         if why_not is None:
             logger.info("Adopted %s %s (%s): it has this configuration already", kind.noun, name, arn)
             kind.update_in_place(client, live, desired)
-            retag(client, arn, request[desired.contract.tag_members[0]], tags)
+            kind.retag(client, live, request[desired.contract.tag_members[0]], tags)
             return {"PhysicalResourceId": arn}
         if kind.name_member in desired.request:
             raise NameTaken(
@@ -378,8 +394,9 @@ class MadeModel:
         model = self.find(client, name)
         if model is None:
             return
+        job = f"job {request['jobName']}" if "jobName" in request else "the job"
         raise NameTaken(
-            f"{self.name_member}: {name!r} is held by {self.noun} {model['modelArn']}, which job {request['jobName']} "
+            f"{self.name_member}: {name!r} is held by {self.noun} {model['modelArn']}, which {job} "
             f"cannot replace. Nothing was created. {self.noun.capitalize()} names are unique per account and Region: "
             "give another name, or remove it to have one generated."
         )

@@ -1,9 +1,7 @@
 """Custom::BedrockImportedModel: import open-weight model weights from S3 with a model import job
 (CreateModelImportJob), await it, and delete the imported model (DeleteImportedModel) with the resource.
 
-PhysicalResourceId is the import job's ARN; the job record stays after its model is deleted. Attributes are
-named as GetModelImportJob and GetImportedModel name them. Import jobs cannot be stopped: a Delete of a running
-one waits for it to end, then deletes what it imported.
+Attributes are named as GetModelImportJob and GetImportedModel name them; the rest is model_jobs'.
 """
 
 from __future__ import annotations
@@ -14,10 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from . import contract, lifecycle
+from . import contract, lifecycle, model_jobs
 from .aws import bedrock_client
-from .cr_types import CustomResourceEvent, IsCompleteResponse, ModelImportAttributes, OnEventResponse
-from .responses import checked_data
+from .cr_types import ModelImportAttributes
 
 RESOURCE_TYPE = contract.MODEL_IMPORT
 # Loose on purpose, like the customization job's: mistaking a real job ARN for something else would leave its
@@ -31,34 +28,10 @@ _import_job = lifecycle.getter("get_model_import_job", "jobIdentifier")
 logger = logging.getLogger(__name__)
 
 
-class ImportFailed(RuntimeError):
-    pass
-
-
-def on_event(event: CustomResourceEvent) -> OnEventResponse:
-    return lifecycle.on_event(event, create=_create, update=_update, delete=_advance_delete)
-
-
-def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
-    job_arn = event["PhysicalResourceId"]
-    if event["RequestType"] == "Delete":
-        return {"IsComplete": _advance_delete(job_arn)}
-    client = bedrock_client()
-    job = client.get_model_import_job(jobIdentifier=job_arn)
-    status = job["status"]
-    if status == "Failed":
-        reason = job.get("failureMessage") or "Bedrock gave no failure message"
-        raise ImportFailed(f"Model import job {job['jobName']} failed: {reason}")
-    if status != "Completed":
-        logger.info("Model import job %s is %s", job["jobName"], status)
-        return {"IsComplete": False}
-    model = client.get_imported_model(modelIdentifier=job["importedModelArn"])
-    logger.info("Model import job %s completed: model %s", job["jobName"], model["modelArn"])
-    return {"IsComplete": True, "Data": checked_data(event, job_arn, attributes(job, model))}
-
-
-def attributes(job: Mapping[str, Any], model: Mapping[str, Any]) -> ModelImportAttributes:
-    """The job's and its model's fields that a stack can use, as strings (CloudFormation attributes are strings)."""
+def attributes(client: Any, job: Mapping[str, Any]) -> ModelImportAttributes:
+    """The job's fields that a stack can use, and once it has completed its model's (GetImportedModel), as strings
+    (CloudFormation attributes are strings)."""
+    model = client.get_imported_model(modelIdentifier=job["importedModelArn"]) if job["status"] == "Completed" else {}
     data = cast(
         ModelImportAttributes,
         {
@@ -120,30 +93,12 @@ KIND = lifecycle.ResourceKind(
 )
 
 
-def _create(event: CustomResourceEvent) -> OnEventResponse:
-    return lifecycle.create(KIND, bedrock_client(), event)
-
-
-def _update(event: CustomResourceEvent) -> OnEventResponse:
-    return lifecycle.update(KIND, bedrock_client(), event)
-
-
-def _advance_delete(job_arn: str) -> bool:
-    """One step towards deletion; True once nothing the job imported is left.
-
-    A running job cannot be stopped: it is awaited. A completed job's model is deleted. Anything already gone, and
-    an id that is not an import job ARN (a create that never started a job), counts as done.
-    """
-    if not JOB_ARN.fullmatch(job_arn):
-        logger.info("Nothing to delete: %r is not a model import job ARN", job_arn)
-        return True
-    client = bedrock_client()
-    job = _import_job(client, job_arn)
-    if job is None:
-        return True
-    if job["status"] == "InProgress":
-        logger.info("Waiting for model import job %s to end: import jobs cannot be stopped", job["jobName"])
-        return False
-    if job["status"] == "Completed" and job.get("importedModelArn"):
-        IMPORTED_MODEL.delete(client, job["importedModelArn"])
-    return True
+JOB = model_jobs.ModelJob(
+    kind=KIND,
+    made=IMPORTED_MODEL,
+    label=lambda job: str(job["jobName"]),
+    attributes=attributes,
+    client=lambda: bedrock_client(),
+)
+on_event = JOB.on_event
+is_complete = JOB.is_complete

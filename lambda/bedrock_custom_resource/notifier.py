@@ -1,16 +1,18 @@
-"""Event-driven completion: signals each long job's wait condition when the job ends.
+"""Signals each long job's wait condition when the job ends.
 
-Two EventBridge rules of the stack invoke it:
+EventBridge rules of the stack invoke it:
 - Bedrock's "Model Customization Job State Change" events. Delivery is best effort;
-- a schedule, the backstop, which settles the waits whose event was lost.
+- a schedule, the backstop, which settles the waits whose event was lost;
+- when the stack waits for jobs that emit no events (model import and copy jobs: DESIGN.md, fact 14), a
+  frequent schedule, the check, which settles their waits (and any other) as the backstop does.
 
 Which jobs the stack waits for comes from its own resources: each of its wait conditions still in progress
 names, in its template Metadata (WAIT_METADATA_KEY, read with DescribeStackResource), the job resource and
 the handle it waits on. Nothing about the stack's models is in the function's environment, so it never grows
 with them. A job of another stack, or one no longer waited for, is ignored. The outcome is always read from
-GetModelCustomizationJob, never from the event: a job's final status never changes, and every signal for a
-job carries the same UniqueId (see unique_id), so the event and the backstop can both signal one job without
-ever disagreeing.
+its job's read operation (GetModelCustomizationJob...), never from the event: a job's final status never changes,
+and every signal for a job carries the same UniqueId (see unique_id), so the event and the backstop can both
+signal one job without ever disagreeing.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import json
 import logging
 import os
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import contract, model_copy_job, model_import_job, model_jobs
 from .aws import bedrock_client, cloudformation_client, error_code, error_message
-from .customization_job import JOB_ARN, UNSUCCESSFUL, progress
+from .customization_job import UNSUCCESSFUL, progress
 from .environment import STACK_ID_VARIABLE
 from .responses import bounded_reason
 
@@ -51,6 +54,49 @@ class Wait:
     job_arn: str
     handle_url: str
     condition: str
+
+
+@dataclass(frozen=True)
+class AwaitedJobs:
+    """A type of job that a wait condition may wait for: how its ARN looks, how it is read and named, and the
+    member of its record that holds the model it makes."""
+
+    noun: str
+    arn_type: str
+    read: Callable[[Any, str], Mapping[str, Any] | None]
+    label: Callable[[Mapping[str, Any]], str]
+    model_member: str
+    progress: Callable[[Mapping[str, Any]], str] = lambda job: job["status"]
+
+    @classmethod
+    def of(cls, job: model_jobs.ModelJob) -> AwaitedJobs:
+        kind = job.kind
+        arn_type = contract.CONTRACTS[kind.resource_type].managed.arn_type
+        return cls(kind.noun, arn_type, kind.get, job.label, job.made.arn_member)
+
+
+def _customization_job(client: Any, job_arn: str) -> Mapping[str, Any]:
+    return dict(client.get_model_customization_job(jobIdentifier=job_arn))
+
+
+AWAITED = tuple(
+    [
+        AwaitedJobs(
+            "model customization job",
+            contract.CONTRACTS[contract.CUSTOMIZATION_JOB].managed.arn_type,
+            _customization_job,
+            lambda job: str(job["jobName"]),
+            "outputModelArn",
+            progress,
+        ),
+        *(AwaitedJobs.of(job) for job in (model_import_job.JOB, model_copy_job.JOB)),
+    ]
+)
+
+
+def awaited(job_arn: str) -> AwaitedJobs | None:
+    """The type of job an ARN names, if it is one that wait conditions wait for."""
+    return next((jobs for jobs in AWAITED if f":{jobs.arn_type}/" in job_arn), None)
 
 
 def handle(event: Mapping[str, Any], context: Any = None) -> dict[str, list[str]]:
@@ -103,16 +149,21 @@ def _settle(waits: list[Wait]) -> list[str]:
 
 
 def _settle_one(client: Any, wait: Wait) -> bool:
-    job = client.get_model_customization_job(jobIdentifier=wait.job_arn)
-    status = job["status"]
+    jobs = awaited(wait.job_arn)
+    assert jobs is not None  # _pending_waits keeps only the waits for these
+    job = jobs.read(client, wait.job_arn)
+    if job is None:
+        _signal(wait, "FAILURE", f"{jobs.noun.capitalize()} {wait.job_arn} is not found", None)
+        return True
+    status, named = job["status"], f"{jobs.noun.capitalize()} {jobs.label(job)}"
     if status not in FINAL_STATUSES:
-        logger.info("Job %s %s: %s", job["jobName"], status, progress(job))
+        logger.info("%s %s: %s", named, status, jobs.progress(job))
         return False
     if status == "Completed":
-        _signal(wait, "SUCCESS", f"Model customization job {job['jobName']} completed", job.get("outputModelArn"))
+        _signal(wait, "SUCCESS", f"{named} completed", job.get(jobs.model_member))
     else:
         reason = job.get("failureMessage") or "Bedrock gave no failure message"
-        _signal(wait, "FAILURE", f"Model customization job {job['jobName']} {status}: {reason}", None)
+        _signal(wait, "FAILURE", f"{named} {status}: {reason}", None)
     return True
 
 
@@ -133,7 +184,7 @@ def _pending_waits() -> dict[tuple[str, str], Wait]:
             continue
         job_arn = str(resources.get(ids["job"], {}).get("PhysicalResourceId", ""))
         handle_url = str(resources.get(ids["handle"], {}).get("PhysicalResourceId", ""))
-        if JOB_ARN.fullmatch(job_arn) and handle_url:
+        if awaited(job_arn) is not None and handle_url:
             waits[_job_key(job_arn)] = Wait(job_arn, handle_url, condition)
     return waits
 
@@ -159,13 +210,12 @@ def _waits_for(client: Any, stack_id: str, condition: str) -> dict[str, str] | N
 
 
 def _job_key(job_arn: str) -> tuple[str, str]:
-    """What identifies a job in any of its ARN's forms: the ARN up to the resource type, and the job id.
+    """What identifies a job in any of its ARN's forms: the ARN up to its resource type, and the job's id.
 
     CreateModelCustomizationJob returns model-customization-job/<base model>/<id>; an event may name the
     job model-customization-job/<id>, as the documentation's sample event does.
     """
-    prefix, _, rest = job_arn.partition(":model-customization-job/")
-    return prefix, rest.rsplit("/", 1)[-1]
+    return job_arn.split("/", 1)[0], job_arn.rsplit("/", 1)[-1]
 
 
 def unique_id(job_arn: str) -> str:

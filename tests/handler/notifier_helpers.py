@@ -176,10 +176,13 @@ class Stack:
         ):
             self.add(logical_id, resource_type, physical_id)
 
-    def add_job(self, logical_id: str, job_arn: str, *, waited: bool = True) -> JobWait | None:
-        """A job resource and, when waited, its handle and its wait condition (CREATE_IN_PROGRESS), as the
-        construct names them (JobWaitHandle<key>, WaitingForJob<key>) with the condition's Metadata naming both."""
-        self.add(logical_id, JOB, job_arn)
+    def add_job(
+        self, logical_id: str, job_arn: str, *, waited: bool = True, resource_type: str = JOB
+    ) -> JobWait | None:
+        """A job resource (of resource_type) and, when waited, its handle and its wait condition
+        (CREATE_IN_PROGRESS), as the construct names them (JobWaitHandle<key>, WaitingForJob<key>) with the
+        condition's Metadata naming both."""
+        self.add(logical_id, resource_type, job_arn)
         if not waited:
             return None
         key = uuid.uuid4().hex[:8].upper()

@@ -54,8 +54,20 @@ VALID: dict[str, list[Callable[[], dict[str, Any]]]] = {
             "roleArn": f"arn:aws:iam::{ACCOUNT}:role/bedrock-imports",
             "modelDataSource": {"s3DataSource": {"s3Uri": "s3://weights-bucket/llama/"}},
             "importedModelTags": [{"key": "team", "value": "ml"}],
+            "waitUntil": "Accepted",
         }
     ],
+    contract.IMPORT_RESULT: [
+        lambda: {"jobIdentifier": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-import-job/abcdefgh1234"}
+    ],
+    contract.MODEL_COPY: [
+        lambda: {
+            "sourceModelArn": CUSTOM_MODEL_ARN.replace(REGION, "us-west-2"),
+            "targetModelName": "support-copy",
+            "targetModelTags": [{"key": "team", "value": "ml"}],
+        }
+    ],
+    contract.COPY_RESULT: [lambda: {"jobArn": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-copy-job/abcdefgh1234"}],
 }
 
 

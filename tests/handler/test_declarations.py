@@ -19,25 +19,35 @@ DECLARED = sorted(contract.CONTRACTS)
 def test_a_declared_type_is_served_by_its_module(resource_type: str) -> None:
     declared = contract.CONTRACTS[resource_type]
     module = importlib.import_module(f"bedrock_custom_resource.{declared.handler}")
-    assert resource_type == module.RESOURCE_TYPE
+    assert resource_type in _served_by(module)
     assert callable(module.on_event) and callable(module.is_complete)
     assert index.HANDLERS[resource_type] is module
+
+
+def _served_by(module: object) -> tuple[str, ...]:
+    """The resource types a module says it serves: its RESOURCE_TYPE, or its RESOURCE_TYPES."""
+    return getattr(module, "RESOURCE_TYPES", ()) or tuple(filter(None, [getattr(module, "RESOURCE_TYPE", None)]))
 
 
 def test_every_module_that_serves_a_type_is_declared() -> None:
     serving = {
         info.name
         for info in pkgutil.iter_modules(bedrock_custom_resource.__path__)
-        if hasattr(importlib.import_module(f"bedrock_custom_resource.{info.name}"), "RESOURCE_TYPE")
+        if _served_by(importlib.import_module(f"bedrock_custom_resource.{info.name}"))
     }
     assert serving == {declared.handler for declared in contract.CONTRACTS.values()}
+    served = [
+        served for name in serving for served in _served_by(importlib.import_module(f"bedrock_custom_resource.{name}"))
+    ]
+    assert sorted(served) == DECLARED
 
 
 def test_the_models_file_has_a_section_for_each_type_that_names_one() -> None:
     sections = {declared.file_section for declared in contract.CONTRACTS.values()} - {None}
     assert set(models_file.FIELDS) == sections == set(models_file.RESOURCE_TYPES)
-    # The job result is made by the construct of a job, never declared in the file on its own.
-    assert contract.CONTRACTS[contract.JOB_RESULT].file_section is None
+    # A job's result is made by the construct of the job, never declared in the file on its own.
+    for result in (contract.JOB_RESULT, contract.IMPORT_RESULT, contract.COPY_RESULT):
+        assert contract.CONTRACTS[result].file_section is None
 
 
 # The request members that name each type's Bedrock resource (its Create operation's name members), as the
@@ -48,6 +58,7 @@ NAME_MEMBERS = {
     "deployments": {"modelDeploymentName"},
     "provisioned_throughput": {"provisionedModelName"},
     "open_weight_models": {"jobName", "importedModelName"},
+    "copied_models": {"targetModelName"},
 }
 
 
@@ -70,6 +81,7 @@ ARN_TYPE_OF_READ = {
     "GetProvisionedModelThroughput": "provisioned-model",
     "GetModelImportJob": "model-import-job",
     "GetImportedModel": "imported-model",
+    "GetModelCopyJob": "model-copy-job",
 }
 
 
@@ -94,5 +106,13 @@ def test_a_types_managing_operations_exist_and_act_on_its_arn_type(managed: cont
 
 
 def test_a_customization_jobs_model_is_managed_as_a_custom_model_resource_is() -> None:
-    job = contract.CONTRACTS[contract.CUSTOMIZATION_JOB].managed
-    assert job.made == contract.CONTRACTS[contract.CUSTOM_MODEL].managed
+    made = [contract.CONTRACTS[made_by].managed.made for made_by in (contract.CUSTOMIZATION_JOB, contract.MODEL_COPY)]
+    custom_model = contract.CONTRACTS[contract.CUSTOM_MODEL].managed
+    for model in made:
+        assert model is not None
+        assert (model.arn_type, model.read, model.update, model.delete) == (
+            custom_model.arn_type,
+            custom_model.read,
+            custom_model.update,
+            custom_model.delete,
+        )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import contract, index, lifecycle
-from bedrock_custom_resource.model_import_job import ImportFailed
+from bedrock_custom_resource.model_jobs import ModelJobFailed
 
 from .conftest import ACCOUNT, REGION, ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents
 from .serving_helpers import create, poll
@@ -69,7 +69,7 @@ def test_create_starts_an_import_under_generated_names_and_waits_for_it(bedrock,
 def test_a_failed_import_fails_the_create_with_bedrocks_message(bedrock, events):
     event, job_arn = create(events, import_properties())
     bedrock.set_import_job_status(job_arn, "Failed", "config.json names an unsupported architecture")
-    with pytest.raises(ImportFailed, match=r"failed: config\.json names an unsupported architecture"):
+    with pytest.raises(ModelJobFailed, match=r"failed: config\.json names an unsupported architecture"):
         index.is_complete({**event, "PhysicalResourceId": job_arn})
 
 

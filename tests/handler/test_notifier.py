@@ -546,7 +546,8 @@ def test_the_backstop_logs_a_running_jobs_progress_and_signals_nothing(
     job_name = bedrock.job(job_arn)["jobName"]
     assert "Backstop: 1 wait condition(s) waiting" in messages
     assert (
-        f"Job {job_name} InProgress: validation Completed, data processing Completed, training NotStarted" in messages
+        f"Model customization job {job_name} InProgress: validation Completed, data processing Completed, "
+        "training NotStarted" in messages
     )
 
 

@@ -9,6 +9,9 @@
   with the rules particular to it;
 - ``imports``: Custom Model Import, which moto lacks too: model import jobs and the models they import, two
   ``Kind``s of one declaration;
+- ``copies``: model copy jobs, which moto lacks too: a ``Kind`` whose job makes a custom model in its own
+  Region from one of any Region, kept where a custom model of its source's sort is kept;
+- ``listing``: how the emulated List operations select, sort and page;
 - ``validation``: Bedrock's request validation against the service model, for the emulated operations;
 - ``responses``: answering a request before moto sees it (``serve``), and the responses it gives;
 - ``compensations``: every patch to moto's classes, installed and undone together;
@@ -18,6 +21,7 @@
 from .compensations import install_moto_compensations
 from .responses import SERVING_OPERATIONS
 from .service_model import (
+    COPY_JOB_ARN_PATTERN,
     DEPLOYMENT_ARN_PATTERN,
     FOUNDATION_MODEL_ARN_PATTERN,
     IMPORT_JOB_ARN_PATTERN,
@@ -30,6 +34,7 @@ from .service_model import (
 from .stand_in import BedrockStandIn
 
 __all__ = [
+    "COPY_JOB_ARN_PATTERN",
     "DEPLOYMENT_ARN_PATTERN",
     "FOUNDATION_MODEL_ARN_PATTERN",
     "IMPORTED_MODEL_ARN_PATTERN",

@@ -2,15 +2,19 @@
 ``contract.CONTRACTS``.
 
 A ``Kind`` describes one type. Its declaration gives the operations that create, read, update and delete it
-(``operation`` and ``managed``), the resource type its ARNs name (``managed.arn_type``), the member that
-names it (the first of ``generated_names``) and the member that tags it (the first of ``tag_members``). The
-service model gives the rest: the member a create answers with (the new ARN) and that ARN's shape, whose
-pattern every new ARN must match, and the member (the path label) by which the other operations name it.
+(``operation`` and ``managed``), the resource type its ARNs name (``managed.arn_type``), and the create
+request's members that name and tag it (``managed.name_member`` and ``managed.tag_member``). The service model
+gives the rest: the member a create answers with (the new ARN) and that ARN's shape, whose pattern every new
+ARN must match, and the member (the path label) by which the other operations name it.
 
-A kind may also be what a type's job makes (``managed.made``: an import job's imported model): then the
-second of ``generated_names`` and of ``tag_members`` name and tag it, the job creates it (``new_resource``
-and ``keep``) rather than a request of its own, and its ARN's shape is that of the member of its read
-operation's output whose pattern names its ARN's resource type.
+A kind may have no name or no tags of its own (``name_member`` or ``tag_member`` None; a model copy job has
+neither): its resources are then found by ARN only, and a create tags nothing. The taggable ones are those
+whose ARNs the service model's TaggableResourcesArn admits (``emulated_arns``), as Bedrock's tag operations do.
+
+A kind may also be what a type's job makes (``managed.made``: an import job's imported model): then the made
+declaration's own name and tag members name and tag it, the job creates it (``new_resource`` and ``keep``)
+rather than a request of its own, and its ARN's shape is that of the member of its read operation's output
+whose pattern names its ARN's resource type.
 
 Kept here for every kind: a repeated clientRequestToken returns the resource it created; names are unique per
 kind; Get, Update and Delete take a name or an ARN; tags given at create are applied, and a create whose tags
@@ -34,7 +38,7 @@ from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundExceptio
 from moto.bedrock.models import BedrockBackend
 from moto.utilities.utils import get_partition
 
-from .service_model import checked_arn
+from .service_model import TAGGABLE_ARN_PATTERN, checked_arn
 from .validation import BedrockValidationException
 
 Params = dict[str, Any]
@@ -50,7 +54,7 @@ class Resource:
     """What every emulated resource has; a kind's resource adds its own members, and how Get describes it."""
 
     arn: str
-    name: str
+    name: str | None  # None: its kind has no name of its own (a model copy job)
     token: str | None  # the clientRequestToken of the request that created it
     created: datetime
 
@@ -119,12 +123,12 @@ class Kind(Generic[R]):
         return managed
 
     @property
-    def name_member(self) -> str:
-        return self.declaration.generated_names[1 if self.made else 0]
+    def name_member(self) -> str | None:
+        return self.managed.name_member
 
     @property
-    def tag_member(self) -> str:
-        return self.declaration.tag_members[1 if self.made else 0]
+    def tag_member(self) -> str | None:
+        return self.managed.tag_member
 
     @property
     def arn_member(self) -> str:
@@ -185,13 +189,14 @@ class Kind(Generic[R]):
         repeated = next((r for r in self.resources(backend).values() if token and r.token == token), None)
         if repeated is not None:
             return {self.arn_member: repeated.arn}
-        name = params[self.name_member]
-        self.refuse_taken_name(backend, name)
+        name = params[self.name_member] if self.name_member else None
+        if name is not None:
+            self.refuse_taken_name(backend, name)
         resource = self.build(backend, params, self.new_resource(backend, name, token))
-        self.keep(backend, resource, params.get(self.tag_member))
+        self.keep(backend, resource, params.get(self.tag_member) if self.tag_member else None)
         return {self.arn_member: resource.arn}
 
-    def new_resource(self, backend: BedrockBackend, name: str, token: str | None = None) -> Resource:
+    def new_resource(self, backend: BedrockBackend, name: str | None, token: str | None = None) -> Resource:
         """What every resource of this kind has, for a new one: a new ARN, and now as its creation time."""
         return Resource(arn=self._new_arn(backend), name=name, token=token, created=datetime.now(UTC))
 
@@ -246,8 +251,9 @@ class Kind(Generic[R]):
 
 
 def emulated_arns(backend: BedrockBackend) -> list[str]:
-    """The ARNs of every emulated resource of the backend's account and Region."""
-    return [arn for resources in _store(backend).values() for arn in resources]
+    """The ARNs of every emulated resource of the backend's account and Region that the tag operations accept:
+    those the service model's TaggableResourcesArn admits (not a model copy job's, for one)."""
+    return [arn for resources in _store(backend).values() for arn in resources if TAGGABLE_ARN_PATTERN.fullmatch(arn)]
 
 
 def _store(backend: BedrockBackend) -> dict[str, dict[str, Resource]]:

@@ -25,7 +25,6 @@ role or the key exist, and a key alias is not resolved to its key.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict, Unpack
@@ -34,16 +33,15 @@ from bedrock_custom_resource import contract
 from moto.bedrock.exceptions import BedrockClientError
 from moto.bedrock.models import BedrockBackend
 
-from .bookkeeping import Handler, Kind, Params, R, Resource
+from .bookkeeping import Handler, Kind, Params, Resource
 from .jobs import kms_key_arn
+from .listing import page
 from .service_model import IMPORT_JOB_STATUSES, iso, present
 from .serving import IMPORTED_MODELS
 from .validation import BedrockValidationException
 
 # DESIGN.md fact 16: one concurrent model import job per account and Region.
 IMPORT_JOB_QUOTA = 1
-# The service model's MaxResults maximum, given when a list request asks for no page size.
-MAX_RESULTS = int(contract.shape("MaxResults").metadata["max"])
 _QUOTA = "stand_in_import_job_quota"
 
 
@@ -222,53 +220,13 @@ def move_import_job(
 
 def _list_jobs(backend: BedrockBackend, params: Params) -> dict[str, Any]:
     jobs = [job for job in IMPORT_JOBS.resources(backend).values() if params.get("statusEquals") in (None, job.status)]
-    page, next_token = _page(jobs, params)
-    return present(modelImportJobSummaries=[job.summary() for job in page], nextToken=next_token)
+    listed, next_token = page(jobs, params)
+    return present(modelImportJobSummaries=[job.summary() for job in listed], nextToken=next_token)
 
 
 def _list_models(backend: BedrockBackend, params: Params) -> dict[str, Any]:
-    page, next_token = _page(list(IMPORT_JOB_MODELS.resources(backend).values()), params)
-    return present(modelSummaries=[model.summary() for model in page], nextToken=next_token)
-
-
-def _page(resources: list[R], params: Params) -> tuple[list[R], str | None]:
-    """The page a list request asks for, of the resources it selects (by name and creation time) in the order
-    it asks for (newest first unless it says otherwise), and the token of the next page, if there is one."""
-    after, before = _moment(params, "creationTimeAfter"), _moment(params, "creationTimeBefore")
-    selected = [
-        resource
-        for resource in resources
-        if params.get("nameContains", "") in resource.name
-        and (after is None or resource.created > after)
-        and (before is None or resource.created < before)
-    ]
-    selected.sort(key=lambda resource: resource.created, reverse=params.get("sortOrder") != "Ascending")
-    start = _offset(params.get("nextToken"))
-    end = start + params.get("maxResults", MAX_RESULTS)
-    return selected[start:end], str(end) if end < len(selected) else None
-
-
-def _moment(params: Params, member: str) -> datetime | None:
-    """A timestamp of the query string, as botocore writes it (ISO 8601)."""
-    value = params.get(member)
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BedrockValidationException(
-            f"Value '{value}' at '{member}' failed to satisfy constraint: Member must be a timestamp"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _offset(next_token: str | None) -> int:
-    """Where the page a nextToken names starts (the stand-in's tokens are offsets)."""
-    if next_token is None:
-        return 0
-    if not re.fullmatch(r"[0-9]+", next_token):
-        raise BedrockValidationException(f"Invalid pagination token {next_token}")
-    return int(next_token)
+    listed, next_token = page(IMPORT_JOB_MODELS.resources(backend).values(), params)
+    return present(modelSummaries=[model.summary() for model in listed], nextToken=next_token)
 
 
 # --- the kinds, and the operations they answer --------------------------------------------------------

@@ -3,7 +3,7 @@ injected throttle.
 
 It reads the prepared HTTP request (its JSON body, path labels and query string) and returns a response that
 botocore's rest-json parser parses, with the operation's HTTP status and only the errors its service model
-lists.
+lists, or a common one (``COMMON_ERRORS``).
 """
 
 from __future__ import annotations
@@ -26,14 +26,25 @@ from moto.core.responses import BaseResponse
 from moto.iam.models import get_account_id_from
 
 from .bookkeeping import Handler
+from .copies import COPY_KINDS, COPY_LISTINGS
 from .imports import IMPORT_KINDS, IMPORT_LISTINGS
 from .serving import SERVING_KINDS
 from .validation import refuse_invalid
 
 # Every emulated operation, by name: the dispatch of serve.
-SERVING_OPERATIONS: dict[str, Handler] = {
-    operation: handler for kind in (*SERVING_KINDS, *IMPORT_KINDS) for operation, handler in kind.handlers().items()
-} | IMPORT_LISTINGS
+SERVING_OPERATIONS: dict[str, Handler] = (
+    {
+        operation: handler
+        for kind in (*SERVING_KINDS, *IMPORT_KINDS, *COPY_KINDS)
+        for operation, handler in kind.handlers().items()
+    }
+    | IMPORT_LISTINGS
+    | COPY_LISTINGS
+)
+# Errors any operation may answer, listed in its service model or not (the common errors of the user guide's
+# "Troubleshooting Amazon Bedrock API Error Codes"): input that fails the service's constraints is refused with
+# ValidationException even by an operation that lists none (CreateModelCopyJob, for one).
+COMMON_ERRORS = frozenset({"ValidationException"})
 
 THROTTLING_BODY = {"__type": "ThrottlingException", "message": "Rate exceeded"}
 _BEDROCK_HOST = re.compile(r"bedrock\.([a-z0-9-]+)\.amazonaws\.com")
@@ -52,7 +63,7 @@ def serve(request: Any, operation: str) -> AWSResponse | None:
         result = handler(_request_backend(request), params)
     except BedrockClientError as error:
         listed = {shape.name for shape in model.error_shapes}
-        if error.error_type not in listed:
+        if error.error_type not in listed | COMMON_ERRORS:
             raise AssertionError(f"{operation} cannot answer {error.error_type}; it lists {sorted(listed)}") from error
         return error_response(request.url, error.error_type, error.message)
     if result is None:

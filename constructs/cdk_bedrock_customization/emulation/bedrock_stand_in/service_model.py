@@ -32,6 +32,7 @@ MODEL_STATUSES = _enum("ModelStatus")
 DEPLOYMENT_STATUSES = _enum("CustomModelDeploymentStatus")
 THROUGHPUT_STATUSES = _enum("ProvisionedModelStatus")
 IMPORT_JOB_STATUSES = _enum("ModelImportJobStatus")
+COPY_JOB_STATUSES = _enum("ModelCopyJobStatus")
 JOB_ARN_PATTERN = arn_pattern("ModelCustomizationJobArn")
 MODEL_ARN_PATTERN = arn_pattern("CustomModelArn")
 IMPORTED_MODEL_ARN_PATTERN = arn_pattern("ModelArn")
@@ -40,6 +41,9 @@ THROUGHPUT_ARN_PATTERN = arn_pattern("ProvisionedModelArn")
 FOUNDATION_MODEL_ARN_PATTERN = arn_pattern("FoundationModelArn")
 IMPORT_JOB_ARN_PATTERN = arn_pattern("ModelImportJobArn")
 IMPORT_JOB_MODEL_ARN_PATTERN = arn_pattern("ImportedModelArn")
+COPY_JOB_ARN_PATTERN = arn_pattern("ModelCopyJobArn")
+# The ARNs that TagResource, UntagResource and ListTagsForResource accept.
+TAGGABLE_ARN_PATTERN = arn_pattern("TaggableResourcesArn")
 MAX_TAGS = int(contract.shape("TagList").metadata["max"])
 
 

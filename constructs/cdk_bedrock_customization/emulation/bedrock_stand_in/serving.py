@@ -7,7 +7,8 @@ rules particular to it here, as the documentation describes them: a model that a
 throughput uses cannot be deleted (ConflictException); a deployment updates to another model only while
 Active, and a provisioned throughput changes its model only while InService, from a custom model to its base
 foundation model or a custom model of the same base; a throughput with a commitment cannot be deleted before
-the term ends. GetCustomModel and DeleteCustomModel of a trained model still go to moto.
+the term ends. GetCustomModel and DeleteCustomModel of a trained model still go to moto. A model that a model
+copy job made (``copies``) is kept as its source's sort is, and is served and refused as that sort is.
 
 It simplifies: statuses move only when a test drives them (``BedrockStandIn.set_model_status`` and the like);
 nothing checks that S3 objects, roles, keys, model packages or foundation models exist; tokens are remembered
@@ -117,6 +118,12 @@ def _leave_trained_model_to_moto(backend: BedrockBackend, identifier: str, opera
 
 def _trained(backend: BedrockBackend, identifier: str) -> CustomModel | None:
     return next((m for m in backend.custom_models.values() if identifier in (m.model_arn, m.model_name)), None)
+
+
+def custom_model(backend: BedrockBackend, identifier: str) -> ImportedModel | CustomModel | None:
+    """The custom model named or ARN'd by identifier, wherever the stand-in keeps it: made by CreateCustomModel
+    (IMPORTED_MODELS) or trained (moto's). A copied model is kept as its source was (``copies``)."""
+    return IMPORTED_MODELS.held(backend, identifier) or _trained(backend, identifier)
 
 
 def _usable_model(backend: BedrockBackend, identifier: str) -> tuple[str, str]:

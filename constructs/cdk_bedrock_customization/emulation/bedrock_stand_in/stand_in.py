@@ -3,7 +3,8 @@
 It installs the moto compensations (``compensations``), instruments the clients it is given so that the
 emulated operations are answered before moto sees them (``responses``), and lets a test read and drive
 what Bedrock holds: jobs and trained models (``jobs``), imported models, deployments and provisioned
-throughput (``serving``), model import jobs and the models they import (``imports``).
+throughput (``serving``), model import jobs and the models they import (``imports``), and model copy jobs
+(``copies``; what they drive is ``_ModelJobs``).
 
 It also records every Bedrock call a client makes (operation and parameters, through botocore's
 ``provide-client-params`` event) and can answer the next N HTTP requests with ThrottlingException, so
@@ -27,6 +28,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from ..patches import Patcher, patched
 from .compensations import ANSWERED, install_moto_compensations
+from .copies import COPY_JOBS, backend_of, move_copy_job
 from .imports import IMPORT_JOB_MODELS, IMPORT_JOBS, ImportedModelTraits, move_import_job, set_import_job_quota
 from .jobs import JobOutcome, find_job, peak_running_jobs, set_job_quota, transition
 from .responses import serve, throttling_response
@@ -41,7 +43,64 @@ class Call:
     params: dict[str, Any]
 
 
-class BedrockStandIn:
+class _ModelJobs:
+    """What a test reads and drives of the emulated model import and model copy jobs: a part of BedrockStandIn,
+    which gives the account and Region it reads (``backend``)."""
+
+    region: str
+    account_id: str
+
+    @property
+    def backend(self) -> BedrockBackend:
+        return bedrock_backends[self.account_id][self.region]
+
+    def _backend_for(self, identifier: str) -> BedrockBackend:
+        """Where a driver or reader finds what identifier names: the Region and account of an ARN, or the
+        stand-in's for a name."""
+        return (backend_of(identifier) if identifier.startswith("arn:") else None) or self.backend
+
+    # Custom Model Import (the emulation)
+
+    def import_jobs(self) -> list[dict[str, Any]]:
+        """Every model import job, as GetModelImportJob would describe it."""
+        return [job.describe() for job in IMPORT_JOBS.resources(self.backend).values()]
+
+    def import_job_models(self) -> list[dict[str, Any]]:
+        """Every model an import job imported, as GetImportedModel would describe it (``imported_models()``
+        lists those of CreateCustomModel)."""
+        return [model.describe() for model in IMPORT_JOB_MODELS.resources(self.backend).values()]
+
+    def set_import_job_status(
+        self, job: str, status: str, failure_message: str | None = None, **traits: Unpack[ImportedModelTraits]
+    ) -> None:
+        """Move a running import job (name or ARN) to Completed, which imports its model (with the request's
+        importedModelTags and key, and the traits given: ``architecture``, ``instruct_supported``,
+        ``model_units_per_copy``, ``model_units_version``), or to Failed (always with a failureMessage)."""
+        backend = self._backend_for(job)
+        move_import_job(backend, IMPORT_JOBS.find(backend, job), status, failure_message, **traits)
+
+    def limit_concurrent_import_jobs(self, quota: int) -> None:
+        """Refuse to start an import job while ``quota`` of them run (1 unless set), with
+        ServiceQuotaExceededException, as Bedrock does at its concurrent model import jobs quota."""
+        set_import_job_quota(self.backend, quota)
+
+    # model copy (the emulation)
+
+    def copy_jobs(self, region: str | None = None) -> list[dict[str, Any]]:
+        """Every model copy job of the stand-in's Region (or of region: a job is in its target Region), as
+        GetModelCopyJob would describe it."""
+        backend = self.backend if region is None else bedrock_backends[self.account_id][region]
+        return [job.describe() for job in COPY_JOBS.resources(backend).values()]
+
+    def set_copy_job_status(self, job: str, status: str, failure_message: str | None = None) -> None:
+        """Move a running copy job (its ARN, of whichever Region: a copy job has no name) to Completed, which
+        makes the copied custom model in the job's Region (at its targetModelArn, named, tagged and encrypted as
+        the request said), or to Failed (always with a failureMessage)."""
+        backend = self._backend_for(job)
+        move_copy_job(backend, COPY_JOBS.find(backend, job), status, failure_message)
+
+
+class BedrockStandIn(_ModelJobs):
     """Bedrock as the handler under test sees it, inside ``moto.mock_aws()``.
 
     Construct it inside an active ``mock_aws()``; ``client()`` builds the handler's own client
@@ -53,9 +112,14 @@ class BedrockStandIn:
     Get operations describe them); drive with ``set_model_status()``, ``set_deployment_status()``,
     ``finish_deployment_update()``, ``set_throughput_status()``, ``finish_throughput_update()`` and
     ``expire_commitment()``. Every driver takes a name or an ARN; statuses are the service model's enums.
+    Given an ARN, a driver (and ``job()`` and ``tags()``) finds what it names in the ARN's Region and account;
+    the readers that list read the stand-in's.
 
     Custom Model Import (the emulation): read with ``import_jobs()`` and ``import_job_models()``; drive with
     ``set_import_job_status()`` and ``limit_concurrent_import_jobs()``.
+
+    Model copy (the emulation): read with ``copy_jobs()``; drive with ``set_copy_job_status()``. A copy is made
+    in the Region of the client that asks for it: ``client(region=...)`` builds one for another Region.
     """
 
     def __init__(
@@ -83,13 +147,17 @@ class BedrockStandIn:
 
     # clients
 
-    def client(self, *, parameter_validation: bool = True) -> Any:
+    def client(self, *, parameter_validation: bool = True, region: str | None = None) -> Any:
         """A new client exactly as the handler builds it, instrumented. Without parameter_validation,
-        botocore skips its own checks, so that a request reaches the stand-in's validation as it is."""
-        if parameter_validation:
+        botocore skips its own checks, so that a request reaches the stand-in's validation as it is. With a
+        region, the client is of that Region rather than the environment's (AWS_DEFAULT_REGION)."""
+        if parameter_validation and region is None:
             return self.instrument(aws.bedrock_client())
+        options: dict[str, Any] = {"parameter_validation": parameter_validation}
+        if region is not None:
+            options["region_name"] = region
         with patched() as patch:
-            patch.setattr(aws, "RETRY_CONFIG", aws.RETRY_CONFIG.merge(Config(parameter_validation=False)))
+            patch.setattr(aws, "RETRY_CONFIG", aws.RETRY_CONFIG.merge(Config(**options)))
             return self.instrument(aws.bedrock_client())
 
     def instrument(self, client: Any) -> Any:
@@ -137,16 +205,12 @@ class BedrockStandIn:
 
     # state
 
-    @property
-    def backend(self) -> BedrockBackend:
-        return bedrock_backends[self.account_id][self.region]
-
     def jobs(self) -> list[dict[str, Any]]:
         """Every job, as GetModelCustomizationJob would describe it."""
         return [job.to_dict() for job in self.backend.model_customization_jobs.values()]
 
     def job(self, job_arn_or_name: str) -> dict[str, Any]:
-        result: dict[str, Any] = find_job(self.backend, job_arn_or_name).to_dict()
+        result: dict[str, Any] = find_job(self._backend_for(job_arn_or_name), job_arn_or_name).to_dict()
         return result
 
     def models(self) -> list[dict[str, Any]]:
@@ -158,7 +222,7 @@ class BedrockStandIn:
         return {key: value for key, value in self.all_tags(arn).items() if key not in lifecycle.RESERVED_TAGS}
 
     def all_tags(self, arn: str) -> dict[str, str]:
-        return {tag["key"]: tag["value"] for tag in self.backend.list_tags_for_resource(arn)}
+        return {tag["key"]: tag["value"] for tag in self._backend_for(arn).list_tags_for_resource(arn)}
 
     # driving jobs
 
@@ -170,7 +234,8 @@ class BedrockStandIn:
         Failed and Stopped set endTime and failureMessage (Failed always has one). status_details
         overrides sub-task statuses, e.g. ``{"trainingDetails": "InProgress"}``.
         """
-        transition(self.backend, find_job(self.backend, job_arn_or_name), status, **outcome)
+        backend = self._backend_for(job_arn_or_name)
+        transition(backend, find_job(backend, job_arn_or_name), status, **outcome)
 
     def limit_concurrent_jobs(self, quota: int) -> None:
         """Refuse to start a job while ``quota`` jobs run (InProgress or Stopping), with
@@ -184,13 +249,14 @@ class BedrockStandIn:
 
     def finish_stopping(self, job_arn_or_name: str | None = None) -> None:
         """Stopping -> Stopped, for one job or for every stopping job."""
+        backend = self.backend if job_arn_or_name is None else self._backend_for(job_arn_or_name)
         if job_arn_or_name is not None:
-            jobs = [find_job(self.backend, job_arn_or_name)]
+            jobs = [find_job(backend, job_arn_or_name)]
         else:
-            jobs = list(self.backend.model_customization_jobs.values())
+            jobs = list(backend.model_customization_jobs.values())
         for job in jobs:
             if job.status == "Stopping":
-                transition(self.backend, job, "Stopped")
+                transition(backend, job, "Stopped")
 
     # serving (the emulation)
 
@@ -209,18 +275,18 @@ class BedrockStandIn:
     def set_model_status(self, model: str, status: str, failure_message: str | None = None) -> None:
         """Move an imported model to Creating, Active or Failed (Failed always has a failureMessage).
         A trained model is Active once its job completes: drive the job instead."""
-        IMPORTED_MODELS.find(self.backend, model).move_to(status, failure_message)
+        IMPORTED_MODELS.find(self._backend_for(model), model).move_to(status, failure_message)
 
     def set_deployment_status(self, deployment: str, status: str, failure_message: str | None = None) -> None:
         """Move a deployment to Creating, Active or Failed (Failed always has a failureMessage)."""
-        found = DEPLOYMENTS.find(self.backend, deployment)
+        found = DEPLOYMENTS.find(self._backend_for(deployment), deployment)
         found.move_to(status, failure_message)
         found.last_updated = datetime.now(UTC)
 
     def finish_deployment_update(self, deployment: str, succeeded: bool = True) -> None:
         """End an update in progress: UpdateCompleted (the deployment now serves the new model) or
         UpdateFailed (it keeps serving the old one)."""
-        found = DEPLOYMENTS.find(self.backend, deployment)
+        found = DEPLOYMENTS.find(self._backend_for(deployment), deployment)
         if not found.updating or found.update_details is None:
             raise ValueError(f"custom model deployment {found.name} has no update in progress")
         if succeeded:
@@ -231,13 +297,13 @@ class BedrockStandIn:
     def set_throughput_status(self, throughput: str, status: str, failure_message: str | None = None) -> None:
         """Move a provisioned throughput to Creating, InService, Updating or Failed (Failed always has a
         failureMessage). A model change ends with ``finish_throughput_update`` instead."""
-        found = THROUGHPUTS.find(self.backend, throughput)
+        found = THROUGHPUTS.find(self._backend_for(throughput), throughput)
         found.move_to(status, failure_message)
         found.last_modified = datetime.now(UTC)
 
     def finish_throughput_update(self, throughput: str) -> None:
         """Updating -> InService, now serving the desired model."""
-        found = THROUGHPUTS.find(self.backend, throughput)
+        found = THROUGHPUTS.find(self._backend_for(throughput), throughput)
         if found.status != "Updating":
             raise ValueError(f"provisioned model {found.name} is {found.status}, not Updating")
         found.status = "InService"
@@ -246,31 +312,7 @@ class BedrockStandIn:
 
     def expire_commitment(self, throughput: str) -> None:
         """Move a provisioned throughput's commitment expiration into the past, so it can be deleted."""
-        found = THROUGHPUTS.find(self.backend, throughput)
+        found = THROUGHPUTS.find(self._backend_for(throughput), throughput)
         if found.commitment_expiration is None:
             raise ValueError(f"provisioned model {found.name} has no commitment")
         found.commitment_expiration = datetime.now(UTC) - timedelta(seconds=1)
-
-    # Custom Model Import (the emulation)
-
-    def import_jobs(self) -> list[dict[str, Any]]:
-        """Every model import job, as GetModelImportJob would describe it."""
-        return [job.describe() for job in IMPORT_JOBS.resources(self.backend).values()]
-
-    def import_job_models(self) -> list[dict[str, Any]]:
-        """Every model an import job imported, as GetImportedModel would describe it (``imported_models()``
-        lists those of CreateCustomModel)."""
-        return [model.describe() for model in IMPORT_JOB_MODELS.resources(self.backend).values()]
-
-    def set_import_job_status(
-        self, job: str, status: str, failure_message: str | None = None, **traits: Unpack[ImportedModelTraits]
-    ) -> None:
-        """Move a running import job (name or ARN) to Completed, which imports its model (with the request's
-        importedModelTags and key, and the traits given: ``architecture``, ``instruct_supported``,
-        ``model_units_per_copy``, ``model_units_version``), or to Failed (always with a failureMessage)."""
-        move_import_job(self.backend, IMPORT_JOBS.find(self.backend, job), status, failure_message, **traits)
-
-    def limit_concurrent_import_jobs(self, quota: int) -> None:
-        """Refuse to start an import job while ``quota`` of them run (1 unless set), with
-        ServiceQuotaExceededException, as Bedrock does at its concurrent model import jobs quota."""
-        set_import_job_quota(self.backend, quota)
