@@ -12,6 +12,7 @@ _EXPORTS = {
     "Commitment": ".serving",
     "Completion": ".completion",
     "CompletionMode": ".completion",
+    "CopiedCustomModel": ".copied_model",
     "CustomModel": ".custom_model",
     "CustomModelBase": ".serving",
     "CustomModelDeployment": ".serving",
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from .completion import Completion as Completion
     from .completion import CompletionMode as CompletionMode
     from .completion import JobCompletionNotifier as JobCompletionNotifier
+    from .copied_model import CopiedCustomModel as CopiedCustomModel
     from .custom_model import CustomModel as CustomModel
     from .from_file import ModelsFromFile as ModelsFromFile
     from .imported_model import ImportedCustomModel as ImportedCustomModel

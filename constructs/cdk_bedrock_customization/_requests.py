@@ -10,7 +10,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bedrock_custom_resource.contract import WaitUntil
+from bedrock_custom_resource.contract import CONTRACTS, CUSTOMIZATION_JOB, WaitUntil
 
 
 class CompletionMode(enum.StrEnum):
@@ -29,10 +29,14 @@ _WAIT_UNTIL: dict[CompletionMode, WaitUntil | None] = {
 }
 
 
-def wait_until(mode: CompletionMode) -> str | None:
+def wait_until(mode: CompletionMode, resource_type: str = CUSTOMIZATION_JOB) -> str | None:
     """The job resource's waitUntil property in this mode (None: the default, until the job completes)."""
     member = _WAIT_UNTIL[mode]
-    return None if member is None else member.value
+    if member is None:
+        return None
+    if member.value not in CONTRACTS[resource_type].handler_members["waitUntil"]:
+        return WaitUntil.ACCEPTED.value  # a job with no validation step to wait for: once accepted
+    return member.value
 
 
 # A customization: its type and its customizationConfig (None: none).
@@ -136,13 +140,36 @@ def model_import(
     job_name: str | None = None,
     imported_model_name: str | None = None,
     kms_key: str | None = None,
+    vpc_config: Mapping[str, Any] | None = None,
+    completion: str | None = None,
 ) -> dict[str, Any]:
-    """CreateModelImportJob's request; model_data: the S3 URI of the weights' folder; role and kms_key: ARNs.
-    The handler generates the names when they are left out."""
+    """CreateModelImportJob's request; model_data: the S3 URI of the weights' folder; role and kms_key: ARNs;
+    completion: the job's waitUntil. The handler generates the names when they are left out."""
     return {
         "modelDataSource": {"s3DataSource": {"s3Uri": model_data}},
         "roleArn": role,
-        **present(jobName=job_name, importedModelName=imported_model_name, importedModelKmsKeyId=kms_key),
+        **present(
+            jobName=job_name,
+            importedModelName=imported_model_name,
+            importedModelKmsKeyId=kms_key,
+            vpcConfig=vpc_config,
+            waitUntil=completion,
+        ),
+    }
+
+
+def model_copy(
+    *,
+    source_model: str,
+    target_model_name: str | None = None,
+    kms_key: str | None = None,
+    completion: str | None = None,
+) -> dict[str, Any]:
+    """CreateModelCopyJob's request; source_model: the ARN of the model copied; kms_key: an ARN; completion: the
+    job's waitUntil. The handler generates the name when it is left out."""
+    return {
+        "sourceModelArn": source_model,
+        **present(targetModelName=target_model_name, modelKmsKeyId=kms_key, waitUntil=completion),
     }
 
 

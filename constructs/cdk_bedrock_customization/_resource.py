@@ -254,3 +254,15 @@ class _Producer:
 
     def produce(self, context: cdk.IResolveContext) -> Any:
         return self._produce()
+
+
+def completed_attribute(owner: Construct, completed: cdk.CfnResource | None, name: str) -> str:
+    """An attribute of the completed job that the owner's resource runs, read from completed (None: the deployment
+    does not wait for the job)."""
+    if completed is None:
+        raise ValueError(
+            f"{owner.node.path}: {name} is not available with Completion.no_wait(): the deployment ends once "
+            "Bedrock has accepted the job, before the job has made a model. Use Completion.event_driven() "
+            "(up to 12 hours) or Completion.polling() (up to 1 hour) to use the model in this stack."
+        )
+    return attribute_string(completed, name)

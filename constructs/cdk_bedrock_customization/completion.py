@@ -1,16 +1,21 @@
-"""How a deployment waits for a customization job: polling, event-driven, or not at all."""
+"""How a deployment waits for a job (a customization, import or copy job): polling, a wait condition, or not at
+all."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from bedrock_custom_resource import contract
 from bedrock_custom_resource.environment import STACK_ID_VARIABLE
 from bedrock_custom_resource.lifecycle import STACK_TAG
 from bedrock_custom_resource.notifier import WAIT_CONDITION, WAIT_METADATA_KEY
@@ -24,10 +29,23 @@ from ._requests import CompletionMode as CompletionMode
 from ._resource import one_per_stack
 from .provider import DEFAULT_LOG_RETENTION
 
+if TYPE_CHECKING:
+    from .provider import CustomizationProvider, StackUse
+
 NOTIFIER_ID = "BedrockJobCompletionNotifier"
 # The longest a CloudFormation wait condition waits (its Timeout is at most 43200 s).
 MAX_WAIT = cdk.Duration.hours(12)
 DEFAULT_BACKSTOP_INTERVAL = cdk.Duration.hours(1)
+# How often the jobs that emit no events (imports, copies) are checked while the stack waits for one.
+DEFAULT_CHECK_INTERVAL = cdk.Duration.minutes(5)
+# The resource type that reads each awaited job type's outcome once its wait condition is signalled.
+RESULT_READERS = {
+    contract.CUSTOMIZATION_JOB: contract.JOB_RESULT,
+    contract.MODEL_IMPORT: contract.IMPORT_RESULT,
+    contract.MODEL_COPY: contract.COPY_RESULT,
+}
+# Only customization jobs emit state change events (DESIGN.md, fact 14).
+EMITS_EVENTS = frozenset({contract.CUSTOMIZATION_JOB})
 
 
 @dataclass(frozen=True)
@@ -39,8 +57,10 @@ class Completion:
 
     @staticmethod
     def event_driven(timeout: cdk.Duration = MAX_WAIT) -> Completion:
-        """Wait up to ``timeout`` (at most 12 hours) for the job, without polling it: a wait condition is
-        signalled when Bedrock reports the job's end. The default."""
+        """Wait up to ``timeout`` (at most 12 hours) for the job, without polling it from the provider: a wait
+        condition is signalled when the job ends. The default. A customization job's end is reported by Bedrock's
+        events; import and copy jobs emit none, so the stack's notifier checks them every few minutes
+        (``JobCompletionNotifier.of(stack, check_interval=...)``)."""
         seconds = timeout.to_seconds()
         if not 1 <= seconds <= MAX_WAIT.to_seconds():
             raise ValueError(
@@ -56,7 +76,8 @@ class Completion:
 
     @staticmethod
     def no_wait() -> Completion:
-        """Finish the deployment once Bedrock has validated the job; the model is not available to the stack."""
+        """Finish the deployment once Bedrock has validated the job (an import or copy job: accepted it); the model
+        is not available to the stack."""
         return Completion(CompletionMode.NO_WAIT)
 
     @functools.cached_property
@@ -64,10 +85,9 @@ class Completion:
         """The wait's timeout in seconds, read from aws-cdk-lib once per Completion (models share the default)."""
         return None if self.timeout is None else int(self.timeout.to_seconds())
 
-    @property
-    def wait_until(self) -> str | None:
+    def wait_until(self, resource_type: str = contract.CUSTOMIZATION_JOB) -> str | None:
         """The job resource's waitUntil property (None: the default, until the job completes)."""
-        return _requests.wait_until(self.mode)
+        return _requests.wait_until(self.mode, resource_type)
 
 
 DEFAULT_COMPLETION = Completion.event_driven()
@@ -88,14 +108,19 @@ class JobCompletionNotifier(Construct):
         construct_id: str,
         *,
         backstop_interval: cdk.Duration | None = None,
+        check_interval: cdk.Duration | None = None,
         log_retention: logs.RetentionDays | None = None,
     ) -> None:
         """
         :param backstop_interval: how often the backstop checks the jobs still waited for. @default 1 hour
+        :param check_interval: how often the jobs that emit no events (imports, copies) are checked, when the
+            stack waits for one. @default 5 minutes
         :param log_retention: @default one month
         """
         super().__init__(scope, construct_id)
         stack = self._stack = cdk.Stack.of(self)
+        self._check_interval = check_interval or DEFAULT_CHECK_INTERVAL
+        self._readable: set[str] = set()  # the job types the notifier may read so far
         self.role = self._role(stack)
         log_group = logs.LogGroup(
             self, "Logs", retention=log_retention or DEFAULT_LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
@@ -147,24 +172,54 @@ class JobCompletionNotifier(Construct):
                 resources=[stack.stack_id],
             )
         )
-        jobs = stack.format_arn(service="bedrock", resource="model-customization-job", resource_name="*")
-        role.add_to_policy(
+        return role
+
+    def _allow_reading(self, resource_type: str) -> None:
+        """Let the notifier read the jobs of this type: only those tagged with this stack's id, for a type whose
+        jobs carry tags (a copy job has none: any of the account's, in the stack's Region)."""
+        if resource_type in self._readable:
+            return
+        self._readable.add(resource_type)
+        declared = contract.CONTRACTS[resource_type]
+        jobs = self._stack.format_arn(service="bedrock", resource=declared.managed.arn_type, resource_name="*")
+        tagged = declared.managed.tag_member is not None
+        self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["bedrock:GetModelCustomizationJob"],
+                actions=[f"bedrock:{declared.managed.read}"],
                 resources=[jobs],
-                conditions={"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack.stack_id}},
+                conditions={"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": self._stack.stack_id}} if tagged else None,
             )
         )
+        self._acknowledge_reading()
+
+    def _acknowledge_reading(self) -> None:
+        """cdk-nag's acknowledgement of every job type the notifier reads (the last one given wins)."""
+        readable = [contract.CONTRACTS[resource_type].managed for resource_type in sorted(self._readable)]
+        arns = [self._stack.format_arn(service="bedrock", resource=job.arn_type, resource_name="*") for job in readable]
         acknowledge(
-            role,
+            self.role,
             (
                 "IAM5",
                 "Bedrock generates job ids at deploy time: the notifier may read only the jobs tagged with this "
-                "stack's id.",
-                wildcard_resources(self, [jobs]),
+                "stack's id (copy jobs cannot be tagged: it may read this account's, in this Region).",
+                wildcard_resources(self, arns),
             ),
         )
-        return role
+
+    def _check_jobs_without_events(self) -> None:
+        """A schedule that checks the waited-for jobs every check_interval: import and copy jobs emit no events."""
+        if self.node.try_find_child("Checks") is not None:
+            return
+        checks = events.Rule(
+            self,
+            "Checks",
+            description="Settles the wait conditions of jobs that emit no events (model import and copy jobs)",
+            schedule=events.Schedule.rate(self._check_interval),
+            targets=[
+                targets.LambdaFunction(self.function, event=events.RuleTargetInput.from_object({"backstop": True}))
+            ],
+        )
+        self.ready.node.add_dependency(checks)
 
     @classmethod
     def of(cls, scope: Construct, **settings: Any) -> JobCompletionNotifier:
@@ -172,13 +227,23 @@ class JobCompletionNotifier(Construct):
         return one_per_stack(cls, scope, NOTIFIER_ID, settings)
 
     def wait_for(
-        self, scope: Construct, job: cdk.CfnResource, job_id: str, timeout_seconds: int, key: str
+        self,
+        scope: Construct,
+        job: cdk.CfnResource,
+        job_id: str,
+        timeout_seconds: int,
+        key: str,
+        resource_type: str = contract.CUSTOMIZATION_JOB,
     ) -> cdk.CfnResource:
-        """A wait condition, in scope, that holds the deployment until the job (logical id job_id) ends.
+        """A wait condition, in scope, that holds the deployment until the job (logical id job_id, of resource_type)
+        ends.
 
         key changes whenever the job is replaced: a wait condition waits only when it is created, so a
         new job needs a new one (its logical id includes key).
         """
+        self._allow_reading(resource_type)
+        if resource_type not in EMITS_EVENTS:
+            self._check_jobs_without_events()
         handle = cdk.CfnWaitConditionHandle(scope, f"JobWaitHandle{key}")
         handle_id = self._stack.get_logical_id(handle)
         # Its properties as Python values (Ref by logical id, which CloudFormation orders by): fewer jsii round trips.
@@ -192,3 +257,40 @@ class JobCompletionNotifier(Construct):
         # After the job; and the wait starts once the notifier, its rules and its grants exist (self.ready).
         condition.node.add_dependency(job, self.ready)
         return condition
+
+
+def await_job(
+    scope: Construct,
+    completion: Completion,
+    job: cdk.CfnResource,
+    resource_type: str,
+    properties: Mapping[str, Any],
+    provider: CustomizationProvider,
+    use: StackUse,
+) -> tuple[cdk.CfnResource | None, cdk.CfnResource | None]:
+    """How the deployment waits for a job resource: where the completed job's attributes come from, and what marks
+    the job's end for the stack's job order (both None: the deployment does not wait).
+
+    Polling: the job resource itself. Event-driven: a wait condition that the stack's notifier signals when the job
+    ends, and a resource (of RESULT_READERS) that then reads the completed job.
+    """
+    if completion.mode is CompletionMode.POLLING:
+        use.jobs.warn_of_polling_limit()
+        return job, job
+    if completion.mode is not CompletionMode.EVENT_DRIVEN:
+        return None, None
+    stack = use.stack
+    # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
+    replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
+    key = hashlib.sha256(json.dumps(stack.resolve(replacing), sort_keys=True).encode()).hexdigest()
+    job_id = stack.get_logical_id(job)
+    seconds = completion.timeout_seconds
+    assert seconds is not None  # an event-driven completion has a timeout
+    condition = use.notifier.wait_for(scope, job, job_id, seconds, key[:8].upper(), resource_type)
+    reader = RESULT_READERS[resource_type]
+    request = contract.service_model().operation_model(contract.CONTRACTS[reader].operation).input_shape
+    assert request is not None
+    (identifier,) = request.required_members  # the job's ARN
+    result = provider.custom_resource(scope, "CompletedJob", reader, {identifier: {"Ref": job_id}}, use=use)
+    result.add_resource_dependency(condition)
+    return result, condition

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -19,6 +17,7 @@ from constructs import Construct
 
 from . import _requests
 from ._nag import Finding, acknowledge, wildcard_resources
+from ._network import allow_vpc_access, network, vpc_config
 from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
@@ -26,13 +25,13 @@ from ._resource import (
     ServiceRoleUser,
     TaggedResource,
     attribute_string,
+    completed_attribute,
     custom_resource,
     grant_model_key,
-    stack_arn,
 )
-from .completion import DEFAULT_COMPLETION, Completion, CompletionMode
+from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import Customization, InvocationLogs, S3Data
-from .provider import CustomizationProvider, StackUse
+from .provider import CustomizationProvider
 from .serving import CustomModelBase, ExistingCustomModel
 
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
@@ -101,15 +100,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         self.provider = provider or CustomizationProvider.of(scope)
         use = self.provider.use(scope)  # the model's stack is its scope's: usually the stack, looked up once
         self._stack = use.stack
-        self._subnets, self._security_groups = _network(self, vpc, vpc_subnets, security_groups)
-        vpc_config = (
-            {
-                "subnetIds": [subnet.subnet_id for subnet in self._subnets],
-                "securityGroupIds": [group.security_group_id for group in self._security_groups],
-            }
-            if vpc is not None
-            else None
-        )
+        self._subnets, self._security_groups = network(self, vpc, vpc_subnets, security_groups)
         own_role = (
             self._create_service_role(training_data, output_data, validation_data or [], customization, kms_key)
             if role is None
@@ -129,8 +120,8 @@ class CustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
             job_name=job_name,
             custom_model_name=custom_model_name,
             kms_key=kms_key.key_arn if kms_key else None,
-            vpc_config=vpc_config,
-            completion=self.completion.wait_until,
+            vpc_config=vpc_config(self._subnets, self._security_groups),
+            completion=self.completion.wait_until(RESOURCE_TYPE),
         )
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(
@@ -147,7 +138,9 @@ class CustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         )
         use.grants.allow(RESOURCE_TYPE, base_model_id, role_arn, own_role=role is None)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
-        self._completed, end = self._wait(properties, use)
+        self._completed, end = await_job(
+            self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use
+        )
         use.jobs.order("job", self.resource, end)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
@@ -183,39 +176,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         return self._completed_attribute("outputModelName")
 
     def _completed_attribute(self, name: str) -> str:
-        if self._completed is None:
-            raise ValueError(
-                f"{self.node.path}: {name} is not available with Completion.no_wait(): the deployment ends once "
-                "Bedrock has validated the job, before the job has made a model. Use Completion.event_driven() "
-                "(up to 12 hours) or Completion.polling() (up to 1 hour) to use the model in this stack."
-            )
-        return attribute_string(self._completed, name)
-
-    def _wait(self, properties: Mapping[str, Any], use: StackUse) -> tuple[_Resource, _Resource]:
-        """Where the completed job's attributes come from, and what marks the job's end for the stack's job order
-        (both None: the deployment does not wait)."""
-        if self.completion.mode is CompletionMode.POLLING:
-            use.jobs.warn_of_polling_limit()
-            return self.resource, self.resource
-        if self.completion.mode is CompletionMode.EVENT_DRIVEN:
-            return self._wait_for_events(properties, use)
-        return None, None
-
-    def _wait_for_events(self, properties: Mapping[str, Any], use: StackUse) -> tuple[cdk.CfnResource, cdk.CfnResource]:
-        """A wait condition, which the notifier of the model's stack signals when the job ends, and a resource that
-        then reads the completed job."""
-        seconds = self.completion.timeout_seconds
-        assert seconds is not None
-        # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
-        replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
-        key = hashlib.sha256(json.dumps(self._stack.resolve(replacing), sort_keys=True).encode()).hexdigest()
-        job_id = self._stack.get_logical_id(self.resource)
-        condition = use.notifier.wait_for(self, self.resource, job_id, seconds, key[:8].upper())
-        result = self.provider.custom_resource(
-            self, "CompletedJob", contract.JOB_RESULT, {"jobIdentifier": {"Ref": job_id}}, use=use
-        )
-        result.add_resource_dependency(condition)
-        return result, condition
+        return completed_attribute(self, self._completed, name)
 
     @property
     def job_arn(self) -> str:
@@ -244,7 +205,9 @@ class CustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
             grants.allow(["lambda:InvokeFunction"], [customization.grader.function_arn])
         teacher_models = customization.allow_teacher(self, grants)
         vpc_finding = (
-            _allow_vpc_access(self._stack, self._subnets, self._security_groups, grants) if self._subnets else None
+            allow_vpc_access(self._stack, self._subnets, self._security_groups, grants, "model-customization-job")
+            if self._subnets
+            else None
         )
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
@@ -284,94 +247,3 @@ def _training_data(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
     return _requests.invocation_logs(
         training_data.source.uri, training_data.use_prompt_response, filters.render() if filters else None
     )
-
-
-def _allow_vpc_access(
-    stack: cdk.Stack, subnets: Sequence[ec2.ISubnet], security_groups: Sequence[ec2.ISecurityGroup], grants: Grants
-) -> Finding:
-    """The network-interface permissions Bedrock documents for jobs in a VPC; returns their finding."""
-    interfaces = stack_arn(stack, "ec2", "network-interface", "*")
-    jobs = stack_arn(stack, "bedrock", "model-customization-job", "*")
-    subnet_arns = [stack.format_arn(service="ec2", resource="subnet", resource_name=s.subnet_id) for s in subnets]
-    group_arns = [
-        stack.format_arn(service="ec2", resource="security-group", resource_name=g.security_group_id)
-        for g in security_groups
-    ]
-    grants.allow(
-        [
-            "ec2:DescribeNetworkInterfaces",
-            "ec2:DescribeVpcs",
-            "ec2:DescribeDhcpOptions",
-            "ec2:DescribeSubnets",
-            "ec2:DescribeSecurityGroups",
-        ],
-        ["*"],  # these Describe actions support no resource-level permissions
-    )
-    grants.allow(
-        ["ec2:CreateNetworkInterface"],
-        [interfaces],
-        {
-            "StringEquals": {"aws:RequestTag/BedrockManaged": "true"},
-            "ArnEquals": {"aws:RequestTag/BedrockModelCustomizationJobArn": jobs},
-        },
-    )
-    grants.allow(["ec2:CreateNetworkInterface"], [*subnet_arns, *group_arns])
-    grants.allow(
-        [
-            "ec2:CreateNetworkInterfacePermission",
-            "ec2:DeleteNetworkInterface",
-            "ec2:DeleteNetworkInterfacePermission",
-        ],
-        [interfaces],
-        {
-            "ArnEquals": {"ec2:Subnet": subnet_arns, "ec2:ResourceTag/BedrockModelCustomizationJobArn": jobs},
-            "StringEquals": {"ec2:ResourceTag/BedrockManaged": "true"},
-        },
-    )
-    grants.allow(
-        ["ec2:CreateTags"],
-        [interfaces],
-        {
-            "StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"},
-            "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged", "BedrockModelCustomizationJobArn"]},
-        },
-    )
-    return (
-        "IAM5",
-        "EC2 Describe actions allow no resource scope, and Bedrock names the network interfaces it "
-        "creates; conditions tie them to Bedrock-managed interfaces of this account's jobs and subnets.",
-        wildcard_resources(stack, ["*", interfaces]),
-    )
-
-
-def _network(
-    scope: Construct,
-    vpc: ec2.IVpc | None,
-    vpc_subnets: ec2.SubnetSelection | None,
-    security_groups: Sequence[ec2.ISecurityGroup] | None,
-) -> tuple[list[ec2.ISubnet], list[ec2.ISecurityGroup]]:
-    """The subnets and security groups the job runs in (none without a VPC)."""
-    if vpc is None:
-        if vpc_subnets or security_groups:
-            raise ValueError("vpc_subnets and security_groups need vpc")
-        return [], []
-    subnets = list(vpc.select_subnets(**_selection(vpc_subnets)).subnets)
-    groups = list(security_groups or []) or [
-        ec2.SecurityGroup(
-            scope, "SecurityGroup", vpc=vpc, description="Bedrock customization job", allow_all_outbound=True
-        )
-    ]
-    return subnets, groups
-
-
-def _selection(vpc_subnets: ec2.SubnetSelection | None) -> dict[str, Any]:
-    if vpc_subnets is None:
-        return {"subnet_type": ec2.SubnetType.PRIVATE_WITH_EGRESS}
-    return {
-        "availability_zones": vpc_subnets.availability_zones,
-        "one_per_az": vpc_subnets.one_per_az,
-        "subnet_filters": vpc_subnets.subnet_filters,
-        "subnet_group_name": vpc_subnets.subnet_group_name,
-        "subnets": vpc_subnets.subnets,
-        "subnet_type": vpc_subnets.subnet_type,
-    }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import cast
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract
@@ -14,7 +15,8 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from . import _requests
-from ._nag import acknowledge, wildcard_resources
+from ._nag import Finding, acknowledge, wildcard_resources
+from ._network import allow_vpc_access, network, vpc_config
 from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
@@ -22,9 +24,11 @@ from ._resource import (
     ServiceRoleUser,
     TaggedResource,
     attribute_string,
+    completed_attribute,
     custom_resource,
     grant_model_key,
 )
+from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import S3Data
 from .provider import CustomizationProvider
 from .serving import INVOKE_ACTIONS
@@ -38,10 +42,10 @@ CONCURRENT_IMPORTS = 1
 class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
     """An open-weight model (Llama, Mistral, Qwen...) imported from its weights in S3, in the Hugging Face layout.
 
-    ``cdk deploy`` starts a model import job and waits for it (import jobs emit no events: the provider polls
-    them, up to its total_timeout of at most 1 hour); ``model_arn`` is then available to the rest of the stack,
-    and the model is invoked on demand by that ARN (``grant_invoke``). A change of anything but tags imports the
-    weights again under new names. The stack's imports run one at a time, as Bedrock's quota allows.
+    ``cdk deploy`` starts a model import job and waits for it, up to 12 hours by default (import jobs emit no
+    events: the stack's notifier checks them every few minutes); ``model_arn`` is then available to the rest of the
+    stack, and the model is invoked on demand by that ARN (``grant_invoke``). A change of anything but tags imports
+    the weights again under new names. The stack's imports run one at a time, as Bedrock's quota allows.
     """
 
     def __init__(
@@ -54,6 +58,10 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
         imported_model_name: str | None = None,
         role: iam.IRole | None = None,
         kms_key: kms.IKey | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        completion: Completion | None = None,
         job_tags: Mapping[str, str] | None = None,
         imported_model_tags: Mapping[str, str] | None = None,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
@@ -67,6 +75,11 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
         :param role: the service role Bedrock assumes to read the weights and use the key. @default a role granted
             exactly that
         :param kms_key: encrypts the imported model. @default an AWS owned key
+        :param vpc: runs the import job in this VPC (it reads the weights through it). @default no VPC
+        :param vpc_subnets: subnets of ``vpc``. @default the VPC's private subnets
+        :param security_groups: security groups in ``vpc``. @default one new group, outbound only
+        :param completion: how the deployment waits for the import. @default Completion.event_driven(): up to
+            12 hours, checked every few minutes. Completion.polling() polls from the provider, up to 1 hour
         :param job_tags: tags of the import job. @default none (besides ``Tags.of``)
         :param imported_model_tags: tags of the imported model. @default none (besides ``Tags.of``)
         :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN: an
@@ -75,8 +88,10 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
         """
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
+        self.completion = completion or DEFAULT_COMPLETION
         use = self.provider.use(scope)
-        own_role = self._create_service_role(model_data, kms_key) if role is None else None
+        subnets, groups = network(self, vpc, vpc_subnets, security_groups)
+        own_role = self._create_service_role(model_data, kms_key, subnets, groups) if role is None else None
         role_arn = str(self._use_role(role, own_role))
         properties = _requests.model_import(
             model_data=model_data.uri,
@@ -84,6 +99,8 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
             job_name=job_name,
             imported_model_name=imported_model_name,
             kms_key=kms_key.key_arn if kms_key else None,
+            vpc_config=vpc_config(subnets, groups),
+            completion=self.completion.wait_until(RESOURCE_TYPE),
         )
         self._own_tags = {"jobTags": dict(job_tags or {}), "importedModelTags": dict(imported_model_tags or {})}
         self.resource = custom_resource(
@@ -98,7 +115,11 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
             use=use,
         )
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=role is None)
-        use.jobs.order("model-import", self.resource, self.resource, limit=CONCURRENT_IMPORTS)
+        # Where the completed import's attributes come from (None: nowhere, the deployment does not wait).
+        self._completed, end = await_job(
+            self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use
+        )
+        use.jobs.order("model-import", self.resource, end, limit=CONCURRENT_IMPORTS)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
 
@@ -111,26 +132,29 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
     @property
     def model_arn(self) -> str:
         """The imported model's ARN, once the import has completed: the ``modelId`` to invoke it with."""
-        return attribute_string(self.resource, "importedModelArn")
+        return self._completed_attribute("importedModelArn")
 
     @property
     def model_name(self) -> str:
-        return attribute_string(self.resource, "importedModelName")
+        return self._completed_attribute("importedModelName")
 
     @property
     def model_architecture(self) -> str:
         """The architecture Bedrock read from the weights' config.json (GetImportedModel's modelArchitecture)."""
-        return attribute_string(self.resource, "modelArchitecture")
+        return self._completed_attribute("modelArchitecture")
 
     @property
     def instruct_supported(self) -> str:
         """``true`` or ``false``: whether the model supports instructions (GetImportedModel's instructSupported)."""
-        return attribute_string(self.resource, "instructSupported")
+        return self._completed_attribute("instructSupported")
 
     @property
     def custom_model_units_per_model_copy(self) -> str:
         """The custom model units one copy of the model takes, which its on-demand price follows."""
-        return attribute_string(self.resource, "customModelUnitsPerModelCopy")
+        return self._completed_attribute("customModelUnitsPerModelCopy")
+
+    def _completed_attribute(self, name: str) -> str:
+        return completed_attribute(self, self._completed, name)
 
     @property
     def job_arn(self) -> str:
@@ -140,18 +164,28 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
         """Let grantee invoke exactly this model, on demand, by its ARN."""
         return iam.Grant.add_to_principal(grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.model_arn])
 
-    def _create_service_role(self, model_data: S3Data, kms_key: kms.IKey | None) -> OwnRole:
-        """A role that Bedrock may assume for this account's import jobs, which reads exactly the weights' prefix
-        and uses the key."""
+    def _create_service_role(
+        self,
+        model_data: S3Data,
+        kms_key: kms.IKey | None,
+        subnets: Sequence[ec2.ISubnet],
+        security_groups: Sequence[ec2.ISecurityGroup],
+    ) -> OwnRole:
+        """A role that Bedrock may assume for this account's import jobs, which reads exactly the weights' prefix,
+        uses the key, and runs the job in the VPC."""
         grants = Grants()
+        stack = cdk.Stack.of(self)
         prefixes = model_data.allow_read(self, grants)
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
-        stack = cdk.Stack.of(self)
+        findings: list[Finding] = []
+        if subnets:
+            findings.append(allow_vpc_access(stack, subnets, security_groups, grants, "model-import-job"))
         role = OwnRole(self, stack, "model-import-job", "Assumed by Bedrock to import a model's weights", grants)
         if prefixes:
-            acknowledge(
-                role.resource,
-                ("IAM5", "Bedrock reads every file of the weights' folder.", wildcard_resources(stack, prefixes)),
+            findings.append(
+                ("IAM5", "Bedrock reads every file of the weights' folder.", wildcard_resources(stack, prefixes))
             )
+        if findings:
+            acknowledge(role.resource, *findings)
         return role

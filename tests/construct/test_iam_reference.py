@@ -41,11 +41,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from cdk_bedrock_customization import (
     Completion,
+    CopiedCustomModel,
     Customization,
     CustomizationProvider,
     CustomizationProviderStack,
     CustomModel,
     ImportedCustomModel,
+    ImportedModel,
     InvocationLogs,
     ModelSource,
     ProviderKind,
@@ -435,6 +437,8 @@ def allow_statements(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tup
 
 ESCROW_URI = "s3://customer-escrow-123456789012-smtj-a1b2c3/nova-support/model/"
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/nova-support/1"
+WEIGHTS_URI = "s3://open-weights-bucket/llama-3-8b/"
+SOURCE_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
 CUSTOM_MODELS = "arn:aws:bedrock:us-east-1:123456789012:custom-model/*"
 EXISTING_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
 PROFILE_ARN = "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.amazon.nova-pro-v1:0"
@@ -520,6 +524,19 @@ def grant_paths_app() -> cdk.App:
     )
     ProvisionedThroughput(stack, "FoundationThroughput", model=foundation, model_units=1)
     CustomModel.from_custom_model_name(stack, "ByName", "support-model").add_deployment("ByNameOnDemand")
+    ImportedModel(
+        stack,
+        "OpenWeightsInVpc",
+        model_data=S3Data.from_bucket(bucket, "weights/"),
+        kms_key=key,
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+    )
+    ImportedModel(stack, "OpenWeightsPolled", model_data=S3Data.from_uri(WEIGHTS_URI), completion=Completion.polling())
+    CopiedCustomModel(stack, "CopiedFromAnotherRegion", source_model=SOURCE_MODEL_ARN, kms_key=key).add_deployment(
+        "CopyOnDemand"
+    )
+    CopiedCustomModel(stack, "CopiedFromAConstruct", source_model=fine_tuned, completion=Completion.polling())
 
     # Models of another stack on this stack's provider: their grants are a policy of their own stack.
     models = cdk.Stack(app, "GrantPathsModels", env=ENV)
@@ -618,6 +635,7 @@ def findings_of(templates: Mapping[str, Mapping[str, Any]]) -> list[str]:
 def test_every_statement_of_the_example_app_is_valid_in_the_service_authorization_reference(example_templates):
     assert sorted(example_templates) == [
         "BedrockCustomizationExample",
+        "BedrockCustomizationExampleServing",
         "BedrockCustomizationProvider",
         "BedrockModelsFromFile",
     ]
@@ -649,7 +667,19 @@ GRANT_PATHS = {
     "writing the output prefix": ("s3:PutObject", "output/*"),
     "the bucket's key": ("kms:GenerateDataKey", "kms:"),
     "the model's key": ("kms:CreateGrant", "kms:"),
-    "a job in a VPC": ("ec2:CreateNetworkInterface", "BedrockManaged"),
+    "a job in a VPC": ("ec2:CreateNetworkInterface", "BedrockModelCustomizationJobArn"),
+    "an import job in a VPC": ("ec2:CreateNetworkInterface", "BedrockModelImportJobArn"),
+    "an import of weights": ("bedrock:CreateModelImportJob", "aws:RequestTag/cdk-bedrock-customization:configuration"),
+    "reading the weights": ("s3:GetObject", "weights/*"),
+    "imported models' lifecycle": ("bedrock:DeleteImportedModel", "imported-model/*"),
+    "a copy of a model of another Region": ("bedrock:CreateModelCopyJob", "us-west-2:123456789012:custom-model/"),
+    "a copy of a model given as a construct": ("bedrock:CreateModelCopyJob", ":bedrock:*:"),
+    "finding copy jobs": ("bedrock:ListModelCopyJobs", "*"),
+    "the notifier reads import jobs of its stack": (
+        "bedrock:GetModelImportJob",
+        "aws:ResourceTag/cdk-bedrock-customization:stack",
+    ),
+    "the notifier reads copy jobs": ("bedrock:GetModelCopyJob", "model-copy-job/*"),
     "the RFT grader": ("lambda:InvokeFunction", "function:Grader"),
     "a foundation model teacher": ("bedrock:InvokeModel", "foundation-model/amazon.nova-pro-v1:0"),
     "a teacher model id": ("bedrock:InvokeModel", "foundation-model/amazon.nova-premier-v1:0"),

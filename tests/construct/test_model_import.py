@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
-from cdk_bedrock_customization import CustomizationProvider, ImportedModel, S3Data
+from cdk_bedrock_customization import Completion, CustomizationProvider, ImportedModel, S3Data
 
 from .conftest import inline_policies, resources_of_type, role_statements
 
@@ -113,9 +115,29 @@ def test_imports_of_a_stack_run_one_at_a_time_whatever_the_job_limit(stack, buck
     )
     resources = Template.from_stack(stack).to_json()["Resources"]
     ids = [stack.get_logical_id(model.resource) for model in (first, second, third)]
-    assert ids[0] in resources[ids[1]]["DependsOn"]
-    assert ids[1] in resources[ids[2]]["DependsOn"]
-    assert ids[0] not in resources[ids[0]].get("DependsOn", [])
+    # An import ends when its wait condition is signalled: the next one starts after that.
+    waits = [
+        logical_id
+        for job_id in ids
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::CloudFormation::WaitCondition" and job_id in resource["DependsOn"]
+    ]
+    assert len(waits) == 3
+    assert waits[0] in resources[ids[1]]["DependsOn"]
+    assert waits[1] in resources[ids[2]]["DependsOn"]
+    assert not any(wait in resources[ids[0]].get("DependsOn", []) for wait in waits)
+
+
+def test_a_polled_import_ends_when_its_resource_does(stack, bucket) -> None:
+    first, second = (
+        ImportedModel(stack, name, model_data=weights(bucket, f"{name.lower()}/"), completion=Completion.polling())
+        for name in ("A", "B")
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    first_id, second_id = (stack.get_logical_id(model.resource) for model in (first, second))
+    assert first_id in resources[second_id]["DependsOn"]
+    assert "waitUntil" not in resources[first_id]["Properties"]
+    assert not [r for r in resources.values() if r["Type"] == "AWS::CloudFormation::WaitCondition"]
 
 
 def test_the_handler_may_import_read_and_delete_only_what_imports_make(stack, bucket) -> None:
@@ -139,7 +161,7 @@ def test_the_handler_may_import_read_and_delete_only_what_imports_make(stack, bu
 
 
 def test_its_attributes_are_the_import_jobs_and_grant_invoke_names_the_model(stack, bucket) -> None:
-    model = ImportedModel(stack, "Llama", model_data=weights(bucket))
+    model = ImportedModel(stack, "Llama", model_data=weights(bucket), completion=Completion.polling())
     import_id = stack.get_logical_id(model.resource)
     for attribute, name in (
         (model.model_arn, "importedModelArn"),
@@ -155,3 +177,66 @@ def test_its_attributes_are_the_import_jobs_and_grant_invoke_names_the_model(sta
     (statement,) = role_statements(Template.from_stack(stack), "Caller")
     assert statement["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
     assert statement["Resource"] == {"Fn::GetAtt": [import_id, "importedModelArn"]}
+
+
+def test_by_default_an_import_is_awaited_by_a_wait_condition_that_the_notifier_checks(stack, bucket) -> None:
+    model = ImportedModel(stack, "Llama", model_data=weights(bucket))
+    template = Template.from_stack(stack)
+    resources = template.to_json()["Resources"]
+    job_id = stack.get_logical_id(model.resource)
+    assert resources[job_id]["Properties"]["waitUntil"] == "Accepted"
+    ((condition_id, condition),) = resources_of_type(template, "AWS::CloudFormation::WaitCondition").items()
+    assert condition["Properties"]["Timeout"] == "43200"
+    assert job_id in condition["DependsOn"]
+    ((reader_id, reader),) = resources_of_type(template, "Custom::BedrockModelImportJobResult").items()
+    assert reader["Properties"]["jobIdentifier"] == {"Ref": job_id}
+    assert condition_id in reader["DependsOn"]
+    # The model's attributes come from the reader, once the import has completed.
+    assert stack.resolve(model.model_arn) == {"Fn::GetAtt": [reader_id, "importedModelArn"]}
+    # Import jobs emit no events: a schedule checks them every 5 minutes.
+    rules = resources_of_type(template, "AWS::Events::Rule")
+    assert sorted(rule["Properties"].get("ScheduleExpression", "events") for rule in rules.values()) == [
+        "events",
+        "rate(1 hour)",
+        "rate(5 minutes)",
+    ]
+    notifier = role_statements(template, "BedrockJobCompletionNotifierRole")
+    (reads,) = [s for s in notifier if s["Action"] == "bedrock:GetModelImportJob"]
+    assert reads["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/cdk-bedrock-customization:stack": {"Ref": "AWS::StackId"}}
+    }
+
+
+def test_an_import_in_a_vpc_runs_in_its_subnets_with_the_documented_network_permissions(stack, bucket) -> None:
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
+    ImportedModel(
+        stack,
+        "Llama",
+        model_data=weights(bucket),
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+    )
+    template = Template.from_stack(stack)
+    ((_, resource),) = imports(template).items()
+    config = resource["Properties"]["vpcConfig"]
+    assert len(config["subnetIds"]) == 3 and len(config["securityGroupIds"]) == 1  # the stack's three zones
+    (role_id,) = roles_of(template, "Llama")
+    grants = inline_policies(template, role_id)["Grants"]
+    (tagged,) = [s for s in grants if s["Action"] == "ec2:CreateTags"]
+    # The user guide's "Protect custom model import jobs using a VPC": Bedrock tags the interfaces it creates so.
+    assert tagged["Condition"]["ForAllValues:StringEquals"] == {
+        "aws:TagKeys": ["BedrockManaged", "BedrockModelImportJobArn"]
+    }
+
+
+def test_a_model_of_an_import_that_is_not_awaited_has_no_arn(stack, bucket) -> None:
+    model = ImportedModel(stack, "Llama", model_data=weights(bucket), completion=Completion.no_wait())
+    properties = imports(Template.from_stack(stack))[stack.get_logical_id(model.resource)]["Properties"]
+    assert properties["waitUntil"] == "Accepted"  # an import has no validation step to wait for
+    with pytest.raises(ValueError, match=r"importedModelArn is not available with Completion.no_wait\(\)"):
+        _ = model.model_arn

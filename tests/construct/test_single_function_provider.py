@@ -17,6 +17,7 @@ from bedrock_custom_resource import contract
 from bedrock_single_function import provider as adapter
 from cdk_bedrock_customization import (
     Completion,
+    CopiedCustomModel,
     CustomizationProvider,
     ImportedCustomModel,
     ImportedModel,
@@ -30,6 +31,9 @@ from .conftest import ENV, custom_model
 from .test_example_app import cfn_lint, nag_report
 
 CUSTOM_TYPES = tuple(contract.CONTRACTS)
+SOURCE_IN_ANOTHER_REGION = (
+    "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+)
 
 
 def provider_only(kind: ProviderKind, outdir: Path | None = None) -> tuple[cdk.App, cdk.Stack]:
@@ -46,8 +50,8 @@ def single_function_stack(app: cdk.App, **provider_settings: Any) -> tuple[cdk.S
 
 
 def every_resource_type(stack: cdk.Stack) -> None:
-    """Models in each completion mode, an import from SageMaker AI and one of open weights, a deployment and a
-    provisioned throughput."""
+    """Models in each completion mode, an import from SageMaker AI and one of open weights, a copy from another
+    Region, a deployment and a provisioned throughput."""
     bucket = s3.Bucket(stack, "Data", enforce_ssl=True, server_access_logs_prefix="logs/")
     for completion in (Completion.event_driven(), Completion.polling(), Completion.no_wait()):
         name = completion.mode.lower()
@@ -59,6 +63,7 @@ def every_resource_type(stack: cdk.Stack) -> None:
     )
     imported.add_provisioned_throughput("Throughput", model_units=1)
     ImportedModel(stack, "OpenWeights", model_data=S3Data.from_bucket(bucket, "weights/llama/"))
+    CopiedCustomModel(stack, "Copy", source_model=SOURCE_IN_ANOTHER_REGION)
 
 
 def functions(template: dict[str, Any]) -> dict[str, Any]:

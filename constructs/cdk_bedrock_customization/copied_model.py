@@ -1,0 +1,100 @@
+"""CopiedCustomModel: a custom model copied into the stack's Region from another Region (CreateModelCopyJob)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_kms as kms
+from bedrock_custom_resource import contract
+
+from constructs import Construct
+
+from . import _requests
+from ._resource import TaggedResource, attribute_string, completed_attribute, custom_resource, grant_model_key
+from ._tokens import is_unresolved
+from .completion import DEFAULT_COMPLETION, Completion, await_job
+from .provider import CustomizationProvider
+from .serving import CustomModelBase
+
+RESOURCE_TYPE = contract.MODEL_COPY
+
+
+@jsii.implements(cdk.ITaggable)
+class CopiedCustomModel(TaggedResource, CustomModelBase):
+    """A custom model copied into this stack's Region from another Region, servable like any custom model.
+
+    ``cdk deploy`` starts a model copy job and waits for it, up to 12 hours by default (copy jobs emit no events: the
+    stack's notifier checks them every few minutes); ``model_arn`` is then available to the rest of the stack, and
+    ``add_deployment`` and ``add_provisioned_throughput`` serve the copy. A change of the source or the key copies
+    again under a new name. The copy is made by the provider's handler, in this stack's Region: give it access to
+    the source model's key, if that model is encrypted with one.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source_model: str | CustomModelBase,
+        target_model_name: str | None = None,
+        kms_key: kms.IKey | None = None,
+        target_model_tags: Mapping[str, str] | None = None,
+        completion: Completion | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        provider: CustomizationProvider | None = None,
+    ) -> None:
+        """
+        :param source_model: the model to copy: a custom model's ARN (of another Region, or shared from another
+            account), or a model of another stack (whose stack then needs ``cross_region_references``)
+        :param target_model_name: @default generated from the stack and construct, new for each replacement
+        :param kms_key: encrypts the copy. @default an AWS owned key
+        :param target_model_tags: tags of the copy. @default none (besides ``Tags.of``)
+        :param completion: how the deployment waits for the copy. @default Completion.event_driven(): up to
+            12 hours, checked every few minutes. Completion.polling() polls from the provider, up to 1 hour
+        :param removal_policy: what deleting or replacing the resource does to the copy. @default RETAIN
+        :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
+        """
+        super().__init__(scope, construct_id)
+        self.provider = provider or CustomizationProvider.of(scope)
+        self.completion = completion or DEFAULT_COMPLETION
+        use = self.provider.use(scope)
+        source_arn = source_model if isinstance(source_model, str) else source_model.model_arn
+        properties = _requests.model_copy(
+            source_model=source_arn,
+            target_model_name=target_model_name,
+            kms_key=kms_key.key_arn if kms_key else None,
+            completion=self.completion.wait_until(RESOURCE_TYPE),
+        )
+        self._own_tags = {"targetModelTags": dict(target_model_tags or {})}
+        self.resource = custom_resource(
+            self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy, use=use
+        )
+        # A model of another stack is known only at deploy time, in whichever Region it is: any custom model of the
+        # account (the handler copies only what the template names).
+        granted_source = (
+            use.stack.format_arn(service="bedrock", region="*", resource="custom-model", resource_name="*")
+            if is_unresolved(source_arn)
+            else source_arn
+        )
+        use.grants.allow(RESOURCE_TYPE, granted_source)
+        # Where the completed copy's attributes come from (None: nowhere, the deployment does not wait).
+        self._completed, _end = await_job(
+            self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use
+        )
+        if kms_key is not None:
+            grant_model_key(kms_key, use.handler)
+
+    @property
+    def model_arn(self) -> str:
+        """The copy's ARN, once the copy job has completed."""
+        return completed_attribute(self, self._completed, "targetModelArn")
+
+    @property
+    def model_name(self) -> str:
+        return completed_attribute(self, self._completed, "targetModelName")
+
+    @property
+    def job_arn(self) -> str:
+        return attribute_string(self.resource, "jobArn")

@@ -1,0 +1,109 @@
+"""CopiedCustomModel: a custom model of another Region copied into the stack's, as its template says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Template
+from cdk_bedrock_customization import Completion, CopiedCustomModel, CustomModel, S3Data
+
+from .conftest import resources_of_type, role_statements
+
+COPY = "Custom::BedrockCopiedCustomModel"
+SOURCE = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+
+
+def copies(template: Template) -> dict[str, Any]:
+    return resources_of_type(template, COPY)
+
+
+def granted(template: Template, action: str) -> list[Any]:
+    handler = role_statements(template, "BedrockCustomizationProviderHandlerRole")
+    return [
+        s["Resource"] for s in handler if action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
+
+
+def test_the_request_names_the_source_and_the_copy_is_kept_when_the_stack_goes(stack) -> None:
+    CopiedCustomModel(
+        stack, "Copy", source_model=SOURCE, target_model_name="support-east", target_model_tags={"team": "ml"}
+    )
+    ((_, resource),) = copies(Template.from_stack(stack)).items()
+    properties = resource["Properties"]
+    assert properties["sourceModelArn"] == SOURCE
+    assert properties["targetModelName"] == "support-east"
+    assert properties["targetModelTags"] == [{"key": "team", "value": "ml"}]
+    assert properties["waitUntil"] == "Accepted"  # a wait condition waits, up to 12 hours
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_handler_may_copy_exactly_the_source_and_read_copy_jobs(stack) -> None:
+    CopiedCustomModel(stack, "Copy", source_model=SOURCE)
+    template = Template.from_stack(stack)
+    assert granted(template, "bedrock:CreateModelCopyJob") == [SOURCE]
+    assert granted(template, "bedrock:ListModelCopyJobs") == ["*"]  # no resource type: finds a copy by its name
+    (jobs,) = granted(template, "bedrock:GetModelCopyJob")
+    assert stack.resolve(jobs) == stack.resolve(
+        stack.format_arn(service="bedrock", resource="model-copy-job", resource_name="*")
+    )
+    # Copy jobs cannot be tagged: the notifier may read this account's, in the stack's Region.
+    notifier = role_statements(template, "BedrockJobCompletionNotifierRole")
+    (reads,) = [s for s in notifier if s["Action"] == "bedrock:GetModelCopyJob"]
+    assert "Condition" not in reads
+
+
+def test_a_model_of_another_stack_is_granted_in_any_region(stack) -> None:
+    app = stack.node.root
+    west = cdk.Stack(app, "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
+    bucket_uri = "s3://training-bucket/"
+    trained = CustomModel(
+        west,
+        "Trained",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_uri(bucket_uri + "train.jsonl"),
+        output_data=S3Data.from_uri(bucket_uri + "output/"),
+    )
+    east = cdk.Stack(
+        app, "East", env=cdk.Environment(account="123456789012", region="us-east-1"), cross_region_references=True
+    )
+    CopiedCustomModel(east, "Copy", source_model=trained)
+    (source,) = granted(Template.from_stack(east), "bedrock:CreateModelCopyJob")
+    assert east.resolve(source) == east.resolve(
+        east.format_arn(service="bedrock", region="*", resource="custom-model", resource_name="*")
+    )
+
+
+def test_the_copy_is_served_from_the_completed_copy_job(stack) -> None:
+    copy = CopiedCustomModel(stack, "Copy", source_model=SOURCE)
+    copy.add_deployment("OnDemand")
+    copy.add_provisioned_throughput("Throughput", model_units=1)
+    template = Template.from_stack(stack)
+    ((reader_id, reader),) = resources_of_type(template, "Custom::BedrockModelCopyJobResult").items()
+    assert reader["Properties"]["jobArn"] == {"Ref": stack.get_logical_id(copy.resource)}
+    ((_, deployment),) = resources_of_type(template, "Custom::BedrockCustomModelDeployment").items()
+    assert deployment["Properties"]["modelArn"] == {"Fn::GetAtt": [reader_id, "targetModelArn"]}
+    ((_, throughput),) = resources_of_type(template, "Custom::BedrockProvisionedModelThroughput").items()
+    assert throughput["Properties"]["modelId"] == {"Fn::GetAtt": [reader_id, "targetModelArn"]}
+
+
+def test_a_polled_copy_is_read_from_its_own_resource_and_a_key_is_granted_to_the_handler(stack) -> None:
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    copy = CopiedCustomModel(stack, "Copy", source_model=SOURCE, kms_key=key, completion=Completion.polling())
+    template = Template.from_stack(stack)
+    copy_id = stack.get_logical_id(copy.resource)
+    assert "waitUntil" not in copies(template)[copy_id]["Properties"]
+    assert stack.resolve(copy.model_arn) == {"Fn::GetAtt": [copy_id, "targetModelArn"]}
+    assert copies(template)[copy_id]["Properties"]["modelKmsKeyId"] == {
+        "Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]
+    }
+    assert any(
+        "kms:CreateGrant" in s["Action"] for s in role_statements(template, "BedrockCustomizationProviderHandlerRole")
+    )
+
+
+def test_an_invalid_source_is_refused_at_synth_naming_the_property(stack) -> None:
+    with pytest.raises(ValueError, match=r"sourceModelArn: 'my-model' has 8 characters; it must have at least 20"):
+        CopiedCustomModel(stack, "Copy", source_model="my-model")
