@@ -37,10 +37,15 @@ _PLACEHOLDERS = {
 
 # The sections whose construct makes a service role when the entry gives none.
 _ROLE_MADE_BY_THE_CONSTRUCT = ("models", "open_weight_models")
+# The name fields that name a model (custom, imported or copied): unique among all of them.
+_MODEL_NAME_FIELDS = ("custom_model_name", "model_name", "imported_model_name", "target_model_name")
+# The sections whose models a deployment or a throughput may name by key, as a problem lists them.
+_SERVED_SECTIONS = "models, imported_models or copied_models"
 _REQUESTS: dict[str, Callable[..., dict[str, Any]]] = {
     "models": _requests.job,
     "imported_models": _requests.imported_model,
     "open_weight_models": _requests.model_import,
+    "copied_models": _requests.model_copy,
     "deployments": _requests.deployment,
     "provisioned_throughput": _requests.provisioned_throughput,
 }
@@ -55,7 +60,8 @@ class EntryChecks:
     def problems(self) -> list[Problem]:
         """References, cycles, unique names, and each entry's request against the contract (of a file whose
         schema_problems are none)."""
-        problems = self._reference_problems() + self._name_problems()
+        problems = self._reference_problems() + self._not_waited_problems() + self._name_problems()
+        problems += self._key_problems()
         for section in SECTIONS:
             for key, entry in self.file.entries(section):
                 request_problems = self._request_problems(section, key, entry)
@@ -67,14 +73,20 @@ class EntryChecks:
 
     @cached_property
     def model_keys(self) -> frozenset[str]:
+        """The keys of the models that another model of the file may continue training."""
         return frozenset(key for section in ("models", "imported_models") for key, _ in self.file.entries(section))
+
+    @cached_property
+    def served_keys(self) -> frozenset[str]:
+        """The keys of the models that a deployment or a throughput may serve: copies too."""
+        return self.model_keys | {key for key, _ in self.file.entries("copied_models")}
 
     def dangling(self, value: Any) -> bool:
         """Whether a deployment's or a throughput's model names a key of the file that does not exist (rather
         than a model id or ARN, which the contract checks)."""
         return (
             isinstance(value, str)
-            and value not in self.model_keys
+            and value not in self.served_keys
             and not value.startswith("arn:")
             and "." not in value
         )
@@ -86,7 +98,7 @@ class EntryChecks:
                 if self.dangling(entry["model"]):
                     problems.append(
                         self.file.problem(
-                            [section, key, "model"], f"{_show(entry['model'])} is no key of models or imported_models"
+                            [section, key, "model"], f"{_show(entry['model'])} is no key of {_SERVED_SECTIONS}"
                         )
                     )
         # Models that continue training another model of the file: no cycles. Each model is walked once.
@@ -104,6 +116,34 @@ class EntryChecks:
                 problems.append(self.file.problem(["models", current, "base_model"], _cut(f"reference cycle: {cycle}")))
             done.update(chain)
         return problems
+
+    def _not_waited_problems(self) -> list[Problem]:
+        """A model of the file is served, or trained further, only if the stack waits for its job: with no_wait,
+        the stack does not know the model's ARN."""
+        not_waited = {
+            key: section
+            for section in ("models", "copied_models")
+            for key, entry in self.file.entries(section)
+            if entry.get("completion") == "no_wait"
+        }
+        references = [
+            (section, key, name, entry[name])
+            for section, name in (
+                ("models", "base_model"),
+                ("deployments", "model"),
+                ("provisioned_throughput", "model"),
+            )
+            for key, entry in self.file.entries(section)
+        ]
+        return [
+            self.file.problem(
+                [section, key, name],
+                f"{_show(value)} is a model of {not_waited[value]} whose completion is no_wait: the stack does not "
+                "wait for its job, so has no model to use; use event_driven or polling",
+            )
+            for section, key, name, value in references
+            if isinstance(value, str) and value in not_waited
+        ]
 
     def base_model_of(self, key: str) -> str:
         """The foundation model that a model of the file customizes, through the models it continues training."""
@@ -123,11 +163,7 @@ class EntryChecks:
                 for name_field in names:
                     if name_field not in entry:
                         continue
-                    kind = (
-                        "model"
-                        if name_field in ("custom_model_name", "model_name", "imported_model_name")
-                        else name_field
-                    )
+                    kind = "model" if name_field in _MODEL_NAME_FIELDS else name_field
                     identity = (kind, str(entry[name_field]))
                     if identity in seen:
                         problems.append(
@@ -139,6 +175,20 @@ class EntryChecks:
                         )
                     else:
                         seen[identity] = _label([section, key, name_field])
+        return problems
+
+    def _key_problems(self) -> list[Problem]:
+        """Keys unique across sections: each names its entry's construct, in one scope, and a reference names one
+        model."""
+        problems: list[Problem] = []
+        first: dict[str, str] = {}
+        for section in SECTIONS:
+            for key, _ in self.file.entries(section):
+                if key in first:
+                    message = f"{_show(key)} is also a key of {first[key]}: keys are unique across sections"
+                    problems.append(self.file.problem([section, key], message, at_key=True))
+                else:
+                    first[key] = section
         return problems
 
     def _request_problems(self, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
@@ -268,7 +318,8 @@ class _RequestValues:
         self.checks = checks
 
     def model(self, key: str, value: str, *, served: bool) -> str:
-        if value in self.checks.model_keys or (served and self.checks.dangling(value)):
+        keys = self.checks.served_keys if served else self.checks.model_keys
+        if value in keys or (served and self.checks.dangling(value)):
             return _PLACEHOLDERS["model_key"]  # a dangling reference is reported once, as such
         return value
 
@@ -294,8 +345,8 @@ class _RequestValues:
             return _requests.reinforcement_fine_tuning(**options)
         return CUSTOMIZATIONS[kind], None  # without its model, the contract says what the type requires
 
-    def completion(self, mode: CompletionMode, timeout_seconds: int) -> str | None:
-        return _requests.wait_until(mode)
+    def completion(self, mode: CompletionMode, timeout_seconds: int, resource_type: str) -> str | None:
+        return _requests.wait_until(mode, resource_type)
 
     def model_source(self, source_uri: str | None, model_package_arn: str | None) -> dict[str, Any]:
         sources = [

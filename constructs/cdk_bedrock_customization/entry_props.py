@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from bedrock_custom_resource import contract
+
 from ._requests import CompletionMode
 
 # A job waits this long for an event-driven completion unless the entry says otherwise.
@@ -41,7 +43,8 @@ class Binder(Protocol):
         """kind: a key of models_file.CUSTOMIZATIONS; options: the keyword arguments of Customization's method of
         that name (a grader as its Lambda ARN; the teacher or grader None when the entry leaves it out)."""
 
-    def completion(self, mode: CompletionMode, timeout_seconds: int) -> Any: ...
+    def completion(self, mode: CompletionMode, timeout_seconds: int, resource_type: str) -> Any:
+        """resource_type: the job's (contract.CUSTOMIZATION_JOB, MODEL_IMPORT...), whose waitUntil the mode sets."""
 
     def model_source(self, source_uri: str | None, model_package_arn: str | None) -> Any: ...
 
@@ -68,7 +71,7 @@ def _model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
         "base_model": bind.model(key, str(entry["base_model"]), served=False),
         "output_data": bind.output(str(entry["output_data"])),
         "customization": _customization(key, entry, bind),
-        "completion": _completion(entry, bind),
+        "completion": _completion(entry, bind, contract.CUSTOMIZATION_JOB),
         **_given(entry, "job_name", "custom_model_name", "job_tags", "custom_model_tags", "hyper_parameters"),
     }
     if "invocation_logs" in entry:
@@ -99,11 +102,12 @@ def _customization(key: str, entry: Mapping[str, Any], bind: Binder) -> Any:
     return bind.customization(key, kind, options)
 
 
-def _completion(entry: Mapping[str, Any], bind: Binder) -> Any:
+def _completion(entry: Mapping[str, Any], bind: Binder, resource_type: str) -> Any:
+    """How the deployment waits for the job of resource_type that the entry starts."""
     mode = CompletionMode(str(entry.get("completion", "event_driven")).upper())
     # In seconds, and at least one (the wait condition's least): any number of hours the file allows is valid.
     hours = float(entry.get("completion_timeout_hours", DEFAULT_COMPLETION_HOURS))
-    return bind.completion(mode, max(1, round(hours * 3600)))
+    return bind.completion(mode, max(1, round(hours * 3600)), resource_type)
 
 
 def _imported_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
@@ -121,10 +125,23 @@ def _imported_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[st
 def _open_weight_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
     props: dict[str, Any] = {
         "model_data": bind.output(str(entry["model_data"])),
+        "completion": _completion(entry, bind, contract.MODEL_IMPORT),
         **_given(entry, "job_name", "imported_model_name", "job_tags", "imported_model_tags"),
     }
     if "role" in entry:
         props["role"] = bind.role(key, str(entry["role"]))
+    if "kms_key" in entry:
+        props["kms_key"] = bind.key(key, str(entry["kms_key"]))
+    return props
+
+
+def _copied_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
+    """source_model: always an ARN (of another Region), never a key of the file: it stays a string."""
+    props: dict[str, Any] = {
+        "source_model": str(entry["source_model"]),
+        "completion": _completion(entry, bind, contract.MODEL_COPY),
+        **_given(entry, "target_model_name", "target_model_tags"),
+    }
     if "kms_key" in entry:
         props["kms_key"] = bind.key(key, str(entry["kms_key"]))
     return props
@@ -159,6 +176,7 @@ _SECTIONS: dict[str, Callable[[str, Mapping[str, Any], Binder], dict[str, Any]]]
     "models": _model,
     "imported_models": _imported_model,
     "open_weight_models": _open_weight_model,
+    "copied_models": _copied_model,
     "deployments": _deployment,
     "provisioned_throughput": _provisioned_throughput,
 }

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from ._requests import CompletionMode
 from .completion import Completion
+from .copied_model import CopiedCustomModel
 from .custom_model import CustomModel
 from .entry_props import construct_props
 from .imported_model import ImportedCustomModel, ModelSource
@@ -40,6 +41,9 @@ class ModelsFromFile(Construct):
     stops the synth with one ModelsFileError, whose message lists every problem as one line,
     ``file:line:column: path.to.field: message``. Local .jsonl datasets are validated and shipped as
     file assets; the service role may read exactly those objects.
+
+    ``models`` holds the models of the ``models``, ``imported_models`` and ``copied_models`` sections, by key;
+    ``open_weight_models``, ``deployments`` and ``provisioned_throughput`` the entries of their sections.
     """
 
     def __init__(
@@ -73,6 +77,9 @@ class ModelsFromFile(Construct):
         for key, entry in self.file.entries("open_weight_models"):
             props = construct_props("open_weight_models", key, entry, bind)
             self.open_weight_models[key] = ImportedModel(self, key, **props, provider=provider)
+        for key, entry in self.file.entries("copied_models"):  # served like the others, by their keys
+            props = construct_props("copied_models", key, entry, bind)
+            self.models[key] = CopiedCustomModel(self, key, **props, provider=provider)
         for key, entry in self.file.entries("deployments"):
             props = construct_props("deployments", key, entry, bind)
             self.deployments[key] = CustomModelDeployment(self, key, **props, provider=provider)
@@ -127,7 +134,8 @@ class _InScope:
         method: Callable[..., Customization] = getattr(Customization, kind)
         return method(**options)
 
-    def completion(self, mode: CompletionMode, timeout_seconds: int) -> Completion:
+    def completion(self, mode: CompletionMode, timeout_seconds: int, resource_type: str) -> Completion:
+        """A Completion, whatever the job: its construct sets its waitUntil for its own resource type."""
         if mode is CompletionMode.EVENT_DRIVEN:
             return Completion.event_driven(cdk.Duration.seconds(timeout_seconds))
         return Completion.polling() if mode is CompletionMode.POLLING else Completion.no_wait()

@@ -53,7 +53,14 @@ MAX_NUMBER = 2**53 - 1
 SHOWN_VALUE = 80  # characters of a value echoed by this module (the contract's own messages cut at 120)
 MAX_PATH = 100
 MAX_MESSAGE = 360
-SECTIONS = ("models", "imported_models", "open_weight_models", "deployments", "provisioned_throughput")
+SECTIONS = (
+    "models",
+    "imported_models",
+    "open_weight_models",
+    "copied_models",
+    "deployments",
+    "provisioned_throughput",
+)
 KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,62}$"
 CUSTOMIZATIONS = {
     "fine_tuning": "FINE_TUNING",
@@ -96,14 +103,20 @@ def _member_schema(operation: str, member: str, **extra: Any) -> dict[str, Any]:
     return schema | extra
 
 
-JOB, IMPORT, WEIGHTS_IMPORT, DEPLOY, PROVISION = (
+JOB, IMPORT, WEIGHTS_IMPORT, COPY, DEPLOY, PROVISION = (
     "CreateModelCustomizationJob",
     "CreateCustomModel",
     "CreateModelImportJob",
+    "CreateModelCopyJob",
     "CreateCustomModelDeployment",
     "CreateProvisionedModelThroughput",
 )
 _REMOVAL = Field("removal_policy", {"enum": list(REMOVAL_POLICIES)}, description="default: as the Python construct")
+# How the deployment waits for a job (a customization, import or copy job), and for how long.
+_COMPLETION = (
+    Field("completion", {"enum": list(COMPLETIONS)}, description="default event_driven"),
+    Field("completion_timeout_hours", {"type": "number", "exclusiveMinimum": 0, "maximum": 12}),
+)
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "models": (
@@ -167,8 +180,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("rft_hyper_parameters", _SCALAR_MAP, "customizationConfig.rftConfig.hyperParameters"),
         Field("job_tags", _TAG_MAP, "jobTags"),
         Field("custom_model_tags", _TAG_MAP, "customModelTags"),
-        Field("completion", {"enum": list(COMPLETIONS)}, description="default event_driven"),
-        Field("completion_timeout_hours", {"type": "number", "exclusiveMinimum": 0, "maximum": 12}),
+        *_COMPLETION,
         _REMOVAL,
     ),
     "imported_models": (
@@ -208,6 +220,27 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("kms_key", _member_schema(IMPORT, "modelKmsKeyArn"), "importedModelKmsKeyId"),
         Field("job_tags", _TAG_MAP, "jobTags"),
         Field("imported_model_tags", _TAG_MAP, "importedModelTags"),
+        *_COMPLETION,
+        _REMOVAL,
+    ),
+    "copied_models": (
+        Field(
+            "source_model",
+            _member_schema(COPY, "sourceModelArn"),
+            "sourceModelArn",
+            required=True,
+            description="the ARN of the custom model to copy, from another Region (or shared from another account); "
+            "not a key of this file, whose entries all go into one stack, in one Region",
+        ),
+        Field(
+            "target_model_name",
+            _member_schema(COPY, "targetModelName"),
+            "targetModelName",
+            description="default: generated",
+        ),
+        Field("kms_key", _member_schema(IMPORT, "modelKmsKeyArn"), "modelKmsKeyId"),
+        Field("target_model_tags", _TAG_MAP, "targetModelTags"),
+        *_COMPLETION,
         _REMOVAL,
     ),
     "deployments": (
@@ -217,7 +250,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "modelArn",
             required=True,
             reference=True,
-            description="the key of a model of this file, or a custom model ARN",
+            description="the key of a model of this file (models, imported_models, copied_models), or a custom model "
+            "ARN",
         ),
         Field("model_deployment_name", _member_schema(DEPLOY, "modelDeploymentName"), "modelDeploymentName"),
         Field("description", _member_schema(DEPLOY, "description"), "description"),
@@ -231,7 +265,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "modelId",
             required=True,
             reference=True,
-            description="the key of a model of this file, or a model id or ARN",
+            description="the key of a model of this file (models, imported_models, copied_models), or a model id or "
+            "ARN",
         ),
         Field("model_units", {"type": "integer", "minimum": 1}, "modelUnits", required=True),
         Field(

@@ -20,6 +20,8 @@ from cdk_bedrock_customization.models_file import RESOURCE_TYPES, ModelsFile
 ROLE = "arn:aws:iam::111122223333:role/bedrock-jobs"
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 CUSTOM_MODEL = "arn:aws:bedrock:us-east-1:111122223333:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+# A model of another Region, which a copy brings into the stack's.
+OTHER_REGIONS_MODEL = "arn:aws:bedrock:us-west-2:111122223333:custom-model/amazon.nova-micro-v1:0:128k/0f1e2d3c4b5a"
 FILE = {
     "version": 1,
     "models": {
@@ -75,6 +77,17 @@ FILE = {
             "kms_key": KEY,
             "job_tags": {"team": "ml"},
             "imported_model_tags": {"use": "support"},
+            "completion": "no_wait",
+        },
+    },
+    "copied_models": {
+        "copied": {
+            "source_model": OTHER_REGIONS_MODEL,
+            "target_model_name": "support-copy",
+            "kms_key": KEY,
+            "target_model_tags": {"use": "support"},
+            "completion_timeout_hours": 6,
+            "removal_policy": "destroy",
         },
     },
     "deployments": {
@@ -139,3 +152,17 @@ def test_what_validation_checks_is_what_the_construct_sends(
 def test_the_file_is_valid_as_written(models_file: Path) -> None:
     _, problems = ModelsFile.check(models_file)
     assert problems == []
+
+
+def test_a_copy_sends_its_source_as_written_and_an_import_without_waiting_is_accepted(
+    synthesized: dict[str, dict[str, Any]],
+) -> None:
+    assert synthesized["copied"] == {
+        "sourceModelArn": OTHER_REGIONS_MODEL,
+        "targetModelName": "support-copy",
+        "modelKmsKeyId": KEY,
+        "waitUntil": "Accepted",  # event-driven, the default
+        "targetModelTags": [{"key": "use", "value": "support"}],
+    }
+    # An import job has no validation step to wait for: no_wait waits until Bedrock accepts it.
+    assert synthesized["llama"]["waitUntil"] == "Accepted"

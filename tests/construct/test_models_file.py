@@ -93,7 +93,8 @@ def test_a_good_file_loads_with_its_stage_overrides(tmp_path):
         ),
         (  # a reference to a key that does not exist
             GOOD.replace("    model: support\n", "    model: supprt\n"),
-            "models.yaml:17:12: deployments.support-on-demand.model: 'supprt' is no key of models or imported_models",
+            "models.yaml:17:12: deployments.support-on-demand.model: 'supprt' is no key of models, imported_models or "
+            "copied_models",
         ),
         (  # the contract's rules, named with the file's words: distillation needs a teacher
             GOOD.replace("    hyper_parameters: {epochCount: 2}", "    customization: distillation"),
@@ -288,7 +289,10 @@ def test_a_stage_override_that_names_a_model_that_does_not_exist_is_one_line(tmp
     code, lines = validate(capsys, path)
     assert (code, lines) == (
         1,
-        ["31:34: deployments.support-on-demand.model: 'suport' is no key of models or imported_models (stage prod)"],
+        [
+            "31:34: deployments.support-on-demand.model: 'suport' is no key of models, imported_models or "
+            "copied_models (stage prod)"
+        ],
     )
     assert construct_lines(path, "prod") == lines
     assert validate(capsys, path, "--stage", "prod") == (code, lines)
@@ -590,8 +594,9 @@ def test_a_dangling_reference_is_reported_once(tmp_path, capsys):
     assert (code, lines) == (
         1,
         [
-            "17:12: deployments.support-on-demand.model: 'supprt' is no key of models or imported_models",
-            "20:12: provisioned_throughput.nova-pt.model: 'nva' is no key of models or imported_models",
+            "17:12: deployments.support-on-demand.model: 'supprt' is no key of models, imported_models or "
+            "copied_models",
+            "20:12: provisioned_throughput.nova-pt.model: 'nva' is no key of models, imported_models or copied_models",
         ],
     )
     assert construct_lines(path) == lines
