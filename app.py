@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The example app, synthesized with no AWS account: a fine-tuned model deployed for on-demand inference,
-a distilled model, and a model imported from SageMaker AI; the same kind of models declared as data in
+"""The example app, synthesized with no AWS account: a fine-tuned model deployed for on-demand inference, a
+distilled model, a model imported from SageMaker AI and an open-weight model imported from its weights; the
+distilled model copied to a second Region and deployed there; the same kind of models declared as data in
 examples/models.yaml; and a provider stack whose exported ServiceToken lets plain CloudFormation templates
 (examples/cloudformation/) declare models."""
 
@@ -9,10 +10,12 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization import (
+    CopiedCustomModel,
     Customization,
     CustomizationProviderStack,
     CustomModel,
     ImportedCustomModel,
+    ImportedModel,
     InvocationLogs,
     ModelsFromFile,
     ModelSource,
@@ -22,11 +25,13 @@ from cdk_bedrock_customization import (
 )
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
+# The models are trained in one Region and the distilled router is copied to another (any account).
+TRAINING_REGION, SERVING_REGION = "us-east-1", "us-west-2"
 
 
 class ExampleModelsStack(cdk.Stack):
     def __init__(self, scope: cdk.App, construct_id: str) -> None:
-        super().__init__(scope, construct_id)
+        super().__init__(scope, construct_id, env=cdk.Environment(region=TRAINING_REGION), cross_region_references=True)
         # Knobs for `make deploy-local`'s update step (cdk synth -c supportAssistantEpochs=3 -c team=...).
         epochs = int(self.node.try_get_context("supportAssistantEpochs") or 2)
         team = str(self.node.try_get_context("team") or "ml-platform")
@@ -79,11 +84,36 @@ class ExampleModelsStack(cdk.Stack):
             model_tags={"source": "sagemaker"},
         )
 
+        # Open-weight weights in the Hugging Face layout (check them first: cdk-bedrock-customization validate-weights).
+        open_weights = ImportedModel(
+            self,
+            "OpenWeightsLlama",
+            model_data=S3Data.from_bucket(data, "open-weights/llama-3.2-1b-instruct/"),
+            imported_model_tags={"source": "hugging-face"},
+        )
+        self.distilled_model = distilled_model
+
         cdk.Tags.of(self).add("team", team)
         cdk.CfnOutput(self, "SupportAssistantModelArn", value=support_model.output_model_arn)
         cdk.CfnOutput(self, "DistilledRouterModelArn", value=distilled_model.output_model_arn)
         cdk.CfnOutput(self, "SupportAssistantDeploymentArn", value=support_deployment.custom_model_deployment_arn)
         cdk.CfnOutput(self, "ImportedNovaModelArn", value=imported_model.model_arn)
+        cdk.CfnOutput(self, "OpenWeightsLlamaModelArn", value=open_weights.model_arn)
+
+
+class ServingRegionStack(cdk.Stack):
+    """The distilled router, copied from the training Region into this one and deployed here.
+
+    The copy imports the source model's ARN from the training stack (a cross-Region reference): while it does, a
+    change that replaces the source model fails the training stack's update, as any CloudFormation export does.
+    """
+
+    def __init__(self, scope: cdk.App, construct_id: str, *, source_model: CustomModel) -> None:
+        super().__init__(scope, construct_id, env=cdk.Environment(region=SERVING_REGION), cross_region_references=True)
+        copy = CopiedCustomModel(self, "DistilledRouterCopy", source_model=source_model)
+        deployment = copy.add_deployment("OnDemand", description="The distilled router, served in this Region")
+        cdk.CfnOutput(self, "DistilledRouterCopyArn", value=copy.model_arn)
+        cdk.CfnOutput(self, "DistilledRouterCopyDeploymentArn", value=deployment.custom_model_deployment_arn)
 
 
 class ModelsFromFileStack(cdk.Stack):
@@ -101,7 +131,8 @@ class ModelsFromFileStack(cdk.Stack):
 
 def build_app(outdir: str | None = None) -> cdk.App:
     app = cdk.App(outdir=outdir)
-    ExampleModelsStack(app, "BedrockCustomizationExample")
+    models = ExampleModelsStack(app, "BedrockCustomizationExample")
+    ServingRegionStack(app, "BedrockCustomizationExampleServing", source_model=models.distilled_model)
     ModelsFromFileStack(app, "BedrockModelsFromFile")
     # Exports BedrockCustomizationProvider-ServiceToken; templates pass roles under /bedrock-customization/.
     CustomizationProviderStack(

@@ -78,6 +78,21 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
             assert local.bedrock.tags(arn)["team"] == "ml-platform"
         assert any("WaitingForJob" in line and "CREATE_IN_PROGRESS" in line for line in lines)
         assert any("training InProgress" in line for line in lines)
+        # The open-weight import, awaited by a wait condition that the notifier's check settles.
+        (weights_job,) = local.bedrock.import_jobs()
+        assert weights_job["status"] == "Completed"
+        assert created.outputs["OpenWeightsLlamaModelArn"] == weights_job["importedModelArn"]
+        assert any("OpenWeightsLlamaWaitingForJob" in line and "CREATE_COMPLETE" in line for line in lines)
+        # The distilled router, copied into the serving Region's stack (a cross-Region reference) and served there.
+        serving = create["BedrockCustomizationExampleServing"]
+        assert serving.succeeded, serving.reason
+        (copy_job,) = local.bedrock.copy_jobs()
+        assert copy_job["sourceModelArn"] == created.outputs["DistilledRouterModelArn"]
+        assert serving.outputs["DistilledRouterCopyArn"] == copy_job["targetModelArn"]
+        (serving_deployment,) = of_stack(
+            local.bedrock.deployments(), "modelDeploymentName", "BedrockCustomizationExampleServing"
+        )
+        assert serving_deployment["modelArn"] == copy_job["targetModelArn"]
 
         # One more epoch replaces the fine-tuned model's job; the team tag changes in place everywhere.
         update = local.deploy(assemblies["example-updated"])
@@ -96,6 +111,10 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         (deployment,) = of_stack(local.bedrock.deployments(), "modelDeploymentName")
         assert deployment["customModelDeploymentArn"] == created.outputs["SupportAssistantDeploymentArn"]
         assert deployment["modelArn"] == new_model  # pointed at the new model in place
+        # The distilled router is updated in place: its copy, imported by ARN, is left as it is.
+        serving_update = update["BedrockCustomizationExampleServing"]
+        assert serving_update.outputs == serving.outputs
+        assert [job["jobArn"] for job in local.bedrock.copy_jobs()] == [copy_job["jobArn"]]
         old_model = created.outputs["SupportAssistantModelArn"]
         (old_job,) = [job["jobArn"] for job in jobs.values() if job.get("outputModelArn") == old_model]
         for arn in [*jobs_arns(jobs), new_model, deployment["customModelDeploymentArn"], imported["modelArn"]]:
@@ -128,6 +147,15 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert len(local.bedrock.imported_models()) == 1
         assert any(logical_id.startswith("SupportAssistantOnDemand") for logical_id in deleted.deleted)
         assert any(logical_id.startswith("ImportedNova") for logical_id in deleted.retained)
+        # Copies and imported open-weight models are retained, like every model (RemovalPolicy.RETAIN).
+        serving_delete = delete["BedrockCustomizationExampleServing"]
+        assert any(logical_id.startswith("DistilledRouterCopy") for logical_id in serving_delete.retained)
+        # The serving Region's stack, which imports from the training stack, is deleted first.
+        assert list(delete).index("BedrockCustomizationExampleServing") < list(delete).index(
+            "BedrockCustomizationExample"
+        )
+        assert any(logical_id.startswith("OpenWeightsLlama") for logical_id in deleted.retained)
+        assert len(local.bedrock.import_job_models()) == 1
 
 
 def jobs_arns(jobs: Mapping[str, dict[str, Any]]) -> list[str]:

@@ -1,5 +1,5 @@
-"""Bedrock over simulated time: the stand-in of the test-support layer, with jobs, imports, deployments and
-throughput that move on by themselves, and job state change events as Bedrock emits them to EventBridge.
+"""Bedrock over simulated time: the stand-in of the test-support layer, with jobs, imports, copies, deployments
+and throughput that move on by themselves, and job state change events as Bedrock emits them to EventBridge.
 
 Time is the rehearsal's virtual clock: each resource moves at the exact simulated time its timings give,
 counted from the moment the world first sees it. The world sees a new resource (or a stop, an update) as the
@@ -34,6 +34,7 @@ class Timings:
     validation_minutes: float = 5.0
     stop_minutes: float = 3.0
     import_minutes: float = 10.0
+    copy_minutes: float = 20.0
     deployment_minutes: float = 5.0
     throughput_minutes: float = 15.0
     update_minutes: float = 5.0
@@ -113,6 +114,10 @@ class BedrockWorld:
             if import_job["status"] == "InProgress" and self._due(import_job["jobArn"], self.timings.import_minutes):
                 self.bedrock.set_import_job_status(import_job["jobArn"], "Completed")
                 self.report(f"Bedrock: model import job {import_job['jobName']} is Completed")
+        for copy_job in self.bedrock.copy_jobs():
+            if copy_job["status"] == "InProgress" and self._due(copy_job["jobArn"], self.timings.copy_minutes):
+                self.bedrock.set_copy_job_status(copy_job["jobArn"], "Completed")
+                self.report(f"Bedrock: model copy job to {copy_job['targetModelName']} is Completed")
         for model in self.bedrock.imported_models():
             if model["modelStatus"] == "Creating" and self._due(model["modelArn"], self.timings.import_minutes):
                 self.bedrock.set_model_status(model["modelArn"], "Active")
