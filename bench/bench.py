@@ -51,7 +51,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from bedrock_custom_resource import contract, patterns
-from cdk_bedrock_customization import Completion, CustomizationProvider, CustomModel, ProviderKind, S3Data
+from cdk_bedrock_customization import (
+    Completion,
+    CopiedCustomModel,
+    CustomizationProvider,
+    CustomModel,
+    ImportedModel,
+    ProviderKind,
+    S3Data,
+)
 from cdk_bedrock_customization.datasets import validate_dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -66,6 +74,8 @@ SHARED_ROLE_ARN = "arn:aws:iam::111122223333:role/BedrockCustomizationBench"
 SYNTH_TARGET = 1.3
 DEFAULT_SYNTH_TARGET = 3.0
 DEFAULT_RESOURCES_PER_MODEL_TARGET = 5.0
+# A custom model of another Region, the source of the copies counted (its last part varies per copy).
+COPIED_SOURCE_PREFIX = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/"
 SINGLE_FUNCTION_RESOURCES_TARGET = 5
 RESOURCES_PER_MODEL_TARGET = 1.0
 HANDLER_MODULE = "bedrock_custom_resource.index"
@@ -126,6 +136,25 @@ def model_stack(
             completion=None if event_driven else Completion.polling(),  # None: the default, event-driven
         )
     return stack
+
+
+def model_job_stack(app: cdk.App, models: int, *, copies: bool) -> cdk.Stack:
+    """A stack of ``models`` default open-weight imports (each with its own role), or default copies from another
+    Region."""
+    stack = cdk.Stack(app, STACK_NAME)
+    bucket = s3.Bucket(stack, "Data")
+    for index in range(models):
+        if copies:
+            CopiedCustomModel(stack, f"Copy{index}", source_model=f"{COPIED_SOURCE_PREFIX}{index:012d}")
+        else:
+            ImportedModel(stack, f"Import{index}", model_data=S3Data.from_bucket(bucket, f"weights{index}/"))
+    return stack
+
+
+def model_job_resources(copies: bool) -> tuple[list[int], float]:
+    """Resource counts with 1, 2 and 3 default imports (or copies), and the resources each additional one adds."""
+    counts = [resource_count(synth_template(partial(model_job_stack, models=n, copies=copies))) for n in (1, 2, 3)]
+    return counts, (counts[2] - counts[0]) / 2
 
 
 def provider_stack(app: cdk.App, kind: ProviderKind) -> cdk.Stack:
@@ -482,6 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     default_counts, default_per_model = resources_per_model(
         models, shared_role=False, event_driven=True, many=synths.templates["default"]
     )
+    import_counts, import_per_model = model_job_resources(copies=False)
+    copy_counts, copy_per_model = model_job_resources(copies=True)
     default_synth_passed = default_ratio <= DEFAULT_SYNTH_TARGET
     default_resources_passed = default_per_model <= DEFAULT_RESOURCES_PER_MODEL_TARGET
     shared_infrastructure = {
@@ -511,6 +542,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "  resources per additional model",
             f"{default_per_model:.2f}",
             f"<= {DEFAULT_RESOURCES_PER_MODEL_TARGET:g} {_verdict(default_resources_passed)}",
+        ),
+        ("resources with 1/2/3 default ImportedModels", "/".join(map(str, import_counts)), ""),
+        (
+            "  resources per additional import",
+            f"{import_per_model:.2f}",
+            "(info: job, its role, wait handle and condition, result)",
+        ),
+        ("resources with 1/2/3 default CopiedCustomModels", "/".join(map(str, copy_counts)), ""),
+        (
+            "  resources per additional copy",
+            f"{copy_per_model:.2f}",
+            "(info: job, wait handle and condition, result)",
         ),
         (f"synth, {models} polled CustomModels, shared role", f"{synths.shared_role:.3f} s", ""),
         ("  ratio to baseline", f"{synth_ratio:.2f}x", f"<= {SYNTH_TARGET}x {_verdict(synth_ratio <= SYNTH_TARGET)}"),
@@ -591,6 +634,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{_verdict(shared_per_model <= RESOURCES_PER_MODEL_TARGET)}"
     )
     print(f"resources_per_model_own_roles={own_per_model:.2f} info")
+    print(f"resources_per_import={import_per_model:.2f} info")
+    print(f"resources_per_copy={copy_per_model:.2f} info")
     print(f"synth_ratio_event_driven={event_ratio:.2f} info")
     print(f"resources_per_model_event_driven={event_per_model:.2f} info")
     print(f"shared_resources_framework={shared_infrastructure[ProviderKind.FRAMEWORK]} info")
