@@ -10,6 +10,7 @@ from typing import Any
 from bedrock_custom_resource import contract
 
 from . import _requests
+from ._local_folders import upload_problem
 from ._requests import CompletionMode, tag_list
 from .datasets import DatasetError, check_total_records, validate_dataset
 from .entry_props import construct_props
@@ -27,11 +28,13 @@ from .models_file import (
     _position,
     _show,
 )
+from .weights import WeightsError, validate_weights
 
 # Stand-ins, for offline checks, of values that the construct makes at synth time.
 _PLACEHOLDERS = {
     "role": "arn:aws:iam::123456789012:role/created-by-the-construct",
     "local_data": "s3://cdk-assets-bucket/asset-of-a-local-file.jsonl",
+    "local_weights": "s3://bucket-of-the-models-file/weights-of-a-local-folder/",
     "model_key": "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6",
 }
 
@@ -69,6 +72,7 @@ class EntryChecks:
                 # Datasets are checked against the base model's documented format: only with a valid base model.
                 if not any(problem.path == f"{section}.{key}.base_model" for problem in request_problems):
                     problems.extend(self._local_data_problems(section, key, entry))
+                problems.extend(_local_weights_problems(self.file, section, key, entry))
         return [Problem(**{**vars(problem), "stage": self.file.stage}) for problem in problems]
 
     @cached_property
@@ -295,6 +299,23 @@ class EntryChecks:
         return problems
 
 
+def _local_weights_problems(file: ModelsFile, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
+    """A local folder of weights: checked as validate-weights checks it, and small enough to upload."""
+    value = entry.get("model_data") if section == "open_weight_models" else None
+    if not isinstance(value, str) or value.startswith("s3://"):
+        return []
+    location = [section, key, "model_data"]
+    folder = file.local_folder(value)
+    if folder is None:
+        return [file.problem(location, f"{_show(value)} is neither an s3:// URI nor a folder")]
+    try:
+        validate_weights(folder)
+    except WeightsError as error:
+        return [file.problem(location, _as_written(line, {str(folder): value})) for line in error.problems]
+    too_large = upload_problem(folder)
+    return [file.problem(location, _as_written(too_large, {str(folder): value}))] if too_large else []
+
+
 def _as_written(message: str, written: Mapping[str, str]) -> str:
     """A dataset's message, with the local paths as the models file wrote them (its position says where)."""
     for shown, as_written in written.items():
@@ -328,6 +349,9 @@ class _RequestValues:
 
     def output(self, uri: str) -> str:
         return uri
+
+    def weights(self, key: str, value: str) -> str:
+        return value if value.startswith("s3://") else _PLACEHOLDERS["local_weights"]
 
     def invocation_logs(self, source: str, use_prompt_response: bool) -> dict[str, Any]:
         return _requests.invocation_logs(source, use_prompt_response)

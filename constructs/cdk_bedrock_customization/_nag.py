@@ -47,6 +47,22 @@ def wildcard_resources(scope: IConstruct, arns: list[str]) -> list[str]:
     return ["Resource::" + _TOKEN.sub(lambda token: flattened[token[0]], arn) for arn in arns]
 
 
+def resolved_wildcards(statements: list[dict[str, Any]]) -> list[str]:
+    """The finding names cdk-nag gives the wildcard actions and resources of resolved policy statements."""
+    names = []
+    for statement in statements:
+        actions = statement.get("Action", [])
+        resources = statement.get("Resource", [])
+        for action in actions if isinstance(actions, list) else [actions]:
+            if "*" in action:
+                names.append(f"Action::{action}")
+        for resource in resources if isinstance(resources, list) else [resources]:
+            flattened = _flatten(resource)
+            if "*" in flattened:
+                names.append(f"Resource::{flattened}")
+    return sorted(set(names))
+
+
 # A string token's marker (cdk.Token.as_string); the same token resolves alike anywhere in its stack.
 _TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
 _FLATTENED: weakref.WeakKeyDictionary[cdk.Stack, dict[str, str]] = weakref.WeakKeyDictionary()

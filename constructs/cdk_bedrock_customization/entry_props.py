@@ -31,7 +31,10 @@ class Binder(Protocol):
         others (``TrainingData``, ``ValidationData0``...)."""
 
     def output(self, uri: str) -> Any:
-        """An S3 location written as an ``s3://`` URI (a job's output, an import's weights)."""
+        """An S3 location written as an ``s3://`` URI (a job's output)."""
+
+    def weights(self, key: str, value: str) -> Any:
+        """An open-weight model's weights: an ``s3://`` folder URI, or a local folder (relative to the file)."""
 
     def invocation_logs(self, source: str, use_prompt_response: bool) -> Any: ...
 
@@ -124,7 +127,7 @@ def _imported_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[st
 
 def _open_weight_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
     props: dict[str, Any] = {
-        "model_data": bind.output(str(entry["model_data"])),
+        "model_data": bind.weights(key, str(entry["model_data"])),
         "completion": _completion(entry, bind, contract.MODEL_IMPORT),
         **_given(entry, "job_name", "imported_model_name", "job_tags", "imported_model_tags"),
     }

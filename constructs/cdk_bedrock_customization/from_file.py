@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 
 from constructs import Construct
@@ -40,7 +42,8 @@ class ModelsFromFile(Construct):
     The file is validated first, as ``cdk-bedrock-customization validate --stage`` validates it: any problem
     stops the synth with one ModelsFileError, whose message lists every problem as one line,
     ``file:line:column: path.to.field: message``. Local .jsonl datasets are validated and shipped as
-    file assets; the service role may read exactly those objects.
+    file assets; the service role may read exactly those objects. Local folders of open-weight models are checked
+    as ``validate-weights`` checks them and uploaded, unzipped, to a bucket of this construct (``weights_bucket``).
 
     ``models`` holds the models of the ``models``, ``imported_models`` and ``copied_models`` sections, by key;
     ``open_weight_models``, ``deployments`` and ``provisioned_throughput`` the entries of their sections.
@@ -87,6 +90,19 @@ class ModelsFromFile(Construct):
             props = construct_props("provisioned_throughput", key, entry, bind)
             self.provisioned_throughput[key] = ProvisionedThroughput(self, key, **props, provider=provider)
 
+    @functools.cached_property
+    def weights_bucket(self) -> s3.Bucket:
+        """The bucket that the file's local folders of weights are uploaded to (under their keys), made on first
+        use; kept when the stack is deleted, like the weights."""
+        return s3.Bucket(
+            self,
+            "Weights",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            server_access_logs_prefix="access-logs/",
+        )
+
 
 class _InScope:
     """Binds an entry's values as constructs in the scope of a ModelsFromFile (entry_props.Binder)."""
@@ -117,6 +133,16 @@ class _InScope:
 
     def output(self, uri: str) -> S3Data:
         return S3Data.from_uri(uri)
+
+    def weights(self, key: str, value: str) -> S3Data:
+        """An s3:// URI, or a local folder (already validated by ModelsFile) uploaded under <key>/ of the file's
+        weights bucket."""
+        if value.startswith("s3://"):
+            return S3Data.from_uri(value)
+        path = str(self.scope.file.local_path(value))
+        return S3Data.from_local_folder(
+            self.scope, f"{key}Weights", path, bucket=self.scope.weights_bucket, key=f"{key}/"
+        )
 
     def invocation_logs(self, source: str, use_prompt_response: bool) -> InvocationLogs:
         return InvocationLogs(source=S3Data.from_uri(source), use_prompt_response=use_prompt_response)

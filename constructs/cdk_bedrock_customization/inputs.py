@@ -13,7 +13,7 @@ from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from . import _requests
 from ._resource import Grants
@@ -35,6 +35,9 @@ class S3Data:
     key: str = ""
     bucket: s3.IBucket | None = None
     bucket_name: str | None = None  # for a bucket given by URI
+    # For a local folder uploaded when the stack deploys: the folder, and the upload, which readers wait for.
+    local_folder: str | None = None
+    uploaded_by: IDependable | None = None
 
     @staticmethod
     def from_bucket(bucket: s3.IBucket, key: str = "") -> S3Data:
@@ -48,6 +51,18 @@ class S3Data:
         if match is None:
             raise ValueError(f"S3 URI {uri!r} is not of the form s3://bucket/key; use S3Data.from_bucket for a bucket")
         return S3Data(key=match["key"] or "", bucket_name=match["bucket"])
+
+    @staticmethod
+    def from_local_folder(scope: Construct, construct_id: str, path: str, *, bucket: s3.IBucket, key: str) -> S3Data:
+        """A local folder, uploaded as it is (unzipped) under ``key``, a prefix ending in ``/``, of ``bucket`` when
+        the stack deploys, by aws-cdk-lib's BucketDeployment (``construct_id`` in ``scope``); what reads the prefix
+        waits for the upload. Objects under the prefix that are not the folder's are removed; the files stay when
+        the stack is deleted. A folder must fit the upload function's storage (about 4.7 GiB); upload a larger one
+        with ``aws s3 sync`` and use ``from_uri``."""
+        from ._uploads import upload_folder  # loads aws_s3_deployment only when a folder is uploaded
+
+        upload = upload_folder(scope, construct_id, path, bucket, key)
+        return S3Data(key=key, bucket=bucket, local_folder=path, uploaded_by=upload)
 
     @property
     def uri(self) -> str:

@@ -32,6 +32,7 @@ from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import S3Data
 from .provider import CustomizationProvider
 from .serving import INVOKE_ACTIONS
+from .weights import WeightsError, validate_weights
 
 RESOURCE_TYPE = contract.MODEL_IMPORT
 # Bedrock runs one model import job at a time per account and Region (DESIGN.md, fact 16).
@@ -69,7 +70,8 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
     ) -> None:
         """
         :param model_data: the S3 folder (a prefix ending in ``/``) of the weights: ``config.json``, the tokenizer
-            files and ``.safetensors`` weights.
+            files and ``.safetensors`` weights. A local folder (``S3Data.from_local_folder``) is checked as
+            ``validate-weights`` checks it, at synth, and uploaded before the import starts.
         :param job_name: @default generated from the stack and construct, new for each replacement
         :param imported_model_name: @default generated like job_name
         :param role: the service role Bedrock assumes to read the weights and use the key. @default a role granted
@@ -87,6 +89,8 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         super().__init__(scope, construct_id)
+        if model_data.local_folder is not None:
+            _check_weights(model_data.local_folder)
         self.provider = provider or CustomizationProvider.of(scope)
         self.completion = completion or DEFAULT_COMPLETION
         use = self.provider.use(scope)
@@ -110,8 +114,12 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
             properties,
             self._own_tags,
             removal_policy,
-            # Bedrock checks the role's access when the job starts: a given role's key grant must exist first.
-            dependencies=[role] if role is not None and kms_key is not None else [],
+            # Bedrock checks the role's access when the job starts: a given role's key grant must exist first; and
+            # the weights of a local folder must have been uploaded.
+            dependencies=[
+                *([role] if role is not None and kms_key is not None else []),
+                *([model_data.uploaded_by] if model_data.uploaded_by is not None else []),
+            ],
             use=use,
         )
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=role is None)
@@ -189,3 +197,11 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
         if findings:
             acknowledge(role.resource, *findings)
         return role
+
+
+def _check_weights(folder: str) -> None:
+    """A local folder of weights is checked as validate-weights checks it, before anything is uploaded or paid for."""
+    try:
+        validate_weights(folder)
+    except WeightsError as error:
+        raise ValueError("model_data: the weights are not ones Custom Model Import takes:\n" + str(error)) from None

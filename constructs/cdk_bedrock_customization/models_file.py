@@ -204,10 +204,11 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "open_weight_models": (
         Field(
             "model_data",
-            _member_schema(WEIGHTS_IMPORT, "modelDataSource.s3DataSource.s3Uri"),
+            {"type": "string", "minLength": 1},
             "modelDataSource.s3DataSource.s3Uri",
             required=True,
-            description="the s3:// folder of the weights (Hugging Face layout); check it first with validate-weights",
+            description="the weights' folder (Hugging Face layout): an s3:// URI ending in /, or a local folder "
+            "(relative to this file), checked as validate-weights checks it and uploaded when the stack deploys",
         ),
         Field("job_name", _member_schema(WEIGHTS_IMPORT, "jobName"), "jobName", description="default: generated"),
         Field("imported_model_name", _member_schema(WEIGHTS_IMPORT, "importedModelName"), "importedModelName"),
@@ -528,6 +529,14 @@ class ModelsFile:
 
     def local_path(self, value: str) -> Path:
         return (self.path.parent / value).resolve()
+
+    def local_folder(self, value: str) -> Path | None:
+        """The local folder that value names (relative to this file), or None if it names none."""
+        try:
+            local = self.local_path(value)
+            return local if local.is_dir() else None
+        except (OSError, ValueError, RuntimeError):  # a name too long, a NUL character, a symlink loop
+            return None
 
     def local_file(self, value: str) -> Path | None:
         """The local file that value names (relative to this file), or None if it names none."""

@@ -12,6 +12,7 @@ from aws_cdk.assertions import Template
 from cdk_bedrock_customization import Completion, CustomizationProvider, ImportedModel, S3Data
 
 from .conftest import inline_policies, resources_of_type, role_statements
+from .test_weights import make_model
 
 IMPORT = "Custom::BedrockImportedModel"
 GIVEN_ROLE = "arn:aws:iam::123456789012:role/bedrock-imports"
@@ -240,3 +241,30 @@ def test_a_model_of_an_import_that_is_not_awaited_has_no_arn(stack, bucket) -> N
     assert properties["waitUntil"] == "Accepted"  # an import has no validation step to wait for
     with pytest.raises(ValueError, match=r"importedModelArn is not available with Completion.no_wait\(\)"):
         _ = model.model_arn
+
+
+def test_a_local_folder_is_checked_at_synth_and_uploaded_before_the_import(stack, bucket, tmp_path) -> None:
+    folder = make_model(tmp_path / "llama")
+    weights_data = S3Data.from_local_folder(stack, "LlamaWeights", str(folder), bucket=bucket, key="llama/")
+    model = ImportedModel(stack, "Llama", model_data=weights_data)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    (upload_id,) = [k for k, r in resources.items() if r["Type"] == "Custom::CDKBucketDeployment"]
+    assert upload_id in resources[stack.get_logical_id(model.resource)]["DependsOn"]
+
+
+def test_local_weights_that_custom_model_import_would_refuse_fail_the_synth(stack, bucket, tmp_path) -> None:
+    folder = make_model(tmp_path / "llama")
+    (folder / "tokenizer.json").unlink()
+    (folder / "tokenizer.model").unlink(missing_ok=True)
+    weights_data = S3Data.from_local_folder(stack, "LlamaWeights", str(folder), bucket=bucket, key="llama/")
+    with pytest.raises(
+        ValueError, match=r"model_data: the weights are not ones Custom Model Import takes:\n.*tokenizer"
+    ):
+        ImportedModel(stack, "Llama", model_data=weights_data)
+
+
+def test_a_local_folder_goes_under_a_prefix(stack, bucket, tmp_path) -> None:
+    with pytest.raises(ValueError, match=r"key 'llama': a folder is uploaded under a prefix, which ends in '/'"):
+        S3Data.from_local_folder(stack, "LlamaWeights", str(make_model(tmp_path / "llama")), bucket=bucket, key="llama")
+    with pytest.raises(ValueError, match=r"is not a folder"):
+        S3Data.from_local_folder(stack, "Missing", str(tmp_path / "missing"), bucket=bucket, key="missing/")

@@ -11,6 +11,7 @@ from aws_cdk.assertions import Template
 from cdk_bedrock_customization import ModelsFromFile
 
 from .test_models_file import problems, write
+from .test_weights import make_model, write_sparse_weights
 
 OPEN_WEIGHTS = """\
 version: 1
@@ -41,11 +42,58 @@ def test_an_open_weight_model_is_valid_and_built_into_an_imported_model(tmp_path
     assert set(built.open_weight_models) == {"llama"}
 
 
-def test_weights_outside_s3_are_reported_at_their_line(tmp_path: Path) -> None:
+def test_weights_that_are_neither_in_s3_nor_a_local_folder_are_reported_at_their_line(tmp_path: Path) -> None:
     path = write(tmp_path, OPEN_WEIGHTS.format(model_data="./weights/llama", name="llama-support"))
     (problem,) = problems(path)
-    assert problem.startswith(f"{path}:10:")
-    assert "open_weight_models.llama.model_data" in problem
+    assert problem == (
+        f"{path}:10:17: open_weight_models.llama.model_data: './weights/llama' is neither an s3:// URI nor a folder"
+    )
+
+
+def test_a_local_folder_of_weights_is_checked_as_validate_weights_checks_it(tmp_path: Path) -> None:
+    make_model(tmp_path / "weights" / "llama", config={"architectures": ["NotAModelForCausalLM"]})
+    path = write(tmp_path, OPEN_WEIGHTS.format(model_data="./weights/llama", name="llama-support"))
+    (problem,) = problems(path)
+    # The weights check's own message (tests/construct/test_weights.py), with the folder as the file wrote it.
+    assert problem.startswith(f"{path}:10:17: open_weight_models.llama.model_data: ./weights/llama/config.json: ")
+    assert "NotAModelForCausalLM" in problem
+
+
+def test_a_local_folder_too_large_to_upload_is_refused_before_anything_is_uploaded(tmp_path: Path) -> None:
+    folder = make_model(tmp_path / "weights" / "llama")
+    # Sparse: 5 GiB of weights written without the disk space. 2 x 5 GiB + 512 MiB is more than Lambda's 10,240 MiB.
+    write_sparse_weights(folder / "model-00002-of-00002.safetensors", 5 << 30)
+    path = write(tmp_path, OPEN_WEIGHTS.format(model_data="./weights/llama", name="llama-support"))
+    (problem,) = problems(path)
+    assert problem.startswith(f"{path}:10:17: open_weight_models.llama.model_data: ./weights/llama holds 5.0 GiB, ")
+    assert "more than the 4.8 GiB that aws-cdk-lib's BucketDeployment can upload" in problem
+    assert "aws s3 sync" in problem
+
+
+def test_a_local_folder_of_weights_is_uploaded_unzipped_before_the_import_starts(tmp_path: Path) -> None:
+    make_model(tmp_path / "weights" / "llama")
+    path = write(tmp_path, OPEN_WEIGHTS.format(model_data="./weights/llama", name="llama-support"))
+    assert problems(path) == []
+    stack = cdk.Stack(cdk.App(), "S")
+    built = ModelsFromFile(stack, "Models", path=path)
+    template = Template.from_stack(stack)
+    ((upload_id, upload),) = template.find_resources("Custom::CDKBucketDeployment").items()
+    bucket_id = stack.get_logical_id(built.weights_bucket.node.default_child)
+    assert upload["Properties"]["DestinationBucketName"] == {"Ref": bucket_id}
+    assert upload["Properties"]["DestinationBucketKeyPrefix"] == "llama/"
+    assert upload["Properties"]["Prune"] is True and upload["Properties"]["RetainOnDelete"] is True
+    ((_, resource),) = template.find_resources("Custom::BedrockImportedModel").items()
+    assert resource["Properties"]["modelDataSource"] == {
+        "s3DataSource": {"s3Uri": {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/llama/"]]}}
+    }
+    assert upload_id in resource["DependsOn"]
+    # The function's storage holds the zip and its files: the folder is tiny, so the margin (512 MiB) and 2 x 1 MiB.
+    ((_, function),) = [
+        item
+        for item in template.find_resources("AWS::Lambda::Function").items()
+        if "EphemeralStorage" in item[1]["Properties"]
+    ]
+    assert function["Properties"]["EphemeralStorage"] == {"Size": 514}
 
 
 def test_an_imported_model_name_is_unique_with_the_custom_models_names(tmp_path: Path) -> None:

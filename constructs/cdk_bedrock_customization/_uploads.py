@@ -1,0 +1,75 @@
+"""A local folder uploaded, unzipped, to S3 when the stack deploys (aws-cdk-lib's BucketDeployment)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3_deployment
+
+from constructs import Construct
+
+from ._local_folders import MAX_EPHEMERAL_STORAGE_MIB, folder_bytes, upload_problem, upload_storage_mib
+from ._nag import acknowledge, resolved_wildcards
+
+# What the upload function needs beyond its storage: the AWS CLI copies large files in parts.
+UPLOAD_MEMORY_MIB = 1024
+
+
+def upload_folder(
+    scope: Construct, construct_id: str, folder: str | os.PathLike[str], bucket: s3.IBucket, key: str
+) -> s3_deployment.BucketDeployment:
+    """Upload folder's files under key (a prefix ending in ``/``) of bucket, as they are; the objects under key that
+    are not the folder's are removed. Raises ValueError when the folder is missing or too large to upload."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise ValueError(f"{os.fspath(folder)} is not a folder")
+    if not key.endswith("/"):
+        raise ValueError(f"key {key!r}: a folder is uploaded under a prefix, which ends in '/'")
+    problem = upload_problem(path)
+    if problem is not None:
+        raise ValueError(problem)
+    storage = min(MAX_EPHEMERAL_STORAGE_MIB, upload_storage_mib(folder_bytes(path)))
+    deployment = s3_deployment.BucketDeployment(
+        scope,
+        construct_id,
+        sources=[s3_deployment.Source.asset(str(path))],
+        destination_bucket=bucket,
+        destination_key_prefix=key,
+        ephemeral_storage_size=cdk.Size.mebibytes(storage),
+        memory_limit=UPLOAD_MEMORY_MIB,
+        prune=True,
+        # The uploaded files are data that a model was made from: deleting the stack leaves them.
+        retain_on_delete=True,
+    )
+    _acknowledge_upload_function(cdk.Stack.of(scope))
+    return deployment
+
+
+def _acknowledge_upload_function(stack: cdk.Stack) -> None:
+    """aws-cdk-lib's one upload function per stack and size: its findings are aws-cdk-lib's design. Its policy
+    grows with each upload, so the wildcards it has so far are acknowledged after each."""
+    for child in stack.node.children:
+        if not child.node.id.startswith("Custom::CDKBucketDeployment"):
+            continue
+        policy = child.node.try_find_child("ServiceRole")
+        policy = policy.node.try_find_child("DefaultPolicy") if policy is not None else None
+        statements = stack.resolve(policy.document.to_json())["Statement"] if isinstance(policy, iam.Policy) else []
+        acknowledge(
+            child,
+            (
+                "IAM4",
+                "aws-cdk-lib's BucketDeployment function uses AWSLambdaBasicExecutionRole for its logs.",
+                ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+            ),
+            (
+                "IAM5",
+                "aws-cdk-lib's BucketDeployment function reads the CDK's asset bucket and writes (and prunes) the "
+                "upload's prefix; its grants are aws-cdk-lib's.",
+                resolved_wildcards(statements),
+            ),
+            ("L1", "aws-cdk-lib chooses the BucketDeployment function's runtime.", None),
+        )
