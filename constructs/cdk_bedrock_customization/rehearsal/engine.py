@@ -105,7 +105,7 @@ class LocalStack:
         custom_resources = CustomResourceRequests(
             env, clock, self._responses, self._functions.invoke_async, service_token_stand_ins
         )
-        provisioner = Provisioner(env, custom_resources, self._wait_conditions, self._functions)
+        provisioner = Provisioner(env, custom_resources, self._wait_conditions, self._functions, self.resources)
         self._operation = StackOperation(self.resources, printer, provisioner, self._wait_conditions, self._event_rules)
 
     def close(self) -> None:

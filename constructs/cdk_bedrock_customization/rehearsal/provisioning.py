@@ -1,26 +1,32 @@
 """How each kind of resource is made, changed and removed, one resource at a time: a custom resource through
-a request to its ServiceToken (the CDK's cross-Region references are played in SSM: cross_region_exports), a wait
-condition handle and a wait condition locally, a single function in Lambda too; everything else (IAM, S3, Lambda,
-Step Functions, Logs, EventBridge) is recorded with plausible Ref and Fn::GetAtt values (resources.py), after the
-limits AWS checks (limits.py)."""
+a request to its ServiceToken (the CDK's cross-Region references are played in SSM: cross_region_exports; its
+BucketDeployment in S3: bucket_deployments), a wait condition handle and a wait condition locally, a single
+function in Lambda too; everything else (IAM, S3, Lambda, Step Functions, Logs, EventBridge) is recorded with
+plausible Ref and Fn::GetAtt values (resources.py), after the limits AWS checks (limits.py). A bucket that a
+bucket deployment made in moto gets its Tags there on each update of its stack's bucket."""
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
-from . import cross_region_exports
+from . import bucket_deployments, cross_region_exports
 from .custom_resources import CustomResourceRequests, is_custom
 from .lambda_service import FUNCTION, LambdaService
 from .limits import resource_refusal
 from .resources import plausible
 from .single_function import HANDLER as SINGLE_FUNCTION_HANDLER
-from .stack_resources import Deployed, ResourceFailed
+from .stack_resources import Deployed, ResourceFailed, StackResources
 from .template import Environment
 from .wait_conditions import WaitConditions
 
+BUCKET = "AWS::S3::Bucket"
+
 
 class Provisioner:
-    """Creates, updates and deletes one stack's physical resources; ResourceFailed when that fails."""
+    """Creates, updates and deletes one stack's physical resources; ResourceFailed when that fails. resources:
+    the stack's records (a bucket deployment reads the cloud assembly's assets and its bucket's Tags there)."""
 
     def __init__(
         self,
@@ -28,13 +34,20 @@ class Provisioner:
         custom_resources: CustomResourceRequests,
         wait_conditions: WaitConditions,
         functions: LambdaService,
+        resources: StackResources,
     ) -> None:
         self.env = env
         self.custom_resources = custom_resources
         self.wait_conditions = wait_conditions
         self.functions = functions
+        self.resources = resources
+        self._assembly_dirs: list[Path] = []  # those the stack's bucket deployments were played from, newest first
+        self._deployment_buckets: set[str] = set()  # destination buckets of bucket deployments: they are in moto
 
     def create(self, logical_id: str, resource_type: str, properties: dict[str, Any], generation: int) -> Deployed:
+        if bucket_deployments.handles(resource_type):
+            physical_id, data = self._bucket_deployment("Create", logical_id, properties, None, None)
+            return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
         if cross_region_exports.handles(resource_type):
             physical_id, data = self._cross_region("Create", resource_type, properties, None, logical_id)
             return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
@@ -52,6 +65,11 @@ class Provisioner:
 
     def update(self, existing: Deployed, properties: dict[str, Any]) -> Deployed:
         logical_id, resource_type, generation = existing.logical_id, existing.resource_type, existing.generation
+        if bucket_deployments.handles(resource_type):
+            physical_id, data = self._bucket_deployment(
+                "Update", logical_id, properties, existing.properties, existing.physical_id
+            )
+            return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
         if cross_region_exports.handles(resource_type):
             physical_id, data = self._cross_region("Update", resource_type, properties, existing.properties, logical_id)
             return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
@@ -63,9 +81,16 @@ class Provisioner:
         if resource_type.startswith("AWS::CloudFormation::Wait"):
             raise ResourceFailed(f"{logical_id}: CloudFormation cannot update a wait condition")
         # A recorded resource keeps its physical id unless a name it was given changed.
-        return self._recorded(logical_id, resource_type, properties, generation)
+        updated = self._recorded(logical_id, resource_type, properties, generation)
+        if resource_type == BUCKET and updated.physical_id in self._deployment_buckets:
+            # The bucket is in moto: its tags are those CloudFormation sets (a deployment's "owned" tag).
+            bucket_deployments.tag_bucket(self.env.region, updated.physical_id, properties.get("Tags", []))
+        return updated
 
     def delete(self, deployed: Deployed) -> None:
+        if bucket_deployments.handles(deployed.resource_type):
+            self._bucket_deployment("Delete", deployed.logical_id, deployed.properties, None, deployed.physical_id)
+            return
         if cross_region_exports.handles(deployed.resource_type):
             self._cross_region("Delete", deployed.resource_type, deployed.properties, None, deployed.logical_id)
             return
@@ -88,6 +113,37 @@ class Provisioner:
             return cross_region_exports.apply(request_type, resource_type, properties, old_properties)
         except cross_region_exports.ExportInUse as error:
             raise ResourceFailed(f"{logical_id}: {error}") from error
+
+    def _bucket_deployment(
+        self,
+        request_type: str,
+        logical_id: str,
+        properties: dict[str, Any],
+        old_properties: dict[str, Any] | None,
+        physical_id: str | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """A Custom::CDKBucketDeployment request, played in moto's S3. A failure is answered as the handler
+        answers it: with the request's physical id, or on a Create, its log stream's name (CloudFormation keeps
+        it, and a rollback sends it a Delete)."""
+        assembly_dir = self.resources.assembly_dir
+        self._assembly_dirs = [assembly_dir, *(known for known in self._assembly_dirs if known != assembly_dir)]
+        place = bucket_deployments.Place(self.env.region, tuple(self._assembly_dirs), self._bucket_tags)
+        try:
+            answer = bucket_deployments.apply(request_type, properties, old_properties, physical_id, place)
+        except bucket_deployments.NotPlayed as refusal:
+            raise ResourceFailed(f"{logical_id}: the rehearsal does not play this: {refusal}") from refusal
+        except bucket_deployments.DeploymentFailed as error:
+            day = self.custom_resources.clock.moment().strftime("%Y/%m/%d")
+            log_stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
+            raise ResourceFailed(f"{logical_id}: {error}", physical_id or log_stream) from error
+        if request_type != "Delete":
+            self._deployment_buckets.add(str(properties["DestinationBucketName"]))
+        return answer
+
+    def _bucket_tags(self, bucket: str) -> list[dict[str, str]]:
+        """The Tags of the stack's bucket of that name (none: the bucket is not the stack's)."""
+        deployed = self.resources.find(BUCKET, bucket)
+        return list(deployed.properties.get("Tags", [])) if deployed is not None else []
 
     def _recorded(self, logical_id: str, resource_type: str, properties: dict[str, Any], generation: int) -> Deployed:
         """A resource that is only recorded, once AWS's limits allow it."""
