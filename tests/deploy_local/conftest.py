@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -10,17 +13,19 @@ from typing import Any
 
 import pytest
 from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_UPDATE
-from cdk_bedrock_customization.rehearsal.cloud import synthesize
 
 from .rehearsal_support import APP_UNDER_TEST, COMMITTED, REPO, SINGLE_FUNCTION
+
+SYNTH_APPS = Path(__file__).with_name("synth_apps.py")
 
 
 @pytest.fixture(scope="session")
 def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every cloud assembly the tests deploy, synthesized once, two at a time."""
+    """Every cloud assembly the tests deploy, synthesized once: in two processes, each synthesizing half of them
+    (synth_apps.py), so that jsii starts twice rather than once per app."""
     root = tmp_path_factory.mktemp("assemblies")
-    example = f"{sys.executable} {REPO / 'app.py'}"
-    under_test = f"{sys.executable} {APP_UNDER_TEST}"
+    example = str(REPO / "app.py")
+    under_test = str(APP_UNDER_TEST)
     variants: dict[str, tuple[str, Mapping[str, Any]]] = {
         "example": (example, {}),
         "example-updated": (example, EXAMPLE_UPDATE),
@@ -35,8 +40,16 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "committed-more-units": (under_test, {**COMMITTED, "committed_units": 2}),
         "committed-retrained-more-units": (under_test, {**COMMITTED, "committed_units": 2, "epochs": 2}),
     }
+    jobs = [[app, str(root / name), dict(context)] for name, (app, context) in variants.items()]
+    halves = [jobs[::2], jobs[1::2]]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {
-            name: pool.submit(synthesize, app, root / name, context) for name, (app, context) in variants.items()
-        }
-        return {name: future.result() for name, future in futures.items()}
+        list(pool.map(_synthesize_all, halves))
+    return {name: root / name for name in variants}
+
+
+def _synthesize_all(jobs: list[list[Any]]) -> None:
+    env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    command = [sys.executable, str(SYNTH_APPS), json.dumps(jobs)]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"synthesizing {[job[1] for job in jobs]} failed:\n{completed.stderr[-4000:]}")
