@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import index
+from bedrock_custom_resource import aws, environment, index, notifier
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 from cdk_bedrock_customization.emulation.shared_loader import shared_botocore_loader
 from moto import mock_aws
+
+from .notifier_helpers import SignalServer, Stack
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -42,10 +44,10 @@ def active_model(bedrock: BedrockStandIn, name: str) -> str:
     return model_arn
 
 
-def completed_job(bedrock: BedrockStandIn, job_name: str, model_name: str) -> str:
+def completed_job(bedrock: BedrockStandIn, job_name: str, model_name: str, region: str | None = None) -> str:
     """A fine-tuning job made straight through Bedrock's API (as from the console, not by a stack), completed:
-    its ARN. Its model is named model_name."""
-    job_arn: str = bedrock.client().create_model_customization_job(
+    its ARN. Its model is named model_name. In the stand-in's Region, or in region."""
+    job_arn: str = bedrock.client(region=region).create_model_customization_job(
         jobName=job_name,
         customModelName=model_name,
         roleArn=ROLE_ARN,
@@ -256,3 +258,44 @@ def events() -> CloudFormationEvents:
 def model_arn(bedrock: BedrockStandIn) -> str:
     """The model a deployment or a throughput serves."""
     return active_model(bedrock, "support-v1")
+
+
+# --- the job completion notifier's harness (tests/handler/notifier_helpers.py) ---------------------------
+
+Notify = Callable[[dict[str, Any]], dict[str, list[str]]]
+
+
+@pytest.fixture
+def signal_server() -> Iterator[SignalServer]:
+    server = SignalServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def stack(
+    bedrock: BedrockStandIn, events: CloudFormationEvents, signal_server: SignalServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
+    """The stack of the jobs that ``start`` creates, with the notifier's clients: the stand-in's Bedrock
+    client (the bedrock fixture patches only the resource handlers) and a stubbed CloudFormation client."""
+    client = aws.cloudformation_client()
+    stack = Stack(events.stack_id, client, signal_server)
+    stack.add_unrelated()
+    monkeypatch.setattr(notifier, "cloudformation_client", lambda: client)
+    monkeypatch.setattr(notifier, "bedrock_client", bedrock.client)
+    yield stack
+    stack.stubber.deactivate()
+
+
+@pytest.fixture
+def notify(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Notify:
+    """Invoke the notifier as Lambda does, with the environment the construct gives it; afterwards every
+    queued listing must have been read, page by page."""
+
+    def run(event: dict[str, Any]) -> dict[str, list[str]]:
+        monkeypatch.setenv(environment.STACK_ID_VARIABLE, stack.stack_id)
+        result = notifier.handle(event, None)
+        stack.stubber.assert_no_pending_responses()
+        return result
+
+    return run

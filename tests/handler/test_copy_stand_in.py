@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
-from .conftest import BASE_MODEL, ROLE_ARN, active_model, completed_job
+from .conftest import active_model, completed_job
 
 TARGET = "us-west-2"
 # The API reference's ModelCopyJobArn and CustomModelArn, for this account and the target Region.
@@ -247,18 +247,9 @@ def test_a_source_that_is_no_custom_model_there_is_not_found(bedrock, west, trai
     assert bedrock.copy_jobs(TARGET) == []
 
 
-def train_in_target(west: Any, bedrock: BedrockStandIn, name: str) -> None:
+def train_in_target(bedrock: BedrockStandIn, name: str) -> None:
     """A trained custom model of the target Region, named name."""
-    job_arn = west.create_model_customization_job(
-        jobName=f"{name}-job",
-        customModelName=name,
-        roleArn=ROLE_ARN,
-        baseModelIdentifier=BASE_MODEL,
-        trainingDataConfig={"s3Uri": "s3://my-data-bucket/train.jsonl"},
-        outputDataConfig={"s3Uri": "s3://my-data-bucket/output/"},
-        hyperParameters={"epochCount": "1"},
-    )["jobArn"]
-    bedrock.set_job_status(job_arn, "Completed")
+    completed_job(bedrock, f"{name}-job", name, region=TARGET)
 
 
 @pytest.mark.parametrize(
@@ -272,7 +263,7 @@ def train_in_target(west: Any, bedrock: BedrockStandIn, name: str) -> None:
 )
 def test_a_taken_target_name_is_refused(bedrock, west, trained, holder, refusal):
     if holder == "trained model":
-        train_in_target(west, bedrock, "taken")
+        train_in_target(bedrock, "taken")
     elif holder == "CreateCustomModel model":  # still Creating: it holds its name all the same
         west.create_custom_model(modelName="taken", modelSourceConfig={"s3DataSource": {"s3Uri": "s3://bucket/m/"}})
     elif holder == "copied model":

@@ -9,15 +9,13 @@ Bedrock is moto plus the stand-in; CloudFormation's listing is a Stubber; the ha
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import aws, environment, index, notifier
-from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from bedrock_custom_resource import index
 
 from .conftest import ACCOUNT, REGION, ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents, completed_job
-from .notifier_helpers import SignalServer, Stack
+from .notifier_helpers import Stack
 from .serving_helpers import poll
 
 IMPORT = "Custom::BedrockImportedModel"
@@ -26,36 +24,6 @@ COPY = "Custom::BedrockCopiedCustomModel"
 COPY_RESULT = "Custom::BedrockModelCopyJobResult"
 BACKSTOP = {"backstop": True}  # what the check rule's RuleTargetInput.fromObject({backstop: true}) delivers
 IMPORTED_MODEL_ARN = re.compile(rf"arn:aws:bedrock:{REGION}:{ACCOUNT}:imported-model/[a-z0-9]{{12}}")
-Notify = Callable[[dict[str, Any]], dict[str, list[str]]]
-
-
-@pytest.fixture
-def signal_server() -> Iterator[SignalServer]:
-    server = SignalServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def stack(bedrock: BedrockStandIn, signal_server: SignalServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    client = aws.cloudformation_client()
-    stack = Stack(CloudFormationEvents().stack_id, client, signal_server)
-    stack.add_unrelated()
-    monkeypatch.setattr(notifier, "cloudformation_client", lambda: client)
-    monkeypatch.setattr(notifier, "bedrock_client", bedrock.client)
-    yield stack
-    stack.stubber.deactivate()
-
-
-@pytest.fixture
-def notify(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Notify:
-    def run(event: dict[str, Any]) -> dict[str, list[str]]:
-        monkeypatch.setenv(environment.STACK_ID_VARIABLE, stack.stack_id)
-        result = notifier.handle(event, None)
-        stack.stubber.assert_no_pending_responses()
-        return result
-
-    return run
 
 
 def start_import(stack: Stack, logical_id: str = "Llama") -> tuple[dict[str, Any], str]:

@@ -9,17 +9,17 @@ CloudFormation client; the wait condition handles are a local HTTP server that r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import aws, environment, index, notifier
+from bedrock_custom_resource import index, notifier
 from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import (
     CREATE_FAILED,
     CloudFormationEvents,
+    Notify,
     completed_job,
     fine_tuning_properties,
     is_complete_input,
@@ -30,43 +30,6 @@ from .notifier_helpers import JobWait, SignalServer, Stack, request_target, stat
 GET = "GetModelCustomizationJob"
 CREATE = "CreateModelCustomizationJob"
 BACKSTOP = {"backstop": True}  # what the schedule rule's RuleTargetInput.fromObject({backstop: true}) delivers
-Notify = Callable[[dict[str, Any]], dict[str, list[str]]]
-
-
-@pytest.fixture
-def signal_server() -> Iterator[SignalServer]:
-    server = SignalServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def stack(
-    bedrock: BedrockStandIn, events: CloudFormationEvents, signal_server: SignalServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Stack]:
-    """The stack of the jobs that ``start`` creates, with the notifier's clients: the stand-in's Bedrock
-    client (the bedrock fixture patches only the resource handlers) and a stubbed CloudFormation client."""
-    client = aws.cloudformation_client()
-    stack = Stack(events.stack_id, client, signal_server)
-    stack.add_unrelated()
-    monkeypatch.setattr(notifier, "cloudformation_client", lambda: client)
-    monkeypatch.setattr(notifier, "bedrock_client", bedrock.client)
-    yield stack
-    stack.stubber.deactivate()
-
-
-@pytest.fixture
-def notify(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Notify:
-    """Invoke the notifier as Lambda does, with the environment the construct gives it; afterwards every
-    queued listing must have been read, page by page."""
-
-    def run(event: dict[str, Any]) -> dict[str, list[str]]:
-        monkeypatch.setenv(environment.STACK_ID_VARIABLE, stack.stack_id)
-        result = notifier.handle(event, None)
-        stack.stubber.assert_no_pending_responses()
-        return result
-
-    return run
 
 
 def start_waited_job(events: CloudFormationEvents, stack: Stack, logical_id: str = "Model") -> tuple[str, JobWait]:
