@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_UPDATE
+from moto import mock_aws
 
 from .rehearsal_support import APP_UNDER_TEST, COMMITTED, REPO, SINGLE_FUNCTION
 
@@ -53,3 +54,12 @@ def _synthesize_all(jobs: list[list[Any]]) -> None:
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"synthesizing {[job[1] for job in jobs]} failed:\n{completed.stderr[-4000:]}")
+
+
+@pytest.fixture
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto, with fake credentials: for the tests of what the rehearsal plays in AWS services itself."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield

@@ -27,7 +27,6 @@ from cdk_bedrock_customization.rehearsal.bucket_deployments import DeploymentFai
 from cdk_bedrock_customization.rehearsal.clock import VirtualClock
 from cdk_bedrock_customization.rehearsal.engine import LocalStack, Printer
 from cdk_bedrock_customization.rehearsal.template import Environment, Template
-from moto import mock_aws
 
 HASH = "67da5e2b7782b2e2e4680642348fe25034f4ecd7711a0c34f15564c5e8d51cfb"
 KEY = f"{HASH}.zip"
@@ -40,11 +39,8 @@ TOKEN = "arn:aws:lambda:us-east-1:111122223333:function:S-CustomCDKBucketDeploym
 
 
 @pytest.fixture(autouse=True)
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
+def aws(moto_aws: None) -> None:
+    """Every test here runs in moto."""
 
 
 @pytest.fixture

@@ -3,12 +3,9 @@ cross-region-ssm-writer-handler: a value that another Region's stack imports can
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
 import pytest
 from cdk_bedrock_customization.rehearsal import cross_region_exports
-from moto import mock_aws
 
 NAME = "/cdk/exports/Serving/Trainingsuseast1FnGetAttRouterCompletedJoboutputModelArn"
 MODEL = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
@@ -16,11 +13,8 @@ RETRAINED = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-mic
 
 
 @pytest.fixture(autouse=True)
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
+def aws(moto_aws: None) -> None:
+    """Every test here runs in moto."""
 
 
 def writer(value: str) -> dict[str, object]:
