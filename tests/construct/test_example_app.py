@@ -20,6 +20,7 @@ from .conftest import custom_model
 STACK = "BedrockCustomizationExample"
 FROM_FILE_STACK = "BedrockModelsFromFile"
 PROVIDER_STACK = "BedrockCustomizationProvider"
+SERVING_STACK = "BedrockCustomizationExampleServing"
 
 
 def synth(outdir: Path, aspects: tuple[cdk.IAspect, ...] = ()) -> tuple[cdk.App, Path]:
@@ -88,10 +89,17 @@ def cfn_lint(template_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("stack", [STACK, FROM_FILE_STACK, PROVIDER_STACK])
-def test_cfn_lint_reports_no_errors(tmp_path, stack):
-    synth(tmp_path)
-    result = cfn_lint(tmp_path / f"{stack}.template.json")
+@pytest.fixture(scope="module")
+def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example app, synthesized once for the tests that only read its templates."""
+    outdir = tmp_path_factory.mktemp("example")
+    synth(outdir)
+    return outdir
+
+
+@pytest.mark.parametrize("stack", [STACK, FROM_FILE_STACK, PROVIDER_STACK, SERVING_STACK])
+def test_cfn_lint_reports_no_errors(example_assembly, stack):
+    result = cfn_lint(example_assembly / f"{stack}.template.json")
     # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational; 1 means it could not run.
     assert result.returncode in (0, 4, 8, 12), result.stdout + result.stderr
 
@@ -102,10 +110,9 @@ def test_cfn_lint_check_can_fail(tmp_path):
     assert cfn_lint(broken).returncode & 2
 
 
-@pytest.mark.parametrize("stack", [STACK, FROM_FILE_STACK, PROVIDER_STACK])
-def test_template_matches_snapshot(tmp_path, snapshot, stack):
-    synth(tmp_path)
-    assert snapshot_template(json.loads((tmp_path / f"{stack}.template.json").read_text())) == snapshot
+@pytest.mark.parametrize("stack", [STACK, FROM_FILE_STACK, PROVIDER_STACK, SERVING_STACK])
+def test_template_matches_snapshot(example_assembly, snapshot, stack):
+    assert snapshot_template(json.loads((example_assembly / f"{stack}.template.json").read_text())) == snapshot
 
 
 def test_two_synths_are_byte_identical(tmp_path):
@@ -134,7 +141,6 @@ def test_handler_asset_holds_the_package_and_no_bytecode(tmp_path):
 
 
 @pytest.mark.parametrize("output", ["SupportAssistantModelArn", "DistilledRouterModelArn"])
-def test_example_outputs_each_models_arn(tmp_path, output):
-    _, template_path = synth(tmp_path)
-    value = json.loads(template_path.read_text())["Outputs"][output]["Value"]
+def test_example_outputs_each_models_arn(example_assembly, output):
+    value = json.loads((example_assembly / f"{STACK}.template.json").read_text())["Outputs"][output]["Value"]
     assert value["Fn::GetAtt"][1] == "outputModelArn"
