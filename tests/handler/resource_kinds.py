@@ -1,8 +1,8 @@
-"""The four resource types that create something in Bedrock, as the handler tests drive them: the operations that
-create and change each, the members that name and tag it, the status at which its Create is complete, how the
-Bedrock stand-in lists it and moves its status, and valid properties for it. Written by hand from the API
-reference, never read from the handler's contract. And a stack of one such resource, whose Creates and Updates
-run whole: onEvent, the resource made ready, isComplete."""
+"""The six resource types that create something in Bedrock, as the handler tests drive them: the operations that
+create and change each, the members that name and tag it (and where those tags are), the status at which its
+Create is complete, how the Bedrock stand-in lists it and moves its status, and valid properties for it. Written
+by hand from the API reference, never read from the handler's contract. And a stack of one such resource, whose
+Creates and Updates run whole: onEvent, the resource made ready, isComplete."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from typing import Any
 from bedrock_custom_resource import index
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
-from .conftest import CloudFormationEvents, active_model, fine_tuning_properties, is_complete_input
+from .conftest import CloudFormationEvents, active_model, completed_job, fine_tuning_properties, is_complete_input
 from .serving_helpers import deployment_properties, throughput_properties
 from .test_imported_model import import_properties
+from .test_model_copy_job import copy_properties
+from .test_model_import_job import import_properties as import_job_properties
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,35 @@ class ResourceKind:
     existing: Callable[[BedrockStandIn], list[dict[str, Any]]]
     set_status: Callable[..., None]  # (bedrock, ARN, status, failure message if any)
     properties: Callable[[BedrockStandIn], dict[str, Any]]  # valid ones, tagged, for a new resource
+    # Where each tag member's tags are, in tag_members' order: the member of the resource's record (as existing()
+    # lists it) that holds the ARN they tag. Empty: every tag member tags the resource itself (arn_member).
+    tag_holders: tuple[str, ...] = ()
+    # The members that name what the resource makes (generated when absent), besides name_member.
+    other_name_members: tuple[str, ...] = ()
 
     @property
     def tag_member(self) -> str:
-        """The member that tags the resource itself (a job's jobTags; its customModelTags tag its model)."""
+        """The member of the resource's own tags (a job's jobTags; its customModelTags tag its model). A copy job
+        cannot be tagged: its own tags are its copied model's."""
         return self.tag_members[0]
+
+    @property
+    def name_members(self) -> tuple[str, ...]:
+        """Every member that names the resource or what it makes (a job's jobName, then its model's name)."""
+        return (self.name_member, *self.other_name_members)
+
+    def record(self, bedrock: BedrockStandIn, physical_id: str) -> dict[str, Any]:
+        """The resource of this ARN, as existing() lists it."""
+        (resource,) = [r for r in self.existing(bedrock) if r[self.arn_member] == physical_id]
+        return resource
+
+    def tagged(self, bedrock: BedrockStandIn, physical_id: str, member: str) -> str | None:
+        """The ARN that the tag member's tags are on, as the stand-in records it (None: it does not exist yet, as
+        a job's model before the job completes)."""
+        holders = self.tag_holders or (self.arn_member,) * len(self.tag_members)
+        holder = holders[self.tag_members.index(member)]
+        arn = self.record(bedrock, physical_id).get(holder)
+        return None if arn is None else str(arn)
 
     def fields(self) -> dict[str, Any]:
         """Its fields by name, for a subclass that adds what its tests need: Sub(**kind.fields(), more=...)."""
@@ -60,6 +86,8 @@ JOB = ResourceKind(
     existing=BedrockStandIn.jobs,
     set_status=BedrockStandIn.set_job_status,
     properties=lambda bedrock: fine_tuning_properties(),
+    tag_holders=("jobArn", "outputModelArn"),  # the job; its model once it completes
+    other_name_members=("customModelName",),
 )
 
 IMPORT = ResourceKind(
@@ -104,7 +132,48 @@ THROUGHPUT = ResourceKind(
     properties=lambda bedrock: throughput_properties(active_model(bedrock, "served")),
 )
 
-KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT]
+IMPORT_JOB = ResourceKind(
+    resource_type="Custom::BedrockImportedModel",
+    create_operation="CreateModelImportJob",
+    update_operation=None,
+    name_member="jobName",
+    tag_members=("jobTags", "importedModelTags"),
+    ready="Completed",
+    arn_member="jobArn",
+    status_member="status",
+    existing=BedrockStandIn.import_jobs,
+    set_status=BedrockStandIn.set_import_job_status,
+    properties=lambda bedrock: import_job_properties(),
+    tag_holders=("jobArn", "importedModelArn"),  # the job; its imported model once it completes
+    other_name_members=("importedModelName",),
+)
+
+
+def trained_model(bedrock: BedrockStandIn, name: str) -> str:
+    """A custom model of that name, trained by a fine-tuning job made outside any stack: its ARN."""
+    return str(bedrock.job(completed_job(bedrock, f"{name}-job", name))["outputModelArn"])
+
+
+# A copy job has no name and no tags of its own (the API reference's TaggableResourcesArn does not admit its ARN):
+# targetModelName names it (it is found by it, with ListModelCopyJobs) and its tags are its copied model's, at
+# targetModelArn, once the job completes. Its record keeps the targetModelTags its request gave, the handler's
+# configuration tag among them, which no later tagging changes.
+COPY_JOB = ResourceKind(
+    resource_type="Custom::BedrockCopiedCustomModel",
+    create_operation="CreateModelCopyJob",
+    update_operation=None,
+    name_member="targetModelName",
+    tag_members=("targetModelTags",),
+    ready="Completed",
+    arn_member="jobArn",
+    status_member="status",
+    existing=BedrockStandIn.copy_jobs,
+    set_status=BedrockStandIn.set_copy_job_status,
+    properties=lambda bedrock: copy_properties(trained_model(bedrock, "support-v1")),
+    tag_holders=("targetModelArn",),
+)
+
+KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT, IMPORT_JOB, COPY_JOB]
 
 
 @dataclass
@@ -142,8 +211,7 @@ class Stack:
         return dict(result["Data"])
 
     def make_ready(self, physical_id: str) -> None:
-        (resource,) = [r for r in self.kind.existing(self.bedrock) if r[self.kind.arn_member] == physical_id]
-        if resource[self.kind.status_member] != self.kind.ready:
+        if self.kind.record(self.bedrock, physical_id)[self.kind.status_member] != self.kind.ready:
             self.kind.set_status(self.bedrock, physical_id, self.kind.ready)
 
 

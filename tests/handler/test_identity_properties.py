@@ -1,7 +1,8 @@
 """Property-based tests (hypothesis) of a resource's identity, for every resource type that creates something.
 
 Four properties, each for Custom::BedrockModelCustomizationJob, Custom::BedrockCustomModel,
-Custom::BedrockCustomModelDeployment and Custom::BedrockProvisionedModelThroughput:
+Custom::BedrockCustomModelDeployment, Custom::BedrockProvisionedModelThroughput, Custom::BedrockImportedModel
+(model import jobs) and Custom::BedrockCopiedCustomModel (model copy jobs):
 
 1. The rollback of a failed Update changes nothing. CloudFormation rolls a failed update back with another
    Update whose ResourceProperties are the previous properties and whose OldResourceProperties are the refused
@@ -15,7 +16,8 @@ Custom::BedrockCustomModelDeployment and Custom::BedrockProvisionedModelThroughp
 
 Every example runs against a Bedrock stand-in of its own (moto started inside the example), so that examples
 never see each other's resources. Expected values are never computed with the handler's code: the tests
-compare physical ids returned earlier, resource counts, recorded calls, and tags that they chose themselves.
+compare physical ids returned earlier, resource counts, recorded calls, and tags that they chose themselves,
+read where each kind says its tags are (ResourceKind.tagged: a job's model, a copy job's copied model).
 What the tests know of Bedrock's rules (required members, enums, lengths, bounds) is written here by hand,
 from the API reference.
 """
@@ -41,7 +43,9 @@ from moto import mock_aws
 from . import resource_kinds
 from .conftest import (
     ACCOUNT,
+    BASE_MODEL,
     REGION,
+    ROLE_ARN,
     CloudFormationEvents,
     active_model,
     distillation_properties,
@@ -49,9 +53,11 @@ from .conftest import (
     is_complete_input,
     rft_properties,
 )
-from .resource_kinds import ResourceKind, Stack, writes
+from .resource_kinds import ResourceKind, Stack, trained_model, writes
 from .serving_helpers import deployment_properties, throughput_properties
 from .test_imported_model import import_properties
+from .test_model_copy_job import copy_properties
+from .test_model_import_job import import_properties as import_job_properties
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
 STACK_TAG = "cdk-bedrock-customization:stack"
@@ -66,13 +72,16 @@ per_example = settings(suppress_health_check=[HealthCheck.function_scoped_fixtur
 @contextmanager
 def fresh_bedrock() -> Iterator[BedrockStandIn]:
     """What the `bedrock` fixture sets up, for one example: moto, the stand-in, the handler's client. For speed
-    only, the handler gets the same client (built as it builds its own) for the whole example: building one
-    takes most of an example's time, and the stand-in keeps its state in moto, not in the client."""
+    only, the handler gets the same client (built as it builds its own) for the whole example, and so do the
+    test's own calls (bedrock.client(), as in active_model and completed_job): building one takes most of an
+    example's time, and the stand-in keeps its state in moto, not in the client."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         bedrock = BedrockStandIn(patch, region=REGION, account_id=ACCOUNT)
         client = bedrock.client()
         for handler in index.HANDLERS.values():
             patch.setattr(handler, "bedrock_client", lambda: client)
+        build = bedrock.client
+        patch.setattr(bedrock, "client", lambda **options: build(**options) if options else client)
         yield bedrock
 
 
@@ -106,6 +115,8 @@ TAG_VALUES = st.one_of(
     st.sampled_from(["ml", "dev", "prod", ""]), st.from_regex(r"[A-Za-z0-9 ._:/=+@-]{0,256}", fullmatch=True)
 )
 TAG_MAPS = st.dictionaries(TAG_KEYS, TAG_VALUES, max_size=6)
+# KmsKeyId: a key id, or a key's ARN (nothing checks that the key exists).
+KMS_KEYS = st.one_of(st.uuids().map(str), st.uuids().map(lambda key: f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}"))
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
@@ -126,6 +137,10 @@ RFT_HYPER = ("customizationConfig", "rftConfig", "hyperParameters")
 TEACHER = ("customizationConfig", "distillationConfig", "teacherModelConfig")
 
 
+# Valid values of a member: a strategy, or (for values that must exist in Bedrock) one made from the stand-in.
+Values = st.SearchStrategy[str] | Callable[[BedrockStandIn], st.SearchStrategy[str]]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Kind(ResourceKind):
     """A resource type, and what these tests need to know of its properties (written from the API reference)."""
@@ -133,7 +148,7 @@ class Kind(ResourceKind):
     name: str
     draw_properties: Callable[[BedrockStandIn, st.DataObject, bool], Properties]  # (.., commitment allowed)
     # Members whose change needs a new resource, with valid values for them.
-    replacing: Mapping[Path, st.SearchStrategy[str]]
+    replacing: Mapping[Path, Values]
     # Members the API requires (or a union, or a rule between members, needs); removed when present.
     required: tuple[Path, ...] = ()
     # Enum members: the allowed values. Set whether present or not, as long as their parent is present.
@@ -176,6 +191,32 @@ def _throughput_properties(bedrock: BedrockStandIn, data: st.DataObject, commitm
     if commitment and data.draw(st.booleans(), label="committed"):
         properties["commitmentDuration"] = data.draw(st.sampled_from(["OneMonth", "SixMonths"]))
     return _maybe_named(properties, data, "provisionedModelName")
+
+
+def _import_job_properties(bedrock: BedrockStandIn, data: st.DataObject, commitment: bool) -> Properties:
+    properties = import_job_properties(
+        jobTags=tag_list(data.draw(TAG_MAPS, label="jobTags")),
+        importedModelTags=tag_list(data.draw(TAG_MAPS, label="importedModelTags")),
+    )
+    return _maybe_named(_maybe_named(properties, data, "jobName"), data, "importedModelName")
+
+
+# The custom models a copy may copy, trained for each example (a change of source needs a second one). Valid model
+# names that no GIVEN_NAMES value is (they have a hyphen).
+SOURCE_MODELS = ("source-a", "source-b")
+
+
+def source_models(bedrock: BedrockStandIn) -> st.SearchStrategy[str]:
+    arns = {model["modelName"]: model["modelArn"] for model in bedrock.models()}
+    return st.sampled_from([arns[name] for name in SOURCE_MODELS])
+
+
+def _copy_properties(bedrock: BedrockStandIn, data: st.DataObject, commitment: bool) -> Properties:
+    for name in SOURCE_MODELS:
+        trained_model(bedrock, name)
+    source = data.draw(source_models(bedrock), label="sourceModelArn")
+    properties = copy_properties(source, targetModelTags=tag_list(data.draw(TAG_MAPS, label="targetModelTags")))
+    return _maybe_named(properties, data, "targetModelName")
 
 
 def _maybe_named(properties: Properties, data: st.DataObject, name_member: str) -> Properties:
@@ -293,7 +334,43 @@ THROUGHPUT = Kind(
     max_lengths={"modelId": 2048},
 )
 
-KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT]
+# Bedrock runs one model import job at a time per account and Region (DESIGN.md, fact 16), and the stand-in keeps
+# that quota of 1 in every example here. No property needs two imports running at once: a Stack's Creates and
+# Updates run whole (each import completes before the next starts), as a stack's imports run one at a time, and
+# one refusal (bedrock_refusals) has another import run meanwhile, which the quota must refuse. Raising the quota
+# would hide that refusal, and let pass a sequence that Bedrock would refuse.
+IMPORT_JOB = Kind(
+    **resource_kinds.IMPORT_JOB.fields(),
+    name="ModelImportJob",
+    draw_properties=_import_job_properties,
+    replacing={
+        ("modelDataSource", "s3DataSource", "s3Uri"): S3_URIS,
+        ("roleArn",): ROLE_ARNS,
+        ("importedModelKmsKeyId",): KMS_KEYS,
+    },
+    required=(
+        ("roleArn",),
+        ("modelDataSource",),
+        ("modelDataSource", "s3DataSource"),  # a union: exactly one member
+        ("modelDataSource", "s3DataSource", "s3Uri"),
+    ),
+    enums={("waitUntil",): ("Completed", "Accepted")},  # the handler's: an import has no validation to wait for
+    arns=("roleArn",),
+    max_lengths={"roleArn": 2048, "s3Uri": 1024},
+)
+
+COPY_JOB = Kind(
+    **resource_kinds.COPY_JOB.fields(),
+    name="ModelCopyJob",
+    draw_properties=_copy_properties,
+    replacing={("sourceModelArn",): source_models, ("modelKmsKeyId",): KMS_KEYS},
+    required=(("sourceModelArn",),),
+    enums={("waitUntil",): ("Completed", "Accepted")},  # the handler's: a copy has no validation to wait for
+    arns=("sourceModelArn",),
+    max_lengths={"sourceModelArn": 1011},
+)
+
+KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT, IMPORT_JOB, COPY_JOB]
 every_kind = pytest.mark.parametrize("kind", KINDS, ids=[kind.name for kind in KINDS])
 
 
@@ -324,13 +401,19 @@ def state(bedrock: BedrockStandIn) -> dict[str, Any]:
     """Everything the stand-in holds, with every resource's tags."""
     resources = {
         "jobs": bedrock.jobs(),
-        "models": bedrock.models(),
+        "models": bedrock.models(),  # trained, and copied
         "imported models": bedrock.imported_models(),
         "deployments": bedrock.deployments(),
         "throughputs": bedrock.throughputs(),
+        "import jobs": bedrock.import_jobs(),
+        "import job models": bedrock.import_job_models(),
+        "copy jobs": bedrock.copy_jobs(),
     }
+    # Every taggable resource's tags: not a copy job's, which cannot be tagged (its record, above, shows the tags
+    # its request gave; its copied model is among the models).
     arn_members = ("jobArn", "modelArn", "customModelDeploymentArn", "provisionedModelArn")
-    arns = {r[m] for listed in resources.values() for r in listed for m in arn_members if m in r}
+    taggable = [listed for name, listed in resources.items() if name != "copy jobs"]
+    arns = {r[m] for listed in taggable for r in listed for m in arn_members if m in r}
     return {**resources, "tags": {arn: bedrock.all_tags(arn) for arn in sorted(arns)}}
 
 
@@ -578,27 +661,29 @@ def odd_strings(draw: st.DrawFn, kind: Kind, properties: Properties) -> Refusal:
 
 
 @st.composite
-def replacing_changes(draw: st.DrawFn, kind: Kind, properties: Properties) -> Properties:
+def replacing_changes(draw: st.DrawFn, kind: Kind, bedrock: BedrockStandIn, properties: Properties) -> Properties:
     """The properties with one or two valid changes that need a new resource."""
     paths = [path for path in kind.replacing if has(properties, path[:-1])]
     chosen = draw(st.lists(st.sampled_from(paths), min_size=1, max_size=2, unique=True), label="replacing")
     changed = properties
     for path in chosen:
         current = value_at(properties, path) if has(properties, path) else None
-        changed = with_value(
-            changed, path, draw(kind.replacing[path].filter(lambda v, c=current: v != c), label=str(path))
-        )
-    if kind.name_member in properties:  # a replacement cannot reuse a given name: it is given a new one
-        name = draw(GIVEN_NAMES.filter(lambda name: name != properties[kind.name_member]), label="new name")
-        changed = changed | {kind.name_member: name}
+        values = kind.replacing[path]
+        if not isinstance(values, st.SearchStrategy):
+            values = values(bedrock)
+        changed = with_value(changed, path, draw(values.filter(lambda v, c=current: v != c), label=str(path)))
+    for member in kind.name_members:  # a replacement cannot reuse a given name: it is given a new one
+        if member in properties:
+            name = draw(GIVEN_NAMES.filter(lambda name, old=properties[member]: name != old), label=f"new {member}")
+            changed = changed | {member: name}
     return changed
 
 
-def _sibling(properties: Properties, kind: Kind) -> Callable[[BedrockStandIn, Stack], None]:
-    """Another resource of the stack, made first, that holds the name TAKEN_NAME."""
+def _sibling(properties: Properties) -> Callable[[BedrockStandIn, Stack], None]:
+    """Another resource of the stack, of these properties (that give it a taken name), made first."""
 
     def prepare(bedrock: BedrockStandIn, stack: Stack) -> None:
-        stack.create(properties | {kind.name_member: TAKEN_NAME}, logical_id=stack.logical_id + "Sibling")
+        stack.create(properties, logical_id=stack.logical_id + "Sibling")
 
     return prepare
 
@@ -607,15 +692,25 @@ def _quota_full(bedrock: BedrockStandIn, stack: Stack) -> None:
     bedrock.limit_concurrent_jobs(0)
 
 
+def _another_import_runs(bedrock: BedrockStandIn, stack: Stack) -> None:
+    """An import job started outside the stack runs: it holds the account's one concurrent import."""
+    bedrock.client().create_model_import_job(
+        jobName="imported-elsewhere",
+        importedModelName="imported-elsewhere",
+        roleArn=ROLE_ARN,
+        modelDataSource={"s3DataSource": {"s3Uri": "s3://another-bucket/weights/"}},
+    )
+
+
 @st.composite
-def bedrock_refusals(draw: st.DrawFn, kind: Kind, properties: Properties) -> Refusal:
+def bedrock_refusals(draw: st.DrawFn, kind: Kind, bedrock: BedrockStandIn, properties: Properties) -> Refusal:
     """Valid changes that cannot be made: Bedrock's refusals, and the handler's for names and commitments."""
-    other = draw(replacing_changes(kind, properties), label="another configuration")
+    other = draw(replacing_changes(kind, bedrock, properties), label="another configuration")
     named = properties | {kind.name_member: TAKEN_NAME}
     choices: list[Refusal] = []
     if kind is THROUGHPUT:
         # a rename to a name another throughput holds (in place: UpdateProvisionedModelThroughput)
-        choices.append(Refusal("renamed to a taken name", named, _sibling(properties, kind), kind.update_operation))
+        choices.append(Refusal("renamed to a taken name", named, _sibling(named), kind.update_operation))
         foundation = "amazon.titan-text-express-v1:0:8k"  # not the base model of the served model
         choices.append(
             Refusal("another base model", properties | {"modelId": foundation}, refused_call=kind.update_operation)
@@ -624,11 +719,35 @@ def bedrock_refusals(draw: st.DrawFn, kind: Kind, properties: Properties) -> Ref
             choices.append(Refusal("more units, committed", other, names="modelUnits"))
     else:
         # a replacement under a given name that another resource, of another configuration, holds
-        choices.append(
-            Refusal("a replacement under a taken name", named, _sibling(other, kind), names=kind.name_member)
-        )
+        sibling = other | {kind.name_member: TAKEN_NAME}
+        choices.append(Refusal("a replacement under a taken name", named, _sibling(sibling), names=kind.name_member))
     if kind is JOB:
         choices.append(Refusal("a replacement, the job quota full", other, _quota_full, kind.create_operation))
+    if kind is IMPORT_JOB:
+        choices.append(
+            Refusal("a replacement while another import runs", other, _another_import_runs, kind.create_operation)
+        )
+        # a replacement whose given model name another import's model holds (its job name is generated)
+        model_named = {k: v for k, v in properties.items() if k != "jobName"} | {"importedModelName": TAKEN_NAME}
+        sibling = other | {"importedModelName": TAKEN_NAME}
+        choices.append(
+            Refusal("a model name another model holds", model_named, _sibling(sibling), names="importedModelName")
+        )
+    if kind is COPY_JOB:
+        # a copy under the name of a custom model that exists (a source model), which no copy job made
+        in_use = properties | {"targetModelName": SOURCE_MODELS[0]}
+        choices.append(Refusal("the name of a trained model", in_use, names="targetModelName"))
+        # another source is a replacement: under a new name, as any (a given name cannot be reused)
+        missing = draw(st.from_regex(r"[a-z0-9]{12}", fullmatch=True))
+        absent_model = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/{BASE_MODEL}/{missing}"
+        new_names = {member: other[member] for member in kind.name_members if member in properties}
+        choices.append(
+            Refusal(
+                "a source model that does not exist",
+                properties | new_names | {"sourceModelArn": absent_model},
+                refused_call=kind.create_operation,
+            )
+        )
     if kind is DEPLOYMENT:
         missing = draw(st.from_regex(r"[a-z0-9]{12}", fullmatch=True))
         absent_model = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/imported/{missing}"
@@ -642,7 +761,9 @@ def bedrock_refusals(draw: st.DrawFn, kind: Kind, properties: Properties) -> Ref
     return draw(st.sampled_from(choices))
 
 
-def refused_updates(kind: Kind, properties: Properties, *, by_bedrock: bool = True) -> st.SearchStrategy[Refusal]:
+def refused_updates(
+    kind: Kind, bedrock: BedrockStandIn, properties: Properties, *, by_bedrock: bool = True
+) -> st.SearchStrategy[Refusal]:
     """Properties that the handler refuses (and, by_bedrock, valid changes that cannot be made)."""
     families: list[st.SearchStrategy[Refusal] | None] = [
         wrong_types(properties),
@@ -654,7 +775,7 @@ def refused_updates(kind: Kind, properties: Properties, *, by_bedrock: bool = Tr
         deeply_nested(properties),
         odd_numbers(kind, properties) if any(has(properties, p) for p in kind.numbers) else None,
         odd_strings(kind, properties),
-        bedrock_refusals(kind, properties) if by_bedrock else None,
+        bedrock_refusals(kind, bedrock, properties) if by_bedrock else None,
     ]
     return st.one_of([family for family in families if family is not None])
 
@@ -670,7 +791,7 @@ REFUSAL_ERRORS = (ValueError, RuntimeError, ClientError)
 def test_the_rollback_of_a_failed_update_changes_nothing(aws_environment, kind, data):
     with fresh_bedrock() as bedrock:
         stack, properties, physical_id, created = created_stack(bedrock, kind, data)
-        refused = data.draw(refused_updates(kind, properties), label="refused update")
+        refused = data.draw(refused_updates(kind, bedrock, properties), label="refused update")
         refused.prepare(bedrock, stack)
         before = state(bedrock)
         mark = len(bedrock.calls)
@@ -695,7 +816,7 @@ def test_refused_properties_are_refused_naming_the_property(aws_environment, kin
     """Bad input names the property path and creates nothing (DESIGN.md, principles): a refusal, not a crash."""
     with fresh_bedrock() as bedrock:
         properties = kind.draw_properties(bedrock, data, True)
-        refused = data.draw(refused_updates(kind, properties, by_bedrock=False), label="refused properties")
+        refused = data.draw(refused_updates(kind, bedrock, properties, by_bedrock=False), label="refused properties")
         mark = len(bedrock.calls)
         with pytest.raises(Exception) as raised:
             index.on_event(CloudFormationEvents(resource_type=kind.resource_type).create(refused.properties))
@@ -710,7 +831,7 @@ def test_the_rollback_of_a_successful_replacement_returns_to_the_earlier_resourc
     with fresh_bedrock() as bedrock:
         # a committed throughput is never replaced
         stack, properties, first_id, first_data = created_stack(bedrock, kind, data, commitment=False)
-        replacing = data.draw(replacing_changes(kind, properties), label="replacing")
+        replacing = data.draw(replacing_changes(kind, bedrock, properties), label="replacing")
         second_id, _ = stack.update(first_id, replacing, properties)
         assert second_id != first_id
         mark = len(bedrock.calls)
@@ -763,10 +884,12 @@ def test_a_create_retried_or_replayed_creates_one_resource(aws_environment, kind
 @for_every_kind
 def test_tags_are_made_what_the_stack_says_whatever_they_are_now(aws_environment, kind, data):
     with fresh_bedrock() as bedrock:
-        stack, properties, physical_id, created = created_stack(bedrock, kind, data)
+        stack, properties, physical_id, _ = created_stack(bedrock, kind, data)
         member = data.draw(st.sampled_from(kind.tag_members), label="tag member")
-        tagged = {"jobTags": physical_id, "customModelTags": created.get("outputModelArn")}.get(member, physical_id)
-        others = [arn for arn in (physical_id, created.get("outputModelArn")) if arn and arn != tagged]
+        # where the kind says they are: the resource, a job's model, a copy job's copied model
+        tagged = kind.tagged(bedrock, physical_id, member)
+        assert tagged is not None, f"{member} tags nothing once {physical_id} is {kind.ready}"
+        others = [arn for m in kind.tag_members if (arn := kind.tagged(bedrock, physical_id, m)) not in (None, tagged)]
 
         # done outside the stack: tags removed, changed and added; AWS's own tags added
         declared = sorted(tag["key"] for tag in properties.get(member) or [])
