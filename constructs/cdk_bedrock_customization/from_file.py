@@ -70,13 +70,14 @@ class ModelsFromFile(Construct):
         self.deployments: dict[str, CustomModelDeployment] = {}
         self.provisioned_throughput: dict[str, ProvisionedThroughput] = {}
         bind = _InScope(self)
+        # Imported models first: a model of the models section may continue training one of them (base_model).
+        for key, entry in self.file.entries("imported_models"):
+            props = construct_props("imported_models", key, entry, bind)
+            self.models[key] = ImportedCustomModel(self, key, **props, provider=provider)
         entries = dict(self.file.entries("models"))
         for key in _in_dependency_order(entries):
             props = construct_props("models", key, entries[key], bind)
             self.models[key] = CustomModel(self, key, **props, provider=provider)
-        for key, entry in self.file.entries("imported_models"):
-            props = construct_props("imported_models", key, entry, bind)
-            self.models[key] = ImportedCustomModel(self, key, **props, provider=provider)
         for key, entry in self.file.entries("open_weight_models"):
             props = construct_props("open_weight_models", key, entry, bind)
             self.open_weight_models[key] = ImportedModel(self, key, **props, provider=provider)

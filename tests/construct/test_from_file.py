@@ -94,6 +94,12 @@ def test_a_file_synthesizes_the_same_template_as_the_equivalent_python(models_fi
     scope = Construct(in_python, "Models")
     from aws_cdk import aws_s3_assets as s3_assets
 
+    # In ModelsFromFile's order: imported models first (a model may continue training one), then the models.
+    nova = ImportedCustomModel(
+        scope,
+        "nova",
+        source=ModelSource.from_model_package_arn("arn:aws:sagemaker:us-east-1:123456789012:model-package/nova/1"),
+    )
     asset = s3_assets.Asset(scope, "supportTrainingData", path=str(models_file.parent / "data" / "support-train.jsonl"))
     support = CustomModel(
         scope,
@@ -115,11 +121,6 @@ def test_a_file_synthesizes_the_same_template_as_the_equivalent_python(models_fi
         training_data=InvocationLogs(source=S3Data.from_uri("s3://my-bucket/logs/"), use_prompt_response=True),
         output_data=S3Data.from_uri("s3://my-bucket/router/output/"),
         removal_policy=cdk.RemovalPolicy.DESTROY,
-    )
-    nova = ImportedCustomModel(
-        scope,
-        "nova",
-        source=ModelSource.from_model_package_arn("arn:aws:sagemaker:us-east-1:123456789012:model-package/nova/1"),
     )
     CustomModelDeployment(scope, "support-on-demand", model=support, description="support bot")
     ProvisionedThroughput(scope, "nova-pt", model=nova, model_units=1, commitment=Commitment.ONE_MONTH)
@@ -258,3 +259,26 @@ def reversed_entries(lines: list[str]) -> list[str]:
     head, body = lines[:1], lines[1:]
     entries = [body[i : i + 5] for i in range(0, len(body), 5)]
     return head + [line for entry in reversed(entries) for line in entry]
+
+
+def test_a_model_continues_training_an_imported_model_of_the_file_by_its_key(tmp_path):
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        """\
+models:
+  continued:
+    customization: continued_pre_training
+    base_model: nova
+    training_data: s3://my-bucket/more.jsonl
+    output_data: s3://my-bucket/continued/output/
+imported_models:
+  nova:
+    model_package_arn: arn:aws:sagemaker:us-east-1:123456789012:model-package/nova/1
+"""
+    )
+    stack = new_stack()
+    built = ModelsFromFile(stack, "Models", path=path)
+    template = resources(stack)
+    imported_id = stack.get_logical_id(built.models["nova"].resource)
+    (job,) = [r for r in template.values() if r["Type"] == "Custom::BedrockModelCustomizationJob"]
+    assert job["Properties"]["baseModelIdentifier"] == {"Fn::GetAtt": [imported_id, "modelArn"]}
