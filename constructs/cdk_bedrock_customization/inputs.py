@@ -57,7 +57,7 @@ class S3Data:
         """A local folder, uploaded as it is (unzipped) under ``key``, a prefix ending in ``/``, of ``bucket`` when
         the stack deploys, by aws-cdk-lib's BucketDeployment (``construct_id`` in ``scope``); what reads the prefix
         waits for the upload. Objects under the prefix that are not the folder's are removed; the files stay when
-        the stack is deleted. A folder must fit the upload function's storage (about 4.7 GiB); upload a larger one
+        the stack is deleted. A folder must fit the upload function's storage (about 4.8 GiB); upload a larger one
         with ``aws s3 sync`` and use ``from_uri``."""
         from ._uploads import upload_folder  # loads aws_s3_deployment only when a folder is uploaded
 
