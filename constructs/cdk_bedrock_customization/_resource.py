@@ -256,13 +256,23 @@ class _Producer:
         return self._produce()
 
 
-def completed_attribute(owner: Construct, completed: cdk.CfnResource | None, name: str) -> str:
-    """An attribute of the completed job that the owner's resource runs, read from completed (None: the deployment
-    does not wait for the job)."""
-    if completed is None:
-        raise ValueError(
-            f"{owner.node.path}: {name} is not available with Completion.no_wait(): the deployment ends once "
-            "Bedrock has accepted the job, before the job has made a model. Use Completion.event_driven() "
-            "(up to 12 hours) or Completion.polling() (up to 1 hour) to use the model in this stack."
-        )
-    return attribute_string(completed, name)
+class AwaitedJob:
+    """A construct whose ``resource`` runs a job that the deployment awaits as its completion says: the job's ARN,
+    and the attributes of the completed job, read from ``_completed`` (None: the deployment does not wait)."""
+
+    resource: cdk.CfnResource
+    _completed: cdk.CfnResource | None
+    node: Any  # the construct's
+
+    @property
+    def job_arn(self) -> str:
+        return attribute_string(self.resource, "jobArn")
+
+    def _completed_attribute(self, name: str) -> str:
+        if self._completed is None:
+            raise ValueError(
+                f"{self.node.path}: {name} is not available with Completion.no_wait(): the deployment ends once "
+                "Bedrock has accepted the job, before the job has made a model. Use Completion.event_driven() "
+                "(up to 12 hours) or Completion.polling() (up to 1 hour) to use the model in this stack."
+            )
+        return attribute_string(self._completed, name)

@@ -12,7 +12,7 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from . import _requests
-from ._resource import TaggedResource, attribute_string, completed_attribute, custom_resource, grant_model_key
+from ._resource import AwaitedJob, TaggedResource, custom_resource, grant_model_key
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .provider import CustomizationProvider
@@ -22,7 +22,7 @@ RESOURCE_TYPE = contract.MODEL_COPY
 
 
 @jsii.implements(cdk.ITaggable)
-class CopiedCustomModel(TaggedResource, CustomModelBase):
+class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
     """A custom model copied into this stack's Region from another Region, servable like any custom model.
 
     ``cdk deploy`` starts a model copy job and waits for it, up to 12 hours by default (copy jobs emit no events: the
@@ -89,12 +89,8 @@ class CopiedCustomModel(TaggedResource, CustomModelBase):
     @property
     def model_arn(self) -> str:
         """The copy's ARN, once the copy job has completed."""
-        return completed_attribute(self, self._completed, "targetModelArn")
+        return self._completed_attribute("targetModelArn")
 
     @property
     def model_name(self) -> str:
-        return completed_attribute(self, self._completed, "targetModelName")
-
-    @property
-    def job_arn(self) -> str:
-        return attribute_string(self.resource, "jobArn")
+        return self._completed_attribute("targetModelName")

@@ -20,12 +20,12 @@ from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
 from ._resource import (
     MODEL_KEY_ACTIONS,
+    AwaitedJob,
     Grants,
     OwnRole,
     ServiceRoleUser,
     TaggedResource,
     attribute_string,
-    completed_attribute,
     custom_resource,
     grant_model_key,
 )
@@ -39,7 +39,7 @@ _Resource = cdk.CfnResource | None
 
 
 @jsii.implements(cdk.ITaggable)
-class CustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
+class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
     """A custom model trained by a Bedrock model customization job.
 
     ``cdk deploy`` starts the job and waits for it; ``output_model_arn`` is then available to the
@@ -174,13 +174,6 @@ class CustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
     @property
     def output_model_name(self) -> str:
         return self._completed_attribute("outputModelName")
-
-    def _completed_attribute(self, name: str) -> str:
-        return completed_attribute(self, self._completed, name)
-
-    @property
-    def job_arn(self) -> str:
-        return attribute_string(self.resource, "jobArn")
 
     @property
     def job_name(self) -> str:

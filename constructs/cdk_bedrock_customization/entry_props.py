@@ -86,10 +86,7 @@ def _model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
         props["validation_data"] = [
             bind.data(key, f"ValidationData{index}", str(item)) for index, item in enumerate(entry["validation_data"])
         ]
-    if "role" in entry:
-        props["role"] = bind.role(key, str(entry["role"]))
-    if "kms_key" in entry:
-        props["kms_key"] = bind.key(key, str(entry["kms_key"]))
+    props.update(_role_and_key(key, entry, bind))
     return props
 
 
@@ -118,10 +115,7 @@ def _imported_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[st
         "source": bind.model_source(entry.get("source_uri"), entry.get("model_package_arn")),
         **_given(entry, "model_name", "model_tags"),
     }
-    if "role" in entry:
-        props["role"] = bind.role(key, str(entry["role"]))
-    if "kms_key" in entry:
-        props["kms_key"] = bind.key(key, str(entry["kms_key"]))
+    props.update(_role_and_key(key, entry, bind))
     return props
 
 
@@ -131,10 +125,7 @@ def _open_weight_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict
         "completion": _completion(entry, bind, contract.MODEL_IMPORT),
         **_given(entry, "job_name", "imported_model_name", "job_tags", "imported_model_tags"),
     }
-    if "role" in entry:
-        props["role"] = bind.role(key, str(entry["role"]))
-    if "kms_key" in entry:
-        props["kms_key"] = bind.key(key, str(entry["kms_key"]))
+    props.update(_role_and_key(key, entry, bind))
     return props
 
 
@@ -145,8 +136,7 @@ def _copied_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str,
         "completion": _completion(entry, bind, contract.MODEL_COPY),
         **_given(entry, "target_model_name", "target_model_tags"),
     }
-    if "kms_key" in entry:
-        props["kms_key"] = bind.key(key, str(entry["kms_key"]))
+    props.update(_role_and_key(key, entry, bind))
     return props
 
 
@@ -165,6 +155,16 @@ def _provisioned_throughput(key: str, entry: Mapping[str, Any], bind: Binder) ->
     }
     if entry.get("commitment"):
         props["commitment"] = bind.commitment(COMMITMENTS[str(entry["commitment"])])
+    return props
+
+
+def _role_and_key(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
+    """The service role and the model's key, where the entry gives them (a copy has no role field)."""
+    props = {}
+    if "role" in entry:
+        props["role"] = bind.role(key, str(entry["role"]))
+    if "kms_key" in entry:
+        props["kms_key"] = bind.key(key, str(entry["kms_key"]))
     return props
 
 

@@ -19,12 +19,11 @@ from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
 from ._resource import (
     MODEL_KEY_ACTIONS,
+    AwaitedJob,
     Grants,
     OwnRole,
     ServiceRoleUser,
     TaggedResource,
-    attribute_string,
-    completed_attribute,
     custom_resource,
     grant_model_key,
 )
@@ -40,7 +39,7 @@ CONCURRENT_IMPORTS = 1
 
 
 @jsii.implements(cdk.ITaggable)
-class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
+class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, Construct):
     """An open-weight model (Llama, Mistral, Qwen...) imported from its weights in S3, in the Hugging Face layout.
 
     ``cdk deploy`` starts a model import job and waits for it, up to 12 hours by default (import jobs emit no
@@ -160,13 +159,6 @@ class ImportedModel(TaggedResource, ServiceRoleUser, Construct):
     def custom_model_units_per_model_copy(self) -> str:
         """The custom model units one copy of the model takes, which its on-demand price follows."""
         return self._completed_attribute("customModelUnitsPerModelCopy")
-
-    def _completed_attribute(self, name: str) -> str:
-        return completed_attribute(self, self._completed, name)
-
-    @property
-    def job_arn(self) -> str:
-        return attribute_string(self.resource, "jobArn")
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let grantee invoke exactly this model, on demand, by its ARN."""

@@ -9,7 +9,6 @@ deleting it deletes nothing (the job resource does that).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from . import contract, model_copy_job, model_import_job
@@ -21,8 +20,6 @@ from .responses import checked_data
 # The readers of the jobs that make one model, by their result's resource type.
 MODEL_JOBS = {contract.IMPORT_RESULT: model_import_job.JOB, contract.COPY_RESULT: model_copy_job.JOB}
 RESOURCE_TYPES = (contract.JOB_RESULT, *MODEL_JOBS)
-
-logger = logging.getLogger(__name__)
 
 
 def on_event(event: CustomResourceEvent) -> OnEventResponse:

@@ -6,7 +6,6 @@ Attributes are named as GetModelImportJob and GetImportedModel name them; the re
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -24,8 +23,6 @@ JOB_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:model-import-
 IMPORT_QUOTA = lifecycle.Quota("start model import job", "concurrent model import jobs", stack_setting=False)
 # By name or ARN; None when there is none.
 _import_job = lifecycle.getter("get_model_import_job", "jobIdentifier")
-
-logger = logging.getLogger(__name__)
 
 
 def attributes(client: Any, job: Mapping[str, Any]) -> ModelImportAttributes:
