@@ -19,10 +19,12 @@ _EXPORTS = {
     "Customization": ".inputs",
     "CustomizationProvider": ".provider",
     "CustomizationProviderStack": ".provider_stack",
+    "EvaluationDataset": ".evaluation",
     "ImportedCustomModel": ".imported_model",
     "ImportedModel": ".model_import",
     "InvocationLogs": ".inputs",
     "JobCompletionNotifier": ".completion",
+    "ModelEvaluation": ".evaluation",
     "ModelSource": ".imported_model",
     "ModelsFromFile": ".from_file",
     "ProviderKind": ".provider",
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from .completion import JobCompletionNotifier as JobCompletionNotifier
     from .copied_model import CopiedCustomModel as CopiedCustomModel
     from .custom_model import CustomModel as CustomModel
+    from .evaluation import EvaluationDataset as EvaluationDataset
+    from .evaluation import ModelEvaluation as ModelEvaluation
     from .from_file import ModelsFromFile as ModelsFromFile
     from .imported_model import ImportedCustomModel as ImportedCustomModel
     from .imported_model import ModelSource as ModelSource

@@ -34,7 +34,9 @@ def wait_until(mode: CompletionMode, resource_type: str = CUSTOMIZATION_JOB) -> 
     member = _WAIT_UNTIL[mode]
     if member is None:
         return None
-    if member.value not in CONTRACTS[resource_type].handler_members["waitUntil"]:
+    allowed = CONTRACTS[resource_type].handler_members["waitUntil"]
+    assert isinstance(allowed, tuple)
+    if member.value not in allowed:
         return WaitUntil.ACCEPTED.value  # a job with no validation step to wait for: once accepted
     return member.value
 
@@ -198,3 +200,41 @@ def provisioned_throughput(
         provisionedModelName=provisioned_model_name,
         commitmentDuration=commitment,
     )
+
+
+def evaluation_dataset(
+    *, name: str, task_type: str, metric_names: Sequence[str], uri: str | None = None
+) -> dict[str, Any]:
+    """One of CreateEvaluationJob's datasetMetricConfigs: a built-in dataset (no uri) or a custom one in S3."""
+    dataset: dict[str, Any] = {"name": name, **({"datasetLocation": {"s3Uri": uri}} if uri is not None else {})}
+    return {"taskType": task_type, "dataset": dataset, "metricNames": list(metric_names)}
+
+
+def evaluation(
+    *,
+    model: str,
+    datasets: Sequence[Mapping[str, Any]],
+    output_data: str,
+    role: str,
+    evaluator_model: str | None = None,
+    inference_params: str | None = None,
+    job_name: str | None = None,
+    job_description: str | None = None,
+    kms_key: str | None = None,
+    completion: str | None = None,
+) -> dict[str, Any]:
+    """CreateEvaluationJob's request for an automatic evaluation of one model (Bedrock's automated jobs evaluate a
+    single model), judged by evaluator_model when given; the handler generates the name when it is left out."""
+    automated: dict[str, Any] = {"datasetMetricConfigs": [dict(dataset) for dataset in datasets]}
+    if evaluator_model is not None:
+        automated["evaluatorModelConfig"] = {"bedrockEvaluatorModels": [{"modelIdentifier": evaluator_model}]}
+    bedrock_model = present(modelIdentifier=model, inferenceParams=inference_params)
+    return {
+        "evaluationConfig": {"automated": automated},
+        "inferenceConfig": {"models": [{"bedrockModel": bedrock_model}]},
+        "outputDataConfig": {"s3Uri": output_data},
+        "roleArn": role,
+        **present(
+            jobName=job_name, jobDescription=job_description, customerEncryptionKeyId=kms_key, waitUntil=completion
+        ),
+    }

@@ -44,12 +44,17 @@ class TaggedResource:
         ``Tags.of`` need not pay.
         """
         if self._tags is None:
-            resource = self.resource
-            tags = self._tags = cdk.TagManager(cdk.TagType.MAP, resource.cfn_resource_type)
-            for name, own in self._own_tags.items():
-                merged = partial(_merged_tag_list, tags, own)
-                resource.add_property_override(name, cdk.Lazy.uncached_any(_Producer(merged)))
+            tags = self._tags = cdk.TagManager(cdk.TagType.MAP, self.resource.cfn_resource_type)
+            for resource in self._tagged_resources:
+                for name, own in self._own_tags.items():
+                    merged = partial(_merged_tag_list, tags, own)
+                    resource.add_property_override(name, cdk.Lazy.uncached_any(Producer(merged)))
         return self._tags
+
+    @property
+    def _tagged_resources(self) -> Sequence[cdk.CfnResource]:
+        """The resources whose tag-list properties the tags reach: ``resource``, unless a construct has more."""
+        return [self.resource]
 
 
 def custom_resource(
@@ -248,7 +253,7 @@ def _merged_tag_list(tags: cdk.TagManager, own: Mapping[str, str]) -> list[dict[
 
 
 @jsii.implements(cdk.IAnyProducer)
-class _Producer:
+class Producer:
     def __init__(self, produce: Callable[[], Any]) -> None:
         self._produce = produce
 

@@ -1,5 +1,5 @@
-"""How a deployment waits for a job (a customization, import or copy job): polling, a wait condition, or not at
-all."""
+"""How a deployment waits for a job (a customization, import, copy or evaluation job): polling, a wait condition, or
+not at all."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ NOTIFIER_ID = "BedrockJobCompletionNotifier"
 # The longest a CloudFormation wait condition waits (its Timeout is at most 43200 s).
 MAX_WAIT = cdk.Duration.hours(12)
 DEFAULT_BACKSTOP_INTERVAL = cdk.Duration.hours(1)
-# How often the jobs that emit no events (imports, copies) are checked while the stack waits for one.
+# How often the jobs that emit no events (imports, copies, evaluations) are checked while the stack waits for one.
 DEFAULT_CHECK_INTERVAL = cdk.Duration.minutes(5)
 # The resource type that reads each awaited job type's outcome once its wait condition is signalled.
 RESULT_READERS = {
@@ -272,7 +272,8 @@ def await_job(
     the job's end for the stack's job order (both None: the deployment does not wait).
 
     Polling: the job resource itself. Event-driven: a wait condition that the stack's notifier signals when the job
-    ends, and a resource (of RESULT_READERS) that then reads the completed job.
+    ends, and a resource (of RESULT_READERS) that then reads the completed job (None for a type that has no reader:
+    an evaluation job, whose gate reads it).
     """
     if completion.mode is CompletionMode.POLLING:
         use.jobs.warn_of_polling_limit()
@@ -287,7 +288,9 @@ def await_job(
     seconds = completion.timeout_seconds
     assert seconds is not None  # an event-driven completion has a timeout
     condition = use.notifier.wait_for(scope, job, job_id, seconds, key[:8].upper(), resource_type)
-    reader = RESULT_READERS[resource_type]
+    reader = RESULT_READERS.get(resource_type)
+    if reader is None:  # an evaluation job: its gate reads it
+        return None, condition
     request = contract.service_model().operation_model(contract.CONTRACTS[reader].operation).input_shape
     assert request is not None
     (identifier,) = request.required_members  # the job's ARN

@@ -801,3 +801,51 @@ def check_total_records(
     total = training.records + sum(summary.records for summary in validation)
     files = ", ".join([training.path, *(summary.path for summary in validation)])
     in_force.check_records(files, total, ("min_total_records", "max_total_records"))
+
+
+# --- prompt datasets of model evaluation jobs ----------------------------------------------------------
+
+_EVALUATION_URL = "https://docs.aws.amazon.com/bedrock/latest/userguide/"
+# "There can be up to 1000 prompts in your dataset per automatic evaluation job" (model-evaluation-prompt-datasets),
+# and per judge job (model-evaluation-prompt-datasets-judge).
+MAX_EVALUATION_PROMPTS = 1000
+# referenceResponse is "the answer for all prompts in question and answer tasks" and "for all accuracy, and
+# robustness evaluations" (model-evaluation-prompt-datasets).
+REFERENCE_TASK_TYPES = frozenset({"QuestionAndAnswer"})
+REFERENCE_METRICS = frozenset({"Builtin.Accuracy", "Builtin.Robustness"})
+
+
+def _prompt_record(needs_reference: bool) -> Validator:
+    def validate(record: dict[str, Any]) -> None:
+        prompt = record.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise _expected("prompt", "a non-empty string", prompt)
+        reference = record.get("referenceResponse")
+        if needs_reference and (not isinstance(reference, str) or not reference.strip()):
+            raise _Invalid(
+                f"referenceResponse: required (a non-empty string) for question and answer tasks and for accuracy "
+                f"and robustness metrics, got {_show(reference)}"
+            )
+        if reference is not None and not isinstance(reference, str):
+            raise _expected("referenceResponse", "a string", reference)
+        if "category" in record and not isinstance(record["category"], str):
+            raise _expected("category", "a string", record["category"])
+
+    return validate
+
+
+def validate_prompt_dataset(path: str | os.PathLike[str], *, task_type: str, metric_names: Sequence[str]) -> int:
+    """Check a local JSON Lines prompt dataset of a model evaluation job, streaming it, against the user guide's
+    format ("Use a custom prompt dataset for model evaluation"): each line an object with a ``prompt``, a
+    ``referenceResponse`` where the task type or a metric needs one, an optional ``category``, and at most
+    MAX_EVALUATION_PROMPTS lines. Returns the number of prompts; raises :class:`DatasetError` at the first problem."""
+    needs_reference = task_type in REFERENCE_TASK_TYPES or not REFERENCE_METRICS.isdisjoint(metric_names)
+    cap = (
+        MAX_EVALUATION_PROMPTS,
+        f"an evaluation job takes at most {MAX_EVALUATION_PROMPTS} prompts per dataset "
+        f"({_EVALUATION_URL}model-evaluation-prompt-datasets.html)",
+    )
+    prompts = _validate_records(path, str(path), _prompt_record(needs_reference), cap)
+    if prompts == 0:
+        raise DatasetError(f"{path}: the file has no prompts")
+    return prompts

@@ -85,6 +85,11 @@ class S3Data:
         """The key pattern a grant covers: exactly the object, or everything under the prefix."""
         return self.key if self.key and not self.key.endswith("/") else f"{self.key}*"
 
+    def arns(self, scope: Construct) -> tuple[str, str]:
+        """The bucket's ARN, and the ARN of exactly this object or of everything under this prefix."""
+        bucket_arn, _key_arn = _bucket_facts(self._bucket(scope))
+        return bucket_arn, f"{bucket_arn}/{self._objects}"
+
     def allow_read(self, scope: Construct, grants: Grants) -> list[str]:
         """Grant listing and reading exactly this object or prefix. Returns the wildcard object ARNs granted."""
         return self._allow(scope, grants, ["s3:GetObject"], write=False)
@@ -211,31 +216,7 @@ class Customization:
         """
         if self.teacher is None:
             return []
-        stack = cdk.Stack.of(scope)
-        arn = _BEDROCK_ARN.fullmatch(self.teacher)
-        profile = _PROFILE_ID.fullmatch(arn["id"] if arn else self.teacher)
-        if arn is not None and arn["type"] != "inference-profile":
-            profile = None
-        if profile is None:
-            # A foundation model: in the job's Region. A token that does not read as an ARN (a parameter) is
-            # granted as it is: it must be the model's ARN.
-            model = self.teacher if arn or is_unresolved(self.teacher) else _foundation_model(stack, self.teacher)
-            _invoke(grants, [model])
-            return []
-        if arn is not None:
-            profile_arn, partition = self.teacher, arn["partition"]
-        else:
-            profile_arn = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=self.teacher)
-            partition = stack.partition
-        # Which Regions a geographic profile routes to depends on its model and source Region (each model's
-        # page lists them), not on the prefix alone, and a global profile routes to every commercial Region:
-        # the model is granted in every Region (a global profile's model ARN has no Region, which * also
-        # matches), and only through this profile (bedrock:InferenceProfileArn; "Prerequisites for inference
-        # profiles").
-        models = f"arn:{partition}:bedrock:*::foundation-model/{profile['model']}"
-        _invoke(grants, [profile_arn])
-        _invoke(grants, [models], {"ArnEquals": {"bedrock:InferenceProfileArn": profile_arn}})
-        return [models]
+        return allow_invoking(scope, grants, self.teacher)
 
     @staticmethod
     def reinforcement_fine_tuning(
@@ -267,6 +248,37 @@ def _foundation_model(stack: cdk.Stack, model_id: str) -> str:
     return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model_id)
 
 
-def _invoke(grants: Grants, resources: list[str], conditions: Mapping[str, Any] | None = None) -> None:
-    # InvokeModel only: the action the user guide's distillation policies name.
-    grants.allow(["bedrock:InvokeModel"], resources, conditions)
+def allow_invoking(
+    scope: Construct, grants: Grants, identifier: str, actions: Sequence[str] = ("bedrock:InvokeModel",)
+) -> list[str]:
+    """Grant invoking a model: a foundation model id or ARN, a cross-Region inference profile id or ARN, or the ARN
+    of any other model (a provisioned throughput, an imported model). Returns the wildcard ARNs granted.
+
+    Bedrock user guide, "Prerequisites for inference profiles" (and custom-models-cross-region-inference-profile-
+    permissions): for a cross-Region inference profile, on the profile in the caller's Region and on the model in
+    each Region of the profile. InvokeModel by default: the action the user guide's distillation policies name.
+    """
+    stack = cdk.Stack.of(scope)
+    arn = _BEDROCK_ARN.fullmatch(identifier) if not is_unresolved(identifier) else None
+    profile = _PROFILE_ID.fullmatch(arn["id"] if arn else identifier) if not is_unresolved(identifier) else None
+    if arn is not None and arn["type"] != "inference-profile":
+        profile = None
+    if profile is None:
+        # A foundation model id is granted in the stack's Region. A token that does not read as an ARN (a parameter,
+        # a model of the stack) is granted as it is: it must be the model's ARN.
+        model = identifier if arn or is_unresolved(identifier) else _foundation_model(stack, identifier)
+        grants.allow(list(actions), [model])
+        return []
+    if arn is not None:
+        profile_arn, partition = identifier, arn["partition"]
+    else:
+        profile_arn = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=identifier)
+        partition = stack.partition
+    # Which Regions a geographic profile routes to depends on its model and source Region (each model's page lists
+    # them), not on the prefix alone, and a global profile routes to every commercial Region: the model is granted in
+    # every Region (a global profile's model ARN has no Region, which * also matches), and only through this profile
+    # (bedrock:InferenceProfileArn; "Prerequisites for inference profiles").
+    models = f"arn:{partition}:bedrock:*::foundation-model/{profile['model']}"
+    grants.allow(list(actions), [profile_arn])
+    grants.allow(list(actions), [models], {"ArnEquals": {"bedrock:InferenceProfileArn": profile_arn}})
+    return [models]

@@ -37,3 +37,7 @@ def error_message(error: Exception) -> str:
 
 def cloudformation_client() -> Any:
     return boto3.session.Session().client("cloudformation", config=RETRY_CONFIG)
+
+
+def s3_client() -> Any:
+    return boto3.session.Session().client("s3", config=RETRY_CONFIG)

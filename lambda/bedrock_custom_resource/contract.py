@@ -22,7 +22,7 @@ from typing import Any
 from botocore.loaders import Loader
 from botocore.model import ServiceModel, Shape
 
-from . import cr_types, patterns
+from . import cr_types, evaluation_scores, patterns
 
 SERVICE_DATA_PATH = Path(__file__).parent / "botocore_data"
 
@@ -35,6 +35,8 @@ MODEL_IMPORT = "Custom::BedrockImportedModel"
 IMPORT_RESULT = "Custom::BedrockModelImportJobResult"
 MODEL_COPY = "Custom::BedrockCopiedCustomModel"
 COPY_RESULT = "Custom::BedrockModelCopyJobResult"
+MODEL_EVALUATION = "Custom::BedrockModelEvaluationJob"
+EVALUATION_GATE = "Custom::BedrockModelEvaluationGate"
 
 
 class WaitUntil(enum.StrEnum):
@@ -76,6 +78,7 @@ _MAX_BITS = 1990  # 2**1990 < 10**600
 MAX_MESSAGE_BYTES = 128 * 1024
 
 IsUnresolved = Callable[[Any], bool]
+HandlerMemberCheck = Callable[[Any, IsUnresolved], list[str]]
 
 
 def _never_unresolved(_value: Any) -> bool:
@@ -160,13 +163,16 @@ class ResourceContract:
     in_place_members: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # Properties for the handler itself, not sent to Bedrock, with their allowed values.
-    handler_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # A handler member's allowed values, or what checks its value (the problems, each as 'path: problem').
+    handler_members: Mapping[str, tuple[str, ...] | HandlerMemberCheck] = field(default_factory=dict)
     # The request member naming the model the resource is made from or serves: the handler's create (and an
     # update that changes the model) is granted on that model. None: the create operation has no resource type.
     made_from: str | None = None
     # The operation that lists resources of this type (it has no resource type): the handler lists running jobs to
     # explain a quota refusal, and copy jobs to find one by its model's name.
     listing: str | None = None
+    # Its generated names are lowercase: the name pattern admits no capitals (an evaluation job's).
+    lowercase_names: bool = False
     # Rules that span members, which the service model cannot express.
     cross_member_problems: Callable[[Mapping[str, Any], IsUnresolved], list[str]] = lambda request, is_unresolved: []
 
@@ -196,6 +202,49 @@ def _one_model_source(request: Mapping[str, Any], _is_unresolved: IsUnresolved) 
         f"modelSourceConfig.s3DataSource.s3Uri or customModelDataSource.modelPackageArnDataSource.modelPackageArn: "
         f"give exactly one model source, got {given or 'none'}"
     ]
+
+
+def gate_requirement_problems(value: Any, is_unresolved: IsUnresolved = _never_unresolved) -> list[str]:
+    """What is wrong with an evaluation gate's requirements: a list of objects, each a metricName (and optionally a
+    datasetName), as the service model names them, with exactly one comparison and its finite number."""
+    if is_unresolved(value):
+        return []
+    if not isinstance(value, list):
+        return [f"requirements: expected a list, got {_show(value)}"]
+    if len(value) > evaluation_scores.MAX_REQUIREMENTS:
+        return [f"requirements: {len(value)} requirements; at most {evaluation_scores.MAX_REQUIREMENTS}"]
+    problems: list[str] = []
+    for index, item in enumerate(value):
+        path = f"requirements[{index}]"
+        if is_unresolved(item):
+            continue
+        if not isinstance(item, Mapping):
+            problems.append(f"{path}: expected an object, got {_show(item)}")
+            continue
+        comparisons = evaluation_scores.COMPARISONS
+        known = ("metricName", "datasetName", *comparisons)
+        for key in item:
+            if key not in known:
+                problems.append(f"{_join(path, key)}: unknown property; expected one of {sorted(known)}")
+        for name, shape_name in (("metricName", "EvaluationMetricName"), ("datasetName", "EvaluationDatasetName")):
+            if name in item:
+                problems.extend(value_problems(shape_name, item[name], _join(path, name), is_unresolved=is_unresolved))
+            elif name == "metricName":
+                problems.append(f"{path}.metricName: required")
+        given = [name for name in comparisons if name in item]
+        if len(given) != 1:
+            problems.append(f"{path}: give exactly one of {list(comparisons)}, got {given or 'none'}")
+        for name in given:
+            if not is_unresolved(item[name]) and _parse_number(item[name], integral=False) is None:
+                problems.append(f"{path}.{name}: expected a finite number, got {_show(item[name])}")
+    return problems
+
+
+def _baseline_problems(value: Any, is_unresolved: IsUnresolved) -> list[str]:
+    """An evaluation gate's baselineJobIdentifier: empty (no baseline), or an evaluation job's ARN."""
+    if value == "":
+        return []
+    return value_problems("EvaluationJobIdentifier", value, "baselineJobIdentifier", is_unresolved=is_unresolved)
 
 
 _DECLARED = (
@@ -335,6 +384,28 @@ _DECLARED = (
         listing="ListModelCopyJobs",
     ),
     ResourceContract(
+        resource_type=MODEL_EVALUATION,
+        operation="CreateEvaluationJob",
+        # Found by name with ListEvaluationJobs (GetEvaluationJob takes an ARN only); a Delete stops a running job.
+        # A job's record and its results stay: a redeploy of the same configuration adopts the completed job.
+        managed=Managed(
+            "evaluation-job",
+            read="GetEvaluationJob",
+            name_member="jobName",
+            tag_member="jobTags",
+            delete="StopEvaluationJob",
+        ),
+        handler="model_evaluation",
+        attributes=cr_types.EvaluationAttributes,
+        generated_names=("jobName",),
+        tag_members=("jobTags",),
+        file_section="evaluations",
+        defaults={"waitUntil": WaitUntil.COMPLETED.value},
+        handler_members={"waitUntil": EVENTLESS_WAIT_UNTIL},
+        listing="ListEvaluationJobs",
+        lowercase_names=True,
+    ),
+    ResourceContract(
         resource_type=JOB_RESULT,
         operation="GetModelCustomizationJob",
         managed=Managed("model-customization-job", read="GetModelCustomizationJob"),
@@ -360,6 +431,20 @@ _DECLARED = (
         attributes=cr_types.ModelCopyAttributes,
         generated_names=(),
         tag_members=(),
+    ),
+    ResourceContract(
+        resource_type=EVALUATION_GATE,
+        operation="GetEvaluationJob",
+        managed=Managed("evaluation-job", read="GetEvaluationJob"),
+        handler="evaluation_gate",
+        attributes=cr_types.GateAttributes,
+        generated_names=(),
+        tag_members=(),
+        defaults={"baselineJobIdentifier": "", "requirements": []},
+        handler_members={
+            "baselineJobIdentifier": lambda value, is_unresolved: _baseline_problems(value, is_unresolved),
+            "requirements": lambda value, is_unresolved: gate_requirement_problems(value, is_unresolved),
+        },
     ),
 )
 CONTRACTS: dict[str, ResourceContract] = {declared.resource_type: declared for declared in _DECLARED}
@@ -393,7 +478,9 @@ def create_request(
         del properties["clientRequestToken"]
     for name, allowed in resource.handler_members.items():
         value = properties.pop(name)
-        if not is_unresolved(value) and value not in allowed:
+        if callable(allowed):
+            problems.extend(allowed(value, is_unresolved))
+        elif not is_unresolved(value) and value not in allowed:
             problems.append(f"{name}: {_show(value)} is not one of {list(allowed)}")
     request_shape = service_model().operation_model(resource.operation).input_shape
     assert request_shape is not None
@@ -423,7 +510,9 @@ def configuration_fingerprint(resource_type: str, request: Mapping[str, Any]) ->
     return hashlib.sha256(f"{resource_type}|{canonical}".encode()).hexdigest()
 
 
-def generated_name(stack_name: str, logical_id: str, fingerprint: str, attempt: int = 1) -> str:
+def generated_name(
+    stack_name: str, logical_id: str, fingerprint: str, attempt: int = 1, *, lowercase: bool = False
+) -> str:
     """The attempt-th name of a resource's sequence: valid for every Bedrock name pattern (jobs, models,
     deployments, throughput) and the same for the same stack name, logical id and configuration.
 
@@ -433,7 +522,8 @@ def generated_name(stack_name: str, logical_id: str, fingerprint: str, attempt: 
     digest = hashlib.sha256(f"{stack_name}|{logical_id}|{fingerprint}|{attempt}".encode()).hexdigest()[:12]
     stem = re.sub(r"[^0-9a-zA-Z]+", "-", f"{stack_name}-{logical_id}").strip("-")
     stem = stem[: NAME_MAX_LENGTH - len(digest) - 1].rstrip("-")
-    return f"{stem}-{digest}" if stem else digest
+    name = f"{stem}-{digest}" if stem else digest
+    return name.lower() if lowercase else name
 
 
 def stack_name(stack_id: str) -> str:

@@ -90,6 +90,25 @@ class ModelCopyAttributes(TypedDict, total=False):
     creationTime: str
 
 
+class EvaluationAttributes(TypedDict, total=False):
+    """A model evaluation job's fields (GetEvaluationJob), named as it names them."""
+
+    jobArn: str
+    jobName: str
+    status: str
+    outputS3Uri: str  # outputDataConfig.s3Uri
+    creationTime: str
+
+
+class GateAttributes(TypedDict, total=False):
+    """An evaluation gate's fixed attributes. Its scores are attributes too, by dataset and metric:
+    ``Scores.<dataset name>.<metric name>`` (the evaluated model's mean score) and ``BaselineScores.<...>``."""
+
+    jobArn: str
+    baselineJobArn: str
+    passed: str  # "true": a gate that does not pass fails
+
+
 class DeploymentAttributes(TypedDict, total=False):
     customModelDeploymentArn: str
     modelDeploymentName: str

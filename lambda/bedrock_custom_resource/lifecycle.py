@@ -111,7 +111,9 @@ class Desired:
         """The create request under the number-th name of the sequence (given names are kept), with the
         fingerprint tag on the resource's own tags and the token of that name."""
         request = dict(self.request)
-        name = contract.generated_name(self.stack_name, self.logical_id, self.fingerprint, number)
+        name = contract.generated_name(
+            self.stack_name, self.logical_id, self.fingerprint, number, lowercase=self.contract.lowercase_names
+        )
         names = {member: request.setdefault(member, name) for member in self.contract.generated_names}
         own_tags = self.contract.tag_members[0]
         request[own_tags] = self.tags(own_tags)

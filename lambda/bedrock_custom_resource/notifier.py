@@ -3,7 +3,7 @@
 EventBridge rules of the stack invoke it:
 - Bedrock's "Model Customization Job State Change" events. Delivery is best effort;
 - a schedule, the backstop, which settles the waits whose event was lost;
-- when the stack waits for jobs that emit no events (model import and copy jobs: DESIGN.md, fact 14), a
+- when the stack waits for jobs that emit no events (model import, copy and evaluation jobs: DESIGN.md, fact 14), a
   frequent schedule, the check, which settles their waits (and any other) as the backstop does.
 
 Which jobs the stack waits for comes from its own resources: each of its wait conditions still in progress
@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import contract, model_copy_job, model_import_job, model_jobs
+from . import contract, model_copy_job, model_evaluation, model_import_job, model_jobs
 from .aws import bedrock_client, cloudformation_client, error_code, error_message
 from .customization_job import UNSUCCESSFUL, progress
 from .environment import STACK_ID_VARIABLE
@@ -40,6 +40,7 @@ WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
 # The Metadata key of a wait condition that waits for a job: {"job": <logical id>, "handle": <logical id>}.
 WAIT_METADATA_KEY = "cdk-bedrock-customization:waitsFor"
 SIGNAL_TIMEOUT_SECONDS = 30
+NO_FAILURE_MESSAGE = "Bedrock gave no failure message"
 # CloudFormation's SignalResource takes a UniqueId of 1 to 64 characters; handle-URL signals are kept within it.
 MAX_UNIQUE_ID = 64
 
@@ -58,15 +59,18 @@ class Wait:
 
 @dataclass(frozen=True)
 class AwaitedJobs:
-    """A type of job that a wait condition may wait for: how its ARN looks, how it is read and named, and the
-    member of its record that holds the model it makes."""
+    """A type of job that a wait condition may wait for: how its ARN looks, how it is read and named, the member
+    of its record that holds the model it makes (None: it makes none), and why it failed."""
 
     noun: str
     arn_type: str
     read: Callable[[Any, str], Mapping[str, Any] | None]
     label: Callable[[Mapping[str, Any]], str]
-    model_member: str
+    model_member: str | None
     progress: Callable[[Mapping[str, Any]], str] = lambda job: job["status"]
+    failure: Callable[[Mapping[str, Any]], str] = lambda job: (
+        job.get("failureMessage") or "Bedrock gave no failure message"
+    )
 
     @classmethod
     def of(cls, job: model_jobs.ModelJob) -> AwaitedJobs:
@@ -90,6 +94,14 @@ AWAITED = tuple(
             progress,
         ),
         *(AwaitedJobs.of(job) for job in (model_import_job.JOB, model_copy_job.JOB)),
+        AwaitedJobs(
+            model_evaluation.KIND.noun,
+            contract.CONTRACTS[contract.MODEL_EVALUATION].managed.arn_type,
+            model_evaluation.find_job,
+            lambda job: str(job["jobName"]),
+            None,
+            failure=model_evaluation.failure,
+        ),
     ]
 )
 
@@ -160,10 +172,9 @@ def _settle_one(client: Any, wait: Wait) -> bool:
         logger.info("%s %s: %s", named, status, jobs.progress(job))
         return False
     if status == "Completed":
-        _signal(wait, "SUCCESS", f"{named} completed", job.get(jobs.model_member))
+        _signal(wait, "SUCCESS", f"{named} completed", job.get(jobs.model_member) if jobs.model_member else None)
     else:
-        reason = job.get("failureMessage") or "Bedrock gave no failure message"
-        _signal(wait, "FAILURE", f"{named} {status}: {reason}", None)
+        _signal(wait, "FAILURE", f"{named} {status}: {jobs.failure(job)}", None)
     return True
 
 

@@ -47,9 +47,11 @@ from cdk_bedrock_customization import (
     CustomizationProvider,
     CustomizationProviderStack,
     CustomModel,
+    EvaluationDataset,
     ImportedCustomModel,
     ImportedModel,
     InvocationLogs,
+    ModelEvaluation,
     ModelSource,
     ProviderKind,
     ProvisionedThroughput,
@@ -72,7 +74,14 @@ SAMPLE_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 # Actions that have resource types, granted on "*" (or on any resource of a service) all the same:
 # (action, policy logical id prefix) -> why. None today: each statement on "*" is for actions without a resource
 # type (bedrock:ListModelCustomizationJobs, bedrock:CreateCustomModel, the EC2 Describe actions).
-WILDCARD_GRANTS: dict[tuple[str, str], str] = {}
+# (action, the policy's name prefix) -> why the action is granted on * there.
+WILDCARD_GRANTS: dict[tuple[str, str], str] = {
+    ("bedrock:CreateEvaluationJob", "BedrockCustomizationProviderHandlerRole"): (
+        "The reference also lists a row of no resource type for it (with aws:RequestTag): an evaluation of a "
+        "provisioned throughput or an imported model names none of its listed types, so only * authorizes it. The "
+        "statement allows only requests that put the configuration tag on the job, as the handler always does."
+    ),
+}
 
 
 @functools.cache
@@ -269,6 +278,7 @@ class SampleResolver:
                 "jobArn": self._ref(logical_id) if resource_type.endswith("Job") else None,
                 "customModelDeploymentArn": self._arn("bedrock", "custom-model-deployment/a1b2c3d4e5f6"),
                 "provisionedModelArn": self._arn("bedrock", "provisioned-model/a1b2c3d4e5f6"),
+                "importedModelArn": self._arn("bedrock", "imported-model/a1b2c3d4e5f6"),
             }
             if bedrock_attributes.get(attribute):
                 return bedrock_attributes[attribute]
@@ -555,6 +565,26 @@ def grant_paths_app() -> cdk.App:
         "CopyOnDemand"
     )
     CopiedCustomModel(stack, "CopiedFromAConstruct", source_model=fine_tuned, completion=Completion.polling())
+    evaluation_throughput = from_s3.add_provisioned_throughput("EvaluationThroughput", model_units=1)
+    evaluation = ModelEvaluation(
+        stack,
+        "EvaluatedThroughput",
+        model=evaluation_throughput,
+        baseline_model="amazon.nova-micro-v1:0",
+        evaluator_model="us.amazon.nova-pro-v1:0",
+        datasets=[
+            EvaluationDataset.from_s3(
+                "support",
+                S3Data.from_bucket(bucket, "evaluation-prompts.jsonl"),
+                task_type="Generation",
+                metric_names=["Builtin.Correctness"],
+            )
+        ],
+        output_data=S3Data.from_bucket(bucket, "evaluation-results/"),
+        kms_key=key,
+    )
+    evaluation.require("Builtin.Correctness", at_least=0.8).require_better_than_baseline("Builtin.Correctness")
+    evaluation.guard(from_s3.add_provisioned_throughput("BehindTheGate", model_units=1))
 
     # Models of another stack on this stack's provider: their grants are a policy of their own stack.
     models = cdk.Stack(app, "GrantPathsModels", env=ENV)
@@ -598,6 +628,18 @@ def grant_paths_app() -> cdk.App:
     existing.add_deployment("OnDemand")
     existing.add_provisioned_throughput("Throughput", model_units=1)
     ImportedCustomModel(agnostic, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_ARN))
+    ModelEvaluation(
+        agnostic,
+        "EvaluatedImportedModel",
+        model=ImportedModel(agnostic, "OpenWeights", model_data=S3Data.from_uri(WEIGHTS_URI)),
+        datasets=[
+            EvaluationDataset.builtin(
+                "Builtin.BoolQ", task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy", "Builtin.Robustness"]
+            )
+        ],
+        output_data=output,
+        completion=Completion.polling(),
+    ).require("Builtin.Accuracy", at_least=0.5)
 
     # A provider stack for plain templates, on the Provider framework (the example app's is a single function).
     CustomizationProviderStack(app, "GrantPathsProvider", passable_role_name_prefix="bedrock-")
@@ -725,6 +767,20 @@ GRANT_PATHS = {
     "the single function's polling rules": ("events:PutRule", "rule/bedrock-cr-"),
     "the single function's invoke permissions": ("lambda:AddPermission", "PollingPermissions"),
     "quota errors": ("bedrock:ListModelCustomizationJobs", "*"),
+    "an evaluation": ("bedrock:CreateEvaluationJob", "aws:RequestTag/cdk-bedrock-customization:configuration"),
+    "evaluations' lifecycle": ("bedrock:StopEvaluationJob", "evaluation-job/*"),
+    "finding evaluation jobs": ("bedrock:ListEvaluationJobs", "*"),
+    "invoking the evaluated throughput": ("bedrock:InvokeModelWithResponseStream", "provisioned-model/"),
+    "invoking the evaluated imported model": ("bedrock:InvokeModel", "imported-model/"),
+    "invoking the baseline foundation model": ("bedrock:InvokeModel", "foundation-model/amazon.nova-micro-v1:0"),
+    "invoking the judge through its profile": ("bedrock:InvokeModel", "inference-profile/us.amazon.nova-pro-v1:0"),
+    "writing evaluation results": ("s3:AbortMultipartUpload", "evaluation-results/*"),
+    "reading evaluation prompts": ("s3:GetObject", "evaluation-prompts.jsonl"),
+    "the gate reads the results": ("s3:GetObject", "evaluation-results/*"),
+    "the notifier reads evaluation jobs of its stack": (
+        "bedrock:GetEvaluationJob",
+        "aws:ResourceTag/cdk-bedrock-customization:stack",
+    ),
 }
 
 

@@ -68,6 +68,44 @@ VALID: dict[str, list[Callable[[], dict[str, Any]]]] = {
         }
     ],
     contract.COPY_RESULT: [lambda: {"jobArn": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-copy-job/abcdefgh1234"}],
+    contract.MODEL_EVALUATION: [
+        lambda: {
+            "roleArn": f"arn:aws:iam::{ACCOUNT}:role/bedrock-evaluations",
+            "evaluationConfig": {
+                "automated": {
+                    "datasetMetricConfigs": [
+                        {
+                            "taskType": "QuestionAndAnswer",
+                            "dataset": {"name": "Builtin.BoolQ"},
+                            "metricNames": ["Builtin.Accuracy", "Builtin.Robustness"],
+                        }
+                    ]
+                }
+            },
+            "inferenceConfig": {
+                "models": [
+                    {
+                        "bedrockModel": {
+                            "modelIdentifier": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/abcdefgh1234"
+                        }
+                    }
+                ]
+            },
+            "outputDataConfig": {"s3Uri": "s3://results-bucket/evaluations/"},
+            "jobTags": [{"key": "team", "value": "ml"}],
+            "waitUntil": "Accepted",
+        }
+    ],
+    contract.EVALUATION_GATE: [
+        lambda: {
+            "jobIdentifier": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:evaluation-job/abcdefgh1234",
+            "baselineJobIdentifier": f"arn:aws:bedrock:{REGION}:{ACCOUNT}:evaluation-job/abcdefgh5678",
+            "requirements": [
+                {"metricName": "Builtin.Accuracy", "atLeast": "0.8"},
+                {"metricName": "Builtin.Robustness", "atMostBaselineMinus": 0, "datasetName": "Builtin.BoolQ"},
+            ],
+        }
+    ],
 }
 
 

@@ -45,8 +45,8 @@ def test_every_module_that_serves_a_type_is_declared() -> None:
 def test_the_models_file_has_a_section_for_each_type_that_names_one() -> None:
     sections = {declared.file_section for declared in contract.CONTRACTS.values()} - {None}
     assert set(models_file.FIELDS) == sections == set(models_file.RESOURCE_TYPES)
-    # A job's result is made by the construct of the job, never declared in the file on its own.
-    for result in (contract.JOB_RESULT, contract.IMPORT_RESULT, contract.COPY_RESULT):
+    # A job's result (and an evaluation's gate) is made by the construct of the job, never declared on its own.
+    for result in (contract.JOB_RESULT, contract.IMPORT_RESULT, contract.COPY_RESULT, contract.EVALUATION_GATE):
         assert contract.CONTRACTS[result].file_section is None
 
 
@@ -59,6 +59,7 @@ NAME_MEMBERS = {
     "provisioned_throughput": {"provisionedModelName"},
     "open_weight_models": {"jobName", "importedModelName"},
     "copied_models": {"targetModelName"},
+    "evaluations": {"jobName"},
 }
 
 
@@ -82,6 +83,7 @@ ARN_TYPE_OF_READ = {
     "GetModelImportJob": "model-import-job",
     "GetImportedModel": "imported-model",
     "GetModelCopyJob": "model-copy-job",
+    "GetEvaluationJob": "evaluation-job",
 }
 
 

@@ -1,0 +1,422 @@
+"""ModelEvaluation: a model evaluation job (CreateEvaluationJob), awaited, and a gate on its scores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
+from bedrock_custom_resource import contract, evaluation_scores
+from bedrock_custom_resource.evaluation_scores import Requirement
+from bedrock_custom_resource.responses import FRAMEWORK_OVERHEAD_BYTES, RESPONSE_LIMIT_BYTES
+
+from constructs import Construct, IConstruct
+
+from . import _requests
+from ._nag import acknowledge, wildcard_resources
+from ._resource import (
+    MODEL_KEY_ACTIONS,
+    Grants,
+    OwnRole,
+    Producer,
+    ServiceRoleUser,
+    TaggedResource,
+    attribute_string,
+)
+from ._tokens import is_unresolved
+from .completion import DEFAULT_COMPLETION, Completion, await_job
+from .datasets import validate_prompt_dataset
+from .inputs import S3Data, allow_invoking
+from .provider import CustomizationProvider
+
+RESOURCE_TYPE = contract.MODEL_EVALUATION
+GATE_TYPE = contract.EVALUATION_GATE
+# What the service role may do with the models: the user guide's automatic evaluation role ("Service role
+# requirements for automatic model evaluation jobs") names both.
+INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+# And with the output prefix, besides reading and writing objects (the same page).
+OUTPUT_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
+OUTPUT_OBJECT_ACTIONS = ("s3:AbortMultipartUpload",)
+# A score attribute's value ("0.123457") and its JSON punctuation, for the response size estimate.
+_SCORE_VALUE_BYTES = 12 + 6
+
+
+@dataclass(frozen=True)
+class EvaluationDataset:
+    """A prompt dataset of an evaluation, with its task type and the metrics computed on it. Create one with a static
+    method."""
+
+    name: str
+    task_type: str
+    metric_names: tuple[str, ...]
+    data: S3Data | None = None  # None: a built-in dataset
+    local_file: str | None = None
+
+    @staticmethod
+    def builtin(name: str, *, task_type: str, metric_names: Sequence[str]) -> EvaluationDataset:
+        """A built-in dataset (``Builtin.BoolQ``, ``Builtin.Gigaword``...; the API reference's EvaluationDataset lists
+        them), with its task type (``QuestionAndAnswer``, ``Summarization``, ``Classification``, ``Generation``)."""
+        return EvaluationDataset(name, task_type, tuple(metric_names))
+
+    @staticmethod
+    def from_s3(name: str, data: S3Data, *, task_type: str, metric_names: Sequence[str]) -> EvaluationDataset:
+        """A custom prompt dataset in S3 (a ``.jsonl`` object of ``prompt``, ``referenceResponse`` and ``category``
+        records, at most 1000)."""
+        return EvaluationDataset(name, task_type, tuple(metric_names), data=data)
+
+    @staticmethod
+    def from_local_file(
+        name: str, path: str | Path, *, task_type: str, metric_names: Sequence[str]
+    ) -> EvaluationDataset:
+        """A local ``.jsonl`` prompt dataset: validated at synth, then shipped as a file asset."""
+        validate_prompt_dataset(path, task_type=task_type, metric_names=metric_names)
+        return EvaluationDataset(name, task_type, tuple(metric_names), local_file=str(path))
+
+    def _bound(self, scope: Construct, index: int) -> S3Data | None:
+        """Where the dataset is, once its local file (if any) is an asset of scope."""
+        if self.local_file is None:
+            return self.data
+        asset = s3_assets.Asset(scope, f"Dataset{index}", path=self.local_file)
+        return S3Data.from_bucket(asset.bucket, asset.s3_object_key)
+
+
+EvaluatedModel = str | bedrock.IModel | bedrock.FoundationModelIdentifier | Any
+
+
+def model_identifier(model: Any, parameter: str) -> str:
+    """The identifier an evaluation job invokes a model by.
+
+    CreateEvaluationJob accepts foundation models and inference profiles, provisioned throughput, and models imported
+    by Custom Model Import (its EvaluationBedrockModelIdentifier pattern; Bedrock user guide, "Model evaluation jobs
+    support ... Models that you have purchased Provisioned Throughput"): a custom model is evaluated through a
+    provisioned throughput, never by its own ARN or an on-demand deployment's.
+    """
+    from .model_import import ImportedModel
+    from .serving import CustomModelBase, CustomModelDeployment, ProvisionedThroughput
+
+    if isinstance(model, str):
+        return model
+    if isinstance(model, bedrock.FoundationModelIdentifier):
+        return str(model.model_id)
+    if isinstance(model, ProvisionedThroughput):
+        return model.provisioned_model_arn
+    if isinstance(model, ImportedModel):
+        return model.model_arn
+    if isinstance(model, (CustomModelBase, CustomModelDeployment)):
+        raise ValueError(
+            f"{parameter}: {model.node.path} cannot be evaluated as it is: an evaluation job invokes a custom model "
+            "only through a provisioned throughput (CreateEvaluationJob accepts no custom-model or "
+            "custom-model-deployment ARN). Evaluate model.add_provisioned_throughput(...) instead."
+        )
+    model_arn = getattr(model, "model_arn", None)
+    if isinstance(model_arn, str):  # an aws_bedrock.IModel
+        return model_arn
+    raise ValueError(
+        f"{parameter}: {model!r} is not a model id or ARN, a ProvisionedThroughput, an ImportedModel, an "
+        "aws_bedrock.IModel or a FoundationModelIdentifier"
+    )
+
+
+@jsii.implements(cdk.ITaggable)
+class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
+    """Evaluates a model with a Bedrock model evaluation job, and gates the rest of the stack on its scores.
+
+    ``cdk deploy`` starts the job and waits for it, up to 12 hours by default (evaluation jobs emit no events: the
+    stack's notifier checks them every few minutes). A baseline model, when given, is evaluated by a second job of
+    the same datasets and metrics (Bedrock's automated jobs evaluate one model each). Then the gate reads the scores
+    (each metric's mean over a dataset's prompts, from the results in ``output_data``) and checks the requirements
+    (``require``, ``require_better_than_baseline``): a score that misses one fails the deployment, with each metric,
+    its score and its threshold, and CloudFormation rolls back. What is ``guard``-ed (a provisioned throughput, a
+    production deployment) is created only after the gate has passed.
+
+    A change of the model, the datasets or anything else of the job runs a new evaluation; a change of the
+    requirements only checks the same scores again. Deleting a running evaluation stops it; results stay in S3.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: EvaluatedModel,
+        datasets: Sequence[EvaluationDataset],
+        output_data: S3Data,
+        baseline_model: EvaluatedModel | None = None,
+        evaluator_model: str | bedrock.IModel | bedrock.FoundationModelIdentifier | None = None,
+        inference_params: str | None = None,
+        job_name: str | None = None,
+        job_description: str | None = None,
+        role: iam.IRole | None = None,
+        kms_key: kms.IKey | None = None,
+        job_tags: Mapping[str, str] | None = None,
+        completion: Completion | None = None,
+        provider: CustomizationProvider | None = None,
+    ) -> None:
+        """
+        :param model: what is evaluated: a ``ProvisionedThroughput`` (of a custom model), an ``ImportedModel``, or a
+            foundation model or inference profile (id or ARN, ``aws_bedrock.IModel``, ``FoundationModelIdentifier``)
+        :param datasets: 1 to 5 datasets, each with its task type and metrics
+        :param output_data: where Bedrock writes the results (an S3 prefix in the stack's Region)
+        :param baseline_model: a model to compare with (usually the base model), evaluated by a second job.
+            @default none
+        :param evaluator_model: the judge of a model-as-judge evaluation (judge metrics such as
+            ``Builtin.Correctness``). @default none: automatic metrics (``Builtin.Accuracy``...)
+        :param inference_params: the evaluated models' inference parameters, a JSON string. @default Bedrock's
+        :param job_name: @default generated from the stack and construct, new for each replacement
+        :param role: the service role Bedrock assumes. @default a role that may read the datasets, write the results
+            and invoke exactly the evaluated and evaluator models
+        :param kms_key: encrypts the job's data. @default an AWS owned key
+        :param job_tags: tags of the job. @default none (besides ``Tags.of``)
+        :param completion: how the deployment waits. @default Completion.event_driven(): up to 12 hours, checked every
+            few minutes. Completion.polling() polls from the provider, up to 1 hour; no_wait() cannot gate
+        :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
+        """
+        super().__init__(scope, construct_id)
+        if not 1 <= len(datasets) <= 5:
+            raise ValueError(f"datasets: {len(datasets)} datasets; an evaluation job takes 1 to 5")
+        self.provider = provider or CustomizationProvider.of(scope)
+        self.completion = completion or DEFAULT_COMPLETION
+        if self.completion.mode is _requests.CompletionMode.NO_WAIT:
+            raise ValueError(
+                "completion: Completion.no_wait() cannot gate on the scores, which exist only once the job has "
+                "completed; use Completion.event_driven() (up to 12 hours) or Completion.polling() (up to 1 hour)"
+            )
+        self.datasets = tuple(datasets)
+        self._requirements: list[Requirement] = []
+        use = self.provider.use(scope)
+        self.model_identifier = model_identifier(model, "model")
+        self.baseline_model_identifier = (
+            None if baseline_model is None else model_identifier(baseline_model, "baseline_model")
+        )
+        evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
+        located = [dataset._bound(self, index) for index, dataset in enumerate(self.datasets)]
+        configs = [
+            _requests.evaluation_dataset(
+                name=dataset.name,
+                task_type=dataset.task_type,
+                metric_names=dataset.metric_names,
+                uri=None if data is None else data.uri,
+            )
+            for dataset, data in zip(self.datasets, located, strict=True)
+        ]
+        models = [self.model_identifier, *filter(None, [self.baseline_model_identifier])]
+        own_role = (
+            self._create_service_role(located, output_data, [*models, *filter(None, [evaluator])], kms_key)
+            if role is None
+            else None
+        )
+        role_arn = self._use_role(role, own_role)
+        assert role_arn is not None
+
+        def request(evaluated: str, name: str | None) -> dict[str, Any]:
+            return _requests.evaluation(
+                model=evaluated,
+                datasets=configs,
+                output_data=output_data.uri,
+                role=role_arn,
+                evaluator_model=evaluator,
+                inference_params=inference_params,
+                job_name=name,
+                job_description=job_description,
+                kms_key=kms_key.key_arn if kms_key else None,
+                completion=self.completion.wait_until(RESOURCE_TYPE),
+            )
+
+        self._own_tags = {"jobTags": dict(job_tags or {})}
+        uploads = [data.uploaded_by for data in located if data is not None and data.uploaded_by is not None]
+        self.resource, candidate_end = self._job("Resource", request(self.model_identifier, job_name), use, uploads)
+        ends = [candidate_end]
+        self.baseline: cdk.CfnResource | None = None
+        if self.baseline_model_identifier is not None:
+            self.baseline, baseline_end = self._job("Baseline", request(self.baseline_model_identifier, None), use, [])
+            ends.append(baseline_end)
+        use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
+        if kms_key is not None:
+            kms_key.grant(use.handler, "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt")
+        self._allow_reading_results(output_data, use.handler)
+        self._check_response_size()
+        self.gate = self.provider.custom_resource(
+            self,
+            "Gate",
+            GATE_TYPE,
+            {
+                "jobIdentifier": {"Ref": self._logical_id(self.resource)},
+                **({"baselineJobIdentifier": {"Ref": self._logical_id(self.baseline)}} if self.baseline else {}),
+                # Rendered at synth: requirements added after the construct was made count too.
+                "requirements": cdk.Lazy.uncached_any(
+                    Producer(lambda: [requirement.rendered() for requirement in self._requirements])
+                ),
+            },
+            use=use,
+        )
+        self.gate.node.add_dependency(*ends)
+
+    @property
+    def _tagged_resources(self) -> Sequence[cdk.CfnResource]:
+        return [self.resource, *filter(None, [self.baseline])]
+
+    def _logical_id(self, resource: cdk.CfnResource) -> str:
+        return cdk.Stack.of(self).get_logical_id(resource)
+
+    def _job(
+        self, construct_id: str, properties: dict[str, Any], use: Any, uploads: Sequence[Any]
+    ) -> tuple[cdk.CfnResource, cdk.CfnResource]:
+        """A job resource, validated, and what marks its end (its wait condition, or itself when polled)."""
+        contract.create_request(RESOURCE_TYPE, properties, is_unresolved=is_unresolved)
+        tagged = {**properties, **{name: _requests.tag_list(own) for name, own in self._own_tags.items() if own}}
+        job = self.provider.custom_resource(
+            self, construct_id, RESOURCE_TYPE, tagged, cdk.RemovalPolicy.DESTROY, dependencies=uploads, use=use
+        )
+        # Each job's wait condition is keyed on its properties: the two jobs' never clash.
+        _reader, end = await_job(self, self.completion, job, RESOURCE_TYPE, properties, self.provider, use)
+        assert end is not None  # no_wait was refused
+        return job, end
+
+    def _create_service_role(
+        self, datasets: Sequence[S3Data | None], output: S3Data, models: Sequence[str], kms_key: kms.IKey | None
+    ) -> OwnRole:
+        """A role that may read exactly the datasets, write the results and invoke exactly these models."""
+        grants = Grants()
+        wildcards: list[str] = []
+        for data in datasets:
+            if data is not None:
+                wildcards += data.allow_read(self, grants)
+        wildcards += output.allow_output(self, grants)
+        bucket_arn, objects = output.arns(self)
+        grants.allow(list(OUTPUT_BUCKET_ACTIONS), [bucket_arn])
+        grants.allow(list(OUTPUT_OBJECT_ACTIONS), [objects])
+        for model in dict.fromkeys(models):
+            wildcards += allow_invoking(self, grants, model, INVOKE_ACTIONS)
+        if kms_key is not None:
+            grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
+        role = OwnRole(
+            self, cdk.Stack.of(self), "evaluation-job", "Assumed by Bedrock to run a model evaluation", grants
+        )
+        if wildcards:
+            acknowledge(
+                role.resource,
+                (
+                    "IAM5",
+                    "Bedrock reads every object under a dataset prefix, writes the results under the output prefix, "
+                    "and routes an inference profile to its model in any of the profile's Regions.",
+                    wildcard_resources(self, sorted(set(wildcards))),
+                ),
+            )
+        return role
+
+    def _allow_reading_results(self, output: S3Data, handler: iam.IRole) -> None:
+        """The gate reads the results under the output prefix, with the handler's role."""
+        grants = Grants()
+        wildcards = output.allow_read(self, grants)
+        for statement in grants.statements:
+            handler.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
+        if wildcards:
+            reason = "The evaluation gate reads the result files Bedrock writes under the output prefix."
+            acknowledge(handler, ("IAM5", reason, wildcard_resources(self, wildcards)))
+
+    def _check_response_size(self) -> None:
+        """The gate's attributes (a score per dataset, metric and model) must fit CloudFormation's response."""
+        jobs = 2 if self.baseline_model_identifier is not None else 1
+        size = FRAMEWORK_OVERHEAD_BYTES + 600  # the envelope, the job ARNs and the fixed attributes
+        for dataset in self.datasets:
+            for metric in dataset.metric_names:
+                key = len(evaluation_scores.BASELINE_SCORES) + len(dataset.name) + len(metric) + 2
+                size += jobs * (key + _SCORE_VALUE_BYTES)
+        if size > RESPONSE_LIMIT_BYTES:
+            raise ValueError(
+                f"datasets: the gate's scores (one per dataset, metric and model) would take about {size} bytes, "
+                f"over CloudFormation's {RESPONSE_LIMIT_BYTES}-byte custom resource response; evaluate fewer "
+                "metrics per ModelEvaluation"
+            )
+
+    # --- the gate -------------------------------------------------------------------------------------
+
+    def require(
+        self,
+        metric_name: str,
+        *,
+        at_least: float | None = None,
+        at_most: float | None = None,
+        dataset: str | None = None,
+    ) -> ModelEvaluation:
+        """Pass the gate only when the metric's score (its mean over each dataset's prompts, or over ``dataset``'s)
+        is at least ``at_least`` and at most ``at_most``. Judge metrics are normalized to 0..1."""
+        if at_least is None and at_most is None:
+            raise ValueError(f"require({metric_name!r}): give at_least, at_most or both")
+        for comparison, value in ((evaluation_scores.AT_LEAST, at_least), (evaluation_scores.AT_MOST, at_most)):
+            if value is not None:
+                self._add(Requirement(metric_name, comparison, float(value), dataset))
+        return self
+
+    def require_better_than_baseline(
+        self, metric_name: str, *, by: float = 0.0, dataset: str | None = None, lower_is_better: bool | None = None
+    ) -> ModelEvaluation:
+        """Pass the gate only when the model's score beats the baseline model's by at least ``by``.
+
+        :param lower_is_better: @default True for Builtin.Robustness and Builtin.Toxicity (the user guide: lower
+            means more robust, less toxic), else False
+        """
+        if self.baseline_model_identifier is None:
+            raise ValueError(f"require_better_than_baseline({metric_name!r}): give the evaluation a baseline_model")
+        lower = metric_name in evaluation_scores.LOWER_IS_BETTER if lower_is_better is None else lower_is_better
+        comparison = evaluation_scores.AT_MOST_BASELINE_MINUS if lower else evaluation_scores.AT_LEAST_BASELINE_PLUS
+        self._add(Requirement(metric_name, comparison, float(by), dataset))
+        return self
+
+    def _add(self, requirement: Requirement) -> None:
+        datasets = [d for d in self.datasets if requirement.dataset_name in (None, d.name)]
+        if requirement.dataset_name is not None and not datasets:
+            names = [d.name for d in self.datasets]
+            raise ValueError(
+                f"dataset: {requirement.dataset_name!r} is not a dataset of this evaluation; use one of {names}"
+            )
+        if not any(requirement.metric_name in d.metric_names for d in datasets):
+            computed = sorted({metric for d in datasets for metric in d.metric_names})
+            raise ValueError(
+                f"metric_name: {requirement.metric_name!r} is not computed by this evaluation"
+                f"{' on ' + requirement.dataset_name if requirement.dataset_name else ''}; it computes {computed}"
+            )
+        problems = contract.gate_requirement_problems([requirement.rendered()], is_unresolved)
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._requirements.append(requirement)
+
+    def guard(self, *constructs: IConstruct) -> None:
+        """Create each construct (a provisioned throughput, a deployment, a function...) only once the gate passed."""
+        for construct in constructs:
+            construct.node.add_dependency(self.gate)
+
+    @property
+    def job_arn(self) -> str:
+        return attribute_string(self.resource, "jobArn")
+
+    @property
+    def baseline_job_arn(self) -> str:
+        if self.baseline is None:
+            raise ValueError(f"{self.node.path}: this evaluation has no baseline_model")
+        return attribute_string(self.baseline, "jobArn")
+
+    def score(self, metric_name: str, *, dataset: str | None = None, baseline: bool = False) -> str:
+        """A metric's mean score on a dataset (the only one, when not named), once the gate has passed."""
+        names = [d.name for d in self.datasets if metric_name in d.metric_names and dataset in (None, d.name)]
+        if len(names) != 1:
+            raise ValueError(
+                f"score({metric_name!r}): computed on {names or 'no dataset'} of this evaluation; name one dataset"
+            )
+        if baseline and self.baseline is None:
+            raise ValueError(f"{self.node.path}: this evaluation has no baseline_model")
+        prefix = evaluation_scores.BASELINE_SCORES if baseline else evaluation_scores.SCORES
+        return attribute_string(self.gate, f"{prefix}.{names[0]}.{metric_name}")
+
+    @property
+    def role(self) -> iam.IRole | None:
+        """The service role Bedrock assumes. For a role this construct made, what you grant it goes in a policy of
+        its own, which the jobs wait for."""
+        return self._service_role

@@ -1,0 +1,110 @@
+"""Custom::BedrockModelEvaluationGate: the scores of a completed evaluation job (and of its baseline job), checked
+against the stack's requirements.
+
+It reads each job's results from S3 (evaluation_scores says how) once the job has completed: a wait condition, or
+the job resource's own polling, comes first. A score that misses its requirement fails the Create or Update with a
+message that lists each metric, its score and its threshold, so that whatever depends on the gate (a provisioned
+throughput, a production deployment) is never created, and CloudFormation rolls back. It owns nothing: deleting it
+deletes nothing (the job resources stop their jobs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import contract, evaluation_scores
+from .aws import bedrock_client, s3_client
+from .cr_types import CustomResourceEvent, GateAttributes, IsCompleteResponse, OnEventResponse
+from .evaluation_scores import BASELINE_SCORES, SCORES, JobScores
+from .model_evaluation import EvaluationUnsuccessful, completed_or_running
+from .responses import checked_data
+
+RESOURCE_TYPE = contract.EVALUATION_GATE
+
+
+class EvaluationGateFailed(RuntimeError):
+    """The evaluation completed, and a score missed its requirement."""
+
+
+def on_event(event: CustomResourceEvent) -> OnEventResponse:
+    if event["RequestType"] == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    job_arn = contract.create_request(RESOURCE_TYPE, event["ResourceProperties"])["jobIdentifier"]
+    properties = contract.properties_with_defaults(RESOURCE_TYPE, event["ResourceProperties"])
+    requirements = evaluation_scores.parse_requirements(properties["requirements"])
+    baseline_arn = str(properties["baselineJobIdentifier"])
+    client = bedrock_client()
+    job = _completed(client, job_arn)
+    datasets = _datasets(job)
+    scores = read_scores(job, datasets)
+    baseline = read_scores(_completed(client, baseline_arn), datasets) if baseline_arn else None
+    checks = evaluation_scores.checks(requirements, datasets, scores, baseline)
+    failed = [check for check in checks if not check.passed]
+    if failed:
+        raise EvaluationGateFailed(
+            f"Model evaluation job {job['jobName']} missed {len(failed)} of {len(checks)} requirement(s); nothing "
+            "behind the gate is created. "
+            + "; ".join(check.describe() for check in sorted(checks, key=lambda check: check.passed))
+        )
+    data: GateAttributes = {"jobArn": job_arn, "passed": "true"}
+    if baseline_arn:
+        data["baselineJobArn"] = baseline_arn
+    attributes = {
+        **data,
+        **evaluation_scores.score_attributes(SCORES, scores),
+        **(evaluation_scores.score_attributes(BASELINE_SCORES, baseline) if baseline is not None else {}),
+    }
+    return {"PhysicalResourceId": job_arn, "Data": checked_data(event, job_arn, attributes)}
+
+
+def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
+    return {"IsComplete": True}
+
+
+def _completed(client: Any, job_arn: str) -> dict[str, Any]:
+    job = completed_or_running(client, job_arn)
+    if job["status"] != "Completed":
+        raise EvaluationUnsuccessful(
+            f"Model evaluation job {job['jobName']} is {job['status']}, but the gate runs only once it has "
+            "completed; only a completed job has scores to read"
+        )
+    return job
+
+
+def _datasets(job: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The job's dataset names, each with the metric names requested for it."""
+    automated = (job.get("evaluationConfig") or {}).get("automated") or {}
+    return {
+        str(config["dataset"]["name"]): [str(name) for name in config["metricNames"]]
+        for config in automated.get("datasetMetricConfigs") or []
+    }
+
+
+def read_scores(job: Mapping[str, Any], datasets: Mapping[str, list[str]]) -> JobScores:
+    """The job's scores, from every result file under ``<output s3Uri>/<job name>/``."""
+    bucket, _, key = str(job["outputDataConfig"]["s3Uri"]).removeprefix("s3://").partition("/")
+    prefix = f"{key.rstrip('/')}/{job['jobName']}/" if key.strip("/") else f"{job['jobName']}/"
+    s3 = s3_client()
+    scores = JobScores()
+    request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    while True:  # paged by hand, as every listing here
+        page = s3.list_objects_v2(**request)
+        for item in page.get("Contents", []):
+            dataset = evaluation_scores.dataset_of_result(item["Key"])
+            if dataset is None:
+                continue
+            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"]
+            try:
+                scores.add_file(dataset, body.iter_lines(), datasets.get(dataset, []))
+            except ValueError as error:
+                raise EvaluationUnsuccessful(f"s3://{bucket}/{item['Key']}: {error}") from None
+        if not page.get("IsTruncated"):
+            break
+        request["ContinuationToken"] = page["NextContinuationToken"]
+    if not scores.by_dataset:
+        raise EvaluationUnsuccessful(
+            f"Model evaluation job {job['jobName']} completed, but no result file (*_output.jsonl) is under "
+            f"s3://{bucket}/{prefix}"
+        )
+    return scores
