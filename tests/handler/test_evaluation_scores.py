@@ -1,0 +1,233 @@
+"""The gate's arithmetic: result records in the user guide's format, averaged per dataset and metric, checked
+against requirements. Expected values are computed here from the records, never by the module under test."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from bedrock_custom_resource import contract, evaluation_scores
+from bedrock_custom_resource.evaluation_scores import JobScores, Requirement
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+# The user guide's example record (model-evaluation-report-s3), verbatim but for the score.
+GUIDE_RECORD = {
+    "automatedEvaluationResult": {"scores": [{"metricName": "Accuracy", "result": 0.31920555233955383}]},
+    "inputRecord": {
+        "prompt": "Human: two bodies have been recovered from a flooded coal mine ... Assistant:",
+        "referenceResponse": "two bodies recovered from flooded coal mine in c. china",
+    },
+    "modelResponses": [
+        {
+            "modelIdentifier": "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-v2",
+            "response": " Here are the key points I gathered from your news summary: ...",
+        }
+    ],
+}
+KEY = (
+    "evaluations/my-job/abcdefghijkl/models/my-model/taskTypes/Summarization/datasets/Builtin.Gigaword/"
+    "1a2b_output.jsonl"
+)
+
+
+def lines(*records: dict[str, Any]) -> list[bytes]:
+    return [json.dumps(record).encode() for record in records]
+
+
+def judged(metric: str, result: float | None) -> dict[str, Any]:
+    score = {"metricName": metric, "result": result, "evaluatorDetails": [{"modelIdentifier": "j", "explanation": "e"}]}
+    return {"automatedEvaluationResult": {"scores": [score]}, "inputRecord": {"prompt": "p"}}
+
+
+def test_the_guides_record_gives_its_score_under_the_requested_metric_name() -> None:
+    scores = JobScores()
+    scores.add_file("Builtin.Gigaword", lines(GUIDE_RECORD), ["Builtin.Accuracy"])
+    assert scores.mean("Builtin.Gigaword", "Builtin.Accuracy") == 0.31920555233955383
+
+
+def test_a_result_file_key_names_its_dataset_and_other_keys_are_not_results() -> None:
+    assert evaluation_scores.dataset_of_result(KEY) == "Builtin.Gigaword"
+    assert evaluation_scores.dataset_of_result("evaluations/my-job/amazon-bedrock-evaluations-permission-check") is None
+    assert evaluation_scores.dataset_of_result("evaluations/my-job/x/custom_metrics/m.json") is None
+
+
+def test_not_applicable_results_are_left_out_of_the_mean() -> None:
+    scores = JobScores()
+    records = [judged("Builtin.Correctness", value) for value in (1.0, None, 0.5)]
+    records.append({"automatedEvaluationResult": {"scores": [{"metricName": "Builtin.Correctness", "result": "NaN"}]}})
+    scores.add_file("support", lines(*records), ["Builtin.Correctness"])
+    entry = scores.by_dataset["support"]["Builtin.Correctness"]
+    assert (entry.mean, entry.scored, entry.not_applicable) == (0.75, 2, 2)
+
+
+def test_a_line_that_is_not_a_result_record_is_an_error_naming_it() -> None:
+    with pytest.raises(ValueError, match="line 2 is not an evaluation result record"):
+        JobScores().add_file("d", [json.dumps(GUIDE_RECORD).encode(), b'{"no": "scores"}'], ["Builtin.Accuracy"])
+
+
+@given(
+    results=st.lists(
+        st.one_of(st.none(), st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)), min_size=1, max_size=60
+    ),
+    blank_lines=st.integers(min_value=0, max_value=3),
+)
+@settings(max_examples=80, deadline=None)
+def test_the_mean_is_the_mean_of_the_applicable_results(results, blank_lines) -> None:
+    scores = JobScores()
+    scores.add_file(
+        "d",
+        [*lines(*(judged("Builtin.Helpfulness", r) for r in results)), *[b""] * blank_lines],
+        ["Builtin.Helpfulness"],
+    )
+    applicable = [r for r in results if r is not None]
+    got = scores.mean("d", "Builtin.Helpfulness")
+    if not applicable:
+        assert got is None
+    else:
+        assert got == pytest.approx(math.fsum(applicable) / len(applicable), rel=1e-9, abs=1e-9)
+
+
+def scores_of(**by_metric: float) -> JobScores:
+    scores = JobScores()
+    records = [
+        {"automatedEvaluationResult": {"scores": [{"metricName": m, "result": v} for m, v in by_metric.items()]}}
+    ]
+    scores.add_file("d", lines(*records), [f"Builtin.{m}" for m in by_metric])
+    return scores
+
+
+def test_thresholds_and_baseline_margins_pass_and_fail_at_their_bounds() -> None:
+    datasets = {"d": ["Builtin.Accuracy", "Builtin.Toxicity"]}
+    candidate, baseline = scores_of(Accuracy=0.8, Toxicity=0.1), scores_of(Accuracy=0.75, Toxicity=0.2)
+    requirements = [
+        Requirement("Builtin.Accuracy", evaluation_scores.AT_LEAST, 0.8),  # equal: passes
+        Requirement("Builtin.Accuracy", evaluation_scores.AT_LEAST, 0.81),
+        Requirement("Builtin.Toxicity", evaluation_scores.AT_MOST, 0.1),
+        Requirement("Builtin.Accuracy", evaluation_scores.AT_LEAST_BASELINE_PLUS, 0.04),  # 0.8 >= 0.79
+        Requirement("Builtin.Accuracy", evaluation_scores.AT_LEAST_BASELINE_PLUS, 0.06),  # 0.8 < 0.81
+        Requirement("Builtin.Toxicity", evaluation_scores.AT_MOST_BASELINE_MINUS, 0.05),  # 0.1 <= 0.15
+    ]
+    checks = evaluation_scores.checks(requirements, datasets, candidate, baseline)
+    assert [check.passed for check in checks] == [True, False, True, True, False, True]
+    assert checks[1].describe() == (
+        "Builtin.Accuracy on d: 0.8000, required >= 0.8100 (Builtin.Accuracy at least 0.81): FAILED"
+    )
+
+
+def test_a_requirement_on_a_metric_the_job_does_not_compute_or_without_a_baseline_score_fails() -> None:
+    datasets = {"d": ["Builtin.Accuracy"]}
+    requirements = [
+        Requirement("Builtin.Toxicity", evaluation_scores.AT_MOST, 0.5),
+        Requirement("Builtin.Accuracy", evaluation_scores.AT_LEAST_BASELINE_PLUS, 0.0),
+    ]
+    checks = evaluation_scores.checks(requirements, datasets, scores_of(Accuracy=0.9), None)
+    assert [(check.passed, check.score, check.threshold) for check in checks] == [
+        (False, None, None),
+        (False, 0.9, None),
+    ]
+    assert "no baseline score" in checks[1].describe()
+
+
+def test_a_requirement_without_a_dataset_applies_to_each_dataset_with_the_metric() -> None:
+    scores = JobScores()
+    scores.add_file(
+        "a",
+        lines({"automatedEvaluationResult": {"scores": [{"metricName": "Accuracy", "result": 0.9}]}}),
+        ["Builtin.Accuracy"],
+    )
+    scores.add_file(
+        "b",
+        lines({"automatedEvaluationResult": {"scores": [{"metricName": "Accuracy", "result": 0.2}]}}),
+        ["Builtin.Accuracy"],
+    )
+    requirement = Requirement("Builtin.Accuracy", evaluation_scores.AT_LEAST, 0.5)
+    checks = evaluation_scores.checks(
+        [requirement], {"a": ["Builtin.Accuracy"], "b": ["Builtin.Accuracy"]}, scores, None
+    )
+    assert [(check.dataset_name, check.passed) for check in checks] == [("a", True), ("b", False)]
+    only_a = Requirement("Builtin.Accuracy", evaluation_scores.AT_LEAST, 0.5, dataset_name="a")
+    assert [
+        c.passed
+        for c in evaluation_scores.checks(
+            [only_a], {"a": ["Builtin.Accuracy"], "b": ["Builtin.Accuracy"]}, scores, None
+        )
+    ] == [True]
+
+
+def test_scores_become_attributes_named_by_dataset_and_metric() -> None:
+    assert evaluation_scores.score_attributes("Scores", scores_of(Accuracy=0.123456789)) == {
+        "Scores.d.Builtin.Accuracy": "0.123457"
+    }
+
+
+@given(
+    value=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(),
+        st.text(max_size=30),
+        st.from_regex(r"[+-]?[0-9]{1,400}(\.[0-9]{0,50})?(e[+-]?[0-9]{1,4})?", fullmatch=True),
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_a_threshold_is_accepted_exactly_when_it_is_a_finite_number_and_is_read_back_as_that_number(value) -> None:
+    items = [{"metricName": "Builtin.Accuracy", "atLeast": value}]
+    problems = contract.gate_requirement_problems(items)
+    try:
+        number = float(value) if not isinstance(value, str) or value.strip() else None
+    except (ValueError, OverflowError):
+        number = None
+    finite = number is not None and math.isfinite(number) and not (isinstance(value, str) and "_" in value)
+    if finite:
+        assert problems == []
+        (requirement,) = evaluation_scores.parse_requirements(items)
+        assert requirement.value == number
+    else:
+        assert problems and all(problem.startswith("requirements[0]") for problem in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("requirements", "problem"),
+    [
+        ("0.8", "requirements: expected a list"),
+        ([{"atLeast": 1}], "requirements[0].metricName: required"),
+        ([{"metricName": "Builtin.Accuracy"}], "requirements[0]: give exactly one of"),
+        ([{"metricName": "Builtin.Accuracy", "atLeast": 1, "atMost": 2}], "requirements[0]: give exactly one of"),
+        ([{"metricName": "has space", "atLeast": 1}], "requirements[0].metricName: 'has space' does not match"),
+        (
+            [{"metricName": "Builtin.Accuracy", "atLeast": 1, "dataset": "x"}],
+            "requirements[0].dataset: unknown property",
+        ),
+        ([{"metricName": "Builtin.Accuracy", "atLeast": "NaN"}], "requirements[0].atLeast: expected a finite number"),
+        (
+            [{"metricName": "m", "atLeast": 0}] * (evaluation_scores.MAX_REQUIREMENTS + 1),
+            "requirements: 501 requirements",
+        ),
+    ],
+)
+def test_invalid_requirements_are_refused_naming_the_property_and_value(requirements, problem) -> None:
+    problems = contract.gate_requirement_problems(requirements)
+    assert any(found.startswith(problem) for found in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("baseline", "valid"),
+    [
+        ("", True),
+        ("arn:aws:bedrock:us-east-1:123456789012:evaluation-job/abcdefghijkl", True),
+        ("arn:aws:bedrock:us-east-1:123456789012:model-customization-job/abcdefghijkl", False),
+        ("my-baseline-job", False),
+    ],
+)
+def test_a_baseline_is_empty_or_an_evaluation_job_arn(baseline, valid) -> None:
+    properties = {
+        "jobIdentifier": "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/abcdefghijkl",
+        "baselineJobIdentifier": baseline,
+    }
+    if valid:
+        contract.create_request(contract.EVALUATION_GATE, properties)
+    else:
+        with pytest.raises(contract.InvalidProperties, match="baselineJobIdentifier: "):
+            contract.create_request(contract.EVALUATION_GATE, properties)
