@@ -222,9 +222,11 @@ def evaluation(
     job_description: str | None = None,
     kms_key: str | None = None,
     completion: str | None = None,
+    evaluated_model_arn: str | None = None,
 ) -> dict[str, Any]:
     """CreateEvaluationJob's request for an automatic evaluation of one model (Bedrock's automated jobs evaluate a
-    single model), judged by evaluator_model when given; the handler generates the name when it is left out."""
+    single model), judged by evaluator_model when given; the handler generates the name when it is left out.
+    evaluated_model_arn: the model that model serves, when that can change while model stays (a throughput's)."""
     automated: dict[str, Any] = {"datasetMetricConfigs": [dict(dataset) for dataset in datasets]}
     if evaluator_model is not None:
         automated["evaluatorModelConfig"] = {"bedrockEvaluatorModels": [{"modelIdentifier": evaluator_model}]}
@@ -235,6 +237,10 @@ def evaluation(
         "outputDataConfig": {"s3Uri": output_data},
         "roleArn": role,
         **present(
-            jobName=job_name, jobDescription=job_description, customerEncryptionKeyId=kms_key, waitUntil=completion
+            jobName=job_name,
+            jobDescription=job_description,
+            customerEncryptionKeyId=kms_key,
+            waitUntil=completion,
+            evaluatedModelArn=evaluated_model_arn,
         ),
     }

@@ -90,6 +90,14 @@ class EvaluationDataset:
 EvaluatedModel = str | bedrock.IModel | bedrock.FoundationModelIdentifier | Any
 
 
+def served_model(model: Any) -> str | None:
+    """The model that an evaluated identifier serves, when it can change while the identifier stays: a provisioned
+    throughput's (updated in place). A new one must be evaluated again."""
+    from .serving import ProvisionedThroughput
+
+    return attribute_string(model.resource, "modelArn") if isinstance(model, ProvisionedThroughput) else None
+
+
 def model_identifier(model: Any, parameter: str) -> str:
     """The identifier an evaluation job invokes a model by.
 
@@ -215,7 +223,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
         role_arn = self._use_role(role, own_role)
         assert role_arn is not None
 
-        def request(evaluated: str, name: str | None) -> dict[str, Any]:
+        def request(evaluated: str, name: str | None, served: str | None) -> dict[str, Any]:
             return _requests.evaluation(
                 model=evaluated,
                 datasets=configs,
@@ -227,15 +235,20 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
                 job_description=job_description,
                 kms_key=kms_key.key_arn if kms_key else None,
                 completion=self.completion.wait_until(RESOURCE_TYPE),
+                evaluated_model_arn=served,
             )
 
         self._own_tags = {"jobTags": dict(job_tags or {})}
         uploads = [data.uploaded_by for data in located if data is not None and data.uploaded_by is not None]
-        self.resource, candidate_end = self._job("Resource", request(self.model_identifier, job_name), use, uploads)
+        self.resource, candidate_end = self._job(
+            "Resource", request(self.model_identifier, job_name, served_model(model)), use, uploads
+        )
         ends = [candidate_end]
         self.baseline: cdk.CfnResource | None = None
         if self.baseline_model_identifier is not None:
-            self.baseline, baseline_end = self._job("Baseline", request(self.baseline_model_identifier, None), use, [])
+            self.baseline, baseline_end = self._job(
+                "Baseline", request(self.baseline_model_identifier, None, served_model(baseline_model)), use, []
+            )
             ends.append(baseline_end)
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
         if kms_key is not None:

@@ -61,6 +61,10 @@ CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
 # CreateCustomModel's two sources: each is a union in the service model, but only one may be given.
 MODEL_SOURCES = ("modelSourceConfig", "customModelDataSource")
 NAME_MAX_LENGTH = 63
+# Values that the user guide's own requests use and the service model's enum lacks (botocore checks no enums, so
+# Bedrock decides): its model-as-judge evaluation examples ("model-evaluation-judge-create", "Use built-in metrics")
+# send "taskType": "General".
+ENUM_EXTENSIONS: dict[str, tuple[str, ...]] = {"EvaluationTaskType": ("General",)}
 # Matched in linear time: with re, _DECIMAL takes quadratic time on a long run of digits.
 _INTEGER = patterns.compile(r"[+-]?[0-9]+")
 _DECIMAL = patterns.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -173,6 +177,8 @@ class ResourceContract:
     listing: str | None = None
     # Its generated names are lowercase: the name pattern admits no capitals (an evaluation job's).
     lowercase_names: bool = False
+    # Handler members that identify its configuration with the request: a change of one replaces the resource.
+    fingerprinted_members: tuple[str, ...] = ()
     # Rules that span members, which the service model cannot express.
     cross_member_problems: Callable[[Mapping[str, Any], IsUnresolved], list[str]] = lambda request, is_unresolved: []
 
@@ -238,6 +244,12 @@ def gate_requirement_problems(value: Any, is_unresolved: IsUnresolved = _never_u
             if not is_unresolved(item[name]) and _parse_number(item[name], integral=False) is None:
                 problems.append(f"{path}.{name}: expected a finite number, got {_show(item[name])}")
     return problems
+
+
+def _string_problems(name: str, value: Any, is_unresolved: IsUnresolved) -> list[str]:
+    if is_unresolved(value) or isinstance(value, str):
+        return []
+    return [f"{name}: expected a string, got {_show(value)}"]
 
 
 def _baseline_problems(value: Any, is_unresolved: IsUnresolved) -> list[str]:
@@ -400,8 +412,16 @@ _DECLARED = (
         generated_names=("jobName",),
         tag_members=("jobTags",),
         file_section="evaluations",
-        defaults={"waitUntil": WaitUntil.COMPLETED.value},
-        handler_members={"waitUntil": EVENTLESS_WAIT_UNTIL},
+        defaults={"waitUntil": WaitUntil.COMPLETED.value, "evaluatedModelArn": ""},
+        # evaluatedModelArn: the model that the evaluated identifier serves (a provisioned throughput's, which can
+        # change in place): a new one is evaluated by a new job.
+        handler_members={
+            "waitUntil": EVENTLESS_WAIT_UNTIL,
+            "evaluatedModelArn": lambda value, is_unresolved: _string_problems(
+                "evaluatedModelArn", value, is_unresolved
+            ),
+        },
+        fingerprinted_members=("evaluatedModelArn",),
         listing="ListEvaluationJobs",
         lowercase_names=True,
     ),
@@ -500,12 +520,18 @@ def value_problems(
     return problems
 
 
-def configuration_fingerprint(resource_type: str, request: Mapping[str, Any]) -> str:
+def configuration_fingerprint(
+    resource_type: str, request: Mapping[str, Any], properties: Mapping[str, Any] | None = None
+) -> str:
     """What identifies a resource's configuration: a digest of the members of its create request that
-    force a replacement (not its tags, its idempotency token or the members changed in place)."""
+    force a replacement (not its tags, its idempotency token or the members changed in place), and of the handler
+    members of its properties that identify it too (fingerprinted_members)."""
     resource = CONTRACTS[resource_type]
     ignored = {"clientRequestToken", *resource.tag_members, *resource.in_place_members}
     forcing = {name: value for name, value in request.items() if name not in ignored}
+    if resource.fingerprinted_members:
+        given = properties_with_defaults(resource_type, properties or {})
+        forcing |= {name: given[name] for name in resource.fingerprinted_members if given[name] != ""}
     canonical = json.dumps(forcing, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{resource_type}|{canonical}".encode()).hexdigest()
 
@@ -680,8 +706,9 @@ def _conform_string(shape: Any, value: Any, path: str, problems: list[str]) -> A
     if not _is_unicode(value):
         problems.append(f"{path}: {_show(value)} is not valid Unicode: it has a lone surrogate")
         return value
-    if shape.enum and value not in shape.enum:
-        problems.append(f"{path}: {_show(value)} is not one of {list(shape.enum)}")
+    allowed = [*shape.enum, *ENUM_EXTENSIONS.get(shape.name, ())] if shape.enum else []
+    if allowed and value not in allowed:
+        problems.append(f"{path}: {_show(value)} is not one of {allowed}")
         return value
     if not _check_bounds(shape, len(value), path, problems, "characters", value):
         return value

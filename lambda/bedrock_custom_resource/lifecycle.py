@@ -85,16 +85,15 @@ class Desired:
         """The event's ResourceProperties (or these properties) once known to be valid; raises otherwise,
         before anything is called."""
         resource_type = event["ResourceType"]
-        request = contract.create_request(
-            resource_type, event["ResourceProperties"] if properties is None else properties
-        )
+        properties = event["ResourceProperties"] if properties is None else properties
+        request = contract.create_request(resource_type, properties)
         _refuse_unpassable_role(request.get("roleArn"))
         for member in contract.CONTRACTS[resource_type].tag_members:
             _refuse_reserved_tags(member, request.get(member) or [])
         return cls(
             resource_type,
             request,
-            contract.configuration_fingerprint(resource_type, request),
+            contract.configuration_fingerprint(resource_type, request, properties),
             event["StackId"],
             event["LogicalResourceId"],
         )

@@ -140,6 +140,8 @@ def test_a_guarded_construct_waits_for_the_gate(stack, bucket) -> None:
     job = only(template, JOB)["Properties"]
     identifier = job["inferenceConfig"]["models"][0]["bedrockModel"]["modelIdentifier"]
     assert identifier == {"Fn::GetAtt": [evaluated_id, "provisionedModelArn"]}
+    # The throughput's model changes in place: the model it serves is part of the job's configuration.
+    assert job["evaluatedModelArn"] == {"Fn::GetAtt": [evaluated_id, "modelArn"]}
 
 
 # --- the baseline -----------------------------------------------------------------------------------------------
