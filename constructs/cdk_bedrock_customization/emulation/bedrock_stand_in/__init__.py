@@ -11,6 +11,8 @@
   ``Kind``s of one declaration;
 - ``copies``: model copy jobs, which moto lacks too: a ``Kind`` whose job makes a custom model in its own
   Region from one of any Region, kept where a custom model of its source's sort is kept;
+- ``evaluations``: model evaluation jobs, which moto lacks too: a ``Kind`` of automated jobs of one model, whose
+  results, written to moto's S3 when a test completes a job, carry the scores the test gives;
 - ``listing``: how the emulated List operations select, sort and page;
 - ``validation``: Bedrock's request validation against the service model, for the emulated operations;
 - ``responses``: answering a request before moto sees it (``serve``), and the responses it gives;
@@ -23,6 +25,7 @@ from .responses import SERVING_OPERATIONS
 from .service_model import (
     COPY_JOB_ARN_PATTERN,
     DEPLOYMENT_ARN_PATTERN,
+    EVALUATION_JOB_ARN_PATTERN,
     FOUNDATION_MODEL_ARN_PATTERN,
     IMPORT_JOB_ARN_PATTERN,
     IMPORT_JOB_MODEL_ARN_PATTERN,
@@ -36,6 +39,7 @@ from .stand_in import BedrockStandIn
 __all__ = [
     "COPY_JOB_ARN_PATTERN",
     "DEPLOYMENT_ARN_PATTERN",
+    "EVALUATION_JOB_ARN_PATTERN",
     "FOUNDATION_MODEL_ARN_PATTERN",
     "IMPORTED_MODEL_ARN_PATTERN",
     "IMPORT_JOB_ARN_PATTERN",

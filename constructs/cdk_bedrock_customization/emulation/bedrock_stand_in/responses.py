@@ -27,6 +27,7 @@ from moto.iam.models import get_account_id_from
 
 from .bookkeeping import Handler
 from .copies import COPY_KINDS, COPY_LISTINGS
+from .evaluations import EVALUATION_KINDS, EVALUATION_LISTINGS
 from .imports import IMPORT_KINDS, IMPORT_LISTINGS
 from .serving import SERVING_KINDS
 from .validation import refuse_invalid
@@ -35,11 +36,12 @@ from .validation import refuse_invalid
 SERVING_OPERATIONS: dict[str, Handler] = (
     {
         operation: handler
-        for kind in (*SERVING_KINDS, *IMPORT_KINDS, *COPY_KINDS)
+        for kind in (*SERVING_KINDS, *IMPORT_KINDS, *COPY_KINDS, *EVALUATION_KINDS)
         for operation, handler in kind.handlers().items()
     }
     | IMPORT_LISTINGS
     | COPY_LISTINGS
+    | EVALUATION_LISTINGS
 )
 # Errors any operation may answer, listed in its service model or not (the common errors of the user guide's
 # "Troubleshooting Amazon Bedrock API Error Codes"): input that fails the service's constraints is refused with

@@ -3,8 +3,8 @@
 It installs the moto compensations (``compensations``), instruments the clients it is given so that the
 emulated operations are answered before moto sees them (``responses``), and lets a test read and drive
 what Bedrock holds: jobs and trained models (``jobs``), imported models, deployments and provisioned
-throughput (``serving``), model import jobs and the models they import (``imports``), and model copy jobs
-(``copies``; what they drive is ``_ModelJobs``).
+throughput (``serving``), model import jobs and the models they import (``imports``), model copy jobs
+(``copies``) and model evaluation jobs (``evaluations``; what they drive is ``_ModelJobs``).
 
 It also records every Bedrock call a client makes (operation and parameters, through botocore's
 ``provide-client-params`` event) and can answer the next N HTTP requests with ThrottlingException, so
@@ -29,6 +29,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from ..patches import Patcher, patched
 from .compensations import ANSWERED, install_moto_compensations
 from .copies import COPY_JOBS, backend_of, move_copy_job
+from .evaluations import EVALUATION_JOBS, Scores, move_evaluation_job, set_evaluation_scores
 from .imports import IMPORT_JOB_MODELS, IMPORT_JOBS, ImportedModelTraits, move_import_job, set_import_job_quota
 from .jobs import JobOutcome, find_job, peak_running_jobs, set_job_quota, transition
 from .responses import serve, throttling_response
@@ -44,8 +45,8 @@ class Call:
 
 
 class _ModelJobs:
-    """What a test reads and drives of the emulated model import and model copy jobs: a part of BedrockStandIn,
-    which gives the account and Region it reads (``backend``)."""
+    """What a test reads and drives of the emulated model import, model copy and model evaluation jobs: a part of
+    BedrockStandIn, which gives the account and Region it reads (``backend``)."""
 
     region: str
     account_id: str
@@ -99,6 +100,38 @@ class _ModelJobs:
         backend = self._backend_for(job)
         move_copy_job(backend, COPY_JOBS.find(backend, job), status, failure_message)
 
+    # model evaluation (the emulation)
+
+    def evaluation_jobs(self, region: str | None = None) -> list[dict[str, Any]]:
+        """Every model evaluation job of the stand-in's Region (or of region), as GetEvaluationJob would describe
+        it."""
+        backend = self.backend if region is None else bedrock_backends[self.account_id][region]
+        return [job.describe() for job in EVALUATION_JOBS.resources(backend).values()]
+
+    def set_evaluation_job_status(
+        self, job_arn: str, status: str, *, scores: Scores | None = None, failure_message: str | None = None
+    ) -> None:
+        """Move an evaluation job (its ARN) as Bedrock would over time: an InProgress one to Completed, which
+        writes its results to moto's S3 (one JSON lines file per dataset config, see ``evaluations``), or to
+        Failed (always with failureMessages); a Stopping one (StopEvaluationJob) to Stopped.
+
+        scores, by metric name (as requested, e.g. "Builtin.Correctness", or without "Builtin."): a number gives
+        every record that result, a sequence gives the records their results in order, cycled (None: null, "not
+        applicable"). Without scores, the job gets those of ``set_evaluation_scores``; a requested metric that
+        the scores do not name gets 0.5 in every record."""
+        backend = self._backend_for(job_arn)
+        move_evaluation_job(backend, EVALUATION_JOBS.find(backend, job_arn), status, scores, failure_message)
+
+    def set_evaluation_scores(
+        self, scores: Scores | None, model_identifier: str | None = None, *, region: str | None = None
+    ) -> None:
+        """The scores (as ``set_evaluation_job_status`` takes them) that every evaluation job of the stand-in's
+        Region (or of region) evaluating model_identifier (as the job's request writes it), or any model when
+        None, gets when it completes without scores of its own; those for its model come first. None forgets
+        them. A rehearsal sets them once, for jobs that its world completes."""
+        backend = self.backend if region is None else bedrock_backends[self.account_id][region]
+        set_evaluation_scores(backend, scores, model_identifier)
+
 
 class BedrockStandIn(_ModelJobs):
     """Bedrock as the handler under test sees it, inside ``moto.mock_aws()``.
@@ -120,6 +153,10 @@ class BedrockStandIn(_ModelJobs):
 
     Model copy (the emulation): read with ``copy_jobs()``; drive with ``set_copy_job_status()``. A copy is made
     in the Region of the client that asks for it: ``client(region=...)`` builds one for another Region.
+
+    Model evaluation (the emulation): read with ``evaluation_jobs()`` (and the results the jobs write, in moto's
+    S3); drive with ``set_evaluation_job_status()`` (by ARN: GetEvaluationJob takes no name) and
+    ``set_evaluation_scores()``, the scores that completing jobs get unless a test gives their own.
     """
 
     def __init__(

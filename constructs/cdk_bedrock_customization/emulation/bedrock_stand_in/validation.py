@@ -76,11 +76,17 @@ def _collection_problems(shape: ListShape | MapShape, value: Any, path: str) -> 
     return problems
 
 
+# Values Bedrock accepts that the service model's enum lacks: the user guide's model-as-judge evaluation requests
+# ("Use built-in metrics", model-evaluation-judge-create) send "taskType": "General".
+_ACCEPTED_BEYOND_ENUM: dict[str, tuple[str, ...]] = {"EvaluationTaskType": ("General",)}
+
+
 def _string_problems(shape: StringShape, value: Any, path: str) -> list[str]:
     if not isinstance(value, str):
         return _broken(value, path, "be a string")
     if shape.enum:
-        return [] if value in shape.enum else _broken(value, path, f"satisfy enum value set: [{', '.join(shape.enum)}]")
+        accepted = [*shape.enum, *_ACCEPTED_BEYOND_ENUM.get(shape.name, ())]
+        return [] if value in accepted else _broken(value, path, f"satisfy enum value set: [{', '.join(shape.enum)}]")
     problems = _length_problems(shape, value, path)
     pattern = shape.metadata.get("pattern")
     if pattern is not None and not _compiled(pattern).fullmatch(value):
