@@ -193,7 +193,8 @@ def test_the_gate_passes_and_exposes_each_metrics_mean(bedrock, results, events)
     result = gate(job_arn, [{"metricName": "Builtin.Accuracy", "atLeast": "0.7"}])
     assert result["PhysicalResourceId"] == job_arn
     # BoolQ's 100 prompts (the user guide), scored 1.0, 0.5, n/a, 1.0...: 34 ones and 33 halves, 33 not applicable.
-    assert float(result["Data"]["Scores.Builtin.BoolQ.Builtin.Accuracy"]) == pytest.approx((34 * 1.0 + 33 * 0.5) / 67, abs=1e-6)
+    accuracy = float(result["Data"]["Scores.Builtin.BoolQ.Builtin.Accuracy"])
+    assert accuracy == pytest.approx((34 * 1.0 + 33 * 0.5) / 67, abs=1e-6)
     assert result["Data"]["Scores.Builtin.BoolQ.Builtin.Robustness"] == "12.5"
     assert result["Data"]["passed"] == "true"
 
@@ -209,9 +210,12 @@ def test_a_score_below_its_threshold_fails_listing_each_metric_score_and_thresho
         gate(job_arn, requirements)
     message = str(failure.value)
     assert "missed 2 of 3 requirement(s)" in message
-    assert "Builtin.Accuracy on Builtin.BoolQ: 0.6000, required >= 0.8000 (Builtin.Accuracy at least 0.8): FAILED" in message
-    assert "Builtin.Robustness on Builtin.BoolQ: 30.0000, required <= 25.0000" in message
-    assert "Builtin.Accuracy on Builtin.BoolQ: 0.6000, required <= 0.9000 (Builtin.Accuracy at most 0.9): passed" in message
+    for line in (
+        "Builtin.Accuracy on Builtin.BoolQ: 0.6000, required >= 0.8000 (Builtin.Accuracy at least 0.8): FAILED",
+        "Builtin.Robustness on Builtin.BoolQ: 30.0000, required <= 25.0000",
+        "Builtin.Accuracy on Builtin.BoolQ: 0.6000, required <= 0.9000 (Builtin.Accuracy at most 0.9): passed",
+    ):
+        assert line in message
 
 
 def test_the_gate_compares_with_the_baseline_jobs_scores(bedrock, results, events):
@@ -240,7 +244,9 @@ def test_the_gate_fails_when_the_job_wrote_no_results(bedrock, results, events):
     job_arn = completed(bedrock, events, {"Builtin.Accuracy": 1.0})
     for item in results.list_objects_v2(Bucket=BUCKET)["Contents"]:
         results.delete_object(Bucket=BUCKET, Key=item["Key"])
-    with pytest.raises(EvaluationUnsuccessful, match=rf"no result file \(\*_output.jsonl\) is under s3://{BUCKET}/evaluations/"):
+    with pytest.raises(
+        EvaluationUnsuccessful, match=rf"no result file \(\*_output.jsonl\) is under s3://{BUCKET}/evaluations/"
+    ):
         gate(job_arn, [])
 
 
