@@ -59,7 +59,7 @@ class Completion:
     def event_driven(timeout: cdk.Duration = MAX_WAIT) -> Completion:
         """Wait up to ``timeout`` (at most 12 hours) for the job, without polling it from the provider: a wait
         condition is signalled when the job ends. The default. A customization job's end is reported by Bedrock's
-        events; import and copy jobs emit none, so the stack's notifier checks them every few minutes
+        events; import, copy and evaluation jobs emit none, so the stack's notifier checks them every few minutes
         (``JobCompletionNotifier.of(stack, check_interval=...)``)."""
         seconds = timeout.to_seconds()
         if not 1 <= seconds <= MAX_WAIT.to_seconds():
@@ -113,8 +113,8 @@ class JobCompletionNotifier(Construct):
     ) -> None:
         """
         :param backstop_interval: how often the backstop checks the jobs still waited for. @default 1 hour
-        :param check_interval: how often the jobs that emit no events (imports, copies) are checked, when the
-            stack waits for one. @default 5 minutes
+        :param check_interval: how often the jobs that emit no events (imports, copies, evaluations) are checked,
+            when the stack waits for one. @default 5 minutes
         :param log_retention: @default one month
         """
         super().__init__(scope, construct_id)
@@ -207,13 +207,14 @@ class JobCompletionNotifier(Construct):
         )
 
     def _check_jobs_without_events(self) -> None:
-        """A schedule that checks the waited-for jobs every check_interval: import and copy jobs emit no events."""
+        """A schedule that checks the waited-for jobs every check_interval: import, copy and evaluation jobs emit no
+        events."""
         if self.node.try_find_child("Checks") is not None:
             return
         checks = events.Rule(
             self,
             "Checks",
-            description="Settles the wait conditions of jobs that emit no events (model import and copy jobs)",
+            description="Settles the wait conditions of jobs that emit no events (model import, copy, evaluation jobs)",
             schedule=events.Schedule.rate(self._check_interval),
             targets=[
                 targets.LambdaFunction(self.function, event=events.RuleTargetInput.from_object({"backstop": True}))
