@@ -8,7 +8,7 @@ constructs would put in their requests (see _requests). This module does not loa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from bedrock_custom_resource import contract
@@ -25,6 +25,14 @@ class Binder(Protocol):
     def model(self, key: str, value: str, *, served: bool) -> Any:
         """A model: a key of the file, or a model id or ARN. served: served by a deployment or a throughput (else
         customized by a job)."""
+
+    def evaluated(self, key: str, value: str) -> Any:
+        """A model an evaluation invokes: the key of a provisioned throughput or an open-weight model of the file,
+        or a model id or ARN."""
+
+    def evaluation_dataset(self, key: str, name: str, task_type: str, metric_names: list[str], data: str | None) -> Any:
+        """A dataset of an evaluation; data: an ``s3://`` URI, a local path (relative to the file) or None (a
+        built-in dataset)."""
 
     def data(self, key: str, name: str, value: str) -> Any:
         """A dataset: an ``s3://`` URI or a local path (relative to the file); name tells it from the entry's
@@ -158,6 +166,58 @@ def _provisioned_throughput(key: str, entry: Mapping[str, Any], bind: Binder) ->
     return props
 
 
+def _evaluation(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
+    """A ModelEvaluation's keyword arguments; its requirements are method calls (requirement_calls)."""
+    props: dict[str, Any] = {
+        "model": bind.evaluated(key, str(entry["model"])),
+        "datasets": [
+            bind.evaluation_dataset(
+                key,
+                str(dataset["name"]),
+                str(dataset["task_type"]),
+                [str(metric) for metric in dataset["metric_names"]],
+                None if dataset.get("data") is None else str(dataset["data"]),
+            )
+            for dataset in entry["datasets"]
+        ],
+        "output_data": bind.output(str(entry["output_data"])),
+        "completion": _completion(entry, bind, contract.MODEL_EVALUATION),
+        **_given(entry, "evaluator_model", "inference_params", "job_name", "job_description", "job_tags"),
+    }
+    if "baseline_model" in entry:
+        props["baseline_model"] = bind.evaluated(key, str(entry["baseline_model"]))
+    props.update(_role_and_key(key, entry, bind))
+    return props
+
+
+# A requirement's comparisons with a threshold: the file's field and ModelEvaluation.require's parameter alike.
+THRESHOLDS = ("at_least", "at_most")
+
+
+def requirement_calls(entry: Mapping[str, Any]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """An evaluation's requirements as calls of its ModelEvaluation's methods: the index of each item of require,
+    the method's name (``require`` or ``require_better_than_baseline``) and its keyword arguments. An item with
+    thresholds and a margin over the baseline is both calls."""
+    for index, item in enumerate(entry.get("require") or []):
+        common = {"metric_name": str(item["metric"]), "dataset": item.get("dataset")}
+        if any(name in item for name in THRESHOLDS):
+            yield index, "require", {**common, **{name: item.get(name) for name in THRESHOLDS}}
+        if "better_than_baseline_by" in item:
+            margin = {"by": item["better_than_baseline_by"], "lower_is_better": item.get("lower_is_better")}
+            yield index, "require_better_than_baseline", {**common, **margin}
+
+
+def after_keys(entry: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
+    """The evaluations an entry is created after (its after: a key or a list of keys), each with its path in the
+    entry."""
+    after = entry.get("after")
+    if after is None:
+        return []
+    if isinstance(after, list):
+        return [(["after", index], str(value)) for index, value in enumerate(after)]
+    return [(["after"], str(after))]
+
+
 def _role_and_key(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
     """The service role and the model's key, where the entry gives them (a copy has no role field)."""
     props = {}
@@ -182,4 +242,5 @@ _SECTIONS: dict[str, Callable[[str, Mapping[str, Any], Binder], dict[str, Any]]]
     "copied_models": _copied_model,
     "deployments": _deployment,
     "provisioned_throughput": _provisioned_throughput,
+    "evaluations": _evaluation,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -21,11 +22,12 @@ from ._requests import CompletionMode
 from .completion import Completion
 from .copied_model import CopiedCustomModel
 from .custom_model import CustomModel
-from .entry_props import construct_props
+from .entry_props import after_keys, construct_props, requirement_calls
+from .evaluation import EvaluationDataset, ModelEvaluation
 from .imported_model import ImportedCustomModel, ModelSource
 from .inputs import Customization, InvocationLogs, S3Data
 from .model_import import ImportedModel
-from .models_file import ModelsFile
+from .models_file import ModelsFile, ModelsFileError
 from .provider import CustomizationProvider
 from .serving import Commitment, CustomModelBase, CustomModelDeployment, ProvisionedThroughput
 
@@ -45,8 +47,15 @@ class ModelsFromFile(Construct):
     file assets; the service role may read exactly those objects. Local folders of open-weight models are checked
     as ``validate-weights`` checks them and uploaded, unzipped, to a bucket of this construct (``weights_bucket``).
 
+    Evaluations (``ModelEvaluation``, built last) evaluate a provisioned throughput or an open-weight model of the
+    file by its key, or a foundation model or inference profile by its id or ARN, and their gates check the scores
+    against what ``require`` lists: a deployment or a throughput with ``after: <evaluation key>`` is created only
+    once that evaluation's gate has passed. Local prompt datasets are validated and shipped as file assets, as
+    training data is.
+
     ``models`` holds the models of the ``models``, ``imported_models`` and ``copied_models`` sections, by key;
-    ``open_weight_models``, ``deployments`` and ``provisioned_throughput`` the entries of their sections.
+    ``open_weight_models``, ``deployments``, ``provisioned_throughput`` and ``evaluations`` the entries of their
+    sections.
     """
 
     def __init__(
@@ -69,6 +78,7 @@ class ModelsFromFile(Construct):
         self.open_weight_models: dict[str, ImportedModel] = {}
         self.deployments: dict[str, CustomModelDeployment] = {}
         self.provisioned_throughput: dict[str, ProvisionedThroughput] = {}
+        self.evaluations: dict[str, ModelEvaluation] = {}
         bind = _InScope(self)
         # Imported models first: a model of the models section may continue training one of them (base_model).
         for key, entry in self.file.entries("imported_models"):
@@ -90,6 +100,32 @@ class ModelsFromFile(Construct):
         for key, entry in self.file.entries("provisioned_throughput"):
             props = construct_props("provisioned_throughput", key, entry, bind)
             self.provisioned_throughput[key] = ProvisionedThroughput(self, key, **props, provider=provider)
+        # Evaluations last: they evaluate the throughput and open-weight models above, by key.
+        for key, entry in self.file.entries("evaluations"):
+            self.evaluations[key] = self._evaluation(key, entry, bind, provider)
+        for section, built in (
+            ("deployments", self.deployments),
+            ("provisioned_throughput", self.provisioned_throughput),
+        ):
+            for key, entry in self.file.entries(section):
+                for _path, evaluation in after_keys(entry):
+                    self.evaluations[evaluation].guard(built[key])
+
+    def _evaluation(
+        self, key: str, entry: Mapping[str, Any], bind: _InScope, provider: CustomizationProvider | None
+    ) -> ModelEvaluation:
+        """An evaluation and its requirements. The file was validated with the construct's rules; what only the
+        construct checks (the size of the gate's response) is a problem of the entry, too."""
+        try:
+            evaluation = ModelEvaluation(
+                self, key, **construct_props("evaluations", key, entry, bind), provider=provider
+            )
+            for _index, method, kwargs in requirement_calls(entry):
+                getattr(evaluation, method)(**kwargs)
+        except ValueError as error:
+            problem = self.file.problem(["evaluations", key], str(error))
+            raise ModelsFileError([dataclasses.replace(problem, stage=self.file.stage)]) from None
+        return evaluation
 
     @functools.cached_property
     def weights_bucket(self) -> s3.Bucket:
@@ -124,6 +160,26 @@ class _InScope:
         return bedrock.FoundationModel.from_foundation_model_id(
             self.scope, f"{key}Model", bedrock.FoundationModelIdentifier(model_id)
         )
+
+    def evaluated(self, key: str, value: str) -> ProvisionedThroughput | ImportedModel | str:
+        """A throughput or an open-weight model of the file (built already), or a model id or ARN."""
+        if value in self.scope.provisioned_throughput:
+            return self.scope.provisioned_throughput[value]
+        return self.scope.open_weight_models.get(value, value)
+
+    def evaluation_dataset(
+        self, key: str, name: str, task_type: str, metric_names: list[str], data: str | None
+    ) -> EvaluationDataset:
+        """A built-in dataset, one in S3, or a local file (already validated by ModelsFile), shipped by the
+        evaluation as an asset."""
+        if data is None:
+            return EvaluationDataset.builtin(name, task_type=task_type, metric_names=metric_names)
+        if data.startswith("s3://"):
+            return EvaluationDataset.from_s3(
+                name, S3Data.from_uri(data), task_type=task_type, metric_names=metric_names
+            )
+        path = self.scope.file.local_path(data)
+        return EvaluationDataset.from_local_file(name, path, task_type=task_type, metric_names=metric_names)
 
     def data(self, key: str, name: str, value: str) -> S3Data:
         """An s3:// URI, or a local file shipped as an asset (already validated by ModelsFile)."""

@@ -1,4 +1,4 @@
-"""The models file: a team's models, imports, deployments and throughput as data, validated offline.
+"""The models file: a team's models, imports, deployments, throughput and evaluations as data, validated offline.
 
 Pure: no CDK. One table of fields (FIELDS) is the source of the file's JSON Schema, of its translation into
 Bedrock requests, and of the names that errors use. Requests are checked by the same contract module as the
@@ -60,6 +60,7 @@ SECTIONS = (
     "copied_models",
     "deployments",
     "provisioned_throughput",
+    "evaluations",
 )
 KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,62}$"
 CUSTOMIZATIONS = {
@@ -85,6 +86,20 @@ class Field:
     # May name a key of the file instead of a Bedrock identifier (so its schema has no pattern).
     reference: bool = False
     description: str = ""
+    # A list field's items, when each is a mapping of fields whose members are relative to the item (so that the
+    # contract's problem at member[2].name is reported at field.2.name).
+    items: tuple[Field, ...] = ()
+
+
+def _shape(operation: str, member: str) -> Any:
+    """The service model's shape of a request member (a list's own shape: member[] for its items')."""
+    shape: Any = contract.service_model().operation_model(operation).input_shape
+    for part in member.split("."):
+        items = part.count("[]")
+        shape = shape.members[part.replace("[]", "")]
+        for _ in range(items):
+            shape = shape.member
+    return shape
 
 
 def _member_schema(operation: str, member: str, **extra: Any) -> dict[str, Any]:
@@ -103,13 +118,45 @@ def _member_schema(operation: str, member: str, **extra: Any) -> dict[str, Any]:
     return schema | extra
 
 
-JOB, IMPORT, WEIGHTS_IMPORT, COPY, DEPLOY, PROVISION = (
+def _enum(operation: str, member: str) -> list[str]:
+    """A member's allowed values, as the contract allows them: the service model's enum and its extensions."""
+    shape = _shape(operation, member)
+    return [*shape.enum, *contract.ENUM_EXTENSIONS.get(shape.name, ())]
+
+
+def _list_schema(operation: str, member: str, items: Mapping[str, Any]) -> dict[str, Any]:
+    """A list field's JSON Schema: its items', and its bounds from the service model's shape of the list member."""
+    shape = _shape(operation, member)
+    schema: dict[str, Any] = {"type": "array", "items": dict(items)}
+    for key, name in (("min", "minItems"), ("max", "maxItems")):
+        if key in shape.metadata:
+            schema[name] = shape.metadata[key]
+    return schema
+
+
+def _object_schema(fields: Sequence[Field], *, partial: bool = False) -> dict[str, Any]:
+    """The JSON Schema of a mapping of these fields (partial: none required, as a stage's override)."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            f.name: dict(f.schema) | ({"description": f.description} if f.description else {}) for f in fields
+        },
+        "additionalProperties": False,
+    }
+    required = [f.name for f in fields if f.required]
+    if required and not partial:
+        schema["required"] = required
+    return schema
+
+
+JOB, IMPORT, WEIGHTS_IMPORT, COPY, DEPLOY, PROVISION, EVALUATE = (
     "CreateModelCustomizationJob",
     "CreateCustomModel",
     "CreateModelImportJob",
     "CreateModelCopyJob",
     "CreateCustomModelDeployment",
     "CreateProvisionedModelThroughput",
+    "CreateEvaluationJob",
 )
 _REMOVAL = Field("removal_policy", {"enum": list(REMOVAL_POLICIES)}, description="default: as the Python construct")
 # How the deployment waits for a job (a customization, import or copy job), and for how long.
@@ -117,6 +164,66 @@ _COMPLETION = (
     Field("completion", {"enum": list(COMPLETIONS)}, description="default event_driven"),
     Field("completion_timeout_hours", {"type": "number", "exclusiveMinimum": 0, "maximum": 12}),
 )
+# A deployment's or a throughput's evaluations: it is created only once their gates have passed.
+_AFTER = Field(
+    "after",
+    {"type": ["string", "array"], "minLength": 1, "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    reference=True,
+    description="the key of an evaluation of this file, or a list of them: created only once their gates passed",
+)
+# An evaluation's datasets: members relative to one of CreateEvaluationJob's datasetMetricConfigs.
+_DATASET_CONFIG = "evaluationConfig.automated.datasetMetricConfigs[]"
+EVALUATION_DATASET_FIELDS = (
+    Field("name", _member_schema(EVALUATE, f"{_DATASET_CONFIG}.dataset.name"), "dataset.name", required=True),
+    Field("task_type", {"enum": _enum(EVALUATE, f"{_DATASET_CONFIG}.taskType")}, "taskType", required=True),
+    Field(
+        "metric_names",
+        _list_schema(
+            EVALUATE,
+            f"{_DATASET_CONFIG}.metricNames",
+            _member_schema(EVALUATE, f"{_DATASET_CONFIG}.metricNames[]"),
+        ),
+        "metricNames",
+        required=True,
+        description="Builtin.Accuracy, Builtin.Robustness, Builtin.Toxicity; with an evaluator_model, judge metrics "
+        "such as Builtin.Correctness, Builtin.Helpfulness",
+    ),
+    Field(
+        "data",
+        {"type": "string", "minLength": 1},
+        "dataset.datasetLocation.s3Uri",
+        description="a prompt dataset of your own: an s3:// URI, or a local .jsonl path relative to this file "
+        "(validated, then shipped as an asset); default: the built-in dataset that name names (Builtin.BoolQ...)",
+    ),
+)
+# A requirement on an evaluation's scores, which its gate checks (ModelEvaluation.require and
+# require_better_than_baseline).
+EVALUATION_REQUIREMENT_FIELDS = (
+    Field(
+        "metric",
+        _member_schema(EVALUATE, f"{_DATASET_CONFIG}.metricNames[]"),
+        required=True,
+        description="one of the datasets' metric_names",
+    ),
+    Field("at_least", {"type": "number"}),
+    Field("at_most", {"type": "number"}),
+    Field(
+        "better_than_baseline_by",
+        {"type": "number"},
+        description="the least margin by which the score beats baseline_model's",
+    ),
+    Field(
+        "lower_is_better",
+        {"type": "boolean"},
+        description="for better_than_baseline_by; default: true for Builtin.Robustness and Builtin.Toxicity",
+    ),
+    Field(
+        "dataset",
+        _member_schema(EVALUATE, f"{_DATASET_CONFIG}.dataset.name"),
+        description="the name of one of the datasets; default: each dataset that computes the metric",
+    ),
+)
+_EVALUATED_MODEL = "inferenceConfig.models[0].bedrockModel"
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "models": (
@@ -257,6 +364,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("model_deployment_name", _member_schema(DEPLOY, "modelDeploymentName"), "modelDeploymentName"),
         Field("description", _member_schema(DEPLOY, "description"), "description"),
         Field("tags", _TAG_MAP, "tags"),
+        _AFTER,
         _REMOVAL,
     ),
     "provisioned_throughput": (
@@ -277,7 +385,70 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         ),
         Field("commitment", {"enum": list(COMMITMENTS)}, "commitmentDuration", description="default: none"),
         Field("tags", _TAG_MAP, "tags"),
+        _AFTER,
         _REMOVAL,
+    ),
+    "evaluations": (
+        Field(
+            "model",
+            {"type": "string", "minLength": 1},
+            f"{_EVALUATED_MODEL}.modelIdentifier",
+            required=True,
+            reference=True,
+            description="the key of a provisioned_throughput or open_weight_models entry of this file (a custom "
+            "model is evaluated through a provisioned throughput), or a foundation model or inference profile id or "
+            "ARN",
+        ),
+        Field(
+            "baseline_model",
+            {"type": "string", "minLength": 1},
+            reference=True,
+            description="a model to compare with, evaluated by a second job of the same datasets: a key or an id or "
+            "ARN, as model",
+        ),
+        Field(
+            "evaluator_model",
+            _member_schema(
+                EVALUATE, "evaluationConfig.automated.evaluatorModelConfig.bedrockEvaluatorModels[].modelIdentifier"
+            ),
+            "evaluationConfig.automated.evaluatorModelConfig.bedrockEvaluatorModels[0].modelIdentifier",
+            description="the judge of a model-as-judge evaluation (judge metrics); default: automatic metrics",
+        ),
+        Field(
+            "datasets",
+            _list_schema(EVALUATE, _DATASET_CONFIG.removesuffix("[]"), _object_schema(EVALUATION_DATASET_FIELDS)),
+            _DATASET_CONFIG.removesuffix("[]"),
+            required=True,
+            items=EVALUATION_DATASET_FIELDS,
+        ),
+        Field(
+            "output_data", _member_schema(EVALUATE, "outputDataConfig.s3Uri"), "outputDataConfig.s3Uri", required=True
+        ),
+        Field(
+            "inference_params",
+            _member_schema(EVALUATE, "inferenceConfig.models[].bedrockModel.inferenceParams"),
+            f"{_EVALUATED_MODEL}.inferenceParams",
+            description="the evaluated models' inference parameters, a JSON string",
+        ),
+        Field("job_name", _member_schema(EVALUATE, "jobName"), "jobName", description="default: generated"),
+        Field("job_description", _member_schema(EVALUATE, "jobDescription"), "jobDescription"),
+        Field(
+            "role", _member_schema(EVALUATE, "roleArn"), "roleArn", description="default: a role the construct creates"
+        ),
+        Field("kms_key", _member_schema(IMPORT, "modelKmsKeyArn"), "customerEncryptionKeyId"),
+        Field("job_tags", _TAG_MAP, "jobTags"),
+        Field(
+            "completion",
+            {"enum": list(COMPLETIONS)},
+            description="event_driven (default) or polling; no_wait cannot gate on the scores",
+        ),
+        _COMPLETION[1],
+        Field(
+            "require",
+            {"type": "array", "items": _object_schema(EVALUATION_REQUIREMENT_FIELDS)},
+            description="what the scores must reach, or the deployment fails: each a metric with at_least and/or "
+            "at_most, or better_than_baseline_by",
+        ),
     ),
 }
 # Each section's resource type, as the types declare it (contract.ResourceContract.file_section).
@@ -327,16 +498,7 @@ def json_schema() -> dict[str, Any]:
     """The models file's JSON Schema, made from FIELDS."""
 
     def section(fields: tuple[Field, ...], *, partial: bool) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "type": "object",
-            "properties": {
-                f.name: dict(f.schema) | ({"description": f.description} if f.description else {}) for f in fields
-            },
-            "additionalProperties": False,
-        }
-        required = [f.name for f in fields if f.required]
-        if required and not partial:
-            entry["required"] = required
+        entry = _object_schema(fields, partial=partial)
         return {"type": "object", "propertyNames": {"pattern": KEY_PATTERN}, "additionalProperties": entry}
 
     def sections(partial: bool) -> dict[str, Any]:
@@ -795,6 +957,9 @@ def _schema_error(error: jsonschema.ValidationError) -> list[_Found]:
     elif kind in ("minLength", "maxLength"):
         word = "least" if kind == "minLength" else "most"
         message = f"{shown} has {len(instance)} characters; it must have at {word} {rule}"
+    elif kind in ("minItems", "maxItems"):
+        word = "least" if kind == "minItems" else "most"
+        message = f"a list of {len(instance)} items; it must have at {word} {rule}"
     elif kind in _BOUNDS:
         message = f"{shown} must be {_BOUNDS[kind]} {rule}"
     else:

@@ -102,6 +102,31 @@ FILE = {
             "tags": {"team": "ml"},
         },
     },
+    "evaluations": {
+        "evaluated": {
+            "model": "amazon.nova-lite-v1:0",
+            "baseline_model": "amazon.nova-micro-v1:0",
+            "evaluator_model": "us.amazon.nova-pro-v1:0",
+            "datasets": [
+                {
+                    "name": "support",
+                    "task_type": "Generation",
+                    "metric_names": ["Builtin.Correctness"],
+                    "data": "s3://data-bucket/prompts.jsonl",
+                },
+                {"name": "Builtin.BoolQ", "task_type": "QuestionAndAnswer", "metric_names": ["Builtin.Accuracy"]},
+            ],
+            "output_data": "s3://data-bucket/evaluations/",
+            "inference_params": '{"temperature": 0}',
+            "job_name": "support-evaluation",
+            "job_description": "Support assistant",
+            "role": ROLE,
+            "kms_key": KEY,
+            "job_tags": {"team": "ml"},
+            "completion": "polling",
+            "require": [{"metric": "Builtin.Correctness", "at_least": 0.5}],
+        },
+    },
 }
 
 
@@ -117,7 +142,13 @@ def synthesized(models_file: Path) -> dict[str, dict[str, Any]]:
     """Each custom resource's properties, by the key of its entry (ServiceToken aside)."""
     stack = cdk.Stack(cdk.App(), "EntryProps")
     built = ModelsFromFile(stack, "Models", path=models_file)
-    constructs = {**built.models, **built.open_weight_models, **built.deployments, **built.provisioned_throughput}
+    constructs = {
+        **built.models,
+        **built.open_weight_models,
+        **built.deployments,
+        **built.provisioned_throughput,
+        **built.evaluations,
+    }
     template = Template.from_stack(stack).to_json()["Resources"]
     properties = {}
     for key, construct in constructs.items():
