@@ -15,7 +15,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from bedrock_custom_resource import contract, evaluation_scores
 from bedrock_custom_resource.evaluation_scores import Requirement
-from bedrock_custom_resource.responses import FRAMEWORK_OVERHEAD_BYTES, RESPONSE_LIMIT_BYTES
 
 from constructs import Construct, IConstruct
 
@@ -44,8 +43,6 @@ INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"
 # And with the output prefix, besides reading and writing objects (the same page).
 OUTPUT_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
 OUTPUT_OBJECT_ACTIONS = ("s3:AbortMultipartUpload",)
-# A score attribute's value ("0.123457") and its JSON punctuation, for the response size estimate.
-_SCORE_VALUE_BYTES = 12 + 6
 
 
 @dataclass(frozen=True)
@@ -336,18 +333,10 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
 
     def _check_response_size(self) -> None:
         """The gate's attributes (a score per dataset, metric and model) must fit CloudFormation's response."""
-        jobs = 2 if self.baseline_model_identifier is not None else 1
-        size = FRAMEWORK_OVERHEAD_BYTES + 600  # the envelope, the job ARNs and the fixed attributes
-        for dataset in self.datasets:
-            for metric in dataset.metric_names:
-                key = len(evaluation_scores.BASELINE_SCORES) + len(dataset.name) + len(metric) + 2
-                size += jobs * (key + _SCORE_VALUE_BYTES)
-        if size > RESPONSE_LIMIT_BYTES:
-            raise ValueError(
-                f"datasets: the gate's scores (one per dataset, metric and model) would take about {size} bytes, "
-                f"over CloudFormation's {RESPONSE_LIMIT_BYTES}-byte custom resource response; evaluate fewer "
-                "metrics per ModelEvaluation"
-            )
+        datasets = {dataset.name: dataset.metric_names for dataset in self.datasets}
+        problem = evaluation_scores.gate_data_problem(datasets, self.baseline_model_identifier is not None)
+        if problem is not None:
+            raise ValueError(f"datasets: {problem}")
 
     # --- the gate -------------------------------------------------------------------------------------
 

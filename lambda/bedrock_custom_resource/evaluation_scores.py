@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .responses import FRAMEWORK_OVERHEAD_BYTES, RESPONSE_LIMIT_BYTES
+
 RESULT_FILE_SUFFIX = "_output.jsonl"
 BUILTIN_PREFIX = "Builtin."
 # The comparisons a requirement makes, by its member: with a threshold, or against the baseline job's score.
@@ -197,6 +199,30 @@ def _check(requirement: Requirement, dataset: str, candidate: JobScores, baselin
     higher = requirement.comparison in (AT_LEAST, AT_LEAST_BASELINE_PLUS)
     passed = score is not None and (score >= threshold if higher else score <= threshold)
     return Check(requirement, dataset, score, threshold, passed)
+
+
+# A score attribute's value (at most 13 characters as score_attributes formats it: "-1.23456e-300") and its JSON
+# punctuation ('"key": "value", '); the envelope, the job ARNs and the fixed attributes.
+_SCORE_VALUE_BYTES = 13 + 8
+# At their longest: a stack id (about 230 characters), a request id (36), a logical id (255), the physical id and the
+# two job ARNs (at most 90 each), "passed", and their keys and punctuation.
+_FIXED_BYTES = 1000
+
+
+def gate_data_problem(datasets: Mapping[str, Sequence[str]], with_baseline: bool) -> str | None:
+    """Why a gate's attributes (a score per dataset, metric and job) would not fit CloudFormation's custom resource
+    response, or None. datasets: each dataset's name with its metric names."""
+    jobs = 2 if with_baseline else 1
+    size = FRAMEWORK_OVERHEAD_BYTES + _FIXED_BYTES
+    for name, metrics in datasets.items():
+        for metric in metrics:
+            size += jobs * (len(f"{BASELINE_SCORES}.{name}.{metric}") + _SCORE_VALUE_BYTES)
+    if size <= RESPONSE_LIMIT_BYTES:
+        return None
+    return (
+        f"the gate's scores (one per dataset, metric and model) would make a response of about {size} bytes, over "
+        f"CloudFormation's {RESPONSE_LIMIT_BYTES}-byte custom resource response; evaluate fewer metrics per evaluation"
+    )
 
 
 def score_attributes(prefix: str, scores: JobScores) -> dict[str, str]:

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import contract, evaluation_scores
+from bedrock_custom_resource import contract, evaluation_scores, responses
 from bedrock_custom_resource.evaluation_scores import JobScores, Requirement
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -231,3 +231,32 @@ def test_a_baseline_is_empty_or_an_evaluation_job_arn(baseline, valid) -> None:
     else:
         with pytest.raises(contract.InvalidProperties, match="baselineJobIdentifier: "):
             contract.create_request(contract.EVALUATION_GATE, properties)
+
+
+NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-", min_size=1, max_size=63)
+
+
+@given(
+    datasets=st.dictionaries(NAMES, st.lists(NAMES, min_size=1, max_size=25, unique=True), min_size=1, max_size=5),
+    with_baseline=st.booleans(),
+)
+@settings(max_examples=100, deadline=None)
+def test_what_the_size_check_accepts_fits_the_response_with_the_longest_scores(datasets, with_baseline) -> None:
+    """The estimate is checked against the response the handler sends: every score at its longest text."""
+    if evaluation_scores.gate_data_problem(datasets, with_baseline) is not None:
+        return
+    longest = -1.23456e-300  # score_attributes formats with 6 significant digits: "-1.23456e-300"
+    scores = JobScores()
+    for name, metrics in datasets.items():
+        record = {"automatedEvaluationResult": {"scores": [{"metricName": m, "result": longest} for m in metrics]}}
+        scores.add_file(name, lines(record), metrics)
+    arn = "arn:aws-us-gov:bedrock:us-gov-west-1:123456789012:evaluation-job/abcdefghijkl"
+    data = {"jobArn": arn, "passed": "true", **evaluation_scores.score_attributes("Scores", scores)}
+    if with_baseline:
+        data |= {"baselineJobArn": arn, **evaluation_scores.score_attributes("BaselineScores", scores)}
+    event = {
+        "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/{'s' * 128}/{'u' * 36}",
+        "RequestId": "r" * 36,
+        "LogicalResourceId": "L" * 255,
+    }
+    responses.checked_data(event, arn, data)  # raises ResponseTooLarge beyond CloudFormation's 4096 bytes
