@@ -1,4 +1,4 @@
-"""The six resource types that create something in Bedrock, as the handler tests drive them: the operations that
+"""The seven resource types that create something in Bedrock, as the handler tests drive them: the operations that
 create and change each, the members that name and tag it (and where those tags are), the status at which its
 Create is complete, how the Bedrock stand-in lists it and moves its status, and valid properties for it. Written
 by hand from the API reference, never read from the handler's contract. And a stack of one such resource, whose
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 from bedrock_custom_resource import index
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
@@ -18,6 +19,8 @@ from .conftest import CloudFormationEvents, active_model, completed_job, fine_tu
 from .serving_helpers import deployment_properties, throughput_properties
 from .test_imported_model import import_properties
 from .test_model_copy_job import copy_properties
+from .test_model_evaluation import BUCKET as EVALUATION_BUCKET
+from .test_model_evaluation import job_properties as evaluation_job_properties
 from .test_model_import_job import import_properties as import_job_properties
 
 
@@ -173,7 +176,33 @@ COPY_JOB = ResourceKind(
     tag_holders=("targetModelArn",),
 )
 
-KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT, IMPORT_JOB, COPY_JOB]
+
+
+def evaluation_properties(bedrock: BedrockStandIn) -> dict[str, Any]:
+    """An evaluation of a foundation model on a built-in dataset, its results to a bucket that exists."""
+    s3 = boto3.client("s3", region_name=bedrock.region)
+    if EVALUATION_BUCKET not in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=EVALUATION_BUCKET)
+    return evaluation_job_properties()
+
+
+# An evaluation job is read by its ARN only: it is found by its name with ListEvaluationJobs. It makes nothing but its
+# results, and is tagged itself.
+EVALUATION_JOB = ResourceKind(
+    resource_type="Custom::BedrockModelEvaluationJob",
+    create_operation="CreateEvaluationJob",
+    update_operation=None,
+    name_member="jobName",
+    tag_members=("jobTags",),
+    ready="Completed",
+    arn_member="jobArn",
+    status_member="status",
+    existing=BedrockStandIn.evaluation_jobs,
+    set_status=BedrockStandIn.set_evaluation_job_status,
+    properties=evaluation_properties,
+)
+
+KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT, IMPORT_JOB, COPY_JOB, EVALUATION_JOB]
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Four properties, each for Custom::BedrockModelCustomizationJob, Custom::BedrockCustomModel,
 Custom::BedrockCustomModelDeployment, Custom::BedrockProvisionedModelThroughput, Custom::BedrockImportedModel
-(model import jobs) and Custom::BedrockCopiedCustomModel (model copy jobs):
+(model import jobs), Custom::BedrockCopiedCustomModel (model copy jobs) and Custom::BedrockModelEvaluationJob:
 
 1. The rollback of a failed Update changes nothing. CloudFormation rolls a failed update back with another
    Update whose ResourceProperties are the previous properties and whose OldResourceProperties are the refused
@@ -370,7 +370,38 @@ COPY_JOB = Kind(
     max_lengths={"sourceModelArn": 1011},
 )
 
-KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT, IMPORT_JOB, COPY_JOB]
+# The evaluated model: foundation models, which the stand-in takes on trust (a throughput would need one per example).
+EVALUATED_MODELS = st.sampled_from(["amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0"])
+EVALUATED = ("inferenceConfig", "models", 0, "bedrockModel", "modelIdentifier")
+
+
+def _evaluation_properties(bedrock: BedrockStandIn, data: st.DataObject, commitment: bool) -> Properties:
+    properties = resource_kinds.evaluation_properties(bedrock)
+    properties["inferenceConfig"]["models"][0]["bedrockModel"]["modelIdentifier"] = data.draw(
+        EVALUATED_MODELS, label="modelIdentifier"
+    )
+    properties["jobTags"] = tag_list(data.draw(TAG_MAPS, label="jobTags"))
+    return _maybe_named(properties, data, "jobName")
+
+
+EVALUATION_JOB = Kind(
+    **resource_kinds.EVALUATION_JOB.fields(),
+    name="EvaluationJob",
+    draw_properties=_evaluation_properties,
+    replacing={EVALUATED: EVALUATED_MODELS, ("roleArn",): ROLE_ARNS},
+    required=(
+        ("roleArn",),
+        ("evaluationConfig",),  # a union: exactly one member
+        ("inferenceConfig",),
+        ("outputDataConfig",),
+        ("outputDataConfig", "s3Uri"),
+    ),
+    enums={("waitUntil",): ("Completed", "Accepted")},  # the handler's: an evaluation has no validation to wait for
+    arns=("roleArn",),
+    max_lengths={"roleArn": 2048, "s3Uri": 1024},
+)
+
+KINDS = [JOB, IMPORT, DEPLOYMENT, THROUGHPUT, IMPORT_JOB, COPY_JOB, EVALUATION_JOB]
 every_kind = pytest.mark.parametrize("kind", KINDS, ids=[kind.name for kind in KINDS])
 
 
