@@ -4,8 +4,6 @@ not at all."""
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,7 +20,7 @@ from bedrock_custom_resource.notifier import WAIT_CONDITION, WAIT_METADATA_KEY
 
 from constructs import Construct
 
-from . import _requests
+from . import _identity, _requests
 from ._nag import acknowledge, wildcard_resources
 from ._packaging import handler_function
 from ._requests import CompletionMode as CompletionMode
@@ -284,7 +282,7 @@ def await_job(
     stack = use.stack
     # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
     replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
-    key = hashlib.sha256(json.dumps(stack.resolve(replacing), sort_keys=True).encode()).hexdigest()
+    key = _identity.key(stack, replacing)
     job_id = stack.get_logical_id(job)
     seconds = completion.timeout_seconds
     assert seconds is not None  # an event-driven completion has a timeout

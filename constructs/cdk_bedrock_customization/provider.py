@@ -20,6 +20,7 @@ from constructs import Construct, IDependable
 if TYPE_CHECKING:
     from .completion import JobCompletionNotifier
 
+from . import _identity
 from ._handler_grants import HandlerGrants, arns_of, provider_wide_statements
 from ._job_queue import POLLING_WARNING_ID, UNWAITED_JOBS_WARNING_ID, JobQueue
 from ._nag import acknowledge, wildcard_resources
@@ -140,6 +141,7 @@ class CustomizationProvider(Construct):
         )
         resource.apply_removal_policy(removal_policy or cdk.RemovalPolicy.DESTROY)
         use = use or self.use(scope)
+        _identity.remember(use.stack, resource, resource_type, properties)
         # The grants made in scope's stack are attached to the handler role of the provider's stack.
         grants = [use.handler] if use.handler is not self.handler_role else []
         after = [*self.runner.prerequisites, *grants, *dependencies]

@@ -403,3 +403,31 @@ def test_a_custom_model_construct_is_named_in_the_refusal(stack, bucket) -> None
     model: CustomModel = custom_model(stack, bucket, "Tuned")
     with pytest.raises(ValueError, match=r"Evaluate model\.add_provisioned_throughput"):
         evaluation(stack, bucket, baseline_model=model)
+
+
+def wait_conditions(epochs: int, tag: str = "a") -> set[str]:
+    """The wait condition ids of an evaluation of a throughput of a model trained for epochs (the stack's tag: tag)."""
+    stack = cdk.Stack(cdk.App(), "TestStack", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    bucket = cdk.aws_s3.Bucket(stack, "Data")
+    model = custom_model(stack, bucket, hyper_parameters={"epochCount": epochs})
+    throughput = model.add_provisioned_throughput("Evaluation", model_units=1)
+    evaluation(stack, bucket, model=throughput, baseline_model="amazon.nova-micro-v1:0")
+    cdk.Tags.of(stack).add("team", tag)
+    found = resources_of_type(Template.from_stack(stack), "AWS::CloudFormation::WaitCondition")
+    return {logical_id for logical_id in found if logical_id.startswith("EvaluationWaitingForJob")}
+
+
+def test_a_retrained_model_behind_the_same_throughput_gets_a_new_wait_condition() -> None:
+    """The throughput's ARN, the job's modelIdentifier, stays the same token; the replaced evaluation job needs a new
+    wait condition all the same (CloudFormation cannot update one, and it waits only when created)."""
+    first, again, retrained, retagged = (
+        wait_conditions(2),
+        wait_conditions(2),
+        wait_conditions(3),
+        wait_conditions(2, "b"),
+    )
+    assert len(first) == 2  # the evaluation's and the baseline's
+    assert first == again == retagged  # a synth, or a tag, changes nothing
+    baseline = first & retrained
+    assert len(baseline) == 1  # the baseline's job, of a foundation model, is the same job
+    assert retrained - first and first - retrained
