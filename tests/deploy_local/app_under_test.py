@@ -3,7 +3,8 @@
 models (how many), completion (event_driven | polling), removal (retain | retain_on_update_or_delete | destroy),
 provider (framework | single_function), epochs (the models' epochCount: a change replaces their jobs),
 committed_units (model units of a one-month committed throughput on each model: a change is refused),
-separate_provider (the models use the provider of another stack, RehearsalProviders)."""
+separate_provider (the models use the provider of another stack, RehearsalProviders), data_bucket (the name of an
+existing bucket the training data is in, rather than a bucket of the stack: one that outlives the stack)."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
@@ -11,7 +12,12 @@ from cdk_bedrock_customization import Commitment, Completion, CustomizationProvi
 
 app = cdk.App()
 stack = cdk.Stack(app, "RehearsalUnderTest")
-bucket = s3.Bucket(stack, "Data", enforce_ssl=True)
+data_bucket = app.node.try_get_context("data_bucket")
+bucket = (
+    s3.Bucket.from_bucket_name(stack, "Data", str(data_bucket))
+    if data_bucket
+    else s3.Bucket(stack, "Data", enforce_ssl=True)
+)
 completion = getattr(Completion, str(app.node.try_get_context("completion") or "event_driven"))()
 removal = getattr(cdk.RemovalPolicy, str(app.node.try_get_context("removal") or "retain").upper())
 provider_stack = cdk.Stack(app, "RehearsalProviders") if app.node.try_get_context("separate_provider") else stack

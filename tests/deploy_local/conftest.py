@@ -30,7 +30,11 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     variants: dict[str, tuple[str, Mapping[str, Any]]] = {
         "example": (example, {}),
         "example-updated": (example, EXAMPLE_UPDATE),
-        "two-destroyable": (under_test, {"models": 2, "removal": "retain_on_update_or_delete"}),
+        # Its data is in a bucket it does not own: deployed again after a delete, its models read the same data.
+        "two-destroyable": (
+            under_test,
+            {"models": 2, "removal": "retain_on_update_or_delete", "data_bucket": "rehearsal-training-data"},
+        ),
         "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
         "event-driven": (under_test, {"removal": "destroy"}),
         "five": (under_test, {"models": 5, "removal": "destroy"}),

@@ -360,9 +360,15 @@ OWNED = {"Key": "aws-cdk:cr-owned:llama/:8974ddcf", "Value": "true"}
 
 
 def template(deployment: bool = True) -> Template:
-    """The synthesized template: the bucket carries the deployment's "owned" tag while the deployment exists."""
+    """The synthesized template: the bucket carries the deployment's "owned" tag while the deployment exists, and is
+    retained (RemovalPolicy.RETAIN, a Bucket's default: CloudFormation would fail to delete it with objects)."""
     resources: dict[str, Any] = {
-        "Weights79DEE8EF": {"Type": "AWS::S3::Bucket", "Properties": {"Tags": [OWNED] if deployment else []}},
+        "Weights79DEE8EF": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {"Tags": [OWNED] if deployment else []},
+            "UpdateReplacePolicy": "Retain",
+            "DeletionPolicy": "Retain",
+        },
     }
     if deployment:
         assets = {"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"}
@@ -414,8 +420,11 @@ def test_a_stack_uploads_the_folder_and_its_delete_leaves_what_the_tagged_bucket
     deployment = stack.state["UploadCustomResource1024MiB2048MiB0C275E32"]
     assert deployment.attributes == {"DestinationBucketArn": None, "SourceObjectKeys": [KEY]}
 
-    # CloudFormation deletes the deployment first: the bucket still has its tag, so the handler keeps the objects.
-    assert stack.delete().succeeded
+    # CloudFormation deletes the deployment first: the bucket still has its tag, so the handler keeps the objects;
+    # the bucket is retained with them.
+    deleted = stack.delete()
+    assert deleted.succeeded
+    assert deleted.retained == ["Weights79DEE8EF"]
     assert objects(bucket) == MODEL
 
 

@@ -73,6 +73,8 @@ def test_a_replacement_undone_by_a_later_failure_returns_to_the_trained_model(as
 
 
 def test_deleting_with_retain_and_deploying_again_adopts_the_trained_model(assemblies):
+    """The models' data is in a bucket the stack does not own (a bucket of the stack, retained, would not be
+    the one a new stack makes: CloudFormation gives that a new name, and the jobs a new configuration)."""
     with LocalCloud(write=lambda _line: None, timings=Timings(job_minutes=120)) as local:
         created = deploy(local, assemblies["two-destroyable"])
         assert created.succeeded, created.reason

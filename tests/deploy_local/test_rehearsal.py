@@ -7,16 +7,19 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import boto3
 import pytest
 from cdk_bedrock_customization.rehearsal.__main__ import (
+    EXAMPLE_EVALUATION_SCORES,
     EXAMPLE_TEMPLATE,
     EXAMPLE_TEMPLATE_PARAMETERS,
     TEMPLATE_JOB_MINUTES,
+    rehearse,
     report,
 )
 from cdk_bedrock_customization.rehearsal.bedrock_world import BedrockWorld, Timings
-from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
-from cdk_bedrock_customization.rehearsal.engine import LocalStack
+from cdk_bedrock_customization.rehearsal.cloud import REGION, LocalCloud
+from cdk_bedrock_customization.rehearsal.engine import Deployed, LocalStack, Outcome
 
 from .rehearsal_support import (
     REPO,
@@ -45,10 +48,118 @@ def by_name(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
     return {item[key]: item for item in of_stack(items, key)}
 
 
+# --- the example's evaluation gate ---------------------------------------------------------------------------
+
+EVALUATION_JOB = "Custom::BedrockModelEvaluationJob"
+THROUGHPUT = "Custom::BedrockProvisionedModelThroughput"
+BASELINE_MODEL = "amazon.nova-micro-v1:0"
+# The evaluated model's Correctness, as the rehearse command scores it for the example app (its gate passes).
+CORRECTNESS = EXAMPLE_EVALUATION_SCORES[None]["Builtin.Correctness"]
+# A gate that fails: the evaluated model's Correctness under the example's 0.7 (--evaluation-score).
+LOW_SCORES = {**EXAMPLE_EVALUATION_SCORES, None: {**EXAMPLE_EVALUATION_SCORES[None], "Builtin.Correctness": 0.4}}
+
+
+def example_resource(local: LocalCloud, resource_type: str, prefix: str) -> Deployed:
+    """The example stack's one resource of that type whose logical id starts with prefix."""
+    (found,) = [
+        deployed
+        for deployed in local.stacks[EXAMPLE_STACK].resources.of_type(resource_type)
+        if deployed.logical_id.startswith(prefix)
+    ]
+    return found
+
+
+def evaluation_job_resources(local: LocalCloud) -> tuple[Deployed, Deployed]:
+    """The example stack's evaluation job resources: the support assistant's, and the base model's."""
+    (candidate,), (baseline,) = (
+        [
+            deployed
+            for deployed in local.stacks[EXAMPLE_STACK].resources.of_type(EVALUATION_JOB)
+            if ("Baseline" in deployed.logical_id) is of_baseline
+        ]
+        for of_baseline in (False, True)
+    )
+    return candidate, baseline
+
+
+def evaluation_jobs_of(local: LocalCloud) -> dict[str, dict[str, Any]]:
+    """The evaluation jobs, by ARN."""
+    return {job["jobArn"]: job for job in local.bedrock.evaluation_jobs()}
+
+
+def evaluated_model(job: Mapping[str, Any]) -> str:
+    return str(job["inferenceConfig"]["models"][0]["bedrockModel"]["modelIdentifier"])
+
+
+def assert_the_gate_passed(local: LocalCloud, created: Outcome, lines: list[str]) -> None:
+    """The example stack's create: the support assistant's evaluation throughput and the base model evaluated on
+    the published dataset, both jobs Completed with their results in the TrainingData bucket, the gate passed
+    with the evaluated model's score, and the committed production throughput made behind it."""
+    evaluated = example_resource(local, THROUGHPUT, "SupportAssistantEvaluationThroughput")
+    production = example_resource(local, THROUGHPUT, "SupportAssistantProductionThroughput")
+    candidate, baseline = evaluation_job_resources(local)
+    jobs = evaluation_jobs_of(local)
+    assert sorted(jobs) == sorted([candidate.physical_id, baseline.physical_id])
+    assert {job["status"] for job in jobs.values()} == {"Completed"}
+    assert evaluated_model(jobs[candidate.physical_id]) == evaluated.physical_id
+    assert evaluated_model(jobs[baseline.physical_id]) == BASELINE_MODEL
+    assert candidate.properties["evaluatedModelArn"] == created.outputs["SupportAssistantModelArn"]
+    assert created.outputs["SupportAssistantCorrectness"] == str(CORRECTNESS)
+    assert any("CREATE_COMPLETE" in line and "SupportEvaluationGate" in line for line in lines)
+    assert any("] Bedrock: evaluation job " in line and line.endswith(" is Completed") for line in lines)
+    throughputs = {item["provisionedModelArn"]: item for item in local.bedrock.throughputs()}
+    assert created.outputs["SupportAssistantProductionArn"] == production.physical_id
+    assert throughputs[production.physical_id]["status"] == "InService"
+    assert throughputs[production.physical_id]["commitmentDuration"] == "OneMonth"
+    for throughput in (production, evaluated):
+        assert throughputs[throughput.physical_id]["modelArn"] == created.outputs["SupportAssistantModelArn"]
+    # The dataset is the file asset `cdk deploy` published; the results are under the output prefix.
+    s3 = boto3.client("s3", region_name=REGION)
+    job = jobs[candidate.physical_id]
+    dataset = job["evaluationConfig"]["automated"]["datasetMetricConfigs"][0]["dataset"]["datasetLocation"]["s3Uri"]
+    bucket, _, key = dataset.removeprefix("s3://").partition("/")
+    assert bucket == f"cdk-hnb659fds-assets-{local.bedrock.account_id}-{REGION}"
+    with local.world.lock:  # as every in-process function's calls to moto hold it
+        assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+        output = example_resource(local, "AWS::S3::Bucket", "TrainingData").physical_id
+        assert job["outputDataConfig"]["s3Uri"] == f"s3://{output}/support/evaluations/"
+        results = s3.list_objects_v2(Bucket=output, Prefix=f"support/evaluations/{job['jobName']}/")["Contents"]
+    assert any(item["Key"].endswith("_output.jsonl") for item in results)
+
+
+def delete_all_but_the_committed_throughput(local: LocalCloud) -> tuple[dict[str, Outcome], Outcome]:
+    """Delete every stack. The example stack's delete fails on its production throughput, whose one-month
+    commitment Bedrock cannot end (its DeletionPolicy is Delete, the default), so it is deleted again retaining
+    that (DeleteStack's RetainResources): the delete's outcomes, and the retry's."""
+    delete = local.delete()
+    failed = delete[EXAMPLE_STACK]
+    assert (failed.succeeded, failed.status) == (False, "DELETE_FAILED")
+    (production,) = failed.delete_failed
+    assert production.startswith("SupportAssistantProductionThroughput")
+    assert "commitment that ends at" in failed.reason and "--retain-resources" in failed.reason
+    assert all(outcome.succeeded for name, outcome in delete.items() if name != EXAMPLE_STACK), delete
+    (retried,) = local.delete([EXAMPLE_STACK], {EXAMPLE_STACK: [production]}).values()
+    assert retried.succeeded, retried.reason
+    assert production in retried.retained
+    return delete, retried
+
+
+def assert_nothing_runs_but_the_committed_throughput(local: LocalCloud, production_arn: str) -> None:
+    assert not [job for job in local.bedrock.evaluation_jobs() if job["status"] in ("InProgress", "Stopping")]
+    assert [(t["provisionedModelArn"], t["status"]) for t in local.bedrock.throughputs()] == [
+        (production_arn, "InService")
+    ]
+    assert local.bedrock.deployments() == []
+
+
 def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
     lines: list[str] = []
-    # The plain template's job ends within the hour its (single-function) provider waits, as the CLI has it.
-    with cloud(lines, timings=Timings(job_minutes_for={f"{TEMPLATE_STACK}-": TEMPLATE_JOB_MINUTES})) as local:
+    # The plain template's job ends within the hour its (single-function) provider waits, as the CLI has it; the
+    # evaluated model scores so that the gate passes, as the CLI scores it.
+    timings = Timings(
+        job_minutes_for={f"{TEMPLATE_STACK}-": TEMPLATE_JOB_MINUTES}, evaluation_scores=EXAMPLE_EVALUATION_SCORES
+    )
+    with cloud(lines, timings=timings) as local:
         create = local.deploy(assemblies["example"])
         created, from_file = create["BedrockCustomizationExample"], create["BedrockModelsFromFile"]
         assert created.succeeded, created.reason
@@ -58,9 +169,13 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert local.stacks["BedrockCustomizationProvider"].exports() == {
             "BedrockCustomizationProvider-ServiceToken": provider.outputs["ServiceToken"]
         }
+        assert_the_gate_passed(local, created, lines)
         report("create", create, local)
         printed = capsys.readouterr().out
         assert f"output SupportAssistantModelArn = {created.outputs['SupportAssistantModelArn']}" in printed
+        assert f"output SupportAssistantCorrectness = {CORRECTNESS}" in printed
+        assert "  evaluation jobs: bedrockcustomizationexample-supportevaluation" in printed
+        assert "  provisioned throughput: BedrockCustomizationExample-SupportAssistant" in printed
         # The models file's stack: its fine-tuned model's local dataset shipped, its deployment serving it.
         (file_deployment,) = of_stack(local.bedrock.deployments(), "modelDeploymentName", "BedrockModelsFromFile")
         assert file_deployment["modelArn"] == from_file.outputs["SupportAssistantModelArn"]
@@ -74,7 +189,10 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert created.outputs["SupportAssistantDeploymentArn"] == deployment["customModelDeploymentArn"]
         (imported,) = local.bedrock.imported_models()
         assert created.outputs["ImportedNovaModelArn"] == imported["modelArn"]
+        evaluations = evaluation_jobs_of(local)
         for arn in [*jobs_arns(jobs), *models, deployment["customModelDeploymentArn"], imported["modelArn"]]:
+            assert local.bedrock.tags(arn)["team"] == "ml-platform"
+        for arn in evaluations:
             assert local.bedrock.tags(arn)["team"] == "ml-platform"
         assert any("WaitingForJob" in line and "CREATE_IN_PROGRESS" in line for line in lines)
         assert any("training InProgress" in line for line in lines)
@@ -95,6 +213,8 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert serving_deployment["modelArn"] == copy_job["targetModelArn"]
 
         # One more epoch replaces the fine-tuned model's job; the team tag changes in place everywhere.
+        evaluation_throughput = example_resource(local, THROUGHPUT, "SupportAssistantEvaluationThroughput")
+        production = example_resource(local, THROUGHPUT, "SupportAssistantProductionThroughput")
         update = local.deploy(assemblies["example-updated"])
         updated = update["BedrockCustomizationExample"]
         assert all(outcome.succeeded for outcome in update.values()), updated.reason
@@ -123,6 +243,25 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         # The replaced job and its model are retained (RemovalPolicy.RETAIN, the default), with their old tags.
         assert local.bedrock.tags(old_job)["team"] == "ml-platform"
         assert local.bedrock.tags(old_model)["team"] == "ml-platform"
+        # Both throughputs serve the new model, updated in place; the evaluation throughput's new model is evaluated
+        # by a new job (its configuration names the served model), the base model's job is kept, and the gate
+        # passes again before the production throughput moves to the new model.
+        for throughput in (evaluation_throughput, production):
+            assert throughput.logical_id in updated.updated_in_place
+        throughputs = {t["provisionedModelArn"]: t for t in local.bedrock.throughputs()}
+        assert sorted(throughputs) == sorted([evaluation_throughput.physical_id, production.physical_id])
+        assert {t["modelArn"] for t in throughputs.values()} == {new_model}
+        assert updated.outputs["SupportAssistantProductionArn"] == production.physical_id
+        candidate, baseline = evaluation_job_resources(local)
+        assert candidate.logical_id in updated.replaced
+        assert candidate.properties["evaluatedModelArn"] == new_model
+        (new_evaluation,) = [job for arn, job in evaluation_jobs_of(local).items() if arn not in evaluations]
+        assert new_evaluation["jobArn"] == candidate.physical_id and new_evaluation["status"] == "Completed"
+        assert evaluated_model(new_evaluation) == evaluation_throughput.physical_id
+        assert baseline.physical_id in evaluations and baseline.logical_id in updated.updated_in_place
+        assert local.bedrock.tags(new_evaluation["jobArn"])["team"] == "ml-platform-v2"
+        assert updated.outputs["SupportAssistantCorrectness"] == str(CORRECTNESS)
+        assert [arn for arn, job in evaluation_jobs_of(local).items() if job["status"] != "Completed"] == []
 
         # The plain template, through the provider stack's exported ServiceToken, as `make deploy-local` does.
         template = local.deploy_template(REPO / EXAMPLE_TEMPLATE, TEMPLATE_STACK, EXAMPLE_TEMPLATE_PARAMETERS)
@@ -133,20 +272,25 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert f"output outputModelArn = {template_model['modelArn']}" in printed
         assert crhelper_leftovers(local) == []
 
-        delete = local.delete()
-        deleted = delete["BedrockCustomizationExample"]
-        assert all(outcome.succeeded for outcome in delete.values()), deleted.reason
+        delete, retried = delete_all_but_the_committed_throughput(local)
         assert list(delete)[:2] == [TEMPLATE_STACK, "BedrockCustomizationProvider"]  # the importer first
         assert delete[TEMPLATE_STACK].retained == ["SupportAssistant"]  # its DeletionPolicy
         report("delete", delete, local)
+        report("delete again", {EXAMPLE_STACK: retried}, local)
         printed = capsys.readouterr().out
         assert "  retained: DistilledRouter" in printed and "deployments: none" in printed
+        production_name = throughputs[production.physical_id]["provisionedModelName"]
+        assert f"  provisioned throughput: {production_name} InService\n" in printed
         assert local.bedrock.deployments() == []  # of both stacks
+        assert_nothing_runs_but_the_committed_throughput(local, production.physical_id)
+        # What the example stack's two deletes deleted and retained.
+        deleted_ids = delete[EXAMPLE_STACK].deleted + retried.deleted
+        retained_ids = delete[EXAMPLE_STACK].retained + retried.retained
         assert {job["status"] for job in local.bedrock.jobs()} == {"Completed"}
         assert len(of_stack(local.bedrock.models(), "modelName")) == 3  # trained models are retained
         assert len(local.bedrock.imported_models()) == 1
-        assert any(logical_id.startswith("SupportAssistantOnDemand") for logical_id in deleted.deleted)
-        assert any(logical_id.startswith("ImportedNova") for logical_id in deleted.retained)
+        assert any(logical_id.startswith("SupportAssistantOnDemand") for logical_id in deleted_ids)
+        assert any(logical_id.startswith("ImportedNova") for logical_id in retained_ids)
         # Copies and imported open-weight models are retained, like every model (RemovalPolicy.RETAIN).
         serving_delete = delete["BedrockCustomizationExampleServing"]
         assert any(logical_id.startswith("DistilledRouterCopy") for logical_id in serving_delete.retained)
@@ -154,12 +298,85 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert list(delete).index("BedrockCustomizationExampleServing") < list(delete).index(
             "BedrockCustomizationExample"
         )
-        assert any(logical_id.startswith("OpenWeightsLlama") for logical_id in deleted.retained)
+        assert any(logical_id.startswith("OpenWeightsLlama") for logical_id in retained_ids)
         assert len(local.bedrock.import_job_models()) == 1
 
 
 def jobs_arns(jobs: Mapping[str, dict[str, Any]]) -> list[str]:
     return [job["jobArn"] for job in jobs.values()]
+
+
+def test_the_example_apps_gate_passes_and_its_delete_leaves_only_the_committed_throughput(assemblies):
+    """The example stack's create, as `make deploy-local` makes it, and its delete: the committed production
+    throughput cannot be deleted before its term ends, so the delete is tried again retaining it."""
+    lines: list[str] = []
+    with cloud(lines, timings=Timings(evaluation_scores=EXAMPLE_EVALUATION_SCORES)) as local:
+        (created,) = local.deploy(assemblies["example"], [EXAMPLE_STACK]).values()
+        assert created.succeeded, created.reason
+        assert_the_gate_passed(local, created, lines)
+        production = example_resource(local, THROUGHPUT, "SupportAssistantProductionThroughput")
+        evaluated = example_resource(local, THROUGHPUT, "SupportAssistantEvaluationThroughput")
+
+        _delete, retried = delete_all_but_the_committed_throughput(local)
+
+        assert evaluated.logical_id in retried.deleted  # billed by the hour: deleted with the stack
+        assert_nothing_runs_but_the_committed_throughput(local, production.physical_id)
+
+
+def test_the_rehearse_command_reports_evaluation_jobs_throughput_and_what_its_delete_leaves(assemblies, capsys):
+    """The command's report of a create and the delete that follows: the evaluation jobs and the provisioned
+    throughput after each step, the delete that fails on the committed throughput, and the delete again that
+    retains it."""
+    local = LocalCloud(Timings(evaluation_scores=EXAMPLE_EVALUATION_SCORES), write=lambda _line: None)
+
+    assert rehearse([("create", assemblies["example"])], local) == 0
+
+    printed = capsys.readouterr().out
+    create, delete, again = printed.split("\n== ")[1:]
+    assert create.startswith("create ==\nBedrockCustomizationExample: CREATE succeeded")
+    assert f"  output SupportAssistantCorrectness = {CORRECTNESS}\n" in create
+    (evaluations,) = [line for line in create.splitlines() if line.startswith("  evaluation jobs: ")]
+    assert evaluations.count(" Completed") == 2 and "supportevaluationbasel" in evaluations
+    (throughput,) = [line for line in create.splitlines() if line.startswith("  provisioned throughput: ")]
+    assert "SupportAssistantEvalua" in throughput and "SupportAssistantProduc" in throughput
+    assert throughput.count(" InService") == 2
+    assert "BedrockCustomizationExample: DELETE FAILED: SupportAssistantProductionThroughput" in delete
+    assert "  delete failed: SupportAssistantProductionThroughput" in delete
+    assert again.startswith(
+        "delete again, retaining what could not be deleted (BedrockCustomizationExample: "
+        "SupportAssistantProductionThroughput"
+    )
+    assert "BedrockCustomizationExample: DELETE succeeded" in again
+    (left,) = [line for line in again.splitlines() if line.startswith("  provisioned throughput: ")]
+    assert "SupportAssistantProduc" in left and "SupportAssistantEvalua" not in left
+    assert "  deployments: none" in again
+
+
+def test_the_example_apps_gate_fails_on_low_scores_and_the_stack_rolls_back_leaving_nothing_running(assemblies):
+    """Correctness 0.4 misses the example's 0.7: the gate fails the create, naming each metric, its score and its
+    threshold; the production throughput behind it is never created, and the rollback deletes the evaluation
+    throughput (the jobs have completed: nothing is left to stop)."""
+    lines: list[str] = []
+    with cloud(lines, timings=Timings(evaluation_scores=LOW_SCORES)) as local:
+        (failed,) = local.deploy(assemblies["example"], [EXAMPLE_STACK]).values()
+
+        assert (failed.succeeded, failed.status) == (False, "ROLLBACK_COMPLETE")
+        assert failed.reason.startswith("SupportEvaluationGate")
+        assert "missed 1 of 2 requirement(s); nothing behind the gate is created" in failed.reason
+        assert "Builtin.Correctness on support-questions: 0.4000, required >= 0.7000" in failed.reason
+        assert "Builtin.Helpfulness on support-questions: 0.8300, required >= 0.7600" in failed.reason
+        assert local.stacks[EXAMPLE_STACK].state == {}
+        # The production throughput was never created; the evaluation throughput was, and the rollback deleted it.
+        (created_throughput,) = local.bedrock.calls_to("CreateProvisionedModelThroughput")
+        assert "SupportAssistantEvalua" in created_throughput["provisionedModelName"]
+        assert not any("SupportAssistantProductionThroughput" in line for line in lines)
+        assert not any(lid.startswith("SupportAssistantProductionThroughput") for lid in failed.created)
+        assert any(lid.startswith("SupportAssistantEvaluationThroughput") for lid in failed.deleted)
+        assert local.bedrock.throughputs() == []
+        jobs = local.bedrock.evaluation_jobs()
+        assert len(jobs) == 2 and {job["status"] for job in jobs} == {"Completed"}
+        assert local.bedrock.deployments() == []
+        assert {job["status"] for job in local.bedrock.jobs()} == {"Completed"}
 
 
 def test_a_failed_job_rolls_the_stack_back_and_leaves_nothing_running(assemblies):

@@ -76,6 +76,11 @@ def template(**resources: dict[str, Any]) -> Template:
     return Template({"Resources": resources})
 
 
+@pytest.fixture(autouse=True)
+def aws(moto_aws: None) -> None:
+    """Every test here runs in moto: a stack's buckets are made in its S3."""
+
+
 @pytest.fixture
 def play(tmp_path: Path) -> Iterator[Any]:
     """play(stand_in) -> a LocalStack whose custom resources the stand-in answers; closed after the test."""

@@ -3,12 +3,17 @@
     cdk-bedrock-customization rehearse [--app "python3 app.py"] [--update-context '{"key": "value"}']
         [--job-minutes 120] [--template examples/cloudformation/fine-tuning-job.yaml]
         [--parameter DataBucketName=my-data] [--template-job-minutes 20]
+        [--evaluation-score Builtin.Correctness=0.4]
 
-It synthesizes the app, deploys every stack, prints the outputs, synthesizes it again with the update
-context and deploys that, deploys the plain CloudFormation templates (stack name: the file's name) against
-the app's exports, then deletes the stacks, the templates' first, reporting what each step replaced,
-updated in place, deleted, retained and stopped. The example app's rehearsal deploys the example template
-through its provider stack's exported ServiceToken.
+It synthesizes the app, deploys every stack (its file assets published to S3 first, as `cdk deploy` does),
+prints the outputs, synthesizes it again with the update context and deploys that, deploys the plain
+CloudFormation templates (stack name: the file's name) against the app's exports, then deletes the stacks, the
+templates' first, reporting what each step replaced, updated in place, deleted, retained and stopped, and the
+jobs, evaluation jobs, models, deployments and provisioned throughput Bedrock then holds. A stack whose delete
+fails (a committed provisioned throughput cannot be deleted before its term ends) is deleted again retaining what
+failed, as `aws cloudformation delete-stack --retain-resources` does. The example app's rehearsal deploys the
+example template through its provider stack's exported ServiceToken, and its evaluation jobs score as
+EXAMPLE_EVALUATION_SCORES says (its gate passes) unless --evaluation-score changes a metric of the evaluated models.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -38,6 +44,13 @@ EXAMPLE_TEMPLATE = Path("examples/cloudformation/fine-tuning-job.yaml")
 EXAMPLE_TEMPLATE_PARAMETERS = {"DataBucketName": "deploy-local-training-data"}
 # The templates' jobs end well within the hour that a provider waits for a job.
 TEMPLATE_JOB_MINUTES = 20.0
+# What the example app's evaluation jobs score, by the model they evaluate (None: any model but those named, here
+# the fine-tuned support assistant, through its provisioned throughput): its gate passes (Correctness at least 0.7,
+# Helpfulness 0.05 better than the base model's). --evaluation-score METRIC=VALUE changes the evaluated models'.
+EXAMPLE_EVALUATION_SCORES: dict[str | None, dict[str, float]] = {
+    None: {"Builtin.Correctness": 0.86, "Builtin.Helpfulness": 0.83},
+    "amazon.nova-micro-v1:0": {"Builtin.Correctness": 0.74, "Builtin.Helpfulness": 0.71},
+}
 
 
 @dataclass(frozen=True)
@@ -55,12 +68,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parameters = dict(item.split("=", 1) for item in args.parameter if "=" in item)
     if len(parameters) != len(args.parameter):
         parser.error("--parameter takes NAME=VALUE")
+    try:
+        scores = _evaluation_scores(args.evaluation_score, _is_example(args.app))
+    except ValueError as error:
+        parser.error(str(error))
     templates = _templates(args.template, args.app, parameters)
     timings = Timings(
         job_minutes=args.job_minutes,
         # Job names start with their stack's name.
         job_minutes_for={f"{template.stack_name}-": args.template_job_minutes for template in templates},
         failing_jobs=tuple(args.fail_job),
+        evaluation_scores=scores,
     )
     # The functions' own logs (CloudWatch Logs in AWS; crhelper logs a failure's traceback) are not the
     # report: without a handler, Python would print their warnings and errors to stderr.
@@ -114,15 +132,45 @@ def _parser() -> argparse.ArgumentParser:
         + ", ".join(f"{name}={value}" for name, value in EXAMPLE_TEMPLATE_PARAMETERS.items())
         + ")",
     )
+    parser.add_argument(
+        "--evaluation-score",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="a metric's score in the results of the evaluated models (every model but the example's base model, "
+        "which keeps its own), e.g. Builtin.Correctness=0.4: the example's gate fails; default for the example app: "
+        + ", ".join(f"{metric}={value}" for metric, value in EXAMPLE_EVALUATION_SCORES[None].items())
+        + "; a metric not given scores 0.5",
+    )
     return parser
+
+
+def _is_example(app: str) -> bool:
+    """Whether the app is this repository's example (app.py, with the example template beside it)."""
+    return app.split()[-1:] == [DEFAULT_APP] and EXAMPLE_TEMPLATE.is_file()
+
+
+def _evaluation_scores(given: Sequence[str], example: bool) -> dict[str | None, dict[str, float]]:
+    """The scores of evaluation jobs: the example app's (or none), with those given (METRIC=VALUE) for any model
+    that is not named. ValueError: one is not METRIC=VALUE with a finite number."""
+    scores = {model: dict(metrics) for model, metrics in EXAMPLE_EVALUATION_SCORES.items()} if example else {}
+    for item in given:
+        metric, _, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not metric or not math.isfinite(number):
+            raise ValueError(f"--evaluation-score takes METRIC=VALUE, a number: {item!r}")
+        scores.setdefault(None, {})[metric] = number
+    return scores
 
 
 def _templates(paths: list[Path] | None, app: str, parameters: Mapping[str, str]) -> list[PlainTemplate]:
     """The plain templates to deploy: those given, or by default the example app's (with its parameter
     values, unless given), unless another app is rehearsed."""
     if paths is None:
-        example = app.split()[-1:] == [DEFAULT_APP] and EXAMPLE_TEMPLATE.is_file()
-        paths = [EXAMPLE_TEMPLATE] if example else []
+        paths = [EXAMPLE_TEMPLATE] if _is_example(app) else []
         parameters = {**EXAMPLE_TEMPLATE_PARAMETERS, **parameters} if paths else parameters
     return [PlainTemplate(path, path.stem, parameters) for path in paths]
 
@@ -139,20 +187,34 @@ def rehearse(steps: Sequence[tuple[str, Path]], local: LocalCloud, templates: Se
                 outcome = cloud.deploy_template(template.path, template.stack_name, template.parameters)
             except TemplateError as error:  # refused before the stack is touched, as CloudFormation refuses it
                 print(f"\n== template {template.path} ==\n{template.stack_name}: refused: {error}")
-                cloud.delete()
+                _delete(cloud)
                 return 1
             if not _succeeded(f"template {template.path}", {template.stack_name: outcome}, cloud):
                 return 1
-        report("delete", cloud.delete(), cloud)
+        _delete(cloud)
     return 0
 
 
+def _delete(cloud: LocalCloud) -> None:
+    """Delete the stacks; a stack whose delete failed is deleted again, retaining the resources that failed (as
+    `aws cloudformation delete-stack --retain-resources` does: what Bedrock cannot delete yet, such as a committed
+    provisioned throughput, is left, and reported)."""
+    outcomes = cloud.delete()
+    report("delete", outcomes, cloud)
+    failed = {name: outcome.delete_failed for name, outcome in outcomes.items() if outcome.delete_failed}
+    if failed:
+        retained = "; ".join(f"{name}: {', '.join(sorted(ids))}" for name, ids in failed.items())
+        report(
+            f"delete again, retaining what could not be deleted ({retained})", cloud.delete(list(failed), failed), cloud
+        )
+
+
 def _succeeded(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> bool:
-    """Report the step; when it failed, delete the stacks."""
+    """Report the step; when it failed, delete the stacks (and report that)."""
     report(step, outcomes, cloud)
     if all(outcome.succeeded for outcome in outcomes.values()):
         return True
-    cloud.delete()
+    _delete(cloud)
     return False
 
 
@@ -162,6 +224,8 @@ def report(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> Non
         print(f"{stack}: {outcome.operation} {'succeeded' if outcome.succeeded else 'FAILED: ' + outcome.reason}")
         if outcome.rollback_failed:
             print(f"  {outcome.status}: {outcome.rollback_reason}")
+        if outcome.delete_failed:
+            print(f"  delete failed: {', '.join(sorted(outcome.delete_failed))}")
         for label, names in (
             ("created", outcome.created),
             ("updated in place", outcome.updated_in_place),
@@ -184,6 +248,11 @@ def report(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> Non
     print(f"  custom models: {', '.join(models) or 'none'}")
     deployments = sorted(d["modelDeploymentName"] for d in cloud.bedrock.deployments())
     print(f"  deployments: {', '.join(deployments) or 'none'}")
+    evaluations = sorted(cloud.bedrock.evaluation_jobs(), key=lambda job: str(job["jobName"]))
+    print(f"  evaluation jobs: {_jobs(evaluations)}")
+    throughputs = sorted(cloud.bedrock.throughputs(), key=lambda item: str(item["provisionedModelName"]))
+    listed = ", ".join(f"{item['provisionedModelName']} {item['status']}" for item in throughputs)
+    print(f"  provisioned throughput: {listed or 'none'}")
 
 
 def _jobs(jobs: list[dict[str, Any]]) -> str:

@@ -1,5 +1,9 @@
-"""Bedrock over simulated time: the stand-in of the test-support layer, with jobs, imports, copies, deployments
-and throughput that move on by themselves, and job state change events as Bedrock emits them to EventBridge.
+"""Bedrock over simulated time: the stand-in of the test-support layer, with jobs, imports, copies, evaluations,
+deployments and throughput that move on by themselves, and job state change events as Bedrock emits them to
+EventBridge (model customization jobs only: import, copy and evaluation jobs emit none, and are checked).
+
+An evaluation job completes with the stand-in's scores (``Timings.evaluation_scores``, given to it as the world
+starts), writing its results to moto's S3; one whose output bucket is gone by then fails instead.
 
 Time is the rehearsal's virtual clock: each resource moves at the exact simulated time its timings give,
 counted from the moment the world first sees it. The world sees a new resource (or a stop, an update) as the
@@ -38,6 +42,11 @@ class Timings:
     deployment_minutes: float = 5.0
     throughput_minutes: float = 15.0
     update_minutes: float = 5.0
+    evaluation_minutes: float = 40.0
+    # The scores evaluation jobs complete with, by the model they evaluate (its identifier as the job's request
+    # writes it; None: any other model), each by metric name (e.g. {"Builtin.Correctness": 0.86}): the stand-in's
+    # set_evaluation_scores. A metric they do not name scores 0.5.
+    evaluation_scores: Mapping[str | None, Mapping[str, float]] = field(default_factory=dict)
 
     def minutes_for(self, job_name: str) -> float:
         return next((m for key, m in self.job_minutes_for.items() if key in job_name), self.job_minutes)
@@ -68,6 +77,8 @@ class BedrockWorld:
         self.lock = threading.RLock()
 
     def __enter__(self) -> BedrockWorld:
+        for model_identifier, scores in self.timings.evaluation_scores.items():
+            self.bedrock.set_evaluation_scores(scores, model_identifier)
         self.clock.spawn(self._run, name="bedrock-world")
         return self
 
@@ -122,6 +133,8 @@ class BedrockWorld:
             if model["modelStatus"] == "Creating" and self._due(model["modelArn"], self.timings.import_minutes):
                 self.bedrock.set_model_status(model["modelArn"], "Active")
                 self.report(f"Bedrock: imported model {model['modelName']} is Active")
+        for evaluation_job in self.bedrock.evaluation_jobs():
+            self._move_evaluation_job(evaluation_job)
         for deployment in self.bedrock.deployments():
             self._move_deployment(deployment)
         for throughput in self.bedrock.throughputs():
@@ -165,6 +178,25 @@ class BedrockWorld:
         self.report(f"Bedrock: job {job['jobName']} {job['status']} ({progress})")
         if job["status"] != previous_status:
             self.emit(state_change_event(job, self.bedrock.account_id, self.bedrock.region))
+
+    def _move_evaluation_job(self, job: Mapping[str, Any]) -> None:
+        """InProgress to Completed after evaluation_minutes (its results written to S3); Stopping to Stopped after
+        stop_minutes. A job that cannot write its results (its output bucket is gone) fails, as Bedrock's would."""
+        arn, status = job["jobArn"], job["status"]
+        if status == "InProgress" and self._due(arn, self.timings.evaluation_minutes):
+            status = "Completed"
+            try:
+                self.bedrock.set_evaluation_job_status(arn, status)
+            except ValueError:  # the stand-in cannot write the results: the output bucket was deleted meanwhile
+                status, uri = "Failed", job["outputDataConfig"]["s3Uri"]
+                message = f"The output location {uri} is not usable: its bucket does not exist"
+                self.bedrock.set_evaluation_job_status(arn, status, failure_message=message)
+        elif status == "Stopping" and self._due(arn + "#stopping", self.timings.stop_minutes):
+            status = "Stopped"
+            self.bedrock.set_evaluation_job_status(arn, status)
+        if self._last_status.get(arn) != status:
+            self._last_status[arn] = status
+            self.report(f"Bedrock: evaluation job {job['jobName']} is {status}")
 
     def _move_deployment(self, deployment: Mapping[str, Any]) -> None:
         arn = deployment["customModelDeploymentArn"]

@@ -7,8 +7,9 @@ destination bucket under the prefix with the AWS CLI (``aws s3 sync``, ``--delet
 and ``--include``, the metadata as options). The rehearsal does the same with boto3 against moto, instead of
 running it: a source is the app's asset in the cloud assembly (the folder ``asset.<hash>`` that the CDK CLI
 would zip and upload, or a zip file asset), found through the assembly's asset manifests (``*.assets.json``),
-or else by that name; the destination bucket is made in moto if the rehearsal has not made it there yet (with the
-Tags of the stack's bucket of that name). As the handler does:
+or else by that name; the destination bucket is made in moto if it is not there yet (a stack's bucket is, from its
+create on: buckets.py; another is made with the Tags of the stack's bucket of that name, if any). As the handler
+does:
 - the physical id is ``aws.cdk.s3deployment.<uuid>``, made on Create and kept after;
 - on Update, when RetainOnDelete is false and the destination (bucket or prefix) changed, the old destination's
   objects are deleted first (``aws s3 rm --recursive``);
@@ -86,16 +87,6 @@ class Place:
 
 def handles(resource_type: str) -> bool:
     return resource_type == TYPE
-
-
-def tag_bucket(region: str, bucket: str, tags: Sequence[Mapping[str, str]]) -> None:
-    """Give a bucket in moto the Tags of its stack's bucket, as CloudFormation sets them on an update (so that
-    a deployment's "owned" tag comes and goes with it)."""
-    s3 = _Bucket(region).s3
-    if tags:
-        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [dict(tag) for tag in tags]})
-    else:
-        s3.delete_bucket_tagging(Bucket=bucket)
 
 
 @dataclass(frozen=True)

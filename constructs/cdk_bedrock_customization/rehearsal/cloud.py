@@ -1,7 +1,8 @@
 """The local cloud a rehearsal runs in: moto with the Bedrock stand-in, Bedrock moving over simulated time,
 and one LocalStack per stack: those of cloud assemblies, and plain templates deployed after them, which
 may import their exports. Nothing leaves this process but the Node subprocess that runs the Provider
-framework.
+framework. As ``cdk deploy`` does, a cloud assembly's stack has its file assets published to S3 (moto's) before
+it is deployed (buckets.py).
 
 Simulated time is a virtual clock (clock.py): the thread that enters the cloud is one of its actors until it
 leaves, so that time stands still between the operations it asks for and moves only while they wait."""
@@ -30,6 +31,7 @@ from moto import mock_aws
 from ..emulation.bedrock_stand_in import BedrockStandIn
 from ..emulation.patches import patched
 from ..emulation.shared_loader import shared_botocore_loader
+from . import buckets
 from .bedrock_world import BedrockWorld, Timings
 from .clock import VirtualClock
 from .engine import LocalStack, Outcome, Printer
@@ -45,6 +47,8 @@ REGION = "us-east-1"
 class StackArtifact:
     name: str
     template: Template
+    # The file names of its asset manifests (the cdk:asset-manifest artifacts it depends on), in the assembly.
+    asset_manifests: tuple[str, ...] = ()
 
 
 def synthesize(app: str, outdir: Path, context: Mapping[str, Any] | None = None) -> Path:
@@ -75,9 +79,16 @@ def stacks_of(assembly_dir: Path) -> list[StackArtifact]:
     stacks = []
     for name in order:
         text = (assembly_dir / artifacts[name]["properties"]["templateFile"]).read_bytes()
+        manifests = tuple(
+            str(artifacts[dependency]["properties"]["file"])
+            for dependency in artifacts[name].get("dependencies", [])
+            if artifacts.get(dependency, {}).get("type") == "cdk:asset-manifest"
+        )
         # The size is the file's, as the CDK CLI uploads it.
         stacks.append(
-            StackArtifact(artifacts[name].get("displayName", name), Template(json.loads(text), None, len(text)))
+            StackArtifact(
+                artifacts[name].get("displayName", name), Template(json.loads(text), None, len(text)), manifests
+            )
         )
     return stacks
 
@@ -146,11 +157,28 @@ class LocalCloud:
         for artifact in artifacts:
             if stacks is not None and artifact.name not in stacks:
                 continue
+            refusal = self._publish_file_assets(artifact, assembly_dir)
+            if refusal is not None:
+                outcomes[artifact.name] = refusal
+                break
             stack = self.stacks.get(artifact.name) or self._new_stack(artifact.name)
             outcomes[artifact.name] = stack.deploy(artifact.template, assembly_dir)
             if not outcomes[artifact.name].succeeded:
                 break
         return outcomes
+
+    def _publish_file_assets(self, artifact: StackArtifact, assembly_dir: Path) -> Outcome | None:
+        """Publish the stack's file assets to moto's S3 (every stack is deployed in REGION), as `cdk deploy` does
+        before it deploys the stack; None once they are, else the failed Outcome: the CLI stops before the stack."""
+        try:
+            with self.world.lock:  # as every in-process function's calls to moto hold it
+                buckets.publish_file_assets(assembly_dir, artifact.asset_manifests, ACCOUNT, REGION)
+        except (buckets.PublishingFailed, OSError) as error:
+            reason = f"{artifact.name}: failed to publish its assets: {error}"
+            self.printer.line(reason)
+            existing = self.stacks.get(artifact.name)
+            return Outcome("UPDATE" if existing is not None and existing.state else "CREATE", False, reason)
+        return None
 
     def deploy_template(
         self, path: Path | str, stack_name: str, parameters: Mapping[str, Any] | None = None
@@ -162,9 +190,12 @@ class LocalCloud:
         stack = self.stacks.get(stack_name) or self._new_stack(stack_name)
         return stack.deploy(template, Path(path).parent)
 
-    def delete(self, stacks: Collection[str] | None = None) -> dict[str, Outcome]:
+    def delete(
+        self, stacks: Collection[str] | None = None, retain_resources: Mapping[str, Collection[str]] | None = None
+    ) -> dict[str, Outcome]:
         """Delete the stacks (or those named), the last deployed first. As CloudFormation does, a stack
-        whose export another stack imports is not deleted."""
+        whose export another stack imports is not deleted. retain_resources: by stack name, the logical ids its
+        delete keeps (DeleteStack's RetainResources, for a stack whose delete failed: LocalStack.delete)."""
         outcomes = {}
         for name in reversed(list(self.stacks)):
             if stacks is not None and name not in stacks:
@@ -182,7 +213,7 @@ class LocalCloud:
                 self.printer.event("DELETE_FAILED", "AWS::CloudFormation::Stack", name, reason)
                 outcomes[name] = Outcome("DELETE", False, reason)
                 continue
-            outcomes[name] = stack.delete()
+            outcomes[name] = stack.delete((retain_resources or {}).get(name, ()))
         return outcomes
 
     def _new_stack(self, name: str) -> LocalStack:

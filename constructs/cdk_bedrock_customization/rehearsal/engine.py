@@ -12,8 +12,9 @@ It plays CloudFormation only where this library's resources need it:
   checks it (status, physical id, the 4096-byte limit); Fn::GetAtt reads its Data;
 - wait conditions wait for signals on local handle URLs, sent by the notifier function when Bedrock's job
   state change events (or the backstop's schedule) invoke it;
-- everything else (IAM, S3, Lambda, Step Functions, Logs, EventBridge) is recorded as created, with
-  plausible Ref and Fn::GetAtt values, after the limits AWS checks (limits.py).
+- a bucket is made in moto's S3 under its name, with its Tags, and deleted there when empty (buckets.py);
+- everything else (IAM, Lambda, Step Functions, Logs, EventBridge, and the rest of a bucket's configuration) is
+  recorded as created, with plausible Ref and Fn::GetAtt values, after the limits AWS checks (limits.py).
 Bedrock is the in-process stand-in of the test-support layer, moved on by BedrockWorld.
 
 LocalStack composes the parts, one module each: the stack's records (stack_resources.py), its operations
@@ -30,7 +31,7 @@ environment each (lambda_environment.py).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,7 @@ class LocalStack:
         self.guard = guard
         self.retry_first_user_invocation = retry_first_user_invocation
         self.resources = StackResources(env, clock, import_value)
+        self.status = ""  # the stack's status after its last operation (CREATE_COMPLETE, DELETE_FAILED...)
         self._owner_of_function = owner_of_function
         self._own_responses = responses is None
         self._responses = responses or ResponseEndpoint(clock)
@@ -142,11 +144,26 @@ class LocalStack:
         """Create the stack, or update it to template; roll back on failure. A template CloudFormation refuses
         (limits.template_refusal) fails the operation before it starts, touching nothing."""
         with self.clock.actor():
-            return self._operation.deploy(template, assembly_dir)
+            return self._ended(self._operation.deploy(template, assembly_dir))
 
-    def delete(self) -> Outcome:
+    def delete(self, retain_resources: Collection[str] = ()) -> Outcome:
+        """Delete the stack. retain_resources (DeleteStack's RetainResources: logical ids kept whatever their
+        DeletionPolicy) is refused unless the stack's last operation was a delete that failed: the API reference
+        gives it "for stacks in the DELETE_FAILED state" (the refusal's wording is the rehearsal's)."""
+        if retain_resources and self.status != "DELETE_FAILED":
+            reason = (
+                f"{self.env.stack_name}: ValidationError: RetainResources is only for a stack whose delete failed "
+                f"(DELETE_FAILED); the stack is {self.status or 'not created'}"
+            )
+            self.printer.line(f"DELETE refused {reason}")
+            return Outcome("DELETE", False, reason)
         with self.clock.actor():
-            return self._operation.delete()
+            return self._ended(self._operation.delete(retain_resources))
+
+    def _ended(self, outcome: Outcome) -> Outcome:
+        if outcome.status:  # a refused operation did not change the stack
+            self.status = outcome.status
+        return outcome
 
     def outputs(self) -> dict[str, Any]:
         return self.resources.outputs()

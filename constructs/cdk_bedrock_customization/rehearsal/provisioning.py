@@ -1,21 +1,23 @@
 """How each kind of resource is made, changed and removed, one resource at a time: a custom resource through
 a request to its ServiceToken (the CDK's cross-Region references are played in SSM: cross_region_exports; its
 BucketDeployment in S3: bucket_deployments), a wait condition handle and a wait condition locally, a single
-function in Lambda too; everything else (IAM, S3, Lambda, Step Functions, Logs, EventBridge) is recorded with
-plausible Ref and Fn::GetAtt values (resources.py), after the limits AWS checks (limits.py). A bucket that a
-bucket deployment made in moto gets its Tags there on each update of its stack's bucket."""
+function in Lambda too, a bucket in moto's S3 as well (buckets.py: made on create, tagged on each update, deleted
+when empty); everything else (IAM, Lambda, Step Functions, Logs, EventBridge) is recorded with plausible Ref and
+Fn::GetAtt values (resources.py), after the limits AWS checks (limits.py)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from itertools import count
 from pathlib import Path
 from typing import Any
 
-from . import bucket_deployments, cross_region_exports
+from . import bucket_deployments, buckets, cross_region_exports
 from .custom_resources import CustomResourceRequests, is_custom
 from .lambda_service import FUNCTION, LambdaService
 from .limits import resource_refusal
-from .resources import plausible
+from .resources import bucket_name, plausible
 from .single_function import HANDLER as SINGLE_FUNCTION_HANDLER
 from .stack_resources import Deployed, ResourceFailed, StackResources
 from .template import Environment
@@ -42,7 +44,6 @@ class Provisioner:
         self.functions = functions
         self.resources = resources
         self._assembly_dirs: list[Path] = []  # those the stack's bucket deployments were played from, newest first
-        self._deployment_buckets: set[str] = set()  # destination buckets of bucket deployments: they are in moto
 
     def create(self, logical_id: str, resource_type: str, properties: dict[str, Any], generation: int) -> Deployed:
         if bucket_deployments.handles(resource_type):
@@ -59,6 +60,8 @@ class Provisioner:
         if resource_type == "AWS::CloudFormation::WaitCondition":
             return self.wait_conditions.wait(logical_id, properties)
         deployed = self._recorded(logical_id, resource_type, properties, generation)
+        if resource_type == BUCKET:
+            return self._made_bucket(deployed)
         if resource_type == FUNCTION and properties.get("Handler") == SINGLE_FUNCTION_HANDLER:
             self.functions.start_single_function(deployed)
         return deployed
@@ -82,9 +85,13 @@ class Provisioner:
             raise ResourceFailed(f"{logical_id}: CloudFormation cannot update a wait condition")
         # A recorded resource keeps its physical id unless a name it was given changed.
         updated = self._recorded(logical_id, resource_type, properties, generation)
-        if resource_type == BUCKET and updated.physical_id in self._deployment_buckets:
-            # The bucket is in moto: its tags are those CloudFormation sets (a deployment's "owned" tag).
-            bucket_deployments.tag_bucket(self.env.region, updated.physical_id, properties.get("Tags", []))
+        if resource_type == BUCKET:
+            if properties.get("BucketName") != existing.properties.get("BucketName"):
+                return self._made_bucket(updated)  # a replacement: the old bucket goes in the cleanup
+            # The same bucket (its generated name may have been drawn again at its create), with the Tags
+            # CloudFormation sets (a bucket deployment's "owned" tag comes and goes with them).
+            updated = replace(updated, physical_id=existing.physical_id, attributes=existing.attributes)
+            buckets.tag(self.env.region, updated.physical_id, properties.get("Tags", []))
         return updated
 
     def delete(self, deployed: Deployed) -> None:
@@ -100,6 +107,11 @@ class Provisioner:
             )
         if deployed.resource_type == FUNCTION:
             self.functions.forget(deployed)
+        if deployed.resource_type == BUCKET:
+            try:
+                buckets.delete(self.env.region, deployed.physical_id)
+            except buckets.BucketNotEmpty as refusal:
+                raise ResourceFailed(f"{deployed.logical_id}: {refusal}") from refusal
 
     @staticmethod
     def _cross_region(
@@ -136,14 +148,29 @@ class Provisioner:
             day = self.custom_resources.clock.moment().strftime("%Y/%m/%d")
             log_stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
             raise ResourceFailed(f"{logical_id}: {error}", physical_id or log_stream) from error
-        if request_type != "Delete":
-            self._deployment_buckets.add(str(properties["DestinationBucketName"]))
         return answer
 
     def _bucket_tags(self, bucket: str) -> list[dict[str, str]]:
         """The Tags of the stack's bucket of that name (none: the bucket is not the stack's)."""
         deployed = self.resources.find(BUCKET, bucket)
         return list(deployed.properties.get("Tags", [])) if deployed is not None else []
+
+    def _made_bucket(self, deployed: Deployed) -> Deployed:
+        """The bucket, made in moto under its name (see buckets.py). A generated name that a bucket has already is
+        drawn again; a BucketName that a bucket has already fails, as CloudFormation fails it."""
+        logical_id, properties, region = deployed.logical_id, deployed.properties, self.env.region
+        for attempt in count(1):
+            if not buckets.exists(region, deployed.physical_id):
+                break
+            if properties.get("BucketName"):
+                raise ResourceFailed(f"{logical_id}: {deployed.physical_id} already exists")
+            name = bucket_name(self.env, logical_id, deployed.generation, salt=str(attempt))
+            physical_id, attributes = plausible(
+                BUCKET, logical_id, {**properties, "BucketName": name}, self.env, deployed.generation
+            )
+            deployed = replace(deployed, physical_id=physical_id, attributes=attributes)
+        buckets.make(region, deployed.physical_id, properties.get("Tags", []))
+        return deployed
 
     def _recorded(self, logical_id: str, resource_type: str, properties: dict[str, Any], generation: int) -> Deployed:
         """A resource that is only recorded, once AWS's limits allow it."""

@@ -38,7 +38,8 @@ class Outcome:
     status: the stack's status at the end (UPDATE_COMPLETE, ROLLBACK_COMPLETE, UPDATE_ROLLBACK_FAILED...);
     update_started: every resource whose update started, whether it completed (updated in place, replaced)
     or failed; after a failed update, each got a rollback Update, and those that completed are rolled_back;
-    rollback_reason: why the rollback failed."""
+    rollback_reason: why the rollback failed; delete_failed: the resources whose delete failed (DELETE_FAILED:
+    what DeleteStack's RetainResources may then name)."""
 
     operation: str
     succeeded: bool
@@ -53,6 +54,7 @@ class Outcome:
     update_started: list[str] = field(default_factory=list)
     rolled_back: list[str] = field(default_factory=list)
     rollback_reason: str = ""
+    delete_failed: list[str] = field(default_factory=list)
 
     @property
     def rollback_failed(self) -> bool:

@@ -1,7 +1,8 @@
 """Plausible physical ids and attributes for the resources that the local deployment does not emulate.
 
 IAM, S3, Lambda, Step Functions, Logs and EventBridge resources are only recorded as created; their Ref and
-Fn::GetAtt values are shaped as AWS shapes them, so that the custom resources receive realistic properties.
+Fn::GetAtt values are shaped as AWS shapes them, so that the custom resources receive realistic properties. (A bucket
+is also made in moto's S3 under its name: buckets.py.)
 """
 
 from __future__ import annotations
@@ -18,10 +19,18 @@ def _suffix(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12].upper()
 
 
-def generated_name(env: Environment, logical_id: str, generation: int, limit: int = 64) -> str:
-    """A name as CloudFormation generates one: stack name, logical id and a random-looking suffix."""
-    suffix = _suffix(env.stack_name, logical_id, str(generation))
+def generated_name(env: Environment, logical_id: str, generation: int, limit: int = 64, salt: str = "") -> str:
+    """A name as CloudFormation generates one: stack name, logical id and a random-looking suffix (salt: another
+    suffix, as another create would draw: see bucket_name)."""
+    suffix = _suffix(env.stack_name, logical_id, str(generation), *([salt] if salt else []))
     return f"{env.stack_name}-{logical_id}"[: limit - len(suffix) - 1] + f"-{suffix}"
+
+
+def bucket_name(env: Environment, logical_id: str, generation: int, salt: str = "") -> str:
+    """A bucket's generated name: lowercase, at most 63 characters. CloudFormation draws its suffix at random, so
+    that a bucket created again (after a rollback or a delete that retained the first) gets another name: give
+    each such attempt its own salt."""
+    return re.sub(r"[^a-z0-9-]", "", generated_name(env, logical_id, generation, salt=salt).lower())[:63]
 
 
 def plausible(
@@ -49,7 +58,7 @@ def plausible(
         rule = properties.get("Name") or name
         return rule, {"Arn": f"arn:aws:events:{region}:{account}:rule/{rule}"}
     if resource_type == "AWS::S3::Bucket":
-        bucket = properties.get("BucketName") or re.sub(r"[^a-z0-9-]", "", name.lower())[:63]
+        bucket = properties.get("BucketName") or bucket_name(env, logical_id, generation)
         return bucket, {
             "Arn": f"arn:aws:s3:::{bucket}",
             "DomainName": f"{bucket}.s3.amazonaws.com",

@@ -1,12 +1,14 @@
 """CloudFormation's operations on one stack: create, update and delete, and the rollback of a failed create or
 update, each resource in the order of the dependency graph (dependency_walk.py), with the stack events they
 print and the Outcome they report. A template CloudFormation refuses (limits.template_refusal) fails the
-operation before it starts, touching nothing."""
+operation before it starts, touching nothing. A delete may retain resources besides those its policies retain
+(DeleteStack's RetainResources, for a stack whose delete failed); a rollback of a create whose delete of a
+resource fails ends ROLLBACK_FAILED, the resources it could not delete left in the stack."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,8 @@ class StackOperation:
             lambda lid: self.delete_resource(previous_state[lid], outcome, "delete"),
         )
 
-    def delete(self) -> Outcome:
+    def delete(self, retain: Collection[str] = ()) -> Outcome:
+        """Delete the stack's resources, the dependents first; those of retain are kept (RetainResources)."""
         outcome = Outcome("DELETE", True)
         self.event_rules.stop_schedules()
         self.printer.event("DELETE_IN_PROGRESS", STACK, self.env.stack_name)
@@ -97,7 +100,7 @@ class StackOperation:
             self.walk_resources(
                 ids,
                 direct_dependents_among(template, ids),
-                lambda lid: self.delete_resource(state[lid], outcome, "delete"),
+                lambda lid: self.delete_resource(state[lid], outcome, "delete", retain=lid in retain),
             )
         except ResourceFailed as failure:
             outcome.succeeded, outcome.reason, outcome.status = False, str(failure), "DELETE_FAILED"
@@ -184,12 +187,13 @@ class StackOperation:
             outcome.replaced.append(logical_id)
         self.printer.event("UPDATE_COMPLETE", resource_type, logical_id)
 
-    def delete_resource(self, deployed: Deployed, outcome: Outcome, reason: str) -> None:
-        """Delete (or retain) one resource; reason as for Deployed.kept_when. Failures are raised: a delete
-        that fails leaves the resource."""
+    def delete_resource(self, deployed: Deployed, outcome: Outcome, reason: str, retain: bool = False) -> None:
+        """Delete (or retain) one resource; reason as for Deployed.kept_when; retain: kept whatever its policy
+        (RetainResources). Failures are raised: a delete that fails leaves the resource (outcome.delete_failed)."""
         resource_type, logical_id = deployed.resource_type, deployed.logical_id
-        if deployed.kept_when(reason):
-            self.printer.event("DELETE_SKIPPED", resource_type, logical_id, "retained by its policy")
+        if retain or deployed.kept_when(reason):
+            why = "retained by its policy" if deployed.kept_when(reason) else "retained (RetainResources)"
+            self.printer.event("DELETE_SKIPPED", resource_type, logical_id, why)
             outcome.retained.append(logical_id)
         else:
             self.printer.event("DELETE_IN_PROGRESS", resource_type, logical_id)
@@ -197,6 +201,7 @@ class StackOperation:
                 self.provisioner.delete(deployed)
             except ResourceFailed as failure:
                 self.printer.event("DELETE_FAILED", resource_type, logical_id, str(failure))
+                outcome.delete_failed.append(logical_id)
                 raise
             outcome.deleted.append(logical_id)
             self.printer.event("DELETE_COMPLETE", resource_type, logical_id)
@@ -229,11 +234,17 @@ class Rollback:
             return
         self.printer.event("ROLLBACK_IN_PROGRESS", STACK, self.stack, self.outcome.reason)
         made = dict(self.resources.state)
-        self.operation.walk_resources(
-            list(made),
-            dependents_among(self.resources.template, list(made)),
-            lambda lid: self.operation.delete_resource(made[lid], self.outcome, "rollback"),
-        )
+        try:
+            self.operation.walk_resources(
+                list(made),
+                dependents_among(self.resources.template, list(made)),
+                lambda lid: self.operation.delete_resource(made[lid], self.outcome, "rollback"),
+            )
+        except ResourceFailed as failure:
+            # What could not be deleted stays in the stack, with the template: only a delete can follow.
+            self.outcome.status, self.outcome.rollback_reason = "ROLLBACK_FAILED", str(failure)
+            self.printer.event(self.outcome.status, STACK, self.stack, str(failure))
+            return
         self.resources.state, self.resources.template = {}, self.previous_template
         self.outcome.status = "ROLLBACK_COMPLETE"
         self.printer.event(self.outcome.status, STACK, self.stack)

@@ -1,0 +1,37 @@
+"""The rehearse command's evaluation scores: the example app's (its gate passes), and --evaluation-score, which
+changes the evaluated models' (any model's but those the example names: the base model keeps its own)."""
+
+from __future__ import annotations
+
+import pytest
+from cdk_bedrock_customization.rehearsal import __main__ as command
+from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_EVALUATION_SCORES
+
+
+def test_the_example_scores_pass_its_gate():
+    evaluated, base = EXAMPLE_EVALUATION_SCORES[None], EXAMPLE_EVALUATION_SCORES["amazon.nova-micro-v1:0"]
+    # app.py: Correctness at least 0.7, Helpfulness at least the base model's + 0.05.
+    assert evaluated["Builtin.Correctness"] >= 0.7
+    assert evaluated["Builtin.Helpfulness"] >= base["Builtin.Helpfulness"] + 0.05
+
+
+def test_an_evaluation_score_changes_the_evaluated_models_and_leaves_the_base_models():
+    scores = command._evaluation_scores(["Builtin.Correctness=0.4"], example=True)
+
+    assert scores[None] == {**EXAMPLE_EVALUATION_SCORES[None], "Builtin.Correctness": 0.4}
+    assert scores["amazon.nova-micro-v1:0"] == EXAMPLE_EVALUATION_SCORES["amazon.nova-micro-v1:0"]
+    assert EXAMPLE_EVALUATION_SCORES[None]["Builtin.Correctness"] == 0.86  # the constant is not changed
+    # Another app has no scores of its own: those given apply to every model.
+    assert command._evaluation_scores(["Builtin.Accuracy=1"], example=False) == {None: {"Builtin.Accuracy": 1.0}}
+    assert command._evaluation_scores([], example=False) == {}
+
+
+@pytest.mark.parametrize(
+    "given", ["Builtin.Correctness", "Builtin.Correctness=high", "=0.4", "Builtin.Correctness=nan"]
+)
+def test_an_evaluation_score_that_is_not_metric_equals_a_number_is_refused(given, capsys):
+    with pytest.raises(SystemExit) as refused:
+        command.main(["--app", "true", "--evaluation-score", given])
+
+    assert refused.value.code == 2
+    assert f"--evaluation-score takes METRIC=VALUE, a number: {given!r}" in capsys.readouterr().err
