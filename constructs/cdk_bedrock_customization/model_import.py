@@ -15,6 +15,7 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from . import _requests
+from ._metrics import InvocationMetrics
 from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
 from ._resource import (
@@ -39,13 +40,14 @@ CONCURRENT_IMPORTS = 1
 
 
 @jsii.implements(cdk.ITaggable)
-class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, Construct):
+class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, InvocationMetrics, Construct):
     """An open-weight model (Llama, Mistral, Qwen...) imported from its weights in S3, in the Hugging Face layout.
 
     ``cdk deploy`` starts a model import job and waits for it, up to 12 hours by default (import jobs emit no
     events: the stack's notifier checks them every few minutes); ``model_arn`` is then available to the rest of the
-    stack, and the model is invoked on demand by that ARN (``grant_invoke``). A change of anything but tags imports
-    the weights again under new names. The stack's imports run one at a time, as Bedrock's quota allows.
+    stack, and the model is invoked on demand by that ARN (``grant_invoke``, and the ``metric_*`` helpers: the
+    ``AWS/Bedrock`` runtime metrics with ``ModelId`` = that ARN, see ``_metrics``). A change of anything but tags
+    imports the weights again under new names. The stack's imports run one at a time, as Bedrock's quota allows.
     """
 
     def __init__(
@@ -160,9 +162,16 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, Construct):
         """The custom model units one copy of the model takes, which its on-demand price follows."""
         return self._completed_attribute("customModelUnitsPerModelCopy")
 
+    @property
+    def _invoked_arn(self) -> str:
+        """The model's own ARN: an imported model is invoked on demand by it (not available with no_wait)."""
+        return self.model_arn
+
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let grantee invoke exactly this model, on demand, by its ARN."""
-        return iam.Grant.add_to_principal(grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.model_arn])
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self._invoked_arn]
+        )
 
     def _create_service_role(
         self,

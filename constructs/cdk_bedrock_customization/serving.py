@@ -16,6 +16,7 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from . import _requests
+from ._metrics import InvocationMetrics
 from ._nag import acknowledge, wildcard_resources
 from ._resource import TaggedResource, attribute_string, custom_resource
 from ._tokens import is_unresolved
@@ -111,8 +112,11 @@ class Commitment(enum.Enum):
     SIX_MONTHS = "SixMonths"
 
 
-class _ServingResource(TaggedResource, Construct):
-    """A resource that serves a model (of resource_type, made from properties), invoked through its own ARN."""
+class _ServingResource(TaggedResource, InvocationMetrics, Construct):
+    """A resource that serves a model (of resource_type, made from properties), invoked through its own ARN.
+
+    Its ``metric_*`` helpers are the ``AWS/Bedrock`` runtime metrics with ``ModelId`` = that ARN (see ``_metrics``).
+    """
 
     #: The attribute that holds the ARN to invoke the model through.
     INVOKE_ARN_ATTRIBUTE: str
@@ -133,12 +137,14 @@ class _ServingResource(TaggedResource, Construct):
         self.resource = custom_resource(self, self.provider, resource_type, properties, self._own_tags, removal_policy)
         self.provider.use(self).grants.allow(resource_type, model.model_arn)
 
+    @property
+    def _invoked_arn(self) -> str:
+        return attribute_string(self.resource, self.INVOKE_ARN_ATTRIBUTE)
+
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let grantee invoke the model through exactly this resource."""
         return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=list(INVOKE_ACTIONS),
-            resource_arns=[attribute_string(self.resource, self.INVOKE_ARN_ATTRIBUTE)],
+            grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self._invoked_arn]
         )
 
 
@@ -180,7 +186,7 @@ class CustomModelDeployment(_ServingResource):
     @property
     def custom_model_deployment_arn(self) -> str:
         """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
-        return attribute_string(self.resource, self.INVOKE_ARN_ATTRIBUTE)
+        return self._invoked_arn
 
     @property
     def model_deployment_name(self) -> str:
@@ -238,7 +244,7 @@ class ProvisionedThroughput(_ServingResource):
     @property
     def provisioned_model_arn(self) -> str:
         """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
-        return attribute_string(self.resource, self.INVOKE_ARN_ATTRIBUTE)
+        return self._invoked_arn
 
     @property
     def provisioned_model_name(self) -> str:

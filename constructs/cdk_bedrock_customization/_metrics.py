@@ -1,0 +1,157 @@
+"""CloudWatch metrics of what serves a model (deployments, provisioned throughput, imported models), shaped as
+aws-cdk-lib's L2s shape theirs: ``metric(name, **options)`` and one named helper per metric, each a
+``cloudwatch.Metric`` attached to the construct, for alarms and dashboards.
+
+Source: the Amazon Bedrock user guide, "Monitor bedrock-runtime inference using CloudWatch metrics"
+(monitoring-runtime-metrics; earlier "Monitor Amazon Bedrock with Amazon CloudWatch", monitoring-cw). The
+bedrock-runtime endpoint publishes its runtime metrics in the ``AWS/Bedrock`` namespace, under the ``ModelId``
+dimension (the earlier page's list of dimensions: "ModelId - all metrics"). The guide does not say what
+``ModelId`` holds when a request names a provisioned throughput, a custom model deployment or an imported model by
+its ARN: these helpers use the ARN the request names as its ``modelId`` (the one ``grant_invoke`` grants). That is
+this library's choice, not a documented fact; where an account's metrics carry another value,
+``dimensions_map={"ModelId": ...}`` replaces it.
+
+Neither aws-cdk-lib's ``aws_bedrock`` (its canned metrics cover Agents and Guardrails only) nor the Bedrock alpha
+module (metrics on Guardrail and Agent only) has runtime metrics for a model to reuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple, TypedDict, Unpack, cast
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+
+from constructs import IConstruct
+
+NAMESPACE = "AWS/Bedrock"
+DIMENSION = "ModelId"
+
+
+class RuntimeMetric(NamedTuple):
+    """A metric of the guide's runtime metrics table, and the statistic its helper uses by default."""
+
+    name: str
+    unit: str  # as the guide's table gives it
+    statistic: str
+
+
+# The guide's table, for the metrics that have a helper. Its counts are listed in the unit "Count" (an earlier
+# version: "SampleCount"), which a Sum adds up over the period; latency is in milliseconds, averaged.
+INVOCATIONS = RuntimeMetric("Invocations", "Count", "Sum")
+INVOCATION_LATENCY = RuntimeMetric("InvocationLatency", "MilliSeconds", "Average")
+INVOCATION_CLIENT_ERRORS = RuntimeMetric("InvocationClientErrors", "Count", "Sum")
+INVOCATION_SERVER_ERRORS = RuntimeMetric("InvocationServerErrors", "Count", "Sum")
+INVOCATION_THROTTLES = RuntimeMetric("InvocationThrottles", "Count", "Sum")
+INPUT_TOKEN_COUNT = RuntimeMetric("InputTokenCount", "Count", "Sum")
+OUTPUT_TOKEN_COUNT = RuntimeMetric("OutputTokenCount", "Count", "Sum")
+RUNTIME_METRICS = (
+    INVOCATIONS,
+    INVOCATION_LATENCY,
+    INVOCATION_CLIENT_ERRORS,
+    INVOCATION_SERVER_ERRORS,
+    INVOCATION_THROTTLES,
+    INPUT_TOKEN_COUNT,
+    OUTPUT_TOKEN_COUNT,
+)
+
+
+class MetricOptions(TypedDict, total=False):
+    """The keyword arguments of ``aws_cloudwatch.MetricOptions``."""
+
+    account: str
+    color: str
+    dimensions_map: Mapping[str, str]
+    id: str
+    label: str
+    period: cdk.Duration
+    region: str
+    stack_account: str
+    stack_region: str
+    statistic: str
+    unit: cloudwatch.Unit
+    visible: bool
+
+
+class InvocationMetrics:
+    """CloudWatch metrics of the model invoked through this construct's ARN (``_invoked_arn``).
+
+    Every metric is in the ``AWS/Bedrock`` namespace with the dimension ``ModelId`` = that ARN (see the module's
+    note: the guide does not document the value for this kind of resource), over 5 minutes unless ``period`` says
+    otherwise. The keyword arguments are those of ``aws_cloudwatch.MetricOptions``; ``dimensions_map`` replaces the
+    ``ModelId`` dimension.
+    """
+
+    @property
+    def _invoked_arn(self) -> str:
+        """The ARN a request names as its modelId to invoke the model through this construct."""
+        raise NotImplementedError
+
+    def metric(self, metric_name: str, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """The named metric of the ``AWS/Bedrock`` namespace for the model invoked through this construct.
+
+        :param metric_name: a metric of the guide's runtime metrics table (monitoring-runtime-metrics).
+        :param props: ``aws_cloudwatch.MetricOptions``. @default statistic Average, over 5 minutes (as
+            ``aws_cloudwatch.Metric``)
+        """
+        options: MetricOptions = {"dimensions_map": {DIMENSION: self._invoked_arn}, **props}
+        metric = cloudwatch.Metric(namespace=NAMESPACE, metric_name=metric_name, **options)
+        # Its account and Region follow the construct's stack, as those of aws-cdk-lib's L2s do (a mixin of Constructs).
+        return metric.attach_to(cast(IConstruct, self))
+
+    def metric_invocations(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """Invocations: requests to Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream. The
+        guide's current text counts requests Bedrock accepted, including those that later failed, and not those
+        throttled; its earlier text counted successful requests.
+
+        @default Sum over 5 minutes
+        """
+        return self._runtime_metric(INVOCATIONS, props)
+
+    def metric_invocation_latency(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """InvocationLatency, in milliseconds: from the request sent to the last token received.
+
+        @default Average over 5 minutes
+        """
+        return self._runtime_metric(INVOCATION_LATENCY, props)
+
+    def metric_invocation_client_errors(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """InvocationClientErrors: invocations that ended in a client-side error.
+
+        @default Sum over 5 minutes
+        """
+        return self._runtime_metric(INVOCATION_CLIENT_ERRORS, props)
+
+    def metric_invocation_server_errors(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """InvocationServerErrors: invocations that ended in an AWS server-side error.
+
+        @default Sum over 5 minutes
+        """
+        return self._runtime_metric(INVOCATION_SERVER_ERRORS, props)
+
+    def metric_invocation_throttles(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """InvocationThrottles: invocations throttled (counted neither as Invocations nor as errors; how many depends
+        on the SDK's retries).
+
+        @default Sum over 5 minutes
+        """
+        return self._runtime_metric(INVOCATION_THROTTLES, props)
+
+    def metric_input_tokens(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """InputTokenCount: tokens in the input.
+
+        @default Sum over 5 minutes
+        """
+        return self._runtime_metric(INPUT_TOKEN_COUNT, props)
+
+    def metric_output_tokens(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
+        """OutputTokenCount: tokens in the output.
+
+        @default Sum over 5 minutes
+        """
+        return self._runtime_metric(OUTPUT_TOKEN_COUNT, props)
+
+    def _runtime_metric(self, runtime_metric: RuntimeMetric, props: MetricOptions) -> cloudwatch.Metric:
+        options: MetricOptions = {"statistic": runtime_metric.statistic, **props}
+        return self.metric(runtime_metric.name, **options)

@@ -1,0 +1,174 @@
+"""CloudWatch metrics of what serves a model: deployments, provisioned throughput and imported models, in alarms and
+dashboards as their templates say."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Template
+from cdk_bedrock_customization import Completion, ImportedModel, S3Data, _metrics
+
+from .conftest import custom_model, resources_of_type, role_statements
+
+# The runtime metrics table of the Amazon Bedrock user guide, "Monitor bedrock-runtime inference using CloudWatch
+# metrics" (monitoring-runtime-metrics), by hand: name -> unit. Counts are "Count" in its current text
+# ("SampleCount" in an earlier one). Every one is published in AWS/Bedrock under the ModelId dimension.
+GUIDE_RUNTIME_METRICS = {
+    "Invocations": "Count",
+    "InvocationLatency": "MilliSeconds",
+    "InvocationClientErrors": "Count",
+    "InvocationServerErrors": "Count",
+    "InvocationThrottles": "Count",
+    "InputTokenCount": "Count",
+    "LegacyModelInvocations": "Count",
+    "OutputTokenCount": "Count",
+    "OutputImageCount": "Count",
+}
+# No helper: legacy models and image generation are nothing this library serves (metric(name) reaches them).
+WITHOUT_HELPER = {"LegacyModelInvocations", "OutputImageCount"}
+# helper -> (the guide's metric name, its default statistic: Sum for counts, Average for latency)
+HELPERS = {
+    "metric_invocations": ("Invocations", "Sum"),
+    "metric_invocation_latency": ("InvocationLatency", "Average"),
+    "metric_invocation_client_errors": ("InvocationClientErrors", "Sum"),
+    "metric_invocation_server_errors": ("InvocationServerErrors", "Sum"),
+    "metric_invocation_throttles": ("InvocationThrottles", "Sum"),
+    "metric_input_tokens": ("InputTokenCount", "Sum"),
+    "metric_output_tokens": ("OutputTokenCount", "Sum"),
+}
+
+
+def deployment(stack: cdk.Stack, bucket: Any) -> tuple[Any, dict[str, Any]]:
+    served = custom_model(stack, bucket).add_deployment("OnDemand")
+    return served, {"Fn::GetAtt": [stack.get_logical_id(served.resource), "customModelDeploymentArn"]}
+
+
+def throughput(stack: cdk.Stack, bucket: Any) -> tuple[Any, dict[str, Any]]:
+    served = custom_model(stack, bucket).add_provisioned_throughput("Throughput", model_units=1)
+    return served, {"Fn::GetAtt": [stack.get_logical_id(served.resource), "provisionedModelArn"]}
+
+
+def imported(stack: cdk.Stack, bucket: Any) -> tuple[Any, dict[str, Any]]:
+    served = ImportedModel(stack, "Llama", model_data=S3Data.from_bucket(bucket, "weights/llama/"))
+    # The import is awaited: the model's ARN is read, once it has completed, by the job's result reader
+    # (Custom::BedrockModelImportJobResult, see test_model_import).
+    return served, {"Fn::GetAtt": [stack.get_logical_id(served._completed), "importedModelArn"]}
+
+
+SERVERS: dict[str, Callable[[cdk.Stack, Any], tuple[Any, dict[str, Any]]]] = {
+    "deployment": deployment,
+    "provisioned throughput": throughput,
+    "imported model": imported,
+}
+
+
+def alarms_by_id(template: Template) -> dict[str, dict[str, Any]]:
+    return {logical_id[: -len("0123ABCD")]: alarm["Properties"] for logical_id, alarm in _alarms(template).items()}
+
+
+def _alarms(template: Template) -> dict[str, Any]:
+    return resources_of_type(template, "AWS::CloudWatch::Alarm")
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_an_alarm_on_each_helper_watches_the_guides_metric_under_the_arn_the_model_is_invoked_by(
+    stack, bucket, kind
+) -> None:
+    served, arn = SERVERS[kind](stack, bucket)
+    for helper in HELPERS:
+        getattr(served, helper)().create_alarm(stack, helper, threshold=1, evaluation_periods=1)
+    alarms = alarms_by_id(Template.from_stack(stack))
+    assert len(alarms) == len(HELPERS)
+    for helper, (metric_name, statistic) in HELPERS.items():
+        alarm = alarms[helper.replace("_", "")]
+        assert alarm["Namespace"] == "AWS/Bedrock"
+        assert alarm["MetricName"] == metric_name
+        assert alarm["Dimensions"] == [{"Name": "ModelId", "Value": arn}]
+        assert alarm["Statistic"] == statistic
+        assert alarm["Period"] == 300  # 5 minutes, as aws-cdk-lib's metrics
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_the_metrics_name_the_arn_that_grant_invoke_grants(stack, bucket, kind) -> None:
+    served, arn = SERVERS[kind](stack, bucket)
+    caller = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    served.grant_invoke(caller)
+    (statement,) = role_statements(Template.from_stack(stack), "Caller")
+    assert statement["Resource"] == arn
+    assert stack.resolve(served.metric_invocations().dimensions) == {"ModelId": arn}
+
+
+def test_the_options_of_metric_options_override_the_defaults(stack, bucket) -> None:
+    served, arn = deployment(stack, bucket)
+    metric = served.metric_invocation_latency(period=cdk.Duration.minutes(1), statistic="p99")
+    metric.create_alarm(stack, "Slow", threshold=5000, evaluation_periods=3)
+    (alarm,) = (resource["Properties"] for resource in _alarms(Template.from_stack(stack)).values())
+    assert alarm["MetricName"] == "InvocationLatency"
+    assert alarm["ExtendedStatistic"] == "p99" and "Statistic" not in alarm
+    assert alarm["Period"] == 60
+    assert alarm["Dimensions"] == [{"Name": "ModelId", "Value": arn}]
+    labelled = served.metric_invocations(label="Support assistant requests", color=cloudwatch.Color.GREEN)
+    assert (labelled.label, labelled.color, labelled.statistic) == ("Support assistant requests", "#2ca02c", "Sum")
+
+
+def test_dimensions_map_replaces_the_model_id(stack, bucket) -> None:
+    served, _ = throughput(stack, bucket)
+    metric = served.metric_invocations(dimensions_map={"ModelId": "my-throughput"})
+    assert metric.dimensions == {"ModelId": "my-throughput"}
+    assert metric.statistic == "Sum"
+
+
+def test_metric_names_any_metric_of_the_namespace_averaged_like_aws_cdk_libs(stack, bucket) -> None:
+    served, arn = imported(stack, bucket)
+    metric = served.metric("OutputImageCount")
+    assert (metric.namespace, metric.metric_name, metric.statistic) == ("AWS/Bedrock", "OutputImageCount", "Average")
+    assert metric.period.to_seconds() == 300
+    assert stack.resolve(metric.dimensions) == {"ModelId": arn}
+
+
+def test_a_dashboard_graphs_them(stack, bucket) -> None:
+    served, arn = deployment(stack, bucket)
+    cloudwatch.Dashboard(stack, "Serving").add_widgets(
+        cloudwatch.GraphWidget(
+            title="Support assistant",
+            left=[served.metric_invocations(), served.metric_invocation_client_errors()],
+            right=[served.metric_invocation_latency(statistic="p90")],
+        )
+    )
+    ((_, dashboard),) = resources_of_type(Template.from_stack(stack), "AWS::CloudWatch::Dashboard").items()
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    # The body is JSON around the tokens: each metric names the namespace, its name, the dimension, then the ARN.
+    assert parts.count(arn) == 3
+    body = "".join(part if isinstance(part, str) else "<ARN>" if part == arn else "<TOKEN>" for part in parts)
+    widget = json.loads(body)["widgets"][0]["properties"]
+    assert widget["metrics"] == [
+        ["AWS/Bedrock", "Invocations", "ModelId", "<ARN>", {"stat": "Sum"}],
+        ["AWS/Bedrock", "InvocationClientErrors", "ModelId", "<ARN>", {"stat": "Sum"}],
+        ["AWS/Bedrock", "InvocationLatency", "ModelId", "<ARN>", {"stat": "p90", "yAxis": "right"}],
+    ]
+    assert widget["title"] == "Support assistant"
+
+
+def test_an_import_that_is_not_awaited_has_no_metrics(stack, bucket) -> None:
+    served = ImportedModel(
+        stack, "Llama", model_data=S3Data.from_bucket(bucket, "weights/llama/"), completion=Completion.no_wait()
+    )
+    with pytest.raises(ValueError, match=r"importedModelArn is not available with Completion.no_wait\(\)"):
+        served.metric_invocations()
+
+
+def test_the_helpers_metric_names_are_exactly_those_the_guide_lists() -> None:
+    names = {metric_name for metric_name, _ in HELPERS.values()}
+    assert names == set(GUIDE_RUNTIME_METRICS) - WITHOUT_HELPER
+    # The module's own table says the same names, units and statistics.
+    assert {metric.name: metric.unit for metric in _metrics.RUNTIME_METRICS} == {
+        name: unit for name, unit in GUIDE_RUNTIME_METRICS.items() if name not in WITHOUT_HELPER
+    }
+    assert {metric.name: metric.statistic for metric in _metrics.RUNTIME_METRICS} == dict(HELPERS.values())
+    assert (_metrics.NAMESPACE, _metrics.DIMENSION) == ("AWS/Bedrock", "ModelId")
