@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The example app, synthesized with no AWS account: a fine-tuned model deployed for on-demand inference, a
-distilled model, a model imported from SageMaker AI and an open-weight model imported from its weights; the
+"""The example app, synthesized with no AWS account: a fine-tuned model deployed for on-demand inference, evaluated
+against its base model before production throughput is bought behind the evaluation's gate, a distilled model, a
+model imported from SageMaker AI and an open-weight model imported from its weights; the
 distilled model copied to a second Region and deployed there; the same kind of models declared as data in
 examples/models.yaml; and a provider stack whose exported ServiceToken lets plain CloudFormation templates
 (examples/cloudformation/) declare models."""
@@ -8,15 +9,19 @@ examples/models.yaml; and a provider stack whose exported ServiceToken lets plai
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization import (
+    Commitment,
     CopiedCustomModel,
     Customization,
     CustomizationProviderStack,
     CustomModel,
+    EvaluationDataset,
     ImportedCustomModel,
     ImportedModel,
     InvocationLogs,
+    ModelEvaluation,
     ModelsFromFile,
     ModelSource,
     ProviderKind,
@@ -27,6 +32,10 @@ from cdk_bedrock_customization import (
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 # The models are trained in one Region and the distilled router is copied to another (any account).
 TRAINING_REGION, SERVING_REGION = "us-east-1", "us-west-2"
+# The support assistant's base model, as invoked on demand (its customization base is the 128k context variant).
+SUPPORT_BASE_MODEL = "amazon.nova-micro-v1:0"
+# The judge of the support assistant's evaluation, through its cross-Region inference profile.
+JUDGE = "us.amazon.nova-pro-v1:0"
 
 
 class ExampleModelsStack(cdk.Stack):
@@ -74,6 +83,41 @@ class ExampleModelsStack(cdk.Stack):
         support_deployment = support_model.add_deployment(
             "OnDemand", description="On-demand inference for the support assistant"
         )
+        support_deployment.metric_invocation_client_errors().create_alarm(
+            self,
+            "SupportAssistantClientErrors",
+            threshold=5,
+            evaluation_periods=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="Client errors of the support assistant's on-demand deployment, summed over 5 minutes",
+        )
+
+        # Bedrock evaluates a custom model through a provisioned throughput: one model unit, no commitment (billed by
+        # the hour, deleted with the stack). A judge scores it and the base model on the team's own prompts; the
+        # production throughput, a month's commitment, is bought only once the gate passes.
+        evaluated = support_model.add_provisioned_throughput("EvaluationThroughput", model_units=1)
+        evaluation = ModelEvaluation(
+            self,
+            "SupportEvaluation",
+            model=evaluated,
+            baseline_model=SUPPORT_BASE_MODEL,
+            evaluator_model=JUDGE,
+            datasets=[
+                EvaluationDataset.from_local_file(
+                    "support-questions",
+                    EXAMPLES / "data" / "support-evaluation.jsonl",
+                    task_type="General",
+                    metric_names=["Builtin.Correctness", "Builtin.Helpfulness"],
+                )
+            ],
+            output_data=S3Data.from_bucket(data, "support/evaluations/"),
+        )
+        evaluation.require("Builtin.Correctness", at_least=0.7)
+        evaluation.require_better_than_baseline("Builtin.Helpfulness", by=0.05)
+        production = support_model.add_provisioned_throughput(
+            "ProductionThroughput", model_units=1, commitment=Commitment.ONE_MONTH
+        )
+        evaluation.guard(production)
 
         imported_model = ImportedCustomModel(
             self,
@@ -97,6 +141,8 @@ class ExampleModelsStack(cdk.Stack):
         cdk.CfnOutput(self, "SupportAssistantModelArn", value=support_model.output_model_arn)
         cdk.CfnOutput(self, "DistilledRouterModelArn", value=distilled_model.output_model_arn)
         cdk.CfnOutput(self, "SupportAssistantDeploymentArn", value=support_deployment.custom_model_deployment_arn)
+        cdk.CfnOutput(self, "SupportAssistantCorrectness", value=evaluation.score("Builtin.Correctness"))
+        cdk.CfnOutput(self, "SupportAssistantProductionArn", value=production.provisioned_model_arn)
         cdk.CfnOutput(self, "ImportedNovaModelArn", value=imported_model.model_arn)
         cdk.CfnOutput(self, "OpenWeightsLlamaModelArn", value=open_weights.model_arn)
 

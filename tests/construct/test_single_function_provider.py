@@ -19,8 +19,10 @@ from cdk_bedrock_customization import (
     Completion,
     CopiedCustomModel,
     CustomizationProvider,
+    EvaluationDataset,
     ImportedCustomModel,
     ImportedModel,
+    ModelEvaluation,
     ModelSource,
     ProviderKind,
     S3Data,
@@ -51,7 +53,7 @@ def single_function_stack(app: cdk.App, **provider_settings: Any) -> tuple[cdk.S
 
 def every_resource_type(stack: cdk.Stack) -> None:
     """Models in each completion mode, an import from SageMaker AI and one of open weights, a copy from another
-    Region, a deployment and a provisioned throughput."""
+    Region, a deployment, a provisioned throughput, and an evaluation of it with its gate."""
     bucket = s3.Bucket(stack, "Data", enforce_ssl=True, server_access_logs_prefix="logs/")
     for completion in (Completion.event_driven(), Completion.polling(), Completion.no_wait()):
         name = completion.mode.lower()
@@ -61,7 +63,16 @@ def every_resource_type(stack: cdk.Stack) -> None:
     imported = ImportedCustomModel(
         stack, "Imported", source=ModelSource.from_s3(S3Data.from_bucket(bucket, "imported/"))
     )
-    imported.add_provisioned_throughput("Throughput", model_units=1)
+    throughput = imported.add_provisioned_throughput("Throughput", model_units=1)
+    ModelEvaluation(
+        stack,
+        "Evaluation",
+        model=throughput,
+        datasets=[
+            EvaluationDataset.builtin("Builtin.BoolQ", task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy"])
+        ],
+        output_data=S3Data.from_bucket(bucket, "evaluations/"),
+    )
     ImportedModel(stack, "OpenWeights", model_data=S3Data.from_bucket(bucket, "weights/llama/"))
     CopiedCustomModel(stack, "Copy", source_model=SOURCE_IN_ANOTHER_REGION)
 
