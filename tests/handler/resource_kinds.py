@@ -177,7 +177,6 @@ COPY_JOB = ResourceKind(
 )
 
 
-
 def evaluation_properties(bedrock: BedrockStandIn) -> dict[str, Any]:
     """An evaluation of a foundation model on a built-in dataset, its results to a bucket that exists."""
     s3 = boto3.client("s3", region_name=bedrock.region)
