@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,16 +185,9 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         super().__init__(scope, construct_id)
-        if not 1 <= len(datasets) <= 5:
-            raise ValueError(f"datasets: {len(datasets)} datasets; an evaluation job takes 1 to 5")
         self.provider = provider or CustomizationProvider.of(scope)
-        self.completion = completion or DEFAULT_COMPLETION
-        if self.completion.mode is _requests.CompletionMode.NO_WAIT:
-            raise ValueError(
-                "completion: Completion.no_wait() cannot gate on the scores, which exist only once the job has "
-                "completed; use Completion.event_driven() (up to 12 hours) or Completion.polling() (up to 1 hour)"
-            )
-        self.datasets = tuple(datasets)
+        self.completion = _gating(completion or DEFAULT_COMPLETION)
+        self.datasets = _checked(datasets)
         self._requirements: list[Requirement] = []
         use = self.provider.use(scope)
         self.model_identifier = model_identifier(model, "model")
@@ -202,71 +196,55 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
         )
         evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
         located = [dataset._bound(self, index) for index, dataset in enumerate(self.datasets)]
-        configs = [
-            _requests.evaluation_dataset(
-                name=dataset.name,
-                task_type=dataset.task_type,
-                metric_names=dataset.metric_names,
-                uri=None if data is None else data.uri,
-            )
-            for dataset, data in zip(self.datasets, located, strict=True)
-        ]
-        models = [self.model_identifier, *filter(None, [self.baseline_model_identifier])]
-        own_role = (
-            self._create_service_role(located, output_data, [*models, *filter(None, [evaluator])], kms_key)
-            if role is None
-            else None
-        )
+        invoked = [self.model_identifier, *filter(None, [self.baseline_model_identifier, evaluator])]
+        own_role = None if role is not None else _service_role(self, located, output_data, invoked, kms_key)
         role_arn = self._use_role(role, own_role)
         assert role_arn is not None
-
-        def request(evaluated: str, name: str | None, served: str | None) -> dict[str, Any]:
-            return _requests.evaluation(
-                model=evaluated,
-                datasets=configs,
-                output_data=output_data.uri,
-                role=role_arn,
-                evaluator_model=evaluator,
-                inference_params=inference_params,
-                job_name=name,
-                job_description=job_description,
-                kms_key=kms_key.key_arn if kms_key else None,
-                completion=self.completion.wait_until(RESOURCE_TYPE),
-                evaluated_model_arn=served,
-            )
-
+        request = functools.partial(
+            _requests.evaluation,
+            datasets=_dataset_configs(self.datasets, located),
+            output_data=output_data.uri,
+            role=role_arn,
+            evaluator_model=evaluator,
+            inference_params=inference_params,
+            job_description=job_description,
+            kms_key=kms_key.key_arn if kms_key else None,
+            completion=self.completion.wait_until(RESOURCE_TYPE),
+        )
         self._own_tags = {"jobTags": dict(job_tags or {})}
         uploads = [data.uploaded_by for data in located if data is not None and data.uploaded_by is not None]
-        self.resource, candidate_end = self._job(
-            "Resource", request(self.model_identifier, job_name, served_model(model)), use, uploads
-        )
+        candidate = request(model=self.model_identifier, job_name=job_name, evaluated_model_arn=served_model(model))
+        self.resource, candidate_end = self._job("Resource", candidate, use, uploads)
         ends = [candidate_end]
         self.baseline: cdk.CfnResource | None = None
         if self.baseline_model_identifier is not None:
-            self.baseline, baseline_end = self._job(
-                "Baseline", request(self.baseline_model_identifier, None, served_model(baseline_model)), use, []
-            )
+            baseline = request(model=self.baseline_model_identifier, evaluated_model_arn=served_model(baseline_model))
+            self.baseline, baseline_end = self._job("Baseline", baseline, use, [])
             ends.append(baseline_end)
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
         if kms_key is not None:
             kms_key.grant(use.handler, "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt")
-        self._allow_reading_results(output_data, use.handler)
-        self._check_response_size()
-        self.gate = self.provider.custom_resource(
+        _allow_reading_results(self, output_data, use.handler)
+        _check_response_size(self.datasets, with_baseline=self.baseline is not None)
+        self.gate = self._gate(use, ends)
+
+    def _gate(self, use: Any, ends: Sequence[cdk.CfnResource]) -> cdk.CfnResource:
+        """The gate, after the jobs' ends, with the requirements as they are at synth (those added later count)."""
+        gate = self.provider.custom_resource(
             self,
             "Gate",
             GATE_TYPE,
             {
                 "jobIdentifier": {"Ref": self._logical_id(self.resource)},
                 **({"baselineJobIdentifier": {"Ref": self._logical_id(self.baseline)}} if self.baseline else {}),
-                # Rendered at synth: requirements added after the construct was made count too.
                 "requirements": cdk.Lazy.uncached_any(
                     Producer(lambda: [requirement.rendered() for requirement in self._requirements])
                 ),
             },
             use=use,
         )
-        self.gate.node.add_dependency(*ends)
+        gate.node.add_dependency(*ends)
+        return gate
 
     @property
     def _tagged_resources(self) -> Sequence[cdk.CfnResource]:
@@ -289,55 +267,6 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
         assert end is not None  # no_wait was refused
         return job, end
 
-    def _create_service_role(
-        self, datasets: Sequence[S3Data | None], output: S3Data, models: Sequence[str], kms_key: kms.IKey | None
-    ) -> OwnRole:
-        """A role that may read exactly the datasets, write the results and invoke exactly these models."""
-        grants = Grants()
-        wildcards: list[str] = []
-        for data in datasets:
-            if data is not None:
-                wildcards += data.allow_read(self, grants)
-        wildcards += output.allow_output(self, grants)
-        bucket_arn, objects = output.arns(self)
-        grants.allow(list(OUTPUT_BUCKET_ACTIONS), [bucket_arn])
-        grants.allow(list(OUTPUT_OBJECT_ACTIONS), [objects])
-        for model in dict.fromkeys(models):
-            wildcards += allow_invoking(self, grants, model, INVOKE_ACTIONS)
-        if kms_key is not None:
-            grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
-        role = OwnRole(
-            self, cdk.Stack.of(self), "evaluation-job", "Assumed by Bedrock to run a model evaluation", grants
-        )
-        if wildcards:
-            acknowledge(
-                role.resource,
-                (
-                    "IAM5",
-                    "Bedrock reads every object under a dataset prefix, writes the results under the output prefix, "
-                    "and routes an inference profile to its model in any of the profile's Regions.",
-                    wildcard_resources(self, sorted(set(wildcards))),
-                ),
-            )
-        return role
-
-    def _allow_reading_results(self, output: S3Data, handler: iam.IRole) -> None:
-        """The gate reads the results under the output prefix, with the handler's role."""
-        grants = Grants()
-        wildcards = output.allow_read(self, grants)
-        for statement in grants.statements:
-            handler.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
-        if wildcards:
-            reason = "The evaluation gate reads the result files Bedrock writes under the output prefix."
-            acknowledge(handler, ("IAM5", reason, wildcard_resources(self, wildcards)))
-
-    def _check_response_size(self) -> None:
-        """The gate's attributes (a score per dataset, metric and model) must fit CloudFormation's response."""
-        datasets = {dataset.name: dataset.metric_names for dataset in self.datasets}
-        problem = evaluation_scores.gate_data_problem(datasets, self.baseline_model_identifier is not None)
-        if problem is not None:
-            raise ValueError(f"datasets: {problem}")
-
     # --- the gate -------------------------------------------------------------------------------------
 
     def require(
@@ -352,9 +281,8 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
         is at least ``at_least`` and at most ``at_most``. Judge metrics are normalized to 0..1."""
         if at_least is None and at_most is None:
             raise ValueError(f"require({metric_name!r}): give at_least, at_most or both")
-        for comparison, value in ((evaluation_scores.AT_LEAST, at_least), (evaluation_scores.AT_MOST, at_most)):
-            if value is not None:
-                self._add(Requirement(metric_name, comparison, float(value), dataset))
+        for requirement in evaluation_scores.thresholds(metric_name, at_least, at_most, dataset):
+            self._add(requirement)
         return self
 
     def require_better_than_baseline(
@@ -367,9 +295,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
         """
         if self.baseline_model_identifier is None:
             raise ValueError(f"require_better_than_baseline({metric_name!r}): give the evaluation a baseline_model")
-        lower = metric_name in evaluation_scores.LOWER_IS_BETTER if lower_is_better is None else lower_is_better
-        comparison = evaluation_scores.AT_MOST_BASELINE_MINUS if lower else evaluation_scores.AT_LEAST_BASELINE_PLUS
-        self._add(Requirement(metric_name, comparison, float(by), dataset))
+        self._add(evaluation_scores.baseline_margin(metric_name, by, dataset, lower_is_better))
         return self
 
     def _add(self, requirement: Requirement) -> None:
@@ -422,3 +348,80 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
         """The service role Bedrock assumes. For a role this construct made, what you grant it goes in a policy of
         its own, which the jobs wait for."""
         return self._service_role
+
+
+def _gating(completion: Completion) -> Completion:
+    if completion.mode is _requests.CompletionMode.NO_WAIT:
+        raise ValueError(
+            "completion: Completion.no_wait() cannot gate on the scores, which exist only once the job has "
+            "completed; use Completion.event_driven() (up to 12 hours) or Completion.polling() (up to 1 hour)"
+        )
+    return completion
+
+
+def _checked(datasets: Sequence[EvaluationDataset]) -> tuple[EvaluationDataset, ...]:
+    if not 1 <= len(datasets) <= 5:
+        raise ValueError(f"datasets: {len(datasets)} datasets; an evaluation job takes 1 to 5")
+    return tuple(datasets)
+
+
+def _dataset_configs(datasets: Sequence[EvaluationDataset], located: Sequence[S3Data | None]) -> list[dict[str, Any]]:
+    return [
+        _requests.evaluation_dataset(
+            name=dataset.name,
+            task_type=dataset.task_type,
+            metric_names=dataset.metric_names,
+            uri=None if data is None else data.uri,
+        )
+        for dataset, data in zip(datasets, located, strict=True)
+    ]
+
+
+def _service_role(
+    scope: Construct, datasets: Sequence[S3Data | None], output: S3Data, models: Sequence[str], kms_key: kms.IKey | None
+) -> OwnRole:
+    """A role that may read exactly the datasets, write the results and invoke exactly these models."""
+    grants = Grants()
+    wildcards: list[str] = []
+    for data in datasets:
+        if data is not None:
+            wildcards += data.allow_read(scope, grants)
+    wildcards += output.allow_output(scope, grants)
+    bucket_arn, objects = output.arns(scope)
+    grants.allow(list(OUTPUT_BUCKET_ACTIONS), [bucket_arn])
+    grants.allow(list(OUTPUT_OBJECT_ACTIONS), [objects])
+    for model in dict.fromkeys(models):
+        wildcards += allow_invoking(scope, grants, model, INVOKE_ACTIONS)
+    if kms_key is not None:
+        grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
+    role = OwnRole(scope, cdk.Stack.of(scope), "evaluation-job", "Assumed by Bedrock to run a model evaluation", grants)
+    if wildcards:
+        acknowledge(
+            role.resource,
+            (
+                "IAM5",
+                "Bedrock reads every object under a dataset prefix, writes the results under the output prefix, "
+                "and routes an inference profile to its model in any of the profile's Regions.",
+                wildcard_resources(scope, sorted(set(wildcards))),
+            ),
+        )
+    return role
+
+
+def _allow_reading_results(scope: Construct, output: S3Data, handler: iam.IRole) -> None:
+    """The gate reads the results under the output prefix, with the handler's role."""
+    grants = Grants()
+    wildcards = output.allow_read(scope, grants)
+    for statement in grants.statements:
+        handler.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
+    if wildcards:
+        reason = "The evaluation gate reads the result files Bedrock writes under the output prefix."
+        acknowledge(handler, ("IAM5", reason, wildcard_resources(scope, wildcards)))
+
+
+def _check_response_size(datasets: Sequence[EvaluationDataset], *, with_baseline: bool) -> None:
+    """The gate's attributes (a score per dataset, metric and model) must fit CloudFormation's response."""
+    by_name = {dataset.name: dataset.metric_names for dataset in datasets}
+    problem = evaluation_scores.gate_data_problem(by_name, with_baseline)
+    if problem is not None:
+        raise ValueError(f"datasets: {problem}")

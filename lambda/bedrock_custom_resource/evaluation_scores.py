@@ -68,6 +68,25 @@ class Requirement:
         return item
 
 
+def thresholds(
+    metric_name: str, at_least: float | None, at_most: float | None, dataset_name: str | None = None
+) -> list[Requirement]:
+    """The requirements that a metric's score be at least at_least and at most at_most (None: no bound)."""
+    bounds = ((AT_LEAST, at_least), (AT_MOST, at_most))
+    return [Requirement(metric_name, name, float(value), dataset_name) for name, value in bounds if value is not None]
+
+
+def baseline_margin(
+    metric_name: str, by: float, dataset_name: str | None = None, lower_is_better: bool | None = None
+) -> Requirement:
+    """The requirement that a metric's score beat the baseline's by at least by; lower_is_better defaults to what
+    LOWER_IS_BETTER says of the metric."""
+    lower = metric_name in LOWER_IS_BETTER if lower_is_better is None else lower_is_better
+    return Requirement(
+        metric_name, AT_MOST_BASELINE_MINUS if lower else AT_LEAST_BASELINE_PLUS, float(by), dataset_name
+    )
+
+
 def _number_text(value: float) -> str:
     return repr(float(value))
 
