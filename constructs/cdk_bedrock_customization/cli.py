@@ -4,6 +4,8 @@
     cdk-bedrock-customization validate-weights DIR [DIR ...]
     cdk-bedrock-customization schema
     cdk-bedrock-customization rehearse [--app "python app.py"] [options: rehearse --help]
+    cdk-bedrock-customization status STACK [--watch [--interval SECONDS]] [--plot DIR] [--region R] [--profile P]
+    cdk-bedrock-customization plot JOB [--out DIR] [--region R] [--profile P]
 
 validate checks each file as written and with each of its stages' overrides (or only --stage), and prints
 every problem as one line, file:line:column: path.to.field: message, and nothing else. It exits 1 on any
@@ -14,15 +16,27 @@ takes it from S3 (config.json, tokenizer files, .safetensors headers: weights.py
 sources), and prints every problem as one line, DIR/file: message (DIR: message for the folder as a whole), and
 nothing else; when no folder has one, DIR: OK (architecture, N parameters, size) for each. It exits 1 on any
 problem, 2 on bad usage.
+
+status shows every model resource of a deployed stack (status.py): its kind, name, CloudFormation and Bedrock status,
+a customization job's sub-task statuses, the time elapsed, the training and validation loss, any failure message.
+--watch refreshes it every --interval seconds (30 by default) until nothing is in progress: in place on a terminal,
+appended otherwise. --plot DIR then draws each customization job's loss curves into DIR/<job name>.png
+(loss_curves.py; needs the plot extra, matplotlib), as plot does for one job (its name or ARN). status exits 1 when a
+resource has failed or a job's metrics cannot be read, plot when it drew nothing; both exit 2 when the stack or job
+cannot be read or matplotlib is missing, and 130 on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from . import loss_curves, status
 from .models_file import ModelsFile, Problem, json_schema
 from .weights import WeightsError, WeightsSummary, format_size, validate_weights
 
@@ -40,7 +54,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("schema", help="print the models file's JSON Schema")
     weights = commands.add_parser("validate-weights", help="check model folders for Custom Model Import offline")
     weights.add_argument("folders", nargs="+", metavar="DIR")
+    stack_status = commands.add_parser("status", help="show the model resources of a deployed stack")
+    stack_status.add_argument("stack", metavar="STACK", help="the stack's name or id")
+    stack_status.add_argument("--watch", action="store_true", help="refresh until nothing is in progress")
+    stack_status.add_argument("--interval", type=_seconds, default=30.0, help="seconds between refreshes (30)")
+    stack_status.add_argument("--plot", metavar="DIR", help="draw each customization job's loss curves into DIR")
+    plot = commands.add_parser("plot", help="draw a customization job's loss curves")
+    plot.add_argument("job", metavar="JOB", help="the job's name or ARN")
+    plot.add_argument("--out", metavar="DIR", default=".", help="where to write <job name>.png (.)")
+    for command in (stack_status, plot):
+        command.add_argument("--region", help="the AWS Region (default: the environment's)")
+        command.add_argument("--profile", help="the AWS profile (default: the environment's)")
     args = parser.parse_args(arguments)
+    if args.command == "status":
+        return status_command(args.stack, args.watch, args.interval, args.plot, args.region, args.profile)
+    if args.command == "plot":
+        return plot_command(args.job, args.out, args.region, args.profile)
     if args.command == "schema":
         print(json.dumps(json_schema(), indent=2, sort_keys=True))
         return 0
@@ -87,6 +116,88 @@ def validate_weights_command(folders: list[str]) -> int:
         size = format_size(summary.weight_bytes)
         _print(f"{summary.folder}: OK ({summary.architecture}, {summary.parameters:,} parameters, {size})")
     return 0
+
+
+def status_command(
+    stack: str,
+    watch: bool,
+    interval: float,
+    plot: str | None,
+    region: str | None,
+    profile: str | None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Show the stack's model resources (watch them, plot their loss curves): 0; 1 when one has failed or a job's
+    metrics cannot be read; 2 when the stack cannot be read or matplotlib is missing; 130 on Ctrl-C."""
+    try:
+        if plot is not None:
+            loss_curves.require_matplotlib()  # before any waiting
+        clients = status.make_clients(region, profile)
+        watcher = status.Watch(
+            read=lambda: status.read_stack(clients, stack),
+            write=_write,
+            interval=interval,
+            sleep=sleep,
+            tty=sys.stdout.isatty(),
+            width=lambda: shutil.get_terminal_size().columns,
+        )
+        if watch:
+            snapshot = watcher.run()
+        else:
+            snapshot = watcher.read()
+            _write(status.render(snapshot))
+    except (status.StatusError, loss_curves.PlotUnavailable) as error:
+        print(f"cdk-bedrock-customization status: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        _write("\n")
+        return 130
+    problems = bool(snapshot.failed)
+    if plot is not None:
+        jobs = [
+            loss_curves.Job(row.arn, row.name, row.status, row.output_s3_uri)
+            for row in snapshot.rows
+            if row.arn is not None and row.is_customization_job and row.output_s3_uri
+        ]
+        if not jobs:
+            _print(f"{stack}: no model customization jobs to plot")
+        for plotted in loss_curves.plot_jobs(clients.s3, jobs, plot):
+            _print(plotted.line)
+            problems = problems or bool(plotted.error)
+    return 1 if problems else 0
+
+
+def plot_command(job: str, directory: str, region: str | None, profile: str | None) -> int:
+    """Draw one job's loss curves: 0 when drawn; 1 when it has no training metrics yet or they cannot be read; 2 when
+    the job cannot be read or matplotlib is missing."""
+    try:
+        loss_curves.require_matplotlib()
+        clients = status.make_clients(region, profile)
+        described = loss_curves.describe_job(clients.bedrock, job)
+    except (loss_curves.PlotUnavailable, loss_curves.MetricsError, status.StatusError) as error:
+        print(f"cdk-bedrock-customization plot: {error}", file=sys.stderr)
+        return 2
+    (plotted,) = loss_curves.plot_jobs(clients.s3, [described], Path(directory))
+    _print(plotted.line)
+    return 0 if plotted.path is not None else 1
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds from 1 to 3600")
+    return seconds
+
+
+def _write(text: str) -> None:
+    """Write text as it is (a redraw moves the cursor), whatever the terminal's encoding can show."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+    sys.stdout.flush()
 
 
 def problems_of(path: str, stage: str | None) -> list[Problem]:
