@@ -81,7 +81,7 @@ RESOURCES_PER_MODEL_TARGET = 1.0
 HANDLER_MODULE = "bedrock_custom_resource.index"
 DATASET_RECORDS = 100_000
 DATASET_SMALL_RECORDS = 10_000
-DATASET_SECONDS_TARGET = 3.0
+DATASET_SECONDS_TARGET = 1.0  # DESIGN.md, "The datasets issue, speed"
 DATASET_MEMORY_RATIO_TARGET = 2.0
 DATASET_RECORD = {
     "schemaVersion": "bedrock-conversation-2024",
@@ -402,9 +402,13 @@ class DatasetFigures:
 
 
 def _validate_conversations(path: Path) -> int:
-    """Validate a generated Nova fine-tuning file; its record-count quota (20k) is lifted for the size."""
+    """Validate a generated Nova fine-tuning file; its record-count quotas (20k, alone and with validation records)
+    are lifted for the size."""
     summary = validate_dataset(
-        path, customization_type="FINE_TUNING", base_model=BASE_MODEL, quotas={"max_training_records": None}
+        path,
+        customization_type="FINE_TUNING",
+        base_model=BASE_MODEL,
+        quotas={"max_training_records": None, "max_total_records": None},
     )
     return summary.records
 

@@ -75,8 +75,27 @@ RFT_SOURCES = "https://docs.aws.amazon.com/bedrock/latest/userguide/rft-training
 # (https://docs.aws.amazon.com/bedrock/latest/userguide/rft-prepare-data-open-weight.html). See
 # test_the_maximum_of_records.
 RFT_NOVA_DATA = "https://docs.aws.amazon.com/bedrock/latest/userguide/rft-prepare-data.html"
+# Amazon Nova user guide, "Fine-tune Nova 2.0": reasoning content, for Amazon Nova 2 Lite.
+NOVA_2_FINE_TUNING = "https://docs.aws.amazon.com/nova/latest/nova2-userguide/nova-fine-tune-2.html"
 # Amazon Bedrock user guide, "Supported models and Regions for fine-tuning and continued pre-training".
 SUPPORTED = "https://docs.aws.amazon.com/bedrock/latest/userguide/custom-model-supported.html"
+# The published validators (aws-samples), at the commits read; each limit below that only a validator states
+# names its file and line (amazon-nova-samples, read through a file index: its symbol).
+SAMPLES = "https://github.com/aws-samples/amazon-bedrock-samples/blob/85fba9d9c404ae120c0ceee5e67befed35004fdc/"
+# custom-models/bedrock-fine-tuning/claude-haiku/DataValidation/data_validation.py: MIN_LINES = 32 (L7), applied to
+# validation files too (L98-L100).
+CLAUDE_VALIDATOR = SAMPLES + "custom-models/bedrock-fine-tuning/claude-haiku/DataValidation/data_validation.py"
+# custom-models/bedrock-fine-tuning/meta-llama/dataset_validation/utils/constants.py: MAX_VALIDATION_RECORDS = 1000.
+LLAMA_CONSTANTS = SAMPLES + "custom-models/bedrock-fine-tuning/meta-llama/dataset_validation/utils/constants.py#L4"
+# custom-models/model_distillation/dataset-validation/constants.py: MAX_SIZE = 1 * 1024 * 1024 * 1024 ("1 GB").
+DISTILLATION_CONSTANTS = SAMPLES + "custom-models/model_distillation/dataset-validation/constants.py#L12"
+# amazon-nova-samples, customization/bedrock-finetuning/understanding/dataset_validation/nova_ft_dataset_validator.py:
+# NOVA_2_0_LITE_SAMPLE_BOUNDS = {"SFT": (200, 20000), ...}; validate_dataset_level: "Total number of samples
+# (train + validation) exceeds the maximum of" 20,000 (MODEL_TO_NUM_SAMPLES_MAP).
+NOVA_VALIDATOR = (
+    "https://github.com/aws-samples/amazon-nova-samples/blob/1e88f2450a00a3a24933765ae96159a55ad02a90/"
+    "customization/bedrock-finetuning/understanding/dataset_validation/nova_ft_dataset_validator.py"
+)
 # "GB" and "MB" in the quota tables, read as binary units (the larger reading, so that no file within the
 # documented size is refused).
 MiB = 1 << 20
@@ -173,7 +192,6 @@ def ok(path: Path, base_model: str = NOVA, customization_type: str = FT, **kwarg
         (NOVA, DISTILL, conversation("user"), "bedrock-conversation-2024-prompts", "nova"),
         (LLAMA_31, DISTILL, conversation("user"), "bedrock-conversation-2024-prompts", "llama-3.1"),
         (HAIKU, DISTILL, conversation("user", "assistant"), "bedrock-conversation-2024-prompts", "claude-3-haiku"),
-        (NOVA, RFT, OPENAI, "openai-chat-completion", "nova"),
         (NOVA_2, RFT, OPENAI, "openai-chat-completion", "nova-2"),
     ],
 )
@@ -218,7 +236,9 @@ def test_an_unknown_base_model_is_refused(tmp_path: Path) -> None:
     [
         (LLAMA_31, RFT, "Meta Llama 3.1", "DISTILLATION, FINE_TUNING"),
         (HAIKU, RFT, "Anthropic Claude 3 Haiku", "DISTILLATION, FINE_TUNING"),
-        (NOVA, CPT, "Amazon Nova (Micro, Lite, Pro)", "DISTILLATION, FINE_TUNING, REINFORCEMENT_FINE_TUNING"),
+        (NOVA, CPT, "Amazon Nova (Micro, Lite, Pro)", "DISTILLATION, FINE_TUNING"),
+        # "RFT is ONLY supported on Nova 2.0 Lite" (the Nova validator's README)
+        (NOVA_LITE, RFT, "Amazon Nova (Micro, Lite, Pro)", "DISTILLATION, FINE_TUNING"),
         (TITAN_PREMIER, DISTILL, "Amazon Titan Text Premier", "FINE_TUNING"),
     ],
 )
@@ -405,9 +425,11 @@ def test_conversation_records(tmp_path: Path, bad: dict[str, Any], message: str)
 def test_conversations_may_be_multi_turn_and_omit_system_and_schema_version(tmp_path: Path) -> None:
     multi = conversation("user", "assistant", "user", "assistant")
     bare = {"messages": GOOD_CONVERSATION["messages"]}
-    any_schema = conversation("user", "assistant", schema="any string value")
     for base_model in (NOVA, LLAMA_32, LLAMA_33):
-        assert ok(write(tmp_path, [multi, bare, any_schema]), base_model).records == 3
+        assert ok(write(tmp_path, [multi, bare]), base_model).records == 2
+    # Nova: "schemaVersion can be any string value" (NOVA_FINE_TUNING); Meta Llama: test_dataset_rules.py
+    any_schema = conversation("user", "assistant", schema="any string value")
+    assert ok(write(tmp_path, [any_schema]), NOVA).records == 1
 
 
 @pytest.mark.parametrize("keyword", ["User:", "Bot:", "Assistant:", "System:", "<image>", "<video>", "[EOS]"])
@@ -417,14 +439,12 @@ def test_nova_reserved_keywords_in_user_and_system_prompts(tmp_path: Path, keywo
     path = dataset(tmp_path, in_user, good=GOOD_CONVERSATION)
     assert error(path) == (
         f"{path}:2: messages[0].content[0].text: contains the reserved keyword {json.dumps(keyword)}, which fails "
-        f"Amazon Nova (Micro, Lite, Pro) training ({NOVA_FINE_TUNING})"
+        f"Amazon Nova (Micro, Lite, Pro) training ({NOVA_FINE_TUNING}; {NOVA_VALIDATOR}#INVALID_TOKENS_TEXT)"
     )
     path = dataset(tmp_path, conversation("user", "assistant", system=f"{keyword} be brief"), good=GOOD_CONVERSATION)
     assert error(path).startswith(f"{path}:2: system[0].text: contains the reserved keyword {json.dumps(keyword)}")
-    in_reply = conversation("user", "assistant")
-    in_reply["messages"][1]["content"] = text(f"{keyword} is fine in a reply")
-    assert ok(write(tmp_path, [in_reply])).records == 1
-    assert ok(dataset(tmp_path, in_user, good=GOOD_CONVERSATION), LLAMA_32).records == 3  # a Nova rule only
+    # The Nova validator checks replies too (test_dataset_rules.py); Meta Llama has no such rule.
+    assert ok(dataset(tmp_path, in_user, good=GOOD_CONVERSATION), LLAMA_32).records == 3
 
 
 def image(fmt: str = "png", uri: Any = "s3://bucket/cat.png") -> dict[str, Any]:
@@ -456,11 +476,11 @@ def with_user_content(*blocks: dict[str, Any], reply: list[dict[str, Any]] | Non
         ),
         (
             with_user_content({"image": image()["image"], "text": 1}),
-            "messages[0].content[1].text: expected a string, got a number",
+            "messages[0].content[1]: holds text and image; a content block holds one kind of content",
         ),
         (
             with_user_content({"image": image()["image"], "caption": "cat"}),
-            'messages[0].content[1]: expected one of "text", "image" or "video" per content block',
+            'messages[0].content[1]: expected {"image": {"format": ..., "source": ...}} alone, got also caption',
         ),
         (
             with_user_content(video("avi")),
@@ -474,7 +494,7 @@ def with_user_content(*blocks: dict[str, Any], reply: list[dict[str, Any]] | Non
             with_user_content(image(uri=None)),
             'messages[0].content[1].image.source.s3Location.uri: expected an "s3://" URI, got null',
         ),
-        (with_user_content(reply=[image()]), "messages[1].content[0]: assistant turns hold text only"),
+        (with_user_content(reply=[image()]), "messages[1].content[0]: image blocks belong in user turns only"),
         (
             with_user_content(*[image()] * 11),
             "messages: 11 images and 0 videos; Amazon Nova (Micro, Lite, Pro) takes at most 10 images or 1 video per "
@@ -488,7 +508,9 @@ def with_user_content(*blocks: dict[str, Any], reply: list[dict[str, Any]] | Non
     ],
 )
 def test_image_and_video_blocks(tmp_path: Path, bad: dict[str, Any], message: str) -> None:
-    assert ok(write(tmp_path, [with_user_content(*[image()] * 10), with_user_content(video())]), NOVA_LITE).records == 2
+    # A dataset holds images or videos, not both (NOVA_FINE_TUNING): one file each.
+    assert ok(write(tmp_path, [with_user_content(*[image()] * 10)]), NOVA_LITE).records == 1
+    assert ok(write(tmp_path, [with_user_content(video())]), NOVA_LITE).records == 1
     path = dataset(tmp_path, bad, good=GOOD_CONVERSATION)
     assert error(path, NOVA_LITE) == f"{path}:2: {message}"
 
@@ -503,7 +525,8 @@ def test_nova_2_takes_reasoning_blocks_in_assistant_turns(tmp_path: Path) -> Non
     )
     path = write(tmp_path, [good])
     assert error(path, NOVA) == (
-        f'{path}:1: messages[1].content[0]: expected a {{"text": "..."}} block, got keys reasoningContent'
+        f"{path}:1: messages[1].content[0]: reasoningContent blocks are for Amazon Nova 2 Lite only "
+        f"({NOVA_2_FINE_TUNING}; {NOVA_VALIDATOR}#REASONING_SUPPORTED_MODELS)"
     )
 
 
@@ -578,9 +601,12 @@ def test_continued_pre_training_character_quota(tmp_path: Path, base_model: str)
 
 
 def test_distillation_takes_prompts_with_or_without_replies(tmp_path: Path) -> None:
-    records = [conversation("user"), conversation("user", "assistant"), conversation("user", system=[])]
+    records = [conversation("user"), conversation("user", "assistant"), {"messages": conversation("user")["messages"]}]
+    records = [{**record, "schemaVersion": "bedrock-conversation-2024"} for record in records]
     for base_model in (NOVA, LLAMA_31, LLAMA_32, HAIKU):
         assert ok(write(tmp_path, records), base_model, DISTILL).records == 3
+    # An empty system list: Nova only (the distillation validator's schema wants one block: test_dataset_rules.py)
+    assert ok(write(tmp_path, [conversation("user", system=[])]), NOVA, DISTILL).records == 1
     nova_multi = [conversation("user", "assistant", "user"), conversation("user", "assistant", "user", "assistant")]
     assert ok(write(tmp_path, nova_multi), NOVA, DISTILL).records == 2
 
@@ -643,20 +669,37 @@ def test_reinforcement_fine_tuning_records(tmp_path: Path, bad: dict[str, Any], 
 
 
 @pytest.mark.parametrize(
-    ("base_model", "customization_type", "good", "family", "minimum", "page"),
+    ("base_model", "customization_type", "good", "family", "minimum", "page", "validation_file"),
     [
-        (NOVA, FT, GOOD_CONVERSATION, "Amazon Nova (Micro, Lite, Pro)", 8, NOVA_CONSTRAINTS),
-        (HAIKU, FT, CLAUDE, "Anthropic Claude 3 Haiku", 32, REQUIREMENTS),
-        (NOVA, DISTILL, conversation("user"), "Amazon Nova (Micro, Lite, Pro)", 100, NOVA_DISTILLATION),
+        (NOVA, FT, GOOD_CONVERSATION, "Amazon Nova (Micro, Lite, Pro)", 8, NOVA_CONSTRAINTS, True),
+        (
+            NOVA_2,
+            FT,
+            GOOD_CONVERSATION,
+            "Amazon Nova 2 Lite",
+            200,
+            NOVA_VALIDATOR + "#NOVA_2_0_LITE_SAMPLE_BOUNDS",
+            False,
+        ),
+        # the validator's minimum holds for validation files too (test_dataset_rules.py)
+        (HAIKU, FT, CLAUDE, "Anthropic Claude 3 Haiku", 32, REQUIREMENTS, False),
+        (NOVA, DISTILL, conversation("user"), "Amazon Nova (Micro, Lite, Pro)", 100, NOVA_DISTILLATION, True),
         # "highly recommend" on the Bedrock page; datasets.py enforces it (its note says so)
-        (LLAMA_31, DISTILL, conversation("user"), "Meta Llama 3.1", 100, DISTILLATION_LIMITS),
-        (HAIKU, DISTILL, conversation("user"), "Anthropic Claude 3 Haiku", 100, DISTILLATION_LIMITS),
-        (NOVA, RFT, OPENAI, "Amazon Nova (Micro, Lite, Pro)", 100, RFT_SOURCES),
-        (NOVA_2, RFT, OPENAI, "Amazon Nova 2 Lite", 100, RFT_SOURCES),
+        (LLAMA_31, DISTILL, conversation("user"), "Meta Llama 3.1", 100, DISTILLATION_LIMITS, True),
+        (HAIKU, DISTILL, conversation("user"), "Anthropic Claude 3 Haiku", 100, DISTILLATION_LIMITS, True),
+        # Amazon Nova 2 Lite takes no validation file (test_dataset_rules.py)
+        (NOVA_2, RFT, OPENAI, "Amazon Nova 2 Lite", 100, RFT_SOURCES, False),
     ],
 )
 def test_the_minimum_of_training_records(
-    tmp_path: Path, base_model: str, customization_type: str, good: Any, family: str, minimum: int, page: str
+    tmp_path: Path,
+    base_model: str,
+    customization_type: str,
+    good: Any,
+    family: str,
+    minimum: int,
+    page: str,
+    validation_file: bool,
 ) -> None:
     assert ok(write(tmp_path, [good] * minimum), base_model, customization_type, quotas=None).records == minimum
     path = write(tmp_path, [good] * (minimum - 1))
@@ -664,7 +707,8 @@ def test_the_minimum_of_training_records(
         f"{path}: {minimum - 1} records; the minimum of training records for {family} {customization_type} is "
         f"{minimum} ({page})"
     )
-    assert ok(path, base_model, customization_type, purpose="validation", quotas=None).records == minimum - 1
+    if validation_file:
+        assert ok(path, base_model, customization_type, purpose="validation", quotas=None).records == minimum - 1
 
 
 TRAINING_RECORDS = "the maximum of training records"
@@ -689,10 +733,21 @@ TOTAL_RECORDS = "the maximum of training and validation records together"
         (HAIKU, FT, "validation", CLAUDE, "Anthropic Claude 3 Haiku", VALIDATION_RECORDS, 1_000, REQUIREMENTS),
         (COHERE, FT, "training", PROMPT_COMPLETION, "Cohere Command", TRAINING_RECORDS, 10_000, REQUIREMENTS),
         (COHERE, FT, "validation", PROMPT_COMPLETION, "Cohere Command", VALIDATION_RECORDS, 1_000, REQUIREMENTS),
-        # Meta Llama 3.x: "Sum of training and validation records", so one file holds no more either
-        (LLAMA_31, FT, "validation", PROMPT_COMPLETION, "Meta Llama 3.1", TOTAL_RECORDS, 10_000, REQUIREMENTS),
+        # Meta Llama 3.x: "Sum of training and validation records", so one file holds no more either; and a
+        # validation file, 1,000 at most (the Llama validator)
+        (LLAMA_31, FT, "validation", PROMPT_COMPLETION, "Meta Llama 3.1", VALIDATION_RECORDS, 1_000, LLAMA_CONSTANTS),
         (LLAMA_32, FT, "training", GOOD_CONVERSATION, "Meta Llama 3.2", TOTAL_RECORDS, 10_000, REQUIREMENTS),
         (LLAMA_33, FT, "training", GOOD_CONVERSATION, "Meta Llama 3.3", TOTAL_RECORDS, 10_000, REQUIREMENTS),
+        (
+            NOVA_2,
+            FT,
+            "training",
+            GOOD_CONVERSATION,
+            "Amazon Nova 2 Lite",
+            TRAINING_RECORDS,
+            20_000,
+            NOVA_VALIDATOR + "#NOVA_2_0_LITE_SAMPLE_BOUNDS",
+        ),
         (
             NOVA,
             DISTILL,
@@ -724,7 +779,6 @@ TOTAL_RECORDS = "the maximum of training and validation records together"
             DISTILLATION_LIMITS,
         ),
         # Not found on the Nova RFT page (see RFT_NOVA_DATA above): 20K is the open-weight RFT page's figure.
-        (NOVA, RFT, "training", OPENAI, "Amazon Nova (Micro, Lite, Pro)", TRAINING_RECORDS, 20_000, RFT_NOVA_DATA),
         (NOVA_2, RFT, "training", OPENAI, "Amazon Nova 2 Lite", TRAINING_RECORDS, 20_000, RFT_NOVA_DATA),
     ],
 )
@@ -779,10 +833,15 @@ def test_the_sum_of_training_and_validation_records(tmp_path: Path) -> None:
 def test_quotas_can_be_overridden_or_skipped(tmp_path: Path) -> None:
     line = json.dumps(GOOD_CONVERSATION).encode() + b"\n"
     path = tmp_path / "train.jsonl"
-    path.write_bytes(line * 20_001)  # one over Nova's documented 20k (NOVA_CONSTRAINTS)
+    path.write_bytes(line * 20_001)  # one over Nova's documented 20k (NOVA_CONSTRAINTS), alone and with validation
     assert error(path, quotas={"min_training_records": None}).startswith(f"{path}:20001: record 20001 is one too many")
-    assert ok(path, quotas={"max_training_records": None}).records == 20_001
-    assert ok(path, quotas={"max_training_records": 20_001}).records == 20_001
+    assert error(path, quotas={"max_training_records": None}) == (
+        f"{path}:20001: record 20001 is one too many; the maximum of training and validation records together for "
+        f"Amazon Nova (Micro, Lite, Pro) FINE_TUNING is 20000 ({NOVA_VALIDATOR}#validate_dataset_level)"
+    )
+    lifted: dict[str, int | None] = {"max_training_records": None, "max_total_records": None}
+    assert ok(path, quotas=lifted).records == 20_001
+    assert ok(path, quotas={"max_training_records": 20_001, "max_total_records": 20_001}).records == 20_001
     assert error(path, quotas={"max_training_records": 5}) == (
         f"{path}:6: record 6 is one too many; the maximum of training records for Amazon Nova (Micro, Lite, Pro) "
         "FINE_TUNING is 5 (quota override)"
@@ -844,10 +903,13 @@ DOCUMENTED_QUOTAS: dict[tuple[str, str, str], tuple[int, str]] = {
     ("llama-3.1", FT, "max_record_chars"): (96_000, REQUIREMENTS),
     ("llama-3.1", FT, "min_total_records"): (100, REQUIREMENTS),
     ("llama-3.1", FT, "max_total_records"): (10_000, REQUIREMENTS),
+    ("llama-3.1", FT, "max_validation_records"): (1_000, LLAMA_CONSTANTS),
     ("llama-3.2", FT, "min_total_records"): (100, REQUIREMENTS),
     ("llama-3.2", FT, "max_total_records"): (10_000, REQUIREMENTS),
+    ("llama-3.2", FT, "max_validation_records"): (1_000, LLAMA_CONSTANTS),
     ("llama-3.3", FT, "min_total_records"): (100, REQUIREMENTS),
     ("llama-3.3", FT, "max_total_records"): (10_000, REQUIREMENTS),
+    ("llama-3.3", FT, "max_validation_records"): (1_000, LLAMA_CONSTANTS),
     ("cohere-command", FT, "max_prompt_chars"): (24_576, REQUIREMENTS),
     ("cohere-command", FT, "max_completion_chars"): (12_288, REQUIREMENTS),
     ("cohere-command", FT, "max_training_records"): (10_000, REQUIREMENTS),
@@ -855,11 +917,15 @@ DOCUMENTED_QUOTAS: dict[tuple[str, str, str], tuple[int, str]] = {
     ("claude-3-haiku", FT, "min_training_records"): (32, REQUIREMENTS),
     ("claude-3-haiku", FT, "max_training_records"): (10_000, REQUIREMENTS),
     ("claude-3-haiku", FT, "max_validation_records"): (1_000, REQUIREMENTS),
+    ("claude-3-haiku", FT, "min_validation_records"): (32, CLAUDE_VALIDATOR + "#L98-L100"),
     ("claude-3-haiku", FT, "max_total_records"): (10_000, REQUIREMENTS),
     ("claude-3-haiku", FT, "max_training_bytes"): (10 * GiB, REQUIREMENTS),
     ("claude-3-haiku", FT, "max_validation_bytes"): (1 * GiB, REQUIREMENTS),
     ("nova", FT, "min_training_records"): (8, NOVA_CONSTRAINTS),
     ("nova", FT, "max_training_records"): (20_000, NOVA_CONSTRAINTS),
+    ("nova", FT, "max_total_records"): (20_000, NOVA_VALIDATOR + "#validate_dataset_level"),
+    ("nova-2", FT, "min_training_records"): (200, NOVA_VALIDATOR + "#NOVA_2_0_LITE_SAMPLE_BOUNDS"),
+    ("nova-2", FT, "max_training_records"): (20_000, NOVA_VALIDATOR + "#NOVA_2_0_LITE_SAMPLE_BOUNDS"),
     ("nova", DISTILL, "min_training_records"): (100, NOVA_DISTILLATION),
     ("nova", DISTILL, "max_training_records"): (15_000, NOVA_DISTILLATION),
     **{
@@ -867,8 +933,10 @@ DOCUMENTED_QUOTAS: dict[tuple[str, str, str], tuple[int, str]] = {
         for family in ("claude-3-haiku", "llama-3.1", "llama-3.2", "llama-3.3")
         for name, value in (("min_training_records", 100), ("max_training_records", 15_000))
     },
-    ("nova", RFT, "min_training_records"): (100, RFT_SOURCES),
-    ("nova", RFT, "max_training_records"): (20_000, RFT_NOVA_DATA),
+    **{
+        (family, DISTILL, "max_training_bytes"): (1 * GiB, DISTILLATION_CONSTANTS)
+        for family in ("claude-3-haiku", "llama-3.1", "llama-3.2", "llama-3.3")
+    },
     ("nova-2", RFT, "min_training_records"): (100, RFT_SOURCES),
     ("nova-2", RFT, "max_training_records"): (20_000, RFT_NOVA_DATA),
 }
@@ -883,7 +951,8 @@ def test_every_quota_is_sourced_and_named() -> None:
     keys = [(q.family, q.customization_type, q.name) for q in QUOTAS]
     assert len(keys) == len(set(keys))
     for q in QUOTAS:
-        assert q.source.startswith("https://docs.aws.amazon.com/"), q
+        # a user guide page, or a published validator's file (at the commit read)
+        assert q.source.startswith(("https://docs.aws.amazon.com/", "https://github.com/aws-samples/")), q
         assert q.name in QUOTA_NAMES and q.family in datasets.FAMILY_NAMES and q.value > 0, q
         assert any(r.family == q.family and r.customization_type == q.customization_type for r in FORMAT_RULES), q
 
