@@ -23,6 +23,7 @@ from .models_file import (
     NAME_FIELDS,
     RESOURCE_TYPES,
     SECTIONS,
+    DatasetFindings,
     Field,
     ModelsFile,
     Problem,
@@ -63,8 +64,9 @@ _REQUESTS: dict[str, Callable[..., dict[str, Any]]] = {
 class EntryChecks(EvaluationChecks):
     """The cross-entry problems of one stage's file (whose schema_problems are none)."""
 
-    def __init__(self, file: ModelsFile) -> None:
+    def __init__(self, file: ModelsFile, findings: DatasetFindings) -> None:
         self.file = file
+        self.findings = findings
 
     def problems(self) -> list[Problem]:
         """References, cycles, unique names, and each entry's request against the contract (of a file whose
@@ -80,7 +82,7 @@ class EntryChecks(EvaluationChecks):
                 # Datasets are checked against the base model's documented format: only with a valid base model.
                 valid_base = not any(problem.path == f"{section}.{key}.base_model" for problem in request_problems)
                 if section == "models" and valid_base:
-                    problems.extend(_local_data_problems(self.file, self.base_model_of(key), section, key, entry))
+                    problems.extend(_local_data_problems(self.file, self.base_model_of(key), key, entry, self.findings))
                 problems.extend(_local_weights_problems(self.file, section, key, entry))
         return [Problem(**{**vars(problem), "stage": self.file.stage}) for problem in problems]
 
@@ -284,10 +286,13 @@ class EntryChecks(EvaluationChecks):
 
 
 def _local_data_problems(
-    file: ModelsFile, base_model: str, section: str, key: str, entry: Mapping[str, Any]
+    file: ModelsFile, base_model: str, key: str, entry: Mapping[str, Any], findings: DatasetFindings
 ) -> list[Problem]:
     """A model's local datasets: each file checked, then the quotas on a job's training and validation records
-    together (when all of them are local, so that they can be counted)."""
+    together (when all of them are local, so that they can be counted). Their warnings, and the datasets
+    themselves, go to findings."""
+    section = "models"
+    customization_type = CUSTOMIZATIONS[str(entry.get("customization", "fine_tuning"))]
     problems, summaries, remote = [], {}, False
     written: dict[str, str] = {}  # each local dataset's path as the error shows it -> as the file wrote it
     for spec_name in ("training_data", "validation_data"):
@@ -304,14 +309,20 @@ def _local_data_problems(
                 continue
             written[str(local)] = str(item)
             try:
-                summaries[(spec_name, index)] = validate_dataset(
+                summary = validate_dataset(
                     local,
-                    customization_type=CUSTOMIZATIONS[str(entry.get("customization", "fine_tuning"))],
+                    customization_type=customization_type,
                     base_model=base_model,
                     purpose="training" if spec_name == "training_data" else "validation",
                 )
             except DatasetError as error:
                 problems.append(file.problem(location, _as_written(str(error), written)))
+                continue
+            summaries[(spec_name, index)] = summary
+            findings.warnings += [
+                file.problem(location, f"warning: {_as_written(w, written)}") for w in summary.warnings
+            ]
+            findings.datasets.append((local, base_model, customization_type))
     training = summaries.pop(("training_data", 0), None)
     if not problems and not remote and training is not None:
         try:

@@ -8,8 +8,11 @@
     cdk-bedrock-customization plot JOB [--out DIR] [--region R] [--profile P]
 
 validate checks each file as written and with each of its stages' overrides (or only --stage), and prints
-every problem as one line, file:line:column: path.to.field: message, and nothing else. It exits 1 on any
-problem, 2 on bad usage. No AWS account and no CDK app are needed.
+every problem as one line, file:line:column: path.to.field: message, then the local datasets' warnings (a record
+that may exceed its model's token limit, by the published validators' estimate), which change nothing.
+--count-tokens then counts each local record's tokens with Bedrock Runtime's CountTokens (with AWS credentials),
+and a record over its model's limit is a problem. It exits 1 on any problem, 2 on bad usage. No AWS account and
+no CDK app are needed (but for --count-tokens).
 
 validate-weights checks each folder of open-weight model files as Custom Model Import (CreateModelImportJob)
 takes it from S3 (config.json, tokenizer files, .safetensors headers: weights.py lists the rules and their
@@ -37,7 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import loss_curves, status
-from .models_file import ModelsFile, Problem, json_schema
+from .models_file import DatasetFindings, ModelsFile, Problem, json_schema
 from .weights import WeightsError, WeightsSummary, format_size, validate_weights
 
 
@@ -51,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="validate models files offline")
     validate.add_argument("files", nargs="+")
     validate.add_argument("--stage", help="validate only with this stage's overrides")
+    validate.add_argument(
+        "--count-tokens",
+        action="store_true",
+        help="count each local dataset record's tokens with Bedrock Runtime's CountTokens (needs AWS credentials)",
+    )
     commands.add_parser("schema", help="print the models file's JSON Schema")
     weights = commands.add_parser("validate-weights", help="check model folders for Custom Model Import offline")
     weights.add_argument("folders", nargs="+", metavar="DIR")
@@ -75,14 +83,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "validate-weights":
         return validate_weights_command(args.folders)
-    problems = [problem for path in args.files for problem in problems_of(path, args.stage)]
-    for problem in problems:
-        _print(str(problem))
+    return validate_command(args.files, args.stage, args.count_tokens)
+
+
+def validate_command(files: list[str], stage: str | None, count_tokens: bool) -> int:
+    """Every problem of every file, one line each, then the local datasets' warnings (which change nothing), and
+    exit 1 on a problem; with count_tokens, each record over its model's token limit counts as one."""
+    findings = DatasetFindings()
+    problems: list[object] = [problem for path in files for problem in problems_of(path, stage, findings)]
+    for line in [*map(str, problems), *dict.fromkeys(map(str, findings.warnings))]:
+        _print(line)
+    if count_tokens and not problems:
+        over = exact_token_counts(findings)
+        if over is None:
+            return 2
+        problems += over
     if problems:
         return 1
-    for path in args.files:
+    for path in files:
         _print(f"{path}: OK")
     return 0
+
+
+def exact_token_counts(findings: DatasetFindings) -> list[str] | None:
+    """Each local dataset's records over their model's token limit, counted with Bedrock Runtime's CountTokens
+    (printed); None when it cannot be asked (no Region). Without credentials it says so and counts nothing."""
+    from .token_counts import TokenCountError, bedrock_runtime_client, count_tokens
+
+    try:
+        client = bedrock_runtime_client()
+    except TokenCountError as error:
+        print(f"--count-tokens: {error}", file=sys.stderr)
+        return None
+    if client is None:
+        print("--count-tokens: no AWS credentials; exact token counts skipped", file=sys.stderr)
+        return []
+    over: list[str] = []
+    for path, base_model, customization_type in dict.fromkeys(findings.datasets):
+        try:
+            over += map(str, count_tokens(path, base_model, client, customization_type=customization_type))
+        except (TokenCountError, ValueError) as error:
+            over.append(str(error))
+    for line in over:
+        _print(line)
+    return over
 
 
 def rehearse(arguments: list[str]) -> int:
@@ -200,9 +244,9 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def problems_of(path: str, stage: str | None) -> list[Problem]:
+def problems_of(path: str, stage: str | None, findings: DatasetFindings | None = None) -> list[Problem]:
     """Every problem of the file, as written and with each stage (or only with stage), each once."""
-    return ModelsFile.check(path, None if stage is None else [stage])[1]
+    return ModelsFile.check(path, None if stage is None else [stage], findings)[1]
 
 
 def _print(line: str) -> None:

@@ -555,6 +555,15 @@ _Found = tuple[list[Any], str, bool]
 
 
 @dataclass
+class DatasetFindings:
+    """What checking a file's local datasets found besides problems: warnings (a record that may exceed the model's
+    token limit...), and each local dataset (its path, the job's base model and customization type) for exact counts."""
+
+    warnings: list[Problem] = field(default_factory=list)
+    datasets: list[tuple[Path, str, str]] = field(default_factory=list)
+
+
+@dataclass
 class ModelsFile:
     """A loaded models file, for one stage (None: the file as written).
 
@@ -579,10 +588,11 @@ class ModelsFile:
 
     @classmethod
     def check(
-        cls, path: str | Path, stages: Sequence[str | None] | None = None
+        cls, path: str | Path, stages: Sequence[str | None] | None = None, findings: DatasetFindings | None = None
     ) -> tuple[ModelsFile | None, list[Problem]]:
         """The file as read, and every problem of it: as written and with each stage's overrides (by default
-        every stage of the file, or only those given; None is the file as written). Each problem once."""
+        every stage of the file, or only those given; None is the file as written). Each problem once. findings
+        collects what the local datasets' checks found besides problems."""
         try:
             models_file = cls.read(path)
         except ModelsFileError as error:
@@ -596,7 +606,7 @@ class ModelsFile:
                 variant = models_file.for_stage(name)
             except ModelsFileError as error:
                 return models_file, [*found.values(), *error.problems]
-            for problem in variant.semantic_problems():
+            for problem in variant.semantic_problems(findings):
                 found.setdefault((problem.line, problem.column, problem.path, problem.message), problem)
         return models_file, list(found.values())
 
@@ -682,12 +692,12 @@ class ModelsFile:
         if isinstance(entries, dict):
             yield from ((key, entry) for key, entry in entries.items() if isinstance(entry, dict))
 
-    def semantic_problems(self) -> list[Problem]:
+    def semantic_problems(self, findings: DatasetFindings | None = None) -> list[Problem]:
         """References, cycles, unique names, and each entry's request against the contract (of a file whose
         schema_problems are none)."""
         from ._entry_checks import EntryChecks  # it reads this module's tables
 
-        return EntryChecks(self).problems()
+        return EntryChecks(self, findings or DatasetFindings()).problems()
 
     def local_path(self, value: str) -> Path:
         return (self.path.parent / value).resolve()
