@@ -3,7 +3,7 @@
     cdk-bedrock-customization rehearse [--app "python3 app.py"] [--update-context '{"key": "value"}']
         [--job-minutes 120] [--template examples/cloudformation/fine-tuning-job.yaml]
         [--parameter DataBucketName=my-data] [--template-job-minutes 20]
-        [--evaluation-score Builtin.Correctness=0.4]
+        [--evaluation-score Builtin.Correctness=0.4] [--status-every MINUTES]
 
 It synthesizes the app, deploys every stack (its file assets published to S3 first, as `cdk deploy` does),
 prints the outputs, synthesizes it again with the update context and deploys that, deploys the plain
@@ -14,6 +14,9 @@ fails (a committed provisioned throughput cannot be deleted before its term ends
 failed, as `aws cloudformation delete-stack --retain-resources` does. The example app's rehearsal deploys the
 example template through its provider stack's exported ServiceToken, and its evaluation jobs score as
 EXAMPLE_EVALUATION_SCORES says (its gate passes) unless --evaluation-score changes a metric of the evaluated models.
+With --status-every, while a step deploys, every MINUTES of simulated time it prints the table that
+`cdk-bedrock-customization status` shows of each stack being deployed, read from the rehearsal's CloudFormation
+and Bedrock.
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("create", synthesize(args.app, Path(work) / "create")),
             ("update", synthesize(args.app, Path(work) / "update", json.loads(args.update_context))),
         ]
-        return rehearse(steps, LocalCloud(timings, job_quota=args.job_quota), templates)
+        local = LocalCloud(timings, job_quota=args.job_quota, status_every=args.status_every)
+        return rehearse(steps, local, templates)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -142,7 +146,25 @@ def _parser() -> argparse.ArgumentParser:
         + ", ".join(f"{metric}={value}" for metric, value in EXAMPLE_EVALUATION_SCORES[None].items())
         + "; a metric not given scores 0.5",
     )
+    parser.add_argument(
+        "--status-every",
+        type=_minutes,
+        metavar="MINUTES",
+        help="while a step deploys, print the status table of each stack being deployed (what "
+        "`cdk-bedrock-customization status` shows) every MINUTES of simulated time; default: off",
+    )
     return parser
+
+
+def _minutes(text: str) -> float:
+    """A positive, finite number of minutes (argparse's type for --status-every)."""
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = math.nan
+    if not (math.isfinite(minutes) and minutes > 0):
+        raise argparse.ArgumentTypeError(f"give a positive number of minutes: {text!r}")
+    return minutes
 
 
 def _is_example(app: str) -> bool:

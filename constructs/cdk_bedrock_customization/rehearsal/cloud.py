@@ -5,7 +5,10 @@ framework. As ``cdk deploy`` does, a cloud assembly's stack has its file assets 
 it is deployed (buckets.py).
 
 Simulated time is a virtual clock (clock.py): the thread that enters the cloud is one of its actors until it
-leaves, so that time stands still between the operations it asks for and moves only while they wait."""
+leaves, so that time stands still between the operations it asks for and moves only while they wait.
+
+With status_every, each deploy (of an assembly or a template) prints, every status_every simulated minutes, the
+status table of the stack it is deploying, as `cdk-bedrock-customization status` reads it (status_reports.py)."""
 
 from __future__ import annotations
 
@@ -32,11 +35,12 @@ from ..emulation.bedrock_stand_in import BedrockStandIn
 from ..emulation.patches import patched
 from ..emulation.shared_loader import shared_botocore_loader
 from . import buckets
-from .bedrock_world import BedrockWorld, Timings
+from .bedrock_world import MINUTE, BedrockWorld, Timings
 from .clock import VirtualClock
 from .engine import LocalStack, Outcome, Printer
 from .response_endpoint import ResponseEndpoint
 from .single_function import install_moto_compensations
+from .status_reports import StatusReader, StatusReports
 from .template import Environment, Template, TemplateError, load_template
 
 ACCOUNT = "111122223333"
@@ -102,11 +106,15 @@ class LocalCloud:
     job_quota: int | None = None
     # (function ARN, payload) -> whether Lambda runs that invocation twice, as after a timeout.
     retry_first_user_invocation: Callable[[str, Mapping[str, Any]], bool] = lambda _arn, _payload: False
+    # Simulated minutes between the status tables a deploy prints of the stacks it deploys (None: none).
+    status_every: float | None = None
 
     def __post_init__(self) -> None:
         self.clock = VirtualClock()
         self.printer = Printer(self.clock, self.write)
         self.stacks: dict[str, LocalStack] = {}
+        self._deploying: list[str] = []  # the stacks whose deploy is under way
+        self._status: StatusReader | None = None
         self._exit = contextlib.ExitStack()
 
     def __enter__(self) -> LocalCloud:
@@ -137,9 +145,11 @@ class LocalCloud:
         install_moto_compensations(patch)
         self.responses = ResponseEndpoint(self.clock)
         self._exit.callback(self.responses.close)
-        self.world = self._exit.enter_context(
-            BedrockWorld(self.bedrock, self.clock, self.timings, self._publish, self.printer.line)
-        )
+        world = BedrockWorld(self.bedrock, self.clock, self.timings, self._publish, self.printer.line)
+        if self.status_every is not None:
+            self._status = StatusReader(self.bedrock, self.clock, self._cloudformation_client(), world.lock, REGION)
+            patch.setattr(world, "tick", self._status.times.after(world.tick))
+        self.world = self._exit.enter_context(world)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -154,18 +164,33 @@ class LocalCloud:
         if unknown:
             raise ValueError(f"{assembly_dir} has no stacks {unknown}")
         outcomes = {}
-        for artifact in artifacts:
-            if stacks is not None and artifact.name not in stacks:
-                continue
-            refusal = self._publish_file_assets(artifact, assembly_dir)
-            if refusal is not None:
-                outcomes[artifact.name] = refusal
-                break
-            stack = self.stacks.get(artifact.name) or self._new_stack(artifact.name)
-            outcomes[artifact.name] = stack.deploy(artifact.template, assembly_dir)
-            if not outcomes[artifact.name].succeeded:
-                break
+        with self._status_reports():
+            for artifact in artifacts:
+                if stacks is not None and artifact.name not in stacks:
+                    continue
+                refusal = self._publish_file_assets(artifact, assembly_dir)
+                if refusal is not None:
+                    outcomes[artifact.name] = refusal
+                    break
+                stack = self.stacks.get(artifact.name) or self._new_stack(artifact.name)
+                outcomes[artifact.name] = self._deploy_stack(stack, artifact.template, assembly_dir)
+                if not outcomes[artifact.name].succeeded:
+                    break
         return outcomes
+
+    def _deploy_stack(self, stack: LocalStack, template: Template, directory: Path) -> Outcome:
+        self._deploying.append(stack.env.stack_name)
+        try:
+            return stack.deploy(template, directory)
+        finally:
+            self._deploying.remove(stack.env.stack_name)
+
+    def _status_reports(self) -> contextlib.AbstractContextManager[object]:
+        """While a deploy runs: the status tables of the stacks it is deploying (status_every), or nothing."""
+        if self._status is None or self.status_every is None:
+            return contextlib.nullcontext()
+        every = self.status_every * MINUTE
+        return StatusReports(self.clock, every, lambda: self._deploying, self._status.read, self.printer.line)
 
     def _publish_file_assets(self, artifact: StackArtifact, assembly_dir: Path) -> Outcome | None:
         """Publish the stack's file assets to moto's S3 (every stack is deployed in REGION), as `cdk deploy` does
@@ -188,7 +213,8 @@ class LocalCloud:
         template or its parameters are refused before the stack is touched, as CloudFormation refuses them."""
         template = load_template(path, parameters)
         stack = self.stacks.get(stack_name) or self._new_stack(stack_name)
-        return stack.deploy(template, Path(path).parent)
+        with self._status_reports():
+            return self._deploy_stack(stack, template, Path(path).parent)
 
     def delete(
         self, stacks: Collection[str] | None = None, retain_resources: Mapping[str, Collection[str]] | None = None
