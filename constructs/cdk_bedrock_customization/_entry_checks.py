@@ -64,9 +64,9 @@ _REQUESTS: dict[str, Callable[..., dict[str, Any]]] = {
 class EntryChecks(EvaluationChecks):
     """The cross-entry problems of one stage's file (whose schema_problems are none)."""
 
-    def __init__(self, file: ModelsFile, findings: DatasetFindings) -> None:
+    def __init__(self, file: ModelsFile, findings: DatasetFindings | None = None) -> None:
         self.file = file
-        self.findings = findings
+        self.findings = findings or DatasetFindings()
 
     def problems(self) -> list[Problem]:
         """References, cycles, unique names, and each entry's request against the contract (of a file whose

@@ -697,7 +697,7 @@ class ModelsFile:
         schema_problems are none)."""
         from ._entry_checks import EntryChecks  # it reads this module's tables
 
-        return EntryChecks(self, findings or DatasetFindings()).problems()
+        return EntryChecks(self, findings).problems()
 
     def local_path(self, value: str) -> Path:
         return (self.path.parent / value).resolve()
