@@ -16,12 +16,15 @@ _EXPORTS = {
     "CustomModel": ".custom_model",
     "CustomModelBase": ".serving",
     "CustomModelDeployment": ".serving",
+    "CustomModelDeploymentBase": ".serving",
     "Customization": ".inputs",
     "CustomizationProvider": ".provider",
     "CustomizationProviderStack": ".provider_stack",
     "EvaluationDataset": ".evaluation",
     "ImportedCustomModel": ".imported_model",
     "ImportedModel": ".model_import",
+    "ImportedModelBase": ".model_import",
+    "InvocableModel": ".invocable",
     "InvocationLogs": ".inputs",
     "JobCompletionNotifier": ".completion",
     "ModelEvaluation": ".evaluation",
@@ -29,6 +32,7 @@ _EXPORTS = {
     "ModelsFromFile": ".from_file",
     "ProviderKind": ".provider",
     "ProvisionedThroughput": ".serving",
+    "ProvisionedThroughputBase": ".serving",
     "RequestMetadataFilter": ".inputs",
     "S3Data": ".inputs",
 }
@@ -57,7 +61,9 @@ if TYPE_CHECKING:
     from .inputs import (
         S3Data as S3Data,
     )
+    from .invocable import InvocableModel as InvocableModel
     from .model_import import ImportedModel as ImportedModel
+    from .model_import import ImportedModelBase as ImportedModelBase
     from .provider import CustomizationProvider as CustomizationProvider
     from .provider import ProviderKind as ProviderKind
     from .provider_stack import CustomizationProviderStack as CustomizationProviderStack
@@ -71,7 +77,13 @@ if TYPE_CHECKING:
         CustomModelDeployment as CustomModelDeployment,
     )
     from .serving import (
+        CustomModelDeploymentBase as CustomModelDeploymentBase,
+    )
+    from .serving import (
         ProvisionedThroughput as ProvisionedThroughput,
+    )
+    from .serving import (
+        ProvisionedThroughputBase as ProvisionedThroughputBase,
     )
 
 

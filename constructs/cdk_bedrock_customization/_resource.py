@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 
 class TaggedResource:
-    """Gives a construct a ``tags`` TagManager that reaches the tag-list properties of its ``resource``.
+    """Gives a construct a ``tags`` TagManager that reaches the tag-list properties of its ``resource``, and
+    ``apply_removal_policy`` that reaches the resource itself.
 
     Subclasses set ``resource`` and ``_own_tags`` (tag property name -> the construct's own tags) and
     render their own tags with ``tag_list`` into the resource's properties.
@@ -55,6 +56,12 @@ class TaggedResource:
     def _tagged_resources(self) -> Sequence[cdk.CfnResource]:
         """The resources whose tag-list properties the tags reach: ``resource``, unless a construct has more."""
         return [self.resource]
+
+    def apply_removal_policy(self, policy: cdk.RemovalPolicy) -> None:
+        """What deleting the construct, or replacing it, does to what it made in AWS (as the ``removal_policy``
+        option does): applied to its custom resources, which tags reach too."""
+        for resource in self._tagged_resources:
+            resource.apply_removal_policy(policy)
 
 
 def custom_resource(

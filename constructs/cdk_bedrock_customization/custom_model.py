@@ -16,6 +16,7 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from . import _requests
+from ._local_datasets import ship_local_datasets
 from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
 from ._resource import (
@@ -52,7 +53,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         scope: Construct,
         construct_id: str,
         *,
-        base_model: str | bedrock.IModel,
+        base_model: str | bedrock.IModel | CustomModelBase,
         training_data: S3Data | InvocationLogs,
         output_data: S3Data,
         customization: Customization | None = None,
@@ -73,14 +74,15 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
     ) -> None:
         """
         :param base_model: the model to customize: a model id (``amazon.nova-micro-v1:0:128k``), a
-            foundation or custom model ARN, or an ``aws_bedrock.FoundationModel``.
-        :param training_data: an S3 object (or prefix), or invocation logs for distillation.
+            foundation or custom model ARN, an ``aws_bedrock.FoundationModel``, or a custom model to train further.
+        :param training_data: an S3 object (or prefix), a local file (``S3Data.from_local_file``: validated at synth
+            against the base model's format and shipped as an asset), or invocation logs for distillation.
         :param output_data: the S3 prefix where Bedrock writes the job's metrics.
         :param customization: the kind of customization; the service role that the construct creates may invoke
             a distillation teacher and a reinforcement fine-tuning grader. @default Customization.fine_tuning()
         :param completion: how the deployment waits for the job. @default Completion.event_driven(): up to
             12 hours, so that multi-hour jobs deploy
-        :param validation_data: validation datasets. @default none
+        :param validation_data: validation datasets, in S3 or local files (``S3Data.from_local_file``). @default none
         :param hyper_parameters: the base model's hyperparameters, e.g. ``{"epochCount": 2}``. @default Bedrock's
         :param job_name: @default generated from the stack and construct, new for each replacement
         :param custom_model_name: @default generated like job_name
@@ -96,6 +98,14 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         """
         super().__init__(scope, construct_id)
         customization = customization or Customization.fine_tuning()
+        base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
+        #: The foundation model this model customizes, through the models it continues training.
+        self.foundation_model: str = (
+            base_model.foundation_model if isinstance(base_model, CustomModel) else base_model_id
+        )
+        training_data, validation_data = ship_local_datasets(
+            self, self.foundation_model, customization.customization_type, training_data, validation_data or []
+        )
         self.completion = completion or DEFAULT_COMPLETION
         self.provider = provider or CustomizationProvider.of(scope)
         use = self.provider.use(scope)  # the model's stack is its scope's: usually the stack, looked up once
@@ -108,7 +118,6 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         )
         role_arn = str(self._use_role(role, own_role))
 
-        base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         properties = _requests.job(
             base_model=base_model_id,
             customization=(customization.customization_type, customization.config),

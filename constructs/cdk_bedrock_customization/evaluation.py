@@ -13,7 +13,6 @@ import jsii
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3_assets as s3_assets
 from bedrock_custom_resource import contract, evaluation_scores
 from bedrock_custom_resource.evaluation_scores import Requirement
 
@@ -34,13 +33,13 @@ from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .datasets import validate_prompt_dataset
 from .inputs import S3Data, allow_invoking
+from .invocable import INVOKE_ACTIONS
 from .provider import CustomizationProvider
 
 RESOURCE_TYPE = contract.MODEL_EVALUATION
 GATE_TYPE = contract.EVALUATION_GATE
 # What the service role may do with the models: the user guide's automatic evaluation role ("Service role
 # requirements for automatic model evaluation jobs") names both.
-INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 # And with the output prefix, besides reading and writing objects (the same page).
 OUTPUT_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
 OUTPUT_OBJECT_ACTIONS = ("s3:AbortMultipartUpload",)
@@ -81,8 +80,7 @@ class EvaluationDataset:
         """Where the dataset is, once its local file (if any) is an asset of scope."""
         if self.local_file is None:
             return self.data
-        asset = s3_assets.Asset(scope, f"Dataset{index}", path=self.local_file)
-        return S3Data.from_bucket(asset.bucket, asset.s3_object_key)
+        return S3Data(local_file=self.local_file).shipped(scope, f"Dataset{index}")
 
 
 EvaluatedModel = str | bedrock.IModel | bedrock.FoundationModelIdentifier | Any
@@ -104,18 +102,16 @@ def model_identifier(model: Any, parameter: str) -> str:
     support ... Models that you have purchased Provisioned Throughput"): a custom model is evaluated through a
     provisioned throughput, never by its own ARN or an on-demand deployment's.
     """
-    from .model_import import ImportedModel
-    from .serving import CustomModelBase, CustomModelDeployment, ProvisionedThroughput
+    from .model_import import ImportedModelBase
+    from .serving import CustomModelBase, CustomModelDeploymentBase, ProvisionedThroughputBase
 
     if isinstance(model, str):
         return model
     if isinstance(model, bedrock.FoundationModelIdentifier):
         return str(model.model_id)
-    if isinstance(model, ProvisionedThroughput):
-        return model.provisioned_model_arn
-    if isinstance(model, ImportedModel):
+    if isinstance(model, (ProvisionedThroughputBase, ImportedModelBase)):
         return model.model_arn
-    if isinstance(model, (CustomModelBase, CustomModelDeployment)):
+    if isinstance(model, (CustomModelBase, CustomModelDeploymentBase)):
         raise ValueError(
             f"{parameter}: {model.node.path} cannot be evaluated as it is: an evaluation job invokes a custom model "
             "only through a provisioned throughput (CreateEvaluationJob accepts no custom-model or "
@@ -131,7 +127,7 @@ def model_identifier(model: Any, parameter: str) -> str:
 
 
 @jsii.implements(cdk.ITaggable)
-class ModelEvaluation(TaggedResource, ServiceRoleUser, Construct):
+class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
     """Evaluates a model with a Bedrock model evaluation job, and gates the rest of the stack on its scores.
 
     ``cdk deploy`` starts the job and waits for it, up to 12 hours by default (evaluation jobs emit no events: the

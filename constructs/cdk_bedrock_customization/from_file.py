@@ -14,7 +14,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_assets as s3_assets
 
 from constructs import Construct
 
@@ -185,8 +184,8 @@ class _InScope:
         """An s3:// URI, or a local file shipped as an asset (already validated by ModelsFile)."""
         if value.startswith("s3://"):
             return S3Data.from_uri(value)
-        asset = s3_assets.Asset(self.scope, f"{key}{name}", path=str(self.scope.file.local_path(value)))
-        return S3Data.from_bucket(asset.bucket, asset.s3_object_key)
+        # Shipped here, not by the model: the file's validation has already checked it against its model.
+        return S3Data(local_file=str(self.scope.file.local_path(value))).shipped(self.scope, f"{key}{name}")
 
     def output(self, uri: str) -> S3Data:
         return S3Data.from_uri(uri)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import weakref
 from collections.abc import Mapping, Sequence
@@ -12,6 +13,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 
 from constructs import Construct, IDependable
 
@@ -38,6 +40,8 @@ class S3Data:
     # For a local folder uploaded when the stack deploys: the folder, and the upload, which readers wait for.
     local_folder: str | None = None
     uploaded_by: IDependable | None = None
+    # For a local dataset file, until the construct that trains on it has validated it and made it an asset.
+    local_file: str | None = None
 
     @staticmethod
     def from_bucket(bucket: s3.IBucket, key: str = "") -> S3Data:
@@ -64,13 +68,41 @@ class S3Data:
         upload = upload_folder(scope, construct_id, path, bucket, key)
         return S3Data(key=key, bucket=bucket, local_folder=path, uploaded_by=upload)
 
+    @staticmethod
+    def from_local_file(path: str | os.PathLike[str]) -> S3Data:
+        """A local ``.jsonl`` dataset, for ``training_data`` or ``validation_data``: the model that trains on it
+        validates it at synth, as ``cdk-bedrock-customization validate`` validates a models file's local datasets
+        (its base model's format and Bedrock's quotas), then ships it as a file asset. Bedrock's user guide describes
+        each training and validation dataset as one file; a folder of weights is ``from_local_folder``'s."""
+        if not os.path.isfile(path):
+            what = "a folder" if os.path.isdir(path) else "not a file"
+            raise ValueError(f"S3Data.from_local_file: {os.fspath(path)!r} is {what}; a dataset is one .jsonl file")
+        return S3Data(local_file=os.fspath(path))
+
+    def shipped(self, scope: Construct, construct_id: str) -> S3Data:
+        """Where the data is once deployed: a local file becomes a file asset (construct_id in scope); other data
+        is where it already is."""
+        if self.local_file is None:
+            return self
+        asset = s3_assets.Asset(scope, construct_id, path=self.local_file)
+        return S3Data.from_bucket(asset.bucket, asset.s3_object_key)
+
     @property
     def uri(self) -> str:
+        self._check_shipped()
         if self.bucket is not None:
             return f"s3://{attribute(self.bucket, 'bucket_name')}/{self.key}"
         return f"s3://{self.bucket_name}/{self.key}"
 
+    def _check_shipped(self) -> None:
+        if self.local_file is not None:
+            raise ValueError(
+                f"S3Data.from_local_file({self.local_file!r}): a local dataset is shipped by the model that trains on "
+                "it; give it as a CustomModel's training_data or validation_data"
+            )
+
     def _bucket(self, scope: Construct) -> s3.IBucket:
+        self._check_shipped()
         if self.bucket is not None:
             return self.bucket
         assert self.bucket_name is not None

@@ -15,7 +15,6 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from . import _requests
-from ._metrics import InvocationMetrics
 from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
 from ._resource import (
@@ -30,8 +29,8 @@ from ._resource import (
 )
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import S3Data
+from .invocable import InvocableModel, arn_by_name, checked_arn
 from .provider import CustomizationProvider
-from .serving import INVOKE_ACTIONS
 from .weights import WeightsError, validate_weights
 
 RESOURCE_TYPE = contract.MODEL_IMPORT
@@ -39,8 +38,13 @@ RESOURCE_TYPE = contract.MODEL_IMPORT
 CONCURRENT_IMPORTS = 1
 
 
+class ImportedModelBase(InvocableModel):
+    """An open-weight model imported into Bedrock: an ``ImportedModel``, or one imported elsewhere
+    (``ImportedModel.from_imported_model_arn`` or ``from_imported_model_name``), invoked on demand by its ARN."""
+
+
 @jsii.implements(cdk.ITaggable)
-class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, InvocationMetrics, Construct):
+class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBase):
     """An open-weight model (Llama, Mistral, Qwen...) imported from its weights in S3, in the Hugging Face layout.
 
     ``cdk deploy`` starts a model import job and waits for it, up to 12 hours by default (import jobs emit no
@@ -162,16 +166,20 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, InvocationMetri
         """The custom model units one copy of the model takes, which its on-demand price follows."""
         return self._completed_attribute("customModelUnitsPerModelCopy")
 
-    @property
-    def _invoked_arn(self) -> str:
-        """The model's own ARN: an imported model is invoked on demand by it (not available with no_wait)."""
-        return self.model_arn
+    @staticmethod
+    def from_imported_model_arn(scope: Construct, construct_id: str, imported_model_arn: str) -> ImportedModelBase:
+        """A model imported elsewhere (another stack, account or Region), by its ARN: to invoke and grant."""
+        arn = checked_arn(imported_model_arn, "ImportedModelArn", "imported_model_arn")
+        return ImportedModelBase(scope, construct_id, model_arn=arn)
 
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let grantee invoke exactly this model, on demand, by its ARN."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self._invoked_arn]
-        )
+    @staticmethod
+    def from_imported_model_name(scope: Construct, construct_id: str, imported_model_name: str) -> ImportedModelBase:
+        """A model imported elsewhere in this account and Region, by name: its ARN ends in an id that Bedrock
+        generates, so it is looked up at deploy time (GetImportedModel)."""
+        checked_arn(imported_model_name, "ImportedModelName", "imported_model_name")
+        model = ImportedModelBase(scope, construct_id, model_arn="")
+        model._referenced_arn = arn_by_name(model, "GetImportedModel", imported_model_name, "imported-model")
+        return model
 
     def _create_service_role(
         self,

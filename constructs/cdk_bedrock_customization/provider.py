@@ -150,9 +150,33 @@ class CustomizationProvider(Construct):
         return resource
 
     @classmethod
-    def of(cls, scope: Construct, **settings: Any) -> CustomizationProvider:
-        """The stack's provider, created with these settings when it does not exist yet."""
-        return one_per_stack(cls, scope, PROVIDER_ID, settings)
+    def of(
+        cls,
+        scope: Construct,
+        *,
+        query_interval: cdk.Duration | None = None,
+        total_timeout: cdk.Duration | None = None,
+        log_retention: logs.RetentionDays | None = None,
+        max_concurrent_jobs: int | None = None,
+        kind: ProviderKind | None = None,
+    ) -> CustomizationProvider:
+        """scope's stack's provider, created with these settings (those of the constructor, with its defaults) when
+        the stack has none yet. A setting given once the provider exists is refused, naming it: it would be ignored.
+
+        Example::
+
+            CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION, query_interval=Duration.minutes(5))
+        """
+        given = {
+            "query_interval": query_interval,
+            "total_timeout": total_timeout,
+            "log_retention": log_retention,
+            "max_concurrent_jobs": max_concurrent_jobs,
+            "kind": kind,
+        }
+        return one_per_stack(
+            cls, scope, PROVIDER_ID, {name: value for name, value in given.items() if value is not None}
+        )
 
     def use(self, scope: Construct) -> StackUse:
         """What this provider does for scope's stack: its grants and its job order."""

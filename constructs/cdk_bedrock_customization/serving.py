@@ -4,51 +4,102 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_bedrock as bedrock
-from aws_cdk import aws_iam as iam
-from aws_cdk import custom_resources as cr
 from bedrock_custom_resource import contract
 
 from constructs import Construct
 
 from . import _requests
-from ._metrics import InvocationMetrics
-from ._nag import acknowledge, wildcard_resources
 from ._resource import TaggedResource, attribute_string, custom_resource
 from ._tokens import is_unresolved
+from .invocable import InvocableModel, arn_by_name, checked_arn
 from .provider import CustomizationProvider
 
 COMMITMENT_WARNING_ID = "cdk-bedrock-customization:provisionedThroughputCommitment"
-# The id aws-cdk-lib gives the singleton function of AwsCustomResource (AWS + its fixed UUID).
-AWS_CUSTOM_RESOURCE_FUNCTION_ID = "AWS679f53fac002430cb0da5b7982bd2287"
-INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
 
 
-class CustomModelBase(Construct):
-    """A custom model that can be served: trained by a job, imported, or one that exists already."""
+class CustomModelBase(cdk.Resource):
+    """A custom model that can be served: trained by a job, imported, copied, or one that exists already.
+
+    Bedrock invokes a custom model only through a deployment or a provisioned throughput, so it is not itself an
+    ``aws_bedrock.IModel`` to invoke (its ``model_arn`` is what ``base_model`` takes to train it further)."""
 
     @property
     def model_arn(self) -> str:
         raise NotImplementedError
 
-    def add_deployment(self, construct_id: str, **props: Any) -> CustomModelDeployment:
-        """Deploy this model for on-demand inference; props are those of ``CustomModelDeployment``."""
-        return CustomModelDeployment(self, construct_id, model=self, **props)
+    def add_deployment(
+        self,
+        construct_id: str,
+        *,
+        model_deployment_name: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
+        provider: CustomizationProvider | None = None,
+    ) -> CustomModelDeployment:
+        """Deploy this model for on-demand inference, in this construct (the options of ``CustomModelDeployment``).
 
-    def add_provisioned_throughput(self, construct_id: str, *, model_units: int, **props: Any) -> ProvisionedThroughput:
-        """Buy provisioned throughput for this model; props are those of ``ProvisionedThroughput``."""
-        return ProvisionedThroughput(self, construct_id, model=self, model_units=model_units, **props)
+        :param model_deployment_name: @default generated from the stack and construct, new for each replacement
+        :param description: @default none
+        :param tags: tags of the deployment. @default none (besides ``Tags.of``)
+        :param removal_policy: @default DESTROY: a deployment holds no data, and is recreated in minutes
+        :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
+        """
+        return CustomModelDeployment(
+            self,
+            construct_id,
+            model=self,
+            model_deployment_name=model_deployment_name,
+            description=description,
+            tags=tags,
+            removal_policy=removal_policy,
+            provider=provider,
+        )
+
+    def add_provisioned_throughput(
+        self,
+        construct_id: str,
+        *,
+        model_units: int,
+        provisioned_model_name: str | None = None,
+        commitment: Commitment | None = None,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
+        provider: CustomizationProvider | None = None,
+    ) -> ProvisionedThroughput:
+        """Buy provisioned throughput for this model, in this construct (the options of ``ProvisionedThroughput``).
+
+        :param model_units: the number of model units to buy.
+        :param provisioned_model_name: @default generated from the stack and construct, new for each replacement
+        :param commitment: a commitment term, billed in full. @default none: billed by the hour, deletable at any time
+        :param tags: tags of the provisioned throughput. @default none (besides ``Tags.of``)
+        :param removal_policy: @default DESTROY: provisioned throughput is billed for as long as it exists
+        :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
+        """
+        return ProvisionedThroughput(
+            self,
+            construct_id,
+            model=self,
+            model_units=model_units,
+            provisioned_model_name=provisioned_model_name,
+            commitment=commitment,
+            tags=tags,
+            removal_policy=removal_policy,
+            provider=provider,
+        )
 
 
 class ExistingCustomModel(CustomModelBase):
     """A custom model made outside this app (see ``CustomModel.from_custom_model_arn`` and ``_name``)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, model_arn: str) -> None:
-        super().__init__(scope, construct_id)
+        literal = bool(model_arn) and not is_unresolved(model_arn)
+        super().__init__(scope, construct_id, environment_from_arn=model_arn if literal else None)
         self._model_arn = model_arn
 
     @property
@@ -57,51 +108,13 @@ class ExistingCustomModel(CustomModelBase):
 
     @staticmethod
     def from_arn(scope: Construct, construct_id: str, model_arn: str) -> ExistingCustomModel:
-        problems = contract.value_problems("CustomModelArn", model_arn, "model_arn", is_unresolved=is_unresolved)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return ExistingCustomModel(scope, construct_id, model_arn=model_arn)
+        return ExistingCustomModel(scope, construct_id, model_arn=checked_arn(model_arn, "CustomModelArn", "model_arn"))
 
     @staticmethod
     def from_name(scope: Construct, construct_id: str, model_name: str) -> ExistingCustomModel:
         """Deployments need the model's ARN, whose last part Bedrock generates: look it up at deploy time."""
         model = ExistingCustomModel(scope, construct_id, model_arn="")
-        stack = cdk.Stack.of(scope)
-        custom_models = stack.format_arn(service="bedrock", resource="custom-model", resource_name="*")
-        lookup = cr.AwsCustomResource(
-            model,
-            "Lookup",
-            on_update=cr.AwsSdkCall(
-                service="bedrock",
-                action="GetCustomModel",
-                parameters={"modelIdentifier": model_name},
-                physical_resource_id=cr.PhysicalResourceId.from_response("modelArn"),
-                output_paths=["modelArn"],
-            ),
-            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[custom_models]),
-            install_latest_aws_sdk=False,
-        )
-        model._model_arn = lookup.get_response_field("modelArn")
-        acknowledge(
-            model,
-            (
-                "IAM5",
-                "A custom model's ARN ends in an id that Bedrock generates: the lookup by name may read any "
-                "custom model of this account and Region.",
-                wildcard_resources(model, [custom_models]),
-            ),
-        )
-        # aws-cdk-lib's one function per stack for every AwsCustomResource.
-        singleton = stack.node.try_find_child(AWS_CUSTOM_RESOURCE_FUNCTION_ID)
-        if singleton is not None:
-            acknowledge(
-                singleton,
-                (
-                    "IAM4",
-                    "aws-cdk-lib's AwsCustomResource function uses AWSLambdaBasicExecutionRole for its logs.",
-                    ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
-                ),
-            )
+        model._model_arn = arn_by_name(model, "GetCustomModel", model_name, "custom-model")
         return model
 
 
@@ -112,11 +125,29 @@ class Commitment(enum.Enum):
     SIX_MONTHS = "SixMonths"
 
 
-class _ServingResource(TaggedResource, InvocationMetrics, Construct):
-    """A resource that serves a model (of resource_type, made from properties), invoked through its own ARN.
+class CustomModelDeploymentBase(InvocableModel):
+    """A custom model deployment: a ``CustomModelDeployment``, or one made elsewhere
+    (``CustomModelDeployment.from_custom_model_deployment_arn``)."""
 
-    Its ``metric_*`` helpers are the ``AWS/Bedrock`` runtime metrics with ``ModelId`` = that ARN (see ``_metrics``).
-    """
+    @property
+    def custom_model_deployment_arn(self) -> str:
+        """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
+        return self.model_arn
+
+
+class ProvisionedThroughputBase(InvocableModel):
+    """A provisioned throughput: a ``ProvisionedThroughput``, or one bought elsewhere
+    (``ProvisionedThroughput.from_provisioned_model_arn``)."""
+
+    @property
+    def provisioned_model_arn(self) -> str:
+        """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
+        return self.model_arn
+
+
+class _ServingResource(TaggedResource):
+    """The custom resource of what serves a model (of resource_type, made from properties); ``model_arn`` is its
+    attribute ``INVOKE_ARN_ATTRIBUTE``."""
 
     #: The attribute that holds the ARN to invoke the model through.
     INVOKE_ARN_ATTRIBUTE: str
@@ -134,25 +165,27 @@ class _ServingResource(TaggedResource, InvocationMetrics, Construct):
         self.provider = provider or CustomizationProvider.of(scope)  # scope: usually the stack, found at once
         self.model = model
         self._own_tags = {"tags": dict(tags or {})}
-        self.resource = custom_resource(self, self.provider, resource_type, properties, self._own_tags, removal_policy)
-        self.provider.use(self).grants.allow(resource_type, model.model_arn)
+        self.resource = custom_resource(
+            cast(Construct, self), self.provider, resource_type, properties, self._own_tags, removal_policy
+        )
+        self.provider.use(cast(Construct, self)).grants.allow(resource_type, model.model_arn)
 
     @property
-    def _invoked_arn(self) -> str:
+    def model_arn(self) -> str:
         return attribute_string(self.resource, self.INVOKE_ARN_ATTRIBUTE)
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let grantee invoke the model through exactly this resource."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self._invoked_arn]
-        )
 
 
 @jsii.implements(cdk.ITaggable)
-class CustomModelDeployment(_ServingResource):
-    """A custom model deployed for on-demand inference.
+class CustomModelDeployment(_ServingResource, CustomModelDeploymentBase):
+    """A custom model deployed for on-demand inference; an ``aws_bedrock.IModel`` invoked by its ARN.
 
     Pointing it at another model is done in place; changing its name or description replaces it.
+
+    Example::
+
+        deployment = model.add_deployment("OnDemand", description="Support assistant")
+        deployment.grant_invoke(function)
+        tasks.BedrockInvokeModel(self, "Ask", model=deployment, body=sfn.TaskInput.from_object({...}))
     """
 
     INVOKE_ARN_ATTRIBUTE = "customModelDeploymentArn"
@@ -183,10 +216,13 @@ class CustomModelDeployment(_ServingResource):
         )
         self._serve(scope, contract.MODEL_DEPLOYMENT, model, properties, tags, removal_policy, provider)
 
-    @property
-    def custom_model_deployment_arn(self) -> str:
-        """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
-        return self._invoked_arn
+    @staticmethod
+    def from_custom_model_deployment_arn(
+        scope: Construct, construct_id: str, custom_model_deployment_arn: str
+    ) -> CustomModelDeploymentBase:
+        """A deployment made elsewhere (another stack, account or Region), by its ARN: to invoke and grant."""
+        arn = checked_arn(custom_model_deployment_arn, "CustomModelDeploymentArn", "custom_model_deployment_arn")
+        return CustomModelDeploymentBase(scope, construct_id, model_arn=arn)
 
     @property
     def model_deployment_name(self) -> str:
@@ -194,11 +230,16 @@ class CustomModelDeployment(_ServingResource):
 
 
 @jsii.implements(cdk.ITaggable)
-class ProvisionedThroughput(_ServingResource):
-    """Provisioned throughput for a model.
+class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
+    """Provisioned throughput for a model; an ``aws_bedrock.IModel`` invoked by its ARN.
 
     Its name and model change in place. A change of ``model_units`` or ``commitment`` replaces a
     throughput without a commitment, and is refused at deploy time for one with a commitment.
+
+    Example::
+
+        throughput = model.add_provisioned_throughput("Provisioned", model_units=1)
+        throughput.grant_invoke(function)
     """
 
     INVOKE_ARN_ATTRIBUTE = "provisionedModelArn"
@@ -225,6 +266,12 @@ class ProvisionedThroughput(_ServingResource):
         :param removal_policy: @default DESTROY: provisioned throughput is billed for as long as it exists
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
+        if isinstance(model, InvocableModel):
+            # CreateProvisionedModelThroughput's modelId takes a custom or foundation model only.
+            raise ValueError(
+                f"model: {model.node.path} ({type(model).__name__}) already serves a model: a provisioned "
+                "throughput serves a custom model or a foundation model"
+            )
         super().__init__(scope, construct_id)
         properties = _requests.provisioned_throughput(
             model=model.model_arn,
@@ -241,10 +288,14 @@ class ProvisionedThroughput(_ServingResource):
                 "changing its model units or commitment is refused.",
             )
 
-    @property
-    def provisioned_model_arn(self) -> str:
-        """The ARN to invoke the model with (the ``modelId`` of InvokeModel and Converse)."""
-        return self._invoked_arn
+    @staticmethod
+    def from_provisioned_model_arn(
+        scope: Construct, construct_id: str, provisioned_model_arn: str
+    ) -> ProvisionedThroughputBase:
+        """A provisioned throughput bought elsewhere (another stack, account or Region), by its ARN: to invoke and
+        grant."""
+        arn = checked_arn(provisioned_model_arn, "ProvisionedModelArn", "provisioned_model_arn")
+        return ProvisionedThroughputBase(scope, construct_id, model_arn=arn)
 
     @property
     def provisioned_model_name(self) -> str:

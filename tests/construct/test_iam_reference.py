@@ -47,6 +47,7 @@ from cdk_bedrock_customization import (
     CustomizationProvider,
     CustomizationProviderStack,
     CustomModel,
+    CustomModelDeployment,
     EvaluationDataset,
     ImportedCustomModel,
     ImportedModel,
@@ -269,7 +270,7 @@ class SampleResolver:
             ("AWS::Logs::LogGroup", "Arn"): self._arn("logs", f"log-group:{name}:*"),
             ("AWS::EC2::SecurityGroup", "GroupId"): "sg-0123456789abcdef0",
             ("AWS::StepFunctions::StateMachine", "Arn"): self._arn("states", f"stateMachine:{name}"),
-            ("Custom::AWS", "modelArn"): self._custom_model(),
+            ("Custom::AWS", "modelArn"): self._looked_up(logical_id),
         }
         if resource_type.startswith("Custom::Bedrock"):
             bedrock_attributes = {
@@ -288,6 +289,13 @@ class SampleResolver:
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:{SAMPLE_PARTITION}:{service}:{SAMPLE_REGION}:{SAMPLE_ACCOUNT}:{resource}"
+
+    def _looked_up(self, logical_id: str) -> str:
+        """The ARN an AwsCustomResource lookup returns: an imported model's for GetImportedModel."""
+        call = json.dumps(self.template["Resources"][logical_id])
+        return (
+            self._arn("bedrock", "imported-model/a1b2c3d4e5f6") if "GetImportedModel" in call else self._custom_model()
+        )
 
     def _custom_model(self) -> str:
         return self._arn("bedrock", "custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6")
@@ -464,6 +472,9 @@ WEIGHTS_URI = "s3://open-weights-bucket/llama-3-8b/"
 WEIGHTS_FOLDER = Path(tempfile.mkdtemp(prefix="grant-paths-weights-")) / "llama"
 SOURCE_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
 CUSTOM_MODELS = "arn:aws:bedrock:us-east-1:123456789012:custom-model/*"
+IMPORTED_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:imported-model/a1b2c3d4e5f6"
+DEPLOYMENT_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/a1b2c3d4e5f6"
+THROUGHPUT_ARN = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/a1b2c3d4e5f6"
 EXISTING_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
 PROFILE_ARN = "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.amazon.nova-pro-v1:0"
 
@@ -548,6 +559,14 @@ def grant_paths_app() -> cdk.App:
     )
     ProvisionedThroughput(stack, "FoundationThroughput", model=foundation, model_units=1)
     CustomModel.from_custom_model_name(stack, "ByName", "support-model").add_deployment("ByNameOnDemand")
+    # Models referenced from elsewhere, invoked by a role of this stack.
+    invoker = iam.Role(stack, "Invoker", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
+    ImportedModel.from_imported_model_name(stack, "ImportedByName", "llama-support").grant_invoke(invoker)
+    ImportedModel.from_imported_model_arn(stack, "ImportedByArn", IMPORTED_MODEL_ARN).grant_invoke(invoker)
+    CustomModelDeployment.from_custom_model_deployment_arn(stack, "DeploymentByArn", DEPLOYMENT_ARN).grant_invoke(
+        invoker
+    )
+    ProvisionedThroughput.from_provisioned_model_arn(stack, "ThroughputByArn", THROUGHPUT_ARN).grant_invoke(invoker)
     ImportedModel(
         stack,
         "OpenWeightsInVpc",
@@ -760,6 +779,10 @@ GRANT_PATHS = {
         "foundation-model/*",
     ),
     "a model looked up by name": ("bedrock:GetCustomModel", "ByNameLookup"),
+    "an imported model looked up by name": ("bedrock:GetImportedModel", "ImportedByNameLookup"),
+    "invoking an imported model by ARN": ("bedrock:InvokeModel", "imported-model/a1b2c3d4e5f6"),
+    "invoking a deployment by ARN": ("bedrock:InvokeModel", "custom-model-deployment/a1b2c3d4e5f6"),
+    "invoking a throughput by ARN": ("bedrock:InvokeModelWithResponseStream", "provisioned-model/a1b2c3d4e5f6"),
     "the notifier": ("bedrock:GetModelCustomizationJob", "aws:ResourceTag/cdk-bedrock-customization:stack"),
     "the notifier's stack": ("cloudformation:ListStackResources", "stack/"),
     "the notifier's wait conditions": ("cloudformation:DescribeStackResource", "stack/"),
