@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The example app, synthesized with no AWS account: a fine-tuned model deployed for on-demand inference, evaluated
+"""The example app, synthesized with no AWS account: a fine-tuned model (trained on local files, validated at synth)
+deployed for on-demand inference and answering through a Step Functions state machine, evaluated
 against its base model before production throughput is bought behind the evaluation's gate, a distilled model, a
 model imported from SageMaker AI and an open-weight model imported from its weights; the
 distilled model copied to a second Region and deployed there; the same kind of models declared as data in
@@ -10,13 +11,17 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_bedrock_customization import (
     Commitment,
     CopiedCustomModel,
     Customization,
     CustomizationProviderStack,
     CustomModel,
+    CustomModelDeployment,
     EvaluationDataset,
     ImportedCustomModel,
     ImportedModel,
@@ -58,8 +63,9 @@ class ExampleModelsStack(cdk.Stack):
             "SupportAssistant",
             base_model="amazon.nova-micro-v1:0:128k",
             customization=Customization.fine_tuning(),
-            training_data=S3Data.from_bucket(data, "support/train.jsonl"),
-            validation_data=[S3Data.from_bucket(data, "support/validation.jsonl")],
+            # Local files: checked against Nova's format and Bedrock's quotas at synth, shipped as assets.
+            training_data=S3Data.from_local_file(EXAMPLES / "data" / "support-train.jsonl"),
+            validation_data=[S3Data.from_local_file(EXAMPLES / "data" / "support-validation.jsonl")],
             output_data=S3Data.from_bucket(data, "support/output/"),
             hyper_parameters={"epochCount": epochs, "batchSize": 1, "learningRate": 0.00001},
             custom_model_tags={"use-case": "support"},
@@ -91,6 +97,8 @@ class ExampleModelsStack(cdk.Stack):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="Client errors of the support assistant's on-demand deployment, summed over 5 minutes",
         )
+
+        self._answer_with(support_deployment)
 
         # Bedrock evaluates a custom model through a provisioned throughput: one model unit, no commitment (billed by
         # the hour, deleted with the stack). A judge scores it and the base model on the team's own prompts; the
@@ -145,6 +153,39 @@ class ExampleModelsStack(cdk.Stack):
         cdk.CfnOutput(self, "SupportAssistantProductionArn", value=production.provisioned_model_arn)
         cdk.CfnOutput(self, "ImportedNovaModelArn", value=imported_model.model_arn)
         cdk.CfnOutput(self, "OpenWeightsLlamaModelArn", value=open_weights.model_arn)
+
+    def _answer_with(self, deployment: CustomModelDeployment) -> None:
+        """A state machine that answers a support question with the fine-tuned model: the deployment is an
+        aws_bedrock.IModel, so Step Functions invokes it, and is granted exactly it."""
+        ask = tasks.BedrockInvokeModel(
+            self,
+            "AskSupportAssistant",
+            model=deployment,
+            body=sfn.TaskInput.from_object(
+                {
+                    "messages": [{"role": "user", "content": [{"text": sfn.JsonPath.string_at("$.question")}]}],
+                    "inferenceConfig": {"maxTokens": 512},
+                }
+            ),
+            result_selector={"answer": sfn.JsonPath.string_at("$.Body.output.message.content[0].text")},
+        )
+        answers = sfn.StateMachine(
+            self,
+            "SupportAnswers",
+            definition_body=sfn.DefinitionBody.from_chainable(ask),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(self, "SupportAnswersLogs", retention=logs.RetentionDays.ONE_MONTH),
+                level=sfn.LogLevel.ALL,
+            ),
+        )
+        cdk.Validations.of(answers).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="Step Functions' log delivery and X-Ray actions take no resource (aws-cdk-lib's grants).",
+            )
+        )
+        cdk.CfnOutput(self, "SupportAnswersStateMachineArn", value=answers.state_machine_arn)
 
 
 class ServingRegionStack(cdk.Stack):

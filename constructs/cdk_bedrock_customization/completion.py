@@ -98,6 +98,11 @@ class JobCompletionNotifier(Construct):
     lost) invoke one function. It finds the jobs the stack waits for from the stack's own resources (each
     wait condition's Metadata names its job), so nothing about it grows with the number of models; and it
     may read only the jobs that carry this stack's tag (STACK_TAG, which the handler puts on every job).
+
+    Example::
+
+        # Before the stack's first model, to change its settings.
+        JobCompletionNotifier.of(self, backstop_interval=Duration.minutes(30), check_interval=Duration.minutes(2))
     """
 
     def __init__(

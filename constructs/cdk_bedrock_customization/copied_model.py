@@ -30,6 +30,14 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
     ``add_deployment`` and ``add_provisioned_throughput`` serve the copy. A change of the source or the key copies
     again under a new name. The copy is made by the provider's handler, in this stack's Region: give it access to
     the source model's key, if that model is encrypted with one.
+
+    Example::
+
+        copy = CopiedCustomModel(
+            self, "SupportCopy",
+            source_model="arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6",
+        )
+        copy.add_deployment("OnDemand").grant_invoke(function)
     """
 
     def __init__(

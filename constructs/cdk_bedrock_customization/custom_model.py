@@ -46,6 +46,17 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
     ``cdk deploy`` starts the job and waits for it; ``output_model_arn`` is then available to the
     rest of the stack. ``Tags.of(...)`` reaches both the job and the model. ``add_deployment`` and
     ``add_provisioned_throughput`` serve the model.
+
+    Example::
+
+        support = CustomModel(
+            self, "SupportAssistant",
+            base_model="amazon.nova-micro-v1:0:128k",
+            training_data=S3Data.from_bucket(bucket, "support/train.jsonl"),
+            output_data=S3Data.from_bucket(bucket, "support/output/"),
+            hyper_parameters={"epochCount": 2, "learningRate": "0.00001"},
+        )
+        support.add_deployment("OnDemand").grant_invoke(function)
     """
 
     def __init__(

@@ -140,6 +140,18 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
 
     A change of the model, the datasets or anything else of the job runs a new evaluation; a change of the
     requirements only checks the same scores again. Deleting a running evaluation stops it; results stay in S3.
+
+    Example::
+
+        evaluation = ModelEvaluation(
+            self, "Evaluation",
+            model=model.add_provisioned_throughput("Evaluated", model_units=1),
+            datasets=[EvaluationDataset.builtin("Builtin.BoolQ", task_type="QuestionAndAnswer",
+                                                metric_names=["Builtin.Accuracy"])],
+            output_data=S3Data.from_bucket(bucket, "evaluations/"),
+        )
+        evaluation.require("Builtin.Accuracy", at_least=0.7)
+        evaluation.guard(model.add_deployment("Production"))
     """
 
     def __init__(

@@ -55,6 +55,12 @@ class ModelsFromFile(Construct):
     ``models`` holds the models of the ``models``, ``imported_models`` and ``copied_models`` sections, by key;
     ``open_weight_models``, ``deployments``, ``provisioned_throughput`` and ``evaluations`` the entries of their
     sections.
+
+    Example::
+
+        models = ModelsFromFile(self, "Models", path=models_file, stage="prod")
+        models.deployments["support-on-demand"].grant_invoke(function)
+        function.add_environment("MODEL_ARN", models.models["support-assistant"].model_arn)
     """
 
     def __init__(

@@ -61,6 +61,13 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
     """A custom model imported from SageMaker AI; ``model_arn`` is available once it is Active.
 
     A change of anything but tags imports a new model under a new name.
+
+    Example::
+
+        nova = ImportedCustomModel(
+            self, "ImportedNova", source=ModelSource.from_uri("s3://customer-escrow-123456789012-smtj-a1b2c3/nova-support/")
+        )
+        nova.add_provisioned_throughput("Provisioned", model_units=1).grant_invoke(function)
     """
 
     def __init__(

@@ -29,7 +29,15 @@ AWS_CUSTOM_RESOURCE_FUNCTION_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 @jsii.implements(bedrock.IModel)
 class InvocableModel(InvocationMetrics, cdk.Resource):
     """A model invoked by one ARN, ``model_arn``: made by this app, or referenced by ``from_*`` (then ``model_arn``
-    is the one given, and ``env`` its account and Region)."""
+    is the one given, and ``env`` its account and Region).
+
+    Example::
+
+        invocable = model.add_deployment("OnDemand")  # or a ProvisionedThroughput, an ImportedModel, a from_* lookup
+        invocable.grant_invoke(function)
+        errors = invocable.metric_invocation_client_errors()
+        errors.create_alarm(self, "ClientErrors", threshold=5, evaluation_periods=3)
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, model_arn: str | None = None) -> None:
         literal = bool(model_arn) and not is_unresolved(str(model_arn))

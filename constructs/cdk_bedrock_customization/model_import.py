@@ -40,7 +40,13 @@ CONCURRENT_IMPORTS = 1
 
 class ImportedModelBase(InvocableModel):
     """An open-weight model imported into Bedrock: an ``ImportedModel``, or one imported elsewhere
-    (``ImportedModel.from_imported_model_arn`` or ``from_imported_model_name``), invoked on demand by its ARN."""
+    (``ImportedModel.from_imported_model_arn`` or ``from_imported_model_name``), invoked on demand by its ARN.
+
+    Example::
+
+        existing = ImportedModel.from_imported_model_name(self, "Existing", "support-llama")
+        existing.grant_invoke(function)
+    """
 
 
 @jsii.implements(cdk.ITaggable)
@@ -52,6 +58,12 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
     stack, and the model is invoked on demand by that ARN (``grant_invoke``, and the ``metric_*`` helpers: the
     ``AWS/Bedrock`` runtime metrics with ``ModelId`` = that ARN, see ``_metrics``). A change of anything but tags
     imports the weights again under new names. The stack's imports run one at a time, as Bedrock's quota allows.
+
+    Example::
+
+        llama = ImportedModel(self, "Llama", model_data=S3Data.from_bucket(bucket, "llama-3-8b-support/"))
+        llama.grant_invoke(function)
+        function.add_environment("MODEL_ID", llama.model_arn)
     """
 
     def __init__(

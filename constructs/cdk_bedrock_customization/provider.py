@@ -60,6 +60,11 @@ class CustomizationProvider(Construct):
     One is created per stack the first time a model needs it (see ``of``). Create it yourself first, with
     ``CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION, query_interval=...)``, to change
     its settings.
+
+    Example::
+
+        # Before the stack's first model: every model of the stack then runs on it.
+        CustomizationProvider.of(self, kind=ProviderKind.SINGLE_FUNCTION, query_interval=Duration.minutes(2))
     """
 
     def __init__(

@@ -26,6 +26,14 @@ class CustomizationProviderStack(cdk.Stack):
     path (``/bedrock-customization/``) or name prefix, and refuses others before creating anything. It may
     customize any foundation or custom model of its account and Region, import and deploy custom models, and
     provision throughput for any foundation or custom model.
+
+    Example::
+
+        CustomizationProviderStack(
+            app, "BedrockCustomizationProvider",
+            passable_role_path="/bedrock-customization/",  # or passable_role_name_prefix="bedrock-"
+            env=cdk.Environment(account="123456789012", region="us-east-1"),
+        )
     """
 
     def __init__(

@@ -26,7 +26,14 @@ class CustomModelBase(cdk.Resource):
     """A custom model that can be served: trained by a job, imported, copied, or one that exists already.
 
     Bedrock invokes a custom model only through a deployment or a provisioned throughput, so it is not itself an
-    ``aws_bedrock.IModel`` to invoke (its ``model_arn`` is what ``base_model`` takes to train it further)."""
+    ``aws_bedrock.IModel`` to invoke (its ``model_arn`` is what ``base_model`` takes to train it further).
+
+    Example::
+
+        existing = CustomModel.from_custom_model_name(self, "Existing", "support-model")  # any CustomModelBase
+        existing.add_deployment("OnDemand", description="Support assistant").grant_invoke(function)
+        existing.add_provisioned_throughput("Provisioned", model_units=1)
+    """
 
     @property
     def model_arn(self) -> str:
@@ -127,7 +134,15 @@ class Commitment(enum.Enum):
 
 class CustomModelDeploymentBase(InvocableModel):
     """A custom model deployment: a ``CustomModelDeployment``, or one made elsewhere
-    (``CustomModelDeployment.from_custom_model_deployment_arn``)."""
+    (``CustomModelDeployment.from_custom_model_deployment_arn``).
+
+    Example::
+
+        shared = CustomModelDeployment.from_custom_model_deployment_arn(
+            self, "Shared", "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/a1b2c3d4e5f6"
+        )
+        shared.grant_invoke(function)
+    """
 
     @property
     def custom_model_deployment_arn(self) -> str:
@@ -137,7 +152,15 @@ class CustomModelDeploymentBase(InvocableModel):
 
 class ProvisionedThroughputBase(InvocableModel):
     """A provisioned throughput: a ``ProvisionedThroughput``, or one bought elsewhere
-    (``ProvisionedThroughput.from_provisioned_model_arn``)."""
+    (``ProvisionedThroughput.from_provisioned_model_arn``).
+
+    Example::
+
+        shared = ProvisionedThroughput.from_provisioned_model_arn(
+            self, "Shared", "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/a1b2c3d4e5f6"
+        )
+        shared.grant_invoke(function)
+    """
 
     @property
     def provisioned_model_arn(self) -> str:
@@ -185,7 +208,8 @@ class CustomModelDeployment(_ServingResource, CustomModelDeploymentBase):
 
         deployment = model.add_deployment("OnDemand", description="Support assistant")
         deployment.grant_invoke(function)
-        tasks.BedrockInvokeModel(self, "Ask", model=deployment, body=sfn.TaskInput.from_object({...}))
+        body = sfn.TaskInput.from_object({"messages": [{"role": "user", "content": [{"text": "Hello"}]}]})
+        tasks.BedrockInvokeModel(self, "Ask", model=deployment, body=body)
     """
 
     INVOKE_ARN_ATTRIBUTE = "customModelDeploymentArn"
