@@ -1,12 +1,13 @@
 """The wheel: it holds the handler package and its service model, and the single-function provider's
 adapter; a user who installs it synthesizes the same handler and single-function assets as the repo
-checkout, and rehearses an app of their own with the installed command."""
+checkout, rehearses an app of their own with the installed command, and serves the Bedrock emulator with it."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.bedrock_emulator import client, emulator_process, until
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +33,7 @@ WHEEL_MEMBERS = (
     "cdk_bedrock_customization/rehearsal/__main__.py",
     "cdk_bedrock_customization/rehearsal/framework_host.js",
     "cdk_bedrock_customization/emulation/bedrock_stand_in/__init__.py",
+    "cdk_bedrock_customization/emulation/http_emulator.py",
 )
 # What the wheel is built from: pyproject.toml's files and package directories (their __pycache__ included).
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "constructs", "lambda")
@@ -200,22 +204,25 @@ def _handler_asset(outdir: Path) -> Path:
     return outdir / f"asset.{asset_hash}"
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Iterator[Path]:
-    """tmp_path, removed afterwards: it holds a venv and two cloud assemblies."""
-    yield tmp_path
+@pytest.fixture(scope="module")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, Path]]:
+    """The wheel, built once for this module's tests and installed in a venv of its own: (its directory, the wheel,
+    the venv's python). The directory, removed afterwards, also holds the tests' cloud assemblies."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
+    wheel = _build_wheel(tmp_path)
+    yield tmp_path, wheel, _venv_with_wheel(tmp_path, wheel)
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-def test_installed_wheel_synthesizes_the_same_handler_and_single_function_assets_as_the_checkout(workdir: Path) -> None:
-    tmp_path = workdir
-    wheel = _build_wheel(tmp_path)
+def test_installed_wheel_synthesizes_the_same_handler_and_single_function_assets_as_the_checkout(
+    wheel_venv: tuple[Path, Path, Path],
+) -> None:
+    tmp_path, wheel, python = wheel_venv
     names = zipfile.ZipFile(wheel).namelist()
     for member in WHEEL_MEMBERS:
         assert member in names, f"{member} is missing from {wheel.name}: {names}"
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")], names
 
-    python = _venv_with_wheel(tmp_path, wheel)
     installed, installed_out = _synth(python, tmp_path / "installed")
     venv = (tmp_path / "venv").resolve()
     for module, file in installed.items():
@@ -263,3 +270,22 @@ def test_installed_wheel_synthesizes_the_same_handler_and_single_function_assets
     assert (single_function / "crhelper" / "resource_helper.py").is_file()
     assert (single_function / "bedrock_single_function" / "provider.py").is_file()
     assert _single_function_asset(checkout_out).name == single_function.name
+
+
+def test_installed_wheel_serves_bedrock_over_http_until_sigterm(wheel_venv: tuple[Path, Path, Path]) -> None:
+    """The emulator a local AWS emulator's functions reach (emulate-bedrock), as a harness runs it."""
+    _tmp_path, _wheel, python = wheel_venv
+    command = (python.parent / "cdk-bedrock-customization", "emulate-bedrock")
+    with emulator_process(command, "--port", "0", "--job-seconds", "0") as emulator:
+        bedrock = client("bedrock", emulator.url)
+        assert bedrock.list_custom_models()["modelSummaries"] == []
+        model_arn = bedrock.create_custom_model(
+            modelName="wheel-check",
+            modelSourceConfig={"s3DataSource": {"s3Uri": "s3://model-bucket/wheel-check/"}},
+            roleArn="arn:aws:iam::123456789012:role/BedrockImport",
+        )["modelArn"]
+        until(
+            lambda: bedrock.get_custom_model(modelIdentifier=model_arn)["modelStatus"] == "Active",
+            "the imported model to be Active",
+        )
+        assert emulator.stop(signal.SIGTERM) == 0

@@ -6,6 +6,7 @@
     cdk-bedrock-customization rehearse [--app "python app.py"] [options: rehearse --help]
     cdk-bedrock-customization status STACK [--watch [--interval SECONDS]] [--plot DIR] [--region R] [--profile P]
     cdk-bedrock-customization plot JOB [--out DIR] [--region R] [--profile P]
+    cdk-bedrock-customization emulate-bedrock [--port N] [--job-seconds S] [--events-endpoint URL] [--failing-job TEXT]
 
 validate checks each file as written and with each of its stages' overrides (or only --stage), and prints
 every problem as one line, file:line:column: path.to.field: message, then the local datasets' warnings (a record
@@ -27,6 +28,10 @@ appended otherwise. --plot DIR then draws each customization job's loss curves i
 (loss_curves.py; needs the plot extra, matplotlib), as plot does for one job (its name or ARN). status exits 1 when a
 resource has failed or a job's metrics cannot be read, plot when it drew nothing; both exit 2 when the stack or job
 cannot be read or matplotlib is missing, and 130 on Ctrl-C.
+
+emulate-bedrock serves the rehearsal's Bedrock (the stand-in, on moto) over HTTP on 127.0.0.1 for a local AWS
+emulator's functions (AWS_ENDPOINT_URL_BEDROCK), its jobs moving on in real time (emulation/http_emulator.py), and
+prints the URL it listens on; it needs the rehearse extra and stops on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from . import loss_curves, status
 from .models_file import DatasetFindings, ModelsFile, Problem, json_schema
@@ -73,7 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for command in (stack_status, plot):
         command.add_argument("--region", help="the AWS Region (default: the environment's)")
         command.add_argument("--profile", help="the AWS profile (default: the environment's)")
+    _emulate_bedrock_parser(commands)
     args = parser.parse_args(arguments)
+    if args.command == "emulate-bedrock":
+        return emulate_bedrock(args.port, args.job_seconds, args.events_endpoint, args.failing_job)
     if args.command == "status":
         return status_command(args.stack, args.watch, args.interval, args.plot, args.region, args.profile)
     if args.command == "plot":
@@ -141,6 +151,32 @@ def rehearse(arguments: list[str]) -> int:
         )
         return 2
     return rehearsal_main(arguments)
+
+
+def _emulate_bedrock_parser(commands: Any) -> None:
+    emulate = commands.add_parser("emulate-bedrock", help="serve Bedrock's emulation over HTTP, moving on in real time")
+    emulate.add_argument("--port", type=_port, default=0, metavar="N", help="the port to listen on (0: a free one)")
+    emulate.add_argument(
+        "--job-seconds", type=_job_seconds, default=30.0, metavar="S", help="seconds each job or deployment takes (30)"
+    )
+    emulate.add_argument("--events-endpoint", type=_endpoint, metavar="URL", help="an EventBridge endpoint for events")
+    emulate.add_argument(
+        "--failing-job", action="append", default=[], metavar="TEXT", help="jobs whose name has TEXT fail (repeatable)"
+    )
+
+
+def emulate_bedrock(port: int, job_seconds: float, events_endpoint: str | None, failing_jobs: list[str]) -> int:
+    """Serve the Bedrock emulator until SIGTERM or SIGINT (0); 2 when moto is missing or the port is taken."""
+    try:
+        from .emulation.http_emulator import run
+    except ModuleNotFoundError as missing:
+        print(
+            f"cdk-bedrock-customization emulate-bedrock needs {missing.name}: "
+            "pip install 'cdk-bedrock-customization[rehearse]'",
+            file=sys.stderr,
+        )
+        return 2
+    return run(port, job_seconds, events_endpoint, failing_jobs)
 
 
 def validate_weights_command(folders: list[str]) -> int:
@@ -235,6 +271,29 @@ def _seconds(text: str) -> float:
     if not 1 <= seconds <= 3600:
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds from 1 to 3600")
     return seconds
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a port from 0 (any free port) to 65535")
+    return int(text)
+
+
+def _job_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds from 0 to 86400")
+    return seconds
+
+
+def _endpoint(text: str) -> str:
+    url = urlsplit(text)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r}: give an http:// or https:// URL")
+    return text
 
 
 def _write(text: str) -> None:
