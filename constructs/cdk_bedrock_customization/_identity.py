@@ -18,21 +18,20 @@ from typing import Any
 import aws_cdk as cdk
 from bedrock_custom_resource import contract
 
-Remembered = tuple[cdk.CfnResource, str, Mapping[str, Any]]
-
 
 class _Remembered:
     """The library's custom resources of one stack, with their properties as the constructs gave them (tags aside);
     their logical ids are looked up (a jsii round trip each) only when a key needs them, and once."""
 
     def __init__(self) -> None:
-        self.pending: list[Remembered] = []
+        self.pending: dict[cdk.CfnResource, tuple[str, Mapping[str, Any]]] = {}
         self.by_logical_id: dict[str, tuple[str, Mapping[str, Any]]] = {}
 
     def lookup(self, stack: cdk.Stack, logical_id: str) -> tuple[str, Mapping[str, Any]] | None:
-        for resource, resource_type, properties in self.pending:
-            self.by_logical_id[stack.get_logical_id(resource)] = (resource_type, properties)
-        self.pending.clear()
+        if logical_id not in self.by_logical_id:
+            for resource, remembered in self.pending.items():
+                self.by_logical_id[stack.get_logical_id(resource)] = remembered
+            self.pending.clear()
         return self.by_logical_id.get(logical_id)
 
 
@@ -46,7 +45,15 @@ def remember(stack: cdk.Stack, resource: cdk.CfnResource, resource_type: str, pr
     # What it is: not its tags, nor how far its handler waits.
     ignored = {*contract.CONTRACTS[resource_type].tag_members, "waitUntil"}
     kept = {name: value for name, value in properties.items() if name not in ignored}
-    _REMEMBERED[stack].pending.append((resource, resource_type, kept))
+    _REMEMBERED[stack].pending[resource] = (resource_type, kept)
+
+
+def identified(stack: cdk.Stack, resource: cdk.CfnResource, logical_id: str) -> None:
+    """Tell a remembered resource's logical id, which its caller looked up anyway: no lookup of its own."""
+    remembered = _REMEMBERED.get(stack)
+    found = None if remembered is None else remembered.pending.pop(resource, None)
+    if remembered is not None and found is not None:
+        remembered.by_logical_id[logical_id] = found
 
 
 def key(stack: cdk.Stack, properties: Mapping[str, Any]) -> str:

@@ -285,10 +285,11 @@ def await_job(
     if completion.mode is not CompletionMode.EVENT_DRIVEN:
         return None, None
     stack = use.stack
+    job_id = stack.get_logical_id(job)
+    _identity.identified(stack, job, job_id)
     # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
     replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
     key = _identity.key(stack, replacing)
-    job_id = stack.get_logical_id(job)
     seconds = completion.timeout_seconds
     assert seconds is not None  # an event-driven completion has a timeout
     condition = use.notifier.wait_for(scope, job, job_id, seconds, key[:8].upper(), resource_type)

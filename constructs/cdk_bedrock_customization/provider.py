@@ -138,13 +138,15 @@ class CustomizationProvider(Construct):
         use: StackUse | None = None,
     ) -> cdk.CfnResource:
         """A custom resource that this provider runs, after dependencies. use: scope's (found when not given).
+        removal_policy None: CloudFormation's default, Delete, left unwritten (the library's own readers).
 
         The L1 resource, as cdk.CustomResource renders it: the L2 adds jsii round trips and nothing used here.
         """
         resource = cdk.CfnResource(
             scope, construct_id, type=resource_type, properties={"ServiceToken": self.service_token, **properties}
         )
-        resource.apply_removal_policy(removal_policy or cdk.RemovalPolicy.DESTROY)
+        if removal_policy is not None:  # a round trip each
+            resource.apply_removal_policy(removal_policy)
         use = use or self.use(scope)
         _identity.remember(use.stack, resource, resource_type, properties)
         # The grants made in scope's stack are attached to the handler role of the provider's stack.
