@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK := npx --yes aws-cdk@2
 
-.PHONY: synth test lint typecheck bench deploy-local clean
+.PHONY: synth test test-engine lint typecheck bench deploy-local clean
 
 # constraints.txt pins the tested versions, so snapshots and checks do not move with new releases.
 $(STAMP): pyproject.toml constraints.txt
@@ -28,6 +28,19 @@ typecheck: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
+
+# ministack in a virtual environment of its own: it pins its own botocore, and runs Python functions with its own
+# interpreter, so boto3 is installed beside it.
+ENGINE_VENV := $(VENV)/ministack
+$(ENGINE_VENV)/.installed: tests/engine/ministack-requirements.txt
+	$(PYTHON) -m venv $(ENGINE_VENV)
+	$(ENGINE_VENV)/bin/pip install --quiet -r tests/engine/ministack-requirements.txt
+	touch $@
+
+# End to end on ministack, an engine nobody here wrote, with the real CDK CLI and the Bedrock emulator (tests/engine).
+test-engine: $(STAMP) $(ENGINE_VENV)/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" MINISTACK_PYTHON="$(CURDIR)/$(ENGINE_VENV)/bin/python" CDK="$(CDK)" \
+		$(BIN)/pytest -m engine tests/engine
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
