@@ -98,7 +98,8 @@ class S3Data:
         if self.local_file is not None:
             raise ValueError(
                 f"S3Data.from_local_file({self.local_file!r}): a local dataset is shipped by the model that trains on "
-                "it; give it as a CustomModel's training_data or validation_data"
+                "it; give it as a CustomModel's training_data or validation_data (an evaluation's prompts: "
+                "EvaluationDataset.from_local_file)"
             )
 
     def _bucket(self, scope: Construct) -> s3.IBucket:

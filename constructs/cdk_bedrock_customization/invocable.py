@@ -61,12 +61,12 @@ class InvocableModel(InvocationMetrics, cdk.Resource):
         return iam.Grant.add_to_principal(grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.model_arn])
 
 
-def checked_arn(model_arn: str, shape: str, parameter: str) -> str:
-    """model_arn, when it matches the service model's shape (a token is checked at deploy time)."""
-    problems = contract.value_problems(shape, model_arn, parameter, is_unresolved=is_unresolved)
+def checked_value(value: str, shape: str, parameter: str) -> str:
+    """value (an ARN or a name), when it matches the service model's shape (a token is checked at deploy time)."""
+    problems = contract.value_problems(shape, value, parameter, is_unresolved=is_unresolved)
     if problems:
         raise ValueError("; ".join(problems))
-    return model_arn
+    return value
 
 
 def arn_by_name(owner: Construct, action: str, name: str, resource_type: str) -> str:

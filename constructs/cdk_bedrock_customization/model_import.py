@@ -29,7 +29,7 @@ from ._resource import (
 )
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import S3Data
-from .invocable import InvocableModel, arn_by_name, checked_arn
+from .invocable import InvocableModel, arn_by_name, checked_value
 from .provider import CustomizationProvider
 from .weights import WeightsError, validate_weights
 
@@ -181,14 +181,14 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
     @staticmethod
     def from_imported_model_arn(scope: Construct, construct_id: str, imported_model_arn: str) -> ImportedModelBase:
         """A model imported elsewhere (another stack, account or Region), by its ARN: to invoke and grant."""
-        arn = checked_arn(imported_model_arn, "ImportedModelArn", "imported_model_arn")
+        arn = checked_value(imported_model_arn, "ImportedModelArn", "imported_model_arn")
         return ImportedModelBase(scope, construct_id, model_arn=arn)
 
     @staticmethod
     def from_imported_model_name(scope: Construct, construct_id: str, imported_model_name: str) -> ImportedModelBase:
         """A model imported elsewhere in this account and Region, by name: its ARN ends in an id that Bedrock
         generates, so it is looked up at deploy time (GetImportedModel)."""
-        checked_arn(imported_model_name, "ImportedModelName", "imported_model_name")
+        checked_value(imported_model_name, "ImportedModelName", "imported_model_name")
         model = ImportedModelBase(scope, construct_id, model_arn="")
         model._referenced_arn = arn_by_name(model, "GetImportedModel", imported_model_name, "imported-model")
         return model

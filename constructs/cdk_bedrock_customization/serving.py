@@ -16,7 +16,7 @@ from constructs import Construct
 from . import _requests
 from ._resource import TaggedResource, attribute_string, custom_resource
 from ._tokens import is_unresolved
-from .invocable import InvocableModel, arn_by_name, checked_arn
+from .invocable import InvocableModel, arn_by_name, checked_value
 from .provider import CustomizationProvider
 
 COMMITMENT_WARNING_ID = "cdk-bedrock-customization:provisionedThroughputCommitment"
@@ -115,7 +115,9 @@ class ExistingCustomModel(CustomModelBase):
 
     @staticmethod
     def from_arn(scope: Construct, construct_id: str, model_arn: str) -> ExistingCustomModel:
-        return ExistingCustomModel(scope, construct_id, model_arn=checked_arn(model_arn, "CustomModelArn", "model_arn"))
+        return ExistingCustomModel(
+            scope, construct_id, model_arn=checked_value(model_arn, "CustomModelArn", "model_arn")
+        )
 
     @staticmethod
     def from_name(scope: Construct, construct_id: str, model_name: str) -> ExistingCustomModel:
@@ -245,7 +247,7 @@ class CustomModelDeployment(_ServingResource, CustomModelDeploymentBase):
         scope: Construct, construct_id: str, custom_model_deployment_arn: str
     ) -> CustomModelDeploymentBase:
         """A deployment made elsewhere (another stack, account or Region), by its ARN: to invoke and grant."""
-        arn = checked_arn(custom_model_deployment_arn, "CustomModelDeploymentArn", "custom_model_deployment_arn")
+        arn = checked_value(custom_model_deployment_arn, "CustomModelDeploymentArn", "custom_model_deployment_arn")
         return CustomModelDeploymentBase(scope, construct_id, model_arn=arn)
 
     @property
@@ -318,7 +320,7 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
     ) -> ProvisionedThroughputBase:
         """A provisioned throughput bought elsewhere (another stack, account or Region), by its ARN: to invoke and
         grant."""
-        arn = checked_arn(provisioned_model_arn, "ProvisionedModelArn", "provisioned_model_arn")
+        arn = checked_value(provisioned_model_arn, "ProvisionedModelArn", "provisioned_model_arn")
         return ProvisionedThroughputBase(scope, construct_id, model_arn=arn)
 
     @property
