@@ -81,7 +81,13 @@ def fresh_bedrock() -> Iterator[BedrockStandIn]:
         for handler in index.HANDLERS.values():
             patch.setattr(handler, "bedrock_client", lambda: client)
         build = bedrock.client
-        patch.setattr(bedrock, "client", lambda **options: build(**options) if options else client)
+
+        def shared_unless_other(**options: Any) -> Any:
+            # completed_job passes region=None: the stand-in's own Region, the shared client's.
+            other = {name: value for name, value in options.items() if value not in (None, True)}
+            return build(**options) if other else client
+
+        patch.setattr(bedrock, "client", shared_unless_other)
         yield bedrock
 
 
