@@ -283,6 +283,7 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
         assert f"  provisioned throughput: {production_name} InService\n" in printed
         assert local.bedrock.deployments() == []  # of both stacks
         assert_nothing_runs_but_the_committed_throughput(local, production.physical_id)
+        assert evaluation_throughput.logical_id in retried.deleted  # billed by the hour: deleted with the stack
         # What the example stack's two deletes deleted and retained.
         deleted_ids = delete[EXAMPLE_STACK].deleted + retried.deleted
         retained_ids = delete[EXAMPLE_STACK].retained + retried.retained
@@ -304,23 +305,6 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
 
 def jobs_arns(jobs: Mapping[str, dict[str, Any]]) -> list[str]:
     return [job["jobArn"] for job in jobs.values()]
-
-
-def test_the_example_apps_gate_passes_and_its_delete_leaves_only_the_committed_throughput(assemblies):
-    """The example stack's create, as `make deploy-local` makes it, and its delete: the committed production
-    throughput cannot be deleted before its term ends, so the delete is tried again retaining it."""
-    lines: list[str] = []
-    with cloud(lines, timings=Timings(evaluation_scores=EXAMPLE_EVALUATION_SCORES)) as local:
-        (created,) = local.deploy(assemblies["example"], [EXAMPLE_STACK]).values()
-        assert created.succeeded, created.reason
-        assert_the_gate_passed(local, created, lines)
-        production = example_resource(local, THROUGHPUT, "SupportAssistantProductionThroughput")
-        evaluated = example_resource(local, THROUGHPUT, "SupportAssistantEvaluationThroughput")
-
-        _delete, retried = delete_all_but_the_committed_throughput(local)
-
-        assert evaluated.logical_id in retried.deleted  # billed by the hour: deleted with the stack
-        assert_nothing_runs_but_the_committed_throughput(local, production.physical_id)
 
 
 def test_the_rehearse_command_reports_evaluation_jobs_throughput_and_what_its_delete_leaves(assemblies, capsys):
