@@ -116,7 +116,9 @@ def _build_wheel(tmp_path: Path) -> Path:
     for name in SOURCES:
         path = REPO / name
         if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns(".mypy_cache", ".ruff_cache"))
+            # *.pyc.<id>: bytecode that another test worker is writing, renamed away before it could be copied.
+            ignored = shutil.ignore_patterns(".mypy_cache", ".ruff_cache", "*.pyc.*")
+            shutil.copytree(path, source / name, ignore=ignored)
         elif path.exists():
             shutil.copy2(path, source / name)
     _run(sys.executable, "-m", "build", "--wheel", "--outdir", tmp_path / "dist", source, cwd=tmp_path)
