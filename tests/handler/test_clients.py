@@ -1,0 +1,56 @@
+"""The handler's AWS clients: one loader of service data for the execution environment, shared by every client,
+and a session of its own for each client, which reads the environment of the invocation that makes it."""
+
+from __future__ import annotations
+
+import pytest
+from bedrock_custom_resource import aws, contract
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "first",
+        "AWS_SECRET_ACCESS_KEY": "first-secret",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    return monkeypatch
+
+
+def test_every_client_reads_the_bundled_model_through_one_loader_whose_paths_do_not_grow(environment):
+    first = aws.bedrock_client()
+    paths = list(first._loader.search_paths)
+
+    others = [aws.bedrock_client(), aws.cloudformation_client(), aws.s3_client(), aws.bedrock_client()]
+
+    assert all(client._loader is first._loader for client in others)
+    assert first._loader.search_paths == paths
+    assert paths[0] == str(contract.SERVICE_DATA_PATH)
+    assert [client.meta.service_model.service_name for client in others] == [
+        "bedrock",
+        "cloudformation",
+        "s3",
+        "bedrock",
+    ]
+
+
+def test_each_client_reads_the_region_endpoint_and_credentials_of_the_environment_it_is_made_in(environment):
+    before = aws.bedrock_client()
+    environment.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    environment.setenv("AWS_ENDPOINT_URL_BEDROCK", "http://127.0.0.1:4599")
+    environment.setenv("AWS_ACCESS_KEY_ID", "second")
+
+    after = aws.bedrock_client()
+
+    assert (before.meta.region_name, after.meta.region_name) == ("us-east-1", "eu-west-1")
+    assert before.meta.endpoint_url == "https://bedrock.us-east-1.amazonaws.com"
+    assert after.meta.endpoint_url == "http://127.0.0.1:4599"
+    assert after._request_signer._credentials.access_key == "second"
+    assert before._request_signer._credentials.access_key == "first"
+    for client in (before, after):
+        # botocore keeps max_attempts (retries) as total_max_attempts: the first attempt and 8 retries.
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 9}
+        assert client.meta.config.user_agent_extra == "cdk-bedrock-customization"
