@@ -73,8 +73,8 @@ per_example = settings(suppress_health_check=[HealthCheck.function_scoped_fixtur
 def fresh_bedrock() -> Iterator[BedrockStandIn]:
     """What the `bedrock` fixture sets up, for one example: moto, the stand-in, the handler's client. For speed
     only, the handler gets the same client (built as it builds its own) for the whole example, and so do the
-    test's own calls (bedrock.client(), as in active_model and completed_job): building one takes most of an
-    example's time, and the stand-in keeps its state in moto, not in the client."""
+    test's own calls (bedrock.client(), as in active_model and completed_job): a client per call adds up over an
+    example's calls, and the stand-in keeps its state in moto, not in the client."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         bedrock = BedrockStandIn(patch, region=REGION, account_id=ACCOUNT)
         client = bedrock.client()
