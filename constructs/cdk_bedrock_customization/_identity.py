@@ -51,9 +51,8 @@ def remember(stack: cdk.Stack, resource: cdk.CfnResource, resource_type: str, pr
 def identified(stack: cdk.Stack, resource: cdk.CfnResource, logical_id: str) -> None:
     """Tell a remembered resource's logical id, which its caller looked up anyway: no lookup of its own."""
     remembered = _REMEMBERED.get(stack)
-    found = None if remembered is None else remembered.pending.pop(resource, None)
-    if remembered is not None and found is not None:
-        remembered.by_logical_id[logical_id] = found
+    if remembered is not None and resource in remembered.pending:
+        remembered.by_logical_id[logical_id] = remembered.pending.pop(resource)
 
 
 def key(stack: cdk.Stack, properties: Mapping[str, Any]) -> str:
