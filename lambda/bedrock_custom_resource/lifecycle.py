@@ -185,7 +185,7 @@ class ResourceKind:
     quota: Quota | None = None
     # Applies the desired in-place members (and tags other than the resource's own) to the live resource.
     update_in_place: Callable[[Any, Mapping[str, Any], Desired], None] = _nothing
-    # Raises when the live resource must not be replaced.
+    # Raises when the live resource must not be replaced by a new one (adopting one is always allowed).
     before_replacing: Callable[[Mapping[str, Any], Desired], None] = _nothing
     # Raises when the create request would take a name that something else holds (besides name_member's).
     before_creating: Callable[[Any, Mapping[str, Any]], None] = _nothing
@@ -241,8 +241,7 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
         kind.update_in_place(client, live, desired)
         kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
         return {"PhysicalResourceId": physical_id}
-    kind.before_replacing(live, desired)
-    return create_or_adopt(kind, client, desired, replacing=physical_id)
+    return create_or_adopt(kind, client, desired, replacing=live)
 
 
 def _has_configuration(desired: Desired, tags: Mapping[str, str], event: Mapping[str, Any]) -> bool:
@@ -256,20 +255,26 @@ def _has_configuration(desired: Desired, tags: Mapping[str, str], event: Mapping
     return old.fingerprint == desired.fingerprint
 
 
-def create_or_adopt(kind: ResourceKind, client: Any, desired: Desired, replacing: str = "") -> OnEventResponse:
+def create_or_adopt(
+    kind: ResourceKind, client: Any, desired: Desired, replacing: Mapping[str, Any] | None = None
+) -> OnEventResponse:
     """The resource of the desired configuration: adopted when its name holds one that can be used, else
-    created under the first free name of its sequence."""
+    created under the first free name of its sequence. replacing: the live resource an update replaces, which
+    may refuse only a create (a rollback adopts the resource it replaced, and buys nothing)."""
     for number in range(1, MAX_NAME_ATTEMPTS + 1):
         request = desired.attempt(number)
         name = request[kind.name_member]
         live = kind.get(client, name)
         if live is None:
+            if replacing is not None:
+                kind.before_replacing(replacing, desired)
             kind.before_creating(client, request)
             return {"PhysicalResourceId": _create(kind, client, request, name)}
         arn = live[kind.arn_member]
         tags = kind.own_tags(client, live)
         if tags.get(FINGERPRINT_TAG) != desired.fingerprint:
-            raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replacing))
+            replaced = "" if replacing is None else replacing[kind.arn_member]
+            raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replaced))
         why_not = kind.unusable(client, live)
         if why_not is None:
             logger.info("Adopted %s %s (%s): it has this configuration already", kind.noun, name, arn)

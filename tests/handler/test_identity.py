@@ -159,6 +159,28 @@ def test_a_committed_throughputs_refused_change_rolls_back_cleanly(bedrock):
     assert writes(bedrock, mark) == []
 
 
+def test_the_rollback_of_a_commitment_added_by_a_replacement_adopts_the_earlier_throughput(bedrock):
+    """A throughput without commitment was replaced by a committed one, then a later resource failed. The rollback
+    is an Update from the committed one back to the earlier properties: that throughput still exists, so nothing
+    is bought and the commitment refusal (which guards creates only) must not fail the rollback."""
+    kind = KINDS[3]
+    stack = Stack.named(bedrock, kind)
+    hourly = kind.properties(bedrock)
+    first_id, first_data = stack.create(hourly)
+    committed = hourly | {"commitmentDuration": "OneMonth"}
+    second_id, _ = stack.update(first_id, committed, hourly)
+    assert second_id != first_id
+    mark = len(bedrock.calls)
+
+    rollback = stack.events.update(second_id, hourly, committed, stack.logical_id)
+    assert index.on_event(rollback) == {"PhysicalResourceId": first_id}
+    assert index.is_complete(is_complete_input(rollback, {"PhysicalResourceId": first_id})) == {
+        "IsComplete": True,
+        "Data": first_data,
+    }
+    assert writes(bedrock, mark) == []
+
+
 def test_a_job_rollback_after_a_quota_refusal_starts_nothing(bedrock):
     """Not only bad input: Bedrock refusing the replacement (its quota full) is followed by the same rollback."""
     kind = KINDS[0]
