@@ -75,9 +75,10 @@ def custom_resource(
     dependencies: Sequence[IDependable] = (),
     use: StackUse | None = None,
 ) -> cdk.CfnResource:
-    """scope's resource, once its properties pass the contract (tokens are left to the handler)."""
-    contract.create_request(resource_type, properties, is_unresolved=is_unresolved)
+    """scope's resource, once its properties, with its own tags, pass the contract (tokens are left to the
+    handler)."""
     properties = {**properties, **{name: tag_list(own) for name, own in own_tags.items() if own}}
+    contract.create_request(resource_type, properties, is_unresolved=is_unresolved)
     return provider.custom_resource(
         scope, "Resource", resource_type, properties, removal_policy, dependencies=dependencies, use=use
     )

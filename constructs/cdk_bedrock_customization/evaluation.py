@@ -265,8 +265,8 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         self, construct_id: str, properties: dict[str, Any], use: Any, uploads: Sequence[Any]
     ) -> tuple[cdk.CfnResource, cdk.CfnResource]:
         """A job resource, validated, and what marks its end (its wait condition, or itself when polled)."""
-        contract.create_request(RESOURCE_TYPE, properties, is_unresolved=is_unresolved)
         tagged = {**properties, **{name: _requests.tag_list(own) for name, own in self._own_tags.items() if own}}
+        contract.create_request(RESOURCE_TYPE, tagged, is_unresolved=is_unresolved)
         job = self.provider.custom_resource(
             self, construct_id, RESOURCE_TYPE, tagged, cdk.RemovalPolicy.DESTROY, dependencies=uploads, use=use
         )

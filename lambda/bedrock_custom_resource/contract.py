@@ -38,6 +38,18 @@ COPY_RESULT = "Custom::BedrockModelCopyJobResult"
 MODEL_EVALUATION = "Custom::BedrockModelEvaluationJob"
 EVALUATION_GATE = "Custom::BedrockModelEvaluationGate"
 
+# The handler's own tags, on the resource's own tags (a type's first tag member).
+# The configuration a resource was created with (configuration_fingerprint).
+FINGERPRINT_TAG = "cdk-bedrock-customization:configuration"
+# The stack (its id) whose resource this is: the stack's notifier may read only its jobs.
+STACK_TAG = "cdk-bedrock-customization:stack"
+# The resource of that stack (its logical id) whose resource this is: a name is adopted only by the resource that
+# holds it, or by the same logical id of a later stack of the same name (after RETAIN).
+LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
+RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG, LOGICAL_ID_TAG)
+# Bedrock's TagList allows 200 tags; the resource's own tags leave room for the handler's.
+MAX_USER_TAGS = 200 - len(RESERVED_TAGS)
+
 
 class WaitUntil(enum.StrEnum):
     """How far a job resource waits (its handler member waitUntil)."""
@@ -181,6 +193,27 @@ class ResourceContract:
     fingerprinted_members: tuple[str, ...] = ()
     # Rules that span members, which the service model cannot express.
     cross_member_problems: Callable[[Mapping[str, Any], IsUnresolved], list[str]] = lambda request, is_unresolved: []
+
+
+def _reserved_tag_problems(
+    resource: ResourceContract, request: Mapping[str, Any], is_unresolved: IsUnresolved
+) -> list[str]:
+    """Tags that claim the handler's keys, and own tags that leave no room for the handler's."""
+    problems = []
+    for member in resource.tag_members:
+        tags = request.get(member)
+        if not isinstance(tags, list):
+            continue  # absent, a token, or already reported
+        for tag in tags:
+            key = tag.get("key") if isinstance(tag, Mapping) else None
+            if isinstance(key, str) and not is_unresolved(key) and key in RESERVED_TAGS:
+                problems.append(f"{member}: the tag key {key!r} is reserved for cdk-bedrock-customization")
+        if member == resource.tag_members[0] and len(tags) > MAX_USER_TAGS:
+            problems.append(
+                f"{member}: {len(tags)} tags; at most {MAX_USER_TAGS} (Bedrock allows 200, and "
+                f"{', '.join(map(repr, RESERVED_TAGS))} are cdk-bedrock-customization's)"
+            )
+    return problems
 
 
 def _customization_config_problems(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:
@@ -506,6 +539,7 @@ def create_request(
     assert request_shape is not None
     request = _conform(request_shape, properties, "", problems, is_unresolved, optional=resource.generated_names)
     problems.extend(resource.cross_member_problems(request, is_unresolved))
+    problems.extend(_reserved_tag_problems(resource, request, is_unresolved))
     if problems:
         raise InvalidProperties(resource_type, problems)
     return dict(request)

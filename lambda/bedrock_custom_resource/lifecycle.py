@@ -33,15 +33,13 @@ LISTED_RUNNING_JOBS = 5
 CONCURRENCY_PARAMETER = "max_concurrent_jobs"
 CONCURRENCY_SETTING = f"CustomizationProvider.of(stack, {CONCURRENCY_PARAMETER}=N)"
 DEFAULT_MAX_CONCURRENT_JOBS = 2
-# The tag that records the configuration a resource was created with (contract.configuration_fingerprint).
-FINGERPRINT_TAG = "cdk-bedrock-customization:configuration"
-# The tag that names the stack (its id) whose resource this is: the stack's notifier may read only its jobs.
-STACK_TAG = "cdk-bedrock-customization:stack"
-RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG)
+# The handler's own tags (contract.RESERVED_TAGS), named here too for the modules that read them.
+FINGERPRINT_TAG = contract.FINGERPRINT_TAG
+STACK_TAG = contract.STACK_TAG
+LOGICAL_ID_TAG = contract.LOGICAL_ID_TAG
+RESERVED_TAGS = contract.RESERVED_TAGS
 # Tags the handler never removes: AWS's own, and its own records.
 KEPT_TAG_PREFIXES = ("aws:", *RESERVED_TAGS)
-# Bedrock's TagList allows 200 tags; two are the handler's.
-MAX_USER_TAGS = 200 - len(RESERVED_TAGS)
 # How many names of a sequence a create tries before it gives up (each unusable one is a failed resource).
 MAX_NAME_ATTEMPTS = 20
 
@@ -88,8 +86,6 @@ class Desired:
         properties = event["ResourceProperties"] if properties is None else properties
         request = contract.create_request(resource_type, properties)
         _refuse_unpassable_role(request.get("roleArn"))
-        for member in contract.CONTRACTS[resource_type].tag_members:
-            _refuse_reserved_tags(member, request.get(member) or [])
         return cls(
             resource_type,
             request,
@@ -120,24 +116,24 @@ class Desired:
         return request
 
     def tags(self, member: str) -> list[dict[str, str]]:
-        """The tags that member asks for; the resource's own tags (the first member) carry the fingerprint and
-        the stack's id."""
+        """The tags that member asks for; the resource's own tags (the first member) carry the fingerprint, the
+        stack's id and the logical id."""
         tags = list(self.request.get(member) or [])
         if member == self.contract.tag_members[0]:
             tags.append({"key": FINGERPRINT_TAG, "value": self.fingerprint})
             tags.append({"key": STACK_TAG, "value": self.stack_id})
+            tags.append({"key": LOGICAL_ID_TAG, "value": self.logical_id})
         return tags
 
-
-def _refuse_reserved_tags(member: str, tags: list[Mapping[str, str]]) -> None:
-    for tag in tags:
-        if tag["key"] in RESERVED_TAGS:
-            raise ValueError(f"{member}: the tag key {tag['key']!r} is reserved for cdk-bedrock-customization")
-    if len(tags) > MAX_USER_TAGS:
-        raise ValueError(
-            f"{member}: {len(tags)} tags; at most {MAX_USER_TAGS} (Bedrock allows 200, and "
-            f"{' and '.join(map(repr, RESERVED_TAGS))} are cdk-bedrock-customization's)"
-        )
+    def holder(self, tags: Mapping[str, str]) -> str | None:
+        """Which other CloudFormation resource a resource with these own tags belongs to: another logical id, or a
+        stack of another name (a live one, or one deleted that kept it); None when it is this one's, or when it
+        was made before those tags. A stack of this name with another id is this one deleted and deployed again."""
+        stack_name = contract.stack_name(tags.get(STACK_TAG, self.stack_id))
+        logical_id = tags.get(LOGICAL_ID_TAG, self.logical_id)
+        if stack_name == self.stack_name and logical_id == self.logical_id:
+            return None
+        return f"belongs to {logical_id} of stack {stack_name}"
 
 
 def _refuse_unpassable_role(role_arn: str | None) -> None:
@@ -275,7 +271,8 @@ def create_or_adopt(
         if tags.get(FINGERPRINT_TAG) != desired.fingerprint:
             replaced = "" if replacing is None else replacing[kind.arn_member]
             raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replaced))
-        why_not = kind.unusable(client, live)
+        # Another resource's: adopting it would let that resource's Delete delete what this one holds.
+        why_not = desired.holder(tags) or kind.unusable(client, live)
         if why_not is None:
             logger.info("Adopted %s %s (%s): it has this configuration already", kind.noun, name, arn)
             kind.update_in_place(client, live, desired)

@@ -628,6 +628,26 @@ class TestTags:
         properties = job_properties(Template.from_stack(stack))
         assert properties["jobTags"] == [{"key": "only-jobs", "value": "yes"}]
 
+    @pytest.mark.parametrize(
+        ("tags", "why"),
+        [
+            ({"job_tags": {"": "v"}}, "jobTags\\[0\\].key: ''"),
+            ({"job_tags": {"k" * 129: "v"}}, "jobTags\\[0\\].key: 'kkk"),
+            ({"job_tags": {"cdk-bedrock-customization:stack": "x"}}, "jobTags: the tag key .* is reserved"),
+            ({"custom_model_tags": {"cdk-bedrock-customization:logical-id": "x"}}, "customModelTags: the tag key"),
+            # Bedrock takes 200; the job's own tags leave room for the handler's three (its model's need not).
+            ({"job_tags": {f"tag-{i:03d}": "v" for i in range(198)}}, "jobTags: 198 tags; at most 197"),
+        ],
+        ids=["empty-key", "long-key", "reserved", "reserved-on-model", "too-many"],
+    )
+    def test_tags_bedrock_or_the_handler_would_refuse_are_refused_at_synth(self, stack, bucket, tags, why):
+        with pytest.raises(InvalidProperties, match=why):
+            model(stack, bucket, **tags)
+
+    def test_the_models_own_tags_may_be_as_many_as_bedrock_takes(self, stack, bucket):
+        model(stack, bucket, custom_model_tags={f"tag-{i:03d}": "v" for i in range(200)})
+        assert len(job_properties(Template.from_stack(stack))["customModelTags"]) == 200
+
     def test_no_tags_renders_no_tag_properties(self, stack, bucket):
         model(stack, bucket)
         properties = job_properties(Template.from_stack(stack))

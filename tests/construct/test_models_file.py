@@ -556,6 +556,25 @@ def test_an_echoed_value_is_cut_and_every_line_is_printable(tmp_path, capsys):
     assert code == 1 and "k" * 110 in line and "k" * 121 not in line and len(line) < 250
 
 
+@pytest.mark.parametrize(
+    ("tags", "why"),
+    [
+        (
+            "{cdk-bedrock-customization:stack: x}",
+            "models.support.job_tags: the tag key 'cdk-bedrock-customization:stack'",
+        ),
+        ("{" + ", ".join(f"t{i}: v" for i in range(198)) + "}", "models.support.job_tags: 198 tags; at most 197"),
+    ],
+    ids=["reserved", "too-many"],
+)
+def test_tags_the_handler_would_refuse_are_problems(tmp_path, capsys, tags, why):
+    code, lines = validate(
+        capsys, write(tmp_path, GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: " + tags))
+    )
+    assert code == 1
+    assert any(why in line for line in lines), lines
+
+
 def test_exactly_one_model_source_points_at_the_sources_given_or_at_the_entry(tmp_path, capsys):
     both = GOOD.replace("    model_package_arn:", "    source_uri: s3://customer-escrow/nova/\n    model_package_arn:")
     code, lines = validate(capsys, write(tmp_path, both))

@@ -243,12 +243,15 @@ def test_the_request_sent_is_the_properties_without_service_token_plus_names_and
     index.on_event(event)
     request = sent_create(bedrock)
     expected = {k: v for k, v in properties.items() if k != "ServiceToken"} | {"customizationType": "FINE_TUNING"}
+    logical_id_tag = request["jobTags"].pop()
     stack_tag = request["jobTags"].pop()
     fingerprint = request["jobTags"].pop()
     assert fingerprint["key"] == "cdk-bedrock-customization:configuration"
     assert re.fullmatch(r"[0-9a-f]{64}", fingerprint["value"])
     # The stack's notifier may read only the jobs tagged with its stack's id.
     assert stack_tag == {"key": "cdk-bedrock-customization:stack", "value": event["StackId"]}
+    # Only this logical id adopts the job by its name.
+    assert logical_id_tag == {"key": "cdk-bedrock-customization:logical-id", "value": event["LogicalResourceId"]}
     assert {k: v for k, v in request.items() if k not in ("jobName", "customModelName", "clientRequestToken")} == (
         expected
     )

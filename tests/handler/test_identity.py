@@ -23,6 +23,7 @@ from .resource_kinds import ResourceKind, Stack, writes
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
 STACK_TAG = "cdk-bedrock-customization:stack"
+LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
 
 
 # The status, for every resource type, that keeps a resource from being adopted.
@@ -226,6 +227,54 @@ def test_a_redeploy_of_another_stack_name_creates_its_own(bedrock, kind, stack):
     assert len(created(bedrock, kind)) == 2
 
 
+def test_a_redeploy_after_retain_adopts_a_given_name_too(bedrock, kind, stack):
+    properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
+    physical_id, data = stack.create(properties)
+    assert Stack.named(bedrock, kind).create(properties) == (physical_id, data)
+    assert len(created(bedrock, kind)) == 1
+
+
+def test_a_given_name_held_by_another_logical_id_of_the_stack_is_not_adopted(bedrock, kind, stack):
+    """A construct that moves or is renamed gets a new logical id: CloudFormation creates the new one, then
+    deletes the old one in its cleanup. Had the new one adopted the resource the old one holds, that Delete would
+    delete what the stack now says exists. As for a named native resource, the create fails and nothing is done."""
+    properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
+    physical_id, _ = stack.create(properties, logical_id="Old")
+    mark = len(bedrock.calls)
+    with pytest.raises(lifecycle.NameTaken) as raised:
+        stack.create(properties, logical_id="New")
+    message = str(raised.value)
+    assert f"{kind.name_member}: 'support-v1' is held by" in message and physical_id in message
+    assert "belongs to Old of stack my-stack" in message
+    assert writes(bedrock, mark) == []
+
+
+def test_a_given_name_held_by_a_live_stack_of_another_name_is_not_adopted(bedrock, kind, stack):
+    """Else deleting the second stack would delete the first one's resource."""
+    properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
+    physical_id, _ = stack.create(properties)
+    mark = len(bedrock.calls)
+    with pytest.raises(lifecycle.NameTaken, match="belongs to Model of stack my-stack"):
+        Stack.named(bedrock, kind, "team-b").create(properties)
+    assert writes(bedrock, mark) == []
+    assert bedrock.all_tags(physical_id)[STACK_TAG] == stack.events.stack_id
+
+
+def test_a_generated_name_held_by_another_resource_moves_to_the_next_name(bedrock, kind, stack):
+    """Generated names differ per stack name and logical id; should one still be held by another resource (its
+    tags say so), the create takes the next name of the sequence rather than adopt it."""
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    bedrock.backend.tag_resource(physical_id, [{"key": LOGICAL_ID_TAG, "value": "Other"}])
+
+    second_id, _ = stack.create(properties)
+
+    assert second_id != physical_id
+    first, second = created(bedrock, kind)
+    assert first[kind.name_member] != second[kind.name_member]
+    assert bedrock.all_tags(physical_id)[LOGICAL_ID_TAG] == "Other"
+
+
 def test_a_name_held_by_an_unusable_resource_moves_to_the_next_name(bedrock, kind, stack):
     """A failed job (or a failed import, deployment or throughput) of this configuration keeps its name; the next
     Create uses the next name of the sequence, with a token of its own (else Bedrock would answer the old one)."""
@@ -311,11 +360,12 @@ def test_tags_are_made_what_the_stack_says_whatever_they_are_now(bedrock, kind, 
     assert tags.pop("aws:cloudformation:stack-name") == "my-stack"  # AWS's own tags are left alone
     assert re.fullmatch(r"[0-9a-f]{64}", tags.pop(FINGERPRINT))
     assert tags.pop(STACK_TAG) == stack.events.stack_id
+    assert tags.pop(LOGICAL_ID_TAG) == stack.logical_id
     assert tags == {"team": "ml", "owner": "alice"}
     assert created(bedrock, kind) == created(bedrock, kind)[:1]
 
 
-@pytest.mark.parametrize("reserved", [FINGERPRINT, STACK_TAG])
+@pytest.mark.parametrize("reserved", [FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG])
 def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reserved):
     properties = kind.properties(bedrock) | {kind.tag_member: [{"key": reserved, "value": "0" * 64}]}
     mark = len(bedrock.calls)
@@ -324,15 +374,15 @@ def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reser
     assert bedrock.calls[mark:] == []
 
 
-def test_user_tags_leave_room_for_the_handlers_two_within_bedrocks_limit(bedrock, kind, stack):
-    """Bedrock's TagList holds at most 200 tags (botocore's model); the handler adds the fingerprint and the
-    stack tag, so 198 of the stack's own fit and 199 are refused before anything is called."""
+def test_user_tags_leave_room_for_the_handlers_three_within_bedrocks_limit(bedrock, kind, stack):
+    """Bedrock's TagList holds at most 200 tags (botocore's model); the handler adds the fingerprint, the stack
+    tag and the logical id tag, so 197 of the stack's own fit and 198 are refused before anything is called."""
     bedrock_limit = botocore.session.get_session().get_service_model("bedrock").shape_for("TagList").metadata["max"]
     assert bedrock_limit == 200
-    fitting = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(bedrock_limit - 2)]
+    fitting = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(bedrock_limit - 3)]
     properties = kind.properties(bedrock)
     mark = len(bedrock.calls)
-    with pytest.raises(ValueError, match=f"{kind.tag_member}: 199 tags; at most 198"):
+    with pytest.raises(ValueError, match=f"{kind.tag_member}: 198 tags; at most 197"):
         index.on_event(stack.events.create(properties | {kind.tag_member: [*fitting, {"key": "x", "value": "y"}]}))
     assert bedrock.calls[mark:] == []
 

@@ -61,6 +61,8 @@ from .test_model_import_job import import_properties as import_job_properties
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
 STACK_TAG = "cdk-bedrock-customization:stack"
+LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
+RESERVED = (FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG)
 Path = tuple[str | int, ...]
 Properties = dict[str, Any]
 
@@ -116,7 +118,7 @@ DESCRIPTIONS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_cha
 TAG_KEYS = st.one_of(
     st.sampled_from(["team", "stage", "owner", "cost-center", "project"]),
     st.from_regex(r"[A-Za-z0-9._:/=+@-]{1,128}", fullmatch=True),
-).filter(lambda key: not key.lower().startswith("aws:") and key not in (FINGERPRINT, STACK_TAG))
+).filter(lambda key: not key.lower().startswith("aws:") and key not in RESERVED)
 TAG_VALUES = st.one_of(
     st.sampled_from(["ml", "dev", "prod", ""]), st.from_regex(r"[A-Za-z0-9 ._:/=+@-]{0,256}", fullmatch=True)
 )
@@ -645,6 +647,7 @@ def bad_tags(draw: st.DrawFn, kind: Kind, properties: Properties) -> Refusal:
                 ("more than 200 tags", [{"key": f"tag{i}", "value": "v"} for i in range(201)]),
                 ("the fingerprint's key", [*tags, {"key": FINGERPRINT, "value": "0" * 64}]),
                 ("the stack tag's key", [*tags, {"key": STACK_TAG, "value": "arn:aws:cloudformation:x"}]),
+                ("the logical id tag's key", [*tags, {"key": LOGICAL_ID_TAG, "value": "Model"}]),
                 ("a refused character", "refused character"),
             ]
         ),
@@ -958,11 +961,8 @@ def test_tags_are_made_what_the_stack_says_whatever_they_are_now(aws_environment
 
         after = bedrock.all_tags(tagged)
         assert {k: v for k, v in after.items() if k.startswith("aws:")} == aws_own
-        assert after.get(FINGERPRINT) == before.get(FINGERPRINT)
-        assert after.get(STACK_TAG) == before.get(STACK_TAG)
-        assert {k: v for k, v in after.items() if not k.startswith("aws:") and k not in (FINGERPRINT, STACK_TAG)} == (
-            desired
-        )
+        assert {key: after.get(key) for key in RESERVED} == {key: before.get(key) for key in RESERVED}
+        assert {k: v for k, v in after.items() if not k.startswith("aws:") and k not in RESERVED} == desired
         assert {arn: bedrock.all_tags(arn) for arn in others} == others_before
         assert [op for op in writes(bedrock, mark) if op.startswith("Create")] == []
         assert len(kind.existing(bedrock)) == 1
