@@ -56,6 +56,19 @@ class NameTaken(ValueError):
     """The name of a create is held by a resource that cannot be adopted; nothing was created."""
 
 
+class ChangeInProgress(RuntimeError):
+    """The live resource is still being changed to serve another model; nothing was changed."""
+
+    def __init__(self, noun: str, name: str, serving: str, asked: str) -> None:
+        # A rollback that arrives while the update it undoes is still running in Bedrock (a later resource failed,
+        # or this one's wait timed out) meets this too: said plainly rather than waiting for the hour to pass.
+        super().__init__(
+            f"{noun.capitalize()} {name} is still being changed to serve {serving}, and Bedrock makes one change "
+            f"at a time: {asked} must wait until that ends. Nothing was changed. Retry once it has ended (for a "
+            "rollback: aws cloudformation continue-update-rollback)."
+        )
+
+
 @dataclass(frozen=True)
 class Quota:
     """The account quota that can make Bedrock refuse a create, for the error that explains it."""

@@ -62,12 +62,19 @@ def _unusable(_client: Any, deployment: Mapping[str, Any]) -> str | None:
 
 
 def _point_at_model(client: Any, deployment: Mapping[str, Any], desired: lifecycle.Desired) -> None:
-    """Compared with what is deployed, not the old properties: a rollback after a failed update finds it unchanged."""
+    """Compared with what is deployed, or being deployed, not the old properties: a rollback after a failed update
+    finds it unchanged."""
     wanted = desired.request["modelArn"]
-    if deployment["modelArn"] != wanted:
-        arn = deployment["customModelDeploymentArn"]
-        client.update_custom_model_deployment(customModelDeploymentIdentifier=arn, modelArn=wanted)
-        logger.info("Pointing custom model deployment %s at %s", arn, wanted)
+    update = deployment.get("updateDetails") or {}
+    updating = update.get("updateStatus") == "Updating"
+    target = update["modelArn"] if updating else deployment["modelArn"]
+    if target == wanted:
+        return
+    if updating:
+        raise lifecycle.ChangeInProgress(KIND.noun, deployment["modelDeploymentName"], target, f"serving {wanted}")
+    arn = deployment["customModelDeploymentArn"]
+    client.update_custom_model_deployment(customModelDeploymentIdentifier=arn, modelArn=wanted)
+    logger.info("Pointing custom model deployment %s at %s", arn, wanted)
 
 
 KIND = lifecycle.ResourceKind(

@@ -76,6 +76,10 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
         changes["desiredProvisionedModelName"] = name
     if not lifecycle.same_value(desired.request["modelId"], throughput["desiredModelArn"]):
         changes["desiredModelId"] = desired.request["modelId"]
+    if changes and throughput["status"] == "Updating":
+        raise lifecycle.ChangeInProgress(
+            KIND.noun, throughput["provisionedModelName"], throughput["desiredModelArn"], f"the change {changes}"
+        )
     if changes:
         arn = throughput["provisionedModelArn"]
         client.update_provisioned_model_throughput(provisionedModelId=arn, **changes)

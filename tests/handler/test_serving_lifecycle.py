@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from bedrock_custom_resource import index
+from bedrock_custom_resource import index, lifecycle
 
-from .conftest import CREATE_FAILED, CloudFormationEvents
+from .conftest import CREATE_FAILED, CloudFormationEvents, active_model
 from .resource_kinds import DEPLOYMENT, IMPORT, THROUGHPUT, ResourceKind
-from .serving_helpers import create, poll
+from .serving_helpers import create, create_until, deployment_properties, poll, throughput_properties
 
 KINDS = [IMPORT, DEPLOYMENT, THROUGHPUT]
 # What Bedrock says of a failed one.
@@ -56,3 +56,51 @@ def test_delete_after_a_failed_create_touches_nothing(bedrock, kind):
     assert index.on_event(delete) == {"PhysicalResourceId": CREATE_FAILED}
     assert poll(delete, CREATE_FAILED) == {"IsComplete": True}
     assert len(bedrock.calls) == calls_before
+
+
+# --- a rollback while the update it undoes still runs in Bedrock ----------------------------------------------
+# A later resource failed, or this one's wait timed out: CloudFormation sends the update back while Bedrock is
+# still moving the deployment or throughput to the new model, and Bedrock makes one change at a time.
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "properties", "ready", "set_status", "finish"),
+    [
+        (
+            "Custom::BedrockCustomModelDeployment",
+            deployment_properties,
+            "Active",
+            "set_deployment_status",
+            "finish_deployment_update",
+        ),
+        (
+            "Custom::BedrockProvisionedModelThroughput",
+            throughput_properties,
+            "InService",
+            "set_throughput_status",
+            "finish_throughput_update",
+        ),
+    ],
+    ids=["deployment", "throughput"],
+)
+def test_a_rollback_during_the_model_change_it_undoes_says_so_then_succeeds_when_retried(
+    bedrock, resource_type, properties, ready, set_status, finish
+):
+    events = CloudFormationEvents(resource_type=resource_type)
+    first, second = active_model(bedrock, "support-v1"), active_model(bedrock, "support-v2")
+    old, new = properties(first), properties(second)
+    _, arn = create_until(ready, getattr(bedrock, set_status), events, old)
+    assert index.on_event(events.update(arn, new, old)) == {"PhysicalResourceId": arn}  # now changing to v2
+    mark = len(bedrock.calls)
+
+    rollback = events.update(arn, old, new)
+    with pytest.raises(lifecycle.ChangeInProgress, match=f"still being changed to serve {second}.*continue-update"):
+        index.on_event(rollback)
+    assert [call.operation for call in bedrock.calls[mark:] if call.operation.startswith("Update")] == []
+
+    getattr(bedrock, finish)(arn)  # the change to v2 ends; the rollback is continued
+    assert index.on_event(rollback) == {"PhysicalResourceId": arn}
+    assert poll(rollback, arn) == {"IsComplete": False}  # changing back to v1
+    getattr(bedrock, finish)(arn)
+    done = poll(rollback, arn)
+    assert done["IsComplete"] is True and done["Data"]["modelArn"] == first
