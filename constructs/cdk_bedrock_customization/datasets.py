@@ -1435,14 +1435,19 @@ def _file_name_warnings(path: str | os.PathLike[str], family: str, warnings: _Wa
         )
 
 
-def _unreadable_line(raw: bytes, exc: UnicodeDecodeError | json.JSONDecodeError) -> str:
-    """Why a line holds no JSON value."""
+def _unreadable_line(raw: bytes, exc: ValueError | RecursionError) -> str:
+    """Why a line holds no JSON value that can be read."""
     # A blank line fails to parse as well; it is named as such, being the likelier slip.
     if raw.isspace() or not raw:
         return "blank line; JSON Lines holds one JSON record on every line"
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8: {exc.reason} (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)"
-    return f"not valid JSON: {exc.msg} at column {exc.colno}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON: {exc.msg} at column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "JSON nested more deeply than can be read"
+    # Python's own limit on the digits of an integer it converts (its advice, to raise the limit, is not the user's).
+    return f"a value that cannot be read: {str(exc).split(';')[0]}"
 
 
 # json.loads without its wrapper's per-call work: the C scanner of a default decoder, which reads one JSON value at
@@ -1450,17 +1455,6 @@ def _unreadable_line(raw: bytes, exc: UnicodeDecodeError | json.JSONDecodeError)
 # no value) goes to json.loads, which gives the same value or the same error as always.
 _scan_json: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _JSON_SPACE = " \t\n\r"
-
-
-def _parse_line(raw: bytes) -> Any:
-    line = raw.decode("utf-8")
-    try:
-        value, end = _scan_json(line, 0)
-    except StopIteration:
-        return json.loads(line)
-    if end != len(line) and line[end:].strip(_JSON_SPACE):
-        return json.loads(line)
-    return value
 
 
 def _validate_records(
@@ -1479,7 +1473,7 @@ def _validate_records(
     with open(path, "rb") as stream:
         for lineno, raw in enumerate(stream, 1):
             try:
-                # _parse_line, inline: it runs once per record.
+                # _scan_json, or json.loads for what it does not read whole; inline: it runs once per record.
                 line = raw.decode("utf-8")
                 try:
                     record, end = scan(line, 0)
@@ -1487,7 +1481,7 @@ def _validate_records(
                         record = json.loads(line)
                 except StopIteration:
                     record = json.loads(line)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (ValueError, RecursionError) as exc:  # ValueError: not UTF-8, not JSON, too many digits
                 raise DatasetError(f"{display}:{lineno}: {_unreadable_line(raw, exc)}") from None
             if type(record) is not dict:
                 raise DatasetError(f"{display}:{lineno}: expected a JSON object, got {_kind(record)}")

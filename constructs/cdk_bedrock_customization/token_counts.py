@@ -141,7 +141,7 @@ def _records(path: str | os.PathLike[str], display: str) -> Iterator[tuple[int, 
         for line, raw in enumerate(stream, 1):
             try:
                 record = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, too many digits, too deep
                 raise DatasetError(f"{display}:{line}: not a JSON record ({exc}); validate the file first") from None
             if not isinstance(record, dict):
                 raise DatasetError(f"{display}:{line}: not a JSON object; validate the file first")

@@ -280,6 +280,24 @@ def test_a_line_that_is_not_json_is_named_with_the_json_error(tmp_path: Path) ->
     assert error(path, TITAN_EXPRESS) == f"{path}:2: not valid JSON: Extra data at column 17"
 
 
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        # Deeper than Python's recursion limit (sys.getrecursionlimit(), 1000 by default).
+        ("[" * 100_000, "JSON nested more deeply than can be read"),
+        # More digits than Python converts to an integer (sys.get_int_max_str_digits(), 4300 by default).
+        (
+            '{"prompt": "x", "completion": "y", "n": ' + "9" * 5000 + "}",
+            "a value that cannot be read: Exceeds the limit (4300 digits) for integer string conversion",
+        ),
+    ],
+    ids=["deep", "digits"],
+)
+def test_a_line_python_cannot_read_is_named(tmp_path: Path, line: str, why: str) -> None:
+    path = dataset(tmp_path, line, good=PROMPT_COMPLETION, at=2)
+    assert error(path, TITAN_EXPRESS).startswith(f"{path}:2: {why}")
+
+
 def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "train.jsonl"
     path.write_bytes(b"")

@@ -225,6 +225,14 @@ def test_an_unreadable_line_is_named(tmp_path: Path, client: Any) -> None:
             count_tokens(path, COHERE, client)
 
 
+@pytest.mark.parametrize("line", ["[" * 100_000, '{"n": ' + "9" * 5000 + "}"], ids=["deep", "digits"])
+def test_a_line_python_cannot_read_is_named(tmp_path: Path, client: Any, line: str) -> None:
+    path = tmp_path / "train.jsonl"
+    path.write_text(line + "\n")
+    with Stubber(client), pytest.raises(DatasetError, match=r"train.jsonl:1: not a JSON record .*; validate the file"):
+        count_tokens(path, COHERE, client)
+
+
 def test_no_client_without_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every source of credentials of botocore's default chain is switched off for the test's process."""
     for name in (
