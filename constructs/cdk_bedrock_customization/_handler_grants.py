@@ -21,6 +21,9 @@ TAG_ACTIONS = ("bedrock:ListTagsForResource", "bedrock:TagResource", "bedrock:Un
 # Every handler manages the account's jobs and custom models (a job's output model is one), in the provider's
 # own policy; the grants of the other types are made for the stacks that use them.
 PROVIDER_WIDE_TYPES = (contract.CUSTOMIZATION_JOB, contract.CUSTOM_MODEL)
+# The types whose create takes a foundation model as well as a custom model (their create actions' resource types
+# in the Service Authorization Reference); the others take custom models only.
+FOUNDATION_MODEL_TYPES = (contract.CUSTOMIZATION_JOB, contract.PROVISIONED_THROUGHPUT)
 GENERATED_ID_REASON = (
     "Bedrock generates the last part of these ARNs: the handler may act on this account and Region's resources of "
     "this kind only."
@@ -29,11 +32,11 @@ GENERATED_ID_REASON = (
 
 def managing_actions(resource_type: str, managed: contract.Managed | None = None) -> list[str]:
     """The actions that read, update, delete and tag created resources of this type (managed: what it manages,
-    itself by default, or what it makes)."""
-    declared = contract.CONTRACTS[resource_type]
-    managed = managed or declared.managed
+    itself by default, or what it makes); tag actions only on what carries tags (a copy job cannot: its tags are
+    its copied model's)."""
+    managed = managed or contract.CONTRACTS[resource_type].managed
     operations = [name for name in (managed.read, managed.update, managed.delete) if name is not None]
-    return [f"bedrock:{name}" for name in operations] + (list(TAG_ACTIONS) if declared.tag_members else [])
+    return [f"bedrock:{name}" for name in operations] + (list(TAG_ACTIONS) if managed.tag_member else [])
 
 
 def arns_of(stack: cdk.Stack, resource_type: str, managed: contract.Managed | None = None) -> str:
@@ -68,7 +71,8 @@ class HandlerGrants:
         # Statements by purpose, with the resources they name so far. Python-side sets: reading
         # statement.resources back would cost a jsii round trip per model.
         self._statements: dict[str, tuple[iam.PolicyStatement, set[str]]] = {}
-        self._granted_model_arns: dict[str, str] = {}  # model id or ARN -> the ARN granted for it
+        # (resource type, model id or ARN) -> the ARNs granted for it
+        self._granted_model_arns: dict[tuple[str, str], list[str]] = {}
         self._reasons: dict[str, list[str]] = {}  # wildcard resource -> why it is granted, for cdk-nag
 
     def allow(
@@ -85,7 +89,8 @@ class HandlerGrants:
                 raise ValueError(f"{resource_type} is made from a model ({declared.made_from}): give it")
             changes_model = declared.made_from in declared.in_place_members
             actions = [declared.operation, *([declared.managed.update] if changes_model else [])]
-            self._allow(f"create {resource_type}", [f"bedrock:{name}" for name in actions if name], self._model(model))
+            for model_arn in self._model(resource_type, model):
+                self._allow(f"create {resource_type}", [f"bedrock:{name}" for name in actions if name], model_arn)
         if resource_type not in PROVIDER_WIDE_TYPES:
             for managed in filter(None, (declared.managed, declared.managed.made)):
                 self._allow(
@@ -183,33 +188,56 @@ class HandlerGrants:
             reasons.append(reason)
             acknowledge(self.handler, ("IAM5", " ".join(reasons), wildcard_resources(self.stack, [resource])))
 
-    def _model(self, model: str) -> str:
-        """The ARN to grant for a model id or ARN.
+    def _model(self, resource_type: str, model: str) -> list[str]:
+        """The ARNs to grant for a model id or ARN that a resource of this type is made from.
 
         A model made by a resource of this stack (an attribute of it) is granted as any custom model of the
         account: naming the attribute would make the handler's grants wait for a resource that needs them, a
-        circular dependency.
+        circular dependency. A model known only at deploy (a parameter, an import) may be an id or an ARN of
+        either kind: any custom model of the account, and any foundation model where the type takes one.
         """
-        if model not in self._granted_model_arns:  # computing it costs jsii round trips
-            self._granted_model_arns[model] = self._granted_model_arn(model)
-        return self._granted_model_arns[model]
+        key = (resource_type, model)
+        if key not in self._granted_model_arns:  # computing it costs jsii round trips
+            self._granted_model_arns[key] = self._granted_model_arns_of(resource_type, model)
+        return self._granted_model_arns[key]
 
-    def _granted_model_arn(self, model: str) -> str:
+    def _granted_model_arns_of(self, resource_type: str, model: str) -> list[str]:
         if is_unresolved(model):
-            if _references_resources(self.stack.resolve(model)):
-                return arns_of(self.stack, contract.CUSTOM_MODEL)
-            return model
+            resolved = self.stack.resolve(model)
+            if _reads_attribute(resolved):
+                return [arns_of(self.stack, contract.CUSTOM_MODEL)]
+            if _references_resources(resolved):
+                any_custom_model = arns_of(self.stack, contract.CUSTOM_MODEL)
+                if resource_type in FOUNDATION_MODEL_TYPES:
+                    return [any_custom_model, self._foundation_model_arn("*")]
+                return [any_custom_model]
+            return [model]
         if model.startswith("arn:"):
-            return model
-        return self.stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model)
+            return [model]
+        return [self._foundation_model_arn(model)]
+
+    def _foundation_model_arn(self, model_id: str) -> str:
+        return self.stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model_id)
+
+
+def _reads_attribute(resolved: Any) -> bool:
+    """Whether a resolved value reads an attribute of a resource of the template."""
+    if isinstance(resolved, dict):
+        return "Fn::GetAtt" in resolved or any(_reads_attribute(value) for value in resolved.values())
+    if isinstance(resolved, list):
+        return any(_reads_attribute(value) for value in resolved)
+    return False
 
 
 def _references_resources(resolved: Any) -> bool:
-    """Whether a resolved value reads an attribute of, or refers to, a resource (not a pseudo parameter)."""
+    """Whether a resolved value is made of anything but literals and pseudo parameters (AWS::Region...): a
+    parameter, a resource, an import, a dynamic reference."""
     if isinstance(resolved, dict):
-        if "Fn::GetAtt" in resolved or ("Ref" in resolved and not str(resolved["Ref"]).startswith("AWS::")):
+        if "Fn::GetAtt" in resolved or "Fn::ImportValue" in resolved:
+            return True
+        if "Ref" in resolved and not str(resolved["Ref"]).startswith("AWS::"):
             return True
         return any(_references_resources(value) for value in resolved.values())
     if isinstance(resolved, list):
         return any(_references_resources(value) for value in resolved)
-    return False
+    return isinstance(resolved, str) and "{{resolve:" in resolved

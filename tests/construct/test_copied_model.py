@@ -49,7 +49,9 @@ def test_the_handler_may_copy_exactly_the_source_and_read_copy_jobs(stack) -> No
     assert stack.resolve(jobs) == stack.resolve(
         stack.format_arn(service="bedrock", resource="model-copy-job", resource_name="*")
     )
-    # Copy jobs cannot be tagged: the notifier may read this account's, in the stack's Region.
+    # Copy jobs cannot be tagged: the handler has no tag actions on them (a copy's tags are its copied model's)...
+    assert stack.resolve(jobs) not in [stack.resolve(arn) for arn in granted(template, "bedrock:TagResource")]
+    # ...and the notifier may read this account's, in the stack's Region.
     notifier = role_statements(template, "BedrockJobCompletionNotifierRole")
     (reads,) = [s for s in notifier if s["Action"] == "bedrock:GetModelCopyJob"]
     assert "Condition" not in reads

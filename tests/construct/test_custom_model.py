@@ -130,6 +130,24 @@ class TestProperties:
         model(stack, bucket, base_model=base, job_name=cdk.CfnParameter(stack, "JobName").value_as_string)
         assert job_properties(Template.from_stack(stack))["baseModelIdentifier"] == {"Ref": "BaseModel"}
 
+    @pytest.mark.parametrize("source", ["parameter", "import"])
+    def test_a_base_model_known_only_at_deploy_is_granted_as_any_foundation_or_custom_model(
+        self, stack, bucket, source
+    ):
+        """The value may be a foundation model's id or ARN, or a custom model's ARN: CreateModelCustomizationJob
+        acts on either (Service Authorization Reference), so the handler may create a job from any of them."""
+        if source == "parameter":
+            base = cdk.CfnParameter(stack, "BaseModel", default="amazon.nova-micro-v1:0:128k").value_as_string
+        else:
+            base = cdk.Fn.import_value("SharedBaseModel")
+        model(stack, bucket, base_model=base)
+        statements = role_statements(Template.from_stack(stack), "BedrockCustomizationProviderHandlerRole")
+        creating = [s for s in statements if "bedrock:CreateModelCustomizationJob" in s["Action"]]
+        granted = rendered([statement["Resource"] for statement in creating])
+        # arn:<partition>:bedrock:<Region>::foundation-model/*, and this account's custom models
+        assert '":bedrock:us-east-1::foundation-model/*"' in granted
+        assert '":bedrock:us-east-1:123456789012:custom-model/*"' in granted
+
 
 class TestReinforcementFineTuning:
     def test_grader_is_rendered_and_the_service_role_may_invoke_it(self, stack, bucket):

@@ -558,6 +558,13 @@ def grant_paths_app() -> cdk.App:
         stack, "NovaMicro", bedrock.FoundationModelIdentifier.AMAZON_NOVA_MICRO_V1_0
     )
     ProvisionedThroughput(stack, "FoundationThroughput", model=foundation, model_units=1)
+    # Models known only at deploy: an id or ARN of either kind.
+    parameter_model = cdk.CfnParameter(stack, "BaseModel", default="amazon.nova-micro-v1:0:128k").value_as_string
+    _job(stack, "FromAParameter", train, output, base_model=parameter_model, completion=Completion.no_wait())
+    from_parameter = bedrock.FoundationModel.from_foundation_model_id(
+        stack, "ParameterModel", bedrock.FoundationModelIdentifier(parameter_model)
+    )
+    ProvisionedThroughput(stack, "ParameterThroughput", model=from_parameter, model_units=1)
     CustomModel.from_custom_model_name(stack, "ByName", "support-model").add_deployment("ByNameOnDemand")
     # Models referenced from elsewhere, invoked by a role of this stack.
     invoker = iam.Role(stack, "Invoker", assumed_by=iam.ServicePrincipal("states.amazonaws.com"))
