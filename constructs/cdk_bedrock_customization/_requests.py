@@ -7,6 +7,7 @@ aws-cdk-lib): what ``validate`` checks is what the constructs send. Parameters a
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -84,10 +85,7 @@ def job(
             jobName=job_name,
             customModelName=custom_model_name,
             customizationConfig=config,
-            # As strings, the type the API takes, whatever number the construct was given.
-            hyperParameters={name: str(value) for name, value in hyper_parameters.items()}
-            if hyper_parameters
-            else None,
+            hyperParameters=_hyper_parameter_texts(hyper_parameters) if hyper_parameters else None,
             customModelKmsKeyId=kms_key,
             validationDataConfig={"validators": [{"s3Uri": uri} for uri in validation_data]}
             if validation_data
@@ -118,6 +116,21 @@ def distillation(teacher_model: str, max_response_length_for_inference: int | No
     if max_response_length_for_inference is not None:
         teacher["maxResponseLengthForInference"] = max_response_length_for_inference
     return "DISTILLATION", {"distillationConfig": {"teacherModelConfig": teacher}}
+
+
+def _hyper_parameter_texts(hyper_parameters: Mapping[str, Any]) -> dict[str, str]:
+    """As strings, the type the API takes, whatever number the construct was given; what is neither a string nor
+    a number (None, True, nan, a list) is refused rather than written as its Python name."""
+    texts = {}
+    for name, value in hyper_parameters.items():
+        number = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+        if isinstance(value, bool) or not (isinstance(value, str) or number):
+            raise ValueError(f"hyper_parameters[{name!r}]: {value!r} is not a string or a finite number")
+        try:
+            texts[name] = str(value)
+        except ValueError as error:  # an integer of more digits than Python writes
+            raise ValueError(f"hyper_parameters[{name!r}]: {str(error).split(';')[0]}") from None
+    return texts
 
 
 def reinforcement_fine_tuning(grader: str, hyper_parameters: Mapping[str, Any] | None = None) -> Customization:

@@ -7,6 +7,7 @@ markers; any other non-JSON value is a token object (IResolvable); only numbers 
 
 from __future__ import annotations
 
+import math
 import weakref
 from typing import Any
 
@@ -20,7 +21,8 @@ def is_unresolved(value: Any) -> bool:
     if isinstance(value, str):
         return any(marker in value for marker in _STRING_MARKERS)
     if isinstance(value, float):
-        return bool(cdk.Token.is_unresolved(value))
+        # NaN and the infinities are never tokens, and JSON cannot carry them to the kernel (it would crash).
+        return math.isfinite(value) and bool(cdk.Token.is_unresolved(value))
     return not isinstance(value, _LITERAL_TYPES)
 
 

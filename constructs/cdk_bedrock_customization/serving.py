@@ -122,6 +122,7 @@ class ExistingCustomModel(CustomModelBase):
     @staticmethod
     def from_name(scope: Construct, construct_id: str, model_name: str) -> ExistingCustomModel:
         """Deployments need the model's ARN, whose last part Bedrock generates: look it up at deploy time."""
+        checked_value(model_name, "CustomModelName", "model_name")  # before the lookup is made
         model = ExistingCustomModel(scope, construct_id, model_arn="")
         model._model_arn = arn_by_name(model, "GetCustomModel", model_name, "custom-model")
         return model

@@ -754,6 +754,10 @@ def _conform_string(shape: Any, value: Any, path: str, problems: list[str]) -> A
     return value
 
 
+# The service model's integer types, as Smithy defines them: signed, of this many bits.
+_INTEGER_BITS = {"integer": 32, "long": 64}
+
+
 def _conform_number(shape: Any, value: Any, path: str, problems: list[str]) -> Any:
     integral = shape.type_name in ("integer", "long")
     number = _parse_number(value, integral)
@@ -762,7 +766,11 @@ def _conform_number(shape: Any, value: Any, path: str, problems: list[str]) -> A
         return value
     if not _check_bounds(shape, number, path, problems, "", value):
         return value
-    if isinstance(number, float) and math.isinf(number):  # more digits than any integer takes, and no bound
+    bits = _INTEGER_BITS.get(shape.type_name)
+    if bits is not None and not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        problems.append(f"{path}: {_show(value)} is out of range for a {bits}-bit integer")
+        return value
+    if isinstance(number, float) and math.isinf(number):  # more digits than any number takes, and no bound
         problems.append(f"{path}: {_show(value)} is out of range")
         return value
     return number

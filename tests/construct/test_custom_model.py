@@ -148,6 +148,23 @@ class TestProperties:
         assert '":bedrock:us-east-1::foundation-model/*"' in granted
         assert '":bedrock:us-east-1:123456789012:custom-model/*"' in granted
 
+    @pytest.mark.parametrize(
+        ("value", "why"),
+        [
+            (None, "None is not a string or a finite number"),
+            (True, "True is not a string or a finite number"),
+            (float("nan"), "nan is not a string or a finite number"),
+            (float("inf"), "inf is not a string or a finite number"),
+            ([1], r"\[1\] is not a string or a finite number"),
+            (10**5000, r"Exceeds the limit \(4300 digits\) for integer string conversion"),
+        ],
+        ids=["none", "bool", "nan", "inf", "list", "digits"],
+    )
+    def test_a_hyperparameter_that_is_not_a_string_or_a_number_is_refused(self, stack, bucket, value, why):
+        """Rather than written to the template as its Python name ("None", "True", "nan")."""
+        with pytest.raises(ValueError, match=f"hyper_parameters\\['epochCount'\\]: {why}"):
+            model(stack, bucket, hyper_parameters={"epochCount": value})
+
 
 class TestReinforcementFineTuning:
     def test_grader_is_rendered_and_the_service_role_may_invoke_it(self, stack, bucket):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -197,6 +198,12 @@ class TestDeployments:
         with pytest.raises(ValueError, match="model_arn: 'arn:aws:bedrock:us-east-1:123456789012:model/x'"):
             CustomModel.from_custom_model_arn(stack, "Existing", "arn:aws:bedrock:us-east-1:123456789012:model/x")
 
+    @pytest.mark.parametrize("name", ["a b!", "", "m" * 64])
+    def test_a_malformed_existing_name_is_an_error_naming_it_before_any_lookup(self, stack, name):
+        with pytest.raises(ValueError, match=f"model_name: {re.escape(repr(name))}"):
+            CustomModel.from_custom_model_name(stack, "Existing", name)
+        assert stack.node.try_find_child("Existing") is None
+
     def test_an_existing_model_by_name_is_looked_up_at_deploy_time(self, stack):
         CustomModel.from_custom_model_name(stack, "Existing", "support-model").add_deployment("OnDemand")
         template = Template.from_stack(stack)
@@ -273,6 +280,20 @@ class TestProvisionedThroughput:
         model = CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN)
         with pytest.raises(InvalidProperties, match="modelUnits: 0 must be at least 1"):
             model.add_provisioned_throughput("Provisioned", model_units=0)
+
+    @pytest.mark.parametrize("units", [float("nan"), float("inf")], ids=str)
+    def test_model_units_that_are_not_a_number_are_an_error_naming_them(self, stack, units):
+        """Not sent to the jsii kernel to ask whether they are a token: JSON has no NaN or Infinity, and the
+        kernel would crash, failing every later call of the app."""
+        model = CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN)
+        with pytest.raises(InvalidProperties, match=f"modelUnits: expected an integer, got {units}"):
+            model.add_provisioned_throughput("Provisioned", model_units=units)
+        model.add_provisioned_throughput("Fine", model_units=1)  # the kernel still answers
+
+    def test_model_units_beyond_a_32_bit_integer_are_an_error_naming_them(self, stack):
+        model = CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN)
+        with pytest.raises(InvalidProperties, match="modelUnits: 2147483648 is out of range for a 32-bit integer"):
+            model.add_provisioned_throughput("Provisioned", model_units=2**31)
 
     def test_grant_invoke_covers_exactly_the_throughput(self, stack):
         throughput = CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN).add_provisioned_throughput(

@@ -216,13 +216,30 @@ def test_an_integer_of_more_than_4300_digits_is_out_of_range(member, value, expe
 
 def test_an_integer_with_no_bound_and_too_many_digits_is_out_of_range():
     assert contract.value_problems("RFTMaxPromptLength", DIGITS, "maxPromptLength") == [
-        f"maxPromptLength: '{DIGITS[:116]}... is out of range"
+        f"maxPromptLength: '{DIGITS[:116]}... is out of range for a 32-bit integer"
     ]
     assert contract.value_problems("RFTMaxPromptLength", huge_integer(), "maxPromptLength") == [
-        "maxPromptLength: <an integer of about 5001 digits> is out of range"
+        "maxPromptLength: <an integer of about 5001 digits> is out of range for a 32-bit integer"
     ]
     assert contract.value_problems("RFTMaxPromptLength", "0" * 5000 + "42", "maxPromptLength") == []
     assert contract.value_problems("RFTMaxPromptLength", "-0", "maxPromptLength") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [
+        ("2147483647", False),
+        ("2147483648", True),
+        ("-2147483648", False),
+        ("-2147483649", True),
+        (2**31, True),
+        (1e300, True),
+    ],
+)
+def test_an_integer_member_takes_what_a_32_bit_integer_holds(value, refused):
+    """The service model's "integer" is Smithy's: a signed 32-bit integer, whatever bound (none, here) it has."""
+    problems = contract.value_problems("RFTMaxPromptLength", value, "maxPromptLength")
+    assert problems == ([f"maxPromptLength: {value!r} is out of range for a 32-bit integer"] if refused else [])
 
 
 @pytest.mark.parametrize(
