@@ -79,10 +79,17 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         self.resource = custom_resource(
             self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy, use=use
         )
-        # A model of another stack is known only at deploy time, in whichever Region it is: any custom model of the
-        # account (the handler copies only what the template names).
+        # A model of another stack is known only at deploy time: any custom model of the account in its stack's
+        # Region, or in any Region when that stack's is not known at synth (the handler copies only what the
+        # template names).
+        source_region = "*" if isinstance(source_model, str) else cdk.Stack.of(source_model).region
         granted_source = (
-            use.stack.format_arn(service="bedrock", region="*", resource="custom-model", resource_name="*")
+            use.stack.format_arn(
+                service="bedrock",
+                region="*" if is_unresolved(source_region) else source_region,
+                resource="custom-model",
+                resource_name="*",
+            )
             if is_unresolved(source_arn)
             else source_arn
         )

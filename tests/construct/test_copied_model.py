@@ -57,7 +57,7 @@ def test_the_handler_may_copy_exactly_the_source_and_read_copy_jobs(stack) -> No
     assert "Condition" not in reads
 
 
-def test_a_model_of_another_stack_is_granted_in_any_region(stack) -> None:
+def test_a_model_of_another_stack_is_granted_in_that_stacks_region(stack) -> None:
     app = stack.node.root
     west = cdk.Stack(app, "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
     bucket_uri = "s3://training-bucket/"
@@ -73,9 +73,29 @@ def test_a_model_of_another_stack_is_granted_in_any_region(stack) -> None:
     )
     CopiedCustomModel(east, "Copy", source_model=trained)
     (source,) = granted(Template.from_stack(east), "bedrock:CreateModelCopyJob")
-    assert east.resolve(source) == east.resolve(
-        east.format_arn(service="bedrock", region="*", resource="custom-model", resource_name="*")
+    assert source == {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-west-2:123456789012:custom-model/*"]]
+    }
+
+
+def test_a_model_of_an_environment_agnostic_stack_is_granted_in_any_region(stack) -> None:
+    app = stack.node.root
+    agnostic = cdk.Stack(app, "Agnostic")
+    trained = CustomModel(
+        agnostic,
+        "Trained",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_uri("s3://training-bucket/train.jsonl"),
+        output_data=S3Data.from_uri("s3://training-bucket/output/"),
     )
+    CopiedCustomModel(agnostic, "Copy", source_model=trained)
+    (source,) = granted(Template.from_stack(agnostic), "bedrock:CreateModelCopyJob")
+    assert source == {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:*:", {"Ref": "AWS::AccountId"}, ":custom-model/*"],
+        ]
+    }
 
 
 def test_the_copy_is_served_from_the_completed_copy_job(stack) -> None:

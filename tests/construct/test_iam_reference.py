@@ -760,7 +760,8 @@ GRANT_PATHS = {
     "uploading a local folder of weights": ("s3:PutObject", "CustomCDKBucketDeployment"),
     "imported models' lifecycle": ("bedrock:DeleteImportedModel", "imported-model/*"),
     "a copy of a model of another Region": ("bedrock:CreateModelCopyJob", "us-west-2:123456789012:custom-model/"),
-    "a copy of a model given as a construct": ("bedrock:CreateModelCopyJob", ":bedrock:*:"),
+    # in the Region of the model's stack (this one's)
+    "a copy of a model given as a construct": ("bedrock:CreateModelCopyJob", "us-east-1:123456789012:custom-model/*"),
     "finding copy jobs": ("bedrock:ListModelCopyJobs", "*"),
     "the notifier reads import jobs of its stack": (
         "bedrock:GetModelImportJob",
