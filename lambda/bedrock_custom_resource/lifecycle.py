@@ -146,7 +146,8 @@ class Desired:
         logical_id = tags.get(LOGICAL_ID_TAG, self.logical_id)
         if stack_name == self.stack_name and logical_id == self.logical_id:
             return None
-        return f"belongs to {logical_id} of stack {stack_name}"
+        owner = f"{logical_id} of stack {stack_name}" if LOGICAL_ID_TAG in tags else f"stack {stack_name}"
+        return f"belongs to {owner}"
 
 
 def _refuse_unpassable_role(role_arn: str | None) -> None:

@@ -260,6 +260,17 @@ def test_a_given_name_held_by_a_live_stack_of_another_name_is_not_adopted(bedroc
     assert bedrock.all_tags(physical_id)[STACK_TAG] == stack.events.stack_id
 
 
+def test_a_resource_made_before_logical_id_tags_is_judged_by_its_stack(bedrock, kind, stack):
+    """Adopted by its own stack (a retry, a replay) as before; refused to a stack of another name."""
+    properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
+    physical_id, _ = stack.create(properties)
+    bedrock.client().untag_resource(resourceARN=physical_id, tagKeys=[LOGICAL_ID_TAG])
+    with pytest.raises(lifecycle.NameTaken, match="belongs to stack my-stack;"):
+        Stack.named(bedrock, kind, "team-b").create(properties)
+    assert stack.create(properties)[0] == physical_id
+    assert bedrock.all_tags(physical_id)[LOGICAL_ID_TAG] == stack.logical_id
+
+
 def test_a_generated_name_held_by_another_resource_moves_to_the_next_name(bedrock, kind, stack):
     """Generated names differ per stack name and logical id; should one still be held by another resource (its
     tags say so), the create takes the next name of the sequence rather than adopt it."""
