@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from . import contract
+from . import contract, lifecycle
 from .responses import HandlerFailed, bounded_reason, encodable, error_message
 
 # Each declared resource type's handler module.
@@ -35,7 +35,8 @@ def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]
 def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     _log_request(entry, event)
     try:
-        result: dict[str, Any] = getattr(_handler(event), entry)(event)
+        handler = _handler(event)
+        result: dict[str, Any] = getattr(handler, entry)(_naming_what_was_made(handler, event))
     except Exception as error:
         message = error_message(error)
         reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
@@ -44,7 +45,22 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         # What the framework cannot send as it is (too long, a lone surrogate, unreadable) is replaced by reason.
         logger.error("%s failed: %s", entry, encodable(message) if message is not None else reason)
         raise HandlerFailed(reason) from error
+    if entry == "on_event" and event["RequestType"] == "Delete":
+        result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
     return result
+
+
+def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The event; for a Delete whose physical id CloudFormation made up (lifecycle.made_by), with the ARN of what
+    the create made instead, so that it is stopped or deleted as the policy that sent the Delete asks."""
+    kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
+    if event.get("RequestType") != "Delete" or kind is None or kind.arn_pattern.fullmatch(event["PhysicalResourceId"]):
+        return event
+    made = lifecycle.made_by(kind, handler.bedrock_client(), event)  # the module's client, as its code uses
+    if made is None:
+        return event
+    logger.info("%s was made before CloudFormation stopped waiting for it: deleting it", made)
+    return {**event, "PhysicalResourceId": made}
 
 
 def _handler(event: Mapping[str, Any]) -> ModuleType:

@@ -304,6 +304,30 @@ def create_or_adopt(
     )
 
 
+def made_by(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> str | None:
+    """The ARN of the resource this stack's logical id made from the event's properties, for a Delete whose
+    physical id is none of this type's: CloudFormation makes one up for a create it cancelled (a later resource
+    failed) or stopped waiting for (its timeout) before the handler answered, or one whose answer was lost, and
+    what the create made may be running. None when no name of the sequence holds one that its tags say this
+    stack's logical id made with these properties."""
+    try:
+        desired = Desired.of(event)
+    except Exception:  # properties that were refused: nothing was made from them
+        return None
+    made, names = None, set()
+    for number in range(1, MAX_NAME_ATTEMPTS + 1):
+        name = desired.attempt(number)[kind.name_member]
+        live = None if name in names else kind.get(client, name)  # a given name is the same for every number
+        if live is None:
+            return made
+        names.add(name)
+        tags = kind.own_tags(client, live)
+        ours = {FINGERPRINT_TAG: desired.fingerprint, STACK_TAG: desired.stack_id, LOGICAL_ID_TAG: desired.logical_id}
+        if all(tags.get(key) == value for key, value in ours.items()):
+            made = live[kind.arn_member]  # the latest: earlier names hold failed ones
+    return made
+
+
 def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: str) -> str:
     try:
         arn: str = getattr(client, kind.create_operation)(**request)[kind.arn_member]

@@ -352,6 +352,60 @@ def test_a_given_name_held_by_a_resource_made_outside_the_library_is_not_adopted
         Stack.named(bedrock, kind).create(properties)
 
 
+# --- a Delete of an id CloudFormation made up ----------------------------------------------------------------
+# A create that CloudFormation cancelled (a later resource failed) or stopped waiting for (its timeout) before the
+# handler answered, or whose answer was lost: CloudFormation rolls it back with a Delete of an id of its own.
+
+MADE_UP_ID = "my-stack-Model-1A2B3C4D5E6F"
+STOPPED_OR_DELETED = {
+    "Custom::BedrockModelCustomizationJob": "StopModelCustomizationJob",
+    "Custom::BedrockCustomModel": "DeleteCustomModel",
+    "Custom::BedrockCustomModelDeployment": "DeleteCustomModelDeployment",
+    "Custom::BedrockProvisionedModelThroughput": "DeleteProvisionedModelThroughput",
+}
+
+
+@pytest.mark.parametrize("given_name", [False, True], ids=["generated-name", "given-name"])
+def test_a_delete_of_a_made_up_id_deletes_what_the_unanswered_create_made(bedrock, kind, stack, given_name):
+    properties = kind.properties(bedrock) | ({kind.name_member: "support-v1"} if given_name else {})
+    physical_id = index.on_event(stack.events.create(properties, stack.logical_id))["PhysicalResourceId"]
+    mark = len(bedrock.calls)
+
+    delete = stack.events.delete(MADE_UP_ID, properties, stack.logical_id)
+    assert index.on_event(delete) == {"PhysicalResourceId": MADE_UP_ID}
+    while not index.is_complete(is_complete_input(delete, {"PhysicalResourceId": MADE_UP_ID}))["IsComplete"]:
+        stack.make_ready(physical_id)  # a stopping job stops, a deletion ends
+
+    assert STOPPED_OR_DELETED[kind.resource_type] in writes(bedrock, mark)
+    assert [call for call in bedrock.calls[mark:] if call.operation.startswith("Create")] == []
+
+
+@pytest.mark.parametrize(
+    "job_kind",
+    [resource_kinds.IMPORT_JOB, resource_kinds.COPY_JOB, resource_kinds.EVALUATION_JOB],
+    ids=lambda kind: kind.resource_type,
+)
+def test_a_made_up_id_names_the_job_an_unanswered_create_started(bedrock, job_kind):
+    """Import, copy and evaluation jobs are found by their names as well (a copy job by its copy's)."""
+    stack = Stack.named(bedrock, job_kind)
+    properties = job_kind.properties(bedrock)
+    physical_id = index.on_event(stack.events.create(properties, stack.logical_id))["PhysicalResourceId"]
+    delete = stack.events.delete(MADE_UP_ID, properties, stack.logical_id)
+    handler = index._handler(delete)
+    assert lifecycle.made_by(handler.KIND, handler.bedrock_client(), delete) == physical_id
+
+
+def test_a_delete_of_a_made_up_id_leaves_what_another_stack_or_logical_id_made(bedrock, kind, stack):
+    """A resource kept by an earlier stack of this name (RETAIN), or made by another logical id, is not this
+    create's: nothing is written."""
+    properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
+    stack.create(properties)
+    mark = len(bedrock.calls)
+    for again, logical_id in ((Stack.named(bedrock, kind), stack.logical_id), (stack, "Other")):
+        index.on_event(again.events.delete(MADE_UP_ID, properties, logical_id))
+    assert writes(bedrock, mark) == []
+
+
 # --- tags -------------------------------------------------------------------------------------------------
 
 
