@@ -43,8 +43,10 @@ class TestEventDriven:
         assert template[job_id]["Properties"]["waitUntil"] == "Accepted"
 
         ((condition_id, condition),) = of_type(template, WAIT).items()
-        ((handle_id, _),) = ((k, v) for k, v in of_type(template, HANDLE).items() if k.startswith("Model"))
+        ((handle_id, handle),) = ((k, v) for k, v in of_type(template, HANDLE).items() if k.startswith("Model"))
         assert condition["Properties"] == {"Count": 1, "Handle": {"Ref": handle_id}, "Timeout": "43200"}
+        # The handle's URL lasts 24 hours from its creation: it is made with the job, however long the job queued.
+        assert handle["DependsOn"] == [job_id]
         notifier_ids = {k for k in template if k.startswith("BedrockJobCompletionNotifier")}
         # It waits for the job to be accepted, and for the notifier (its function, rules and grants): through
         # one resource of the notifier that is created after all the others.

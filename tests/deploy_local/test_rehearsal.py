@@ -452,6 +452,16 @@ def test_five_models_deploy_within_a_quota_of_two_concurrent_jobs(assemblies, ca
         assert not any("ServiceQuotaExceeded" in line for line in lines)
 
 
+def test_queued_jobs_signal_their_waits_within_the_life_of_a_handles_url(assemblies):
+    """Five 10-hour jobs, two at a time: the last starts about 20 hours into the deployment and ends about 30
+    hours in. A handle's URL lasts 24 hours from the handle's creation (the rehearsal refuses a later signal, as
+    S3 does): each handle is made with its job, not when the deployment starts."""
+    with cloud([], job_quota=2, timings=Timings(job_minutes=600)) as local:
+        (outcome,) = local.deploy(assemblies["five"]).values()
+        assert outcome.succeeded, outcome.reason
+        assert [job["status"] for job in local.bedrock.jobs()] == ["Completed"] * 5
+
+
 def test_models_deploy_through_the_provider_of_another_stack(assemblies):
     """The provider stack deploys first; the models' stack holds their grants (a policy on the provider's handler
     role, which its jobs wait for) and orders its own jobs; the delete removes the models' stack first."""

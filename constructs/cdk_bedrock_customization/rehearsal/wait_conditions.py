@@ -18,6 +18,9 @@ from .reporting import Printer
 from .stack_resources import Deployed, ResourceFailed
 
 PROGRESS_INTERVAL = 900.0  # simulated seconds between the progress bars of a long wait
+# A handle's URL is presigned when CloudFormation creates the handle, for 24 hours (X-Amz-Expires=86399), whatever
+# its wait condition's Timeout: a signal after that is refused (S3's 403, "Request has expired").
+HANDLE_URL_LIFETIME = 86399.0
 
 
 class SignalServer:
@@ -27,6 +30,7 @@ class SignalServer:
     def __init__(self, clock: VirtualClock) -> None:
         self._clock = clock
         self._signals: dict[str, list[dict[str, Any]]] = {}
+        self._created: dict[str, float] = {}  # each handle's path: when its URL was presigned
         self._lock = threading.Lock()
         self._cancelled = False
         self._server = LocalHttpServer(self._receive, name="wait-condition-handles").start()
@@ -34,13 +38,19 @@ class SignalServer:
     def _receive(self, request: HttpRequest) -> HttpResponse:
         if request.method != "PUT":
             return HttpResponse(405)
+        path = request.path.split("?", 1)[0]
         with self._lock:
-            self._signals.setdefault(request.path.split("?", 1)[0], []).append(json.loads(request.body))
+            if self._clock.now() - self._created.get(path, self._clock.now()) > HANDLE_URL_LIFETIME:
+                return HttpResponse(403)
+            self._signals.setdefault(path, []).append(json.loads(request.body))
         self._clock.notify()
         return HttpResponse(200)
 
     def new_handle(self, logical_id: str) -> str:
-        return self._server.url(f"/wait/{logical_id}/{uuid.uuid4().hex}")
+        path = f"/wait/{logical_id}/{uuid.uuid4().hex}"
+        with self._lock:
+            self._created[path] = self._clock.now()
+        return self._server.url(path)
 
     def wait_for(self, handle_url: str, count: int, timeout: float) -> list[dict[str, Any]] | None:
         """The signals to handle_url once count arrived, or a failure did; fewer when timeout (simulated
