@@ -378,7 +378,11 @@ def test_an_integer_of_4300_digits_is_read_and_then_refused_by_its_bound(tmp_pat
     assert code == 1 and line.startswith("21:18: provisioned_throughput.nova-pt.model_units: 1111111")
     # A number beyond 2**53 would change, or vanish, in the template (jsii and CloudFormation carry doubles).
     assert line.endswith("... is beyond ±9007199254740991: a template cannot carry it exactly")
+    # Within the template's bound, the service model's own: modelUnits is a 32-bit integer.
     path = write(tmp_path, GOOD.replace("model_units: 1", "model_units: 9007199254740991"))
+    code, (line,) = validate(capsys, path)
+    assert code == 1 and line.endswith("model_units: 9007199254740991 is out of range for a 32-bit integer")
+    path = write(tmp_path, GOOD.replace("model_units: 1", "model_units: 2147483647"))
     assert validate(capsys, path)[0] == 0
 
 
