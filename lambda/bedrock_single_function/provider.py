@@ -130,6 +130,13 @@ class SingleFunctionProvider(_PollingThatFits):
         for register in (self.poll_create, self.poll_update, self.poll_delete):
             register(self._poll)
 
+    def _timeout(self) -> None:
+        """crhelper's timer, half a second before the function's timeout, answers FAILED with an empty physical
+        id, which CloudFormation refuses (it makes one up), and leaves the polling rule: one slow call would fail
+        the deployment. Nothing is answered: a poll is made again by its rule, a first invocation by Lambda's
+        retries of CloudFormation's asynchronous call (a create finds what it made by its names)."""
+        logger.error("The function is about to time out; the request is left to its next poll or Lambda's retry")
+
     # --- the adapter ----------------------------------------------------------------------------------
 
     def _start(self, event: dict[str, Any], _context: Any) -> str:

@@ -356,6 +356,41 @@ def test_a_retried_first_invocation_starts_one_job_and_sets_up_polling_once(sing
     assert single_function.leftovers().empty
 
 
+@pytest.mark.parametrize("invocation", ["first", "poll"])
+def test_an_invocation_about_to_time_out_answers_nothing_and_is_made_again(
+    single_function, bedrock, events, monkeypatch, invocation
+):
+    """crhelper's timer fires half a second before the function's timeout (called here, in the middle of the
+    invocation, where the timer would fire): no FAILED with an empty physical id, which CloudFormation would
+    refuse. Lambda's retry, or the rule's next poll, then completes the request."""
+    event = single_function.addressed(events.create())
+    entry = "on_event" if invocation == "first" else "is_complete"
+    real = getattr(index, entry)
+
+    def running_out_of_time(request: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        result = real(request, context)
+        single_function.provider._timeout()  # the timer's call, just before Lambda ends the invocation
+        return result
+
+    if invocation == "poll":
+        single_function.invoke(event)
+    monkeypatch.setattr(index, entry, running_out_of_time)
+    if invocation == "first":
+        single_function.invoke(event)
+    else:
+        single_function.play_schedule()
+    assert single_function.responses(event) == []
+    monkeypatch.setattr(index, entry, real)
+
+    if invocation == "first":
+        single_function.invoke(event, instance=single_function.new_provider())  # Lambda's retry
+    bedrock.set_job_status(only_job(bedrock), "Completed")
+    assert single_function.play_schedule() == 1
+    assert response(single_function, event)["Status"] == "SUCCESS"
+    assert len(bedrock.jobs()) == 1
+    assert single_function.leftovers().empty
+
+
 def test_a_retried_last_poll_answers_again_and_leaves_nothing(single_function, bedrock, events):
     """Lambda retries a poll invocation that failed or timed out, e.g. in its response PUT, after that
     invocation had already removed the rule, the target and the permission."""
