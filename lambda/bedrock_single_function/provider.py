@@ -114,7 +114,17 @@ class _PollingThatFits(_OneNamePerRequest):
             raise
 
 
-class SingleFunctionProvider(_PollingThatFits):
+class _NoAnswerAtTimeout(_PollingThatFits):
+    """crhelper's timer, half a second before the function's timeout, answers FAILED with an empty physical id,
+    which CloudFormation refuses (it makes one up), and leaves the polling rule: one slow call would fail the
+    deployment. Nothing is answered: a poll is made again by its rule, a first invocation by Lambda's retries of
+    CloudFormation's asynchronous call (a create finds what it made by its names)."""
+
+    def _timeout(self) -> None:
+        logger.error("The function is about to time out; the request is left to its next poll or Lambda's retry")
+
+
+class SingleFunctionProvider(_NoAnswerAtTimeout):
     """crhelper's CfnResource with the lifecycle code registered, and its gaps closed (see the module)."""
 
     def __init__(self, ssl_verify: bool | str | None = None) -> None:
@@ -129,13 +139,6 @@ class SingleFunctionProvider(_PollingThatFits):
             register(self._start)
         for register in (self.poll_create, self.poll_update, self.poll_delete):
             register(self._poll)
-
-    def _timeout(self) -> None:
-        """crhelper's timer, half a second before the function's timeout, answers FAILED with an empty physical
-        id, which CloudFormation refuses (it makes one up), and leaves the polling rule: one slow call would fail
-        the deployment. Nothing is answered: a poll is made again by its rule, a first invocation by Lambda's
-        retries of CloudFormation's asynchronous call (a create finds what it made by its names)."""
-        logger.error("The function is about to time out; the request is left to its next poll or Lambda's retry")
 
     # --- the adapter ----------------------------------------------------------------------------------
 

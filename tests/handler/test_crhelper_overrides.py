@@ -29,12 +29,14 @@ def test_the_crhelper_methods_the_adapter_replaces_are_unchanged(snapshot) -> No
     }
     assert replacing == {
         "SingleFunctionProvider": [],
+        "_NoAnswerAtTimeout": ["_timeout"],
         "_PollingThatFits": ["_setup_polling"],
         "_OneNamePerRequest": ["_add_permission", "_put_rule", "_remove_polling"],
     }
     replaced = sorted(name for names in replacing.values() for name in names)
     # And what the adapter relies on: crhelper answers a request whose event it marks as a poll (CrHelperPoll)
     # without setting up polling; a create function gets the event that _polling_init then reads.
-    relied_on = ["__call__", "_crhelper_init", "_polling_init", "_wrap_function"]
+    # Its timer calls _timeout (_set_timeout).
+    relied_on = ["__call__", "_crhelper_init", "_polling_init", "_set_timeout", "_wrap_function"]
     sources = {name: inspect.getsource(getattr(resource_helper.CfnResource, name)) for name in replaced + relied_on}
     assert sources == snapshot
