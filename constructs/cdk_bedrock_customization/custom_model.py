@@ -107,6 +107,17 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
+        _check_types(
+            training_data=(training_data, (S3Data, InvocationLogs)),
+            output_data=(output_data, S3Data),
+            validation_data=(validation_data, (list, tuple, type(None))),
+            customization=(customization, (Customization, type(None))),
+            completion=(completion, (Completion, type(None))),
+            hyper_parameters=(hyper_parameters, (Mapping, type(None))),
+            job_tags=(job_tags, (Mapping, type(None))),
+            custom_model_tags=(custom_model_tags, (Mapping, type(None))),
+        )
+        _check_types(**{f"validation_data[{i}]": (data, S3Data) for i, data in enumerate(validation_data or [])})
         super().__init__(scope, construct_id)
         customization = customization or Customization.fine_tuning()
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
@@ -260,3 +271,14 @@ def _training_data(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
     return _requests.invocation_logs(
         training_data.source.uri, training_data.use_prompt_response, filters.render() if filters else None
     )
+
+
+def _check_types(**given: tuple[Any, type | tuple[type, ...]]) -> None:
+    """What the type hints say, checked at run time for the library's own types: a value of another type (an S3
+    URI where S3Data is expected, one S3Data where a list is) is a TypeError naming the parameter, before anything
+    is made, rather than an AttributeError from deep inside."""
+    for parameter, (value, expected) in given.items():
+        if not isinstance(value, expected):
+            names = [kind.__name__ for kind in (expected if isinstance(expected, tuple) else (expected,))]
+            wanted = " or ".join(name for name in names if name != "NoneType")
+            raise TypeError(f"{parameter}: expected {wanted}, got {type(value).__name__} {value!r:.120}")

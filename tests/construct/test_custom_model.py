@@ -165,6 +165,27 @@ class TestProperties:
         with pytest.raises(ValueError, match=f"hyper_parameters\\['epochCount'\\]: {why}"):
             model(stack, bucket, hyper_parameters={"epochCount": value})
 
+    @pytest.mark.parametrize(
+        ("parameter", "value", "expected"),
+        [
+            ("training_data", "s3://my-bucket/train.jsonl", "S3Data or InvocationLogs, got str 's3://my-bucket/"),
+            ("output_data", "s3://my-bucket/output/", "S3Data, got str"),
+            ("validation_data", S3Data.from_uri("s3://my-bucket/validation.jsonl"), "list or tuple, got S3Data"),
+            ("validation_data", ["s3://my-bucket/validation.jsonl"], "S3Data, got str"),
+            ("customization", "fine_tuning", "Customization, got str"),
+            ("completion", "polling", "Completion, got str"),
+            ("hyper_parameters", "epochCount=2", "Mapping, got str"),
+            ("job_tags", "team=ml", "Mapping, got str"),
+        ],
+        ids=["training", "output", "one-validation", "validation-uri", "customization", "completion", "hp", "tags"],
+    )
+    def test_a_value_of_another_type_is_a_type_error_naming_the_parameter(
+        self, stack, bucket, parameter, value, expected
+    ):
+        with pytest.raises(TypeError, match=rf"^{parameter}(\[0\])?: expected {re.escape(expected)}"):
+            model(stack, bucket, **{parameter: value})
+        assert stack.node.try_find_child("Model") is None  # nothing was made
+
 
 class TestReinforcementFineTuning:
     def test_grader_is_rendered_and_the_service_role_may_invoke_it(self, stack, bucket):
