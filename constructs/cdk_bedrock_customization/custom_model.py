@@ -107,17 +107,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
-        _check_types(
-            training_data=(training_data, (S3Data, InvocationLogs)),
-            output_data=(output_data, S3Data),
-            validation_data=(validation_data, (list, tuple, type(None))),
-            customization=(customization, (Customization, type(None))),
-            completion=(completion, (Completion, type(None))),
-            hyper_parameters=(hyper_parameters, (Mapping, type(None))),
-            job_tags=(job_tags, (Mapping, type(None))),
-            custom_model_tags=(custom_model_tags, (Mapping, type(None))),
-        )
-        _check_types(**{f"validation_data[{i}]": (data, S3Data) for i, data in enumerate(validation_data or [])})
+        _check_prop_types(locals())  # the parameters, by name
         super().__init__(scope, construct_id)
         customization = customization or Customization.fine_tuning()
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
@@ -271,6 +261,23 @@ def _training_data(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
     return _requests.invocation_logs(
         training_data.source.uri, training_data.use_prompt_response, filters.render() if filters else None
     )
+
+
+def _check_prop_types(props: Mapping[str, Any]) -> None:
+    """The types of CustomModel's parameters (props, by name) that are the library's own, or collections."""
+    none = type(None)
+    _check_types(
+        training_data=(props["training_data"], (S3Data, InvocationLogs)),
+        output_data=(props["output_data"], S3Data),
+        validation_data=(props["validation_data"], (list, tuple, none)),
+        customization=(props["customization"], (Customization, none)),
+        completion=(props["completion"], (Completion, none)),
+        hyper_parameters=(props["hyper_parameters"], (Mapping, none)),
+        job_tags=(props["job_tags"], (Mapping, none)),
+        custom_model_tags=(props["custom_model_tags"], (Mapping, none)),
+    )
+    validation_data = props["validation_data"] or []
+    _check_types(**{f"validation_data[{i}]": (data, S3Data) for i, data in enumerate(validation_data)})
 
 
 def _check_types(**given: tuple[Any, type | tuple[type, ...]]) -> None:
