@@ -57,17 +57,21 @@ def test_the_handler_may_copy_exactly_the_source_and_read_copy_jobs(stack) -> No
     assert "Condition" not in reads
 
 
+def trained_model(stack: cdk.Stack) -> CustomModel:
+    """A model trained in stack, the source of a copy."""
+    return CustomModel(
+        stack,
+        "Trained",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_uri("s3://training-bucket/train.jsonl"),
+        output_data=S3Data.from_uri("s3://training-bucket/output/"),
+    )
+
+
 def test_a_model_of_another_stack_is_granted_in_that_stacks_region(stack) -> None:
     app = stack.node.root
     west = cdk.Stack(app, "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
-    bucket_uri = "s3://training-bucket/"
-    trained = CustomModel(
-        west,
-        "Trained",
-        base_model="amazon.nova-micro-v1:0:128k",
-        training_data=S3Data.from_uri(bucket_uri + "train.jsonl"),
-        output_data=S3Data.from_uri(bucket_uri + "output/"),
-    )
+    trained = trained_model(west)
     east = cdk.Stack(
         app, "East", env=cdk.Environment(account="123456789012", region="us-east-1"), cross_region_references=True
     )
@@ -81,14 +85,7 @@ def test_a_model_of_another_stack_is_granted_in_that_stacks_region(stack) -> Non
 def test_a_model_of_an_environment_agnostic_stack_is_granted_in_any_region(stack) -> None:
     app = stack.node.root
     agnostic = cdk.Stack(app, "Agnostic")
-    trained = CustomModel(
-        agnostic,
-        "Trained",
-        base_model="amazon.nova-micro-v1:0:128k",
-        training_data=S3Data.from_uri("s3://training-bucket/train.jsonl"),
-        output_data=S3Data.from_uri("s3://training-bucket/output/"),
-    )
-    CopiedCustomModel(agnostic, "Copy", source_model=trained)
+    CopiedCustomModel(agnostic, "Copy", source_model=trained_model(agnostic))
     (source,) = granted(Template.from_stack(agnostic), "bedrock:CreateModelCopyJob")
     assert source == {
         "Fn::Join": [
