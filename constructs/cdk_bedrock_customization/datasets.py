@@ -1435,6 +1435,15 @@ def _file_name_warnings(path: str | os.PathLike[str], family: str, warnings: _Wa
         )
 
 
+class NotJsonConstant(ValueError):
+    """NaN, Infinity or -Infinity: Python's json reads them, JSON (RFC 8259) has no such values."""
+
+
+def refuse_json_constant(name: str) -> Any:
+    """json's parse_constant: refuse what JSON does not have (a NaN that a script wrote for a missing value)."""
+    raise NotJsonConstant(f"{name} is not a JSON value (JSON has no NaN or Infinity; write null or a number)")
+
+
 def _unreadable_line(raw: bytes, exc: ValueError | RecursionError) -> str:
     """Why a line holds no JSON value that can be read."""
     # A blank line fails to parse as well; it is named as such, being the likelier slip.
@@ -1446,14 +1455,17 @@ def _unreadable_line(raw: bytes, exc: ValueError | RecursionError) -> str:
         return f"not valid JSON: {exc.msg} at column {exc.colno}"
     if isinstance(exc, RecursionError):
         return "JSON nested more deeply than can be read"
+    if isinstance(exc, NotJsonConstant):
+        return f"not valid JSON: {exc}"
     # Python's own limit on the digits of an integer it converts (its advice, to raise the limit, is not the user's).
     return f"a value that cannot be read: {str(exc).split(';')[0]}"
 
 
-# json.loads without its wrapper's per-call work: the C scanner of a default decoder, which reads one JSON value at
-# an index and clears its memo after each call. A line it does not read whole (leading white space, extra data,
-# no value) goes to json.loads, which gives the same value or the same error as always.
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+# json.loads without its wrapper's per-call work: the C scanner of a decoder (refusing NaN and Infinity), which reads
+# one JSON value at an index and clears its memo after each call. A line it does not read whole (leading white space,
+# extra data, no value) goes to json.loads, which gives the same value or the same error as always.
+_DECODER = json.JSONDecoder(parse_constant=refuse_json_constant)
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
 _JSON_SPACE = " \t\n\r"
 
 
@@ -1478,9 +1490,9 @@ def _validate_records(
                 try:
                     record, end = scan(line, 0)
                     if end != len(line) and (rest := line[end:]) != "\n" and rest.strip(_JSON_SPACE):
-                        record = json.loads(line)
+                        record = json.loads(line, parse_constant=refuse_json_constant)
                 except StopIteration:
-                    record = json.loads(line)
+                    record = json.loads(line, parse_constant=refuse_json_constant)
             except (ValueError, RecursionError) as exc:  # ValueError: not UTF-8, not JSON, too many digits
                 raise DatasetError(f"{display}:{lineno}: {_unreadable_line(raw, exc)}") from None
             if type(record) is not dict:

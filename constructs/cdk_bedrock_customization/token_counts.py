@@ -34,6 +34,7 @@ from .datasets import (
     PROMPT_COMPLETION,
     DatasetError,
     format_rule,
+    refuse_json_constant,
     token_limits_for,
 )
 
@@ -140,7 +141,7 @@ def _records(path: str | os.PathLike[str], display: str) -> Iterator[tuple[int, 
     with open(path, "rb") as stream:
         for line, raw in enumerate(stream, 1):
             try:
-                record = json.loads(raw)
+                record = json.loads(raw, parse_constant=refuse_json_constant)
             except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, too many digits, too deep
                 raise DatasetError(f"{display}:{line}: not a JSON record ({exc}); validate the file first") from None
             if not isinstance(record, dict):

@@ -298,6 +298,19 @@ def test_a_line_python_cannot_read_is_named(tmp_path: Path, line: str, why: str)
     assert error(path, TITAN_EXPRESS).startswith(f"{path}:2: {why}")
 
 
+# JSON (RFC 8259) has no NaN or Infinity, which Python's json reads and json.dumps writes for a float("nan").
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("indent", ["", "  "], ids=["scanned", "leading-space"])
+def test_nan_and_infinity_are_not_json(tmp_path: Path, constant: str, indent: str) -> None:
+    path = dataset(
+        tmp_path, indent + '{"prompt": "x", "completion": "y", "score": ' + constant + "}", good=PROMPT_COMPLETION
+    )
+    assert error(path, TITAN_EXPRESS) == (
+        f"{path}:2: not valid JSON: {constant} is not a JSON value "
+        "(JSON has no NaN or Infinity; write null or a number)"
+    )
+
+
 def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "train.jsonl"
     path.write_bytes(b"")

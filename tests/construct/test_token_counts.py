@@ -225,7 +225,11 @@ def test_an_unreadable_line_is_named(tmp_path: Path, client: Any) -> None:
             count_tokens(path, COHERE, client)
 
 
-@pytest.mark.parametrize("line", ["[" * 100_000, '{"n": ' + "9" * 5000 + "}"], ids=["deep", "digits"])
+@pytest.mark.parametrize(
+    "line",
+    ["[" * 100_000, '{"n": ' + "9" * 5000 + "}", '{"prompt": "q", "completion": "a", "n": NaN}'],
+    ids=["deep", "digits", "nan"],
+)
 def test_a_line_python_cannot_read_is_named(tmp_path: Path, client: Any, line: str) -> None:
     path = tmp_path / "train.jsonl"
     path.write_text(line + "\n")
