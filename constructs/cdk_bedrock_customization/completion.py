@@ -251,7 +251,7 @@ class JobCompletionNotifier(Construct):
         handle = cdk.CfnWaitConditionHandle(scope, f"JobWaitHandle{key}")
         # Made once the job is: its URL is presigned for 24 hours from then, and a queued job starts only when an
         # earlier one's wait ends, which may be days after the deployment started.
-        handle.node.add_dependency(job)
+        handle.add_resource_dependency(job)
         handle_id = self._stack.get_logical_id(handle)
         # Its properties as Python values (Ref by logical id, which CloudFormation orders by): fewer jsii round trips.
         condition = cdk.CfnResource(
