@@ -12,6 +12,7 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from . import _requests
+from ._prop_types import check_prop_types
 from ._resource import AwaitedJob, TaggedResource, custom_resource, grant_model_key
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
@@ -64,6 +65,7 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         :param removal_policy: what deleting or replacing the resource does to the copy. @default RETAIN
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
+        check_prop_types(CopiedCustomModel.__init__, locals())  # before anything is made
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         self.completion = completion or DEFAULT_COMPLETION

@@ -19,6 +19,7 @@ from . import _requests
 from ._local_datasets import ship_local_datasets
 from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
+from ._prop_types import check_prop_types
 from ._resource import (
     MODEL_KEY_ACTIONS,
     AwaitedJob,
@@ -107,7 +108,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
-        _check_prop_types(locals())  # the parameters, by name
+        check_prop_types(CustomModel.__init__, locals())  # before anything is made
         super().__init__(scope, construct_id)
         customization = customization or Customization.fine_tuning()
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
@@ -261,31 +262,3 @@ def _training_data(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
     return _requests.invocation_logs(
         training_data.source.uri, training_data.use_prompt_response, filters.render() if filters else None
     )
-
-
-def _check_prop_types(props: Mapping[str, Any]) -> None:
-    """The types of CustomModel's parameters (props, by name) that are the library's own, or collections."""
-    none = type(None)
-    _check_types(
-        training_data=(props["training_data"], (S3Data, InvocationLogs)),
-        output_data=(props["output_data"], S3Data),
-        validation_data=(props["validation_data"], (list, tuple, none)),
-        customization=(props["customization"], (Customization, none)),
-        completion=(props["completion"], (Completion, none)),
-        hyper_parameters=(props["hyper_parameters"], (Mapping, none)),
-        job_tags=(props["job_tags"], (Mapping, none)),
-        custom_model_tags=(props["custom_model_tags"], (Mapping, none)),
-    )
-    validation_data = props["validation_data"] or []
-    _check_types(**{f"validation_data[{i}]": (data, S3Data) for i, data in enumerate(validation_data)})
-
-
-def _check_types(**given: tuple[Any, type | tuple[type, ...]]) -> None:
-    """What the type hints say, checked at run time for the library's own types: a value of another type (an S3
-    URI where S3Data is expected, one S3Data where a list is) is a TypeError naming the parameter, before anything
-    is made, rather than an AttributeError from deep inside."""
-    for parameter, (value, expected) in given.items():
-        if not isinstance(value, expected):
-            names = [kind.__name__ for kind in (expected if isinstance(expected, tuple) else (expected,))]
-            wanted = " or ".join(name for name in names if name != "NoneType")
-            raise TypeError(f"{parameter}: expected {wanted}, got {type(value).__name__} {value!r:.120}")

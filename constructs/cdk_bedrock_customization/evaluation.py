@@ -20,6 +20,7 @@ from constructs import Construct, IConstruct
 
 from . import _requests
 from ._nag import acknowledge, wildcard_resources
+from ._prop_types import check_prop_types
 from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
@@ -192,6 +193,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
             few minutes. Completion.polling() polls from the provider, up to 1 hour; no_wait() cannot gate
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
+        check_prop_types(ModelEvaluation.__init__, locals())  # before anything is made
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         self.completion = _gating(completion or DEFAULT_COMPLETION)

@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
 
+from ._prop_types import check_prop_types
 from ._requests import CompletionMode
 from .completion import Completion
 from .copied_model import CopiedCustomModel
@@ -77,6 +78,7 @@ class ModelsFromFile(Construct):
         :param stage: the stage whose overrides apply (a key of the file's ``stages``). @default none
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
+        check_prop_types(ModelsFromFile.__init__, locals())  # before anything is made
         super().__init__(scope, construct_id)
         self.file = ModelsFile.load(path, stage)
         self.models: dict[str, CustomModelBase] = {}

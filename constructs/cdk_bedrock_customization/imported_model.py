@@ -16,6 +16,7 @@ from constructs import Construct
 
 from . import _requests
 from ._nag import acknowledge, wildcard_resources
+from ._prop_types import check_prop_types
 from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
@@ -93,6 +94,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
+        check_prop_types(ImportedCustomModel.__init__, locals())  # before anything is made
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         needs_role = source.s3_data is not None or kms_key is not None

@@ -17,6 +17,7 @@ from constructs import Construct
 from . import _requests
 from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
+from ._prop_types import check_prop_types
 from ._resource import (
     MODEL_KEY_ACTIONS,
     AwaitedJob,
@@ -105,6 +106,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
             imported model is data
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
+        check_prop_types(ImportedModel.__init__, locals())  # before anything is made
         super().__init__(scope, construct_id)
         if model_data.local_folder is not None:
             _check_weights(model_data.local_folder)

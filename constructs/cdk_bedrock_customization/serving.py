@@ -14,6 +14,7 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from . import _requests
+from ._prop_types import check_prop_types
 from ._resource import TaggedResource, attribute_string, custom_resource
 from ._tokens import is_unresolved
 from .invocable import InvocableModel, arn_by_name, checked_value
@@ -237,6 +238,7 @@ class CustomModelDeployment(_ServingResource, CustomModelDeploymentBase):
         :param removal_policy: @default DESTROY: a deployment holds no data, and is recreated in minutes
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
+        check_prop_types(CustomModelDeployment.__init__, locals())  # before anything is made
         super().__init__(scope, construct_id)
         properties = _requests.deployment(
             model=model.model_arn, model_deployment_name=model_deployment_name, description=description
@@ -293,6 +295,7 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
         :param removal_policy: @default DESTROY: provisioned throughput is billed for as long as it exists
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
+        check_prop_types(ProvisionedThroughput.__init__, locals())  # before anything is made
         if isinstance(model, InvocableModel):
             # CreateProvisionedModelThroughput's modelId takes a custom or foundation model only.
             raise ValueError(

@@ -1,0 +1,109 @@
+"""The type hints of a construct's parameters, checked at run time for the library's own types and collections.
+
+A value of another type (an S3 URI where ``S3Data`` is expected, one ``S3Data`` where a list is, a string where a
+``Mapping`` is) is a TypeError that names the parameter and shows the value, raised before the construct adds
+anything to the tree, rather than an AttributeError from deep inside. The expected types are read from the
+``__init__``'s own hints: a construct calls ``check_prop_types(ItsClass.__init__, locals())`` first thing.
+
+What is checked, member by member of a hint's union: the classes of this package, ``Sequence[X]`` (a list or a
+tuple, and each element against X when X is checked), ``Mapping`` (any mapping; its keys and values are left to
+the contract), and, beside those, None and plain str, int, float and bool. A hint with any other member (a jsii
+type such as ``iam.IRole`` or ``cdk.Duration``, ``Any``) is not checked: jsii and the contract check those.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_PACKAGE = __name__.partition(".")[0]
+_PLAIN = (type(None), str, int, float, bool)
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """The classes a value may be, and what each element of a list or tuple must be (None: anything)."""
+
+    classes: tuple[type, ...]
+    elements: _Expected | None = None
+
+
+def check_prop_types(init: Callable[..., None], props: Mapping[str, Any]) -> None:
+    """Check props (the parameters of init, by name: its ``locals()`` before anything else) against init's hints."""
+    for parameter, expected in _checked(init):
+        _check(parameter, props[parameter], expected)
+
+
+def checked_parameters(init: Callable[..., None]) -> tuple[str, ...]:
+    """The parameters of init whose type check_prop_types checks, in order."""
+    return tuple(parameter for parameter, _expected in _checked(init))
+
+
+def check_types(**given: tuple[Any, type | tuple[type, ...]]) -> None:
+    """Each value (by parameter) is of the type, or one of the types, expected: else a TypeError naming the
+    parameter, the types expected (None aside) and the value."""
+    for parameter, (value, expected) in given.items():
+        if not isinstance(value, expected):
+            names = [kind.__name__ for kind in (expected if isinstance(expected, tuple) else (expected,))]
+            wanted = " or ".join(name for name in names if name != "NoneType")
+            raise TypeError(f"{parameter}: expected {wanted}, got {type(value).__name__} {value!r:.120}")
+
+
+def _check(parameter: str, value: Any, expected: _Expected) -> None:
+    check_types(**{parameter: (value, expected.classes)})
+    if expected.elements is not None and isinstance(value, list | tuple):
+        for index, element in enumerate(value):
+            _check(f"{parameter}[{index}]", element, expected.elements)
+
+
+@functools.cache
+def _checked(init: Callable[..., None]) -> tuple[tuple[str, _Expected], ...]:
+    """The checked parameters of init and what each expects, read once per function."""
+    checked = []
+    for parameter, hint in _hints(init).items():
+        expected = _expected(hint) if parameter != "return" else None
+        if expected is not None:
+            checked.append((parameter, expected))
+    return tuple(checked)
+
+
+def _hints(init: Callable[..., None]) -> dict[str, Any]:
+    """init's hints, resolved in its module; a name that module imports only under TYPE_CHECKING resolves to the
+    package's export of that name (a name neither knows is a NameError, which the tests catch)."""
+    try:
+        return typing.get_type_hints(init)
+    except NameError:
+        package = importlib.import_module(_PACKAGE)
+        exports = {name: getattr(package, name) for name in package.__all__}
+        return typing.get_type_hints(init, localns=exports)
+
+
+def _expected(hint: Any) -> _Expected | None:
+    """What a value of hint may be, or None when hint is not checked here: no member of its union is the
+    package's own or a collection, or one member is something else (a jsii type, Any)."""
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    classes: list[type] = []
+    elements: _Expected | None = None
+    own = False
+    for member in typing.get_args(hint) if union else (hint,):
+        origin = typing.get_origin(member) or member
+        if origin in (Sequence, list):
+            arguments = typing.get_args(member)
+            classes += [list, tuple]
+            elements = _expected(arguments[0]) if arguments else None
+        elif origin in (Mapping, dict):
+            classes.append(Mapping)
+        elif member in _PLAIN:  # allowed beside the others, but not a reason to check (jsii checks str alone)
+            classes.append(member)
+            continue
+        elif isinstance(member, type) and member.__module__.partition(".")[0] == _PACKAGE:
+            classes.append(member)
+        else:
+            return None
+        own = True
+    return _Expected(tuple(dict.fromkeys(classes)), elements) if own else None
