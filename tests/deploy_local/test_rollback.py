@@ -31,14 +31,15 @@ ENV = Environment("111122223333", "us-east-1", STACK, f"arn:aws:cloudformation:u
 class StandIn:
     """The ServiceToken's function: it records every request and answers it. By default a Create answers the
     id "<logical id>1", an Update or Delete the id it was sent, with Data {"Value": <the Value property>};
-    answers[(request type, logical id, Value)] overrides parts of the response (a new id, a failure)."""
+    answers[(request type, logical id, Value)] overrides parts of the response (a new id, a failure), or is
+    NEVER: the request is never answered (it is in flight until CloudFormation cancels it or times out)."""
 
-    def __init__(self, answers: Mapping[tuple[str, str, str], Mapping[str, Any]] | None = None) -> None:
+    def __init__(self, answers: Mapping[tuple[str, str, str], Mapping[str, Any] | None] | None = None) -> None:
         self.answers = dict(answers or {})
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
-    def __call__(self, event: dict[str, Any]) -> Mapping[str, Any]:
+    def __call__(self, event: dict[str, Any]) -> Mapping[str, Any] | None:
         with self._lock:
             self.requests.append(event)
         logical_id, value = event["LogicalResourceId"], event["ResourceProperties"]["Value"]
@@ -47,7 +48,8 @@ class StandIn:
             "PhysicalResourceId": event.get("PhysicalResourceId", f"{logical_id}1"),
             "Data": {"Value": value},
         }
-        return {**response, **self.answers.get((event["RequestType"], logical_id, value), {})}
+        answer = self.answers.get((event["RequestType"], logical_id, value), {})
+        return None if answer is NEVER else {**response, **answer}
 
     def sent(self, since: int = 0) -> list[tuple[str, str, str | None, str, str | None]]:
         """(request type, logical id, physical id, Value, old Value) of each request from the since-th on."""
@@ -61,6 +63,9 @@ class StandIn:
             )
             for request in self.requests[since:]
         ]
+
+
+NEVER = None  # StandIn's answer to a request it never answers
 
 
 def custom(value: str, *depends_on: str, replace_policy: str = "Delete") -> dict[str, Any]:
@@ -316,3 +321,89 @@ def test_a_failed_create_deletes_what_it_created(play, tmp_path):
         ("Delete", "A", "A1", "1", None),
     ]
     assert stack.state == {}
+
+
+# --- requests in flight when the operation fails: cancelled, as CloudFormation cancels them --------------------
+# CloudFormation marks a custom resource still waiting for its response CREATE_FAILED "Resource creation cancelled"
+# (or UPDATE_FAILED "Resource update cancelled") and ignores a later response. A cancelled create's rollback is a
+# Delete with a physical id CloudFormation made up (aws-cloudformation/cloudformation-coverage-roadmap#1814); a
+# cancelled update's, an Update back to the previous properties with the id it had.
+
+
+def test_a_create_in_flight_when_another_fails_is_cancelled_and_deleted_with_an_id_cloudformation_made_up(
+    play, tmp_path
+):
+    stand_in = StandIn({("Create", "A", "1"): NEVER, ("Create", "B", "1"): {"Status": "FAILED", "Reason": "B broke"}})
+    stack = play(stand_in)
+
+    outcome = stack.deploy(template(A=custom("1"), B=custom("1")), tmp_path)
+
+    assert (outcome.status, outcome.reason) == ("ROLLBACK_COMPLETE", "B: B broke")
+    assert sorted(outcome.deleted) == ["A", "B"]
+    deletes = {
+        request["LogicalResourceId"]: request for request in stand_in.requests if request["RequestType"] == "Delete"
+    }
+    assert deletes["B"]["PhysicalResourceId"] == "B1"
+    made_up = deletes["A"]["PhysicalResourceId"]
+    assert made_up.startswith(f"{STACK}-A-") and len(made_up) == len(f"{STACK}-A-") + 12
+    assert ("CREATE_FAILED", "A") in events(stack)
+    assert any(
+        line.split()[0] == "CREATE_FAILED" and line.endswith("A: Resource creation cancelled")
+        for line in stack.printer.lines
+    )
+    assert stack.state == {}
+
+
+def test_an_update_in_flight_when_another_fails_is_cancelled_and_updated_back(play, tmp_path):
+    stand_in = StandIn({("Update", "A", "2"): NEVER, ("Update", "B", "2"): {"Status": "FAILED", "Reason": "B broke"}})
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1"), B=custom("1")), tmp_path).succeeded
+    before = state(stack)
+
+    outcome = stack.deploy(template(A=custom("2"), B=custom("2")), tmp_path)
+
+    assert (outcome.status, outcome.reason) == ("UPDATE_ROLLBACK_COMPLETE", "B: B broke")
+    assert sorted(stand_in.sent(2)) == sorted(
+        [
+            ("Update", "A", "A1", "2", "1"),  # never answered: cancelled
+            ("Update", "B", "B1", "2", "1"),  # fails
+            ("Update", "A", "A1", "1", "2"),  # the rollback of each, with the id it had
+            ("Update", "B", "B1", "1", "2"),
+        ]
+    )
+    assert any(
+        line.split()[0] == "UPDATE_FAILED" and line.endswith("A: Resource update cancelled")
+        for line in stack.printer.lines
+    )
+    assert state(stack) == before
+
+
+def test_a_create_never_answered_times_out_after_the_hour_and_is_deleted_with_an_id_cloudformation_made_up(
+    play, tmp_path
+):
+    stand_in = StandIn({("Create", "A", "1"): NEVER})
+    stack = play(stand_in)
+
+    outcome = stack.deploy(template(A=custom("1")), tmp_path)
+
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    assert outcome.reason == "A: CloudFormation did not receive a response from your Custom Resource"
+    assert stand_in.sent()[0] == ("Create", "A", None, "1", None)
+    (delete,) = stand_in.sent(1)
+    assert delete[:2] == ("Delete", "A") and delete[2] is not None and delete[2].startswith(f"{STACK}-A-")
+    assert stack.clock.now() >= 3600  # CloudFormation waits its hour for a custom resource
+
+
+def test_a_delete_in_flight_is_not_cancelled_by_another_failing(play, tmp_path):
+    """A stack's delete waits for every resource it deletes: nothing of a delete is cancelled."""
+    stand_in = StandIn({("Delete", "A", "1"): NEVER, ("Delete", "B", "1"): {"Status": "FAILED", "Reason": "B broke"}})
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1"), B=custom("1")), tmp_path).succeeded
+
+    outcome = stack.delete()
+
+    assert outcome.status == "DELETE_FAILED"
+    assert "Resource deletion cancelled" not in "\n".join(stack.printer.lines)
+    assert any(
+        line.split()[0] == "DELETE_FAILED" and "did not receive a response" in line for line in stack.printer.lines
+    )

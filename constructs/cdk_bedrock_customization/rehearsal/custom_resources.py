@@ -4,6 +4,7 @@ properties as strings), and the response it awaits on the ResponseURL, checked a
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -23,7 +24,12 @@ CUSTOM_RESOURCE_TIMEOUT = 3600.0  # simulated seconds: CloudFormation's longest 
 # receive a response" stays for a response that never comes.
 RESPONSE_GRACE = 300.0
 
-StandIn = Callable[[dict[str, Any]], Mapping[str, Any]]
+# CloudFormation's reasons for the requests it stops waiting for when the operation fails elsewhere (a Delete is
+# waited for).
+CANCELLABLE = {"Create": "Resource creation cancelled", "Update": "Resource update cancelled"}
+
+# A stand-in's answer: the response, or None for a request it never answers (in flight until cancelled or timed out).
+StandIn = Callable[[dict[str, Any]], Mapping[str, Any] | None]
 
 
 def is_custom(resource_type: str) -> bool:
@@ -49,6 +55,13 @@ class CustomResourceRequests:
         self.responses = responses
         self.invoke_async = invoke_async
         self.stand_ins = dict(stand_ins or {})
+        self._cancelled = False
+
+    def cancel_requests(self, cancelled: bool = True) -> None:
+        """Stop waiting for the creates and updates in flight (a stack operation failed: CloudFormation cancels them
+        and ignores their responses), or wait again."""
+        self._cancelled = cancelled
+        self.clock.notify()
 
     def send(
         self,
@@ -60,7 +73,10 @@ class CustomResourceRequests:
         physical_id: str | None,
     ) -> tuple[str, dict[str, Any]]:
         """Send one custom resource request to its ServiceToken, as CloudFormation does, and await the
-        response on the ResponseURL. Returns (physical id, Data)."""
+        response on the ResponseURL. Returns (physical id, Data).
+
+        A create or update still waiting when the operation fails elsewhere is cancelled (cancel_requests); a
+        create cancelled or timed out keeps an id CloudFormation makes up, which its rollback sends a Delete."""
         request_id = str(uuid.uuid4())
         event: dict[str, Any] = {
             "RequestType": request_type,
@@ -78,15 +94,36 @@ class CustomResourceRequests:
             event["PhysicalResourceId"] = physical_id
         stand_in = self.stand_ins.get(str(properties["ServiceToken"]))
         if stand_in is not None:
-            answer = json.dumps(stand_in(event)).encode()
-            return _checked_response(logical_id, request_type, physical_id, answer)
-        pending = self.responses.expect(request_id)
-        # CloudFormation invokes the ServiceToken function asynchronously.
-        self.clock.spawn(self.invoke_async, properties["ServiceToken"], event, name=f"invoke-{logical_id}")
-        body = pending.wait(CUSTOM_RESOURCE_TIMEOUT + RESPONSE_GRACE)
+            answer = stand_in(event)
+            if answer is not None:
+                return _checked_response(logical_id, request_type, physical_id, json.dumps(answer).encode())
+        body = self._response(event, stand_in is not None)
         if body is None:
-            raise ResourceFailed(f"{logical_id}: CloudFormation did not receive a response from your Custom Resource")
+            made_up = f"{self.env.stack_name}-{logical_id}-{request_id.replace('-', '')[:12].upper()}"
+            kept = made_up if request_type == "Create" else None
+            if self._is_cancelled(request_type):
+                raise ResourceFailed(f"{logical_id}: {CANCELLABLE[request_type]}", kept)
+            raise ResourceFailed(
+                f"{logical_id}: CloudFormation did not receive a response from your Custom Resource", kept
+            )
         return _checked_response(logical_id, request_type, physical_id, body)
+
+    def _response(self, event: dict[str, Any], in_flight: bool) -> bytes | None:
+        """The response's body, or None: none came within CloudFormation's wait, or the request was cancelled.
+        in_flight: a stand-in that never answers had the request."""
+        cancelled = functools.partial(self._is_cancelled, event["RequestType"])
+        timeout = CUSTOM_RESOURCE_TIMEOUT + RESPONSE_GRACE
+        if in_flight:
+            self.clock.wait(cancelled, timeout)
+            return None
+        pending = self.responses.expect(event["RequestId"])
+        # CloudFormation invokes the ServiceToken function asynchronously.
+        logical_id = event["LogicalResourceId"]
+        self.clock.spawn(self.invoke_async, event["ServiceToken"], event, name=f"invoke-{logical_id}")
+        return pending.wait(timeout, unless=cancelled)
+
+    def _is_cancelled(self, request_type: str) -> bool:
+        return self._cancelled and request_type in CANCELLABLE
 
 
 def as_cloudformation_sends(value: Any) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ssl
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import trustme
@@ -84,12 +85,14 @@ class PendingResponse:
         self.bodies.append(body)
         self._arrived.set()
 
-    def wait(self, timeout: float) -> bytes | None:
+    def wait(self, timeout: float, unless: Callable[[], bool] | None = None) -> bytes | None:
         """The first response's body, or None when none arrived within timeout (simulated seconds on the
-        clock, which only an actor may wait on; real seconds without one)."""
+        clock, which only an actor may wait on; real seconds without one), or before unless() held (on the clock)."""
         if self._clock is not None:
             assert isinstance(self._arrived, Event)
-            arrived = self._clock.wait(self._arrived, timeout)
+            arrived_event, stop = self._arrived, unless or (lambda: False)
+            self._clock.wait(lambda: arrived_event.is_set() or stop(), timeout)
+            arrived = arrived_event.is_set()
         else:
             assert isinstance(self._arrived, threading.Event)
             arrived = self._arrived.wait(timeout)

@@ -62,7 +62,12 @@ class StackOperation:
         self.printer.event(f"{operation}_IN_PROGRESS", STACK, stack)
         wanted = [lid for lid in template.resources if template.included(lid, self.env)]
         try:
-            self.walk_resources(wanted, template.dependencies, lambda lid: self._apply(lid, previous_state, outcome))
+            self.walk_resources(
+                wanted,
+                template.dependencies,
+                lambda lid: self._apply(lid, previous_state, outcome),
+                cancel_requests=True,
+            )
         except ResourceFailed as failure:
             outcome.succeeded, outcome.reason = False, str(failure)
             Rollback(self, previous_template, previous_state, outcome).run()
@@ -113,10 +118,22 @@ class StackOperation:
         return outcome
 
     def walk_resources(
-        self, ids: list[str], dependencies: Callable[[str], set[str]], act: Callable[[str], None]
+        self,
+        ids: list[str],
+        dependencies: Callable[[str], set[str]],
+        act: Callable[[str], None],
+        *,
+        cancel_requests: bool = False,
     ) -> None:
-        """dependency_walk.walk on the stack's clock: a failure cancels the wait conditions still waiting."""
-        walk(self.clock, ids, dependencies, act, self.wait_conditions.cancel_waits)
+        """dependency_walk.walk on the stack's clock: a failure cancels the wait conditions still waiting, and with
+        cancel_requests (the walk of a create or update), the custom resource creates and updates in flight."""
+
+        def cancel(cancelled: bool) -> None:
+            self.wait_conditions.cancel_waits(cancelled)
+            if cancel_requests:
+                self.provisioner.custom_resources.cancel_requests(cancelled)
+
+        walk(self.clock, ids, dependencies, act, cancel)
 
     # --- one resource ----------------------------------------------------------------------------------
 
