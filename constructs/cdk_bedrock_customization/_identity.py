@@ -42,8 +42,8 @@ def remember(stack: cdk.Stack, resource: cdk.CfnResource, resource_type: str, pr
     """Record a custom resource of this library (cheap: nothing is resolved until a key needs it)."""
     if stack not in _REMEMBERED:
         _REMEMBERED[stack] = _Remembered()
-    # What it is: not its tags, nor how far its handler waits.
-    ignored = {*contract.CONTRACTS[resource_type].tag_members, "waitUntil"}
+    # What it is: not its tags, nor how far its handler waits or what replacing it does.
+    ignored = {*contract.CONTRACTS[resource_type].tag_members, *contract.NOT_IDENTIFYING}
     kept = {name: value for name, value in properties.items() if name not in ignored}
     _REMEMBERED[stack].pending[resource] = (resource_type, kept)
 

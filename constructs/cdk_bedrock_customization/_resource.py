@@ -62,6 +62,22 @@ class TaggedResource:
         option does): applied to its custom resources, which tags reach too."""
         for resource in self._tagged_resources:
             resource.apply_removal_policy(policy)
+            for name, value in replace_policy_member(resource.cfn_resource_type, policy, explicit=True).items():
+                resource.add_property_override(name, value)
+
+
+def replace_policy_member(resource_type: str, policy: cdk.RemovalPolicy, *, explicit: bool = False) -> dict[str, str]:
+    """The handler member that tells the handler the UpdateReplacePolicy this removal policy gives the resource
+    (contract.REPLACE_POLICY), for a type that has it: written when not the default (or when explicit)."""
+    declared = contract.CONTRACTS.get(resource_type)
+    if declared is None or contract.REPLACE_POLICY not in declared.handler_members:
+        return {}
+    value = _UPDATE_REPLACE_POLICIES.get(policy, contract.DEFAULT_REPLACE_POLICY)
+    return {contract.REPLACE_POLICY: value} if explicit or value != contract.DEFAULT_REPLACE_POLICY else {}
+
+
+# The UpdateReplacePolicy each removal policy sets (RETAIN and RETAIN_ON_UPDATE_OR_DELETE: Retain, the default).
+_UPDATE_REPLACE_POLICIES = {cdk.RemovalPolicy.DESTROY: "Delete", cdk.RemovalPolicy.SNAPSHOT: "Snapshot"}
 
 
 def custom_resource(

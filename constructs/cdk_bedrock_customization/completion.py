@@ -291,7 +291,7 @@ def await_job(
     job_id = stack.get_logical_id(job)
     _identity.identified(stack, job, job_id)
     # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
-    replacing = {name: value for name, value in properties.items() if name != "waitUntil"}
+    replacing = {name: value for name, value in properties.items() if name not in contract.NOT_IDENTIFYING}
     key = _identity.key(stack, replacing)
     seconds = completion.timeout_seconds
     assert seconds is not None  # an event-driven completion has a timeout

@@ -33,7 +33,7 @@ from ._provider_kinds import (
     Runner,
     RunnerSettings,
 )
-from ._resource import one_per_stack
+from ._resource import one_per_stack, replace_policy_member
 from .limits import check_limits
 
 __all__ = [
@@ -142,6 +142,8 @@ class CustomizationProvider(Construct):
 
         The L1 resource, as cdk.CustomResource renders it: the L2 adds jsii round trips and nothing used here.
         """
+        if removal_policy is not None:
+            properties = {**properties, **replace_policy_member(resource_type, removal_policy)}
         resource = cdk.CfnResource(
             scope, construct_id, type=resource_type, properties={"ServiceToken": self.service_token, **properties}
         )

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,15 @@ WAIT_UNTIL = tuple(value.value for value in WaitUntil)
 # Import and copy jobs have no validation step to wait for.
 EVENTLESS_WAIT_UNTIL = (WaitUntil.COMPLETED.value, WaitUntil.ACCEPTED.value)
 DEFAULT_CUSTOMIZATION_TYPE = "FINE_TUNING"
+# The handler member telling the handler the resource's UpdateReplacePolicy, which CloudFormation does not pass: on a
+# rollback after CloudFormation cancelled an update in flight, what that update made (whose id CloudFormation never
+# learned, so never sends a Delete for) is deleted when it is Delete, as CloudFormation deletes what a failed update
+# made; kept otherwise. Every type whose resources the handler names has it.
+REPLACE_POLICY = "updateReplacePolicy"
+REPLACE_POLICIES = ("Delete", "Retain", "Snapshot")
+DEFAULT_REPLACE_POLICY = "Retain"
+# Handler members that do not identify what a resource is: a change of one changes nothing that it was made of.
+NOT_IDENTIFYING = frozenset({"waitUntil", REPLACE_POLICY})
 # The customizationConfig member that each job type needs (None: it takes none).
 CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
     "FINE_TUNING": None,
@@ -500,7 +509,22 @@ _DECLARED = (
         },
     ),
 )
-CONTRACTS: dict[str, ResourceContract] = {declared.resource_type: declared for declared in _DECLARED}
+
+
+def _with_replace_policy(declared: ResourceContract) -> ResourceContract:
+    """The declaration, with REPLACE_POLICY when the handler names its resources (it has generated names)."""
+    if not declared.generated_names:
+        return declared
+    return replace(
+        declared,
+        defaults={**declared.defaults, REPLACE_POLICY: DEFAULT_REPLACE_POLICY},
+        handler_members={**declared.handler_members, REPLACE_POLICY: REPLACE_POLICIES},
+    )
+
+
+CONTRACTS: dict[str, ResourceContract] = {
+    declared.resource_type: _with_replace_policy(declared) for declared in _DECLARED
+}
 
 
 # CloudFormation's own properties of every custom resource, which it also passes to the provider.

@@ -37,6 +37,8 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     try:
         handler = _handler(event)
         result: dict[str, Any] = getattr(handler, entry)(_naming_what_was_made(handler, event))
+        if entry == "on_event":
+            _removing_what_a_cancelled_update_made(handler, event)
     except Exception as error:
         message = error_message(error)
         reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
@@ -61,6 +63,29 @@ def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapp
         return event
     logger.info("%s was made before CloudFormation stopped waiting for it: deleting it", made)
     return {**event, "PhysicalResourceId": made}
+
+
+def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any]) -> None:
+    """For an Update back from properties whose resource is not the one it is sent (CloudFormation's rollback of an
+    update it cancelled, or stopped waiting for, before the handler answered): delete what that update made from
+    them (lifecycle.made_by), as the Delete of a cancelled create does, when the resource's UpdateReplacePolicy
+    (contract.REPLACE_POLICY) is Delete; CloudFormation never learned its id, so sends no Delete for it. Best
+    effort: a failure is logged, and the rollback goes on."""
+    kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
+    old = event.get("OldResourceProperties")
+    if event.get("RequestType") != "Update" or kind is None or not isinstance(old, Mapping):
+        return
+    if event["ResourceProperties"].get(contract.REPLACE_POLICY) != "Delete":
+        return
+    made = None
+    try:
+        made = lifecycle.made_by(kind, handler.bedrock_client(), {**event, "ResourceProperties": old})
+        if made is None or made == event["PhysicalResourceId"]:
+            return
+        logger.info("%s was made by an update that CloudFormation cancelled: deleting it", made)
+        handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
+    except Exception as error:  # the rollback must not fail for it
+        logger.error("What a cancelled update made (%s) could not be deleted: %s", made or "unknown", error)
 
 
 def _handler(event: Mapping[str, Any]) -> ModuleType:

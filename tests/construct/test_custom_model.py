@@ -73,6 +73,29 @@ class TestProperties:
         model(stack, bucket, removal_policy=cdk.RemovalPolicy.DESTROY)
         (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
         assert job["DeletionPolicy"] == "Delete"
+        assert job["Properties"]["updateReplacePolicy"] == "Delete"  # told to the handler
+
+    @pytest.mark.parametrize(
+        "policy", [cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE], ids=["retain", "retain-on"]
+    )
+    def test_a_retained_job_leaves_the_handler_its_default_replace_policy(self, stack, bucket, policy):
+        model(stack, bucket, removal_policy=policy)
+        (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
+        assert job["UpdateReplacePolicy"] == "Retain"
+        assert "updateReplacePolicy" not in job["Properties"]
+
+    def test_the_removal_policy_keys_neither_the_wait_nor_what_references_the_job(self, stack, bucket):
+        """A change of the removal policy changes no wait condition: the job is not replaced."""
+        ids = {}
+        for policy in (cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.DESTROY):
+            app_stack = cdk.Stack(cdk.App(), "Keyed")
+            data = s3.Bucket(app_stack, "Data")
+            model(app_stack, data, removal_policy=policy)
+            template = Template.from_stack(app_stack).to_json()["Resources"]
+            ids[policy] = sorted(
+                lid for lid, r in template.items() if r["Type"] == "AWS::CloudFormation::WaitCondition"
+            )
+        assert ids[cdk.RemovalPolicy.RETAIN] == ids[cdk.RemovalPolicy.DESTROY]
 
     def test_explicit_names_are_passed_through(self, stack, bucket):
         model(stack, bucket, job_name="support-v1", custom_model_name="support-model-v1")

@@ -139,7 +139,8 @@ def models_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def synthesized(models_file: Path) -> dict[str, dict[str, Any]]:
-    """Each custom resource's properties, by the key of its entry (ServiceToken aside)."""
+    """Each custom resource's properties, by the key of its entry (ServiceToken aside, and the member that tells the
+    handler the removal policy's UpdateReplacePolicy: validation checks the entry's removal_policy itself)."""
     stack = cdk.Stack(cdk.App(), "EntryProps")
     built = ModelsFromFile(stack, "Models", path=models_file)
     constructs = {
@@ -153,7 +154,11 @@ def synthesized(models_file: Path) -> dict[str, dict[str, Any]]:
     properties = {}
     for key, construct in constructs.items():
         logical_id = stack.get_logical_id(construct.resource)  # type: ignore[attr-defined]
-        properties[key] = {k: v for k, v in template[logical_id]["Properties"].items() if k != "ServiceToken"}
+        properties[key] = {
+            k: v
+            for k, v in template[logical_id]["Properties"].items()
+            if k not in ("ServiceToken", contract.REPLACE_POLICY)
+        }
     return properties
 
 

@@ -80,6 +80,7 @@ def test_a_copy_is_valid_and_built_into_a_copied_custom_model(tmp_path: Path):
         "modelKmsKeyId": KEY,
         "waitUntil": "Accepted",
         "targetModelTags": [{"key": "team", "value": "ml"}],
+        "updateReplacePolicy": "Delete",  # DESTROY, told to the handler
     }
     assert copy["DeletionPolicy"] == "Delete"
 

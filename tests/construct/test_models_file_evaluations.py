@@ -127,7 +127,13 @@ def of_type(stack: cdk.Stack, resource_type: str) -> dict[str, dict[str, Any]]:
 
 
 def properties(resource: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in resource["Properties"].items() if name != "ServiceToken"}
+    """The properties (ServiceToken aside, and the member that tells the handler the UpdateReplacePolicy of the
+    job's removal policy, which validation does not make)."""
+    return {
+        name: value
+        for name, value in resource["Properties"].items()
+        if name not in ("ServiceToken", contract.REPLACE_POLICY)
+    }
 
 
 # --- a valid file, built ---------------------------------------------------------------------------------------

@@ -253,6 +253,24 @@ def test_every_construct_is_a_resource_of_its_stack_and_takes_a_removal_policy(s
         for resource in construct._tagged_resources:
             rendered = template[stack.get_logical_id(resource)]
             assert (rendered["DeletionPolicy"], rendered["UpdateReplacePolicy"]) == ("Retain", "Retain"), name
+            # The handler is told the UpdateReplacePolicy, which CloudFormation does not pass it.
+            assert rendered["Properties"]["updateReplacePolicy"] == "Retain", name
+
+
+def test_the_handler_is_told_the_update_replace_policy_that_destroy_gives_each_construct(stack, bucket):
+    """What a rollback after a cancelled update does with what that update made follows UpdateReplacePolicy: the
+    handler reads it from the updateReplacePolicy property (Delete written; Retain, the default, left out)."""
+    constructs = every_construct(stack, bucket)
+    for construct in constructs.values():
+        construct.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+    template = Template.from_stack(stack).to_json()["Resources"]
+    for name, construct in constructs.items():
+        for resource in construct._tagged_resources:
+            rendered = template[stack.get_logical_id(resource)]
+            assert (rendered["UpdateReplacePolicy"], rendered["Properties"]["updateReplacePolicy"]) == (
+                "Delete",
+                "Delete",
+            ), name
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ models (how many), completion (event_driven | polling), removal (retain | retain
 provider (framework | single_function), epochs (the models' epochCount: a change replaces their jobs),
 committed_units (model units of a one-month committed throughput on each model: a change is refused),
 separate_provider (the models use the provider of another stack, RehearsalProviders), data_bucket (the name of an
-existing bucket the training data is in, rather than a bucket of the stack: one that outlives the stack)."""
+existing bucket the training data is in, rather than a bucket of the stack: one that outlives the stack),
+failing_after (seconds: a wait condition that nothing signals fails the deployment then, while the jobs run)."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
@@ -43,4 +44,8 @@ for index in range(int(app.node.try_get_context("models") or 1)):
         model.add_provisioned_throughput(
             f"Throughput{index}", model_units=committed_units, commitment=Commitment.ONE_MONTH
         )
+failing_after = app.node.try_get_context("failing_after")
+if failing_after:
+    never_signalled = cdk.CfnWaitConditionHandle(stack, "NeverSignalledHandle")
+    cdk.CfnWaitCondition(stack, "NeverSignalled", handle=never_signalled.ref, timeout=str(failing_after), count=1)
 app.synth()

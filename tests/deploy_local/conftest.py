@@ -37,6 +37,12 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ),
         "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
         "event-driven": (under_test, {"removal": "destroy"}),
+        # A deployment that fails two minutes in, while a polled job's create or update is in flight.
+        "polling-failing": (under_test, {"completion": "polling", "removal": "destroy", "failing_after": 120}),
+        "polling-retrained-failing": (
+            under_test,
+            {"completion": "polling", "removal": "destroy", "failing_after": 120, "epochs": 2},
+        ),
         "five": (under_test, {"models": 5, "removal": "destroy"}),
         "provider-of-another-stack": (under_test, {"models": 3, "removal": "destroy", "separate_provider": True}),
         "single-function": (under_test, SINGLE_FUNCTION),

@@ -406,6 +406,80 @@ def test_a_delete_of_a_made_up_id_leaves_what_another_stack_or_logical_id_made(b
     assert writes(bedrock, mark) == []
 
 
+# --- the rollback of an update CloudFormation cancelled ------------------------------------------------------
+# CloudFormation cancels an update in flight when another resource fails (or stops waiting for it at its timeout):
+# it never learns the id of what the update made, and rolls back with an Update from the tried properties to the
+# previous ones, sent with the previous id (aws-powertools/powertools-lambda-java#1082 describes the orphan). What
+# the update made is deleted when the resource's UpdateReplacePolicy, told as updateReplacePolicy, is Delete.
+
+
+def cancelled_update(kind: Kind, stack: Stack, before: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """A resource of before's properties, and an update to a replacing change whose answer never reached
+    CloudFormation: (the id CloudFormation holds, the id the update made, the update's properties)."""
+    physical_id, _ = stack.create(before)
+    after = before | kind.replacing.change
+    made = index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))["PhysicalResourceId"]
+    assert made != physical_id
+    return physical_id, made, after
+
+
+def test_the_rollback_of_a_cancelled_update_deletes_what_it_made_when_the_replace_policy_is_delete(
+    bedrock, kind, stack
+):
+    before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    physical_id, made, after = cancelled_update(kind, stack, before)
+    mark = len(bedrock.calls)
+
+    rollback = stack.events.update(physical_id, before, after, stack.logical_id)
+
+    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
+    written = [call for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))]
+    assert [call.operation for call in written] == [STOPPED_OR_DELETED[kind.resource_type]]
+    assert made in str(written[0].params) and physical_id not in str(written[0].params)
+    assert kind.record(bedrock, physical_id)[kind.status_member] == kind.ready
+
+
+@pytest.mark.parametrize("policy", [None, "Retain", "Snapshot"], ids=["default", "retain", "snapshot"])
+def test_the_rollback_of_a_cancelled_update_keeps_what_it_made_unless_the_replace_policy_is_delete(
+    bedrock, kind, stack, policy
+):
+    before = kind.properties(bedrock) | ({"updateReplacePolicy": policy} if policy else {})
+    physical_id, made, after = cancelled_update(kind, stack, before)
+    mark = len(bedrock.calls)
+
+    assert index.on_event(stack.events.update(physical_id, before, after, stack.logical_id)) == {
+        "PhysicalResourceId": physical_id
+    }
+    assert writes(bedrock, mark) == []
+    assert kind.record(bedrock, made)[kind.status_member] not in ("Stopping", "Stopped", "Deleting")
+
+
+def test_an_update_and_the_rollback_of_one_that_completed_delete_nothing_themselves(bedrock, kind, stack):
+    """A forward update (the id sent holds the old properties), and the rollback of an update that answered (the id
+    sent is what it made): CloudFormation's cleanup deletes what each replaces, not the handler."""
+    before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    physical_id, _ = stack.create(before)
+    after = before | kind.replacing.change
+    mark = len(bedrock.calls)
+    made, _ = stack.update(physical_id, after, before)
+    rolled_back = index.on_event(stack.events.update(made, before, after, stack.logical_id))["PhysicalResourceId"]
+
+    assert rolled_back == physical_id  # adopted again
+    assert not any(write.startswith(("Stop", "Delete")) for write in writes(bedrock, mark))
+
+
+def test_a_rollback_goes_on_when_what_a_cancelled_update_made_cannot_be_deleted(bedrock, kind, stack, monkeypatch):
+    before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    physical_id, _made, after = cancelled_update(kind, stack, before)
+
+    def refused(*_args: Any) -> str:
+        raise RuntimeError("ThrottlingException: Rate exceeded")
+
+    monkeypatch.setattr(lifecycle, "made_by", refused)
+    rollback = stack.events.update(physical_id, before, after, stack.logical_id)
+    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
+
+
 # --- tags -------------------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,52 @@
+"""A deployment that fails while a polled job's create or update is in flight, rehearsed with the real handler.
+
+CloudFormation cancels the custom resource requests still waiting (CREATE_FAILED "Resource creation cancelled",
+UPDATE_FAILED "Resource update cancelled") and ignores their answers: it never learns the id of the job they started.
+A cancelled create is rolled back with a Delete of an id CloudFormation made up
+(aws-cloudformation/cloudformation-coverage-roadmap#1814); a cancelled update with an Update back to the previous
+properties, sent with the previous id. Either way, the job they started must not be left running.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
+from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
+
+# Half an hour: a polled job is still training when the deployment fails, two minutes in.
+TIMINGS = Timings(job_minutes=30)
+
+
+def cloud(lines: list[str], **settings: Any) -> LocalCloud:
+    return LocalCloud(write=lines.append, **settings)
+
+
+def test_a_job_whose_create_is_cancelled_is_stopped_by_the_rollback(assemblies):
+    lines: list[str] = []
+    with cloud(lines, timings=TIMINGS) as local:
+        (outcome,) = local.deploy(assemblies["polling-failing"]).values()
+
+        assert (outcome.succeeded, outcome.status) == (False, "ROLLBACK_COMPLETE")
+        assert outcome.reason.startswith("NeverSignalled:")
+        assert any("CREATE_FAILED" in line and "Resource creation cancelled" in line for line in lines)
+        assert [job["status"] for job in local.bedrock.jobs()] == ["Stopped"]
+        assert local.bedrock.models() == []
+
+
+def test_a_job_whose_update_is_cancelled_is_stopped_by_the_rollback_when_its_policy_deletes_it(assemblies):
+    lines: list[str] = []
+    with cloud(lines, timings=TIMINGS) as local:
+        (deployed,) = local.deploy(assemblies["polling"]).values()
+        assert deployed.succeeded, deployed.reason
+        (trained,) = local.bedrock.models()
+
+        (outcome,) = local.deploy(assemblies["polling-retrained-failing"]).values()
+
+        assert (outcome.succeeded, outcome.status) == (False, "UPDATE_ROLLBACK_COMPLETE")
+        assert any("UPDATE_FAILED" in line and "Resource update cancelled" in line for line in lines)
+        first, started = sorted(local.bedrock.jobs(), key=lambda job: job["creationTime"])
+        assert first["status"] == "Completed"
+        assert started["status"] in ("Stopping", "Stopped")  # asked to stop: the rollback does not wait for it
+        assert local.bedrock.models() == [trained]
+        assert local.stacks["RehearsalUnderTest"].outputs()["Model0Arn"] == trained["modelArn"]
