@@ -15,7 +15,7 @@ from . import _requests
 from ._evaluation_checks import _CUSTOM_MODEL_ARN, EvaluationChecks, _as_written, _names_a_key
 from ._local_folders import upload_problem
 from ._requests import CompletionMode, tag_list
-from .datasets import DatasetError, check_total_records, validate_dataset
+from .datasets import ASSET_BUCKET, DatasetError, check_total_records, validate_dataset
 from .entry_props import construct_props
 from .models_file import (
     CUSTOMIZATIONS,
@@ -314,6 +314,7 @@ def _local_data_problems(
                     customization_type=customization_type,
                     base_model=base_model,
                     purpose="training" if spec_name == "training_data" else "validation",
+                    dataset_bucket=ASSET_BUCKET,
                 )
             except DatasetError as error:
                 problems.append(file.problem(location, _as_written(str(error), written)))

@@ -10,7 +10,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from ._tokens import is_unresolved
-from .datasets import DatasetError, DatasetSummary, check_total_records, validate_dataset
+from .datasets import ASSET_BUCKET, DatasetError, DatasetSummary, check_total_records, validate_dataset
 from .inputs import InvocationLogs, S3Data
 
 DATASET_WARNING_ID = "cdk-bedrock-customization:datasetWarning"
@@ -43,6 +43,7 @@ def ship_local_datasets(
                 customization_type=customization_type,
                 base_model=base_model,
                 purpose="training" if name == "training_data" else "validation",
+                dataset_bucket=ASSET_BUCKET,
             )
         except DatasetError as error:
             raise ValueError(f"{name}: {error}") from None

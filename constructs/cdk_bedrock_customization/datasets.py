@@ -114,6 +114,7 @@ REQUIREMENTS_CPT_URL = _BEDROCK + "model-training-validation-requirements.html"
 CPT_URL = _BEDROCK + "dataset-prep-continued-pretraining.html"
 SUPPORTED_URL = _BEDROCK + "custom-model-supported.html"
 DISTILLATION_URL = _BEDROCK + "distillation-prepare-datasets.html"
+IMAGE_TEXT_URL = _BEDROCK + "preparing-image-text-data.html"
 DISTILLATION_LIMITS_URL = _BEDROCK + "distillation-data-prep-option-2.html"
 RFT_URL = _BEDROCK + "rft-prepare-data.html"
 RFT_SOURCES_URL = _BEDROCK + "rft-training-data-sources.html"
@@ -518,6 +519,7 @@ class _Job:
     limits: Mapping[str, tuple[int, str]]
     model_id: str
     warnings: _Warnings
+    dataset_bucket: str | None = None  # where Bedrock reads the file from (validate_dataset)
 
 
 def _prompt_completion(job: _Job) -> Validator:
@@ -674,6 +676,15 @@ def _block_kinds(rule: FormatRule, model_id: str) -> tuple[frozenset[str], froze
                 f"Meta Llama 3.2 1B and 3B take text only, no {kind} "
                 f"({LLAMA_VALIDATOR}utils/model_config/models_registry.py#L14-L21)"
             )
+    else:
+        user.discard("video")
+        refusals["video"] = f'"User inputs can include both text and images": no video ({IMAGE_TEXT_URL})'
+    if rule.customization_type == "DISTILLATION":
+        for kind in ("image", "video", "document"):
+            user.discard(kind)
+            refusals[kind] = (
+                f'distillation\'s models "support only the text-to-text modality": no {kind} ({DISTILLATION_URL})'
+            )
     return frozenset(user), frozenset(assistant), refusals
 
 
@@ -681,9 +692,9 @@ class _MediaChecks:
     """Image, video and document blocks of one file's records, and each record's media counts. It keeps the media
     modality seen first (kind, line): for Nova fine-tuning, a dataset holds images or videos, not both."""
 
-    __slots__ = ("family_name", "format_source", "formats", "media_limits", "modality", "nova")
+    __slots__ = ("dataset_bucket", "family_name", "format_source", "formats", "media_limits", "modality", "nova")
 
-    def __init__(self, rule: FormatRule) -> None:
+    def __init__(self, rule: FormatRule, dataset_bucket: str | None = None) -> None:
         nova_2 = rule.family == "nova-2"
         self.family_name = FAMILY_NAMES[rule.family]
         self.nova = rule.family in ("nova", "nova-2") and rule.customization_type == "FINE_TUNING"
@@ -695,6 +706,7 @@ class _MediaChecks:
         }
         self.format_source = NOVA2_BEDROCK_SFT_URL if nova_2 else ""
         self.modality: tuple[str, int] | None = None
+        self.dataset_bucket = dataset_bucket
 
     def check(self, block: dict[str, Any], where: str, media: str, state: _RecordState, line: int) -> None:
         """An image, video or document block at ``line``: a supported format and an S3 location; counted for the
@@ -738,6 +750,14 @@ class _MediaChecks:
             )
         if media == "document":
             return
+        bucket = uri[len("s3://") :].split("/", 1)[0]
+        if self.dataset_bucket is not None and bucket != self.dataset_bucket:
+            raise _Invalid(
+                f"{where}.{media}.source.s3Location.uri: {_show(uri)} is in bucket {bucket}, but the dataset is read "
+                f"from {self.dataset_bucket}; Amazon Nova reads images and videos only from the dataset's own bucket "
+                '("The images or videos must be in the same Amazon S3 bucket as your dataset", '
+                f"{NOVA_FINE_TUNING_URL}): upload the dataset to that bucket and give it with S3Data.from_bucket"
+            )
         if self.modality is None:
             self.modality = (media, line)
         elif self.modality[0] != media:
@@ -877,7 +897,7 @@ class _Conversation:
         self.exact_schema = self.prompts or not nova
         self.one_system_block = not nova
         self.user_kinds, self.assistant_kinds, self.refusals = _block_kinds(rule, job.model_id)
-        self.media = _MediaChecks(rule)
+        self.media = _MediaChecks(rule, job.dataset_bucket)
         # Nova 2 fine-tuning: "tool usage ... is not currently supported", a warning.
         self.tools = _ToolChecks(job.warnings, rule.family == "nova-2" and fine_tuning)
         self.line = 0  # the line being checked
@@ -1509,6 +1529,11 @@ def _validate_records(
     return records
 
 
+# The bucket a local dataset is read from: the CDK's file asset bucket, which it is uploaded to (its name is known only
+# at deploy; no media can be in it).
+ASSET_BUCKET = "the CDK asset bucket (where a local dataset is uploaded)"
+
+
 def validate_dataset(
     path: str | os.PathLike[str],
     *,
@@ -1516,6 +1541,7 @@ def validate_dataset(
     base_model: str,
     purpose: str = "training",
     quotas: Mapping[str, int | None] | None = None,
+    dataset_bucket: str | None = None,
 ) -> DatasetSummary:
     """Check a local JSON Lines dataset, streaming it, against Amazon Bedrock's documented format and quotas
     for ``customization_type`` and ``base_model``'s family, and the published validators' rules; raise
@@ -1524,6 +1550,8 @@ def validate_dataset(
 
     ``purpose`` is "training" or "validation". ``quotas`` overrides documented quotas by name (a key of
     :data:`QUOTA_NAMES`), for example an adjusted Service Quotas value, or skips one with None.
+    ``dataset_bucket``: the bucket Bedrock reads the file from, when known (:data:`ASSET_BUCKET` for a file
+    shipped as a CDK asset): Amazon Nova's images and videos must be in it.
     """
     _check_arguments(customization_type, purpose)
     display = str(path)
@@ -1535,7 +1563,8 @@ def validate_dataset(
     size = _file_size(path, display, in_force, "max_training_bytes" if training else "max_validation_bytes")
     warnings = _Warnings(display)
     _file_name_warnings(path, rule.family, warnings)
-    validate = _VALIDATORS[rule.format](_Job(rule, in_force.limits, _model_id(base_model), warnings))
+    job = _Job(rule, in_force.limits, _model_id(base_model), warnings, dataset_bucket)
+    validate = _VALIDATORS[rule.format](job)
     token_limits = token_limits_for(rule.family, customization_type, base_model)
     tokens = _TokenBudget(rule, token_limits, warnings) if token_limits else None
     records = _validate_records(path, display, validate, in_force.record_cap(training), tokens)

@@ -320,7 +320,6 @@ def test_nova_datasets_hold_images_or_videos_not_both(tmp_path: Path) -> None:
         f"{path}:4: messages[0].content[1]: a video, but line 2 holds an image; a dataset holds images or videos, "
         f"not both ({NOVA_PAGE}; {NOVA_2_BEDROCK})"
     )
-    assert ok(path, LLAMA_32_11B).records == 4  # a Nova rule only
 
 
 def test_nova_media_in_one_turn(tmp_path: Path) -> None:
@@ -512,6 +511,46 @@ def test_llama_3_2_1b_and_3b_take_text_only(tmp_path: Path) -> None:
         f"({LLAMA_VALIDATOR}utils/model_config/models_registry.py#L14-L21)"
     )
     assert ok(write(tmp_path, [with_user(media("image", "webp"))]), LLAMA_32_11B).records == 1
+
+
+IMAGE_TEXT = BEDROCK + "preparing-image-text-data.html"
+
+
+@pytest.mark.parametrize("base_model", [LLAMA_32_11B, LLAMA_32_90B, LLAMA_33])
+def test_llama_takes_images_and_no_video(tmp_path: Path, base_model: str) -> None:
+    """IMAGE_TEXT: "User inputs can include both text and images, while assistant responses are always textual";
+    the content blocks' type is text or image."""
+    assert bad_line(tmp_path, with_user(media("video", "mp4")), base_model) == (
+        f'messages[0].content[1]: "User inputs can include both text and images": no video ({IMAGE_TEXT})'
+    )
+    assert ok(write(tmp_path, [with_user(media("image", "png"))]), base_model).records == 1
+    assert ok(write(tmp_path, [with_user(media("video", "mp4"))]), NOVA_LITE).records == 1  # Nova takes video
+
+
+@pytest.mark.parametrize(("kind", "fmt"), [("image", "png"), ("video", "mp4"), ("document", "pdf")])
+def test_nova_distillation_prompts_are_text_only(tmp_path: Path, kind: str, fmt: str) -> None:
+    """DISTILLATION: "The models listed in Supported models and Regions for Amazon Bedrock Model Distillation
+    support only the text-to-text modality" (Amazon Nova Micro, Lite and Pro among the students)."""
+    prompt = {**PROMPT, "messages": [{"role": "user", "content": [{"text": "why?"}, media(kind, fmt)]}]}
+    assert bad_line(tmp_path, prompt, NOVA_LITE, DISTILL, good=PROMPT) == (
+        f'messages[0].content[1]: distillation\'s models "support only the text-to-text modality": no {kind} '
+        f"({DISTILLATION})"
+    )
+
+
+def test_nova_media_of_a_dataset_are_in_its_own_bucket(tmp_path: Path) -> None:
+    """NOVA_PAGE: "The images or videos must be in the same Amazon S3 bucket as your dataset"."""
+    inside = with_user(media("image", "png", "s3://training-data/images/cat.png"))
+    outside = with_user(media("image", "png", "s3://other-bucket/images/cat.png"))
+    assert ok(write(tmp_path, [inside]), NOVA_LITE, dataset_bucket="training-data").records == 1
+    assert ok(write(tmp_path, [outside]), NOVA_LITE).records == 1  # where the dataset is read from is not known
+    path = write(tmp_path, [GOOD, outside])
+    assert error(path, NOVA_LITE, dataset_bucket="training-data") == (
+        f'{path}:2: messages[0].content[1].image.source.s3Location.uri: "s3://other-bucket/images/cat.png" is in '
+        "bucket other-bucket, but the dataset is read from training-data; Amazon Nova reads images and videos only "
+        "from the dataset's own bucket (\"The images or videos must be in the same Amazon S3 bucket as your "
+        f'dataset", {NOVA_PAGE}): upload the dataset to that bucket and give it with S3Data.from_bucket'
+    )
 
 
 def test_llama_validation_files_hold_at_most_1000_records(tmp_path: Path) -> None:

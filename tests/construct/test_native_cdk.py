@@ -423,6 +423,25 @@ def test_a_local_dataset_that_its_model_would_refuse_fails_the_synth_naming_opti
     assert resources_of_type(Template.from_stack(stack), "Custom::BedrockModelCustomizationJob") == {}
 
 
+def test_a_local_nova_dataset_whose_images_are_in_s3_is_refused(stack, bucket, tmp_path):
+    """A local dataset is uploaded to the CDK asset bucket, and Nova reads images and videos only from the dataset's
+    own bucket (Nova user guide: "The images or videos must be in the same Amazon S3 bucket as your dataset")."""
+    image = {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://my-media/images/cat.png"}}}}
+    record = {
+        "schemaVersion": "bedrock-conversation-2024",
+        "messages": [
+            {"role": "user", "content": [{"text": "What is this?"}, image]},
+            {"role": "assistant", "content": [{"text": "A cat."}]},
+        ],
+    }
+    local = write(tmp_path, "train.jsonl", [record] * 8)
+    with pytest.raises(ValueError, match=rf"^training_data: {re.escape(str(local))}:1: .*is in bucket my-media, but"):
+        custom_model(
+            stack, bucket, base_model="amazon.nova-lite-v1:0:300k", training_data=S3Data.from_local_file(local)
+        )
+    assert resources_of_type(Template.from_stack(stack), "Custom::BedrockModelCustomizationJob") == {}
+
+
 def test_a_local_validation_file_is_named_by_its_index(stack, bucket, tmp_path):
     bad = write(tmp_path, "validation.jsonl", [{"prompt": "x", "completion": "y"}])
     with pytest.raises(ValueError, match=r"^validation_data\[0\]: "):
