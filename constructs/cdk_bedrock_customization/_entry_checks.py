@@ -16,7 +16,7 @@ from ._evaluation_checks import _CUSTOM_MODEL_ARN, EvaluationChecks, _as_written
 from ._local_folders import upload_problem
 from ._requests import CompletionMode, tag_list
 from .datasets import ASSET_BUCKET, DatasetError, check_total_records, validate_dataset
-from .entry_props import construct_props
+from .entry_props import DEFAULTS, READ_ONLY_WITH, WEIGHTS_BUCKET_ID, construct_props, weights_upload_id
 from .models_file import (
     CUSTOMIZATIONS,
     FIELDS,
@@ -75,7 +75,9 @@ class EntryChecks(EvaluationChecks):
         problems += self._key_problems() + self._after_problems()
         for section in SECTIONS:
             for key, entry in self.file.entries(section):
-                request_problems = self._request_problems(section, key, entry)
+                request_problems = _unread_problems(self.file, section, key, entry) or self._request_problems(
+                    section, key, entry
+                )
                 if section == "evaluations":
                     request_problems += self._evaluation_problems(key, entry)
                 problems.extend(request_problems)
@@ -196,9 +198,16 @@ class EntryChecks(EvaluationChecks):
 
     def _key_problems(self) -> list[Problem]:
         """Keys unique across sections: each names its entry's construct, in one scope, and a reference names one
-        model."""
+        model; and none the id of an upload of local weights (or their bucket), in that scope too."""
         problems: list[Problem] = []
         first: dict[str, str] = {}
+        uploads = {
+            weights_upload_id(key): f"the upload of open_weight_models.{key}'s local weights"
+            for key, entry in self.file.entries("open_weight_models")
+            if not str(entry.get("model_data", "")).startswith("s3://")
+        }
+        if uploads:
+            uploads[WEIGHTS_BUCKET_ID] = "the bucket of the file's local weights"
         for section in SECTIONS:
             for key, _ in self.file.entries(section):
                 if key in first:
@@ -206,6 +215,9 @@ class EntryChecks(EvaluationChecks):
                     problems.append(self.file.problem([section, key], message, at_key=True))
                 else:
                     first[key] = section
+                if key in uploads:
+                    message = f"{_show(key)} is the id of {uploads[key]}, in the same scope: give the entry another key"
+                    problems.append(self.file.problem([section, key], message, at_key=True))
         return problems
 
     def _request_problems(self, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
@@ -283,6 +295,25 @@ class EntryChecks(EvaluationChecks):
         *others, last = given
         also = ", ".join(f"{name} (line {_position(self.file.document, [section, key, name])[0]})" for name in others)
         return self.file.problem([section, key, last], f"{rule}; {also} is also given")
+
+
+def _unread_problems(file: ModelsFile, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
+    """Fields that the entry's other fields leave unread (READ_ONLY_WITH), and training data given beside
+    invocation logs, which take its place: each would be dropped without a word."""
+    problems = []
+    for name, (setting, value) in READ_ONLY_WITH.items():
+        actual = entry.get(setting, DEFAULTS[setting])
+        if name in entry and actual != value:
+            shown = f"{actual}" + ("" if setting in entry else " (the default)")
+            message = (
+                f"read only with {setting}: {value}, and this entry's {setting} is {shown}: "
+                f"set {setting}: {value}, or remove {name}"
+            )
+            problems.append(file.problem([section, key, name], message))
+    if "invocation_logs" in entry and "training_data" in entry:
+        message = "the invocation logs are the job's training data: give training_data or invocation_logs, not both"
+        problems.append(file.problem([section, key, "training_data"], message))
+    return problems
 
 
 def _local_data_problems(

@@ -65,6 +65,15 @@ class Binder(Protocol):
     def removal_policy(self, value: str) -> Any: ...
 
 
+# The ids, in the ModelsFromFile's own scope (where entry keys are ids too), of the bucket that the file's local
+# folders of weights are uploaded to, and of each folder's upload: real resources, which stay where they are.
+WEIGHTS_BUCKET_ID = "Weights"
+
+
+def weights_upload_id(key: str) -> str:
+    return f"{key}Weights"
+
+
 # The file's commitment terms, as the API names them.
 COMMITMENTS = {"one_month": "OneMonth", "six_months": "SixMonths"}
 
@@ -98,8 +107,21 @@ def _model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:
     return props
 
 
+# What an entry that leaves out customization or completion gets.
+DEFAULTS = {"customization": "fine_tuning", "completion": "event_driven"}
+# Fields read only with one value of another field (which may be its default): given with any other, they would be
+# dropped without a word, so validation refuses them (_entry_checks).
+READ_ONLY_WITH = {
+    "teacher_model": ("customization", "distillation"),
+    "max_response_length_for_inference": ("customization", "distillation"),
+    "grader": ("customization", "reinforcement_fine_tuning"),
+    "rft_hyper_parameters": ("customization", "reinforcement_fine_tuning"),
+    "completion_timeout_hours": ("completion", "event_driven"),
+}
+
+
 def _customization(key: str, entry: Mapping[str, Any], bind: Binder) -> Any:
-    kind = str(entry.get("customization", "fine_tuning"))
+    kind = str(entry.get("customization", DEFAULTS["customization"]))
     options: dict[str, Any] = {}
     if kind == "distillation":
         options["teacher_model"] = entry.get("teacher_model")
@@ -112,7 +134,7 @@ def _customization(key: str, entry: Mapping[str, Any], bind: Binder) -> Any:
 
 def _completion(entry: Mapping[str, Any], bind: Binder, resource_type: str) -> Any:
     """How the deployment waits for the job of resource_type that the entry starts."""
-    mode = CompletionMode(str(entry.get("completion", "event_driven")).upper())
+    mode = CompletionMode(str(entry.get("completion", DEFAULTS["completion"])).upper())
     # In seconds, and at least one (the wait condition's least): any number of hours the file allows is valid.
     hours = float(entry.get("completion_timeout_hours", DEFAULT_COMPLETION_HOURS))
     return bind.completion(mode, max(1, round(hours * 3600)), resource_type)

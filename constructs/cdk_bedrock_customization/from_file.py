@@ -22,7 +22,7 @@ from ._requests import CompletionMode
 from .completion import Completion
 from .copied_model import CopiedCustomModel
 from .custom_model import CustomModel
-from .entry_props import after_keys, construct_props, requirement_calls
+from .entry_props import WEIGHTS_BUCKET_ID, after_keys, construct_props, requirement_calls, weights_upload_id
 from .evaluation import EvaluationDataset, ModelEvaluation
 from .imported_model import ImportedCustomModel, ModelSource
 from .inputs import Customization, InvocationLogs, S3Data
@@ -140,7 +140,7 @@ class ModelsFromFile(Construct):
         use; kept when the stack is deleted, like the weights."""
         return s3.Bucket(
             self,
-            "Weights",
+            WEIGHTS_BUCKET_ID,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -148,11 +148,22 @@ class ModelsFromFile(Construct):
         )
 
 
+# The scope of the constructs that stand for an entry's inputs (an imported role, key, model or grader, a shipped
+# dataset): apart from the entries, whose keys are ids in the ModelsFromFile itself, so that no key can clash with
+# them (a key starts with a letter). None of them is a CloudFormation resource: moving them changes no template.
+INPUTS_ID = "_inputs"
+
+
 class _InScope:
     """Binds an entry's values as constructs in the scope of a ModelsFromFile (entry_props.Binder)."""
 
     def __init__(self, scope: ModelsFromFile) -> None:
         self.scope = scope
+
+    @functools.cached_property
+    def inputs(self) -> Construct:
+        """The scope of the constructs standing for entries' inputs (INPUTS_ID), made on first use."""
+        return Construct(self.scope, INPUTS_ID)
 
     def model(self, key: str, value: str, *, served: bool) -> Any:
         """A key of the file (built already: models come in dependency order), or a model id or ARN."""
@@ -162,10 +173,10 @@ class _InScope:
         if value in models:
             return models[value]
         if ":custom-model/" in value:
-            return CustomModel.from_custom_model_arn(self.scope, f"{key}Model", value)
+            return CustomModel.from_custom_model_arn(self.inputs, f"{key}Model", value)
         model_id = value.split("foundation-model/", 1)[-1]
         return bedrock.FoundationModel.from_foundation_model_id(
-            self.scope, f"{key}Model", bedrock.FoundationModelIdentifier(model_id)
+            self.inputs, f"{key}Model", bedrock.FoundationModelIdentifier(model_id)
         )
 
     def evaluated(self, key: str, value: str) -> ProvisionedThroughput | ImportedModel | str:
@@ -193,7 +204,7 @@ class _InScope:
         if value.startswith("s3://"):
             return S3Data.from_uri(value)
         # Shipped here, not by the model: the file's validation has already checked it against its model.
-        return S3Data(local_file=str(self.scope.file.local_path(value))).shipped(self.scope, f"{key}{name}")
+        return S3Data(local_file=str(self.scope.file.local_path(value))).shipped(self.inputs, f"{key}{name}")
 
     def output(self, uri: str) -> S3Data:
         return S3Data.from_uri(uri)
@@ -205,21 +216,21 @@ class _InScope:
             return S3Data.from_uri(value)
         path = str(self.scope.file.local_path(value))
         return S3Data.from_local_folder(
-            self.scope, f"{key}Weights", path, bucket=self.scope.weights_bucket, key=f"{key}/"
+            self.scope, weights_upload_id(key), path, bucket=self.scope.weights_bucket, key=f"{key}/"
         )
 
     def invocation_logs(self, source: str, use_prompt_response: bool) -> InvocationLogs:
         return InvocationLogs(source=S3Data.from_uri(source), use_prompt_response=use_prompt_response)
 
     def role(self, key: str, arn: str) -> iam.IRole:
-        return iam.Role.from_role_arn(self.scope, f"{key}Role", arn, mutable=False)
+        return iam.Role.from_role_arn(self.inputs, f"{key}Role", arn, mutable=False)
 
     def key(self, key: str, arn: str) -> kms.IKey:
-        return kms.Key.from_key_arn(self.scope, f"{key}Key", arn)
+        return kms.Key.from_key_arn(self.inputs, f"{key}Key", arn)
 
     def customization(self, key: str, kind: str, options: Mapping[str, Any]) -> Customization:
         if kind == "reinforcement_fine_tuning":
-            grader = lambda_.Function.from_function_arn(self.scope, f"{key}Grader", str(options["grader"]))
+            grader = lambda_.Function.from_function_arn(self.inputs, f"{key}Grader", str(options["grader"]))
             return Customization.reinforcement_fine_tuning(grader, hyper_parameters=options["hyper_parameters"])
         method: Callable[..., Customization] = getattr(Customization, kind)
         return method(**options)

@@ -662,3 +662,71 @@ def test_a_name_that_makes_pythons_re_backtrack_is_reported_at_once(tmp_path):
     assert text != GOOD
     found = problems(write(tmp_path, text))
     assert any("job_name" in problem and "does not match" in problem for problem in found), found
+
+
+# --- fields that the entry's other fields leave unread ----------------------------------------------------------
+
+UNREAD = """\
+version: 1
+models:
+  support:
+    base_model: amazon.nova-micro-v1:0:128k
+    training_data: s3://my-bucket/train.jsonl
+    output_data: s3://my-bucket/output/
+    {fields}
+"""
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            "teacher_model: us.amazon.nova-premier-v1:0",
+            "models.support.teacher_model: read only with customization: distillation, and this entry's "
+            "customization is fine_tuning (the default): set customization: distillation, or remove teacher_model",
+        ),
+        (
+            "{customization: continued_pre_training, max_response_length_for_inference: 1000}",
+            "models.support.max_response_length_for_inference: read only with customization: distillation, and this "
+            "entry's customization is continued_pre_training: set customization: distillation, or remove "
+            "max_response_length_for_inference",
+        ),
+        (
+            "grader: arn:aws:lambda:us-east-1:111122223333:function:grade",
+            "models.support.grader: read only with customization: reinforcement_fine_tuning, and this entry's "
+            "customization is fine_tuning (the default): set customization: reinforcement_fine_tuning, or remove "
+            "grader",
+        ),
+        (
+            "{completion: polling, completion_timeout_hours: 2}",
+            "models.support.completion_timeout_hours: read only with completion: event_driven, and this entry's "
+            "completion is polling: set completion: event_driven, or remove completion_timeout_hours",
+        ),
+        (
+            "invocation_logs: {source: s3://my-bucket/logs/}",
+            "models.support.training_data: the invocation logs are the job's training data: give training_data or "
+            "invocation_logs, not both",
+        ),
+    ],
+    ids=["teacher", "max-response-length", "grader", "timeout", "logs-and-data"],
+)
+def test_a_field_the_entry_would_not_read_is_refused_naming_what_reads_it(
+    tmp_path: Path, fields: str, expected: str
+) -> None:
+    inline = fields.startswith("{")
+    text = UNREAD.format(fields="" if inline else fields)
+    if inline:
+        for pair in fields.strip("{}").split(", "):
+            text += f"    {pair}\n"
+    path = write(tmp_path, text)
+    (problem,) = problems(path)
+    assert problem.split(": ", 1)[1] == expected
+
+
+def test_the_fields_a_distillation_reads_are_accepted_with_it(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        UNREAD.format(fields="customization: distillation")
+        + "    teacher_model: us.amazon.nova-premier-v1:0\n    max_response_length_for_inference: 1000\n",
+    )
+    assert [problem for problem in problems(path) if "read only with" in problem] == []

@@ -9,6 +9,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 from cdk_bedrock_customization import ModelsFromFile
+from cdk_bedrock_customization.models_file import ModelsFileError
 
 from .test_models_file import problems, write
 from .test_weights import make_model, write_sparse_weights
@@ -154,3 +155,75 @@ def test_a_bad_completion_is_reported_at_its_line(tmp_path: Path, line: str, exp
     text = OPEN_WEIGHTS.format(model_data="s3://weights/llama-3-8b/", name="llama-support")
     path = write(tmp_path, text + line)
     assert problems(path) == [f"{path}:{expected}"]
+
+
+# --- keys and the ids of what stands for an entry's inputs ------------------------------------------------------
+# Entry keys are construct ids in the ModelsFromFile's scope. What stands for an entry's inputs (an imported role or
+# model, a shipped dataset) is in a scope of its own, so no key clashes with it; the upload of local weights and
+# their bucket are resources, kept in the ModelsFromFile's scope, so a key that is their id is refused.
+
+MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+CLASHING_WITH_INPUTS = {
+    "role": """\
+        version: 1
+        models:
+          a: {base_model: amazon.nova-micro-v1:0:128k, training_data: s3://my-bucket/t.jsonl, output_data: s3://my-bucket/o/,
+              role: "arn:aws:iam::123456789012:role/r"}
+          aRole: {base_model: amazon.nova-micro-v1:0:128k, training_data: s3://my-bucket/t.jsonl, output_data: s3://my-bucket/o2/}
+        """,
+    "model-arn": f"""\
+        version: 1
+        deployments:
+          d: {{model: "{MODEL_ARN}"}}
+          dModel: {{model: "{MODEL_ARN}"}}
+        """,
+    "local-dataset": f"""\
+        version: 1
+        models:
+          a: {{base_model: amazon.nova-micro-v1:0:128k, training_data: data/train.jsonl, output_data: s3://my-bucket/o/}}
+        deployments:
+          aTrainingData: {{model: "{MODEL_ARN}"}}
+        """,
+}
+
+
+@pytest.mark.parametrize("case", CLASHING_WITH_INPUTS)
+def test_a_key_like_the_id_of_another_entrys_input_is_built(tmp_path: Path, case: str) -> None:
+    (tmp_path / "data").mkdir()
+    record = (
+        '{"schemaVersion": "bedrock-conversation-2024", "messages": [{"role": "user", "content": [{"text": "q"}]}, '
+    )
+    record += '{"role": "assistant", "content": [{"text": "a"}]}]}\n'
+    (tmp_path / "data" / "train.jsonl").write_text(record * 8)
+    path = write(tmp_path, CLASHING_WITH_INPUTS[case])
+    assert problems(path) == []
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    built = ModelsFromFile(stack, "Models", path=path)
+    keys = {*built.models, *built.deployments}
+    assert keys == {key for key in ("a", "aRole", "d", "dModel", "aTrainingData") if f"  {key}:" in path.read_text()}
+
+
+@pytest.mark.parametrize(
+    ("key", "what"),
+    [
+        ("Weights", "the bucket of the file's local weights"),
+        ("llamaWeights", "the upload of open_weight_models.llama's local weights"),
+    ],
+)
+def test_a_key_that_is_the_id_of_local_weights_or_their_bucket_is_refused(tmp_path: Path, key: str, what: str) -> None:
+    make_model(tmp_path / "weights" / "llama")
+    text = OPEN_WEIGHTS.format(model_data="./weights/llama", name="llama-support")
+    path = write(tmp_path, text + f"deployments:\n  {key}:\n    model: {MODEL_ARN}\n")
+    (problem,) = problems(path)
+    assert problem == (
+        f"{path}:15:3: deployments.{key}: '{key}' is the id of {what}, in the same scope: give the entry another key"
+    )
+    with pytest.raises(ModelsFileError):
+        ModelsFromFile(cdk.Stack(cdk.App(), "S"), "Models", path=path)
+    # Weights in S3 are not uploaded: the key is free.
+    path = write(
+        tmp_path,
+        OPEN_WEIGHTS.format(model_data="s3://weights/llama/", name="llama-support")
+        + f"deployments:\n  {key}:\n    model: {MODEL_ARN}\n",
+    )
+    assert problems(path) == []
