@@ -879,6 +879,10 @@ def _kind(value: Any) -> str:
     return next((name for kind, name in _KINDS.items() if isinstance(value, kind)), f"a {type(value).__name__}")
 
 
+# How YAML writes the scalars that are not strings, for the advice to quote such a key.
+_WRITTEN = ((True, "true"), (False, "false"), (None, "null"))
+
+
 def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
     """value as plain JSON types, appending to found what no models file holds (the value is then None, or
     the key left out). Depth and size are bounded by _scan."""
@@ -891,7 +895,8 @@ def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
                 found.append(([*path, key], f"a key must be a string, and this one is {key.reason}", True))
             else:
                 scalar = not isinstance(key, (CommentedKeySeq, CommentedKeyMap, tuple, Mapping))
-                written = {True: "true", False: "false", None: "null"}.get(key, str(key)) if scalar else ""
+                # By identity: 1 == True, and an integer key is written as itself.
+                written = next((text for given, text in _WRITTEN if key is given), str(key)) if scalar else ""
                 advice = f": quote it, as in {_show(written)}" if scalar else ""
                 found.append(([*path, key], f"a key must be a string, and this one is {_kind(key)}{advice}", True))
         return plain

@@ -320,13 +320,15 @@ def test_a_stage_may_add_a_complete_entry_and_an_incomplete_one_is_one_line(tmp_
     [
         ("2024-06-01", "a date: quote it, as in '2024-06-01'"),
         ("12", "an integer: quote it, as in '12'"),
+        ("1", "an integer: quote it, as in '1'"),  # not 'true', though 1 == True
+        ("0", "an integer: quote it, as in '0'"),
         ("[support, v2]", "a list"),
         ("{name: support}", "a mapping"),
         ("true", "true or false: quote it, as in 'true'"),
         ("~", "null: quote it, as in 'null'"),
         ("1.5", "a number: quote it, as in '1.5'"),
     ],
-    ids=["date", "integer", "list", "mapping", "boolean", "null", "float"],
+    ids=["date", "integer", "one", "zero", "list", "mapping", "boolean", "null", "float"],
 )
 def test_a_key_that_is_not_a_string_is_one_line_at_the_key(tmp_path, capsys, key, kind):
     path = write(tmp_path, GOOD.replace("  support-on-demand:", f"  {key}:"))
