@@ -162,9 +162,14 @@ class EntryChecks(EvaluationChecks):
             if isinstance(value, str) and value in not_waited
         ]
 
+    @cached_property
+    def _base_models(self) -> dict[str, Any]:
+        """Each model's base_model, by key (read once: every model asks)."""
+        return {name: entry["base_model"] for name, entry in self.file.entries("models")}
+
     def base_model_of(self, key: str) -> str:
         """The foundation model that a model of the file customizes, through the models it continues training."""
-        bases = {name: entry["base_model"] for name, entry in self.file.entries("models")}
+        bases = self._base_models
         seen = {key}
         current = bases[key]
         while current in bases and current not in seen:
