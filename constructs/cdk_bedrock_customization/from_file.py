@@ -174,10 +174,26 @@ class _InScope:
             return models[value]
         if ":custom-model/" in value:
             return CustomModel.from_custom_model_arn(self.inputs, f"{key}Model", value)
+        self._check_region(key, value)
         model_id = value.split("foundation-model/", 1)[-1]
         return bedrock.FoundationModel.from_foundation_model_id(
             self.inputs, f"{key}Model", bedrock.FoundationModelIdentifier(model_id)
         )
+
+    def _check_region(self, key: str, value: str) -> None:
+        """A foundation model's ARN is of the stack's Region (when the stack has one): the model is rebuilt as the
+        stack's, and a throughput serves a model of its own Region only."""
+        region = value.split(":")[3] if value.startswith("arn:") and value.count(":") >= 4 else ""
+        stack_region = cdk.Stack.of(self.scope).region
+        if not region or cdk.Token.is_unresolved(stack_region) or region == stack_region:
+            return
+        section = next(s for s in ("deployments", "provisioned_throughput") if key in dict(self.scope.file.entries(s)))
+        message = (
+            f"{value!r} is a model of {region}, and this stack deploys to {stack_region}: Bedrock serves a model "
+            "in its own Region; give the model's id, or its ARN in this Region"
+        )
+        problem = self.scope.file.problem([section, key, "model"], message)
+        raise ModelsFileError([dataclasses.replace(problem, stage=self.scope.file.stage)])
 
     def evaluated(self, key: str, value: str) -> ProvisionedThroughput | ImportedModel | str:
         """A throughput or an open-weight model of the file (built already), or a model id or ARN."""

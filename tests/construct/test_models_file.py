@@ -6,10 +6,13 @@ import json
 import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
+import aws_cdk as cdk
 import jsonschema
 import pytest
-from cdk_bedrock_customization import cli, models_file
+from aws_cdk.assertions import Template
+from cdk_bedrock_customization import ModelsFromFile, cli, models_file
 from cdk_bedrock_customization.models_file import ModelsFile, ModelsFileError, json_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -732,3 +735,41 @@ def test_the_fields_a_distillation_reads_are_accepted_with_it(tmp_path: Path) ->
         + "    teacher_model: us.amazon.nova-premier-v1:0\n    max_response_length_for_inference: 1000\n",
     )
     assert [problem for problem in problems(path) if "read only with" in problem] == []
+
+
+# --- a foundation model's ARN and the stack's Region -----------------------------------------------------------
+
+FOUNDATION_THROUGHPUT = """\
+version: 1
+provisioned_throughput:
+  micro-pt:
+    model: arn:aws:bedrock:{region}::foundation-model/amazon.nova-micro-v1:0
+    model_units: 1
+"""
+
+
+def throughput_model_id(region: str, stack_env: cdk.Environment | None, tmp_path: Path) -> Any:
+    """The modelId the template sends for the file's throughput, in a stack of that environment."""
+    stack = cdk.Stack(cdk.App(), "S", env=stack_env)
+    ModelsFromFile(stack, "Models", path=write(tmp_path, FOUNDATION_THROUGHPUT.format(region=region)))
+    (throughput,) = Template.from_stack(stack).find_resources("Custom::BedrockProvisionedModelThroughput").values()
+    return throughput["Properties"]["modelId"]
+
+
+def test_a_foundation_model_arn_of_another_region_than_the_stacks_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A throughput serves a model of its own Region: the file's ARN of another Region would be rebuilt as the stack's
+    Region's model, which is not what the file says."""
+    path = write(tmp_path, FOUNDATION_THROUGHPUT.format(region="us-west-2"))
+    assert problems(path) == []  # validate cannot know the stack's Region
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    with pytest.raises(ModelsFileError) as raised:
+        ModelsFromFile(stack, "Models", path=path)
+    assert str(raised.value) == (
+        f"{path}:4:12: provisioned_throughput.micro-pt.model: "
+        "'arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0' is a model of us-west-2, and this stack "
+        "deploys to us-east-1: Bedrock serves a model in its own Region; give the model's id, or its ARN in this Region"
+    )
+    same = cdk.Environment(account="111122223333", region="us-west-2")
+    assert "us-west-2" in json.dumps(throughput_model_id("us-west-2", same, tmp_path))
+    # A stack of no Region (env-agnostic) deploys the model of the Region it is deployed to.
+    assert "AWS::Region" in json.dumps(throughput_model_id("us-west-2", None, tmp_path))
