@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,7 +26,7 @@ from .evaluation import EvaluationDataset, ModelEvaluation
 from .imported_model import ImportedCustomModel, ModelSource
 from .inputs import Customization, InvocationLogs, S3Data
 from .model_import import ImportedModel
-from .models_file import ModelsFile, ModelsFileError
+from .models_file import ModelsFile
 from .provider import CustomizationProvider
 from .serving import Commitment, CustomModelBase, CustomModelDeployment, ProvisionedThroughput
 
@@ -130,8 +129,7 @@ class ModelsFromFile(Construct):
             for _index, method, kwargs in requirement_calls(entry):
                 getattr(evaluation, method)(**kwargs)
         except ValueError as error:
-            problem = self.file.problem(["evaluations", key], str(error))
-            raise ModelsFileError([dataclasses.replace(problem, stage=self.file.stage)]) from None
+            raise self.file.error(["evaluations", key], str(error)) from None
         return evaluation
 
     @functools.cached_property
@@ -192,8 +190,7 @@ class _InScope:
             f"{value!r} is a model of {region}, and this stack deploys to {stack_region}: Bedrock serves a model "
             "in its own Region; give the model's id, or its ARN in this Region"
         )
-        problem = self.scope.file.problem([section, key, "model"], message)
-        raise ModelsFileError([dataclasses.replace(problem, stage=self.scope.file.stage)])
+        raise self.scope.file.error([section, key, "model"], message)
 
     def evaluated(self, key: str, value: str) -> ProvisionedThroughput | ImportedModel | str:
         """A throughput or an open-weight model of the file (built already), or a model id or ARN."""

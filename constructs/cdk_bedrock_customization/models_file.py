@@ -17,7 +17,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -721,6 +721,10 @@ class ModelsFile:
     def problem(self, path: list[Any], message: str, *, label: str | None = None, at_key: bool = False) -> Problem:
         line, column = _position(self.document, path, at_key=at_key)
         return Problem(str(self.path), line, column, label or _label(path), message)
+
+    def error(self, path: list[Any], message: str) -> ModelsFileError:
+        """The error of one problem at path that only building the file's constructs finds, of this file's stage."""
+        return ModelsFileError([replace(self.problem(path, message), stage=self.stage)])
 
 
 # --- reading -------------------------------------------------------------------------------------------------
