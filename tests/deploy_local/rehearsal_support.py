@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 from cdk_bedrock_customization.rehearsal.cloud import REGION, LocalCloud
@@ -14,6 +15,11 @@ APP_UNDER_TEST = Path(__file__).with_name("app_under_test.py")
 SINGLE_FUNCTION = {"provider": "single_function", "completion": "polling", "removal": "destroy", "models": 2}
 # A polled job with a one-month committed throughput on its model: its model units cannot change.
 COMMITTED = {"completion": "polling", "removal": "destroy", "committed_units": 1}
+
+
+def cloud(lines: list[str], **settings: Any) -> LocalCloud:
+    """A local cloud that writes its report to lines; settings as LocalCloud's."""
+    return LocalCloud(write=lines.append, **settings)
 
 
 def assert_the_failing_job_fails_the_deploy(local: LocalCloud, assembly: Path) -> None:

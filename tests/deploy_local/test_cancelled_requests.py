@@ -9,17 +9,15 @@ properties, sent with the previous id. Either way, the job they started must not
 
 from __future__ import annotations
 
-from typing import Any
-
+import pytest
 from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
-from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
+
+from .rehearsal_support import cloud
+
+pytestmark = pytest.mark.slow
 
 # Half an hour: a polled job is still training when the deployment fails, two minutes in.
 TIMINGS = Timings(job_minutes=30)
-
-
-def cloud(lines: list[str], **settings: Any) -> LocalCloud:
-    return LocalCloud(write=lines.append, **settings)
 
 
 def test_a_job_whose_create_is_cancelled_is_stopped_by_the_rollback(assemblies):

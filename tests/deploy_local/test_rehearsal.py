@@ -25,14 +25,11 @@ from .rehearsal_support import (
     REPO,
     assert_retried_creates_found_their_jobs,
     assert_the_failing_job_fails_the_deploy,
+    cloud,
     crhelper_leftovers,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def cloud(lines: list[str], **settings: Any) -> LocalCloud:
-    return LocalCloud(write=lines.append, **settings)
 
 
 EXAMPLE_STACK = "BedrockCustomizationExample"
