@@ -18,7 +18,6 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -785,7 +784,7 @@ def _scan(text: str) -> tuple[Any, str] | None:
 
 
 class _Unreadable:
-    """A scalar that no models file holds (an integer too long to print, a date that does not exist)."""
+    """A scalar that no models file holds (an integer too long to print, a number YAML cannot read)."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -802,7 +801,7 @@ def _integer_bound() -> int:
     return int(10 ** _digits_allowed())
 
 
-_TAG_NAMES = {"int": "integer", "float": "number", "bool": "boolean", "timestamp": "date or time", "binary": "base64"}
+_TAG_NAMES = {"int": "integer", "float": "number", "bool": "boolean", "binary": "base64"}
 
 
 class _Constructor(RoundTripConstructor):
@@ -813,6 +812,8 @@ class _Constructor(RoundTripConstructor):
         if not isinstance(node, ScalarNode):
             return super().construct_non_recursive_object(node, tag)
         kind = str(tag or node.tag).rsplit(":", 1)[-1]
+        if kind == "timestamp":  # YAML 1.2's core schema, as editors read it, has no dates: the text as written
+            return str(node.value)
         try:
             value = super().construct_non_recursive_object(node, tag)
         except (ValueError, ArithmeticError, MarkedYAMLError):
@@ -866,7 +867,6 @@ _KINDS = {
     bool: "true or false",
     int: "an integer",
     float: "a number",
-    date: "a date",
     type(None): "null",
 }
 
@@ -918,8 +918,6 @@ def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
         else:
             return int(value) if isinstance(value, int) else float(value)
         return None
-    if isinstance(value, date):
-        return str(value)  # a date or time as a value reads as text, as YAML wrote it
     reason = value.reason if isinstance(value, _Unreadable) else f"{_kind(value)}, which a models file does not hold"
     found.append((path, reason if isinstance(value, _Unreadable) else f"is {reason}", False))
     return None
@@ -1039,7 +1037,7 @@ def _part_label(part: Any) -> str:
         return _show(part, 40)
     if isinstance(part, _Unreadable):
         return "(an integer)"
-    if isinstance(part, (date, bool, int, float)):
+    if isinstance(part, (bool, int, float)):
         return _cut(str(part), 40)
     return f"({_kind(part)})"
 

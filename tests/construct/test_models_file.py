@@ -321,7 +321,6 @@ def test_a_stage_may_add_a_complete_entry_and_an_incomplete_one_is_one_line(tmp_
 @pytest.mark.parametrize(
     ("key", "kind"),
     [
-        ("2024-06-01", "a date: quote it, as in '2024-06-01'"),
         ("12", "an integer: quote it, as in '12'"),
         ("1", "an integer: quote it, as in '1'"),  # not 'true', though 1 == True
         ("0", "an integer: quote it, as in '0'"),
@@ -331,7 +330,7 @@ def test_a_stage_may_add_a_complete_entry_and_an_incomplete_one_is_one_line(tmp_
         ("~", "null: quote it, as in 'null'"),
         ("1.5", "a number: quote it, as in '1.5'"),
     ],
-    ids=["date", "integer", "one", "zero", "list", "mapping", "boolean", "null", "float"],
+    ids=["integer", "one", "zero", "list", "mapping", "boolean", "null", "float"],
 )
 def test_a_key_that_is_not_a_string_is_one_line_at_the_key(tmp_path, capsys, key, kind):
     path = write(tmp_path, GOOD.replace("  support-on-demand:", f"  {key}:"))
@@ -351,6 +350,24 @@ def test_keys_that_are_not_strings_are_each_reported_wherever_they_are(tmp_path,
         lines[1] == "8:39: models.support.hyper_parameters.3: a key must be a string, and this one is an integer: "
         "quote it, as in '3'"
     )
+
+
+@pytest.mark.parametrize("written", ["2024-1-1 1:00:00", "2024-01-01T10:00:00Z", "2001-12-14t21:59:43.10-05:00"])
+def test_a_date_or_time_is_text_as_written_as_yaml_1_2_reads_it(tmp_path, capsys, written):
+    """YAML 1.2's core schema (an editor's, with the shipped schema) has no timestamps: the tag deploys as written."""
+    text = GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {release: " + written + "}")
+    path = write(tmp_path, text)
+    assert validate(capsys, path)[0] == 0
+    assert ModelsFile.load(path).data["models"]["support"]["job_tags"] == {"release": written}
+    stack = cdk.Stack(cdk.App(), "S")
+    ModelsFromFile(stack, "Models", path=path)
+    jobs = Template.from_stack(stack).find_resources("Custom::BedrockModelCustomizationJob")
+    assert [{"key": "release", "value": written}] in [job["Properties"].get("jobTags") for job in jobs.values()]
+    capsys.readouterr()  # the synth's "Bundling asset" line
+    as_key = write(tmp_path, GOOD.replace("  support-on-demand:", f"  {written}:"))
+    code, (line,) = validate(capsys, as_key)
+    assert code == 1
+    assert line.endswith(f"{written!r} is not a valid key: a letter, then up to 62 letters, digits, '-' or '_'")
 
 
 @pytest.mark.parametrize(
