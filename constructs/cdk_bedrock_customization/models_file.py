@@ -529,11 +529,11 @@ def _linear_pattern(
     validator: jsonschema.Draft202012Validator, pattern: str, instance: Any, schema: Mapping[str, Any]
 ) -> Iterator[jsonschema.ValidationError]:
     """jsonschema's "pattern" (a search), in linear time: Python's re backtracks exponentially on some of the
-    service model's patterns (DESIGN.md, fact 15)."""
+    service model's patterns (DESIGN.md, fact 15). $ holds only at the end, as in ECMA-262 (an editor's)."""
     if not validator.is_type(instance, "string"):
         return
     try:
-        found = patterns.fullmatch(f"[\\s\\S]*(?:{pattern})[\\s\\S]*", instance)
+        found = patterns.fullmatch(f"[\\s\\S]*(?:{pattern})[\\s\\S]*", instance, ecma_dollar=True)
     except (patterns.PatternUnsupported, re.error):  # left to Bedrock, as the contract does
         return
     if not found:

@@ -10,6 +10,9 @@ lazy repeats, alternation and groups need no backtracking. Backreferences, looka
 possessive repeats and conditional groups do: compiling them raises PatternUnsupported, as does
 case-insensitive matching (left out: re's case folding has its own tables). A pattern re cannot read
 raises re.error, as re.compile does.
+
+With ecma_dollar, $ (not multiline) holds only at the end of the text, as in ECMA-262, the regular expressions
+of JSON Schema; in re it also holds before a final newline.
 """
 
 from __future__ import annotations
@@ -147,14 +150,14 @@ def _boundary(is_word: CharTest, expected: bool) -> Assertion:
     return holds
 
 
-def _assertion(code: Any, flags: int) -> tuple[tuple[Any, ...], Assertion]:
+def _assertion(code: Any, flags: int, ecma_dollar: bool) -> tuple[tuple[Any, ...], Assertion]:
     """A key that identifies the assertion, and whether it holds at a position of a text, as in _sre."""
     multiline, ascii = bool(flags & _sre.SRE_FLAG_MULTILINE), bool(flags & _sre.SRE_FLAG_ASCII)
     if code is _sre.AT_BEGINNING_STRING or (code is _sre.AT_BEGINNING and not multiline):
         return ("start",), lambda text, i: i == 0
     if code is _sre.AT_BEGINNING:
         return ("line start",), lambda text, i: i == 0 or text[i - 1] == "\n"
-    if code is _sre.AT_END_STRING:
+    if code is _sre.AT_END_STRING or (code is _sre.AT_END and ecma_dollar and not multiline):
         return ("end",), lambda text, i: i == len(text)
     if code is _sre.AT_END and multiline:
         return ("line end",), lambda text, i: i == len(text) or text[i] == "\n"
@@ -169,8 +172,9 @@ def _assertion(code: Any, flags: int) -> tuple[tuple[Any, ...], Assertion]:
 class _Compiler:
     """Thompson's construction, built backwards: each node is compiled knowing the instruction that follows."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, ecma_dollar: bool) -> None:
         self.pattern = pattern
+        self.ecma_dollar = ecma_dollar
         self.program: list[_Instruction] = []
         self.assertions: dict[tuple[Any, ...], tuple[int, Assertion]] = {}
         self.tests: dict[tuple[Any, ...], CharTest] = {}
@@ -200,7 +204,7 @@ class _Compiler:
             low, high, body = value
             return self.repeat(low, high, body, flags, following)
         if op is _sre.AT:
-            key, holds = _assertion(value, flags)
+            key, holds = _assertion(value, flags, self.ecma_dollar)
             index = self.assertions.setdefault(key, (len(self.assertions), holds))[0]
             return self.emit(_Instruction(_ASSERT, [following], assertion=index))
         what = _UNSUPPORTED.get(op.name, op.name)
@@ -224,9 +228,9 @@ class _Compiler:
 class Pattern:
     """A compiled pattern; fullmatch answers as re.fullmatch(pattern, text) would."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, ecma_dollar: bool = False) -> None:
         parsed = _parser.parse(pattern)
-        compiler = _Compiler(pattern)
+        compiler = _Compiler(pattern, ecma_dollar)
         self.pattern = pattern
         self._start = compiler.sequence(parsed, parsed.state.flags, compiler.emit(_Instruction(_MATCH, [])))
         self._program = compiler.program
@@ -344,12 +348,12 @@ class Pattern:
 
 
 @functools.lru_cache(maxsize=256)
-def compile(pattern: str) -> Pattern:  # named as re.compile
+def compile(pattern: str, ecma_dollar: bool = False) -> Pattern:  # named as re.compile
     """The pattern compiled (and cached); raises re.error if re cannot read it, PatternUnsupported if it
     cannot be matched in linear time."""
-    return Pattern(pattern)
+    return Pattern(pattern, ecma_dollar)
 
 
-def fullmatch(pattern: str, text: str) -> bool:
+def fullmatch(pattern: str, text: str, ecma_dollar: bool = False) -> bool:
     """re.fullmatch(pattern, text) is not None, in time linear in len(text)."""
-    return compile(pattern).fullmatch(text)
+    return compile(pattern, ecma_dollar).fullmatch(text)

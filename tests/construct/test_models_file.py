@@ -352,6 +352,19 @@ def test_keys_that_are_not_strings_are_each_reported_wherever_they_are(tmp_path,
     )
 
 
+@pytest.mark.parametrize("key", ['"pt\\n"', '"pt\\n\\n"', '"\\npt"', '"p t"'])
+def test_a_key_with_a_newline_is_refused_as_an_editor_refuses_it(tmp_path, capsys, key):
+    """The key pattern is ECMA-262's (JSON Schema's), where $ holds only at the end, not before a final newline."""
+    path = write(tmp_path, GOOD.replace("  support-on-demand:", f"  {key}:"))
+    code, (line,) = validate(capsys, path)
+    assert code == 1
+    assert line.startswith("16:3: deployments.") and line.endswith(
+        "is not a valid key: a letter, then up to 62 letters, digits, '-' or '_'"
+    )
+    with pytest.raises(ModelsFileError):
+        ModelsFromFile(cdk.Stack(cdk.App(), "S"), "Models", path=path)
+
+
 @pytest.mark.parametrize("written", ["2024-1-1 1:00:00", "2024-01-01T10:00:00Z", "2001-12-14t21:59:43.10-05:00"])
 def test_a_date_or_time_is_text_as_written_as_yaml_1_2_reads_it(tmp_path, capsys, written):
     """YAML 1.2's core schema (an editor's, with the shipped schema) has no timestamps: the tag deploys as written."""

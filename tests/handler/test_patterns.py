@@ -9,13 +9,17 @@ member's maximum length and ten times beyond it. The time those take is a figure
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 
 import pytest
 from bedrock_custom_resource import contract, patterns
 from botocore.model import Shape
+from cdk_bedrock_customization.models_file import KEY_PATTERN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -234,6 +238,29 @@ def test_tricky_patterns_answer_as_re(pattern, text):
 def test_tricky_patterns_answer_as_re_on_the_empty_text_and_single_newlines(pattern):
     for text in ("", "\n", "\n\n", "a\n", "\na", "b\n", "ab\n", "a\nb", "a\nb\n", "x\n\n"):
         _agrees(pattern, text)
+
+
+# Patterns that read the same in re and in JavaScript, but for $ (no ".", class escape or inline flag).
+ECMA_PATTERNS = [r"a$", r"^a|b$", r"(^a|b)*", "x*$\n*$", r"$", r"^$", r"[a-c]+$", "(?:$|a)*\n?", "a$\n", KEY_PATTERN]
+
+
+def test_with_ecma_dollar_dollar_holds_only_at_the_end_as_in_javascript():
+    """JSON Schema's patterns are ECMA-262's: the reference is Node's own RegExp (jsii needs Node, so it is here),
+    asked in one call about every text of up to three characters of "ab\\n"."""
+    texts = ["".join(letters) for size in range(4) for letters in itertools.product("ab\n", repeat=size)]
+    cases = [[pattern, text] for pattern in ECMA_PATTERNS for text in texts]
+    script = (
+        "const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "process.stdout.write(JSON.stringify(cases.map(([p, t]) => new RegExp('^(?:' + p + ')$').test(t))));"
+    )
+    answered = subprocess.run(
+        ["node", "-e", script], input=json.dumps(cases), capture_output=True, text=True, check=True
+    )
+    javascript = json.loads(answered.stdout)
+    ours = [patterns.fullmatch(pattern, text, ecma_dollar=True) for pattern, text in cases]
+    assert [case for case, mine, theirs in zip(cases, ours, javascript, strict=True) if mine != theirs] == []
+    assert javascript.count(True) > 0 and javascript.count(False) > 0
+    assert any(patterns.fullmatch(pattern, text) != mine for (pattern, text), mine in zip(cases, ours, strict=True))
 
 
 EVERY_CODE_POINT = "".join(map(chr, range(sys.maxunicode + 1)))
