@@ -117,6 +117,31 @@ def _member_schema(operation: str, member: str, **extra: Any) -> dict[str, Any]:
     return schema | extra
 
 
+_NUMBER_TYPES = {"integer": "integer", "long": "integer", "float": "number", "double": "number"}
+
+
+def _structure_schema(operation: str, member: str) -> dict[str, Any]:
+    """The JSON Schema of a structure of scalars, from the service model: its members, their bounds and enums. A
+    number may also be written as a string, which the contract reads (CloudFormation sends numbers as strings)."""
+    properties: dict[str, Any] = {}
+    for name, shape in _shape(operation, member).members.items():
+        path = f"{member}.{name}"
+        if shape.type_name in _NUMBER_TYPES:
+            bounds = {
+                key: shape.metadata[bound]
+                for bound, key in (("min", "minimum"), ("max", "maximum"))
+                if bound in shape.metadata
+            }
+            properties[name] = {"type": [_NUMBER_TYPES[shape.type_name], "string"], **bounds}
+        elif shape.type_name == "string":
+            properties[name] = _member_schema(operation, path) | (
+                {"enum": _enum(operation, path)} if shape.enum else {}
+            )
+        else:
+            raise ValueError(f"{path}: a {shape.type_name} member, which a structure of scalars does not have")
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
 def _enum(operation: str, member: str) -> list[str]:
     """A member's allowed values, as the contract allows them: the service model's enum and its extensions."""
     shape = _shape(operation, member)
@@ -283,7 +308,11 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "customizationConfig.rftConfig.graderConfig.lambdaGrader.lambdaArn",
             description="the reward grader's Lambda ARN (reinforcement fine-tuning)",
         ),
-        Field("rft_hyper_parameters", _SCALAR_MAP, "customizationConfig.rftConfig.hyperParameters"),
+        Field(
+            "rft_hyper_parameters",
+            _structure_schema(JOB, "customizationConfig.rftConfig.hyperParameters"),
+            "customizationConfig.rftConfig.hyperParameters",
+        ),
         Field("job_tags", _TAG_MAP, "jobTags"),
         Field("custom_model_tags", _TAG_MAP, "customModelTags"),
         *_COMPLETION,

@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.session
 import jsonschema
 import pytest
 from aws_cdk.assertions import Template
+from botocore.validate import ParamValidator
 from cdk_bedrock_customization import ModelsFromFile, cli, models_file
 from cdk_bedrock_customization.models_file import ModelsFile, ModelsFileError, json_schema
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_SCHEMA = REPO / "constructs" / "cdk_bedrock_customization" / "models.schema.json"
@@ -189,6 +193,68 @@ def test_the_shipped_schema_is_the_generated_one(capsys):
     assert json.loads(SHIPPED_SCHEMA.read_text()) == json_schema()
     cli.main(["schema"])
     assert json.loads(capsys.readouterr().out) == json_schema()
+
+
+RFT_ENTRY = """\
+version: 1
+models:
+  rft:
+    base_model: amazon.nova-2-lite-v1:0:256k
+    customization: reinforcement_fine_tuning
+    grader: arn:aws:lambda:us-east-1:111122223333:function:grader
+    training_data: s3://my-bucket/train.jsonl
+    output_data: s3://my-bucket/output/
+    rft_hyper_parameters: """
+RFT_SHAPE = botocore.session.get_session().get_service_model("bedrock").shape_for("RFTHyperParameters")
+
+
+@st.composite
+def rft_hyper_parameters(draw: st.DrawFn) -> dict[str, Any]:
+    """Members of botocore's RFTHyperParameters (and unknown names), each a value of its type in or out of its
+    bounds, or true; reasoningEffort one of its enum or not."""
+    names = st.sampled_from([*RFT_SHAPE.members, "batchsize", "foo"])
+    drawn: dict[str, Any] = {}
+    for name in draw(st.lists(names, max_size=4, unique=True)):
+        shape = RFT_SHAPE.members.get(name)
+        kind = shape.type_name if shape is not None else "integer"
+        typed = {
+            "integer": st.integers(min_value=-5, max_value=600),
+            "float": st.floats(min_value=0, max_value=0.01, allow_nan=False) | st.sampled_from([1e-07, 0.001, 1e-08]),
+            "string": st.sampled_from(["low", "medium", "high", "LOW", "extreme", ""]),
+        }[kind]
+        drawn[name] = draw(typed | st.just(True))
+    return drawn
+
+
+@settings(derandomize=True, deadline=None, database=None, max_examples=150)
+@given(hyper_parameters=rft_hyper_parameters())
+def test_rft_hyper_parameters_the_shipped_schema_refuses_are_those_validate_refuses(tmp_path_factory, hyper_parameters):
+    """The editor (stock jsonschema on the shipped schema) and validate agree; and what validate accepts, botocore's
+    own validation of the service model accepts."""
+    path = write(tmp_path_factory.mktemp("rft"), RFT_ENTRY + json.dumps(hyper_parameters) + "\n")
+    shipped = jsonschema.Draft202012Validator(json.loads(SHIPPED_SCHEMA.read_text()))
+    schema_accepts = not list(shipped.iter_errors(ModelsFile.read(path).document))
+    found = problems(path)
+    assert schema_accepts == (found == []), found
+    if not found:
+        assert not ParamValidator().validate(hyper_parameters, RFT_SHAPE).has_errors()
+
+
+def test_rft_hyper_parameters_may_be_numbers_written_as_strings_and_nothing_else(tmp_path):
+    """As hyper_parameters: a template sends every number as a string. Other members and types are refused."""
+    assert (
+        problems(write(tmp_path, RFT_ENTRY + "{epochCount: '2', learningRate: '1e-4', reasoningEffort: low}\n")) == []
+    )
+    found = problems(write(tmp_path, RFT_ENTRY + "{batchSize: 2, reasoningEffort: extreme, foo: 1}\n"))
+    assert [line.split(": ", 2)[1:] for line in found] == [
+        ["models.rft.rft_hyper_parameters.batchSize", "2 must be at least 16"],
+        ["models.rft.rft_hyper_parameters.reasoningEffort", "'extreme' is not one of ['low', 'medium', 'high']"],
+        [
+            "models.rft.rft_hyper_parameters.foo",
+            "unknown field; expected one of batchSize, epochCount, evalInterval, inferenceMaxTokens, learningRate, "
+            "maxPromptLength, reasoningEffort, trainingSamplePerPrompt",
+        ],
+    ]
 
 
 def test_good_files_validate_against_the_schema_and_bad_ones_fail(tmp_path):
