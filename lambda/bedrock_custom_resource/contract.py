@@ -47,8 +47,10 @@ STACK_TAG = "cdk-bedrock-customization:stack"
 # holds it, or by the same logical id of a later stack of the same name (after RETAIN).
 LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
 RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG, LOGICAL_ID_TAG)
-# Bedrock's TagList allows 200 tags; the resource's own tags leave room for the handler's.
-MAX_USER_TAGS = 200 - len(RESERVED_TAGS)
+# Bedrock's TagList allows 200 tags (checked against botocore's model in tests); the resource's own tags leave
+# room for the handler's.
+MAX_TAGS = 200
+MAX_USER_TAGS = MAX_TAGS - len(RESERVED_TAGS)
 
 
 class WaitUntil(enum.StrEnum):
@@ -206,9 +208,10 @@ class ResourceContract:
 
 def _reserved_tag_problems(
     resource: ResourceContract, request: Mapping[str, Any], is_unresolved: IsUnresolved
-) -> list[str]:
-    """Tags that claim the handler's keys, and own tags that leave no room for the handler's."""
-    problems = []
+) -> tuple[list[str], set[str]]:
+    """Tags that claim the handler's keys, and own tags that leave no room for the handler's; and the service
+    model's count problem that the latter replaces (it names Bedrock's limit too)."""
+    problems, superseded = [], set()
     for member in resource.tag_members:
         tags = request.get(member)
         if not isinstance(tags, list):
@@ -219,10 +222,11 @@ def _reserved_tag_problems(
                 problems.append(f"{member}: the tag key {key!r} is reserved for cdk-bedrock-customization")
         if member == resource.tag_members[0] and len(tags) > MAX_USER_TAGS:
             problems.append(
-                f"{member}: {len(tags)} tags; at most {MAX_USER_TAGS} (Bedrock allows 200, and "
+                f"{member}: {len(tags)} tags; at most {MAX_USER_TAGS} (Bedrock allows {MAX_TAGS}, and "
                 f"{', '.join(map(repr, RESERVED_TAGS))} are cdk-bedrock-customization's)"
             )
-    return problems
+            superseded.add(_count_problem(member, len(tags), "most", MAX_TAGS))
+    return problems, superseded
 
 
 def _customization_config_problems(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:
@@ -563,7 +567,8 @@ def create_request(
     assert request_shape is not None
     request = _conform(request_shape, properties, "", problems, is_unresolved, optional=resource.generated_names)
     problems.extend(resource.cross_member_problems(request, is_unresolved))
-    problems.extend(_reserved_tag_problems(resource, request, is_unresolved))
+    tag_problems, superseded = _reserved_tag_problems(resource, request, is_unresolved)
+    problems = [problem for problem in problems if problem not in superseded] + tag_problems
     if problems:
         raise InvalidProperties(resource_type, problems)
     return dict(request)
@@ -837,6 +842,10 @@ def _parse_number(value: Any, integral: bool) -> int | float | None:
     return number if number is not None and math.isfinite(number) else None
 
 
+def _count_problem(path: str, count: float, word: str, limit: int) -> str:
+    return f"{path}: {count} items; it must have at {word} {limit}"
+
+
 def _check_bounds(shape: Any, measure: float, path: str, problems: list[str], unit: str, value: Any) -> bool:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     for limit, broken, word in (
@@ -844,7 +853,9 @@ def _check_bounds(shape: Any, measure: float, path: str, problems: list[str], un
         (high, high is not None and measure > high, "most"),
     ):
         if broken:
-            if unit:
+            if unit == "items":  # a list's or map's count says it all, and its items may be many
+                problems.append(_count_problem(path, measure, word, limit))
+            elif unit:
                 problems.append(f"{path}: {_show(value)} has {measure} {unit}; it must have at {word} {limit}")
             else:
                 problems.append(f"{path}: {_show(value)} must be at {word} {limit}")

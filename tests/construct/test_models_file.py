@@ -680,6 +680,30 @@ def test_tags_the_handler_would_refuse_are_problems(tmp_path, capsys, tags, why)
     assert any(why in line for line in lines), lines
 
 
+def test_too_many_items_are_one_problem_that_counts_them_without_echoing_the_request(tmp_path, capsys):
+    """Bedrock's TagList allows 200 tags (botocore's model), of which the handler's three leave 197: 201 tags are
+    one problem that says both, not two limits; 11 validation datasets (at most 10) are counted, not listed."""
+    tags = "{" + ", ".join(f"t{i}: v" for i in range(201)) + "}"
+    code, lines = validate(
+        capsys, write(tmp_path, GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: " + tags))
+    )
+    assert code == 1
+    assert [line.split(": ", 2)[1:] for line in lines] == [
+        [
+            "models.support.job_tags",
+            "201 tags; at most 197 (Bedrock allows 200, and 'cdk-bedrock-customization:configuration', "
+            "'cdk-bedrock-customization:stack', 'cdk-bedrock-customization:logical-id' are "
+            "cdk-bedrock-customization's)",
+        ]
+    ]
+    datasets = "[" + ", ".join(f"s3://my-bucket/v{i}.jsonl" for i in range(11)) + "]"
+    text = GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    validation_data: " + datasets)
+    assert validate(capsys, write(tmp_path, text)) == (
+        1,
+        ["8:22: models.support.validation_data: 11 items; it must have at most 10"],
+    )
+
+
 def test_exactly_one_model_source_points_at_the_sources_given_or_at_the_entry(tmp_path, capsys):
     both = GOOD.replace("    model_package_arn:", "    source_uri: s3://customer-escrow/nova/\n    model_package_arn:")
     code, lines = validate(capsys, write(tmp_path, both))
