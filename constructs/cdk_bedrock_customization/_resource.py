@@ -260,6 +260,9 @@ def _stack_id() -> str:
 
 # What Bedrock needs of a customer managed key that encrypts a custom model.
 MODEL_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+# What an evaluation job's service role, and its caller, need of its key (model-evaluation-security-data.html): no
+# grant, which a custom model's key needs.
+EVALUATION_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
 
 def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:

@@ -22,7 +22,7 @@ from . import _requests
 from ._nag import acknowledge, wildcard_resources
 from ._prop_types import check_prop_types
 from ._resource import (
-    MODEL_KEY_ACTIONS,
+    EVALUATION_KEY_ACTIONS,
     Grants,
     OwnRole,
     Producer,
@@ -233,7 +233,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
             ends.append(baseline_end)
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
         if kms_key is not None:
-            kms_key.grant(use.handler, "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt")
+            kms_key.grant(use.handler, *EVALUATION_KEY_ACTIONS)
         _allow_reading_results(self, output_data, use.handler)
         _check_response_size(self.datasets, with_baseline=self.baseline is not None)
         self.gate = self._gate(use, ends)
@@ -403,7 +403,7 @@ def _service_role(
     for model in dict.fromkeys(models):
         wildcards += allow_invoking(scope, grants, model, INVOKE_ACTIONS)
     if kms_key is not None:
-        grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
+        grants.allow(EVALUATION_KEY_ACTIONS, [kms_key.key_arn])
     role = OwnRole(scope, cdk.Stack.of(scope), "evaluation-job", "Assumed by Bedrock to run a model evaluation", grants)
     if wildcards:
         acknowledge(

@@ -11,6 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 from bedrock_custom_resource import contract
 from cdk_bedrock_customization import (
@@ -248,6 +249,24 @@ def test_the_service_role_invokes_exactly_the_evaluated_baseline_and_judge_model
     (statement,) = trust["Statement"]
     source = json.dumps(stack.resolve(statement["Condition"]["ArnLike"]["aws:SourceArn"]))
     assert ":evaluation-job/*" in source
+
+
+def test_the_key_grants_what_the_user_guide_lists_for_an_evaluation_and_no_more(stack, bucket) -> None:
+    """model-evaluation-security-data.html: the service role, and the role calling CreateEvaluationJob, need
+    kms:Decrypt, kms:GenerateDataKey and kms:DescribeKey on the key; no kms:CreateGrant (a custom model's key)."""
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    evaluation(stack, bucket, kms_key=key)
+    template = Template.from_stack(stack)
+    documented = {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
+    key_arn = stack.resolve(key.key_arn)
+    for role in ("EvaluationServiceRole", "BedrockCustomizationProviderHandlerRole"):
+        on_the_key = [
+            action
+            for statement in role_statements(template, role)
+            if stack.resolve(statement["Resource"]) in (key_arn, [key_arn])
+            for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        ]
+        assert set(on_the_key) == documented, role
 
 
 def test_a_given_role_is_passed_and_no_role_is_made(stack, bucket) -> None:
