@@ -266,8 +266,15 @@ EVALUATION_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey
 
 
 def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:
+    """A key made in this app: its grant, which may add to the key's policy. An imported key (by ARN or lookup):
+    a statement on its ARN, as its grant gives ``*`` (every key of the account) to a principal of another stack whose
+    environment differs or is unknown."""
     for principal in principals:
-        key.grant(principal, *MODEL_KEY_ACTIONS)
+        if isinstance(key, kms.Key):
+            key.grant(principal, *MODEL_KEY_ACTIONS)
+        else:
+            statement = iam.PolicyStatement(actions=list(MODEL_KEY_ACTIONS), resources=[key.key_arn])
+            principal.grant_principal.add_to_principal_policy(statement)
 
 
 def attribute_string(resource: cdk.CfnResource, name: str) -> str:

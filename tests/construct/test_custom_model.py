@@ -28,10 +28,11 @@ from cdk_bedrock_customization import (
 )
 from cdk_bedrock_customization.provider import HANDLER_RUNTIME, POLLING_WARNING_ID
 
-from .conftest import custom_model, inline_policies, resources_of_type, role_statements
+from .conftest import ENV, custom_model, inline_policies, resources_of_type, role_statements
 
 JOB = "Custom::BedrockModelCustomizationJob"
 HANDLER_ROLE = "BedrockCustomizationProviderHandlerRole"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def model(scope: cdk.Stack, bucket: s3.IBucket, construct_id: str = "Model", **overrides: Any) -> CustomModel:
@@ -542,6 +543,25 @@ class TestServiceRole:
                 a for s in role_statements(template, prefix) for a in s["Action"] if str(a).startswith("kms:")
             }
             assert {"kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= kms_actions
+
+    @pytest.mark.parametrize("stack_env", [None, ENV], ids=["environment-agnostic", "in-an-environment"])
+    def test_a_key_imported_by_arn_in_another_stack_is_granted_by_its_arn_not_star(self, stack_env):
+        """aws-cdk-lib's IKey.grant gives a principal of another stack, of another or unknown environment, the key's
+        actions on every key (``*``); the library names the ARN the key was imported by."""
+        app = cdk.App()
+        key = kms.Key.from_key_arn(cdk.Stack(app, "Keys", env=ENV), "ModelKey", KEY_ARN)
+        stack = cdk.Stack(app, "Models", env=stack_env)
+        model(stack, s3.Bucket(stack, "Data"), kms_key=key)
+        template = Template.from_stack(stack)
+        for prefix in ("ModelServiceRole", HANDLER_ROLE):
+            on_keys = [
+                s["Resource"]
+                for s in role_statements(template, prefix)
+                if any(
+                    str(a).startswith("kms:") for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+                )
+            ]
+            assert on_keys == [KEY_ARN], prefix
 
 
 class TestProvider:
