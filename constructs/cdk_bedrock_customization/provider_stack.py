@@ -4,14 +4,19 @@ written without CDK, can declare this library's resources."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from bedrock_custom_resource import contract
 
 from constructs import Construct
 
+from ._prop_types import check_prop_types
+from ._resource import grant_model_key
+from ._tokens import is_unresolved
 from .provider import CustomizationProvider, ProviderKind
 
 # IAM's patterns for a role path (other than "/") and a role name.
@@ -25,7 +30,8 @@ class CustomizationProviderStack(cdk.Stack):
     Templates bring their own Bedrock service roles; the handler passes to Bedrock only roles with the given
     path (``/bedrock-customization/``) or name prefix, and refuses others before creating anything. It may
     customize any foundation or custom model of its account and Region, import and deploy custom models, and
-    provision throughput for any foundation or custom model.
+    provision throughput for any foundation or custom model. It may encrypt models only with the keys of
+    ``model_key_arns`` (Bedrock creates a model key's grant with the caller's own permissions).
 
     Example::
 
@@ -43,6 +49,7 @@ class CustomizationProviderStack(cdk.Stack):
         *,
         passable_role_path: str | None = None,
         passable_role_name_prefix: str | None = None,
+        model_key_arns: Sequence[str] = (),
         kind: ProviderKind = ProviderKind.FRAMEWORK,
         query_interval: cdk.Duration | None = None,
         total_timeout: cdk.Duration | None = None,
@@ -52,12 +59,25 @@ class CustomizationProviderStack(cdk.Stack):
         """
         :param passable_role_path: the IAM path of the roles templates may pass, e.g. ``/bedrock-customization/``
         :param passable_role_name_prefix: or the name prefix of those roles (roles with the path ``/``)
+        :param model_key_arns: the ARNs of the customer managed keys templates may encrypt custom models with
+            (``customModelKmsKeyId``, ``modelKmsKeyArn``). @default none: a template that passes a key is denied,
+            unless the key's own policy allows the handler's role
         :param kind: @default ProviderKind.FRAMEWORK
         :param query_interval: @default 1 minute
         :param total_timeout: at most 1 hour. @default 1 hour
         :param log_retention: @default one month
         :param stack_props: as for ``cdk.Stack``
         """
+        check_prop_types(CustomizationProviderStack.__init__, locals())
+        problems = [
+            problem
+            for index, arn in enumerate(model_key_arns)
+            for problem in contract.value_problems(
+                "KmsKeyArn", arn, f"model_key_arns[{index}]", is_unresolved=is_unresolved
+            )
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
         super().__init__(scope, construct_id, **stack_props)
         roles = self.format_arn(
             service="iam",
@@ -72,8 +92,11 @@ class CustomizationProviderStack(cdk.Stack):
         any_foundation_model = self.format_arn(
             service="bedrock", account="", resource="foundation-model", resource_name="*"
         )
-        grants = self.provider.use(self).grants
+        use = self.provider.use(self)
+        grants = use.grants
         any_custom_model = self.format_arn(service="bedrock", resource="custom-model", resource_name="*")
+        for index, arn in enumerate(model_key_arns):
+            grant_model_key(kms.Key.from_key_arn(self, f"ModelKey{index}", arn), use.handler)
         for resource_type, models in (
             (contract.CUSTOMIZATION_JOB, [any_foundation_model]),
             (contract.CUSTOM_MODEL, [None]),

@@ -668,7 +668,12 @@ def grant_paths_app() -> cdk.App:
     ).require("Builtin.Accuracy", at_least=0.5)
 
     # A provider stack for plain templates, on the Provider framework (the example app's is a single function).
-    CustomizationProviderStack(app, "GrantPathsProvider", passable_role_name_prefix="bedrock-")
+    CustomizationProviderStack(
+        app,
+        "GrantPathsProvider",
+        passable_role_name_prefix="bedrock-",
+        model_key_arns=["arn:aws:kms:us-east-1:123456789012:key/2222bbbb-12ab-34cd-56ef-1234567890ab"],
+    )
 
     # cdk-nag findings on this test's own resources (the library's are acknowledged by the library).
     basic_execution = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -753,6 +758,7 @@ GRANT_PATHS = {
     "writing the output prefix": ("s3:PutObject", "output/*"),
     "the bucket's key": ("kms:GenerateDataKey", "kms:"),
     "the model's key": ("kms:CreateGrant", "kms:"),
+    "a provider stack's model keys": ("kms:CreateGrant", "key/2222bbbb-12ab-34cd-56ef-1234567890ab"),
     "a job in a VPC": ("ec2:CreateNetworkInterface", "BedrockModelCustomizationJobArn"),
     "an import job in a VPC": ("ec2:CreateNetworkInterface", "BedrockModelImportJobArn"),
     "an import of weights": ("bedrock:CreateModelImportJob", "aws:RequestTag/cdk-bedrock-customization:configuration"),

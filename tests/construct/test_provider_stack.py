@@ -93,6 +93,54 @@ def test_the_handler_may_provision_throughput_for_any_foundation_or_custom_model
     assert lifecycle_statement["Resource"]["Fn::Join"][1][-1].endswith(":provisioned-model/*")
 
 
+MODEL_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def kms_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if any(action.startswith("kms:") for action in _actions(statement))
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def test_the_handler_may_use_only_the_model_keys_given():
+    """Bedrock creates a model key's grant with the caller's permissions (the user guide's CloudTrail example of
+    CreateGrant names the calling role, invoked by bedrock.amazonaws.com): a template's key needs the handler's."""
+    _, without = provider_stack(passable_role_name_prefix="bedrock-")
+    assert kms_statements(without) == []
+    _, template = provider_stack(passable_role_name_prefix="bedrock-", model_key_arns=[MODEL_KEY_ARN])
+    (statement,) = kms_statements(template)
+    assert statement["Resource"] == MODEL_KEY_ARN
+    assert set(_actions(statement)) == {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"}
+
+
+@pytest.mark.parametrize(
+    ("model_key_arns", "error", "message"),
+    [
+        (MODEL_KEY_ARN, TypeError, "model_key_arns: expected list or tuple, got str"),
+        ([None], ValueError, "model_key_arns[0]: expected a string, got None"),
+        ([MODEL_KEY_ARN, "alias/models"], ValueError, "model_key_arns[1]: 'alias/models' does not match arn:aws"),
+    ],
+)
+def test_model_key_arns_that_are_not_key_arns_are_refused_naming_them(model_key_arns, error, message):
+    app = cdk.App()
+    with pytest.raises(error, match=re.escape(message)):
+        CustomizationProviderStack(app, "Provider", passable_role_name_prefix="bedrock-", model_key_arns=model_key_arns)
+    assert app.node.children == []  # refused before the stack is made
+
+
+def test_a_kind_that_is_not_a_provider_kind_is_a_type_error_naming_it():
+    with pytest.raises(TypeError, match=re.escape("kind: expected ProviderKind, got str 'single-function'")):
+        provider_stack(passable_role_name_prefix="bedrock-", kind="single-function")
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
