@@ -266,14 +266,18 @@ EVALUATION_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey
 
 
 def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:
+    grant_key(key, MODEL_KEY_ACTIONS, *principals)
+
+
+def grant_key(key: kms.IKey, actions: Sequence[str], *principals: iam.IGrantable) -> None:
     """A key made in this app: its grant, which may add to the key's policy. An imported key (by ARN or lookup):
     a statement on its ARN, as its grant gives ``*`` (every key of the account) to a principal of another stack whose
     environment differs or is unknown."""
     for principal in principals:
         if isinstance(key, kms.Key):
-            key.grant(principal, *MODEL_KEY_ACTIONS)
+            key.grant(principal, *actions)
         else:
-            statement = iam.PolicyStatement(actions=list(MODEL_KEY_ACTIONS), resources=[key.key_arn])
+            statement = iam.PolicyStatement(actions=list(actions), resources=[key.key_arn])
             principal.grant_principal.add_to_principal_policy(statement)
 
 

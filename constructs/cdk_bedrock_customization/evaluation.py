@@ -29,6 +29,7 @@ from ._resource import (
     ServiceRoleUser,
     TaggedResource,
     attribute_string,
+    grant_key,
 )
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
@@ -233,7 +234,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
             ends.append(baseline_end)
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
         if kms_key is not None:
-            kms_key.grant(use.handler, *EVALUATION_KEY_ACTIONS)
+            grant_key(kms_key, EVALUATION_KEY_ACTIONS, use.handler)
         _allow_reading_results(self, output_data, use.handler)
         _check_response_size(self.datasets, with_baseline=self.baseline is not None)
         self.gate = self._gate(use, ends)

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from bedrock_custom_resource import contract
 from cdk_bedrock_customization import (
@@ -27,7 +28,7 @@ from cdk_bedrock_customization.datasets import DatasetError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import custom_model, resources_of_type, role_statements
+from .conftest import ENV, custom_model, resources_of_type, role_statements
 
 JOB = "Custom::BedrockModelEvaluationJob"
 GATE = "Custom::BedrockModelEvaluationGate"
@@ -251,10 +252,19 @@ def test_the_service_role_invokes_exactly_the_evaluated_baseline_and_judge_model
     assert ":evaluation-job/*" in source
 
 
-def test_the_key_grants_what_the_user_guide_lists_for_an_evaluation_and_no_more(stack, bucket) -> None:
+@pytest.mark.parametrize("made", [True, False], ids=["made-in-the-stack", "imported-in-another-stack"])
+def test_the_key_grants_what_the_user_guide_lists_for_an_evaluation_and_no_more(made) -> None:
     """model-evaluation-security-data.html: the service role, and the role calling CreateEvaluationJob, need
-    kms:Decrypt, kms:GenerateDataKey and kms:DescribeKey on the key; no kms:CreateGrant (a custom model's key)."""
-    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    kms:Decrypt, kms:GenerateDataKey and kms:DescribeKey on the key; no kms:CreateGrant (a custom model's key). On
+    the key alone, also when it is imported in a stack of another environment (IKey.grant would give ``*``)."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Evaluations")  # environment-agnostic
+    bucket = s3.Bucket(stack, "Data")
+    if made:
+        key = kms.Key(stack, "Key", enable_key_rotation=True)
+    else:
+        key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        key = kms.Key.from_key_arn(cdk.Stack(app, "Keys", env=ENV), "Key", key_arn)
     evaluation(stack, bucket, kms_key=key)
     template = Template.from_stack(stack)
     documented = {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
