@@ -16,7 +16,14 @@ from aws_cdk import aws_logs as logs
 from bedrock_custom_resource import contract
 from bedrock_custom_resource.environment import STACK_ID_VARIABLE
 from bedrock_custom_resource.lifecycle import STACK_TAG
-from bedrock_custom_resource.notifier import WAIT_CONDITION, WAIT_METADATA_KEY
+from bedrock_custom_resource.notifier import (
+    EVENT_DETAIL_TYPE,
+    EVENT_SOURCE,
+    STACK_EVENT_DETAIL_TYPE,
+    STACK_EVENT_SOURCE,
+    WAIT_CONDITION,
+    WAIT_METADATA_KEY,
+)
 
 from constructs import Construct
 
@@ -142,8 +149,22 @@ class JobCompletionNotifier(Construct):
             self,
             "JobStateChanges",
             description="Bedrock model customization job state changes, for the job completion notifier",
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[EVENT_DETAIL_TYPE]),
+            targets=[targets.LambdaFunction(self.function)],
+        )
+        events.Rule(
+            self,
+            "WaitStarts",
+            description="This stack's job wait conditions as they start waiting: one whose job ended first (a job "
+            "adopted after it completed) is signalled at once, not by the backstop",
             event_pattern=events.EventPattern(
-                source=["aws.bedrock"], detail_type=["Model Customization Job State Change"]
+                source=[STACK_EVENT_SOURCE],
+                detail_type=[STACK_EVENT_DETAIL_TYPE],
+                detail={
+                    "stack-id": [stack.stack_id],
+                    "resource-type": [WAIT_CONDITION],
+                    "status-details": {"status": ["CREATE_IN_PROGRESS"]},
+                },
             ),
             targets=[targets.LambdaFunction(self.function)],
         )

@@ -2,6 +2,8 @@
 
 EventBridge rules of the stack invoke it:
 - Bedrock's "Model Customization Job State Change" events. Delivery is best effort;
+- CloudFormation's "Resource Status Change" events of the stack's wait conditions as they start waiting: a job
+  that ended before its wait condition was made (one adopted after it completed) emits no further event;
 - a schedule, the backstop, which settles the waits whose event was lost;
 - when the stack waits for jobs that emit no events (model import, copy and evaluation jobs: DESIGN.md, fact 14), a
   frequent schedule, the check, which settles their waits (and any other) as the backstop does.
@@ -34,6 +36,8 @@ from .responses import bounded_reason
 
 EVENT_SOURCE = "aws.bedrock"
 EVENT_DETAIL_TYPE = "Model Customization Job State Change"
+STACK_EVENT_SOURCE = "aws.cloudformation"
+STACK_EVENT_DETAIL_TYPE = "CloudFormation Resource Status Change"
 FINAL_STATUSES = UNSUCCESSFUL | {"Completed"}
 WAITING = "CREATE_IN_PROGRESS"
 WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
@@ -112,12 +116,15 @@ def awaited(job_arn: str) -> AwaitedJobs | None:
 
 
 def handle(event: Mapping[str, Any], context: Any = None) -> dict[str, list[str]]:
-    """Entry point: a job state change event, or the backstop's scheduled event. Returns the job ARNs signalled."""
+    """Entry point: a job state change event, a wait condition's status change, or the backstop's scheduled event.
+    Returns the job ARNs signalled."""
     if event.get("source") == EVENT_SOURCE and event.get("detail-type") == EVENT_DETAIL_TYPE:
         return {"signalled": _on_state_change(event.get("detail") or {})}
+    if event.get("source") == STACK_EVENT_SOURCE and event.get("detail-type") == STACK_EVENT_DETAIL_TYPE:
+        return {"signalled": _on_wait_started(event.get("detail") or {})}
     if event.get("backstop"):
         return {"signalled": _backstop()}
-    raise ValueError(f"Not a job state change or a backstop run: {sorted(event)}")
+    raise ValueError(f"Not a job state change, a wait condition's status change or a backstop run: {sorted(event)}")
 
 
 def _on_state_change(detail: Mapping[str, Any]) -> list[str]:
@@ -130,6 +137,13 @@ def _on_state_change(detail: Mapping[str, Any]) -> list[str]:
         logger.info("No wait condition of this stack is waiting for %s", job_arn)
         return []
     return _settle([wait])
+
+
+def _on_wait_started(detail: Mapping[str, Any]) -> list[str]:
+    """A wait condition of the stack has started waiting: signal it now if its job has already ended."""
+    condition = detail.get("logical-resource-id")
+    logger.info("Wait condition %s is %s", condition, (detail.get("status-details") or {}).get("status"))
+    return _settle([wait for wait in _pending_waits().values() if wait.condition == condition])
 
 
 def _backstop() -> list[str]:

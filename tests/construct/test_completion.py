@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from cdk_bedrock_customization import Completion
+from moto.events.models import EventPattern
 
 from .conftest import custom_model
 
@@ -102,6 +103,47 @@ class TestEventDriven:
         assert [(s["ScheduleExpression"], s["Targets"][0]["Input"]) for s in schedules] == [
             ("rate(1 hour)", '{"backstop":true}')
         ]
+
+    def test_the_notifier_hears_its_own_wait_conditions_start_and_nothing_else(self, stack, bucket):
+        """CloudFormation's Resource Status Change event (the user guide's event detail, written out here), matched
+        by moto's EventBridge pattern matcher: a wait condition of this stack starting, and no other event."""
+        custom_model(stack, bucket)
+        template = resources(stack)
+        stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/S/0f1e2d3c-aaaa-bbbb-cccc-000000000000"
+        (rule_id,) = [k for k in of_type(template, "AWS::Events::Rule") if "WaitStarts" in k]
+        rule = template[rule_id]["Properties"]
+        pattern = EventPattern.load(
+            json.dumps(rule["EventPattern"]).replace('{"Ref": "AWS::StackId"}', f'"{stack_id}"')
+        )
+
+        def event(**detail: Any) -> dict[str, Any]:
+            fields = {
+                "stack-id": stack_id,
+                "logical-resource-id": "ModelWaitingForJobABCD1234",
+                "physical-resource-id": "",
+                "status-details": {"status": "CREATE_IN_PROGRESS", "status-reason": ""},
+                "resource-type": "AWS::CloudFormation::WaitCondition",
+                "client-request-token": "Console-CreateStack-7f59c3cf-00d2-40c7-b2ff-e75db0987002",
+            }
+            return {
+                "source": "aws.cloudformation",
+                "detail-type": "CloudFormation Resource Status Change",
+                "detail": fields | detail,
+            }
+
+        assert pattern.matches_event(event())
+        assert not pattern.matches_event(
+            event(**{"status-details": {"status": "CREATE_COMPLETE", "status-reason": ""}})
+        )
+        assert not pattern.matches_event(event(**{"resource-type": "AWS::CloudFormation::WaitConditionHandle"}))
+        assert not pattern.matches_event(event(**{"stack-id": stack_id.replace("/S/", "/Other/")}))
+        (target,) = rule["Targets"]
+        assert "Input" not in target  # the event itself, as the notifier reads it
+        assert target["Arn"]["Fn::GetAtt"][0].startswith("BedrockJobCompletionNotifierFunction")
+        # Made before any wait condition starts: every wait condition waits for the notifier's Ready.
+        (ready_id,) = [k for k in of_type(template, HANDLE) if k.startswith("BedrockJobCompletionNotifierReady")]
+        assert rule_id in template[ready_id]["DependsOn"]
+        assert all(ready_id in condition["DependsOn"] for condition in of_type(template, WAIT).values())
 
     def test_the_notifier_is_the_same_for_one_model_and_for_ninety(self, bucket):
         """Its function, role and rules do not grow with the stack's models (Lambda allows 4 KB of variables)."""

@@ -74,13 +74,16 @@ def test_a_replacement_undone_by_a_later_failure_returns_to_the_trained_model(as
 
 def test_deleting_with_retain_and_deploying_again_adopts_the_trained_model(assemblies):
     """The models' data is in a bucket the stack does not own (a bucket of the stack, retained, would not be
-    the one a new stack makes: CloudFormation gives that a new name, and the jobs a new configuration)."""
+    the one a new stack makes: CloudFormation gives that a new name, and the jobs a new configuration).
+
+    The adopted jobs completed long ago and emit no event: their wait conditions are signalled as they start
+    (CloudFormation's Resource Status Change event), well before the notifier's hourly backstop."""
     with LocalCloud(write=lambda _line: None, timings=Timings(job_minutes=120)) as local:
         created = deploy(local, assemblies["two-destroyable"])
         assert created.succeeded, created.reason
         assert all(outcome.succeeded for outcome in local.delete().values())
         assert len(local.bedrock.models()) == 2  # RETAIN on delete
-        mark = len(local.bedrock.calls)
+        mark, started = len(local.bedrock.calls), local.clock.now()
 
         again = deploy(local, assemblies["two-destroyable"])
 
@@ -88,3 +91,4 @@ def test_deleting_with_retain_and_deploying_again_adopts_the_trained_model(assem
         assert again.outputs == created.outputs  # the same outputModelArns
         assert writes_since(local, mark) == []
         assert len(local.bedrock.jobs()) == 2
+        assert local.clock.now() - started < 15 * 60  # simulated seconds; the backstop runs after 3600

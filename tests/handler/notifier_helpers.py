@@ -293,3 +293,27 @@ def state_change_event(job: Mapping[str, Any], status: str | None = None) -> dic
         "resources": [job["jobArn"]],
         "detail": detail,
     }
+
+
+def wait_started_event(stack: Stack, condition_id: str, status: str = "CREATE_IN_PROGRESS") -> dict[str, Any]:
+    """The event CloudFormation sends when a resource of the stack changes status, with the detail fields of the
+    user guide's "Resource Status Change event detail" page."""
+    arn_parts = stack.stack_id.split(":")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudFormation Resource Status Change",
+        "source": "aws.cloudformation",
+        "account": arn_parts[4],
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": arn_parts[3],
+        "resources": [stack.stack_id],
+        "detail": {
+            "stack-id": stack.stack_id,
+            "logical-resource-id": condition_id,
+            "physical-resource-id": "",
+            "status-details": {"status": status, "status-reason": ""},
+            "resource-type": WAIT_CONDITION,
+            "client-request-token": f"Console-CreateStack-{uuid.uuid4()}",
+        },
+    }

@@ -25,7 +25,14 @@ from .conftest import (
     is_complete_input,
     start,
 )
-from .notifier_helpers import JobWait, SignalServer, Stack, request_target, state_change_event
+from .notifier_helpers import (
+    JobWait,
+    SignalServer,
+    Stack,
+    request_target,
+    state_change_event,
+    wait_started_event,
+)
 
 GET = "GetModelCustomizationJob"
 CREATE = "CreateModelCustomizationJob"
@@ -462,11 +469,61 @@ def test_a_job_resource_whose_create_failed_is_skipped(bedrock, events, stack, s
     ],
 )
 def test_an_unknown_event_is_an_error(stack, bedrock, notify, signal_server, event):
-    with pytest.raises(ValueError, match="Not a job state change or a backstop run"):
+    with pytest.raises(ValueError, match=r"Not a job state change, a wait condition's status change or a backstop run"):
         notify(event)
     assert stack.calls == []
     assert bedrock.calls == []
     assert signal_server.puts == []
+
+
+# --- a wait condition starting -----------------------------------------------------------------------------
+
+
+def test_a_wait_started_for_a_job_that_already_completed_is_signalled_at_once(
+    bedrock, events, stack, signal_server, notify
+):
+    """A job adopted after it completed (a stack deleted with RETAIN and deployed again) emits no further event:
+    CloudFormation's event for its wait condition starting settles it, rather than the backstop an hour later."""
+    job_arn, wait = start_waited_job(events, stack)
+    other_arn, other = start_waited_job(events, stack, "Other")
+    bedrock.set_job_status(job_arn, "Completed")
+    bedrock.set_job_status(other_arn, "Completed")
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(wait_started_event(stack, wait.condition_id)) == {"signalled": [job_arn]}
+
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert (signal["Status"], signal["UniqueId"], signal["Data"]) == (
+        "SUCCESS",
+        job_id(job_arn),  # the same UniqueId as any other signal for the job
+        bedrock.job(job_arn)["outputModelArn"],
+    )
+    assert signal_server.signals_to(other.handle_url) == []  # its own wait's event settles it
+    assert gets_since(bedrock, mark) == [job_arn]
+
+
+def test_a_wait_started_for_a_running_job_signals_nothing(bedrock, events, stack, signal_server, notify):
+    job_arn, wait = start_waited_job(events, stack)
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(wait_started_event(stack, wait.condition_id)) == {"signalled": []}
+
+    assert signal_server.puts == []
+    assert gets_since(bedrock, mark) == [job_arn]
+
+
+def test_an_event_for_a_resource_that_waits_for_no_job_reads_no_job(bedrock, events, stack, signal_server, notify):
+    job_arn, _wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    stack.expect_listing()
+    mark = len(bedrock.calls)
+
+    assert notify(wait_started_event(stack, "SomeoneElsesWaitCondition")) == {"signalled": []}
+
+    assert signal_server.puts == []
+    assert gets_since(bedrock, mark) == []
 
 
 # --- the backstop ----------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from typing import Any
 
 from .clock import VirtualClock
 from .custom_resources import CustomResourceRequests, StandIn
-from .event_rules import EventRules
+from .event_rules import EventRules, resource_status_change
 from .framework_host import InvokeResult
 from .lambda_service import LambdaService
 from .provisioning import Provisioner
@@ -103,7 +103,12 @@ class LocalStack:
             self._functions.invoke,
             self._functions.invoke_async,
         )
-        self._wait_conditions = WaitConditions(clock, printer, self.resources.record)
+        self._wait_conditions = WaitConditions(
+            clock,
+            printer,
+            self.resources.record,
+            lambda deployed: self.publish(resource_status_change(env, deployed.logical_id, deployed.resource_type)),
+        )
         custom_resources = CustomResourceRequests(
             env, clock, self._responses, self._functions.invoke_async, service_token_stand_ins
         )

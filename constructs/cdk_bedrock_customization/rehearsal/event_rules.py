@@ -8,13 +8,16 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import uuid
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from .clock import Event, VirtualClock
 from .framework_host import InvokeResult
 from .single_function import SingleFunctionRuntime, rate_seconds
 from .stack_resources import Deployed, ResourceFailed, StackResources
+from .template import Environment
 
 RULE = "AWS::Events::Rule"
 Invoke = Callable[[str, Mapping[str, Any]], InvokeResult]
@@ -107,6 +110,31 @@ class EventRules:
                 self.invoke_async(target_arn, event)
         with self.guard:
             self._played_rules.discard(rule)
+
+
+def resource_status_change(
+    env: Environment, logical_id: str, resource_type: str, status: str = "CREATE_IN_PROGRESS"
+) -> dict[str, Any]:
+    """CloudFormation's event for a resource of the stack whose status changes (the user guide's "Resource Status
+    Change event detail")."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudFormation Resource Status Change",
+        "source": "aws.cloudformation",
+        "account": env.account,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": env.region,
+        "resources": [env.stack_id],
+        "detail": {
+            "stack-id": env.stack_id,
+            "logical-resource-id": logical_id,
+            "physical-resource-id": "",
+            "status-details": {"status": status, "status-reason": ""},
+            "resource-type": resource_type,
+            "client-request-token": "",
+        },
+    }
 
 
 def _matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:

@@ -82,12 +82,20 @@ class SignalServer:
 
 class WaitConditions:
     """One stack's handles and wait conditions. record(deployed): records the wait condition as it starts
-    waiting, so that the notifier, listing the stack's resources, sees it CREATE_IN_PROGRESS."""
+    waiting, so that the notifier, listing the stack's resources, sees it CREATE_IN_PROGRESS; started(deployed):
+    then CloudFormation's Resource Status Change event goes to EventBridge."""
 
-    def __init__(self, clock: VirtualClock, printer: Printer, record: Callable[[Deployed], None]) -> None:
+    def __init__(
+        self,
+        clock: VirtualClock,
+        printer: Printer,
+        record: Callable[[Deployed], None],
+        started: Callable[[Deployed], None],
+    ) -> None:
         self.clock = clock
         self.printer = printer
         self._record = record
+        self._started = started
         self._signals = SignalServer(clock)
 
     def new_handle(self, logical_id: str) -> str:
@@ -113,6 +121,7 @@ class WaitConditions:
             {"__status": "CREATE_IN_PROGRESS"},
         )
         self._record(deployed)  # the notifier sees it waiting
+        self._started(deployed)
         with self._progress(logical_id, self.clock.now(), timeout):
             signals = self._signals.wait_for(handle_url, count, timeout)
         failure = _failure(signals, count)
