@@ -194,9 +194,11 @@ def test_by_default_an_import_is_awaited_by_a_wait_condition_that_the_notifier_c
     assert condition_id in reader["DependsOn"]
     # The model's attributes come from the reader, once the import has completed.
     assert stack.resolve(model.model_arn) == {"Fn::GetAtt": [reader_id, "importedModelArn"]}
-    # Import jobs emit no events: a schedule checks them every 5 minutes.
+    # Import jobs emit no events: a schedule checks them every 5 minutes (beside the two event rules: Bedrock's job
+    # state changes and the stack's wait conditions starting, and the hourly backstop).
     rules = resources_of_type(template, "AWS::Events::Rule")
     assert sorted(rule["Properties"].get("ScheduleExpression", "events") for rule in rules.values()) == [
+        "events",
         "events",
         "rate(1 hour)",
         "rate(5 minutes)",
