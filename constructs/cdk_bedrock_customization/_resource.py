@@ -265,19 +265,42 @@ MODEL_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "k
 EVALUATION_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
 
+def key_itself(key: kms.IKey | None, parameter: str = "kms_key") -> kms.IKey | None:
+    """The key an alias stands for: IAM names a key by its key ARN, never by an alias ("You cannot use a key id,
+    alias name, or alias ARN to identify a KMS key in an IAM policy statement", cmks-in-iam-policies.html)."""
+    if key is None or isinstance(key, kms.Key):
+        return key
+    alias_name = getattr(key, "alias_name", None)
+    if alias_name is None:
+        return key
+    try:
+        target: kms.IKey = key.alias_target_key  # type: ignore[attr-defined]
+    except RuntimeError:  # jsii's CannotAccessAliasTargetKey: imported by name alone
+        raise ValueError(
+            f"{parameter}: the alias {alias_name!r} names no key this app knows, and IAM grants a key only by its key "
+            "ARN: give the key (kms.Key.from_key_arn), or the alias with its key (kms.Alias.from_alias_attributes)"
+        ) from None
+    return target
+
+
 def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:
     grant_key(key, MODEL_KEY_ACTIONS, *principals)
 
 
 def grant_key(key: kms.IKey, actions: Sequence[str], *principals: iam.IGrantable) -> None:
-    """A key made in this app: its grant, which may add to the key's policy. An imported key (by ARN or lookup):
-    a statement on its ARN, as its grant gives ``*`` (every key of the account) to a principal of another stack whose
-    environment differs or is unknown."""
+    """Let each principal use the key, named by its key ARN. A key made in the principal's own stack: its grant,
+    which also adds to the key's policy should that not trust the account's IAM policies. Any other key: a statement
+    on its ARN, as the grant of a key of another stack gives ``*`` (every key of the account) when their
+    environments differ or are unknown; its policy must let the account's IAM policies allow it (a key's default
+    policy does)."""
+    target = key_itself(key)
+    assert target is not None
     for principal in principals:
-        if isinstance(key, kms.Key):
-            key.grant(principal, *actions)
+        made_here = isinstance(target, kms.Key) and isinstance(principal, Construct)
+        if made_here and cdk.Stack.of(target) is cdk.Stack.of(cast(Construct, principal)):
+            target.grant(principal, *actions)
         else:
-            statement = iam.PolicyStatement(actions=list(actions), resources=[key.key_arn])
+            statement = iam.PolicyStatement(actions=list(actions), resources=[target.key_arn])
             principal.grant_principal.add_to_principal_policy(statement)
 
 

@@ -30,6 +30,7 @@ from ._resource import (
     attribute_string,
     custom_resource,
     grant_model_key,
+    key_itself,
 )
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import Customization, InvocationLogs, S3Data
@@ -109,6 +110,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(CustomModel.__init__, locals())  # before anything is made
+        kms_key = key_itself(kms_key)  # IAM names a key, never its alias
         super().__init__(scope, construct_id)
         customization = customization or Customization.fine_tuning()
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn

@@ -30,6 +30,7 @@ from ._resource import (
     TaggedResource,
     attribute_string,
     grant_key,
+    key_itself,
 )
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
@@ -195,6 +196,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(ModelEvaluation.__init__, locals())  # before anything is made
+        kms_key = key_itself(kms_key)  # IAM names a key, never its alias
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         self.completion = _gating(completion or DEFAULT_COMPLETION)

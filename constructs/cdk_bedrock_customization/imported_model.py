@@ -26,6 +26,7 @@ from ._resource import (
     attribute_string,
     custom_resource,
     grant_model_key,
+    key_itself,
 )
 from .inputs import S3Data
 from .provider import CustomizationProvider
@@ -95,6 +96,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(ImportedCustomModel.__init__, locals())  # before anything is made
+        kms_key = key_itself(kms_key)  # IAM names a key, never its alias
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         needs_role = source.s3_data is not None or kms_key is not None

@@ -18,7 +18,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct, IDependable
 
 from . import _requests
-from ._resource import Grants
+from ._resource import Grants, key_itself
 from ._tokens import attribute, is_unresolved
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
@@ -151,7 +151,7 @@ _BUCKET_FACTS: weakref.WeakKeyDictionary[s3.IBucket, tuple[str, str | None]] = w
 
 def _bucket_facts(bucket: s3.IBucket) -> tuple[str, str | None]:
     if bucket not in _BUCKET_FACTS:
-        key = bucket.encryption_key
+        key = key_itself(bucket.encryption_key, "the bucket's encryption_key")
         _BUCKET_FACTS[bucket] = (bucket.bucket_arn, key.key_arn if key is not None else None)
     return _BUCKET_FACTS[bucket]
 

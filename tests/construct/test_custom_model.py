@@ -563,6 +563,30 @@ class TestServiceRole:
             ]
             assert on_keys == [KEY_ARN], prefix
 
+    def test_an_alias_is_granted_and_sent_as_its_key(self, stack, bucket):
+        """IAM names a key by its key ARN, never by an alias (cmks-in-iam-policies.html: "You cannot use a key id,
+        alias name, or alias ARN to identify a KMS key in an IAM policy statement")."""
+        key = kms.Key(stack, "ModelKey")
+        model(stack, bucket, kms_key=kms.Alias(stack, "ModelAlias", alias_name="alias/models", target_key=key))
+        template = Template.from_stack(stack)
+        key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
+        assert job_properties(template)["customModelKmsKeyId"] == key_arn
+        for prefix in ("ModelServiceRole", HANDLER_ROLE):
+            on_keys = [
+                s["Resource"]
+                for s in role_statements(template, prefix)
+                if any(
+                    str(a).startswith("kms:") for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+                )
+            ]
+            assert on_keys == [key_arn], prefix
+
+    def test_an_alias_imported_by_name_alone_is_refused_naming_it(self, stack, bucket):
+        alias = kms.Alias.from_alias_name(stack, "Shared", "alias/shared-models")
+        with pytest.raises(ValueError, match=re.escape("kms_key: the alias 'alias/shared-models' names no key")):
+            model(stack, bucket, kms_key=alias)
+        assert stack.node.try_find_child("Model") is None
+
 
 class TestProvider:
     def test_one_provider_serves_every_model_in_the_stack(self, stack, bucket):
