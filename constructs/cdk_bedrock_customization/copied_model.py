@@ -13,7 +13,7 @@ from constructs import Construct
 
 from . import _requests
 from ._prop_types import check_prop_types
-from ._resource import AwaitedJob, TaggedResource, custom_resource, grant_model_key, key_itself
+from ._resource import AwaitedJob, TaggedResource, custom_resource, grant_key, grant_model_key, key_itself
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .provider import CustomizationProvider
@@ -103,6 +103,10 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         )
         if kms_key is not None:
             grant_model_key(kms_key, use.handler)
+        self.kms_key = kms_key
+        source_key = None if isinstance(source_model, str) else source_model.kms_key
+        if source_key is not None:  # the copying role decrypts the source model (encryption-custom-job.html)
+            grant_key(source_key, ("kms:Decrypt",), use.handler)
 
     @property
     def model_arn(self) -> str:

@@ -168,6 +168,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         use.jobs.order("job", self.resource, end)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
+        self.kms_key = kms_key
 
     @property
     def role(self) -> iam.IRole:

@@ -116,6 +116,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
                 # Bedrock checks the role's access when the import starts: the grant above must exist first. (A
                 # role made here has its grants in the role, which roleArn already waits for.)
                 self.resource.node.add_dependency(role)
+        self.kms_key = kms_key
 
     @property
     def role(self) -> iam.IRole | None:

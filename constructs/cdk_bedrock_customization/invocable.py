@@ -12,6 +12,7 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import custom_resources as cr
 from bedrock_custom_resource import contract
 
@@ -19,6 +20,7 @@ from constructs import Construct
 
 from ._metrics import InvocationMetrics
 from ._nag import acknowledge, wildcard_resources
+from ._resource import grant_key
 from ._tokens import is_unresolved
 
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
@@ -55,10 +57,21 @@ class InvocableModel(InvocationMetrics, cdk.Resource):
     def _invoked_arn(self) -> str:
         return self.model_arn
 
+    @property
+    def _invocation_key(self) -> kms.IKey | None:
+        """The customer managed key of the model invoked, when this app knows it."""
+        return None
+
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let grantee invoke the model by exactly ``model_arn`` (InvokeModel, and with a response stream; Converse
-        and ConverseStream are authorized by the same actions)."""
-        return iam.Grant.add_to_principal(grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.model_arn])
+        and ConverseStream are authorized by the same actions), and decrypt it when this app knows its customer
+        managed key (encryption-custom-job.html: the invoking accounts need kms:Decrypt)."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.model_arn]
+        )
+        if self._invocation_key is not None:
+            grant_key(self._invocation_key, ("kms:Decrypt",), grantee)
+        return grant
 
 
 def checked_value(value: str, shape: str, parameter: str) -> str:

@@ -151,12 +151,17 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         use.jobs.order("model-import", self.resource, end, limit=CONCURRENT_IMPORTS)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
+        self.kms_key = kms_key
 
     @property
     def role(self) -> iam.IRole:
         """The service role Bedrock assumes. For a role this construct made, what you grant it goes in a policy
         of its own, which the import waits for."""
         return cast(iam.IRole, self._service_role)
+
+    @property
+    def _invocation_key(self) -> kms.IKey | None:
+        return self.kms_key
 
     @property
     def model_arn(self) -> str:

@@ -9,13 +9,14 @@ from typing import Any, cast
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract
 
 from constructs import Construct
 
 from . import _requests
 from ._prop_types import check_prop_types
-from ._resource import TaggedResource, attribute_string, custom_resource
+from ._resource import TaggedResource, attribute_string, custom_resource, grant_model_key
 from ._tokens import is_unresolved
 from .invocable import InvocableModel, arn_by_name, checked_value
 from .provider import CustomizationProvider
@@ -35,6 +36,10 @@ class CustomModelBase(cdk.Resource):
         existing.add_deployment("OnDemand", description="Support assistant").grant_invoke(function)
         existing.add_provisioned_throughput("Provisioned", model_units=1)
     """
+
+    #: The customer managed key that encrypts the model, when this app made the model (None: an AWS owned key, or
+    #: a model given by ARN or name, whose key a deployment's or throughput's handler must be granted otherwise).
+    kms_key: kms.IKey | None = None
 
     @property
     def model_arn(self) -> str:
@@ -195,7 +200,14 @@ class _ServingResource(TaggedResource):
         self.resource = custom_resource(
             cast(Construct, self), self.provider, resource_type, properties, self._own_tags, removal_policy
         )
-        self.provider.use(cast(Construct, self)).grants.allow(resource_type, model.model_arn)
+        use = self.provider.use(cast(Construct, self))
+        use.grants.allow(resource_type, model.model_arn)
+        if self._invocation_key is not None:  # Bedrock serves an encrypted model with the caller's use of its key
+            grant_model_key(self._invocation_key, use.handler)
+
+    @property
+    def _invocation_key(self) -> kms.IKey | None:
+        return getattr(self.model, "kms_key", None)
 
     @property
     def model_arn(self) -> str:

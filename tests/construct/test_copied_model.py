@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -80,6 +81,30 @@ def test_a_model_of_another_stack_is_granted_in_that_stacks_region(stack) -> Non
     assert source == {
         "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-west-2:123456789012:custom-model/*"]]
     }
+
+
+def test_the_source_models_key_is_decrypted_by_the_copying_handler(stack) -> None:
+    """encryption-custom-job.html: a statement "allows the model copy role to decrypt the key that encrypts the
+    source model" (kms:Decrypt). Known for a source model made in the app; a source given by ARN is the user's."""
+    app = stack.node.root
+    west = cdk.Stack(app, "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
+    source_key = kms.Key(west, "SourceKey")
+    trained = CustomModel(
+        west,
+        "Trained",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_uri("s3://training-bucket/train.jsonl"),
+        output_data=S3Data.from_uri("s3://training-bucket/output/"),
+        kms_key=source_key,
+    )
+    east = cdk.Stack(
+        app, "East", env=cdk.Environment(account="123456789012", region="us-east-1"), cross_region_references=True
+    )
+    CopiedCustomModel(east, "Copy", source_model=trained)
+    CopiedCustomModel(east, "CopyByArn", source_model=SOURCE)
+    [decrypted] = granted(Template.from_stack(east), "kms:Decrypt")
+    assert "SourceKey" in json.dumps(decrypted)  # the key's ARN, read from its stack's Region
+    assert granted(Template.from_stack(east), "kms:CreateGrant") == []  # the copy itself has no key of its own
 
 
 def test_a_model_of_an_environment_agnostic_stack_is_granted_in_any_region(stack) -> None:

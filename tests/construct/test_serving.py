@@ -21,10 +21,11 @@ from cdk_bedrock_customization import (
     ImportedCustomModel,
     ModelSource,
     ProvisionedThroughput,
+    S3Data,
 )
 from cdk_bedrock_customization.serving import COMMITMENT_WARNING_ID
 
-from .conftest import custom_model, inline_policies, resources_of_type, role_statements, statements
+from .conftest import BASE_MODEL, ENV, custom_model, inline_policies, resources_of_type, role_statements, statements
 
 IMPORTED = "Custom::BedrockCustomModel"
 DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
@@ -304,6 +305,47 @@ class TestProvisionedThroughput:
         (statement,) = statements(Template.from_stack(stack), "AppDefaultPolicy")
         assert statement["Resource"] == {"Fn::GetAtt": [logical_id(stack, throughput), "provisionedModelArn"]}
         assert statement["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+
+
+MODEL_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"]
+
+
+def key_statements(template: Template, prefix: str) -> list[tuple[list[str], Any]]:
+    return [
+        (s["Action"] if isinstance(s["Action"], list) else [s["Action"]], s["Resource"])
+        for s in role_statements(template, prefix)
+        if "kms:" in json.dumps(s["Action"])
+    ]
+
+
+@pytest.mark.parametrize("kind", [CustomModelDeployment, ProvisionedThroughput])
+def test_an_encrypted_model_of_another_stack_is_served_and_invoked_with_its_key(kind):
+    """custom-model-inference-prerequisites.html: "If the model is encrypted with a AWS KMS key, you must have
+    permission to use that key"; prov-thru-prereq.html: the role "must have permissions to decrypt the key";
+    encryption-custom-job.html: accounts that invoke the custom model need kms:Decrypt."""
+    app = cdk.App()
+    models = cdk.Stack(app, "Models", env=ENV)
+    data, output = S3Data.from_uri("s3://training-bucket/train.jsonl"), S3Data.from_uri("s3://training-bucket/out/")
+    key = kms.Key(models, "ModelKey")
+    trained = CustomModel(models, "Trained", base_model=BASE_MODEL, training_data=data, output_data=output, kms_key=key)
+    serving = cdk.Stack(app, "Serving", env=ENV)
+    units = {"model_units": 1} if kind is ProvisionedThroughput else {}
+    role = iam.Role(serving, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    kind(serving, "Served", model=trained, **units).grant_invoke(role)
+    template = Template.from_stack(serving)
+    [(handler_actions, key_arn)] = key_statements(template, "BedrockCustomizationProviderHandlerRole")
+    assert handler_actions == MODEL_KEY_ACTIONS  # as the model's own stack's handler has them
+    assert set(key_arn) == {"Fn::ImportValue"} and "ModelKey" in key_arn["Fn::ImportValue"]
+    assert key_statements(template, "App") == [(["kms:Decrypt"], key_arn)]
+
+
+def test_a_model_given_by_arn_or_unencrypted_adds_no_key_grant(stack, bucket):
+    role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN).add_deployment("ByArn").grant_invoke(role)
+    custom_model(stack, bucket, "Plain").add_deployment("Plain").grant_invoke(role)
+    template = Template.from_stack(stack)
+    assert key_statements(template, "BedrockCustomizationProviderHandlerRole") == []
+    assert key_statements(template, "App") == []
 
 
 def test_the_handler_role_gains_nothing_for_kinds_a_stack_does_not_use(stack, bucket):
