@@ -210,7 +210,10 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
         located = [dataset._bound(self, index) for index, dataset in enumerate(self.datasets)]
         invoked = [self.model_identifier, *filter(None, [self.baseline_model_identifier, evaluator])]
-        own_role = None if role is not None else _service_role(self, located, output_data, invoked, kms_key)
+        # The keys of evaluated models this app encrypted (automatic-service-roles.html: a model encrypted with a
+        # customer managed key needs the service role's use of it).
+        model_keys = [key for key in (_invocation_key(model), _invocation_key(baseline_model)) if key is not None]
+        own_role = None if role is not None else _service_role(self, located, output_data, invoked, kms_key, model_keys)
         role_arn = self._use_role(role, own_role)
         assert role_arn is not None
         request = functools.partial(
@@ -237,6 +240,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
         if kms_key is not None:
             grant_key(kms_key, EVALUATION_KEY_ACTIONS, use.handler)
+            _allow_bedrock_in_key_policy(kms_key)
         _allow_reading_results(self, output_data, use.handler)
         _check_response_size(self.datasets, with_baseline=self.baseline is not None)
         self.gate = self._gate(use, ends)
@@ -390,10 +394,37 @@ def _dataset_configs(datasets: Sequence[EvaluationDataset], located: Sequence[S3
     ]
 
 
+def _invocation_key(model: Any) -> kms.IKey | None:
+    """The customer managed key of an evaluated model that this app encrypted (a throughput of it, an import)."""
+    return getattr(model, "_invocation_key", None)
+
+
+def _allow_bedrock_in_key_policy(key: kms.IKey) -> None:
+    """The statement that model-evaluation-security-kms.html says "You must add ... to your existing AWS KMS key
+    policy", added to a key this app made (an imported key's policy is its owner's to change)."""
+    if not isinstance(key, kms.Key):
+        return
+    jobs = cdk.Stack.of(key).format_arn(service="bedrock", resource="evaluation-job", resource_name="*")
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+            actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"],
+            resources=["*"],
+            conditions={"StringLike": {"kms:EncryptionContext:evaluationJobArn": jobs, "aws:SourceArn": jobs}},
+        )
+    )
+
+
 def _service_role(
-    scope: Construct, datasets: Sequence[S3Data | None], output: S3Data, models: Sequence[str], kms_key: kms.IKey | None
+    scope: Construct,
+    datasets: Sequence[S3Data | None],
+    output: S3Data,
+    models: Sequence[str],
+    kms_key: kms.IKey | None,
+    model_keys: Sequence[kms.IKey],
 ) -> OwnRole:
-    """A role that may read exactly the datasets, write the results and invoke exactly these models."""
+    """A role that may read exactly the datasets, write the results, invoke exactly these models and decrypt those
+    of them encrypted with model_keys."""
     grants = Grants()
     wildcards: list[str] = []
     for data in datasets:
@@ -407,6 +438,8 @@ def _service_role(
         wildcards += allow_invoking(scope, grants, model, INVOKE_ACTIONS)
     if kms_key is not None:
         grants.allow(EVALUATION_KEY_ACTIONS, [kms_key.key_arn])
+    for model_key in model_keys:
+        grants.allow(["kms:Decrypt"], [model_key.key_arn])
     role = OwnRole(scope, cdk.Stack.of(scope), "evaluation-job", "Assumed by Bedrock to run a model evaluation", grants)
     if wildcards:
         acknowledge(

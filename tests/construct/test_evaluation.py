@@ -279,6 +279,51 @@ def test_the_key_grants_what_the_user_guide_lists_for_an_evaluation_and_no_more(
         assert set(on_the_key) == documented, role
 
 
+def joined(value: Any) -> Any:
+    """value with each Fn::Join of strings and the partition written out as one string (the stack's Region and
+    account are known)."""
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join("aws" if part == {"Ref": "AWS::Partition"} else joined(part) for part in parts)
+    if isinstance(value, dict):
+        return {key: joined(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [joined(item) for item in value]
+    return value
+
+
+def test_a_key_made_in_the_app_lets_bedrock_use_it_for_evaluation_jobs(stack, bucket) -> None:
+    """model-evaluation-security-kms.html: "You must add the following statement to your existing AWS KMS key
+    policy" (written out here as the page gives it, with the stack's Region and account)."""
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    evaluation(stack, bucket, kms_key=key)
+    policy = only(Template.from_stack(stack), "AWS::KMS::Key")["Properties"]["KeyPolicy"]
+    jobs = "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/*"
+    documented = {
+        "Effect": "Allow",
+        "Principal": {"Service": "bedrock.amazonaws.com"},
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"],
+        "Resource": "*",
+        "Condition": {"StringLike": {"kms:EncryptionContext:evaluationJobArn": jobs, "aws:SourceArn": jobs}},
+    }
+    assert documented in [joined(statement) for statement in stack.resolve(policy["Statement"])]
+
+
+def test_an_encrypted_model_evaluated_through_its_throughput_is_decrypted_by_the_service_role(stack, bucket) -> None:
+    """automatic-service-roles.html: "To use a model encrypted with customer managed key KMS key, you must add the
+    required IAM actions and resources to the IAM service role policy"."""
+    key = kms.Key(stack, "ModelKey", enable_key_rotation=True)
+    model = custom_model(stack, bucket, "Trained", kms_key=key)
+    evaluation(stack, bucket, model=model.add_provisioned_throughput("Served", model_units=1))
+    key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
+    decrypts = [
+        s["Resource"]
+        for s in role_statements(Template.from_stack(stack), "EvaluationServiceRole")
+        if s["Action"] == "kms:Decrypt"
+    ]
+    assert decrypts == [key_arn]
+
+
 def test_a_given_role_is_passed_and_no_role_is_made(stack, bucket) -> None:
     given_role = iam.Role.from_role_arn(stack, "Given", "arn:aws:iam::123456789012:role/bedrock-evaluations")
     made = evaluation(stack, bucket, role=given_role)
