@@ -79,6 +79,16 @@ def role_statements(template: Template, role_logical_prefix: str) -> list[dict[s
     return found
 
 
+def key_statements(template: Template, role_logical_prefix: str) -> list[tuple[list[str], Any]]:
+    """(actions, resource) of each statement of those roles (see role_statements) that grants a KMS action."""
+    found = []
+    for statement in role_statements(template, role_logical_prefix):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if any(str(action).startswith("kms:") for action in actions):
+            found.append((actions, statement["Resource"]))
+    return found
+
+
 def inline_policies(template: Template, role_logical_id: str) -> dict[str, list[dict[str, Any]]]:
     """The statements of each inline policy of a role, by policy name."""
     role = template.to_json()["Resources"][role_logical_id]

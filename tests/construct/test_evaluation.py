@@ -28,7 +28,7 @@ from cdk_bedrock_customization.datasets import DatasetError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .conftest import ENV, custom_model, resources_of_type, role_statements
+from .conftest import ENV, custom_model, key_statements, resources_of_type, role_statements
 
 JOB = "Custom::BedrockModelEvaluationJob"
 GATE = "Custom::BedrockModelEvaluationGate"
@@ -272,9 +272,9 @@ def test_the_key_grants_what_the_user_guide_lists_for_an_evaluation_and_no_more(
     for role in ("EvaluationServiceRole", "BedrockCustomizationProviderHandlerRole"):
         on_the_key = [
             action
-            for statement in role_statements(template, role)
-            if stack.resolve(statement["Resource"]) in (key_arn, [key_arn])
-            for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+            for actions, resource in key_statements(template, role)
+            if stack.resolve(resource) in (key_arn, [key_arn])
+            for action in actions
         ]
         assert set(on_the_key) == documented, role
 

@@ -25,7 +25,16 @@ from cdk_bedrock_customization import (
 )
 from cdk_bedrock_customization.serving import COMMITMENT_WARNING_ID
 
-from .conftest import BASE_MODEL, ENV, custom_model, inline_policies, resources_of_type, role_statements, statements
+from .conftest import (
+    BASE_MODEL,
+    ENV,
+    custom_model,
+    inline_policies,
+    key_statements,
+    resources_of_type,
+    role_statements,
+    statements,
+)
 
 IMPORTED = "Custom::BedrockCustomModel"
 DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
@@ -308,14 +317,6 @@ class TestProvisionedThroughput:
 
 
 MODEL_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"]
-
-
-def key_statements(template: Template, prefix: str) -> list[tuple[list[str], Any]]:
-    return [
-        (s["Action"] if isinstance(s["Action"], list) else [s["Action"]], s["Resource"])
-        for s in role_statements(template, prefix)
-        if "kms:" in json.dumps(s["Action"])
-    ]
 
 
 @pytest.mark.parametrize("kind", [CustomModelDeployment, ProvisionedThroughput])
