@@ -282,6 +282,9 @@ class EntryChecks(EvaluationChecks):
         if best.items and item:  # a problem in an item of a list of mappings: at the item's field
             path.append(int(item.group(1)))
             path, rest = _in_item(path, best.items, rest[item.end() :])
+        elif item and best.schema.get("type") == "array":  # an item of a list of values, which the request wraps
+            path.append(int(item.group(1)))
+            rest = ""
         separator = "" if rest.startswith("[") or not rest else "."
         return self.file.problem(path, message, label=_label(path) + separator + rest)
 

@@ -704,6 +704,19 @@ def test_too_many_items_are_one_problem_that_counts_them_without_echoing_the_req
     )
 
 
+def test_a_problem_of_a_listed_uri_is_at_its_item_as_the_file_names_it(tmp_path, capsys):
+    """The request wraps each validation_data item ({"s3Uri": ...}); the problem is at the item, named as the file
+    names it (validation_data.1), not as the request does."""
+    uri = "s3://my-bucket/" + "w" * 1010 + ".jsonl"  # 1031 characters; S3Uri allows 1024
+    text = GOOD.replace(
+        "{epochCount: 2}", "{epochCount: 2}\n    validation_data:\n      - s3://my-bucket/v.jsonl\n      - " + uri
+    )
+    code, (line,) = validate(capsys, write(tmp_path, text))
+    assert code == 1
+    assert line.startswith("10:9: models.support.validation_data.1: 's3://my-bucket/www")
+    assert line.endswith("has 1031 characters; it must have at most 1024")
+
+
 def test_exactly_one_model_source_points_at_the_sources_given_or_at_the_entry(tmp_path, capsys):
     both = GOOD.replace("    model_package_arn:", "    source_uri: s3://customer-escrow/nova/\n    model_package_arn:")
     code, lines = validate(capsys, write(tmp_path, both))
