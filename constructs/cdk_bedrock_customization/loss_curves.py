@@ -171,8 +171,16 @@ def _reason(error: Exception) -> str:
 
 def parse_metrics(text: str, loss_column: str, source: str) -> Series:
     """A metrics file's steps and losses (and epochs, when it has them), in its order. Blank lines and rows without a
-    loss are skipped; anything else that is not a number is an error naming the file, the line and the column."""
-    rows = csv.reader(io.StringIO(text.removeprefix("\ufeff")), skipinitialspace=True)
+    loss are skipped; anything else that is not a number, or not CSV, is an error naming the file and the line."""
+    # newline="": the csv module reads line endings itself (\r\n, \r, or \n), and newlines in quoted fields.
+    rows = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), skipinitialspace=True)
+    try:
+        return _series(rows, loss_column, source)
+    except csv.Error as error:  # a field too large, say: no file Bedrock writes
+        raise MetricsError(f"{source}: line {rows.line_num}: not CSV: {error}") from error
+
+
+def _series(rows: Any, loss_column: str, source: str) -> Series:
     header = [name.strip() for name in next(rows, [])]
     missing = [name for name in (STEP_COLUMN, loss_column) if name not in header]
     if missing:
@@ -182,7 +190,8 @@ def parse_metrics(text: str, loss_column: str, source: str) -> Series:
     steps: list[float] = []
     losses: list[float] = []
     epochs: list[float | None] = []
-    for line, row in enumerate(rows, start=2):
+    for row in rows:
+        line = rows.line_num
         values = [value.strip() for value in row]
         if not any(values) or len(values) <= loss_at or not values[loss_at]:
             continue

@@ -16,6 +16,7 @@ completed with the Bedrock stand-in; the values the tests expect are the ones th
 
 from __future__ import annotations
 
+import csv
 import math
 import sys
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ import pytest
 from bedrock_custom_resource import index
 from cdk_bedrock_customization import cli, loss_curves, status
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib import image
 
 from . import resource_kinds as kinds
@@ -268,6 +271,35 @@ def test_a_file_without_the_loss_column_is_an_error():
     assert str(error.value) == (
         "s3://b/k: no training_loss column; its header is ['step_number', 'epoch_number', 'loss']"
     )
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["CRLF", "CR"])
+def test_a_file_with_other_line_endings_reads_as_with_newlines(ending):
+    lines = ["step_number,epoch_number,training_loss", "0,1,2.5", "1,1,2.0", "2,2,1.25"]
+    series = loss_curves.parse_metrics(ending.join(lines) + ending, "training_loss", "s3://b/k")
+    assert (series.steps, series.losses, series.epochs) == ((0.0, 1.0, 2.0), (2.5, 2.0, 1.25), (1.0, 1.0, 2.0))
+
+
+def test_a_field_too_large_for_csv_is_an_error_naming_its_line():
+    text = "step_number,training_loss\n0,1.5\n1," + "9" * (csv.field_size_limit() + 1) + "\n"
+    with pytest.raises(loss_curves.MetricsError) as error:
+        loss_curves.parse_metrics(text, "training_loss", "s3://b/k")
+    assert str(error.value).startswith("s3://b/k: line 3: not CSV: field larger than field limit")
+
+
+_CELLS = st.one_of(st.text(max_size=6), st.sampled_from(["0", "1.5", "nan", "inf", "-1e9", " 2 ", "", '"', "\r"]))
+_ROWS = st.lists(st.lists(_CELLS, max_size=5).map(",".join), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), _ROWS.map(lambda rows: "\n".join(["step_number,epoch_number,training_loss", *rows]))))
+def test_any_text_gives_a_curve_or_an_error_naming_the_file(text):
+    try:
+        series = loss_curves.parse_metrics(text, "training_loss", "s3://b/k")
+    except loss_curves.MetricsError as error:
+        assert str(error).startswith("s3://b/k: ")
+    else:
+        assert len(series.steps) == len(series.losses) == len(series.epochs)
 
 
 # --- the commands -------------------------------------------------------------------------------------------------
