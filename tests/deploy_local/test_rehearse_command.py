@@ -35,3 +35,43 @@ def test_an_evaluation_score_that_is_not_metric_equals_a_number_is_refused(given
 
     assert refused.value.code == 2
     assert f"--evaluation-score takes METRIC=VALUE, a number: {given!r}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "given", "wanted"),
+    [
+        ("--job-minutes", "nan", "give a positive number of minutes"),
+        ("--job-minutes", "inf", "give a positive number of minutes"),
+        ("--job-minutes", "-5", "give a positive number of minutes"),
+        ("--job-minutes", "0", "give a positive number of minutes"),
+        ("--template-job-minutes", "nan", "give a positive number of minutes"),
+        ("--job-quota", "0", "give a whole number, at least 1"),
+        ("--job-quota", "-2", "give a whole number, at least 1"),
+        ("--job-quota", "1.5", "give a whole number, at least 1"),
+        ("--update-context", "{epochs: 2}", "give a JSON object"),
+        ("--update-context", "[1, 2]", "give a JSON object"),
+        ("--update-context", "null", "give a JSON object"),
+    ],
+)
+def test_an_option_value_that_cannot_be_rehearsed_is_refused_before_anything_is_synthesized(
+    option, given, wanted, capsys, monkeypatch
+):
+    synthesized = []
+    monkeypatch.setattr(command, "synthesize", lambda *args: synthesized.append(args))
+    with pytest.raises(SystemExit) as refused:
+        command.main(["--app", "true", option, given])
+
+    assert refused.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {option}: {wanted}" in error and repr(given) in error
+    assert synthesized == []
+
+
+def test_the_options_take_what_a_rehearsal_can_use():
+    args = command._parser().parse_args(
+        ["--job-minutes", "0.5", "--template-job-minutes", "720", "--job-quota", "3", "--update-context", '{"a": 1}']
+    )
+    assert (args.job_minutes, args.template_job_minutes, args.job_quota) == (0.5, 720.0, 3)
+    assert args.update_context == {"a": 1}
+    # The default context is the example app's, parsed as given ones are.
+    assert command._parser().parse_args([]).update_context == command.EXAMPLE_UPDATE

@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="deploy-local-") as work:
         steps = [
             ("create", synthesize(args.app, Path(work) / "create")),
-            ("update", synthesize(args.app, Path(work) / "update", json.loads(args.update_context))),
+            ("update", synthesize(args.app, Path(work) / "update", args.update_context)),
         ]
         local = LocalCloud(timings, job_quota=args.job_quota, status_every=args.status_every)
         return rehearse(steps, local, templates)
@@ -108,12 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--update-context",
+        type=_json_object,
         default=json.dumps(EXAMPLE_UPDATE),
-        help="CDK context (JSON) for the update step; default: the example app's knobs",
+        help="CDK context (a JSON object) for the update step; default: the example app's knobs",
     )
-    parser.add_argument("--job-minutes", type=float, default=120.0, help="simulated duration of a job")
+    parser.add_argument("--job-minutes", type=_minutes, default=120.0, help="simulated duration of a job")
     parser.add_argument("--fail-job", action="append", default=[], help="jobs whose name contains this fail")
-    parser.add_argument("--job-quota", type=int, default=2, help="concurrent jobs Bedrock allows (default 2)")
+    parser.add_argument(
+        "--job-quota", type=_positive_count, default=2, help="concurrent jobs Bedrock allows (default 2)"
+    )
     parser.add_argument(
         "--template",
         action="append",
@@ -123,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--template-job-minutes",
-        type=float,
+        type=_minutes,
         default=TEMPLATE_JOB_MINUTES,
         help="simulated duration of the templates' jobs (default 20: a provider waits at most an hour for a job)",
     )
@@ -157,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _minutes(text: str) -> float:
-    """A positive, finite number of minutes (argparse's type for --status-every)."""
+    """A positive, finite number of minutes (argparse's type for the durations and --status-every)."""
     try:
         minutes = float(text)
     except ValueError:
@@ -165,6 +168,27 @@ def _minutes(text: str) -> float:
     if not (math.isfinite(minutes) and minutes > 0):
         raise argparse.ArgumentTypeError(f"give a positive number of minutes: {text!r}")
     return minutes
+
+
+def _positive_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"give a whole number, at least 1: {text!r}")
+    return count
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """CDK context: a JSON object (checked before anything is synthesized)."""
+    try:
+        context = json.loads(text)
+    except ValueError:
+        context = None
+    if not isinstance(context, dict):
+        raise argparse.ArgumentTypeError(f"give a JSON object, such as '{{\"epochs\": 2}}': {text!r}")
+    return context
 
 
 def _is_example(app: str) -> bool:
