@@ -1419,12 +1419,17 @@ def _check_arguments(customization_type: str, purpose: str) -> None:
         raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
 
 
+def cannot_read(display: str, exc: OSError) -> DatasetError:
+    """The error for a dataset file that the system refuses to read (a permission, a folder, an I/O error)."""
+    return DatasetError(f"{display}: cannot read the dataset: {exc.strerror or exc}")
+
+
 def _file_size(path: str | os.PathLike[str], display: str, quotas: _JobQuotas, quota_name: str) -> int:
     """The file's size: not zero, and within the file size quota ``quota_name`` if in force."""
     try:
         size = os.stat(path).st_size
     except OSError as exc:
-        raise DatasetError(f"{display}: cannot read the dataset: {exc.strerror}") from None
+        raise cannot_read(display, exc) from None
     if size == 0:
         raise DatasetError(f"{display}: the file is empty; a dataset holds one JSON record per line")
     if (limit := quotas.limits.get(quota_name)) is not None and size > limit[0]:
@@ -1502,30 +1507,33 @@ def _validate_records(
     threshold = tokens.threshold if tokens is not None else sys.maxsize
     scan = _scan_json
     records = 0
-    with open(path, "rb") as stream:
-        for lineno, raw in enumerate(stream, 1):
-            try:
-                # _scan_json, or json.loads for what it does not read whole; inline: it runs once per record.
-                line = raw.decode("utf-8")
+    try:
+        with open(path, "rb") as stream:
+            for lineno, raw in enumerate(stream, 1):
                 try:
-                    record, end = scan(line, 0)
-                    if end != len(line) and (rest := line[end:]) != "\n" and rest.strip(_JSON_SPACE):
+                    # _scan_json, or json.loads for what it does not read whole; inline: it runs once per record.
+                    line = raw.decode("utf-8")
+                    try:
+                        record, end = scan(line, 0)
+                        if end != len(line) and (rest := line[end:]) != "\n" and rest.strip(_JSON_SPACE):
+                            record = json.loads(line, parse_constant=refuse_json_constant)
+                    except StopIteration:
                         record = json.loads(line, parse_constant=refuse_json_constant)
-                except StopIteration:
-                    record = json.loads(line, parse_constant=refuse_json_constant)
-            except (ValueError, RecursionError) as exc:  # ValueError: not UTF-8, not JSON, too many digits
-                raise DatasetError(f"{display}:{lineno}: {_unreadable_line(raw, exc)}") from None
-            if type(record) is not dict:
-                raise DatasetError(f"{display}:{lineno}: expected a JSON object, got {_kind(record)}")
-            try:
-                validate(record)
-            except _Invalid as exc:
-                raise DatasetError(f"{display}:{lineno}: {exc}") from None
-            records += 1
-            if records > max_records:
-                raise DatasetError(f"{display}:{lineno}: record {records} is one too many; {cap_text}")
-            if len(raw) >= threshold and tokens is not None:
-                tokens.check(record, lineno)
+                except (ValueError, RecursionError) as exc:  # ValueError: not UTF-8, not JSON, too many digits
+                    raise DatasetError(f"{display}:{lineno}: {_unreadable_line(raw, exc)}") from None
+                if type(record) is not dict:
+                    raise DatasetError(f"{display}:{lineno}: expected a JSON object, got {_kind(record)}")
+                try:
+                    validate(record)
+                except _Invalid as exc:
+                    raise DatasetError(f"{display}:{lineno}: {exc}") from None
+                records += 1
+                if records > max_records:
+                    raise DatasetError(f"{display}:{lineno}: record {records} is one too many; {cap_text}")
+                if len(raw) >= threshold and tokens is not None:
+                    tokens.check(record, lineno)
+    except OSError as exc:  # opened or read: a permission, a folder, an I/O error
+        raise cannot_read(display, exc) from None
     return records
 
 

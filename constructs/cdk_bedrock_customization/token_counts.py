@@ -33,6 +33,7 @@ from .datasets import (
     OPENAI_CHAT,
     PROMPT_COMPLETION,
     DatasetError,
+    cannot_read,
     format_rule,
     refuse_json_constant,
     token_limits_for,
@@ -138,15 +139,19 @@ def count_tokens(
 
 
 def _records(path: str | os.PathLike[str], display: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, "rb") as stream:
-        for line, raw in enumerate(stream, 1):
-            try:
-                record = json.loads(raw, parse_constant=refuse_json_constant)
-            except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, too many digits, too deep
-                raise DatasetError(f"{display}:{line}: not a JSON record ({exc}); validate the file first") from None
-            if not isinstance(record, dict):
-                raise DatasetError(f"{display}:{line}: not a JSON object; validate the file first")
-            yield line, record
+    try:
+        with open(path, "rb") as stream:
+            for line, raw in enumerate(stream, 1):
+                try:
+                    record = json.loads(raw, parse_constant=refuse_json_constant)
+                except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, too many digits, too deep
+                    unreadable = f"{display}:{line}: not a JSON record ({exc}); validate the file first"
+                    raise DatasetError(unreadable) from None
+                if not isinstance(record, dict):
+                    raise DatasetError(f"{display}:{line}: not a JSON object; validate the file first")
+                yield line, record
+    except OSError as exc:
+        raise cannot_read(display, exc) from None
 
 
 def _count(client: Any, model_id: str, converse: dict[str, Any], display: str, line: int) -> int:

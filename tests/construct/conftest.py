@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -95,3 +96,15 @@ def inline_policies(template: Template, role_logical_id: str) -> dict[str, list[
     return {
         inline["PolicyName"]: inline["PolicyDocument"]["Statement"] for inline in role["Properties"].get("Policies", [])
     }
+
+
+def refuse_opening(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """open(path) is refused, as the system refuses a file without read permission (whoever runs the tests)."""
+    real_open = open
+
+    def opening(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if os.fspath(file) == os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", opening)

@@ -21,6 +21,8 @@ from cdk_bedrock_customization.datasets import (
     validate_dataset,
 )
 
+from .conftest import refuse_opening
+
 NOVA = "amazon.nova-micro-v1:0:128k"
 NOVA_LITE = "amazon.nova-lite-v1:0:300k"
 NOVA_2 = "amazon.nova-2-lite-v1:0:256k"
@@ -320,6 +322,12 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "missing.jsonl"
     assert error(path) == f"{path}: cannot read the dataset: No such file or directory"
+
+
+def test_a_file_that_cannot_be_opened_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = dataset(tmp_path, GOOD_CONVERSATION, good=GOOD_CONVERSATION)
+    refuse_opening(monkeypatch, path)
+    assert error(path) == f"{path}: cannot read the dataset: Permission denied"
 
 
 @pytest.mark.parametrize("blank", [b"", b"   ", b"\r"])

@@ -21,6 +21,8 @@ from cdk_bedrock_customization.token_counts import (
     counting_model_id,
 )
 
+from .conftest import refuse_opening
+
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0:200k"
 NOVA_LITE = "amazon.nova-lite-v1:0:300k"
 COHERE = "cohere.command-text-v14:7:4k"
@@ -213,6 +215,14 @@ def test_a_model_without_a_documented_limit_needs_one(tmp_path: Path, client: An
             2,
         )
         assert count_tokens(path, LLAMA_33, client, limit=100) == []
+
+
+def test_a_file_that_cannot_be_opened_is_named(tmp_path: Path, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, [{"prompt": "q", "completion": "a"}])
+    refuse_opening(monkeypatch, path)
+    with Stubber(client), pytest.raises(DatasetError) as error:
+        count_tokens(path, COHERE, client)
+    assert str(error.value) == f"{path}: cannot read the dataset: Permission denied"
 
 
 def test_an_unreadable_line_is_named(tmp_path: Path, client: Any) -> None:
