@@ -318,7 +318,13 @@ def plot_jobs(s3: Any, jobs: Iterable[Job], directory: Path | str) -> list[Plott
         if metrics.training is None:
             results.append(Plotted(job, metrics=metrics))
             continue
-        path, _ = draw(metrics, directory)
+        try:
+            path, _ = draw(metrics, directory)
+        except OSError as error:  # directory is a file, or may not be written
+            results.append(
+                Plotted(job, metrics=metrics, error=f"cannot write into {directory}: {error.strerror or error}")
+            )
+            continue
         results.append(Plotted(job, path, metrics))
     return results
 

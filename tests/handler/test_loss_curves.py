@@ -326,6 +326,19 @@ def test_plot_draws_one_job_by_its_name_or_arn(bedrock, s3, command_clients, tmp
     look_at(path, validation=False)
 
 
+def test_plot_into_a_path_that_is_a_file_exits_1_naming_it(bedrock, s3, command_clients, tmp_path, capsys):
+    described = trained_job(bedrock)
+    put(s3, job_folder(described) + TRAINING, training_metrics().text)
+    taken = tmp_path / "plot.png"
+    taken.write_bytes(b"an earlier picture")
+
+    code = cli.main(["plot", described["jobName"], "--out", str(taken)])
+
+    assert code == 1
+    assert capsys.readouterr().out == f"{described['jobName']}: cannot write into {taken}: File exists\n"
+    assert taken.read_bytes() == b"an earlier picture"
+
+
 def test_plot_exits_1_when_there_is_nothing_to_draw_and_2_for_an_unknown_job(bedrock, s3, command_clients, capsys):
     described = trained_job(bedrock)
     assert cli.main(["plot", described["jobName"]]) == 1
