@@ -118,6 +118,7 @@ def validate_command(files: list[str], stage: str | None, count_tokens: bool) ->
 def exact_token_counts(findings: DatasetFindings) -> list[str] | None:
     """Each local dataset's records over their model's token limit, counted with Bedrock Runtime's CountTokens
     (printed); None when it cannot be asked (no Region). Without credentials it says so and counts nothing."""
+    from .datasets import FAMILY_NAMES, format_rule, token_limits_for
     from .token_counts import TokenCountError, bedrock_runtime_client, count_tokens
 
     try:
@@ -130,6 +131,14 @@ def exact_token_counts(findings: DatasetFindings) -> list[str] | None:
         return []
     over: list[str] = []
     for path, base_model, customization_type in dict.fromkeys(findings.datasets):
+        family = format_rule(base_model, customization_type).family
+        if not token_limits_for(family, customization_type, base_model):  # nothing to count against: not a problem
+            print(
+                f"--count-tokens: {path}: no token limit is documented for {FAMILY_NAMES[family]} "
+                f"{customization_type}; not counted",
+                file=sys.stderr,
+            )
+            continue
         try:
             over += map(str, count_tokens(path, base_model, client, customization_type=customization_type))
         except (TokenCountError, ValueError) as error:

@@ -86,3 +86,33 @@ def test_a_problem_is_reported_before_any_count(tmp_path, capsys, monkeypatch, o
     path.write_text(path.read_text().replace("output_data: s3://my-bucket/output/", "output_data: nowhere"))
     assert cli.main(["validate", str(path), *option]) == 1
     assert "models.support.output_data" in capsys.readouterr().out
+
+
+def test_count_tokens_skips_a_model_with_no_documented_token_limit(tmp_path, capsys, monkeypatch) -> None:
+    # Nova distillation documents no tokens per record: nothing to count against, so the file is counted as valid.
+    class NotAsked:
+        def count_tokens(self, **request: Any) -> None:
+            pytest.fail(f"counted: {request}")
+
+    monkeypatch.setattr(token_counts, "bedrock_runtime_client", lambda region_name=None: NotAsked())
+    prompts = {
+        "schemaVersion": "bedrock-conversation-2024",
+        "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
+    }
+    (tmp_path / "prompts.jsonl").write_text((json.dumps(prompts) + "\n") * 100)  # the documented minimum
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "version: 1\nmodels:\n  student:\n"
+        f"    base_model: {NOVA}\n    training_data: prompts.jsonl\n    output_data: s3://my-bucket/output/\n"
+        "    customization: distillation\n    teacher_model: amazon.nova-pro-v1:0\n"
+    )
+    assert cli.main(["validate", str(path)]) == 0  # the file itself is valid
+    capsys.readouterr()
+
+    assert cli.main(["validate", str(path), "--count-tokens"]) == 0
+    output = capsys.readouterr()
+    assert output.out.splitlines() == [f"{path}: OK"]
+    assert output.err == (
+        f"--count-tokens: {tmp_path / 'prompts.jsonl'}: no token limit is documented for "
+        "Amazon Nova (Micro, Lite, Pro) DISTILLATION; not counted\n"
+    )
