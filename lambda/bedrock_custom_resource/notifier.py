@@ -28,9 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import contract, model_copy_job, model_evaluation, model_import_job, model_jobs
+from . import contract, customization_job, model_copy_job, model_evaluation, model_import_job, model_jobs
 from .aws import bedrock_client, cloudformation_client, error_code, error_message
-from .customization_job import UNSUCCESSFUL, progress
 from .environment import STACK_ID_VARIABLE
 from .responses import bounded_reason
 
@@ -38,7 +37,7 @@ EVENT_SOURCE = "aws.bedrock"
 EVENT_DETAIL_TYPE = "Model Customization Job State Change"
 STACK_EVENT_SOURCE = "aws.cloudformation"
 STACK_EVENT_DETAIL_TYPE = "CloudFormation Resource Status Change"
-FINAL_STATUSES = UNSUCCESSFUL | {"Completed"}
+FINAL_STATUSES = customization_job.UNSUCCESSFUL | {"Completed"}
 WAITING = "CREATE_IN_PROGRESS"
 WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
 # The Metadata key of a wait condition that waits for a job: {"job": <logical id>, "handle": <logical id>}.
@@ -83,19 +82,15 @@ class AwaitedJobs:
         return cls(kind.noun, arn_type, kind.get, job.label, job.made.arn_member)
 
 
-def _customization_job(client: Any, job_arn: str) -> Mapping[str, Any]:
-    return dict(client.get_model_customization_job(jobIdentifier=job_arn))
-
-
 AWAITED = tuple(
     [
         AwaitedJobs(
             "model customization job",
             contract.CONTRACTS[contract.CUSTOMIZATION_JOB].managed.arn_type,
-            _customization_job,
+            customization_job.KIND.get,  # None when Bedrock knows no such job: its wait fails at once
             lambda job: str(job["jobName"]),
             "outputModelArn",
-            progress,
+            customization_job.progress,
         ),
         *(AwaitedJobs.of(job) for job in (model_import_job.JOB, model_copy_job.JOB)),
         AwaitedJobs(
@@ -226,7 +221,7 @@ def _waits_for(client: Any, stack_id: str, condition: str) -> dict[str, str] | N
         return None
     try:
         ids = json.loads(detail.get("Metadata") or "{}").get(WAIT_METADATA_KEY)
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # a wait condition of yours, with Metadata of its own
         ids = None
     if isinstance(ids, dict) and all(isinstance(ids.get(name), str) for name in ("job", "handle")):
         return {"job": ids["job"], "handle": ids["handle"]}

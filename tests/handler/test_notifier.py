@@ -352,6 +352,45 @@ def test_a_wait_condition_gone_since_the_listing_is_skipped_and_the_others_are_s
     assert signal_server.signals_to(gone.handle_url) == []
 
 
+def test_a_wait_for_a_job_bedrock_does_not_know_fails_at_once(bedrock, events, stack, signal_server, notify):
+    """GetModelCustomizationJob answers ResourceNotFoundException: the wait fails now, naming the job, rather than
+    every run failing until the wait times out (as an import job's wait already did)."""
+    job_arn, _wait = start_waited_job(events, stack)
+    unknown = job_arn.rsplit("/", 1)[0] + "/zzzzzzzzzzzz"
+    wait = stack.add_job("Unknown", unknown)
+    assert wait is not None
+    stack.expect_listing()
+
+    assert notify(BACKSTOP) == {"signalled": [unknown]}
+
+    (signal,) = signal_server.signals_to(wait.handle_url)
+    assert (signal["Status"], signal["Reason"]) == ("FAILURE", f"Model customization job {unknown} is not found")
+
+
+def test_metadata_too_deep_to_read_is_not_a_jobs_and_the_others_are_settled(
+    bedrock, events, stack, signal_server, notify
+):
+    """A wait condition of yours whose Metadata nests deeper than Python's json reads (RecursionError)."""
+    job_arn, wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    stack.add("UsersCondition", "AWS::CloudFormation::WaitCondition", "users-condition", "CREATE_IN_PROGRESS")
+    listing = {"StackResourceSummaries": [dict(resource) for resource in stack.resources.values()]}
+    stack.stubber.add_response("list_stack_resources", listing, {"StackName": stack.stack_id})
+    for logical_id in stack.resources:
+        if stack.resources[logical_id]["ResourceType"] == "AWS::CloudFormation::WaitCondition":
+            detail = stack.description(logical_id)
+            if logical_id == "UsersCondition":
+                detail["Metadata"] = "[" * 100_000 + "]" * 100_000
+            stack.stubber.add_response(
+                "describe_stack_resource",
+                {"StackResourceDetail": detail},
+                {"StackName": stack.stack_id, "LogicalResourceId": logical_id},
+            )
+
+    assert notify(BACKSTOP) == {"signalled": [job_arn]}
+    assert [put.path for put in signal_server.puts] == [request_target(wait.handle_url)]
+
+
 def test_another_error_of_describe_stack_resource_fails_the_run(bedrock, events, stack, signal_server, notify):
     """Not a wait that is gone: the run fails, so the error shows, and the next event or backstop run retries."""
     start_waited_job(events, stack, "ModelA")
