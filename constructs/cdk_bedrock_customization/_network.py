@@ -110,11 +110,19 @@ def network(
         if vpc_subnets or security_groups:
             raise ValueError("vpc_subnets and security_groups need vpc")
         return [], []
-    subnets = list(vpc.select_subnets(**_selection(vpc_subnets)).subnets)
+    try:
+        subnets = list(vpc.select_subnets(**_selection(vpc_subnets)).subnets)
+    except RuntimeError as error:  # aws-cdk-lib's: no subnet group of the type asked for (an isolated-only VPC, say)
+        raise ValueError(f"vpc_subnets: {error}; {_CHOOSE}") from None
+    if not subnets:  # without subnets the job would have no vpcConfig: it would run outside the VPC
+        raise ValueError(f"vpc_subnets: selects no subnet of the VPC; {_CHOOSE}")
     groups = list(security_groups or []) or [
         ec2.SecurityGroup(scope, "SecurityGroup", vpc=vpc, description="Bedrock job", allow_all_outbound=True)
     ]
     return subnets, groups
+
+
+_CHOOSE = "choose the job's subnets, e.g. ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)"
 
 
 def _selection(vpc_subnets: ec2.SubnetSelection | None) -> dict[str, Any]:

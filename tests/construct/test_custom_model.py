@@ -399,6 +399,18 @@ class TestBadInput:
         with pytest.raises(ValueError, match="vpc_subnets and security_groups need vpc"):
             model(stack, bucket, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
 
+    def test_a_subnet_selection_that_selects_nothing_is_refused(self, stack, bucket):
+        # Without subnets the request has no vpcConfig: the job would run outside the VPC asked for.
+        vpc = ec2.Vpc(stack, "Vpc", max_azs=2)
+        with pytest.raises(ValueError, match=r"^vpc_subnets: selects no subnet of the VPC; choose the job's subnets"):
+            model(stack, bucket, vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnets=[]))
+
+    def test_the_default_selection_in_a_vpc_without_private_subnets_names_vpc_subnets(self, stack, bucket):
+        isolated = ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[isolated])
+        with pytest.raises(ValueError, match=r"^vpc_subnets: .*'Private'.*; choose the job's subnets, e\.g\. ec2\."):
+            model(stack, bucket, vpc=vpc)
+
     def test_nothing_is_added_to_the_stack_by_a_rejected_model(self, stack, bucket):
         with pytest.raises(InvalidProperties):
             model(stack, bucket, job_name="-bad-name")
