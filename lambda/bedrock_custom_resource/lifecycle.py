@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
+
 from . import contract
 from .aws import error_message
 from .cr_types import CustomResourceEvent, OnEventResponse
@@ -329,8 +331,17 @@ def made_by(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> str | 
 
 
 def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: str) -> str:
+    create = getattr(client, kind.create_operation)
     try:
-        arn: str = getattr(client, kind.create_operation)(**request)[kind.arn_member]
+        try:
+            response = create(**request)
+        except (BotoCoreError, ConnectionError) as lost:  # no answer, botocore's retries spent: it may have been served
+            # The same request, with the same clientRequestToken: Bedrock answers with what the first one made, if it
+            # made anything. Failing instead would leave that running: a failed Create's Delete never reaches the
+            # handler (DESIGN.md, fact 2).
+            logger.warning("%s %s: %s; sending the same request again", kind.noun, name, lost)
+            response = create(**request)
+        arn: str = response[kind.arn_member]
     except client.exceptions.ServiceQuotaExceededException as error:
         if kind.quota is None:
             raise

@@ -908,11 +908,9 @@ def test_a_create_retried_or_replayed_creates_one_resource(aws_environment, kind
                     events = CloudFormationEvents(stack.events.stack_name, kind.resource_type)
                 event = events.create(properties, stack.logical_id)
             if response_lost and not kind.existing(bedrock):
+                # Served, then the answer lost: the handler sends the same request again, answered by its token.
                 bedrock.lose_next_response_of(kind.create_operation)
-                with pytest.raises(ConnectionError):
-                    index.on_event(event)
-            else:
-                answered.append(index.on_event(event)["PhysicalResourceId"])
+            answered.append(index.on_event(event)["PhysicalResourceId"])
             if moves_on:
                 for resource in kind.existing(bedrock):
                     stack.make_ready(resource[kind.arn_member])
