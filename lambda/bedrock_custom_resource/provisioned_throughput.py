@@ -71,8 +71,8 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
     """UpdateProvisionedModelThroughput, for what differs from the live throughput (a rollback after a
     failed update finds nothing to change)."""
     changes = {}
-    name = desired.request.get("provisionedModelName")
-    if name and name != throughput["provisionedModelName"]:
+    name = desired.request.get("provisionedModelName") or _generated_name(desired, throughput["provisionedModelName"])
+    if name != throughput["provisionedModelName"]:
         changes["desiredProvisionedModelName"] = name
     if not lifecycle.same_value(desired.request["modelId"], throughput["desiredModelArn"]):
         changes["desiredModelId"] = desired.request["modelId"]
@@ -84,6 +84,13 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
         arn = throughput["provisionedModelArn"]
         client.update_provisioned_model_throughput(provisionedModelId=arn, **changes)
         logger.info("Updating provisioned throughput %s: %s", arn, changes)
+
+
+def _generated_name(desired: lifecycle.Desired, live_name: str) -> str:
+    """The name of a throughput given none: its live name when that is of its generated sequence (a later name of it,
+    when an earlier was taken), else the first of it (the rollback of a rename, or a name removed)."""
+    names = [desired.attempt(number)[KIND.name_member] for number in range(1, lifecycle.MAX_NAME_ATTEMPTS + 1)]
+    return live_name if live_name in names else names[0]
 
 
 def _refuse_second_commitment(throughput: Mapping[str, Any], desired: lifecycle.Desired) -> None:

@@ -88,6 +88,37 @@ def test_name_and_tags_change_in_place(bedrock, events, model_arn):
     assert bedrock.tags(throughput_arn) == {"team": "platform"}
 
 
+def test_a_rename_rolled_back_gives_the_generated_name_back(bedrock, events, model_arn):
+    """CloudFormation's rollback of an in-place rename sends the properties without a name: the throughput gets the
+    name it was created with again, by which a retried or replayed create finds it."""
+    unnamed = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, unnamed)
+    (created,) = bedrock.throughputs()
+    generated = created["provisionedModelName"]
+    named = unnamed | {"provisionedModelName": "support-prod"}
+    index.on_event(update(events, throughput_arn, named, unnamed))
+
+    rollback = update(events, throughput_arn, unnamed, named)
+    assert index.on_event(rollback) == {"PhysicalResourceId": throughput_arn}
+
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput")[-1] == {
+        "provisionedModelId": throughput_arn,
+        "desiredProvisionedModelName": generated,
+    }
+    assert poll(rollback, throughput_arn)["Data"]["provisionedModelName"] == generated
+    # A Create of the same configuration finds it by that name: nothing more is bought.
+    assert index.on_event(events.create(unnamed))["PhysicalResourceId"] == throughput_arn
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
+
+
+def test_an_unnamed_throughput_is_not_renamed_by_an_update(bedrock, events, model_arn):
+    unnamed = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, unnamed)
+    retagged = unnamed | {"tags": [{"key": "team", "value": "platform"}]}
+    assert index.on_event(update(events, throughput_arn, retagged, unnamed)) == {"PhysicalResourceId": throughput_arn}
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == []
+
+
 def test_another_model_of_the_same_base_changes_in_place_and_is_awaited(bedrock, events, model_arn):
     old = throughput_properties(model_arn)
     _, throughput_arn = in_service(bedrock, events, old)
