@@ -66,11 +66,11 @@ class Completion:
         condition is signalled when the job ends. The default. A customization job's end is reported by Bedrock's
         events; import, copy and evaluation jobs emit none, so the stack's notifier checks them every few minutes
         (``JobCompletionNotifier.of(stack, check_interval=...)``)."""
-        seconds = timeout.to_seconds()
-        if not 1 <= seconds <= MAX_WAIT.to_seconds():
+        seconds = timeout.to_seconds(integral=False)
+        if seconds != int(seconds) or not 1 <= seconds <= MAX_WAIT.to_seconds():
             raise ValueError(
-                f"completion timeout: {timeout.to_human_string()} is not between 1 second and 12 hours, the "
-                "longest a CloudFormation wait condition waits"
+                f"completion timeout: {timeout.to_human_string()} is not a whole number of seconds between 1 second "
+                "and 12 hours, the longest a CloudFormation wait condition waits"
             )
         return Completion(CompletionMode.EVENT_DRIVEN, timeout)
 

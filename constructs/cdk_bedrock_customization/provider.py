@@ -88,10 +88,12 @@ class CustomizationProvider(Construct):
         :param kind: the Provider framework, or a single function on crhelper with fewer resources (see the
             README). @default ProviderKind.FRAMEWORK
         """
+        query_interval = query_interval or DEFAULT_QUERY_INTERVAL
+        total_timeout = total_timeout or MAX_TOTAL_TIMEOUT
+        _check_settings(query_interval, total_timeout, max_concurrent_jobs, kind)  # before anything is made
         super().__init__(scope, construct_id)
-        self.query_interval = query_interval or DEFAULT_QUERY_INTERVAL
-        self.total_timeout = total_timeout or MAX_TOTAL_TIMEOUT
-        _check_settings(self.query_interval, self.total_timeout, max_concurrent_jobs, kind)
+        self.query_interval = query_interval
+        self.total_timeout = total_timeout
         self.kind = kind
         self.max_concurrent_jobs = max_concurrent_jobs
         retention = log_retention or DEFAULT_LOG_RETENTION
@@ -216,7 +218,12 @@ def _check_settings(
             f"total_timeout: {total_timeout.to_human_string()} is longer than 1 hour, the most "
             "CloudFormation waits for a custom resource"
         )
-    if query_interval.to_seconds() > total_timeout.to_seconds():
+    interval = query_interval.to_seconds(integral=False)
+    if interval < 1 or interval != int(interval):  # Step Functions' IntervalSeconds, and EventBridge's rate
+        raise ValueError(
+            f"query_interval: {query_interval.to_human_string()} is not a whole number of seconds, at least 1"
+        )
+    if interval > total_timeout.to_seconds():
         raise ValueError(
             f"query_interval: {query_interval.to_human_string()} is longer than total_timeout "
             f"{total_timeout.to_human_string()}"
@@ -225,7 +232,7 @@ def _check_settings(
         raise ValueError(f"max_concurrent_jobs: {max_concurrent_jobs!r} is not a whole number of at least 1")
     if not isinstance(kind, ProviderKind):
         raise ValueError(f"kind: {kind!r} is not a ProviderKind; use ProviderKind.FRAMEWORK or SINGLE_FUNCTION")
-    minutes = query_interval.to_seconds() / 60
+    minutes = interval / 60
     if kind is ProviderKind.SINGLE_FUNCTION and (minutes < 1 or minutes != int(minutes)):
         raise ValueError(
             f"query_interval: {query_interval.to_human_string()} is not a whole number of minutes; the "

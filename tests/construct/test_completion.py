@@ -73,8 +73,11 @@ class TestEventDriven:
         custom_model(stack, bucket, completion=Completion.event_driven(cdk.Duration.hours(6)))
         ((_, condition),) = of_type(resources(stack), WAIT).items()
         assert condition["Properties"]["Timeout"] == "21600"
-        with pytest.raises(ValueError, match="completion timeout: 13 hours is not between 1 second and 12 hours"):
+        with pytest.raises(ValueError, match="completion timeout: 13 hours is not a whole number of seconds between"):
             Completion.event_driven(cdk.Duration.hours(13))
+        # A wait condition's Timeout is whole seconds.
+        with pytest.raises(ValueError, match="completion timeout: 1 second 500 millis is not a whole number"):
+            Completion.event_driven(cdk.Duration.millis(1500))
 
     def test_one_notifier_per_stack_finds_every_wait_from_the_stack(self, stack, bucket):
         first, second = custom_model(stack, bucket, "First"), custom_model(stack, bucket, "Second")

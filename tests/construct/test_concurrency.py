@@ -135,9 +135,23 @@ def test_no_warning_while_the_limit_holds(stack, bucket):
 
 
 @pytest.mark.parametrize("limit", [0, 1.5, True])
-def test_a_bad_limit_is_an_error_naming_it(stack, limit):
+def test_a_bad_limit_is_an_error_naming_it_and_leaves_no_provider_behind(stack, bucket, limit):
     with pytest.raises(ValueError, match=f"max_concurrent_jobs: {limit!r} is not a whole number of at least 1"):
         CustomizationProvider.of(stack, max_concurrent_jobs=limit)
+    # Refused before anything was made: the next model makes the stack's provider, with the defaults.
+    assert stack.node.try_find_child("BedrockCustomizationProvider") is None
+    add_models(stack, bucket, [Completion.event_driven()])
+    assert CustomizationProvider.of(stack).max_concurrent_jobs == 2
+
+
+@pytest.mark.parametrize(
+    ("interval", "shown"),
+    [(cdk.Duration.seconds(0), "0 seconds"), (cdk.Duration.millis(1500), "1 second 500 millis")],
+)
+def test_a_query_interval_of_no_whole_seconds_is_an_error_naming_it(stack, interval, shown):
+    # Step Functions takes a positive whole number of seconds between polls (IntervalSeconds).
+    with pytest.raises(ValueError, match=f"^query_interval: {shown} is not a whole number of seconds, at least 1$"):
+        CustomizationProvider.of(stack, query_interval=interval)
 
 
 def test_imports_are_ordered_the_same_way(stack):
