@@ -197,16 +197,21 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         """
         check_prop_types(ModelEvaluation.__init__, locals())  # before anything is made
         kms_key = key_itself(kms_key)  # IAM names a key, never its alias
+        checked_datasets = _checked(datasets)
+        evaluated = model_identifier(model, "model")
+        baseline = None if baseline_model is None else model_identifier(baseline_model, "baseline_model")
+        if baseline == evaluated:  # a second job of the same model: nothing to compare, and its wait would clash
+            raise ValueError(
+                f"baseline_model: {baseline!r} is the evaluated model itself; give another model to compare"
+            )
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         self.completion = _gating(completion or DEFAULT_COMPLETION)
-        self.datasets = _checked(datasets)
+        self.datasets = checked_datasets
         self._requirements: list[Requirement] = []
         use = self.provider.use(scope)
-        self.model_identifier = model_identifier(model, "model")
-        self.baseline_model_identifier = (
-            None if baseline_model is None else model_identifier(baseline_model, "baseline_model")
-        )
+        self.model_identifier = evaluated
+        self.baseline_model_identifier = baseline
         evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
         located = [dataset._bound(self, index) for index, dataset in enumerate(self.datasets)]
         invoked = [self.model_identifier, *filter(None, [self.baseline_model_identifier, evaluator])]
@@ -379,6 +384,12 @@ def _gating(completion: Completion) -> Completion:
 def _checked(datasets: Sequence[EvaluationDataset]) -> tuple[EvaluationDataset, ...]:
     if not 1 <= len(datasets) <= 5:
         raise ValueError(f"datasets: {len(datasets)} datasets; an evaluation job takes 1 to 5")
+    names = [dataset.name for dataset in datasets]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:  # the gate's scores are by dataset name, and each requirement names one dataset
+        raise ValueError(
+            f"datasets: {', '.join(map(repr, twice))} given twice; each dataset of an evaluation needs its own name"
+        )
     return tuple(datasets)
 
 

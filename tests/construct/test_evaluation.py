@@ -372,6 +372,19 @@ def test_an_evaluation_takes_one_to_five_datasets(stack, bucket, count) -> None:
         evaluation(stack, bucket, datasets=[BOOLQ] * count)
 
 
+def test_two_datasets_of_one_name_are_refused_and_nothing_is_made(stack, bucket) -> None:
+    # The gate keys its scores by dataset name, and a requirement names one dataset.
+    with pytest.raises(ValueError, match=r"^datasets: 'Builtin.BoolQ' given twice; each dataset of an evaluation"):
+        evaluation(stack, bucket, datasets=[BOOLQ, BOOLQ])
+    assert stack.node.try_find_child("Evaluation") is None
+
+
+def test_the_evaluated_model_as_its_own_baseline_is_refused_and_nothing_is_made(stack, bucket) -> None:
+    with pytest.raises(ValueError, match=f"^baseline_model: '{THROUGHPUT_ARN}' is the evaluated model itself"):
+        evaluation(stack, bucket, baseline_model=THROUGHPUT_ARN)
+    assert stack.node.try_find_child("Evaluation") is None
+
+
 def test_scores_that_would_not_fit_the_response_are_refused_at_synth(stack, bucket) -> None:
     metrics = [f"Custom.metric-{index:02d}-{'x' * 40}" for index in range(25)]
     many = [
