@@ -199,10 +199,10 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         kms_key = key_itself(kms_key)  # IAM names a key, never its alias
         checked_datasets = _checked(datasets)
         evaluated = model_identifier(model, "model")
-        baseline = None if baseline_model is None else model_identifier(baseline_model, "baseline_model")
-        if baseline == evaluated:  # a second job of the same model: nothing to compare, and its wait would clash
+        compared = None if baseline_model is None else model_identifier(baseline_model, "baseline_model")
+        if compared == evaluated:  # a second job of the same model: nothing to compare, and its wait would clash
             raise ValueError(
-                f"baseline_model: {baseline!r} is the evaluated model itself; give another model to compare"
+                f"baseline_model: {compared!r} is the evaluated model itself; give another model to compare"
             )
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
@@ -211,7 +211,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         self._requirements: list[Requirement] = []
         use = self.provider.use(scope)
         self.model_identifier = evaluated
-        self.baseline_model_identifier = baseline
+        self.baseline_model_identifier = compared
         evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
         located = [dataset._bound(self, index) for index, dataset in enumerate(self.datasets)]
         invoked = [self.model_identifier, *filter(None, [self.baseline_model_identifier, evaluator])]
