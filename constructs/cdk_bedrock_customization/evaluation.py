@@ -442,7 +442,7 @@ def _service_role(
         if data is not None:
             wildcards += data.allow_read(scope, grants)
     wildcards += output.allow_output(scope, grants)
-    bucket_arn, objects = output.arns(scope)
+    bucket_arn, objects = output.arns(scope, folder=True)
     grants.allow(list(OUTPUT_BUCKET_ACTIONS), [bucket_arn])
     grants.allow(list(OUTPUT_OBJECT_ACTIONS), [objects])
     for model in dict.fromkeys(models):
@@ -468,7 +468,7 @@ def _service_role(
 def _allow_reading_results(scope: Construct, output: S3Data, handler: iam.IRole) -> None:
     """The gate reads the results under the output prefix, with the handler's role."""
     grants = Grants()
-    wildcards = output.allow_read(scope, grants)
+    wildcards = output.allow_read(scope, grants, folder=True)
     for statement in grants.statements:
         handler.add_to_principal_policy(iam.PolicyStatement.from_json(statement))
     if wildcards:

@@ -136,7 +136,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
     def _create_service_role(self, source: ModelSource, kms_key: kms.IKey | None) -> OwnRole:
         """A role that may read exactly the model's prefix and use the key."""
         grants = Grants()
-        prefixes = source.s3_data.allow_read(self, grants) if source.s3_data is not None else []
+        prefixes = source.s3_data.allow_read(self, grants, folder=True) if source.s3_data is not None else []
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
         # Which Bedrock ARN an import's role assumption carries is not documented: any of this account and Region's.

@@ -113,36 +113,40 @@ class S3Data:
             return cast(s3.IBucket, existing)
         return s3.Bucket.from_bucket_name(scope, id_, self.bucket_name)
 
-    @property
-    def _objects(self) -> str:
-        """The key pattern a grant covers: exactly the object, or everything under the prefix."""
-        return self.key if self.key and not self.key.endswith("/") else f"{self.key}*"
+    def _objects(self, folder: bool) -> str:
+        """The key pattern a grant covers: exactly the object, or everything under the prefix. A folder's key is a
+        prefix with or without its final /: Bedrock reads and writes s3://bucket/output as s3://bucket/output/."""
+        if not self.key or self.key.endswith("/"):
+            return f"{self.key}*"
+        return f"{self.key}/*" if folder else self.key
 
-    def arns(self, scope: Construct) -> tuple[str, str]:
-        """The bucket's ARN, and the ARN of exactly this object or of everything under this prefix."""
+    def arns(self, scope: Construct, *, folder: bool = False) -> tuple[str, str]:
+        """The bucket's ARN, and the ARN of exactly this object or of everything under this prefix (or folder)."""
         bucket_arn, _key_arn = _bucket_facts(self._bucket(scope))
-        return bucket_arn, f"{bucket_arn}/{self._objects}"
+        return bucket_arn, f"{bucket_arn}/{self._objects(folder)}"
 
-    def allow_read(self, scope: Construct, grants: Grants) -> list[str]:
-        """Grant listing and reading exactly this object or prefix. Returns the wildcard object ARNs granted."""
-        return self._allow(scope, grants, ["s3:GetObject"], write=False)
+    def allow_read(self, scope: Construct, grants: Grants, *, folder: bool = False) -> list[str]:
+        """Grant listing and reading exactly this object or prefix (or folder: what Bedrock reads as one, such as
+        a model's weights). Returns the wildcard object ARNs granted."""
+        return self._allow(scope, grants, ["s3:GetObject"], write=False, folder=folder)
 
     def allow_output(self, scope: Construct, grants: Grants) -> list[str]:
-        """Grant listing, reading and writing exactly this prefix. Returns the wildcard object ARNs granted."""
-        return self._allow(scope, grants, ["s3:GetObject", "s3:PutObject"], write=True)
+        """Grant listing, reading and writing exactly this folder. Returns the wildcard object ARNs granted."""
+        return self._allow(scope, grants, ["s3:GetObject", "s3:PutObject"], write=True, folder=True)
 
-    def _allow(self, scope: Construct, grants: Grants, actions: list[str], write: bool) -> list[str]:
+    def _allow(self, scope: Construct, grants: Grants, actions: list[str], *, write: bool, folder: bool) -> list[str]:
         # Explicit statements rather than IBucket.grant_read: no s3:GetObject*/List* wildcards.
         bucket_arn, key_arn = _bucket_facts(self._bucket(scope))
-        objects = f"{bucket_arn}/{self._objects}"
+        pattern = self._objects(folder)
+        objects = f"{bucket_arn}/{pattern}"
         grants.allow(actions, [objects])
-        grants.allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": self._objects}})
+        grants.allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": pattern}})
         if key_arn is not None:
             # What S3 asks of the bucket key for SSE-KMS reads (Decrypt) and writes (GenerateDataKey, and Decrypt
             # for multipart uploads); named, rather than IKey.grant_encrypt_decrypt's ReEncrypt* and GenerateDataKey*.
             # In the role's policy, as IKey.grant puts it for a key of the role's account.
             grants.allow(["kms:Decrypt", *(["kms:GenerateDataKey"] if write else [])], [key_arn])
-        return [objects] if self._objects.endswith("*") else []
+        return [objects] if pattern.endswith("*") else []
 
 
 # A bucket's ARN and key ARN, read once per bucket: each read is a jsii round trip, and models share buckets.

@@ -213,7 +213,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         uses the key, and runs the job in the VPC."""
         grants = Grants()
         stack = cdk.Stack.of(self)
-        prefixes = model_data.allow_read(self, grants)
+        prefixes = model_data.allow_read(self, grants, folder=True)
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
         findings: list[Finding] = []

@@ -519,6 +519,17 @@ class TestServiceRole:
         (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
         assert any(d.startswith("GivenDefaultPolicy") for d in job["DependsOn"])
 
+    def test_an_output_location_without_a_final_slash_is_still_the_folder_written(self, stack, bucket):
+        # Bedrock writes under s3://my-bucket/output/ for either form (model-customization-analyze.html's layout,
+        # <outputDataConfig.s3Uri>/model-customization-job-<id>/): a grant on the object "output" denies every write.
+        model(stack, bucket, output_data=S3Data.from_uri("s3://my-bucket/output"))
+        grants = role_statements(Template.from_stack(stack), "Model")
+        written = [statement for statement in grants if "s3:PutObject" in statement["Action"]]
+        assert [stack.resolve(statement["Resource"]) for statement in written] == [
+            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::my-bucket/output/*"]]}
+        ]
+        assert {"StringLike": {"s3:prefix": "output/*"}} in [statement.get("Condition") for statement in grants]
+
     def test_vpc_jobs_get_network_interface_permissions_scoped_to_their_subnets(self, stack, bucket):
         vpc = ec2.Vpc(
             stack,

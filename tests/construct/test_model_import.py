@@ -84,6 +84,21 @@ def test_the_role_it_makes_trusts_bedrock_for_this_accounts_import_jobs_and_read
     ]
 
 
+def test_weights_named_without_a_final_slash_are_still_the_folder_read(stack) -> None:
+    # Bedrock reads s3://my-bucket/llama as the folder llama/ (config.json, *.safetensors): the grant is the folder's,
+    # not the single object "llama", which would deny every read.
+    ImportedModel(stack, "Llama", model_data=S3Data.from_uri("s3://my-bucket/llama"))
+    template = Template.from_stack(stack)
+    (role_id,) = roles_of(template, "Llama")
+    grants = inline_policies(template, role_id)["Grants"]
+    objects = [statement["Resource"] for statement in grants if statement["Action"] == "s3:GetObject"]
+    prefixes = [statement["Condition"] for statement in grants if statement["Action"] == "s3:ListBucket"]
+    assert [stack.resolve(resource) for resource in objects] == [
+        {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::my-bucket/llama/*"]]}
+    ]
+    assert prefixes == [{"StringLike": {"s3:prefix": "llama/*"}}]
+
+
 def test_a_given_role_is_passed_and_none_is_made(stack, bucket) -> None:
     role = iam.Role.from_role_arn(stack, "Given", GIVEN_ROLE, mutable=False)
     model = ImportedModel(stack, "Llama", model_data=weights(bucket), role=role)
