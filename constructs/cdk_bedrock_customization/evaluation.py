@@ -212,6 +212,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         use = self.provider.use(scope)
         self.model_identifier = evaluated
         self.baseline_model_identifier = compared
+        self._evaluated = _made_from(model, baseline_model, evaluator_model)
         evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
         located = [dataset._bound(self, index) for index, dataset in enumerate(self.datasets)]
         invoked = [self.model_identifier, *filter(None, [self.baseline_model_identifier, evaluator])]
@@ -341,6 +342,14 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
     def guard(self, *constructs: IConstruct) -> None:
         """Create each construct (a provisioned throughput, a deployment, a function...) only once the gate passed."""
         for construct in constructs:
+            # What the gate waits for, or holds it: guarding it would make the gate wait for itself.
+            upstream = [self, *self._evaluated]
+            if any(construct in made.node.scopes for made in upstream) or self in construct.node.scopes:
+                raise ValueError(
+                    f"guard: {construct.node.path} is this evaluation, what it evaluates, or holds either: the gate "
+                    "waits for it, so it cannot wait for the gate (a dependency cycle CloudFormation refuses)"
+                )
+        for construct in constructs:
             construct.node.add_dependency(self.gate)
 
     @property
@@ -379,6 +388,18 @@ def _gating(completion: Completion) -> Completion:
             "completed; use Completion.event_driven() (up to 12 hours) or Completion.polling() (up to 1 hour)"
         )
     return completion
+
+
+def _made_from(*models: Any) -> tuple[IConstruct, ...]:
+    """The constructs among the models, and what each serves (a throughput's custom model), recursively."""
+    made: list[IConstruct] = []
+    pending = list(models)
+    while pending:
+        model = pending.pop()
+        if isinstance(model, Construct) and model not in made:
+            made.append(model)
+            pending.append(getattr(model, "model", None))
+    return tuple(made)
 
 
 def _checked(datasets: Sequence[EvaluationDataset]) -> tuple[EvaluationDataset, ...]:

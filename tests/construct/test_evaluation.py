@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import cfnlint.api
 import pytest
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
@@ -22,11 +23,14 @@ from cdk_bedrock_customization import (
     EvaluationDataset,
     ImportedModel,
     ModelEvaluation,
+    ProvisionedThroughput,
     S3Data,
 )
 from cdk_bedrock_customization.datasets import DatasetError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from constructs import Construct, IConstruct
 
 from .conftest import ENV, custom_model, key_statements, resources_of_type, role_statements
 
@@ -144,6 +148,42 @@ def test_a_guarded_construct_waits_for_the_gate(stack, bucket) -> None:
     assert identifier == {"Fn::GetAtt": [evaluated_id, "provisionedModelArn"]}
     # The throughput's model changes in place: the model it serves is part of the job's configuration.
     assert job["evaluatedModelArn"] == {"Fn::GetAtt": [evaluated_id, "modelArn"]}
+
+
+def circular_dependencies(stack: cdk.Stack) -> list[str]:
+    """cfn-lint's E3004 findings (circular dependencies) in the stack's template: CloudFormation refuses those."""
+    template = Template.from_stack(stack, skip_cyclical_dependencies_check=True).to_json()
+    matches = cfnlint.api.lint_all(json.dumps(template))
+    return [match.message for match in matches if match.rule.id == "E3004"]
+
+
+@pytest.mark.parametrize("guarded", ["throughput", "its model", "the evaluation", "a construct holding the throughput"])
+def test_guarding_what_the_gate_waits_for_is_refused_as_cfn_lint_finds_it_a_cycle(guarded) -> None:
+    def build() -> tuple[cdk.Stack, ModelEvaluation, IConstruct]:
+        stack = cdk.Stack(cdk.App(), "Stack", env=ENV)
+        data = s3.Bucket(stack, "Data")
+        model = custom_model(stack, data)
+        # A throughput made beside its model, not inside it: the evaluation waits for the model it serves too.
+        serving = Construct(stack, "Serving")
+        throughput = ProvisionedThroughput(serving, "Throughput", model=model, model_units=1)
+        made = evaluation(stack, data, model=throughput)
+        chosen = {
+            "throughput": throughput,
+            "its model": model,
+            "the evaluation": made,
+            "a construct holding the throughput": serving,
+        }
+        return stack, made, chosen[guarded]
+
+    stack, made, construct = build()
+    refused = f"^guard: {construct.node.path}.* is this evaluation, what it evaluates"
+    with pytest.raises(ValueError, match=refused):
+        made.guard(construct)
+    assert circular_dependencies(stack) == []  # nothing was added
+    # The reference: the same dependency, added anyway, is a cycle to cfn-lint.
+    stack, made, construct = build()
+    construct.node.add_dependency(made.gate)
+    assert circular_dependencies(stack)
 
 
 # --- the baseline -----------------------------------------------------------------------------------------------
