@@ -48,7 +48,7 @@ class TaggedResource:
             tags = self._tags = cdk.TagManager(cdk.TagType.MAP, self.resource.cfn_resource_type)
             for resource in self._tagged_resources:
                 for name, own in self._own_tags.items():
-                    merged = partial(_merged_tag_list, tags, own)
+                    merged = partial(_merged_tag_list, resource, name, tags, own)
                     resource.add_property_override(name, cdk.Lazy.uncached_any(Producer(merged)))
         return self._tags
 
@@ -309,8 +309,16 @@ def attribute_string(resource: cdk.CfnResource, name: str) -> str:
     return cdk.Token.as_string(resource.get_att(name))
 
 
-def _merged_tag_list(tags: cdk.TagManager, own: Mapping[str, str]) -> list[dict[str, str]] | None:
-    return tag_list({**(tags.render_tags() or {}), **own}) or None
+def _merged_tag_list(
+    resource: cdk.CfnResource, member: str, tags: cdk.TagManager, own: Mapping[str, str]
+) -> list[dict[str, str]] | None:
+    """The tag list member of resource: Tags.of's tags and its own, checked as its own are (Bedrock's patterns and
+    counts, the handler's keys) since Tags.of adds them only at synth."""
+    merged = tag_list({**(tags.render_tags() or {}), **own})
+    problems = contract.tag_list_problems(resource.cfn_resource_type, member, merged, is_unresolved=is_unresolved)
+    if problems:
+        raise ValueError(f"{resource.node.path}: Tags.of(...): {'; '.join(problems)}")
+    return merged or None
 
 
 @jsii.implements(cdk.IAnyProducer)

@@ -574,6 +574,19 @@ def create_request(
     return dict(request)
 
 
+def tag_list_problems(
+    resource_type: str, member: str, tags: Any, *, is_unresolved: IsUnresolved = _never_unresolved
+) -> list[str]:
+    """What is wrong with tags as the tag list member of a resource_type's request, as create_request says it."""
+    resource = CONTRACTS[resource_type]
+    request_shape = service_model().operation_model(resource.operation).input_shape
+    assert request_shape is not None
+    problems: list[str] = []
+    _conform(request_shape.members[member], tags, member, problems, is_unresolved)
+    reserved, superseded = _reserved_tag_problems(resource, {member: tags}, is_unresolved)
+    return [problem for problem in problems if problem not in superseded] + reserved
+
+
 def value_problems(
     shape_name: str, value: Any, path: str, *, is_unresolved: IsUnresolved = _never_unresolved
 ) -> list[str]:

@@ -776,6 +776,23 @@ class TestTags:
         with pytest.raises(InvalidProperties, match=why):
             model(stack, bucket, **tags)
 
+    @pytest.mark.parametrize(
+        ("add", "why"),
+        [
+            # TagValue's pattern, [a-zA-Z0-9\s._:/=+@-]*: Bedrock refuses an accented letter.
+            ({"Owner": "José"}, r"jobTags\[0\]\.value: 'José' does not match"),
+            ({"cdk-bedrock-customization:stack": "x"}, "jobTags: the tag key .* is reserved"),
+            ({f"tag-{i:03d}": "v" for i in range(190)}, "jobTags: 198 tags; at most 197"),
+        ],
+        ids=["pattern", "reserved", "too-many-with-own"],
+    )
+    def test_tags_of_are_checked_as_own_tags_are_at_synth(self, stack, bucket, add, why):
+        model(stack, bucket, job_tags={f"own-{i}": "v" for i in range(8)})
+        for key, value in add.items():
+            cdk.Tags.of(stack).add(key, value)
+        with pytest.raises(RuntimeError, match=f"TestStack/Model/Resource: Tags.of\\(...\\): .*{why}"):
+            Template.from_stack(stack)
+
     def test_the_models_own_tags_may_be_as_many_as_bedrock_takes(self, stack, bucket):
         model(stack, bucket, custom_model_tags={f"tag-{i:03d}": "v" for i in range(200)})
         assert len(job_properties(Template.from_stack(stack))["customModelTags"]) == 200
