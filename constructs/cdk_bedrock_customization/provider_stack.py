@@ -20,8 +20,9 @@ from ._tokens import is_unresolved
 from .provider import CustomizationProvider, ProviderKind
 
 # IAM's patterns for a role path (other than "/") and a role name.
-_ROLE_PATH = re.compile(r"/[\x21-\x7E]+/")
-_ROLE_NAME_PREFIX = re.compile(r"[\w+=,.@-]{1,63}")
+# IAM's path characters but the policy wildcards * and ?, which would let the handler pass roles of any path.
+_ROLE_PATH = re.compile(r"/[\x21-\x29\x2B-\x3E\x40-\x7E]+/")
+_ROLE_NAME_PREFIX = re.compile(r"[\w+=,.@-]{1,63}", re.ASCII)  # IAM's \w is ASCII's
 
 
 class CustomizationProviderStack(cdk.Stack):
@@ -127,7 +128,7 @@ def _passable_roles(path: str | None, name_prefix: str | None) -> str:
         if not _ROLE_PATH.fullmatch(path):
             raise ValueError(
                 f"passable_role_path: {path!r} is not an IAM path other than '/' (it starts and ends with '/', "
-                "e.g. '/bedrock-customization/')"
+                "e.g. '/bedrock-customization/', and has no * or ?, which IAM reads as wildcards)"
             )
         return f"{path[1:]}*"
     assert name_prefix is not None

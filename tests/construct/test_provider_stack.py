@@ -150,6 +150,11 @@ def test_a_kind_that_is_not_a_provider_kind_is_a_type_error_naming_it():
         ({"passable_role_path": "bedrock"}, r"passable_role_path: 'bedrock' is not an IAM path"),
         ({"passable_role_name_prefix": "bad prefix"}, r"passable_role_name_prefix: 'bad prefix' is not the start"),
         ({"passable_role_name_prefix": ""}, r"passable_role_name_prefix: '' is not the start"),
+        # In the PassRole grant's role/<path>*, a * or ? is a wildcard: /*/ would let the handler pass any role.
+        ({"passable_role_path": "/*/"}, r"passable_role_path: '/\*/' is not an IAM path .* no \* or \?"),
+        ({"passable_role_path": "/team?/"}, r"passable_role_path: '/team\?/' is not an IAM path"),
+        # IAM's role names are ASCII: [\w+=,.@-] there is not Python's Unicode \w.
+        ({"passable_role_name_prefix": "bédrock-"}, r"passable_role_name_prefix: 'bédrock-' is not the start"),
     ],
 )
 def test_roles_must_be_limited_by_exactly_one_valid_path_or_prefix(settings, message):
