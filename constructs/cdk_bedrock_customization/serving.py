@@ -177,6 +177,19 @@ class ProvisionedThroughputBase(InvocableModel):
         return self.model_arn
 
 
+def _refuse_another_region(scope: Construct, model: CustomModelBase | bedrock.IModel) -> None:
+    """Bedrock serves a model in its own Region: a model ARN of another Region than the stack's is refused (a token,
+    or a stack of no Region, is left to Bedrock)."""
+    arn = model.model_arn
+    region = arn.split(":")[3] if not is_unresolved(arn) and arn.startswith("arn:") and arn.count(":") >= 4 else ""
+    stack_region = cdk.Stack.of(scope).region
+    if region and not is_unresolved(stack_region) and region != stack_region:
+        raise ValueError(
+            f"model: {arn!r} is a model of {region}, and this stack deploys to {stack_region}: Bedrock serves a "
+            "model in its own Region; copy it to this Region (CopiedCustomModel), or serve it from a stack there"
+        )
+
+
 class _ServingResource(TaggedResource):
     """The custom resource of what serves a model (of resource_type, made from properties); ``model_arn`` is its
     attribute ``INVOKE_ARN_ATTRIBUTE``."""
@@ -251,6 +264,7 @@ class CustomModelDeployment(_ServingResource, CustomModelDeploymentBase):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(CustomModelDeployment.__init__, locals())  # before anything is made
+        _refuse_another_region(scope, model)
         super().__init__(scope, construct_id)
         properties = _requests.deployment(
             model=model.model_arn, model_deployment_name=model_deployment_name, description=description
@@ -314,6 +328,7 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
                 f"model: {model.node.path} ({type(model).__name__}) already serves a model: a provisioned "
                 "throughput serves a custom model or a foundation model"
             )
+        _refuse_another_region(scope, model)
         super().__init__(scope, construct_id)
         properties = _requests.provisioned_throughput(
             model=model.model_arn,

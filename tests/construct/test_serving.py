@@ -204,6 +204,18 @@ class TestDeployments:
         ]
         assert len(on_models) == 1
 
+    @pytest.mark.parametrize("serve", ["deployment", "throughput"])
+    def test_a_model_of_another_region_is_refused_naming_it(self, stack, serve):
+        # Bedrock serves a model in its own Region, as the models file already checks (a copy brings it here).
+        elsewhere = EXISTING_ARN.replace("us-east-1", "us-west-2")
+        existing = CustomModel.from_custom_model_arn(stack, "Existing", elsewhere)
+        with pytest.raises(ValueError, match=f"^model: '{elsewhere}' is a model of us-west-2, and this stack deploys"):
+            if serve == "deployment":
+                existing.add_deployment("OnDemand")
+            else:
+                existing.add_provisioned_throughput("Throughput", model_units=1)
+        assert not resources_of_type(Template.from_stack(stack), DEPLOYMENT)
+
     def test_a_malformed_existing_arn_is_an_error_naming_it(self, stack):
         with pytest.raises(ValueError, match="model_arn: 'arn:aws:bedrock:us-east-1:123456789012:model/x'"):
             CustomModel.from_custom_model_arn(stack, "Existing", "arn:aws:bedrock:us-east-1:123456789012:model/x")
