@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +199,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         check_prop_types(ModelEvaluation.__init__, locals())  # before anything is made
         kms_key = key_itself(kms_key)  # IAM names a key, never its alias
         checked_datasets = _checked(datasets)
+        _check_json_object("inference_params", inference_params)
         evaluated = model_identifier(model, "model")
         compared = None if baseline_model is None else model_identifier(baseline_model, "baseline_model")
         if compared == evaluated:  # a second job of the same model: nothing to compare, and its wait would clash
@@ -304,6 +306,10 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         is at least ``at_least`` and at most ``at_most``. Judge metrics are normalized to 0..1."""
         if at_least is None and at_most is None:
             raise ValueError(f"require({metric_name!r}): give at_least, at_most or both")
+        if at_least is not None and at_most is not None and at_least > at_most:
+            raise ValueError(
+                f"require({metric_name!r}): at_least {at_least!r} is above at_most {at_most!r}: no score passes"
+            )
         for requirement in evaluation_scores.thresholds(metric_name, at_least, at_most, dataset):
             self._add(requirement)
         return self
@@ -388,6 +394,17 @@ def _gating(completion: Completion) -> Completion:
             "completed; use Completion.event_driven() (up to 12 hours) or Completion.polling() (up to 1 hour)"
         )
     return completion
+
+
+def _check_json_object(parameter: str, text: str | None) -> None:
+    if text is None or is_unresolved(text):
+        return
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{parameter}: {text!r} is not a JSON object, the inference parameters Bedrock takes")
 
 
 def _made_from(*models: Any) -> tuple[IConstruct, ...]:

@@ -111,7 +111,10 @@ class S3Data:
         existing = scope.node.try_find_child(id_)
         if existing is not None:
             return cast(s3.IBucket, existing)
-        return s3.Bucket.from_bucket_name(scope, id_, self.bucket_name)
+        try:
+            return s3.Bucket.from_bucket_name(scope, id_, self.bucket_name)
+        except RuntimeError as error:  # aws-cdk-lib's check of S3's bucket naming rules
+            raise ValueError(f"S3 URI {self.uri!r}: {error}") from None
 
     def _objects(self, folder: bool) -> str:
         """The key pattern a grant covers: exactly the object, or everything under the prefix. A folder's key is a

@@ -387,6 +387,10 @@ class TestBadInput:
         with pytest.raises(ValueError, match=r"S3 URI 'https://bucket/key' is not of the form s3://bucket/key"):
             S3Data.from_uri("https://bucket/key")
 
+    def test_a_bucket_name_s3_refuses_is_an_error_naming_the_uri(self, stack, bucket):
+        with pytest.raises(ValueError, match=r"^S3 URI 's3://ab/out/': .*[Bb]ucket name"):
+            model(stack, bucket, output_data=S3Data.from_uri("s3://ab/out/"))
+
     def test_uppercase_bucket_in_uri_breaks_the_s3_uri_pattern(self, stack, bucket):
         with pytest.raises(InvalidProperties, match=r"outputDataConfig\.s3Uri: 's3://Bad_Bucket/out/'"):
             model(stack, bucket, output_data=S3Data.from_uri("s3://Bad_Bucket/out/"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -410,6 +411,18 @@ def test_a_requirement_names_a_computed_metric_and_a_dataset_of_the_evaluation(s
 def test_an_evaluation_takes_one_to_five_datasets(stack, bucket, count) -> None:
     with pytest.raises(ValueError, match=f"datasets: {count} datasets; an evaluation job takes 1 to 5"):
         evaluation(stack, bucket, datasets=[BOOLQ] * count)
+
+
+@pytest.mark.parametrize("params", ["maxTokens=512", '["maxTokens"]', ""])
+def test_inference_params_that_are_not_a_json_object_are_refused(stack, bucket, params) -> None:
+    with pytest.raises(ValueError, match=f"^inference_params: {re.escape(repr(params))} is not a JSON object"):
+        evaluation(stack, bucket, inference_params=params)
+
+
+def test_a_requirement_no_score_can_pass_is_refused(stack, bucket) -> None:
+    made = evaluation(stack, bucket)
+    with pytest.raises(ValueError, match=r"^require\('Builtin.Accuracy'\): at_least 0.9 is above at_most 0.1"):
+        made.require("Builtin.Accuracy", at_least=0.9, at_most=0.1)
 
 
 def test_two_datasets_of_one_name_are_refused_and_nothing_is_made(stack, bucket) -> None:
