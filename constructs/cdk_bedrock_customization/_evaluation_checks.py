@@ -3,6 +3,7 @@ gate's scores, and what waits for it (after:). A part of EntryChecks (``_entry_c
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -75,6 +76,13 @@ class EvaluationChecks:
                 problems.extend(self._evaluated_model_problems(key, name, entry[name]))
         if entry.get("completion") == "no_wait":
             problems.append(self.file.problem(["evaluations", key, "completion"], _NO_WAIT))
+        if "baseline_model" in entry and entry["baseline_model"] == entry.get("model"):
+            message = f"{_show(entry['baseline_model'])} is the evaluated model itself; give another model to compare"
+            problems.append(self.file.problem(["evaluations", key, "baseline_model"], message))
+        params = entry.get("inference_params")
+        if params is not None and not isinstance(_json_or_none(params), dict):
+            message = f"{_show(params)} is not a JSON object, the inference parameters Bedrock takes"
+            problems.append(self.file.problem(["evaluations", key, "inference_params"], message))
         problems.extend(self._evaluation_dataset_problems(key, entry))
         problems.extend(self._requirement_problems(key, entry))
         problems.extend(self._gate_data_problems(key, entry))
@@ -161,6 +169,9 @@ class EvaluationChecks:
             at = ["evaluations", key, "require", index]
             if not any(name in item for name in (*THRESHOLDS, "better_than_baseline_by")):
                 problems.append(self.file.problem(at, "give at_least, at_most or better_than_baseline_by"))
+            low, high = item.get("at_least"), item.get("at_most")
+            if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
+                problems.append(self.file.problem(at, f"at_least {low!r} is above at_most {high!r}: no score passes"))
             if "lower_is_better" in item and "better_than_baseline_by" not in item:
                 problems.append(
                     self.file.problem([*at, "lower_is_better"], "applies to better_than_baseline_by only, not given")
@@ -230,6 +241,13 @@ class EvaluationChecks:
                 message = f"reference cycle: {keys}: an evaluation cannot gate the throughput it evaluates"
                 problems.append(self.file.problem(["provisioned_throughput", key, *path], _cut(message, 300)))
         return problems
+
+
+def _json_or_none(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def _names_a_key(value: Any) -> bool:

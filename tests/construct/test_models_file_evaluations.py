@@ -561,6 +561,23 @@ THROUGH_A_THROUGHPUT = (
             "14:12: provisioned_throughput.support-prod.after: reference cycle: support-prod -> support-eval -> "
             "support-prod: an evaluation cannot gate the throughput it evaluates",
         ),
+        (  # the construct refuses it too: nothing to compare, and the two jobs' waits would clash
+            "    baseline_model: amazon.nova-micro-v1:0\n",
+            "    baseline_model: support-eval-pt\n",
+            "22:21: evaluations.support-eval.baseline_model: 'support-eval-pt' is the evaluated model itself; give "
+            "another model to compare",
+        ),
+        (
+            "    inference_params: '{\"maxTokens\": 512}'\n",
+            "    inference_params: 'maxTokens=512'\n",
+            "33:23: evaluations.support-eval.inference_params: 'maxTokens=512' is not a JSON object, the inference "
+            "parameters Bedrock takes",
+        ),
+        (
+            "      - {metric: Builtin.Correctness, at_least: 0.8}\n",
+            "      - {metric: Builtin.Correctness, at_least: 0.8, at_most: 0.5}\n",
+            "35:9: evaluations.support-eval.require.0: at_least 0.8 is above at_most 0.5: no score passes",
+        ),
         (
             "    inference_params: '{\"maxTokens\": 512}'\n",
             "    completion: no_wait\n",
