@@ -170,17 +170,17 @@ class _InScope:
             return models[value].model_arn if value in models else value
         if value in models:
             return models[value]
+        self._check_region(key, value)
         if ":custom-model/" in value:
             return CustomModel.from_custom_model_arn(self.inputs, f"{key}Model", value)
-        self._check_region(key, value)
         model_id = value.split("foundation-model/", 1)[-1]
         return bedrock.FoundationModel.from_foundation_model_id(
             self.inputs, f"{key}Model", bedrock.FoundationModelIdentifier(model_id)
         )
 
     def _check_region(self, key: str, value: str) -> None:
-        """A foundation model's ARN is of the stack's Region (when the stack has one): the model is rebuilt as the
-        stack's, and a throughput serves a model of its own Region only."""
+        """A model's ARN is of the stack's Region (when the stack has one): a deployment or throughput serves a model
+        of its own Region only (and a foundation model is rebuilt as the stack's)."""
         region = value.split(":")[3] if value.startswith("arn:") and value.count(":") >= 4 else ""
         stack_region = cdk.Stack.of(self.scope).region
         if not region or cdk.Token.is_unresolved(stack_region) or region == stack_region:

@@ -889,6 +889,19 @@ def throughput_model_id(region: str, stack_env: cdk.Environment | None, tmp_path
     return throughput["Properties"]["modelId"]
 
 
+def test_a_custom_model_arn_of_another_region_than_the_stacks_is_refused_at_its_line(tmp_path: Path) -> None:
+    elsewhere = "arn:aws:bedrock:us-west-2:111122223333:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+    path = write(tmp_path, f"version: 1\ndeployments:\n  served:\n    model: {elsewhere}\n")
+    assert problems(path) == []  # validate cannot know the stack's Region
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    with pytest.raises(ModelsFileError) as raised:
+        ModelsFromFile(stack, "Models", path=path)
+    assert str(raised.value).startswith(
+        f"{path}:4:12: deployments.served.model: '{elsewhere}' is a model of us-west-2, and this stack deploys to "
+        "us-east-1: Bedrock serves a model in its own Region"
+    )
+
+
 def test_a_foundation_model_arn_of_another_region_than_the_stacks_is_refused_at_its_line(tmp_path: Path) -> None:
     """A throughput serves a model of its own Region: the file's ARN of another Region would be rebuilt as the stack's
     Region's model, which is not what the file says."""
