@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import HTTPClientError
 
 from . import contract
 from .aws import error_message
@@ -335,9 +336,10 @@ def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: s
     try:
         try:
             response = create(**request)
-        except (BotoCoreError, ConnectionError) as lost:  # no answer, botocore's retries spent: it may have been served
-            # The same request, with the same clientRequestToken: Bedrock answers with what the first one made, if it
-            # made anything. Failing instead would leave that running: a failed Create's Delete never reaches the
+        except (HTTPClientError, BotocoreConnectionError) as lost:
+            # No answer once botocore's retries are spent (a read timeout, a closed connection): it may have been
+            # served. The same request, with the same clientRequestToken, gets what the first one made, if it made
+            # anything. Failing instead would leave that running: a failed Create's Delete never reaches the
             # handler (DESIGN.md, fact 2).
             logger.warning("%s %s: %s; sending the same request again", kind.noun, name, lost)
             response = create(**request)

@@ -22,6 +22,7 @@ from typing import Any, Unpack
 from bedrock_custom_resource import aws, lifecycle
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
+from botocore.exceptions import ReadTimeoutError
 from botocore.retries import standard as standard_retries
 from moto.bedrock.models import BedrockBackend, bedrock_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -207,7 +208,8 @@ class BedrockStandIn(_ModelJobs):
     def _after_call(self, model: Any, **_kwargs: Any) -> None:
         if model.name == self._lose_response_of:
             self._lose_response_of = None
-            raise ConnectionError(f"{model.name}: the response was lost on its way back (the request was served)")
+            # What botocore raises when the answer does not arrive in time, once its retries are spent.
+            raise ReadTimeoutError(endpoint_url=f"{model.name}: the response was lost on its way back (it was served)")
 
     def _record_call(self, params: Mapping[str, Any], model: Any, **_kwargs: Any) -> None:
         self.calls.append(Call(model.name, copy.deepcopy(dict(params))))
