@@ -3,7 +3,6 @@ gate's scores, and what waits for it (after:). A part of EntryChecks (``_entry_c
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -14,6 +13,7 @@ from bedrock_custom_resource.evaluation_scores import Requirement
 
 from .datasets import DatasetError, validate_prompt_dataset
 from .entry_props import THRESHOLDS, after_keys, requirement_calls
+from .evaluation import NOT_INFERENCE_PARAMS, is_json_object
 from .models_file import FIELDS, SECTIONS, ModelsFile, Problem, _cut, _show
 
 if TYPE_CHECKING:
@@ -80,8 +80,8 @@ class EvaluationChecks:
             message = f"{_show(entry['baseline_model'])} is the evaluated model itself; give another model to compare"
             problems.append(self.file.problem(["evaluations", key, "baseline_model"], message))
         params = entry.get("inference_params")
-        if params is not None and not isinstance(_json_or_none(params), dict):
-            message = f"{_show(params)} is not a JSON object, the inference parameters Bedrock takes"
+        if params is not None and not is_json_object(params):
+            message = f"{_show(params)} {NOT_INFERENCE_PARAMS}"
             problems.append(self.file.problem(["evaluations", key, "inference_params"], message))
         problems.extend(self._evaluation_dataset_problems(key, entry))
         problems.extend(self._requirement_problems(key, entry))
@@ -241,13 +241,6 @@ class EvaluationChecks:
                 message = f"reference cycle: {keys}: an evaluation cannot gate the throughput it evaluates"
                 problems.append(self.file.problem(["provisioned_throughput", key, *path], _cut(message, 300)))
         return problems
-
-
-def _json_or_none(text: Any) -> Any:
-    try:
-        return json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
 
 
 def _names_a_key(value: Any) -> bool:

@@ -396,15 +396,20 @@ def _gating(completion: Completion) -> Completion:
     return completion
 
 
-def _check_json_object(parameter: str, text: str | None) -> None:
-    if text is None or is_unresolved(text):
-        return
+NOT_INFERENCE_PARAMS = "is not a JSON object, the inference parameters Bedrock takes"
+
+
+def is_json_object(text: Any) -> bool:
+    """Whether text is a string of a JSON object."""
     try:
-        parsed = json.loads(text)
+        return isinstance(text, str) and isinstance(json.loads(text), dict)
     except ValueError:
-        parsed = None
-    if not isinstance(parsed, dict):
-        raise ValueError(f"{parameter}: {text!r} is not a JSON object, the inference parameters Bedrock takes")
+        return False
+
+
+def _check_json_object(parameter: str, text: str | None) -> None:
+    if text is not None and not is_unresolved(text) and not is_json_object(text):
+        raise ValueError(f"{parameter}: {text!r} {NOT_INFERENCE_PARAMS}")
 
 
 def _made_from(*models: Any) -> tuple[IConstruct, ...]:
