@@ -223,12 +223,14 @@ def _block_text(block: dict[str, Any]) -> str:
 
 
 def _messages(turns: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Converse messages: non-empty texts, turns of one role in a row merged into one message (Converse alternates
-    user and assistant)."""
+    """Converse messages, as Converse takes them: texts that are not blank, the first turn the user's, and turns of one
+    role in a row merged into one message (Converse alternates user and assistant). The tokenizer counts a text the
+    same in either role."""
     messages: list[dict[str, Any]] = []
     for role, text in turns:
-        if not text:
+        if not text.strip():
             continue
+        role = role if messages else "user"
         if messages and messages[-1]["role"] == role:
             messages[-1]["content"].append({"text": text})
         else:

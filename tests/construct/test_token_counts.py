@@ -151,6 +151,21 @@ def test_conversations_are_sent_as_their_text(tmp_path: Path, client: Any) -> No
         ]
 
 
+def test_a_conversation_is_sent_as_converse_takes_it_starting_with_the_user(tmp_path: Path, client: Any) -> None:
+    """Converse refuses a conversation that starts with the assistant ("A conversation must start with a user
+    message") and a blank text: a blank user turn dropped leaves the assistant's text, sent as the user's."""
+    record = {"messages": [{"role": "user", "content": "  "}, {"role": "assistant", "content": "Open Settings."}]}
+    path = write(tmp_path, [record])
+    with Stubber(client) as stubber:
+        expect(
+            stubber,
+            "anthropic.claude-3-haiku-20240307-v1:0",
+            {"messages": [{"role": "user", "content": [{"text": "Open Settings."}]}]},
+            3,
+        )
+        assert count_tokens(path, HAIKU, client) == []
+
+
 def test_prompts_and_completions_are_counted_apart_where_their_limits_are(tmp_path: Path, client: Any) -> None:
     path = write(tmp_path, [{"prompt": "question", "completion": "answer"}])
     with Stubber(client) as stubber:
