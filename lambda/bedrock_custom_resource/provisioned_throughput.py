@@ -71,7 +71,7 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
     """UpdateProvisionedModelThroughput, for what differs from the live throughput (a rollback after a
     failed update finds nothing to change)."""
     changes = {}
-    name = desired.request.get("provisionedModelName") or _generated_name(desired, throughput["provisionedModelName"])
+    name = desired.request.get("provisionedModelName") or _generated_name(client, desired, throughput)
     if name != throughput["provisionedModelName"]:
         changes["desiredProvisionedModelName"] = name
     if not lifecycle.same_value(desired.request["modelId"], throughput["desiredModelArn"]):
@@ -86,11 +86,20 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
         logger.info("Updating provisioned throughput %s: %s", arn, changes)
 
 
-def _generated_name(desired: lifecycle.Desired, live_name: str) -> str:
-    """The name of a throughput given none: its live name when that is of its generated sequence (a later name of it,
-    when an earlier was taken), else the first of it (the rollback of a rename, or a name removed)."""
-    names = [desired.attempt(number)[KIND.name_member] for number in range(1, lifecycle.MAX_NAME_ATTEMPTS + 1)]
-    return live_name if live_name in names else names[0]
+def _generated_name(client: Any, desired: lifecycle.Desired, throughput: Mapping[str, Any]) -> str:
+    """The name of a throughput given none: its live name when that is of its generated sequence, else the first name
+    of it that no other throughput holds (the rollback of a rename, or a name removed), else its live name."""
+    live_name, arn = throughput["provisionedModelName"], throughput["provisionedModelArn"]
+    names: list[str] = [
+        desired.attempt(number)[KIND.name_member] for number in range(1, lifecycle.MAX_NAME_ATTEMPTS + 1)
+    ]
+    if live_name in names:
+        return str(live_name)
+    for name in names:  # an earlier name may hold a failed throughput, which keeps it
+        holder = KIND.get(client, name)
+        if holder is None or holder["provisionedModelArn"] == arn:
+            return name
+    return str(live_name)
 
 
 def _refuse_second_commitment(throughput: Mapping[str, Any], desired: lifecycle.Desired) -> None:

@@ -111,6 +111,26 @@ def test_a_rename_rolled_back_gives_the_generated_name_back(bedrock, events, mod
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
 
 
+def test_a_rename_rolled_back_takes_the_first_generated_name_no_other_throughput_holds(bedrock, events, model_arn):
+    """A failed throughput keeps its name: one made under the next name of the sequence gets that one back."""
+    unnamed = throughput_properties(model_arn)
+    _, failed = create(events, unnamed)
+    bedrock.set_throughput_status(failed, "Failed")
+    second = index.on_event(events.create(unnamed))["PhysicalResourceId"]  # the first name holds a failed one
+    bedrock.set_throughput_status(second, "InService")
+    names = {t["provisionedModelArn"]: t["provisionedModelName"] for t in bedrock.throughputs()}
+    named = unnamed | {"provisionedModelName": "support-prod"}
+    index.on_event(update(events, second, named, unnamed))
+    bedrock.set_throughput_status(second, "InService")
+
+    assert index.on_event(update(events, second, unnamed, named)) == {"PhysicalResourceId": second}
+
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput")[-1] == {
+        "provisionedModelId": second,
+        "desiredProvisionedModelName": names[second],
+    }
+
+
 def test_an_unnamed_throughput_is_not_renamed_by_an_update(bedrock, events, model_arn):
     unnamed = throughput_properties(model_arn)
     _, throughput_arn = in_service(bedrock, events, unnamed)
