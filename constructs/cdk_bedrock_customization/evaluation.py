@@ -403,7 +403,7 @@ def is_json_object(text: Any) -> bool:
     """Whether text is a string of a JSON object."""
     try:
         return isinstance(text, str) and isinstance(json.loads(text), dict)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
         return False
 
 

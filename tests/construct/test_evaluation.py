@@ -413,7 +413,7 @@ def test_an_evaluation_takes_one_to_five_datasets(stack, bucket, count) -> None:
         evaluation(stack, bucket, datasets=[BOOLQ] * count)
 
 
-@pytest.mark.parametrize("params", ["maxTokens=512", '["maxTokens"]', ""])
+@pytest.mark.parametrize("params", ["maxTokens=512", '["maxTokens"]', "", "[" * 1000])
 def test_inference_params_that_are_not_a_json_object_are_refused(stack, bucket, params) -> None:
     with pytest.raises(ValueError, match=f"^inference_params: {re.escape(repr(params))} is not a JSON object"):
         evaluation(stack, bucket, inference_params=params)
