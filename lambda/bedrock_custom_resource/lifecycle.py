@@ -282,7 +282,7 @@ def create_or_adopt(
             if replacing is not None:
                 kind.before_replacing(replacing, desired)
             kind.before_creating(client, request)
-            return {"PhysicalResourceId": _create(kind, client, request, name)}
+            return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint)}
         arn = live[kind.arn_member]
         tags = kind.own_tags(client, live)
         if tags.get(FINGERPRINT_TAG) != desired.fingerprint:
@@ -331,19 +331,22 @@ def made_by(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> str | 
     return made
 
 
-def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: str) -> str:
+def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: str, fingerprint: str) -> str:
     create = getattr(client, kind.create_operation)
     try:
         try:
-            response = create(**request)
+            arn: str = create(**request)[kind.arn_member]
         except (HTTPClientError, BotocoreConnectionError) as lost:
             # No answer once botocore's retries are spent (a read timeout, a closed connection): it may have been
-            # served. The same request, with the same clientRequestToken, gets what the first one made, if it made
-            # anything. Failing instead would leave that running: a failed Create's Delete never reaches the
-            # handler (DESIGN.md, fact 2).
-            logger.warning("%s %s: %s; sending the same request again", kind.noun, name, lost)
-            response = create(**request)
-        arn: str = response[kind.arn_member]
+            # served. Failing would leave what it made running: a failed Create's Delete never reaches the handler
+            # (DESIGN.md, fact 2). So what it made is taken, found by its name and configuration; else the same
+            # request is sent again, with the same clientRequestToken.
+            logger.warning("%s %s: %s; looking for what it made", kind.noun, name, lost)
+            made = kind.get(client, name)
+            if made is not None and kind.own_tags(client, made).get(FINGERPRINT_TAG) == fingerprint:
+                arn = made[kind.arn_member]
+            else:
+                arn = create(**request)[kind.arn_member]
     except client.exceptions.ServiceQuotaExceededException as error:
         if kind.quota is None:
             raise

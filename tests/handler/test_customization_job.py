@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import contract, customization_job, index, responses
+from botocore.exceptions import EndpointConnectionError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import JOB_ARN_PATTERN, MODEL_ARN_PATTERN, BedrockStandIn
 
 from .conftest import (
@@ -209,18 +210,39 @@ def test_a_create_replayed_by_another_request_adopts_the_job(bedrock, events):
     assert len(bedrock.calls_to(CREATE)) == 1 and len(bedrock.jobs()) == 1
 
 
-def test_a_create_whose_response_was_lost_is_sent_again_and_answered_by_the_token(bedrock, events):
+def test_a_create_whose_response_was_lost_takes_the_job_it_made(bedrock, events):
     """Bedrock started the job but the answer was lost: failing would leave the job running unseen (the framework
-    skips a failed Create's Delete), so the handler sends the same request (same name, same clientRequestToken)
-    again, and gets the same job back."""
+    skips a failed Create's Delete), so the handler looks for it by its name and configuration, and takes it."""
     event = events.create()
     bedrock.lose_next_response_of(CREATE)
     created = index.on_event(copy.deepcopy(event))
     assert [job["jobArn"] for job in bedrock.jobs()] == [created["PhysicalResourceId"]]
-    first, second = bedrock.calls_to(CREATE)
-    assert first == second  # the same token: Bedrock answered the second with the first's job
+    assert len(bedrock.calls_to(CREATE)) == 1
     # A retried event (another of the framework's attempts) gets the same job too.
     assert index.on_event(copy.deepcopy(event)) == created
+
+
+def test_a_create_that_never_reached_bedrock_is_sent_again_with_the_same_token(bedrock, events, monkeypatch):
+    """The connection failed before Bedrock served the request: nothing has its name, so the same request (the same
+    clientRequestToken) is sent again, and creates the job."""
+    refused: list[bool] = []
+
+    def refuse_once(**_kwargs: Any) -> None:  # before-call: before the request is sent, outside botocore's retries
+        if not refused:
+            refused.append(True)
+            raise EndpointConnectionError(endpoint_url="https://bedrock.us-east-1.amazonaws.com")
+
+    def client() -> Any:
+        made = bedrock.client()
+        made.meta.events.register_first(f"before-call.bedrock.{CREATE}", refuse_once)
+        return made
+
+    monkeypatch.setattr(customization_job, "bedrock_client", client)
+    created = index.on_event(events.create())
+    assert refused == [True]
+    assert [job["jobArn"] for job in bedrock.jobs()] == [created["PhysicalResourceId"]]
+    first, second = bedrock.calls_to(CREATE)
+    assert first == second  # the same request, and token
 
 
 def test_physical_resource_id_is_the_job_arn_and_on_event_returns_nothing_else(bedrock, events):
