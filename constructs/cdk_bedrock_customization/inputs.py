@@ -143,7 +143,9 @@ class S3Data:
         pattern = self._objects(folder)
         objects = f"{bucket_arn}/{pattern}"
         grants.allow(actions, [objects])
-        grants.allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": pattern}})
+        # A folder named without its final /: listed with or without it (which one Bedrock lists is not documented).
+        listed: str | list[str] = [self.key, pattern] if pattern == f"{self.key}/*" else pattern
+        grants.allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": listed}})
         if key_arn is not None:
             # What S3 asks of the bucket key for SSE-KMS reads (Decrypt) and writes (GenerateDataKey, and Decrypt
             # for multipart uploads); named, rather than IKey.grant_encrypt_decrypt's ReEncrypt* and GenerateDataKey*.

@@ -96,7 +96,7 @@ def test_weights_named_without_a_final_slash_are_still_the_folder_read(stack) ->
     assert [stack.resolve(resource) for resource in objects] == [
         {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::my-bucket/llama/*"]]}
     ]
-    assert prefixes == [{"StringLike": {"s3:prefix": "llama/*"}}]
+    assert prefixes == [{"StringLike": {"s3:prefix": ["llama", "llama/*"]}}]  # listed with or without its /
 
 
 def test_a_given_role_is_passed_and_none_is_made(stack, bucket) -> None:
