@@ -201,11 +201,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         checked_datasets = _checked(datasets)
         _check_json_object("inference_params", inference_params)
         evaluated = model_identifier(model, "model")
-        compared = None if baseline_model is None else model_identifier(baseline_model, "baseline_model")
-        if compared == evaluated:  # a second job of the same model: nothing to compare, and its wait would clash
-            raise ValueError(
-                f"baseline_model: {compared!r} is the evaluated model itself; give another model to compare"
-            )
+        compared = _baseline_identifier(baseline_model, evaluated)
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         self.completion = _gating(completion or DEFAULT_COMPLETION)
@@ -348,13 +344,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
     def guard(self, *constructs: IConstruct) -> None:
         """Create each construct (a provisioned throughput, a deployment, a function...) only once the gate passed."""
         for construct in constructs:
-            # What the gate waits for, or holds it: guarding it would make the gate wait for itself.
-            upstream = [self, *self._evaluated]
-            if any(construct in made.node.scopes for made in upstream) or self in construct.node.scopes:
-                raise ValueError(
-                    f"guard: {construct.node.path} is this evaluation, what it evaluates, or holds either: the gate "
-                    "waits for it, so it cannot wait for the gate (a dependency cycle CloudFormation refuses)"
-                )
+            _refuse_upstream(construct, self, self._evaluated)
         for construct in constructs:
             construct.node.add_dependency(self.gate)
 
@@ -410,6 +400,23 @@ def is_json_object(text: Any) -> bool:
 def _check_json_object(parameter: str, text: str | None) -> None:
     if text is not None and not is_unresolved(text) and not is_json_object(text):
         raise ValueError(f"{parameter}: {text!r} {NOT_INFERENCE_PARAMS}")
+
+
+def _baseline_identifier(baseline_model: Any, evaluated: str) -> str | None:
+    compared = None if baseline_model is None else model_identifier(baseline_model, "baseline_model")
+    if compared == evaluated:  # a second job of the same model: nothing to compare, and its wait would clash
+        raise ValueError(f"baseline_model: {compared!r} is the evaluated model itself; give another model to compare")
+    return compared
+
+
+def _refuse_upstream(construct: IConstruct, evaluation: Construct, evaluated: Sequence[IConstruct]) -> None:
+    """A construct the gate waits for, or that holds one, cannot wait for the gate: a dependency cycle."""
+    upstream = [evaluation, *evaluated]
+    if any(construct in made.node.scopes for made in upstream) or evaluation in construct.node.scopes:
+        raise ValueError(
+            f"guard: {construct.node.path} is this evaluation, what it evaluates, or holds either: the gate waits "
+            "for it, so it cannot wait for the gate (a dependency cycle CloudFormation refuses)"
+        )
 
 
 def _made_from(*models: Any) -> tuple[IConstruct, ...]:
