@@ -314,12 +314,22 @@ def test_every_operation_of_the_service_model_is_told_by_its_method_and_path():
 
 
 def test_a_chunked_body_is_refused_with_411(emulated):
-    """botocore sends a Content-Length; a chunked body is not read, and the connection closes."""
-    connection = http.client.HTTPConnection(urlsplit(emulated.url).netloc, timeout=30)
-    connection.request("POST", "/custom-models/create-custom-model", body=iter([b"{}"]), encode_chunked=True)
-    response = connection.getresponse()
-    assert (response.status, response.getheader("Connection")) == (411, "close")
-    connection.close()
+    """botocore sends a Content-Length; a chunked body is not read, and the connection closes.
+
+    The request goes out in one write: sent as http.client sends it (the headers, then each chunk), a chunk that
+    arrives after the server closed fails the client's write with EPIPE, sooner or later depending on how busy the
+    machine is."""
+    netloc = urlsplit(emulated.url).netloc
+    request = (
+        f"POST /custom-models/create-custom-model HTTP/1.1\r\nHost: {netloc}\r\n"
+        "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+    )
+    host, port = netloc.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request.encode())
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        assert (response.status, response.getheader("Connection")) == (411, "close")
 
 
 def _to_unknown_path(request: Any, **_kwargs: Any) -> None:
