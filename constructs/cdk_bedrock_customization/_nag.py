@@ -44,7 +44,10 @@ def wildcard_resources(scope: IConstruct, arns: list[str]) -> list[str]:
     unseen = sorted({token for arn in arns for token in _TOKEN.findall(arn)} - flattened.keys())
     if unseen:
         flattened.update(zip(unseen, (_flatten(value) for value in stack.resolve(unseen)), strict=True))
-    return ["Resource::" + _TOKEN.sub(lambda token: flattened[token[0]], arn) for arn in arns]
+    return [
+        "Resource::" + "".join(flattened[part] if part in flattened else _flatten(part) for part in _TOKEN.split(arn))
+        for arn in arns
+    ]
 
 
 def resolved_wildcards(statements: list[dict[str, Any]]) -> list[str]:
@@ -64,13 +67,13 @@ def resolved_wildcards(statements: list[dict[str, Any]]) -> list[str]:
 
 
 # A string token's marker (cdk.Token.as_string); the same token resolves alike anywhere in its stack.
-_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+_TOKEN = re.compile(r"(\$\{Token\[[^\]]*\]\})")  # a group: split keeps the tokens
 _FLATTENED: weakref.WeakKeyDictionary[cdk.Stack, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 def _flatten(value: Any) -> str:
-    if isinstance(value, str):
-        return value
+    if isinstance(value, str):  # Fn::Sub's ${...} as <...>, in every string (an IAM literal ${*} too)
+        return value.replace("${", "<").replace("}", ">")
     if isinstance(value, dict) and "Fn::Join" in value:
         delimiter, parts = value["Fn::Join"]
         return str(delimiter).join(_flatten(part) for part in parts)

@@ -26,7 +26,10 @@ from cdk_bedrock_customization import (
     RequestMetadataFilter,
     S3Data,
 )
+from cdk_bedrock_customization.inputs import iam_literal
 from cdk_bedrock_customization.provider import HANDLER_RUNTIME, POLLING_WARNING_ID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import ENV, custom_model, inline_policies, key_statements, resources_of_type, role_statements
 
@@ -535,6 +538,28 @@ class TestServiceRole:
         conditions = [statement.get("Condition") for statement in grants]
         assert {"StringLike": {"s3:prefix": ["output", "output/*"]}} in conditions  # listed with or without its /
 
+    def test_wildcard_characters_of_a_key_are_granted_as_themselves(self, stack, bucket):
+        # Bedrock's S3Uri allows * in a key; IAM reads * and ? as wildcards and ${ as a variable, and spells the
+        # characters themselves ${*}, ${?} and ${$} (IAM user guide, "IAM policy elements: Variables and tags").
+        model(
+            stack,
+            bucket,
+            training_data=S3Data.from_uri("s3://my-bucket/*"),
+            output_data=S3Data.from_uri("s3://my-bucket/runs/*/out"),
+        )
+        grants = role_statements(Template.from_stack(stack), "Model")
+        objects = {
+            stack.resolve(statement["Resource"])["Fn::Join"][1][2]
+            for statement in grants
+            if "s3:GetObject" in statement["Action"]
+        }
+        assert objects == {":s3:::my-bucket/${*}", ":s3:::my-bucket/runs/${*}/out/*"}
+        prefixes = [
+            statement["Condition"]["StringLike"]["s3:prefix"] for statement in grants if "Condition" in statement
+        ]
+        assert "${*}" in prefixes
+        assert ["runs/${*}/out", "runs/${*}/out/*"] in prefixes
+
     def test_vpc_jobs_get_network_interface_permissions_scoped_to_their_subnets(self, stack, bucket):
         vpc = ec2.Vpc(
             stack,
@@ -829,3 +854,28 @@ def test_a_deprecated_aws_cdk_lib_api_fails_the_tests(stack):
     with pytest.raises(Exception, match="deprecated"):
         second.add_dependency(first)
     second.add_resource_dependency(first)
+
+
+def _as_iam_reads_it(value: str) -> str | None:
+    """value as IAM reads a Resource or StringLike value, per its user guide: ${*}, ${?} and ${$} are the characters
+    themselves; any other * or ? is a wildcard and any other ${ starts a variable (None: not one literal string)."""
+    literal = []
+    index = 0
+    while index < len(value):
+        special = value[index : index + 4]
+        if special in ("${*}", "${?}", "${$}"):
+            literal.append(special[2])
+            index += 4
+        elif value[index] in "*?" or value.startswith("${", index):
+            return None
+        else:
+            literal.append(value[index])
+            index += 1
+    return "".join(literal)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="-!_*'().aZ09/?${}", max_size=30))
+def test_any_key_is_granted_as_exactly_itself(key):
+    # What IAM matches, read back with the user guide's rules (not with the code under test).
+    assert _as_iam_reads_it(iam_literal(key)) == key

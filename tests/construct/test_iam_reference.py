@@ -513,6 +513,14 @@ def grant_paths_app() -> cdk.App:
         completion=Completion.polling(),
     )
     _job(stack, "Encrypted", train, output, kms_key=key, completion=Completion.no_wait())
+    # Keys with IAM's wildcard characters, granted as themselves: ${*} (cdk-nag reads it as a wildcard).
+    _job(
+        stack,
+        "WildcardCharactersInKeys",
+        S3Data.from_bucket(bucket, "runs/*/train.jsonl"),
+        S3Data.from_bucket(bucket, "runs/*/output"),
+        completion=Completion.no_wait(),
+    )
     given_role = iam.Role(stack, "GivenJobRole", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
     _job(stack, "EncryptedWithGivenRole", train, output, role=given_role, kms_key=key, completion=Completion.no_wait())
     grader = lambda_.Function(
