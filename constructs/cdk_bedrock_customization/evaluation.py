@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,6 +303,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         is at least ``at_least`` and at most ``at_most``. Judge metrics are normalized to 0..1."""
         if at_least is None and at_most is None:
             raise ValueError(f"require({metric_name!r}): give at_least, at_most or both")
+        _refuse_non_numbers(f"require({metric_name!r})", at_least=at_least, at_most=at_most)
         if at_least is not None and at_most is not None and at_least > at_most:
             raise ValueError(
                 f"require({metric_name!r}): at_least {at_least!r} is above at_most {at_most!r}: no score passes"
@@ -320,6 +322,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         """
         if self.baseline_model_identifier is None:
             raise ValueError(f"require_better_than_baseline({metric_name!r}): give the evaluation a baseline_model")
+        _refuse_non_numbers(f"require_better_than_baseline({metric_name!r})", by=by)
         self._add(evaluation_scores.baseline_margin(metric_name, by, dataset, lower_is_better))
         return self
 
@@ -407,6 +410,18 @@ def _baseline_identifier(baseline_model: Any, evaluated: str) -> str | None:
     if compared == evaluated:  # a second job of the same model: nothing to compare, and its wait would clash
         raise ValueError(f"baseline_model: {compared!r} is the evaluated model itself; give another model to compare")
     return compared
+
+
+def _refuse_non_numbers(call: str, **thresholds: float | None) -> None:
+    """The gate compares scores with floats: a threshold is a finite number within a float's range, not a bool."""
+    for name, value in thresholds.items():
+        try:
+            finite = value is None or (math.isfinite(value) and not isinstance(value, bool))
+        except (TypeError, OverflowError):  # not a number; an int beyond a float's range
+            finite = False
+        if not finite:
+            shown = "an integer beyond a float's range" if type(value) is int else repr(value)[:40]
+            raise ValueError(f"{call}: {name}: expected a finite number, got {shown}")
 
 
 def _refuse_upstream(construct: IConstruct, evaluation: Construct, evaluated: Sequence[IConstruct]) -> None:

@@ -466,6 +466,44 @@ def test_any_float_threshold_is_rendered_so_the_handler_reads_the_same_number_or
     assert float(item["atLeast"]) == threshold
 
 
+@given(
+    threshold=st.one_of(st.integers(min_value=-(10**400), max_value=10**400), st.booleans(), st.text(max_size=4)),
+    call=st.sampled_from(["at_least", "at_most", "by"]),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_threshold_that_is_no_number_of_a_floats_range_is_refused_naming_it(threshold, call) -> None:
+    stack = cdk.Stack(cdk.App(), "Fuzz")
+    made = ModelEvaluation(
+        stack,
+        "Evaluation",
+        model=THROUGHPUT_ARN,
+        datasets=[BOOLQ],
+        output_data=S3Data.from_uri("s3://results/e/"),
+        baseline_model="amazon.nova-micro-v1:0",
+    )
+
+    def add() -> None:
+        if call == "by":
+            made.require_better_than_baseline("Builtin.Accuracy", by=threshold)
+        else:
+            made.require("Builtin.Accuracy", **{call: threshold})
+
+    try:
+        expected = float(threshold) if isinstance(threshold, int) and not isinstance(threshold, bool) else None
+    except OverflowError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError, match=f"{call}: expected a finite number"):
+            add()
+        return
+    add()
+    (item,) = Template.from_stack(stack).to_json()["Resources"][stack.get_logical_id(made.gate)]["Properties"][
+        "requirements"
+    ]
+    (number,) = [value for name, value in item.items() if name not in ("metricName", "datasetName")]
+    assert float(number) == expected
+
+
 def test_score_reads_the_gates_attribute_of_the_only_dataset_with_the_metric(stack, bucket) -> None:
     made = evaluation(stack, bucket, baseline_model="amazon.nova-micro-v1:0")
     gate_id = stack.get_logical_id(made.gate)
