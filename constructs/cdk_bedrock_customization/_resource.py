@@ -17,6 +17,7 @@ from bedrock_custom_resource.lifecycle import STACK_TAG
 
 from constructs import Construct, IConstruct, IDependable
 
+from ._regions import refuse_another_region
 from ._requests import tag_list
 from ._tokens import attribute, is_unresolved
 
@@ -263,6 +264,15 @@ MODEL_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "k
 # What an evaluation job's service role, and its caller, need of its key (model-evaluation-security-data.html): no
 # grant, which a custom model's key needs.
 EVALUATION_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+
+
+def checked_kms_key(scope: Construct, key: kms.IKey | None) -> kms.IKey | None:
+    """A construct's kms_key: the key itself (key_itself), of the stack's Region (Bedrock encrypts with a key of its
+    own Region)."""
+    key = key_itself(key)
+    if key is not None:
+        refuse_another_region(scope, "kms_key", key.key_arn, "a key", "Bedrock uses a key of its own Region")
+    return key
 
 
 def key_itself(key: kms.IKey | None, parameter: str = "kms_key") -> kms.IKey | None:

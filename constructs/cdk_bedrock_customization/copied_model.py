@@ -13,7 +13,7 @@ from constructs import Construct
 
 from . import _requests
 from ._prop_types import check_prop_types
-from ._resource import AwaitedJob, TaggedResource, custom_resource, grant_key, grant_model_key, key_itself
+from ._resource import AwaitedJob, TaggedResource, checked_kms_key, custom_resource, grant_key, grant_model_key
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .provider import CustomizationProvider
@@ -66,7 +66,7 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(CopiedCustomModel.__init__, locals())  # before anything is made
-        kms_key = key_itself(kms_key)  # IAM names a key, never its alias
+        kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         self.completion = completion or DEFAULT_COMPLETION

@@ -20,6 +20,7 @@ from ._local_datasets import ship_local_datasets
 from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
 from ._prop_types import check_prop_types
+from ._regions import refuse_another_region
 from ._resource import (
     MODEL_KEY_ACTIONS,
     AwaitedJob,
@@ -28,9 +29,9 @@ from ._resource import (
     ServiceRoleUser,
     TaggedResource,
     attribute_string,
+    checked_kms_key,
     custom_resource,
     grant_model_key,
-    key_itself,
 )
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import Customization, InvocationLogs, S3Data
@@ -110,10 +111,11 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(CustomModel.__init__, locals())  # before anything is made
-        kms_key = key_itself(kms_key)  # IAM names a key, never its alias
-        super().__init__(scope, construct_id)
+        kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         customization = customization or Customization.fine_tuning()
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
+        _refuse_other_regions(scope, base_model_id, customization.teacher)
+        super().__init__(scope, construct_id)
         #: The foundation model this model customizes, through the models it continues training.
         self.foundation_model: str = (
             base_model.foundation_model if isinstance(base_model, CustomModel) else base_model_id
@@ -132,7 +134,6 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             else None
         )
         role_arn = str(self._use_role(role, own_role))
-
         properties = _requests.job(
             base_model=base_model_id,
             customization=(customization.customization_type, customization.config),
@@ -265,3 +266,12 @@ def _training_data(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
     return _requests.invocation_logs(
         training_data.source.uri, training_data.use_prompt_response, filters.render() if filters else None
     )
+
+
+def _refuse_other_regions(scope: Construct, base_model: str, teacher: str | None) -> None:
+    """A job customizes a model of its own Region, distilled from a teacher of that Region."""
+    remedy = "Bedrock customizes a model in its own Region; copy a custom model here (CopiedCustomModel)"
+    refuse_another_region(scope, "base_model", base_model, "a model", remedy)
+    if teacher is not None:
+        remedy = "a distillation job invokes its teacher in its own Region; give a model or profile of this Region"
+        refuse_another_region(scope, "teacher_model", teacher, "a model", remedy)

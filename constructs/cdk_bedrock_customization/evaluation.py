@@ -23,6 +23,7 @@ from constructs import Construct, IConstruct
 from . import _requests
 from ._nag import acknowledge, wildcard_resources
 from ._prop_types import check_prop_types
+from ._regions import refuse_another_region
 from ._resource import (
     EVALUATION_KEY_ACTIONS,
     Grants,
@@ -31,8 +32,8 @@ from ._resource import (
     ServiceRoleUser,
     TaggedResource,
     attribute_string,
+    checked_kms_key,
     grant_key,
-    key_itself,
 )
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
@@ -198,11 +199,13 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(ModelEvaluation.__init__, locals())  # before anything is made
-        kms_key = key_itself(kms_key)  # IAM names a key, never its alias
+        kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         checked_datasets = _checked(datasets)
         _check_json_object("inference_params", inference_params)
         evaluated = model_identifier(model, "model")
         compared = _baseline_identifier(baseline_model, evaluated)
+        evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
+        _refuse_other_regions(scope, model=evaluated, baseline_model=compared, evaluator_model=evaluator)
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         self.completion = _gating(completion or DEFAULT_COMPLETION)
@@ -212,7 +215,6 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         self.model_identifier = evaluated
         self.baseline_model_identifier = compared
         self._evaluated = _made_from(model, baseline_model, evaluator_model)
-        evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
         located = [dataset._bound(self, index) for index, dataset in enumerate(self.datasets)]
         invoked = [self.model_identifier, *filter(None, [self.baseline_model_identifier, evaluator])]
         # The keys of evaluated models this app encrypted (automatic-service-roles.html: a model encrypted with a
@@ -410,6 +412,14 @@ def _baseline_identifier(baseline_model: Any, evaluated: str) -> str | None:
     if compared == evaluated:  # a second job of the same model: nothing to compare, and its wait would clash
         raise ValueError(f"baseline_model: {compared!r} is the evaluated model itself; give another model to compare")
     return compared
+
+
+def _refuse_other_regions(scope: Construct, **identifiers: str | None) -> None:
+    """An evaluation job invokes models of its own Region (an id, or a cross-Region profile's id, has none)."""
+    for parameter, identifier in identifiers.items():
+        if identifier is not None:
+            remedy = "an evaluation job invokes models in its own Region"
+            refuse_another_region(scope, parameter, identifier, "a model", remedy)
 
 
 def _refuse_non_numbers(call: str, **thresholds: float | None) -> None:

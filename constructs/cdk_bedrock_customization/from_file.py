@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ._prop_types import check_prop_types
+from ._regions import another_region
 from ._requests import CompletionMode
 from .completion import Completion
 from .copied_model import CopiedCustomModel
@@ -181,10 +182,10 @@ class _InScope:
     def _check_region(self, key: str, value: str) -> None:
         """A model's ARN is of the stack's Region (when the stack has one): a deployment or throughput serves a model
         of its own Region only (and a foundation model is rebuilt as the stack's)."""
-        region = value.split(":")[3] if value.startswith("arn:") and value.count(":") >= 4 else ""
-        stack_region = cdk.Stack.of(self.scope).region
-        if not region or cdk.Token.is_unresolved(stack_region) or region == stack_region:
+        region = another_region(self.scope, value)
+        if region is None:
             return
+        stack_region = cdk.Stack.of(self.scope).region
         section = next(s for s in ("deployments", "provisioned_throughput") if key in dict(self.scope.file.entries(s)))
         message = (
             f"{value!r} is a model of {region}, and this stack deploys to {stack_region}: Bedrock serves a model "

@@ -24,9 +24,9 @@ from ._resource import (
     ServiceRoleUser,
     TaggedResource,
     attribute_string,
+    checked_kms_key,
     custom_resource,
     grant_model_key,
-    key_itself,
 )
 from .inputs import S3Data
 from .provider import CustomizationProvider
@@ -96,7 +96,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(ImportedCustomModel.__init__, locals())  # before anything is made
-        kms_key = key_itself(kms_key)  # IAM names a key, never its alias
+        kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
         needs_role = source.s3_data is not None or kms_key is not None

@@ -25,9 +25,9 @@ from ._resource import (
     OwnRole,
     ServiceRoleUser,
     TaggedResource,
+    checked_kms_key,
     custom_resource,
     grant_model_key,
-    key_itself,
 )
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import S3Data
@@ -108,7 +108,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(ImportedModel.__init__, locals())  # before anything is made
-        kms_key = key_itself(kms_key)  # IAM names a key, never its alias
+        kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         super().__init__(scope, construct_id)
         if model_data.local_folder is not None:
             _check_weights(model_data.local_folder)

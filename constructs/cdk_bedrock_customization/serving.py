@@ -16,6 +16,7 @@ from constructs import Construct
 
 from . import _requests
 from ._prop_types import check_prop_types
+from ._regions import refuse_another_region
 from ._resource import TaggedResource, attribute_string, custom_resource, grant_model_key
 from ._tokens import is_unresolved
 from .invocable import InvocableModel, arn_by_name, checked_value
@@ -178,16 +179,15 @@ class ProvisionedThroughputBase(InvocableModel):
 
 
 def _refuse_another_region(scope: Construct, model: CustomModelBase | bedrock.IModel) -> None:
-    """Bedrock serves a model in its own Region: a model ARN of another Region than the stack's is refused (a token,
-    or a stack of no Region, is left to Bedrock)."""
-    arn = model.model_arn
-    region = arn.split(":")[3] if not is_unresolved(arn) and arn.startswith("arn:") and arn.count(":") >= 4 else ""
-    stack_region = cdk.Stack.of(scope).region
-    if region and not is_unresolved(stack_region) and region != stack_region:
-        raise ValueError(
-            f"model: {arn!r} is a model of {region}, and this stack deploys to {stack_region}: Bedrock serves a "
-            "model in its own Region; copy it to this Region (CopiedCustomModel), or serve it from a stack there"
-        )
+    """Bedrock serves a model in its own Region (a token, or a stack of no Region, is left to Bedrock)."""
+    refuse_another_region(
+        scope,
+        "model",
+        model.model_arn,
+        "a model",
+        "Bedrock serves a model in its own Region; copy it to this Region (CopiedCustomModel), or serve it from a "
+        "stack there",
+    )
 
 
 class _ServingResource(TaggedResource):

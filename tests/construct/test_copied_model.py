@@ -151,3 +151,11 @@ def test_a_polled_copy_is_read_from_its_own_resource_and_a_key_is_granted_to_the
 def test_an_invalid_source_is_refused_at_synth_naming_the_property(stack) -> None:
     with pytest.raises(ValueError, match=r"sourceModelArn: 'my-model' has 8 characters; it must have at least 20"):
         CopiedCustomModel(stack, "Copy", source_model="my-model")
+
+
+def test_a_key_of_another_region_is_refused_naming_it(stack) -> None:
+    key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    key = kms.Key.from_key_arn(stack, "Elsewhere", key_arn)
+    with pytest.raises(ValueError, match=r"^kms_key: .* is a key of eu-west-1, and this stack deploys to us-east-1"):
+        CopiedCustomModel(stack, "Copy", source_model=SOURCE, kms_key=key)
+    assert stack.node.try_find_child("Copy") is None

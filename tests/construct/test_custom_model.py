@@ -331,7 +331,11 @@ class TestDistillationTeacher:
             ),
         ],
     )
-    def test_a_profile_arn_keeps_its_partition_and_region(self, stack, bucket, profile_arn, model_arn):
+    def test_a_profile_arn_keeps_its_partition_and_region(self, profile_arn, model_arn):
+        # The job's stack is in the profile's Region: a job invokes its teacher in its own Region.
+        region = profile_arn.split(":")[3]
+        stack = cdk.Stack(cdk.App(), "TestStack", env=cdk.Environment(account=ENV.account, region=region))
+        bucket = s3.Bucket(stack, "Data")
         profile, through = teacher_grants(self.distil(stack, bucket, profile_arn))
         assert profile["Resource"] == profile_arn
         assert through["Resource"] == model_arn
@@ -417,6 +421,43 @@ class TestBadInput:
         vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[isolated])
         with pytest.raises(ValueError, match=r"^vpc_subnets: .*'Private'.*; choose the job's subnets, e\.g\. ec2\."):
             model(stack, bucket, vpc=vpc)
+
+    @pytest.mark.parametrize(
+        ("overrides", "expected"),
+        [
+            (
+                {"base_model": "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0:128k"},
+                r"^base_model: 'arn:aws:bedrock:us-west-2::foundation-model/amazon\.nova-micro-v1:0:128k' is a model "
+                r"of us-west-2, and this stack deploys to us-east-1: ",
+            ),
+            (
+                {"base_model": "arn:aws:bedrock:eu-west-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abc"},
+                r"^base_model: .* is a model of eu-west-1, and this stack deploys to us-east-1: .*CopiedCustomModel",
+            ),
+            (
+                {"customization": Customization.distillation("arn:aws:bedrock:us-west-2::foundation-model/a.b-v1:0")},
+                r"^teacher_model: .* is a model of us-west-2, and this stack deploys to us-east-1",
+            ),
+            (
+                {"kms_key": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+                r"^kms_key: .* is a key of eu-west-1, and this stack deploys to us-east-1",
+            ),
+        ],
+    )
+    def test_what_belongs_to_another_region_is_refused_naming_it(self, stack, bucket, overrides, expected):
+        if "kms_key" in overrides:
+            overrides = {"kms_key": kms.Key.from_key_arn(stack, "Elsewhere", overrides["kms_key"])}
+        with pytest.raises(ValueError, match=expected):
+            model(stack, bucket, **overrides)
+        assert stack.node.try_find_child("Model") is None  # refused before anything was made
+
+    def test_what_belongs_to_the_stacks_region_is_taken(self, stack, bucket):
+        key = kms.Key.from_key_arn(
+            stack, "Here", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        )
+        model(stack, bucket, base_model="arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k")
+        model(stack, bucket, "Encrypted", kms_key=key)
+        assert len(resources_of_type(Template.from_stack(stack), JOB)) == 2
 
     def test_nothing_is_added_to_the_stack_by_a_rejected_model(self, stack, bucket):
         with pytest.raises(InvalidProperties):

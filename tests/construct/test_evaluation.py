@@ -609,3 +609,26 @@ def test_a_retrained_model_behind_the_same_throughput_gets_a_new_wait_condition(
     baseline = first & retrained
     assert len(baseline) == 1  # the baseline's job, of a foundation model, is the same job
     assert retrained - first and first - retrained
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        (
+            {"model": "arn:aws:bedrock:us-west-2:123456789012:provisioned-model/a1b2c3d4e5f6"},
+            r"^model: .* is a model of us-west-2, and this stack deploys to us-east-1: an evaluation job invokes",
+        ),
+        (
+            {"baseline_model": "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0"},
+            r"^baseline_model: .* is a model of us-west-2",
+        ),
+        (
+            {"evaluator_model": "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-pro-v1:0"},
+            r"^evaluator_model: .* is a model of eu-west-1",
+        ),
+    ],
+)
+def test_a_model_of_another_region_is_refused_naming_it(stack, bucket, props, expected) -> None:
+    with pytest.raises(ValueError, match=expected):
+        evaluation(stack, bucket, **props)
+    assert stack.node.try_find_child("Evaluation") is None

@@ -297,3 +297,11 @@ def test_a_local_folder_goes_under_a_prefix(stack, bucket, tmp_path) -> None:
         S3Data.from_local_folder(stack, "LlamaWeights", str(make_model(tmp_path / "llama")), bucket=bucket, key="llama")
     with pytest.raises(ValueError, match=r"is not a folder"):
         S3Data.from_local_folder(stack, "Missing", str(tmp_path / "missing"), bucket=bucket, key="missing/")
+
+
+def test_a_key_of_another_region_is_refused_naming_it(stack, bucket) -> None:
+    key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    key = kms.Key.from_key_arn(stack, "Elsewhere", key_arn)
+    with pytest.raises(ValueError, match=r"^kms_key: .* is a key of eu-west-1, and this stack deploys to us-east-1"):
+        ImportedModel(stack, "Import", model_data=weights(bucket), kms_key=key)
+    assert stack.node.try_find_child("Import") is None

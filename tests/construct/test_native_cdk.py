@@ -289,7 +289,10 @@ def test_a_provisioned_throughput_refuses_what_already_serves_a_model(stack, buc
         ProvisionedThroughput(stack, "OnTop", model=model, model_units=1)
 
 
-def test_an_evaluation_takes_a_throughput_or_imported_model_by_arn_and_refuses_a_deployment(stack, bucket):
+def test_an_evaluation_takes_a_throughput_or_imported_model_by_arn_and_refuses_a_deployment():
+    # In the models' Region: an evaluation job invokes models in its own.
+    stack = cdk.Stack(cdk.App(), "Evaluations", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    bucket = s3.Bucket(stack, "Data")
     datasets = [
         EvaluationDataset.builtin("Builtin.BoolQ", task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy"])
     ]

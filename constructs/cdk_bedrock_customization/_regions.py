@@ -1,0 +1,36 @@
+"""Bedrock and KMS use what is in the stack's own Region: an ARN of another Region is refused at synth, not by
+Bedrock at deploy."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from constructs import Construct
+
+from ._tokens import is_unresolved
+
+
+def region_of(arn: str) -> str:
+    """The Region of a literal ARN ("" for a token, a model id, or an ARN of no Region)."""
+    if is_unresolved(arn) or not arn.startswith("arn:") or arn.count(":") < 5:
+        return ""
+    return arn.split(":")[3]
+
+
+def another_region(scope: Construct, arn: str) -> str | None:
+    """The Region of arn when it is not the Region of scope's stack (None: the same, or unknown at synth)."""
+    region = region_of(arn)
+    stack_region = cdk.Stack.of(scope).region
+    if not region or is_unresolved(stack_region) or region == stack_region:
+        return None
+    return region
+
+
+def refuse_another_region(scope: Construct, parameter: str, arn: str, what: str, remedy: str) -> None:
+    """Refuse arn, of another Region than scope's stack's, naming parameter; what it is ("a model"), what to do."""
+    region = another_region(scope, arn)
+    if region is not None:
+        stack_region = cdk.Stack.of(scope).region
+        raise ValueError(
+            f"{parameter}: {arn!r} is {what} of {region}, and this stack deploys to {stack_region}: {remedy}"
+        )
