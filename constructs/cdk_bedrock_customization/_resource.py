@@ -103,6 +103,34 @@ def custom_resource(
 
 C = TypeVar("C", bound=Construct)
 _FOUND_CHILDREN = "_cdk_bedrock_customization_found_children"
+# For each construct being made (outermost first), the stack singletons (provider, notifier) made meanwhile.
+_MAKING: list[list[tuple[cdk.Stack, str]]] = []
+Init = TypeVar("Init", bound=Callable[..., None])
+
+
+def refusal_leaves_nothing(init: Init) -> Init:
+    """For a construct's __init__: when it raises, the construct leaves the tree, so that a retry may take its id,
+    and so do the stack's provider and notifier if it made them."""
+
+    @functools.wraps(init)
+    def making(self: Construct, scope: Construct, construct_id: str, *args: Any, **kwargs: Any) -> None:
+        singletons: list[tuple[cdk.Stack, str]] = []
+        _MAKING.append(singletons)
+        try:
+            init(self, scope, construct_id, *args, **kwargs)
+        except BaseException:
+            if scope.node.try_find_child(construct_id) is self:  # made, not refused before (or taken by another)
+                scope.node.try_remove_child(construct_id)
+            for stack, singleton_id in reversed(singletons):
+                stack.node.try_remove_child(singleton_id)
+                stack.__dict__.get(_FOUND_CHILDREN, {}).pop(singleton_id, None)
+            raise
+        finally:
+            _MAKING.pop()
+        if _MAKING:  # made within another construct: its refusal removes them too
+            _MAKING[-1].extend(singletons)
+
+    return cast(Init, making)
 
 
 def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, settings: Mapping[str, Any]) -> C:
@@ -116,6 +144,8 @@ def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, se
     existing = found.get(construct_id) or stack.node.try_find_child(construct_id)
     if existing is None:
         created = found[construct_id] = cls(stack, construct_id, **settings)
+        if _MAKING:
+            _MAKING[-1].append((stack, construct_id))
         return created
     name = getattr(cls, "__name__", str(cls))
     if not isinstance(existing, cast(type, cls)):

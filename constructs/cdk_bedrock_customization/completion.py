@@ -31,7 +31,7 @@ from . import _identity, _requests
 from ._nag import acknowledge, wildcard_resources
 from ._packaging import handler_function
 from ._requests import CompletionMode as CompletionMode
-from ._resource import one_per_stack
+from ._resource import one_per_stack, refusal_leaves_nothing
 from .provider import DEFAULT_LOG_RETENTION
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ class JobCompletionNotifier(Construct):
         JobCompletionNotifier.of(self, backstop_interval=Duration.minutes(30), check_interval=Duration.minutes(2))
     """
 
+    @refusal_leaves_nothing
     def __init__(
         self,
         scope: Construct,
@@ -127,6 +128,7 @@ class JobCompletionNotifier(Construct):
             when the stack waits for one. @default 5 minutes
         :param log_retention: @default one month
         """
+        _check_schedules(backstop_interval=backstop_interval, check_interval=check_interval)  # before anything is made
         super().__init__(scope, construct_id)
         stack = self._stack = cdk.Stack.of(self)
         self._check_interval = check_interval or DEFAULT_CHECK_INTERVAL
@@ -285,6 +287,19 @@ class JobCompletionNotifier(Construct):
         # After the job; and the wait starts once the notifier, its rules and its grants exist (self.ready).
         condition.node.add_dependency(job, self.ready)
         return condition
+
+
+def _check_schedules(**intervals: cdk.Duration | None) -> None:
+    """The notifier's schedules are EventBridge rates: a whole number of minutes, at least 1."""
+    for name, interval in intervals.items():
+        if interval is None or cdk.Token.is_unresolved(interval.to_seconds()):
+            continue
+        minutes = interval.to_seconds(integral=False) / 60
+        if minutes < 1 or minutes != int(minutes):
+            raise ValueError(
+                f"{name}: {interval.to_human_string()} is not a whole number of minutes, at least 1 (the notifier's "
+                "schedule is an EventBridge rate)"
+            )
 
 
 def await_job(

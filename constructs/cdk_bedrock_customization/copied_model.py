@@ -13,7 +13,15 @@ from constructs import Construct
 
 from . import _requests
 from ._prop_types import check_prop_types
-from ._resource import AwaitedJob, TaggedResource, checked_kms_key, custom_resource, grant_key, grant_model_key
+from ._resource import (
+    AwaitedJob,
+    TaggedResource,
+    checked_kms_key,
+    custom_resource,
+    grant_key,
+    grant_model_key,
+    refusal_leaves_nothing,
+)
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .provider import CustomizationProvider
@@ -41,6 +49,7 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         copy.add_deployment("OnDemand").grant_invoke(function)
     """
 
+    @refusal_leaves_nothing
     def __init__(
         self,
         scope: Construct,

@@ -32,6 +32,7 @@ from ._resource import (
     checked_kms_key,
     custom_resource,
     grant_model_key,
+    refusal_leaves_nothing,
 )
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import Customization, InvocationLogs, S3Data
@@ -62,6 +63,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         support.add_deployment("OnDemand").grant_invoke(function)
     """
 
+    @refusal_leaves_nothing
     def __init__(
         self,
         scope: Construct,

@@ -34,6 +34,7 @@ from ._resource import (
     attribute_string,
     checked_kms_key,
     grant_key,
+    refusal_leaves_nothing,
 )
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job
@@ -160,6 +161,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         evaluation.guard(model.add_deployment("Production"))
     """
 
+    @refusal_leaves_nothing
     def __init__(
         self,
         scope: Construct,
@@ -206,9 +208,11 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         compared = _baseline_identifier(baseline_model, evaluated)
         evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
         _refuse_other_regions(scope, model=evaluated, baseline_model=compared, evaluator_model=evaluator)
+        gating = _gating(completion or DEFAULT_COMPLETION)
+        _check_response_size(checked_datasets, with_baseline=compared is not None)
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)
-        self.completion = _gating(completion or DEFAULT_COMPLETION)
+        self.completion = gating
         self.datasets = checked_datasets
         self._requirements: list[Requirement] = []
         use = self.provider.use(scope)
@@ -236,12 +240,18 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         )
         self._own_tags = {"jobTags": dict(job_tags or {})}
         uploads = [data.uploaded_by for data in located if data is not None and data.uploaded_by is not None]
-        candidate = request(model=self.model_identifier, job_name=job_name, evaluated_model_arn=served_model(model))
+        candidate = _checked_job(
+            self._own_tags, request(model=evaluated, job_name=job_name, evaluated_model_arn=served_model(model))
+        )
+        baseline = (
+            None
+            if compared is None
+            else _checked_job(self._own_tags, request(model=compared, evaluated_model_arn=served_model(baseline_model)))
+        )
         self.resource, candidate_end = self._job("Resource", candidate, use, uploads)
         ends = [candidate_end]
         self.baseline: cdk.CfnResource | None = None
-        if self.baseline_model_identifier is not None:
-            baseline = request(model=self.baseline_model_identifier, evaluated_model_arn=served_model(baseline_model))
+        if baseline is not None:
             self.baseline, baseline_end = self._job("Baseline", baseline, use, [])
             ends.append(baseline_end)
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
@@ -249,7 +259,6 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
             grant_key(kms_key, EVALUATION_KEY_ACTIONS, use.handler)
             _allow_bedrock_in_key_policy(kms_key)
         _allow_reading_results(self, output_data, use.handler)
-        _check_response_size(self.datasets, with_baseline=self.baseline is not None)
         self.gate = self._gate(use, ends)
 
     def _gate(self, use: Any, ends: Sequence[cdk.CfnResource]) -> cdk.CfnResource:
@@ -278,11 +287,10 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         return cdk.Stack.of(self).get_logical_id(resource)
 
     def _job(
-        self, construct_id: str, properties: dict[str, Any], use: Any, uploads: Sequence[Any]
+        self, construct_id: str, checked: tuple[dict[str, Any], dict[str, Any]], use: Any, uploads: Sequence[Any]
     ) -> tuple[cdk.CfnResource, cdk.CfnResource]:
-        """A job resource, validated, and what marks its end (its wait condition, or itself when polled)."""
-        tagged = {**properties, **{name: _requests.tag_list(own) for name, own in self._own_tags.items() if own}}
-        contract.create_request(RESOURCE_TYPE, tagged, is_unresolved=is_unresolved)
+        """A job resource of checked properties, and what marks its end (its wait condition, or itself if polled)."""
+        properties, tagged = checked
         job = self.provider.custom_resource(
             self, construct_id, RESOURCE_TYPE, tagged, cdk.RemovalPolicy.DESTROY, dependencies=uploads, use=use
         )
@@ -329,21 +337,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         return self
 
     def _add(self, requirement: Requirement) -> None:
-        datasets = [d for d in self.datasets if requirement.dataset_name in (None, d.name)]
-        if requirement.dataset_name is not None and not datasets:
-            names = [d.name for d in self.datasets]
-            raise ValueError(
-                f"dataset: {requirement.dataset_name!r} is not a dataset of this evaluation; use one of {names}"
-            )
-        if not any(requirement.metric_name in d.metric_names for d in datasets):
-            computed = sorted({metric for d in datasets for metric in d.metric_names})
-            raise ValueError(
-                f"metric_name: {requirement.metric_name!r} is not computed by this evaluation"
-                f"{' on ' + requirement.dataset_name if requirement.dataset_name else ''}; it computes {computed}"
-            )
-        problems = contract.gate_requirement_problems([requirement.rendered()], is_unresolved)
-        if problems:
-            raise ValueError("; ".join(problems))
+        _check_requirement(self.datasets, requirement)
         self._requirements.append(requirement)
 
     def guard(self, *constructs: IConstruct) -> None:
@@ -412,6 +406,35 @@ def _baseline_identifier(baseline_model: Any, evaluated: str) -> str | None:
     if compared == evaluated:  # a second job of the same model: nothing to compare, and its wait would clash
         raise ValueError(f"baseline_model: {compared!r} is the evaluated model itself; give another model to compare")
     return compared
+
+
+def _check_requirement(all_datasets: Sequence[EvaluationDataset], requirement: Requirement) -> None:
+    """A requirement names a dataset of the evaluation (or none) and a metric that it computes."""
+    named = [d for d in all_datasets if requirement.dataset_name in (None, d.name)]
+    if requirement.dataset_name is not None and not named:
+        names = [d.name for d in all_datasets]
+        raise ValueError(
+            f"dataset: {requirement.dataset_name!r} is not a dataset of this evaluation; use one of {names}"
+        )
+    if not any(requirement.metric_name in d.metric_names for d in named):
+        computed = sorted({metric for d in named for metric in d.metric_names})
+        raise ValueError(
+            f"metric_name: {requirement.metric_name!r} is not computed by this evaluation"
+            f"{' on ' + requirement.dataset_name if requirement.dataset_name else ''}; it computes {computed}"
+        )
+    problems = contract.gate_requirement_problems([requirement.rendered()], is_unresolved)
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _checked_job(
+    own_tags: Mapping[str, Mapping[str, str]], properties: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A job's properties, and with its tags, checked against the contract: both jobs' before either is made, so a
+    refused baseline leaves no job, grant or wait behind."""
+    tagged = {**properties, **{name: _requests.tag_list(own) for name, own in own_tags.items() if own}}
+    contract.create_request(RESOURCE_TYPE, tagged, is_unresolved=is_unresolved)
+    return properties, tagged
 
 
 def _refuse_other_regions(scope: Construct, **identifiers: str | None) -> None:

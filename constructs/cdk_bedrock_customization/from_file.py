@@ -79,8 +79,12 @@ class ModelsFromFile(Construct):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(ModelsFromFile.__init__, locals())  # before anything is made
+        # Refusals before anything is made. Not after: what later entries refuse leaves the earlier entries' models
+        # in place (their grants and job order, on the stack's provider, refer to them).
+        file = ModelsFile.load(path, stage)
+        _check_regions(scope, file)
         super().__init__(scope, construct_id)
-        self.file = ModelsFile.load(path, stage)
+        self.file = file
         self.models: dict[str, CustomModelBase] = {}
         self.open_weight_models: dict[str, ImportedModel] = {}
         self.deployments: dict[str, CustomModelDeployment] = {}
@@ -153,6 +157,21 @@ class ModelsFromFile(Construct):
 INPUTS_ID = "_inputs"
 
 
+def _check_regions(scope: Construct, file: ModelsFile) -> None:
+    """A deployment's or throughput's model ARN is of the stack's Region (when the stack has one): Bedrock serves a
+    model in its own Region (and a foundation model is rebuilt as the stack's)."""
+    for section in ("deployments", "provisioned_throughput"):
+        for key, entry in file.entries(section):
+            value = entry.get("model")
+            region = another_region(scope, value) if isinstance(value, str) else None
+            if region is not None:
+                message = (
+                    f"{value!r} is a model of {region}, and this stack deploys to {cdk.Stack.of(scope).region}: "
+                    "Bedrock serves a model in its own Region; give the model's id, or its ARN in this Region"
+                )
+                raise file.error([section, key, "model"], message)
+
+
 class _InScope:
     """Binds an entry's values as constructs in the scope of a ModelsFromFile (entry_props.Binder)."""
 
@@ -171,27 +190,12 @@ class _InScope:
             return models[value].model_arn if value in models else value
         if value in models:
             return models[value]
-        self._check_region(key, value)
         if ":custom-model/" in value:
             return CustomModel.from_custom_model_arn(self.inputs, f"{key}Model", value)
         model_id = value.split("foundation-model/", 1)[-1]
         return bedrock.FoundationModel.from_foundation_model_id(
             self.inputs, f"{key}Model", bedrock.FoundationModelIdentifier(model_id)
         )
-
-    def _check_region(self, key: str, value: str) -> None:
-        """A model's ARN is of the stack's Region (when the stack has one): a deployment or throughput serves a model
-        of its own Region only (and a foundation model is rebuilt as the stack's)."""
-        region = another_region(self.scope, value)
-        if region is None:
-            return
-        stack_region = cdk.Stack.of(self.scope).region
-        section = next(s for s in ("deployments", "provisioned_throughput") if key in dict(self.scope.file.entries(s)))
-        message = (
-            f"{value!r} is a model of {region}, and this stack deploys to {stack_region}: Bedrock serves a model "
-            "in its own Region; give the model's id, or its ARN in this Region"
-        )
-        raise self.scope.file.error([section, key, "model"], message)
 
     def evaluated(self, key: str, value: str) -> ProvisionedThroughput | ImportedModel | str:
         """A throughput or an open-weight model of the file (built already), or a model id or ARN."""

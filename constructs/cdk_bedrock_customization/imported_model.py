@@ -27,6 +27,7 @@ from ._resource import (
     checked_kms_key,
     custom_resource,
     grant_model_key,
+    refusal_leaves_nothing,
 )
 from .inputs import S3Data
 from .provider import CustomizationProvider
@@ -72,6 +73,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         nova.add_provisioned_throughput("Provisioned", model_units=1).grant_invoke(function)
     """
 
+    @refusal_leaves_nothing
     def __init__(
         self,
         scope: Construct,

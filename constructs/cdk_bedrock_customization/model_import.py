@@ -28,6 +28,7 @@ from ._resource import (
     checked_kms_key,
     custom_resource,
     grant_model_key,
+    refusal_leaves_nothing,
 )
 from .completion import DEFAULT_COMPLETION, Completion, await_job
 from .inputs import S3Data
@@ -68,6 +69,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         function.add_environment("MODEL_ID", llama.model_arn)
     """
 
+    @refusal_leaves_nothing
     def __init__(
         self,
         scope: Construct,

@@ -33,7 +33,7 @@ from ._provider_kinds import (
     Runner,
     RunnerSettings,
 )
-from ._resource import one_per_stack, replace_policy_member
+from ._resource import one_per_stack, refusal_leaves_nothing, replace_policy_member
 from .limits import check_limits
 
 __all__ = [
@@ -67,6 +67,7 @@ class CustomizationProvider(Construct):
         CustomizationProvider.of(self, kind=ProviderKind.SINGLE_FUNCTION, query_interval=Duration.minutes(2))
     """
 
+    @refusal_leaves_nothing
     def __init__(
         self,
         scope: Construct,

@@ -17,7 +17,7 @@ from constructs import Construct
 from . import _requests
 from ._prop_types import check_prop_types
 from ._regions import refuse_another_region
-from ._resource import TaggedResource, attribute_string, custom_resource, grant_model_key
+from ._resource import TaggedResource, attribute_string, custom_resource, grant_model_key, refusal_leaves_nothing
 from ._tokens import is_unresolved
 from .invocable import InvocableModel, arn_by_name, checked_value
 from .provider import CustomizationProvider
@@ -243,6 +243,7 @@ class CustomModelDeployment(_ServingResource, CustomModelDeploymentBase):
 
     INVOKE_ARN_ATTRIBUTE = "customModelDeploymentArn"
 
+    @refusal_leaves_nothing
     def __init__(
         self,
         scope: Construct,
@@ -299,6 +300,7 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
 
     INVOKE_ARN_ATTRIBUTE = "provisionedModelArn"
 
+    @refusal_leaves_nothing
     def __init__(
         self,
         scope: Construct,

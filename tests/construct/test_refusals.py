@@ -1,0 +1,173 @@
+"""A construct that refuses its input leaves nothing behind: not itself (a retry may take its id), not the stack's
+provider or notifier if it made them, not a grant on the shared roles. The reference for "nothing" is the same stack
+built without the refused call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from cdk_bedrock_customization import (
+    CopiedCustomModel,
+    CustomizationProvider,
+    CustomModel,
+    CustomModelDeployment,
+    EvaluationDataset,
+    ImportedModel,
+    JobCompletionNotifier,
+    ModelEvaluation,
+    ModelsFromFile,
+    ProvisionedThroughput,
+    S3Data,
+)
+
+from .conftest import ENV, custom_model
+
+EAST_MODEL = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abcdefabcdef"
+WEST_MODEL = EAST_MODEL.replace("us-east-1", "us-west-2")
+THROUGHPUT = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/a1b2c3d4e5f6"
+BOOLQ = EvaluationDataset.builtin("Builtin.BoolQ", task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy"])
+# Scores of 5 datasets x 25 metrics: far over CloudFormation's 4096-byte response (refused after the datasets pass).
+TOO_MANY_SCORES = [
+    EvaluationDataset.builtin(
+        f"Builtin.dataset-{index}", task_type="Generation", metric_names=[f"Custom.metric-{m:02d}" for m in range(25)]
+    )
+    for index in range(5)
+]
+
+Build = Callable[[cdk.Stack, s3.IBucket], Any]
+
+
+def evaluation(stack: cdk.Stack, bucket: s3.IBucket, construct_id: str = "Evaluation", **props: Any) -> Any:
+    output = S3Data.from_bucket(bucket, f"{construct_id}/")
+    return ModelEvaluation(
+        stack, construct_id, **({"model": THROUGHPUT, "datasets": [BOOLQ], "output_data": output} | props)
+    )
+
+
+def given_model(stack: cdk.Stack) -> Any:
+    """A model of the stack's Region, by ARN (one per stack: the refused call and its retry share it)."""
+    return stack.node.try_find_child("Given") or CustomModel.from_custom_model_arn(stack, "Given", EAST_MODEL)
+
+
+def nothing(stack: cdk.Stack, bucket: s3.IBucket) -> None:
+    pass
+
+
+def a_model_and_an_evaluation(stack: cdk.Stack, bucket: s3.IBucket) -> None:
+    custom_model(stack, bucket, "Existing")
+    evaluation(stack, bucket, "ExistingEvaluation")
+
+
+def write_models_file(directory: Path, deployed_model: str) -> Path:
+    directory.mkdir()
+    path = directory / "models.yaml"
+    path.write_text(
+        "version: 1\n"
+        "models:\n"
+        "  m1:\n"
+        "    customization: fine_tuning\n"
+        "    base_model: amazon.nova-micro-v1:0:128k\n"
+        "    training_data: s3://my-bucket-123/train.jsonl\n"
+        "    output_data: s3://my-bucket-123/output/\n"
+        "deployments:\n"
+        f"  d1: {{model: '{deployed_model}'}}\n"
+    )
+    return path
+
+
+# (what exists first, the refused call, the same call with valid input and the same id)
+CASES: dict[str, tuple[Build, Build, Build]] = {
+    "the stack's first model, refused by the contract (the provider it made goes too)": (
+        nothing,
+        lambda stack, bucket: custom_model(stack, bucket, job_name="-bad"),
+        lambda stack, bucket: custom_model(stack, bucket, job_name="good"),
+    ),
+    "a model refused by its network": (
+        nothing,
+        lambda stack, bucket: custom_model(stack, bucket, vpc_subnets=ec2.SubnetSelection(subnets=[])),
+        lambda stack, bucket: custom_model(stack, bucket),
+    ),
+    "an open-weight import with a bad job name": (
+        nothing,
+        lambda stack, bucket: ImportedModel(
+            stack, "Import", model_data=S3Data.from_bucket(bucket, "w/"), job_name="bad name!"
+        ),
+        lambda stack, bucket: ImportedModel(stack, "Import", model_data=S3Data.from_bucket(bucket, "w/")),
+    ),
+    "a copy of no model ARN": (
+        nothing,
+        lambda stack, bucket: CopiedCustomModel(stack, "Copy", source_model="not-an-arn"),
+        lambda stack, bucket: CopiedCustomModel(stack, "Copy", source_model=WEST_MODEL),
+    ),
+    "a deployment with a bad tag": (
+        nothing,
+        lambda stack, bucket: CustomModelDeployment(
+            stack, "Deployment", model=given_model(stack), tags={"k" * 129: "v"}
+        ),
+        lambda stack, bucket: CustomModelDeployment(stack, "Deployment", model=given_model(stack)),
+    ),
+    "a throughput of no model unit": (
+        nothing,
+        lambda stack, bucket: ProvisionedThroughput(stack, "Throughput", model=given_model(stack), model_units=0),
+        lambda stack, bucket: ProvisionedThroughput(stack, "Throughput", model=given_model(stack), model_units=1),
+    ),
+    "an evaluation whose scores would not fit the response, beside a provider and notifier": (
+        a_model_and_an_evaluation,
+        lambda stack, bucket: evaluation(stack, bucket, datasets=TOO_MANY_SCORES),
+        lambda stack, bucket: evaluation(stack, bucket),
+    ),
+    "an evaluation whose baseline the contract refuses, beside a provider and notifier": (
+        a_model_and_an_evaluation,
+        lambda stack, bucket: evaluation(stack, bucket, baseline_model="bad model!"),
+        lambda stack, bucket: evaluation(stack, bucket, baseline_model="amazon.nova-micro-v1:0"),
+    ),
+    "a notifier schedule EventBridge refuses": (
+        nothing,
+        lambda stack, bucket: JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.seconds(30)),
+        lambda stack, bucket: custom_model(stack, bucket),  # an event-driven model, on a whole notifier
+    ),
+    "a provider setting out of range": (
+        nothing,
+        lambda stack, bucket: CustomizationProvider.of(stack, max_concurrent_jobs=0),
+        lambda stack, bucket: custom_model(stack, bucket),
+    ),
+}
+
+
+def built(first: Build, *then: Build, refused: Build | None = None) -> dict[str, Any]:
+    stack = cdk.Stack(cdk.App(), "TestStack", env=ENV)
+    bucket = s3.Bucket(stack, "Data")
+    first(stack, bucket)
+    if refused is not None:
+        with pytest.raises((ValueError, TypeError)):
+            refused(stack, bucket)
+    for build in then:
+        build(stack, bucket)
+    return Template.from_stack(stack).to_json()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_refused_construct_leaves_nothing_and_its_id_may_be_taken_again(case: str) -> None:
+    first, refused, valid = CASES[case]
+    assert built(first, refused=refused) == built(first)
+    assert built(first, valid, refused=refused) == built(first, valid)
+
+
+def test_a_models_file_refused_for_a_models_region_makes_none_of_its_models(tmp_path: Path) -> None:
+    refused, valid = (
+        write_models_file(tmp_path / "refused", WEST_MODEL),
+        write_models_file(tmp_path / "valid", EAST_MODEL),
+    )
+
+    def from_file(path: Path) -> Build:
+        return lambda stack, bucket: ModelsFromFile(stack, "Models", path=str(path))
+
+    assert built(nothing, refused=from_file(refused)) == built(nothing)
+    assert built(nothing, from_file(valid), refused=from_file(refused)) == built(nothing, from_file(valid))
