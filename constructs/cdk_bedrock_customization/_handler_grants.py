@@ -99,6 +99,9 @@ class HandlerGrants:
                     arns_of(self.stack, resource_type, managed),
                 )
         self._allow_passing_role(role_arn, own_role)
+        if declared.managed.tag_member is not None and "stack status" not in self._statements:
+            # A Delete of an adopted resource leaves it when it is the rollback of the operation that took it.
+            self._allow("stack status", ["cloudformation:DescribeStacks"], self.stack.stack_id)
         if declared.listing is not None:
             self._allow(
                 f"list {resource_type}",

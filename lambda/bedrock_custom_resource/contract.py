@@ -46,7 +46,10 @@ STACK_TAG = "cdk-bedrock-customization:stack"
 # The resource of that stack (its logical id) whose resource this is: a name is adopted only by the resource that
 # holds it, or by the same logical id of a later stack of the same name (after RETAIN).
 LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
-RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG, LOGICAL_ID_TAG)
+# Set when a resource is adopted: it existed before the stack operation that took it (a model retained by an earlier
+# stack, the resource an update's rollback returns to), so that operation's rollback must not delete it.
+ADOPTED_TAG = "cdk-bedrock-customization:adopted"
+RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG, LOGICAL_ID_TAG, ADOPTED_TAG)
 # Bedrock's TagList allows 200 tags (checked against botocore's model in tests); the resource's own tags leave
 # room for the handler's.
 MAX_TAGS = 200

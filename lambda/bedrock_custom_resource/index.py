@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any
 
 from . import contract, lifecycle
+from .aws import cloudformation_client
 from .responses import HandlerFailed, bounded_reason, encodable, error_message
 
 # Each declared resource type's handler module.
@@ -36,7 +37,13 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     _log_request(entry, event)
     try:
         handler = _handler(event)
-        result: dict[str, Any] = getattr(handler, entry)(_naming_what_was_made(handler, event))
+        named = _naming_what_was_made(handler, event)
+        if _kept_by_rollback(handler, named):
+            logger.info(
+                "Kept %s: it existed before the operation that this rollback undoes", named["PhysicalResourceId"]
+            )
+            return {"PhysicalResourceId": event["PhysicalResourceId"]} if entry == "on_event" else {"IsComplete": True}
+        result: dict[str, Any] = getattr(handler, entry)(named)
         if entry == "on_event":
             _removing_what_a_cancelled_update_made(handler, event)
     except Exception as error:
@@ -63,6 +70,22 @@ def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapp
         return event
     logger.info("%s was made before CloudFormation stopped waiting for it: deleting it", made)
     return {**event, "PhysicalResourceId": made}
+
+
+def _kept_by_rollback(handler: ModuleType, event: Mapping[str, Any]) -> bool:
+    """A Delete, of a resource adopted by the operation that the stack is rolling back (lifecycle.kept_by_rollback)."""
+    kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
+    if event.get("RequestType") != "Delete" or kind is None:
+        return False
+    return lifecycle.kept_by_rollback(
+        kind, handler.bedrock_client(), event["PhysicalResourceId"], lambda: stack_status(event["StackId"])
+    )
+
+
+def stack_status(stack_id: str) -> str:
+    """The stack's StackStatus, which tells a rollback's Delete from another (DescribeStacks on the stack)."""
+    (stack,) = cloudformation_client().describe_stacks(StackName=stack_id)["Stacks"]
+    return str(stack["StackStatus"])
 
 
 def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any]) -> None:

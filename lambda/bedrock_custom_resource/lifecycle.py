@@ -40,6 +40,7 @@ DEFAULT_MAX_CONCURRENT_JOBS = 2
 FINGERPRINT_TAG = contract.FINGERPRINT_TAG
 STACK_TAG = contract.STACK_TAG
 LOGICAL_ID_TAG = contract.LOGICAL_ID_TAG
+ADOPTED_TAG = contract.ADOPTED_TAG
 RESERVED_TAGS = contract.RESERVED_TAGS
 # Tags the handler never removes: AWS's own, and its own records.
 KEPT_TAG_PREFIXES = ("aws:", *RESERVED_TAGS)
@@ -293,7 +294,8 @@ def create_or_adopt(
         if why_not is None:
             logger.info("Adopted %s %s (%s): it has this configuration already", kind.noun, name, arn)
             kind.update_in_place(client, live, desired)
-            kind.retag(client, live, request[desired.contract.tag_members[0]], tags)
+            adopted = {"key": ADOPTED_TAG, "value": "true"}  # it existed before this operation (kept_by_rollback)
+            kind.retag(client, live, [*request[desired.contract.tag_members[0]], adopted], tags)
             return {"PhysicalResourceId": arn}
         if kind.name_member in desired.request:
             raise NameTaken(
@@ -305,6 +307,32 @@ def create_or_adopt(
         f"The first {MAX_NAME_ATTEMPTS} names for {desired.logical_id} are held by {kind.noun}s of this configuration "
         "that cannot be used (failed or stopped); give a name, or delete them"
     )
+
+
+# The stack statuses in which CloudFormation deletes what the operation it rolls back made (its creates, and an
+# update's replacements): a resource so deleted was made, or adopted, by that very operation.
+ROLLBACK_STATUSES = frozenset(
+    {
+        "ROLLBACK_IN_PROGRESS",
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        "IMPORT_ROLLBACK_IN_PROGRESS",
+    }
+)
+
+
+def kept_by_rollback(kind: ResourceKind, client: Any, physical_id: str, stack_status: Callable[[], str]) -> bool:
+    """Whether a Delete leaves the resource in place: it was adopted (ADOPTED_TAG: it existed before the operation
+    that took it) and the Delete is that operation's rollback. A Delete of a resource gone, or of one that cannot
+    carry tags (a copy job), deletes as ever."""
+    if kind.tags_on_record is not None or not kind.arn_pattern.fullmatch(physical_id):
+        return False
+    live = kind.get(client, physical_id)
+    if live is None or ADOPTED_TAG not in kind.own_tags(client, live):
+        return False
+    status = stack_status()
+    logger.info("%s %s was adopted; the stack is %s", kind.noun, physical_id, status)
+    return status in ROLLBACK_STATUSES
 
 
 def made_by(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> str | None:

@@ -697,9 +697,12 @@ class TestProvider:
             "bedrock:DeleteCustomModel",
             "bedrock:ListModelCustomizationJobs",
             "iam:PassRole",
+            "cloudformation:DescribeStacks",  # a rollback's Delete leaves what the operation adopted
             "logs:CreateLogStream",
             "logs:PutLogEvents",
         }
+        (status,) = [s for s in handler_statements if s["Action"] == "cloudformation:DescribeStacks"]
+        assert status["Resource"] == {"Ref": "AWS::StackId"}  # its own stack only
         # Only the listing, which takes no resource scope and only explains a quota error, is on "*".
         assert [s["Action"] for s in handler_statements if s["Resource"] == "*"] == [
             "bedrock:ListModelCustomizationJobs"
@@ -838,8 +841,8 @@ class TestTags:
             ({"job_tags": {"k" * 129: "v"}}, "jobTags\\[0\\].key: 'kkk"),
             ({"job_tags": {"cdk-bedrock-customization:stack": "x"}}, "jobTags: the tag key .* is reserved"),
             ({"custom_model_tags": {"cdk-bedrock-customization:logical-id": "x"}}, "customModelTags: the tag key"),
-            # Bedrock takes 200; the job's own tags leave room for the handler's three (its model's need not).
-            ({"job_tags": {f"tag-{i:03d}": "v" for i in range(198)}}, "jobTags: 198 tags; at most 197"),
+            # Bedrock takes 200; the job's own tags leave room for the handler's four (its model's need not).
+            ({"job_tags": {f"tag-{i:03d}": "v" for i in range(198)}}, "jobTags: 198 tags; at most 196"),
         ],
         ids=["empty-key", "long-key", "reserved", "reserved-on-model", "too-many"],
     )
@@ -853,7 +856,7 @@ class TestTags:
             # TagValue's pattern, [a-zA-Z0-9\s._:/=+@-]*: Bedrock refuses an accented letter.
             ({"Owner": "José"}, r"jobTags\[0\]\.value: 'José' does not match"),
             ({"cdk-bedrock-customization:stack": "x"}, "jobTags: the tag key .* is reserved"),
-            ({f"tag-{i:03d}": "v" for i in range(190)}, "jobTags: 198 tags; at most 197"),
+            ({f"tag-{i:03d}": "v" for i in range(190)}, "jobTags: 198 tags; at most 196"),
         ],
         ids=["pattern", "reserved", "too-many-with-own"],
     )

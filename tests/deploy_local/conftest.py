@@ -35,6 +35,20 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             under_test,
             {"models": 2, "removal": "retain_on_update_or_delete", "data_bucket": "rehearsal-training-data"},
         ),
+        # Deployed again after two-destroyable's delete: they adopt its models, then fail ten minutes in.
+        "two-destroyable-failing": (
+            under_test,
+            {
+                "models": 2,
+                "removal": "retain_on_update_or_delete",
+                "data_bucket": "rehearsal-training-data",
+                "failing_after": 600,
+            },
+        ),
+        "two-destroy-failing": (
+            under_test,
+            {"models": 2, "removal": "destroy", "data_bucket": "rehearsal-training-data", "failing_after": 600},
+        ),
         "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
         "event-driven": (under_test, {"removal": "destroy"}),
         # A deployment that fails two minutes in, while a polled job's create or update is in flight.

@@ -92,3 +92,28 @@ def test_deleting_with_retain_and_deploying_again_adopts_the_trained_model(assem
         assert writes_since(local, mark) == []
         assert len(local.bedrock.jobs()) == 2
         assert local.clock.now() - started < 15 * 60  # simulated seconds; the backstop runs after 3600
+
+
+@pytest.mark.parametrize("failing", ["two-destroyable-failing", "two-destroy-failing"])
+def test_the_rollback_of_a_redeploy_that_adopted_the_retained_models_keeps_them(assemblies, failing):
+    """The stack is deployed again after a delete that retained its models, adopts them, and fails: CloudFormation's
+    rollback deletes what the failed create took (RetainExceptOnCreate and Delete alike), but these models existed
+    before it, so they stay, and the stack deployed once more adopts them again."""
+    with LocalCloud(write=lambda _line: None, timings=Timings(job_minutes=120)) as local:
+        created = deploy(local, assemblies["two-destroyable"])
+        assert created.succeeded, created.reason
+        assert all(outcome.succeeded for outcome in local.delete().values())
+        retained = sorted(model["modelArn"] for model in local.bedrock.models())
+        assert len(retained) == 2
+        mark = len(local.bedrock.calls)
+
+        failed = deploy(local, assemblies[failing])
+
+        assert not failed.succeeded and failed.status == "ROLLBACK_COMPLETE", failed.status
+        assert writes_since(local, mark) == []  # no job started, stopped or deleted; no model deleted
+        assert sorted(model["modelArn"] for model in local.bedrock.models()) == retained
+
+        assert all(outcome.succeeded for outcome in local.delete().values())  # the rolled-back stack's delete
+        again = deploy(local, assemblies["two-destroyable"])
+        assert again.succeeded, again.reason
+        assert again.outputs == created.outputs

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import botocore.session
 import pytest
 from bedrock_custom_resource import index, lifecycle
+from botocore.stub import Stubber
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from . import resource_kinds
@@ -179,7 +181,9 @@ def test_the_rollback_of_a_commitment_added_by_a_replacement_adopts_the_earlier_
         "IsComplete": True,
         "Data": first_data,
     }
-    assert writes(bedrock, mark) == []
+    # Nothing bought or deleted: the earlier throughput is only marked as adopted (it existed before).
+    assert writes(bedrock, mark) == ["TagResource"]
+    assert bedrock.all_tags(first_id)["cdk-bedrock-customization:adopted"] == "true"
 
 
 def test_a_job_rollback_after_a_quota_refusal_starts_nothing(bedrock):
@@ -513,20 +517,23 @@ def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reser
     assert bedrock.calls[mark:] == []
 
 
-def test_user_tags_leave_room_for_the_handlers_three_within_bedrocks_limit(bedrock, kind, stack):
+def test_user_tags_leave_room_for_the_handlers_four_within_bedrocks_limit(bedrock, kind, stack):
     """Bedrock's TagList holds at most 200 tags (botocore's model); the handler adds the fingerprint, the stack
-    tag and the logical id tag, so 197 of the stack's own fit and 198 are refused before anything is called."""
+    tag and the logical id tag, and the adopted tag when a stack deployed again adopts the resource: so 196 of the
+    stack's own fit and 197 are refused before anything is called."""
     bedrock_limit = botocore.session.get_session().get_service_model("bedrock").shape_for("TagList").metadata["max"]
     assert bedrock_limit == 200
-    fitting = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(bedrock_limit - 3)]
+    fitting = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(bedrock_limit - 4)]
     properties = kind.properties(bedrock)
     mark = len(bedrock.calls)
-    with pytest.raises(ValueError, match=f"{kind.tag_member}: 198 tags; at most 197"):
+    with pytest.raises(ValueError, match=f"{kind.tag_member}: 197 tags; at most 196"):
         index.on_event(stack.events.create(properties | {kind.tag_member: [*fitting, {"key": "x", "value": "y"}]}))
     assert bedrock.calls[mark:] == []
 
     physical_id, _ = stack.create(properties | {kind.tag_member: fitting})
-    assert len(bedrock.all_tags(physical_id)) == bedrock_limit
+    assert len(bedrock.all_tags(physical_id)) == bedrock_limit - 1
+    assert Stack.named(bedrock, kind).create(properties | {kind.tag_member: fitting})[0] == physical_id
+    assert len(bedrock.all_tags(physical_id)) == bedrock_limit  # adopted
 
 
 # --- resources made before fingerprints ----------------------------------------------------------------------
@@ -550,3 +557,69 @@ def test_a_resource_made_before_fingerprints_is_judged_by_its_old_properties(bed
 
     client.untag_resource(resourceARN=physical_id, tagKeys=[FINGERPRINT])
     assert stack.update(physical_id, retagged | kind.replacing.change, retagged)[0] != physical_id
+
+
+# --- what a rollback deletes ----------------------------------------------------------------------------------
+
+ADOPTED_TAG = "cdk-bedrock-customization:adopted"
+
+
+@pytest.mark.parametrize(
+    ("stack_status", "kept"),
+    [
+        ("ROLLBACK_IN_PROGRESS", True),  # the rollback of the stack's create
+        ("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", True),  # what a failed update took, deleted after
+        ("DELETE_IN_PROGRESS", False),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", False),  # replaced, or removed from the template
+    ],
+)
+def test_a_rollback_leaves_what_its_operation_adopted_and_any_other_delete_deletes_it(
+    bedrock, kind, stack, monkeypatch, stack_status, kept
+):
+    """A resource retained by a deleted stack and adopted by the stack deployed again existed before that
+    operation: if the operation fails, CloudFormation's rollback sends its Delete as for anything it made (with
+    RetainExceptOnCreate too), and the handler leaves it. A Delete outside a rollback deletes it as ever."""
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    again = Stack.named(bedrock, kind)
+    assert again.create(properties)[0] == physical_id
+    assert bedrock.all_tags(physical_id)[ADOPTED_TAG] == "true"
+    read: list[str] = []
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: read.append(stack_id) or stack_status)
+    mark = len(bedrock.calls)
+
+    delete = again.events.delete(physical_id, properties)
+    assert index.on_event(delete) == {"PhysicalResourceId": physical_id}
+    completed = index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+
+    assert read and set(read) == {again.events.stack_id}
+    if kept:
+        assert writes(bedrock, mark) == [] and completed == {"IsComplete": True}
+    else:
+        assert any(operation.startswith(("Delete", "Stop")) for operation in writes(bedrock, mark))
+
+
+def test_a_rollback_deletes_what_its_operation_made(bedrock, kind, stack, monkeypatch):
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    assert ADOPTED_TAG not in bedrock.all_tags(physical_id)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+    delete = stack.events.delete(physical_id, properties)
+    index.on_event(delete)
+    index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+    assert any(operation.startswith(("Delete", "Stop")) for operation in writes(bedrock, mark))
+
+
+def test_the_stack_status_is_read_as_cloudformation_answers_it(aws_environment, monkeypatch):
+    # botocore's Stubber checks the request and the answer against CloudFormation's service model.
+    client = botocore.session.get_session().create_client("cloudformation", region_name="us-east-1")
+    stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack/1b2c3d4e-0000-0000-0000-000000000000"
+    answer = {"StackName": "my-stack", "StackId": stack_id, "CreationTime": datetime.now(UTC)}
+    with Stubber(client) as stubbed:
+        stubbed.add_response(
+            "describe_stacks", {"Stacks": [answer | {"StackStatus": "ROLLBACK_IN_PROGRESS"}]}, {"StackName": stack_id}
+        )
+        monkeypatch.setattr(index, "cloudformation_client", lambda: client)
+        assert index.stack_status(stack_id) == "ROLLBACK_IN_PROGRESS"
+        stubbed.assert_no_pending_responses()

@@ -138,6 +138,7 @@ class LocalCloud:
         for handler in [*index.HANDLERS.values(), notifier]:
             patch.setattr(handler, "bedrock_client", self._bedrock_client)
         patch.setattr(notifier, "cloudformation_client", self._cloudformation_client)
+        patch.setattr(index, "cloudformation_client", self._cloudformation_client)  # a rollback's Delete reads it
         # The single function's deadline (its total timeout) runs on the simulated clock, and so does crhelper's
         # timer of the function's own timeout (threading.Timer is all it uses of threading).
         patch.setattr(single_function_provider, "now", self.clock.now)
@@ -278,8 +279,9 @@ class LocalCloud:
         return self.world.watch(self.bedrock.client())
 
     def _cloudformation_client(self) -> Any:
-        """The notifier's CloudFormation client: ListStackResources and DescribeStackResource are answered from
-        the local stacks (StackName: the stack's name or id), shaped as botocore parses CloudFormation's answers."""
+        """The notifier's and the handler's CloudFormation client: DescribeStacks, ListStackResources and
+        DescribeStackResource are answered from the local stacks (StackName: the stack's name or id), shaped as
+        botocore parses CloudFormation's answers."""
         client = boto3.client("cloudformation", region_name=REGION)
 
         def stack_named(name: str) -> LocalStack | None:
@@ -309,6 +311,17 @@ class LocalCloud:
                 return refused(f"Resource {logical_id} does not exist for stack {stack.env.stack_name}")
             return answer({"StackResourceDetail": detail})
 
+        def describe_stacks(params: Mapping[str, Any], **_kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
+            name = params["body"]["StackName"]
+            stack = stack_named(name)
+            if stack is None or not stack.resources.stack_status:
+                return refused(f"Stack with id {name} does not exist")
+            status = stack.resources.stack_status
+            return answer(
+                {"Stacks": [{"StackId": stack.env.stack_id, "StackName": stack.env.stack_name, "StackStatus": status}]}
+            )
+
+        client.meta.events.register("before-call.cloudformation.DescribeStacks", describe_stacks)
         client.meta.events.register("before-call.cloudformation.ListStackResources", list_stack_resources)
         client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe_stack_resource)
         return client

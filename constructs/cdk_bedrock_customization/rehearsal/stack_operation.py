@@ -27,6 +27,12 @@ from .wait_conditions import WaitConditions
 STACK = "AWS::CloudFormation::Stack"
 
 
+def stack_event(resources: StackResources, printer: Printer, status: str, reason: str = "") -> None:
+    """The stack's new status (what DescribeStacks answers while it lasts), printed as its event."""
+    resources.stack_status = status
+    printer.event(status, STACK, resources.env.stack_name, reason)
+
+
 class StackOperation:
     """Plays the operations on one stack's resources (each called by an actor of the clock)."""
 
@@ -59,7 +65,7 @@ class StackOperation:
         resources.imports = set()  # what the new template imports, found as it is resolved
         resources.template, resources.assembly_dir = template, assembly_dir
         outcome = Outcome(operation, True)
-        self.printer.event(f"{operation}_IN_PROGRESS", STACK, stack)
+        stack_event(self.resources, self.printer, f"{operation}_IN_PROGRESS")
         wanted = [lid for lid in template.resources if template.included(lid, self.env)]
         try:
             self.walk_resources(
@@ -77,7 +83,7 @@ class StackOperation:
         self.event_rules.start_schedules()
         outcome.outputs = resources.outputs()
         outcome.status = f"{operation}_COMPLETE"
-        self.printer.event(outcome.status, STACK, stack)
+        stack_event(self.resources, self.printer, outcome.status)
         return outcome
 
     def _clean_up(
@@ -85,7 +91,7 @@ class StackOperation:
     ) -> None:
         """After a successful update: delete the old physical resources of replaced resources, then the
         resources the new template no longer has."""
-        self.printer.event(f"{outcome.operation}_COMPLETE_CLEANUP_IN_PROGRESS", STACK, self.env.stack_name)
+        stack_event(self.resources, self.printer, f"{outcome.operation}_COMPLETE_CLEANUP_IN_PROGRESS")
         for deployed in outcome_replaced_old(outcome, previous_state, self.resources.state):
             self.delete_resource(deployed, outcome, "replace")
         self.walk_resources(
@@ -98,7 +104,7 @@ class StackOperation:
         """Delete the stack's resources, the dependents first; those of retain are kept (RetainResources)."""
         outcome = Outcome("DELETE", True)
         self.event_rules.stop_schedules()
-        self.printer.event("DELETE_IN_PROGRESS", STACK, self.env.stack_name)
+        stack_event(self.resources, self.printer, "DELETE_IN_PROGRESS")
         template, state = self.resources.template, dict(self.resources.state)
         ids = list(state)
         try:
@@ -109,10 +115,10 @@ class StackOperation:
             )
         except ResourceFailed as failure:
             outcome.succeeded, outcome.reason, outcome.status = False, str(failure), "DELETE_FAILED"
-            self.printer.event("DELETE_FAILED", STACK, self.env.stack_name, str(failure))
+            stack_event(self.resources, self.printer, "DELETE_FAILED", str(failure))
             return outcome
         outcome.status = "DELETE_COMPLETE"
-        self.printer.event("DELETE_COMPLETE", STACK, self.env.stack_name)
+        stack_event(self.resources, self.printer, "DELETE_COMPLETE")
         # A deleted stack exports nothing.
         self.resources.template, self.resources.imports = Template({"Resources": {}}), set()
         return outcome
@@ -249,7 +255,7 @@ class Rollback:
         if self.previous_state:
             self._roll_back_update()
             return
-        self.printer.event("ROLLBACK_IN_PROGRESS", STACK, self.stack, self.outcome.reason)
+        stack_event(self.resources, self.printer, "ROLLBACK_IN_PROGRESS", self.outcome.reason)
         made = dict(self.resources.state)
         try:
             self.operation.walk_resources(
@@ -260,11 +266,11 @@ class Rollback:
         except ResourceFailed as failure:
             # What could not be deleted stays in the stack, with the template: only a delete can follow.
             self.outcome.status, self.outcome.rollback_reason = "ROLLBACK_FAILED", str(failure)
-            self.printer.event(self.outcome.status, STACK, self.stack, str(failure))
+            stack_event(self.resources, self.printer, self.outcome.status, str(failure))
             return
         self.resources.state, self.resources.template = {}, self.previous_template
         self.outcome.status = "ROLLBACK_COMPLETE"
-        self.printer.event(self.outcome.status, STACK, self.stack)
+        stack_event(self.resources, self.printer, self.outcome.status)
 
     def _roll_back_update(self) -> None:
         """Undo a failed update as CloudFormation does: every resource whose update started gets an Update back
@@ -272,7 +278,7 @@ class Rollback:
         what a resource depends on goes first); then the cleanup deletes what the failed update created, and
         each physical resource that a rollback Update moved away from (after its UpdateReplacePolicy)."""
         outcome, previous_state = self.outcome, self.previous_state
-        self.printer.event("UPDATE_ROLLBACK_IN_PROGRESS", STACK, self.stack, outcome.reason)
+        stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_IN_PROGRESS", outcome.reason)
         current, template = dict(self.resources.state), self.resources.template
         started = [lid for lid in outcome.update_started if lid in current]
         restored: dict[str, Deployed] = {}
@@ -284,9 +290,9 @@ class Rollback:
             self.operation.walk_resources(started, dependencies_among(self.previous_template, started), roll_back)
         except ResourceFailed as failure:
             outcome.status, outcome.rollback_reason = "UPDATE_ROLLBACK_FAILED", str(failure)
-            self.printer.event(outcome.status, STACK, self.stack, str(failure))
+            stack_event(self.resources, self.printer, outcome.status, str(failure))
             return
-        self.printer.event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", STACK, self.stack)
+        stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         left = {lid: current[lid] for lid in current if lid not in previous_state}  # created by the failed update
         left |= {lid: current[lid] for lid in started if restored[lid].physical_id != current[lid].physical_id}
 
@@ -300,7 +306,7 @@ class Rollback:
             self.resources.state = {**previous_state, **restored}
         self.resources.template = self.previous_template
         outcome.status = "UPDATE_ROLLBACK_COMPLETE"
-        self.printer.event(outcome.status, STACK, self.stack)
+        stack_event(self.resources, self.printer, outcome.status)
 
     def _roll_back_resource(self, now: Deployed, before: Deployed) -> Deployed:
         """One resource's rollback Update, from the properties of the failed update to its previous ones, sent

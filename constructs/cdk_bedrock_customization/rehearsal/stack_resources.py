@@ -67,6 +67,7 @@ class StackResources:
         self.env = env
         self.clock = clock
         self.state: dict[str, Deployed] = {}
+        self.stack_status = ""  # the stack's StackStatus, as it goes (stack_operation.stack_event)
         self.template = Template({"Resources": {}})
         self.assembly_dir = Path(".")
         # The exports this stack's template imported (CloudFormation keeps them from being deleted).
