@@ -6,13 +6,14 @@ Written with aws-cdk-lib's Validations API, so the library itself does not depen
 from __future__ import annotations
 
 import json
-import re
 import weakref
 from typing import Any
 
 import aws_cdk as cdk
 
 from constructs import IConstruct
+
+from ._tokens import STRING_TOKEN
 
 PACK = "AwsSolutions"
 
@@ -41,11 +42,12 @@ def wildcard_resources(scope: IConstruct, arns: list[str]) -> list[str]:
     """
     stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
     flattened = _FLATTENED.setdefault(stack, {})
-    unseen = sorted({token for arn in arns for token in _TOKEN.findall(arn)} - flattened.keys())
+    unseen = sorted({token for arn in arns for token in STRING_TOKEN.findall(arn)} - flattened.keys())
     if unseen:
         flattened.update(zip(unseen, (_flatten(value) for value in stack.resolve(unseen)), strict=True))
     return [
-        "Resource::" + "".join(flattened[part] if part in flattened else _flatten(part) for part in _TOKEN.split(arn))
+        "Resource::"
+        + "".join(flattened[part] if part in flattened else _flatten(part) for part in STRING_TOKEN.split(arn))
         for arn in arns
     ]
 
@@ -67,7 +69,6 @@ def resolved_wildcards(statements: list[dict[str, Any]]) -> list[str]:
 
 
 # A string token's marker (cdk.Token.as_string); the same token resolves alike anywhere in its stack.
-_TOKEN = re.compile(r"(\$\{Token\[[^\]]*\]\})")  # a group: split keeps the tokens
 _FLATTENED: weakref.WeakKeyDictionary[cdk.Stack, dict[str, str]] = weakref.WeakKeyDictionary()
 
 

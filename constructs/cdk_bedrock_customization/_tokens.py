@@ -8,12 +8,15 @@ markers; any other non-JSON value is a token object (IResolvable); only numbers 
 from __future__ import annotations
 
 import math
+import re
 import weakref
 from typing import Any
 
 import aws_cdk as cdk
 
 _STRING_MARKERS = ("${Token[", "#{Token[")
+# A token within a string, as a group: re.split keeps the tokens between the literal parts.
+STRING_TOKEN = re.compile(r"(\$\{Token\[[^\]]*\]\})")
 _LITERAL_TYPES = (bool, int, dict, list, tuple, type(None))
 
 

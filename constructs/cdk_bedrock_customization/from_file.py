@@ -157,19 +157,36 @@ class ModelsFromFile(Construct):
 INPUTS_ID = "_inputs"
 
 
+# The fields that name a model or key by ARN, which must be of the stack's Region, by section.
+_REGIONAL_FIELDS = {
+    "models": ("base_model", "teacher_model", "kms_key"),
+    "imported_models": ("kms_key",),
+    "open_weight_models": ("kms_key",),
+    "copied_models": ("kms_key",),
+    "deployments": ("model",),
+    "provisioned_throughput": ("model",),
+    "evaluations": ("model", "baseline_model", "evaluator_model", "kms_key"),
+}
+
+
+_SERVING_REMEDY = "Bedrock serves a model in its own Region; give the model's id, or its ARN in this Region"
+_REMEDY = "Bedrock uses it in its own Region only; give one of this Region"
+
+
 def _check_regions(scope: Construct, file: ModelsFile) -> None:
-    """A deployment's or throughput's model ARN is of the stack's Region (when the stack has one): Bedrock serves a
-    model in its own Region (and a foundation model is rebuilt as the stack's)."""
-    for section in ("deployments", "provisioned_throughput"):
+    """Each model or key ARN of the file is of the stack's Region (when the stack has one), before anything is made:
+    Bedrock serves, customizes, evaluates and encrypts with what is in its own Region (a foundation model is rebuilt
+    as the stack's)."""
+    for section, fields in _REGIONAL_FIELDS.items():
         for key, entry in file.entries(section):
-            value = entry.get("model")
-            region = another_region(scope, value) if isinstance(value, str) else None
-            if region is not None:
-                message = (
-                    f"{value!r} is a model of {region}, and this stack deploys to {cdk.Stack.of(scope).region}: "
-                    "Bedrock serves a model in its own Region; give the model's id, or its ARN in this Region"
-                )
-                raise file.error([section, key, "model"], message)
+            for field_name in fields:
+                value = entry.get(field_name)
+                region = another_region(scope, value) if isinstance(value, str) else None
+                if region is not None:
+                    what = "a key" if field_name == "kms_key" else "a model"
+                    stated = f"{value!r} is {what} of {region}, and this stack deploys to {cdk.Stack.of(scope).region}"
+                    remedy = _SERVING_REMEDY if section in ("deployments", "provisioned_throughput") else _REMEDY
+                    raise file.error([section, key, field_name], f"{stated}: {remedy}")
 
 
 class _InScope:

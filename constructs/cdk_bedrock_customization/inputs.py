@@ -19,7 +19,7 @@ from constructs import Construct, IDependable
 
 from . import _requests
 from ._resource import Grants, key_itself
-from ._tokens import attribute, is_unresolved
+from ._tokens import STRING_TOKEN, attribute, is_unresolved
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
 # A Bedrock ARN; a token may stand for its partition, Region or account (an aws_bedrock.FoundationModel's ARN).
@@ -163,10 +163,12 @@ _IAM_SPECIAL = re.compile(r"[*?$]")
 
 def iam_literal(text: str) -> str:
     """text as an IAM Resource or StringLike value matching exactly itself: an S3 key may hold * or ? (Bedrock's S3Uri
-    allows *), which IAM would read as wildcards. A token is left as it is: its value is known only at deploy."""
-    if is_unresolved(text):
-        return text
-    return _IAM_SPECIAL.sub(lambda special: f"${{{special[0]}}}", text)
+    allows *), which IAM would read as wildcards. Tokens within it are left as they are: their values are known only
+    at deploy."""
+    return "".join(
+        part if STRING_TOKEN.fullmatch(part) else _IAM_SPECIAL.sub(lambda special: f"${{{special[0]}}}", part)
+        for part in STRING_TOKEN.split(text)
+    )
 
 
 # A bucket's ARN and key ARN, read once per bucket: each read is a jsii round trip, and models share buckets.

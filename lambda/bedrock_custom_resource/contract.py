@@ -46,10 +46,13 @@ STACK_TAG = "cdk-bedrock-customization:stack"
 # The resource of that stack (its logical id) whose resource this is: a name is adopted only by the resource that
 # holds it, or by the same logical id of a later stack of the same name (after RETAIN).
 LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
-# Set when a resource is adopted: it existed before the stack operation that took it (a model retained by an earlier
-# stack, the resource an update's rollback returns to), so that operation's rollback must not delete it.
-ADOPTED_TAG = "cdk-bedrock-customization:adopted"
-RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG, LOGICAL_ID_TAG, ADOPTED_TAG)
+# Where the resource came from: the request that created it ("request:" and its RequestId), or ADOPTED once a
+# later request took it (a model retained by an earlier stack, the resource an update's rollback returns to). A
+# rollback must not delete what existed before the operation it undoes; a retry of the creating request (the same
+# RequestId) is not an adoption.
+ORIGIN_TAG = "cdk-bedrock-customization:origin"
+ADOPTED = "adopted"
+RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG)
 # Bedrock's TagList allows 200 tags (checked against botocore's model in tests); the resource's own tags leave
 # room for the handler's.
 MAX_TAGS = 200

@@ -105,6 +105,9 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
         made = lifecycle.made_by(kind, handler.bedrock_client(), {**event, "ResourceProperties": old})
         if made is None or made == event["PhysicalResourceId"]:
             return
+        if lifecycle.kept_by_rollback(kind, handler.bedrock_client(), made, lambda: stack_status(event["StackId"])):
+            logger.info("%s was adopted by an update that CloudFormation cancelled: it existed before, so stays", made)
+            return
         logger.info("%s was made by an update that CloudFormation cancelled: deleting it", made)
         handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
     except Exception as error:  # the rollback must not fail for it

@@ -40,7 +40,7 @@ DEFAULT_MAX_CONCURRENT_JOBS = 2
 FINGERPRINT_TAG = contract.FINGERPRINT_TAG
 STACK_TAG = contract.STACK_TAG
 LOGICAL_ID_TAG = contract.LOGICAL_ID_TAG
-ADOPTED_TAG = contract.ADOPTED_TAG
+ORIGIN_TAG = contract.ORIGIN_TAG
 RESERVED_TAGS = contract.RESERVED_TAGS
 # Tags the handler never removes: AWS's own, and its own records.
 KEPT_TAG_PREFIXES = ("aws:", *RESERVED_TAGS)
@@ -94,6 +94,7 @@ class Desired:
     fingerprint: str
     stack_id: str
     logical_id: str
+    origin: str = ""  # the ORIGIN_TAG of what this request creates: "request:" and its RequestId
 
     @classmethod
     def of(cls, event: Mapping[str, Any], properties: Mapping[str, Any] | None = None) -> Desired:
@@ -109,6 +110,7 @@ class Desired:
             contract.configuration_fingerprint(resource_type, request, properties),
             event["StackId"],
             event["LogicalResourceId"],
+            f"request:{event.get('RequestId', '')}",
         )
 
     @property
@@ -128,7 +130,7 @@ class Desired:
         )
         names = {member: request.setdefault(member, name) for member in self.contract.generated_names}
         own_tags = self.contract.tag_members[0]
-        request[own_tags] = self.tags(own_tags)
+        request[own_tags] = [*self.tags(own_tags), {"key": ORIGIN_TAG, "value": self.origin}]
         request["clientRequestToken"] = contract.client_request_token(self.fingerprint, names)
         return request
 
@@ -294,8 +296,10 @@ def create_or_adopt(
         if why_not is None:
             logger.info("Adopted %s %s (%s): it has this configuration already", kind.noun, name, arn)
             kind.update_in_place(client, live, desired)
-            adopted = {"key": ADOPTED_TAG, "value": "true"}  # it existed before this operation (kept_by_rollback)
-            kind.retag(client, live, [*request[desired.contract.tag_members[0]], adopted], tags)
+            # Made before this request (not by a retry of it): a rollback of this operation leaves it.
+            origin = desired.origin if tags.get(ORIGIN_TAG) == desired.origin else contract.ADOPTED
+            own = [*desired.tags(desired.contract.tag_members[0]), {"key": ORIGIN_TAG, "value": origin}]
+            kind.retag(client, live, own, tags)
             return {"PhysicalResourceId": arn}
         if kind.name_member in desired.request:
             raise NameTaken(
@@ -322,13 +326,13 @@ ROLLBACK_STATUSES = frozenset(
 
 
 def kept_by_rollback(kind: ResourceKind, client: Any, physical_id: str, stack_status: Callable[[], str]) -> bool:
-    """Whether a Delete leaves the resource in place: it was adopted (ADOPTED_TAG: it existed before the operation
-    that took it) and the Delete is that operation's rollback. A Delete of a resource gone, or of one that cannot
-    carry tags (a copy job), deletes as ever."""
+    """Whether a Delete leaves the resource in place: it was adopted (ORIGIN_TAG: it existed before the request that
+    took it) and the Delete is a rollback, which deletes only what the operation it undoes took. A Delete of a
+    resource gone, or of one that cannot carry tags (a copy job), deletes as ever."""
     if kind.tags_on_record is not None or not kind.arn_pattern.fullmatch(physical_id):
         return False
     live = kind.get(client, physical_id)
-    if live is None or ADOPTED_TAG not in kind.own_tags(client, live):
+    if live is None or kind.own_tags(client, live).get(ORIGIN_TAG) != contract.ADOPTED:
         return False
     status = stack_status()
     logger.info("%s %s was adopted; the stack is %s", kind.noun, physical_id, status)

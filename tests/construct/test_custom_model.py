@@ -459,6 +459,13 @@ class TestBadInput:
         model(stack, bucket, "Encrypted", kms_key=key)
         assert len(resources_of_type(Template.from_stack(stack), JOB)) == 2
 
+    def test_the_literal_parts_of_a_key_with_a_token_are_granted_as_themselves(self, stack, bucket):
+        team = cdk.CfnParameter(stack, "Team").value_as_string
+        model(stack, bucket, training_data=S3Data.from_bucket(bucket, f"{team}/train*.jsonl"))
+        grants = role_statements(Template.from_stack(stack), "Model")
+        (read,) = [s for s in grants if s["Action"] == "s3:GetObject"]
+        assert stack.resolve(read["Resource"])["Fn::Join"][1][-2:] == [{"Ref": "Team"}, "/train${*}.jsonl"]
+
     def test_nothing_is_added_to_the_stack_by_a_rejected_model(self, stack, bucket):
         with pytest.raises(InvalidProperties):
             model(stack, bucket, job_name="-bad-name")

@@ -693,7 +693,7 @@ def test_too_many_items_are_one_problem_that_counts_them_without_echoing_the_req
             "models.support.job_tags",
             "201 tags; at most 196 (Bedrock allows 200, and 'cdk-bedrock-customization:configuration', "
             "'cdk-bedrock-customization:stack', 'cdk-bedrock-customization:logical-id', "
-            "'cdk-bedrock-customization:adopted' are cdk-bedrock-customization's)",
+            "'cdk-bedrock-customization:origin' are cdk-bedrock-customization's)",
         ]
     ]
     datasets = "[" + ", ".join(f"s3://my-bucket/v{i}.jsonl" for i in range(11)) + "]"

@@ -65,7 +65,7 @@ def a_model_and_an_evaluation(stack: cdk.Stack, bucket: s3.IBucket) -> None:
     evaluation(stack, bucket, "ExistingEvaluation")
 
 
-def write_models_file(directory: Path, deployed_model: str) -> Path:
+def write_models_file(directory: Path, deployed_model: str, base_model: str = "amazon.nova-micro-v1:0:128k") -> Path:
     directory.mkdir()
     path = directory / "models.yaml"
     path.write_text(
@@ -73,7 +73,7 @@ def write_models_file(directory: Path, deployed_model: str) -> Path:
         "models:\n"
         "  m1:\n"
         "    customization: fine_tuning\n"
-        "    base_model: amazon.nova-micro-v1:0:128k\n"
+        f"    base_model: '{base_model}'\n"
         "    training_data: s3://my-bucket-123/train.jsonl\n"
         "    output_data: s3://my-bucket-123/output/\n"
         "deployments:\n"
@@ -171,3 +171,15 @@ def test_a_models_file_refused_for_a_models_region_makes_none_of_its_models(tmp_
 
     assert built(nothing, refused=from_file(refused)) == built(nothing)
     assert built(nothing, from_file(valid), refused=from_file(refused)) == built(nothing, from_file(valid))
+
+
+def test_a_models_file_whose_base_model_is_of_another_region_is_refused_at_its_line(tmp_path: Path) -> None:
+    west_base = "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0:128k"
+    path = write_models_file(tmp_path / "refused", EAST_MODEL, base_model=west_base)
+
+    def refused(stack: cdk.Stack, bucket: s3.IBucket) -> None:
+        with pytest.raises(ValueError, match=r"models\.yaml:5:\d+: models\.m1\.base_model: .* is a model of us-west-2"):
+            ModelsFromFile(stack, "Models", path=str(path))
+        raise ValueError("refused")
+
+    assert built(nothing, refused=refused) == built(nothing)

@@ -268,6 +268,7 @@ def test_the_request_sent_is_the_properties_without_service_token_plus_names_and
     index.on_event(event)
     request = sent_create(bedrock)
     expected = {k: v for k, v in properties.items() if k != "ServiceToken"} | {"customizationType": "FINE_TUNING"}
+    origin_tag = request["jobTags"].pop()
     logical_id_tag = request["jobTags"].pop()
     stack_tag = request["jobTags"].pop()
     fingerprint = request["jobTags"].pop()
@@ -277,6 +278,8 @@ def test_the_request_sent_is_the_properties_without_service_token_plus_names_and
     assert stack_tag == {"key": "cdk-bedrock-customization:stack", "value": event["StackId"]}
     # Only this logical id adopts the job by its name.
     assert logical_id_tag == {"key": "cdk-bedrock-customization:logical-id", "value": event["LogicalResourceId"]}
+    # The request that made it: its retry finds it again, and any other request that takes it adopts it.
+    assert origin_tag == {"key": "cdk-bedrock-customization:origin", "value": f"request:{event['RequestId']}"}
     assert {k: v for k, v in request.items() if k not in ("jobName", "customModelName", "clientRequestToken")} == (
         expected
     )

@@ -26,6 +26,7 @@ from .resource_kinds import ResourceKind, Stack, writes
 FINGERPRINT = "cdk-bedrock-customization:configuration"
 STACK_TAG = "cdk-bedrock-customization:stack"
 LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
+ORIGIN_TAG = "cdk-bedrock-customization:origin"
 
 
 # The status, for every resource type, that keeps a resource from being adopted.
@@ -183,7 +184,7 @@ def test_the_rollback_of_a_commitment_added_by_a_replacement_adopts_the_earlier_
     }
     # Nothing bought or deleted: the earlier throughput is only marked as adopted (it existed before).
     assert writes(bedrock, mark) == ["TagResource"]
-    assert bedrock.all_tags(first_id)["cdk-bedrock-customization:adopted"] == "true"
+    assert bedrock.all_tags(first_id)[ORIGIN_TAG] == "adopted"
 
 
 def test_a_job_rollback_after_a_quota_refusal_starts_nothing(bedrock):
@@ -504,11 +505,12 @@ def test_tags_are_made_what_the_stack_says_whatever_they_are_now(bedrock, kind, 
     assert re.fullmatch(r"[0-9a-f]{64}", tags.pop(FINGERPRINT))
     assert tags.pop(STACK_TAG) == stack.events.stack_id
     assert tags.pop(LOGICAL_ID_TAG) == stack.logical_id
+    assert tags.pop(ORIGIN_TAG).startswith("request:")  # the create's, which an update in place keeps
     assert tags == {"team": "ml", "owner": "alice"}
     assert created(bedrock, kind) == created(bedrock, kind)[:1]
 
 
-@pytest.mark.parametrize("reserved", [FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG])
+@pytest.mark.parametrize("reserved", [FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG])
 def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reserved):
     properties = kind.properties(bedrock) | {kind.tag_member: [{"key": reserved, "value": "0" * 64}]}
     mark = len(bedrock.calls)
@@ -519,8 +521,8 @@ def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reser
 
 def test_user_tags_leave_room_for_the_handlers_four_within_bedrocks_limit(bedrock, kind, stack):
     """Bedrock's TagList holds at most 200 tags (botocore's model); the handler adds the fingerprint, the stack
-    tag and the logical id tag, and the adopted tag when a stack deployed again adopts the resource: so 196 of the
-    stack's own fit and 197 are refused before anything is called."""
+    tag, the logical id tag and the origin tag (the creating request, or "adopted"): so 196 of the stack's own fit
+    and 197 are refused before anything is called."""
     bedrock_limit = botocore.session.get_session().get_service_model("bedrock").shape_for("TagList").metadata["max"]
     assert bedrock_limit == 200
     fitting = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(bedrock_limit - 4)]
@@ -531,9 +533,9 @@ def test_user_tags_leave_room_for_the_handlers_four_within_bedrocks_limit(bedroc
     assert bedrock.calls[mark:] == []
 
     physical_id, _ = stack.create(properties | {kind.tag_member: fitting})
-    assert len(bedrock.all_tags(physical_id)) == bedrock_limit - 1
+    assert len(bedrock.all_tags(physical_id)) == bedrock_limit
     assert Stack.named(bedrock, kind).create(properties | {kind.tag_member: fitting})[0] == physical_id
-    assert len(bedrock.all_tags(physical_id)) == bedrock_limit  # adopted
+    assert (len(bedrock.all_tags(physical_id)), bedrock.all_tags(physical_id)[ORIGIN_TAG]) == (bedrock_limit, "adopted")
 
 
 # --- resources made before fingerprints ----------------------------------------------------------------------
@@ -561,8 +563,6 @@ def test_a_resource_made_before_fingerprints_is_judged_by_its_old_properties(bed
 
 # --- what a rollback deletes ----------------------------------------------------------------------------------
 
-ADOPTED_TAG = "cdk-bedrock-customization:adopted"
-
 
 @pytest.mark.parametrize(
     ("stack_status", "kept"),
@@ -583,7 +583,7 @@ def test_a_rollback_leaves_what_its_operation_adopted_and_any_other_delete_delet
     physical_id, _ = stack.create(properties)
     again = Stack.named(bedrock, kind)
     assert again.create(properties)[0] == physical_id
-    assert bedrock.all_tags(physical_id)[ADOPTED_TAG] == "true"
+    assert bedrock.all_tags(physical_id)[ORIGIN_TAG] == "adopted"
     read: list[str] = []
     monkeypatch.setattr(index, "stack_status", lambda stack_id: read.append(stack_id) or stack_status)
     mark = len(bedrock.calls)
@@ -599,10 +599,14 @@ def test_a_rollback_leaves_what_its_operation_adopted_and_any_other_delete_delet
         assert any(operation.startswith(("Delete", "Stop")) for operation in writes(bedrock, mark))
 
 
-def test_a_rollback_deletes_what_its_operation_made(bedrock, kind, stack, monkeypatch):
+def test_a_rollback_deletes_what_its_operation_made_even_when_a_retry_found_it(bedrock, kind, stack, monkeypatch):
     properties = kind.properties(bedrock)
-    physical_id, _ = stack.create(properties)
-    assert ADOPTED_TAG not in bedrock.all_tags(physical_id)
+    event = stack.events.create(properties)
+    physical_id = index.on_event(event)["PhysicalResourceId"]
+    # Lambda's retry of the same request (its first answer lost): it finds what the first attempt made, which
+    # is not an adoption.
+    assert index.on_event(event)["PhysicalResourceId"] == physical_id
+    assert bedrock.all_tags(physical_id)[ORIGIN_TAG] == f"request:{event['RequestId']}"
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "ROLLBACK_IN_PROGRESS")
     mark = len(bedrock.calls)
     delete = stack.events.delete(physical_id, properties)
@@ -623,3 +627,20 @@ def test_the_stack_status_is_read_as_cloudformation_answers_it(aws_environment, 
         monkeypatch.setattr(index, "cloudformation_client", lambda: client)
         assert index.stack_status(stack_id) == "ROLLBACK_IN_PROGRESS"
         stubbed.assert_no_pending_responses()
+
+
+def test_the_rollback_of_a_cancelled_update_leaves_the_resource_it_adopted(bedrock, kind, stack, monkeypatch):
+    """The logical id held B earlier (then it left the template, retained) and holds A now. An update to B's
+    configuration adopts B, and CloudFormation cancels it before the answer: its rollback (an Update back, sent to
+    A) deletes what the cancelled update made, but B existed before it."""
+    first = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    second = first | kind.replacing.change
+    b_id, _ = stack.create(second)
+    a_id, _ = stack.create(first)
+    assert a_id != b_id
+    assert index.on_event(stack.events.update(a_id, second, first, stack.logical_id))["PhysicalResourceId"] == b_id
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+
+    assert index.on_event(stack.events.update(a_id, first, second, stack.logical_id))["PhysicalResourceId"] == a_id
+    assert not [operation for operation in writes(bedrock, mark) if operation.startswith(("Delete", "Stop"))]

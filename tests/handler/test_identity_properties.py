@@ -62,7 +62,8 @@ from .test_model_import_job import import_properties as import_job_properties
 FINGERPRINT = "cdk-bedrock-customization:configuration"
 STACK_TAG = "cdk-bedrock-customization:stack"
 LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
-RESERVED = (FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG)
+ORIGIN_TAG = "cdk-bedrock-customization:origin"
+RESERVED = (FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG)
 Path = tuple[str | int, ...]
 Properties = dict[str, Any]
 
