@@ -20,10 +20,10 @@ def region_of(arn: str) -> str:
 def another_region(scope: Construct, arn: str) -> str | None:
     """The Region of arn when it is not the Region of scope's stack (None: the same, or unknown at synth)."""
     region = region_of(arn)
-    stack_region = cdk.Stack.of(scope).region
-    if not region or is_unresolved(stack_region) or region == stack_region:
+    if not region:  # a model id: no jsii round trip to read the stack's Region
         return None
-    return region
+    stack_region = cdk.Stack.of(scope).region
+    return None if is_unresolved(stack_region) or region == stack_region else region
 
 
 def refuse_another_region(scope: Construct, parameter: str, arn: str, what: str, remedy: str) -> None:
