@@ -26,11 +26,16 @@ def another_region(scope: Construct, arn: str) -> str | None:
     return None if is_unresolved(stack_region) or region == stack_region else region
 
 
-def refuse_another_region(scope: Construct, parameter: str, arn: str, what: str, remedy: str) -> None:
-    """Refuse arn, of another Region than scope's stack's, naming parameter; what it is ("a model"), what to do."""
+def another_region_problem(scope: Construct, arn: str, what: str, remedy: str) -> str | None:
+    """What is wrong with arn if it is of another Region than scope's stack's: what it is ("a model"), what to do."""
     region = another_region(scope, arn)
-    if region is not None:
-        stack_region = cdk.Stack.of(scope).region
-        raise ValueError(
-            f"{parameter}: {arn!r} is {what} of {region}, and this stack deploys to {stack_region}: {remedy}"
-        )
+    if region is None:
+        return None
+    return f"{arn!r} is {what} of {region}, and this stack deploys to {cdk.Stack.of(scope).region}: {remedy}"
+
+
+def refuse_another_region(scope: Construct, parameter: str, arn: str, what: str, remedy: str) -> None:
+    """Refuse arn, of another Region than scope's stack's, naming parameter."""
+    problem = another_region_problem(scope, arn, what, remedy)
+    if problem is not None:
+        raise ValueError(f"{parameter}: {problem}")

@@ -17,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ._prop_types import check_prop_types
-from ._regions import another_region
+from ._regions import another_region_problem
 from ._requests import CompletionMode
 from .completion import Completion
 from .copied_model import CopiedCustomModel
@@ -181,12 +181,13 @@ def _check_regions(scope: Construct, file: ModelsFile) -> None:
         for key, entry in file.entries(section):
             for field_name in fields:
                 value = entry.get(field_name)
-                region = another_region(scope, value) if isinstance(value, str) else None
-                if region is not None:
-                    what = "a key" if field_name == "kms_key" else "a model"
-                    stated = f"{value!r} is {what} of {region}, and this stack deploys to {cdk.Stack.of(scope).region}"
-                    remedy = _SERVING_REMEDY if section in ("deployments", "provisioned_throughput") else _REMEDY
-                    raise file.error([section, key, field_name], f"{stated}: {remedy}")
+                if not isinstance(value, str):
+                    continue
+                what = "a key" if field_name == "kms_key" else "a model"
+                remedy = _SERVING_REMEDY if section in ("deployments", "provisioned_throughput") else _REMEDY
+                problem = another_region_problem(scope, value, what, remedy)
+                if problem is not None:
+                    raise file.error([section, key, field_name], problem)
 
 
 class _InScope:
