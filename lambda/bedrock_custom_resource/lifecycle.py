@@ -208,6 +208,8 @@ class ResourceKind:
     # For a resource that cannot be tagged (a copy job): the member of its record that keeps the tags its request
     # gave its own tags member, which are read there; update_in_place then sets them on what it makes.
     tags_on_record: str | None = None
+    # ... and the model it makes, which carries its origin (ORIGIN_TAG) once it exists: the record cannot change.
+    made: MadeModel | None = None
 
     def own_tags(self, client: Any, live: Mapping[str, Any]) -> dict[str, str]:
         """The live resource's own tags, which record its configuration (FINGERPRINT_TAG)."""
@@ -218,9 +220,27 @@ class ResourceKind:
     def retag(
         self, client: Any, live: Mapping[str, Any], desired: list[dict[str, str]], current: Mapping[str, str]
     ) -> None:
-        """Make the live resource's own tags the desired ones (a resource that cannot be tagged keeps its record)."""
+        """Make the live resource's own tags the desired ones. A resource that cannot be tagged keeps its record;
+        its model, once it exists, takes the desired origin."""
         if self.tags_on_record is None:
             retag(client, live[self.arn_member], desired, current)
+            return
+        model_arn = self._made_model(client, live)
+        origin = [tag for tag in desired if tag["key"] == ORIGIN_TAG]
+        if model_arn is not None and origin and current_tags(client, model_arn).get(ORIGIN_TAG) != origin[0]["value"]:
+            client.tag_resource(resourceARN=model_arn, tags=origin)
+
+    def origin(self, client: Any, live: Mapping[str, Any]) -> str | None:
+        """Where the live resource came from (ORIGIN_TAG); for one that cannot be tagged, its model's (None until
+        the model exists)."""
+        if self.tags_on_record is None:
+            return self.own_tags(client, live).get(ORIGIN_TAG)
+        model_arn = self._made_model(client, live)
+        return None if model_arn is None else current_tags(client, model_arn).get(ORIGIN_TAG)
+
+    def _made_model(self, client: Any, live: Mapping[str, Any]) -> str | None:
+        model_arn = live.get(self.made.arn_member) if self.made is not None else None
+        return model_arn if model_arn and self.made is not None and self.made.find(client, model_arn) else None
 
 
 def on_event(
@@ -328,11 +348,11 @@ ROLLBACK_STATUSES = frozenset(
 def kept_by_rollback(kind: ResourceKind, client: Any, physical_id: str, stack_status: Callable[[], str]) -> bool:
     """Whether a Delete leaves the resource in place: it was adopted (ORIGIN_TAG: it existed before the request that
     took it) and the Delete is a rollback, which deletes only what the operation it undoes took. A Delete of a
-    resource gone, or of one that cannot carry tags (a copy job), deletes as ever."""
-    if kind.tags_on_record is not None or not kind.arn_pattern.fullmatch(physical_id):
+    resource gone, or of a copy job whose model does not exist yet (it carries the origin), deletes as ever."""
+    if not kind.arn_pattern.fullmatch(physical_id):
         return False
     live = kind.get(client, physical_id)
-    if live is None or kind.own_tags(client, live).get(ORIGIN_TAG) != contract.ADOPTED:
+    if live is None or kind.origin(client, live) != contract.ADOPTED:
         return False
     status = stack_status()
     logger.info("%s %s was adopted; the stack is %s", kind.noun, physical_id, status)

@@ -84,6 +84,7 @@ KIND = lifecycle.ResourceKind(
     update_in_place=COPIED_MODEL.retag,
     before_creating=COPIED_MODEL.refuse_taken_name,
     tags_on_record="targetModelTags",
+    made=COPIED_MODEL,
 )
 
 

@@ -615,6 +615,48 @@ def test_a_rollback_deletes_what_its_operation_made_even_when_a_retry_found_it(b
     assert any(operation.startswith(("Delete", "Stop")) for operation in writes(bedrock, mark))
 
 
+@pytest.mark.parametrize(("stack_status", "kept"), [("ROLLBACK_IN_PROGRESS", True), ("DELETE_IN_PROGRESS", False)])
+def test_a_rollback_leaves_a_copy_its_operation_adopted(bedrock, monkeypatch, stack_status, kept):
+    """A copy job cannot be tagged and its record keeps the tags its request gave: its copied model carries where
+    it came from, and an adoption marks it."""
+    kind = resource_kinds.COPY_JOB
+    properties = kind.properties(bedrock)
+    physical_id, _ = Stack.named(bedrock, kind).create(properties)
+    model_arn = kind.tagged(bedrock, physical_id, kind.tag_member)
+    assert model_arn is not None
+    again = Stack.named(bedrock, kind)
+    assert again.create(properties)[0] == physical_id
+    assert bedrock.all_tags(model_arn)[ORIGIN_TAG] == "adopted"
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: stack_status)
+    mark = len(bedrock.calls)
+
+    delete = again.events.delete(physical_id, properties)
+    index.on_event(delete)
+    index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+
+    assert set(writes(bedrock, mark)) == (set() if kept else {"DeleteCustomModel"})
+
+
+def test_a_rollback_deletes_a_copy_its_operation_made_even_when_a_retry_found_it(bedrock, monkeypatch):
+    kind = resource_kinds.COPY_JOB
+    stack = Stack.named(bedrock, kind)
+    properties = kind.properties(bedrock)
+    event = stack.events.create(properties)
+    physical_id = index.on_event(event)["PhysicalResourceId"]
+    stack.complete(event, physical_id)
+    # Lambda's retry of the same request, once the copy has completed: it finds what the first attempt made.
+    assert index.on_event(event)["PhysicalResourceId"] == physical_id
+    model_arn = kind.tagged(bedrock, physical_id, kind.tag_member)
+    assert model_arn is not None
+    assert bedrock.all_tags(model_arn)[ORIGIN_TAG] == f"request:{event['RequestId']}"
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+    delete = stack.events.delete(physical_id, properties)
+    index.on_event(delete)
+    index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+    assert set(writes(bedrock, mark)) == {"DeleteCustomModel"}
+
+
 def test_the_stack_status_is_read_as_cloudformation_answers_it(aws_environment, monkeypatch):
     # botocore's Stubber checks the request and the answer against CloudFormation's service model.
     client = botocore.session.get_session().create_client("cloudformation", region_name="us-east-1")
