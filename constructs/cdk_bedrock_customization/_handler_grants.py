@@ -100,8 +100,12 @@ class HandlerGrants:
                 )
         self._allow_passing_role(role_arn, own_role)
         if declared.managed.tag_member is not None and "stack status" not in self._statements:
-            # A Delete of an adopted resource leaves it when it is the rollback of the operation that took it.
-            self._allow("stack status", ["cloudformation:DescribeStacks"], self.stack.stack_id)
+            # A Delete of an adopted resource leaves it when it is the rollback of the operation that took it; a
+            # nested stack's parents tell when it is theirs.
+            stack: cdk.Stack | None = self.stack
+            while stack is not None:
+                self._allow("stack status", ["cloudformation:DescribeStacks"], stack.stack_id)
+                stack = stack.nested_stack_parent
         if declared.listing is not None:
             self._allow(
                 f"list {resource_type}",

@@ -83,8 +83,11 @@ def _kept_by_rollback(handler: ModuleType, event: Mapping[str, Any]) -> bool:
 
 
 def stack_status(stack_id: str) -> str:
-    """The stack's StackStatus, which tells a rollback's Delete from another (DescribeStacks on the stack)."""
+    """The stack's StackStatus, which tells a rollback's Delete from another (DescribeStacks on the stack). A nested
+    stack being deleted is deleted by its parent's operation (its rollback among them): then the parent's status."""
     (stack,) = cloudformation_client().describe_stacks(StackName=stack_id)["Stacks"]
+    if stack["StackStatus"] == "DELETE_IN_PROGRESS" and stack.get("ParentId"):
+        return stack_status(stack["ParentId"])
     return str(stack["StackStatus"])
 
 

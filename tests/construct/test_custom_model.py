@@ -686,6 +686,21 @@ class TestProvider:
         tokens = {rendered(job["Properties"]["ServiceToken"]) for job in resources_of_type(template, JOB).values()}
         assert len(tokens) == 1
 
+    def test_a_nested_stacks_handler_may_read_its_parents_status(self, stack):
+        """A nested stack that its parent deletes is DELETE_IN_PROGRESS whatever the parent does (its rollback too):
+        the handler reads the parent's status, and may read no other stack's."""
+        nested = cdk.NestedStack(stack, "Models")
+        model(nested, s3.Bucket(nested, "Data"))
+        (status,) = [
+            s
+            for s in role_statements(Template.from_stack(nested), HANDLER_ROLE)
+            if s["Action"] == "cloudformation:DescribeStacks"
+        ]
+        own, parents = status["Resource"]
+        assert own == {"Ref": "AWS::StackId"}
+        (nested_stack_resource,) = Template.from_stack(stack).find_resources("AWS::CloudFormation::Stack").values()
+        assert nested_stack_resource["Properties"]["Parameters"][parents["Ref"]] == {"Ref": "AWS::StackId"}
+
     def test_handler_role_is_least_privilege(self, stack, bucket):
         model(stack, bucket)
         template = Template.from_stack(stack)

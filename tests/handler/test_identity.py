@@ -671,6 +671,54 @@ def test_the_stack_status_is_read_as_cloudformation_answers_it(aws_environment, 
         stubbed.assert_no_pending_responses()
 
 
+@pytest.mark.parametrize(
+    "parent_status",
+    [
+        "ROLLBACK_IN_PROGRESS",  # the parent's failed create deletes its nested stacks
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",  # a nested stack that the failed update added
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",  # removed by an update
+        "DELETE_IN_PROGRESS",  # the parent deleted (the root, with no parent of its own)
+    ],
+)
+def test_a_nested_stack_being_deleted_reads_its_parents_status(aws_environment, monkeypatch, parent_status):
+    """DescribeStacks gives a nested stack's ParentId; a nested stack that its parent deletes is DELETE_IN_PROGRESS
+    whatever the parent's operation, which the parent's status tells."""
+    client = botocore.session.get_session().create_client("cloudformation", region_name="us-east-1")
+    arn = "arn:aws:cloudformation:us-east-1:123456789012:stack/{}/1b2c3d4e-0000-0000-0000-00000000000{}"
+    parent_id, nested_id = arn.format("parent", 1), arn.format("parent-Models-X1Y2", 2)
+    created = datetime.now(UTC)
+    nested = {"StackName": "parent-Models-X1Y2", "StackId": nested_id, "CreationTime": created}
+    parent = {"StackName": "parent", "StackId": parent_id, "CreationTime": created}
+    with Stubber(client) as stubbed:
+        stubbed.add_response(
+            "describe_stacks",
+            {"Stacks": [nested | {"StackStatus": "DELETE_IN_PROGRESS", "ParentId": parent_id, "RootId": parent_id}]},
+            {"StackName": nested_id},
+        )
+        stubbed.add_response(
+            "describe_stacks", {"Stacks": [parent | {"StackStatus": parent_status}]}, {"StackName": parent_id}
+        )
+        monkeypatch.setattr(index, "cloudformation_client", lambda: client)
+        assert index.stack_status(nested_id) == parent_status
+        stubbed.assert_no_pending_responses()
+
+
+def test_a_nested_stack_in_its_own_operation_reads_its_own_status(aws_environment, monkeypatch):
+    client = botocore.session.get_session().create_client("cloudformation", region_name="us-east-1")
+    nested_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/parent-Models-X1Y2/1b2c3d4e-0000-0000-0000-0"
+    parent_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/parent/1b2c3d4e-0000-0000-0000-1"
+    answer = {"StackName": "parent-Models-X1Y2", "StackId": nested_id, "CreationTime": datetime.now(UTC)}
+    with Stubber(client) as stubbed:
+        stubbed.add_response(
+            "describe_stacks",
+            {"Stacks": [answer | {"StackStatus": "UPDATE_ROLLBACK_IN_PROGRESS", "ParentId": parent_id}]},
+            {"StackName": nested_id},
+        )
+        monkeypatch.setattr(index, "cloudformation_client", lambda: client)
+        assert index.stack_status(nested_id) == "UPDATE_ROLLBACK_IN_PROGRESS"
+        stubbed.assert_no_pending_responses()
+
+
 def test_the_rollback_of_a_cancelled_update_leaves_the_resource_it_adopted(bedrock, kind, stack, monkeypatch):
     """The logical id held B earlier (then it left the template, retained) and holds A now. An update to B's
     configuration adopts B, and CloudFormation cancels it before the answer: its rollback (an Update back, sent to
