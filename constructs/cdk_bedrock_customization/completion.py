@@ -302,6 +302,17 @@ def _check_schedules(**intervals: cdk.Duration | None) -> None:
             )
 
 
+def keyed_for_waiting(completion: Completion, stack: cdk.Stack, properties: dict[str, Any]) -> dict[str, Any]:
+    """A job's properties, with the key of the wait condition that waits for it when completion is event-driven
+    (contract.WAIT_CONDITION_KEY): a digest of what the job is made of as the template gives it. A new job (a
+    replacement) needs a new wait condition, whose logical id includes the key; the handler refuses to replace a
+    job under the same key (a value known only at deploy changed)."""
+    if completion.mode is not CompletionMode.EVENT_DRIVEN:
+        return properties
+    replacing = {name: value for name, value in properties.items() if name not in contract.NOT_IDENTIFYING}
+    return {**properties, contract.WAIT_CONDITION_KEY: _identity.key(stack, replacing)[:8].upper()}
+
+
 def await_job(
     scope: Construct,
     completion: Completion,
@@ -326,12 +337,10 @@ def await_job(
     stack = use.stack
     job_id = stack.get_logical_id(job)
     _identity.identified(stack, job, job_id)
-    # A new job (a replacement) needs a new wait condition: key it on what replaces the job.
-    replacing = {name: value for name, value in properties.items() if name not in contract.NOT_IDENTIFYING}
-    key = _identity.key(stack, replacing)
     seconds = completion.timeout_seconds
     assert seconds is not None  # an event-driven completion has a timeout
-    condition = use.notifier.wait_for(scope, job, job_id, seconds, key[:8].upper(), resource_type)
+    key = properties[contract.WAIT_CONDITION_KEY]  # keyed_for_waiting
+    condition = use.notifier.wait_for(scope, job, job_id, seconds, key, resource_type)
     reader = RESULT_READERS.get(resource_type)
     if reader is None:  # an evaluation job: its gate reads it
         return None, condition

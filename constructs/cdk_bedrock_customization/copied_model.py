@@ -23,7 +23,7 @@ from ._resource import (
     refusal_leaves_nothing,
 )
 from ._tokens import is_unresolved
-from .completion import DEFAULT_COMPLETION, Completion, await_job
+from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .provider import CustomizationProvider
 from .serving import CustomModelBase
 
@@ -87,6 +87,7 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
             kms_key=kms_key.key_arn if kms_key else None,
             completion=self.completion.wait_until(RESOURCE_TYPE),
         )
+        properties = keyed_for_waiting(self.completion, use.stack, properties)
         self._own_tags = {"targetModelTags": dict(target_model_tags or {})}
         self.resource = custom_resource(
             self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy, use=use

@@ -34,7 +34,7 @@ from ._resource import (
     grant_model_key,
     refusal_leaves_nothing,
 )
-from .completion import DEFAULT_COMPLETION, Completion, await_job
+from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
 from .serving import CustomModelBase, ExistingCustomModel
@@ -150,6 +150,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             vpc_config=vpc_config(self._subnets, self._security_groups),
             completion=self.completion.wait_until(RESOURCE_TYPE),
         )
+        properties = keyed_for_waiting(self.completion, use.stack, properties)
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(
             self,
@@ -158,8 +159,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             properties,
             self._own_tags,
             removal_policy,
-            # Bedrock checks the role's access when the job starts: its grants must exist first. Those of a role
-            # made here are in the role, which the job's roleArn already waits for.
+            # Bedrock checks the role's access as the job starts; a role made here has its grants inline.
             dependencies=[role] if role is not None and kms_key is not None else [],
             use=use,
         )

@@ -37,7 +37,7 @@ from ._resource import (
     refusal_leaves_nothing,
 )
 from ._tokens import is_unresolved
-from .completion import DEFAULT_COMPLETION, Completion, await_job
+from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .datasets import validate_prompt_dataset
 from .inputs import S3Data, allow_invoking
 from .invocable import INVOKE_ACTIONS
@@ -240,13 +240,12 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         )
         self._own_tags = {"jobTags": dict(job_tags or {})}
         uploads = [data.uploaded_by for data in located if data is not None and data.uploaded_by is not None]
-        candidate = _checked_job(
-            self._own_tags, request(model=evaluated, job_name=job_name, evaluated_model_arn=served_model(model))
-        )
+        checked = functools.partial(_checked_job, self._own_tags, self.completion, use.stack)
+        candidate = checked(request(model=evaluated, job_name=job_name, evaluated_model_arn=served_model(model)))
         baseline = (
             None
             if compared is None
-            else _checked_job(self._own_tags, request(model=compared, evaluated_model_arn=served_model(baseline_model)))
+            else checked(request(model=compared, evaluated_model_arn=served_model(baseline_model)))
         )
         self.resource, candidate_end = self._job("Resource", candidate, use, uploads)
         ends = [candidate_end]
@@ -428,10 +427,11 @@ def _check_requirement(all_datasets: Sequence[EvaluationDataset], requirement: R
 
 
 def _checked_job(
-    own_tags: Mapping[str, Mapping[str, str]], properties: dict[str, Any]
+    own_tags: Mapping[str, Mapping[str, str]], completion: Completion, stack: cdk.Stack, properties: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A job's properties, and with its tags, checked against the contract: both jobs' before either is made, so a
-    refused baseline leaves no job, grant or wait behind."""
+    """A job's properties (keyed for its wait), and with its tags, checked against the contract: both jobs' before
+    either is made, so a refused baseline leaves no job, grant or wait behind."""
+    properties = keyed_for_waiting(completion, stack, properties)
     tagged = {**properties, **{name: _requests.tag_list(own) for name, own in own_tags.items() if own}}
     contract.create_request(RESOURCE_TYPE, tagged, is_unresolved=is_unresolved)
     return properties, tagged

@@ -30,7 +30,7 @@ from ._resource import (
     grant_model_key,
     refusal_leaves_nothing,
 )
-from .completion import DEFAULT_COMPLETION, Completion, await_job
+from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .inputs import S3Data
 from .invocable import InvocableModel, arn_by_name, checked_value
 from .provider import CustomizationProvider
@@ -129,6 +129,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
             vpc_config=vpc_config(subnets, groups),
             completion=self.completion.wait_until(RESOURCE_TYPE),
         )
+        properties = keyed_for_waiting(self.completion, use.stack, properties)
         self._own_tags = {"jobTags": dict(job_tags or {}), "importedModelTags": dict(imported_model_tags or {})}
         self.resource = custom_resource(
             self,

@@ -78,8 +78,13 @@ DEFAULT_CUSTOMIZATION_TYPE = "FINE_TUNING"
 REPLACE_POLICY = "updateReplacePolicy"
 REPLACE_POLICIES = ("Delete", "Retain", "Snapshot")
 DEFAULT_REPLACE_POLICY = "Retain"
+# The handler member of a job that a wait condition waits for (event-driven completion): that wait condition's
+# key, which changes with the job's properties as the template gives them. A wait condition waits only when it is
+# created, so a replacement of the job under the same key (a value known only at deploy changed) is refused: the
+# deployment would not wait for the new job. Empty: no wait condition.
+WAIT_CONDITION_KEY = "waitConditionKey"
 # Handler members that do not identify what a resource is: a change of one changes nothing that it was made of.
-NOT_IDENTIFYING = frozenset({"waitUntil", REPLACE_POLICY})
+NOT_IDENTIFYING = frozenset({"waitUntil", REPLACE_POLICY, WAIT_CONDITION_KEY})
 # The customizationConfig member that each job type needs (None: it takes none).
 CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
     "FINE_TUNING": None,
@@ -532,8 +537,22 @@ def _with_replace_policy(declared: ResourceContract) -> ResourceContract:
     )
 
 
+def _with_wait_condition_key(declared: ResourceContract) -> ResourceContract:
+    """The declaration, with WAIT_CONDITION_KEY when it is a job (it has waitUntil)."""
+    if "waitUntil" not in declared.handler_members:
+        return declared
+    return replace(
+        declared,
+        defaults={**declared.defaults, WAIT_CONDITION_KEY: ""},
+        handler_members={
+            **declared.handler_members,
+            WAIT_CONDITION_KEY: lambda value, is_unresolved: _string_problems(WAIT_CONDITION_KEY, value, is_unresolved),
+        },
+    )
+
+
 CONTRACTS: dict[str, ResourceContract] = {
-    declared.resource_type: _with_replace_policy(declared) for declared in _DECLARED
+    declared.resource_type: _with_wait_condition_key(_with_replace_policy(declared)) for declared in _DECLARED
 }
 
 

@@ -277,7 +277,23 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
         kind.update_in_place(client, live, desired)
         kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
         return {"PhysicalResourceId": physical_id}
+    _refuse_a_replacement_not_waited_for(kind, event, physical_id)
     return create_or_adopt(kind, client, desired, replacing=live)
+
+
+def _refuse_a_replacement_not_waited_for(kind: ResourceKind, event: CustomResourceEvent, physical_id: str) -> None:
+    """A job that a wait condition waits for, replaced under the same wait condition key: CloudFormation keeps that
+    wait condition, which waits only when it is created, so the deployment would go on while the new job runs."""
+    key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY) or ""
+    if not key or key != (event.get("OldResourceProperties") or {}).get(contract.WAIT_CONDITION_KEY):
+        return
+    raise ValueError(
+        f"{contract.WAIT_CONDITION_KEY}: {key!r} is unchanged, but the {kind.noun}'s properties changed so that "
+        f"{physical_id} must be replaced by a new one, which its wait condition would not wait for (a wait condition "
+        "waits only when it is created). The change came from a value the template holds as a reference (a "
+        "CfnParameter, an SSM parameter, a dynamic reference). Nothing was created. Change such a value together "
+        "with something the template shows (the construct's id, say), or poll this job (Completion.polling())."
+    )
 
 
 def _has_configuration(desired: Desired, tags: Mapping[str, str], event: Mapping[str, Any]) -> bool:

@@ -139,8 +139,9 @@ def models_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def synthesized(models_file: Path) -> dict[str, dict[str, Any]]:
-    """Each custom resource's properties, by the key of its entry (ServiceToken aside, and the member that tells the
-    handler the removal policy's UpdateReplacePolicy: validation checks the entry's removal_policy itself)."""
+    """Each custom resource's properties, by the key of its entry (ServiceToken aside; the member that tells the
+    handler the removal policy's UpdateReplacePolicy: validation checks the entry's removal_policy itself; and the
+    key of a job's wait condition, a digest of the other properties)."""
     stack = cdk.Stack(cdk.App(), "EntryProps")
     built = ModelsFromFile(stack, "Models", path=models_file)
     constructs = {
@@ -157,7 +158,7 @@ def synthesized(models_file: Path) -> dict[str, dict[str, Any]]:
         properties[key] = {
             k: v
             for k, v in template[logical_id]["Properties"].items()
-            if k not in ("ServiceToken", contract.REPLACE_POLICY)
+            if k not in ("ServiceToken", contract.REPLACE_POLICY, contract.WAIT_CONDITION_KEY)
         }
     return properties
 

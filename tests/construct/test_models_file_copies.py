@@ -74,7 +74,9 @@ def test_a_copy_is_valid_and_built_into_a_copied_custom_model(tmp_path: Path):
     built = ModelsFromFile(stack, "Models", path=path)
     assert isinstance(built.models["support-copy"], CopiedCustomModel)
     ((_, copy),) = of_type(stack, "Custom::BedrockCopiedCustomModel")
-    assert properties(copy) == {
+    sent = properties(copy)
+    key = sent.pop("waitConditionKey")
+    assert sent == {
         "sourceModelArn": SOURCE,
         "targetModelName": "support-copy",
         "modelKmsKeyId": KEY,
@@ -83,6 +85,9 @@ def test_a_copy_is_valid_and_built_into_a_copied_custom_model(tmp_path: Path):
         "updateReplacePolicy": "Delete",  # DESTROY, told to the handler
     }
     assert copy["DeletionPolicy"] == "Delete"
+    # The key of the wait condition that waits for it (the handler refuses to replace the job under the same key).
+    conditions = [logical_id for logical_id, _ in of_type(stack, "AWS::CloudFormation::WaitCondition")]
+    assert len([logical_id for logical_id in conditions if f"WaitingForJob{key}" in logical_id]) == 1
 
 
 def test_deployments_and_throughput_serve_a_copy_by_its_key(tmp_path: Path):

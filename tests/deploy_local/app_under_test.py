@@ -5,7 +5,8 @@ provider (framework | single_function), epochs (the models' epochCount: a change
 committed_units (model units of a one-month committed throughput on each model: a change is refused),
 separate_provider (the models use the provider of another stack, RehearsalProviders), data_bucket (the name of an
 existing bucket the training data is in, rather than a bucket of the stack: one that outlives the stack),
-failing_after (seconds: a wait condition that nothing signals fails the deployment then, while the jobs run)."""
+failing_after (seconds: a wait condition that nothing signals fails the deployment then, while the jobs run),
+epochs_parameter (the epochCount is a CfnParameter whose default is epochs: a value known only at deploy)."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
@@ -25,7 +26,9 @@ provider_stack = cdk.Stack(app, "RehearsalProviders") if app.node.try_get_contex
 provider = CustomizationProvider.of(
     provider_stack, kind=ProviderKind[str(app.node.try_get_context("provider") or "framework").upper()]
 )
-epochs = int(app.node.try_get_context("epochs") or 1)
+epochs: int | str = int(app.node.try_get_context("epochs") or 1)
+if app.node.try_get_context("epochs_parameter"):
+    epochs = cdk.CfnParameter(stack, "Epochs", default=str(epochs)).value_as_string
 committed_units = int(app.node.try_get_context("committed_units") or 0)
 for index in range(int(app.node.try_get_context("models") or 1)):
     model = CustomModel(

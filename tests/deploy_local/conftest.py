@@ -57,6 +57,9 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             under_test,
             {"completion": "polling", "removal": "destroy", "failing_after": 120, "epochs": 2},
         ),
+        # The same template but for its parameter's default: a deploy-time change of a job.
+        "epochs-parameter": (under_test, {"removal": "destroy", "epochs_parameter": True}),
+        "epochs-parameter-changed": (under_test, {"removal": "destroy", "epochs_parameter": True, "epochs": 2}),
         "five": (under_test, {"models": 5, "removal": "destroy"}),
         "provider-of-another-stack": (under_test, {"models": 3, "removal": "destroy", "separate_provider": True}),
         "single-function": (under_test, SINGLE_FUNCTION),

@@ -117,3 +117,23 @@ def test_the_rollback_of_a_redeploy_that_adopted_the_retained_models_keeps_them(
         again = deploy(local, assemblies["two-destroyable"])
         assert again.succeeded, again.reason
         assert again.outputs == created.outputs
+
+
+def test_a_job_changed_by_a_parameter_is_not_replaced_behind_its_wait_condition(assemblies):
+    """The second template differs from the first only in the default of the parameter that gives the job's
+    epochCount: the job's properties (a Ref) and so its wait condition's key are the same. Replacing the job
+    would leave that wait condition, which waits only when created, behind: the update is refused before any
+    job starts, and the rollback writes nothing."""
+    with LocalCloud(write=lambda _line: None, timings=TIMINGS) as local:
+        created = deploy(local, assemblies["epochs-parameter"])
+        assert created.succeeded, created.reason
+        first_model = created.outputs["Model0Arn"]
+        mark = len(local.bedrock.calls)
+
+        refused = deploy(local, assemblies["epochs-parameter-changed"])
+
+        assert not refused.succeeded and refused.status == "UPDATE_ROLLBACK_COMPLETE"
+        assert "waitConditionKey" in refused.reason and "Nothing was created" in refused.reason
+        assert writes_since(local, mark) == []
+        assert len(local.bedrock.jobs()) == 1
+        assert local.stacks[STACK].outputs()["Model0Arn"] == first_model

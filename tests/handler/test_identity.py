@@ -734,3 +734,56 @@ def test_the_rollback_of_a_cancelled_update_leaves_the_resource_it_adopted(bedro
 
     assert index.on_event(stack.events.update(a_id, first, second, stack.logical_id))["PhysicalResourceId"] == a_id
     assert not [operation for operation in writes(bedrock, mark) if operation.startswith(("Delete", "Stop"))]
+
+
+# --- a replacement that no wait condition would wait for ----------------------------------------------------------
+
+# For each job type, a change of its properties that needs a new job.
+JOB_REPLACEMENTS = [
+    (resource_kinds.JOB, {"hyperParameters": {"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"}}),
+    (resource_kinds.IMPORT_JOB, {"roleArn": ROLE_ARN + "-v2"}),
+    (resource_kinds.COPY_JOB, {"targetModelName": "support-copy"}),
+    (resource_kinds.EVALUATION_JOB, {"roleArn": ROLE_ARN + "-v2"}),
+]
+
+
+def waited_for(properties: dict[str, Any], key: str | None) -> dict[str, Any]:
+    """The properties of a job that a wait condition of this key waits for (None: an older template's, unkeyed)."""
+    return properties | {"waitUntil": "Accepted"} | ({} if key is None else {"waitConditionKey": key})
+
+
+@pytest.mark.parametrize(
+    ("job_kind", "change"), JOB_REPLACEMENTS, ids=lambda value: getattr(value, "create_operation", "")
+)
+def test_a_job_replaced_under_its_wait_conditions_key_is_refused_before_anything_is_made(bedrock, job_kind, change):
+    """A wait condition waits only when it is created, and its key (in its logical id) is made at synth: a value
+    known only at deploy (a CfnParameter) that changes the job leaves the key as it was. The new job would run
+    while the deployment went on, so the update is refused, and its rollback changes nothing."""
+    stack = Stack.named(bedrock, job_kind)
+    before = waited_for(job_kind.properties(bedrock), "1A2B3C4D")
+    after = before | change
+    physical_id, _ = stack.create(before)
+    mark = len(bedrock.calls)
+
+    with pytest.raises(ValueError, match=r"waitConditionKey: '1A2B3C4D' is unchanged.*Nothing was created"):
+        index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))
+    assert writes(bedrock, mark) == []
+    # CloudFormation's rollback: an Update back to the properties the job has.
+    assert stack.update(physical_id, before, after)[0] == physical_id
+    assert writes(bedrock, mark) == []
+
+
+@pytest.mark.parametrize(
+    ("job_kind", "change"), JOB_REPLACEMENTS, ids=lambda value: getattr(value, "create_operation", "")
+)
+@pytest.mark.parametrize(("old_key", "new_key"), [("1A2B3C4D", "5E6F7A8B"), (None, None), (None, "5E6F7A8B")])
+def test_a_job_replaced_with_a_new_wait_condition_or_none_is_replaced(bedrock, job_kind, change, old_key, new_key):
+    stack = Stack.named(bedrock, job_kind)
+    properties = job_kind.properties(bedrock)
+    before = waited_for(properties, old_key)
+    physical_id, _ = stack.create(before)
+    mark = len(bedrock.calls)
+    after = waited_for(properties | change, new_key)
+    new_id = index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))["PhysicalResourceId"]
+    assert new_id != physical_id
+    assert job_kind.create_operation in writes(bedrock, mark)
