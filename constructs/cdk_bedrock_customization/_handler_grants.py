@@ -74,6 +74,8 @@ class HandlerGrants:
         # (resource type, model id or ARN) -> the ARNs granted for it
         self._granted_model_arns: dict[tuple[str, str], list[str]] = {}
         self._reasons: dict[str, list[str]] = {}  # wildcard resource -> why it is granted, for cdk-nag
+        # The handler serves the templates of any stack (a provider stack's): it may read any stack's status.
+        self.any_stack = False
 
     def allow(
         self, resource_type: str, model: str | None = None, role_arn: str | None = None, own_role: bool = False
@@ -99,13 +101,8 @@ class HandlerGrants:
                     arns_of(self.stack, resource_type, managed),
                 )
         self._allow_passing_role(role_arn, own_role)
-        if declared.managed.tag_member is not None and "stack status" not in self._statements:
-            # A Delete of an adopted resource leaves it when it is the rollback of the operation that took it; a
-            # nested stack's parents tell when it is theirs.
-            stack: cdk.Stack | None = self.stack
-            while stack is not None:
-                self._allow("stack status", ["cloudformation:DescribeStacks"], stack.stack_id)
-                stack = stack.nested_stack_parent
+        if declared.tag_members and "stack status" not in self._statements:
+            self._allow_reading_stack_status()
         if declared.listing is not None:
             self._allow(
                 f"list {resource_type}",
@@ -113,6 +110,35 @@ class HandlerGrants:
                 "*",
                 reason=f"{declared.listing} has no resource type; the handler lists jobs only to find its own or "
                 "to explain a quota error.",
+            )
+
+    def _allow_reading_stack_status(self) -> None:
+        """A Delete of an adopted resource (a copy's: its model's origin) leaves it when it is the rollback of the
+        operation that took it, which the stack's status tells; a nested stack's ancestors', when they delete it.
+        Their ids would be references through the nesting, which cycle from two levels deep: they are granted by
+        name, as CloudFormation names nested stacks (the root's name, a dash, ...)."""
+        if self.any_stack:
+            self._allow(
+                "stack status",
+                ["cloudformation:DescribeStacks"],
+                self.stack.format_arn(service="cloudformation", resource="stack", resource_name="*/*"),
+                reason="The provider stack serves the templates of any stack in its account and Region: the handler "
+                "reads a stack's status only.",
+            )
+            return
+        self._allow("stack status", ["cloudformation:DescribeStacks"], self.stack.stack_id)
+        if self.stack.nested_stack_parent is None:
+            return
+        root = self.stack
+        while root.nested_stack_parent is not None:
+            root = root.nested_stack_parent
+        for name in (f"{root.stack_name}/*", f"{root.stack_name}-*/*"):
+            self._allow(
+                "stack status",
+                ["cloudformation:DescribeStacks"],
+                self.stack.format_arn(service="cloudformation", resource="stack", resource_name=name),
+                reason="The stacks this nested stack is nested in, by their names: the handler reads their status "
+                "only.",
             )
 
     def allow_passing(self, role_arn: str) -> None:

@@ -95,6 +95,7 @@ class CustomizationProviderStack(cdk.Stack):
         )
         use = self.provider.use(self)
         grants = use.grants
+        grants.any_stack = True
         any_custom_model = self.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         for index, arn in enumerate(model_key_arns):
             grant_model_key(kms.Key.from_key_arn(self, f"ModelKey{index}", arn), use.handler)

@@ -19,6 +19,7 @@ from bedrock_custom_resource.contract import InvalidProperties
 from bedrock_custom_resource.lifecycle import STACK_TAG
 from cdk_bedrock_customization import (
     Completion,
+    CopiedCustomModel,
     Customization,
     CustomizationProvider,
     CustomModel,
@@ -686,20 +687,39 @@ class TestProvider:
         tokens = {rendered(job["Properties"]["ServiceToken"]) for job in resources_of_type(template, JOB).values()}
         assert len(tokens) == 1
 
-    def test_a_nested_stacks_handler_may_read_its_parents_status(self, stack):
+    def test_a_nested_stacks_handler_may_read_its_ancestors_status(self, stack):
         """A nested stack that its parent deletes is DELETE_IN_PROGRESS whatever the parent does (its rollback too):
-        the handler reads the parent's status, and may read no other stack's."""
-        nested = cdk.NestedStack(stack, "Models")
-        model(nested, s3.Bucket(nested, "Data"))
+        the handler reads its ancestors' status. Named as CloudFormation names nested stacks (the root's name, a
+        dash...): their ids, referenced through the nesting, would make a cycle from two levels deep."""
+        leaf = cdk.NestedStack(cdk.NestedStack(stack, "Middle"), "Leaf")
+        model(leaf, s3.Bucket(leaf, "Data"))
+        Template.from_stack(stack)  # deployable: it raises on a dependency cycle
         (status,) = [
             s
-            for s in role_statements(Template.from_stack(nested), HANDLER_ROLE)
+            for s in role_statements(Template.from_stack(leaf), HANDLER_ROLE)
             if s["Action"] == "cloudformation:DescribeStacks"
         ]
-        own, parents = status["Resource"]
-        assert own == {"Ref": "AWS::StackId"}
-        (nested_stack_resource,) = Template.from_stack(stack).find_resources("AWS::CloudFormation::Stack").values()
-        assert nested_stack_resource["Properties"]["Parameters"][parents["Ref"]] == {"Ref": "AWS::StackId"}
+        stacks_named = [
+            {
+                "Fn::Join": [
+                    "",
+                    ["arn:", {"Ref": "AWS::Partition"}, f":cloudformation:us-east-1:123456789012:stack/{name}"],
+                ]
+            }
+            for name in ("TestStack/*", "TestStack-*/*")
+        ]
+        assert status["Resource"] == [{"Ref": "AWS::StackId"}, *stacks_named]
+
+    def test_a_stack_of_copies_may_read_its_status(self, stack):
+        """An adopted copy's Delete reads the stack's status too (its model carries the origin)."""
+        source = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+        CopiedCustomModel(stack, "Copy", source_model=source)
+        (status,) = [
+            s
+            for s in role_statements(Template.from_stack(stack), HANDLER_ROLE)
+            if s["Action"] == "cloudformation:DescribeStacks"
+        ]
+        assert status["Resource"] == {"Ref": "AWS::StackId"}
 
     def test_handler_role_is_least_privilege(self, stack, bucket):
         model(stack, bucket)

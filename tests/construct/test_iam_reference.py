@@ -675,6 +675,10 @@ def grant_paths_app() -> cdk.App:
         completion=Completion.polling(),
     ).require("Builtin.Accuracy", at_least=0.5)
 
+    # A copy two nested stacks deep: its handler reads its ancestors' status, by their names.
+    inner = cdk.NestedStack(cdk.NestedStack(stack, "Outer"), "Inner")
+    CopiedCustomModel(inner, "NestedCopy", source_model=SOURCE_MODEL_ARN)
+
     # A provider stack for plain templates, on the Provider framework (the example app's is a single function).
     CustomizationProviderStack(
         app,
@@ -716,7 +720,11 @@ def grant_paths_synth() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     assembly = app.synth()  # fails on an unacknowledged cdk-nag error
     report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
     (nag,) = [plugin for plugin in report["pluginReports"] if plugin["pluginName"] == "AwsSolutions"]
-    return {stack.stack_name: stack.template for stack in assembly.stacks}, nag
+    nested = {
+        path.name.removesuffix(".nested.template.json"): json.loads(path.read_text())
+        for path in Path(assembly.directory).glob("*.nested.template.json")
+    }
+    return {stack.stack_name: stack.template for stack in assembly.stacks} | nested, nag
 
 
 @pytest.fixture(scope="module")
@@ -777,6 +785,8 @@ GRANT_PATHS = {
     # in the Region of the model's stack (this one's)
     "a copy of a model given as a construct": ("bedrock:CreateModelCopyJob", "us-east-1:123456789012:custom-model/*"),
     "finding copy jobs": ("bedrock:ListModelCopyJobs", "*"),
+    "a nested stack reads its ancestors' status": ("cloudformation:DescribeStacks", "stack/GrantPathsFramework-*/*"),
+    "a provider stack reads any stack's status": ("cloudformation:DescribeStacks", "stack/*/*"),
     "the notifier reads import jobs of its stack": (
         "bedrock:GetModelImportJob",
         "aws:ResourceTag/cdk-bedrock-customization:stack",
