@@ -103,6 +103,9 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
         return
     if event["ResourceProperties"].get(contract.REPLACE_POLICY) != "Delete":
         return
+    key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY)
+    if key and key == old.get(contract.WAIT_CONDITION_KEY):
+        return  # that update made nothing: it was refused, or in place (lifecycle._refuse_a_replacement_not_waited_for)
     made = None
     try:
         made = lifecycle.made_by(kind, handler.bedrock_client(), {**event, "ResourceProperties": old})

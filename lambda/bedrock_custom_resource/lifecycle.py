@@ -270,13 +270,12 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
     desired = Desired.of(event)  # invalid desired properties fail here, before any call
     physical_id = event["PhysicalResourceId"]
     live = kind.get(client, physical_id) if kind.arn_pattern.fullmatch(physical_id) else None
-    if live is None:  # never created (a failed create's id), or gone
-        return create_or_adopt(kind, client, desired)
-    tags = kind.own_tags(client, live)
-    if _has_configuration(desired, tags, event):
-        kind.update_in_place(client, live, desired)
-        kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
-        return {"PhysicalResourceId": physical_id}
+    if live is not None:  # else never created (a failed create's id), or gone
+        tags = kind.own_tags(client, live)
+        if _has_configuration(desired, tags, event):
+            kind.update_in_place(client, live, desired)
+            kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
+            return {"PhysicalResourceId": physical_id}
     _refuse_a_replacement_not_waited_for(kind, event, physical_id)
     return create_or_adopt(kind, client, desired, replacing=live)
 
@@ -290,9 +289,10 @@ def _refuse_a_replacement_not_waited_for(kind: ResourceKind, event: CustomResour
     raise ValueError(
         f"{contract.WAIT_CONDITION_KEY}: {key!r} is unchanged, but the {kind.noun}'s properties changed so that "
         f"{physical_id} must be replaced by a new one, which its wait condition would not wait for (a wait condition "
-        "waits only when it is created). The change came from a value the template holds as a reference (a "
-        "CfnParameter, an SSM parameter, a dynamic reference). Nothing was created. Change such a value together "
-        "with something the template shows (the construct's id, say), or poll this job (Completion.polling())."
+        "waits only when it is created). The change came from a value the template holds as a reference: a "
+        "CfnParameter, an SSM parameter, a dynamic reference, or a resource you gave (a role, a bucket, a key) that "
+        "was replaced. Nothing was created. Change such a value together with something the template shows (the "
+        "construct's id, say), or poll this job (Completion.polling())."
     )
 
 

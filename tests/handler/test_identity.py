@@ -18,6 +18,7 @@ import pytest
 from bedrock_custom_resource import index, lifecycle
 from botocore.stub import Stubber
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in.evaluations import EVALUATION_JOBS
 
 from . import resource_kinds
 from .conftest import ROLE_ARN, is_complete_input
@@ -776,7 +777,15 @@ def test_a_job_replaced_under_its_wait_conditions_key_is_refused_before_anything
 @pytest.mark.parametrize(
     ("job_kind", "change"), JOB_REPLACEMENTS, ids=lambda value: getattr(value, "create_operation", "")
 )
-@pytest.mark.parametrize(("old_key", "new_key"), [("1A2B3C4D", "5E6F7A8B"), (None, None), (None, "5E6F7A8B")])
+@pytest.mark.parametrize(
+    ("old_key", "new_key"),
+    [
+        ("1A2B3C4D", "5E6F7A8B"),  # a change the template shows: a new wait condition
+        (None, None),  # plain templates, and templates made before the key
+        (None, "5E6F7A8B"),
+        ("1A2B3C4D", None),  # now polled: the job resource itself waits
+    ],
+)
 def test_a_job_replaced_with_a_new_wait_condition_or_none_is_replaced(bedrock, job_kind, change, old_key, new_key):
     stack = Stack.named(bedrock, job_kind)
     properties = job_kind.properties(bedrock)
@@ -787,3 +796,37 @@ def test_a_job_replaced_with_a_new_wait_condition_or_none_is_replaced(bedrock, j
     new_id = index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))["PhysicalResourceId"]
     assert new_id != physical_id
     assert job_kind.create_operation in writes(bedrock, mark)
+
+
+def test_a_gone_job_is_not_replaced_under_its_wait_conditions_key_either(bedrock):
+    """An evaluation job's record can be deleted (BatchDeleteEvaluationJob): an Update then has no live job to
+    compare with, and a new one would still run unwaited for."""
+    kind = resource_kinds.EVALUATION_JOB
+    stack = Stack.named(bedrock, kind)
+    before = waited_for(kind.properties(bedrock), "1A2B3C4D")
+    after = before | {"roleArn": ROLE_ARN + "-v2"}
+    physical_id, _ = stack.create(before)
+    EVALUATION_JOBS.resources(bedrock.backend).clear()  # deleted outside the stack
+    mark = len(bedrock.calls)
+    with pytest.raises(ValueError, match=r"waitConditionKey: '1A2B3C4D' is unchanged"):
+        index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))
+    assert writes(bedrock, mark) == []
+
+
+def test_the_rollback_of_a_refused_replacement_leaves_a_job_of_its_configuration_made_earlier(bedrock):
+    """The logical id trained B earlier (left behind by an update, UpdateReplacePolicy Retain) and holds A now. A
+    deploy-time change back to B's configuration, under the same key, is refused: it made nothing, so its rollback
+    (an Update back, which deletes what a cancelled update made when the policy is Delete) must not take B for it."""
+    kind = resource_kinds.JOB
+    stack = Stack.named(bedrock, kind)
+    first = waited_for(kind.properties(bedrock), "1A2B3C4D") | {"updateReplacePolicy": "Delete"}
+    second = first | JOB_REPLACEMENTS[0][1]
+    b_id, _ = stack.create(second)
+    a_id, _ = stack.create(first)
+    assert a_id != b_id
+    with pytest.raises(ValueError, match="waitConditionKey"):
+        index.on_event(stack.events.update(a_id, second, first, stack.logical_id))
+    mark = len(bedrock.calls)
+
+    assert index.on_event(stack.events.update(a_id, first, second, stack.logical_id))["PhysicalResourceId"] == a_id
+    assert writes(bedrock, mark) == []
