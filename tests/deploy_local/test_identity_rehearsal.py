@@ -81,6 +81,7 @@ def test_deleting_with_retain_and_deploying_again_adopts_the_trained_model(assem
     with LocalCloud(write=lambda _line: None, timings=Timings(job_minutes=120)) as local:
         created = deploy(local, assemblies["two-destroyable"])
         assert created.succeeded, created.reason
+        first_stack_id = local.stacks[STACK].env.stack_id
         assert all(outcome.succeeded for outcome in local.delete().values())
         assert len(local.bedrock.models()) == 2  # RETAIN on delete
         mark, started = len(local.bedrock.calls), local.clock.now()
@@ -91,6 +92,11 @@ def test_deleting_with_retain_and_deploying_again_adopts_the_trained_model(assem
         assert again.outputs == created.outputs  # the same outputModelArns
         assert writes_since(local, mark) == []
         assert len(local.bedrock.jobs()) == 2
+        # A stack created again has a stack id of its own; the adopted jobs now carry it (the notifier's grants).
+        stack_id = local.stacks[STACK].env.stack_id
+        assert stack_id != first_stack_id
+        tags = [local.bedrock.all_tags(job["jobArn"]) for job in local.bedrock.jobs()]
+        assert [job_tags["cdk-bedrock-customization:stack"] for job_tags in tags] == [stack_id, stack_id]
         assert local.clock.now() - started < 15 * 60  # simulated seconds; the backstop runs after 3600
 
 

@@ -173,7 +173,7 @@ class LocalCloud:
                 if refusal is not None:
                     outcomes[artifact.name] = refusal
                     break
-                stack = self.stacks.get(artifact.name) or self._new_stack(artifact.name)
+                stack = self._stack_to_deploy(artifact.name)
                 outcomes[artifact.name] = self._deploy_stack(stack, artifact.template, assembly_dir)
                 if not outcomes[artifact.name].succeeded:
                     break
@@ -213,7 +213,7 @@ class LocalCloud:
         parameter values; it may import the exports of the stacks deployed before it. TemplateError: the
         template or its parameters are refused before the stack is touched, as CloudFormation refuses them."""
         template = load_template(path, parameters)
-        stack = self.stacks.get(stack_name) or self._new_stack(stack_name)
+        stack = self._stack_to_deploy(stack_name)
         with self._status_reports():
             return self._deploy_stack(stack, template, Path(path).parent)
 
@@ -242,6 +242,16 @@ class LocalCloud:
                 continue
             outcomes[name] = stack.delete((retain_resources or {}).get(name, ()))
         return outcomes
+
+    def _stack_to_deploy(self, name: str) -> LocalStack:
+        """The stack of that name; a new one, with a new stack id as CloudFormation gives it, when the last one was
+        deleted or its create rolled back (the CDK CLI deletes such a stack before it creates it again)."""
+        stack = self.stacks.get(name)
+        if stack is not None and stack.status not in ("DELETE_COMPLETE", "ROLLBACK_COMPLETE"):
+            return stack
+        if stack is not None:
+            stack.close()
+        return self._new_stack(name)
 
     def _new_stack(self, name: str) -> LocalStack:
         stack_id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{uuid.uuid4()}"
