@@ -5,6 +5,7 @@ Both dispatch on the event's ResourceType. The event's ResponseURL is never logg
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Mapping
@@ -38,10 +39,9 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     try:
         handler = _handler(event)
         named = _naming_what_was_made(handler, event)
-        if _kept_by_rollback(handler, named):
-            logger.info(
-                "Kept %s: it existed before the operation that this rollback undoes", named["PhysicalResourceId"]
-            )
+        left = _left_by_rollback(handler, named)
+        if left is not None:
+            logger.info("Left %s as it is: %s", named["PhysicalResourceId"], left)
             return {"PhysicalResourceId": event["PhysicalResourceId"]} if entry == "on_event" else {"IsComplete": True}
         result: dict[str, Any] = getattr(handler, entry)(named)
         if entry == "on_event":
@@ -72,14 +72,24 @@ def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapp
     return {**event, "PhysicalResourceId": made}
 
 
-def _kept_by_rollback(handler: ModuleType, event: Mapping[str, Any]) -> bool:
-    """A Delete, of a resource adopted by the operation that the stack is rolling back (lifecycle.kept_by_rollback)."""
+def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any]) -> str | None:
+    """Why a request of a rollback leaves the resource as it is (None: it does not). A Delete of a resource that the
+    operation it undoes adopted (lifecycle.kept_by_rollback); an Update back to a resource that is gone (deleted
+    outside the stack): the stack returns to where it was, and a rollback makes nothing (no job, no purchase)."""
     kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
-    if event.get("RequestType") != "Delete" or kind is None:
-        return False
-    return lifecycle.kept_by_rollback(
-        kind, handler.bedrock_client(), event["PhysicalResourceId"], lambda: stack_status(event["StackId"])
-    )
+    physical_id = event.get("PhysicalResourceId", "")
+    if kind is None:
+        return None
+    status = functools.partial(stack_status, event["StackId"])
+    if event.get("RequestType") == "Delete":
+        kept = lifecycle.kept_by_rollback(kind, handler.bedrock_client(), physical_id, status)
+        return "it existed before the operation that this rollback undoes" if kept else None
+    if event.get("RequestType") != "Update" or not kind.arn_pattern.fullmatch(physical_id):
+        return None
+    lifecycle.Desired.of(event)  # invalid properties fail before any call, as the update itself does
+    if kind.get(handler.bedrock_client(), physical_id) is not None or status() not in lifecycle.ROLLBACK_STATUSES:
+        return None
+    return "it is gone, as it was before the update that this rollback undoes"
 
 
 def stack_status(stack_id: str) -> str:

@@ -101,7 +101,7 @@ def test_deleting_a_job_that_does_not_exist_succeeds(bedrock, events):
     poll, result = delete(events, missing)
     assert result == {"PhysicalResourceId": missing}
     assert index.is_complete(poll) == {"IsComplete": True}
-    # Each entry reads it twice: whether a rollback must leave it (index._kept_by_rollback), then to delete it.
+    # Each entry reads it twice: whether a rollback must leave it (index._left_by_rollback), then to delete it.
     assert bedrock.calls_to("GetModelCustomizationJob") == [{"jobIdentifier": missing}] * 4
 
 

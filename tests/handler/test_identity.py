@@ -798,18 +798,29 @@ def test_a_job_replaced_with_a_new_wait_condition_or_none_is_replaced(bedrock, j
     assert job_kind.create_operation in writes(bedrock, mark)
 
 
-def test_a_gone_job_is_not_replaced_under_its_wait_conditions_key_either(bedrock):
+@pytest.mark.parametrize(
+    "change", [{"roleArn": ROLE_ARN + "-v2"}, {"updateReplacePolicy": "Delete"}], ids=["identifying", "replace-policy"]
+)
+def test_a_gone_job_is_not_made_again_by_an_update_nor_by_its_rollback(bedrock, monkeypatch, change):
     """An evaluation job's record can be deleted (BatchDeleteEvaluationJob): an Update then has no live job to
-    compare with, and a new one would still run unwaited for."""
+    compare with, and a new one would run unwaited for, so it is refused. CloudFormation's rollback sends the Update
+    back, to the same gone job: the stack returns to where it was, and nothing is made."""
     kind = resource_kinds.EVALUATION_JOB
     stack = Stack.named(bedrock, kind)
     before = waited_for(kind.properties(bedrock), "1A2B3C4D")
-    after = before | {"roleArn": ROLE_ARN + "-v2"}
+    after = before | change
     physical_id, _ = stack.create(before)
     EVALUATION_JOBS.resources(bedrock.backend).clear()  # deleted outside the stack
+    status = "UPDATE_IN_PROGRESS"
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
     mark = len(bedrock.calls)
     with pytest.raises(ValueError, match=r"waitConditionKey: '1A2B3C4D' is unchanged"):
         index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))
+
+    status = "UPDATE_ROLLBACK_IN_PROGRESS"
+    rollback = stack.events.update(physical_id, before, after, stack.logical_id)
+    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
+    assert index.is_complete(is_complete_input(rollback, {"PhysicalResourceId": physical_id})) == {"IsComplete": True}
     assert writes(bedrock, mark) == []
 
 
