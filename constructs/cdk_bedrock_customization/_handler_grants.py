@@ -123,7 +123,7 @@ class HandlerGrants:
                 ["cloudformation:DescribeStacks"],
                 self.stack.format_arn(service="cloudformation", resource="stack", resource_name="*/*"),
                 reason="The provider stack serves the templates of any stack in its account and Region: the handler "
-                "reads a stack's status only.",
+                "calls DescribeStacks for a stack's status (it answers the outputs and parameters too).",
             )
             return
         self._allow("stack status", ["cloudformation:DescribeStacks"], self.stack.stack_id)
@@ -137,8 +137,8 @@ class HandlerGrants:
                 "stack status",
                 ["cloudformation:DescribeStacks"],
                 self.stack.format_arn(service="cloudformation", resource="stack", resource_name=name),
-                reason="The stacks this nested stack is nested in, by their names: the handler reads their status "
-                "only.",
+                reason="The stacks this nested stack is nested in, by their names: the handler calls DescribeStacks "
+                "for their status (it answers their outputs and parameters too).",
             )
 
     def allow_passing(self, role_arn: str) -> None:

@@ -3,6 +3,7 @@ fact 10): a refused update and its rollback, a replacement undone by a later fai
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -143,3 +144,17 @@ def test_a_job_changed_by_a_parameter_is_not_replaced_behind_its_wait_condition(
         assert writes_since(local, mark) == []
         assert len(local.bedrock.jobs()) == 1
         assert local.stacks[STACK].outputs()["Model0Arn"] == first_model
+
+
+def test_a_stack_created_again_has_a_new_id_and_is_the_last_deployed(tmp_path):
+    """CloudFormation gives a stack created again (after its delete) a stack id of its own; a delete of every stack
+    takes the last deployed first."""
+    path = tmp_path / "handle.json"
+    path.write_text(json.dumps({"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}))
+    with LocalCloud(write=lambda _line: None) as local:
+        assert all(local.deploy_template(path, name).succeeded for name in ("First", "Second"))
+        first_id = local.stacks["First"].env.stack_id
+        assert local.delete(["First"])["First"].succeeded
+        assert local.deploy_template(path, "First").succeeded
+        assert local.stacks["First"].env.stack_id != first_id
+        assert list(local.delete()) == ["First", "Second"]

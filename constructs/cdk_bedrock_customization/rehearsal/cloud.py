@@ -251,6 +251,7 @@ class LocalCloud:
             return stack
         if stack is not None:
             stack.close()
+            del self.stacks[name]  # the new one is the last deployed, which a delete of every stack takes first
         return self._new_stack(name)
 
     def _new_stack(self, name: str) -> LocalStack:
