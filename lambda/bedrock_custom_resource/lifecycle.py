@@ -287,9 +287,9 @@ def _refuse_a_replacement_not_waited_for(kind: ResourceKind, event: CustomResour
     if not key or key != (event.get("OldResourceProperties") or {}).get(contract.WAIT_CONDITION_KEY):
         return
     raise ValueError(
-        f"{contract.WAIT_CONDITION_KEY}: {key!r} is unchanged, but the {kind.noun}'s properties changed so that "
-        f"{physical_id} must be replaced by a new one, which its wait condition would not wait for (a wait condition "
-        "waits only when it is created). The change came from a value the template holds as a reference: a "
+        f"{contract.WAIT_CONDITION_KEY}: {key!r} is unchanged, but {kind.noun} {physical_id} would be replaced by "
+        "a new one (its properties changed, or it is gone), which its wait condition would not wait for (a wait "
+        "condition waits only when it is created). A change the template does not show comes from a reference in it: a "
         "CfnParameter, an SSM parameter, a dynamic reference, or a resource you gave (a role, a bucket, a key) that "
         "was replaced. Nothing was created. Change such a value together with something the template shows (the "
         "construct's id, say), or poll this job (Completion.polling())."
