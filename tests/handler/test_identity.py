@@ -600,6 +600,23 @@ def test_a_rollback_leaves_what_its_operation_adopted_and_any_other_delete_delet
         assert any(operation.startswith(("Delete", "Stop")) for operation in writes(bedrock, mark))
 
 
+def writes_of_a_delete(
+    bedrock: BedrockStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    stack: Stack,
+    physical_id: str,
+    properties: dict[str, Any],
+    stack_status: str,
+) -> list[str]:
+    """What a whole Delete of the resource (onEvent, then isComplete) writes while the stack is in stack_status."""
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: stack_status)
+    mark = len(bedrock.calls)
+    delete = stack.events.delete(physical_id, properties)
+    index.on_event(delete)
+    index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+    return writes(bedrock, mark)
+
+
 def test_a_rollback_deletes_what_its_operation_made_even_when_a_retry_found_it(bedrock, kind, stack, monkeypatch):
     properties = kind.properties(bedrock)
     event = stack.events.create(properties)
@@ -608,12 +625,8 @@ def test_a_rollback_deletes_what_its_operation_made_even_when_a_retry_found_it(b
     # is not an adoption.
     assert index.on_event(event)["PhysicalResourceId"] == physical_id
     assert bedrock.all_tags(physical_id)[ORIGIN_TAG] == f"request:{event['RequestId']}"
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: "ROLLBACK_IN_PROGRESS")
-    mark = len(bedrock.calls)
-    delete = stack.events.delete(physical_id, properties)
-    index.on_event(delete)
-    index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
-    assert any(operation.startswith(("Delete", "Stop")) for operation in writes(bedrock, mark))
+    written = writes_of_a_delete(bedrock, monkeypatch, stack, physical_id, properties, "ROLLBACK_IN_PROGRESS")
+    assert any(operation.startswith(("Delete", "Stop")) for operation in written)
 
 
 @pytest.mark.parametrize(("stack_status", "kept"), [("ROLLBACK_IN_PROGRESS", True), ("DELETE_IN_PROGRESS", False)])
@@ -628,14 +641,8 @@ def test_a_rollback_leaves_a_copy_its_operation_adopted(bedrock, monkeypatch, st
     again = Stack.named(bedrock, kind)
     assert again.create(properties)[0] == physical_id
     assert bedrock.all_tags(model_arn)[ORIGIN_TAG] == "adopted"
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: stack_status)
-    mark = len(bedrock.calls)
-
-    delete = again.events.delete(physical_id, properties)
-    index.on_event(delete)
-    index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
-
-    assert set(writes(bedrock, mark)) == (set() if kept else {"DeleteCustomModel"})
+    written = writes_of_a_delete(bedrock, monkeypatch, again, physical_id, properties, stack_status)
+    assert set(written) == (set() if kept else {"DeleteCustomModel"})
 
 
 def test_a_rollback_deletes_a_copy_its_operation_made_even_when_a_retry_found_it(bedrock, monkeypatch):
@@ -650,12 +657,8 @@ def test_a_rollback_deletes_a_copy_its_operation_made_even_when_a_retry_found_it
     model_arn = kind.tagged(bedrock, physical_id, kind.tag_member)
     assert model_arn is not None
     assert bedrock.all_tags(model_arn)[ORIGIN_TAG] == f"request:{event['RequestId']}"
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: "ROLLBACK_IN_PROGRESS")
-    mark = len(bedrock.calls)
-    delete = stack.events.delete(physical_id, properties)
-    index.on_event(delete)
-    index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
-    assert set(writes(bedrock, mark)) == {"DeleteCustomModel"}
+    written = writes_of_a_delete(bedrock, monkeypatch, stack, physical_id, properties, "ROLLBACK_IN_PROGRESS")
+    assert set(written) == {"DeleteCustomModel"}
 
 
 def test_the_stack_status_is_read_as_cloudformation_answers_it(aws_environment, monkeypatch):
