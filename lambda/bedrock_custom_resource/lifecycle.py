@@ -239,8 +239,7 @@ class ResourceKind:
         return None if model_arn is None else current_tags(client, model_arn).get(ORIGIN_TAG)
 
     def _made_model(self, client: Any, live: Mapping[str, Any]) -> str | None:
-        model_arn = live.get(self.made.arn_member) if self.made is not None else None
-        return model_arn if model_arn and self.made is not None and self.made.find(client, model_arn) else None
+        return None if self.made is None else self.made.existing(client, live)
 
 
 def on_event(
@@ -507,10 +506,15 @@ class MadeModel:
             return None
         return f"completed, and its model {model_arn or ''} is gone".replace("  ", " ")
 
+    def existing(self, client: Any, job: Mapping[str, Any]) -> str | None:
+        """The ARN of the model the job made, once it exists."""
+        model_arn = job.get(self.arn_member)
+        return model_arn if model_arn and self.find(client, model_arn) is not None else None
+
     def retag(self, client: Any, job: Mapping[str, Any], desired: Desired) -> None:
         """The job's own tags are the lifecycle's; its model's tags exist once the model does."""
-        model_arn = job.get(self.arn_member)
-        if model_arn and self.find(client, model_arn) is not None:
+        model_arn = self.existing(client, job)
+        if model_arn is not None:
             retag(client, model_arn, desired.tags(self.tag_member))
 
     def refuse_taken_name(self, client: Any, request: Mapping[str, Any]) -> None:
