@@ -82,7 +82,7 @@ def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any]) -> str | No
         return None
     status = functools.partial(stack_status, event["StackId"])
     if event.get("RequestType") == "Delete":
-        kept = lifecycle.kept_by_rollback(kind, handler.bedrock_client(), physical_id, status)
+        kept = lifecycle.kept_by_rollback(kind, handler.bedrock_client(), physical_id, event["StackId"], status)
         return "it existed before the operation that this rollback undoes" if kept else None
     if event.get("RequestType") != "Update" or not kind.arn_pattern.fullmatch(physical_id):
         return None
@@ -121,7 +121,8 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
         made = lifecycle.made_by(kind, handler.bedrock_client(), {**event, "ResourceProperties": old})
         if made is None or made == event["PhysicalResourceId"]:
             return
-        if lifecycle.kept_by_rollback(kind, handler.bedrock_client(), made, lambda: stack_status(event["StackId"])):
+        status = functools.partial(stack_status, event["StackId"])
+        if lifecycle.kept_by_rollback(kind, handler.bedrock_client(), made, event["StackId"], status):
             logger.info("%s was adopted by an update that CloudFormation cancelled: it existed before, so stays", made)
             return
         logger.info("%s was made by an update that CloudFormation cancelled: deleting it", made)

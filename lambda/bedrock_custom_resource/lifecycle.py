@@ -230,13 +230,14 @@ class ResourceKind:
         if model_arn is not None and origin and current_tags(client, model_arn).get(ORIGIN_TAG) != origin[0]["value"]:
             client.tag_resource(resourceARN=model_arn, tags=origin)
 
-    def origin(self, client: Any, live: Mapping[str, Any]) -> str | None:
-        """Where the live resource came from (ORIGIN_TAG); for one that cannot be tagged, its model's (None until
-        the model exists)."""
-        if self.tags_on_record is None:
-            return self.own_tags(client, live).get(ORIGIN_TAG)
-        model_arn = self._made_model(client, live)
-        return None if model_arn is None else current_tags(client, model_arn).get(ORIGIN_TAG)
+    def adopted(self, client: Any, live: Mapping[str, Any], stack_id: str) -> bool:
+        """Whether the live resource existed before the request of stack_id that holds it: its origin (ORIGIN_TAG)
+        says so, or its stack tag names another stack. For one that cannot be tagged, its model's tags once the model
+        exists, else its record's: a copy adopted while copying has no model to mark, and its record keeps the tags
+        of the stack that made it (a stack of this name deleted, which kept it)."""
+        model_arn = None if self.tags_on_record is None else self._made_model(client, live)
+        tags = self.own_tags(client, live) if model_arn is None else current_tags(client, model_arn)
+        return tags.get(ORIGIN_TAG) == contract.ADOPTED or tags.get(STACK_TAG, stack_id) != stack_id
 
     def _made_model(self, client: Any, live: Mapping[str, Any]) -> str | None:
         return None if self.made is None else self.made.existing(client, live)
@@ -360,14 +361,16 @@ ROLLBACK_STATUSES = frozenset(
 )
 
 
-def kept_by_rollback(kind: ResourceKind, client: Any, physical_id: str, stack_status: Callable[[], str]) -> bool:
-    """Whether a Delete leaves the resource in place: it was adopted (ORIGIN_TAG: it existed before the request that
-    took it) and the Delete is a rollback, which deletes only what the operation it undoes took. A Delete of a
-    resource gone, or of a copy job whose model does not exist yet (it carries the origin), deletes as ever."""
+def kept_by_rollback(
+    kind: ResourceKind, client: Any, physical_id: str, stack_id: str, stack_status: Callable[[], str]
+) -> bool:
+    """Whether a Delete (of stack_id) leaves the resource in place: it was adopted (ResourceKind.adopted: it existed
+    before the request that took it) and the Delete is a rollback, which deletes only what the operation it undoes
+    took. A Delete of a resource gone deletes as ever."""
     if not kind.arn_pattern.fullmatch(physical_id):
         return False
     live = kind.get(client, physical_id)
-    if live is None or kind.origin(client, live) != contract.ADOPTED:
+    if live is None or not kind.adopted(client, live, stack_id):
         return False
     status = stack_status()
     logger.info("%s %s was adopted; the stack is %s", kind.noun, physical_id, status)

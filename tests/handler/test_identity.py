@@ -645,6 +645,34 @@ def test_a_rollback_leaves_a_copy_its_operation_adopted(bedrock, monkeypatch, st
     assert set(written) == (set() if kept else {"DeleteCustomModel"})
 
 
+@pytest.mark.parametrize(("stack_status", "kept"), [("ROLLBACK_IN_PROGRESS", True), ("DELETE_IN_PROGRESS", False)])
+def test_a_rollback_leaves_a_copy_its_operation_adopted_while_it_was_copying(bedrock, monkeypatch, stack_status, kept):
+    """A copy retained by a deleted stack and adopted, still copying, by the stack deployed again: no model exists
+    yet to mark, and its record keeps the first stack's tags. The rollback's Delete waits for the copy to end, and
+    then leaves its model; a Delete outside a rollback deletes it."""
+    kind = resource_kinds.COPY_JOB
+    properties = kind.properties(bedrock)
+    first = Stack.named(bedrock, kind)
+    physical_id = index.on_event(first.events.create(properties))["PhysicalResourceId"]
+    again = Stack.named(bedrock, kind)
+    assert again.events.stack_id != first.events.stack_id
+    assert index.on_event(again.events.create(properties))["PhysicalResourceId"] == physical_id
+    model_arn = kind.tagged(bedrock, physical_id, kind.tag_member)
+    client = bedrock.client()
+    with pytest.raises(client.exceptions.ResourceNotFoundException):  # still copying: no model
+        client.get_custom_model(modelIdentifier=model_arn)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: stack_status)
+    mark = len(bedrock.calls)
+
+    delete = again.events.delete(physical_id, properties)
+    index.on_event(delete)
+    again.make_ready(physical_id)  # the copy ends while the Delete waits for it
+    completed = index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+
+    assert completed == {"IsComplete": True}
+    assert set(writes(bedrock, mark)) == (set() if kept else {"DeleteCustomModel"})
+
+
 def test_a_rollback_deletes_a_copy_its_operation_made_even_when_a_retry_found_it(bedrock, monkeypatch):
     kind = resource_kinds.COPY_JOB
     stack = Stack.named(bedrock, kind)

@@ -325,8 +325,11 @@ def test_a_deployment_is_created_pointed_at_another_model_in_place_and_deleted(d
 # --- Custom::BedrockProvisionedModelThroughput -------------------------------------------------------------
 
 
-def in_service(driver: Driver, bedrock: BedrockStandIn, properties: dict[str, Any]) -> Response:
-    throughputs = CloudFormationEvents(resource_type=THROUGHPUT)
+def in_service(
+    driver: Driver, bedrock: BedrockStandIn, throughputs: CloudFormationEvents, properties: dict[str, Any]
+) -> Response:
+    """A throughput created through throughputs, one stack's events (CloudFormation sends each request of a
+    resource with its stack's StackId)."""
     ready = at_poll(2, lambda: bedrock.set_throughput_status(only_throughput(bedrock), "InService"))
     response = driver.send(throughputs.create(properties), ready)
     assert (response.status, response.physical_id) == ("SUCCESS", only_throughput(bedrock))
@@ -335,18 +338,20 @@ def in_service(driver: Driver, bedrock: BedrockStandIn, properties: dict[str, An
 
 def test_a_provisioned_throughput_is_created_and_deleted(driver, bedrock):
     properties = throughput_properties(active_model(bedrock, "support-v1"))
-    created = in_service(driver, bedrock, properties)
+    throughputs = CloudFormationEvents(resource_type=THROUGHPUT)
+    created = in_service(driver, bedrock, throughputs, properties)
     assert (created.data["status"], created.data["modelUnits"]) == ("InService", "1")
 
-    deleted = driver.send(CloudFormationEvents(resource_type=THROUGHPUT).delete(created.physical_id, properties), never)
+    deleted = driver.send(throughputs.delete(created.physical_id, properties), never)
     assert (deleted.status, deleted.physical_id) == ("SUCCESS", created.physical_id)
     assert bedrock.throughputs() == []
 
 
 def test_a_committed_throughput_refuses_its_delete_with_a_clear_message(driver, bedrock):
     properties = throughput_properties(active_model(bedrock, "support-v1"), commitmentDuration="OneMonth")
-    created = in_service(driver, bedrock, properties)
-    delete = CloudFormationEvents(resource_type=THROUGHPUT).delete(created.physical_id, properties)
+    throughputs = CloudFormationEvents(resource_type=THROUGHPUT)
+    created = in_service(driver, bedrock, throughputs, properties)
+    delete = throughputs.delete(created.physical_id, properties)
     response = driver.send(delete, never)
     assert_failed(driver, response, "has a OneMonth commitment that ends at", "Bedrock cannot delete it before then")
     assert response.physical_id == created.physical_id
