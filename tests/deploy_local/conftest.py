@@ -67,6 +67,8 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "committed": (under_test, COMMITTED),
         "committed-more-units": (under_test, {**COMMITTED, "committed_units": 2}),
         "committed-retrained-more-units": (under_test, {**COMMITTED, "committed_units": 2, "epochs": 2}),
+        # The create fails two hours in, once the committed throughput is bought: its rollback cannot delete it.
+        "committed-failing": (under_test, {**COMMITTED, "failing_after": 7200}),
     }
     jobs = [[app, str(root / name), dict(context)] for name, (app, context) in variants.items()]
     halves = [jobs[::2], jobs[1::2]]

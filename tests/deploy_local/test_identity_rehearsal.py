@@ -158,3 +158,34 @@ def test_a_stack_created_again_has_a_new_id_and_is_the_last_deployed(tmp_path):
         assert local.deploy_template(path, "First").succeeded
         assert local.stacks["First"].env.stack_id != first_id
         assert list(local.delete()) == ["First", "Second"]
+
+
+def test_a_stack_whose_create_and_rollback_failed_is_deleted_before_it_is_created_again(assemblies):
+    """The create fails after the committed throughput is bought, and its rollback cannot delete that throughput:
+    ROLLBACK_FAILED, which CloudFormation refuses to update. The next deploy deletes the stack first, as the CDK CLI
+    does; that delete fails on the throughput again, so the deploy fails with the CLI's message, touching nothing
+    else. Deleted retaining the throughput (and the model it serves), the stack is created again."""
+    with LocalCloud(write=lambda _line: None, timings=TIMINGS) as local:
+        failed = deploy(local, assemblies["committed-failing"])
+        assert (failed.succeeded, failed.status) == (False, "ROLLBACK_FAILED"), failed.reason
+        (throughput,) = failed.delete_failed
+        first_id = local.stacks[STACK].env.stack_id
+        jobs = len(local.bedrock.jobs())
+
+        again = deploy(local, assemblies["committed"])
+
+        assert (again.succeeded, again.status) == (False, "DELETE_FAILED")
+        assert again.reason == (
+            f"Failed deleting stack {STACK} that had previously failed creation (current state: DELETE_FAILED)"
+        )
+        assert len(local.bedrock.jobs()) == jobs and len(local.bedrock.throughputs()) == 1
+        refused = local.stacks[STACK].deploy(local.stacks[STACK].template, local.stacks[STACK].assembly_dir)
+        assert not refused.succeeded and "is in DELETE_FAILED state and can not be updated" in refused.reason
+
+        # The model the kept throughput serves cannot be deleted either (in use): it is retained too.
+        in_use = local.delete([STACK], {STACK: [throughput]})[STACK]
+        assert not in_use.succeeded and "in use" in in_use.reason, in_use.reason
+        assert local.delete([STACK], {STACK: [throughput, *in_use.delete_failed]})[STACK].succeeded
+        created = deploy(local, assemblies["committed"])
+        assert created.succeeded, created.reason
+        assert local.stacks[STACK].env.stack_id != first_id

@@ -290,6 +290,31 @@ def test_a_failed_rollback_update_ends_in_update_rollback_failed(play, tmp_path)
     }
 
 
+def test_a_stack_whose_update_rollback_failed_refuses_an_update(play, tmp_path):
+    """CloudFormation refuses UpdateStack in UPDATE_ROLLBACK_FAILED (only ContinueUpdateRollback or a delete may
+    follow): the deploy fails before it starts, and no request is sent."""
+    stand_in = StandIn(
+        {
+            ("Update", "B", "2"): {"Status": "FAILED", "Reason": "B broke"},
+            ("Update", "A", "1"): {"Status": "FAILED", "Reason": "A cannot go back"},
+        }
+    )
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1"), B=custom("1", "A")), tmp_path).succeeded
+    assert stack.deploy(template(A=custom("2"), B=custom("2", "A")), tmp_path).status == "UPDATE_ROLLBACK_FAILED"
+    sent = len(stand_in.requests)
+
+    refused = stack.deploy(template(A=custom("3"), B=custom("3", "A")), tmp_path)
+
+    assert not refused.succeeded
+    assert refused.reason.startswith(
+        f"{STACK}: ValidationError: Stack:{ENV.stack_id} is in UPDATE_ROLLBACK_FAILED state and can not be updated."
+    )
+    assert "ContinueUpdateRollback" in refused.reason
+    assert stand_in.sent(sent) == []
+    assert stack.status == "UPDATE_ROLLBACK_FAILED"
+
+
 def test_what_a_resource_depends_on_is_rolled_back_before_it(play, tmp_path):
     """A rollback is an update to the previous template: in its order, dependencies first."""
     stand_in = StandIn({("Update", "D", "2"): {"Status": "FAILED", "Reason": "D broke"}})

@@ -179,7 +179,9 @@ class LocalCloud:
                     break
         return outcomes
 
-    def _deploy_stack(self, stack: LocalStack, template: Template, directory: Path) -> Outcome:
+    def _deploy_stack(self, stack: LocalStack | Outcome, template: Template, directory: Path) -> Outcome:
+        if isinstance(stack, Outcome):  # what the CLI did before it (_stack_to_deploy) failed
+            return stack
         self._deploying.append(stack.env.stack_name)
         try:
             return stack.deploy(template, directory)
@@ -243,11 +245,20 @@ class LocalCloud:
             outcomes[name] = stack.delete((retain_resources or {}).get(name, ()))
         return outcomes
 
-    def _stack_to_deploy(self, name: str) -> LocalStack:
-        """The stack of that name; a new one, with a new stack id as CloudFormation gives it, when the last one was
-        deleted or its create rolled back (the CDK CLI deletes such a stack before it creates it again)."""
+    def _stack_to_deploy(self, name: str) -> LocalStack | Outcome:
+        """The stack of that name; a new one, with a new stack id as CloudFormation gives it, when there is none or
+        the last one was deleted. A stack whose create failed (ROLLBACK_COMPLETE, or ROLLBACK_FAILED with what its
+        rollback could not delete) is deleted first, as the CDK CLI does; when that delete fails, the failed
+        Outcome, with the CLI's message."""
         stack = self.stacks.get(name)
-        if stack is not None and stack.status not in ("DELETE_COMPLETE", "ROLLBACK_COMPLETE"):
+        if stack is not None and stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
+            self.printer.line(f"{name} failed creation ({stack.status}): deleting it before creating it again")
+            if not stack.delete().succeeded:
+                reason = f"Failed deleting stack {name} that had previously failed creation"
+                reason += f" (current state: {stack.status})"  # the CDK CLI's message
+                self.printer.line(reason)
+                return Outcome("CREATE", False, reason, status=stack.status)
+        if stack is not None and stack.status != "DELETE_COMPLETE":
             return stack
         if stack is not None:
             stack.close()

@@ -51,6 +51,17 @@ from .wait_conditions import WaitConditions
 __all__ = ["Deployed", "LocalStack", "Outcome", "Printer", "ResourceFailed"]
 
 
+# The statuses in which CloudFormation refuses to update a stack, and what it leaves one to do.
+_CREATE_FAILED = "Delete the stack, and create it again (LocalCloud.deploy does, as the CDK CLI does)."
+NOT_UPDATABLE = {
+    "ROLLBACK_COMPLETE": _CREATE_FAILED,
+    "ROLLBACK_FAILED": _CREATE_FAILED,
+    "UPDATE_ROLLBACK_FAILED": "Continue its rollback (ContinueUpdateRollback, as `cdk rollback` or `cdk deploy` "
+    "does after asking; the rehearsal does not play it), or delete the stack.",
+    "DELETE_FAILED": "Delete it again (RetainResources may keep what could not be deleted).",
+}
+
+
 class LocalStack:
     """One stack's resources and the operations on them."""
 
@@ -147,7 +158,15 @@ class LocalStack:
 
     def deploy(self, template: Template, assembly_dir: Path) -> Outcome:
         """Create the stack, or update it to template; roll back on failure. A template CloudFormation refuses
-        (limits.template_refusal) fails the operation before it starts, touching nothing."""
+        (limits.template_refusal), or a stack in a status that cannot be updated (NOT_UPDATABLE), fails the
+        operation before it starts, touching nothing."""
+        if self.status in NOT_UPDATABLE:
+            reason = (
+                f"{self.env.stack_name}: ValidationError: Stack:{self.env.stack_id} is in {self.status} state and "
+                f"can not be updated. {NOT_UPDATABLE[self.status]}"
+            )
+            self.printer.line(f"UPDATE refused {reason}")
+            return Outcome("UPDATE", False, reason)
         with self.clock.actor():
             return self._ended(self._operation.deploy(template, assembly_dir))
 
