@@ -55,6 +55,7 @@ class JobQueue:
             cdk.Annotations.of(self.anchor).add_warning_v2(
                 POLLING_WARNING_ID,
                 f"Deployments wait at most {self.total_timeout.to_human_string()} for each polled "
-                "customization job in this stack; a job that runs longer fails the deployment, and the rollback "
-                "stops it. Completion.event_driven() waits up to 12 hours.",
+                "customization job in this stack; a job that runs longer fails the deployment, and its rollback "
+                "stops the job only with RemovalPolicy.DESTROY or RETAIN_ON_UPDATE_OR_DELETE (with RETAIN, the "
+                "default, it goes on running outside the stack). Completion.event_driven() waits up to 12 hours.",
             )

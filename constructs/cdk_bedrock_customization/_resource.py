@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import typing
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -381,6 +382,21 @@ class AwaitedJob:
     @property
     def job_arn(self) -> str:
         return attribute_string(self.resource, "jobArn")
+
+    def completed_attribute(self, name: str) -> str:
+        """An attribute of the completed job, as a string token: any that its type answers, as Bedrock names it
+        (a customization job's ``status``, ``baseModelArn``, ``creationTime``, ``endTime``, ``trainingLoss``,
+        ``validationLoss``...). Bedrock reports some only for some jobs (losses, a KMS key): reading one it did not
+        report fails the deployment, as Fn::GetAtt does."""
+        if self._completed is not None:
+            resource_type = self._completed.cfn_resource_type
+            names = sorted(typing.get_type_hints(contract.CONTRACTS[resource_type].attributes))
+            if name not in names:
+                raise ValueError(
+                    f"{self.node.path}: completed_attribute: {name!r} is not an attribute of {resource_type}; it "
+                    f"answers {', '.join(names)}"
+                )
+        return self._completed_attribute(name)
 
     def _completed_attribute(self, name: str) -> str:
         if self._completed is None:

@@ -236,3 +236,32 @@ class TestNoWait:
         with pytest.raises(ValueError, match="no_wait"):
             started.add_deployment("OnDemand")
         assert not of_type(template, WAIT) and not [k for k in template if k.startswith("BedrockJobCompletion")]
+
+
+class TestCompletedAttribute:
+    """Any attribute of the completed job: the reader's when event-driven (the job resource answers once Bedrock
+    accepts the job, before it has losses), the job resource's when polled."""
+
+    def test_event_driven_reads_it_from_the_completed_job_reader(self, stack, bucket):
+        trained = custom_model(stack, bucket)
+        ((reader_id, _reader),) = of_type(resources(stack), RESULT).items()
+        assert stack.resolve(trained.completed_attribute("trainingLoss")) == {"Fn::GetAtt": [reader_id, "trainingLoss"]}
+
+    def test_polled_reads_it_from_the_job_resource(self, stack, bucket):
+        polled = custom_model(stack, bucket, completion=Completion.polling())
+        job_id = logical_id(stack, polled.resource)
+        assert stack.resolve(polled.completed_attribute("validationLoss")) == {"Fn::GetAtt": [job_id, "validationLoss"]}
+
+    def test_a_name_the_job_does_not_answer_is_refused_naming_it(self, stack, bucket):
+        trained = custom_model(stack, bucket)
+        with pytest.raises(
+            ValueError,
+            match=r"completed_attribute: 'trainingloss' is not an attribute of "
+            r"Custom::BedrockModelCustomizationJobResult; it answers .*trainingLoss",
+        ):
+            trained.completed_attribute("trainingloss")
+
+    def test_no_wait_has_no_completed_job_to_read(self, stack, bucket):
+        started = custom_model(stack, bucket, completion=Completion.no_wait())
+        with pytest.raises(ValueError, match=r"trainingLoss is not available with Completion.no_wait\(\)"):
+            started.completed_attribute("trainingLoss")
