@@ -163,8 +163,8 @@ def test_a_stack_created_again_has_a_new_id_and_is_the_last_deployed(tmp_path):
 def test_a_stack_whose_create_and_rollback_failed_is_deleted_before_it_is_created_again(assemblies):
     """The create fails after the committed throughput is bought, and its rollback cannot delete that throughput:
     ROLLBACK_FAILED, which CloudFormation refuses to update. The next deploy deletes the stack first, as the CDK CLI
-    does; that delete fails on the throughput again, so the deploy fails with the CLI's message, touching nothing
-    else. Deleted retaining the throughput (and the model it serves), the stack is created again."""
+    does; that delete fails on the throughput again, so the deploy fails with the CLI's message and the reason,
+    touching nothing else. Deleted retaining the throughput (and the model it serves), the stack is created again."""
     with LocalCloud(write=lambda _line: None, timings=TIMINGS) as local:
         failed = deploy(local, assemblies["committed-failing"])
         assert (failed.succeeded, failed.status) == (False, "ROLLBACK_FAILED"), failed.reason
@@ -174,10 +174,13 @@ def test_a_stack_whose_create_and_rollback_failed_is_deleted_before_it_is_create
 
         again = deploy(local, assemblies["committed"])
 
-        assert (again.succeeded, again.status) == (False, "DELETE_FAILED")
-        assert again.reason == (
-            f"Failed deleting stack {STACK} that had previously failed creation (current state: DELETE_FAILED)"
+        assert (again.operation, again.succeeded, again.status) == ("DELETE", False, "DELETE_FAILED")
+        # The CDK CLI's waitForStackDelete: "The stack named X is in a failed state. ... : DELETE_FAILED (reason)".
+        assert again.reason.startswith(
+            f"The stack named {STACK} is in a failed state. You may need to delete it from the AWS console : "
+            "DELETE_FAILED ("
         )
+        assert "commitment that ends at" in again.reason and again.delete_failed == [throughput]
         assert len(local.bedrock.jobs()) == jobs and len(local.bedrock.throughputs()) == 1
         refused = local.stacks[STACK].deploy(local.stacks[STACK].template, local.stacks[STACK].assembly_dir)
         assert not refused.succeeded and "is in DELETE_FAILED state and can not be updated" in refused.reason

@@ -673,6 +673,26 @@ def test_a_rollback_leaves_a_copy_its_operation_adopted_while_it_was_copying(bed
     assert set(writes(bedrock, mark)) == (set() if kept else {"DeleteCustomModel"})
 
 
+def test_a_rollback_deletes_a_copy_its_operation_started_once_it_ends(bedrock, monkeypatch):
+    """The rolled-back create's own copy, still copying: its record names this stack, so the rollback's Delete waits
+    for it to end and deletes its model (nothing of it stays billed)."""
+    kind = resource_kinds.COPY_JOB
+    stack = Stack.named(bedrock, kind)
+    properties = kind.properties(bedrock)
+    physical_id = index.on_event(stack.events.create(properties))["PhysicalResourceId"]
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+
+    delete = stack.events.delete(physical_id, properties)
+    index.on_event(delete)
+    waiting = index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+    stack.make_ready(physical_id)  # the copy ends while the Delete waits for it
+    done = index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+
+    assert (waiting, done) == ({"IsComplete": False}, {"IsComplete": True})
+    assert set(writes(bedrock, mark)) == {"DeleteCustomModel"}
+
+
 def test_a_rollback_deletes_a_copy_its_operation_made_even_when_a_retry_found_it(bedrock, monkeypatch):
     kind = resource_kinds.COPY_JOB
     stack = Stack.named(bedrock, kind)

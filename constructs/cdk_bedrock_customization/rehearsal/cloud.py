@@ -248,16 +248,16 @@ class LocalCloud:
     def _stack_to_deploy(self, name: str) -> LocalStack | Outcome:
         """The stack of that name; a new one, with a new stack id as CloudFormation gives it, when there is none or
         the last one was deleted. A stack whose create failed (ROLLBACK_COMPLETE, or ROLLBACK_FAILED with what its
-        rollback could not delete) is deleted first, as the CDK CLI does; when that delete fails, the failed
-        Outcome, with the CLI's message."""
+        rollback could not delete) is deleted first, as the CDK CLI does; when that delete fails, its Outcome, with
+        the CLI's message."""
         stack = self.stacks.get(name)
         if stack is not None and stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
             self.printer.line(f"{name} failed creation ({stack.status}): deleting it before creating it again")
-            if not stack.delete().succeeded:
-                reason = f"Failed deleting stack {name} that had previously failed creation"
-                reason += f" (current state: {stack.status})"  # the CDK CLI's message
-                self.printer.line(reason)
-                return Outcome("CREATE", False, reason, status=stack.status)
+            deleted = stack.delete()
+            if not deleted.succeeded:
+                deleted.reason = _delete_failed_message(name, deleted)
+                self.printer.line(deleted.reason)
+                return deleted
         if stack is not None and stack.status != "DELETE_COMPLETE":
             return stack
         if stack is not None:
@@ -347,3 +347,11 @@ class LocalCloud:
         client.meta.events.register("before-call.cloudformation.ListStackResources", list_stack_resources)
         client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe_stack_resource)
         return client
+
+
+def _delete_failed_message(name: str, deleted: Outcome) -> str:
+    """The CDK CLI's error when a delete it waited for failed (waitForStackDelete): the status, and its reason."""
+    return (
+        f"The stack named {name} is in a failed state. You may need to delete it from the AWS console : "
+        f"{deleted.status} ({deleted.reason})"
+    )
