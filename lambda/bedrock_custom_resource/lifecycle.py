@@ -504,10 +504,9 @@ class MadeModel:
             return None
         if status != "Completed":
             return f"is {status}"
-        model_arn = job.get(self.arn_member)
-        if model_arn and self.find(client, model_arn) is not None:
+        if self.existing(client, job) is not None:
             return None
-        return f"completed, and its model {model_arn or ''} is gone".replace("  ", " ")
+        return f"completed, and its model {job.get(self.arn_member) or ''} is gone".replace("  ", " ")
 
     def existing(self, client: Any, job: Mapping[str, Any]) -> str | None:
         """The ARN of the model the job made, once it exists."""

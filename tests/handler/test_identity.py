@@ -617,6 +617,27 @@ def writes_of_a_delete(
     return writes(bedrock, mark)
 
 
+def delete_of_a_running_copy(
+    bedrock: BedrockStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    stack: Stack,
+    physical_id: str,
+    properties: dict[str, Any],
+    stack_status: str,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """A whole Delete of a copy still copying, while the stack is in stack_status: onEvent, a poll, the copy ends,
+    a poll. The two polls' answers, and what the Delete wrote."""
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: stack_status)
+    mark = len(bedrock.calls)
+    delete = stack.events.delete(physical_id, properties)
+    index.on_event(delete)
+    poll = is_complete_input(delete, {"PhysicalResourceId": physical_id})
+    polls = [index.is_complete(poll)]
+    stack.make_ready(physical_id)  # the copy ends while the Delete waits for it
+    polls.append(index.is_complete(poll))
+    return polls, writes(bedrock, mark)
+
+
 def test_a_rollback_deletes_what_its_operation_made_even_when_a_retry_found_it(bedrock, kind, stack, monkeypatch):
     properties = kind.properties(bedrock)
     event = stack.events.create(properties)
@@ -661,16 +682,12 @@ def test_a_rollback_leaves_a_copy_its_operation_adopted_while_it_was_copying(bed
     client = bedrock.client()
     with pytest.raises(client.exceptions.ResourceNotFoundException):  # still copying: no model
         client.get_custom_model(modelIdentifier=model_arn)
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: stack_status)
-    mark = len(bedrock.calls)
 
-    delete = again.events.delete(physical_id, properties)
-    index.on_event(delete)
-    again.make_ready(physical_id)  # the copy ends while the Delete waits for it
-    completed = index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+    polls, written = delete_of_a_running_copy(bedrock, monkeypatch, again, physical_id, properties, stack_status)
 
-    assert completed == {"IsComplete": True}
-    assert set(writes(bedrock, mark)) == (set() if kept else {"DeleteCustomModel"})
+    # Kept: left at once. Deleted: waited for, then its model deleted.
+    assert polls == ([{"IsComplete": True}] * 2 if kept else [{"IsComplete": False}, {"IsComplete": True}])
+    assert set(written) == (set() if kept else {"DeleteCustomModel"})
 
 
 def test_a_rollback_deletes_a_copy_its_operation_started_once_it_ends(bedrock, monkeypatch):
@@ -680,17 +697,13 @@ def test_a_rollback_deletes_a_copy_its_operation_started_once_it_ends(bedrock, m
     stack = Stack.named(bedrock, kind)
     properties = kind.properties(bedrock)
     physical_id = index.on_event(stack.events.create(properties))["PhysicalResourceId"]
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: "ROLLBACK_IN_PROGRESS")
-    mark = len(bedrock.calls)
 
-    delete = stack.events.delete(physical_id, properties)
-    index.on_event(delete)
-    waiting = index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
-    stack.make_ready(physical_id)  # the copy ends while the Delete waits for it
-    done = index.is_complete(is_complete_input(delete, {"PhysicalResourceId": physical_id}))
+    polls, written = delete_of_a_running_copy(
+        bedrock, monkeypatch, stack, physical_id, properties, "ROLLBACK_IN_PROGRESS"
+    )
 
-    assert (waiting, done) == ({"IsComplete": False}, {"IsComplete": True})
-    assert set(writes(bedrock, mark)) == {"DeleteCustomModel"}
+    assert polls == [{"IsComplete": False}, {"IsComplete": True}]
+    assert set(written) == {"DeleteCustomModel"}
 
 
 def test_a_rollback_deletes_a_copy_its_operation_made_even_when_a_retry_found_it(bedrock, monkeypatch):
