@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -468,8 +467,6 @@ def allow_statements(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tup
 ESCROW_URI = "s3://customer-escrow-123456789012-smtj-a1b2c3/nova-support/model/"
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/nova-support/1"
 WEIGHTS_URI = "s3://open-weights-bucket/llama-3-8b/"
-# A local folder of weights, made once per test session (the upload's asset is staged from it).
-WEIGHTS_FOLDER = Path(tempfile.mkdtemp(prefix="grant-paths-weights-")) / "llama"
 SOURCE_MODEL_ARN = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
 CUSTOM_MODELS = "arn:aws:bedrock:us-east-1:123456789012:custom-model/*"
 IMPORTED_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:imported-model/a1b2c3d4e5f6"
@@ -487,8 +484,9 @@ def _job(scope: cdk.Stack, construct_id: str, data: S3Data, output: S3Data, **pr
     )
 
 
-def grant_paths_app() -> cdk.App:
-    """Every grant path of the library, in four stacks."""
+def grant_paths_app(weights_folder: Path) -> cdk.App:
+    """Every grant path of the library, in four stacks; weights_folder: where to make the local weights that one
+    of them uploads (its asset is staged from it)."""
     app = cdk.App()
 
     # The Provider framework (the default), in an account and Region known at synth.
@@ -592,7 +590,7 @@ def grant_paths_app() -> cdk.App:
     )
     ImportedModel(stack, "OpenWeightsPolled", model_data=S3Data.from_uri(WEIGHTS_URI), completion=Completion.polling())
     local_weights = S3Data.from_local_folder(
-        stack, "LocalWeightsUpload", str(make_model(WEIGHTS_FOLDER)), bucket=bucket, key="local-weights/"
+        stack, "LocalWeightsUpload", str(make_model(weights_folder)), bucket=bucket, key="local-weights/"
     )
     ImportedModel(stack, "OpenWeightsFromALocalFolder", model_data=local_weights)
     CopiedCustomModel(stack, "CopiedFromAnotherRegion", source_model=SOURCE_MODEL_ARN, kms_key=key).add_deployment(
@@ -713,9 +711,9 @@ def example_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dic
 
 
 @pytest.fixture(scope="module")
-def grant_paths_synth() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+def grant_paths_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """The grant paths app's templates, and cdk-nag's AwsSolutions report on it (one synth for both)."""
-    app = grant_paths_app()
+    app = grant_paths_app(tmp_path_factory.mktemp("weights") / "llama")
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     assembly = app.synth()  # fails on an unacknowledged cdk-nag error
     report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
