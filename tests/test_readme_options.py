@@ -1,4 +1,5 @@
-"""The README's option tables match the constructors they document, so that neither can change without the other.
+"""The README's option tables match the constructors they document, so that neither can change without the other;
+and its section on the models file names every field of the file.
 
 A table is one whose header is ``option | type | default``, ``option | default`` (the construct is the first
 exported construct named in backticks in the heading above it) or ``construct | option | default`` (an empty
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import cdk_bedrock_customization
 import pytest
+from cdk_bedrock_customization import models_file
 
 from constructs import Construct
 
@@ -121,6 +123,19 @@ def differences(construct: str, documented: dict[str, str]) -> list[str]:
 
 
 README_ROWS = option_rows(README.read_text())
+MODELS_FILE_HEADING = "## Models as data"
+
+
+def unnamed_fields(text: str) -> dict[str, list[str]]:
+    """Per section of the models file, its fields that the README's section on the file does not name."""
+    start = text.index(MODELS_FILE_HEADING)
+    end = text.find("\n## ", start + len(MODELS_FILE_HEADING))
+    named = set(re.findall(r"\w+", text[start : None if end < 0 else end]))
+    found = {
+        section: [field.name for field in fields if field.name not in named]
+        for section, fields in models_file.FIELDS.items()
+    }
+    return {section: names for section, names in found.items() if names}
 
 
 def test_every_construct_has_a_table_or_a_reason() -> None:
@@ -132,6 +147,17 @@ def test_every_construct_has_a_table_or_a_reason() -> None:
 def test_the_readme_table_matches_the_constructor(construct: str) -> None:
     found = differences(construct, README_ROWS[construct])
     assert not found, "\n".join(found)
+
+
+def test_the_models_file_section_names_every_field() -> None:
+    assert unnamed_fields(README.read_text()) == {}
+
+
+def test_an_unnamed_field_is_found() -> None:
+    text = f"{MODELS_FILE_HEADING}\n" + " ".join(
+        field.name for fields in models_file.FIELDS.values() for field in fields if field.name != "job_description"
+    )
+    assert unnamed_fields(text + "\n## Next\njob_description") == {"evaluations": ["job_description"]}
 
 
 def test_the_typed_shortcuts_take_the_constructors_options() -> None:
