@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from bedrock_custom_resource import contract, evaluation_scores
 from bedrock_custom_resource.evaluation_scores import Requirement
 
+from ._requests import NOT_INFERENCE_PARAMS, is_json_object
 from .datasets import DatasetError, validate_prompt_dataset
 from .entry_props import THRESHOLDS, after_keys, requirement_calls
-from .evaluation import NOT_INFERENCE_PARAMS, is_json_object
 from .models_file import FIELDS, SECTIONS, ModelsFile, Problem, _cut, _show
 
 if TYPE_CHECKING:

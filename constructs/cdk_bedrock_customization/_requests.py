@@ -7,6 +7,7 @@ aws-cdk-lib): what ``validate`` checks is what the constructs send. Parameters a
 from __future__ import annotations
 
 import enum
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -221,6 +222,17 @@ def evaluation_dataset(
     """One of CreateEvaluationJob's datasetMetricConfigs: a built-in dataset (no uri) or a custom one in S3."""
     dataset: dict[str, Any] = {"name": name, **({"datasetLocation": {"s3Uri": uri}} if uri is not None else {})}
     return {"taskType": task_type, "dataset": dataset, "metricNames": list(metric_names)}
+
+
+NOT_INFERENCE_PARAMS = "is not a JSON object, the inference parameters Bedrock takes"
+
+
+def is_json_object(text: Any) -> bool:
+    """Whether text is a string of a JSON object (what an evaluation's inference_params must be)."""
+    try:
+        return isinstance(text, str) and isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
+        return False
 
 
 def evaluation(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -384,20 +383,9 @@ def _gating(completion: Completion) -> Completion:
     return completion
 
 
-NOT_INFERENCE_PARAMS = "is not a JSON object, the inference parameters Bedrock takes"
-
-
-def is_json_object(text: Any) -> bool:
-    """Whether text is a string of a JSON object."""
-    try:
-        return isinstance(text, str) and isinstance(json.loads(text), dict)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than json reads
-        return False
-
-
 def _check_json_object(parameter: str, text: str | None) -> None:
-    if text is not None and not is_unresolved(text) and not is_json_object(text):
-        raise ValueError(f"{parameter}: {text!r} {NOT_INFERENCE_PARAMS}")
+    if text is not None and not is_unresolved(text) and not _requests.is_json_object(text):
+        raise ValueError(f"{parameter}: {text!r} {_requests.NOT_INFERENCE_PARAMS}")
 
 
 def _baseline_identifier(baseline_model: Any, evaluated: str) -> str | None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -187,6 +190,22 @@ def test_the_command_exits_by_result_and_prints_each_problem(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         cli.main(["validate"])
     assert usage.value.code == 2
+
+
+def test_the_offline_commands_need_neither_node_nor_aws_cdk_lib(tmp_path):
+    """validate and schema run where Node.js is not installed (a pre-commit hook or a CI job of Python alone): they
+    never load aws-cdk-lib, whose jsii kernel starts Node, so a PATH without node does not stop them."""
+    script = (
+        "import sys\n"
+        "from cdk_bedrock_customization import cli\n"
+        f"statuses = [cli.main(['validate', {str(EXAMPLE)!r}]), cli.main(['schema'])]\n"
+        "print(statuses, sorted(name for name in ('aws_cdk', 'jsii') if name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "PATH": ""}, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[0, 0] []"
 
 
 def test_the_shipped_schema_is_the_generated_one(capsys):
