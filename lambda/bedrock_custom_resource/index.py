@@ -104,14 +104,17 @@ def stack_status(stack_id: str) -> str:
 def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any]) -> None:
     """For an Update back from properties whose resource is not the one it is sent (CloudFormation's rollback of an
     update it cancelled, or stopped waiting for, before the handler answered): delete what that update made from
-    them (lifecycle.made_by), as the Delete of a cancelled create does, when the resource's UpdateReplacePolicy
-    (contract.REPLACE_POLICY) is Delete; CloudFormation never learned its id, so sends no Delete for it. Best
-    effort: a failure is logged, and the rollback goes on."""
+    them (lifecycle.made_by), as the Delete of a cancelled create does, when the UpdateReplacePolicy it was made
+    under (contract.REPLACE_POLICY of the cancelled update's properties, OldResourceProperties here) is Delete;
+    CloudFormation never learned its id, so sends no Delete for it. Best effort: a failure is logged, and the
+    rollback goes on."""
     kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
     old = event.get("OldResourceProperties")
     if event.get("RequestType") != "Update" or kind is None or not isinstance(old, Mapping):
         return
-    if event["ResourceProperties"].get(contract.REPLACE_POLICY) != "Delete":
+    # The template that made it decides, as for what a completed replacement made (an update that also changed
+    # RETAIN to DESTROY leaves nothing behind when it fails).
+    if old.get(contract.REPLACE_POLICY) != "Delete":
         return
     key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY)
     if key and key == old.get(contract.WAIT_CONDITION_KEY):

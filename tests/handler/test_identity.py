@@ -460,6 +460,37 @@ def test_the_rollback_of_a_cancelled_update_keeps_what_it_made_unless_the_replac
     assert kind.record(bedrock, made)[kind.status_member] not in ("Stopping", "Stopped", "Deleting")
 
 
+@pytest.mark.parametrize(
+    ("policy_before", "policy_of_the_update", "deleted"),
+    [(None, "Delete", True), ("Delete", None, False)],
+    ids=["retain-to-destroy", "destroy-to-retain"],
+)
+def test_what_a_cancelled_update_made_goes_as_the_replace_policy_of_that_update_says(
+    bedrock, kind, stack, policy_before, policy_of_the_update, deleted
+):
+    """The update's template made it: an update that also turned RETAIN into DESTROY leaves nothing behind when it
+    is cancelled, and one that turned DESTROY into RETAIN keeps what it made."""
+    unchanged = {name: value for name, value in kind.properties(bedrock).items() if name != "updateReplacePolicy"}
+    before = unchanged | ({"updateReplacePolicy": policy_before} if policy_before else {})
+    physical_id, _ = stack.create(before)
+    after = (
+        unchanged
+        | kind.replacing.change
+        | ({"updateReplacePolicy": policy_of_the_update} if policy_of_the_update else {})
+    )
+    made = index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))["PhysicalResourceId"]
+    assert made != physical_id
+    mark = len(bedrock.calls)
+
+    assert index.on_event(stack.events.update(physical_id, before, after, stack.logical_id)) == {
+        "PhysicalResourceId": physical_id
+    }
+    written = [call for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))]
+    assert [call.operation for call in written] == ([STOPPED_OR_DELETED[kind.resource_type]] if deleted else [])
+    assert all(made in str(call.params) for call in written)
+    assert kind.record(bedrock, physical_id)[kind.status_member] == kind.ready
+
+
 def test_an_update_and_the_rollback_of_one_that_completed_delete_nothing_themselves(bedrock, kind, stack):
     """A forward update (the id sent holds the old properties), and the rollback of an update that answered (the id
     sent is what it made): CloudFormation's cleanup deletes what each replaces, not the handler."""
