@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from cdk_bedrock_customization.rehearsal import __main__ as command
 from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_EVALUATION_SCORES
+from cdk_bedrock_customization.rehearsal.engine import Outcome
 
 
 def test_the_example_scores_pass_its_gate():
@@ -75,3 +76,17 @@ def test_the_options_take_what_a_rehearsal_can_use():
     assert args.update_context == {"a": 1}
     # The default context is the example app's, parsed as given ones are.
     assert command._parser().parse_args([]).update_context == command.EXAMPLE_UPDATE
+
+
+@pytest.mark.parametrize(
+    ("operation", "status", "label"),
+    [
+        ("DELETE", "DELETE_FAILED", "delete failed"),
+        ("CREATE", "ROLLBACK_FAILED", "delete failed"),
+        ("UPDATE", "UPDATE_COMPLETE", "left outside the stack, still existing (DELETE_FAILED)"),
+        ("UPDATE", "UPDATE_ROLLBACK_COMPLETE", "left outside the stack, still existing (DELETE_FAILED)"),
+    ],
+)
+def test_the_report_says_whether_a_failed_delete_left_the_resource_in_the_stack(operation, status, label):
+    outcome = Outcome(operation, status.endswith("_COMPLETE"), status=status, delete_failed=["Throughput"])
+    assert command.delete_failed_label(outcome) == label

@@ -1,4 +1,5 @@
-"""CloudFormation's rollback of a failed stack update, as LocalStack plays it (DESIGN.md, fact 10).
+"""CloudFormation's rollback of a failed stack update, and the cleanup of a successful one, as LocalStack plays it
+(DESIGN.md, fact 10).
 
 Engine-level: small hand-written templates whose custom resources go to a ServiceToken that the test answers
 (LocalStack's service_token_stand_ins), so each test asserts exactly the requests CloudFormation sends,
@@ -432,3 +433,73 @@ def test_a_delete_in_flight_is_not_cancelled_by_another_failing(play, tmp_path):
     assert any(
         line.split()[0] == "DELETE_FAILED" and "did not receive a response" in line for line in stack.printer.lines
     )
+
+
+# --- the cleanup of a successful update, and the delete of a stack whose rollback failed ---------------------
+
+
+def test_the_cleanup_deletes_a_removed_dependent_before_the_replaced_resource_it_named(play, tmp_path):
+    """The cleanup deletes the old instance of a replaced resource and the removed resources in the previous
+    template's order, dependents first: a removed deployment goes before the replaced model it served."""
+    stand_in = StandIn({("Update", "Model", "2"): {"PhysicalResourceId": "Model2"}})
+    stack = play(stand_in)
+    assert stack.deploy(template(Model=custom("1"), Serving=custom("1", "Model")), tmp_path).succeeded
+
+    outcome = stack.deploy(template(Model=custom("2")), tmp_path)
+
+    assert (outcome.status, outcome.replaced) == ("UPDATE_COMPLETE", ["Model"])
+    assert stand_in.sent(2) == [
+        ("Update", "Model", "Model1", "2", "1"),
+        ("Delete", "Serving", "Serving1", "1", None),
+        ("Delete", "Model", "Model1", "1", None),
+    ]
+
+
+def test_what_the_cleanup_cannot_delete_is_abandoned_and_the_update_completes(play, tmp_path):
+    """CloudFormation abandons a resource that its cleanup cannot delete ("Monitor the progress of a stack update"):
+    DELETE_FAILED, the update still completes, and the stack no longer holds it (its delete does not try again)."""
+    stand_in = StandIn(
+        {
+            ("Update", "Model", "2"): {"PhysicalResourceId": "Model2"},
+            ("Delete", "Model", "1"): {"Status": "FAILED", "Reason": "Model1 cannot be deleted yet"},
+            ("Delete", "Removed", "1"): {"Status": "FAILED", "Reason": "Removed1 cannot be deleted yet"},
+        }
+    )
+    stack = play(stand_in)
+    assert stack.deploy(template(Model=custom("1"), Removed=custom("1")), tmp_path).succeeded
+    printed = len(stack.printer.lines)
+
+    outcome = stack.deploy(template(Model=custom("2")), tmp_path)
+
+    assert outcome.succeeded
+    assert (outcome.status, sorted(outcome.delete_failed)) == ("UPDATE_COMPLETE", ["Model", "Removed"])
+    assert ("DELETE_FAILED", "Removed") in events(stack, printed)
+    assert state(stack) == {"Model": ("Model2", "2", {"Value": "2"})}
+    sent = len(stand_in.requests)
+    assert stack.delete().status == "DELETE_COMPLETE"
+    assert stand_in.sent(sent) == [("Delete", "Model", "Model2", "2", None)]
+
+
+def test_a_stack_whose_update_rollback_failed_can_be_deleted(play, tmp_path):
+    """After UPDATE_ROLLBACK_FAILED the stack holds resources of both templates: Gone, which the failed update
+    removed, named Kept in the previous template, so the delete deletes it first."""
+    stand_in = StandIn(
+        {
+            ("Update", "Changed", "2"): {"Status": "FAILED", "Reason": "Changed broke"},
+            ("Update", "Kept", "1"): {"Status": "FAILED", "Reason": "Kept cannot go back"},
+        }
+    )
+    stack = play(stand_in)
+    assert stack.deploy(template(Kept=custom("1"), Changed=custom("1"), Gone=custom("1", "Kept")), tmp_path).succeeded
+    failed = stack.deploy(template(Kept=custom("2"), Changed=custom("2", "Kept")), tmp_path)
+    assert failed.status == "UPDATE_ROLLBACK_FAILED"
+    assert set(stack.state) == {"Kept", "Changed", "Gone"}
+    sent = len(stand_in.requests)
+
+    outcome = stack.delete()
+
+    assert outcome.status == "DELETE_COMPLETE"
+    deletes = [lid for kind, lid, *_ in stand_in.sent(sent) if kind == "Delete"]
+    assert sorted(deletes) == ["Changed", "Gone", "Kept"]
+    assert deletes.index("Gone") < deletes.index("Kept")
+    assert deletes.index("Changed") < deletes.index("Kept")

@@ -271,7 +271,7 @@ def report(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> Non
         if outcome.rollback_failed:
             print(f"  {outcome.status}: {outcome.rollback_reason}")
         if outcome.delete_failed:
-            print(f"  delete failed: {', '.join(sorted(outcome.delete_failed))}")
+            print(f"  {delete_failed_label(outcome)}: {', '.join(sorted(outcome.delete_failed))}")
         for label, names in (
             ("created", outcome.created),
             ("updated in place", outcome.updated_in_place),
@@ -299,6 +299,14 @@ def report(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> Non
     throughputs = sorted(cloud.bedrock.throughputs(), key=lambda item: str(item["provisionedModelName"]))
     listed = ", ".join(f"{item['provisionedModelName']} {item['status']}" for item in throughputs)
     print(f"  provisioned throughput: {listed or 'none'}")
+
+
+def delete_failed_label(outcome: Outcome) -> str:
+    """How the report names the resources whose delete failed: a stack's delete and a create's rollback keep them
+    in the stack; an update's cleanups abandon them, as CloudFormation does, and they still exist."""
+    if outcome.operation == "DELETE" or outcome.status == "ROLLBACK_FAILED":
+        return "delete failed"
+    return "left outside the stack, still existing (DELETE_FAILED)"
 
 
 def _jobs(jobs: list[dict[str, Any]]) -> str:

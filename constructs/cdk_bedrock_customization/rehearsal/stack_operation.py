@@ -89,16 +89,25 @@ class StackOperation:
     def _clean_up(
         self, previous_template: Template, previous_state: Mapping[str, Deployed], stale: list[str], outcome: Outcome
     ) -> None:
-        """After a successful update: delete the old physical resources of replaced resources, then the
-        resources the new template no longer has."""
+        """After a successful update: delete the old physical resources of replaced resources and the resources the
+        new template no longer has, each after those that named it in the previous template (a removed deployment
+        before the replaced model it served). What fails to delete is abandoned, as CloudFormation does ("Monitor
+        the progress of a stack update"): the update still completes, and the stack no longer holds it."""
         stack_event(self.resources, self.printer, f"{outcome.operation}_COMPLETE_CLEANUP_IN_PROGRESS")
-        for deployed in outcome_replaced_old(outcome, previous_state, self.resources.state):
-            self.delete_resource(deployed, outcome, "replace")
-        self.walk_resources(
-            stale,
-            direct_dependents_among(previous_template, stale),
-            lambda lid: self.delete_resource(previous_state[lid], outcome, "delete"),
-        )
+        gone = {
+            old.logical_id: (old, "replace")
+            for old in outcome_replaced_old(outcome, previous_state, self.resources.state)
+        }
+        gone |= {lid: (previous_state[lid], "delete") for lid in stale}
+
+        def delete_or_abandon(lid: str) -> None:
+            deployed, reason = gone[lid]
+            try:
+                self.delete_resource(deployed, outcome, reason)
+            except ResourceFailed:
+                self.resources.forget(deployed)
+
+        self.walk_resources(list(gone), direct_dependents_among(previous_template, list(gone)), delete_or_abandon)
 
     def delete(self, retain: Collection[str] = ()) -> Outcome:
         """Delete the stack's resources, the dependents first; those of retain are kept (RetainResources)."""
@@ -291,6 +300,8 @@ class Rollback:
         except ResourceFailed as failure:
             outcome.status, outcome.rollback_reason = "UPDATE_ROLLBACK_FAILED", str(failure)
             stack_event(self.resources, self.printer, outcome.status, str(failure))
+            # The stack now holds resources of both templates; only a delete can follow, which orders them by either.
+            self.resources.template = holding_both(template, self.previous_template)
             return
         stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         left = {lid: current[lid] for lid in current if lid not in previous_state}  # created by the failed update
@@ -325,6 +336,12 @@ class Rollback:
         self.outcome.rolled_back.append(now.logical_id)
         self.printer.event("UPDATE_COMPLETE", now.resource_type, now.logical_id)
         return restored
+
+
+def holding_both(failed: Template, previous: Template) -> Template:
+    """The failed update's template, also defining the previous template's resources that it does not have."""
+    body = {**failed.body, "Resources": {**previous.resources, **failed.resources}}
+    return Template(body, failed.parameter_values, failed.size_bytes)
 
 
 def outcome_replaced_old(
