@@ -503,3 +503,29 @@ def test_a_stack_whose_update_rollback_failed_can_be_deleted(play, tmp_path):
     assert sorted(deletes) == ["Changed", "Gone", "Kept"]
     assert deletes.index("Gone") < deletes.index("Kept")
     assert deletes.index("Changed") < deletes.index("Kept")
+
+
+def test_a_resource_rolled_back_before_the_rollback_failed_is_deleted_as_its_previous_definition_orders(play, tmp_path):
+    """After UPDATE_ROLLBACK_FAILED, Restored's rollback Update had succeeded: it holds its previous properties
+    again, which name Gone (removed by the failed update), so the delete deletes Restored before Gone."""
+    stand_in = StandIn(
+        {
+            ("Update", "Changed", "2"): {"Status": "FAILED", "Reason": "Changed broke"},
+            ("Update", "Kept", "1"): {"Status": "FAILED", "Reason": "Kept cannot go back"},
+        }
+    )
+    stack = play(stand_in)
+    assert stack.deploy(
+        template(Kept=custom("1"), Changed=custom("1"), Gone=custom("1"), Restored=custom("1", "Gone")), tmp_path
+    ).succeeded
+    failed = stack.deploy(template(Kept=custom("2"), Changed=custom("2", "Kept"), Restored=custom("2")), tmp_path)
+    assert failed.status == "UPDATE_ROLLBACK_FAILED"
+    assert "Restored" in failed.rolled_back
+    assert state(stack)["Restored"][1] == "1"
+    sent = len(stand_in.requests)
+
+    outcome = stack.delete()
+
+    assert outcome.status == "DELETE_COMPLETE"
+    deletes = [lid for kind, lid, *_ in stand_in.sent(sent) if kind == "Delete"]
+    assert deletes.index("Restored") < deletes.index("Gone")

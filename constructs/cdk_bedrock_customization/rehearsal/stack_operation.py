@@ -301,7 +301,7 @@ class Rollback:
             outcome.status, outcome.rollback_reason = "UPDATE_ROLLBACK_FAILED", str(failure)
             stack_event(self.resources, self.printer, outcome.status, str(failure))
             # The stack now holds resources of both templates; only a delete can follow, which orders them by either.
-            self.resources.template = holding_both(template, self.previous_template)
+            self.resources.template = holding_both(template, self.previous_template, restored)
             return
         stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         left = {lid: current[lid] for lid in current if lid not in previous_state}  # created by the failed update
@@ -338,9 +338,12 @@ class Rollback:
         return restored
 
 
-def holding_both(failed: Template, previous: Template) -> Template:
-    """The failed update's template, also defining the previous template's resources that it does not have."""
-    body = {**failed.body, "Resources": {**previous.resources, **failed.resources}}
+def holding_both(failed: Template, previous: Template, restored: Collection[str]) -> Template:
+    """The failed update's template, also defining the previous template's resources that it does not have; a
+    resource whose rollback Update succeeded (restored) is defined as in the previous template, as it is now."""
+    resources = {**previous.resources, **failed.resources}
+    resources |= {lid: previous.resources[lid] for lid in restored if lid in previous.resources}
+    body = {**failed.body, "Resources": resources}
     return Template(body, failed.parameter_values, failed.size_bytes)
 
 
