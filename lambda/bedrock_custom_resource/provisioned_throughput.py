@@ -3,7 +3,8 @@
 PhysicalResourceId is the provisioned model ARN. UpdateProvisionedModelThroughput can change only the
 name and the model, so those (and tags) change in place. modelUnits and commitmentDuration cannot
 change: a change replaces a throughput without a commitment, and is refused for one with a
-commitment, whose term cannot be cancelled (a replacement would buy a second term).
+commitment, whose term cannot be cancelled (a replacement would buy a second term), unless a throughput of
+the new configuration that this logical id made still exists: that one is taken back, and nothing is bought.
 """
 
 from __future__ import annotations
