@@ -40,11 +40,15 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         handler = _handler(event)
         named = _naming_what_was_made(handler, event)
         left = _left_by_rollback(handler, named)
+        result: dict[str, Any]
         if left is not None:
             logger.info("Left %s as it is: %s", named["PhysicalResourceId"], left)
-            return {"PhysicalResourceId": event["PhysicalResourceId"]} if entry == "on_event" else {"IsComplete": True}
-        result: dict[str, Any] = getattr(handler, entry)(named)
-        if entry == "on_event":
+            result = (
+                {"PhysicalResourceId": event["PhysicalResourceId"]} if entry == "on_event" else {"IsComplete": True}
+            )
+        else:
+            result = getattr(handler, entry)(named)
+        if entry == "on_event":  # also when the stack's resource is gone: what the cancelled update made is not
             _removing_what_a_cancelled_update_made(handler, event)
     except Exception as error:
         message = error_message(error)

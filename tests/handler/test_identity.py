@@ -832,6 +832,41 @@ def test_the_rollback_of_a_cancelled_update_leaves_the_resource_it_adopted(bedro
     assert not [operation for operation in writes(bedrock, mark) if operation.startswith(("Delete", "Stop"))]
 
 
+# The operation that deletes each kind that can be deleted outside the stack (a job's record cannot).
+DELETE_OUTSIDE = {
+    resource_kinds.IMPORT.resource_type: ("delete_custom_model", "modelIdentifier"),
+    resource_kinds.DEPLOYMENT.resource_type: ("delete_custom_model_deployment", "customModelDeploymentIdentifier"),
+    resource_kinds.THROUGHPUT.resource_type: ("delete_provisioned_model_throughput", "provisionedModelId"),
+}
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [kind for kind in KINDS if kind.resource_type in DELETE_OUTSIDE],
+    ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"),
+)
+def test_the_rollback_of_a_cancelled_update_deletes_what_it_made_when_the_old_resource_is_gone(
+    bedrock, kind, stack, monkeypatch
+):
+    """The resource the stack holds was deleted outside the stack while an update replaced it: the rollback's
+    Update back makes nothing (the resource stays gone), and what the cancelled update made still goes, as its
+    UpdateReplacePolicy (Delete) says."""
+    before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    physical_id, made, after = cancelled_update(kind, stack, before)
+    operation, member = DELETE_OUTSIDE[kind.resource_type]
+    getattr(bedrock.client(), operation)(**{member: physical_id})
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+
+    rollback = stack.events.update(physical_id, before, after, stack.logical_id)
+
+    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
+    written = [call for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))]
+    assert [call.operation for call in written] == [STOPPED_OR_DELETED[kind.resource_type]]
+    assert made in str(written[0].params)
+    assert kind.create_operation not in writes(bedrock, mark)
+
+
 # --- a replacement that no wait condition would wait for ----------------------------------------------------------
 
 # For each job type, a change of its properties that needs a new job.
