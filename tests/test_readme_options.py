@@ -130,12 +130,29 @@ def unnamed_fields(text: str) -> dict[str, list[str]]:
     """Per section of the models file, its fields that the README's section on the file does not name."""
     start = text.index(MODELS_FILE_HEADING)
     end = text.find("\n## ", start + len(MODELS_FILE_HEADING))
-    named = set(re.findall(r"\w+", text[start : None if end < 0 else end]))
+    section = text[start : None if end < 0 else end]
+    in_code, anywhere = written_as_code(section), set(re.findall(r"\w+", section))
     found = {
-        section: [field.name for field in fields if field.name not in named]
-        for section, fields in models_file.FIELDS.items()
+        kind: [field.name for field in fields if field.name not in (anywhere if "_" in field.name else in_code)]
+        for kind, fields in models_file.FIELDS.items()
     }
-    return {section: names for section, names in found.items() if names}
+    return {kind: names for kind, names in found.items() if names}
+
+
+def written_as_code(section: str) -> set[str]:
+    """The words a README section writes as code: in backticks, as YAML keys of its examples, and as items of the
+    lists in their comments (``# also: job_name, role (ARN), completion``). A field whose name is an ordinary word
+    (``model``, ``role``, ``tags``) counts as named only so; one with an underscore counts anywhere."""
+    parts = re.split(r"^```.*$", section, flags=re.MULTILINE)  # prose, then code, alternately
+    words = {
+        word for prose in parts[::2] for span in re.findall(r"`([^`\n]+)`", prose) for word in re.findall(r"\w+", span)
+    }
+    for line in "\n".join(parts[1::2]).splitlines():
+        code, _, comment = line.partition("#")
+        words.update(re.findall(r"(\w+)\s*:", code))
+        words.update(re.findall(r"(?<=[,;:])\s*(\w+)", comment))
+        words.update(re.findall(r"(\w+)(?:\s*\([^)]*\))?\s*[,;]", comment))
+    return words
 
 
 def test_every_construct_has_a_table_or_a_reason() -> None:
@@ -154,10 +171,27 @@ def test_the_models_file_section_names_every_field() -> None:
 
 
 def test_an_unnamed_field_is_found() -> None:
-    text = f"{MODELS_FILE_HEADING}\n" + " ".join(
-        field.name for fields in models_file.FIELDS.values() for field in fields if field.name != "job_description"
-    )
+    every_field = [field.name for fields in models_file.FIELDS.values() for field in fields]
+    written = "\n".join(f"{name}: x" for name in every_field if name != "job_description")
+    text = f"{MODELS_FILE_HEADING}\n```yaml\n{written}\n```\n"
     assert unnamed_fields(text + "\n## Next\njob_description") == {"evaluations": ["job_description"]}
+    assert unnamed_fields(text + "and job_description\n") == {}
+
+
+@pytest.mark.parametrize(
+    ("written", "named"),
+    [
+        ("```yaml\ndeployments:\n  x: {model: m, tags: {a: b}}\n```", {"model", "tags"}),
+        ("```yaml\n# also: job_name, role (ARN); after, description\n```", {"role", "after", "description"}),
+        ("The `role` and `after: support-eval`.", {"role", "after"}),
+        ("The model, its role and tags come after.", set()),
+        ("```yaml\n# a model id or ARN, or the key of another model (continued training)\n```", set()),
+    ],
+    ids=["yaml-keys", "comment-list", "backticks", "prose", "comment-prose"],
+)
+def test_an_ordinary_word_counts_as_a_field_only_when_written_as_code(written: str, named: set[str]) -> None:
+    plain_fields = {"model", "role", "tags", "after", "description"}
+    assert written_as_code(f"{MODELS_FILE_HEADING}\n{written}\n") & plain_fields == named
 
 
 def test_the_typed_shortcuts_take_the_constructors_options() -> None:
