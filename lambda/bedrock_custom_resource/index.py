@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from . import contract, lifecycle
+from . import contract, lifecycle, model_jobs
 from .aws import cloudformation_client
 from .responses import HandlerFailed, bounded_reason, encodable, error_message
 
@@ -133,7 +133,15 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
             logger.info("%s was adopted by an update that CloudFormation cancelled: it existed before, so stays", made)
             return
         logger.info("%s was made by an update that CloudFormation cancelled: deleting it", made)
-        handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
+        job = getattr(handler, "JOB", None)
+        if not isinstance(job, model_jobs.ModelJob):
+            handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
+        elif not job.advance_delete(made):  # what its Delete does; nothing waits for it here
+            logger.error(
+                "%s cannot be stopped, and this rollback does not wait for it: the model it makes stays once it ends. "
+                "A deploy of the same configuration adopts it; otherwise delete it by hand once the job has ended",
+                made,
+            )
     except Exception as error:  # the rollback must not fail for it
         logger.error("What a cancelled update made (%s) could not be deleted: %s", made or "unknown", error)
 

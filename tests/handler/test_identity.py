@@ -971,3 +971,65 @@ def test_the_rollback_of_a_refused_replacement_leaves_a_job_of_its_configuration
 
     assert index.on_event(stack.events.update(a_id, first, second, stack.logical_id))["PhysicalResourceId"] == a_id
     assert writes(bedrock, mark) == []
+
+
+# Jobs that cannot be stopped (import and copy jobs), and the operation that deletes the model each makes (API
+# reference: DeleteImportedModel, DeleteCustomModel).
+UNSTOPPABLE_JOB_REPLACEMENTS = [
+    entry for entry in JOB_REPLACEMENTS if entry[0] in (resource_kinds.IMPORT_JOB, resource_kinds.COPY_JOB)
+]
+MODEL_DELETED_BY = {
+    resource_kinds.IMPORT_JOB.resource_type: "DeleteImportedModel",
+    resource_kinds.COPY_JOB.resource_type: "DeleteCustomModel",
+}
+
+
+@pytest.mark.parametrize(
+    ("job_kind", "change"), UNSTOPPABLE_JOB_REPLACEMENTS, ids=lambda value: getattr(value, "create_operation", "")
+)
+def test_the_rollback_of_a_cancelled_update_says_what_a_job_that_cannot_be_stopped_leaves(
+    bedrock, monkeypatch, caplog, job_kind, change
+):
+    """An import or copy job cannot be stopped, and the rollback does not wait for it: it says that the model the job
+    makes stays once the job ends, and a later deploy of that configuration adopts it rather than import again."""
+    stack = Stack.named(bedrock, job_kind)
+    before = job_kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    after = before | change
+    physical_id, _ = stack.create(before)
+    made = index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))["PhysicalResourceId"]
+    assert job_kind.record(bedrock, made)[job_kind.status_member] == "InProgress"
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+
+    assert stack.update(physical_id, before, after)[0] == physical_id
+
+    assert writes(bedrock, mark) == []
+    (said,) = [record for record in caplog.records if made in record.getMessage() and record.levelname == "ERROR"]
+    assert "cannot be stopped" in said.getMessage() and "delete it by hand" in said.getMessage()
+    job_kind.set_status(bedrock, made, "Completed")
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    assert stack.update(physical_id, after, before)[0] == made
+    assert job_kind.create_operation not in writes(bedrock, mark)
+
+
+@pytest.mark.parametrize(
+    ("job_kind", "change"), UNSTOPPABLE_JOB_REPLACEMENTS, ids=lambda value: getattr(value, "create_operation", "")
+)
+def test_the_rollback_of_a_cancelled_update_deletes_the_model_of_a_job_that_has_ended(
+    bedrock, monkeypatch, job_kind, change
+):
+    stack = Stack.named(bedrock, job_kind)
+    before = job_kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    after = before | change
+    physical_id, _ = stack.create(before)
+    made = index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))["PhysicalResourceId"]
+    job_kind.set_status(bedrock, made, "Completed")
+    (model,) = [job_kind.tagged(bedrock, made, member) for member in job_kind.tag_members[-1:]]
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+
+    assert stack.update(physical_id, before, after)[0] == physical_id
+
+    deleted_by = MODEL_DELETED_BY[job_kind.resource_type]
+    assert writes(bedrock, mark) == [deleted_by]
+    assert model is not None and model in str(bedrock.calls_to(deleted_by)[-1])
