@@ -36,10 +36,11 @@ def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]
 
 def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     _log_request(entry, event)
+    rolling_back = lifecycle.ROLLING_BACK.set(functools.partial(_rolling_back, event.get("StackId", "")))
     try:
         handler = _handler(event)
         named = _naming_what_was_made(handler, event)
-        left = _left_by_rollback(handler, named)
+        left = _left_by_rollback(handler, named, entry)
         result: dict[str, Any]
         if left is not None:
             logger.info("Left %s as it is: %s", named["PhysicalResourceId"], left)
@@ -49,7 +50,7 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         else:
             result = getattr(handler, entry)(named)
         if entry == "on_event":  # also when the stack's resource is gone: what the cancelled update made is not
-            _removing_what_a_cancelled_update_made(handler, event)
+            _removing_what_a_cancelled_update_made(handler, event, result["PhysicalResourceId"])
     except Exception as error:
         message = error_message(error)
         reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
@@ -58,6 +59,8 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         # What the framework cannot send as it is (too long, a lone surrogate, unreadable) is replaced by reason.
         logger.error("%s failed: %s", entry, encodable(message) if message is not None else reason)
         raise HandlerFailed(reason) from error
+    finally:
+        lifecycle.ROLLING_BACK.reset(rolling_back)
     if entry == "on_event" and event["RequestType"] == "Delete":
         result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
     return result
@@ -76,14 +79,21 @@ def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapp
     return {**event, "PhysicalResourceId": made}
 
 
-def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any]) -> str | None:
+def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any], entry: str) -> str | None:
     """Why a request of a rollback leaves the resource as it is (None: it does not). A Delete of a resource that the
     operation it undoes adopted (lifecycle.kept_by_rollback); an Update back to a resource that is gone (deleted
-    outside the stack): the stack returns to where it was, and a rollback makes nothing (no job, no purchase)."""
+    outside the stack): the stack returns to where it was, and a rollback makes nothing (no job, no purchase); and
+    the isComplete of such an Update whose onEvent made nothing (lifecycle.NOTHING_MADE)."""
     kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
     physical_id = event.get("PhysicalResourceId", "")
     if kind is None:
         return None
+    if (
+        entry == "is_complete"
+        and event.get("RequestType") == "Update"
+        and physical_id.startswith(lifecycle.NOTHING_MADE)
+    ):
+        return "the rollback made nothing: what it returns to is gone"
     status = functools.partial(stack_status, event["StackId"])
     if event.get("RequestType") == "Delete":
         kept = lifecycle.kept_by_rollback(kind, handler.bedrock_client(), physical_id, event["StackId"], status)
@@ -96,6 +106,16 @@ def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any]) -> str | No
     return "it is gone, as it was before the update that this rollback undoes"
 
 
+def _rolling_back(stack_id: str) -> bool:
+    """Whether the stack is rolling back, for an Update that would create. A status that cannot be read is taken as
+    not rolling back, as before this check: a forward update must not fail for a read it does not need."""
+    try:
+        return stack_status(stack_id) in lifecycle.ROLLBACK_STATUSES
+    except Exception as error:
+        logger.warning("The stack's status could not be read (%s): taken as not rolling back", error)
+        return False
+
+
 def stack_status(stack_id: str) -> str:
     """The stack's StackStatus, which tells a rollback's Delete from another (DescribeStacks on the stack). A nested
     stack being deleted is deleted by its parent's operation (its rollback among them): then the parent's status."""
@@ -105,13 +125,14 @@ def stack_status(stack_id: str) -> str:
     return str(stack["StackStatus"])
 
 
-def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any]) -> None:
+def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> None:
     """For an Update back from properties whose resource is not the one it is sent (CloudFormation's rollback of an
     update it cancelled, or stopped waiting for, before the handler answered): delete what that update made from
     them (lifecycle.made_by), as the Delete of a cancelled create does, when the UpdateReplacePolicy it was made
     under (contract.REPLACE_POLICY of the cancelled update's properties, OldResourceProperties here) is Delete;
-    CloudFormation never learned its id, so sends no Delete for it. Best effort: a failure is logged, and the
-    rollback goes on."""
+    CloudFormation never learned its id, so sends no Delete for it. Only in a rollback, and never what this request
+    answered (a forward update to a resource that is gone makes one of the same configuration). Best effort: a
+    failure is logged, and the rollback goes on."""
     kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
     old = event.get("OldResourceProperties")
     if event.get("RequestType") != "Update" or kind is None or not isinstance(old, Mapping):
@@ -126,10 +147,12 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
     made = None
     try:
         made = lifecycle.made_by(kind, handler.bedrock_client(), {**event, "ResourceProperties": old})
-        if made is None or made == event["PhysicalResourceId"]:
+        if made is None or made in (event["PhysicalResourceId"], answered):
             return
-        status = functools.partial(stack_status, event["StackId"])
-        if lifecycle.kept_by_rollback(kind, handler.bedrock_client(), made, event["StackId"], status):
+        status = stack_status(event["StackId"])
+        if status not in lifecycle.ROLLBACK_STATUSES:
+            return
+        if lifecycle.kept_by_rollback(kind, handler.bedrock_client(), made, event["StackId"], lambda: status):
             logger.info("%s was adopted by an update that CloudFormation cancelled: it existed before, so stays", made)
             return
         logger.info("%s was made by an update that CloudFormation cancelled: deleting it", made)
@@ -138,8 +161,9 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
             handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
         elif not job.advance_delete(made):  # what its Delete does; nothing waits for it here
             logger.error(
-                "%s cannot be stopped, and this rollback does not wait for it: the model it makes stays once it ends. "
-                "A deploy of the same configuration adopts it; otherwise delete it by hand once the job has ended",
+                "%s cannot be stopped, and this rollback does not wait for it: if it completes, the model it makes "
+                "stays. The same construct's next deploy of this configuration adopts it; otherwise delete that model "
+                "by hand once the job has ended",
                 made,
             )
     except Exception as error:  # the rollback must not fail for it

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,13 @@ RESERVED_TAGS = contract.RESERVED_TAGS
 KEPT_TAG_PREFIXES = ("aws:", *RESERVED_TAGS)
 # How many names of a sequence a create tries before it gives up (each unusable one is a failed resource).
 MAX_NAME_ATTEMPTS = 20
+
+
+# Whether the stack of the request being handled is rolling back; index sets it for each request. Read only when an
+# Update would create: a rollback makes nothing (no job, no purchase).
+ROLLING_BACK: ContextVar[Callable[[], bool]] = ContextVar("rolling_back", default=lambda: False)
+# How the physical id of "nothing", which a rollback answers when what it returns to is gone, starts.
+NOTHING_MADE = "nothing-made:"
 
 
 class ModelInUse(RuntimeError):
@@ -277,7 +285,7 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
             kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
             return {"PhysicalResourceId": physical_id}
     _refuse_a_replacement_not_waited_for(kind, event, physical_id)
-    return create_or_adopt(kind, client, desired, replacing=live)
+    return create_or_adopt(kind, client, desired, replacing=live, rolling_back=ROLLING_BACK.get())
 
 
 def _refuse_a_replacement_not_waited_for(kind: ResourceKind, event: CustomResourceEvent, physical_id: str) -> None:
@@ -308,16 +316,32 @@ def _has_configuration(desired: Desired, tags: Mapping[str, str], event: Mapping
 
 
 def create_or_adopt(
-    kind: ResourceKind, client: Any, desired: Desired, replacing: Mapping[str, Any] | None = None
+    kind: ResourceKind,
+    client: Any,
+    desired: Desired,
+    replacing: Mapping[str, Any] | None = None,
+    rolling_back: Callable[[], bool] = lambda: False,
 ) -> OnEventResponse:
     """The resource of the desired configuration: adopted when its name holds one that can be used, else
     created under the first free name of its sequence. replacing: the live resource an update replaces, which
-    may refuse only a create (a rollback adopts the resource it replaced, and buys nothing)."""
+    may refuse only a create (a rollback adopts the resource it replaced, and buys nothing).
+
+    In a rollback (rolling_back), the resource it returns to is gone or cannot be used (deleted outside the stack; a
+    job's model deleted): nothing is made, and the answer is an id of nothing (NOTHING_MADE), so that CloudFormation's
+    clean-up removes what the update made, as its policy says, and the stack holds nothing, as before the update."""
     for number in range(1, MAX_NAME_ATTEMPTS + 1):
         request = desired.attempt(number)
         name = request[kind.name_member]
         live = kind.get(client, name)
         if live is None:
+            if rolling_back():
+                logger.warning(
+                    "The %s of this configuration is gone or cannot be used, and a rollback makes nothing: the stack "
+                    "holds none for %s until an update makes one",
+                    kind.noun,
+                    desired.logical_id,
+                )
+                return {"PhysicalResourceId": f"{NOTHING_MADE}{desired.logical_id}"}
             if replacing is not None:
                 kind.before_replacing(replacing, desired)
             kind.before_creating(client, request)

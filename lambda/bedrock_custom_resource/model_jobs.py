@@ -91,7 +91,7 @@ class ModelJob:
         if job is None:
             return True
         if job["status"] == "InProgress":
-            logger.info("Waiting for %s %s to end: it cannot be stopped", self.kind.noun, self.label(job))
+            logger.info("%s %s is still running, and cannot be stopped", self.kind.noun.capitalize(), self.label(job))
             return False
         if job["status"] == "Completed" and job.get(self.made.arn_member):
             self.made.delete(client, job[self.made.arn_member])

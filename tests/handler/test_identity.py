@@ -8,6 +8,7 @@ rollback. They also cover retries, redeploys after RETAIN, adoption and names he
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -430,10 +431,11 @@ def cancelled_update(kind: Kind, stack: Stack, before: dict[str, Any]) -> tuple[
 
 
 def test_the_rollback_of_a_cancelled_update_deletes_what_it_made_when_the_replace_policy_is_delete(
-    bedrock, kind, stack
+    bedrock, kind, stack, monkeypatch
 ):
     before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
     physical_id, made, after = cancelled_update(kind, stack, before)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
     mark = len(bedrock.calls)
 
     rollback = stack.events.update(physical_id, before, after, stack.logical_id)
@@ -466,7 +468,7 @@ def test_the_rollback_of_a_cancelled_update_keeps_what_it_made_unless_the_replac
     ids=["retain-to-destroy", "destroy-to-retain"],
 )
 def test_what_a_cancelled_update_made_goes_as_the_replace_policy_of_that_update_says(
-    bedrock, kind, stack, policy_before, policy_of_the_update, deleted
+    bedrock, kind, stack, policy_before, policy_of_the_update, deleted, monkeypatch
 ):
     """The update's template made it: an update that also turned RETAIN into DESTROY leaves nothing behind when it
     is cancelled, and one that turned DESTROY into RETAIN keeps what it made."""
@@ -480,6 +482,7 @@ def test_what_a_cancelled_update_made_goes_as_the_replace_policy_of_that_update_
     )
     made = index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))["PhysicalResourceId"]
     assert made != physical_id
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
     mark = len(bedrock.calls)
 
     assert index.on_event(stack.events.update(physical_id, before, after, stack.logical_id)) == {
@@ -832,12 +835,76 @@ def test_the_rollback_of_a_cancelled_update_leaves_the_resource_it_adopted(bedro
     assert not [operation for operation in writes(bedrock, mark) if operation.startswith(("Delete", "Stop"))]
 
 
-# The operation that deletes each kind that can be deleted outside the stack (a job's record cannot).
+# The operation that deletes each of these kinds outside the stack (a customization job's record cannot be deleted; an
+# evaluation job's can, and its own tests delete it).
 DELETE_OUTSIDE = {
     resource_kinds.IMPORT.resource_type: ("delete_custom_model", "modelIdentifier"),
     resource_kinds.DEPLOYMENT.resource_type: ("delete_custom_model_deployment", "customModelDeploymentIdentifier"),
     resource_kinds.THROUGHPUT.resource_type: ("delete_provisioned_model_throughput", "provisionedModelId"),
 }
+
+
+def delete_outside_the_stack(bedrock: BedrockStandIn, kind: Kind, physical_id: str) -> None:
+    """Delete the resource outside the stack; for a customization job, whose record stays, the model it trained."""
+    if kind.resource_type in DELETE_OUTSIDE:
+        operation, member = DELETE_OUTSIDE[kind.resource_type]
+        getattr(bedrock.client(), operation)(**{member: physical_id})
+    else:
+        bedrock.client().delete_custom_model(modelIdentifier=bedrock.job(physical_id)["outputModelArn"])
+
+
+def test_a_rollback_to_a_configuration_whose_resource_is_gone_makes_nothing(bedrock, kind, stack, monkeypatch):
+    """A is deleted outside the stack (a job's model, for a job); an update to B completes; a later resource fails,
+    and the rollback's Update back to A is sent to B. It makes nothing (no job, no purchase: README, "a rollback
+    makes nothing"), and answers an id that is no ARN, so that CloudFormation's clean-up deletes B as its policy says;
+    the stack holds nothing, as before the update, until an update makes A again."""
+    before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    after = before | kind.replacing.change
+    a_id, _ = stack.create(before)
+    delete_outside_the_stack(bedrock, kind, a_id)
+    status = "UPDATE_IN_PROGRESS"
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
+    b_id, _ = stack.update(a_id, after, before)
+    assert b_id != a_id
+    status = "UPDATE_ROLLBACK_IN_PROGRESS"
+    mark = len(bedrock.calls)
+
+    rollback = stack.events.update(b_id, before, after, stack.logical_id)
+    answered = index.on_event(rollback)["PhysicalResourceId"]
+    assert not answered.startswith("arn:")
+    assert index.is_complete(is_complete_input(rollback, {"PhysicalResourceId": answered})) == {"IsComplete": True}
+    assert writes(bedrock, mark) == []
+    # CloudFormation's clean-up deletes B, which the failed update made (a completed job: its model).
+    status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+    index.on_event(stack.events.delete(b_id, after, stack.logical_id))
+    assert writes(bedrock, mark) == [COMPLETED_DELETED_BY[kind.resource_type]]
+
+
+# What deleting a resource that is ready writes (a completed customization job: its model is deleted).
+COMPLETED_DELETED_BY = STOPPED_OR_DELETED | {resource_kinds.JOB.resource_type: "DeleteCustomModel"}
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [kind for kind in KINDS if kind.resource_type in DELETE_OUTSIDE],
+    ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"),
+)
+def test_an_update_of_a_resource_that_is_gone_keeps_what_it_makes(bedrock, kind, stack, monkeypatch):
+    """The resource the stack holds was deleted outside the stack, and an update changes only what does not identify
+    it (its UpdateReplacePolicy, from Delete): the handler makes it again, under the same configuration, and the
+    clean-up of a cancelled update's leftovers, which runs only in a rollback, leaves it."""
+    unchanged = kind.properties(bedrock)
+    before = unchanged | {"updateReplacePolicy": "Delete"}
+    physical_id, _ = stack.create(before)
+    delete_outside_the_stack(bedrock, kind, physical_id)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    mark = len(bedrock.calls)
+
+    new_id, _ = stack.update(physical_id, unchanged, before)
+
+    assert new_id != physical_id
+    assert writes(bedrock, mark) == [kind.create_operation]
+    assert kind.record(bedrock, new_id)[kind.status_member] == kind.ready
 
 
 @pytest.mark.parametrize(
@@ -992,6 +1059,7 @@ def test_the_rollback_of_a_cancelled_update_says_what_a_job_that_cannot_be_stopp
 ):
     """An import or copy job cannot be stopped, and the rollback does not wait for it: it says that the model the job
     makes stays once the job ends, and a later deploy of that configuration adopts it rather than import again."""
+    caplog.set_level(logging.INFO)
     stack = Stack.named(bedrock, job_kind)
     before = job_kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
     after = before | change
@@ -1004,8 +1072,9 @@ def test_the_rollback_of_a_cancelled_update_says_what_a_job_that_cannot_be_stopp
     assert stack.update(physical_id, before, after)[0] == physical_id
 
     assert writes(bedrock, mark) == []
+    assert not [record for record in caplog.records if "Waiting for" in record.getMessage()]  # nothing waits
     (said,) = [record for record in caplog.records if made in record.getMessage() and record.levelname == "ERROR"]
-    assert "cannot be stopped" in said.getMessage() and "delete it by hand" in said.getMessage()
+    assert "cannot be stopped" in said.getMessage() and "delete that model by hand" in said.getMessage()
     job_kind.set_status(bedrock, made, "Completed")
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
     assert stack.update(physical_id, after, before)[0] == made
