@@ -355,11 +355,12 @@ def create_or_adopt(
         why_not = desired.holder(tags) or kind.unusable(client, live)
         if why_not is None:
             logger.info("Adopted %s %s (%s): it has this configuration already", kind.noun, name, arn)
-            kind.update_in_place(client, live, desired)
-            # Made before this request (not by a retry of it): a rollback of this operation leaves it.
+            # Made before this request (not by a retry of it): a rollback of this operation leaves it. Marked first,
+            # so that a change in place that fails leaves it marked for that rollback.
             origin = desired.origin if tags.get(ORIGIN_TAG) == desired.origin else contract.ADOPTED
             own = [*desired.tags(desired.contract.tag_members[0]), {"key": ORIGIN_TAG, "value": origin}]
             kind.retag(client, live, own, tags)
+            kind.update_in_place(client, live, desired)
             return {"PhysicalResourceId": arn}
         if kind.name_member in desired.request:
             raise NameTaken(

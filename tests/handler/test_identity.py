@@ -8,6 +8,7 @@ rollback. They also cover retries, redeploys after RETAIN, adoption and names he
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass
@@ -1102,3 +1103,35 @@ def test_the_rollback_of_a_cancelled_update_deletes_the_model_of_a_job_that_has_
     deleted_by = MODEL_DELETED_BY[job_kind.resource_type]
     assert writes(bedrock, mark) == [deleted_by]
     assert model is not None and model in str(bedrock.calls_to(deleted_by)[-1])
+
+
+@pytest.mark.parametrize("gone", [False, True], ids=["held-resource-live", "held-resource-gone"])
+def test_a_resource_adopted_by_an_update_that_fails_in_place_stays_through_the_rollback(bedrock, monkeypatch, gone):
+    """The logical id made throughput B earlier (left by a replacement, retained) and holds A now. An update back to
+    B's configuration adopts B, and changing it in place fails (Bedrock refuses, a throttle): the update fails, and
+    its rollback (an Update back to A, which may have been deleted outside the stack) deletes nothing: B existed
+    before the operation."""
+    kind = resource_kinds.THROUGHPUT
+    stack = Stack.named(bedrock, kind)
+    first = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    second = first | {"modelUnits": "2"}
+    b_id, _ = stack.create(second)
+    a_id, _ = stack.create(first)
+    if gone:
+        bedrock.client().delete_provisioned_model_throughput(provisionedModelId=a_id)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    handler = index._handler(stack.events.create(first, stack.logical_id))
+
+    def refused(*_args: Any) -> None:
+        raise RuntimeError("UpdateProvisionedModelThroughput: ThrottlingException")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(handler, "KIND", dataclasses.replace(handler.KIND, update_in_place=refused))
+        with pytest.raises(RuntimeError, match="ThrottlingException"):
+            index.on_event(stack.events.update(a_id, second, first, stack.logical_id))
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+
+    assert index.on_event(stack.events.update(a_id, first, second, stack.logical_id))["PhysicalResourceId"] == a_id
+    assert writes(bedrock, mark) == []
+    assert kind.record(bedrock, b_id)[kind.status_member] == kind.ready
