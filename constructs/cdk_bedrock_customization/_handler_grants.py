@@ -108,8 +108,8 @@ class HandlerGrants:
                 f"list {resource_type}",
                 [f"bedrock:{declared.listing}"],
                 "*",
-                reason=f"{declared.listing} has no resource type; the handler lists jobs only to find its own or "
-                "to explain a quota error.",
+                reason=f"{declared.listing} has no resource type; the handler lists only to find its own resources, "
+                "or to explain a quota error.",
             )
 
     def _allow_reading_stack_status(self) -> None:

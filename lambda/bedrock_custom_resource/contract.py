@@ -399,6 +399,8 @@ _DECLARED = (
         file_section="provisioned_throughput",
         in_place_members=("provisionedModelName", "modelId"),  # UpdateProvisionedModelThroughput
         made_from="modelId",
+        # A name changes in place: one kept under another name than a create asks for is found in the list.
+        listing="ListProvisionedModelThroughputs",
     ),
     ResourceContract(
         resource_type=MODEL_IMPORT,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,6 +213,9 @@ class ResourceKind:
     before_replacing: Callable[[Mapping[str, Any], Desired], None] = _nothing
     # Raises when the create request would take a name that something else holds (besides name_member's).
     before_creating: Callable[[Any, Mapping[str, Any]], None] = _nothing
+    # For a type whose name changes in place: the live resources, under any name, that may have the desired
+    # configuration (a create adopts one that has it, rather than make another).
+    candidates: Callable[[Any, Desired], Iterable[Mapping[str, Any]]] = lambda _client, _desired: ()
     # For a resource that cannot be tagged (a copy job): the member of its record that keeps the tags its request
     # gave its own tags member, which are read there; update_in_place then sets them on what it makes.
     tags_on_record: str | None = None
@@ -334,6 +337,9 @@ def create_or_adopt(
         name = request[kind.name_member]
         live = kind.get(client, name)
         if live is None:
+            kept = _kept_under_another_name(kind, client, desired)
+            if kept is not None:
+                return _adopt(kind, client, desired, kept, kind.own_tags(client, kept))
             if rolling_back():
                 logger.warning(
                     "The %s of this configuration is gone or cannot be used, and a rollback makes nothing: the stack "
@@ -354,14 +360,7 @@ def create_or_adopt(
         # Another resource's: adopting it would let that resource's Delete delete what this one holds.
         why_not = desired.holder(tags) or kind.unusable(client, live)
         if why_not is None:
-            logger.info("Adopted %s %s (%s): it has this configuration already", kind.noun, name, arn)
-            # Made before this request (not by a retry of it): a rollback of this operation leaves it. Marked first,
-            # so that a change in place that fails leaves it marked for that rollback.
-            origin = desired.origin if tags.get(ORIGIN_TAG) == desired.origin else contract.ADOPTED
-            own = [*desired.tags(desired.contract.tag_members[0]), {"key": ORIGIN_TAG, "value": origin}]
-            kind.retag(client, live, own, tags)
-            kind.update_in_place(client, live, desired)
-            return {"PhysicalResourceId": arn}
+            return _adopt(kind, client, desired, live, tags)
         if kind.name_member in desired.request:
             raise NameTaken(
                 f"{kind.name_member}: {name!r} is held by {kind.noun} {arn}, which has this configuration but "
@@ -372,6 +371,32 @@ def create_or_adopt(
         f"The first {MAX_NAME_ATTEMPTS} names for {desired.logical_id} are held by {kind.noun}s of this configuration "
         "that cannot be used (failed or stopped); give a name, or delete them"
     )
+
+
+def _adopt(
+    kind: ResourceKind, client: Any, desired: Desired, live: Mapping[str, Any], tags: Mapping[str, str]
+) -> OnEventResponse:
+    """Take the live resource, which has the desired configuration and is this logical id's, for this request."""
+    arn = live[kind.arn_member]
+    logger.info("Adopted %s %s: it has this configuration already", kind.noun, arn)
+    # Made before this request (not by a retry of it): a rollback of this operation leaves it. Marked first, so that
+    # a change in place that fails leaves it marked for that rollback.
+    origin = desired.origin if tags.get(ORIGIN_TAG) == desired.origin else contract.ADOPTED
+    own = [*desired.tags(desired.contract.tag_members[0]), {"key": ORIGIN_TAG, "value": origin}]
+    kind.retag(client, live, own, tags)
+    kind.update_in_place(client, live, desired)
+    return {"PhysicalResourceId": arn}
+
+
+def _kept_under_another_name(kind: ResourceKind, client: Any, desired: Desired) -> Mapping[str, Any] | None:
+    """A resource of the desired configuration that this logical id made, and that can be used, under a name a create
+    does not look at (ResourceKind.candidates: a throughput renamed, or given a name, since)."""
+    for live in kind.candidates(client, desired):
+        tags = kind.own_tags(client, live)
+        ours = STACK_TAG in tags and LOGICAL_ID_TAG in tags and desired.holder(tags) is None
+        if tags.get(FINGERPRINT_TAG) == desired.fingerprint and ours and kind.unusable(client, live) is None:
+            return live
+    return None
 
 
 # The stack statuses in which CloudFormation deletes what the operation it rolls back made (its creates, and an

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,6 +118,26 @@ def _refuse_second_commitment(throughput: Mapping[str, Any], desired: lifecycle.
         )
 
 
+def _candidates(client: Any, desired: lifecycle.Desired) -> Iterator[dict[str, Any]]:
+    """The throughputs of the desired model units and commitment, under any name (a name changes in place, so one
+    kept by an earlier stack of this name may have another: a committed one must be taken back, not bought again).
+    Paged by hand: the botocore of Lambda's runtime may have no paginator for it (DESIGN.md, fact 7)."""
+    request: dict[str, Any] = {"sortBy": "CreationTime", "sortOrder": "Descending"}
+    while True:
+        page = client.list_provisioned_model_throughputs(**request)
+        for summary in page["provisionedModelSummaries"]:
+            same = all(
+                lifecycle.same_value(desired.request.get(member), summary.get(member))
+                for member in ("modelUnits", "commitmentDuration")
+            )
+            throughput = KIND.get(client, summary["provisionedModelArn"]) if same else None
+            if throughput is not None:
+                yield throughput
+        if not page.get("nextToken"):
+            return
+        request["nextToken"] = page["nextToken"]
+
+
 KIND = lifecycle.ResourceKind(
     resource_type=RESOURCE_TYPE,
     noun="provisioned throughput",
@@ -130,6 +150,7 @@ KIND = lifecycle.ResourceKind(
     reported={"modelUnits": "modelUnits", "commitmentDuration": "commitmentDuration"},
     update_in_place=_change_in_place,
     before_replacing=_refuse_second_commitment,
+    candidates=_candidates,
 )
 
 

@@ -1135,3 +1135,47 @@ def test_a_resource_adopted_by_an_update_that_fails_in_place_stays_through_the_r
     assert index.on_event(stack.events.update(a_id, first, second, stack.logical_id))["PhysicalResourceId"] == a_id
     assert writes(bedrock, mark) == []
     assert kind.record(bedrock, b_id)[kind.status_member] == kind.ready
+
+
+@pytest.mark.parametrize(
+    ("name_before", "name_after"),
+    [(None, "support-pt"), ("support-pt", None), ("support-pt", "support-pt-v2")],
+    ids=["generated-to-given", "given-to-generated", "given-to-another"],
+)
+@pytest.mark.parametrize("commitment", [None, "OneMonth"], ids=["no-commitment", "one-month"])
+def test_a_throughput_kept_under_another_name_is_taken_back_and_renamed(bedrock, name_before, name_after, commitment):
+    """A throughput's name changes in place. The stack of this name kept it (RETAIN) and was deleted; deployed again
+    with another name, it takes the throughput back and renames it: no second throughput, no second commitment term
+    (README, Commitments)."""
+    kind = resource_kinds.THROUGHPUT
+    unnamed = kind.properties(bedrock) | ({"commitmentDuration": commitment} if commitment else {})
+    before = unnamed | ({kind.name_member: name_before} if name_before else {})
+    after = unnamed | ({kind.name_member: name_after} if name_after else {})
+    kept, _ = Stack.named(bedrock, kind).create(before)
+    mark = len(bedrock.calls)
+
+    again = Stack.named(bedrock, kind)  # the same stack name, a new stack id
+    physical_id = index.on_event(again.events.create(after, again.logical_id))["PhysicalResourceId"]
+
+    assert physical_id == kept
+    assert writes(bedrock, mark)[:1] == ["TagResource"] and kind.create_operation not in writes(bedrock, mark)
+    (renamed,) = bedrock.calls_to("UpdateProvisionedModelThroughput")
+    if name_after is not None:
+        assert renamed["desiredProvisionedModelName"] == name_after
+    else:
+        assert renamed["desiredProvisionedModelName"].startswith("my-stack-Model-")
+
+
+def test_a_throughput_of_another_logical_id_under_another_name_is_not_taken(bedrock):
+    """The same configuration kept by another construct (logical id) of the stack is that construct's: a new one is
+    made."""
+    kind = resource_kinds.THROUGHPUT
+    properties = kind.properties(bedrock)
+    Stack.named(bedrock, kind, logical_id="Other").create(properties | {kind.name_member: "other-pt"})
+    mark = len(bedrock.calls)
+
+    stack = Stack.named(bedrock, kind)
+    stack.create(properties)
+
+    assert kind.create_operation in writes(bedrock, mark)
+    assert len(kind.existing(bedrock)) == 2

@@ -29,7 +29,7 @@ from .bookkeeping import Handler
 from .copies import COPY_KINDS, COPY_LISTINGS
 from .evaluations import EVALUATION_KINDS, EVALUATION_LISTINGS
 from .imports import IMPORT_KINDS, IMPORT_LISTINGS
-from .serving import SERVING_KINDS
+from .serving import SERVING_KINDS, SERVING_LISTINGS
 from .validation import refuse_invalid
 
 # Every emulated operation, by name: the dispatch of serve.
@@ -39,6 +39,7 @@ SERVING_OPERATIONS: dict[str, Handler] = (
         for kind in (*SERVING_KINDS, *IMPORT_KINDS, *COPY_KINDS, *EVALUATION_KINDS)
         for operation, handler in kind.handlers().items()
     }
+    | SERVING_LISTINGS
     | IMPORT_LISTINGS
     | COPY_LISTINGS
     | EVALUATION_LISTINGS

@@ -21,14 +21,16 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from bedrock_custom_resource import contract
+from botocore.model import StructureShape
 from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundException
 from moto.bedrock.models import BedrockBackend, CustomModel
 
-from .bookkeeping import Kind, Params, Resource
+from .bookkeeping import Handler, Kind, Params, Resource
 from .jobs import base_model_id
+from .listing import page
 from .service_model import (
     DEPLOYMENT_STATUSES,
     MODEL_STATUSES,
@@ -309,6 +311,27 @@ def _refuse_before_commitment_ends(_backend: BedrockBackend, throughput: Through
         )
 
 
+# --- lists --------------------------------------------------------------------------------------------
+
+# The members of a listed throughput (the service model's ProvisionedModelSummary): Get's, less a few.
+THROUGHPUT_SUMMARY_MEMBERS = frozenset(cast(StructureShape, contract.shape("ProvisionedModelSummary")).members)
+
+
+def _list_throughputs(backend: BedrockBackend, params: Params) -> dict[str, Any]:
+    selected = [
+        throughput
+        for throughput in THROUGHPUTS.resources(backend).values()
+        if params.get("statusEquals") in (None, throughput.status)
+        and params.get("modelArnEquals") in (None, throughput.model_arn)
+    ]
+    listed, next_token = page(selected, params)
+    summaries = [
+        {name: value for name, value in throughput.describe().items() if name in THROUGHPUT_SUMMARY_MEMBERS}
+        for throughput in listed
+    ]
+    return present(provisionedModelSummaries=summaries, nextToken=next_token)
+
+
 # --- the kinds, and the operations they answer --------------------------------------------------------
 
 
@@ -336,3 +359,4 @@ THROUGHPUTS = Kind[Throughput](
     apply_update=_update_throughput,
 )
 SERVING_KINDS = (IMPORTED_MODELS, DEPLOYMENTS, THROUGHPUTS)
+SERVING_LISTINGS: dict[str, Handler] = {"ListProvisionedModelThroughputs": _list_throughputs}
