@@ -70,7 +70,10 @@ def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapp
     """The event; for a Delete whose physical id CloudFormation made up (lifecycle.made_by), with the ARN of what
     the create made instead, so that it is stopped or deleted as the policy that sent the Delete asks."""
     kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
-    if event.get("RequestType") != "Delete" or kind is None or kind.arn_pattern.fullmatch(event["PhysicalResourceId"]):
+    physical_id = event.get("PhysicalResourceId", "")
+    if event.get("RequestType") != "Delete" or kind is None or kind.arn_pattern.fullmatch(physical_id):
+        return event
+    if physical_id.startswith(lifecycle.NOTHING_MADE):  # a rollback's answer that made nothing: nothing to delete
         return event
     made = lifecycle.made_by(kind, handler.bedrock_client(), event)  # the module's client, as its code uses
     if made is None:

@@ -880,6 +880,17 @@ def test_a_rollback_to_a_configuration_whose_resource_is_gone_makes_nothing(bedr
     index.on_event(stack.events.delete(b_id, after, stack.logical_id))
     assert writes(bedrock, mark) == [COMPLETED_DELETED_BY[kind.resource_type]]
 
+    # The stack holds nothing for it; a later update that changes only a tag makes A again, and CloudFormation's
+    # clean-up then deletes the id of nothing, with A's properties: that Delete must not take what the update made.
+    status = "UPDATE_IN_PROGRESS"
+    retagged = before | {kind.tag_member: [{"key": "team", "value": "ml"}]}
+    made_again, _ = stack.update(answered, retagged, before)
+    status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+    mark = len(bedrock.calls)
+    assert index.on_event(stack.events.delete(answered, before, stack.logical_id)) == {"PhysicalResourceId": answered}
+    assert writes(bedrock, mark) == []
+    assert kind.record(bedrock, made_again)[kind.status_member] == kind.ready
+
 
 # What deleting a resource that is ready writes (a completed customization job: its model is deleted).
 COMPLETED_DELETED_BY = STOPPED_OR_DELETED | {resource_kinds.JOB.resource_type: "DeleteCustomModel"}
