@@ -431,18 +431,32 @@ def cancelled_update(kind: Kind, stack: Stack, before: dict[str, Any]) -> tuple[
     return physical_id, made, after
 
 
+def rollback_of_cancelled_update(
+    bedrock: BedrockStandIn,
+    kind: Kind,
+    stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+    physical_id: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> list[Any]:
+    """CloudFormation's rollback of that update, sent while the stack rolls back: an Update back to before, with
+    the id it holds, which it answers unchanged. The calls it made that write."""
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+    rollback = stack.events.update(physical_id, before, after, stack.logical_id)
+    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
+    return [call for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))]
+
+
 def test_the_rollback_of_a_cancelled_update_deletes_what_it_made_when_the_replace_policy_is_delete(
     bedrock, kind, stack, monkeypatch
 ):
     before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
     physical_id, made, after = cancelled_update(kind, stack, before)
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
-    mark = len(bedrock.calls)
 
-    rollback = stack.events.update(physical_id, before, after, stack.logical_id)
+    written = rollback_of_cancelled_update(bedrock, kind, stack, monkeypatch, physical_id, before, after)
 
-    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
-    written = [call for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))]
     assert [call.operation for call in written] == [STOPPED_OR_DELETED[kind.resource_type]]
     assert made in str(written[0].params) and physical_id not in str(written[0].params)
     assert kind.record(bedrock, physical_id)[kind.status_member] == kind.ready
@@ -932,18 +946,12 @@ def test_the_rollback_of_a_cancelled_update_deletes_what_it_made_when_the_old_re
     UpdateReplacePolicy (Delete) says."""
     before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
     physical_id, made, after = cancelled_update(kind, stack, before)
-    operation, member = DELETE_OUTSIDE[kind.resource_type]
-    getattr(bedrock.client(), operation)(**{member: physical_id})
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
-    mark = len(bedrock.calls)
+    delete_outside_the_stack(bedrock, kind, physical_id)
 
-    rollback = stack.events.update(physical_id, before, after, stack.logical_id)
+    written = rollback_of_cancelled_update(bedrock, kind, stack, monkeypatch, physical_id, before, after)
 
-    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
-    written = [call for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))]
     assert [call.operation for call in written] == [STOPPED_OR_DELETED[kind.resource_type]]
     assert made in str(written[0].params)
-    assert kind.create_operation not in writes(bedrock, mark)
 
 
 # --- a replacement that no wait condition would wait for ----------------------------------------------------------
