@@ -178,6 +178,14 @@ def test_an_unnamed_field_is_found() -> None:
     assert unnamed_fields(text + "and job_description\n") == {}
 
 
+def test_a_field_named_by_an_ordinary_word_in_prose_only_is_unnamed() -> None:
+    every_field = [field.name for fields in models_file.FIELDS.values() for field in fields]
+    written = "\n".join(f"{name}: x" for name in every_field if name != "commitment")
+    text = f"{MODELS_FILE_HEADING}\n```yaml\n{written}\n```\nA commitment is billed in full.\n"
+    assert unnamed_fields(text) == {"provisioned_throughput": ["commitment"]}
+    assert unnamed_fields(text + "Give it `commitment: one_month`.\n") == {}
+
+
 @pytest.mark.parametrize(
     ("written", "named"),
     [
