@@ -19,7 +19,7 @@ import botocore.session
 import pytest
 from bedrock_custom_resource import index, lifecycle
 from botocore.stub import Stubber
-from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn, listing
 from cdk_bedrock_customization.emulation.bedrock_stand_in.evaluations import EVALUATION_JOBS
 
 from . import resource_kinds
@@ -1183,6 +1183,25 @@ def test_a_throughput_kept_under_another_name_is_taken_back_and_renamed(bedrock,
         assert renamed["desiredProvisionedModelName"] == name_after
     else:
         assert renamed["desiredProvisionedModelName"].startswith("my-stack-Model-")
+
+
+def test_the_throughputs_are_listed_page_by_page_to_find_the_one_kept(bedrock, monkeypatch):
+    """The service does not say how many throughputs a list page holds: the kept one, on a later page behind newer
+    throughputs of the same configuration, is still found and taken back."""
+    monkeypatch.setattr(listing, "MAX_RESULTS", 1)
+    kind = resource_kinds.THROUGHPUT
+    properties = kind.properties(bedrock) | {"commitmentDuration": "OneMonth"}
+    kept, _ = Stack.named(bedrock, kind).create(properties)
+    for other in ("Other1", "Other2"):
+        Stack.named(bedrock, kind, logical_id=other).create(properties | {kind.name_member: f"{other.lower()}-pt"})
+    mark = len(bedrock.calls)
+
+    again = Stack.named(bedrock, kind)
+    physical_id = index.on_event(again.events.create(properties | {kind.name_member: "support-pt"}, again.logical_id))
+
+    assert physical_id["PhysicalResourceId"] == kept
+    assert kind.create_operation not in writes(bedrock, mark)
+    assert [call.operation for call in bedrock.calls[mark:]].count("ListProvisionedModelThroughputs") == 3
 
 
 def test_a_throughput_of_another_logical_id_under_another_name_is_not_taken(bedrock):
