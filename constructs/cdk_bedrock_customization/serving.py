@@ -327,8 +327,8 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
         if isinstance(model, InvocableModel):
             # CreateProvisionedModelThroughput's modelId takes a custom or foundation model only.
             raise ValueError(
-                f"model: {model.node.path} ({type(model).__name__}) already serves a model: a provisioned "
-                "throughput serves a custom model or a foundation model"
+                f"model: {model.node.path} ({type(model).__name__}) is invoked by its own ARN (model_arn), and a "
+                "provisioned throughput serves only a custom model or a foundation model: invoke it directly"
             )
         _refuse_another_region(scope, model)
         super().__init__(scope, construct_id)

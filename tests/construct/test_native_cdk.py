@@ -283,9 +283,9 @@ def test_the_handler_is_told_the_update_replace_policy_that_destroy_gives_each_c
     ],
     ids=["deployment", "throughput", "imported model", "deployment by ARN"],
 )
-def test_a_provisioned_throughput_refuses_what_already_serves_a_model(stack, bucket, served):
+def test_a_provisioned_throughput_refuses_what_is_invoked_by_its_own_arn(stack, bucket, served):
     model = served(stack, bucket)
-    with pytest.raises(ValueError, match=r"^model: .* already serves a model"):
+    with pytest.raises(ValueError, match=r"^model: \S+ \(\w+\) is invoked by its own ARN .*: invoke it directly$"):
         ProvisionedThroughput(stack, "OnTop", model=model, model_units=1)
 
 
