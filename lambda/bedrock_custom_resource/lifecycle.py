@@ -358,13 +358,15 @@ def create_or_adopt(
             replaced = "" if replacing is None else replacing[kind.arn_member]
             raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replaced))
         # Another resource's: adopting it would let that resource's Delete delete what this one holds.
-        why_not = desired.holder(tags) or kind.unusable(client, live)
+        holder = desired.holder(tags)
+        why_not = holder or kind.unusable(client, live)
         if why_not is None:
             return _adopt(kind, client, desired, live, tags)
         if kind.name_member in desired.request:
+            or_delete = "" if holder else f", or delete that {kind.noun} if Bedrock allows it (a job cannot be deleted)"
             raise NameTaken(
                 f"{kind.name_member}: {name!r} is held by {kind.noun} {arn}, which has this configuration but "
-                f"{why_not}; Bedrock does not free the name. Give another name, or remove it to have one generated."
+                f"{why_not}. Give another name, or remove it to have one generated{or_delete}."
             )
         logger.info("%s %s (%s) has this configuration but %s; trying the next name", kind.noun, name, arn, why_not)
     raise NameTaken(

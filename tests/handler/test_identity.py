@@ -262,7 +262,11 @@ def test_a_given_name_held_by_a_live_stack_of_another_name_is_not_adopted(bedroc
     properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
     physical_id, _ = stack.create(properties)
     mark = len(bedrock.calls)
-    with pytest.raises(lifecycle.NameTaken, match="belongs to Model of stack my-stack"):
+    with pytest.raises(
+        lifecycle.NameTaken,
+        match=r"belongs to Model of stack my-stack\. Give another name, or remove "
+        r"it to have one generated\.$",
+    ):
         Stack.named(bedrock, kind, "team-b").create(properties)
     assert writes(bedrock, mark) == []
     assert bedrock.all_tags(physical_id)[STACK_TAG] == stack.events.stack_id
@@ -273,7 +277,7 @@ def test_a_resource_made_before_logical_id_tags_is_judged_by_its_stack(bedrock, 
     properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
     physical_id, _ = stack.create(properties)
     bedrock.client().untag_resource(resourceARN=physical_id, tagKeys=[LOGICAL_ID_TAG])
-    with pytest.raises(lifecycle.NameTaken, match="belongs to stack my-stack;"):
+    with pytest.raises(lifecycle.NameTaken, match=r"belongs to stack my-stack\. Give another name"):
         Stack.named(bedrock, kind, "team-b").create(properties)
     assert stack.create(properties)[0] == physical_id
     assert bedrock.all_tags(physical_id)[LOGICAL_ID_TAG] == stack.logical_id
@@ -335,7 +339,7 @@ def test_a_given_name_held_by_an_unusable_resource_fails_with_what_to_do(bedrock
         stack.create(properties)
     message = str(raised.value)
     assert f"{kind.name_member}: 'support-v1' is held by" in message and physical_id in message
-    assert "Bedrock does not free the name" in message
+    assert message.endswith(" if Bedrock allows it (a job cannot be deleted).")
     assert writes(bedrock, mark) == []
 
 
