@@ -1,5 +1,5 @@
 """The README's option tables match the constructors they document, so that neither can change without the other;
-and its section on the models file names every field of the file.
+and its section on the models file names every field of each kind of entry in that kind's YAML example.
 
 A table is one whose header is ``option | type | default``, ``option | default`` (the construct is the first
 exported construct named in backticks in the heading above it) or ``construct | option | default`` (an empty
@@ -127,32 +127,39 @@ MODELS_FILE_HEADING = "## Models as data"
 
 
 def unnamed_fields(text: str) -> dict[str, list[str]]:
-    """Per section of the models file, its fields that the README's section on the file does not name."""
+    """Per kind of entry of the models file, its fields that the README's section on the file does not name in
+    that kind's part of its YAML examples."""
     start = text.index(MODELS_FILE_HEADING)
     end = text.find("\n## ", start + len(MODELS_FILE_HEADING))
-    section = text[start : None if end < 0 else end]
-    in_code, anywhere = written_as_code(section), set(re.findall(r"\w+", section))
+    named = named_per_kind(text[start : None if end < 0 else end])
     found = {
-        kind: [field.name for field in fields if field.name not in (anywhere if "_" in field.name else in_code)]
+        kind: [field.name for field in fields if field.name not in named.get(kind, set())]
         for kind, fields in models_file.FIELDS.items()
     }
     return {kind: names for kind, names in found.items() if names}
 
 
-def written_as_code(section: str) -> set[str]:
-    """The words a README section writes as code: in backticks, as YAML keys of its examples, and as items of the
-    lists in their comments (``# also: job_name, role (ARN), completion``). A field whose name is an ordinary word
-    (``model``, ``role``, ``tags``) counts as named only so; one with an underscore counts anywhere."""
-    parts = re.split(r"^```.*$", section, flags=re.MULTILINE)  # prose, then code, alternately
-    words = {
-        word for prose in parts[::2] for span in re.findall(r"`([^`\n]+)`", prose) for word in re.findall(r"\w+", span)
-    }
-    for line in "\n".join(parts[1::2]).splitlines():
-        code, _, comment = line.partition("#")
-        words.update(re.findall(r"(\w+)\s*:", code))
-        words.update(re.findall(r"(?<=[,;:])\s*(\w+)", comment))
-        words.update(re.findall(r"(\w+)(?:\s*\([^)]*\))?\s*[,;]", comment))
-    return words
+def named_per_kind(section: str) -> dict[str, set[str]]:
+    """Per top-level key of a section's YAML examples (a kind of entry), the names its part writes as code: its
+    YAML keys, and the items of the field lists in its comments (``# also: job_name, role (ARN); source_uri or
+    model_package_arn``). Prose does not count: a field is named
+    by the example of its own kind."""
+    named: dict[str, set[str]] = {}
+    for example in re.findall(r"^```ya?ml\n(.*?)^```", section, flags=re.MULTILINE | re.DOTALL):
+        kind = None
+        for line in example.splitlines():
+            kind = top.group(1) if (top := re.match(r"(\w+):", line)) else kind
+            if kind is not None:
+                code, _, comment = line.partition("#")
+                named.setdefault(kind, set()).update(re.findall(r"(\w+)\s*:", code), _listed(comment))
+    return named
+
+
+def _listed(comment: str) -> set[str]:
+    """The field names a comment lists: each item (between commas, semicolons, "or" and "and") that is one word
+    after any "label:", with an optional parenthesized note."""
+    items = re.split(r"[,;]|\bor\b|\band\b", comment)
+    return {found.group(1) for item in items if (found := re.fullmatch(r"(?:.*:)?\s*(\w+)\s*(?:\([^)]*\))?\s*", item))}
 
 
 def test_every_construct_has_a_table_or_a_reason() -> None:
@@ -170,36 +177,41 @@ def test_the_models_file_section_names_every_field() -> None:
     assert unnamed_fields(README.read_text()) == {}
 
 
-def test_an_unnamed_field_is_found() -> None:
-    every_field = [field.name for fields in models_file.FIELDS.values() for field in fields]
-    written = "\n".join(f"{name}: x" for name in every_field if name != "job_description")
-    text = f"{MODELS_FILE_HEADING}\n```yaml\n{written}\n```\n"
-    assert unnamed_fields(text + "\n## Next\njob_description") == {"evaluations": ["job_description"]}
-    assert unnamed_fields(text + "and job_description\n") == {}
+def every_field_as_keys(leave_out: tuple[str, str] | None = None) -> str:
+    """A models-file example that names every field of every kind as a YAML key, but leave_out (kind, field)."""
+    return "\n".join(
+        f"{kind}:\n  key:\n" + "".join(f"    {field.name}: x\n" for field in fields if (kind, field.name) != leave_out)
+        for kind, fields in models_file.FIELDS.items()
+    )
 
 
-def test_a_field_named_by_an_ordinary_word_in_prose_only_is_unnamed() -> None:
-    every_field = [field.name for fields in models_file.FIELDS.values() for field in fields]
-    written = "\n".join(f"{name}: x" for name in every_field if name != "commitment")
-    text = f"{MODELS_FILE_HEADING}\n```yaml\n{written}\n```\nA commitment is billed in full.\n"
-    assert unnamed_fields(text) == {"provisioned_throughput": ["commitment"]}
-    assert unnamed_fields(text + "Give it `commitment: one_month`.\n") == {}
+def test_a_field_unnamed_in_its_own_kind_is_found_though_another_kind_names_it() -> None:
+    text = f"{MODELS_FILE_HEADING}\n```yaml\n{every_field_as_keys(('provisioned_throughput', 'tags'))}```\n"
+    assert unnamed_fields(text) == {"provisioned_throughput": ["tags"]}
+    assert unnamed_fields(text + "A throughput's `tags` are its own.\n") == {"provisioned_throughput": ["tags"]}
+    assert unnamed_fields(text + "```yaml\nprovisioned_throughput:    # model; tags\n```\n") == {}
+    assert unnamed_fields(text + "\n## Next\n```yaml\nprovisioned_throughput: {x: {tags: {}}}\n```\n") == {
+        "provisioned_throughput": ["tags"]
+    }
 
 
 @pytest.mark.parametrize(
     ("written", "named"),
     [
-        ("```yaml\ndeployments:\n  x: {model: m, tags: {a: b}}\n```", {"model", "tags"}),
-        ("```yaml\n# also: job_name, role (ARN); after, description\n```", {"role", "after", "description"}),
-        ("The `role` and `after: support-eval`.", {"role", "after"}),
-        ("The model, its role and tags come after.", set()),
-        ("```yaml\n# a model id or ARN, or the key of another model (continued training)\n```", set()),
+        ("deployments:\n  x: {model: m, tags: {a: b}}", {"model", "tags", "x", "a"}),
+        ("models:\n  # also: job_name, role (ARN); after, description", {"job_name", "role", "after", "description"}),
+        ("imported_models:  # source_uri or model_package_arn; model_name,\n  # removal_policy", None),
+        ("models:\n  # and for the kinds that need them: teacher_model, grader", {"teacher_model", "grader"}),
+        ("deployments:  # model: a key of models, or a custom model ARN", set()),
+        ("models:\n  # a model id or ARN, or the key of another model (continued training)", {"ARN"}),
+        ("models:\n  # (event_driven | polling | no_wait), completion_timeout_hours", {"completion_timeout_hours"}),
     ],
-    ids=["yaml-keys", "comment-list", "backticks", "prose", "comment-prose"],
+    ids=["yaml-keys", "field-list", "or-and-continued", "labelled-list", "described", "prose", "values-then-field"],
 )
-def test_an_ordinary_word_counts_as_a_field_only_when_written_as_code(written: str, named: set[str]) -> None:
-    plain_fields = {"model", "role", "tags", "after", "description"}
-    assert written_as_code(f"{MODELS_FILE_HEADING}\n{written}\n") & plain_fields == named
+def test_a_kind_names_its_yaml_keys_and_the_fields_its_comments_list(written: str, named: set[str] | None) -> None:
+    kind = written.partition(":")[0]
+    expected = named if named is not None else {"source_uri", "model_package_arn", "model_name", "removal_policy"}
+    assert named_per_kind(f"```yaml\n{written}\n```\n") == {kind: {kind} | expected}
 
 
 def test_the_typed_shortcuts_take_the_constructors_options() -> None:
