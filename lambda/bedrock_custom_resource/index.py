@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -40,9 +40,12 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     try:
         handler = _handler(event)
         named = _naming_what_was_made(handler, event)
-        left = _left_by_rollback(handler, named, entry)
+        of_nothing = _of_nothing(entry, event)
+        left = None if of_nothing is not None else _left_by_rollback(handler, named, entry)
         result: dict[str, Any]
-        if left is not None:
+        if of_nothing is not None:
+            result = of_nothing
+        elif left is not None:
             logger.info("Left %s as it is: %s", named["PhysicalResourceId"], left)
             result = (
                 {"PhysicalResourceId": event["PhysicalResourceId"]} if entry == "on_event" else {"IsComplete": True}
@@ -85,18 +88,11 @@ def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapp
 def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any], entry: str) -> str | None:
     """Why a request of a rollback leaves the resource as it is (None: it does not). A Delete of a resource that the
     operation it undoes adopted (lifecycle.kept_by_rollback); an Update back to a resource that is gone (deleted
-    outside the stack): the stack returns to where it was, and a rollback makes nothing (no job, no purchase); and
-    the isComplete of such an Update whose onEvent made nothing (lifecycle.NOTHING_MADE)."""
+    outside the stack): the stack returns to where it was, and a rollback makes nothing (no job, no purchase)."""
     kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
     physical_id = event.get("PhysicalResourceId", "")
     if kind is None:
         return None
-    if (
-        entry == "is_complete"
-        and event.get("RequestType") == "Update"
-        and physical_id.startswith(lifecycle.NOTHING_MADE)
-    ):
-        return "the rollback made nothing: what it returns to is gone"
     status = functools.partial(stack_status, event["StackId"])
     if event.get("RequestType") == "Delete":
         kept = lifecycle.kept_by_rollback(kind, handler.bedrock_client(), physical_id, event["StackId"], status)
@@ -107,6 +103,51 @@ def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any], entry: str)
     if kind.get(handler.bedrock_client(), physical_id) is not None or status() not in lifecycle.ROLLBACK_STATUSES:
         return None
     return "it is gone, as it was before the update that this rollback undoes"
+
+
+def _of_nothing(entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The answer to a request about nothing (None: it is not one). The isComplete of an id of nothing
+    (lifecycle.NOTHING_MADE) completes. A rollback's Create or Update whose properties name an id of nothing (what
+    it reads was not made again) makes nothing in turn; outside a rollback they are refused, since nothing can be
+    made, or let through an evaluation gate, from nothing."""
+    if entry == "is_complete":
+        return {"IsComplete": True} if event.get("PhysicalResourceId", "").startswith(lifecycle.NOTHING_MADE) else None
+    if event["RequestType"] == "Delete":
+        return None
+    named = next(
+        (
+            (name, text)
+            for name, value in event["ResourceProperties"].items()
+            for text in _texts(value)
+            if text.startswith(lifecycle.NOTHING_MADE)
+        ),
+        None,
+    )
+    if named is None:
+        return None
+    name, text = named
+    logical_id = text.removeprefix(lifecycle.NOTHING_MADE)
+    if not lifecycle.ROLLING_BACK.get()():
+        raise ValueError(
+            f"{name}: {text!r} names nothing: a rollback of this stack made nothing for {logical_id}, since what it "
+            f"returned to was gone. Nothing was created. Change {logical_id} (any of its properties) so that an "
+            "update makes it again, in this deploy or an earlier one."
+        )
+    logger.warning("%s names nothing (%s): this rollback makes nothing for it either", name, text)
+    return dict(lifecycle.nothing_made(event["ResourceType"], event["LogicalResourceId"]))
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every string in a property's value, however deeply nested (without recursion: properties are the sender's)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, Mapping):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 def _rolling_back(stack_id: str) -> bool:

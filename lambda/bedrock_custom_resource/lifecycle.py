@@ -347,7 +347,7 @@ def create_or_adopt(
                     kind.noun,
                     desired.logical_id,
                 )
-                return {"PhysicalResourceId": f"{NOTHING_MADE}{desired.logical_id}"}
+                return nothing_made(desired.contract.resource_type, desired.logical_id)
             if replacing is not None:
                 kind.before_replacing(replacing, desired)
             kind.before_creating(client, request)
@@ -373,6 +373,16 @@ def create_or_adopt(
         f"The first {MAX_NAME_ATTEMPTS} names for {desired.logical_id} are held by {kind.noun}s of this configuration "
         "that cannot be used (failed or stopped); give a name, or delete them"
     )
+
+
+def nothing_made(resource_type: str, logical_id: str) -> OnEventResponse:
+    """The answer of a rollback that makes nothing: an id of nothing (NOTHING_MADE), and as each attribute (what
+    Fn::GetAtt may read) that id, so that what reads it rolls back too and, given an id of nothing, makes nothing."""
+    physical_id = f"{NOTHING_MADE}{logical_id}"
+    return {
+        "PhysicalResourceId": physical_id,
+        "Data": dict.fromkeys(contract.CONTRACTS[resource_type].attributes.__annotations__, physical_id),
+    }
 
 
 def _adopt(

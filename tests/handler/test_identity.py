@@ -23,7 +23,7 @@ from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn,
 from cdk_bedrock_customization.emulation.bedrock_stand_in.evaluations import EVALUATION_JOBS
 
 from . import resource_kinds
-from .conftest import ROLE_ARN, is_complete_input
+from .conftest import ROLE_ARN, CloudFormationEvents, is_complete_input
 from .resource_kinds import ResourceKind, Stack, writes
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
@@ -889,8 +889,10 @@ def test_a_rollback_to_a_configuration_whose_resource_is_gone_makes_nothing(bedr
     mark = len(bedrock.calls)
 
     rollback = stack.events.update(b_id, before, after, stack.logical_id)
-    answered = index.on_event(rollback)["PhysicalResourceId"]
+    response = index.on_event(rollback)
+    answered = response["PhysicalResourceId"]
     assert not answered.startswith("arn:")
+    assert response["Data"][kind.arn_member] == answered  # what reads its ARN reads the id of nothing
     assert index.is_complete(is_complete_input(rollback, {"PhysicalResourceId": answered})) == {"IsComplete": True}
     assert writes(bedrock, mark) == []
     # CloudFormation's clean-up deletes B, which the failed update made (a completed job: its model).
@@ -908,6 +910,64 @@ def test_a_rollback_to_a_configuration_whose_resource_is_gone_makes_nothing(bedr
     assert index.on_event(stack.events.delete(answered, before, stack.logical_id)) == {"PhysicalResourceId": answered}
     assert writes(bedrock, mark) == []
     assert kind.record(bedrock, made_again)[kind.status_member] == kind.ready
+
+
+NOTHING = "nothing-made:Model"
+A_JOB = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0/abcdefghijkl"
+# What reads a model by its job resource's id or attribute: (resource type, its properties naming NOTHING (from
+# those it had), the properties it had, the attribute its readers read).
+READERS_OF_A_MODEL = [
+    (
+        "Custom::BedrockModelCustomizationJobResult",
+        lambda properties: {"jobIdentifier": NOTHING},
+        lambda bedrock: {"jobIdentifier": A_JOB},
+        "outputModelArn",
+    ),
+    (
+        resource_kinds.DEPLOYMENT.resource_type,
+        lambda properties: properties | {"modelArn": NOTHING},
+        resource_kinds.DEPLOYMENT.properties,
+        "customModelDeploymentArn",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "naming_nothing", "before", "attribute"), READERS_OF_A_MODEL, ids=["job-result", "deployment"]
+)
+def test_what_reads_an_id_of_nothing_in_a_rollback_makes_nothing_in_turn(
+    bedrock, monkeypatch, resource_type, naming_nothing, before, attribute
+):
+    """A rollback made nothing for Model (what it returned to was gone). What reads Model gets a rollback Update
+    that names the id of nothing: it makes nothing, writes nothing, and answers an id of nothing whose attributes
+    can be read, so that what reads it in turn rolls back too (CloudFormation fails a rollback whose Fn::GetAtt
+    finds no such key)."""
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    events = CloudFormationEvents(resource_type=resource_type)
+    had = before(bedrock)
+    rollback = events.update(A_JOB, naming_nothing(had), had, "Reader")
+    mark = len(bedrock.calls)
+
+    answered = index.on_event(rollback)
+
+    assert answered["PhysicalResourceId"] == "nothing-made:Reader"
+    assert answered["Data"][attribute] == "nothing-made:Reader"
+    assert index.is_complete(is_complete_input(rollback, answered)) == {"IsComplete": True}
+    assert writes(bedrock, mark) == []
+
+
+def test_an_update_that_names_an_id_of_nothing_outside_a_rollback_is_refused(bedrock, monkeypatch):
+    """Nothing is made (or let through an evaluation gate) from nothing: the error names the property, its value and
+    what to do."""
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    kind = resource_kinds.DEPLOYMENT
+    events = CloudFormationEvents(resource_type=kind.resource_type)
+    had = kind.properties(bedrock)
+    update = events.update(A_JOB, had | {"modelArn": NOTHING}, had, "Reader")
+    mark = len(bedrock.calls)
+    with pytest.raises(ValueError, match=r"^modelArn: 'nothing-made:Model' names nothing: .* Change Model "):
+        index.on_event(update)
+    assert writes(bedrock, mark) == []
 
 
 # What deleting a resource that is ready writes (a completed customization job: its model is deleted).
