@@ -51,6 +51,11 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ),
         "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
         "event-driven": (under_test, {"removal": "destroy"}),
+        # Retrained, and failing 35 minutes in: after the new job (30 minutes) has completed and been read.
+        "event-driven-retrained-failing-late": (
+            under_test,
+            {"removal": "destroy", "epochs": 2, "failing_after": 2100},
+        ),
         # A deployment that fails two minutes in, while a polled job's create or update is in flight.
         "polling-failing": (under_test, {"completion": "polling", "removal": "destroy", "failing_after": 120}),
         "polling-retrained-failing": (

@@ -73,6 +73,23 @@ def test_a_replacement_undone_by_a_later_failure_returns_to_the_trained_model(as
         assert local.bedrock.throughputs() == [] and local.bedrock.models() == []
 
 
+def test_a_replacement_undone_when_the_first_model_is_gone_makes_nothing_and_the_rollback_completes(assemblies):
+    """The first job's model was deleted outside the stack; the job is replaced, the new job completes and its
+    model is read, then a later resource fails. The rollback trains nothing (the job it returns to has no model),
+    what reads the job takes that it holds nothing, the rollback completes, and the second job's model is deleted
+    (DESTROY). The stack deployed again with that template trains once more."""
+    with LocalCloud(write=lambda _line: None, timings=TIMINGS) as local:
+        created = deploy(local, assemblies["event-driven"])
+        assert created.succeeded, created.reason
+        local.bedrock.client().delete_custom_model(modelIdentifier=created.outputs["Model0Arn"])
+
+        failed = deploy(local, assemblies["event-driven-retrained-failing-late"])
+
+        assert not failed.succeeded and failed.status == "UPDATE_ROLLBACK_COMPLETE", (failed.status, failed.reason)
+        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 2
+        assert local.bedrock.models() == []
+
+
 def test_deleting_with_retain_and_deploying_again_adopts_the_trained_model(assemblies):
     """The models' data is in a bucket the stack does not own (a bucket of the stack, retained, would not be
     the one a new stack makes: CloudFormation gives that a new name, and the jobs a new configuration).
