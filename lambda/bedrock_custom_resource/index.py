@@ -112,12 +112,13 @@ def _of_nothing(entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
     made, or let through an evaluation gate, from nothing."""
     if entry == "is_complete":
         return {"IsComplete": True} if event.get("PhysicalResourceId", "").startswith(lifecycle.NOTHING_MADE) else None
-    if event["RequestType"] == "Delete":
-        return None
+    properties = event.get("ResourceProperties")
+    if event.get("RequestType") == "Delete" or not isinstance(properties, Mapping):
+        return None  # properties that are no mapping are refused as the handler refuses them
     named = next(
         (
             (name, text)
-            for name, value in event["ResourceProperties"].items()
+            for name, value in properties.items()
             for text in _texts(value)
             if text.startswith(lifecycle.NOTHING_MADE)
         ),
@@ -130,8 +131,9 @@ def _of_nothing(entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
     if not lifecycle.ROLLING_BACK.get()():
         raise ValueError(
             f"{name}: {text!r} names nothing: a rollback of this stack made nothing for {logical_id}, since what it "
-            f"returned to was gone. Nothing was created. Change {logical_id} (any of its properties) so that an "
-            "update makes it again, in this deploy or an earlier one."
+            "returned to was gone (or it read such a resource). Nothing was created. Change the model or serving "
+            "resource that the rollback made nothing of (any property; a tag will do), in this deploy or an earlier "
+            "one, so that an update makes it again."
         )
     logger.warning("%s names nothing (%s): this rollback makes nothing for it either", name, text)
     return dict(lifecycle.nothing_made(event["ResourceType"], event["LogicalResourceId"]))

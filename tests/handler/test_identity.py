@@ -965,7 +965,10 @@ def test_an_update_that_names_an_id_of_nothing_outside_a_rollback_is_refused(bed
     had = kind.properties(bedrock)
     update = events.update(A_JOB, had | {"modelArn": NOTHING}, had, "Reader")
     mark = len(bedrock.calls)
-    with pytest.raises(ValueError, match=r"^modelArn: 'nothing-made:Model' names nothing: .* Change Model "):
+    with pytest.raises(
+        ValueError,
+        match=r"^modelArn: 'nothing-made:Model' names nothing: .* for Model, .* Nothing was created\. Change ",
+    ):
         index.on_event(update)
     assert writes(bedrock, mark) == []
 
