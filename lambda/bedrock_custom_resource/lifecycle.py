@@ -404,7 +404,10 @@ def _kept_under_another_name(kind: ResourceKind, client: Any, desired: Desired) 
     """A resource of the desired configuration that this logical id made, and that can be used, under a name a create
     does not look at (ResourceKind.candidates: a throughput renamed, or given a name, since)."""
     for live in kind.candidates(client, desired):
-        tags = kind.own_tags(client, live)
+        try:
+            tags = kind.own_tags(client, live)
+        except client.exceptions.ResourceNotFoundException:
+            continue  # deleted since it was listed (another stack's delete or rollback): no candidate
         ours = STACK_TAG in tags and LOGICAL_ID_TAG in tags and desired.holder(tags) is None
         if tags.get(FINGERPRINT_TAG) == desired.fingerprint and ours and kind.unusable(client, live) is None:
             return live

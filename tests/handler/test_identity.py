@@ -1271,6 +1271,28 @@ def test_the_throughputs_are_listed_page_by_page_to_find_the_one_kept(bedrock, m
     assert [call.operation for call in bedrock.calls[mark:]].count("ListProvisionedModelThroughputs") == 3
 
 
+def test_a_throughput_deleted_while_the_list_is_read_is_passed_over(bedrock, monkeypatch):
+    """Another stack's throughput of the same configuration is listed, then deleted (its stack's delete or rollback)
+    before its tags are read: it is no candidate, and the create goes on (the engine test met this race)."""
+    kind = resource_kinds.THROUGHPUT
+    properties = kind.properties(bedrock)
+    other, _ = Stack.named(bedrock, kind, "team-b").create(properties | {kind.name_member: "team-b-pt"})
+    read_tags = lifecycle.current_tags
+
+    def deleted_first(client, arn):
+        if arn == other:
+            client.delete_provisioned_model_throughput(provisionedModelId=arn)
+        return read_tags(client, arn)
+
+    monkeypatch.setattr(lifecycle, "current_tags", deleted_first)
+    mark = len(bedrock.calls)
+
+    physical_id, _ = Stack.named(bedrock, kind).create(properties)
+
+    assert physical_id != other
+    assert writes(bedrock, mark) == ["DeleteProvisionedModelThroughput", kind.create_operation]
+
+
 def test_a_throughput_of_another_logical_id_under_another_name_is_not_taken(bedrock):
     """The same configuration kept by another construct (logical id) of the stack is that construct's: a new one is
     made."""
