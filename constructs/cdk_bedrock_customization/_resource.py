@@ -69,17 +69,23 @@ class TaggedResource:
 
 
 def replace_policy_member(resource_type: str, policy: cdk.RemovalPolicy, *, explicit: bool = False) -> dict[str, str]:
-    """The handler member that tells the handler the UpdateReplacePolicy this removal policy gives the resource
-    (contract.REPLACE_POLICY), for a type that has it: written when not the default (or when explicit)."""
+    """The handler members that tell the handler the UpdateReplacePolicy this removal policy gives the resource
+    (contract.REPLACE_POLICY), and whether its DeletionPolicy is RetainExceptOnCreate (contract.DELETION_POLICY), for
+    a type that has them: each written when not the default (or when explicit)."""
     declared = contract.CONTRACTS.get(resource_type)
     if declared is None or contract.REPLACE_POLICY not in declared.handler_members:
         return {}
-    value = _UPDATE_REPLACE_POLICIES.get(policy, contract.DEFAULT_REPLACE_POLICY)
-    return {contract.REPLACE_POLICY: value} if explicit or value != contract.DEFAULT_REPLACE_POLICY else {}
+    values = {
+        contract.REPLACE_POLICY: _UPDATE_REPLACE_POLICIES.get(policy, contract.DEFAULT_REPLACE_POLICY),
+        contract.DELETION_POLICY: _DELETION_POLICIES.get(policy, contract.DEFAULT_REPLACE_POLICY),
+    }
+    return {name: value for name, value in values.items() if explicit or value != contract.DEFAULT_REPLACE_POLICY}
 
 
 # The UpdateReplacePolicy each removal policy sets (RETAIN and RETAIN_ON_UPDATE_OR_DELETE: Retain, the default).
 _UPDATE_REPLACE_POLICIES = {cdk.RemovalPolicy.DESTROY: "Delete", cdk.RemovalPolicy.SNAPSHOT: "Snapshot"}
+# The DeletionPolicy the handler is told of: only RetainExceptOnCreate (DESTROY's is told by its UpdateReplacePolicy).
+_DELETION_POLICIES = {cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE: contract.RETAIN_EXCEPT_ON_CREATE}
 
 
 def custom_resource(

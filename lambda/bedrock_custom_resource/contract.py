@@ -78,13 +78,20 @@ DEFAULT_CUSTOMIZATION_TYPE = "FINE_TUNING"
 REPLACE_POLICY = "updateReplacePolicy"
 REPLACE_POLICIES = ("Delete", "Retain", "Snapshot")
 DEFAULT_REPLACE_POLICY = "Retain"
+# The handler member marking a DeletionPolicy of RetainExceptOnCreate (RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE), which
+# CloudFormation does not pass either: such a resource is kept when replaced, but what a failed operation made of it
+# goes, so the rollback of a cancelled update deletes what that update made, as for Delete. Written only then; any
+# other value is treated alike.
+DELETION_POLICY = "deletionPolicy"
+DELETION_POLICIES = ("Delete", "Retain", "RetainExceptOnCreate", "Snapshot")
+RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 # The handler member of a job that a wait condition waits for (event-driven completion): that wait condition's
 # key, which changes with the job's properties as the template gives them. A wait condition waits only when it is
 # created, so a replacement of the job under the same key (a value known only at deploy changed) is refused: the
 # deployment would not wait for the new job. Empty: no wait condition.
 WAIT_CONDITION_KEY = "waitConditionKey"
 # Handler members that do not identify what a resource is: a change of one changes nothing that it was made of.
-NOT_IDENTIFYING = frozenset({"waitUntil", REPLACE_POLICY, WAIT_CONDITION_KEY})
+NOT_IDENTIFYING = frozenset({"waitUntil", REPLACE_POLICY, DELETION_POLICY, WAIT_CONDITION_KEY})
 # The customizationConfig member that each job type needs (None: it takes none).
 CONFIG_MEMBER_FOR_TYPE: dict[str, str | None] = {
     "FINE_TUNING": None,
@@ -529,13 +536,18 @@ _DECLARED = (
 
 
 def _with_replace_policy(declared: ResourceContract) -> ResourceContract:
-    """The declaration, with REPLACE_POLICY when the handler names its resources (it has generated names)."""
+    """The declaration, with REPLACE_POLICY and DELETION_POLICY when the handler names its resources (it has
+    generated names)."""
     if not declared.generated_names:
         return declared
     return replace(
         declared,
-        defaults={**declared.defaults, REPLACE_POLICY: DEFAULT_REPLACE_POLICY},
-        handler_members={**declared.handler_members, REPLACE_POLICY: REPLACE_POLICIES},
+        defaults={**declared.defaults, REPLACE_POLICY: DEFAULT_REPLACE_POLICY, DELETION_POLICY: DEFAULT_REPLACE_POLICY},
+        handler_members={
+            **declared.handler_members,
+            REPLACE_POLICY: REPLACE_POLICIES,
+            DELETION_POLICY: DELETION_POLICIES,
+        },
     )
 
 

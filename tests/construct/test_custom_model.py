@@ -89,6 +89,23 @@ class TestProperties:
         assert job["UpdateReplacePolicy"] == "Retain"
         assert "updateReplacePolicy" not in job["Properties"]
 
+    @pytest.mark.parametrize(
+        ("policy", "told"),
+        [
+            (cdk.RemovalPolicy.RETAIN, None),
+            (cdk.RemovalPolicy.DESTROY, None),
+            (cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, "RetainExceptOnCreate"),
+        ],
+        ids=["retain", "destroy", "retain-on"],
+    )
+    def test_the_handler_is_told_only_a_deletion_policy_of_retain_except_on_create(self, stack, bucket, policy, told):
+        """What a failed operation made goes with RetainExceptOnCreate; CloudFormation does not tell the handler."""
+        model(stack, bucket, removal_policy=policy)
+        (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
+        assert job["Properties"].get("deletionPolicy") == told
+        if told is not None:
+            assert job["DeletionPolicy"] == told
+
     def test_the_removal_policy_keys_neither_the_wait_nor_what_references_the_job(self, stack, bucket):
         """A change of the removal policy changes no wait condition: the job is not replaced."""
         ids = {}

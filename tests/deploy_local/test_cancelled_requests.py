@@ -32,14 +32,17 @@ def test_a_job_whose_create_is_cancelled_is_stopped_by_the_rollback(assemblies):
         assert local.bedrock.models() == []
 
 
-def test_a_job_whose_update_is_cancelled_is_stopped_by_the_rollback_when_its_policy_deletes_it(assemblies):
+@pytest.mark.parametrize("deployed_as", ["polling", "polling-retain-on"], ids=["destroy", "retain-on-update-or-delete"])
+def test_a_job_whose_update_is_cancelled_is_stopped_by_the_rollback_when_its_policy_deletes_it(assemblies, deployed_as):
+    """DESTROY, and RETAIN_ON_UPDATE_OR_DELETE, whose DeletionPolicy RetainExceptOnCreate removes what a failed
+    operation made."""
     lines: list[str] = []
     with cloud(lines, timings=TIMINGS) as local:
-        (deployed,) = local.deploy(assemblies["polling"]).values()
+        (deployed,) = local.deploy(assemblies[deployed_as]).values()
         assert deployed.succeeded, deployed.reason
         (trained,) = local.bedrock.models()
 
-        (outcome,) = local.deploy(assemblies["polling-retrained-failing"]).values()
+        (outcome,) = local.deploy(assemblies[f"{deployed_as}-retrained-failing"]).values()
 
         assert (outcome.succeeded, outcome.status) == (False, "UPDATE_ROLLBACK_COMPLETE")
         assert any("UPDATE_FAILED" in line and "Resource update cancelled" in line for line in lines)
