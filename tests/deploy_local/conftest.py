@@ -67,6 +67,15 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             under_test,
             {"completion": "polling", "removal": "destroy", "failing_after": 120, "epochs": 2},
         ),
+        # Models retained, removed from the stack, and added back on the other provider kind.
+        "polling-retain": (under_test, {"completion": "polling"}),
+        "polling-retain-removed": (under_test, {"completion": "polling", "models": "0"}),  # "0": 0 would be the default
+        "polling-retain-single-function": (under_test, {"completion": "polling", "provider": "single_function"}),
+        # The same template on the other provider kind: every model's ServiceToken changes.
+        "polling-single-function": (
+            under_test,
+            {"completion": "polling", "removal": "destroy", "provider": "single_function"},
+        ),
         "polling-retain-on": (under_test, {"completion": "polling", "removal": "retain_on_update_or_delete"}),
         "polling-retain-on-retrained-failing": (
             under_test,

@@ -108,6 +108,40 @@ def test_a_replacement_undone_with_retain_on_update_or_delete_stops_the_job_it_s
         assert local.stacks[STACK].outputs()["Model0Arn"] == created.outputs["Model0Arn"]
 
 
+def test_switching_the_provider_kind_of_a_deployed_stack_is_refused_as_cloudformation_refuses_it(assemblies):
+    """Each model's ServiceToken is its provider's function: another kind changes it, and CloudFormation does not
+    update a custom resource's ServiceToken. The update fails before any request, and rolls back untouched."""
+    with LocalCloud(write=lambda _line: None, timings=TIMINGS) as local:
+        created = deploy(local, assemblies["polling"])
+        assert created.succeeded, created.reason
+        mark = len(local.bedrock.calls)
+
+        switched = deploy(local, assemblies["polling-single-function"])
+
+        assert not switched.succeeded and switched.status == "UPDATE_ROLLBACK_COMPLETE", switched.status
+        assert switched.reason.endswith("Modifying service token is not allowed.")
+        assert writes_since(local, mark) == []
+        assert local.stacks[STACK].outputs() == created.outputs
+
+
+def test_models_moved_to_another_provider_kind_by_removing_and_adding_them_back_are_adopted(assemblies):
+    """What the README says to do instead: remove the models (RETAIN keeps them), then add them back on the other
+    kind; each adopts what its logical id left, training nothing."""
+    with LocalCloud(write=lambda _line: None, timings=TIMINGS) as local:
+        created = deploy(local, assemblies["polling-retain"])
+        assert created.succeeded, created.reason
+        removed = deploy(local, assemblies["polling-retain-removed"])
+        assert removed.succeeded, removed.reason
+        mark = len(local.bedrock.calls)
+
+        moved = deploy(local, assemblies["polling-retain-single-function"])
+
+        assert moved.succeeded, moved.reason
+        assert moved.outputs == created.outputs
+        assert [operation for operation in writes_since(local, mark) if operation.startswith("Create")] == []
+        assert len(local.bedrock.jobs()) == 1
+
+
 def test_deleting_with_retain_and_deploying_again_adopts_the_trained_model(assemblies):
     """The models' data is in a bucket the stack does not own (a bucket of the stack, retained, would not be
     the one a new stack makes: CloudFormation gives that a new name, and the jobs a new configuration).

@@ -25,6 +25,9 @@ from .template import Template, TemplateError
 from .wait_conditions import WaitConditions
 
 STACK = "AWS::CloudFormation::Stack"
+# CloudFormation's refusal of a custom resource whose ServiceToken changed (its documentation: "Updates aren't
+# supported"; the message as users report it).
+SERVICE_TOKEN_REFUSED = "Modifying service token is not allowed."
 
 
 def stack_event(resources: StackResources, printer: Printer, status: str, reason: str = "") -> None:
@@ -202,6 +205,10 @@ class StackOperation:
     ) -> None:
         logical_id, resource_type = existing.logical_id, existing.resource_type
         self.printer.event("UPDATE_IN_PROGRESS", resource_type, logical_id)
+        if is_custom(resource_type) and properties.get("ServiceToken") != existing.properties.get("ServiceToken"):
+            # A custom resource's ServiceToken cannot be updated: CloudFormation refuses it before any request.
+            self.printer.event("UPDATE_FAILED", resource_type, logical_id, SERVICE_TOKEN_REFUSED)
+            raise ResourceFailed(f"{logical_id}: {SERVICE_TOKEN_REFUSED}")
         outcome.update_started.append(logical_id)
         try:
             deployed = self.provisioner.update(existing, properties)
