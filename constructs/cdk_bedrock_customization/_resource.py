@@ -65,21 +65,29 @@ class TaggedResource:
         for resource in self._tagged_resources:
             resource.apply_removal_policy(policy)
             for name, value in replace_policy_member(resource.cfn_resource_type, policy, explicit=True).items():
-                resource.add_property_override(name, value)
+                if value is None:  # not told: any value the constructor wrote goes
+                    resource.add_property_deletion_override(name)
+                else:
+                    resource.add_property_override(name, value)
 
 
-def replace_policy_member(resource_type: str, policy: cdk.RemovalPolicy, *, explicit: bool = False) -> dict[str, str]:
+def replace_policy_member(
+    resource_type: str, policy: cdk.RemovalPolicy, *, explicit: bool = False
+) -> dict[str, str | None]:
     """The handler members that tell the handler the UpdateReplacePolicy this removal policy gives the resource
-    (contract.REPLACE_POLICY), and whether its DeletionPolicy is RetainExceptOnCreate (contract.DELETION_POLICY), for
-    a type that has them: each written when not the default (or when explicit)."""
+    (contract.REPLACE_POLICY), written when not the default (or when explicit), and whether its DeletionPolicy is
+    RetainExceptOnCreate (contract.DELETION_POLICY), written only then (when explicit, None otherwise: removed), for
+    a type that has them."""
     declared = contract.CONTRACTS.get(resource_type)
     if declared is None or contract.REPLACE_POLICY not in declared.handler_members:
         return {}
-    values = {
-        contract.REPLACE_POLICY: _UPDATE_REPLACE_POLICIES.get(policy, contract.DEFAULT_REPLACE_POLICY),
-        contract.DELETION_POLICY: _DELETION_POLICIES.get(policy, contract.DEFAULT_REPLACE_POLICY),
-    }
-    return {name: value for name, value in values.items() if explicit or value != contract.DEFAULT_REPLACE_POLICY}
+    replace_policy = _UPDATE_REPLACE_POLICIES.get(policy, contract.DEFAULT_REPLACE_POLICY)
+    members: dict[str, str | None] = {}
+    if explicit or replace_policy != contract.DEFAULT_REPLACE_POLICY:
+        members[contract.REPLACE_POLICY] = replace_policy
+    if policy is cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE or explicit:
+        members[contract.DELETION_POLICY] = _DELETION_POLICIES.get(policy)
+    return members
 
 
 # The UpdateReplacePolicy each removal policy sets (RETAIN and RETAIN_ON_UPDATE_OR_DELETE: Retain, the default).

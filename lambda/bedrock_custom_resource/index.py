@@ -52,8 +52,8 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
             )
         else:
             result = getattr(handler, entry)(named)
-        if entry == "on_event":  # also when the stack's resource is gone: what the failed update made is not
-            _removing_what_a_failed_update_made(handler, event, result["PhysicalResourceId"])
+        if entry == "on_event":  # also when the stack's resource is gone: what the cancelled update made is not
+            _removing_what_a_cancelled_update_made(handler, event, result["PhysicalResourceId"])
     except Exception as error:
         message = error_message(error)
         reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
@@ -171,48 +171,40 @@ def stack_status(stack_id: str) -> str:
     return str(stack["StackStatus"])
 
 
-def _removing_what_a_failed_update_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> None:
-    """In CloudFormation's rollback Update, delete what the update it undoes made where CloudFormation will not, as
-    the Delete of a cancelled create does:
-    - what an update that CloudFormation cancelled, or stopped waiting for, before the handler answered made from
-      its properties (OldResourceProperties here; lifecycle.made_by): CloudFormation never learned its id, so sends
-      no Delete for it. When that update's UpdateReplacePolicy (contract.REPLACE_POLICY) is Delete, as for what a
-      completed replacement made, or its DeletionPolicy RetainExceptOnCreate (contract.DELETION_POLICY), which
-      removes what a failed operation made;
-    - with RetainExceptOnCreate, also the resource this Update is sent when the rollback answers another id: the
-      failed update made it, and CloudFormation keeps a replaced resource under that policy's UpdateReplacePolicy
-      (Retain).
-    Only in a rollback; never what this request answered (a forward update to a resource that is gone makes one of
-    the same configuration), nor what existed before that update (adopted). Best effort: a failure is logged, and
-    the rollback goes on."""
+def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> None:
+    """For an Update back from properties whose resource is not the one it is sent (CloudFormation's rollback of an
+    update it cancelled, or stopped waiting for, before the handler answered): delete what that update made from
+    them (lifecycle.made_by), as the Delete of a cancelled create does, when that update's UpdateReplacePolicy
+    (contract.REPLACE_POLICY of OldResourceProperties) is Delete, or its DeletionPolicy RetainExceptOnCreate
+    (contract.DELETION_POLICY), which removes what a failed operation made. CloudFormation never learned its id, so
+    sends no Delete for it. Only in a rollback, and never what this request answered (a forward update to a resource
+    that is gone makes one of the same configuration). Best effort: a failure is logged, and the rollback goes on."""
     kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
     old = event.get("OldResourceProperties")
     if event.get("RequestType") != "Update" or kind is None or not isinstance(old, Mapping):
         return
-    # The template that made it decides (an update that also changed RETAIN to DESTROY leaves nothing behind when it
-    # fails).
-    except_on_create = old.get(contract.DELETION_POLICY) == contract.RETAIN_EXCEPT_ON_CREATE
-    if old.get(contract.REPLACE_POLICY) != "Delete" and not except_on_create:
+    # The template that made it decides, as for what a completed replacement made (an update that also changed
+    # RETAIN to DESTROY leaves nothing behind when it fails).
+    removed = (
+        old.get(contract.REPLACE_POLICY) == "Delete" or old.get(contract.DELETION_POLICY) == "RetainExceptOnCreate"
+    )
+    if not removed:
         return
     key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY)
     if key and key == old.get(contract.WAIT_CONDITION_KEY):
         return  # that update made nothing: it was refused, or in place (lifecycle._refuse_a_replacement_not_waited_for)
-    sent = event["PhysicalResourceId"]
-    moved_off = sent if except_on_create and answered != sent and kind.arn_pattern.fullmatch(sent) else None
     made = None
     try:
         made = lifecycle.made_by(kind, handler.bedrock_client(), {**event, "ResourceProperties": old})
-        if made is None or made in (sent, answered):
-            made = moved_off
-        if made is None:
+        if made is None or made in (event["PhysicalResourceId"], answered):
             return
         status = stack_status(event["StackId"])
         if status not in lifecycle.ROLLBACK_STATUSES:
             return
         if lifecycle.kept_by_rollback(kind, handler.bedrock_client(), made, event["StackId"], lambda: status):
-            logger.info("%s was adopted by the update this rollback undoes: it existed before, so stays", made)
+            logger.info("%s was adopted by an update that CloudFormation cancelled: it existed before, so stays", made)
             return
-        logger.info("%s was made by the update this rollback undoes: deleting it", made)
+        logger.info("%s was made by an update that CloudFormation cancelled: deleting it", made)
         job = getattr(handler, "JOB", None)
         if not isinstance(job, model_jobs.ModelJob):
             handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
@@ -224,9 +216,7 @@ def _removing_what_a_failed_update_made(handler: ModuleType, event: Mapping[str,
                 made,
             )
     except Exception as error:  # the rollback must not fail for it
-        logger.error(
-            "What the update this rollback undoes made (%s) could not be deleted: %s", made or "unknown", error
-        )
+        logger.error("What a cancelled update made (%s) could not be deleted: %s", made or "unknown", error)
 
 
 def _handler(event: Mapping[str, Any]) -> ModuleType:

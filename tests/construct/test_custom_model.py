@@ -106,6 +106,13 @@ class TestProperties:
         if told is not None:
             assert job["DeletionPolicy"] == told
 
+    def test_a_removal_policy_applied_later_takes_back_what_the_handler_was_told(self, stack, bucket):
+        built = model(stack, bucket, removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        built.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
+        assert (job["DeletionPolicy"], job["Properties"]["updateReplacePolicy"]) == ("Retain", "Retain")
+        assert "deletionPolicy" not in job["Properties"]
+
     def test_the_removal_policy_keys_neither_the_wait_nor_what_references_the_job(self, stack, bucket):
         """A change of the removal policy changes no wait condition: the job is not replaced."""
         ids = {}

@@ -51,11 +51,6 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ),
         "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
         "event-driven": (under_test, {"removal": "destroy"}),
-        "event-driven-retain-on": (under_test, {"removal": "retain_on_update_or_delete"}),
-        "event-driven-retain-on-retrained-failing": (
-            under_test,
-            {"removal": "retain_on_update_or_delete", "epochs": 2, "failing_after": 600},
-        ),
         # Retrained, and failing 35 minutes in: after the new job (30 minutes) has completed and been read.
         "event-driven-retrained-failing-late": (
             under_test,

@@ -90,24 +90,6 @@ def test_a_replacement_undone_when_the_first_model_is_gone_makes_nothing_and_the
         assert local.bedrock.models() == []
 
 
-def test_a_replacement_undone_with_retain_on_update_or_delete_stops_the_job_it_started(assemblies):
-    """RETAIN_ON_UPDATE_OR_DELETE keeps a replaced resource, but not what a failed operation made: the retrained job
-    is still training when a later resource fails, and the rollback, which returns to the first job's model, stops
-    it (CloudFormation keeps it: its UpdateReplacePolicy is Retain)."""
-    with LocalCloud(write=lambda _line: None, timings=TIMINGS) as local:
-        created = deploy(local, assemblies["event-driven-retain-on"])
-        assert created.succeeded, created.reason
-
-        failed = deploy(local, assemblies["event-driven-retain-on-retrained-failing"])
-
-        assert not failed.succeeded and failed.status == "UPDATE_ROLLBACK_COMPLETE", (failed.status, failed.reason)
-        first, started = sorted(local.bedrock.jobs(), key=lambda job: job["creationTime"])
-        assert first["status"] == "Completed"
-        assert started["status"] in ("Stopping", "Stopped")  # asked to stop: the rollback does not wait for it
-        assert [model["modelArn"] for model in local.bedrock.models()] == [created.outputs["Model0Arn"]]
-        assert local.stacks[STACK].outputs()["Model0Arn"] == created.outputs["Model0Arn"]
-
-
 def test_switching_the_provider_kind_of_a_deployed_stack_is_refused_as_cloudformation_refuses_it(assemblies):
     """Each model's ServiceToken is its provider's function: another kind changes it, and CloudFormation does not
     update a custom resource's ServiceToken. The update fails before any request, and rolls back untouched."""

@@ -473,38 +473,6 @@ def test_the_rollback_of_a_cancelled_update_deletes_what_it_made_when_the_replac
     assert kind.record(bedrock, physical_id)[kind.status_member] == kind.ready
 
 
-@pytest.mark.parametrize(
-    ("policy", "removed"),
-    [({"deletionPolicy": "RetainExceptOnCreate"}, True), ({}, False)],
-    ids=["retain-on-update-or-delete", "retain"],
-)
-def test_the_rollback_of_a_replacement_removes_what_it_made_only_with_retain_except_on_create(
-    bedrock, kind, stack, monkeypatch, policy, removed
-):
-    """The update replaced A with B and completed; a later resource failed, and the rollback's Update back to A is
-    sent to B and answers A. CloudFormation keeps a replaced resource whose UpdateReplacePolicy is Retain, as both
-    policies' is; RETAIN_ON_UPDATE_OR_DELETE (DeletionPolicy RetainExceptOnCreate) removes what a failed operation
-    made, so the handler deletes B there (a job: stopped). With RETAIN, B stays."""
-    before = kind.properties(bedrock) | policy
-    after = before | kind.replacing.change
-    a_id, _ = stack.create(before)
-    b_id, _ = stack.update(a_id, after, before)
-    assert b_id != a_id
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
-    mark = len(bedrock.calls)
-
-    rollback = stack.events.update(b_id, before, after, stack.logical_id)
-
-    assert index.on_event(rollback)["PhysicalResourceId"] == a_id
-    # B is ready (a completed job: its model is what goes).
-    b_made = bedrock.job(b_id)["outputModelArn"] if kind.resource_type == resource_kinds.JOB.resource_type else b_id
-    written = [call for call in bedrock.calls[mark:] if call.operation in COMPLETED_DELETED_BY.values()]
-    assert [(call.operation, b_made in str(call.params)) for call in written] == (
-        [(COMPLETED_DELETED_BY[kind.resource_type], True)] if removed else []
-    )
-    assert kind.record(bedrock, a_id)[kind.status_member] == kind.ready
-
-
 @pytest.mark.parametrize("policy", [None, "Retain", "Snapshot"], ids=["default", "retain", "snapshot"])
 def test_the_rollback_of_a_cancelled_update_keeps_what_it_made_unless_the_replace_policy_is_delete(
     bedrock, kind, stack, policy
