@@ -80,10 +80,11 @@ REPLACE_POLICIES = ("Delete", "Retain", "Snapshot")
 DEFAULT_REPLACE_POLICY = "Retain"
 # The handler member marking a DeletionPolicy of RetainExceptOnCreate (RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE), which
 # CloudFormation does not pass either: such a resource is kept when replaced, but what a failed operation made of it
-# goes, so the rollback of a cancelled update deletes what that update made, as for Delete. Written only then; any
-# other value is treated alike.
+# goes, so the rollback of a cancelled update deletes what that update made, as for Delete. Written only then; the
+# other values are accepted and change nothing.
 DELETION_POLICY = "deletionPolicy"
 DELETION_POLICIES = ("Delete", "Retain", "RetainExceptOnCreate", "Snapshot")
+DEFAULT_DELETION_POLICY = "Retain"
 RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 # The handler member of a job that a wait condition waits for (event-driven completion): that wait condition's
 # key, which changes with the job's properties as the template gives them. A wait condition waits only when it is
@@ -542,7 +543,11 @@ def _with_replace_policy(declared: ResourceContract) -> ResourceContract:
         return declared
     return replace(
         declared,
-        defaults={**declared.defaults, REPLACE_POLICY: DEFAULT_REPLACE_POLICY, DELETION_POLICY: DEFAULT_REPLACE_POLICY},
+        defaults={
+            **declared.defaults,
+            REPLACE_POLICY: DEFAULT_REPLACE_POLICY,
+            DELETION_POLICY: DEFAULT_DELETION_POLICY,
+        },
         handler_members={
             **declared.handler_members,
             REPLACE_POLICY: REPLACE_POLICIES,

@@ -185,10 +185,11 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
         return
     # The template that made it decides, as for what a completed replacement made (an update that also changed
     # RETAIN to DESTROY leaves nothing behind when it fails).
-    removed = (
-        old.get(contract.REPLACE_POLICY) == "Delete" or old.get(contract.DELETION_POLICY) == "RetainExceptOnCreate"
+    removed_on_rollback = (
+        old.get(contract.REPLACE_POLICY) == "Delete"
+        or old.get(contract.DELETION_POLICY) == contract.RETAIN_EXCEPT_ON_CREATE
     )
-    if not removed:
+    if not removed_on_rollback:
         return
     key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY)
     if key and key == old.get(contract.WAIT_CONDITION_KEY):
