@@ -257,35 +257,36 @@ def test_every_construct_is_a_resource_of_its_stack_and_takes_a_removal_policy(s
             assert rendered["Properties"]["updateReplacePolicy"] == "Retain", name
 
 
-def test_the_handler_is_told_the_deletion_policy_that_retain_on_update_or_delete_gives_each_construct(stack, bucket):
-    """Kept when replaced (UpdateReplacePolicy Retain), but what a failed operation made goes (DeletionPolicy
-    RetainExceptOnCreate): the handler reads that from the deletionPolicy property."""
+@pytest.mark.parametrize(
+    ("policy", "template_policies", "told"),
+    [
+        (cdk.RemovalPolicy.DESTROY, ("Delete", "Delete"), {"updateReplacePolicy": "Delete"}),
+        (
+            cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+            ("RetainExceptOnCreate", "Retain"),
+            {"updateReplacePolicy": "Retain", "deletionPolicy": "RetainExceptOnCreate"},
+        ),
+    ],
+    ids=["destroy", "retain-on-update-or-delete"],
+)
+def test_the_handler_is_told_the_policies_that_cloudformation_does_not_pass_it(
+    stack, bucket, policy, template_policies, told
+):
+    """What a rollback after a cancelled update does with what that update made follows the UpdateReplacePolicy
+    (Delete) or a DeletionPolicy of RetainExceptOnCreate, which remove it: the handler reads them from the
+    updateReplacePolicy and deletionPolicy properties."""
     constructs = every_construct(stack, bucket)
     for construct in constructs.values():
-        construct.apply_removal_policy(cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        construct.apply_removal_policy(policy)
     template = Template.from_stack(stack).to_json()["Resources"]
     for name, construct in constructs.items():
         for resource in construct._tagged_resources:
             rendered = template[stack.get_logical_id(resource)]
-            told = {member: rendered["Properties"][member] for member in ("updateReplacePolicy", "deletionPolicy")}
-            assert (rendered["DeletionPolicy"], rendered["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
-            assert told == {"updateReplacePolicy": "Retain", "deletionPolicy": "RetainExceptOnCreate"}, name
-
-
-def test_the_handler_is_told_the_update_replace_policy_that_destroy_gives_each_construct(stack, bucket):
-    """What a rollback after a cancelled update does with what that update made follows UpdateReplacePolicy: the
-    handler reads it from the updateReplacePolicy property (Delete written; Retain, the default, left out)."""
-    constructs = every_construct(stack, bucket)
-    for construct in constructs.values():
-        construct.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
-    template = Template.from_stack(stack).to_json()["Resources"]
-    for name, construct in constructs.items():
-        for resource in construct._tagged_resources:
-            rendered = template[stack.get_logical_id(resource)]
-            assert (rendered["UpdateReplacePolicy"], rendered["Properties"]["updateReplacePolicy"]) == (
-                "Delete",
-                "Delete",
-            ), name
+            members = {
+                m: rendered["Properties"][m] for m in told.keys() | {"deletionPolicy"} if m in rendered["Properties"]
+            }
+            assert (rendered["DeletionPolicy"], rendered["UpdateReplacePolicy"]) == template_policies, name
+            assert members == told, name
 
 
 @pytest.mark.parametrize(
