@@ -21,7 +21,7 @@ from ._nag import acknowledge, wildcard_resources
 from ._packaging import SINGLE_FUNCTION_PACKAGE, handler_code, handler_function, single_function_code
 
 # The single function's Lambda timeout bounds crhelper's response PUT, which it retries without end. Two
-# minutes leave room for a Bedrock call's standard retries (8 attempts, backoff up to 20 s) and the answer.
+# minutes leave room for a Bedrock call's standard retries (9 attempts, backoff up to 20 s) and the answer.
 SINGLE_FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
 # What the single function's polling rules are named after (plus a per-stack id and a per-request hash).
 POLLING_RULE_PREFIX = "bedrock-cr-"

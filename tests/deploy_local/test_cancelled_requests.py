@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
+from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
 
 from .rehearsal_support import cloud
 
@@ -49,5 +50,40 @@ def test_a_job_whose_update_is_cancelled_is_stopped_by_the_rollback_when_its_pol
         first, started = sorted(local.bedrock.jobs(), key=lambda job: job["creationTime"])
         assert first["status"] == "Completed"
         assert started["status"] in ("Stopping", "Stopped")  # asked to stop: the rollback does not wait for it
+        assert local.bedrock.models() == [trained]
+        assert local.stacks["RehearsalUnderTest"].outputs()["Model0Arn"] == trained["modelArn"]
+
+
+def test_a_rollback_that_bedrock_refused_is_continued_without_a_second_job(assemblies):
+    """The rollback Update of the cancelled update fails (Bedrock throttles its read of the first job's tags past
+    botocore's retries): UPDATE_ROLLBACK_FAILED. ContinueUpdateRollback (`cdk rollback`) sends it again: it adopts
+    the first job, stops the one the cancelled update started, and starts none."""
+    lines: list[str] = []
+    rolling_back: list[LocalCloud] = []
+
+    def write(line: str) -> None:
+        lines.append(line)
+        if "UPDATE_ROLLBACK_IN_PROGRESS" in line and len(rolling_back) == 1:
+            bedrock = rolling_back.pop().bedrock
+            # Every attempt of one call, as the handler's client makes them (botocore's retries included).
+            bedrock.throttle(bedrock.client().meta.config.retries["total_max_attempts"], "ListTagsForResource")
+
+    with LocalCloud(write=write, timings=TIMINGS) as local:
+        (deployed,) = local.deploy(assemblies["polling"]).values()
+        assert deployed.succeeded, deployed.reason
+        (trained,) = local.bedrock.models()
+        rolling_back.append(local)
+
+        (failed,) = local.deploy(assemblies["polling-retrained-failing"]).values()
+
+        assert failed.status == "UPDATE_ROLLBACK_FAILED"
+        assert "ThrottlingException" in failed.rollback_reason
+        continued = local.stacks["RehearsalUnderTest"].continue_update_rollback()
+
+        assert (continued.succeeded, continued.status) == (True, "UPDATE_ROLLBACK_COMPLETE"), continued.reason
+        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 2
+        first, started = sorted(local.bedrock.jobs(), key=lambda job: job["creationTime"])
+        assert first["status"] == "Completed"
+        assert started["status"] in ("Stopping", "Stopped")
         assert local.bedrock.models() == [trained]
         assert local.stacks["RehearsalUnderTest"].outputs()["Model0Arn"] == trained["modelArn"]

@@ -529,3 +529,122 @@ def test_a_resource_rolled_back_before_the_rollback_failed_is_deleted_as_its_pre
     assert outcome.status == "DELETE_COMPLETE"
     deletes = [lid for kind, lid, *_ in stand_in.sent(sent) if kind == "Delete"]
     assert deletes.index("Restored") < deletes.index("Gone")
+
+
+# --- ContinueUpdateRollback ------------------------------------------------------------------------------------------
+# The failed update of these tests: A is replaced (A1 -> A2), C is new, B fails; A's rollback Update fails, and B,
+# which depends on A in the previous template, waits for it. The stack ends UPDATE_ROLLBACK_FAILED holding A2, B
+# with its failed properties, and C.
+A_CANNOT_GO_BACK = ("Update", "A", "1")
+
+
+def _failed_rollback(play: Any, tmp_path: Path) -> tuple[StandIn, LocalStack]:
+    stand_in = StandIn(
+        {
+            ("Update", "A", "2"): {"PhysicalResourceId": "A2"},
+            ("Update", "B", "2"): {"Status": "FAILED", "Reason": "B broke"},
+            A_CANNOT_GO_BACK: {"Status": "FAILED", "Reason": "A cannot go back"},
+        }
+    )
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1"), B=custom("1", "A")), tmp_path).succeeded
+    failed = stack.deploy(template(A=custom("2"), C=custom("1", "A"), B=custom("2", "C")), tmp_path)
+    assert failed.status == "UPDATE_ROLLBACK_FAILED"
+    assert {lid: values[:2] for lid, values in state(stack).items()} == {
+        "A": ("A2", "2"),
+        "B": ("B1", "2"),
+        "C": ("C1", "1"),
+    }
+    return stand_in, stack
+
+
+def test_continue_update_rollback_sends_again_what_failed_and_what_waited_then_cleans_up(play, tmp_path):
+    stand_in, stack = _failed_rollback(play, tmp_path)
+    stand_in.answers[A_CANNOT_GO_BACK] = {"PhysicalResourceId": "A1"}  # fixed: A goes back to its first resource
+    sent, printed = len(stand_in.requests), len(stack.printer.lines)
+
+    outcome = stack.continue_update_rollback()
+
+    assert (outcome.succeeded, outcome.status, stack.status) == (
+        True,
+        "UPDATE_ROLLBACK_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE",
+    )
+    assert stand_in.sent(sent) == [
+        ("Update", "A", "A2", "1", "2"),
+        ("Update", "B", "B1", "1", "2"),
+        ("Delete", "C", "C1", "1", None),  # created by the failed update, where it named A: deleted first
+        ("Delete", "A", "A2", "2", None),  # moved off by A's rollback Update (UpdateReplacePolicy Delete)
+    ]
+    assert {lid: values[:2] for lid, values in state(stack).items()} == {"A": ("A1", "1"), "B": ("B1", "1")}
+    assert events(stack, printed)[0] == ("UPDATE_ROLLBACK_IN_PROGRESS", STACK)
+    assert events(stack, printed)[-1] == ("UPDATE_ROLLBACK_COMPLETE", STACK)
+    # The stack can be updated again.
+    assert stack.deploy(template(A=custom("3"), B=custom("3", "A")), tmp_path).status == "UPDATE_COMPLETE"
+
+
+def test_a_resource_skipped_by_continue_update_rollback_is_kept_as_it_is_and_not_cleaned_up(play, tmp_path):
+    """ResourcesToSkip: A gets no request, and is marked UPDATE_COMPLETE; the stack holds A2 with the previous
+    template's properties (inconsistent, as the API reference warns), and the cleanup deletes neither A1 nor A2."""
+    stand_in, stack = _failed_rollback(play, tmp_path)
+    sent, printed = len(stand_in.requests), len(stack.printer.lines)
+
+    outcome = stack.continue_update_rollback(["A"])
+
+    assert (outcome.succeeded, outcome.status) == (True, "UPDATE_ROLLBACK_COMPLETE")
+    assert stand_in.sent(sent) == [("Update", "B", "B1", "1", "2"), ("Delete", "C", "C1", "1", None)]
+    assert {lid: values[:2] for lid, values in state(stack).items()} == {"A": ("A2", "1"), "B": ("B1", "1")}
+    assert ("UPDATE_COMPLETE", "A") in events(stack, printed)
+    # The next update sends A's Update with the previous template's properties as the old ones, to A2.
+    sent = len(stand_in.requests)
+    assert stack.deploy(template(A=custom("3"), B=custom("3", "A")), tmp_path).status == "UPDATE_COMPLETE"
+    assert stand_in.sent(sent)[0] == ("Update", "A", "A2", "3", "1")
+
+
+def test_continue_update_rollback_that_fails_again_can_be_continued_again(play, tmp_path):
+    stand_in, stack = _failed_rollback(play, tmp_path)
+    sent = len(stand_in.requests)
+
+    again = stack.continue_update_rollback()
+
+    assert (again.succeeded, again.status, again.reason) == (False, "UPDATE_ROLLBACK_FAILED", "A: A cannot go back")
+    assert stand_in.sent(sent) == [("Update", "A", "A2", "1", "2")]
+    stand_in.answers[A_CANNOT_GO_BACK] = {"PhysicalResourceId": "A1"}
+    assert stack.continue_update_rollback().status == "UPDATE_ROLLBACK_COMPLETE"
+    assert set(stack.state) == {"A", "B"}
+
+
+@pytest.mark.parametrize("skip", [["B"], ["C"], ["Nothing"]])
+def test_continue_update_rollback_refuses_to_skip_a_resource_whose_rollback_did_not_fail(play, tmp_path, skip):
+    """B failed in the update (not in the rollback), C was created by it, Nothing is no resource: none can be
+    skipped. Refused before any request, and the stack stays UPDATE_ROLLBACK_FAILED."""
+    stand_in, stack = _failed_rollback(play, tmp_path)
+    sent = len(stand_in.requests)
+
+    refused = stack.continue_update_rollback(skip)
+
+    assert not refused.succeeded
+    assert refused.reason == (
+        f"{STACK}: ValidationError: ResourcesToSkip {skip}: only a resource whose rollback failed can be skipped "
+        "(here ['A'])"
+    )
+    assert stand_in.sent(sent) == []
+    assert stack.status == "UPDATE_ROLLBACK_FAILED"
+
+
+def test_continue_update_rollback_is_refused_unless_the_update_rollback_failed(play, tmp_path):
+    stand_in = StandIn({("Update", "A", "2"): {"Status": "FAILED", "Reason": "A broke"}})
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1")), tmp_path).status == "CREATE_COMPLETE"
+    assert stack.deploy(template(A=custom("2")), tmp_path).status == "UPDATE_ROLLBACK_COMPLETE"
+    sent = len(stand_in.requests)
+
+    refused = stack.continue_update_rollback()
+
+    assert not refused.succeeded
+    assert refused.reason == (
+        f"{STACK}: ValidationError: ContinueUpdateRollback is only for a stack whose update rollback failed "
+        "(UPDATE_ROLLBACK_FAILED); the stack is UPDATE_ROLLBACK_COMPLETE"
+    )
+    assert stand_in.sent(sent) == []
+    assert stack.status == "UPDATE_ROLLBACK_COMPLETE"

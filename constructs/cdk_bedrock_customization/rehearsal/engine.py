@@ -57,7 +57,7 @@ NOT_UPDATABLE = {
     "ROLLBACK_COMPLETE": _CREATE_FAILED,
     "ROLLBACK_FAILED": _CREATE_FAILED,
     "UPDATE_ROLLBACK_FAILED": "Continue its rollback (ContinueUpdateRollback, as `cdk rollback` or `cdk deploy` "
-    "does after asking; the rehearsal does not play it), or delete the stack.",
+    "does after asking), or delete the stack.",
     "DELETE_FAILED": "Delete it again (RetainResources may keep what could not be deleted).",
 }
 
@@ -183,6 +183,19 @@ class LocalStack:
             return Outcome("DELETE", False, reason)
         with self.clock.actor():
             return self._ended(self._operation.delete(retain_resources))
+
+    def continue_update_rollback(self, resources_to_skip: Collection[str] = ()) -> Outcome:
+        """ContinueUpdateRollback (StackOperation.continue_update_rollback): refused unless the stack's update
+        rollback failed (the refusal's wording is the rehearsal's)."""
+        if self.status != "UPDATE_ROLLBACK_FAILED":
+            reason = (
+                f"{self.env.stack_name}: ValidationError: ContinueUpdateRollback is only for a stack whose update "
+                f"rollback failed (UPDATE_ROLLBACK_FAILED); the stack is {self.status or 'not created'}"
+            )
+            self.printer.line(f"CONTINUE_UPDATE_ROLLBACK refused {reason}")
+            return Outcome("CONTINUE_UPDATE_ROLLBACK", False, reason)
+        with self.clock.actor():
+            return self._ended(self._operation.continue_update_rollback(resources_to_skip))
 
     def _ended(self, outcome: Outcome) -> Outcome:
         if outcome.status:  # a refused operation did not change the stack

@@ -1,9 +1,10 @@
-"""CloudFormation's operations on one stack: create, update and delete, and the rollback of a failed create or
-update, each resource in the order of the dependency graph (dependency_walk.py), with the stack events they
-print and the Outcome they report. A template CloudFormation refuses (limits.template_refusal) fails the
-operation before it starts, touching nothing. A delete may retain resources besides those its policies retain
-(DeleteStack's RetainResources, for a stack whose delete failed); a rollback of a create whose delete of a
-resource fails ends ROLLBACK_FAILED, the resources it could not delete left in the stack."""
+"""CloudFormation's operations on one stack: create, update and delete, the rollback of a failed create or
+update, and ContinueUpdateRollback of an update rollback that failed, each resource in the order of the dependency
+graph (dependency_walk.py), with the stack events they print and the Outcome they report. A template CloudFormation
+refuses (limits.template_refusal) fails the operation before it starts, touching nothing. A delete may retain
+resources besides those its policies retain (DeleteStack's RetainResources, for a stack whose delete failed); a
+rollback of a create whose delete of a resource fails ends ROLLBACK_FAILED, the resources it could not delete left
+in the stack."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class StackOperation:
         self.provisioner = provisioner
         self.wait_conditions = wait_conditions
         self.event_rules = event_rules
+        self.failed_rollback: Rollback | None = None  # the rollback that ended UPDATE_ROLLBACK_FAILED
 
     def deploy(self, template: Template, assembly_dir: Path) -> Outcome:
         """Create the stack, or update it to template; roll back on failure."""
@@ -133,6 +135,27 @@ class StackOperation:
         stack_event(self.resources, self.printer, "DELETE_COMPLETE")
         # A deleted stack exports nothing.
         self.resources.template, self.resources.imports = Template({"Resources": {}}), set()
+        return outcome
+
+    def continue_update_rollback(self, skip: Collection[str]) -> Outcome:
+        """ContinueUpdateRollback of the rollback that failed (Rollback.continue_rollback). Only resources whose
+        rollback Update failed may be skipped, as the API reference says; others are refused before anything is sent
+        (the refusal's wording is the rehearsal's)."""
+        rollback = self.failed_rollback
+        if rollback is None:
+            raise RuntimeError("no update rollback failed: LocalStack checks the stack's status first")
+        refused = sorted(set(skip) - rollback.failed)
+        if refused:
+            reason = (
+                f"{self.env.stack_name}: ValidationError: ResourcesToSkip {refused}: only a resource whose rollback "
+                f"failed can be skipped (here {sorted(rollback.failed)})"
+            )
+            self.printer.line(f"CONTINUE_UPDATE_ROLLBACK refused {reason}")
+            return Outcome("CONTINUE_UPDATE_ROLLBACK", False, reason)
+        outcome = Outcome("CONTINUE_UPDATE_ROLLBACK", True)
+        rollback.continue_rollback(outcome, skip)
+        if outcome.rollback_failed:
+            outcome.succeeded, outcome.reason = False, outcome.rollback_reason
         return outcome
 
     def walk_resources(
@@ -265,6 +288,13 @@ class Rollback:
         self.previous_template = previous_template
         self.previous_state = previous_state
         self.outcome = outcome
+        # An update's rollback: the stack and template it started from, the resources whose update started, those
+        # rolled back (or skipped), and those whose rollback Update failed (what ContinueUpdateRollback may skip).
+        self.current: dict[str, Deployed] = {}
+        self.failed_template = previous_template
+        self.started: list[str] = []
+        self.restored: dict[str, Deployed] = {}
+        self.failed: set[str] = set()
 
     def run(self) -> None:
         """Undo a failed update (_roll_back_update), or a failed create: delete what it created."""
@@ -293,35 +323,64 @@ class Rollback:
         to its previous properties, in the previous template's order (a rollback is an update to that template:
         what a resource depends on goes first); then the cleanup deletes what the failed update created, and
         each physical resource that a rollback Update moved away from (after its UpdateReplacePolicy)."""
-        outcome, previous_state = self.outcome, self.previous_state
-        stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_IN_PROGRESS", outcome.reason)
-        current, template = dict(self.resources.state), self.resources.template
-        started = [lid for lid in outcome.update_started if lid in current]
-        restored: dict[str, Deployed] = {}
+        stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_IN_PROGRESS", self.outcome.reason)
+        self.current, self.failed_template = dict(self.resources.state), self.resources.template
+        self.started = [lid for lid in self.outcome.update_started if lid in self.current]
+        self._roll_back_started()
+
+    def continue_rollback(self, outcome: Outcome, skipped: Collection[str]) -> None:
+        """ContinueUpdateRollback: the rollback Updates that failed or never ran are sent again, but for the
+        skipped resources (whose rollback Update failed), which CloudFormation marks UPDATE_COMPLETE as they are:
+        the stack holds their physical resource with the previous template's properties, and the cleanup deletes
+        neither that resource nor the one it replaced."""
+        self.outcome = outcome
+        stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_IN_PROGRESS", "Continue update rollback")
+        for lid in skipped:
+            before, now = self.previous_state[lid], self.current[lid]
+            self.restored[lid] = replace(
+                now,
+                properties=before.properties,
+                deletion_policy=before.deletion_policy,
+                update_replace_policy=before.update_replace_policy,
+            )
+            self.resources.record(self.restored[lid])
+            self.printer.event("UPDATE_COMPLETE", now.resource_type, lid, "skipped (ResourcesToSkip)")
+        self._roll_back_started()
+
+    def _roll_back_started(self) -> None:
+        """The rollback Updates not sent yet, or that failed, then the cleanup. A failure ends UPDATE_ROLLBACK_FAILED,
+        with this rollback kept for ContinueUpdateRollback."""
+        outcome, previous_state, current = self.outcome, self.previous_state, self.current
+        pending = [lid for lid in self.started if lid not in self.restored]
+        self.failed = set()
 
         def roll_back(lid: str) -> None:
-            restored[lid] = self._roll_back_resource(current[lid], previous_state[lid])
+            self.restored[lid] = self._roll_back_resource(current[lid], previous_state[lid])
 
         try:
-            self.operation.walk_resources(started, dependencies_among(self.previous_template, started), roll_back)
+            self.operation.walk_resources(pending, dependencies_among(self.previous_template, pending), roll_back)
         except ResourceFailed as failure:
             outcome.status, outcome.rollback_reason = "UPDATE_ROLLBACK_FAILED", str(failure)
             stack_event(self.resources, self.printer, outcome.status, str(failure))
-            # The stack now holds resources of both templates; only a delete can follow, which orders them by either.
-            self.resources.template = holding_both(template, self.previous_template, restored)
+            # The stack now holds resources of both templates; a delete orders them by either.
+            self.resources.template = holding_both(self.failed_template, self.previous_template, self.restored)
+            self.operation.failed_rollback = self
             return
+        self.operation.failed_rollback = None
         stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         left = {lid: current[lid] for lid in current if lid not in previous_state}  # created by the failed update
-        left |= {lid: current[lid] for lid in started if restored[lid].physical_id != current[lid].physical_id}
+        left |= {
+            lid: current[lid] for lid in self.started if self.restored[lid].physical_id != current[lid].physical_id
+        }
 
         def clean_up(lid: str) -> None:
             with contextlib.suppress(ResourceFailed):  # a delete that fails leaves the resource, not the stack
                 reason = "rollback" if lid not in previous_state else "replace"
                 self.operation.delete_resource(left[lid], outcome, reason)
 
-        self.operation.walk_resources(list(left), dependents_among(template, list(left)), clean_up)
+        self.operation.walk_resources(list(left), dependents_among(self.failed_template, list(left)), clean_up)
         with self.resources.lock:
-            self.resources.state = {**previous_state, **restored}
+            self.resources.state = {**previous_state, **self.restored}
         self.resources.template = self.previous_template
         outcome.status = "UPDATE_ROLLBACK_COMPLETE"
         stack_event(self.resources, self.printer, outcome.status)
@@ -337,6 +396,7 @@ class Rollback:
                 answered = self.operation.provisioner.update(now, before.properties)
             except ResourceFailed as failure:
                 self.printer.event("UPDATE_FAILED", now.resource_type, now.logical_id, str(failure))
+                self.failed.add(now.logical_id)
                 raise
             restored = replace(before, physical_id=answered.physical_id, attributes=answered.attributes)
         self.resources.record(restored)
