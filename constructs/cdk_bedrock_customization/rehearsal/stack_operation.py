@@ -29,6 +29,10 @@ STACK = "AWS::CloudFormation::Stack"
 # CloudFormation's refusal of a custom resource whose ServiceToken changed (its documentation: "Updates aren't
 # supported"; the message as users report it).
 SERVICE_TOKEN_REFUSED = "Modifying service token is not allowed."
+# What a rollback Update sends as a resource's properties: its previous resolved properties (False), or the previous
+# template resolved again against what the rollback's earlier Updates answered (True). CloudFormation does not
+# document which; the rehearsal plays the first, and tests play both.
+ROLLBACK_RESOLVES_AGAIN = False
 
 
 def stack_event(resources: StackResources, printer: Printer, status: str, reason: str = "") -> None:
@@ -392,13 +396,19 @@ class Rollback:
         self.printer.event("UPDATE_IN_PROGRESS", now.resource_type, now.logical_id, "rollback")
         restored = before
         if is_custom(now.resource_type):
+            properties = before.properties
+            if ROLLBACK_RESOLVES_AGAIN:
+                definition = self.previous_template.resources[now.logical_id]
+                properties = self.resources.resolver(self.previous_template).resolve(definition.get("Properties", {}))
             try:
-                answered = self.operation.provisioner.update(now, before.properties)
+                answered = self.operation.provisioner.update(now, properties)
             except ResourceFailed as failure:
                 self.printer.event("UPDATE_FAILED", now.resource_type, now.logical_id, str(failure))
                 self.failed.add(now.logical_id)
                 raise
-            restored = replace(before, physical_id=answered.physical_id, attributes=answered.attributes)
+            restored = replace(
+                before, physical_id=answered.physical_id, attributes=answered.attributes, properties=properties
+            )
         self.resources.record(restored)
         self.outcome.rolled_back.append(now.logical_id)
         self.printer.event("UPDATE_COMPLETE", now.resource_type, now.logical_id)

@@ -93,7 +93,10 @@ class StackResources:
     def find(self, resource_type: str, physical_id: str) -> Deployed | None:
         return next((d for d in self.of_type(resource_type) if d.physical_id == physical_id), None)
 
-    def resolver(self) -> Resolver:
+    def resolver(self, template: Template | None = None) -> Resolver:
+        """Ref and Fn::GetAtt of what the stack holds now, with template's parameters and conditions (the stack's
+        own by default)."""
+
         def attributes_of(logical_id: str) -> Mapping[str, Any]:
             with self.lock:
                 return self.state[logical_id].attributes
@@ -109,7 +112,7 @@ class StackResources:
             self.imports.add(name)
             return value
 
-        return Resolver(self.template, self.env, attributes_of, physical_id_of, import_value)
+        return Resolver(template or self.template, self.env, attributes_of, physical_id_of, import_value)
 
     def outputs(self) -> dict[str, Any]:
         resolver = self.resolver()
