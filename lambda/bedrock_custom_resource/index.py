@@ -36,7 +36,7 @@ def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]
 
 def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     _log_request(entry, event)
-    rolling_back = lifecycle.ROLLING_BACK.set(functools.partial(_rolling_back, event.get("StackId", "")))
+    makes_nothing = lifecycle.MAKES_NOTHING.set(functools.partial(_makes_nothing, event.get("StackId", "")))
     try:
         handler = _handler(event)
         named = _naming_what_was_made(handler, event)
@@ -63,7 +63,7 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         logger.error("%s failed: %s", entry, encodable(message) if message is not None else reason)
         raise HandlerFailed(reason) from error
     finally:
-        lifecycle.ROLLING_BACK.reset(rolling_back)
+        lifecycle.MAKES_NOTHING.reset(makes_nothing)
     if entry == "on_event" and event["RequestType"] == "Delete":
         result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
     return result
@@ -128,7 +128,7 @@ def _of_nothing(entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     name, text = named
     logical_id = text.removeprefix(lifecycle.NOTHING_MADE)
-    if not lifecycle.ROLLING_BACK.get()():
+    if not lifecycle.MAKES_NOTHING.get()():
         raise ValueError(
             f"{name}: {text!r} names nothing: a rollback of this stack made nothing for {logical_id}, since what it "
             "returned to was gone (or it read such a resource). Nothing was created. Change the model or serving "
@@ -152,11 +152,12 @@ def _texts(value: Any) -> Iterator[str]:
             pending.extend(item)
 
 
-def _rolling_back(stack_id: str) -> bool:
-    """Whether the stack is rolling back, for an Update that would create. A status that cannot be read is taken as
-    not rolling back, as before this check: a forward update must not fail for a read it does not need."""
+def _makes_nothing(stack_id: str) -> bool:
+    """Whether the stack is rolling back, or is in a status in which CloudFormation sends no Create or Update (a late
+    request), for a request that would create. A status that cannot be read is taken as neither, as before this
+    check: a create must not fail for a read it does not need."""
     try:
-        return stack_status(stack_id) in lifecycle.ROLLBACK_STATUSES
+        return stack_status(stack_id) in lifecycle.ROLLBACK_STATUSES | lifecycle.LATE_STATUSES
     except Exception as error:
         logger.warning("The stack's status could not be read (%s): taken as not rolling back", error)
         return False

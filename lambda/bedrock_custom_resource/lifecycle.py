@@ -49,9 +49,11 @@ KEPT_TAG_PREFIXES = ("aws:", *RESERVED_TAGS)
 MAX_NAME_ATTEMPTS = 20
 
 
-# Whether the stack of the request being handled is rolling back; index sets it for each request. Read only when an
-# Update would create: a rollback makes nothing (no job, no purchase).
-ROLLING_BACK: ContextVar[Callable[[], bool]] = ContextVar("rolling_back", default=lambda: False)
+# Whether the request being handled must make nothing where it would create; index sets it for each request. Read
+# only when a Create or an Update would create: a rollback makes nothing (no job, no purchase), and neither does a
+# late request, which arrives once the operation that sent it is over (Lambda's retry, minutes later, of an
+# invocation that failed or timed out, whose request CloudFormation cancelled and rolled back meanwhile).
+MAKES_NOTHING: ContextVar[Callable[[], bool]] = ContextVar("makes_nothing", default=lambda: False)
 # How the physical id of "nothing", which a rollback answers when what it returns to is gone, starts.
 NOTHING_MADE = "nothing-made:"
 
@@ -272,7 +274,7 @@ def on_event(
 
 def create(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEventResponse:
     """A Create: the resource of this configuration, adopted when it exists already."""
-    return create_or_adopt(kind, client, Desired.of(event))
+    return create_or_adopt(kind, client, Desired.of(event), makes_nothing=MAKES_NOTHING.get())
 
 
 def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEventResponse:
@@ -288,7 +290,7 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
             kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
             return {"PhysicalResourceId": physical_id}
     _refuse_a_replacement_not_waited_for(kind, event, physical_id)
-    return create_or_adopt(kind, client, desired, replacing=live, rolling_back=ROLLING_BACK.get())
+    return create_or_adopt(kind, client, desired, replacing=live, makes_nothing=MAKES_NOTHING.get())
 
 
 def _refuse_a_replacement_not_waited_for(kind: ResourceKind, event: CustomResourceEvent, physical_id: str) -> None:
@@ -323,15 +325,16 @@ def create_or_adopt(
     client: Any,
     desired: Desired,
     replacing: Mapping[str, Any] | None = None,
-    rolling_back: Callable[[], bool] = lambda: False,
+    makes_nothing: Callable[[], bool] = lambda: False,
 ) -> OnEventResponse:
     """The resource of the desired configuration: adopted when its name holds one that can be used, else
     created under the first free name of its sequence. replacing: the live resource an update replaces, which
     may refuse only a create (a rollback adopts the resource it replaced, and buys nothing).
 
-    In a rollback (rolling_back), the resource it returns to is gone or cannot be used (deleted outside the stack; a
+    In a rollback (makes_nothing), the resource it returns to is gone or cannot be used (deleted outside the stack; a
     job's model deleted): nothing is made, and the answer is an id of nothing (NOTHING_MADE), so that CloudFormation's
-    clean-up removes what the update made, as its policy says, and the stack holds nothing, as before the update."""
+    clean-up removes what the update made, as its policy says, and the stack holds nothing, as before the update. So
+    it is for a late request (MAKES_NOTHING): CloudFormation no longer waits for its answer."""
     for number in range(1, MAX_NAME_ATTEMPTS + 1):
         request = desired.attempt(number)
         name = request[kind.name_member]
@@ -340,10 +343,10 @@ def create_or_adopt(
             kept = _kept_under_another_name(kind, client, desired)
             if kept is not None:
                 return _adopt(kind, client, desired, kept, kind.own_tags(client, kept))
-            if rolling_back():
+            if makes_nothing():
                 logger.warning(
-                    "The %s of this configuration is gone or cannot be used, and a rollback makes nothing: the stack "
-                    "holds none for %s until an update makes one",
+                    "The %s of this configuration is gone or cannot be used, and a rollback (or a late request) makes "
+                    "nothing: the stack holds none for %s until an update makes one",
                     kind.noun,
                     desired.logical_id,
                 )
@@ -422,6 +425,27 @@ ROLLBACK_STATUSES = frozenset(
         "UPDATE_ROLLBACK_IN_PROGRESS",
         "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
         "IMPORT_ROLLBACK_IN_PROGRESS",
+    }
+)
+# The stack statuses in which CloudFormation sends no Create or Update: its operation is over, or only deletes are
+# left. A Create or Update that arrives then is late (MAKES_NOTHING). Any other status (one added later too) creates.
+LATE_STATUSES = frozenset(
+    {
+        "CREATE_COMPLETE",
+        "CREATE_FAILED",
+        "ROLLBACK_COMPLETE",
+        "ROLLBACK_FAILED",
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_COMPLETE",
+        "UPDATE_FAILED",
+        "UPDATE_ROLLBACK_COMPLETE",
+        "UPDATE_ROLLBACK_FAILED",
+        "IMPORT_COMPLETE",
+        "IMPORT_ROLLBACK_COMPLETE",
+        "IMPORT_ROLLBACK_FAILED",
+        "DELETE_IN_PROGRESS",
+        "DELETE_COMPLETE",
+        "DELETE_FAILED",
     }
 )
 

@@ -919,6 +919,69 @@ def test_a_rollback_to_a_configuration_whose_resource_is_gone_makes_nothing(bedr
     assert kind.record(bedrock, made_again)[kind.status_member] == kind.ready
 
 
+# The stack statuses in which CloudFormation sends a Create or Update that may create (its own operation on the
+# stack), written out from its documentation; every other status of botocore's model is a rollback's or a late one.
+CREATING_STATUSES = {"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "IMPORT_IN_PROGRESS", "REVIEW_IN_PROGRESS"}
+
+
+def test_every_stack_status_of_the_service_model_creates_or_makes_nothing():
+    model = botocore.session.get_session().get_service_model("cloudformation")
+    statuses = set(model.shape_for("StackStatus").enum)
+    assert statuses - CREATING_STATUSES == lifecycle.ROLLBACK_STATUSES | lifecycle.LATE_STATUSES
+    assert not lifecycle.ROLLBACK_STATUSES & lifecycle.LATE_STATUSES
+
+
+@pytest.mark.parametrize(
+    "status", ["ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "DELETE_COMPLETE"]
+)
+@pytest.mark.parametrize(
+    "any_kind", resource_kinds.KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock")
+)
+def test_a_late_create_makes_nothing(bedrock, any_kind, monkeypatch, status):
+    """Lambda retries an invocation that failed or timed out minutes later: by then CloudFormation has cancelled the
+    Create, rolled it back (its Delete found nothing yet) or even deleted the stack. The late Create must not start a
+    paid job or purchase that nothing would delete: it makes nothing, and its answer (which CloudFormation ignores)
+    is an id of nothing."""
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
+    stack = Stack.named(bedrock, any_kind)
+    event = stack.events.create(any_kind.properties(bedrock), stack.logical_id)
+    mark = len(bedrock.calls)
+
+    response = index.on_event(event)
+
+    assert response["PhysicalResourceId"] == f"nothing-made:{stack.logical_id}"
+    assert writes(bedrock, mark) == []
+    assert index.is_complete(is_complete_input(event, response)) == {"IsComplete": True}
+
+
+def test_a_late_create_adopts_what_its_first_invocation_made(bedrock, kind, stack, monkeypatch):
+    """The first invocation made the resource and its answer was lost: the late one takes it, as a rollback's Delete
+    of the id CloudFormation made up deletes it (the handler's Delete finds it by its tags)."""
+    properties = kind.properties(bedrock)
+    status = "CREATE_IN_PROGRESS"
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
+    made = index.on_event(stack.events.create(properties, stack.logical_id))["PhysicalResourceId"]
+    status = "ROLLBACK_IN_PROGRESS"
+    mark = len(bedrock.calls)
+
+    assert index.on_event(stack.events.create(properties, stack.logical_id))["PhysicalResourceId"] == made
+    assert not [operation for operation in writes(bedrock, mark) if operation.startswith("Create")]
+
+
+@pytest.mark.parametrize("status", ["CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"])
+def test_a_create_of_the_stacks_own_operation_creates(bedrock, kind, stack, monkeypatch, status):
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
+    event = stack.events.create(kind.properties(bedrock), stack.logical_id)
+    mark = len(bedrock.calls)
+
+    made = index.on_event(event)["PhysicalResourceId"]
+
+    assert made.startswith("arn:")
+    assert [operation for operation in writes(bedrock, mark) if operation.startswith("Create")] == [
+        kind.create_operation
+    ]
+
+
 NOTHING = "nothing-made:Model"
 A_JOB = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0/abcdefghijkl"
 # What reads a model by its job resource's id or attribute: (resource type, its properties naming NOTHING (from
