@@ -954,6 +954,23 @@ def test_a_late_create_makes_nothing(bedrock, any_kind, monkeypatch, status):
     assert index.is_complete(is_complete_input(event, response)) == {"IsComplete": True}
 
 
+@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS"])
+def test_a_late_update_that_would_create_makes_nothing(bedrock, kind, stack, monkeypatch, status):
+    """An update's invocation retried after CloudFormation rolled the update back (or began deleting the stack):
+    the new configuration's resource is not made."""
+    before = kind.properties(bedrock)
+    physical_id, _ = stack.create(before)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
+    mark = len(bedrock.calls)
+
+    response = index.on_event(
+        stack.events.update(physical_id, before | kind.replacing.change, before, stack.logical_id)
+    )
+
+    assert response["PhysicalResourceId"] == f"nothing-made:{stack.logical_id}"
+    assert writes(bedrock, mark) == []
+
+
 def test_a_late_create_adopts_what_its_first_invocation_made(bedrock, kind, stack, monkeypatch):
     """The first invocation made the resource and its answer was lost: the late one takes it, as a rollback's Delete
     of the id CloudFormation made up deletes it (the handler's Delete finds it by its tags)."""
