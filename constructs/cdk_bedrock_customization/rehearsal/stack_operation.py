@@ -148,11 +148,11 @@ class StackOperation:
         rollback = self.failed_rollback
         if rollback is None:
             raise RuntimeError("no update rollback failed: LocalStack checks the stack's status first")
-        refused = sorted(set(skip) - rollback.failed)
+        refused = sorted(set(skip) - rollback.failed_rollbacks)
         if refused:
             reason = (
                 f"{self.env.stack_name}: ValidationError: ResourcesToSkip {refused}: only a resource whose rollback "
-                f"failed can be skipped (here {sorted(rollback.failed)})"
+                f"failed can be skipped (here {sorted(rollback.failed_rollbacks)})"
             )
             self.printer.line(f"CONTINUE_UPDATE_ROLLBACK refused {reason}")
             return Outcome("CONTINUE_UPDATE_ROLLBACK", False, reason)
@@ -295,10 +295,10 @@ class Rollback:
         # An update's rollback: the stack and template it started from, the resources whose update started, those
         # rolled back (or skipped), and those whose rollback Update failed (what ContinueUpdateRollback may skip).
         self.current: dict[str, Deployed] = {}
-        self.failed_template = previous_template
+        self.update_template = previous_template
         self.started: list[str] = []
         self.restored: dict[str, Deployed] = {}
-        self.failed: set[str] = set()
+        self.failed_rollbacks: set[str] = set()
 
     def run(self) -> None:
         """Undo a failed update (_roll_back_update), or a failed create: delete what it created."""
@@ -328,7 +328,7 @@ class Rollback:
         what a resource depends on goes first); then the cleanup deletes what the failed update created, and
         each physical resource that a rollback Update moved away from (after its UpdateReplacePolicy)."""
         stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_IN_PROGRESS", self.outcome.reason)
-        self.current, self.failed_template = dict(self.resources.state), self.resources.template
+        self.current, self.update_template = dict(self.resources.state), self.resources.template
         self.started = [lid for lid in self.outcome.update_started if lid in self.current]
         self._roll_back_started()
 
@@ -356,7 +356,7 @@ class Rollback:
         with this rollback kept for ContinueUpdateRollback."""
         outcome, previous_state, current = self.outcome, self.previous_state, self.current
         pending = [lid for lid in self.started if lid not in self.restored]
-        self.failed = set()
+        self.failed_rollbacks = set()
 
         def roll_back(lid: str) -> None:
             self.restored[lid] = self._roll_back_resource(current[lid], previous_state[lid])
@@ -367,7 +367,7 @@ class Rollback:
             outcome.status, outcome.rollback_reason = "UPDATE_ROLLBACK_FAILED", str(failure)
             stack_event(self.resources, self.printer, outcome.status, str(failure))
             # The stack now holds resources of both templates; a delete orders them by either.
-            self.resources.template = holding_both(self.failed_template, self.previous_template, self.restored)
+            self.resources.template = holding_both(self.update_template, self.previous_template, self.restored)
             self.operation.failed_rollback = self
             return
         self.operation.failed_rollback = None
@@ -382,7 +382,7 @@ class Rollback:
                 reason = "rollback" if lid not in previous_state else "replace"
                 self.operation.delete_resource(left[lid], outcome, reason)
 
-        self.operation.walk_resources(list(left), dependents_among(self.failed_template, list(left)), clean_up)
+        self.operation.walk_resources(list(left), dependents_among(self.update_template, list(left)), clean_up)
         with self.resources.lock:
             self.resources.state = {**previous_state, **self.restored}
         self.resources.template = self.previous_template
@@ -404,7 +404,7 @@ class Rollback:
                 answered = self.operation.provisioner.update(now, properties)
             except ResourceFailed as failure:
                 self.printer.event("UPDATE_FAILED", now.resource_type, now.logical_id, str(failure))
-                self.failed.add(now.logical_id)
+                self.failed_rollbacks.add(now.logical_id)
                 raise
             restored = replace(
                 before, physical_id=answered.physical_id, attributes=answered.attributes, properties=properties
