@@ -39,6 +39,9 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     makes_nothing = lifecycle.MAKES_NOTHING.set(functools.partial(_makes_nothing, event.get("StackId", "")))
     try:
         handler = _handler(event)
+        late = _late(handler, entry, event)
+        if late is not None:
+            return late
         named = _naming_what_was_made(handler, event)
         of_nothing = _of_nothing(entry, event)
         left = None if of_nothing is not None else _left_by_rollback(handler, named, entry)
@@ -54,6 +57,7 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
             result = getattr(handler, entry)(named)
         if entry == "on_event":  # also when the stack's resource is gone: what the cancelled update made is not
             _removing_what_a_cancelled_update_made(handler, event, result["PhysicalResourceId"])
+            _removing_what_this_cancelled_request_made(handler, event, result["PhysicalResourceId"])
     except Exception as error:
         message = error_message(error)
         reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
@@ -103,6 +107,26 @@ def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any], entry: str)
     if kind.get(handler.bedrock_client(), physical_id) is not None or status() not in lifecycle.ROLLBACK_STATUSES:
         return None
     return "it is gone, as it was before the update that this rollback undoes"
+
+
+def _late(handler: ModuleType, entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The answer to a late request (None: it is not one): a Create or Update of a resource this library makes, sent
+    when the stack is in a status in which CloudFormation sends none (lifecycle.LATE_STATUSES): Lambda's retry,
+    minutes later, of an invocation that failed or timed out, after CloudFormation cancelled the request. Its answer
+    is ignored, and it changes nothing: a Create makes nothing, an Update leaves the resource as the stack holds it."""
+    if entry != "on_event" or event.get("RequestType") not in ("Create", "Update") or not hasattr(handler, "KIND"):
+        return None
+    try:
+        status = stack_status(event.get("StackId", ""))
+    except Exception as error:  # as before this check: a request must not fail for a read it does not need
+        logger.warning("The stack's status could not be read (%s): taken as not late", error)
+        return None
+    if status not in lifecycle.LATE_STATUSES:
+        return None
+    logger.warning("A late %s (the stack is %s): it changes nothing", event["RequestType"], status)
+    if event["RequestType"] == "Create":
+        return dict(lifecycle.nothing_made(event["ResourceType"], event["LogicalResourceId"]))
+    return {"PhysicalResourceId": event["PhysicalResourceId"]}
 
 
 def _of_nothing(entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -186,11 +210,7 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
         return
     # The template that made it decides, as for what a completed replacement made (an update that also changed
     # RETAIN to DESTROY leaves nothing behind when it fails).
-    removed_on_rollback = (
-        old.get(contract.REPLACE_POLICY) == "Delete"
-        or old.get(contract.DELETION_POLICY) == contract.RETAIN_EXCEPT_ON_CREATE
-    )
-    if not removed_on_rollback:
+    if not _removed_on_rollback(old):
         return
     key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY)
     if key and key == old.get(contract.WAIT_CONDITION_KEY):
@@ -207,18 +227,70 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
             logger.info("%s was adopted by an update that CloudFormation cancelled: it existed before, so stays", made)
             return
         logger.info("%s was made by an update that CloudFormation cancelled: deleting it", made)
-        job = getattr(handler, "JOB", None)
-        if not isinstance(job, model_jobs.ModelJob):
-            handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
-        elif not job.advance_delete(made):  # what its Delete does; nothing waits for it here
-            logger.error(
-                "%s cannot be stopped, and this rollback does not wait for it: if it completes, the model it makes "
-                "stays. The same construct's next deploy of this configuration adopts it; otherwise delete that model "
-                "by hand once the job has ended",
-                made,
-            )
+        _delete_made(handler, event, made)
     except Exception as error:  # the rollback must not fail for it
         logger.error("What a cancelled update made (%s) could not be deleted: %s", made or "unknown", error)
+
+
+def _removing_what_this_cancelled_request_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> None:
+    """For a Create or Update that made a resource: when the stack rolls back by now, or its operation is over,
+    CloudFormation cancelled this request while it made it (a slow call: botocore retries a throttled one for up to
+    two minutes), and the Delete of the id it made up (or the Update back) may have run before the resource existed,
+    finding nothing. Delete what this request made, as that request would have, when its policies remove what a
+    failed operation made (_removed_on_rollback). Only what this very request made (its origin tag): never what it
+    adopted, or a resource a rollback returns to. Best effort: a failure is logged."""
+    kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
+    properties = event.get("ResourceProperties")
+    if (
+        kind is None
+        or event.get("RequestType") not in ("Create", "Update")
+        or answered == event.get("PhysicalResourceId")
+        or not kind.arn_pattern.fullmatch(answered)
+        or not isinstance(properties, Mapping)
+        or not _removed_on_rollback(properties)
+    ):
+        return
+    try:
+        status = stack_status(event["StackId"])
+    except Exception as error:  # as before this check: what the request made is kept
+        logger.warning("The stack's status could not be read (%s): taken as not rolling back", error)
+        return
+    if status not in lifecycle.ROLLBACK_STATUSES | lifecycle.LATE_STATUSES:
+        return
+    try:
+        client = handler.bedrock_client()
+        live = kind.get(client, answered)
+        if live is None or kind.own_tags(client, live).get(lifecycle.ORIGIN_TAG) != lifecycle.Desired.of(event).origin:
+            return
+        logger.info(
+            "%s was made as CloudFormation cancelled this request (the stack is %s): deleting it", answered, status
+        )
+        _delete_made(handler, event, answered)
+    except Exception as error:
+        logger.error("What this cancelled request made (%s) could not be deleted: %s", answered, error)
+
+
+def _removed_on_rollback(properties: Mapping[str, Any]) -> bool:
+    """Whether the policies these properties tell remove what a failed operation made: UpdateReplacePolicy Delete
+    (contract.REPLACE_POLICY), or DeletionPolicy RetainExceptOnCreate (contract.DELETION_POLICY)."""
+    return (
+        properties.get(contract.REPLACE_POLICY) == "Delete"
+        or properties.get(contract.DELETION_POLICY) == contract.RETAIN_EXCEPT_ON_CREATE
+    )
+
+
+def _delete_made(handler: ModuleType, event: Mapping[str, Any], made: str) -> None:
+    """Delete (a job: stop) what a cancelled request made, as its Delete does; nothing waits for it here."""
+    job = getattr(handler, "JOB", None)
+    if not isinstance(job, model_jobs.ModelJob):
+        handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
+    elif not job.advance_delete(made):
+        logger.error(
+            "%s cannot be stopped, and nothing waits for it: if it completes, the model it makes stays. The same "
+            "construct's next deploy of this configuration adopts it; otherwise delete that model by hand once the "
+            "job has ended",
+            made,
+        )
 
 
 def _handler(event: Mapping[str, Any]) -> ModuleType:

@@ -954,21 +954,79 @@ def test_a_late_create_makes_nothing(bedrock, any_kind, monkeypatch, status):
     assert index.is_complete(is_complete_input(event, response)) == {"IsComplete": True}
 
 
-@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS"])
-def test_a_late_update_that_would_create_makes_nothing(bedrock, kind, stack, monkeypatch, status):
-    """An update's invocation retried after CloudFormation rolled the update back (or began deleting the stack):
-    the new configuration's resource is not made."""
+@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_COMPLETE"])
+@pytest.mark.parametrize("change", ["in-place", "replacing"])
+def test_a_late_update_changes_nothing(bedrock, kind, stack, monkeypatch, status, change):
+    """An update's invocation retried after CloudFormation rolled the update back (or began deleting the stack): the
+    resource stays as the rollback left it (no retagging, no throughput moved to another model), and the new
+    configuration's resource is not made."""
     before = kind.properties(bedrock)
     physical_id, _ = stack.create(before)
+    changed = (
+        {kind.tag_member: [{"key": "team", "value": "refused-by-the-rollback"}]}
+        if change == "in-place"
+        else kind.replacing.change
+    )
     monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
     mark = len(bedrock.calls)
 
-    response = index.on_event(
-        stack.events.update(physical_id, before | kind.replacing.change, before, stack.logical_id)
+    response = index.on_event(stack.events.update(physical_id, before | changed, before, stack.logical_id))
+
+    assert response == {"PhysicalResourceId": physical_id}
+    assert writes(bedrock, mark) == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "removed"),
+    [({"updateReplacePolicy": "Delete"}, True), ({"deletionPolicy": "RetainExceptOnCreate"}, True), ({}, False)],
+    ids=["destroy", "retain-on-update-or-delete", "retain"],
+)
+def test_what_a_create_cancelled_while_it_created_made_goes_as_its_policy_says(
+    bedrock, kind, stack, monkeypatch, policy, removed
+):
+    """The Create read CREATE_IN_PROGRESS, then its create call was slow (botocore retries a throttled call for up
+    to two minutes); meanwhile another resource failed, and CloudFormation cancelled this Create and sent the Delete
+    of an id it made up, which found nothing yet. Once the create lands, the stack rolls back: what it made is
+    deleted (a job stopped) as that Delete would have, unless its policy keeps what a failed operation made."""
+    properties = kind.properties(bedrock) | policy
+    mark = len(bedrock.calls)
+    monkeypatch.setattr(
+        index,
+        "stack_status",
+        lambda stack_id: "ROLLBACK_IN_PROGRESS" if bedrock.calls_to(kind.create_operation) else "CREATE_IN_PROGRESS",
     )
 
-    assert response["PhysicalResourceId"] == f"nothing-made:{stack.logical_id}"
-    assert writes(bedrock, mark) == []
+    made = index.on_event(stack.events.create(properties, stack.logical_id))["PhysicalResourceId"]
+
+    assert made.startswith("arn:")
+    expected = [kind.create_operation, STOPPED_OR_DELETED[kind.resource_type]] if removed else [kind.create_operation]
+    assert [operation for operation in writes(bedrock, mark) if not operation.endswith("TagResource")] == expected
+
+
+def test_a_create_not_cancelled_keeps_what_it_made(bedrock, kind, stack, monkeypatch):
+    properties = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    mark = len(bedrock.calls)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "CREATE_IN_PROGRESS")
+
+    index.on_event(stack.events.create(properties, stack.logical_id))
+
+    assert [operation for operation in writes(bedrock, mark) if not operation.endswith("TagResource")] == [
+        kind.create_operation
+    ]
+
+
+def test_a_rollback_that_returns_to_the_resource_before_the_update_keeps_it(bedrock, kind, stack, monkeypatch):
+    """The rollback Update of a completed replacement takes the earlier resource back (another id than the one it is
+    sent): not made by this request, so never deleted as if this request had made it."""
+    before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    after = before | kind.replacing.change
+    a_id, _ = stack.create(before)
+    b_id, _ = stack.update(a_id, after, before)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+
+    assert index.on_event(stack.events.update(b_id, before, after, stack.logical_id))["PhysicalResourceId"] == a_id
+    assert not [operation for operation in writes(bedrock, mark) if operation.startswith(("Delete", "Stop"))]
 
 
 def test_a_late_create_adopts_what_its_first_invocation_made(bedrock, kind, stack, monkeypatch):
