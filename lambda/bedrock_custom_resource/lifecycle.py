@@ -19,8 +19,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from botocore.exceptions import HTTPClientError
 
 from . import contract
 from .aws import error_message
@@ -491,27 +491,41 @@ def made_by(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> str | 
 
 
 def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: str, fingerprint: str) -> str:
+    """Create, and answer its ARN. A call left unanswered once botocore's retries are spent (a read timeout, a
+    closed connection, a server error) may have been served; failing would leave what it made running, since a
+    failed Create's Delete never reaches the handler (DESIGN.md, fact 2). So what it made is taken, found by its name
+    and configuration; else the same request is sent again (the same clientRequestToken), and looked for once more if
+    that too is unanswered."""
     create = getattr(client, kind.create_operation)
     try:
-        try:
-            arn: str = create(**request)[kind.arn_member]
-        except (HTTPClientError, BotocoreConnectionError) as lost:
-            # No answer once botocore's retries are spent (a read timeout, a closed connection): it may have been
-            # served. Failing would leave what it made running: a failed Create's Delete never reaches the handler
-            # (DESIGN.md, fact 2). So what it made is taken, found by its name and configuration; else the same
-            # request is sent again, with the same clientRequestToken.
-            logger.warning("%s %s: %s; looking for what it made", kind.noun, name, lost)
-            made = kind.get(client, name)
-            if made is not None and kind.own_tags(client, made).get(FINGERPRINT_TAG) == fingerprint:
-                arn = made[kind.arn_member]
-            else:
-                arn = create(**request)[kind.arn_member]
+        for attempt in (1, 2):
+            try:
+                arn: str = create(**request)[kind.arn_member]
+                break
+            except Exception as error:
+                if not _unanswered(error):
+                    raise
+                logger.warning("%s %s: %s; looking for what it made", kind.noun, name, error)
+                made = kind.get(client, name)
+                if made is not None and kind.own_tags(client, made).get(FINGERPRINT_TAG) == fingerprint:
+                    arn = made[kind.arn_member]
+                    break
+                if attempt == 2:
+                    raise
     except client.exceptions.ServiceQuotaExceededException as error:
         if kind.quota is None:
             raise
         raise quota_full(client, f"{kind.quota.refused} {name}", error, quota=kind.quota) from error
     logger.info("Created %s %s: %s", kind.noun, name, arn)
     return arn
+
+
+def _unanswered(error: Exception) -> bool:
+    """Whether a call may have been served though its caller got no answer: no response (a read timeout, a closed
+    connection), or a server error (HTTP 5xx), once botocore's retries are spent."""
+    if isinstance(error, HTTPClientError | BotocoreConnectionError):
+        return True
+    return isinstance(error, ClientError) and error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
 
 
 def _name_taken_message(

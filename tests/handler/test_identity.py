@@ -1029,6 +1029,43 @@ def test_a_rollback_that_returns_to_the_resource_before_the_update_keeps_it(bedr
     assert not [operation for operation in writes(bedrock, mark) if operation.startswith(("Delete", "Stop"))]
 
 
+@pytest.mark.parametrize(
+    ("first_served", "creates"), [(True, 1), (False, 2)], ids=["first-call-served", "second-call-served"]
+)
+@pytest.mark.parametrize(
+    "any_kind", resource_kinds.KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock")
+)
+def test_a_create_answered_with_server_errors_takes_what_it_made(bedrock, any_kind, first_served, creates):
+    """Every attempt of the call (botocore's retries included) got a server error, though Bedrock may have done the
+    work: failing would leave what it made running unseen (a failed Create's Delete never reaches the handler). The
+    handler looks for it by its name and configuration and takes it; when the first call made nothing, the same
+    request is sent again, and looked for again once that too gets server errors. One resource either way."""
+    stack = Stack.named(bedrock, any_kind)
+    event = stack.events.create(any_kind.properties(bedrock), stack.logical_id)
+    attempts = bedrock.client().meta.config.retries["total_max_attempts"]
+    bedrock.answer_with_server_errors(any_kind.create_operation, [first_served] * attempts + [True] * attempts)
+
+    made = index.on_event(event)["PhysicalResourceId"]
+
+    assert made.startswith("arn:")
+    assert len(bedrock.calls_to(any_kind.create_operation)) == creates
+    assert bedrock.attempts.count(any_kind.create_operation) == creates * attempts
+    assert any_kind.record(bedrock, made) is not None
+
+
+def test_a_create_that_server_errors_kept_from_being_served_fails(bedrock):
+    """Nothing was made by either call: the Create fails with the service's error, and nothing is left."""
+    kind = resource_kinds.JOB
+    stack = Stack.named(bedrock, kind)
+    event = stack.events.create(kind.properties(bedrock), stack.logical_id)
+    attempts = bedrock.client().meta.config.retries["total_max_attempts"]
+    bedrock.answer_with_server_errors(kind.create_operation, [False] * (2 * attempts))
+
+    with pytest.raises(Exception, match="InternalServerException"):
+        index.on_event(event)
+    assert bedrock.jobs() == []
+
+
 def test_a_late_create_adopts_what_its_first_invocation_made(bedrock, kind, stack, monkeypatch):
     """The first invocation made the resource and its answer was lost: the late one takes it, as a rollback's Delete
     of the id CloudFormation made up deletes it (the handler's Delete finds it by its tags)."""

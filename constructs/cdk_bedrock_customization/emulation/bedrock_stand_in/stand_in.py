@@ -25,7 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 from botocore.retries import standard as standard_retries
 from moto.bedrock.models import BedrockBackend, bedrock_backends
-from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID, botocore_stubber
 
 from ..patches import Patcher, patched
 from .compensations import ANSWERED, install_moto_compensations
@@ -33,7 +33,7 @@ from .copies import COPY_JOBS, backend_of, move_copy_job
 from .evaluations import EVALUATION_JOBS, Scores, move_evaluation_job, set_evaluation_scores
 from .imports import IMPORT_JOB_MODELS, IMPORT_JOBS, ImportedModelTraits, move_import_job, set_import_job_quota
 from .jobs import JobOutcome, find_job, peak_running_jobs, set_job_quota, transition
-from .responses import serve, throttling_response
+from .responses import error_response, serve, throttling_response
 from .serving import DEPLOYMENTS, IMPORTED_MODELS, THROUGHPUTS
 
 
@@ -173,6 +173,9 @@ class BedrockStandIn(_ModelJobs):
         self._throttles_left = 0
         self._throttled_operation: str | None = None
         self._lose_response_of: str | None = None
+        # For each of the next HTTP requests of one operation: whether it is served before its server error.
+        self._server_errors: list[bool] = []
+        self._server_error_operation: str | None = None
         install_moto_compensations(monkeypatch)
         original_delay = standard_retries.ExponentialBackoff.delay_amount
 
@@ -220,6 +223,11 @@ class BedrockStandIn(_ModelJobs):
             self._throttles_left -= 1
             setattr(request, ANSWERED, True)
             return throttling_response(request.url)
+        if self._server_errors and self._server_error_operation == self.attempts[-1]:
+            if self._server_errors.pop(0) and serve(request, self.attempts[-1]) is None:
+                botocore_stubber(event_name, request)  # an operation moto serves: served by moto, answer dropped
+            setattr(request, ANSWERED, True)
+            return error_response(request.url, "InternalServerException", "Internal server error")
         response = serve(request, self.attempts[-1])
         if response is not None:
             setattr(request, ANSWERED, True)
@@ -228,6 +236,12 @@ class BedrockStandIn(_ModelJobs):
     def lose_next_response_of(self, operation: str) -> None:
         """Serve the next request of this operation, then fail the call as a lost connection would."""
         self._lose_response_of = operation
+
+    def answer_with_server_errors(self, operation: str, served: list[bool]) -> None:
+        """Answer the next HTTP requests of this operation, one per item of served, with InternalServerException
+        (HTTP 500), after serving the request when its item is True: the service did the work, and its answer was
+        lost."""
+        self._server_errors, self._server_error_operation = list(served), operation
 
     def throttle(self, times: int, operation: str | None = None) -> None:
         """Answer the next ``times`` HTTP requests (of this operation, if given) with ThrottlingException
