@@ -58,6 +58,8 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         if entry == "on_event":  # also when the stack's resource is gone: what the cancelled update made is not
             _removing_what_a_cancelled_update_made(handler, event, result["PhysicalResourceId"])
             _removing_what_this_cancelled_request_made(handler, event, result["PhysicalResourceId"])
+            if left is None:
+                _removing_what_an_unfinished_update_made(handler, named)
     except Exception as error:
         message = error_message(error)
         reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
@@ -268,6 +270,30 @@ def _removing_what_this_cancelled_request_made(handler: ModuleType, event: Mappi
         _delete_made(handler, event, answered)
     except Exception as error:
         logger.error("What this cancelled request made (%s) could not be deleted: %s", answered, error)
+
+
+def _removing_what_an_unfinished_update_made(handler: ModuleType, event: Mapping[str, Any]) -> None:
+    """For a Delete whose properties are not those of the resource it is sent: an update of it was cancelled and its
+    rollback failed (UPDATE_ROLLBACK_FAILED), so CloudFormation holds the resource under that update's properties,
+    and never learned what the update made from them. Delete that too (lifecycle.made_by: made by this stack's
+    logical id from these properties; not one it adopted), or a stack deleted then would leave it running."""
+    kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
+    physical_id = event.get("PhysicalResourceId", "")
+    if event.get("RequestType") != "Delete" or kind is None or not kind.arn_pattern.fullmatch(physical_id):
+        return
+    made = None
+    try:
+        client = handler.bedrock_client()
+        made = lifecycle.made_by(kind, client, event)
+        if made is None or made == physical_id:
+            return
+        live = kind.get(client, made)
+        if live is None or kind.adopted(client, live, event["StackId"]):
+            return
+        logger.info("%s was made by an update of %s whose rollback did not finish: deleting it", made, physical_id)
+        _delete_made(handler, event, made)
+    except Exception as error:  # the Delete must not fail for it
+        logger.error("What an unfinished update made (%s) could not be deleted: %s", made or "unknown", error)
 
 
 def _removed_on_rollback(properties: Mapping[str, Any]) -> bool:

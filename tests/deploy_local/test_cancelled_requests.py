@@ -54,10 +54,13 @@ def test_a_job_whose_update_is_cancelled_is_stopped_by_the_rollback_when_its_pol
         assert local.stacks["RehearsalUnderTest"].outputs()["Model0Arn"] == trained["modelArn"]
 
 
-def test_a_rollback_that_bedrock_refused_is_continued_without_a_second_job(assemblies):
+@pytest.mark.parametrize("then", ["continue", "delete"])
+def test_a_rollback_that_bedrock_refused_leaves_no_job_training(assemblies, then):
     """The rollback Update of the cancelled update fails (Bedrock throttles its read of the first job's tags past
-    botocore's retries): UPDATE_ROLLBACK_FAILED. ContinueUpdateRollback (`cdk rollback`) sends it again: it adopts
-    the first job, stops the one the cancelled update started, and starts none."""
+    botocore's retries): UPDATE_ROLLBACK_FAILED, the stack holding the first job under the update's properties.
+    ContinueUpdateRollback (`cdk rollback`) sends it again: it adopts the first job, stops the one the cancelled
+    update started, and starts none. Deleting the stack instead (DESTROY) deletes the first model and stops that
+    job too, which CloudFormation never learned of."""
     lines: list[str] = []
     rolling_back: list[LocalCloud] = []
 
@@ -78,12 +81,18 @@ def test_a_rollback_that_bedrock_refused_is_continued_without_a_second_job(assem
 
         assert failed.status == "UPDATE_ROLLBACK_FAILED"
         assert "ThrottlingException" in failed.rollback_reason
-        continued = local.stacks["RehearsalUnderTest"].continue_update_rollback()
+        stack = local.stacks["RehearsalUnderTest"]
+        ended = stack.continue_update_rollback() if then == "continue" else stack.delete()
 
-        assert (continued.succeeded, continued.status) == (True, "UPDATE_ROLLBACK_COMPLETE"), continued.reason
+        assert ended.succeeded, ended.reason
         assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 2
         first, started = sorted(local.bedrock.jobs(), key=lambda job: job["creationTime"])
         assert first["status"] == "Completed"
         assert started["status"] in ("Stopping", "Stopped")
-        assert local.bedrock.models() == [trained]
-        assert local.stacks["RehearsalUnderTest"].outputs()["Model0Arn"] == trained["modelArn"]
+        if then == "continue":
+            assert ended.status == "UPDATE_ROLLBACK_COMPLETE"
+            assert local.bedrock.models() == [trained]
+            assert stack.outputs()["Model0Arn"] == trained["modelArn"]
+        else:
+            assert ended.status == "DELETE_COMPLETE"
+            assert local.bedrock.models() == []

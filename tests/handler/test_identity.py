@@ -435,6 +435,27 @@ def cancelled_update(kind: Kind, stack: Stack, before: dict[str, Any]) -> tuple[
     return physical_id, made, after
 
 
+@pytest.mark.parametrize("held_properties", ["the-update's", "its-own"])
+def test_deleting_a_stack_whose_rollback_failed_deletes_what_the_cancelled_update_made(
+    bedrock, kind, stack, held_properties
+):
+    """An update was cancelled before the handler answered, and its rollback failed (UPDATE_ROLLBACK_FAILED): the
+    stack holds the resource under that update's properties, and never learned what the update made. Deleting the
+    stack (DESTROY) deletes both; a Delete with the resource's own properties deletes only it."""
+    before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    physical_id, made, after = cancelled_update(kind, stack, before)
+    mark = len(bedrock.calls)
+
+    index.on_event(stack.events.delete(physical_id, after if held_properties == "the-update's" else before))
+
+    written = [call for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))]
+    expected = {COMPLETED_DELETED_BY[kind.resource_type]}
+    if held_properties == "the-update's":
+        expected.add(STOPPED_OR_DELETED[kind.resource_type])
+    assert {call.operation for call in written} == expected
+    assert (made in str([call.params for call in written])) == (held_properties == "the-update's")
+
+
 def rollback_of_cancelled_update(
     bedrock: BedrockStandIn,
     kind: Kind,
