@@ -520,6 +520,18 @@ def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: s
     return arn
 
 
+def update_once(call: Callable[[], object], carried_out: Callable[[], bool]) -> None:
+    """Send an update that has no clientRequestToken. After a server error botocore sends it again, though the service
+    may have carried it out: the second one is then refused as a change of a resource already changing. So a refused
+    update counts as done when a fresh read shows it carried out (carried_out); otherwise its error is raised."""
+    try:
+        call()
+    except ClientError as error:
+        if not carried_out():
+            raise
+        logger.info("The update was carried out (%s answered a retry of it)", error.response["Error"].get("Code"))
+
+
 def _unanswered(error: Exception) -> bool:
     """Whether a call may have been served though its caller got no answer: no response (a read timeout, a closed
     connection), or a server error (HTTP 5xx), once botocore's retries are spent."""

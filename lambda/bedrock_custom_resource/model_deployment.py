@@ -73,7 +73,14 @@ def _point_at_model(client: Any, deployment: Mapping[str, Any], desired: lifecyc
     if updating:
         raise lifecycle.ChangeInProgress(KIND.noun, deployment["modelDeploymentName"], target, f"serving {wanted}")
     arn = deployment["customModelDeploymentArn"]
-    client.update_custom_model_deployment(customModelDeploymentIdentifier=arn, modelArn=wanted)
+
+    def pointed() -> bool:
+        live = KIND.get(client, arn)
+        return live is not None and (live.get("updateDetails") or {}).get("modelArn", live["modelArn"]) == wanted
+
+    lifecycle.update_once(
+        lambda: client.update_custom_model_deployment(customModelDeploymentIdentifier=arn, modelArn=wanted), pointed
+    )
     logger.info("Pointing custom model deployment %s at %s", arn, wanted)
 
 

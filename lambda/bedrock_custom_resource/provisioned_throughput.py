@@ -83,8 +83,21 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
         )
     if changes:
         arn = throughput["provisionedModelArn"]
-        client.update_provisioned_model_throughput(provisionedModelId=arn, **changes)
+
+        def changed() -> bool:
+            live = KIND.get(client, arn)
+            return live is not None and all(
+                lifecycle.same_value(value, live[_REPORTED_AS[member]]) for member, value in changes.items()
+            )
+
+        lifecycle.update_once(
+            lambda: client.update_provisioned_model_throughput(provisionedModelId=arn, **changes), changed
+        )
         logger.info("Updating provisioned throughput %s: %s", arn, changes)
+
+
+# Where GetProvisionedModelThroughput reports each change of UpdateProvisionedModelThroughput.
+_REPORTED_AS = {"desiredProvisionedModelName": "provisionedModelName", "desiredModelId": "desiredModelArn"}
 
 
 def _generated_name(client: Any, desired: lifecycle.Desired, throughput: Mapping[str, Any]) -> str:

@@ -23,7 +23,7 @@ from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn,
 from cdk_bedrock_customization.emulation.bedrock_stand_in.evaluations import EVALUATION_JOBS
 
 from . import resource_kinds
-from .conftest import ROLE_ARN, CloudFormationEvents, is_complete_input
+from .conftest import ROLE_ARN, CloudFormationEvents, active_model, is_complete_input
 from .resource_kinds import ResourceKind, Stack, writes
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
@@ -1085,6 +1085,37 @@ def test_a_create_that_server_errors_kept_from_being_served_fails(bedrock):
     with pytest.raises(Exception, match="InternalServerException"):
         index.on_event(event)
     assert bedrock.jobs() == []
+
+
+# The member that names the model a serving resource serves, which an update changes in place.
+SERVED_MODEL_MEMBER = {
+    resource_kinds.DEPLOYMENT.resource_type: "modelArn",
+    resource_kinds.THROUGHPUT.resource_type: "modelId",
+}
+
+
+@pytest.mark.parametrize(
+    "serving", [resource_kinds.DEPLOYMENT, resource_kinds.THROUGHPUT], ids=lambda kind: kind.update_operation
+)
+def test_an_update_carried_out_but_answered_with_a_server_error_is_done(bedrock, serving):
+    """Bedrock carried out the update, but answered a server error; botocore sent it again, and Bedrock refused that
+    as a change of a resource already changing. The update is done, not failed (which would fail the deployment,
+    and then its rollback, refused the same way)."""
+    stack = Stack.named(bedrock, serving)
+    before = serving.properties(bedrock)
+    physical_id, _ = stack.create(before)
+    member = SERVED_MODEL_MEMBER[serving.resource_type]
+    after = before | {member: active_model(bedrock, "retrained")}
+    bedrock.answer_with_server_errors(serving.update_operation, [True])
+
+    response = index.on_event(stack.events.update(physical_id, after, before, stack.logical_id))
+
+    assert response["PhysicalResourceId"] == physical_id
+    assert len(bedrock.calls_to(serving.update_operation)) == 1
+    assert bedrock.attempts.count(serving.update_operation) == 2
+    record = serving.record(bedrock, physical_id)
+    changing_to = record["updateDetails"]["modelArn"] if "updateDetails" in record else record["desiredModelArn"]
+    assert changing_to == after[member]
 
 
 def test_a_late_create_adopts_what_its_first_invocation_made(bedrock, kind, stack, monkeypatch):
