@@ -165,8 +165,7 @@ class LocalStack:
                 f"{self.env.stack_name}: ValidationError: Stack:{self.env.stack_id} is in {self.status} state and "
                 f"can not be updated. {NOT_UPDATABLE[self.status]}"
             )
-            self.printer.line(f"UPDATE refused {reason}")
-            return Outcome("UPDATE", False, reason)
+            return self._refused("UPDATE", reason)
         with self.clock.actor():
             return self._ended(self._operation.deploy(template, assembly_dir))
 
@@ -179,23 +178,35 @@ class LocalStack:
                 f"{self.env.stack_name}: ValidationError: RetainResources is only for a stack whose delete failed "
                 f"(DELETE_FAILED); the stack is {self.status or 'not created'}"
             )
-            self.printer.line(f"DELETE refused {reason}")
-            return Outcome("DELETE", False, reason)
+            return self._refused("DELETE", reason)
         with self.clock.actor():
             return self._ended(self._operation.delete(retain_resources))
 
     def continue_update_rollback(self, resources_to_skip: Collection[str] = ()) -> Outcome:
         """ContinueUpdateRollback (StackOperation.continue_update_rollback): refused unless the stack's update
-        rollback failed (the refusal's wording is the rehearsal's)."""
-        if self.status != "UPDATE_ROLLBACK_FAILED":
+        rollback failed, and for a resource to skip whose rollback Update did not fail, as the API reference says
+        (the refusals' wording is the rehearsal's)."""
+        if self.status != "UPDATE_ROLLBACK_FAILED" or self._operation.failed_rollback is None:
             reason = (
                 f"{self.env.stack_name}: ValidationError: ContinueUpdateRollback is only for a stack whose update "
                 f"rollback failed (UPDATE_ROLLBACK_FAILED); the stack is {self.status or 'not created'}"
             )
-            self.printer.line(f"CONTINUE_UPDATE_ROLLBACK refused {reason}")
-            return Outcome("CONTINUE_UPDATE_ROLLBACK", False, reason)
+            return self._refused("CONTINUE_UPDATE_ROLLBACK", reason)
+        failed = self._operation.failed_rollback.failed_rollbacks
+        refused = sorted(set(resources_to_skip) - failed)
+        if refused:
+            reason = (
+                f"{self.env.stack_name}: ValidationError: ResourcesToSkip {refused}: only a resource whose rollback "
+                f"failed can be skipped (here {sorted(failed)})"
+            )
+            return self._refused("CONTINUE_UPDATE_ROLLBACK", reason)
         with self.clock.actor():
             return self._ended(self._operation.continue_update_rollback(resources_to_skip))
+
+    def _refused(self, operation: str, reason: str) -> Outcome:
+        """An operation refused before it starts: the stack is untouched."""
+        self.printer.line(f"{operation} refused {reason}")
+        return Outcome(operation, False, reason)
 
     def _ended(self, outcome: Outcome) -> Outcome:
         if outcome.status:  # a refused operation did not change the stack

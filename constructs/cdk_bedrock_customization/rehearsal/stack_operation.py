@@ -142,20 +142,11 @@ class StackOperation:
         return outcome
 
     def continue_update_rollback(self, skip: Collection[str]) -> Outcome:
-        """ContinueUpdateRollback of the rollback that failed (Rollback.continue_rollback). Only resources whose
-        rollback Update failed may be skipped, as the API reference says; others are refused before anything is sent
-        (the refusal's wording is the rehearsal's)."""
+        """ContinueUpdateRollback of the rollback that failed (Rollback.continue_rollback), skipping resources whose
+        rollback Update failed (LocalStack refuses others)."""
         rollback = self.failed_rollback
         if rollback is None:
             raise RuntimeError("no update rollback failed: LocalStack checks the stack's status first")
-        refused = sorted(set(skip) - rollback.failed_rollbacks)
-        if refused:
-            reason = (
-                f"{self.env.stack_name}: ValidationError: ResourcesToSkip {refused}: only a resource whose rollback "
-                f"failed can be skipped (here {sorted(rollback.failed_rollbacks)})"
-            )
-            self.printer.line(f"CONTINUE_UPDATE_ROLLBACK refused {reason}")
-            return Outcome("CONTINUE_UPDATE_ROLLBACK", False, reason)
         outcome = Outcome("CONTINUE_UPDATE_ROLLBACK", True)
         rollback.continue_rollback(outcome, skip)
         if outcome.rollback_failed:
