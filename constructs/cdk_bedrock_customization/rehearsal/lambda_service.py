@@ -184,6 +184,9 @@ class LambdaService:
             except FrameworkHostError:
                 if not self.closed.is_set():
                     raise  # the stack closed under a running execution: it ends with it
+            except ResourceFailed:
+                if self.resources.find("AWS::StepFunctions::StateMachine", state_machine_arn) is not None:
+                    raise  # its state machine deleted (with its stack): Step Functions stops its executions
 
         # On a bridge thread, for an actor busy in its framework call: the waiter is counted busy from here.
         self.clock.spawn(run, name="waiter")
