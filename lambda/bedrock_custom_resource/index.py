@@ -183,7 +183,7 @@ def _makes_nothing(stack_id: str) -> bool:
     request), for a request that would create. A status that cannot be read is taken as neither, as before this
     check: a create must not fail for a read it does not need."""
     try:
-        return stack_status(stack_id) in lifecycle.ROLLBACK_STATUSES | lifecycle.LATE_STATUSES
+        return stack_status(stack_id) in lifecycle.MAKES_NOTHING_STATUSES
     except Exception as error:
         logger.warning("The stack's status could not be read (%s): taken as not rolling back", error)
         return False
@@ -257,7 +257,7 @@ def _removing_what_this_cancelled_request_made(handler: ModuleType, event: Mappi
     except Exception as error:  # as before this check: what the request made is kept
         logger.warning("The stack's status could not be read (%s): taken as not rolling back", error)
         return
-    if status not in lifecycle.ROLLBACK_STATUSES | lifecycle.LATE_STATUSES:
+    if status not in lifecycle.MAKES_NOTHING_STATUSES:
         return
     try:
         client = handler.bedrock_client()

@@ -448,6 +448,8 @@ LATE_STATUSES = frozenset(
         "DELETE_FAILED",
     }
 )
+# The statuses in which a request that would create makes nothing (MAKES_NOTHING): a rollback, or a late request.
+MAKES_NOTHING_STATUSES = ROLLBACK_STATUSES | LATE_STATUSES
 
 
 def kept_by_rollback(
