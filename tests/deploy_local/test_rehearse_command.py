@@ -68,6 +68,49 @@ def test_an_option_value_that_cannot_be_rehearsed_is_refused_before_anything_is_
     assert synthesized == []
 
 
+@pytest.mark.parametrize(
+    ("body", "wanted"),
+    [
+        (None, "Template file not found"),
+        ("Resources: {\n", "Parsing error"),
+        ("Parameters:\n  Bucket: {Type: String}\nResources: {}\n", "Parameters: [Bucket] must have values"),
+    ],
+    ids=["missing", "not-yaml", "parameter-without-value"],
+)
+def test_a_template_that_cannot_be_deployed_is_refused_before_anything_is_synthesized(
+    body, wanted, tmp_path, capsys, monkeypatch
+):
+    """Refused as CloudFormation would refuse it, before the app's rehearsal, which takes minutes."""
+    template = tmp_path / "template.yaml"
+    if body is not None:
+        template.write_text(body)
+    synthesized = []
+    monkeypatch.setattr(command, "synthesize", lambda *args: synthesized.append(args))
+    with pytest.raises(SystemExit) as refused:
+        command.main(["--app", "true", "--template", str(template)])
+
+    assert refused.value.code == 2
+    error = capsys.readouterr().err
+    assert f"--template {template}: " in error and wanted in error
+    assert synthesized == []
+
+
+@pytest.mark.parametrize(
+    ("app", "wanted"),
+    [
+        ("echo 'app.py: line 3: NameError' >&2; exit 3", "failed (exit status 3):\napp.py: line 3: NameError"),
+        ("true", "wrote no cloud assembly to CDK_OUTDIR: give a CDK app's command (--app)"),
+    ],
+    ids=["fails", "no-assembly"],
+)
+def test_an_app_that_does_not_synthesize_ends_the_rehearsal_with_its_error_and_no_traceback(app, wanted, capsys):
+    assert command.main(["--app", app]) == 1
+
+    output = capsys.readouterr()
+    assert f"cdk-bedrock-customization rehearse: {app} {wanted}" in output.err
+    assert "Traceback" not in output.err + output.out
+
+
 def test_the_options_take_what_a_rehearsal_can_use():
     args = command._parser().parse_args(
         ["--job-minutes", "0.5", "--template-job-minutes", "720", "--job-quota", "3", "--update-context", '{"a": 1}']

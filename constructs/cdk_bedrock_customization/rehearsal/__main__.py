@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from .bedrock_world import Timings
-from .cloud import LocalCloud, synthesize
+from .cloud import LocalCloud, SynthesisFailed, synthesize
 from .engine import Outcome
-from .template import TemplateError
+from .template import TemplateError, load_template
 
 DEFAULT_APP = "app.py"
 # The example app's knobs (app.py reads them from the CDK context): one more epoch replaces the fine-tuned
@@ -76,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     templates = _templates(args.template, args.app, parameters)
+    for template in templates:  # before the app's rehearsal, which takes minutes
+        try:
+            load_template(template.path, template.parameters)
+        except (TemplateError, OSError) as error:
+            named = str(error) if str(error).startswith(str(template.path)) else f"{template.path}: {error}"
+            parser.error(f"--template {named}")
     timings = Timings(
         job_minutes=args.job_minutes,
         # Job names start with their stack's name.
@@ -89,10 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Local rehearsal: CloudFormation, Lambda, Step Functions and Bedrock are emulated in this process.")
     print("Nothing is created in AWS; what succeeds here can still fail there (quotas, permissions, data).\n")
     with tempfile.TemporaryDirectory(prefix="deploy-local-") as work:
-        steps = [
-            ("create", synthesize(args.app, Path(work) / "create")),
-            ("update", synthesize(args.app, Path(work) / "update", args.update_context)),
-        ]
+        try:
+            steps = [
+                ("create", synthesize(args.app, Path(work) / "create")),
+                ("update", synthesize(args.app, Path(work) / "update", args.update_context)),
+            ]
+        except SynthesisFailed as error:
+            print(f"{parser.prog}: {error}", file=sys.stderr)
+            return 1
         local = LocalCloud(timings, job_quota=args.job_quota, status_every=args.status_every)
         return rehearse(steps, local, templates)
 

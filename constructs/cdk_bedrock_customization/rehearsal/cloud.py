@@ -55,13 +55,19 @@ class StackArtifact:
     asset_manifests: tuple[str, ...] = ()
 
 
+class SynthesisFailed(RuntimeError):
+    """The app command failed, or wrote no cloud assembly."""
+
+
 def synthesize(app: str, outdir: Path, context: Mapping[str, Any] | None = None) -> Path:
     """Run a CDK app command as the CDK CLI does (CDK_OUTDIR, CDK_CONTEXT_JSON), without an AWS account."""
     env = dict(os.environ, CDK_OUTDIR=str(outdir), CDK_CONTEXT_JSON=json.dumps(dict(context or {})))
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     completed = subprocess.run(app, shell=True, env=env, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
-        raise RuntimeError(f"{app} failed:\n{completed.stderr[-4000:]}")
+        raise SynthesisFailed(f"{app} failed (exit status {completed.returncode}):\n{completed.stderr[-4000:]}")
+    if not (outdir / "manifest.json").is_file():
+        raise SynthesisFailed(f"{app} wrote no cloud assembly to CDK_OUTDIR: give a CDK app's command (--app)")
     return outdir
 
 
