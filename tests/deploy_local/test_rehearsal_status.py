@@ -163,3 +163,13 @@ def test_an_interval_that_is_not_a_positive_number_of_minutes_is_refused(given, 
 
     assert refused.value.code == 2
     assert f"--status-every: give a positive number of minutes: {given!r}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given", ["0.5", "1e-9"])
+def test_an_interval_under_a_minute_is_refused(given, capsys):
+    """A table for each simulated second (or less) of a job that runs for hours would never end."""
+    with pytest.raises(SystemExit) as refused:
+        command.main(["--app", "true", "--status-every", given])
+
+    assert refused.value.code == 2
+    assert f"--status-every: give a number of minutes, at least 1: {given!r}" in capsys.readouterr().err

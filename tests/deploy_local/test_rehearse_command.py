@@ -3,10 +3,18 @@ changes the evaluated models' (any model's but those the example names: the base
 
 from __future__ import annotations
 
+import contextlib
+import io
+import math
+from typing import Any
+from unittest import mock
+
 import pytest
 from cdk_bedrock_customization.rehearsal import __main__ as command
 from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_EVALUATION_SCORES
 from cdk_bedrock_customization.rehearsal.engine import Outcome
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def test_the_example_scores_pass_its_gate():
@@ -109,6 +117,61 @@ def test_an_app_that_does_not_synthesize_ends_the_rehearsal_with_its_error_and_n
     output = capsys.readouterr()
     assert f"cdk-bedrock-customization rehearse: {app} {wanted}" in output.err
     assert "Traceback" not in output.err + output.out
+
+
+# The README's rules: durations are positive numbers of minutes, --status-every at least 1, --job-quota a whole
+# number from 1 (as Python reads a number).
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _whole(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+ACCEPTS = {
+    "--job-minutes": lambda text: math.isfinite(_number(text)) and _number(text) > 0,
+    "--template-job-minutes": lambda text: math.isfinite(_number(text)) and _number(text) > 0,
+    "--status-every": lambda text: math.isfinite(_number(text)) and _number(text) >= 1,
+    "--job-quota": lambda text: (_whole(text) or 0) >= 1,
+}
+NUMBER_LIKE = st.one_of(
+    st.text(),
+    st.floats().map(repr),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.sampled_from(["1e-300", "1e309", "-0", "0x10", "1_000", " 2 ", "١٢", "NaN", "Infinity"]),
+)
+
+
+@given(option=st.sampled_from(sorted(ACCEPTS)), text=NUMBER_LIKE)
+def test_a_numeric_option_takes_exactly_the_values_its_rule_allows(option: str, text: str) -> None:
+    """Fuzzed: any text is either taken, as the number it reads as, or refused naming the option and the text,
+    before anything is synthesized."""
+    rehearsed: list[Any] = []
+    errors = io.StringIO()
+    with (
+        mock.patch.object(command, "synthesize", lambda _app, outdir, _context=None: outdir),
+        mock.patch.object(command, "rehearse", lambda steps, local, templates=(): rehearsed.append(local) or 0),
+        contextlib.redirect_stderr(errors),
+    ):
+        try:
+            code = command.main(["--app", "true", f"{option}={text}"])
+        except SystemExit as refused:
+            code = refused.code
+
+    if ACCEPTS[option](text):
+        assert (code, len(rehearsed)) == (0, 1)
+        taken = vars(command._parser().parse_args([f"{option}={text}"]))[option.removeprefix("--").replace("-", "_")]
+        assert taken == (_whole(text) if option == "--job-quota" else _number(text))
+    else:
+        assert (code, rehearsed) == (2, [])
+        assert f"argument {option}: " in errors.getvalue() and repr(text) in errors.getvalue()
 
 
 def test_the_options_take_what_a_rehearsal_can_use():

@@ -161,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--status-every",
-        type=_minutes,
+        type=_report_interval,
         metavar="MINUTES",
         help="while a step deploys, print the status table of each stack being deployed (what "
         "`cdk-bedrock-customization status` shows) every MINUTES of simulated time; default: off",
@@ -170,13 +170,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _minutes(text: str) -> float:
-    """A positive, finite number of minutes (argparse's type for the durations and --status-every)."""
+    """A positive, finite number of minutes (argparse's type for the durations)."""
     try:
         minutes = float(text)
     except ValueError:
         minutes = math.nan
     if not (math.isfinite(minutes) and minutes > 0):
         raise argparse.ArgumentTypeError(f"give a positive number of minutes: {text!r}")
+    return minutes
+
+
+def _report_interval(text: str) -> float:
+    """At least a minute: a table for each simulated second of a two-hour job would never end."""
+    minutes = _minutes(text)
+    if minutes < 1:
+        raise argparse.ArgumentTypeError(f"give a number of minutes, at least 1: {text!r}")
     return minutes
 
 
