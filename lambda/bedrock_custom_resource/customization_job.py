@@ -167,8 +167,14 @@ def _advance_delete(job_arn: str) -> bool:
 
 
 def _stop(client: Any, job_arn: str) -> None:
+    def stopping() -> bool:  # a stop that Bedrock carried out, though every attempt was answered with an error
+        try:
+            return bool(client.get_model_customization_job(jobIdentifier=job_arn)["status"] != "InProgress")
+        except client.exceptions.ResourceNotFoundException:
+            return True
+
     try:
-        client.stop_model_customization_job(jobIdentifier=job_arn)
+        lifecycle.update_once(lambda: client.stop_model_customization_job(jobIdentifier=job_arn), stopping)
         logger.info("Stopping job %s", job_arn)
     except (client.exceptions.ConflictException, client.exceptions.ValidationException) as error:
         # The job left InProgress since we read it; the next step reads its new status.

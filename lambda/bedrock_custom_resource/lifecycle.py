@@ -523,9 +523,10 @@ def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: s
 
 
 def update_once(call: Callable[[], object], carried_out: Callable[[], bool]) -> None:
-    """Send an update that has no clientRequestToken. After a server error botocore sends it again, though the service
-    may have carried it out: the second one is then refused as a change of a resource already changing. So a refused
-    update counts as done when a fresh read shows it carried out (carried_out); otherwise its error is raised."""
+    """Send an update (or a stop) that has no clientRequestToken. After a server error botocore sends it again, though
+    the service may have carried it out: the second one is then refused as a change of a resource already changing,
+    or answered with server errors too. So a refused update counts as done when a fresh read shows it carried out
+    (carried_out); otherwise its error is raised."""
     try:
         call()
     except ClientError as error:

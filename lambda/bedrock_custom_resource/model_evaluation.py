@@ -141,8 +141,13 @@ def stop(client: Any, job_arn: str) -> None:
     job = find_job(client, job_arn)
     if job is None or job["status"] != "InProgress":
         return
+
+    def stopping() -> bool:  # a stop that Bedrock carried out, though every attempt was answered with an error
+        found = find_job(client, job_arn)
+        return found is None or found["status"] != "InProgress"
+
     try:
-        client.stop_evaluation_job(jobIdentifier=job_arn)
+        lifecycle.update_once(lambda: client.stop_evaluation_job(jobIdentifier=job_arn), stopping)
     except Exception as error:
         if error_code(error) not in ("ConflictException", "ResourceNotFoundException"):
             raise

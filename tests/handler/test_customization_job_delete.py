@@ -185,3 +185,24 @@ def test_delete_survives_throttling(bedrock: BedrockStandIn, events: CloudFormat
     poll, _ = delete(events, deployed.physical_id)
     assert index.is_complete(poll) == {"IsComplete": True}
     assert bedrock.models() == []
+
+
+@pytest.mark.parametrize(("first_served", "stopped"), [(True, True), (False, False)], ids=["served", "not-served"])
+def test_a_stop_answered_with_server_errors_counts_when_bedrock_carried_it_out(bedrock, events, first_served, stopped):
+    """Every attempt of the stop (botocore's retries included) got a server error, though the first may have stopped
+    the job: then the Delete goes on (the retries are refused, or answered with errors too, as the job is stopping).
+    A stop that was not carried out fails the Delete with the service's error, as before."""
+    deployed = start(events)
+    attempts = bedrock.client().meta.config.retries["total_max_attempts"]
+    bedrock.answer_with_server_errors(STOP, [first_served] + [False] * (attempts - 1))
+
+    if not stopped:
+        with pytest.raises(Exception, match="InternalServerException"):
+            delete(events, deployed.physical_id)
+        assert bedrock.job(deployed.physical_id)["status"] == "InProgress"
+        return
+    poll, result = delete(events, deployed.physical_id)
+    assert result == {"PhysicalResourceId": deployed.physical_id}
+    assert bedrock.job(deployed.physical_id)["status"] == "Stopping"
+    bedrock.finish_stopping()
+    assert index.is_complete(poll) == {"IsComplete": True}

@@ -178,6 +178,24 @@ def test_delete_stops_a_running_job_and_anything_ended_or_gone_needs_nothing(bed
     assert index.on_event(events.delete(gone, job_properties()))["PhysicalResourceId"] == gone
 
 
+@pytest.mark.parametrize(("first_served", "stopped"), [(True, True), (False, False)], ids=["served", "not-served"])
+def test_a_stop_answered_with_server_errors_counts_when_bedrock_carried_it_out(
+    bedrock, results, events, first_served, stopped
+):
+    """Every attempt of the stop got a server error, though the first may have stopped the job: then the Delete
+    succeeds; a stop that was not carried out fails it with the service's error, as before."""
+    _, running = create(events, job_properties())
+    attempts = bedrock.client().meta.config.retries["total_max_attempts"]
+    bedrock.answer_with_server_errors("StopEvaluationJob", [first_served] + [False] * (attempts - 1))
+
+    if stopped:
+        assert index.on_event(events.delete(running, job_properties())) == {"PhysicalResourceId": running}
+    else:
+        with pytest.raises(Exception, match="InternalServerException"):
+            index.on_event(events.delete(running, job_properties()))
+    assert [job["status"] for job in bedrock.evaluation_jobs()] == ["Stopping" if stopped else "InProgress"]
+
+
 def test_a_custom_model_deployment_is_refused_before_anything_is_created(bedrock, results, events):
     deployment = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model-deployment/a1b2c3d4e5f6"
     with pytest.raises(ValueError, match=r"inferenceConfig\.models\[0\]\.bedrockModel\.modelIdentifier: "):
