@@ -113,7 +113,8 @@ def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any], entry: str)
 
 def _late(handler: ModuleType, entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
     """The answer to a late request (None: it is not one): a Create or Update of a resource this library makes, sent
-    when the stack is in a status in which CloudFormation sends none (lifecycle.LATE_STATUSES): Lambda's retry,
+    when the stack is in a status in which CloudFormation sends none (lifecycle.LATE_STATUSES; for an Update, also
+    the rollback statuses that only delete: lifecycle.LATE_UPDATE_STATUSES): Lambda's retry,
     minutes later, of an invocation that failed or timed out, after CloudFormation cancelled the request. Its answer
     is ignored, and it changes nothing: a Create makes nothing, an Update leaves the resource as the stack holds it."""
     if entry != "on_event" or event.get("RequestType") not in ("Create", "Update") or not hasattr(handler, "KIND"):
@@ -123,7 +124,8 @@ def _late(handler: ModuleType, entry: str, event: Mapping[str, Any]) -> dict[str
     except Exception as error:  # as before this check: a request must not fail for a read it does not need
         logger.warning("The stack's status could not be read (%s): taken as not late", error)
         return None
-    if status not in lifecycle.LATE_STATUSES:
+    late = lifecycle.LATE_STATUSES if event["RequestType"] == "Create" else lifecycle.LATE_UPDATE_STATUSES
+    if status not in late:
         return None
     logger.warning("A late %s (the stack is %s): it changes nothing", event["RequestType"], status)
     if event["RequestType"] == "Create":

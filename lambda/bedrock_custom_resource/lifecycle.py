@@ -450,6 +450,13 @@ LATE_STATUSES = frozenset(
 )
 # The statuses in which a request that would create makes nothing (MAKES_NOTHING): a rollback, or a late request.
 MAKES_NOTHING_STATUSES = ROLLBACK_STATUSES | LATE_STATUSES
+# The rollback statuses in which CloudFormation only deletes: an Update sent then is late too (a rollback's Updates
+# back come in UPDATE_ROLLBACK_IN_PROGRESS only). Its change in place would undo what the rollback restored.
+LATE_UPDATE_STATUSES = LATE_STATUSES | {
+    "ROLLBACK_IN_PROGRESS",
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+    "IMPORT_ROLLBACK_IN_PROGRESS",
+}
 
 
 def kept_by_rollback(

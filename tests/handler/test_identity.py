@@ -975,7 +975,17 @@ def test_a_late_create_makes_nothing(bedrock, any_kind, monkeypatch, status):
     assert index.is_complete(is_complete_input(event, response)) == {"IsComplete": True}
 
 
-@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_COMPLETE"])
+@pytest.mark.parametrize(
+    "status",
+    [
+        "UPDATE_ROLLBACK_COMPLETE",
+        "DELETE_IN_PROGRESS",
+        "DELETE_COMPLETE",
+        # The rollback's clean-up only deletes: its Update back has run, and the late one must not undo it.
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        "ROLLBACK_IN_PROGRESS",
+    ],
+)
 @pytest.mark.parametrize("change", ["in-place", "replacing"])
 def test_a_late_update_changes_nothing(bedrock, kind, stack, monkeypatch, status, change):
     """An update's invocation retried after CloudFormation rolled the update back (or began deleting the stack): the
