@@ -23,11 +23,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import boto3
 from bedrock_custom_resource import index, notifier
 from bedrock_single_function import provider as single_function_provider
-from botocore.awsrequest import AWSResponse
-from botocore.compat import HTTPHeaders
 from crhelper import resource_helper
 from moto import mock_aws
 
@@ -37,6 +34,7 @@ from ..emulation.shared_loader import shared_botocore_loader
 from . import buckets
 from .bedrock_world import MINUTE, BedrockWorld, Timings
 from .clock import VirtualClock
+from .cloudformation_reads import local_cloudformation_client
 from .engine import LocalStack, Outcome, Printer
 from .response_endpoint import ResponseEndpoint
 from .single_function import install_moto_compensations
@@ -120,6 +118,7 @@ class LocalCloud:
         self.printer = Printer(self.clock, self.write)
         self.stacks: dict[str, LocalStack] = {}
         self._deploying: list[str] = []  # the stacks whose deploy is under way
+        self._deleted_stacks: dict[str, str] = {}  # stack id -> name: the deleted stacks a new one replaced
         self._status: StatusReader | None = None
         self._exit = contextlib.ExitStack()
 
@@ -268,6 +267,7 @@ class LocalCloud:
             return stack
         if stack is not None:
             stack.close()
+            self._deleted_stacks[stack.env.stack_id] = name  # DescribeStacks still answers its id
             del self.stacks[name]  # the new one is the last deployed, which a delete of every stack takes first
         return self._new_stack(name)
 
@@ -307,52 +307,9 @@ class LocalCloud:
         return self.world.watch(self.bedrock.client())
 
     def _cloudformation_client(self) -> Any:
-        """The notifier's and the handler's CloudFormation client: DescribeStacks, ListStackResources and
-        DescribeStackResource are answered from the local stacks (StackName: the stack's name or id), shaped as
-        botocore parses CloudFormation's answers."""
-        client = boto3.client("cloudformation", region_name=REGION)
-
-        def stack_named(name: str) -> LocalStack | None:
-            return next((s for s in self.stacks.values() if name in (s.env.stack_id, s.env.stack_name)), None)
-
-        def answer(result: dict[str, Any], status: int = 200) -> tuple[AWSResponse, dict[str, Any]]:
-            return AWSResponse("https://cloudformation.local/", status, HTTPHeaders(), None), result
-
-        def refused(message: str) -> tuple[AWSResponse, dict[str, Any]]:
-            return answer({"Error": {"Type": "Sender", "Code": "ValidationError", "Message": message}}, 400)
-
-        # params is the serialized request: the query protocol's parameters are its body.
-        def list_stack_resources(params: Mapping[str, Any], **_kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
-            name = params["body"]["StackName"]
-            stack = stack_named(name)
-            if stack is None:
-                return refused(f"Stack with id {name} does not exist")
-            return answer({"StackResourceSummaries": stack.list_stack_resources()})
-
-        def describe_stack_resource(params: Mapping[str, Any], **_kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
-            name, logical_id = params["body"]["StackName"], params["body"]["LogicalResourceId"]
-            stack = stack_named(name)
-            if stack is None:
-                return refused(f"Stack '{name}' does not exist")
-            detail = stack.describe_stack_resource(logical_id)
-            if detail is None:
-                return refused(f"Resource {logical_id} does not exist for stack {stack.env.stack_name}")
-            return answer({"StackResourceDetail": detail})
-
-        def describe_stacks(params: Mapping[str, Any], **_kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
-            name = params["body"]["StackName"]
-            stack = stack_named(name)
-            if stack is None or not stack.resources.stack_status:
-                return refused(f"Stack with id {name} does not exist")
-            status = stack.resources.stack_status
-            return answer(
-                {"Stacks": [{"StackId": stack.env.stack_id, "StackName": stack.env.stack_name, "StackStatus": status}]}
-            )
-
-        client.meta.events.register("before-call.cloudformation.DescribeStacks", describe_stacks)
-        client.meta.events.register("before-call.cloudformation.ListStackResources", list_stack_resources)
-        client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe_stack_resource)
-        return client
+        """The notifier's and the handler's CloudFormation client: its reads are answered from the local stacks, and
+        from the ids of the deleted stacks that a stack of their name replaced (cloudformation_reads.py)."""
+        return local_cloudformation_client(REGION, lambda: list(self.stacks.values()), self._deleted_stacks)
 
 
 def _delete_failed_message(name: str, deleted: Outcome) -> str:

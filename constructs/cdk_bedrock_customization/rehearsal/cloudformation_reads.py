@@ -1,0 +1,84 @@
+"""CloudFormation's reads as the handler, the notifier and the status command make them: DescribeStacks,
+ListStackResources and DescribeStackResource, answered from a local cloud's stacks and shaped as botocore parses
+CloudFormation's answers.
+
+A stack is named by its name or its unique stack id; a deleted stack only by its id, as the API reference says of
+StackName ("Deleted stacks: You must specify the unique stack ID"). DescribeStacks answers a deleted stack's id
+with that stack, DELETE_COMPLETE (CloudFormation keeps it for 90 days, longer than any rehearsal), also once a stack
+of the same name was created again; by its name, a deleted stack does not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+
+from .engine import LocalStack
+
+DELETED = "DELETE_COMPLETE"
+# A botocore before-call handler's answer: the HTTP response and the parsed result.
+Answer = tuple[AWSResponse, dict[str, Any]]
+
+
+def local_cloudformation_client(
+    region: str, stacks: Callable[[], Iterable[LocalStack]], deleted: Mapping[str, str]
+) -> Any:
+    """A CloudFormation client whose reads are answered from stacks() (the cloud's stacks, each under its name) and
+    deleted (stack id -> name: the deleted stacks that a new stack of their name replaced in stacks())."""
+    client = boto3.client("cloudformation", region_name=region)
+
+    def stack_named(name: str) -> LocalStack | None:
+        for stack in stacks():
+            gone = stack.resources.stack_status == DELETED
+            if name == stack.env.stack_id or (name == stack.env.stack_name and not gone):
+                return stack
+        return None
+
+    # params is the serialized request: the query protocol's parameters are its body.
+    def list_stack_resources(params: Mapping[str, Any], **_kwargs: Any) -> Answer:
+        name = params["body"]["StackName"]
+        stack = stack_named(name)
+        if stack is None:
+            return _refused(f"Stack with id {name} does not exist")
+        return _answer({"StackResourceSummaries": stack.list_stack_resources()})
+
+    def describe_stack_resource(params: Mapping[str, Any], **_kwargs: Any) -> Answer:
+        name, logical_id = params["body"]["StackName"], params["body"]["LogicalResourceId"]
+        stack = stack_named(name)
+        if stack is None:
+            return _refused(f"Stack '{name}' does not exist")
+        detail = stack.describe_stack_resource(logical_id)
+        if detail is None:
+            return _refused(f"Resource {logical_id} does not exist for stack {stack.env.stack_name}")
+        return _answer({"StackResourceDetail": detail})
+
+    def describe_stacks(params: Mapping[str, Any], **_kwargs: Any) -> Answer:
+        name = params["body"]["StackName"]
+        stack = stack_named(name)
+        if stack is not None and stack.resources.stack_status:
+            return _answer(
+                {"Stacks": [_described(stack.env.stack_id, stack.env.stack_name, stack.resources.stack_status)]}
+            )
+        if name in deleted:
+            return _answer({"Stacks": [_described(name, deleted[name], DELETED)]})
+        return _refused(f"Stack with id {name} does not exist")
+
+    client.meta.events.register("before-call.cloudformation.DescribeStacks", describe_stacks)
+    client.meta.events.register("before-call.cloudformation.ListStackResources", list_stack_resources)
+    client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe_stack_resource)
+    return client
+
+
+def _described(stack_id: str, name: str, status: str) -> dict[str, Any]:
+    return {"StackId": stack_id, "StackName": name, "StackStatus": status}
+
+
+def _answer(result: dict[str, Any], status: int = 200) -> Answer:
+    return AWSResponse("https://cloudformation.local/", status, HTTPHeaders(), None), result
+
+
+def _refused(message: str) -> Answer:
+    return _answer({"Error": {"Type": "Sender", "Code": "ValidationError", "Message": message}}, 400)

@@ -1,0 +1,54 @@
+"""DescribeStacks, as the handler reads a stack's status (index.stack_status, by the request's StackId): answered as
+the CloudFormation API reference says of StackName, "Running stacks: You can specify either the stack's name or its
+unique stack ID. Deleted stacks: You must specify the unique stack ID." A deleted stack is kept, DELETE_COMPLETE,
+under its id: a late request to a deleted stack reads that status, also once a stack of its name was created again."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bedrock_custom_resource import index
+from botocore.exceptions import ClientError
+from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
+
+STACK = "described"
+TEMPLATE = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+
+
+def described(client, name: str) -> tuple[str, str, str]:
+    (stack,) = client.describe_stacks(StackName=name)["Stacks"]
+    return stack["StackId"], stack["StackName"], stack["StackStatus"]
+
+
+def refusal(client, name: str) -> tuple[str, str]:
+    with pytest.raises(ClientError) as refused:
+        client.describe_stacks(StackName=name)
+    return refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]
+
+
+def test_a_deleted_stack_is_described_by_its_id_only(tmp_path):
+    path = tmp_path / "described.json"
+    path.write_text(json.dumps(TEMPLATE))
+    with LocalCloud(write=lambda _line: None) as local:
+        client = index.cloudformation_client()  # the handler's own client, as the rehearsal patches it
+        assert local.deploy_template(path, STACK).succeeded
+        first = local.stacks[STACK].env.stack_id
+        assert described(client, STACK) == described(client, first) == (first, STACK, "CREATE_COMPLETE")
+
+        assert local.delete()[STACK].succeeded
+
+        assert described(client, first) == (first, STACK, "DELETE_COMPLETE")
+        assert refusal(client, STACK) == ("ValidationError", f"Stack with id {STACK} does not exist")
+        with pytest.raises(ClientError, match="does not exist"):
+            client.list_stack_resources(StackName=STACK)
+
+        assert local.deploy_template(path, STACK).succeeded  # a new stack of the same name, with a new id
+        second = local.stacks[STACK].env.stack_id
+
+        assert second != first
+        assert described(client, STACK) == described(client, second) == (second, STACK, "CREATE_COMPLETE")
+        assert described(client, first) == (first, STACK, "DELETE_COMPLETE")
+        assert index.stack_status(first) == "DELETE_COMPLETE"
+        unknown = first.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
+        assert refusal(client, unknown) == ("ValidationError", f"Stack with id {unknown} does not exist")
