@@ -36,6 +36,7 @@ from .bedrock_world import MINUTE, BedrockWorld, Timings
 from .clock import VirtualClock
 from .cloudformation_reads import local_cloudformation_client
 from .engine import LocalStack, Outcome, Printer
+from .lambda_service import LateRetries
 from .response_endpoint import ResponseEndpoint
 from .single_function import install_moto_compensations
 from .status_reports import StatusReader, StatusReports
@@ -110,6 +111,8 @@ class LocalCloud:
     job_quota: int | None = None
     # (function ARN, payload) -> whether Lambda runs that invocation twice, as after a timeout.
     retry_first_user_invocation: Callable[[str, Mapping[str, Any]], bool] = lambda _arn, _payload: False
+    # (function ARN, payload) -> the delays of Lambda's later retries of that asynchronous invocation (LateRetries).
+    late_retries: LateRetries = lambda _arn, _payload: ()
     # Simulated minutes between the status tables a deploy prints of the stacks it deploys (None: none).
     status_every: float | None = None
 
@@ -118,7 +121,9 @@ class LocalCloud:
         self.printer = Printer(self.clock, self.write)
         self.stacks: dict[str, LocalStack] = {}
         self._deploying: list[str] = []  # the stacks whose deploy is under way
-        self._deleted_stacks: dict[str, str] = {}  # stack id -> name: the deleted stacks a new one replaced
+        # The deleted stacks that a stack of their name replaced: DescribeStacks still answers their ids, and Lambda
+        # may still deliver their late requests, until the cloud closes.
+        self._deleted_stacks: list[LocalStack] = []
         self._status: StatusReader | None = None
         self._exit = contextlib.ExitStack()
 
@@ -159,7 +164,7 @@ class LocalCloud:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        for stack in self.stacks.values():
+        for stack in [*self.stacks.values(), *self._deleted_stacks]:
             stack.close()
         self._exit.__exit__(*exc)
 
@@ -266,8 +271,7 @@ class LocalCloud:
         if stack is not None and stack.status != "DELETE_COMPLETE":
             return stack
         if stack is not None:
-            stack.close()
-            self._deleted_stacks[stack.env.stack_id] = name  # DescribeStacks still answers its id
+            self._deleted_stacks.append(stack)
             del self.stacks[name]  # the new one is the last deployed, which a delete of every stack takes first
         return self._new_stack(name)
 
@@ -279,6 +283,7 @@ class LocalCloud:
             self.printer,
             self.world.lock,
             retry_first_user_invocation=self.retry_first_user_invocation,
+            late_retries=self.late_retries,
             responses=self.responses,
             owner_of_function=self._owner_of_function,
             import_value=lambda export: self._import_value(export, name),
@@ -309,7 +314,7 @@ class LocalCloud:
     def _cloudformation_client(self) -> Any:
         """The notifier's and the handler's CloudFormation client: its reads are answered from the local stacks, and
         from the ids of the deleted stacks that a stack of their name replaced (cloudformation_reads.py)."""
-        return local_cloudformation_client(REGION, lambda: list(self.stacks.values()), self._deleted_stacks)
+        return local_cloudformation_client(REGION, lambda: [*self.stacks.values(), *self._deleted_stacks])
 
 
 def _delete_failed_message(name: str, deleted: Outcome) -> str:

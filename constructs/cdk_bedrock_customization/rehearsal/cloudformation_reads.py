@@ -23,11 +23,9 @@ DELETED = "DELETE_COMPLETE"
 Answer = tuple[AWSResponse, dict[str, Any]]
 
 
-def local_cloudformation_client(
-    region: str, stacks: Callable[[], Iterable[LocalStack]], deleted: Mapping[str, str]
-) -> Any:
-    """A CloudFormation client whose reads are answered from stacks() (the cloud's stacks, each under its name) and
-    deleted (stack id -> name: the deleted stacks that a new stack of their name replaced in stacks())."""
+def local_cloudformation_client(region: str, stacks: Callable[[], Iterable[LocalStack]]) -> Any:
+    """A CloudFormation client whose reads are answered from stacks(): the cloud's stacks, the deleted ones that a
+    stack of their name replaced included."""
     client = boto3.client("cloudformation", region_name=region)
 
     def stack_named(name: str) -> LocalStack | None:
@@ -58,22 +56,15 @@ def local_cloudformation_client(
     def describe_stacks(params: Mapping[str, Any], **_kwargs: Any) -> Answer:
         name = params["body"]["StackName"]
         stack = stack_named(name)
-        if stack is not None and stack.resources.stack_status:
-            return _answer(
-                {"Stacks": [_described(stack.env.stack_id, stack.env.stack_name, stack.resources.stack_status)]}
-            )
-        if name in deleted:
-            return _answer({"Stacks": [_described(name, deleted[name], DELETED)]})
-        return _refused(f"Stack with id {name} does not exist")
+        if stack is None or not stack.resources.stack_status:
+            return _refused(f"Stack with id {name} does not exist")
+        described = {"StackId": stack.env.stack_id, "StackName": stack.env.stack_name}
+        return _answer({"Stacks": [{**described, "StackStatus": stack.resources.stack_status}]})
 
     client.meta.events.register("before-call.cloudformation.DescribeStacks", describe_stacks)
     client.meta.events.register("before-call.cloudformation.ListStackResources", list_stack_resources)
     client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe_stack_resource)
     return client
-
-
-def _described(stack_id: str, name: str, status: str) -> dict[str, Any]:
-    return {"StackId": stack_id, "StackName": name, "StackStatus": status}
 
 
 def _answer(result: dict[str, Any], status: int = 200) -> Answer:

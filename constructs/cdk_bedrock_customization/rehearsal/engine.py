@@ -39,7 +39,7 @@ from .clock import VirtualClock
 from .custom_resources import CustomResourceRequests, StandIn
 from .event_rules import EventRules, resource_status_change
 from .framework_host import InvokeResult
-from .lambda_service import LambdaService
+from .lambda_service import LambdaService, LateRetries
 from .provisioning import Provisioner
 from .reporting import Outcome, Printer
 from .response_endpoint import ResponseEndpoint
@@ -73,12 +73,14 @@ class LocalStack:
         guard: threading.RLock,
         *,
         retry_first_user_invocation: Callable[[str, Mapping[str, Any]], bool] = lambda _arn, _payload: False,
+        late_retries: LateRetries = lambda _arn, _payload: (),
         responses: ResponseEndpoint | None = None,
         owner_of_function: Callable[[str], LocalStack | None] = lambda _arn: None,
         import_value: Callable[[str], Any] | None = None,
         service_token_stand_ins: Mapping[str, StandIn] | None = None,
     ) -> None:
-        """responses: the cloud's ResponseURLs (by default, the stack's own); owner_of_function(function ARN):
+        """late_retries: Lambda's later retries of asynchronous invocations (lambda_service.LateRetries); responses:
+        the cloud's ResponseURLs (by default, the stack's own); owner_of_function(function ARN):
         the stack of the cloud that has a function this stack does not; import_value(export name): the value
         of another stack's export; service_token_stand_ins (for tests of the protocol): ServiceToken -> a
         callable that gets each custom resource request sent to it and returns the response (Status,
@@ -102,6 +104,7 @@ class LocalStack:
             self._responses,
             self._closed,
             retry_first_user_invocation=retry_first_user_invocation,
+            late_retries=late_retries,
             invoke_elsewhere=self._invoke_in_owner,
             polling_rules_changed=lambda function_arn: self._event_rules.play_new_polling_rules(function_arn),
             run_python=self._invoke_python,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .clock import Event
@@ -28,16 +28,23 @@ from .stack_resources import Deployed, ResourceFailed, StackResources
 FUNCTION = "AWS::Lambda::Function"
 # (function ARN, handler, environment, payload) -> the result of an in-process Python invocation.
 PythonRunner = Callable[[str, str, Mapping[str, str], Mapping[str, Any]], InvokeResult]
+# (function ARN, payload) -> the delays, in simulated seconds each after the attempt before it, of Lambda's retries of
+# that asynchronous invocation, whose attempts but the last failed or timed out after doing their work (none: the
+# first succeeded). Lambda retries a function error twice, LAMBDA_RETRY_DELAYS apart (a timeout fails at the
+# function's timeout), and keeps a throttled event for up to 6 hours.
+LateRetries = Callable[[str, Mapping[str, Any]], Sequence[float]]
+LAMBDA_RETRY_DELAYS = (60.0, 120.0)
 
 
 class LambdaService:
     """The Lambda service of one stack.
 
     guard: held around in-process Python functions, so that they and BedrockWorld's ticks do not interleave;
-    closed: set when the stack closes (a waiter still running then ends with it);
-    retry_first_user_invocation(function ARN, payload): whether Lambda runs that invocation twice, as after a
-    timeout; invoke_elsewhere(function ARN, payload): the invocation of a function of another stack (None:
-    no stack has it); run_python: runs in-process Python invocations (by default invoke_python);
+    closed: set when the stack closes (a waiter still running, or a retry not yet delivered, then ends with it);
+    retry_first_user_invocation(function ARN, payload): whether Lambda runs that invocation twice, at once, as after a
+    timeout; late_retries: when Lambda delivers an asynchronous invocation again, later (LateRetries);
+    invoke_elsewhere(function ARN, payload): the invocation of a function of another stack (None: no stack has it);
+    run_python: runs in-process Python invocations (by default invoke_python);
     polling_rules_changed(function ARN): called, guard held, after each single-function invocation."""
 
     def __init__(
@@ -51,6 +58,7 @@ class LambdaService:
         retry_first_user_invocation: Callable[[str, Mapping[str, Any]], bool],
         invoke_elsewhere: Callable[[str, Mapping[str, Any]], InvokeResult | None],
         polling_rules_changed: Callable[[str], None],
+        late_retries: LateRetries = lambda _arn, _payload: (),
         run_python: PythonRunner | None = None,
     ) -> None:
         self.resources = resources
@@ -59,6 +67,7 @@ class LambdaService:
         self.guard = guard
         self.closed = closed
         self.retry_first_user_invocation = retry_first_user_invocation
+        self.late_retries = late_retries
         self._invoke_elsewhere = invoke_elsewhere
         self._polling_rules_changed = polling_rules_changed
         self._run_python = run_python or self.invoke_python
@@ -100,10 +109,33 @@ class LambdaService:
         return self._run_python(function_arn, handler, _variables(function), payload)
 
     def invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None:
-        """An asynchronous invocation: its error goes to the function's log only."""
+        """An asynchronous invocation: its error goes to the function's log only. Lambda's retries of it
+        (late_retries) come later on the clock, whatever the stack has done since (see _retry_later)."""
+        self._attempt(function_arn, payload)
+        delays = tuple(self.late_retries(function_arn, payload))
+        if delays:
+            self.clock.spawn(self._retry_later, function_arn, dict(payload), delays, name="lambda-retry")
+
+    def _attempt(self, function_arn: str, payload: Mapping[str, Any]) -> None:
         result = self.invoke(function_arn, payload)
         if result.function_error:
             self.printer.line(f"Lambda {function_arn.rsplit(':', 1)[-1]} failed: {result.payload}")
+
+    def _retry_later(self, function_arn: str, payload: Mapping[str, Any], delays: tuple[float, ...]) -> None:
+        """Lambda's retries of an asynchronous invocation, each delay after the attempt before. Lambda delivers the
+        event as it was, though CloudFormation may have cancelled that request, rolled it back, or completed or
+        deleted the stack since: a late request. It drops the event once the function is gone."""
+        name = function_arn.rsplit(":", 1)[-1]
+        for delay in delays:
+            if self.clock.sleep(delay, until=self.closed):
+                return  # the cloud closed first (a deleted stack of the cloud stays open till then)
+            request = f"{payload.get('RequestType', 'an event')} {payload.get('LogicalResourceId', '')}".strip()
+            self.printer.line(f"Lambda retries {name}: {request} (the stack is {self.resources.stack_status})")
+            try:
+                self._attempt(function_arn, payload)
+            except ResourceFailed:  # no stack has the function any more
+                self.printer.line(f"Lambda drops the retry of {name}: the function is gone")
+                return
 
     def invoke_python(
         self, function_arn: str, handler: str, environment: Mapping[str, str], payload: Mapping[str, Any]
