@@ -71,6 +71,12 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             under_test,
             {"completion": "polling", "removal": "destroy", "provider": "single_function"},
         ),
+        # For late requests (test_late_requests.py): a retrain that completes; one that also adds a model, and fails.
+        "polling-retrained": (under_test, {"completion": "polling", "removal": "destroy", "epochs": 2}),
+        "polling-two-retrained-failing": (
+            under_test,
+            {"completion": "polling", "removal": "destroy", "failing_after": 120, "epochs": 2, "models": 2},
+        ),
         "polling-retain-on": (under_test, {"completion": "polling", "removal": "retain_on_update_or_delete"}),
         "polling-retain-on-retrained-failing": (
             under_test,
