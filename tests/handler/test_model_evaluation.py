@@ -287,6 +287,31 @@ def test_a_gate_update_checks_the_same_scores_again_and_its_delete_deletes_nothi
     assert len(bedrock.evaluation_jobs()) == 1
 
 
+@pytest.mark.parametrize("status", ["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_IN_PROGRESS"], ids=["rollback", "forward"])
+def test_a_rollback_back_to_a_job_whose_results_are_gone_does_not_get_stuck(
+    bedrock, results, events, monkeypatch, status
+):
+    """The update to a second job failed at the gate; the rollback's Update back to the first job finds its results
+    gone (a lifecycle rule on the results bucket): that job passed this check when it was deployed, so the gate
+    returns to it without reading its scores again. A forward update finding no results still fails (control)."""
+    passed = completed(bedrock, events, {"Builtin.Accuracy": 0.9})
+    failed = completed(bedrock, events, {"Builtin.Accuracy": 0.1}, model=BASELINE)
+    gate_events = CloudFormationEvents(resource_type=GATE)
+    requirements = [{"metricName": "Builtin.Accuracy", "atLeast": "0.7"}]
+    old = {"ServiceToken": SERVICE_TOKEN, "jobIdentifier": passed, "requirements": requirements}
+    new = old | {"jobIdentifier": failed}
+    for item in results.list_objects_v2(Bucket=BUCKET)["Contents"]:
+        results.delete_object(Bucket=BUCKET, Key=item["Key"])
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
+    back = gate_events.update(failed, old, new, "Gate")
+
+    if status == "UPDATE_IN_PROGRESS":
+        with pytest.raises(EvaluationUnsuccessful, match="no result file"):
+            index.on_event(back)
+        return
+    assert index.on_event(back) == {"PhysicalResourceId": passed, "Data": {"jobArn": passed, "passed": "true"}}
+
+
 # --- the wait ---------------------------------------------------------------------------------------------------
 
 
