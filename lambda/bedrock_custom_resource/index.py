@@ -61,8 +61,6 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
             if left is None:
                 _removing_what_an_unfinished_update_made(handler, named)
     except Exception as error:
-        if entry == "on_event":
-            _removing_what_this_failed_create_made(HANDLERS.get(event.get("ResourceType", "")), event)
         message = error_message(error)
         reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
         if reason == message:
@@ -274,33 +272,6 @@ def _removing_what_this_cancelled_request_made(handler: ModuleType, event: Mappi
         _delete_made(handler, event, answered)
     except Exception as error:
         logger.error("What this cancelled request made (%s) could not be deleted: %s", answered, error)
-
-
-def _removing_what_this_failed_create_made(handler: ModuleType | None, event: Mapping[str, Any]) -> None:
-    """For a Create that fails after its resource was made (Lambda's retry found what the first attempt made, whose
-    answer was lost, then a call failed): the framework answers CREATE_FAILED, and CloudFormation sends no Delete for
-    it (DESIGN.md, fact 2). So what this very request made (its origin tag; never what it adopted) is deleted (a job:
-    stopped) here. Best effort: a failure is logged, and the Create fails with its own error."""
-    kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
-    if handler is None or kind is None or event.get("RequestType") != "Create":
-        return
-    try:
-        origin = lifecycle.Desired.of(event).origin
-    except Exception:  # properties refused before anything was made
-        return
-    made = None
-    try:
-        client = handler.bedrock_client()
-        made = lifecycle.made_by(kind, client, event)
-        if made is None:
-            return
-        live = kind.get(client, made)
-        if live is None or kind.own_tags(client, live).get(lifecycle.ORIGIN_TAG) != origin:
-            return
-        logger.info("%s was made by this Create, which fails: deleting it, since no Delete will come for it", made)
-        _delete_made(handler, event, made)
-    except Exception as error:
-        logger.error("What this failing Create made (%s) could not be deleted: %s", made or "unknown", error)
 
 
 def _removing_what_an_unfinished_update_made(handler: ModuleType, event: Mapping[str, Any]) -> None:

@@ -1084,29 +1084,6 @@ def test_a_create_answered_with_server_errors_takes_what_it_made(bedrock, any_ki
     assert any_kind.record(bedrock, made) is not None
 
 
-@pytest.mark.parametrize("retried", [True, False], ids=["retry-of-the-create-that-made-it", "another-create"])
-def test_a_create_that_fails_after_finding_what_it_made_deletes_it(bedrock, kind, stack, monkeypatch, retried):
-    """Lambda's retry of a Create whose first attempt made the resource (its answer lost) finds it, then a call fails
-    past botocore's retries: the Create fails, the framework answers CREATE_FAILED, and no Delete comes for it. What
-    this very request made is deleted (a job: stopped) as it fails; what another request made is not (control)."""
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: "CREATE_IN_PROGRESS")
-    properties = kind.properties(bedrock)
-    event = stack.events.create(properties, stack.logical_id)
-    made = index.on_event(event)["PhysicalResourceId"]
-    attempts = bedrock.client().meta.config.retries["total_max_attempts"]
-    bedrock.answer_with_server_errors("ListTagsForResource", [False] * attempts)
-    before = kind.record(bedrock, made)
-    mark = len(bedrock.calls)
-
-    with pytest.raises(Exception, match="InternalServerException"):
-        index.on_event(event if retried else stack.events.create(properties, stack.logical_id))
-
-    removal = [operation for operation in writes(bedrock, mark) if operation.startswith(("Delete", "Stop"))]
-    assert removal == ([STOPPED_OR_DELETED[kind.resource_type]] if retried else [])
-    if not retried:
-        assert kind.record(bedrock, made) == before
-
-
 def test_a_create_that_server_errors_kept_from_being_served_fails(bedrock):
     """Nothing was made by either call: the Create fails with the service's error, and nothing is left."""
     kind = resource_kinds.JOB
