@@ -111,20 +111,23 @@ class LambdaService:
     def invoke_async(self, function_arn: str, payload: Mapping[str, Any]) -> None:
         """An asynchronous invocation: its error goes to the function's log only. Lambda's retries of it
         (late_retries) come later on the clock, whatever the stack has done since (see _retry_later)."""
+        own = self.has_function(function_arn)
         self._attempt(function_arn, payload)
         delays = tuple(self.late_retries(function_arn, payload))
         if delays:
-            self.clock.spawn(self._retry_later, function_arn, dict(payload), delays, name="lambda-retry")
+            self.clock.spawn(self._retry_later, function_arn, dict(payload), delays, own, name="lambda-retry")
 
     def _attempt(self, function_arn: str, payload: Mapping[str, Any]) -> None:
         result = self.invoke(function_arn, payload)
         if result.function_error:
             self.printer.line(f"Lambda {function_arn.rsplit(':', 1)[-1]} failed: {result.payload}")
 
-    def _retry_later(self, function_arn: str, payload: Mapping[str, Any], delays: tuple[float, ...]) -> None:
+    def _retry_later(self, function_arn: str, payload: Mapping[str, Any], delays: tuple[float, ...], own: bool) -> None:
         """Lambda's retries of an asynchronous invocation, each delay after the attempt before. Lambda delivers the
         event as it was, though CloudFormation may have cancelled that request, rolled it back, or completed or
-        deleted the stack since: a late request. It drops the event once the function is gone."""
+        deleted the stack since: a late request. It drops the event once the function is gone: own, the function
+        was this stack's (a stack created again under its name has functions of the same names here, where
+        CloudFormation would draw new ones)."""
         name = function_arn.rsplit(":", 1)[-1]
         for delay in delays:
             if self.clock.sleep(delay, until=self.closed):
@@ -132,6 +135,8 @@ class LambdaService:
             request = f"{payload.get('RequestType', 'an event')} {payload.get('LogicalResourceId', '')}".strip()
             self.printer.line(f"Lambda retries {name}: {request} (the stack is {self.resources.stack_status})")
             try:
+                if own and not self.has_function(function_arn):
+                    raise ResourceFailed(f"Lambda function {function_arn} does not exist")
                 self._attempt(function_arn, payload)
             except ResourceFailed:  # no stack has the function any more
                 self.printer.line(f"Lambda drops the retry of {name}: the function is gone")
