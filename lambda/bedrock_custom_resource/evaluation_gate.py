@@ -43,7 +43,9 @@ def on_event(event: CustomResourceEvent) -> OnEventResponse:
         # now (results expired, a throttled call) must not leave the rollback stuck. Its scores are not read again.
         if event["RequestType"] != "Update" or not lifecycle.MAKES_NOTHING.get()():
             raise
-        logger.warning("The rollback returns to %s without checking its scores again: %s", job_arn, error)
+        logger.warning(
+            "The rollback returns to %s, which passed when it was deployed; its check now fails: %s", job_arn, error
+        )
         data: GateAttributes = {"jobArn": job_arn, "passed": "true"}
         if baseline_arn:
             data["baselineJobArn"] = baseline_arn
