@@ -110,22 +110,23 @@ def test_a_late_update_while_the_stack_rolls_back_makes_nothing(assemblies):
         assert_no_job_trains_that_no_stack_holds(local)
 
 
-def test_a_late_create_after_the_create_completed_changes_nothing(assemblies):
+@pytest.mark.parametrize(("assembly", "jobs"), [("polling", 1), ("single-function", 2)])
+def test_a_late_create_after_the_create_completed_changes_nothing(assemblies, assembly, jobs):
     """The second retry comes after CREATE_COMPLETE: it must not take the stack's job as one it made and then delete
-    its model as a cancelled request's (DESTROY)."""
+    its model as a cancelled request's (DESTROY). On the single function (crhelper), the polling rule made for the
+    late Create is removed once its poll answers (an answer CloudFormation ignores)."""
     lines: list[str] = []
     with cloud(lines, timings=QUICK, late_retries=FirstRequestRetried("Create")) as local:
-        (outcome,) = local.deploy(assemblies["polling"]).values()
+        (outcome,) = local.deploy(assemblies[assembly]).values()
         assert outcome.succeeded, outcome.reason
-        held = what_is_held(local)
+        held = what_is_held(local)  # the stack's resources and outputs, Bedrock's models and jobs with their tags
 
         local.clock.sleep(600)
 
         assert late_retries(lines) == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
         assert what_is_held(local) == held
-        (model,) = local.bedrock.models()
-        assert local.stacks[STACK].outputs() == {"Model0Arn": model["modelArn"]}
-        assert job_creates(local) == 1
+        assert job_creates(local) == jobs
+        assert crhelper_leftovers(local) == []
 
 
 def test_a_late_update_after_the_update_completed_changes_nothing(assemblies):
@@ -185,20 +186,3 @@ def test_a_retry_once_the_rollback_deleted_the_function_is_dropped(assemblies):
         assert any("Lambda drops the retry" in line and "the function is gone" in line for line in lines)
         assert job_creates(local) == 1
         assert_no_job_trains_that_no_stack_holds(local)
-
-
-def test_a_late_create_on_the_single_function_provider_changes_nothing(assemblies):
-    """The single function is the ServiceToken itself (crhelper): its late Create changes nothing, and the polling
-    rule that crhelper makes for it is removed once its poll answers (an answer CloudFormation ignores)."""
-    lines: list[str] = []
-    with cloud(lines, timings=QUICK, late_retries=FirstRequestRetried("Create")) as local:
-        (outcome,) = local.deploy(assemblies["single-function"]).values()
-        assert outcome.succeeded, outcome.reason
-        held = what_is_held(local)
-
-        local.clock.sleep(600)
-
-        assert late_retries(lines) == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
-        assert what_is_held(local) == held
-        assert job_creates(local) == 2
-        assert crhelper_leftovers(local) == []
