@@ -143,6 +143,7 @@ class LocalCloud:
             patch.delenv(name)
         self._exit.enter_context(mock_aws())
         self.bedrock = BedrockStandIn(patch, region=REGION, account_id=ACCOUNT)
+        self.bedrock.use_clock(self.clock.moment)  # on the time CloudFormation's events are stamped with
         if self.job_quota is not None:
             self.bedrock.limit_concurrent_jobs(self.job_quota)
         for handler in [*index.HANDLERS.values(), notifier]:

@@ -29,7 +29,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, TypeVar, cast
 
 from bedrock_custom_resource import contract
@@ -38,7 +38,7 @@ from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundExceptio
 from moto.bedrock.models import BedrockBackend
 from moto.utilities.utils import get_partition
 
-from .service_model import TAGGABLE_ARN_PATTERN, checked_arn
+from .service_model import TAGGABLE_ARN_PATTERN, checked_arn, moment
 from .validation import BedrockValidationException
 
 Params = dict[str, Any]
@@ -198,7 +198,7 @@ class Kind(Generic[R]):
 
     def new_resource(self, backend: BedrockBackend, name: str | None, token: str | None = None) -> Resource:
         """What every resource of this kind has, for a new one: a new ARN, and now as its creation time."""
-        return Resource(arn=self._new_arn(backend), name=name, token=token, created=datetime.now(UTC))
+        return Resource(arn=self._new_arn(backend), name=name, token=token, created=moment())
 
     def keep(self, backend: BedrockBackend, resource: R, tags: list[dict[str, str]] | None) -> None:
         """Hold a new resource, tagged; one whose tags are refused (TooManyTagsException) is not kept."""

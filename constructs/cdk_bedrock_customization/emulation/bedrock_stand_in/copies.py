@@ -39,7 +39,6 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from bedrock_custom_resource import contract
@@ -50,7 +49,7 @@ from moto.utilities.utils import get_partition
 from .bookkeeping import Handler, Kind, Params, Resource
 from .jobs import base_model_id, kms_key_arn
 from .listing import page
-from .service_model import COPY_JOB_STATUSES, checked_arn, foundation_model_arn, iso, now, present
+from .service_model import COPY_JOB_STATUSES, checked_arn, foundation_model_arn, iso, moment, now, present
 from .serving import IMPORTED_MODELS, ImportedModel, custom_model
 from .validation import BedrockValidationException
 
@@ -174,7 +173,7 @@ def move_copy_job(backend: BedrockBackend, job: ModelCopyJob, status: str, failu
 def _make_copy(backend: BedrockBackend, job: ModelCopyJob) -> None:
     """The copied model, kept where the stand-in keeps a custom model of its source's sort."""
     if isinstance(job.source, ImportedModel):
-        base = Resource(arn=job.target_model_arn, name=job.target_model_name, token=None, created=datetime.now(UTC))
+        base = Resource(arn=job.target_model_arn, name=job.target_model_name, token=None, created=moment())
         IMPORTED_MODELS.keep(backend, ImportedModel(**vars(base), kms_key_arn=job.kms_key_arn, status="Active"), [])
     else:
         model = copy.deepcopy(job.source)

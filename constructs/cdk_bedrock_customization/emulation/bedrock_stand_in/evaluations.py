@@ -71,7 +71,7 @@ import math
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bedrock_custom_resource import contract
@@ -83,7 +83,7 @@ from moto.utilities.utils import get_partition
 from .bookkeeping import Handler, Kind, Params, Resource
 from .imports import IMPORT_JOB_MODELS
 from .listing import page
-from .service_model import EVALUATION_JOB_STATUSES, iso, present
+from .service_model import EVALUATION_JOB_STATUSES, iso, moment, present
 from .serving import THROUGHPUTS
 from .validation import BedrockValidationException
 
@@ -369,7 +369,7 @@ def stop_job(_backend: BedrockBackend, job: EvaluationJob) -> None:
         raise BedrockClientError(
             "ConflictException", f"Evaluation job {job.arn} is {job.status}; only an InProgress job can be stopped"
         )
-    job.status, job.last_modified = "Stopping", datetime.now(UTC)
+    job.status, job.last_modified = "Stopping", moment()
 
 
 # The moves a test may make: InProgress ends Completed or Failed; Stopping ends Stopped.
@@ -400,7 +400,7 @@ def move_evaluation_job(
         )
     if status == "Failed":
         job.failure_messages = [failure_message or DEFAULT_FAILURE_MESSAGE]
-    job.status, job.last_modified = status, datetime.now(UTC)
+    job.status, job.last_modified = status, moment()
 
 
 def _write_results(backend: BedrockBackend, job: EvaluationJob, scores: Scores) -> None:

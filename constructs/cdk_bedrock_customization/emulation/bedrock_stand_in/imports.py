@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
 from bedrock_custom_resource import contract
@@ -36,7 +36,7 @@ from moto.bedrock.models import BedrockBackend
 from .bookkeeping import Handler, Kind, Params, Resource
 from .jobs import kms_key_arn
 from .listing import page
-from .service_model import IMPORT_JOB_STATUSES, iso, present
+from .service_model import IMPORT_JOB_STATUSES, iso, moment, present
 from .serving import IMPORTED_MODELS
 from .validation import BedrockValidationException
 
@@ -202,7 +202,7 @@ def move_import_job(
         raise ValueError(f"{status!r} is not a model import job status; use one of {IMPORT_JOB_STATUSES}")
     if job.status != "InProgress":
         raise ValueError(f"model import job {job.name} is {job.status}; only an InProgress one moves")
-    moment = datetime.now(UTC)
+    moved = moment()
     if status == "Completed":
         base = IMPORT_JOB_MODELS.new_resource(backend, job.imported_model_name)
         model = ImportJobModel(**vars(base), job=job, traits=DEFAULT_TRAITS | traits)
@@ -210,9 +210,9 @@ def move_import_job(
         job.imported_model_arn = model.arn
     if status == "Failed":
         job.failure_message = failure_message or "Internal failure"
-    job.status, job.last_modified = status, moment
+    job.status, job.last_modified = status, moved
     if status != "InProgress":
-        job.end_time = moment
+        job.end_time = moved
 
 
 # --- lists --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from bedrock_custom_resource import contract
@@ -68,8 +69,19 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# What time it is for Bedrock: real time, unless a stand-in was given a clock (BedrockStandIn.use_clock: the
+# rehearsal's simulated one, on which CloudFormation's events are stamped too).
+BEDROCK_TIME = SimpleNamespace(read=lambda: datetime.now(UTC))
+
+
+def moment() -> datetime:
+    """Bedrock's time now (BEDROCK_TIME)."""
+    result: datetime = BEDROCK_TIME.read()
+    return result
+
+
 def now() -> str:
-    return iso(datetime.now(UTC))
+    return iso(moment())
 
 
 def present(**members: Any) -> dict[str, Any]:

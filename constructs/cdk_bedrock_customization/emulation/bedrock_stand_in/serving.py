@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, cast
 
 from bedrock_custom_resource import contract
@@ -37,6 +37,7 @@ from .service_model import (
     THROUGHPUT_STATUSES,
     foundation_model_arn,
     iso,
+    moment,
     present,
 )
 from .validation import BedrockValidationException
@@ -205,7 +206,7 @@ def _update_deployment(backend: BedrockBackend, deployment: Deployment, params: 
         )
     model_arn, _ = _usable_model(backend, params["modelArn"])
     deployment.update_details = {"modelArn": model_arn, "updateStatus": "Updating"}
-    deployment.last_updated = datetime.now(UTC)
+    deployment.last_updated = moment()
     return {"customModelDeploymentArn": deployment.arn}
 
 
@@ -280,7 +281,7 @@ def _update_throughput(backend: BedrockBackend, throughput: Throughput, params: 
     if target:
         throughput.desired_model_arn = target
         throughput.status = "Updating"
-    throughput.last_modified = datetime.now(UTC)
+    throughput.last_modified = moment()
     return {}
 
 
@@ -304,7 +305,7 @@ def _model_change(backend: BedrockBackend, throughput: Throughput, desired_model
 
 def _refuse_before_commitment_ends(_backend: BedrockBackend, throughput: Throughput) -> None:
     expiration = throughput.commitment_expiration
-    if expiration is not None and expiration > datetime.now(UTC):
+    if expiration is not None and expiration > moment():
         raise BedrockValidationException(
             f"Provisioned model {throughput.name} has a {throughput.commitment_duration} commitment: the commitment"
             f" term has not ended (it ends {iso(expiration)})"

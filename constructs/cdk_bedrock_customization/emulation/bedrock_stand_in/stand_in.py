@@ -14,9 +14,9 @@ that the client's retries can be tested.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Unpack
 
 from bedrock_custom_resource import aws, lifecycle
@@ -34,6 +34,7 @@ from .evaluations import EVALUATION_JOBS, Scores, move_evaluation_job, set_evalu
 from .imports import IMPORT_JOB_MODELS, IMPORT_JOBS, ImportedModelTraits, move_import_job, set_import_job_quota
 from .jobs import JobOutcome, find_job, peak_running_jobs, set_job_quota, transition
 from .responses import error_response, serve, throttling_response
+from .service_model import BEDROCK_TIME, moment
 from .serving import DEPLOYMENTS, IMPORTED_MODELS, THROUGHPUTS
 
 
@@ -176,6 +177,7 @@ class BedrockStandIn(_ModelJobs):
         # For each of the next HTTP requests of one operation: whether it is served before its server error.
         self._server_errors: list[bool] = []
         self._server_error_operation: str | None = None
+        self._patcher = monkeypatch
         install_moto_compensations(monkeypatch)
         original_delay = standard_retries.ExponentialBackoff.delay_amount
 
@@ -185,6 +187,11 @@ class BedrockStandIn(_ModelJobs):
             return 0.0
 
         monkeypatch.setattr(standard_retries.ExponentialBackoff, "delay_amount", no_delay)
+
+    def use_clock(self, clock: Callable[[], datetime]) -> None:
+        """Stamp what Bedrock makes and changes (creationTime and the like) with clock's time, not the machine's:
+        the rehearsal's simulated time, or a test's own."""
+        self._patcher.setattr(BEDROCK_TIME, "read", clock)
 
     # clients
 
@@ -334,7 +341,7 @@ class BedrockStandIn(_ModelJobs):
         """Move a deployment to Creating, Active or Failed (Failed always has a failureMessage)."""
         found = DEPLOYMENTS.find(self._backend_for(deployment), deployment)
         found.move_to(status, failure_message)
-        found.last_updated = datetime.now(UTC)
+        found.last_updated = moment()
 
     def finish_deployment_update(self, deployment: str, succeeded: bool = True) -> None:
         """End an update in progress: UpdateCompleted (the deployment now serves the new model) or
@@ -345,14 +352,14 @@ class BedrockStandIn(_ModelJobs):
         if succeeded:
             found.model_arn = found.update_details["modelArn"]
         found.update_details["updateStatus"] = "UpdateCompleted" if succeeded else "UpdateFailed"
-        found.last_updated = datetime.now(UTC)
+        found.last_updated = moment()
 
     def set_throughput_status(self, throughput: str, status: str, failure_message: str | None = None) -> None:
         """Move a provisioned throughput to Creating, InService, Updating or Failed (Failed always has a
         failureMessage). A model change ends with ``finish_throughput_update`` instead."""
         found = THROUGHPUTS.find(self._backend_for(throughput), throughput)
         found.move_to(status, failure_message)
-        found.last_modified = datetime.now(UTC)
+        found.last_modified = moment()
 
     def finish_throughput_update(self, throughput: str) -> None:
         """Updating -> InService, now serving the desired model."""
@@ -361,11 +368,11 @@ class BedrockStandIn(_ModelJobs):
             raise ValueError(f"provisioned model {found.name} is {found.status}, not Updating")
         found.status = "InService"
         found.model_arn = found.desired_model_arn
-        found.last_modified = datetime.now(UTC)
+        found.last_modified = moment()
 
     def expire_commitment(self, throughput: str) -> None:
         """Move a provisioned throughput's commitment expiration into the past, so it can be deleted."""
         found = THROUGHPUTS.find(self._backend_for(throughput), throughput)
         if found.commitment_expiration is None:
             raise ValueError(f"provisioned model {found.name} has no commitment")
-        found.commitment_expiration = datetime.now(UTC) - timedelta(seconds=1)
+        found.commitment_expiration = moment() - timedelta(seconds=1)
