@@ -6,7 +6,9 @@ under its id: a late request to a deleted stack reads that status, also once a s
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+import botocore.session
 import pytest
 from bedrock_custom_resource import index
 from botocore.exceptions import ClientError
@@ -52,3 +54,35 @@ def test_a_deleted_stack_is_described_by_its_id_only(tmp_path):
         assert index.stack_status(first) == "DELETE_COMPLETE"
         unknown = first.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
         assert refusal(client, unknown) == ("ValidationError", f"Stack with id {unknown} does not exist")
+
+
+def test_the_stacks_own_events_tell_when_its_latest_operation_began(tmp_path):
+    """DescribeStackEvents answers the stack's own events, newest first, on the simulated clock: the handler reads the
+    start of the latest create or update from them (index.operation_started)."""
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps(TEMPLATE))
+    changed = {"Resources": {**TEMPLATE["Resources"], "Other": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+    second.write_text(json.dumps(changed))
+    with LocalCloud(write=lambda _line: None) as local:
+        client = index.cloudformation_client()
+        assert local.deploy_template(first, STACK).succeeded
+        stack_id = local.stacks[STACK].env.stack_id
+        created = index.operation_started(stack_id)
+        local.clock.sleep(3600)
+        assert local.deploy_template(second, STACK).succeeded
+
+        events = client.describe_stack_events(StackName=STACK)["StackEvents"]
+
+        assert [event["ResourceStatus"] for event in events] == [
+            "UPDATE_COMPLETE",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "CREATE_COMPLETE",
+            "CREATE_IN_PROGRESS",
+        ]
+        statuses = botocore.session.get_session().get_service_model("cloudformation").shape_for("StackStatus").enum
+        assert {event["ResourceStatus"] for event in events} <= set(statuses)  # a create has no clean-up status
+        assert {(event["StackId"], event["PhysicalResourceId"]) for event in events} == {(stack_id, stack_id)}
+        assert index.operation_started(stack_id) - created == timedelta(hours=1)
+        with pytest.raises(ClientError, match=r"Stack \[unknown\] does not exist"):
+            client.describe_stack_events(StackName="unknown")

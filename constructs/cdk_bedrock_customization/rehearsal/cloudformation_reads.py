@@ -1,6 +1,6 @@
 """CloudFormation's reads as the handler, the notifier and the status command make them: DescribeStacks,
-ListStackResources and DescribeStackResource, answered from a local cloud's stacks and shaped as botocore parses
-CloudFormation's answers.
+DescribeStackEvents (the stack's own events only), ListStackResources and DescribeStackResource, answered from a
+local cloud's stacks and shaped as botocore parses CloudFormation's answers.
 
 A stack is named by its name or its unique stack id; a deleted stack only by its id, as the API reference says of
 StackName ("Deleted stacks: You must specify the unique stack ID"). DescribeStacks answers a deleted stack's id
@@ -61,10 +61,36 @@ def local_cloudformation_client(region: str, stacks: Callable[[], Iterable[Local
         described = {"StackId": stack.env.stack_id, "StackName": stack.env.stack_name}
         return _answer({"Stacks": [{**described, "StackStatus": stack.resources.stack_status}]})
 
+    def describe_stack_events(params: Mapping[str, Any], **_kwargs: Any) -> Answer:
+        name = params["body"]["StackName"]
+        stack = stack_named(name)
+        if stack is None or not stack.resources.stack_status:
+            return _refused(f"Stack [{name}] does not exist")
+        return _answer({"StackEvents": _stack_events(stack)})
+
     client.meta.events.register("before-call.cloudformation.DescribeStacks", describe_stacks)
+    client.meta.events.register("before-call.cloudformation.DescribeStackEvents", describe_stack_events)
     client.meta.events.register("before-call.cloudformation.ListStackResources", list_stack_resources)
     client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe_stack_resource)
     return client
+
+
+def _stack_events(stack: LocalStack) -> list[dict[str, Any]]:
+    """The stack's own events, newest first, in one page (a rehearsal's stack has few)."""
+    env = stack.env
+    described = {"StackId": env.stack_id, "StackName": env.stack_name, "LogicalResourceId": env.stack_name}
+    events = [
+        {
+            **described,
+            "EventId": f"{env.stack_id}-{number}",
+            "PhysicalResourceId": env.stack_id,
+            "ResourceType": "AWS::CloudFormation::Stack",
+            "Timestamp": moment,
+            "ResourceStatus": status,
+        }
+        for number, (status, moment) in enumerate(stack.resources.stack_events)
+    ]
+    return events[::-1]
 
 
 def _answer(result: dict[str, Any], status: int = 200) -> Answer:

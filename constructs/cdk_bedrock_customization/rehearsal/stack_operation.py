@@ -38,6 +38,7 @@ ROLLBACK_RESOLVES_AGAIN = False
 def stack_event(resources: StackResources, printer: Printer, status: str, reason: str = "") -> None:
     """The stack's new status (what DescribeStacks answers while it lasts), printed as its event."""
     resources.stack_status = status
+    resources.stack_events.append((status, resources.clock.moment()))
     printer.event(status, STACK, resources.env.stack_name, reason)
 
 
@@ -88,7 +89,9 @@ class StackOperation:
             Rollback(self, previous_template, previous_state, outcome).run()
             resources.imports = previous_imports
             return outcome
-        self._clean_up(previous_template, previous_state, [lid for lid in previous_state if lid not in wanted], outcome)
+        if operation == "UPDATE":  # a create has nothing to clean up, and no status for it
+            stale = [lid for lid in previous_state if lid not in wanted]
+            self._clean_up(previous_template, previous_state, stale, outcome)
         self.event_rules.start_schedules()
         outcome.outputs = resources.outputs()
         outcome.status = f"{operation}_COMPLETE"
@@ -102,7 +105,7 @@ class StackOperation:
         new template no longer has, each after those that named it in the previous template (a removed deployment
         before the replaced model it served). What fails to delete is abandoned, as CloudFormation does ("Monitor
         the progress of a stack update"): the update still completes, and the stack no longer holds it."""
-        stack_event(self.resources, self.printer, f"{outcome.operation}_COMPLETE_CLEANUP_IN_PROGRESS")
+        stack_event(self.resources, self.printer, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         gone = {
             old.logical_id: (old, "replace")
             for old in outcome_replaced_old(outcome, previous_state, self.resources.state)

@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,8 @@ class StackResources:
         self.clock = clock
         self.state: dict[str, Deployed] = {}
         self.stack_status = ""  # the stack's StackStatus, as it goes (stack_operation.stack_event)
+        # Its stack-level events, oldest first: (status, simulated time), as DescribeStackEvents answers them.
+        self.stack_events: list[tuple[str, datetime]] = []
         self.template = Template({"Resources": {}})
         self.assembly_dir = Path(".")
         # The exports this stack's template imported (CloudFormation keeps them from being deleted).
