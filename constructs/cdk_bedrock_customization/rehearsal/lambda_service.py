@@ -36,6 +36,11 @@ LateRetries = Callable[[str, Mapping[str, Any]], Sequence[float]]
 LAMBDA_RETRY_DELAYS = (60.0, 120.0)
 
 
+class Throttled(tuple[float, ...]):
+    """A LateRetries answer for an invocation that Lambda throttled: its first attempt does nothing (the function does
+    not run), and the event is delivered after these delays."""
+
+
 class LambdaService:
     """The Lambda service of one stack.
 
@@ -112,10 +117,13 @@ class LambdaService:
         """An asynchronous invocation: its error goes to the function's log only. Lambda's retries of it
         (late_retries) come later on the clock, whatever the stack has done since (see _retry_later)."""
         own = self.has_function(function_arn)
-        self._attempt(function_arn, payload)
-        delays = tuple(self.late_retries(function_arn, payload))
+        delays = self.late_retries(function_arn, payload)
+        if isinstance(delays, Throttled):
+            self.printer.line(f"Lambda throttles {function_arn.rsplit(':', 1)[-1]}: the function does not run")
+        else:
+            self._attempt(function_arn, payload)
         if delays:
-            self.clock.spawn(self._retry_later, function_arn, dict(payload), delays, own, name="lambda-retry")
+            self.clock.spawn(self._retry_later, function_arn, dict(payload), tuple(delays), own, name="lambda-retry")
 
     def _attempt(self, function_arn: str, payload: Mapping[str, Any]) -> None:
         result = self.invoke(function_arn, payload)
