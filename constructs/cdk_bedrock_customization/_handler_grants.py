@@ -116,17 +116,20 @@ class HandlerGrants:
         """A Delete of an adopted resource (a copy's: its model's origin) leaves it when it is the rollback of the
         operation that took it, which the stack's status tells; a nested stack's ancestors', when they delete it.
         Their ids would be references through the nesting, which cycle from two levels deep: they are granted by
-        name, as CloudFormation names nested stacks (the root's name, a dash, ...)."""
+        name, as CloudFormation names nested stacks (the root's name, a dash, ...). The stack's own events tell
+        when its operation began: a rollback deletes only what was made since."""
+        reads = ["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"]
         if self.any_stack:
             self._allow(
                 "stack status",
-                ["cloudformation:DescribeStacks"],
+                reads,
                 self.stack.format_arn(service="cloudformation", resource="stack", resource_name="*/*"),
                 reason="The provider stack serves the templates of any stack in its account and Region: the handler "
-                "calls DescribeStacks for a stack's status (it answers the outputs and parameters too).",
+                "calls DescribeStacks for a stack's status (it answers the outputs and parameters too) and "
+                "DescribeStackEvents for when its operation began.",
             )
             return
-        self._allow("stack status", ["cloudformation:DescribeStacks"], self.stack.stack_id)
+        self._allow("stack status", reads, self.stack.stack_id)
         if self.stack.nested_stack_parent is None:
             return
         root = self.stack
@@ -134,7 +137,7 @@ class HandlerGrants:
             root = root.nested_stack_parent
         for name in (f"{root.stack_name}/*", f"{root.stack_name}-*/*"):
             self._allow(
-                "stack status",
+                "ancestors' status",
                 ["cloudformation:DescribeStacks"],
                 self.stack.format_arn(service="cloudformation", resource="stack", resource_name=name),
                 reason="The stacks this nested stack is nested in, by their names: the handler calls DescribeStacks "

@@ -8,7 +8,8 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from types import ModuleType
 from typing import Any
 
@@ -84,7 +85,7 @@ def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapp
         return event
     if physical_id.startswith(lifecycle.NOTHING_MADE):  # a rollback's answer that made nothing: nothing to delete
         return event
-    made = lifecycle.made_by(kind, handler.bedrock_client(), event)  # the module's client, as its code uses
+    made = lifecycle.made_by(kind, handler.bedrock_client(), event, _started(event["StackId"]))  # the module's client
     if made is None:
         return event
     logger.info("%s was made before CloudFormation stopped waiting for it: deleting it", made)
@@ -200,6 +201,36 @@ def stack_status(stack_id: str) -> str:
     return str(stack["StackStatus"])
 
 
+# The stack-level statuses that begin an operation which creates: what a rollback, or the delete of a stack whose
+# operation failed (rollback disabled), undoes was made after the latest of them.
+OPERATION_STARTS = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "IMPORT_IN_PROGRESS"})
+
+
+def operation_started(stack_id: str) -> datetime:
+    """When the stack's latest create, update or import began: the time of its stack-level event of that status
+    (DescribeStackEvents answers the newest first)."""
+    pages = cloudformation_client().get_paginator("describe_stack_events").paginate(StackName=stack_id)
+    for page in pages:
+        for stack_event in page["StackEvents"]:
+            if stack_event.get("PhysicalResourceId") == stack_id and stack_event["ResourceStatus"] in OPERATION_STARTS:
+                started: datetime = stack_event["Timestamp"]
+                return started
+    raise LookupError(f"{stack_id} has no event of {sorted(OPERATION_STARTS)}")
+
+
+def _started(stack_id: str) -> Callable[[], datetime | None]:
+    """operation_started, read when lifecycle.made_by asks for it; None when it cannot be read."""
+
+    def read() -> datetime | None:
+        try:
+            return operation_started(stack_id)
+        except Exception as error:
+            logger.error("When the stack's operation began could not be read: %s", error)
+            return None
+
+    return read
+
+
 def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> None:
     """For an Update back from properties whose resource is not the one it is sent (CloudFormation's rollback of an
     update it cancelled, or stopped waiting for, before the handler answered): delete what that update made from
@@ -221,8 +252,10 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
         return  # that update made nothing: it was refused, or in place (lifecycle._refuse_a_replacement_not_waited_for)
     made = None
     try:
-        made = lifecycle.made_by(kind, handler.bedrock_client(), {**event, "ResourceProperties": old})
-        if made is None or made in (event["PhysicalResourceId"], answered):
+        from_old = {**event, "ResourceProperties": old}
+        known = (event["PhysicalResourceId"], answered)
+        made = lifecycle.made_by(kind, handler.bedrock_client(), from_old, _started(event["StackId"]), known)
+        if made is None:
             return
         status = stack_status(event["StackId"])
         if status not in lifecycle.ROLLBACK_STATUSES:
@@ -286,8 +319,8 @@ def _removing_what_an_unfinished_update_made(handler: ModuleType, event: Mapping
     made = None
     try:
         client = handler.bedrock_client()
-        made = lifecycle.made_by(kind, client, event)
-        if made is None or made == physical_id:
+        made = lifecycle.made_by(kind, client, event, _started(event["StackId"]), (physical_id,))
+        if made is None:
             return
         live = kind.get(client, made)
         if live is None or kind.adopted(client, live, event["StackId"]):

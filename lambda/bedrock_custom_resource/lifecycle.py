@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError, HTTPClientError
@@ -223,6 +224,7 @@ class ResourceKind:
     tags_on_record: str | None = None
     # ... and the model it makes, which carries its origin (ORIGIN_TAG) once it exists: the record cannot change.
     made: MadeModel | None = None
+    created_member: str = "creationTime"  # when it was created, in the Get response
 
     def own_tags(self, client: Any, live: Mapping[str, Any]) -> dict[str, str]:
         """The live resource's own tags, which record its configuration (FINGERPRINT_TAG)."""
@@ -475,12 +477,21 @@ def kept_by_rollback(
     return status in ROLLBACK_STATUSES
 
 
-def made_by(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> str | None:
-    """The ARN of the resource this stack's logical id made from the event's properties, for a Delete whose
-    physical id is none of this type's: CloudFormation makes one up for a create it cancelled (a later resource
-    failed) or stopped waiting for (its timeout) before the handler answered, or one whose answer was lost, and
-    what the create made may be running. None when no name of the sequence holds one that its tags say this
-    stack's logical id made with these properties."""
+def made_by(
+    kind: ResourceKind,
+    client: Any,
+    event: Mapping[str, Any],
+    operation_started: Callable[[], datetime | None],
+    besides: Collection[str] = (),
+) -> str | None:
+    """The ARN of the resource this stack's logical id made from the event's properties in the stack operation that
+    this request ends or undoes, for a request whose physical id is not what was made: CloudFormation makes one up
+    for a create it cancelled (a later resource failed) or stopped waiting for (its timeout) before the handler
+    answered, or one whose answer was lost, and what the create made may be running. None when no name of the
+    sequence holds one that its tags say this stack's logical id made with these properties, or when the latest
+    such was created before that operation began (operation_started; None: unknown): it is not what the cancelled
+    request made, but one an earlier operation made, which the stack no longer holds (retained: it must stay). None
+    too when the latest is one of besides (the ARNs the caller knows of)."""
     try:
         desired = Desired.of(event)
     except Exception:  # properties that were refused: nothing was made from them
@@ -490,13 +501,36 @@ def made_by(kind: ResourceKind, client: Any, event: Mapping[str, Any]) -> str | 
         name = desired.attempt(number)[kind.name_member]
         live = None if name in names else kind.get(client, name)  # a given name is the same for every number
         if live is None:
-            return made
+            break
         names.add(name)
         tags = kind.own_tags(client, live)
         ours = {FINGERPRINT_TAG: desired.fingerprint, STACK_TAG: desired.stack_id, LOGICAL_ID_TAG: desired.logical_id}
         if all(tags.get(key) == value for key, value in ours.items()):
-            made = live[kind.arn_member]  # the latest: earlier names hold failed ones
-    return made
+            made = live  # the latest: earlier names hold failed ones
+    if made is None or made[kind.arn_member] in besides:
+        return None
+    arn: str = made[kind.arn_member]
+    started = operation_started()
+    if started is None:
+        logger.error(
+            "%s %s may have been made by a request that CloudFormation cancelled, but when this stack's operation "
+            "began could not be read, so it is left as it is (it may be one that an earlier operation made and the "
+            "stack no longer holds): delete it by hand if nothing holds it",
+            kind.noun,
+            arn,
+        )
+        return None
+    if made[kind.created_member] < started:
+        logger.info(
+            "%s %s was made from these properties at %s, before this stack's operation began (%s): an earlier "
+            "operation made it and the stack no longer holds it, so it stays",
+            kind.noun,
+            arn,
+            made[kind.created_member],
+            started,
+        )
+        return None
+    return arn
 
 
 def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: str, fingerprint: str) -> str:

@@ -95,6 +95,7 @@ KIND = lifecycle.ResourceKind(
     unusable=_unusable,
     reported={"description": "description"},
     update_in_place=_point_at_model,
+    created_member="createdAt",
 )
 
 

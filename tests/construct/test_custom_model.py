@@ -36,6 +36,8 @@ from .conftest import ENV, custom_model, inline_policies, key_statements, resour
 
 JOB = "Custom::BedrockModelCustomizationJob"
 HANDLER_ROLE = "BedrockCustomizationProviderHandlerRole"
+DESCRIBE_STACKS = "cloudformation:DescribeStacks"
+DESCRIBE_STACK_EVENTS = "cloudformation:DescribeStackEvents"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -718,11 +720,10 @@ class TestProvider:
         leaf = cdk.NestedStack(cdk.NestedStack(stack, "Middle"), "Leaf")
         model(leaf, s3.Bucket(leaf, "Data"))
         Template.from_stack(stack)  # deployable: it raises on a dependency cycle
-        (status,) = [
-            s
-            for s in role_statements(Template.from_stack(leaf), HANDLER_ROLE)
-            if s["Action"] == "cloudformation:DescribeStacks"
-        ]
+        statements = role_statements(Template.from_stack(leaf), HANDLER_ROLE)
+        (own,) = [s for s in statements if s["Action"] == [DESCRIBE_STACKS, DESCRIBE_STACK_EVENTS]]
+        assert own["Resource"] == {"Ref": "AWS::StackId"}  # its own events: when its operation began
+        (status,) = [s for s in statements if s["Action"] == DESCRIBE_STACKS]
         stacks_named = [
             {
                 "Fn::Join": [
@@ -732,7 +733,7 @@ class TestProvider:
             }
             for name in ("TestStack/*", "TestStack-*/*")
         ]
-        assert status["Resource"] == [{"Ref": "AWS::StackId"}, *stacks_named]
+        assert status["Resource"] == stacks_named
 
     def test_a_stack_of_copies_may_read_its_status(self, stack):
         """An adopted copy's Delete reads the stack's status too (its model carries the origin)."""
@@ -741,7 +742,7 @@ class TestProvider:
         (status,) = [
             s
             for s in role_statements(Template.from_stack(stack), HANDLER_ROLE)
-            if s["Action"] == "cloudformation:DescribeStacks"
+            if s["Action"] == [DESCRIBE_STACKS, DESCRIBE_STACK_EVENTS]
         ]
         assert status["Resource"] == {"Ref": "AWS::StackId"}
 
@@ -763,11 +764,12 @@ class TestProvider:
             "bedrock:DeleteCustomModel",
             "bedrock:ListModelCustomizationJobs",
             "iam:PassRole",
-            "cloudformation:DescribeStacks",  # a rollback's Delete leaves what the operation adopted
+            DESCRIBE_STACKS,  # a rollback's Delete leaves what the operation adopted
+            DESCRIBE_STACK_EVENTS,  # ... and what was made before the operation began
             "logs:CreateLogStream",
             "logs:PutLogEvents",
         }
-        (status,) = [s for s in handler_statements if s["Action"] == "cloudformation:DescribeStacks"]
+        (status,) = [s for s in handler_statements if s["Action"] == [DESCRIBE_STACKS, DESCRIBE_STACK_EVENTS]]
         assert status["Resource"] == {"Ref": "AWS::StackId"}  # its own stack only
         # Only the listing, which takes no resource scope and only explains a quota error, is on "*".
         assert [s["Action"] for s in handler_statements if s["Resource"] == "*"] == [

@@ -785,6 +785,7 @@ GRANT_PATHS = {
     "finding copy jobs": ("bedrock:ListModelCopyJobs", "*"),
     "a nested stack reads its ancestors' status": ("cloudformation:DescribeStacks", "stack/GrantPathsFramework-*/*"),
     "a provider stack reads any stack's status": ("cloudformation:DescribeStacks", "stack/*/*"),
+    "a provider stack reads any stack's events": ("cloudformation:DescribeStackEvents", "stack/*/*"),
     "the notifier reads import jobs of its stack": (
         "bedrock:GetModelImportJob",
         "aws:ResourceTag/cdk-bedrock-customization:stack",

@@ -72,14 +72,15 @@ def test_the_handler_may_pass_only_roles_with_the_path_or_prefix_and_only_to_bed
 
 def test_the_handler_may_read_the_status_of_any_stack_of_its_account_and_region():
     """It serves the templates of any stack: a Delete of an adopted resource reads that stack's status (a rollback
-    leaves what its operation adopted), whichever stack it is."""
+    leaves what its operation adopted), and its events (what was made before its operation began stays), whichever
+    stack it is."""
     _, template = provider_stack(passable_role_path="/bedrock-customization/")
     (status,) = [
         statement
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::IAM::Policy"
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Action"] == "cloudformation:DescribeStacks"
+        if statement["Action"] == ["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"]
     ]
     assert status["Resource"] == {
         "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudformation:us-east-1:123456789012:stack/*/*"]]

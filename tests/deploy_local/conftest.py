@@ -78,6 +78,10 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             {"completion": "polling", "removal": "destroy", "failing_after": 120, "epochs": 2, "models": 2},
         ),
         "polling-retain-on": (under_test, {"completion": "polling", "removal": "retain_on_update_or_delete"}),
+        "polling-retain-on-failing": (
+            under_test,
+            {"completion": "polling", "removal": "retain_on_update_or_delete", "failing_after": 120},
+        ),
         "polling-retain-on-retrained-failing": (
             under_test,
             {"completion": "polling", "removal": "retain_on_update_or_delete", "failing_after": 120, "epochs": 2},

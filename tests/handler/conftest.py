@@ -8,6 +8,7 @@ import copy
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -239,6 +240,11 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
 
 
+# When the stack operation that a request belongs to began, unless a test says otherwise: before anything a test
+# makes, so that all of it counts as made by that operation (index.operation_started; moto has no such stack).
+OPERATION_STARTED = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 @pytest.fixture
 def bedrock(aws_environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[BedrockStandIn]:
     """moto with the Bedrock stand-in, and the handler building its clients through it."""
@@ -246,6 +252,7 @@ def bedrock(aws_environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         stand_in = BedrockStandIn(monkeypatch, region=REGION, account_id=ACCOUNT)
         for handler in index.HANDLERS.values():
             monkeypatch.setattr(handler, "bedrock_client", stand_in.client)
+        monkeypatch.setattr(index, "operation_started", lambda stack_id: OPERATION_STARTED)
         yield stand_in
 
 

@@ -23,7 +23,7 @@ from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn,
 from cdk_bedrock_customization.emulation.bedrock_stand_in.evaluations import EVALUATION_JOBS
 
 from . import resource_kinds
-from .conftest import ROLE_ARN, CloudFormationEvents, active_model, is_complete_input
+from .conftest import OPERATION_STARTED, ROLE_ARN, CloudFormationEvents, active_model, is_complete_input
 from .resource_kinds import ResourceKind, Stack, writes
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
@@ -404,7 +404,7 @@ def test_a_made_up_id_names_the_job_an_unanswered_create_started(bedrock, job_ki
     physical_id = index.on_event(stack.events.create(properties, stack.logical_id))["PhysicalResourceId"]
     delete = stack.events.delete(MADE_UP_ID, properties, stack.logical_id)
     handler = index._handler(delete)
-    assert lifecycle.made_by(handler.KIND, handler.bedrock_client(), delete) == physical_id
+    assert lifecycle.made_by(handler.KIND, handler.bedrock_client(), delete, lambda: OPERATION_STARTED) == physical_id
 
 
 def test_a_delete_of_a_made_up_id_leaves_what_another_stack_or_logical_id_made(bedrock, kind, stack):

@@ -1,0 +1,68 @@
+"""A resource that an earlier deploy retained stays when a later one, which adds it back, rolls back: rehearsed with
+the real handler, on the simulated clock that both Bedrock's creation times and CloudFormation's events keep.
+
+With RETAIN_ON_UPDATE_OR_DELETE a model removed from the app is retained: CloudFormation forgets its job, which keeps
+the tags naming this stack, the construct and its configuration. Added back, and the deployment failing while Lambda
+still holds the job's Create (throttled: the handler has not run), the rollback deletes an id CloudFormation made up
+for it. The handler looks for what that Create made by name and tags, and finds the retained job; made before the
+failed update began, it is not that Create's, and its model stays."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
+from cdk_bedrock_customization.rehearsal.lambda_service import Throttled
+
+from .rehearsal_support import cloud
+
+pytestmark = pytest.mark.slow
+
+QUICK = Timings(job_minutes=1, validation_minutes=0)
+# Lambda holds the first Create of Model0's job for ten minutes: the deployment fails two minutes in.
+HELD = 600.0
+
+
+class FirstCreateThrottled:
+    """late_retries: the first Create of Model0's job is throttled, and delivered HELD seconds later."""
+
+    def __init__(self) -> None:
+        self.request_id: str | None = None
+
+    def __call__(self, _function_arn: str, payload: Mapping[str, Any]) -> tuple[float, ...]:
+        ours = (
+            payload.get("RequestType") == "Create"
+            and payload.get("ResourceType") == "Custom::BedrockModelCustomizationJob"
+            and payload.get("LogicalResourceId", "").startswith("Model0")
+            and "CrHelperPoll" not in payload
+        )
+        if ours and self.request_id is None:
+            self.request_id = payload["RequestId"]
+        return Throttled((HELD,)) if ours and payload["RequestId"] == self.request_id else ()
+
+
+def test_a_rollback_leaves_the_model_an_earlier_deploy_retained(assemblies):
+    lines: list[str] = []
+    throttled = FirstCreateThrottled()
+    with cloud(lines, timings=QUICK, late_retries=throttled) as local:
+        throttled.request_id = "none yet"  # the first deploy's Create runs at once
+        (deployed,) = local.deploy(assemblies["polling-retain-on"]).values()
+        assert deployed.succeeded, deployed.reason
+        (model,) = local.bedrock.models()
+        (removed,) = local.deploy(assemblies["polling-retain-removed"]).values()
+        assert removed.succeeded, removed.reason
+        assert local.bedrock.models() == [model]  # retained
+
+        throttled.request_id = None
+        (outcome,) = local.deploy(assemblies["polling-retain-on-failing"]).values()
+        local.clock.sleep(HELD + 60)  # the throttled Create is delivered, late, and makes nothing
+
+        assert (outcome.succeeded, outcome.status) == (False, "UPDATE_ROLLBACK_COMPLETE")
+        assert any("Lambda throttles" in line for line in lines)
+        assert any("DELETE_COMPLETE" in line and "Model0" in line for line in lines)  # the made-up id's Delete
+        assert local.bedrock.models() == [model]
+        (job,) = local.bedrock.jobs()
+        assert job["status"] == "Completed"
+        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 1
