@@ -185,7 +185,7 @@ def _delete(throughput_arn: str) -> None:
     if throughput is None:
         return
     ends = throughput.get("commitmentExpirationTime")
-    if ends is not None and ends > datetime.now(UTC):
+    if ends is not None and ends > now():
         raise CommitmentInForce(
             f"Provisioned throughput {throughput['provisionedModelName']} has a {throughput['commitmentDuration']} "
             f"commitment that ends at {ends.isoformat()}; Bedrock cannot delete it before then, and bills it until "
@@ -197,6 +197,11 @@ def _delete(throughput_arn: str) -> None:
         logger.info("Deleting provisioned throughput %s", throughput_arn)
     except client.exceptions.ResourceNotFoundException:
         pass
+
+
+def now() -> datetime:
+    """What a commitment's end is compared with (a rehearsal replaces it with its simulated clock, Bedrock's too)."""
+    return datetime.now(UTC)
 
 
 def _get(client: Any, throughput_arn: str) -> dict[str, Any] | None:

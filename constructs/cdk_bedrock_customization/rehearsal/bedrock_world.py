@@ -16,10 +16,10 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from ..emulation.bedrock_stand_in import BedrockStandIn
+from ..emulation.bedrock_stand_in.service_model import moment
 from .clock import VirtualClock
 
 MINUTE = 60.0
@@ -235,7 +235,7 @@ def state_change_event(job: Mapping[str, Any], account: str, region: str) -> dic
         "detail-type": "Model Customization Job State Change",
         "source": "aws.bedrock",
         "account": account,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": moment().strftime("%Y-%m-%dT%H:%M:%SZ"),  # Bedrock's time: the simulated one in a rehearsal
         "region": region,
         "resources": [job["jobArn"]],
         "detail": detail,

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from bedrock_custom_resource import index, notifier
+from bedrock_custom_resource import index, notifier, provisioned_throughput
 from bedrock_single_function import provider as single_function_provider
 from crhelper import resource_helper
 from moto import mock_aws
@@ -153,6 +153,7 @@ class LocalCloud:
         # The single function's deadline (its total timeout) runs on the simulated clock, and so does crhelper's
         # timer of the function's own timeout (threading.Timer is all it uses of threading).
         patch.setattr(single_function_provider, "now", self.clock.now)
+        patch.setattr(provisioned_throughput, "now", self.clock.moment)  # as Bedrock's, on the simulated clock
         patch.setattr(resource_helper, "threading", SimpleNamespace(Timer=self.clock.timer))
         install_moto_compensations(patch)
         self.responses = ResponseEndpoint(self.clock)
@@ -160,7 +161,6 @@ class LocalCloud:
         world = BedrockWorld(self.bedrock, self.clock, self.timings, self._publish, self.printer.line)
         if self.status_every is not None:
             self._status = StatusReader(self.bedrock, self.clock, self._cloudformation_client(), world.lock, REGION)
-            patch.setattr(world, "tick", self._status.times.after(world.tick))
         self.world = self._exit.enter_context(world)
         return self
 
