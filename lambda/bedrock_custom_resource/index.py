@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from types import ModuleType
 from typing import Any
@@ -85,7 +85,8 @@ def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapp
         return event
     if physical_id.startswith(lifecycle.NOTHING_MADE):  # a rollback's answer that made nothing: nothing to delete
         return event
-    made = lifecycle.made_by(kind, handler.bedrock_client(), event, _started(event["StackId"]))  # the module's client
+    started = functools.partial(operation_started, event["StackId"])
+    made = lifecycle.made_by(kind, handler.bedrock_client(), event, started)  # the module's client, as its code uses
     if made is None:
         return event
     logger.info("%s was made before CloudFormation stopped waiting for it: deleting it", made)
@@ -201,34 +202,30 @@ def stack_status(stack_id: str) -> str:
     return str(stack["StackStatus"])
 
 
-# The stack-level statuses that begin an operation which creates: what a rollback, or the delete of a stack whose
-# operation failed (rollback disabled), undoes was made after the latest of them.
+# The stack-level statuses that begin an operation which creates; and those that end one without a rollback (rollback
+# disabled), from which the next operation goes on: a resource that has no stable state then is deleted by it.
 OPERATION_STARTS = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "IMPORT_IN_PROGRESS"})
+LEFT_UNSTABLE = frozenset({"CREATE_FAILED", "UPDATE_FAILED"})
 
 
 def operation_started(stack_id: str) -> datetime:
-    """When the stack's latest create, update or import began: the time of its stack-level event of that status
-    (DescribeStackEvents answers the newest first)."""
+    """When the stack operation that a request ends or undoes began: the stack's latest CREATE, UPDATE or IMPORT
+    _IN_PROGRESS event, or, when the event before it is CREATE_FAILED or UPDATE_FAILED (rollback disabled), the
+    start of that failed operation, and so on back (DescribeStackEvents answers the newest first)."""
     pages = cloudformation_client().get_paginator("describe_stack_events").paginate(StackName=stack_id)
-    for page in pages:
-        for stack_event in page["StackEvents"]:
-            if stack_event.get("PhysicalResourceId") == stack_id and stack_event["ResourceStatus"] in OPERATION_STARTS:
-                started: datetime = stack_event["Timestamp"]
-                return started
-    raise LookupError(f"{stack_id} has no event of {sorted(OPERATION_STARTS)}")
-
-
-def _started(stack_id: str) -> Callable[[], datetime | None]:
-    """operation_started, read when lifecycle.made_by asks for it; None when it cannot be read."""
-
-    def read() -> datetime | None:
-        try:
-            return operation_started(stack_id)
-        except Exception as error:
-            logger.error("When the stack's operation began could not be read: %s", error)
-            return None
-
-    return read
+    events = (event for page in pages for event in page["StackEvents"])
+    stack_events = (event for event in events if event.get("PhysicalResourceId") == stack_id)  # the stack's own
+    started: datetime | None = None
+    for stack_event in stack_events:
+        if stack_event["ResourceStatus"] not in OPERATION_STARTS:
+            continue
+        started = stack_event["Timestamp"]
+        before = next(stack_events, None)
+        if before is None or before["ResourceStatus"] not in LEFT_UNSTABLE:
+            return started
+    if started is None:
+        raise LookupError(f"{stack_id} has no event of {sorted(OPERATION_STARTS)}")
+    return started
 
 
 def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> None:
@@ -250,15 +247,20 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
     key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY)
     if key and key == old.get(contract.WAIT_CONDITION_KEY):
         return  # that update made nothing: it was refused, or in place (lifecycle._refuse_a_replacement_not_waited_for)
+    try:  # first: outside a rollback there is nothing to look for
+        status = stack_status(event["StackId"])
+    except Exception as error:
+        logger.warning("The stack's status could not be read (%s): taken as not rolling back", error)
+        return
+    if status not in lifecycle.ROLLBACK_STATUSES:
+        return
     made = None
     try:
         from_old = {**event, "ResourceProperties": old}
         known = (event["PhysicalResourceId"], answered)
-        made = lifecycle.made_by(kind, handler.bedrock_client(), from_old, _started(event["StackId"]), known)
+        started = functools.partial(operation_started, event["StackId"])
+        made = lifecycle.made_by(kind, handler.bedrock_client(), from_old, started, known)
         if made is None:
-            return
-        status = stack_status(event["StackId"])
-        if status not in lifecycle.ROLLBACK_STATUSES:
             return
         if lifecycle.kept_by_rollback(kind, handler.bedrock_client(), made, event["StackId"], lambda: status):
             logger.info("%s was adopted by an update that CloudFormation cancelled: it existed before, so stays", made)
@@ -319,7 +321,8 @@ def _removing_what_an_unfinished_update_made(handler: ModuleType, event: Mapping
     made = None
     try:
         client = handler.bedrock_client()
-        made = lifecycle.made_by(kind, client, event, _started(event["StackId"]), (physical_id,))
+        started = functools.partial(operation_started, event["StackId"])
+        made = lifecycle.made_by(kind, client, event, started, (physical_id,))
         if made is None:
             return
         live = kind.get(client, made)

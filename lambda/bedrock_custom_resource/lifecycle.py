@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError, HTTPClientError
@@ -477,11 +477,17 @@ def kept_by_rollback(
     return status in ROLLBACK_STATUSES
 
 
+# How much earlier than a stack operation's start a resource may be stamped and still count as made by it: Bedrock's
+# and CloudFormation's clocks may differ a little. Only ever favours deleting; a retained resource predates the
+# operation by at least the whole operation that made it (a job's or a throughput's creation takes minutes).
+CLOCK_TOLERANCE = timedelta(seconds=5)
+
+
 def made_by(
     kind: ResourceKind,
     client: Any,
     event: Mapping[str, Any],
-    operation_started: Callable[[], datetime | None],
+    operation_started: Callable[[], datetime],
     besides: Collection[str] = (),
 ) -> str | None:
     """The ARN of the resource this stack's logical id made from the event's properties in the stack operation that
@@ -489,9 +495,10 @@ def made_by(
     for a create it cancelled (a later resource failed) or stopped waiting for (its timeout) before the handler
     answered, or one whose answer was lost, and what the create made may be running. None when no name of the
     sequence holds one that its tags say this stack's logical id made with these properties, or when the latest
-    such was created before that operation began (operation_started; None: unknown): it is not what the cancelled
-    request made, but one an earlier operation made, which the stack no longer holds (retained: it must stay). None
-    too when the latest is one of besides (the ARNs the caller knows of)."""
+    such was created before that operation began (operation_started, less CLOCK_TOLERANCE): it is not what the
+    cancelled request made, but one an earlier operation made, which the stack no longer holds (retained: it must
+    stay). None too when the latest is one of besides (the ARNs the caller knows of). Raises when operation_started
+    cannot be read."""
     try:
         desired = Desired.of(event)
     except Exception:  # properties that were refused: nothing was made from them
@@ -510,23 +517,26 @@ def made_by(
     if made is None or made[kind.arn_member] in besides:
         return None
     arn: str = made[kind.arn_member]
-    started = operation_started()
-    if started is None:
-        logger.error(
-            "%s %s may have been made by a request that CloudFormation cancelled, but when this stack's operation "
-            "began could not be read, so it is left as it is (it may be one that an earlier operation made and the "
-            "stack no longer holds): delete it by hand if nothing holds it",
-            kind.noun,
-            arn,
-        )
+    created = made.get(kind.created_member)
+    if not isinstance(created, datetime):
+        logger.error("%s %s has no %s: it is left as it is, since what made it is unknown", kind.noun, arn, created)
         return None
-    if made[kind.created_member] < started:
+    try:
+        started = operation_started()
+    except Exception as error:  # the Delete fails, visibly: neither deleting nor leaving it can be decided
+        raise RuntimeError(
+            f"{kind.noun} {arn} was made from these properties, by a request that CloudFormation cancelled or by an "
+            f"earlier operation whose resource the stack no longer holds (retained), and when this stack's operation "
+            f"began could not be read ({error_message(error)}), which tells them apart: nothing was deleted. Retry "
+            "(continue the rollback, or delete again)"
+        ) from error
+    if created.replace(tzinfo=created.tzinfo or UTC) < started - CLOCK_TOLERANCE:
         logger.info(
             "%s %s was made from these properties at %s, before this stack's operation began (%s): an earlier "
             "operation made it and the stack no longer holds it, so it stays",
             kind.noun,
             arn,
-            made[kind.created_member],
+            created,
             started,
         )
         return None

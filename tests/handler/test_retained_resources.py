@@ -11,13 +11,14 @@ operation being rolled back began (index.operation_started, CloudFormation's sta
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.session
 import pytest
-from bedrock_custom_resource import index
+from bedrock_custom_resource import index, lifecycle, provisioned_throughput
 from botocore.stub import Stubber
 
 from . import resource_kinds
@@ -45,9 +46,10 @@ class Clock:
 
 
 @pytest.fixture
-def clock(bedrock) -> Clock:
+def clock(bedrock, monkeypatch) -> Clock:
     clock = Clock(MADE)
     bedrock.use_clock(clock)
+    monkeypatch.setattr(provisioned_throughput, "now", clock)  # the handler's clock, as the rehearsal sets it
     return clock
 
 
@@ -73,11 +75,12 @@ def whole_delete(stack: Stack, event: dict[str, Any], made: str) -> None:
     ("created", "kept"),
     [
         (MADE, True),
-        (STARTED - timedelta(milliseconds=1), True),
+        (STARTED - timedelta(seconds=6), True),
+        (STARTED - timedelta(seconds=4), False),  # within a few seconds: the services' clocks may differ
         (STARTED, False),
         (STARTED + timedelta(minutes=3), False),
     ],
-    ids=["a-day-before", "just-before", "as-it-began", "during-it"],
+    ids=["a-day-before", "seconds-before", "within-clock-skew", "as-it-began", "during-it"],
 )
 def test_a_rollback_delete_of_a_made_up_id_leaves_what_an_earlier_operation_made(
     bedrock, clock, monkeypatch, kind: ResourceKind, created, kept
@@ -108,8 +111,9 @@ def test_a_rollback_delete_of_a_made_up_id_leaves_what_an_earlier_operation_made
         assert any(arn in str(call.params) for call in written for arn in named_by(bedrock, kind, made))
 
 
-def test_a_resource_is_left_when_the_operations_start_cannot_be_read(bedrock, clock, monkeypatch, caplog):
-    """Unknown: it may be one the stack retained, so it stays; the log names it, and what to do."""
+def test_a_delete_fails_and_deletes_nothing_when_the_operations_start_cannot_be_read(bedrock, clock, monkeypatch):
+    """Unknown: it may be what the cancelled create made or one the stack retained. The Delete fails, naming it and
+    what to do (CloudFormation shows the reason; continuing the rollback tries again), and nothing is written."""
 
     def unreadable(stack_id: str) -> datetime:
         raise RuntimeError("ThrottlingException: Rate exceeded")
@@ -121,15 +125,36 @@ def test_a_resource_is_left_when_the_operations_start_cannot_be_read(bedrock, cl
     made, _ = stack.create(properties)
     mark = len(bedrock.calls)
 
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        whole_delete(stack, stack.events.delete(MADE_UP_ID, properties, stack.logical_id), made)
+    with pytest.raises(Exception, match="could not be read") as refused:
+        index.on_event(stack.events.delete(MADE_UP_ID, properties, stack.logical_id))
 
+    assert made in str(refused.value) and "Rate exceeded" in str(refused.value)
+    assert "nothing was deleted" in str(refused.value) and "Retry" in str(refused.value)
     assert writes(bedrock, mark) == []
-    assert "Rate exceeded" in caplog.text
-    naming_it = [record for record in caplog.records if made in record.getMessage()]
-    assert naming_it and all(record.levelno == logging.ERROR for record in naming_it)
-    assert all("delete it by hand" in record.getMessage() for record in naming_it)
+
+
+def test_a_resource_without_a_creation_time_is_left(bedrock, clock, monkeypatch, caplog):
+    """creationTime is optional in some Get responses: what made such a resource cannot be told, so it stays."""
+    handler = index.HANDLERS[resource_kinds.DEPLOYMENT.resource_type]
+    stack = Stack.named(bedrock, resource_kinds.DEPLOYMENT)
+    properties = resource_kinds.DEPLOYMENT.properties(bedrock)
+    clock.now = STARTED + timedelta(minutes=1)
+    made, _ = stack.create(properties)
+
+    def undated_get(client: Any, name: str) -> dict[str, Any] | None:
+        live = handler.KIND.get(client, name)
+        return None if live is None else {**live, "createdAt": None}
+
+    undated = dataclasses.replace(handler.KIND, get=undated_get)
+    delete = stack.events.delete(MADE_UP_ID, properties, stack.logical_id)
+    caplog.clear()
+
+    with caplog.at_level(logging.ERROR):
+        assert lifecycle.made_by(undated, handler.bedrock_client(), delete, lambda: STARTED) is None
+        assert lifecycle.made_by(handler.KIND, handler.bedrock_client(), delete, lambda: STARTED) == made  # control
+
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [made in record.getMessage() for record in errors] == [True]
 
 
 @pytest.mark.parametrize("kind", REPLACEABLE_KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"))
@@ -217,6 +242,37 @@ def test_the_operation_began_at_the_stacks_latest_create_or_update_event(aws_env
         monkeypatch.setattr(index, "cloudformation_client", lambda: client)
         assert OPERATION_STARTED_READ(STACK_ID) == began
         stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("history", "began"),
+    [
+        # A deploy with rollback disabled failed; the next one (a retry) goes on from it and deletes what it left.
+        (["UPDATE_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", "UPDATE_IN_PROGRESS"], 2),
+        (["UPDATE_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_IN_PROGRESS"], 4),
+        (["UPDATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_IN_PROGRESS", "REVIEW_IN_PROGRESS"], 2),
+        # A rollback, or a delete, after such a failure: no new start.
+        (["UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"], 2),
+        (["DELETE_IN_PROGRESS", "CREATE_FAILED", "CREATE_IN_PROGRESS", "REVIEW_IN_PROGRESS"], 2),
+        # An update after a completed rollback: its own start.
+        (["UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_IN_PROGRESS"], 0),
+    ],
+)
+def test_an_operation_that_goes_on_from_a_failed_one_without_rollback_began_with_it(
+    aws_environment, monkeypatch, history, began
+):
+    """history: the stack's own events, newest first, an hour apart; began: the index of the answer's event."""
+    newest = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+    stack = ("my-stack", STACK_ID, "AWS::CloudFormation::Stack")
+    events = [
+        stack_event(len(history) - number, *stack, status, newest - timedelta(hours=number))
+        for number, status in enumerate(history)
+    ]
+    client = botocore.session.get_session().create_client("cloudformation", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_stack_events", {"StackEvents": events}, {"StackName": STACK_ID})
+        monkeypatch.setattr(index, "cloudformation_client", lambda: client)
+        assert OPERATION_STARTED_READ(STACK_ID) == newest - timedelta(hours=began)
 
 
 def test_a_stack_without_such_an_event_has_no_start(aws_environment, monkeypatch):
