@@ -121,7 +121,9 @@ class LocalStack:
             clock,
             printer,
             self.resources.record,
-            lambda deployed: self.publish(resource_status_change(env, deployed.logical_id, deployed.resource_type)),
+            lambda deployed: self.publish(
+                resource_status_change(env, deployed.logical_id, deployed.resource_type, at=clock.moment())
+            ),
         )
         custom_resources = CustomResourceRequests(
             env, clock, self._responses, self._functions.invoke_async, service_token_stand_ins

@@ -10,7 +10,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .clock import Event, VirtualClock
@@ -113,7 +113,7 @@ class EventRules:
 
 
 def resource_status_change(
-    env: Environment, logical_id: str, resource_type: str, status: str = "CREATE_IN_PROGRESS"
+    env: Environment, logical_id: str, resource_type: str, at: datetime, status: str = "CREATE_IN_PROGRESS"
 ) -> dict[str, Any]:
     """CloudFormation's event for a resource of the stack whose status changes (the user guide's "Resource Status
     Change event detail")."""
@@ -123,7 +123,7 @@ def resource_status_change(
         "detail-type": "CloudFormation Resource Status Change",
         "source": "aws.cloudformation",
         "account": env.account,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": env.region,
         "resources": [env.stack_id],
         "detail": {
