@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import index
+from bedrock_custom_resource import aws, index
 from bedrock_custom_resource.contract import InvalidProperties
 from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
@@ -77,12 +77,15 @@ def fresh_bedrock() -> Iterator[BedrockStandIn]:
     """What the `bedrock` fixture sets up, for one example: moto, the stand-in, the handler's client. For speed
     only, the handler gets the same client (built as it builds its own) for the whole example, and so do the
     test's own calls (bedrock.client(), as in active_model and completed_job): a client per call adds up over an
-    example's calls, and the stand-in keeps its state in moto, not in the client."""
+    example's calls, and the stand-in keeps its state in moto, not in the client. So does the CloudFormation client
+    that reads the stack's status (index.stack_status), made by the handler's own aws.cloudformation_client."""
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         bedrock = BedrockStandIn(patch, region=REGION, account_id=ACCOUNT)
         client = bedrock.client()
         for handler in index.HANDLERS.values():
             patch.setattr(handler, "bedrock_client", lambda: client)
+        cloudformation = aws.cloudformation_client()
+        patch.setattr(index, "cloudformation_client", lambda: cloudformation)
         build = bedrock.client
 
         def shared_unless_other(**options: Any) -> Any:
