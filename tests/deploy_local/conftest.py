@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -22,9 +24,31 @@ SYNTH_APPS = Path(__file__).with_name("synth_apps.py")
 
 @pytest.fixture(scope="session")
 def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every cloud assembly the tests deploy, synthesized once: in two processes, each synthesizing half of them
-    (synth_apps.py), so that jsii starts twice rather than once per app."""
-    root = tmp_path_factory.mktemp("assemblies")
+    """Every cloud assembly the tests deploy, synthesized once per test session: in two processes, each
+    synthesizing half of them (synth_apps.py), so that jsii starts twice rather than once per app.
+
+    Under pytest-xdist the workers share them: the first worker to need them synthesizes them into the session's
+    temporary directory (the parent of every worker's own), holding a lock that the others wait on; the tests only
+    read an assembly."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        root = tmp_path_factory.mktemp("assemblies")
+        _synthesize(root)
+        return {name: root / name for name in _variants()}
+    shared = tmp_path_factory.getbasetemp().parent
+    root = shared / "assemblies"
+    with (shared / "assemblies.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = shared / "assemblies.done"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)  # what a worker that failed half way left
+            root.mkdir()
+            _synthesize(root)
+            done.touch()
+    return {name: root / name for name in _variants()}
+
+
+def _variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """Each assembly's app and context, by name."""
     example = str(REPO / "app.py")
     under_test = str(APP_UNDER_TEST)
     variants: dict[str, tuple[str, Mapping[str, Any]]] = {
@@ -99,11 +123,14 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         # The create fails two hours in, once the committed throughput is bought: its rollback cannot delete it.
         "committed-failing": (under_test, {**COMMITTED, "failing_after": 7200}),
     }
-    jobs = [[app, str(root / name), dict(context)] for name, (app, context) in variants.items()]
+    return variants
+
+
+def _synthesize(root: Path) -> None:
+    jobs = [[app, str(root / name), dict(context)] for name, (app, context) in _variants().items()]
     halves = [jobs[::2], jobs[1::2]]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(_synthesize_all, halves))
-    return {name: root / name for name in variants}
 
 
 def _synthesize_all(jobs: list[list[Any]]) -> None:
