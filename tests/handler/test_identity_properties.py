@@ -44,6 +44,7 @@ from . import resource_kinds
 from .conftest import (
     ACCOUNT,
     BASE_MODEL,
+    OPERATION_STARTED,
     REGION,
     ROLE_ARN,
     CloudFormationEvents,
@@ -86,6 +87,7 @@ def fresh_bedrock() -> Iterator[BedrockStandIn]:
             patch.setattr(handler, "bedrock_client", lambda: client)
         cloudformation = aws.cloudformation_client()
         patch.setattr(index, "cloudformation_client", lambda: cloudformation)
+        patch.setattr(index, "operation_started", lambda stack_id: OPERATION_STARTED)
         build = bedrock.client
 
         def shared_unless_other(**options: Any) -> Any:
