@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
 from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
-from cdk_bedrock_customization.rehearsal.lambda_service import LAMBDA_RETRY_DELAYS
+from cdk_bedrock_customization.rehearsal.lambda_service import LAMBDA_RETRY_DELAYS, Throttled
 
 from .rehearsal_support import cloud, crhelper_leftovers
 
@@ -27,22 +27,29 @@ SLOW = Timings(job_minutes=30)
 
 class FirstRequestRetried:
     """late_retries: the first request of this type to Model0's job fails (times out) on each attempt but the last,
-    and is retried after these delays; no other invocation is."""
+    and is retried after these delays; no other invocation is. throttled: its first attempt does not run the function
+    either (lambda_service.Throttled). Until armed is set, no request is taken."""
 
-    def __init__(self, request_type: str, delays: Sequence[float] = LAMBDA_RETRY_DELAYS) -> None:
-        self.request_type, self.delays = request_type, tuple(delays)
+    def __init__(
+        self, request_type: str, delays: Sequence[float] = LAMBDA_RETRY_DELAYS, *, throttled: bool = False
+    ) -> None:
+        self.request_type, self.delays, self.throttled = request_type, tuple(delays), throttled
         self.request_id: str | None = None
+        self.armed = True
 
     def __call__(self, _function_arn: str, payload: Mapping[str, Any]) -> Sequence[float]:
         ours = (
-            payload.get("RequestType") == self.request_type
+            self.armed
+            and payload.get("RequestType") == self.request_type
             and payload.get("ResourceType") == "Custom::BedrockModelCustomizationJob"
             and payload.get("LogicalResourceId", "").startswith("Model0")
             and "CrHelperPoll" not in payload  # CloudFormation's invocation, not crhelper's polls of that request
         )
         if ours and self.request_id is None:
             self.request_id = payload["RequestId"]
-        return self.delays if ours and payload["RequestId"] == self.request_id else ()
+        if not ours or payload["RequestId"] != self.request_id:
+            return ()
+        return Throttled(self.delays) if self.throttled else self.delays
 
 
 def late_retries(lines: list[str]) -> list[str]:

@@ -9,45 +9,22 @@ failed update began, it is not that Create's, and its model stays."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
-from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
-from cdk_bedrock_customization.rehearsal.lambda_service import Throttled
 
 from .rehearsal_support import cloud
+from .test_late_requests import QUICK, FirstRequestRetried
 
 pytestmark = pytest.mark.slow
 
-QUICK = Timings(job_minutes=1, validation_minutes=0)
 # Lambda holds the first Create of Model0's job for ten minutes: the deployment fails two minutes in.
 HELD = 600.0
 
 
-class FirstCreateThrottled:
-    """late_retries: the first Create of Model0's job is throttled, and delivered HELD seconds later."""
-
-    def __init__(self) -> None:
-        self.request_id: str | None = None
-
-    def __call__(self, _function_arn: str, payload: Mapping[str, Any]) -> tuple[float, ...]:
-        ours = (
-            payload.get("RequestType") == "Create"
-            and payload.get("ResourceType") == "Custom::BedrockModelCustomizationJob"
-            and payload.get("LogicalResourceId", "").startswith("Model0")
-            and "CrHelperPoll" not in payload
-        )
-        if ours and self.request_id is None:
-            self.request_id = payload["RequestId"]
-        return Throttled((HELD,)) if ours and payload["RequestId"] == self.request_id else ()
-
-
 def test_a_rollback_leaves_the_model_an_earlier_deploy_retained(assemblies):
     lines: list[str] = []
-    throttled = FirstCreateThrottled()
+    throttled = FirstRequestRetried("Create", (HELD,), throttled=True)
+    throttled.armed = False  # the first deploy's Create runs at once
     with cloud(lines, timings=QUICK, late_retries=throttled) as local:
-        throttled.request_id = "none yet"  # the first deploy's Create runs at once
         (deployed,) = local.deploy(assemblies["polling-retain-on"]).values()
         assert deployed.succeeded, deployed.reason
         (model,) = local.bedrock.models()
@@ -55,7 +32,7 @@ def test_a_rollback_leaves_the_model_an_earlier_deploy_retained(assemblies):
         assert removed.succeeded, removed.reason
         assert local.bedrock.models() == [model]  # retained
 
-        throttled.request_id = None
+        throttled.armed = True
         (outcome,) = local.deploy(assemblies["polling-retain-on-failing"]).values()
         local.clock.sleep(HELD + 60)  # the throttled Create is delivered, late, and makes nothing
 

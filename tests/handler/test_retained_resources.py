@@ -24,8 +24,8 @@ from botocore.stub import Stubber
 from . import resource_kinds
 from .conftest import is_complete_input
 from .resource_kinds import KINDS, ResourceKind, Stack, writes
+from .test_identity import COMPLETED_DELETED_BY, MADE_UP_ID, Kind, rollback_of_cancelled_update
 from .test_identity import KINDS as REPLACEABLE_KINDS
-from .test_identity import MADE_UP_ID, Kind, rollback_of_cancelled_update
 
 # A deploy made the resource at MADE (and a later one retained it); the deploy being rolled back began at STARTED.
 MADE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -181,17 +181,8 @@ def test_the_rollback_of_an_update_back_to_a_retained_configuration_leaves_its_r
         bedrock, kind, stack, monkeypatch, held, before=configuration_b, after=configuration_a
     )
 
-    assert [call.operation for call in written] == ([] if kept else [DELETED_BY[kind.resource_type]])
+    assert [call.operation for call in written] == ([] if kept else [COMPLETED_DELETED_BY[kind.resource_type]])
     assert all(any(name in str(call.params) for name in names) for call in written)
-
-
-# What deletes a ready resource of each type: a completed job's model, a model, a deployment, a throughput.
-DELETED_BY = {
-    "Custom::BedrockModelCustomizationJob": "DeleteCustomModel",
-    "Custom::BedrockCustomModel": "DeleteCustomModel",
-    "Custom::BedrockCustomModelDeployment": "DeleteCustomModelDeployment",
-    "Custom::BedrockProvisionedModelThroughput": "DeleteProvisionedModelThroughput",
-}
 
 
 # --- when the operation began, as CloudFormation's events tell it --------------------------------------------
