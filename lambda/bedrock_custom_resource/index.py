@@ -113,26 +113,40 @@ def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any], entry: str)
     return "it is gone, as it was before the update that this rollback undoes"
 
 
+# In a late Update's answer, which its polls are given: they end at once, reading nothing.
+LATE_MARK = "cdk-bedrock-customization:late"
+
+
 def _late(handler: ModuleType, entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
     """The answer to a late request (None: it is not one): a Create or Update of a resource this library makes, sent
     when the stack is in a status in which CloudFormation sends none (lifecycle.LATE_STATUSES; for an Update, also
-    the rollback statuses that only delete: lifecycle.LATE_UPDATE_STATUSES): Lambda's retry,
-    minutes later, of an invocation that failed or timed out, after CloudFormation cancelled the request. Its answer
-    is ignored, and it changes nothing: a Create makes nothing, an Update leaves the resource as the stack holds it."""
-    if entry != "on_event" or event.get("RequestType") not in ("Create", "Update") or not hasattr(handler, "KIND"):
+    the rollback statuses that only delete: lifecycle.LATE_UPDATE_STATUSES), or an Update of a resource that the
+    rollback under way has already updated back (rolled_back_already): Lambda's retry, minutes later, of an
+    invocation that failed or timed out, after CloudFormation cancelled the request. Its answer is ignored, and it
+    changes nothing: a Create makes nothing, an Update leaves the resource as the stack holds it."""
+    request = event.get("RequestType")
+    if request not in ("Create", "Update") or not hasattr(handler, "KIND"):
         return None
+    if entry != "on_event":  # a late Create's polls are of its id of nothing (_of_nothing), a late Update's marked
+        data = event.get("Data")
+        return {"IsComplete": True} if isinstance(data, Mapping) and data.get(LATE_MARK) == "true" else None
+    stack_id = event.get("StackId", "")
     try:
-        status = stack_status(event.get("StackId", ""))
+        status = stack_status(stack_id)
+        late = status in (lifecycle.LATE_STATUSES if request == "Create" else lifecycle.LATE_UPDATE_STATUSES) or (
+            request == "Update"
+            and status == ROLLING_BACK_UPDATES
+            and rolled_back_already(stack_id, event.get("LogicalResourceId", ""))
+        )
     except Exception as error:  # as before this check: a request must not fail for a read it does not need
-        logger.warning("The stack's status could not be read (%s): taken as not late", error)
+        logger.warning("The stack's status or events could not be read (%s): taken as not late", error)
         return None
-    late = lifecycle.LATE_STATUSES if event["RequestType"] == "Create" else lifecycle.LATE_UPDATE_STATUSES
-    if status not in late:
+    if not late:
         return None
-    logger.warning("A late %s (the stack is %s): it changes nothing", event["RequestType"], status)
-    if event["RequestType"] == "Create":
+    logger.warning("A late %s (the stack is %s): it changes nothing", request, status)
+    if request == "Create":
         return dict(lifecycle.nothing_made(event["ResourceType"], event["LogicalResourceId"]))
-    return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    return {"PhysicalResourceId": event["PhysicalResourceId"], "Data": {LATE_MARK: "true"}}
 
 
 def _of_nothing(entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -212,9 +226,7 @@ def operation_started(stack_id: str) -> datetime:
     """When the stack operation that a request ends or undoes began: the stack's latest CREATE, UPDATE or IMPORT
     _IN_PROGRESS event, or, when the event before it is CREATE_FAILED or UPDATE_FAILED (rollback disabled), the
     start of that failed operation, and so on back (DescribeStackEvents answers the newest first)."""
-    pages = cloudformation_client().get_paginator("describe_stack_events").paginate(StackName=stack_id)
-    events = (event for page in pages for event in page["StackEvents"])
-    stack_events = (event for event in events if event.get("PhysicalResourceId") == stack_id)  # the stack's own
+    stack_events = (event for event in _events_newest_first(stack_id) if event.get("PhysicalResourceId") == stack_id)
     started: datetime | None = None
     for stack_event in stack_events:
         if stack_event["ResourceStatus"] not in OPERATION_STARTS:
@@ -226,6 +238,33 @@ def operation_started(stack_id: str) -> datetime:
     if started is None:
         raise LookupError(f"{stack_id} has no event of {sorted(OPERATION_STARTS)}")
     return started
+
+
+# The stack status in which a rollback updates resources back to their earlier properties.
+ROLLING_BACK_UPDATES = "UPDATE_ROLLBACK_IN_PROGRESS"
+
+
+def rolled_back_already(stack_id: str, logical_id: str) -> bool:
+    """Whether the rollback under way has updated this resource back already: the resource's latest event is an
+    UPDATE_COMPLETE after the stack's latest UPDATE_ROLLBACK_IN_PROGRESS. CloudFormation sends such a resource no
+    other Update in this rollback, so an Update sent now is the cancelled forward one, retried: applying it would
+    leave the resource as the failed deploy wanted while the stack holds the earlier properties. Only a completed
+    update counts (not one in progress, which is the rollback's own request, nor a failed one, which continuing the
+    rollback sends again)."""
+    for stack_event in _events_newest_first(stack_id):
+        if stack_event.get("PhysicalResourceId") == stack_id:  # the stack's own
+            if stack_event["ResourceStatus"] == ROLLING_BACK_UPDATES:
+                return False
+        elif stack_event.get("LogicalResourceId") == logical_id:
+            return bool(stack_event["ResourceStatus"] == "UPDATE_COMPLETE")
+    return False
+
+
+def _events_newest_first(stack_id: str) -> Iterator[Mapping[str, Any]]:
+    """The stack's events (its own, its resources', its nested stacks' resources in it), newest first, page by page
+    as they are read."""
+    pages = cloudformation_client().get_paginator("describe_stack_events").paginate(StackName=stack_id)
+    return (event for page in pages for event in page["StackEvents"])
 
 
 def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> None:

@@ -1001,10 +1001,15 @@ def test_a_late_update_changes_nothing(bedrock, kind, stack, monkeypatch, status
     monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
     mark = len(bedrock.calls)
 
-    response = index.on_event(stack.events.update(physical_id, before | changed, before, stack.logical_id))
+    late = stack.events.update(physical_id, before | changed, before, stack.logical_id)
+    response = index.on_event(late)
+    polls_from = len(bedrock.calls)
 
-    assert response == {"PhysicalResourceId": physical_id}
+    assert response["PhysicalResourceId"] == physical_id
     assert writes(bedrock, mark) == []
+    # Its polls end at once, reading nothing (the resource never reaches what the late update asked for).
+    assert index.is_complete(is_complete_input(late, response)) == {"IsComplete": True}
+    assert bedrock.calls[polls_from:] == []
 
 
 @pytest.mark.parametrize(
