@@ -43,7 +43,7 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         late = _late(handler, entry, event)
         if late is not None:
             return late
-        named = _naming_what_was_made(handler, event)
+        named = _naming_what_was_made(handler, event, entry)
         of_nothing = _of_nothing(entry, event)
         left = None if of_nothing is not None else _left_by_rollback(handler, named, entry)
         result: dict[str, Any]
@@ -73,24 +73,35 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         lifecycle.MAKES_NOTHING.reset(makes_nothing)
     if entry == "on_event" and event["RequestType"] == "Delete":
         result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
+        if named is not event:  # what was found in place of the made-up id is told to the polls
+            result["Data"] = {**(result.get("Data") or {}), MADE_MARK: named["Data"][MADE_MARK]}
     return result
 
 
-def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any]) -> Mapping[str, Any]:
+# In the answer of a Delete whose physical id CloudFormation made up, which its polls are given: the ARN of what the
+# create made, so that they neither look for it again nor read the stack's events.
+MADE_MARK = "cdk-bedrock-customization:made"
+
+
+def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any], entry: str) -> Mapping[str, Any]:
     """The event; for a Delete whose physical id CloudFormation made up (lifecycle.made_by), with the ARN of what
-    the create made instead, so that it is stopped or deleted as the policy that sent the Delete asks."""
+    the create made instead, so that it is stopped or deleted as the policy that sent the Delete asks, and with that
+    ARN in its Data (MADE_MARK). Its polls take the ARN from there."""
     kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
     physical_id = event.get("PhysicalResourceId", "")
     if event.get("RequestType") != "Delete" or kind is None or kind.arn_pattern.fullmatch(physical_id):
         return event
     if physical_id.startswith(lifecycle.NOTHING_MADE):  # a rollback's answer that made nothing: nothing to delete
         return event
+    carried = event.get("Data")
+    if entry == "is_complete" and isinstance(carried, Mapping) and isinstance(carried.get(MADE_MARK), str):
+        return {**event, "PhysicalResourceId": carried[MADE_MARK]}
     started = functools.partial(operation_started, event["StackId"])
     made = lifecycle.made_by(kind, handler.bedrock_client(), event, started)  # the module's client, as its code uses
     if made is None:
         return event
     logger.info("%s was made before CloudFormation stopped waiting for it: deleting it", made)
-    return {**event, "PhysicalResourceId": made}
+    return {**event, "PhysicalResourceId": made, "Data": {MADE_MARK: made}}
 
 
 def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any], entry: str) -> str | None:

@@ -378,18 +378,27 @@ STOPPED_OR_DELETED = {
 
 
 @pytest.mark.parametrize("given_name", [False, True], ids=["generated-name", "given-name"])
-def test_a_delete_of_a_made_up_id_deletes_what_the_unanswered_create_made(bedrock, kind, stack, given_name):
+def test_a_delete_of_a_made_up_id_deletes_what_the_unanswered_create_made(
+    bedrock, kind, stack, given_name, monkeypatch
+):
+    """What onEvent found is in its answer, which the providers give its polls: they neither look for it again nor
+    read when the operation began (which they would fail on, were CloudFormation's events unreadable by then)."""
     properties = kind.properties(bedrock) | ({kind.name_member: "support-v1"} if given_name else {})
     physical_id = index.on_event(stack.events.create(properties, stack.logical_id))["PhysicalResourceId"]
     mark = len(bedrock.calls)
+    reads: list[str] = []
+    monkeypatch.setattr(index, "operation_started", lambda stack_id: reads.append(stack_id) or OPERATION_STARTED)
 
     delete = stack.events.delete(MADE_UP_ID, properties, stack.logical_id)
-    assert index.on_event(delete) == {"PhysicalResourceId": MADE_UP_ID}
-    while not index.is_complete(is_complete_input(delete, {"PhysicalResourceId": MADE_UP_ID}))["IsComplete"]:
+    response = index.on_event(delete)
+    assert response["PhysicalResourceId"] == MADE_UP_ID
+    assert reads == [delete["StackId"]]
+    while not index.is_complete(is_complete_input(delete, response))["IsComplete"]:
         stack.make_ready(physical_id)  # a stopping job stops, a deletion ends
 
     assert STOPPED_OR_DELETED[kind.resource_type] in writes(bedrock, mark)
     assert [call for call in bedrock.calls[mark:] if call.operation.startswith("Create")] == []
+    assert reads == [delete["StackId"]]  # not again by the polls
 
 
 @pytest.mark.parametrize(

@@ -60,9 +60,11 @@ def named_by(bedrock, kind: ResourceKind, arn: str) -> set[str]:
 
 
 def whole_delete(stack: Stack, event: dict[str, Any], made: str) -> None:
-    """A Delete run whole: onEvent, then isComplete until it completes (what is stopping stops)."""
-    assert index.on_event(event) == {"PhysicalResourceId": event["PhysicalResourceId"]}
-    polled = is_complete_input(event, {"PhysicalResourceId": event["PhysicalResourceId"]})
+    """A Delete run whole: onEvent, then isComplete, given onEvent's answer as the providers give it, until it
+    completes (what is stopping stops)."""
+    response = index.on_event(event)
+    assert response["PhysicalResourceId"] == event["PhysicalResourceId"]
+    polled = is_complete_input(event, response)
     for _ in range(5):
         if index.is_complete(polled)["IsComplete"]:
             return
