@@ -56,9 +56,10 @@ def test_a_deleted_stack_is_described_by_its_id_only(tmp_path):
         assert refusal(client, unknown) == ("ValidationError", f"Stack with id {unknown} does not exist")
 
 
-def test_the_stacks_own_events_tell_when_its_latest_operation_began(tmp_path):
-    """DescribeStackEvents answers the stack's own events, newest first, on the simulated clock: the handler reads the
-    start of the latest create or update from them (index.operation_started)."""
+def test_the_stacks_events_tell_when_its_latest_operation_began(tmp_path):
+    """DescribeStackEvents answers the stack's events and its resources', newest first, on the simulated clock: the
+    handler reads the start of the latest create or update from them (index.operation_started), and whether a
+    rollback has updated a resource back (index.rolled_back_already)."""
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     first.write_text(json.dumps(TEMPLATE))
     changed = {"Resources": {**TEMPLATE["Resources"], "Other": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
@@ -73,16 +74,26 @@ def test_the_stacks_own_events_tell_when_its_latest_operation_began(tmp_path):
 
         events = client.describe_stack_events(StackName=STACK)["StackEvents"]
 
-        assert [event["ResourceStatus"] for event in events] == [
-            "UPDATE_COMPLETE",
-            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
-            "UPDATE_IN_PROGRESS",
-            "CREATE_COMPLETE",
-            "CREATE_IN_PROGRESS",
+        assert [(event["LogicalResourceId"], event["ResourceStatus"]) for event in events] == [
+            (STACK, "UPDATE_COMPLETE"),
+            (STACK, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+            ("Other", "CREATE_COMPLETE"),
+            ("Other", "CREATE_IN_PROGRESS"),
+            (STACK, "UPDATE_IN_PROGRESS"),
+            (STACK, "CREATE_COMPLETE"),
+            ("Handle", "CREATE_COMPLETE"),
+            ("Handle", "CREATE_IN_PROGRESS"),
+            (STACK, "CREATE_IN_PROGRESS"),
         ]
-        statuses = botocore.session.get_session().get_service_model("cloudformation").shape_for("StackStatus").enum
-        assert {event["ResourceStatus"] for event in events} <= set(statuses)  # a create has no clean-up status
-        assert {(event["StackId"], event["PhysicalResourceId"]) for event in events} == {(stack_id, stack_id)}
+        own = [event for event in events if event["LogicalResourceId"] == STACK]
+        resources = [event for event in events if event["LogicalResourceId"] != STACK]
+        model = botocore.session.get_session().get_service_model("cloudformation")
+        # a create has no clean-up status
+        assert {event["ResourceStatus"] for event in own} <= set(model.shape_for("StackStatus").enum)
+        assert {event["ResourceStatus"] for event in resources} <= set(model.shape_for("ResourceStatus").enum)
+        assert {(event["StackId"], event["PhysicalResourceId"]) for event in own} == {(stack_id, stack_id)}
+        assert stack_id not in {event["PhysicalResourceId"] for event in resources}
+        assert {event["ResourceType"] for event in resources} == {"AWS::CloudFormation::WaitConditionHandle"}
         assert index.operation_started(stack_id) - created == timedelta(hours=1)
         with pytest.raises(ClientError, match=r"Stack \[unknown\] does not exist"):
             client.describe_stack_events(StackName="unknown")

@@ -1,6 +1,6 @@
 """CloudFormation's reads as the handler, the notifier and the status command make them: DescribeStacks,
-DescribeStackEvents (the stack's own events only), ListStackResources and DescribeStackResource, answered from a
-local cloud's stacks and shaped as botocore parses CloudFormation's answers.
+DescribeStackEvents (the stack's events and its resources', in one page), ListStackResources and
+DescribeStackResource, answered from a local cloud's stacks and shaped as botocore parses CloudFormation's answers.
 
 A stack is named by its name or its unique stack id; a deleted stack only by its id, as the API reference says of
 StackName ("Deleted stacks: You must specify the unique stack ID"). DescribeStacks answers a deleted stack's id
@@ -76,20 +76,23 @@ def local_cloudformation_client(region: str, stacks: Callable[[], Iterable[Local
 
 
 def _stack_events(stack: LocalStack) -> list[dict[str, Any]]:
-    """The stack's own events, newest first, in one page (a rehearsal's stack has few)."""
+    """The stack's events and its resources', newest first, in one page (a rehearsal's stack has few)."""
     env = stack.env
-    described = {"StackId": env.stack_id, "StackName": env.stack_name, "LogicalResourceId": env.stack_name}
-    events = [
-        {
-            **described,
-            "EventId": f"{env.stack_id}-{number}",
-            "PhysicalResourceId": env.stack_id,
-            "ResourceType": "AWS::CloudFormation::Stack",
-            "Timestamp": moment,
-            "ResourceStatus": status,
-        }
-        for number, (status, moment) in enumerate(stack.resources.stack_events)
-    ]
+    events = []
+    for number, event in enumerate(stack.resources.stack_events):
+        own = event.logical_id is None
+        events.append(
+            {
+                "StackId": env.stack_id,
+                "StackName": env.stack_name,
+                "EventId": f"{env.stack_id}-{number}",
+                "LogicalResourceId": env.stack_name if own else event.logical_id,
+                "PhysicalResourceId": env.stack_id if own else event.physical_id,
+                "ResourceType": event.resource_type,
+                "Timestamp": event.moment,
+                "ResourceStatus": event.status,
+            }
+        )
     return events[::-1]
 
 

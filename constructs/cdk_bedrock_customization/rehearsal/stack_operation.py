@@ -21,7 +21,7 @@ from .event_rules import RULE, EventRules
 from .limits import template_refusal
 from .provisioning import Provisioner
 from .reporting import Outcome, Printer
-from .stack_resources import Deployed, ResourceFailed, StackResources
+from .stack_resources import Deployed, ResourceFailed, StackEvent, StackResources
 from .template import Template, TemplateError
 from .wait_conditions import WaitConditions
 
@@ -36,10 +36,21 @@ ROLLBACK_RESOLVES_AGAIN = False
 
 
 def stack_event(resources: StackResources, printer: Printer, status: str, reason: str = "") -> None:
-    """The stack's new status (what DescribeStacks answers while it lasts), printed as its event."""
+    """The stack's new status (what DescribeStacks answers while it lasts), recorded and printed as its event."""
     resources.stack_status = status
-    resources.stack_events.append((status, resources.clock.moment()))
+    resources.stack_events.append(StackEvent(status, resources.clock.moment()))
     printer.event(status, STACK, resources.env.stack_name, reason)
+
+
+def resource_event(
+    resources: StackResources, printer: Printer, status: str, resource_type: str, logical_id: str, reason: str = ""
+) -> None:
+    """A resource's event, recorded (with its physical id, once it has one) and printed."""
+    with resources.lock:
+        deployed = resources.state.get(logical_id)
+    physical_id = deployed.physical_id if deployed is not None else ""
+    resources.stack_events.append(StackEvent(status, resources.clock.moment(), logical_id, resource_type, physical_id))
+    printer.event(status, resource_type, logical_id, reason)
 
 
 class StackOperation:
@@ -176,6 +187,9 @@ class StackOperation:
 
     # --- one resource ----------------------------------------------------------------------------------
 
+    def _resource_event(self, status: str, resource_type: str, logical_id: str, reason: str = "") -> None:
+        resource_event(self.resources, self.printer, status, resource_type, logical_id, reason)
+
     def _apply(self, logical_id: str, previous_state: Mapping[str, Deployed], outcome: Outcome) -> None:
         """Create or update one resource of the template (or keep it, unchanged)."""
         definition = self.resources.template.resources[logical_id]
@@ -184,7 +198,7 @@ class StackOperation:
             properties = self.resources.resolver().resolve(definition.get("Properties", {}))
         except TemplateError as error:  # e.g. an export that does not exist
             failed = "UPDATE_FAILED" if logical_id in previous_state else "CREATE_FAILED"
-            self.printer.event(failed, resource_type, logical_id, str(error))
+            self._resource_event(failed, resource_type, logical_id, str(error))
             raise ResourceFailed(f"{logical_id}: {error}") from error
         policies = {
             "deletion_policy": definition.get("DeletionPolicy", "Delete"),
@@ -206,18 +220,18 @@ class StackOperation:
         policies: dict[str, Any],
         outcome: Outcome,
     ) -> None:
-        self.printer.event("CREATE_IN_PROGRESS", resource_type, logical_id)
+        self._resource_event("CREATE_IN_PROGRESS", resource_type, logical_id)
         try:
             deployed = self.provisioner.create(logical_id, resource_type, properties, generation=0)
         except ResourceFailed as failure:
-            self.printer.event("CREATE_FAILED", resource_type, logical_id, str(failure))
+            self._resource_event("CREATE_FAILED", resource_type, logical_id, str(failure))
             if failure.physical_id:
                 self.resources.record(Deployed(logical_id, resource_type, failure.physical_id, properties, **policies))
             raise
         vars(deployed).update(policies)
         self.resources.record(deployed)
         outcome.created.append(logical_id)
-        self.printer.event("CREATE_COMPLETE", resource_type, logical_id)
+        self._resource_event("CREATE_COMPLETE", resource_type, logical_id)
         if resource_type == RULE:  # a schedule fires from its creation on, not the stack's end
             self.event_rules.start_schedules()
 
@@ -225,16 +239,16 @@ class StackOperation:
         self, existing: Deployed, properties: dict[str, Any], policies: dict[str, Any], outcome: Outcome
     ) -> None:
         logical_id, resource_type = existing.logical_id, existing.resource_type
-        self.printer.event("UPDATE_IN_PROGRESS", resource_type, logical_id)
+        self._resource_event("UPDATE_IN_PROGRESS", resource_type, logical_id)
         if is_custom(resource_type) and properties.get("ServiceToken") != existing.properties.get("ServiceToken"):
             # A custom resource's ServiceToken cannot be updated: CloudFormation refuses it before any request.
-            self.printer.event("UPDATE_FAILED", resource_type, logical_id, SERVICE_TOKEN_REFUSED)
+            self._resource_event("UPDATE_FAILED", resource_type, logical_id, SERVICE_TOKEN_REFUSED)
             raise ResourceFailed(f"{logical_id}: {SERVICE_TOKEN_REFUSED}")
         outcome.update_started.append(logical_id)
         try:
             deployed = self.provisioner.update(existing, properties)
         except ResourceFailed as failure:
-            self.printer.event("UPDATE_FAILED", resource_type, logical_id, str(failure))
+            self._resource_event("UPDATE_FAILED", resource_type, logical_id, str(failure))
             # CloudFormation now holds the properties it tried, with the physical id unchanged: the rollback
             # Update sends them as the old properties.
             self.resources.record(replace(existing, properties=properties, **policies))
@@ -245,7 +259,7 @@ class StackOperation:
             outcome.updated_in_place.append(logical_id)
         else:
             outcome.replaced.append(logical_id)
-        self.printer.event("UPDATE_COMPLETE", resource_type, logical_id)
+        self._resource_event("UPDATE_COMPLETE", resource_type, logical_id)
 
     def delete_resource(self, deployed: Deployed, outcome: Outcome, reason: str, retain: bool = False) -> None:
         """Delete (or retain) one resource; reason as for Deployed.kept_when; retain: kept whatever its policy
@@ -253,18 +267,18 @@ class StackOperation:
         resource_type, logical_id = deployed.resource_type, deployed.logical_id
         if retain or deployed.kept_when(reason):
             why = "retained by its policy" if deployed.kept_when(reason) else "retained (RetainResources)"
-            self.printer.event("DELETE_SKIPPED", resource_type, logical_id, why)
+            self._resource_event("DELETE_SKIPPED", resource_type, logical_id, why)
             outcome.retained.append(logical_id)
         else:
-            self.printer.event("DELETE_IN_PROGRESS", resource_type, logical_id)
+            self._resource_event("DELETE_IN_PROGRESS", resource_type, logical_id)
             try:
                 self.provisioner.delete(deployed)
             except ResourceFailed as failure:
-                self.printer.event("DELETE_FAILED", resource_type, logical_id, str(failure))
+                self._resource_event("DELETE_FAILED", resource_type, logical_id, str(failure))
                 outcome.delete_failed.append(logical_id)
                 raise
             outcome.deleted.append(logical_id)
-            self.printer.event("DELETE_COMPLETE", resource_type, logical_id)
+            self._resource_event("DELETE_COMPLETE", resource_type, logical_id)
         self.resources.forget(deployed)
 
 
@@ -342,7 +356,9 @@ class Rollback:
                 update_replace_policy=before.update_replace_policy,
             )
             self.resources.record(self.restored[lid])
-            self.printer.event("UPDATE_COMPLETE", now.resource_type, lid, "skipped (ResourcesToSkip)")
+            resource_event(
+                self.resources, self.printer, "UPDATE_COMPLETE", now.resource_type, lid, "skipped (ResourcesToSkip)"
+            )
         self._roll_back_started()
 
     def _roll_back_started(self) -> None:
@@ -387,7 +403,9 @@ class Rollback:
         """One resource's rollback Update, from the properties of the failed update to its previous ones, sent
         with the physical id it has now. A custom resource returns to the id and Data that the Update answers;
         any other resource to its previous state."""
-        self.printer.event("UPDATE_IN_PROGRESS", now.resource_type, now.logical_id, "rollback")
+        resource_event(
+            self.resources, self.printer, "UPDATE_IN_PROGRESS", now.resource_type, now.logical_id, "rollback"
+        )
         restored = before
         if is_custom(now.resource_type):
             properties = before.properties
@@ -397,7 +415,9 @@ class Rollback:
             try:
                 answered = self.operation.provisioner.update(now, properties)
             except ResourceFailed as failure:
-                self.printer.event("UPDATE_FAILED", now.resource_type, now.logical_id, str(failure))
+                resource_event(
+                    self.resources, self.printer, "UPDATE_FAILED", now.resource_type, now.logical_id, str(failure)
+                )
                 self.failed_rollbacks.add(now.logical_id)
                 raise
             restored = replace(
@@ -405,7 +425,7 @@ class Rollback:
             )
         self.resources.record(restored)
         self.outcome.rolled_back.append(now.logical_id)
-        self.printer.event("UPDATE_COMPLETE", now.resource_type, now.logical_id)
+        resource_event(self.resources, self.printer, "UPDATE_COMPLETE", now.resource_type, now.logical_id)
         return restored
 
 

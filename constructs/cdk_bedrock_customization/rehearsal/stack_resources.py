@@ -31,6 +31,17 @@ class ResourceFailed(RuntimeError):
         self.physical_id = physical_id
 
 
+@dataclass(frozen=True)
+class StackEvent:
+    """An event as DescribeStackEvents answers it: the stack's own (logical_id None) or one of its resources'."""
+
+    status: str
+    moment: datetime
+    logical_id: str | None = None
+    resource_type: str = "AWS::CloudFormation::Stack"
+    physical_id: str = ""  # a resource's, once it has one
+
+
 @dataclass
 class Deployed:
     logical_id: str
@@ -68,8 +79,8 @@ class StackResources:
         self.clock = clock
         self.state: dict[str, Deployed] = {}
         self.stack_status = ""  # the stack's StackStatus, as it goes (stack_operation.stack_event)
-        # Its stack-level events, oldest first: (status, simulated time), as DescribeStackEvents answers them.
-        self.stack_events: list[tuple[str, datetime]] = []
+        # Its events and its resources', oldest first, on the simulated clock.
+        self.stack_events: list[StackEvent] = []
         self.template = Template({"Resources": {}})
         self.assembly_dir = Path(".")
         # The exports this stack's template imported (CloudFormation keeps them from being deleted).
