@@ -26,9 +26,11 @@ from .conftest import (
     REGION,
     SERVICE_TOKEN,
     CloudFormationEvents,
+    active_model,
     deploy,
     fine_tuning_properties,
 )
+from .serving_helpers import deployment_properties
 from .single_function_helpers import (
     FUNCTION_ARN,
     FUNCTION_NAME,
@@ -465,3 +467,23 @@ def test_the_response_url_is_never_logged(single_function, bedrock, events, capl
     assert caplog.records
     assert event["ResponseURL"] not in caplog.text
     assert "X-Amz-Signature" not in caplog.text
+
+
+def test_a_late_update_is_answered_at_once_without_a_rule(single_function, bedrock, monkeypatch):
+    """A late Update (Lambda's retry, after the rollback completed) changes nothing, and the mark in its answer's Data
+    reaches its first poll through crhelper: no polling is set up. Without the mark, a deployment's poll waits for
+    the model the late Update asked for, which it never serves."""
+    serving, asked = active_model(bedrock, "support-v1"), active_model(bedrock, "support-v2")
+    events = CloudFormationEvents(resource_type="Custom::BedrockCustomModelDeployment")
+    before = deployment_properties(serving)
+    deployment = index.on_event(events.create(before))["PhysicalResourceId"]
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_COMPLETE")
+    event = single_function.addressed(events.update(deployment, before | {"modelArn": asked}, before))
+
+    single_function.invoke(event)
+
+    assert response(single_function, event)["Status"] == "SUCCESS"
+    assert single_function.put_rules == []
+    assert single_function.leftovers().empty
+    live = bedrock.client().get_custom_model_deployment(customModelDeploymentIdentifier=deployment)
+    assert live["modelArn"] == serving
