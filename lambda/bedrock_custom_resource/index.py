@@ -256,18 +256,25 @@ ROLLING_BACK_UPDATES = "UPDATE_ROLLBACK_IN_PROGRESS"
 
 
 def rolled_back_already(stack_id: str, logical_id: str) -> bool:
-    """Whether the rollback under way has updated this resource back already: the resource's latest event is an
-    UPDATE_COMPLETE after the stack's latest UPDATE_ROLLBACK_IN_PROGRESS. CloudFormation sends such a resource no
-    other Update in this rollback, so an Update sent now is the cancelled forward one, retried: applying it would
-    leave the resource as the failed deploy wanted while the stack holds the earlier properties. Only a completed
-    update counts (not one in progress, which is the rollback's own request, nor a failed one, which continuing the
-    rollback sends again)."""
+    """Whether the rollback under way has updated this resource back already: newest first, the stack's events
+    are the resource's UPDATE_COMPLETE, its UPDATE_IN_PROGRESS and the stack's UPDATE_ROLLBACK_IN_PROGRESS, with
+    no other event of the resource or the stack between (other resources' events are skipped). CloudFormation sends
+    such a resource no other Update in this rollback, so an Update sent now is the cancelled forward one, retried:
+    applying it would leave the resource as the failed deploy wanted while the stack holds the earlier properties.
+    Anything else is not taken as late: an Update in progress (the rollback's own request), one that failed (which
+    continuing the rollback sends again), or events that do not show the rollback's start yet."""
+    expected = [("resource", "UPDATE_COMPLETE"), ("resource", "UPDATE_IN_PROGRESS"), ("stack", ROLLING_BACK_UPDATES)]
     for stack_event in _events_newest_first(stack_id):
         if stack_event.get("PhysicalResourceId") == stack_id:  # the stack's own
-            if stack_event["ResourceStatus"] == ROLLING_BACK_UPDATES:
-                return False
+            whose = "stack"
         elif stack_event.get("LogicalResourceId") == logical_id:
-            return bool(stack_event["ResourceStatus"] == "UPDATE_COMPLETE")
+            whose = "resource"
+        else:
+            continue
+        if (whose, stack_event["ResourceStatus"]) != expected.pop(0):
+            return False
+        if not expected:
+            return True
     return False
 
 
