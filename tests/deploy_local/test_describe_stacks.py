@@ -12,6 +12,7 @@ import botocore.session
 import pytest
 from bedrock_custom_resource import index
 from botocore.exceptions import ClientError
+from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
 from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
 
 STACK = "described"
@@ -97,3 +98,32 @@ def test_the_stacks_events_tell_when_its_latest_operation_began(tmp_path):
         assert index.operation_started(stack_id) - created == timedelta(hours=1)
         with pytest.raises(ClientError, match=r"Stack \[unknown\] does not exist"):
             client.describe_stack_events(StackName="unknown")
+
+
+def test_a_replaced_resources_events_name_the_resource_each_is_about(assemblies):
+    """A retrain replaces the job: its UPDATE_IN_PROGRESS names the job the stack held, its UPDATE_COMPLETE the new
+    one, and the cleanup's DELETE events the old one, which is the one deleted (as CloudFormation's events do)."""
+    with LocalCloud(write=lambda _line: None, timings=Timings(job_minutes=1, validation_minutes=0)) as local:
+        (first,) = local.deploy(assemblies["polling"]).values()
+        assert first.succeeded, first.reason
+        (old_job,) = [job["jobArn"] for job in local.bedrock.jobs()]
+        (second,) = local.deploy(assemblies["polling-retrained"]).values()
+        assert second.succeeded, second.reason
+        (new_job,) = [job["jobArn"] for job in local.bedrock.jobs() if job["jobArn"] != old_job]
+        stack_name = next(iter(local.stacks))
+
+        events = index.cloudformation_client().describe_stack_events(StackName=stack_name)["StackEvents"]
+
+        of_the_job = [
+            (event["ResourceStatus"], event["PhysicalResourceId"])
+            for event in events[::-1]
+            if event["ResourceType"] == "Custom::BedrockModelCustomizationJob"
+        ]
+        assert of_the_job == [
+            ("CREATE_IN_PROGRESS", ""),
+            ("CREATE_COMPLETE", old_job),
+            ("UPDATE_IN_PROGRESS", old_job),
+            ("UPDATE_COMPLETE", new_job),
+            ("DELETE_IN_PROGRESS", old_job),
+            ("DELETE_COMPLETE", old_job),
+        ]

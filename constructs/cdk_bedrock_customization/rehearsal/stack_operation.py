@@ -43,12 +43,20 @@ def stack_event(resources: StackResources, printer: Printer, status: str, reason
 
 
 def resource_event(
-    resources: StackResources, printer: Printer, status: str, resource_type: str, logical_id: str, reason: str = ""
+    resources: StackResources,
+    printer: Printer,
+    status: str,
+    resource_type: str,
+    logical_id: str,
+    reason: str = "",
+    physical_id: str | None = None,
 ) -> None:
-    """A resource's event, recorded (with its physical id, once it has one) and printed."""
-    with resources.lock:
-        deployed = resources.state.get(logical_id)
-    physical_id = deployed.physical_id if deployed is not None else ""
+    """A resource's event, recorded and printed; physical_id: the resource's it is about (None: the one the stack
+    holds for logical_id, if any: a resource being created has none yet)."""
+    if physical_id is None:
+        with resources.lock:
+            deployed = resources.state.get(logical_id)
+        physical_id = deployed.physical_id if deployed is not None else ""
     resources.stack_events.append(StackEvent(status, resources.clock.moment(), logical_id, resource_type, physical_id))
     printer.event(status, resource_type, logical_id, reason)
 
@@ -187,8 +195,10 @@ class StackOperation:
 
     # --- one resource ----------------------------------------------------------------------------------
 
-    def _resource_event(self, status: str, resource_type: str, logical_id: str, reason: str = "") -> None:
-        resource_event(self.resources, self.printer, status, resource_type, logical_id, reason)
+    def _resource_event(
+        self, status: str, resource_type: str, logical_id: str, reason: str = "", physical_id: str | None = None
+    ) -> None:
+        resource_event(self.resources, self.printer, status, resource_type, logical_id, reason, physical_id)
 
     def _apply(self, logical_id: str, previous_state: Mapping[str, Deployed], outcome: Outcome) -> None:
         """Create or update one resource of the template (or keep it, unchanged)."""
@@ -224,7 +234,7 @@ class StackOperation:
         try:
             deployed = self.provisioner.create(logical_id, resource_type, properties, generation=0)
         except ResourceFailed as failure:
-            self._resource_event("CREATE_FAILED", resource_type, logical_id, str(failure))
+            self._resource_event("CREATE_FAILED", resource_type, logical_id, str(failure), failure.physical_id or "")
             if failure.physical_id:
                 self.resources.record(Deployed(logical_id, resource_type, failure.physical_id, properties, **policies))
             raise
@@ -267,18 +277,18 @@ class StackOperation:
         resource_type, logical_id = deployed.resource_type, deployed.logical_id
         if retain or deployed.kept_when(reason):
             why = "retained by its policy" if deployed.kept_when(reason) else "retained (RetainResources)"
-            self._resource_event("DELETE_SKIPPED", resource_type, logical_id, why)
+            self._resource_event("DELETE_SKIPPED", resource_type, logical_id, why, deployed.physical_id)
             outcome.retained.append(logical_id)
         else:
-            self._resource_event("DELETE_IN_PROGRESS", resource_type, logical_id)
+            self._resource_event("DELETE_IN_PROGRESS", resource_type, logical_id, "", deployed.physical_id)
             try:
                 self.provisioner.delete(deployed)
             except ResourceFailed as failure:
-                self._resource_event("DELETE_FAILED", resource_type, logical_id, str(failure))
+                self._resource_event("DELETE_FAILED", resource_type, logical_id, str(failure), deployed.physical_id)
                 outcome.delete_failed.append(logical_id)
                 raise
             outcome.deleted.append(logical_id)
-            self._resource_event("DELETE_COMPLETE", resource_type, logical_id)
+            self._resource_event("DELETE_COMPLETE", resource_type, logical_id, "", deployed.physical_id)
         self.resources.forget(deployed)
 
 
