@@ -28,8 +28,9 @@ MAX_TARGET_INPUT_CHARACTERS = 8192  # an EventBridge target's Input
 MAX_RULE_NAME_CHARACTERS = 64  # an EventBridge rule's Name
 MAX_FUNCTION_NAME_CHARACTERS = 64
 # What a single-function provider's polling target carries besides a request's properties: the request's
-# ids, its presigned ResponseURL (about 1,500 characters) and crhelper's own fields.
-POLLING_EVENT_ALLOWANCE = 3000
+# ids, its presigned ResponseURL (about 1,500 characters) and crhelper's own fields; and what onEvent's Data tells
+# the polls (a made-up id's Delete: the ARN it found, about 300 characters with its key).
+POLLING_EVENT_ALLOWANCE = 3300
 SPLIT_ADVICE = (
     "split the models between stacks (each stack gets its own provider), or share one service role between "
     "models (role=...)"
