@@ -279,8 +279,8 @@ def rolled_back_already(stack_id: str, logical_id: str) -> bool:
 
 
 def _events_newest_first(stack_id: str) -> Iterator[Mapping[str, Any]]:
-    """The stack's events (its own, its resources', its nested stacks' resources in it), newest first, page by page
-    as they are read."""
+    """The stack's events (its own and its resources', a nested stack's resource among them, but not the nested
+    stack's own resources'), newest first, page by page as they are read."""
     pages = cloudformation_client().get_paginator("describe_stack_events").paginate(StackName=stack_id)
     return (event for page in pages for event in page["StackEvents"])
 
