@@ -48,6 +48,18 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     if status == "Failed":
         reason = throughput.get("failureMessage") or "Bedrock gave no failure message"
         raise ThroughputFailed(f"Provisioned throughput {name} failed: {reason}")
+    wanted = event["ResourceProperties"].get("modelId")
+    # Changed by another request (a retried earlier update) while this one waited: its model is not this request's.
+    # Only an ARN is compared (a name is not in the ARN Bedrock reports).
+    if (
+        isinstance(wanted, str)
+        and wanted.startswith("arn:")
+        and not lifecycle.same_value(wanted, throughput["desiredModelArn"])
+    ):
+        raise ThroughputFailed(
+            f"Provisioned throughput {name} was set to serve {throughput['desiredModelArn']} by another request while "
+            f"this {event['RequestType']} waited for {wanted}: retry it (continue the rollback, or deploy again)"
+        )
     if status != "InService" or throughput["modelArn"] != throughput["desiredModelArn"]:
         logger.info("Provisioned throughput %s is %s", name, status)
         return {"IsComplete": False}

@@ -196,3 +196,28 @@ def test_a_committed_throughput_cannot_be_deleted_before_its_term_ends(bedrock, 
 def test_generated_names_are_valid_provisioned_model_names():
     name = contract.generated_name("s" * 128, "Provisioned" * 20, "0" * 64, attempt=20)
     assert contract.value_problems("ProvisionedModelName", name, "name") == []
+
+
+def test_an_update_whose_throughput_another_request_moved_to_another_model_fails_its_poll(bedrock, events, model_arn):
+    """The rollback's Update back to model v1 waits; a retried earlier update (the failed deploy's, to v2) lands once
+    Bedrock has finished the change back and moves the throughput to v2. The Update back's poll must not take the
+    throughput serving v2 as done (the stack would hold v1 while v2 is served): it fails, naming both models, and
+    continuing the rollback sends it again. A model given by name is not compared (Bedrock reports the ARN)."""
+    v1_properties = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, v1_properties)
+    v2 = active_model(bedrock, "support-v2")
+    v2_properties = throughput_properties(v2)
+    forward = update(events, throughput_arn, v2_properties, v1_properties)
+    index.on_event(forward)
+    bedrock.finish_throughput_update(throughput_arn)
+    back = update(events, throughput_arn, v1_properties, v2_properties)
+    index.on_event(back)
+    bedrock.finish_throughput_update(throughput_arn)
+    bedrock.client().update_provisioned_model_throughput(provisionedModelId=throughput_arn, desiredModelId=v2)
+    bedrock.finish_throughput_update(throughput_arn)
+
+    with pytest.raises(RuntimeError, match=rf"serve {v2} by another request while this Update waited for {model_arn}"):
+        poll(back, throughput_arn)
+    assert poll(forward, throughput_arn)["Data"]["modelArn"] == v2  # the control: v2's own request completes
+    by_name = update(events, throughput_arn, throughput_properties("support-v2"), v2_properties)
+    assert poll(by_name, throughput_arn)["IsComplete"] is True
