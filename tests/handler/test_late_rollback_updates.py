@@ -5,8 +5,8 @@ ran. The rollback (UPDATE_ROLLBACK_IN_PROGRESS) sends U2, back to the earlier pr
 U1's invocation runs: Lambda retries an invocation that failed or timed out, and keeps a throttled one for hours.
 Applied, U1 would leave the resource as the failed deploy wanted while the stack holds the earlier properties. It is
 told from U2 by the stack's events (index.rolled_back_already): U2 is sent while the resource's latest event is the
-rollback's UPDATE_IN_PROGRESS of it; once the resource's latest event is UPDATE_COMPLETE after the rollback began, the
-rollback has no other Update for it.
+rollback's UPDATE_IN_PROGRESS of it; once the events read, newest first, the resource's UPDATE_COMPLETE, its
+UPDATE_IN_PROGRESS and the stack's UPDATE_ROLLBACK_IN_PROGRESS, the rollback has no other Update for it.
 
 The event histories are written by hand, newest first, as DescribeStackEvents answers them (stubbed with botocore's
 Stubber, which checks the answers against the API's shapes).
@@ -26,6 +26,7 @@ from botocore.stub import Stubber
 
 from .conftest import is_complete_input
 from .resource_kinds import KINDS, ResourceKind, Stack, writes
+from .test_retained_resources import stack_event
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 BEGAN = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -51,18 +52,19 @@ class History:
         return self._add(logical_id, f"{logical_id}-physical-id", self.stack.kind.resource_type, status)
 
     def _add(self, logical_id: str, physical_id: str, resource_type: str, status: str) -> History:
-        number = len(self.events)
+        number, events = len(self.events), self.stack.events
+        at = BEGAN + timedelta(minutes=number)
         self.events.append(
-            {
-                "StackId": self.stack.events.stack_id,
-                "EventId": f"event-{number}",
-                "StackName": self.stack.events.stack_name,
-                "LogicalResourceId": logical_id,
-                "PhysicalResourceId": physical_id,
-                "ResourceType": resource_type,
-                "Timestamp": BEGAN + timedelta(minutes=number),
-                "ResourceStatus": status,
-            }
+            stack_event(
+                number,
+                logical_id,
+                physical_id,
+                resource_type,
+                status,
+                at,
+                stack_id=events.stack_id,
+                stack_name=events.stack_name,
+            )
         )
         return self
 
@@ -158,7 +160,10 @@ def test_the_rollbacks_own_update_back_is_carried_out(bedrock, answering, kind: 
     assert stack.update(physical_id, after, before)[0] == physical_id  # U1, which ran
     history = deploy_failed_elsewhere(History(stack), update_ran=True)
     for status in rollback_so_far:
-        history.of_stack(status.removeprefix("stack:")) if status.startswith("stack:") else history.of_resource(status)
+        if status.startswith("stack:"):
+            history.of_stack(status.removeprefix("stack:"))
+        else:
+            history.of_resource(status)
     if rollback_so_far and rollback_so_far[-1].startswith("stack:"):
         history.of_stack("UPDATE_ROLLBACK_IN_PROGRESS")
     answering(history)

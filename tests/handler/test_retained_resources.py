@@ -193,12 +193,22 @@ STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack/5b7a9ac
 NESTED_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack-Nested-1ABC/6c8b0bd0-3e3a-11ef-8f2e-0a1b2c"
 
 
-def stack_event(number: int, logical_id: str, physical_id: str, resource_type: str, status: str, at: datetime) -> dict:
+def stack_event(
+    number: int,
+    logical_id: str,
+    physical_id: str,
+    resource_type: str,
+    status: str,
+    at: datetime,
+    *,
+    stack_id: str = STACK_ID,
+    stack_name: str = "my-stack",
+) -> dict:
     """One event as DescribeStackEvents answers it."""
     return {
-        "StackId": STACK_ID,
+        "StackId": stack_id,
         "EventId": f"event-{number}",
-        "StackName": "my-stack",
+        "StackName": stack_name,
         "LogicalResourceId": logical_id,
         "PhysicalResourceId": physical_id,
         "ResourceType": resource_type,
