@@ -114,6 +114,8 @@ def _variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
         "epochs-parameter": (under_test, {"removal": "destroy", "epochs_parameter": True}),
         "epochs-parameter-changed": (under_test, {"removal": "destroy", "epochs_parameter": True, "epochs": 2}),
         "five": (under_test, {"models": 5, "removal": "destroy"}),
+        # More resources than a page of ListStackResources or DescribeStackEvents holds.
+        "twenty-five": (under_test, {"models": 25, "removal": "destroy"}),
         "provider-of-another-stack": (under_test, {"models": 3, "removal": "destroy", "separate_provider": True}),
         "single-function": (under_test, SINGLE_FUNCTION),
         "single-function-updated": (under_test, {**SINGLE_FUNCTION, "epochs": 2}),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import botocore.session
 import pytest
@@ -127,3 +128,53 @@ def test_a_replaced_resources_events_name_the_resource_each_is_about(assemblies)
             ("DELETE_IN_PROGRESS", old_job),
             ("DELETE_COMPLETE", old_job),
         ]
+
+
+def handles(count: int, first: int = 0) -> dict[str, Any]:
+    return {
+        "Resources": {f"Handle{n}": {"Type": "AWS::CloudFormation::WaitConditionHandle"} for n in range(first, count)}
+    }
+
+
+def test_the_stacks_events_come_in_pages_that_events_between_reads_do_not_shift(tmp_path):
+    """DescribeStackEvents answers pages of at most 100 events with a NextToken, as CloudFormation does: 60 handles
+    make 122 events (2 each and the stack's 2), read in two pages. Events that happen between the reads of two pages
+    are newer, so the next page neither repeats an event of the first nor skips one; and the handler, which reads
+    through its paginator, finds an operation's start on the second page."""
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    first.write_text(json.dumps(handles(60)))
+    second.write_text(json.dumps(handles(120)))
+    with LocalCloud(write=lambda _line: None) as local:
+        client = index.cloudformation_client()
+        assert local.deploy_template(first, STACK).succeeded
+        stack_id = local.stacks[STACK].env.stack_id
+
+        page = client.describe_stack_events(StackName=STACK)
+        assert len(page["StackEvents"]) == 100
+        local.clock.sleep(3600)
+        update_began = local.clock.moment()
+        assert local.deploy_template(second, STACK).succeeded  # 123 events more, all newer
+        rest = client.describe_stack_events(StackName=STACK, NextToken=page["NextToken"])
+
+        created = [
+            (event["LogicalResourceId"], event["ResourceStatus"]) for event in page["StackEvents"] + rest["StackEvents"]
+        ]
+        assert "NextToken" not in rest
+        assert len(created) == 122 == len({event["EventId"] for event in page["StackEvents"] + rest["StackEvents"]})
+        assert created[0] == (STACK, "CREATE_COMPLETE") and created[-1] == (STACK, "CREATE_IN_PROGRESS")
+        assert sorted(created[1:-1]) == sorted(
+            (f"Handle{n}", status) for n in range(60) for status in ("CREATE_IN_PROGRESS", "CREATE_COMPLETE")
+        )
+
+        pages = client.get_paginator("describe_stack_events").paginate(StackName=stack_id)
+        every = [event for page in pages for event in page["StackEvents"]]
+        assert len(every) == 122 + 123
+        (updating,) = [event for event in every if event["ResourceStatus"] == "UPDATE_IN_PROGRESS"]
+        assert every.index(updating) == 2 + 120  # the update's COMPLETE and cleanup, then the new handles': page 2
+        (creating,) = [
+            event
+            for event in every
+            if event["ResourceStatus"] == "CREATE_IN_PROGRESS" and event["LogicalResourceId"] == STACK
+        ]
+        assert index.operation_started(stack_id) == updating["Timestamp"] >= update_began
+        assert update_began - creating["Timestamp"] >= timedelta(hours=1)

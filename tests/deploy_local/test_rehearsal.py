@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from bedrock_custom_resource import index
 from cdk_bedrock_customization.rehearsal.__main__ import (
     EXAMPLE_EVALUATION_SCORES,
     EXAMPLE_TEMPLATE,
@@ -447,6 +448,29 @@ def test_five_models_deploy_within_a_quota_of_two_concurrent_jobs(assemblies, ca
         report("create", deployment, local)
         assert "peak concurrent jobs: 2" in capsys.readouterr().out
         assert not any("ServiceQuotaExceeded" in line for line in lines)
+
+
+def test_a_stack_of_more_resources_than_a_page_lists_deploys_and_deletes(assemblies):
+    """25 default models, 5 resources each: ListStackResources answers the stack's resources in pages of 100, as
+    CloudFormation does, and the notifier finds the waits on every page (else a wait times out after 12 hours)."""
+    with cloud([], job_quota=2) as local:
+        (outcome,) = local.deploy(assemblies["twenty-five"]).values()
+        assert outcome.succeeded, outcome.reason
+        assert [job["status"] for job in local.bedrock.jobs()] == ["Completed"] * 25
+        stack = local.stacks["RehearsalUnderTest"]
+        client = index.cloudformation_client()
+        first = client.list_stack_resources(StackName=stack.env.stack_id)
+        assert len(first["StackResourceSummaries"]) == 100 and "NextToken" in first
+        waits = [
+            summary["ResourceStatus"]
+            for page in client.get_paginator("list_stack_resources").paginate(StackName=stack.env.stack_id)
+            for summary in page["StackResourceSummaries"]
+            if summary["ResourceType"] == "AWS::CloudFormation::WaitCondition"
+        ]
+        assert waits == ["CREATE_COMPLETE"] * 25
+        assert len(stack.outputs()) == 25
+        (deleted,) = local.delete().values()
+        assert deleted.succeeded, deleted.reason
 
 
 def test_queued_jobs_signal_their_waits_within_the_life_of_a_handles_url(assemblies):

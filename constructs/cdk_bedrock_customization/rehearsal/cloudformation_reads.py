@@ -1,5 +1,5 @@
 """CloudFormation's reads as the handler, the notifier and the status command make them: DescribeStacks,
-DescribeStackEvents (the stack's events and its resources', in one page), ListStackResources and
+DescribeStackEvents (the stack's events and its resources'), ListStackResources (both page by page) and
 DescribeStackResource, answered from a local cloud's stacks and shaped as botocore parses CloudFormation's answers.
 
 A stack is named by its name or its unique stack id; a deleted stack only by its id, as the API reference says of
@@ -19,6 +19,9 @@ from botocore.compat import HTTPHeaders
 from .engine import LocalStack
 
 DELETED = "DELETE_COMPLETE"
+# Items in a page of DescribeStackEvents or ListStackResources: what CloudFormation answers in practice (the API
+# reference gives no figure).
+PAGE_SIZE = 100
 # A botocore before-call handler's answer: the HTTP response and the parsed result.
 Answer = tuple[AWSResponse, dict[str, Any]]
 
@@ -41,7 +44,8 @@ def local_cloudformation_client(region: str, stacks: Callable[[], Iterable[Local
         stack = stack_named(name)
         if stack is None:
             return _refused(f"Stack with id {name} does not exist")
-        return _answer({"StackResourceSummaries": stack.list_stack_resources()})
+        summaries = stack.list_stack_resources()
+        return _answer(_page("StackResourceSummaries", summaries, "LogicalResourceId", params["body"].get("NextToken")))
 
     def describe_stack_resource(params: Mapping[str, Any], **_kwargs: Any) -> Answer:
         name, logical_id = params["body"]["StackName"], params["body"]["LogicalResourceId"]
@@ -66,7 +70,7 @@ def local_cloudformation_client(region: str, stacks: Callable[[], Iterable[Local
         stack = stack_named(name)
         if stack is None or not stack.resources.stack_status:
             return _refused(f"Stack [{name}] does not exist")
-        return _answer({"StackEvents": _stack_events(stack)})
+        return _answer(_page("StackEvents", _stack_events(stack), "EventId", params["body"].get("NextToken")))
 
     client.meta.events.register("before-call.cloudformation.DescribeStacks", describe_stacks)
     client.meta.events.register("before-call.cloudformation.DescribeStackEvents", describe_stack_events)
@@ -76,7 +80,7 @@ def local_cloudformation_client(region: str, stacks: Callable[[], Iterable[Local
 
 
 def _stack_events(stack: LocalStack) -> list[dict[str, Any]]:
-    """The stack's events and its resources', newest first, in one page (a rehearsal's stack has few)."""
+    """The stack's events and its resources', newest first."""
     env = stack.env
     events = []
     for number, event in enumerate(stack.resources.stack_events):
@@ -94,6 +98,19 @@ def _stack_events(stack: LocalStack) -> list[dict[str, Any]]:
             }
         )
     return events[::-1]
+
+
+def _page(member: str, items: list[dict[str, Any]], id_member: str, token: str | None) -> dict[str, Any]:
+    """The answer's member: a page of items from the one token names. The token is the id (id_member) of the page's
+    first item, so an event that happens between the reads of two pages (newer, so before the first page) neither
+    repeats an event nor skips one."""
+    start = 0
+    if token is not None:
+        start = next((number for number, item in enumerate(items) if item[id_member] == token), len(items))
+    page: dict[str, Any] = {member: items[start : start + PAGE_SIZE]}
+    if start + PAGE_SIZE < len(items):
+        page["NextToken"] = items[start + PAGE_SIZE][id_member]
+    return page
 
 
 def _answer(result: dict[str, Any], status: int = 200) -> Answer:
