@@ -50,12 +50,8 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
         raise ThroughputFailed(f"Provisioned throughput {name} failed: {reason}")
     wanted = event["ResourceProperties"].get("modelId")
     # Changed by another request (a retried earlier update) while this one waited: its model is not this request's.
-    # Only an ARN is compared (a name is not in the ARN Bedrock reports).
-    if (
-        isinstance(wanted, str)
-        and wanted.startswith("arn:")
-        and not lifecycle.same_value(wanted, throughput["desiredModelArn"])
-    ):
+    # A model that no longer exists is not compared (nothing can tell).
+    if isinstance(wanted, str) and _serves(client, wanted, throughput["desiredModelArn"]) is False:
         raise ThroughputFailed(
             f"Provisioned throughput {name} was set to serve {throughput['desiredModelArn']} by another request while "
             f"this {event['RequestType']} waited for {wanted}: retry it (continue the rollback, or deploy again)"
@@ -87,8 +83,9 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
     name = desired.request.get("provisionedModelName") or _generated_name(client, desired, throughput)
     if name != throughput["provisionedModelName"]:
         changes["desiredProvisionedModelName"] = name
-    if not lifecycle.same_value(desired.request["modelId"], throughput["desiredModelArn"]):
-        changes["desiredModelId"] = desired.request["modelId"]
+    model_id = desired.request["modelId"]
+    if not _serves(client, model_id, throughput["desiredModelArn"]):
+        changes["desiredModelId"] = model_id
     if changes and throughput["status"] == "Updating":
         raise lifecycle.ChangeInProgress(
             KIND.noun, throughput["provisionedModelName"], throughput["desiredModelArn"], f"the change {changes}"
@@ -98,9 +95,11 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
 
         def changed() -> bool:
             live = KIND.get(client, arn)
-            return live is not None and all(
-                lifecycle.same_value(value, live[_REPORTED_AS[member]]) for member, value in changes.items()
-            )
+            if live is None:
+                return False
+            renamed = live["provisionedModelName"] == name
+            moved = "desiredModelId" not in changes or _serves(client, model_id, live["desiredModelArn"]) is True
+            return renamed and moved
 
         lifecycle.update_once(
             lambda: client.update_provisioned_model_throughput(provisionedModelId=arn, **changes), changed
@@ -108,8 +107,20 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
         logger.info("Updating provisioned throughput %s: %s", arn, changes)
 
 
-# Where GetProvisionedModelThroughput reports each change of UpdateProvisionedModelThroughput.
-_REPORTED_AS = {"desiredProvisionedModelName": "provisionedModelName", "desiredModelId": "desiredModelArn"}
+# A custom model's name (CustomModelName, without its backtracking pattern): not in the ARN Bedrock reports.
+CUSTOM_MODEL_NAME = re.compile(r"[0-9a-zA-Z_-]+")
+_get_custom_model = lifecycle.getter("get_custom_model", "modelIdentifier")
+
+
+def _serves(client: Any, model_id: str, model_arn: str) -> bool | None:
+    """Whether model_id, as a request gives it (an ARN, a foundation model's id or a custom model's name), is the
+    model of model_arn; None when it names a custom model that does not exist. A name is looked up."""
+    if lifecycle.same_value(model_id, model_arn):
+        return True
+    if not CUSTOM_MODEL_NAME.fullmatch(model_id):
+        return False
+    model = _get_custom_model(client, model_id)
+    return None if model is None else model["modelArn"] == model_arn
 
 
 def _generated_name(client: Any, desired: lifecycle.Desired, throughput: Mapping[str, Any]) -> str:

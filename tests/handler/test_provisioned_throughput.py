@@ -202,7 +202,8 @@ def test_an_update_whose_throughput_another_request_moved_to_another_model_fails
     """The rollback's Update back to model v1 waits; a retried earlier update (the failed deploy's, to v2) lands once
     Bedrock has finished the change back and moves the throughput to v2. The Update back's poll must not take the
     throughput serving v2 as done (the stack would hold v1 while v2 is served): it fails, naming both models, and
-    continuing the rollback sends it again. A model given by name is not compared (Bedrock reports the ARN)."""
+    continuing the rollback sends it again. So it does for a model given by name (looked up: Bedrock reports the
+    ARN)."""
     v1_properties = throughput_properties(model_arn)
     _, throughput_arn = in_service(bedrock, events, v1_properties)
     v2 = active_model(bedrock, "support-v2")
@@ -221,3 +222,42 @@ def test_an_update_whose_throughput_another_request_moved_to_another_model_fails
     assert poll(forward, throughput_arn)["Data"]["modelArn"] == v2  # the control: v2's own request completes
     by_name = update(events, throughput_arn, throughput_properties("support-v2"), v2_properties)
     assert poll(by_name, throughput_arn)["IsComplete"] is True
+    back_by_name = update(events, throughput_arn, throughput_properties("support-v1"), v2_properties)
+    with pytest.raises(RuntimeError, match=rf"serve {v2} by another request while this Update waited for support-v1"):
+        poll(back_by_name, throughput_arn)
+
+
+def test_a_model_given_by_name_is_not_changed_by_a_retag_or_its_rollback(bedrock, events, model_arn):
+    """CreateProvisionedModelThroughput takes a custom model's name as its modelId; Bedrock reports the model's ARN,
+    which does not contain the name. A retag, and the rollback of a failed update, must not send the model again:
+    the rollback changes nothing and calls nothing that writes (README, Rollback), and a throughput being updated
+    refuses other changes."""
+    named = throughput_properties("support-v1")
+    _, throughput_arn = in_service(bedrock, events, named)
+    assert bedrock.throughputs()[0]["modelArn"] == model_arn
+    retagged = named | {"tags": [{"key": "team", "value": "platform"}]}
+
+    retag = update(events, throughput_arn, retagged, named)
+    assert index.on_event(retag) == {"PhysicalResourceId": throughput_arn}
+    assert poll(retag, throughput_arn)["IsComplete"] is True
+    back = update(events, throughput_arn, named, retagged)
+    assert index.on_event(back) == {"PhysicalResourceId": throughput_arn}
+    assert poll(back, throughput_arn)["IsComplete"] is True
+
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == []
+    assert bedrock.tags(throughput_arn) == {"team": "ml"}
+
+
+def test_a_model_given_by_name_changes_to_another_given_by_name(bedrock, events, model_arn):
+    named = throughput_properties("support-v1")
+    _, throughput_arn = in_service(bedrock, events, named)
+    v2 = active_model(bedrock, "support-v2")
+    change = update(events, throughput_arn, throughput_properties("support-v2"), named)
+
+    assert index.on_event(change) == {"PhysicalResourceId": throughput_arn}
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == [
+        {"provisionedModelId": throughput_arn, "desiredModelId": "support-v2"}
+    ]
+    assert poll(change, throughput_arn) == {"IsComplete": False}
+    bedrock.finish_throughput_update(throughput_arn)
+    assert poll(change, throughput_arn)["Data"]["modelArn"] == v2
