@@ -50,6 +50,7 @@ _ROLE_MADE_BY_THE_CONSTRUCT = ("models", "open_weight_models", "evaluations")
 _MODEL_NAME_FIELDS = ("custom_model_name", "model_name", "imported_model_name", "target_model_name")
 # The sections whose models a deployment or a throughput may name by key, as a problem lists them.
 _SERVED_SECTIONS = "models, imported_models or copied_models"
+_BASE_MODELS = "a key of models or imported_models, a foundation model id or a model ARN"
 _REQUESTS: dict[str, Callable[..., dict[str, Any]]] = {
     "models": _requests.job,
     "imported_models": _requests.imported_model,
@@ -108,6 +109,18 @@ class EntryChecks(EvaluationChecks):
             and "." not in value
         )
 
+    def _base_model_problem(self, value: Any) -> str | None:
+        """A base_model that is neither a key of a model this file trains or imports nor a model id or ARN: sent as
+        written, Bedrock would take it for the name of some other custom model."""
+        if not isinstance(value, str) or value in self.model_keys:
+            return None
+        for section in ("copied_models", "open_weight_models"):
+            if value in dict(self.file.entries(section)):
+                return f"{_show(value)} is a key of {section}; a base_model is {_BASE_MODELS}"
+        if self.dangling(value):
+            return f"{_show(value)} is not {_BASE_MODELS}"
+        return None
+
     def _reference_problems(self) -> list[Problem]:
         problems = []
         for section in ("deployments", "provisioned_throughput"):
@@ -118,6 +131,10 @@ class EntryChecks(EvaluationChecks):
                             [section, key, "model"], f"{_show(entry['model'])} is no key of {_SERVED_SECTIONS}"
                         )
                     )
+        for key, entry in self.file.entries("models"):
+            problem = self._base_model_problem(entry["base_model"])
+            if problem:
+                problems.append(self.file.problem(["models", key, "base_model"], problem))
         # Models that continue training another model of the file: no cycles. Each model is walked once.
         bases = {key: entry["base_model"] for key, entry in self.file.entries("models")}
         done: set[str] = set()

@@ -148,6 +148,45 @@ def test_reference_cycles_and_duplicate_names_are_errors(tmp_path):
     assert any("job_name: 'same' is also the name of models." in p for p in found)
 
 
+COPIED_AND_OPEN_WEIGHT = """\
+copied_models:
+  support-copy:
+    source_model: arn:aws:bedrock:us-west-2:111122223333:custom-model/amazon.nova-micro-v1:0:128k/abcdefghijkl
+open_weight_models:
+  llama:
+    model_data: s3://my-bucket/llama/
+"""
+
+
+@pytest.mark.parametrize(
+    ("base_model", "expected"),
+    [
+        ("supprt", "'supprt' is not a key of models or imported_models"),
+        (
+            "support-copy",
+            "'support-copy' is a key of copied_models; a base_model is a key of models or imported_models",
+        ),
+        ("llama", "'llama' is a key of open_weight_models; a base_model is a key of models or imported_models"),
+    ],
+    ids=["misspelt", "copy", "open-weight"],
+)
+def test_a_base_model_that_is_no_model_of_the_file_nor_an_id_is_refused(tmp_path, base_model, expected):
+    """Bedrock's baseModelIdentifier takes a custom model's name too, so a misspelt key, or the key of a copy or an
+    open-weight import (not built when models are), would be sent as written: a model of that name trains, or none."""
+    text = GOOD.replace("    base_model: support\n", f"    base_model: {base_model}\n") + COPIED_AND_OPEN_WEIGHT
+    found = problems(write(tmp_path, text))
+    (problem,) = [p for p in found if "base_model" in p]
+    suffix = ", a foundation model id or a model ARN"
+    assert problem.endswith(f"models.yaml:9:17: models.support-v2.base_model: {expected}{suffix}")
+    for valid in (
+        "nova",
+        "amazon.nova-micro-v1:0:128k",
+        "arn:aws:bedrock:us-east-1:111122223333:custom-model/amazon.nova-micro-v1:0:128k/abcdefghijkl",
+    ):
+        fine = GOOD.replace("    base_model: support\n", f"    base_model: {valid}\n") + COPIED_AND_OPEN_WEIGHT
+        assert [p for p in problems(write(tmp_path, fine)) if "base_model" in p] == []
+
+
 def test_a_problem_in_a_stage_is_reported_where_the_stage_says_it(tmp_path):
     text = GOOD.replace("        output_data: s3://prod-bucket/output/", "        output_data: prod-bucket")
     (problem,) = problems(write(tmp_path, text))
