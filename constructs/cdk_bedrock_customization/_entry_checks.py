@@ -5,7 +5,7 @@ evaluation's datasets and requirements."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -73,7 +73,7 @@ class EntryChecks(EvaluationChecks):
         """References, cycles, unique names, and each entry's request against the contract (of a file whose
         schema_problems are none)."""
         problems = self._reference_problems() + self._not_waited_problems() + self._name_problems()
-        problems += self._key_problems() + self._after_problems()
+        problems += self._key_problems() + self._after_problems() + self._token_problems()
         for section in SECTIONS:
             for key, entry in self.file.entries(section):
                 request_problems = _unread_problems(self.file, section, key, entry) or self._request_problems(
@@ -108,6 +108,18 @@ class EntryChecks(EvaluationChecks):
             and not value.startswith("arn:")
             and "." not in value
         )
+
+    def _token_problems(self) -> list[Problem]:
+        """Text that aws-cdk-lib would take for a token: a synth would fail deep in the kernel (or, had the app made
+        that token, put something else in the template)."""
+        problems = []
+        for section in SECTIONS:
+            for key, entry in self.file.entries(section):
+                for path, text in _strings([section, key], entry):
+                    if any(marker in text for marker in _requests.STRING_TOKEN_MARKERS):
+                        message = f"{_show(text)} holds aws-cdk-lib's token marker; a models file holds plain values"
+                        problems.append(self.file.problem(path, message))
+        return problems
 
     def _base_model_problem(self, value: Any) -> str | None:
         """A base_model that is neither a key of a model this file trains or imports nor a model id or ARN: sent as
@@ -320,6 +332,19 @@ class EntryChecks(EvaluationChecks):
         *others, last = given
         also = ", ".join(f"{name} (line {_position(self.file.document, [section, key, name])[0]})" for name in others)
         return self.file.problem([section, key, last], f"{rule}; {also} is also given")
+
+
+def _strings(path: list[Any], value: Any) -> Iterator[tuple[list[Any], str]]:
+    """Every string in value, keys included, with its path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings([*path, key], key)
+            yield from _strings([*path, key], item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings([*path, index], item)
 
 
 def _unread_problems(file: ModelsFile, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:

@@ -14,6 +14,9 @@ from typing import Any
 
 from bedrock_custom_resource.contract import CONTRACTS, CUSTOMIZATION_JOB, WaitUntil
 
+# How aws-cdk-lib marks a token within a string; a plain value (a models file's) must not hold one.
+STRING_TOKEN_MARKERS = ("${Token[", "#{Token[")
+
 
 class CompletionMode(enum.StrEnum):
     """How a deployment waits for a customization job (see Completion)."""

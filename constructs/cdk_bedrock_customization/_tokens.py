@@ -14,7 +14,8 @@ from typing import Any
 
 import aws_cdk as cdk
 
-_STRING_MARKERS = ("${Token[", "#{Token[")
+from ._requests import STRING_TOKEN_MARKERS
+
 # A token within a string, as a group: re.split keeps the tokens between the literal parts.
 STRING_TOKEN = re.compile(r"(\$\{Token\[[^\]]*\]\})")
 _LITERAL_TYPES = (bool, int, dict, list, tuple, type(None))
@@ -22,7 +23,7 @@ _LITERAL_TYPES = (bool, int, dict, list, tuple, type(None))
 
 def is_unresolved(value: Any) -> bool:
     if isinstance(value, str):
-        return any(marker in value for marker in _STRING_MARKERS)
+        return any(marker in value for marker in STRING_TOKEN_MARKERS)
     if isinstance(value, float):
         # NaN and the infinities are never tokens, and JSON cannot carry them to the kernel (it would crash).
         return math.isfinite(value) and bool(cdk.Token.is_unresolved(value))

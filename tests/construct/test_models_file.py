@@ -187,6 +187,36 @@ def test_a_base_model_that_is_no_model_of_the_file_nor_an_id_is_refused(tmp_path
         assert [p for p in problems(write(tmp_path, fine)) if "base_model" in p] == []
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "hyper_parameters: {epochCount: 2}",
+            'hyper_parameters: {epochCount: "${Token[TOKEN.7777]}"}',
+            "models.yaml:7:36: models.support.hyper_parameters.epochCount: '${Token[TOKEN.7777]}'",
+        ),
+        (
+            "    model: support\n",
+            '    model: support\n    description: "in ${Token[AWS.AccountId.5]}"\n',
+            "models.yaml:18:18: deployments.support-on-demand.description: 'in ${Token[AWS.AccountId.5]}'",
+        ),
+        (
+            "        output_data: s3://prod-bucket/output/",
+            "        output_data: s3://prod-bucket/output/\n"
+            '        hyper_parameters: {epochCount: "#{Token[TOKEN.12]}"}',
+            "models.yaml:27:40: models.support.hyper_parameters.epochCount: '#{Token[TOKEN.12]}'",
+        ),
+    ],
+    ids=["number", "description", "stage"],
+)
+def test_a_token_marker_in_a_value_is_refused_at_its_line(tmp_path, old, new, expected):
+    """aws-cdk-lib takes any string holding ${Token[...]} or #{Token[...]} for a token: synth would fail in the jsii
+    kernel naming no line (or put the app's token in the template). A models file holds plain values."""
+    found = problems(write(tmp_path, GOOD.replace(old, new)), stage="prod")
+    (problem,) = [p for p in found if "token marker" in p]
+    assert f"/{expected} holds aws-cdk-lib's token marker; a models file holds plain values (stage prod)" in problem
+
+
 def test_a_problem_in_a_stage_is_reported_where_the_stage_says_it(tmp_path):
     text = GOOD.replace("        output_data: s3://prod-bucket/output/", "        output_data: prod-bucket")
     (problem,) = problems(write(tmp_path, text))
