@@ -32,7 +32,7 @@ class TemplateError(ValueError):
 def load_template(path: Path | str, parameters: Mapping[str, Any] | None = None) -> Template:
     """A plain template from a JSON or YAML file (short-form tags read as cfn-lint reads them), with
     parameter values given as CloudFormation takes them (``--parameters``)."""
-    from cfnlint.decode import decode  # type: ignore[import-untyped]  # a dev tool: loaded only when needed
+    from cfnlint.decode import decode  # type: ignore[import-untyped]  # loaded only for a plain template
 
     body, problems = decode(str(path))
     if body is None or problems:
