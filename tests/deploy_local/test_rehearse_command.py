@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
+import sys
 from typing import Any
 from unittest import mock
 
 import pytest
 from cdk_bedrock_customization.rehearsal import __main__ as command
 from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_EVALUATION_SCORES
+from cdk_bedrock_customization.rehearsal.cloud import SynthesisFailed, synthesize
 from cdk_bedrock_customization.rehearsal.engine import Outcome
 from hypothesis import given
 from hypothesis import strategies as st
@@ -196,3 +199,42 @@ def test_the_options_take_what_a_rehearsal_can_use():
 def test_the_report_says_whether_a_failed_delete_left_the_resource_in_the_stack(operation, status, label):
     outcome = Outcome(operation, status.endswith("_COMPLETE"), status=status, delete_failed=["Throughput"])
     assert command.delete_failed_label(outcome) == label
+
+
+# An app command that records the context it is given, and writes an empty cloud assembly.
+CONTEXT_RECORDER = """\
+import json, os, pathlib, sys
+outdir = pathlib.Path(os.environ["CDK_OUTDIR"])
+outdir.mkdir(parents=True)
+(outdir / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {}}))
+pathlib.Path(sys.argv[1]).write_text(os.environ["CDK_CONTEXT_JSON"])
+"""
+
+
+def test_the_app_gets_its_projects_context_as_the_cdk_cli_gives_it(tmp_path, monkeypatch):
+    """cdk synth gives the app cdk.json's context (feature flags, the app's own settings) and cdk.context.json's
+    (saved lookups); a rehearsal synthesizes what cdk deploy would deploy, with the update step's context over it."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "record.py").write_text(CONTEXT_RECORDER)
+    (project / "cdk.json").write_text(
+        json.dumps({"app": "python3 app.py", "context": {"dataBucket": "team-data", "@aws-cdk/core:flag": True}})
+    )
+    (project / "cdk.context.json").write_text(json.dumps({"vpc-provider:account=1": {"vpcId": "vpc-1"}}))
+    monkeypatch.chdir(project)
+    recorded = tmp_path / "context.json"
+    app = f"{sys.executable} record.py {recorded}"
+
+    synthesize(app, tmp_path / "create")
+    assert json.loads(recorded.read_text()) == {
+        "dataBucket": "team-data",
+        "@aws-cdk/core:flag": True,
+        "vpc-provider:account=1": {"vpcId": "vpc-1"},
+    }
+    synthesize(app, tmp_path / "update", {"dataBucket": "other-data", "epochs": 3})
+    assert json.loads(recorded.read_text())["dataBucket"] == "other-data"
+    assert json.loads(recorded.read_text())["epochs"] == 3
+
+    (project / "cdk.json").write_text("{not json")
+    with pytest.raises(SynthesisFailed, match=r"cdk\.json: Expecting property name"):
+        synthesize(app, tmp_path / "broken")

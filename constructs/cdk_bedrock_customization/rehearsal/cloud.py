@@ -59,8 +59,10 @@ class SynthesisFailed(RuntimeError):
 
 
 def synthesize(app: str, outdir: Path, context: Mapping[str, Any] | None = None) -> Path:
-    """Run a CDK app command as the CDK CLI does (CDK_OUTDIR, CDK_CONTEXT_JSON), without an AWS account."""
-    env = dict(os.environ, CDK_OUTDIR=str(outdir), CDK_CONTEXT_JSON=json.dumps(dict(context or {})))
+    """Run a CDK app command as the CDK CLI does (CDK_OUTDIR, CDK_CONTEXT_JSON), without an AWS account, from the
+    current directory: its project's context (project_context) with context over it."""
+    merged = {**project_context(Path.cwd()), **(context or {})}
+    env = dict(os.environ, CDK_OUTDIR=str(outdir), CDK_CONTEXT_JSON=json.dumps(merged))
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     completed = subprocess.run(app, shell=True, env=env, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -68,6 +70,25 @@ def synthesize(app: str, outdir: Path, context: Mapping[str, Any] | None = None)
     if not (outdir / "manifest.json").is_file():
         raise SynthesisFailed(f"{app} wrote no cloud assembly to CDK_OUTDIR: give a CDK app's command (--app)")
     return outdir
+
+
+def project_context(directory: Path) -> dict[str, Any]:
+    """The context the CDK CLI gives an app it runs from directory: cdk.context.json's (the lookups it saved), then
+    cdk.json's context (feature flags among them) over it."""
+    context: dict[str, Any] = {}
+    for name, member in (("cdk.context.json", None), ("cdk.json", "context")):
+        path = directory / name
+        if not path.is_file():
+            continue
+        try:
+            settings = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise SynthesisFailed(f"{path}: {error}") from error
+        values = settings.get(member, {}) if member and isinstance(settings, dict) else settings
+        if not isinstance(values, dict):
+            raise SynthesisFailed(f"{path}: the context is not a JSON object")
+        context.update(values)
+    return context
 
 
 def stacks_of(assembly_dir: Path) -> list[StackArtifact]:
