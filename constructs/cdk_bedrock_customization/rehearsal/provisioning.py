@@ -20,10 +20,36 @@ from .limits import resource_refusal
 from .resources import bucket_name, plausible
 from .single_function import HANDLER as SINGLE_FUNCTION_HANDLER
 from .stack_resources import Deployed, ResourceFailed, StackResources
-from .template import Environment
+from .template import Environment, Template
 from .wait_conditions import WaitConditions
 
 BUCKET = "AWS::S3::Bucket"
+# The Node.js code the rehearsal runs (framework_host): the Provider framework's.
+FRAMEWORK_HANDLER_MODULE = "framework"
+
+
+def not_rehearsed(template: Template) -> str | None:
+    """Why the rehearsal cannot play a template, or None: a custom resource whose ServiceToken is a Node.js function
+    of the stack other than the Provider framework's (aws-cdk-lib's AwsCustomResource, a bucket's auto-delete) would
+    get no response, and fail an hour later naming nothing."""
+    for logical_id, resource in template.resources.items():
+        resource_type = str(resource.get("Type", ""))
+        if not is_custom(resource_type) or bucket_deployments.handles(resource_type):
+            continue
+        if cross_region_exports.handles(resource_type):
+            continue
+        token = resource.get("Properties", {}).get("ServiceToken")
+        target = token.get("Fn::GetAtt", [None])[0] if isinstance(token, dict) else None
+        function = template.resources.get(target) if isinstance(target, str) else None
+        if function is None or function.get("Type") != FUNCTION:
+            continue
+        runtime, handler = (str(function.get("Properties", {}).get(name, "")) for name in ("Runtime", "Handler"))
+        if runtime.startswith("nodejs") and handler.split(".")[0] != FRAMEWORK_HANDLER_MODULE:
+            return (
+                f"{logical_id} ({resource_type}): its function {target} runs Node.js code ({handler}), and the "
+                "rehearsal runs only the Provider framework's"
+            )
+    return None
 
 
 class Provisioner:

@@ -19,7 +19,7 @@ from .custom_resources import is_custom
 from .dependency_walk import dependencies_among, dependents_among, direct_dependents_among, walk
 from .event_rules import RULE, EventRules
 from .limits import template_refusal
-from .provisioning import Provisioner
+from .provisioning import Provisioner, not_rehearsed
 from .reporting import Outcome, Printer
 from .stack_resources import Deployed, ResourceFailed, StackEvent, StackResources
 from .template import Template, TemplateError
@@ -89,6 +89,10 @@ class StackOperation:
         if refusal is not None:
             self.printer.line(f"{operation} refused {stack}: ValidationError: {refusal}")
             return Outcome(operation, False, f"{stack}: ValidationError: {refusal}")
+        unplayed = not_rehearsed(template)
+        if unplayed is not None:
+            self.printer.line(f"{operation} not rehearsed {stack}: {unplayed}")
+            return Outcome(operation, False, f"{stack}: not rehearsed: {unplayed}")
         previous_template, previous_state = resources.template, dict(resources.state)
         previous_imports = resources.imports
         resources.imports = set()  # what the new template imports, found as it is resolved

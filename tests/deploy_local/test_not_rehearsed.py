@@ -1,0 +1,54 @@
+"""What the rehearsal cannot play is refused before anything is made, naming the resource: a custom resource served
+by Node.js code other than the Provider framework's (aws-cdk-lib's AwsCustomResource, as a model looked up by name
+uses, or a bucket's auto_delete_objects) would get no response and fail an hour later, naming nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
+
+STACK = "NotRehearsed"
+
+
+def served_by(runtime: str, handler: str) -> dict[str, Any]:
+    """A template, as aws-cdk-lib's AwsCustomResource makes one: a function, and a custom resource it serves."""
+    return {
+        "Resources": {
+            "ServeFunction": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Runtime": runtime,
+                    "Handler": handler,
+                    "Code": {"S3Bucket": "cdk-assets", "S3Key": "0123abcd.zip"},
+                    "Role": "arn:aws:iam::111122223333:role/ServeRole",
+                },
+            },
+            "ByNameLookup": {
+                "Type": "Custom::AWS",
+                "Properties": {"ServiceToken": {"Fn::GetAtt": ["ServeFunction", "Arn"]}, "Create": "{}"},
+            },
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("runtime", "handler"), [("nodejs22.x", "index.handler"), ("nodejs20.x", "__entrypoint__.handler")]
+)
+def test_a_custom_resource_of_other_node_code_is_refused_before_anything_is_made(tmp_path, runtime, handler):
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(served_by(runtime, handler)))
+    lines: list[str] = []
+    with LocalCloud(write=lines.append) as local:
+        outcome = local.deploy_template(path, STACK)
+
+        assert not outcome.succeeded
+        expected = (
+            f"ByNameLookup (Custom::AWS): its function ServeFunction runs Node.js code ({handler}), and the rehearsal "
+            "runs only the Provider framework's"
+        )
+        assert outcome.reason == f"{STACK}: not rehearsed: {expected}"
+        assert lines == [f"[00:00:00] CREATE not rehearsed {STACK}: {expected}"]
+        assert local.stacks[STACK].state == {}
