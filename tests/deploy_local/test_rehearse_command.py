@@ -238,3 +238,43 @@ def test_the_app_gets_its_projects_context_as_the_cdk_cli_gives_it(tmp_path, mon
     (project / "cdk.json").write_text("{not json")
     with pytest.raises(SynthesisFailed, match=r"cdk\.json: Expecting property name"):
         synthesize(app, tmp_path / "broken")
+
+
+# An app command that writes a cloud assembly of one stack whose metadata (in its own file, as aws-cdk-lib writes
+# it) holds the annotations given as JSON.
+ANNOTATED_APP = """\
+import json, os, pathlib, sys
+outdir = pathlib.Path(os.environ["CDK_OUTDIR"])
+outdir.mkdir(parents=True)
+stack = {
+    "type": "aws:cloudformation:stack",
+    "properties": {"templateFile": "Annotated.template.json"},
+    "additionalMetadataFile": "Annotated.metadata.json",
+}
+(outdir / "manifest.json").write_text(json.dumps({"version": "36.0.0", "artifacts": {"Annotated": stack}}))
+(outdir / "Annotated.template.json").write_text(json.dumps({"Resources": {}}))
+(outdir / "Annotated.metadata.json").write_text(sys.argv[1])
+"""
+
+
+def test_the_apps_warnings_are_printed_and_its_errors_fail_the_synthesis_as_cdk_synth_does(tmp_path, capsys):
+    """cdk synth prints each annotation as [Warning at /path] message, and fails on an error (a polled job's
+    one-hour limit is a warning the rehearsal's user must see too)."""
+    (tmp_path / "annotated.py").write_text(ANNOTATED_APP)
+    warning = {"type": "aws:cdk:warning", "data": "Deployments wait at most 1 hour [ack: jobLongerThanTotalTimeout]"}
+    info = {"type": "aws:cdk:creationStack", "data": ["..."]}
+    metadata = {"/Annotated": [info], "/Annotated/Provider": [warning]}
+    app = f"{sys.executable} {tmp_path / 'annotated.py'} '{json.dumps(metadata)}'"
+
+    synthesize(app, tmp_path / "warned")
+    assert capsys.readouterr().err == (
+        "[Warning at /Annotated/Provider] Deployments wait at most 1 hour [ack: jobLongerThanTotalTimeout]\n"
+    )
+
+    error = {"type": "aws:cdk:error", "data": "Cannot use a role from another account"}
+    metadata["/Annotated/Model"] = [error]
+    app = f"{sys.executable} {tmp_path / 'annotated.py'} '{json.dumps(metadata)}'"
+    with pytest.raises(
+        SynthesisFailed, match=r"found errors, as cdk synth does:\n\[Error at /Annotated/Model\] Cannot"
+    ):
+        synthesize(app, tmp_path / "failed")

@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -69,7 +70,36 @@ def synthesize(app: str, outdir: Path, context: Mapping[str, Any] | None = None)
         raise SynthesisFailed(f"{app} failed (exit status {completed.returncode}):\n{completed.stderr[-4000:]}")
     if not (outdir / "manifest.json").is_file():
         raise SynthesisFailed(f"{app} wrote no cloud assembly to CDK_OUTDIR: give a CDK app's command (--app)")
+    found = synth_annotations(outdir)
+    for _level, line in found:
+        print(line, file=sys.stderr)
+    errors = [line for level, line in found if level == "Error"]
+    if errors:
+        raise SynthesisFailed(f"{app}: found errors, as cdk synth does:\n" + "\n".join(errors))
     return outdir
+
+
+# Annotations, as the CDK CLI prints them after a synth; an error fails it.
+ANNOTATION_LEVELS = {"aws:cdk:warning": "Warning", "aws:cdk:error": "Error"}
+
+
+def synth_annotations(assembly_dir: Path) -> list[tuple[str, str]]:
+    """The warnings and errors of the assembly's stacks, as (level, "[Level at /path] message"), as cdk synth prints
+    them (from each stack's metadata, in its manifest or the file it names)."""
+    manifest = json.loads((assembly_dir / "manifest.json").read_text())
+    found = []
+    for artifact in manifest.get("artifacts", {}).values():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        metadata = dict(artifact.get("metadata", {}))
+        if "additionalMetadataFile" in artifact:
+            metadata.update(json.loads((assembly_dir / artifact["additionalMetadataFile"]).read_text()))
+        for path, entries in metadata.items():
+            for entry in entries:
+                level = ANNOTATION_LEVELS.get(entry.get("type"))
+                if level is not None:
+                    found.append((level, f"[{level} at {path}] {entry.get('data')}"))
+    return found
 
 
 def project_context(directory: Path) -> dict[str, Any]:
