@@ -73,7 +73,7 @@ class EntryChecks(EvaluationChecks):
         """References, cycles, unique names, and each entry's request against the contract (of a file whose
         schema_problems are none)."""
         problems = self._reference_problems() + self._not_waited_problems() + self._name_problems()
-        problems += self._key_problems() + self._after_problems() + self._token_problems()
+        problems += self._key_problems() + self._after_problems() + _token_problems(self.file)
         for section in SECTIONS:
             for key, entry in self.file.entries(section):
                 request_problems = _unread_problems(self.file, section, key, entry) or self._request_problems(
@@ -109,30 +109,6 @@ class EntryChecks(EvaluationChecks):
             and "." not in value
         )
 
-    def _token_problems(self) -> list[Problem]:
-        """Text that aws-cdk-lib would take for a token: a synth would fail deep in the kernel (or, had the app made
-        that token, put something else in the template)."""
-        problems = []
-        for section in SECTIONS:
-            for key, entry in self.file.entries(section):
-                for path, text in _strings([section, key], entry):
-                    if any(marker in text for marker in _requests.STRING_TOKEN_MARKERS):
-                        message = f"{_show(text)} holds aws-cdk-lib's token marker; a models file holds plain values"
-                        problems.append(self.file.problem(path, message))
-        return problems
-
-    def _base_model_problem(self, value: Any) -> str | None:
-        """A base_model that is neither a key of a model this file trains or imports nor a model id or ARN: sent as
-        written, Bedrock would take it for the name of some other custom model."""
-        if not isinstance(value, str) or value in self.model_keys:
-            return None
-        for section in ("copied_models", "open_weight_models"):
-            if value in dict(self.file.entries(section)):
-                return f"{_show(value)} is a key of {section}; a base_model is {_BASE_MODELS}"
-        if self.dangling(value):
-            return f"{_show(value)} is not {_BASE_MODELS}"
-        return None
-
     def _reference_problems(self) -> list[Problem]:
         problems = []
         for section in ("deployments", "provisioned_throughput"):
@@ -144,7 +120,7 @@ class EntryChecks(EvaluationChecks):
                         )
                     )
         for key, entry in self.file.entries("models"):
-            problem = self._base_model_problem(entry["base_model"])
+            problem = _base_model_problem(self, entry["base_model"])
             if problem:
                 problems.append(self.file.problem(["models", key, "base_model"], problem))
         # Models that continue training another model of the file: no cycles. Each model is walked once.
@@ -332,6 +308,32 @@ class EntryChecks(EvaluationChecks):
         *others, last = given
         also = ", ".join(f"{name} (line {_position(self.file.document, [section, key, name])[0]})" for name in others)
         return self.file.problem([section, key, last], f"{rule}; {also} is also given")
+
+
+def _token_problems(file: ModelsFile) -> list[Problem]:
+    """Text that aws-cdk-lib would take for a token: a synth would fail deep in the kernel (or, had the app made
+    that token, put something else in the template)."""
+    problems = []
+    for section in SECTIONS:
+        for key, entry in file.entries(section):
+            for path, text in _strings([section, key], entry):
+                if any(marker in text for marker in _requests.STRING_TOKEN_MARKERS):
+                    message = f"{_show(text)} holds aws-cdk-lib's token marker; a models file holds plain values"
+                    problems.append(file.problem(path, message))
+    return problems
+
+
+def _base_model_problem(checks: EntryChecks, value: Any) -> str | None:
+    """A base_model that is neither a key of a model this file trains or imports nor a model id or ARN: sent as
+    written, Bedrock would take it for the name of some other custom model."""
+    if not isinstance(value, str) or value in checks.model_keys:
+        return None
+    for section in ("copied_models", "open_weight_models"):
+        if value in dict(checks.file.entries(section)):
+            return f"{_show(value)} is a key of {section}; a base_model is {_BASE_MODELS}"
+    if checks.dangling(value):
+        return f"{_show(value)} is not {_BASE_MODELS}"
+    return None
 
 
 def _strings(path: list[Any], value: Any) -> Iterator[tuple[list[Any], str]]:
