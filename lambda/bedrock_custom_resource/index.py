@@ -13,6 +13,8 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from . import contract, lifecycle, model_jobs
 from .aws import cloudformation_client
 from .responses import HandlerFailed, bounded_reason, encodable, error_message
@@ -62,6 +64,9 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
             if left is None:
                 _removing_what_an_unfinished_update_made(handler, named)
     except Exception as error:
+        nothing = _delete_of_an_id_bedrock_refuses(entry, event, error)
+        if nothing is not None:
+            return nothing
         message = error_message(error)
         reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
         if reason == message:
@@ -81,6 +86,27 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
 # In the answer of a Delete whose physical id CloudFormation made up, which its polls are given: the ARN of what the
 # create made, so that they neither look for it again nor read the stack's events.
 MADE_MARK = "cdk-bedrock-customization:made"
+
+
+def _delete_of_an_id_bedrock_refuses(entry: str, event: Mapping[str, Any], error: Exception) -> dict[str, Any] | None:
+    """The answer to a Delete that failed because Bedrock refuses its physical id (ValidationException), when a Get of
+    it is refused too (the id is its only input): an id of this type's ARN shape (the handlers' patterns are loose,
+    so that anything that may be a resource is deleted) that names nothing Bedrock can hold. None: not that case."""
+    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+    if event.get("RequestType") != "Delete" or code != "ValidationException":
+        return None
+    handler = _handler(event)
+    kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
+    physical_id = event.get("PhysicalResourceId", "")
+    if kind is None or not kind.arn_pattern.fullmatch(physical_id):
+        return None
+    client = handler.bedrock_client()
+    try:
+        kind.get(client, physical_id)
+    except client.exceptions.ValidationException:
+        logger.info("Bedrock refuses %s as an identifier: it names nothing to delete", physical_id)
+        return {"PhysicalResourceId": physical_id} if entry == "on_event" else {"IsComplete": True}
+    return None
 
 
 def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any], entry: str) -> Mapping[str, Any]:
