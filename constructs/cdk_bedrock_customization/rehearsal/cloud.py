@@ -292,12 +292,8 @@ class LocalCloud:
             if stacks is not None and name not in stacks:
                 continue
             stack = self.stacks[name]
-            in_use = [
-                (export, other.env.stack_name)
-                for export in stack.exports()
-                for other in self.stacks.values()
-                if other is not stack and export in other.imports
-            ]
+            in_use = [(export, self._importer_of(export, name)) for export in stack.exports()]
+            in_use = [(export, importer) for export, importer in in_use if importer is not None]
             if in_use:
                 export, importer = in_use[0]
                 reason = f"Export {export} cannot be deleted as it is in use by {importer}"
@@ -339,9 +335,14 @@ class LocalCloud:
             responses=self.responses,
             owner_of_function=self._owner_of_function,
             import_value=lambda export: self._import_value(export, name),
+            importer_of=lambda export: self._importer_of(export, name),
         )
         self.stacks[name] = stack
         return stack
+
+    def _importer_of(self, export: str, exporter: str) -> str | None:
+        """A stack other than exporter that imports the export (None: none does)."""
+        return next((name for name, stack in self.stacks.items() if name != exporter and export in stack.imports), None)
 
     def _owner_of_function(self, function_arn: str) -> LocalStack | None:
         """Lambda: the stack whose function this is (function names are unique in an account and Region)."""

@@ -78,11 +78,13 @@ class LocalStack:
         owner_of_function: Callable[[str], LocalStack | None] = lambda _arn: None,
         import_value: Callable[[str], Any] | None = None,
         service_token_stand_ins: Mapping[str, StandIn] | None = None,
+        importer_of: Callable[[str], str | None] = lambda _export: None,
     ) -> None:
         """late_retries: Lambda's later retries of asynchronous invocations (lambda_service.LateRetries); responses:
         the cloud's ResponseURLs (by default, the stack's own); owner_of_function(function ARN):
         the stack of the cloud that has a function this stack does not; import_value(export name): the value
-        of another stack's export; service_token_stand_ins (for tests of the protocol): ServiceToken -> a
+        of another stack's export; importer_of(export name): another stack that imports this stack's export (None:
+        none does); service_token_stand_ins (for tests of the protocol): ServiceToken -> a
         callable that gets each custom resource request sent to it and returns the response (Status,
         PhysicalResourceId, Data, Reason), in place of a function that would PUT it to the ResponseURL."""
         self.env = env
@@ -129,7 +131,9 @@ class LocalStack:
             env, clock, self._responses, self._functions.invoke_async, service_token_stand_ins
         )
         provisioner = Provisioner(env, custom_resources, self._wait_conditions, self._functions, self.resources)
-        self._operation = StackOperation(self.resources, printer, provisioner, self._wait_conditions, self._event_rules)
+        self._operation = StackOperation(
+            self.resources, printer, provisioner, self._wait_conditions, self._event_rules, importer_of
+        )
 
     def close(self) -> None:
         self._closed.set()

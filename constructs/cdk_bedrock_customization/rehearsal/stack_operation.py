@@ -71,8 +71,11 @@ class StackOperation:
         provisioner: Provisioner,
         wait_conditions: WaitConditions,
         event_rules: EventRules,
+        importer_of: Callable[[str], str | None] = lambda _export: None,
     ) -> None:
+        """importer_of(export name): another stack of the cloud that imports it (None: none does)."""
         self.resources = resources
+        self.importer_of = importer_of
         self.env = resources.env
         self.clock: VirtualClock = resources.clock
         self.printer = printer
@@ -94,7 +97,7 @@ class StackOperation:
             self.printer.line(f"{operation} not rehearsed {stack}: {unplayed}")
             return Outcome(operation, False, f"{stack}: not rehearsed: {unplayed}")
         previous_template, previous_state = resources.template, dict(resources.state)
-        previous_imports = resources.imports
+        previous_imports, previous_exports = resources.imports, resources.exports() if resources.state else {}
         resources.imports = set()  # what the new template imports, found as it is resolved
         resources.template, resources.assembly_dir = template, assembly_dir
         outcome = Outcome(operation, True)
@@ -107,6 +110,7 @@ class StackOperation:
                 lambda lid: self._apply(lid, previous_state, outcome),
                 cancel_requests=True,
             )
+            self._refuse_changing_exports_in_use(previous_exports)
         except ResourceFailed as failure:
             outcome.succeeded, outcome.reason = False, str(failure)
             Rollback(self, previous_template, previous_state, outcome).run()
@@ -120,6 +124,17 @@ class StackOperation:
         outcome.status = f"{operation}_COMPLETE"
         stack_event(self.resources, self.printer, outcome.status)
         return outcome
+
+    def _refuse_changing_exports_in_use(self, previous: Mapping[str, Any]) -> None:
+        """As CloudFormation fails an update (and rolls it back) that removes or changes an export another stack
+        imports, once its resources are updated and its outputs evaluated."""
+        current = self.resources.exports()
+        for name, value in previous.items():
+            importer = self.importer_of(name)
+            if importer is None or (name in current and current[name] == value):
+                continue
+            change = "updated" if name in current else "deleted"
+            raise ResourceFailed(f"Export {name} cannot be {change} as it is in use by {importer}")
 
     def _clean_up(
         self, previous_template: Template, previous_state: Mapping[str, Deployed], stale: list[str], outcome: Outcome
