@@ -7,6 +7,7 @@ checks every statement against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import aws_cdk as cdk
@@ -65,9 +66,13 @@ class HandlerGrants:
     policy size.
     """
 
-    def __init__(self, handler: iam.IRole, stack: cdk.Stack) -> None:
+    def __init__(
+        self, handler: iam.IRole, stack: cdk.Stack, passable_roles: Callable[[], str | None] = lambda: None
+    ) -> None:
+        """passable_roles(): the only roles the provider's handler passes (None: its stacks' own roles too)."""
         self.handler = handler
         self.stack = stack
+        self.passable_roles = passable_roles
         # Statements by purpose, with the resources they name so far. Python-side sets: reading
         # statement.resources back would cost a jsii round trip per model.
         self._statements: dict[str, tuple[iam.PolicyStatement, set[str]]] = {}
@@ -174,6 +179,14 @@ class HandlerGrants:
         if not own_role:
             self.allow_passing(role_arn)
             return
+        passable = self.passable_roles()
+        if passable is not None:
+            raise ValueError(
+                f"role: none given, but the provider passes only roles matching {passable} to Bedrock (the provider "
+                "of a CustomizationProviderStack, for templates that bring their roles), and would refuse the role "
+                "made for it at deploy: give role= such a role, or use a provider without passable roles "
+                "(CustomizationProvider.of(stack))"
+            )
         if "pass-own-roles" in self._statements:
             return  # one statement for all of them: nothing to add
         any_role = self.stack.format_arn(service="iam", region="", resource="role", resource_name="*")

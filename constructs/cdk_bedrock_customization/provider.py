@@ -109,6 +109,8 @@ class CustomizationProvider(Construct):
             self.handler_role.add_to_policy(statement)
         # What the provider does for each stack whose resources it runs (its own stack, and any other).
         self._uses: dict[cdk.Stack, StackUse] = {}
+        # The roles the handler may pass (allow_passing_roles); None: its stacks' own roles, and the roles given.
+        self.passable_roles: str | None = None
         self._use_of: weakref.WeakKeyDictionary[Construct, StackUse] = weakref.WeakKeyDictionary()
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
@@ -205,6 +207,7 @@ class CustomizationProvider(Construct):
         a roleArn that does not match: the error names it, rather than IAM's AccessDenied."""
         if not role_arns.endswith("*"):
             raise ValueError(f"role_arns: {role_arns!r} does not end with '*'")
+        self.passable_roles = role_arns
         self.use(self).grants.allow_passing(role_arns)
         self.runner.creating_function.add_environment(PASSABLE_ROLES_VARIABLE, role_arns)
 
@@ -262,7 +265,7 @@ class StackUse:
                 stack, f"{PROVIDER_ID}Grants{provider.node.addr[:8]}", provider.handler_role.role_arn, mutable=True
             )
         )
-        self.grants = HandlerGrants(self.handler, stack)
+        self.grants = HandlerGrants(self.handler, stack, passable_roles=lambda: provider.passable_roles)
         self.jobs = JobQueue(anchor, provider.max_concurrent_jobs, provider.total_timeout)
         self._notifier: JobCompletionNotifier | None = None
         if not own:

@@ -10,9 +10,11 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from bedrock_custom_resource import contract, environment
-from cdk_bedrock_customization import CustomizationProviderStack, ProviderKind
+from cdk_bedrock_customization import CustomizationProviderStack, CustomModel, ProviderKind, S3Data
 from cfnlint.decode import cfn_yaml
 
 import app as example_app
@@ -224,3 +226,27 @@ def test_the_example_jobs_properties_pass_the_handlers_contract():
     request = contract.create_request(contract.CUSTOMIZATION_JOB, properties)
     assert request["trainingDataConfig"] == {"s3Uri": "s3://example-data/support/train.jsonl"}
     assert request["hyperParameters"]["epochCount"] == "2"
+
+
+def test_a_model_on_its_provider_must_bring_a_role_it_may_pass(tmp_path):
+    """The provider passes only the roles of its path or prefix: a model that would make its own role (which has
+    neither) is refused at synth, naming what to do, rather than by the handler at deploy, after its stack's other
+    resources are made. A model given such a role synthesizes."""
+    app = cdk.App(outdir=str(tmp_path))
+    providers = CustomizationProviderStack(app, "Provider", env=ENV, passable_role_path="/bedrock-customization/")
+    models = cdk.Stack(app, "Models", env=ENV)
+    bucket = s3.Bucket(models, "Data")
+    data = {
+        "base_model": "amazon.nova-micro-v1:0:128k",
+        "training_data": S3Data.from_bucket(bucket, "train.jsonl"),
+        "output_data": S3Data.from_bucket(bucket, "output/"),
+        "provider": providers.provider,
+    }
+    with pytest.raises(ValueError, match=r"role: none given, but the provider passes only roles matching .*give role="):
+        CustomModel(models, "Own", **data)
+
+    role = iam.Role.from_role_arn(
+        models, "Passable", f"arn:aws:iam::{ENV.account}:role/bedrock-customization/support", mutable=False
+    )
+    CustomModel(models, "Given", role=role, **data)
+    assert Template.from_stack(models).find_resources("Custom::BedrockModelCustomizationJob")
