@@ -171,9 +171,10 @@ def _refuse_unpassable_role(role_arn: str | None) -> None:
     """A provider stack's handler may pass only the roles it was given; say so before IAM denies it."""
     passable = os.environ.get(PASSABLE_ROLES_VARIABLE)
     if passable and role_arn and not role_arn.startswith(passable.removesuffix("*")):
+        # The pattern first: the single-function provider's reason keeps 256 characters.
         raise ValueError(
-            f"roleArn: {role_arn!r} is not a role this provider may pass to Bedrock; it passes only roles "
-            f"matching {passable} (the provider stack's role path or name prefix)"
+            f"roleArn: this provider passes to Bedrock only roles matching {passable} (the provider stack's role "
+            f"path or name prefix), not {role_arn!r}"
         )
 
 

@@ -32,6 +32,7 @@ def test_a_role_under_the_passable_path_is_passed(
         f"arn:aws:iam::{ACCOUNT}:role/admin",
         f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization-lookalike/role",
         "arn:aws:iam::999999999999:role/bedrock-customization/other-account",
+        f"arn:aws:iam::{ACCOUNT}:role/{'platform-team/' * 10}Models-AlphaServiceRole0123456789ABCDEF",  # long
     ],
 )
 def test_any_other_role_is_refused_by_name_before_anything_is_created(
@@ -40,7 +41,8 @@ def test_any_other_role_is_refused_by_name_before_anything_is_created(
     with pytest.raises(ValueError, match="roleArn") as refused:
         index.on_event(events.create(fine_tuning_properties(roleArn=role)))
     assert role in str(refused.value)
-    assert PASSABLE in str(refused.value)
+    # Within the 256 characters the single-function provider keeps of a reason (crhelper's), the pattern is told.
+    assert PASSABLE in str(refused.value)[:256]
     assert bedrock.jobs() == []
     assert bedrock.calls_to("CreateModelCustomizationJob") == []
 
