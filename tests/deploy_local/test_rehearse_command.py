@@ -278,3 +278,13 @@ def test_the_apps_warnings_are_printed_and_its_errors_fail_the_synthesis_as_cdk_
         SynthesisFailed, match=r"found errors, as cdk synth does:\n\[Error at /Annotated/Model\] Cannot"
     ):
         synthesize(app, tmp_path / "failed")
+
+
+def test_an_app_that_defines_no_stack_ends_the_rehearsal_saying_so(tmp_path, capsys):
+    """Nothing to deploy is a mistake in the app or --app (a rehearsal that reported nothing and exited 0 hid it)."""
+    (tmp_path / "record.py").write_text(CONTEXT_RECORDER)
+    app = f"{sys.executable} {tmp_path / 'record.py'} {tmp_path / 'context.json'}"
+    assert command.main(["--app", app]) == 1
+    assert capsys.readouterr().err.endswith(
+        "cdk-bedrock-customization rehearse: the app defines no stack: nothing to rehearse\n"
+    )

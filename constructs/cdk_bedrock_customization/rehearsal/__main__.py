@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .bedrock_world import Timings
-from .cloud import LocalCloud, SynthesisFailed, synthesize
+from .cloud import LocalCloud, SynthesisFailed, stacks_of, synthesize
 from .engine import Outcome
 from .template import TemplateError, load_template
 
@@ -242,6 +242,9 @@ def _templates(paths: list[Path] | None, app: str, parameters: Mapping[str, str]
 def rehearse(steps: Sequence[tuple[str, Path]], local: LocalCloud, templates: Sequence[PlainTemplate] = ()) -> int:
     """Deploy each step's assembly in turn, then the plain templates, then delete the stacks (the last
     deployed first); 0 when every step succeeded."""
+    if not templates and not any(stacks_of(assembly) for _step, assembly in steps):
+        print("cdk-bedrock-customization rehearse: the app defines no stack: nothing to rehearse", file=sys.stderr)
+        return 1
     with local as cloud:
         for step, assembly in steps:
             if not _succeeded(step, cloud.deploy(assembly), cloud):
