@@ -106,6 +106,8 @@ def _delete_of_an_id_bedrock_refuses(entry: str, event: Mapping[str, Any], error
     except client.exceptions.ValidationException:
         logger.info("Bedrock refuses %s as an identifier: it names nothing to delete", physical_id)
         return {"PhysicalResourceId": physical_id} if entry == "on_event" else {"IsComplete": True}
+    except Exception as unread:  # the Delete's own failure is answered, not this one
+        logger.info("Could not tell whether Bedrock refuses %s as an identifier: %s", physical_id, unread)
     return None
 
 

@@ -51,3 +51,21 @@ def test_a_delete_that_bedrock_refuses_of_a_resource_it_holds_still_fails(bedroc
     with pytest.raises(ClientError, match="in use"):
         index.on_event(events.delete(throughput_arn, throughput_properties(model_arn)))
     assert [throughput["provisionedModelArn"] for throughput in bedrock.throughputs()] == [throughput_arn]
+
+
+def test_when_the_get_cannot_tell_the_deletes_own_failure_is_answered(bedrock, model_arn, monkeypatch):
+    """A Get that fails otherwise (throttled past botocore's retries) tells nothing: the Delete fails with its own
+    error, through the handler's usual answer."""
+    events = CloudFormationEvents(resource_type=contract.PROVISIONED_THROUGHPUT)
+    _, throughput_arn = create_until(
+        "InService", bedrock.set_throughput_status, events, throughput_properties(model_arn)
+    )
+
+    def refused(_throughput_arn: str) -> None:
+        bedrock.throttle(100, "GetProvisionedModelThroughput")  # from here on
+        error = {"Error": {"Code": "ValidationException", "Message": "the throughput is in use"}}
+        raise ClientError(error, "DeleteProvisionedModelThroughput")
+
+    monkeypatch.setattr(provisioned_throughput, "_delete", refused)
+    with pytest.raises(ClientError, match="in use"):
+        index.on_event(events.delete(throughput_arn, throughput_properties(model_arn)))
