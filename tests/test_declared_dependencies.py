@@ -4,7 +4,6 @@ checkout's environment, which holds the dev tools too, so it cannot see an impor
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 import re
 import sys
@@ -12,6 +11,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
+from tests.support.source_imports import imported_roots
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "constructs" / "cdk_bedrock_customization"
@@ -34,17 +35,6 @@ def _declared(extras: tuple[str, ...]) -> set[str]:
     return {_distribution(requirement) for requirement in requirements}
 
 
-def _imported_modules(path: Path) -> set[str]:
-    """The top-level modules a file imports, anywhere in it (a function's lazy import too)."""
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            modules |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module.split(".")[0])
-    return modules
-
-
 def _extras_of(path: Path) -> tuple[str, ...]:
     relative = path.relative_to(PACKAGE).parts
     return EXTRA_CODE.get(relative[0], ())
@@ -55,7 +45,7 @@ def test_every_third_party_import_of_the_shipped_code_is_declared_where_it_runs(
     undeclared = []
     for path in sorted(PACKAGE.rglob("*.py")):
         declared = _declared(_extras_of(path))
-        for module in sorted(_imported_modules(path) - set(sys.stdlib_module_names) - FIRST_PARTY):
+        for module in sorted(imported_roots(path) - set(sys.stdlib_module_names) - FIRST_PARTY):
             providers = {_distribution(name) for name in distributions.get(module, [module])}
             if not providers & declared:
                 undeclared.append(f"{path.relative_to(REPO)}: {module} ({', '.join(sorted(providers))})")
