@@ -40,6 +40,8 @@ __all__ = ["CallResult", "Execution", "FrameworkHost", "FrameworkHostError", "In
 
 _LOG = logging.getLogger(__name__)
 _SCRIPT = Path(__file__).with_name("framework_host.js")
+# The module of the Provider framework's functions in their asset: the Node.js code this host runs.
+FRAMEWORK_MODULE = "framework"
 # Set per call from the call's env; never inherited from this process's environment.
 FRAMEWORK_VARIABLES = ("USER_ON_EVENT_FUNCTION_ARN", "USER_IS_COMPLETE_FUNCTION_ARN", "WAITER_STATE_MACHINE_ARN")
 
@@ -216,7 +218,7 @@ class FrameworkHost:
         env: Mapping[str, str],
         event: Mapping[str, Any],
         *,
-        module: str = "framework",
+        module: str = FRAMEWORK_MODULE,
     ) -> CallResult:
         """Run ``<asset_dir>/<module>.js``'s ``entry`` (onEvent, isComplete or onTimeout) on event, with the
         function's environment variables env; block until it ends. Thread-safe; calls run concurrently."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import bucket_deployments, buckets, cross_region_exports
 from .custom_resources import CustomResourceRequests, is_custom
+from .framework_host import FRAMEWORK_MODULE
 from .lambda_service import FUNCTION, LambdaService
 from .limits import resource_refusal
 from .resources import bucket_name, plausible
@@ -24,8 +25,6 @@ from .template import Environment, Template
 from .wait_conditions import WaitConditions
 
 BUCKET = "AWS::S3::Bucket"
-# The Node.js code the rehearsal runs (framework_host): the Provider framework's.
-FRAMEWORK_HANDLER_MODULE = "framework"
 
 
 def not_rehearsed(template: Template) -> str | None:
@@ -34,9 +33,8 @@ def not_rehearsed(template: Template) -> str | None:
     get no response, and fail an hour later naming nothing."""
     for logical_id, resource in template.resources.items():
         resource_type = str(resource.get("Type", ""))
-        if not is_custom(resource_type) or bucket_deployments.handles(resource_type):
-            continue
-        if cross_region_exports.handles(resource_type):
+        played_here = bucket_deployments.handles(resource_type) or cross_region_exports.handles(resource_type)
+        if not is_custom(resource_type) or played_here:
             continue
         token = resource.get("Properties", {}).get("ServiceToken")
         target = token.get("Fn::GetAtt", [None])[0] if isinstance(token, dict) else None
@@ -44,7 +42,7 @@ def not_rehearsed(template: Template) -> str | None:
         if function is None or function.get("Type") != FUNCTION:
             continue
         runtime, handler = (str(function.get("Properties", {}).get(name, "")) for name in ("Runtime", "Handler"))
-        if runtime.startswith("nodejs") and handler.split(".")[0] != FRAMEWORK_HANDLER_MODULE:
+        if runtime.startswith("nodejs") and handler.split(".")[0] != FRAMEWORK_MODULE:
             return (
                 f"{logical_id} ({resource_type}): its function {target} runs Node.js code ({handler}), and the "
                 "rehearsal runs only the Provider framework's"
