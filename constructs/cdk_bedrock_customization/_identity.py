@@ -13,7 +13,7 @@ import hashlib
 import json
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_type_hints
 
 import aws_cdk as cdk
 from bedrock_custom_resource import contract
@@ -26,26 +26,34 @@ class _Remembered:
     def __init__(self) -> None:
         self.pending: dict[cdk.CfnResource, tuple[str, Mapping[str, Any]]] = {}
         self.by_logical_id: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        # Ids found to be other resources: a resource made later cannot take an id already in the stack.
+        self.others: set[str] = set()
 
     def lookup(self, stack: cdk.Stack, logical_id: str) -> tuple[str, Mapping[str, Any]] | None:
-        if logical_id not in self.by_logical_id:
+        if logical_id not in self.by_logical_id and logical_id not in self.others:
             for resource, remembered in self.pending.items():
                 self.by_logical_id[stack.get_logical_id(resource)] = remembered
             self.pending.clear()
+            if logical_id not in self.by_logical_id:
+                self.others.add(logical_id)
         return self.by_logical_id.get(logical_id)
 
 
 _REMEMBERED: weakref.WeakKeyDictionary[cdk.Stack, _Remembered] = weakref.WeakKeyDictionary()
 
 
-def remember(stack: cdk.Stack, resource: cdk.CfnResource, resource_type: str, properties: Mapping[str, Any]) -> None:
-    """Record a custom resource of this library (cheap: nothing is resolved until a key needs it)."""
+def _remembered(stack: cdk.Stack) -> _Remembered:
     if stack not in _REMEMBERED:
         _REMEMBERED[stack] = _Remembered()
+    return _REMEMBERED[stack]
+
+
+def remember(stack: cdk.Stack, resource: cdk.CfnResource, resource_type: str, properties: Mapping[str, Any]) -> None:
+    """Record a custom resource of this library (cheap: nothing is resolved until a key needs it)."""
     # What it is: not its tags, nor how far its handler waits or what replacing it does.
     ignored = {*contract.CONTRACTS[resource_type].tag_members, *contract.NOT_IDENTIFYING}
     kept = {name: value for name, value in properties.items() if name not in ignored}
-    _REMEMBERED[stack].pending[resource] = (resource_type, kept)
+    _remembered(stack).pending[resource] = (resource_type, kept)
 
 
 def identified(stack: cdk.Stack, resource: cdk.CfnResource, logical_id: str) -> None:
@@ -63,7 +71,7 @@ def key(stack: cdk.Stack, properties: Mapping[str, Any]) -> str:
 class _Identities:
     def __init__(self, stack: cdk.Stack) -> None:
         self.stack = stack
-        self._remembered = _REMEMBERED.get(stack) or _Remembered()
+        self._remembered = _remembered(stack)
         self._identities: dict[str, str] = {}
 
     def digest(self, properties: Mapping[str, Any]) -> str:
@@ -77,7 +85,7 @@ class _Identities:
         if not isinstance(value, dict):
             return value
         referenced = _referenced(value)
-        if referenced is not None and referenced[0] not in seen:
+        if referenced is not None and referenced[0] not in seen and referenced[1] in _LIBRARY_ATTRIBUTES:
             identity = self._identity(referenced[0], seen)
             if identity is not None:
                 return {"identityOf": identity, "attribute": referenced[1]}
@@ -93,6 +101,13 @@ class _Identities:
             canonical = json.dumps([resource_type, resolved], sort_keys=True)
             self._identities[logical_id] = hashlib.sha256(canonical.encode()).hexdigest()
         return self._identities[logical_id]
+
+
+# What a reference to a resource of this library reads: its Ref, or an attribute its contract declares. Any other
+# (a role's Arn) names another resource: no need to look up the logical ids of this library's resources.
+_LIBRARY_ATTRIBUTES = frozenset(
+    ["Ref", *(name for declared in contract.CONTRACTS.values() for name in get_type_hints(declared.attributes))]
+)
 
 
 def _referenced(value: Mapping[str, Any]) -> tuple[str, str] | None:

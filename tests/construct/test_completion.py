@@ -210,6 +210,24 @@ class TestEventDriven:
         assert wait_ids(1, "a") == wait_ids(1, "b")
         assert wait_ids(1, "a").isdisjoint(wait_ids(2, "a"))
 
+    def test_a_wait_key_looks_up_no_logical_id_for_a_reference_to_another_kind_of_resource(
+        self, stack, bucket, monkeypatch
+    ):
+        """A model's own role (its Arn) is no resource of this library: keying the next model's wait does not look
+        up the logical ids of the earlier models' resources (a jsii round trip each)."""
+        looked_up: list[str] = []
+        get_logical_id = cdk.Stack.get_logical_id
+
+        def counting(self: cdk.Stack, element: cdk.CfnElement) -> str:
+            looked_up.append(element.node.id)
+            return get_logical_id(self, element)
+
+        custom_model(stack, bucket)
+        monkeypatch.setattr(cdk.Stack, "get_logical_id", counting)
+        custom_model(stack, bucket, hyper_parameters={"epochCount": 3}, construct_id="Second")
+        monkeypatch.undo()
+        assert "CompletedJob" not in looked_up
+
 
 class TestPolling:
     def test_the_job_resource_itself_waits_and_has_the_attributes(self, stack, bucket):
