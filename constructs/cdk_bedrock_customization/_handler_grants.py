@@ -216,14 +216,16 @@ class HandlerGrants:
 
         reason says why a resource of ``*``, or one ending in ``*`` beyond Bedrock's generated ids, is granted.
         """
-        if purpose not in self._statements:
-            statement = iam.PolicyStatement(actions=actions, conditions=conditions)
-            self.handler.add_to_principal_policy(statement)
-            self._statements[purpose] = (statement, set())
         if resource == "*" and reason is None:
             raise ValueError(f"{purpose}: a grant on * needs a reason")
         if resource.endswith("*"):
             self._acknowledge(resource, reason or GENERATED_ID_REASON)
+        if purpose not in self._statements:
+            # Made with its first resource: a round trip fewer than adding it.
+            statement = iam.PolicyStatement(actions=actions, resources=[resource], conditions=conditions)
+            self.handler.add_to_principal_policy(statement)
+            self._statements[purpose] = (statement, {resource})
+            return
         statement, resources = self._statements[purpose]
         if resource not in resources:
             resources.add(resource)
