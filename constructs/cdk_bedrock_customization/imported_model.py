@@ -42,6 +42,7 @@ class ModelSource:
 
     properties: Mapping[str, Any]
     s3_data: S3Data | None = None
+    model_package_arn: str | None = None
 
     @staticmethod
     def from_s3(data: S3Data) -> ModelSource:
@@ -55,8 +56,9 @@ class ModelSource:
 
     @staticmethod
     def from_model_package_arn(model_package_arn: str) -> ModelSource:
-        """A SageMaker AI model package. Bedrock reads it with its own credentials: no service role needed."""
-        return ModelSource(_requests.model_package(model_package_arn))
+        """A SageMaker AI model package. Bedrock reads it with its own credentials: no service role needed, but the
+        handler, which asks for the import, is granted the package."""
+        return ModelSource(_requests.model_package(model_package_arn), model_package_arn=model_package_arn)
 
 
 @jsii.implements(cdk.ITaggable)
@@ -111,6 +113,8 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         self.resource = custom_resource(self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy)
         use = self.provider.use(scope)
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
+        if source.model_package_arn is not None:
+            use.grants.allow_using_model_package(source.model_package_arn)
         use.jobs.order("import", self.resource, self.resource)
         if kms_key is not None:
             grant_model_key(kms_key, use.handler, *([] if role is None else [role]))

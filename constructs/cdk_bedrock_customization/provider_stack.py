@@ -30,9 +30,12 @@ class CustomizationProviderStack(cdk.Stack):
 
     Templates bring their own Bedrock service roles; the handler passes to Bedrock only roles with the given
     path (``/bedrock-customization/``) or name prefix, and refuses others before creating anything. It may
-    customize any foundation or custom model of its account and Region, import and deploy custom models, and
-    provision throughput for any foundation or custom model. It may encrypt models only with the keys of
-    ``model_key_arns`` (Bedrock creates a model key's grant with the caller's own permissions).
+    customize any foundation or custom model of its account and Region, import custom models (from SageMaker AI
+    model packages of its account and Region too), copy the account's custom models from other Regions, deploy
+    custom models, and provision throughput for any foundation or custom model. It does not run evaluations
+    (their gate reads the results from the template's buckets): declare those with CDK. It may encrypt models
+    only with the keys of ``model_key_arns`` (Bedrock creates a model key's grant with the caller's own
+    permissions).
 
     Example::
 
@@ -99,15 +102,25 @@ class CustomizationProviderStack(cdk.Stack):
         any_custom_model = self.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         for index, arn in enumerate(model_key_arns):
             grant_model_key(kms.Key.from_key_arn(self, f"ModelKey{index}", arn), use.handler)
+        # A copy's source is a custom model of the account in another Region.
+        any_region_custom_model = self.format_arn(
+            service="bedrock", region="*", resource="custom-model", resource_name="*"
+        )
         for resource_type, models in (
             (contract.CUSTOMIZATION_JOB, [any_foundation_model]),
             (contract.CUSTOM_MODEL, [None]),
             (contract.MODEL_IMPORT, [None]),
+            (contract.MODEL_COPY, [any_region_custom_model]),
             (contract.MODEL_DEPLOYMENT, [any_custom_model]),
             (contract.PROVISIONED_THROUGHPUT, [any_custom_model, any_foundation_model]),
         ):
             for model in models:
                 grants.allow(resource_type, model)
+        grants.allow_using_model_package(
+            self.format_arn(service="sagemaker", resource="model-package", resource_name="*"),
+            reason="The provider stack's templates may import any SageMaker AI model package of its account and "
+            "Region.",
+        )
         self.export_name = f"{self.stack_name}-ServiceToken"
         self.service_token_output = cdk.CfnOutput(
             self,

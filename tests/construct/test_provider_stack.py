@@ -112,6 +112,23 @@ def test_the_handler_may_provision_throughput_for_any_foundation_or_custom_model
     assert lifecycle_statement["Resource"]["Fn::Join"][1][-1].endswith(":provisioned-model/*")
 
 
+def test_the_handler_may_copy_models_from_any_region_and_import_model_packages_but_runs_no_evaluation():
+    _, template = provider_stack(passable_role_name_prefix="bedrock-")
+    statements = [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (copying,) = [s for s in statements if "bedrock:CreateModelCopyJob" in _actions(s)]
+    assert copying["Resource"]["Fn::Join"][1][-1] == ":bedrock:*:123456789012:custom-model/*"
+    # The API reference (ModelPackageArnDataSource): both actions on the package, for CreateCustomModel's caller.
+    (packages,) = [s for s in statements if "sagemaker:AccessModelPackageData" in _actions(s)]
+    assert set(_actions(packages)) == {"sagemaker:DescribeModelPackage", "sagemaker:AccessModelPackageData"}
+    assert packages["Resource"]["Fn::Join"][1][-1] == ":sagemaker:us-east-1:123456789012:model-package/*"
+    assert not [s for s in statements if "bedrock:CreateEvaluationJob" in _actions(s)]
+
+
 MODEL_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
