@@ -275,6 +275,18 @@ def _one_model_source(request: Mapping[str, Any], _is_unresolved: IsUnresolved) 
     ]
 
 
+def _copyable_source(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:
+    """Bedrock copies custom models and models shared with the account (copy-model.html), never a foundation model,
+    though the service model's pattern takes its ARN."""
+    source = request.get("sourceModelArn")
+    if isinstance(source, str) and not is_unresolved(source) and ":foundation-model/" in source:
+        return [
+            f"sourceModelArn: {_show(source)} is a foundation model's ARN; Bedrock copies only custom models (of "
+            "another Region, or shared with the account)"
+        ]
+    return []
+
+
 def gate_requirement_problems(value: Any, is_unresolved: IsUnresolved = _never_unresolved) -> list[str]:
     """What is wrong with an evaluation gate's requirements: a list of objects, each a metricName (and optionally a
     datasetName), as the service model names them, with exactly one comparison and its finite number."""
@@ -461,6 +473,7 @@ _DECLARED = (
         handler_members={"waitUntil": EVENTLESS_WAIT_UNTIL},
         made_from="sourceModelArn",
         listing="ListModelCopyJobs",
+        cross_member_problems=_copyable_source,
     ),
     ResourceContract(
         resource_type=MODEL_EVALUATION,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -151,6 +152,14 @@ def test_a_polled_copy_is_read_from_its_own_resource_and_a_key_is_granted_to_the
 def test_an_invalid_source_is_refused_at_synth_naming_the_property(stack) -> None:
     with pytest.raises(ValueError, match=r"sourceModelArn: 'my-model' has 8 characters; it must have at least 20"):
         CopiedCustomModel(stack, "Copy", source_model="my-model")
+
+
+def test_a_foundation_model_source_is_refused_at_synth_naming_it(stack) -> None:
+    # copy-model.html: Bedrock copies custom models and shared models; the service model's pattern takes any model.
+    source = "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0"
+    with pytest.raises(ValueError, match=rf"sourceModelArn: '{re.escape(source)}' is a foundation model's ARN"):
+        CopiedCustomModel(stack, "Copy", source_model=source)
+    assert stack.node.try_find_child("Copy") is None
 
 
 def test_a_key_of_another_region_is_refused_naming_it(stack) -> None:

@@ -138,6 +138,13 @@ def test_a_copy_synthesizes_the_same_template_as_the_equivalent_python(tmp_path:
             "10:19: copied_models.support-copy.source_model: 'support' does not match the pattern of this field",
         ),
         (
+            f"source_model: {SOURCE}",
+            "source_model: arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0",
+            "10:19: copied_models.support-copy.source_model: 'arn:aws:bedrock:us-west-2::foundation-model/"
+            "amazon.nova-micro-v1:0' is a foundation model's ARN; Bedrock copies only custom models (of another "
+            "Region, or shared with the account)",
+        ),
+        (
             "target_model_name: support-copy",
             "target_model_name: support copy",
             "11:24: copied_models.support-copy.target_model_name: 'support copy' does not match "

@@ -130,6 +130,14 @@ def test_the_rollback_of_a_refused_update_changes_nothing(bedrock, west, source,
     assert len(copy_jobs(west)) == 1
 
 
+def test_a_foundation_model_source_is_refused_naming_it_before_anything_is_made(west, events):
+    # copy-model.html: Bedrock copies custom models and shared models, though the pattern takes a foundation model.
+    source = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0"
+    with pytest.raises(ValueError, match=rf"sourceModelArn: '{re.escape(source)}' is a foundation model's ARN"):
+        index.on_event(events.create(copy_properties(source)))
+    assert copy_jobs(west) == []
+
+
 def test_a_new_source_copies_again_under_a_new_name(bedrock, west, source, events):
     _, job_arn = create(events, copy_properties(source))
     bedrock.set_copy_job_status(job_arn, "Completed")
