@@ -288,3 +288,28 @@ def test_an_app_that_defines_no_stack_ends_the_rehearsal_saying_so(tmp_path, cap
     assert capsys.readouterr().err.endswith(
         "cdk-bedrock-customization rehearse: the app defines no stack: nothing to rehearse\n"
     )
+
+
+def test_a_model_evaluation_score_changes_that_models_jobs_only():
+    """A user's app names its baseline's base model, so that a gate compares two scores, not one with itself."""
+    scores = command._evaluation_scores(
+        ["Builtin.Helpfulness=0.9"],
+        example=False,
+        given_for_models=[("amazon.nova-micro-v1:0", "Builtin.Helpfulness=0.6")],
+    )
+    assert scores == {None: {"Builtin.Helpfulness": 0.9}, "amazon.nova-micro-v1:0": {"Builtin.Helpfulness": 0.6}}
+    example = command._evaluation_scores([], example=True, given_for_models=[("amazon.nova-micro-v1:0", "X=1")])
+    assert example["amazon.nova-micro-v1:0"] == {**EXAMPLE_EVALUATION_SCORES["amazon.nova-micro-v1:0"], "X": 1.0}
+
+
+def test_a_model_evaluation_score_takes_a_model_and_metric_equals_a_number(capsys):
+    with pytest.raises(SystemExit) as refused:
+        command.main(["--app", "true", "--model-evaluation-score", "amazon.nova-micro-v1:0", "Builtin.Helpfulness"])
+    assert refused.value.code == 2
+    assert (
+        "--model-evaluation-score MODEL takes METRIC=VALUE, a number: 'Builtin.Helpfulness'" in capsys.readouterr().err
+    )
+    with pytest.raises(SystemExit) as refused:
+        command.main(["--app", "true", "--model-evaluation-score", "Builtin.Helpfulness=0.6"])
+    assert refused.value.code == 2
+    assert "expected 2 arguments" in capsys.readouterr().err

@@ -3,7 +3,8 @@
     cdk-bedrock-customization rehearse [--app "python3 app.py"] [--update-context '{"key": "value"}']
         [--job-minutes 120] [--template examples/cloudformation/fine-tuning-job.yaml]
         [--parameter DataBucketName=my-data] [--template-job-minutes 20]
-        [--evaluation-score Builtin.Correctness=0.4] [--status-every MINUTES]
+        [--evaluation-score Builtin.Correctness=0.4] [--model-evaluation-score MODEL METRIC=VALUE]
+        [--status-every MINUTES]
 
 It synthesizes the app, deploys every stack (its file assets published to S3 first, as `cdk deploy` does),
 prints the outputs, synthesizes it again with the update context and deploys that, deploys the plain
@@ -72,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(parameters) != len(args.parameter):
         parser.error("--parameter takes NAME=VALUE")
     try:
-        scores = _evaluation_scores(args.evaluation_score, _is_example(args.app))
+        scores = _evaluation_scores(args.evaluation_score, _is_example(args.app), args.model_evaluation_score)
     except ValueError as error:
         parser.error(str(error))
     templates = _templates(args.template, args.app, parameters)
@@ -150,12 +151,23 @@ def _parser() -> argparse.ArgumentParser:
         + ")",
     )
     parser.add_argument(
+        "--model-evaluation-score",
+        action="append",
+        default=[],
+        nargs=2,
+        metavar=("MODEL", "METRIC=VALUE"),
+        help="a metric's score in the results of the jobs that evaluate MODEL, as the job names it (a baseline's "
+        "base model id, e.g. amazon.nova-micro-v1:0): a gate can then compare a model with its baseline; for MODEL, "
+        "a metric not given scores 0.5",
+    )
+    parser.add_argument(
         "--evaluation-score",
         action="append",
         default=[],
         metavar="METRIC=VALUE",
-        help="a metric's score in the results of the evaluated models (every model but the example's base model, "
-        "which keeps its own), e.g. Builtin.Correctness=0.4: the example's gate fails; default for the example app: "
+        help="a metric's score in the results of the evaluated models (every model that neither the example nor "
+        "--model-evaluation-score names: the example names its base model), e.g. Builtin.Correctness=0.4: the "
+        "example's gate fails; default for the example app: "
         + ", ".join(f"{metric}={value}" for metric, value in EXAMPLE_EVALUATION_SCORES[None].items())
         + "; a metric not given scores 0.5",
     )
@@ -214,19 +226,23 @@ def _is_example(app: str) -> bool:
     return app.split()[-1:] == [DEFAULT_APP] and EXAMPLE_TEMPLATE.is_file()
 
 
-def _evaluation_scores(given: Sequence[str], example: bool) -> dict[str | None, dict[str, float]]:
+def _evaluation_scores(
+    given: Sequence[str], example: bool, given_for_models: Sequence[Sequence[str]] = ()
+) -> dict[str | None, dict[str, float]]:
     """The scores of evaluation jobs: the example app's (or none), with those given (METRIC=VALUE) for any model
-    that is not named. ValueError: one is not METRIC=VALUE with a finite number."""
+    that is not named, and those given for a model (MODEL, METRIC=VALUE). ValueError: one is not METRIC=VALUE with a
+    finite number."""
     scores = {model: dict(metrics) for model, metrics in EXAMPLE_EVALUATION_SCORES.items()} if example else {}
-    for item in given:
+    for model, item in [(None, item) for item in given] + [(model, item) for model, item in given_for_models]:
         metric, _, value = item.partition("=")
         try:
             number = float(value)
         except ValueError:
             number = math.nan
         if not metric or not math.isfinite(number):
-            raise ValueError(f"--evaluation-score takes METRIC=VALUE, a number: {item!r}")
-        scores.setdefault(None, {})[metric] = number
+            option = "--evaluation-score" if model is None else "--model-evaluation-score MODEL"
+            raise ValueError(f"{option} takes METRIC=VALUE, a number: {item!r}")
+        scores.setdefault(model, {})[metric] = number
     return scores
 
 
