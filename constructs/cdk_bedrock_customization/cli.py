@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -89,7 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "plot":
         return plot_command(args.job, args.out, args.region, args.profile)
     if args.command == "schema":
-        print(json.dumps(json_schema(), indent=2, sort_keys=True))
+        try:
+            print(json.dumps(json_schema(), indent=2, sort_keys=True), flush=True)
+        except BrokenPipeError:  # the reader stopped early (| head): what it read is what it wanted
+            # Python's own flush at exit would raise again (the signal module's documented idiom).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     if args.command == "validate-weights":
         return validate_weights_command(args.folders)

@@ -1007,3 +1007,25 @@ def test_a_foundation_model_arn_of_another_region_than_the_stacks_is_refused_at_
     assert "us-west-2" in json.dumps(throughput_model_id("us-west-2", same, tmp_path))
     # A stack of no Region (env-agnostic) deploys the model of the Region it is deployed to.
     assert "AWS::Region" in json.dumps(throughput_model_id("us-west-2", None, tmp_path))
+
+
+def test_the_schema_command_ends_quietly_when_its_reader_has_gone():
+    """`schema | head`: the reader closes the pipe before all is written; the command still exits 0, silently."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # before the command writes anything: every write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from cdk_bedrock_customization import cli; sys.exit(cli.main())",
+                "schema",
+            ],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, "")
