@@ -150,6 +150,19 @@ def _parser() -> argparse.ArgumentParser:
         + ", ".join(f"{name}={value}" for name, value in EXAMPLE_TEMPLATE_PARAMETERS.items())
         + ")",
     )
+    _add_evaluation_scores(parser)
+    parser.add_argument(
+        "--status-every",
+        type=_report_interval,
+        metavar="MINUTES",
+        help="while a step deploys, print the status table of each stack being deployed (what "
+        "`cdk-bedrock-customization status` shows) every MINUTES of simulated time; default: off",
+    )
+    return parser
+
+
+def _add_evaluation_scores(parser: argparse.ArgumentParser) -> None:
+    """The options that set what the rehearsal's evaluation jobs score."""
     parser.add_argument(
         "--model-evaluation-score",
         action="append",
@@ -171,14 +184,6 @@ def _parser() -> argparse.ArgumentParser:
         + ", ".join(f"{metric}={value}" for metric, value in EXAMPLE_EVALUATION_SCORES[None].items())
         + "; a metric not given scores 0.5",
     )
-    parser.add_argument(
-        "--status-every",
-        type=_report_interval,
-        metavar="MINUTES",
-        help="while a step deploys, print the status table of each stack being deployed (what "
-        "`cdk-bedrock-customization status` shows) every MINUTES of simulated time; default: off",
-    )
-    return parser
 
 
 def _minutes(text: str) -> float:
