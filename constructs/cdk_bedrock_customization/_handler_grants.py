@@ -21,7 +21,7 @@ from ._tokens import is_unresolved
 TAG_ACTIONS = ("bedrock:ListTagsForResource", "bedrock:TagResource", "bedrock:UntagResource")
 # What CreateCustomModel's caller needs of a model package it imports (ModelPackageArnDataSource).
 MODEL_PACKAGE_ACTIONS = ("sagemaker:DescribeModelPackage", "sagemaker:AccessModelPackageData")
-MODEL_PACKAGE_REASON = "Bedrock reads the model packages that an import names with the handler's permissions."
+MODEL_PACKAGE_REASON = "CreateCustomModel's caller must be allowed the model packages that an import names."
 # Every handler manages the account's jobs and custom models (a job's output model is one), in the provider's
 # own policy; the grants of the other types are made for the stacks that use them.
 PROVIDER_WIDE_TYPES = (contract.CUSTOMIZATION_JOB, contract.CUSTOM_MODEL)
@@ -163,8 +163,8 @@ class HandlerGrants:
         )
 
     def allow_using_model_package(self, model_package_arn: str, reason: str = MODEL_PACKAGE_REASON) -> None:
-        """Let the handler import from the SageMaker AI model packages that model_package_arn matches. Bedrock reads
-        a package with the permissions of CreateCustomModel's caller, which needs both actions on it (the API
+        """Let the handler import from the SageMaker AI model packages that model_package_arn matches: Bedrock reads
+        a package with its own credentials, but CreateCustomModel's caller needs both actions on it (the API
         reference, ModelPackageArnDataSource)."""
         self._allow("model packages", list(MODEL_PACKAGE_ACTIONS), model_package_arn, reason=reason)
 

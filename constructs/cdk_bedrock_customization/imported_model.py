@@ -56,8 +56,8 @@ class ModelSource:
 
     @staticmethod
     def from_model_package_arn(model_package_arn: str) -> ModelSource:
-        """A SageMaker AI model package. Bedrock reads it with its own credentials: no service role needed, but the
-        handler, which asks for the import, is granted the package."""
+        """A SageMaker AI model package. Bedrock reads it with its own credentials: no service role needed. The
+        handler, which asks for the import, must be allowed the package, and is granted it."""
         return ModelSource(_requests.model_package(model_package_arn), model_package_arn=model_package_arn)
 
 
