@@ -30,14 +30,18 @@ def provider_stack(**settings: Any) -> tuple[CustomizationProviderStack, dict[st
     return stack, Template.from_stack(stack).to_json()
 
 
-def pass_role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+def policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement of the template's AWS::IAM::Policy resources."""
     return [
         statement
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::IAM::Policy"
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Action"] == "iam:PassRole"
     ]
+
+
+def pass_role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [statement for statement in policy_statements(template) if statement["Action"] == "iam:PassRole"]
 
 
 @pytest.mark.parametrize("kind", list(ProviderKind))
@@ -91,12 +95,7 @@ def test_the_handler_may_read_the_status_of_any_stack_of_its_account_and_region(
 
 def test_the_handler_may_provision_throughput_for_any_foundation_or_custom_model():
     _, template = provider_stack(passable_role_name_prefix="bedrock-")
-    statements = [
-        statement
-        for resource in template["Resources"].values()
-        if resource["Type"] == "AWS::IAM::Policy"
-        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    statements = policy_statements(template)
     (on_models,) = [s for s in statements if "bedrock:CreateProvisionedModelThroughput" in s["Action"]]
     # The Service Authorization Reference: CreateProvisionedModelThroughput acts on custom and foundation models
     # (UpdateProvisionedModelThroughput on those and on the throughput).
@@ -114,12 +113,7 @@ def test_the_handler_may_provision_throughput_for_any_foundation_or_custom_model
 
 def test_the_handler_may_copy_models_from_any_region_and_import_model_packages_but_runs_no_evaluation():
     _, template = provider_stack(passable_role_name_prefix="bedrock-")
-    statements = [
-        statement
-        for resource in template["Resources"].values()
-        if resource["Type"] == "AWS::IAM::Policy"
-        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    statements = policy_statements(template)
     (copying,) = [s for s in statements if "bedrock:CreateModelCopyJob" in _actions(s)]
     assert copying["Resource"]["Fn::Join"][1][-1] == ":bedrock:*:123456789012:custom-model/*"
     # The API reference (ModelPackageArnDataSource): both actions on the package, for CreateCustomModel's caller.
@@ -135,9 +129,7 @@ MODEL_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-
 def kms_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         statement
-        for resource in template["Resources"].values()
-        if resource["Type"] == "AWS::IAM::Policy"
-        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        for statement in policy_statements(template)
         if any(action.startswith("kms:") for action in _actions(statement))
     ]
 
