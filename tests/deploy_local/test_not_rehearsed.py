@@ -1,6 +1,7 @@
 """What the rehearsal cannot play is refused before anything is made, naming the resource: a custom resource served
 by Node.js code other than the Provider framework's (aws-cdk-lib's AwsCustomResource, as a model looked up by name
-uses, or a bucket's auto_delete_objects) would get no response and fail an hour later, naming nothing."""
+uses) would get no response and fail an hour later, naming nothing. A bucket's auto_delete_objects is played
+(test_auto_delete_objects.py)."""
 
 from __future__ import annotations
 

@@ -53,14 +53,14 @@ class PublishingFailed(RuntimeError):
     """A file asset could not be published; the message names it."""
 
 
-def _client(region: str) -> Any:
+def client(region: str) -> Any:
     # A session of its own: boto3's default session is not safe for threads that make clients at once.
     return boto3.session.Session().client("s3", region_name=region)
 
 
 def exists(region: str, bucket: str) -> bool:
     try:
-        _client(region).head_bucket(Bucket=bucket)
+        client(region).head_bucket(Bucket=bucket)
     except ClientError:
         return False
     return True
@@ -68,7 +68,7 @@ def exists(region: str, bucket: str) -> bool:
 
 def make(region: str, bucket: str, tags: Sequence[Mapping[str, str]] = ()) -> None:
     """Make the bucket in moto, in region, with these Tags (CloudFormation's Key/Value list)."""
-    s3 = _client(region)
+    s3 = client(region)
     location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **location)
     if tags:
@@ -80,7 +80,7 @@ def tag(region: str, bucket: str, tags: Sequence[Mapping[str, str]]) -> None:
     bucket deployment's "owned" tag comes and goes with it). A bucket not in moto is left alone."""
     if not exists(region, bucket):
         return
-    s3 = _client(region)
+    s3 = client(region)
     if tags:
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [dict(tag) for tag in tags]})
     else:
@@ -90,7 +90,7 @@ def tag(region: str, bucket: str, tags: Sequence[Mapping[str, str]]) -> None:
 def delete(region: str, bucket: str) -> None:
     """DeleteBucket: BucketNotEmpty while it holds objects; a bucket already gone is deleted."""
     try:
-        _client(region).delete_bucket(Bucket=bucket)
+        client(region).delete_bucket(Bucket=bucket)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code == "NoSuchBucket":
@@ -158,7 +158,7 @@ def publish(assets: Iterable[FileAsset]) -> list[FileAsset]:
     left as they are. Returns those uploaded."""
     uploaded = []
     for asset in assets:
-        s3 = _client(asset.region)
+        s3 = client(asset.region)
         if not exists(asset.region, asset.bucket):
             make(asset.region, asset.bucket)
         try:

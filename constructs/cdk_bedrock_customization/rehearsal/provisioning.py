@@ -1,9 +1,10 @@
 """How each kind of resource is made, changed and removed, one resource at a time: a custom resource through
 a request to its ServiceToken (the CDK's cross-Region references are played in SSM: cross_region_exports; its
-BucketDeployment in S3: bucket_deployments), a wait condition handle and a wait condition locally, a single
-function in Lambda too, a bucket in moto's S3 as well (buckets.py: made on create, tagged on each update, deleted
-when empty); everything else (IAM, Lambda, Step Functions, Logs, EventBridge) is recorded with plausible Ref and
-Fn::GetAtt values (resources.py), after the limits AWS checks (limits.py)."""
+BucketDeployment and a bucket's auto_delete_objects in S3: bucket_deployments, auto_delete_objects), a wait
+condition handle and a wait condition locally, a single function in Lambda too, a bucket in moto's S3 as well
+(buckets.py: made on create, tagged on each update, deleted when empty); everything else (IAM, Lambda, Step
+Functions, Logs, EventBridge) is recorded with plausible Ref and Fn::GetAtt values (resources.py), after the limits
+AWS checks (limits.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from . import bucket_deployments, buckets, cross_region_exports
+from . import auto_delete_objects, bucket_deployments, buckets, cross_region_exports
 from .custom_resources import CustomResourceRequests, is_custom
 from .framework_host import FRAMEWORK_MODULE
 from .lambda_service import FUNCTION, LambdaService
@@ -29,11 +30,13 @@ BUCKET = "AWS::S3::Bucket"
 
 def not_rehearsed(template: Template) -> str | None:
     """Why the rehearsal cannot play a template, or None: a custom resource whose ServiceToken is a Node.js function
-    of the stack other than the Provider framework's (aws-cdk-lib's AwsCustomResource, a bucket's auto-delete) would
-    get no response, and fail an hour later naming nothing."""
+    of the stack other than the Provider framework's (aws-cdk-lib's AwsCustomResource) would get no response, and
+    fail an hour later naming nothing. Those the rehearsal plays itself are not refused."""
     for logical_id, resource in template.resources.items():
         resource_type = str(resource.get("Type", ""))
-        played_here = bucket_deployments.handles(resource_type) or cross_region_exports.handles(resource_type)
+        played_here = any(
+            module.handles(resource_type) for module in (bucket_deployments, cross_region_exports, auto_delete_objects)
+        )
         if not is_custom(resource_type) or played_here:
             continue
         token = resource.get("Properties", {}).get("ServiceToken")
@@ -76,6 +79,9 @@ class Provisioner:
         if cross_region_exports.handles(resource_type):
             physical_id, data = self._cross_region("Create", resource_type, properties, None, logical_id)
             return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
+        if auto_delete_objects.handles(resource_type):
+            physical_id = self._auto_delete("Create", logical_id, properties, None, None)
+            return Deployed(logical_id, resource_type, physical_id, properties, {}, generation)
         if is_custom(resource_type):
             physical_id, data = self.custom_resources.send("Create", logical_id, resource_type, properties, None, None)
             return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
@@ -100,6 +106,9 @@ class Provisioner:
         if cross_region_exports.handles(resource_type):
             physical_id, data = self._cross_region("Update", resource_type, properties, existing.properties, logical_id)
             return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
+        if auto_delete_objects.handles(resource_type):
+            physical_id = self._auto_delete("Update", logical_id, properties, existing.properties, existing.physical_id)
+            return Deployed(logical_id, resource_type, physical_id, properties, {}, generation)
         if is_custom(resource_type):
             physical_id, data = self.custom_resources.send(
                 "Update", logical_id, resource_type, properties, existing.properties, existing.physical_id
@@ -125,6 +134,9 @@ class Provisioner:
         if cross_region_exports.handles(deployed.resource_type):
             self._cross_region("Delete", deployed.resource_type, deployed.properties, None, deployed.logical_id)
             return
+        if auto_delete_objects.handles(deployed.resource_type):
+            self._auto_delete("Delete", deployed.logical_id, deployed.properties, None, deployed.physical_id)
+            return
         if is_custom(deployed.resource_type):
             self.custom_resources.send(
                 "Delete", deployed.logical_id, deployed.resource_type, deployed.properties, None, deployed.physical_id
@@ -148,6 +160,19 @@ class Provisioner:
         try:
             return cross_region_exports.apply(request_type, resource_type, properties, old_properties)
         except cross_region_exports.ExportInUse as error:
+            raise ResourceFailed(f"{logical_id}: {error}") from error
+
+    def _auto_delete(
+        self,
+        request_type: str,
+        logical_id: str,
+        properties: dict[str, Any],
+        old_properties: dict[str, Any] | None,
+        physical_id: str | None,
+    ) -> str:
+        try:
+            return auto_delete_objects.apply(request_type, properties, old_properties, physical_id, self.env.region)
+        except auto_delete_objects.DeleteFailed as error:
             raise ResourceFailed(f"{logical_id}: {error}") from error
 
     def _bucket_deployment(
