@@ -101,6 +101,10 @@ def _shape(operation: str, member: str) -> Any:
     return shape
 
 
+# A service model's pattern matches a whole value; JSON Schema's searches, so the schema anchors it.
+_ANCHORS = ("^(?:", ")$")
+
+
 def _member_schema(operation: str, member: str, **extra: Any) -> dict[str, Any]:
     """A string field's JSON Schema, from the service model's shape of the request member it becomes."""
     shape: Any = contract.service_model().operation_model(operation).input_shape
@@ -113,7 +117,7 @@ def _member_schema(operation: str, member: str, **extra: Any) -> dict[str, Any]:
         if key in shape.metadata:
             schema[name] = shape.metadata[key]
     if "pattern" in shape.metadata and not extra.pop("no_pattern", False):
-        schema["pattern"] = f"^(?:{shape.metadata['pattern']})$"
+        schema["pattern"] = "{}{}{}".format(_ANCHORS[0], shape.metadata["pattern"], _ANCHORS[1])
     return schema | extra
 
 
@@ -1000,6 +1004,8 @@ def _schema_error(error: jsonschema.ValidationError) -> list[_Found]:
         message = f"must be {rule!r}, got {shown}"
     elif kind == "pattern":
         message = f"{shown} does not match {rule if len(rule) <= SHOWN_VALUE else 'the pattern of this field'}"
+        reason = contract.pattern_mismatch(rule.removeprefix(_ANCHORS[0]).removesuffix(_ANCHORS[1]), instance)
+        message += f": {reason}" if reason else ""
     elif kind in ("minLength", "maxLength"):
         word = "least" if kind == "minLength" else "most"
         message = f"{shown} has {len(instance)} characters; it must have at {word} {rule}"

@@ -849,8 +849,37 @@ def _conform_string(shape: Any, value: Any, path: str, problems: list[str]) -> A
     pattern = _pattern(expression) if expression else None
     if pattern is not None and not pattern.fullmatch(value):
         rule = expression if len(expression) <= _LONG_PATTERN else f"the pattern of {shape.name}"
-        problems.append(f"{path}: {_show(value)} does not match {rule}")
+        reason = pattern_mismatch(expression, value)
+        problems.append(f"{path}: {_show(value)} does not match {rule}{f': {reason}' if reason else ''}")
     return value
+
+
+def pattern_mismatch(expression: str, value: str) -> str | None:
+    """Why value does not match the member pattern expression, where a pattern's failures are told apart (S3
+    URIs: the scheme, the bucket name, a character of the key); None: no more than that it does not match."""
+    pattern = _pattern(expression)
+    if pattern is None or not expression.startswith("s3://") or pattern.fullmatch(value):
+        return None
+    if not value.startswith("s3://"):
+        return "an S3 URI starts with s3://"
+    bucket, _, key = value.removeprefix("s3://").partition("/")
+
+    def allows(path: str) -> bool:  # as a key, a folder, or a key in a folder
+        return any(pattern.fullmatch(f"s3://{bucket}{suffix}") for suffix in (path, f"{path}/", f"/a{path}"))
+
+    if not allows("") and not allows("/a"):
+        return (
+            "its bucket name is not valid (3 to 63 lowercase letters, digits, '.' and '-', beginning and ending with "
+            "a letter or digit)"
+        )
+    refused = next((char for char in key if char != "/" and not allows(f"/{char}")), None)
+    if refused is not None:
+        return f"the key has {refused!r}, which this field does not allow"
+    if "//" in f"/{key}":
+        return "the key has an empty part ('//')"
+    if pattern.fullmatch(f"{value}/"):
+        return "a folder's URI ends with '/'"
+    return None
 
 
 # The service model's integer types, as Smithy defines them: signed, of this many bits.

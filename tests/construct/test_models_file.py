@@ -703,7 +703,10 @@ def test_anchors_and_merge_keys_are_fine_and_problems_in_them_point_at_the_ancho
     # The one mistake, once, where it is written (support-v2 takes it from the anchor, but overrides it).
     assert (code, lines) == (
         1,
-        ["6:18: models.support.output_data: 'nowhere' does not match the pattern of this field"],
+        [
+            "6:18: models.support.output_data: 'nowhere' does not match the pattern of this field: an S3 URI starts "
+            "with s3://"
+        ],
     )
 
 

@@ -598,7 +598,8 @@ THROUGH_A_THROUGHPUT = (
             "        data: data/support-eval.jsonl\n",
             "        data: s3://My-Bucket/p.jsonl\n",
             "28:15: evaluations.support-eval.datasets.0.data: 's3://My-Bucket/p.jsonl' does not match the pattern "
-            "of S3Uri",
+            "of S3Uri: its bucket name is not valid (3 to 63 lowercase letters, digits, '.' and '-', beginning and "
+            "ending with a letter or digit)",
         ),
         (
             "      - name: Builtin.BoolQ\n",
@@ -639,7 +640,7 @@ THROUGH_A_THROUGHPUT = (
             "    output_data: s3://my-bucket/evaluations/\n",
             "    output_data: my-bucket/evaluations/\n",
             "32:18: evaluations.support-eval.output_data: 'my-bucket/evaluations/' does not match the pattern of "
-            "this field",
+            "this field: an S3 URI starts with s3://",
         ),
         (
             "    inference_params: '{\"maxTokens\": 512}'\n",
