@@ -4,6 +4,7 @@ not at all."""
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 NOTIFIER_ID = "BedrockJobCompletionNotifier"
 # The longest a CloudFormation wait condition waits (its Timeout is at most 43200 s).
+MAX_WAIT_SECONDS = 12 * 60 * 60
 MAX_WAIT = cdk.Duration.hours(12)
 DEFAULT_BACKSTOP_INTERVAL = cdk.Duration.hours(1)
 # How often the jobs that emit no events (imports, copies, evaluations) are checked while the stack waits for one.
@@ -67,7 +69,7 @@ class Completion:
         events; import, copy and evaluation jobs emit none, so the stack's notifier checks them every few minutes
         (``JobCompletionNotifier.of(stack, check_interval=...)``)."""
         seconds = timeout.to_seconds(integral=False)
-        if seconds != int(seconds) or not 1 <= seconds <= MAX_WAIT.to_seconds():
+        if seconds != int(seconds) or not 1 <= seconds <= MAX_WAIT_SECONDS:
             raise ValueError(
                 f"completion timeout: {timeout.to_human_string()} is not a whole number of seconds between 1 second "
                 "and 12 hours, the longest a CloudFormation wait condition waits"
@@ -266,12 +268,13 @@ class JobCompletionNotifier(Construct):
         ends.
 
         key changes whenever the job is replaced: a wait condition waits only when it is created, so a
-        new job needs a new one (its logical id includes key).
+        new job needs a new one (its logical id includes key, and the timeout unless it is the default).
         """
         self._allow_reading(resource_type)
         if resource_type not in EMITS_EVENTS:
             self._check_jobs_without_events()
-        handle = cdk.CfnWaitConditionHandle(scope, f"JobWaitHandle{key}")
+        wait_id = _wait_id(key, timeout_seconds)
+        handle = cdk.CfnWaitConditionHandle(scope, f"JobWaitHandle{wait_id}")
         # Made once the job is: its URL is presigned for 24 hours from then, and a queued job starts only when an
         # earlier one's wait ends, which may be days after the deployment started.
         handle.add_resource_dependency(job)
@@ -279,7 +282,7 @@ class JobCompletionNotifier(Construct):
         # Its properties as Python values (Ref by logical id, which CloudFormation orders by): fewer jsii round trips.
         condition = cdk.CfnResource(
             scope,
-            f"WaitingForJob{key}",
+            f"WaitingForJob{wait_id}",
             type=WAIT_CONDITION,
             properties={"Count": 1, "Handle": {"Ref": handle_id}, "Timeout": str(timeout_seconds)},
         )
@@ -287,6 +290,16 @@ class JobCompletionNotifier(Construct):
         # After the job; and the wait starts once the notifier, its rules and its grants exist (self.ready).
         condition.node.add_dependency(job, self.ready)
         return condition
+
+
+def _wait_id(key: str, timeout_seconds: int) -> str:
+    """The logical id suffix of a job's wait condition and its handle. CloudFormation cannot update a wait condition,
+    not even its Timeout, so a wait of another timeout must be another wait condition (whose handle is signalled at
+    once when the job has ended already). A wait of the default timeout keeps the job's key, as deployed before the
+    timeout was part of it; any other timeout's is a digest of both."""
+    if timeout_seconds == MAX_WAIT_SECONDS:
+        return key
+    return hashlib.sha256(f"{key}:{timeout_seconds}".encode()).hexdigest()[:8].upper()
 
 
 def _check_schedules(**intervals: cdk.Duration | None) -> None:

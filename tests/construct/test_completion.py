@@ -79,6 +79,25 @@ class TestEventDriven:
         with pytest.raises(ValueError, match="completion timeout: 1 second 500 millis is not a whole number"):
             Completion.event_driven(cdk.Duration.millis(1500))
 
+    def test_another_timeout_is_another_wait_condition_and_the_default_keeps_its_id(self):
+        """CloudFormation cannot update a wait condition, not even its Timeout: a changed timeout must change the
+        wait condition's and the handle's logical ids, and nothing of the job. The default's ids are the job's key,
+        as stacks deployed before have them."""
+        seen = []
+        for hours in (12, 6, 3):
+            stack = cdk.Stack(cdk.App(), "TestStack")
+            custom_model(stack, s3.Bucket(stack, "Data"), completion=Completion.event_driven(cdk.Duration.hours(hours)))
+            template = resources(stack)
+            ((job,),) = [list(of_type(template, JOB).values())]
+            ((condition_id, condition),) = of_type(template, WAIT).items()
+            handle_id = condition["Metadata"][WAITS_FOR]["handle"]
+            seen.append((job["Properties"], condition_id, handle_id))
+        (job_properties,) = {json.dumps(properties, sort_keys=True) for properties, _, _ in seen}
+        key = json.loads(job_properties)["waitConditionKey"]
+        assert seen[0][1].startswith(f"ModelWaitingForJob{key}") and seen[0][2].startswith(f"ModelJobWaitHandle{key}")
+        assert len({condition_id for _, condition_id, _ in seen}) == 3
+        assert len({handle_id for _, _, handle_id in seen}) == 3
+
     def test_one_notifier_per_stack_finds_every_wait_from_the_stack(self, stack, bucket):
         first, second = custom_model(stack, bucket, "First"), custom_model(stack, bucket, "Second")
         template = resources(stack)

@@ -6,7 +6,8 @@ committed_units (model units of a one-month committed throughput on each model: 
 separate_provider (the models use the provider of another stack, RehearsalProviders), data_bucket (the name of an
 existing bucket the training data is in, rather than a bucket of the stack: one that outlives the stack),
 failing_after (seconds: a wait condition that nothing signals fails the deployment then, while the jobs run),
-epochs_parameter (the epochCount is a CfnParameter whose default is epochs: a value known only at deploy)."""
+epochs_parameter (the epochCount is a CfnParameter whose default is epochs: a value known only at deploy),
+timeout_hours (an event-driven completion's timeout, other than the default 12 hours)."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
@@ -20,7 +21,12 @@ bucket = (
     if data_bucket
     else s3.Bucket(stack, "Data", enforce_ssl=True)
 )
-completion = getattr(Completion, str(app.node.try_get_context("completion") or "event_driven"))()
+timeout_hours = app.node.try_get_context("timeout_hours")
+completion = (
+    Completion.event_driven(cdk.Duration.hours(int(timeout_hours)))
+    if timeout_hours
+    else getattr(Completion, str(app.node.try_get_context("completion") or "event_driven"))()
+)
 removal = getattr(cdk.RemovalPolicy, str(app.node.try_get_context("removal") or "retain").upper())
 provider_stack = cdk.Stack(app, "RehearsalProviders") if app.node.try_get_context("separate_provider") else stack
 provider = CustomizationProvider.of(

@@ -75,6 +75,8 @@ def _variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
         ),
         "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
         "event-driven": (under_test, {"removal": "destroy"}),
+        # The same with a 6-hour timeout: a wait condition cannot be updated, so changing it makes another one.
+        "event-driven-6-hours": (under_test, {"removal": "destroy", "timeout_hours": 6}),
         # Retrained, and failing 35 minutes in: after the new job (30 minutes) has completed and been read.
         "event-driven-retrained-failing-late": (
             under_test,

@@ -497,3 +497,22 @@ def test_models_deploy_through_the_provider_of_another_stack(assemblies):
         deleted = local.delete()
         assert list(deleted) == ["RehearsalUnderTest", "RehearsalProviders"]
         assert all(outcome.succeeded for outcome in deleted.values()), deleted
+
+
+def test_a_changed_wait_timeout_makes_another_wait_condition_and_the_update_succeeds(assemblies):
+    """CloudFormation cannot update a wait condition (its Timeout included): a model whose timeout changes gets a
+    new wait condition and handle, signalled at once because its job has ended; the job itself is untouched."""
+    lines: list[str] = []
+    with cloud(lines) as local:
+        (created,) = local.deploy(assemblies["event-driven-6-hours"]).values()
+        assert created.succeeded, created.reason
+        first_waits = {lid for lid in local.stacks["RehearsalUnderTest"].state if "WaitingForJob" in lid}
+
+        (updated,) = local.deploy(assemblies["event-driven"]).values()
+
+        assert updated.succeeded, updated.reason
+        waits = {lid for lid in local.stacks["RehearsalUnderTest"].state if "WaitingForJob" in lid}
+        assert len(waits) == 1 and waits.isdisjoint(first_waits)
+        assert first_waits <= set(updated.deleted)
+        assert len(local.bedrock.jobs()) == 1  # trained once
+        assert not any("UPDATE_FAILED" in line for line in lines)
