@@ -31,7 +31,7 @@ from typing import Any
 from . import contract, customization_job, model_copy_job, model_evaluation, model_import_job, model_jobs
 from .aws import bedrock_client, cloudformation_client, error_code, error_message
 from .environment import STACK_ID_VARIABLE
-from .responses import bounded_reason
+from .responses import MAX_REASON_BYTES, bounded_reason
 
 EVENT_SOURCE = "aws.bedrock"
 EVENT_DETAIL_TYPE = "Model Customization Job State Change"
@@ -43,6 +43,9 @@ WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
 # The Metadata key of a wait condition that waits for a job: {"job": <logical id>, "handle": <logical id>}.
 WAIT_METADATA_KEY = "cdk-bedrock-customization:waitsFor"
 SIGNAL_TIMEOUT_SECONDS = 30
+# CloudFormation's quota on what a wait condition signal carries ("cfn-signal wait condition data", 4,096 bytes); a
+# longer signal shows as "Unparsable WaitCondition data" instead of its reason.
+SIGNAL_MAX_BYTES = 4096
 NO_FAILURE_MESSAGE = "Bedrock gave no failure message"
 # CloudFormation's SignalResource takes a UniqueId of 1 to 64 characters; handle-URL signals are kept within it.
 MAX_UNIQUE_ID = 64
@@ -247,12 +250,22 @@ def unique_id(job_arn: str) -> str:
     return hashlib.sha256(job_id.encode()).hexdigest()[:MAX_UNIQUE_ID]
 
 
+def signal_body(status: str, reason: str, unique: str, data: str) -> bytes:
+    """A signal's JSON, at most SIGNAL_MAX_BYTES: the reason is shortened until the whole fits, as JSON escapes it
+    (a non-ASCII character or a quote takes more bytes than it has)."""
+    room = MAX_REASON_BYTES
+    while True:
+        fields = {"Status": status, "Reason": bounded_reason(reason, room), "UniqueId": unique, "Data": data}
+        body = json.dumps(fields).encode()
+        if len(body) <= SIGNAL_MAX_BYTES or room <= 0:  # room 0: only the data could be too long (it never is)
+            return body
+        room = max(0, room - (len(body) - SIGNAL_MAX_BYTES))
+
+
 def _signal(wait: Wait, status: str, reason: str, data: str | None) -> None:
-    body = {"Status": status, "Reason": bounded_reason(reason), "UniqueId": unique_id(wait.job_arn), "Data": data or ""}
+    body = signal_body(status, reason, unique_id(wait.job_arn), data or "")
     # The handle URL is presigned for a PUT with no content type.
-    request = urllib.request.Request(
-        wait.handle_url, data=json.dumps(body).encode(), method="PUT", headers={"Content-Type": ""}
-    )
+    request = urllib.request.Request(wait.handle_url, data=body, method="PUT", headers={"Content-Type": ""})
     with urllib.request.urlopen(request, timeout=SIGNAL_TIMEOUT_SECONDS):
         pass
     logger.info("Signalled %s for %s: %s", wait.condition, wait.job_arn, status)

@@ -33,7 +33,7 @@ def bounded_reason(message: str, max_bytes: int = MAX_REASON_BYTES) -> str:
     encoded = message.encode(errors="backslashreplace")
     if len(encoded) <= max_bytes:
         return encoded.decode()
-    room = max_bytes - len(_TRUNCATED.encode())
+    room = max(0, max_bytes - len(_TRUNCATED.encode()))
     return encoded[:room].decode(errors="ignore") + _TRUNCATED
 
 

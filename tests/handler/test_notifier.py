@@ -8,6 +8,7 @@ CloudFormation client; the wait condition handles are a local HTTP server that r
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 from bedrock_custom_resource import index, notifier
 from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from hypothesis import given
+from hypothesis import strategies as st
 
 from .conftest import (
     CREATE_FAILED,
@@ -761,3 +764,36 @@ def test_event_driven_completion_costs_a_fixed_number_of_bedrock_calls(bedrock, 
     assert polling_gets == 600
     assert polling_gets // event_driven_gets == 46
     assert (3 + polling_gets) // event_driven_total == 40
+
+
+# CloudFormation's quota on a wait condition signal (user guide, CloudFormation quotas: "cfn-signal wait condition
+# data", 4,096 bytes): a longer one shows as "Unparsable WaitCondition data", not its reason.
+SIGNAL_QUOTA_BYTES = 4096
+
+
+def test_a_failure_message_that_json_escapes_long_is_cut_to_fit_the_signal(
+    bedrock, events, stack, signal_server, notify
+):
+    """Bedrock's failureMessage quoting user data: emoji and quotes, each escaped to several bytes in the JSON."""
+    job_arn, wait = start_waited_job(events, stack)
+    message = 'Record 12 of s3://my-data-bucket/train/ is invalid: "text": "' + '🙂"' * 1500 + '"'
+    bedrock.set_job_status(job_arn, "Failed", failure_message=message)
+    stack.expect_listing()
+
+    assert notify(state_change_event(bedrock.job(job_arn))) == {"signalled": [job_arn]}
+
+    (put,) = signal_server.puts_to(wait.handle_url)
+    assert len(put.raw) <= SIGNAL_QUOTA_BYTES
+    assert put.signal["Status"] == "FAILURE"
+    assert "Record 12 of s3://my-data-bucket/train/ is invalid" in put.signal["Reason"]
+    assert put.signal["Reason"].endswith("(truncated; the handler's log has the full message)")
+
+
+@given(reason=st.text(max_size=5000), data=st.text(max_size=300))
+def test_any_signal_fits_the_quota_and_a_reason_that_fits_is_sent_whole(reason, data):
+    body = notifier.signal_body("FAILURE", reason, "abcdefgh1234", data)
+    assert len(body) <= SIGNAL_QUOTA_BYTES
+    signal = json.loads(body)
+    assert (signal["Status"], signal["UniqueId"], signal["Data"]) == ("FAILURE", "abcdefgh1234", data)
+    if len(json.dumps(reason)) + len(json.dumps(data)) < 2000 and len(reason.encode()) <= 2048:
+        assert signal["Reason"] == reason
