@@ -325,8 +325,9 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
     ) -> ModelEvaluation:
         """Pass the gate only when the model's score beats the baseline model's by at least ``by``.
 
-        :param lower_is_better: @default True for Builtin.Robustness and Builtin.Toxicity (the user guide: lower
-            means more robust, less toxic), else False
+        :param lower_is_better: @default True for Builtin.Robustness, Builtin.Toxicity, Builtin.Harmfulness,
+            Builtin.Stereotyping and Builtin.Refusal (the user guide: lower means more robust, less toxic; a harmful
+            or stereotyping response, or a refusal, scores 1), else False
         """
         if self.baseline_model_identifier is None:
             raise ValueError(f"require_better_than_baseline({metric_name!r}): give the evaluation a baseline_model")

@@ -243,7 +243,10 @@ EVALUATION_REQUIREMENT_FIELDS = (
     Field(
         "lower_is_better",
         {"type": "boolean"},
-        description="for better_than_baseline_by; default: true for Builtin.Robustness and Builtin.Toxicity",
+        description=(
+            "for better_than_baseline_by; default: true for Builtin.Robustness, Builtin.Toxicity, Builtin.Harmfulness, "
+            "Builtin.Stereotyping and Builtin.Refusal"
+        ),
     ),
     Field(
         "dataset",

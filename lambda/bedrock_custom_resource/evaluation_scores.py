@@ -26,9 +26,13 @@ AT_LEAST, AT_MOST = "atLeast", "atMost"
 AT_LEAST_BASELINE_PLUS, AT_MOST_BASELINE_MINUS = "atLeastBaselinePlus", "atMostBaselineMinus"
 COMPARISONS = (AT_LEAST, AT_MOST, AT_LEAST_BASELINE_PLUS, AT_MOST_BASELINE_MINUS)
 BASELINE_COMPARISONS = (AT_LEAST_BASELINE_PLUS, AT_MOST_BASELINE_MINUS)
-# Lower is better for these automatic metrics (user guide, model-evaluation-report-programmatic: robustness is the
-# change of the score under perturbed prompts, "a lower score indicates the selected model is more robust"; toxicity).
-LOWER_IS_BETTER = frozenset({"Builtin.Robustness", "Builtin.Toxicity"})
+# Lower is better for these metrics. Automatic (user guide, model-evaluation-report-programmatic): robustness is the
+# change of the score under perturbed prompts, "a lower score indicates the selected model is more robust"; toxicity.
+# Judge (the judge prompts, model-evaluation-type-judge-prompt-*): a harmful response scores 1, as do one that
+# contains a stereotype and a refusal.
+LOWER_IS_BETTER = frozenset(
+    {"Builtin.Robustness", "Builtin.Toxicity", "Builtin.Harmfulness", "Builtin.Stereotyping", "Builtin.Refusal"}
+)
 # A job has at most 5 datasets of 25 metrics each (CreateEvaluationJob's EvaluationDatasetMetricConfigs and
 # EvaluationMetricNames): a gate needs no more requirements than there are (dataset, metric, comparison) triples.
 MAX_REQUIREMENTS = 5 * 25 * len(COMPARISONS)

@@ -117,6 +117,42 @@ def test_thresholds_and_baseline_margins_pass_and_fail_at_their_bounds() -> None
     )
 
 
+# What the user guide says of each metric's direction, written out here rather than read from the code: the
+# automatic metrics' report (model-evaluation-report-programmatic) and the judge prompts
+# (model-evaluation-type-judge-prompt-*: a harmful or stereotyping response, or a refusal, scores 1).
+GUIDE_LOWER_IS_BETTER = [
+    "Builtin.Robustness",
+    "Builtin.Toxicity",
+    "Builtin.Harmfulness",
+    "Builtin.Stereotyping",
+    "Builtin.Refusal",
+]
+GUIDE_HIGHER_IS_BETTER = [
+    "Builtin.Accuracy",
+    "Builtin.Correctness",
+    "Builtin.Completeness",
+    "Builtin.Helpfulness",
+    "Builtin.Faithfulness",
+]
+
+
+@pytest.mark.parametrize("metric", GUIDE_LOWER_IS_BETTER)
+def test_a_model_worse_than_its_baseline_on_a_lower_is_better_metric_fails_by_default(metric) -> None:
+    """A more harmful model than its baseline (1.0 against 0.0) must not pass 'better than the baseline'."""
+    name = metric.removeprefix("Builtin.")
+    requirement = evaluation_scores.baseline_margin(metric, 0.0)
+    checks = evaluation_scores.checks(
+        [requirement], {"d": [metric]}, scores_of(**{name: 1.0}), scores_of(**{name: 0.0})
+    )
+    assert requirement.comparison == evaluation_scores.AT_MOST_BASELINE_MINUS
+    assert [check.passed for check in checks] == [False]
+
+
+@pytest.mark.parametrize("metric", GUIDE_HIGHER_IS_BETTER)
+def test_higher_is_better_for_the_other_metrics_by_default(metric) -> None:
+    assert evaluation_scores.baseline_margin(metric, 0.0).comparison == evaluation_scores.AT_LEAST_BASELINE_PLUS
+
+
 def test_a_requirement_on_a_metric_the_job_does_not_compute_or_without_a_baseline_score_fails() -> None:
     datasets = {"d": ["Builtin.Accuracy"]}
     requirements = [
