@@ -38,14 +38,23 @@ from ._resource import (
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .datasets import validate_prompt_dataset
-from .inputs import S3Data, allow_invoking
+from .inputs import S3Data, allow_invoking, model_resource
 from .invocable import INVOKE_ACTIONS
 from .provider import CustomizationProvider
 
 RESOURCE_TYPE = contract.MODEL_EVALUATION
 GATE_TYPE = contract.EVALUATION_GATE
-# What the service role may do with the models: the user guide's automatic evaluation role ("Service role
-# requirements for automatic model evaluation jobs") names both.
+# What the service role does besides invoking the models: the user guide's evaluation roles ("Service role
+# requirements for automatic model evaluation jobs", and for judge jobs) give "the exact IAM actions that are
+# required". Bedrock runs the prompts as batch inference jobs (model-invocation-job, and on the foundation models
+# invoked, the resource types the Service Authorization Reference gives), and reads each model it invokes.
+INVOCATION_JOB_ACTIONS = ("bedrock:CreateModelInvocationJob", "bedrock:StopModelInvocationJob")
+READ_ACTIONS = {
+    "provisioned-model": "bedrock:GetProvisionedModelThroughput",
+    "imported-model": "bedrock:GetImportedModel",
+    "inference-profile": "bedrock:GetInferenceProfile",
+    "application-inference-profile": "bedrock:GetInferenceProfile",
+}
 # And with the output prefix, besides reading and writing objects (the same page).
 OUTPUT_BUCKET_ACTIONS = ("s3:GetBucketLocation", "s3:ListBucketMultipartUploads")
 OUTPUT_OBJECT_ACTIONS = ("s3:AbortMultipartUpload",)
@@ -219,7 +228,11 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         self.baseline_model_identifier = compared
         self._evaluated = _made_from(model, baseline_model, evaluator_model)
         located = [dataset._bound(self, index) for index, dataset in enumerate(self.datasets)]
-        invoked = [self.model_identifier, *filter(None, [self.baseline_model_identifier, evaluator])]
+        invoked = {
+            identifier: _served_resource(self, given, identifier)
+            for given, identifier in ((model, evaluated), (baseline_model, compared), (evaluator_model, evaluator))
+            if identifier is not None
+        }
         # The keys of evaluated models this app encrypted (automatic-service-roles.html: a model encrypted with a
         # customer managed key needs the service role's use of it).
         model_keys = [key for key in (_invocation_key(model), _invocation_key(baseline_model)) if key is not None]
@@ -513,16 +526,28 @@ def _allow_bedrock_in_key_policy(key: kms.IKey) -> None:
     )
 
 
+def _served_resource(scope: Construct, given: Any, identifier: str) -> tuple[str, str] | None:
+    """The resource type and ARN of an evaluated model: a construct's kind, or what its identifier names."""
+    from .model_import import ImportedModelBase
+    from .serving import ProvisionedThroughputBase
+
+    if isinstance(given, ProvisionedThroughputBase):
+        return "provisioned-model", identifier
+    if isinstance(given, ImportedModelBase):
+        return "imported-model", identifier
+    return model_resource(scope, identifier)
+
+
 def _service_role(
     scope: Construct,
     datasets: Sequence[S3Data | None],
     output: S3Data,
-    models: Sequence[str],
+    models: Mapping[str, tuple[str, str] | None],
     kms_key: kms.IKey | None,
     model_keys: Sequence[kms.IKey],
 ) -> OwnRole:
-    """A role that may read exactly the datasets, write the results, invoke exactly these models and decrypt those
-    of them encrypted with model_keys."""
+    """A role that may read exactly the datasets, write the results, invoke exactly these models (identifier: its
+    resource type and ARN, None when unknown) and decrypt those of them encrypted with model_keys."""
     grants = Grants()
     wildcards: list[str] = []
     for data in datasets:
@@ -532,8 +557,17 @@ def _service_role(
     bucket_arn, objects = output.arns(scope, folder=True)
     grants.allow(list(OUTPUT_BUCKET_ACTIONS), [bucket_arn])
     grants.allow(list(OUTPUT_OBJECT_ACTIONS), [objects])
-    for model in dict.fromkeys(models):
-        wildcards += allow_invoking(scope, grants, model, INVOKE_ACTIONS)
+    for model, resource in models.items():
+        kind = resource[0] if resource is not None else None
+        creating = ["bedrock:CreateModelInvocationJob"] if kind == "foundation-model" else []
+        wildcards += allow_invoking(scope, grants, model, [*INVOKE_ACTIONS, *creating])
+        if resource is not None and resource[0] in READ_ACTIONS:
+            grants.allow([READ_ACTIONS[resource[0]]], [resource[1]])
+    invocation_jobs = cdk.Stack.of(scope).format_arn(
+        service="bedrock", resource="model-invocation-job", resource_name="*"
+    )
+    grants.allow(list(INVOCATION_JOB_ACTIONS), [invocation_jobs])
+    wildcards.append(invocation_jobs)
     if kms_key is not None:
         grants.allow(EVALUATION_KEY_ACTIONS, [kms_key.key_arn])
     for model_key in model_keys:
@@ -545,7 +579,8 @@ def _service_role(
             (
                 "IAM5",
                 "Bedrock reads every object under a dataset prefix, writes the results under the output prefix, "
-                "and routes an inference profile to its model in any of the profile's Regions.",
+                "routes an inference profile to its model in any of the profile's Regions, and runs the prompts as "
+                "batch inference jobs whose names it chooses.",
                 wildcard_resources(scope, sorted(set(wildcards))),
             ),
         )

@@ -307,6 +307,23 @@ def _foundation_model(stack: cdk.Stack, model_id: str) -> str:
     return stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model_id)
 
 
+def model_resource(scope: Construct, identifier: str) -> tuple[str, str] | None:
+    """The Bedrock resource type and ARN a model identifier names: an ARN's own (foundation-model,
+    inference-profile, provisioned-model, ...), a cross-Region inference profile id's profile in the stack's Region,
+    a foundation model id's model; None for a token."""
+    if is_unresolved(identifier):
+        return None
+    arn = _BEDROCK_ARN.fullmatch(identifier)
+    if arn is not None:
+        return arn["type"], identifier
+    stack = cdk.Stack.of(scope)
+    if _PROFILE_ID.fullmatch(identifier):
+        return "inference-profile", stack.format_arn(
+            service="bedrock", resource="inference-profile", resource_name=identifier
+        )
+    return "foundation-model", _foundation_model(stack, identifier)
+
+
 def allow_invoking(
     scope: Construct, grants: Grants, identifier: str, actions: Sequence[str] = ("bedrock:InvokeModel",)
 ) -> list[str]:
@@ -317,27 +334,20 @@ def allow_invoking(
     permissions): for a cross-Region inference profile, on the profile in the caller's Region and on the model in
     each Region of the profile. InvokeModel by default: the action the user guide's distillation policies name.
     """
-    stack = cdk.Stack.of(scope)
-    arn = _BEDROCK_ARN.fullmatch(identifier) if not is_unresolved(identifier) else None
-    profile = _PROFILE_ID.fullmatch(arn["id"] if arn else identifier) if not is_unresolved(identifier) else None
-    if arn is not None and arn["type"] != "inference-profile":
-        profile = None
-    if profile is None:
+    resource = model_resource(scope, identifier)
+    profile_arn = resource[1] if resource is not None and resource[0] == "inference-profile" else None
+    arn = _BEDROCK_ARN.fullmatch(profile_arn) if profile_arn is not None else None
+    profile = _PROFILE_ID.fullmatch(arn["id"]) if arn is not None else None
+    if resource is None or arn is None or profile is None:
         # A foundation model id is granted in the stack's Region. A token that does not read as an ARN (a parameter,
         # a model of the stack) is granted as it is: it must be the model's ARN.
-        model = identifier if arn or is_unresolved(identifier) else _foundation_model(stack, identifier)
-        grants.allow(list(actions), [model])
+        grants.allow(list(actions), [identifier if resource is None else resource[1]])
         return []
-    if arn is not None:
-        profile_arn, partition = identifier, arn["partition"]
-    else:
-        profile_arn = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=identifier)
-        partition = stack.partition
     # Which Regions a geographic profile routes to depends on its model and source Region (each model's page lists
     # them), not on the prefix alone, and a global profile routes to every commercial Region: the model is granted in
     # every Region (a global profile's model ARN has no Region, which * also matches), and only through this profile
     # (bedrock:InferenceProfileArn; "Prerequisites for inference profiles").
-    models = f"arn:{partition}:bedrock:*::foundation-model/{profile['model']}"
-    grants.allow(list(actions), [profile_arn])
-    grants.allow(list(actions), [models], {"ArnEquals": {"bedrock:InferenceProfileArn": profile_arn}})
+    models = f"arn:{arn['partition']}:bedrock:*::foundation-model/{profile['model']}"
+    grants.allow(list(actions), [resource[1]])
+    grants.allow(list(actions), [models], {"ArnEquals": {"bedrock:InferenceProfileArn": resource[1]}})
     return [models]

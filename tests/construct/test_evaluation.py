@@ -293,6 +293,47 @@ def test_the_service_role_invokes_exactly_the_evaluated_baseline_and_judge_model
     assert ":evaluation-job/*" in source
 
 
+# The user guide's evaluation service roles ("the exact IAM actions that are required"): besides invoking, Bedrock
+# runs the prompts as batch inference jobs and reads the model it invokes, by the model's kind.
+GUIDE_READS = {
+    "provisioned-model": "bedrock:GetProvisionedModelThroughput",
+    "inference-profile": "bedrock:GetInferenceProfile",
+}
+
+
+def test_the_service_role_may_run_batch_inference_jobs_and_read_each_model_by_its_kind(stack, bucket) -> None:
+    evaluation(
+        stack,
+        bucket,
+        baseline_model="amazon.nova-micro-v1:0",
+        evaluator_model="us.amazon.nova-pro-v1:0",
+        datasets=[
+            EvaluationDataset.from_s3(
+                "support",
+                S3Data.from_bucket(bucket, "prompts.jsonl"),
+                task_type="Generation",
+                metric_names=["Builtin.Correctness"],
+            )
+        ],
+    )
+    granted = [
+        (action, json.dumps(stack.resolve(s["Resource"])))
+        for s in role_statements(Template.from_stack(stack), "EvaluationServiceRole")
+        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
+
+    def resources(action: str) -> str:
+        return " ".join(resource for granted_action, resource in granted if granted_action == action)
+
+    assert THROUGHPUT_ARN in resources(GUIDE_READS["provisioned-model"])
+    assert ":inference-profile/us.amazon.nova-pro-v1:0" in resources(GUIDE_READS["inference-profile"])
+    assert ":model-invocation-job/*" in resources("bedrock:StopModelInvocationJob")
+    creating = resources("bedrock:CreateModelInvocationJob")
+    assert ":model-invocation-job/*" in creating and "::foundation-model/amazon.nova-micro-v1:0" in creating
+    assert ":inference-profile/" not in creating  # not a resource type of the action
+    assert resources("bedrock:GetImportedModel") == ""  # no imported model is evaluated
+
+
 @pytest.mark.parametrize("made", [True, False], ids=["made-in-the-stack", "imported-in-another-stack"])
 def test_the_key_grants_what_the_user_guide_lists_for_an_evaluation_and_no_more(made) -> None:
     """model-evaluation-security-data.html: the service role, and the role calling CreateEvaluationJob, need
