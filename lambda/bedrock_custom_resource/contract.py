@@ -287,6 +287,47 @@ def _copyable_source(request: Mapping[str, Any], is_unresolved: IsUnresolved) ->
     return []
 
 
+# The metric names CreateEvaluationJob takes (EvaluationDatasetMetricConfig.metricNames, as botocore's service model
+# documents it): an automatic job's, and a model-as-judge job's built-in ones (this library configures no custom
+# metrics).
+AUTOMATIC_METRICS = ("Builtin.Accuracy", "Builtin.Robustness", "Builtin.Toxicity")
+JUDGE_METRICS = (
+    "Builtin.Correctness",
+    "Builtin.Completeness",
+    "Builtin.Faithfulness",
+    "Builtin.Helpfulness",
+    "Builtin.Coherence",
+    "Builtin.Relevance",
+    "Builtin.FollowingInstructions",
+    "Builtin.ProfessionalStyleAndTone",
+    "Builtin.Harmfulness",
+    "Builtin.Stereotyping",
+    "Builtin.Refusal",
+)
+
+
+def _evaluation_metric_problems(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:
+    """Each metric is one of its job's kind: a model-as-judge job (with an evaluator model) or an automatic one."""
+    config = request.get("evaluationConfig")
+    automated = config.get("automated") if isinstance(config, Mapping) else None
+    if not isinstance(automated, Mapping):
+        return []
+    judged = "evaluatorModelConfig" in automated
+    allowed, kind = (JUDGE_METRICS, "a model-as-judge job") if judged else (AUTOMATIC_METRICS, "an automatic job")
+    problems = []
+    configs = automated.get("datasetMetricConfigs")
+    for index, metric_config in enumerate(configs if isinstance(configs, list) else []):
+        names = metric_config.get("metricNames") if isinstance(metric_config, Mapping) else None
+        for position, name in enumerate(names if isinstance(names, list) else []):
+            if isinstance(name, str) and not is_unresolved(name) and name not in allowed:
+                problems.append(
+                    f"evaluationConfig.automated.datasetMetricConfigs[{index}].metricNames[{position}]: {_show(name)} "
+                    f"is not a metric of {kind} ({'with' if judged else 'without'} an evaluator model); use one of "
+                    f"{list(allowed)}"
+                )
+    return problems
+
+
 def gate_requirement_problems(value: Any, is_unresolved: IsUnresolved = _never_unresolved) -> list[str]:
     """What is wrong with an evaluation gate's requirements: a list of objects, each a metricName (and optionally a
     datasetName), as the service model names them, with exactly one comparison and its finite number."""
@@ -502,6 +543,7 @@ _DECLARED = (
             ),
         },
         fingerprinted_members=("evaluatedModelArn",),
+        cross_member_problems=_evaluation_metric_problems,
         listing="ListEvaluationJobs",
         lowercase_names=True,
     ),

@@ -673,3 +673,20 @@ def test_a_model_of_another_region_is_refused_naming_it(stack, bucket, props, ex
     with pytest.raises(ValueError, match=expected):
         evaluation(stack, bucket, **props)
     assert stack.node.try_find_child("Evaluation") is None
+
+
+def test_a_judge_metric_without_an_evaluator_model_is_refused_at_synth_and_nothing_is_made(stack, bucket) -> None:
+    with pytest.raises(ValueError, match=r"metricNames\[0\]: 'Builtin.Correctness' is not a metric of an automatic"):
+        evaluation(
+            stack,
+            bucket,
+            datasets=[
+                EvaluationDataset.from_s3(
+                    "support",
+                    S3Data.from_bucket(bucket, "prompts.jsonl"),
+                    task_type="Generation",
+                    metric_names=["Builtin.Correctness"],
+                )
+            ],
+        )
+    assert stack.node.try_find_child("Evaluation") is None

@@ -335,17 +335,17 @@ def test_what_validation_checks_is_what_the_construct_sends(tmp_path: Path) -> N
 
 def test_a_lower_is_better_metric_is_compared_with_the_baseline_downwards(tmp_path: Path) -> None:
     text = EVALUATIONS.replace(
-        "[Builtin.Correctness, Builtin.Helpfulness]", "[Builtin.Correctness, Builtin.Helpfulness, Builtin.Toxicity]"
+        "[Builtin.Correctness, Builtin.Helpfulness]", "[Builtin.Correctness, Builtin.Helpfulness, Builtin.Harmfulness]"
     ).replace(
         "      - {metric: Builtin.Correctness, at_least: 0.8}\n",
-        "      - {metric: Builtin.Toxicity, better_than_baseline_by: 0.1}\n",
+        "      - {metric: Builtin.Harmfulness, better_than_baseline_by: 0.1}\n",
     )
     text += "      - {metric: Builtin.Correctness, better_than_baseline_by: 0, lower_is_better: true}\n"
     stack = new_stack()
     ModelsFromFile(stack, "Models", path=write(tmp_path, text))
     (gate,) = of_type(stack, "Custom::BedrockModelEvaluationGate").values()
     assert gate["Properties"]["requirements"] == [
-        {"metricName": "Builtin.Toxicity", "atMostBaselineMinus": "0.1"},
+        {"metricName": "Builtin.Harmfulness", "atMostBaselineMinus": "0.1"},
         {"metricName": "Builtin.Helpfulness", "atLeastBaselinePlus": "0.05", "datasetName": "support"},
         {"metricName": "Builtin.Correctness", "atMostBaselineMinus": "0.0"},
     ]
@@ -407,23 +407,27 @@ def test_a_stage_overrides_an_evaluations_requirements(tmp_path: Path) -> None:
 
 
 def test_scores_that_would_not_fit_the_gates_response_are_a_problem_of_the_datasets(tmp_path: Path) -> None:
-    """The gate's scores must fit CloudFormation's 4096-byte response: 25 metrics of long names, for two jobs, do
-    not. Validation checks it as ModelEvaluation does, at the datasets field."""
-    dataset = "d" * 63
-    metrics = ", ".join(f"Custom.Metric{n:02d}{'m' * 40}" for n in range(25))
+    """The gate's scores must fit CloudFormation's 4096-byte response: five datasets of long names with every judge
+    metric, for two jobs, do not. Validation checks it as ModelEvaluation does, at the datasets field."""
+    metrics = ", ".join(contract.JUDGE_METRICS)
+    datasets = ", ".join(
+        f"{{name: {letter * 63}, task_type: General, metric_names: [{metrics}], data: s3://my-bucket/{letter}.jsonl}}"
+        for letter in "abcde"
+    )
     text = (
         "evaluations:\n"
         "  big:\n"
         "    model: amazon.nova-lite-v1:0\n"
         "    baseline_model: amazon.nova-micro-v1:0\n"
-        f"    datasets: [{{name: {dataset}, task_type: Generation, metric_names: [{metrics}], data: s3://my-bucket/p.jsonl}}]\n"
+        "    evaluator_model: us.amazon.nova-pro-v1:0\n"
+        f"    datasets: [{datasets}]\n"
         "    output_data: s3://my-bucket/big/\n"
     )
     path = write(tmp_path, text)
     with pytest.raises(ModelsFileError) as raised:
         ModelsFromFile(new_stack(), "Models", path=path)
     (line,) = str(raised.value).splitlines()
-    assert line.startswith(f"{path}:5:15: evaluations.big.datasets: the gate's scores")
+    assert line.startswith(f"{path}:6:15: evaluations.big.datasets: the gate's scores")
     assert "over CloudFormation's 4096-byte custom resource response" in line
 
 
