@@ -228,11 +228,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         self.baseline_model_identifier = compared
         self._evaluated = _made_from(model, baseline_model, evaluator_model)
         located = [dataset._bound(self, index) for index, dataset in enumerate(self.datasets)]
-        invoked = {
-            identifier: _served_resource(self, given, identifier)
-            for given, identifier in ((model, evaluated), (baseline_model, compared), (evaluator_model, evaluator))
-            if identifier is not None
-        }
+        invoked = _invoked(self, (model, evaluated), (baseline_model, compared), (evaluator_model, evaluator))
         # The keys of evaluated models this app encrypted (automatic-service-roles.html: a model encrypted with a
         # customer managed key needs the service role's use of it).
         model_keys = [key for key in (_invocation_key(model), _invocation_key(baseline_model)) if key is not None]
@@ -524,6 +520,14 @@ def _allow_bedrock_in_key_policy(key: kms.IKey) -> None:
             conditions={"StringLike": {"kms:EncryptionContext:evaluationJobArn": jobs, "aws:SourceArn": jobs}},
         )
     )
+
+
+def _invoked(scope: Construct, *models: tuple[Any, str | None]) -> dict[str, tuple[str, str] | None]:
+    """The models a job invokes (as given, and their identifiers; None: not given), each with its resource type and
+    ARN (None: unknown)."""
+    return {
+        identifier: _served_resource(scope, given, identifier) for given, identifier in models if identifier is not None
+    }
 
 
 def _served_resource(scope: Construct, given: Any, identifier: str) -> tuple[str, str] | None:
