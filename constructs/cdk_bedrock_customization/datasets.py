@@ -127,6 +127,10 @@ NOVA2_FINE_TUNING_URL = _NOVA + "nova2-userguide/nova-fine-tune-2.html"
 # MP4; "You cannot mix images and videos within the same dataset"; tool use "not currently supported"; validation
 # sets "will not be supported during SFT training".
 NOVA2_BEDROCK_SFT_URL = _BEDROCK + "nova-2-sft-data-prep.html"
+# Amazon Nova 2 user guide, "Preparing data for SFT": documents too "must be in the same Amazon S3 bucket as your
+# dataset", and "A dataset cannot mix different media modalities. Use text with images, text with videos, or text with
+# documents — but not a combination."
+NOVA2_SFT_DATA_URL = _NOVA + "nova2-userguide/nova-data-prep-sft-2.html"
 
 # The published validators, at the commit read (aws-samples). Each rule that only a validator states cites its
 # file and line here, or for amazon-nova-samples (read through a file index, without line numbers) its symbol.
@@ -404,6 +408,9 @@ TOKEN_LIMITS: tuple[TokenLimit, ...] = (
     TokenLimit("llama-3.2", "FINE_TUNING", "record", 10_000, LLAMA_VALIDATOR + "README.md#L46", "meta.llama3-2-90b-"),
     TokenLimit("claude-3-haiku", "FINE_TUNING", "record", 32_000, CLAUDE_VALIDATOR + "#L11"),
     TokenLimit("nova", "FINE_TUNING", "record", 32_000, NOVA_CONSTRAINTS_URL),
+    # "Meta Llama 3.3 ... Sum of input and output tokens ... 16000"; Amazon Nova 2's "Context length 32k".
+    TokenLimit("llama-3.3", "FINE_TUNING", "record", 16_000, REQUIREMENTS_URL),
+    TokenLimit("nova-2", "FINE_TUNING", "record", 32_000, NOVA2_SFT_DATA_URL),
 )
 
 
@@ -692,12 +699,25 @@ class _MediaChecks:
     """Image, video and document blocks of one file's records, and each record's media counts. It keeps the media
     modality seen first (kind, line): for Nova fine-tuning, a dataset holds images or videos, not both."""
 
-    __slots__ = ("dataset_bucket", "family_name", "format_source", "formats", "media_limits", "modality", "nova")
+    __slots__ = (
+        "dataset_bucket",
+        "family_name",
+        "format_source",
+        "formats",
+        "media_limits",
+        "modality",
+        "nova",
+        "nova_2",
+        "typed",
+    )
 
     def __init__(self, rule: FormatRule, dataset_bucket: str | None = None) -> None:
         nova_2 = rule.family == "nova-2"
         self.family_name = FAMILY_NAMES[rule.family]
         self.nova = rule.family in ("nova", "nova-2") and rule.customization_type == "FINE_TUNING"
+        self.nova_2 = nova_2
+        # Meta Llama 3.2's image blocks may say their modality: "a type field (text or image)" (IMAGE_TEXT_URL).
+        self.typed = rule.family == "llama-3.2"
         self.media_limits = rule.family in ("nova", "nova-2")  # per record (Nova pages: fine-tuning, distillation)
         self.formats = {
             "image": _NOVA_2_IMAGE_FORMATS if nova_2 else _IMAGE_FORMATS,
@@ -712,8 +732,9 @@ class _MediaChecks:
         """An image, video or document block at ``line``: a supported format and an S3 location; counted for the
         record."""
         body = block[media]
-        if len(block) != 1 or type(body) is not dict:
-            extra = ", ".join(key for key in block if key != media)
+        typed = self.typed and block.get("type") == media
+        if len(block) != 1 + typed or type(body) is not dict:
+            extra = ", ".join(key for key in block if key != media and not (typed and key == "type"))
             raise _Invalid(
                 f'{where}: expected {{"{media}": {{"format": ..., "source": ...}}}} alone'
                 + (f", got also {extra}" if extra else f", got {_kind(body)}")
@@ -748,24 +769,32 @@ class _MediaChecks:
                 f"{where}.{media}.source.s3Location.uri: {_show(uri)} holds characters other than letters, digits, "
                 f"_, -, / and . ({NOVA_FINE_TUNING_URL}; {NOVA_VALIDATOR}#is_valid_path)"
             )
-        if media == "document":
+        if media == "document" and not self.nova_2:  # Amazon Nova's pages say this of images and videos only
             return
         bucket = uri[len("s3://") :].split("/", 1)[0]
         if self.dataset_bucket is not None and bucket != self.dataset_bucket:
+            quoted = (
+                '("The document.source.s3Location.uri must be in the same Amazon S3 bucket as your dataset", '
+                f"{NOVA2_SFT_DATA_URL})"
+                if media == "document"
+                else '("The images or videos must be in the same Amazon S3 bucket as your dataset", '
+                f"{NOVA_FINE_TUNING_URL})"
+            )
+            kinds = "documents" if media == "document" else "images and videos"
             raise _Invalid(
                 f"{where}.{media}.source.s3Location.uri: {_show(uri)} is in bucket {bucket}, but the dataset is read "
-                f"from {self.dataset_bucket}; Amazon Nova reads images and videos only from the dataset's own bucket "
-                '("The images or videos must be in the same Amazon S3 bucket as your dataset", '
-                f"{NOVA_FINE_TUNING_URL}): upload the dataset to that bucket and give it with S3Data.from_bucket"
+                f"from {self.dataset_bucket}; Amazon Nova reads {kinds} only from the dataset's own bucket {quoted}: "
+                "upload the dataset to that bucket and give it with S3Data.from_bucket"
             )
         if self.modality is None:
             self.modality = (media, line)
         elif self.modality[0] != media:
             kind, first = self.modality
+            kinds = "images, videos or documents, one kind only" if self.nova_2 else "images or videos, not both"
             raise _Invalid(
                 f"{where}: {'an' if media == 'image' else 'a'} {media}, but line {first} holds "
-                f"{'an' if kind == 'image' else 'a'} {kind}; a dataset holds images or videos, not both "
-                f"({NOVA_FINE_TUNING_URL}; {NOVA2_BEDROCK_SFT_URL})"
+                f"{'an' if kind == 'image' else 'a'} {kind}; a dataset holds {kinds} "
+                f"({NOVA_FINE_TUNING_URL}; {NOVA2_BEDROCK_SFT_URL}{'; ' + NOVA2_SFT_DATA_URL if self.nova_2 else ''})"
             )
 
     def check_counts(self, state: _RecordState) -> None:
@@ -1034,9 +1063,15 @@ class _Conversation:
             return
         # Nova's rules of one turn (NOVA_VALIDATOR, Message.validate_content).
         source = f"{NOVA_VALIDATOR}#Message.validate_content"
-        others = counts["image"] or counts["video"] or counts["document"] or counts["reasoningContent"]
-        if counts["text"] and not filled and not others:
+        media = counts["image"] or counts["video"] or counts["document"]
+        if counts["text"] and not filled and not (media or counts["reasoningContent"]):
             raise self._empty_turn(i)
+        # The validator's list of what a turn must hold one of: a text block (empty or not, as above) and no reasoning.
+        if counts["reasoningContent"] and not (counts["text"] or media or counts["toolUse"] or counts["toolResult"]):
+            raise _Invalid(
+                f"messages[{i}].content: reasoningContent alone; the turn needs a text, image, video, document, "
+                f"toolUse or toolResult block besides it ({source})"
+            )
         if counts["video"] and (counts["image"] or counts["document"]):
             raise _Invalid(f"messages[{i}].content: a video and an image or document in one turn ({source})")
         if counts["document"] > _NOVA_MAX_DOCUMENTS:

@@ -147,6 +147,13 @@ DOCUMENTED_TOKEN_LIMITS = {
     # CLAUDE_VALIDATOR line 11: MAX_TOKENS = 32000
     ("claude-3-haiku", FT, "record", ""): (32_000, CLAUDE_VALIDATOR + "#L11"),
     ("nova", FT, "record", ""): (32_000, NOVA_CONSTRAINTS),
+    # The requirements table: Meta Llama 3.3, "Sum of input and output tokens", at most 16000.
+    ("llama-3.3", FT, "record", ""): (16_000, REQUIREMENTS),
+    # Amazon Nova 2 user guide, "Preparing data for SFT", general constraints: "Context length 32k".
+    ("nova-2", FT, "record", ""): (
+        32_000,
+        "https://docs.aws.amazon.com/nova/latest/nova2-userguide/nova-data-prep-sft-2.html",
+    ),
 }
 
 
@@ -172,7 +179,9 @@ def test_a_model_s_own_limit_wins_over_its_family_s() -> None:
         "record"
     ].tokens == (10_000)
     assert token_limits_for("llama-3.2", FT, LLAMA_32_11B)["record"].tokens == 16_000
-    assert token_limits_for("llama-3.3", FT, LLAMA_33) == {}  # no documented limit: no estimate
+    # The requirements table's "Sum of input and output tokens" for Llama 3.3; Nova 2's "Context length 32k".
+    assert token_limits_for("llama-3.3", FT, LLAMA_33)["record"].tokens == 16_000
+    assert token_limits_for("nova-2", FT, NOVA_2)["record"].tokens == 32_000
 
 
 def test_a_record_that_may_exceed_the_limit_is_a_warning_naming_its_line(tmp_path: Path) -> None:
@@ -290,6 +299,16 @@ def test_nova_turns_whose_text_is_empty(tmp_path: Path) -> None:
     assert ok(write(tmp_path, [image_only]), NOVA_LITE).records == 1
     assert ok(write(tmp_path, [reasoning]), NOVA_2).records == 1
     assert ok(write(tmp_path, [turns("", "")]), LLAMA_33).records == 1  # a Nova rule only
+
+
+def test_a_nova_turn_of_reasoning_alone_is_refused(tmp_path: Path) -> None:
+    """NOVA_VALIDATOR Message.validate_content: "'content' list must have at least one 'text', 'image', 'video',
+    'document', 'toolUse', or 'toolResult'": reasoning is not among them."""
+    reasoning_only = with_user(reply=[{"reasoningContent": {"reasoningText": {"text": "Look."}}}])
+    assert bad_line(tmp_path, reasoning_only, NOVA_2) == (
+        "messages[1].content: reasoningContent alone; the turn needs a text, image, video, document, toolUse or "
+        f"toolResult block besides it ({NOVA_VALIDATOR}#Message.validate_content)"
+    )
 
 
 def test_nova_micro_takes_text_only(tmp_path: Path) -> None:
@@ -550,6 +569,40 @@ def test_nova_media_of_a_dataset_are_in_its_own_bucket(tmp_path: Path) -> None:
         "bucket other-bucket, but the dataset is read from training-data; Amazon Nova reads images and videos only "
         "from the dataset's own bucket (\"The images or videos must be in the same Amazon S3 bucket as your "
         f'dataset", {NOVA_PAGE}): upload the dataset to that bucket and give it with S3Data.from_bucket'
+    )
+
+
+NOVA_2_SFT_DATA = "https://docs.aws.amazon.com/nova/latest/nova2-userguide/nova-data-prep-sft-2.html"
+
+
+def test_nova_2_documents_are_in_the_datasets_bucket_and_of_the_datasets_one_modality(tmp_path: Path) -> None:
+    """NOVA_2_SFT_DATA: "The document.source.s3Location.uri must be in the same Amazon S3 bucket as your dataset";
+    "A dataset cannot mix different media modalities. Use text with images, text with videos, or text with documents
+    — but not a combination." Amazon Nova (1)'s pages say neither of documents."""
+    outside = with_user(media("document", "pdf", "s3://other-bucket/docs/manual.pdf"))
+    path = write(tmp_path, [GOOD, outside])
+    assert error(path, NOVA_2, dataset_bucket="training-data") == (
+        f'{path}:2: messages[0].content[1].document.source.s3Location.uri: "s3://other-bucket/docs/manual.pdf" is '
+        "in bucket other-bucket, but the dataset is read from training-data; Amazon Nova reads documents only from "
+        "the dataset's own bucket (\"The document.source.s3Location.uri must be in the same Amazon S3 bucket as your "
+        f'dataset", {NOVA_2_SFT_DATA}): upload the dataset to that bucket and give it with S3Data.from_bucket'
+    )
+    assert ok(write(tmp_path, [outside]), NOVA_LITE, dataset_bucket="training-data").records == 1
+    mixed = write(tmp_path, [with_user(media("image", "png")), with_user(media("document", "pdf"))])
+    assert error(mixed, NOVA_2) == (
+        f"{mixed}:2: messages[0].content[1]: a document, but line 1 holds an image; a dataset holds images, videos "
+        f"or documents, one kind only ({NOVA_PAGE}; {NOVA_2_BEDROCK}; {NOVA_2_SFT_DATA})"
+    )
+    assert ok(mixed, NOVA_LITE).records == 2
+
+
+def test_a_llama_3_2_image_block_may_say_its_type(tmp_path: Path) -> None:
+    """IMAGE_TEXT: "a content field containing an array with a type field (text or image) that describes the input
+    modality"."""
+    typed = {"type": "image", **media("image", "png")}
+    assert ok(write(tmp_path, [with_user(typed)]), LLAMA_32_11B).records == 1
+    assert bad_line(tmp_path, with_user({"type": "text", **media("image", "png")}), LLAMA_32_11B) == (
+        'messages[0].content[1]: expected {"image": {"format": ..., "source": ...}} alone, got also type'
     )
 
 

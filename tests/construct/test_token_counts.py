@@ -26,7 +26,7 @@ from .conftest import refuse_opening
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0:200k"
 NOVA_LITE = "amazon.nova-lite-v1:0:300k"
 COHERE = "cohere.command-text-v14:7:4k"
-LLAMA_33 = "meta.llama3-3-70b-instruct-v1:0:128k"
+LLAMA_2 = "meta.llama2-13b-v1:0:4k"
 # The limits, as documented (test_dataset_rules.py states each with its source): Claude 3 Haiku 32,000 tokens per
 # record (the Claude validator, MAX_TOKENS); Cohere Command 4,096 input and 2,048 output tokens (Bedrock user guide).
 CLAUDE_VALIDATOR = (
@@ -204,23 +204,13 @@ def test_a_model_that_count_tokens_does_not_support_is_named(tmp_path: Path, cli
 
 
 def test_a_model_without_a_documented_limit_needs_one(tmp_path: Path, client: Any) -> None:
-    path = write(
-        tmp_path,
-        [
-            {
-                "messages": [
-                    {"role": "user", "content": [{"text": "q"}]},
-                    {"role": "assistant", "content": [{"text": "a"}]},
-                ]
-            }
-        ],
-    )
-    with pytest.raises(ValueError, match=r"no token limit is documented for Meta Llama 3\.3 FINE_TUNING; pass limit="):
-        count_tokens(path, LLAMA_33, client)
+    path = write(tmp_path, [{"prompt": "q", "completion": "a"}])
+    with pytest.raises(ValueError, match=r"no token limit is documented for Meta Llama 2 FINE_TUNING; pass limit="):
+        count_tokens(path, LLAMA_2, client)
     with Stubber(client) as stubber:
         expect(
             stubber,
-            "meta.llama3-3-70b-instruct-v1:0",
+            "meta.llama2-13b-v1:0",
             {
                 "messages": [
                     {"role": "user", "content": [{"text": "q"}]},
@@ -229,7 +219,7 @@ def test_a_model_without_a_documented_limit_needs_one(tmp_path: Path, client: An
             },
             2,
         )
-        assert count_tokens(path, LLAMA_33, client, limit=100) == []
+        assert count_tokens(path, LLAMA_2, client, limit=100) == []
 
 
 def test_a_file_that_cannot_be_opened_is_named(tmp_path: Path, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
