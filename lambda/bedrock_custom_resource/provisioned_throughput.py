@@ -85,6 +85,7 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
         changes["desiredProvisionedModelName"] = name
     model_id = desired.request["modelId"]
     if not _serves(client, model_id, throughput["desiredModelArn"]):
+        _refuse_a_move_bedrock_refuses(client, throughput, model_id)
         changes["desiredModelId"] = model_id
     if changes and throughput["status"] == "Updating":
         raise lifecycle.ChangeInProgress(
@@ -105,6 +106,27 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
             lambda: client.update_provisioned_model_throughput(provisionedModelId=arn, **changes), changed
         )
         logger.info("Updating provisioned throughput %s: %s", arn, changes)
+
+
+def _refuse_a_move_bedrock_refuses(client: Any, throughput: Mapping[str, Any], model_id: str) -> None:
+    """UpdateProvisionedModelThroughput moves only a throughput that serves a custom model, and only to its base model
+    or another custom model of that base (user guide, prov-thru-edit.html: "You can't change the model for a
+    Provisioned Throughput associated with a base model"). Refused here, naming what to do, before anything changes;
+    a custom model that is not found is left to Bedrock."""
+    base = throughput["foundationModelArn"]
+    if throughput["modelArn"] != base:  # it serves a custom model
+        if lifecycle.same_value(model_id, base):
+            return
+        if CUSTOM_MODEL_NAME.fullmatch(model_id) or ":custom-model/" in model_id:
+            target = _get_custom_model(client, model_id)
+            if target is None or target.get("baseModelArn") in (None, base):  # unknown: left to Bedrock
+                return
+    raise ValueError(
+        f"modelId: provisioned throughput {throughput['provisionedModelArn']} serves {throughput['modelArn']}, and "
+        "Bedrock moves a throughput only from a custom model to its base model or to another custom model of that "
+        f"base (prov-thru-edit.html), not to {model_id}. Nothing was changed: declare a new throughput for it (under "
+        "another construct id) and remove this one."
+    )
 
 
 # A custom model's name (CustomModelName, without its backtracking pattern): not in the ARN Bedrock reports.

@@ -261,3 +261,40 @@ def test_a_model_given_by_name_changes_to_another_given_by_name(bedrock, events,
     assert poll(change, throughput_arn) == {"IsComplete": False}
     bedrock.finish_throughput_update(throughput_arn)
     assert poll(change, throughput_arn)["Data"]["modelArn"] == v2
+
+
+# The user guide (prov-thru-edit.html): "You can't change the model for a Provisioned Throughput associated with a
+# base model"; one of a custom model changes "to the base model that it's customized from, or to another custom model
+# that was derived from the same base model".
+MOVE_REFUSED = r"Bedrock moves a throughput only from a custom model to its base model or to another custom model"
+
+
+def test_a_throughput_of_a_foundation_model_is_not_moved_to_another_and_nothing_changes(bedrock, events):
+    old = throughput_properties("amazon.nova-micro-v1:0:128k")
+    _, throughput_arn = in_service(bedrock, events, old)
+    with pytest.raises(ValueError, match=MOVE_REFUSED):
+        index.on_event(update(events, throughput_arn, throughput_properties("amazon.nova-lite-v1:0:300k"), old))
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == []
+    # Its rollback (an Update back, the refused properties as old) changes nothing either.
+    rollback = update(events, throughput_arn, old, throughput_properties("amazon.nova-lite-v1:0:300k"))
+    assert index.on_event(rollback) == {"PhysicalResourceId": throughput_arn}
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == []
+
+
+def test_a_throughput_of_a_custom_model_moves_to_its_base_but_not_to_another_foundation_model(
+    bedrock, events, model_arn
+):
+    old = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, old)
+    base = bedrock.client().get_provisioned_model_throughput(provisionedModelId=throughput_arn)["foundationModelArn"]
+    other = "amazon.nova-lite-v1:0:300k" if "nova-lite" not in base else "amazon.nova-micro-v1:0:128k"
+    with pytest.raises(ValueError, match=MOVE_REFUSED):
+        index.on_event(update(events, throughput_arn, throughput_properties(other), old))
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == []
+
+    assert index.on_event(update(events, throughput_arn, throughput_properties(base), old)) == {
+        "PhysicalResourceId": throughput_arn
+    }
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == [
+        {"provisionedModelId": throughput_arn, "desiredModelId": base}
+    ]
