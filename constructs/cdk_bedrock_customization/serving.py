@@ -23,6 +23,12 @@ from .invocable import InvocableModel, arn_by_name, checked_value
 from .provider import CustomizationProvider
 
 COMMITMENT_WARNING_ID = "cdk-bedrock-customization:provisionedThroughputCommitment"
+# Bedrock user guide, "Deploy a custom model for on-demand inference" (and the Nova user guide's "On-demand inference on
+# Custom Models"): the base models and Regions on-demand deployments are documented for. AWS may add more, so
+# another is a warning, not a refusal.
+ON_DEMAND_BASE_MODELS = ("amazon.nova-pro-", "amazon.nova-lite-", "amazon.nova-micro-", "amazon.nova-2-lite-")
+ON_DEMAND_REGIONS = ("us-east-1", "us-west-2")
+ON_DEMAND_WARNING_ID = "cdk-bedrock-customization:onDemandDeploymentUndocumented"
 
 
 class CustomModelBase(cdk.Resource):
@@ -271,6 +277,7 @@ class CustomModelDeployment(_ServingResource, CustomModelDeploymentBase):
             model=model.model_arn, model_deployment_name=model_deployment_name, description=description
         )
         self._serve(scope, contract.MODEL_DEPLOYMENT, model, properties, tags, removal_policy, provider)
+        _warn_where_on_demand_is_undocumented(self, model)
 
     @staticmethod
     def from_custom_model_deployment_arn(
@@ -359,3 +366,27 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
     @property
     def provisioned_model_name(self) -> str:
         return attribute_string(self.resource, "provisionedModelName")
+
+
+def _warn_where_on_demand_is_undocumented(deployment: Construct, model: CustomModelBase) -> None:
+    """A warning, on the deployment, when what it serves or where is not among what on-demand deployments are
+    documented for: a custom model of a known base model, a SageMaker-trained model (PEFT ones only), a Region."""
+    from .imported_model import ImportedCustomModel
+
+    region = cdk.Stack.of(deployment).region
+    base = str(getattr(model, "foundation_model", ""))
+    model_id = base.rsplit("foundation-model/", 1)[-1]
+    why = []
+    if base and not is_unresolved(base) and not model_id.startswith(ON_DEMAND_BASE_MODELS):
+        why.append(f"custom models of Amazon Nova Pro, Lite and Micro (and Nova 2 Lite), not of {model_id}")
+    if isinstance(model, ImportedCustomModel):
+        why.append("SageMaker AI-trained Amazon Nova models fine-tuned with PEFT only, not full-rank ones")
+    if not is_unresolved(region) and region not in ON_DEMAND_REGIONS:
+        why.append(f"the Regions {' and '.join(ON_DEMAND_REGIONS)}, not {region}")
+    if why:
+        cdk.Annotations.of(deployment).add_warning_v2(
+            ON_DEMAND_WARNING_ID,
+            f'On-demand deployments are documented for {"; and for ".join(why)} (Bedrock user guide, "Deploy a '
+            'custom model for on-demand inference"): CreateCustomModelDeployment may be refused. A provisioned '
+            "throughput (add_provisioned_throughput) serves any custom model.",
+        )

@@ -11,6 +11,7 @@ import pytest
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from bedrock_custom_resource import lifecycle
 from bedrock_custom_resource.contract import InvalidProperties
@@ -366,3 +367,40 @@ def test_the_handler_role_gains_nothing_for_kinds_a_stack_does_not_use(stack, bu
     actions = json.dumps(handler_statements(Template.from_stack(stack)))
     for action in ('CreateCustomModel"', "CustomModelDeployment", "ProvisionedModelThroughput"):
         assert action not in actions
+
+
+# --- where on-demand deployments are documented ----------------------------------------------------------------
+# Bedrock user guide, "Deploy a custom model for on-demand inference": "You can set up on-demand inference for the
+# following base models: Amazon Nova Lite, Amazon Nova Micro, Amazon Nova Pro"; "You must use the US East (N.
+# Virginia) or US West (Oregon) region". The Nova user guide: for SageMaker AI-trained models, PEFT ones only.
+
+
+def on_demand_warnings(stack: cdk.Stack) -> list[str]:
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("On-demand deployments are"))
+    return [str(warning.entry.data) for warning in found]
+
+
+def deployed(region: str, base_model: str) -> cdk.Stack:
+    stack = cdk.Stack(cdk.App(), "Deployed", env=cdk.Environment(account="123456789012", region=region))
+    bucket = s3.Bucket(stack, "Data")
+    custom_model(stack, bucket, base_model=base_model).add_deployment("OnDemand")
+    return stack
+
+
+def test_a_nova_micro_model_deployed_in_us_east_1_gets_no_warning():
+    assert on_demand_warnings(deployed("us-east-1", "amazon.nova-micro-v1:0:128k")) == []
+    assert on_demand_warnings(deployed("us-west-2", "amazon.nova-pro-v1:0:300k")) == []
+
+
+def test_another_base_model_or_region_is_warned_of_and_still_synthesized():
+    (titan,) = on_demand_warnings(deployed("us-east-1", "amazon.titan-text-express-v1:0:8k"))
+    assert "not of amazon.titan-text-express-v1:0:8k" in titan
+    assert "add_provisioned_throughput" in titan
+    (frankfurt,) = on_demand_warnings(deployed("eu-central-1", "amazon.nova-micro-v1:0:128k"))
+    assert "not eu-central-1" in frankfurt
+
+
+def test_a_sagemaker_trained_model_deployed_on_demand_is_warned_of_peft_only(stack):
+    ImportedCustomModel(stack, "Imported", source=ModelSource.from_uri(ESCROW_URI)).add_deployment("OnDemand")
+    (warning,) = on_demand_warnings(stack)
+    assert "PEFT only" in warning
