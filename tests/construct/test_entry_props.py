@@ -114,7 +114,7 @@ FILE = {
                     "metric_names": ["Builtin.Correctness"],
                     "data": "s3://data-bucket/prompts.jsonl",
                 },
-                {"name": "Builtin.BoolQ", "task_type": "QuestionAndAnswer", "metric_names": ["Builtin.Accuracy"]},
+                {"name": "Builtin.BoolQ", "task_type": "QuestionAndAnswer", "metric_names": ["Builtin.Helpfulness"]},
             ],
             "output_data": "s3://data-bucket/evaluations/",
             "inference_params": '{"temperature": 0}',

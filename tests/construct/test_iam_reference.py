@@ -580,7 +580,7 @@ def grant_paths_app(weights_folder: Path) -> cdk.App:
     fine_tuned.add_deployment("OnDemand")
     from_s3.add_provisioned_throughput("CustomThroughput", model_units=1)
     foundation = bedrock.FoundationModel.from_foundation_model_id(
-        stack, "NovaMicro", bedrock.FoundationModelIdentifier.AMAZON_NOVA_MICRO_V1_0
+        stack, "NovaMicro", bedrock.FoundationModelIdentifier.AMAZON_NOVA_MICRO_V1_0_128_K
     )
     ProvisionedThroughput(stack, "FoundationThroughput", model=foundation, model_units=1)
     # Models known only at deploy: an id or ARN of either kind.

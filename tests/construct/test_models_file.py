@@ -967,7 +967,7 @@ FOUNDATION_THROUGHPUT = """\
 version: 1
 provisioned_throughput:
   micro-pt:
-    model: arn:aws:bedrock:{region}::foundation-model/amazon.nova-micro-v1:0
+    model: arn:aws:bedrock:{region}::foundation-model/amazon.nova-micro-v1:0:128k
     model_units: 1
 """
 
@@ -1003,8 +1003,9 @@ def test_a_foundation_model_arn_of_another_region_than_the_stacks_is_refused_at_
         ModelsFromFile(stack, "Models", path=path)
     assert str(raised.value) == (
         f"{path}:4:12: provisioned_throughput.micro-pt.model: "
-        "'arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0' is a model of us-west-2, and this stack "
-        "deploys to us-east-1: Bedrock serves a model in its own Region; give the model's id, or its ARN in this Region"
+        "'arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0:128k' is a model of us-west-2, and this "
+        "stack deploys to us-east-1: Bedrock serves a model in its own Region; give the model's id, or its ARN in this "
+        "Region"
     )
     same = cdk.Environment(account="111122223333", region="us-west-2")
     assert "us-west-2" in json.dumps(throughput_model_id("us-west-2", same, tmp_path))

@@ -288,14 +288,14 @@ class TestProvisionedThroughput:
 
     def test_a_foundation_model_is_granted_by_its_arn(self, stack):
         foundation = bedrock.FoundationModel.from_foundation_model_id(
-            stack, "Base", bedrock.FoundationModelIdentifier.AMAZON_NOVA_MICRO_V1_0
+            stack, "Base", bedrock.FoundationModelIdentifier.AMAZON_NOVA_MICRO_V1_0_128_K
         )
         ProvisionedThroughput(stack, "Provisioned", model=foundation, model_units=1)
         template = Template.from_stack(stack)
         on_model = [
             s
             for s in statement_with(template, "bedrock:UpdateProvisionedModelThroughput")
-            if "foundation-model/amazon.nova-micro-v1:0" in json.dumps(s["Resource"])
+            if "foundation-model/amazon.nova-micro-v1:0:128k" in json.dumps(s["Resource"])
         ]
         assert len(on_model) == 1
 
@@ -404,3 +404,17 @@ def test_a_sagemaker_trained_model_deployed_on_demand_is_warned_of_peft_only(sta
     ImportedCustomModel(stack, "Imported", source=ModelSource.from_uri(ESCROW_URI)).add_deployment("OnDemand")
     (warning,) = on_demand_warnings(stack)
     assert "PEFT only" in warning
+
+
+def test_a_throughput_of_a_foundation_model_needs_its_contextual_variant(stack):
+    """prov-thru-supported.html: "you must specify a contextual variant of Amazon Bedrock FMs for the model ID"."""
+    plain = bedrock.FoundationModel.from_foundation_model_id(
+        stack, "Plain", bedrock.FoundationModelIdentifier("amazon.nova-micro-v1:0")
+    )
+    with pytest.raises(ValueError, match=r"modelId: .amazon.nova-micro-v1:0. is not a contextual variant"):
+        ProvisionedThroughput(stack, "Refused", model=plain, model_units=1)
+    assert stack.node.try_find_child("Refused") is None
+    variant = bedrock.FoundationModel.from_foundation_model_id(
+        stack, "Variant", bedrock.FoundationModelIdentifier("amazon.nova-micro-v1:0:128k")
+    )
+    ProvisionedThroughput(stack, "Bought", model=variant, model_units=1)

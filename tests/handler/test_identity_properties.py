@@ -758,9 +758,8 @@ def bedrock_refusals(draw: st.DrawFn, kind: Kind, bedrock: BedrockStandIn, prope
         # a rename to a name another throughput holds (in place: UpdateProvisionedModelThroughput)
         choices.append(Refusal("renamed to a taken name", named, _sibling(named), kind.update_operation))
         foundation = "amazon.titan-text-express-v1:0:8k"  # not the base model of the served model
-        choices.append(
-            Refusal("another base model", properties | {"modelId": foundation}, refused_call=kind.update_operation)
-        )
+        # Refused by the handler before any call: Bedrock moves a throughput only within its base model.
+        choices.append(Refusal("another base model", properties | {"modelId": foundation}, names="modelId"))
         if "commitmentDuration" in properties:
             choices.append(Refusal("more units, committed", other, names="modelUnits"))
     else:

@@ -364,7 +364,7 @@ def test_a_throughput_of_a_custom_model_reports_its_base_foundation_model(bedroc
     got = {t["provisionedModelName"]: (t["modelArn"], t["foundationModelArn"]) for t in bedrock.throughputs()}
     assert got["of-trained"] == (trained, BASE_MODEL_ARN)
     # An imported model has no Bedrock base model: the stand-in reports a fixed one.
-    assert got["of-imported"] == (imported, "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0")
+    assert got["of-imported"] == (imported, "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k")
     assert got["of-foundation-arn"] == (FOUNDATION_ARN, FOUNDATION_ARN)
     assert all(FOUNDATION_MODEL_ARN_PATTERN.fullmatch(foundation) for _, foundation in got.values())
 

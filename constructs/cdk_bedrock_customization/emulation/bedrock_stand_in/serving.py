@@ -44,7 +44,7 @@ from .validation import BedrockValidationException
 
 # Provisioned throughput reports the foundation model a custom model derives from. An imported model has
 # none of Bedrock's, so the stand-in reports this one (a guess; all imported models share it).
-IMPORTED_MODEL_FOUNDATION = "amazon.nova-micro-v1:0"
+IMPORTED_MODEL_FOUNDATION = "amazon.nova-micro-v1:0:128k"  # a contextual variant, as a throughput names one
 COMMITMENT_DAYS = {"OneMonth": 30, "SixMonths": 182}
 
 
