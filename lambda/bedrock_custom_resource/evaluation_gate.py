@@ -105,9 +105,25 @@ def _datasets(job: Mapping[str, Any]) -> dict[str, list[str]]:
 
 
 def read_scores(job: Mapping[str, Any], datasets: Mapping[str, list[str]]) -> JobScores:
-    """The job's scores, from every result file under ``<output s3Uri>/<job name>/``."""
+    """The job's scores, from the result files under ``<output s3Uri>/<job name>/<job id>/``; when there are none
+    there, from every result file under ``<output s3Uri>/<job name>/``. A job name is reused (a redeploy of the same
+    configuration, once the earlier job's record is deleted) while the results of the earlier job stay: its job
+    id, the last part of its ARN, keeps them apart."""
     bucket, _, key = str(job["outputDataConfig"]["s3Uri"]).removeprefix("s3://").partition("/")
     prefix = f"{key.rstrip('/')}/{job['jobName']}/" if key.strip("/") else f"{job['jobName']}/"
+    job_id = str(job["jobArn"]).rsplit("/", 1)[1]
+    scores = _scores_under(bucket, f"{prefix}{job_id}/", datasets)
+    if not scores.by_dataset:
+        scores = _scores_under(bucket, prefix, datasets)
+    if not scores.by_dataset:
+        raise EvaluationUnsuccessful(
+            f"Model evaluation job {job['jobName']} completed, but no result file (*_output.jsonl) is under "
+            f"s3://{bucket}/{prefix}"
+        )
+    return scores
+
+
+def _scores_under(bucket: str, prefix: str, datasets: Mapping[str, list[str]]) -> JobScores:
     s3 = s3_client()
     scores = JobScores()
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
@@ -123,11 +139,5 @@ def read_scores(job: Mapping[str, Any], datasets: Mapping[str, list[str]]) -> Jo
             except ValueError as error:
                 raise EvaluationUnsuccessful(f"s3://{bucket}/{item['Key']}: {error}") from None
         if not page.get("IsTruncated"):
-            break
+            return scores
         request["ContinuationToken"] = page["NextContinuationToken"]
-    if not scores.by_dataset:
-        raise EvaluationUnsuccessful(
-            f"Model evaluation job {job['jobName']} completed, but no result file (*_output.jsonl) is under "
-            f"s3://{bucket}/{prefix}"
-        )
-    return scores

@@ -8,6 +8,7 @@ stand-in, never from the handler.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -266,6 +267,23 @@ def test_the_gate_fails_when_the_job_wrote_no_results(bedrock, results, events):
         EvaluationUnsuccessful, match=rf"no result file \(\*_output.jsonl\) is under s3://{BUCKET}/evaluations/"
     ):
         gate(job_arn, [])
+
+
+def test_results_of_an_earlier_job_of_the_same_name_are_not_read(bedrock, results, events):
+    """The layout is <s3Uri>/<job name>/<job id>/...: a redeploy reuses a job name once the earlier job's record is
+    gone, but its results stay beside the new job's. The gate reads the folder of its own job's id."""
+    job_arn = completed(bedrock, events, {"Builtin.Accuracy": 1.0})
+    job_id = job_arn.rsplit("/", 1)[1]
+    record = {"automatedEvaluationResult": {"scores": [{"metricName": "Accuracy", "result": 0.0}]}}
+    written = [item["Key"] for item in results.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    for key in [key for key in written if key.endswith("_output.jsonl")]:
+        assert f"/{job_id}/" in key
+        stale = key.replace(f"/{job_id}/", "/a1b2c3d4e5f6/")
+        results.put_object(Bucket=BUCKET, Key=stale, Body=json.dumps(record).encode())
+
+    data = gate(job_arn, [{"metricName": "Builtin.Accuracy", "atLeast": "1"}])["Data"]
+
+    assert float(data["Scores.Builtin.BoolQ.Builtin.Accuracy"]) == 1.0  # not the mean with the stale 0.0s
 
 
 def test_a_requirement_on_a_metric_the_job_does_not_compute_fails_the_gate(bedrock, results, events):
