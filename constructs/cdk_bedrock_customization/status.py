@@ -117,6 +117,13 @@ class Snapshot:
     stack: str
     read_at: datetime
     rows: tuple[Row, ...] = ()
+    # The stack's wait conditions still waiting (logical ids): a job may have ended and its wait not yet be
+    # signalled (a lost event, until the backstop), so the deployment still goes on.
+    waiting: tuple[str, ...] = ()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.in_progress or self.waiting)
 
     @property
     def in_progress(self) -> list[Row]:
@@ -129,6 +136,8 @@ class Snapshot:
 
 # --- reading ------------------------------------------------------------------------------------------------------
 
+WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
+
 
 def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Snapshot:
     """The stack's model resources, each read from Bedrock (each ARN once, though a result reader names it again)."""
@@ -140,7 +149,13 @@ def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambd
         declared = contract.CONTRACTS.get(summary.get("ResourceType", ""))
         if declared is not None:
             rows.append(_row(clients.bedrock, declared, summary, read_at, reads))
-    return Snapshot(stack, read_at, tuple(rows))
+    waiting = tuple(
+        str(summary["LogicalResourceId"])
+        for summary in summaries
+        if summary.get("ResourceType") == WAIT_CONDITION
+        and str(summary.get("ResourceStatus", "")).endswith("_IN_PROGRESS")
+    )
+    return Snapshot(stack, read_at, tuple(rows), waiting)
 
 
 def _stack_resources(cloudformation: Any, stack: str) -> list[Mapping[str, Any]]:
@@ -425,14 +440,14 @@ class Watch:
         while True:
             snapshot = self.read()
             self.draw(snapshot)
-            if not snapshot.in_progress:
+            if not snapshot.busy:
                 return snapshot
             self.sleep(self.interval)
 
     def draw(self, snapshot: Snapshot) -> None:
-        moving = bool(snapshot.in_progress)
-        footer = f"refreshing every {self.interval:g} s; Ctrl-C to stop" if moving else "nothing in progress"
-        lines = [*render(snapshot).splitlines(), footer]
+        footer = f"refreshing every {self.interval:g} s; Ctrl-C to stop" if snapshot.busy else "nothing in progress"
+        waits = [f"the stack still waits: {', '.join(snapshot.waiting)}"] if snapshot.waiting else []
+        lines = [*render(snapshot).splitlines(), *waits, footer]
         if not self.tty:
             self.write("\n".join(lines) + "\n\n")
             return

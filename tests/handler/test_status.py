@@ -520,6 +520,31 @@ def test_watch_redraws_in_place_on_a_terminal(bedrock, cloudformation, clients, 
     )
 
 
+def test_watch_goes_on_while_a_wait_condition_still_waits_for_a_job_that_has_ended(
+    bedrock, cloudformation, clients, one_job
+):
+    """The job has completed but its wait is not yet signalled (a lost event, until the backstop): the deployment
+    goes on, and so does the watch, saying what the stack waits for."""
+    arn, _ = one_job
+    bedrock.set_job_status(arn, "Completed")
+    wait = Resource("ModelWaitingForJobABCD1234", "AWS::CloudFormation::WaitCondition", "", "CREATE_IN_PROGRESS")
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn), wait])
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn)])
+    out = io.StringIO()
+    slept: list[float] = []
+
+    final = status.Watch(lambda: status.read_stack(clients, STACK, lambda: NOW), out.write, 30, slept.append).run()
+
+    assert slept == [30]
+    assert final.waiting == ()
+    first, second = out.getvalue().removesuffix("\n\n").split("\n\nmy-stack: ")
+    assert first.splitlines()[-2:] == [
+        "the stack still waits: ModelWaitingForJobABCD1234",
+        "refreshing every 30 s; Ctrl-C to stop",
+    ]
+    assert second.splitlines()[-1] == "nothing in progress"
+
+
 @pytest.mark.parametrize(
     ("line", "width", "rows"),
     [("", 10, 1), ("x" * 10, 10, 1), ("x" * 11, 10, 2), ("x" * 25, 10, 3), ("\u5931\u6557" * 3, 10, 2)],
