@@ -19,6 +19,7 @@ from .datasets import ASSET_BUCKET, DatasetError, check_total_records, validate_
 from .entry_props import DEFAULTS, READ_ONLY_WITH, WEIGHTS_BUCKET_ID, construct_props, weights_upload_id
 from .models_file import (
     CUSTOMIZATIONS,
+    DATASET_QUOTAS,
     FIELDS,
     NAME_FIELDS,
     RESOURCE_TYPES,
@@ -397,6 +398,7 @@ def _local_data_problems(
                     customization_type=customization_type,
                     base_model=base_model,
                     purpose="training" if spec_name == "training_data" else "validation",
+                    quotas=file.data.get(DATASET_QUOTAS),
                     dataset_bucket=ASSET_BUCKET,
                 )
             except DatasetError as error:
@@ -410,7 +412,7 @@ def _local_data_problems(
     training = summaries.pop(("training_data", 0), None)
     if not problems and not remote and training is not None:
         try:
-            check_total_records(training, list(summaries.values()))
+            check_total_records(training, list(summaries.values()), quotas=file.data.get(DATASET_QUOTAS))
         except DatasetError as error:
             problems.append(file.problem([section, key, "training_data"], _as_written(str(error), written)))
     return problems

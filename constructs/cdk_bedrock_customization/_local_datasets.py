@@ -43,6 +43,7 @@ def ship_local_datasets(
                 customization_type=customization_type,
                 base_model=base_model,
                 purpose="training" if name == "training_data" else "validation",
+                quotas=dict(data.quotas),
                 dataset_bucket=ASSET_BUCKET,
             )
         except DatasetError as error:
@@ -53,7 +54,8 @@ def ship_local_datasets(
     training = summaries.pop("training_data", None)
     if training is not None and len(local) == len(named):  # the job's records can be counted only when all are here
         try:
-            check_total_records(training, list(summaries.values()))
+            quotas = dict(training_data.quotas) if isinstance(training_data, S3Data) else {}
+            check_total_records(training, list(summaries.values()), quotas=quotas)
         except DatasetError as error:
             raise ValueError(f"training_data: {error}") from None
     shipped = [

@@ -438,14 +438,22 @@ def quotas_for(family: str, customization_type: str) -> dict[str, Quota]:
     return {q.name: q for q in QUOTAS if q.family == family and q.customization_type == customization_type}
 
 
+def check_quota_overrides(overrides: Mapping[str, Any]) -> None:
+    """ValueError unless each override names a quota of QUOTA_NAMES with a whole number, at least 0, or None."""
+    for name, value in overrides.items():
+        if name not in QUOTA_NAMES:
+            raise ValueError(f"unknown quota {name!r}; known quotas: {', '.join(QUOTA_NAMES)}")
+        if value is not None and (type(value) is not int or value < 0):
+            raise ValueError(f"quota {name}: expected a whole number, at least 0, or None, got {value!r}")
+
+
 def _limits(
     family: str, customization_type: str, overrides: Mapping[str, int | None] | None
 ) -> dict[str, tuple[int, str]]:
     """Quota name -> (value, source) after the caller's overrides (None removes a quota)."""
     limits = {name: (q.value, q.source) for name, q in quotas_for(family, customization_type).items()}
+    check_quota_overrides(overrides or {})
     for name, value in (overrides or {}).items():
-        if name not in QUOTA_NAMES:
-            raise ValueError(f"unknown quota {name!r}; known quotas: {', '.join(QUOTA_NAMES)}")
         if value is None:
             limits.pop(name, None)
         else:

@@ -20,6 +20,7 @@ from constructs import Construct, IDependable
 from . import _requests
 from ._resource import Grants, key_itself
 from ._tokens import STRING_TOKEN, attribute, is_unresolved
+from .datasets import check_quota_overrides
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
 # A Bedrock ARN; a token may stand for its partition, Region or account (an aws_bedrock.FoundationModel's ARN).
@@ -40,8 +41,10 @@ class S3Data:
     # For a local folder uploaded when the stack deploys: the folder, and the upload, which readers wait for.
     local_folder: str | None = None
     uploaded_by: IDependable | None = None
-    # For a local dataset file, until the construct that trains on it has validated it and made it an asset.
+    # For a local dataset file, until the construct that trains on it has validated it and made it an asset; and
+    # the quotas it is validated with besides the documented ones (name, value), as from_local_file gives them.
     local_file: str | None = None
+    quotas: tuple[tuple[str, int | None], ...] = ()
 
     @staticmethod
     def from_bucket(bucket: s3.IBucket, key: str = "") -> S3Data:
@@ -69,15 +72,24 @@ class S3Data:
         return S3Data(key=key, bucket=bucket, local_folder=path, uploaded_by=upload)
 
     @staticmethod
-    def from_local_file(path: str | os.PathLike[str]) -> S3Data:
+    def from_local_file(path: str | os.PathLike[str], *, quotas: Mapping[str, int | None] | None = None) -> S3Data:
         """A local ``.jsonl`` dataset, for ``training_data`` or ``validation_data``: the model that trains on it
         validates it at synth, as ``cdk-bedrock-customization validate`` validates a models file's local datasets
         (its base model's format and Bedrock's quotas), then ships it as a file asset. Bedrock's user guide describes
-        each training and validation dataset as one file; a folder of weights is ``from_local_folder``'s."""
+        each training and validation dataset as one file; a folder of weights is ``from_local_folder``'s.
+
+        :param quotas: your account's values of quotas adjusted with Service Quotas, by name (``datasets.QUOTA_NAMES``:
+            ``{"max_total_records": 20000}``), or None to skip one; a training file's apply to the job's total.
+            @default the documented quotas
+        """
         if not os.path.isfile(path):
             what = "a folder" if os.path.isdir(path) else "not a file"
             raise ValueError(f"S3Data.from_local_file: {os.fspath(path)!r} is {what}; a dataset is one .jsonl file")
-        return S3Data(local_file=os.fspath(path))
+        try:
+            check_quota_overrides(quotas or {})
+        except ValueError as error:
+            raise ValueError(f"S3Data.from_local_file: quotas: {error}") from None
+        return S3Data(local_file=os.fspath(path), quotas=tuple((quotas or {}).items()))
 
     def shipped(self, scope: Construct, construct_id: str) -> S3Data:
         """Where the data is once deployed: a local file becomes a file asset (construct_id in scope); other data

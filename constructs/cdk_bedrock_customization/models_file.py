@@ -528,6 +528,26 @@ class ModelsFileError(ValueError):
         super().__init__("\n".join(map(str, problems)))
 
 
+# The account's values of dataset quotas adjusted with Service Quotas, for every local dataset of the file.
+DATASET_QUOTAS = "dataset_quotas"
+
+
+def _dataset_quotas_schema() -> dict[str, Any]:
+    from .datasets import QUOTA_NAMES
+
+    return {
+        "description": (
+            "your account's values of dataset quotas adjusted with Service Quotas (null: skip the quota), for every "
+            "local dataset of the file; default: the documented quotas"
+        ),
+        "type": "object",
+        "properties": {
+            name: {"description": text, "type": ["integer", "null"], "minimum": 0} for name, text in QUOTA_NAMES.items()
+        },
+        "additionalProperties": False,
+    }
+
+
 @cache
 def json_schema() -> dict[str, Any]:
     """The models file's JSON Schema, made from FIELDS."""
@@ -537,7 +557,9 @@ def json_schema() -> dict[str, Any]:
         return {"type": "object", "propertyNames": {"pattern": KEY_PATTERN}, "additionalProperties": entry}
 
     def sections(partial: bool) -> dict[str, Any]:
-        return {name: section(fields, partial=partial) for name, fields in FIELDS.items()}
+        return {name: section(fields, partial=partial) for name, fields in FIELDS.items()} | {
+            DATASET_QUOTAS: _dataset_quotas_schema()
+        }
 
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

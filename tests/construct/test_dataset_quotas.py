@@ -1,0 +1,81 @@
+"""Quotas adjusted with Service Quotas reach synth and the models file: the user guide gives Meta Llama 3.x's maximum
+of training and validation records as "10,000 (adjustable using service quotas)", so an account with a raised quota
+passes its value (S3Data.from_local_file(quotas=...), or the models file's dataset_quotas) instead of being refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from cdk_bedrock_customization import CustomModel, S3Data
+from cdk_bedrock_customization.models_file import ModelsFile
+
+LLAMA_31 = "meta.llama3-1-8b-instruct-v1:0:128k"
+RECORD = json.dumps({"prompt": "Where is my order?", "completion": "In transit."})
+# One more than the documented default (model-customization-prepare.html, the Llama 3.1 row).
+RECORDS = 10_001
+REFUSED = "record 10001 is one too many; the maximum of training and validation records together for Meta Llama 3.1"
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("quotas") / "train.jsonl"
+    path.write_text("\n".join([RECORD] * RECORDS) + "\n")
+    return path
+
+
+def model(training: S3Data) -> CustomModel:
+    stack = cdk.Stack(cdk.App(), "Quotas", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    output = S3Data.from_bucket(s3.Bucket(stack, "Data"), "output/")
+    return CustomModel(stack, "Model", base_model=LLAMA_31, training_data=training, output_data=output)
+
+
+def test_a_file_over_the_documented_quota_is_refused_and_a_raised_quota_passes(large):
+    with pytest.raises(ValueError, match=REFUSED):
+        model(S3Data.from_local_file(large))
+    model(S3Data.from_local_file(large, quotas={"max_total_records": 20_000}))
+
+
+@pytest.mark.parametrize(
+    ("quotas", "problem"),
+    [
+        ({"max_total_record": 20_000}, "unknown quota 'max_total_record'; known quotas: "),
+        ({"max_total_records": "20000"}, "quota max_total_records: expected a whole number, at least 0, or None"),
+        ({"max_total_records": -1}, "quota max_total_records: expected a whole number, at least 0, or None"),
+        ({"max_total_records": True}, "quota max_total_records: expected a whole number, at least 0, or None"),
+    ],
+)
+def test_a_bad_quota_is_refused_naming_it(large, quotas, problem):
+    with pytest.raises(ValueError, match="^S3Data.from_local_file: quotas: " + problem):
+        S3Data.from_local_file(large, quotas=quotas)
+
+
+def models_file(directory: Path, quotas: str = "") -> Path:
+    path = directory / "models.yaml"
+    path.write_text(
+        "version: 1\n"
+        f"{quotas}"
+        "models:\n"
+        "  support:\n"
+        f"    base_model: {LLAMA_31}\n"
+        "    training_data: train.jsonl\n"
+        "    output_data: s3://my-bucket/output/\n"
+    )
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    _, found = ModelsFile.check(path)
+    return [str(problem) for problem in found]
+
+
+def test_the_models_files_dataset_quotas_apply_to_its_local_datasets(large):
+    directory = large.parent
+    (refused,) = problems(models_file(directory))
+    assert REFUSED in refused
+    assert problems(models_file(directory, "dataset_quotas: {max_total_records: 20000}\n")) == []
+    (unknown,) = problems(models_file(directory, "dataset_quotas: {max_total_record: 20000}\n"))
+    assert "dataset_quotas" in unknown and "max_total_record" in unknown
