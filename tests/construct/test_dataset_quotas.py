@@ -10,8 +10,8 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import CustomModel, S3Data
-from cdk_bedrock_customization.models_file import ModelsFile
+from cdk_bedrock_customization import CustomModel, ModelsFromFile, S3Data
+from cdk_bedrock_customization.models_file import ModelsFile, ModelsFileError
 
 LLAMA_31 = "meta.llama3-1-8b-instruct-v1:0:128k"
 RECORD = json.dumps({"prompt": "Where is my order?", "completion": "In transit."})
@@ -79,3 +79,11 @@ def test_the_models_files_dataset_quotas_apply_to_its_local_datasets(large):
     assert problems(models_file(directory, "dataset_quotas: {max_total_records: 20000}\n")) == []
     (unknown,) = problems(models_file(directory, "dataset_quotas: {max_total_record: 20000}\n"))
     assert "dataset_quotas" in unknown and "max_total_record" in unknown
+
+
+def test_a_stack_built_from_the_file_uses_its_dataset_quotas(large):
+    stack = cdk.Stack(cdk.App(), "FromFile", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    ModelsFromFile(stack, "Models", path=models_file(large.parent, "dataset_quotas: {max_total_records: 20000}\n"))
+    stack = cdk.Stack(cdk.App(), "FromFile", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    with pytest.raises(ModelsFileError, match=REFUSED):
+        ModelsFromFile(stack, "Models", path=models_file(large.parent))
