@@ -1404,8 +1404,9 @@ def _rule(display: str, customization_type: str, base_model: str) -> FormatRule:
     family = model_family(base_model)
     if family is None:
         raise DatasetError(
-            f"{display}: no documented dataset format is known for base model {base_model!r}; "
-            f"known model families: {', '.join(FAMILY_NAMES.values())}"
+            f"{display}: this library validates no dataset format of base model {base_model!r} (it validates those "
+            f"of {', '.join(FAMILY_NAMES.values())}); upload the file and give it with S3Data.from_bucket or "
+            "from_uri, which are not validated"
         )
     for rule in FORMAT_RULES:
         if rule.family == family and rule.customization_type == customization_type:

@@ -230,7 +230,8 @@ def test_every_format_rule_cites_a_page_and_every_family_resolves() -> None:
 def test_an_unknown_base_model_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, [PROMPT_COMPLETION])
     message = error(path, "mistral.mistral-7b-instruct-v0:2")
-    assert message.startswith(f"{path}: no documented dataset format is known for base model 'mistral.mistral-7b-")
+    assert message.startswith(f"{path}: this library validates no dataset format of base model 'mistral.mistral-7b-")
+    assert message.endswith("upload the file and give it with S3Data.from_bucket or from_uri, which are not validated")
 
 
 @pytest.mark.parametrize(
