@@ -29,6 +29,7 @@ COMMITMENT_WARNING_ID = "cdk-bedrock-customization:provisionedThroughputCommitme
 ON_DEMAND_BASE_MODELS = ("amazon.nova-pro-", "amazon.nova-lite-", "amazon.nova-micro-", "amazon.nova-2-lite-")
 ON_DEMAND_REGIONS = ("us-east-1", "us-west-2")
 ON_DEMAND_WARNING_ID = "cdk-bedrock-customization:onDemandDeploymentUndocumented"
+VARIANT_WARNING_ID = "cdk-bedrock-customization:provisionedThroughputModelVariant"
 
 
 class CustomModelBase(cdk.Resource):
@@ -346,6 +347,7 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
             commitment=commitment.value if commitment else None,
         )
         self._serve(scope, contract.PROVISIONED_THROUGHPUT, model, properties, tags, removal_policy, provider)
+        _warn_of_a_foundation_model_without_its_variant(self, model.model_arn)
         if commitment is not None:
             cdk.Annotations.of(self).add_warning_v2(
                 COMMITMENT_WARNING_ID,
@@ -389,4 +391,18 @@ def _warn_where_on_demand_is_undocumented(deployment: Construct, model: CustomMo
             f'On-demand deployments are documented for {"; and for ".join(why)} (Bedrock user guide, "Deploy a '
             'custom model for on-demand inference"): CreateCustomModelDeployment may be refused. A provisioned '
             "throughput (add_provisioned_throughput) serves any custom model.",
+        )
+
+
+def _warn_of_a_foundation_model_without_its_variant(throughput: Construct, model_arn: str) -> None:
+    """A warning when a foundation model's id has no contextual variant: the user guide ("Supported Regions and
+    models for Provisioned Throughput") asks for one, such as amazon.nova-micro-v1:0:128k, where the model has them;
+    some models have none (amazon.nova-canvas-v1:0), so this is no refusal."""
+    _, found, model_id = model_arn.rpartition("foundation-model/")
+    if found and not is_unresolved(model_id) and model_id.count(":") < 2:
+        cdk.Annotations.of(throughput).add_warning_v2(
+            VARIANT_WARNING_ID,
+            f"{model_id} names no contextual variant: Provisioned Throughput of a foundation model is bought for a "
+            "variant of its id where the model has them (amazon.nova-micro-v1:0:128k, not amazon.nova-micro-v1:0; "
+            "the user guide's \"Supported Regions and models for Provisioned Throughput\" lists each model's id).",
         )

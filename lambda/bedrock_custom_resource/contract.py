@@ -328,25 +328,6 @@ def _evaluation_metric_problems(request: Mapping[str, Any], is_unresolved: IsUnr
     return problems
 
 
-def _contextual_variant(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:
-    """The user guide ("Supported Regions and models for Provisioned Throughput"): "If you purchase Provisioned
-    Throughput through the Amazon Bedrock API, you must specify a contextual variant of Amazon Bedrock FMs for the
-    model ID" (amazon.nova-micro-v1:0:128k, not amazon.nova-micro-v1:0)."""
-    model = request.get("modelId")
-    if not isinstance(model, str):
-        return []
-    _, found, model_id = model.rpartition("foundation-model/")
-    if not found and (model.startswith("arn:") or "." not in model):  # a custom model's ARN or name
-        return []
-    if is_unresolved(model_id) or model_id.count(":") >= 2:
-        return []
-    return [
-        f"modelId: {_show(model_id)} is not a contextual variant of a foundation model, which a provisioned "
-        f"throughput names (such as {model_id}:128k; the user guide's \"Supported Regions and models for "
-        "Provisioned Throughput\" lists each model's)"
-    ]
-
-
 def gate_requirement_problems(value: Any, is_unresolved: IsUnresolved = _never_unresolved) -> list[str]:
     """What is wrong with an evaluation gate's requirements: a list of objects, each a metricName (and optionally a
     datasetName), as the service model names them, with exactly one comparison and its finite number."""
@@ -478,7 +459,6 @@ _DECLARED = (
         tag_members=("tags",),
         file_section="provisioned_throughput",
         in_place_members=("provisionedModelName", "modelId"),  # UpdateProvisionedModelThroughput
-        cross_member_problems=_contextual_variant,
         made_from="modelId",
         # A name changes in place: one kept under another name than a create asks for is found in the list.
         listing="ListProvisionedModelThroughputs",

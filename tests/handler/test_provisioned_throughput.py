@@ -298,3 +298,10 @@ def test_a_throughput_of_a_custom_model_moves_to_its_base_but_not_to_another_fou
     assert bedrock.calls_to("UpdateProvisionedModelThroughput") == [
         {"provisionedModelId": throughput_arn, "desiredModelId": base}
     ]
+
+
+@pytest.mark.parametrize("model_id", ["amazon.nova-canvas-v1:0", "amazon.titan-image-generator-v2:0"])
+def test_a_foundation_model_id_without_a_variant_is_not_refused(model_id):
+    """The user guide's Provisioned Throughput table lists these ids as they are: the handler refuses none of them
+    (a refusal would also block every later update of a throughput deployed with one)."""
+    contract.create_request(RESOURCE_TYPE, {"modelId": model_id, "modelUnits": "1"})
