@@ -251,15 +251,25 @@ def unique_id(job_arn: str) -> str:
 
 
 def signal_body(status: str, reason: str, unique: str, data: str) -> bytes:
-    """A signal's JSON, at most SIGNAL_MAX_BYTES: the reason is shortened until the whole fits, as JSON escapes it
-    (a non-ASCII character or a quote takes more bytes than it has)."""
-    room = MAX_REASON_BYTES
-    while True:
+    """A signal's JSON, at most SIGNAL_MAX_BYTES: the reason (at most MAX_REASON_BYTES of UTF-8) as it is when the
+    whole fits, else its longest start that fits as JSON escapes it (a non-ASCII character or a quote takes more
+    bytes than it has), found by bisection since a longer start never takes fewer bytes."""
+
+    def body(room: int) -> bytes:
         fields = {"Status": status, "Reason": bounded_reason(reason, room), "UniqueId": unique, "Data": data}
-        body = json.dumps(fields).encode()
-        if len(body) <= SIGNAL_MAX_BYTES or room <= 0:  # room 0: only the data could be too long (it never is)
-            return body
-        room = max(0, room - (len(body) - SIGNAL_MAX_BYTES))
+        return json.dumps(fields).encode()
+
+    whole = body(MAX_REASON_BYTES)
+    if len(whole) <= SIGNAL_MAX_BYTES:
+        return whole
+    fits, too_long = 0, MAX_REASON_BYTES  # body(0) carries the marker alone: it fits unless the data is too long
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if len(body(middle)) <= SIGNAL_MAX_BYTES:
+            fits = middle
+        else:
+            too_long = middle
+    return body(fits)
 
 
 def _signal(wait: Wait, status: str, reason: str, data: str | None) -> None:

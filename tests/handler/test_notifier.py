@@ -797,3 +797,11 @@ def test_any_signal_fits_the_quota_and_a_reason_that_fits_is_sent_whole(reason, 
     assert (signal["Status"], signal["UniqueId"], signal["Data"]) == ("FAILURE", "abcdefgh1234", data)
     if len(json.dumps(reason)) + len(json.dumps(data)) < 2000 and len(reason.encode()) <= 2048:
         assert signal["Reason"] == reason
+
+
+def test_a_reason_that_escapes_long_keeps_as_much_of_it_as_fits():
+    """Each "é" is 6 bytes escaped: of 4,096 bytes, about 100 go to the other fields and the truncation marker, so
+    about (4096 - 100) / 6 = 666 of them fit; at least 600 are kept, not the marker alone."""
+    body = notifier.signal_body("FAILURE", "é" * 1100, "abcdefgh1234", "")
+    assert len(body) <= SIGNAL_QUOTA_BYTES
+    assert json.loads(body)["Reason"].startswith("é" * 600)
