@@ -439,11 +439,13 @@ def quotas_for(family: str, customization_type: str) -> dict[str, Quota]:
 
 
 def check_quota_overrides(overrides: Mapping[str, Any]) -> None:
-    """ValueError unless each override names a quota of QUOTA_NAMES with a whole number, at least 0, or None."""
+    """ValueError unless each override names a quota of QUOTA_NAMES with a whole number, at least 0, or None (a
+    float that is whole counts, as JSON Schema's integer does: a models file's 20000.0)."""
     for name, value in overrides.items():
         if name not in QUOTA_NAMES:
             raise ValueError(f"unknown quota {name!r}; known quotas: {', '.join(QUOTA_NAMES)}")
-        if value is not None and (type(value) is not int or value < 0):
+        whole = type(value) is int or (type(value) is float and value.is_integer())
+        if value is not None and (not whole or value < 0):
             raise ValueError(f"quota {name}: expected a whole number, at least 0, or None, got {value!r}")
 
 
@@ -457,7 +459,7 @@ def _limits(
         if value is None:
             limits.pop(name, None)
         else:
-            limits[name] = (value, "quota override")
+            limits[name] = (int(value), "quota override")
     return limits
 
 

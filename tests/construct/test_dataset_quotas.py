@@ -87,3 +87,9 @@ def test_a_stack_built_from_the_file_uses_its_dataset_quotas(large):
     stack = cdk.Stack(cdk.App(), "FromFile", env=cdk.Environment(account="123456789012", region="us-east-1"))
     with pytest.raises(ModelsFileError, match=REFUSED):
         ModelsFromFile(stack, "Models", path=models_file(large.parent))
+
+
+def test_a_whole_number_written_as_a_float_is_a_quota_as_json_schemas_integer_is(large):
+    """The shipped schema's "integer" takes 20000.0: so does the check, rather than failing outside it."""
+    assert problems(models_file(large.parent, "dataset_quotas: {max_total_records: 20000.0}\n")) == []
+    model(S3Data.from_local_file(large, quotas={"max_total_records": 20_000.0}))
