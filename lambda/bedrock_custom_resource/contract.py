@@ -919,7 +919,7 @@ def pattern_mismatch(expression: str, value: str) -> str | None:
         return f"the key has {refused!r}, which this field does not allow"
     if "//" in f"/{key}":
         return "the key has an empty part ('//')"
-    if pattern.fullmatch(f"{value}/"):
+    if not value.endswith("/") and pattern.fullmatch(f"{value}/"):
         return "a folder's URI ends with '/'"
     return None
 

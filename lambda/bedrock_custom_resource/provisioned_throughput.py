@@ -119,7 +119,7 @@ def _refuse_a_move_bedrock_refuses(client: Any, throughput: Mapping[str, Any], m
             return
         if CUSTOM_MODEL_NAME.fullmatch(model_id) or ":custom-model/" in model_id:
             target = _get_custom_model(client, model_id)
-            if target is None or target.get("baseModelArn") in (None, base):  # unknown: left to Bedrock
+            if target is None or _same_model(target.get("baseModelArn"), base):  # unknown: left to Bedrock
                 return
     raise ValueError(
         f"modelId: provisioned throughput {throughput['provisionedModelArn']} serves {throughput['modelArn']}, and "
@@ -127,6 +127,14 @@ def _refuse_a_move_bedrock_refuses(client: Any, throughput: Mapping[str, Any], m
         f"base (prov-thru-edit.html), not to {model_id}. Nothing was changed: declare a new throughput for it (under "
         "another construct id) and remove this one."
     )
+
+
+def _same_model(reported: Any, base: str) -> bool:
+    """Whether a custom model's reported base is the throughput's foundation model, or cannot be told apart from it:
+    unknown, or the same model id up to its contextual variant (an ARN with ":128k" or without)."""
+    if not isinstance(reported, str):
+        return True
+    return reported.rsplit("/", 1)[-1].split(":")[:2] == base.rsplit("/", 1)[-1].split(":")[:2]
 
 
 # A custom model's name (CustomModelName, without its backtracking pattern): not in the ARN Bedrock reports.

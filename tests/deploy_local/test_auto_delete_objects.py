@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from cdk_bedrock_customization.rehearsal import auto_delete_objects
 from cdk_bedrock_customization.rehearsal.clock import VirtualClock
 from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
 from cdk_bedrock_customization.rehearsal.engine import LocalStack, Printer
@@ -203,3 +204,8 @@ def test_a_cdk_app_with_auto_delete_objects_is_rehearsed_not_refused(tmp_path):
 
         assert deleted.succeeded, deleted.reason
         assert name not in bucket_names()
+
+
+def test_an_update_without_a_bucket_name_keeps_the_physical_id():
+    """The handler answers BucketName ?? the old one; with neither, nodejs-entrypoint answers the request's id."""
+    assert auto_delete_objects.apply("Update", {}, {}, "the-id", REGION) == "the-id"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import contract, index
+from bedrock_custom_resource import contract, index, provisioned_throughput
 from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
@@ -305,3 +305,16 @@ def test_a_foundation_model_id_without_a_variant_is_not_refused(model_id):
     """The user guide's Provisioned Throughput table lists these ids as they are: the handler refuses none of them
     (a refusal would also block every later update of a throughput deployed with one)."""
     contract.create_request(RESOURCE_TYPE, {"modelId": model_id, "modelUnits": "1"})
+
+
+def test_a_custom_models_base_is_compared_up_to_its_contextual_variant():
+    """A move to another custom model of the same base is Bedrock's to take, whichever form each reports its base in;
+    another base is refused."""
+    base = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k"
+    assert provisioned_throughput._same_model(
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0", base
+    )
+    assert provisioned_throughput._same_model(None, base)
+    assert not provisioned_throughput._same_model(
+        "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k", base
+    )

@@ -79,3 +79,9 @@ def test_any_value_gets_a_reason_or_none_and_never_an_error(value):
         expression = contract.service_model().shape_for(shape_name).metadata["pattern"]
         reason = contract.pattern_mismatch(expression, value)
         assert reason is None or isinstance(reason, str)
+
+
+def test_a_folder_uri_is_never_told_to_end_with_a_slash_it_has():
+    """kBS3Uri takes a key after the bucket: s3://my-bucket/ lacks it, and ends with '/' already."""
+    shape = contract.service_model().shape_for("kBS3Uri")
+    assert contract.pattern_mismatch(shape.metadata["pattern"], "s3://my-bucket/") != "a folder's URI ends with '/'"

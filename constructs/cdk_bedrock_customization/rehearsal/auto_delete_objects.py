@@ -46,8 +46,8 @@ def apply(
     """Carry out a request; return the physical id (the handler answers no Data)."""
     if request_type == "Create":
         return str(uuid.uuid4())  # nodejs-entrypoint's default: the request's id
-    if request_type == "Update":
-        return str(properties.get("BucketName") or (old_properties or {}).get("BucketName"))
+    if request_type == "Update":  # no name at all: the entrypoint answers the request's physical id
+        return str(properties.get("BucketName") or (old_properties or {}).get("BucketName") or physical_id)
     bucket = properties.get("BucketName")
     if not bucket:
         raise DeleteFailed("No BucketName was provided.")
