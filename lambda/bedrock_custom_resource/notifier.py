@@ -77,6 +77,9 @@ class AwaitedJobs:
     failure: Callable[[Mapping[str, Any]], str] = lambda job: (
         job.get("failureMessage") or "Bedrock gave no failure message"
     )
+    # Whether an ended job's record may be deleted (BatchDeleteEvaluationJob), its results kept: a wait made for it
+    # later (its timeout changed, which makes a new wait condition) then succeeds, and what reads the job decides.
+    record_deletable: bool = False
 
     @classmethod
     def of(cls, job: model_jobs.ModelJob) -> AwaitedJobs:
@@ -103,6 +106,7 @@ AWAITED = tuple(
             lambda job: str(job["jobName"]),
             None,
             failure=model_evaluation.failure,
+            record_deletable=True,
         ),
     ]
 )
@@ -177,7 +181,11 @@ def _settle_one(client: Any, wait: Wait) -> bool:
     assert jobs is not None  # _pending_waits keeps only the waits for these
     job = jobs.read(client, wait.job_arn)
     if job is None:
-        _signal(wait, "FAILURE", f"{jobs.noun.capitalize()} {wait.job_arn} is not found", None)
+        gone = f"{jobs.noun.capitalize()} {wait.job_arn} is not found"
+        if jobs.record_deletable:
+            _signal(wait, "SUCCESS", f"{gone}: its record was deleted once it had ended; what reads it decides", None)
+        else:
+            _signal(wait, "FAILURE", gone, None)
         return True
     status, named = job["status"], f"{jobs.noun.capitalize()} {jobs.label(job)}"
     if status not in FINAL_STATUSES:

@@ -355,3 +355,24 @@ def test_the_check_signals_a_completed_evaluation_and_a_failed_one_with_bedrocks
     assert failed["Status"] == "FAILURE"
     assert failed["Reason"].startswith("Model evaluation job my-stack-failing-")
     assert failed["Reason"].endswith("Failed: Prompt 7 is too long")
+
+
+def test_a_wait_for_an_evaluation_whose_record_was_deleted_succeeds_and_leaves_the_gate_to_decide(
+    bedrock, results, stack: Stack, signal_server, notify
+):
+    """BatchDeleteEvaluationJob deletes an ended job's record and keeps its results. A wait made for it later (its
+    timeout changed: a new wait condition) must not fail the deployment for that; the gate, which reads the job,
+    fails it where the record matters."""
+    gone = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:evaluation-job/a1b2c3d4e5f6"
+    assert stack.add_job("Evaluation", gone, resource_type=JOB) is not None
+    stack.expect_listing()
+
+    assert notify(BACKSTOP) == {"signalled": [gone]}
+
+    (signal,) = signal_server.signals_to(stack.waits["Evaluation"].handle_url)
+    assert signal["Status"] == "SUCCESS"
+    assert signal["Reason"] == (
+        f"Model evaluation job {gone} is not found: its record was deleted once it had ended; what reads it decides"
+    )
+    with pytest.raises(EvaluationUnsuccessful):
+        gate(gone, [])
