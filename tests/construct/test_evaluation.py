@@ -254,12 +254,13 @@ def test_an_imported_model_and_a_foundation_model_are_evaluated_by_their_identif
 # --- the service role ------------------------------------------------------------------------------------------
 
 
-def test_the_service_role_invokes_exactly_the_evaluated_baseline_and_judge_models(stack, bucket) -> None:
-    evaluation(
+def judged_against_nova_micro(stack: cdk.Stack, bucket: Any, evaluator_model: str) -> ModelEvaluation:
+    """The throughput's evaluation, judged by evaluator_model, against Nova Micro, on a prompt dataset."""
+    return evaluation(
         stack,
         bucket,
         baseline_model="amazon.nova-micro-v1:0",
-        evaluator_model="anthropic.claude-3-haiku-20240307-v1:0",
+        evaluator_model=evaluator_model,
         datasets=[
             EvaluationDataset.from_s3(
                 "support",
@@ -269,6 +270,10 @@ def test_the_service_role_invokes_exactly_the_evaluated_baseline_and_judge_model
             )
         ],
     )
+
+
+def test_the_service_role_invokes_exactly_the_evaluated_baseline_and_judge_models(stack, bucket) -> None:
+    judged_against_nova_micro(stack, bucket, "anthropic.claude-3-haiku-20240307-v1:0")
     template = Template.from_stack(stack)
     granted = role_statements(template, "EvaluationServiceRole")
     invoked = [
@@ -302,20 +307,7 @@ GUIDE_READS = {
 
 
 def test_the_service_role_may_run_batch_inference_jobs_and_read_each_model_by_its_kind(stack, bucket) -> None:
-    evaluation(
-        stack,
-        bucket,
-        baseline_model="amazon.nova-micro-v1:0",
-        evaluator_model="us.amazon.nova-pro-v1:0",
-        datasets=[
-            EvaluationDataset.from_s3(
-                "support",
-                S3Data.from_bucket(bucket, "prompts.jsonl"),
-                task_type="Generation",
-                metric_names=["Builtin.Correctness"],
-            )
-        ],
-    )
+    judged_against_nova_micro(stack, bucket, "us.amazon.nova-pro-v1:0")
     granted = [
         (action, json.dumps(stack.resolve(s["Resource"])))
         for s in role_statements(Template.from_stack(stack), "EvaluationServiceRole")
