@@ -307,10 +307,13 @@ JUDGE_METRICS = (
 
 
 def _evaluation_metric_problems(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:
-    """Each metric is one of its job's kind: a model-as-judge job (with an evaluator model) or an automatic one."""
+    """Each built-in metric is one of its job's kind: a model-as-judge job (with an evaluator model) or an automatic
+    one. A model evaluation's only: a knowledge base evaluation (ragConfigs) has metrics of its own; and with
+    customMetricConfig, a name that is not Builtin.* is a custom metric's, which Bedrock checks."""
     config = request.get("evaluationConfig")
     automated = config.get("automated") if isinstance(config, Mapping) else None
-    if not isinstance(automated, Mapping):
+    inference = request.get("inferenceConfig")
+    if not isinstance(automated, Mapping) or not isinstance(inference, Mapping) or "ragConfigs" in inference:
         return []
     judged = "evaluatorModelConfig" in automated
     allowed, kind = (JUDGE_METRICS, "a model-as-judge job") if judged else (AUTOMATIC_METRICS, "an automatic job")
@@ -319,7 +322,9 @@ def _evaluation_metric_problems(request: Mapping[str, Any], is_unresolved: IsUnr
     for index, metric_config in enumerate(configs if isinstance(configs, list) else []):
         names = metric_config.get("metricNames") if isinstance(metric_config, Mapping) else None
         for position, name in enumerate(names if isinstance(names, list) else []):
-            if isinstance(name, str) and not is_unresolved(name) and name not in allowed:
+            if not isinstance(name, str) or is_unresolved(name):
+                continue
+            if name not in allowed and (name.startswith("Builtin.") or "customMetricConfig" not in automated):
                 problems.append(
                     f"evaluationConfig.automated.datasetMetricConfigs[{index}].metricNames[{position}]: {_show(name)} "
                     f"is not a metric of {kind} ({'with' if judged else 'without'} an evaluator model); use one of "

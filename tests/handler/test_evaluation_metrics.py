@@ -63,3 +63,22 @@ def test_a_metric_of_the_other_kind_of_job_or_of_none_is_refused_naming_it(names
             f"evaluationConfig.automated.datasetMetricConfigs[0].metricNames[{position}]: {name!r} is not a metric "
             f"of {kind} an evaluator model); use one of "
         )
+
+
+def test_a_custom_metric_and_a_knowledge_base_evaluations_metrics_are_left_to_bedrock():
+    """A plain template may give what the library's constructs do not make: custom judge metrics (customMetricConfig,
+    named as the template names them) and a knowledge base evaluation (ragConfigs), whose metrics are others."""
+    custom = with_metrics(["Builtin.Correctness", "BrandVoice"], judged=True)
+    custom["evaluationConfig"]["automated"]["customMetricConfig"] = {
+        "customMetrics": [{"customMetricDefinition": {"name": "BrandVoice", "instructions": "Rate {{prediction}}."}}],
+        "evaluatorModelConfig": {"bedrockEvaluatorModels": [{"modelIdentifier": "us.amazon.nova-pro-v1:0"}]},
+    }
+    assert [p for p in problems_of(contract.MODEL_EVALUATION, custom) if ".metricNames[" in p] == []
+    assert [
+        p
+        for p in problems_of(contract.MODEL_EVALUATION, with_metrics(["BrandVoice"], judged=True))
+        if ".metricNames[" in p
+    ]
+    rag = with_metrics(["Builtin.ContextRelevance"], judged=True)
+    rag["inferenceConfig"] = {"ragConfigs": []}
+    assert [p for p in problems_of(contract.MODEL_EVALUATION, rag) if ".metricNames[" in p] == []
