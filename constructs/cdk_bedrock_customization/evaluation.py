@@ -539,6 +539,8 @@ def _served_resource(scope: Construct, given: Any, identifier: str) -> tuple[str
         return "provisioned-model", identifier
     if isinstance(given, ImportedModelBase):
         return "imported-model", identifier
+    if is_unresolved(identifier) and ":foundation-model/" in identifier:  # aws_bedrock.FoundationModel's ARN
+        return "foundation-model", identifier
     return model_resource(scope, identifier)
 
 

@@ -326,6 +326,20 @@ def test_the_service_role_may_run_batch_inference_jobs_and_read_each_model_by_it
     assert resources("bedrock:GetImportedModel") == ""  # no imported model is evaluated
 
 
+def test_a_foundation_model_given_as_an_imodel_may_run_batch_inference_too(stack, bucket) -> None:
+    """aws_bedrock.FoundationModel's ARN holds a token (its partition): still a foundation model's."""
+    baseline = bedrock.FoundationModel.from_foundation_model_id(
+        stack, "Baseline", bedrock.FoundationModelIdentifier("amazon.nova-micro-v1:0")
+    )
+    evaluation(stack, bucket, baseline_model=baseline)
+    creating = [
+        json.dumps(stack.resolve(s["Resource"]))
+        for s in role_statements(Template.from_stack(stack), "EvaluationServiceRole")
+        if "bedrock:CreateModelInvocationJob" in s["Action"]
+    ]
+    assert any("::foundation-model/amazon.nova-micro-v1:0" in resource for resource in creating)
+
+
 @pytest.mark.parametrize("made", [True, False], ids=["made-in-the-stack", "imported-in-another-stack"])
 def test_the_key_grants_what_the_user_guide_lists_for_an_evaluation_and_no_more(made) -> None:
     """model-evaluation-security-data.html: the service role, and the role calling CreateEvaluationJob, need
