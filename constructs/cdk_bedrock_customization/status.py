@@ -27,6 +27,7 @@ from typing import Any
 import boto3
 import botocore.session
 from bedrock_custom_resource import aws, contract
+from bedrock_custom_resource.notifier import WAIT_CONDITION
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -135,8 +136,6 @@ class Snapshot:
 
 
 # --- reading ------------------------------------------------------------------------------------------------------
-
-WAIT_CONDITION = "AWS::CloudFormation::WaitCondition"
 
 
 def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Snapshot:
