@@ -254,6 +254,16 @@ def test_an_imported_model_and_a_foundation_model_are_evaluated_by_their_identif
 # --- the service role ------------------------------------------------------------------------------------------
 
 
+def judged_prompts(bucket: Any) -> EvaluationDataset:
+    """A prompt dataset of the bucket, scored by a judge's Builtin.Correctness."""
+    return EvaluationDataset.from_s3(
+        "support",
+        S3Data.from_bucket(bucket, "prompts.jsonl"),
+        task_type="Generation",
+        metric_names=["Builtin.Correctness"],
+    )
+
+
 def judged_against_nova_micro(stack: cdk.Stack, bucket: Any, evaluator_model: str) -> ModelEvaluation:
     """The throughput's evaluation, judged by evaluator_model, against Nova Micro, on a prompt dataset."""
     return evaluation(
@@ -261,14 +271,7 @@ def judged_against_nova_micro(stack: cdk.Stack, bucket: Any, evaluator_model: st
         bucket,
         baseline_model="amazon.nova-micro-v1:0",
         evaluator_model=evaluator_model,
-        datasets=[
-            EvaluationDataset.from_s3(
-                "support",
-                S3Data.from_bucket(bucket, "prompts.jsonl"),
-                task_type="Generation",
-                metric_names=["Builtin.Correctness"],
-            )
-        ],
+        datasets=[judged_prompts(bucket)],
     )
 
 
@@ -683,16 +686,5 @@ def test_a_model_of_another_region_is_refused_naming_it(stack, bucket, props, ex
 
 def test_a_judge_metric_without_an_evaluator_model_is_refused_at_synth_and_nothing_is_made(stack, bucket) -> None:
     with pytest.raises(ValueError, match=r"metricNames\[0\]: 'Builtin.Correctness' is not a metric of an automatic"):
-        evaluation(
-            stack,
-            bucket,
-            datasets=[
-                EvaluationDataset.from_s3(
-                    "support",
-                    S3Data.from_bucket(bucket, "prompts.jsonl"),
-                    task_type="Generation",
-                    metric_names=["Builtin.Correctness"],
-                )
-            ],
-        )
+        evaluation(stack, bucket, datasets=[judged_prompts(bucket)])  # a judge's metric, and no judge
     assert stack.node.try_find_child("Evaluation") is None
