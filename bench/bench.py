@@ -263,6 +263,25 @@ def floor_stack(app: cdk.App, resources: int = MODELS) -> cdk.Stack:
     return stack
 
 
+# What a resource of a template holds besides its type and properties, written as overrides.
+_RESOURCE_ATTRIBUTES = ("DependsOn", "Metadata", "DeletionPolicy", "UpdateReplacePolicy", "Condition")
+
+
+def template_floor_stack(app: cdk.App, template: dict[str, Any]) -> cdk.Stack:
+    """What synthesizing this template costs with no library code: each of its resources made as a bare L1 resource
+    from its Python values (under its own logical id), in a stack of nothing else. Given the default path's template,
+    it is the floor of that path with everything the library renders (the least-privilege grants, the ordering, the
+    wait metadata), where ``floor_stack`` renders less."""
+    stack = cdk.Stack(app, STACK_NAME)
+    for logical_id, resource in template["Resources"].items():
+        made = cdk.CfnResource(stack, logical_id, type=resource["Type"], properties=resource.get("Properties"))
+        made.override_logical_id(logical_id)
+        for attribute in _RESOURCE_ATTRIBUTES:
+            if attribute in resource:
+                made.add_override(attribute, resource[attribute])
+    return stack
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Hide the jsii kernel's chatter ("Bundling asset ..."); show it if something fails."""
@@ -304,6 +323,7 @@ class SynthTimes:
     single_function: float
     default: float
     floor: float
+    template_floor: float
     templates: dict[str, dict[str, Any]]
 
 
@@ -323,6 +343,8 @@ def time_synths(runs: int, models: int = MODELS) -> SynthTimes:
     templates: dict[str, dict[str, Any]] = {}
     for name, build in builders.items():
         templates[name] = synth_template(build)
+    builders["template_floor"] = partial(template_floor_stack, template=templates["default"])
+    samples["template_floor"] = []
     for _ in range(runs):
         for name, build in builders.items():
             elapsed, _template = synth(build)
@@ -336,6 +358,7 @@ def time_synths(runs: int, models: int = MODELS) -> SynthTimes:
         medians["single_function"],
         medians["default"],
         medians["floor"],
+        medians["template_floor"],
         templates,
     )
 
@@ -541,6 +564,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         (f"synth, floor: baseline + {models} x the same 5 bare L1 resources", f"{synths.floor:.3f} s", ""),
         ("  ratio to baseline", f"{synths.floor / synths.baseline:.2f}x", "(info: no library code)"),
+        (
+            f"synth, template floor: the {models} default models' template as bare L1s",
+            f"{synths.template_floor:.3f} s",
+            "",
+        ),
+        (
+            "  ratio to baseline",
+            f"{synths.template_floor / synths.baseline:.2f}x",
+            "(info: the default path's own template, no library code)",
+        ),
         (f"resources with 1/2/{models} default models", "/".join(map(str, default_counts)), ""),
         (
             "  resources per additional model",
@@ -627,6 +660,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{label:<{width}}  {value:>10}  {target}".rstrip())
     print()
     print(f"synth_ratio_default={default_ratio:.2f} target<={DEFAULT_SYNTH_TARGET:g} {_verdict(default_synth_passed)}")
+    print(f"synth_ratio_template_floor={synths.template_floor / synths.baseline:.2f} info")
     print(
         f"resources_per_model_default={default_per_model:.2f} target<={DEFAULT_RESOURCES_PER_MODEL_TARGET:g} "
         f"{_verdict(default_resources_passed)}"
