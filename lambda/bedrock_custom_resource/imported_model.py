@@ -28,12 +28,12 @@ class ImportFailed(RuntimeError):
 
 
 def on_event(event: CustomResourceEvent) -> OnEventResponse:
-    return lifecycle.on_event(event, create=_create, update=_update, delete=_delete)
+    return lifecycle.on_event(event, create=_create, update=_update, delete=_advance_delete)
 
 
 def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     if event["RequestType"] == "Delete":
-        return {"IsComplete": True}
+        return {"IsComplete": _advance_delete(event["PhysicalResourceId"])}
     model_arn = event["PhysicalResourceId"]
     model = bedrock_client().get_custom_model(modelIdentifier=model_arn)
     status = model.get("modelStatus")
@@ -77,8 +77,15 @@ def _update(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.update(KIND, bedrock_client(), event)
 
 
-def _delete(model_arn: str) -> None:
+def _advance_delete(model_arn: str) -> bool:
+    return lifecycle.retried_when_busy(delete_now, model_arn)
+
+
+def delete_now(model_arn: str) -> bool:
+    """Delete the model: True, as Bedrock deletes a model at once (one already gone, or never created, counts as
+    deleted). What Bedrock refuses is raised: ConflictException for one being created, ModelInUse for one served."""
     if MODEL_ARN.fullmatch(model_arn):
         lifecycle.delete_custom_model(bedrock_client(), model_arn)
     else:
         logger.info("Nothing to delete: %r is not a custom model ARN", model_arn)
+    return True

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import contract, lifecycle, model_jobs
-from .aws import cloudformation_client
+from .aws import cloudformation_client, error_code
 from .responses import HandlerFailed, bounded_reason, encodable, error_message
 
 # Each declared resource type's handler module.
@@ -429,9 +429,24 @@ def _removed_on_rollback(properties: Mapping[str, Any]) -> bool:
 
 
 def _delete_made(handler: ModuleType, event: Mapping[str, Any], made: str) -> None:
-    """Delete (a job: stop) what a cancelled request made, as its Delete does; nothing waits for it here."""
+    """Delete (a job: stop) what a cancelled request made, as its Delete does; nothing waits for it here, so what
+    Bedrock cannot delete yet (a throughput still being created, say) is raised, for the caller to log."""
     job = getattr(handler, "JOB", None)
-    if not isinstance(job, model_jobs.ModelJob):
+    delete_now = getattr(handler, "delete_now", None)
+    if delete_now is not None:
+        try:
+            delete_now(made)
+        except ClientError as error:
+            if error_code(error) != "ConflictException":
+                raise
+            logger.error(
+                "%s is still being created or changed, which Bedrock does not delete (%s), and nothing waits for it "
+                "here: it stays, and is billed as it would be. This stack's next deploy of the same configuration "
+                "adopts it; otherwise delete it by hand once it is ready",
+                made,
+                error_message(error),
+            )
+    elif not isinstance(job, model_jobs.ModelJob):
         handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
     elif not job.advance_delete(made):
         logger.error(

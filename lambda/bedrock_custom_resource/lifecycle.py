@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from . import contract
-from .aws import error_message
+from .aws import error_code, error_message
 from .cr_types import CustomResourceEvent, OnEventResponse
 from .environment import PASSABLE_ROLES_VARIABLE
 
@@ -710,6 +710,8 @@ class MadeModel:
         except client.exceptions.ResourceNotFoundException:
             logger.info("%s %s is already gone", self.noun.capitalize(), model_arn)
         except client.exceptions.ConflictException as error:
+            if (self.find(client, model_arn) or {}).get("modelStatus") == "Creating":
+                raise  # not in use: still being created (retried_when_busy waits for it)
             raise ModelInUse(
                 f"{self.noun.capitalize()} {model_arn} cannot be deleted while it is in use ({error_message(error)}). "
                 "Delete the deployments and provisioned throughput that serve it first, then retry the delete."
@@ -729,6 +731,19 @@ CUSTOM_MODEL = MadeModel(
 def delete_custom_model(client: Any, model_arn: str) -> None:
     """Delete a custom model; one already gone counts as deleted."""
     CUSTOM_MODEL.delete(client, model_arn)
+
+
+def retried_when_busy(delete: Callable[[str], bool], physical_id: str) -> bool:
+    """One step of a Delete request: delete's answer (True: nothing is left to wait for). Bedrock refuses to delete a
+    resource while it is being created or changed (ConflictException): then False, and the next poll asks again. The
+    Delete that rolls back a create CloudFormation stopped waiting for finds it so, and must not fail for it."""
+    try:
+        return delete(physical_id)
+    except ClientError as error:
+        if error_code(error) != "ConflictException":
+            raise
+        logger.info("Bedrock cannot delete %s yet (%s): asked again next poll", physical_id, error_message(error))
+        return False
 
 
 def quota_full(client: Any, refused: str, error: Exception, *, quota: Quota) -> QuotaFull:

@@ -27,13 +27,13 @@ class DeploymentFailed(RuntimeError):
 
 
 def on_event(event: CustomResourceEvent) -> OnEventResponse:
-    return lifecycle.on_event(event, create=_create, update=_update, delete=_delete)
+    return lifecycle.on_event(event, create=_create, update=_update, delete=_advance_delete)
 
 
 def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     deployment_arn = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
-        return {"IsComplete": _is_gone(deployment_arn)}
+        return {"IsComplete": _advance_delete(deployment_arn)}
     deployment = bedrock_client().get_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)
     name, status = deployment["modelDeploymentName"], deployment["status"]
     update = deployment.get("updateDetails") or {}
@@ -107,26 +107,23 @@ def _update(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.update(KIND, bedrock_client(), event)
 
 
-def _delete(deployment_arn: str) -> None:
+def _advance_delete(deployment_arn: str) -> bool:
+    return lifecycle.retried_when_busy(delete_now, deployment_arn)
+
+
+def delete_now(deployment_arn: str) -> bool:
+    """Delete the deployment: True when nothing is left to wait for (one already gone, or never created), False once
+    Bedrock is deleting it. What Bedrock refuses is raised, ConflictException too (one being created or updated)."""
     if not DEPLOYMENT_ARN.fullmatch(deployment_arn):
-        return
+        return True
     client = bedrock_client()
+    if KIND.get(client, deployment_arn) is None:
+        return True
     try:
         client.delete_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)
-        logger.info("Deleting custom model deployment %s", deployment_arn)
-    except client.exceptions.ResourceNotFoundException:
-        logger.info("Custom model deployment %s is already gone", deployment_arn)
-
-
-def _is_gone(deployment_arn: str) -> bool:
-    if not DEPLOYMENT_ARN.fullmatch(deployment_arn):
-        return True
-    client = bedrock_client()
-    try:
-        client.get_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)
     except client.exceptions.ResourceNotFoundException:
         return True
-    logger.info("Waiting for custom model deployment %s to be deleted", deployment_arn)
+    logger.info("Deleting custom model deployment %s", deployment_arn)
     return False
 
 

@@ -35,14 +35,14 @@ class CommitmentInForce(RuntimeError):
 
 
 def on_event(event: CustomResourceEvent) -> OnEventResponse:
-    return lifecycle.on_event(event, create=_create, update=_update, delete=_delete)
+    return lifecycle.on_event(event, create=_create, update=_update, delete=_advance_delete)
 
 
 def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     throughput_arn = event["PhysicalResourceId"]
     client = bedrock_client()
     if event["RequestType"] == "Delete":
-        return {"IsComplete": _get(client, throughput_arn) is None}
+        return {"IsComplete": _advance_delete(throughput_arn)}
     throughput = client.get_provisioned_model_throughput(provisionedModelId=throughput_arn)
     name, status = throughput["provisionedModelName"], throughput["status"]
     if status == "Failed":
@@ -228,15 +228,20 @@ def _update(event: CustomResourceEvent) -> OnEventResponse:
     return lifecycle.update(KIND, bedrock_client(), event)
 
 
-def _delete(throughput_arn: str) -> None:
-    """Delete the throughput; one already gone, or never created, counts as deleted."""
+def _advance_delete(throughput_arn: str) -> bool:
+    return lifecycle.retried_when_busy(delete_now, throughput_arn)
+
+
+def delete_now(throughput_arn: str) -> bool:
+    """Delete the throughput: True when nothing is left to wait for (one already gone, or never created), False once
+    Bedrock is deleting it. What Bedrock refuses is raised, ConflictException too (one being created or changed)."""
     if not THROUGHPUT_ARN.fullmatch(throughput_arn):
         logger.info("Nothing to delete: %r is not a provisioned throughput ARN", throughput_arn)
-        return
+        return True
     client = bedrock_client()
     throughput = _get(client, throughput_arn)
     if throughput is None:
-        return
+        return True
     ends = throughput.get("commitmentExpirationTime")
     if ends is not None and ends > now():
         raise CommitmentInForce(
@@ -247,9 +252,10 @@ def _delete(throughput_arn: str) -> None:
         )
     try:
         client.delete_provisioned_model_throughput(provisionedModelId=throughput_arn)
-        logger.info("Deleting provisioned throughput %s", throughput_arn)
     except client.exceptions.ResourceNotFoundException:
-        pass
+        return True
+    logger.info("Deleting provisioned throughput %s", throughput_arn)
+    return False
 
 
 def now() -> datetime:

@@ -239,7 +239,9 @@ class Stack:
         return dict(result["Data"])
 
     def make_ready(self, physical_id: str) -> None:
-        if self.kind.record(self.bedrock, physical_id)[self.kind.status_member] != self.kind.ready:
+        """Move the resource to its ready status, as Bedrock would over time; a deleted one stays gone."""
+        records = [r for r in self.kind.existing(self.bedrock) if r[self.kind.arn_member] == physical_id]
+        if records and records[0][self.kind.status_member] != self.kind.ready:
             self.kind.set_status(self.bedrock, physical_id, self.kind.ready)
 
 

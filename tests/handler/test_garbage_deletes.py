@@ -47,7 +47,7 @@ def test_a_delete_that_bedrock_refuses_of_a_resource_it_holds_still_fails(bedroc
         error = {"Error": {"Code": "ValidationException", "Message": "the throughput is in use"}}
         raise ClientError(error, "DeleteProvisionedModelThroughput")
 
-    monkeypatch.setattr(provisioned_throughput, "_delete", refused)
+    monkeypatch.setattr(provisioned_throughput, "delete_now", refused)
     with pytest.raises(ClientError, match="in use"):
         index.on_event(events.delete(throughput_arn, throughput_properties(model_arn)))
     assert [throughput["provisionedModelArn"] for throughput in bedrock.throughputs()] == [throughput_arn]
@@ -66,6 +66,6 @@ def test_when_the_get_cannot_tell_the_deletes_own_failure_is_answered(bedrock, m
         error = {"Error": {"Code": "ValidationException", "Message": "the throughput is in use"}}
         raise ClientError(error, "DeleteProvisionedModelThroughput")
 
-    monkeypatch.setattr(provisioned_throughput, "_delete", refused)
+    monkeypatch.setattr(provisioned_throughput, "delete_now", refused)
     with pytest.raises(ClientError, match="in use"):
         index.on_event(events.delete(throughput_arn, throughput_properties(model_arn)))

@@ -1048,6 +1048,38 @@ def test_what_a_create_cancelled_while_it_created_made_goes_as_its_policy_says(
     assert [operation for operation in writes(bedrock, mark) if not operation.endswith("TagResource")] == expected
 
 
+@pytest.mark.parametrize(
+    "serving",
+    [resource_kinds.IMPORT, resource_kinds.DEPLOYMENT, resource_kinds.THROUGHPUT],
+    ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"),
+)
+def test_what_a_cancelled_create_made_that_bedrock_cannot_delete_yet_is_named_and_adopted_later(
+    bedrock, monkeypatch, caplog, serving
+):
+    """As above, but what the Create made is still being created, which Bedrock refuses to delete (the stand-in's
+    ConflictException), and nothing waits for it here. The Create still answers; an error names what stays and
+    what to do; the same stack's next deploy of that configuration adopts it rather than make (and pay for) another."""
+    caplog.set_level(logging.INFO)
+    stack = Stack.named(bedrock, serving)
+    properties = serving.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    monkeypatch.setattr(
+        index,
+        "stack_status",
+        lambda stack_id: "ROLLBACK_IN_PROGRESS" if bedrock.calls_to(serving.create_operation) else "CREATE_IN_PROGRESS",
+    )
+
+    made = index.on_event(stack.events.create(properties, stack.logical_id))["PhysicalResourceId"]
+
+    assert [record[serving.arn_member] for record in serving.existing(bedrock)] == [made]
+    (said,) = [record for record in caplog.records if made in record.getMessage() and record.levelname == "ERROR"]
+    assert "nothing waits for it" in said.getMessage() and "adopts it" in said.getMessage()
+    serving.set_status(bedrock, made, serving.ready)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    mark = len(bedrock.calls)
+    assert stack.create(properties)[0] == made
+    assert serving.create_operation not in writes(bedrock, mark)
+
+
 def test_a_create_not_cancelled_keeps_what_it_made(bedrock, kind, stack, monkeypatch):
     properties = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
     mark = len(bedrock.calls)

@@ -16,6 +16,12 @@ FAILURE_MESSAGES = {
     DEPLOYMENT.resource_type: "Model is not supported on demand",
     THROUGHPUT.resource_type: "Insufficient capacity",
 }
+# The operation that deletes each (the API reference's).
+DELETE_OPERATIONS = {
+    IMPORT.resource_type: "DeleteCustomModel",
+    DEPLOYMENT.resource_type: "DeleteCustomModelDeployment",
+    THROUGHPUT.resource_type: "DeleteProvisionedModelThroughput",
+}
 
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"))
@@ -47,6 +53,30 @@ def test_delete_waits_until_gone_and_a_repeat_succeeds(bedrock, kind):
         assert index.on_event(delete) == {"PhysicalResourceId": physical_id}
         assert poll(delete, physical_id) == {"IsComplete": True}
     assert kind.existing(bedrock) == []
+
+
+@pytest.mark.parametrize("ends_as", ["ready", "Failed"])
+def test_a_delete_of_one_still_being_created_waits_for_it_then_deletes_it(bedrock, kind, ends_as):
+    """The Delete that rolls back a create CloudFormation stopped waiting for meets a resource still being created,
+    which Bedrock refuses to delete (the stand-in's ConflictException): the Delete does not fail, its polls wait,
+    and the resource is deleted once it is ready (or has failed). Nothing else is made."""
+    events = CloudFormationEvents(resource_type=kind.resource_type)
+    event, physical_id = create(events, kind.properties(bedrock))
+    calls_before = len(bedrock.calls)
+    delete = events.delete(physical_id, event["ResourceProperties"])
+    assert index.on_event(delete) == {"PhysicalResourceId": physical_id}
+    for _ in range(3):
+        assert poll(delete, physical_id) == {"IsComplete": False}
+    assert [record[kind.arn_member] for record in kind.existing(bedrock)] == [physical_id]
+
+    kind.set_status(bedrock, physical_id, kind.ready if ends_as == "ready" else "Failed", "Insufficient capacity")
+    polls = 1
+    while not poll(delete, physical_id)["IsComplete"]:
+        polls += 1
+        assert polls <= 2, "deleted at the first poll after it settled, gone by the next"
+    assert kind.existing(bedrock) == []
+    writes = [call.operation for call in bedrock.calls[calls_before:] if not call.operation.startswith(("Get", "List"))]
+    assert set(writes) == {DELETE_OPERATIONS[kind.resource_type]}
 
 
 def test_delete_after_a_failed_create_touches_nothing(bedrock, kind):

@@ -326,6 +326,8 @@ def test_a_failed_deployment_update_keeps_the_old_model(bedrock, client):
 def test_deleting_a_deployment_removes_it_at_once_by_name_or_arn(bedrock, client):
     model_arn = import_model(client, bedrock)
     first, second = deploy(client, model_arn, "first"), deploy(client, model_arn, "second")
+    for arn in (first, second):
+        bedrock.set_deployment_status(arn, "Active")
     assert client.delete_custom_model_deployment(customModelDeploymentIdentifier="first")
     client.delete_custom_model_deployment(customModelDeploymentIdentifier=second)
     assert bedrock.deployments() == []
@@ -437,6 +439,7 @@ def test_a_throughput_of_a_custom_model_changes_to_its_base_or_a_sibling_then_fi
 @pytest.mark.parametrize(("duration", "days"), [("OneMonth", 30), ("SixMonths", 182)])
 def test_a_commitment_blocks_deletion_until_its_term_ends(bedrock, client, duration, days):
     arn = provision(client, FOUNDATION, commitmentDuration=duration)
+    bedrock.set_throughput_status(arn, "InService")
     throughput = client.get_provisioned_model_throughput(provisionedModelId=arn)
     assert throughput["commitmentDuration"] == duration
     assert throughput["commitmentExpirationTime"] - throughput["creationTime"] == timedelta(days=days)
@@ -449,6 +452,7 @@ def test_a_commitment_blocks_deletion_until_its_term_ends(bedrock, client, durat
 
 def test_deleting_a_throughput_without_commitment_removes_it_at_once(bedrock, client):
     arn = provision(client, FOUNDATION)
+    bedrock.set_throughput_status(arn, "InService")
     with pytest.raises(ValueError, match="no commitment"):
         bedrock.expire_commitment(arn)
     client.delete_provisioned_model_throughput(provisionedModelId="provisioned")
@@ -457,12 +461,42 @@ def test_deleting_a_throughput_without_commitment_removes_it_at_once(bedrock, cl
         client.delete_provisioned_model_throughput(provisionedModelId=arn)
 
 
+def test_what_is_being_created_or_changed_cannot_be_deleted_until_that_ends(bedrock, client):
+    """The stand-in's choice (the service model lists ConflictException for these deletes; no page says when)."""
+    model_arn = import_model(client, bedrock, active=False)
+    with pytest.raises(client.exceptions.ConflictException, match="being created"):
+        client.delete_custom_model(modelIdentifier=model_arn)
+    bedrock.set_model_status(model_arn, "Active")
+    other_model = import_model(client, bedrock, "other")
+    deployment, throughput = deploy(client, model_arn), provision(client, model_arn)
+    deletes = [
+        functools.partial(client.delete_custom_model_deployment, customModelDeploymentIdentifier=deployment),
+        functools.partial(client.delete_provisioned_model_throughput, provisionedModelId=throughput),
+    ]
+    for delete in deletes:  # Creating
+        with pytest.raises(client.exceptions.ConflictException, match="being created"):
+            delete()
+    bedrock.set_deployment_status(deployment, "Active")
+    bedrock.set_throughput_status(throughput, "InService")
+    client.update_custom_model_deployment(customModelDeploymentIdentifier=deployment, modelArn=other_model)
+    bedrock.set_throughput_status(throughput, "Updating")
+    for delete in deletes:  # updating
+        with pytest.raises(client.exceptions.ConflictException, match="updated"):
+            delete()
+    bedrock.finish_deployment_update(deployment)
+    bedrock.set_throughput_status(throughput, "Failed", "Insufficient capacity")  # failed: deletable
+    for delete in deletes:
+        delete()
+    assert (bedrock.deployments(), bedrock.throughputs()) == ([], [])
+
+
 # models in use
 
 
 def test_an_imported_model_in_use_by_a_deployment_cannot_be_deleted(bedrock, client):
     model_arn = import_model(client, bedrock)
     deployment = deploy(client, model_arn)
+    bedrock.set_deployment_status(deployment, "Active")
     with pytest.raises(client.exceptions.ConflictException, match="in use by custom model deployment deployment"):
         client.delete_custom_model(modelIdentifier="imported")
     client.delete_custom_model_deployment(customModelDeploymentIdentifier=deployment)
@@ -482,6 +516,7 @@ def test_a_model_that_a_deployment_is_updating_to_is_in_use(bedrock, client):
 def test_a_trained_model_in_use_by_a_throughput_is_not_deleted_by_moto(bedrock, client):
     model_arn = train_model(client, bedrock)
     throughput = provision(client, "trained")
+    bedrock.set_throughput_status(throughput, "InService")
     with pytest.raises(client.exceptions.ConflictException, match="in use by provisioned model provisioned"):
         client.delete_custom_model(modelIdentifier=model_arn)
     assert [model["modelArn"] for model in bedrock.models()] == [model_arn]
@@ -504,6 +539,8 @@ def test_tags_work_on_all_three_kinds_and_go_with_the_resource(bedrock, client):
         client.untag_resource(resourceARN=arn, tagKeys=["kind"])
         assert bedrock.tags(arn) == {"team": "ml"}
 
+    bedrock.set_deployment_status(deployment, "Active")
+    bedrock.set_throughput_status(throughput, "InService")
     client.delete_custom_model_deployment(customModelDeploymentIdentifier=deployment)
     client.delete_provisioned_model_throughput(provisionedModelId=throughput)
     client.delete_custom_model(modelIdentifier=model_arn)

@@ -7,8 +7,11 @@ rules particular to it here, as the documentation describes them: a model that a
 throughput uses cannot be deleted (ConflictException); a deployment updates to another model only while
 Active, and a provisioned throughput changes its model only while InService, from a custom model to its base
 foundation model or a custom model of the same base; a throughput with a commitment cannot be deleted before
-the term ends. GetCustomModel and DeleteCustomModel of a trained model still go to moto. A model that a model
-copy job made (``copies``) is kept as its source's sort is, and is served and refused as that sort is.
+the term ends. Deleting one still being created or changed is ConflictException: the stand-in's choice (the
+service model lists ConflictException for these deletes, and no page says when Bedrock gives it), the harder
+of Bedrock's possible answers. GetCustomModel and DeleteCustomModel of a trained model still go to moto. A
+model that a model copy job made (``copies``) is kept as its source's sort is, and is served and refused as that
+sort is.
 
 It simplifies: statuses move only when a test drives them (``BedrockStandIn.set_model_status`` and the like);
 nothing checks that S3 objects, roles, keys, model packages or foundation models exist; tokens are remembered
@@ -61,6 +64,11 @@ class _ServingResource(Resource):
         """The failureMessage its read operation shows: a Failed one's only."""
         return self.failure_message if self.status == "Failed" else None
 
+    @property
+    def busy(self) -> bool:
+        """Being created or changed: not deletable (ConflictException) until that ends."""
+        return self.status in ("Creating", "Updating")
+
     def move_to(self, status: str, failure_message: str | None) -> None:
         """Move it to status, as Bedrock would over time (Failed always has a failure message)."""
         if status not in self.STATUSES:
@@ -108,7 +116,15 @@ def _custom_model_name_free(backend: BedrockBackend, name: str) -> None:
 
 
 def _refuse_deleting_served_model(backend: BedrockBackend, model: ImportedModel) -> None:
+    _refuse_deleting_busy(backend, model)
     _refuse_if_in_use(backend, model.arn)
+
+
+def _refuse_deleting_busy(_backend: BedrockBackend, resource: _ServingResource) -> None:
+    if resource.busy:
+        raise BedrockClientError(
+            "ConflictException", f"{resource.arn} is being created or updated: it cannot be deleted until that ends"
+        )
 
 
 def _leave_trained_model_to_moto(backend: BedrockBackend, identifier: str, operation: str) -> None:
@@ -171,6 +187,10 @@ class Deployment(_ServingResource):
     @property
     def updating(self) -> bool:
         return self.update_details is not None and self.update_details["updateStatus"] == "Updating"
+
+    @property
+    def busy(self) -> bool:
+        return super().busy or self.updating
 
     def models(self) -> set[str]:
         """The models it serves: its own, and the one an update in progress moves it to."""
@@ -303,7 +323,8 @@ def _model_change(backend: BedrockBackend, throughput: Throughput, desired_model
     return target_arn
 
 
-def _refuse_before_commitment_ends(_backend: BedrockBackend, throughput: Throughput) -> None:
+def _refuse_before_commitment_ends(backend: BedrockBackend, throughput: Throughput) -> None:
+    _refuse_deleting_busy(backend, throughput)
     expiration = throughput.commitment_expiration
     if expiration is not None and expiration > moment():
         raise BedrockValidationException(
@@ -350,6 +371,7 @@ DEPLOYMENTS = Kind[Deployment](
     resource_type=contract.MODEL_DEPLOYMENT,
     noun="custom model deployment",
     build=_build_deployment,
+    refuse_delete=_refuse_deleting_busy,
     apply_update=_update_deployment,
 )
 THROUGHPUTS = Kind[Throughput](
