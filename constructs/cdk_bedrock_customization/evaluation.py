@@ -508,18 +508,27 @@ def _invocation_key(model: Any) -> kms.IKey | None:
 
 def _allow_bedrock_in_key_policy(key: kms.IKey) -> None:
     """The statement that model-evaluation-security-kms.html says "You must add ... to your existing AWS KMS key
-    policy", added to a key this app made (an imported key's policy is its owner's to change)."""
+    policy", added to a key this app made (an imported key's policy is its owner's to change). Its DescribeKey is a
+    statement of its own: a DescribeKey request has no encryption context (the Service Authorization Reference gives
+    it no kms:EncryptionContext key), so under the page's condition it would never be allowed."""
     if not isinstance(key, kms.Key):
         return
     jobs = cdk.Stack.of(key).format_arn(service="bedrock", resource="evaluation-job", resource_name="*")
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
-            actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"],
-            resources=["*"],
-            conditions={"StringLike": {"kms:EncryptionContext:evaluationJobArn": jobs, "aws:SourceArn": jobs}},
+    for actions, conditions in (
+        (
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            {"kms:EncryptionContext:evaluationJobArn": jobs, "aws:SourceArn": jobs},
+        ),
+        (["kms:DescribeKey"], {"aws:SourceArn": jobs}),
+    ):
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+                actions=actions,
+                resources=["*"],
+                conditions={"StringLike": conditions},
+            )
         )
-    )
 
 
 def _invoked(scope: Construct, *models: tuple[Any, str | None]) -> dict[str, tuple[str, str] | None]:

