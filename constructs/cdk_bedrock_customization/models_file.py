@@ -591,7 +591,7 @@ def _linear_pattern(
     if not validator.is_type(instance, "string"):
         return
     try:
-        found = patterns.fullmatch(f"[\\s\\S]*(?:{pattern})[\\s\\S]*", instance, ecma_dollar=True)
+        found = patterns.fullmatch(f"[\\s\\S]*(?:{pattern})[\\s\\S]*", instance, ecma=True)
     except (patterns.PatternUnsupported, re.error):  # left to Bedrock, as the contract does
         return
     if not found:

@@ -793,7 +793,7 @@ def _sorted_keys(mapping: Mapping[Any, Any]) -> list[Any]:
 def _pattern(expression: str) -> patterns.Pattern | None:
     """The member pattern, matched in linear time (re backtracks: DESIGN.md, fact 15)."""
     try:
-        return patterns.compile(expression)
+        return patterns.compile(expression, ecma=True)
     except (re.error, patterns.PatternUnsupported):  # left to Bedrock to enforce; never backtracked here
         return None
 
@@ -812,9 +812,11 @@ def _conform(
     botocore's own ParamValidator checks neither patterns, enums nor maximums, and cannot skip
     CDK tokens, hence this walk.
     """
-    if is_unresolved(value):
+    if is_unresolved(value) or shape.metadata.get("document"):  # a document holds any JSON value
         return value
     kind = shape.type_name
+    if kind == "blob":
+        return _conform_blob(shape, value, path, problems)
     if kind == "structure":
         return _conform_structure(shape, value, path, problems, is_unresolved, optional)
     if kind in ("list", "map"):
@@ -877,6 +879,17 @@ def _conform_collection(shape: Any, value: Any, path: str, problems: list[str], 
         }
     _check_bounds(shape, len(value), path, problems, "items", value)
     return result
+
+
+def _conform_blob(shape: Any, value: Any, path: str, problems: list[str]) -> Any:
+    """A blob, which a template can only give as a string: botocore sends its UTF-8 bytes, which the bounds count."""
+    if not isinstance(value, str):
+        problems.append(f"{path}: expected a string, got {_show(value)}")
+    elif _is_unicode(value):
+        _check_bounds(shape, len(value.encode()), path, problems, "bytes", value)
+    else:
+        problems.append(f"{path}: {_show(value)} is not valid Unicode: it has a lone surrogate")
+    return value
 
 
 def _conform_string(shape: Any, value: Any, path: str, problems: list[str]) -> Any:

@@ -11,14 +11,17 @@ possessive repeats and conditional groups do: compiling them raises PatternUnsup
 case-insensitive matching (left out: re's case folding has its own tables). A pattern re cannot read
 raises re.error, as re.compile does.
 
-With ecma_dollar, $ (not multiline) holds only at the end of the text, as in ECMA-262, the regular expressions
-of JSON Schema; in re it also holds before a final newline.
+With ecma, a pattern means what it means in ECMA-262 (with the u flag), as the service model's patterns (Smithy's
+pattern trait) and JSON Schema's do: \\d is [0-9] and \\w [A-Za-z0-9_] (re's are Unicode's), \\s is ECMA's white
+space and line terminators (re's differs by a few code points), . matches no line terminator (\\n, \\r, U+2028,
+U+2029; re's only \\n), and $ holds only at the end of the text (re's also before a final newline).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -96,46 +99,67 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-# What _sre tests for each category: Unicode's (str.isdecimal, isspace, isalnum), or ASCII's with re.ASCII.
-_CATEGORIES: dict[str, tuple[CharTest, CharTest]] = {
-    "DIGIT": (str.isdecimal, _is_ascii_digit),
-    "SPACE": (str.isspace, _is_ascii_space),
-    "WORD": (_is_word, _is_ascii_word),
+# ECMA-262's line terminators, and its white space besides Unicode's space separators (Zs).
+_ECMA_LINE_TERMINATORS = "\n\r\u2028\u2029"
+_ECMA_WHITE_SPACE = "\t\v\f\ufeff"
+
+
+def _is_ecma_space(char: str) -> bool:
+    return char in _ECMA_LINE_TERMINATORS or char in _ECMA_WHITE_SPACE or unicodedata.category(char) == "Zs"
+
+
+# What each category tests: as _sre does, Unicode's (str.isdecimal, isspace, isalnum) or ASCII's with re.ASCII; and
+# as ECMA-262 does.
+_UNICODE, _ASCII, _ECMA = range(3)
+_CATEGORIES: dict[str, tuple[CharTest, CharTest, CharTest]] = {
+    "DIGIT": (str.isdecimal, _is_ascii_digit, _is_ascii_digit),
+    "SPACE": (str.isspace, _is_ascii_space, _is_ecma_space),
+    "WORD": (_is_word, _is_ascii_word, _is_ascii_word),
 }
 
 
-def _category(code: Any, ascii: bool) -> CharTest:
+def _dialect(flags: int, ecma: bool) -> int:
+    return _ECMA if ecma else _ASCII if flags & _sre.SRE_FLAG_ASCII else _UNICODE
+
+
+def _category(code: Any, dialect: int) -> CharTest:
     name = code.name.removeprefix("CATEGORY_")
     test = _CATEGORIES.get(name.removeprefix("NOT_"))
     if test is None:
         raise PatternUnsupported(f"the category {code.name}")
-    positive = test[1] if ascii else test[0]
+    positive = test[dialect]
     return (lambda char: not positive(char)) if name.startswith("NOT_") else positive
 
 
-def _class_item(kind: Any, value: Any, ascii: bool) -> CharTest:
+def _class_item(kind: Any, value: Any, dialect: int) -> CharTest:
     if kind is _sre.LITERAL:
         return chr(value).__eq__
     if kind is _sre.RANGE:
         low, high = value
         return lambda char: low <= ord(char) <= high
     if kind is _sre.CATEGORY:
-        return _category(value, ascii)
+        return _category(value, dialect)
     raise PatternUnsupported(f"{kind.name} in a character class")
 
 
-def _char_test(op: Any, value: Any, flags: int) -> CharTest:
+def _is_not_ecma_line_terminator(char: str) -> bool:
+    return char not in _ECMA_LINE_TERMINATORS
+
+
+def _char_test(op: Any, value: Any, flags: int, ecma: bool) -> CharTest:
     if flags & _sre.SRE_FLAG_IGNORECASE:
         raise PatternUnsupported("case-insensitive matching")
     if op is _sre.LITERAL:
         return chr(value).__eq__
     if op is _sre.NOT_LITERAL:
         return chr(value).__ne__
+    if op is _sre.ANY and flags & _sre.SRE_FLAG_DOTALL:
+        return lambda char: True
     if op is _sre.ANY:
-        return (lambda char: True) if flags & _sre.SRE_FLAG_DOTALL else "\n".__ne__
+        return _is_not_ecma_line_terminator if ecma else "\n".__ne__
     negate = bool(value) and value[0][0] is _sre.NEGATE
-    ascii = bool(flags & _sre.SRE_FLAG_ASCII)
-    tests = [_class_item(kind, item, ascii) for kind, item in value if kind is not _sre.NEGATE]
+    dialect = _dialect(flags, ecma)
+    tests = [_class_item(kind, item, dialect) for kind, item in value if kind is not _sre.NEGATE]
     return lambda char: any(test(char) for test in tests) != negate
 
 
@@ -150,31 +174,32 @@ def _boundary(is_word: CharTest, expected: bool) -> Assertion:
     return holds
 
 
-def _assertion(code: Any, flags: int, ecma_dollar: bool) -> tuple[tuple[Any, ...], Assertion]:
-    """A key that identifies the assertion, and whether it holds at a position of a text, as in _sre."""
-    multiline, ascii = bool(flags & _sre.SRE_FLAG_MULTILINE), bool(flags & _sre.SRE_FLAG_ASCII)
+def _assertion(code: Any, flags: int, ecma: bool) -> tuple[tuple[Any, ...], Assertion]:
+    """A key that identifies the assertion, and whether it holds at a position of a text, as in _sre (or ECMA-262)."""
+    multiline = bool(flags & _sre.SRE_FLAG_MULTILINE)
+    line_ends = _ECMA_LINE_TERMINATORS if ecma else "\n"
     if code is _sre.AT_BEGINNING_STRING or (code is _sre.AT_BEGINNING and not multiline):
         return ("start",), lambda text, i: i == 0
     if code is _sre.AT_BEGINNING:
-        return ("line start",), lambda text, i: i == 0 or text[i - 1] == "\n"
-    if code is _sre.AT_END_STRING or (code is _sre.AT_END and ecma_dollar and not multiline):
+        return ("line start", line_ends), lambda text, i: i == 0 or text[i - 1] in line_ends
+    if code is _sre.AT_END_STRING or (code is _sre.AT_END and ecma and not multiline):
         return ("end",), lambda text, i: i == len(text)
     if code is _sre.AT_END and multiline:
-        return ("line end",), lambda text, i: i == len(text) or text[i] == "\n"
+        return ("line end", line_ends), lambda text, i: i == len(text) or text[i] in line_ends
     if code is _sre.AT_END:  # $ also holds before a final newline
         return ("end or final newline",), lambda text, i: i == len(text) or (i == len(text) - 1 and text[i] == "\n")
     if code in (_sre.AT_BOUNDARY, _sre.AT_NON_BOUNDARY):
-        expected = code is _sre.AT_BOUNDARY
-        return ("boundary", expected, ascii), _boundary(_is_ascii_word if ascii else _is_word, expected)
+        expected, dialect = code is _sre.AT_BOUNDARY, _dialect(flags, ecma)
+        return ("boundary", expected, dialect), _boundary(_CATEGORIES["WORD"][dialect], expected)
     raise PatternUnsupported(f"the assertion {code.name}")
 
 
 class _Compiler:
     """Thompson's construction, built backwards: each node is compiled knowing the instruction that follows."""
 
-    def __init__(self, pattern: str, ecma_dollar: bool) -> None:
+    def __init__(self, pattern: str, ecma: bool) -> None:
         self.pattern = pattern
-        self.ecma_dollar = ecma_dollar
+        self.ecma = ecma
         self.program: list[_Instruction] = []
         self.assertions: dict[tuple[Any, ...], tuple[int, Assertion]] = {}
         self.tests: dict[tuple[Any, ...], CharTest] = {}
@@ -193,7 +218,7 @@ class _Compiler:
     def node(self, op: Any, value: Any, flags: int, following: int) -> int:
         if op in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.ANY, _sre.IN):
             key = (op, tuple(value) if isinstance(value, list) else value, flags)
-            test = self.tests.get(key) or self.tests.setdefault(key, _char_test(op, value, flags))
+            test = self.tests.get(key) or self.tests.setdefault(key, _char_test(op, value, flags, self.ecma))
             return self.emit(_Instruction(_CHAR, [following], test=test))
         if op is _sre.BRANCH:
             return self.emit(_Instruction(_SPLIT, [self.sequence(branch, flags, following) for branch in value[1]]))
@@ -204,7 +229,7 @@ class _Compiler:
             low, high, body = value
             return self.repeat(low, high, body, flags, following)
         if op is _sre.AT:
-            key, holds = _assertion(value, flags, self.ecma_dollar)
+            key, holds = _assertion(value, flags, self.ecma)
             index = self.assertions.setdefault(key, (len(self.assertions), holds))[0]
             return self.emit(_Instruction(_ASSERT, [following], assertion=index))
         what = _UNSUPPORTED.get(op.name, op.name)
@@ -226,11 +251,11 @@ class _Compiler:
 
 
 class Pattern:
-    """A compiled pattern; fullmatch answers as re.fullmatch(pattern, text) would."""
+    """A compiled pattern; fullmatch answers as re.fullmatch(pattern, text) would (with ecma, as ECMA-262 would)."""
 
-    def __init__(self, pattern: str, ecma_dollar: bool = False) -> None:
+    def __init__(self, pattern: str, ecma: bool = False) -> None:
         parsed = _parser.parse(pattern)
-        compiler = _Compiler(pattern, ecma_dollar)
+        compiler = _Compiler(pattern, ecma)
         self.pattern = pattern
         self._start = compiler.sequence(parsed, parsed.state.flags, compiler.emit(_Instruction(_MATCH, [])))
         self._program = compiler.program
@@ -348,12 +373,12 @@ class Pattern:
 
 
 @functools.lru_cache(maxsize=256)
-def compile(pattern: str, ecma_dollar: bool = False) -> Pattern:  # named as re.compile
+def compile(pattern: str, ecma: bool = False) -> Pattern:  # named as re.compile
     """The pattern compiled (and cached); raises re.error if re cannot read it, PatternUnsupported if it
     cannot be matched in linear time."""
-    return Pattern(pattern, ecma_dollar)
+    return Pattern(pattern, ecma)
 
 
-def fullmatch(pattern: str, text: str, ecma_dollar: bool = False) -> bool:
-    """re.fullmatch(pattern, text) is not None, in time linear in len(text)."""
-    return compile(pattern, ecma_dollar).fullmatch(text)
+def fullmatch(pattern: str, text: str, ecma: bool = False) -> bool:
+    """re.fullmatch(pattern, text) is not None (with ecma: as ECMA-262 would match), in time linear in len(text)."""
+    return compile(pattern, ecma).fullmatch(text)

@@ -14,7 +14,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from bedrock_custom_resource import contract, patterns
@@ -240,27 +240,120 @@ def test_tricky_patterns_answer_as_re_on_the_empty_text_and_single_newlines(patt
         _agrees(pattern, text)
 
 
-# Patterns that read the same in re and in JavaScript, but for $ (no ".", class escape or inline flag).
-ECMA_PATTERNS = [r"a$", r"^a|b$", r"(^a|b)*", "x*$\n*$", r"$", r"^$", r"[a-c]+$", "(?:$|a)*\n?", "a$\n", KEY_PATTERN]
+JavaScript = Callable[[list[list[str]]], list[bool]]
 
 
-def test_with_ecma_dollar_dollar_holds_only_at_the_end_as_in_javascript():
-    """JSON Schema's patterns are ECMA-262's: the reference is Node's own RegExp (jsii needs Node, so it is here),
-    asked in one call about every text of up to three characters of "ab\\n"."""
-    texts = ["".join(letters) for size in range(4) for letters in itertools.product("ab\n", repeat=size)]
-    cases = [[pattern, text] for pattern in ECMA_PATTERNS for text in texts]
+@pytest.fixture(scope="module")
+def javascript() -> Iterator[JavaScript]:
+    """Whether ECMA-262 fully matches each [pattern, text]: Node's own RegExp (jsii needs Node, so it is here), with
+    the u flag (code points, as Python's strings). One Node process, asked a line of JSON at a time."""
     script = (
-        "const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
-        "process.stdout.write(JSON.stringify(cases.map(([p, t]) => new RegExp('^(?:' + p + ')$').test(t))));"
+        "require('readline').createInterface({input: process.stdin}).on('line', (line) => {"
+        "  const cases = JSON.parse(line);"
+        "  const answers = cases.map(([p, t]) => new RegExp('^(?:' + p + ')$', 'u').test(t));"
+        "  process.stdout.write(JSON.stringify(answers) + '\\n');"
+        "});"
     )
-    answered = subprocess.run(
-        ["node", "-e", script], input=json.dumps(cases), capture_output=True, text=True, check=True
-    )
-    javascript = json.loads(answered.stdout)
-    ours = [patterns.fullmatch(pattern, text, ecma_dollar=True) for pattern, text in cases]
-    assert [case for case, mine, theirs in zip(cases, ours, javascript, strict=True) if mine != theirs] == []
-    assert javascript.count(True) > 0 and javascript.count(False) > 0
+    node = subprocess.Popen(["node", "-e", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert node.stdin is not None and node.stdout is not None
+
+    def ask(cases: list[list[str]]) -> list[bool]:
+        assert node.stdin is not None and node.stdout is not None
+        node.stdin.write(json.dumps(cases) + "\n")  # ASCII JSON: no line terminator inside
+        node.stdin.flush()
+        return list(json.loads(node.stdout.readline()))
+
+    yield ask
+    node.stdin.close()
+    node.wait()
+
+
+# Patterns whose meaning differs between re and ECMA-262: $, ., the class escapes, boundaries; and the models file's
+# key pattern.
+ECMA_PATTERNS = [
+    r"a$",
+    r"^a|b$",
+    r"(^a|b)*",
+    "x*$\n*$",
+    r"$",
+    r"^$",
+    r"[a-c]+$",
+    "(?:$|a)*\n?",
+    "a$\n",
+    r".",
+    r".*",
+    r"\s",
+    r"\S",
+    r"\d",
+    r"\D",
+    r"\w",
+    r"\W",
+    r"[\s._:/=+@-]*",
+    r"[^\s]+",
+    r"\ba.?",
+    r".?\B.",
+    KEY_PATTERN,
+]
+# Characters that re and ECMA-262 class differently (line terminators, white space, digits, word characters).
+ECMA_CHARACTERS = "a1_ \n\r\t\v\x1c\x1f\x85\xa0\u2028\u2029\ufeff\u3000\u0661\xe9"
+
+
+def test_with_ecma_patterns_answer_as_javascript(javascript):
+    """JSON Schema's patterns and the service model's (Smithy's pattern trait) are ECMA-262's: every text of up to
+    two characters of ECMA_CHARACTERS, and three of "ab\\n"."""
+    texts = ["".join(chars) for size in range(3) for chars in itertools.product(ECMA_CHARACTERS, repeat=size)]
+    texts += ["".join(chars) for chars in itertools.product("ab\n", repeat=3)]
+    cases = [[pattern, text] for pattern in ECMA_PATTERNS for text in texts]
+    theirs = javascript(cases)
+    ours = [patterns.fullmatch(pattern, text, ecma=True) for pattern, text in cases]
+    assert [case for case, mine, answer in zip(cases, ours, theirs, strict=True) if mine != answer] == []
+    assert theirs.count(True) > 0 and theirs.count(False) > 0
     assert any(patterns.fullmatch(pattern, text) != mine for (pattern, text), mine in zip(cases, ours, strict=True))
+
+
+@pytest.mark.parametrize("pattern", READABLE)
+@settings(
+    derandomize=True,
+    deadline=None,
+    max_examples=10,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_with_ecma_every_service_model_pattern_answers_as_javascript(javascript, pattern, data):
+    """A text the pattern matches (hypothesis's from_regex), with a character that re and ECMA-262 class differently
+    put in or in place of one of its characters."""
+    # Cut as for re: Node's RegExp backtracks too.
+    text = data.draw(st.from_regex(pattern, fullmatch=True), label="text")[: _re_bound(pattern) - 1]
+    position = data.draw(st.integers(0, len(text)), label="position")
+    character = data.draw(st.sampled_from(ECMA_CHARACTERS), label="character")
+    cases = [[pattern, text], [pattern, text[:position] + character + text[position:]]]
+    cases.append([pattern, text[:position] + character + text[position + 1 :]])
+    assert [patterns.fullmatch(p, t, ecma=True) for p, t in cases] == javascript(cases), cases
+
+
+def test_with_ecma_categories_and_the_dot_accept_what_javascript_accepts():
+    """\\d, \\s, \\w and . over all of Unicode but the surrogates, against Node's RegExp: the code points each
+    accepts (the dot: those it refuses)."""
+    script = (
+        "const out = {};"
+        "for (const [name, re, accepting] of [['d', /^\\d$/u, true], ['s', /^\\s$/u, true], ['w', /^\\w$/u, true],"
+        " ['dot', /^.$/u, false]]) {"
+        "  out[name] = [];"
+        "  for (let cp = 0; cp <= 0x10ffff; cp++) {"
+        "    if (cp >= 0xd800 && cp <= 0xdfff) continue;"
+        "    if (re.test(String.fromCodePoint(cp)) === accepting) out[name].push(cp);"
+        "  }"
+        "}"
+        "process.stdout.write(JSON.stringify(out));"
+    )
+    javascript = json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout)
+    characters = [chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF]
+    for name, category in (("d", "DIGIT"), ("s", "SPACE"), ("w", "WORD")):
+        test = patterns._category(getattr(patterns._sre, f"CATEGORY_{category}"), patterns._ECMA)
+        assert [ord(char) for char in characters if test(char)] == javascript[name], name
+    dot = patterns.compile(".", ecma=True)
+    assert [ord(char) for char in characters if not dot.fullmatch(char)] == javascript["dot"]
 
 
 EVERY_CODE_POINT = "".join(map(chr, range(sys.maxunicode + 1)))
@@ -285,7 +378,8 @@ def test_categories_accept_what_re_accepts(category, escape, ascii):
     matcher once per code point would take long."""
     characters = SOME_CODE_POINTS if category.startswith("NOT_") else EVERY_CODE_POINT
     expected = re.findall(escape, characters, flags=re.ASCII if ascii else 0)
-    test = patterns._category(getattr(patterns._sre, f"CATEGORY_{category}"), ascii)
+    dialect = patterns._ASCII if ascii else patterns._UNICODE
+    test = patterns._category(getattr(patterns._sre, f"CATEGORY_{category}"), dialect)
     assert list(filter(test, characters)) == expected
 
 
