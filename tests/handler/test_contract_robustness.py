@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import contract, customization_job, index, responses
+from botocore.validate import ParamValidator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -570,3 +571,75 @@ def test_any_properties_give_a_request_or_invalid_properties(resource_type, data
     else:  # a request that can be sent (botocore encodes it in UTF-8) and fingerprinted as the handler does
         json.dumps(request, ensure_ascii=False).encode()
         contract.configuration_fingerprint(resource_type, request)
+
+
+# --- documents and blobs, against botocore's own validation -----------------------------------------------------
+
+
+def _rag_evaluation(source: dict[str, Any] | None = None, filter_value: Any = "drama") -> dict[str, Any]:
+    """A knowledge base evaluation as the API reference shapes it: a retrieval with a metadata filter (its value a
+    document: any JSON value), or, given source, a retrieve-and-generate over that external source."""
+    knowledge_base: dict[str, Any] = {
+        "retrieveConfig": {
+            "knowledgeBaseId": "ABCDEFGHIJ",
+            "knowledgeBaseRetrievalConfiguration": {
+                "vectorSearchConfiguration": {"filter": {"equals": {"key": "genre", "value": filter_value}}}
+            },
+        }
+    }
+    if source is not None:
+        model = f"arn:aws:bedrock:{REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"
+        knowledge_base = {
+            "retrieveAndGenerateConfig": {
+                "type": "EXTERNAL_SOURCES",
+                "externalSourcesConfiguration": {"modelArn": model, "sources": [source]},
+            }
+        }
+    judge = {"bedrockEvaluatorModels": [{"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}]}
+    dataset = {"name": "ds", "datasetLocation": {"s3Uri": "s3://bucket/ds.jsonl"}}
+    return {
+        "jobName": "rag-eval",
+        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/evaluations",
+        "applicationType": "RagEvaluation",
+        "evaluationConfig": {
+            "automated": {
+                "datasetMetricConfigs": [
+                    {"taskType": "General", "dataset": dataset, "metricNames": ["Builtin.Correctness"]}
+                ],
+                "evaluatorModelConfig": judge,
+            }
+        },
+        "inferenceConfig": {"ragConfigs": [{"knowledgeBaseConfig": knowledge_base}]},
+        "outputDataConfig": {"s3Uri": "s3://bucket/out/"},
+    }
+
+
+def _botocore_problems(operation: str, request: dict[str, Any]) -> str:
+    model = contract.service_model().operation_model(operation)
+    return str(ParamValidator().validate(request, model.input_shape).generate_report())
+
+
+@pytest.mark.parametrize("value", ["drama", 5, 2.5, True, ["drama", "comedy"], {"nested": [1, {"deep": None}]}])
+def test_a_document_member_takes_any_json_value_as_botocore_does(value):
+    properties = _rag_evaluation(filter_value=value)
+    assert _botocore_problems("CreateEvaluationJob", properties) == ""
+    contract.create_request(contract.MODEL_EVALUATION, properties)
+
+
+def test_a_blob_member_is_a_string_of_its_bytes_bounds():
+    """A template gives a blob as a string, which botocore sends as its UTF-8 bytes; ByteContentBlob has min 1."""
+    source = {"sourceType": "BYTE_CONTENT", "byteContent": {"identifier": "doc", "contentType": "text/plain"}}
+    content = source["byteContent"]
+    for good in ("Paris is the capital of France.", "é"):
+        properties = _rag_evaluation({**source, "byteContent": {**content, "data": good}})
+        assert _botocore_problems("CreateEvaluationJob", properties) == ""
+        contract.create_request(contract.MODEL_EVALUATION, properties)
+    for bad in (5, {"a": 1}, ["x"]):
+        properties = _rag_evaluation({**source, "byteContent": {**content, "data": bad}})
+        assert "Invalid type for parameter" in _botocore_problems("CreateEvaluationJob", properties)
+        with pytest.raises(contract.InvalidProperties, match=r"byteContent\.data: expected a string, got"):
+            contract.create_request(contract.MODEL_EVALUATION, properties)
+    empty = _rag_evaluation({**source, "byteContent": {**content, "data": ""}})
+    assert contract.shape("ByteContentBlob").metadata["min"] == 1
+    with pytest.raises(contract.InvalidProperties, match=r"byteContent\.data: '' has 0 bytes; it must have at least 1"):
+        contract.create_request(contract.MODEL_EVALUATION, empty)
