@@ -48,14 +48,14 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     wait_until = event["ResourceProperties"].get("waitUntil", contract.WaitUntil.COMPLETED)
     job = bedrock_client().get_model_customization_job(jobIdentifier=job_arn)
     status = job["status"]
-    if status in UNSUCCESSFUL:
-        reason = job.get("failureMessage") or "Bedrock gave no failure message"
-        raise JobUnsuccessful(f"Model customization job {job['jobName']} {status}: {reason}")
     done = (
         status == "Completed"
         or wait_until == contract.WaitUntil.ACCEPTED
         or (wait_until == contract.WaitUntil.VALIDATED and _sub_task_status(job, "validationDetails") == "Completed")
     )
+    if status in UNSUCCESSFUL and not (done and lifecycle.outcome_not_awaited(event)):
+        reason = job.get("failureMessage") or "Bedrock gave no failure message"
+        raise JobUnsuccessful(f"Model customization job {job['jobName']} {status}: {reason}")
     if not done:
         logger.info("Job %s %s: %s", job["jobName"], status, progress(job))
         return {"IsComplete": False}

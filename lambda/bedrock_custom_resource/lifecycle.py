@@ -733,6 +733,14 @@ def delete_custom_model(client: Any, model_arn: str) -> None:
     CUSTOM_MODEL.delete(client, model_arn)
 
 
+def outcome_not_awaited(event: CustomResourceEvent) -> bool:
+    """Whether a job that ended unsuccessfully after what the request waits for (waitUntil Accepted or Validated) leaves
+    the request complete: an Update's. Its job may be the one in place (a retag), which the stack did not wait for to
+    its end when it was made; failing the update for that outcome would fail its rollback too, forever. A Create still
+    fails for the job it made."""
+    return event["RequestType"] == "Update"
+
+
 def retried_when_busy(delete: Callable[[str], bool], physical_id: str) -> bool:
     """One step of a Delete request: delete's answer (True: nothing is left to wait for). Bedrock refuses to delete a
     resource while it is being created or changed (ConflictException): then False, and the next poll asks again. The

@@ -114,20 +114,21 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     job_arn = event["PhysicalResourceId"]
     if event["RequestType"] == "Delete":
         return {"IsComplete": True}
-    job = completed_or_running(bedrock_client(), job_arn)
     accepted_only = event["ResourceProperties"].get("waitUntil") == contract.WaitUntil.ACCEPTED
+    ended_counts = not (accepted_only and lifecycle.outcome_not_awaited(event))
+    job = completed_or_running(bedrock_client(), job_arn, ended_counts)
     if job["status"] != "Completed" and not accepted_only:
         logger.info("Model evaluation job %s is %s", job["jobName"], job["status"])
         return {"IsComplete": False}
     return {"IsComplete": True, "Data": checked_data(event, job_arn, attributes(job))}
 
 
-def completed_or_running(client: Any, job_arn: str) -> dict[str, Any]:
-    """The job, which must exist and must not have failed or been stopped."""
+def completed_or_running(client: Any, job_arn: str, ended_counts: bool = True) -> dict[str, Any]:
+    """The job, which must exist and (when how it ended counts) must not have failed or been stopped."""
     job = find_job(client, job_arn)
     if job is None:
         raise EvaluationUnsuccessful(f"Model evaluation job {job_arn} is not found")
-    if job["status"] in UNSUCCESSFUL:
+    if job["status"] in UNSUCCESSFUL and ended_counts:
         raise EvaluationUnsuccessful(f"Model evaluation job {job['jobName']} is {job['status']}: {failure(job)}")
     return job
 

@@ -6,6 +6,7 @@ Attributes are named as GetModelImportJob and GetImportedModel name them; the re
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -16,6 +17,7 @@ from .aws import bedrock_client
 from .cr_types import ModelImportAttributes
 
 RESOURCE_TYPE = contract.MODEL_IMPORT
+logger = logging.getLogger(__name__)
 # Loose on purpose, like the customization job's: mistaking a real job ARN for something else would leave its
 # imported model behind when the stack is deleted.
 JOB_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:[0-9]{12}:model-import-job/\S+")
@@ -25,10 +27,21 @@ IMPORT_QUOTA = lifecycle.Quota("start model import job", "concurrent model impor
 _import_job = lifecycle.getter("get_model_import_job", "jobIdentifier")
 
 
+def _imported_model(client: Any, job: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The completed job's model; once it is deleted (outside the stack), what the job's record says of it, so that an
+    update in place of the job, or its rollback, still completes, as a customization job's does."""
+    try:
+        found: Mapping[str, Any] = client.get_imported_model(modelIdentifier=job["importedModelArn"])
+    except client.exceptions.ResourceNotFoundException:
+        logger.warning("Imported model %s of job %s is gone", job["importedModelArn"], job["jobName"])
+        return {"modelArn": job["importedModelArn"], "modelName": job.get("importedModelName")}
+    return found
+
+
 def attributes(client: Any, job: Mapping[str, Any]) -> ModelImportAttributes:
     """The job's fields that a stack can use, and once it has completed its model's (GetImportedModel), as strings
     (CloudFormation attributes are strings)."""
-    model = client.get_imported_model(modelIdentifier=job["importedModelArn"]) if job["status"] == "Completed" else {}
+    model = _imported_model(client, job) if job["status"] == "Completed" else {}
     data = cast(
         ModelImportAttributes,
         {

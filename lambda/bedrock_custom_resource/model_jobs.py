@@ -50,7 +50,7 @@ class ModelJob:
             return {"IsComplete": self.advance_delete(job_arn)}
         accepted_only = event["ResourceProperties"].get("waitUntil") == contract.WaitUntil.ACCEPTED
         client = self.client()
-        job = self._read(client, job_arn)
+        job = self._read(client, job_arn, failure_counts=not (accepted_only and lifecycle.outcome_not_awaited(event)))
         if job["status"] != "Completed" and not accepted_only:
             logger.info("%s %s is %s", self.kind.noun.capitalize(), self.label(job), job["status"])
             return {"IsComplete": False}
@@ -67,12 +67,12 @@ class ModelJob:
             )
         return checked_data(event, job_arn, self.attributes(client, job))
 
-    def _read(self, client: Any, job_arn: str) -> dict[str, Any]:
-        """The job, which must exist and must not have failed."""
+    def _read(self, client: Any, job_arn: str, failure_counts: bool = True) -> dict[str, Any]:
+        """The job, which must exist and (when its failure counts) must not have failed."""
         job = self.kind.get(client, job_arn)
         if job is None:
             raise RuntimeError(f"{self.kind.noun.capitalize()} {job_arn} is not found")
-        if job["status"] == "Failed":
+        if job["status"] == "Failed" and failure_counts:
             reason = job.get("failureMessage") or "Bedrock gave no failure message"
             raise ModelJobFailed(f"{self.kind.noun.capitalize()} {self.label(job)} failed: {reason}")
         return job
