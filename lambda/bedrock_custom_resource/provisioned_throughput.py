@@ -1,7 +1,8 @@
 """Custom::BedrockProvisionedModelThroughput: provisioned throughput for a model.
 
 PhysicalResourceId is the provisioned model ARN. UpdateProvisionedModelThroughput can change only the
-name and the model, so those (and tags) change in place. modelUnits and commitmentDuration cannot
+name and the model (to another custom model of the same base: a move to the base model could never be undone), so
+those (and tags) change in place. modelUnits and commitmentDuration cannot
 change: a change replaces a throughput without a commitment, and is refused for one with a
 commitment, whose term cannot be cancelled (a replacement would buy a second term), unless a throughput of
 the new configuration that this logical id made still exists: that one is taken back, and nothing is bought.
@@ -112,11 +113,18 @@ def _refuse_a_move_bedrock_refuses(client: Any, throughput: Mapping[str, Any], m
     """UpdateProvisionedModelThroughput moves only a throughput that serves a custom model, and only to its base model
     or another custom model of that base (user guide, prov-thru-edit.html: "You can't change the model for a
     Provisioned Throughput associated with a base model"). Refused here, naming what to do, before anything changes;
-    a custom model that is not found is left to Bedrock."""
+    a custom model that is not found is left to Bedrock. A move to the base model is refused too: by the same rule,
+    nothing could move it back, so the rollback of the update that moved it would fail for ever."""
     base = throughput["foundationModelArn"]
     if throughput["modelArn"] != base:  # it serves a custom model
         if lifecycle.same_value(model_id, base):
-            return
+            raise ValueError(
+                f"modelId: provisioned throughput {throughput['provisionedModelArn']} serves {throughput['modelArn']}; "
+                f"moved to its base model {base}, it could never be moved back (\"You can't change the model for a "
+                'Provisioned Throughput associated with a base model", prov-thru-edit.html), so the rollback of this '
+                "update could not return it. Nothing was changed: declare a new throughput for the base model (under "
+                "another construct id)."
+            )
         if CUSTOM_MODEL_NAME.fullmatch(model_id) or ":custom-model/" in model_id:
             target = _get_custom_model(client, model_id)
             if target is None or _same_model(target.get("baseModelArn"), base):  # unknown: left to Bedrock
