@@ -163,9 +163,9 @@ def _char_test(op: Any, value: Any, flags: int, ecma: bool) -> CharTest:
     return lambda char: any(test(char) for test in tests) != negate
 
 
-def _boundary(is_word: CharTest, expected: bool) -> Assertion:
+def _boundary(is_word: CharTest, expected: bool, ecma: bool) -> Assertion:
     def holds(text: str, index: int) -> bool:
-        if not text:  # _sre: neither \b nor \B holds in an empty text
+        if not text and not ecma:  # _sre: neither \b nor \B holds in an empty text (in ECMA-262, \B does)
             return False
         before = index > 0 and is_word(text[index - 1])
         after = index < len(text) and is_word(text[index])
@@ -190,7 +190,7 @@ def _assertion(code: Any, flags: int, ecma: bool) -> tuple[tuple[Any, ...], Asse
         return ("end or final newline",), lambda text, i: i == len(text) or (i == len(text) - 1 and text[i] == "\n")
     if code in (_sre.AT_BOUNDARY, _sre.AT_NON_BOUNDARY):
         expected, dialect = code is _sre.AT_BOUNDARY, _dialect(flags, ecma)
-        return ("boundary", expected, dialect), _boundary(_CATEGORIES["WORD"][dialect], expected)
+        return ("boundary", expected, dialect), _boundary(_CATEGORIES["WORD"][dialect], expected, ecma)
     raise PatternUnsupported(f"the assertion {code.name}")
 
 

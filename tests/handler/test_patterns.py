@@ -292,6 +292,9 @@ ECMA_PATTERNS = [
     r"[^\s]+",
     r"\ba.?",
     r".?\B.",
+    r"\b",
+    r"\B",
+    r"\B.?",
     KEY_PATTERN,
 ]
 # Characters that re and ECMA-262 class differently (line terminators, white space, digits, word characters).
