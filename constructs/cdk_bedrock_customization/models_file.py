@@ -124,6 +124,19 @@ def _member_schema(operation: str, member: str, **extra: Any) -> dict[str, Any]:
 _NUMBER_TYPES = {"integer": "integer", "long": "integer", "float": "number", "double": "number"}
 
 
+def _number_bounds(shape: Any) -> dict[str, Any]:
+    """A number's minimum and maximum in JSON Schema: its shape's, within its type's range (an integer is 32-bit, a
+    long 64-bit: contract.INTEGER_BITS), as the contract checks them."""
+    bounds = {
+        key: shape.metadata[bound] for bound, key in (("min", "minimum"), ("max", "maximum")) if bound in shape.metadata
+    }
+    bits = contract.INTEGER_BITS.get(shape.type_name)
+    if bits is not None:
+        bounds["minimum"] = max(bounds.get("minimum", -(2 ** (bits - 1))), -(2 ** (bits - 1)))
+        bounds["maximum"] = min(bounds.get("maximum", 2 ** (bits - 1) - 1), 2 ** (bits - 1) - 1)
+    return bounds
+
+
 def _structure_schema(operation: str, member: str) -> dict[str, Any]:
     """The JSON Schema of a structure of scalars, from the service model: its members, their bounds and enums. A
     number may also be written as a string, which the contract reads (CloudFormation sends numbers as strings)."""
@@ -131,12 +144,7 @@ def _structure_schema(operation: str, member: str) -> dict[str, Any]:
     for name, shape in _shape(operation, member).members.items():
         path = f"{member}.{name}"
         if shape.type_name in _NUMBER_TYPES:
-            bounds = {
-                key: shape.metadata[bound]
-                for bound, key in (("min", "minimum"), ("max", "maximum"))
-                if bound in shape.metadata
-            }
-            properties[name] = {"type": [_NUMBER_TYPES[shape.type_name], "string"], **bounds}
+            properties[name] = {"type": [_NUMBER_TYPES[shape.type_name], "string"], **_number_bounds(shape)}
         elif shape.type_name == "string":
             properties[name] = _member_schema(operation, path) | (
                 {"enum": _enum(operation, path)} if shape.enum else {}
@@ -412,7 +420,12 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             description="the key of a model of this file (models, imported_models, copied_models), or a model id or "
             "ARN",
         ),
-        Field("model_units", {"type": "integer", "minimum": 1}, "modelUnits", required=True),
+        Field(
+            "model_units",
+            {"type": "integer", **_number_bounds(_shape(PROVISION, "modelUnits"))},
+            "modelUnits",
+            required=True,
+        ),
         Field(
             "provisioned_model_name",
             _member_schema(PROVISION, "provisionedModelName"),

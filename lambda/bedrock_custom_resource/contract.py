@@ -943,7 +943,7 @@ def pattern_mismatch(expression: str, value: str) -> str | None:
 
 
 # The service model's integer types, as Smithy defines them: signed, of this many bits.
-_INTEGER_BITS = {"integer": 32, "long": 64}
+INTEGER_BITS = {"integer": 32, "long": 64}
 
 
 def _conform_number(shape: Any, value: Any, path: str, problems: list[str]) -> Any:
@@ -954,7 +954,7 @@ def _conform_number(shape: Any, value: Any, path: str, problems: list[str]) -> A
         return value
     if not _check_bounds(shape, number, path, problems, "", value):
         return value
-    bits = _INTEGER_BITS.get(shape.type_name)
+    bits = INTEGER_BITS.get(shape.type_name)
     if bits is not None and not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
         problems.append(f"{path}: {_show(value)} is out of range for a {bits}-bit integer")
         return value

@@ -277,6 +277,15 @@ def test_the_offline_commands_need_neither_node_nor_aws_cdk_lib(tmp_path):
     assert done.stdout.splitlines()[-1] == "[0, 0] []"
 
 
+@pytest.mark.parametrize(("units", "accepted"), [(2**31 - 1, True), (2**31, False)])
+def test_the_editor_bounds_model_units_as_validate_does(tmp_path, units, accepted):
+    """modelUnits is a Smithy integer: 32-bit. Stock jsonschema on the shipped schema (an editor) and validate agree."""
+    path = write(tmp_path, GOOD.replace("model_units: 1", f"model_units: {units}"))
+    shipped = jsonschema.Draft202012Validator(json.loads(SHIPPED_SCHEMA.read_text()))
+    assert (not list(shipped.iter_errors(ModelsFile.read(path).document))) is accepted
+    assert (problems(path) == []) is accepted
+
+
 def test_the_shipped_schema_is_the_generated_one(capsys):
     assert json.loads(SHIPPED_SCHEMA.read_text()) == json_schema()
     cli.main(["schema"])
@@ -567,10 +576,10 @@ def test_an_integer_of_4300_digits_is_read_and_then_refused_by_its_bound(tmp_pat
     assert code == 1 and line.startswith("21:18: provisioned_throughput.nova-pt.model_units: 1111111")
     # A number beyond 2**53 would change, or vanish, in the template (jsii and CloudFormation carry doubles).
     assert line.endswith("... is beyond ±9007199254740991: a template cannot carry it exactly")
-    # Within the template's bound, the service model's own: modelUnits is a 32-bit integer.
+    # Within the template's bound, the service model's own: modelUnits is a 32-bit integer (the schema says so too).
     path = write(tmp_path, GOOD.replace("model_units: 1", "model_units: 9007199254740991"))
     code, (line,) = validate(capsys, path)
-    assert code == 1 and line.endswith("model_units: 9007199254740991 is out of range for a 32-bit integer")
+    assert code == 1 and line.endswith("model_units: 9007199254740991 must be at most 2147483647")
     path = write(tmp_path, GOOD.replace("model_units: 1", "model_units: 2147483647"))
     assert validate(capsys, path)[0] == 0
 
