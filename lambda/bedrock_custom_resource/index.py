@@ -53,9 +53,7 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
             result = of_nothing
         elif left is not None:
             logger.info("Left %s as it is: %s", named["PhysicalResourceId"], left)
-            result = (
-                {"PhysicalResourceId": event["PhysicalResourceId"]} if entry == "on_event" else {"IsComplete": True}
-            )
+            result = _left_as_it_is(entry, event)
         else:
             result = getattr(handler, entry)(named)
         if entry == "on_event":  # also when the stack's resource is gone: what the cancelled update made is not
@@ -150,6 +148,19 @@ def _left_by_rollback(handler: ModuleType, event: Mapping[str, Any], entry: str)
     if kind.get(handler.bedrock_client(), physical_id) is not None or status() not in lifecycle.ROLLBACK_STATUSES:
         return None
     return "it is gone, as it was before the update that this rollback undoes"
+
+
+def _left_as_it_is(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    """The answer to a request that a rollback leaves as it is. An Update's resource is gone: each response's Data
+    replaces a custom resource's attributes, so one without would fail every Fn::GetAtt of it, in this rollback or
+    later; its attributes name nothing instead, as those of a rollback that makes nothing do (lifecycle.nothing_made),
+    so that what reads them makes nothing in turn."""
+    if entry == "is_complete":
+        return {"IsComplete": True}
+    answer: dict[str, Any] = {"PhysicalResourceId": event["PhysicalResourceId"]}
+    if event.get("RequestType") == "Update":
+        answer["Data"] = lifecycle.nothing_made(event["ResourceType"], event["LogicalResourceId"])["Data"]
+    return answer
 
 
 # In a late Update's answer, which its polls are given: they end at once, reading nothing.

@@ -479,7 +479,7 @@ def rollback_of_cancelled_update(
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
     mark = len(bedrock.calls)
     rollback = stack.events.update(physical_id, before, after, stack.logical_id)
-    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
+    assert index.on_event(rollback)["PhysicalResourceId"] == physical_id
     return [call for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))]
 
 
@@ -1393,7 +1393,12 @@ def test_a_gone_job_is_not_made_again_by_an_update_nor_by_its_rollback(bedrock, 
 
     status = "UPDATE_ROLLBACK_IN_PROGRESS"
     rollback = stack.events.update(physical_id, before, after, stack.logical_id)
-    assert index.on_event(rollback) == {"PhysicalResourceId": physical_id}
+    response = index.on_event(rollback)
+    assert response["PhysicalResourceId"] == physical_id
+    # Each response's Data replaces the resource's attributes: without any, every Fn::GetAtt of it would fail. They
+    # name nothing, as a rollback that makes nothing answers, so that what reads them makes nothing in turn.
+    assert response["Data"] and set(response["Data"].values()) == {f"{lifecycle.NOTHING_MADE}{stack.logical_id}"}
+    assert {"jobArn", "jobName", "status"} <= set(response["Data"])  # GetEvaluationJob's members
     assert index.is_complete(is_complete_input(rollback, {"PhysicalResourceId": physical_id})) == {"IsComplete": True}
     assert writes(bedrock, mark) == []
 
