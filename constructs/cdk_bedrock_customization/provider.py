@@ -215,9 +215,15 @@ class CustomizationProvider(Construct):
 def _check_settings(
     query_interval: cdk.Duration, total_timeout: cdk.Duration, max_concurrent_jobs: int, kind: ProviderKind
 ) -> None:
-    if not cdk.Token.is_unresolved(total_timeout.to_seconds()) and (
-        total_timeout.to_seconds() > MAX_TOTAL_TIMEOUT.to_seconds()
+    # Each sets, at synth, how the provider polls or how the stack's jobs are ordered: none can wait for deploy time.
+    for name, value in (
+        ("query_interval", query_interval.to_seconds(integral=False)),
+        ("total_timeout", total_timeout.to_seconds(integral=False)),
+        ("max_concurrent_jobs", max_concurrent_jobs),
     ):
+        if cdk.Token.is_unresolved(value):
+            raise ValueError(f"{name}: a value known only at deploy (a token) cannot set the provider; give one")
+    if total_timeout.to_seconds() > MAX_TOTAL_TIMEOUT.to_seconds():
         raise ValueError(
             f"total_timeout: {total_timeout.to_human_string()} is longer than 1 hour, the most "
             "CloudFormation waits for a custom resource"

@@ -144,6 +144,18 @@ def test_a_bad_limit_is_an_error_naming_it_and_leaves_no_provider_behind(stack, 
     assert CustomizationProvider.of(stack).max_concurrent_jobs == 2
 
 
+@pytest.mark.parametrize("setting", ["query_interval", "total_timeout", "max_concurrent_jobs"])
+def test_a_setting_known_only_at_deploy_is_refused_naming_it(stack, bucket, setting):
+    """Each sets, at synth, how the provider polls (a Step Functions retry count, an EventBridge rate) or how jobs are
+    ordered: a token (a CfnParameter's value) cannot. Refused, naming it, and nothing is left behind."""
+    parameter = cdk.CfnParameter(stack, "Setting", type="Number").value_as_number
+    value = parameter if setting == "max_concurrent_jobs" else cdk.Duration.seconds(parameter)
+    with pytest.raises(ValueError, match=f"^{setting}: a value known only at deploy \\(a token\\)"):
+        CustomizationProvider.of(stack, **{setting: value})
+    assert stack.node.try_find_child("BedrockCustomizationProvider") is None
+    add_models(stack, bucket, [Completion.event_driven()])
+
+
 @pytest.mark.parametrize(
     ("interval", "shown"),
     [(cdk.Duration.seconds(0), "0 seconds"), (cdk.Duration.millis(1500), "1 second 500 millis")],
