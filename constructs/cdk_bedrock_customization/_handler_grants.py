@@ -266,7 +266,7 @@ class HandlerGrants:
             resolved = self.stack.resolve(model)
             if _reads_attribute(resolved):
                 return [arns_of(self.stack, contract.CUSTOM_MODEL)]
-            if _references_resources(resolved):
+            if _references_resources(resolved) or not _is_arn(resolved):
                 any_custom_model = arns_of(self.stack, contract.CUSTOM_MODEL)
                 if resource_type in FOUNDATION_MODEL_TYPES:
                     return [any_custom_model, self._foundation_model_arn("*")]
@@ -286,6 +286,23 @@ def _reads_attribute(resolved: Any) -> bool:
         return "Fn::GetAtt" in resolved or any(_reads_attribute(value) for value in resolved.values())
     if isinstance(resolved, list):
         return any(_reads_attribute(value) for value in resolved)
+    return False
+
+
+def _is_arn(resolved: Any) -> bool:
+    """Whether a resolved value is an ARN whatever the intrinsics in it resolve to: a string, a Fn::Join or a Fn::Sub
+    that begins with "arn:". Any other (a Fn::FindInMap, a Fn::Select, a Fn::If) may give a model id, which IAM
+    takes as no resource: granted as a parameter is."""
+    if isinstance(resolved, str):
+        return resolved.startswith("arn:")
+    if isinstance(resolved, dict) and len(resolved) == 1:
+        (function, arguments), *_ = resolved.items()
+        if function == "Fn::Join" and isinstance(arguments, list) and len(arguments) == 2:
+            delimiter, parts = arguments
+            first = parts[0] if isinstance(parts, list) and parts else None
+            return isinstance(delimiter, str) and isinstance(first, str) and _is_arn(first + delimiter)
+        if function == "Fn::Sub":
+            return _is_arn(arguments[0] if isinstance(arguments, list) else arguments)
     return False
 
 

@@ -184,16 +184,24 @@ class TestProperties:
         model(stack, bucket, base_model=base, job_name=cdk.CfnParameter(stack, "JobName").value_as_string)
         assert job_properties(Template.from_stack(stack))["baseModelIdentifier"] == {"Ref": "BaseModel"}
 
-    @pytest.mark.parametrize("source", ["parameter", "import"])
+    @pytest.mark.parametrize("source", ["parameter", "import", "mapping", "condition"])
     def test_a_base_model_known_only_at_deploy_is_granted_as_any_foundation_or_custom_model(
         self, stack, bucket, source
     ):
         """The value may be a foundation model's id or ARN, or a custom model's ARN: CreateModelCustomizationJob
-        acts on either (Service Authorization Reference), so the handler may create a job from any of them."""
+        acts on either (Service Authorization Reference), so the handler may create a job from any of them. A
+        mapping's or a condition's value is such a value too: granted as it is, a model id, IAM refuses it (a
+        policy's Resource is an ARN or *)."""
         if source == "parameter":
             base = cdk.CfnParameter(stack, "BaseModel", default="amazon.nova-micro-v1:0:128k").value_as_string
-        else:
+        elif source == "import":
             base = cdk.Fn.import_value("SharedBaseModel")
+        elif source == "mapping":
+            mapping = {"us-east-1": {"id": "amazon.nova-micro-v1:0:128k"}, "us-west-2": {"id": "amazon.nova-lite-v1:0"}}
+            base = cdk.CfnMapping(stack, "BaseModels", mapping=mapping).find_in_map(cdk.Aws.REGION, "id")
+        else:
+            production = cdk.CfnCondition(stack, "Production", expression=cdk.Fn.condition_equals(cdk.Aws.REGION, "x"))
+            base = cdk.Token.as_string(cdk.Fn.condition_if(production.logical_id, "amazon.nova-pro-v1:0", "other"))
         model(stack, bucket, base_model=base)
         statements = role_statements(Template.from_stack(stack), "BedrockCustomizationProviderHandlerRole")
         creating = [s for s in statements if "bedrock:CreateModelCustomizationJob" in s["Action"]]
