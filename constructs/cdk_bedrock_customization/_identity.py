@@ -56,13 +56,6 @@ def remember(stack: cdk.Stack, resource: cdk.CfnResource, resource_type: str, pr
     _remembered(stack).pending[resource] = (resource_type, kept)
 
 
-def identified(stack: cdk.Stack, resource: cdk.CfnResource, logical_id: str) -> None:
-    """Tell a remembered resource's logical id, which its caller looked up anyway: no lookup of its own."""
-    remembered = _REMEMBERED.get(stack)
-    if remembered is not None and resource in remembered.pending:
-        remembered.by_logical_id[logical_id] = remembered.pending.pop(resource)
-
-
 def key(stack: cdk.Stack, properties: Mapping[str, Any]) -> str:
     """A digest of properties that changes whenever what they are made of changes, in this stack's resources too."""
     return _Identities(stack).digest(dict(properties))

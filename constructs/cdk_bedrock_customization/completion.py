@@ -264,8 +264,8 @@ class JobCompletionNotifier(Construct):
         key: str,
         resource_type: str = contract.CUSTOMIZATION_JOB,
     ) -> cdk.CfnResource:
-        """A wait condition, in scope, that holds the deployment until the job (logical id job_id, of resource_type)
-        ends.
+        """A wait condition, in scope, that holds the deployment until the job (logical id job_id, a token, of
+        resource_type) ends.
 
         key changes whenever the job is replaced: a wait condition waits only when it is created, so a
         new job needs a new one (its logical id includes key, and the timeout unless it is the default).
@@ -278,7 +278,7 @@ class JobCompletionNotifier(Construct):
         # Made once the job is: its URL is presigned for 24 hours from then, and a queued job starts only when an
         # earlier one's wait ends, which may be days after the deployment started.
         handle.add_resource_dependency(job)
-        handle_id = self._stack.get_logical_id(handle)
+        handle_id = handle.logical_id  # a token: it follows override_logical_id and rename_logical_id
         # Its properties as Python values (Ref by logical id, which CloudFormation orders by): fewer jsii round trips.
         condition = cdk.CfnResource(
             scope,
@@ -347,9 +347,9 @@ def await_job(
         return job, job
     if completion.mode is not CompletionMode.EVENT_DRIVEN:
         return None, None
-    stack = use.stack
-    job_id = stack.get_logical_id(job)
-    _identity.identified(stack, job, job_id)
+    # A token, not the logical id allocated now: what refers to the job follows override_logical_id (or the stack's
+    # rename_logical_id) as CloudFormation's own Ref does.
+    job_id = job.logical_id
     seconds = completion.timeout_seconds
     assert seconds is not None  # an event-driven completion has a timeout
     key = properties[contract.WAIT_CONDITION_KEY]  # keyed_for_waiting

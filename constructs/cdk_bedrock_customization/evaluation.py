@@ -275,8 +275,9 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
             "Gate",
             GATE_TYPE,
             {
-                "jobIdentifier": {"Ref": self._logical_id(self.resource)},
-                **({"baselineJobIdentifier": {"Ref": self._logical_id(self.baseline)}} if self.baseline else {}),
+                # Tokens: they follow override_logical_id (and rename_logical_id), as a CloudFormation Ref does.
+                "jobIdentifier": {"Ref": self.resource.logical_id},
+                **({"baselineJobIdentifier": {"Ref": self.baseline.logical_id}} if self.baseline else {}),
                 "requirements": cdk.Lazy.uncached_any(
                     Producer(lambda: [requirement.rendered() for requirement in self._requirements])
                 ),
@@ -289,9 +290,6 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
     @property
     def _tagged_resources(self) -> Sequence[cdk.CfnResource]:
         return [self.resource, *filter(None, [self.baseline])]
-
-    def _logical_id(self, resource: cdk.CfnResource) -> str:
-        return cdk.Stack.of(self).get_logical_id(resource)
 
     def _job(
         self, construct_id: str, checked: tuple[dict[str, Any], dict[str, Any]], use: Any, uploads: Sequence[Any]

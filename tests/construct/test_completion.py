@@ -302,3 +302,43 @@ class TestCompletedAttribute:
         started = custom_model(stack, bucket, completion=Completion.no_wait())
         with pytest.raises(ValueError, match=r"trainingLoss is not available with Completion.no_wait\(\)"):
             started.completed_attribute("trainingLoss")
+
+
+@pytest.mark.parametrize("how", ["override_logical_id", "rename_logical_id"])
+def test_what_refers_to_a_job_follows_its_logical_id_when_it_is_overridden_or_renamed(stack, bucket, how):
+    """aws-cdk-lib's escape hatches: CfnElement.override_logical_id, Stack.rename_logical_id. The completed-job
+    reader's Ref, the wait condition's Ref of its handle and the notifier's metadata name the ids in the template,
+    whatever they become (a Ref of an id not in the template fails the deploy)."""
+    trained = custom_model(stack, bucket)
+    job = trained.resource
+    if how == "override_logical_id":
+        job.override_logical_id("SupportJob")
+    else:
+        stack.rename_logical_id(logical_id(stack, job), "SupportJob")
+    template = resources(stack)
+    assert "SupportJob" in template
+    (reader,) = of_type(template, "Custom::BedrockModelCustomizationJobResult").values()
+    assert reader["Properties"]["jobIdentifier"] == {"Ref": "SupportJob"}
+    (handle_id,) = [name for name in of_type(template, HANDLE) if name.startswith("ModelJobWaitHandle")]
+    (condition,) = [r for r in template.values() if r["Type"] == "AWS::CloudFormation::WaitCondition"]
+    assert condition["Properties"]["Handle"] == {"Ref": handle_id}
+    assert condition["Metadata"][WAITS_FOR] == {"job": "SupportJob", "handle": handle_id}
+    assert _refs(template) <= set(template)  # every Ref names a resource of the template
+
+
+def _refs(template: dict[str, Any]) -> set[str]:
+    """Every logical id a Ref of the template names."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("Ref"), str) and not value["Ref"].startswith("AWS::"):
+                found.add(value["Ref"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(template)
+    return found

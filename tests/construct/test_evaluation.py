@@ -708,3 +708,14 @@ def test_a_judge_metric_without_an_evaluator_model_is_refused_at_synth_and_nothi
     with pytest.raises(ValueError, match=r"metricNames\[0\]: 'Builtin.Correctness' is not a metric of an automatic"):
         evaluation(stack, bucket, datasets=[judged_prompts(bucket)])  # a judge's metric, and no judge
     assert stack.node.try_find_child("Evaluation") is None
+
+
+def test_the_gate_follows_the_jobs_logical_ids_when_they_are_overridden(stack, bucket) -> None:
+    """CfnElement.override_logical_id: the gate's Refs name the ids in the template."""
+    evaluated = evaluation(stack, bucket, baseline_model="amazon.nova-micro-v1:0")
+    evaluated.resource.override_logical_id("SupportEvaluation")
+    assert evaluated.baseline is not None
+    evaluated.baseline.override_logical_id("BaselineEvaluation")
+    (gate,) = resources_of_type(Template.from_stack(stack), GATE).values()
+    assert gate["Properties"]["jobIdentifier"] == {"Ref": "SupportEvaluation"}
+    assert gate["Properties"]["baselineJobIdentifier"] == {"Ref": "BaselineEvaluation"}
