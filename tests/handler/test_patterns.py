@@ -169,14 +169,17 @@ def near_misses(draw: st.DrawFn, pattern: str) -> str:
     return text[: _re_bound(pattern)]
 
 
-@pytest.mark.parametrize("pattern", READABLE)
-@settings(
+# Each service model pattern's examples: the same on every run, and from_regex's large draws allowed.
+PER_PATTERN = settings(
     derandomize=True,
     deadline=None,
-    max_examples=20,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
+
+
+@pytest.mark.parametrize("pattern", READABLE)
+@settings(PER_PATTERN, max_examples=20)
 @given(data=st.data())
 def test_every_service_model_pattern_answers_as_re(pattern, data):
     _agrees(pattern, data.draw(near_misses(pattern), label="text"))
@@ -315,13 +318,7 @@ def test_with_ecma_patterns_answer_as_javascript(javascript):
 
 
 @pytest.mark.parametrize("pattern", READABLE)
-@settings(
-    derandomize=True,
-    deadline=None,
-    max_examples=10,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-)
+@settings(PER_PATTERN, max_examples=10)
 @given(data=st.data())
 def test_with_ecma_every_service_model_pattern_answers_as_javascript(javascript, pattern, data):
     """A text the pattern matches (hypothesis's from_regex), with a character that re and ECMA-262 class differently
