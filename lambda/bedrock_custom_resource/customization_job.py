@@ -46,14 +46,15 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     if event["RequestType"] == "Delete":
         return {"IsComplete": _advance_delete(job_arn)}
     wait_until = event["ResourceProperties"].get("waitUntil", contract.WaitUntil.COMPLETED)
-    job = bedrock_client().get_model_customization_job(jobIdentifier=job_arn)
+    client = bedrock_client()
+    job = client.get_model_customization_job(jobIdentifier=job_arn)
     status = job["status"]
     done = (
         status == "Completed"
         or wait_until == contract.WaitUntil.ACCEPTED
         or (wait_until == contract.WaitUntil.VALIDATED and _sub_task_status(job, "validationDetails") == "Completed")
     )
-    if status in UNSUCCESSFUL and not (done and lifecycle.outcome_not_awaited(event)):
+    if status in UNSUCCESSFUL and not (done and lifecycle.outcome_not_awaited(KIND, client, event, job)):
         reason = job.get("failureMessage") or "Bedrock gave no failure message"
         raise JobUnsuccessful(f"Model customization job {job['jobName']} {status}: {reason}")
     if not done:

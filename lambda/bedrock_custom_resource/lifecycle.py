@@ -733,12 +733,15 @@ def delete_custom_model(client: Any, model_arn: str) -> None:
     CUSTOM_MODEL.delete(client, model_arn)
 
 
-def outcome_not_awaited(event: CustomResourceEvent) -> bool:
+def outcome_not_awaited(kind: ResourceKind, client: Any, event: CustomResourceEvent, job: Mapping[str, Any]) -> bool:
     """Whether a job that ended unsuccessfully after what the request waits for (waitUntil Accepted or Validated) leaves
-    the request complete: an Update's. Its job may be the one in place (a retag), which the stack did not wait for to
-    its end when it was made; failing the update for that outcome would fail its rollback too, forever. A Create still
-    fails for the job it made."""
-    return event["RequestType"] == "Update"
+    the request complete: an Update's job made by an earlier request (its origin tag is not this request's), in place
+    (a retag) or returned to by a rollback. The stack did not wait for its end when it was made; failing the update for
+    it would fail its rollback too, for ever. A job this very request made (a Create's, a replacement's) still fails
+    it. Asked only of a job that ended so: it reads the job's tags."""
+    if event["RequestType"] != "Update":
+        return False
+    return kind.own_tags(client, job).get(ORIGIN_TAG) != f"request:{event.get('RequestId', '')}"
 
 
 def retried_when_busy(delete: Callable[[str], bool], physical_id: str) -> bool:

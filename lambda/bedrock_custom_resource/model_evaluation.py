@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -115,20 +115,26 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     if event["RequestType"] == "Delete":
         return {"IsComplete": True}
     accepted_only = event["ResourceProperties"].get("waitUntil") == contract.WaitUntil.ACCEPTED
-    ended_counts = not (accepted_only and lifecycle.outcome_not_awaited(event))
-    job = completed_or_running(bedrock_client(), job_arn, ended_counts)
+    client = bedrock_client()
+
+    def excused(job: Mapping[str, Any]) -> bool:
+        return accepted_only and lifecycle.outcome_not_awaited(KIND, client, event, job)
+
+    job = completed_or_running(client, job_arn, excused)
     if job["status"] != "Completed" and not accepted_only:
         logger.info("Model evaluation job %s is %s", job["jobName"], job["status"])
         return {"IsComplete": False}
     return {"IsComplete": True, "Data": checked_data(event, job_arn, attributes(job))}
 
 
-def completed_or_running(client: Any, job_arn: str, ended_counts: bool = True) -> dict[str, Any]:
-    """The job, which must exist and (when how it ended counts) must not have failed or been stopped."""
+def completed_or_running(
+    client: Any, job_arn: str, excused: Callable[[Mapping[str, Any]], bool] = lambda _job: False
+) -> dict[str, Any]:
+    """The job, which must exist and must not have failed or been stopped, unless excused (asked only then)."""
     job = find_job(client, job_arn)
     if job is None:
         raise EvaluationUnsuccessful(f"Model evaluation job {job_arn} is not found")
-    if job["status"] in UNSUCCESSFUL and ended_counts:
+    if job["status"] in UNSUCCESSFUL and not excused(job):
         raise EvaluationUnsuccessful(f"Model evaluation job {job['jobName']} is {job['status']}: {failure(job)}")
     return job
 

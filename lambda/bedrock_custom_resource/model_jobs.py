@@ -50,7 +50,10 @@ class ModelJob:
             return {"IsComplete": self.advance_delete(job_arn)}
         accepted_only = event["ResourceProperties"].get("waitUntil") == contract.WaitUntil.ACCEPTED
         client = self.client()
-        job = self._read(client, job_arn, failure_counts=not (accepted_only and lifecycle.outcome_not_awaited(event)))
+        job = self._read(client, job_arn)
+        failed = job["status"] == "Failed"
+        if not (accepted_only and failed and lifecycle.outcome_not_awaited(self.kind, client, event, job)):
+            self._refuse_failed(job)
         if job["status"] != "Completed" and not accepted_only:
             logger.info("%s %s is %s", self.kind.noun.capitalize(), self.label(job), job["status"])
             return {"IsComplete": False}
@@ -60,6 +63,7 @@ class ModelJob:
         """The Data of a job whose wait condition was signalled: it must have completed."""
         client = self.client()
         job = self._read(client, job_arn)
+        self._refuse_failed(job)
         if job["status"] != "Completed":
             raise RuntimeError(
                 f"{self.kind.noun.capitalize()} {self.label(job)} is {job['status']}, but its wait condition was "
@@ -67,15 +71,17 @@ class ModelJob:
             )
         return checked_data(event, job_arn, self.attributes(client, job))
 
-    def _read(self, client: Any, job_arn: str, failure_counts: bool = True) -> dict[str, Any]:
-        """The job, which must exist and (when its failure counts) must not have failed."""
+    def _read(self, client: Any, job_arn: str) -> dict[str, Any]:
+        """The job, which must exist."""
         job = self.kind.get(client, job_arn)
         if job is None:
             raise RuntimeError(f"{self.kind.noun.capitalize()} {job_arn} is not found")
-        if job["status"] == "Failed" and failure_counts:
+        return job
+
+    def _refuse_failed(self, job: Mapping[str, Any]) -> None:
+        if job["status"] == "Failed":
             reason = job.get("failureMessage") or "Bedrock gave no failure message"
             raise ModelJobFailed(f"{self.kind.noun.capitalize()} {self.label(job)} failed: {reason}")
-        return job
 
     def advance_delete(self, job_arn: str) -> bool:
         """One step towards deletion; True once nothing the job made is left.

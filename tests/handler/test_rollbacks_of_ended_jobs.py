@@ -117,3 +117,19 @@ def test_a_retag_of_an_import_whose_model_was_deleted_outside_completes_and_so_d
     back = reader.update(job_arn, read, read | {"jobIdentifier": job_arn + "0"}, "Result")
     answer = index.on_event(back | {"StackId": stack.events.stack_id})
     assert answer["Data"]["importedModelArn"] == data["importedModelArn"]
+
+
+def test_a_replacement_whose_own_job_failed_still_fails(bedrock, monkeypatch):
+    """What an Update waits for of a job it made itself is that job's acceptance, as a Create's: a new job that failed
+    by the first poll fails the update (its rollback then returns to the job before, which stays)."""
+    stack = Stack.named(bedrock, JOB)
+    before = fine_tuning_properties(waitUntil="Accepted")
+    first = _created_not_waited_for(stack, before, {})
+    after = fine_tuning_properties(waitUntil="Accepted", hyperParameters={"epochCount": "3"})
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    event = stack.events.update(first, after, before, stack.logical_id)
+    second = index.on_event(event)["PhysicalResourceId"]
+    assert second != first
+    JOB.set_status(bedrock, second, "Failed", failure_message="no access to the training data")
+    with pytest.raises(RuntimeError, match="no access to the training data"):
+        index.is_complete(is_complete_input(event, {"PhysicalResourceId": second}))
