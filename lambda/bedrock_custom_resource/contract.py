@@ -881,23 +881,29 @@ def _conform_collection(shape: Any, value: Any, path: str, problems: list[str], 
     return result
 
 
+def _text_problem(value: Any, path: str) -> str | None:
+    """Why value is not a string a request can carry (None: it is one)."""
+    if not isinstance(value, str):
+        return f"{path}: expected a string, got {_show(value)}"
+    if not _is_unicode(value):
+        return f"{path}: {_show(value)} is not valid Unicode: it has a lone surrogate"
+    return None
+
+
 def _conform_blob(shape: Any, value: Any, path: str, problems: list[str]) -> Any:
     """A blob, which a template can only give as a string: botocore sends its UTF-8 bytes, which the bounds count."""
-    if not isinstance(value, str):
-        problems.append(f"{path}: expected a string, got {_show(value)}")
-    elif _is_unicode(value):
-        _check_bounds(shape, len(value.encode()), path, problems, "bytes", value)
+    problem = _text_problem(value, path)
+    if problem is not None:
+        problems.append(problem)
     else:
-        problems.append(f"{path}: {_show(value)} is not valid Unicode: it has a lone surrogate")
+        _check_bounds(shape, len(value.encode()), path, problems, "bytes", value)
     return value
 
 
 def _conform_string(shape: Any, value: Any, path: str, problems: list[str]) -> Any:
-    if not isinstance(value, str):
-        problems.append(f"{path}: expected a string, got {_show(value)}")
-        return value
-    if not _is_unicode(value):
-        problems.append(f"{path}: {_show(value)} is not valid Unicode: it has a lone surrogate")
+    problem = _text_problem(value, path)
+    if problem is not None:
+        problems.append(problem)
         return value
     allowed = [*shape.enum, *ENUM_EXTENSIONS.get(shape.name, ())] if shape.enum else []
     if allowed and value not in allowed:
