@@ -48,16 +48,12 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     name, status = throughput["provisionedModelName"], throughput["status"]
     if status == "Failed":
         reason = throughput.get("failureMessage") or "Bedrock gave no failure message"
-        raise ThroughputFailed(f"Provisioned throughput {name} failed: {reason}")
-    wanted = event["ResourceProperties"].get("modelId")
-    # Changed by another request (a retried earlier update) while this one waited: its model is not this request's.
-    # A model that no longer exists is not compared (nothing can tell).
-    if isinstance(wanted, str) and _serves(client, wanted, throughput["desiredModelArn"]) is False:
-        raise ThroughputFailed(
-            f"Provisioned throughput {name} was set to serve {throughput['desiredModelArn']} by another request while "
-            f"this {event['RequestType']} waited for {wanted}: retry it (continue the rollback, or deploy again)"
-        )
-    if status != "InService" or throughput["modelArn"] != throughput["desiredModelArn"]:
+        if event["RequestType"] != "Update" or not lifecycle.MAKES_NOTHING.get()():
+            raise ThroughputFailed(f"Provisioned throughput {name} failed: {reason}")
+        # A rollback's Update back changed nothing of it (_change_in_place): the stack returns to its record.
+        logger.warning("Provisioned throughput %s failed (%s); the rollback leaves it as it is", name, reason)
+    elif not _settled(client, event["ResourceProperties"].get("modelId"), throughput):
+        _refuse_a_move_by_another_request(client, event, throughput)
         logger.info("Provisioned throughput %s is %s", name, status)
         return {"IsComplete": False}
     data: ThroughputAttributes = {
@@ -73,6 +69,34 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     return {"IsComplete": True, "Data": checked_data(event, throughput_arn, data)}
 
 
+def _settled(client: Any, wanted: Any, throughput: Mapping[str, Any]) -> bool:
+    """Whether the throughput is in service, serving the wanted model (a model that no longer exists, or none given:
+    once it serves the model it was last asked for). Its desiredModelArn is not compared: after a change Bedrock
+    gave up, it names a model the throughput does not serve, and the rollback's Update back must still end."""
+    if throughput["status"] != "InService":
+        return False
+    serves = _serves(client, wanted, throughput["modelArn"]) if isinstance(wanted, str) else None
+    return serves if serves is not None else throughput["modelArn"] == throughput["desiredModelArn"]
+
+
+def _refuse_a_move_by_another_request(client: Any, event: CustomResourceEvent, throughput: Mapping[str, Any]) -> None:
+    """Changed by another request (a retried earlier update) while this one waited: its model is not this request's.
+    A model that no longer exists is not compared (nothing can tell)."""
+    wanted = event["ResourceProperties"].get("modelId")
+    if isinstance(wanted, str) and _serves(client, wanted, throughput["desiredModelArn"]) is False:
+        raise ThroughputFailed(
+            f"Provisioned throughput {throughput['provisionedModelName']} was set to serve "
+            f"{throughput['desiredModelArn']} by another request while this {event['RequestType']} waited for "
+            f"{wanted}: retry it (continue the rollback, or deploy again)"
+        )
+
+
+def _serving(throughput: Mapping[str, Any]) -> str:
+    """The model the throughput serves, or is being moved to: once a change has failed (Failed) or Bedrock gave it up,
+    desiredModelArn names a model it does not serve."""
+    return str(throughput["desiredModelArn"] if throughput["status"] == "Updating" else throughput["modelArn"])
+
+
 def _unusable(_client: Any, throughput: Mapping[str, Any]) -> str | None:
     return "failed" if throughput["status"] == "Failed" else None
 
@@ -85,9 +109,17 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
     if name != throughput["provisionedModelName"]:
         changes["desiredProvisionedModelName"] = name
     model_id = desired.request["modelId"]
-    if not _serves(client, model_id, throughput["desiredModelArn"]):
+    if not _serves(client, model_id, _serving(throughput)):
         _refuse_a_move_bedrock_refuses(client, throughput, model_id)
         changes["desiredModelId"] = model_id
+    if changes and throughput["status"] == "Failed" and lifecycle.MAKES_NOTHING.get()():
+        # Bedrock changes only a throughput in service: a write would fail the rollback for good.
+        logger.warning(
+            "Provisioned throughput %s failed; the rollback leaves it as it is, without %s",
+            throughput["provisionedModelArn"],
+            changes,
+        )
+        return
     if changes and throughput["status"] == "Updating":
         raise lifecycle.ChangeInProgress(
             KIND.noun, throughput["provisionedModelName"], throughput["desiredModelArn"], f"the change {changes}"

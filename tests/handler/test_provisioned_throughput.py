@@ -316,3 +316,50 @@ def test_a_custom_models_base_is_compared_up_to_its_contextual_variant():
     assert not provisioned_throughput._same_model(
         "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0:300k", base
     )
+
+
+@pytest.mark.parametrize("ending", ["Failed", "InService"], ids=["failed", "given-up"])
+def test_a_model_change_that_did_not_take_rolls_back_without_writing(bedrock, events, model_arn, monkeypatch, ending):
+    """A move to v2 that Bedrock failed (the throughput Failed) or gave up (in service, still serving v1, its
+    desiredModelArn naming v2): the rollback's Update back to v1 changes nothing and ends, as the README promises of a
+    failed update's rollback; before, it asked Bedrock to move a throughput that was not in service, or waited for a
+    move that would never come, and the stack stayed UPDATE_ROLLBACK_FAILED."""
+    v1 = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, v1)
+    v2 = throughput_properties(active_model(bedrock, "support-v2"))
+    forward = update(events, throughput_arn, v2, v1)
+    index.on_event(forward)
+    bedrock.set_throughput_status(throughput_arn, ending, "The model update failed")
+    if ending == "Failed":
+        with pytest.raises(provisioned_throughput.ThroughputFailed, match="The model update failed"):
+            poll(forward, throughput_arn)
+    else:
+        assert poll(forward, throughput_arn) == {"IsComplete": False}
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    back = update(events, throughput_arn, v1, v2)
+    writes = len(bedrock.calls_to("UpdateProvisionedModelThroughput"))
+
+    assert index.on_event(back) == {"PhysicalResourceId": throughput_arn}
+    done = poll(back, throughput_arn)
+    assert done["IsComplete"] is True
+    assert (done["Data"]["status"], done["Data"]["modelArn"]) == (ending, model_arn)
+    assert len(bedrock.calls_to("UpdateProvisionedModelThroughput")) == writes
+    assert len(bedrock.throughputs()) == 1
+
+
+def test_a_failed_throughput_fails_an_update_outside_a_rollback(bedrock, events, model_arn, monkeypatch):
+    """Outside a rollback a Failed throughput still fails the update that finds it (the deploy says so), even one that
+    changes only its tags; the rollback of that update then ends."""
+    properties = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, properties)
+    retagged = properties | {"tags": [{"key": "team", "value": "platform"}]}
+    bedrock.set_throughput_status(throughput_arn, "Failed", "Capacity was lost")
+    forward = update(events, throughput_arn, retagged, properties)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    index.on_event(forward)
+    with pytest.raises(provisioned_throughput.ThroughputFailed, match="Capacity was lost"):
+        poll(forward, throughput_arn)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    back = update(events, throughput_arn, properties, retagged)
+    index.on_event(back)
+    assert poll(back, throughput_arn)["Data"]["status"] == "Failed"
