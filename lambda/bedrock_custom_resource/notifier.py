@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import contract, customization_job, model_copy_job, model_evaluation, model_import_job, model_jobs
+from . import contract, customization_job, lifecycle, model_copy_job, model_evaluation, model_import_job, model_jobs
 from .aws import bedrock_client, cloudformation_client, error_code, error_message
 from .environment import STACK_ID_VARIABLE
 from .responses import MAX_REASON_BYTES, bounded_reason
@@ -177,6 +177,18 @@ def _settle(waits: list[Wait]) -> list[str]:
 
 
 def _settle_one(client: Any, wait: Wait) -> bool:
+    if wait.job_arn.startswith(lifecycle.NOTHING_MADE):
+        # Else it would wait, unsignalled, until its Timeout (up to 12 hours), and fail with CloudFormation's words.
+        logical_id = wait.job_arn.removeprefix(lifecycle.NOTHING_MADE)
+        _signal(
+            wait,
+            "FAILURE",
+            f"{logical_id} holds no job: a rollback of this stack made nothing for it, since what it returned to was "
+            "gone. Change what that job is made of (a property other than its tags), so that an update makes it again "
+            "and a new wait condition waits for it",
+            None,
+        )
+        return True
     jobs = awaited(wait.job_arn)
     assert jobs is not None  # _pending_waits keeps only the waits for these
     job = jobs.read(client, wait.job_arn)
@@ -215,7 +227,7 @@ def _pending_waits() -> dict[tuple[str, str], Wait]:
             continue
         job_arn = str(resources.get(ids["job"], {}).get("PhysicalResourceId", ""))
         handle_url = str(resources.get(ids["handle"], {}).get("PhysicalResourceId", ""))
-        if awaited(job_arn) is not None and handle_url:
+        if (awaited(job_arn) is not None or job_arn.startswith(lifecycle.NOTHING_MADE)) and handle_url:
             waits[_job_key(job_arn)] = Wait(job_arn, handle_url, condition)
     return waits
 

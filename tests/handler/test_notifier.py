@@ -459,6 +459,26 @@ def test_the_listing_is_read_to_its_last_page(bedrock, events, stack, signal_ser
     assert signal["Status"] == "SUCCESS"
 
 
+def test_a_wait_for_a_job_a_rollback_made_nothing_of_fails_at_once_saying_what_to_do(
+    bedrock, events, stack, signal_server, notify
+):
+    """A rollback that found the job it returned to gone left the job resource an id of nothing; a later wait for it
+    (its timeout changed, say) fails now, naming the job resource and what to do, rather than waiting unsignalled
+    until its Timeout (up to 12 hours) and failing in CloudFormation's words."""
+    job_arn, _wait = start_waited_job(events, stack)
+    bedrock.set_job_status(job_arn, "Completed")
+    nothing = stack.add_job("Model0301700E", "nothing-made:Model0301700E")
+    assert nothing is not None
+    stack.expect_listing()
+
+    assert sorted(notify(BACKSTOP)["signalled"]) == sorted([job_arn, "nothing-made:Model0301700E"])
+
+    (signal,) = signal_server.signals_to(nothing.handle_url)
+    assert signal["Status"] == "FAILURE"
+    assert signal["Reason"].startswith("Model0301700E holds no job: a rollback of this stack made nothing for it")
+    assert "a property other than its tags" in signal["Reason"]
+
+
 def test_a_job_resource_whose_create_failed_is_skipped(bedrock, events, stack, signal_server, notify):
     """A job resource whose physical id is the Provider framework's CREATE_FAILED marker has no job to read."""
     job_arn, wait = start_waited_job(events, stack)
