@@ -51,6 +51,8 @@ RESULT_READERS = {
     contract.MODEL_IMPORT: contract.IMPORT_RESULT,
     contract.MODEL_COPY: contract.COPY_RESULT,
 }
+# How far from a whole number of seconds a timeout may be and count as it: far above float error, far below a second.
+WHOLE_SECOND_TOLERANCE = 1e-6
 # Only customization jobs emit state change events (DESIGN.md, fact 14).
 EMITS_EVENTS = frozenset({contract.CUSTOMIZATION_JOB})
 
@@ -69,12 +71,14 @@ class Completion:
         events; import, copy and evaluation jobs emit none, so the stack's notifier checks them every few minutes
         (``JobCompletionNotifier.of(stack, check_interval=...)``)."""
         seconds = timeout.to_seconds(integral=False)
-        if seconds != int(seconds) or not 1 <= seconds <= MAX_WAIT_SECONDS:
+        whole = round(seconds)
+        # Fractional hours or minutes carry float error (Duration.hours(1.1) is 3960.0000000000005 seconds).
+        if abs(seconds - whole) > WHOLE_SECOND_TOLERANCE or not 1 <= whole <= MAX_WAIT_SECONDS:
             raise ValueError(
-                f"completion timeout: {timeout.to_human_string()} is not a whole number of seconds between 1 second "
-                "and 12 hours, the longest a CloudFormation wait condition waits"
+                f"completion timeout: {timeout.to_human_string()} ({seconds:g} seconds) is not a whole number of "
+                "seconds between 1 second and 12 hours, the longest a CloudFormation wait condition waits"
             )
-        return Completion(CompletionMode.EVENT_DRIVEN, timeout)
+        return Completion(CompletionMode.EVENT_DRIVEN, timeout if whole == seconds else cdk.Duration.seconds(whole))
 
     @staticmethod
     def polling() -> Completion:

@@ -73,11 +73,28 @@ class TestEventDriven:
         custom_model(stack, bucket, completion=Completion.event_driven(cdk.Duration.hours(6)))
         ((_, condition),) = of_type(resources(stack), WAIT).items()
         assert condition["Properties"]["Timeout"] == "21600"
-        with pytest.raises(ValueError, match="completion timeout: 13 hours is not a whole number of seconds between"):
+        with pytest.raises(
+            ValueError, match=r"completion timeout: 13 hours \(46800 seconds\) is not a whole number of"
+        ):
             Completion.event_driven(cdk.Duration.hours(13))
         # A wait condition's Timeout is whole seconds.
-        with pytest.raises(ValueError, match="completion timeout: 1 second 500 millis is not a whole number"):
+        with pytest.raises(
+            ValueError, match=r"completion timeout: 1 second 500 millis \(1.5 seconds\) is not a whole number"
+        ):
             Completion.event_driven(cdk.Duration.millis(1500))
+
+    def test_a_timeout_of_fractional_hours_or_minutes_is_its_whole_seconds(self):
+        """Duration.hours(1.1) is 3960.0000000000005 seconds in floats: every tenth of an hour up to 12, and of a
+        minute up to 60, is the whole number of seconds it names (tenths * 360, tenths * 6), as the models file's
+        completion_timeout_hours is."""
+        for tenths in range(1, 121):
+            assert Completion.event_driven(cdk.Duration.hours(tenths / 10)).timeout_seconds == tenths * 360, tenths
+        for tenths in range(1, 601):
+            assert Completion.event_driven(cdk.Duration.minutes(tenths / 10)).timeout_seconds == tenths * 6, tenths
+        with pytest.raises(
+            ValueError, match=r"completion timeout: 1 hour 1 second \(3601.8 seconds\) is not a whole number"
+        ):
+            Completion.event_driven(cdk.Duration.hours(1.0005))
 
     def test_another_timeout_is_another_wait_condition_and_the_default_keeps_its_id(self):
         """CloudFormation cannot update a wait condition, not even its Timeout: a changed timeout must change the
