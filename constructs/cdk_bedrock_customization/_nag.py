@@ -22,15 +22,33 @@ Finding = tuple[str, str, list[str] | None]
 
 
 def acknowledge(scope: IConstruct, *findings: Finding) -> None:
-    """Acknowledge (rule, reason, finding names or None for the whole rule) for scope and all under it."""
+    """Acknowledge (rule, reason, finding names or None for the whole rule) for scope and all under it. A finding
+    name that aws-cdk-lib cannot take in an id (an S3 key's unpaired "(") acknowledges its whole rule there."""
     acknowledgments = [
         cdk.Acknowledgment(id=finding_id, reason=reason)
         for rule, reason, names in findings
         for finding_id in (
-            [f"{PACK}::{PACK}-{rule}[{name}]" for name in names] if names else [f"{PACK}::{PACK}-{rule}"]
+            [f"{PACK}::{PACK}-{rule}[{name}]" for name in names]
+            if names and all(_brackets_pair_up(name) for name in names)
+            else [f"{PACK}::{PACK}-{rule}"]
         )
     ]
     cdk.Validations.of(scope).acknowledge(*acknowledgments)
+
+
+_CLOSING = {")": "(", "]": "[", "}": "{"}
+
+
+def _brackets_pair_up(name: str) -> bool:
+    """Whether every bracket of name pairs up, as aws-cdk-lib requires of an acknowledgement id (else synth fails:
+    "Invalid validation rule ID ... Mismatched closing brace")."""
+    opened: list[str] = []
+    for character in name:
+        if character in "([{":
+            opened.append(character)
+        elif character in _CLOSING and (not opened or opened.pop() != _CLOSING[character]):
+            return False
+    return not opened
 
 
 def wildcard_resources(scope: IConstruct, arns: list[str]) -> list[str]:
