@@ -96,6 +96,42 @@ class TestEventDriven:
         ):
             Completion.event_driven(cdk.Duration.hours(1.0005))
 
+    def test_a_job_of_another_logical_id_gets_a_new_wait_condition_and_handle(self):
+        """CloudFormation creates a job resource of a new logical id (override_logical_id, Stack.rename_logical_id):
+        its wait condition must be new too, as it waits only when created, or the deployment goes on while the new
+        job trains (an outside review saw a second paid job left running). A job keeping its allocated id keeps its
+        waits' ids, as deployed stacks have them."""
+
+        def waits(change: str) -> tuple[str, str, dict[str, Any]]:
+            stack = cdk.Stack(cdk.App(), "TestStack")
+            trained = custom_model(stack, s3.Bucket(stack, "Data"))
+            allocated = logical_id(stack, trained.resource)
+            if change == "override":
+                trained.resource.override_logical_id("SupportJob")
+            elif change == "rename":
+                stack.rename_logical_id(allocated, "RenamedJob")
+            elif change == "override to its own":
+                trained.resource.override_logical_id(allocated)
+            template = resources(stack)
+            ((condition_id, condition),) = of_type(template, WAIT).items()
+            (handle_id,) = [k for k in of_type(template, HANDLE) if not k.startswith("BedrockJobCompletionNotifier")]
+            # What refers to them follows: the Ref, the notifier's metadata, the reader's DependsOn.
+            assert condition["Properties"]["Handle"] == {"Ref": handle_id}
+            assert condition["Metadata"][WAITS_FOR]["handle"] == handle_id
+            assert condition["Metadata"][WAITS_FOR]["job"] in template
+            ((_, result),) = of_type(template, RESULT).items()
+            assert result["DependsOn"] == [condition_id]
+            return condition_id, handle_id, template
+
+        unchanged, overridden, renamed, kept = (
+            waits(change) for change in ("none", "override", "rename", "override to its own")
+        )
+        assert overridden[2][overridden[0]]["Metadata"][WAITS_FOR]["job"] == "SupportJob"
+        assert renamed[2][renamed[0]]["Metadata"][WAITS_FOR]["job"] == "RenamedJob"
+        assert len({unchanged[:2], overridden[:2], renamed[:2]}) == 3
+        assert {unchanged[0], overridden[0], renamed[0]}.isdisjoint({unchanged[1], overridden[1], renamed[1]})
+        assert kept[:2] == unchanged[:2]
+
     def test_another_timeout_is_another_wait_condition_and_the_default_keeps_its_id(self):
         """CloudFormation cannot update a wait condition, not even its Timeout: a changed timeout must change the
         wait condition's and the handle's logical ids, and nothing of the job. The default's ids are the job's key,
