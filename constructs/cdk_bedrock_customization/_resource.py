@@ -83,7 +83,9 @@ def replace_policy_member(
         return {}
     replace_policy = _UPDATE_REPLACE_POLICIES.get(policy, contract.DEFAULT_REPLACE_POLICY)
     members: dict[str, str | None] = {}
-    if explicit or replace_policy != contract.DEFAULT_REPLACE_POLICY:
+    # Always for a type whose handler default is not Retain: its templates keep saying what they said.
+    type_default = declared.defaults[contract.REPLACE_POLICY]
+    if explicit or (replace_policy, type_default) != (contract.DEFAULT_REPLACE_POLICY, contract.DEFAULT_REPLACE_POLICY):
         members[contract.REPLACE_POLICY] = replace_policy
     if policy is cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE or explicit:
         members[contract.DELETION_POLICY] = _DELETION_POLICIES.get(policy)

@@ -78,6 +78,9 @@ DEFAULT_CUSTOMIZATION_TYPE = "FINE_TUNING"
 REPLACE_POLICY = "updateReplacePolicy"
 REPLACE_POLICIES = ("Delete", "Retain", "Snapshot")
 DEFAULT_REPLACE_POLICY = "Retain"
+# A deployment's or throughput's (billed by the hour, and made again by the next update): as CloudFormation's own
+# default UpdateReplacePolicy, Delete, so that a template that does not say leaves no second one billed.
+SERVING_REPLACE_POLICY = "Delete"
 # The handler member marking a DeletionPolicy of RetainExceptOnCreate (RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE), which
 # CloudFormation does not pass either: such a resource is kept when replaced, but what a failed operation made of it
 # goes, so the rollback of a cancelled update deletes what that update made, as for Delete. Written only then; the
@@ -446,6 +449,7 @@ _DECLARED = (
         file_section="deployments",
         in_place_members=("modelArn",),  # UpdateCustomModelDeployment
         made_from="modelArn",
+        defaults={REPLACE_POLICY: SERVING_REPLACE_POLICY},
     ),
     ResourceContract(
         resource_type=PROVISIONED_THROUGHPUT,
@@ -465,6 +469,7 @@ _DECLARED = (
         file_section="provisioned_throughput",
         in_place_members=("provisionedModelName", "modelId"),  # UpdateProvisionedModelThroughput
         made_from="modelId",
+        defaults={REPLACE_POLICY: SERVING_REPLACE_POLICY},
         # A name changes in place: one kept under another name than a create asks for is found in the list.
         listing="ListProvisionedModelThroughputs",
     ),
@@ -604,9 +609,9 @@ def _with_replace_policy(declared: ResourceContract) -> ResourceContract:
     return replace(
         declared,
         defaults={
-            **declared.defaults,
             REPLACE_POLICY: DEFAULT_REPLACE_POLICY,
             DELETION_POLICY: DEFAULT_DELETION_POLICY,
+            **declared.defaults,
         },
         handler_members={
             **declared.handler_members,

@@ -338,7 +338,7 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
         return
     # The template that made it decides, as for what a completed replacement made (an update that also changed
     # RETAIN to DESTROY leaves nothing behind when it fails).
-    if not _removed_on_rollback(old):
+    if not _removed_on_rollback(event["ResourceType"], old):
         return
     key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY)
     if key and key == old.get(contract.WAIT_CONDITION_KEY):
@@ -382,7 +382,7 @@ def _removing_what_this_cancelled_request_made(handler: ModuleType, event: Mappi
         or answered == event.get("PhysicalResourceId")
         or not kind.arn_pattern.fullmatch(answered)
         or not isinstance(properties, Mapping)
-        or not _removed_on_rollback(properties)
+        or not _removed_on_rollback(event["ResourceType"], properties)
     ):
         return
     try:
@@ -430,11 +430,13 @@ def _removing_what_an_unfinished_update_made(handler: ModuleType, event: Mapping
         logger.error("What an unfinished update made (%s) could not be deleted: %s", made or "unknown", error)
 
 
-def _removed_on_rollback(properties: Mapping[str, Any]) -> bool:
-    """Whether the policies these properties tell remove what a failed operation made: UpdateReplacePolicy Delete
-    (contract.REPLACE_POLICY), or DeletionPolicy RetainExceptOnCreate (contract.DELETION_POLICY)."""
+def _removed_on_rollback(resource_type: str, properties: Mapping[str, Any]) -> bool:
+    """Whether the policies these properties tell (or the type's defaults) remove what a failed operation made:
+    UpdateReplacePolicy Delete (contract.REPLACE_POLICY), or DeletionPolicy RetainExceptOnCreate
+    (contract.DELETION_POLICY)."""
+    defaults = contract.CONTRACTS[resource_type].defaults
     return (
-        properties.get(contract.REPLACE_POLICY) == "Delete"
+        properties.get(contract.REPLACE_POLICY, defaults.get(contract.REPLACE_POLICY)) == "Delete"
         or properties.get(contract.DELETION_POLICY) == contract.RETAIN_EXCEPT_ON_CREATE
     )
 

@@ -289,6 +289,23 @@ def test_the_handler_is_told_the_policies_that_cloudformation_does_not_pass_it(
             assert members == told, name
 
 
+@pytest.mark.parametrize("removal_policy", [cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.DESTROY])
+def test_a_serving_resource_always_tells_its_replace_policy(stack, bucket, removal_policy):
+    """Told nothing, the handler takes a deployment's or throughput's UpdateReplacePolicy as Delete (CloudFormation's
+    default), a model's as Retain: a serving construct's own removal_policy is always written, RETAIN too."""
+    trained = custom_model(stack, bucket)
+    served = [
+        trained.add_deployment("OnDemand", removal_policy=removal_policy),
+        trained.add_provisioned_throughput("Provisioned", model_units=1, removal_policy=removal_policy),
+    ]
+    template = Template.from_stack(stack).to_json()["Resources"]
+    expected = "Retain" if removal_policy is cdk.RemovalPolicy.RETAIN else "Delete"
+    for construct in served:
+        rendered = template[stack.get_logical_id(construct.resource)]
+        assert (rendered["UpdateReplacePolicy"], rendered["Properties"]["updateReplacePolicy"]) == (expected, expected)
+    assert "updateReplacePolicy" not in template[stack.get_logical_id(trained.resource)]["Properties"]  # RETAIN
+
+
 @pytest.mark.parametrize(
     "served",
     [

@@ -30,6 +30,8 @@ FINGERPRINT = "cdk-bedrock-customization:configuration"
 STACK_TAG = "cdk-bedrock-customization:stack"
 LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
 ORIGIN_TAG = "cdk-bedrock-customization:origin"
+# What is billed by the hour: told no UpdateReplacePolicy, what a failed operation made of one goes (README).
+SERVING_TYPES = frozenset({"Custom::BedrockCustomModelDeployment", "Custom::BedrockProvisionedModelThroughput"})
 
 
 # The status, for every resource type, that keeps a resource from being adopted.
@@ -503,6 +505,23 @@ def test_the_rollback_of_a_cancelled_update_deletes_what_it_made_when_the_replac
     assert kind.record(bedrock, physical_id)[kind.status_member] == kind.ready
 
 
+def test_told_no_replace_policy_the_rollback_of_a_cancelled_update_deletes_only_a_serving_resource(
+    bedrock, kind, stack, monkeypatch
+):
+    """A hand-written template that does not tell updateReplacePolicy: CloudFormation's own default UpdateReplacePolicy
+    is Delete, so a second deployment or throughput (billed by the hour) that a cancelled update made goes in the
+    rollback; a job's model, an import or a copy (hours of training, or a copy across Regions) is kept, as before."""
+    before = {name: value for name, value in kind.properties(bedrock).items() if name != "updateReplacePolicy"}
+    physical_id, made, after = cancelled_update(kind, stack, before)
+
+    written = rollback_of_cancelled_update(bedrock, kind, stack, monkeypatch, physical_id, before, after)
+
+    deleted = [STOPPED_OR_DELETED[kind.resource_type]] if kind.resource_type in SERVING_TYPES else []
+    assert [call.operation for call in written] == deleted
+    assert all(made in str(call.params) for call in written)
+    assert kind.record(bedrock, physical_id)[kind.status_member] == kind.ready
+
+
 @pytest.mark.parametrize("policy", [None, "Retain", "Snapshot"], ids=["default", "retain", "snapshot"])
 def test_the_rollback_of_a_cancelled_update_keeps_what_it_made_unless_the_replace_policy_is_delete(
     bedrock, kind, stack, policy
@@ -520,7 +539,7 @@ def test_the_rollback_of_a_cancelled_update_keeps_what_it_made_unless_the_replac
 
 @pytest.mark.parametrize(
     ("policy_before", "policy_of_the_update", "deleted"),
-    [(None, "Delete", True), ("Delete", None, False)],
+    [("Retain", "Delete", True), ("Delete", "Retain", False)],
     ids=["retain-to-destroy", "destroy-to-retain"],
 )
 def test_what_a_cancelled_update_made_goes_as_the_replace_policy_of_that_update_says(
@@ -1023,17 +1042,27 @@ def test_a_late_update_changes_nothing(bedrock, kind, stack, monkeypatch, status
 
 @pytest.mark.parametrize(
     ("policy", "removed"),
-    [({"updateReplacePolicy": "Delete"}, True), ({"deletionPolicy": "RetainExceptOnCreate"}, True), ({}, False)],
-    ids=["destroy", "retain-on-update-or-delete", "retain"],
+    [
+        ({"updateReplacePolicy": "Delete"}, True),
+        ({"deletionPolicy": "RetainExceptOnCreate"}, True),
+        ({"updateReplacePolicy": "Retain"}, False),
+        ({}, None),
+    ],
+    ids=["destroy", "retain-on-update-or-delete", "retain", "default"],
 )
 def test_what_a_create_cancelled_while_it_created_made_goes_as_its_policy_says(
-    bedrock, kind, stack, monkeypatch, policy, removed
+    bedrock, kind, stack, monkeypatch, policy, removed: bool | None
 ):
     """The Create read CREATE_IN_PROGRESS, then its create call was slow (botocore retries a throttled call for up
     to two minutes); meanwhile another resource failed, and CloudFormation cancelled this Create and sent the Delete
     of an id it made up, which found nothing yet. Once the create lands, the stack rolls back: what it made is
-    deleted (a job stopped) as that Delete would have, unless its policy keeps what a failed operation made."""
-    properties = kind.properties(bedrock) | policy
+    deleted (a job stopped) as that Delete would have, unless its policy keeps what a failed operation made. Told
+    nothing, a deployment or throughput (billed by the hour) goes, as CloudFormation's default UpdateReplacePolicy
+    says; a job's model or an import is kept."""
+    if removed is None:
+        removed = kind.resource_type in SERVING_TYPES
+    properties = {name: value for name, value in kind.properties(bedrock).items() if name != "updateReplacePolicy"}
+    properties |= policy
     mark = len(bedrock.calls)
     monkeypatch.setattr(
         index,
