@@ -23,7 +23,9 @@ Which format, by customization type and model family (:data:`FORMAT_RULES` cites
   and ``[EOS]``; the Nova validator adds ``Thought:`` and ``<unk>`` and refuses them in any case, in every
   text). Single- and multi-turn conversations are both accepted. Amazon Nova also takes document blocks and
   tool use (``toolConfig``, ``toolUse``, ``toolResult``), and Amazon Nova 2 Lite reasoning blocks, as the
-  Nova validator checks them; Nova Micro and Meta Llama 3.2 1B and 3B take text only.
+  Nova validator checks them; Nova Micro takes text only, and of Meta Llama only 3.2 11B and 90B Vision
+  Instruct take images (`Prepare data for fine-tuning image and text processing models
+  <https://docs.aws.amazon.com/bedrock/latest/userguide/preparing-image-text-data.html>`_).
 * Fine-tuning Anthropic Claude 3 Haiku: ``{"system": "...", "messages": [{"role": ..., "content": "..."}]}``
   with string contents, single- or multi-turn (same Bedrock page).
 * Continued pre-training, ``{"input": ...}`` records and nothing else: Amazon Titan Text G1 - Express and
@@ -662,6 +664,13 @@ class _RecordState:
         self.result_ids: set[str] = set()
 
 
+# The models outside Amazon Nova that fine-tune on images: the user guide's image-text page names only these ("Supported
+# image formats for Meta Llama-3.2 11B Vision Instruct and Meta Llama-3.2 90B Vision Instruct", IMAGE_TEXT_URL), and
+# the Llama validator marks them alone MULTIMODAL (LLAMA_VALIDATOR utils/model_config/models_registry.py#L14-L21).
+# Any other model (Llama 3.3 70B, Llama 3.2 1B and 3B) takes text only: allowed where documented, not refused by name.
+_IMAGE_TEXT_MODELS = ("meta.llama3-2-11b-", "meta.llama3-2-90b-")
+
+
 def _block_kinds(rule: FormatRule, model_id: str) -> tuple[frozenset[str], frozenset[str], dict[str, str]]:
     """The kinds of content block, besides text, that user and assistant turns may hold for the model; and why it
     refuses some kinds, by kind."""
@@ -686,16 +695,16 @@ def _block_kinds(rule: FormatRule, model_id: str) -> tuple[frozenset[str], froze
                 refusals[kind] = (
                     f"Amazon Nova Micro takes text only, no {kind} ({NOVA_VALIDATOR}#Message.validate_content)"
                 )
-    elif model_id.startswith(("meta.llama3-2-1b-", "meta.llama3-2-3b-")):
+    elif model_id.startswith(_IMAGE_TEXT_MODELS):
+        user.discard("video")
+        refusals["video"] = f'"User inputs can include both text and images": no video ({IMAGE_TEXT_URL})'
+    else:
         for kind in ("image", "video"):
             user.discard(kind)
             refusals[kind] = (
-                f"Meta Llama 3.2 1B and 3B take text only, no {kind} "
-                f"({LLAMA_VALIDATOR}utils/model_config/models_registry.py#L14-L21)"
+                f"{model_id} takes text only, no {kind}: of the models outside Amazon Nova, the "
+                f"user guide fine-tunes only Meta Llama 3.2 11B and 90B Vision Instruct on images ({IMAGE_TEXT_URL})"
             )
-    else:
-        user.discard("video")
-        refusals["video"] = f'"User inputs can include both text and images": no video ({IMAGE_TEXT_URL})'
     if rule.customization_type == "DISTILLATION":
         for kind in ("image", "video", "document"):
             user.discard(kind)

@@ -522,20 +522,24 @@ def test_llama_conversations_follow_the_llama_validator_schema(tmp_path: Path) -
     assert ok(write(tmp_path, [{**GOOD, "schemaVersion": "v2", "system": []}]), NOVA_LITE).records == 1
 
 
-def test_llama_3_2_1b_and_3b_take_text_only(tmp_path: Path) -> None:
-    """LLAMA_VALIDATOR utils/model_config/models_registry.py lines 14-21: llama3-2-1b and -3b are ModelType.TEXT,
-    11b and 90b MULTIMODAL (README: images png, jpeg, gif, webp)."""
-    assert bad_line(tmp_path, with_user(media("image", "png")), LLAMA_32_3B) == (
-        "messages[0].content[1]: Meta Llama 3.2 1B and 3B take text only, no image "
-        f"({LLAMA_VALIDATOR}utils/model_config/models_registry.py#L14-L21)"
-    )
-    assert ok(write(tmp_path, [with_user(media("image", "webp"))]), LLAMA_32_11B).records == 1
-
-
 IMAGE_TEXT = BEDROCK + "preparing-image-text-data.html"
 
 
-@pytest.mark.parametrize("base_model", [LLAMA_32_11B, LLAMA_32_90B, LLAMA_33])
+@pytest.mark.parametrize("base_model", [LLAMA_33, LLAMA_32_3B, "meta.llama3-2-1b-instruct-v1:0:128k"])
+def test_only_the_llama_3_2_vision_models_take_images(tmp_path: Path, base_model: str) -> None:
+    """IMAGE_TEXT: "Supported image formats for Meta Llama-3.2 11B Vision Instruct and Meta Llama-3.2 90B Vision
+    Instruct include: gif, jpeg, png, and webp", the only models outside Amazon Nova it names; LLAMA_VALIDATOR
+    utils/model_config/models_registry.py lines 14-21: llama3-2-1b and -3b are ModelType.TEXT. Llama 3.3 70B
+    Instruct is not among them."""
+    for kind, fmt in (("image", "png"), ("video", "mp4")):
+        assert bad_line(tmp_path, with_user(media(kind, fmt)), base_model) == (
+            f"messages[0].content[1]: {base_model} takes text only, no {kind}: of the models outside Amazon Nova, the "
+            f"user guide fine-tunes only Meta Llama 3.2 11B and 90B Vision Instruct on images ({IMAGE_TEXT})"
+        )
+    assert ok(write(tmp_path, [with_user(media("image", "webp"))]), LLAMA_32_11B).records == 1
+
+
+@pytest.mark.parametrize("base_model", [LLAMA_32_11B, LLAMA_32_90B])
 def test_llama_takes_images_and_no_video(tmp_path: Path, base_model: str) -> None:
     """IMAGE_TEXT: "User inputs can include both text and images, while assistant responses are always textual";
     the content blocks' type is text or image."""
