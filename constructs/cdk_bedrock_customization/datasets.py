@@ -488,8 +488,23 @@ def _kind(value: Any) -> str:
     return _JSON_KINDS.get(type(value), type(value).__name__)
 
 
+# Input shown in an error is cut to its first _SHOWN characters: a bad value may be a whole document, and the message
+# goes to a terminal and into a CloudFormation event.
+_SHOWN = 80
+
+
+def _cut(text: str) -> str:
+    """``text``, or its first _SHOWN characters and how many more it has."""
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text) - _SHOWN} more characters)"
+
+
 def _show(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str) else _kind(value)
+    """A string quoted as JSON, cut as _cut cuts it; any other value by its kind."""
+    if not isinstance(value, str):
+        return _kind(value)
+    if len(value) <= _SHOWN:
+        return json.dumps(value)
+    return f"{json.dumps(value[:_SHOWN])}... ({len(value) - _SHOWN} more characters)"
 
 
 def _expected(where: str, what: str, value: Any) -> _Invalid:
@@ -573,7 +588,7 @@ def _cpt_input(job: _Job) -> Validator:
             raise _expected("input", "a string", text)
         if len(record) > 1:
             extra = next(key for key in record if key != "input")
-            raise _Invalid(f'{extra}: unexpected field; continued pre-training records hold only "input"')
+            raise _Invalid(f'{_cut(extra)}: unexpected field; continued pre-training records hold only "input"')
         if record_limit is not None and len(text) > record_limit[0]:
             raise _over("input", len(text), record_limit)
 
@@ -756,7 +771,7 @@ class _MediaChecks:
             extra = ", ".join(key for key in block if key != media and not (typed and key == "type"))
             raise _Invalid(
                 f'{where}: expected {{"{media}": {{"format": ..., "source": ...}}}} alone'
-                + (f", got also {extra}" if extra else f", got {_kind(body)}")
+                + (f", got also {_cut(extra)}" if extra else f", got {_kind(body)}")
             )
         formats = self.formats[media]
         fmt = body.get("format", _MISSING)
@@ -801,9 +816,9 @@ class _MediaChecks:
             )
             kinds = "documents" if media == "document" else "images and videos"
             raise _Invalid(
-                f"{where}.{media}.source.s3Location.uri: {_show(uri)} is in bucket {bucket}, but the dataset is read "
-                f"from {self.dataset_bucket}; Amazon Nova reads {kinds} only from the dataset's own bucket {quoted}: "
-                "upload the dataset to that bucket and give it with S3Data.from_bucket"
+                f"{where}.{media}.source.s3Location.uri: {_show(uri)} is in bucket {_cut(bucket)}, but the dataset is "
+                f"read from {self.dataset_bucket}; Amazon Nova reads {kinds} only from the dataset's own bucket "
+                f"{quoted}: upload the dataset to that bucket and give it with S3Data.from_bucket"
             )
         if self.modality is None:
             self.modality = (media, line)
@@ -1055,7 +1070,9 @@ class _Conversation:
                 raise _expected(where, "an object", block)
             present = [key for key in _BLOCK_KINDS if key in block]
             if not present:
-                raise _Invalid(f'{where}: expected a {{"text": "..."}} block, got keys {", ".join(block) or "none"}')
+                raise _Invalid(
+                    f'{where}: expected a {{"text": "..."}} block, got keys {_cut(", ".join(block)) or "none"}'
+                )
             if len(present) > 1:
                 raise _Invalid(f"{where}: holds {' and '.join(present)}; a content block holds one kind of content")
             key = present[0]
@@ -1141,7 +1158,7 @@ def _single_turn_prompts(job: _Job) -> Validator:
     def unexpected(where: str, extra: set[str], allowed: frozenset[str]) -> _Invalid:
         key = sorted(extra)[0]
         return _Invalid(
-            f"{where}{key}: unexpected field; a prompt holds only {', '.join(sorted(allowed))} ({schema_source})"
+            f"{where}{_cut(key)}: unexpected field; a prompt holds only {', '.join(sorted(allowed))} ({schema_source})"
         )
 
     def validate(record: dict[str, Any]) -> None:

@@ -462,6 +462,21 @@ def test_conversation_records(tmp_path: Path, bad: dict[str, Any], message: str)
     assert error(path) == f"{path}:12: {message}"
 
 
+def test_a_long_bad_value_is_shown_cut_to_80_characters(tmp_path: Path) -> None:
+    """A bad value may be a whole document: the error shows its first 80 characters and how many more it has."""
+    role = {**GOOD_CONVERSATION, "messages": [{"role": "x" * 1_000_000, "content": text("q")}]}
+    path = dataset(tmp_path, role, good=GOOD_CONVERSATION)
+    assert error(path, NOVA_LITE) == (
+        f'{path}:2: messages[0].role: expected "user" or "assistant", got "{"x" * 80}"... (999920 more characters)'
+    )
+    key = {"input": "text", "k" * 100_000: 1}
+    path = dataset(tmp_path, key, good={"input": "text"})
+    assert error(path, TITAN_EXPRESS, CPT) == (
+        f"{path}:2: {'k' * 80}... (99920 more characters): unexpected field; continued pre-training records hold "
+        'only "input"'
+    )
+
+
 def test_conversations_may_be_multi_turn_and_omit_system_and_schema_version(tmp_path: Path) -> None:
     multi = conversation("user", "assistant", "user", "assistant")
     bare = {"messages": GOOD_CONVERSATION["messages"]}
