@@ -1,11 +1,12 @@
 """Synth-time validation of a local ``.jsonl`` dataset for an Amazon Bedrock model customization job.
 
-:func:`validate_dataset` streams the file line by line (it never holds more than one line) and checks
-each record against the format Amazon Bedrock documents for the customization type and the base
-model's family, then the record-count, size and file-size quotas in :data:`QUOTAS`. The first problem
-found raises :class:`DatasetError`, whose message names the file, the 1-based line number and what is
-wrong, for example ``data/train.jsonl:12: messages[1].role: expected "assistant" after a user turn, got
-"user"``. Problems with the whole file (empty, too few records, too large) name the file only.
+:func:`validate_dataset` streams the file line by line (it never holds more than one line, and refuses a
+line longer than :data:`MAX_LINE_BYTES`, 8 MiB) and checks each record against the format Amazon Bedrock
+documents for the customization type and the base model's family, then the record-count, size and file-size
+quotas in :data:`QUOTAS`. The first problem found raises :class:`DatasetError`, whose message names the file,
+the 1-based line number and what is wrong, for example ``data/train.jsonl:12: messages[1].role: expected
+"assistant" after a user turn, got "user"``. Problems with the whole file (empty, too few records, too large)
+name the file only.
 
 Which format, by customization type and model family (:data:`FORMAT_RULES` cites a page for each):
 
@@ -1565,6 +1566,13 @@ _DECODER = json.JSONDecoder(parse_constant=refuse_json_constant)
 _scan_json: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
 _JSON_SPACE = " \t\n\r"
 
+# The most bytes a line (its line end included) may hold: a line is read whole before it is parsed, so this bounds
+# memory. No page documents a record's size in bytes; the largest per-record limit documented is 32,000 tokens (Amazon
+# Nova's context length, NOVA_CONSTRAINTS_URL; Claude 3 Haiku's, CLAUDE_VALIDATOR#L11), about 100,000 characters at
+# CHARS_PER_TOKEN, under 1.2 MiB even with every character a 12-byte JSON escape. 8 MiB leaves a wide margin (a record
+# over a token limit is only a warning); a longer line is most likely a whole JSON array on one line.
+MAX_LINE_BYTES = 8 * _MB
+
 
 def _validate_records(
     path: str | os.PathLike[str],
@@ -1581,7 +1589,15 @@ def _validate_records(
     records = 0
     try:
         with open(path, "rb") as stream:
-            for lineno, raw in enumerate(stream, 1):
+            readline, lineno = stream.readline, 0
+            while raw := readline(MAX_LINE_BYTES + 1):  # at most one byte past the bound
+                lineno += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    raise DatasetError(
+                        f"{display}:{lineno}: the line is longer than {MAX_LINE_BYTES} bytes ({MAX_LINE_BYTES >> 20} "
+                        "MiB), far more than a record holds; JSON Lines holds one JSON record on each line, not a "
+                        "whole JSON array"
+                    )
                 try:
                     # _scan_json, or json.loads for what it does not read whole; inline: it runs once per record.
                     line = raw.decode("utf-8")

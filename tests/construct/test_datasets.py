@@ -1029,3 +1029,38 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
             tracemalloc.stop()
     assert peaks[1] < 1.5 * peaks[0] + 4096, peaks
     assert peaks[1] < len(line) * 200, peaks  # a few lines' worth, far below the 20,000-line file
+
+
+# A line is read whole before it is parsed; no page documents a record's size in bytes, so datasets.py bounds a line
+# at 8 MiB (its line end included), far above the largest per-record limit documented (32,000 tokens).
+LINE_BOUND = 8 * MiB
+
+
+def test_a_line_of_8_mib_is_read_and_a_longer_one_is_refused_naming_the_line(tmp_path: Path) -> None:
+    record = conversation("user", "assistant")
+    record["messages"][0]["content"] = text("")
+    padding = LINE_BOUND - len(json.dumps(record)) - 1  # "\n" ends the line
+    record["messages"][0]["content"] = text("x" * padding)
+    path = write(tmp_path, [GOOD_CONVERSATION, record])
+    assert path.stat().st_size == len(json.dumps(GOOD_CONVERSATION)) + 1 + LINE_BOUND
+    assert ok(path, NOVA_LITE).records == 2
+    record["messages"][0]["content"] = text("x" * (padding + 1))
+    path = write(tmp_path, [GOOD_CONVERSATION, record])
+    assert error(path, NOVA_LITE) == (
+        f"{path}:2: the line is longer than 8388608 bytes (8 MiB), far more than a record holds; JSON Lines holds one "
+        "JSON record on each line, not a whole JSON array"
+    )
+
+
+def test_memory_does_not_grow_with_a_line_past_the_bound(tmp_path: Path) -> None:
+    """A 40 MiB file on one line (a JSON array, not JSON Lines) is refused having read no more than the bound."""
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(b'["' + b"x" * (40 * MiB) + b'"]')
+    tracemalloc.start()
+    try:
+        assert error(path, NOVA_LITE).startswith(f"{path}:1: the line is longer than 8388608 bytes")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # readline joins the chunks it read: about twice the bound at its peak, far below the 40 MiB line.
+    assert peak < 3 * LINE_BOUND, peak
