@@ -204,10 +204,10 @@ class _InScope:
     def model(self, key: str, value: str, *, served: bool) -> Any:
         """A key of the file (built already: models come in dependency order), or a model id or ARN."""
         models = self.scope.models
-        if not served:
-            return models[value].model_arn if value in models else value
         if value in models:
             return models[value]
+        if not served:
+            return value
         if ":custom-model/" in value:
             return CustomModel.from_custom_model_arn(self.inputs, f"{key}Model", value)
         model_id = value.split("foundation-model/", 1)[-1]

@@ -261,6 +261,38 @@ def reversed_entries(lines: list[str]) -> list[str]:
     return head + [line for entry in reversed(entries) for line in entry]
 
 
+def test_a_model_continuing_another_of_the_file_knows_their_foundation_model(tmp_path):
+    """As in Python (CustomModel(base_model=other)): the file's model is given the other model, not only its ARN (a
+    token), so its foundation model is known at synth, and a model trained further from it in Python can have its
+    local dataset checked against that model's format."""
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        """\
+models:
+  first:
+    base_model: amazon.nova-micro-v1:0:128k
+    training_data: s3://my-bucket/train.jsonl
+    output_data: s3://my-bucket/first/
+  second:
+    base_model: first
+    customization: continued_pre_training
+    training_data: s3://my-bucket/more.jsonl
+    output_data: s3://my-bucket/second/
+"""
+    )
+    stack = new_stack()
+    built = ModelsFromFile(stack, "Models", path=path)
+    assert built.models["second"].foundation_model == "amazon.nova-micro-v1:0:128k"
+    CustomModel(
+        stack,
+        "Further",
+        base_model=built.models["second"],
+        training_data=S3Data.from_local_file(str(EXAMPLE_DATA / "support-train.jsonl")),
+        output_data=S3Data.from_uri("s3://my-bucket/further/"),
+    )
+    resources(stack)
+
+
 def test_a_model_continues_training_an_imported_model_of_the_file_by_its_key(tmp_path):
     path = tmp_path / "models.yaml"
     path.write_text(
