@@ -224,6 +224,18 @@ def _refuse_second_commitment(throughput: Mapping[str, Any], desired: lifecycle.
         )
 
 
+def _refuse_to_buy_a_term_again(gone: str, desired: lifecycle.Desired) -> None:
+    """An update whose committed throughput is gone (deleted outside the stack once its term ended) would buy a new
+    term to make it again: a create buys one (the construct added), an update does not, unasked."""
+    commitment = desired.request.get("commitmentDuration")
+    if commitment:
+        raise CommitmentInForce(
+            f"Provisioned throughput {gone} is gone (deleted outside the stack), and making it again would buy a new "
+            f"{commitment} commitment term, which this update does not do unasked: nothing was bought. To buy one, "
+            "remove the throughput from the stack and deploy, then add it back (or give it another construct id)."
+        )
+
+
 def _candidates(client: Any, desired: lifecycle.Desired) -> Iterator[dict[str, Any]]:
     """The throughputs of the desired model units and commitment, under any name (a name changes in place, so one
     kept by an earlier stack of this name may have another: a committed one must be taken back, not bought again).
@@ -256,6 +268,7 @@ KIND = lifecycle.ResourceKind(
     reported={"modelUnits": "modelUnits", "commitmentDuration": "commitmentDuration"},
     update_in_place=_change_in_place,
     before_replacing=_refuse_second_commitment,
+    before_recreating=_refuse_to_buy_a_term_again,
     candidates=_candidates,
 )
 

@@ -363,3 +363,27 @@ def test_a_failed_throughput_fails_an_update_outside_a_rollback(bedrock, events,
     back = update(events, throughput_arn, properties, retagged)
     index.on_event(back)
     assert poll(back, throughput_arn)["Data"]["status"] == "Failed"
+
+
+@pytest.mark.parametrize("commitment", ["OneMonth", None], ids=["committed", "no-commitment"])
+def test_an_update_that_finds_a_committed_throughput_gone_buys_no_new_term(
+    bedrock, events, model_arn, monkeypatch, commitment
+):
+    """Its term over, the throughput was deleted outside the stack; then an update (new tags) comes. Making it again
+    would buy a new term, which a create does (the construct added) and an update does not, unasked: refused, naming
+    what to do, with nothing bought. A throughput without commitment is made again, as before."""
+    properties = throughput_properties(model_arn, **({"commitmentDuration": commitment} if commitment else {}))
+    _, throughput_arn = in_service(bedrock, events, properties)
+    if commitment:
+        bedrock.expire_commitment(throughput_arn)
+    bedrock.client().delete_provisioned_model_throughput(provisionedModelId=throughput_arn)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    retagged = update(events, throughput_arn, properties | {"tags": [{"key": "team", "value": "platform"}]}, properties)
+
+    if commitment:
+        with pytest.raises(provisioned_throughput.CommitmentInForce, match="would buy a new OneMonth commitment term"):
+            index.on_event(retagged)
+        assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
+    else:
+        assert index.on_event(retagged)["PhysicalResourceId"] != throughput_arn
+        assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
