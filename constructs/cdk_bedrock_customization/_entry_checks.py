@@ -233,10 +233,10 @@ class EntryChecks(EvaluationChecks):
 
     def _request_problems(self, section: str, key: str, entry: Mapping[str, Any]) -> list[Problem]:
         try:
-            contract.create_request(RESOURCE_TYPES[section], self.request_properties(section, key, entry))
+            request = contract.create_request(RESOURCE_TYPES[section], self.request_properties(section, key, entry))
         except contract.InvalidProperties as invalid:
             return [self._problem_at_member(section, key, entry, problem) for problem in invalid.problems]
-        return []
+        return [self._problem_at_member(section, key, entry, problem) for problem in _bucket_name_problems(request)]
 
     def request_properties(
         self, section: str, key: str, entry: Mapping[str, Any], baseline: bool = False
@@ -531,3 +531,27 @@ class _RequestValues:
 
     def removal_policy(self, value: str) -> str:
         return value
+
+
+# What S3's bucket naming rules refuse beyond the service model's S3Uri pattern (3 to 63 of [a-z0-9.-], a letter or
+# digit at each end), as aws-cdk-lib's Bucket.from_bucket_name refuses it at synth: checked offline, without it.
+_ADJACENT_PERIOD = re.compile(r"\.\.|\.-|-\.")
+_IP_ADDRESS = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def _bucket_name_problems(request: Any, path: str = "") -> Iterator[str]:
+    """'member.path: problem' for each S3 URI of a request whose bucket name S3 refuses ("must not contain two adjacent
+    periods", "must not be formatted as an IP address"; and no period beside a hyphen, which aws-cdk-lib refuses)."""
+    if isinstance(request, Mapping):
+        for name, value in request.items():
+            yield from _bucket_name_problems(value, f"{path}.{name}" if path else name)
+    elif isinstance(request, list):
+        for index, value in enumerate(request):
+            yield from _bucket_name_problems(value, f"{path}[{index}]")
+    elif isinstance(request, str) and request.startswith("s3://"):
+        bucket = request.removeprefix("s3://").partition("/")[0]
+        if _ADJACENT_PERIOD.search(bucket) or _IP_ADDRESS.fullmatch(bucket):
+            yield (
+                f"{path}: {request!r} names bucket {bucket!r}, which S3's bucket naming rules refuse: no two adjacent "
+                "periods, no period beside a hyphen, not an IP address"
+            )

@@ -26,6 +26,8 @@ from cdk_bedrock_customization import (
     cli,
 )
 from cdk_bedrock_customization.models_file import ModelsFileError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from constructs import Construct
 
@@ -314,3 +316,41 @@ imported_models:
     imported_id = stack.get_logical_id(built.models["nova"].resource)
     (job,) = [r for r in template.values() if r["Type"] == "Custom::BedrockModelCustomizationJob"]
     assert job["Properties"]["baseModelIdentifier"] == {"Fn::GetAtt": [imported_id, "modelArn"]}
+
+
+@pytest.mark.parametrize("bucket", ["bucket..one", "bucket.-one", "bucket-.one", "192.168.1.1"])
+def test_a_bucket_name_s3_refuses_is_an_error_at_its_field_before_anything_is_made(tmp_path, bucket):
+    """The service model's S3Uri pattern lets these through; aws-cdk-lib refused them mid-synth with no file, line or
+    field, and `validate` passed the file. Now both name the field, as for any bad value."""
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        f"""\
+models:
+  support:
+    base_model: amazon.nova-micro-v1:0:128k
+    training_data: s3://my-bucket/train.jsonl
+    output_data: s3://{bucket}/out/
+"""
+    )
+    with pytest.raises(ModelsFileError, match=rf"{path}:5:18: models.support.output_data: 's3://{bucket}/out/' names"):
+        ModelsFromFile(new_stack(), "Models", path=path)
+    assert cli.main(["validate", str(path)]) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.from_regex(r"[a-z0-9][-.a-z0-9]{1,61}[a-z0-9]", fullmatch=True)
+    | st.sampled_from(["1.2.3.4", "1234.1.1.1", "1.2.3.4.5", "a.-b", "a..b"])
+)
+def test_bucket_names_are_refused_as_aws_cdk_lib_refuses_them(name):
+    """The offline check agrees with aws-cdk-lib's Bucket.validate_bucket_name (as Bucket.from_bucket_name calls it:
+    legacy names allowed) on every name the service model's S3Uri pattern allows."""
+    from aws_cdk import aws_s3 as s3
+    from cdk_bedrock_customization._entry_checks import _bucket_name_problems
+
+    try:
+        s3.Bucket.validate_bucket_name(name, True)
+        refused_by_cdk = False
+    except RuntimeError:
+        refused_by_cdk = True
+    assert bool(list(_bucket_name_problems({"s3Uri": f"s3://{name}/key"}))) == refused_by_cdk
