@@ -958,6 +958,14 @@ def _kind(value: Any) -> str:
 _WRITTEN = ((True, "true"), (False, "false"), (None, "null"))
 
 
+def _paired(text: str) -> str:
+    """text with each escaped surrogate pair (\\uD83D\\uDE00) as the one character it stands for, as JSON reads it
+    (RFC 8259, section 7); YAML keeps the two halves. A lone surrogate stays, to be reported."""
+    if not any("\ud800" <= character <= "\udfff" for character in text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
 def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
     """value as plain JSON types, appending to found what no models file holds (the value is then None, or
     the key left out). Depth and size are bounded by _scan."""
@@ -965,7 +973,7 @@ def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
         plain: dict[str, Any] = {}
         for key, item in value.items():
             if isinstance(key, str):
-                plain[str(key)] = _to_plain(item, [*path, str(key)], found)
+                plain[_paired(str(key))] = _to_plain(item, [*path, _paired(str(key))], found)
             elif isinstance(key, _Unreadable):
                 found.append(([*path, key], f"a key must be a string, and this one is {key.reason}", True))
             else:
@@ -978,7 +986,7 @@ def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
     if isinstance(value, (list, CommentedSeq)):
         return [_to_plain(item, [*path, index], found) for index, item in enumerate(value)]
     if isinstance(value, str) and not isinstance(value, TaggedScalar):
-        return str(value)
+        return _paired(str(value))
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (int, float)):

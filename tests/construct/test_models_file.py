@@ -237,6 +237,26 @@ def test_json_files_work_the_same(tmp_path):
     assert ":5:22: models.support.output_data: 'nope' does not match" in problem
 
 
+def test_a_json_file_reads_an_escaped_surrogate_pair_as_one_character(tmp_path):
+    """RFC 8259, section 7: \\uD83D\\uDE00 is the one character U+1F600; json.dumps writes every character beyond
+    U+FFFF so. A lone surrogate is no character, and stays a problem."""
+    document = {
+        "models": {"support": {"base_model": "amazon.nova-micro-v1:0:128k", "output_data": "s3://b-1/o/"}},
+        "deployments": {"support-on-demand": {"model": "support", "description": "Support \U0001f600"}},
+    }
+    document["models"]["support"]["training_data"] = "s3://b-1/t.jsonl"
+    text = json.dumps(document, indent=2)
+    assert '"Support \\ud83d\\ude00"' in text
+    path = write(tmp_path, text, "models.json")
+    assert problems(path) == []
+    assert ModelsFile.load(path).data == json.loads(text)
+    (problem,) = problems(write(tmp_path, text.replace("\\ude00", ""), "models.json"))
+    assert problem.endswith(
+        ":12:22: deployments.support-on-demand.description: 'Support \\ud83d' is not valid Unicode: it has a lone "
+        "surrogate"
+    )
+
+
 def test_unreadable_and_malformed_files_say_so(tmp_path):
     (tmp_path / "bad.yaml").write_bytes(b"\xff\xfe")
     assert "cannot be read" in problems(tmp_path / "bad.yaml")[0]
