@@ -36,6 +36,8 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from .entry_props import COMMITMENTS
 
@@ -873,6 +875,45 @@ def _integer_bound() -> int:
 
 
 _TAG_NAMES = {"int": "integer", "float": "number", "bool": "boolean", "binary": "base64"}
+_CORE_TAG = "tag:yaml.org,2002:"
+# YAML 1.2.2's core schema (section 10.3.2, tag resolution): each scalar tag's forms, and how each form reads. A plain
+# scalar is the first tag whose forms it matches, else a string; an explicit tag (!!int '2') needs one of its forms.
+# ruamel.yaml also reads YAML 1.1's forms (1_000, 0b101, +0o7) as numbers, which an editor reads as strings.
+_CORE_FORMS: dict[str, tuple[tuple[re.Pattern[str], Any], ...]] = {
+    "null": ((re.compile(r"null|Null|NULL|~|"), lambda text: None),),
+    "bool": ((re.compile(r"true|True|TRUE|false|False|FALSE"), lambda text: text.lower() == "true"),),
+    "int": (
+        (re.compile(r"[-+]?[0-9]+"), int),
+        (re.compile(r"0o[0-7]+"), lambda text: int(text[2:], 8)),
+        (re.compile(r"0x[0-9a-fA-F]+"), lambda text: int(text[2:], 16)),
+    ),
+    "float": (
+        (re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"), float),
+        (re.compile(r"[-+]?\.(inf|Inf|INF)"), lambda text: -math.inf if text[0] == "-" else math.inf),
+        (re.compile(r"\.(nan|NaN|NAN)"), lambda text: math.nan),
+    ),
+}
+
+
+def _read_core(kind: str, text: str) -> Any:
+    """text read as the core schema's tag kind; ValueError if it is none of the tag's forms."""
+    for form, read in _CORE_FORMS[kind]:
+        if form.fullmatch(text):
+            return read(text)
+    raise ValueError(f"{text!r} is no form of the core schema's {kind}")
+
+
+class _Resolver(VersionedResolver):
+    """Plain scalars resolved by the core schema's forms (_CORE_FORMS); merge keys (<<) as ruamel.yaml resolves them."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            for name, forms in _CORE_FORMS.items():
+                if any(form.fullmatch(value) for form, _ in forms):
+                    return Tag(suffix=_CORE_TAG + name)
+            if value != "<<":
+                implicit = (False, implicit[1])  # a string: ruamel.yaml's other implicit tags (dates...) are not core
+        return super().resolve(kind, value, implicit)
 
 
 class _Constructor(RoundTripConstructor):
@@ -882,11 +923,15 @@ class _Constructor(RoundTripConstructor):
     def construct_non_recursive_object(self, node: Any, tag: str | None = None) -> Any:
         if not isinstance(node, ScalarNode):
             return super().construct_non_recursive_object(node, tag)
-        kind = str(tag or node.tag).rsplit(":", 1)[-1]
+        full_tag = str(tag or node.tag)
+        kind = full_tag.rsplit(":", 1)[-1]
+        core = full_tag in {_CORE_TAG + name for name in (*_CORE_FORMS, "str")}
         if kind == "timestamp":  # YAML 1.2's core schema, as editors read it, has no dates: the text as written
             return str(node.value)
+        if core and kind == "str":  # !!str 12: the text as written, as a plain string is
+            return str(node.value)
         try:
-            value = super().construct_non_recursive_object(node, tag)
+            value = _read_core(kind, str(node.value)) if core else super().construct_non_recursive_object(node, tag)
         except (ValueError, ArithmeticError, MarkedYAMLError):
             digits = sum(character.isdigit() for character in str(node.value))
             if kind == "int" and digits > _digits_allowed():
@@ -899,6 +944,7 @@ class _Constructor(RoundTripConstructor):
 
 def _load(text: str) -> Any:
     yaml = YAML(typ="rt")
+    yaml.Resolver = _Resolver
     yaml.Constructor = _Constructor
     with warnings.catch_warnings():  # a reused anchor is valid YAML, of which ruamel.yaml warns on stderr
         warnings.simplefilter("ignore")

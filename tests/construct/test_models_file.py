@@ -548,6 +548,111 @@ def test_a_key_with_a_newline_is_refused_as_an_editor_refuses_it(tmp_path, capsy
         ModelsFromFile(cdk.Stack(cdk.App(), "S"), "Models", path=path)
 
 
+# YAML 1.2.2, section 10.3.2 (the core schema's tag resolution), as the spec writes each tag's regular expressions.
+CORE_INT = r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+CORE_FLOAT = r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
+CORE_INFINITY_OR_NAN = r"[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("1_000", "1_000"),  # YAML 1.1's forms are strings in 1.2
+        ("0b101", "0b101"),
+        ("+0o7", "+0o7"),
+        ("-0x1F", "-0x1F"),
+        ("1_000.5", "1_000.5"),
+        ("190:20:30", "190:20:30"),
+        ("yes", "yes"),
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("012", 12),  # octal only with 0o
+        ("+12", 12),
+        ("-.5", -0.5),
+        (".5e3", 500.0),
+        ("1.", 1.0),
+        ("1e3", 1000.0),
+        ("TRUE", True),
+        ("~", None),
+    ],
+)
+def test_plain_scalars_resolve_by_the_yaml_1_2_core_schema(tmp_path, written, expected):
+    value = ModelsFile.read(write(tmp_path, f"value: {written}\n")).data["value"]
+    assert (type(value), value) == (type(expected), expected)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(written=st.text("0123456789+-._oxbeEaAfFinINT", min_size=1, max_size=8))
+def test_any_numeric_looking_plain_scalar_is_what_the_core_schema_regexes_say(tmp_path_factory, written):
+    """An integer where CORE_INT matches, else a number where the float's do, else the text as written."""
+    path = write(tmp_path_factory.mktemp("core"), f"value: {written}\n")
+    try:
+        value = ModelsFile.read(path).data["value"]
+    except ModelsFileError:  # not a plain scalar at all ("- ", "-", "..."), which YAML's syntax decides
+        return
+    if re.fullmatch(CORE_INT, written):
+        base = {"0o": 8, "0x": 16}.get(written[:2])
+        assert (type(value), value) == (int, int(written[2:], base) if base else int(written, 10))
+    elif re.fullmatch(CORE_FLOAT, written):
+        assert type(value) is float or value is None  # None: beyond the template's bound, and refused
+    elif re.fullmatch(CORE_INFINITY_OR_NAN, written):
+        assert value is None  # .inf or .nan: read as a number, and refused as not finite
+    else:
+        assert value == written
+
+
+def test_a_yaml_1_1_integer_form_is_a_string_of_the_file(tmp_path, capsys):
+    """1_000 is a valid custom model name, and 0b11 a hyper-parameter that Bedrock reads as it is written."""
+    text = GOOD.replace("{epochCount: 2}", "{epochCount: 0b11}\n    custom_model_name: 1_000")
+    path = write(tmp_path, text)
+    assert validate(capsys, path) == (0, [" OK"])
+    support = ModelsFile.load(path).data["models"]["support"]
+    assert (support["hyper_parameters"], support["custom_model_name"]) == ({"epochCount": "0b11"}, "1_000")
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("!!str 12", "12"),
+        ("!!str", ""),
+        ("!!str true", "true"),
+        ("!!int '2'", 2),
+        ("!!int 0x1F", 31),
+        ("!!float '1'", 1.0),
+        ("!!float 1e3", 1000.0),
+        ("!!bool 'true'", True),
+        ("!!null ''", None),
+    ],
+)
+def test_the_core_schemas_tags_force_a_scalars_type(tmp_path, written, expected):
+    value = ModelsFile.read(write(tmp_path, f"value: {written}\n")).data["value"]
+    assert (type(value), value) == (type(expected), expected)
+
+
+@pytest.mark.parametrize(
+    ("written", "kind"),
+    [
+        ("!!int 1_000", "integer"),
+        ("!!int 1.5", "integer"),
+        ("!!bool yes", "boolean"),
+        ("!!float x", "number"),
+        ("!!null x", "null"),
+    ],
+)
+def test_a_core_tag_on_text_none_of_its_forms_is_one_line(tmp_path, capsys, written, kind):
+    path = write(tmp_path, GOOD.replace("    hyper_parameters: {epochCount: 2}", f"    job_name: {written}"))
+    code, lines = validate(capsys, path)
+    text = written.split(" ", 1)[1]
+    assert (code, lines) == (1, [f"7:15: models.support.job_name: {text!r} is not a valid {kind}"])
+    assert construct_lines(path) == lines
+
+
+def test_a_name_forced_to_a_string_with_the_str_tag_is_a_name(tmp_path, capsys):
+    path = write(tmp_path, GOOD.replace("    hyper_parameters: {epochCount: 2}", "    job_name: !!str 12"))
+    assert validate(capsys, path) == (0, [" OK"])
+    assert ModelsFile.load(path).data["models"]["support"]["job_name"] == "12"
+
+
 @pytest.mark.parametrize("written", ["2024-1-1 1:00:00", "2024-01-01T10:00:00Z", "2001-12-14t21:59:43.10-05:00"])
 def test_a_date_or_time_is_text_as_written_as_yaml_1_2_reads_it(tmp_path, capsys, written):
     """YAML 1.2's core schema (an editor's, with the shipped schema) has no timestamps: the tag deploys as written."""
