@@ -47,7 +47,8 @@ MAX_VALUES = 100_000  # values (scalars, mappings, lists, keys) once aliases are
 MAX_DEPTH = 32  # mappings and lists nested in each other, aliases expanded
 MAX_INTEGER_DIGITS = 4300  # Python's default limit for converting an int to and from text
 # Numbers go into the template as JSON numbers, which jsii and CloudFormation carry as doubles: a larger
-# integer would change, or (beyond a double's range) silently vanish from the template.
+# integer would change, or (beyond a double's range) silently vanish from the template. A float is a double already;
+# hyper-parameters go into the template as strings (the Python API's str(value)), so neither is bounded.
 MAX_NUMBER = 2**53 - 1
 # Bounds on what a problem shows: one line, `file:line:column: path: message`, where path and message are
 # printable (other characters escaped) and cut to these lengths, and any value it echoes is cut shorter.
@@ -1012,6 +1013,12 @@ def _paired(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
+def _hyper_parameter(path: list[Any]) -> bool:
+    """Whether path is a model's hyper-parameter: models.key.hyper_parameters.name, or a stage's override of one."""
+    relative = path[2:] if path[:1] == ["stages"] else path
+    return len(relative) == 4 and relative[0] == "models" and relative[2] == "hyper_parameters"
+
+
 def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
     """value as plain JSON types, appending to found what no models file holds (the value is then None, or
     the key left out). Depth and size are bounded by _scan."""
@@ -1038,7 +1045,7 @@ def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             found.append((path, f"{value} is not a finite number", False))
-        elif abs(value) > MAX_NUMBER:
+        elif isinstance(value, int) and abs(value) > MAX_NUMBER and not _hyper_parameter(path):
             found.append((path, f"{_show(value)} is beyond ±{MAX_NUMBER}: a template cannot carry it exactly", False))
         else:
             return int(value) if isinstance(value, int) else float(value)

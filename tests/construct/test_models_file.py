@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -593,10 +594,10 @@ def test_any_numeric_looking_plain_scalar_is_what_the_core_schema_regexes_say(tm
     if re.fullmatch(CORE_INT, written):
         base = {"0o": 8, "0x": 16}.get(written[:2])
         assert (type(value), value) == (int, int(written[2:], base) if base else int(written, 10))
-    elif re.fullmatch(CORE_FLOAT, written):
-        assert type(value) is float or value is None  # None: beyond the template's bound, and refused
-    elif re.fullmatch(CORE_INFINITY_OR_NAN, written):
-        assert value is None  # .inf or .nan: read as a number, and refused as not finite
+    elif re.fullmatch(CORE_FLOAT, written) and math.isfinite(float(written)):
+        assert (type(value), value) == (float, float(written))
+    elif re.fullmatch(CORE_FLOAT, written) or re.fullmatch(CORE_INFINITY_OR_NAN, written):
+        assert value is None  # 1e999, .inf or .nan: read as a number, and refused as not finite
     else:
         assert value == written
 
@@ -707,6 +708,33 @@ def test_an_integer_of_4300_digits_is_read_and_then_refused_by_its_bound(tmp_pat
     assert code == 1 and line.endswith("model_units: 9007199254740991 must be at most 2147483647")
     path = write(tmp_path, GOOD.replace("model_units: 1", "model_units: 2147483647"))
     assert validate(capsys, path)[0] == 0
+
+
+def test_a_float_and_a_hyper_parameter_are_not_bounded_by_what_a_json_number_carries(tmp_path, capsys):
+    """A float is a double, which the template carries exactly; hyper-parameters reach the template as strings, as
+    the Python API writes them (hyper_parameters={"x": 1e16, "seed": 2**64 - 1} gives these same strings)."""
+    text = GOOD.replace("{epochCount: 2}", "{x: 1.0e16, seed: 18446744073709551615}").replace(
+        "        output_data: s3://prod-bucket/output/",
+        "        output_data: s3://prod-bucket/output/\n        hyper_parameters: {seed: 18446744073709551616}",
+    )
+    path = write(tmp_path, text)
+    assert validate(capsys, path) == (0, [" OK"])
+    assert ModelsFile.load(path, "prod").data["models"]["support"]["hyper_parameters"]["seed"] == 2**64
+    stack = cdk.Stack(cdk.App(), "S")
+    ModelsFromFile(stack, "Models", path=path)
+    jobs = Template.from_stack(stack).find_resources("Custom::BedrockModelCustomizationJob")
+    expected = {"x": "1e+16", "seed": "18446744073709551615"}
+    assert expected in [job["Properties"].get("hyperParameters") for job in jobs.values()]
+    capsys.readouterr()  # the synth's "Bundling asset" line
+    # An integer the template carries as a JSON number is still bounded.
+    path = write(tmp_path, GOOD.replace("model_units: 1", "model_units: 9007199254740992"))
+    assert validate(capsys, path) == (
+        1,
+        [
+            "21:18: provisioned_throughput.nova-pt.model_units: 9007199254740992 is beyond ±9007199254740991: a "
+            "template cannot carry it exactly"
+        ],
+    )
 
 
 def test_a_huge_integer_in_a_json_file_is_one_line(tmp_path, capsys):
