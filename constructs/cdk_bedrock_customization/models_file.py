@@ -73,7 +73,6 @@ CUSTOMIZATIONS = {
 }
 COMPLETIONS = ("event_driven", "polling", "no_wait")
 REMOVAL_POLICIES = ("retain", "destroy", "retain_on_update_or_delete")
-_TAG_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 _SCALAR_MAP = {"type": "object", "additionalProperties": {"type": ["string", "number", "integer"]}}
 
 
@@ -173,6 +172,17 @@ def _list_schema(operation: str, member: str, items: Mapping[str, Any]) -> dict[
     return schema
 
 
+def _tags_schema(operation: str, member: str) -> dict[str, Any]:
+    """A tags field's JSON Schema: a mapping of each tag's key to its value, bounded as the service model bounds the
+    key and value of the request's list of {key, value}. Not the list's length: the construct adds tags of its own,
+    which the contract counts in its message."""
+    return {
+        "type": "object",
+        "propertyNames": _member_schema(operation, f"{member}.key"),
+        "additionalProperties": _member_schema(operation, f"{member}.value"),
+    }
+
+
 def _object_schema(fields: Sequence[Field], *, partial: bool = False) -> dict[str, Any]:
     """The JSON Schema of a mapping of these fields (partial: none required, as a stage's override)."""
     schema: dict[str, Any] = {
@@ -266,6 +276,7 @@ EVALUATION_REQUIREMENT_FIELDS = (
     ),
 )
 _EVALUATED_MODEL = "inferenceConfig.models[0].bedrockModel"
+_TEACHER = "customizationConfig.distillationConfig.teacherModelConfig"
 
 FIELDS: dict[str, tuple[Field, ...]] = {
     "models": (
@@ -300,7 +311,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         ),
         Field(
             "validation_data",
-            {"type": "array", "items": {"type": "string", "minLength": 1}},
+            _list_schema(JOB, "validationDataConfig.validators", {"type": "string", "minLength": 1}),
             "validationDataConfig.validators",
             description="s3:// URIs or local .jsonl paths",
         ),
@@ -317,7 +328,10 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         ),
         Field(
             "max_response_length_for_inference",
-            {"type": "integer"},
+            {
+                "type": "integer",
+                **_number_bounds(_shape(JOB, f"{_TEACHER}.maxResponseLengthForInference")),
+            },
             "customizationConfig.distillationConfig.teacherModelConfig.maxResponseLengthForInference",
         ),
         Field(
@@ -331,8 +345,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             _structure_schema(JOB, "customizationConfig.rftConfig.hyperParameters"),
             "customizationConfig.rftConfig.hyperParameters",
         ),
-        Field("job_tags", _TAG_MAP, "jobTags"),
-        Field("custom_model_tags", _TAG_MAP, "customModelTags"),
+        Field("job_tags", _tags_schema(JOB, "jobTags"), "jobTags"),
+        Field("custom_model_tags", _tags_schema(JOB, "customModelTags"), "customModelTags"),
         *_COMPLETION,
         _REMOVAL,
     ),
@@ -351,7 +365,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("model_name", _member_schema(IMPORT, "modelName"), "modelName"),
         Field("role", _member_schema(IMPORT, "roleArn"), "roleArn"),
         Field("kms_key", _member_schema(IMPORT, "modelKmsKeyArn"), "modelKmsKeyArn"),
-        Field("model_tags", _TAG_MAP, "modelTags"),
+        Field("model_tags", _tags_schema(IMPORT, "modelTags"), "modelTags"),
         _REMOVAL,
     ),
     "open_weight_models": (
@@ -372,8 +386,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             description="default: a role the construct creates",
         ),
         Field("kms_key", _member_schema(IMPORT, "modelKmsKeyArn"), "importedModelKmsKeyId"),
-        Field("job_tags", _TAG_MAP, "jobTags"),
-        Field("imported_model_tags", _TAG_MAP, "importedModelTags"),
+        Field("job_tags", _tags_schema(WEIGHTS_IMPORT, "jobTags"), "jobTags"),
+        Field("imported_model_tags", _tags_schema(WEIGHTS_IMPORT, "importedModelTags"), "importedModelTags"),
         *_COMPLETION,
         _REMOVAL,
     ),
@@ -393,7 +407,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             description="default: generated",
         ),
         Field("kms_key", _member_schema(IMPORT, "modelKmsKeyArn"), "modelKmsKeyId"),
-        Field("target_model_tags", _TAG_MAP, "targetModelTags"),
+        Field("target_model_tags", _tags_schema(COPY, "targetModelTags"), "targetModelTags"),
         *_COMPLETION,
         _REMOVAL,
     ),
@@ -409,7 +423,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         ),
         Field("model_deployment_name", _member_schema(DEPLOY, "modelDeploymentName"), "modelDeploymentName"),
         Field("description", _member_schema(DEPLOY, "description"), "description"),
-        Field("tags", _TAG_MAP, "tags"),
+        Field("tags", _tags_schema(DEPLOY, "tags"), "tags"),
         _AFTER,
         _REMOVAL,
     ),
@@ -435,7 +449,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "provisionedModelName",
         ),
         Field("commitment", {"enum": list(COMMITMENTS)}, "commitmentDuration", description="default: none"),
-        Field("tags", _TAG_MAP, "tags"),
+        Field("tags", _tags_schema(PROVISION, "tags"), "tags"),
         _AFTER,
         _REMOVAL,
     ),
@@ -487,7 +501,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "role", _member_schema(EVALUATE, "roleArn"), "roleArn", description="default: a role the construct creates"
         ),
         Field("kms_key", _member_schema(IMPORT, "modelKmsKeyArn"), "customerEncryptionKeyId"),
-        Field("job_tags", _TAG_MAP, "jobTags"),
+        Field("job_tags", _tags_schema(EVALUATE, "jobTags"), "jobTags"),
         Field(
             "completion",
             {"enum": list(COMPLETIONS)},
@@ -1083,7 +1097,8 @@ def _schema_error(error: jsonschema.ValidationError) -> list[_Found]:
     if kind == "additionalProperties":
         known = sorted(schema.get("properties", {}))
         return [([*path, name], _unknown_field(name, known), True) for name in instance if name not in known]
-    if kind == "pattern" and "propertyNames" in error.schema_path:
+    at_key = "propertyNames" in error.schema_path
+    if at_key and rule == KEY_PATTERN:
         return [
             (
                 [*path, instance],
@@ -1091,6 +1106,8 @@ def _schema_error(error: jsonschema.ValidationError) -> list[_Found]:
                 True,
             )
         ]
+    if at_key:  # a tag's key: at the key, which names itself
+        path = [*path, instance]
     shown = _show(instance)
     if kind == "required":
         message = error.message  # "'name' is a required property": a name of this module's schema
@@ -1115,7 +1132,7 @@ def _schema_error(error: jsonschema.ValidationError) -> list[_Found]:
         message = f"{shown} must be {_BOUNDS[kind]} {rule}"
     else:
         message = f"{shown} breaks the schema's {kind} rule"
-    return [(path, message, False)]
+    return [(path, message, at_key)]
 
 
 def _unknown_field(name: str, known: list[str]) -> str:

@@ -307,6 +307,84 @@ def test_the_editor_bounds_model_units_as_validate_does(tmp_path, units, accepte
     assert (problems(path) == []) is accepted
 
 
+def service_shape(operation: str, *members: str) -> Any:
+    """botocore's shape of a request member ("[]": a list's item)."""
+    shape = botocore.session.get_session().get_service_model("bedrock").operation_model(operation).input_shape
+    for member in members:
+        shape = shape.member if member == "[]" else shape.members[member]
+    return shape
+
+
+TAG_KEY = service_shape("CreateModelCustomizationJob", "jobTags", "[]", "key").metadata
+TAG_VALUE = service_shape("CreateModelCustomizationJob", "jobTags", "[]", "value").metadata
+VALIDATORS = service_shape("CreateModelCustomizationJob", "validationDataConfig", "validators").metadata
+DISTILLATION = GOOD.replace(
+    "    training_data: s3://my-bucket/train.jsonl\n",
+    "    customization: distillation\n    teacher_model: us.amazon.nova-pro-v1:0\n"
+    "    invocation_logs: {source: 's3://my-bucket/logs/'}\n",
+    1,
+)
+
+
+@pytest.mark.parametrize(
+    ("replaced", "by", "accepted"),
+    [
+        ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {" + "k" * TAG_KEY["max"] + ": v}", True),
+        ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {" + "k" * (TAG_KEY["max"] + 1) + ": v}", False),
+        ("{epochCount: 2}", "{epochCount: 2}\n    custom_model_tags: {k: " + "v" * TAG_VALUE["max"] + "}", True),
+        ("{epochCount: 2}", "{epochCount: 2}\n    custom_model_tags: {k: " + "v" * (TAG_VALUE["max"] + 1) + "}", False),
+        ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {'a b.c:d/e=f+g@h-i_': v}", True),
+        ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {'a#b': v}", False),
+        ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {k: 'a#b'}", False),
+        ("    model: support\n", "    model: support\n    tags: {" + "k" * (TAG_KEY["max"] + 1) + ": v}\n", False),
+        (
+            "{epochCount: 2}",
+            "{epochCount: 2}\n    validation_data: [" + "s3://b-1/v.jsonl, " * VALIDATORS["max"] + "]",
+            True,
+        ),
+        (
+            "{epochCount: 2}",
+            "{epochCount: 2}\n    validation_data: [" + "s3://b-1/v.jsonl, " * (VALIDATORS["max"] + 1) + "]",
+            False,
+        ),
+    ],
+)
+def test_the_editor_bounds_tags_and_validators_as_botocore_and_validate_do(tmp_path, replaced, by, accepted):
+    """Bounds from botocore's service model (TagKey 1-128 characters of a pattern, TagValue up to 256, Validators up
+    to 10), which the shipped schema (an editor, with stock jsonschema) states as validate does."""
+    assert re.fullmatch(TAG_KEY["pattern"], "a b.c:d/e=f+g@h-i_") and not re.fullmatch(TAG_KEY["pattern"], "a#b")
+    assert not re.fullmatch(TAG_VALUE["pattern"], "a#b")
+    text = GOOD.replace(replaced, by, 1)
+    assert text != GOOD
+    path = write(tmp_path, text)
+    shipped = jsonschema.Draft202012Validator(json.loads(SHIPPED_SCHEMA.read_text()))
+    assert (not list(shipped.iter_errors(json.loads(json.dumps(ModelsFile.read(path).data))))) is accepted
+    assert (problems(path) == []) is accepted
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(2**31 - 1, True), (2**31, False), (-(2**31) - 1, False)])
+def test_the_editor_bounds_max_response_length_as_a_32_bit_integer(tmp_path, length, accepted):
+    """maxResponseLengthForInference is a Smithy integer (botocore's type_name "integer"): 32-bit."""
+    member = ("customizationConfig", "distillationConfig", "teacherModelConfig", "maxResponseLengthForInference")
+    assert service_shape("CreateModelCustomizationJob", *member).type_name == "integer"
+    path = write(
+        tmp_path, DISTILLATION.replace("{epochCount: 2}", f"{{}}\n    max_response_length_for_inference: {length}")
+    )
+    shipped = jsonschema.Draft202012Validator(json.loads(SHIPPED_SCHEMA.read_text()))
+    assert (not list(shipped.iter_errors(ModelsFile.read(path).data))) is accepted
+    assert (problems(path) == []) is accepted
+
+
+def test_a_tag_problem_is_at_its_key_in_the_file(tmp_path, capsys):
+    text = GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {ok: v, 'a#b': v, k: 'x#y'}")
+    code, lines = validate(capsys, write(tmp_path, text))
+    assert code == 1
+    assert [line.split(": ")[:2] for line in lines] == [
+        ["8:23", "models.support.job_tags.a#b"],
+        ["8:36", "models.support.job_tags.k"],
+    ]
+
+
 def test_the_shipped_schema_is_the_generated_one(capsys):
     assert json.loads(SHIPPED_SCHEMA.read_text()) == json_schema()
     cli.main(["schema"])
@@ -905,12 +983,18 @@ def test_an_echoed_value_is_cut_and_every_line_is_printable(tmp_path, capsys):
     assert "6:18: models.support.output_data: 's3://qqqqqqqqq" in "\n".join(lines)
     assert any(line.startswith("16:3: deployments.'new\\nline\\ud800': ") for line in lines), lines
     assert construct_lines(path) == lines
-    # The contract's own messages cut values at 120 characters.
-    # The contract's own messages cut values at 120 characters: a tag key longer than Bedrock's 128.
-    contract_text = GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {? " + "k" * 2000 + " : v}")
-    code, lines = validate(capsys, write(tmp_path, contract_text))
+    # A tag key longer than Bedrock's 128: at the key, cut as this module cuts.
+    tag_text = GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {? " + "k" * 2000 + " : v}")
+    code, lines = validate(capsys, write(tmp_path, tag_text))
     (line,) = lines
-    assert line.startswith("8:15: models.support.job_tags[0].key: 'kkkkk")
+    assert line.startswith("8:18: models.support.job_tags.'kkkkk")
+    assert line.endswith("... has 2000 characters; it must have at most 128")
+    assert code == 1 and "k" * (models_file.SHOWN_VALUE + 1) not in line
+    # The contract's own messages cut values at 120 characters: a base model's pattern, which only the contract checks.
+    contract_text = GOOD.replace("base_model: amazon.nova-micro-v1:0:128k", "base_model: " + "k" * 1000 + "#", 1)
+    code, lines = validate(capsys, write(tmp_path, contract_text))
+    (line,) = (line for line in lines if line.endswith("does not match the pattern of BaseModelIdentifier"))
+    assert line.startswith("4:17: models.support.base_model: 'kkkkk")
     assert code == 1 and "k" * 110 in line and "k" * 121 not in line and len(line) < 250
 
 
@@ -935,7 +1019,8 @@ def test_tags_the_handler_would_refuse_are_problems(tmp_path, capsys, tags, why)
 
 def test_too_many_items_are_one_problem_that_counts_them_without_echoing_the_request(tmp_path, capsys):
     """Bedrock's TagList allows 200 tags (botocore's model), of which the handler's four leave 196: 201 tags are
-    one problem that says both, not two limits; 11 validation datasets (at most 10) are counted, not listed."""
+    one problem that says both, not two limits; 11 validation datasets (at most 10, which the schema says too) are
+    counted, not listed."""
     tags = "{" + ", ".join(f"t{i}: v" for i in range(201)) + "}"
     code, lines = validate(
         capsys, write(tmp_path, GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: " + tags))
@@ -953,7 +1038,7 @@ def test_too_many_items_are_one_problem_that_counts_them_without_echoing_the_req
     text = GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    validation_data: " + datasets)
     assert validate(capsys, write(tmp_path, text)) == (
         1,
-        ["8:22: models.support.validation_data: 11 items; it must have at most 10"],
+        ["8:22: models.support.validation_data: a list of 11 items; it must have at most 10"],
     )
 
 
