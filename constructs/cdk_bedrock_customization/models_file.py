@@ -1019,10 +1019,13 @@ def _kind(value: Any) -> str:
 _WRITTEN = ((True, "true"), (False, "false"), (None, "null"))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _paired(text: str) -> str:
     """text with each escaped surrogate pair (\\uD83D\\uDE00) as the one character it stands for, as JSON reads it
     (RFC 8259, section 7); YAML keeps the two halves. A lone surrogate stays, to be reported."""
-    if not any("\ud800" <= character <= "\udfff" for character in text):
+    if not _SURROGATE.search(text):
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
