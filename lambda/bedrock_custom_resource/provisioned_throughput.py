@@ -296,7 +296,8 @@ def delete_now(throughput_arn: str) -> bool:
     if throughput is None:
         return True
     ends = throughput.get("commitmentExpirationTime")
-    if ends is not None and ends > now():
+    # One that failed to be made is left to Bedrock, which knows whether its term runs (the rollback of its create).
+    if ends is not None and ends > now() and throughput["status"] != "Failed":
         raise CommitmentInForce(
             f"Provisioned throughput {throughput['provisionedModelName']} has a {throughput['commitmentDuration']} "
             f"commitment that ends at {ends.isoformat()}; Bedrock cannot delete it before then, and bills it until "

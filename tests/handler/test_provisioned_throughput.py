@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from bedrock_custom_resource import contract, index, provisioned_throughput
 from bedrock_custom_resource.contract import InvalidProperties
+from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import CloudFormationEvents, active_model
@@ -387,3 +388,15 @@ def test_an_update_that_finds_a_committed_throughput_gone_buys_no_new_term(
     else:
         assert index.on_event(retagged)["PhysicalResourceId"] != throughput_arn
         assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
+
+
+def test_the_delete_of_a_committed_throughput_that_failed_asks_bedrock(bedrock, events, model_arn):
+    """A committed throughput that failed to be made (the rollback of its create deletes it): whether its term runs is
+    Bedrock's to say, not read from commitmentExpirationTime, which the handler would take to refuse for a month. The
+    stand-in refuses too (a term it started); Bedrock's answer is what fails the delete."""
+    properties = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    _, throughput_arn = create(events, properties)
+    bedrock.set_throughput_status(throughput_arn, "Failed", "Insufficient capacity")
+    with pytest.raises(ClientError, match="the commitment term has not ended"):
+        index.on_event(events.delete(throughput_arn, properties))
+    assert bedrock.calls_to("DeleteProvisionedModelThroughput") == [{"provisionedModelId": throughput_arn}]
