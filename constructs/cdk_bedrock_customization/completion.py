@@ -7,7 +7,7 @@ import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aws_cdk as cdk
 import jsii
@@ -190,9 +190,6 @@ class JobCompletionNotifier(Construct):
         # rules and its grants are in place. One resource to depend on, rather than all of them for each model.
         self.ready = cdk.CfnWaitConditionHandle(self, "Ready")
         self.ready.node.add_dependency(*(child for child in self.node.children if child is not self.ready))
-        self._waits: list[tuple[cdk.CfnResource, cdk.CfnElement, cdk.CfnElement]] = []
-        # On a resource with no children: visited once per synth, after any override of a job's logical id.
-        cdk.Aspects.of(self.ready).add(_WaitsFollowTheirJobs(self._waits))
 
     def _role(self, stack: cdk.Stack) -> iam.Role:
         """The notifier's role: it may list this stack's resources and read the jobs that carry its tag."""
@@ -297,31 +294,32 @@ class JobCompletionNotifier(Construct):
         condition.add_metadata(WAIT_METADATA_KEY, {"job": job_id, "handle": handle_id})
         # After the job; and the wait starts once the notifier, its rules and its grants exist (self.ready).
         condition.node.add_dependency(job, self.ready)
-        self._waits.append((job, handle, condition))
+        # Last among the job's aspects: after any that changes its logical id (the job has no children to visit).
+        cdk.Aspects.of(job).add(_WaitsFollowTheirJob(handle, condition), priority=cdk.AspectPriority.READONLY)
         return condition
 
 
 @jsii.implements(cdk.IAspect)
-class _WaitsFollowTheirJobs:
+class _WaitsFollowTheirJob:
     """A wait condition waits only when it is created, so a job resource of a new logical id (override_logical_id,
     Stack.rename_logical_id: CloudFormation creates a new job) needs a new wait condition and handle, or the deployment
-    would go on while that job trains. Their ids are allocated from their paths, as the job's is unless changed: a
-    job whose logical id is not its allocated one gives its waits' ids a digest of it."""
+    would go on while that job trains. Their ids are allocated from their paths, as the job's is unless changed: a job
+    whose logical id is not its allocated one gives its waits' ids a digest of it (an id you gave them stays)."""
 
-    def __init__(self, waits: list[tuple[cdk.CfnResource, cdk.CfnElement, cdk.CfnElement]]) -> None:
+    def __init__(self, *waits: cdk.CfnElement) -> None:
         self._waits = waits
 
     def visit(self, node: IConstruct) -> None:
-        if not self._waits:
+        job = cast(cdk.CfnResource, node)
+        stack = job.stack
+        job_id = stack.resolve(job.logical_id)
+        if job_id == stack._allocate_logical_id(job):  # aws-cdk-lib's own allocation, before any rename
             return
-        stack = cdk.Stack.of(node)
-        job_ids = stack.resolve([job.logical_id for job, _, _ in self._waits])  # one round trip for all
-        for (job, *elements), job_id in zip(self._waits, job_ids, strict=True):
-            if job_id == stack._allocate_logical_id(job):
-                continue
-            suffix = hashlib.sha256(job_id.encode()).hexdigest()[:8].upper()
-            for element in elements:
-                element.override_logical_id(stack.get_logical_id(element) + suffix)
+        suffix = hashlib.sha256(job_id.encode()).hexdigest()[:8].upper()
+        for element in self._waits:
+            allocated = stack.get_logical_id(element)
+            if stack.resolve(element.logical_id) == allocated:
+                element.override_logical_id(allocated + suffix)
 
 
 def _wait_id(key: str, timeout_seconds: int) -> str:

@@ -6,11 +6,14 @@ import json
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from cdk_bedrock_customization import Completion
+from cdk_bedrock_customization import Completion, JobCompletionNotifier
 from moto.events.models import EventPattern
+
+from constructs import IConstruct
 
 from .conftest import custom_model
 
@@ -20,6 +23,18 @@ WAIT = "AWS::CloudFormation::WaitCondition"
 HANDLE = "AWS::CloudFormation::WaitConditionHandle"
 WAITS_FOR = "cdk-bedrock-customization:waitsFor"
 STACK_TAG = "cdk-bedrock-customization:stack"
+
+
+@jsii.implements(cdk.IAspect)
+class _JobsRenamed:
+    """Gives every customization job resource the logical id it was made with."""
+
+    def __init__(self, new_id: str) -> None:
+        self.new_id = new_id
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, cdk.CfnResource) and node.cfn_resource_type == JOB:
+            node.override_logical_id(self.new_id)
 
 
 def logical_id(stack: cdk.Stack, resource: cdk.CfnResource) -> str:
@@ -104,6 +119,8 @@ class TestEventDriven:
 
         def waits(change: str) -> tuple[str, str, dict[str, Any]]:
             stack = cdk.Stack(cdk.App(), "TestStack")
+            # Made first, as its settings are: its own constructs come before the model's in the tree.
+            JobCompletionNotifier.of(stack, check_interval=cdk.Duration.minutes(5))
             trained = custom_model(stack, s3.Bucket(stack, "Data"))
             allocated = logical_id(stack, trained.resource)
             if change == "override":
@@ -112,6 +129,8 @@ class TestEventDriven:
                 stack.rename_logical_id(allocated, "RenamedJob")
             elif change == "override to its own":
                 trained.resource.override_logical_id(allocated)
+            elif change == "aspect":  # a user's aspect, visiting the job after the notifier
+                cdk.Aspects.of(stack).add(_JobsRenamed("AspectJob"), priority=cdk.AspectPriority.MUTATING)
             template = resources(stack)
             ((condition_id, condition),) = of_type(template, WAIT).items()
             (handle_id,) = [k for k in of_type(template, HANDLE) if not k.startswith("BedrockJobCompletionNotifier")]
@@ -123,14 +142,25 @@ class TestEventDriven:
             assert result["DependsOn"] == [condition_id]
             return condition_id, handle_id, template
 
-        unchanged, overridden, renamed, kept = (
-            waits(change) for change in ("none", "override", "rename", "override to its own")
+        unchanged, overridden, renamed, by_aspect, kept = (
+            waits(change) for change in ("none", "override", "rename", "aspect", "override to its own")
         )
         assert overridden[2][overridden[0]]["Metadata"][WAITS_FOR]["job"] == "SupportJob"
         assert renamed[2][renamed[0]]["Metadata"][WAITS_FOR]["job"] == "RenamedJob"
-        assert len({unchanged[:2], overridden[:2], renamed[:2]}) == 3
-        assert {unchanged[0], overridden[0], renamed[0]}.isdisjoint({unchanged[1], overridden[1], renamed[1]})
+        assert by_aspect[2][by_aspect[0]]["Metadata"][WAITS_FOR]["job"] == "AspectJob"
+        changed = [unchanged[:2], overridden[:2], renamed[:2], by_aspect[:2]]
+        assert len(set(changed)) == 4
+        assert {condition for condition, _ in changed}.isdisjoint({handle for _, handle in changed})
         assert kept[:2] == unchanged[:2]
+
+    def test_a_wait_condition_id_you_gave_is_kept_when_its_job_gets_another(self, stack, bucket):
+        trained = custom_model(stack, bucket)
+        trained.resource.override_logical_id("SupportJob")
+        condition = next(
+            c for c in trained.node.find_all() if isinstance(c, cdk.CfnResource) and c.cfn_resource_type == WAIT
+        )
+        condition.override_logical_id("SupportJobWait")
+        assert list(of_type(resources(stack), WAIT)) == ["SupportJobWait"]
 
     def test_another_timeout_is_another_wait_condition_and_the_default_keeps_its_id(self):
         """CloudFormation cannot update a wait condition, not even its Timeout: a changed timeout must change the
