@@ -50,12 +50,14 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
         reason = throughput.get("failureMessage") or "Bedrock gave no failure message"
         if event["RequestType"] != "Update" or not lifecycle.MAKES_NOTHING.get()():
             raise ThroughputFailed(f"Provisioned throughput {name} failed: {reason}")
-        # A rollback's Update back changed nothing of it (_change_in_place): the stack returns to its record.
+        # Bedrock changes only a throughput in service: a rollback leaves a Failed one as it is (_change_in_place).
         logger.warning("Provisioned throughput %s failed (%s); the rollback leaves it as it is", name, reason)
-    elif not _settled(client, event["ResourceProperties"].get("modelId"), throughput):
+    else:
         _refuse_a_move_by_another_request(client, event, throughput)
-        logger.info("Provisioned throughput %s is %s", name, status)
-        return {"IsComplete": False}
+        # desiredModelArn "differs from the modelArn if updating hasn't completed" (GetProvisionedModelThroughput).
+        if status != "InService" or throughput["modelArn"] != throughput["desiredModelArn"]:
+            logger.info("Provisioned throughput %s is %s", name, status)
+            return {"IsComplete": False}
     data: ThroughputAttributes = {
         "provisionedModelArn": throughput["provisionedModelArn"],
         "provisionedModelName": name,
@@ -67,16 +69,6 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
         data["commitmentDuration"] = throughput["commitmentDuration"]
         data["commitmentExpirationTime"] = throughput["commitmentExpirationTime"].isoformat()
     return {"IsComplete": True, "Data": checked_data(event, throughput_arn, data)}
-
-
-def _settled(client: Any, wanted: Any, throughput: Mapping[str, Any]) -> bool:
-    """Whether the throughput is in service, serving the wanted model (a model that no longer exists, or none given:
-    once it serves the model it was last asked for). Its desiredModelArn is not compared: after a change Bedrock
-    gave up, it names a model the throughput does not serve, and the rollback's Update back must still end."""
-    if throughput["status"] != "InService":
-        return False
-    serves = _serves(client, wanted, throughput["modelArn"]) if isinstance(wanted, str) else None
-    return serves if serves is not None else throughput["modelArn"] == throughput["desiredModelArn"]
 
 
 def _refuse_a_move_by_another_request(client: Any, event: CustomResourceEvent, throughput: Mapping[str, Any]) -> None:
@@ -92,9 +84,9 @@ def _refuse_a_move_by_another_request(client: Any, event: CustomResourceEvent, t
 
 
 def _serving(throughput: Mapping[str, Any]) -> str:
-    """The model the throughput serves, or is being moved to: once a change has failed (Failed) or Bedrock gave it up,
-    desiredModelArn names a model it does not serve."""
-    return str(throughput["desiredModelArn"] if throughput["status"] == "Updating" else throughput["modelArn"])
+    """The model the throughput serves, or is being moved to; once a change failed (Failed), desiredModelArn names a
+    model it never came to serve."""
+    return str(throughput["modelArn"] if throughput["status"] == "Failed" else throughput["desiredModelArn"])
 
 
 def _unusable(_client: Any, throughput: Mapping[str, Any]) -> str | None:
@@ -296,7 +288,7 @@ def delete_now(throughput_arn: str) -> bool:
     if throughput is None:
         return True
     ends = throughput.get("commitmentExpirationTime")
-    # One that failed to be made is left to Bedrock, which knows whether its term runs (the rollback of its create).
+    # A Failed one (failed to be made, or failed a change) is left to Bedrock, which knows whether its term runs.
     if ends is not None and ends > now() and throughput["status"] != "Failed":
         raise CommitmentInForce(
             f"Provisioned throughput {throughput['provisionedModelName']} has a {throughput['commitmentDuration']} "

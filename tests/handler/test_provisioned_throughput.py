@@ -319,23 +319,19 @@ def test_a_custom_models_base_is_compared_up_to_its_contextual_variant():
     )
 
 
-@pytest.mark.parametrize("ending", ["Failed", "InService"], ids=["failed", "given-up"])
-def test_a_model_change_that_did_not_take_rolls_back_without_writing(bedrock, events, model_arn, monkeypatch, ending):
-    """A move to v2 that Bedrock failed (the throughput Failed) or gave up (in service, still serving v1, its
-    desiredModelArn naming v2): the rollback's Update back to v1 changes nothing and ends, as the README promises of a
-    failed update's rollback; before, it asked Bedrock to move a throughput that was not in service, or waited for a
-    move that would never come, and the stack stayed UPDATE_ROLLBACK_FAILED."""
+def test_a_model_change_that_failed_rolls_back_without_writing(bedrock, events, model_arn, monkeypatch):
+    """A move to v2 that Bedrock failed (the throughput Failed, still serving v1, its desiredModelArn naming v2): the
+    rollback's Update back to v1 changes nothing and ends, as the README promises of a failed update's rollback;
+    before, it asked Bedrock to move a throughput that was not in service, and every poll of it failed: the stack
+    stayed UPDATE_ROLLBACK_FAILED."""
     v1 = throughput_properties(model_arn)
     _, throughput_arn = in_service(bedrock, events, v1)
     v2 = throughput_properties(active_model(bedrock, "support-v2"))
     forward = update(events, throughput_arn, v2, v1)
     index.on_event(forward)
-    bedrock.set_throughput_status(throughput_arn, ending, "The model update failed")
-    if ending == "Failed":
-        with pytest.raises(provisioned_throughput.ThroughputFailed, match="The model update failed"):
-            poll(forward, throughput_arn)
-    else:
-        assert poll(forward, throughput_arn) == {"IsComplete": False}
+    bedrock.set_throughput_status(throughput_arn, "Failed", "The model update failed")
+    with pytest.raises(provisioned_throughput.ThroughputFailed, match="The model update failed"):
+        poll(forward, throughput_arn)
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
     back = update(events, throughput_arn, v1, v2)
     writes = len(bedrock.calls_to("UpdateProvisionedModelThroughput"))
@@ -343,9 +339,30 @@ def test_a_model_change_that_did_not_take_rolls_back_without_writing(bedrock, ev
     assert index.on_event(back) == {"PhysicalResourceId": throughput_arn}
     done = poll(back, throughput_arn)
     assert done["IsComplete"] is True
-    assert (done["Data"]["status"], done["Data"]["modelArn"]) == (ending, model_arn)
+    assert (done["Data"]["status"], done["Data"]["modelArn"]) == ("Failed", model_arn)
     assert len(bedrock.calls_to("UpdateProvisionedModelThroughput")) == writes
     assert len(bedrock.throughputs()) == 1
+
+
+def test_a_rollback_sent_while_a_move_is_still_pending_moves_the_throughput_back(
+    bedrock, events, model_arn, monkeypatch
+):
+    """The forward move to v2 was accepted, and the throughput still reads InService serving v1 with desiredModelArn
+    v2 ("differs from the modelArn if updating hasn't completed"): the rollback's Update back to v1 asks Bedrock to
+    move it back, rather than take it as serving v1 and end while the move to v2 goes on."""
+    v1 = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, v1)
+    v2 = throughput_properties(active_model(bedrock, "support-v2"))
+    index.on_event(update(events, throughput_arn, v2, v1))
+    bedrock.set_throughput_status(throughput_arn, "InService")  # not moved yet: it reads as before the change
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    back = update(events, throughput_arn, v1, v2)
+
+    index.on_event(back)
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput")[-1] == {
+        "provisionedModelId": throughput_arn,
+        "desiredModelId": model_arn,
+    }
 
 
 def test_a_failed_throughput_fails_an_update_outside_a_rollback(bedrock, events, model_arn, monkeypatch):
