@@ -215,8 +215,9 @@ class ResourceKind:
     update_in_place: Callable[[Any, Mapping[str, Any], Desired], None] = _nothing
     # Raises when the live resource must not be replaced by a new one (adopting one is always allowed).
     before_replacing: Callable[[Mapping[str, Any], Desired], None] = _nothing
-    # Raises when an update that finds its resource (this ARN) gone must not make a new one (adopting one is allowed).
-    before_recreating: Callable[[str, Desired], None] = _nothing
+    # Raises when an update that finds its resource (this ARN, made from the old properties) gone must not make a new
+    # one (adopting one is allowed).
+    before_recreating: Callable[[str, Mapping[str, Any], Desired], None] = _nothing
     # Raises when the create request would take a name that something else holds (besides name_member's).
     before_creating: Callable[[Any, Mapping[str, Any]], None] = _nothing
     # For a type whose name changes in place: the live resources, under any name, that may have the desired
@@ -295,7 +296,9 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
             kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
             return {"PhysicalResourceId": physical_id}
     _refuse_a_replacement_not_waited_for(kind, event, physical_id)
-    gone = physical_id if live is None and kind.arn_pattern.fullmatch(physical_id) else None
+    gone = None
+    if live is None and kind.arn_pattern.fullmatch(physical_id):
+        gone = (physical_id, event.get("OldResourceProperties") or {})
     return create_or_adopt(kind, client, desired, replacing=live, gone=gone, makes_nothing=MAKES_NOTHING.get())
 
 
@@ -332,12 +335,12 @@ def create_or_adopt(
     desired: Desired,
     replacing: Mapping[str, Any] | None = None,
     makes_nothing: Callable[[], bool] = lambda: False,
-    gone: str | None = None,
+    gone: tuple[str, Mapping[str, Any]] | None = None,
 ) -> OnEventResponse:
     """The resource of the desired configuration: adopted when its name holds one that can be used, else
     created under the first free name of its sequence. replacing: the live resource an update replaces, which
-    may refuse only a create (a rollback adopts the resource it replaced, and buys nothing); gone: the ARN of the
-    resource an update found gone, which may refuse only a create too.
+    may refuse only a create (a rollback adopts the resource it replaced, and buys nothing); gone: the ARN and old
+    properties of the resource an update found gone, which may refuse only a create too.
 
     In a rollback (makes_nothing), the resource it returns to is gone or cannot be used (deleted outside the stack; a
     job's model deleted): nothing is made, and the answer is an id of nothing (NOTHING_MADE), so that CloudFormation's
@@ -362,7 +365,7 @@ def create_or_adopt(
             if replacing is not None:
                 kind.before_replacing(replacing, desired)
             elif gone is not None:
-                kind.before_recreating(gone, desired)
+                kind.before_recreating(*gone, desired)
             kind.before_creating(client, request)
             return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint)}
         arn = live[kind.arn_member]

@@ -216,11 +216,12 @@ def _refuse_second_commitment(throughput: Mapping[str, Any], desired: lifecycle.
         )
 
 
-def _refuse_to_buy_a_term_again(gone: str, desired: lifecycle.Desired) -> None:
-    """An update whose committed throughput is gone (deleted outside the stack once its term ended) would buy a new
-    term to make it again: a create buys one (the construct added), an update does not, unasked."""
+def _refuse_to_buy_a_term_again(gone: str, old: Mapping[str, Any], desired: lifecycle.Desired) -> None:
+    """An update whose committed throughput is gone (deleted outside the stack once its term ended) would buy the same
+    term again to make it again: a create buys one (the construct added), as does an update that asks for another
+    commitment; an update does not, unasked."""
     commitment = desired.request.get("commitmentDuration")
-    if commitment:
+    if commitment and lifecycle.same_value(commitment, old.get("commitmentDuration")):
         raise CommitmentInForce(
             f"Provisioned throughput {gone} is gone (deleted outside the stack), and making it again would buy a new "
             f"{commitment} commitment term, which this update does not do unasked: nothing was bought. To buy one, "

@@ -383,28 +383,40 @@ def test_a_failed_throughput_fails_an_update_outside_a_rollback(bedrock, events,
     assert poll(back, throughput_arn)["Data"]["status"] == "Failed"
 
 
-@pytest.mark.parametrize("commitment", ["OneMonth", None], ids=["committed", "no-commitment"])
-def test_an_update_that_finds_a_committed_throughput_gone_buys_no_new_term(
-    bedrock, events, model_arn, monkeypatch, commitment
+@pytest.mark.parametrize(
+    ("before", "after", "refused"),
+    [("OneMonth", "OneMonth", True), (None, None, False), (None, "OneMonth", False), ("OneMonth", "SixMonths", False)],
+    ids=["committed", "no-commitment", "commitment-added", "commitment-changed"],
+)
+def test_an_update_that_finds_a_committed_throughput_gone_buys_no_term_unasked(
+    bedrock, events, model_arn, monkeypatch, before, after, refused
 ):
-    """Its term over, the throughput was deleted outside the stack; then an update (new tags) comes. Making it again
-    would buy a new term, which a create does (the construct added) and an update does not, unasked: refused, naming
-    what to do, with nothing bought. A throughput without commitment is made again, as before."""
-    properties = throughput_properties(model_arn, **({"commitmentDuration": commitment} if commitment else {}))
-    _, throughput_arn = in_service(bedrock, events, properties)
-    if commitment:
+    """Its term over, the throughput was deleted outside the stack; then an update comes. Making it again with the
+    same commitment would buy a new term, which a create does (the construct added) and an update does not, unasked:
+    refused, naming what to do, with nothing bought. An update that asks for a commitment the gone one did not have
+    (or another) buys it, as it would replacing a live one; a throughput without commitment is made again."""
+
+    def properties(commitment: str | None) -> dict[str, Any]:
+        return throughput_properties(model_arn, **({"commitmentDuration": commitment} if commitment else {}))
+
+    _, throughput_arn = in_service(bedrock, events, properties(before))
+    if before:
         bedrock.expire_commitment(throughput_arn)
     bedrock.client().delete_provisioned_model_throughput(provisionedModelId=throughput_arn)
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
-    retagged = update(events, throughput_arn, properties | {"tags": [{"key": "team", "value": "platform"}]}, properties)
+    new = properties(after) | {"tags": [{"key": "team", "value": "platform"}]}
+    change = update(events, throughput_arn, new, properties(before))
 
-    if commitment:
+    if refused:
         with pytest.raises(provisioned_throughput.CommitmentInForce, match="would buy a new OneMonth commitment term"):
-            index.on_event(retagged)
+            index.on_event(change)
         assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
     else:
-        assert index.on_event(retagged)["PhysicalResourceId"] != throughput_arn
-        assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
+        assert index.on_event(change)["PhysicalResourceId"] != throughput_arn
+        assert [c.get("commitmentDuration") for c in bedrock.calls_to("CreateProvisionedModelThroughput")] == [
+            before,
+            after,
+        ]
 
 
 def test_the_delete_of_a_committed_throughput_that_failed_asks_bedrock(bedrock, events, model_arn):
