@@ -537,21 +537,26 @@ class _RequestValues:
 # digit at each end), as aws-cdk-lib's Bucket.from_bucket_name refuses it at synth: checked offline, without it.
 _ADJACENT_PERIOD = re.compile(r"\.\.|\.-|-\.")
 _IP_ADDRESS = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+# The request member that holds an S3 URI, wherever it is in a request (the service model names each so).
+_S3_URI_MEMBER = "s3Uri"
 
 
 def _bucket_name_problems(request: Any, path: str = "") -> Iterator[str]:
-    """'member.path: problem' for each S3 URI of a request whose bucket name S3 refuses ("must not contain two adjacent
-    periods", "must not be formatted as an IP address"; and no period beside a hyphen, which aws-cdk-lib refuses)."""
-    if isinstance(request, Mapping):
-        for name, value in request.items():
-            yield from _bucket_name_problems(value, f"{path}.{name}" if path else name)
-    elif isinstance(request, list):
+    """'member.path: problem' for each S3 URI member of a request whose bucket name S3 refuses ("must not contain two
+    adjacent periods", "must not be formatted as an IP address") or aws-cdk-lib does (a period beside a hyphen)."""
+    if isinstance(request, list):
         for index, value in enumerate(request):
             yield from _bucket_name_problems(value, f"{path}[{index}]")
-    elif isinstance(request, str) and request.startswith("s3://"):
-        bucket = request.removeprefix("s3://").partition("/")[0]
-        if _ADJACENT_PERIOD.search(bucket) or _IP_ADDRESS.fullmatch(bucket):
-            yield (
-                f"{path}: {request!r} names bucket {bucket!r}, which S3's bucket naming rules refuse: no two adjacent "
-                "periods, no period beside a hyphen, not an IP address"
-            )
+    if not isinstance(request, Mapping):
+        return
+    for name, value in request.items():
+        where = f"{path}.{name}" if path else name
+        if name == _S3_URI_MEMBER and isinstance(value, str):
+            bucket = value.removeprefix("s3://").partition("/")[0]
+            if _ADJACENT_PERIOD.search(bucket) or _IP_ADDRESS.fullmatch(bucket):
+                yield (
+                    f"{where}: {value!r} names bucket {bucket!r}, which S3's bucket naming rules (or aws-cdk-lib's) "
+                    "refuse: no two adjacent periods, no period beside a hyphen, not an IP address"
+                )
+        else:
+            yield from _bucket_name_problems(value, where)

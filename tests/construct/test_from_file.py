@@ -337,6 +337,22 @@ models:
     assert cli.main(["validate", str(path)]) == 1
 
 
+def test_an_s3_uri_in_free_text_is_not_taken_for_a_bucket(tmp_path):
+    """Only the request's S3 URI members are bucket names: a tag value or a hyper-parameter may say anything."""
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        """\
+models:
+  support:
+    base_model: amazon.nova-micro-v1:0:128k
+    training_data: s3://my-bucket/train.jsonl
+    output_data: s3://my-bucket/out/
+    job_tags: {source: "s3://my..old-bucket/x"}
+"""
+    )
+    assert cli.main(["validate", str(path)]) == 0
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.from_regex(r"[a-z0-9][-.a-z0-9]{1,61}[a-z0-9]", fullmatch=True)
