@@ -494,18 +494,16 @@ def _kind(value: Any) -> str:
 _SHOWN = 80
 
 
-def _cut(text: str) -> str:
-    """``text``, or its first _SHOWN characters and how many more it has."""
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text) - _SHOWN} more characters)"
+def _cut(text: str, shown: Callable[[str], str] = str) -> str:
+    """``text`` as ``shown`` writes it, or its first _SHOWN characters so and how many more it has."""
+    if len(text) <= _SHOWN:
+        return shown(text)
+    return f"{shown(text[:_SHOWN])}... ({len(text) - _SHOWN} more characters)"
 
 
 def _show(value: Any) -> str:
     """A string quoted as JSON, cut as _cut cuts it; any other value by its kind."""
-    if not isinstance(value, str):
-        return _kind(value)
-    if len(value) <= _SHOWN:
-        return json.dumps(value)
-    return f"{json.dumps(value[:_SHOWN])}... ({len(value) - _SHOWN} more characters)"
+    return _cut(value, json.dumps) if isinstance(value, str) else _kind(value)
 
 
 def _expected(where: str, what: str, value: Any) -> _Invalid:

@@ -100,8 +100,8 @@ class TestEventDriven:
 
     def test_a_timeout_of_fractional_hours_or_minutes_is_its_whole_seconds(self):
         """Duration.hours(1.1) is 3960.0000000000005 seconds in floats: every tenth of an hour up to 12, and of a
-        minute up to 60, is the whole number of seconds it names (tenths * 360, tenths * 6), as the models file's
-        completion_timeout_hours is."""
+        minute up to 60, is the whole number of seconds it names (tenths * 360, tenths * 6). (The models file's
+        completion_timeout_hours rounds any number of hours to the nearest second.)"""
         for tenths in range(1, 121):
             assert Completion.event_driven(cdk.Duration.hours(tenths / 10)).timeout_seconds == tenths * 360, tenths
         for tenths in range(1, 601):
