@@ -226,8 +226,9 @@ def _of_nothing(entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
         raise ValueError(
             f"{name}: {text!r} names nothing: a rollback of this stack made nothing for {logical_id}, since what it "
             "returned to was gone (or it read such a resource). Nothing was created. Change the model or serving "
-            "resource that the rollback made nothing of (any property; a tag will do), in this deploy or an earlier "
-            "one, so that an update makes it again."
+            "resource that the rollback made nothing of (any property; a tag will do, but for a job that a wait "
+            "condition waits for, a property other than its tags), in this deploy or an earlier one, so that an update "
+            "makes it again."
         )
     logger.warning("%s names nothing (%s): this rollback makes nothing for it either", name, text)
     return dict(lifecycle.nothing_made(event["ResourceType"], event["LogicalResourceId"]))
