@@ -7,7 +7,7 @@ import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import aws_cdk as cdk
 import jsii
@@ -190,6 +190,7 @@ class JobCompletionNotifier(Construct):
         # rules and its grants are in place. One resource to depend on, rather than all of them for each model.
         self.ready = cdk.CfnWaitConditionHandle(self, "Ready")
         self.ready.node.add_dependency(*(child for child in self.node.children if child is not self.ready))
+        self._waits_follow = _WaitsFollowTheirJobs(stack)
 
     def _role(self, stack: cdk.Stack) -> iam.Role:
         """The notifier's role: it may list this stack's resources and read the jobs that carry its tag."""
@@ -295,31 +296,41 @@ class JobCompletionNotifier(Construct):
         # After the job; and the wait starts once the notifier, its rules and its grants exist (self.ready).
         condition.node.add_dependency(job, self.ready)
         # Last among the job's aspects: after any that changes its logical id (the job has no children to visit).
-        cdk.Aspects.of(job).add(_WaitsFollowTheirJob(handle, condition), priority=cdk.AspectPriority.READONLY)
+        # aws-cdk-lib's own allocation, before any rename: read now, outside the aspect's callback, where it costs less.
+        self._waits_follow.waits.append((job, self._stack._allocate_logical_id(job), handle, condition))
+        cdk.Aspects.of(job).add(self._waits_follow, priority=cdk.AspectPriority.READONLY)
         return condition
 
 
 @jsii.implements(cdk.IAspect)
-class _WaitsFollowTheirJob:
+class _WaitsFollowTheirJobs:
     """A wait condition waits only when it is created, so a job resource of a new logical id (override_logical_id,
-    Stack.rename_logical_id: CloudFormation creates a new job) needs a new wait condition and handle, or the deployment
-    would go on while that job trains. Their ids are allocated from their paths, as the job's is unless changed: a job
-    whose logical id is not its allocated one gives its waits' ids a digest of it (an id you gave them stays)."""
+    Stack.rename_logical_id, an aspect: CloudFormation creates a new job) needs a new wait condition and handle, or the
+    deployment would go on while that job trains. Their ids are allocated from their paths, as the job's is unless
+    changed: a job whose logical id is not its allocated one gives its waits' ids a digest of it (an id you gave them
+    stays). Visited on each job, last among its aspects; once every job has been (they are leaves, and aspects run
+    node by node), their ids are read in one round trip."""
 
-    def __init__(self, *waits: cdk.CfnElement) -> None:
-        self._waits = waits
+    def __init__(self, stack: cdk.Stack) -> None:
+        self.stack = stack
+        # Each job, its allocated logical id, and its wait condition handle and wait condition.
+        self.waits: list[tuple[cdk.CfnResource, str, cdk.CfnElement, cdk.CfnElement]] = []
+        self._visits = 0
 
     def visit(self, node: IConstruct) -> None:
-        job = cast(cdk.CfnResource, node)
-        stack = job.stack
-        job_id = stack.resolve(job.logical_id)
-        if job_id == stack._allocate_logical_id(job):  # aws-cdk-lib's own allocation, before any rename
+        self._visits += 1
+        if self._visits % len(self.waits):  # each synth visits each job once
             return
-        suffix = hashlib.sha256(job_id.encode()).hexdigest()[:8].upper()
-        for element in self._waits:
-            allocated = stack.get_logical_id(element)
-            if stack.resolve(element.logical_id) == allocated:
-                element.override_logical_id(allocated + suffix)
+        stack = self.stack
+        job_ids = stack.resolve([job.logical_id for job, _, _, _ in self.waits])
+        for (_, allocated_job_id, *elements), job_id in zip(self.waits, job_ids, strict=True):
+            if job_id == allocated_job_id:
+                continue
+            suffix = hashlib.sha256(job_id.encode()).hexdigest()[:8].upper()
+            for element in elements:
+                allocated = stack.get_logical_id(element)
+                if stack.resolve(element.logical_id) == allocated:
+                    element.override_logical_id(allocated + suffix)
 
 
 def _wait_id(key: str, timeout_seconds: int) -> str:
