@@ -295,10 +295,11 @@ class JobCompletionNotifier(Construct):
         condition.add_metadata(WAIT_METADATA_KEY, {"job": job_id, "handle": handle_id})
         # After the job; and the wait starts once the notifier, its rules and its grants exist (self.ready).
         condition.node.add_dependency(job, self.ready)
-        # Last among the job's aspects: after any that changes its logical id (the job has no children to visit).
         # aws-cdk-lib's own allocation, before any rename: read now, outside the aspect's callback, where it costs less.
         self._waits_follow.waits.append((job, self._stack._allocate_logical_id(job), handle, condition))
-        cdk.Aspects.of(job).add(self._waits_follow, priority=cdk.AspectPriority.READONLY)
+        # After the stack's and the app's mutating aspects and their defaults on the job (inherited ones come first at
+        # one priority); not later, or an aspect of default priority that one of them adds would fail the synth.
+        cdk.Aspects.of(job).add(self._waits_follow, priority=cdk.AspectPriority.DEFAULT)
         return condition
 
 
@@ -308,19 +309,20 @@ class _WaitsFollowTheirJobs:
     Stack.rename_logical_id, an aspect: CloudFormation creates a new job) needs a new wait condition and handle, or the
     deployment would go on while that job trains. Their ids are allocated from their paths, as the job's is unless
     changed: a job whose logical id is not its allocated one gives its waits' ids a digest of it (an id you gave them
-    stays). Visited on each job, last among its aspects; once every job has been (they are leaves, and aspects run
-    node by node), their ids are read in one round trip."""
+    stays). Visited on each job, after the aspects of the stack and the app; once every job has been in this synth
+    (they are leaves, and aspects run node by node), their ids are read in one round trip."""
 
     def __init__(self, stack: cdk.Stack) -> None:
         self.stack = stack
         # Each job, its allocated logical id, and its wait condition handle and wait condition.
         self.waits: list[tuple[cdk.CfnResource, str, cdk.CfnElement, cdk.CfnElement]] = []
-        self._visits = 0
+        self._visited: set[int] = set()  # the jobs visited in this synth
 
     def visit(self, node: IConstruct) -> None:
-        self._visits += 1
-        if self._visits % len(self.waits):  # each synth visits each job once
+        self._visited.add(id(node))
+        if len(self._visited) < len(self.waits):
             return
+        self._visited.clear()
         stack = self.stack
         job_ids = stack.resolve([job.logical_id for job, _, _, _ in self.waits])
         for (_, allocated_job_id, *elements), job_id in zip(self.waits, job_ids, strict=True):
@@ -328,8 +330,8 @@ class _WaitsFollowTheirJobs:
                 continue
             suffix = hashlib.sha256(job_id.encode()).hexdigest()[:8].upper()
             for element in elements:
-                allocated = stack.get_logical_id(element)
-                if stack.resolve(element.logical_id) == allocated:
+                allocated = stack._allocate_logical_id(element)
+                if stack.resolve(element.logical_id) == allocated:  # else you gave it an id (override or rename)
                     element.override_logical_id(allocated + suffix)
 
 

@@ -37,6 +37,27 @@ class _JobsRenamed:
             node.override_logical_id(self.new_id)
 
 
+@jsii.implements(cdk.IAspect)
+class _JobsRenamedByConstruct:
+    """Gives every customization job resource the id of its construct's scope, plus "Renamed"."""
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, cdk.CfnResource) and node.cfn_resource_type == JOB:
+            node.override_logical_id(f"{node.node.scope.node.id}Renamed")  # type: ignore[union-attr]
+
+
+@jsii.implements(cdk.IAspect)
+class _TagsLater:
+    """Adds a tag to the whole stack once it visits the construct of this id (as some aspects do)."""
+
+    def __init__(self, construct_id: str) -> None:
+        self.construct_id = construct_id
+
+    def visit(self, node: IConstruct) -> None:
+        if node.node.id == self.construct_id:
+            cdk.Tags.of(cdk.Stack.of(node)).add("team", "ml")
+
+
 def logical_id(stack: cdk.Stack, resource: cdk.CfnResource) -> str:
     return str(stack.get_logical_id(resource))
 
@@ -129,8 +150,8 @@ class TestEventDriven:
                 stack.rename_logical_id(allocated, "RenamedJob")
             elif change == "override to its own":
                 trained.resource.override_logical_id(allocated)
-            elif change == "aspect":  # a user's aspect, visiting the job after the notifier
-                cdk.Aspects.of(stack).add(_JobsRenamed("AspectJob"), priority=cdk.AspectPriority.MUTATING)
+            elif change == "aspect":  # a user's aspect of default priority, visiting the job after the notifier
+                cdk.Aspects.of(stack).add(_JobsRenamed("AspectJob"))
             template = resources(stack)
             ((condition_id, condition),) = of_type(template, WAIT).items()
             (handle_id,) = [k for k in of_type(template, HANDLE) if not k.startswith("BedrockJobCompletionNotifier")]
@@ -153,6 +174,28 @@ class TestEventDriven:
         assert {condition for condition, _ in changed}.isdisjoint({handle for _, handle in changed})
         assert kept[:2] == unchanged[:2]
 
+    def test_every_job_renamed_by_an_aspect_gets_new_waits_and_an_aspect_adding_tags_later_is_no_error(self):
+        """Two jobs, both renamed by a stack's aspect: the waits are checked once every job has been visited, not at
+        the first. A stack's aspect that adds Tags.of (an aspect of default priority) once it reaches a construct
+        after the jobs does not fail the synth (aws-cdk-lib refuses an aspect of lower priority on a node that one of
+        higher priority visited)."""
+        stack = cdk.Stack(cdk.App(), "TestStack")
+        bucket = s3.Bucket(stack, "Data")
+        for name in ("First", "Second"):
+            custom_model(stack, bucket, name, data_prefix=f"{name}/")
+        s3.Bucket(stack, "Later")
+        cdk.Aspects.of(stack).add(_JobsRenamedByConstruct(), priority=cdk.AspectPriority.MUTATING)
+        cdk.Aspects.of(stack).add(_TagsLater("Later"), priority=cdk.AspectPriority.MUTATING)
+        template = resources(stack)
+        waits = {c["Metadata"][WAITS_FOR]["job"]: k for k, c in of_type(template, WAIT).items()}
+        plain = cdk.Stack(cdk.App(), "TestStack")
+        plain_bucket = s3.Bucket(plain, "Data")
+        for name in ("First", "Second"):
+            custom_model(plain, plain_bucket, name, data_prefix=f"{name}/")
+        plain_waits = set(of_type(resources(plain), WAIT))
+        assert sorted(waits) == ["FirstRenamed", "SecondRenamed"]
+        assert plain_waits.isdisjoint(waits.values())
+
     def test_a_wait_condition_id_you_gave_is_kept_when_its_job_gets_another(self, stack, bucket):
         trained = custom_model(stack, bucket)
         trained.resource.override_logical_id("SupportJob")
@@ -160,7 +203,11 @@ class TestEventDriven:
             c for c in trained.node.find_all() if isinstance(c, cdk.CfnResource) and c.cfn_resource_type == WAIT
         )
         condition.override_logical_id("SupportJobWait")
-        assert list(of_type(resources(stack), WAIT)) == ["SupportJobWait"]
+        handle = next(c for c in trained.node.find_all() if getattr(c, "cfn_resource_type", None) == HANDLE)
+        stack.rename_logical_id(stack.get_logical_id(handle), "SupportJobHandle")
+        template = resources(stack)
+        assert list(of_type(template, WAIT)) == ["SupportJobWait"]
+        assert "SupportJobHandle" in of_type(template, HANDLE)
 
     def test_another_timeout_is_another_wait_condition_and_the_default_keeps_its_id(self):
         """CloudFormation cannot update a wait condition, not even its Timeout: a changed timeout must change the
