@@ -236,7 +236,9 @@ class EntryChecks(EvaluationChecks):
             request = contract.create_request(RESOURCE_TYPES[section], self.request_properties(section, key, entry))
         except contract.InvalidProperties as invalid:
             return [self._problem_at_member(section, key, entry, problem) for problem in invalid.problems]
-        return [self._problem_at_member(section, key, entry, problem) for problem in _bucket_name_problems(request)]
+        shape = contract.service_model().operation_model(contract.CONTRACTS[RESOURCE_TYPES[section]].operation)
+        problems = _bucket_name_problems(shape.input_shape, request)
+        return [self._problem_at_member(section, key, entry, problem) for problem in problems]
 
     def request_properties(
         self, section: str, key: str, entry: Mapping[str, Any], baseline: bool = False
@@ -537,26 +539,23 @@ class _RequestValues:
 # digit at each end), as aws-cdk-lib's Bucket.from_bucket_name refuses it at synth: checked offline, without it.
 _ADJACENT_PERIOD = re.compile(r"\.\.|\.-|-\.")
 _IP_ADDRESS = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
-# The request member that holds an S3 URI, wherever it is in a request (the service model names each so).
-_S3_URI_MEMBER = "s3Uri"
 
 
-def _bucket_name_problems(request: Any, path: str = "") -> Iterator[str]:
-    """'member.path: problem' for each S3 URI member of a request whose bucket name S3 refuses ("must not contain two
-    adjacent periods", "must not be formatted as an IP address") or aws-cdk-lib does (a period beside a hyphen)."""
-    if isinstance(request, list):
-        for index, value in enumerate(request):
-            yield from _bucket_name_problems(value, f"{path}[{index}]")
-    if not isinstance(request, Mapping):
-        return
-    for name, value in request.items():
-        where = f"{path}.{name}" if path else name
-        if name == _S3_URI_MEMBER and isinstance(value, str):
-            bucket = value.removeprefix("s3://").partition("/")[0]
-            if _ADJACENT_PERIOD.search(bucket) or _IP_ADDRESS.fullmatch(bucket):
-                yield (
-                    f"{where}: {value!r} names bucket {bucket!r}, which S3's bucket naming rules (or aws-cdk-lib's) "
-                    "refuse: no two adjacent periods, no period beside a hyphen, not an IP address"
-                )
-        else:
-            yield from _bucket_name_problems(value, where)
+def _bucket_name_problems(shape: Any, value: Any, path: str = "") -> Iterator[str]:
+    """'member.path: problem' for each S3 URI of a request (a member whose shape's pattern is an s3:// URI's, read
+    with the request's shape: not a map's free text) whose bucket name S3 refuses ("must not contain two adjacent
+    periods", "must not be formatted as an IP address") or aws-cdk-lib does (a period beside a hyphen)."""
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        for name, member in shape.members.items():
+            if name in value:
+                yield from _bucket_name_problems(member, value[name], f"{path}.{name}" if path else name)
+    elif shape.type_name == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _bucket_name_problems(shape.member, item, f"{path}[{index}]")
+    elif str(shape.metadata.get("pattern", "")).startswith("s3://") and isinstance(value, str):
+        bucket = value.removeprefix("s3://").partition("/")[0]
+        if _ADJACENT_PERIOD.search(bucket) or _IP_ADDRESS.fullmatch(bucket):
+            yield (
+                f"{path}: {value!r} names bucket {bucket!r}, which S3's bucket naming rules (or aws-cdk-lib's) refuse: "
+                "no two adjacent periods, no period beside a hyphen, not an IP address"
+            )

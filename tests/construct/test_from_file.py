@@ -11,6 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
+from bedrock_custom_resource import contract
 from cdk_bedrock_customization import (
     Commitment,
     Completion,
@@ -338,7 +339,8 @@ models:
 
 
 def test_an_s3_uri_in_free_text_is_not_taken_for_a_bucket(tmp_path):
-    """Only the request's S3 URI members are bucket names: a tag value or a hyper-parameter may say anything."""
+    """Only the request's S3 URI members (by their shape) are bucket names: a tag value or a hyper-parameter, even one
+    named s3Uri, may say anything."""
     path = tmp_path / "models.yaml"
     path.write_text(
         """\
@@ -348,6 +350,7 @@ models:
     training_data: s3://my-bucket/train.jsonl
     output_data: s3://my-bucket/out/
     job_tags: {source: "s3://my..old-bucket/x"}
+    hyper_parameters: {s3Uri: "s3://10.0.0.1/x"}
 """
     )
     assert cli.main(["validate", str(path)]) == 0
@@ -369,4 +372,4 @@ def test_bucket_names_are_refused_as_aws_cdk_lib_refuses_them(name):
         refused_by_cdk = False
     except RuntimeError:
         refused_by_cdk = True
-    assert bool(list(_bucket_name_problems({"s3Uri": f"s3://{name}/key"}))) == refused_by_cdk
+    assert bool(list(_bucket_name_problems(contract.shape("S3Uri"), f"s3://{name}/key"))) == refused_by_cdk
