@@ -353,8 +353,10 @@ def test_a_rollback_sent_while_a_move_is_still_pending_moves_the_throughput_back
     v1 = throughput_properties(model_arn)
     _, throughput_arn = in_service(bedrock, events, v1)
     v2 = throughput_properties(active_model(bedrock, "support-v2"))
-    index.on_event(update(events, throughput_arn, v2, v1))
+    forward = update(events, throughput_arn, v2, v1)
+    index.on_event(forward)
     bedrock.set_throughput_status(throughput_arn, "InService")  # not moved yet: it reads as before the change
+    assert poll(forward, throughput_arn) == {"IsComplete": False}  # the forward update waits for the move
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
     back = update(events, throughput_arn, v1, v2)
 
