@@ -435,10 +435,10 @@ def _removed_on_rollback(resource_type: str, properties: Mapping[str, Any]) -> b
     """Whether the policies these properties tell (or the type's defaults) remove what a failed operation made:
     UpdateReplacePolicy Delete (contract.REPLACE_POLICY), or DeletionPolicy RetainExceptOnCreate
     (contract.DELETION_POLICY)."""
-    defaults = contract.CONTRACTS[resource_type].defaults
+    policies = contract.properties_with_defaults(resource_type, properties)
     return (
-        properties.get(contract.REPLACE_POLICY, defaults.get(contract.REPLACE_POLICY)) == "Delete"
-        or properties.get(contract.DELETION_POLICY) == contract.RETAIN_EXCEPT_ON_CREATE
+        policies.get(contract.REPLACE_POLICY) == "Delete"
+        or policies.get(contract.DELETION_POLICY) == contract.RETAIN_EXCEPT_ON_CREATE
     )
 
 
