@@ -32,6 +32,7 @@ from ._resource import (
     TaggedResource,
     attribute_string,
     checked_kms_key,
+    checked_with_tags,
     grant_key,
     refusal_leaves_nothing,
 )
@@ -428,9 +429,7 @@ def _checked_job(
     """A job's properties (keyed for its wait), and with its tags, checked against the contract: both jobs' before
     either is made, so a refused baseline leaves no job, grant or wait behind."""
     properties = keyed_for_waiting(completion, stack, properties)
-    tagged = {**properties, **{name: _requests.tag_list(own) for name, own in own_tags.items() if own}}
-    contract.create_request(RESOURCE_TYPE, tagged, is_unresolved=is_unresolved)
-    return properties, tagged
+    return properties, checked_with_tags(RESOURCE_TYPE, properties, own_tags)
 
 
 def _refuse_other_regions(scope: Construct, **identifiers: str | None) -> None:

@@ -919,8 +919,11 @@ class TestTags:
             ({"custom_model_tags": {"cdk-bedrock-customization:logical-id": "x"}}, "customModelTags: the tag key"),
             # Bedrock takes 200; the job's own tags leave room for the handler's four (its model's need not).
             ({"job_tags": {f"tag-{i:03d}": "v" for i in range(198)}}, "jobTags: 198 tags; at most 196"),
+            # "Tagging your AWS resources": the aws: prefix, in any case, is reserved for AWS's own tags.
+            ({"job_tags": {"aws:team": "ml"}}, "jobTags: the tag key 'aws:team' starts with 'aws:', which AWS"),
+            ({"custom_model_tags": {"AWS:team": "ml"}}, "customModelTags: the tag key 'AWS:team' starts with 'AWS:'"),
         ],
-        ids=["empty-key", "long-key", "reserved", "reserved-on-model", "too-many"],
+        ids=["empty-key", "long-key", "reserved", "reserved-on-model", "too-many", "aws-prefix", "aws-prefix-upper"],
     )
     def test_tags_bedrock_or_the_handler_would_refuse_are_refused_at_synth(self, stack, bucket, tags, why):
         with pytest.raises(InvalidProperties, match=why):
@@ -933,8 +936,9 @@ class TestTags:
             ({"Owner": "José"}, r"jobTags\[0\]\.value: 'José' does not match"),
             ({"cdk-bedrock-customization:stack": "x"}, "jobTags: the tag key .* is reserved"),
             ({f"tag-{i:03d}": "v" for i in range(190)}, "jobTags: 198 tags; at most 196"),
+            ({"Aws:owner": "ml"}, "jobTags: the tag key 'Aws:owner' starts with 'Aws:', which AWS reserves"),
         ],
-        ids=["pattern", "reserved", "too-many-with-own"],
+        ids=["pattern", "reserved", "too-many-with-own", "aws-prefix"],
     )
     def test_tags_of_are_checked_as_own_tags_are_at_synth(self, stack, bucket, add, why):
         model(stack, bucket, job_tags={f"own-{i}": "v" for i in range(8)})

@@ -336,6 +336,10 @@ DISTILLATION = GOOD.replace(
         ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {'a b.c:d/e=f+g@h-i_': v}", True),
         ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {'a#b': v}", False),
         ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {k: 'a#b'}", False),
+        # "Tagging your AWS resources": keys that start with aws:, in any case, are AWS's own.
+        ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {'aWs:team': v}", False),
+        ("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {'team-aws:': 'aws:v'}", True),
+        ("    model: support\n", "    model: support\n    tags: {'AWS:cost': v}\n", False),
         ("    model: support\n", "    model: support\n    tags: {" + "k" * (TAG_KEY["max"] + 1) + ": v}\n", False),
         (
             "{epochCount: 2}",
@@ -382,6 +386,16 @@ def test_a_tag_problem_is_at_its_key_in_the_file(tmp_path, capsys):
     assert [line.split(": ")[:2] for line in lines] == [
         ["8:23", "models.support.job_tags.a#b"],
         ["8:36", "models.support.job_tags.k"],
+    ]
+
+
+def test_a_tag_key_that_aws_reserves_is_named_at_its_key(tmp_path, capsys):
+    text = GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: {ok: v, 'aws:team': v}")
+    code, lines = validate(capsys, write(tmp_path, text))
+    assert code == 1
+    assert lines == [
+        "8:23: models.support.job_tags.'aws:team': the tag key 'aws:team' starts with 'aws:', which AWS reserves "
+        "for its own tags"
     ]
 
 

@@ -113,6 +113,13 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
         ),
         lambda stack, bucket: CustomModelDeployment(stack, "Deployment", model=given_model(stack)),
     ),
+    "a throughput with a tag key AWS reserves": (
+        nothing,
+        lambda stack, bucket: ProvisionedThroughput(
+            stack, "Throughput", model=given_model(stack), model_units=1, tags={"aws:team": "ml"}
+        ),
+        lambda stack, bucket: ProvisionedThroughput(stack, "Throughput", model=given_model(stack), model_units=1),
+    ),
     "a throughput of no model unit": (
         nothing,
         lambda stack, bucket: ProvisionedThroughput(stack, "Throughput", model=given_model(stack), model_units=0),
@@ -127,6 +134,11 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
         a_model_and_an_evaluation,
         lambda stack, bucket: evaluation(stack, bucket, baseline_model="bad model!"),
         lambda stack, bucket: evaluation(stack, bucket, baseline_model="amazon.nova-micro-v1:0"),
+    ),
+    "an evaluation with a job tag key AWS reserves, beside a provider and notifier": (
+        a_model_and_an_evaluation,
+        lambda stack, bucket: evaluation(stack, bucket, job_tags={"AWS:team": "ml"}),
+        lambda stack, bucket: evaluation(stack, bucket, job_tags={"team": "ml"}),
     ),
     "a notifier schedule EventBridge refuses": (
         nothing,
