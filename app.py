@@ -67,7 +67,7 @@ class ExampleModelsStack(cdk.Stack):
             training_data=S3Data.from_local_file(EXAMPLES / "data" / "support-train.jsonl"),
             validation_data=[S3Data.from_local_file(EXAMPLES / "data" / "support-validation.jsonl")],
             output_data=S3Data.from_bucket(data, "support/output/"),
-            hyper_parameters={"epochCount": epochs, "batchSize": 1, "learningRate": 0.00001},
+            hyper_parameters={"epochCount": epochs, "learningRate": 0.00001, "learningRateWarmupSteps": 10},
             custom_model_tags={"use-case": "support"},
         )
 
