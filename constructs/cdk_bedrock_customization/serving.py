@@ -9,6 +9,7 @@ from typing import Any, cast
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract
 
@@ -185,6 +186,27 @@ class ProvisionedThroughputBase(InvocableModel):
         return self.model_arn
 
 
+def _let_bedrock_optimize_with_the_models_key(model: CustomModelBase | bedrock.IModel) -> None:
+    """The statement that the Nova user guide's customize-fine-tune-encrypt.html (PermissionsNovaProvisionedThroughput)
+    adds to a custom Nova model's key: Bedrock optimizes the model for provisioned throughput with that key, as
+    itself. Added to a key this app made (an imported key's policy is its owner's to change), unless the model's
+    foundation model is known and not Nova."""
+    key = getattr(model, "kms_key", None)
+    foundation = getattr(model, "foundation_model", None)
+    if not isinstance(key, kms.Key) or (
+        isinstance(foundation, str) and not is_unresolved(foundation) and "amazon.nova-" not in foundation
+    ):
+        return
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "aws:bedrock:custom-model"}},
+        )
+    )
+
+
 def _refuse_another_region(scope: Construct, model: CustomModelBase | bedrock.IModel) -> None:
     """Bedrock serves a model in its own Region (a token, or a stack of no Region, is left to Bedrock)."""
     refuse_another_region(
@@ -348,6 +370,7 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
         )
         self._serve(scope, contract.PROVISIONED_THROUGHPUT, model, properties, tags, removal_policy, provider)
         _warn_of_a_foundation_model_without_its_variant(self, model.model_arn)
+        _let_bedrock_optimize_with_the_models_key(model)
         if commitment is not None:
             cdk.Annotations.of(self).add_warning_v2(
                 COMMITMENT_WARNING_ID,

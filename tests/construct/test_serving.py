@@ -353,6 +353,52 @@ def test_an_encrypted_model_of_another_stack_is_served_and_invoked_with_its_key(
     assert key_statements(template, "App") == [(["kms:Decrypt"], key_arn)]
 
 
+# The Nova user guide's customize-fine-tune-encrypt.html, statement PermissionsNovaProvisionedThroughput (its Sid left
+# out): Bedrock optimizes a custom Nova model for provisioned throughput with the model's key, as itself.
+NOVA_THROUGHPUT_KEY_STATEMENT = {
+    "Effect": "Allow",
+    "Principal": {"Service": "bedrock.amazonaws.com"},
+    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+    "Resource": "*",
+    "Condition": {"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "aws:bedrock:custom-model"}},
+}
+
+
+def bedrock_key_statements(template: Template) -> list[dict[str, Any]]:
+    (key,) = resources_of_type(template, "AWS::KMS::Key").values()
+    found = key["Properties"]["KeyPolicy"]["Statement"]
+    return [statement for statement in found if statement["Principal"] == {"Service": "bedrock.amazonaws.com"}]
+
+
+@pytest.mark.parametrize("throughputs", [1, 2])
+def test_a_nova_models_key_lets_bedrock_optimize_it_for_provisioned_throughput(stack, bucket, throughputs):
+    model = custom_model(stack, bucket, kms_key=kms.Key(stack, "ModelKey"))
+    for index in range(throughputs):
+        model.add_provisioned_throughput(f"Provisioned{index}", model_units=1)
+    assert bedrock_key_statements(Template.from_stack(stack)) == [NOVA_THROUGHPUT_KEY_STATEMENT]
+
+
+def test_an_imported_nova_models_key_lets_bedrock_optimize_it_for_provisioned_throughput(stack):
+    source = ModelSource.from_model_package_arn(PACKAGE_ARN)
+    imported = ImportedCustomModel(stack, "Imported", source=source, kms_key=kms.Key(stack, "ModelKey"))
+    imported.add_provisioned_throughput("Provisioned", model_units=1)
+    assert bedrock_key_statements(Template.from_stack(stack)) == [NOVA_THROUGHPUT_KEY_STATEMENT]
+
+
+@pytest.mark.parametrize(
+    ("base_model", "serve"),
+    [
+        (BASE_MODEL, lambda model: model.add_deployment("OnDemand")),
+        (BASE_MODEL, lambda model: None),
+        ("meta.llama3-1-8b-instruct-v1:0:128k", lambda model: model.add_provisioned_throughput("P", model_units=1)),
+    ],
+    ids=["nova-on-demand", "nova-not-served", "llama-provisioned"],
+)
+def test_the_key_gains_no_bedrock_statement_without_a_throughput_of_a_nova_model(stack, bucket, base_model, serve):
+    serve(custom_model(stack, bucket, base_model=base_model, kms_key=kms.Key(stack, "ModelKey")))
+    assert bedrock_key_statements(Template.from_stack(stack)) == []
+
+
 def test_a_model_given_by_arn_or_unencrypted_adds_no_key_grant(stack, bucket):
     role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     CustomModel.from_custom_model_arn(stack, "Existing", EXISTING_ARN).add_deployment("ByArn").grant_invoke(role)
