@@ -29,6 +29,9 @@ def ship_local_datasets(
     local = [(name, data) for name, data in named if isinstance(data, S3Data) and data.local_file is not None]
     if not local:
         return training_data, list(validation_data)
+    _, arn_of_model, model_id = base_model.rpartition(":foundation-model/")
+    if is_unresolved(base_model) and arn_of_model and not is_unresolved(model_id):
+        base_model = model_id  # aws_bedrock.FoundationModel's ARN: its partition alone is a token
     if is_unresolved(base_model):
         raise ValueError(
             f"{local[0][0]}: a local dataset is checked against its base model's format, and base_model is known "

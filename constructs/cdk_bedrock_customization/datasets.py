@@ -204,8 +204,12 @@ _FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
 
 
 def _model_id(base_model: str) -> str:
-    """A foundation model's id, from its id or ARN."""
-    return base_model.rsplit(":foundation-model/", 1)[-1] if base_model.startswith("arn:") else base_model
+    """A foundation model's id, from its id or ARN, or from the ARN of a custom model (whose continued training this
+    is), which names its base model: custom-model/<base model id>/<suffix>, as CustomModelArn's pattern has it."""
+    if not base_model.startswith("arn:"):
+        return base_model
+    kind, _, rest = base_model.split(":", 5)[-1].partition("/")
+    return rest.rsplit("/", 1)[0] if kind == "custom-model" else rest
 
 
 def model_family(base_model: str) -> str | None:

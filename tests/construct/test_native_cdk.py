@@ -23,6 +23,7 @@ from cdk_bedrock_customization import (
     Completion,
     CopiedCustomModel,
     CustomizationProvider,
+    CustomModel,
     CustomModelBase,
     CustomModelDeployment,
     EvaluationDataset,
@@ -43,6 +44,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 DEPLOYMENT_ARN = "arn:aws:bedrock:eu-west-1:444455556666:custom-model-deployment/a1b2c3d4e5f6"
 THROUGHPUT_ARN = "arn:aws:bedrock:eu-west-1:444455556666:provisioned-model/a1b2c3d4e5f6"
 IMPORTED_ARN = "arn:aws:bedrock:eu-west-1:444455556666:imported-model/a1b2c3d4e5f6"
+NOVA_CUSTOM_MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
 WEIGHTS_URI = "s3://open-weights-bucket/llama-3-8b/"
 # The service model as botocore ships it: the reference the lookups' ARN checks must agree with.
 SERVICE_MODEL = botocore.session.get_session().get_service_model("bedrock")
@@ -496,12 +498,42 @@ def test_a_model_trained_further_validates_local_data_against_its_foundation_mod
     assert second.foundation_model == "amazon.nova-micro-v1:0:128k"
 
 
+@pytest.mark.parametrize(
+    "base_model",
+    [
+        # aws_bedrock's ARN: its partition is a token, the model id is not.
+        lambda stack: bedrock.FoundationModel.from_foundation_model_id(
+            stack, "Base", bedrock.FoundationModelIdentifier("amazon.nova-micro-v1:0:128k")
+        ),
+        # Continued training of a custom model: CustomModelArn's pattern names its base model.
+        lambda stack: CustomModel.from_custom_model_arn(stack, "Base", NOVA_CUSTOM_MODEL_ARN),
+    ],
+    ids=["foundation-model-construct", "custom-model-arn"],
+)
+def test_a_local_dataset_is_checked_against_the_model_its_base_model_arn_names(stack, bucket, tmp_path, base_model):
+    given = base_model(stack)
+    good = EXAMPLES / "support-train.jsonl"  # Nova's conversation format
+    bad = write(tmp_path, "train.jsonl", [{"prompt": "a Titan-style record", "completion": "not Nova's format"}])
+    with pytest.raises(ValueError, match=rf"^training_data: {re.escape(str(bad))}:1"):
+        custom_model(stack, bucket, "Refused", base_model=given, training_data=S3Data.from_local_file(bad))
+    custom_model(stack, bucket, base_model=given, training_data=S3Data.from_local_file(good))
+    assert len(resources_of_type(Template.from_stack(stack), "Custom::BedrockModelCustomizationJob")) == 1
+
+
 def test_a_local_dataset_with_a_base_model_known_only_at_deploy_time_is_refused(stack, bucket):
     with pytest.raises(ValueError, match=r"^training_data: a local dataset is checked against its base model"):
         custom_model(
             stack,
             bucket,
             base_model=cdk.Fn.import_value("BaseModelArn"),
+            training_data=S3Data.from_local_file(EXAMPLES / "support-train.jsonl"),
+        )
+    identifier = bedrock.FoundationModelIdentifier(cdk.Fn.import_value("BaseModelId"))
+    with pytest.raises(ValueError, match=r"^training_data: a local dataset is checked against its base model"):
+        custom_model(
+            stack,
+            bucket,
+            base_model=bedrock.FoundationModel.from_foundation_model_id(stack, "Base", identifier),
             training_data=S3Data.from_local_file(EXAMPLES / "support-train.jsonl"),
         )
 
