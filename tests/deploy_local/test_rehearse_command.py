@@ -313,3 +313,31 @@ def test_a_model_evaluation_score_takes_a_model_and_metric_equals_a_number(capsy
         command.main(["--app", "true", "--model-evaluation-score", "Builtin.Helpfulness=0.6"])
     assert refused.value.code == 2
     assert "expected 2 arguments" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given_app", [False, True], ids=["no-app", "app-py-given"])
+def test_only_the_default_app_beside_the_example_template_is_rehearsed_as_the_example(
+    tmp_path, monkeypatch, capsys, given_app
+):
+    """A user's app.py given by --app, beside a copy of the README's template, is the user's: the example's scores
+    (which pass the example's gate) and its template are not rehearsed with it. Without --app they are, and the
+    report says so."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / command.EXAMPLE_TEMPLATE).parent.mkdir(parents=True)
+    (tmp_path / command.EXAMPLE_TEMPLATE).write_text(
+        "Parameters: {DataBucketName: {Type: String}}\nResources: {Topic: {Type: AWS::SNS::Topic}}\n"
+    )
+    synthesized: list[str] = []
+
+    def synthesize_nothing(app: str, *_: Any) -> Any:
+        synthesized.append(app)
+        raise SynthesisFailed(f"{app}: stopped here")
+
+    with mock.patch.object(command, "synthesize", synthesize_nothing):
+        assert command.main(["--app", f"{sys.executable} app.py"] if given_app else []) == 1
+    assert synthesized == [f"{sys.executable} app.py"]
+    notice = "this is this repository's example app: its evaluation scores and its plain template are rehearsed too"
+    assert (notice in capsys.readouterr().out) is not given_app
+    assert command._is_example(f"{sys.executable} app.py" if given_app else None) is not given_app
+    (tmp_path / command.EXAMPLE_TEMPLATE).unlink()
+    assert not command._is_example(None)

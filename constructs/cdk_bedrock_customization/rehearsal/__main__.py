@@ -72,11 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parameters = dict(item.split("=", 1) for item in args.parameter if "=" in item)
     if len(parameters) != len(args.parameter):
         parser.error("--parameter takes NAME=VALUE")
+    example = _is_example(args.app)
+    app = args.app or f"{sys.executable} {DEFAULT_APP}"
     try:
-        scores = _evaluation_scores(args.evaluation_score, _is_example(args.app), args.model_evaluation_score)
+        scores = _evaluation_scores(args.evaluation_score, example, args.model_evaluation_score)
     except ValueError as error:
         parser.error(str(error))
-    templates = _templates(args.template, args.app, parameters)
+    templates = _templates(args.template, example, parameters)
     for template in templates:  # before the app's rehearsal, which takes minutes
         try:
             load_template(template.path, template.parameters)
@@ -95,11 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().addHandler(logging.NullHandler())
     print("Local rehearsal: CloudFormation, Lambda, Step Functions and Bedrock are emulated in this process.")
     print("Nothing is created in AWS; what succeeds here can still fail there (quotas, permissions, data).\n")
+    if example:
+        print(
+            f"With no --app, and {EXAMPLE_TEMPLATE} here, this is this repository's example app: its evaluation "
+            "scores and its plain template are rehearsed too. Give --app to rehearse your own app without them.\n"
+        )
     with tempfile.TemporaryDirectory(prefix="deploy-local-") as work:
         try:
             steps = [
-                ("create", synthesize(args.app, Path(work) / "create")),
-                ("update", synthesize(args.app, Path(work) / "update", args.update_context)),
+                ("create", synthesize(app, Path(work) / "create")),
+                ("update", synthesize(app, Path(work) / "update", args.update_context)),
             ]
         except SynthesisFailed as error:
             print(f"{parser.prog}: {error}", file=sys.stderr)
@@ -115,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--app", default=f"{sys.executable} {DEFAULT_APP}", help="the CDK app command (default: app.py)"
+        "--app", help="the CDK app command (default: app.py, this repository's example where its template is here)"
     )
     parser.add_argument(
         "--update-context",
@@ -226,9 +233,10 @@ def _json_object(text: str) -> dict[str, Any]:
     return context
 
 
-def _is_example(app: str) -> bool:
-    """Whether the app is this repository's example (app.py, with the example template beside it)."""
-    return app.split()[-1:] == [DEFAULT_APP] and EXAMPLE_TEMPLATE.is_file()
+def _is_example(app: str | None) -> bool:
+    """Whether the app is this repository's example: no --app given (app.py), with the example template here. An
+    app given by --app is the user's, whatever it is called: the example's scores would pass its gates unasked."""
+    return app is None and EXAMPLE_TEMPLATE.is_file()
 
 
 def _evaluation_scores(
@@ -251,11 +259,11 @@ def _evaluation_scores(
     return scores
 
 
-def _templates(paths: list[Path] | None, app: str, parameters: Mapping[str, str]) -> list[PlainTemplate]:
+def _templates(paths: list[Path] | None, example: bool, parameters: Mapping[str, str]) -> list[PlainTemplate]:
     """The plain templates to deploy: those given, or by default the example app's (with its parameter
     values, unless given), unless another app is rehearsed."""
     if paths is None:
-        paths = [EXAMPLE_TEMPLATE] if _is_example(app) else []
+        paths = [EXAMPLE_TEMPLATE] if example else []
         parameters = {**EXAMPLE_TEMPLATE_PARAMETERS, **parameters} if paths else parameters
     return [PlainTemplate(path, path.stem, parameters) for path in paths]
 
