@@ -1552,7 +1552,10 @@ def _unreadable_line(raw: bytes, exc: ValueError | RecursionError) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8: {exc.reason} (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)"
     if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON: {exc.msg} at column {exc.colno}"
+        # The line is parsed with its line break: json counts a column from it, not from the line's start.
+        line = exc.doc.rstrip("\r\n")
+        where = "at the end of the line" if exc.pos >= len(line) else f"at column {exc.pos + 1}"
+        return f"not valid JSON: {exc.msg} {where}"
     if isinstance(exc, RecursionError):
         return "JSON nested more deeply than can be read"
     if isinstance(exc, NotJsonConstant):

@@ -283,6 +283,15 @@ def test_a_line_that_is_not_json_is_named_with_the_json_error(tmp_path: Path) ->
     assert error(path, TITAN_EXPRESS) == f"{path}:2: not valid JSON: Extra data at column 17"
 
 
+@pytest.mark.parametrize("line_break", ["\n", "\r\n"])
+def test_a_truncated_line_is_named_as_ending_too_soon(tmp_path: Path, line_break: str) -> None:
+    """The line ends before its record does: the error is at its end, not at a column 1 of a line after it."""
+    truncated = '{"prompt": "x", "completion": "y"'
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(f'{truncated}{line_break}{{"prompt": "a", "completion": "b"}}{line_break}'.encode())
+    assert error(path, TITAN_EXPRESS) == (f"{path}:1: not valid JSON: Expecting ',' delimiter at the end of the line")
+
+
 @pytest.mark.parametrize(
     ("line", "why"),
     [
