@@ -103,12 +103,7 @@ class EntryChecks(EvaluationChecks):
     def dangling(self, value: Any) -> bool:
         """Whether a deployment's or a throughput's model names a key of the file that does not exist (rather
         than a model id or ARN, which the contract checks)."""
-        return (
-            isinstance(value, str)
-            and value not in self.served_keys
-            and not value.startswith("arn:")
-            and "." not in value
-        )
+        return isinstance(value, str) and value not in self.served_keys and not _requests.names_a_model(value)
 
     def _reference_problems(self) -> list[Problem]:
         problems = []

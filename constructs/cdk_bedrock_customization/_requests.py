@@ -73,6 +73,12 @@ def reserved_tag_key_problem(key: str) -> str:
     return f"the tag key {key!r} starts with {key[:4]!r}, which AWS reserves for its own tags"
 
 
+def names_a_model(identifier: str) -> bool:
+    """Whether a literal model identifier is a model ARN or a foundation model's id (provider.model): anything else
+    reaches Bedrock as a custom model's name, which neither the models file nor the grants take."""
+    return identifier.startswith("arn:") or "." in identifier
+
+
 def present(**members: Any) -> dict[str, Any]:
     """The members that have a value."""
     return {name: value for name, value in members.items() if value is not None}

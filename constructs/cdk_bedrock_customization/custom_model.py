@@ -34,6 +34,7 @@ from ._resource import (
     grant_model_key,
     refusal_leaves_nothing,
 )
+from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
@@ -116,6 +117,11 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         customization = customization or Customization.fine_tuning()
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
+        if not is_unresolved(base_model_id) and not _requests.names_a_model(base_model_id):
+            raise ValueError(
+                f"base_model: {base_model_id!r} is neither a foundation model id (such as amazon.nova-micro-v1:0:128k) "
+                "nor a model ARN; give a custom model as CustomModel.from_custom_model_arn(...) or a CustomModel"
+            )
         _refuse_other_regions(scope, base_model_id, customization.teacher)
         super().__init__(scope, construct_id)
         #: The foundation model this model customizes, through the models it continues training.

@@ -892,6 +892,15 @@ class TestProvider:
         assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
 
 
+def test_a_base_model_that_is_neither_a_foundation_model_id_nor_an_arn_is_refused_as_the_models_file_does(
+    stack, bucket
+):
+    with pytest.raises(
+        ValueError, match=r"^base_model: 'nova-micro' is neither a foundation model id .* nor a model ARN"
+    ):
+        model(stack, bucket, base_model="nova-micro")
+
+
 class TestTags:
     def test_tags_of_reach_the_job_and_the_model(self, stack, bucket):
         model(stack, bucket, job_tags={"run": "7"}, custom_model_tags={"use-case": "support"})

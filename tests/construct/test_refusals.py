@@ -89,6 +89,11 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
         lambda stack, bucket: custom_model(stack, bucket, job_name="-bad"),
         lambda stack, bucket: custom_model(stack, bucket, job_name="good"),
     ),
+    "a model whose base model is a bare name, which neither the models file nor the grants take": (
+        nothing,
+        lambda stack, bucket: custom_model(stack, bucket, base_model="nova-micro"),
+        lambda stack, bucket: custom_model(stack, bucket, base_model="amazon.nova-micro-v1:0:128k"),
+    ),
     "a model refused by its network": (
         nothing,
         lambda stack, bucket: custom_model(stack, bucket, vpc_subnets=ec2.SubnetSelection(subnets=[])),
