@@ -74,10 +74,12 @@ class Completion:
         seconds = timeout.to_seconds(integral=False)
         whole = round(seconds)
         # Fractional hours or minutes carry float error (Duration.hours(1.1) is 3960.0000000000005 seconds).
-        if abs(seconds - whole) > WHOLE_SECOND_TOLERANCE or not 1 <= whole <= MAX_WAIT_SECONDS:
+        given = f"completion timeout: {timeout.to_human_string()} ({seconds:g} seconds)"
+        if abs(seconds - whole) > WHOLE_SECOND_TOLERANCE:
+            raise ValueError(f"{given} is not a whole number of seconds, as a CloudFormation wait condition's is")
+        if not 1 <= whole <= MAX_WAIT_SECONDS:
             raise ValueError(
-                f"completion timeout: {timeout.to_human_string()} ({seconds:g} seconds) is not a whole number of "
-                "seconds between 1 second and 12 hours, the longest a CloudFormation wait condition waits"
+                f"{given} must be between 1 second and 12 hours, the longest a CloudFormation wait condition waits"
             )
         return Completion(CompletionMode.EVENT_DRIVEN, timeout if whole == seconds else cdk.Duration.seconds(whole))
 

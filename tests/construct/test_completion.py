@@ -110,9 +110,11 @@ class TestEventDriven:
         ((_, condition),) = of_type(resources(stack), WAIT).items()
         assert condition["Properties"]["Timeout"] == "21600"
         with pytest.raises(
-            ValueError, match=r"completion timeout: 13 hours \(46800 seconds\) is not a whole number of"
+            ValueError, match=r"^completion timeout: 13 hours \(46800 seconds\) must be between 1 second and 12 hours"
         ):
             Completion.event_driven(cdk.Duration.hours(13))
+        with pytest.raises(ValueError, match=r"^completion timeout: 0 seconds \(0 seconds\) must be between 1 second"):
+            Completion.event_driven(cdk.Duration.seconds(0))
         # A wait condition's Timeout is whole seconds.
         with pytest.raises(
             ValueError, match=r"completion timeout: 1 second 500 millis \(1.5 seconds\) is not a whole number"
