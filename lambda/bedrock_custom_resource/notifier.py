@@ -138,7 +138,16 @@ def _on_state_change(detail: Mapping[str, Any]) -> list[str]:
     if wait is None:
         logger.info("No wait condition of this stack is waiting for %s", job_arn)
         return []
-    return _settle([wait])
+    signalled = _settle([wait])
+    if not signalled:
+        # Bedrock's read lags its event: failing lets Lambda deliver the event again (twice, minutes apart), where
+        # the backstop would settle the wait only on its next run, up to its interval later.
+        raise EventAhead(f"The event says {job_arn} is {status}, but Bedrock still reads it as running: retry")
+    return signalled
+
+
+class EventAhead(RuntimeError):
+    """A job's final-status event arrived before Bedrock's read of the job showed that status."""
 
 
 def _on_wait_started(detail: Mapping[str, Any]) -> list[str]:
