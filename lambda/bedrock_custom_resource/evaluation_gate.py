@@ -106,38 +106,55 @@ def _datasets(job: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def read_scores(job: Mapping[str, Any], datasets: Mapping[str, list[str]]) -> JobScores:
     """The job's scores, from the result files under ``<output s3Uri>/<job name>/<job id>/``; when there are none
-    there, from every result file under ``<output s3Uri>/<job name>/``. A job name is reused (a redeploy of the same
-    configuration, once the earlier job's record is deleted) while the results of the earlier job stay: its job
-    id, the last part of its ARN, keeps them apart."""
+    there (the guide names that folder the job's uuid, not its id), from those under ``<output s3Uri>/<job name>/``
+    written since the job was created, which must all be of one run (the folder before their ``models/``). A job name
+    is reused (a redeploy once the earlier job's record is deleted) while the earlier job's results stay: they are
+    never mixed in."""
     bucket, _, key = str(job["outputDataConfig"]["s3Uri"]).removeprefix("s3://").partition("/")
     prefix = f"{key.rstrip('/')}/{job['jobName']}/" if key.strip("/") else f"{job['jobName']}/"
     job_id = str(job["jobArn"]).rsplit("/", 1)[1]
-    scores = _scores_under(bucket, f"{prefix}{job_id}/", datasets)
-    if not scores.by_dataset:
-        scores = _scores_under(bucket, prefix, datasets)
-    if not scores.by_dataset:
+    files = _result_files(bucket, f"{prefix}{job_id}/")
+    if not files:
+        created = job["creationTime"].replace(microsecond=0)  # S3 dates an object to the second
+        files = [file for file in _result_files(bucket, prefix) if file[2] >= created]
+        runs = sorted({_run_of(name[len(prefix) :]) for name, _, _ in files})
+        if len(runs) > 1:
+            raise EvaluationUnsuccessful(
+                f"Model evaluation job {job['jobName']} completed, but result files of {len(runs)} runs under "
+                f"s3://{bucket}/{prefix} ({', '.join(runs)}) were written since it was created: the gate cannot "
+                "tell which are its own"
+            )
+    if not files:
         raise EvaluationUnsuccessful(
             f"Model evaluation job {job['jobName']} completed, but no result file (*_output.jsonl) is under "
             f"s3://{bucket}/{prefix}"
         )
+    s3, scores = s3_client(), JobScores()
+    for name, dataset, _ in files:
+        body = s3.get_object(Bucket=bucket, Key=name)["Body"]
+        try:
+            scores.add_file(dataset, body.iter_lines(), datasets.get(dataset, []))
+        except ValueError as error:
+            raise EvaluationUnsuccessful(f"s3://{bucket}/{name}: {error}") from None
     return scores
 
 
-def _scores_under(bucket: str, prefix: str, datasets: Mapping[str, list[str]]) -> JobScores:
+def _run_of(relative_key: str) -> str:
+    """The run folder of a result file's key below the job name's folder: what comes before its models/ folder."""
+    return relative_key.split("/models/", 1)[0] if "/models/" in relative_key else relative_key.split("/", 1)[0]
+
+
+def _result_files(bucket: str, prefix: str) -> list[tuple[str, str, Any]]:
+    """Each result file under prefix: its key, the dataset it scores and when it was written."""
     s3 = s3_client()
-    scores = JobScores()
+    found = []
     request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
     while True:  # paged by hand, as every listing here
         page = s3.list_objects_v2(**request)
         for item in page.get("Contents", []):
             dataset = evaluation_scores.dataset_of_result(item["Key"])
-            if dataset is None:
-                continue
-            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"]
-            try:
-                scores.add_file(dataset, body.iter_lines(), datasets.get(dataset, []))
-            except ValueError as error:
-                raise EvaluationUnsuccessful(f"s3://{bucket}/{item['Key']}: {error}") from None
+            if dataset is not None:
+                found.append((item["Key"], dataset, item["LastModified"]))
         if not page.get("IsTruncated"):
-            return scores
+            return found
         request["ContinuationToken"] = page["NextContinuationToken"]

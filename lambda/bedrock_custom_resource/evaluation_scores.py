@@ -159,10 +159,12 @@ class JobScores:
 
 
 def dataset_of_result(key: str) -> str | None:
-    """The dataset a result file's key names (the part after /datasets/); None for a key of no result file."""
-    if not key.endswith(RESULT_FILE_SUFFIX) or "/datasets/" not in key:
+    """The dataset a result file's key names: .../datasets/<dataset>/<file>_output.jsonl, the folder that holds the
+    file (a dataset may itself be named datasets); None for a key of no result file."""
+    parts = key.split("/")
+    if not key.endswith(RESULT_FILE_SUFFIX) or len(parts) < 3 or parts[-3] != "datasets":
         return None
-    return key.rsplit("/datasets/", 1)[1].split("/", 1)[0] or None
+    return parts[-2] or None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ def test_a_result_file_key_names_its_dataset_and_other_keys_are_not_results() ->
     assert evaluation_scores.dataset_of_result(KEY) == "Builtin.Gigaword"
     assert evaluation_scores.dataset_of_result("evaluations/my-job/amazon-bedrock-evaluations-permission-check") is None
     assert evaluation_scores.dataset_of_result("evaluations/my-job/x/custom_metrics/m.json") is None
+    # EvaluationDatasetName is [0-9a-zA-Z-_.]+: a dataset may be named datasets.
+    named_datasets = KEY.replace("/datasets/Builtin.Gigaword/", "/datasets/datasets/")
+    assert evaluation_scores.dataset_of_result(named_datasets) == "datasets"
+    assert evaluation_scores.dataset_of_result(KEY.replace("/datasets/Builtin.Gigaword/", "/datasets/")) is None
 
 
 def test_not_applicable_results_are_left_out_of_the_mean() -> None:

@@ -17,6 +17,7 @@ import pytest
 from bedrock_custom_resource import index, lifecycle
 from bedrock_custom_resource.evaluation_gate import EvaluationGateFailed
 from bedrock_custom_resource.model_evaluation import EvaluationUnsuccessful
+from moto.s3.models import s3_backends
 
 from .conftest import ACCOUNT, REGION, ROLE_ARN, SERVICE_TOKEN, CloudFormationEvents
 from .notifier_helpers import Stack
@@ -284,6 +285,68 @@ def test_results_of_an_earlier_job_of_the_same_name_are_not_read(bedrock, result
     data = gate(job_arn, [{"metricName": "Builtin.Accuracy", "atLeast": "1"}])["Data"]
 
     assert float(data["Scores.Builtin.BoolQ.Builtin.Accuracy"]) == 1.0  # not the mean with the stale 0.0s
+
+
+def written_before_the_job(key: str) -> None:
+    """Dates the object in moto's S3 to before any job of the test was created (an earlier run's results)."""
+    stored = s3_backends[ACCOUNT]["global"].buckets[BUCKET].keys[key]
+    stored.last_modified = stored.last_modified.replace(year=2020)
+
+
+def moved_to_run(results: Any, job_arn: str, run: str) -> list[str]:
+    """Moves the job's result files from its id's folder to the run folder run (the user guide's job-uuid, or a
+    <job name>/<random id> as practitioners report it); the moved keys."""
+    job_id = job_arn.rsplit("/", 1)[1]
+    moved = []
+    for item in results.list_objects_v2(Bucket=BUCKET)["Contents"]:
+        if item["Key"].endswith("_output.jsonl"):
+            key = item["Key"].replace(f"/{job_id}/", f"/{run}/")
+            results.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET, "Key": item["Key"]})
+            results.delete_object(Bucket=BUCKET, Key=item["Key"])
+            moved.append(key)
+    return moved
+
+
+def stale_copies(results: Any, keys: list[str], run: str, new_run: str, accuracy: float) -> None:
+    record = {"automatedEvaluationResult": {"scores": [{"metricName": "Accuracy", "result": accuracy}]}}
+    for key in keys:
+        stale = key.replace(f"/{new_run}/", f"/{run}/")
+        results.put_object(Bucket=BUCKET, Key=stale, Body=json.dumps(record).encode())
+        written_before_the_job(stale)
+
+
+@pytest.mark.parametrize("run", ["0d2c6f1e-uuid", "support-eval/q8w7e6r5t4y3"], ids=["job-uuid", "name-and-random-id"])
+def test_results_outside_the_job_ids_folder_are_read_without_an_earlier_runs(bedrock, results, events, run):
+    """The guide's layout names the folder job-uuid, which may not be the ARN's id: the gate then reads what was written
+    under the job name since the job was created, never the results an earlier job of the same name left there."""
+    job_arn = completed(bedrock, events, {"Builtin.Accuracy": 0.1})
+    moved = moved_to_run(results, job_arn, run)
+    stale_copies(results, moved, "earlier-run-uuid", run, accuracy=0.95)
+
+    data = gate(job_arn, [{"metricName": "Builtin.Accuracy", "atMost": "1"}])["Data"]
+
+    assert float(data["Scores.Builtin.BoolQ.Builtin.Accuracy"]) == pytest.approx(0.1)  # not the mean with 0.95s
+    with pytest.raises(EvaluationGateFailed, match=r"Builtin.Accuracy on Builtin.BoolQ: 0.1000, required >= 0.5000"):
+        gate(job_arn, [{"metricName": "Builtin.Accuracy", "atLeast": "0.5"}])
+
+
+def test_results_of_two_runs_since_the_job_was_created_fail_the_gate(bedrock, results, events):
+    job_arn = completed(bedrock, events, {"Builtin.Accuracy": 0.9})
+    moved = moved_to_run(results, job_arn, "first-uuid")
+    for key in moved:
+        results.copy_object(
+            Bucket=BUCKET, Key=key.replace("/first-uuid/", "/second-uuid/"), CopySource={"Bucket": BUCKET, "Key": key}
+        )
+    with pytest.raises(EvaluationUnsuccessful, match=r"result files of 2 runs .* \(first-uuid, second-uuid\) were"):
+        gate(job_arn, [{"metricName": "Builtin.Accuracy", "atLeast": "0.5"}])
+
+
+def test_only_an_earlier_runs_results_fail_the_gate_as_none(bedrock, results, events):
+    job_arn = completed(bedrock, events, {"Builtin.Accuracy": 0.9})
+    for key in moved_to_run(results, job_arn, "earlier-uuid"):
+        written_before_the_job(key)
+    with pytest.raises(EvaluationUnsuccessful, match=r"no result file \(\*_output.jsonl\) is under"):
+        gate(job_arn, [{"metricName": "Builtin.Accuracy", "atLeast": "0.5"}])
 
 
 def test_a_requirement_on_a_metric_the_job_does_not_compute_fails_the_gate(bedrock, results, events):
