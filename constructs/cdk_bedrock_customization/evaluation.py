@@ -110,6 +110,21 @@ def served_model(model: Any) -> str | None:
     return attribute_string(model.resource, "modelArn") if isinstance(model, ProvisionedThroughput) else None
 
 
+def _evaluator_identifier(model: Any) -> str:
+    """The identifier a judge is invoked by: a foundation model or an inference profile (EvaluatorModelIdentifier's
+    pattern takes no provisioned-model, imported-model or custom-model ARN), refused at synth by kind since a
+    construct's ARN is known only at deploy, once what it serves may have been bought."""
+    from .model_import import ImportedModelBase
+    from .serving import CustomModelBase, CustomModelDeploymentBase, ProvisionedThroughputBase
+
+    if isinstance(model, (ProvisionedThroughputBase, ImportedModelBase, CustomModelBase, CustomModelDeploymentBase)):
+        raise ValueError(
+            f"evaluator_model: {model.node.path} ({type(model).__name__}) cannot judge: an evaluation job's evaluator "
+            "is a foundation model or an inference profile (CreateEvaluationJob's EvaluatorModelIdentifier)"
+        )
+    return model_identifier(model, "evaluator_model")
+
+
 def model_identifier(model: Any, parameter: str) -> str:
     """The identifier an evaluation job invokes a model by.
 
@@ -215,7 +230,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         _check_json_object("inference_params", inference_params)
         evaluated = model_identifier(model, "model")
         compared = _baseline_identifier(baseline_model, evaluated)
-        evaluator = None if evaluator_model is None else model_identifier(evaluator_model, "evaluator_model")
+        evaluator = None if evaluator_model is None else _evaluator_identifier(evaluator_model)
         _refuse_other_regions(scope, model=evaluated, baseline_model=compared, evaluator_model=evaluator)
         gating = _gating(completion or DEFAULT_COMPLETION)
         _check_response_size(checked_datasets, with_baseline=compared is not None)

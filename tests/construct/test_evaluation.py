@@ -719,3 +719,31 @@ def test_the_gate_follows_the_jobs_logical_ids_when_they_are_overridden(stack, b
     (gate,) = resources_of_type(Template.from_stack(stack), GATE).values()
     assert gate["Properties"]["jobIdentifier"] == {"Ref": "SupportEvaluation"}
     assert gate["Properties"]["baselineJobIdentifier"] == {"Ref": "BaselineEvaluation"}
+
+
+@pytest.mark.parametrize(
+    "judge",
+    [
+        lambda stack, bucket: ProvisionedThroughput(
+            stack,
+            "JudgeThroughput",
+            model=bedrock.FoundationModel.from_foundation_model_id(
+                stack, "Pro", bedrock.FoundationModelIdentifier.AMAZON_NOVA_PRO_V1_0
+            ),
+            model_units=1,
+        ),
+        lambda stack, bucket: ImportedModel(stack, "JudgeWeights", model_data=S3Data.from_bucket(bucket, "weights/")),
+        lambda stack, bucket: custom_model(stack, bucket, "JudgeModel"),
+    ],
+    ids=["provisioned-throughput", "imported-model", "custom-model"],
+)
+def test_a_judge_that_serves_a_model_of_this_app_is_refused_at_synth(stack, bucket, judge) -> None:
+    """botocore's EvaluatorModelIdentifier pattern takes foundation models and inference profiles only; the construct's
+    ARN is a token at synth, which the contract check passes, and the deploy would fail once it was bought."""
+    pattern = contract.service_model().shape_for("EvaluatorModelIdentifier").metadata["pattern"]
+    for refused in (THROUGHPUT_ARN, "arn:aws:bedrock:us-east-1:123456789012:imported-model/a1b2c3d4e5f6"):
+        assert not re.fullmatch(pattern, refused)
+    given = judge(stack, bucket)
+    with pytest.raises(ValueError, match=r"^evaluator_model: TestStack/Judge\w+ \(\w+\) cannot judge"):
+        judged_against_nova_micro(stack, bucket, given)
+    assert resources_of_type(Template.from_stack(stack), JOB) == {}
