@@ -185,9 +185,11 @@ def model_import(
     kms_key: str | None = None,
     vpc_config: Mapping[str, Any] | None = None,
     completion: str | None = None,
+    model_data_digest: str | None = None,
 ) -> dict[str, Any]:
     """CreateModelImportJob's request; model_data: the S3 URI of the weights' folder; role and kms_key: ARNs;
-    completion: the job's waitUntil. The handler generates the names when they are left out."""
+    completion: the job's waitUntil; model_data_digest: the digest of the weights the stack uploads there. The
+    handler generates the names when they are left out."""
     return {
         "modelDataSource": {"s3DataSource": {"s3Uri": model_data}},
         "roleArn": role,
@@ -197,6 +199,7 @@ def model_import(
             importedModelKmsKeyId=kms_key,
             vpcConfig=vpc_config,
             waitUntil=completion,
+            modelDataDigest=model_data_digest,
         ),
     }
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from ._local_folders import MAX_EPHEMERAL_STORAGE_MIB, folder_bytes, upload_problem, upload_storage_mib
 from ._nag import acknowledge, resolved_wildcards
@@ -47,6 +49,13 @@ def upload_folder(
     )
     _acknowledge_upload_function(cdk.Stack.of(scope))
     return deployment
+
+
+def uploaded_digest(upload: IDependable) -> str:
+    """The digest of the content a folder's upload (upload_folder's) puts under its prefix (its asset's hash, known
+    at synth): an import of that prefix names it, so that new content makes CloudFormation update the import."""
+    (asset,) = [child for child in cast(Construct, upload).node.children if isinstance(child, s3_assets.Asset)]
+    return asset.asset_hash
 
 
 def _acknowledge_upload_function(stack: cdk.Stack) -> None:

@@ -128,6 +128,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
             kms_key=kms_key.key_arn if kms_key else None,
             vpc_config=vpc_config(subnets, groups),
             completion=self.completion.wait_until(RESOURCE_TYPE),
+            model_data_digest=_uploaded_digest(model_data),
         )
         properties = keyed_for_waiting(self.completion, use.stack, properties)
         self._own_tags = {"jobTags": dict(job_tags or {}), "importedModelTags": dict(imported_model_tags or {})}
@@ -238,3 +239,12 @@ def _check_weights(folder: str) -> None:
         validate_weights(folder)
     except WeightsError as error:
         raise ValueError("model_data: the weights are not ones Custom Model Import takes:\n" + str(error)) from None
+
+
+def _uploaded_digest(model_data: S3Data) -> str | None:
+    """The digest of the weights the stack uploads under model_data (None: weights it does not upload)."""
+    if model_data.uploaded_by is None:
+        return None
+    from ._uploads import uploaded_digest  # loads aws_s3_deployment only when a folder is uploaded
+
+    return uploaded_digest(model_data.uploaded_by)

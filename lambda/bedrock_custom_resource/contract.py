@@ -495,8 +495,14 @@ _DECLARED = (
         generated_names=("jobName", "importedModelName"),
         tag_members=("jobTags", "importedModelTags"),
         file_section="open_weight_models",
-        defaults={"waitUntil": WaitUntil.COMPLETED.value},
-        handler_members={"waitUntil": EVENTLESS_WAIT_UNTIL},
+        defaults={"waitUntil": WaitUntil.COMPLETED.value, "modelDataDigest": ""},
+        # modelDataDigest: a digest of the weights' content where the stack uploads them (the prefix stays the same
+        # while its content changes): new weights are imported by a new job.
+        handler_members={
+            "waitUntil": EVENTLESS_WAIT_UNTIL,
+            "modelDataDigest": lambda value, is_unresolved: _string_problems("modelDataDigest", value, is_unresolved),
+        },
+        fingerprinted_members=("modelDataDigest",),
         listing="ListModelImportJobs",
     ),
     ResourceContract(

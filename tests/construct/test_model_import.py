@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from cdk_bedrock_customization import Completion, CustomizationProvider, ImportedModel, S3Data
 
@@ -279,6 +281,41 @@ def test_a_local_folder_is_checked_at_synth_and_uploaded_before_the_import(stack
     resources = Template.from_stack(stack).to_json()["Resources"]
     (upload_id,) = [k for k, r in resources.items() if r["Type"] == "Custom::CDKBucketDeployment"]
     assert upload_id in resources[stack.get_logical_id(model.resource)]["DependsOn"]
+
+
+def import_properties_of(folder: Any) -> dict[str, Any]:
+    """The import's properties when the folder's weights are uploaded under the same prefix, in a stack of their own."""
+    stack = cdk.Stack(cdk.App(), "TestStack", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    bucket = s3.Bucket(stack, "Data")
+    weights_data = S3Data.from_local_folder(stack, "LlamaWeights", str(folder), bucket=bucket, key="llama/")
+    model = ImportedModel(stack, "Llama", model_data=weights_data)
+    properties: dict[str, Any] = Template.from_stack(stack).to_json()["Resources"][
+        stack.get_logical_id(model.resource)
+    ]["Properties"]
+    return properties
+
+
+def test_new_local_weights_under_the_same_prefix_change_the_import(tmp_path) -> None:
+    """CloudFormation updates a custom resource only when its properties change: the weights' digest is one, so new
+    weights under the same prefix are imported again (the handler replaces an import whose digest changed)."""
+    folder = make_model(tmp_path / "llama")
+    first = import_properties_of(folder)
+    assert import_properties_of(folder) == first  # the same weights: nothing to update
+    (folder / "tokenizer.json").write_text('{"version": "1.1"}')
+    second = import_properties_of(folder)
+    assert second["modelDataSource"] == first["modelDataSource"]
+    assert second["modelDataDigest"] != first["modelDataDigest"]
+    assert second["waitConditionKey"] != first["waitConditionKey"]  # a new job has a new wait
+    assert "modelDataDigest" not in import_properties_of_bucket_weights()
+
+
+def import_properties_of_bucket_weights() -> dict[str, Any]:
+    stack = cdk.Stack(cdk.App(), "TestStack", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    model = ImportedModel(stack, "Llama", model_data=weights(s3.Bucket(stack, "Data")))
+    properties: dict[str, Any] = Template.from_stack(stack).to_json()["Resources"][
+        stack.get_logical_id(model.resource)
+    ]["Properties"]
+    return properties
 
 
 def test_local_weights_that_custom_model_import_would_refuse_fail_the_synth(stack, bucket, tmp_path) -> None:

@@ -146,7 +146,28 @@ def test_a_tag_change_is_applied_in_place_and_a_new_source_imports_again(bedrock
     assert replaced != job_arn and JOB_ARN.fullmatch(replaced)
 
 
+def test_new_weights_under_the_same_prefix_import_again_and_their_rollback_returns_to_the_first(bedrock, events):
+    """modelDataDigest names the content the stack uploaded under the prefix: a new one imports the new weights by a
+    new job; the rollback's Update back to the first digest adopts the first job and imports nothing again."""
+    first = import_properties(modelDataDigest="a" * 64)
+    event, first_arn = create(events, first)
+    bedrock.set_import_job_status(first_arn, "Completed")
+    poll(event, first_arn)
+    second = import_properties(modelDataDigest="b" * 64)
+    second_arn = index.on_event(events.update(first_arn, second, first))["PhysicalResourceId"]
+    assert second_arn != first_arn and JOB_ARN.fullmatch(second_arn)
+    assert len(bedrock.calls_to("CreateModelImportJob")) == 2
+    assert bedrock.calls_to("CreateModelImportJob")[-1]["modelDataSource"] == first["modelDataSource"]
+
+    back = index.on_event(events.update(second_arn, first, second))["PhysicalResourceId"]
+
+    assert back == first_arn
+    assert len(bedrock.calls_to("CreateModelImportJob")) == 2
+
+
 def test_invalid_properties_are_refused_naming_the_member(bedrock, events):
+    with pytest.raises(contract.InvalidProperties, match="modelDataDigest: expected a string, got 7"):
+        create(events, import_properties(modelDataDigest=7))
     with pytest.raises(contract.InvalidProperties, match="modelDataSource"):
         create(events, import_properties(modelDataSource={"s3DataSource": {"s3Uri": "https://example.com/w"}}))
     assert bedrock.calls_to("CreateModelImportJob") == []
