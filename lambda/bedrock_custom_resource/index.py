@@ -65,6 +65,8 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         nothing = _delete_of_an_id_bedrock_refuses(entry, event, error)
         if nothing is not None:
             return nothing
+        if _poll_again(entry, event, error):
+            return {"IsComplete": False}
         message = error_message(error)
         reason = bounded_reason(message if message is not None else f"{type(error).__name__}, unreadable")
         if reason == message:
@@ -107,6 +109,44 @@ def _delete_of_an_id_bedrock_refuses(entry: str, event: Mapping[str, Any], error
     except Exception as unread:  # the Delete's own failure is answered, not this one
         logger.info("Could not tell whether Bedrock refuses %s as an identifier: %s", physical_id, unread)
     return None
+
+
+# Errors of a read that say nothing of the resource read: another read may not get them.
+TRANSIENT_READ_ERRORS = frozenset(
+    {"InternalServerException", "ServiceUnavailableException", "ThrottlingException", "ResourceNotFoundException"}
+)
+
+
+def _poll_again(entry: str, event: Mapping[str, Any], error: Exception) -> bool:
+    """Whether a poll of a Create or Update that failed is answered "not complete", to be polled again: its read
+    failed transiently, or its resource cannot be read (Bedrock may not show yet what it has just made). A failed poll
+    fails the request, whose rollback deletes its physical id, and a Delete that reads nothing takes the resource for
+    gone: a job or throughput Bedrock made would go on, outside the stack. So a poll fails only once the resource
+    reads; the provider's total timeout still bounds the polls."""
+    if entry != "is_complete" or event.get("RequestType") not in ("Create", "Update"):
+        return False
+    try:
+        handler = _handler(event)
+    except Exception:  # the request's own failure is answered
+        return False
+    kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
+    physical_id = event.get("PhysicalResourceId", "")
+    if kind is None or not kind.arn_pattern.fullmatch(physical_id):
+        return False
+    if _transient(error):
+        logger.warning("Polling %s failed (%s): polled again", physical_id, error)
+        return True
+    try:
+        unread = kind.get(handler.bedrock_client(), physical_id) is None
+    except Exception as read_error:
+        unread = _transient(read_error)
+    if unread:
+        logger.warning("%s cannot be read (%s): polled again, as Bedrock may not show it yet", physical_id, error)
+    return unread
+
+
+def _transient(error: Exception) -> bool:
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in TRANSIENT_READ_ERRORS
 
 
 def _naming_what_was_made(handler: ModuleType, event: Mapping[str, Any], entry: str) -> Mapping[str, Any]:

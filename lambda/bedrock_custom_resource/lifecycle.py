@@ -720,8 +720,9 @@ class MadeModel:
         except client.exceptions.ResourceNotFoundException:
             logger.info("%s %s is already gone", self.noun.capitalize(), model_arn)
         except client.exceptions.ConflictException as error:
-            if (self.find(client, model_arn) or {}).get("modelStatus") == "Creating":
-                raise  # not in use: still being created (retried_when_busy waits for it)
+            found = self.find(client, model_arn)
+            if found is None or found.get("modelStatus") == "Creating":
+                raise  # not in use: still being created, or not yet shown (retried_when_busy waits for it)
             raise ModelInUse(
                 f"{self.noun.capitalize()} {model_arn} cannot be deleted while it is in use ({error_message(error)}). "
                 "Delete the deployments and provisioned throughput that serve it first, then retry the delete."

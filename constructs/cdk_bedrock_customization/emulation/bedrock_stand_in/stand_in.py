@@ -176,6 +176,7 @@ class BedrockStandIn(_ModelJobs):
         self._lose_response_of: str | None = None
         # For each of the next HTTP requests of one operation: whether it is served before its server error.
         self._server_errors: list[bool] = []
+        self._unseen: dict[str, int] = {}
         self._server_error_operation: str | None = None
         self._patcher = monkeypatch
         install_moto_compensations(monkeypatch)
@@ -230,6 +231,10 @@ class BedrockStandIn(_ModelJobs):
             self._throttles_left -= 1
             setattr(request, ANSWERED, True)
             return throttling_response(request.url)
+        if self._unseen.get(self.attempts[-1], 0) > 0:
+            self._unseen[self.attempts[-1]] -= 1
+            setattr(request, ANSWERED, True)
+            return error_response(request.url, "ResourceNotFoundException", "The resource was not found (not yet)")
         if self._server_errors and self._server_error_operation == self.attempts[-1]:
             if self._server_errors.pop(0) and serve(request, self.attempts[-1]) is None:
                 botocore_stubber(event_name, request)  # an operation moto serves: served by moto, answer dropped
@@ -249,6 +254,10 @@ class BedrockStandIn(_ModelJobs):
         (HTTP 500), after serving the request when its item is True: the service did the work, and its answer was
         lost."""
         self._server_errors, self._server_error_operation = list(served), operation
+
+    def not_seen_yet(self, operation: str, times: int) -> None:
+        """Answer the next ``times`` requests of this read with ResourceNotFoundException, as after a create."""
+        self._unseen[operation] = times
 
     def throttle(self, times: int, operation: str | None = None) -> None:
         """Answer the next ``times`` HTTP requests (of this operation, if given) with ThrottlingException
