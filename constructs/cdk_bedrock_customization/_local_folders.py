@@ -15,14 +15,27 @@ MAX_EPHEMERAL_STORAGE_MIB = 10_240
 STORAGE_MARGIN_MIB = 512
 
 
-def folder_bytes(folder: str | os.PathLike[str]) -> int:
-    """The size of the files under folder (symbolic links are not followed, as the CDK does not copy them)."""
+def folder_bytes(folder: str | os.PathLike[str], _counted: set[str] | None = None) -> int:
+    """The size of what the CDK stages of folder: its files, and what symbolic links whose target is outside it lead
+    to, which it copies (SymlinkFollowMode.EXTERNAL: a Hugging Face cache's snapshot links into its blobs); a link
+    whose target is within the folder stays a link. Each folder counts once (links may lead into each other)."""
+    root = os.path.abspath(folder)
+    counted = set() if _counted is None else _counted
+    counted.add(os.path.realpath(root))
     total = 0
-    for directory, _subfolders, files in os.walk(folder):
-        for name in files:
+    for directory, subfolders, files in os.walk(root):
+        for name in [*files, *subfolders]:
             path = os.path.join(directory, name)
             if not os.path.islink(path):
+                total += os.path.getsize(path) if name in files else 0
+                continue
+            # As aws-cdk-lib's copyDirectory tells: the link's own target, resolved against its folder.
+            if os.path.commonpath([root, os.path.normpath(os.path.join(directory, os.readlink(path)))]) == root:
+                continue
+            if os.path.isfile(path):
                 total += os.path.getsize(path)
+            elif os.path.isdir(path) and os.path.realpath(path) not in counted:
+                total += folder_bytes(os.path.realpath(path), counted)
     return total
 
 

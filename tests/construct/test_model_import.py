@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -12,9 +14,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from cdk_bedrock_customization import Completion, CustomizationProvider, ImportedModel, S3Data
+from cdk_bedrock_customization._local_folders import folder_bytes
 
 from .conftest import inline_policies, resources_of_type, role_statements
-from .test_weights import make_model
+from .test_weights import make_model, write_sparse_weights
 
 IMPORT = "Custom::BedrockImportedModel"
 GIVEN_ROLE = "arn:aws:iam::123456789012:role/bedrock-imports"
@@ -342,3 +345,37 @@ def test_a_key_of_another_region_is_refused_naming_it(stack, bucket) -> None:
     with pytest.raises(ValueError, match=r"^kms_key: .* is a key of eu-west-1, and this stack deploys to us-east-1"):
         ImportedModel(stack, "Import", model_data=weights(bucket), kms_key=key)
     assert stack.node.try_find_child("Import") is None
+
+
+def hugging_face_snapshot(cache: Path) -> Path:
+    """A folder laid out as the Hugging Face cache lays out a snapshot: its files are links into ../../blobs; one
+    more link stays within the folder."""
+    blobs, snapshot = cache / "blobs", cache / "snapshots" / "abc123"
+    make_model(blobs / "files")
+    snapshot.mkdir(parents=True)
+    for file in (blobs / "files").iterdir():
+        (snapshot / file.name).symlink_to(os.path.relpath(file, snapshot))
+    (snapshot / "tokenizer-copy.json").symlink_to("tokenizer.json")
+    return snapshot
+
+
+def test_the_upload_size_counts_what_the_cdk_stages_of_a_folder_of_links(tmp_path) -> None:
+    """aws-cdk-lib copies the targets of links that lead outside the folder (SymlinkFollowMode.EXTERNAL) and keeps a
+    link within it: the expected size is read from the staged asset, not computed by the code under test."""
+    snapshot = hugging_face_snapshot(tmp_path / "cache")
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "TestStack", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    S3Data.from_local_folder(stack, "Weights", str(snapshot), bucket=s3.Bucket(stack, "Data"), key="llama/")
+    assembly = app.synth()
+    (staged,) = [folder for folder in Path(assembly.directory).glob("asset.*") if (folder / "config.json").exists()]
+    staged_bytes = sum(path.stat().st_size for path in staged.rglob("*") if path.is_file() and not path.is_symlink())
+    assert staged_bytes > 0
+    assert folder_bytes(snapshot) == staged_bytes
+
+
+def test_a_folder_of_links_to_weights_too_large_to_upload_is_refused(stack, bucket, tmp_path) -> None:
+    snapshot = hugging_face_snapshot(tmp_path / "cache")
+    blob = write_sparse_weights(tmp_path / "cache" / "blobs" / "large", 5 << 30)  # sparse: no disk space taken
+    (snapshot / "model-00002-of-00002.safetensors").symlink_to(blob)
+    with pytest.raises(ValueError, match=r"holds 5\.0 GiB, more than the 4\.8 GiB that aws-cdk-lib's BucketDeployment"):
+        S3Data.from_local_folder(stack, "Weights", str(snapshot), bucket=bucket, key="llama/")
