@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import cast
 
@@ -12,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 
-from constructs import Construct, IDependable
+from constructs import Construct, IConstruct, IDependable
 
 from ._local_folders import MAX_EPHEMERAL_STORAGE_MIB, folder_bytes, upload_problem, upload_storage_mib
 from ._nag import acknowledge, resolved_wildcards
@@ -34,6 +35,7 @@ def upload_folder(
     problem = upload_problem(path)
     if problem is not None:
         raise ValueError(problem)
+    bucket_and_prefix = _refuse_overlapping_uploads(scope, bucket, key)
     storage = min(MAX_EPHEMERAL_STORAGE_MIB, upload_storage_mib(folder_bytes(path)))
     deployment = s3_deployment.BucketDeployment(
         scope,
@@ -48,7 +50,27 @@ def upload_folder(
         retain_on_delete=True,
     )
     _acknowledge_upload_function(cdk.Stack.of(scope))
+    _UPLOADS.setdefault(scope.node.root, []).append((*bucket_and_prefix, deployment.node.path))
     return deployment
+
+
+# Each app's uploads: the bucket (its literal name, else its construct's path), the prefix and the upload's path.
+_UPLOADS: weakref.WeakKeyDictionary[IConstruct, list[tuple[str, str, str]]] = weakref.WeakKeyDictionary()
+
+
+def _refuse_overlapping_uploads(scope: Construct, bucket: s3.IBucket, key: str) -> tuple[str, str]:
+    """Refuses an upload whose prefix is another upload's in the same bucket, or holds it or is held by it: each
+    removes what is under its prefix that is not its folder's (prune), so one would delete or replace the other's
+    weights. The upload's bucket and prefix, to record once it is made."""
+    name = bucket.bucket_name
+    where = bucket.node.path if cdk.Token.is_unresolved(name) else name
+    for other_bucket, other_key, other_path in _UPLOADS.get(scope.node.root, []):
+        if other_bucket == where and (key.startswith(other_key) or other_key.startswith(key)):
+            raise ValueError(
+                f"key {key!r}: {other_path} uploads to the prefix {other_key!r} of the same bucket, and each upload "
+                "removes what is under its prefix that is not its folder's: give prefixes that do not hold each other"
+            )
+    return where, key
 
 
 def uploaded_digest(upload: IDependable) -> str:

@@ -379,3 +379,25 @@ def test_a_folder_of_links_to_weights_too_large_to_upload_is_refused(stack, buck
     (snapshot / "model-00002-of-00002.safetensors").symlink_to(blob)
     with pytest.raises(ValueError, match=r"holds 5\.0 GiB, more than the 4\.8 GiB that aws-cdk-lib's BucketDeployment"):
         S3Data.from_local_folder(stack, "Weights", str(snapshot), bucket=bucket, key="llama/")
+
+
+@pytest.mark.parametrize(("first", "second"), [("llama/", "llama/"), ("llama/", "llama/v2/"), ("llama/v2/", "llama/")])
+def test_an_upload_whose_prefix_holds_or_is_held_by_anothers_in_the_same_bucket_is_refused(
+    stack, bucket, tmp_path, first, second
+) -> None:
+    """Each upload removes what is under its prefix that is not its folder's (BucketDeployment's prune: `aws s3 sync
+    --delete`): one would delete or replace the other's weights."""
+    folder = make_model(tmp_path / "llama")
+    S3Data.from_local_folder(stack, "First", str(folder), bucket=bucket, key=first)
+    with pytest.raises(ValueError, match=rf"^key '{second}': TestStack/First uploads to the prefix '{first}' of the"):
+        S3Data.from_local_folder(stack, "Second", str(folder), bucket=bucket, key=second)
+    assert stack.node.try_find_child("Second") is None
+
+
+def test_uploads_to_prefixes_beside_each_other_or_to_other_buckets_are_made(stack, bucket, tmp_path) -> None:
+    folder = make_model(tmp_path / "llama")
+    S3Data.from_local_folder(stack, "First", str(folder), bucket=bucket, key="llama/")
+    S3Data.from_local_folder(stack, "Beside", str(folder), bucket=bucket, key="llama-2/")
+    S3Data.from_local_folder(stack, "Elsewhere", str(folder), bucket=s3.Bucket(stack, "Other"), key="llama/")
+    deployments = resources_of_type(Template.from_stack(stack), "Custom::CDKBucketDeployment")
+    assert len(deployments) == 3
