@@ -208,8 +208,9 @@ def _refuse_second_commitment(throughput: Mapping[str, Any], desired: lifecycle.
             for m in ("modelUnits", "commitmentDuration")
             if not lifecycle.same_value(desired.request.get(m), throughput.get(m))
         ]
+        values = ", ".join(f"{m} from {throughput.get(m)!r} to {desired.request.get(m)!r}" for m in changed)
         raise CommitmentInForce(
-            f"Changing {changed} needs a new provisioned throughput, but "
+            f"Changing {changed} ({values}) needs a new provisioned throughput, but "
             f"{throughput['provisionedModelArn']} has a {throughput['commitmentDuration']} commitment that cannot "
             "be cancelled: a replacement would buy a second commitment term. Only the name, the model and tags of "
             "a committed throughput can change; to change the rest, declare a new throughput beside it."

@@ -160,7 +160,7 @@ def test_a_committed_throughputs_refused_change_rolls_back_cleanly(bedrock):
     physical_id, _ = stack.create(properties)
     more_units = properties | {"modelUnits": "2"}
     mark = len(bedrock.calls)
-    with pytest.raises(RuntimeError, match=r"\['modelUnits'\] needs a new provisioned throughput"):
+    with pytest.raises(RuntimeError, match=r"\['modelUnits'\] \(modelUnits from 1 to 2\) needs a new provisioned"):
         index.on_event(stack.events.update(physical_id, more_units, properties))
     assert index.on_event(stack.events.update(physical_id, properties, more_units)) == {
         "PhysicalResourceId": physical_id

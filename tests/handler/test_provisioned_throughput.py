@@ -167,7 +167,9 @@ def test_more_model_units_replace_a_throughput_without_commitment(bedrock, event
 def test_more_model_units_are_refused_for_a_committed_throughput(bedrock, events, model_arn):
     old = throughput_properties(model_arn, commitmentDuration="OneMonth")
     _, throughput_arn = in_service(bedrock, events, old)
-    with pytest.raises(RuntimeError, match=r"\['modelUnits'\] needs a new provisioned throughput.*second commitment"):
+    with pytest.raises(
+        RuntimeError, match=r"\['modelUnits'\] \(modelUnits from 1 to 2\) needs a new provisioned throughput.*second"
+    ):
         index.on_event(update(events, throughput_arn, old | {"modelUnits": "2"}, old))
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
 
