@@ -25,7 +25,7 @@ Sources (:data:`RULES` names the page and section of each rule):
   "Chat Template Format Requirements": ``chat_template.json`` holds the template as a string.
 * safetensors, `"Format" <https://github.com/huggingface/safetensors#format>`_: 8 bytes (little-endian u64
   ``N``), an ``N``-byte UTF-8 JSON header that begins with ``{``, no duplicate keys, ``__metadata__`` a
-  string-to-string map, each tensor's ``dtype``, ``shape`` and ``data_offsets`` relative to the byte buffer,
+  string-to-string map or null, each tensor's ``dtype``, ``shape`` and ``data_offsets`` relative to the byte buffer,
   which its tensors must cover with no holes; the dtypes, their sizes in bits and the 100,000,000-byte header
   bound are those of its reference implementation
   (https://github.com/huggingface/safetensors/blob/main/safetensors/src/tensor.rs: ``Dtype::bitsize``,
@@ -574,8 +574,8 @@ def _tensors(header: Mapping[str, Any], data_bytes: int) -> tuple[list[_Tensor],
     """The header's tensors that have valid data_offsets (for the coverage check), and its entries' problems."""
     tensors, problems = [], []
     for name, info in header.items():
-        if name == "__metadata__":
-            if not (isinstance(info, dict) and all(isinstance(value, str) for value in info.values())):
+        if name == "__metadata__":  # the reference implementation's Option<HashMap<String, String>>: null too
+            if info is not None and not (isinstance(info, dict) and all(isinstance(v, str) for v in info.values())):
                 problems.append("__metadata__ must map strings to strings; the safetensors format allows no other JSON")
             continue
         tensor, problem = _tensor(name, info, data_bytes)

@@ -451,6 +451,12 @@ def test_a_safetensors_file_must_start_with_a_header_as_the_format_describes(
     assert problem.startswith(message), problem
 
 
+def test_a_null_metadata_is_no_metadata_as_the_reference_implementation_reads_it(model: Path) -> None:
+    """safetensors' tensor.rs reads __metadata__ as Option<HashMap<String, String>>: null is none."""
+    write_safetensors(model / "model.safetensors", {"__metadata__": None, **header_of(*LLAMA_TENSORS)})
+    validate_weights(model)
+
+
 @pytest.mark.parametrize(
     ("header", "message"),
     [
