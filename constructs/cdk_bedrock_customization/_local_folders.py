@@ -15,27 +15,28 @@ MAX_EPHEMERAL_STORAGE_MIB = 10_240
 STORAGE_MARGIN_MIB = 512
 
 
-def folder_bytes(folder: str | os.PathLike[str], _counted: set[str] | None = None) -> int:
-    """The size of what the CDK stages of folder: its files, and what symbolic links whose target is outside it lead
-    to, which it copies (SymlinkFollowMode.EXTERNAL: a Hugging Face cache's snapshot links into its blobs); a link
-    whose target is within the folder stays a link. Each folder counts once (links may lead into each other)."""
-    root = os.path.abspath(folder)
-    counted = set() if _counted is None else _counted
-    counted.add(os.path.realpath(root))
+# What an upload leaves out: hidden files and folders, at any depth (aws-cdk-lib's glob, matched on each name), such as
+# the .cache/ that `hf download --local-dir` writes with the time of the download, which would change the upload's
+# digest, and so import the same weights again, on every download. Custom Model Import reads none of them.
+UPLOAD_EXCLUDES = (".*",)
+
+
+def folder_bytes(folder: str | os.PathLike[str], _ancestors: tuple[str, ...] = ()) -> int:
+    """The size of what an upload of folder holds: its files but hidden ones (UPLOAD_EXCLUDES), each link counted as
+    what it leads to, as the asset's zip holds a copy for each (cdk-assets zips following links); a link back into a
+    folder it is within counts nothing (a loop)."""
+    real = os.path.realpath(folder)
+    if real in _ancestors:
+        return 0
     total = 0
-    for directory, subfolders, files in os.walk(root):
-        for name in [*files, *subfolders]:
-            path = os.path.join(directory, name)
-            if not os.path.islink(path):
-                total += os.path.getsize(path) if name in files else 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            # As aws-cdk-lib's copyDirectory tells: the link's own target, resolved against its folder.
-            if os.path.commonpath([root, os.path.normpath(os.path.join(directory, os.readlink(path)))]) == root:
-                continue
-            if os.path.isfile(path):
-                total += os.path.getsize(path)
-            elif os.path.isdir(path) and os.path.realpath(path) not in counted:
-                total += folder_bytes(os.path.realpath(path), counted)
+            if entry.is_dir():  # follows links
+                total += folder_bytes(entry.path, (*_ancestors, real))
+            elif entry.is_file():
+                total += entry.stat().st_size
     return total
 
 

@@ -15,7 +15,13 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 
 from constructs import Construct, IConstruct, IDependable
 
-from ._local_folders import MAX_EPHEMERAL_STORAGE_MIB, folder_bytes, upload_problem, upload_storage_mib
+from ._local_folders import (
+    MAX_EPHEMERAL_STORAGE_MIB,
+    UPLOAD_EXCLUDES,
+    folder_bytes,
+    upload_problem,
+    upload_storage_mib,
+)
 from ._nag import acknowledge, resolved_wildcards
 
 # What the upload function needs beyond its storage: the AWS CLI copies large files in parts.
@@ -40,7 +46,7 @@ def upload_folder(
     deployment = s3_deployment.BucketDeployment(
         scope,
         construct_id,
-        sources=[s3_deployment.Source.asset(str(path))],
+        sources=[s3_deployment.Source.asset(str(path), exclude=list(UPLOAD_EXCLUDES))],
         destination_bucket=bucket,
         destination_key_prefix=key,
         ephemeral_storage_size=cdk.Size.mebibytes(storage),

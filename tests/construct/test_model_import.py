@@ -348,29 +348,50 @@ def test_a_key_of_another_region_is_refused_naming_it(stack, bucket) -> None:
 
 
 def hugging_face_snapshot(cache: Path) -> Path:
-    """A folder laid out as the Hugging Face cache lays out a snapshot: its files are links into ../../blobs; one
-    more link stays within the folder."""
+    """A folder laid out as the Hugging Face cache lays out a snapshot: its files are links into ../../blobs. Besides:
+    a link within the folder, two links to one folder outside it, and the hidden .cache/ of `hf download`."""
     blobs, snapshot = cache / "blobs", cache / "snapshots" / "abc123"
     make_model(blobs / "files")
     snapshot.mkdir(parents=True)
     for file in (blobs / "files").iterdir():
         (snapshot / file.name).symlink_to(os.path.relpath(file, snapshot))
     (snapshot / "tokenizer-copy.json").symlink_to("tokenizer.json")
+    (blobs / "extra").mkdir()
+    (blobs / "extra" / "notes.txt").write_text("x" * 1000)
+    (snapshot / "extra-1").symlink_to(blobs / "extra")
+    (snapshot / "extra-2").symlink_to(blobs / "extra")
+    download_metadata(snapshot, "1733350000.0")
     return snapshot
 
 
-def test_the_upload_size_counts_what_the_cdk_stages_of_a_folder_of_links(tmp_path) -> None:
-    """aws-cdk-lib copies the targets of links that lead outside the folder (SymlinkFollowMode.EXTERNAL) and keeps a
-    link within it: the expected size is read from the staged asset, not computed by the code under test."""
+def download_metadata(folder: Path, when: str) -> None:
+    """What `hf download --local-dir` writes beside the files: its commit, etag and the time of the download."""
+    metadata = folder / ".cache" / "huggingface" / "download" / "config.json.metadata"
+    metadata.parent.mkdir(parents=True, exist_ok=True)
+    metadata.write_text(f"abc123\netag\n{when}\n")
+
+
+def test_the_upload_size_counts_what_the_upload_holds_of_a_folder_of_links(tmp_path) -> None:
+    """The expected size is read from aws-cdk-lib's staged asset, followed as cdk-assets zips it (each link a copy of
+    what it leads to), not computed by the code under test; hidden files are not uploaded."""
     snapshot = hugging_face_snapshot(tmp_path / "cache")
     app = cdk.App(outdir=str(tmp_path / "out"))
     stack = cdk.Stack(app, "TestStack", env=cdk.Environment(account=ACCOUNT, region=REGION))
     S3Data.from_local_folder(stack, "Weights", str(snapshot), bucket=s3.Bucket(stack, "Data"), key="llama/")
     assembly = app.synth()
     (staged,) = [folder for folder in Path(assembly.directory).glob("asset.*") if (folder / "config.json").exists()]
-    staged_bytes = sum(path.stat().st_size for path in staged.rglob("*") if path.is_file() and not path.is_symlink())
-    assert staged_bytes > 0
-    assert folder_bytes(snapshot) == staged_bytes
+    zipped = [Path(folder, name) for folder, _, names in os.walk(staged, followlinks=True) for name in names]
+    assert not any(part.startswith(".") for path in zipped for part in path.relative_to(staged).parts)
+    assert folder_bytes(snapshot) == sum(path.stat().st_size for path in zipped) > 2000
+
+
+def test_what_hf_download_writes_of_its_own_changes_neither_the_upload_nor_the_import(tmp_path) -> None:
+    """A fresh download of the same revision rewrites .cache/huggingface/download/*.metadata with its time: the
+    same weights must not be imported again."""
+    snapshot = hugging_face_snapshot(tmp_path / "cache")
+    first = import_properties_of(snapshot)
+    download_metadata(snapshot, "1733360000.0")
+    assert import_properties_of(snapshot) == first
 
 
 def test_a_folder_of_links_to_weights_too_large_to_upload_is_refused(stack, bucket, tmp_path) -> None:
