@@ -254,7 +254,10 @@ def status_command(
             for row in snapshot.rows
             if row.arn is not None and row.is_customization_job and row.output_s3_uri
         ]
-        if not jobs:
+        for row in snapshot.rows:
+            if row.is_customization_job and row.unread:
+                _print(f"{stack}: {row.logical_id}: not plotted, its job could not be read: {row.failure}")
+        if not jobs and not any(row.is_customization_job and row.unread for row in snapshot.rows):
             _print(f"{stack}: no model customization jobs to plot")
         for plotted in loss_curves.plot_jobs(clients.s3, jobs, plot):
             _print(plotted.line)

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,8 +169,11 @@ def _reason(error: Exception) -> str:
 
 
 def parse_metrics(text: str, loss_column: str, source: str) -> Series:
-    """A metrics file's steps and losses (and epochs, when it has them), in its order. Blank lines and rows without a
-    loss are skipped; anything else that is not a number, or not CSV, is an error naming the file and the line."""
+    """A metrics file's steps and losses (and epochs, when it has them), in its order. Blank lines, rows without a
+    loss and a last row with fewer fields than the header (a file being written) are skipped, and so is an empty
+    file; anything else that is not a number, or not CSV, is an error naming the file and the line."""
+    if not text.strip():
+        return Series(_label(loss_column), source, (), (), ())
     # newline="": the csv module reads line endings itself (\r\n, \r, or \n), and newlines in quoted fields.
     rows = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), skipinitialspace=True)
     try:
@@ -190,28 +192,43 @@ def _series(rows: Any, loss_column: str, source: str) -> Series:
     steps: list[float] = []
     losses: list[float] = []
     epochs: list[float | None] = []
-    for row in rows:
-        line = rows.line_num
-        values = [value.strip() for value in row]
-        if not any(values) or len(values) <= loss_at or not values[loss_at]:
+    for values, line, last in _rows_with_the_last_marked(rows):
+        if not any(values):
+            continue
+        if len(values) < len(header):
+            if last:
+                continue  # being written
+            raise MetricsError(f"{source}: line {line}: {len(values)} fields, where the header has {len(header)}")
+        if not values[loss_at]:
             continue
         steps.append(_number(values, step_at, STEP_COLUMN, source, line))
         losses.append(_number(values, loss_at, loss_column, source, line))
-        has_epoch = epoch_at is not None and epoch_at < len(values) and values[epoch_at] != ""
+        has_epoch = epoch_at is not None and values[epoch_at] != ""
         epochs.append(_number(values, epoch_at, EPOCH_COLUMN, source, line) if has_epoch else None)
-    label = "training loss" if loss_column == TRAINING_LOSS else "validation loss"
-    return Series(label, source, tuple(steps), tuple(losses), tuple(epochs))
+    return Series(_label(loss_column), source, tuple(steps), tuple(losses), tuple(epochs))
+
+
+def _label(loss_column: str) -> str:
+    return "training loss" if loss_column == TRAINING_LOSS else "validation loss"
+
+
+def _rows_with_the_last_marked(rows: Any) -> Iterator[tuple[list[str], int, bool]]:
+    """Each row's stripped values and line number, and whether it is the file's last row."""
+    held: tuple[list[str], int] | None = None
+    for row in rows:
+        if held is not None:
+            yield (*held, False)
+        held = ([value.strip() for value in row], rows.line_num)
+    if held is not None:
+        yield (*held, True)
 
 
 def _number(values: list[str], index: int | None, column: str, source: str, line: int) -> float:
     text = values[index] if index is not None and index < len(values) else ""
     try:
-        number = float(text)
+        return float(text)  # nan and inf too: a diverging loss is written so
     except ValueError:
-        number = math.inf
-    if not math.isfinite(number) and text.lower() != "nan":
-        raise MetricsError(f"{source}: line {line}: {column} {text!r} is not a number")
-    return number
+        raise MetricsError(f"{source}: line {line}: {column} {text!r} is not a number") from None
 
 
 # --- drawing ------------------------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from typing import Any
 import boto3
 import botocore.session
 from bedrock_custom_resource import aws, contract
-from bedrock_custom_resource.notifier import WAIT_CONDITION
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -106,7 +105,23 @@ class Row:
 
     @property
     def failed(self) -> bool:
-        return self.cloudformation_status.endswith("_FAILED") or bool({self.status, self.update_status} & FAILED)
+        """Failed as CloudFormation or Bedrock says, or named by an ARN that could not be read (an AccessDenied, say):
+        nothing can be said of it, so nothing is settled."""
+        return (
+            self.cloudformation_status.endswith("_FAILED")
+            or bool({self.status, self.update_status} & FAILED)
+            or self.unread
+        )
+
+    @property
+    def unread(self) -> bool:
+        """Named by an ARN that could not be read, though the stack holds it (not one it deleted)."""
+        return (
+            self.arn is not None
+            and not self.status
+            and bool(self.failure)
+            and self.cloudformation_status != "DELETE_COMPLETE"
+        )
 
     @property
     def is_customization_job(self) -> bool:
@@ -118,8 +133,9 @@ class Snapshot:
     stack: str
     read_at: datetime
     rows: tuple[Row, ...] = ()
-    # The stack's wait conditions still waiting (logical ids): a job may have ended and its wait not yet be
-    # signalled (a lost event, until the backstop), so the deployment still goes on.
+    # The stack's other resources still in progress (logical ids): its wait conditions (a job may have ended and its
+    # wait not yet be signalled: a lost event, until the backstop), a nested stack that holds models, what the
+    # models are made after (the provider's function): the deployment still goes on.
     waiting: tuple[str, ...] = ()
 
     @property
@@ -151,7 +167,7 @@ def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambd
     waiting = tuple(
         str(summary["LogicalResourceId"])
         for summary in summaries
-        if summary.get("ResourceType") == WAIT_CONDITION
+        if summary.get("ResourceType") not in contract.CONTRACTS
         and str(summary.get("ResourceStatus", "")).endswith("_IN_PROGRESS")
     )
     return Snapshot(stack, read_at, tuple(rows), waiting)

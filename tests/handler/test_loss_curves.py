@@ -265,6 +265,29 @@ def test_parsing_tolerates_a_bom_blanks_blank_lines_and_rows_without_a_loss():
     assert (series.steps, series.losses, series.epochs) == ((0.0, 2.0), (2.5, 1.25), (1.0, 2.0))
 
 
+# The user guide's columns of step_wise_training_metrics.csv (model-customization-analyze.html).
+GUIDE_HEADER = "step_number,epoch_number,training_loss,perplexity"
+
+
+@pytest.mark.parametrize("cut", ["2,0,1", "2,0,0.", "2,0"], ids=["inside-the-loss", "inside-a-number", "before-it"])
+def test_a_last_row_still_being_written_is_left_out(cut):
+    """A row with fewer fields than the header, last in the file: its loss may be cut short (1 of 1.25)."""
+    series = loss_curves.parse_metrics(f"{GUIDE_HEADER}\n0,0,2.5,12.2\n1,0,1.5,4.5\n{cut}", "training_loss", "s3://b/k")
+    assert (series.steps, series.losses) == ((0.0, 1.0), (2.5, 1.5))
+
+
+def test_a_row_with_fewer_fields_than_the_header_within_the_file_is_an_error_naming_its_line():
+    with pytest.raises(loss_curves.MetricsError, match=r"^s3://b/k: line 3: 3 fields, where the header has 4$"):
+        loss_curves.parse_metrics(f"{GUIDE_HEADER}\n0,0,2.5,12.2\n1,0,1.5\n2,0,1.25,3.5\n", "training_loss", "s3://b/k")
+
+
+def test_a_diverging_loss_is_a_number_and_an_empty_file_has_no_steps():
+    series = loss_curves.parse_metrics(f"{GUIDE_HEADER}\n0,0,2.5,12.2\n1,0,inf,inf\n2,0,-inf,0\n", "training_loss", "k")
+    assert series.losses == (2.5, math.inf, -math.inf)
+    empty = loss_curves.parse_metrics("", "training_loss", "s3://b/k")
+    assert (empty.steps, empty.losses, empty.label) == ((), (), "training loss")
+
+
 def test_a_file_without_the_loss_column_is_an_error():
     with pytest.raises(loss_curves.MetricsError) as error:
         loss_curves.parse_metrics("step_number,epoch_number,loss\n0,1,2\n", "training_loss", "s3://b/k")

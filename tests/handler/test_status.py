@@ -655,3 +655,36 @@ def test_without_a_region_the_command_says_how_to_give_one(aws_environment, monk
     assert capsys.readouterr().err == (
         "cdk-bedrock-customization status: You must specify a region. (--region, --profile)\n"
     )
+
+
+def test_a_job_that_cannot_be_read_is_not_settled_and_the_command_exits_1(
+    bedrock, cloudformation, one_job, command_clients, capsys
+):
+    """The job may still run (a read refused: AccessDenied, or not found): the documented exit 1, never "settled"."""
+    arn, _ = one_job
+    bedrock.set_job_status(arn, "Completed")
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn)])
+    bedrock.not_seen_yet("GetModelCustomizationJob", times=1)
+
+    assert cli.main(["status", STACK]) == 1
+    out = capsys.readouterr().out
+    assert "0/1 settled" not in out and "1 failed" in out
+    assert "    ! GetModelCustomizationJob: ResourceNotFoundException: " in out
+
+
+@pytest.mark.parametrize("resource_type", ["AWS::CloudFormation::Stack", "AWS::Lambda::Function"])
+def test_watch_goes_on_while_another_resource_of_the_stack_is_in_progress(
+    bedrock, cloudformation, clients, one_job, resource_type
+):
+    """A nested stack that holds models (ListStackResources lists its own resources only), or the provider's function
+    that the models are made after: the deployment goes on, and so does the watch."""
+    arn, _ = one_job
+    bedrock.set_job_status(arn, "Completed")
+    deploying = Resource("Models", resource_type, "", "CREATE_IN_PROGRESS")
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn), deploying])
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn)])
+    slept: list[float] = []
+
+    status.Watch(lambda: status.read_stack(clients, STACK, lambda: NOW), io.StringIO().write, 30, slept.append).run()
+
+    assert slept == [30]
