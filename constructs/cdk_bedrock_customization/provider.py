@@ -197,7 +197,10 @@ class CustomizationProvider(Construct):
         use = self._use_of.get(scope)
         if use is None:  # cdk.Stack.of costs a jsii round trip: once per scope
             stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
-            use = self._uses.get(stack) or self._uses.setdefault(stack, StackUse(self, stack))
+            use = self._uses.get(stack)
+            if use is None:
+                _refuse_another_environment(self, stack)
+                use = self._uses.setdefault(stack, StackUse(self, stack))
             self._use_of[scope] = use
         return use
 
@@ -210,6 +213,20 @@ class CustomizationProvider(Construct):
         self.passable_roles = role_arns
         self.use(self).grants.allow_passing(role_arns)
         self.runner.creating_function.add_environment(PASSABLE_ROLES_VARIABLE, role_arns)
+
+
+def _refuse_another_environment(provider: Construct, stack: cdk.Stack) -> None:
+    """A custom resource's ServiceToken is a function of its own stack's Region and account (CloudFormation's
+    AWS::CloudFormation::CustomResource: "The service token must be from the same Region in which you are creating
+    the stack"): a provider of another is refused, where both are known at synth."""
+    home = cdk.Stack.of(provider)
+    for what, theirs, ours in (("Region", home.region, stack.region), ("account", home.account, stack.account)):
+        if not cdk.Token.is_unresolved(theirs) and not cdk.Token.is_unresolved(ours) and theirs != ours:
+            raise ValueError(
+                f"provider: {provider.node.path} is of the {what} {theirs}, and {stack.node.path} of {ours}: a custom "
+                "resource's ServiceToken is a function of its own stack's Region and account. Use a provider of that "
+                "environment (CustomizationProvider.of(stack))"
+            )
 
 
 def _check_settings(

@@ -10,6 +10,8 @@ The limits below are written from their sources, not read from the code under te
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -159,6 +161,26 @@ def test_a_stack_over_500_resources_fails_at_synth_with_what_to_do():
         app.synth()
     assert "split the models between stacks" in str(raised.value)
     assert "role=" in str(raised.value)
+
+
+def test_a_nested_stacks_resources_are_counted_in_its_own_template_not_its_parents():
+    """The quota is per template: the parent holds one AWS::CloudFormation::Stack for its nested stack. The counts
+    are read from the synthesized templates."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Platform")
+    default_models(stack, 50)
+    nested = cdk.NestedStack(stack, "More")
+    default_models(nested, 60)
+    assembly = app.synth()
+    parent = assembly.get_stack_by_name("Platform")
+    (child,) = [
+        json.loads((Path(assembly.directory) / name).read_text())
+        for name in os.listdir(assembly.directory)
+        if name.endswith(".nested.template.json")
+    ]
+    assert len(parent.template["Resources"]) <= RESOURCES_PER_STACK
+    assert len(child["Resources"]) <= RESOURCES_PER_STACK
+    assert len(parent.template["Resources"]) + len(child["Resources"]) > RESOURCES_PER_STACK
 
 
 def test_a_function_of_the_stack_with_too_large_an_environment_fails_at_synth():

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization import CustomizationProvider, CustomModel
@@ -103,3 +104,28 @@ def test_the_job_order_is_per_stack():
         first_wait = [k for k in dependencies if "WaitingForJob" in k]
         assert len(first_wait) == 1 and first_wait[0].startswith("Model0")
         assert all(k in template["Resources"] for k in dependencies)
+
+
+@pytest.mark.parametrize(
+    ("consumer", "what", "theirs"),
+    [
+        (cdk.Environment(account="123456789012", region="us-west-2"), "Region", "us-east-1"),
+        (cdk.Environment(account="444455556666", region="us-east-1"), "account", "123456789012"),
+    ],
+    ids=["another-region", "another-account"],
+)
+def test_a_provider_of_another_environment_is_refused_and_nothing_is_left(consumer, what, theirs):
+    """AWS::CloudFormation::CustomResource: "The service token must be from the same Region in which you are creating
+    the stack" (a function of another account is not the stack's either)."""
+    app = cdk.App()
+    provider = CustomizationProvider.of(
+        cdk.Stack(app, "Providers", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    )
+    stack = cdk.Stack(app, "Models", env=consumer)
+    bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
+    with pytest.raises(
+        ValueError, match=rf"^provider: Providers/BedrockCustomizationProvider is of the {what} {theirs}"
+    ):
+        custom_model(stack, bucket, provider=provider)
+    assert stack.node.try_find_child("Model") is None
+    custom_model(stack, bucket)  # its own stack's provider
