@@ -53,3 +53,25 @@ def test_a_custom_resource_of_other_node_code_is_refused_before_anything_is_made
         assert outcome.reason == f"{STACK}: not rehearsed: {expected}"
         assert lines == [f"[00:00:00] CREATE not rehearsed {STACK}: {expected}"]
         assert local.stacks[STACK].state == {}
+
+
+def test_a_nested_stack_is_refused_before_anything_is_made(tmp_path):
+    """A nested stack reported done with nothing in it made would hide what its models do."""
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Models": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": "https://s3.amazonaws.com/cdk-assets/models.nested.template.json"},
+            },
+        }
+    }
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    lines: list[str] = []
+    with LocalCloud(write=lines.append) as local:
+        outcome = local.deploy_template(path, STACK)
+
+        assert not outcome.succeeded
+        assert outcome.reason.startswith(f"{STACK}: not rehearsed: Models (AWS::CloudFormation::Stack): a nested stack")
+        assert local.stacks[STACK].state == {}
