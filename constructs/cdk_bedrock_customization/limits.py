@@ -139,10 +139,12 @@ class TemplateLimits:
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         violations = []
-        for path in context.template_paths:
-            if Path(path).name != self._template_file:
-                continue
-            text = Path(path).read_bytes()
+        paths = [Path(path) for path in context.template_paths]
+        mine = [path for path in paths if path.name == self._template_file]
+        if not mine and paths:  # a nested stack's template is not among them, but beside them in the cloud assembly
+            mine = [path for path in [paths[0].parent / self._template_file] if path.is_file()]
+        for path in mine:
+            text = path.read_bytes()
             problems = template_problems(json.loads(text), self._polled_types, len(text))
             for logical_id, problem, fix in problems:
                 violations.append(
@@ -152,7 +154,7 @@ class TemplateLimits:
                         fix=fix,
                         violating_resources=[
                             cdk.PolicyViolatingResource(
-                                resource_logical_id=logical_id, template_path=path, locations=["."]
+                                resource_logical_id=logical_id, template_path=str(path), locations=["."]
                             )
                         ],
                     )

@@ -183,6 +183,17 @@ def test_a_nested_stacks_resources_are_counted_in_its_own_template_not_its_paren
     assert len(parent.template["Resources"]) + len(child["Resources"]) > RESOURCES_PER_STACK
 
 
+def test_a_nested_stacks_template_is_checked_as_its_parents_is():
+    """A nested stack's template is a file of its own in the cloud assembly, with the same 1 MB quota."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Platform")
+    nested = cdk.NestedStack(stack, "More")
+    default_models(nested, 1)
+    cdk.CfnResource(nested, "Padding", type="AWS::SNS::Topic").add_metadata("padding", "x" * TEMPLATE_BYTES)
+    with pytest.raises(RuntimeError, match=r"\.nested\.template\.json: the template has [\d,]+ bytes; CloudFormation"):
+        app.synth()
+
+
 def test_a_function_of_the_stack_with_too_large_an_environment_fails_at_synth():
     app = cdk.App()
     stack = cdk.Stack(app, "Platform")
