@@ -193,17 +193,13 @@ def _series(rows: Any, loss_column: str, source: str) -> Series:
     losses: list[float] = []
     epochs: list[float | None] = []
     for values, line, last in _rows_with_the_last_marked(rows):
-        if not any(values):
+        if not any(values) or (last and len(values) < len(header)):  # blank, or still being written
             continue
-        if len(values) < len(header):
-            if last:
-                continue  # being written
-            raise MetricsError(f"{source}: line {line}: {len(values)} fields, where the header has {len(header)}")
-        if not values[loss_at]:
+        if len(values) <= loss_at or not values[loss_at]:
             continue
         steps.append(_number(values, step_at, STEP_COLUMN, source, line))
         losses.append(_number(values, loss_at, loss_column, source, line))
-        has_epoch = epoch_at is not None and values[epoch_at] != ""
+        has_epoch = epoch_at is not None and epoch_at < len(values) and values[epoch_at] != ""
         epochs.append(_number(values, epoch_at, EPOCH_COLUMN, source, line) if has_epoch else None)
     return Series(_label(loss_column), source, tuple(steps), tuple(losses), tuple(epochs))
 
