@@ -115,12 +115,12 @@ class Row:
 
     @property
     def unread(self) -> bool:
-        """Named by an ARN that could not be read, though the stack holds it (not one it deleted)."""
+        """Named by an ARN that could not be read, though the stack holds it (not one it deletes or deleted)."""
         return (
             self.arn is not None
             and not self.status
             and bool(self.failure)
-            and self.cloudformation_status != "DELETE_COMPLETE"
+            and not self.cloudformation_status.startswith("DELETE_")
         )
 
     @property
@@ -154,6 +154,11 @@ class Snapshot:
 # --- reading ------------------------------------------------------------------------------------------------------
 
 
+# What another resource of the stack being made or changed is in: the deployment goes on. One being deleted is not
+# waited for (the stack's delete outlives its models, and a deleted stack cannot be read by its name).
+STILL_MAKING = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "IMPORT_IN_PROGRESS"})
+
+
 def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Snapshot:
     """The stack's model resources, each read from Bedrock (each ARN once, though a result reader names it again)."""
     summaries = _stack_resources(clients.cloudformation, stack)
@@ -168,7 +173,7 @@ def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambd
         str(summary["LogicalResourceId"])
         for summary in summaries
         if summary.get("ResourceType") not in contract.CONTRACTS
-        and str(summary.get("ResourceStatus", "")).endswith("_IN_PROGRESS")
+        and str(summary.get("ResourceStatus", "")) in STILL_MAKING
     )
     return Snapshot(stack, read_at, tuple(rows), waiting)
 

@@ -688,3 +688,21 @@ def test_watch_goes_on_while_another_resource_of_the_stack_is_in_progress(
     status.Watch(lambda: status.read_stack(clients, STACK, lambda: NOW), io.StringIO().write, 30, slept.append).run()
 
     assert slept == [30]
+
+
+def test_a_resource_the_stack_is_deleting_is_neither_failed_nor_waited_for(bedrock, cloudformation, clients):
+    """Bedrock no longer has what the handler's Delete removed while CloudFormation still deletes it; the provider's
+    function is deleted after the models: a watch of `cdk destroy` ends once the models are gone, exit 0."""
+    gone = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdefghijkl"
+    cloudformation.expect_listing(
+        [
+            Resource("Throughput", kinds.THROUGHPUT.resource_type, gone, "DELETE_IN_PROGRESS"),
+            Resource("Function", "AWS::Lambda::Function", "fn", "DELETE_IN_PROGRESS"),
+        ]
+    )
+
+    snapshot = status.read_stack(clients, STACK, now=lambda: NOW)
+
+    (row,) = snapshot.rows
+    assert not row.failed and row.in_progress
+    assert snapshot.waiting == ()
