@@ -43,6 +43,8 @@ NOTIFIER_ID = "BedrockJobCompletionNotifier"
 # The longest a CloudFormation wait condition waits (its Timeout is at most 43200 s).
 MAX_WAIT_SECONDS = 12 * 60 * 60
 MAX_WAIT = cdk.Duration.hours(12)
+# Read once: each read of an aws-cdk-lib constant is a jsii round trip, and every job adds the aspect.
+_WAITS_PRIORITY = cdk.AspectPriority.DEFAULT
 DEFAULT_BACKSTOP_INTERVAL = cdk.Duration.hours(1)
 # How often the jobs that emit no events (imports, copies, evaluations) are checked while the stack waits for one.
 DEFAULT_CHECK_INTERVAL = cdk.Duration.minutes(5)
@@ -298,10 +300,10 @@ class JobCompletionNotifier(Construct):
         # After the job; and the wait starts once the notifier, its rules and its grants exist (self.ready).
         condition.node.add_dependency(job, self.ready)
         # aws-cdk-lib's own allocation, before any rename: read now, outside the aspect's callback, where it costs less.
-        self._waits_follow.waits.append((job, self._stack._allocate_logical_id(job), handle, condition))
+        self._waits_follow.waits.append((job_id, self._stack._allocate_logical_id(job), handle, condition))
         # After the stack's and the app's mutating aspects and their defaults on the job (inherited ones come first at
         # one priority); not later, or an aspect of default priority that one of them adds would fail the synth.
-        cdk.Aspects.of(job).add(self._waits_follow, priority=cdk.AspectPriority.DEFAULT)
+        cdk.Aspects.of(job).add(self._waits_follow, priority=_WAITS_PRIORITY)
         return condition
 
 
@@ -316,8 +318,8 @@ class _WaitsFollowTheirJobs:
 
     def __init__(self, stack: cdk.Stack) -> None:
         self.stack = stack
-        # Each job, its allocated logical id, and its wait condition handle and wait condition.
-        self.waits: list[tuple[cdk.CfnResource, str, cdk.CfnElement, cdk.CfnElement]] = []
+        # Each job's logical id (a token), its allocated logical id, and its wait condition handle and wait condition.
+        self.waits: list[tuple[str, str, cdk.CfnElement, cdk.CfnElement]] = []
         self._visited: set[int] = set()  # the jobs visited in this synth
 
     def visit(self, node: IConstruct) -> None:
@@ -326,7 +328,7 @@ class _WaitsFollowTheirJobs:
             return
         self._visited.clear()
         stack = self.stack
-        job_ids = stack.resolve([job.logical_id for job, _, _, _ in self.waits])
+        job_ids = stack.resolve([job_id for job_id, _, _, _ in self.waits])
         for (_, allocated_job_id, *elements), job_id in zip(self.waits, job_ids, strict=True):
             if job_id == allocated_job_id:
                 continue

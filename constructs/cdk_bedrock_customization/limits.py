@@ -40,11 +40,10 @@ SPLIT_ADVICE = (
 def check_resource_count(stack: cdk.Stack) -> list[str]:
     """Pre-synthesis: the stack's resources against CloudFormation's 500 per template: a nested stack's are in its
     own template (the parent holds one AWS::CloudFormation::Stack for it)."""
-    count = sum(
-        1
-        for construct in stack.node.find_all()
-        if isinstance(construct, cdk.CfnResource) and cdk.Stack.of(construct) is stack
-    )
+    resources = [construct for construct in stack.node.find_all() if isinstance(construct, cdk.CfnResource)]
+    if len(resources) <= MAX_RESOURCES:  # its own are fewer still: no round trip per resource to find its stack
+        return []
+    count = sum(1 for resource in resources if cdk.Stack.of(resource) is stack)
     if count <= MAX_RESOURCES:
         return []
     return [
