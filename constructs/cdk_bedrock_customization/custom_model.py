@@ -218,8 +218,11 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
     ) -> OwnRole:
         """A role granted exactly what the job needs."""
         grants = Grants()
-        sources = [training_data if isinstance(training_data, S3Data) else training_data.source, *validation_data]
-        prefixes = [arn for source in sources for arn in source.allow_read(self, grants)]
+        if isinstance(training_data, S3Data):
+            prefixes = training_data.allow_read(self, grants)
+        else:  # a prefix, with or without its final /: Bedrock reads the log files under it
+            prefixes = training_data.source.allow_read(self, grants, folder=True)
+        prefixes += [arn for source in validation_data for arn in source.allow_read(self, grants)]
         prefixes += output_data.allow_output(self, grants)
         if customization.grader is not None:
             # Exactly the function (or version or alias) the job names: Lambda's grant_invoke would add every

@@ -1012,3 +1012,21 @@ def _as_iam_reads_it(value: str) -> str | None:
 def test_any_key_is_granted_as_exactly_itself(key):
     # What IAM matches, read back with the user guide's rules (not with the code under test).
     assert _as_iam_reads_it(iam_literal(key)) == key
+
+
+@pytest.mark.parametrize("source", ["s3://logs-bucket/invocations", "s3://logs-bucket/invocations/"])
+def test_the_role_reads_the_log_files_under_an_invocation_log_prefix_written_without_its_final_slash(
+    stack, bucket, source
+):
+    """Bedrock writes invocation logs as many objects under the logging prefix (user guide, "Monitor model invocation
+    using CloudWatch Logs and Amazon S3": <prefix>/AWSLogs/<account>/BedrockModelInvocationLogs/...), and the RFT
+    access page grants s3:GetObject and s3:ListBucket on them: a prefix without its final / is still a prefix."""
+    logs = InvocationLogs(source=S3Data.from_uri(source))
+    model(stack, bucket, customization=Customization.distillation("amazon.nova-premier-v1:0"), training_data=logs)
+    statements = role_statements(Template.from_stack(stack), "ModelServiceRole")
+    reads = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert [rendered(s["Resource"]) for s in reads if "logs-bucket" in rendered(s["Resource"])] == [
+        rendered({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::logs-bucket/invocations/*"]]})
+    ]
+    (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket" and "logs-bucket" in rendered(s["Resource"])]
+    assert "invocations/*" in json.dumps(listing["Condition"])
