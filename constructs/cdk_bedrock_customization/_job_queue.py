@@ -3,6 +3,8 @@ dependencies between their resources."""
 
 from __future__ import annotations
 
+import weakref
+
 import aws_cdk as cdk
 
 from constructs import Construct
@@ -12,7 +14,23 @@ POLLING_WARNING_ID = "cdk-bedrock-customization:jobLongerThanTotalTimeout"
 
 
 class JobQueue:
-    """The jobs (and imports) of one stack, in declaration order. Warnings go on anchor."""
+    """The jobs (and imports) of one stack, in declaration order. Warnings go on anchor.
+
+    One per stack (``of``), whichever providers run its models: Bedrock's quota is the account's, so jobs of two
+    providers in one stack (its own and another stack's, or a second one) wait for one another too.
+    """
+
+    @classmethod
+    def of(cls, stack: cdk.Stack, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration) -> JobQueue:
+        """The stack's queue; a provider with a lower limit (or a shorter total timeout) lowers it from now on."""
+        queue = _QUEUES.get(stack)
+        if queue is None:
+            queue = _QUEUES[stack] = cls(anchor, max_concurrent_jobs, total_timeout)
+        else:
+            queue.max_concurrent_jobs = min(queue.max_concurrent_jobs, max_concurrent_jobs)
+            if total_timeout.to_seconds(integral=False) < queue.total_timeout.to_seconds(integral=False):
+                queue.total_timeout = total_timeout
+        return queue
 
     def __init__(self, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration) -> None:
         self.anchor = anchor
@@ -59,3 +77,6 @@ class JobQueue:
                 "stops the job only with RemovalPolicy.DESTROY or RETAIN_ON_UPDATE_OR_DELETE (with RETAIN, the "
                 "default, it goes on running outside the stack). Completion.event_driven() waits up to 12 hours.",
             )
+
+
+_QUEUES: weakref.WeakKeyDictionary[cdk.Stack, JobQueue] = weakref.WeakKeyDictionary()

@@ -289,7 +289,7 @@ class StackUse:
             )
         )
         self.grants = HandlerGrants(self.handler, stack, passable_roles=lambda: provider.passable_roles)
-        self.jobs = JobQueue(anchor, provider.max_concurrent_jobs, provider.total_timeout)
+        self.jobs = JobQueue.of(stack, anchor, provider.max_concurrent_jobs, provider.total_timeout)
         self._notifier: JobCompletionNotifier | None = None
         if not own:
             check_limits(anchor, provider.polled_types)

@@ -16,6 +16,7 @@ from cdk_bedrock_customization import (
     CustomModel,
     ImportedCustomModel,
     ModelSource,
+    ProviderKind,
 )
 from cdk_bedrock_customization.provider import UNWAITED_JOBS_WARNING_ID
 
@@ -175,3 +176,24 @@ def test_imports_are_ordered_the_same_way(stack):
     ids = [stack.get_logical_id(model.resource) for model in models]
     assert "DependsOn" not in template[ids[0]] and "DependsOn" not in template[ids[1]]
     assert template[ids[2]]["DependsOn"] == [ids[0]]
+
+
+def test_the_models_of_two_providers_in_one_stack_wait_for_one_another(stack, bucket):
+    """Bedrock's quota is the account's: a second provider in the stack must not start a second chain of jobs."""
+    second = CustomizationProvider(stack, "Second", kind=ProviderKind.SINGLE_FUNCTION, max_concurrent_jobs=3)
+    add_models(stack, bucket, [Completion.event_driven()] * 3)
+    for index in range(3, 6):
+        custom_model(stack, bucket, f"Model{index}", data_prefix=f"model{index}/", provider=second)
+    # The lower of the two limits (the stack's own provider's default, 2) holds for the stack.
+    assert peak_concurrent_jobs(template_of(stack)) == 2
+
+
+def test_models_of_another_stacks_provider_and_of_their_own_wait_for_one_another(stack):
+    app = stack.node.root
+    shared = CustomizationProvider.of(cdk.Stack(app, "Home", env=ENV))
+    models = cdk.Stack(app, "Models", env=ENV)
+    data = s3.Bucket(models, "Data")
+    for index in range(3):
+        custom_model(models, data, f"Shared{index}", data_prefix=f"shared{index}/", provider=shared)
+    add_models(models, data, [Completion.event_driven()] * 3)
+    assert peak_concurrent_jobs(template_of(models)) == 2
