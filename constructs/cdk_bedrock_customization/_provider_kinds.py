@@ -23,6 +23,11 @@ from ._packaging import SINGLE_FUNCTION_PACKAGE, handler_code, handler_function,
 # The single function's Lambda timeout bounds crhelper's response PUT, which it retries without end. Two
 # minutes leave room for a Bedrock call's standard retries (9 attempts, backoff up to 20 s) and the answer.
 SINGLE_FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
+# The framework's on_event and is_complete: longer than one Bedrock call with all its retries (9 attempts of at
+# most 30 s, a backoff of at most 25 s before each retry: about 8 minutes), and shorter than the framework's own
+# functions (15 minutes). An on_event that timed out would fail its create, and the framework answers the rollback's
+# Delete of a failed create without the handler: what the create had made would run on outside the stack.
+FRAMEWORK_HANDLER_TIMEOUT = cdk.Duration.minutes(12)
 # What the single function's polling rules are named after (plus a per-stack id and a per-request hash).
 POLLING_RULE_PREFIX = "bedrock-cr-"
 
@@ -83,6 +88,7 @@ class FrameworkRunner(Runner):
                 handler_logs,
                 description=f"cdk-bedrock-customization {entry}",
                 code=code,
+                timeout=FRAMEWORK_HANDLER_TIMEOUT,
             )
             for name, entry in (("OnEvent", "on_event"), ("IsComplete", "is_complete"))
         )

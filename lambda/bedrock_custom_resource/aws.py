@@ -16,8 +16,15 @@ from botocore.loaders import Loader, create_loader
 
 from .contract import SERVICE_DATA_PATH
 
-# Standard mode retries throttling and transient errors with exponential backoff and jitter.
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="cdk-bedrock-customization")
+# Standard mode retries throttling and transient errors with exponential backoff and jitter. An attempt waits at
+# most 10 s to connect and 20 s for an answer (botocore's default is 60 s each; Bedrock's control plane answers in
+# seconds): a call left unanswered is retried, and settled, well within the handler's time.
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    connect_timeout=10,
+    read_timeout=20,
+    user_agent_extra="cdk-bedrock-customization",
+)
 
 
 @functools.cache

@@ -15,8 +15,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
+from bedrock_custom_resource import aws
 from bedrock_custom_resource.contract import InvalidProperties
 from bedrock_custom_resource.lifecycle import STACK_TAG
+from botocore.retries.standard import ExponentialBackoff
 from cdk_bedrock_customization import (
     Completion,
     CopiedCustomModel,
@@ -841,6 +843,28 @@ class TestProvider:
             g["Properties"]["RetentionInDays"] for g in resources_of_type(template, "AWS::Logs::LogGroup").values()
         }
         assert retentions == {30}
+
+    def test_the_framework_handlers_outlast_one_bedrock_call_with_all_its_retries(self, stack, bucket, monkeypatch):
+        """A framework on_event that times out fails its create, and the framework answers the rollback's Delete of a
+        failed create without calling the handler (aws-cdk-lib, provider-framework/runtime/cfn-response.js): what the
+        create made would run on. So each handler outlasts one call with all its retries, timed as botocore's standard
+        mode times them (total_max_attempts attempts of at most connect_timeout + read_timeout each; before each
+        retry, a backoff of at most ExponentialBackoff's cap plus its retry-after allowance), and ends within the
+        framework's own functions' 15 minutes."""
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        config = aws.bedrock_client().meta.config
+        attempts = config.retries["total_max_attempts"]
+        backoff = ExponentialBackoff._MAX_BACKOFF + ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL
+        one_call = attempts * (config.connect_timeout + config.read_timeout) + (attempts - 1) * backoff
+        model(stack, bucket)
+        functions = resources_of_type(Template.from_stack(stack), "AWS::Lambda::Function").values()
+        timeouts = [
+            f["Properties"].get("Timeout", 3)
+            for f in functions
+            if f["Properties"]["Handler"].startswith("bedrock_custom_resource.index.")
+        ]
+        assert len(timeouts) == 2
+        assert all(one_call < timeout < 15 * 60 for timeout in timeouts), (one_call, timeouts)
 
     def test_handler_runtime_is_the_newest_python_that_aws_cdk_lib_offers(self):
         versions = [
