@@ -259,3 +259,17 @@ def test_a_model_on_its_provider_must_bring_a_role_it_may_pass(tmp_path):
     )
     CustomModel(models, "Given", role=role, **data)
     assert Template.from_stack(models).find_resources("Custom::BedrockModelCustomizationJob")
+
+
+def test_the_example_tells_the_handler_each_policy_it_sets_that_changes_what_a_rollback_does():
+    """README, "The contract": set deletionPolicy to RetainExceptOnCreate when the resource's DeletionPolicy is, and
+    updateReplacePolicy to Delete when its UpdateReplacePolicy is; a custom resource is not told its policies."""
+    template = cfn_yaml.load(str(EXAMPLE_TEMPLATE))
+    custom = [r for r in template["Resources"].values() if r["Type"].startswith("Custom::")]
+    assert custom
+    for resource in custom:
+        properties = resource["Properties"]
+        if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
+            assert properties.get("deletionPolicy") == "RetainExceptOnCreate"
+        if resource.get("UpdateReplacePolicy") == "Delete":
+            assert properties.get("updateReplacePolicy") == "Delete"
