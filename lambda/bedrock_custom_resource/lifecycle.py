@@ -774,8 +774,9 @@ def quota_full(client: Any, refused: str, error: Exception, *, quota: Quota) -> 
     region = client.meta.region_name
     held_by = f" Jobs in progress: {_running_jobs(client)}." if quota.name_running_jobs else ""
     fewer = (
-        f"so let this stack start fewer at once with {CONCURRENCY_SETTING} (default {DEFAULT_MAX_CONCURRENT_JOBS}), "
-        "or ask for a higher quota in Service Quotas."
+        f"so let this stack start fewer at once with {CONCURRENCY_SETTING} (default {DEFAULT_MAX_CONCURRENT_JOBS}; "
+        "a plain CloudFormation template orders its own jobs, with DependsOn), or ask for a higher quota in Service "
+        "Quotas."
         if quota.stack_setting
         else "and this stack starts one at a time already: another stack or person holds it."
     )

@@ -23,7 +23,8 @@ def test_a_full_job_quota_names_the_running_jobs_and_the_setting(bedrock, events
     assert "has reached the quota (2)" in message  # Bedrock's own message
     assert "running-1 (started " in message and "running-2 (started " in message
     assert "Nothing was created" in message
-    assert "CustomizationProvider.of(stack, max_concurrent_jobs=N) (default 2)" in message
+    assert "CustomizationProvider.of(stack, max_concurrent_jobs=N) (default 2;" in message
+    assert "a plain CloudFormation template orders its own jobs, with DependsOn" in message  # no CDK setting there
     assert sorted(job["jobName"] for job in bedrock.jobs()) == ["running-1", "running-2"]
     assert bedrock.calls_to("ListModelCustomizationJobs") == [
         {"statusEquals": "InProgress", "sortBy": "CreationTime", "sortOrder": "Descending", "maxResults": 5}
