@@ -130,6 +130,8 @@ KIND = lifecycle.ResourceKind(
     quota=JOB_QUOTA,
     update_in_place=lifecycle.CUSTOM_MODEL.retag,
     before_creating=lifecycle.CUSTOM_MODEL.refuse_taken_name,
+    used_while_running=frozenset({"roleArn", "vpcConfig"}),
+    has_made_it=lambda job: job.get("status") == "Completed",
 )
 
 

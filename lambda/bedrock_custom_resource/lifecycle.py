@@ -229,6 +229,10 @@ class ResourceKind:
     # ... and the model it makes, which carries its origin (ORIGIN_TAG) once it exists: the record cannot change.
     made: MadeModel | None = None
     created_member: str = "creationTime"  # when it was created, in the Get response
+    # The request members it uses only while it runs (a job's role, its network), and whether the live one has made
+    # what it makes: then a change of those members alone is made in place, since a new job would train again.
+    used_while_running: frozenset[str] = frozenset()
+    has_made_it: Callable[[Mapping[str, Any]], bool] = lambda _live: False
 
     def own_tags(self, client: Any, live: Mapping[str, Any]) -> dict[str, str]:
         """The live resource's own tags, which record its configuration (FINGERPRINT_TAG)."""
@@ -291,7 +295,7 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
     live = kind.get(client, physical_id) if kind.arn_pattern.fullmatch(physical_id) else None
     if live is not None:  # else never created (a failed create's id), or gone
         tags = kind.own_tags(client, live)
-        if _has_configuration(desired, tags, event):
+        if _has_configuration(desired, tags, event) or _changed_only_what_it_ran_with(kind, live, tags, event):
             kind.update_in_place(client, live, desired)
             kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
             return {"PhysicalResourceId": physical_id}
@@ -316,6 +320,31 @@ def _refuse_a_replacement_not_waited_for(kind: ResourceKind, event: CustomResour
         "was replaced. Nothing was created. Change such a value together with something the template shows (the "
         "construct's id, say), or poll this job (Completion.polling())."
     )
+
+
+def _changed_only_what_it_ran_with(
+    kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[str, str], event: Mapping[str, Any]
+) -> bool:
+    """Whether the live resource, which has made what it makes with the old properties, differs from the desired
+    ones only in what it used while running (a new service role: a stack's roles shared, or renamed): what it made
+    is the same, and a new job would train again for nothing."""
+    if not kind.used_while_running or not kind.has_made_it(live):
+        return False
+    resource_type = event["ResourceType"]
+    old_properties = event.get("OldResourceProperties") or {}
+    try:
+        old_request = contract.create_request(resource_type, old_properties)
+    except Exception:  # refused properties were never applied
+        return False
+    if tags.get(FINGERPRINT_TAG, "") != contract.configuration_fingerprint(resource_type, old_request, old_properties):
+        return False  # not known to be what the old properties made
+
+    def without_running(request: Mapping[str, Any], properties: Mapping[str, Any]) -> str:
+        kept = {name: value for name, value in request.items() if name not in kind.used_while_running}
+        return contract.configuration_fingerprint(resource_type, kept, properties)
+
+    desired_request = contract.create_request(resource_type, event["ResourceProperties"])
+    return without_running(old_request, old_properties) == without_running(desired_request, event["ResourceProperties"])
 
 
 def _has_configuration(desired: Desired, tags: Mapping[str, str], event: Mapping[str, Any]) -> bool:

@@ -4,6 +4,7 @@ ResponseURL. Plain CloudFormation templates use it through the provider stack's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,12 @@ def test_a_plain_template_deploys_through_the_exported_service_token(assemblies,
 
         # The same model deleted with its stack: the Delete goes through the other stack's function too.
         destroyable = tmp_path / "destroyable.yaml"
-        destroyable.write_text((REPO / EXAMPLE_TEMPLATE).read_text().replace(": Retain", ": Delete"))
+        example = (REPO / EXAMPLE_TEMPLATE).read_text()
+        destroyable.write_text(
+            re.sub(
+                r"(?m)^(\s*(?:DeletionPolicy|UpdateReplacePolicy|deletionPolicy)): Retain\w*$", r"\1: Delete", example
+            )
+        )
         second = local.deploy_template(destroyable, "destroyable", {"DataBucketName": "other-data"})
         assert second.succeeded, second.reason
         assert second.outputs["outputModelArn"] != outcome.outputs["outputModelArn"]

@@ -9,7 +9,15 @@ import pytest
 from bedrock_custom_resource import contract, index
 from cdk_bedrock_customization.emulation.bedrock_stand_in import JOB_ARN_PATTERN, BedrockStandIn
 
-from .conftest import SERVICE_TOKEN, CloudFormationEvents, Deployed, deploy, fine_tuning_properties, is_complete_input
+from .conftest import (
+    SERVICE_TOKEN,
+    CloudFormationEvents,
+    Deployed,
+    deploy,
+    fine_tuning_properties,
+    is_complete_input,
+    start,
+)
 
 CREATE = "CreateModelCustomizationJob"
 JOB_NAME = re.compile(contract.shape("JobName").metadata["pattern"])
@@ -196,3 +204,42 @@ def test_an_update_with_invalid_properties_changes_nothing(bedrock, events):
         update(events, deployed, properties)
     assert bedrock.calls[calls_before:] == []
     assert bedrock.tags(deployed.physical_id) == {"team": "ml", "cost-center": "1234"}
+
+
+NEW_ROLE = "arn:aws:iam::123456789012:role/shared-bedrock-role"
+
+
+def test_a_new_role_for_a_completed_job_changes_nothing_in_bedrock_but_its_record(bedrock, events):
+    """The service role is what the job ran as: a completed job's model is the same whatever role a later template
+    names (the stack's roles shared, or a role renamed by an upgrade), so no new job trains again."""
+    deployed = deploy(events, bedrock)
+    calls_before = len(bedrock.calls)
+    renamed = deployed.properties | {"roleArn": NEW_ROLE}
+    event, result = update(events, deployed, renamed)
+    assert result == {"PhysicalResourceId": deployed.physical_id}
+    assert CREATE not in bedrock.operations()[calls_before:]
+    assert len(bedrock.jobs()) == 1
+    assert index.is_complete(is_complete_input(event, result))["Data"] == deployed.data
+    # Its record is the new configuration's: a later update of the same properties is in place too, and so is one
+    # back to the old role (a rollback).
+    after = Deployed(event, deployed.physical_id, deployed.data)
+    assert update(events, after, renamed)[1] == {"PhysicalResourceId": deployed.physical_id}
+    assert update(events, after, deployed.properties)[1] == {"PhysicalResourceId": deployed.physical_id}
+    assert CREATE not in bedrock.operations()[calls_before:]
+
+
+@pytest.mark.parametrize("status", ["InProgress", "Failed", "Stopped"])
+def test_a_new_role_for_a_job_that_has_not_completed_makes_a_new_job(bedrock, events, status):
+    deployed = start(events)
+    bedrock.set_job_status(deployed.physical_id, status)
+    _event, result = update(events, deployed, deployed.properties | {"roleArn": NEW_ROLE})
+    assert result["PhysicalResourceId"] != deployed.physical_id
+    assert bedrock.operations().count(CREATE) == 2
+
+
+def test_a_new_role_with_another_change_makes_a_new_job(bedrock, events):
+    deployed = deploy(events, bedrock)
+    changed = deployed.properties | {"roleArn": NEW_ROLE, "hyperParameters": {"epochCount": "3"}}
+    _event, result = update(events, deployed, changed)
+    assert result["PhysicalResourceId"] != deployed.physical_id
+    assert bedrock.operations().count(CREATE) == 2

@@ -1345,7 +1345,8 @@ def test_the_rollback_of_a_cancelled_update_deletes_what_it_made_when_the_old_re
 # For each job type, a change of its properties that needs a new job.
 JOB_REPLACEMENTS = [
     (resource_kinds.JOB, {"hyperParameters": {"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"}}),
-    (resource_kinds.IMPORT_JOB, {"roleArn": ROLE_ARN + "-v2"}),
+    # New weights (a new role alone changes nothing once the job has completed: what it imported is the same).
+    (resource_kinds.IMPORT_JOB, {"modelDataSource": {"s3DataSource": {"s3Uri": "s3://weights-bucket/llama-3-8b-v2/"}}}),
     (resource_kinds.COPY_JOB, {"targetModelName": "support-copy"}),
     (resource_kinds.EVALUATION_JOB, {"roleArn": ROLE_ARN + "-v2"}),
 ]

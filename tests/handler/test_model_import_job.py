@@ -146,6 +146,19 @@ def test_a_tag_change_is_applied_in_place_and_a_new_source_imports_again(bedrock
     assert replaced != job_arn and JOB_ARN.fullmatch(replaced)
 
 
+@pytest.mark.parametrize(("status", "imports"), [("Completed", 1), ("Failed", 2)])  # one import at a time: the quota
+def test_a_new_role_imports_again_only_an_import_that_has_not_completed(bedrock, events, status, imports):
+    """The role is what the import ran as: a completed import's model is the same whatever role a later template
+    names."""
+    properties = import_properties()
+    _event, job_arn = create(events, properties)
+    bedrock.set_import_job_status(job_arn, status)
+    new_role = import_properties(roleArn=ROLE_ARN + "-shared")
+    answered = index.on_event(events.update(job_arn, new_role, properties))["PhysicalResourceId"]
+    assert (answered == job_arn) is (imports == 1)
+    assert len(bedrock.calls_to("CreateModelImportJob")) == imports
+
+
 def test_new_weights_under_the_same_prefix_import_again_and_their_rollback_returns_to_the_first(bedrock, events):
     """modelDataDigest names the content the stack uploaded under the prefix: a new one imports the new weights by a
     new job; the rollback's Update back to the first digest adopts the first job and imports nothing again."""
