@@ -711,19 +711,28 @@ def value_problems(
     return problems
 
 
-def configuration_fingerprint(
+def identifying(
     resource_type: str, request: Mapping[str, Any], properties: Mapping[str, Any] | None = None
-) -> str:
-    """What identifies a resource's configuration: a digest of the members of its create request that
-    force a replacement (not its tags, its idempotency token or the members changed in place), and of the handler
-    members of its properties that identify it too (fingerprinted_members)."""
+) -> dict[str, Any]:
+    """What identifies a resource's configuration: the members of its create request that force a replacement
+    (not its tags, its idempotency token or the members changed in place), and the handler members of its
+    properties that identify it too (fingerprinted_members)."""
     resource = CONTRACTS[resource_type]
     ignored = {"clientRequestToken", *resource.tag_members, *resource.in_place_members}
     forcing = {name: value for name, value in request.items() if name not in ignored}
     if resource.fingerprinted_members:
         given = properties_with_defaults(resource_type, properties or {})
         forcing |= {name: given[name] for name in resource.fingerprinted_members if given[name] != ""}
-    canonical = json.dumps(forcing, sort_keys=True, separators=(",", ":"), default=str)
+    return forcing
+
+
+def configuration_fingerprint(
+    resource_type: str, request: Mapping[str, Any], properties: Mapping[str, Any] | None = None
+) -> str:
+    """A digest of what identifies a resource's configuration (identifying)."""
+    canonical = json.dumps(
+        identifying(resource_type, request, properties), sort_keys=True, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(f"{resource_type}|{canonical}".encode()).hexdigest()
 
 

@@ -295,7 +295,7 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
     live = kind.get(client, physical_id) if kind.arn_pattern.fullmatch(physical_id) else None
     if live is not None:  # else never created (a failed create's id), or gone
         tags = kind.own_tags(client, live)
-        if _has_configuration(desired, tags, event) or _changed_only_what_it_ran_with(kind, live, tags, event):
+        if _has_configuration(desired, tags, event) or _same_but_for_how_it_is_named_or_ran(kind, live, tags, event):
             kind.update_in_place(client, live, desired)
             kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
             return {"PhysicalResourceId": physical_id}
@@ -322,29 +322,53 @@ def _refuse_a_replacement_not_waited_for(kind: ResourceKind, event: CustomResour
     )
 
 
-def _changed_only_what_it_ran_with(
+def _same_but_for_how_it_is_named_or_ran(
     kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[str, str], event: Mapping[str, Any]
 ) -> bool:
-    """Whether the live resource, which has made what it makes with the old properties, differs from the desired
-    ones only in what it used while running (a new service role: a stack's roles shared, or renamed): what it made
-    is the same, and a new job would train again for nothing."""
-    if not kind.used_while_running or not kind.has_made_it(live):
-        return False
+    """Whether the live resource, made from the old properties, is what the desired ones ask for though they differ:
+    only in how they name a resource of the stack's account and Region (a model by its id or its ARN, a key by its id
+    or its ARN), or, once it has made what it makes, in what it used while running (a new service role: a stack's
+    roles shared, or renamed). A new one would train, or import, again for nothing."""
     resource_type = event["ResourceType"]
     old_properties = event.get("OldResourceProperties") or {}
     try:
         old_request = contract.create_request(resource_type, old_properties)
     except Exception:  # refused properties were never applied
         return False
-    if tags.get(FINGERPRINT_TAG, "") != contract.configuration_fingerprint(resource_type, old_request, old_properties):
-        return False  # not known to be what the old properties made
+    made_from = contract.configuration_fingerprint(resource_type, old_request, old_properties)
+    if tags.get(FINGERPRINT_TAG, made_from) != made_from:  # without one, made before fingerprints: the old properties
+        return False
+    ran_with = kind.used_while_running if kind.has_made_it(live) else frozenset()
 
-    def without_running(request: Mapping[str, Any], properties: Mapping[str, Any]) -> str:
-        kept = {name: value for name, value in request.items() if name not in kind.used_while_running}
-        return contract.configuration_fingerprint(resource_type, kept, properties)
+    def identity(request: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+        identifying = contract.identifying(resource_type, request, properties)
+        return {name: value for name, value in identifying.items() if name not in ran_with}
 
-    desired_request = contract.create_request(resource_type, event["ResourceProperties"])
-    return without_running(old_request, old_properties) == without_running(desired_request, event["ResourceProperties"])
+    desired_properties = event["ResourceProperties"]
+    desired = identity(contract.create_request(resource_type, desired_properties), desired_properties)
+    _, _, _, region, account, *_ = event["StackId"].split(":") + [""] * 6
+    return _names_alike(identity(old_request, old_properties), desired, region, account)
+
+
+def _names_alike(old: Any, new: Any, region: str, account: str) -> bool:
+    """Whether old and new are alike, a string and an ARN of the stack's account and Region (or of none) whose
+    resource is named by it counting as the same: amazon.nova-micro-v1:0 and
+    arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0, or a KMS key's id and its ARN."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return old.keys() == new.keys() and all(_names_alike(old[key], new[key], region, account) for key in old)
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(_names_alike(a, b, region, account) for a, b in zip(old, new, strict=True))
+    if isinstance(old, str) and isinstance(new, str) and old != new:
+        return _names(old, new, region, account) or _names(new, old, region, account)
+    return bool(old == new)
+
+
+def _names(arn: str, name: str, region: str, account: str) -> bool:
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[3] not in ("", region) or parts[4] not in ("", account):
+        return False
+    resource = parts[5]
+    return resource == name or resource.endswith("/" + name)
 
 
 def _has_configuration(desired: Desired, tags: Mapping[str, str], event: Mapping[str, Any]) -> bool:

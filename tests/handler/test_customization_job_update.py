@@ -14,6 +14,7 @@ from .conftest import (
     CloudFormationEvents,
     Deployed,
     deploy,
+    distillation_properties,
     fine_tuning_properties,
     is_complete_input,
     start,
@@ -243,3 +244,59 @@ def test_a_new_role_with_another_change_makes_a_new_job(bedrock, events):
     _event, result = update(events, deployed, changed)
     assert result["PhysicalResourceId"] != deployed.physical_id
     assert bedrock.operations().count(CREATE) == 2
+
+
+# The same model, key or teacher written as an id and as an ARN of the stack's account and Region (the API
+# reference's identifier patterns take both); written by hand here, not by the code under test.
+NOVA_MICRO_ARN = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k"
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_ARN = f"arn:aws:kms:us-east-1:123456789012:key/{KEY_ID}"
+RESPELLINGS = [
+    ({"baseModelIdentifier": "amazon.nova-micro-v1:0:128k"}, {"baseModelIdentifier": NOVA_MICRO_ARN}),
+    ({"baseModelIdentifier": NOVA_MICRO_ARN}, {"baseModelIdentifier": "amazon.nova-micro-v1:0:128k"}),
+    ({"customModelKmsKeyId": KEY_ID}, {"customModelKmsKeyId": KEY_ARN}),
+    (
+        {"customModelKmsKeyId": "alias/models"},
+        {"customModelKmsKeyId": "arn:aws:kms:us-east-1:123456789012:alias/models"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("written", "rewritten"), RESPELLINGS)
+@pytest.mark.parametrize("status", ["InProgress", "Completed"])
+def test_the_same_model_or_key_written_otherwise_keeps_the_job(bedrock, events, written, rewritten, status):
+    deployed = start(events, fine_tuning_properties(**written))
+    bedrock.set_job_status(deployed.physical_id, status)
+    _event, result = update(events, deployed, deployed.properties | rewritten)
+    assert result == {"PhysicalResourceId": deployed.physical_id}
+    assert bedrock.operations().count(CREATE) == 1
+
+
+@pytest.mark.parametrize(
+    "rewritten",
+    [
+        {"baseModelIdentifier": "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0:128k"},
+        {"baseModelIdentifier": "amazon.nova-lite-v1:0:300k"},
+        {"customModelKmsKeyId": f"arn:aws:kms:us-east-1:210987654321:key/{KEY_ID}"},  # another account's key
+    ],
+)
+def test_a_model_or_key_of_another_region_account_or_name_makes_a_new_job(bedrock, events, rewritten):
+    deployed = start(
+        events, fine_tuning_properties(baseModelIdentifier="amazon.nova-micro-v1:0:128k", customModelKmsKeyId=KEY_ID)
+    )
+    _event, result = update(events, deployed, deployed.properties | rewritten)
+    assert result["PhysicalResourceId"] != deployed.physical_id
+    assert bedrock.operations().count(CREATE) == 2
+
+
+def test_a_distillation_teacher_written_as_its_id_keeps_the_job(bedrock, events):
+    deployed = start(events, distillation_properties())
+    teacher = deployed.properties["customizationConfig"]["distillationConfig"]["teacherModelConfig"]
+    assert teacher["teacherModelIdentifier"] == "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"
+    respelled = deployed.properties
+    respelled["customizationConfig"]["distillationConfig"]["teacherModelConfig"]["teacherModelIdentifier"] = (
+        "amazon.nova-pro-v1:0"
+    )
+    _event, result = update(events, deployed, respelled)
+    assert result == {"PhysicalResourceId": deployed.physical_id}
+    assert bedrock.operations().count(CREATE) == 1
