@@ -63,8 +63,9 @@ class TaggedResource:
         """What deleting the construct, or replacing it, does to what it made in AWS (as the ``removal_policy``
         option does): applied to its custom resources, which tags reach too."""
         for resource in self._tagged_resources:
+            members = replace_policy_member(resource.cfn_resource_type, policy, explicit=True)  # refuses first
             resource.apply_removal_policy(policy)
-            for name, value in replace_policy_member(resource.cfn_resource_type, policy, explicit=True).items():
+            for name, value in members.items():
                 if value is None:  # not told: any value the constructor wrote goes
                     resource.add_property_deletion_override(name)
                 else:
@@ -78,6 +79,12 @@ def replace_policy_member(
     (contract.REPLACE_POLICY), written when not the default (or when explicit), and whether its DeletionPolicy is
     RetainExceptOnCreate (contract.DELETION_POLICY), written only then (when explicit, None otherwise: removed), for
     a type that has them."""
+    if policy is cdk.RemovalPolicy.SNAPSHOT:
+        raise ValueError(
+            "removal_policy: RemovalPolicy.SNAPSHOT is not one that CloudFormation takes for a custom resource "
+            "(Snapshot is for resources that support snapshots, such as volumes and databases), and nothing would keep "
+            "a snapshot of a model: use RemovalPolicy.RETAIN to keep what it made, or DESTROY"
+        )
     declared = contract.CONTRACTS.get(resource_type)
     if declared is None or contract.REPLACE_POLICY not in declared.handler_members:
         return {}
@@ -93,7 +100,7 @@ def replace_policy_member(
 
 
 # The UpdateReplacePolicy each removal policy sets (RETAIN and RETAIN_ON_UPDATE_OR_DELETE: Retain, the default).
-_UPDATE_REPLACE_POLICIES = {cdk.RemovalPolicy.DESTROY: "Delete", cdk.RemovalPolicy.SNAPSHOT: "Snapshot"}
+_UPDATE_REPLACE_POLICIES = {cdk.RemovalPolicy.DESTROY: "Delete"}
 # The DeletionPolicy the handler is told of: only RetainExceptOnCreate (DESTROY's is told by its UpdateReplacePolicy).
 _DELETION_POLICIES = {cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE: contract.RETAIN_EXCEPT_ON_CREATE}
 

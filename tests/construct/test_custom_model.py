@@ -78,6 +78,18 @@ class TestProperties:
         assert job["DeletionPolicy"] == "Retain"
         assert job["UpdateReplacePolicy"] == "Retain"
 
+    def test_removal_policy_snapshot_is_refused_leaving_nothing(self, stack, bucket):
+        """CloudFormation's DeletionPolicy attribute: Snapshot is for resources that support snapshots (cfn-lint E3035
+        refuses it on a custom resource), and nothing would keep a snapshot of a model."""
+        with pytest.raises(ValueError, match=r"removal_policy: RemovalPolicy\.SNAPSHOT .*RemovalPolicy\.RETAIN"):
+            model(stack, bucket, removal_policy=cdk.RemovalPolicy.SNAPSHOT)
+        assert stack.node.try_find_child("Model") is None
+        made = model(stack, bucket)
+        with pytest.raises(ValueError, match=r"removal_policy: RemovalPolicy\.SNAPSHOT"):
+            made.apply_removal_policy(cdk.RemovalPolicy.SNAPSHOT)
+        (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
+        assert (job["DeletionPolicy"], job["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
     def test_removal_policy_destroy_lets_cloudformation_delete_the_model(self, stack, bucket):
         model(stack, bucket, removal_policy=cdk.RemovalPolicy.DESTROY)
         (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
