@@ -778,7 +778,9 @@ class MadeModel:
                 raise  # not in use: still being created, or not yet shown (retried_when_busy waits for it)
             raise ModelInUse(
                 f"{self.noun.capitalize()} {model_arn} cannot be deleted while it is in use ({error_message(error)}). "
-                "Delete the deployments and provisioned throughput that serve it first, then retry the delete."
+                "Delete the deployments and provisioned throughput that serve it first, then retry the delete; or, "
+                "where a stack keeps them (a removal policy that retains them), keep the model too (its removal policy "
+                "RETAIN, or the stack's delete retrying with it among --retain-resources)."
             ) from error
 
 
