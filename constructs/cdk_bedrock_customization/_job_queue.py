@@ -22,12 +22,12 @@ class JobQueue:
 
     @classmethod
     def of(cls, stack: cdk.Stack, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration) -> JobQueue:
-        """The stack's queue; a provider with a lower limit (or a shorter total timeout) lowers it from now on."""
+        """The stack's queue; a provider with a lower limit (or a shorter total timeout) lowers it."""
         queue = _QUEUES.get(stack)
         if queue is None:
             queue = _QUEUES[stack] = cls(anchor, max_concurrent_jobs, total_timeout)
         else:
-            queue.max_concurrent_jobs = min(queue.max_concurrent_jobs, max_concurrent_jobs)
+            queue._lower_limit(max_concurrent_jobs)
             if total_timeout.to_seconds(integral=False) < queue.total_timeout.to_seconds(integral=False):
                 queue.total_timeout = total_timeout
         return queue
@@ -36,8 +36,9 @@ class JobQueue:
         self.anchor = anchor
         self.max_concurrent_jobs = max_concurrent_jobs
         self.total_timeout = total_timeout
-        # What marks the end of each ordered job of the stack, by kind, in declaration order.
-        self._ends: dict[str, list[cdk.CfnResource]] = {}
+        # Each waited-for job of the stack, by kind, in declaration order: its start, what marks its end, and the
+        # limit it was ordered under.
+        self._waited: dict[str, list[tuple[cdk.CfnResource, cdk.CfnResource, int]]] = {}
         self._unwaited_jobs = 0
         self._warned_of_polling_limit = False
 
@@ -49,14 +50,14 @@ class JobQueue:
         Dependencies, not logical ids: adding a model changes no other resource's id.
         """
         limit = limit or self.max_concurrent_jobs
-        ends = self._ends.setdefault(kind, [])
+        ordered = self._waited.setdefault(kind, [])
         if end is None:
             self._unwaited_jobs += 1
         else:
-            if len(ends) >= limit:
-                start.add_resource_dependency(ends[-limit])
-            ends.append(end)
-        waited = min(len(self._ends.get("job", [])), limit)
+            if len(ordered) >= limit:
+                start.add_resource_dependency(ordered[-limit][1])
+            ordered.append((start, end, limit))
+        waited = min(len(self._waited.get("job", [])), limit)
         if self._unwaited_jobs and self._unwaited_jobs + waited == limit + 1:
             cdk.Annotations.of(self.anchor).add_warning_v2(
                 UNWAITED_JOBS_WARNING_ID,
@@ -64,6 +65,19 @@ class JobQueue:
                 "Completion.no_wait() keeps training after its deployment ends, so no later job can wait for "
                 "it. Bedrock refuses jobs beyond the account's quota (ServiceQuotaExceededException).",
             )
+
+    def _lower_limit(self, limit: int) -> None:
+        """Hold the stack to a lower limit (another provider's): the jobs ordered under a higher one wait as if
+        ordered under this one (a dependency more for each; those it had stay, and only constrain more)."""
+        if limit >= self.max_concurrent_jobs:
+            return
+        self.max_concurrent_jobs = limit
+        for ordered in self._waited.values():
+            for index, (start, end, ordered_under) in enumerate(ordered):
+                if ordered_under > limit:
+                    if index >= limit:
+                        start.add_resource_dependency(ordered[index - limit][1])
+                    ordered[index] = (start, end, limit)
 
     def warn_of_polling_limit(self) -> None:
         """Warn, once per stack, that polled jobs must end within total_timeout."""

@@ -363,12 +363,21 @@ def _names_alike(old: Any, new: Any, region: str, account: str) -> bool:
     return bool(old == new)
 
 
+# The ARNs whose resource is "<type>/<id>" named by the id alone in the stack's account and Region (the API
+# reference's identifier patterns); a KMS alias is named as "alias/<name>", its ARN's resource. Not a custom
+# model's ARN: its last part is a generated id, and a bare name there is a model's name.
+_NAMED_BY_ID = frozenset({("bedrock", "foundation-model"), ("bedrock", "inference-profile"), ("kms", "key")})
+
+
 def _names(arn: str, name: str, region: str, account: str) -> bool:
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn" or parts[3] not in ("", region) or parts[4] not in ("", account):
         return False
-    resource = parts[5]
-    return resource == name or resource.endswith("/" + name)
+    service, resource = parts[2], parts[5]
+    resource_type, _, identifier = resource.partition("/")
+    if (service, resource_type) == ("kms", "alias"):
+        return resource == name
+    return (service, resource_type) in _NAMED_BY_ID and identifier == name
 
 
 def _has_configuration(desired: Desired, tags: Mapping[str, str], event: Mapping[str, Any]) -> bool:

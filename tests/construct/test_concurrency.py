@@ -178,13 +178,15 @@ def test_imports_are_ordered_the_same_way(stack):
     assert template[ids[2]]["DependsOn"] == [ids[0]]
 
 
-def test_the_models_of_two_providers_in_one_stack_wait_for_one_another(stack, bucket):
-    """Bedrock's quota is the account's: a second provider in the stack must not start a second chain of jobs."""
+@pytest.mark.parametrize("lower_first", [True, False], ids=["lower-limit-first", "higher-limit-first"])
+def test_the_models_of_two_providers_in_one_stack_wait_for_one_another(stack, bucket, lower_first):
+    """Bedrock's quota is the account's: a second provider in the stack must not start a second chain of jobs, and
+    the lower of the two limits (the stack's own provider's default, 2) holds, whichever provider's models come
+    first."""
     second = CustomizationProvider(stack, "Second", kind=ProviderKind.SINGLE_FUNCTION, max_concurrent_jobs=3)
-    add_models(stack, bucket, [Completion.event_driven()] * 3)
-    for index in range(3, 6):
-        custom_model(stack, bucket, f"Model{index}", data_prefix=f"model{index}/", provider=second)
-    # The lower of the two limits (the stack's own provider's default, 2) holds for the stack.
+    own, others = [f"Model{index}" for index in range(3)], [f"Other{index}" for index in range(3)]
+    for name in own + others if lower_first else others + own:
+        custom_model(stack, bucket, name, data_prefix=f"{name}/", provider=None if name in own else second)
     assert peak_concurrent_jobs(template_of(stack)) == 2
 
 

@@ -6,8 +6,10 @@ import re
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import contract, index
+from bedrock_custom_resource import contract, index, lifecycle
 from cdk_bedrock_customization.emulation.bedrock_stand_in import JOB_ARN_PATTERN, BedrockStandIn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import (
     SERVICE_TOKEN,
@@ -278,6 +280,9 @@ def test_the_same_model_or_key_written_otherwise_keeps_the_job(bedrock, events, 
         {"baseModelIdentifier": "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0:128k"},
         {"baseModelIdentifier": "amazon.nova-lite-v1:0:300k"},
         {"customModelKmsKeyId": f"arn:aws:kms:us-east-1:210987654321:key/{KEY_ID}"},  # another account's key
+        # An alias is a key of its own, whatever its name (KMS DescribeKey: key id, key ARN, alias name, alias ARN).
+        {"customModelKmsKeyId": f"arn:aws:kms:us-east-1:123456789012:alias/{KEY_ID}"},
+        {"customModelKmsKeyId": "alias/models"},
     ],
 )
 def test_a_model_or_key_of_another_region_account_or_name_makes_a_new_job(bedrock, events, rewritten):
@@ -300,3 +305,57 @@ def test_a_distillation_teacher_written_as_its_id_keeps_the_job(bedrock, events)
     _event, result = update(events, deployed, respelled)
     assert result == {"PhysicalResourceId": deployed.physical_id}
     assert bedrock.operations().count(CREATE) == 1
+
+
+def test_names_that_only_end_alike_are_other_resources(bedrock, events):
+    deployed = start(events, fine_tuning_properties(customModelKmsKeyId="alias/models"))
+    rewritten = {"customModelKmsKeyId": "arn:aws:kms:us-east-1:123456789012:alias/legacy/alias/models"}
+    _event, result = update(events, deployed, deployed.properties | rewritten)
+    assert result["PhysicalResourceId"] != deployed.physical_id
+    assert bedrock.operations().count(CREATE) == 2
+    # A custom model's ARN ends in a generated id; a bare string there names a model by its name.
+    custom_model = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/abcdefghijkl"
+    assert not lifecycle._names_alike(custom_model, "abcdefghijkl", "us-east-1", "123456789012")
+
+
+IDENTIFIERS = st.from_regex(r"[a-z0-9][a-z0-9.:/-]{0,40}", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    service_and_type=st.sampled_from(
+        [
+            ("bedrock", "foundation-model"),
+            ("bedrock", "inference-profile"),
+            ("kms", "key"),
+            ("kms", "alias"),
+            ("bedrock", "custom-model"),
+            ("bedrock", "imported-model"),
+            ("iam", "role"),
+        ]
+    ),
+    identifier=IDENTIFIERS,
+    name=st.one_of(IDENTIFIERS, st.just("")),
+    same_name=st.booleans(),
+    account=st.sampled_from(["123456789012", "", "210987654321"]),
+    region=st.sampled_from(["us-east-1", "", "us-west-2"]),
+)
+def test_an_arn_and_a_name_are_alike_only_when_the_name_identifies_that_resource_here(
+    service_and_type, identifier, name, same_name, account, region
+):
+    """The API reference's identifier forms: a foundation model or inference profile by its id, a KMS key by its id,
+    an alias by alias/<name>; each only in the stack's account and Region (or in an ARN that has none)."""
+    service, resource_type = service_and_type
+    arn = f"arn:aws:{service}:{region}:{account}:{resource_type}/{identifier}"
+    named_by = f"alias/{identifier}" if resource_type == "alias" else identifier
+    written = named_by if same_name else name
+    here = region in ("", "us-east-1") and account in ("", "123456789012")
+    identified = service_and_type in {
+        ("bedrock", "foundation-model"),
+        ("bedrock", "inference-profile"),
+        ("kms", "key"),
+        ("kms", "alias"),
+    }
+    expected = written == named_by and here and identified
+    assert lifecycle._names_alike(arn, written, "us-east-1", "123456789012") is expected
+    assert lifecycle._names_alike(written, arn, "us-east-1", "123456789012") is expected
