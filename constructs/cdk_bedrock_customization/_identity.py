@@ -18,6 +18,8 @@ from typing import Any, get_type_hints
 import aws_cdk as cdk
 from bedrock_custom_resource import contract
 
+from ._tokens import refuse_what_json_cannot_hold
+
 
 class _Remembered:
     """The library's custom resources of one stack, with their properties as the constructs gave them (tags aside);
@@ -68,6 +70,7 @@ class _Identities:
         self._identities: dict[str, str] = {}
 
     def digest(self, properties: Mapping[str, Any]) -> str:
+        refuse_what_json_cannot_hold(properties)  # before the kernel sees it: a NaN would crash it
         resolved = self.stack.resolve(properties)
         return hashlib.sha256(json.dumps(self._substituted(resolved, ()), sort_keys=True).encode()).hexdigest()
 

@@ -27,7 +27,32 @@ def is_unresolved(value: Any) -> bool:
     if isinstance(value, float):
         # NaN and the infinities are never tokens, and JSON cannot carry them to the kernel (it would crash).
         return math.isfinite(value) and bool(cdk.Token.is_unresolved(value))
-    return not isinstance(value, _LITERAL_TYPES)
+    return not isinstance(value, _LITERAL_TYPES) and is_jsii_object(value)
+
+
+def is_jsii_object(value: Any) -> bool:
+    """Whether value lives in the jsii kernel (an IResolvable, say) or implements one of its interfaces: bytes or a
+    plain object are neither, and are literals that no template can hold."""
+    kind = type(value)
+    return hasattr(value, "__jsii_ref__") or hasattr(kind, "__jsii_type__") or hasattr(kind, "__jsii_ifaces__")
+
+
+def refuse_what_json_cannot_hold(value: Any, path: str = "") -> None:
+    """Raise, naming its path, for a value that JSON (and so the jsii kernel, and a template) cannot hold: NaN or an
+    infinity, which would crash the kernel, or a Python object that is not a token (bytes, say)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            refuse_what_json_cannot_hold(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            refuse_what_json_cannot_hold(item, f"{path}[{index}]")
+    elif (isinstance(value, float) and not math.isfinite(value)) or not (
+        isinstance(value, (str, float, *_LITERAL_TYPES)) or is_jsii_object(value)
+    ):
+        raise ValueError(
+            f"{path}: {value!r} is not a value a template can hold (text, a finite number, a boolean, a list or a "
+            "mapping)"
+        )
 
 
 _ATTRIBUTES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()

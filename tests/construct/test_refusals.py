@@ -4,6 +4,7 @@ built without the refused call."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from cdk_bedrock_customization import (
+    Completion,
     CopiedCustomModel,
     CustomizationProvider,
     CustomModel,
@@ -200,3 +202,21 @@ def test_a_models_file_whose_base_model_is_of_another_region_is_refused_at_its_l
         raise ValueError("refused")
 
     assert built(nothing, refused=refused) == built(nothing)
+
+
+# JSON has no NaN or infinity (RFC 8259), and the jsii kernel speaks JSON: such a value reaching it crashed the kernel,
+# failing every later call of the process. bytes and a plain object are no template value either.
+NOT_TEMPLATE_VALUES = [float("nan"), float("inf"), float("-inf"), b"model", object()]
+
+
+@pytest.mark.parametrize("value", NOT_TEMPLATE_VALUES, ids=["nan", "inf", "-inf", "bytes", "object"])
+@pytest.mark.parametrize("completion", [None, Completion.polling()], ids=["event-driven", "polled"])
+@pytest.mark.parametrize("parameter, member", [("job_name", "jobName"), ("custom_model_name", "customModelName")])
+def test_a_value_no_template_can_hold_is_refused_naming_it_and_the_kernel_goes_on(
+    stack, bucket, value, completion, parameter, member
+):
+    with pytest.raises(ValueError, match=rf"{member}: .*{re.escape(repr(value)[:12])}"):
+        custom_model(stack, bucket, "Refused", completion=completion, **{parameter: value})
+    assert stack.node.try_find_child("Refused") is None
+    custom_model(stack, bucket, "Refused")  # the kernel still answers, and the id is free
+    assert Template.from_stack(stack).to_json()["Resources"]
