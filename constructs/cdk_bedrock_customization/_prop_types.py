@@ -34,9 +34,14 @@ class _Expected:
 
 
 def check_prop_types(init: Callable[..., None], props: Mapping[str, Any]) -> None:
-    """Check props (the parameters of init, by name: its ``locals()`` before anything else) against init's hints."""
+    """Check props (the parameters of init, by name: its ``locals()`` before anything else) against init's hints;
+    and refuse None for a parameter of an unchecked hint that does not allow it (a jsii type: the value would be
+    dereferenced, an AttributeError, before jsii saw it)."""
     for parameter, expected in _checked(init):
         _check(parameter, props[parameter], expected)
+    for parameter, hint in _not_optional(init):
+        if props[parameter] is None:
+            raise TypeError(f"{parameter}: expected {hint}, got NoneType None")
 
 
 def checked_parameters(init: Callable[..., None]) -> tuple[str, ...]:
@@ -70,6 +75,20 @@ def _checked(init: Callable[..., None]) -> tuple[tuple[str, _Expected], ...]:
         if expected is not None:
             checked.append((parameter, expected))
     return tuple(checked)
+
+
+@functools.cache
+def _not_optional(init: Callable[..., None]) -> tuple[tuple[str, str], ...]:
+    """The parameters of init that _checked leaves alone and whose hint does not allow None, each with its hint's
+    members by name."""
+    checked = {parameter for parameter, _expected in _checked(init)}
+    found = []
+    for parameter, hint in _hints(init).items():
+        members = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+        if parameter in checked or parameter == "return" or type(None) in members or Any in members:
+            continue
+        found.append((parameter, " or ".join(getattr(member, "__name__", str(member)) for member in members)))
+    return tuple(found)
 
 
 def _hints(init: Callable[..., None]) -> dict[str, Any]:

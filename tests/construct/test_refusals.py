@@ -220,3 +220,12 @@ def test_a_value_no_template_can_hold_is_refused_naming_it_and_the_kernel_goes_o
     assert stack.node.try_find_child("Refused") is None
     custom_model(stack, bucket, "Refused")  # the kernel still answers, and the id is free
     assert Template.from_stack(stack).to_json()["Resources"]
+
+
+def test_none_for_a_required_parameter_of_a_jsii_type_is_refused_naming_it(stack, bucket):
+    """It was dereferenced before jsii saw it: an AttributeError ('NoneType' object has no attribute 'model_arn')."""
+    with pytest.raises(TypeError, match=r"^base_model: expected str or IModel .*, got NoneType None$"):
+        custom_model(stack, bucket, "Refused", base_model=None)
+    with pytest.raises(TypeError, match=r"^model: expected .*IModel.*, got NoneType None$"):
+        ProvisionedThroughput(stack, "Serving", model=None, model_units=1)
+    assert stack.node.try_find_child("Refused") is None and stack.node.try_find_child("Serving") is None
