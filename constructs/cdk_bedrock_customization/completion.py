@@ -32,6 +32,7 @@ from constructs import Construct, IConstruct
 from . import _identity, _requests
 from ._nag import acknowledge, wildcard_resources
 from ._packaging import handler_function
+from ._prop_types import check_types
 from ._requests import CompletionMode as CompletionMode
 from ._resource import one_per_stack, refusal_leaves_nothing
 from .provider import DEFAULT_LOG_RETENTION
@@ -73,6 +74,7 @@ class Completion:
         condition is signalled when the job ends. The default. A customization job's end is reported by Bedrock's
         events; import, copy and evaluation jobs emit none, so the stack's notifier checks them every few minutes
         (``JobCompletionNotifier.of(stack, check_interval=...)``)."""
+        check_types(timeout=(timeout, cdk.Duration))
         seconds = timeout.to_seconds(integral=False)
         whole = round(seconds)
         # Fractional hours or minutes carry float error (Duration.hours(1.1) is 3960.0000000000005 seconds).

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from . import _requests
 from ._nag import acknowledge, wildcard_resources
-from ._prop_types import check_prop_types
+from ._prop_types import check_prop_types, check_types
 from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
@@ -58,6 +58,7 @@ class ModelSource:
     def from_model_package_arn(model_package_arn: str) -> ModelSource:
         """A SageMaker AI model package. Bedrock reads it with its own credentials: no service role needed. The
         handler, which asks for the import, must be allowed the package, and is granted it."""
+        check_types(model_package_arn=(model_package_arn, str))
         return ModelSource(_requests.model_package(model_package_arn), model_package_arn=model_package_arn)
 
 

@@ -18,6 +18,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct, IDependable
 
 from . import _requests
+from ._prop_types import check_types
 from ._resource import Grants, key_itself
 from ._tokens import STRING_TOKEN, attribute, is_unresolved
 from .datasets import check_quota_overrides
@@ -56,6 +57,7 @@ class S3Data:
     @staticmethod
     def from_uri(uri: str) -> S3Data:
         """An ``s3://bucket/key`` URI of a bucket outside this app."""
+        check_types(uri=(uri, str))
         match = _S3_URI.fullmatch(uri) if not is_unresolved(uri) else None
         if match is None:
             raise ValueError(f"S3 URI {uri!r} is not of the form s3://bucket/key; use S3Data.from_bucket for a bucket")
@@ -205,10 +207,12 @@ class RequestMetadataFilter:
 
     @staticmethod
     def equals(key: str, value: str) -> RequestMetadataFilter:
+        check_types(key=(key, str), value=(value, str))
         return RequestMetadataFilter({"equals": {key: value}}, base=True)
 
     @staticmethod
     def not_equals(key: str, value: str) -> RequestMetadataFilter:
+        check_types(key=(key, str), value=(value, str))
         return RequestMetadataFilter({"notEquals": {key: value}}, base=True)
 
     @staticmethod
@@ -221,6 +225,7 @@ class RequestMetadataFilter:
 
     @staticmethod
     def _bases(combinator: str, filters: Sequence[RequestMetadataFilter]) -> list[dict[str, Any]]:
+        check_types(**{f"{combinator}[{index}]": (f, RequestMetadataFilter) for index, f in enumerate(filters)})
         nested = [f for f in filters if not f._base]
         if nested:
             raise ValueError(

@@ -25,6 +25,7 @@ from ._handler_grants import HandlerGrants, arns_of, provider_wide_statements
 from ._job_queue import POLLING_WARNING_ID, UNWAITED_JOBS_WARNING_ID, JobQueue
 from ._nag import acknowledge, wildcard_resources
 from ._packaging import HANDLER_RUNTIME
+from ._prop_types import check_types
 from ._provider_kinds import (
     POLLING_RULE_PREFIX,
     RUNNERS,
@@ -232,6 +233,7 @@ def _refuse_another_environment(provider: Construct, stack: cdk.Stack) -> None:
 def _check_settings(
     query_interval: cdk.Duration, total_timeout: cdk.Duration, max_concurrent_jobs: int, kind: ProviderKind
 ) -> None:
+    check_types(query_interval=(query_interval, cdk.Duration), total_timeout=(total_timeout, cdk.Duration))
     # Each sets, at synth, how the provider polls or how the stack's jobs are ordered: none can wait for deploy time.
     for name, value in (
         ("query_interval", query_interval.to_seconds(integral=False)),

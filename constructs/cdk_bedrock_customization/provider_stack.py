@@ -14,7 +14,7 @@ from bedrock_custom_resource import contract
 
 from constructs import Construct
 
-from ._prop_types import check_prop_types
+from ._prop_types import check_prop_types, check_types
 from ._resource import grant_model_key
 from ._tokens import is_unresolved
 from .provider import CustomizationProvider, ProviderKind
@@ -133,6 +133,9 @@ class CustomizationProviderStack(cdk.Stack):
 
 def _passable_roles(path: str | None, name_prefix: str | None) -> str:
     """The resource name (after ``role/``) that matches the roles templates may pass."""
+    check_types(
+        passable_role_path=(path, (str, type(None))), passable_role_name_prefix=(name_prefix, (str, type(None)))
+    )
     if (path is None) == (name_prefix is None):
         raise ValueError(
             f"passable_role_path: {path!r}, passable_role_name_prefix: {name_prefix!r}: give exactly one, so "

@@ -18,6 +18,7 @@ from cdk_bedrock_customization import (
     Completion,
     CopiedCustomModel,
     CustomizationProvider,
+    CustomizationProviderStack,
     CustomModel,
     CustomModelDeployment,
     EvaluationDataset,
@@ -25,7 +26,9 @@ from cdk_bedrock_customization import (
     JobCompletionNotifier,
     ModelEvaluation,
     ModelsFromFile,
+    ModelSource,
     ProvisionedThroughput,
+    RequestMetadataFilter,
     S3Data,
 )
 
@@ -229,3 +232,31 @@ def test_none_for_a_required_parameter_of_a_jsii_type_is_refused_naming_it(stack
     with pytest.raises(TypeError, match=r"^model: expected .*IModel.*, got NoneType None$"):
         ProvisionedThroughput(stack, "Serving", model=None, model_units=1)
     assert stack.node.try_find_child("Refused") is None and stack.node.try_find_child("Serving") is None
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda stack: S3Data.from_uri(None), "uri"),
+        (lambda stack: ModelSource.from_uri(5), "uri"),
+        (lambda stack: ModelSource.from_model_package_arn(None), "model_package_arn"),
+        (lambda stack: Completion.event_driven(None), "timeout"),
+        (lambda stack: Completion.event_driven(3600), "timeout"),
+        (lambda stack: CustomizationProvider.of(stack, query_interval=60), "query_interval"),
+        (lambda stack: CustomizationProvider.of(stack, total_timeout=3600), "total_timeout"),
+        (lambda stack: RequestMetadataFilter.equals([], "v"), "key"),
+        (lambda stack: RequestMetadataFilter.not_equals("k", b"v"), "value"),
+        (lambda stack: RequestMetadataFilter.and_all(None), r"and_all\[0\]"),
+        (lambda stack: RequestMetadataFilter.or_all(RequestMetadataFilter.equals("k", "v"), "x"), r"or_all\[1\]"),
+        (lambda stack: ModelsFromFile(stack, "Models", path=None), "path"),
+        (
+            lambda stack: CustomizationProviderStack(stack.node.root, "Provider", passable_role_path=5),
+            "passable_role_path",
+        ),
+    ],
+)
+def test_a_factory_given_a_value_of_another_type_names_the_parameter(stack, call, named):
+    """Found by a hypothesis fuzz of the public API: these raised AttributeError, or a TypeError of re or os naming
+    neither the parameter nor the value."""
+    with pytest.raises(TypeError, match=rf"^{named}: expected "):
+        call(stack)
