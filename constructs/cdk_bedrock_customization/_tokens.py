@@ -2,7 +2,8 @@
 
 cdk.Token.is_unresolved costs one call into Node per value; validating a model's properties checks
 dozens of values, which made synth several times slower. Strings and lists carry their tokens as
-markers; any other non-JSON value is a token object (IResolvable); only numbers need the kernel.
+markers; a jsii object is a token (IResolvable), and any other non-JSON value (bytes, say) a literal the contract
+refuses; only numbers need the kernel.
 """
 
 from __future__ import annotations
