@@ -8,7 +8,9 @@ anything to the tree, rather than an AttributeError from deep inside. The expect
 What is checked, member by member of a hint's union: the classes of this package, ``Sequence[X]`` (a list or a
 tuple, and each element against X when X is checked), ``Mapping`` (any mapping; its keys and values are left to
 the contract), and, beside those, None and plain str, int, float and bool. A hint with any other member (a jsii
-type such as ``iam.IRole`` or ``cdk.Duration``, ``Any``) is not checked: jsii and the contract check those.
+type such as ``iam.IRole`` or ``cdk.Duration``) is checked member by member (a jsii interface admits any object of
+the kernel), since such a value is dereferenced before jsii sees it; a hint of plain types alone is checked for None
+only (jsii and the contract check the rest), and ``Any`` not at all.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ._tokens import is_jsii_object
 
 _PACKAGE = __name__.partition(".")[0]
 _PLAIN = (type(None), str, int, float, bool)
@@ -35,13 +39,11 @@ class _Expected:
 
 def check_prop_types(init: Callable[..., None], props: Mapping[str, Any]) -> None:
     """Check props (the parameters of init, by name: its ``locals()`` before anything else) against init's hints;
-    and refuse None for a parameter of an unchecked hint that does not allow it (a jsii type: the value would be
-    dereferenced, an AttributeError, before jsii saw it)."""
+    and check the other parameters as _check_unchecked does."""
     for parameter, expected in _checked(init):
         _check(parameter, props[parameter], expected)
-    for parameter, hint in _not_optional(init):
-        if props[parameter] is None:
-            raise TypeError(f"{parameter}: expected {hint}, got NoneType None")
+    for parameter, members in _unchecked(init):
+        _check_unchecked(parameter, props[parameter], members)
 
 
 def checked_parameters(init: Callable[..., None]) -> tuple[str, ...]:
@@ -78,17 +80,43 @@ def _checked(init: Callable[..., None]) -> tuple[tuple[str, _Expected], ...]:
 
 
 @functools.cache
-def _not_optional(init: Callable[..., None]) -> tuple[tuple[str, str], ...]:
-    """The parameters of init that _checked leaves alone and whose hint does not allow None, each with its hint's
-    members by name."""
+def _unchecked(init: Callable[..., None]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """The parameters of init that _checked leaves alone and whose hint does not allow None or Any, each with its
+    hint's members."""
     checked = {parameter for parameter, _expected in _checked(init)}
     found = []
     for parameter, hint in _hints(init).items():
         members = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
-        if parameter in checked or parameter == "return" or type(None) in members or Any in members:
+        if parameter in checked or parameter == "return" or Any in members:
             continue
-        found.append((parameter, " or ".join(getattr(member, "__name__", str(member)) for member in members)))
+        found.append((parameter, members))
     return tuple(found)
+
+
+def _check_unchecked(parameter: str, value: Any, members: tuple[Any, ...]) -> None:
+    """None where the hint does not allow it; and, for a hint with a jsii type (of which a value is dereferenced
+    before jsii sees it), a value that is none of its members: a jsii interface's, any jsii object."""
+    if value is None:
+        admitted = type(None) in members
+    elif all(member in _PLAIN for member in members):
+        admitted = True  # jsii and the contract check these (a number may be given as text, as CloudFormation does)
+    else:
+        admitted = any(_admits(member, value) for member in members)
+    if not admitted:
+        names = " or ".join(getattr(member, "__name__", str(member)) for member in members if member is not type(None))
+        raise TypeError(f"{parameter}: expected {names}, got {type(value).__name__} {value!r:.120}")
+
+
+def _admits(member: Any, value: Any) -> bool:
+    origin = typing.get_origin(member) or member
+    if origin in (Sequence, list):
+        return isinstance(value, list | tuple)
+    if origin in (Mapping, dict):
+        return isinstance(value, Mapping)
+    try:
+        return isinstance(value, origin)
+    except TypeError:  # a jsii interface (a Protocol that isinstance cannot check): any object of the kernel
+        return is_jsii_object(value)
 
 
 def _hints(init: Callable[..., None]) -> dict[str, Any]:

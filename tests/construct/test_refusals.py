@@ -260,3 +260,25 @@ def test_a_factory_given_a_value_of_another_type_names_the_parameter(stack, call
     neither the parameter nor the value."""
     with pytest.raises(TypeError, match=rf"^{named}: expected "):
         call(stack)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"kms_key": {}}, "kms_key: expected IKey, got dict {}"),
+        ({"vpc": []}, "vpc: expected IVpc, got list []"),
+        (
+            {"role": "arn:aws:iam::123456789012:role/r"},
+            "role: expected IRole, got str 'arn:aws:iam::123456789012:role/r'",
+        ),
+        ({"removal_policy": "RETAIN"}, "removal_policy: expected RemovalPolicy, got str 'RETAIN'"),
+        ({"base_model": 5}, "base_model: expected str or IModel or CustomModelBase, got int 5"),
+    ],
+)
+def test_a_value_of_another_type_for_a_jsii_typed_parameter_names_it(stack, bucket, given, message):
+    """Found by the outside fuzz: these were dereferenced before jsii saw them (AttributeError), or refused by jsii
+    naming its own argument (policy)."""
+    with pytest.raises(TypeError) as raised:
+        custom_model(stack, bucket, "Refused", **given)
+    assert str(raised.value) == message
+    assert stack.node.try_find_child("Refused") is None
