@@ -1,4 +1,5 @@
-"""Custom::BedrockModelCustomizationJob Update: tags change in place; anything else replaces the job."""
+"""Custom::BedrockModelCustomizationJob Update: tags change in place, and so do the same model or key named otherwise
+and, once the job has completed, a new role; anything else replaces the job."""
 
 from __future__ import annotations
 
