@@ -56,9 +56,12 @@ def check_types(**given: tuple[Any, type | tuple[type, ...]]) -> None:
     parameter, the types expected (None aside) and the value."""
     for parameter, (value, expected) in given.items():
         if not isinstance(value, expected):
-            names = [kind.__name__ for kind in (expected if isinstance(expected, tuple) else (expected,))]
-            wanted = " or ".join(name for name in names if name != "NoneType")
-            raise TypeError(f"{parameter}: expected {wanted}, got {type(value).__name__} {value!r:.120}")
+            raise _refusal(parameter, expected if isinstance(expected, tuple) else (expected,), value)
+
+
+def _refusal(parameter: str, expected: tuple[Any, ...], value: Any) -> TypeError:
+    names = [getattr(kind, "__name__", str(kind)) for kind in expected if kind is not type(None)]
+    return TypeError(f"{parameter}: expected {' or '.join(names)}, got {type(value).__name__} {value!r:.120}")
 
 
 def _check(parameter: str, value: Any, expected: _Expected) -> None:
@@ -103,8 +106,7 @@ def _check_unchecked(parameter: str, value: Any, members: tuple[Any, ...]) -> No
     else:
         admitted = any(_admits(member, value) for member in members)
     if not admitted:
-        names = " or ".join(getattr(member, "__name__", str(member)) for member in members if member is not type(None))
-        raise TypeError(f"{parameter}: expected {names}, got {type(value).__name__} {value!r:.120}")
+        raise _refusal(parameter, members, value)
 
 
 def _admits(member: Any, value: Any) -> bool:

@@ -295,7 +295,9 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
     live = kind.get(client, physical_id) if kind.arn_pattern.fullmatch(physical_id) else None
     if live is not None:  # else never created (a failed create's id), or gone
         tags = kind.own_tags(client, live)
-        if _has_configuration(desired, tags, event) or _same_but_for_how_it_is_named_or_ran(kind, live, tags, event):
+        if _has_configuration(desired, tags, event) or _same_but_for_how_it_is_named_or_ran(
+            kind, live, tags, event, desired
+        ):
             kind.update_in_place(client, live, desired)
             kind.retag(client, live, desired.tags(desired.contract.tag_members[0]), tags)
             return {"PhysicalResourceId": physical_id}
@@ -323,7 +325,7 @@ def _refuse_a_replacement_not_waited_for(kind: ResourceKind, event: CustomResour
 
 
 def _same_but_for_how_it_is_named_or_ran(
-    kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[str, str], event: Mapping[str, Any]
+    kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[str, str], event: Mapping[str, Any], desired: Desired
 ) -> bool:
     """Whether the live resource, made from the old properties, is what the desired ones ask for though they differ:
     only in how they name a resource of the stack's account and Region (a model by its id or its ARN, a key by its id
@@ -344,10 +346,9 @@ def _same_but_for_how_it_is_named_or_ran(
         identifying = contract.identifying(resource_type, request, properties)
         return {name: value for name, value in identifying.items() if name not in ran_with}
 
-    desired_properties = event["ResourceProperties"]
-    desired = identity(contract.create_request(resource_type, desired_properties), desired_properties)
     _, _, _, region, account, *_ = event["StackId"].split(":") + [""] * 6
-    return _names_alike(identity(old_request, old_properties), desired, region, account)
+    wanted = identity(desired.request, event["ResourceProperties"])
+    return _names_alike(identity(old_request, old_properties), wanted, region, account)
 
 
 def _names_alike(old: Any, new: Any, region: str, account: str) -> bool:
