@@ -63,13 +63,31 @@ class TaggedResource:
         """What deleting the construct, or replacing it, does to what it made in AWS (as the ``removal_policy``
         option does): applied to its custom resources, which tags reach too."""
         for resource in self._tagged_resources:
-            members = replace_policy_member(resource.cfn_resource_type, policy, explicit=True)  # refuses first
             resource.apply_removal_policy(policy)
-            for name, value in members.items():
-                if value is None:  # not told: any value the constructor wrote goes
-                    resource.add_property_deletion_override(name)
-                else:
-                    resource.add_property_override(name, value)
+
+
+class PolicyTellingResource(cdk.CfnResource):
+    """A custom resource whose removal policy, however applied (the construct's option or ``apply_removal_policy``,
+    ``RemovalPolicies.of(...)``'s aspect, the L1 itself), is also told to the handler (replace_policy_member): a
+    policy the handler was not told of would leave what a cancelled update made, or refuse too late (SNAPSHOT)."""
+
+    def apply_removal_policy(
+        self,
+        policy: cdk.RemovalPolicy | None = None,
+        *,
+        apply_to_update_replace_policy: bool | None = None,
+        default: cdk.RemovalPolicy | None = None,
+    ) -> None:
+        policy = policy or default or cdk.RemovalPolicy.RETAIN  # as CfnResource.applyRemovalPolicy
+        members = replace_policy_member(self.cfn_resource_type, policy, explicit=True)  # refuses first
+        if apply_to_update_replace_policy is False:  # its UpdateReplacePolicy stays as it was
+            members.pop(contract.REPLACE_POLICY, None)
+        super().apply_removal_policy(policy, apply_to_update_replace_policy=apply_to_update_replace_policy)
+        for name, value in members.items():
+            if value is None:  # not told: any value written before goes
+                self.add_property_deletion_override(name)
+            else:
+                self.add_property_override(name, value)
 
 
 def replace_policy_member(

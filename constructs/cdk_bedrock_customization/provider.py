@@ -34,7 +34,7 @@ from ._provider_kinds import (
     Runner,
     RunnerSettings,
 )
-from ._resource import one_per_stack, refusal_leaves_nothing, replace_policy_member
+from ._resource import PolicyTellingResource, one_per_stack, refusal_leaves_nothing, replace_policy_member
 from .limits import check_limits
 
 __all__ = [
@@ -150,11 +150,11 @@ class CustomizationProvider(Construct):
         """
         if removal_policy is not None:
             properties = {**properties, **replace_policy_member(resource_type, removal_policy)}
-        resource = cdk.CfnResource(
+        resource = PolicyTellingResource(
             scope, construct_id, type=resource_type, properties={"ServiceToken": self.service_token, **properties}
         )
-        if removal_policy is not None:  # a round trip each
-            resource.apply_removal_policy(removal_policy)
+        if removal_policy is not None:  # a round trip; its members are in properties already
+            cdk.CfnResource.apply_removal_policy(resource, removal_policy)
         use = use or self.use(scope)
         _identity.remember(use.stack, resource, resource_type, properties)
         # The grants made in scope's stack are attached to the handler role of the provider's stack.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 import pytest
@@ -128,6 +128,46 @@ class TestProperties:
         (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
         assert (job["DeletionPolicy"], job["Properties"]["updateReplacePolicy"]) == ("Retain", "Retain")
         assert "deletionPolicy" not in job["Properties"]
+
+    @pytest.mark.parametrize(
+        ("apply", "expected"),
+        [
+            (cdk.RemovalPolicies.destroy, ("Delete", "Delete", "Delete", None)),
+            (
+                cdk.RemovalPolicies.retain_on_update_or_delete,
+                ("RetainExceptOnCreate", "Retain", "Retain", "RetainExceptOnCreate"),
+            ),
+        ],
+        ids=["destroy", "retain-on"],
+    )
+    def test_removal_policies_of_the_stack_are_told_to_the_handler(self, stack, bucket, apply, expected):
+        """RemovalPolicies.of(...) applies its policy to each L1 resource in an aspect, past the construct: the
+        handler must still know it (what a cancelled update made goes with Delete or RetainExceptOnCreate)."""
+        model(stack, bucket)
+        apply(cdk.RemovalPolicies.of(stack))
+        (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
+        properties = job["Properties"]
+        told = (job["DeletionPolicy"], job["UpdateReplacePolicy"], properties.get("updateReplacePolicy"))
+        assert (*told, properties.get("deletionPolicy")) == expected
+
+    def test_removal_policies_snapshot_is_refused_at_synth(self, stack, bucket):
+        model(stack, bucket)
+        cdk.RemovalPolicies.of(stack).snapshot(apply_to_resource_types=[JOB])
+        with pytest.raises(RuntimeError, match=r"removal_policy: RemovalPolicy\.SNAPSHOT .*RemovalPolicy\.RETAIN"):
+            Template.from_stack(stack)
+
+    def test_a_policy_applied_to_the_job_alone_keeps_what_the_handler_is_told_of_its_replace_policy(
+        self, stack, bucket
+    ):
+        """CfnResource.apply_removal_policy(apply_to_update_replace_policy=False) leaves the UpdateReplacePolicy: so
+        does what the handler is told."""
+        built = model(stack, bucket, removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        job_resource = cast(cdk.CfnResource, built.node.default_child)
+        job_resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY, apply_to_update_replace_policy=False)
+        (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
+        assert (job["DeletionPolicy"], job["UpdateReplacePolicy"]) == ("Delete", "Retain")
+        assert "deletionPolicy" not in job["Properties"]
+        assert job["Properties"].get("updateReplacePolicy", "Retain") == "Retain"
 
     def test_the_removal_policy_keys_neither_the_wait_nor_what_references_the_job(self, stack, bucket):
         """A change of the removal policy changes no wait condition: the job is not replaced."""
