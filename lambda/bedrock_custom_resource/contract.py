@@ -218,7 +218,8 @@ class ResourceContract:
     # update that changes the model) is granted on that model. None: the create operation has no resource type.
     made_from: str | None = None
     # The operation that lists resources of this type (it has no resource type): the handler lists running jobs to
-    # explain a quota refusal, and copy jobs to find one by its model's name.
+    # explain a quota refusal, copy jobs to find one by its model's name, and a logical id's resources under its
+    # generated names of any configuration (lifecycle.listed_by_name).
     listing: str | None = None
     # Its generated names are lowercase: the name pattern admits no capitals (an evaluation job's).
     lowercase_names: bool = False
@@ -430,6 +431,7 @@ _DECLARED = (
         tag_members=("modelTags",),
         file_section="imported_models",
         cross_member_problems=_one_model_source,
+        listing="ListCustomModels",
     ),
     ResourceContract(
         resource_type=MODEL_DEPLOYMENT,
@@ -745,11 +747,27 @@ def generated_name(
     So a retried, replayed or redeployed create finds what an earlier one made; a replacement (another
     configuration) gets a new name; when a name cannot be used again (a failed job's), the next one is.
     """
-    digest = hashlib.sha256(f"{stack_name}|{logical_id}|{fingerprint}|{attempt}".encode()).hexdigest()[:12]
-    stem = re.sub(r"[^0-9a-zA-Z]+", "-", f"{stack_name}-{logical_id}").strip("-")
-    stem = stem[: NAME_MAX_LENGTH - len(digest) - 1].rstrip("-")
+    digest = hashlib.sha256(f"{stack_name}|{logical_id}|{fingerprint}|{attempt}".encode()).hexdigest()[:_DIGEST_LENGTH]
+    stem = _name_stem(stack_name, logical_id)
     name = f"{stem}-{digest}" if stem else digest
     return name.lower() if lowercase else name
+
+
+def generated_names(stack_name: str, logical_id: str, *, lowercase: bool = False) -> tuple[str, re.Pattern[str]]:
+    """What every generated name of a resource contains (for a List request's nameContains), and their pattern:
+    its names of any configuration."""
+    stem = _name_stem(stack_name, logical_id)
+    stem = stem.lower() if lowercase else stem
+    return stem, re.compile(f"{re.escape(stem)}-{_DIGEST}" if stem else _DIGEST)
+
+
+_DIGEST_LENGTH = 12
+_DIGEST = f"[0-9a-f]{{{_DIGEST_LENGTH}}}"
+
+
+def _name_stem(stack_name: str, logical_id: str) -> str:
+    stem = re.sub(r"[^0-9a-zA-Z]+", "-", f"{stack_name}-{logical_id}").strip("-")
+    return stem[: NAME_MAX_LENGTH - _DIGEST_LENGTH - 1].rstrip("-")
 
 
 def stack_name(stack_id: str) -> str:

@@ -106,6 +106,7 @@ def _sub_task_status(job: Mapping[str, Any], sub_task: str) -> str | None:
     return str(status) if status else None
 
 
+_get_job = lifecycle.getter("get_model_customization_job", "jobIdentifier")
 KIND = lifecycle.ResourceKind(
     resource_type=RESOURCE_TYPE,
     noun="model customization job",
@@ -113,7 +114,7 @@ KIND = lifecycle.ResourceKind(
     arn_member="jobArn",
     arn_pattern=JOB_ARN,
     name_member="jobName",
-    get=lifecycle.getter("get_model_customization_job", "jobIdentifier"),
+    get=_get_job,
     unusable=lifecycle.CUSTOM_MODEL.unusable,
     reported={
         "baseModelIdentifier": "baseModelArn",
@@ -132,6 +133,9 @@ KIND = lifecycle.ResourceKind(
     before_creating=lifecycle.CUSTOM_MODEL.refuse_taken_name,
     used_while_running=frozenset({"roleArn", "vpcConfig"}),
     has_made_it=lambda job: job.get("status") == "Completed",
+    candidates=lifecycle.listed_by_name(
+        "list_model_customization_jobs", "modelCustomizationJobSummaries", "jobName", _get_job
+    ),
 )
 
 

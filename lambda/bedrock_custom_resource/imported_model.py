@@ -55,6 +55,7 @@ def _unusable(_client: Any, model: Mapping[str, Any]) -> str | None:
     return "failed to import" if model.get("modelStatus") == "Failed" else None
 
 
+_get_model = lifecycle.getter("get_custom_model", "modelIdentifier")
 KIND = lifecycle.ResourceKind(
     resource_type=RESOURCE_TYPE,
     noun="custom model",
@@ -62,10 +63,13 @@ KIND = lifecycle.ResourceKind(
     arn_member="modelArn",
     arn_pattern=MODEL_ARN,
     name_member="modelName",
-    get=lifecycle.getter("get_custom_model", "modelIdentifier"),
+    get=_get_model,
     unusable=_unusable,
     reported={"modelKmsKeyArn": "modelKmsKeyArn"},  # GetCustomModel does not report the source or role
     quota=IMPORT_QUOTA,
+    candidates=lifecycle.listed_by_name(
+        "list_custom_models", "modelSummaries", "modelName", _get_model, arn_member="modelArn"
+    ),
 )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -235,10 +235,15 @@ class ResourceKind:
     has_made_it: Callable[[Mapping[str, Any]], bool] = lambda _live: False
 
     def own_tags(self, client: Any, live: Mapping[str, Any]) -> dict[str, str]:
-        """The live resource's own tags, which record its configuration (FINGERPRINT_TAG)."""
-        if self.tags_on_record is not None:
-            return {tag["key"]: tag["value"] for tag in live.get(self.tags_on_record) or []}
-        return current_tags(client, live[self.arn_member])
+        """The live resource's own tags, which record its configuration (FINGERPRINT_TAG). For one that cannot be
+        tagged, its model's once the model exists (a change in place retags the model: the record keeps the tags it
+        was made with), else its record's."""
+        if self.tags_on_record is None:
+            return current_tags(client, live[self.arn_member])
+        model_arn = self._made_model(client, live)
+        if model_arn is not None:
+            return current_tags(client, model_arn)
+        return {tag["key"]: tag["value"] for tag in live.get(self.tags_on_record) or []}
 
     def retag(
         self, client: Any, live: Mapping[str, Any], desired: list[dict[str, str]], current: Mapping[str, str]
@@ -256,10 +261,9 @@ class ResourceKind:
     def adopted(self, client: Any, live: Mapping[str, Any], stack_id: str) -> bool:
         """Whether the live resource existed before the request of stack_id that holds it: its origin (ORIGIN_TAG)
         says so, or its stack tag names another stack. For one that cannot be tagged, its model's tags once the model
-        exists, else its record's: a copy adopted while copying has no model to mark, and its record keeps the tags
-        of the stack that made it (a stack of this name deleted, which kept it)."""
-        model_arn = None if self.tags_on_record is None else self._made_model(client, live)
-        tags = self.own_tags(client, live) if model_arn is None else current_tags(client, model_arn)
+        exists, else its record's (own_tags): a copy adopted while copying has no model to mark, and its record keeps
+        the tags of the stack that made it (a stack of this name deleted, which kept it)."""
+        tags = self.own_tags(client, live)
         return tags.get(ORIGIN_TAG) == contract.ADOPTED or tags.get(STACK_TAG, stack_id) != stack_id
 
     def _made_model(self, client: Any, live: Mapping[str, Any]) -> str | None:
@@ -433,7 +437,7 @@ def create_or_adopt(
             return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint)}
         arn = live[kind.arn_member]
         tags = kind.own_tags(client, live)
-        if tags.get(FINGERPRINT_TAG) != desired.fingerprint:
+        if tags.get(FINGERPRINT_TAG) != desired.fingerprint and not _made_from_it(kind, desired, tags):
             replaced = "" if replacing is None else replacing[kind.arn_member]
             raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replaced))
         # Another resource's: adopting it would let that resource's Delete delete what this one holds.
@@ -452,6 +456,53 @@ def create_or_adopt(
         f"The first {MAX_NAME_ATTEMPTS} names for {desired.logical_id} are held by {kind.noun}s of this configuration "
         "that cannot be used (failed or stopped); give a name, or delete them"
     )
+
+
+def _made_from_it(kind: ResourceKind, desired: Desired, tags: Mapping[str, str]) -> bool:
+    """Whether a resource of this logical id under one of the desired configuration's generated names was made from
+    it, though its fingerprint says otherwise: an update since changed it in place to one alike (a new role once it
+    completed, a model or key named otherwise: _same_but_for_how_it_is_named_or_ran), so it is alike this one too.
+    A generated name holds the configuration's fingerprint (contract.generated_name), and a name never changes for
+    these kinds but to a generated one of the configuration it is changed to (a throughput's)."""
+    ours = FINGERPRINT_TAG in tags and STACK_TAG in tags and LOGICAL_ID_TAG in tags and desired.holder(tags) is None
+    return ours and kind.name_member not in desired.request
+
+
+def listed_by_name(
+    listing: str,
+    summaries: str,
+    name_member: str,
+    get: Callable[[Any, str], dict[str, Any] | None],
+    *,
+    arn_member: str = "jobArn",
+    contains: str = "nameContains",
+) -> Callable[[Any, Desired], Iterator[dict[str, Any]]]:
+    """ResourceKind.candidates of a type found by its generated name: this logical id's resources under any of its
+    generated names (those of another configuration), newest first. An update in place to an alike configuration
+    (_same_but_for_how_it_is_named_or_ran) leaves a resource under the name of the one it was made from, which
+    the desired configuration's names do not find: a rollback to that configuration, or a stack of the same name
+    deployed again, would else make another (train again) or hold none. listing: the client's List method, whose
+    request takes contains and whose summaries member lists them, each with its name_member and arn_member. Paged by
+    hand: the botocore of Lambda's runtime may have no paginator for it (DESIGN.md, fact 7)."""
+
+    def candidates(client: Any, desired: Desired) -> Iterator[dict[str, Any]]:
+        if name_member in desired.request:  # a given name holds it, whatever its configuration
+            return
+        stem, pattern = contract.generated_names(
+            desired.stack_name, desired.logical_id, lowercase=desired.contract.lowercase_names
+        )
+        request: dict[str, Any] = {contains: stem, "sortBy": "CreationTime", "sortOrder": "Descending"}
+        while True:
+            page = getattr(client, listing)(**request)
+            for summary in page[summaries]:
+                live = get(client, summary[arn_member]) if pattern.fullmatch(summary.get(name_member, "")) else None
+                if live is not None:
+                    yield live
+            if not page.get("nextToken"):
+                return
+            request["nextToken"] = page["nextToken"]
+
+    return candidates
 
 
 def nothing_made(resource_type: str, logical_id: str) -> OnEventResponse:

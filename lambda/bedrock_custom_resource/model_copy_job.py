@@ -85,6 +85,9 @@ KIND = lifecycle.ResourceKind(
     before_creating=COPIED_MODEL.refuse_taken_name,
     tags_on_record="targetModelTags",
     made=COPIED_MODEL,
+    candidates=lifecycle.listed_by_name(
+        "list_model_copy_jobs", "modelCopyJobSummaries", "targetModelName", find, contains="targetModelNameContains"
+    ),
 )
 
 

@@ -86,6 +86,7 @@ KIND = lifecycle.ResourceKind(
         "outputDataConfig": "outputDataConfig",
         "customerEncryptionKeyId": "customerEncryptionKeyId",
     },
+    candidates=lifecycle.listed_by_name("list_evaluation_jobs", "jobSummaries", "jobName", find_job),
 )
 
 

@@ -630,8 +630,10 @@ def test_create_survives_throttling_and_starts_exactly_one_job(bedrock, events):
     event = events.create()
     bedrock.throttle(2)
     result = index.on_event(event)
-    # The first call looks for a job of this configuration (retried through the throttling); none: one create.
-    assert bedrock.attempts == ["GetModelCustomizationJob"] * 3 + ["GetCustomModel", CREATE]
+    # The first call looks for a job of this configuration (retried through the throttling), then under this logical
+    # id's other names; none: one create.
+    lookups = ["GetModelCustomizationJob"] * 3 + ["ListModelCustomizationJobs", "GetCustomModel"]
+    assert bedrock.attempts == [*lookups, CREATE]
     assert len(bedrock.retry_delays) == 2
     assert [job["jobArn"] for job in bedrock.jobs()] == [result["PhysicalResourceId"]]
 

@@ -360,3 +360,56 @@ def test_an_arn_and_a_name_are_alike_only_when_the_name_identifies_that_resource
     expected = written == named_by and here and identified
     assert lifecycle._names_alike(arn, written, "us-east-1", "123456789012") is expected
     assert lifecycle._names_alike(written, arn, "us-east-1", "123456789012") is expected
+
+
+def in_place_then_replaced(bedrock: BedrockStandIn, events: CloudFormationEvents) -> tuple[Deployed, Deployed, str]:
+    """X deployed (job A); Y, a new role, in place on A; Z, new hyper-parameters, a new job C (completed): (A as X,
+    A as Y, C). A stays under the name X's configuration generated."""
+    as_x = deploy(events, bedrock)
+    with_new_role = as_x.properties | {"roleArn": NEW_ROLE}
+    event, result = update(events, as_x, with_new_role)
+    assert result == {"PhysicalResourceId": as_x.physical_id}
+    as_y = Deployed(event, as_x.physical_id, as_x.data)
+    retrained = with_new_role | {"hyperParameters": {"epochCount": "3"}}
+    _event, replaced = update(events, as_y, retrained)
+    assert replaced["PhysicalResourceId"] != as_x.physical_id
+    bedrock.set_job_status(replaced["PhysicalResourceId"], "Completed")
+    return as_x, as_y, replaced["PhysicalResourceId"]
+
+
+def test_the_rollback_of_a_replacement_takes_back_the_job_a_new_role_was_given_in_place(bedrock, events, monkeypatch):
+    """CloudFormation rolls back to A with an Update back to Y sent to C: A, found under the name X gave it, is taken
+    back; nothing trains again, and the stack does not lose A's model."""
+    as_x, as_y, replacement = in_place_then_replaced(bedrock, events)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    rollback = events.update(replacement, as_y.properties, as_y.properties | {"hyperParameters": {"epochCount": "3"}})
+    assert index.on_event(rollback) == {"PhysicalResourceId": as_x.physical_id}
+    assert bedrock.operations().count(CREATE) == 2
+
+
+def test_an_update_back_to_the_configuration_a_job_was_made_from_takes_it_back(bedrock, events):
+    """Z back to X: the name X generates holds A, made from X and since changed in place only in its role."""
+    as_x, as_y, replacement = in_place_then_replaced(bedrock, events)
+    back = events.update(replacement, as_x.properties, as_y.properties | {"hyperParameters": {"epochCount": "3"}})
+    assert index.on_event(back) == {"PhysicalResourceId": as_x.physical_id}
+    assert bedrock.operations().count(CREATE) == 2
+
+
+def test_a_create_of_the_configuration_a_job_was_changed_to_in_place_takes_it(bedrock, events):
+    """A stack of the same name deployed again (the first deleted with RETAIN) with Y: A has Y, under X's name."""
+    as_x = deploy(events, bedrock)
+    update(events, as_x, as_x.properties | {"roleArn": NEW_ROLE})
+    again = CloudFormationEvents()  # a new stack id, the same stack name
+    assert index.on_event(again.create(as_x.properties | {"roleArn": NEW_ROLE})) == {
+        "PhysicalResourceId": as_x.physical_id
+    }
+    assert bedrock.operations().count(CREATE) == 1
+
+
+def test_another_logical_ids_job_is_never_taken_for_this_ones(bedrock, events):
+    """The listing looks for this logical id's generated names: Model1's job is not Model's, though its name starts
+    with Model's stem."""
+    other = deploy(events, bedrock, logical_id="Model1")
+    made = index.on_event(events.create(other.properties))["PhysicalResourceId"]
+    assert made != other.physical_id
+    assert bedrock.operations().count(CREATE) == 2

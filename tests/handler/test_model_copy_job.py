@@ -120,6 +120,24 @@ def test_a_tag_change_retags_the_copy_in_place(bedrock, west, source, events):
     assert len(copy_jobs(west)) == 1
 
 
+KEY_ID = "0123abcd-0123-abcd-0123-0123456789ab"
+
+
+def test_a_key_named_otherwise_and_then_a_tag_change_keep_the_copy(bedrock, west, source, events):
+    """The key by its id, then by its ARN (in place: the same key), then a tag change: the copy job's record keeps
+    the tags it was made with, and its model the configuration it has now, which the later update is judged by."""
+    events.stack_id = events.stack_id.replace(":us-east-1:", f":{TARGET}:")  # the stack in the copy's Region
+    by_id = copy_properties(source, modelKmsKeyId=KEY_ID)
+    event, job_arn = create(events, by_id)
+    bedrock.set_copy_job_status(job_arn, "Completed")
+    poll(event, job_arn)
+    by_arn = copy_properties(source, modelKmsKeyId=f"arn:aws:kms:{TARGET}:123456789012:key/{KEY_ID}")
+    assert index.on_event(events.update(job_arn, by_arn, by_id))["PhysicalResourceId"] == job_arn
+    retagged = by_arn | {"targetModelTags": [{"key": "team", "value": "search"}]}
+    assert index.on_event(events.update(job_arn, retagged, by_arn))["PhysicalResourceId"] == job_arn
+    assert len(copy_jobs(west)) == 1
+
+
 def test_the_rollback_of_a_refused_update_changes_nothing(bedrock, west, source, events):
     _event, job_arn = create(events, copy_properties(source))
     bedrock.set_copy_job_status(job_arn, "Completed")

@@ -159,6 +159,22 @@ def test_a_new_role_imports_again_only_an_import_that_has_not_completed(bedrock,
     assert len(bedrock.calls_to("CreateModelImportJob")) == imports
 
 
+def test_the_rollback_of_new_weights_takes_back_the_import_a_new_role_was_given_in_place(bedrock, events, monkeypatch):
+    """X imported (A); Y, a new role, in place on A, which keeps the name X generated; Z, new weights, a new import
+    C. The rollback's Update back to Y, sent to C, takes A back: no import again, and the stack keeps A's model."""
+    x = import_properties()
+    y = import_properties(roleArn=ROLE_ARN + "-shared")
+    z = y | {"modelDataSource": {"s3DataSource": {"s3Uri": "s3://weights-bucket/llama-v2/"}}}
+    _event, first = create(events, x)
+    bedrock.set_import_job_status(first, "Completed")
+    assert index.on_event(events.update(first, y, x))["PhysicalResourceId"] == first
+    replacement = index.on_event(events.update(first, z, y))["PhysicalResourceId"]
+    bedrock.set_import_job_status(replacement, "Completed")
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    assert index.on_event(events.update(replacement, y, z))["PhysicalResourceId"] == first
+    assert len(bedrock.calls_to("CreateModelImportJob")) == 2
+
+
 def test_new_weights_under_the_same_prefix_import_again_and_their_rollback_returns_to_the_first(bedrock, events):
     """modelDataDigest names the content the stack uploaded under the prefix: a new one imports the new weights by a
     new job; the rollback's Update back to the first digest adopts the first job and imports nothing again."""
