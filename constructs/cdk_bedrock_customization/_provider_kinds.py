@@ -165,7 +165,9 @@ def _allow_polling(scope: Construct, handler_role: iam.Role, function: lambda_.I
         roles=[handler_role],
         statements=[
             iam.PolicyStatement(
-                actions=["lambda:AddPermission", "lambda:RemovePermission"], resources=[function.function_arn]
+                # GetPolicy: whether a refused AddPermission's statement exists (or another change was in progress).
+                actions=["lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy"],
+                resources=[function.function_arn],
             )
         ],
     )

@@ -7,7 +7,10 @@ What crhelper 2.0.12 leaves open is closed here:
 - the polling rule and the Lambda permission get one short name per request (a hash, behind a fixed
   prefix that the function's IAM policy is scoped to), so any logical id fits EventBridge's 64 characters
   and a retried invocation reuses them rather than leaving one behind;
-- they are removed by that name, whatever is already gone, and also when setting them up fails;
+- they are removed by that name, whatever is already gone, and also when setting them up fails; a removal that
+  fails is logged and does not fail the answer;
+- a change of the function's policy refused while another is in progress is made again, not taken for an
+  existing statement;
 - a request that is complete at once is answered at once, with no rule, as the framework does;
 - a failed Create answers with CREATE_FAILED as its physical id, so that the rollback's Delete is skipped;
 - the lifecycle code's failure reasons are shortened from the end to crhelper's 256 characters (crhelper
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import time
@@ -47,8 +51,12 @@ logger = logging.getLogger(__name__)
 # crhelper's stub declares only its public methods; this adapter overrides some of its private ones.
 _CfnResource: Any = crhelper.CfnResource
 
-# Seconds since the epoch; the rehearsal replaces it with its simulated clock.
+# Seconds since the epoch, and a pause; the rehearsal replaces them with its simulated clock's.
 now: Callable[[], float] = time.time
+sleep: Callable[[float], None] = time.sleep
+# Tries of a change of the function's policy that Lambda refuses while another is in progress, a second more apart
+# each time (parallel requests of one stack set up polling on the same function at once).
+POLICY_CHANGE_ATTEMPTS = 5
 
 
 def polling_rule_name(event: Mapping[str, Any]) -> str:
@@ -74,30 +82,66 @@ class _OneNamePerRequest(_CfnResource):  # type: ignore[misc]
 
     def _add_permission(self, rule_arn: str) -> str:
         statement_id = polling_rule_name(self._event)
-        try:
-            self._lambda_client.add_permission(
-                FunctionName=self._context.function_name,
-                StatementId=statement_id,
-                Action="lambda:InvokeFunction",
-                Principal="events.amazonaws.com",
-                SourceArn=rule_arn,
-            )
-        except self._lambda_client.exceptions.ResourceConflictException:
-            logger.info("Permission %s exists: this request was invoked before", statement_id)
+        functions = self._lambda_client
+
+        def add() -> None:
+            try:
+                functions.add_permission(
+                    FunctionName=self._context.function_name,
+                    StatementId=statement_id,
+                    Action="lambda:InvokeFunction",
+                    Principal="events.amazonaws.com",
+                    SourceArn=rule_arn,
+                )
+            except functions.exceptions.ResourceConflictException:  # it exists, or another change is in progress
+                if not self._has_statement(statement_id):
+                    raise
+                logger.info("Permission %s exists: this request was invoked before", statement_id)
+
+        self._retried_on_conflict(add)
         return statement_id
 
+    def _has_statement(self, statement_id: str) -> bool:
+        functions = self._lambda_client
+        try:
+            policy = functions.get_policy(FunctionName=self._context.function_name)["Policy"]
+        except functions.exceptions.ResourceNotFoundException:  # no policy yet
+            return False
+        return any(statement.get("Sid") == statement_id for statement in json.loads(policy).get("Statement", []))
+
     def _remove_polling(self) -> None:
+        """Remove the polling rule's target, the permission and the rule, whatever is already gone. Best effort: a
+        failure is logged and the answer goes on (a completed job must not fail its deployment for it). The first
+        failure leaves the rest: a target left fires the next poll, which answers again and removes them."""
         self._event.pop("CrHelperData", None)
         self.Data.pop("PhysicalResourceId", None)
         self.Data.pop(DEADLINE, None)  # every answer goes through here
         name = polling_rule_name(self._event)
         events, functions = self._events_client, self._lambda_client
-        with contextlib.suppress(events.exceptions.ResourceNotFoundException):
-            events.remove_targets(Rule=name, Ids=["1"])
-        with contextlib.suppress(functions.exceptions.ResourceNotFoundException):
-            functions.remove_permission(FunctionName=self._context.function_name, StatementId=name)
-        with contextlib.suppress(events.exceptions.ResourceNotFoundException):
-            events.delete_rule(Name=name)
+        function_name = self._context.function_name
+        try:
+            with contextlib.suppress(events.exceptions.ResourceNotFoundException):
+                events.remove_targets(Rule=name, Ids=["1"])
+            with contextlib.suppress(functions.exceptions.ResourceNotFoundException):
+                self._retried_on_conflict(
+                    lambda: functions.remove_permission(FunctionName=function_name, StatementId=name)
+                )
+            with contextlib.suppress(events.exceptions.ResourceNotFoundException):
+                events.delete_rule(Name=name)
+        except Exception as error:
+            logger.error("Polling %s could not be removed, and what is left of it stays: %s", name, error)
+
+    def _retried_on_conflict(self, change: Callable[[], object]) -> None:
+        """A change of the function's policy, made again while Lambda refuses it for another change in progress
+        (ResourceConflictException), which botocore does not retry."""
+        for attempt in range(1, POLICY_CHANGE_ATTEMPTS + 1):
+            try:
+                change()
+                return
+            except self._lambda_client.exceptions.ResourceConflictException:
+                if attempt == POLICY_CHANGE_ATTEMPTS:
+                    raise
+                sleep(attempt)
 
 
 class _PollingThatFits(_OneNamePerRequest):

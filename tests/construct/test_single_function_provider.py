@@ -160,7 +160,7 @@ def test_its_permissions_reach_only_its_own_rules_and_itself():
         logical_id: s for logical_id, group in statements.items() for s in group if "lambda:" in json.dumps(s)
     }
     ((policy_id, statement),) = lambda_statements.items()
-    assert statement["Action"] == ["lambda:AddPermission", "lambda:RemovePermission"]
+    assert statement["Action"] == ["lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy"]
     assert statement["Resource"] == {"Fn::GetAtt": [function_id, "Arn"]}
     # Not the role's default policy, which the function waits for: that would be a cycle.
     assert "DefaultPolicy" not in policy_id

@@ -411,6 +411,94 @@ def test_a_retried_last_poll_answers_again_and_leaves_nothing(single_function, b
     assert single_function.leftovers().empty
 
 
+# Lambda's answer to a change of a function's policy while another is in progress (botocore's lambda model:
+# ResourceConflictException, "The resource already exists, or another operation is in progress").
+IN_PROGRESS = {
+    "Error": {
+        "Code": "ResourceConflictException",
+        "Message": "The operation cannot be performed at this time. An update is in progress for resource: x",
+    }
+}
+
+
+def refused_while_busy(monkeypatch, client: Any, method: str, times: int) -> list[float]:
+    """client's method refused as another change in progress the first times calls; the pauses between tries."""
+    real, refused, pauses = getattr(client, method), [0], []
+
+    def busy(**kwargs: Any) -> Any:
+        if refused[0] < times:
+            refused[0] += 1
+            raise client.exceptions.ResourceConflictException(IN_PROGRESS, method)
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, method, busy)
+    monkeypatch.setattr(provider, "sleep", pauses.append)
+    return pauses
+
+
+def test_a_permission_refused_while_another_change_is_in_progress_is_added_again(
+    single_function, bedrock, events, monkeypatch
+):
+    """A conflict is not the statement existing: polling set up without it could never invoke the function."""
+    functions = single_function.provider._lambda_client
+    pauses = refused_while_busy(monkeypatch, functions, "add_permission", times=2)
+    event = single_function.addressed(events.create())
+    start_polling(single_function, event)  # one rule, its target, and the permission
+    assert pauses == [1, 2]
+    bedrock.set_job_status(only_job(bedrock), "Completed")
+    assert single_function.play_schedule() == 1
+    assert response(single_function, event)["Status"] == "SUCCESS"
+
+
+def test_a_permission_refused_at_every_try_fails_the_request_and_leaves_nothing(
+    single_function, bedrock, events, monkeypatch
+):
+    functions = single_function.provider._lambda_client
+    refused_while_busy(monkeypatch, functions, "add_permission", times=provider.POLICY_CHANGE_ATTEMPTS)
+    event = single_function.addressed(events.create())
+    single_function.invoke(event)
+    answered = response(single_function, event)
+    assert (answered["Status"], answered["PhysicalResourceId"]) == ("FAILED", only_job(bedrock))
+    assert single_function.leftovers().empty
+
+
+def test_a_permission_removal_refused_while_busy_is_made_again_and_the_job_succeeds(
+    single_function, bedrock, events, monkeypatch
+):
+    event = single_function.addressed(events.create())
+    start_polling(single_function, event)
+    functions = single_function.provider._lambda_client
+    refused_while_busy(monkeypatch, functions, "remove_permission", times=2)
+    bedrock.set_job_status(only_job(bedrock), "Completed")
+    single_function.play_schedule()
+    assert response(single_function, event)["Status"] == "SUCCESS"
+    assert single_function.leftovers().empty
+
+
+def test_a_clean_up_that_fails_does_not_fail_a_completed_job(single_function, bedrock, events, monkeypatch):
+    """crhelper answers FAILED for any error of its clean-up: the job that completed (and was paid for) would fail
+    the deployment. The answer goes on; what is left is logged, and a target left polls again to remove it."""
+    event = single_function.addressed(events.create())
+    name = start_polling(single_function, event)
+    events_client = single_function.provider._events_client
+    real_remove_targets = events_client.remove_targets
+
+    def throttled(**kwargs: Any) -> Any:
+        raise events_client.exceptions.ConcurrentModificationException(
+            {"Error": {"Code": "ConcurrentModificationException", "Message": "busy"}}, "RemoveTargets"
+        )
+
+    monkeypatch.setattr(events_client, "remove_targets", throttled)
+    bedrock.set_job_status(only_job(bedrock), "Completed")
+    single_function.play_schedule()
+    assert response(single_function, event)["Status"] == "SUCCESS"
+    assert assert_polling(single_function.leftovers()) == name  # all of it left, for the next poll
+    monkeypatch.setattr(events_client, "remove_targets", real_remove_targets)
+    single_function.play_schedule()
+    assert [body["Status"] for body in single_function.responses(event)] == ["SUCCESS", "SUCCESS"]
+    assert single_function.leftovers().empty
+
+
 def test_lambda_refuses_a_second_permission_with_the_same_statement_id(single_function):
     """The moto compensation that the test above relies on, as Lambda does."""
     functions = boto3.client("lambda", region_name=REGION)
