@@ -49,8 +49,10 @@ __all__ = [
 ]
 
 PROVIDER_ID = "BedrockCustomizationProvider"
-# CloudFormation waits at most one hour for any custom resource (ServiceTimeout is at most 3600 s).
+# CloudFormation waits at most one hour for any custom resource (ServiceTimeout is at most 3600 s), from the request.
 MAX_TOTAL_TIMEOUT = cdk.Duration.hours(1)
+# A provider notices its deadline at a poll, up to a query interval late, then answers: allowed this much besides.
+ANSWER_ALLOWANCE = cdk.Duration.minutes(2)
 DEFAULT_QUERY_INTERVAL = cdk.Duration.minutes(1)
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -83,7 +85,9 @@ class CustomizationProvider(Construct):
         """
         :param query_interval: how often a job is checked; whole minutes for the single function (an
             EventBridge rate). @default 1 minute
-        :param total_timeout: how long a deployment waits for a job; at most 1 hour. @default 1 hour
+        :param total_timeout: how long a deployment waits for a job; at most 1 hour, and the provider answers
+            within CloudFormation's hour: it polls for at most 1 hour less the query interval and 2 minutes.
+            @default 1 hour (57 minutes of polling at the default query interval)
         :param log_retention: how long the handlers' logs are kept. @default one month
         :param max_concurrent_jobs: the most customization jobs (and, separately, model imports) of the
             stack that run at once; later ones start when earlier ones end. @default 2, Bedrock's quota
@@ -91,8 +95,8 @@ class CustomizationProvider(Construct):
             README). @default ProviderKind.FRAMEWORK
         """
         query_interval = query_interval or DEFAULT_QUERY_INTERVAL
-        total_timeout = total_timeout or MAX_TOTAL_TIMEOUT
-        _check_settings(query_interval, total_timeout, max_concurrent_jobs, kind)  # before anything is made
+        _check_settings(query_interval, total_timeout or MAX_TOTAL_TIMEOUT, max_concurrent_jobs, kind)  # before all
+        total_timeout = answered_within_the_hour(query_interval, total_timeout or MAX_TOTAL_TIMEOUT)
         super().__init__(scope, construct_id)
         self.query_interval = query_interval
         self.total_timeout = total_timeout
@@ -230,6 +234,17 @@ def _refuse_another_environment(provider: Construct, stack: cdk.Stack) -> None:
             )
 
 
+def answered_within_the_hour(query_interval: cdk.Duration, total_timeout: cdk.Duration) -> cdk.Duration:
+    """total_timeout, or less: so much that the provider's answer (the reason, and the physical id its rollback's
+    Delete acts on) reaches CloudFormation within its hour; a whole number of query intervals (the Provider
+    framework counts its polls). Later, CloudFormation has failed the resource itself ("did not receive a
+    response"), and its rollback's Delete names an id it made up."""
+    interval = query_interval.to_seconds(integral=False)
+    latest = MAX_TOTAL_TIMEOUT.to_seconds() - interval - ANSWER_ALLOWANCE.to_seconds()
+    latest -= latest % interval
+    return total_timeout if total_timeout.to_seconds(integral=False) <= latest else cdk.Duration.seconds(latest)
+
+
 def _check_settings(
     query_interval: cdk.Duration, total_timeout: cdk.Duration, max_concurrent_jobs: int, kind: ProviderKind
 ) -> None:
@@ -252,10 +267,11 @@ def _check_settings(
         raise ValueError(
             f"query_interval: {query_interval.to_human_string()} is not a whole number of seconds, at least 1"
         )
-    if interval > total_timeout.to_seconds():
+    if interval > answered_within_the_hour(query_interval, total_timeout).to_seconds():
         raise ValueError(
             f"query_interval: {query_interval.to_human_string()} is longer than total_timeout "
-            f"{total_timeout.to_human_string()}"
+            f"{total_timeout.to_human_string()}, or than what is left of CloudFormation's hour for polling: 1 hour "
+            f"less it and {ANSWER_ALLOWANCE.to_human_string()} to answer"
         )
     if isinstance(max_concurrent_jobs, bool) or not isinstance(max_concurrent_jobs, int) or max_concurrent_jobs < 1:
         raise ValueError(f"max_concurrent_jobs: {max_concurrent_jobs!r} is not a whole number of at least 1")

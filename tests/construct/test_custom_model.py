@@ -935,6 +935,27 @@ class TestProvider:
         assert '\\"IntervalSeconds\\":30' in definition
         assert '\\"MaxAttempts\\":90' in definition  # 45 minutes / 30 seconds
 
+    @pytest.mark.parametrize(
+        ("interval", "total", "attempts"),
+        [(60, 60, 57), (30, 60, 115), (300, 60, 10), (60, 50, 50)],  # 5 minutes: 53 less what does not divide
+        ids=["default", "30-seconds", "5-minutes", "within"],
+    )
+    def test_polling_stops_in_time_to_answer_within_cloudformations_hour(
+        self, stack, bucket, interval, total, attempts
+    ):
+        """CloudFormation stops waiting an hour after its request: the provider polls at most an hour less its query
+        interval and 2 minutes, so that its answer (its reason, the physical id a rollback deletes) comes first."""
+        CustomizationProvider.of(
+            stack, query_interval=cdk.Duration.seconds(interval), total_timeout=cdk.Duration.minutes(total)
+        )
+        model(stack, bucket, completion=Completion.polling())
+        (machine,) = resources_of_type(Template.from_stack(stack), "AWS::StepFunctions::StateMachine").values()
+        assert f'\\"MaxAttempts\\":{attempts}' in rendered(machine["Properties"]["DefinitionString"])
+
+    def test_a_query_interval_that_leaves_no_time_to_poll_within_the_hour_is_refused(self, stack):
+        with pytest.raises(ValueError, match=r"query_interval: 30 minutes is longer than .* CloudFormation's hour"):
+            CustomizationProvider.of(stack, query_interval=cdk.Duration.minutes(30))
+
     def test_total_timeout_may_not_exceed_one_hour(self, stack):
         with pytest.raises(ValueError, match="total_timeout: 1 hour 1 minute is longer than 1 hour"):
             CustomizationProvider.of(stack, total_timeout=cdk.Duration.minutes(61))
@@ -949,7 +970,9 @@ class TestProvider:
         model(stack, bucket, "Second", completion=Completion.polling())
         model(stack, bucket, "Third")  # event-driven: not limited to an hour
         warnings = Annotations.from_stack(stack).find_warning(
-            "*", Match.string_like_regexp("wait at most 1 hour for each polled customization job")
+            # 1 hour less the query interval and 2 minutes: polling stops in time to answer within the hour.
+            "*",
+            Match.string_like_regexp("wait at most 57 minutes for each polled customization job"),
         )
         assert [w.id for w in warnings] == ["/TestStack/BedrockCustomizationProvider"]
 

@@ -132,6 +132,13 @@ def test_the_function_is_set_up_deliberately():
     assert "AWS::StackId" in json.dumps(prefix[1])
 
 
+def test_its_deadline_leaves_a_poll_and_2_minutes_to_answer_within_cloudformations_hour():
+    stack, _ = single_function_stack(cdk.App(), query_interval=cdk.Duration.minutes(4))
+    ((_, function),) = functions(Template.from_stack(stack).to_json()).items()
+    # 60 - 4 - 2 = 54 minutes, less what is not a whole number of 4-minute polls: 52.
+    assert function["Properties"]["Environment"]["Variables"][adapter.TOTAL_TIMEOUT_VARIABLE] == str(52 * 60)
+
+
 def test_its_permissions_reach_only_its_own_rules_and_itself():
     app = cdk.App()
     stack, _ = single_function_stack(app)

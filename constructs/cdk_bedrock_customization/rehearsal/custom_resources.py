@@ -16,13 +16,9 @@ from .stack_resources import ResourceFailed
 from .template import Environment
 
 RESPONSE_LIMIT_BYTES = 4096
-CUSTOM_RESOURCE_TIMEOUT = 3600.0  # simulated seconds: CloudFormation's longest wait for a custom resource
-# CloudFormation's timeout and a provider's own deadline (at most the same hour) both start at about the request;
-# in AWS which is reported first turns on seconds of latency, and a provider notices its deadline at its next
-# poll (crhelper's rate, up to a few minutes later). The rehearsal gives the provider that time, so that a job
-# too long for polling fails with the provider's reason, which names the cause; CloudFormation's "did not
-# receive a response" stays for a response that never comes.
-RESPONSE_GRACE = 300.0
+# Simulated seconds: CloudFormation's longest wait for a custom resource, from its request. The providers stop
+# polling early enough to answer within it (provider.answered_within_the_hour); no grace is given them.
+CUSTOM_RESOURCE_TIMEOUT = 3600.0
 
 # CloudFormation's reasons for the requests it stops waiting for when the operation fails elsewhere (a Delete is
 # waited for).
@@ -112,7 +108,7 @@ class CustomResourceRequests:
         """The response's body, or None: none came within CloudFormation's wait, or the request was cancelled.
         in_flight: a stand-in that never answers had the request."""
         cancelled = functools.partial(self._is_cancelled, event["RequestType"])
-        timeout = CUSTOM_RESOURCE_TIMEOUT + RESPONSE_GRACE
+        timeout = CUSTOM_RESOURCE_TIMEOUT
         if in_flight:
             self.clock.wait(cancelled, timeout)
             return None
