@@ -1202,7 +1202,8 @@ def _part_label(part: Any) -> str:
 def _key_position(node: CommentedMap, key: Any) -> list[int] | None:
     """[key line, key column, value line, value column] of key in node, 0-based, also for a key merged in
     with <<: (then where the mapping it comes from holds it)."""
-    position = node.lc.data.get(key)
+    # ruamel.yaml leaves lc.data None on a mapping with no keys of its own (only <<: *anchor, or a !!omap)
+    position = (node.lc.data or {}).get(key)
     if position is not None:
         return list(position)
     for source in getattr(node, "merge", None) or []:
@@ -1223,7 +1224,7 @@ def _position(document: Any, path: Sequence[Any], *, at_key: bool = False) -> tu
             if isinstance(node, CommentedMap) and part in node:
                 position = _key_position(node, part)
             elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-                position = node.lc.data.get(part)
+                position = (node.lc.data or {}).get(part)
         except TypeError:  # an unhashable part
             position = None
         if position is None:

@@ -964,6 +964,53 @@ def test_anchors_and_merge_keys_are_fine_and_problems_in_them_point_at_the_ancho
     )
 
 
+def test_a_stage_override_made_only_of_a_merge_key_loads_and_synthesizes(tmp_path, capsys):
+    # A mapping holding only <<: *anchor has no line table in ruamel.yaml (lc.data is None).
+    text = GOOD.replace("      support:\n        output_data", "      support: &prod\n        output_data") + (
+        "  staging:\n    models:\n      support:\n        <<: *prod\n"
+    )
+    path = write(tmp_path, text)
+    assert validate(capsys, path) == (0, [" OK"])
+    staging = ModelsFile.load(path, "staging")
+    assert dict(staging.entries("models"))["support"]["output_data"] == "s3://prod-bucket/output/"
+    stack = cdk.Stack(cdk.App(), "S")
+    ModelsFromFile(stack, "Models", path=path, stage="staging")
+    assert "s3://prod-bucket/output/" in json.dumps(Template.from_stack(stack).to_json())
+
+
+def test_a_problem_reached_through_a_mapping_made_only_of_a_merge_key_is_one_line_at_the_anchor(tmp_path, capsys):
+    text = GOOD.replace("  support:\n", "  support: &job\n").replace(
+        "  support-v2:\n    base_model: support\n    training_data: s3://my-bucket/train-v2.jsonl\n"
+        "    output_data: s3://my-bucket/output-v2/\n",
+        "  support-v2:\n    <<: *job\n",
+    )
+    assert validate(capsys, write(tmp_path, text))[0] == 0
+    bad = text.replace("output_data: s3://my-bucket/output/\n    hyper", "output_data: nowhere\n    hyper")
+    code, lines = validate(capsys, write(tmp_path, bad))
+    # Once, where it is written (either entry may name it: support-v2 has it from the anchor, at the same place).
+    assert code == 1 and len(lines) == 1, lines
+    message = "output_data: 'nowhere' does not match the pattern of this field: an S3 URI starts with s3://"
+    assert lines[0] in (f"6:18: models.support.{message}", f"6:18: models.support-v2.{message}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version: 1\nmodels: !!omap [a: 1]\n", (1, ["2:9: models.a: expected a mapping, got 1"])),
+        (
+            "version: 1\nmodels:\n  a: !!omap [base_model: amazon.nova-micro-v1:0, training_data: s3://bucket-aa/t.jsonl,"
+            " output_data: s3://bucket-aa/o/]\nstages:\n  prod: {models: {a: {job_name: j}}}\n",
+            (0, [" OK"]),
+        ),
+        ("!!omap\n- version: 1\n- stages: {prod: {}}\n", (0, [" OK"])),
+    ],
+    ids=["entry", "overridden-by-a-stage", "whole-file"],
+)
+def test_an_ordered_mapping_tag_is_read_as_a_mapping(tmp_path, capsys, text, expected):
+    # !!omap also has no line table: a problem in it is at the mapping itself.
+    assert validate(capsys, write(tmp_path, text)) == expected
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
