@@ -90,11 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "plot":
         return plot_command(args.job, args.out, args.region, args.profile)
     if args.command == "schema":
-        try:
-            print(json.dumps(json_schema(), indent=2, sort_keys=True), flush=True)
-        except BrokenPipeError:  # the reader stopped early (| head): what it read is what it wanted
-            # Python's own flush at exit would raise again (the signal module's documented idiom).
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _print(json.dumps(json_schema(), indent=2, sort_keys=True))
         return 0
     if args.command == "validate-weights":
         return validate_weights_command(args.folders)
@@ -326,9 +322,15 @@ def problems_of(path: str, stage: str | None, findings: DatasetFindings | None =
 
 
 def _print(line: str) -> None:
-    """Print a line whatever the terminal's encoding can show (the rest escaped): no error, no extra line."""
+    """Print a line whatever the terminal's encoding can show (the rest escaped): no error, no extra line; and
+    when the reader has gone (| head), quietly nothing, the command going on to its exit code."""
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    print(line.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+    try:
+        # Flushed here, so that a reader gone is found here, not in Python's own flush at exit.
+        print(line.encode(encoding, "backslashreplace").decode(encoding, "replace"), flush=True)
+    except BrokenPipeError:  # what the reader read is what it wanted
+        # Later output, and Python's flush at exit, would raise again (the signal module's documented idiom).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

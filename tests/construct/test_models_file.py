@@ -1321,8 +1321,8 @@ def test_a_foundation_model_arn_of_another_region_than_the_stacks_is_refused_at_
     assert "AWS::Region" in json.dumps(throughput_model_id("us-west-2", None, tmp_path))
 
 
-def test_the_schema_command_ends_quietly_when_its_reader_has_gone():
-    """`schema | head`: the reader closes the pipe before all is written; the command still exits 0, silently."""
+def with_reader_gone(*arguments: str) -> tuple[int, str]:
+    """The command's exit code and stderr when the reader of its stdout has gone (`| head`) before it writes."""
     read_end, write_end = os.pipe()
     os.close(read_end)  # before the command writes anything: every write fails with EPIPE
     try:
@@ -1331,7 +1331,7 @@ def test_the_schema_command_ends_quietly_when_its_reader_has_gone():
                 sys.executable,
                 "-c",
                 "import sys; from cdk_bedrock_customization import cli; sys.exit(cli.main())",
-                "schema",
+                *arguments,
             ],
             stdout=write_end,
             stderr=subprocess.PIPE,
@@ -1340,4 +1340,20 @@ def test_the_schema_command_ends_quietly_when_its_reader_has_gone():
         )
     finally:
         os.close(write_end)
-    assert (done.returncode, done.stderr) == (0, "")
+    return done.returncode, done.stderr
+
+
+def test_the_schema_command_ends_quietly_when_its_reader_has_gone():
+    """`schema | head`: the reader closes the pipe before all is written; the command still exits 0, silently."""
+    assert with_reader_gone("schema") == (0, "")
+
+
+@pytest.mark.parametrize("command", ["validate", "validate-weights"])
+def test_the_validate_commands_end_quietly_with_their_exit_code_when_their_reader_has_gone(tmp_path, command):
+    """`validate ... | head -1` on a file of many problems, or validate-weights on many folders: exit 1, silently."""
+    if command == "validate":
+        models = "".join(f"  m{index}: {{output_data: s3://bucket-aa/o/}}\n" for index in range(500))
+        arguments = [str(write(tmp_path, "version: 1\nmodels:\n" + models))]
+    else:
+        arguments = [str(tmp_path / f"missing-{index}") for index in range(500)]
+    assert with_reader_gone(command, *arguments) == (1, "")
