@@ -246,6 +246,8 @@ EVALUATION_DATASET_FIELDS = (
         "(validated, then shipped as an asset); default: the built-in dataset that name names (Builtin.BoolQ...)",
     ),
 )
+# A number as the loader reads it: an integer beyond ±MAX_NUMBER is refused (_to_plain), so the schema says so.
+_BOUNDED_NUMBER = {"type": "number", "minimum": -MAX_NUMBER, "maximum": MAX_NUMBER}
 # A requirement on an evaluation's scores, which its gate checks (ModelEvaluation.require and
 # require_better_than_baseline).
 EVALUATION_REQUIREMENT_FIELDS = (
@@ -255,11 +257,11 @@ EVALUATION_REQUIREMENT_FIELDS = (
         required=True,
         description="one of the datasets' metric_names",
     ),
-    Field("at_least", {"type": "number"}),
-    Field("at_most", {"type": "number"}),
+    Field("at_least", _BOUNDED_NUMBER),
+    Field("at_most", _BOUNDED_NUMBER),
     Field(
         "better_than_baseline_by",
-        {"type": "number"},
+        _BOUNDED_NUMBER,
         description="the least margin by which the score beats baseline_model's",
     ),
     Field(
@@ -573,7 +575,9 @@ def _dataset_quotas_schema() -> dict[str, Any]:
         ),
         "type": "object",
         "properties": {
-            name: {"description": text, "type": ["integer", "null"], "minimum": 0} for name, text in QUOTA_NAMES.items()
+            # maximum: the loader refuses a larger integer (_to_plain)
+            name: {"description": text, "type": ["integer", "null"], "minimum": 0, "maximum": MAX_NUMBER}
+            for name, text in QUOTA_NAMES.items()
         },
         "additionalProperties": False,
     }
@@ -1031,10 +1035,13 @@ def _paired(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
-def _hyper_parameter(path: list[Any]) -> bool:
-    """Whether path is a model's hyper-parameter: models.key.hyper_parameters.name, or a stage's override of one."""
+def _unbounded(path: list[Any]) -> bool:
+    """Whether the integer at path goes into no template as a number, so MAX_NUMBER is not its bound here: a model's
+    hyper-parameter (models.key.hyper_parameters.name, a string in the template), or a dataset quota (checked at
+    synth; the schema bounds it), or a stage's override of one."""
     relative = path[2:] if path[:1] == ["stages"] else path
-    return len(relative) == 4 and relative[0] == "models" and relative[2] == "hyper_parameters"
+    hyper_parameter = len(relative) == 4 and relative[0] == "models" and relative[2] == "hyper_parameters"
+    return hyper_parameter or relative[:1] == [DATASET_QUOTAS]
 
 
 def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
@@ -1063,7 +1070,7 @@ def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             found.append((path, f"{value} is not a finite number", False))
-        elif isinstance(value, int) and abs(value) > MAX_NUMBER and not _hyper_parameter(path):
+        elif isinstance(value, int) and abs(value) > MAX_NUMBER and not _unbounded(path):
             found.append((path, f"{_show(value)} is beyond ±{MAX_NUMBER}: a template cannot carry it exactly", False))
         else:
             return int(value) if isinstance(value, int) else float(value)

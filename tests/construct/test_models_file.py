@@ -829,6 +829,56 @@ def test_a_float_and_a_hyper_parameter_are_not_bounded_by_what_a_json_number_car
     )
 
 
+EVALUATION = {
+    "model": "amazon.nova-lite-v1:0",
+    "datasets": [{"name": "Builtin.BoolQ", "task_type": "QuestionAndAnswer", "metric_names": ["Builtin.Accuracy"]}],
+    "output_data": "s3://my-bucket/evaluations/",
+}
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "expected"),
+    [
+        (
+            {"dataset_quotas": {"max_record_chars": 9007199254740992}},
+            9007199254740992,
+            "must be at most 9007199254740991",
+        ),
+        (
+            {"stages": {"prod": {"dataset_quotas": {"max_record_chars": 2**60}}}},
+            2**60,
+            "must be at most 9007199254740991",
+        ),
+        (
+            {"evaluations": {"e": {**EVALUATION, "require": [{"metric": "Builtin.Accuracy", "at_most": 2**53}]}}},
+            2**53,
+            "is beyond ±9007199254740991: a template cannot carry it exactly",
+        ),
+        (
+            {"evaluations": {"e": {**EVALUATION, "require": [{"metric": "Builtin.Accuracy", "at_least": -(2**53)}]}}},
+            -(2**53),
+            "is beyond ±9007199254740991: a template cannot carry it exactly",
+        ),
+        (
+            {"evaluations": {"e": {**EVALUATION, "require": [{"metric": "Builtin.Accuracy", "at_least": 1e300}]}}},
+            1e300,
+            "must be at most 9007199254740991",
+        ),
+    ],
+    ids=["dataset-quota", "a-stages-dataset-quota", "at-most", "at-least", "a-float-threshold"],
+)
+def test_the_shipped_schema_bounds_quotas_and_thresholds_where_validate_does(
+    tmp_path, capsys, section, value, expected
+):
+    """An integer beyond 2**53 - 1 is refused by validate: the shipped schema refuses it too, and a dataset quota,
+    which no template carries, is refused for the bound the schema states."""
+    document = {"version": 1, **section}
+    assert not jsonschema.Draft202012Validator(json.loads(SHIPPED_SCHEMA.read_text())).is_valid(document)
+    code, lines = validate(capsys, write(tmp_path, json.dumps(document), "models.json"))
+    assert code == 1 and len(lines) == 1, lines
+    assert lines[0].endswith(f": {value!r} {expected}"), lines
+
+
 def test_a_huge_integer_in_a_json_file_is_one_line(tmp_path, capsys):
     document = {
         "models": {
