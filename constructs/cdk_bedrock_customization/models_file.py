@@ -1050,7 +1050,10 @@ def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
     if isinstance(value, Mapping):
         plain: dict[str, Any] = {}
         for key, item in value.items():
-            if isinstance(key, str):
+            if isinstance(key, str) and _paired(str(key)) in plain:  # the parser saw two keys; JSON reads one
+                message = "duplicate key; a mapping holds each key once (an escaped surrogate pair is one character)"
+                found.append(([*path, key], message, True))
+            elif isinstance(key, str):
                 plain[_paired(str(key))] = _to_plain(item, [*path, _paired(str(key))], found)
             elif isinstance(key, _Unreadable):
                 found.append(([*path, key], f"a key must be a string, and this one is {key.reason}", True))

@@ -258,6 +258,21 @@ def test_a_json_file_reads_an_escaped_surrogate_pair_as_one_character(tmp_path):
     )
 
 
+def test_a_key_that_an_escaped_surrogate_pair_makes_a_duplicate_is_one_line_at_it(tmp_path, capsys):
+    """RFC 8259, section 7: keys "\\ud83d\\ude00" and "\U0001f600" are one key, where the parser sees two."""
+    text = (
+        '{"version": 1, "models": {"a": {"base_model": "amazon.nova-micro-v1:0", "training_data": "s3://b-1/t.jsonl",\n'
+        '"output_data": "s3://b-1/o/", "hyper_parameters": {"\\ud83d\\ude00": "1", "\U0001f600": "2"}}}}\n'
+    )
+    assert validate(capsys, write(tmp_path, text, "models.json")) == (
+        1,
+        [
+            "2:73: models.a.hyper_parameters.\U0001f600: duplicate key; a mapping holds each key once (an escaped "
+            "surrogate pair is one character)"
+        ],
+    )
+
+
 def test_unreadable_and_malformed_files_say_so(tmp_path):
     (tmp_path / "bad.yaml").write_bytes(b"\xff\xfe")
     assert "cannot be read" in problems(tmp_path / "bad.yaml")[0]
