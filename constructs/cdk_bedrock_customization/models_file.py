@@ -1025,6 +1025,8 @@ _WRITTEN = ((True, "true"), (False, "false"), (None, "null"))
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Two keys that _paired makes one (JSON's "\\ud83d\\ude00" and "\U0001f600"), said as the parser says a duplicate.
+_PAIRED_DUPLICATE = "duplicate key; a mapping holds each key once (an escaped surrogate pair is one character)"
 
 
 def _paired(text: str) -> str:
@@ -1050,11 +1052,12 @@ def _to_plain(value: Any, path: list[Any], found: list[_Found]) -> Any:
     if isinstance(value, Mapping):
         plain: dict[str, Any] = {}
         for key, item in value.items():
-            if isinstance(key, str) and _paired(str(key)) in plain:  # the parser saw two keys; JSON reads one
-                message = "duplicate key; a mapping holds each key once (an escaped surrogate pair is one character)"
-                found.append(([*path, key], message, True))
-            elif isinstance(key, str):
-                plain[_paired(str(key))] = _to_plain(item, [*path, _paired(str(key))], found)
+            if isinstance(key, str):
+                name = _paired(str(key))
+                if name in plain:  # two keys to the parser, one once paired
+                    found.append(([*path, key], _PAIRED_DUPLICATE, True))
+                # The later value wins: in a stage's merge (whose problems are not reported), the override's.
+                plain[name] = _to_plain(item, [*path, name], found)
             elif isinstance(key, _Unreadable):
                 found.append(([*path, key], f"a key must be a string, and this one is {key.reason}", True))
             else:

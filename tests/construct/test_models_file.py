@@ -271,6 +271,14 @@ def test_a_key_that_an_escaped_surrogate_pair_makes_a_duplicate_is_one_line_at_i
             "surrogate pair is one character)"
         ],
     )
+    # In different mappings, a stage's override of it: the same key, which the stage's value replaces.
+    text = text.replace(
+        ', "\U0001f600": "2"}}}',
+        '}}}, "stages": {"prod": {"models": {"a": {"hyper_parameters": {"\U0001f600": "2"}}}}}',
+    )
+    path = write(tmp_path, text, "models.json")
+    assert validate(capsys, path) == (0, [" OK"])
+    assert ModelsFile.load(path, "prod").data["models"]["a"]["hyper_parameters"] == {"\U0001f600": "2"}
 
 
 def test_unreadable_and_malformed_files_say_so(tmp_path):
