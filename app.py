@@ -101,8 +101,9 @@ class ExampleModelsStack(cdk.Stack):
         self._answer_with(support_deployment)
 
         # Bedrock evaluates a custom model through a provisioned throughput: one model unit, no commitment (billed by
-        # the hour, deleted with the stack). A judge scores it and the base model on the team's own prompts; the
-        # production throughput, a month's commitment, is bought only once the gate passes.
+        # the hour, deleted with the stack). A judge scores it and the base model on the team's own prompts; what
+        # serves production (the on-demand deployment the state machine invokes, and the production throughput, a
+        # month's commitment) is made, or moved to a retrained model, only once the gate passes.
         evaluated = support_model.add_provisioned_throughput("EvaluationThroughput", model_units=1)
         evaluation = ModelEvaluation(
             self,
@@ -125,7 +126,7 @@ class ExampleModelsStack(cdk.Stack):
         production = support_model.add_provisioned_throughput(
             "ProductionThroughput", model_units=1, commitment=Commitment.ONE_MONTH
         )
-        evaluation.guard(production)
+        evaluation.guard(support_deployment, production)
 
         imported_model = ImportedCustomModel(
             self,
