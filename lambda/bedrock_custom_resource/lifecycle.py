@@ -434,7 +434,7 @@ def create_or_adopt(
             elif gone is not None:
                 kind.before_recreating(*gone, desired)
             kind.before_creating(client, request)
-            return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint)}
+            return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint, replacing)}
         arn = live[kind.arn_member]
         tags = kind.own_tags(client, live)
         if tags.get(FINGERPRINT_TAG) != desired.fingerprint and not _made_from_it(kind, desired, tags):
@@ -668,7 +668,14 @@ def made_by(
     return arn
 
 
-def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: str, fingerprint: str) -> str:
+def _create(
+    kind: ResourceKind,
+    client: Any,
+    request: Mapping[str, Any],
+    name: str,
+    fingerprint: str,
+    replacing: Mapping[str, Any] | None = None,
+) -> str:
     """Create, and answer its ARN. A call left unanswered once botocore's retries are spent (a read timeout, a
     closed connection, a server error) may have been served; failing would leave what it made running, since a
     failed Create's Delete never reaches the handler (DESIGN.md, fact 2). So what it made is taken, found by its name
@@ -693,7 +700,9 @@ def _create(kind: ResourceKind, client: Any, request: Mapping[str, Any], name: s
     except client.exceptions.ServiceQuotaExceededException as error:
         if kind.quota is None:
             raise
-        raise quota_full(client, f"{kind.quota.refused} {name}", error, quota=kind.quota) from error
+        running = replacing is not None and replacing.get("status") == "InProgress"
+        replaced = f"{kind.noun} {replacing[kind.arn_member]}" if running and replacing is not None else None
+        raise quota_full(client, f"{kind.quota.refused} {name}", error, quota=kind.quota, replaced=replaced) from error
     logger.info("Created %s %s: %s", kind.noun, name, arn)
     return arn
 
@@ -884,17 +893,20 @@ def retried_when_busy(delete: Callable[[str], bool], physical_id: str) -> bool:
         return False
 
 
-def quota_full(client: Any, refused: str, error: Exception, *, quota: Quota) -> QuotaFull:
+def quota_full(client: Any, refused: str, error: Exception, *, quota: Quota, replaced: str | None = None) -> QuotaFull:
     """The error for a create that Bedrock refused with ServiceQuotaExceededException: which quota, what
-    holds it, and what to do."""
+    holds it, and what to do. replaced: the running job this update replaces (it holds a place until it ends)."""
     region = client.meta.region_name
     held_by = f" Jobs in progress: {_running_jobs(client)}." if quota.name_running_jobs else ""
+    if replaced is not None:
+        held_by += f" The {replaced} that this update replaces is still running, and holds a place until it ends."
     fewer = (
         f"so let this stack start fewer at once with {CONCURRENCY_SETTING} (default {DEFAULT_MAX_CONCURRENT_JOBS}; "
         "a plain CloudFormation template orders its own jobs, with DependsOn), or ask for a higher quota in Service "
         "Quotas."
         if quota.stack_setting
-        else "and this stack starts one at a time already: another stack or person holds it."
+        else "and this stack starts one at a time already: "
+        + ("the one this update replaces holds it." if replaced else "another stack or person holds it.")
     )
     return QuotaFull(
         f"Bedrock refused to {refused}: the account's quota of {quota.quota} in {region} is full "

@@ -175,6 +175,21 @@ def test_the_rollback_of_new_weights_takes_back_the_import_a_new_role_was_given_
     assert len(bedrock.calls_to("CreateModelImportJob")) == 2
 
 
+def test_a_replacement_refused_while_the_import_it_replaces_runs_names_that_import(bedrock, events):
+    """One import at a time per account (the stand-in's quota, as Bedrock's): the running import this update
+    replaces holds it, not another stack or person."""
+    properties = import_properties()
+    _event, job_arn = create(events, properties)  # still in progress
+    moved = import_properties(modelDataSource={"s3DataSource": {"s3Uri": "s3://weights-bucket/llama-v2/"}})
+    with pytest.raises(lifecycle.QuotaFull) as refused:
+        index.on_event(events.update(job_arn, moved, properties))
+    message = str(refused.value)
+    assert f"The model import job {job_arn} that this update replaces is still running" in message
+    assert "the one this update replaces holds it." in message
+    assert "another stack or person" not in message
+    assert [job["jobArn"] for job in bedrock.import_jobs()] == [job_arn]
+
+
 def test_new_weights_under_the_same_prefix_import_again_and_their_rollback_returns_to_the_first(bedrock, events):
     """modelDataDigest names the content the stack uploaded under the prefix: a new one imports the new weights by a
     new job; the rollback's Update back to the first digest adopts the first job and imports nothing again."""
