@@ -144,7 +144,14 @@ def _allow_polling(scope: Construct, handler_role: iam.Role, function: lambda_.I
     that custom resources must wait for."""
     handler_role.add_to_policy(
         iam.PolicyStatement(
-            actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+            # ListTargetsByRule: a request's deadline, kept in its rule's target by its first invocation.
+            actions=[
+                "events:PutRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:DeleteRule",
+                "events:ListTargetsByRule",
+            ],
             resources=[rules],
         )
     )

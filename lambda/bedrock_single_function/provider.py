@@ -3,7 +3,8 @@
 A thin adapter. create, update and delete run the same code as the Provider framework's on_event, and
 poll_create, poll_update and poll_delete the same code as its is_complete (bedrock_custom_resource.index).
 What crhelper 2.0.12 leaves open is closed here:
-- polling has a deadline, the provider's total timeout (at most 1 hour);
+- polling has a deadline, the provider's total timeout (at most 1 hour), from the request's first invocation (an
+  event delivered again keeps it);
 - the polling rule and the Lambda permission get one short name per request (a hash, behind a fixed
   prefix that the function's IAM policy is scoped to), so any logical id fits EventBridge's 64 characters
   and a retried invocation reuses them rather than leaving one behind;
@@ -204,10 +205,25 @@ class SingleFunctionProvider(_NoAnswerAtTimeout):
             return self._failed(error, CREATE_FAILED if request["RequestType"] == "Create" else None)
         physical_id = str(started["PhysicalResourceId"])
         self.Data.update(started.get("Data") or {})
-        self.Data[DEADLINE] = now() + self.total_timeout
         if self._check({**request, **started}):
             event[_POLL_MARK] = True
+        else:
+            self.Data[DEADLINE] = self._deadline()
         return physical_id
+
+    def _deadline(self) -> float:
+        """The request's deadline: its first invocation's, kept in its polling rule's target (Lambda may deliver an
+        event again), else the total timeout from now."""
+        events = self._events_client
+        try:
+            targets = events.list_targets_by_rule(Rule=polling_rule_name(self._event))["Targets"]
+        except events.exceptions.ResourceNotFoundException:  # the first invocation
+            targets = []
+        for target in targets:
+            earlier = json.loads(target.get("Input") or "{}").get("CrHelperData", {}).get(DEADLINE)
+            if earlier is not None:
+                return float(earlier)
+        return now() + self.total_timeout
 
     def _poll(self, event: Mapping[str, Any], _context: Any) -> str | None:
         """is_complete: the physical id once complete, None to be polled again."""

@@ -154,6 +154,7 @@ def test_its_permissions_reach_only_its_own_rules_and_itself():
     assert len(events) == 1
     assert sorted(events[0]["Action"]) == [
         "events:DeleteRule",
+        "events:ListTargetsByRule",
         "events:PutRule",
         "events:PutTargets",
         "events:RemoveTargets",

@@ -153,6 +153,22 @@ def test_polling_ends_at_the_providers_total_timeout_and_not_before(single_funct
     assert bedrock.job(job_arn)["status"] == "InProgress"  # the rollback's Delete stops it
 
 
+def test_an_event_delivered_again_keeps_its_first_deadline(single_function, bedrock, events, monkeypatch):
+    """Lambda may deliver an asynchronous event more than once: half an hour later, the same request polls on to
+    the deadline its first invocation set, not another hour."""
+    clock = Clock()
+    monkeypatch.setattr(provider, "now", clock)
+    event = single_function.addressed(events.create())
+    start_polling(single_function, event)
+    clock.now += 1800
+    single_function.invoke(event)
+    assert len(bedrock.jobs()) == 1
+    clock.now += TOTAL_TIMEOUT_SECONDS - 1800 + 1
+    single_function.play_schedule()
+    assert "did not complete within the provider's total timeout" in response(single_function, event)["Reason"]
+    assert single_function.leftovers().empty
+
+
 def test_a_poll_after_the_deadline_of_a_job_that_has_completed_succeeds(single_function, bedrock, events, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(provider, "now", clock)
