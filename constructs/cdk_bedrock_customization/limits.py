@@ -27,10 +27,14 @@ MAX_ENVIRONMENT_BYTES = 4096
 MAX_TARGET_INPUT_CHARACTERS = 8192  # an EventBridge target's Input
 MAX_RULE_NAME_CHARACTERS = 64  # an EventBridge rule's Name
 MAX_FUNCTION_NAME_CHARACTERS = 64
-# What a single-function provider's polling target carries besides a request's properties: the request's
-# ids, its presigned ResponseURL (about 1,500 characters) and crhelper's own fields; and what onEvent's Data tells
-# the polls (a made-up id's Delete: the ARN it found, about 300 characters with its key).
-POLLING_EVENT_ALLOWANCE = 3300
+# What a single-function provider's polling target carries besides a request's properties, ids and ARNs: its
+# presigned ResponseURL (about 1,500 characters besides the stack name and logical id it repeats), and what
+# onEvent's Data tells the polls (a made-up id's Delete: the ARN it found, about 300 characters with its key).
+RESPONSE_URL_CHARACTERS = 1500
+ON_EVENT_DATA_CHARACTERS = 300
+_LONGEST_ARN = "a" * 200  # the function's (the ServiceToken), the physical id, the polling rule's
+_REQUEST_ID = "0" * 36
+MAX_STACK_NAME_CHARACTERS = 128  # CloudFormation's; a stack whose name is a token counts as that long
 SPLIT_ADVICE = (
     "split the models between stacks (each stack gets its own provider), or share one service role between "
     "models (role=...)"
@@ -52,12 +56,16 @@ def check_resource_count(stack: cdk.Stack) -> list[str]:
 
 
 def template_problems(
-    template: Mapping[str, Any], polled_types: frozenset[str] = frozenset(), size: int | None = None
+    template: Mapping[str, Any],
+    polled_types: frozenset[str] = frozenset(),
+    size: int | None = None,
+    stack_name: str = "s" * MAX_STACK_NAME_CHARACTERS,
 ) -> list[tuple[str, str, str]]:
     """What a synthesized template breaks of fact 11's limits, as (logical id or "", problem, what to do).
 
     polled_types: the custom resource types that a single-function provider polls through EventBridge targets
-    that carry their properties. size: the template file's bytes, as uploaded (default: its compact JSON)."""
+    that carry their requests. size: the template file's bytes, as uploaded (default: its compact JSON).
+    stack_name: the stack's (default: one as long as CloudFormation allows)."""
     problems = []
     if size is None:
         size = len(json.dumps(template, separators=(",", ":")).encode())
@@ -67,7 +75,42 @@ def template_problems(
         )
     for logical_id, resource in (template.get("Resources") or {}).items():
         problems += [(logical_id, *problem) for problem in _resource_problems(resource, polled_types)]
+        if resource.get("Type") in polled_types:
+            problems += [(logical_id, *problem) for problem in _polling_problems(resource, logical_id, stack_name)]
     return problems
+
+
+def _polling_problems(resource: Mapping[str, Any], logical_id: str, stack_name: str) -> Iterator[tuple[str, str]]:
+    length = polling_input_length(resource, logical_id, stack_name)
+    if length > MAX_TARGET_INPUT_CHARACTERS:
+        yield (
+            f"its properties would make a polling request of about {length:,} characters; EventBridge allows "
+            f"{MAX_TARGET_INPUT_CHARACTERS:,} in the single-function provider's polling target",
+            "shorten the properties (fewer or shorter tags) or the logical id, or use the Provider framework",
+        )
+
+
+def polling_input_length(resource: Mapping[str, Any], logical_id: str, stack_name: str) -> int:
+    """The characters of the single-function provider's polling target Input for this resource, at least: the
+    request's event as crhelper writes it (json.dumps), its ids and ARNs at their longest, without
+    OldResourceProperties (the adapter drops them); an intrinsic counts as its JSON (see _size)."""
+    properties = {key: value for key, value in (resource.get("Properties") or {}).items() if key != "ServiceToken"}
+    event = {
+        "RequestType": "Update",
+        "ServiceToken": _LONGEST_ARN,
+        "ResponseURL": "u" * RESPONSE_URL_CHARACTERS + stack_name + logical_id,
+        "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack_name}/{_REQUEST_ID}",
+        "RequestId": _REQUEST_ID,
+        "LogicalResourceId": logical_id,
+        "PhysicalResourceId": _LONGEST_ARN,
+        "ResourceType": resource.get("Type", ""),
+        "ResourceProperties": {"ServiceToken": _LONGEST_ARN, **properties},
+        "CrHelperData": {"PhysicalResourceId": _LONGEST_ARN, "deadline": 9_999_999_999.999999},
+        "CrHelperPoll": True,
+        "CrHelperRule": _LONGEST_ARN,
+        "CrHelperPermission": "p" * MAX_RULE_NAME_CHARACTERS,
+    }
+    return len(json.dumps(event)) + ON_EVENT_DATA_CHARACTERS
 
 
 def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]) -> Iterator[tuple[str, str]]:
@@ -93,14 +136,6 @@ def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]
                     f"{MAX_TARGET_INPUT_CHARACTERS:,}",
                     "shorten the input",
                 )
-    elif resource_type in polled_types:
-        length = _size({k: v for k, v in properties.items() if k != "ServiceToken"}) + POLLING_EVENT_ALLOWANCE
-        if length > MAX_TARGET_INPUT_CHARACTERS:
-            yield (
-                f"its properties would make a polling request of about {length:,} characters; EventBridge allows "
-                f"{MAX_TARGET_INPUT_CHARACTERS:,} in the single-function provider's polling target",
-                "shorten the properties (fewer or shorter tags), or use the Provider framework",
-            )
 
 
 def _name_problem(name: Any, member: str, limit: int) -> Iterator[tuple[str, str]]:
@@ -123,6 +158,8 @@ class TemplateLimits:
     def __init__(self, stack: cdk.Stack, polled_types: frozenset[str]) -> None:
         self._template_file = stack.template_file
         self._polled_types = polled_types
+        name = stack.stack_name
+        self._stack_name = "s" * MAX_STACK_NAME_CHARACTERS if cdk.Token.is_unresolved(name) else name
 
     @property
     def name(self) -> str:
@@ -144,7 +181,7 @@ class TemplateLimits:
             mine = [path for path in [paths[0].parent / self._template_file] if path.is_file()]
         for path in mine:
             text = path.read_bytes()
-            problems = template_problems(json.loads(text), self._polled_types, len(text))
+            problems = template_problems(json.loads(text), self._polled_types, len(text), self._stack_name)
             for logical_id, problem, fix in problems:
                 violations.append(
                     cdk.PolicyViolation(

@@ -18,6 +18,7 @@ import boto3
 import pytest
 from bedrock_custom_resource import index
 from bedrock_single_function import provider
+from cdk_bedrock_customization import limits
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import (
@@ -250,6 +251,24 @@ def test_eventbridge_refuses_a_rule_name_over_64_characters(single_function):
 def large_tags(label: str, count: int) -> list[dict[str, str]]:
     """count tags of about 270 characters each in JSON, valid for Bedrock (a value has at most 256 characters)."""
     return [{"key": f"{label}-{i:02d}", "value": f"{label} annotation {i:02d} " + "v" * 220} for i in range(count)]
+
+
+def test_synth_counts_a_polling_input_at_least_as_long_as_crhelper_writes_it(single_function, bedrock):
+    """limits.polling_input_length, against the Input crhelper really writes for the longest ids CloudFormation
+    allows (a 128-character stack name, a 255-character logical id), many tags, and a ResponseURL as long as synth
+    counts one (RESPONSE_URL_CHARACTERS besides the ids it repeats): never less, and not much more."""
+    stack_name, logical_id = "s" * 128, "M" * 255
+    events = CloudFormationEvents(stack_name=stack_name)
+    properties = fine_tuning_properties(jobTags=large_tags("t", 10))
+    event = single_function.addressed(events.create(properties, logical_id))
+    padding = limits.RESPONSE_URL_CHARACTERS + len(stack_name) + len(logical_id) - len(event["ResponseURL"])
+    event["ResponseURL"] += "&X-Amz-Security-Token=" + "t" * padding
+    name = start_polling(single_function, event)
+    (target,) = single_function.leftovers().targets[name]
+    written = len(target["Input"])
+    resource = {"Type": events.resource_type, "Properties": properties}
+    counted = limits.polling_input_length(resource, logical_id, stack_name)
+    assert written <= counted <= written + 1000
 
 
 def test_an_update_polls_with_a_target_input_that_leaves_the_old_properties_out(single_function, bedrock, events):
