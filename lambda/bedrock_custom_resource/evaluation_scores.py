@@ -1,9 +1,10 @@
 """An evaluation gate's requirements, and the scores they are checked against.
 
 Pure: no AWS. Bedrock writes no summary of an evaluation job: it writes one JSON line per prompt, under
-``<output s3Uri>/<job name>/<job id>/models/<model>/taskTypes/<task type>/datasets/<dataset>/<uuid>_output.jsonl``,
-each with ``automatedEvaluationResult.scores``, a list of ``{"metricName", "result"}`` (Bedrock user guide, "Review
-the results of a model evaluation job saved in Amazon S3", model-evaluation-report-s3). A metric's score is the mean
+``<output s3Uri>/<job name>/<job id>/models/<model>/taskTypes/<task type>/datasets/<dataset>/<uuid>_output.jsonl``
+(the same page also names a result file ``metric_input-dataset.jsonl``: any ``.jsonl`` file there is one), each
+with ``automatedEvaluationResult.scores``, a list of ``{"metricName", "result"}`` (Bedrock user guide, "Review the
+results of a model evaluation job saved in Amazon S3", model-evaluation-report-s3). A metric's score is the mean
 of its results over a dataset's prompts, as the console reports each metric per dataset; a result of null or NaN is
 "not applicable" (a judge's answer, normalized: model-evaluation-type-judge-prompt-*) and is left out of the mean.
 Automatic metrics are written without their ``Builtin.`` prefix ("Accuracy"); judge metrics with it.
@@ -19,7 +20,7 @@ from typing import Any
 
 from .responses import FRAMEWORK_OVERHEAD_BYTES, RESPONSE_LIMIT_BYTES
 
-RESULT_FILE_SUFFIX = "_output.jsonl"
+RESULT_FILE_SUFFIX = ".jsonl"
 BUILTIN_PREFIX = "Builtin."
 # The comparisons a requirement makes, by its member: with a threshold, or against the baseline job's score.
 AT_LEAST, AT_MOST = "atLeast", "atMost"
@@ -159,8 +160,8 @@ class JobScores:
 
 
 def dataset_of_result(key: str) -> str | None:
-    """The dataset a result file's key names: .../datasets/<dataset>/<file>_output.jsonl, the folder that holds the
-    file (a dataset may itself be named datasets); None for a key of no result file."""
+    """The dataset a result file's key names: .../datasets/<dataset>/<file>.jsonl, the folder that holds the file (a
+    dataset may itself be named datasets); None for a key of no result file."""
     parts = key.split("/")
     if not key.endswith(RESULT_FILE_SUFFIX) or len(parts) < 3 or parts[-3] != "datasets":
         return None

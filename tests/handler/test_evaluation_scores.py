@@ -56,6 +56,9 @@ def test_a_result_file_key_names_its_dataset_and_other_keys_are_not_results() ->
     named_datasets = KEY.replace("/datasets/Builtin.Gigaword/", "/datasets/datasets/")
     assert evaluation_scores.dataset_of_result(named_datasets) == "datasets"
     assert evaluation_scores.dataset_of_result(KEY.replace("/datasets/Builtin.Gigaword/", "/datasets/")) is None
+    # The user guide's page gives the files both names: <uuid>_output.jsonl, and metric_input-dataset.jsonl.
+    named_by_metric = KEY.rsplit("/", 1)[0] + "/Accuracy_input-Gigaword.jsonl"
+    assert evaluation_scores.dataset_of_result(named_by_metric) == "Builtin.Gigaword"
 
 
 def test_not_applicable_results_are_left_out_of_the_mean() -> None:
