@@ -51,8 +51,10 @@ __all__ = [
 PROVIDER_ID = "BedrockCustomizationProvider"
 # CloudFormation waits at most one hour for any custom resource (ServiceTimeout is at most 3600 s), from the request.
 MAX_TOTAL_TIMEOUT = cdk.Duration.hours(1)
-# A provider notices its deadline at a poll, up to a query interval late, then answers: allowed this much besides.
+# A provider notices its deadline at a poll, up to a query interval late, then answers: allowed this much besides,
+# and this much for each poll's own invocation.
 ANSWER_ALLOWANCE = cdk.Duration.minutes(2)
+POLL_ALLOWANCE = cdk.Duration.seconds(1)
 DEFAULT_QUERY_INTERVAL = cdk.Duration.minutes(1)
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -86,8 +88,9 @@ class CustomizationProvider(Construct):
         :param query_interval: how often a job is checked; whole minutes for the single function (an
             EventBridge rate). @default 1 minute
         :param total_timeout: how long a deployment waits for a job; at most 1 hour, and the provider answers
-            within CloudFormation's hour: it polls for at most 1 hour less the query interval and 2 minutes.
-            @default 1 hour (57 minutes of polling at the default query interval)
+            within CloudFormation's hour: it polls as many times as fit in 1 hour less the query interval and 2
+            minutes, each poll taking its interval and a second. @default 1 hour (56 minutes of polling at the
+            default query interval)
         :param log_retention: how long the handlers' logs are kept. @default one month
         :param max_concurrent_jobs: the most customization jobs (and, separately, model imports) of the
             stack that run at once; later ones start when earlier ones end. @default 2, Bedrock's quota
@@ -235,14 +238,17 @@ def _refuse_another_environment(provider: Construct, stack: cdk.Stack) -> None:
 
 
 def answered_within_the_hour(query_interval: cdk.Duration, total_timeout: cdk.Duration) -> cdk.Duration:
-    """total_timeout, or less: so much that the provider's answer (the reason, and the physical id its rollback's
-    Delete acts on) reaches CloudFormation within its hour; a whole number of query intervals (the Provider
-    framework counts its polls). Later, CloudFormation has failed the resource itself ("did not receive a
-    response"), and its rollback's Delete names an id it made up."""
+    """total_timeout, or less: a whole number of query intervals (the Provider framework counts its polls), so few
+    that the provider's answer (the reason, and the physical id its rollback's Delete acts on) reaches CloudFormation
+    within its hour. Later, CloudFormation has failed the resource itself ("did not receive a response"), and its
+    rollback's Delete names an id it made up. Zero when not even one poll fits (_check_settings refuses it)."""
     interval = query_interval.to_seconds(integral=False)
-    latest = MAX_TOTAL_TIMEOUT.to_seconds() - interval - ANSWER_ALLOWANCE.to_seconds()
-    latest -= latest % interval
-    return total_timeout if total_timeout.to_seconds(integral=False) <= latest else cdk.Duration.seconds(latest)
+    # Each poll takes its own time besides the interval (Step Functions waits between them): POLL_ALLOWANCE.
+    usable = MAX_TOTAL_TIMEOUT.to_seconds() - interval - ANSWER_ALLOWANCE.to_seconds()
+    polls = min(
+        max(usable, 0) // (interval + POLL_ALLOWANCE.to_seconds()), total_timeout.to_seconds(integral=False) // interval
+    )
+    return cdk.Duration.seconds(polls * interval)
 
 
 def _check_settings(
@@ -271,7 +277,7 @@ def _check_settings(
         raise ValueError(
             f"query_interval: {query_interval.to_human_string()} is longer than total_timeout "
             f"{total_timeout.to_human_string()}, or than what is left of CloudFormation's hour for polling: 1 hour "
-            f"less it and {ANSWER_ALLOWANCE.to_human_string()} to answer"
+            f"less it and {ANSWER_ALLOWANCE.to_human_string()} to answer, each poll taking it and a second"
         )
     if isinstance(max_concurrent_jobs, bool) or not isinstance(max_concurrent_jobs, int) or max_concurrent_jobs < 1:
         raise ValueError(f"max_concurrent_jobs: {max_concurrent_jobs!r} is not a whole number of at least 1")

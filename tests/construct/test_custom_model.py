@@ -29,8 +29,9 @@ from cdk_bedrock_customization import (
     RequestMetadataFilter,
     S3Data,
 )
+from cdk_bedrock_customization import provider as provider_module
 from cdk_bedrock_customization.inputs import iam_literal
-from cdk_bedrock_customization.provider import HANDLER_RUNTIME, POLLING_WARNING_ID
+from cdk_bedrock_customization.provider import HANDLER_RUNTIME, POLLING_WARNING_ID, ProviderKind
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -937,7 +938,8 @@ class TestProvider:
 
     @pytest.mark.parametrize(
         ("interval", "total", "attempts"),
-        [(60, 60, 57), (30, 60, 115), (300, 60, 10), (60, 50, 50)],  # 5 minutes: 53 less what does not divide
+        # Polls of interval + 1 second (each poll's own time) within 3600 - interval - 120 seconds; 50 minutes fit.
+        [(60, 60, 56), (30, 60, 111), (300, 60, 10), (60, 50, 50)],
         ids=["default", "30-seconds", "5-minutes", "within"],
     )
     def test_polling_stops_in_time_to_answer_within_cloudformations_hour(
@@ -951,6 +953,23 @@ class TestProvider:
         model(stack, bucket, completion=Completion.polling())
         (machine,) = resources_of_type(Template.from_stack(stack), "AWS::StepFunctions::StateMachine").values()
         assert f'\\"MaxAttempts\\":{attempts}' in rendered(machine["Properties"]["DefinitionString"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(interval=st.integers(1, 7200), total=st.integers(1, 3600))
+    def test_any_whole_second_settings_poll_within_the_hour_or_are_refused_naming_them(self, interval, total):
+        """Fuzzed (an outside review found totals aws-cdk-lib's Provider refuses, and intervals that crashed jsii):
+        either a clear refusal, or whole polls (the framework counts them) that each take the interval and a second,
+        answered 2 minutes before CloudFormation's hour; and never more than total_timeout."""
+        query_interval, total_timeout = cdk.Duration.seconds(interval), cdk.Duration.seconds(total)
+        try:
+            provider_module._check_settings(query_interval, total_timeout, 2, ProviderKind.FRAMEWORK)
+        except ValueError as refused:
+            assert str(refused).startswith(("query_interval: ", "total_timeout: "))
+            return
+        polled = provider_module.answered_within_the_hour(query_interval, total_timeout).to_seconds()
+        polls = polled // interval
+        assert polls >= 1 and polls * interval == polled <= total
+        assert polls * (interval + 1) + interval + 120 <= 3600
 
     def test_a_query_interval_that_leaves_no_time_to_poll_within_the_hour_is_refused(self, stack):
         with pytest.raises(ValueError, match=r"query_interval: 30 minutes is longer than .* CloudFormation's hour"):
@@ -972,7 +991,7 @@ class TestProvider:
         warnings = Annotations.from_stack(stack).find_warning(
             # 1 hour less the query interval and 2 minutes: polling stops in time to answer within the hour.
             "*",
-            Match.string_like_regexp("wait at most 57 minutes for each polled customization job"),
+            Match.string_like_regexp("wait at most 56 minutes for each polled customization job"),
         )
         assert [w.id for w in warnings] == ["/TestStack/BedrockCustomizationProvider"]
 

@@ -126,7 +126,7 @@ def test_the_function_is_set_up_deliberately():
     assert properties["Timeout"] == SINGLE_FUNCTION_TIMEOUT.to_seconds() == 120
     variables = properties["Environment"]["Variables"]
     assert variables[adapter.INTERVAL_VARIABLE] == "2"
-    assert variables[adapter.TOTAL_TIMEOUT_VARIABLE] == "2700"
+    assert variables[adapter.TOTAL_TIMEOUT_VARIABLE] == "2640"  # 45 minutes, as whole 2-minute polls: 44
     prefix = variables[adapter.RULE_PREFIX_VARIABLE]["Fn::Join"][1]
     assert prefix[0] == POLLING_RULE_PREFIX and prefix[-1] == "-"
     assert "AWS::StackId" in json.dumps(prefix[1])
