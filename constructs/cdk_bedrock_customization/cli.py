@@ -310,10 +310,16 @@ def _endpoint(text: str) -> str:
 
 
 def _write(text: str) -> None:
-    """Write text as it is (a redraw moves the cursor), whatever the terminal's encoding can show."""
+    """Write text as it is (a redraw moves the cursor), whatever the terminal's encoding can show (the rest
+    escaped); and when the reader has gone (| head), quietly nothing, the command going on to its exit code."""
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding, "replace"))
+        # Flushed here, so that a reader gone is found here, not in Python's own flush at exit.
+        sys.stdout.flush()
+    except BrokenPipeError:  # what the reader read is what it wanted
+        # Later output, and Python's flush at exit, would raise again (the signal module's documented idiom).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def problems_of(path: str, stage: str | None, findings: DatasetFindings | None = None) -> list[Problem]:
@@ -322,15 +328,8 @@ def problems_of(path: str, stage: str | None, findings: DatasetFindings | None =
 
 
 def _print(line: str) -> None:
-    """Print a line whatever the terminal's encoding can show (the rest escaped): no error, no extra line; and
-    when the reader has gone (| head), quietly nothing, the command going on to its exit code."""
-    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    try:
-        # Flushed here, so that a reader gone is found here, not in Python's own flush at exit.
-        print(line.encode(encoding, "backslashreplace").decode(encoding, "replace"), flush=True)
-    except BrokenPipeError:  # what the reader read is what it wanted
-        # Later output, and Python's flush at exit, would raise again (the signal module's documented idiom).
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    """Print a line as _write writes text."""
+    _write(line + "\n")
 
 
 if __name__ == "__main__":

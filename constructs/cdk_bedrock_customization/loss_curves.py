@@ -48,6 +48,8 @@ EPOCH_COLUMN = "epoch_number"
 TRAINING_LOSS = "training_loss"
 VALIDATION_LOSS = "validation_loss"
 PLOT_EXTRA = "pip install 'cdk-bedrock-customization[plot]'"
+# The statuses of a job that may still write metrics (botocore's ModelCustomizationJobStatus: the others have ended).
+RUNNING_STATUSES = frozenset({"InProgress", "Stopping"})
 LIST_PAGE_SIZE = 1000  # ListObjectsV2's largest page
 # The picture: 10 x 6 inches at 100 dots per inch, 1000 x 600 pixels.
 FIGURE_INCHES = (10.0, 6.0)
@@ -79,7 +81,9 @@ class Job:
     @classmethod
     def described(cls, response: Mapping[str, Any]) -> Job:
         output = response.get("outputDataConfig") or {}
-        return cls(str(response["jobArn"]), str(response["jobName"]), str(response["status"]), str(output["s3Uri"]))
+        # status is not a required member of GetModelCustomizationJob's response (botocore's service model).
+        status = str(response.get("status") or "status unknown")
+        return cls(str(response["jobArn"]), str(response["jobName"]), status, str(output["s3Uri"]))
 
     @property
     def job_id(self) -> str:
@@ -308,7 +312,9 @@ class Plotted:
         if self.error:
             return f"{self.job.name}: {self.error}"
         if self.path is None or self.metrics is None or self.metrics.training is None:
-            return f"{self.job.name}: no training metrics under {self.job.metrics_uri} yet ({self.job.status})"
+            # A job that has ended writes no more: "yet" only while it runs (ModelCustomizationJobStatus).
+            still = " yet" if self.job.status in RUNNING_STATUSES else ""
+            return f"{self.job.name}: no training metrics under {self.job.metrics_uri}{still} ({self.job.status})"
         points = len(self.metrics.training.steps)
         validation = sum(len(series.steps) for series in self.metrics.validation)
         extra = f", {validation} validation points" if validation else ", no validation metrics"
@@ -328,7 +334,7 @@ def plot_jobs(s3: Any, jobs: Iterable[Job], directory: Path | str) -> list[Plott
         except MetricsError as error:
             results.append(Plotted(job, error=str(error)))
             continue
-        if metrics.training is None:
+        if metrics.training is None or not metrics.training.steps:  # an empty file (or its header alone) has none
             results.append(Plotted(job, metrics=metrics))
             continue
         try:

@@ -26,7 +26,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
-from bedrock_custom_resource import index
+from bedrock_custom_resource import contract, index
 from cdk_bedrock_customization import cli, loss_curves, status
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 from hypothesis import given, settings
@@ -220,6 +220,42 @@ def test_a_job_without_metrics_yet_gets_no_picture(bedrock, s3, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("text", ["", "step_number,epoch_number,training_loss\n"], ids=["empty", "header-only"])
+def test_a_metrics_file_without_rows_gets_no_picture(bedrock, s3, tmp_path, text):
+    """The user guide's rows start at step 0: a file with none has no metrics yet (was an empty chart, exit 0)."""
+    event = CloudFormationEvents(STACK).create(fine_tuning_properties(), "Model")
+    arn = index.on_event(event)["PhysicalResourceId"]
+    described = bedrock.client().get_model_customization_job(jobIdentifier=arn)
+    put(s3, f"{job_folder(described)}{TRAINING}", text)
+
+    (plotted,) = loss_curves.plot_jobs(s3, [loss_curves.Job.described(described)], tmp_path)
+
+    assert plotted.path is None
+    assert plotted.line.endswith(" yet (InProgress)")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("status", ["Failed", "Stopped", "Completed"])
+def test_a_job_that_has_ended_without_metrics_is_not_said_to_have_none_yet(bedrock, s3, tmp_path, status):
+    event = CloudFormationEvents(STACK).create(fine_tuning_properties(), "Model")
+    arn = index.on_event(event)["PhysicalResourceId"]
+    bedrock.set_job_status(arn, status)
+    described = bedrock.client().get_model_customization_job(jobIdentifier=arn)
+    (plotted,) = loss_curves.plot_jobs(s3, [loss_curves.Job.described(described)], tmp_path)
+    assert plotted.line == (
+        f"{described['jobName']}: no training metrics under s3://{BUCKET}/{job_folder(described)} ({status})"
+    )
+
+
+def test_a_job_described_without_a_status_is_plotted_as_of_an_unknown_status():
+    """status is not a required member of GetModelCustomizationJob's response in botocore's service model."""
+    shape = contract.shape("GetModelCustomizationJobResponse")
+    assert "status" not in shape.required_members
+    described = {"jobArn": "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/m/abc", "jobName": "j"}
+    job = loss_curves.Job.described(described | {"outputDataConfig": {"s3Uri": "s3://b/o/"}})
+    assert job.status == "status unknown"
+
+
 def test_a_file_that_is_not_bedrocks_csv_is_an_error_naming_its_line(bedrock, s3, tmp_path):
     described = trained_job(bedrock)
     key = job_folder(described) + TRAINING
@@ -402,7 +438,7 @@ def test_status_plot_draws_each_job_of_the_stack_once(bedrock, s3, command_clien
     assert out[-2:] == [
         f"{trained['jobName']}: wrote {tmp_path / 'curves' / trained['jobName']}.png (48 training steps, "
         "3 validation points)",
-        f"{other['jobName']}: no training metrics under s3://{BUCKET}/{job_folder(other)} yet (Completed)",
+        f"{other['jobName']}: no training metrics under s3://{BUCKET}/{job_folder(other)} (Completed)",
     ]
     assert sorted(path.name for path in (tmp_path / "curves").iterdir()) == [f"{trained['jobName']}.png"]
     look_at(tmp_path / "curves" / f"{trained['jobName']}.png", validation=True)
