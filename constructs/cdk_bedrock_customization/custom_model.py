@@ -117,7 +117,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         customization = customization or Customization.fine_tuning()
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
-        _refuse_models_bedrock_would_not_take(scope, base_model_id, customization.teacher)
+        _refuse_models_bedrock_would_not_take(scope, base_model_id, customization.teacher, base_model)
         super().__init__(scope, construct_id)
         #: The foundation model this model customizes, through the models it continues training.
         self.foundation_model: str = (
@@ -274,15 +274,18 @@ def _training_data(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
     )
 
 
-def _refuse_models_bedrock_would_not_take(scope: Construct, base_model: str, teacher: str | None) -> None:
-    """A job customizes a model, named by its id or ARN, of its own Region, distilled from a teacher of that Region."""
+def _refuse_models_bedrock_would_not_take(
+    scope: Construct, base_model: str, teacher: str | None, given: object = None
+) -> None:
+    """A job customizes a model, named by its id or ARN (given as it was), of its own Region, distilled from a teacher
+    of that Region."""
     if not is_unresolved(base_model) and not _requests.names_a_model(base_model):
         raise ValueError(
             f"base_model: {base_model!r} is neither a foundation model id (such as amazon.nova-micro-v1:0:128k) "
             "nor a model ARN; give a custom model as CustomModel.from_custom_model_arn(...) or a CustomModel"
         )
     remedy = "Bedrock customizes a model in its own Region; copy a custom model here (CopiedCustomModel)"
-    refuse_another_region(scope, "base_model", base_model, "a model", remedy)
+    refuse_another_region(scope, "base_model", base_model, "a model", remedy, given)
     if teacher is not None:
         remedy = "a distillation job invokes its teacher in its own Region; give a model or profile of this Region"
         refuse_another_region(scope, "teacher_model", teacher, "a model", remedy)

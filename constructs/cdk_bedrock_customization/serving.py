@@ -216,6 +216,7 @@ def _refuse_another_region(scope: Construct, model: CustomModelBase | bedrock.IM
         "a model",
         "Bedrock serves a model in its own Region; copy it to this Region (CopiedCustomModel), or serve it from a "
         "stack there",
+        model,
     )
 
 

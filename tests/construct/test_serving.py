@@ -217,6 +217,26 @@ class TestDeployments:
                 existing.add_provisioned_throughput("Throughput", model_units=1)
         assert not resources_of_type(Template.from_stack(stack), DEPLOYMENT)
 
+    @pytest.mark.parametrize("use", ["deployment", "throughput", "base_model"])
+    def test_a_model_of_a_stack_in_another_region_is_refused_naming_it(self, use):
+        """Given as the construct, its ARN is a token (a cross-Region reference): its stack's Region tells. Else the
+        deployment fails in AWS once the first stack's job has trained."""
+        app = cdk.App()
+        east, west = (
+            cdk.Stack(app, name, env=cdk.Environment(region=region), cross_region_references=True)
+            for name, region in (("East", "us-east-1"), ("West", "us-west-2"))
+        )
+        trained = custom_model(east, s3.Bucket(east, "Data"), "Trained")
+        refused = "'East/Trained' is a model of us-east-1, and this stack deploys to us-west-2"
+        with pytest.raises(ValueError, match=refused):
+            if use == "deployment":
+                CustomModelDeployment(west, "OnDemand", model=trained)
+            elif use == "throughput":
+                ProvisionedThroughput(west, "Throughput", model=trained, model_units=1)
+            else:
+                custom_model(west, s3.Bucket(west, "Data"), "Again", base_model=trained)
+        assert west.node.try_find_child("OnDemand") is None and west.node.try_find_child("Throughput") is None
+
     def test_a_malformed_existing_arn_is_an_error_naming_it(self, stack):
         with pytest.raises(ValueError, match="model_arn: 'arn:aws:bedrock:us-east-1:123456789012:model/x'"):
             CustomModel.from_custom_model_arn(stack, "Existing", "arn:aws:bedrock:us-east-1:123456789012:model/x")
