@@ -64,13 +64,14 @@ class InvocableModel(InvocationMetrics, cdk.Resource):
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let grantee invoke the model by exactly ``model_arn`` (InvokeModel, and with a response stream; Converse
-        and ConverseStream are authorized by the same actions), and decrypt it when this app knows its customer
-        managed key (encryption-custom-job.html: the invoking accounts need kms:Decrypt)."""
+        and ConverseStream are authorized by the same actions), and use its customer managed key when this app knows
+        it (the Nova user guide's customize-fine-tune-encrypt.html, statement PermissionsModelInvocation: kms:Decrypt
+        and kms:GenerateDataKey)."""
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.model_arn]
         )
         if self._invocation_key is not None:
-            grant_key(self._invocation_key, ("kms:Decrypt",), grantee)
+            grant_key(self._invocation_key, ("kms:Decrypt", "kms:GenerateDataKey"), grantee)
         return grant
 
 

@@ -356,7 +356,8 @@ MODEL_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "k
 def test_an_encrypted_model_of_another_stack_is_served_and_invoked_with_its_key(kind):
     """custom-model-inference-prerequisites.html: "If the model is encrypted with a AWS KMS key, you must have
     permission to use that key"; prov-thru-prereq.html: the role "must have permissions to decrypt the key";
-    encryption-custom-job.html: accounts that invoke the custom model need kms:Decrypt."""
+    the Nova user guide's customize-fine-tune-encrypt.html, PermissionsModelInvocation: who invokes the custom model
+    needs kms:Decrypt and kms:GenerateDataKey."""
     app = cdk.App()
     models = cdk.Stack(app, "Models", env=ENV)
     data, output = S3Data.from_uri("s3://training-bucket/train.jsonl"), S3Data.from_uri("s3://training-bucket/out/")
@@ -370,7 +371,7 @@ def test_an_encrypted_model_of_another_stack_is_served_and_invoked_with_its_key(
     [(handler_actions, key_arn)] = key_statements(template, "BedrockCustomizationProviderHandlerRole")
     assert handler_actions == MODEL_KEY_ACTIONS  # as the model's own stack's handler has them
     assert set(key_arn) == {"Fn::ImportValue"} and "ModelKey" in key_arn["Fn::ImportValue"]
-    assert key_statements(template, "App") == [(["kms:Decrypt"], key_arn)]
+    assert key_statements(template, "App") == [(["kms:Decrypt", "kms:GenerateDataKey"], key_arn)]
 
 
 # The Nova user guide's customize-fine-tune-encrypt.html, statement PermissionsNovaProvisionedThroughput (its Sid left
