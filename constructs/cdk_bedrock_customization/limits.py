@@ -8,6 +8,7 @@ the rest on the synthesized template, by a validation plugin of the stack.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,68 @@ def template_problems(
         problems += [(logical_id, *problem) for problem in _resource_problems(resource, polled_types)]
         if resource.get("Type") in polled_types:
             problems += [(logical_id, *problem) for problem in _polling_problems(resource, logical_id, stack_name)]
+    cycle = dependency_cycle(template.get("Resources") or {})
+    if cycle:
+        problems.append(
+            (
+                cycle[0],
+                f"circular dependency: {' -> '.join(cycle)}, which CloudFormation refuses",
+                "if a model waits (node.add_dependency) for one declared after it: the stack's jobs start in the "
+                "order they are declared (at most max_concurrent_jobs at once), so declare first the one to train "
+                "first",
+            )
+        )
     return problems
+
+
+def dependency_cycle(resources: Mapping[str, Any]) -> list[str]:
+    """A cycle of the resources' dependencies (DependsOn, Ref, Fn::GetAtt, Fn::Sub's names), as the logical ids on
+    it, the first again at the end; [] when there is none. Depth first, in the template's order."""
+    needs = {logical_id: sorted(_dependencies(resource, resources)) for logical_id, resource in resources.items()}
+    state: dict[str, bool] = {}  # True: on the path being walked; False: walked, on no cycle
+    for start in needs:
+        if start in state:
+            continue
+        path, pending = [start], [iter(needs[start])]
+        state[start] = True
+        while pending:
+            following = next(pending[-1], None)
+            if following is None:
+                state[path.pop()] = False
+                pending.pop()
+            elif state.get(following):
+                return [*path[path.index(following) :], following]
+            elif following not in state:
+                state[following] = True
+                path.append(following)
+                pending.append(iter(needs[following]))
+    return []
+
+
+def _dependencies(resource: Mapping[str, Any], resources: Mapping[str, Any]) -> set[str]:
+    depends_on = resource.get("DependsOn") or []
+    found = {depends_on} if isinstance(depends_on, str) else set(depends_on)
+    pending: list[Any] = [resource.get("Properties")]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "Ref" and isinstance(item, str):
+                    found.add(item)
+                elif key == "Fn::GetAtt" and isinstance(item, list) and item and isinstance(item[0], str):
+                    found.add(item[0])
+                elif key == "Fn::GetAtt" and isinstance(item, str):
+                    found.add(item.split(".")[0])
+                elif key == "Fn::Sub":
+                    text = item[0] if isinstance(item, list) and item else item
+                    if isinstance(text, str):
+                        found.update(name.split(".")[0] for name in re.findall(r"\$\{([^!][^}]*)\}", text))
+                    pending.append(item)
+                else:
+                    pending.append(item)
+    return {name for name in found if name in resources}
 
 
 def _polling_problems(resource: Mapping[str, Any], logical_id: str, stack_name: str) -> Iterator[tuple[str, str]]:

@@ -221,6 +221,43 @@ def test_the_single_function_provider_refuses_properties_too_large_to_poll():
     assert "use the Provider framework" in str(raised.value)
 
 
+def test_a_model_made_to_wait_for_one_declared_after_it_is_refused_as_a_cycle_naming_what_to_do():
+    """The job queue starts a stack's jobs in declaration order: node.add_dependency against it makes a cycle, which
+    CloudFormation refuses (cfn-lint E3004) and aws-cdk-lib only warns of."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Platform")
+    default_models(stack, 3)
+    first, third = stack.node.find_child("Model0"), stack.node.find_child("Model2")
+    first.node.add_dependency(third)
+    with pytest.raises(
+        RuntimeError, match=r"ERROR \w+: circular dependency: (\w+) -> .* -> \1, which CloudFormation"
+    ) as raised:
+        app.synth()
+    assert "declare first the one to train first" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        {"DependsOn": ["A"]},
+        {"DependsOn": "A"},
+        {"Properties": {"Value": {"Ref": "A"}}},
+        {"Properties": {"Value": [{"Fn::GetAtt": ["A", "Arn"]}]}},
+        {"Properties": {"Value": {"Fn::GetAtt": "A.Arn"}}},
+        {"Properties": {"Value": {"Fn::Sub": "x-${A.Arn}-${AWS::Region}"}}},
+        {"Properties": {"Value": {"Fn::Sub": ["${Name}", {"Name": {"Ref": "A"}}]}}},
+    ],
+    ids=["depends-on", "depends-on-one", "ref", "get-att", "get-att-string", "sub", "sub-variables"],
+)
+def test_every_way_of_referring_to_a_resource_closes_a_cycle(reference):
+    resources = {"A": {"Type": "AWS::SNS::Topic", "DependsOn": ["C"]}, "B": {"Type": "AWS::SNS::Topic", **reference}}
+    resources["C"] = {"Type": "AWS::SNS::Topic", "DependsOn": "B"}
+    ((logical_id, problem, _),) = template_problems({"Resources": resources})
+    assert (logical_id, problem) == ("A", "circular dependency: A -> C -> B -> A, which CloudFormation refuses")
+    del resources["C"]["DependsOn"]
+    assert template_problems({"Resources": resources}) == []
+
+
 def test_the_template_size_is_the_files_as_uploaded_when_known():
     """The CDK writes templates indented: the file's bytes, not its compact JSON, are what CloudFormation reads."""
     small = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
