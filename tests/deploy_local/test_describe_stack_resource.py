@@ -66,3 +66,22 @@ def test_describe_stack_resource_answers_from_the_local_stack(tmp_path):
     assert isinstance(detail["LastUpdatedTimestamp"], datetime)
     assert missing.value.response["Error"]["Code"] == "ValidationError"
     assert missing.value.response["Error"]["Message"] == f"Resource Nothing does not exist for stack {STACK}"
+
+
+def test_a_resource_is_listed_and_described_with_the_status_of_its_latest_operation(tmp_path):
+    """StackResourceSummary's ResourceStatus is the resource's current status (UPDATE_COMPLETE once updated), not the
+    CREATE_COMPLETE of its creation; a wait condition's stays its own."""
+    path = tmp_path / "updated.json"
+    with LocalCloud(write=lambda _line: None) as local:
+        for name in ("first", "second"):
+            topic = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": name}}
+            path.write_text(json.dumps({"Resources": {"Topic": topic, **TEMPLATE["Resources"]}}))
+            assert local.deploy_template(path, STACK).succeeded
+        client = notifier.cloudformation_client()
+        listed = {
+            summary["LogicalResourceId"]: summary["ResourceStatus"]
+            for summary in client.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+        }
+        described = client.describe_stack_resource(StackName=STACK, LogicalResourceId="Topic")["StackResourceDetail"]
+    assert listed == {"Topic": "UPDATE_COMPLETE", "Handle": "CREATE_COMPLETE", "Plain": "CREATE_COMPLETE"}
+    assert described["ResourceStatus"] == "UPDATE_COMPLETE"

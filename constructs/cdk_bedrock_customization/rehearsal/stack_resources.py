@@ -154,7 +154,7 @@ class StackResources:
             "PhysicalResourceId": deployed.physical_id,
             "ResourceType": deployed.resource_type,
             "LastUpdatedTimestamp": EPOCH + timedelta(seconds=deployed.updated_at),
-            "ResourceStatus": deployed.status,
+            "ResourceStatus": self._statuses().get(logical_id, deployed.status),
         }
         definition = self.template.resources.get(logical_id, {})
         if "Metadata" in definition:
@@ -163,13 +163,25 @@ class StackResources:
 
     def list_stack_resources(self) -> list[dict[str, Any]]:
         """ListStackResources, as the notifier reads it: wait conditions still waiting are CREATE_IN_PROGRESS."""
+        statuses = self._statuses()
         with self.lock:
             return [
                 {
                     "LogicalResourceId": d.logical_id,
                     "PhysicalResourceId": d.physical_id,
                     "ResourceType": d.resource_type,
-                    "ResourceStatus": d.status,
+                    "ResourceStatus": statuses.get(d.logical_id, d.status),
                 }
                 for d in self.state.values()
             ]
+
+    def _statuses(self) -> dict[str, str]:
+        """Each resource's status as its latest event says (an update's, a delete's: UPDATE_IN_PROGRESS and the
+        like), but a wait condition's own (Deployed.status)."""
+        with self.lock:
+            latest = {event.logical_id: event.status for event in self.stack_events if event.logical_id}
+            return {
+                logical_id: status
+                for logical_id, status in latest.items()
+                if "__status" not in getattr(self.state.get(logical_id), "attributes", {})
+            }
