@@ -130,7 +130,8 @@ def test_a_key_encrypts_the_model_and_both_roles_may_use_it(stack, bucket) -> No
 
 
 def test_an_encrypted_models_invoker_may_decrypt_it(stack, bucket) -> None:
-    """encryption-import-model.html, as encryption-custom-job.html: those who invoke the model need kms:Decrypt."""
+    """encryption-import-model.html, as encryption-custom-job.html: those who invoke the model need kms:Decrypt; the
+    Nova user guide's PermissionsModelInvocation statement gives them kms:GenerateDataKey too."""
     key = kms.Key(stack, "Key")
     model = ImportedModel(stack, "Llama", model_data=weights(bucket), kms_key=key)
     caller = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -138,7 +139,7 @@ def test_an_encrypted_models_invoker_may_decrypt_it(stack, bucket) -> None:
     key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
     invoke, decrypt = role_statements(Template.from_stack(stack), "Caller")
     assert invoke["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
-    assert (decrypt["Action"], decrypt["Resource"]) == ("kms:Decrypt", key_arn)
+    assert (decrypt["Action"], decrypt["Resource"]) == (["kms:Decrypt", "kms:GenerateDataKey"], key_arn)
 
 
 def test_imports_of_a_stack_run_one_at_a_time_whatever_the_job_limit(stack, bucket) -> None:
