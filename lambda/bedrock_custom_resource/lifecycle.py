@@ -700,8 +700,9 @@ def _create(
     except client.exceptions.ServiceQuotaExceededException as error:
         if kind.quota is None:
             raise
-        running = replacing is not None and replacing.get("status") == "InProgress"
-        replaced = f"{kind.noun} {replacing[kind.arn_member]}" if running and replacing is not None else None
+        replaced = None
+        if replacing is not None and replacing.get("status") == "InProgress":  # a job, which holds a place
+            replaced = f"{kind.noun} {replacing[kind.arn_member]}"
         raise quota_full(client, f"{kind.quota.refused} {name}", error, quota=kind.quota, replaced=replaced) from error
     logger.info("Created %s %s: %s", kind.noun, name, arn)
     return arn
