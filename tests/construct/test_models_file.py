@@ -23,6 +23,8 @@ from cdk_bedrock_customization.models_file import ModelsFile, ModelsFileError, j
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.closed_pipe import CLI_MAIN, with_reader_gone
+
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_SCHEMA = REPO / "constructs" / "cdk_bedrock_customization" / "models.schema.json"
 EXAMPLE = REPO / "examples" / "models.yaml"
@@ -1394,31 +1396,9 @@ def test_a_foundation_model_arn_of_another_region_than_the_stacks_is_refused_at_
     assert "AWS::Region" in json.dumps(throughput_model_id("us-west-2", None, tmp_path))
 
 
-def with_reader_gone(*arguments: str) -> tuple[int, str]:
-    """The command's exit code and stderr when the reader of its stdout has gone (`| head`) before it writes."""
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # before the command writes anything: every write fails with EPIPE
-    try:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from cdk_bedrock_customization import cli; sys.exit(cli.main())",
-                *arguments,
-            ],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-    finally:
-        os.close(write_end)
-    return done.returncode, done.stderr
-
-
 def test_the_schema_command_ends_quietly_when_its_reader_has_gone():
     """`schema | head`: the reader closes the pipe before all is written; the command still exits 0, silently."""
-    assert with_reader_gone("schema") == (0, "")
+    assert with_reader_gone(CLI_MAIN, "schema") == (0, "")
 
 
 @pytest.mark.parametrize("command", ["validate", "validate-weights"])
@@ -1429,4 +1409,4 @@ def test_the_validate_commands_end_quietly_with_their_exit_code_when_their_reade
         arguments = [str(write(tmp_path, "version: 1\nmodels:\n" + models))]
     else:
         arguments = [str(tmp_path / f"missing-{index}") for index in range(500)]
-    assert with_reader_gone(command, *arguments) == (1, "")
+    assert with_reader_gone(CLI_MAIN, command, *arguments) == (1, "")

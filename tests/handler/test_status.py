@@ -13,10 +13,7 @@ which member), never from the code under test.
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +26,8 @@ from botocore.model import StringShape
 from botocore.stub import Stubber
 from cdk_bedrock_customization import cli, status
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+
+from tests.support.closed_pipe import with_reader_gone
 
 from . import resource_kinds as kinds
 from .conftest import REGION, SERVICE_TOKEN, CloudFormationEvents
@@ -714,16 +713,5 @@ def test_a_resource_the_stack_is_deleting_is_neither_failed_nor_waited_for(bedro
 def test_output_to_a_reader_that_has_gone_ends_quietly():
     """`status --watch | head`: every table and redraw goes through cli._write, which a reader gone (EPIPE) must not
     turn into a traceback and exit 1 (exit 1 means a resource has failed)."""
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # before anything is written: every write fails with EPIPE
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", "from cdk_bedrock_customization import cli; cli._write('table\\n' * 10000)"],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-    finally:
-        os.close(write_end)
-    assert (done.returncode, done.stderr) == (0, "")
+    write_a_table = "from cdk_bedrock_customization import cli; cli._write('table\\n' * 10000)"
+    assert with_reader_gone(write_a_table) == (0, "")
