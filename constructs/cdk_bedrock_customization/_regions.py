@@ -11,10 +11,12 @@ from ._tokens import is_unresolved
 
 
 def region_of(arn: str) -> str:
-    """The Region of a literal ARN ("" for a token, a model id, or an ARN of no Region)."""
-    if is_unresolved(arn) or not arn.startswith("arn:") or arn.count(":") < 5:
+    """The Region an ARN writes out ("" for a token, a model id, an ARN of no Region or of a Region that is a token;
+    its account may be one)."""
+    if not arn.startswith("arn:") or arn.count(":") < 5:
         return ""
-    return arn.split(":")[3]
+    region = arn.split(":")[3]
+    return "" if is_unresolved(region) else region
 
 
 def another_region(scope: Construct, arn: str, source: object = None) -> str | None:

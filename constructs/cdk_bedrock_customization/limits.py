@@ -134,8 +134,11 @@ def _dependencies(resource: Mapping[str, Any], resources: Mapping[str, Any]) -> 
                     found.add(item.split(".")[0])
                 elif key == "Fn::Sub":
                     text = item[0] if isinstance(item, list) and item else item
+                    variables = item[1] if isinstance(item, list) and len(item) > 1 else {}
                     if isinstance(text, str):
-                        found.update(name.split(".")[0] for name in re.findall(r"\$\{([^!][^}]*)\}", text))
+                        names = {name.split(".")[0] for name in re.findall(r"\$\{([^!][^}]*)\}", text)}
+                        # A name its own variables define is that variable, not a resource (the Fn::Sub page).
+                        found.update(names - set(variables if isinstance(variables, dict) else ()))
                     pending.append(item)
                 else:
                     pending.append(item)

@@ -263,21 +263,22 @@ def _check_settings(
     ):
         if cdk.Token.is_unresolved(value):
             raise ValueError(f"{name}: a value known only at deploy (a token) cannot set the provider; give one")
-    if total_timeout.to_seconds() > MAX_TOTAL_TIMEOUT.to_seconds():
+    total, interval = total_timeout.to_seconds(integral=False), query_interval.to_seconds(integral=False)
+    for name, value, given in (("total_timeout", total, total_timeout), ("query_interval", interval, query_interval)):
+        if value < 1 or value != int(value):  # Step Functions' IntervalSeconds, and EventBridge's rate
+            raise ValueError(f"{name}: {given.to_human_string()} is not a whole number of seconds, at least 1")
+    if total > MAX_TOTAL_TIMEOUT.to_seconds():
         raise ValueError(
             f"total_timeout: {total_timeout.to_human_string()} is longer than 1 hour, the most "
             "CloudFormation waits for a custom resource"
         )
-    interval = query_interval.to_seconds(integral=False)
-    if interval < 1 or interval != int(interval):  # Step Functions' IntervalSeconds, and EventBridge's rate
-        raise ValueError(
-            f"query_interval: {query_interval.to_human_string()} is not a whole number of seconds, at least 1"
-        )
     if interval > answered_within_the_hour(query_interval, total_timeout).to_seconds():
+        left = MAX_TOTAL_TIMEOUT.to_seconds() - interval - ANSWER_ALLOWANCE.to_seconds()
         raise ValueError(
-            f"query_interval: {query_interval.to_human_string()} is longer than total_timeout "
-            f"{total_timeout.to_human_string()}, or than what is left of CloudFormation's hour for polling: 1 hour "
-            f"less it and {ANSWER_ALLOWANCE.to_human_string()} to answer, each poll taking it and a second"
+            f"query_interval: {query_interval.to_human_string()} leaves no poll: a poll takes it and a second, within "
+            f"total_timeout ({total_timeout.to_human_string()}) and within the {max(left, 0):g} seconds that "
+            f"CloudFormation's hour leaves (1 hour less the interval, and {ANSWER_ALLOWANCE.to_human_string()} to "
+            "answer)"
         )
     if isinstance(max_concurrent_jobs, bool) or not isinstance(max_concurrent_jobs, int) or max_concurrent_jobs < 1:
         raise ValueError(f"max_concurrent_jobs: {max_concurrent_jobs!r} is not a whole number of at least 1")

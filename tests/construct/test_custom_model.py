@@ -972,8 +972,14 @@ class TestProvider:
         assert polls * (interval + 1) + interval + 120 <= 3600
 
     def test_a_query_interval_that_leaves_no_time_to_poll_within_the_hour_is_refused(self, stack):
-        with pytest.raises(ValueError, match=r"query_interval: 30 minutes is longer than .* CloudFormation's hour"):
+        refused = r"query_interval: 30 minutes leaves no poll: .* within the 1680 seconds that CloudFormation's hour"
+        with pytest.raises(ValueError, match=refused):
             CustomizationProvider.of(stack, query_interval=cdk.Duration.minutes(30))
+
+    @pytest.mark.parametrize("setting", ["total_timeout", "query_interval"])
+    def test_a_setting_that_is_not_a_whole_number_of_seconds_is_refused_naming_it(self, stack, setting):
+        with pytest.raises(ValueError, match=f"^{setting}: 1 second 500 millis is not a whole number of seconds"):
+            CustomizationProvider.of(stack, **{setting: cdk.Duration.millis(1500)})
 
     def test_total_timeout_may_not_exceed_one_hour(self, stack):
         with pytest.raises(ValueError, match="total_timeout: 1 hour 1 minute is longer than 1 hour"):

@@ -258,6 +258,23 @@ def test_every_way_of_referring_to_a_resource_closes_a_cycle(reference):
     assert template_problems({"Resources": resources}) == []
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"Fn::Sub": ["${A}-suffix", {"A": "orders"}]},  # the Fn::Sub page: a variable of its own map, not resource A
+        {"Fn::Sub": "${!A}"},  # a literal
+        {"Fn::Sub": "${AWS::Region}"},
+    ],
+    ids=["own-variable", "literal", "pseudo-parameter"],
+)
+def test_a_name_that_refers_to_no_resource_closes_no_cycle(value):
+    resources = {
+        "A": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": {"Ref": "B"}}},
+        "B": {"Type": "AWS::SSM::Parameter", "Properties": {"Value": value}},
+    }
+    assert template_problems({"Resources": resources}) == []
+
+
 def test_the_template_size_is_the_files_as_uploaded_when_known():
     """The CDK writes templates indented: the file's bytes, not its compact JSON, are what CloudFormation reads."""
     small = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}

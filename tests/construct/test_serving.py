@@ -217,6 +217,13 @@ class TestDeployments:
                 existing.add_provisioned_throughput("Throughput", model_units=1)
         assert not resources_of_type(Template.from_stack(stack), DEPLOYMENT)
 
+    def test_a_model_arn_of_another_region_whose_account_is_a_token_is_refused(self, stack):
+        elsewhere = f"arn:aws:bedrock:us-west-2:{cdk.Aws.ACCOUNT_ID}:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3"
+        existing = CustomModel.from_custom_model_arn(stack, "Existing", elsewhere)
+        refused = r"^model: .* is a model of us-west-2, and this stack deploys to us-east-1"
+        with pytest.raises(ValueError, match=refused):
+            existing.add_deployment("OnDemand")
+
     @pytest.mark.parametrize("use", ["deployment", "throughput", "base_model"])
     def test_a_model_of_a_stack_in_another_region_is_refused_naming_it(self, use):
         """Given as the construct, its ARN is a token (a cross-Region reference): its stack's Region tells. Else the
