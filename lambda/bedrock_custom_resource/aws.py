@@ -8,6 +8,7 @@ the contract validates against.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import botocore.session
@@ -64,3 +65,14 @@ def cloudformation_client() -> Any:
 
 def s3_client() -> Any:
     return _client("s3")
+
+
+def listed(list_call: Callable[..., dict[str, Any]], summaries: str, **request: Any) -> Iterator[dict[str, Any]]:
+    """Each summary a List operation answers (its summaries member), page after page. Paged by hand: the botocore
+    of Lambda's runtime may have no paginator for it (DESIGN.md, fact 7)."""
+    while True:
+        page = list_call(**request)
+        yield from page.get(summaries) or []
+        if not page.get("nextToken"):
+            return
+        request["nextToken"] = page["nextToken"]

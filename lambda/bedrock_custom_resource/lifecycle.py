@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from . import contract
-from .aws import error_code, error_message
+from .aws import error_code, error_message, listed
 from .cr_types import CustomResourceEvent, OnEventResponse
 from .environment import PASSABLE_ROLES_VARIABLE
 
@@ -482,8 +482,7 @@ def listed_by_name(
     (_same_but_for_how_it_is_named_or_ran) leaves a resource under the name of the one it was made from, which
     the desired configuration's names do not find: a rollback to that configuration, or a stack of the same name
     deployed again, would else make another (train again) or hold none. listing: the client's List method, whose
-    request takes contains and whose summaries member lists them, each with its name_member and arn_member. Paged by
-    hand: the botocore of Lambda's runtime may have no paginator for it (DESIGN.md, fact 7)."""
+    request takes contains and whose summaries member lists them, each with its name_member and arn_member."""
 
     def candidates(client: Any, desired: Desired) -> Iterator[dict[str, Any]]:
         if name_member in desired.request:  # a given name holds it, whatever its configuration
@@ -491,16 +490,11 @@ def listed_by_name(
         stem, pattern = contract.generated_names(
             desired.stack_name, desired.logical_id, lowercase=desired.contract.lowercase_names
         )
-        request: dict[str, Any] = {contains: stem, "sortBy": "CreationTime", "sortOrder": "Descending"}
-        while True:
-            page = getattr(client, listing)(**request)
-            for summary in page[summaries]:
-                live = get(client, summary[arn_member]) if pattern.fullmatch(summary.get(name_member, "")) else None
-                if live is not None:
-                    yield live
-            if not page.get("nextToken"):
-                return
-            request["nextToken"] = page["nextToken"]
+        listing_request = {contains: stem, "sortBy": "CreationTime", "sortOrder": "Descending"}
+        for summary in listed(getattr(client, listing), summaries, **listing_request):
+            live = get(client, summary[arn_member]) if pattern.fullmatch(summary.get(name_member, "")) else None
+            if live is not None:
+                yield live
 
     return candidates
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from . import contract, lifecycle, model_jobs
-from .aws import bedrock_client
+from .aws import bedrock_client, listed
 from .cr_types import ModelCopyAttributes
 
 RESOURCE_TYPE = contract.MODEL_COPY
@@ -37,20 +37,15 @@ def find(client: Any, identifier: str) -> dict[str, Any] | None:
     """The copy job of this ARN; or, by name, the newest job that copies a model under that name. None: none."""
     if JOB_ARN.fullmatch(identifier):
         return _copy_job(client, identifier)
-    # Paged by hand: the botocore of Lambda's runtime may have no paginator for it (DESIGN.md, fact 7).
-    request: dict[str, Any] = {
-        "targetModelNameContains": identifier,
-        "sortBy": "CreationTime",
-        "sortOrder": "Descending",
-    }
-    while True:
-        page = client.list_model_copy_jobs(**request)
-        for job in page["modelCopyJobSummaries"]:
-            if job.get("targetModelName") == identifier:
-                return dict(job)  # the newest: the list is newest first
-        if not page.get("nextToken"):
-            return None
-        request["nextToken"] = page["nextToken"]
+    jobs = listed(
+        client.list_model_copy_jobs,
+        "modelCopyJobSummaries",
+        targetModelNameContains=identifier,
+        sortBy="CreationTime",
+        sortOrder="Descending",
+    )
+    # The newest: the list is newest first.
+    return next((dict(job) for job in jobs if job.get("targetModelName") == identifier), None)
 
 
 def attributes(_client: Any, job: Mapping[str, Any]) -> ModelCopyAttributes:

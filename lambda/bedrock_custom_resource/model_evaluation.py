@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from . import contract, lifecycle
-from .aws import bedrock_client, error_code
+from .aws import bedrock_client, error_code, listed
 from .cr_types import CustomResourceEvent, EvaluationAttributes, IsCompleteResponse, OnEventResponse
 from .responses import checked_data
 
@@ -47,16 +47,9 @@ def find_job(client: Any, identifier: str) -> dict[str, Any] | None:
 
 
 def _arn_of_name(client: Any, name: str) -> str | None:
-    """The ARN of the job named name. Paged by hand: the Lambda runtime's botocore may lack the paginator."""
-    request: dict[str, Any] = {"nameContains": name}
-    while True:
-        page = client.list_evaluation_jobs(**request)
-        for summary in page.get("jobSummaries", []):
-            if summary["jobName"] == name:
-                return str(summary["jobArn"])
-        if not page.get("nextToken"):
-            return None
-        request["nextToken"] = page["nextToken"]
+    """The ARN of the job named name."""
+    jobs = listed(client.list_evaluation_jobs, "jobSummaries", nameContains=name)
+    return next((str(job["jobArn"]) for job in jobs if job["jobName"] == name), None)
 
 
 def failure(job: Mapping[str, Any]) -> str:

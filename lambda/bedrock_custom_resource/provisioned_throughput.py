@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import contract, lifecycle
-from .aws import bedrock_client
+from .aws import bedrock_client, listed
 from .cr_types import CustomResourceEvent, IsCompleteResponse, OnEventResponse, ThroughputAttributes
 from .responses import checked_data
 
@@ -232,22 +232,16 @@ def _refuse_to_buy_a_term_again(gone: str, old: Mapping[str, Any], desired: life
 
 def _candidates(client: Any, desired: lifecycle.Desired) -> Iterator[dict[str, Any]]:
     """The throughputs of the desired model units and commitment, under any name (a name changes in place, so one
-    kept by an earlier stack of this name may have another: a committed one must be taken back, not bought again).
-    Paged by hand: the botocore of Lambda's runtime may have no paginator for it (DESIGN.md, fact 7)."""
-    request: dict[str, Any] = {"sortBy": "CreationTime", "sortOrder": "Descending"}
-    while True:
-        page = client.list_provisioned_model_throughputs(**request)
-        for summary in page["provisionedModelSummaries"]:
-            same = all(
-                lifecycle.same_value(desired.request.get(member), summary.get(member))
-                for member in ("modelUnits", "commitmentDuration")
-            )
-            throughput = KIND.get(client, summary["provisionedModelArn"]) if same else None
-            if throughput is not None:
-                yield throughput
-        if not page.get("nextToken"):
-            return
-        request["nextToken"] = page["nextToken"]
+    kept by an earlier stack of this name may have another: a committed one must be taken back, not bought again)."""
+    listing = client.list_provisioned_model_throughputs
+    for summary in listed(listing, "provisionedModelSummaries", sortBy="CreationTime", sortOrder="Descending"):
+        same = all(
+            lifecycle.same_value(desired.request.get(member), summary.get(member))
+            for member in ("modelUnits", "commitmentDuration")
+        )
+        throughput = KIND.get(client, summary["provisionedModelArn"]) if same else None
+        if throughput is not None:
+            yield throughput
 
 
 KIND = lifecycle.ResourceKind(
