@@ -255,15 +255,15 @@ def _check_settings(
     query_interval: cdk.Duration, total_timeout: cdk.Duration, max_concurrent_jobs: int, kind: ProviderKind
 ) -> None:
     check_types(query_interval=(query_interval, cdk.Duration), total_timeout=(total_timeout, cdk.Duration))
+    total, interval = total_timeout.to_seconds(integral=False), query_interval.to_seconds(integral=False)
     # Each sets, at synth, how the provider polls or how the stack's jobs are ordered: none can wait for deploy time.
     for name, value in (
-        ("query_interval", query_interval.to_seconds(integral=False)),
-        ("total_timeout", total_timeout.to_seconds(integral=False)),
+        ("query_interval", interval),
+        ("total_timeout", total),
         ("max_concurrent_jobs", max_concurrent_jobs),
     ):
         if cdk.Token.is_unresolved(value):
             raise ValueError(f"{name}: a value known only at deploy (a token) cannot set the provider; give one")
-    total, interval = total_timeout.to_seconds(integral=False), query_interval.to_seconds(integral=False)
     for name, value, given in (("total_timeout", total, total_timeout), ("query_interval", interval, query_interval)):
         if value < 1 or value != int(value):  # Step Functions' IntervalSeconds, and EventBridge's rate
             raise ValueError(f"{name}: {given.to_human_string()} is not a whole number of seconds, at least 1")
