@@ -134,6 +134,9 @@ NOVA2_BEDROCK_SFT_URL = _BEDROCK + "nova-2-sft-data-prep.html"
 # dataset", and "A dataset cannot mix different media modalities. Use text with images, text with videos, or text with
 # documents — but not a combination."
 NOVA2_SFT_DATA_URL = _NOVA + "nova2-userguide/nova-data-prep-sft-2.html"
+# Amazon Nova 2 user guide, "Preparing data for RFT on Amazon Nova 2": reference_answer is "Required. The expected
+# output or evaluation criteria that your reward function uses to score the model's response."
+NOVA2_RFT_DATA_URL = _NOVA + "nova2-userguide/nova-data-prep-rft-2.html"
 
 # The published validators, at the commit read (aws-samples). Each rule that only a validator states cites its
 # file and line here, or for amazon-nova-samples (read through a file index, without line numbers) its symbol.
@@ -1321,11 +1324,12 @@ def _openai_chat(job: _Job) -> Validator:
             raise _Invalid(f'messages[0].role: a "system" message, when there is one, comes first ({source})')
         if "id" in record and _blank(record["id"]):
             raise _Invalid(f"id: expected a non-empty string, got {_show(record['id'])} ({source})")
+        # Required (NOVA2_RFT_DATA_URL), where the validator has it optional.
         answer = record.get("reference_answer", _MISSING)
-        if answer is not _MISSING and not (
-            (type(answer) is str and answer.strip()) or (type(answer) is dict and answer)
-        ):
-            raise _Invalid(f"reference_answer: expected a non-empty string or object, got {_show(answer)} ({source})")
+        if not ((type(answer) is str and answer.strip()) or (type(answer) is dict and answer)):
+            raise _Invalid(
+                f"reference_answer: expected a non-empty string or object, got {_show(answer)} ({NOVA2_RFT_DATA_URL})"
+            )
         if "tools" in record:
             _check_rft_tools(record["tools"])
 

@@ -480,6 +480,13 @@ class TestBadInput:
         with pytest.raises(InvalidProperties, match=r"teacherModelIdentifier: 'gpt' does not match"):
             model(stack, bucket, customization=Customization.distillation("gpt"))
 
+    def test_an_application_inference_profile_is_no_teacher(self, stack, bucket):
+        # Bedrock API reference, TeacherModelConfig: teacherModelIdentifier's pattern takes a foundation model or an
+        # inference-profile/ ARN (or an id), not an application-inference-profile/ ARN.
+        profile = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
+        with pytest.raises(InvalidProperties, match=rf"teacherModelIdentifier: '{profile}' does not match"):
+            model(stack, bucket, customization=Customization.distillation(profile))
+
     def test_bad_s3_uri(self):
         with pytest.raises(ValueError, match=r"S3 URI 'https://bucket/key' is not of the form s3://bucket/key"):
             S3Data.from_uri("https://bucket/key")

@@ -54,6 +54,7 @@ NOVA_VALIDATOR = (
     "https://github.com/aws-samples/amazon-nova-samples/blob/1e88f2450a00a3a24933765ae96159a55ad02a90/"
     "customization/bedrock-finetuning/understanding/dataset_validation/nova_ft_dataset_validator.py"
 )
+NOVA2_RFT_DATA_URL = "https://docs.aws.amazon.com/nova/latest/nova2-userguide/nova-data-prep-rft-2.html"
 BEDROCK = "https://docs.aws.amazon.com/bedrock/latest/userguide/"
 PREPARE = BEDROCK + "model-customization-prepare.html"
 # "Model requirements for training and validation datasets": Titan Text 4,096 tokens (batch size 1), Cohere Command
@@ -749,13 +750,11 @@ RFT_TOOLS = [
         ({**RFT_RECORD, "id": 3}, f"id: expected a non-empty string, got a number ({NOVA_VALIDATOR}#RFTDatasetSample)"),
         (
             {**RFT_RECORD, "reference_answer": {}},
-            "reference_answer: expected a non-empty string or object, got an object "
-            f"({NOVA_VALIDATOR}#RFTDatasetSample)",
+            f"reference_answer: expected a non-empty string or object, got an object ({NOVA2_RFT_DATA_URL})",
         ),
         (
             {**RFT_RECORD, "reference_answer": 4},
-            "reference_answer: expected a non-empty string or object, got a number "
-            f"({NOVA_VALIDATOR}#RFTDatasetSample)",
+            f"reference_answer: expected a non-empty string or object, got a number ({NOVA2_RFT_DATA_URL})",
         ),
         (
             {**RFT_RECORD, "tools": []},
@@ -787,6 +786,16 @@ def test_reinforcement_fine_tuning_records_follow_the_nova_validator(
     plain = {"messages": [{"role": "user", "content": "2+2?"}], "reference_answer": "4"}
     assert ok(write(tmp_path, [RFT_RECORD, {**RFT_RECORD, "tools": RFT_TOOLS}, plain]), NOVA_2, RFT).records == 3
     assert bad_line(tmp_path, bad, NOVA_2, RFT, good=RFT_RECORD) == message
+
+
+def test_reinforcement_fine_tuning_records_have_a_reference_answer(tmp_path: Path) -> None:
+    """Amazon Nova 2 user guide, "Preparing data for RFT on Amazon Nova 2": reference_answer is "Required. The
+    expected output or evaluation criteria that your reward function uses to score the model's response." (The
+    validator's pydantic model has it optional.)"""
+    unanswered = {name: value for name, value in RFT_RECORD.items() if name != "reference_answer"}
+    assert bad_line(tmp_path, unanswered, NOVA_2, RFT, good=RFT_RECORD) == (
+        f"reference_answer: expected a non-empty string or object, got nothing ({NOVA2_RFT_DATA_URL})"
+    )
 
 
 # --- the quick path and the full path agree -------------------------------------------------------------------
