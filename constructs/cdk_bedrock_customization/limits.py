@@ -15,6 +15,8 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from bedrock_single_function import polling_input
+from bedrock_single_function.polling_input import LONGEST_ARN, MAX_RULE_NAME_CHARACTERS, MAX_TARGET_INPUT_CHARACTERS
 
 import constructs
 from constructs import Construct
@@ -25,15 +27,10 @@ MAX_TEMPLATE_BYTES = 1_000_000
 # Lambda: "4 KB" for all of a function's environment variables. Counted here as their JSON map, which is more
 # than the keys and values alone: the check errs on the side of failing at synth.
 MAX_ENVIRONMENT_BYTES = 4096
-MAX_TARGET_INPUT_CHARACTERS = 8192  # an EventBridge target's Input
-MAX_RULE_NAME_CHARACTERS = 64  # an EventBridge rule's Name
 MAX_FUNCTION_NAME_CHARACTERS = 64
-# What a single-function provider's polling target carries besides a request's properties, ids and ARNs: its
-# presigned ResponseURL (about 1,500 characters besides the stack name and logical id it repeats), and what
-# onEvent's Data tells the polls (a made-up id's Delete: the ARN it found, about 300 characters with its key).
+# A single-function provider's request carries a presigned ResponseURL: about 1,500 characters besides the stack name
+# and logical id it repeats.
 RESPONSE_URL_CHARACTERS = 1500
-ON_EVENT_DATA_CHARACTERS = 300
-_LONGEST_ARN = "a" * 200  # the function's (the ServiceToken), the physical id, the polling rule's
 _REQUEST_ID = "0" * 36
 MAX_STACK_NAME_CHARACTERS = 128  # CloudFormation's; a stack whose name is a token counts as that long
 SPLIT_ADVICE = (
@@ -162,20 +159,16 @@ def polling_input_length(resource: Mapping[str, Any], logical_id: str, stack_nam
     properties = {key: value for key, value in (resource.get("Properties") or {}).items() if key != "ServiceToken"}
     event = {
         "RequestType": "Update",
-        "ServiceToken": _LONGEST_ARN,
+        "ServiceToken": LONGEST_ARN,  # the function's
         "ResponseURL": "u" * RESPONSE_URL_CHARACTERS + stack_name + logical_id,
         "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack_name}/{_REQUEST_ID}",
         "RequestId": _REQUEST_ID,
         "LogicalResourceId": logical_id,
-        "PhysicalResourceId": _LONGEST_ARN,
+        "PhysicalResourceId": LONGEST_ARN,
         "ResourceType": resource.get("Type", ""),
-        "ResourceProperties": {"ServiceToken": _LONGEST_ARN, **properties},
-        "CrHelperData": {"PhysicalResourceId": _LONGEST_ARN, "deadline": 9_999_999_999.999999},
-        "CrHelperPoll": True,
-        "CrHelperRule": _LONGEST_ARN,
-        "CrHelperPermission": "p" * MAX_RULE_NAME_CHARACTERS,
+        "ResourceProperties": {"ServiceToken": LONGEST_ARN, **properties},
     }
-    return len(json.dumps(event)) + ON_EVENT_DATA_CHARACTERS
+    return polling_input.polling_input_length(event)
 
 
 def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]) -> Iterator[tuple[str, str]]:

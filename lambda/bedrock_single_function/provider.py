@@ -13,6 +13,8 @@ What crhelper 2.0.12 leaves open is closed here:
 - a change of the function's policy refused while another is in progress is made again, not taken for an
   existing statement;
 - a request that is complete at once is answered at once, with no rule, as the framework does;
+- a Create or Update too long for its polling rule's target is refused before anything starts (synth checks the
+  CDK's templates; a plain template is checked here);
 - a failed Create answers with CREATE_FAILED as its physical id, so that the rollback's Delete is skipped;
 - the lifecycle code's failure reasons are shortened from the end to crhelper's 256 characters (crhelper
   would keep the end).
@@ -37,13 +39,13 @@ from bedrock_custom_resource import index
 from bedrock_custom_resource.environment import INTERVAL_VARIABLE, RULE_PREFIX_VARIABLE, TOTAL_TIMEOUT_VARIABLE
 from bedrock_custom_resource.responses import bounded_reason
 
+from .polling_input import DEADLINE, MAX_TARGET_INPUT_CHARACTERS, polling_input_length
+
 # The physical id of a Create that failed: its rollback Delete has nothing to delete.
 CREATE_FAILED = "cdk-bedrock-customization::CREATE_FAILED"
 # crhelper cuts a longer Reason to its last 240 characters.
 MAX_REASON_CHARACTERS = 256
 RULE_NAME_MAX_LENGTH = 64  # EventBridge's limit
-# Kept in crhelper's Data between polls, never sent to CloudFormation.
-DEADLINE = "cdk-bedrock-customization:deadline"
 _CRHELPER_KEYS = ("CrHelperData", "CrHelperPoll", "CrHelperRule", "CrHelperPermission")
 _POLL_MARK = "CrHelperPoll"
 
@@ -200,6 +202,8 @@ class SingleFunctionProvider(_NoAnswerAtTimeout):
             event[_POLL_MARK] = True
             return CREATE_FAILED
         try:
+            if request["RequestType"] != "Delete":  # a Delete's properties passed this as its Create or Update
+                _refuse_what_polling_cannot_hold(event)
             started = index.on_event(request)
         except Exception as error:
             return self._failed(error, CREATE_FAILED if request["RequestType"] == "Create" else None)
@@ -259,6 +263,24 @@ class SingleFunctionProvider(_NoAnswerAtTimeout):
         self.Status = crhelper.FAILED
         self.Reason = bounded_reason(str(error), MAX_REASON_CHARACTERS)
         return str(physical_id or self._event.get("PhysicalResourceId") or self.PhysicalResourceId)
+
+
+def _refuse_what_polling_cannot_hold(event: Mapping[str, Any]) -> None:
+    """Refuse, before anything is made, a request whose polling target Input would be over EventBridge's limit:
+    setting up polling would fail once the job had started, and so would the rollback's Delete. A template of the
+    CDK was checked at synth; a plain one is checked here. The largest properties first: the reason is cut at the
+    end."""
+    length = polling_input_length(event)
+    if length <= MAX_TARGET_INPUT_CHARACTERS:
+        return
+    properties = event.get("ResourceProperties") or {}
+    sizes = sorted(((len(json.dumps(value)), name) for name, value in properties.items()), reverse=True)
+    largest = ", ".join(f"{name} has {size:,}" for size, name in sizes[:2])
+    raise ValueError(
+        f"ResourceProperties: too long for the single-function provider to poll ({largest} characters as JSON; "
+        f"polling would take about {length:,}, over EventBridge's {MAX_TARGET_INPUT_CHARACTERS:,}). Nothing was "
+        "created or changed: shorten them (fewer or shorter tags) or use the Provider framework's service token"
+    )
 
 
 def _lifecycle_event(event: Mapping[str, Any]) -> dict[str, Any]:

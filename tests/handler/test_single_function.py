@@ -313,6 +313,54 @@ def test_eventbridge_refuses_a_target_input_over_8192_characters(single_function
     assert events.list_targets_by_rule(Rule=rule)["Targets"][0]["Input"] == at_limit
 
 
+def test_a_plain_template_too_long_to_poll_is_refused_before_anything_starts(single_function, bedrock, events):
+    """A template that synth never checked (plain CloudFormation on the provider stack's service token), with tags
+    Bedrock takes (30 values of 250 characters): its polling Input would be over EventBridge's 8192 characters, and
+    setting polling up would fail once the job had started, as would the rollback's Delete. It is refused first,
+    naming the largest property; the rollback's Delete then has nothing to do."""
+    tags = [{"key": f"tag-{i:02d}", "value": "v" * 250} for i in range(30)]
+    properties = fine_tuning_properties(customModelTags=tags)
+    event = single_function.addressed(events.create(properties))
+    assert len(json.dumps(event)) > TARGET_INPUT_MAX_CHARACTERS  # the premise: crhelper would store all of it
+
+    single_function.invoke(event)
+    body = response(single_function, event)
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(
+        f"ResourceProperties: too long for the single-function provider to poll (customModelTags has "
+        f"{len(json.dumps(tags)):,}, "
+    )
+    assert bedrock.jobs() == []
+    assert single_function.leftovers().empty
+
+    rollback = single_function.addressed(events.delete(body["PhysicalResourceId"], properties))
+    single_function.invoke(rollback)
+    assert response(single_function, rollback)["Status"] == "SUCCESS"
+    assert bedrock.jobs() == []
+
+
+def test_an_update_too_long_to_poll_is_refused_and_changes_nothing(single_function, bedrock, events):
+    """An Update (a replacement: new hyperparameters) whose new properties are too long to poll fails before it starts
+    a job; the deployed job stays, and the update rollback (an Update back to the old properties) keeps it. (A tag
+    change alone, in place, is refused too: synth refuses such properties whatever the change.)"""
+    deployed = deploy(events, bedrock, fine_tuning_properties())
+    new = fine_tuning_properties(
+        jobTags=[{"key": f"tag-{i:02d}", "value": "v" * 250} for i in range(30)],
+        hyperParameters={"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"},
+    )
+    event = single_function.addressed(events.update(deployed.physical_id, new, fine_tuning_properties()))
+    single_function.invoke(event)
+    body = response(single_function, event)
+    assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", deployed.physical_id)
+    assert "jobTags has " in body["Reason"]
+    assert [job["jobArn"] for job in bedrock.jobs()] == [deployed.physical_id]
+
+    back = single_function.addressed(events.update(deployed.physical_id, fine_tuning_properties(), new))
+    single_function.invoke(back)
+    assert (response(single_function, back)["Status"], len(bedrock.jobs())) == ("SUCCESS", 1)
+    assert single_function.leftovers().empty
+
+
 # --- complete at once --------------------------------------------------------------------------------------
 
 
