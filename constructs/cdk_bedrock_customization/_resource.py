@@ -365,6 +365,12 @@ def key_itself(key: kms.IKey | None, parameter: str = "kms_key") -> kms.IKey | N
         return key
     alias_name = getattr(key, "alias_name", None)
     if alias_name is None:
+        key_arn = key.key_arn
+        if not is_unresolved(key_arn) and key_arn.split(":", 5)[-1].startswith("alias/"):
+            raise ValueError(
+                f"{parameter}: {key_arn!r} is an alias ARN, and IAM grants a key only by its key ARN: give the key's "
+                "ARN (kms.Key.from_key_arn), or the alias with its key (kms.Alias.from_alias_attributes)"
+            )
         return key
     try:
         target: kms.IKey = key.alias_target_key  # type: ignore[attr-defined]

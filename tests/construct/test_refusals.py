@@ -12,6 +12,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from cdk_bedrock_customization import (
@@ -282,3 +283,30 @@ def test_a_value_of_another_type_for_a_jsii_typed_parameter_names_it(stack, buck
         custom_model(stack, bucket, "Refused", **given)
     assert str(raised.value) == message
     assert stack.node.try_find_child("Refused") is None
+
+
+ALIAS_ARN = "arn:aws:kms:us-east-1:123456789012:alias/support-models"
+KEYED: dict[str, Callable[[cdk.Stack, s3.IBucket, Any], Any]] = {
+    "CustomModel": lambda stack, bucket, key: custom_model(stack, bucket, kms_key=key),
+    "ImportedModel": lambda stack, bucket, key: ImportedModel(
+        stack, "Import", model_data=S3Data.from_bucket(bucket, "w/"), kms_key=key
+    ),
+    "CopiedCustomModel": lambda stack, bucket, key: CopiedCustomModel(
+        stack, "Copy", source_model=WEST_MODEL, kms_key=key
+    ),
+}
+
+
+@pytest.mark.parametrize("construct", list(KEYED))
+def test_a_key_given_by_its_alias_arn_is_refused_naming_it(construct: str) -> None:
+    """AWS KMS developer guide, cmks-in-iam-policies.html: "You cannot use a key id, alias name, or alias ARN to
+    identify a KMS key in an IAM policy statement": a grant on an alias ARN matches no key, so the job would be
+    denied at deploy. (The API's KmsKeyId pattern takes an alias ARN: the contract alone lets it through.)"""
+
+    def refused(stack: cdk.Stack, bucket: s3.IBucket) -> None:
+        KEYED[construct](stack, bucket, kms.Key.from_key_arn(stack, "Key", ALIAS_ARN))
+
+    stack = cdk.Stack(cdk.App(), "TestStack", env=ENV)
+    with pytest.raises(ValueError, match=re.escape(f"kms_key: {ALIAS_ARN!r} is an alias ARN")):
+        refused(stack, s3.Bucket(stack, "Data"))
+    assert built(nothing, refused=refused) == built(nothing)
