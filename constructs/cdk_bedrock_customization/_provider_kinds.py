@@ -20,8 +20,9 @@ from constructs import Construct, IConstruct
 from ._nag import acknowledge, wildcard_resources
 from ._packaging import SINGLE_FUNCTION_PACKAGE, handler_code, handler_function, single_function_code
 
-# The single function's Lambda timeout bounds crhelper's response PUT, which it retries without end. Two
-# minutes leave room for a Bedrock call's standard retries (9 attempts, backoff up to 20 s) and the answer.
+# The single function's Lambda timeout bounds crhelper's response PUT, which it retries without end, and keeps the
+# last poll's answer within CloudFormation's hour (ANSWER_ALLOWANCE). A Bedrock call that is still retrying then (one
+# may take about 7 minutes) is cut off: the request goes on at its rule's next poll, or Lambda's retry.
 SINGLE_FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
 # The framework's on_event and is_complete: longer than one Bedrock call with all its retries (9 attempts of at
 # most 30 s, a backoff of at most 25 s before each retry: about 8 minutes), and shorter than the framework's own
