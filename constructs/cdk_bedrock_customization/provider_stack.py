@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from bedrock_custom_resource import contract
@@ -83,16 +84,18 @@ class CustomizationProviderStack(cdk.Stack):
         if problems:
             raise ValueError("; ".join(problems))
         super().__init__(scope, construct_id, **stack_props)
-        roles = self.format_arn(
-            service="iam",
-            region="",
-            resource="role",
-            resource_name=_passable_roles(passable_role_path, passable_role_name_prefix),
-        )
+        passable = _passable_roles(passable_role_path, passable_role_name_prefix)
+        roles = self.format_arn(service="iam", region="", resource="role", resource_name=passable)
         self.provider = CustomizationProvider.of(
             self, kind=kind, query_interval=query_interval, total_timeout=total_timeout, log_retention=log_retention
         )
         self.provider.allow_passing_roles(roles)
+        if passable_role_name_prefix is not None:
+            # A name prefix is of roles with the path /; IAM's * in role/<prefix>* would also match a path.
+            in_paths = self.format_arn(service="iam", region="", resource="role", resource_name=f"{passable}/*")
+            self.provider.use(self).handler.add_to_principal_policy(
+                iam.PolicyStatement(effect=iam.Effect.DENY, actions=["iam:PassRole"], resources=[in_paths])
+            )
         any_foundation_model = self.format_arn(
             service="bedrock", account="", resource="foundation-model", resource_name="*"
         )

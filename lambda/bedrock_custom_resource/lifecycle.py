@@ -170,7 +170,10 @@ class Desired:
 def _refuse_unpassable_role(role_arn: str | None) -> None:
     """A provider stack's handler may pass only the roles it was given; say so before IAM denies it."""
     passable = os.environ.get(PASSABLE_ROLES_VARIABLE)
-    if passable and role_arn and not role_arn.startswith(passable.removesuffix("*")):
+    prefix = (passable or "").removesuffix("*")
+    # A name prefix (a pattern not ending in /*) is of roles with the path /: IAM's * would also match a path.
+    of_another_path = not prefix.endswith("/") and "/" in (role_arn or "")[len(prefix) :]
+    if passable and role_arn and (not role_arn.startswith(prefix) or of_another_path):
         # The pattern first: the single-function provider's reason keeps 256 characters.
         raise ValueError(
             f"roleArn: this provider passes to Bedrock only roles matching {passable} (the provider stack's role "

@@ -41,7 +41,12 @@ def policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def pass_role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    return [statement for statement in policy_statements(template) if statement["Action"] == "iam:PassRole"]
+    """The statements that allow passing roles."""
+    return [
+        statement
+        for statement in policy_statements(template)
+        if statement["Action"] == "iam:PassRole" and statement["Effect"] == "Allow"
+    ]
 
 
 @pytest.mark.parametrize("kind", list(ProviderKind))
@@ -74,6 +79,20 @@ def test_the_handler_may_pass_only_roles_with_the_path_or_prefix_and_only_to_bed
         and environment.PASSABLE_ROLES_VARIABLE in resource["Properties"].get("Environment", {}).get("Variables", {})
     ]
     assert [variables[environment.PASSABLE_ROLES_VARIABLE] for variables in creating] == [statement["Resource"]]
+
+
+@pytest.mark.parametrize("kind", list(ProviderKind))
+def test_a_name_prefix_denies_passing_roles_whose_path_starts_with_it(kind):
+    """IAM User Guide, "IAM JSON policy elements: Resource": * matches any combination of characters, / included, so
+    role/bedrock-* also matches role/bedrock-sandbox/AnyRole (a role's ARN is role/<path><name>). A name prefix is of
+    roles with the path /: roles in a path are denied."""
+    _, template = provider_stack(kind=kind, passable_role_name_prefix="bedrock-")
+    denials = [s for s in policy_statements(template) if s.get("Effect") == "Deny"]
+    assert [(s["Action"], s["Resource"]["Fn::Join"][1][-1]) for s in denials] == [
+        ("iam:PassRole", ":iam::123456789012:role/bedrock-*/*")
+    ]
+    _, by_path = provider_stack(kind=kind, passable_role_path="/bedrock-customization/")
+    assert [s for s in policy_statements(by_path) if s.get("Effect") == "Deny"] == []
 
 
 def test_the_handler_may_read_the_status_of_any_stack_of_its_account_and_region():

@@ -47,6 +47,25 @@ def test_any_other_role_is_refused_by_name_before_anything_is_created(
     assert bedrock.calls_to("CreateModelCustomizationJob") == []
 
 
+NAME_PREFIX = f"arn:aws:iam::{ACCOUNT}:role/bedrock-*"
+
+
+def test_a_name_prefix_passes_roles_of_the_path_slash_only(
+    bedrock: BedrockStandIn, events: CloudFormationEvents, monkeypatch: pytest.MonkeyPatch
+):
+    """passable_role_name_prefix is of roles with the path / (a role's ARN is role/<path><name>): a role whose path
+    merely starts with the prefix is refused, though IAM's * in role/bedrock-* would match it."""
+    monkeypatch.setenv(environment.PASSABLE_ROLES_VARIABLE, NAME_PREFIX)
+    in_a_path = f"arn:aws:iam::{ACCOUNT}:role/bedrock-sandbox/AdminLikeRole"
+    with pytest.raises(ValueError, match="roleArn") as refused:
+        index.on_event(events.create(fine_tuning_properties(roleArn=in_a_path)))
+    assert in_a_path in str(refused.value)
+    assert bedrock.calls_to("CreateModelCustomizationJob") == []
+    named = f"arn:aws:iam::{ACCOUNT}:role/bedrock-support-ServiceRole"
+    index.on_event(events.create(fine_tuning_properties(roleArn=named)))
+    assert [job["roleArn"] for job in bedrock.jobs()] == [named]
+
+
 def test_without_a_passable_pattern_any_role_is_passed(bedrock: BedrockStandIn, events: CloudFormationEvents):
     index.on_event(events.create(fine_tuning_properties(roleArn=f"arn:aws:iam::{ACCOUNT}:role/admin")))
     assert len(bedrock.jobs()) == 1
