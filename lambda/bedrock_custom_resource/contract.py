@@ -682,6 +682,13 @@ def create_request(
             problems.append(f"{name}: {_show(value)} is not one of {list(allowed)}")
     request_shape = service_model().operation_model(resource.operation).input_shape
     assert request_shape is not None
+    # The properties a template may give: the request's members but the derived token, and the handler's own.
+    accepted = sorted((set(request_shape.members) - {"clientRequestToken"}) | set(resource.handler_members))
+    for name in [name for name in properties if name not in request_shape.members]:
+        meant = {known.lower(): known for known in accepted}.get(name.lower()) if isinstance(name, str) else None
+        hint = f"did you mean {meant!r}?" if meant else f"expected one of {accepted}"
+        problems.append(f"{_join('', name)}: unknown property; {hint}")
+        del properties[name]
     request = _conform(request_shape, properties, "", problems, is_unresolved, optional=resource.generated_names)
     problems.extend(resource.cross_member_problems(request, is_unresolved))
     tag_problems, superseded = _reserved_tag_problems(resource, request, is_unresolved)

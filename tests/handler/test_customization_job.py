@@ -472,6 +472,26 @@ def test_every_problem_is_reported_at_once(bedrock, events):
     assert bedrock.calls == []
 
 
+def test_an_unknown_property_is_told_what_a_template_may_give(bedrock, events):
+    """The README's contract: clientRequestToken is derived by the handler (refused when given), and waitUntil,
+    waitConditionKey, updateReplacePolicy and deletionPolicy are the handler's own. A name of another case is told
+    the one it looks like (CloudFormation's own attributes are capitalized: DeletionPolicy, UpdateReplacePolicy)."""
+    with pytest.raises(contract.InvalidProperties) as raised:
+        index.on_event(events.create(fine_tuning_properties(colour="blue")))
+    (problem,) = raised.value.problems
+    listed = problem.removeprefix("colour: unknown property; expected one of ")
+    assert "'clientRequestToken'" not in listed
+    for own in ("'waitUntil'", "'waitConditionKey'", "'updateReplacePolicy'", "'deletionPolicy'", "'jobName'"):
+        assert own in listed
+    with pytest.raises(contract.InvalidProperties) as raised:
+        index.on_event(events.create(fine_tuning_properties(DeletionPolicy="Retain", WaitUntil="Validated")))
+    assert sorted(raised.value.problems) == [
+        "DeletionPolicy: unknown property; did you mean 'deletionPolicy'?",
+        "WaitUntil: unknown property; did you mean 'waitUntil'?",
+    ]
+    assert bedrock.calls == []
+
+
 @pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity", "1_0e-5"])
 def test_a_non_finite_or_malformed_number_is_bad_input(bedrock, events, value):
     expected = f"{RFT_HYPERPARAMETERS}.learningRate: expected a finite number, got '{value}'"
