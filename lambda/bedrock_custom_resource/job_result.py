@@ -15,6 +15,7 @@ from . import contract, model_copy_job, model_import_job
 from .aws import bedrock_client
 from .cr_types import CustomResourceEvent, IsCompleteResponse, OnEventResponse
 from .customization_job import UNSUCCESSFUL, JobUnsuccessful, attributes, progress
+from .model_jobs import not_completed
 from .responses import checked_data
 
 # The readers of the jobs that make one model, by their result's resource type.
@@ -39,10 +40,7 @@ def _customization_job(event: CustomResourceEvent, request: Mapping[str, str]) -
         reason = job.get("failureMessage") or "Bedrock gave no failure message"
         raise JobUnsuccessful(f"Model customization job {job['jobName']} {status}: {reason}")
     if status != "Completed":
-        raise RuntimeError(
-            f"Model customization job {job['jobName']} is {status} ({progress(job)}), but its wait condition "
-            "was signalled as complete; only a completed job has a model to read"
-        )
+        raise RuntimeError(not_completed(f"Model customization job {job['jobName']} is {status} ({progress(job)})"))
     return {"PhysicalResourceId": job["jobArn"], "Data": checked_data(event, job["jobArn"], attributes(job))}
 
 

@@ -903,8 +903,13 @@ def quota_full(client: Any, refused: str, error: Exception, *, quota: Quota, rep
         "a plain CloudFormation template orders its own jobs, with DependsOn), or ask for a higher quota in Service "
         "Quotas."
         if quota.stack_setting
-        else "and this stack starts one at a time already: "
-        + ("the one this update replaces holds it." if replaced else "another stack or person holds it.")
+        else "and a CDK stack starts one at a time already: "
+        + (
+            "the one this update replaces holds it."
+            if replaced
+            else "another stack or person holds it (a plain CloudFormation template must order its own, with "
+            "DependsOn)."
+        )
     )
     return QuotaFull(
         f"Bedrock refused to {refused}: the account's quota of {quota.quota} in {region} is full "

@@ -65,10 +65,7 @@ class ModelJob:
         job = self._read(client, job_arn)
         self._refuse_failed(job)
         if job["status"] != "Completed":
-            raise RuntimeError(
-                f"{self.kind.noun.capitalize()} {self.label(job)} is {job['status']}, but its wait condition was "
-                "signalled as complete; only a completed job has a model to read"
-            )
+            raise RuntimeError(not_completed(f"{self.kind.noun.capitalize()} {self.label(job)} is {job['status']}"))
         return checked_data(event, job_arn, self.attributes(client, job))
 
     def _read(self, client: Any, job_arn: str) -> dict[str, Any]:
@@ -102,3 +99,11 @@ class ModelJob:
         if job["status"] == "Completed" and job.get(self.made.arn_member):
             self.made.delete(client, job[self.made.arn_member])
         return True
+
+
+def not_completed(job_is: str) -> str:
+    """A result reader's refusal of a job that has not completed (job_is: "<the job> is <status>")."""
+    return (
+        f"{job_is}: only a completed job has a model to read. A reader reads at once: declare it after the job's "
+        "wait condition (as the CDK constructs do) or, in a plain template, once the job has completed"
+    )

@@ -92,7 +92,9 @@ def test_a_failed_import_signals_failure_with_bedrocks_message(bedrock, stack, s
 
 def test_the_reader_refuses_an_import_that_has_not_completed(bedrock, stack):
     _, job_arn = start_import(stack)
-    with pytest.raises(RuntimeError, match=r"is InProgress, but its wait condition was signalled as complete"):
+    with pytest.raises(
+        RuntimeError, match=r"is InProgress: only a completed job has a model to read\. A reader reads at once"
+    ):
         read_result(IMPORT_RESULT, {"jobIdentifier": job_arn})
 
 

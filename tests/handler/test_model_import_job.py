@@ -87,8 +87,10 @@ def test_a_second_import_beyond_the_quota_is_refused_with_what_to_do(bedrock, ev
         create(events, import_properties(modelDataSource={"s3DataSource": {"s3Uri": "s3://weights-bucket/qwen/"}}))
     assert "quota of concurrent model import jobs in us-east-1 is full" in str(refused.value)
     assert "Nothing was created" in str(refused.value)
-    # A stack's imports run one at a time already: no setting to lower.
+    # A CDK stack's imports run one at a time already: no setting to lower. A plain template orders its own (the
+    # second import here may be its own template's: CloudFormation creates resources in parallel without DependsOn).
     assert "max_concurrent_jobs" not in str(refused.value)
+    assert "a plain CloudFormation template must order its own, with DependsOn" in str(refused.value)
     assert len(bedrock.import_jobs()) == 1
 
 
