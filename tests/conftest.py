@@ -1,5 +1,5 @@
-"""Settings for every test: aws-cdk-lib's deprecated APIs fail, and the hypothesis profile of the property-based
-tests.
+"""Settings for every test: aws-cdk-lib's deprecated APIs fail, no AWS profile of the environment applies, and the
+hypothesis profile of the property-based tests.
 
 JSII_DEPRECATED=fail makes each call of a deprecated aws-cdk-lib API raise, in this process's jsii kernel and in
 every synth it starts (set before aws_cdk is first imported: the kernel reads it when it starts).
@@ -14,6 +14,10 @@ from __future__ import annotations
 import os
 
 os.environ["JSII_DEPRECATED"] = "fail"
+# Every test's AWS is emulated in-process: a profile the developer's or CI's environment names (absent from this
+# machine's config, botocore raises ProfileNotFound) must not reach the clients the tests make.
+for _profile_variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+    os.environ.pop(_profile_variable, None)
 
 from hypothesis import settings
 
