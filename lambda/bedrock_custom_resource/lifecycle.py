@@ -106,6 +106,7 @@ class Desired:
     stack_id: str
     logical_id: str
     origin: str = ""  # the ORIGIN_TAG of what this request creates: "request:" and its RequestId
+    properties: Mapping[str, Any] = field(default_factory=dict)  # as the event gave them
 
     @classmethod
     def of(cls, event: Mapping[str, Any], properties: Mapping[str, Any] | None = None) -> Desired:
@@ -122,7 +123,12 @@ class Desired:
             event["StackId"],
             event["LogicalResourceId"],
             f"request:{event.get('RequestId', '')}",
+            properties,
         )
+
+    def fingerprint_had_it_run_with(self, members: Mapping[str, Any]) -> str:
+        """The fingerprint of this configuration with these members (what a resource used while running) instead."""
+        return contract.configuration_fingerprint(self.resource_type, {**self.request, **members}, self.properties)
 
     @property
     def stack_name(self) -> str:
@@ -421,7 +427,9 @@ def create_or_adopt(
         name = request[kind.name_member]
         live = kind.get(client, name)
         if live is None:
-            kept = _kept_under_another_name(kind, client, desired)
+            # Not for an update's replacement: its old resource, running with what the update changes, is that
+            # resource (in place once it has made what it makes: update).
+            kept = _kept_under_another_name(kind, client, desired, ran_otherwise=replacing is None)
             if kept is not None:
                 return _adopt(kind, client, desired, kept, kind.own_tags(client, kept))
             if makes_nothing():
@@ -527,18 +535,33 @@ def _adopt(
     return {"PhysicalResourceId": arn}
 
 
-def _kept_under_another_name(kind: ResourceKind, client: Any, desired: Desired) -> Mapping[str, Any] | None:
+def _kept_under_another_name(
+    kind: ResourceKind, client: Any, desired: Desired, *, ran_otherwise: bool
+) -> Mapping[str, Any] | None:
     """A resource of the desired configuration that this logical id made, and that can be used, under a name a create
-    does not look at (ResourceKind.candidates: a throughput renamed, or given a name, since)."""
+    does not look at (ResourceKind.candidates: a throughput renamed, or given a name, since), or, with ran_otherwise,
+    one that differs from it only in what it used while running (_ran_otherwise)."""
     for live in kind.candidates(client, desired):
         try:
             tags = kind.own_tags(client, live)
         except client.exceptions.ResourceNotFoundException:
             continue  # deleted since it was listed (another stack's delete or rollback): no candidate
         ours = STACK_TAG in tags and LOGICAL_ID_TAG in tags and desired.holder(tags) is None
-        if tags.get(FINGERPRINT_TAG) == desired.fingerprint and ours and kind.unusable(client, live) is None:
+        alike = tags.get(FINGERPRINT_TAG) == desired.fingerprint or (
+            ran_otherwise and _ran_otherwise(kind, live, tags, desired)
+        )
+        if alike and ours and kind.unusable(client, live) is None:
             return live
     return None
+
+
+def _ran_otherwise(kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[str, str], desired: Desired) -> bool:
+    """Whether this logical id's live resource has the desired configuration but for what it used while running (a
+    job's service role, its network), running or done. A stack of this name deleted (with RETAIN) or rolled back and
+    deployed again makes its roles and security groups anew, under names CloudFormation draws again: the same
+    template then asks for the same job with another role, and a new one would train again."""
+    ran_with = {member: live[member] for member in kind.used_while_running if member in live}
+    return bool(ran_with) and tags.get(FINGERPRINT_TAG) == desired.fingerprint_had_it_run_with(ran_with)
 
 
 # The stack statuses in which CloudFormation deletes what the operation it rolls back made (its creates, and an

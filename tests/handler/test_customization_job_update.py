@@ -406,6 +406,38 @@ def test_a_create_of_the_configuration_a_job_was_changed_to_in_place_takes_it(be
     assert bedrock.operations().count(CREATE) == 1
 
 
+@pytest.mark.parametrize("status", ["Completed", "InProgress"])
+def test_a_stack_made_again_takes_the_job_its_first_made_though_its_role_was_drawn_anew(bedrock, events, status):
+    """CloudFormation draws a generated name anew each time it creates a resource (the "Name type" page: "a unique
+    physical ID"), so a stack of the same name deleted with RETAIN, or rolled back once its wait timed out, and
+    deployed again asks for the same job with a new service role. That job is taken, completed or still training;
+    nothing trains again."""
+    first = start(events)
+    bedrock.set_job_status(first.physical_id, status)
+    again = CloudFormationEvents()  # a new stack id, the same stack name
+    assert index.on_event(again.create(first.properties | {"roleArn": NEW_ROLE})) == {
+        "PhysicalResourceId": first.physical_id
+    }
+    assert bedrock.operations().count(CREATE) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "change"),
+    [
+        ("Completed", {"hyperParameters": {"epochCount": "3"}}),  # another configuration, besides the role
+        ("Failed", {}),  # nothing to take
+        ("Stopped", {}),
+    ],
+)
+def test_a_stack_made_again_makes_a_new_job_when_its_first_cannot_be_taken(bedrock, events, status, change):
+    first = start(events)
+    bedrock.set_job_status(first.physical_id, status)
+    again = CloudFormationEvents()
+    made = index.on_event(again.create(first.properties | {"roleArn": NEW_ROLE} | change))["PhysicalResourceId"]
+    assert made != first.physical_id
+    assert bedrock.operations().count(CREATE) == 2
+
+
 def test_another_logical_ids_job_is_never_taken_for_this_ones(bedrock, events):
     """The listing looks for this logical id's generated names: Model1's job is not Model's, though its name starts
     with Model's stem."""

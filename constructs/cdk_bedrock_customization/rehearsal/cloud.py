@@ -327,7 +327,9 @@ class LocalCloud:
     def _new_stack(self, name: str) -> LocalStack:
         stack_id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{uuid.uuid4()}"
         stack = LocalStack(
-            Environment(ACCOUNT, REGION, name, stack_id),
+            Environment(
+                ACCOUNT, REGION, name, stack_id, sum(old.env.stack_name == name for old in self._deleted_stacks)
+            ),
             self.clock,
             self.printer,
             self.world.lock,

@@ -20,9 +20,10 @@ def _suffix(*parts: str) -> str:
 
 
 def generated_name(env: Environment, logical_id: str, generation: int, limit: int = 64, salt: str = "") -> str:
-    """A name as CloudFormation generates one: stack name, logical id and a random-looking suffix (salt: another
-    suffix, as another create would draw: see bucket_name)."""
-    suffix = _suffix(env.stack_name, logical_id, str(generation), *([salt] if salt else []))
+    """A name as CloudFormation generates one: stack name, logical id and a random-looking suffix, drawn anew for a
+    stack of the same name made again (salt: another suffix, as another create would draw: see bucket_name)."""
+    again = [f"incarnation {env.incarnation}"] if env.incarnation else []
+    suffix = _suffix(env.stack_name, logical_id, str(generation), *again, *([salt] if salt else []))
     return f"{env.stack_name}-{logical_id}"[: limit - len(suffix) - 1] + f"-{suffix}"
 
 

@@ -54,6 +54,8 @@ class Environment:
     region: str
     stack_name: str
     stack_id: str
+    # How many stacks of this name were made before this one: CloudFormation draws generated names anew for each.
+    incarnation: int = 0
 
     def pseudo(self, name: str) -> Any:
         values = {
