@@ -16,8 +16,8 @@ import os
 os.environ["JSII_DEPRECATED"] = "fail"
 # Every test's AWS is emulated in-process: a profile the developer's or CI's environment names (absent from this
 # machine's config, botocore raises ProfileNotFound) must not reach the clients the tests make.
-for _profile_variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-    os.environ.pop(_profile_variable, None)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_DEFAULT_PROFILE", None)
 
 from hypothesis import settings
 
