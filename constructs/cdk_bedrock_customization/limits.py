@@ -21,6 +21,8 @@ from bedrock_single_function.polling_input import LONGEST_ARN, MAX_RULE_NAME_CHA
 import constructs
 from constructs import Construct
 
+from ._cycles import cycle_of
+
 MAX_RESOURCES = 500
 # CloudFormation takes a template of at most 1 MB from S3 (the CDK uploads every template it deploys).
 MAX_TEMPLATE_BYTES = 1_000_000
@@ -92,25 +94,9 @@ def template_problems(
 def dependency_cycle(resources: Mapping[str, Any]) -> list[str]:
     """A cycle of the resources' dependencies (DependsOn, Ref, Fn::GetAtt, Fn::Sub's names), as the logical ids on
     it, the first again at the end; [] when there is none. Depth first, in the template's order."""
-    needs = {logical_id: sorted(_dependencies(resource, resources)) for logical_id, resource in resources.items()}
-    state: dict[str, bool] = {}  # True: on the path being walked; False: walked, on no cycle
-    for start in needs:
-        if start in state:
-            continue
-        path, pending = [start], [iter(needs[start])]
-        state[start] = True
-        while pending:
-            following = next(pending[-1], None)
-            if following is None:
-                state[path.pop()] = False
-                pending.pop()
-            elif state.get(following):
-                return [*path[path.index(following) :], following]
-            elif following not in state:
-                state[following] = True
-                path.append(following)
-                pending.append(iter(needs[following]))
-    return []
+    return cycle_of(
+        {logical_id: sorted(_dependencies(resource, resources)) for logical_id, resource in resources.items()}
+    )
 
 
 def _dependencies(resource: Mapping[str, Any], resources: Mapping[str, Any]) -> set[str]:

@@ -16,8 +16,11 @@ from .stack_resources import ResourceFailed
 from .template import Environment
 
 RESPONSE_LIMIT_BYTES = 4096
-# Simulated seconds: CloudFormation's longest wait for a custom resource, from its request. The providers stop
-# polling early enough to answer within it (provider.answered_within_the_hour); no grace is given them.
+# "Custom resource response objects": a PhysicalResourceId "can be up to 1 KB in size".
+PHYSICAL_ID_LIMIT_BYTES = 1024
+# Simulated seconds: CloudFormation's longest wait for a custom resource, from its request, unless its ServiceTimeout
+# ("an integer from 1 to 3600", AWS::CloudFormation::CustomResource) is shorter. The providers stop polling early
+# enough to answer within it (provider.answered_within_the_hour); no grace is given them.
 CUSTOM_RESOURCE_TIMEOUT = 3600.0
 
 # CloudFormation's reasons for the requests it stops waiting for when the operation fails elsewhere (a Delete is
@@ -88,27 +91,29 @@ class CustomResourceRequests:
             event["OldResourceProperties"] = as_cloudformation_sends(old_properties)
         if physical_id is not None:
             event["PhysicalResourceId"] = physical_id
+        # The id CloudFormation makes up for a Create that gave it none it takes: its rollback sends that a Delete.
+        made_up = f"{self.env.stack_name}-{logical_id}-{request_id.replace('-', '')[:12].upper()}"
+        kept = made_up if request_type == "Create" else physical_id
+        timeout = _service_timeout(logical_id, properties)
         stand_in = self.stand_ins.get(str(properties["ServiceToken"]))
         if stand_in is not None:
             answer = stand_in(event)
             if answer is not None:
-                return _checked_response(logical_id, request_type, physical_id, json.dumps(answer).encode())
-        body = self._response(event, stand_in is not None)
+                return _checked_response(logical_id, request_type, kept, json.dumps(answer).encode())
+        body = self._response(event, stand_in is not None, timeout)
         if body is None:
-            made_up = f"{self.env.stack_name}-{logical_id}-{request_id.replace('-', '')[:12].upper()}"
-            kept = made_up if request_type == "Create" else None
+            lost = kept if request_type == "Create" else None
             if self._is_cancelled(request_type):
-                raise ResourceFailed(f"{logical_id}: {CANCELLABLE[request_type]}", kept)
+                raise ResourceFailed(f"{logical_id}: {CANCELLABLE[request_type]}", lost)
             raise ResourceFailed(
-                f"{logical_id}: CloudFormation did not receive a response from your Custom Resource", kept
+                f"{logical_id}: CloudFormation did not receive a response from your Custom Resource", lost
             )
-        return _checked_response(logical_id, request_type, physical_id, body)
+        return _checked_response(logical_id, request_type, kept, body)
 
-    def _response(self, event: dict[str, Any], in_flight: bool) -> bytes | None:
-        """The response's body, or None: none came within CloudFormation's wait, or the request was cancelled.
-        in_flight: a stand-in that never answers had the request."""
+    def _response(self, event: dict[str, Any], in_flight: bool, timeout: float) -> bytes | None:
+        """The response's body, or None: none came within timeout (simulated seconds), or the request was
+        cancelled. in_flight: a stand-in that never answers had the request."""
         cancelled = functools.partial(self._is_cancelled, event["RequestType"])
-        timeout = CUSTOM_RESOURCE_TIMEOUT
         if in_flight:
             self.clock.wait(cancelled, timeout)
             return None
@@ -135,19 +140,32 @@ def as_cloudformation_sends(value: Any) -> Any:
     return value
 
 
+def _service_timeout(logical_id: str, properties: Mapping[str, Any]) -> float:
+    """CloudFormation's wait for this resource's requests: its ServiceTimeout, else the hour."""
+    given = properties.get("ServiceTimeout")
+    if given is None:
+        return CUSTOM_RESOURCE_TIMEOUT
+    text = str(given)
+    if not text.isdigit() or not 1 <= int(text) <= CUSTOM_RESOURCE_TIMEOUT:
+        raise ResourceFailed(f"{logical_id}: ServiceTimeout {given!r} is not an integer from 1 to 3600")
+    return float(text)
+
+
 def _checked_response(
     logical_id: str, request_type: str, physical_id: str | None, body: bytes
 ) -> tuple[str, dict[str, Any]]:
-    """The response, checked as CloudFormation checks it."""
+    """The response, checked as CloudFormation checks it. physical_id: the resource's (a Create's, made up), which a
+    failure without a valid id of its own keeps."""
     if len(body) > RESPONSE_LIMIT_BYTES:
         raise ResourceFailed(f"{logical_id}: Response object is too long ({len(body)} bytes; the limit is 4096)")
     response = json.loads(body)
+    new_id = response.get("PhysicalResourceId")
+    valid = isinstance(new_id, str) and 0 < len(new_id.encode()) <= PHYSICAL_ID_LIMIT_BYTES
     if response.get("Status") != "SUCCESS":
         reason = response.get("Reason", "no reason given")
-        raise ResourceFailed(f"{logical_id}: {reason}", response.get("PhysicalResourceId"))
-    new_id = response.get("PhysicalResourceId")
-    if not new_id:
-        raise ResourceFailed(f"{logical_id}: Invalid PhysicalResourceId")
+        raise ResourceFailed(f"{logical_id}: {reason}", new_id if valid else physical_id)
+    if not valid:
+        raise ResourceFailed(f"{logical_id}: Invalid PhysicalResourceId", physical_id)
     if request_type == "Delete" and new_id != physical_id:
         raise ResourceFailed(f"{logical_id}: a Delete may not change the physical id")
     return new_id, dict(response.get("Data") or {})

@@ -8,7 +8,9 @@
   it measured;
 - an EventBridge rule: a Name of at most 64 characters, and each target's Input of at most 8192 characters
   (the AWS::Events::Rule resource schema's maxLength; CloudFormation fails the resource's properties
-  validation).
+  validation);
+- a wait condition's Timeout: at most 12 hours;
+- a circular dependency between resources, refused before the stack operation starts.
 The custom resource response's 4096 bytes are checked where the response arrives (engine).
 """
 
@@ -18,6 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .._cycles import cycle_of
 from .template import Template
 
 MAX_RESOURCES = 500
@@ -25,6 +28,9 @@ MAX_TEMPLATE_BYTES = 1_048_576
 MAX_LAMBDA_ENVIRONMENT_BYTES = 4096
 MAX_RULE_NAME_CHARACTERS = 64
 MAX_TARGET_INPUT_CHARACTERS = 8192
+# AWS::CloudFormation::WaitCondition, Timeout: "The maximum time that can be specified for this property is 12 hours
+# (43200 seconds)".
+MAX_WAIT_CONDITION_SECONDS = 43200
 
 
 def template_refusal(template: Template) -> str | None:
@@ -34,6 +40,9 @@ def template_refusal(template: Template) -> str | None:
         return f"Template format error: Number of resources, {count}, is greater than maximum allowed, {MAX_RESOURCES}"
     if template.size_bytes > MAX_TEMPLATE_BYTES:
         return f"Template may not exceed {MAX_TEMPLATE_BYTES} bytes in size ({template.size_bytes} bytes)"
+    cycle = cycle_of({logical_id: sorted(template.dependencies(logical_id)) for logical_id in template.resources})
+    if cycle:
+        return f"Circular dependency between resources: [{', '.join(sorted(set(cycle)))}]"
     return None
 
 
@@ -47,6 +56,13 @@ def resource_refusal(logical_id: str, resource_type: str, properties: Mapping[st
                 'Resource handler returned message: "Lambda was unable to configure your environment variables '
                 "because the environment variables you have provided exceeded the 4KB limit. String measured: "
                 f'{measured}" (Service: Lambda, Status Code: 400)'
+            )
+    if resource_type == "AWS::CloudFormation::WaitCondition":
+        timeout = str(properties.get("Timeout", ""))
+        if timeout and not (timeout.isdigit() and 1 <= int(timeout) <= MAX_WAIT_CONDITION_SECONDS):
+            return (
+                f"Properties validation failed for resource {logical_id} with message: [#/Timeout: {timeout} is not "
+                f"a number of seconds from 1 to {MAX_WAIT_CONDITION_SECONDS}]"
             )
     if resource_type == "AWS::Events::Rule":
         problems = []

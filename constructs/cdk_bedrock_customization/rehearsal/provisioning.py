@@ -97,6 +97,9 @@ class Provisioner:
         if resource_type == "AWS::CloudFormation::WaitConditionHandle":
             return Deployed(logical_id, resource_type, self.wait_conditions.new_handle(logical_id), properties)
         if resource_type == "AWS::CloudFormation::WaitCondition":
+            refusal = resource_refusal(logical_id, resource_type, properties)
+            if refusal is not None:
+                raise ResourceFailed(f"{logical_id}: {refusal}")
             return self.wait_conditions.wait(logical_id, properties)
         deployed = self._recorded(logical_id, resource_type, properties, generation)
         if resource_type == BUCKET:

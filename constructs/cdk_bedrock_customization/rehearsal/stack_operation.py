@@ -237,7 +237,8 @@ class StackOperation:
         if existing is None:
             self._create(logical_id, resource_type, properties, policies, outcome)
         elif existing.resource_type == resource_type and existing.properties == properties:
-            self.resources.state[logical_id] = existing
+            # Its policies may change alone: the update applies them, without a request (refactor-stacks.html).
+            self.resources.state[logical_id] = replace(existing, **policies)
         else:
             self._update(existing, properties, policies, outcome)
 
