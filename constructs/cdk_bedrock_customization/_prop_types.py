@@ -8,9 +8,9 @@ anything to the tree, rather than an AttributeError from deep inside. The expect
 What is checked, member by member of a hint's union: the classes of this package, ``Sequence[X]`` (a list or a
 tuple, and each element against X when X is checked), ``Mapping`` (any mapping; its keys and values are left to
 the contract), and, beside those, None and plain str, int, float and bool. A hint with any other member (a jsii
-type such as ``iam.IRole`` or ``cdk.Duration``) is checked member by member (a jsii interface admits any object of
-the kernel), since such a value is dereferenced before jsii sees it; a hint of plain types alone is checked for None
-only (jsii and the contract check the rest), and ``Any`` not at all.
+type such as ``iam.IRole`` or ``cdk.Duration``) is checked member by member (a jsii interface admits an object of
+the kernel whose class has the interface's members), since such a value is dereferenced before jsii sees it; a hint
+of plain types alone is checked for None only (jsii and the contract check the rest), and ``Any`` not at all.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class _Expected:
     elements: _Expected | None = None
 
 
-def check_prop_types(init: Callable[..., None], props: Mapping[str, Any]) -> None:
+def check_prop_types(init: Callable[..., Any], props: Mapping[str, Any]) -> None:
     """Check props (the parameters of init, by name: its ``locals()`` before anything else) against init's hints;
     and check the other parameters as _check_unchecked does."""
     for parameter, expected in _checked(init):
@@ -46,7 +46,7 @@ def check_prop_types(init: Callable[..., None], props: Mapping[str, Any]) -> Non
         _check_unchecked(parameter, props[parameter], members)
 
 
-def checked_parameters(init: Callable[..., None]) -> tuple[str, ...]:
+def checked_parameters(init: Callable[..., Any]) -> tuple[str, ...]:
     """The parameters of init whose type check_prop_types checks, in order."""
     return tuple(parameter for parameter, _expected in _checked(init))
 
@@ -72,7 +72,7 @@ def _check(parameter: str, value: Any, expected: _Expected) -> None:
 
 
 @functools.cache
-def _checked(init: Callable[..., None]) -> tuple[tuple[str, _Expected], ...]:
+def _checked(init: Callable[..., Any]) -> tuple[tuple[str, _Expected], ...]:
     """The checked parameters of init and what each expects, read once per function."""
     checked = []
     for parameter, hint in _hints(init).items():
@@ -83,7 +83,7 @@ def _checked(init: Callable[..., None]) -> tuple[tuple[str, _Expected], ...]:
 
 
 @functools.cache
-def _unchecked(init: Callable[..., None]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+def _unchecked(init: Callable[..., Any]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     """The parameters of init that _checked leaves alone and whose hint does not allow None or Any, each with its
     hint's members."""
     checked = {parameter for parameter, _expected in _checked(init)}
@@ -117,11 +117,27 @@ def _admits(member: Any, value: Any) -> bool:
         return isinstance(value, Mapping)
     try:
         return isinstance(value, origin)
-    except TypeError:  # a jsii interface (a Protocol that isinstance cannot check): any object of the kernel
-        return is_jsii_object(value)
+    except TypeError:  # a jsii interface (a Protocol that isinstance cannot check)
+        return _implements(origin, value)
 
 
-def _hints(init: Callable[..., None]) -> dict[str, Any]:
+def _implements(interface: type, value: Any) -> bool:
+    """Whether value is an object of the kernel whose class has every member the jsii interface declares (read from
+    the classes, so no getter runs): a Duration, or a FoundationModelIdentifier, given as an IModel has not."""
+    if not is_jsii_object(value):
+        return False
+    # An object the kernel returns as several interfaces at once (jsii's InterfaceDynamicProxy) has them as delegates.
+    kinds = [type(delegate) for delegate in getattr(value, "__dict__", {}).get("_delegates", [value])]
+    return all(any(hasattr(kind, name) for kind in kinds) for name in _members(interface))
+
+
+@functools.cache
+def _members(interface: type) -> frozenset[str]:
+    ancestors = [kind for kind in interface.__mro__ if kind not in (object, typing.Protocol, typing.Generic)]
+    return frozenset(name for kind in ancestors for name in vars(kind) if not name.startswith("_"))
+
+
+def _hints(init: Callable[..., Any]) -> dict[str, Any]:
     """init's hints, resolved in its module; a name that module imports only under TYPE_CHECKING resolves to the
     package's export of that name (a name neither knows is a NameError, which the tests catch)."""
     try:

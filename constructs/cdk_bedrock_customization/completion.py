@@ -75,6 +75,11 @@ class Completion:
         events; import, copy and evaluation jobs emit none, so the stack's notifier checks them every few minutes
         (``JobCompletionNotifier.of(stack, check_interval=...)``)."""
         check_types(timeout=(timeout, cdk.Duration))
+        if timeout.is_unresolved():
+            raise ValueError(
+                "completion timeout: a value known only at deploy (a token) cannot be the timeout of a wait condition "
+                "here, whose logical id it is part of; give one"
+            )
         seconds = timeout.to_seconds(integral=False)
         whole = round(seconds)
         # Fractional hours or minutes carry float error (Duration.hours(1.1) is 3960.0000000000005 seconds).
@@ -142,6 +147,7 @@ class JobCompletionNotifier(Construct):
         :param log_retention: @default one month
         """
         _check_schedules(backstop_interval=backstop_interval, check_interval=check_interval)  # before anything is made
+        check_types(log_retention=(log_retention, (logs.RetentionDays, type(None))))
         super().__init__(scope, construct_id)
         stack = self._stack = cdk.Stack.of(self)
         self._check_interval = check_interval or DEFAULT_CHECK_INTERVAL
@@ -353,8 +359,9 @@ def _wait_id(key: str, timeout_seconds: int) -> str:
 
 def _check_schedules(**intervals: cdk.Duration | None) -> None:
     """The notifier's schedules are EventBridge rates: a whole number of minutes, at least 1."""
+    check_types(**{name: (interval, (cdk.Duration, type(None))) for name, interval in intervals.items()})
     for name, interval in intervals.items():
-        if interval is None or cdk.Token.is_unresolved(interval.to_seconds()):
+        if interval is None or interval.is_unresolved():
             continue
         minutes = interval.to_seconds(integral=False) / 60
         if minutes < 1 or minutes != int(minutes):

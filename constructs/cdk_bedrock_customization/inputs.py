@@ -14,11 +14,12 @@ from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
+from bedrock_custom_resource import contract
 
 from constructs import Construct, IDependable
 
 from . import _requests
-from ._prop_types import check_types
+from ._prop_types import check_prop_types, check_types
 from ._resource import Grants, key_itself
 from ._tokens import STRING_TOKEN, attribute, is_unresolved
 from .datasets import check_quota_overrides
@@ -52,6 +53,12 @@ class S3Data:
     @staticmethod
     def from_bucket(bucket: s3.IBucket, key: str = "") -> S3Data:
         """An object (``data/train.jsonl``) or a prefix ending in ``/`` (``output/``) in this bucket."""
+        check_prop_types(S3Data.from_bucket, locals())
+        # The bucket's name is usually a token, which the contract leaves to deploy time: its key is checked here, in
+        # a URI of a short bucket name (so at least as long as it will be).
+        problems = [] if is_unresolved(key) else contract.value_problems("S3Uri", f"s3://bucket/{key}", "key")
+        if problems:
+            raise ValueError(f"S3Data.from_bucket: {problems[0]}")
         return S3Data(key=key, bucket=bucket)
 
     @staticmethod
@@ -86,6 +93,7 @@ class S3Data:
             ``{"max_total_records": 20000}``), or None to skip one; a training file's apply to the job's total.
             @default the documented quotas
         """
+        check_types(path=(path, (str, os.PathLike)))
         if not os.path.isfile(path):
             what = "a folder" if os.path.isdir(path) else "not a file"
             raise ValueError(f"S3Data.from_local_file: {os.fspath(path)!r} is {what}; a dataset is one .jsonl file")
@@ -245,6 +253,13 @@ class InvocationLogs:
     use_prompt_response: bool = False
     request_metadata_filters: RequestMetadataFilter | None = None
 
+    def __post_init__(self) -> None:
+        check_types(
+            source=(self.source, S3Data),
+            use_prompt_response=(self.use_prompt_response, bool),
+            request_metadata_filters=(self.request_metadata_filters, (RequestMetadataFilter, type(None))),
+        )
+
 
 @dataclass(frozen=True)
 class Customization:
@@ -305,6 +320,7 @@ class Customization:
         :param hyper_parameters: RFT hyperparameters as the API names them (``epochCount``,
             ``batchSize``, ``learningRate``...). @default Bedrock's defaults
         """
+        check_prop_types(Customization.reinforcement_fine_tuning, locals())
         customization_type, config = _requests.reinforcement_fine_tuning(grader.function_arn, hyper_parameters)
         return Customization(customization_type, config, grader)
 

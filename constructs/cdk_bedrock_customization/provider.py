@@ -35,6 +35,7 @@ from ._provider_kinds import (
     RunnerSettings,
 )
 from ._resource import PolicyTellingResource, one_per_stack, refusal_leaves_nothing, replace_policy_member
+from ._tokens import is_unresolved
 from .limits import check_limits
 
 __all__ = [
@@ -97,9 +98,11 @@ class CustomizationProvider(Construct):
         :param kind: the Provider framework, or a single function on crhelper with fewer resources (see the
             README). @default ProviderKind.FRAMEWORK
         """
-        query_interval = query_interval or DEFAULT_QUERY_INTERVAL
-        _check_settings(query_interval, total_timeout or MAX_TOTAL_TIMEOUT, max_concurrent_jobs, kind)  # before all
-        total_timeout = answered_within_the_hour(query_interval, total_timeout or MAX_TOTAL_TIMEOUT)
+        check_types(log_retention=(log_retention, (logs.RetentionDays, type(None))))
+        query_interval = DEFAULT_QUERY_INTERVAL if query_interval is None else query_interval
+        total_timeout = MAX_TOTAL_TIMEOUT if total_timeout is None else total_timeout
+        _check_settings(query_interval, total_timeout, max_concurrent_jobs, kind)  # before all
+        total_timeout = answered_within_the_hour(query_interval, total_timeout)
         super().__init__(scope, construct_id)
         self.query_interval = query_interval
         self.total_timeout = total_timeout
@@ -262,7 +265,7 @@ def _check_settings(
         ("total_timeout", total),
         ("max_concurrent_jobs", max_concurrent_jobs),
     ):
-        if cdk.Token.is_unresolved(value):
+        if is_unresolved(value):  # never NaN or an infinity, which the kernel cannot take
             raise ValueError(f"{name}: a value known only at deploy (a token) cannot set the provider; give one")
     for name, value, given in (("total_timeout", total, total_timeout), ("query_interval", interval, query_interval)):
         if value < 1 or value != int(value):  # Step Functions' IntervalSeconds, and EventBridge's rate

@@ -365,3 +365,113 @@ def test_a_subclass_of_the_hinted_class_is_accepted():
     template = Template.from_stack(stack)
     assert template.find_resources("Custom::BedrockCustomModelDeployment")
     assert template.find_resources("Custom::BedrockProvisionedModelThroughput")
+
+
+# --- the other input surfaces: settings, static constructors, jsii interfaces (a hypothesis fuzz found each) -------
+
+
+def _stack() -> tuple[cdk.Stack, Any]:
+    from aws_cdk import aws_s3 as s3
+
+    stack = cdk.Stack(cdk.App(), "Inputs", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    return stack, s3.Bucket(stack, "Data")
+
+
+def _grader(stack: cdk.Stack) -> Any:
+    from aws_cdk import aws_lambda as lambda_
+
+    return lambda_.Function.from_function_arn(stack, "Grader", "arn:aws:lambda:us-east-1:123456789012:function:g")
+
+
+INPUT_REFUSALS: dict[str, tuple[Any, type[Exception], str]] = {
+    # JSON has no NaN or Infinity: given to the kernel, it would crash it (and every later jsii call).
+    "provider max_concurrent_jobs NaN": (
+        lambda stack, _bucket: CustomizationProvider.of(stack, max_concurrent_jobs=float("nan")),
+        ValueError,
+        "max_concurrent_jobs: nan is not a whole number of at least 1",
+    ),
+    "provider query_interval 0, not a Duration": (
+        lambda stack, _bucket: CustomizationProvider.of(stack, query_interval=0),
+        TypeError,
+        "query_interval: expected Duration, got int 0",
+    ),
+    "provider log_retention 5": (
+        lambda stack, _bucket: CustomizationProvider.of(stack, log_retention=5),
+        TypeError,
+        "log_retention: expected RetentionDays, got int 5",
+    ),
+    "notifier backstop_interval 0": (
+        lambda stack, _bucket: _notifier(stack, backstop_interval=0),
+        TypeError,
+        "backstop_interval: expected Duration, got int 0",
+    ),
+    "notifier check_interval of a millisecond": (
+        lambda stack, _bucket: _notifier(stack, check_interval=cdk.Duration.millis(1)),
+        ValueError,
+        "check_interval: 1 milli is not a whole number of minutes",
+    ),
+    "a base model given as a FoundationModelIdentifier (an IModel is needed)": (
+        lambda stack, bucket: CustomModel(
+            stack,
+            "Model",
+            base_model=_identifier(),
+            training_data=S3Data.from_bucket(bucket, "train.jsonl"),
+            output_data=S3Data.from_bucket(bucket, "out/"),
+        ),
+        TypeError,
+        "base_model: expected str or IModel or CustomModelBase, got FoundationModelIdentifier",
+    ),
+    "a bucket key whose URI Bedrock refuses": (
+        lambda _stack, bucket: S3Data.from_bucket(bucket, "my data.jsonl"),
+        ValueError,
+        "S3Data.from_bucket: key: 's3://bucket/my data.jsonl' does not match the pattern of S3Uri: the key has ' '",
+    ),
+    "a bucket that is a string": (
+        lambda _stack, _bucket: S3Data.from_bucket("my-bucket", "train.jsonl"),
+        TypeError,
+        "bucket: expected IBucket, got str 'my-bucket'",
+    ),
+    "invocation logs from a URI string": (
+        lambda _stack, _bucket: InvocationLogs(source="s3://my-logs/logs/"),
+        TypeError,
+        "source: expected S3Data, got str 's3://my-logs/logs/'",
+    ),
+    "a local file path of 2**70": (
+        lambda _stack, _bucket: S3Data.from_local_file(2**70),
+        TypeError,
+        "path: expected str or PathLike, got int",
+    ),
+    "RFT hyper_parameters 0": (
+        lambda stack, _bucket: Customization.reinforcement_fine_tuning(_grader(stack), hyper_parameters=0),
+        TypeError,
+        "hyper_parameters: expected Mapping, got int 0",
+    ),
+    "a wait timeout known only at deploy": (
+        lambda stack, _bucket: Completion.event_driven(
+            cdk.Duration.seconds(cdk.CfnParameter(stack, "Timeout", type="Number").value_as_number)
+        ),
+        ValueError,
+        "completion timeout: a value known only at deploy (a token)",
+    ),
+}
+
+
+def _notifier(stack: cdk.Stack, **settings_given: Any) -> Any:
+    from cdk_bedrock_customization import JobCompletionNotifier
+
+    return JobCompletionNotifier.of(stack, **settings_given)
+
+
+def _identifier() -> Any:
+    from aws_cdk import aws_bedrock as bedrock
+
+    return bedrock.FoundationModelIdentifier.AMAZON_NOVA_MICRO_V1_0
+
+
+@pytest.mark.parametrize("case", list(INPUT_REFUSALS))
+def test_other_input_surfaces_refuse_with_the_parameter_and_the_value(case: str) -> None:
+    build, error, message = INPUT_REFUSALS[case]
+    stack, bucket = _stack()
+    with pytest.raises(error) as refused:
+        build(stack, bucket)
+    assert str(refused.value).startswith(message), str(refused.value)
