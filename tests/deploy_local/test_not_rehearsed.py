@@ -75,3 +75,27 @@ def test_a_nested_stack_is_refused_before_anything_is_made(tmp_path):
         assert not outcome.succeeded
         assert outcome.reason.startswith(f"{STACK}: not rehearsed: Models (AWS::CloudFormation::Stack): a nested stack")
         assert local.stacks[STACK].state == {}
+
+
+def test_a_wait_condition_signalled_by_signal_resource_is_refused_before_anything_is_made(tmp_path):
+    """A WaitCondition with a CreationPolicy and no Handle waits for SignalResource, which the rehearsal does not play:
+    refused, rather than a KeyError of the missing Handle."""
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Ready": {
+                "Type": "AWS::CloudFormation::WaitCondition",
+                "CreationPolicy": {"ResourceSignal": {"Count": 1, "Timeout": "PT5M"}},
+            },
+        }
+    }
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    with LocalCloud(write=lambda _line: None) as local:
+        outcome = local.deploy_template(path, STACK)
+
+        assert not outcome.succeeded
+        assert outcome.reason.startswith(
+            f"{STACK}: not rehearsed: Ready (AWS::CloudFormation::WaitCondition): a wait condition without a Handle"
+        )
+        assert local.stacks[STACK].state == {}

@@ -35,13 +35,19 @@ def not_rehearsed(template: Template) -> str | None:
     """Why the rehearsal cannot play a template, or None: a custom resource whose ServiceToken is a Node.js function
     of the stack other than the Provider framework's (aws-cdk-lib's AwsCustomResource) would get no response, and
     fail an hour later naming nothing. Those the rehearsal plays itself are not refused. Nor are nested stacks
-    played: reported done with nothing in them made, they would hide what their models do."""
+    played: reported done with nothing in them made, they would hide what their models do; nor wait conditions
+    signalled by SignalResource (a CreationPolicy, no Handle)."""
     for logical_id, resource in template.resources.items():
         resource_type = str(resource.get("Type", ""))
         if resource_type == NESTED_STACK:
             return (
                 f"{logical_id} ({NESTED_STACK}): a nested stack, whose resources the rehearsal does not play; "
                 "rehearse its models in a stack of their own"
+            )
+        if resource_type == "AWS::CloudFormation::WaitCondition" and "Handle" not in resource.get("Properties", {}):
+            return (
+                f"{logical_id} ({resource_type}): a wait condition without a Handle (one with a CreationPolicy, "
+                "signalled by SignalResource), which the rehearsal does not play"
             )
         played_here = any(
             module.handles(resource_type) for module in (bucket_deployments, cross_region_exports, auto_delete_objects)
