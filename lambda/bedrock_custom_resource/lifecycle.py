@@ -127,8 +127,10 @@ class Desired:
         )
 
     def fingerprint_had_it_run_with(self, members: Mapping[str, Any]) -> str:
-        """The fingerprint of this configuration with these members (what a resource used while running) instead."""
-        return contract.configuration_fingerprint(self.resource_type, {**self.request, **members}, self.properties)
+        """The fingerprint of this configuration with these members (what a resource used while running) instead; a
+        member None: without it."""
+        request = {name: value for name, value in {**self.request, **members}.items() if value is not None}
+        return contract.configuration_fingerprint(self.resource_type, request, self.properties)
 
     @property
     def stack_name(self) -> str:
@@ -448,7 +450,13 @@ def create_or_adopt(
             return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint, replacing)}
         arn = live[kind.arn_member]
         tags = kind.own_tags(client, live)
-        if tags.get(FINGERPRINT_TAG) != desired.fingerprint and not _made_from_it(kind, desired, tags):
+        alike = (
+            tags.get(FINGERPRINT_TAG) == desired.fingerprint
+            or _made_from_it(kind, desired, tags)
+            # A name you gave holding this logical id's resource made with another role or network.
+            or (replacing is None and _ran_otherwise(kind, live, tags, desired))
+        )
+        if not alike:
             replaced = "" if replacing is None else replacing[kind.arn_member]
             raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replaced))
         # Another resource's: adopting it would let that resource's Delete delete what this one holds.
@@ -475,8 +483,7 @@ def _made_from_it(kind: ResourceKind, desired: Desired, tags: Mapping[str, str])
     completed, a model or key named otherwise: _same_but_for_how_it_is_named_or_ran), so it is alike this one too.
     A generated name holds the configuration's fingerprint (contract.generated_name), and a name never changes for
     these kinds but to a generated one of the configuration it is changed to (a throughput's)."""
-    ours = FINGERPRINT_TAG in tags and STACK_TAG in tags and LOGICAL_ID_TAG in tags and desired.holder(tags) is None
-    return ours and kind.name_member not in desired.request
+    return FINGERPRINT_TAG in tags and _ours(desired, tags) and kind.name_member not in desired.request
 
 
 def listed_by_name(
@@ -546,11 +553,10 @@ def _kept_under_another_name(
             tags = kind.own_tags(client, live)
         except client.exceptions.ResourceNotFoundException:
             continue  # deleted since it was listed (another stack's delete or rollback): no candidate
-        ours = STACK_TAG in tags and LOGICAL_ID_TAG in tags and desired.holder(tags) is None
         alike = tags.get(FINGERPRINT_TAG) == desired.fingerprint or (
             ran_otherwise and _ran_otherwise(kind, live, tags, desired)
         )
-        if alike and ours and kind.unusable(client, live) is None:
+        if alike and _ours(desired, tags) and kind.unusable(client, live) is None:
             return live
     return None
 
@@ -559,9 +565,21 @@ def _ran_otherwise(kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[st
     """Whether this logical id's live resource has the desired configuration but for what it used while running (a
     job's service role, its network), running or done. A stack of this name deleted (with RETAIN) or rolled back and
     deployed again makes its roles and security groups anew, under names CloudFormation draws again: the same
-    template then asks for the same job with another role, and a new one would train again."""
-    ran_with = {member: live[member] for member in kind.used_while_running if member in live}
-    return bool(ran_with) and tags.get(FINGERPRINT_TAG) == desired.fingerprint_had_it_run_with(ran_with)
+    template then asks for the same job with another role, and a new one would train again. One that has made what
+    it makes is alike whatever it ran with, as an update has it; one still running, only if it runs in a network
+    when one is asked for, and only then."""
+    members = kind.used_while_running
+    if not members or not _ours(desired, tags):
+        return False
+    if not kind.has_made_it(live) and any((member in live) != (member in desired.request) for member in members):
+        return False
+    ran_with = {member: live.get(member) for member in members}
+    return tags.get(FINGERPRINT_TAG) == desired.fingerprint_had_it_run_with(ran_with)
+
+
+def _ours(desired: Desired, tags: Mapping[str, str]) -> bool:
+    """Whether a resource with these own tags was made, or taken, for this logical id of a stack of this name."""
+    return STACK_TAG in tags and LOGICAL_ID_TAG in tags and desired.holder(tags) is None
 
 
 # The stack statuses in which CloudFormation deletes what the operation it rolls back made (its creates, and an

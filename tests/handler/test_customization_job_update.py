@@ -421,6 +421,46 @@ def test_a_stack_made_again_takes_the_job_its_first_made_though_its_role_was_dra
     assert bedrock.operations().count(CREATE) == 1
 
 
+@pytest.mark.parametrize("status", ["Completed", "InProgress"])
+def test_a_stack_made_again_takes_the_job_of_the_name_you_gave_though_its_role_was_drawn_anew(bedrock, events, status):
+    """The name you gave holds this logical id's job, made with the role of the stack before: taken, not a NameTaken
+    refusal whose advice (another name) would train again."""
+    first = start(events, fine_tuning_properties(jobName="support-ft-job"))
+    bedrock.set_job_status(first.physical_id, status)
+    again = CloudFormationEvents()
+    assert index.on_event(again.create(first.properties | {"roleArn": NEW_ROLE})) == {
+        "PhysicalResourceId": first.physical_id
+    }
+    assert bedrock.operations().count(CREATE) == 1
+
+
+VPC = {"subnetIds": ["subnet-0123456789abcdef0"], "securityGroupIds": ["sg-0123456789abcdef0"]}
+VPC_DRAWN_ANEW = {"subnetIds": ["subnet-0123456789abcdef0"], "securityGroupIds": ["sg-0fedcba9876543210"]}
+
+
+@pytest.mark.parametrize(
+    ("first_network", "status", "network_again", "taken"),
+    [
+        (VPC, "InProgress", VPC_DRAWN_ANEW, True),  # the stack's security group made anew
+        (None, "Completed", VPC, True),  # a done job is alike whatever it ran with, as an update has it
+        (VPC, "Completed", None, True),
+        (None, "InProgress", VPC, False),  # a running job outside the network now asked for is not that job
+        (VPC, "InProgress", None, False),
+    ],
+)
+def test_a_stack_made_again_takes_a_job_of_another_network_as_an_update_would(
+    bedrock, events, first_network, status, network_again, taken
+):
+    network = {"vpcConfig": first_network} if first_network else {}
+    first = start(events, fine_tuning_properties(**network))
+    bedrock.set_job_status(first.physical_id, status)
+    again_properties = {key: value for key, value in first.properties.items() if key != "vpcConfig"}
+    again_properties |= {"roleArn": NEW_ROLE} | ({"vpcConfig": network_again} if network_again else {})
+    made = index.on_event(CloudFormationEvents().create(again_properties))["PhysicalResourceId"]
+    assert (made == first.physical_id) is taken
+    assert bedrock.operations().count(CREATE) == (1 if taken else 2)
+
+
 @pytest.mark.parametrize(
     ("status", "change"),
     [
