@@ -150,7 +150,6 @@ def polling_input_length(resource: Mapping[str, Any], logical_id: str, stack_nam
         "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack_name}/{_REQUEST_ID}",
         "RequestId": _REQUEST_ID,
         "LogicalResourceId": logical_id,
-        "PhysicalResourceId": LONGEST_ARN,
         "ResourceType": resource.get("Type", ""),
         "ResourceProperties": {"ServiceToken": LONGEST_ARN, **properties},
     }

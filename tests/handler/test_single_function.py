@@ -12,12 +12,13 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from bedrock_custom_resource import index
-from bedrock_single_function import provider
+from bedrock_single_function import polling_input, provider
 from cdk_bedrock_customization import limits
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
@@ -253,22 +254,94 @@ def large_tags(label: str, count: int) -> list[dict[str, str]]:
     return [{"key": f"{label}-{i:02d}", "value": f"{label} annotation {i:02d} " + "v" * 220} for i in range(count)]
 
 
-def test_synth_counts_a_polling_input_at_least_as_long_as_crhelper_writes_it(single_function, bedrock):
+def _written_input(single_function: SingleFunction, event: dict[str, Any], url_length: int) -> int:
+    """The length of the polling Input crhelper writes for event, its ResponseURL padded to url_length."""
+    event["ResponseURL"] += "&X-Amz-Security-Token=" + "t" * (url_length - len(event["ResponseURL"]) - 22)
+    before = set(single_function.leftovers().rules)
+    single_function.invoke(event)
+    assert single_function.responses(event) == []  # polled
+    (name,) = set(single_function.leftovers().rules) - before
+    (target,) = single_function.leftovers().targets[name]
+    return len(target["Input"])
+
+
+def test_synth_counts_a_polling_input_at_least_as_long_as_crhelper_writes_it(single_function, bedrock, monkeypatch):
     """limits.polling_input_length, against the Input crhelper really writes for the longest ids CloudFormation
     allows (a 128-character stack name, a 255-character logical id), many tags, and a ResponseURL as long as synth
-    counts one (RESPONSE_URL_CHARACTERS besides the ids it repeats): never less, and not much more."""
+    counts one (RESPONSE_URL_CHARACTERS besides the ids it repeats), for the longest requests of the resource's life:
+    its Create, and the Delete its rollback sends a cancelled Create with an id CloudFormation made up (which crhelper
+    writes twice, beside the ARN it found). Never less, and not much more."""
     stack_name, logical_id = "s" * 128, "M" * 255
     events = CloudFormationEvents(stack_name=stack_name)
     properties = fine_tuning_properties(jobTags=large_tags("t", 10))
-    event = single_function.addressed(events.create(properties, logical_id))
-    padding = limits.RESPONSE_URL_CHARACTERS + len(stack_name) + len(logical_id) - len(event["ResponseURL"])
-    event["ResponseURL"] += "&X-Amz-Security-Token=" + "t" * padding
-    name = start_polling(single_function, event)
-    (target,) = single_function.leftovers().targets[name]
-    written = len(target["Input"])
+    url_length = limits.RESPONSE_URL_CHARACTERS + len(stack_name) + len(logical_id)
+    created = _written_input(
+        single_function, single_function.addressed(events.create(properties, logical_id)), url_length
+    )
+    monkeypatch.setattr(index, "stack_status", lambda _stack_id: "ROLLBACK_IN_PROGRESS")
+    monkeypatch.setattr(index, "operation_started", lambda _stack_id: datetime(2000, 1, 1, tzinfo=UTC))
+    made_up = f"{stack_name}-{logical_id}-1A2B3C4D5E6F"  # CloudFormation's form: the names and a random suffix
+    rollback = single_function.addressed(events.delete(made_up, properties, logical_id))
+    deleted = _written_input(single_function, rollback, url_length)
     resource = {"Type": events.resource_type, "Properties": properties}
     counted = limits.polling_input_length(resource, logical_id, stack_name)
-    assert written <= counted <= written + 1000
+    assert max(created, deleted) <= counted <= max(created, deleted) + 1000
+
+
+def _as_long_as_accepted(single_function: SingleFunction, events: CloudFormationEvents, logical_id: str) -> dict:
+    """Properties whose Create the provider takes, within 20 characters of the longest it takes (by bisection on the
+    length of one tag value, over the provider's own count: what is asserted is what happens to them after)."""
+    low, high = 0, 8192
+    while high - low > 20:
+        middle = (low + high) // 2
+        tags = [{"key": f"pad-{i}", "value": "p" * min(250, middle - 250 * i)} for i in range((middle + 249) // 250)]
+        event = single_function.addressed(events.create(fine_tuning_properties(customModelTags=tags), logical_id))
+        low, high = (middle, high) if polling_input.polling_input_length(event) <= 8192 else (low, middle)
+    tags = [{"key": f"pad-{i}", "value": "p" * min(250, low - 250 * i)} for i in range((low + 249) // 250)]
+    return fine_tuning_properties(customModelTags=tags)
+
+
+def test_what_the_provider_takes_it_can_poll_through_its_rollback(single_function, bedrock, monkeypatch):
+    """A Create taken at the edge of the count, cancelled: its rollback's Delete, with the id CloudFormation made up
+    from long names (written twice, beside the ARN it found), polls the job's stop rather than fail (ROLLBACK_FAILED,
+    the job training on); and an Update back to those properties (an update rollback) is taken too."""
+    stack_name, logical_id = "s" * 60, "Model" + "L" * 150
+    events = CloudFormationEvents(stack_name=stack_name)
+    properties = _as_long_as_accepted(single_function, events, logical_id)
+    create = single_function.addressed(events.create(properties, logical_id))
+    single_function.invoke(create)
+    assert single_function.responses(create) == []  # taken, and polled
+    job = only_job(bedrock)
+
+    back = single_function.addressed(events.update(job, properties, properties, logical_id))
+    single_function.invoke(back)
+    assert [body["Status"] for body in single_function.responses(back)] in ([], ["SUCCESS"])
+
+    monkeypatch.setattr(index, "stack_status", lambda _stack_id: "ROLLBACK_IN_PROGRESS")
+    monkeypatch.setattr(index, "operation_started", lambda _stack_id: datetime(2000, 1, 1, tzinfo=UTC))
+    rollback = single_function.addressed(
+        events.delete(f"{stack_name}-{logical_id}-1A2B3C4D5E6F", properties, logical_id)
+    )
+    single_function.invoke(rollback)
+    assert single_function.responses(rollback) == []  # polling the stop: no FAILED from PutTargets
+    bedrock.finish_stopping()
+    single_function.play_schedule()
+    assert response(single_function, rollback)["Status"] == "SUCCESS"
+    assert bedrock.job(job)["status"] == "Stopped"
+
+
+def test_an_update_from_properties_as_long_is_left_to_polling(single_function, bedrock, events):
+    """A resource made before the provider counted (its properties over the count, its polling Input within
+    EventBridge's limit): an Update from such properties is not refused, or its update rollback would be stuck."""
+    properties = _as_long_as_accepted(single_function, events, "Model")
+    properties["customModelTags"].append({"key": "over", "value": "o" * 100})
+    deployed = deploy(events, bedrock, properties)
+    retagged = properties | {"jobTags": [{"key": "team", "value": "ml"}]}
+    event = single_function.addressed(events.update(deployed.physical_id, retagged, properties))
+    assert polling_input.polling_input_length(event) > 8192  # the premise: over the count
+    single_function.invoke(event)
+    body = response(single_function, event)
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", deployed.physical_id)
 
 
 def test_an_update_polls_with_a_target_input_that_leaves_the_old_properties_out(single_function, bedrock, events):
