@@ -55,8 +55,8 @@ class S3Data:
         """An object (``data/train.jsonl``) or a prefix ending in ``/`` (``output/``) in this bucket."""
         check_prop_types(S3Data.from_bucket, locals())
         # The bucket's name is usually a token, which the contract leaves to deploy time: its key is checked here, in
-        # a URI of a short bucket name (so at least as long as it will be).
-        problems = [] if is_unresolved(key) else contract.value_problems("S3Uri", f"s3://bucket/{key}", "key")
+        # a URI of a bucket name at its shortest (3 characters), so no key that fits is refused.
+        problems = [] if is_unresolved(key) else contract.value_problems("S3Uri", f"s3://abc/{key}", "key")
         if problems:
             raise ValueError(f"S3Data.from_bucket: {problems[0]}")
         return S3Data(key=key, bucket=bucket)

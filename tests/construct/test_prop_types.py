@@ -424,7 +424,7 @@ INPUT_REFUSALS: dict[str, tuple[Any, type[Exception], str]] = {
     "a bucket key whose URI Bedrock refuses": (
         lambda _stack, bucket: S3Data.from_bucket(bucket, "my data.jsonl"),
         ValueError,
-        "S3Data.from_bucket: key: 's3://bucket/my data.jsonl' does not match the pattern of S3Uri: the key has ' '",
+        "S3Data.from_bucket: key: 's3://abc/my data.jsonl' does not match the pattern of S3Uri: the key has ' '",
     ),
     "a bucket that is a string": (
         lambda _stack, _bucket: S3Data.from_bucket("my-bucket", "train.jsonl"),
@@ -466,6 +466,14 @@ def _identifier() -> Any:
     from aws_cdk import aws_bedrock as bedrock
 
     return bedrock.FoundationModelIdentifier.AMAZON_NOVA_MICRO_V1_0
+
+
+def test_a_bucket_key_is_refused_only_when_no_bucket_name_would_fit_it() -> None:
+    """botocore's S3Uri: at most 1024 characters; a bucket's name has at least 3 (s3://abc/ is 9 characters)."""
+    _unused, bucket = _stack()
+    assert S3Data.from_bucket(bucket, "k" * 1015).key == "k" * 1015
+    with pytest.raises(ValueError, match="has 1025 characters; it must have at most 1024"):
+        S3Data.from_bucket(bucket, "k" * 1016)
 
 
 @pytest.mark.parametrize("case", list(INPUT_REFUSALS))

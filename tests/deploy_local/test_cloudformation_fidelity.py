@@ -108,3 +108,16 @@ def test_a_circular_dependency_is_refused_before_the_operation_starts(play, tmp_
     assert (outcome.succeeded, outcome.status) == (False, "")
     assert outcome.reason.endswith("Circular dependency between resources: [A, B]")
     assert stand_in.sent() == [] and stack.state == {}
+
+
+def test_a_depends_on_naming_no_resource_is_refused_before_the_operation_starts(play, tmp_path):
+    """CloudFormation: "Template format error: Unresolved resource dependencies [Missing] in the Resources block of the
+    template"."""
+    stand_in = StandIn()
+    stack = play(stand_in)
+    outcome = stack.deploy(template(A=custom("1", "Missing")), tmp_path)
+    assert (outcome.succeeded, outcome.status) == (False, "")
+    assert outcome.reason.endswith(
+        "Template format error: Unresolved resource dependencies [Missing] in the Resources block of the template"
+    )
+    assert stand_in.sent() == [] and stack.state == {}

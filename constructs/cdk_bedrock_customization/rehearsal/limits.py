@@ -10,7 +10,8 @@
   (the AWS::Events::Rule resource schema's maxLength; CloudFormation fails the resource's properties
   validation);
 - a wait condition's Timeout: at most 12 hours;
-- a circular dependency between resources, refused before the stack operation starts.
+- a DependsOn naming no resource, or a circular dependency between resources, refused before the stack operation
+  starts.
 The custom resource response's 4096 bytes are checked where the response arrives (engine).
 """
 
@@ -40,7 +41,14 @@ def template_refusal(template: Template) -> str | None:
         return f"Template format error: Number of resources, {count}, is greater than maximum allowed, {MAX_RESOURCES}"
     if template.size_bytes > MAX_TEMPLATE_BYTES:
         return f"Template may not exceed {MAX_TEMPLATE_BYTES} bytes in size ({template.size_bytes} bytes)"
-    cycle = cycle_of({logical_id: sorted(template.dependencies(logical_id)) for logical_id in template.resources})
+    needs = {logical_id: sorted(template.dependencies(logical_id)) for logical_id in template.resources}
+    unresolved = sorted({name for named in needs.values() for name in named if name not in template.resources})
+    if unresolved:
+        return (
+            f"Template format error: Unresolved resource dependencies [{', '.join(unresolved)}] in the Resources "
+            "block of the template"
+        )
+    cycle = cycle_of(needs)
     if cycle:
         return f"Circular dependency between resources: [{', '.join(sorted(set(cycle)))}]"
     return None
