@@ -127,9 +127,11 @@ class Desired:
         )
 
     def fingerprint_had_it_run_with(self, members: Mapping[str, Any]) -> str:
-        """The fingerprint of this configuration with these members (what a resource used while running) instead; a
-        member None: without it."""
-        request = {name: value for name, value in {**self.request, **members}.items() if value is not None}
+        """The fingerprint of this configuration with these members (what a resource used while running, by dotted
+        path) instead; a member None: without it."""
+        request = self.request
+        for path, member in members.items():
+            request = _with_member(request, path, member)
         return contract.configuration_fingerprint(self.resource_type, request, self.properties)
 
     @property
@@ -240,8 +242,9 @@ class ResourceKind:
     # ... and the model it makes, which carries its origin (ORIGIN_TAG) once it exists: the record cannot change.
     made: MadeModel | None = None
     created_member: str = "creationTime"  # when it was created, in the Get response
-    # The request members it uses only while it runs (a job's role, its network), and whether the live one has made
-    # what it makes: then a change of those members alone is made in place, since a new job would train again.
+    # The request members it uses only while it runs (a job's role, its network, an RFT job's grader), as dotted
+    # paths, and whether the live one has made what it makes: then a change of those members alone is made in place,
+    # since a new job would train again.
     used_while_running: frozenset[str] = frozenset()
     has_made_it: Callable[[Mapping[str, Any]], bool] = lambda _live: False
 
@@ -359,7 +362,9 @@ def _same_but_for_how_it_is_named_or_ran(
 
     def identity(request: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
         identifying = contract.identifying(resource_type, request, properties)
-        return {name: value for name, value in identifying.items() if name not in ran_with}
+        for path in ran_with:
+            identifying = _with_member(identifying, path, None)
+        return identifying
 
     _, _, _, region, account, *_ = event["StackId"].split(":") + [""] * 6
     wanted = identity(desired.request, event["ResourceProperties"])
@@ -568,13 +573,37 @@ def _ran_otherwise(kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[st
     template then asks for the same job with another role, and a new one would train again. One that has made what
     it makes is alike whatever it ran with, as an update has it; one still running, only if it runs in a network
     when one is asked for, and only then."""
-    members = kind.used_while_running
-    if not members or not _ours(desired, tags):
+    paths = kind.used_while_running
+    if not paths or not _ours(desired, tags):
         return False
-    if not kind.has_made_it(live) and any((member in live) != (member in desired.request) for member in members):
+    ran_with = {path: _member(live, path) for path in paths}
+    asked = {path: _member(desired.request, path) for path in paths}
+    if not kind.has_made_it(live) and any((ran_with[path] is None) != (asked[path] is None) for path in paths):
         return False
-    ran_with = {member: live.get(member) for member in members}
     return tags.get(FINGERPRINT_TAG) == desired.fingerprint_had_it_run_with(ran_with)
+
+
+def _member(value: Any, path: str) -> Any:
+    """The member at a dotted path of nested objects (None: there is none)."""
+    for name in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(name)
+    return value
+
+
+def _with_member(value: Mapping[str, Any], path: str, member: Any) -> dict[str, Any]:
+    """A copy of value with member at the dotted path (None: without it); a path whose parents are absent is left."""
+    name, _, rest = path.partition(".")
+    copy = dict(value)
+    if rest:
+        if isinstance(copy.get(name), Mapping):
+            copy[name] = _with_member(copy[name], rest, member)
+    elif member is None:
+        copy.pop(name, None)
+    else:
+        copy[name] = member
+    return copy
 
 
 def _ours(desired: Desired, tags: Mapping[str, str]) -> bool:

@@ -20,6 +20,7 @@ from .conftest import (
     distillation_properties,
     fine_tuning_properties,
     is_complete_input,
+    rft_properties,
     start,
 )
 
@@ -432,6 +433,42 @@ def test_a_stack_made_again_takes_the_job_of_the_name_you_gave_though_its_role_w
         "PhysicalResourceId": first.physical_id
     }
     assert bedrock.operations().count(CREATE) == 1
+
+
+def _graded_by(properties: dict[str, Any], grader: str) -> dict[str, Any]:
+    config = properties["customizationConfig"]["rftConfig"]
+    return properties | {
+        "customizationConfig": {"rftConfig": config | {"graderConfig": {"lambdaGrader": {"lambdaArn": grader}}}}
+    }
+
+
+GRADER_DRAWN_ANEW = "arn:aws:lambda:us-east-1:123456789012:function:my-stack-Grader-NEWSUFFIX12"
+
+
+@pytest.mark.parametrize("status", ["Completed", "InProgress"])
+def test_a_stack_made_again_takes_its_rft_job_though_its_grader_function_was_named_anew(bedrock, events, status):
+    """An RFT job's grader function made in the stack gets a name drawn anew with it (a Lambda function without a
+    FunctionName: "AWS CloudFormation generates a unique physical ID"): the grader is called only while the job
+    trains, as its role is used, so the job is taken, not trained again."""
+    first = start(events, rft_properties())
+    bedrock.set_job_status(first.physical_id, status)
+    again = _graded_by(first.properties, GRADER_DRAWN_ANEW) | {"roleArn": NEW_ROLE}
+    assert index.on_event(CloudFormationEvents().create(again)) == {"PhysicalResourceId": first.physical_id}
+    assert bedrock.operations().count(CREATE) == 1
+
+
+def test_a_new_grader_for_a_completed_rft_job_changes_it_in_place_and_for_a_running_one_makes_a_new_job(
+    bedrock, events
+):
+    done = deploy(events, bedrock, rft_properties())
+    assert update(events, done, _graded_by(done.properties, GRADER_DRAWN_ANEW))[1] == {
+        "PhysicalResourceId": done.physical_id
+    }
+    running = start(events, rft_properties(), logical_id="Running")
+    regraded = _graded_by(running.properties, GRADER_DRAWN_ANEW)
+    replaced = index.on_event(events.update(running.physical_id, regraded, running.properties, "Running"))
+    assert replaced["PhysicalResourceId"] != running.physical_id
+    assert bedrock.operations().count(CREATE) == 3
 
 
 VPC = {"subnetIds": ["subnet-0123456789abcdef0"], "securityGroupIds": ["sg-0123456789abcdef0"]}
