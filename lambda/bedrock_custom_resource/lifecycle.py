@@ -458,7 +458,7 @@ def create_or_adopt(
         alike = (
             tags.get(FINGERPRINT_TAG) == desired.fingerprint
             or _made_from_it(kind, desired, tags)
-            # A name you gave holding this logical id's resource made with another role or network.
+            # A name you gave holding this logical id's resource made with another role, network or grader.
             or (replacing is None and _ran_otherwise(kind, live, tags, desired))
         )
         if not alike:
@@ -568,9 +568,10 @@ def _kept_under_another_name(
 
 def _ran_otherwise(kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[str, str], desired: Desired) -> bool:
     """Whether this logical id's live resource has the desired configuration but for what it used while running (a
-    job's service role, its network), running or done. A stack of this name deleted (with RETAIN) or rolled back and
-    deployed again makes its roles and security groups anew, under names CloudFormation draws again: the same
-    template then asks for the same job with another role, and a new one would train again. One that has made what
+    job's service role, its network, an RFT grader), running or done. A stack of this name deleted (with RETAIN) or
+    rolled back and deployed again makes its roles, security groups and functions anew, under names CloudFormation
+    draws again: the same template then asks for the same job with another role, and a new one would train again.
+    One that has made what
     it makes is alike whatever it ran with, as an update has it; one still running, only if it runs in a network
     when one is asked for, and only then."""
     paths = kind.used_while_running

@@ -268,15 +268,15 @@ class SingleFunctionProvider(_NoAnswerAtTimeout):
 def _refuse_what_polling_cannot_hold(event: Mapping[str, Any]) -> None:
     """Refuse, before anything is made, a Create or Update whose polling target Input would be over EventBridge's
     limit: setting up polling would fail once the job had started, and so would the rollback's Delete. A template of
-    the CDK was checked at synth; a plain one is checked here. Not an Update whose old properties were as long (a
-    resource made before this check; an update rollback back to them), which would else be stuck. The largest
+    the CDK was checked at synth; a plain one is checked here. Not an Update to properties no longer than its old ones
+    (a resource made before this check; an update rollback back to them), which would else be stuck. The largest
     properties first: the reason is cut at the end."""
     length = polling_input_length(event)
     if length <= MAX_TARGET_INPUT_CHARACTERS:
         return
     if "OldResourceProperties" in event:
         before = polling_input_length({**event, "ResourceProperties": event["OldResourceProperties"]})
-        if before > MAX_TARGET_INPUT_CHARACTERS:
+        if length <= before:
             return
     properties = event.get("ResourceProperties") or {}
     sizes = sorted(((len(json.dumps(value)), name) for name, value in properties.items()), reverse=True)

@@ -344,6 +344,24 @@ def test_an_update_from_properties_as_long_is_left_to_polling(single_function, b
     assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", deployed.physical_id)
 
 
+def test_an_update_from_properties_as_long_to_longer_ones_is_refused(single_function, bedrock, events):
+    """The exemption above is for an Update no longer than the properties it leaves: one that makes them longer still
+    (a replacement, with more tags) would start a job whose polling then fails, training on untracked."""
+    properties = _as_long_as_accepted(single_function, events, "Model")
+    properties["customModelTags"].append({"key": "over", "value": "o" * 100})
+    deployed = deploy(events, bedrock, properties)
+    longer = properties | {
+        "hyperParameters": {"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"},
+        "jobTags": [{"key": f"big-{i}", "value": "b" * 250} for i in range(10)],
+    }
+    event = single_function.addressed(events.update(deployed.physical_id, longer, properties))
+    single_function.invoke(event)
+    body = response(single_function, event)
+    assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", deployed.physical_id)
+    assert body["Reason"].startswith("ResourceProperties: too long for the single-function provider to poll")
+    assert [job["jobArn"] for job in bedrock.jobs()] == [deployed.physical_id]
+
+
 def test_an_update_polls_with_a_target_input_that_leaves_the_old_properties_out(single_function, bedrock, events):
     """crhelper stores the whole event as the polling rule target's input, which EventBridge limits to 8192
     characters: an Update whose old and new properties are each about 4,500 characters fits only without
