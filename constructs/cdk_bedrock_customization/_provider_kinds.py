@@ -22,7 +22,7 @@ from ._packaging import SINGLE_FUNCTION_PACKAGE, handler_code, handler_function,
 
 # The single function's Lambda timeout bounds crhelper's response PUT, which it retries without end, and keeps the
 # last poll's answer within CloudFormation's hour (ANSWER_ALLOWANCE). A Bedrock call that is still retrying then (one
-# may take about 7 minutes) is cut off: the request goes on at its rule's next poll, or Lambda's retry.
+# may take 3 to 6 minutes) is cut off: the request goes on at its rule's next poll, or Lambda's retry.
 SINGLE_FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
 # The framework's on_event and is_complete: longer than one Bedrock call with all its retries (9 attempts of at
 # most 30 s, a backoff of at most 25 s before each retry: about 8 minutes), and shorter than the framework's own

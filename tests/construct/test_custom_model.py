@@ -482,7 +482,8 @@ class TestBadInput:
 
     def test_an_application_inference_profile_is_no_teacher(self, stack, bucket):
         # Bedrock API reference, TeacherModelConfig: teacherModelIdentifier's pattern takes a foundation model or an
-        # inference-profile/ ARN (or an id), not an application-inference-profile/ ARN.
+        # inference-profile/ ARN (or an id), not an application-inference-profile/ ARN. A guard: synth refused it
+        # already, where the README had said it was granted.
         profile = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
         with pytest.raises(InvalidProperties, match=rf"teacherModelIdentifier: '{profile}' does not match"):
             model(stack, bucket, customization=Customization.distillation(profile))

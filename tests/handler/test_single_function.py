@@ -270,7 +270,9 @@ def test_synth_counts_a_polling_input_at_least_as_long_as_crhelper_writes_it(sin
     allows (a 128-character stack name, a 255-character logical id), many tags, and a ResponseURL as long as synth
     counts one (RESPONSE_URL_CHARACTERS besides the ids it repeats), for the longest requests of the resource's life:
     its Create, and the Delete its rollback sends a cancelled Create with an id CloudFormation made up (which crhelper
-    writes twice, beside the ARN it found). Never less, and not much more."""
+    writes twice, beside the ARN it found). Never less, and not much more. (A guard of synth's count, which covered
+    that Delete already; the provider's own count is tested by
+    test_what_the_provider_takes_it_can_poll_through_its_rollback.)"""
     stack_name, logical_id = "s" * 128, "M" * 255
     events = CloudFormationEvents(stack_name=stack_name)
     properties = fine_tuning_properties(jobTags=large_tags("t", 10))
