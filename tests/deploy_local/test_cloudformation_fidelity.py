@@ -121,3 +121,19 @@ def test_a_depends_on_naming_no_resource_is_refused_before_the_operation_starts(
         "Template format error: Unresolved resource dependencies [Missing] in the Resources block of the template"
     )
     assert stand_in.sent() == [] and stack.state == {}
+
+
+def test_a_depends_on_naming_a_resource_whose_condition_is_false_is_refused(play, tmp_path):
+    """cfn-lint E3005 ("'B' will not exist when condition 'Never' is False"); CloudFormation refuses the template
+    (Unresolved resource dependencies). A resource that is itself left out may name it."""
+    never = {"Never": {"Fn::Equals": ["a", "b"]}}
+    stand_in = StandIn()
+    stack = play(stand_in)
+    left_out = {**custom("1"), "Condition": "Never"}
+    naming_it = {"A": custom("1", "B"), "B": left_out}
+    refused = stack.deploy(Template({"Conditions": never, "Resources": naming_it}), tmp_path)
+    assert (refused.succeeded, refused.status) == (False, "")
+    assert refused.reason.endswith("Unresolved resource dependencies [B] in the Resources block of the template")
+    both_left_out = {"A": {**custom("1", "B"), "Condition": "Never"}, "B": left_out, "C": custom("1")}
+    assert stack.deploy(Template({"Conditions": never, "Resources": both_left_out}), tmp_path).succeeded
+    assert [request[:2] for request in stand_in.sent()] == [("Create", "C")]

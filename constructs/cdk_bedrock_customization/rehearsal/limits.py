@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._cycles import cycle_of
-from .template import Template
+from .template import Environment, Template
 
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1_048_576
@@ -34,15 +34,20 @@ MAX_TARGET_INPUT_CHARACTERS = 8192
 MAX_WAIT_CONDITION_SECONDS = 43200
 
 
-def template_refusal(template: Template) -> str | None:
-    """CloudFormation's ValidationError message for a template it refuses before the stack operation, or None."""
+def template_refusal(template: Template, env: Environment) -> str | None:
+    """CloudFormation's ValidationError message for a template it refuses before the stack operation, or None. A
+    DependsOn names a resource the template makes in env: not one whose Condition is false (cfn-lint's E3005)."""
     count = len(template.resources)
     if count > MAX_RESOURCES:
         return f"Template format error: Number of resources, {count}, is greater than maximum allowed, {MAX_RESOURCES}"
     if template.size_bytes > MAX_TEMPLATE_BYTES:
         return f"Template may not exceed {MAX_TEMPLATE_BYTES} bytes in size ({template.size_bytes} bytes)"
     needs = {logical_id: sorted(template.dependencies(logical_id)) for logical_id in template.resources}
-    unresolved = sorted({name for named in needs.values() for name in named if name not in template.resources})
+    made = {logical_id for logical_id in template.resources if template.included(logical_id, env)}
+    unresolved = sorted(
+        {name for logical_id in made for name in _depends_on(template.resources[logical_id]) if name not in made}
+        | {name for named in needs.values() for name in named if name not in template.resources}
+    )
     if unresolved:
         return (
             f"Template format error: Unresolved resource dependencies [{', '.join(unresolved)}] in the Resources "
@@ -52,6 +57,11 @@ def template_refusal(template: Template) -> str | None:
     if cycle:
         return f"Circular dependency between resources: [{', '.join(sorted(set(cycle)))}]"
     return None
+
+
+def _depends_on(resource: Mapping[str, Any]) -> list[str]:
+    depends_on = resource.get("DependsOn") or []
+    return [depends_on] if isinstance(depends_on, str) else list(depends_on)
 
 
 def resource_refusal(logical_id: str, resource_type: str, properties: Mapping[str, Any]) -> str | None:

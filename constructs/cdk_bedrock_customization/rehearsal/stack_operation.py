@@ -88,7 +88,7 @@ class StackOperation:
         """Create the stack, or update it to template; roll back on failure."""
         resources, stack = self.resources, self.env.stack_name
         operation = "UPDATE" if resources.state else "CREATE"
-        refusal = template_refusal(template)
+        refusal = template_refusal(template, self.env)
         if refusal is not None:
             self.printer.line(f"{operation} refused {stack}: ValidationError: {refusal}")
             return Outcome(operation, False, f"{stack}: ValidationError: {refusal}")
