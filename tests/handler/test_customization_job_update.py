@@ -408,27 +408,18 @@ def test_a_create_of_the_configuration_a_job_was_changed_to_in_place_takes_it(be
 
 
 @pytest.mark.parametrize("status", ["Completed", "InProgress"])
-def test_a_stack_made_again_takes_the_job_its_first_made_though_its_role_was_drawn_anew(bedrock, events, status):
+@pytest.mark.parametrize("given_name", [{}, {"jobName": "support-ft-job"}], ids=["generated-name", "name-you-gave"])
+def test_a_stack_made_again_takes_the_job_its_first_made_though_its_role_was_drawn_anew(
+    bedrock, events, status, given_name
+):
     """CloudFormation draws a generated name anew each time it creates a resource (the "Name type" page: "a unique
     physical ID"), so a stack of the same name deleted with RETAIN, or rolled back once its wait timed out, and
     deployed again asks for the same job with a new service role. That job is taken, completed or still training;
-    nothing trains again."""
-    first = start(events)
+    nothing trains again. A name you gave holding it is no NameTaken refusal, whose advice (another name) would
+    train again."""
+    first = start(events, fine_tuning_properties(**given_name))
     bedrock.set_job_status(first.physical_id, status)
     again = CloudFormationEvents()  # a new stack id, the same stack name
-    assert index.on_event(again.create(first.properties | {"roleArn": NEW_ROLE})) == {
-        "PhysicalResourceId": first.physical_id
-    }
-    assert bedrock.operations().count(CREATE) == 1
-
-
-@pytest.mark.parametrize("status", ["Completed", "InProgress"])
-def test_a_stack_made_again_takes_the_job_of_the_name_you_gave_though_its_role_was_drawn_anew(bedrock, events, status):
-    """The name you gave holds this logical id's job, made with the role of the stack before: taken, not a NameTaken
-    refusal whose advice (another name) would train again."""
-    first = start(events, fine_tuning_properties(jobName="support-ft-job"))
-    bedrock.set_job_status(first.physical_id, status)
-    again = CloudFormationEvents()
     assert index.on_event(again.create(first.properties | {"roleArn": NEW_ROLE})) == {
         "PhysicalResourceId": first.physical_id
     }
