@@ -52,11 +52,14 @@ LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
 # RequestId) is not an adoption.
 ORIGIN_TAG = "cdk-bedrock-customization:origin"
 ADOPTED = "adopted"
-RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG)
+# For a type with members it uses only while running (ResourceContract.used_while_running): the configuration
+# without them, which a job keeps whatever role, network or grader it is later given or adopted with. A stack of
+# the same name made again (its roles drawn anew) takes the job by it, however many times it is made again.
+WHAT_IT_MAKES_TAG = "cdk-bedrock-customization:what-it-makes"
+RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG, WHAT_IT_MAKES_TAG)
 # Bedrock's TagList allows 200 tags (checked against botocore's model in tests); the resource's own tags leave
-# room for the handler's.
+# room for the handler's (ResourceContract.handler_tags).
 MAX_TAGS = 200
-MAX_USER_TAGS = MAX_TAGS - len(RESERVED_TAGS)
 
 
 class WaitUntil(enum.StrEnum):
@@ -225,8 +228,17 @@ class ResourceContract:
     lowercase_names: bool = False
     # Handler members that identify its configuration with the request: a change of one replaces the resource.
     fingerprinted_members: tuple[str, ...] = ()
+    # The request members it uses only while it runs (a job's role, its network, an RFT job's grader), as dotted
+    # paths: once it has made what it makes, a change of those alone is made in place, since a new job would train
+    # again; and a create takes this logical id's job that differs only in those (WHAT_IT_MAKES_TAG).
+    used_while_running: frozenset[str] = frozenset()
     # Rules that span members, which the service model cannot express.
     cross_member_problems: Callable[[Mapping[str, Any], IsUnresolved], list[str]] = lambda request, is_unresolved: []
+
+    @property
+    def handler_tags(self) -> tuple[str, ...]:
+        """The tags the handler puts on a resource of this type, among its own tags."""
+        return tuple(key for key in RESERVED_TAGS if key != WHAT_IT_MAKES_TAG or self.used_while_running)
 
 
 def _reserved_tag_problems(
@@ -243,10 +255,11 @@ def _reserved_tag_problems(
             key = tag.get("key") if isinstance(tag, Mapping) else None
             if isinstance(key, str) and not is_unresolved(key) and key in RESERVED_TAGS:
                 problems.append(f"{member}: the tag key {key!r} is reserved for cdk-bedrock-customization")
-        if member == resource.tag_members[0] and len(tags) > MAX_USER_TAGS:
+        most = MAX_TAGS - len(resource.handler_tags)
+        if member == resource.tag_members[0] and len(tags) > most:
             problems.append(
-                f"{member}: {len(tags)} tags; at most {MAX_USER_TAGS} (Bedrock allows {MAX_TAGS}, and "
-                f"{', '.join(map(repr, RESERVED_TAGS))} are cdk-bedrock-customization's)"
+                f"{member}: {len(tags)} tags; at most {most} (Bedrock allows {MAX_TAGS}, and "
+                f"{', '.join(map(repr, resource.handler_tags))} are cdk-bedrock-customization's)"
             )
             superseded.add(_count_problem(member, len(tags), "most", MAX_TAGS))
     return problems, superseded
@@ -414,6 +427,10 @@ _DECLARED = (
         cross_member_problems=_customization_config_problems,
         made_from="baseModelIdentifier",
         listing="ListModelCustomizationJobs",
+        # An RFT job's grader is called while it trains: a grader function of the stack gets a name drawn anew too.
+        used_while_running=frozenset(
+            {"roleArn", "vpcConfig", "customizationConfig.rftConfig.graderConfig.lambdaGrader.lambdaArn"}
+        ),
     ),
     ResourceContract(
         resource_type=CUSTOM_MODEL,
@@ -506,6 +523,7 @@ _DECLARED = (
         },
         fingerprinted_members=("modelDataDigest",),
         listing="ListModelImportJobs",
+        used_while_running=frozenset({"roleArn", "vpcConfig"}),
     ),
     ResourceContract(
         resource_type=MODEL_COPY,

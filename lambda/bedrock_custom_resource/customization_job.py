@@ -131,10 +131,6 @@ KIND = lifecycle.ResourceKind(
     quota=JOB_QUOTA,
     update_in_place=lifecycle.CUSTOM_MODEL.retag,
     before_creating=lifecycle.CUSTOM_MODEL.refuse_taken_name,
-    # An RFT job's grader is called while it trains: a grader function of the stack gets a name drawn anew too.
-    used_while_running=frozenset(
-        {"roleArn", "vpcConfig", "customizationConfig.rftConfig.graderConfig.lambdaGrader.lambdaArn"}
-    ),
     has_made_it=lambda job: job.get("status") == "Completed",
     candidates=lifecycle.listed_by_name(
         "list_model_customization_jobs", "modelCustomizationJobSummaries", "jobName", _get_job

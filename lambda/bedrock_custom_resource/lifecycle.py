@@ -43,6 +43,7 @@ FINGERPRINT_TAG = contract.FINGERPRINT_TAG
 STACK_TAG = contract.STACK_TAG
 LOGICAL_ID_TAG = contract.LOGICAL_ID_TAG
 ORIGIN_TAG = contract.ORIGIN_TAG
+WHAT_IT_MAKES_TAG = contract.WHAT_IT_MAKES_TAG
 RESERVED_TAGS = contract.RESERVED_TAGS
 # Tags the handler never removes: AWS's own, and its own records.
 KEPT_TAG_PREFIXES = ("aws:", *RESERVED_TAGS)
@@ -155,14 +156,23 @@ class Desired:
         request["clientRequestToken"] = contract.client_request_token(self.fingerprint, names)
         return request
 
+    @property
+    def what_it_makes(self) -> str | None:
+        """The fingerprint of this configuration without what it uses only while running (WHAT_IT_MAKES_TAG); None
+        for a type that uses nothing only while running."""
+        paths = self.contract.used_while_running
+        return self.fingerprint_had_it_run_with(dict.fromkeys(paths)) if paths else None
+
     def tags(self, member: str) -> list[dict[str, str]]:
         """The tags that member asks for; the resource's own tags (the first member) carry the fingerprint, the
-        stack's id and the logical id."""
+        stack's id and the logical id, and what it makes for a type that uses members only while running."""
         tags = list(self.request.get(member) or [])
         if member == self.contract.tag_members[0]:
             tags.append({"key": FINGERPRINT_TAG, "value": self.fingerprint})
             tags.append({"key": STACK_TAG, "value": self.stack_id})
             tags.append({"key": LOGICAL_ID_TAG, "value": self.logical_id})
+            if self.what_it_makes is not None:
+                tags.append({"key": WHAT_IT_MAKES_TAG, "value": self.what_it_makes})
         return tags
 
     def holder(self, tags: Mapping[str, str]) -> str | None:
@@ -242,11 +252,13 @@ class ResourceKind:
     # ... and the model it makes, which carries its origin (ORIGIN_TAG) once it exists: the record cannot change.
     made: MadeModel | None = None
     created_member: str = "creationTime"  # when it was created, in the Get response
-    # The request members it uses only while it runs (a job's role, its network, an RFT job's grader), as dotted
-    # paths, and whether the live one has made what it makes: then a change of those members alone is made in place,
-    # since a new job would train again.
-    used_while_running: frozenset[str] = frozenset()
+    # Whether the live one has made what it makes: then a change of what it uses only while running
+    # (contract.ResourceContract.used_while_running) is made in place, since a new job would train again.
     has_made_it: Callable[[Mapping[str, Any]], bool] = lambda _live: False
+
+    @property
+    def used_while_running(self) -> frozenset[str]:
+        return contract.CONTRACTS[self.resource_type].used_while_running
 
     def own_tags(self, client: Any, live: Mapping[str, Any]) -> dict[str, str]:
         """The live resource's own tags, which record its configuration (FINGERPRINT_TAG). For one that cannot be
@@ -571,17 +583,19 @@ def _ran_otherwise(kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[st
     job's service role, its network, an RFT grader), running or done. A stack of this name deleted (with RETAIN) or
     rolled back and deployed again makes its roles, security groups and functions anew, under names CloudFormation
     draws again: the same template then asks for the same job with another role, and a new one would train again.
-    One that has made what
-    it makes is alike whatever it ran with, as an update has it; one still running, only if it runs in a network
-    when one is asked for, and only then."""
+    One that has made what it makes is alike whatever it ran with, as an update has it; one still running, only if it
+    runs in a network when one is asked for, and only then."""
     paths = kind.used_while_running
-    if not paths or not _ours(desired, tags):
+    if not paths or FINGERPRINT_TAG not in tags or not _ours(desired, tags):  # without it: not made by the library
         return False
     ran_with = {path: _member(live, path) for path in paths}
     asked = {path: _member(desired.request, path) for path in paths}
     if not kind.has_made_it(live) and any((ran_with[path] is None) != (asked[path] is None) for path in paths):
         return False
-    return tags.get(FINGERPRINT_TAG) == desired.fingerprint_had_it_run_with(ran_with)
+    # Made before WHAT_IT_MAKES_TAG: its fingerprint, of the configuration it was made with, is Bedrock's record's.
+    return tags.get(WHAT_IT_MAKES_TAG) == desired.what_it_makes or tags.get(
+        FINGERPRINT_TAG
+    ) == desired.fingerprint_had_it_run_with(ran_with)
 
 
 def _member(value: Any, path: str) -> Any:

@@ -100,7 +100,6 @@ KIND = lifecycle.ResourceKind(
     quota=IMPORT_QUOTA,
     update_in_place=IMPORTED_MODEL.retag,
     before_creating=IMPORTED_MODEL.refuse_taken_name,
-    used_while_running=frozenset({"roleArn", "vpcConfig"}),
     has_made_it=lambda job: job.get("status") == "Completed",
     candidates=lifecycle.listed_by_name("list_model_import_jobs", "modelImportJobSummaries", "jobName", _import_job),
 )

@@ -1058,8 +1058,8 @@ class TestTags:
             ({"job_tags": {"k" * 129: "v"}}, "jobTags\\[0\\].key: 'kkk"),
             ({"job_tags": {"cdk-bedrock-customization:stack": "x"}}, "jobTags: the tag key .* is reserved"),
             ({"custom_model_tags": {"cdk-bedrock-customization:logical-id": "x"}}, "customModelTags: the tag key"),
-            # Bedrock takes 200; the job's own tags leave room for the handler's four (its model's need not).
-            ({"job_tags": {f"tag-{i:03d}": "v" for i in range(198)}}, "jobTags: 198 tags; at most 196"),
+            # Bedrock takes 200; the job's own tags leave room for the handler's five (its model's need not).
+            ({"job_tags": {f"tag-{i:03d}": "v" for i in range(198)}}, "jobTags: 198 tags; at most 195"),
             # "Tagging your AWS resources": the aws: prefix, in any case, is reserved for AWS's own tags.
             ({"job_tags": {"aws:team": "ml"}}, "jobTags: the tag key 'aws:team' starts with 'aws:', which AWS"),
             ({"custom_model_tags": {"AWS:team": "ml"}}, "customModelTags: the tag key 'AWS:team' starts with 'AWS:'"),
@@ -1076,7 +1076,7 @@ class TestTags:
             # TagValue's pattern, [a-zA-Z0-9\s._:/=+@-]*: Bedrock refuses an accented letter.
             ({"Owner": "José"}, r"jobTags\[0\]\.value: 'José' does not match"),
             ({"cdk-bedrock-customization:stack": "x"}, "jobTags: the tag key .* is reserved"),
-            ({f"tag-{i:03d}": "v" for i in range(190)}, "jobTags: 198 tags; at most 196"),
+            ({f"tag-{i:03d}": "v" for i in range(190)}, "jobTags: 198 tags; at most 195"),
             ({"Aws:owner": "ml"}, "jobTags: the tag key 'Aws:owner' starts with 'Aws:', which AWS reserves"),
         ],
         ids=["pattern", "reserved", "too-many-with-own", "aws-prefix"],

@@ -269,11 +269,15 @@ def test_the_request_sent_is_the_properties_without_service_token_plus_names_and
     request = sent_create(bedrock)
     expected = {k: v for k, v in properties.items() if k != "ServiceToken"} | {"customizationType": "FINE_TUNING"}
     origin_tag = request["jobTags"].pop()
+    what_it_makes = request["jobTags"].pop()
     logical_id_tag = request["jobTags"].pop()
     stack_tag = request["jobTags"].pop()
     fingerprint = request["jobTags"].pop()
     assert fingerprint["key"] == "cdk-bedrock-customization:configuration"
     assert re.fullmatch(r"[0-9a-f]{64}", fingerprint["value"])
+    # The configuration but for the role (and network, and grader) it runs with: another stack of this name takes it.
+    assert what_it_makes["key"] == "cdk-bedrock-customization:what-it-makes"
+    assert re.fullmatch(r"[0-9a-f]{64}", what_it_makes["value"]) and what_it_makes["value"] != fingerprint["value"]
     # The stack's notifier may read only the jobs tagged with its stack's id.
     assert stack_tag == {"key": "cdk-bedrock-customization:stack", "value": event["StackId"]}
     # Only this logical id adopts the job by its name.

@@ -407,22 +407,49 @@ def test_a_create_of_the_configuration_a_job_was_changed_to_in_place_takes_it(be
     assert bedrock.operations().count(CREATE) == 1
 
 
+ROLES_DRAWN_ANEW = [f"arn:aws:iam::123456789012:role/my-stack-ModelServiceRole-DRAWN{n}" for n in range(3)]
+
+
 @pytest.mark.parametrize("status", ["Completed", "InProgress"])
 @pytest.mark.parametrize("given_name", [{}, {"jobName": "support-ft-job"}], ids=["generated-name", "name-you-gave"])
-def test_a_stack_made_again_takes_the_job_its_first_made_though_its_role_was_drawn_anew(
+def test_every_stack_made_again_takes_the_job_its_first_made_though_its_role_was_drawn_anew(
     bedrock, events, status, given_name
 ):
     """CloudFormation draws a generated name anew each time it creates a resource (the "Name type" page: "a unique
     physical ID"), so a stack of the same name deleted with RETAIN, or rolled back once its wait timed out, and
     deployed again asks for the same job with a new service role. That job is taken, completed or still training;
     nothing trains again. A name you gave holding it is no NameTaken refusal, whose advice (another name) would
-    train again."""
+    train again. Each stack that takes it tags it with its own configuration, whose role is gone with that stack:
+    the stacks made after it take the job too."""
     first = start(events, fine_tuning_properties(**given_name))
     bedrock.set_job_status(first.physical_id, status)
-    again = CloudFormationEvents()  # a new stack id, the same stack name
-    assert index.on_event(again.create(first.properties | {"roleArn": NEW_ROLE})) == {
-        "PhysicalResourceId": first.physical_id
-    }
+    for role in ROLES_DRAWN_ANEW:
+        again = CloudFormationEvents()  # a new stack id, the same stack name
+        assert index.on_event(again.create(first.properties | {"roleArn": role})) == {
+            "PhysicalResourceId": first.physical_id
+        }
+    assert bedrock.operations().count(CREATE) == 1
+
+
+def test_a_stack_made_again_takes_a_done_job_whose_role_an_update_changed_in_place(bedrock, events):
+    """The update records the job's new configuration (its new role, gone with the stack); Bedrock keeps the role it
+    ran with. Neither is the role of the stack made again, which takes the job by what it makes."""
+    done = deploy(events, bedrock)
+    assert update(events, done, done.properties | {"roleArn": NEW_ROLE})[1] == {"PhysicalResourceId": done.physical_id}
+    again = CloudFormationEvents().create(done.properties | {"roleArn": ROLES_DRAWN_ANEW[0]})
+    assert index.on_event(again) == {"PhysicalResourceId": done.physical_id}
+    assert bedrock.operations().count(CREATE) == 1
+
+
+def test_a_job_made_before_what_it_makes_was_tagged_is_taken_by_what_it_ran_with_and_then_tagged(bedrock, events):
+    """A job made by an earlier version carries no cdk-bedrock-customization:what-it-makes tag: the stack made again
+    takes it by its configuration with the role Bedrock says it ran with, and tags it, so the next one takes it too."""
+    first = start(events)
+    bedrock.client().untag_resource(resourceARN=first.physical_id, tagKeys=[lifecycle.WHAT_IT_MAKES_TAG])
+    for role in ROLES_DRAWN_ANEW[:2]:
+        again = CloudFormationEvents().create(first.properties | {"roleArn": role})
+        assert index.on_event(again) == {"PhysicalResourceId": first.physical_id}
+        assert lifecycle.WHAT_IT_MAKES_TAG in bedrock.all_tags(first.physical_id)
     assert bedrock.operations().count(CREATE) == 1
 
 

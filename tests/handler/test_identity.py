@@ -616,11 +616,15 @@ def test_tags_are_made_what_the_stack_says_whatever_they_are_now(bedrock, kind, 
     assert tags.pop(STACK_TAG) == stack.events.stack_id
     assert tags.pop(LOGICAL_ID_TAG) == stack.logical_id
     assert tags.pop(ORIGIN_TAG).startswith("request:")  # the create's, which an update in place keeps
+    if kind.resource_type == "Custom::BedrockModelCustomizationJob":  # it has a role: what it makes, without it
+        assert re.fullmatch(r"[0-9a-f]{64}", tags.pop(lifecycle.WHAT_IT_MAKES_TAG))
     assert tags == {"team": "ml", "owner": "alice"}
     assert created(bedrock, kind) == created(bedrock, kind)[:1]
 
 
-@pytest.mark.parametrize("reserved", [FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG])
+@pytest.mark.parametrize(
+    "reserved", [FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG, "cdk-bedrock-customization:what-it-makes"]
+)
 def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reserved):
     properties = kind.properties(bedrock) | {kind.tag_member: [{"key": reserved, "value": "0" * 64}]}
     mark = len(bedrock.calls)
@@ -629,16 +633,18 @@ def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reser
     assert bedrock.calls[mark:] == []
 
 
-def test_user_tags_leave_room_for_the_handlers_four_within_bedrocks_limit(bedrock, kind, stack):
+def test_user_tags_leave_room_for_the_handlers_within_bedrocks_limit(bedrock, kind, stack):
     """Bedrock's TagList holds at most 200 tags (botocore's model); the handler adds the fingerprint, the stack
-    tag, the logical id tag and the origin tag (the creating request, or "adopted"): so 196 of the stack's own fit
-    and 197 are refused before anything is called."""
+    tag, the logical id tag and the origin tag (the creating request, or "adopted"), and a job what it makes: so 196
+    of the stack's own fit (a job's 195), and one more is refused before anything is called."""
     bedrock_limit = botocore.session.get_session().get_service_model("bedrock").shape_for("TagList").metadata["max"]
     assert bedrock_limit == 200
-    fitting = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(bedrock_limit - 4)]
+    handlers = 5 if kind.resource_type == "Custom::BedrockModelCustomizationJob" else 4
+    fitting = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(bedrock_limit - handlers)]
     properties = kind.properties(bedrock)
     mark = len(bedrock.calls)
-    with pytest.raises(ValueError, match=f"{kind.tag_member}: 197 tags; at most 196"):
+    most = len(fitting)
+    with pytest.raises(ValueError, match=f"{kind.tag_member}: {most + 1} tags; at most {most} "):
         index.on_event(stack.events.create(properties | {kind.tag_member: [*fitting, {"key": "x", "value": "y"}]}))
     assert bedrock.calls[mark:] == []
 

@@ -64,7 +64,8 @@ FINGERPRINT = "cdk-bedrock-customization:configuration"
 STACK_TAG = "cdk-bedrock-customization:stack"
 LOGICAL_ID_TAG = "cdk-bedrock-customization:logical-id"
 ORIGIN_TAG = "cdk-bedrock-customization:origin"
-RESERVED = (FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG)
+WHAT_IT_MAKES_TAG = "cdk-bedrock-customization:what-it-makes"
+RESERVED = (FINGERPRINT, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG, WHAT_IT_MAKES_TAG)
 Path = tuple[str | int, ...]
 Properties = dict[str, Any]
 

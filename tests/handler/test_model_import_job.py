@@ -164,13 +164,15 @@ def test_a_new_role_imports_again_only_an_import_that_has_not_completed(bedrock,
 @pytest.mark.parametrize("status", ["Completed", "InProgress"])
 def test_a_stack_made_again_takes_the_import_its_first_made_though_its_role_was_drawn_anew(bedrock, events, status):
     """A stack of the same name deployed again makes its service role anew, under a name CloudFormation draws again:
-    the import its first made, done or still importing, is taken; nothing imports again."""
+    the import its first made, done or still importing, is taken; nothing imports again, nor in the stacks made
+    after it."""
     properties = import_properties()
     _event, job_arn = create(events, properties)
     bedrock.set_import_job_status(job_arn, status)
-    again = CloudFormationEvents(resource_type=events.resource_type)  # a new stack id, the same stack name
-    taken = index.on_event(again.create(import_properties(roleArn=ROLE_ARN + "-drawn-anew")))
-    assert taken["PhysicalResourceId"] == job_arn
+    for drawn in range(3):
+        again = CloudFormationEvents(resource_type=events.resource_type)  # a new stack id, the same stack name
+        taken = index.on_event(again.create(import_properties(roleArn=f"{ROLE_ARN}-drawn-anew-{drawn}")))
+        assert taken["PhysicalResourceId"] == job_arn
     assert len(bedrock.calls_to("CreateModelImportJob")) == 1
 
 
