@@ -449,6 +449,7 @@ _DECLARED = (
         file_section="imported_models",
         cross_member_problems=_one_model_source,
         listing="ListCustomModels",
+        used_while_running=frozenset({"roleArn"}),  # the role reads the artifacts while the model is created
     ),
     ResourceContract(
         resource_type=MODEL_DEPLOYMENT,

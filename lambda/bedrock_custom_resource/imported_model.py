@@ -67,8 +67,10 @@ KIND = lifecycle.ResourceKind(
     unusable=_unusable,
     reported={"modelKmsKeyArn": "modelKmsKeyArn"},  # GetCustomModel does not report the source or role
     quota=IMPORT_QUOTA,
+    has_made_it=lambda model: model.get("modelStatus") == "Active",
+    # ListCustomModels' nameContains matches a trained model's job name, which a model imported so has none of.
     candidates=lifecycle.listed_by_name(
-        "list_custom_models", "modelSummaries", "modelName", _get_model, arn_member="modelArn"
+        "list_custom_models", "modelSummaries", "modelName", _get_model, arn_member="modelArn", contains=None
     ),
 )
 

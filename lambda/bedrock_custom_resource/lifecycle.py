@@ -510,14 +510,15 @@ def listed_by_name(
     get: Callable[[Any, str], dict[str, Any] | None],
     *,
     arn_member: str = "jobArn",
-    contains: str = "nameContains",
+    contains: str | None = "nameContains",
 ) -> Callable[[Any, Desired], Iterator[dict[str, Any]]]:
     """ResourceKind.candidates of a type found by its generated name: this logical id's resources under any of its
     generated names (those of another configuration), newest first. An update in place to an alike configuration
     (_same_but_for_how_it_is_named_or_ran) leaves a resource under the name of the one it was made from, which
     the desired configuration's names do not find: a rollback to that configuration, or a stack of the same name
     deployed again, would else make another (train again) or hold none. listing: the client's List method, whose
-    request takes contains and whose summaries member lists them, each with its name_member and arn_member."""
+    request takes contains (None: it has no filter by this name) and whose summaries member lists them, each with
+    its name_member and arn_member."""
 
     def candidates(client: Any, desired: Desired) -> Iterator[dict[str, Any]]:
         if name_member in desired.request:  # a given name holds it, whatever its configuration
@@ -525,7 +526,7 @@ def listed_by_name(
         stem, pattern = contract.generated_names(
             desired.stack_name, desired.logical_id, lowercase=desired.contract.lowercase_names
         )
-        listing_request = {contains: stem, "sortBy": "CreationTime", "sortOrder": "Descending"}
+        listing_request = {"sortBy": "CreationTime", "sortOrder": "Descending"} | ({contains: stem} if contains else {})
         for summary in listed(getattr(client, listing), summaries, **listing_request):
             live = get(client, summary[arn_member]) if pattern.fullmatch(summary.get(name_member, "")) else None
             if live is not None:

@@ -318,7 +318,7 @@ IMPORT = Kind(
     **resource_kinds.IMPORT.fields(),
     name="CustomModel",
     draw_properties=_import_properties,
-    replacing={("modelSourceConfig", "s3DataSource", "s3Uri"): S3_URIS, ("roleArn",): ROLE_ARNS},
+    replacing={("modelSourceConfig", "s3DataSource", "s3Uri"): S3_URIS},  # not its role (see JOB's)
     required=(
         ("modelSourceConfig",),  # exactly one model source
         ("modelSourceConfig", "s3DataSource"),

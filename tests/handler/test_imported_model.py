@@ -122,7 +122,9 @@ def test_another_change_imports_a_new_model_under_a_new_name(bedrock, events):
 
 def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events):
     event, model_arn = imported(bedrock, events, modelName="support-nova")
-    properties = import_properties(modelName="support-nova", roleArn=ROLE_ARN + "-v2")
+    properties = import_properties(
+        modelName="support-nova", modelSourceConfig={"s3DataSource": {"s3Uri": ESCROW_URI + "v2/"}}
+    )
     with pytest.raises(
         ValueError, match=r"modelName: 'support-nova' is held by custom model .*the one this update replaces"
     ):
@@ -136,3 +138,28 @@ def test_deleting_a_model_in_use_says_what_to_do(bedrock, events):
     with pytest.raises(RuntimeError, match=r"in use .*Delete the deployments and provisioned throughput"):
         index.on_event(events.delete(model_arn, event["ResourceProperties"]))
     assert len(bedrock.imported_models()) == 1
+
+
+@pytest.mark.parametrize("status", ["Active", "Creating"])
+def test_a_new_role_changes_an_imported_model_in_place_and_a_model_still_importing_anew(bedrock, events, status):
+    """The role reads the artifacts while Bedrock creates the model (CreateCustomModel's roleArn): an imported
+    model is the same whatever role a later template names."""
+    event, model_arn = create(events, import_properties())
+    bedrock.set_model_status(model_arn, status)
+    changed = index.on_event(
+        events.update(model_arn, import_properties(roleArn=ROLE_ARN + "-v2"), event["ResourceProperties"])
+    )
+    assert (changed["PhysicalResourceId"] == model_arn) is (status == "Active")
+    assert len(bedrock.calls_to("CreateCustomModel")) == (1 if status == "Active" else 2)
+
+
+def test_every_stack_made_again_takes_the_model_its_first_imported_though_its_role_was_drawn_anew(bedrock, events):
+    """A stack of the same name deleted with RETAIN and deployed again makes its service role anew, under a name
+    CloudFormation draws again: the model its first imported is taken, by every stack made again; nothing imports
+    again."""
+    _event, model_arn = imported(bedrock, events)
+    for drawn in range(3):
+        again = CloudFormationEvents(resource_type=RESOURCE_TYPE)  # a new stack id, the same stack name
+        taken = index.on_event(again.create(import_properties(roleArn=f"{ROLE_ARN}-drawn-anew-{drawn}")))
+        assert taken["PhysicalResourceId"] == model_arn
+    assert len(bedrock.calls_to("CreateCustomModel")) == 1

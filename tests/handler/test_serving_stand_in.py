@@ -144,6 +144,27 @@ def test_an_import_may_not_take_the_name_of_a_trained_model(bedrock, client):
     assert bedrock.imported_models() == []
 
 
+def test_custom_models_are_listed_trained_and_imported_and_filtered_as_the_api_reference_says(bedrock, client):
+    """ListCustomModels: CustomModelSummary's customizationType includes IMPORTED and its modelStatus Creating, so
+    Bedrock lists the models CreateCustomModel makes too; nameContains matches "the job name" (its documentation),
+    which an imported model has none of."""
+    trained_arn = train_model(client, bedrock)
+    imported_arn = import_model(client, bedrock, name="trained-lookalike", active=False)
+
+    def listed(**request: Any) -> list[str]:
+        return [summary["modelArn"] for summary in client.list_custom_models(**request)["modelSummaries"]]
+
+    assert listed(sortOrder="Ascending") == [trained_arn, imported_arn]
+    assert listed(modelStatus="Creating") == [imported_arn]
+    assert listed(nameContains="trained") == [trained_arn]
+    (summary,) = client.list_custom_models(modelStatus="Creating")["modelSummaries"]
+    assert (summary["customizationType"], summary["modelName"]) == ("IMPORTED", "trained-lookalike")
+    first = client.list_custom_models(maxResults=1)
+    assert listed(maxResults=1, nextToken=first["nextToken"]) != [
+        summary["modelArn"] for summary in first["modelSummaries"]
+    ]
+
+
 def test_trained_models_are_still_got_and_deleted_by_moto(bedrock, client):
     trained_arn = train_model(client, bedrock)
     imported_arn = import_model(client, bedrock)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
 
 from bedrock_custom_resource import contract
@@ -354,6 +354,54 @@ def _list_throughputs(backend: BedrockBackend, params: Params) -> dict[str, Any]
     return present(provisionedModelSummaries=summaries, nextToken=next_token)
 
 
+# The members of a listed custom model (the service model's CustomModelSummary).
+CUSTOM_MODEL_SUMMARY_MEMBERS = frozenset(cast(StructureShape, contract.shape("CustomModelSummary")).members)
+
+
+@dataclass(kw_only=True)
+class _ListedModel(Resource):
+    """A custom model as ListCustomModels selects it. Its name is its job's, which nameContains matches (the API
+    reference: "only if the job name contains these characters"); a model made by CreateCustomModel has none."""
+
+    summary: dict[str, Any]
+
+
+def _aware(moment: datetime) -> datetime:
+    """moto's own timestamps have no zone (the stand-in's are UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _list_custom_models(backend: BedrockBackend, params: Params) -> dict[str, Any]:
+    """moto lists the trained models only; Bedrock lists those CreateCustomModel made too (a summary's
+    customizationType may be IMPORTED, and its modelStatus Creating, which the request may filter on)."""
+    trained = [
+        _ListedModel(
+            arn=model.model_arn,
+            name=model.job_name,
+            token=None,
+            created=_aware(datetime.fromisoformat(model.creation_time)),
+            summary=model.to_dict(),
+        )
+        for model in backend.custom_models.values()
+    ]
+    imported = [
+        _ListedModel(arn=model.arn, name=None, token=None, created=model.created, summary=model.describe())
+        for model in IMPORTED_MODELS.resources(backend).values()
+    ]
+    selected = [
+        model
+        for model in trained + imported
+        if params.get("modelStatus") in (None, model.summary.get("modelStatus"))
+        and params.get("baseModelArnEquals") in (None, model.summary.get("baseModelArn"))
+    ]
+    listed, next_token = page(selected, params)
+    summaries = [
+        {name: value for name, value in model.summary.items() if name in CUSTOM_MODEL_SUMMARY_MEMBERS}
+        for model in listed
+    ]
+    return present(modelSummaries=summaries, nextToken=next_token)
+
+
 # --- the kinds, and the operations they answer --------------------------------------------------------
 
 
@@ -382,4 +430,7 @@ THROUGHPUTS = Kind[Throughput](
     apply_update=_update_throughput,
 )
 SERVING_KINDS = (IMPORTED_MODELS, DEPLOYMENTS, THROUGHPUTS)
-SERVING_LISTINGS: dict[str, Handler] = {"ListProvisionedModelThroughputs": _list_throughputs}
+SERVING_LISTINGS: dict[str, Handler] = {
+    "ListProvisionedModelThroughputs": _list_throughputs,
+    "ListCustomModels": _list_custom_models,
+}
