@@ -57,9 +57,11 @@ ADOPTED = "adopted"
 # the same name made again (its roles drawn anew) takes the job by it, however many times it is made again.
 WHAT_IT_MAKES_TAG = "cdk-bedrock-customization:what-it-makes"
 RESERVED_TAGS = (FINGERPRINT_TAG, STACK_TAG, LOGICAL_ID_TAG, ORIGIN_TAG, WHAT_IT_MAKES_TAG)
-# Bedrock's TagList allows 200 tags (checked against botocore's model in tests); the resource's own tags leave
-# room for the handler's (ResourceContract.handler_tags).
+# A request's TagList holds 200 tags (botocore's model), but Bedrock keeps at most 50 on a resource, those it has
+# and those a request adds (the service model's TooManyTagsException: "50 tags per resource"; both checked in
+# tests). The resource's own tags leave room for the handler's (ResourceContract.handler_tags).
 MAX_TAGS = 200
+MAX_TAGS_PER_RESOURCE = 50
 
 
 class WaitUntil(enum.StrEnum):
@@ -244,8 +246,8 @@ class ResourceContract:
 def _reserved_tag_problems(
     resource: ResourceContract, request: Mapping[str, Any], is_unresolved: IsUnresolved
 ) -> tuple[list[str], set[str]]:
-    """Tags that claim the handler's keys, and own tags that leave no room for the handler's; and the service
-    model's count problem that the latter replaces (it names Bedrock's limit too)."""
+    """Tags that claim the handler's keys, and more tags than a resource keeps (its own tags: with the handler's);
+    and the service model's count problem that the latter replaces (it names Bedrock's limit too)."""
     problems, superseded = [], set()
     for member in resource.tag_members:
         tags = request.get(member)
@@ -255,12 +257,14 @@ def _reserved_tag_problems(
             key = tag.get("key") if isinstance(tag, Mapping) else None
             if isinstance(key, str) and not is_unresolved(key) and key in RESERVED_TAGS:
                 problems.append(f"{member}: the tag key {key!r} is reserved for cdk-bedrock-customization")
-        most = MAX_TAGS - len(resource.handler_tags)
-        if member == resource.tag_members[0] and len(tags) > most:
-            problems.append(
-                f"{member}: {len(tags)} tags; at most {most} (Bedrock allows {MAX_TAGS}, and "
-                f"{', '.join(map(repr, resource.handler_tags))} are cdk-bedrock-customization's)"
+        handler_tags = resource.handler_tags if member == resource.tag_members[0] else ()
+        most = MAX_TAGS_PER_RESOURCE - len(handler_tags)
+        if len(tags) > most:
+            theirs = (
+                f", and {', '.join(map(repr, handler_tags))} are cdk-bedrock-customization's" if handler_tags else ""
             )
+            kept = f"Bedrock keeps {MAX_TAGS_PER_RESOURCE} on a resource{theirs}"
+            problems.append(f"{member}: {len(tags)} tags; at most {most} ({kept})")
             superseded.add(_count_problem(member, len(tags), "most", MAX_TAGS))
     return problems, superseded
 

@@ -1141,7 +1141,7 @@ def test_an_echoed_value_is_cut_and_every_line_is_printable(tmp_path, capsys):
             "{cdk-bedrock-customization:stack: x}",
             "models.support.job_tags: the tag key 'cdk-bedrock-customization:stack'",
         ),
-        ("{" + ", ".join(f"t{i}: v" for i in range(198)) + "}", "models.support.job_tags: 198 tags; at most 195"),
+        ("{" + ", ".join(f"t{i}: v" for i in range(46)) + "}", "models.support.job_tags: 46 tags; at most 45"),
     ],
     ids=["reserved", "too-many"],
 )
@@ -1154,9 +1154,9 @@ def test_tags_the_handler_would_refuse_are_problems(tmp_path, capsys, tags, why)
 
 
 def test_too_many_items_are_one_problem_that_counts_them_without_echoing_the_request(tmp_path, capsys):
-    """Bedrock's TagList allows 200 tags (botocore's model), of which a job's five handler tags leave 195: 201 tags are
-    one problem that says both, not two limits; 11 validation datasets (at most 10, which the schema says too) are
-    counted, not listed."""
+    """A request's TagList allows 200 tags (botocore's model), a resource keeps 50, of which a job's five handler tags
+    leave 45: 201 tags are one problem that says so, not two limits; 11 validation datasets (at most 10, which the
+    schema says too) are counted, not listed."""
     tags = "{" + ", ".join(f"t{i}: v" for i in range(201)) + "}"
     code, lines = validate(
         capsys, write(tmp_path, GOOD.replace("{epochCount: 2}", "{epochCount: 2}\n    job_tags: " + tags))
@@ -1165,7 +1165,7 @@ def test_too_many_items_are_one_problem_that_counts_them_without_echoing_the_req
     assert [line.split(": ", 2)[1:] for line in lines] == [
         [
             "models.support.job_tags",
-            "201 tags; at most 195 (Bedrock allows 200, and 'cdk-bedrock-customization:configuration', "
+            "201 tags; at most 45 (Bedrock keeps 50 on a resource, and 'cdk-bedrock-customization:configuration', "
             "'cdk-bedrock-customization:stack', 'cdk-bedrock-customization:logical-id', "
             "'cdk-bedrock-customization:origin', 'cdk-bedrock-customization:what-it-makes' are "
             "cdk-bedrock-customization's)",

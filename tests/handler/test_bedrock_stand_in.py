@@ -5,6 +5,7 @@ The handler tests rely on these behaviours, so each one is checked here through 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import boto3
@@ -73,13 +74,26 @@ def test_the_model_exists_only_once_the_job_completes_and_carries_the_requested_
     assert bedrock.tags(model["modelArn"]) == {"kind": "model"}
 
 
-def test_a_resource_holds_as_many_tags_as_bedrocks_tag_list_and_no_more(bedrock, client):
-    """moto gap 10: moto stops at 50 tags; the service model's TagList holds 200."""
-    limit = botocore.session.get_session().get_service_model("bedrock").shape_for("TagList").metadata["max"]
-    tags = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(limit)]
-    job_arn = client.create_model_customization_job(**create_request(jobTags=tags))["jobArn"]
+def bedrock_tags_per_resource() -> int:
+    """What botocore's Bedrock model says a resource keeps (TooManyTagsException), though a TagList holds 200."""
+    shape = botocore.session.get_session().get_service_model("bedrock").shape_for("TooManyTagsException")
+    found = re.search(r"\((\d+) tags per resource\)", shape.documentation)
+    assert found, shape.documentation
+    return int(found.group(1))
+
+
+def test_a_resource_keeps_as_many_tags_as_bedrock_says_and_no_more(bedrock, client):
+    """moto gap 10: moto counts a request's tags only. Bedrock's TooManyTagsException: "The maximum number of tags
+    includes both existing tags and those included in your current request"."""
+    limit = bedrock_tags_per_resource()
+    assert limit == contract.MAX_TAGS_PER_RESOURCE == 50
+    tags = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(limit + 1)]
+    with pytest.raises(ClientError, match="TooManyTagsException"):
+        client.create_model_customization_job(**create_request(jobTags=tags))
+    assert bedrock.jobs() == []
+    job_arn = client.create_model_customization_job(**create_request(jobTags=tags[:limit]))["jobArn"]
     assert len(bedrock.all_tags(job_arn)) == limit
-    client.tag_resource(resourceARN=job_arn, tags=tags[:3])  # already there: still 200
+    client.tag_resource(resourceARN=job_arn, tags=[{"key": "tag-000", "value": "changed"}])  # already there
     with pytest.raises(ClientError, match="TooManyTagsException"):
         client.tag_resource(resourceARN=job_arn, tags=[{"key": "one-more", "value": "v"}])
     assert len(bedrock.all_tags(job_arn)) == limit

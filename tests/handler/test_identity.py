@@ -25,6 +25,7 @@ from cdk_bedrock_customization.emulation.bedrock_stand_in.evaluations import EVA
 from . import resource_kinds
 from .conftest import OPERATION_STARTED, ROLE_ARN, CloudFormationEvents, active_model, is_complete_input
 from .resource_kinds import ResourceKind, Stack, writes
+from .test_bedrock_stand_in import bedrock_tags_per_resource
 from .test_imported_model import ESCROW_URI
 
 FINGERPRINT = "cdk-bedrock-customization:configuration"
@@ -637,11 +638,11 @@ def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reser
 
 
 def test_user_tags_leave_room_for_the_handlers_within_bedrocks_limit(bedrock, kind, stack):
-    """Bedrock's TagList holds at most 200 tags (botocore's model); the handler adds the fingerprint, the stack
-    tag, the logical id tag and the origin tag (the creating request, or "adopted"), and a job what it makes: so 196
-    of the stack's own fit (a job's 195), and one more is refused before anything is called."""
-    bedrock_limit = botocore.session.get_session().get_service_model("bedrock").shape_for("TagList").metadata["max"]
-    assert bedrock_limit == 200
+    """Bedrock keeps at most 50 tags on a resource (botocore's TooManyTagsException), though a TagList holds 200;
+    the handler adds the fingerprint, the stack tag, the logical id tag and the origin tag (the creating request, or
+    "adopted"), and a job or an imported model what it makes: so 46 of the stack's own fit (45), and one more is
+    refused before anything is called."""
+    bedrock_limit = bedrock_tags_per_resource()
     # A job and an imported model are made with a role: what they make, without it, is the fifth.
     handlers = 5 if kind.resource_type in ("Custom::BedrockModelCustomizationJob", "Custom::BedrockCustomModel") else 4
     fitting = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(bedrock_limit - handlers)]

@@ -572,14 +572,17 @@ def test_tags_work_on_all_three_kinds_and_go_with_the_resource(bedrock, client):
 
 
 def test_too_many_tags_create_nothing(bedrock, client):
-    """Bedrock takes at most 200 tags (TagList in the service model; moto's own tagger stopped at 50)."""
+    """A request's TagList holds at most 200 tags (the service model), and a resource keeps at most 50
+    (TooManyTagsException's documentation)."""
     tags = [{"key": f"key-{index}", "value": "v"} for index in range(201)]
     with pytest.raises(client.exceptions.ValidationException, match="tags"):
         provision(client, FOUNDATION, tags=tags)
+    with pytest.raises(client.exceptions.TooManyTagsException, match="50 tags per resource"):
+        provision(client, FOUNDATION, tags=tags[:51])
     assert bedrock.throughputs() == []
-    provision(client, FOUNDATION, tags=tags[:200])
+    provision(client, FOUNDATION, tags=tags[:50])
     (throughput,) = bedrock.throughputs()
-    assert len(bedrock.all_tags(throughput["provisionedModelArn"])) == 200
+    assert len(bedrock.all_tags(throughput["provisionedModelArn"])) == 50
 
 
 # state, recording and throttling

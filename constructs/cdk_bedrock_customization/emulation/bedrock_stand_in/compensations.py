@@ -1,22 +1,21 @@
 """Every patch the stand-in makes to moto's classes, installed (and undone) together: the jobs' compensations
 (``jobs``), tags for the emulated resources, and a request the stand-in answered kept from moto.
 
-moto gap 10: moto refuses more than 50 tags on a resource; Bedrock's limit is its TagList's, 200 (the service
-model).
+moto gap 10: moto's TagResource counts a request's tags plus one against Bedrock's 50 per resource; the stand-in
+counts the tags the resource would keep (a key it has, given a new value, is no new tag).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from moto.bedrock.exceptions import ResourceNotFoundException, TooManyTagsException
+from moto.bedrock.exceptions import ResourceNotFoundException
 from moto.bedrock.models import BedrockBackend
 from moto.core.botocore_stubber import BotocoreStubber
 
 from ..patches import Patcher
 from .bookkeeping import emulated_arns
-from .jobs import install_job_compensations
-from .service_model import MAX_TAGS
+from .jobs import install_job_compensations, refuse_too_many_tags
 
 # Set on a request that the stand-in answered itself (see _stubber_call).
 ANSWERED = "stand_in_answered"
@@ -49,10 +48,9 @@ def _list_arns(self: BedrockBackend) -> list[str]:
 
 
 def _tag_resource(self: BedrockBackend, resource_arn: str, tags: list[dict[str, str]]) -> None:
-    """moto gap 10: at most as many tags as Bedrock's TagList holds (200), not moto's 50."""
+    """moto gap 10, and Bedrock's limit of tags on a resource, counting those it has (TooManyTagsException)."""
     if resource_arn not in self._list_arns():
         raise ResourceNotFoundException(f"Resource {resource_arn} not found")
     current = {tag["Key"] for tag in self.tagger.list_tags_for_resource(resource_arn)["Tags"]}
-    if len(current | {tag["key"] for tag in tags}) > MAX_TAGS:
-        raise TooManyTagsException(f"Member must have length less than or equal to {MAX_TAGS}")
+    refuse_too_many_tags(current | {tag["key"] for tag in tags})
     self.tagger.tag_resource(resource_arn, [{"Key": tag["key"], "Value": tag["value"]} for tag in tags])

@@ -39,13 +39,20 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack
 from urllib.parse import unquote
 
-from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundException
+from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundException, TooManyTagsException
 from moto.bedrock.models import BedrockBackend, CustomModel, ModelCustomizationJob
 from moto.bedrock.responses import BedrockResponse
 from moto.utilities.utils import get_partition
 
 from ..patches import Patcher
-from .service_model import JOB_STATUSES, SUB_TASK_STATUSES, checked_arn, foundation_model_arn, now
+from .service_model import (
+    JOB_STATUSES,
+    MAX_TAGS_PER_RESOURCE,
+    SUB_TASK_STATUSES,
+    checked_arn,
+    foundation_model_arn,
+    now,
+)
 from .validation import BedrockValidationException
 
 SUB_TASKS = ("validationDetails", "dataProcessingDetails", "trainingDetails")
@@ -169,6 +176,8 @@ def _create_job(
         for existing in self.model_customization_jobs.values():
             if existing.client_request_token == client_request_token:
                 return existing.job_arn
+    for tags in (job_tags, custom_model_tags):
+        refuse_too_many_tags({tag["key"] for tag in tags or []})
     _count_starting_job(self)
     # Tags are applied below, once the ARNs are real.
     _ORIGINAL_CREATE(
@@ -198,6 +207,15 @@ def _create_job(
     if job_tags:
         self.tag_resource(job.job_arn, job_tags)
     return str(job.job_arn)
+
+
+def refuse_too_many_tags(keys: set[str]) -> None:
+    """Bedrock keeps at most MAX_TAGS_PER_RESOURCE tags on a resource: more is TooManyTagsException, nothing made."""
+    if len(keys) > MAX_TAGS_PER_RESOURCE:
+        raise TooManyTagsException(
+            f"The request contains more tags than can be associated with a resource ({MAX_TAGS_PER_RESOURCE} tags per "
+            "resource)"
+        )
 
 
 def _training_data_config_for_moto(training_data_config: dict[str, Any]) -> dict[str, Any]:

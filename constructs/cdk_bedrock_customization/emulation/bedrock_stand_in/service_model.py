@@ -47,7 +47,7 @@ COPY_JOB_ARN_PATTERN = arn_pattern("ModelCopyJobArn")
 EVALUATION_JOB_ARN_PATTERN = arn_pattern("EvaluationJobArn")
 # The ARNs that TagResource, UntagResource and ListTagsForResource accept.
 TAGGABLE_ARN_PATTERN = arn_pattern("TaggableResourcesArn")
-MAX_TAGS = int(contract.shape("TagList").metadata["max"])
+MAX_TAGS_PER_RESOURCE = contract.MAX_TAGS_PER_RESOURCE
 
 
 def checked_arn(arn: str, shape_name: str) -> str:
