@@ -39,9 +39,13 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     update = deployment.get("updateDetails") or {}
     wanted_model = event["ResourceProperties"]["modelArn"]
     if status == "Failed":
-        raise DeploymentFailed(f"Custom model deployment {name} failed: {_reason(deployment)}")
-    serving = status == "Active" and deployment["modelArn"] == wanted_model
-    if not serving or update.get("updateStatus") == "Updating":
+        if event["RequestType"] != "Update" or not lifecycle.MAKES_NOTHING.get()():
+            raise DeploymentFailed(f"Custom model deployment {name} failed: {_reason(deployment)}")
+        # As a throughput's: a rollback that failed on it would be stuck (UPDATE_ROLLBACK_FAILED) for nothing.
+        logger.warning(
+            "Custom model deployment %s failed (%s); the rollback leaves it as it is", name, _reason(deployment)
+        )
+    elif status != "Active" or deployment["modelArn"] != wanted_model or update.get("updateStatus") == "Updating":
         # An earlier failed update may still be reported; only a failure to reach the wanted model counts.
         if update.get("updateStatus") == "UpdateFailed" and update.get("modelArn") == wanted_model:
             reason = _reason(deployment)

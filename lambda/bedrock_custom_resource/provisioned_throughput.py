@@ -202,19 +202,25 @@ def _generated_name(client: Any, desired: lifecycle.Desired, throughput: Mapping
 
 
 def _refuse_second_commitment(throughput: Mapping[str, Any], desired: lifecycle.Desired) -> None:
-    if throughput.get("commitmentDuration"):
-        changed = [
-            m
-            for m in ("modelUnits", "commitmentDuration")
-            if not lifecycle.same_value(desired.request.get(m), throughput.get(m))
-        ]
-        values = ", ".join(f"{m} from {throughput.get(m)!r} to {desired.request.get(m)!r}" for m in changed)
-        raise CommitmentInForce(
-            f"Changing {changed} ({values}) needs a new provisioned throughput, but "
-            f"{throughput['provisionedModelArn']} has a {throughput['commitmentDuration']} commitment that cannot "
-            "be cancelled: a replacement would buy a second commitment term. Only the name, the model and tags of "
-            "a committed throughput can change; to change the rest, declare a new throughput beside it."
-        )
+    """A committed throughput cannot be deleted before its term ends: a replacement would be billed beside it until
+    then. Once the term has ended, CloudFormation's clean-up deletes it, and a replacement is what was asked for."""
+    ends = throughput.get("commitmentExpirationTime")
+    if not throughput.get("commitmentDuration") or (isinstance(ends, datetime) and ends <= now()):
+        return
+    changed = [
+        m
+        for m in ("modelUnits", "commitmentDuration")
+        if not lifecycle.same_value(desired.request.get(m), throughput.get(m))
+    ]
+    values = ", ".join(f"{m} from {throughput.get(m)!r} to {desired.request.get(m)!r}" for m in changed)
+    second = " and a new commitment would buy a second term" if desired.request.get("commitmentDuration") else ""
+    raise CommitmentInForce(
+        f"Changing {changed} ({values}) needs a new provisioned throughput, but "
+        f"{throughput['provisionedModelArn']} has a {throughput['commitmentDuration']} commitment that cannot be "
+        f"cancelled before its term ends at {ends}: a replacement would be billed beside it until then{second}. "
+        "Only the name, the model and tags of a committed throughput can change while its term runs; to change the "
+        "rest, declare a new throughput beside it, or deploy the change once the term has ended."
+    )
 
 
 def _refuse_to_buy_a_term_again(gone: str, old: Mapping[str, Any], desired: lifecycle.Desired) -> None:

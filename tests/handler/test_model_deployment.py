@@ -120,3 +120,21 @@ def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events, model_
     with pytest.raises(ValueError, match=r"modelDeploymentName: 'support' is held by .*the one this update replaces"):
         index.on_event(events.update(deployment_arn, properties | {"description": "v2"}, properties))
     assert len(bedrock.deployments()) == 1
+
+
+def test_a_failed_deployment_fails_an_update_but_not_its_rollback(bedrock, events, model_arn, monkeypatch):
+    """As a throughput's: a deployment that failed while an update waited fails that update; CloudFormation's
+    rollback that follows must not fail on it too (UPDATE_ROLLBACK_FAILED), and leaves it as it is."""
+    properties = deployment_properties(model_arn)
+    _, deployment_arn = deployed(bedrock, events, properties)
+    retagged = properties | {"tags": [{"key": "team", "value": "platform"}]}
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    forward = events.update(deployment_arn, retagged, properties)
+    index.on_event(forward)
+    bedrock.set_deployment_status(deployment_arn, "Failed", "capacity lost")
+    with pytest.raises(RuntimeError, match="capacity lost"):
+        poll(forward, deployment_arn)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    back = events.update(deployment_arn, properties, retagged)
+    index.on_event(back)
+    assert poll(back, deployment_arn)["Data"]["status"] == "Failed"

@@ -174,6 +174,38 @@ def test_more_model_units_are_refused_for_a_committed_throughput(bedrock, events
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"modelUnits": "2"}, {"modelUnits": "2", "commitmentDuration": "OneMonth"}],
+    ids=["commitment-removed", "commitment-removed-and-units", "units-with-a-new-term"],
+)
+def test_a_committed_throughput_whose_term_has_ended_is_replaced_as_asked(bedrock, events, model_arn, change):
+    """The user guide (prov-throughput): "1 month - You can't delete the Provisioned Throughput until the one month
+    commitment term is over". Once it is over, the replacement is what the update asks for, and CloudFormation's
+    clean-up deletes the old one."""
+    old = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    _, throughput_arn = in_service(bedrock, events, old)
+    bedrock.expire_commitment(throughput_arn)
+    new = throughput_properties(model_arn) | change
+    replaced = index.on_event(update(events, throughput_arn, new, old))["PhysicalResourceId"]
+    assert replaced != throughput_arn
+    cleanup = events.delete(throughput_arn, old)
+    assert index.on_event(cleanup) == {"PhysicalResourceId": throughput_arn}
+    assert poll(cleanup, throughput_arn)["IsComplete"] is True
+    assert [t["provisionedModelArn"] for t in bedrock.throughputs()] == [replaced]
+
+
+def test_removing_the_commitment_of_a_throughput_in_its_term_is_refused_saying_until_when(bedrock, events, model_arn):
+    old = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    _, throughput_arn = in_service(bedrock, events, old)
+    described = bedrock.client().get_provisioned_model_throughput(provisionedModelId=throughput_arn)
+    ends = described["commitmentExpirationTime"]
+    with pytest.raises(RuntimeError, match=r"term ends at .*billed beside it until then\. ") as refused:
+        index.on_event(update(events, throughput_arn, throughput_properties(model_arn), old))
+    assert str(ends) in str(refused.value) and "second term" not in str(refused.value)
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
+
+
 def test_a_replacement_refuses_to_reuse_an_explicit_name(bedrock, events, model_arn):
     old = throughput_properties(model_arn, provisionedModelName="support")
     _, throughput_arn = in_service(bedrock, events, old)
