@@ -183,8 +183,24 @@ def test_the_options_take_what_a_rehearsal_can_use():
     )
     assert (args.job_minutes, args.template_job_minutes, args.job_quota) == (0.5, 720.0, 3)
     assert args.update_context == {"a": 1}
-    # The default context is the example app's, parsed as given ones are.
-    assert command._parser().parse_args([]).update_context == command.EXAMPLE_UPDATE
+
+
+@pytest.mark.parametrize(("example", "wanted"), [(False, {}), (True, command.EXAMPLE_UPDATE)], ids=["yours", "example"])
+def test_without_update_context_the_update_step_changes_only_the_examples_knobs(example, wanted, monkeypatch):
+    """The example app's knobs (a generic "team" among them) are not an app of yours: its update synthesizes it
+    with its own context again."""
+    contexts = []
+
+    def synthesize(app: str, outdir: Any, context: Any = None) -> Any:
+        contexts.append(context)
+        if len(contexts) == 2:
+            raise SynthesisFailed("recorded")
+        return outdir
+
+    monkeypatch.setattr(command, "synthesize", synthesize)
+    monkeypatch.setattr(command, "_is_example", lambda app: example)
+    assert command.main([] if example else ["--app", "python3 app.py"]) == 1
+    assert contexts == [None, wanted]
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--parameter takes NAME=VALUE")
     example = _is_example(args.app)
     app = args.app or f"{sys.executable} {DEFAULT_APP}"
+    # The example's knobs are not your app's: its update step changes only what you give.
+    update_context = args.update_context if args.update_context is not None else EXAMPLE_UPDATE if example else {}
     try:
         scores = _evaluation_scores(args.evaluation_score, example, args.model_evaluation_score)
     except ValueError as error:
@@ -106,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             steps = [
                 ("create", synthesize(app, Path(work) / "create")),
-                ("update", synthesize(app, Path(work) / "update", args.update_context)),
+                ("update", synthesize(app, Path(work) / "update", update_context)),
             ]
         except SynthesisFailed as error:
             print(f"{parser.prog}: {error}", file=sys.stderr)
@@ -127,8 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--update-context",
         type=_json_object,
-        default=json.dumps(EXAMPLE_UPDATE),
-        help="CDK context (a JSON object) for the update step; default: the example app's knobs",
+        help="CDK context (a JSON object) for the update step, over the app's own; default: none for an app given "
+        f"by --app, and the example app's knobs ({json.dumps(EXAMPLE_UPDATE)}) for it",
     )
     parser.add_argument("--job-minutes", type=_minutes, default=120.0, help="simulated duration of a job")
     parser.add_argument("--fail-job", action="append", default=[], help="jobs whose name contains this fail")
