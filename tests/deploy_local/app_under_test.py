@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A CDK app for the local deployment tests, shaped by CDK context:
 models (how many), completion (event_driven | polling), removal (retain | retain_on_update_or_delete | destroy),
-provider (framework | single_function), epochs (the models' epochCount: a change replaces their jobs),
+provider (framework | single_function | none: only what a model adds, none without models),
+epochs (the models' epochCount: a change replaces their jobs),
 committed_units (model units of a one-month committed throughput on each model: a change is refused),
 separate_provider (the models use the provider of another stack, RehearsalProviders), data_bucket (the name of an
 existing bucket the training data is in, rather than a bucket of the stack: one that outlives the stack),
@@ -29,8 +30,11 @@ completion = (
 )
 removal = getattr(cdk.RemovalPolicy, str(app.node.try_get_context("removal") or "retain").upper())
 provider_stack = cdk.Stack(app, "RehearsalProviders") if app.node.try_get_context("separate_provider") else stack
-provider = CustomizationProvider.of(
-    provider_stack, kind=ProviderKind[str(app.node.try_get_context("provider") or "framework").upper()]
+provider_kind = str(app.node.try_get_context("provider") or "framework")
+provider = (
+    None
+    if provider_kind == "none"
+    else CustomizationProvider.of(provider_stack, kind=ProviderKind[provider_kind.upper()])
 )
 epochs: int | str = int(app.node.try_get_context("epochs") or 1)
 if app.node.try_get_context("epochs_parameter"):

@@ -91,6 +91,11 @@ def _variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
         # Models retained, removed from the stack, and added back on the other provider kind.
         "polling-retain": (under_test, {"completion": "polling"}),
         "polling-retain-removed": (under_test, {"completion": "polling", "models": "0"}),  # "0": 0 would be the default
+        # Every model removed, and with them the provider: the clean-up deletes them through its functions.
+        "polling-removed": (
+            under_test,
+            {"completion": "polling", "removal": "destroy", "models": "0", "provider": "none"},
+        ),
         "polling-retain-single-function": (under_test, {"completion": "polling", "provider": "single_function"}),
         # The same template on the other provider kind: every model's ServiceToken changes.
         "polling-single-function": (

@@ -26,6 +26,8 @@ from cdk_bedrock_customization.rehearsal.single_function import install_moto_com
 from cdk_bedrock_customization.rehearsal.template import Environment, Template
 from moto import mock_aws
 
+from .rehearsal_support import cloud
+
 STACK = "LimitsUnderTest"
 TOKEN = "arn:aws:lambda:us-east-1:111122223333:function:StandIn"
 ENV = Environment("111122223333", "us-east-1", STACK, f"arn:aws:cloudformation:us-east-1:111122223333:stack/{STACK}/1")
@@ -114,6 +116,34 @@ def test_a_stack_of_500_resources_deploys_and_501_are_refused_before_anything_is
 
     assert stack.deploy(Template({"Resources": {f"H{n}": HANDLE for n in range(500)}}), tmp_path).succeeded
     assert len(stack.state) == 500
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            {"Outputs": {f"O{n}": {"Value": "v"} for n in range(201)}},
+            "Template format error: Number of outputs, 201, is greater than maximum allowed, 200",
+        ),
+        (
+            {"Parameters": {f"P{n}": {"Type": "String", "Default": "v"} for n in range(201)}},
+            "Template format error: Number of parameters, 201, is greater than maximum allowed, 200",
+        ),
+        ({"Description": "d" * 1025}, "Template format error: Description length is greater than 1024 bytes"),
+    ],
+    ids=["outputs", "parameters", "description"],
+)
+def test_the_quotas_pages_outputs_parameters_and_description_are_refused_before_anything_is_made(
+    stack, tmp_path, body, reason
+):
+    """The CloudFormation quotas page: 200 outputs and 200 parameters per template, a Description of 1,024 bytes."""
+    refused = stack.deploy(Template({"Resources": {"H": HANDLE}, **body}), tmp_path)
+    assert (refused.succeeded, refused.reason) == (False, f"{STACK}: ValidationError: {reason}")
+    assert stack.state == {}
+    at_most = {
+        key: dict(list(value.items())[:200]) if isinstance(value, dict) else value[:1024] for key, value in body.items()
+    }
+    assert stack.deploy(Template({"Resources": {"H": HANDLE}, **at_most}), tmp_path).succeeded
 
 
 def assembly_of(tmp_path: Path, name: str, size: int) -> Path:
@@ -220,3 +250,33 @@ def test_moto_refuses_what_eventbridge_refuses_of_the_single_functions_polling_r
         with pytest.raises(events.exceptions.ClientError, match="less than or equal to 8192"):
             events.put_targets(Rule="r" * 64, Targets=[{"Id": "2", "Arn": TOKEN, "Input": "i" * 8193}])
         assert [t["Id"] for t in events.list_targets_by_rule(Rule="r" * 64)["Targets"]] == ["1"]
+
+
+# --- a stack without resources, as the CDK CLI deploys it ------------------------------------------------------
+
+
+def one_stack_assembly(tmp_path: Path, name: str, body: Mapping[str, Any]) -> Path:
+    directory = tmp_path / name
+    directory.mkdir()
+    (directory / "Stack.template.json").write_text(json.dumps(body))
+    artifact = {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Stack.template.json"}}
+    (directory / "manifest.json").write_text(json.dumps({"artifacts": {STACK: artifact}}))
+    return directory
+
+
+def test_a_stack_without_resources_is_not_deployed_and_deletes_the_stack_it_empties(tmp_path):
+    """CloudFormation refuses a template without Resources (its one required section); the CDK CLI says "stack has
+    no resources, skipping deployment", or "deleting existing stack" when there is one."""
+    lines: list[str] = []
+    outputs_only = one_stack_assembly(tmp_path, "outputs-only", {"Outputs": {"Team": {"Value": "ml"}}})
+    with cloud(lines) as local:
+        assert local.deploy(outputs_only) == {}
+        assert any(line.endswith(f"{STACK}: stack has no resources, skipping deployment.") for line in lines)
+        assert STACK not in local.stacks
+
+        (created,) = local.deploy(one_stack_assembly(tmp_path, "handle", {"Resources": {"H": HANDLE}})).values()
+        assert created.succeeded and created.operation == "CREATE"
+        (emptied,) = local.deploy(outputs_only).values()
+        assert (emptied.operation, emptied.succeeded) == ("DELETE", True)
+        assert any(line.endswith(f"{STACK}: stack has no resources, deleting existing stack.") for line in lines)
+        assert local.stacks[STACK].status == "DELETE_COMPLETE"

@@ -375,6 +375,21 @@ def test_a_failed_job_rolls_the_stack_back_and_leaves_nothing_running(assemblies
         assert any("ROLLBACK_COMPLETE" in line for line in lines)
 
 
+def test_removing_every_model_deletes_them_through_the_provider_the_update_removes(assemblies):
+    """CloudFormation deletes what an update removed in its clean-up, a custom resource before the functions its
+    ServiceToken names, and Lambda runs the code a function was created with: the new cloud assembly no longer has
+    the provider's code, which still deletes the models."""
+    lines: list[str] = []
+    with cloud(lines, timings=Timings(job_minutes=30)) as local:
+        (created,) = local.deploy(assemblies["polling"]).values()
+        assert created.succeeded, created.reason
+        assert len(local.bedrock.models()) == 1
+        (removed,) = local.deploy(assemblies["polling-removed"]).values()
+        assert (removed.succeeded, removed.delete_failed) == (True, []), lines
+        assert local.bedrock.models() == []
+        assert not any("Cannot find module" in line for line in lines)
+
+
 def test_a_job_longer_than_an_hour_fails_when_polled_and_deploys_when_event_driven(assemblies, capsys):
     # Six hours: far beyond the hour that polling waits, whatever the real time each poll takes here.
     timings = Timings(job_minutes=360)

@@ -232,6 +232,13 @@ class LocalCloud:
             for artifact in artifacts:
                 if stacks is not None and artifact.name not in stacks:
                     continue
+                if not artifact.template.resources:  # CloudFormation refuses a template without resources
+                    emptied = self._without_resources(artifact.name)
+                    if emptied is not None:
+                        outcomes[artifact.name] = emptied
+                    if emptied is None or emptied.succeeded:
+                        continue
+                    break
                 refusal = self._publish_file_assets(artifact, assembly_dir)
                 if refusal is not None:
                     outcomes[artifact.name] = refusal
@@ -303,6 +310,16 @@ class LocalCloud:
                 continue
             outcomes[name] = stack.delete((retain_resources or {}).get(name, ()))
         return outcomes
+
+    def _without_resources(self, name: str) -> Outcome | None:
+        """What the CDK CLI does with a stack that has no resources: it deletes the stack of that name, or, when there
+        is none, deploys nothing (None)."""
+        stack = self.stacks.get(name)
+        if stack is None or stack.status == "DELETE_COMPLETE":
+            self.printer.line(f"{name}: stack has no resources, skipping deployment.")
+            return None
+        self.printer.line(f"{name}: stack has no resources, deleting existing stack.")
+        return self.delete([name])[name]
 
     def _stack_to_deploy(self, name: str) -> LocalStack | Outcome:
         """The stack of that name; a new one, with a new stack id as CloudFormation gives it, when there is none or

@@ -213,7 +213,7 @@ class LambdaService:
     def _run_node_function(self, function: Deployed, event: dict[str, Any]) -> CallResult:
         entry = function.properties["Handler"].rsplit(".", 1)[1]
         key = str(function.properties["Code"]["S3Key"])
-        asset_dir = self.resources.assembly_dir / f"asset.{key.removesuffix('.zip')}"
+        asset_dir = self.resources.asset_folder(f"asset.{key.removesuffix('.zip')}")
         return self._host.call(asset_dir, entry, _variables(function), event)
 
     def _start_execution(self, state_machine_arn: str, execution_input: str) -> None:

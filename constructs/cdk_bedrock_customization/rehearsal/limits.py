@@ -1,6 +1,7 @@
 """Limits that only AWS checks (DESIGN.md, fact 11), refused here as AWS refuses them.
 
-- a stack: at most 500 resources, and a template of at most 1 MB (1,048,576 bytes, passed through S3, as the CDK
+- a stack: at most 500 resources, 200 outputs and 200 parameters, a Description of at most 1,024 bytes, and a
+  template of at most 1 MB (1,048,576 bytes, passed through S3, as the CDK
   CLI passes every template of more than 51,200 bytes); CloudFormation refuses the stack operation before it
   starts (a ValidationError);
 - a Lambda function's environment variables: 4 KB, measured as Lambda measures them, the variables as compact
@@ -25,6 +26,10 @@ from .._cycles import cycle_of
 from .template import Environment, Template
 
 MAX_RESOURCES = 500
+# The CloudFormation quotas page: outputs and parameters per template, and a template's Description.
+MAX_OUTPUTS = 200
+MAX_PARAMETERS = 200
+MAX_DESCRIPTION_BYTES = 1024
 MAX_TEMPLATE_BYTES = 1_048_576
 MAX_LAMBDA_ENVIRONMENT_BYTES = 4096
 MAX_RULE_NAME_CHARACTERS = 64
@@ -37,9 +42,19 @@ MAX_WAIT_CONDITION_SECONDS = 43200
 def template_refusal(template: Template, env: Environment) -> str | None:
     """CloudFormation's ValidationError message for a template it refuses before the stack operation, or None. A
     DependsOn names a resource the template makes in env: not one whose Condition is false (cfn-lint's E3005)."""
-    count = len(template.resources)
-    if count > MAX_RESOURCES:
-        return f"Template format error: Number of resources, {count}, is greater than maximum allowed, {MAX_RESOURCES}"
+    sections = (
+        ("resources", template.resources, MAX_RESOURCES),
+        ("outputs", template.outputs, MAX_OUTPUTS),
+        ("parameters", template.parameters, MAX_PARAMETERS),
+    )
+    for section, declared, most in sections:
+        if len(declared) > most:
+            return (
+                f"Template format error: Number of {section}, {len(declared)}, is greater than maximum allowed, {most}"
+            )
+    description = str(template.body.get("Description", ""))
+    if len(description.encode()) > MAX_DESCRIPTION_BYTES:
+        return f"Template format error: Description length is greater than {MAX_DESCRIPTION_BYTES} bytes"
     if template.size_bytes > MAX_TEMPLATE_BYTES:
         return f"Template may not exceed {MAX_TEMPLATE_BYTES} bytes in size ({template.size_bytes} bytes)"
     needs = {logical_id: sorted(template.dependencies(logical_id)) for logical_id in template.resources}

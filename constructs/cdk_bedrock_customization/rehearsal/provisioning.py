@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from itertools import count
-from pathlib import Path
 from typing import Any
 
 from . import auto_delete_objects, bucket_deployments, buckets, cross_region_exports
@@ -85,7 +84,6 @@ class Provisioner:
         self.wait_conditions = wait_conditions
         self.functions = functions
         self.resources = resources
-        self._assembly_dirs: list[Path] = []  # those the stack's bucket deployments were played from, newest first
 
     def create(self, logical_id: str, resource_type: str, properties: dict[str, Any], generation: int) -> Deployed:
         if bucket_deployments.handles(resource_type):
@@ -204,9 +202,7 @@ class Provisioner:
         """A Custom::CDKBucketDeployment request, played in moto's S3. A failure is answered as the handler
         answers it: with the request's physical id, or on a Create, its log stream's name (CloudFormation keeps
         it, and a rollback sends it a Delete)."""
-        assembly_dir = self.resources.assembly_dir
-        self._assembly_dirs = [assembly_dir, *(known for known in self._assembly_dirs if known != assembly_dir)]
-        place = bucket_deployments.Place(self.env.region, tuple(self._assembly_dirs), self._bucket_tags)
+        place = bucket_deployments.Place(self.env.region, tuple(self.resources.assembly_dirs), self._bucket_tags)
         try:
             answer = bucket_deployments.apply(request_type, properties, old_properties, physical_id, place)
         except bucket_deployments.NotPlayed as refusal:

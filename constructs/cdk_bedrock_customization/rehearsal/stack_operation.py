@@ -99,7 +99,8 @@ class StackOperation:
         previous_template, previous_state = resources.template, dict(resources.state)
         previous_imports, previous_exports = resources.imports, resources.exports() if resources.state else {}
         resources.imports = set()  # what the new template imports, found as it is resolved
-        resources.template, resources.assembly_dir = template, assembly_dir
+        resources.template = template
+        resources.deployed_from(assembly_dir)
         outcome = Outcome(operation, True)
         stack_event(self.resources, self.printer, f"{operation}_IN_PROGRESS")
         wanted = [lid for lid in template.resources if template.included(lid, self.env)]

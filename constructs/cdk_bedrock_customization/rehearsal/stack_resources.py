@@ -83,10 +83,25 @@ class StackResources:
         self.stack_events: list[StackEvent] = []
         self.template = Template({"Resources": {}})
         self.assembly_dir = Path(".")
+        # Every cloud assembly the stack was deployed from, newest first. An asset's folder is named by its content's
+        # hash, so any of them that has it holds that content: a function runs the code it was created or updated
+        # with, though a later assembly no longer has it (its function is being deleted).
+        self.assembly_dirs: list[Path] = []
         # The exports this stack's template imported (CloudFormation keeps them from being deleted).
         self.imports: set[str] = set()
         self.lock = threading.RLock()
         self._import_value = import_value
+
+    def deployed_from(self, assembly_dir: Path) -> None:
+        self.assembly_dir = assembly_dir
+        self.assembly_dirs = [assembly_dir, *(known for known in self.assembly_dirs if known != assembly_dir)]
+
+    def asset_folder(self, name: str) -> Path:
+        """The folder of this asset (asset.HASH) in the newest assembly that has it (else in the newest)."""
+        return next(
+            (directory / name for directory in self.assembly_dirs if (directory / name).exists()),
+            self.assembly_dir / name,
+        )
 
     def record(self, deployed: Deployed) -> None:
         deployed.updated_at = self.clock.now()
