@@ -68,9 +68,16 @@ KIND = lifecycle.ResourceKind(
     reported={"modelKmsKeyArn": "modelKmsKeyArn"},  # GetCustomModel does not report the source or role
     quota=IMPORT_QUOTA,
     has_made_it=lambda model: model.get("modelStatus") == "Active",
-    # ListCustomModels' nameContains matches a trained model's job name, which a model imported so has none of.
+    # ListCustomModels' nameContains matches a trained model's job name, which a model imported so has none of; the
+    # models shared with the account (isOwned false) are not this stack's.
     candidates=lifecycle.listed_by_name(
-        "list_custom_models", "modelSummaries", "modelName", _get_model, arn_member="modelArn", contains=None
+        "list_custom_models",
+        "modelSummaries",
+        "modelName",
+        _get_model,
+        arn_member="modelArn",
+        contains=None,
+        filters={"isOwned": True},
     ),
 )
 

@@ -511,14 +511,15 @@ def listed_by_name(
     *,
     arn_member: str = "jobArn",
     contains: str | None = "nameContains",
+    filters: Mapping[str, Any] | None = None,
 ) -> Callable[[Any, Desired], Iterator[dict[str, Any]]]:
     """ResourceKind.candidates of a type found by its generated name: this logical id's resources under any of its
     generated names (those of another configuration), newest first. An update in place to an alike configuration
     (_same_but_for_how_it_is_named_or_ran) leaves a resource under the name of the one it was made from, which
     the desired configuration's names do not find: a rollback to that configuration, or a stack of the same name
     deployed again, would else make another (train again) or hold none. listing: the client's List method, whose
-    request takes contains (None: it has no filter by this name) and whose summaries member lists them, each with
-    its name_member and arn_member."""
+    request takes contains (None: it has no filter by this name) and filters, and whose summaries member lists them,
+    each with its name_member and arn_member."""
 
     def candidates(client: Any, desired: Desired) -> Iterator[dict[str, Any]]:
         if name_member in desired.request:  # a given name holds it, whatever its configuration
@@ -526,7 +527,9 @@ def listed_by_name(
         stem, pattern = contract.generated_names(
             desired.stack_name, desired.logical_id, lowercase=desired.contract.lowercase_names
         )
-        listing_request = {"sortBy": "CreationTime", "sortOrder": "Descending"} | ({contains: stem} if contains else {})
+        listing_request = {"sortBy": "CreationTime", "sortOrder": "Descending", **(filters or {})}
+        if contains:
+            listing_request[contains] = stem
         for summary in listed(getattr(client, listing), summaries, **listing_request):
             live = get(client, summary[arn_member]) if pattern.fullmatch(summary.get(name_member, "")) else None
             if live is not None:
@@ -591,7 +594,9 @@ def _ran_otherwise(kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[st
         return False
     ran_with = {path: _member(live, path) for path in paths}
     asked = {path: _member(desired.request, path) for path in paths}
-    if not kind.has_made_it(live) and any((ran_with[path] is None) != (asked[path] is None) for path in paths):
+    # What its Get response reports (a model's role is not: CreateCustomModel's GetCustomModel).
+    reported = [path for path in paths if path.split(".")[0] in kind.reported]
+    if not kind.has_made_it(live) and any((ran_with[path] is None) != (asked[path] is None) for path in reported):
         return False
     # Made before WHAT_IT_MAKES_TAG: its fingerprint, of the configuration it was made with, is Bedrock's record's.
     return tags.get(WHAT_IT_MAKES_TAG) == desired.what_it_makes or tags.get(

@@ -74,6 +74,12 @@ def _point_at_model(client: Any, deployment: Mapping[str, Any], desired: lifecyc
     target = update["modelArn"] if updating else deployment["modelArn"]
     if target == wanted:
         return
+    if deployment["status"] == "Failed" and lifecycle.MAKES_NOTHING.get()():
+        # Bedrock updates an Active deployment only: a write would fail the rollback for good (a throughput's too).
+        logger.warning(
+            "Custom model deployment %s failed; the rollback leaves it as it is", deployment["modelDeploymentName"]
+        )
+        return
     if updating:
         raise lifecycle.ChangeInProgress(KIND.noun, deployment["modelDeploymentName"], target, f"serving {wanted}")
     arn = deployment["customModelDeploymentArn"]

@@ -153,13 +153,19 @@ def test_a_new_role_changes_an_imported_model_in_place_and_a_model_still_importi
     assert len(bedrock.calls_to("CreateCustomModel")) == (1 if status == "Active" else 2)
 
 
-def test_every_stack_made_again_takes_the_model_its_first_imported_though_its_role_was_drawn_anew(bedrock, events):
+@pytest.mark.parametrize("status", ["Active", "Creating"])
+def test_every_stack_made_again_takes_the_model_its_first_imported_though_its_role_was_drawn_anew(
+    bedrock, events, status
+):
     """A stack of the same name deleted with RETAIN and deployed again makes its service role anew, under a name
-    CloudFormation draws again: the model its first imported is taken, by every stack made again; nothing imports
-    again."""
-    _event, model_arn = imported(bedrock, events)
+    CloudFormation draws again: the model its first imported, imported or still importing (GetCustomModel does not
+    report the role it reads with), is taken by every stack made again; nothing imports again. The models shared
+    with the account are not looked at."""
+    _event, model_arn = create(events, import_properties())
+    bedrock.set_model_status(model_arn, status)
     for drawn in range(3):
         again = CloudFormationEvents(resource_type=RESOURCE_TYPE)  # a new stack id, the same stack name
         taken = index.on_event(again.create(import_properties(roleArn=f"{ROLE_ARN}-drawn-anew-{drawn}")))
         assert taken["PhysicalResourceId"] == model_arn
     assert len(bedrock.calls_to("CreateCustomModel")) == 1
+    assert {listing.get("isOwned") for listing in bedrock.calls_to("ListCustomModels")} == {True}

@@ -138,3 +138,27 @@ def test_a_failed_deployment_fails_an_update_but_not_its_rollback(bedrock, event
     back = events.update(deployment_arn, properties, retagged)
     index.on_event(back)
     assert poll(back, deployment_arn)["Data"]["status"] == "Failed"
+
+
+@pytest.mark.parametrize("failed", ["while-pointed", "once-pointed"])
+def test_the_rollback_of_a_model_change_leaves_a_failed_deployment_as_it_is(
+    bedrock, events, model_arn, monkeypatch, failed
+):
+    """Bedrock points an Active deployment only: the rollback's UpdateCustomModelDeployment on a Failed one would
+    be refused, and the rollback stuck (UPDATE_ROLLBACK_FAILED)."""
+    properties = deployment_properties(model_arn)
+    _, deployment_arn = deployed(bedrock, events, properties)
+    moved = deployment_properties(active_model(bedrock, "support-v2"))
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    forward = events.update(deployment_arn, moved, properties)
+    index.on_event(forward)
+    if failed == "once-pointed":
+        bedrock.finish_deployment_update(deployment_arn)
+        assert poll(forward, deployment_arn)["IsComplete"] is True  # a later resource fails
+    bedrock.set_deployment_status(deployment_arn, "Failed", "capacity lost")
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    mark = len(bedrock.calls)
+    back = events.update(deployment_arn, properties, moved)
+    assert index.on_event(back) == {"PhysicalResourceId": deployment_arn}
+    assert poll(back, deployment_arn)["Data"]["status"] == "Failed"
+    assert [call.operation for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))] == []
