@@ -358,7 +358,8 @@ def _wait_id(key: str, timeout_seconds: int) -> str:
 
 
 def _check_schedules(**intervals: cdk.Duration | None) -> None:
-    """The notifier's schedules are EventBridge rates: a whole number of minutes, at least 1."""
+    """The notifier's schedules are EventBridge rates: a whole number of minutes, at least 1; and at most the longest
+    wait, which a lost event would otherwise let time out before the schedule looks."""
     check_types(**{name: (interval, (cdk.Duration, type(None))) for name, interval in intervals.items()})
     for name, interval in intervals.items():
         if interval is None or interval.is_unresolved():
@@ -368,6 +369,11 @@ def _check_schedules(**intervals: cdk.Duration | None) -> None:
             raise ValueError(
                 f"{name}: {interval.to_human_string()} is not a whole number of minutes, at least 1 (the notifier's "
                 "schedule is an EventBridge rate)"
+            )
+        if minutes * 60 > MAX_WAIT_SECONDS:
+            raise ValueError(
+                f"{name}: {interval.to_human_string()} is longer than 12 hours, the longest a wait condition waits: "
+                "a wait whose event is lost would time out before the notifier looks"
             )
 
 

@@ -474,3 +474,13 @@ def _refs(template: dict[str, Any]) -> set[str]:
 
     walk(template)
     return found
+
+
+@pytest.mark.parametrize("setting", ["backstop_interval", "check_interval"])
+def test_a_schedule_longer_than_the_longest_wait_is_refused(setting):
+    """A wait condition waits at most 12 hours (its Timeout, 43200 s): a backstop that looks less often cannot settle
+    a wait whose event was lost before it times out."""
+    stack = cdk.Stack(cdk.App(), "Schedules")
+    with pytest.raises(ValueError, match=f"{setting}: 12 hours 1 minute is longer than 12 hours"):
+        JobCompletionNotifier.of(stack, **{setting: cdk.Duration.minutes(721)})
+    JobCompletionNotifier.of(stack, **{setting: cdk.Duration.hours(12)})

@@ -156,6 +156,11 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
         lambda stack, bucket: JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.seconds(30)),
         lambda stack, bucket: custom_model(stack, bucket),  # an event-driven model, on a whole notifier
     ),
+    "a notifier backstop longer than any wait": (
+        nothing,
+        lambda stack, bucket: JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.minutes(721)),
+        lambda stack, bucket: JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.hours(12)),
+    ),
     "a provider setting out of range": (
         nothing,
         lambda stack, bucket: CustomizationProvider.of(stack, max_concurrent_jobs=0),
