@@ -30,7 +30,6 @@ from .models_file import (
     Problem,
     _cut,
     _label,
-    _position,
     _show,
 )
 from .weights import WeightsError, validate_weights
@@ -299,12 +298,12 @@ class EntryChecks(EvaluationChecks):
         rule = message.split(", got ", 1)[0]
         given = sorted(
             (name for name in names if name in entry),
-            key=lambda name: _position(self.file.document, [section, key, name]),
+            key=lambda name: self.file.position([section, key, name]),
         )
         if not given:
             return self.file.problem([section, key], f"{rule}: {' or '.join(names)}")
         *others, last = given
-        also = ", ".join(f"{name} (line {_position(self.file.document, [section, key, name])[0]})" for name in others)
+        also = ", ".join(f"{name} (line {self.file.position([section, key, name])[0]})" for name in others)
         return self.file.problem([section, key, last], f"{rule}; {also} is also given")
 
 

@@ -669,6 +669,7 @@ class ModelsFile:
     stage: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     found_while_reading: list[_Found] = field(default_factory=list, repr=False)
+    merged_keys: _MergedKeys = field(default_factory=lambda: _MergedKeys(), repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | Path, stage: str | None = None) -> ModelsFile:
@@ -717,7 +718,7 @@ class ModelsFile:
         except YAMLError as error:
             refused = _yaml_error(error, text)
         except Exception as error:  # whatever else the parser raises is a problem of the file
-            refused = (None, f"cannot be read as YAML: {type(error).__name__}")
+            refused = (None, f"cannot be read as YAML: {type(error).__name__}: {_one_line(str(error), 200)}")
         if refused:
             mark, message = refused
             line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -775,7 +776,7 @@ class ModelsFile:
         if not isinstance(stages, CommentedMap) or stage not in stages:
             names = ", ".join(map(_show, self.stages())) or "none"
             raise ModelsFileError([self.problem(["stages"], f"no stage {_show(stage)}; the file has {names}")])
-        merged = _merge(self.document, stages[stage])
+        merged = _merge(self.document, stages[stage], self.merged_keys)
         del merged["stages"]
         return ModelsFile(self.path, merged, stage, _to_plain(merged, [], []))
 
@@ -810,8 +811,13 @@ class ModelsFile:
         except (OSError, ValueError, RuntimeError):  # a name too long, a NUL character, a symlink loop
             return None
 
+    def position(self, path: Sequence[Any], *, at_key: bool = False) -> tuple[int, int]:
+        """1-based line and column of the value at path (of its key with at_key), or of the nearest enclosing
+        node that exists."""
+        return _position(self.document, path, self.merged_keys, at_key=at_key)
+
     def problem(self, path: list[Any], message: str, *, label: str | None = None, at_key: bool = False) -> Problem:
-        line, column = _position(self.document, path, at_key=at_key)
+        line, column = self.position(path, at_key=at_key)
         return Problem(str(self.path), line, column, label or _label(path), message)
 
     def error(self, path: list[Any], message: str) -> ModelsFileError:
@@ -1212,21 +1218,38 @@ def _part_label(part: Any) -> str:
     return f"({_kind(part)})"
 
 
-def _key_position(node: CommentedMap, key: Any) -> list[int] | None:
+class _MergedKeys:
+    """Which mapping each key merged in with <<: comes from (the first of the merge list that holds it), found once
+    per mapping: scanning a long merge list for every key would take time quadratic in the file."""
+
+    def __init__(self) -> None:
+        self._by_mapping: dict[int, tuple[CommentedMap, dict[Any, CommentedMap]]] = {}
+
+    def source(self, node: CommentedMap, key: Any) -> CommentedMap | None:
+        known = self._by_mapping.get(id(node))
+        if known is None:  # the node is held in the entry, so its id is not another's meanwhile
+            sources: dict[Any, CommentedMap] = {}
+            for source in getattr(node, "merge", None) or []:
+                source = source[1] if isinstance(source, tuple) else source
+                if isinstance(source, CommentedMap):
+                    for name in source:
+                        sources.setdefault(name, source)
+            known = self._by_mapping[id(node)] = (node, sources)
+        return known[1].get(key)
+
+
+def _key_position(node: CommentedMap, key: Any, merged_keys: _MergedKeys) -> list[int] | None:
     """[key line, key column, value line, value column] of key in node, 0-based, also for a key merged in
     with <<: (then where the mapping it comes from holds it)."""
     # ruamel.yaml leaves lc.data None on a mapping with no keys of its own (only <<: *anchor, or a !!omap)
     position = (node.lc.data or {}).get(key)
     if position is not None:
         return list(position)
-    for source in getattr(node, "merge", None) or []:
-        source = source[1] if isinstance(source, tuple) else source
-        if isinstance(source, CommentedMap) and key in source:
-            return _key_position(source, key)
-    return None
+    source = merged_keys.source(node, key)
+    return None if source is None else _key_position(source, key, merged_keys)
 
 
-def _position(document: Any, path: Sequence[Any], *, at_key: bool = False) -> tuple[int, int]:
+def _position(document: Any, path: Sequence[Any], merged_keys: _MergedKeys, *, at_key: bool = False) -> tuple[int, int]:
     """1-based line and column of the value at path (of its key with at_key), or of the nearest enclosing
     node that exists."""
     node = document
@@ -1235,7 +1258,7 @@ def _position(document: Any, path: Sequence[Any], *, at_key: bool = False) -> tu
         position: Any = None
         try:
             if isinstance(node, CommentedMap) and part in node:
-                position = _key_position(node, part)
+                position = _key_position(node, part, merged_keys)
             elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
                 position = (node.lc.data or {}).get(part)
         except TypeError:  # an unhashable part
@@ -1248,15 +1271,18 @@ def _position(document: Any, path: Sequence[Any], *, at_key: bool = False) -> tu
     return line, column
 
 
-def _merge(base: Any, override: Any) -> Any:
+def _merge(base: Any, override: Any, merged_keys: _MergedKeys) -> Any:
     """override merged into base: mappings merge key by key (keeping each value's position), the rest replaces."""
     if not (isinstance(base, CommentedMap) and isinstance(override, CommentedMap)):
         return override
     merged = CommentedMap()
     for source in (base, override):
         for key in source:
-            merged[key] = _merge(merged[key], source[key]) if key in merged and source is override else source[key]
-            position = _key_position(source, key)
+            if key in merged and source is override:
+                merged[key] = _merge(merged[key], source[key], merged_keys)
+            else:
+                merged[key] = source[key]
+            position = _key_position(source, key, merged_keys)
             if position is not None:
                 merged.lc.add_kv_line_col(key, position)
     merged.lc.line, merged.lc.col = base.lc.line, base.lc.col

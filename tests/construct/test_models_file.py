@@ -1411,3 +1411,38 @@ def test_the_validate_commands_end_quietly_with_their_exit_code_when_their_reade
     else:
         arguments = [str(tmp_path / f"missing-{index}") for index in range(500)]
     assert with_reader_gone(CLI_MAIN, command, *arguments) == (1, "")
+
+
+def _calls_to_check(text: str, path: Path) -> int:
+    """How many Python function calls ModelsFile.check makes on this text: a measure of its work that no machine's
+    speed changes."""
+    import cProfile
+    import pstats
+
+    path.write_text(text)
+    profile = cProfile.Profile()
+    profile.runcall(ModelsFile.check, path)
+    return int(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
+
+
+def test_a_long_merge_list_is_checked_in_time_linear_in_the_file(tmp_path):
+    """An entry that merges in many anchors (<<: [*a0, *a1, ...]), each key of which is a problem placed in the file:
+    finding where a merged key comes from once per mapping, not by scanning the merge list for each key."""
+
+    def merging(anchors: int) -> str:
+        defined = "".join(f"    a{i}: &a{i} {{u{i}: 1}}\n" for i in range(anchors))
+        merged = ", ".join(f"*a{i}" for i in range(anchors))
+        return f"models:\n  base:\n    base_model: amazon.nova-micro-v1:0:128k\n{defined}  m:\n    <<: [{merged}]\n"
+
+    calls = [_calls_to_check(merging(anchors), tmp_path / f"merging-{anchors}.yaml") for anchors in (400, 800)]
+    # Twice the anchors: twice the work (scanning the merge list for each key made it 2.36 times, and 4 times in the
+    # limit).
+    assert calls[1] < 2.15 * calls[0], calls
+
+
+def test_what_the_parser_refuses_otherwise_is_said_with_its_reason(tmp_path, capsys):
+    """The YAML spec asks a parser to read a later minor version (%YAML 1.3) with a warning; ruamel.yaml refuses it
+    with an AssertionError, whose reason the problem gives rather than its type alone."""
+    code, lines = validate(capsys, write(tmp_path, "%YAML 1.3\n---\n" + GOOD))
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith("1:1: (file): cannot be read as YAML: ") and "(1, 3)" in lines[0]
