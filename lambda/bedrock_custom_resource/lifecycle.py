@@ -441,14 +441,16 @@ def create_or_adopt(
     job's model deleted): nothing is made, and the answer is an id of nothing (NOTHING_MADE), so that CloudFormation's
     clean-up removes what the update made, as its policy says, and the stack holds nothing, as before the update. So
     it is for a late request (MAKES_NOTHING): CloudFormation no longer waits for its answer."""
+    # The resource an update replaces is not taken for differing only in what it runs with: running with what the
+    # update changes, it is the one to replace (changed in place once it has made what it makes: update). Any other
+    # resource of this logical id is, as on a create.
+    replaced = None if replacing is None else replacing[kind.arn_member]
     for number in range(1, MAX_NAME_ATTEMPTS + 1):
         request = desired.attempt(number)
         name = request[kind.name_member]
         live = kind.get(client, name)
         if live is None:
-            # Not for an update's replacement: its old resource, running with what the update changes, is that
-            # resource (in place once it has made what it makes: update).
-            kept = _kept_under_another_name(kind, client, desired, ran_otherwise=replacing is None)
+            kept = _kept_under_another_name(kind, client, desired, replaced)
             if kept is not None:
                 return _adopt(kind, client, desired, kept, kind.own_tags(client, kept))
             if makes_nothing():
@@ -471,7 +473,7 @@ def create_or_adopt(
             tags.get(FINGERPRINT_TAG) == desired.fingerprint
             or _made_from_it(kind, desired, tags)
             # A name you gave holding this logical id's resource made with another role, network or grader.
-            or (replacing is None and _ran_otherwise(kind, live, tags, desired))
+            or (arn != replaced and _ran_otherwise(kind, live, tags, desired))
         )
         if not alike:
             replaced = "" if replacing is None else replacing[kind.arn_member]
@@ -564,18 +566,18 @@ def _adopt(
 
 
 def _kept_under_another_name(
-    kind: ResourceKind, client: Any, desired: Desired, *, ran_otherwise: bool
+    kind: ResourceKind, client: Any, desired: Desired, replaced: str | None
 ) -> Mapping[str, Any] | None:
     """A resource of the desired configuration that this logical id made, and that can be used, under a name a create
-    does not look at (ResourceKind.candidates: a throughput renamed, or given a name, since), or, with ran_otherwise,
-    one that differs from it only in what it used while running (_ran_otherwise)."""
+    does not look at (ResourceKind.candidates: a throughput renamed, or given a name, since), or one that differs from
+    it only in what it used while running (_ran_otherwise), but the one an update replaces (replaced, its ARN)."""
     for live in kind.candidates(client, desired):
         try:
             tags = kind.own_tags(client, live)
         except client.exceptions.ResourceNotFoundException:
             continue  # deleted since it was listed (another stack's delete or rollback): no candidate
         alike = tags.get(FINGERPRINT_TAG) == desired.fingerprint or (
-            ran_otherwise and _ran_otherwise(kind, live, tags, desired)
+            live[kind.arn_member] != replaced and _ran_otherwise(kind, live, tags, desired)
         )
         if alike and _ours(desired, tags) and kind.unusable(client, live) is None:
             return live

@@ -1413,6 +1413,48 @@ def test_a_job_replaced_with_a_new_wait_condition_or_none_is_replaced(bedrock, j
     assert job_kind.create_operation in writes(bedrock, mark)
 
 
+# For each type made with a role: its properties of one configuration or another (a variant), and the role.
+MADE_WITH_A_ROLE = {
+    "job": (resource_kinds.JOB, lambda variant: {"hyperParameters": {"epochCount": str(variant + 1)}}),
+    "import-job": (
+        resource_kinds.IMPORT_JOB,
+        lambda variant: {"modelDataSource": {"s3DataSource": {"s3Uri": f"s3://weights-bucket/v{variant}/"}}},
+    ),
+    "nova-model": (
+        resource_kinds.IMPORT,
+        lambda variant: {"modelSourceConfig": {"s3DataSource": {"s3Uri": f"{ESCROW_URI}v{variant}/"}}},
+    ),
+}
+
+
+def role(number: int) -> str:
+    return f"{ROLE_ARN}-drawn-anew-{number}"
+
+
+@pytest.mark.parametrize("made", MADE_WITH_A_ROLE)
+@pytest.mark.parametrize("stacks", ["one-stack", "made-again"])
+def test_an_update_back_to_an_earlier_configuration_takes_its_resource_whatever_role_it_ran_with(bedrock, made, stacks):
+    """v0 (role 1), then v1 (role 2): a replacement, v0's resource kept (UpdateReplacePolicy Retain, the default), or
+    in a stack made again after the first was deleted with RETAIN; then back to v0 with role 2. The update's
+    replacement takes v0's resource, which differs only in its role, as a create does: nothing trains or imports
+    again."""
+    kind, variant = MADE_WITH_A_ROLE[made]
+
+    def properties(number: int, role_number: int) -> dict[str, Any]:
+        return kind.properties(bedrock) | variant(number) | {"roleArn": role(role_number)}
+
+    stack = Stack.named(bedrock, kind)
+    first, _ = stack.create(properties(0, 1))
+    if stacks == "made-again":
+        stack = Stack.named(bedrock, kind)  # a new stack id, the same stack name; the first retained its resource
+        second, _ = stack.create(properties(1, 2))
+    else:
+        second, _ = stack.update(first, properties(1, 2), properties(0, 1))
+    assert second != first
+    assert stack.update(second, properties(0, 2), properties(1, 2))[0] == first
+    assert sum(call.operation == kind.create_operation for call in bedrock.calls) == 2
+
+
 @pytest.mark.parametrize(
     "change", [{"roleArn": ROLE_ARN + "-v2"}, {"updateReplacePolicy": "Delete"}], ids=["identifying", "replace-policy"]
 )
