@@ -171,8 +171,9 @@ class Desired:
             tags.append({"key": FINGERPRINT_TAG, "value": self.fingerprint})
             tags.append({"key": STACK_TAG, "value": self.stack_id})
             tags.append({"key": LOGICAL_ID_TAG, "value": self.logical_id})
-            if self.what_it_makes is not None:
-                tags.append({"key": WHAT_IT_MAKES_TAG, "value": self.what_it_makes})
+            what_it_makes = self.what_it_makes
+            if what_it_makes is not None:
+                tags.append({"key": WHAT_IT_MAKES_TAG, "value": what_it_makes})
         return tags
 
     def holder(self, tags: Mapping[str, str]) -> str | None:
@@ -600,10 +601,10 @@ def _ran_otherwise(kind: ResourceKind, live: Mapping[str, Any], tags: Mapping[st
     reported = [path for path in paths if path.split(".")[0] in kind.reported]
     if not kind.has_made_it(live) and any((ran_with[path] is None) != (asked[path] is None) for path in reported):
         return False
+    if tags.get(WHAT_IT_MAKES_TAG) == desired.what_it_makes:
+        return True
     # Made before WHAT_IT_MAKES_TAG: its fingerprint, of the configuration it was made with, is Bedrock's record's.
-    return tags.get(WHAT_IT_MAKES_TAG) == desired.what_it_makes or tags.get(
-        FINGERPRINT_TAG
-    ) == desired.fingerprint_had_it_run_with(ran_with)
+    return tags.get(FINGERPRINT_TAG) == desired.fingerprint_had_it_run_with(ran_with)
 
 
 def _member(value: Any, path: str) -> Any:
