@@ -244,10 +244,11 @@ class ResourceContract:
 
 
 def _reserved_tag_problems(
-    resource: ResourceContract, request: Mapping[str, Any], is_unresolved: IsUnresolved
+    resource: ResourceContract, request: Mapping[str, Any], is_unresolved: IsUnresolved, new: bool = True
 ) -> tuple[list[str], set[str]]:
-    """Tags that claim the handler's keys, and more tags than a resource keeps (its own tags: with the handler's);
-    and the service model's count problem that the latter replaces (it names Bedrock's limit too)."""
+    """Tags that claim the handler's keys, and more tags than a resource keeps (its own tags: with the handler's;
+    not new, one more, in the room of WHAT_IT_MAKES_TAG, as before that tag); and the service model's count problem
+    that the latter replaces (it names Bedrock's limit too)."""
     problems, superseded = [], set()
     for member in resource.tag_members:
         tags = request.get(member)
@@ -259,7 +260,8 @@ def _reserved_tag_problems(
                 problems.append(f"{member}: the tag key {key!r} is reserved for cdk-bedrock-customization")
         handler_tags = resource.handler_tags if member == resource.tag_members[0] else ()
         most = MAX_TAGS_PER_RESOURCE - len(handler_tags)
-        if len(tags) > most:
+        made_before_what_it_makes = not new and WHAT_IT_MAKES_TAG in handler_tags and len(tags) == most + 1
+        if len(tags) > most and not made_before_what_it_makes:
             theirs = (
                 f", and {', '.join(map(repr, handler_tags))} are cdk-bedrock-customization's" if handler_tags else ""
             )
@@ -682,12 +684,17 @@ def properties_with_defaults(resource_type: str, properties: Mapping[str, Any]) 
 
 
 def create_request(
-    resource_type: str, properties: Mapping[str, Any], *, is_unresolved: IsUnresolved = _never_unresolved
+    resource_type: str,
+    properties: Mapping[str, Any],
+    *,
+    is_unresolved: IsUnresolved = _never_unresolved,
+    new: bool = True,
 ) -> dict[str, Any]:
     """The request for these properties of resource_type, typed as Bedrock expects.
 
     Generated names may be absent (see generated_name); clientRequestToken is always derived by the
-    handler, so it may not be given. Handler members are checked, and left out of the request.
+    handler, so it may not be given. Handler members are checked, and left out of the request. Not new (of a
+    resource that may exist): its own tags may fill the room of WHAT_IT_MAKES_TAG, as before that tag.
     """
     resource = CONTRACTS[resource_type]
     if not isinstance(properties, Mapping):
@@ -714,7 +721,7 @@ def create_request(
         del properties[name]
     request = _conform(request_shape, properties, "", problems, is_unresolved, optional=resource.generated_names)
     problems.extend(resource.cross_member_problems(request, is_unresolved))
-    tag_problems, superseded = _reserved_tag_problems(resource, request, is_unresolved)
+    tag_problems, superseded = _reserved_tag_problems(resource, request, is_unresolved, new)
     problems = [problem for problem in problems if problem not in superseded] + tag_problems
     if problems:
         raise InvalidProperties(resource_type, problems)

@@ -115,7 +115,7 @@ class Desired:
         before anything is called."""
         resource_type = event["ResourceType"]
         properties = event["ResourceProperties"] if properties is None else properties
-        request = contract.create_request(resource_type, properties)
+        request = contract.create_request(resource_type, properties, new=False)
         _refuse_unpassable_role(request.get("roleArn"))
         return cls(
             resource_type,
@@ -156,6 +156,14 @@ class Desired:
         request["clientRequestToken"] = contract.client_request_token(self.fingerprint, names)
         return request
 
+    def refuse_tags_a_new_resource_cannot_keep(self) -> None:
+        """Raises when its own tags leave no room for every tag of the handler's (ORIGIN_TAG and WHAT_IT_MAKES_TAG
+        too): one more is valid only for a resource made before WHAT_IT_MAKES_TAG, which Desired.of accepts."""
+        own_tags = self.contract.tag_members[0]
+        tags = self.request.get(own_tags) or []
+        if problems := contract.tag_list_problems(self.resource_type, own_tags, tags):
+            raise contract.InvalidProperties(self.resource_type, problems)
+
     @property
     def what_it_makes(self) -> str | None:
         """The fingerprint of this configuration without what it uses only while running (WHAT_IT_MAKES_TAG); None
@@ -172,7 +180,9 @@ class Desired:
             tags.append({"key": STACK_TAG, "value": self.stack_id})
             tags.append({"key": LOGICAL_ID_TAG, "value": self.logical_id})
             what_it_makes = self.what_it_makes
-            if what_it_makes is not None:
+            # Bedrock keeps 50: no room on one that a version before that tag made with one more of your own.
+            with_the_rest = len(tags) + len((ORIGIN_TAG, WHAT_IT_MAKES_TAG))
+            if what_it_makes is not None and with_the_rest <= contract.MAX_TAGS_PER_RESOURCE:
                 tags.append({"key": WHAT_IT_MAKES_TAG, "value": what_it_makes})
         return tags
 
@@ -365,7 +375,7 @@ def _same_but_for_how_it_is_named_or_ran(
     resource_type = event["ResourceType"]
     old_properties = event.get("OldResourceProperties") or {}
     try:
-        old_request = contract.create_request(resource_type, old_properties)
+        old_request = contract.create_request(resource_type, old_properties, new=False)
     except Exception:  # refused properties were never applied
         return False
     made_from = contract.configuration_fingerprint(resource_type, old_request, old_properties)
@@ -462,6 +472,7 @@ def create_or_adopt(
                     desired.logical_id,
                 )
                 return nothing_made(desired.contract.resource_type, desired.logical_id)
+            desired.refuse_tags_a_new_resource_cannot_keep()
             if replacing is not None:
                 kind.before_replacing(replacing, desired)
             elif gone is not None:

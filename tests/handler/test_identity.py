@@ -641,7 +641,8 @@ def test_user_tags_leave_room_for_the_handlers_within_bedrocks_limit(bedrock, ki
     """Bedrock keeps at most 50 tags on a resource (botocore's TooManyTagsException), though a TagList holds 200;
     the handler adds the fingerprint, the stack tag, the logical id tag and the origin tag (the creating request, or
     "adopted"), and a job or an imported model what it makes: so 46 of the stack's own fit (45), and one more is
-    refused before anything is called."""
+    refused before anything is made (a job or an imported model looks first for one that a version before the fifth
+    tag made with one more, which it would take)."""
     bedrock_limit = bedrock_tags_per_resource()
     # A job and an imported model are made with a role: what they make, without it, is the fifth.
     handlers = 5 if kind.resource_type in ("Custom::BedrockModelCustomizationJob", "Custom::BedrockCustomModel") else 4
@@ -651,7 +652,7 @@ def test_user_tags_leave_room_for_the_handlers_within_bedrocks_limit(bedrock, ki
     most = len(fitting)
     with pytest.raises(ValueError, match=f"{kind.tag_member}: {most + 1} tags; at most {most} "):
         index.on_event(stack.events.create(properties | {kind.tag_member: [*fitting, {"key": "x", "value": "y"}]}))
-    assert bedrock.calls[mark:] == []
+    assert writes(bedrock, mark) == []
 
     physical_id, _ = stack.create(properties | {kind.tag_member: fitting})
     assert len(bedrock.all_tags(physical_id)) == bedrock_limit
@@ -1453,6 +1454,43 @@ def test_an_update_back_to_an_earlier_configuration_takes_its_resource_whatever_
     assert second != first
     assert stack.update(second, properties(0, 2), properties(1, 2))[0] == first
     assert sum(call.operation == kind.create_operation for call in bedrock.calls) == 2
+
+
+@pytest.mark.parametrize("made", MADE_WITH_A_ROLE)
+def test_a_resource_made_before_the_fifth_tag_with_46_of_your_tags_stays_updatable(bedrock, made):
+    """A version before what-it-makes put four tags of its own, so 46 of yours fit Bedrock's 50. Under this version
+    its updates in place and their rollbacks go on without the fifth tag (there is no room); a replacement, which
+    makes a resource anew, needs room for all five and is refused before anything is made, and so rolls back."""
+    kind, variant = MADE_WITH_A_ROLE[made]
+    limit = bedrock_tags_per_resource()
+    yours = [{"key": f"tag-{i:03d}", "value": "v"} for i in range(limit - 4)]
+
+    def properties(number: int, role_number: int, tags: list[dict[str, str]]) -> dict[str, Any]:
+        return kind.properties(bedrock) | variant(number) | {"roleArn": role(role_number), kind.tag_member: tags}
+
+    stack = Stack.named(bedrock, kind)
+    physical_id, _ = stack.create(properties(0, 1, yours[:-1]))
+    tagged = kind.tagged(bedrock, physical_id, kind.tag_member)
+    assert tagged is not None
+    client = bedrock.client()
+    client.untag_resource(resourceARN=tagged, tagKeys=[lifecycle.WHAT_IT_MAKES_TAG])  # as the older version made it
+    client.tag_resource(resourceARN=tagged, tags=yours[-1:])
+    before = properties(0, 1, yours)
+    mark = len(bedrock.calls)
+
+    role_changed = properties(0, 2, yours)
+    assert stack.update(physical_id, role_changed, before)[0] == physical_id
+    assert stack.update(physical_id, before, role_changed)[0] == physical_id  # its rollback
+    tags = bedrock.all_tags(tagged)
+    assert len(tags) == limit and lifecycle.WHAT_IT_MAKES_TAG not in tags
+    assert {key: tags[key] for key in tags if key.startswith("tag-")} == {tag["key"]: "v" for tag in yours}
+
+    replaced = properties(1, 1, yours)
+    with pytest.raises(ValueError, match=f"{kind.tag_member}: {limit - 4} tags; at most {limit - 5} "):
+        index.on_event(stack.events.update(physical_id, replaced, before, stack.logical_id))
+    assert stack.update(physical_id, before, replaced)[0] == physical_id  # its rollback
+    assert kind.create_operation not in writes(bedrock, mark)
+    assert [resource[kind.arn_member] for resource in kind.existing(bedrock)] == [physical_id]
 
 
 @pytest.mark.parametrize(
