@@ -50,6 +50,9 @@ __all__ = [
 ]
 
 PROVIDER_ID = "BedrockCustomizationProvider"
+# The policy of a stack's grants on another stack's handler role is named for that stack; IAM names hold 128.
+GRANTS_POLICY_PREFIX = "BedrockCustomizationGrants"
+MAX_POLICY_NAME = 128
 # CloudFormation waits at most one hour for any custom resource (ServiceTimeout is at most 3600 s), from the request.
 MAX_TOTAL_TIMEOUT = cdk.Duration.hours(1)
 # A provider notices its deadline at a poll, up to a query interval late, then answers: allowed this much besides,
@@ -313,7 +316,13 @@ class StackUse:
             provider.handler_role
             if own
             else iam.Role.from_role_arn(
-                stack, f"{PROVIDER_ID}Grants{provider.node.addr[:8]}", provider.handler_role.role_arn, mutable=True
+                stack,
+                f"{PROVIDER_ID}Grants{provider.node.addr[:8]}",
+                provider.handler_role.role_arn,
+                mutable=True,
+                # IAM keeps one inline policy per role and name (PutRolePolicy replaces it): each stack's own name.
+                default_policy_name=GRANTS_POLICY_PREFIX
+                + cdk.Names.unique_resource_name(stack, max_length=MAX_POLICY_NAME - len(GRANTS_POLICY_PREFIX)),
             )
         )
         self.grants = HandlerGrants(self.handler, stack, passable_roles=lambda: provider.passable_roles)

@@ -5,9 +5,11 @@ would be a dependency cycle); and the job order is per stack."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.session
 import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -79,6 +81,33 @@ def test_each_model_stack_grants_its_own_models_in_one_policy_on_the_handler_rol
         }
         # The model key is granted to the handler here, in the key's stack.
         assert any(str(a).startswith("kms:") for a in actions)
+
+
+def handler_role_policies(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The template's policies on another stack's role (the provider's handler role, imported)."""
+    return [
+        policy["Properties"]
+        for policy in of_type(template, "AWS::IAM::Policy").values()
+        if "Fn::ImportValue" in json.dumps(policy["Properties"]["Roles"])
+    ]
+
+
+def test_each_stacks_grants_are_a_policy_of_its_own_name_on_the_handler_role():
+    """IAM keeps one inline policy per role and name: PutRolePolicy "adds or updates an inline policy", so under one
+    name each stack's deploy replaced the other's grants, and either stack's delete removed both. Stacks whose names
+    differ only past IAM's length get names IAM accepts (botocore's IAM model: policyNameType), and apart."""
+    app = cdk.App()
+    provider = CustomizationProvider.of(cdk.Stack(app, "Providers"))
+    long_name = "ModelsOfTheFineTuningTeamForCustomerSupport" * 2  # a stack name near its 128 characters
+    models = [models_stack(app, name, provider, count=1)[0] for name in ("TeamA", "TeamB", long_name, long_name + "2")]
+    assembly = app.synth()
+    templates = [assembly.get_stack_by_name(cdk.Stack.of(model).stack_name).template for model in models]
+    names = [policy["PolicyName"] for template in templates for policy in handler_role_policies(template)]
+    assert len(names) == len(set(names)) == len(models)
+    name_shape = botocore.session.get_session().get_service_model("iam").shape_for("policyNameType")
+    for name in names:
+        assert re.fullmatch(name_shape.metadata["pattern"], name), name
+        assert name_shape.metadata["min"] <= len(name) <= name_shape.metadata["max"], name
 
 
 def test_every_job_waits_for_its_stacks_grants():
