@@ -150,7 +150,7 @@ class JobCompletionNotifier(Construct):
         check_types(log_retention=(log_retention, (logs.RetentionDays, type(None))))
         super().__init__(scope, construct_id)
         stack = self._stack = cdk.Stack.of(self)
-        self._check_interval = check_interval or DEFAULT_CHECK_INTERVAL
+        self.check_interval = check_interval or DEFAULT_CHECK_INTERVAL
         self._readable: set[str] = set()  # the job types the notifier may read so far
         self.role = self._role(stack)
         log_group = logs.LogGroup(
@@ -261,7 +261,7 @@ class JobCompletionNotifier(Construct):
             self,
             "Checks",
             description="Settles the wait conditions of jobs that emit no events (model import, copy, evaluation jobs)",
-            schedule=events.Schedule.rate(self._check_interval),
+            schedule=events.Schedule.rate(self.check_interval),
             targets=[
                 targets.LambdaFunction(self.function, event=events.RuleTargetInput.from_object({"backstop": True}))
             ],
@@ -377,15 +377,44 @@ def _check_schedules(**intervals: cdk.Duration | None) -> None:
             )
 
 
-def keyed_for_waiting(completion: Completion, stack: cdk.Stack, properties: dict[str, Any]) -> dict[str, Any]:
+def keyed_for_waiting(
+    completion: Completion, stack: cdk.Stack, properties: dict[str, Any], resource_type: str
+) -> dict[str, Any]:
     """A job's properties, with the key of the wait condition that waits for it when completion is event-driven
     (contract.WAIT_CONDITION_KEY): a digest of what the job is made of as the template gives it. A new job (a
     replacement) needs a new wait condition, whose logical id includes the key; the handler refuses to replace a
-    job under the same key (a value known only at deploy changed)."""
+    job under the same key (a value known only at deploy changed). Refused before anything is made: a wait that
+    no check of the notifier is sure to settle."""
     if completion.mode is not CompletionMode.EVENT_DRIVEN:
         return properties
+    _refuse_a_wait_shorter_than_the_checks(completion, stack, resource_type)
     replacing = {name: value for name, value in properties.items() if name not in contract.NOT_IDENTIFYING}
     return {**properties, contract.WAIT_CONDITION_KEY: _identity.key(stack, replacing)[:8].upper()}
+
+
+def _refuse_a_wait_shorter_than_the_checks(completion: Completion, stack: cdk.Stack, resource_type: str) -> None:
+    assert completion.timeout is not None  # an event-driven completion has one
+    problem = wait_shorter_than_the_checks(stack, resource_type, completion.timeout)
+    if problem is not None:
+        raise ValueError(f"completion: {problem}")
+
+
+def wait_shorter_than_the_checks(stack: cdk.Stack, resource_type: str, timeout: cdk.Duration) -> str | None:
+    """What is wrong with an event-driven wait of timeout for a job of resource_type in stack: a job that emits no
+    events is seen ended only when the notifier checks it, every check_interval, so a wait no longer than that may
+    time out (and roll the stack back) after the job has ended."""
+    if resource_type in EMITS_EVENTS:
+        return None  # its events settle it; the backstop only makes up for a lost one
+    notifier = stack.node.try_find_child(NOTIFIER_ID)
+    interval = notifier.check_interval if isinstance(notifier, JobCompletionNotifier) else DEFAULT_CHECK_INTERVAL
+    if interval.is_unresolved() or timeout.to_seconds() > interval.to_seconds():
+        return None
+    return (
+        f"a timeout of {timeout.to_human_string()} is not longer than the notifier's check_interval "
+        f"({interval.to_human_string()}): import, copy and evaluation jobs emit no events, so the notifier sees one "
+        "ended only when it checks; give a longer timeout, or JobCompletionNotifier.of(stack, check_interval=...) a "
+        "shorter interval"
+    )
 
 
 def await_job(

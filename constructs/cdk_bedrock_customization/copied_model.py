@@ -87,7 +87,7 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
             kms_key=kms_key.key_arn if kms_key else None,
             completion=self.completion.wait_until(RESOURCE_TYPE),
         )
-        properties = keyed_for_waiting(self.completion, use.stack, properties)
+        properties = keyed_for_waiting(self.completion, use.stack, properties, RESOURCE_TYPE)
         self._own_tags = {"targetModelTags": dict(target_model_tags or {})}
         self.resource = custom_resource(
             self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy, use=use

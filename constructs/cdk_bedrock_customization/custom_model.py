@@ -151,7 +151,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             vpc_config=vpc_config(self._subnets, self._security_groups),
             completion=self.completion.wait_until(RESOURCE_TYPE),
         )
-        properties = keyed_for_waiting(self.completion, use.stack, properties)
+        properties = keyed_for_waiting(self.completion, use.stack, properties, RESOURCE_TYPE)
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(
             self,

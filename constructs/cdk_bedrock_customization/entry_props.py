@@ -134,10 +134,15 @@ def _customization(key: str, entry: Mapping[str, Any], bind: Binder) -> Any:
 
 def _completion(entry: Mapping[str, Any], bind: Binder, resource_type: str) -> Any:
     """How the deployment waits for the job of resource_type that the entry starts."""
+    return bind.completion(*completion_of(entry), resource_type)
+
+
+def completion_of(entry: Mapping[str, Any]) -> tuple[CompletionMode, int]:
+    """How the deployment waits for the job an entry starts, and up to how many seconds."""
     mode = CompletionMode(str(entry.get("completion", DEFAULTS["completion"])).upper())
     # In seconds, and at least one (the wait condition's least): any number of hours the file allows is valid.
     hours = float(entry.get("completion_timeout_hours", DEFAULT_COMPLETION_HOURS))
-    return bind.completion(mode, max(1, round(hours * 3600)), resource_type)
+    return mode, max(1, round(hours * 3600))
 
 
 def _imported_model(key: str, entry: Mapping[str, Any], bind: Binder) -> dict[str, Any]:

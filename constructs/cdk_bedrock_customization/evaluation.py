@@ -443,7 +443,7 @@ def _checked_job(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A job's properties (keyed for its wait), and with its tags, checked against the contract: both jobs' before
     either is made, so a refused baseline leaves no job, grant or wait behind."""
-    properties = keyed_for_waiting(completion, stack, properties)
+    properties = keyed_for_waiting(completion, stack, properties, RESOURCE_TYPE)
     return properties, checked_with_tags(RESOURCE_TYPE, properties, own_tags)
 
 

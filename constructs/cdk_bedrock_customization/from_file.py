@@ -13,16 +13,24 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from bedrock_custom_resource import contract
 
 from constructs import Construct
 
 from ._prop_types import check_prop_types
 from ._regions import another_region_problem
 from ._requests import CompletionMode
-from .completion import Completion
+from .completion import Completion, wait_shorter_than_the_checks
 from .copied_model import CopiedCustomModel
 from .custom_model import CustomModel
-from .entry_props import WEIGHTS_BUCKET_ID, after_keys, construct_props, requirement_calls, weights_upload_id
+from .entry_props import (
+    WEIGHTS_BUCKET_ID,
+    after_keys,
+    completion_of,
+    construct_props,
+    requirement_calls,
+    weights_upload_id,
+)
 from .evaluation import EvaluationDataset, ModelEvaluation
 from .imported_model import ImportedCustomModel, ModelSource
 from .inputs import Customization, InvocationLogs, S3Data
@@ -83,6 +91,7 @@ class ModelsFromFile(Construct):
         # in place (their grants and job order, on the stack's provider, refer to them).
         file = ModelsFile.load(path, stage)
         _check_regions(scope, file)
+        _check_waits(scope, file)
         super().__init__(scope, construct_id)
         self.file = file
         self.models: dict[str, CustomModelBase] = {}
@@ -188,6 +197,28 @@ def _check_regions(scope: Construct, file: ModelsFile) -> None:
                 problem = another_region_problem(scope, value, what, remedy)
                 if problem is not None:
                     raise file.error([section, key, field_name], problem)
+
+
+# The sections whose entries start jobs that emit no events, and those jobs' resource types.
+_JOBS_WITHOUT_EVENTS = {
+    "open_weight_models": contract.MODEL_IMPORT,
+    "copied_models": contract.MODEL_COPY,
+    "evaluations": contract.MODEL_EVALUATION,
+}
+
+
+def _check_waits(scope: Construct, file: ModelsFile) -> None:
+    """Each event-driven wait for a job that emits no events outlasts the stack's notifier's checks, before anything
+    is made (the file alone cannot say: the stack's check_interval is set in code)."""
+    stack = cdk.Stack.of(scope)
+    for section, resource_type in _JOBS_WITHOUT_EVENTS.items():
+        for key, entry in file.entries(section):
+            mode, seconds = completion_of(entry)
+            if mode is not CompletionMode.EVENT_DRIVEN:
+                continue
+            problem = wait_shorter_than_the_checks(stack, resource_type, cdk.Duration.seconds(seconds))
+            if problem is not None:
+                raise file.error([section, key, "completion_timeout_hours"], problem)
 
 
 class _InScope:

@@ -130,7 +130,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
             completion=self.completion.wait_until(RESOURCE_TYPE),
             model_data_digest=_uploaded_digest(model_data),
         )
-        properties = keyed_for_waiting(self.completion, use.stack, properties)
+        properties = keyed_for_waiting(self.completion, use.stack, properties, RESOURCE_TYPE)
         self._own_tags = {"jobTags": dict(job_tags or {}), "importedModelTags": dict(imported_model_tags or {})}
         self.resource = custom_resource(
             self,

@@ -10,12 +10,13 @@ import jsii
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from cdk_bedrock_customization import Completion, JobCompletionNotifier
+from cdk_bedrock_customization import Completion, CopiedCustomModel, ImportedModel, JobCompletionNotifier, S3Data
 from moto.events.models import EventPattern
 
 from constructs import IConstruct
 
 from .conftest import custom_model
+from .test_evaluation import evaluation
 
 JOB = "Custom::BedrockModelCustomizationJob"
 RESULT = "Custom::BedrockModelCustomizationJobResult"
@@ -484,3 +485,44 @@ def test_a_schedule_longer_than_the_longest_wait_is_refused(setting):
     with pytest.raises(ValueError, match=f"{setting}: 12 hours 1 minute is longer than 12 hours"):
         JobCompletionNotifier.of(stack, **{setting: cdk.Duration.minutes(721)})
     JobCompletionNotifier.of(stack, **{setting: cdk.Duration.hours(12)})
+
+
+def _copy(stack: cdk.Stack, completion: Completion) -> IConstruct:
+    source = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/abcdefghijkl"
+    return CopiedCustomModel(stack, "Copy", source_model=source, completion=completion)
+
+
+def _import(stack: cdk.Stack, completion: Completion) -> IConstruct:
+    weights = S3Data.from_uri("s3://weights-bucket/llama/")
+    return ImportedModel(stack, "OpenWeights", model_data=weights, completion=completion)
+
+
+def _evaluation(stack: cdk.Stack, completion: Completion) -> IConstruct:
+    bucket = s3.Bucket.from_bucket_name(stack, f"EvaluationData{len(stack.node.children)}", "evaluation-data")
+    return evaluation(stack, bucket, completion=completion)
+
+
+@pytest.mark.parametrize("make", [_copy, _import, _evaluation], ids=["copy", "import", "evaluation"])
+def test_a_wait_for_a_job_without_events_outlasts_the_checks_that_see_it_end(make):
+    """Import, copy and evaluation jobs emit no events: the notifier sees one ended only when it checks, every
+    check_interval (5 minutes by default). A wait no longer than that would time out after the job ended, and roll
+    the stack back: it is refused, and nothing is left; one a minute longer is made."""
+    stack = cdk.Stack(cdk.App(), "Checks")
+    with pytest.raises(
+        ValueError,
+        match=r"^completion: a timeout of 5 minutes is not longer than the notifier's check_interval \(5 minutes\)",
+    ):
+        make(stack, Completion.event_driven(cdk.Duration.minutes(5)))
+    assert [child.node.id for child in stack.node.children if not child.node.id.startswith("EvaluationData")] == []
+    make(stack, Completion.event_driven(cdk.Duration.minutes(6)))
+
+    stack = cdk.Stack(cdk.App(), "SlowChecks")
+    JobCompletionNotifier.of(stack, check_interval=cdk.Duration.minutes(90))
+    with pytest.raises(ValueError, match=r"of 1 hour is not longer than .* check_interval \(1 hour 30 minutes\)"):
+        make(stack, Completion.event_driven(cdk.Duration.hours(1)))
+    make(stack, Completion.event_driven())  # 12 hours
+
+
+def test_a_customization_jobs_wait_may_be_shorter_than_the_checks_as_its_events_settle_it(stack, bucket):
+    JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.hours(2), check_interval=cdk.Duration.hours(2))
+    custom_model(stack, bucket, completion=Completion.event_driven(cdk.Duration.minutes(30)))

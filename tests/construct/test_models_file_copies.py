@@ -13,11 +13,12 @@ from aws_cdk.assertions import Template
 from cdk_bedrock_customization import (
     CopiedCustomModel,
     CustomModelDeployment,
+    JobCompletionNotifier,
     ModelsFromFile,
     ProvisionedThroughput,
 )
 from cdk_bedrock_customization._entry_checks import EntryChecks
-from cdk_bedrock_customization.models_file import ModelsFile
+from cdk_bedrock_customization.models_file import ModelsFile, ModelsFileError
 
 from constructs import Construct
 
@@ -293,3 +294,23 @@ def test_the_completion_timeout_is_the_copys_wait(tmp_path: Path):
     ModelsFromFile(stack, "Models", path=path)
     (wait,) = [r for k, r in of_type(stack, "AWS::CloudFormation::WaitCondition") if k.startswith("Modelssupportcopy")]
     assert wait["Properties"]["Timeout"] == "21600"
+
+
+def test_a_copys_wait_that_the_notifiers_checks_may_miss_is_a_problem_of_its_entry(tmp_path: Path):
+    """A copy job emits no events: the notifier sees it end only when it checks, every check_interval (5 minutes by
+    default, set in code). A wait of 3 minutes (0.05 hours) is refused before any entry is made, at its line."""
+    policy = "    removal_policy: destroy\n"
+    path = write(tmp_path, COPIES.replace(policy, policy + "    completion_timeout_hours: 0.05\n"))
+    stack = new_stack()
+    with pytest.raises(ModelsFileError) as refused:
+        ModelsFromFile(stack, "Models", path=path)
+    assert str(refused.value) == (
+        f"{path}:16:31: copied_models.support-copy.completion_timeout_hours: a timeout of 3 minutes is not longer than "
+        "the notifier's check_interval (5 minutes): import, copy and evaluation jobs emit no events, so the notifier "
+        "sees one ended only when it checks; give a longer timeout, or JobCompletionNotifier.of(stack, "
+        "check_interval=...) a shorter interval"
+    )
+    assert stack.node.try_find_child("Models") is None
+
+    JobCompletionNotifier.of(stack, check_interval=cdk.Duration.minutes(2))
+    ModelsFromFile(stack, "Models", path=path)
