@@ -586,6 +586,8 @@ _DECLARED = (
             ),
         },
         fingerprinted_members=("evaluatedModelArn",),
+        # A stack made again draws its service role anew: its evaluation is the one that ran with the role before.
+        used_while_running=frozenset({"roleArn"}),
         cross_member_problems=_evaluation_metric_problems,
         listing="ListEvaluationJobs",
         lowercase_names=True,

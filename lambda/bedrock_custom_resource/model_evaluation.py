@@ -80,6 +80,7 @@ KIND = lifecycle.ResourceKind(
         "customerEncryptionKeyId": "customerEncryptionKeyId",
     },
     candidates=lifecycle.listed_by_name("list_evaluation_jobs", "jobSummaries", "jobName", find_job),
+    has_made_it=lambda job: job.get("status") == "Completed",
 )
 
 

@@ -1360,7 +1360,8 @@ JOB_REPLACEMENTS = [
     # New weights (a new role alone changes nothing once the job has completed: what it imported is the same).
     (resource_kinds.IMPORT_JOB, {"modelDataSource": {"s3DataSource": {"s3Uri": "s3://weights-bucket/llama-3-8b-v2/"}}}),
     (resource_kinds.COPY_JOB, {"targetModelName": "support-copy"}),
-    (resource_kinds.EVALUATION_JOB, {"roleArn": ROLE_ARN + "-v2"}),
+    # Its results elsewhere (a new role alone changes nothing once it has completed: its results are the same).
+    (resource_kinds.EVALUATION_JOB, {"outputDataConfig": {"s3Uri": "s3://evaluation-results/evaluations-v2/"}}),
 ]
 
 

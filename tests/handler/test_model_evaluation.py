@@ -167,6 +167,38 @@ def test_the_rollback_of_a_replacement_adopts_the_earlier_job_and_starts_no_thir
     assert {job["jobArn"]: job["status"] for job in bedrock.evaluation_jobs()} == {old: "Completed", new: "Stopping"}
 
 
+@pytest.mark.parametrize("status", ["Completed", "InProgress"])
+def test_a_stack_made_again_takes_the_evaluation_its_first_ran_though_its_role_was_drawn_anew(
+    bedrock, results, events, status
+):
+    """A stack of the same name deployed again (its first deleted; an evaluation job's record stays) makes its
+    service role anew, under a name CloudFormation draws again: the evaluation its first ran, done or running, is
+    taken, and nothing is evaluated (and paid for) again, in any stack made after it."""
+    _, job_arn = create(events, job_properties())  # InProgress
+    if status != "InProgress":
+        bedrock.set_evaluation_job_status(job_arn, status)
+    for drawn in range(3):
+        again = CloudFormationEvents(stack_name="My-Stack", resource_type=JOB)  # a new stack id, the same name
+        taken = index.on_event(again.create(job_properties(roleArn=f"{ROLE_ARN}-drawn-anew-{drawn}")))
+        assert taken["PhysicalResourceId"] == job_arn
+    assert len(bedrock.calls_to("CreateEvaluationJob")) == 1
+
+
+@pytest.mark.parametrize(("status", "evaluations"), [("Completed", 1), ("InProgress", 2)])
+def test_a_new_role_evaluates_again_only_an_evaluation_that_has_not_completed(
+    bedrock, results, events, status, evaluations
+):
+    """The role is what the evaluation ran as: a completed evaluation's results are the same whatever role a later
+    template names; a running one is replaced, to run as the new role."""
+    _, job_arn = create(events, job_properties())  # InProgress
+    if status != "InProgress":
+        bedrock.set_evaluation_job_status(job_arn, status)
+    shared = job_properties(roleArn=ROLE_ARN + "-shared")
+    answered = index.on_event(events.update(job_arn, shared, job_properties()))["PhysicalResourceId"]
+    assert (answered == job_arn) is (evaluations == 1)
+    assert len(bedrock.calls_to("CreateEvaluationJob")) == evaluations
+
+
 def test_delete_stops_a_running_job_and_anything_ended_or_gone_needs_nothing(bedrock, results, events):
     _, running = create(events, job_properties())
     index.on_event(events.delete(running, job_properties()))
