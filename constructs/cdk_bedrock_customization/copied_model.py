@@ -28,6 +28,7 @@ from .provider import CustomizationProvider
 from .serving import CustomModelBase
 
 RESOURCE_TYPE = contract.MODEL_COPY
+SOURCE_WRITTEN_ONCE_WARNING_ID = "cdk-bedrock-customization:crossRegionSourceWrittenOnce"
 
 
 @jsii.implements(cdk.ITaggable)
@@ -107,6 +108,16 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
             else source_arn
         )
         use.grants.allow(RESOURCE_TYPE, granted_source)
+        # Another Region's stack, known at synth: the CDK's cross-Region reference (agnostic ones export as usual).
+        crosses_regions = not is_unresolved(source_region) and source_region not in ("*", use.stack.region)
+        if crosses_regions and not isinstance(source_model, str):
+            cdk.Annotations.of(self).add_warning_v2(
+                SOURCE_WRITTEN_ONCE_WARNING_ID,
+                f"source_model: {source_model.node.path} is of a stack of {source_region}, and reaches this stack "
+                "through aws-cdk-lib's cross-Region reference, whose writer puts a value only once: a retrained source "
+                "model does not reach this copy, which stays the first model's. To copy a retrained model, give its "
+                "ARN (source_model='arn:...'), or deploy without the copy, then with it again.",
+            )
         # Where the completed copy's attributes come from (None: nowhere, the deployment does not wait).
         self._completed, _end = await_job(
             self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use

@@ -9,7 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_bedrock_customization import Completion, CopiedCustomModel, CustomModel, S3Data
 
 from .conftest import resources_of_type, role_statements
@@ -82,6 +82,26 @@ def test_a_model_of_another_stack_is_granted_in_that_stacks_region(stack) -> Non
     assert source == {
         "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:us-west-2:123456789012:custom-model/*"]]
     }
+
+
+def test_a_model_of_another_regions_stack_warns_that_its_retrained_source_will_not_reach_the_copy(stack) -> None:
+    """aws-cdk-lib's cross-Region export writer, on an update, puts only the parameters that are new (its handler in
+    the cloud assembly; tests/deploy_local/test_cross_region_exports.py runs it): the copy keeps the first ARN. A source
+    by ARN, or of a stack of the same Region (a CloudFormation export), is not warned of."""
+    app = stack.node.root
+    west = cdk.Stack(app, "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
+    trained = trained_model(west)
+    east = cdk.Stack(
+        app, "East", env=cdk.Environment(account="123456789012", region="us-east-1"), cross_region_references=True
+    )
+    CopiedCustomModel(east, "Copy", source_model=trained)
+    CopiedCustomModel(east, "ByArn", source_model=SOURCE)
+    CopiedCustomModel(west, "Same", source_model=trained)
+    written_once = Match.string_like_regexp("crossRegionSourceWrittenOnce")
+    warnings = Annotations.from_stack(east).find_warning("*", written_once)
+    assert [warning.id for warning in warnings] == ["/East/Copy"]
+    assert "a retrained source model does not reach this copy" in warnings[0].entry.data
+    assert Annotations.from_stack(west).find_warning("*", written_once) == []
 
 
 def test_the_source_models_key_is_decrypted_by_the_copying_handler(stack) -> None:

@@ -13,6 +13,8 @@ from dataclasses import replace
 from itertools import count
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from . import auto_delete_objects, bucket_deployments, buckets, cross_region_exports
 from .custom_resources import CustomResourceRequests, is_custom
 from .framework_host import FRAMEWORK_MODULE
@@ -175,7 +177,7 @@ class Provisioner:
     ) -> tuple[str, dict[str, str]]:
         try:
             return cross_region_exports.apply(request_type, resource_type, properties, old_properties)
-        except cross_region_exports.ExportInUse as error:
+        except ClientError as error:
             raise ResourceFailed(f"{logical_id}: {error}") from error
 
     def _auto_delete(
