@@ -21,6 +21,7 @@ from bedrock_single_function.polling_input import LONGEST_ARN, MAX_RULE_NAME_CHA
 import constructs
 from constructs import Construct
 
+from . import _iam_sizes
 from ._cycles import cycle_of
 
 MAX_RESOURCES = 500
@@ -222,9 +223,16 @@ class TemplateLimits:
         mine = [path for path in paths if path.name == self._template_file]
         if not mine and paths:  # a nested stack's template is not among them, but beside them in the cloud assembly
             mine = [path for path in [paths[0].parent / self._template_file] if path.is_file()]
+        templates = {path.name: json.loads(path.read_bytes()) for path in {*paths, *mine}}
         for path in mine:
             text = path.read_bytes()
             problems = template_problems(json.loads(text), self._polled_types, len(text), self._stack_name)
+            # A role's policies may be in other stacks' templates (a provider's handler role): reported in its own.
+            problems += [
+                (logical_id, problem, _iam_sizes.ADVICE)
+                for name, logical_id, problem in _iam_sizes.iam_problems(templates)
+                if name == path.name
+            ]
             for logical_id, problem, fix in problems:
                 violations.append(
                     cdk.PolicyViolation(

@@ -19,7 +19,14 @@ import botocore.session
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import CustomizationProvider, ProviderKind
+from cdk_bedrock_customization import (
+    CustomizationProvider,
+    CustomModel,
+    CustomModelDeployment,
+    ProviderKind,
+    S3Data,
+    _iam_sizes,
+)
 from cdk_bedrock_customization.limits import template_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -281,3 +288,117 @@ def test_the_template_size_is_the_files_as_uploaded_when_known():
     assert template_problems(small, size=TEMPLATE_BYTES) == []
     ((logical_id, problem, _),) = template_problems(small, size=TEMPLATE_BYTES + 1)
     assert logical_id == "" and "1,000,001 bytes" in problem
+
+
+# --- IAM's policy sizes ------------------------------------------------------------------------------------------
+# The IAM user guide, "IAM and AWS STS quotas": "Role policy size cannot exceed 10,240 characters" (a role's inline
+# policies together), "Managed policy size: Cannot exceed 6,144 characters"; white space is not counted.
+ROLE_POLICY_CHARACTERS = 10_240
+MANAGED_POLICY_CHARACTERS = 6_144
+ENV = cdk.Environment(account="123456789012", region="us-east-1")
+
+
+def test_the_policy_size_counted_is_at_most_what_iam_counts_once_the_stack_is_deployed():
+    """Pseudo parameters count as their shortest (a stack id as a 1-character stack's in a 9-character Region, as
+    us-east-1), another resource's attribute as 20 characters: the deployed document, without white space, is as
+    long plus what that attribute has beyond 20."""
+    partition_and_account = ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":role/*"]
+    condition = {"aws:ResourceTag/t": {"Ref": "AWS::StackId"}, "x": {"Fn::GetAtt": ["Role", "Arn"]}}
+    document = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": {"Fn::Join": ["", partition_and_account]},
+                "Condition": {"StringEquals": condition},
+            }
+        ]
+    }
+    role_arn = "arn:aws:iam::123456789012:role/s-Role-ABCDEFGHIJKL"
+    deployed = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": "arn:aws:iam::123456789012:role/*",
+                "Condition": {
+                    "StringEquals": {
+                        "aws:ResourceTag/t": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/"
+                        "0f8c2a10-9a3e-11ef-8e3a-0a1b2c3d4e5f",
+                        "x": role_arn,
+                    }
+                },
+            }
+        ]
+    }
+    iam_counts = len("".join(json.dumps(deployed).split()))
+    assert _iam_sizes.policy_characters(document) == iam_counts - (len(role_arn) - 20)
+
+
+def dataset_uri(folder: str, length: int) -> str:
+    prefix = f"s3://my-training-data/{folder}/"
+    return prefix + "a" * (length - len(prefix) - len(".jsonl")) + ".jsonl"
+
+
+@pytest.mark.parametrize(("validators", "refused"), [(10, True), (3, False)])
+def test_a_service_role_whose_datasets_pass_iams_role_policy_size_is_refused_at_synth(validators, refused):
+    """Each dataset is named twice (its object, and its prefix for ListBucket): ten validation datasets of 400-character
+    URIs (botocore: Validators holds 10, an S3Uri 1,024 characters) pass 10,240 characters."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Platform", env=ENV)
+    CustomModel(
+        stack,
+        "Support",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_uri(dataset_uri("train", 400)),
+        validation_data=[S3Data.from_uri(dataset_uri(f"v{i}", 400)) for i in range(validators)],
+        output_data=S3Data.from_uri("s3://my-training-data/out/"),
+        hyper_parameters={"epochCount": 2},
+    )
+    if not refused:
+        app.synth()
+        return
+    with pytest.raises(
+        RuntimeError,
+        match=r"ERROR SupportServiceRole\w+: the role's 1 inline policies take at least 10,\d{3} characters together; "
+        r"IAM allows 10,240",
+    ):
+        app.synth()
+
+
+@pytest.mark.parametrize(("stacks", "refused"), [(16, True), (4, False)])
+def test_stacks_sharing_one_provider_past_iams_role_policy_size_are_refused_at_synth(stacks, refused):
+    """Each stack that uses another stack's provider adds an inline policy to its handler role."""
+    app = cdk.App()
+    provider = CustomizationProvider.of(cdk.Stack(app, "Providers", env=ENV))
+    for number in range(stacks):
+        team = cdk.Stack(app, f"TeamModels{number:02d}", env=ENV)
+        bucket = s3.Bucket.from_bucket_name(team, "Data", f"data-{number}")
+        custom_model(team, bucket, provider=provider)
+    if not refused:
+        app.synth()
+        return
+    with pytest.raises(
+        RuntimeError,
+        match=r"ERROR BedrockCustomizationProviderHandlerRole\w+: the role's 17 inline policies take at least "
+        r"1\d,\d{3} characters together; IAM allows 10,240",
+    ):
+        app.synth()
+
+
+@pytest.mark.parametrize(("deployments", "refused"), [(95, True), (40, False)])
+def test_a_handler_policy_past_iams_managed_policy_size_is_refused_at_synth(deployments, refused):
+    """Models served by ARN are each named in the handler's grant: past 10,000 characters aws-cdk-lib moves the
+    statement into a managed policy of its own, which IAM caps at 6,144."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Serving", env=ENV)
+    for number in range(deployments):
+        arn = f"arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/{number:012d}"
+        CustomModelDeployment(
+            stack, f"OnDemand{number}", model=CustomModel.from_custom_model_arn(stack, f"M{number}", arn)
+        )
+    if not refused:
+        app.synth()
+        return
+    with pytest.raises(RuntimeError, match=r"the managed policy takes at least \d,\d{3} characters; IAM allows 6,144"):
+        app.synth()

@@ -1,0 +1,115 @@
+"""IAM's policy size quotas, checked on a cloud assembly's templates at synth (the IAM user guide, "IAM and AWS STS
+quotas": a role's inline policies together "cannot exceed 10,240 characters", a managed policy "6,144"; IAM does not
+count white space). Only IAM checks them, at deploy: a provider's handler role grows with each stack that uses it and
+each model or role named by ARN, a model's service role with its datasets' S3 URIs.
+
+Sizes are lower bounds: a value known only at deploy counts as its shortest (a stack id, a Region), or as
+UNKNOWN_CHARACTERS (another resource's attribute, an import), so that only what surely fails is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+MAX_ROLE_POLICY_CHARACTERS = 10_240
+MAX_MANAGED_POLICY_CHARACTERS = 6_144
+UNKNOWN_CHARACTERS = 20
+# The shortest each pseudo parameter resolves to: a Region has at least 9 characters (us-east-1), a stack's id is
+# arn:aws:cloudformation:<Region>:<account>:stack/<name>/<36-character id>.
+_SHORTEST = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "x" * 9,
+    "AWS::AccountId": "x" * 12,
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "x",
+    "AWS::StackId": "arn:aws:cloudformation:" + "x" * 9 + ":" + "x" * 12 + ":stack/x/" + "x" * 36,
+}
+ADVICE = (
+    "grant one role less: a provider's handler role takes a policy of each stack that uses it (give some stacks a "
+    "provider of their own: CustomizationProvider.of(stack)) and names each model or role given by ARN; a model's "
+    "service role names each dataset's S3 URI (shorter URIs, fewer validation datasets, or role=)"
+)
+
+
+def policy_characters(document: Any) -> int:
+    """The document's characters as IAM counts them, at least."""
+    return len(json.dumps(_shortest(document), separators=(",", ":")))
+
+
+def _shortest(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_shortest(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, argument),) = value.items()
+        if key == "Ref":
+            return _SHORTEST.get(argument, "x" * UNKNOWN_CHARACTERS)
+        if key == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
+            parts = [_shortest(part) for part in argument[1]]
+            if all(isinstance(part, str) for part in parts):
+                return str(argument[0]).join(parts)
+        if key.startswith("Fn::"):
+            return "x" * UNKNOWN_CHARACTERS
+    return {key: _shortest(item) for key, item in value.items()}
+
+
+def iam_problems(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[str, str, str]]:
+    """(template name, logical id, problem) for each role whose inline policies, wherever in these templates they
+    are attached to it, and each managed policy, that IAM would refuse."""
+    exported = _exported_resources(templates)
+    attached: dict[tuple[str, str], list[int]] = {}
+    for name, template in templates.items():
+        for logical_id, resource in (template.get("Resources") or {}).items():
+            properties = resource.get("Properties") or {}
+            if resource.get("Type") == "AWS::IAM::Role":
+                documents = [policy.get("PolicyDocument") for policy in properties.get("Policies") or []]
+                attached.setdefault((name, logical_id), []).extend(map(policy_characters, documents))
+            elif resource.get("Type") == "AWS::IAM::Policy":
+                for role in properties.get("Roles") or []:
+                    held_by = _role_of(role, name, exported)
+                    if held_by is not None:
+                        attached.setdefault(held_by, []).append(policy_characters(properties.get("PolicyDocument")))
+            elif resource.get("Type") == "AWS::IAM::ManagedPolicy":
+                size = policy_characters(properties.get("PolicyDocument"))
+                if size > MAX_MANAGED_POLICY_CHARACTERS:
+                    problem = f"the managed policy takes at least {size:,} characters; IAM allows "
+                    yield name, logical_id, problem + f"{MAX_MANAGED_POLICY_CHARACTERS:,}"
+    for (name, logical_id), sizes in attached.items():
+        role = (templates[name].get("Resources") or {}).get(logical_id) or {}
+        if role.get("Type") == "AWS::IAM::Role" and sum(sizes) > MAX_ROLE_POLICY_CHARACTERS:
+            yield (
+                name,
+                logical_id,
+                f"the role's {len(sizes)} inline policies take at least {sum(sizes):,} characters together; IAM "
+                f"allows {MAX_ROLE_POLICY_CHARACTERS:,}",
+            )
+
+
+def _exported_resources(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Each export's name: the template and logical id of the resource whose Ref or attribute it exports."""
+    exported = {}
+    for name, template in templates.items():
+        for output in (template.get("Outputs") or {}).values():
+            export_name = (output.get("Export") or {}).get("Name")
+            value = output.get("Value")
+            if not isinstance(export_name, str) or not isinstance(value, dict):
+                continue
+            target = value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
+            if isinstance(target, str):
+                exported[export_name] = (name, target)
+    return exported
+
+
+def _role_of(role: Any, template_name: str, exported: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:
+    """The role a policy's Roles entry names: a Ref of the template's, or one imported from another stack's export
+    (its name taken from its ARN); None when unknown."""
+    if isinstance(role, dict) and isinstance(role.get("Ref"), str):
+        return template_name, role["Ref"]
+    text = json.dumps(role)
+    for export_name, held_by in exported.items():
+        if json.dumps({"Fn::ImportValue": export_name}) in text:
+            return held_by
+    return None
