@@ -7,6 +7,7 @@ the rest on the synthesized template, by a validation plugin of the stack.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -223,14 +224,14 @@ class TemplateLimits:
         mine = [path for path in paths if path.name == self._template_file]
         if not mine and paths:  # a nested stack's template is not among them, but beside them in the cloud assembly
             mine = [path for path in [paths[0].parent / self._template_file] if path.is_file()]
-        templates = {path.name: json.loads(path.read_bytes()) for path in {*paths, *mine}}
+        assembly = tuple(sorted((str(path), path.stat().st_mtime_ns) for path in {*paths, *mine}))
         for path in mine:
             text = path.read_bytes()
             problems = template_problems(json.loads(text), self._polled_types, len(text), self._stack_name)
             # A role's policies may be in other stacks' templates (a provider's handler role): reported in its own.
             problems += [
                 (logical_id, problem, _iam_sizes.ADVICE)
-                for name, logical_id, problem in _iam_sizes.iam_problems(templates)
+                for name, logical_id, problem in _iam_problems(assembly)
                 if name == path.name
             ]
             for logical_id, problem, fix in problems:
@@ -247,6 +248,13 @@ class TemplateLimits:
                     )
                 )
         return cdk.PolicyValidationPluginReport(success=not violations, violations=violations)
+
+
+@functools.lru_cache(maxsize=4)
+def _iam_problems(assembly: tuple[tuple[str, int], ...]) -> list[tuple[str, str, str]]:
+    """IAM's size problems of the assembly's templates (paths and modification times): each stack's plugin asks."""
+    templates = {Path(path).name: json.loads(Path(path).read_bytes()) for path, _ in assembly}
+    return list(_iam_sizes.iam_problems(templates))
 
 
 def check_limits(scope: Construct, polled_types: frozenset[str] = frozenset()) -> None:
