@@ -115,9 +115,6 @@ S3_URIS = st.builds(
     st.lists(st.from_regex(r"[A-Za-z0-9_.()!*'-]{1,16}", fullmatch=True), max_size=4),
     st.sampled_from(["", "/"]),
 )
-ROLE_ARNS = st.from_regex(r"[A-Za-z0-9+=,.@_-]{1,64}", fullmatch=True).map(
-    lambda name: f"arn:aws:iam::{ACCOUNT}:role/{name}"
-)
 # CustomModelDeploymentDescription: 1 to 2048 characters of `.*` (no line feed); no surrogates (not UTF-8).
 DESCRIPTIONS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), min_size=1, max_size=80)
 # TagKey and TagValue: [a-zA-Z0-9\s._:/=+@-]*, keys 1-128 characters, values 0-256. Keys starting with aws:
@@ -402,7 +399,10 @@ EVALUATION_JOB = Kind(
     **resource_kinds.EVALUATION_JOB.fields(),
     name="EvaluationJob",
     draw_properties=_evaluation_properties,
-    replacing={EVALUATED: EVALUATED_MODELS, ("roleArn",): ROLE_ARNS},
+    replacing={  # not its role (see JOB's)
+        EVALUATED: EVALUATED_MODELS,
+        ("outputDataConfig", "s3Uri"): st.sampled_from(["s3://evaluation-results/a/", "s3://evaluation-results/b/"]),
+    },
     required=(
         ("roleArn",),
         ("evaluationConfig",),  # a union: exactly one member
