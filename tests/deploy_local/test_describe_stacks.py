@@ -9,12 +9,14 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import boto3
 import botocore.session
 import pytest
 from bedrock_custom_resource import index
 from botocore.exceptions import ClientError
 from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
 from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
+from cdk_bedrock_customization.rehearsal.cloudformation_reads import local_cloudformation_client
 
 STACK = "described"
 TEMPLATE = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
@@ -178,3 +180,11 @@ def test_the_stacks_events_come_in_pages_that_events_between_reads_do_not_shift(
         ]
         assert index.operation_started(stack_id) == updating["Timestamp"] >= update_began
         assert update_began - creating["Timestamp"] >= timedelta(hours=1)
+
+
+def test_the_local_cloudformation_client_leaves_boto3s_default_session_unmade(monkeypatch):
+    """Made for each handler invocation: boto3's default session would be made once for the whole process, with the
+    rehearsal's credentials (issue 16: no process-wide state changes per invocation)."""
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    local_cloudformation_client("us-east-1", lambda: [])
+    assert boto3.DEFAULT_SESSION is None

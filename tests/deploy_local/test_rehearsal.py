@@ -334,6 +334,19 @@ def test_the_rehearse_command_reports_evaluation_jobs_throughput_and_what_its_de
     assert "  deployments: none" in again
 
 
+def test_two_rehearsals_of_the_example_print_the_same_report_byte_for_byte(assemblies, capsys):
+    """Issue 16: a rehearsal's printed report is the same on any machine and any run: the ARNs the emulated Bedrock
+    makes included (a deployment's, a throughput's, a copy's, and the evaluation jobs named from them)."""
+    reports = []
+    for _run in range(2):
+        lines: list[str] = []
+        local = LocalCloud(Timings(evaluation_scores=EXAMPLE_EVALUATION_SCORES), write=lines.append)
+        assert rehearse([("create", assemblies["example"])], local) == 0
+        reports.append("\n".join(lines) + capsys.readouterr().out)
+    assert "custom-model-deployment/" in reports[0] and "provisioned-model/" in reports[0]
+    assert reports[0] == reports[1]
+
+
 def test_the_example_apps_gate_fails_on_low_scores_and_the_stack_rolls_back_leaving_nothing_running(assemblies):
     """Correctness 0.4 misses the example's 0.7: the gate fails the create, naming each metric, its score and its
     threshold; the production throughput behind it is never created, and the rollback deletes the evaluation

@@ -23,6 +23,8 @@ and Bedrock.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import math
@@ -31,7 +33,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .bedrock_world import Timings
 from .cloud import LocalCloud, SynthesisFailed, stacks_of, synthesize
@@ -96,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The functions' own logs (CloudWatch Logs in AWS; crhelper logs a failure's traceback) are not the
     # report: without a handler, Python would print their warnings and errors to stderr.
-    logging.getLogger().addHandler(logging.NullHandler())
+    root = logging.getLogger()
+    if not any(isinstance(handler, logging.NullHandler) for handler in root.handlers):
+        root.addHandler(logging.NullHandler())
     print("Local rehearsal: CloudFormation, Lambda, Step Functions and Bedrock are emulated in this process.")
     print("Nothing is created in AWS; what succeeds here can still fail there (quotas, permissions, data).\n")
     if example:
@@ -114,7 +118,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{parser.prog}: {error}", file=sys.stderr)
             return 1
         local = LocalCloud(timings, job_quota=args.job_quota, status_every=args.status_every)
-        return rehearse(steps, local, templates)
+        # The cloud assembly's folder is drawn anew each run: the report names it alike (in Node.js traces), so as
+        # to be the same on every run.
+        with contextlib.redirect_stdout(_Replacing(sys.stdout, work, "<work>")):
+            return rehearse(steps, local, templates)
+
+
+class _Replacing(io.TextIOBase):
+    """A text stream that writes to another with a text replaced."""
+
+    def __init__(self, stream: TextIO, text: str, replacement: str) -> None:
+        self._stream, self._text, self._replacement = stream, text, replacement
+
+    def write(self, text: str) -> int:
+        self._stream.write(text.replace(self._text, self._replacement))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def _parser() -> argparse.ArgumentParser:

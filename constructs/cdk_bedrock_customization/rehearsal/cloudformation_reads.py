@@ -9,6 +9,8 @@ of the same name was created again; by its name, a deleted stack does not exist.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -26,10 +28,21 @@ PAGE_SIZE = 100
 Answer = tuple[AWSResponse, dict[str, Any]]
 
 
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    """The rehearsal's own session: boto3's default one would be made (and keep the rehearsal's credentials) for the
+    whole process."""
+    return boto3.session.Session()
+
+
 def local_cloudformation_client(region: str, stacks: Callable[[], Iterable[LocalStack]]) -> Any:
     """A CloudFormation client whose reads are answered from stacks(): the cloud's stacks, the deleted ones that a
     stack of their name replaced included."""
-    client = boto3.client("cloudformation", region_name=region)
+    with _SESSION_LOCK:  # a botocore session is not thread-safe
+        client = _session().client("cloudformation", region_name=region)
 
     def stack_named(name: str) -> LocalStack | None:
         for stack in stacks():

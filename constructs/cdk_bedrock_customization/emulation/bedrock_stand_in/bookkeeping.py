@@ -25,8 +25,8 @@ how an update behaves.
 
 from __future__ import annotations
 
+import hashlib
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +46,7 @@ Params = dict[str, Any]
 Handler = Callable[[BedrockBackend, Params], dict[str, Any] | None]
 
 _STORE = "stand_in_serving"
+_MADE = "stand_in_made"  # how many resources were made under each identity (new_resource_id)
 _TOKEN = "clientRequestToken"
 
 
@@ -198,7 +199,7 @@ class Kind(Generic[R]):
 
     def new_resource(self, backend: BedrockBackend, name: str | None, token: str | None = None) -> Resource:
         """What every resource of this kind has, for a new one: a new ARN, and now as its creation time."""
-        return Resource(arn=self._new_arn(backend), name=name, token=token, created=moment())
+        return Resource(arn=self._new_arn(backend, name or token or ""), name=name, token=token, created=moment())
 
     def keep(self, backend: BedrockBackend, resource: R, tags: list[dict[str, str]] | None) -> None:
         """Hold a new resource, tagged; one whose tags are refused (TooManyTagsException) is not kept."""
@@ -242,12 +243,25 @@ class Kind(Generic[R]):
             self.leave_to_moto(backend, identifier, operation)
         return resource
 
-    def _new_arn(self, backend: BedrockBackend) -> str:
-        # Random, not derived from the name: a resource deleted and created again under its name gets a new ARN.
-        resource = f"{self.managed.arn_type}/{self.arn_infix}{uuid.uuid4().hex[:12]}"
+    def _new_arn(self, backend: BedrockBackend, name: str) -> str:
+        resource = f"{self.managed.arn_type}/{self.arn_infix}{new_resource_id(backend, self.managed.arn_type, name)}"
         partition = get_partition(backend.region_name)
         arn = f"arn:{partition}:bedrock:{backend.region_name}:{backend.account_id}:{resource}"
         return checked_arn(arn, self.arn_shape)
+
+
+def new_resource_id(backend: BedrockBackend, *identity: str) -> str:
+    """The 12 hexadecimal digits that end a new resource's ARN, from what identifies it (its kind, its name) and how
+    many were made so before: the same in every run whatever order threads create resources in (a rehearsal's
+    report is the same on any machine), and new for one deleted and made again under its name."""
+    made = getattr(backend, _MADE, None)
+    if not isinstance(made, dict):
+        made = {}
+        setattr(backend, _MADE, made)
+    key = "/".join(identity)
+    made[key] = made.get(key, 0) + 1
+    seed = f"{backend.account_id}/{backend.region_name}/{key}/{made[key]}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:12]
 
 
 def emulated_arns(backend: BedrockBackend) -> list[str]:

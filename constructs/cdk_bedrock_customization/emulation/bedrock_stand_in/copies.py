@@ -37,7 +37,6 @@ or that the source model's base model is offered in the target Region, and a key
 from __future__ import annotations
 
 import copy
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +45,7 @@ from moto.bedrock.exceptions import ResourceNotFoundException
 from moto.bedrock.models import BedrockBackend, CustomModel, bedrock_backends
 from moto.utilities.utils import get_partition
 
-from .bookkeeping import Handler, Kind, Params, Resource
+from .bookkeeping import Handler, Kind, Params, Resource, new_resource_id
 from .jobs import base_model_id, kms_key_arn
 from .listing import page
 from .service_model import COPY_JOB_STATUSES, checked_arn, foundation_model_arn, iso, moment, now, present
@@ -100,7 +99,7 @@ def _build_job(backend: BedrockBackend, params: Params, base: Resource) -> Model
         source_model_arn=source_arn,
         source_account_id=source_arn.split(":")[4],
         source=copy.deepcopy(source),
-        target_model_arn=_target_model_arn(backend, source_arn),
+        target_model_arn=_target_model_arn(backend, source_arn, target_name),
         target_model_name=target_name,
         kms_key_arn=kms_key_arn(backend, params.get("modelKmsKeyId")),
         model_tags=copy.deepcopy(params.get("targetModelTags")),
@@ -140,9 +139,9 @@ def _refuse_taken_target_name(backend: BedrockBackend, name: str) -> None:
         raise BedrockValidationException(f"A custom model named {name} is being copied by model copy job {holder.arn}")
 
 
-def _target_model_arn(backend: BedrockBackend, source_arn: str) -> str:
+def _target_model_arn(backend: BedrockBackend, source_arn: str, target_name: str) -> str:
     """A new custom-model ARN of the target Region, of the source's base model (or ``imported``)."""
-    resource = f"custom-model/{base_model_id(backend, source_arn)}/{uuid.uuid4().hex[:12]}"
+    resource = f"custom-model/{base_model_id(backend, source_arn)}/{new_resource_id(backend, 'copy', target_name)}"
     arn = f"arn:{get_partition(backend.region_name)}:bedrock:{backend.region_name}:{backend.account_id}:{resource}"
     return checked_arn(arn, "CustomModelArn")
 
