@@ -49,10 +49,11 @@ REGION = "us-east-1"
 
 @dataclass
 class StackArtifact:
-    name: str
+    name: str  # its CloudFormation stack's
     template: Template
     # The file names of its asset manifests (the cdk:asset-manifest artifacts it depends on), in the assembly.
     asset_manifests: tuple[str, ...] = ()
+    directory: Path = Path()  # the (nested) cloud assembly it is in: a Stage's stacks are in one of their own
 
 
 class SynthesisFailed(RuntimeError):
@@ -122,7 +123,8 @@ def project_context(directory: Path) -> dict[str, Any]:
 
 
 def stacks_of(assembly_dir: Path) -> list[StackArtifact]:
-    """The assembly's stacks, in the order of their dependencies."""
+    """The assembly's stacks, in the order of their dependencies, then those of its nested assemblies (each Stage's,
+    as `cdk deploy '**'` deploys them; a stack never depends on another Stage's)."""
     manifest = json.loads((assembly_dir / "manifest.json").read_text())
     artifacts = manifest["artifacts"]
     order: list[str] = []
@@ -144,12 +146,14 @@ def stacks_of(assembly_dir: Path) -> list[StackArtifact]:
             for dependency in artifacts[name].get("dependencies", [])
             if artifacts.get(dependency, {}).get("type") == "cdk:asset-manifest"
         )
-        # The size is the file's, as the CDK CLI uploads it.
-        stacks.append(
-            StackArtifact(
-                artifacts[name].get("displayName", name), Template(json.loads(text), None, len(text)), manifests
-            )
-        )
+        # The size is the file's, as the CDK CLI uploads it. The stack's name is the artifact's unless it has another
+        # (a Stage's stack: Prod-Models; one given stack_name=).
+        stack_name = artifacts[name]["properties"].get("stackName", name)
+        template = Template(json.loads(text), None, len(text))
+        stacks.append(StackArtifact(stack_name, template, manifests, assembly_dir))
+    for artifact in artifacts.values():
+        if artifact["type"] == "cdk:cloud-assembly":
+            stacks += stacks_of(assembly_dir / artifact["properties"]["directoryName"])
     return stacks
 
 
@@ -239,11 +243,12 @@ class LocalCloud:
                     if emptied is None or emptied.succeeded:
                         continue
                     break
-                refusal = self._publish_file_assets(artifact, assembly_dir)
+                refusal = self._publish_file_assets(artifact)
                 if refusal is not None:
                     outcomes[artifact.name] = refusal
                     break
                 stack = self._stack_to_deploy(artifact.name)
+                # Its functions' code: assets are staged in the outermost assembly, a Stage's stacks' too.
                 outcomes[artifact.name] = self._deploy_stack(stack, artifact.template, assembly_dir)
                 if not outcomes[artifact.name].succeeded:
                     break
@@ -265,12 +270,12 @@ class LocalCloud:
         every = self.status_every * MINUTE
         return StatusReports(self.clock, every, lambda: self._deploying, self._status.read, self.printer.line)
 
-    def _publish_file_assets(self, artifact: StackArtifact, assembly_dir: Path) -> Outcome | None:
+    def _publish_file_assets(self, artifact: StackArtifact) -> Outcome | None:
         """Publish the stack's file assets to moto's S3 (every stack is deployed in REGION), as `cdk deploy` does
         before it deploys the stack; None once they are, else the failed Outcome: the CLI stops before the stack."""
         try:
             with self.world.lock:  # as every in-process function's calls to moto hold it
-                buckets.publish_file_assets(assembly_dir, artifact.asset_manifests, ACCOUNT, REGION)
+                buckets.publish_file_assets(artifact.directory, artifact.asset_manifests, ACCOUNT, REGION)
         except (buckets.PublishingFailed, OSError) as error:
             reason = f"{artifact.name}: failed to publish its assets: {error}"
             self.printer.line(reason)
