@@ -476,6 +476,7 @@ _DECLARED = (
         in_place_members=("modelArn",),  # UpdateCustomModelDeployment
         made_from="modelArn",
         defaults={REPLACE_POLICY: SERVING_REPLACE_POLICY},
+        listing="ListCustomModelDeployments",
     ),
     ResourceContract(
         resource_type=PROVISIONED_THROUGHPUT,

@@ -526,6 +526,7 @@ def listed_by_name(
     arn_member: str = "jobArn",
     contains: str | None = "nameContains",
     filters: Mapping[str, Any] | None = None,
+    listed_name_member: str | None = None,
 ) -> Callable[[Any, Desired], Iterator[dict[str, Any]]]:
     """ResourceKind.candidates of a type found by its generated name: this logical id's resources under any of its
     generated names (those of another configuration), newest first. An update in place to an alike configuration
@@ -533,7 +534,9 @@ def listed_by_name(
     the desired configuration's names do not find: a rollback to that configuration, or a stack of the same name
     deployed again, would else make another (train again) or hold none. listing: the client's List method, whose
     request takes contains (None: it has no filter by this name) and filters, and whose summaries member lists them,
-    each with its name_member and arn_member."""
+    each with its name (listed_name_member, when a summary does not call it name_member, as the request does) and
+    arn_member."""
+    listed_name = listed_name_member or name_member
 
     def candidates(client: Any, desired: Desired) -> Iterator[dict[str, Any]]:
         if name_member in desired.request:  # a given name holds it, whatever its configuration
@@ -545,7 +548,7 @@ def listed_by_name(
         if contains:
             listing_request[contains] = stem
         for summary in listed(getattr(client, listing), summaries, **listing_request):
-            live = get(client, summary[arn_member]) if pattern.fullmatch(summary.get(name_member, "")) else None
+            live = get(client, summary[arn_member]) if pattern.fullmatch(summary.get(listed_name, "")) else None
             if live is not None:
                 yield live
 

@@ -94,6 +94,7 @@ def _point_at_model(client: Any, deployment: Mapping[str, Any], desired: lifecyc
     logger.info("Pointing custom model deployment %s at %s", arn, wanted)
 
 
+_get = lifecycle.getter("get_custom_model_deployment", "customModelDeploymentIdentifier")
 KIND = lifecycle.ResourceKind(
     resource_type=RESOURCE_TYPE,
     noun="custom model deployment",
@@ -101,11 +102,20 @@ KIND = lifecycle.ResourceKind(
     arn_member="customModelDeploymentArn",
     arn_pattern=DEPLOYMENT_ARN,
     name_member="modelDeploymentName",
-    get=lifecycle.getter("get_custom_model_deployment", "customModelDeploymentIdentifier"),
+    get=_get,
     unusable=_unusable,
     reported={"description": "description"},
     update_in_place=_point_at_model,
     created_member="createdAt",
+    # A usable one under a later name of its sequence (the first freed by a failed one deleted by hand) is taken.
+    candidates=lifecycle.listed_by_name(
+        "list_custom_model_deployments",
+        "modelDeploymentSummaries",
+        "modelDeploymentName",
+        _get,
+        arn_member="customModelDeploymentArn",
+        listed_name_member="customModelDeploymentName",
+    ),
 )
 
 

@@ -11,7 +11,8 @@ from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import CloudFormationEvents, active_model
-from .serving_helpers import create, create_until, deployment_properties, poll
+from .resource_kinds import DEPLOYMENT, THROUGHPUT, writes
+from .serving_helpers import create, create_until, deployment_properties, poll, throughput_properties
 
 RESOURCE_TYPE = "Custom::BedrockCustomModelDeployment"
 DEPLOYMENT_NAME = re.compile(contract.shape("ModelDeploymentName").metadata["pattern"])
@@ -162,3 +163,32 @@ def test_the_rollback_of_a_model_change_leaves_a_failed_deployment_as_it_is(
     assert index.on_event(back) == {"PhysicalResourceId": deployment_arn}
     assert poll(back, deployment_arn)["Data"]["status"] == "Failed"
     assert [call.operation for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))] == []
+
+
+@pytest.mark.parametrize("kind", [DEPLOYMENT, THROUGHPUT], ids=["deployment", "throughput"])
+def test_a_stack_made_again_takes_the_usable_one_under_a_later_name_when_the_first_is_freed(bedrock, kind):
+    """Stack 1's resource fails (a failed create's Delete is skipped); stack 2, made again, makes one under the next
+    name and is deleted with RETAIN; the failed one is deleted by hand, which frees the first name. Stack 3, unchanged,
+    takes stack 2's (ListCustomModelDeployments, ListProvisionedModelThroughputs): nothing bought twice."""
+    model = active_model(bedrock, "served")
+    properties = (deployment_properties if kind is DEPLOYMENT else throughput_properties)(
+        model, deletionPolicy="Retain"
+    )
+
+    def create_in_a_stack_made_again() -> str:
+        events = CloudFormationEvents("my-stack", kind.resource_type)  # a new stack id, the same stack name
+        return str(index.on_event(events.create(properties, "Serving"))["PhysicalResourceId"])
+
+    failed = create_in_a_stack_made_again()
+    kind.set_status(bedrock, failed, "Failed", failure_message="capacity")
+    kept = create_in_a_stack_made_again()
+    kind.set_status(bedrock, kept, kind.ready)
+    client = bedrock.client()
+    if kind is DEPLOYMENT:
+        client.delete_custom_model_deployment(customModelDeploymentIdentifier=failed)
+    else:
+        client.delete_provisioned_model_throughput(provisionedModelId=failed)
+    mark = len(bedrock.calls)
+
+    assert create_in_a_stack_made_again() == kept
+    assert kind.create_operation not in writes(bedrock, mark)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation import bedrock_stand_in
@@ -163,6 +164,28 @@ def test_custom_models_are_listed_trained_and_imported_and_filtered_as_the_api_r
     assert listed(maxResults=1, nextToken=first["nextToken"]) != [
         summary["modelArn"] for summary in first["modelSummaries"]
     ]
+
+
+def test_deployments_are_listed_by_their_summarys_name_and_filtered_as_the_api_reference_says(bedrock, client):
+    """ListCustomModelDeployments: a CustomModelDeploymentSummary names a deployment customModelDeploymentName (Get's
+    modelDeploymentName); nameContains, statusEquals, modelArnEquals and the sort order select and order them."""
+    first_model = import_model(client, bedrock, name="first")
+    second_model = import_model(client, bedrock, name="second")
+    support = deploy(client, first_model, name="support-on-demand")
+    search = deploy(client, second_model, name="search-on-demand")
+    bedrock.set_deployment_status(search, "Active")
+
+    def listed(**request: Any) -> list[str]:
+        summaries = client.list_custom_model_deployments(**request)["modelDeploymentSummaries"]
+        return [summary["customModelDeploymentName"] for summary in summaries]
+
+    assert listed(sortBy="CreationTime", sortOrder="Ascending") == ["support-on-demand", "search-on-demand"]
+    assert listed(nameContains="support") == ["support-on-demand"]
+    assert listed(statusEquals="Active") == ["search-on-demand"]
+    assert listed(modelArnEquals=first_model) == ["support-on-demand"]
+    (summary,) = client.list_custom_model_deployments(nameContains="support")["modelDeploymentSummaries"]
+    shape = botocore.session.get_session().get_service_model("bedrock").shape_for("CustomModelDeploymentSummary")
+    assert set(summary) <= set(shape.members) and summary["customModelDeploymentArn"] == support
 
 
 def test_trained_models_are_still_got_and_deleted_by_moto(bedrock, client):

@@ -354,6 +354,29 @@ def _list_throughputs(backend: BedrockBackend, params: Params) -> dict[str, Any]
     return present(provisionedModelSummaries=summaries, nextToken=next_token)
 
 
+# The members of a listed deployment (the service model's CustomModelDeploymentSummary).
+DEPLOYMENT_SUMMARY_MEMBERS = frozenset(cast(StructureShape, contract.shape("CustomModelDeploymentSummary")).members)
+
+
+def _list_deployments(backend: BedrockBackend, params: Params) -> dict[str, Any]:
+    """A summary names a deployment customModelDeploymentName (Get's modelDeploymentName); the request's times are
+    createdAfter and createdBefore."""
+    selected = [
+        deployment
+        for deployment in DEPLOYMENTS.resources(backend).values()
+        if params.get("statusEquals") in (None, deployment.status)
+        and params.get("modelArnEquals") in (None, deployment.model_arn)
+    ]
+    times = {"creationTimeAfter": params.get("createdAfter"), "creationTimeBefore": params.get("createdBefore")}
+    listed, next_token = page(selected, params | {name: value for name, value in times.items() if value is not None})
+    summaries = []
+    for deployment in listed:
+        described = deployment.describe()
+        described["customModelDeploymentName"] = described.pop("modelDeploymentName")
+        summaries.append({name: value for name, value in described.items() if name in DEPLOYMENT_SUMMARY_MEMBERS})
+    return present(modelDeploymentSummaries=summaries, nextToken=next_token)
+
+
 # The members of a listed custom model (the service model's CustomModelSummary).
 CUSTOM_MODEL_SUMMARY_MEMBERS = frozenset(cast(StructureShape, contract.shape("CustomModelSummary")).members)
 
@@ -433,4 +456,5 @@ SERVING_KINDS = (IMPORTED_MODELS, DEPLOYMENTS, THROUGHPUTS)
 SERVING_LISTINGS: dict[str, Handler] = {
     "ListProvisionedModelThroughputs": _list_throughputs,
     "ListCustomModels": _list_custom_models,
+    "ListCustomModelDeployments": _list_deployments,
 }
