@@ -3,8 +3,9 @@ quotas": a role's inline policies together "cannot exceed 10,240 characters", a 
 count white space). Only IAM checks them, at deploy: a provider's handler role grows with each stack that uses it and
 each model or role named by ARN, a model's service role with its datasets' S3 URIs.
 
-Sizes are lower bounds: a value known only at deploy counts as its shortest (a stack id, a Region), or as
-UNKNOWN_CHARACTERS (another resource's attribute, an import), so that only what surely fails is refused.
+Sizes are lower bounds, so that only what surely fails is refused: characters (not UTF-8 bytes, not JSON escapes)
+without any white space; a pseudo parameter as its shortest value (a stack id, a Region); any other value known only
+at deploy (a parameter, another resource's attribute, an import) as nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 MAX_ROLE_POLICY_CHARACTERS = 10_240
 MAX_MANAGED_POLICY_CHARACTERS = 6_144
-UNKNOWN_CHARACTERS = 20
 # The shortest each pseudo parameter resolves to: a Region has at least 9 characters (us-east-1), a stack's id is
 # arn:aws:cloudformation:<Region>:<account>:stack/<name>/<36-character id>.
 _SHORTEST = {
@@ -35,7 +35,7 @@ ADVICE = (
 
 def policy_characters(document: Any) -> int:
     """The document's characters as IAM counts them, at least."""
-    return len(json.dumps(_shortest(document), separators=(",", ":")))
+    return len("".join(json.dumps(_shortest(document), ensure_ascii=False).split()))
 
 
 def _shortest(value: Any) -> Any:
@@ -46,13 +46,13 @@ def _shortest(value: Any) -> Any:
     if len(value) == 1:
         ((key, argument),) = value.items()
         if key == "Ref":
-            return _SHORTEST.get(argument, "x" * UNKNOWN_CHARACTERS)
+            return _SHORTEST.get(argument, "")
         if key == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
             parts = [_shortest(part) for part in argument[1]]
             if all(isinstance(part, str) for part in parts):
                 return str(argument[0]).join(parts)
         if key.startswith("Fn::"):
-            return "x" * UNKNOWN_CHARACTERS
+            return ""
     return {key: _shortest(item) for key, item in value.items()}
 
 

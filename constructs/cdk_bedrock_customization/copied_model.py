@@ -110,7 +110,7 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         use.grants.allow(RESOURCE_TYPE, granted_source)
         # Another Region's stack, known at synth: the CDK's cross-Region reference (agnostic ones export as usual).
         crosses_regions = not is_unresolved(source_region) and source_region not in ("*", use.stack.region)
-        if crosses_regions and not isinstance(source_model, str):
+        if crosses_regions and is_unresolved(source_arn) and not isinstance(source_model, str):  # an ARN given: none
             cdk.Annotations.of(self).add_warning_v2(
                 SOURCE_WRITTEN_ONCE_WARNING_ID,
                 f"source_model: {source_model.node.path} is of a stack of {source_region}, and reaches this stack "

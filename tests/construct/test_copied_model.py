@@ -96,6 +96,9 @@ def test_a_model_of_another_regions_stack_warns_that_its_retrained_source_will_n
     )
     CopiedCustomModel(east, "Copy", source_model=trained)
     CopiedCustomModel(east, "ByArn", source_model=SOURCE)
+    # A model of the other Region's stack known by its ARN: the ARN is in this template, no reference.
+    known = CustomModel.from_custom_model_arn(west, "Known", SOURCE)
+    CopiedCustomModel(east, "KnownByArn", source_model=known)
     CopiedCustomModel(west, "Same", source_model=trained)
     written_once = Match.string_like_regexp("crossRegionSourceWrittenOnce")
     warnings = Annotations.from_stack(east).find_warning("*", written_once)

@@ -300,8 +300,8 @@ ENV = cdk.Environment(account="123456789012", region="us-east-1")
 
 def test_the_policy_size_counted_is_at_most_what_iam_counts_once_the_stack_is_deployed():
     """Pseudo parameters count as their shortest (a stack id as a 1-character stack's in a 9-character Region, as
-    us-east-1), another resource's attribute as 20 characters: the deployed document, without white space, is as
-    long plus what that attribute has beyond 20."""
+    us-east-1), another resource's attribute as nothing: the deployed document, without white space, is as long plus
+    that attribute."""
     partition_and_account = ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":role/*"]
     condition = {"aws:ResourceTag/t": {"Ref": "AWS::StackId"}, "x": {"Fn::GetAtt": ["Role", "Arn"]}}
     document = {
@@ -332,7 +332,32 @@ def test_the_policy_size_counted_is_at_most_what_iam_counts_once_the_stack_is_de
         ]
     }
     iam_counts = len("".join(json.dumps(deployed).split()))
-    assert _iam_sizes.policy_characters(document) == iam_counts - (len(role_arn) - 20)
+    assert _iam_sizes.policy_characters(document) == iam_counts - len(role_arn)
+
+
+# IAM's quotas page: policy documents hold "horizontal tab (U+0009), linefeed (U+000A), carriage return (U+000D), and
+# characters in the range U+0020 to U+00FF".
+IAM_TEXT = st.text(st.sampled_from(["\t", "\n", "\r", *map(chr, range(0x20, 0x100))]), max_size=12)
+DEPLOYED = st.one_of(
+    st.tuples(st.just({"Ref": "AWS::Region"}), st.sampled_from(["us-east-1", "ap-southeast-2", "il-central-1"])),
+    st.tuples(st.just({"Ref": "AWS::AccountId"}), st.just("123456789012")),
+    st.tuples(st.just({"Ref": "BucketName"}), IAM_TEXT),  # a parameter: any value
+    st.tuples(st.just({"Fn::GetAtt": ["Role", "Arn"]}), IAM_TEXT),
+    st.tuples(st.just({"Fn::ImportValue": "Providers:Role"}), IAM_TEXT),
+    st.tuples(IAM_TEXT, st.none()),  # a literal: as deployed
+)
+
+
+@given(parts=st.lists(DEPLOYED, max_size=8), keys=st.lists(IAM_TEXT, min_size=8, max_size=8))
+def test_the_policy_size_counted_is_never_more_than_iam_counts_for_any_document(parts, keys):
+    """A document of IAM's characters, its values literal or known only at deploy, joined or alone: what the check
+    counts is at most what IAM counts of the deployed document (its characters without white space)."""
+    joined = {"Fn::Join": ["", [template for template, _ in parts]]}
+    document = {"Statement": [{key: template for key, (template, _) in zip(keys, parts, strict=False)}, joined]}
+    values = [template if value is None else value for template, value in parts]
+    deployed = {"Statement": [dict(zip(keys, values, strict=False)), "".join(values)]}
+    iam_counts = len("".join(json.dumps(deployed, ensure_ascii=False).split()))
+    assert _iam_sizes.policy_characters(document) <= iam_counts
 
 
 def dataset_uri(folder: str, length: int) -> str:
