@@ -14,6 +14,7 @@ import boto3
 import pytest
 from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization.rehearsal import cross_region_exports
+from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
 
 NAME = "/cdk/exports/Serving/Trainingsuseast1FnGetAttRouterCompletedJoboutputModelArn"
 MODEL = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
@@ -186,3 +187,31 @@ def test_a_retrained_model_is_not_written_over_its_export_the_importing_stack_ke
     cross_region_exports.apply("Update", cross_region_exports.WRITER, writer({NAME: RETRAINED}), writer({NAME: MODEL}))
     ssm = boto3.client("ssm", region_name=REGION)
     assert ssm.get_parameter(Name=NAME)["Parameter"]["Value"] == MODEL
+
+
+def consumer_of(out: Path, values: int) -> Path:
+    """A stack of us-east-1 whose bucket's name (and, with values=2, its ARN) a stack of us-west-2 reads."""
+    app = cdk.App(outdir=str(out))
+    east = cdk.Environment(account="111122223333", region="us-east-1")
+    producer = cdk.Stack(app, "Producer", env=east, cross_region_references=True)
+    bucket = s3.Bucket(producer, "Data", removal_policy=cdk.RemovalPolicy.DESTROY)
+    west = cdk.Environment(account="111122223333", region=REGION)
+    consumer = cdk.Stack(app, "Consumer", env=west, cross_region_references=True)
+    cdk.CfnOutput(consumer, "Name", value=bucket.bucket_name)
+    if values > 1:
+        cdk.CfnOutput(consumer, "Arn", value=bucket.bucket_arn)
+    return Path(app.synth().directory)
+
+
+def test_a_stack_that_reads_one_more_value_keeps_the_values_it_read(tmp_path):
+    """aws-cdk-lib's handlers answer no physical id, and their entry point (nodejs-entrypoint) then keeps the
+    resource's: an update of the writer or the reader is never a replacement, whose cleanup Delete would delete the
+    parameters the stack still reads."""
+    with LocalCloud(write=lambda _line: None) as local:
+        first = local.deploy(consumer_of(tmp_path / "v1", 1))
+        ssm = boto3.client("ssm", region_name=REGION)
+        before = {parameter["Name"] for parameter in ssm.describe_parameters()["Parameters"]}
+        second = local.deploy(consumer_of(tmp_path / "v2", 2))
+        after = {parameter["Name"] for parameter in ssm.describe_parameters()["Parameters"]}
+    assert all(outcome.succeeded for outcome in [*first.values(), *second.values()]), second
+    assert len(before) == 1 and len(after) == 2 and before < after

@@ -122,8 +122,10 @@ class Provisioner:
             )
             return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
         if cross_region_exports.handles(resource_type):
-            physical_id, data = self._cross_region("Update", resource_type, properties, existing.properties, logical_id)
-            return Deployed(logical_id, resource_type, physical_id, properties, data, generation)
+            _, data = self._cross_region("Update", resource_type, properties, existing.properties, logical_id)
+            # aws-cdk-lib's handlers answer no physical id: its entry point keeps the resource's, so an update never
+            # replaces one (a replacement's cleanup Delete would delete every parameter it had exported).
+            return Deployed(logical_id, resource_type, existing.physical_id, properties, data, generation)
         if auto_delete_objects.handles(resource_type):
             physical_id = self._auto_delete("Update", logical_id, properties, existing.properties, existing.physical_id)
             return Deployed(logical_id, resource_type, physical_id, properties, {}, generation)
