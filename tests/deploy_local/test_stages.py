@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization import CustomModel, S3Data
-from cdk_bedrock_customization.rehearsal.cloud import LocalCloud, stacks_of
+from cdk_bedrock_customization.rehearsal.__main__ import rehearse
+from cdk_bedrock_customization.rehearsal.cloud import LocalCloud, SharedStackNames, stacks_of
 
 
 def models_stack(scope: cdk.App | cdk.Stage, construct_id: str, **settings: object) -> None:
@@ -44,3 +46,18 @@ def test_a_stages_stacks_and_a_renamed_stack_are_rehearsed_under_their_cloudform
         assert [name.split("-Support")[0] for name in names] == ["Prod-Models", "team-a-models"]
         deleted = local.delete()
         assert all(outcome.succeeded for outcome in deleted.values()) and set(deleted) == set(outcomes)
+
+
+def test_stacks_of_one_name_in_two_regions_are_refused_rather_than_rehearsed_as_one(tmp_path, capsys):
+    """CloudFormation keeps a stack name unique per account and Region only; the rehearsal plays one of each, where
+    the second stack would update (and empty) the first: it says so, and rehearses nothing."""
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    for construct_id, region in (("East", "us-east-1"), ("West", "us-west-2")):
+        env = cdk.Environment(account="111122223333", region=region)
+        models_stack(app, construct_id, stack_name="models", env=env)
+    assembly = Path(app.synth().directory)
+    with pytest.raises(SharedStackNames, match=r"stacks share a name \(models\)"):
+        stacks_of(assembly)
+
+    assert rehearse([("create", assembly)], LocalCloud(write=lambda _line: None)) == 1
+    assert "give each a name of its own (stack_name=)" in capsys.readouterr().err

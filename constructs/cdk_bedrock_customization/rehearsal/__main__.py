@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .bedrock_world import Timings
-from .cloud import LocalCloud, SynthesisFailed, stacks_of, synthesize
+from .cloud import LocalCloud, SharedStackNames, SynthesisFailed, stacks_of, synthesize
 from .engine import Outcome
 from .template import TemplateError, load_template
 
@@ -294,7 +294,12 @@ def _templates(paths: list[Path] | None, example: bool, parameters: Mapping[str,
 def rehearse(steps: Sequence[tuple[str, Path]], local: LocalCloud, templates: Sequence[PlainTemplate] = ()) -> int:
     """Deploy each step's assembly in turn, then the plain templates, then delete the stacks (the last
     deployed first); 0 when every step succeeded."""
-    if not templates and not any(stacks_of(assembly) for _step, assembly in steps):
+    try:
+        defined = [stacks_of(assembly) for _step, assembly in steps]
+    except SharedStackNames as refusal:
+        print(f"cdk-bedrock-customization rehearse: {refusal}", file=sys.stderr)
+        return 1
+    if not templates and not any(defined):
         print("cdk-bedrock-customization rehearse: the app defines no stack: nothing to rehearse", file=sys.stderr)
         return 1
     with local as cloud:

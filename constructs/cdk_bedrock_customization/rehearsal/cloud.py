@@ -154,7 +154,18 @@ def stacks_of(assembly_dir: Path) -> list[StackArtifact]:
     for artifact in artifacts.values():
         if artifact["type"] == "cdk:cloud-assembly":
             stacks += stacks_of(assembly_dir / artifact["properties"]["directoryName"])
+    names = [stack.name for stack in stacks]
+    if shared := sorted({name for name in names if names.count(name) > 1}):
+        raise SharedStackNames(
+            f"stacks share a name ({', '.join(shared)}): AWS keeps them apart in their accounts or Regions, but the "
+            f"rehearsal plays one account and Region ({ACCOUNT}, {REGION}), where they would be one stack; give "
+            "each a name of its own (stack_name=) to rehearse them"
+        )
     return stacks
+
+
+class SharedStackNames(ValueError):
+    """Stacks of one name (of other accounts or Regions), which the rehearsal cannot keep apart."""
 
 
 @dataclass
