@@ -75,11 +75,11 @@ class NameTaken(ValueError):
 class ChangeInProgress(RuntimeError):
     """The live resource is still being changed to serve another model; nothing was changed."""
 
-    def __init__(self, noun: str, name: str, serving: str, asked: str) -> None:
+    def __init__(self, noun: str, name: str, serving: str, asked: str, being: str = "changed") -> None:
         # A rollback that arrives while the update it undoes is still running in Bedrock (a later resource failed,
         # or this one's wait timed out) meets this too: said plainly rather than waiting for the hour to pass.
         super().__init__(
-            f"{noun.capitalize()} {name} is still being changed to serve {serving}, and Bedrock makes one change "
+            f"{noun.capitalize()} {name} is still being {being} to serve {serving}, and Bedrock makes one change "
             f"at a time: {asked} must wait until that ends. Nothing was changed. Retry once it has ended (for a "
             "rollback: aws cloudformation continue-update-rollback)."
         )

@@ -80,8 +80,11 @@ def _point_at_model(client: Any, deployment: Mapping[str, Any], desired: lifecyc
             "Custom model deployment %s failed; the rollback leaves it as it is", deployment["modelDeploymentName"]
         )
         return
-    if updating:
-        raise lifecycle.ChangeInProgress(KIND.noun, deployment["modelDeploymentName"], target, f"serving {wanted}")
+    creating = deployment["status"] == "Creating"  # one a stack made again takes: Bedrock updates an Active one only
+    if updating or creating:
+        being = "created" if creating else "changed"
+        name = deployment["modelDeploymentName"]
+        raise lifecycle.ChangeInProgress(KIND.noun, name, target, f"serving {wanted}", being)
     arn = deployment["customModelDeploymentArn"]
 
     def pointed() -> bool:

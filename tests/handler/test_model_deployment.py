@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import contract, index
+from bedrock_custom_resource import contract, index, lifecycle
 from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
@@ -192,3 +192,26 @@ def test_a_stack_made_again_takes_the_usable_one_under_a_later_name_when_the_fir
 
     assert create_in_a_stack_made_again() == kept
     assert kind.create_operation not in writes(bedrock, mark)
+
+
+def test_a_stack_made_again_waits_for_a_deployment_still_being_created_before_pointing_it_elsewhere(bedrock):
+    """Stack 1's deployment of model A is still Creating when the stack, made again, asks for model B: Bedrock
+    updates an Active deployment only, so the create says so and changes nothing; run again once it is Active, it
+    takes it and points it at B (one deployment, no second bought)."""
+    first, second = active_model(bedrock, "first"), active_model(bedrock, "second")
+
+    def create_in_a_stack_made_again(model: str) -> str:
+        events = CloudFormationEvents("my-stack", DEPLOYMENT.resource_type)  # a new stack id, the same stack name
+        created = index.on_event(events.create(deployment_properties(model, deletionPolicy="Retain"), "Serving"))
+        return str(created["PhysicalResourceId"])
+
+    creating = create_in_a_stack_made_again(first)
+    mark = len(bedrock.calls)
+    with pytest.raises(lifecycle.ChangeInProgress, match=rf"is still being created to serve {re.escape(first)}"):
+        create_in_a_stack_made_again(second)
+    assert set(writes(bedrock, mark)) <= {"TagResource", "UntagResource"}  # taken: its tags are this stack's
+
+    bedrock.set_deployment_status(creating, "Active")
+    assert create_in_a_stack_made_again(second) == creating
+    assert "UpdateCustomModelDeployment" in writes(bedrock, mark)
+    assert [deployment["customModelDeploymentArn"] for deployment in bedrock.deployments()] == [creating]
