@@ -73,7 +73,7 @@ class NameTaken(ValueError):
 
 
 class ChangeInProgress(RuntimeError):
-    """The live resource is still being changed to serve another model; nothing was changed."""
+    """The live resource is still being changed (or created) to serve another model; nothing was changed."""
 
     def __init__(self, noun: str, name: str, serving: str, asked: str, being: str = "changed") -> None:
         # A rollback that arrives while the update it undoes is still running in Bedrock (a later resource failed,
