@@ -488,8 +488,7 @@ def create_or_adopt(
             or (arn != replaced and _ran_otherwise(kind, live, tags, desired))
         )
         if not alike:
-            replaced = "" if replacing is None else replacing[kind.arn_member]
-            raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replaced))
+            raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replaced or ""))
         # Another resource's: adopting it would let that resource's Delete delete what this one holds.
         holder = desired.holder(tags)
         why_not = holder or kind.unusable(client, live)
