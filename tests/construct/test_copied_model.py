@@ -70,13 +70,18 @@ def trained_model(stack: cdk.Stack) -> CustomModel:
     )
 
 
-def test_a_model_of_another_stack_is_granted_in_that_stacks_region(stack) -> None:
+def trained_in_west_for_east(stack: cdk.Stack) -> tuple[cdk.Stack, CustomModel, cdk.Stack]:
+    """A stack of us-west-2 with a trained model, and a stack of us-east-1 that may refer to it (cross-Region)."""
     app = stack.node.root
     west = cdk.Stack(app, "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
-    trained = trained_model(west)
     east = cdk.Stack(
         app, "East", env=cdk.Environment(account="123456789012", region="us-east-1"), cross_region_references=True
     )
+    return west, trained_model(west), east
+
+
+def test_a_model_of_another_stack_is_granted_in_that_stacks_region(stack) -> None:
+    _west, trained, east = trained_in_west_for_east(stack)
     CopiedCustomModel(east, "Copy", source_model=trained)
     (source,) = granted(Template.from_stack(east), "bedrock:CreateModelCopyJob")
     assert source == {
@@ -88,12 +93,7 @@ def test_a_model_of_another_regions_stack_warns_that_its_retrained_source_will_n
     """aws-cdk-lib's cross-Region export writer, on an update, puts only the parameters that are new (its handler in
     the cloud assembly; tests/deploy_local/test_cross_region_exports.py runs it): the copy keeps the first ARN. A source
     by ARN, or of a stack of the same Region (a CloudFormation export), is not warned of."""
-    app = stack.node.root
-    west = cdk.Stack(app, "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
-    trained = trained_model(west)
-    east = cdk.Stack(
-        app, "East", env=cdk.Environment(account="123456789012", region="us-east-1"), cross_region_references=True
-    )
+    west, trained, east = trained_in_west_for_east(stack)
     CopiedCustomModel(east, "Copy", source_model=trained)
     CopiedCustomModel(east, "ByArn", source_model=SOURCE)
     # A model of the other Region's stack known by its ARN: the ARN is in this template, no reference.
