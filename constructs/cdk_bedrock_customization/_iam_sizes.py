@@ -5,7 +5,8 @@ each model or role named by ARN, a model's service role with its datasets' S3 UR
 
 Sizes are lower bounds, so that only what surely fails is refused: characters (not UTF-8 bytes, not JSON escapes)
 without any white space; a pseudo parameter as its shortest value (a stack id, a Region); any other value known only
-at deploy (a parameter, another resource's attribute, an import) as nothing.
+at deploy (a parameter, another resource's attribute, an import) as nothing; what CloudFormation may leave out
+(AWS::NoValue, an Fn::If, a resource with a Condition) as absent.
 """
 
 from __future__ import annotations
@@ -35,25 +36,40 @@ ADVICE = (
 
 def policy_characters(document: Any) -> int:
     """The document's characters as IAM counts them, at least."""
-    return len("".join(json.dumps(_shortest(document), ensure_ascii=False).split()))
+    if isinstance(document, str):  # CloudFormation's Json type takes the document as JSON text too
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return len("".join(document.split()))
+    shortest = _shortest(document)
+    if shortest is _ABSENT or shortest is None:
+        return 0
+    return len("".join(json.dumps(shortest, ensure_ascii=False).split()))
+
+
+# What CloudFormation leaves out, or may: AWS::NoValue, and an Fn::If (either branch may be AWS::NoValue).
+_ABSENT = object()
 
 
 def _shortest(value: Any) -> Any:
     if isinstance(value, list):
-        return [_shortest(item) for item in value]
+        return [item for item in map(_shortest, value) if item is not _ABSENT]
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
         ((key, argument),) = value.items()
         if key == "Ref":
-            return _SHORTEST.get(argument, "")
-        if key == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
-            parts = [_shortest(part) for part in argument[1]]
+            return _ABSENT if argument == "AWS::NoValue" else _SHORTEST.get(argument, "")
+        if key == "Fn::If":
+            return _ABSENT
+        if key == "Fn::Join" and isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], list):
+            parts = _shortest(argument[1])
             if all(isinstance(part, str) for part in parts):
                 return str(argument[0]).join(parts)
         if key.startswith("Fn::"):
             return ""
-    return {key: _shortest(item) for key, item in value.items()}
+    shortest = {key: _shortest(item) for key, item in value.items()}
+    return {key: item for key, item in shortest.items() if item is not _ABSENT}
 
 
 def iam_problems(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[str, str, str]]:
@@ -63,12 +79,14 @@ def iam_problems(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[s
     attached: dict[tuple[str, str], list[int]] = {}
     for name, template in templates.items():
         for logical_id, resource in (template.get("Resources") or {}).items():
+            if "Condition" in resource:  # it may not be made
+                continue
             properties = resource.get("Properties") or {}
             if resource.get("Type") == "AWS::IAM::Role":
-                documents = [policy.get("PolicyDocument") for policy in properties.get("Policies") or []]
+                documents = [policy.get("PolicyDocument") for policy in _listed(properties.get("Policies"))]
                 attached.setdefault((name, logical_id), []).extend(map(policy_characters, documents))
             elif resource.get("Type") == "AWS::IAM::Policy":
-                for role in properties.get("Roles") or []:
+                for role in _listed(properties.get("Roles")):
                     held_by = _role_of(role, name, exported)
                     if held_by is not None:
                         attached.setdefault(held_by, []).append(policy_characters(properties.get("PolicyDocument")))
@@ -79,13 +97,19 @@ def iam_problems(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[s
                     yield name, logical_id, problem + f"{MAX_MANAGED_POLICY_CHARACTERS:,}"
     for (name, logical_id), sizes in attached.items():
         role = (templates[name].get("Resources") or {}).get(logical_id) or {}
-        if role.get("Type") == "AWS::IAM::Role" and sum(sizes) > MAX_ROLE_POLICY_CHARACTERS:
+        made = role.get("Type") == "AWS::IAM::Role" and "Condition" not in role
+        if made and sum(sizes) > MAX_ROLE_POLICY_CHARACTERS:
             yield (
                 name,
                 logical_id,
                 f"the role's {len(sizes)} inline policies take at least {sum(sizes):,} characters together; IAM "
                 f"allows {MAX_ROLE_POLICY_CHARACTERS:,}",
             )
+
+
+def _listed(value: Any) -> list[dict[str, Any]]:
+    """A list property's items as given: none when the list is an intrinsic (an Fn::If may resolve to any list)."""
+    return [item for item in value if isinstance(item, dict) and item] if isinstance(value, list) else []
 
 
 def _exported_resources(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
@@ -109,6 +133,8 @@ def _role_of(role: Any, template_name: str, exported: Mapping[str, tuple[str, st
     if isinstance(role, dict) and isinstance(role.get("Ref"), str):
         return template_name, role["Ref"]
     text = json.dumps(role)
+    if '"Fn::If"' in text:  # the role it names may be another, or none
+        return None
     for export_name, held_by in exported.items():
         if json.dumps({"Fn::ImportValue": export_name}) in text:
             return held_by

@@ -360,6 +360,94 @@ def test_the_policy_size_counted_is_never_more_than_iam_counts_for_any_document(
     assert _iam_sizes.policy_characters(document) <= iam_counts
 
 
+STATEMENT = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+
+
+# What CloudFormation makes of a template's document (its user guide: AWS::NoValue "removes the corresponding resource
+# property"; Fn::If returns one of two values, either of which may be AWS::NoValue; Fn::Join over a list parameter),
+# written out by hand as the shortest document it can deploy.
+@pytest.mark.parametrize(
+    ("document", "deployed"),
+    [
+        ({"Statement": [{**STATEMENT, "Condition": {"Ref": "AWS::NoValue"}}]}, {"Statement": [STATEMENT]}),
+        (
+            {"Statement": [STATEMENT, *[{"Fn::If": ["IsProd", STATEMENT, {"Ref": "AWS::NoValue"}]}] * 5]},
+            {"Statement": [STATEMENT]},
+        ),
+        (
+            {"Statement": [{**STATEMENT, "Resource": {"Fn::If": ["IsProd", "*", {"Ref": "AWS::NoValue"}]}}]},
+            {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]},
+        ),
+        (
+            {"Statement": [{**STATEMENT, "Resource": {"Fn::Join": ["", {"Ref": "ResourceArns"}]}}]},
+            {"Statement": [{**STATEMENT, "Resource": ""}]},
+        ),
+        (
+            {"Statement": [{**STATEMENT, "Resource": {"Fn::Join": [",", {"Fn::Split": [",", {"Ref": "Arns"}]}]}}]},
+            {"Statement": [{**STATEMENT, "Resource": ""}]},
+        ),
+        (
+            {"Statement": [{**STATEMENT, "Resource": {"Fn::Join": ["/", ["arn", {"Ref": "AWS::NoValue"}, "b"]]}}]},
+            {"Statement": [{**STATEMENT, "Resource": "arn/b"}]},
+        ),
+    ],
+    ids=["no-value-property", "if-statements", "if-property", "join-of-a-parameter", "join-of-a-split", "join-item"],
+)
+def test_what_cloudformation_may_leave_out_of_a_document_is_not_counted(document, deployed):
+    iam_counts = len("".join(json.dumps(deployed).split()))
+    assert _iam_sizes.policy_characters(document) <= iam_counts
+
+
+def test_a_document_given_as_json_text_counts_as_its_characters():
+    """CloudFormation's Json type takes the document as text too (cfn-lint accepts it): IAM reads that text, not a
+    string of it with its quotes escaped again."""
+    document = {"Version": "2012-10-17", "Statement": [{**STATEMENT, "Resource": 'arn:aws:s3:::b/"quoted"'}]}
+    iam_counts = len("".join(json.dumps(document).split()))
+    assert _iam_sizes.policy_characters(json.dumps(document, indent=2)) == iam_counts
+    assert _iam_sizes.policy_characters("{ not JSON ") == len("{notJSON")
+
+
+def role_with(policies: Any, **resources: Any) -> dict[str, Any]:
+    big = {**STATEMENT, "Resource": [f"arn:aws:s3:::my-training-data/{'k' * 90}{i:03d}" for i in range(50)]}
+    return {
+        "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}},
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {},
+                    "Policies": policies([{"PolicyName": "Big", "PolicyDocument": {"Statement": [big]}}]),
+                },
+            },
+            **resources,
+        },
+    }
+
+
+def test_policies_cloudformation_may_not_make_are_not_counted_and_are_refused_once_made():
+    """A role's policies given by an Fn::If, and a policy or role whose Condition may be false: CloudFormation may not
+    make them, so they are not counted (nor do they fail the check); made unconditionally, they are refused."""
+    beside = {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "More", "Roles": [{"Ref": "Role"}]}}
+    beside["Properties"]["PolicyDocument"] = role_with(list)["Resources"]["Role"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]
+    maybe = {"Fn::If": ["IsProd", {"Ref": "Role"}, {"Ref": "AWS::NoValue"}]}
+    conditional_policy = {**beside, "Condition": "IsProd"}
+    conditional_role = role_with(list, More=beside)
+    conditional_role["Resources"]["Role"]["Condition"] = "IsProd"
+    maybe_attached = {**beside, "Properties": {**beside["Properties"], "Roles": [maybe]}}
+    for template in [
+        role_with(lambda policies: {"Fn::If": ["IsProd", policies * 2, {"Ref": "AWS::NoValue"}]}),
+        role_with(lambda policies: [*policies, {"Fn::If": ["IsProd", policies[0], {"Ref": "AWS::NoValue"}]}]),
+        role_with(list, More=conditional_policy),
+        role_with(list, More=maybe_attached),
+        conditional_role,
+    ]:
+        assert list(_iam_sizes.iam_problems({"S.template.json": template})) == []
+    ((_, logical_id, problem),) = _iam_sizes.iam_problems({"S.template.json": role_with(list, More=beside)})
+    assert logical_id == "Role" and "2 inline policies take at least 1" in problem
+
+
 def dataset_uri(folder: str, length: int) -> str:
     prefix = f"s3://my-training-data/{folder}/"
     return prefix + "a" * (length - len(prefix) - len(".jsonl")) + ".jsonl"
