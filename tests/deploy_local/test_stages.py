@@ -61,3 +61,15 @@ def test_stacks_of_one_name_in_two_regions_are_refused_rather_than_rehearsed_as_
 
     assert rehearse([("create", assembly)], LocalCloud(write=lambda _line: None)) == 1
     assert "give each a name of its own (stack_name=)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("account", ["111122223333", None], ids=["one-environment", "environment-agnostic"])
+def test_stacks_of_one_name_in_one_account_and_region_are_refused_as_one_stack_in_aws_too(tmp_path, account):
+    """There, CloudFormation's own rule makes them one stack: the message must not say AWS keeps them apart."""
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    for construct_id in ("First", "Second"):
+        env = cdk.Environment(account=account, region="us-east-1" if account else None)
+        models_stack(app, construct_id, stack_name="models", env=env)
+    with pytest.raises(SharedStackNames, match=r"share a name \(models\) in one account and Region") as refusal:
+        stacks_of(Path(app.synth().directory))
+    assert "AWS keeps them apart" not in str(refusal.value)

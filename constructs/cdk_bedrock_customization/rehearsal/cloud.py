@@ -125,6 +125,27 @@ def project_context(directory: Path) -> dict[str, Any]:
 def stacks_of(assembly_dir: Path) -> list[StackArtifact]:
     """The assembly's stacks, in the order of their dependencies, then those of its nested assemblies (each Stage's,
     as `cdk deploy '**'` deploys them; a stack never depends on another Stage's)."""
+    placed = _stacks_in_environments(assembly_dir)
+    names = [stack.name for stack, _ in placed]
+    if shared := sorted({name for name in names if names.count(name) > 1}):
+        environments = [environment for stack, environment in placed if stack.name in shared]
+        if len(set(environments)) < len(environments) or any("unknown-" in place for place in environments):
+            raise SharedStackNames(
+                f"stacks share a name ({', '.join(shared)}) in one account and Region (or may: an environment-agnostic "
+                "stack deploys where the CLI's credentials point): in AWS too they are one stack, each deploy "
+                "replacing the other's template; give each a name of its own (stack_name=)"
+            )
+        raise SharedStackNames(
+            f"stacks share a name ({', '.join(shared)}): AWS keeps them apart in their accounts or Regions, but the "
+            f"rehearsal plays one account and Region ({ACCOUNT}, {REGION}), where they would be one stack; give "
+            "each a name of its own (stack_name=) to rehearse them"
+        )
+    return [stack for stack, _ in placed]
+
+
+def _stacks_in_environments(assembly_dir: Path) -> list[tuple[StackArtifact, str]]:
+    """stacks_of's stacks, each with its environment (aws://account/region, unknown-account or unknown-region where
+    it is environment-agnostic)."""
     manifest = json.loads((assembly_dir / "manifest.json").read_text())
     artifacts = manifest["artifacts"]
     order: list[str] = []
@@ -150,17 +171,11 @@ def stacks_of(assembly_dir: Path) -> list[StackArtifact]:
         # (a Stage's stack: Prod-Models; one given stack_name=).
         stack_name = artifacts[name]["properties"].get("stackName", name)
         template = Template(json.loads(text), None, len(text))
-        stacks.append(StackArtifact(stack_name, template, manifests, assembly_dir))
+        environment = str(artifacts[name].get("environment", "aws://unknown-account/unknown-region"))
+        stacks.append((StackArtifact(stack_name, template, manifests, assembly_dir), environment))
     for artifact in artifacts.values():
         if artifact["type"] == "cdk:cloud-assembly":
-            stacks += stacks_of(assembly_dir / artifact["properties"]["directoryName"])
-    names = [stack.name for stack in stacks]
-    if shared := sorted({name for name in names if names.count(name) > 1}):
-        raise SharedStackNames(
-            f"stacks share a name ({', '.join(shared)}): AWS keeps them apart in their accounts or Regions, but the "
-            f"rehearsal plays one account and Region ({ACCOUNT}, {REGION}), where they would be one stack; give "
-            "each a name of its own (stack_name=) to rehearse them"
-        )
+            stacks += _stacks_in_environments(assembly_dir / artifact["properties"]["directoryName"])
     return stacks
 
 
