@@ -73,15 +73,22 @@ class NameTaken(ValueError):
 
 
 class ChangeInProgress(RuntimeError):
-    """The live resource is still being changed (or created) to serve another model; nothing was changed."""
+    """The live resource is still being changed to serve another model (nothing was changed), or still being created
+    by the stack before this one of its name, which this stack takes (only its tags were changed)."""
 
     def __init__(self, noun: str, name: str, serving: str, asked: str, being: str = "changed") -> None:
         # A rollback that arrives while the update it undoes is still running in Bedrock (a later resource failed,
         # or this one's wait timed out) meets this too: said plainly rather than waiting for the hour to pass.
+        if being == "created":
+            what_now = "Only its tags were changed, to name this stack. Deploy again once it is created."
+        else:
+            what_now = (
+                "Nothing was changed. Retry once it has ended (for a rollback: aws cloudformation "
+                "continue-update-rollback)."
+            )
         super().__init__(
             f"{noun.capitalize()} {name} is still being {being} to serve {serving}, and Bedrock makes one change "
-            f"at a time: {asked} must wait until that ends. Nothing was changed. Retry once it has ended (for a "
-            "rollback: aws cloudformation continue-update-rollback)."
+            f"at a time: {asked} must wait until that ends. {what_now}"
         )
 
 

@@ -207,9 +207,10 @@ def test_a_stack_made_again_waits_for_a_deployment_still_being_created_before_po
 
     creating = create_in_a_stack_made_again(first)
     mark = len(bedrock.calls)
-    with pytest.raises(lifecycle.ChangeInProgress, match=rf"is still being created to serve {re.escape(first)}"):
+    with pytest.raises(lifecycle.ChangeInProgress, match=rf"is still being created to serve {re.escape(first)}") as e:
         create_in_a_stack_made_again(second)
     assert set(writes(bedrock, mark)) <= {"TagResource", "UntagResource"}  # taken: its tags are this stack's
+    assert "Only its tags were changed" in str(e.value) and "Nothing was changed" not in str(e.value)
 
     bedrock.set_deployment_status(creating, "Active")
     assert create_in_a_stack_made_again(second) == creating
