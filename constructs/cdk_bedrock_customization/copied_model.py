@@ -25,7 +25,7 @@ from ._resource import (
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .provider import CustomizationProvider
-from .serving import CustomModelBase
+from .serving import CustomModelBase, ExistingCustomModel
 
 RESOURCE_TYPE = contract.MODEL_COPY
 SOURCE_WRITTEN_ONCE_WARNING_ID = "cdk-bedrock-customization:crossRegionSourceWrittenOnce"
@@ -93,21 +93,8 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         self.resource = custom_resource(
             self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy, use=use
         )
-        # A model of another stack is known only at deploy time: any custom model of the account in its stack's
-        # Region, or in any Region when that stack's is not known at synth (the handler copies only what the
-        # template names).
+        use.grants.allow(RESOURCE_TYPE, _granted_source(use.stack, source_model, source_arn))
         source_region = "*" if isinstance(source_model, str) else cdk.Stack.of(source_model).region
-        granted_source = (
-            use.stack.format_arn(
-                service="bedrock",
-                region="*" if is_unresolved(source_region) else source_region,
-                resource="custom-model",
-                resource_name="*",
-            )
-            if is_unresolved(source_arn)
-            else source_arn
-        )
-        use.grants.allow(RESOURCE_TYPE, granted_source)
         # Another Region's stack, known at synth: the CDK's cross-Region reference (agnostic ones export as usual).
         crosses_regions = not is_unresolved(source_region) and source_region not in ("*", use.stack.region)
         if crosses_regions and is_unresolved(source_arn) and not isinstance(source_model, str):  # an ARN given: none
@@ -137,3 +124,20 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
     @property
     def model_name(self) -> str:
         return self._completed_attribute("targetModelName")
+
+
+def _granted_source(stack: cdk.Stack, source_model: str | CustomModelBase, source_arn: str) -> str:
+    """The models the handler may copy from: the ARN given; a model made in the app (known only at deploy): any custom
+    model of its stack's account, in its stack's Region (any Region, when that is known only at deploy); an ARN known
+    only at deploy (a parameter, an import): any custom model, as a source may be of any Region or shared from
+    another account. The handler copies only what the template names."""
+    if not is_unresolved(source_arn):
+        return source_arn
+    made_in = None if isinstance(source_model, str | ExistingCustomModel) else cdk.Stack.of(source_model)
+    return stack.format_arn(
+        service="bedrock",
+        region="*" if made_in is None or is_unresolved(made_in.region) else made_in.region,
+        account="*" if made_in is None else made_in.account,
+        resource="custom-model",
+        resource_name="*",
+    )

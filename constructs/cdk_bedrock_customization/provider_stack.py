@@ -105,9 +105,9 @@ class CustomizationProviderStack(cdk.Stack):
         any_custom_model = self.format_arn(service="bedrock", resource="custom-model", resource_name="*")
         for index, arn in enumerate(model_key_arns):
             grant_model_key(kms.Key.from_key_arn(self, f"ModelKey{index}", arn), use.handler)
-        # A copy's source is a custom model of the account in another Region.
+        # A copy's source is a custom model of another Region, or shared from another account (copy-model.html).
         any_region_custom_model = self.format_arn(
-            service="bedrock", region="*", resource="custom-model", resource_name="*"
+            service="bedrock", region="*", account="*", resource="custom-model", resource_name="*"
         )
         for resource_type, models in (
             (contract.CUSTOMIZATION_JOB, [any_foundation_model]),

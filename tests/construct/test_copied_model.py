@@ -131,6 +131,17 @@ def test_the_source_models_key_is_decrypted_by_the_copying_handler(stack) -> Non
     assert granted(Template.from_stack(east), "kms:CreateGrant") == []  # the copy itself has no key of its own
 
 
+@pytest.mark.parametrize("given_as", ["arn", "model"])
+def test_an_arn_known_only_at_deploy_is_granted_in_any_region_and_account(stack, given_as) -> None:
+    """The source may be of another Region, or shared from another account (copy-model.html: "If a model was shared
+    with you from another account, you must first copy it"): an ARN of a parameter says neither."""
+    source_arn = cdk.CfnParameter(stack, "SourceModelArn").value_as_string
+    source = source_arn if given_as == "arn" else CustomModel.from_custom_model_arn(stack, "Source", source_arn)
+    CopiedCustomModel(stack, "Copy", source_model=source)
+    (granted_source,) = granted(Template.from_stack(stack), "bedrock:CreateModelCopyJob")
+    assert granted_source == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:*:*:custom-model/*"]]}
+
+
 def test_a_model_of_an_environment_agnostic_stack_is_granted_in_any_region(stack) -> None:
     app = stack.node.root
     agnostic = cdk.Stack(app, "Agnostic")

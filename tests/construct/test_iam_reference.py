@@ -832,7 +832,7 @@ GRANT_PATHS = {
     "an import": ("bedrock:CreateCustomModel", "aws:RequestTag/cdk-bedrock-customization:configuration"),
     "an import's model package": ("sagemaker:AccessModelPackageData", "model-package/nova-support/1"),
     "a provider stack's model packages": ("sagemaker:DescribeModelPackage", "model-package/*"),
-    "a provider stack's copies": ("bedrock:CreateModelCopyJob", "*:123456789012:custom-model/*"),
+    "a provider stack's copies": ("bedrock:CreateModelCopyJob", ":bedrock:*:*:custom-model/*"),
     "a deployment": ("bedrock:CreateCustomModelDeployment", "custom-model/"),
     "deployments' lifecycle": ("bedrock:DeleteCustomModelDeployment", "custom-model-deployment/*"),
     "throughput on a foundation model": (

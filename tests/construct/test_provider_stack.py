@@ -134,7 +134,7 @@ def test_the_handler_may_copy_models_from_any_region_and_import_model_packages_b
     _, template = provider_stack(passable_role_name_prefix="bedrock-")
     statements = policy_statements(template)
     (copying,) = [s for s in statements if "bedrock:CreateModelCopyJob" in _actions(s)]
-    assert copying["Resource"]["Fn::Join"][1][-1] == ":bedrock:*:123456789012:custom-model/*"
+    assert copying["Resource"]["Fn::Join"][1][-1] == ":bedrock:*:*:custom-model/*"
     # The API reference (ModelPackageArnDataSource): both actions on the package, for CreateCustomModel's caller.
     (packages,) = [s for s in statements if "sagemaker:AccessModelPackageData" in _actions(s)]
     assert set(_actions(packages)) == {"sagemaker:DescribeModelPackage", "sagemaker:AccessModelPackageData"}
