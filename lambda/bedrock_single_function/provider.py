@@ -38,6 +38,7 @@ import crhelper
 from bedrock_custom_resource import index
 from bedrock_custom_resource.environment import INTERVAL_VARIABLE, RULE_PREFIX_VARIABLE, TOTAL_TIMEOUT_VARIABLE
 from bedrock_custom_resource.responses import bounded_reason
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .polling_input import DEADLINE, MAX_TARGET_INPUT_CHARACTERS, polling_input_length
 
@@ -222,6 +223,9 @@ class SingleFunctionProvider(_NoAnswerAtTimeout):
         try:
             targets = events.list_targets_by_rule(Rule=polling_rule_name(self._event))["Targets"]
         except events.exceptions.ResourceNotFoundException:  # the first invocation
+            targets = []
+        except (BotoCoreError, ClientError) as error:  # the job has started: this read must not fail the request
+            logger.warning("The polling rule's targets could not be read (%s): the deadline counts from now", error)
             targets = []
         for target in targets:
             earlier = json.loads(target.get("Input") or "{}").get("CrHelperData", {}).get(DEADLINE)

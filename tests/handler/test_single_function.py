@@ -171,6 +171,35 @@ def test_an_event_delivered_again_keeps_its_first_deadline(single_function, bedr
     assert single_function.leftovers().empty
 
 
+def test_a_deadline_that_cannot_be_read_back_counts_from_now_rather_than_failing_a_started_job(
+    single_function, bedrock, events, monkeypatch
+):
+    """Reading the polling rule's targets only recovers a first invocation's deadline: refused (throttled, denied),
+    the job already started polls to a deadline from now, rather than answering FAILED with a made-up id."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.events.models import EventsBackend
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise JsonRESTError("ThrottlingException", "Rate exceeded")
+
+    clock = Clock()
+    monkeypatch.setattr(provider, "now", clock)
+    reads = EventsBackend.list_targets_by_rule
+    monkeypatch.setattr(EventsBackend, "list_targets_by_rule", refuse)
+    event = single_function.addressed(events.create())
+    single_function.invoke(event)
+    monkeypatch.setattr(EventsBackend, "list_targets_by_rule", reads)
+    assert single_function.responses(event) == []
+    assert_polling(single_function.leftovers())
+    job_arn = only_job(bedrock)
+    bedrock.set_job_status(job_arn, "Completed")
+    clock.now += TOTAL_TIMEOUT_SECONDS - 1
+    single_function.play_schedule()
+    body = response(single_function, event)
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", job_arn)
+    assert single_function.leftovers().empty
+
+
 def test_a_poll_after_the_deadline_of_a_job_that_has_completed_succeeds(single_function, bedrock, events, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(provider, "now", clock)
