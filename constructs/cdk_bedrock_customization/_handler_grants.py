@@ -19,8 +19,14 @@ from ._nag import acknowledge, wildcard_resources
 from ._tokens import is_unresolved
 
 TAG_ACTIONS = ("bedrock:ListTagsForResource", "bedrock:TagResource", "bedrock:UntagResource")
-# What CreateCustomModel's caller needs of a model package it imports (ModelPackageArnDataSource).
-MODEL_PACKAGE_ACTIONS = ("sagemaker:DescribeModelPackage", "sagemaker:AccessModelPackageData")
+# What CreateCustomModel's caller needs of a model package it imports: Bedrock's API reference names
+# AccessModelPackageData (ModelPackageArnDataSource), the Service Authorization Reference lists AccessModelPackage
+# only. IAM takes an action it does not know, so both are granted, whichever name it checks.
+MODEL_PACKAGE_ACTIONS = (
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:AccessModelPackage",
+    "sagemaker:AccessModelPackageData",
+)
 MODEL_PACKAGE_REASON = "CreateCustomModel's caller must be allowed the model packages that an import names."
 # Every handler manages the account's jobs and custom models (a job's output model is one), in the provider's
 # own policy; the grants of the other types are made for the stacks that use them.

@@ -93,6 +93,12 @@ UNLISTED_ACTIONS: dict[str, tuple[str, str]] = {
         "package ARN, you must have the sagemaker:DescribeModelPackage and sagemaker:AccessModelPackageData "
         "permissions on the model package resource.'",
     ),
+    "sagemaker:AccessModelPackage": (
+        "sagemaker:DescribeModelPackage",
+        "The Service Authorization Reference as cfn-lint bundles it (its AdditionalSpecs/Policies.json lists "
+        "sagemaker:AccessModelPackage on model-package, and no AccessModelPackageData); AWS's managed policy "
+        "AmazonSageMakerJobFullAccess grants it on model packages.",
+    ),
 }
 
 

@@ -137,7 +137,11 @@ def test_the_handler_may_copy_models_from_any_region_and_import_model_packages_b
     assert copying["Resource"]["Fn::Join"][1][-1] == ":bedrock:*:*:custom-model/*"
     # The API reference (ModelPackageArnDataSource): both actions on the package, for CreateCustomModel's caller.
     (packages,) = [s for s in statements if "sagemaker:AccessModelPackageData" in _actions(s)]
-    assert set(_actions(packages)) == {"sagemaker:DescribeModelPackage", "sagemaker:AccessModelPackageData"}
+    assert set(_actions(packages)) == {
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:AccessModelPackage",
+        "sagemaker:AccessModelPackageData",
+    }
     assert packages["Resource"]["Fn::Join"][1][-1] == ":sagemaker:us-east-1:123456789012:model-package/*"
     assert not [s for s in statements if "bedrock:CreateEvaluationJob" in _actions(s)]
 
