@@ -7,6 +7,7 @@ ARN under a tag key of its kind.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -113,7 +114,8 @@ def network(
     try:
         subnets = list(vpc.select_subnets(**_selection(vpc_subnets)).subnets)
     except RuntimeError as error:  # aws-cdk-lib's: no subnet group of the type asked for (an isolated-only VPC, say)
-        raise ValueError(f"vpc_subnets: {error}; {_CHOOSE}") from None
+        message = re.sub(r"^[A-Za-z]+: ", "", str(error))  # without aws-cdk-lib's error id (ThereSubnetGroups: ...)
+        raise ValueError(f"vpc_subnets: {message}; {_CHOOSE}") from None
     if not subnets:  # without subnets the job would have no vpcConfig: it would run outside the VPC
         raise ValueError(f"vpc_subnets: selects no subnet of the VPC; {_CHOOSE}")
     groups = list(security_groups or []) or [
