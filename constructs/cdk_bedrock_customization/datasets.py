@@ -121,6 +121,11 @@ IMAGE_TEXT_URL = _BEDROCK + "preparing-image-text-data.html"
 DISTILLATION_LIMITS_URL = _BEDROCK + "distillation-data-prep-option-2.html"
 RFT_URL = _BEDROCK + "rft-prepare-data.html"
 RFT_SOURCES_URL = _BEDROCK + "rft-training-data-sources.html"
+# "Models that support reinforcement fine-tuning": Amazon Nova 2 Lite, OpenAI gpt-oss-20b and Qwen3 32B.
+RFT_MODELS_URL = _BEDROCK + "reinforcement-fine-tuning.html"
+# Open-weight models: "the OpenAI chat completions format with 100-20K examples", each with messages and a
+# reference_answer, and optionally fields the grader reads.
+RFT_OPEN_WEIGHT_URL = _BEDROCK + "rft-prepare-data-open-weight.html"
 _NOVA = "https://docs.aws.amazon.com/nova/latest/"
 NOVA_FINE_TUNING_URL = _NOVA + "userguide/fine-tune-prepare-data-understanding.html"
 NOVA_CONSTRAINTS_URL = NOVA_FINE_TUNING_URL + "#custom-fine-tune-constraints"
@@ -185,6 +190,8 @@ FAMILY_NAMES: dict[str, str] = {
     "llama-3.1": "Meta Llama 3.1",
     "llama-3.2": "Meta Llama 3.2",
     "llama-3.3": "Meta Llama 3.3",
+    "gpt-oss-20b": "OpenAI gpt-oss-20b",
+    "qwen3-32b": "Qwen3 32B",
 }
 
 # Model-id prefixes (as in https://docs.aws.amazon.com/bedrock/latest/userguide/custom-model-fine-tuning.html)
@@ -203,6 +210,8 @@ _FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
     ("meta.llama3-1-", "llama-3.1"),
     ("meta.llama3-2-", "llama-3.2"),
     ("meta.llama3-3-", "llama-3.3"),
+    ("openai.gpt-oss-20b", "gpt-oss-20b"),  # (RFT_MODELS_URL)
+    ("qwen.qwen3-32b", "qwen3-32b"),
 )
 
 
@@ -237,6 +246,7 @@ class FormatRule(NamedTuple):
     source: str
 
 
+_OPEN_RFT = ("gpt-oss-20b", "qwen3-32b")  # open-weight models that take reinforcement fine-tuning (RFT_MODELS_URL)
 FORMAT_RULES: tuple[FormatRule, ...] = (
     FormatRule("titan-text-express", "FINE_TUNING", PROMPT_COMPLETION, False, PREPARE_URL + "#preparing-text-data"),
     FormatRule("titan-text-lite", "FINE_TUNING", PROMPT_COMPLETION, False, PREPARE_URL + "#preparing-text-data"),
@@ -258,6 +268,7 @@ FORMAT_RULES: tuple[FormatRule, ...] = (
     FormatRule("llama-3.3", "DISTILLATION", DISTILLATION_PROMPTS, False, DISTILLATION_URL),
     # Not Amazon Nova 1: "RFT task type is only supported on lite-2.0 model" (NOVA_VALIDATOR, validate_jsonl_file).
     FormatRule("nova-2", "REINFORCEMENT_FINE_TUNING", OPENAI_CHAT, True, RFT_URL),
+    *(FormatRule(family, "REINFORCEMENT_FINE_TUNING", OPENAI_CHAT, True, RFT_OPEN_WEIGHT_URL) for family in _OPEN_RFT),
 )
 
 # --- quotas -----------------------------------------------------------------------------------------
@@ -370,6 +381,14 @@ QUOTAS: tuple[Quota, ...] = (
     # Reinforcement fine-tuning (Amazon Nova 2 Lite): at least 100 records, at most 20K prompts.
     Quota("nova-2", "REINFORCEMENT_FINE_TUNING", "min_training_records", 100, RFT_SOURCES_URL),
     Quota("nova-2", "REINFORCEMENT_FINE_TUNING", "max_training_records", 20_000, RFT_URL),
+    *(
+        Quota(family, "REINFORCEMENT_FINE_TUNING", "min_training_records", 100, RFT_OPEN_WEIGHT_URL)
+        for family in _OPEN_RFT
+    ),
+    *(
+        Quota(family, "REINFORCEMENT_FINE_TUNING", "max_training_records", 20_000, RFT_OPEN_WEIGHT_URL)
+        for family in _OPEN_RFT
+    ),
 )
 
 # Validation datasets that a model does not take, and the sources that say so.
@@ -1293,7 +1312,11 @@ def _check_rft_tools(tools: Any) -> None:
 
 
 def _openai_chat(job: _Job) -> Validator:
+    """Amazon Nova 2 Lite's records (its validator's rules, NOVA_VALIDATOR), or an open-weight model's
+    (RFT_OPEN_WEIGHT_URL: messages of the three roles, and a reference_answer)."""
     source = f"{NOVA_VALIDATOR}#RFTDatasetSample"
+    nova = job.rule.family == "nova-2"
+    answer_source = NOVA2_RFT_DATA_URL if nova else RFT_OPEN_WEIGHT_URL
 
     def validate(record: dict[str, Any]) -> None:
         messages = record.get("messages", _MISSING)
@@ -1309,9 +1332,9 @@ def _openai_chat(job: _Job) -> Validator:
             content = message.get("content", _MISSING)
             if type(content) is not str:
                 raise _expected(f"messages[{i}].content", "a string", content)
-            if not content.strip():
+            if nova and not content.strip():
                 raise _Invalid(f"messages[{i}].content: empty ({NOVA_VALIDATOR}#RFTMessage)")
-            if (found := _nova_reserved(content)) is not None:
+            if nova and (found := _nova_reserved(content)) is not None:
                 raise _Invalid(
                     f"messages[{i}].content: contains the reserved keyword {json.dumps(found)} "
                     f"({NOVA_VALIDATOR}#INVALID_TOKENS_TEXT)"
@@ -1320,17 +1343,20 @@ def _openai_chat(job: _Job) -> Validator:
             systems += role == "system"
         if not users:
             raise _Invalid('messages: no "user" message holds the prompt')
-        if systems and messages[0]["role"] != "system":
+        if nova and systems and messages[0]["role"] != "system":
             raise _Invalid(f'messages[0].role: a "system" message, when there is one, comes first ({source})')
-        if "id" in record and _blank(record["id"]):
+        if nova and "id" in record and _blank(record["id"]):
             raise _Invalid(f"id: expected a non-empty string, got {_show(record['id'])} ({source})")
-        # Required (NOVA2_RFT_DATA_URL), where the validator has it optional.
+        # Required (NOVA2_RFT_DATA_URL, RFT_OPEN_WEIGHT_URL), where the Nova validator has it optional; an open-weight
+        # model's "can contain any format that helps your reward function".
         answer = record.get("reference_answer", _MISSING)
-        if not ((type(answer) is str and answer.strip()) or (type(answer) is dict and answer)):
+        if nova and not ((type(answer) is str and answer.strip()) or (type(answer) is dict and answer)):
             raise _Invalid(
-                f"reference_answer: expected a non-empty string or object, got {_show(answer)} ({NOVA2_RFT_DATA_URL})"
+                f"reference_answer: expected a non-empty string or object, got {_show(answer)} ({answer_source})"
             )
-        if "tools" in record:
+        if answer is _MISSING or answer is None or (type(answer) is str and not answer.strip()):
+            raise _Invalid(f"reference_answer: expected the expected output, got {_show(answer)} ({answer_source})")
+        if nova and "tools" in record:
             _check_rft_tools(record["tools"])
 
     return validate

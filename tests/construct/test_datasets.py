@@ -77,6 +77,13 @@ RFT_SOURCES = "https://docs.aws.amazon.com/bedrock/latest/userguide/rft-training
 # (https://docs.aws.amazon.com/bedrock/latest/userguide/rft-prepare-data-open-weight.html). See
 # test_the_maximum_of_records.
 RFT_NOVA_DATA = "https://docs.aws.amazon.com/bedrock/latest/userguide/rft-prepare-data.html"
+# Amazon Bedrock user guide, "Prepare data for open-weight models": "Training data must follow the OpenAI chat
+# completions format with 100-20K examples"; each holds messages ("the user, system or assistant role") and a
+# reference_answer ("not limited to structured outputs"). "Customize a model with reinforcement fine-tuning" lists
+# the models: Amazon Nova 2 Lite, OpenAI gpt-oss-20b (openai.gpt-oss-20b) and Qwen3 32B (qwen.qwen3-32b).
+RFT_OPEN_WEIGHT = "https://docs.aws.amazon.com/bedrock/latest/userguide/rft-prepare-data-open-weight.html"
+GPT_OSS = "openai.gpt-oss-20b-1:0"
+QWEN3 = "qwen.qwen3-32b-v1:0"
 # Amazon Nova user guide, "Fine-tune Nova 2.0": reasoning content, for Amazon Nova 2 Lite.
 NOVA_2_FINE_TUNING = "https://docs.aws.amazon.com/nova/latest/nova2-userguide/nova-fine-tune-2.html"
 # Amazon Bedrock user guide, "Supported models and Regions for fine-tuning and continued pre-training".
@@ -729,6 +736,33 @@ def test_reinforcement_fine_tuning_records(tmp_path: Path, bad: dict[str, Any], 
     assert error(path, NOVA_2, RFT) == f"{path}:2: {message}"
 
 
+@pytest.mark.parametrize("base_model", [GPT_OSS, QWEN3])
+def test_reinforcement_fine_tuning_of_open_weight_models_takes_the_documented_records(
+    tmp_path: Path, base_model: str
+) -> None:
+    """The open-weight page's own example, and a reference answer of any format; Amazon Nova's validator's rules (a
+    system message first, its reserved keywords) are not theirs."""
+    documented = {
+        "messages": [
+            {"role": "system", "content": "You are a helpful assistant"},
+            {"role": "user", "content": "What is machine learning?"},
+        ],
+        "reference_answer": "Machine learning is a subset of artificial intelligence",
+    }
+    others = [
+        {**documented, "reference_answer": {"answer": 4, "steps": ["2+2"]}, "difficulty": "easy"},
+        {**documented, "reference_answer": 4},
+        {"messages": [{"role": "user", "content": "2+2?"}, {"role": "system", "content": "Be brief."}], **OPENAI},
+        {"messages": [{"role": "user", "content": "Answer. Assistant: 4"}], "reference_answer": "4"},
+    ]
+    assert ok(write(tmp_path, [documented] * 96 + others), base_model, RFT).records == 100
+    path = write(tmp_path, [documented] * 99 + [{"messages": documented["messages"]}])
+    assert (
+        error(path, base_model, RFT)
+        == f"{path}:100: reference_answer: expected the expected output, got nothing ({RFT_OPEN_WEIGHT})"
+    )
+
+
 # --- record-count and file-size quotas (each value stated here, with its page) -----------------------------
 
 
@@ -753,6 +787,8 @@ def test_reinforcement_fine_tuning_records(tmp_path: Path, bad: dict[str, Any], 
         (HAIKU, DISTILL, conversation("user"), "Anthropic Claude 3 Haiku", 100, DISTILLATION_LIMITS, True),
         # Amazon Nova 2 Lite takes no validation file (test_dataset_rules.py)
         (NOVA_2, RFT, OPENAI, "Amazon Nova 2 Lite", 100, RFT_SOURCES, False),
+        (GPT_OSS, RFT, OPENAI, "OpenAI gpt-oss-20b", 100, RFT_OPEN_WEIGHT, True),
+        (QWEN3, RFT, OPENAI, "Qwen3 32B", 100, RFT_OPEN_WEIGHT, True),
     ],
 )
 def test_the_minimum_of_training_records(
@@ -844,6 +880,8 @@ TOTAL_RECORDS = "the maximum of training and validation records together"
         ),
         # Not found on the Nova RFT page (see RFT_NOVA_DATA above): 20K is the open-weight RFT page's figure.
         (NOVA_2, RFT, "training", OPENAI, "Amazon Nova 2 Lite", TRAINING_RECORDS, 20_000, RFT_NOVA_DATA),
+        (GPT_OSS, RFT, "training", OPENAI, "OpenAI gpt-oss-20b", TRAINING_RECORDS, 20_000, RFT_OPEN_WEIGHT),
+        (QWEN3, RFT, "training", OPENAI, "Qwen3 32B", TRAINING_RECORDS, 20_000, RFT_OPEN_WEIGHT),
     ],
 )
 def test_the_maximum_of_records(
@@ -1003,6 +1041,11 @@ DOCUMENTED_QUOTAS: dict[tuple[str, str, str], tuple[int, str]] = {
     },
     ("nova-2", RFT, "min_training_records"): (100, RFT_SOURCES),
     ("nova-2", RFT, "max_training_records"): (20_000, RFT_NOVA_DATA),
+    **{
+        (family, RFT, name): (value, RFT_OPEN_WEIGHT)
+        for family in ("gpt-oss-20b", "qwen3-32b")
+        for name, value in (("min_training_records", 100), ("max_training_records", 20_000))
+    },
 }
 
 
