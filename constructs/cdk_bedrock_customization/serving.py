@@ -377,7 +377,8 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
                 COMMITMENT_WARNING_ID,
                 f"This provisioned throughput has a {commitment.value} commitment: the whole term is billed, and "
                 "Bedrock can neither cancel nor delete it before the term ends. Deleting it earlier fails, and "
-                "changing its model units or commitment is refused.",
+                "changing its model units or commitment is refused, as is a new construct id (its logical id) while "
+                "the old one's term runs.",
             )
 
     @staticmethod

@@ -259,8 +259,9 @@ class ResourceKind:
     # Raises when an update that finds its resource (this ARN, made from the old properties) gone must not make a new
     # one (adopting one is allowed).
     before_recreating: Callable[[str, Mapping[str, Any], Desired], None] = _nothing
-    # Raises when the create request would take a name that something else holds (besides name_member's).
-    before_creating: Callable[[Any, Mapping[str, Any]], None] = _nothing
+    # Raises when the create request (of the desired configuration) must not be made: it would take a name that
+    # something else holds (besides name_member's), or buy what must not be bought.
+    before_creating: Callable[[Any, Mapping[str, Any], Desired], None] = _nothing
     # For a type whose name changes in place: the live resources, under any name, that may have the desired
     # configuration (a create adopts one that has it, rather than make another).
     candidates: Callable[[Any, Desired], Iterable[Mapping[str, Any]]] = lambda _client, _desired: ()
@@ -484,7 +485,7 @@ def create_or_adopt(
                 kind.before_replacing(replacing, desired)
             elif gone is not None:
                 kind.before_recreating(*gone, desired)
-            kind.before_creating(client, request)
+            kind.before_creating(client, request, desired)
             return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint, replacing)}
         arn = live[kind.arn_member]
         tags = kind.own_tags(client, live)
@@ -934,7 +935,7 @@ class MadeModel:
         if model_arn is not None:
             retag(client, model_arn, desired.tags(self.tag_member))
 
-    def refuse_taken_name(self, client: Any, request: Mapping[str, Any]) -> None:
+    def refuse_taken_name(self, client: Any, request: Mapping[str, Any], _desired: Desired) -> None:
         """A given model name may be held by another job's model (the one this update replaces, say)."""
         name = request[self.name_member]
         model = self.find(client, name)

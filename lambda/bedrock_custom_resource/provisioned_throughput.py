@@ -236,6 +236,36 @@ def _refuse_to_buy_a_term_again(gone: str, old: Mapping[str, Any], desired: life
         )
 
 
+def _refuse_a_second_term_under_a_new_logical_id(
+    client: Any, _request: Mapping[str, Any], desired: lifecycle.Desired
+) -> None:
+    """Before a committed throughput is bought: this stack's committed throughput of the same model, model units and
+    commitment under another logical id, whose term runs, is most likely this one under a construct id or models-file
+    key that changed: CloudFormation would make the new logical id's, then fail to delete the old one, and both terms
+    would be billed. A second one on purpose is given a name of its own."""
+    commitment = desired.request.get("commitmentDuration")
+    if not commitment or desired.request.get("provisionedModelName"):
+        return
+    for throughput in _candidates(client, desired):
+        ends = throughput.get("commitmentExpirationTime")
+        if not isinstance(ends, datetime) or ends <= now() or throughput["status"] == "Failed":
+            continue
+        if _serves(client, desired.request["modelId"], _serving(throughput)) is not True:
+            continue
+        tags = lifecycle.current_tags(client, throughput["provisionedModelArn"])
+        logical_id = tags.get(lifecycle.LOGICAL_ID_TAG)
+        of_this_stack = contract.stack_name(tags.get(lifecycle.STACK_TAG, "")) == contract.stack_name(desired.stack_id)
+        if of_this_stack and logical_id not in (None, desired.logical_id):
+            raise CommitmentInForce(
+                f"Stack {contract.stack_name(desired.stack_id)} holds provisioned throughput "
+                f"{throughput['provisionedModelArn']} ({logical_id}) of the same model, model units and {commitment} "
+                f"commitment, whose term ends at {ends.isoformat()}. If {desired.logical_id} is that one under a new "
+                "construct id or models-file key, keep its logical id (the old key, or override_logical_id): a new "
+                "logical id buys a second term, and the old one cannot be deleted before its term ends. To buy a "
+                "second one beside it, give it a name of its own (provisioned_model_name). Nothing was bought."
+            )
+
+
 def _candidates(client: Any, desired: lifecycle.Desired) -> Iterator[dict[str, Any]]:
     """The throughputs of the desired model units and commitment, under any name (a name changes in place, so one
     kept by an earlier stack of this name may have another: a committed one must be taken back, not bought again)."""
@@ -263,6 +293,7 @@ KIND = lifecycle.ResourceKind(
     update_in_place=_change_in_place,
     before_replacing=_refuse_second_commitment,
     before_recreating=_refuse_to_buy_a_term_again,
+    before_creating=_refuse_a_second_term_under_a_new_logical_id,
     candidates=_candidates,
 )
 

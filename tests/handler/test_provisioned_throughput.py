@@ -465,3 +465,42 @@ def test_the_delete_of_a_committed_throughput_that_failed_asks_bedrock(bedrock, 
     with pytest.raises(ClientError, match="the commitment term has not ended"):
         index.on_event(events.delete(throughput_arn, properties))
     assert bedrock.calls_to("DeleteProvisionedModelThroughput") == [{"provisionedModelId": throughput_arn}]
+
+
+# --- buying a term ------------------------------------------------------------------------------------------------
+
+
+def test_a_committed_throughput_under_a_new_logical_id_beside_this_stacks_own_buys_no_second_term(
+    bedrock, events, model_arn, monkeypatch
+):
+    """A construct id (or models-file key) changed gives the throughput a new logical id: CloudFormation creates it,
+    then cannot delete the old one, whose term runs (prov-thru-delete.html), so both would be billed. Refused, with
+    nothing bought; one given a name of its own is a second one on purpose, and one of another stack is not this
+    stack's."""
+    committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    _, first = in_service(bedrock, events, committed)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    with pytest.raises(provisioned_throughput.CommitmentInForce, match=r"\(Model\) of the same model") as refused:
+        index.on_event(events.create(committed, logical_id="ServingProduction"))
+    assert first in str(refused.value) and "keep its logical id" in str(refused.value)
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
+
+    named = index.on_event(events.create({**committed, "provisionedModelName": "second"}, logical_id="Second"))
+    other_stack = CloudFormationEvents("other-stack", RESOURCE_TYPE).create(committed, logical_id="Production")
+    assert first != named["PhysicalResourceId"] != index.on_event(other_stack)["PhysicalResourceId"]
+    uncommitted = index.on_event(events.create(throughput_properties(model_arn), logical_id="Burst"))
+    assert uncommitted["PhysicalResourceId"] != first
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 4
+
+
+def test_a_committed_throughput_beside_one_whose_term_has_ended_or_of_another_model_is_bought(
+    bedrock, events, model_arn, monkeypatch
+):
+    committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    _, first = in_service(bedrock, events, committed)
+    other_model = active_model(bedrock, "other")
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    index.on_event(events.create({**committed, "modelId": other_model}, logical_id="Other"))
+    bedrock.expire_commitment(first)
+    index.on_event(events.create(committed, logical_id="ServingProduction"))
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 3
