@@ -283,6 +283,46 @@ def test_the_gate_compares_with_the_baseline_jobs_scores(bedrock, results, event
         gate(candidate, [{"metricName": "Builtin.Accuracy", "atLeastBaselinePlus": "0.1"}], baseline)
 
 
+# A judge's metrics (the user guide's "model as a judge" built-in metrics).
+JUDGE_METRICS = [
+    f"Builtin.{name}"
+    for name in [
+        "Correctness",
+        "Completeness",
+        "Faithfulness",
+        "Helpfulness",
+        "Coherence",
+        "Relevance",
+        "FollowingInstructions",
+        "ProfessionalStyleAndTone",
+        "Harmfulness",
+        "Stereotyping",
+        "Refusal",
+    ]
+]
+
+
+def test_a_gate_that_passes_answers_without_scores_that_would_not_fit_cloudformations_response(
+    bedrock, results, events
+):
+    """A plain template's gate (the constructs check the size at synth): three datasets of a judge's eleven metrics and
+    a baseline make 66 score attributes, past CloudFormation's 4096-byte response (crpg-ref-responses.html). The jobs
+    have run and passed: the gate passes, without them, rather than fail for them."""
+    configs = []
+    for number in range(3):
+        results.put_object(Bucket=BUCKET, Key=f"d{number}.jsonl", Body=b'{"prompt": "hi", "referenceResponse": "hi"}')
+        dataset = {"name": f"support-{number}", "datasetLocation": {"s3Uri": f"s3://{BUCKET}/d{number}.jsonl"}}
+        configs.append({"taskType": "General", "dataset": dataset, "metricNames": JUDGE_METRICS})
+    judge = {"bedrockEvaluatorModels": [{"modelIdentifier": "anthropic.claude-3-5-sonnet-20240620-v1:0"}]}
+    judged = {"automated": {"datasetMetricConfigs": configs, "evaluatorModelConfig": judge}}
+    candidate = completed(bedrock, events, dict.fromkeys(JUDGE_METRICS, 0.9), evaluationConfig=judged)
+    baseline = completed(bedrock, events, dict.fromkeys(JUDGE_METRICS, 0.5), evaluationConfig=judged, model=BASELINE)
+    answer = gate(candidate, [{"metricName": "Builtin.Correctness", "atLeast": "0.7"}], baseline)
+    assert answer["Data"] == {"jobArn": candidate, "baselineJobArn": baseline, "passed": "true"}
+    with pytest.raises(EvaluationGateFailed, match=r"Builtin.Correctness on support-0: 0.5000, required >= 0.7000"):
+        gate(baseline, [{"metricName": "Builtin.Correctness", "atLeast": "0.7"}])
+
+
 def test_the_gate_refuses_a_job_that_has_not_completed(bedrock, results, events):
     _, running = create(events, job_properties())
     with pytest.raises(EvaluationUnsuccessful, match="is InProgress, but the gate runs only once it has completed"):
