@@ -17,13 +17,14 @@ from typing import Any
 
 MAX_ROLE_POLICY_CHARACTERS = 10_240
 MAX_MANAGED_POLICY_CHARACTERS = 6_144
-# The shortest each pseudo parameter resolves to: a Region has at least 9 characters (us-east-1), a stack's id is
+# The shortest each pseudo parameter resolves to in any partition (botocore's partitions.json): a Region has at least
+# 9 characters (us-east-1), a URL suffix 10 (aws-iso's c2s.ic.gov), a stack's id is
 # arn:aws:cloudformation:<Region>:<account>:stack/<name>/<36-character id>.
 _SHORTEST = {
     "AWS::Partition": "aws",
     "AWS::Region": "x" * 9,
     "AWS::AccountId": "x" * 12,
-    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::URLSuffix": "x" * 10,
     "AWS::StackName": "x",
     "AWS::StackId": "arn:aws:cloudformation:" + "x" * 9 + ":" + "x" * 12 + ":stack/x/" + "x" * 36,
 }

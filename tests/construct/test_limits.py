@@ -360,6 +360,23 @@ def test_the_policy_size_counted_is_never_more_than_iam_counts_for_any_document(
     assert _iam_sizes.policy_characters(document) <= iam_counts
 
 
+def deployed_pseudo_parameters() -> list[tuple[str, str]]:
+    """Each pseudo parameter's values in each partition, from botocore's partitions.json (the SDKs' endpoint data)."""
+    partitions = botocore.session.get_session().get_component("data_loader").load_data("partitions")["partitions"]
+    values = []
+    for partition in partitions:
+        values += [("AWS::Partition", partition["id"]), ("AWS::URLSuffix", partition["outputs"]["dnsSuffix"])]
+        values += [("AWS::Region", region) for region in partition["regions"]]
+    return values
+
+
+@pytest.mark.parametrize(("pseudo_parameter", "value"), deployed_pseudo_parameters())
+def test_a_pseudo_parameter_counts_no_more_than_its_value_in_any_partition(pseudo_parameter, value):
+    document = {"Resource": {"Fn::Join": [":", ["arn", {"Ref": pseudo_parameter}, "s3"]]}}
+    iam_counts = len("".join(json.dumps({"Resource": f"arn:{value}:s3"}).split()))
+    assert _iam_sizes.policy_characters(document) <= iam_counts
+
+
 STATEMENT = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
 
 
