@@ -942,9 +942,26 @@ class _Resolver(VersionedResolver):
         return super().resolve(kind, value, implicit)
 
 
+class _Mapping(CommentedMap):
+    """A mapping as read. ruamel.yaml adds each mapping that merges this one (<<: *it) to a list of its referents,
+    searched by value for each (quadratic in their number: 16,000 entries merging one anchor took minutes), which
+    serves to update them when this one changes: nothing here changes a mapping once read."""
+
+    def add_referent(self, cm: Any) -> None:
+        pass
+
+
 class _Constructor(RoundTripConstructor):
     """ruamel.yaml's round-trip constructor, with a scalar it cannot or should not build kept as _Unreadable
-    (so that each such value is a problem at its own position) instead of an exception for the whole file."""
+    (so that each such value is a problem at its own position) instead of an exception for the whole file, and
+    mappings read as _Mapping."""
+
+    def construct_yaml_map(self, node: Any) -> Iterator[CommentedMap]:  # RoundTripConstructor's, with _Mapping
+        data = _Mapping()
+        data._yaml_set_line_col(node.start_mark.line, node.start_mark.column)
+        yield data
+        self.construct_mapping(node, data, deep=True)
+        self.set_collection_style(data, node)
 
     def construct_non_recursive_object(self, node: Any, tag: str | None = None) -> Any:
         if not isinstance(node, ScalarNode):
@@ -966,6 +983,9 @@ class _Constructor(RoundTripConstructor):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _integer_bound():
             return _Unreadable(f"an integer of more than {_digits_allowed()} digits")
         return value
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_yaml_map)
 
 
 def _load(text: str) -> Any:

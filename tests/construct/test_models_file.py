@@ -1440,6 +1440,18 @@ def test_a_long_merge_list_is_checked_in_time_linear_in_the_file(tmp_path):
     assert calls[1] < 2.15 * calls[0], calls
 
 
+def test_many_entries_merging_one_anchor_are_read_in_time_linear_in_the_file(tmp_path):
+    """Entries that each merge one anchor (<<: *a): ruamel.yaml's list of a mapping's referents, searched by value for
+    each new one, made it quadratic (16,000 such entries, a 290 KB file, took minutes)."""
+
+    def merging(entries: int) -> str:
+        merged = "".join(f"  d{i}: {{<<: *a}}\n" for i in range(1, entries))
+        return f"version: 1\ndeployments:\n  d0: &a {{model: m}}\n{merged}"
+
+    calls = [_calls_to_check(merging(entries), tmp_path / f"merging-{entries}.yaml") for entries in (1000, 2000)]
+    assert calls[1] < 2.15 * calls[0], calls
+
+
 def test_what_the_parser_refuses_otherwise_is_said_with_its_reason(tmp_path, capsys):
     """The YAML spec asks a parser to read a later minor version (%YAML 1.3) with a warning; ruamel.yaml refuses it
     with an AssertionError, whose reason the problem gives rather than its type alone."""
