@@ -6,11 +6,16 @@ from __future__ import annotations
 import weakref
 
 import aws_cdk as cdk
+import jsii
+from bedrock_custom_resource import contract
 
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 UNWAITED_JOBS_WARNING_ID = "cdk-bedrock-customization:unwaitedJobsBeyondConcurrencyLimit"
 POLLING_WARNING_ID = "cdk-bedrock-customization:jobLongerThanTotalTimeout"
+# The jobs a deployment can poll, by resource type, in the polling warning's order: whether Bedrock can stop them.
+STOPPABLE = {contract.CUSTOMIZATION_JOB: "customization", contract.MODEL_EVALUATION: "evaluation"}
+UNSTOPPABLE = {contract.MODEL_IMPORT: "import", contract.MODEL_COPY: "copy"}
 
 
 class JobQueue:
@@ -40,7 +45,7 @@ class JobQueue:
         # limit it was ordered under.
         self._waited: dict[str, list[tuple[cdk.CfnResource, cdk.CfnResource, int]]] = {}
         self._unwaited_jobs = 0
-        self._warned_of_polling_limit = False
+        self._polled: set[str] = set()  # the resource types of the stack's polled jobs
 
     def order(self, kind: str, start: cdk.CfnResource, end: cdk.CfnResource | None, limit: int | None = None) -> None:
         """Start a job (or import) of this kind only once an earlier one of the stack has ended, so that at
@@ -79,18 +84,48 @@ class JobQueue:
                         start.add_resource_dependency(ordered[index - limit][1])
                     ordered[index] = (start, end, limit)
 
-    def warn_of_polling_limit(self) -> None:
-        """Warn, once per stack, that polled jobs must end within total_timeout."""
-        if not self._warned_of_polling_limit:
-            # Once per stack rather than per model: fifty identical warnings would bury the others.
-            self._warned_of_polling_limit = True
-            cdk.Annotations.of(self.anchor).add_warning_v2(
-                POLLING_WARNING_ID,
-                f"Deployments wait at most {self.total_timeout.to_human_string()} for each polled "
-                "customization job in this stack; a job that runs longer fails the deployment, and its rollback "
-                "stops the job only with RemovalPolicy.DESTROY or RETAIN_ON_UPDATE_OR_DELETE (with RETAIN, the "
-                "default, it goes on running outside the stack). Completion.event_driven() waits up to 12 hours.",
+    def warn_of_polling_limit(self, resource_type: str) -> None:
+        """Warn, once per stack, that polled jobs must end within total_timeout: at synth, once the stack's lowest
+        total_timeout (of all its providers) and the kinds of its polled jobs are known."""
+        if not self._polled:  # once per stack rather than per job: fifty identical warnings would bury the others
+            cdk.Aspects.of(self.anchor).add(_PollingLimitWarning(self))
+        self._polled.add(resource_type)
+
+    def polling_warning(self) -> str:
+        stoppable = [noun for kind, noun in STOPPABLE.items() if kind in self._polled]
+        unstoppable = [noun for kind, noun in UNSTOPPABLE.items() if kind in self._polled]
+        kinds = [*stoppable, *unstoppable]
+        named = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
+        warning = (
+            f"Deployments wait at most {self.total_timeout.to_human_string()} for each polled {named} job in this "
+            "stack; a job that runs longer fails the deployment."
+        )
+        if stoppable:
+            warning += (
+                f" Its rollback stops {' and '.join(stoppable)} jobs only with RemovalPolicy.DESTROY or "
+                "RETAIN_ON_UPDATE_OR_DELETE (with RETAIN, the default, it goes on running outside the stack)."
             )
+        if unstoppable:
+            warning += (
+                f" {' and '.join(unstoppable).capitalize()} jobs cannot be stopped: with RETAIN one goes on outside "
+                "the stack; with DESTROY the rollback's delete waits for it, and fails (ROLLBACK_FAILED) if it "
+                "outlasts that wait."
+            )
+        return warning + " Completion.event_driven() waits up to 12 hours."
+
+
+@jsii.implements(cdk.IAspect)
+class _PollingLimitWarning:
+    """The polling warning, added at synth to the queue's anchor, which the aspect visits first."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self._queue = queue
+        self._warned = False
+
+    def visit(self, node: IConstruct) -> None:
+        if not self._warned:
+            self._warned = True
+            cdk.Annotations.of(self._queue.anchor).add_warning_v2(POLLING_WARNING_ID, self._queue.polling_warning())
 
 
 _QUEUES: weakref.WeakKeyDictionary[cdk.Stack, JobQueue] = weakref.WeakKeyDictionary()

@@ -434,7 +434,7 @@ def await_job(
     an evaluation job, whose gate reads it).
     """
     if completion.mode is CompletionMode.POLLING:
-        use.jobs.warn_of_polling_limit()
+        use.jobs.warn_of_polling_limit(resource_type)
         return job, job
     if completion.mode is not CompletionMode.EVENT_DRIVEN:
         return None, None

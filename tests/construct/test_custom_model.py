@@ -1011,6 +1011,34 @@ class TestProvider:
         )
         assert [w.id for w in warnings] == ["/TestStack/BedrockCustomizationProvider"]
 
+    def test_the_warning_says_which_polled_jobs_cannot_be_stopped(self, stack, bucket):
+        """Import and copy jobs cannot be stopped (README: "An import or copy job cannot be stopped"): the rollback of
+        a polled one that outlasts the wait does not stop it, whatever the removal policy."""
+        source = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+        CopiedCustomModel(stack, "Copy", source_model=source, completion=Completion.polling())
+        (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
+        text = warning.entry.data
+        assert "for each polled copy job" in text and "Copy jobs cannot be stopped" in text
+        assert "stops" not in text  # no job of this stack is stopped by its rollback
+
+        both = cdk.Stack(stack.node.root, "Both", env=ENV)
+        CopiedCustomModel(both, "Copy", source_model=source, completion=Completion.polling())
+        model(both, s3.Bucket.from_bucket_name(both, "Data", "data"), "Trained", completion=Completion.polling())
+        (warning,) = Annotations.from_stack(both).find_warning("*", Match.string_like_regexp("wait at most"))
+        assert "for each polled customization or copy job" in warning.entry.data
+        assert "Its rollback stops customization jobs only with RemovalPolicy.DESTROY" in warning.entry.data
+
+    def test_the_warning_gives_the_stacks_shortest_wait_of_all_its_providers(self, stack, bucket):
+        """A model on another stack's provider of a shorter total_timeout, added after the first polled model: the
+        stack's jobs are held to the shorter wait, which the warning gives."""
+        model(stack, bucket, "First", completion=Completion.polling())
+        shared = CustomizationProvider.of(
+            cdk.Stack(stack.node.root, "Providers", env=ENV), total_timeout=cdk.Duration.minutes(20)
+        )
+        model(stack, bucket, "Second", completion=Completion.polling(), provider=shared)
+        (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
+        assert warning.entry.data.startswith("Deployments wait at most 20 minutes for each polled customization job")
+
     def test_no_warning_for_event_driven_or_no_wait_jobs(self, stack, bucket):
         model(stack, bucket, "First")
         model(stack, bucket, "Second", completion=Completion.no_wait())
