@@ -358,6 +358,30 @@ def checked_kms_key(scope: Construct, key: kms.IKey | None) -> kms.IKey | None:
     return key
 
 
+KEY_MADE_ANEW_WARNING_ID = "cdk-bedrock-customization:keyMadeAnewWithItsStack"
+
+
+def use_model_key(
+    construct: Construct, key: kms.IKey | None, removal_policy: cdk.RemovalPolicy, *principals: iam.IGrantable
+) -> None:
+    """The construct's model key (if any) granted to the principals. A key of the construct's own stack is made anew,
+    with another ARN, when the stack is made again (deleted with RETAIN, or rolled back after its create): what the
+    kept resource made with the old key is not the configuration asked for, so the stack made again makes it again (a
+    second training run) rather than take it; a warning says so."""
+    if key is None:
+        return
+    grant_model_key(key, *principals)
+    kept = removal_policy in (cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+    if kept and isinstance(key, kms.Key) and cdk.Stack.of(key) is cdk.Stack.of(construct):
+        cdk.Annotations.of(construct).add_warning_v2(
+            KEY_MADE_ANEW_WARNING_ID,
+            f"kms_key: {key.node.path} is made in this stack, so a stack of this name made again (deleted with "
+            "RETAIN, or rolled back after its create, a wait timed out) makes a new key: what this construct made with "
+            "the old one is not taken, and it is made again (a model trains again). Keep the key in a stack of its "
+            "own, or give one made outside the app (kms.Key.from_key_arn).",
+        )
+
+
 def key_itself(key: kms.IKey | None, parameter: str = "kms_key") -> kms.IKey | None:
     """The key an alias stands for: IAM names a key by its key ARN, never by an alias ("You cannot use a key id,
     alias name, or alias ARN to identify a KMS key in an IAM policy statement", cmks-in-iam-policies.html)."""

@@ -19,8 +19,8 @@ from ._resource import (
     checked_kms_key,
     custom_resource,
     grant_key,
-    grant_model_key,
     refusal_leaves_nothing,
+    use_model_key,
 )
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
@@ -109,8 +109,7 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         self._completed, _end = await_job(
             self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use
         )
-        if kms_key is not None:
-            grant_model_key(kms_key, use.handler)
+        use_model_key(self, kms_key, removal_policy, use.handler)
         self.kms_key = kms_key
         source_key = None if isinstance(source_model, str) else source_model.kms_key
         if source_key is not None:  # the copying role decrypts the source model (encryption-custom-job.html)

@@ -31,8 +31,8 @@ from ._resource import (
     attribute_string,
     checked_kms_key,
     custom_resource,
-    grant_model_key,
     refusal_leaves_nothing,
+    use_model_key,
 )
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
@@ -170,8 +170,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use
         )
         use.jobs.order("job", self.resource, end)
-        if kms_key is not None:
-            grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
+        use_model_key(self, kms_key, removal_policy, use.handler, *([] if role is None else [role]))
         self.kms_key = kms_key
 
     @property

@@ -26,8 +26,8 @@ from ._resource import (
     attribute_string,
     checked_kms_key,
     custom_resource,
-    grant_model_key,
     refusal_leaves_nothing,
+    use_model_key,
 )
 from .inputs import S3Data
 from .provider import CustomizationProvider
@@ -117,12 +117,11 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         if source.model_package_arn is not None:
             use.grants.allow_using_model_package(source.model_package_arn)
         use.jobs.order("import", self.resource, self.resource)
-        if kms_key is not None:
-            grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
-            if role is not None:
-                # Bedrock checks the role's access when the import starts: the grant above must exist first. (A
-                # role made here has its grants in the role, which roleArn already waits for.)
-                self.resource.node.add_dependency(role)
+        use_model_key(self, kms_key, removal_policy, use.handler, *([] if role is None else [role]))
+        if kms_key is not None and role is not None:
+            # Bedrock checks the role's access when the import starts: the grant above must exist first. (A
+            # role made here has its grants in the role, which roleArn already waits for.)
+            self.resource.node.add_dependency(role)
         self.kms_key = kms_key
 
     @property

@@ -27,8 +27,8 @@ from ._resource import (
     TaggedResource,
     checked_kms_key,
     custom_resource,
-    grant_model_key,
     refusal_leaves_nothing,
+    use_model_key,
 )
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .inputs import S3Data
@@ -153,8 +153,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
             self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use
         )
         use.jobs.order("model-import", self.resource, end, limit=CONCURRENT_IMPORTS)
-        if kms_key is not None:
-            grant_model_key(kms_key, use.handler, *([] if role is None else [role]))
+        use_model_key(self, kms_key, removal_policy, use.handler, *([] if role is None else [role]))
         self.kms_key = kms_key
 
     @property

@@ -202,3 +202,9 @@ def test_a_key_of_another_region_is_refused_naming_it(stack) -> None:
     with pytest.raises(ValueError, match=r"^kms_key: .* is a key of eu-west-1, and this stack deploys to us-east-1"):
         CopiedCustomModel(stack, "Copy", source_model=SOURCE, kms_key=key)
     assert stack.node.try_find_child("Copy") is None
+
+
+def test_a_kept_copy_whose_key_its_own_stack_makes_warns_that_a_stack_made_again_copies_again(stack) -> None:
+    CopiedCustomModel(stack, "Copy", source_model=SOURCE, kms_key=kms.Key(stack, "CopyKey"))
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("keyMadeAnewWithItsStack"))
+    assert [warning.id for warning in warnings] == [f"/{stack.stack_name}/Copy"]

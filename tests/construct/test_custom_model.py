@@ -1202,3 +1202,25 @@ def test_the_role_reads_the_log_files_under_an_invocation_log_prefix_written_wit
     ]
     (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket" and "logs-bucket" in rendered(s["Resource"])]
     assert "invocations/*" in json.dumps(listing["Condition"])
+
+
+@pytest.mark.parametrize(
+    ("removal_policy", "key_in_the_stack", "warned"),
+    [
+        (cdk.RemovalPolicy.RETAIN, True, True),
+        (cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, True, True),
+        (cdk.RemovalPolicy.DESTROY, True, False),  # nothing kept to take
+        (cdk.RemovalPolicy.RETAIN, False, False),  # the key outlives the stack
+    ],
+)
+def test_a_kept_model_whose_key_its_own_stack_makes_warns_that_a_stack_made_again_trains_again(
+    stack, bucket, removal_policy, key_in_the_stack, warned
+):
+    """customModelKmsKeyId is part of what a job makes: a stack made again (its create rolled back after the 12-hour
+    wait, say) makes a new key, so the kept job is not taken and a second one trains, on each try."""
+    keys = stack if key_in_the_stack else cdk.Stack(stack.node.root, "Keys", env=ENV)
+    model(stack, bucket, kms_key=kms.Key(keys, "ModelKey"), removal_policy=removal_policy)
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("keyMadeAnewWithItsStack"))
+    assert [warning.id for warning in warnings] == (["/TestStack/Model"] if warned else [])
+    if warned:
+        assert "is made in this stack" in warnings[0].entry.data
