@@ -9,6 +9,7 @@ import jsii
 from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract
 
+import constructs
 from constructs import Construct
 
 from . import _requests
@@ -94,17 +95,8 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
             self, self.provider, RESOURCE_TYPE, properties, self._own_tags, removal_policy, use=use
         )
         use.grants.allow(RESOURCE_TYPE, _granted_source(use.stack, source_model, source_arn))
-        source_region = "*" if isinstance(source_model, str) else cdk.Stack.of(source_model).region
-        # Another Region's stack, known at synth: the CDK's cross-Region reference (agnostic ones export as usual).
-        crosses_regions = not is_unresolved(source_region) and source_region not in ("*", use.stack.region)
-        if crosses_regions and is_unresolved(source_arn) and not isinstance(source_model, str):  # an ARN given: none
-            cdk.Annotations.of(self).add_warning_v2(
-                SOURCE_WRITTEN_ONCE_WARNING_ID,
-                f"source_model: {source_model.node.path} is of a stack of {source_region}, and reaches this stack "
-                "through aws-cdk-lib's cross-Region reference, whose writer puts a value only once: a retrained source "
-                "model does not reach this copy, which stays the first model's. To copy a retrained model, give its "
-                "ARN (source_model='arn:...'), or deploy without the copy, then with it again.",
-            )
+        if is_unresolved(source_arn):  # a model of another stack: how it reaches this one is known once resolved
+            self.node.add_validation(_SourceWrittenOnce(self, source_arn))
         # Where the completed copy's attributes come from (None: nowhere, the deployment does not wait).
         self._completed, _end = await_job(
             self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use
@@ -123,6 +115,30 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
     @property
     def model_name(self) -> str:
         return self._completed_attribute("targetModelName")
+
+
+@jsii.implements(constructs.IValidation)
+class _SourceWrittenOnce:
+    """At synth, once cross-stack references are resolved: a source model of another Region's stack that reaches the
+    copy's through aws-cdk-lib's strong cross-Region reference (an SSM parameter, read by its export reader), whose
+    writer puts a value only once, is warned of. A weak reference (Fn::GetStackOutput) reads it on every deploy."""
+
+    def __init__(self, copy: CopiedCustomModel, source_arn: str) -> None:
+        self._copy, self._source_arn = copy, source_arn
+
+    def validate(self) -> list[str]:
+        resolved = cdk.Stack.of(self._copy).resolve(self._source_arn)
+        read = resolved.get("Fn::GetAtt") if isinstance(resolved, dict) else None
+        if isinstance(read, list) and len(read) == 2 and str(read[1]).startswith("/cdk/exports/"):
+            cdk.Annotations.of(self._copy).add_warning_v2(
+                SOURCE_WRITTEN_ONCE_WARNING_ID,
+                "source_model: the model of another Region's stack reaches this stack through aws-cdk-lib's strong "
+                "cross-Region reference, whose writer puts a value only once: a retrained source model does not reach "
+                "this copy, which stays the first model's. To copy a retrained model, give its ARN "
+                "(source_model='arn:...'), make the reference weak (ReferenceStrength.WEAK, read on every deploy), or "
+                "deploy without the copy, then with it again.",
+            )
+        return []
 
 
 def _granted_source(stack: cdk.Stack, source_model: str | CustomModelBase, source_arn: str) -> str:

@@ -107,6 +107,25 @@ def test_a_model_of_another_regions_stack_warns_that_its_retrained_source_will_n
     assert Annotations.from_stack(west).find_warning("*", written_once) == []
 
 
+@pytest.mark.parametrize("strength", ["strong", "weak", "both"])
+def test_only_a_strong_cross_region_reference_warns_that_a_retrained_source_will_not_reach_the_copy(strength) -> None:
+    """aws-cdk-lib's ReferenceStrength: STRONG "uses ... ExportWriter/ExportReader custom resources (cross-region)",
+    WEAK "uses Fn::GetStackOutput to read an output directly from the producing stack", BOTH makes the consumer use
+    Fn::GetStackOutput: only the strong one's writer puts a value once. A source given as the model's ARN attribute
+    (a string) is a reference all the same."""
+    app = cdk.App(context={"@aws-cdk/core:defaultCrossStackReferences": strength})
+    west = cdk.Stack(app, "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
+    east = cdk.Stack(
+        app, "East", env=cdk.Environment(account="123456789012", region="us-east-1"), cross_region_references=True
+    )
+    trained = trained_model(west)
+    CopiedCustomModel(east, "Copy", source_model=trained)
+    CopiedCustomModel(east, "ByAttribute", source_model=trained.model_arn)
+    written_once = Match.string_like_regexp("crossRegionSourceWrittenOnce")
+    warned = [warning.id for warning in Annotations.from_stack(east).find_warning("*", written_once)]
+    assert warned == (["/East/Copy", "/East/ByAttribute"] if strength == "strong" else [])
+
+
 def test_the_source_models_key_is_decrypted_by_the_copying_handler(stack) -> None:
     """encryption-custom-job.html: a statement "allows the model copy role to decrypt the key that encrypts the
     source model" (kms:Decrypt). Known for a source model made in the app; a source given by ARN is the user's."""
