@@ -37,12 +37,12 @@ ADVICE = (
 
 def policy_characters(document: Any) -> int:
     """The document's characters as IAM counts them, at least."""
-    if isinstance(document, str):  # CloudFormation's Json type takes the document as JSON text too
-        try:
-            document = json.loads(document)
-        except ValueError:
-            return len("".join(document.split()))
     shortest = _shortest(document)
+    if isinstance(shortest, str):  # CloudFormation's Json type takes the document as JSON text too, given or joined
+        try:
+            shortest = json.loads(shortest)
+        except ValueError:  # not JSON once what is known only at deploy is left out: nothing can be told
+            return 0
     if shortest is _ABSENT or shortest is None:
         return 0
     return len("".join(json.dumps(shortest, ensure_ascii=False).split()))

@@ -421,7 +421,10 @@ def test_a_document_given_as_json_text_counts_as_its_characters():
     document = {"Version": "2012-10-17", "Statement": [{**STATEMENT, "Resource": 'arn:aws:s3:::b/"quoted"'}]}
     iam_counts = len("".join(json.dumps(document).split()))
     assert _iam_sizes.policy_characters(json.dumps(document, indent=2)) == iam_counts
-    assert _iam_sizes.policy_characters("{ not JSON ") == len("{notJSON")
+    joined = {"Fn::Join": ["", ['{"Statement": [{"Resource": "', {"Ref": "AWS::Partition"}, '"}]}']]}
+    assert _iam_sizes.policy_characters(joined) == len('{"Statement":[{"Resource":"aws"}]}')
+    unknown = {"Fn::Join": ["", ['{"Statement": ', {"Fn::GetAtt": ["Policy", "Statements"]}, "}"]]}
+    assert _iam_sizes.policy_characters(unknown) == 0  # not JSON without its unknown part: nothing can be told
 
 
 def role_with(policies: Any, **resources: Any) -> dict[str, Any]:
