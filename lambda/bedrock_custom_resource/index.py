@@ -40,6 +40,7 @@ def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]
 def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     _log_request(entry, event)
     makes_nothing = lifecycle.MAKES_NOTHING.set(functools.partial(_makes_nothing, event.get("StackId", "")))
+    started = lifecycle.OPERATION_STARTED.set(functools.partial(operation_started, event.get("StackId", "")))
     try:
         handler = _handler(event)
         late = _late(handler, entry, event)
@@ -76,6 +77,7 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         raise HandlerFailed(reason) from error
     finally:
         lifecycle.MAKES_NOTHING.reset(makes_nothing)
+        lifecycle.OPERATION_STARTED.reset(started)
     if entry == "on_event" and event["RequestType"] == "Delete":
         result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
         if named is not event:  # what was found in place of the made-up id is told to the polls

@@ -3,6 +3,7 @@ cannot change, so they replace a throughput without a commitment and are refused
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -479,7 +480,9 @@ def test_a_committed_throughput_under_a_new_logical_id_beside_this_stacks_own_bu
     stack's."""
     committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
     _, first = in_service(bedrock, events, committed)
+    made = bedrock.client().get_provisioned_model_throughput(provisionedModelId=first)["creationTime"]
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    monkeypatch.setattr(index, "operation_started", lambda stack_id: made + timedelta(days=3))  # a later deploy
     with pytest.raises(provisioned_throughput.CommitmentInForce, match=r"\(Model\) of the same model") as refused:
         index.on_event(events.create(committed, logical_id="ServingProduction"))
     assert first in str(refused.value) and "keep its logical id" in str(refused.value)
@@ -491,6 +494,33 @@ def test_a_committed_throughput_under_a_new_logical_id_beside_this_stacks_own_bu
     uncommitted = index.on_event(events.create(throughput_properties(model_arn), logical_id="Burst"))
     assert uncommitted["PhysicalResourceId"] != first
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 4
+
+
+def test_two_committed_throughputs_declared_alike_and_made_by_one_operation_are_both_bought(
+    bedrock, events, model_arn, monkeypatch
+):
+    """Two throughputs of the same model, units and commitment declared in one stack, which CloudFormation creates in
+    one operation (in parallel, or one after the other): neither is the other renamed, and refusing the second would
+    roll back the stack, whose delete of the first fails until its term ends."""
+    committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    started = datetime(2020, 1, 1, tzinfo=UTC)  # before anything the stand-in makes
+    monkeypatch.setattr(index, "operation_started", lambda stack_id: started)
+    first = index.on_event(events.create(committed, logical_id="ServingTeamA"))["PhysicalResourceId"]
+    bedrock.set_throughput_status(first, "InService")
+    second = index.on_event(events.create(committed, logical_id="ServingTeamB"))["PhysicalResourceId"]
+    assert first != second and len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
+
+
+def test_a_committed_throughput_whose_operation_start_cannot_be_read_is_bought(bedrock, events, model_arn, monkeypatch):
+    """The check guards against a rename only: a create does not fail for a read it cannot make."""
+    committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    _, first = in_service(bedrock, events, committed)
+
+    def unreadable(stack_id: str) -> datetime:
+        raise LookupError(f"{stack_id} has no event")
+
+    monkeypatch.setattr(index, "operation_started", unreadable)
+    assert index.on_event(events.create(committed, logical_id="ServingTeamB"))["PhysicalResourceId"] != first
 
 
 def test_a_committed_throughput_beside_one_whose_term_has_ended_or_of_another_model_is_bought(
