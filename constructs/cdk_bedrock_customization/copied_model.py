@@ -119,25 +119,33 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
 
 @jsii.implements(constructs.IValidation)
 class _SourceWrittenOnce:
-    """At synth, once cross-stack references are resolved: a source model of another Region's stack that reaches the
-    copy's through aws-cdk-lib's strong cross-Region reference (an SSM parameter, read by its export reader), whose
-    writer puts a value only once, is warned of. A weak reference (Fn::GetStackOutput) reads it on every deploy."""
+    """At synth, once cross-stack references are resolved: a source model of another stack whose retrained model would
+    not reach the copy is warned of. A strong cross-Region reference (an SSM parameter, read by aws-cdk-lib's export
+    reader) is written only once; a weak reference (Fn::GetStackOutput) is resolved only when the copy's stack is
+    updated, which a deploy that changes the source's stack alone does not do (its template is unchanged)."""
 
     def __init__(self, copy: CopiedCustomModel, source_arn: str) -> None:
         self._copy, self._source_arn = copy, source_arn
 
     def validate(self) -> list[str]:
         resolved = cdk.Stack.of(self._copy).resolve(self._source_arn)
-        read = resolved.get("Fn::GetAtt") if isinstance(resolved, dict) else None
+        resolved = resolved if isinstance(resolved, dict) else {}
+        read = resolved.get("Fn::GetAtt")
         if isinstance(read, list) and len(read) == 2 and str(read[1]).startswith("/cdk/exports/"):
-            cdk.Annotations.of(self._copy).add_warning_v2(
-                SOURCE_WRITTEN_ONCE_WARNING_ID,
-                "source_model: the model of another Region's stack reaches this stack through aws-cdk-lib's strong "
-                "cross-Region reference, whose writer puts a value only once: a retrained source model does not reach "
-                "this copy, which stays the first model's. To copy a retrained model, give its ARN "
-                "(source_model='arn:...'), make the reference weak (ReferenceStrength.WEAK, read on every deploy), or "
-                "deploy without the copy, then with it again.",
+            how = "aws-cdk-lib's strong cross-Region reference, whose writer puts a value only once"
+        elif "Fn::GetStackOutput" in resolved:
+            how = (
+                "a weak reference (Fn::GetStackOutput), resolved only when this stack is updated, which a deploy that "
+                "changes only the source's stack does not do (this template is unchanged)"
             )
+        else:
+            return []
+        cdk.Annotations.of(self._copy).add_warning_v2(
+            SOURCE_WRITTEN_ONCE_WARNING_ID,
+            f"source_model: the model of another stack reaches this stack through {how}: a retrained source model "
+            "does not reach this copy, which stays the first model's. To copy a retrained model, give its ARN "
+            "(source_model='arn:...'), or deploy without the copy, then with it again.",
+        )
         return []
 
 

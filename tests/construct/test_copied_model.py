@@ -108,11 +108,14 @@ def test_a_model_of_another_regions_stack_warns_that_its_retrained_source_will_n
 
 
 @pytest.mark.parametrize("strength", ["strong", "weak", "both"])
-def test_only_a_strong_cross_region_reference_warns_that_a_retrained_source_will_not_reach_the_copy(strength) -> None:
+def test_a_source_reached_by_any_reference_of_another_regions_stack_warns_that_a_retrained_one_will_not_reach_the_copy(
+    strength,
+) -> None:
     """aws-cdk-lib's ReferenceStrength: STRONG "uses ... ExportWriter/ExportReader custom resources (cross-region)",
-    WEAK "uses Fn::GetStackOutput to read an output directly from the producing stack", BOTH makes the consumer use
-    Fn::GetStackOutput: only the strong one's writer puts a value once. A source given as the model's ARN attribute
-    (a string) is a reference all the same."""
+    whose writer puts a value once; WEAK "uses Fn::GetStackOutput", which "is resolved at stack create or update time"
+    (the CloudFormation user guide), and a retrained source changes only the source's template, so the CDK CLI skips
+    the copy's stack. Either way the copy keeps the first model, and says why. A source given as the model's ARN
+    attribute (a string) is a reference all the same."""
     app = cdk.App(context={"@aws-cdk/core:defaultCrossStackReferences": strength})
     west = cdk.Stack(app, "West", env=cdk.Environment(account="123456789012", region="us-west-2"))
     east = cdk.Stack(
@@ -122,8 +125,10 @@ def test_only_a_strong_cross_region_reference_warns_that_a_retrained_source_will
     CopiedCustomModel(east, "Copy", source_model=trained)
     CopiedCustomModel(east, "ByAttribute", source_model=trained.model_arn)
     written_once = Match.string_like_regexp("crossRegionSourceWrittenOnce")
-    warned = [warning.id for warning in Annotations.from_stack(east).find_warning("*", written_once)]
-    assert warned == (["/East/Copy", "/East/ByAttribute"] if strength == "strong" else [])
+    warnings = Annotations.from_stack(east).find_warning("*", written_once)
+    assert [warning.id for warning in warnings] == ["/East/Copy", "/East/ByAttribute"]
+    why = "writer puts a value only once" if strength == "strong" else "resolved only when this stack is updated"
+    assert all(why in warning.entry.data for warning in warnings)
 
 
 def test_the_source_models_key_is_decrypted_by_the_copying_handler(stack) -> None:
