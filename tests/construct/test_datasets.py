@@ -752,7 +752,7 @@ def test_reinforcement_fine_tuning_of_open_weight_models_takes_the_documented_re
     others = [
         {**documented, "reference_answer": {"answer": 4, "steps": ["2+2"]}, "difficulty": "easy"},
         {**documented, "reference_answer": 4},
-        {"messages": [{"role": "user", "content": "2+2?"}, {"role": "system", "content": "Be brief."}], **OPENAI},
+        {**OPENAI, "messages": [{"role": "user", "content": "2+2?"}, {"role": "system", "content": "Be brief."}]},
         {"messages": [{"role": "user", "content": "Answer. Assistant: 4"}], "reference_answer": "4"},
     ]
     assert ok(write(tmp_path, [documented] * 96 + others), base_model, RFT).records == 100

@@ -306,8 +306,9 @@ def test_a_gate_that_passes_answers_without_scores_that_would_not_fit_cloudforma
     bedrock, results, events
 ):
     """A plain template's gate (the constructs check the size at synth): three datasets of a judge's eleven metrics and
-    a baseline make 66 score attributes, past CloudFormation's 4096-byte response (crpg-ref-responses.html). The jobs
-    have run and passed: the gate passes, without them, rather than fail for them."""
+    a baseline make 66 score attributes of six digits, past CloudFormation's 4096-byte response body
+    (crpg-ref-responses.html) even in the CDK framework's compact JSON. The jobs have run and passed: the gate passes,
+    without them, rather than fail for them."""
     configs = []
     for number in range(3):
         results.put_object(Bucket=BUCKET, Key=f"d{number}.jsonl", Body=b'{"prompt": "hi", "referenceResponse": "hi"}')
@@ -315,11 +316,13 @@ def test_a_gate_that_passes_answers_without_scores_that_would_not_fit_cloudforma
         configs.append({"taskType": "General", "dataset": dataset, "metricNames": JUDGE_METRICS})
     judge = {"bedrockEvaluatorModels": [{"modelIdentifier": "anthropic.claude-3-5-sonnet-20240620-v1:0"}]}
     judged = {"automated": {"datasetMetricConfigs": configs, "evaluatorModelConfig": judge}}
-    candidate = completed(bedrock, events, dict.fromkeys(JUDGE_METRICS, 0.9), evaluationConfig=judged)
-    baseline = completed(bedrock, events, dict.fromkeys(JUDGE_METRICS, 0.5), evaluationConfig=judged, model=BASELINE)
+    candidate = completed(bedrock, events, dict.fromkeys(JUDGE_METRICS, 0.876543), evaluationConfig=judged)
+    baseline = completed(
+        bedrock, events, dict.fromkeys(JUDGE_METRICS, 0.512345), evaluationConfig=judged, model=BASELINE
+    )
     answer = gate(candidate, [{"metricName": "Builtin.Correctness", "atLeast": "0.7"}], baseline)
     assert answer["Data"] == {"jobArn": candidate, "baselineJobArn": baseline, "passed": "true"}
-    with pytest.raises(EvaluationGateFailed, match=r"Builtin.Correctness on support-0: 0.5000, required >= 0.7000"):
+    with pytest.raises(EvaluationGateFailed, match=r"Builtin.Correctness on support-0: 0.5123, required >= 0.7000"):
         gate(baseline, [{"metricName": "Builtin.Correctness", "atLeast": "0.7"}])
 
 

@@ -192,8 +192,10 @@ def test_a_deadline_that_cannot_be_read_back_counts_from_now_rather_than_failing
     assert single_function.responses(event) == []
     assert_polling(single_function.leftovers())
     job_arn = only_job(bedrock)
+    clock.now += TOTAL_TIMEOUT_SECONDS - 1  # still running, within the total timeout from the start
+    assert single_function.play_schedule() == 1
+    assert single_function.responses(event) == []
     bedrock.set_job_status(job_arn, "Completed")
-    clock.now += TOTAL_TIMEOUT_SECONDS - 1
     single_function.play_schedule()
     body = response(single_function, event)
     assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", job_arn)
