@@ -112,10 +112,10 @@ def _change_in_place(client: Any, throughput: Mapping[str, Any], desired: lifecy
             changes,
         )
         return
-    if changes and throughput["status"] == "Updating":
-        raise lifecycle.ChangeInProgress(
-            KIND.noun, throughput["provisionedModelName"], throughput["desiredModelArn"], f"the change {changes}"
-        )
+    if changes and throughput["status"] in ("Updating", "Creating"):  # one a stack made again takes may be Creating
+        being = "created" if throughput["status"] == "Creating" else "changed"
+        name_now, serving = throughput["provisionedModelName"], throughput["desiredModelArn"]
+        raise lifecycle.ChangeInProgress(KIND.noun, name_now, serving, f"the change {changes}", being)
     if changes:
         arn = throughput["provisionedModelArn"]
 

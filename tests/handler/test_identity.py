@@ -1669,6 +1669,29 @@ def test_a_throughput_kept_under_another_name_is_taken_back_and_renamed(bedrock,
         assert renamed["desiredProvisionedModelName"].startswith("my-stack-Model-")
 
 
+def test_a_throughput_kept_while_still_being_created_is_taken_and_renamed_once_created(bedrock):
+    """Bedrock changes a throughput in service (the stand-in refuses UpdateProvisionedModelThroughput otherwise): a
+    stack made again that takes one still being created under another name says so, as for a deployment, rather than
+    fail with Bedrock's refusal; deployed again once it is in service, it renames it."""
+    kind = resource_kinds.THROUGHPUT
+    properties = kind.properties(bedrock) | {"commitmentDuration": "OneMonth"}
+    kept, _ = Stack.named(bedrock, kind).create(properties)
+    bedrock.set_throughput_status(kept, "Creating")
+    mark = len(bedrock.calls)
+
+    again = Stack.named(bedrock, kind)
+    renamed = properties | {kind.name_member: "support-pt"}
+    with pytest.raises(lifecycle.ChangeInProgress, match="is still being created") as refusal:
+        index.on_event(again.events.create(renamed, again.logical_id))
+    assert "Only its tags were changed" in str(refusal.value)
+    assert set(writes(bedrock, mark)) <= {"TagResource", "UntagResource"}
+
+    bedrock.set_throughput_status(kept, "InService")
+    assert index.on_event(again.events.create(renamed, again.logical_id))["PhysicalResourceId"] == kept
+    (call,) = bedrock.calls_to("UpdateProvisionedModelThroughput")
+    assert call["desiredProvisionedModelName"] == "support-pt"
+
+
 def test_the_throughputs_are_listed_page_by_page_to_find_the_one_kept(bedrock, monkeypatch):
     """The service does not say how many throughputs a list page holds: the kept one, on a later page behind newer
     throughputs of the same configuration, is still found and taken back."""
