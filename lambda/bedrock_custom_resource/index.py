@@ -40,7 +40,9 @@ def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]
 def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     _log_request(entry, event)
     makes_nothing = lifecycle.MAKES_NOTHING.set(functools.partial(_makes_nothing, event.get("StackId", "")))
-    started = lifecycle.OPERATION_STARTED.set(functools.partial(operation_started, event.get("StackId", "")))
+    started = lifecycle.OPERATION_STARTED.set(
+        functools.partial(operation_started, event.get("StackId", ""), through_failed=False)
+    )
     try:
         handler = _handler(event)
         late = _late(handler, entry, event)
@@ -315,10 +317,11 @@ OPERATION_STARTS = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "IMPOR
 LEFT_UNSTABLE = frozenset({"CREATE_FAILED", "UPDATE_FAILED"})
 
 
-def operation_started(stack_id: str) -> datetime:
+def operation_started(stack_id: str, through_failed: bool = True) -> datetime:
     """When the stack operation that a request ends or undoes began: the stack's latest CREATE, UPDATE or IMPORT
     _IN_PROGRESS event, or, when the event before it is CREATE_FAILED or UPDATE_FAILED (rollback disabled), the
-    start of that failed operation, and so on back (DescribeStackEvents answers the newest first)."""
+    start of that failed operation, and so on back (DescribeStackEvents answers the newest first). Not through_failed:
+    the latest such event, the start of the operation under way only."""
     stack_events = (event for event in _events_newest_first(stack_id) if event.get("PhysicalResourceId") == stack_id)
     started: datetime | None = None
     for stack_event in stack_events:
@@ -326,7 +329,7 @@ def operation_started(stack_id: str) -> datetime:
             continue
         started = stack_event["Timestamp"]
         before = next(stack_events, None)
-        if before is None or before["ResourceStatus"] not in LEFT_UNSTABLE:
+        if not through_failed or before is None or before["ResourceStatus"] not in LEFT_UNSTABLE:
             return started
     if started is None:
         raise LookupError(f"{stack_id} has no event of {sorted(OPERATION_STARTS)}")

@@ -56,8 +56,8 @@ MAX_NAME_ATTEMPTS = 20
 # late request, which arrives once the operation that sent it is over (Lambda's retry, minutes later, of an
 # invocation that failed or timed out, whose request CloudFormation cancelled and rolled back meanwhile).
 MAKES_NOTHING: ContextVar[Callable[[], bool]] = ContextVar("makes_nothing", default=lambda: False)
-# When the stack operation of the request being handled began (index sets it for each request); raises when that
-# cannot be read.
+# When the stack operation under way began (index sets it for each request; a deploy after one that failed with
+# rollback disabled is an operation of its own); raises when that cannot be read.
 OPERATION_STARTED: ContextVar[Callable[[], datetime]] = ContextVar("operation_started")
 # How the physical id of "nothing", which a rollback answers when what it returns to is gone, starts.
 NOTHING_MADE = "nothing-made:"

@@ -470,19 +470,40 @@ def test_the_delete_of_a_committed_throughput_that_failed_asks_bedrock(bedrock, 
 
 # --- buying a term ------------------------------------------------------------------------------------------------
 
+# index.operation_started itself, which the bedrock fixture stands in for: the tests below give it the stack's events.
+OPERATION_STARTED_READ = index.operation_started
 
+
+def stack_history(
+    monkeypatch: pytest.MonkeyPatch, events: CloudFormationEvents, *history: tuple[str, datetime]
+) -> None:
+    """The stack's own events (status, time), newest first, as DescribeStackEvents answers them."""
+    own = [{"PhysicalResourceId": events.stack_id, "ResourceStatus": status, "Timestamp": at} for status, at in history]
+    monkeypatch.setattr(index, "_events_newest_first", lambda stack_id: iter(own))
+    monkeypatch.setattr(index, "operation_started", OPERATION_STARTED_READ)
+
+
+@pytest.mark.parametrize("earlier_deploy_ended", ["UPDATE_COMPLETE", "UPDATE_FAILED"])
 def test_a_committed_throughput_under_a_new_logical_id_beside_this_stacks_own_buys_no_second_term(
-    bedrock, events, model_arn, monkeypatch
+    bedrock, events, model_arn, monkeypatch, earlier_deploy_ended
 ):
     """A construct id (or models-file key) changed gives the throughput a new logical id: CloudFormation creates it,
     then cannot delete the old one, whose term runs (prov-thru-delete.html), so both would be billed. Refused, with
     nothing bought; one given a name of its own is a second one on purpose, and one of another stack is not this
-    stack's."""
+    stack's. The earlier deploy may have failed with rollback disabled (UPDATE_FAILED): the deploy after it, which
+    CloudFormation lets update what it kept ("Choose how to handle failures when provisioning resources"), is an
+    operation of its own."""
     committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
     _, first = in_service(bedrock, events, committed)
     made = bedrock.client().get_provisioned_model_throughput(provisionedModelId=first)["creationTime"]
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
-    monkeypatch.setattr(index, "operation_started", lambda stack_id: made + timedelta(days=3))  # a later deploy
+    stack_history(
+        monkeypatch,
+        events,
+        ("UPDATE_IN_PROGRESS", made + timedelta(days=3)),  # this deploy, in which Model is now ServingProduction
+        (earlier_deploy_ended, made + timedelta(minutes=10)),
+        ("UPDATE_IN_PROGRESS", made - timedelta(minutes=1)),  # the deploy that made Model
+    )
     with pytest.raises(provisioned_throughput.CommitmentInForce, match=r"\(Model\) of the same model") as refused:
         index.on_event(events.create(committed, logical_id="ServingProduction"))
     assert first in str(refused.value) and "keep its logical id" in str(refused.value)
@@ -503,8 +524,7 @@ def test_two_committed_throughputs_declared_alike_and_made_by_one_operation_are_
     one operation (in parallel, or one after the other): neither is the other renamed, and refusing the second would
     roll back the stack, whose delete of the first fails until its term ends."""
     committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
-    started = datetime(2020, 1, 1, tzinfo=UTC)  # before anything the stand-in makes
-    monkeypatch.setattr(index, "operation_started", lambda stack_id: started)
+    stack_history(monkeypatch, events, ("CREATE_IN_PROGRESS", datetime(2020, 1, 1, tzinfo=UTC)))  # before both
     first = index.on_event(events.create(committed, logical_id="ServingTeamA"))["PhysicalResourceId"]
     bedrock.set_throughput_status(first, "InService")
     second = index.on_event(events.create(committed, logical_id="ServingTeamB"))["PhysicalResourceId"]
@@ -516,10 +536,7 @@ def test_a_committed_throughput_whose_operation_start_cannot_be_read_is_bought(b
     committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
     _, first = in_service(bedrock, events, committed)
 
-    def unreadable(stack_id: str) -> datetime:
-        raise LookupError(f"{stack_id} has no event")
-
-    monkeypatch.setattr(index, "operation_started", unreadable)
+    stack_history(monkeypatch, events)  # no event of the operation: its start cannot be read
     assert index.on_event(events.create(committed, logical_id="ServingTeamB"))["PhysicalResourceId"] != first
 
 
