@@ -40,9 +40,7 @@ def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]
 def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     _log_request(entry, event)
     makes_nothing = lifecycle.MAKES_NOTHING.set(functools.partial(_makes_nothing, event.get("StackId", "")))
-    started = lifecycle.OPERATION_STARTED.set(
-        functools.partial(operation_started, event.get("StackId", ""), through_failed=False)
-    )
+    under_way = lifecycle.OPERATION_UNDER_WAY.set(functools.partial(operation_under_way, event.get("StackId", "")))
     try:
         handler = _handler(event)
         late = _late(handler, entry, event)
@@ -79,7 +77,7 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
         raise HandlerFailed(reason) from error
     finally:
         lifecycle.MAKES_NOTHING.reset(makes_nothing)
-        lifecycle.OPERATION_STARTED.reset(started)
+        lifecycle.OPERATION_UNDER_WAY.reset(under_way)
     if entry == "on_event" and event["RequestType"] == "Delete":
         result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
         if named is not event:  # what was found in place of the made-up id is told to the polls
@@ -317,11 +315,10 @@ OPERATION_STARTS = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "IMPOR
 LEFT_UNSTABLE = frozenset({"CREATE_FAILED", "UPDATE_FAILED"})
 
 
-def operation_started(stack_id: str, through_failed: bool = True) -> datetime:
+def operation_started(stack_id: str) -> datetime:
     """When the stack operation that a request ends or undoes began: the stack's latest CREATE, UPDATE or IMPORT
     _IN_PROGRESS event, or, when the event before it is CREATE_FAILED or UPDATE_FAILED (rollback disabled), the
-    start of that failed operation, and so on back (DescribeStackEvents answers the newest first). Not through_failed:
-    the latest such event, the start of the operation under way only."""
+    start of that failed operation, and so on back (DescribeStackEvents answers the newest first)."""
     stack_events = (event for event in _events_newest_first(stack_id) if event.get("PhysicalResourceId") == stack_id)
     started: datetime | None = None
     for stack_event in stack_events:
@@ -329,11 +326,23 @@ def operation_started(stack_id: str, through_failed: bool = True) -> datetime:
             continue
         started = stack_event["Timestamp"]
         before = next(stack_events, None)
-        if not through_failed or before is None or before["ResourceStatus"] not in LEFT_UNSTABLE:
+        if before is None or before["ResourceStatus"] not in LEFT_UNSTABLE:
             return started
     if started is None:
         raise LookupError(f"{stack_id} has no event of {sorted(OPERATION_STARTS)}")
     return started
+
+
+def operation_under_way(stack_id: str) -> lifecycle.OperationUnderWay:
+    """The stack operation under way: its start (the stack's latest CREATE, UPDATE or IMPORT _IN_PROGRESS event; a
+    deploy after one that failed with rollback disabled is an operation of its own) and the logical ids of the
+    resources it has events of since."""
+    touched: set[str] = set()
+    for stack_event in _events_newest_first(stack_id):
+        if stack_event.get("PhysicalResourceId") == stack_id and stack_event["ResourceStatus"] in OPERATION_STARTS:
+            return lifecycle.OperationUnderWay(stack_event["Timestamp"], frozenset(touched))
+        touched.add(str(stack_event.get("LogicalResourceId")))
+    raise LookupError(f"{stack_id} has no event of {sorted(OPERATION_STARTS)}")
 
 
 # The stack status in which a rollback updates resources back to their earlier properties.

@@ -56,9 +56,18 @@ MAX_NAME_ATTEMPTS = 20
 # late request, which arrives once the operation that sent it is over (Lambda's retry, minutes later, of an
 # invocation that failed or timed out, whose request CloudFormation cancelled and rolled back meanwhile).
 MAKES_NOTHING: ContextVar[Callable[[], bool]] = ContextVar("makes_nothing", default=lambda: False)
-# When the stack operation under way began (index sets it for each request; a deploy after one that failed with
-# rollback disabled is an operation of its own); raises when that cannot be read.
-OPERATION_STARTED: ContextVar[Callable[[], datetime]] = ContextVar("operation_started")
+
+
+@dataclass(frozen=True)
+class OperationUnderWay:
+    """The stack operation a request belongs to: when it began, and the logical ids it has touched since."""
+
+    started: datetime
+    touched: frozenset[str]
+
+
+# The stack operation under way (index sets it for each request); raises when it cannot be read.
+OPERATION_UNDER_WAY: ContextVar[Callable[[], OperationUnderWay]] = ContextVar("operation_under_way")
 # How the physical id of "nothing", which a rollback answers when what it returns to is gone, starts.
 NOTHING_MADE = "nothing-made:"
 
@@ -262,9 +271,10 @@ class ResourceKind:
     # Raises when an update that finds its resource (this ARN, made from the old properties) gone must not make a new
     # one (adopting one is allowed).
     before_recreating: Callable[[str, Mapping[str, Any], Desired], None] = _nothing
-    # Raises when the create request (of the desired configuration) must not be made: it would take a name that
-    # something else holds (besides name_member's), or buy what must not be bought.
-    before_creating: Callable[[Any, Mapping[str, Any], Desired], None] = _nothing
+    # Raises when the create request would take a name that something else holds (besides name_member's).
+    before_creating: Callable[[Any, Mapping[str, Any]], None] = _nothing
+    # Raises when a Create request (a logical id new to its stack, not an update's replacement) must not make one.
+    before_creating_for_a_new_logical_id: Callable[[Any, Desired], None] = _nothing
     # For a type whose name changes in place: the live resources, under any name, that may have the desired
     # configuration (a create adopts one that has it, rather than make another).
     candidates: Callable[[Any, Desired], Iterable[Mapping[str, Any]]] = lambda _client, _desired: ()
@@ -336,7 +346,7 @@ def on_event(
 
 def create(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEventResponse:
     """A Create: the resource of this configuration, adopted when it exists already."""
-    return create_or_adopt(kind, client, Desired.of(event), makes_nothing=MAKES_NOTHING.get())
+    return create_or_adopt(kind, client, Desired.of(event), makes_nothing=MAKES_NOTHING.get(), new_logical_id=True)
 
 
 def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEventResponse:
@@ -453,11 +463,13 @@ def create_or_adopt(
     replacing: Mapping[str, Any] | None = None,
     makes_nothing: Callable[[], bool] = lambda: False,
     gone: tuple[str, Mapping[str, Any]] | None = None,
+    new_logical_id: bool = False,
 ) -> OnEventResponse:
     """The resource of the desired configuration: adopted when its name holds one that can be used, else
     created under the first free name of its sequence. replacing: the live resource an update replaces, which
     may refuse only a create (a rollback adopts the resource it replaced, and buys nothing); gone: the ARN and old
-    properties of the resource an update found gone, which may refuse only a create too.
+    properties of the resource an update found gone, which may refuse only a create too; new_logical_id: a Create
+    request's, whose create its kind may refuse.
 
     In a rollback (makes_nothing), the resource it returns to is gone or cannot be used (deleted outside the stack; a
     job's model deleted): nothing is made, and the answer is an id of nothing (NOTHING_MADE), so that CloudFormation's
@@ -488,7 +500,9 @@ def create_or_adopt(
                 kind.before_replacing(replacing, desired)
             elif gone is not None:
                 kind.before_recreating(*gone, desired)
-            kind.before_creating(client, request, desired)
+            if new_logical_id:
+                kind.before_creating_for_a_new_logical_id(client, desired)
+            kind.before_creating(client, request)
             return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint, replacing)}
         arn = live[kind.arn_member]
         tags = kind.own_tags(client, live)
@@ -938,7 +952,7 @@ class MadeModel:
         if model_arn is not None:
             retag(client, model_arn, desired.tags(self.tag_member))
 
-    def refuse_taken_name(self, client: Any, request: Mapping[str, Any], _desired: Desired) -> None:
+    def refuse_taken_name(self, client: Any, request: Mapping[str, Any]) -> None:
         """A given model name may be held by another job's model (the one this update replaces, say)."""
         name = request[self.name_member]
         model = self.find(client, name)

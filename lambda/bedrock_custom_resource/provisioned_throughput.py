@@ -236,52 +236,56 @@ def _refuse_to_buy_a_term_again(gone: str, old: Mapping[str, Any], desired: life
         )
 
 
-def _refuse_a_second_term_under_a_new_logical_id(
-    client: Any, _request: Mapping[str, Any], desired: lifecycle.Desired
-) -> None:
-    """Before a committed throughput is bought: this stack's committed throughput of the same model, model units and
-    commitment under another logical id, made before this stack operation and whose term runs, is most likely this
-    one under a construct id or models-file key that changed: CloudFormation would make the new logical id's, then
-    fail to delete the old one, and both terms would be billed. One made in this operation is a sibling (two
-    declared alike); a second one on purpose is given a name of its own."""
+def _refuse_a_second_term_under_a_new_logical_id(client: Any, desired: lifecycle.Desired) -> None:
+    """Before a Create buys a committed throughput: this stack's committed throughput of the same model, model units
+    and commitment under another logical id, whose term runs and which the stack operation under way has not touched
+    (made, or taken back), is most likely this one under a construct id or models-file key that changed: CloudFormation
+    would make the new logical id's, then fail to delete the old one, and both terms would be billed. One the operation
+    made or took is declared beside this one; a second one on purpose is given a name of its own."""
     commitment = desired.request.get("commitmentDuration")
     if not commitment or desired.request.get("provisionedModelName"):
         return
-    held = [throughput for throughput in _candidates(client, desired) if _held_alike(client, throughput, desired)]
+    held = [
+        (throughput, holder)
+        for throughput in _candidates(client, desired)
+        if (holder := _held(client, throughput, desired))
+    ]
     if not held:
         return
     try:
-        started = lifecycle.OPERATION_STARTED.get()()
+        operation = lifecycle.OPERATION_UNDER_WAY.get()()
     except Exception as error:  # a create must not fail for a read that only guards against a rename
-        logger.warning("The stack operation's start could not be read (%s): not checked for a renamed one", error)
+        logger.warning("The stack operation under way could not be read (%s): not checked for a renamed one", error)
         return
-    for throughput in held:
-        if throughput["creationTime"] >= started - lifecycle.CLOCK_TOLERANCE:
-            continue  # made by this operation
+    for throughput, logical_id in held:
+        made_now = throughput["creationTime"] >= operation.started - lifecycle.CLOCK_TOLERANCE
+        if made_now or logical_id in operation.touched:
+            continue
         arn, ends = throughput["provisionedModelArn"], throughput["commitmentExpirationTime"]
-        logical_id = lifecycle.current_tags(client, arn).get(lifecycle.LOGICAL_ID_TAG)
+        stack_name = contract.stack_name(desired.stack_id)
+        # The way out first: the single-function provider's reason keeps 256 characters.
         raise CommitmentInForce(
-            f"Stack {contract.stack_name(desired.stack_id)} made provisioned throughput {arn} ({logical_id}) of the "
-            f"same model, model units and {commitment} commitment, whose term ends at {ends.isoformat()}. If "
-            f"{desired.logical_id} is that one under a new construct id or models-file key, keep its logical id (the "
-            "old key, or override_logical_id): a new logical id buys a second term, and the old one cannot be deleted "
-            "before its term ends. To buy a second one beside it, give it a name of its own (provisioned_model_name). "
-            "Nothing was bought."
+            f"Nothing was bought. If {desired.logical_id} is {logical_id} under a new construct id or models-file key, "
+            "keep its logical id (the old key, or override_logical_id); to buy a second one beside it, give this one a "
+            f"name of its own (provisioned_model_name). An earlier deploy of stack {stack_name} made provisioned "
+            f"throughput {arn} ({logical_id}) of the same model, model units and {commitment} "
+            f"commitment, whose term ends at {ends.isoformat()}: a new logical id would buy a second term, and the old "
+            "one cannot be deleted before its term ends."
         )
 
 
-def _held_alike(client: Any, throughput: Mapping[str, Any], desired: lifecycle.Desired) -> bool:
-    """Whether a throughput (of the desired model units and commitment) is a committed one of this stack's name under
-    another logical id, serving the desired model, in its term."""
+def _held(client: Any, throughput: Mapping[str, Any], desired: lifecycle.Desired) -> str | None:
+    """The logical id of a throughput (of the desired model units and commitment) when it is a committed one of this
+    stack's name under another logical id, serving the desired model, in its term; else None."""
     ends = throughput.get("commitmentExpirationTime")
     if not isinstance(ends, datetime) or ends <= now() or throughput["status"] == "Failed":
-        return False
+        return None
     if _serves(client, desired.request["modelId"], _serving(throughput)) is not True:
-        return False
+        return None
     tags = lifecycle.current_tags(client, throughput["provisionedModelArn"])
     logical_id = tags.get(lifecycle.LOGICAL_ID_TAG)
     of_this_stack = contract.stack_name(tags.get(lifecycle.STACK_TAG, "")) == contract.stack_name(desired.stack_id)
-    return of_this_stack and logical_id not in (None, desired.logical_id)
+    return logical_id if of_this_stack and logical_id not in (None, desired.logical_id) else None
 
 
 def _candidates(client: Any, desired: lifecycle.Desired) -> Iterator[dict[str, Any]]:
@@ -311,7 +315,7 @@ KIND = lifecycle.ResourceKind(
     update_in_place=_change_in_place,
     before_replacing=_refuse_second_commitment,
     before_recreating=_refuse_to_buy_a_term_again,
-    before_creating=_refuse_a_second_term_under_a_new_logical_id,
+    before_creating_for_a_new_logical_id=_refuse_a_second_term_under_a_new_logical_id,
     candidates=_candidates,
 )
 

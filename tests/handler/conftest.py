@@ -252,7 +252,7 @@ def bedrock(aws_environment: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         stand_in = BedrockStandIn(monkeypatch, region=REGION, account_id=ACCOUNT)
         for handler in index.HANDLERS.values():
             monkeypatch.setattr(handler, "bedrock_client", stand_in.client)
-        monkeypatch.setattr(index, "operation_started", lambda stack_id, through_failed=True: OPERATION_STARTED)
+        monkeypatch.setattr(index, "operation_started", lambda stack_id: OPERATION_STARTED)
         yield stand_in
 
 

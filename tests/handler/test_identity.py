@@ -393,9 +393,7 @@ def test_a_delete_of_a_made_up_id_deletes_what_the_unanswered_create_made(
     physical_id = index.on_event(stack.events.create(properties, stack.logical_id))["PhysicalResourceId"]
     mark = len(bedrock.calls)
     reads: list[str] = []
-    monkeypatch.setattr(
-        index, "operation_started", lambda stack_id, through_failed=True: reads.append(stack_id) or OPERATION_STARTED
-    )
+    monkeypatch.setattr(index, "operation_started", lambda stack_id: reads.append(stack_id) or OPERATION_STARTED)
 
     delete = stack.events.delete(MADE_UP_ID, properties, stack.logical_id)
     response = index.on_event(delete)

@@ -470,17 +470,22 @@ def test_the_delete_of_a_committed_throughput_that_failed_asks_bedrock(bedrock, 
 
 # --- buying a term ------------------------------------------------------------------------------------------------
 
-# index.operation_started itself, which the bedrock fixture stands in for: the tests below give it the stack's events.
-OPERATION_STARTED_READ = index.operation_started
-
 
 def stack_history(
-    monkeypatch: pytest.MonkeyPatch, events: CloudFormationEvents, *history: tuple[str, datetime]
+    monkeypatch: pytest.MonkeyPatch, events: CloudFormationEvents, *history: tuple[str | None, str, datetime]
 ) -> None:
-    """The stack's own events (status, time), newest first, as DescribeStackEvents answers them."""
-    own = [{"PhysicalResourceId": events.stack_id, "ResourceStatus": status, "Timestamp": at} for status, at in history]
-    monkeypatch.setattr(index, "_events_newest_first", lambda stack_id: iter(own))
-    monkeypatch.setattr(index, "operation_started", OPERATION_STARTED_READ)
+    """The stack's events (a resource's logical id, or None for the stack's own; status; time), newest first, as
+    DescribeStackEvents answers them."""
+    answered = [
+        {
+            "LogicalResourceId": logical_id or events.stack_name,
+            "PhysicalResourceId": events.stack_id if logical_id is None else f"{logical_id}-id",
+            "ResourceStatus": status,
+            "Timestamp": at,
+        }
+        for logical_id, status, at in history
+    ]
+    monkeypatch.setattr(index, "_events_newest_first", lambda stack_id: iter(answered))
 
 
 @pytest.mark.parametrize("earlier_deploy_ended", ["UPDATE_COMPLETE", "UPDATE_FAILED"])
@@ -500,13 +505,17 @@ def test_a_committed_throughput_under_a_new_logical_id_beside_this_stacks_own_bu
     stack_history(
         monkeypatch,
         events,
-        ("UPDATE_IN_PROGRESS", made + timedelta(days=3)),  # this deploy, in which Model is now ServingProduction
-        (earlier_deploy_ended, made + timedelta(minutes=10)),
-        ("UPDATE_IN_PROGRESS", made - timedelta(minutes=1)),  # the deploy that made Model
+        ("ServingProduction", "CREATE_IN_PROGRESS", made + timedelta(days=3, minutes=1)),
+        (None, "UPDATE_IN_PROGRESS", made + timedelta(days=3)),  # this deploy, in which Model is now ServingProduction
+        (None, earlier_deploy_ended, made + timedelta(minutes=10)),
+        ("Model", "CREATE_COMPLETE", made + timedelta(minutes=5)),
+        ("Model", "CREATE_IN_PROGRESS", made - timedelta(seconds=30)),
+        (None, "UPDATE_IN_PROGRESS", made - timedelta(minutes=1)),  # the deploy that made Model
     )
-    with pytest.raises(provisioned_throughput.CommitmentInForce, match=r"\(Model\) of the same model") as refused:
+    with pytest.raises(provisioned_throughput.CommitmentInForce, match=r"^Nothing was bought\. If Serving") as refused:
         index.on_event(events.create(committed, logical_id="ServingProduction"))
-    assert first in str(refused.value) and "keep its logical id" in str(refused.value)
+    assert first in str(refused.value) and "(Model) of the same model" in str(refused.value)
+    assert "keep its logical id" in str(refused.value)[:256]  # all a single-function provider's reason keeps
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
 
     named = index.on_event(events.create({**committed, "provisionedModelName": "second"}, logical_id="Second"))
@@ -524,11 +533,47 @@ def test_two_committed_throughputs_declared_alike_and_made_by_one_operation_are_
     one operation (in parallel, or one after the other): neither is the other renamed, and refusing the second would
     roll back the stack, whose delete of the first fails until its term ends."""
     committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
-    stack_history(monkeypatch, events, ("CREATE_IN_PROGRESS", datetime(2020, 1, 1, tzinfo=UTC)))  # before both
+    stack_history(monkeypatch, events, (None, "CREATE_IN_PROGRESS", datetime(2020, 1, 1, tzinfo=UTC)))  # before both
     first = index.on_event(events.create(committed, logical_id="ServingTeamA"))["PhysicalResourceId"]
     bedrock.set_throughput_status(first, "InService")
     second = index.on_event(events.create(committed, logical_id="ServingTeamB"))["PhysicalResourceId"]
     assert first != second and len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
+
+
+def test_a_committed_throughput_beside_one_this_operation_took_back_is_bought(bedrock, events, model_arn, monkeypatch):
+    """Two declared alike, whose first deploy bought the first and failed: its rollback could not delete it (its term
+    runs) and left it outside the stack. Deployed again, the stack takes it back and makes the second, in one
+    operation, which has touched the first: the two are declared alike, no rename."""
+    committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    first = index.on_event(events.create(committed, logical_id="ServingTeamA"))["PhysicalResourceId"]
+    bedrock.set_throughput_status(first, "InService")
+    made = bedrock.client().get_provisioned_model_throughput(provisionedModelId=first)["creationTime"]
+    stack_history(
+        monkeypatch,
+        events,
+        ("ServingTeamB", "CREATE_IN_PROGRESS", made + timedelta(days=1, minutes=2)),
+        ("ServingTeamA", "CREATE_COMPLETE", made + timedelta(days=1, minutes=1)),  # taken back
+        ("ServingTeamA", "CREATE_IN_PROGRESS", made + timedelta(days=1, seconds=30)),
+        (None, "UPDATE_IN_PROGRESS", made + timedelta(days=1)),
+    )
+    assert index.on_event(events.create(committed, logical_id="ServingTeamA"))["PhysicalResourceId"] == first
+    second = index.on_event(events.create(committed, logical_id="ServingTeamB"))["PhysicalResourceId"]
+    assert second != first and len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
+
+
+def test_an_update_that_replaces_a_throughput_is_not_taken_for_a_rename(bedrock, events, model_arn, monkeypatch):
+    """An Update keeps its logical id (a new one arrives as a Create): adding a commitment to an uncommitted throughput
+    beside an alike committed one of an earlier deploy replaces it, as asked."""
+    committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    _, first = in_service(bedrock, events, committed)
+    made = bedrock.client().get_provisioned_model_throughput(provisionedModelId=first)["creationTime"]
+    plain = throughput_properties(model_arn)
+    uncommitted = index.on_event(events.create(plain, logical_id="ServingB"))["PhysicalResourceId"]
+    bedrock.set_throughput_status(uncommitted, "InService")
+    stack_history(monkeypatch, events, (None, "UPDATE_IN_PROGRESS", made + timedelta(days=3)))
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    change = events.update(uncommitted, committed, plain, logical_id="ServingB")
+    assert index.on_event(change)["PhysicalResourceId"] not in (first, uncommitted)
 
 
 def test_a_committed_throughput_whose_operation_start_cannot_be_read_is_bought(bedrock, events, model_arn, monkeypatch):
@@ -536,7 +581,7 @@ def test_a_committed_throughput_whose_operation_start_cannot_be_read_is_bought(b
     committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
     _, first = in_service(bedrock, events, committed)
 
-    stack_history(monkeypatch, events)  # no event of the operation: its start cannot be read
+    stack_history(monkeypatch, events)  # no event of the operation: it cannot be read
     assert index.on_event(events.create(committed, logical_id="ServingTeamB"))["PhysicalResourceId"] != first
 
 
