@@ -187,6 +187,26 @@ def test_the_cloud_publishes_a_stacks_file_assets_before_it_deploys_the_stack(tm
         assert objects(data) == {"support/evaluations/result.jsonl": b"{}"}
 
 
+def test_a_stack_whose_export_reads_a_resource_its_failed_delete_removed_is_deleted_again_retaining(tmp_path):
+    """DeleteStack with RetainResources deletes a stack whose delete failed; it checks that no stack imports its exports
+    by their names, and reads no value of a resource the failed delete already removed (the rehearsal crashed on it)."""
+    template = {
+        "Resources": {"Kept": {"Type": "AWS::S3::Bucket"}, "Scratch": {"Type": "AWS::S3::Bucket"}},
+        "Outputs": {"ScratchName": {"Value": {"Ref": "Scratch"}, "Export": {"Name": "ScratchName"}}},
+    }
+    assembly = write_assembly(tmp_path / "cdk.out", template, {})
+    with LocalCloud(write=lambda _line: None) as local:
+        (outcome,) = local.deploy(assembly).values()
+        assert outcome.succeeded, outcome.reason
+        s3().put_object(Bucket=local.stacks[STACK].state["Kept"].physical_id, Key="result.jsonl", Body=b"{}")
+
+        (failed,) = local.delete().values()
+        assert (failed.succeeded, failed.delete_failed) == (False, ["Kept"])
+        (retried,) = local.delete(retain_resources={STACK: ["Kept"]}).values()
+
+        assert (retried.succeeded, retried.retained) == (True, ["Kept"])
+
+
 def test_a_failed_publishing_stops_before_the_stack(tmp_path):
     files = {"gone": {"source": {"path": "asset.gone.jsonl", "packaging": "file"}, "destinations": destination("g")}}
     assembly = write_assembly(tmp_path / "cdk.out", BUCKET_STACK, files)

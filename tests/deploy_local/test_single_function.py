@@ -4,8 +4,9 @@ ResponseURL. Plain CloudFormation templates use it through the provider stack's 
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +67,28 @@ def statuses(local: LocalCloud) -> dict[str, list[str]]:
     return found
 
 
-def test_an_app_on_the_single_function_is_created_updated_and_deleted(assemblies, capsys):
+@pytest.fixture
+def log_levels() -> Iterator[dict[str, int]]:
+    """The levels of the loggers crhelper sets on each invocation (its log_helper.setup), set here to others, and
+    restored afterwards."""
+    names = ("", "boto", "boto3", "botocore", "urllib3")
+    before = {name: logging.getLogger(name).level for name in names}
+    chosen = {name: logging.WARNING if name == "" else logging.NOTSET for name in names}
+    for name, level in chosen.items():
+        logging.getLogger(name).setLevel(level)
+    yield chosen
+    for name, level in before.items():
+        logging.getLogger(name).setLevel(level)
+
+
+def test_an_app_on_the_single_function_is_created_updated_and_deleted(assemblies, capsys, log_levels):
     lines: list[str] = []
     invocations = Invocations()
     with cloud(lines, invocations, timings=Timings(job_minutes=JOB_MINUTES)) as local:
         (created,) = local.deploy(assemblies["single-function"]).values()
         assert created.succeeded, created.reason
+        # Issue 16: no process-wide state changes per invocation (crhelper sets the root and boto loggers' levels).
+        assert {name: logging.getLogger(name).level for name in log_levels} == log_levels
         assert statuses(local) == {"Model0": ["Completed"], "Model1": ["Completed"]}
         models = {model["modelArn"] for model in local.bedrock.models()}
         assert {created.outputs["Model0Arn"], created.outputs["Model1Arn"]} == models

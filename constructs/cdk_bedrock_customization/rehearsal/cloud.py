@@ -26,7 +26,7 @@ from typing import Any
 
 from bedrock_custom_resource import index, notifier, provisioned_throughput
 from bedrock_single_function import provider as single_function_provider
-from crhelper import resource_helper
+from crhelper import log_helper, resource_helper
 from moto import mock_aws
 
 from ..emulation.bedrock_stand_in import BedrockStandIn
@@ -237,6 +237,8 @@ class LocalCloud:
         patch.setattr(single_function_provider, "sleep", self.clock.sleep)
         patch.setattr(provisioned_throughput, "now", self.clock.moment)  # as Bedrock's, on the simulated clock
         patch.setattr(resource_helper, "threading", SimpleNamespace(Timer=self.clock.timer))
+        # crhelper sets the process's root and boto loggers' levels on each invocation: not this process's.
+        patch.setattr(log_helper, "setup", lambda *_args, **_kwargs: None)
         install_moto_compensations(patch)
         self.responses = ResponseEndpoint(self.clock)
         self._exit.callback(self.responses.close)
@@ -331,7 +333,7 @@ class LocalCloud:
             if stacks is not None and name not in stacks:
                 continue
             stack = self.stacks[name]
-            in_use = [(export, self._importer_of(export, name)) for export in stack.exports()]
+            in_use = [(export, self._importer_of(export, name)) for export in stack.export_names()]
             in_use = [(export, importer) for export, importer in in_use if importer is not None]
             if in_use:
                 export, importer = in_use[0]

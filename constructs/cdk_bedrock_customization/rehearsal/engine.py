@@ -229,6 +229,11 @@ class LocalStack:
         """The stack's exports (Outputs with Export.Name): name -> value."""
         return self.resources.exports()
 
+    def export_names(self) -> list[str]:
+        """The names of the stack's exports: what DeleteStack checks (a delete retried after one that failed may have
+        lost the resource an export's value reads)."""
+        return self.resources.export_names()
+
     def describe_stack_resource(self, logical_id: str) -> dict[str, Any] | None:
         """DescribeStackResource's StackResourceDetail (see StackResources.describe_stack_resource)."""
         return self.resources.describe_stack_resource(logical_id)

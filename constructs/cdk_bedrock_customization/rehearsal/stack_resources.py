@@ -154,6 +154,10 @@ class StackResources:
         """The stack's exports (Outputs with Export.Name): name -> value."""
         return self.template.exports(self.resolver())
 
+    def export_names(self) -> list[str]:
+        """The names of the stack's exports, whose values are not read."""
+        return list(self.template.export_names(self.resolver()).values())
+
     def describe_stack_resource(self, logical_id: str) -> dict[str, Any] | None:
         """DescribeStackResource's StackResourceDetail of a resource of the stack (None: the stack has no such
         resource). Metadata is the resource's template Metadata attribute (resolved), as JSON text, as

@@ -111,7 +111,15 @@ class Template:
     def exports(self, resolver: Resolver) -> dict[str, Any]:
         """The exported outputs of the deployed template: export name -> value."""
         return {
-            str(resolver.resolve(output["Export"]["Name"])): resolver.resolve(output["Value"])
+            export: resolver.resolve(self.outputs[name]["Value"])
+            for name, export in self.export_names(resolver).items()
+        }
+
+    def export_names(self, resolver: Resolver) -> dict[str, str]:
+        """The exported outputs' names: output name -> export name (their values need not be resolvable: a stack whose
+        delete failed may have lost the resource one reads)."""
+        return {
+            name: str(resolver.resolve(output["Export"]["Name"]))
             for name, output in self.outputs.items()
             if "Export" in output and self.output_included(name, resolver.env)
         }
