@@ -68,6 +68,7 @@ class OperationUnderWay:
 
 # The stack operation under way (index sets it for each request); raises when it cannot be read.
 OPERATION_UNDER_WAY: ContextVar[Callable[[], OperationUnderWay]] = ContextVar("operation_under_way")
+
 # How the physical id of "nothing", which a rollback answers when what it returns to is gone, starts.
 NOTHING_MADE = "nothing-made:"
 
