@@ -263,14 +263,13 @@ def _refuse_a_second_term_under_a_new_logical_id(client: Any, desired: lifecycle
             continue
         arn, ends = throughput["provisionedModelArn"], throughput["commitmentExpirationTime"]
         stack_name = contract.stack_name(desired.stack_id)
-        # The way out first: the single-function provider's reason keeps 256 characters.
+        # The ways out first: the single-function provider's reason keeps 256 characters.
         raise CommitmentInForce(
-            f"Nothing was bought. If {desired.logical_id} is {logical_id} under a new construct id or models-file key, "
-            "keep its logical id (the old key, or override_logical_id); to buy a second one beside it, give this one a "
-            f"name of its own (provisioned_model_name). An earlier deploy of stack {stack_name} made provisioned "
-            f"throughput {arn} ({logical_id}) of the same model, model units and {commitment} "
-            f"commitment, whose term ends at {ends.isoformat()}: a new logical id would buy a second term, and the old "
-            "one cannot be deleted before its term ends."
+            f"Nothing was bought. If this is {logical_id} renamed, keep its logical id (override_logical_id, or the "
+            "old key); for a second one, give it a provisioned_model_name. An earlier deploy of stack "
+            f"{stack_name} made provisioned throughput {arn} ({logical_id}) of the same model, model units and "
+            f"{commitment} commitment, whose term ends at {ends.isoformat()}: {desired.logical_id}, a new logical id, "
+            "would buy a second term, and the old one cannot be deleted before its term ends."
         )
 
 

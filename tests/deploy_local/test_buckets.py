@@ -207,6 +207,36 @@ def test_a_stack_whose_export_reads_a_resource_its_failed_delete_removed_is_dele
         assert (retried.succeeded, retried.retained) == (True, ["Kept"])
 
 
+def test_an_import_reads_its_export_alone_beside_a_stack_whose_export_reads_a_resource_gone(tmp_path):
+    """Fn::ImportValue "returns the value of an output exported by another stack": no other stack's export is read,
+    such as one of a stack whose failed delete removed the resource its export reads."""
+    broken = {
+        "Resources": {"Kept": {"Type": "AWS::S3::Bucket"}, "Scratch": {"Type": "AWS::S3::Bucket"}},
+        "Outputs": {"ScratchName": {"Value": {"Ref": "Scratch"}, "Export": {"Name": "ScratchName"}}},
+    }
+    exporter = {
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {"Shared": {"Value": "shared-topic", "Export": {"Name": "SharedName"}}},
+    }
+    importer = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::ImportValue": "SharedName"}}}
+        }
+    }
+    with LocalCloud(write=lambda _line: None) as local:
+        for name, template in (("Broken", broken), ("Exporter", exporter)):
+            (tmp_path / f"{name}.json").write_text(json.dumps(template))
+            assert local.deploy_template(tmp_path / f"{name}.json", name).succeeded
+        s3().put_object(Bucket=local.stacks["Broken"].state["Kept"].physical_id, Key="result.jsonl", Body=b"{}")
+        assert local.delete(["Broken"])["Broken"].delete_failed == ["Kept"]
+
+        (tmp_path / "Importer.json").write_text(json.dumps(importer))
+        outcome = local.deploy_template(tmp_path / "Importer.json", "Importer")
+
+        assert outcome.succeeded, outcome.reason
+        assert local.stacks["Importer"].state["Topic"].properties["TopicName"] == "shared-topic"
+
+
 def test_a_failed_publishing_stops_before_the_stack(tmp_path):
     files = {"gone": {"source": {"path": "asset.gone.jsonl", "packaging": "file"}, "destinations": destination("g")}}
     assembly = write_assembly(tmp_path / "cdk.out", BUCKET_STACK, files)

@@ -403,10 +403,8 @@ class LocalCloud:
 
     def _import_value(self, export: str, importer: str) -> Any:
         for name, stack in self.stacks.items():
-            if name != importer:
-                exports = stack.exports()
-                if export in exports:
-                    return exports[export]
+            if name != importer and export in stack.export_names():
+                return stack.export_value(export)
         raise TemplateError(f"No export named {export} found")
 
     def _publish(self, event: dict[str, Any]) -> None:

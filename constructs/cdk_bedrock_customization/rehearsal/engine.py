@@ -234,6 +234,10 @@ class LocalStack:
         lost the resource an export's value reads)."""
         return self.resources.export_names()
 
+    def export_value(self, export: str) -> Any:
+        """The value of one export, as Fn::ImportValue reads it: no other export's (KeyError: none of this name)."""
+        return self.resources.export_value(export)
+
     def describe_stack_resource(self, logical_id: str) -> dict[str, Any] | None:
         """DescribeStackResource's StackResourceDetail (see StackResources.describe_stack_resource)."""
         return self.resources.describe_stack_resource(logical_id)

@@ -158,6 +158,10 @@ class StackResources:
         """The names of the stack's exports, whose values are not read."""
         return list(self.template.export_names(self.resolver()).values())
 
+    def export_value(self, export: str) -> Any:
+        """The value of one export (KeyError: the stack has none of this name)."""
+        return self.template.export_value(self.resolver(), export)
+
     def describe_stack_resource(self, logical_id: str) -> dict[str, Any] | None:
         """DescribeStackResource's StackResourceDetail of a resource of the stack (None: the stack has no such
         resource). Metadata is the resource's template Metadata attribute (resolved), as JSON text, as

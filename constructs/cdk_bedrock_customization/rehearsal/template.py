@@ -115,6 +115,13 @@ class Template:
             for name, export in self.export_names(resolver).items()
         }
 
+    def export_value(self, resolver: Resolver, export: str) -> Any:
+        """The value of the output exported under this name, no other read (KeyError: none is)."""
+        for name, exported in self.export_names(resolver).items():
+            if exported == export:
+                return resolver.resolve(self.outputs[name]["Value"])
+        raise KeyError(export)
+
     def export_names(self, resolver: Resolver) -> dict[str, str]:
         """The exported outputs' names: output name -> export name (their values need not be resolvable: a stack whose
         delete failed may have lost the resource one reads)."""
