@@ -468,6 +468,15 @@ def test_policies_cloudformation_may_not_make_are_not_counted_and_are_refused_on
     assert logical_id == "Role" and "2 inline policies take at least 1" in problem
 
 
+def synthesizes_unless(refused: bool, app: cdk.App, refusal: str) -> None:
+    """The app synthesizes, or, when refused, its synth fails with the refusal (a pattern)."""
+    if not refused:
+        app.synth()
+        return
+    with pytest.raises(RuntimeError, match=refusal):
+        app.synth()
+
+
 def dataset_uri(folder: str, length: int) -> str:
     prefix = f"s3://my-training-data/{folder}/"
     return prefix + "a" * (length - len(prefix) - len(".jsonl")) + ".jsonl"
@@ -488,15 +497,12 @@ def test_a_service_role_whose_datasets_pass_iams_role_policy_size_is_refused_at_
         output_data=S3Data.from_uri("s3://my-training-data/out/"),
         hyper_parameters={"epochCount": 2},
     )
-    if not refused:
-        app.synth()
-        return
-    with pytest.raises(
-        RuntimeError,
-        match=r"ERROR SupportServiceRole\w+: the role's 1 inline policies take at least 10,\d{3} characters together; "
+    synthesizes_unless(
+        refused,
+        app,
+        r"ERROR SupportServiceRole\w+: the role's 1 inline policies take at least 10,\d{3} characters together; "
         r"IAM allows 10,240",
-    ):
-        app.synth()
+    )
 
 
 @pytest.mark.parametrize(("stacks", "refused"), [(16, True), (4, False)])
@@ -508,15 +514,12 @@ def test_stacks_sharing_one_provider_past_iams_role_policy_size_are_refused_at_s
         team = cdk.Stack(app, f"TeamModels{number:02d}", env=ENV)
         bucket = s3.Bucket.from_bucket_name(team, "Data", f"data-{number}")
         custom_model(team, bucket, provider=provider)
-    if not refused:
-        app.synth()
-        return
-    with pytest.raises(
-        RuntimeError,
-        match=r"ERROR BedrockCustomizationProviderHandlerRole\w+: the role's 17 inline policies take at least "
+    synthesizes_unless(
+        refused,
+        app,
+        r"ERROR BedrockCustomizationProviderHandlerRole\w+: the role's 17 inline policies take at least "
         r"1\d,\d{3} characters together; IAM allows 10,240",
-    ):
-        app.synth()
+    )
 
 
 @pytest.mark.parametrize(("deployments", "refused"), [(95, True), (40, False)])
@@ -530,8 +533,4 @@ def test_a_handler_policy_past_iams_managed_policy_size_is_refused_at_synth(depl
         CustomModelDeployment(
             stack, f"OnDemand{number}", model=CustomModel.from_custom_model_arn(stack, f"M{number}", arn)
         )
-    if not refused:
-        app.synth()
-        return
-    with pytest.raises(RuntimeError, match=r"the managed policy takes at least \d,\d{3} characters; IAM allows 6,144"):
-        app.synth()
+    synthesizes_unless(refused, app, r"the managed policy takes at least \d,\d{3} characters; IAM allows 6,144")
