@@ -254,9 +254,12 @@ def _refuse_a_second_term_under_a_new_logical_id(client: Any, desired: lifecycle
         return
     try:
         operation = lifecycle.OPERATION_UNDER_WAY.get()()
-    except Exception as error:  # a create must not fail for a read that only guards against a rename
-        logger.warning("The stack operation under way could not be read (%s): not checked for a renamed one", error)
-        return
+    except Exception as error:
+        # Unread, a rename would buy a second term: refusing buys nothing, and the message gives the ways out.
+        raise CommitmentInForce(
+            f"Nothing was bought: this may be {held[0][1]} renamed (a second term), which the stack's events tell, "
+            f"and they could not be read. Retry, or give it a provisioned_model_name. ({error})"
+        ) from error
     for throughput, logical_id in held:
         made_now = throughput["creationTime"] >= operation.started - lifecycle.CLOCK_TOLERANCE
         if made_now or logical_id in operation.touched:

@@ -529,6 +529,29 @@ def test_a_committed_throughput_under_a_new_logical_id_beside_this_stacks_own_bu
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 4
 
 
+@pytest.mark.parametrize("refusal", ["AccessDenied", "Throttling"])
+def test_a_committed_throughput_beside_this_stacks_own_is_refused_while_the_stacks_events_cannot_be_read(
+    bedrock, events, model_arn, monkeypatch, refusal
+):
+    """Only the stack's events tell a second throughput declared alike from one renamed (a new logical id, a second
+    term): unread (an SCP's AccessDenied, throttling past the client's retries), the create buys nothing and says
+    what to do, rather than risk a term billed for months."""
+    committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
+    _, first = in_service(bedrock, events, committed)
+
+    def unreadable(stack_id: str) -> Any:
+        raise ClientError({"Error": {"Code": refusal, "Message": "not now"}}, "DescribeStackEvents")
+
+    monkeypatch.setattr(index, "_events_newest_first", unreadable)
+    with pytest.raises(provisioned_throughput.CommitmentInForce, match=r"^Nothing was bought: this may be Model") as e:
+        index.on_event(events.create(committed, logical_id="ServingProduction"))
+    assert "Retry, or give it a provisioned_model_name" in str(e.value) and refusal in str(e.value)
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
+    named = index.on_event(events.create({**committed, "provisionedModelName": "second"}, logical_id="Second"))
+    assert named["PhysicalResourceId"] != first
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
+
+
 def test_two_committed_throughputs_declared_alike_and_made_by_one_operation_are_both_bought(
     bedrock, events, model_arn, monkeypatch
 ):
@@ -577,15 +600,6 @@ def test_an_update_that_replaces_a_throughput_is_not_taken_for_a_rename(bedrock,
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
     change = events.update(uncommitted, committed, plain, logical_id="ServingB")
     assert index.on_event(change)["PhysicalResourceId"] not in (first, uncommitted)
-
-
-def test_a_committed_throughput_whose_operation_start_cannot_be_read_is_bought(bedrock, events, model_arn, monkeypatch):
-    """The check guards against a rename only: a create does not fail for a read it cannot make."""
-    committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
-    _, first = in_service(bedrock, events, committed)
-
-    stack_history(monkeypatch, events)  # no event of the operation: it cannot be read
-    assert index.on_event(events.create(committed, logical_id="ServingTeamB"))["PhysicalResourceId"] != first
 
 
 def test_a_committed_throughput_beside_one_whose_term_has_ended_or_of_another_model_is_bought(
