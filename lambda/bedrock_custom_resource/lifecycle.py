@@ -217,6 +217,12 @@ class Desired:
         owner = f"{logical_id} of stack {stack_name}" if LOGICAL_ID_TAG in tags else f"stack {stack_name}"
         return f"belongs to {owner}"
 
+    def other_logical_id_of_this_stack(self, tags: Mapping[str, str]) -> str | None:
+        """The logical id that a resource with these own tags belongs to when it is another of this stack's."""
+        logical_id = tags.get(LOGICAL_ID_TAG)
+        of_this_stack = contract.stack_name(tags.get(STACK_TAG, self.stack_id)) == self.stack_name
+        return logical_id if of_this_stack and logical_id not in (None, self.logical_id) else None
+
 
 def _refuse_unpassable_role(role_arn: str | None) -> None:
     """A provider stack's handler may pass only the roles it was given; say so before IAM denies it."""
@@ -521,11 +527,7 @@ def create_or_adopt(
         if why_not is None:
             return _adopt(kind, client, desired, live, tags)
         if kind.name_member in desired.request:
-            or_delete = "" if holder else f", or delete that {kind.noun} if Bedrock allows it (a job cannot be deleted)"
-            raise NameTaken(
-                f"{kind.name_member}: {name!r} is held by {kind.noun} {arn}, which has this configuration but "
-                f"{why_not}. Give another name, or remove it to have one generated{or_delete}."
-            )
+            raise NameTaken(_given_name_held_message(kind, desired, name, arn, tags, why_not, holder is not None))
         logger.info("%s %s (%s) has this configuration but %s; trying the next name", kind.noun, name, arn, why_not)
     raise NameTaken(
         f"The first {MAX_NAME_ATTEMPTS} names for {desired.logical_id} are held by {kind.noun}s of this configuration "
@@ -857,6 +859,27 @@ def _unanswered(error: Exception) -> bool:
     if isinstance(error, HTTPClientError | BotocoreConnectionError):
         return True
     return isinstance(error, ClientError) and error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+
+
+def _given_name_held_message(
+    kind: ResourceKind, desired: Desired, name: str, arn: str, tags: Mapping[str, str], why_not: str, held: bool
+) -> str:
+    """Why a name you gave, held by a resource of this configuration, cannot be taken, and what to do."""
+    renamed = desired.other_logical_id_of_this_stack(tags)
+    if renamed is not None:
+        # A construct renamed: another name would make (train, buy) a second one. The ways out first: the
+        # single-function provider's reason keeps 256 characters.
+        return (
+            f"Nothing was created. If this is {renamed} renamed, keep its logical id (override_logical_id, or the old "
+            f"key): another name would make a second {kind.noun}. {kind.name_member}: {name!r} is held by "
+            f"{kind.noun} {arn}, which has this configuration but {why_not}."
+        )
+    # Another resource's cannot be deleted by this one; one that cannot be used, where Bedrock allows it, can.
+    or_delete = "" if held else f", or delete that {kind.noun} if Bedrock allows it (a job cannot be deleted)"
+    return (
+        f"{kind.name_member}: {name!r} is held by {kind.noun} {arn}, which has this configuration but "
+        f"{why_not}. Give another name, or remove it to have one generated{or_delete}."
+    )
 
 
 def _name_taken_message(

@@ -260,6 +260,10 @@ def test_a_given_name_held_by_another_logical_id_of_the_stack_is_not_adopted(bed
     message = str(raised.value)
     assert f"{kind.name_member}: 'support-v1' is held by" in message and physical_id in message
     assert "belongs to Old of stack my-stack" in message
+    # Another name would make a second one (train again, buy a second term): keeping the logical id comes first,
+    # within the 256 characters a single-function provider's reason keeps.
+    assert message.startswith("Nothing was created. If this is Old renamed, keep its logical id (override_logical_id")
+    assert "Give another name" not in message and message.index("a second") < 256 - len("Old")
     assert writes(bedrock, mark) == []
 
 
