@@ -345,20 +345,30 @@ def delete_now(throughput_arn: str) -> bool:
     if throughput is None:
         return True
     ends = throughput.get("commitmentExpirationTime")
+    in_term = ends is not None and ends > now()
     # A Failed one (failed to be made, or failed a change) is left to Bedrock, which knows whether its term runs.
-    if ends is not None and ends > now() and throughput["status"] != "Failed":
-        raise CommitmentInForce(
-            f"Provisioned throughput {throughput['provisionedModelName']} has a {throughput['commitmentDuration']} "
-            f"commitment that ends at {ends.isoformat()}; Bedrock cannot delete it before then, and bills it until "
-            "then. Retry the delete after that time, or leave it out of the stack: retry with "
-            f"--retain-resources, or give it RemovalPolicy.RETAIN (DeletionPolicy: Retain)."
-        )
+    if in_term and throughput["status"] != "Failed":
+        raise CommitmentInForce(_in_term(throughput, "Bedrock cannot delete it before then, and bills it until then"))
     try:
         client.delete_provisioned_model_throughput(provisionedModelId=throughput_arn)
     except client.exceptions.ResourceNotFoundException:
         return True
+    except client.exceptions.ValidationException as refused:
+        if not in_term:
+            raise
+        raise CommitmentInForce(_in_term(throughput, f"Bedrock refused to delete it ({refused})")) from refused
     logger.info("Deleting provisioned throughput %s", throughput_arn)
     return False
+
+
+def _in_term(throughput: Mapping[str, Any], why: str) -> str:
+    """Why a throughput whose commitment term runs is not deleted, and the ways out."""
+    return (
+        f"Provisioned throughput {throughput['provisionedModelName']} has a {throughput['commitmentDuration']} "
+        f"commitment that ends at {throughput['commitmentExpirationTime'].isoformat()}; {why}. Retry the delete after "
+        "that time, or leave it out of the stack: retry with --retain-resources, or give it RemovalPolicy.RETAIN "
+        "(DeletionPolicy: Retain)."
+    )
 
 
 def now() -> datetime:

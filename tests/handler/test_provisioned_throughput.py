@@ -459,12 +459,13 @@ def test_an_update_that_finds_a_committed_throughput_gone_buys_no_term_unasked(
 def test_the_delete_of_a_committed_throughput_that_failed_asks_bedrock(bedrock, events, model_arn):
     """A committed throughput that failed to be made (the rollback of its create deletes it): whether its term runs is
     Bedrock's to say, not read from commitmentExpirationTime, which the handler would take to refuse for a month. The
-    stand-in refuses too (a term it started); Bedrock's answer is what fails the delete."""
+    stand-in refuses too (a term it started); Bedrock's answer is what fails the delete, with the ways out."""
     properties = throughput_properties(model_arn, commitmentDuration="OneMonth")
     _, throughput_arn = create(events, properties)
     bedrock.set_throughput_status(throughput_arn, "Failed", "Insufficient capacity")
-    with pytest.raises(ClientError, match="the commitment term has not ended"):
+    with pytest.raises(provisioned_throughput.CommitmentInForce) as refused:
         index.on_event(events.delete(throughput_arn, properties))
+    assert "the commitment term has not ended" in str(refused.value) and "--retain-resources" in str(refused.value)
     assert bedrock.calls_to("DeleteProvisionedModelThroughput") == [{"provisionedModelId": throughput_arn}]
 
 
