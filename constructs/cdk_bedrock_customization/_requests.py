@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,23 +53,6 @@ Customization = tuple[str, Mapping[str, Any] | None]
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
     """Tags as the API's list of key/value pairs, in a stable order."""
     return [{"key": key, "value": tags[key]} for key in sorted(tags)]
-
-
-# AWS reserves tag keys that start with "aws:", in any case, for its own tags ("Tagging your AWS resources").
-RESERVED_TAG_KEY_PATTERN = "^[aA][wW][sS]:"
-
-
-def reserved_tag_key_problems(member: str, tags: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Tags of the tag list member whose keys AWS reserves, each as 'member: problem'."""
-    return [
-        f"{member}: {reserved_tag_key_problem(tag['key'])}"
-        for tag in tags
-        if isinstance(tag.get("key"), str) and re.match(RESERVED_TAG_KEY_PATTERN, tag["key"])
-    ]
-
-
-def reserved_tag_key_problem(key: str) -> str:
-    return f"the tag key {key!r} starts with {key[:4]!r}, which AWS reserves for its own tags"
 
 
 def names_a_model(identifier: str) -> bool:

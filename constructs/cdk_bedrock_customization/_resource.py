@@ -19,7 +19,7 @@ from bedrock_custom_resource.lifecycle import STACK_TAG
 from constructs import Construct, IConstruct, IDependable
 
 from ._regions import refuse_another_region
-from ._requests import reserved_tag_key_problems, tag_list
+from ._requests import tag_list
 from ._tokens import attribute, is_unresolved
 
 if TYPE_CHECKING:
@@ -145,12 +145,9 @@ def custom_resource(
 def checked_with_tags(
     resource_type: str, properties: Mapping[str, Any], own_tags: Mapping[str, Mapping[str, str]]
 ) -> dict[str, Any]:
-    """properties with their own tags, once they pass the contract and no tag key is one AWS reserves."""
+    """properties with their own tags, once they pass the contract."""
     tagged = {**properties, **{name: tag_list(own) for name, own in own_tags.items() if own}}
     contract.create_request(resource_type, tagged, is_unresolved=is_unresolved)
-    reserved = [problem for name in own_tags for problem in reserved_tag_key_problems(name, tagged.get(name, []))]
-    if reserved:
-        raise contract.InvalidProperties(resource_type, reserved)
     return tagged
 
 
@@ -439,7 +436,6 @@ def _merged_tag_list(
     counts, the handler's keys) since Tags.of adds them only at synth."""
     merged = tag_list({**(tags.render_tags() or {}), **own})
     problems = contract.tag_list_problems(resource.cfn_resource_type, member, merged, is_unresolved=is_unresolved)
-    problems += reserved_tag_key_problems(member, merged)
     if problems:
         raise ValueError(f"{resource.node.path}: Tags.of(...): {'; '.join(problems)}")
     return merged or None

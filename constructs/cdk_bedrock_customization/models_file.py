@@ -39,7 +39,6 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
-from ._requests import RESERVED_TAG_KEY_PATTERN, reserved_tag_key_problem
 from .entry_props import COMMITMENTS
 
 # Bounds on what a models file may hold. No real file comes near them: a file of a hundred entries has a
@@ -179,7 +178,10 @@ def _tags_schema(operation: str, member: str) -> dict[str, Any]:
     construct adds tags of its own, which the contract counts in its message."""
     return {
         "type": "object",
-        "propertyNames": {**_member_schema(operation, f"{member}.key"), "not": {"pattern": RESERVED_TAG_KEY_PATTERN}},
+        "propertyNames": {
+            **_member_schema(operation, f"{member}.key"),
+            "not": {"pattern": contract.RESERVED_TAG_KEY_PATTERN},
+        },
         "additionalProperties": _member_schema(operation, f"{member}.value"),
     }
 
@@ -1152,7 +1154,7 @@ def _schema_error(error: jsonschema.ValidationError) -> list[_Found]:
     if at_key:  # a tag's key: at the key, which names itself
         path = [*path, instance]
         if kind == "not":
-            return [(path, reserved_tag_key_problem(instance), True)]
+            return [(path, contract.reserved_tag_key_problem(instance), True)]
     shown = _show(instance)
     if kind == "required":
         message = error.message  # "'name' is a required property": a name of this module's schema

@@ -243,12 +243,20 @@ class ResourceContract:
         return tuple(key for key in RESERVED_TAGS if key != WHAT_IT_MAKES_TAG or self.used_while_running)
 
 
+# AWS reserves tag keys that start with "aws:", in any case, for its own tags ("Tagging your AWS resources").
+RESERVED_TAG_KEY_PATTERN = "^[aA][wW][sS]:"
+
+
+def reserved_tag_key_problem(key: str) -> str:
+    return f"the tag key {key!r} starts with {key[:4]!r}, which AWS reserves for its own tags"
+
+
 def _reserved_tag_problems(
     resource: ResourceContract, request: Mapping[str, Any], is_unresolved: IsUnresolved, new: bool = True
 ) -> tuple[list[str], set[str]]:
-    """Tags that claim the handler's keys, and more tags than a resource keeps (its own tags: with the handler's;
-    not new, one more, in the room of WHAT_IT_MAKES_TAG, as before that tag); and the service model's count problem
-    that the latter replaces (it names Bedrock's limit too)."""
+    """Tags that claim the handler's keys or AWS's, and more tags than a resource keeps (its own tags: with the
+    handler's; not new, one more, in the room of WHAT_IT_MAKES_TAG, as before that tag); and the service model's count
+    problem that the latter replaces (it names Bedrock's limit too)."""
     problems, superseded = [], set()
     for member in resource.tag_members:
         tags = request.get(member)
@@ -256,8 +264,12 @@ def _reserved_tag_problems(
             continue  # absent, a token, or already reported
         for tag in tags:
             key = tag.get("key") if isinstance(tag, Mapping) else None
-            if isinstance(key, str) and not is_unresolved(key) and key in RESERVED_TAGS:
+            if not isinstance(key, str) or is_unresolved(key):
+                continue
+            if key in RESERVED_TAGS:
                 problems.append(f"{member}: the tag key {key!r} is reserved for cdk-bedrock-customization")
+            elif re.match(RESERVED_TAG_KEY_PATTERN, key):
+                problems.append(f"{member}: {reserved_tag_key_problem(key)}")
         handler_tags = resource.handler_tags if member == resource.tag_members[0] else ()
         most = MAX_TAGS_PER_RESOURCE - len(handler_tags)
         made_before_what_it_makes = not new and WHAT_IT_MAKES_TAG in handler_tags and len(tags) == most + 1

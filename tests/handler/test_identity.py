@@ -641,6 +641,17 @@ def test_a_tag_that_claims_a_reserved_key_is_refused(bedrock, kind, stack, reser
     assert bedrock.calls[mark:] == []
 
 
+@pytest.mark.parametrize("reserved", ["aws:team", "AWS:team", "aWs:"])
+def test_a_tag_key_that_aws_reserves_is_refused_in_a_template_written_by_hand(bedrock, kind, stack, reserved):
+    """AWS reserves keys that start with "aws:" in any case ("Tagging your AWS resources", which Bedrock's tagging
+    page points to): a template written by hand gets the construct's refusal, before anything is made."""
+    properties = kind.properties(bedrock) | {kind.tag_member: [{"key": reserved, "value": "v"}]}
+    mark = len(bedrock.calls)
+    with pytest.raises(ValueError, match=f"{kind.tag_member}: the tag key '{reserved}' starts with '{reserved[:4]}', "):
+        index.on_event(stack.events.create(properties))
+    assert bedrock.calls[mark:] == []
+
+
 def test_user_tags_leave_room_for_the_handlers_within_bedrocks_limit(bedrock, kind, stack):
     """Bedrock keeps at most 50 tags on a resource (botocore's TooManyTagsException), though a TagList holds 200;
     the handler adds the fingerprint, the stack tag, the logical id tag and the origin tag (the creating request, or
