@@ -237,12 +237,24 @@ class ServiceRoleUser:
     _given_role: iam.IRole | None
     _own_role: OwnRole | None
 
-    def _use_role(self, given: iam.IRole | None, own: OwnRole | None) -> str | None:
-        """Keep the role the construct runs as; its ARN (None: it runs as none)."""
+    def _use_role(self, given: iam.IRole | None, own: OwnRole | None, job_kind: str) -> str | None:
+        """Keep the role the construct runs as; its ARN (None: it runs as none). job_kind: the kind of resource
+        Bedrock assumes the role for (``*``: not documented); a role this library made for another kind is refused."""
         self._given_role, self._own_role = given, own
         if own is not None:
             return own.arn
-        return None if given is None else str(attribute(given, "role_arn"))
+        if given is None:
+            return None
+        arn = str(attribute(given, "role_arn"))
+        made = _OWN_ROLES.get(arn)
+        if made is not None and not made.trusted_for(job_kind):
+            path = cast(Construct, self).node.path
+            raise ValueError(
+                f"role: {path} runs a {job_kind}, but was given {made.resource.node.path}, a role this library made "
+                f"that Bedrock may assume only for {made.bedrock_resource}s (its trust's aws:SourceArn), so the job "
+                "would fail at deploy: give it a role of its own, or leave role out for one made for it"
+            )
+        return arn
 
     @property
     def _service_role(self) -> iam.IRole | None:
@@ -283,8 +295,15 @@ class OwnRole:
             tags=[cdk.CfnTag(key=STACK_TAG, value=_stack_id())],
         )
         self.arn: str = self.resource.attr_arn
+        self.bedrock_resource = bedrock_resource
         self._scope = scope
         self._view: iam.IRole | None = None
+        _OWN_ROLES[self.arn] = self
+
+    def trusted_for(self, job_kind: str) -> bool:
+        """Whether Bedrock may assume the role for a job of this kind (``*``: one whose source ARN is not documented,
+        which is not refused)."""
+        return "*" in (self.bedrock_resource, job_kind) or self.bedrock_resource == job_kind
 
     def view(self, dependent: IConstruct) -> iam.IRole:
         """The role as an IRole, made on first use. Its grants go in a policy of their own, which dependent
@@ -331,6 +350,9 @@ def _trust(stack: cdk.Stack, bedrock_resource: str) -> dict[str, Any]:
 
 _ARNS: weakref.WeakKeyDictionary[cdk.Stack, dict[tuple[str, str, str | None], str]] = weakref.WeakKeyDictionary()
 _TRUST: weakref.WeakKeyDictionary[cdk.Stack, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+# The roles this library made, by their ARN token: a role given by ARN (the role a construct exposes, or one imported
+# from its ARN) is found as made here.
+_OWN_ROLES: weakref.WeakValueDictionary[str, OwnRole] = weakref.WeakValueDictionary()
 
 
 @functools.cache

@@ -41,6 +41,8 @@ from .provider import CustomizationProvider
 from .serving import CustomModelBase, ExistingCustomModel
 
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
+# What Bedrock assumes the service role for (model-customization-iam-role.html: its aws:SourceArn).
+JOB_KIND = "model-customization-job"
 _Resource = cdk.CfnResource | None
 
 
@@ -136,7 +138,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             if role is None
             else None
         )
-        role_arn = str(self._use_role(role, own_role))
+        role_arn = str(self._use_role(role, own_role, JOB_KIND))
         properties = _requests.job(
             base_model=base_model_id,
             customization=(customization.customization_type, customization.config),
@@ -229,15 +231,13 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             grants.allow(["lambda:InvokeFunction"], [customization.grader.function_arn])
         teacher_models = customization.allow_teacher(self, grants)
         vpc_finding = (
-            allow_vpc_access(self._stack, self._subnets, self._security_groups, grants, "model-customization-job")
+            allow_vpc_access(self._stack, self._subnets, self._security_groups, grants, JOB_KIND)
             if self._subnets
             else None
         )
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
-        role = OwnRole(
-            self, self._stack, "model-customization-job", "Assumed by Bedrock to run a customization job", grants
-        )
+        role = OwnRole(self, self._stack, JOB_KIND, "Assumed by Bedrock to run a customization job", grants)
         findings: list[Finding] = []
         if teacher_models:
             findings.append(

@@ -45,6 +45,8 @@ from .provider import CustomizationProvider
 
 RESOURCE_TYPE = contract.MODEL_EVALUATION
 GATE_TYPE = contract.EVALUATION_GATE
+# What Bedrock assumes the service role for (automatic-service-roles.html: its aws:SourceArn).
+JOB_KIND = "evaluation-job"
 # What the service role does besides invoking the models: the user guide's evaluation roles ("Service role
 # requirements for automatic model evaluation jobs", and for judge jobs) give "the exact IAM actions that are
 # required". Bedrock runs the prompts as batch inference jobs (model-invocation-job, and on the foundation models
@@ -249,7 +251,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         # customer managed key needs the service role's use of it).
         model_keys = [key for key in (_invocation_key(model), _invocation_key(baseline_model)) if key is not None]
         own_role = None if role is not None else _service_role(self, located, output_data, invoked, kms_key, model_keys)
-        role_arn = self._use_role(role, own_role)
+        role_arn = self._use_role(role, own_role, JOB_KIND)
         assert role_arn is not None
         request = functools.partial(
             _requests.evaluation,
@@ -599,7 +601,7 @@ def _service_role(
         grants.allow(EVALUATION_KEY_ACTIONS, [kms_key.key_arn])
     for model_key in model_keys:
         grants.allow(["kms:Decrypt"], [model_key.key_arn])
-    role = OwnRole(scope, cdk.Stack.of(scope), "evaluation-job", "Assumed by Bedrock to run a model evaluation", grants)
+    role = OwnRole(scope, cdk.Stack.of(scope), JOB_KIND, "Assumed by Bedrock to run a model evaluation", grants)
     if wildcards:
         acknowledge(
             role.resource,

@@ -34,6 +34,8 @@ from .provider import CustomizationProvider
 from .serving import CustomModelBase
 
 RESOURCE_TYPE = contract.CUSTOM_MODEL
+# Which Bedrock ARN an import's role assumption carries is not documented: any of this account and Region's.
+JOB_KIND = "*"
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         self.provider = provider or CustomizationProvider.of(scope)
         needs_role = source.s3_data is not None or kms_key is not None
         own_role = self._create_service_role(source, kms_key) if role is None and needs_role else None
-        role_arn = self._use_role(role, own_role)
+        role_arn = self._use_role(role, own_role, JOB_KIND)
         properties = _requests.imported_model(
             source=source.properties, model_name=model_name, kms_key=kms_key.key_arn if kms_key else None, role=role_arn
         )
@@ -145,8 +147,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         prefixes = source.s3_data.allow_read(self, grants, folder=True) if source.s3_data is not None else []
         if kms_key is not None:
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
-        # Which Bedrock ARN an import's role assumption carries is not documented: any of this account and Region's.
-        role = OwnRole(self, cdk.Stack.of(self), "*", "Assumed by Bedrock to import a custom model", grants)
+        role = OwnRole(self, cdk.Stack.of(self), JOB_KIND, "Assumed by Bedrock to import a custom model", grants)
         if prefixes:
             acknowledge(
                 role.resource,

@@ -37,6 +37,8 @@ from .provider import CustomizationProvider
 from .weights import WeightsError, validate_weights
 
 RESOURCE_TYPE = contract.MODEL_IMPORT
+# What Bedrock assumes the service role for (model-import-iam-role.html: its aws:SourceArn).
+JOB_KIND = "model-import-job"
 # Bedrock runs one model import job at a time per account and Region (DESIGN.md, fact 16).
 CONCURRENT_IMPORTS = 1
 
@@ -119,7 +121,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         use = self.provider.use(scope)
         subnets, groups = network(self, vpc, vpc_subnets, security_groups)
         own_role = self._create_service_role(model_data, kms_key, subnets, groups) if role is None else None
-        role_arn = str(self._use_role(role, own_role))
+        role_arn = str(self._use_role(role, own_role, JOB_KIND))
         properties = _requests.model_import(
             model_data=model_data.uri,
             role=role_arn,
@@ -221,8 +223,8 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
             grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
         findings: list[Finding] = []
         if subnets:
-            findings.append(allow_vpc_access(stack, subnets, security_groups, grants, "model-import-job"))
-        role = OwnRole(self, stack, "model-import-job", "Assumed by Bedrock to import a model's weights", grants)
+            findings.append(allow_vpc_access(stack, subnets, security_groups, grants, JOB_KIND))
+        role = OwnRole(self, stack, JOB_KIND, "Assumed by Bedrock to import a model's weights", grants)
         if prefixes:
             findings.append(
                 ("IAM5", "Bedrock reads every file of the weights' folder.", wildcard_resources(stack, prefixes))
