@@ -40,15 +40,16 @@ def is_jsii_object(value: Any) -> bool:
 
 def refuse_what_json_cannot_hold(value: Any, path: str = "") -> None:
     """Raise, naming its path, for a value that JSON (and so the jsii kernel, and a template) cannot hold: NaN or an
-    infinity, which would crash the kernel, or a Python object that is not a token (bytes, say)."""
+    infinity, which would crash the kernel, or a Python object that is not a token (bytes, or a tuple, which the
+    kernel cannot pass either)."""
     if isinstance(value, dict):
         for key, item in value.items():
             refuse_what_json_cannot_hold(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list | tuple):
+    elif isinstance(value, list):
         for index, item in enumerate(value):
             refuse_what_json_cannot_hold(item, f"{path}[{index}]")
     elif (isinstance(value, float) and not math.isfinite(value)) or not (
-        isinstance(value, (str, float, *_LITERAL_TYPES)) or is_jsii_object(value)
+        (isinstance(value, (str, float, *_LITERAL_TYPES)) and not isinstance(value, tuple)) or is_jsii_object(value)
     ):
         raise ValueError(
             f"{path}: {value!r} is not a value a template can hold (text, a finite number, a boolean, a list or a "

@@ -214,11 +214,12 @@ def test_a_models_file_whose_base_model_is_of_another_region_is_refused_at_its_l
 
 
 # JSON has no NaN or infinity (RFC 8259), and the jsii kernel speaks JSON: such a value reaching it crashed the kernel,
-# failing every later call of the process. bytes and a plain object are no template value either.
-NOT_TEMPLATE_VALUES = [float("nan"), float("inf"), float("-inf"), b"model", object()]
+# failing every later call of the process. bytes and a plain object are no template value either, nor a tuple, which
+# the kernel cannot pass (an AttributeError: type object 'tuple' has no attribute '__jsii_type__').
+NOT_TEMPLATE_VALUES = [float("nan"), float("inf"), float("-inf"), b"model", object(), ("my-job",)]
 
 
-@pytest.mark.parametrize("value", NOT_TEMPLATE_VALUES, ids=["nan", "inf", "-inf", "bytes", "object"])
+@pytest.mark.parametrize("value", NOT_TEMPLATE_VALUES, ids=["nan", "inf", "-inf", "bytes", "object", "tuple"])
 @pytest.mark.parametrize("completion", [None, Completion.polling()], ids=["event-driven", "polled"])
 @pytest.mark.parametrize("parameter, member", [("job_name", "jobName"), ("custom_model_name", "customModelName")])
 def test_a_value_no_template_can_hold_is_refused_naming_it_and_the_kernel_goes_on(
