@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import cfnlint.helpers
 import pytest
 from cdk_bedrock_customization.rehearsal.clock import VirtualClock
 from cdk_bedrock_customization.rehearsal.cloud import stacks_of
@@ -165,15 +166,16 @@ def assembly_of(tmp_path: Path, name: str, size: int) -> Path:
 
 
 def test_a_template_of_1_mb_deploys_and_one_byte_more_is_refused(stack, tmp_path):
-    (too_big,) = stacks_of(assembly_of(tmp_path, "too-big", 1_048_577))
+    """1 MB is 1,000,000 bytes: cfn-lint's limit (E1002), which aws-cdk-lib's warning also names, and CloudFormation's
+    refusal ("Template may not exceed 1000000 bytes in size.")."""
+    limit = cfnlint.helpers.LIMITS["template"]["body"]
+    (too_big,) = stacks_of(assembly_of(tmp_path, "too-big", limit + 1))
     refused = stack.deploy(too_big.template, tmp_path)
     assert (refused.succeeded, refused.status) == (False, "")
-    assert refused.reason == (
-        f"{STACK}: ValidationError: Template may not exceed 1048576 bytes in size (1048577 bytes)"
-    )
+    assert refused.reason == f"{STACK}: ValidationError: Template may not exceed 1000000 bytes in size (1000001 bytes)"
     assert stack.state == {}
 
-    (fits,) = stacks_of(assembly_of(tmp_path, "fits", 1_048_576))
+    (fits,) = stacks_of(assembly_of(tmp_path, "fits", limit))
     assert stack.deploy(fits.template, tmp_path).succeeded
 
 
