@@ -76,7 +76,7 @@ def _shortest(value: Any) -> Any:
 def iam_problems(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[str, str, str]]:
     """(template name, logical id, problem) for each role whose inline policies, wherever in these templates they
     are attached to it, and each managed policy, that IAM would refuse."""
-    exported = _exported_resources(templates)
+    roles = _Roles(templates)
     attached: dict[tuple[str, str], list[int]] = {}
     for name, template in templates.items():
         for logical_id, resource in (template.get("Resources") or {}).items():
@@ -87,8 +87,8 @@ def iam_problems(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[s
                 documents = [policy.get("PolicyDocument") for policy in _listed(properties.get("Policies"))]
                 attached.setdefault((name, logical_id), []).extend(map(policy_characters, documents))
             elif resource.get("Type") == "AWS::IAM::Policy":
-                for role in _listed(properties.get("Roles")):
-                    held_by = _role_of(role, name, exported)
+                for entry in _listed(properties.get("Roles")):
+                    held_by = roles.of(entry, name)
                     if held_by is not None:
                         attached.setdefault(held_by, []).append(policy_characters(properties.get("PolicyDocument")))
             elif resource.get("Type") == "AWS::IAM::ManagedPolicy":
@@ -97,7 +97,7 @@ def iam_problems(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[s
                     problem = f"the managed policy takes at least {size:,} characters; IAM allows "
                     yield name, logical_id, problem + f"{MAX_MANAGED_POLICY_CHARACTERS:,}"
     for (name, logical_id), sizes in attached.items():
-        role = (templates[name].get("Resources") or {}).get(logical_id) or {}
+        role = _resource(templates, (name, logical_id))
         made = role.get("Type") == "AWS::IAM::Role" and "Condition" not in role
         if made and sum(sizes) > MAX_ROLE_POLICY_CHARACTERS:
             yield (
@@ -113,6 +113,89 @@ def _listed(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict) and item] if isinstance(value, list) else []
 
 
+def _resource(templates: Mapping[str, Mapping[str, Any]], held_by: tuple[str, str]) -> Mapping[str, Any]:
+    name, logical_id = held_by
+    return (templates[name].get("Resources") or {}).get(logical_id) or {}
+
+
+class _Roles:
+    """The role a policy's Roles entry names, wherever in the templates it is made."""
+
+    def __init__(self, templates: Mapping[str, Mapping[str, Any]]) -> None:
+        self._templates = templates
+        self._exported = _exported_resources(templates)
+        # Each parameter name: the templates whose AWS::CloudFormation::Stack resources pass it, and those resources.
+        self._passed: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+        for name, template in templates.items():
+            for resource in (template.get("Resources") or {}).values():
+                parameters = (resource.get("Properties") or {}).get("Parameters")
+                if resource.get("Type") == "AWS::CloudFormation::Stack" and isinstance(parameters, dict):
+                    for parameter in parameters:
+                        self._passed.setdefault(parameter, []).append((name, resource))
+
+    def of(self, entry: Any, template_name: str) -> tuple[str, str] | None:
+        """The role an entry names (its name, or CDK's name from its ARN, as Role.from_role_arn makes it); None when
+        unknown (an Fn::If: it may name another, or none)."""
+        arn = _arn_named(entry)
+        if arn is None:
+            return self._named(entry, template_name, "Ref", frozenset())
+        held_by = self._named(arn, template_name, "Arn", frozenset())
+        path = (_resource(self._templates, held_by).get("Properties") or {}).get("Path") if held_by else None
+        # A role with a path: the name taken from its ARN is the path's first part, not its name.
+        return held_by if path in (None, "/") else None
+
+    def _named(
+        self, value: Any, template_name: str, kind: str, seen: frozenset[tuple[str, str]]
+    ) -> tuple[str, str] | None:
+        """The (template name, logical id) of the resource whose name (kind "Ref") or ARN (kind "Arn") value is: a
+        Ref or Fn::GetAtt of the template's, an import of another stack's export, or a nested stack's parameter."""
+        if not isinstance(value, dict) or len(value) != 1:
+            return None
+        ((function, argument),) = value.items()
+        if function == "Fn::ImportValue":
+            return self._exported.get(argument) if isinstance(argument, str) else None
+        resources = self._templates[template_name].get("Resources") or {}
+        if function == "Fn::GetAtt" and kind == "Arn":
+            names = argument.split(".", 1) if isinstance(argument, str) else argument
+            arn_of = isinstance(names, list) and names[1:] == ["Arn"] and isinstance(names[0], str)
+            return (template_name, names[0]) if arn_of and names[0] in resources else None
+        if function != "Ref" or not isinstance(argument, str):
+            return None
+        if argument in resources:
+            return (template_name, argument) if kind == "Ref" else None
+        return self._passed_in(template_name, argument, kind, seen)
+
+    def _passed_in(
+        self, template_name: str, parameter: str, kind: str, seen: frozenset[tuple[str, str]]
+    ) -> tuple[str, str] | None:
+        """What a nested stack's parameter names, when each AWS::CloudFormation::Stack passing a parameter of that
+        name names the same: one without a Default, which the stack that makes the nested stack must pass."""
+        declared = (self._templates[template_name].get("Parameters") or {}).get(parameter)
+        nested = template_name.endswith(".nested.template.json") and (template_name, parameter) not in seen
+        if not nested or not isinstance(declared, dict) or "Default" in declared:
+            return None
+        seen |= {(template_name, parameter)}
+        passed = self._passed.get(parameter, [])
+        if any("Condition" in stack for _, stack in passed):  # the nested stack it makes may not be made
+            return None
+        named = {self._named(stack["Properties"]["Parameters"][parameter], name, kind, seen) for name, stack in passed}
+        return named.pop() if len(named) == 1 else None
+
+
+def _arn_named(entry: Any) -> Any:
+    """X when the entry is CDK's name from an ARN X (Arn.extractResourceName): Fn::Select 1 of Fn::Split "/" of
+    Fn::Select 5 of Fn::Split ":" of X; None otherwise."""
+    for index, delimiter in ((1, "/"), (5, ":")):
+        selected = entry.get("Fn::Select") if isinstance(entry, dict) and len(entry) == 1 else None
+        if not (isinstance(selected, list) and len(selected) == 2 and str(selected[0]) == str(index)):
+            return None
+        split = selected[1].get("Fn::Split") if isinstance(selected[1], dict) and len(selected[1]) == 1 else None
+        if not (isinstance(split, list) and len(split) == 2 and split[0] == delimiter):
+            return None
+        entry = split[1]
+    return entry
+
+
 def _exported_resources(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
     """Each export's name: the template and logical id of the resource whose Ref or attribute it exports."""
     exported = {}
@@ -126,17 +209,3 @@ def _exported_resources(templates: Mapping[str, Mapping[str, Any]]) -> dict[str,
             if isinstance(target, str):
                 exported[export_name] = (name, target)
     return exported
-
-
-def _role_of(role: Any, template_name: str, exported: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:
-    """The role a policy's Roles entry names: a Ref of the template's, or one imported from another stack's export
-    (its name taken from its ARN); None when unknown."""
-    if isinstance(role, dict) and isinstance(role.get("Ref"), str):
-        return template_name, role["Ref"]
-    text = json.dumps(role)
-    if '"Fn::If"' in text:  # the role it names may be another, or none
-        return None
-    for export_name, held_by in exported.items():
-        if json.dumps({"Fn::ImportValue": export_name}) in text:
-            return held_by
-    return None

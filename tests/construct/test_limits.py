@@ -468,6 +468,57 @@ def test_policies_cloudformation_may_not_make_are_not_counted_and_are_refused_on
     assert logical_id == "Role" and "2 inline policies take at least 1" in problem
 
 
+def name_from_arn(arn: Any) -> dict[str, Any]:
+    """A role's name from its ARN as aws-cdk-lib writes it (Arn.extractResourceName; Role.from_role_arn): the ARN's
+    sixth field, role/<name>, after its slash. IAM's identifiers page: a role with a path has the ARN
+    arn:aws:iam::<account>:role/<path>/<name>, whose name this is not."""
+    return {"Fn::Select": [1, {"Fn::Split": ["/", {"Fn::Select": [5, {"Fn::Split": [":", arn]}]}]}]}
+
+
+def test_a_policy_on_a_role_named_from_its_arn_or_passed_to_a_nested_stack_counts_on_it_when_surely_that_role():
+    """A policy names the role by the name taken from its ARN, given in its template or passed by each
+    AWS::CloudFormation::Stack that makes its nested stack: counted on the role, but not where it may be another role
+    (a role with a path, a parameter with a Default, stacks passing different roles) or none (a Stack resource with a
+    Condition), nor for a template not nested (its parameter is anyone's)."""
+    document = role_with(list)["Resources"]["Role"]["Properties"]["Policies"][0]["PolicyDocument"]
+    role_arn = {"Fn::GetAtt": ["Role", "Arn"]}
+
+    def policy(role: Any) -> dict[str, Any]:
+        return {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {"PolicyName": "More", "PolicyDocument": document, "Roles": [role]},
+        }
+
+    def nested(parameter: dict[str, Any], name: str = "PChild.nested.template.json", **stacks: Any) -> dict[str, Any]:
+        child = {"Parameters": {"RoleArn": parameter}, "Resources": {"More": policy(name_from_arn({"Ref": "RoleArn"}))}}
+        return {"P.template.json": role_with(list, **stacks), name: child}
+
+    stack = {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "https://example.com/child.json"}}
+    stack["Properties"]["Parameters"] = {"RoleArn": role_arn}
+    other = {
+        **stack,
+        "Properties": {**stack["Properties"], "Parameters": {"RoleArn": {"Fn::GetAtt": ["Other", "Arn"]}}},
+    }
+    with_path = role_with(list, More=policy(name_from_arn(role_arn)))
+    with_path["Resources"]["Role"]["Properties"]["Path"] = "/teams/"
+    string = {"Type": "String"}
+    for templates in [
+        {"S.template.json": role_with(list, More=policy(name_from_arn(role_arn)))},
+        nested(string, Child=stack),
+        nested(string, Child=stack, Again=stack),
+    ]:
+        ((name, logical_id, problem),) = _iam_sizes.iam_problems(templates)
+        assert (name, logical_id) == (next(iter(templates)), "Role") and "2 inline policies take at least" in problem
+    for templates in [
+        {"S.template.json": with_path},
+        nested({**string, "Default": "arn:aws:iam::123456789012:role/other"}, Child=stack),
+        nested(string, Child={**stack, "Condition": "IsProd"}),
+        nested(string, Child=stack, Second=other, Other=role_with(list)["Resources"]["Role"]),
+        nested(string, "PChild.template.json", Child=stack),
+    ]:
+        assert list(_iam_sizes.iam_problems(templates)) == []
+
+
 def synthesizes_unless(refused: bool, app: cdk.App, refusal: str) -> None:
     """The app synthesizes, or, when refused, its synth fails with the refusal (a pattern)."""
     if not refused:
@@ -534,3 +585,29 @@ def test_a_handler_policy_past_iams_managed_policy_size_is_refused_at_synth(depl
             stack, f"OnDemand{number}", model=CustomModel.from_custom_model_arn(stack, f"M{number}", arn)
         )
     synthesizes_unless(refused, app, r"the managed policy takes at least \d,\d{3} characters; IAM allows 6,144")
+
+
+@pytest.mark.parametrize(("models", "refused"), [(27, True), (26, False)])
+def test_grants_to_a_models_role_count_on_that_role(models, refused):
+    """Models sharing the first one's service role (role=first.role), each granted its data through CustomModel.role
+    (a view of the role by its ARN: the policy names the role by the name taken from that ARN). Written out without
+    white space, as IAM counts it, with every name literal: the role's own policy (the first model's datasets) takes
+    561 characters; the grants policy 38, and 376 for each other model: {"Action":["s3:GetObject*","s3:GetBucket*",
+    "s3:List*"],"Effect":"Allow","Resource":["arn:aws:s3:::my-training-data","arn:aws:s3:::my-training-data/run-001/*"]}
+    (159) and {"Action":["s3:PutObject","s3:PutObjectLegalHold","s3:PutObjectRetention","s3:PutObjectTagging",
+    "s3:PutObjectVersionTagging","s3:Abort*"],"Effect":"Allow","Resource":"arn:aws:s3:::my-training-data/run-001/
+    output/*"} (215), with their two commas. 26 models take 9,999 characters, 27 take 10,375: past IAM's 10,240."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "SharedRole", env=ENV)
+    bucket = s3.Bucket.from_bucket_name(stack, "Data", "my-training-data")
+    first = custom_model(stack, bucket, "M0", data_prefix="run-000/")
+    for number in range(1, models):
+        custom_model(stack, bucket, f"M{number}", data_prefix=f"run-{number:03d}/", role=first.role)
+        bucket.grant_read(first.role, f"run-{number:03d}/*")
+        bucket.grant_put(first.role, f"run-{number:03d}/output/*")
+    synthesizes_unless(
+        refused,
+        app,
+        r"ERROR M0ServiceRole\w+: the role's 2 inline policies take at least 10,375 characters together; IAM allows "
+        r"10,240",
+    )
