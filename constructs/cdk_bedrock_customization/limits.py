@@ -224,7 +224,9 @@ class TemplateLimits:
         mine = [path for path in paths if path.name == self._template_file]
         if not mine and paths:  # a nested stack's template is not among them, but beside them in the cloud assembly
             mine = [path for path in [paths[0].parent / self._template_file] if path.is_file()]
-        assembly = tuple(sorted((str(path), path.stat().st_mtime_ns) for path in {*paths, *mine}))
+        # Nested stacks' templates too: their policies may be attached to a parent's role (a provider's handler role).
+        nested = {path for folder in {path.parent for path in paths} for path in folder.glob("*.nested.template.json")}
+        assembly = tuple(sorted((str(path), path.stat().st_mtime_ns) for path in {*paths, *mine, *nested}))
         for path in mine:
             text = path.read_bytes()
             problems = template_problems(json.loads(text), self._polled_types, len(text), self._stack_name)

@@ -20,6 +20,8 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization import (
+    Completion,
+    CopiedCustomModel,
     CustomizationProvider,
     CustomModel,
     CustomModelDeployment,
@@ -585,6 +587,34 @@ def test_a_handler_policy_past_iams_managed_policy_size_is_refused_at_synth(depl
             stack, f"OnDemand{number}", model=CustomModel.from_custom_model_arn(stack, f"M{number}", arn)
         )
     synthesizes_unless(refused, app, r"the managed policy takes at least \d,\d{3} characters; IAM allows 6,144")
+
+
+@pytest.mark.parametrize(("copies", "refused"), [(100, True), (85, False)])
+def test_a_nested_stacks_grants_on_its_parents_provider_count_on_the_parents_handler_role(copies, refused):
+    """A nested stack's models on its parent's provider: their grants go in a policy of the nested stack's on the
+    parent's handler role (named from the ARN the parent passes in). Each copy names its source model's ARN (92
+    characters, 95 with its quotes and comma) beside about 1,600 characters of the two policies' other statements: 100
+    copies pass IAM's 10,240 characters; 85 copies take about 9,700, with what is known only at deploy (the nested
+    stack's id, the log group's ARN) about 200 more."""
+    app = cdk.App()
+    parent = cdk.Stack(app, "Parent", env=ENV)
+    provider = CustomizationProvider.of(parent)
+    models = cdk.NestedStack(parent, "Models")
+    for number in range(copies):
+        CopiedCustomModel(
+            models,
+            f"Copy{number}",
+            source_model="arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/"
+            f"abcdefgh{number:04d}",
+            completion=Completion.no_wait(),
+            provider=provider,
+        )
+    synthesizes_unless(
+        refused,
+        app,
+        r"ERROR BedrockCustomizationProviderHandlerRole\w+: the role's 2 inline policies take at least 1\d,\d{3} "
+        r"characters together; IAM allows 10,240",
+    )
 
 
 @pytest.mark.parametrize(("models", "refused"), [(27, True), (26, False)])
