@@ -834,6 +834,12 @@ def client_request_token(fingerprint: str, names: Mapping[str, str]) -> str:
     return hashlib.sha256(f"{fingerprint}|{canonical}".encode()).hexdigest()
 
 
+# Far deeper than any request (a knowledge base's filter nests a few andAll or orAll levels), and far shallower than
+# Python's recursion limit, which _conform's walk of a shape that recurses (RetrievalFilter) would reach.
+MAX_NESTING = 100
+_LONG_PATH = 200  # characters of the start of a path too deep that its problem shows (and half as many of its end)
+
+
 def _join(path: str, member: Any) -> str:
     """The path of member (a property name, or a map's key) in path; a name that is not a short printable
     string is shown as _show shows values."""
@@ -895,22 +901,27 @@ def _conform(
     problems: list[str],
     is_unresolved: IsUnresolved,
     optional: tuple[str, ...] = (),
+    depth: int = 0,
 ) -> Any:
     """Return value converted to the shape's type (CloudFormation sends every scalar as a string),
-    appending a 'path: problem' line for each rule it breaks.
+    appending a 'path: problem' line for each rule it breaks. depth: how deep in the request value is.
 
     botocore's own ParamValidator checks neither patterns, enums nor maximums, and cannot skip
     CDK tokens, hence this walk.
     """
     if is_unresolved(value) or shape.metadata.get("document"):  # a document holds any JSON value
         return value
+    if depth > MAX_NESTING:
+        shown = path if len(path) <= 2 * _LONG_PATH else f"{path[:_LONG_PATH]}...{path[-_LONG_PATH // 2 :]}"
+        problems.append(f"{shown}: nested deeper than {MAX_NESTING} levels")
+        return value
     kind = shape.type_name
     if kind == "blob":
         return _conform_blob(shape, value, path, problems)
     if kind == "structure":
-        return _conform_structure(shape, value, path, problems, is_unresolved, optional)
+        return _conform_structure(shape, value, path, problems, is_unresolved, optional, depth)
     if kind in ("list", "map"):
-        return _conform_collection(shape, value, path, problems, is_unresolved)
+        return _conform_collection(shape, value, path, problems, is_unresolved, depth)
     if kind == "string":
         return _conform_string(shape, value, path, problems)
     if kind in ("integer", "long", "float", "double"):
@@ -926,7 +937,13 @@ def _conform(
 
 
 def _conform_structure(
-    shape: Any, value: Any, path: str, problems: list[str], is_unresolved: IsUnresolved, optional: tuple[str, ...]
+    shape: Any,
+    value: Any,
+    path: str,
+    problems: list[str],
+    is_unresolved: IsUnresolved,
+    optional: tuple[str, ...],
+    depth: int,
 ) -> Any:
     if not isinstance(value, Mapping):
         problems.append(f"{path or 'properties'}: expected an object, got {_show(value)}")
@@ -938,7 +955,7 @@ def _conform_structure(
         if name not in members:
             problems.append(f"{member_path}: unknown property; expected one of {sorted(members)}")
             continue
-        result[name] = _conform(members[name], member_value, member_path, problems, is_unresolved)
+        result[name] = _conform(members[name], member_value, member_path, problems, is_unresolved, depth=depth + 1)
     for name in shape.required_members:
         if name not in value and name not in optional:
             problems.append(f"{_join(path, name)}: required")
@@ -948,13 +965,15 @@ def _conform_structure(
     return result
 
 
-def _conform_collection(shape: Any, value: Any, path: str, problems: list[str], is_unresolved: IsUnresolved) -> Any:
+def _conform_collection(
+    shape: Any, value: Any, path: str, problems: list[str], is_unresolved: IsUnresolved, depth: int
+) -> Any:
     if shape.type_name == "list":
         if not isinstance(value, (list, tuple)):
             problems.append(f"{path}: expected a list, got {_show(value)}")
             return value
         result: Any = [
-            _conform(shape.member, item, f"{path}[{index}]", problems, is_unresolved)
+            _conform(shape.member, item, f"{path}[{index}]", problems, is_unresolved, depth=depth + 1)
             for index, item in enumerate(value)
         ]
     else:
@@ -963,7 +982,7 @@ def _conform_collection(shape: Any, value: Any, path: str, problems: list[str], 
             return value
         result = {
             _conform(shape.key, key, f"{path} key", problems, is_unresolved): _conform(
-                shape.value, item, _join(path, key), problems, is_unresolved
+                shape.value, item, _join(path, key), problems, is_unresolved, depth=depth + 1
             )
             for key, item in value.items()
         }

@@ -319,6 +319,37 @@ def test_deep_nesting(member, kind):
     assert problem.startswith(member)
 
 
+def rag_evaluation_properties(filter_levels: int) -> dict[str, Any]:
+    """An evaluation of a knowledge base whose retrieval filter nests andAll filter_levels deep: RetrievalFilter is
+    a shape of itself (its andAll and orAll are lists of RetrievalFilter), so the walk follows it as deep as it goes."""
+    retrieval_filter: dict[str, Any] = {"equals": {"key": "k", "value": "v"}}
+    for _ in range(filter_levels):
+        retrieval_filter = {"andAll": [retrieval_filter, {"equals": {"key": "k", "value": "v"}}]}
+    dataset = {"name": "d", "datasetLocation": {"s3Uri": "s3://bucket-a/d.jsonl"}}
+    metrics = [{"taskType": "QuestionAndAnswer", "dataset": dataset, "metricNames": ["Builtin.ContextRelevance"]}]
+    judge = {"bedrockEvaluatorModels": [{"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}]}
+    search = {"vectorSearchConfiguration": {"filter": retrieval_filter}}
+    retrieve = {"knowledgeBaseId": "ABCDEFGHIJ", "knowledgeBaseRetrievalConfiguration": search}
+    return {
+        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/svc",
+        "evaluationConfig": {"automated": {"datasetMetricConfigs": metrics, "evaluatorModelConfig": judge}},
+        "inferenceConfig": {"ragConfigs": [{"knowledgeBaseConfig": {"retrieveConfig": retrieve}}]},
+        "outputDataConfig": {"s3Uri": "s3://bucket-a/out/"},
+    }
+
+
+def test_a_shape_of_itself_nested_too_deep_is_refused_naming_it():
+    """It raised RecursionError past about 190 levels (an outside review's fuzzing); 30 levels is deeper than any
+    filter a person writes."""
+    assert problems_of(contract.MODEL_EVALUATION, rag_evaluation_properties(30)) == []
+    problems = problems_of(contract.MODEL_EVALUATION, rag_evaluation_properties(DEEP // 10))
+    # The two filters of the andAll list reached at that depth, each with its own path.
+    assert len(set(problems)) == len(problems) == 2
+    for problem in problems:
+        assert problem.startswith("inferenceConfig.ragConfigs[0].knowledgeBaseConfig.retrieveConfig.")
+        assert problem.endswith(": nested deeper than 100 levels")
+
+
 def test_deep_nesting_inside_a_list_and_a_map():
     properties = distillation_properties(jobTags=[deeply_nested(DEEP), deeply_nested(DEEP, dict)])
     properties["trainingDataConfig"]["invocationLogsConfig"]["requestMetadataFilters"]["equals"] = {
