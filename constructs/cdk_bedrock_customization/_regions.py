@@ -1,9 +1,13 @@
 """Bedrock and KMS use what is in the stack's own Region: an ARN of another Region is refused at synth, not by
-Bedrock at deploy."""
+Bedrock at deploy; so is an ARN of another partition, which shares nothing with the stack's."""
 
 from __future__ import annotations
 
+import functools
+import re
+
 import aws_cdk as cdk
+from botocore.loaders import Loader
 
 from constructs import Construct
 
@@ -32,8 +36,36 @@ def another_region(scope: Construct, arn: str, source: object = None) -> str | N
     return None if is_unresolved(stack_region) or region == stack_region else region
 
 
+@functools.cache
+def partition_of(region: str) -> str | None:
+    """The partition of a Region, by botocore's partitions data (None: a Region it does not know)."""
+    for partition in Loader().load_data("partitions")["partitions"]:
+        if region in partition["regions"] or re.match(partition["regionRegex"], region):
+            return str(partition["id"])
+    return None
+
+
+def another_partition_problem(scope: Construct, arn: str, what: str) -> str | None:
+    """What is wrong with arn if it is of another partition than scope's stack's Region (None: the same, or unknown)."""
+    partition = arn.split(":")[1] if arn.startswith("arn:") and arn.count(":") >= 5 else ""
+    if not partition or is_unresolved(partition):
+        return None
+    stack_region = cdk.Stack.of(scope).region
+    expected = None if is_unresolved(stack_region) else partition_of(stack_region)
+    if expected is None or partition == expected:
+        return None
+    return (
+        f"{arn!r} is {what} of partition {partition}, and this stack deploys to {stack_region}, of partition "
+        f"{expected}, which shares nothing with it"
+    )
+
+
 def another_region_problem(scope: Construct, arn: str, what: str, remedy: str, source: object = None) -> str | None:
-    """What is wrong with arn if it is of another Region than scope's stack's: what it is ("a model"), what to do."""
+    """What is wrong with arn if it is of another partition or Region than scope's stack's: what it is ("a model"),
+    what to do."""
+    of_another_partition = another_partition_problem(scope, arn, what)
+    if of_another_partition is not None:
+        return of_another_partition
     region = another_region(scope, arn, source)
     if region is None:
         return None

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from . import _requests
 from ._prop_types import check_prop_types
+from ._regions import another_partition_problem
 from ._resource import (
     AwaitedJob,
     TaggedResource,
@@ -83,6 +84,9 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         self.completion = completion or DEFAULT_COMPLETION
         use = self.provider.use(scope)
         source_arn = source_model if isinstance(source_model, str) else source_model.model_arn
+        of_another_partition = another_partition_problem(scope, source_arn, "a model")
+        if of_another_partition is not None:  # a copy crosses Regions, never partitions
+            raise ValueError(f"source_model: {of_another_partition}")
         properties = _requests.model_copy(
             source_model=source_arn,
             target_model_name=target_model_name,

@@ -9,6 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_bedrock_customization import Completion, CopiedCustomModel, CustomModel, S3Data
 
@@ -218,6 +219,40 @@ def test_a_foundation_model_source_is_refused_at_synth_naming_it(stack) -> None:
     with pytest.raises(ValueError, match=rf"sourceModelArn: '{re.escape(source)}' is a foundation model's ARN"):
         CopiedCustomModel(stack, "Copy", source_model=source)
     assert stack.node.try_find_child("Copy") is None
+
+
+@pytest.mark.parametrize(
+    ("region", "source"),
+    [
+        # botocore's partitions: us-gov-west-1 and cn-north-1 are of aws-us-gov and aws-cn, which share nothing
+        # with aws.
+        ("us-gov-west-1", SOURCE),
+        ("cn-north-1", SOURCE),
+        ("us-east-1", SOURCE.replace("arn:aws:", "arn:aws-us-gov:").replace("us-west-2", "us-gov-west-1")),
+    ],
+)
+def test_a_source_of_another_partition_is_refused_naming_it(region, source) -> None:
+    stack = cdk.Stack(cdk.App(), "Copies", env=cdk.Environment(account="123456789012", region=region))
+    with pytest.raises(ValueError, match=rf"^source_model: '{re.escape(source)}' is a model of partition aws"):
+        CopiedCustomModel(stack, "Copy", source_model=source)
+    assert stack.node.try_find_child("Copy") is None
+
+
+def test_a_base_model_of_another_partition_is_refused_naming_it() -> None:
+    """The Region alone matched: us-gov-west-1 is the stack's, but the ARN's partition is aws."""
+    stack = cdk.Stack(cdk.App(), "Gov", env=cdk.Environment(account="123456789012", region="us-gov-west-1"))
+    base = "arn:aws:bedrock:us-gov-west-1::foundation-model/amazon.nova-micro-v1:0:128k"
+    bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
+    with pytest.raises(
+        ValueError, match=r"^base_model: .* of partition aws, and this stack deploys to us-gov-west-1, "
+    ):
+        CustomModel(
+            stack,
+            "Tuned",
+            base_model=base,
+            training_data=S3Data.from_bucket(bucket, "train.jsonl"),
+            output_data=S3Data.from_bucket(bucket, "output/"),
+        )
 
 
 def test_a_key_of_another_region_is_refused_naming_it(stack) -> None:
