@@ -16,6 +16,8 @@ POLLING_WARNING_ID = "cdk-bedrock-customization:jobLongerThanTotalTimeout"
 # The jobs a deployment can poll, by resource type, in the polling warning's order: whether Bedrock can stop them.
 STOPPABLE = {contract.CUSTOMIZATION_JOB: "customization", contract.MODEL_EVALUATION: "evaluation"}
 UNSTOPPABLE = {contract.MODEL_IMPORT: "import", contract.MODEL_COPY: "copy"}
+# What the jobs of each kind that order() takes are, in its warning.
+KIND_NOUNS = {"job": "customization jobs", "import": "custom model imports", "model-import": "model import jobs"}
 
 
 class JobQueue:
@@ -44,7 +46,7 @@ class JobQueue:
         # Each waited-for job of the stack, by kind, in declaration order: its start, what marks its end, and the
         # limit it was ordered under.
         self._waited: dict[str, list[tuple[cdk.CfnResource, cdk.CfnResource, int]]] = {}
-        self._unwaited_jobs = 0
+        self._unwaited: dict[str, int] = {}  # the jobs of each kind not waited for
         self._polled: set[str] = set()  # the resource types of the stack's polled jobs
 
     def order(self, kind: str, start: cdk.CfnResource, end: cdk.CfnResource | None, limit: int | None = None) -> None:
@@ -57,18 +59,19 @@ class JobQueue:
         limit = limit or self.max_concurrent_jobs
         ordered = self._waited.setdefault(kind, [])
         if end is None:
-            self._unwaited_jobs += 1
+            self._unwaited[kind] = self._unwaited.get(kind, 0) + 1
         else:
             if len(ordered) >= limit:
                 start.add_resource_dependency(ordered[-limit][1])
             ordered.append((start, end, limit))
-        waited = min(len(self._waited.get("job", [])), limit)
-        if self._unwaited_jobs and self._unwaited_jobs + waited == limit + 1:
+        # Of this kind only: each kind has a quota of its own (imports one at a time).
+        unwaited = self._unwaited.get(kind, 0)
+        if unwaited and unwaited + min(len(ordered), limit) == limit + 1:
             cdk.Annotations.of(self.anchor).add_warning_v2(
                 UNWAITED_JOBS_WARNING_ID,
-                f"This stack's jobs may run more than {limit} at once: a job with "
-                "Completion.no_wait() keeps training after its deployment ends, so no later job can wait for "
-                "it. Bedrock refuses jobs beyond the account's quota (ServiceQuotaExceededException).",
+                f"This stack's {KIND_NOUNS[kind]} may run more than {limit} at once: one with Completion.no_wait() "
+                "goes on after its deployment ends, so no later one can wait for it. Bedrock refuses jobs beyond the "
+                "account's quota (ServiceQuotaExceededException).",
             )
 
     def _lower_limit(self, limit: int) -> None:

@@ -15,8 +15,10 @@ from cdk_bedrock_customization import (
     CustomizationProvider,
     CustomModel,
     ImportedCustomModel,
+    ImportedModel,
     ModelSource,
     ProviderKind,
+    S3Data,
 )
 from cdk_bedrock_customization.provider import UNWAITED_JOBS_WARNING_ID
 
@@ -128,6 +130,24 @@ def test_jobs_that_are_not_waited_for_warn_when_they_can_exceed_the_limit(stack,
     warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("more than 2 at once"))
     assert [w.id for w in warnings] == ["/TestStack/BedrockCustomizationProvider"]
     assert UNWAITED_JOBS_WARNING_ID in json.dumps([w.entry.data for w in warnings])
+
+
+def test_imports_not_waited_for_warn_by_their_own_limit_whatever_the_customization_jobs(stack, bucket):
+    """Bedrock runs one model import job at a time (DESIGN fact 16): an import with Completion.no_wait() and a waited
+    one may run together, whether or not the stack has customization jobs, which count against a quota of their own."""
+    model_data = S3Data.from_bucket(bucket, "weights/")
+    for index, completion in enumerate([Completion.no_wait(), Completion.event_driven()]):
+        ImportedModel(stack, f"Import{index}", model_data=model_data, completion=completion)
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("more than 1 at once"))
+    assert [w.id for w in warnings] == ["/TestStack/BedrockCustomizationProvider"]
+    assert "model import jobs" in json.dumps([w.entry.data for w in warnings])
+
+
+def test_an_import_not_waited_for_beside_customization_jobs_alone_does_not_warn(stack, bucket):
+    """The only import: the customization jobs, of another quota, do not make it one too many."""
+    add_models(stack, bucket, [Completion.event_driven()] * 2)
+    ImportedModel(stack, "Import", model_data=S3Data.from_bucket(bucket, "weights/"), completion=Completion.no_wait())
+    assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("at once"))
 
 
 def test_no_warning_while_the_limit_holds(stack, bucket):
