@@ -41,7 +41,15 @@ class _CopyPackages:
             shutil.copytree(package, Path(output_dir) / package.name, ignore=_IGNORED_FILES)
         for license_file in self.license_files:
             shutil.copyfile(license_file, Path(output_dir) / "crhelper" / license_file.name)
+        _readable_by_all(Path(output_dir))
         return True
+
+
+def _readable_by_all(folder: Path) -> None:
+    """Modes Lambda can read, whatever the machine's: the CDK zips each file with its mode, which the asset's hash
+    leaves out, and a clone made under umask 077 has files only their owner reads (Runtime.ImportModuleError)."""
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _bundled_code(source: Path, bundler: _CopyPackages, hash_type: cdk.AssetHashType) -> lambda_.Code:

@@ -10,6 +10,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from cdk_bedrock_customization._packaging import _CopyPackages
 from cdk_bedrock_customization.testing import snapshot_template
 from cdk_nag import AwsSolutionsChecks
 
@@ -163,6 +164,31 @@ def test_handler_asset_holds_the_package_and_no_bytecode(tmp_path):
     assert "bedrock_custom_resource/index.py" in files
     assert "bedrock_custom_resource/botocore_data/bedrock/2023-04-20/service-2.json.gz" in files
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+
+
+def test_the_asset_is_readable_by_lambda_whatever_the_modes_of_the_source(tmp_path):
+    """A clone made under umask 077 has files of mode 600: the CDK zips each file with its mode (and the asset's hash
+    leaves modes out), so Lambda, which reads as another user, could import nothing (Runtime.ImportModuleError;
+    aws/aws-cdk#8233). Lambda needs 644 files and 755 folders (AWS re:Post, "Lambda deployment package errors")."""
+    source = tmp_path / "source" / "handler_package"
+    (source / "inner").mkdir(parents=True)
+    for file in (source / "index.py", source / "inner" / "data.json"):
+        file.write_text("{}")
+        file.chmod(0o600)
+    for folder in (source / "inner", source):
+        folder.chmod(0o700)
+    output = tmp_path / "asset"
+    output.mkdir()
+
+    assert _CopyPackages([source]).try_bundle(str(output), None)
+
+    modes = {str(path.relative_to(output)): oct(path.stat().st_mode & 0o777) for path in output.rglob("*")}
+    assert modes == {
+        "handler_package": "0o755",
+        "handler_package/inner": "0o755",
+        "handler_package/index.py": "0o644",
+        "handler_package/inner/data.json": "0o644",
+    }
 
 
 @pytest.mark.parametrize("output", ["SupportAssistantModelArn", "DistilledRouterModelArn"])
