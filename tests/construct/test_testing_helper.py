@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
+from cdk_bedrock_customization import Completion, S3Data
 from cdk_bedrock_customization.testing import snapshot_template
 
 from .conftest import ENV, custom_model
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
 
 def stack_with_a_model(epochs: int) -> cdk.Stack:
@@ -33,5 +37,25 @@ def test_a_change_the_user_made_still_shows():
 
 
 def test_a_template_dict_is_accepted_too():
-    template = {"Resources": {"Fn": {"Properties": {"S3Key": "a" * 64 + ".zip"}}}}
-    assert snapshot_template(template) == {"Resources": {"Fn": {"Properties": {"S3Key": "<asset hash>.zip"}}}}
+    code = {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"S3Key": "a" * 64 + ".zip"}}}
+    masked = {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"S3Key": "<asset hash>.zip"}}}
+    assert snapshot_template({"Resources": {"Fn": code}}) == {"Resources": {"Fn": masked}}
+
+
+def test_a_datasets_asset_hash_stays_so_that_swapped_training_files_show():
+    """What a job trains on is the user's change: a polled model (no wait condition key to tell) whose training and
+    validation files were swapped must not snapshot the same."""
+
+    def snapshot_of(training: str, validation: str) -> dict:
+        stack = cdk.Stack(cdk.App(), "Users", env=ENV)
+        custom_model(
+            stack,
+            s3.Bucket(stack, "Data"),
+            completion=Completion.polling(),
+            training_data=S3Data.from_local_file(EXAMPLES / training),
+            validation_data=[S3Data.from_local_file(EXAMPLES / validation)],
+        )
+        return snapshot_template(stack)
+
+    train, validation = "support-train.jsonl", "support-validation.jsonl"
+    assert snapshot_of(train, validation) != snapshot_of(validation, train)
