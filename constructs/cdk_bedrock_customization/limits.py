@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,7 @@ class TemplateLimits:
 
     def __init__(self, stack: cdk.Stack, polled_types: frozenset[str]) -> None:
         self._template_file = stack.template_file
+        self._app = stack.node.root
         self._polled_types = polled_types
         name = stack.stack_name
         self._stack_name = "s" * MAX_STACK_NAME_CHARACTERS if cdk.Token.is_unresolved(name) else name
@@ -225,7 +227,10 @@ class TemplateLimits:
         if not mine and paths:  # a nested stack's template is not among them, but beside them in the cloud assembly
             mine = [path for path in [paths[0].parent / self._template_file] if path.is_file()]
         # Nested stacks' templates too: their policies may be attached to a parent's role (a provider's handler role).
-        nested = {path for folder in {path.parent for path in paths} for path in folder.glob("*.nested.template.json")}
+        # This app's, by name: the folder may keep those of an earlier synth (a nested stack renamed since).
+        folders = {path.parent for path in paths}
+        nested = {folder / name for folder in folders for name in _NESTED_TEMPLATES.get(self._app, ())}
+        nested = {path for path in nested if path.is_file()}
         assembly = tuple(sorted((str(path), path.stat().st_mtime_ns) for path in {*paths, *mine, *nested}))
         for path in mine:
             text = path.read_bytes()
@@ -257,6 +262,21 @@ def _iam_problems(assembly: tuple[tuple[str, int], ...]) -> list[tuple[str, str,
     """IAM's size problems of the assembly's templates (paths and modification times): each stack's plugin asks."""
     templates = {Path(path).name: json.loads(Path(path).read_bytes()) for path, _ in assembly}
     return list(_iam_sizes.iam_problems(templates))
+
+
+# Each app's nested stacks whose models use another stack's provider, by template file: their grants policies are on
+# that provider's handler role, which the IAM size check counts with them (and with the nested stacks between).
+_NESTED_TEMPLATES: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def count_nested_templates(stack: cdk.Stack) -> None:
+    """Have the IAM size check read stack's template, and its nested parents', when it is a nested stack."""
+    files = _NESTED_TEMPLATES.setdefault(stack.node.root, set())
+    while stack.nested:
+        files.add(stack.template_file)
+        parent = stack.nested_stack_parent
+        assert parent is not None  # a nested stack has one
+        stack = parent
 
 
 def check_limits(scope: Construct, polled_types: frozenset[str] = frozenset()) -> None:

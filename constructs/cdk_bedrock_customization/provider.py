@@ -36,7 +36,7 @@ from ._provider_kinds import (
 )
 from ._resource import PolicyTellingResource, one_per_stack, refusal_leaves_nothing, replace_policy_member
 from ._tokens import is_unresolved
-from .limits import check_limits
+from .limits import check_limits, count_nested_templates
 
 __all__ = [
     "HANDLER_RUNTIME",
@@ -330,6 +330,7 @@ class StackUse:
         self._notifier: JobCompletionNotifier | None = None
         if not own:
             check_limits(anchor, provider.polled_types)
+            count_nested_templates(stack)
 
     @property
     def notifier(self) -> JobCompletionNotifier:

@@ -617,6 +617,32 @@ def test_a_nested_stacks_grants_on_its_parents_provider_count_on_the_parents_han
     )
 
 
+def test_a_nested_template_an_earlier_synth_left_in_the_folder_is_not_counted(tmp_path):
+    """cdk synth writes into a folder it keeps (aws-cdk-lib's CloudAssemblyBuilder only ensures it exists): after a
+    nested stack is renamed, its earlier template stays beside the new one, and is not this app's. 60 copies in each
+    fit the parent's handler role; counted twice they would not (see the test above: 100 do not)."""
+
+    def synth_with_copies_in(nested_id: str) -> None:
+        app = cdk.App(outdir=str(tmp_path))
+        parent = cdk.Stack(app, "Parent", env=ENV)
+        provider = CustomizationProvider.of(parent)
+        models = cdk.NestedStack(parent, nested_id)
+        for number in range(60):
+            CopiedCustomModel(
+                models,
+                f"Copy{number}",
+                source_model="arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/"
+                f"abcdefgh{number:04d}",
+                completion=Completion.no_wait(),
+                provider=provider,
+            )
+        app.synth()
+
+    synth_with_copies_in("Team")
+    synth_with_copies_in("Teams")  # the renamed stack's app: Team's template is still in the folder
+    assert len(list(tmp_path.glob("*.nested.template.json"))) == 2
+
+
 @pytest.mark.parametrize(("models", "refused"), [(27, True), (26, False)])
 def test_grants_to_a_models_role_count_on_that_role(models, refused):
     """Models sharing the first one's service role (role=first.role), each granted its data through CustomModel.role
