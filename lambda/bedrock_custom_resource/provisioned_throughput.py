@@ -257,8 +257,9 @@ def _refuse_a_second_term_under_a_new_logical_id(client: Any, desired: lifecycle
     except Exception as error:
         # Unread, a rename would buy a second term: refusing buys nothing, and the message gives the ways out.
         raise CommitmentInForce(
-            f"Nothing was bought: this may be {held[0][1]} renamed (a second term), which the stack's events tell, "
-            f"and they could not be read. Retry, or give it a provisioned_model_name. ({error})"
+            f"Nothing was bought. If this is {held[0][1]} renamed, keep its logical id (override_logical_id, or the "
+            "old key); for a second one, retry once stack events can be read, or give it a provisioned_model_name"
+            f". ({error})"
         ) from error
     for throughput, logical_id in held:
         made_now = throughput["creationTime"] >= operation.started - lifecycle.CLOCK_TOLERANCE
@@ -284,10 +285,7 @@ def _held(client: Any, throughput: Mapping[str, Any], desired: lifecycle.Desired
         return None
     if _serves(client, desired.request["modelId"], _serving(throughput)) is not True:
         return None
-    tags = lifecycle.current_tags(client, throughput["provisionedModelArn"])
-    logical_id = tags.get(lifecycle.LOGICAL_ID_TAG)
-    of_this_stack = contract.stack_name(tags.get(lifecycle.STACK_TAG, "")) == contract.stack_name(desired.stack_id)
-    return logical_id if of_this_stack and logical_id not in (None, desired.logical_id) else None
+    return desired.other_logical_id_of_this_stack(lifecycle.current_tags(client, throughput["provisionedModelArn"]))
 
 
 def _candidates(client: Any, desired: lifecycle.Desired) -> Iterator[dict[str, Any]]:
