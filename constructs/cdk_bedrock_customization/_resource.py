@@ -247,12 +247,16 @@ class ServiceRoleUser:
             return None
         arn = str(attribute(given, "role_arn"))
         made = _OWN_ROLES.get(arn)
-        if made is not None and not made.trusted_for(job_kind):
-            path = cast(Construct, self).node.path
+        if made is None:
+            return arn
+        scope = cast(Construct, self)
+        elsewhere = made.other_environment(cdk.Stack.of(scope))
+        if elsewhere is not None or not made.trusted_for(job_kind):
+            only = f"in the {elsewhere}" if elsewhere else f"for {made.bedrock_resource}s"
             raise ValueError(
-                f"role: {path} runs a {job_kind}, but was given {made.resource.node.path}, a role this library made "
-                f"that Bedrock may assume only for {made.bedrock_resource}s (its trust's aws:SourceArn), so the job "
-                "would fail at deploy: give it a role of its own, or leave role out for one made for it"
+                f"role: {scope.node.path} runs a {job_kind}, but was given {made.resource.node.path}, a role this "
+                f"library made that Bedrock may assume only {only} (its trust's aws:SourceAccount and aws:SourceArn), "
+                "so the job would fail at deploy: give it a role of its own, or leave role out for one made for it"
             )
         return arn
 
@@ -296,6 +300,7 @@ class OwnRole:
         )
         self.arn: str = self.resource.attr_arn
         self.bedrock_resource = bedrock_resource
+        self._stack = stack
         self._scope = scope
         self._view: iam.IRole | None = None
         _OWN_ROLES[self.arn] = self
@@ -304,6 +309,17 @@ class OwnRole:
         """Whether Bedrock may assume the role for a job of this kind (``*``: one whose source ARN is not documented,
         which is not refused)."""
         return "*" in (self.bedrock_resource, job_kind) or self.bedrock_resource == job_kind
+
+    def other_environment(self, stack: cdk.Stack) -> str | None:
+        """The role's Region or account, which its trust names, when known and not stack's (None: the same, or not
+        known at synth)."""
+        for what, theirs, ours in (
+            ("Region", self._stack.region, stack.region),
+            ("account", self._stack.account, stack.account),
+        ):
+            if not is_unresolved(theirs) and not is_unresolved(ours) and theirs != ours:
+                return f"{what} {theirs}"
+        return None
 
     def view(self, dependent: IConstruct) -> iam.IRole:
         """The role as an IRole, made on first use. Its grants go in a policy of their own, which dependent

@@ -72,8 +72,8 @@ def test_a_role_made_for_another_job_kind_is_refused_naming_it(stack, bucket, ca
     first = make(stack, bucket, "First")
     message = (
         f"role: TestStack/Second runs a {runs}, but was given TestStack/First/ServiceRole, a role this library made "
-        f"that Bedrock may assume only for {trusted}s (its trust's aws:SourceArn), so the job would fail at deploy: "
-        "give it a role of its own, or leave role out for one made for it"
+        f"that Bedrock may assume only for {trusted}s (its trust's aws:SourceAccount and aws:SourceArn), so the job "
+        "would fail at deploy: give it a role of its own, or leave role out for one made for it"
     )
     with pytest.raises(ValueError, match=re.escape(message)):
         given_to(stack, bucket, "Second", role=first.role)
@@ -88,6 +88,26 @@ def test_the_role_imported_again_by_its_arn_or_in_another_stack_is_refused_too(s
     other = cdk.Stack(stack.node.root, "OtherStack", env=ENV)
     with pytest.raises(ValueError, match=r"^role: OtherStack/Import runs a model-import-job, but was given TestStack/"):
         imported(other, s3.Bucket(other, "Data"), "Import", role=first.role)
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        (cdk.Environment(account="123456789012", region="us-west-2"), "Region us-east-1"),
+        (cdk.Environment(account="210987654321", region="us-east-1"), "account 123456789012"),
+    ],
+)
+def test_a_role_of_its_own_kind_made_by_a_stack_of_another_environment_is_refused(environment, named) -> None:
+    """Its trust names its own stack's account (aws:SourceAccount) and Region (aws:SourceArn): Bedrock's assumption for
+    a job of another Region or account does not match it."""
+    app = cdk.App()
+    east = cdk.Stack(app, "East", env=ENV, cross_region_references=True)
+    first = tuned(east, s3.Bucket(east, "Data"), "First")
+    west = cdk.Stack(app, "West", env=environment, cross_region_references=True)
+    refused = rf"^role: West/Second runs a model-customization-job, .* only in the {named} "
+    with pytest.raises(ValueError, match=refused):
+        tuned(west, s3.Bucket(west, "Data"), "Second", role=first.role)
+    assert west.node.try_find_child("Second") is None
 
 
 def test_a_role_shared_by_jobs_of_its_own_kind_is_taken(stack, bucket) -> None:
