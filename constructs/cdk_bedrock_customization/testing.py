@@ -2,8 +2,8 @@
 
 ``snapshot_template(stack)`` returns the stack's template as a dict (the shape that syrupy and plain
 pytest snapshots compare), with the values that change with every release of this library masked: the asset
-hashes of functions' code (the handler's) and the hash that keys each event-driven job's wait condition. Other
-hashes stay: a dataset's asset hash names what a job trains on.
+hashes of functions' code (the handler's) and of nested stacks' templates, and the hash that keys each event-driven
+job's wait condition. Other hashes stay: a dataset's asset hash names what a job trains on.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import re
 from typing import Any
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
-# The resources whose asset hashes are masked: functions, whose code (the library's handlers) changes with a release.
-CODE_TYPES = frozenset({"AWS::Lambda::Function"})
+# The resources whose asset hashes are masked: functions, whose code (the library's handlers) changes with a release,
+# and nested stacks, whose template's hash changes with it (their own snapshots show what changed in them).
+MASKED_TYPES = frozenset({"AWS::Lambda::Function", "AWS::CloudFormation::Stack"})
 WAIT_KEY = re.compile(r"(JobWaitHandle|WaitingForJob)[0-9A-F]{8}[0-9A-F]{8}")
 
 
@@ -26,7 +27,7 @@ def snapshot_template(stack: Any) -> dict[str, Any]:
         stack = Template.from_stack(stack).to_json()
     resources = {
         logical_id: json.loads(ASSET_HASH.sub("<asset hash>", json.dumps(resource)))
-        if isinstance(resource, dict) and resource.get("Type") in CODE_TYPES
+        if isinstance(resource, dict) and resource.get("Type") in MASKED_TYPES
         else resource
         for logical_id, resource in (stack.get("Resources") or {}).items()
     }

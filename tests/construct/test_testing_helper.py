@@ -42,6 +42,14 @@ def test_a_template_dict_is_accepted_too():
     assert snapshot_template({"Resources": {"Fn": code}}) == {"Resources": {"Fn": masked}}
 
 
+def test_a_nested_stacks_template_hash_is_masked():
+    """It changes whenever the nested template does, with every release when the library's handler is in it."""
+    url = "https://s3.us-east-1.amazonaws.com/cdk-assets/" + "b" * 64 + ".json"
+    nested = {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": url}}
+    masked = snapshot_template({"Resources": {"Nested": nested}})["Resources"]["Nested"]["Properties"]["TemplateURL"]
+    assert masked == "https://s3.us-east-1.amazonaws.com/cdk-assets/<asset hash>.json"
+
+
 def test_a_datasets_asset_hash_stays_so_that_swapped_training_files_show():
     """What a job trains on is the user's change: a polled model (no wait condition key to tell) whose training and
     validation files were swapped must not snapshot the same."""
