@@ -302,12 +302,16 @@ def _customization_config_problems(request: Mapping[str, Any], is_unresolved: Is
 
 def _one_model_source(request: Mapping[str, Any], _is_unresolved: IsUnresolved) -> list[str]:
     given = [name for name in MODEL_SOURCES if name in request]
-    if len(given) == 1:
-        return []
-    return [
-        f"modelSourceConfig.s3DataSource.s3Uri or customModelDataSource.modelPackageArnDataSource.modelPackageArn: "
-        f"give exactly one model source, got {given or 'none'}"
-    ]
+    if len(given) != 1:
+        return [
+            f"modelSourceConfig.s3DataSource.s3Uri or customModelDataSource.modelPackageArnDataSource.modelPackageArn: "
+            f"give exactly one model source, got {given or 'none'}"
+        ]
+    if given == ["modelSourceConfig"] and "roleArn" not in request:
+        # The service model's CreateCustomModel.roleArn: "required when you use modelSourceConfig with an Amazon S3
+        # data source" (Bedrock reads the artifacts as that role).
+        return ["roleArn: required with modelSourceConfig (Bedrock reads the model's S3 artifacts as that role)"]
+    return []
 
 
 def _copyable_source(request: Mapping[str, Any], is_unresolved: IsUnresolved) -> list[str]:

@@ -88,6 +88,8 @@ def test_a_model_package_source_needs_no_role(bedrock, events):
             "customModelDataSource.modelPackageArnDataSource.modelPackageArn: 'nova-support' does not match",
         ),
         ({"roleArn": "my-role"}, "roleArn: 'my-role' does not match"),
+        # botocore's CreateCustomModel.roleArn: "required when you use modelSourceConfig with an Amazon S3 data source".
+        ({"roleArn": None}, "roleArn: required with modelSourceConfig"),
         ({"modelName": "bad name"}, "modelName: 'bad name' does not match"),
     ],
 )
