@@ -2,10 +2,11 @@
 
     cdk-bedrock-customization status STACK [--watch [--interval SECONDS]] [--plot DIR] [--region R] [--profile P]
 
-``read_stack`` lists the stack's resources (CloudFormation ListStackResources, every page), keeps those whose type
-``contract.CONTRACTS`` declares, and reads each with the Bedrock operation its declaration names (``managed.read``):
-its one required request member (taken from the service model) is the resource's physical id, the ARN of the job,
-model, deployment or throughput. Each becomes a ``Row``, its fields named and read as the API names them.
+``read_stack`` lists the stack's resources (CloudFormation ListStackResources, every page; a nested stack's too, by
+its id, its rows labelled with the path of logical ids), keeps those whose type ``contract.CONTRACTS`` declares, and
+reads each with the Bedrock operation its declaration names (``managed.read``): its one required request member
+(taken from the service model) is the resource's physical id, the ARN of the job, model, deployment or throughput.
+Each becomes a ``Row``, its fields named and read as the API names them.
 
 ``render`` is pure: a ``Snapshot`` (rows) becomes text. ``watch`` reads and renders again every ``interval`` seconds
 (the sleep is injected), redrawing in place on a terminal (ANSI cursor movement) and appending otherwise, until
@@ -157,10 +158,12 @@ class Snapshot:
 # What another resource of the stack being made or changed is in: the deployment goes on. One being deleted is not
 # waited for (the stack's delete outlives its models, and a deleted stack cannot be read by its name).
 STILL_MAKING = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "IMPORT_IN_PROGRESS"})
+NESTED_STACK = "AWS::CloudFormation::Stack"
 
 
 def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Snapshot:
-    """The stack's model resources, each read from Bedrock (each ARN once, though a result reader names it again)."""
+    """The stack's model resources (its nested stacks' too), each read from Bedrock (each ARN once, though a result
+    reader names it again)."""
     summaries = _stack_resources(clients.cloudformation, stack)
     read_at = now()
     reads: dict[str, Mapping[str, Any] | str] = {}
@@ -178,7 +181,9 @@ def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambd
     return Snapshot(stack, read_at, tuple(rows), waiting)
 
 
-def _stack_resources(cloudformation: Any, stack: str) -> list[Mapping[str, Any]]:
+def _stack_resources(cloudformation: Any, stack: str, path: str = "") -> list[Mapping[str, Any]]:
+    """The resources of the stack and of its nested stacks (ListStackResources lists a stack's own only), each
+    nested one's logical id prefixed with the path of the nested stacks that hold it (Models/Job)."""
     summaries: list[Mapping[str, Any]] = []
     try:
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack):
@@ -187,7 +192,13 @@ def _stack_resources(cloudformation: Any, stack: str) -> list[Mapping[str, Any]]
         raise StatusError(f"{stack}: {aws.error_code(error)}: {aws.error_message(error)}") from error
     except BotoCoreError as error:  # no credentials, no Region, no connection
         raise StatusError(f"{stack}: {error}") from error
-    return summaries
+    labelled: list[Mapping[str, Any]] = []
+    for summary in summaries:
+        logical_id = f"{path}{summary['LogicalResourceId']}"
+        labelled.append({**summary, "LogicalResourceId": logical_id})
+        if summary.get("ResourceType") == NESTED_STACK and summary.get("PhysicalResourceId"):
+            labelled.extend(_stack_resources(cloudformation, str(summary["PhysicalResourceId"]), f"{logical_id}/"))
+    return labelled
 
 
 def _row(

@@ -84,11 +84,11 @@ class CloudFormation:
         self.stubber = Stubber(self.client)
         self.stubber.activate()
 
-    def expect_listing(self, resources: list[Resource], page_size: int = 100) -> None:
+    def expect_listing(self, resources: list[Resource], page_size: int = 100, stack: str = STACK) -> None:
         pages = [resources[start : start + page_size] for start in range(0, len(resources), page_size)] or [[]]
         for number, page in enumerate(pages):
             response: dict[str, Any] = {"StackResourceSummaries": [resource.summary() for resource in page]}
-            expected: dict[str, Any] = {"StackName": STACK}
+            expected: dict[str, Any] = {"StackName": stack}
             if number + 1 < len(pages):
                 response["NextToken"] = f"page-{number + 1}"
             if number:
@@ -715,3 +715,27 @@ def test_output_to_a_reader_that_has_gone_ends_quietly():
     turn into a traceback and exit 1 (exit 1 means a resource has failed)."""
     write_a_table = "from cdk_bedrock_customization import cli; cli._write('table\\n' * 10000)"
     assert with_reader_gone(write_a_table) == (0, "")
+
+
+# --- nested stacks, other resources' failures, reads that may pass, deleted stacks --------------------------------
+
+NESTED_ID = (
+    f"arn:aws:cloudformation:{REGION}:123456789012:stack/my-stack-Models-1ABC/5e1d7c20-7e3c-11f0-8d2b-0a1b2c3d4e5f"
+)
+INNER_ID = f"arn:aws:cloudformation:{REGION}:123456789012:stack/my-stack-Models-Inner-2DEF/6a2e8d30-7e3c-11f0-9e4c-0a1b"
+NESTED = "AWS::CloudFormation::Stack"
+
+
+def test_models_of_nested_stacks_are_read_and_labelled_with_their_path(bedrock, cloudformation, clients, one_job):
+    """ListStackResources lists a stack's own resources only (API reference): a nested stack's are listed by its id,
+    its PhysicalResourceId."""
+    arn, _ = one_job
+    bedrock.set_job_status(arn, "Completed")
+    cloudformation.expect_listing([Resource("Role", "AWS::IAM::Role", "r"), Resource("Models", NESTED, NESTED_ID)])
+    cloudformation.expect_listing([Resource("Inner", NESTED, INNER_ID)], stack=NESTED_ID)
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn)], stack=INNER_ID)
+
+    snapshot = status.read_stack(clients, STACK, now=lambda: NOW)
+
+    cloudformation.stubber.assert_no_pending_responses()
+    assert [(row.logical_id, row.status) for row in snapshot.rows] == [("Models/Inner/Model", "Completed")]
