@@ -225,7 +225,7 @@ def status_command(
             loss_curves.require_matplotlib()  # before any waiting
         clients = status.make_clients(region, profile)
         watcher = status.Watch(
-            read=lambda: status.read_stack(clients, stack),
+            read=status.StackReader(clients, stack),
             write=_write,
             interval=interval,
             sleep=sleep,

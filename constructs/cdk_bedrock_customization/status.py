@@ -6,7 +6,9 @@
 its id, its rows labelled with the path of logical ids), keeps those whose type ``contract.CONTRACTS`` declares, and
 reads each with the Bedrock operation its declaration names (``managed.read``): its one required request member
 (taken from the service model) is the resource's physical id, the ARN of the job, model, deployment or throughput.
-Each becomes a ``Row``, its fields named and read as the API names them.
+Each becomes a ``Row``, its fields named and read as the API names them. ``StackReader`` reads the stack again and
+again by its unique id (DescribeStacks, which also gives the stack's own status): a deleted stack can only be listed
+by its id.
 
 ``render`` is pure: a ``Snapshot`` (rows) becomes text. ``watch`` reads and renders again every ``interval`` seconds
 (the sleep is injected), redrawing in place on a terminal (ANSI cursor movement) and appending otherwise, until
@@ -138,10 +140,11 @@ class Snapshot:
     # wait not yet be signalled: a lost event, until the backstop), a nested stack that holds models, what the
     # models are made after (the provider's function): the deployment still goes on.
     waiting: tuple[str, ...] = ()
+    stack_status: str = ""  # the stack's own (DescribeStacks), when read
 
     @property
     def busy(self) -> bool:
-        return bool(self.in_progress or self.waiting)
+        return bool(self.in_progress or self.waiting or self.stack_status.endswith("_IN_PROGRESS"))
 
     @property
     def in_progress(self) -> list[Row]:
@@ -156,7 +159,7 @@ class Snapshot:
 
 
 # What another resource of the stack being made or changed is in: the deployment goes on. One being deleted is not
-# waited for (the stack's delete outlives its models, and a deleted stack cannot be read by its name).
+# waited for (the stack's delete outlives its models: StackReader waits for the stack's own status).
 STILL_MAKING = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "IMPORT_IN_PROGRESS"})
 NESTED_STACK = "AWS::CloudFormation::Stack"
 
@@ -188,10 +191,8 @@ def _stack_resources(cloudformation: Any, stack: str, path: str = "") -> list[Ma
     try:
         for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack):
             summaries.extend(page.get("StackResourceSummaries", []))
-    except ClientError as error:
-        raise StatusError(f"{stack}: {aws.error_code(error)}: {aws.error_message(error)}") from error
-    except BotoCoreError as error:  # no credentials, no Region, no connection
-        raise StatusError(f"{stack}: {error}") from error
+    except (ClientError, BotoCoreError) as error:  # no such stack, no credentials, no Region, no connection
+        raise _stack_error(stack, error) from error
     labelled: list[Mapping[str, Any]] = []
     for summary in summaries:
         logical_id = f"{path}{summary['LogicalResourceId']}"
@@ -199,6 +200,39 @@ def _stack_resources(cloudformation: Any, stack: str, path: str = "") -> list[Ma
         if summary.get("ResourceType") == NESTED_STACK and summary.get("PhysicalResourceId"):
             labelled.extend(_stack_resources(cloudformation, str(summary["PhysicalResourceId"]), f"{logical_id}/"))
     return labelled
+
+
+def _stack_error(stack: str, error: Exception) -> StatusError:
+    message = f"{aws.error_code(error)}: {aws.error_message(error)}" if isinstance(error, ClientError) else error
+    return StatusError(f"{stack}: {message}")
+
+
+@dataclass
+class StackReader:
+    """Reads the stack again and again, by its unique id once DescribeStacks has given it (ListStackResources and
+    DescribeStacks find a deleted stack by its id only), with the stack's own status."""
+
+    clients: Clients
+    stack: str
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    stack_id: str = ""
+
+    def __call__(self) -> Snapshot:
+        described = self._describe(self.stack_id or self.stack)
+        self.stack_id = str(described["StackId"])
+        snapshot = read_stack(self.clients, self.stack_id, self.now)
+        return dataclasses.replace(
+            snapshot,
+            stack=self.stack,
+            stack_status=str(described.get("StackStatus", "")),
+        )
+
+    def _describe(self, stack: str) -> Mapping[str, Any]:
+        try:
+            (described,) = self.clients.cloudformation.describe_stacks(StackName=stack)["Stacks"]
+        except (ClientError, BotoCoreError) as error:
+            raise _stack_error(stack, error) from error
+        return described  # type: ignore[no-any-return]
 
 
 def _row(

@@ -422,7 +422,7 @@ def test_status_plot_draws_each_job_of_the_stack_once(bedrock, s3, command_clien
     serving = kinds.DEPLOYMENT.properties(bedrock)
     deployment = index.on_event(CloudFormationEvents(STACK, kinds.DEPLOYMENT.resource_type).create(serving, "Serving"))
     bedrock.set_deployment_status(deployment["PhysicalResourceId"], "Active")
-    command_clients.expect_listing(
+    command_clients.expect_read(
         [
             Resource("Trained", kinds.JOB.resource_type, trained["jobArn"]),
             Resource("TrainedResult", "Custom::BedrockModelCustomizationJobResult", trained["jobArn"]),
@@ -448,8 +448,8 @@ def test_a_watch_with_plot_draws_once_the_job_has_ended(bedrock, s3, command_cli
     event = CloudFormationEvents(STACK).create(fine_tuning_properties(), "Model")
     arn = index.on_event(event)["PhysicalResourceId"]
     described = bedrock.client().get_model_customization_job(jobIdentifier=arn)
-    command_clients.expect_listing([Resource("Model", kinds.JOB.resource_type, arn, "CREATE_IN_PROGRESS")])
-    command_clients.expect_listing([Resource("Model", kinds.JOB.resource_type, arn)])
+    command_clients.expect_read([Resource("Model", kinds.JOB.resource_type, arn, "CREATE_IN_PROGRESS")])
+    command_clients.expect_read([Resource("Model", kinds.JOB.resource_type, arn)])
 
     def sleep(_seconds: float) -> None:  # the job ends, and its metrics appear, while the watch sleeps
         bedrock.set_job_status(arn, "Completed", training_loss=0.36)

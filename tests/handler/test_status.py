@@ -34,6 +34,7 @@ from .conftest import REGION, SERVICE_TOKEN, CloudFormationEvents
 from .serving_helpers import throughput_properties
 
 STACK = "my-stack"
+STACK_ID = f"arn:aws:cloudformation:{REGION}:123456789012:stack/my-stack/0f3b2a10-7e3c-11f0-9c3a-0a1b2c3d4e5f"
 JOB_RESULT = "Custom::BedrockModelCustomizationJobResult"
 # Each read, written by hand from the API reference: the member that takes the resource's ARN.
 READ_MEMBER = {
@@ -83,6 +84,21 @@ class CloudFormation:
         self.client = boto3.client("cloudformation", region_name=REGION)
         self.stubber = Stubber(self.client)
         self.stubber.activate()
+        self.described = False
+
+    def expect_read(self, resources: list[Resource], stack_status: str = "CREATE_COMPLETE") -> None:
+        """The command's read of the stack: DescribeStacks (by its name the first time, by its id after), then
+        ListStackResources by the stack's id."""
+        stack: dict[str, Any] = {
+            "StackId": STACK_ID,
+            "StackName": STACK,
+            "CreationTime": NOW,
+            "StackStatus": stack_status,
+        }
+        asked = STACK_ID if self.described else STACK
+        self.stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": asked})
+        self.described = True
+        self.expect_listing(resources, stack=STACK_ID)
 
     def expect_listing(self, resources: list[Resource], page_size: int = 100, stack: str = STACK) -> None:
         pages = [resources[start : start + page_size] for start in range(0, len(resources), page_size)] or [[]]
@@ -97,7 +113,7 @@ class CloudFormation:
 
     def expect_missing_stack(self, stack: str) -> None:
         self.stubber.add_client_error(
-            "list_stack_resources",
+            "describe_stacks",
             service_error_code="ValidationError",
             service_message=f"Stack with id {stack} does not exist",
             http_status_code=400,
@@ -588,7 +604,7 @@ def command_clients(clients: status.Clients, monkeypatch: pytest.MonkeyPatch) ->
 def test_the_command_prints_the_table_and_exits_1_when_a_resource_failed(
     cloudformation, world, command_clients, capsys
 ):
-    cloudformation.expect_listing(world.resources)
+    cloudformation.expect_read(world.resources)
 
     code = cli.main(["status", STACK, "--region", "eu-west-1", "--profile", "ops"])
 
@@ -601,7 +617,7 @@ def test_the_command_prints_the_table_and_exits_1_when_a_resource_failed(
 
 
 def test_the_command_exits_0_for_a_stack_whose_models_are_fine(cloudformation, world, command_clients, capsys):
-    cloudformation.expect_listing([r for r in world.resources if r.logical_id in ("Trained", "Deployment", "Role")])
+    cloudformation.expect_read([r for r in world.resources if r.logical_id in ("Trained", "Deployment", "Role")])
 
     assert cli.main(["status", STACK]) == 0
     assert "2/2 settled, 0 in progress, 0 failed" in capsys.readouterr().out
@@ -618,7 +634,7 @@ def test_the_command_names_a_stack_that_does_not_exist(cloudformation, command_c
 
 def test_the_watching_command_stops_on_ctrl_c(bedrock, cloudformation, one_job, command_clients, capsys):
     _, resources = one_job
-    cloudformation.expect_listing(resources)
+    cloudformation.expect_read(resources)
 
     def interrupted(_seconds: float) -> None:
         raise KeyboardInterrupt
@@ -665,7 +681,7 @@ def test_a_job_that_cannot_be_read_is_not_settled_and_the_command_exits_1(
     """The job may still run (a read refused: AccessDenied, or not found): the documented exit 1, never "settled"."""
     arn, _ = one_job
     bedrock.set_job_status(arn, "Completed")
-    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn)])
+    cloudformation.expect_read([Resource("Model", kinds.JOB.resource_type, arn)])
     bedrock.not_seen_yet("GetModelCustomizationJob", times=1)
 
     assert cli.main(["status", STACK]) == 1
@@ -739,3 +755,27 @@ def test_models_of_nested_stacks_are_read_and_labelled_with_their_path(bedrock, 
 
     cloudformation.stubber.assert_no_pending_responses()
     assert [(row.logical_id, row.status) for row in snapshot.rows] == [("Models/Inner/Model", "Completed")]
+
+
+def test_a_watched_delete_ends_exit_0_once_the_stack_is_deleted(bedrock, cloudformation, command_clients, capsys):
+    """A deleted stack is found by its unique id only (ListStackResources, DescribeStacks: "Deleted stacks: You must
+    specify the unique stack ID"): the stack is described by its name once, then read by its id."""
+    gone = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdefghijkl"
+    throughput = kinds.THROUGHPUT.resource_type
+    cloudformation.expect_read(
+        [Resource("Throughput", throughput, gone, "DELETE_IN_PROGRESS"), Resource("Fn", "AWS::Lambda::Function", "f")],
+        "DELETE_IN_PROGRESS",
+    )
+    cloudformation.expect_read(
+        [
+            Resource("Throughput", throughput, gone, "DELETE_COMPLETE"),
+            Resource("Fn", "AWS::Lambda::Function", "f", "DELETE_COMPLETE"),
+        ],
+        "DELETE_COMPLETE",
+    )
+    slept: list[float] = []
+
+    assert cli.status_command(STACK, True, 30, None, None, None, sleep=slept.append) == 0
+    cloudformation.stubber.assert_no_pending_responses()
+    assert slept == [30]
+    assert capsys.readouterr().out.endswith("nothing in progress\n\n")
