@@ -6,9 +6,9 @@
 its id, its rows labelled with the path of logical ids), keeps those whose type ``contract.CONTRACTS`` declares, and
 reads each with the Bedrock operation its declaration names (``managed.read``): its one required request member
 (taken from the service model) is the resource's physical id, the ARN of the job, model, deployment or throughput.
-Each becomes a ``Row``, its fields named and read as the API names them. ``StackReader`` reads the stack again and
-again by its unique id (DescribeStacks, which also gives the stack's own status): a deleted stack can only be listed
-by its id.
+Each becomes a ``Row``, its fields named and read as the API names them; any other resource that failed becomes a
+row too. ``StackReader`` reads the stack again and again by its unique id (DescribeStacks, which also gives the
+stack's own status): a deleted stack can only be listed by its id.
 
 ``render`` is pure: a ``Snapshot`` (rows) becomes text. ``watch`` reads and renders again every ``interval`` seconds
 (the sleep is injected), redrawing in place on a terminal (ANSI cursor movement) and appending otherwise, until
@@ -29,7 +29,7 @@ from typing import Any
 
 import boto3
 import botocore.session
-from bedrock_custom_resource import aws, contract
+from bedrock_custom_resource import aws, contract, customization_job, model_evaluation
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -108,11 +108,12 @@ class Row:
 
     @property
     def failed(self) -> bool:
-        """Failed as CloudFormation or Bedrock says, or named by an ARN that could not be read (an AccessDenied, say):
-        nothing can be said of it, so nothing is settled."""
+        """Failed as CloudFormation or Bedrock says (a status the handler takes for a failure of its kind, a Stopped
+        customization job too), or named by an ARN that could not be read (an AccessDenied, say): nothing can be said
+        of it, so nothing is settled."""
         return (
             self.cloudformation_status.endswith("_FAILED")
-            or bool({self.status, self.update_status} & FAILED)
+            or bool({self.status, self.update_status} & _failed_statuses(self.arn_type))
             or self.unread
         )
 
@@ -131,6 +132,16 @@ class Row:
         return self.arn is not None and self.arn_type == _customization_job_arn_type()
 
 
+@functools.cache
+def _failed_statuses(arn_type: str) -> frozenset[str]:
+    """FAILED, and the statuses the handler itself takes for a failure of what an ARN of that type names."""
+    unsuccessful = {
+        contract.CONTRACTS[contract.CUSTOMIZATION_JOB].managed.arn_type: customization_job.UNSUCCESSFUL,
+        contract.CONTRACTS[contract.MODEL_EVALUATION].managed.arn_type: model_evaluation.UNSUCCESSFUL,
+    }
+    return FAILED | unsuccessful.get(arn_type, frozenset())
+
+
 @dataclass(frozen=True)
 class Snapshot:
     stack: str
@@ -141,10 +152,17 @@ class Snapshot:
     # models are made after (the provider's function): the deployment still goes on.
     waiting: tuple[str, ...] = ()
     stack_status: str = ""  # the stack's own (DescribeStacks), when read
+    stack_reason: str = ""
 
     @property
     def busy(self) -> bool:
         return bool(self.in_progress or self.waiting or self.stack_status.endswith("_IN_PROGRESS"))
+
+    @property
+    def stack_failed(self) -> bool:
+        """The stack's last operation failed, though a rollback may since have undone what it made
+        (ROLLBACK_COMPLETE, UPDATE_ROLLBACK_COMPLETE)."""
+        return self.stack_status.endswith("_FAILED") or "ROLLBACK" in self.stack_status
 
     @property
     def in_progress(self) -> list[Row]:
@@ -166,7 +184,7 @@ NESTED_STACK = "AWS::CloudFormation::Stack"
 
 def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Snapshot:
     """The stack's model resources (its nested stacks' too), each read from Bedrock (each ARN once, though a result
-    reader names it again)."""
+    reader names it again), and its other resources that failed."""
     summaries = _stack_resources(clients.cloudformation, stack)
     read_at = now()
     reads: dict[str, Mapping[str, Any] | str] = {}
@@ -175,6 +193,8 @@ def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambd
         declared = contract.CONTRACTS.get(summary.get("ResourceType", ""))
         if declared is not None:
             rows.append(_row(clients.bedrock, declared, summary, read_at, reads))
+        elif str(summary.get("ResourceStatus", "")).endswith("_FAILED"):
+            rows.append(_other_row(summary))
     waiting = tuple(
         str(summary["LogicalResourceId"])
         for summary in summaries
@@ -207,6 +227,17 @@ def _stack_error(stack: str, error: Exception) -> StatusError:
     return StatusError(f"{stack}: {message}")
 
 
+def _other_row(summary: Mapping[str, Any]) -> Row:
+    """Another resource of the stack that failed (a wait condition, a nested stack): a row, so that its reason is
+    shown and the failure counted."""
+    return Row(
+        logical_id=str(summary["LogicalResourceId"]),
+        resource_type=str(summary.get("ResourceType", "")),
+        cloudformation_status=str(summary.get("ResourceStatus", "")),
+        cloudformation_reason=_one_line(str(summary.get("ResourceStatusReason", ""))),
+    )
+
+
 @dataclass
 class StackReader:
     """Reads the stack again and again, by its unique id once DescribeStacks has given it (ListStackResources and
@@ -225,6 +256,7 @@ class StackReader:
             snapshot,
             stack=self.stack,
             stack_status=str(described.get("StackStatus", "")),
+            stack_reason=_one_line(str(described.get("StackStatusReason", ""))),
         )
 
     def _describe(self, stack: str) -> Mapping[str, Any]:
@@ -453,8 +485,9 @@ def render(snapshot: Snapshot) -> str:
     resource has a value for is left out; '-': not applicable), each failure on an indented line under its row."""
     rows = snapshot.rows
     stamp = snapshot.read_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    stack_failure = _stack_failure(snapshot)
     if not rows:
-        return f"{snapshot.stack}: no model resources (as of {stamp})\n"
+        return f"{snapshot.stack}: no model resources (as of {stamp})\n" + stack_failure
     moving, failed = len(snapshot.in_progress), len(snapshot.failed)
     settled = len(rows) - moving
     summary = (
@@ -468,7 +501,14 @@ def render(snapshot: Snapshot) -> str:
     for row, line in zip(rows, cells, strict=True):
         lines.append(_table_line(line, widths))
         lines.extend(f"    ! {message}" for message in _failures(row))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + stack_failure
+
+
+def _stack_failure(snapshot: Snapshot) -> str:
+    if not snapshot.stack_failed:
+        return ""
+    reason = f": {snapshot.stack_reason}" if snapshot.stack_reason else ""
+    return f"! the stack is {snapshot.stack_status}{reason}\n"
 
 
 def _table_line(cells: Iterable[str], widths: Sequence[int]) -> str:

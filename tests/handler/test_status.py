@@ -86,7 +86,7 @@ class CloudFormation:
         self.stubber.activate()
         self.described = False
 
-    def expect_read(self, resources: list[Resource], stack_status: str = "CREATE_COMPLETE") -> None:
+    def expect_read(self, resources: list[Resource], stack_status: str = "CREATE_COMPLETE", reason: str = "") -> None:
         """The command's read of the stack: DescribeStacks (by its name the first time, by its id after), then
         ListStackResources by the stack's id."""
         stack: dict[str, Any] = {
@@ -95,6 +95,8 @@ class CloudFormation:
             "CreationTime": NOW,
             "StackStatus": stack_status,
         }
+        if reason:
+            stack["StackStatusReason"] = reason
         asked = STACK_ID if self.described else STACK
         self.stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": asked})
         self.described = True
@@ -740,6 +742,7 @@ NESTED_ID = (
 )
 INNER_ID = f"arn:aws:cloudformation:{REGION}:123456789012:stack/my-stack-Models-Inner-2DEF/6a2e8d30-7e3c-11f0-9e4c-0a1b"
 NESTED = "AWS::CloudFormation::Stack"
+WAIT_FAILED = "WaitCondition received failed message: 'Model customization job my-job Stopped' for uniqueId: Model"
 
 
 def test_models_of_nested_stacks_are_read_and_labelled_with_their_path(bedrock, cloudformation, clients, one_job):
@@ -755,6 +758,65 @@ def test_models_of_nested_stacks_are_read_and_labelled_with_their_path(bedrock, 
 
     cloudformation.stubber.assert_no_pending_responses()
     assert [(row.logical_id, row.status) for row in snapshot.rows] == [("Models/Inner/Model", "Completed")]
+
+
+def test_a_failed_nested_stack_and_its_failed_wait_condition_are_shown_and_exit_1(
+    bedrock, cloudformation, one_job, command_clients, capsys
+):
+    """Any resource of the stack that failed is a failure (README: status "exits 1 when a resource has failed"), its
+    reason printed under it, though it is not a model."""
+    arn, _ = one_job
+    bedrock.set_job_status(arn, "Completed")
+    nested_reason = f"Embedded stack {NESTED_ID} was not successfully created: [ModelWait]"
+    cloudformation.expect_read([Resource("Models", NESTED, NESTED_ID, "CREATE_FAILED", nested_reason)])
+    cloudformation.expect_listing(
+        [
+            Resource("Model", kinds.JOB.resource_type, arn),
+            Resource("ModelWait", "AWS::CloudFormation::WaitCondition", "w", "CREATE_FAILED", WAIT_FAILED),
+        ],
+        stack=NESTED_ID,
+    )
+
+    assert cli.main(["status", STACK]) == 1
+    out = capsys.readouterr().out
+    assert "3/3 settled, 0 in progress, 2 failed" in out
+    assert f"    ! CloudFormation: {nested_reason}\n" in out
+    assert f"    ! CloudFormation: {WAIT_FAILED}\n" in out
+    assert [line.split()[:2] for line in out.splitlines() if line.startswith("Models")] == [
+        ["Models", NESTED],
+        ["Models/Model", "ModelCustomizationJob"],
+        ["Models/ModelWait", "AWS::CloudFormation::WaitCondition"],
+    ]
+
+
+def test_a_stopped_customization_job_has_failed(bedrock, cloudformation, clients, one_job):
+    """A job that Stopped made no model: the handler fails its resource (README, "Waiting for the job")."""
+    arn, _ = one_job
+    bedrock.set_job_status(arn, "Stopped")
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn, "DELETE_SKIPPED")])
+
+    snapshot = status.read_stack(clients, STACK, now=lambda: NOW)
+
+    (row,) = snapshot.rows
+    assert (row.status, row.failed, row.in_progress) == ("Stopped", True, False)
+
+
+def test_a_stack_that_rolled_back_exits_1_and_says_why(bedrock, cloudformation, one_job, command_clients, capsys):
+    """The failed resource was deleted by the rollback (DELETE_COMPLETE): the stack's own status says it failed."""
+    arn, _ = one_job
+    bedrock.set_job_status(arn, "Completed")
+    why = "The following resource(s) failed to create: [ModelWait]. Rollback requested by user."
+    cloudformation.expect_read(
+        [
+            Resource("Model", kinds.JOB.resource_type, arn, "DELETE_SKIPPED"),
+            Resource("ModelWait", "AWS::CloudFormation::WaitCondition", "w", "DELETE_COMPLETE"),
+        ],
+        "ROLLBACK_COMPLETE",
+        why,
+    )
+
+    assert cli.main(["status", STACK]) == 1
+    assert capsys.readouterr().out.endswith(f"! the stack is ROLLBACK_COMPLETE: {why}\n")
 
 
 def test_a_watched_delete_ends_exit_0_once_the_stack_is_deleted(bedrock, cloudformation, command_clients, capsys):
