@@ -26,8 +26,9 @@ a customization job's sub-task statuses, the time elapsed, the training and vali
 --watch refreshes it every --interval seconds (30 by default) until nothing is in progress: in place on a terminal,
 appended otherwise. --plot DIR then draws each customization job's loss curves into DIR/<job name>.png
 (loss_curves.py; needs the plot extra, matplotlib), as plot does for one job (its name or ARN). status exits 1 when a
-resource (a nested stack's too) or the stack's last operation has failed or a job's metrics cannot be read, plot when
-it drew nothing; both exit 2 when the stack or job cannot be read or matplotlib is missing, and 130 on Ctrl-C.
+resource (a nested stack's too) or the stack's last operation has failed, a resource cannot be read, or a job's
+metrics cannot be read, plot when it drew nothing; both exit 2 when the stack or job cannot be read or matplotlib is
+missing, and 130 on Ctrl-C.
 
 emulate-bedrock serves the rehearsal's Bedrock (the stand-in, on moto) over HTTP on 127.0.0.1 for a local AWS
 emulator's functions (AWS_ENDPOINT_URL_BEDROCK), its jobs moving on in real time (emulation/http_emulator.py), and
@@ -219,8 +220,8 @@ def status_command(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Show the stack's model resources (watch them, plot their loss curves): 0; 1 when a resource or the stack's
-    last operation has failed or a job's metrics cannot be read; 2 when the stack cannot be read or matplotlib is
-    missing; 130 on Ctrl-C."""
+    last operation has failed, a resource cannot be read, or a job's metrics cannot be read; 2 when the stack cannot
+    be read or matplotlib is missing; 130 on Ctrl-C."""
     try:
         if plot is not None:
             loss_curves.require_matplotlib()  # before any waiting
@@ -244,17 +245,17 @@ def status_command(
     except KeyboardInterrupt:
         _write("\n")
         return 130
-    problems = bool(snapshot.failed or snapshot.stack_failed)
+    problems = bool(snapshot.failed or snapshot.unknown or snapshot.stack_failed)
     if plot is not None:
         jobs = [
             loss_curves.Job(row.arn, row.name, row.status, row.output_s3_uri)
             for row in snapshot.rows
             if row.arn is not None and row.is_customization_job and row.output_s3_uri
         ]
-        for row in snapshot.rows:
-            if row.is_customization_job and row.unread:
-                _print(f"{stack}: {row.logical_id}: not plotted, its job could not be read: {row.failure}")
-        if not jobs and not any(row.is_customization_job and row.unread for row in snapshot.rows):
+        unread = [row for row in snapshot.rows if row.is_customization_job and (row.unread or row.temporary)]
+        for row in unread:
+            _print(f"{stack}: {row.logical_id}: not plotted, its job could not be read: {row.failure}")
+        if not jobs and not unread:
             _print(f"{stack}: no model customization jobs to plot")
         for plotted in loss_curves.plot_jobs(clients.s3, jobs, plot):
             _print(plotted.line)

@@ -31,7 +31,10 @@ import boto3
 import botocore.session
 from bedrock_custom_resource import aws, contract, customization_job, model_evaluation
 from botocore import xform_name
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.retries.standard import RetryContext, ThrottledRetryableChecker, TransientRetryableChecker
 
 # Statuses of the read operations' status members (their enums in the service model) and of a deployment's update
 # (updateDetails.updateStatus): what is still moving, and what has failed. Every other value is settled; the tests
@@ -47,6 +50,10 @@ _PROGRESS_WIDTH = 20
 
 class StatusError(Exception):
     """The stack cannot be read: no such stack, no credentials, access denied."""
+
+
+class TemporaryStatusError(StatusError):
+    """The stack cannot be read for now: throttled, a 5xx, a connection error (a watch reads it again later)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class Row:
     training_loss: float | None = None
     validation_losses: tuple[float, ...] = ()
     failure: str = ""  # Bedrock's failure message(s), or why it could not be read
+    temporary: bool = False  # it could not be read for now (throttled, a 5xx, no connection): not known, not failed
     output_s3_uri: str = ""  # a customization job's outputDataConfig.s3Uri, where its metrics are
 
     @property
@@ -104,6 +112,7 @@ class Row:
             self.cloudformation_status.endswith("_IN_PROGRESS")
             or self.status in IN_PROGRESS
             or self.update_status in IN_PROGRESS
+            or self.temporary
         )
 
     @property
@@ -124,6 +133,7 @@ class Row:
             self.arn is not None
             and not self.status
             and bool(self.failure)
+            and not self.temporary
             and not self.cloudformation_status.startswith("DELETE_")
         )
 
@@ -165,6 +175,10 @@ class Snapshot:
         return self.stack_status.endswith("_FAILED") or "ROLLBACK" in self.stack_status
 
     @property
+    def unknown(self) -> list[Row]:
+        return [row for row in self.rows if row.temporary]
+
+    @property
     def in_progress(self) -> list[Row]:
         return [row for row in self.rows if row.in_progress]
 
@@ -187,7 +201,7 @@ def read_stack(clients: Clients, stack: str, now: Callable[[], datetime] = lambd
     reader names it again), and its other resources that failed."""
     summaries = _stack_resources(clients.cloudformation, stack)
     read_at = now()
-    reads: dict[str, Mapping[str, Any] | str] = {}
+    reads: dict[str, Mapping[str, Any] | _Unread] = {}
     rows = []
     for summary in summaries:
         declared = contract.CONTRACTS.get(summary.get("ResourceType", ""))
@@ -224,7 +238,25 @@ def _stack_resources(cloudformation: Any, stack: str, path: str = "") -> list[Ma
 
 def _stack_error(stack: str, error: Exception) -> StatusError:
     message = f"{aws.error_code(error)}: {aws.error_message(error)}" if isinstance(error, ClientError) else error
-    return StatusError(f"{stack}: {message}")
+    return (TemporaryStatusError if temporary(error) else StatusError)(f"{stack}: {message}")
+
+
+_TEMPORARY_CHECKERS = (ThrottledRetryableChecker(), TransientRetryableChecker())
+
+
+def temporary(error: Exception) -> bool:
+    """Throttled, a 5xx, a connection error: what botocore's standard retry mode takes for one that may pass
+    (botocore.retries.standard), though the client's own retries have run out."""
+    response: Mapping[str, Any] | None = getattr(error, "response", None) if isinstance(error, ClientError) else None
+    metadata: Mapping[str, Any] = (response or {}).get("ResponseMetadata") or {}
+    code = int(metadata.get("HTTPStatusCode") or 0)
+    context = RetryContext(
+        attempt_number=1,
+        parsed_response=response,
+        http_response=AWSResponse("", code, HTTPHeaders(), None) if code else None,
+        caught_exception=None if response is not None else error,
+    )
+    return any(checker.is_retryable(context) for checker in _TEMPORARY_CHECKERS)
 
 
 def _other_row(summary: Mapping[str, Any]) -> Row:
@@ -272,7 +304,7 @@ def _row(
     declared: contract.ResourceContract,
     summary: Mapping[str, Any],
     read_at: datetime,
-    reads: dict[str, Mapping[str, Any] | str],
+    reads: dict[str, Mapping[str, Any] | _Unread],
 ) -> Row:
     managed = declared.managed
     physical_id = str(summary.get("PhysicalResourceId", ""))
@@ -289,21 +321,30 @@ def _row(
     if physical_id not in reads:
         reads[physical_id] = _read(bedrock, managed.read, physical_id)
     described = reads[physical_id]
-    if isinstance(described, str):
-        return dataclasses.replace(row, arn=physical_id, failure=described)
+    if isinstance(described, _Unread):
+        return dataclasses.replace(row, arn=physical_id, failure=described.message, temporary=described.temporary)
     return _described(dataclasses.replace(row, arn=physical_id), declared, described, read_at)
 
 
-def _read(bedrock: Any, operation: str, arn: str) -> Mapping[str, Any] | str:
+def _read(bedrock: Any, operation: str, arn: str) -> Mapping[str, Any] | _Unread:
     """What the read operation answers, or why it failed (one line)."""
     method = getattr(bedrock, xform_name(operation))
     try:
         response: Mapping[str, Any] = method(**{_identifier_member(operation): arn})
     except ClientError as error:
-        return f"{operation}: {aws.error_code(error)}: {_one_line(aws.error_message(error))}"
+        message = f"{operation}: {aws.error_code(error)}: {_one_line(aws.error_message(error))}"
+        return _Unread(message, temporary(error))
     except BotoCoreError as error:
-        return f"{operation}: {_one_line(str(error))}"
+        return _Unread(f"{operation}: {_one_line(str(error))}", temporary(error))
     return response
+
+
+@dataclass(frozen=True)
+class _Unread:
+    """Why a read failed (one line), and whether that may pass."""
+
+    message: str
+    temporary: bool
 
 
 def _described(row: Row, declared: contract.ResourceContract, described: Mapping[str, Any], read_at: datetime) -> Row:
@@ -543,11 +584,21 @@ class Watch:
 
     def run(self) -> Snapshot:
         while True:
-            snapshot = self.read()
-            self.draw(snapshot)
-            if not snapshot.busy:
-                return snapshot
+            try:
+                snapshot = self.read()
+            except TemporaryStatusError as error:  # what is shown stays; it may pass by the next refresh
+                self.warn(f"! {error}; reading again in {self.interval:g} s")
+            else:
+                self.draw(snapshot)
+                if not snapshot.busy:
+                    return snapshot
             self.sleep(self.interval)
+
+    def warn(self, line: str) -> None:
+        """A line under the last drawing, which the next one replaces too."""
+        self.write(line + "\n")
+        if self.tty:
+            self.drawn += terminal_rows(line, max(self.width(), 1))
 
     def draw(self, snapshot: Snapshot) -> None:
         footer = f"refreshing every {self.interval:g} s; Ctrl-C to stop" if snapshot.busy else "nothing in progress"

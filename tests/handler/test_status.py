@@ -22,6 +22,13 @@ from typing import Any
 import boto3
 import pytest
 from bedrock_custom_resource import contract, index
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 from botocore.model import StringShape
 from botocore.stub import Stubber
 from cdk_bedrock_customization import cli, status
@@ -841,3 +848,126 @@ def test_a_watched_delete_ends_exit_0_once_the_stack_is_deleted(bedrock, cloudfo
     cloudformation.stubber.assert_no_pending_responses()
     assert slept == [30]
     assert capsys.readouterr().out.endswith("nothing in progress\n\n")
+
+
+def stubbed_job(job_status: str) -> dict[str, Any]:
+    """A GetModelCustomizationJob answer with the members the API reference requires."""
+    return {
+        "jobArn": JOB_ARN,
+        "jobName": "my-job",
+        "outputModelName": "my-model",
+        "roleArn": "arn:aws:iam::123456789012:role/r",
+        "creationTime": NOW,
+        "baseModelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k",
+        "trainingDataConfig": {"s3Uri": "s3://b/train.jsonl"},
+        "outputDataConfig": {"s3Uri": "s3://b/out/"},
+        "hyperParameters": {},
+        "validationDataConfig": {"validators": []},
+        "status": job_status,
+    }
+
+
+JOB_ARN = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0:128k/abc123def456"
+
+
+@pytest.mark.parametrize(
+    ("code", "http_status"),
+    [("ThrottlingException", 429), ("InternalServerException", 500), ("ServiceUnavailableException", 503)],
+)
+def test_a_watch_reads_again_a_resource_whose_read_was_throttled_or_failed_on_the_server(
+    cloudformation, code, http_status
+):
+    """Throttling and 5xx may pass (the SDKs' retry guide): the row is not known for now, neither failed nor
+    settled, and the watch goes on."""
+    bedrock = boto3.client("bedrock", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubbed = Stubber(bedrock)
+    asked = {"jobIdentifier": JOB_ARN}
+    stubbed.add_response("get_model_customization_job", stubbed_job("InProgress"), asked)
+    stubbed.add_client_error("get_model_customization_job", code, "Please wait", http_status, expected_params=asked)
+    stubbed.add_response("get_model_customization_job", stubbed_job("Completed"), asked)
+    for _ in range(3):
+        cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, JOB_ARN)])
+    clients = status.Clients(cloudformation.client, bedrock, None)
+    out = io.StringIO()
+    slept: list[float] = []
+
+    with stubbed:
+        final = status.Watch(lambda: status.read_stack(clients, STACK, lambda: NOW), out.write, 30, slept.append).run()
+
+    assert slept == [30, 30]
+    assert [row.status for row in final.rows] == ["Completed"]
+    second = out.getvalue().split("\n\nmy-stack: ")[1]
+    assert "0/1 settled, 1 in progress, 0 failed" in second
+    assert f"    ! GetModelCustomizationJob: {code}: Please wait\n" in second
+
+
+def test_a_watch_goes_on_through_a_connection_error_of_cloudformation(bedrock, cloudformation, clients, one_job):
+    """A connection dropped (botocore's EndpointConnectionError, after the client's retries) may pass: the watch says
+    so and reads again after its interval, rather than end with exit 2."""
+    arn, resources = one_job
+    cloudformation.expect_listing(resources)
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn)])
+    calls: list[str] = []
+
+    def drop_the_second(**_kwargs: Any) -> None:  # before the Stubber answers
+        calls.append("ListStackResources")
+        if len(calls) == 2:
+            raise EndpointConnectionError(endpoint_url="https://cloudformation.us-east-1.amazonaws.com/")
+
+    listing = "before-parameter-build.cloudformation.ListStackResources"
+    cloudformation.client.meta.events.register(listing, drop_the_second)
+    out = io.StringIO()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        bedrock.set_job_status(arn, "Completed")
+
+    final = status.Watch(lambda: status.read_stack(clients, STACK, lambda: NOW), out.write, 30, sleep).run()
+
+    assert slept == [30, 30]
+    assert [row.status for row in final.rows] == ["Completed"]
+    assert (
+        "Ctrl-C to stop\n\n! my-stack: Could not connect to the endpoint URL: "
+        '"https://cloudformation.us-east-1.amazonaws.com/"; reading again in 30 s\nmy-stack: '
+    ) in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("error", "may_pass"),
+    [
+        (ClientError({"Error": {"Code": "Throttling"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Op"), True),
+        (
+            ClientError(
+                {"Error": {"Code": "TooManyRequestsException"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Op"
+            ),
+            True,
+        ),
+        (
+            ClientError({"Error": {"Code": "RequestLimitExceeded"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "Op"),
+            True,
+        ),
+        (ClientError({"Error": {"Code": "InternalFailure"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "Op"), True),
+        (ClientError({"Error": {"Code": "Unknown"}, "ResponseMetadata": {"HTTPStatusCode": 502}}, "Op"), True),
+        (ConnectionClosedError(endpoint_url="https://bedrock.us-east-1.amazonaws.com/"), True),
+        (ReadTimeoutError(endpoint_url="https://bedrock.us-east-1.amazonaws.com/"), True),
+        (
+            ClientError(
+                {"Error": {"Code": "AccessDeniedException"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "Op"
+            ),
+            False,
+        ),
+        (
+            ClientError(
+                {"Error": {"Code": "ResourceNotFoundException"}, "ResponseMetadata": {"HTTPStatusCode": 404}}, "Op"
+            ),
+            False,
+        ),
+        (ClientError({"Error": {"Code": "ValidationError"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Op"), False),
+        (NoCredentialsError(), False),
+    ],
+)
+def test_what_may_pass_is_what_the_sdk_retry_guide_calls_throttling_or_transient(error, may_pass):
+    """The boto3 retries guide: throttling errors (Throttling, TooManyRequestsException, RequestLimitExceeded...),
+    transient ones (5xx: 500, 502, 503, 504; connection and read timeout errors)."""
+    assert status.temporary(error) is may_pass
