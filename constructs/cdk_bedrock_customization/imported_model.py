@@ -10,6 +10,7 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from bedrock_custom_resource import contract
 
 from constructs import Construct
@@ -64,6 +65,18 @@ class ModelSource:
         return ModelSource(_requests.model_package(model_package_arn), model_package_arn=model_package_arn)
 
 
+def _refuse_a_bucket_of_this_app(data: S3Data | None) -> None:
+    """CreateCustomModel reads "the Amazon-managed Amazon S3 bucket containing your model artifacts" only (botocore's
+    modelSourceConfig), the one SageMaker AI wrote to: never a bucket this app makes, nor an upload of it."""
+    made_here = data is not None and (isinstance(data.bucket, s3.Bucket) or data.uploaded_by is not None)
+    if made_here:
+        raise ValueError(
+            "source: a bucket this app makes or uploads to; CreateCustomModel imports a SageMaker AI-trained model "
+            "only from the Amazon-managed bucket SageMaker AI wrote it to (ModelSource.from_uri('s3://customer-escrow-"
+            "...')). Import open-weight files with ImportedModel"
+        )
+
+
 @jsii.implements(cdk.ITaggable)
 class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
     """A custom model imported from SageMaker AI; ``model_arn`` is available once it is Active.
@@ -103,6 +116,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
         check_prop_types(ImportedCustomModel.__init__, locals())  # before anything is made
+        _refuse_a_bucket_of_this_app(source.s3_data)
         kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)

@@ -160,6 +160,19 @@ class TestImportedCustomModel:
                 ImportedCustomModel(stack, f"Imported{got}", source=source)
             assert got in str(raised.value)
 
+    def test_a_bucket_this_app_makes_or_uploads_to_is_refused_naming_the_source(self, stack, tmp_path):
+        """botocore's CreateCustomModel.modelSourceConfig: "The Amazon S3 URI in the model source must be for the
+        Amazon-managed Amazon S3 bucket containing your model artifacts", which SageMaker AI made: not the app's."""
+        bucket = s3.Bucket(stack, "Models")
+        (tmp_path / "model.safetensors").write_bytes(b"weights")
+        uploaded = S3Data.from_local_folder(stack, "Upload", str(tmp_path), bucket=bucket, key="nova/")
+        for number, data in enumerate((S3Data.from_bucket(bucket, "nova/"), uploaded)):
+            with pytest.raises(ValueError, match=r"^source: a bucket this app makes or uploads to; CreateCustomModel"):
+                ImportedCustomModel(stack, f"Imported{number}", source=ModelSource.from_s3(data))
+            assert stack.node.try_find_child(f"Imported{number}") is None
+        escrow = s3.Bucket.from_bucket_name(stack, "Escrow", "customer-escrow-123456789012-smtj-a1b2c3")
+        ImportedCustomModel(stack, "Imported", source=ModelSource.from_s3(S3Data.from_bucket(escrow, "nova/")))
+
     def test_tags_of_reach_the_model(self, stack):
         ImportedCustomModel(
             stack, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_ARN), model_tags={"own": "1"}

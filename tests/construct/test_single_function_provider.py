@@ -60,8 +60,9 @@ def every_resource_type(stack: cdk.Stack) -> None:
         model = custom_model(stack, bucket, f"Model{completion.mode}", data_prefix=f"{name}/", completion=completion)
         if completion.mode != "NO_WAIT":
             model.add_deployment("OnDemand")
+    escrow = s3.Bucket.from_bucket_name(stack, "Escrow", "customer-escrow-123456789012-smtj-a1b2c3")
     imported = ImportedCustomModel(
-        stack, "Imported", source=ModelSource.from_s3(S3Data.from_bucket(bucket, "imported/"))
+        stack, "Imported", source=ModelSource.from_s3(S3Data.from_bucket(escrow, "imported/"))
     )
     throughput = imported.add_provisioned_throughput("Throughput", model_units=1)
     ModelEvaluation(
