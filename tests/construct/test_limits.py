@@ -589,17 +589,11 @@ def test_a_handler_policy_past_iams_managed_policy_size_is_refused_at_synth(depl
     synthesizes_unless(refused, app, r"the managed policy takes at least \d,\d{3} characters; IAM allows 6,144")
 
 
-@pytest.mark.parametrize(("copies", "refused"), [(100, True), (85, False)])
-def test_a_nested_stacks_grants_on_its_parents_provider_count_on_the_parents_handler_role(copies, refused):
-    """A nested stack's models on its parent's provider: their grants go in a policy of the nested stack's on the
-    parent's handler role (named from the ARN the parent passes in). Each copy names its source model's ARN (92
-    characters, 95 with its quotes and comma) beside about 1,600 characters of the two policies' other statements: 100
-    copies pass IAM's 10,240 characters; 85 copies take about 9,700, with what is known only at deploy (the nested
-    stack's id, the log group's ARN) about 200 more."""
-    app = cdk.App()
+def app_with_copies_in_a_nested_stack(app: cdk.App, nested_id: str, copies: int) -> cdk.App:
+    """app with a stack whose nested stack copies models (each its own source ARN) on the parent's provider."""
     parent = cdk.Stack(app, "Parent", env=ENV)
     provider = CustomizationProvider.of(parent)
-    models = cdk.NestedStack(parent, "Models")
+    models = cdk.NestedStack(parent, nested_id)
     for number in range(copies):
         CopiedCustomModel(
             models,
@@ -609,9 +603,19 @@ def test_a_nested_stacks_grants_on_its_parents_provider_count_on_the_parents_han
             completion=Completion.no_wait(),
             provider=provider,
         )
+    return app
+
+
+@pytest.mark.parametrize(("copies", "refused"), [(100, True), (85, False)])
+def test_a_nested_stacks_grants_on_its_parents_provider_count_on_the_parents_handler_role(copies, refused):
+    """A nested stack's models on its parent's provider: their grants go in a policy of the nested stack's on the
+    parent's handler role (named from the ARN the parent passes in). Each copy names its source model's ARN (92
+    characters, 95 with its quotes and comma) beside about 1,600 characters of the two policies' other statements: 100
+    copies pass IAM's 10,240 characters; 85 copies take about 9,700, with what is known only at deploy (the nested
+    stack's id, the log group's ARN) about 200 more."""
     synthesizes_unless(
         refused,
-        app,
+        app_with_copies_in_a_nested_stack(cdk.App(), "Models", copies),
         r"ERROR BedrockCustomizationProviderHandlerRole\w+: the role's 2 inline policies take at least 1\d,\d{3} "
         r"characters together; IAM allows 10,240",
     )
@@ -622,24 +626,9 @@ def test_a_nested_template_an_earlier_synth_left_in_the_folder_is_not_counted(tm
     nested stack is renamed, its earlier template stays beside the new one, and is not this app's. 60 copies in each
     fit the parent's handler role; counted twice they would not (see the test above: 100 do not)."""
 
-    def synth_with_copies_in(nested_id: str) -> None:
-        app = cdk.App(outdir=str(tmp_path))
-        parent = cdk.Stack(app, "Parent", env=ENV)
-        provider = CustomizationProvider.of(parent)
-        models = cdk.NestedStack(parent, nested_id)
-        for number in range(60):
-            CopiedCustomModel(
-                models,
-                f"Copy{number}",
-                source_model="arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/"
-                f"abcdefgh{number:04d}",
-                completion=Completion.no_wait(),
-                provider=provider,
-            )
-        app.synth()
-
-    synth_with_copies_in("Team")
-    synth_with_copies_in("Teams")  # the renamed stack's app: Team's template is still in the folder
+    app_with_copies_in_a_nested_stack(cdk.App(outdir=str(tmp_path)), "Team", 60).synth()
+    # The renamed stack's app: Team's template is still in the folder.
+    app_with_copies_in_a_nested_stack(cdk.App(outdir=str(tmp_path)), "Teams", 60).synth()
     assert len(list(tmp_path.glob("*.nested.template.json"))) == 2
 
 
