@@ -10,7 +10,6 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from bedrock_custom_resource import contract
 
 from constructs import Construct
@@ -68,12 +67,14 @@ class ModelSource:
 def _refuse_a_bucket_of_this_app(data: S3Data | None) -> None:
     """CreateCustomModel reads "the Amazon-managed Amazon S3 bucket containing your model artifacts" only (botocore's
     modelSourceConfig), the one SageMaker AI wrote to: never a bucket this app makes, nor an upload of it."""
-    made_here = data is not None and (isinstance(data.bucket, s3.Bucket) or data.uploaded_by is not None)
-    if made_here:
+    if data is None or data.bucket is None:
+        return
+    if data.uploaded_by is not None or cdk.Resource.is_owned_resource(data.bucket):
         raise ValueError(
-            "source: a bucket this app makes or uploads to; CreateCustomModel imports a SageMaker AI-trained model "
-            "only from the Amazon-managed bucket SageMaker AI wrote it to (ModelSource.from_uri('s3://customer-escrow-"
-            "...')). Import open-weight files with ImportedModel"
+            f"source: bucket {data.bucket.node.path} (key {data.key!r}) is one this app makes or uploads to; "
+            "CreateCustomModel imports a SageMaker AI-trained model only from the Amazon-managed bucket SageMaker AI "
+            "wrote it to (ModelSource.from_uri('s3://customer-escrow-...')). Import open-weight files with "
+            "ImportedModel"
         )
 
 

@@ -166,8 +166,10 @@ class TestImportedCustomModel:
         bucket = s3.Bucket(stack, "Models")
         (tmp_path / "model.safetensors").write_bytes(b"weights")
         uploaded = S3Data.from_local_folder(stack, "Upload", str(tmp_path), bucket=bucket, key="nova/")
-        for number, data in enumerate((S3Data.from_bucket(bucket, "nova/"), uploaded)):
-            with pytest.raises(ValueError, match=r"^source: a bucket this app makes or uploads to; CreateCustomModel"):
+        from_l1 = s3.Bucket.from_cfn_bucket(s3.CfnBucket(stack, "L1Models"))
+        for number, data in enumerate((S3Data.from_bucket(bucket, "nova/"), uploaded, S3Data.from_bucket(from_l1))):
+            refused = r"^source: bucket TestStack/[\w/@]+ \(key '(nova/)?'\) is one this app makes or uploads to; "
+            with pytest.raises(ValueError, match=refused):
                 ImportedCustomModel(stack, f"Imported{number}", source=ModelSource.from_s3(data))
             assert stack.node.try_find_child(f"Imported{number}") is None
         escrow = s3.Bucket.from_bucket_name(stack, "Escrow", "customer-escrow-123456789012-smtj-a1b2c3")
