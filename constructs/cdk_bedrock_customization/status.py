@@ -108,21 +108,24 @@ class Row:
 
     @property
     def in_progress(self) -> bool:
-        return (
-            self.cloudformation_status.endswith("_IN_PROGRESS")
-            or self.status in IN_PROGRESS
-            or self.update_status in IN_PROGRESS
-            or self.temporary
-        )
+        moving = self.status in IN_PROGRESS or self.update_status in IN_PROGRESS or self.temporary
+        return self.cloudformation_status.endswith("_IN_PROGRESS") or (moving and not self.left_the_stack)
+
+    @property
+    def left_the_stack(self) -> bool:
+        """Deleted, or kept outside the stack by its policy: what Bedrock says of it no longer moves or fails the
+        stack (a job its Delete stopped is Stopped; one RETAIN kept runs on)."""
+        return self.cloudformation_status in ("DELETE_COMPLETE", "DELETE_SKIPPED")
 
     @property
     def failed(self) -> bool:
         """Failed as CloudFormation or Bedrock says (a status the handler takes for a failure of its kind, a Stopped
         customization job too), or named by an ARN that could not be read (an AccessDenied, say): nothing can be said
         of it, so nothing is settled."""
+        failed_in_bedrock = bool({self.status, self.update_status} & _failed_statuses(self.arn_type))
         return (
             self.cloudformation_status.endswith("_FAILED")
-            or bool({self.status, self.update_status} & _failed_statuses(self.arn_type))
+            or (failed_in_bedrock and not self.left_the_stack)
             or self.unread
         )
 
@@ -166,7 +169,9 @@ class Snapshot:
 
     @property
     def busy(self) -> bool:
-        return bool(self.in_progress or self.waiting or self.stack_status.endswith("_IN_PROGRESS"))
+        # REVIEW_IN_PROGRESS: a change set made and not executed, which nothing moves on from until someone does.
+        moving = self.stack_status.endswith("_IN_PROGRESS") and self.stack_status != "REVIEW_IN_PROGRESS"
+        return bool(self.in_progress or self.waiting or moving)
 
     @property
     def stack_failed(self) -> bool:

@@ -797,10 +797,11 @@ def test_a_failed_nested_stack_and_its_failed_wait_condition_are_shown_and_exit_
 
 
 def test_a_stopped_customization_job_has_failed(bedrock, cloudformation, clients, one_job):
-    """A job that Stopped made no model: the handler fails its resource (README, "Waiting for the job")."""
+    """A job that Stopped made no model: the handler fails its resource (README, "Waiting for the job"); so does a
+    job not waited for (its resource made) that was stopped since."""
     arn, _ = one_job
     bedrock.set_job_status(arn, "Stopped")
-    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn, "DELETE_SKIPPED")])
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn, "CREATE_COMPLETE")])
 
     snapshot = status.read_stack(clients, STACK, now=lambda: NOW)
 
@@ -847,6 +848,29 @@ def test_a_watched_delete_ends_exit_0_once_the_stack_is_deleted(bedrock, cloudfo
     assert cli.status_command(STACK, True, 30, None, None, None, sleep=slept.append) == 0
     cloudformation.stubber.assert_no_pending_responses()
     assert slept == [30]
+    assert capsys.readouterr().out.endswith("nothing in progress\n\n")
+
+
+@pytest.mark.parametrize(("job_status", "kept_as"), [("Stopped", "DELETE_COMPLETE"), ("InProgress", "DELETE_SKIPPED")])
+def test_a_watched_delete_ends_exit_0_whatever_bedrock_says_of_what_left_the_stack(
+    bedrock, cloudformation, one_job, command_clients, capsys, job_status, kept_as
+):
+    """With DESTROY the job's Delete stops it (Stopped, yet the delete succeeded); with RETAIN it runs on outside the
+    stack (DELETE_SKIPPED): neither fails nor holds up the stack's delete."""
+    arn, _ = one_job
+    bedrock.set_job_status(arn, job_status)
+    cloudformation.expect_read([Resource("Model", kinds.JOB.resource_type, arn, kept_as)], "DELETE_COMPLETE")
+
+    assert cli.status_command(STACK, True, 30, None, None, None, sleep=pytest.fail) == 0
+    assert "0 in progress, 0 failed" in capsys.readouterr().out
+
+
+def test_a_watch_of_a_stack_whose_change_set_is_not_executed_ends(cloudformation, command_clients, capsys):
+    """REVIEW_IN_PROGRESS: a stack "with an expected StackId but without any templates or resources" (CloudFormation's
+    stack status codes) stays so until its change set is executed: nothing to wait for."""
+    cloudformation.expect_read([], "REVIEW_IN_PROGRESS")
+
+    assert cli.status_command(STACK, True, 30, None, None, None, sleep=pytest.fail) == 0
     assert capsys.readouterr().out.endswith("nothing in progress\n\n")
 
 
