@@ -181,7 +181,8 @@ class Snapshot:
 
     @property
     def unknown(self) -> list[Row]:
-        return [row for row in self.rows if row.temporary]
+        """Rows that could not be read for now, and whose reading counts (not one that left the stack)."""
+        return [row for row in self.rows if row.temporary and not row.left_the_stack]
 
     @property
     def in_progress(self) -> list[Row]:

@@ -865,6 +865,24 @@ def test_a_watched_delete_ends_exit_0_whatever_bedrock_says_of_what_left_the_sta
     assert "0 in progress, 0 failed" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("kept_as", ["DELETE_COMPLETE", "DELETE_SKIPPED"])
+def test_a_watched_delete_ends_exit_0_though_a_read_of_what_left_the_stack_was_throttled(
+    cloudformation, monkeypatch, capsys, kept_as
+):
+    """A throttled read may pass (botocore's standard retry checkers), and of what left the stack it no longer
+    counts: the stack is DELETE_COMPLETE."""
+    bedrock = boto3.client("bedrock", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubbed = Stubber(bedrock)
+    stubbed.add_client_error("get_model_customization_job", "ThrottlingException", "Rate exceeded", 429)
+    cloudformation.expect_read([Resource("Model", kinds.JOB.resource_type, JOB_ARN, kept_as)], "DELETE_COMPLETE")
+    clients = status.Clients(cloudformation.client, bedrock, None)
+    monkeypatch.setattr(status, "make_clients", lambda region=None, profile=None: clients)
+
+    with stubbed:
+        assert cli.status_command(STACK, True, 30, None, None, None, sleep=pytest.fail) == 0
+    assert "0 in progress, 0 failed" in capsys.readouterr().out
+
+
 def test_a_watch_of_a_stack_whose_change_set_is_not_executed_ends(cloudformation, command_clients, capsys):
     """REVIEW_IN_PROGRESS: a stack "with an expected StackId but without any templates or resources" (CloudFormation's
     stack status codes) stays so until its change set is executed: nothing to wait for."""
