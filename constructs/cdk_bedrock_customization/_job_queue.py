@@ -9,9 +9,11 @@ import aws_cdk as cdk
 import jsii
 from bedrock_custom_resource import contract
 
+import constructs
 from constructs import Construct, IConstruct
 
 UNWAITED_JOBS_WARNING_ID = "cdk-bedrock-customization:unwaitedJobsBeyondConcurrencyLimit"
+NESTED_JOBS_WARNING_ID = "cdk-bedrock-customization:nestedStacksJobsBeyondConcurrencyLimit"
 POLLING_WARNING_ID = "cdk-bedrock-customization:jobLongerThanTotalTimeout"
 # The jobs a deployment can poll, by resource type, in the polling warning's order: whether Bedrock can stop them.
 STOPPABLE = {contract.CUSTOMIZATION_JOB: "customization", contract.MODEL_EVALUATION: "evaluation"}
@@ -33,6 +35,7 @@ class JobQueue:
         queue = _QUEUES.get(stack)
         if queue is None:
             queue = _QUEUES[stack] = cls(anchor, max_concurrent_jobs, total_timeout)
+            _join_its_family(stack, queue)
         else:
             queue._lower_limit(max_concurrent_jobs)
             if total_timeout.to_seconds(integral=False) < queue.total_timeout.to_seconds(integral=False):
@@ -47,6 +50,7 @@ class JobQueue:
         # limit it was ordered under.
         self._waited: dict[str, list[tuple[cdk.CfnResource, cdk.CfnResource, int]]] = {}
         self._unwaited: dict[str, int] = {}  # the jobs of each kind not waited for
+        self._own_limits: dict[str, int] = {}  # the kinds with a limit of their own
         self._polled: set[str] = set()  # the resource types of the stack's polled jobs
 
     def order(self, kind: str, start: cdk.CfnResource, end: cdk.CfnResource | None, limit: int | None = None) -> None:
@@ -56,6 +60,8 @@ class JobQueue:
 
         Dependencies, not logical ids: adding a model changes no other resource's id.
         """
+        if limit is not None:
+            self._own_limits[kind] = limit
         limit = limit or self.max_concurrent_jobs
         ordered = self._waited.setdefault(kind, [])
         if end is None:
@@ -73,6 +79,18 @@ class JobQueue:
                 "goes on after its deployment ends, so no later one can wait for it. Bedrock refuses jobs beyond the "
                 "account's quota (ServiceQuotaExceededException).",
             )
+
+    def kinds(self) -> set[str]:
+        return {*self._waited, *self._unwaited}
+
+    def limit_of(self, kind: str) -> int:
+        """The limit of a kind: its own (imports: one at a time), or the stack's max_concurrent_jobs."""
+        return self._own_limits.get(kind, self.max_concurrent_jobs)
+
+    def at_most_at_once(self, kind: str, limit: int) -> int:
+        """How many jobs of a kind this stack may run at once under limit: its waited ones up to it, and every one
+        not waited for."""
+        return min(len(self._waited.get(kind, [])), limit) + self._unwaited.get(kind, 0)
 
     def _lower_limit(self, limit: int) -> None:
         """Hold the stack to a lower limit (another provider's): the jobs ordered under a higher one wait as if
@@ -132,3 +150,40 @@ class _PollingLimitWarning:
 
 
 _QUEUES: weakref.WeakKeyDictionary[cdk.Stack, JobQueue] = weakref.WeakKeyDictionary()
+# The queues of a top-level stack and of its nested stacks, which one stack operation deploys side by side.
+_FAMILIES: weakref.WeakKeyDictionary[cdk.Stack, list[JobQueue]] = weakref.WeakKeyDictionary()
+
+
+def _join_its_family(stack: cdk.Stack, queue: JobQueue) -> None:
+    top = stack
+    while top.nested:
+        parent = top.nested_stack_parent
+        assert parent is not None  # a nested stack has one
+        top = parent
+    family = _FAMILIES.setdefault(top, [])
+    if not family:
+        top.node.add_validation(_NestedStacksJobs(top, family))
+    family.append(queue)
+
+
+@jsii.implements(constructs.IValidation)
+class _NestedStacksJobs:
+    """At synth: a warning when the jobs of a stack and of its nested stacks, each ordered in its own stack, may run
+    more of a kind at once than its limit (a nested stack deploys within its parent's operation, beside its jobs)."""
+
+    def __init__(self, top: cdk.Stack, family: list[JobQueue]) -> None:
+        self._top, self._family = top, family
+
+    def validate(self) -> list[str]:
+        for kind in sorted({kind for queue in self._family for kind in queue.kinds()}):
+            limit = min(queue.limit_of(kind) for queue in self._family)
+            each = [queue.at_most_at_once(kind, limit) for queue in self._family]
+            if sum(each) > limit and sum(1 for at_once in each if at_once) > 1:
+                cdk.Annotations.of(self._top).add_warning_v2(
+                    NESTED_JOBS_WARNING_ID,
+                    f"This stack's {KIND_NOUNS[kind]} and its nested stacks' may run {sum(each)} at once, above the "
+                    f"limit of {limit}: each stack orders its own, and a nested stack deploys beside its parent's. "
+                    "Give each stack its share (CustomizationProvider.of(stack, max_concurrent_jobs=...)), or make "
+                    "the nested stack depend on its parent's jobs.",
+                )
+        return []

@@ -20,6 +20,7 @@ from cdk_bedrock_customization import (
     ProviderKind,
     S3Data,
 )
+from cdk_bedrock_customization._job_queue import NESTED_JOBS_WARNING_ID
 from cdk_bedrock_customization.provider import UNWAITED_JOBS_WARNING_ID
 
 from .conftest import ENV, custom_model
@@ -148,6 +149,32 @@ def test_an_import_not_waited_for_beside_customization_jobs_alone_does_not_warn(
     add_models(stack, bucket, [Completion.event_driven()] * 2)
     ImportedModel(stack, "Import", model_data=S3Data.from_bucket(bucket, "weights/"), completion=Completion.no_wait())
     assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("at once"))
+
+
+def nested_jobs_warnings(stack: cdk.Stack) -> list[Any]:
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("nested stacks'"))
+    return [w for w in warnings if NESTED_JOBS_WARNING_ID in json.dumps(w.entry.data)]
+
+
+def test_jobs_of_a_stack_and_its_nested_stack_warn_when_together_they_can_exceed_the_limit(stack, bucket):
+    """A nested stack deploys within its parent's operation, beside the parent's jobs, each stack ordering its own
+    (an outside review: two waited jobs in each ran four at once against a quota of two)."""
+    add_models(stack, bucket, [Completion.event_driven()] * 2)
+    nested = cdk.NestedStack(stack, "Team")
+    add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
+    (warning,) = nested_jobs_warnings(stack)
+    assert warning.id == "/TestStack"
+    assert "customization jobs and its nested stacks' may run 4 at once, above the limit of 2" in json.dumps(
+        warning.entry.data
+    )
+
+
+def test_jobs_of_a_nested_stack_within_the_limit_with_its_parents_do_not_warn(stack, bucket):
+    add_models(stack, bucket, [Completion.event_driven()])
+    nested = cdk.NestedStack(stack, "Team")
+    add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()])
+    ImportedModel(nested, "Import", model_data=S3Data.from_bucket(bucket, "weights/"))  # imports: a quota of their own
+    assert nested_jobs_warnings(stack) == []
 
 
 def test_no_warning_while_the_limit_holds(stack, bucket):
