@@ -231,7 +231,7 @@ def _refuse_unpassable_role(role_arn: str | None) -> None:
     # A name prefix (a pattern not ending in /*) is of roles with the path /: IAM's * would also match a path.
     of_another_path = not prefix.endswith("/") and "/" in (role_arn or "")[len(prefix) :]
     if passable and role_arn and (not role_arn.startswith(prefix) or of_another_path):
-        # The pattern first: the single-function provider's reason keeps 256 characters.
+        # The pattern first: the single-function provider's reason keeps the first 200 characters.
         raise ValueError(
             f"roleArn: this provider passes to Bedrock only roles matching {passable} (the provider stack's role "
             f"path or name prefix), not {role_arn!r}"
@@ -867,12 +867,12 @@ def _given_name_held_message(
     """Why a name you gave, held by a resource of this configuration, cannot be taken, and what to do."""
     renamed = desired.other_logical_id_of_this_stack(tags)
     if renamed is not None:
-        # A construct renamed: another name would make (train, buy) a second one. The ways out first: the
-        # single-function provider's reason keeps 256 characters.
+        # A construct renamed: another name would make (train, buy) a second one. The way out first: the
+        # single-function provider's reason keeps the first 200 characters (crhelper's 256, less the note of the cut).
         return (
-            f"Nothing was created. If this is {renamed} renamed, keep its logical id (override_logical_id, or the old "
-            f"key): another name would make a second {kind.noun}. {kind.name_member}: {name!r} is held by "
-            f"{kind.noun} {arn}, which has this configuration but {why_not}."
+            f"Nothing was created. If this is {renamed} renamed, keep its logical id (override_logical_id): a new name "
+            f"makes a second {kind.noun}. {kind.name_member}: {name!r} is held by {kind.noun} {arn}, which has this "
+            f"configuration but {why_not}. A models file's entry keeps its logical id with its key."
         )
     # Another resource's cannot be deleted by this one; one that cannot be used, where Bedrock allows it, can.
     or_delete = "" if held else f", or delete that {kind.noun} if Bedrock allows it (a job cannot be deleted)"

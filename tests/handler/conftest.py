@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from bedrock_custom_resource import aws, environment, index, notifier
+from bedrock_custom_resource.responses import bounded_reason
+from bedrock_single_function import provider as single_function_provider
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 from cdk_bedrock_customization.emulation.shared_loader import shared_botocore_loader
 from moto import mock_aws
@@ -238,6 +240,12 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+
+
+def kept_by_a_single_function_provider(message: str) -> str:
+    """What a single-function provider's FAILED response keeps of a failure's message: crhelper's 256 characters,
+    ending with a note when cut."""
+    return bounded_reason(message, single_function_provider.MAX_REASON_CHARACTERS)
 
 
 # When the stack operation that a request belongs to began, unless a test says otherwise: before anything a test

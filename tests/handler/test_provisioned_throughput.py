@@ -12,7 +12,7 @@ from bedrock_custom_resource.contract import InvalidProperties
 from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
-from .conftest import CloudFormationEvents, active_model
+from .conftest import CloudFormationEvents, active_model, kept_by_a_single_function_provider
 from .serving_helpers import create, create_until, poll, throughput_properties
 
 RESOURCE_TYPE = "Custom::BedrockProvisionedModelThroughput"
@@ -516,10 +516,9 @@ def test_a_committed_throughput_under_a_new_logical_id_beside_this_stacks_own_bu
     with pytest.raises(provisioned_throughput.CommitmentInForce, match=r"^Nothing was bought\. If this is Model") as e:
         index.on_event(events.create(committed, logical_id="ServingProduction"))
     assert first in str(e.value) and "(Model) of the same model" in str(e.value)
-    # Both ways out within the 256 characters a single-function provider's reason keeps, for a held logical id of up
-    # to 64 characters (this one has 5).
-    ways_out_end = str(e.value).index("provisioned_model_name") + len("provisioned_model_name")
-    assert ways_out_end + 64 - len("Model") <= 256
+    # Both ways out in what a single-function provider's reason keeps, for a held logical id of 64 characters.
+    kept = kept_by_a_single_function_provider(str(e.value).replace("Model", "M" * 64))
+    assert "keep its logical id (override_logical_id); if a second one, name it (provisioned_model_name)." in kept
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
 
     named = index.on_event(events.create({**committed, "provisionedModelName": "second"}, logical_id="Second"))
@@ -546,12 +545,12 @@ def test_a_committed_throughput_beside_this_stacks_own_is_refused_while_the_stac
     monkeypatch.setattr(index, "_events_newest_first", unreadable)
     with pytest.raises(provisioned_throughput.CommitmentInForce) as e:
         index.on_event(events.create(committed, logical_id="ServingProduction"))
-    # A rename's way out first (another name would buy a second term), all within the 256 characters a
-    # single-function provider's reason keeps, for a held logical id of up to 64 characters (this one has 5).
+    # A rename's way out first (another name would buy a second term), both in what a single-function provider's
+    # reason keeps, for a held logical id of 64 characters; then why the events were needed, and the refusal.
     message = str(e.value)
     assert message.startswith("Nothing was bought. If this is Model renamed, keep its logical id (override_logical_id")
-    ways_out_end = message.index("provisioned_model_name") + len("provisioned_model_name")
-    assert ways_out_end + 64 - len("Model") <= 256 and refusal in message
+    kept = kept_by_a_single_function_provider(message.replace("Model", "M" * 64))
+    assert "if a second one, name it (provisioned_model_name)." in kept and refusal in message
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
     named = index.on_event(events.create({**committed, "provisionedModelName": "second"}, logical_id="Second"))
     assert named["PhysicalResourceId"] != first
