@@ -841,7 +841,9 @@ def client_request_token(fingerprint: str, names: Mapping[str, str]) -> str:
 # Far deeper than any request (a knowledge base's filter nests a few andAll or orAll levels), and far shallower than
 # Python's recursion limit, which _conform's walk of a shape that recurses (RetrievalFilter) would reach.
 MAX_NESTING = 100
-_LONG_PATH = 200  # characters of the start of a path too deep that its problem shows (and half as many of its end)
+# Characters of the start of a path too deep that its problem shows (and half as many of its end): with the problem,
+# within the 200 characters a single-function provider's reason keeps.
+_LONG_PATH = 60
 
 
 def _join(path: str, member: Any) -> str:
@@ -917,7 +919,7 @@ def _conform(
         return value
     if depth > MAX_NESTING:
         shown = path if len(path) <= 2 * _LONG_PATH else f"{path[:_LONG_PATH]}...{path[-_LONG_PATH // 2 :]}"
-        problems.append(f"{shown}: nested deeper than {MAX_NESTING} levels")
+        problems.append(f"{shown}: nested more than {MAX_NESTING} levels deep in the request")
         return value
     kind = shape.type_name
     if kind == "blob":

@@ -30,6 +30,7 @@ from .conftest import (
     CloudFormationEvents,
     distillation_properties,
     fine_tuning_properties,
+    kept_by_a_single_function_provider,
     rft_properties,
 )
 from .test_imported_model import import_properties
@@ -346,8 +347,11 @@ def test_a_shape_of_itself_nested_too_deep_is_refused_naming_it():
     # The two filters of the andAll list reached at that depth, each with its own path.
     assert len(set(problems)) == len(problems) == 2
     for problem in problems:
-        assert problem.startswith("inferenceConfig.ragConfigs[0].knowledgeBaseConfig.retrieveConfig.")
-        assert problem.endswith(": nested deeper than 100 levels")
+        assert problem.startswith("inferenceConfig.ragConfigs[0].knowledgeBaseConfig.retrieveCo...")
+        assert problem.endswith(": nested more than 100 levels deep in the request")
+    # The path cut in its middle: the problem stays in what a single-function provider's reason keeps.
+    reason = str(contract.InvalidProperties(contract.MODEL_EVALUATION, problems[:1]))
+    assert kept_by_a_single_function_provider(reason).endswith("nested more than 100 levels deep in the request")
 
 
 def test_deep_nesting_inside_a_list_and_a_map():
