@@ -14,6 +14,7 @@ import weakref
 from typing import Any
 
 import aws_cdk as cdk
+from bedrock_custom_resource import contract
 
 from ._requests import STRING_TOKEN_MARKERS
 
@@ -38,16 +39,19 @@ def is_jsii_object(value: Any) -> bool:
     return hasattr(value, "__jsii_ref__") or hasattr(kind, "__jsii_type__") or hasattr(kind, "__jsii_ifaces__")
 
 
-def refuse_what_json_cannot_hold(value: Any, path: str = "") -> None:
+def refuse_what_json_cannot_hold(value: Any, path: str = "", depth: int = 0) -> None:
     """Raise, naming its path, for a value that JSON (and so the jsii kernel, and a template) cannot hold: NaN or an
     infinity, which would crash the kernel, or a Python object that is not a token (bytes, or a tuple, which the
-    kernel cannot pass either)."""
+    kernel cannot pass either); or one nested deeper than the contract takes, which the kernel would resolve into a
+    RecursionError or a "circular reference"."""
+    if depth > contract.MAX_NESTING:
+        raise ValueError(f"{path[:60]}...: nested more than {contract.MAX_NESTING} levels deep")
     if isinstance(value, dict):
         for key, item in value.items():
-            refuse_what_json_cannot_hold(item, f"{path}.{key}" if path else str(key))
+            refuse_what_json_cannot_hold(item, f"{path}.{key}" if path else str(key), depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            refuse_what_json_cannot_hold(item, f"{path}[{index}]")
+            refuse_what_json_cannot_hold(item, f"{path}[{index}]", depth + 1)
     elif (isinstance(value, float) and not math.isfinite(value)) or not (
         (isinstance(value, (str, float, *_LITERAL_TYPES)) and not isinstance(value, tuple)) or is_jsii_object(value)
     ):

@@ -476,6 +476,24 @@ class TestBadInput:
                 customization=Customization.reinforcement_fine_tuning(grader, hyper_parameters=hyper_parameters),
             )
 
+    def test_rft_hyperparameters_nested_too_deep_are_refused_naming_them(self, stack, bucket):
+        """The kernel resolved them first: a "circular reference" from about 200 levels, a RecursionError beyond (an
+        outside review's fuzzing); the handler's contract refuses the same."""
+        grader = lambda_.Function.from_function_arn(
+            stack, "Grader", "arn:aws:lambda:us-east-1:123456789012:function:grader"
+        )
+        deep: list[Any] = []
+        for _ in range(900):
+            deep = [deep]
+        refused = r"^customizationConfig\.rftConfig\.hyperParameters\.epochCount\[0\].*: nested more than 100 levels"
+        with pytest.raises(ValueError, match=refused):
+            model(
+                stack,
+                bucket,
+                customization=Customization.reinforcement_fine_tuning(grader, hyper_parameters={"epochCount": deep}),
+            )
+        assert stack.node.try_find_child("Model") is None
+
     def test_bad_teacher(self, stack, bucket):
         with pytest.raises(InvalidProperties, match=r"teacherModelIdentifier: 'gpt' does not match"):
             model(stack, bucket, customization=Customization.distillation("gpt"))
