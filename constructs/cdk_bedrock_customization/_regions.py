@@ -45,17 +45,22 @@ def partition_of(region: str) -> str | None:
     return None
 
 
-def another_partition_problem(scope: Construct, arn: str, what: str) -> str | None:
-    """What is wrong with arn if it is of another partition than scope's stack's Region (None: the same, or unknown)."""
+def another_partition_problem(scope: Construct, arn: str, what: str, source: object = None) -> str | None:
+    """What is wrong with arn if it is of another partition than scope's stack's Region (None: the same, or unknown).
+    source: what gave arn; a construct's ARN that is a token is of its stack's Region's partition, when known."""
     partition = arn.split(":")[1] if arn.startswith("arn:") and arn.count(":") >= 5 else ""
+    if is_unresolved(arn) and isinstance(source, Construct):
+        source_region = cdk.Stack.of(source).region
+        partition = "" if is_unresolved(source_region) else partition_of(source_region) or ""
     if not partition or is_unresolved(partition):
         return None
     stack_region = cdk.Stack.of(scope).region
     expected = None if is_unresolved(stack_region) else partition_of(stack_region)
     if expected is None or partition == expected:
         return None
+    named = repr(source.node.path if isinstance(source, Construct) and is_unresolved(arn) else arn)
     return (
-        f"{arn!r} is {what} of partition {partition}, and this stack deploys to {stack_region}, of partition "
+        f"{named} is {what} of partition {partition}, and this stack deploys to {stack_region}, of partition "
         f"{expected}, which shares nothing with it"
     )
 
@@ -63,7 +68,7 @@ def another_partition_problem(scope: Construct, arn: str, what: str) -> str | No
 def another_region_problem(scope: Construct, arn: str, what: str, remedy: str, source: object = None) -> str | None:
     """What is wrong with arn if it is of another partition or Region than scope's stack's: what it is ("a model"),
     what to do."""
-    of_another_partition = another_partition_problem(scope, arn, what)
+    of_another_partition = another_partition_problem(scope, arn, what, source)
     if of_another_partition is not None:
         return of_another_partition
     region = another_region(scope, arn, source)

@@ -84,7 +84,7 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         self.completion = completion or DEFAULT_COMPLETION
         use = self.provider.use(scope)
         source_arn = source_model if isinstance(source_model, str) else source_model.model_arn
-        of_another_partition = another_partition_problem(scope, source_arn, "a model")
+        of_another_partition = another_partition_problem(scope, source_arn, "a model", source_model)
         if of_another_partition is not None:  # a copy crosses Regions, never partitions
             raise ValueError(f"source_model: {of_another_partition}")
         properties = _requests.model_copy(

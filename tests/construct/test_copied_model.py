@@ -238,6 +238,25 @@ def test_a_source_of_another_partition_is_refused_naming_it(region, source) -> N
     assert stack.node.try_find_child("Copy") is None
 
 
+def test_a_model_of_a_stack_of_another_partition_is_refused_as_the_source_naming_it() -> None:
+    """Its ARN is a token; its stack's Region tells its partition."""
+    app = cdk.App()
+    east = cdk.Stack(app, "Source", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    bucket = s3.Bucket.from_bucket_name(east, "Data", "training-data")
+    trained = CustomModel(
+        east,
+        "Trained",
+        base_model="amazon.nova-micro-v1:0:128k",
+        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
+        output_data=S3Data.from_bucket(bucket, "output/"),
+    )
+    gov = cdk.Stack(app, "Gov", env=cdk.Environment(account="123456789012", region="us-gov-west-1"))
+    refused = r"^source_model: 'Source/Trained' is a model of partition aws, and this stack deploys to us-gov-west-1"
+    with pytest.raises(ValueError, match=refused):
+        CopiedCustomModel(gov, "Copy", source_model=trained)
+    assert gov.node.try_find_child("Copy") is None
+
+
 def test_a_base_model_of_another_partition_is_refused_naming_it() -> None:
     """The Region alone matched: us-gov-west-1 is the stack's, but the ARN's partition is aws."""
     stack = cdk.Stack(cdk.App(), "Gov", env=cdk.Environment(account="123456789012", region="us-gov-west-1"))
