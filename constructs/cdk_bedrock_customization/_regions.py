@@ -85,3 +85,11 @@ def refuse_another_region(
     problem = another_region_problem(scope, arn, what, remedy, source)
     if problem is not None:
         raise ValueError(f"{parameter}: {problem}")
+
+
+def refuse_another_partition(scope: Construct, parameter: str, arn: str, what: str) -> None:
+    """Refuse arn, of another partition than scope's stack's Region, naming parameter: IAM refuses a policy that names
+    it (MalformedPolicyDocument), and Bedrock cannot reach it."""
+    problem = another_partition_problem(scope, arn, what)
+    if problem is not None:
+        raise ValueError(f"{parameter}: {problem}")

@@ -18,7 +18,7 @@ from bedrock_custom_resource.lifecycle import STACK_TAG
 
 from constructs import Construct, IConstruct, IDependable
 
-from ._regions import refuse_another_region
+from ._regions import refuse_another_partition, refuse_another_region
 from ._requests import tag_list
 from ._tokens import attribute, is_unresolved
 
@@ -246,6 +246,7 @@ class ServiceRoleUser:
         if given is None:
             return None
         arn = str(attribute(given, "role_arn"))
+        refuse_another_partition(cast(Construct, self), "role", arn, "a role")
         made = _OWN_ROLES.get(arn)
         if made is None:
             return arn

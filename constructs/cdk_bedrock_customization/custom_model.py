@@ -20,7 +20,7 @@ from ._local_datasets import ship_local_datasets
 from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
 from ._prop_types import check_prop_types
-from ._regions import refuse_another_region
+from ._regions import refuse_another_partition, refuse_another_region
 from ._resource import (
     MODEL_KEY_ACTIONS,
     AwaitedJob,
@@ -34,7 +34,7 @@ from ._resource import (
     refusal_leaves_nothing,
     use_model_key,
 )
-from ._tokens import is_unresolved
+from ._tokens import attribute, is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
@@ -120,6 +120,9 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         customization = customization or Customization.fine_tuning()
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         _refuse_models_bedrock_would_not_take(scope, base_model_id, customization.teacher, base_model)
+        if customization.grader is not None:
+            grader_arn = str(attribute(customization.grader, "function_arn"))
+            refuse_another_partition(scope, "customization", grader_arn, "a grader function")
         super().__init__(scope, construct_id)
         #: The foundation model this model customizes, through the models it continues training.
         self.foundation_model: str = (

@@ -17,6 +17,7 @@ from constructs import Construct
 from . import _requests
 from ._nag import acknowledge, wildcard_resources
 from ._prop_types import check_prop_types, check_types
+from ._regions import refuse_another_partition
 from ._resource import (
     MODEL_KEY_ACTIONS,
     Grants,
@@ -118,6 +119,8 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         """
         check_prop_types(ImportedCustomModel.__init__, locals())  # before anything is made
         _refuse_a_bucket_of_this_app(source.s3_data)
+        if source.model_package_arn is not None:
+            refuse_another_partition(scope, "source", source.model_package_arn, "a model package")
         kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         super().__init__(scope, construct_id)
         self.provider = provider or CustomizationProvider.of(scope)

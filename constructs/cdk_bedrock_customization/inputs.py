@@ -20,6 +20,7 @@ from constructs import Construct, IDependable
 
 from . import _requests
 from ._prop_types import check_prop_types, check_types
+from ._regions import refuse_another_partition
 from ._resource import Grants, key_itself
 from ._tokens import STRING_TOKEN, attribute, is_unresolved
 from .datasets import check_quota_overrides
@@ -165,6 +166,7 @@ class S3Data:
     def _allow(self, scope: Construct, grants: Grants, actions: list[str], *, write: bool, folder: bool) -> list[str]:
         # Explicit statements rather than IBucket.grant_read: no s3:GetObject*/List* wildcards.
         bucket_arn, key_arn = _bucket_facts(self._bucket(scope))
+        refuse_another_partition(scope, "S3Data", bucket_arn, "a bucket")
         pattern = self._objects(folder)
         objects = f"{bucket_arn}/{pattern}"
         grants.allow(actions, [objects])

@@ -8,10 +8,20 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
-from cdk_bedrock_customization import Completion, CopiedCustomModel, CustomModel, S3Data
+from cdk_bedrock_customization import (
+    Completion,
+    CopiedCustomModel,
+    Customization,
+    CustomModel,
+    ImportedCustomModel,
+    ModelSource,
+    S3Data,
+)
 
 from .conftest import resources_of_type, role_statements
 
@@ -272,6 +282,64 @@ def test_a_base_model_of_another_partition_is_refused_naming_it() -> None:
             training_data=S3Data.from_bucket(bucket, "train.jsonl"),
             output_data=S3Data.from_bucket(bucket, "output/"),
         )
+
+
+GOV = cdk.Environment(account="123456789012", region="us-gov-west-1")
+# Of partition aws, though naming the Region us-gov-west-1 (of aws-us-gov).
+ROLE_OF_AWS = "arn:aws:iam::123456789012:role/svc"
+PACKAGE_OF_AWS = "arn:aws:sagemaker:us-gov-west-1:123456789012:model-package/p/1"
+GRADER_OF_AWS = "arn:aws:lambda:us-gov-west-1:123456789012:function:g"
+
+
+def _tuned_in(stack: cdk.Stack, **props: Any) -> None:
+    bucket = s3.Bucket(stack, "Data")
+    defaults: dict[str, Any] = {
+        "base_model": "amazon.nova-micro-v1:0:128k",
+        "training_data": S3Data.from_bucket(bucket, "train.jsonl"),
+        "output_data": S3Data.from_bucket(bucket, "output/"),
+    }
+    CustomModel(stack, "Tuned", **(defaults | props))
+
+
+@pytest.mark.parametrize(
+    ("make", "refused"),
+    [
+        (
+            lambda stack: _tuned_in(stack, role=iam.Role.from_role_arn(stack, "R", ROLE_OF_AWS)),
+            f"^role: '{re.escape(ROLE_OF_AWS)}' is a role of partition aws, ",
+        ),
+        (
+            lambda stack: _tuned_in(
+                stack, training_data=S3Data.from_bucket(s3.Bucket.from_bucket_arn(stack, "B", "arn:aws:s3:::theirs"))
+            ),
+            r"^S3Data: 'arn:aws:s3:::theirs' is a bucket of partition aws, ",
+        ),
+        (
+            lambda stack: ImportedCustomModel(
+                stack, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_OF_AWS)
+            ),
+            f"^source: '{re.escape(PACKAGE_OF_AWS)}' is a model package of partition aws, ",
+        ),
+        (
+            lambda stack: _tuned_in(
+                stack,
+                base_model="amazon.nova-2-lite-v1:0:256k",
+                customization=Customization.reinforcement_fine_tuning(
+                    lambda_.Function.from_function_arn(stack, "G", GRADER_OF_AWS)
+                ),
+            ),
+            f"^customization: '{re.escape(GRADER_OF_AWS)}' is a grader function of partition aws, ",
+        ),
+    ],
+    ids=["role", "bucket", "model package", "grader"],
+)
+def test_an_arn_of_another_partition_that_iam_would_name_is_refused_naming_it(make, refused) -> None:
+    """IAM refuses a policy naming another partition's resource (MalformedPolicyDocument: Partition "aws" is not valid
+    for resource), and Bedrock cannot reach it: in a us-gov-west-1 stack (aws-us-gov), an arn:aws: role, bucket, model
+    package or grader function."""
+    stack = cdk.Stack(cdk.App(), "Gov", env=GOV)
+    with pytest.raises(ValueError, match=refused):
+        make(stack)
 
 
 def test_a_key_of_another_region_is_refused_naming_it(stack) -> None:
