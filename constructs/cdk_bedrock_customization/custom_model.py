@@ -119,10 +119,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         customization = customization or Customization.fine_tuning()
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
-        _refuse_models_bedrock_would_not_take(scope, base_model_id, customization.teacher, base_model)
-        if customization.grader is not None:
-            grader_arn = str(attribute(customization.grader, "function_arn"))
-            refuse_another_partition(scope, "customization", grader_arn, "a grader function")
+        _refuse_models_bedrock_would_not_take(scope, base_model_id, customization, base_model)
         super().__init__(scope, construct_id)
         #: The foundation model this model customizes, through the models it continues training.
         self.foundation_model: str = (
@@ -277,10 +274,14 @@ def _training_data(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
 
 
 def _refuse_models_bedrock_would_not_take(
-    scope: Construct, base_model: str, teacher: str | None, given: object = None
+    scope: Construct, base_model: str, customization: Customization, given: object = None
 ) -> None:
     """A job customizes a model, named by its id or ARN (given as it was), of its own Region, distilled from a teacher
-    of that Region."""
+    of that Region, graded by a function of its partition."""
+    teacher = customization.teacher
+    if customization.grader is not None:
+        grader_arn = str(attribute(customization.grader, "function_arn"))
+        refuse_another_partition(scope, "customization", grader_arn, "a grader function")
     if not is_unresolved(base_model) and not _requests.names_a_model(base_model):
         raise ValueError(
             f"base_model: {base_model!r} is neither a foundation model id (such as amazon.nova-micro-v1:0:128k) "
