@@ -251,17 +251,9 @@ def test_a_source_of_another_partition_is_refused_naming_it(region, source) -> N
 def test_a_model_of_a_stack_of_another_partition_is_refused_as_the_source_naming_it() -> None:
     """Its ARN is a token; its stack's Region tells its partition."""
     app = cdk.App()
-    east = cdk.Stack(app, "Source", env=cdk.Environment(account="123456789012", region="us-east-1"))
-    bucket = s3.Bucket.from_bucket_name(east, "Data", "training-data")
-    trained = CustomModel(
-        east,
-        "Trained",
-        base_model="amazon.nova-micro-v1:0:128k",
-        training_data=S3Data.from_bucket(bucket, "train.jsonl"),
-        output_data=S3Data.from_bucket(bucket, "output/"),
-    )
-    gov = cdk.Stack(app, "Gov", env=cdk.Environment(account="123456789012", region="us-gov-west-1"))
-    refused = r"^source_model: 'Source/Trained' is a model of partition aws, and this stack deploys to us-gov-west-1"
+    trained = _tuned_in(cdk.Stack(app, "Source", env=cdk.Environment(account="123456789012", region="us-east-1")))
+    gov = cdk.Stack(app, "Gov", env=GOV)
+    refused = r"^source_model: 'Source/Tuned' is a model of partition aws, and this stack deploys to us-gov-west-1"
     with pytest.raises(ValueError, match=refused):
         CopiedCustomModel(gov, "Copy", source_model=trained)
     assert gov.node.try_find_child("Copy") is None
@@ -269,19 +261,12 @@ def test_a_model_of_a_stack_of_another_partition_is_refused_as_the_source_naming
 
 def test_a_base_model_of_another_partition_is_refused_naming_it() -> None:
     """The Region alone matched: us-gov-west-1 is the stack's, but the ARN's partition is aws."""
-    stack = cdk.Stack(cdk.App(), "Gov", env=cdk.Environment(account="123456789012", region="us-gov-west-1"))
+    stack = cdk.Stack(cdk.App(), "Gov", env=GOV)
     base = "arn:aws:bedrock:us-gov-west-1::foundation-model/amazon.nova-micro-v1:0:128k"
-    bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
     with pytest.raises(
         ValueError, match=r"^base_model: .* of partition aws, and this stack deploys to us-gov-west-1, "
     ):
-        CustomModel(
-            stack,
-            "Tuned",
-            base_model=base,
-            training_data=S3Data.from_bucket(bucket, "train.jsonl"),
-            output_data=S3Data.from_bucket(bucket, "output/"),
-        )
+        _tuned_in(stack, base_model=base)
 
 
 GOV = cdk.Environment(account="123456789012", region="us-gov-west-1")
@@ -291,14 +276,14 @@ PACKAGE_OF_AWS = "arn:aws:sagemaker:us-gov-west-1:123456789012:model-package/p/1
 GRADER_OF_AWS = "arn:aws:lambda:us-gov-west-1:123456789012:function:g"
 
 
-def _tuned_in(stack: cdk.Stack, **props: Any) -> None:
+def _tuned_in(stack: cdk.Stack, **props: Any) -> CustomModel:
     bucket = s3.Bucket(stack, "Data")
     defaults: dict[str, Any] = {
         "base_model": "amazon.nova-micro-v1:0:128k",
         "training_data": S3Data.from_bucket(bucket, "train.jsonl"),
         "output_data": S3Data.from_bucket(bucket, "output/"),
     }
-    CustomModel(stack, "Tuned", **(defaults | props))
+    return CustomModel(stack, "Tuned", **(defaults | props))
 
 
 @pytest.mark.parametrize(
