@@ -45,7 +45,7 @@ def refuse_what_json_cannot_hold(value: Any, path: str = "", depth: int = 0) -> 
     kernel cannot pass either); or one nested deeper than the contract takes, which the kernel would resolve into a
     RecursionError or a "circular reference"."""
     if depth > contract.MAX_NESTING:
-        raise ValueError(f"{path[:60]}...: nested more than {contract.MAX_NESTING} levels deep")
+        raise ValueError(contract.nested_too_deep(path))
     if isinstance(value, dict):
         for key, item in value.items():
             refuse_what_json_cannot_hold(item, f"{path}.{key}" if path else str(key), depth + 1)

@@ -846,6 +846,12 @@ MAX_NESTING = 100
 _LONG_PATH = 60
 
 
+def nested_too_deep(path: str) -> str:
+    """The problem of a value at path nested more than MAX_NESTING levels deep, its path cut in its middle."""
+    shown = path if len(path) <= 2 * _LONG_PATH else f"{path[:_LONG_PATH]}...{path[-_LONG_PATH // 2 :]}"
+    return f"{shown}: nested more than {MAX_NESTING} levels deep in the request"
+
+
 def _join(path: str, member: Any) -> str:
     """The path of member (a property name, or a map's key) in path; a name that is not a short printable
     string is shown as _show shows values."""
@@ -918,8 +924,7 @@ def _conform(
     if is_unresolved(value) or shape.metadata.get("document"):  # a document holds any JSON value
         return value
     if depth > MAX_NESTING:
-        shown = path if len(path) <= 2 * _LONG_PATH else f"{path[:_LONG_PATH]}...{path[-_LONG_PATH // 2 :]}"
-        problems.append(f"{shown}: nested more than {MAX_NESTING} levels deep in the request")
+        problems.append(nested_too_deep(path))
         return value
     kind = shape.type_name
     if kind == "blob":
