@@ -391,9 +391,11 @@ QUOTAS: tuple[Quota, ...] = (
     ),
 )
 
-# Validation datasets that a model does not take, and the sources that say so.
-_NO_VALIDATION: dict[str, str] = {
-    "nova-2": (
+# Validation datasets that a model does not take for a kind of customization, and the sources that say so. Nova 2
+# Lite's reinforcement fine-tuning takes one: its evalInterval evaluates on it (botocore's RFTHyperParameters), and
+# AWS's RFT samples (amazon-bedrock-samples, custom-models/bedrock-reinforcement-fine-tuning) pass one.
+_NO_VALIDATION: dict[tuple[str, str], str] = {
+    ("nova-2", "FINE_TUNING"): (
         "Amazon Nova 2 Lite takes no validation dataset: the job ignores it (SFT, "
         f"{NOVA2_BEDROCK_SFT_URL}) and the Nova validator refuses one ({NOVA_VALIDATOR}#validate_dataset_level)"
     ),
@@ -1689,8 +1691,9 @@ def validate_dataset(
     rule = _rule(display, customization_type, base_model)
     in_force = _JobQuotas.of(rule.family, customization_type, quotas)
     training = purpose == "training"
-    if not training and rule.family in _NO_VALIDATION:
-        raise DatasetError(f"{display}: {_NO_VALIDATION[rule.family]}")
+    no_validation = _NO_VALIDATION.get((rule.family, customization_type))
+    if not training and no_validation:
+        raise DatasetError(f"{display}: {no_validation}")
     size = _file_size(path, display, in_force, "max_training_bytes" if training else "max_validation_bytes")
     warnings = _Warnings(display)
     _file_name_warnings(path, rule.family, warnings)

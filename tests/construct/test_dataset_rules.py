@@ -731,6 +731,13 @@ RFT_TOOLS = [
 ]
 
 
+def test_nova_2_lite_rft_takes_a_validation_dataset(tmp_path: Path) -> None:
+    """AWS's RFT samples (amazon-bedrock-samples, custom-models/bedrock-reinforcement-fine-tuning/models/nova) give
+    amazon.nova-2-lite-v1:0:256k a validationDataConfig, which evalInterval evaluates on."""
+    path = write(tmp_path, [RFT_RECORD] * 3)
+    assert ok(path, NOVA_2, RFT, purpose="validation").records == 3
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
