@@ -175,6 +175,7 @@ class S3Data:
         listed: str | list[str] = [key, pattern] if pattern == f"{key}/*" else pattern
         grants.allow(["s3:ListBucket"], [bucket_arn], {"StringLike": {"s3:prefix": listed}})
         if key_arn is not None:
+            refuse_another_partition(scope, "S3Data", key_arn, "a bucket's key")
             # What S3 asks of the bucket key for SSE-KMS reads (Decrypt) and writes (GenerateDataKey, and Decrypt
             # for multipart uploads); named, rather than IKey.grant_encrypt_decrypt's ReEncrypt* and GenerateDataKey*.
             # In the role's policy, as IKey.grant puts it for a key of the role's account.

@@ -272,6 +272,7 @@ def test_a_base_model_of_another_partition_is_refused_naming_it() -> None:
 GOV = cdk.Environment(account="123456789012", region="us-gov-west-1")
 # Of partition aws, though naming the Region us-gov-west-1 (of aws-us-gov).
 ROLE_OF_AWS = "arn:aws:iam::123456789012:role/svc"
+KEY_OF_AWS = "arn:aws:kms:us-gov-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 PACKAGE_OF_AWS = "arn:aws:sagemaker:us-gov-west-1:123456789012:model-package/p/1"
 GRADER_OF_AWS = "arn:aws:lambda:us-gov-west-1:123456789012:function:g"
 
@@ -300,6 +301,21 @@ def _tuned_in(stack: cdk.Stack, **props: Any) -> CustomModel:
             r"^S3Data: 'arn:aws:s3:::theirs' is a bucket of partition aws, ",
         ),
         (
+            lambda stack: _tuned_in(
+                stack,
+                training_data=S3Data.from_bucket(
+                    s3.Bucket.from_bucket_attributes(
+                        stack,
+                        "B",
+                        bucket_name="theirs",
+                        encryption_key=kms.Key.from_key_arn(stack, "K", KEY_OF_AWS),
+                    ),
+                    "train.jsonl",
+                ),
+            ),
+            f"^S3Data: '{re.escape(KEY_OF_AWS)}' is a bucket's key of partition aws, ",
+        ),
+        (
             lambda stack: ImportedCustomModel(
                 stack, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_OF_AWS)
             ),
@@ -316,12 +332,12 @@ def _tuned_in(stack: cdk.Stack, **props: Any) -> CustomModel:
             f"^customization: '{re.escape(GRADER_OF_AWS)}' is a grader function of partition aws, ",
         ),
     ],
-    ids=["role", "bucket", "model package", "grader"],
+    ids=["role", "bucket", "bucket key", "model package", "grader"],
 )
 def test_an_arn_of_another_partition_that_iam_would_name_is_refused_naming_it(make, refused) -> None:
     """IAM refuses a policy naming another partition's resource (MalformedPolicyDocument: Partition "aws" is not valid
-    for resource), and Bedrock cannot reach it: in a us-gov-west-1 stack (aws-us-gov), an arn:aws: role, bucket, model
-    package or grader function."""
+    for resource), and Bedrock cannot reach it: in a us-gov-west-1 stack (aws-us-gov), an arn:aws: role, bucket,
+    bucket key, model package or grader function."""
     stack = cdk.Stack(cdk.App(), "Gov", env=GOV)
     with pytest.raises(ValueError, match=refused):
         make(stack)
