@@ -852,6 +852,21 @@ def nested_too_deep(path: str) -> str:
     return f"{shown}: nested more than {MAX_NESTING} levels deep in the request"
 
 
+def _nested_too_deep(value: Any, depth: int) -> bool:
+    """Whether a value at depth holds one deeper than MAX_NESTING, each list or mapping a level; walked without
+    recursion, since botocore's validation of a deeper one would raise RecursionError."""
+    pending = [(value, depth)]
+    while pending:
+        item, level = pending.pop()
+        if level > MAX_NESTING:
+            return True
+        if isinstance(item, Mapping):
+            pending.extend((inner, level + 1) for inner in item.values())
+        elif isinstance(item, list):
+            pending.extend((inner, level + 1) for inner in item)
+    return False
+
+
 def _join(path: str, member: Any) -> str:
     """The path of member (a property name, or a map's key) in path; a name that is not a short printable
     string is shown as _show shows values."""
@@ -921,7 +936,11 @@ def _conform(
     botocore's own ParamValidator checks neither patterns, enums nor maximums, and cannot skip
     CDK tokens, hence this walk.
     """
-    if is_unresolved(value) or shape.metadata.get("document"):  # a document holds any JSON value
+    if is_unresolved(value):
+        return value
+    if shape.metadata.get("document"):  # a document holds any JSON value: only its depth is bounded, as at synth
+        if _nested_too_deep(value, depth):
+            problems.append(nested_too_deep(path))
         return value
     if depth > MAX_NESTING:
         problems.append(nested_too_deep(path))

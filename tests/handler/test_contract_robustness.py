@@ -354,6 +354,24 @@ def test_a_shape_of_itself_nested_too_deep_is_refused_naming_it():
     assert kept_by_a_single_function_provider(reason).endswith("nested more than 100 levels deep in the request")
 
 
+@pytest.mark.parametrize(("levels", "refused"), [(90, False), (91, True), (5000, True)])
+def test_a_document_nested_too_deep_is_refused_as_a_shape_is(levels, refused):
+    """A retrieval filter's value is a document (botocore's FilterValue: "document": true), which holds any JSON, 10
+    levels deep in the request (inferenceConfig.ragConfigs[0].knowledgeBaseConfig.retrieveConfig.
+    knowledgeBaseRetrievalConfiguration.vectorSearchConfiguration.filter.equals.value): 90 lists in it reach 100.
+    Unbounded, botocore's ParamValidator raised RecursionError on 5000."""
+    properties = rag_evaluation_properties(0)
+    value: Any = "v"
+    for _ in range(levels):
+        value = [value]
+    search = properties["inferenceConfig"]["ragConfigs"][0]["knowledgeBaseConfig"]["retrieveConfig"]
+    search["knowledgeBaseRetrievalConfiguration"]["vectorSearchConfiguration"]["filter"]["equals"]["value"] = value
+    problems = problems_of(contract.MODEL_EVALUATION, properties)
+    # The path cut in its middle (its first 60 characters and last 30), as every too-deep problem is.
+    shown = "inferenceConfig.ragConfigs[0].knowledgeBaseConfig.retrieveCo...figuration.filter.equals.value"
+    assert problems == ([f"{shown}: nested more than 100 levels deep in the request"] if refused else [])
+
+
 def test_deep_nesting_inside_a_list_and_a_map():
     properties = distillation_properties(jobTags=[deeply_nested(DEEP), deeply_nested(DEEP, dict)])
     properties["trainingDataConfig"]["invocationLogsConfig"]["requestMetadataFilters"]["equals"] = {
