@@ -20,12 +20,18 @@ from .contract import SERVICE_DATA_PATH
 # Standard mode retries throttling and transient errors with exponential backoff and jitter. An attempt waits at
 # most 10 s to connect and 20 s for an answer (botocore's default is 60 s each; Bedrock's control plane answers in
 # seconds): a call left unanswered is retried, and settled, well within the handler's time.
+RETRIES, CONNECT_TIMEOUT, READ_TIMEOUT = 8, 10, 20
 RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 8},
-    connect_timeout=10,
-    read_timeout=20,
+    retries={"mode": "standard", "max_attempts": RETRIES},
+    connect_timeout=CONNECT_TIMEOUT,
+    read_timeout=READ_TIMEOUT,
     user_agent_extra="cdk-bedrock-customization",
 )
+# Standard mode's longest backoff before a retry (botocore.retries.standard.ExponentialBackoff._MAX_BACKOFF).
+STANDARD_MAX_BACKOFF = 20
+# The longest one call may take: every attempt connecting and reading until its timeout, the longest backoff before
+# each retry.
+ONE_CALL_AT_MOST_SECONDS = (RETRIES + 1) * (CONNECT_TIMEOUT + READ_TIMEOUT) + RETRIES * STANDARD_MAX_BACKOFF
 
 
 @functools.cache

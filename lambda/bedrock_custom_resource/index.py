@@ -30,17 +30,18 @@ logger.setLevel(logging.INFO)
 
 
 def on_event(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    return _run("on_event", event)
+    return _run("on_event", event, context)
 
 
 def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    return _run("is_complete", event)
+    return _run("is_complete", event, context)
 
 
-def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
+def _run(entry: str, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     _log_request(entry, event)
     makes_nothing = lifecycle.MAKES_NOTHING.set(functools.partial(_makes_nothing, event.get("StackId", "")))
     under_way = lifecycle.OPERATION_UNDER_WAY.set(functools.partial(operation_under_way, event.get("StackId", "")))
+    time_left = lifecycle.TIME_LEFT.set(functools.partial(_time_left, context))
     try:
         handler = _handler(event)
         late = _late(handler, entry, event)
@@ -78,11 +79,20 @@ def _run(entry: str, event: Mapping[str, Any]) -> dict[str, Any]:
     finally:
         lifecycle.MAKES_NOTHING.reset(makes_nothing)
         lifecycle.OPERATION_UNDER_WAY.reset(under_way)
+        lifecycle.TIME_LEFT.reset(time_left)
+
     if entry == "on_event" and event["RequestType"] == "Delete":
         result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
         if named is not event:  # what was found in place of the made-up id is told to the polls
             result["Data"] = {**(result.get("Data") or {}), MADE_MARK: named["Data"][MADE_MARK]}
     return result
+
+
+def _time_left(context: Any) -> float | None:
+    """The seconds left to this Lambda invocation (its context), None without one: the single function passes none,
+    its timeout being shorter than one call may take, by design (_provider_kinds.SINGLE_FUNCTION_TIMEOUT)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return None if remaining is None else remaining() / 1000
 
 
 # In the answer of a Delete whose physical id CloudFormation made up, which its polls are given: the ARN of what the

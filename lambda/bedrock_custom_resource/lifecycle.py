@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from . import contract
-from .aws import error_code, error_message, listed
+from .aws import ONE_CALL_AT_MOST_SECONDS, error_code, error_message, listed
 from .cr_types import CustomResourceEvent, OnEventResponse
 from .environment import PASSABLE_ROLES_VARIABLE
 
@@ -56,6 +56,10 @@ MAX_NAME_ATTEMPTS = 20
 # late request, which arrives once the operation that sent it is over (Lambda's retry, minutes later, of an
 # invocation that failed or timed out, whose request CloudFormation cancelled and rolled back meanwhile).
 MAKES_NOTHING: ContextVar[Callable[[], bool]] = ContextVar("makes_nothing", default=lambda: False)
+
+# The seconds left to the invocation handling the request, where its function's timeout would cut it off and fail a
+# create whose job it had started (index sets it from the framework's Lambda context; None: no such limit).
+TIME_LEFT: ContextVar[Callable[[], float | None]] = ContextVar("time_left", default=lambda: None)
 
 
 @dataclass(frozen=True)
@@ -813,6 +817,7 @@ def _create(
     failed Create's Delete never reaches the handler (DESIGN.md, fact 2). So what it made is taken, found by its name
     and configuration; else the same request is sent again (the same clientRequestToken), and looked for once more if
     that too is unanswered."""
+    _refuse_without_time_to_create(kind, name)
     create = getattr(client, kind.create_operation)
     try:
         for attempt in (1, 2):
@@ -838,6 +843,18 @@ def _create(
         raise quota_full(client, f"{kind.quota.refused} {name}", error, quota=kind.quota, replaced=replaced) from error
     logger.info("Created %s %s: %s", kind.noun, name, arn)
     return arn
+
+
+def _refuse_without_time_to_create(kind: ResourceKind, name: str) -> None:
+    """Refuse a create that the invocation's timeout could cut off: the framework fails a create whose on_event timed
+    out, and answers its rollback's Delete without the handler, so what it made would run on outside the stack."""
+    left = TIME_LEFT.get()()
+    if left is not None and left < ONE_CALL_AT_MOST_SECONDS:
+        raise RuntimeError(
+            f"Nothing was created: {int(left)} s of this invocation remain (the calls before the create were slow or "
+            f"throttled), fewer than the {ONE_CALL_AT_MOST_SECONDS} s that creating {kind.noun} {name} may take with "
+            "its retries, and a create cut off would leave what it made outside the stack. Deploy again."
+        )
 
 
 def update_once(call: Callable[[], object], carried_out: Callable[[], bool]) -> None:

@@ -54,3 +54,10 @@ def test_each_client_reads_the_region_endpoint_and_credentials_of_the_environmen
         # botocore keeps max_attempts (retries) as total_max_attempts: the first attempt and 8 retries.
         assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 9}
         assert client.meta.config.user_agent_extra == "cdk-bedrock-customization"
+
+
+def test_the_longest_backoff_counted_is_botocores():
+    """What a create's time check counts (aws.ONE_CALL_AT_MOST_SECONDS) follows botocore's standard mode."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    assert aws.STANDARD_MAX_BACKOFF == ExponentialBackoff._MAX_BACKOFF

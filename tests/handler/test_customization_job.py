@@ -703,3 +703,24 @@ def test_a_long_failure_message_is_shortened_to_fit_the_response(bedrock, events
 def test_a_short_failure_keeps_its_type_and_message(bedrock, events):
     with pytest.raises(contract.InvalidProperties, match=r"^Invalid properties .*: jobName: '-bad' does not match"):
         index.on_event(events.create(fine_tuning_properties() | {"jobName": "-bad"}))
+
+
+class _LambdaContext:
+    def __init__(self, seconds_left: float) -> None:
+        self.seconds_left = seconds_left
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds_left * 1000)
+
+
+def test_a_create_without_time_for_its_retries_creates_nothing(bedrock, events):
+    """One call may take 9 attempts (botocore's standard mode, max_attempts 8) of 10 s connecting and 20 s reading,
+    and 8 backoffs of at most 20 s: 430 s. The framework fails a create whose on_event timed out, and answers its
+    rollback's Delete without the handler: a job started then would train on outside the stack."""
+    with pytest.raises(
+        RuntimeError, match=r"^Nothing was created: 429 s of this invocation remain .* fewer than the 430 s"
+    ):
+        index.on_event(events.create(), _LambdaContext(429.5))
+    assert bedrock.jobs() == [] and bedrock.calls_to(CREATE) == []
+    created = index.on_event(events.create(), _LambdaContext(430))
+    assert [job["jobArn"] for job in bedrock.jobs()] == [created["PhysicalResourceId"]]
