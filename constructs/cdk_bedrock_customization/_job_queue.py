@@ -30,21 +30,32 @@ class JobQueue:
     """
 
     @classmethod
-    def of(cls, stack: cdk.Stack, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration) -> JobQueue:
-        """The stack's queue; a provider with a lower limit (or a shorter total timeout) lowers it."""
+    def of(
+        cls,
+        stack: cdk.Stack,
+        anchor: Construct,
+        max_concurrent_jobs: int,
+        total_timeout: cdk.Duration,
+        limit_given: bool,
+    ) -> JobQueue:
+        """The stack's queue; a provider with a lower limit (or a shorter total timeout) lowers it. limit_given:
+        the user gave the provider its max_concurrent_jobs (rather than the default)."""
         queue = _QUEUES.get(stack)
         if queue is None:
-            queue = _QUEUES[stack] = cls(anchor, max_concurrent_jobs, total_timeout)
+            queue = _QUEUES[stack] = cls(anchor, max_concurrent_jobs, total_timeout, limit_given)
             _join_its_family(stack, queue)
         else:
-            queue._lower_limit(max_concurrent_jobs)
+            queue._lower_limit(max_concurrent_jobs, limit_given)
             if total_timeout.to_seconds(integral=False) < queue.total_timeout.to_seconds(integral=False):
                 queue.total_timeout = total_timeout
         return queue
 
-    def __init__(self, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration) -> None:
+    def __init__(
+        self, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration, limit_given: bool
+    ) -> None:
         self.anchor = anchor
         self.max_concurrent_jobs = max_concurrent_jobs
+        self.limit_given = limit_given  # the user gave max_concurrent_jobs: the stack's share of the quota
         self.total_timeout = total_timeout
         # Each waited-for job of the stack, by kind, in declaration order: its start, what marks its end, and the
         # limit it was ordered under.
@@ -87,17 +98,25 @@ class JobQueue:
         """The limit of a kind: its own (imports: one at a time), or the stack's max_concurrent_jobs."""
         return self._own_limits.get(kind, self.max_concurrent_jobs)
 
+    def share_given(self, kind: str) -> bool:
+        """Whether the user gave this stack its share of a kind's quota: its max_concurrent_jobs, not a default
+        (imports have one of their own)."""
+        return self.limit_given and kind not in self._own_limits
+
     def at_most_at_once(self, kind: str, limit: int) -> int:
         """How many jobs of a kind this stack may run at once under limit: its waited ones up to it, and every one
         not waited for."""
         return min(len(self._waited.get(kind, [])), limit) + self._unwaited.get(kind, 0)
 
-    def _lower_limit(self, limit: int) -> None:
+    def _lower_limit(self, limit: int, given: bool) -> None:
         """Hold the stack to a lower limit (another provider's): the jobs ordered under a higher one wait as if
-        ordered under this one (a dependency more for each; those it had stay, and only constrain more)."""
+        ordered under this one (a dependency more for each; those it had stay, and only constrain more). given: the
+        user gave that limit, so the lower one is a share of the quota only if it was given."""
+        if limit == self.max_concurrent_jobs:
+            self.limit_given = self.limit_given or given
         if limit >= self.max_concurrent_jobs:
             return
-        self.max_concurrent_jobs = limit
+        self.max_concurrent_jobs, self.limit_given = limit, given
         for ordered in self._waited.values():
             for index, (start, end, ordered_under) in enumerate(ordered):
                 if ordered_under > limit:
@@ -169,13 +188,17 @@ def _join_its_family(stack: cdk.Stack, queue: JobQueue) -> None:
 @jsii.implements(constructs.IValidation)
 class _NestedStacksJobs:
     """At synth: a warning when the jobs of a stack and of its nested stacks, each ordered in its own stack, may run
-    more of a kind at once than its limit (a nested stack deploys within its parent's operation, beside its jobs)."""
+    more of a kind at once than its limit (a nested stack deploys within its parent's operation, beside its jobs).
+    Not when the user gave each stack with jobs of the kind its share (its provider's max_concurrent_jobs): the shares
+    are trusted."""
 
     def __init__(self, top: cdk.Stack, family: list[JobQueue]) -> None:
         self._top, self._family = top, family
 
     def validate(self) -> list[str]:
         for kind in sorted({kind for queue in self._family for kind in queue.kinds()}):
+            if all(queue.share_given(kind) for queue in self._family if kind in queue.kinds()):
+                continue
             limit = min(queue.limit_of(kind) for queue in self._family)
             each = [queue.at_most_at_once(kind, limit) for queue in self._family]
             if sum(each) > limit and sum(1 for at_once in each if at_once) > 1:

@@ -177,6 +177,26 @@ def test_jobs_of_a_nested_stack_within_the_limit_with_its_parents_do_not_warn(st
     assert nested_jobs_warnings(stack) == []
 
 
+def test_no_nested_stacks_warning_when_each_stack_was_given_its_share(stack, bucket):
+    """Bedrock's quota of 2 concurrent customization jobs (Bedrock user guide, quotas), shared out as the warning
+    says: 1 for the parent, 1 for its nested stack."""
+    CustomizationProvider.of(stack, max_concurrent_jobs=1)
+    add_models(stack, bucket, [Completion.event_driven()] * 2)
+    nested = cdk.NestedStack(stack, "Team")
+    CustomizationProvider.of(nested, max_concurrent_jobs=1)
+    add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
+    assert nested_jobs_warnings(stack) == []
+
+
+def test_the_nested_stacks_warning_stays_when_one_stack_runs_on_the_default_limit(stack, bucket):
+    CustomizationProvider.of(stack, max_concurrent_jobs=1)
+    add_models(stack, bucket, [Completion.event_driven()] * 2)
+    nested = cdk.NestedStack(stack, "Team")
+    add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
+    (warning,) = nested_jobs_warnings(stack)
+    assert "may run 2 at once, above the limit of 1" in json.dumps(warning.entry.data)
+
+
 def test_no_warning_while_the_limit_holds(stack, bucket):
     add_models(stack, bucket, [Completion.event_driven(), Completion.no_wait()])
     assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("at once"))
