@@ -103,6 +103,14 @@ class JobQueue:
         (imports have one of their own)."""
         return self.limit_given and kind not in self._own_limits
 
+    def all_waited_for_by(self, resource: cdk.CfnResource, kind: str) -> bool:
+        """Whether resource depends (DependsOn) on the end of each job of a kind of this stack, so that it starts
+        only once they have all ended. Node dependencies are resource dependencies once the app is prepared."""
+        if self._unwaited.get(kind):  # nothing marks their end
+            return False
+        dependencies = resource.obtain_dependencies()
+        return all(end in dependencies for _, end, _ in self._waited.get(kind, []))
+
     def at_most_at_once(self, kind: str, limit: int) -> int:
         """How many jobs of a kind this stack may run at once under limit: its waited ones up to it, and every one
         not waited for."""
@@ -170,7 +178,7 @@ class _PollingLimitWarning:
 
 _QUEUES: weakref.WeakKeyDictionary[cdk.Stack, JobQueue] = weakref.WeakKeyDictionary()
 # The queues of a top-level stack and of its nested stacks, which one stack operation deploys side by side.
-_FAMILIES: weakref.WeakKeyDictionary[cdk.Stack, list[JobQueue]] = weakref.WeakKeyDictionary()
+_FAMILIES: weakref.WeakKeyDictionary[cdk.Stack, dict[cdk.Stack, JobQueue]] = weakref.WeakKeyDictionary()
 
 
 def _join_its_family(stack: cdk.Stack, queue: JobQueue) -> None:
@@ -179,34 +187,60 @@ def _join_its_family(stack: cdk.Stack, queue: JobQueue) -> None:
         parent = top.nested_stack_parent
         assert parent is not None  # a nested stack has one
         top = parent
-    family = _FAMILIES.setdefault(top, [])
+    family = _FAMILIES.setdefault(top, {})
     if not family:
         top.node.add_validation(_NestedStacksJobs(top, family))
-    family.append(queue)
+    family[stack] = queue
 
 
 @jsii.implements(constructs.IValidation)
 class _NestedStacksJobs:
     """At synth: a warning when the jobs of a stack and of its nested stacks, each ordered in its own stack, may run
     more of a kind at once than its limit (a nested stack deploys within its parent's operation, beside its jobs).
-    Not when the user gave each stack with jobs of the kind its share (its provider's max_concurrent_jobs): the shares
-    are trusted."""
 
-    def __init__(self, top: cdk.Stack, family: list[JobQueue]) -> None:
+    Not when the user gave each stack with jobs of the kind its share (its provider's max_concurrent_jobs): the shares
+    are trusted. A nested stack whose resource depends on the end of each of its parent's jobs of the kind runs its
+    own after them."""
+
+    def __init__(self, top: cdk.Stack, family: dict[cdk.Stack, JobQueue]) -> None:
         self._top, self._family = top, family
 
     def validate(self) -> list[str]:
-        for kind in sorted({kind for queue in self._family for kind in queue.kinds()}):
-            if all(queue.share_given(kind) for queue in self._family if kind in queue.kinds()):
+        nested_in: dict[cdk.Stack, dict[cdk.Stack, None]] = {}  # each stack's nested stacks on the way to a queue's
+        for stack in self._family:
+            while stack.nested_stack_parent is not None:
+                nested_in.setdefault(stack.nested_stack_parent, {})[stack] = None
+                stack = stack.nested_stack_parent
+        for kind in sorted({kind for queue in self._family.values() for kind in queue.kinds()}):
+            queues = [queue for queue in self._family.values() if kind in queue.kinds()]
+            if all(queue.share_given(kind) for queue in queues):
                 continue
-            limit = min(queue.limit_of(kind) for queue in self._family)
-            each = [queue.at_most_at_once(kind, limit) for queue in self._family]
-            if sum(each) > limit and sum(1 for at_once in each if at_once) > 1:
+            limit = min(queue.limit_of(kind) for queue in self._family.values())
+            at_once = self._at_once(self._top, kind, limit, nested_in)
+            # Beyond what one stack runs alone: its own warning (UNWAITED_JOBS_WARNING_ID) tells of that.
+            if at_once > limit and at_once > max(queue.at_most_at_once(kind, limit) for queue in queues):
                 cdk.Annotations.of(self._top).add_warning_v2(
                     NESTED_JOBS_WARNING_ID,
-                    f"This stack's {KIND_NOUNS[kind]} and its nested stacks' may run {sum(each)} at once, above the "
+                    f"This stack's {KIND_NOUNS[kind]} and its nested stacks' may run {at_once} at once, above the "
                     f"limit of {limit}: each stack orders its own, and a nested stack deploys beside its parent's. "
                     "Give each stack its share (CustomizationProvider.of(stack, max_concurrent_jobs=...)), or make "
-                    "the nested stack depend on its parent's jobs.",
+                    "the nested stack depend on its parent's jobs (nested_stack.node.add_dependency(model)).",
                 )
         return []
+
+    def _at_once(
+        self, stack: cdk.Stack, kind: str, limit: int, nested_in: dict[cdk.Stack, dict[cdk.Stack, None]]
+    ) -> int:
+        """The most jobs of a kind that stack and its nested stacks may run at once: those of a nested stack that
+        waits for the end of each of stack's jobs run after stack's; the others, beside them."""
+        queue = self._family.get(stack)
+        own = queue.at_most_at_once(kind, limit) if queue is not None else 0
+        after = beside = 0
+        for nested in nested_in.get(stack, {}):
+            at_once = self._at_once(nested, kind, limit, nested_in)
+            resource = nested.nested_stack_resource
+            if queue is None or (resource is not None and queue.all_waited_for_by(resource, kind)):
+                after += at_once
+            else:
+                beside += at_once
+        return beside + max(own, after)

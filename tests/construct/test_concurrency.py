@@ -197,6 +197,48 @@ def test_the_nested_stacks_warning_stays_when_one_stack_runs_on_the_default_limi
     assert "may run 2 at once, above the limit of 1" in json.dumps(warning.entry.data)
 
 
+@pytest.mark.parametrize(
+    ("completion", "end"), [(Completion.event_driven(), WAIT), (Completion.polling(), JOB)], ids=["event", "polling"]
+)
+def test_no_nested_stacks_warning_when_the_nested_stack_depends_on_its_parents_jobs(stack, bucket, completion, end):
+    """As a user writes it: the nested stack's node depends on each model, so its AWS::CloudFormation::Stack
+    resource waits for the end of each of the parent's jobs (CloudFormation's DependsOn)."""
+    parents = add_models(stack, bucket, [completion] * 2)
+    nested = cdk.NestedStack(stack, "Team")
+    add_models(nested, s3.Bucket(nested, "TeamData"), [completion] * 2)
+    nested.node.add_dependency(*parents)
+    assert nested_jobs_warnings(stack) == []
+    template = Template.from_stack(stack).to_json()["Resources"]
+    (nested_resource,) = [r for r in template.values() if r["Type"] == "AWS::CloudFormation::Stack"]
+    ends = [logical_id for logical_id, r in template.items() if r["Type"] == end]
+    assert len(ends) == 2 and set(ends) <= set(nested_resource["DependsOn"])
+
+
+def test_the_nested_stacks_warning_stays_when_the_nested_stack_waits_for_some_of_its_parents_jobs(stack, bucket):
+    """On one of the two only, or on a job's start (its resource) rather than its end: they still run side by side."""
+    parents = add_models(stack, bucket, [Completion.event_driven()] * 2)
+    nested = cdk.NestedStack(stack, "Team")
+    add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
+    nested.node.add_dependency(parents[0])
+    resource = nested.nested_stack_resource
+    assert resource is not None
+    resource.add_resource_dependency(parents[1].resource)
+    (warning,) = nested_jobs_warnings(stack)
+    assert "may run 4 at once, above the limit of 2" in json.dumps(warning.entry.data)
+
+
+def test_the_nested_stacks_warning_stays_for_two_nested_stacks_that_wait_for_their_parent_beside_each_other(
+    stack, bucket
+):
+    parents = add_models(stack, bucket, [Completion.event_driven()])
+    for team in ("Red", "Blue"):
+        nested = cdk.NestedStack(stack, team)
+        add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
+        nested.node.add_dependency(*parents)
+    (warning,) = nested_jobs_warnings(stack)
+    assert "may run 4 at once, above the limit of 2" in json.dumps(warning.entry.data)
+
+
 def test_no_warning_while_the_limit_holds(stack, bucket):
     add_models(stack, bucket, [Completion.event_driven(), Completion.no_wait()])
     assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("at once"))
