@@ -257,8 +257,8 @@ def _refuse_a_second_term_under_a_new_logical_id(client: Any, desired: lifecycle
     except Exception as error:
         # Unread, a rename would buy a second term: refusing buys nothing, and the message gives the ways out.
         raise CommitmentInForce(
-            f"{_ways_out(held[0][1])} The stack's events, which tell a second one declared alike, could not be read "
-            f"(retry once they can be): {error}"
+            f"{_ways_out(held[0][1], ' or retry once stack events can be read')} The stack's events, which tell a "
+            f"second one declared alike, could not be read: {error}"
         ) from error
     for throughput, logical_id in held:
         made_now = throughput["creationTime"] >= operation.started - lifecycle.CLOCK_TOLERANCE
@@ -268,18 +268,19 @@ def _refuse_a_second_term_under_a_new_logical_id(client: Any, desired: lifecycle
         stack_name = contract.stack_name(desired.stack_id)
         raise CommitmentInForce(
             f"{_ways_out(logical_id)} An earlier deploy of stack "
-            f"{stack_name} made provisioned throughput {arn} ({logical_id}) of the same model, model units and "
+            f"{stack_name} made provisioned throughput {arn} of the same model, model units and "
             f"{commitment} commitment, whose term ends at {ends.isoformat()}: {desired.logical_id}, a new logical id, "
             "would buy a second term, and the old one cannot be deleted before its term ends."
         )
 
 
-def _ways_out(held_logical_id: str) -> str:
-    """The ways out of a refused committed create, first: the single-function provider's reason keeps the first 200
-    characters (crhelper's 256, less the note that it was cut), which these fit for a logical id of up to 64."""
+def _ways_out(held_logical_id: str, or_else: str = "") -> str:
+    """The ways out of a refused committed create (or_else: one more), then the logical id that holds the term. The
+    single-function provider's reason keeps the first 200 characters (crhelper's 256, less the note that it was cut),
+    and a logical id may have 255: the ways out come before it, and fit in 200."""
     return (
-        f"Nothing was bought. If this is {held_logical_id} renamed, keep its logical id (override_logical_id); if a "
-        "second one, name it (provisioned_model_name). A models file's entry keeps its logical id with its key."
+        "Nothing was bought. If renamed, keep the old logical id (override_logical_id, or a models file's old key); "
+        f"if a second one, name it (provisioned_model_name){or_else}. The old logical id: {held_logical_id}."
     )
 
 

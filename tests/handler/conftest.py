@@ -30,6 +30,9 @@ BASE_MODEL = "amazon.titan-text-express-v1:0:8k"
 TEACHER_MODEL = f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-pro-v1:0"
 GRADER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:reward-grader"
 CREATE_FAILED = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+# The longest logical id CloudFormation takes: a resource name has at most 255 characters (CloudFormation quotas,
+# cloudformation-limits.html).
+LONGEST_LOGICAL_ID = "Model" * 51
 
 
 def stack_id(stack_name: str = "my-stack") -> str:
@@ -246,6 +249,12 @@ def kept_by_a_single_function_provider(message: str) -> str:
     """What a single-function provider's FAILED response keeps of a failure's message: crhelper's 256 characters,
     ending with a note when cut."""
     return bounded_reason(message, single_function_provider.MAX_REASON_CHARACTERS)
+
+
+def survives_the_cut(message: str, phrase: str) -> bool:
+    """Whether phrase is in what a single-function provider keeps of message, and, whatever that keeps, in its first
+    200 characters: crhelper's 256 (resource_helper.py's _send), less the 56 of the note that it was cut."""
+    return phrase in kept_by_a_single_function_provider(message) and phrase in message[:200]
 
 
 # When the stack operation that a request belongs to began, unless a test says otherwise: before anything a test

@@ -32,9 +32,11 @@ def throughput_properties(model_arn: str, **overrides: Any) -> dict[str, Any]:
     return properties | overrides
 
 
-def create(events: CloudFormationEvents, properties: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def create(
+    events: CloudFormationEvents, properties: dict[str, Any], logical_id: str = "Model"
+) -> tuple[dict[str, Any], str]:
     """onEvent for a Create: (the event, the physical id)."""
-    event = events.create(properties)
+    event = events.create(properties, logical_id)
     return event, index.on_event(event)["PhysicalResourceId"]
 
 
@@ -44,11 +46,15 @@ def poll(event: dict[str, Any], physical_id: str) -> dict[str, Any]:
 
 
 def create_until(
-    status: str, set_status: Callable[[str, str], None], events: CloudFormationEvents, properties: dict[str, Any]
+    status: str,
+    set_status: Callable[[str, str], None],
+    events: CloudFormationEvents,
+    properties: dict[str, Any],
+    logical_id: str = "Model",
 ) -> tuple[dict[str, Any], str]:
     """A whole Create: onEvent, the stand-in's set_status moves the resource to status, isComplete is complete.
     (the event, the physical id)."""
-    event, physical_id = create(events, properties)
+    event, physical_id = create(events, properties, logical_id)
     set_status(physical_id, status)
     assert poll(event, physical_id)["IsComplete"] is True
     return event, physical_id

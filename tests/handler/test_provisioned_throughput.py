@@ -12,7 +12,7 @@ from bedrock_custom_resource.contract import InvalidProperties
 from botocore.exceptions import ClientError
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
-from .conftest import CloudFormationEvents, active_model, kept_by_a_single_function_provider
+from .conftest import LONGEST_LOGICAL_ID, CloudFormationEvents, active_model, survives_the_cut
 from .serving_helpers import create, create_until, poll, throughput_properties
 
 RESOURCE_TYPE = "Custom::BedrockProvisionedModelThroughput"
@@ -23,8 +23,10 @@ def events() -> CloudFormationEvents:
     return CloudFormationEvents(resource_type=RESOURCE_TYPE)
 
 
-def in_service(bedrock: BedrockStandIn, events: CloudFormationEvents, properties: dict[str, Any]) -> tuple[dict, str]:
-    return create_until("InService", bedrock.set_throughput_status, events, properties)
+def in_service(
+    bedrock: BedrockStandIn, events: CloudFormationEvents, properties: dict[str, Any], logical_id: str = "Model"
+) -> tuple[dict, str]:
+    return create_until("InService", bedrock.set_throughput_status, events, properties, logical_id)
 
 
 def update(events: CloudFormationEvents, physical_id: str, new: dict[str, Any], old: dict[str, Any]) -> dict:
@@ -500,25 +502,30 @@ def test_a_committed_throughput_under_a_new_logical_id_beside_this_stacks_own_bu
     CloudFormation lets update what it kept ("Choose how to handle failures when provisioning resources"), is an
     operation of its own."""
     committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
-    _, first = in_service(bedrock, events, committed)
+    old = LONGEST_LOGICAL_ID  # a logical id of the most characters CloudFormation takes
+    _, first = in_service(bedrock, events, committed, logical_id=old)
     made = bedrock.client().get_provisioned_model_throughput(provisionedModelId=first)["creationTime"]
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
     stack_history(
         monkeypatch,
         events,
         ("ServingProduction", "CREATE_IN_PROGRESS", made + timedelta(days=3, minutes=1)),
-        (None, "UPDATE_IN_PROGRESS", made + timedelta(days=3)),  # this deploy, in which Model is now ServingProduction
+        (None, "UPDATE_IN_PROGRESS", made + timedelta(days=3)),  # this deploy, in which old is now ServingProduction
         (None, earlier_deploy_ended, made + timedelta(minutes=10)),
-        ("Model", "CREATE_COMPLETE", made + timedelta(minutes=5)),
-        ("Model", "CREATE_IN_PROGRESS", made - timedelta(seconds=30)),
-        (None, "UPDATE_IN_PROGRESS", made - timedelta(minutes=1)),  # the deploy that made Model
+        (old, "CREATE_COMPLETE", made + timedelta(minutes=5)),
+        (old, "CREATE_IN_PROGRESS", made - timedelta(seconds=30)),
+        (None, "UPDATE_IN_PROGRESS", made - timedelta(minutes=1)),  # the deploy that made old
     )
-    with pytest.raises(provisioned_throughput.CommitmentInForce, match=r"^Nothing was bought\. If this is Model") as e:
+    with pytest.raises(provisioned_throughput.CommitmentInForce, match=r"^Nothing was bought\. If renamed") as e:
         index.on_event(events.create(committed, logical_id="ServingProduction"))
-    assert first in str(e.value) and "(Model) of the same model" in str(e.value)
-    # Both ways out in what a single-function provider's reason keeps, for a held logical id of 64 characters.
-    kept = kept_by_a_single_function_provider(str(e.value).replace("Model", "M" * 64))
-    assert "keep its logical id (override_logical_id); if a second one, name it (provisioned_model_name)." in kept
+    message = str(e.value)
+    assert first in message and f"The old logical id: {old}. " in message
+    # Both ways out survive a single-function provider's cut, whatever the held logical id: they come before it.
+    for way_out in (
+        "keep the old logical id (override_logical_id",
+        "if a second one, name it (provisioned_model_name)",
+    ):
+        assert survives_the_cut(message, way_out)
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
 
     named = index.on_event(events.create({**committed, "provisionedModelName": "second"}, logical_id="Second"))
@@ -537,7 +544,7 @@ def test_a_committed_throughput_beside_this_stacks_own_is_refused_while_the_stac
     term): unread (an SCP's AccessDenied, throttling past the client's retries), the create buys nothing and says
     what to do, rather than risk a term billed for months."""
     committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
-    _, first = in_service(bedrock, events, committed)
+    _, first = in_service(bedrock, events, committed, logical_id=LONGEST_LOGICAL_ID)
 
     def unreadable(stack_id: str) -> Any:
         raise ClientError({"Error": {"Code": refusal, "Message": "not now"}}, "DescribeStackEvents")
@@ -545,12 +552,13 @@ def test_a_committed_throughput_beside_this_stacks_own_is_refused_while_the_stac
     monkeypatch.setattr(index, "_events_newest_first", unreadable)
     with pytest.raises(provisioned_throughput.CommitmentInForce) as e:
         index.on_event(events.create(committed, logical_id="ServingProduction"))
-    # A rename's way out first (another name would buy a second term), both in what a single-function provider's
-    # reason keeps, for a held logical id of 64 characters; then why the events were needed, and the refusal.
+    # A rename's way out first (another name would buy a second term), all three surviving a single-function
+    # provider's cut, whatever the held logical id; then that logical id, why the events were needed, and the refusal.
     message = str(e.value)
-    assert message.startswith("Nothing was bought. If this is Model renamed, keep its logical id (override_logical_id")
-    kept = kept_by_a_single_function_provider(message.replace("Model", "M" * 64))
-    assert "if a second one, name it (provisioned_model_name)." in kept and refusal in message
+    assert message.startswith("Nothing was bought. If renamed, keep the old logical id (override_logical_id")
+    for way_out in ("if a second one, name it (provisioned_model_name)", "or retry once stack events can be read"):
+        assert survives_the_cut(message, way_out)
+    assert f"The old logical id: {LONGEST_LOGICAL_ID}. " in message and refusal in message
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 1
     named = index.on_event(events.create({**committed, "provisionedModelName": "second"}, logical_id="Second"))
     assert named["PhysicalResourceId"] != first
