@@ -275,12 +275,13 @@ def _of_nothing(entry: str, event: Mapping[str, Any]) -> dict[str, Any] | None:
     name, text = named
     logical_id = text.removeprefix(lifecycle.NOTHING_MADE)
     if not lifecycle.MAKES_NOTHING.get()():
+        # The way out before the value, which holds a logical id of up to 255 characters (what a single-function
+        # provider keeps of a reason is its first 200).
         raise ValueError(
-            f"{name}: {text!r} names nothing: a rollback of this stack made nothing for {logical_id}, since what it "
-            "returned to was gone (or it read such a resource). Nothing was created. Change the model or serving "
-            "resource that the rollback made nothing of (any property; a tag will do, but for a job that a wait "
-            "condition waits for, a property other than its tags), in this deploy or an earlier one, so that an update "
-            "makes it again."
+            f"{name} names nothing. Nothing was created: change what it names (any property; for a job a wait "
+            "condition waits for, not just its tags) so that an update makes it again. A rollback of this stack made "
+            f"nothing for {logical_id}, since what it returned to was gone (or it read such a resource); {name}: "
+            f"{text!r}."
         )
     logger.warning("%s names nothing (%s): this rollback makes nothing for it either", name, text)
     return dict(lifecycle.nothing_made(event["ResourceType"], event["LogicalResourceId"]))

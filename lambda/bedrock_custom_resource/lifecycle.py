@@ -533,9 +533,10 @@ def create_or_adopt(
         if kind.name_member in desired.request:
             raise NameTaken(_given_name_held_message(kind, desired, name, arn, tags, why_not, holder is not None))
         logger.info("%s %s (%s) has this configuration but %s; trying the next name", kind.noun, name, arn, why_not)
+    # The way out before the logical id, which may have 255 characters (what a single-function provider keeps).
     raise NameTaken(
-        f"The first {MAX_NAME_ATTEMPTS} names for {desired.logical_id} are held by {kind.noun}s of this configuration "
-        "that cannot be used (failed or stopped); give a name, or delete them"
+        f"Give a name, or delete the {kind.noun}s that hold the first {MAX_NAME_ATTEMPTS} names for this logical id: "
+        f"they have this configuration but cannot be used (failed or stopped). The logical id: {desired.logical_id}."
     )
 
 
@@ -785,11 +786,12 @@ def made_by(
     try:
         started = operation_started()
     except Exception as error:  # the Delete fails, visibly: neither deleting nor leaving it can be decided
+        # The way out first: what a single-function provider keeps of a reason is its first 200 characters.
         raise RuntimeError(
-            f"{kind.noun} {arn} was made from these properties, by a request that CloudFormation cancelled or by an "
-            f"earlier operation whose resource the stack no longer holds (retained), and when this stack's operation "
-            f"began could not be read ({error_message(error)}), which tells them apart: nothing was deleted. Retry "
-            "(continue the rollback, or delete again)"
+            "Nothing was deleted: retry (continue the rollback, or delete again). When this stack's operation began "
+            f"could not be read ({error_message(error)}), which tells whether {kind.noun} {arn}, made from these "
+            "properties, was made by a request that CloudFormation cancelled or by an earlier operation whose resource "
+            "the stack no longer holds (retained)."
         ) from error
     if created.replace(tzinfo=created.tzinfo or UTC) < started - CLOCK_TOLERANCE:
         logger.info(
@@ -884,12 +886,13 @@ def _given_name_held_message(
     """Why a name you gave, held by a resource of this configuration, cannot be taken, and what to do."""
     renamed = desired.other_logical_id_of_this_stack(tags)
     if renamed is not None:
-        # A construct renamed: another name would make (train, buy) a second one. The way out first: the
-        # single-function provider's reason keeps the first 200 characters (crhelper's 256, less the note of the cut).
+        # A construct renamed: another name would make (train, buy) a second one. The way out first, and the logical
+        # id (up to 255 characters) after it: the single-function provider's reason keeps the first 200 characters
+        # (crhelper's 256, less the note of the cut).
         return (
-            f"Nothing was created. If this is {renamed} renamed, keep its logical id (override_logical_id): a new name "
-            f"makes a second {kind.noun}. {kind.name_member}: {name!r} is held by {kind.noun} {arn}, which has this "
-            f"configuration but {why_not}. A models file's entry keeps its logical id with its key."
+            "Nothing was created. If renamed, keep the old logical id (override_logical_id, or a models file's old "
+            f"key): a new name makes a second {kind.noun}. The old logical id: {renamed}. {kind.name_member}: "
+            f"{name!r} is held by {kind.noun} {arn}, which has this configuration but {why_not}."
         )
     # Another resource's cannot be deleted by this one; one that cannot be used, where Bedrock allows it, can.
     or_delete = "" if held else f", or delete that {kind.noun} if Bedrock allows it (a job cannot be deleted)"

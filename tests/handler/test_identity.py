@@ -24,12 +24,13 @@ from cdk_bedrock_customization.emulation.bedrock_stand_in.evaluations import EVA
 
 from . import resource_kinds
 from .conftest import (
+    LONGEST_LOGICAL_ID,
     OPERATION_STARTED,
     ROLE_ARN,
     CloudFormationEvents,
     active_model,
     is_complete_input,
-    kept_by_a_single_function_provider,
+    survives_the_cut,
 )
 from .resource_kinds import ResourceKind, Stack, writes
 from .test_bedrock_stand_in import bedrock_tags_per_resource
@@ -260,18 +261,20 @@ def test_a_given_name_held_by_another_logical_id_of_the_stack_is_not_adopted(bed
     deletes the old one in its cleanup. Had the new one adopted the resource the old one holds, that Delete would
     delete what the stack now says exists. As for a named native resource, the create fails and nothing is done."""
     properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
-    physical_id, _ = stack.create(properties, logical_id="Old")
+    old = LONGEST_LOGICAL_ID  # a logical id of the most characters CloudFormation takes
+    physical_id, _ = stack.create(properties, logical_id=old)
     mark = len(bedrock.calls)
     with pytest.raises(lifecycle.NameTaken) as raised:
         stack.create(properties, logical_id="New")
     message = str(raised.value)
     assert f"{kind.name_member}: 'support-v1' is held by" in message and physical_id in message
-    assert "belongs to Old of stack my-stack" in message
-    # Another name would make a second one (train again, buy a second term): keeping the logical id comes first,
-    # in what a single-function provider's reason keeps, for a logical id of 64 characters.
-    assert message.startswith("Nothing was created. If this is Old renamed, keep its logical id (override_logical_id")
-    kept = kept_by_a_single_function_provider(message.replace("Old", "O" * 64))
-    assert "Give another name" not in message and "a new name makes a second " in kept
+    assert f"The old logical id: {old}. " in message and f"belongs to {old} of stack my-stack" in message
+    # Another name would make a second one (train again, buy a second term): keeping the logical id comes first, and
+    # survives a single-function provider's cut, whatever the old logical id.
+    assert message.startswith("Nothing was created. If renamed, keep the old logical id (override_logical_id")
+    for way_out in ("keep the old logical id (override_logical_id, or a models file's old key)", "a new name makes a"):
+        assert survives_the_cut(message, way_out)
+    assert "Give another name" not in message
     assert writes(bedrock, mark) == []
 
 
@@ -346,6 +349,23 @@ def test_a_completed_job_whose_model_is_gone_is_trained_again_under_the_next_nam
     assert second_arn != job_arn
     assert second_data["outputModelArn"] != data["outputModelArn"]
     assert len(bedrock.jobs()) == 2
+
+
+def test_generated_names_all_held_by_unusable_resources_fail_with_what_to_do_first(bedrock, kind, monkeypatch):
+    """Every generated name of this configuration held by one that failed: the create fails, and what to do comes
+    before the logical id, which may have 255 characters, so that a single-function provider's cut keeps it."""
+    monkeypatch.setattr(lifecycle, "MAX_NAME_ATTEMPTS", 1)  # one failed resource holds them all
+    stack = Stack.named(bedrock, kind, logical_id=LONGEST_LOGICAL_ID)
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    kind.set_status(bedrock, physical_id, UNUSABLE)
+    mark = len(bedrock.calls)
+    with pytest.raises(lifecycle.NameTaken) as raised:
+        stack.create(properties)
+    message = str(raised.value)
+    assert survives_the_cut(message, "Give a name, or delete the")
+    assert message.endswith(f"The logical id: {LONGEST_LOGICAL_ID}.")
+    assert writes(bedrock, mark) == []
 
 
 def test_a_given_name_held_by_an_unusable_resource_fails_with_what_to_do(bedrock, kind, stack):
@@ -1317,13 +1337,15 @@ def test_an_update_that_names_an_id_of_nothing_outside_a_rollback_is_refused(bed
     kind = resource_kinds.DEPLOYMENT
     events = CloudFormationEvents(resource_type=kind.resource_type)
     had = kind.properties(bedrock)
-    update = events.update(A_JOB, had | {"modelArn": NOTHING}, had, "Reader")
+    nothing = lifecycle.NOTHING_MADE + LONGEST_LOGICAL_ID  # of the most characters a logical id may have
+    update = events.update(A_JOB, had | {"modelArn": nothing}, had, "Reader")
     mark = len(bedrock.calls)
-    with pytest.raises(
-        ValueError,
-        match=r"^modelArn: 'nothing-made:Model' names nothing: .* for Model, .* Nothing was created\. Change ",
-    ):
+    with pytest.raises(ValueError, match=r"^modelArn names nothing\. Nothing was created: change what it names") as e:
         index.on_event(update)
+    message = str(e.value)
+    # What to do survives a single-function provider's cut, whatever the logical id; then the value.
+    assert survives_the_cut(message, "so that an update makes it again.")
+    assert f"for {LONGEST_LOGICAL_ID}, " in message and message.endswith(f"modelArn: {nothing!r}.")
     assert writes(bedrock, mark) == []
 
 
