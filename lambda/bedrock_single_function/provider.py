@@ -273,8 +273,9 @@ def _refuse_what_polling_cannot_hold(event: Mapping[str, Any]) -> None:
     """Refuse, before anything is made, a Create or Update whose polling target Input would be over EventBridge's
     limit: setting up polling would fail once the job had started, and so would the rollback's Delete. A template of
     the CDK was checked at synth; a plain one is checked here. Not an Update to properties no longer than its old ones
-    (a resource made before this check; an update rollback back to them), which would else be stuck. The largest
-    properties first: the reason is cut at the end."""
+    (a resource made before this check; an update rollback back to them), which would else be stuck. The ways out
+    first, within the 200 characters of the reason that the cut keeps (MAX_REASON_CHARACTERS), then the largest
+    properties, whose names may be long."""
     length = polling_input_length(event)
     if length <= MAX_TARGET_INPUT_CHARACTERS:
         return
@@ -286,9 +287,9 @@ def _refuse_what_polling_cannot_hold(event: Mapping[str, Any]) -> None:
     sizes = sorted(((len(json.dumps(value)), name) for name, value in properties.items()), reverse=True)
     largest = ", ".join(f"{name} has {size:,}" for size, name in sizes[:2])
     raise ValueError(
-        f"ResourceProperties: too long for the single-function provider to poll ({largest} characters as JSON; "
-        f"polling would take about {length:,}, over EventBridge's {MAX_TARGET_INPUT_CHARACTERS:,}). Nothing was "
-        "created or changed: shorten them (fewer or shorter tags) or use the Provider framework's service token"
+        "ResourceProperties: too long for the single-function provider to poll. Nothing was created or changed: "
+        "shorten them (fewer or shorter tags) or use the Provider framework's service token. Polling would take "
+        f"about {length:,} characters, over EventBridge's {MAX_TARGET_INPUT_CHARACTERS:,} ({largest} as JSON)."
     )
 
 

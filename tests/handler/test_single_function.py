@@ -441,7 +441,7 @@ def test_a_plain_template_too_long_to_poll_is_refused_before_anything_starts(sin
     """A template that synth never checked (plain CloudFormation on the provider stack's service token), with tags
     Bedrock takes (30 values of 250 characters): its polling Input would be over EventBridge's 8192 characters, and
     setting polling up would fail once the job had started, as would the rollback's Delete. It is refused first,
-    naming the largest property; the rollback's Delete then has nothing to do."""
+    with both ways out in what crhelper sends, then the largest property; the rollback's Delete has nothing to do."""
     tags = [{"key": f"tag-{i:02d}", "value": "v" * 250} for i in range(30)]
     properties = fine_tuning_properties(customModelTags=tags)
     event = single_function.addressed(events.create(properties))
@@ -450,10 +450,13 @@ def test_a_plain_template_too_long_to_poll_is_refused_before_anything_starts(sin
     single_function.invoke(event)
     body = response(single_function, event)
     assert body["Status"] == "FAILED"
-    assert body["Reason"].startswith(
-        f"ResourceProperties: too long for the single-function provider to poll (customModelTags has "
-        f"{len(json.dumps(tags)):,}, "
-    )
+    assert body["Reason"].startswith("ResourceProperties: too long for the single-function provider to poll.")
+    # Both ways out in the first 200 characters of what crhelper sent (its 256, less the note of the cut).
+    for way_out in ("shorten them (fewer or shorter tags)", "or use the Provider framework's service token"):
+        assert way_out in body["Reason"][:200]
+    with pytest.raises(ValueError) as refused:
+        provider._refuse_what_polling_cannot_hold(event)
+    assert f"(customModelTags has {len(json.dumps(tags)):,}, " in str(refused.value)
     assert bedrock.jobs() == []
     assert single_function.leftovers().empty
 
@@ -476,7 +479,9 @@ def test_an_update_too_long_to_poll_is_refused_and_changes_nothing(single_functi
     single_function.invoke(event)
     body = response(single_function, event)
     assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", deployed.physical_id)
-    assert "jobTags has " in body["Reason"]
+    assert "or use the Provider framework's service token" in body["Reason"][:200]
+    with pytest.raises(ValueError, match="jobTags has "):  # the largest, after the ways out (cut from the reason)
+        provider._refuse_what_polling_cannot_hold(event)
     assert [job["jobArn"] for job in bedrock.jobs()] == [deployed.physical_id]
 
     back = single_function.addressed(events.update(deployed.physical_id, fine_tuning_properties(), new))
