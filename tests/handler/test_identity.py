@@ -1791,3 +1791,17 @@ def test_a_throughput_of_another_logical_id_under_another_name_is_not_taken(bedr
 
     assert kind.create_operation in writes(bedrock, mark)
     assert len(kind.existing(bedrock)) == 2
+
+
+def test_a_delete_of_a_made_up_id_when_the_create_made_nothing_completes_at_once(bedrock, kind, stack, monkeypatch):
+    """CloudFormation cancelled a Create before anything was made, and rolls it back with a Delete of an id of its
+    own. Nothing is found, nothing is written, and the first poll completes: a poll that answered "not complete" for
+    ever would hold the rollback until the provider's total timeout, then DELETE_FAILED."""
+    monkeypatch.setattr(index, "operation_started", lambda stack_id: OPERATION_STARTED)
+    properties = kind.properties(bedrock)
+    mark = len(bedrock.calls)
+    delete = stack.events.delete(MADE_UP_ID, properties, stack.logical_id)
+    response = index.on_event(delete)
+    assert response["PhysicalResourceId"] == MADE_UP_ID
+    assert index.is_complete(is_complete_input(delete, response))["IsComplete"] is True
+    assert writes(bedrock, mark) == []

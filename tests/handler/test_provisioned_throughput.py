@@ -626,3 +626,22 @@ def test_a_committed_throughput_beside_one_whose_term_has_ended_or_of_another_mo
     bedrock.expire_commitment(first)
     index.on_event(events.create(committed, logical_id="ServingProduction"))
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 3
+
+
+def test_a_refused_purchase_for_a_full_quota_fails_with_bedrocks_own_error(bedrock, events, model_arn, monkeypatch):
+    """Bedrock refuses CreateProvisionedModelThroughput with ServiceQuotaExceededException when the account has no
+    model units left (botocore's service model lists it among the operation's errors). A kind without a Quota raises
+    Bedrock's own error, which names the quota; nothing is bought."""
+    client = bedrock.client()
+
+    def refuse(**_request: Any) -> None:
+        raise client.exceptions.ServiceQuotaExceededException(
+            {"Error": {"Code": "ServiceQuotaExceededException", "Message": "Model units quota exceeded"}},
+            "CreateProvisionedModelThroughput",
+        )
+
+    monkeypatch.setattr(client, "create_provisioned_model_throughput", refuse)
+    monkeypatch.setattr(provisioned_throughput, "bedrock_client", lambda: client)
+    with pytest.raises(ClientError, match="Model units quota exceeded"):
+        index.on_event(events.create(throughput_properties(model_arn)))
+    assert bedrock.throughputs() == []
