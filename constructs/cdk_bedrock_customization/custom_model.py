@@ -36,6 +36,7 @@ from ._resource import (
 )
 from ._tokens import attribute, is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
+from .datasets import SUPPORTED_URL, DatasetError, format_rule
 from .inputs import Customization, InvocationLogs, S3Data
 from .provider import CustomizationProvider
 from .serving import CustomModelBase, ExistingCustomModel
@@ -43,6 +44,7 @@ from .serving import CustomModelBase, ExistingCustomModel
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
 # What Bedrock assumes the service role for (model-customization-iam-role.html: its aws:SourceArn).
 JOB_KIND = "model-customization-job"
+BASE_MODEL_WARNING_ID = "cdk-bedrock-customization:baseModelUnknown"
 _Resource = cdk.CfnResource | None
 
 
@@ -121,6 +123,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         _refuse_models_bedrock_would_not_take(scope, base_model_id, customization, base_model)
         super().__init__(scope, construct_id)
+        _warn_of_a_base_model_not_known(self, base_model_id, customization.customization_type)
         #: The foundation model this model customizes, through the models it continues training.
         self.foundation_model: str = (
             base_model.foundation_model if isinstance(base_model, CustomModel) else base_model_id
@@ -292,3 +295,20 @@ def _refuse_models_bedrock_would_not_take(
     if teacher is not None:
         remedy = "a distillation job invokes its teacher in its own Region; give a model or profile of this Region"
         refuse_another_region(scope, "teacher_model", teacher, "a model", remedy)
+
+
+def _warn_of_a_base_model_not_known(model: Construct, base_model: str, customization_type: str) -> None:
+    """A warning when a model id is of no family the dataset rules know for the customization type: a typo, or a
+    model Bedrock does not customize so, which only the deploy would tell. A newer model may be missing from the
+    rules, so this is no refusal (a local dataset, which needs the rules, is refused by them)."""
+    if is_unresolved(base_model) or base_model.startswith("arn:"):
+        return  # not a plain id: a token, or an ARN (a custom model's: its own job took its base model)
+    try:
+        format_rule(base_model, customization_type)
+    except DatasetError:
+        cdk.Annotations.of(model).add_warning_v2(
+            BASE_MODEL_WARNING_ID,
+            f"base_model: {base_model!r} is not a model this library knows Bedrock to customize with "
+            f"{customization_type} ({SUPPORTED_URL}): the id may be wrong, or newer than this library. If Bedrock "
+            "does not customize it so, it refuses the job when the stack deploys.",
+        )

@@ -1242,3 +1242,51 @@ def test_a_kept_model_whose_key_its_own_stack_makes_warns_that_a_stack_made_agai
     assert [warning.id for warning in warnings] == (["/TestStack/Model"] if warned else [])
     if warned:
         assert "is made in this stack" in warnings[0].entry.data
+
+
+# --- a base model that no dataset rule knows for its customization ------------------------------------------------
+# Bedrock user guide, "Supported models and Regions for Amazon Bedrock model customization"
+# (custom-model-supported.html): Amazon Nova Micro (amazon.nova-micro-v1:0:128k) takes fine-tuning and is a
+# distillation student, as the README's examples train it; Amazon Titan Text Embeddings V2 is not listed; and
+# amazon.nova-mirco-v1:0:128k (a typo) is no Bedrock model id at all.
+
+
+def base_model_warnings(stack: cdk.Stack) -> list[str]:
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("baseModelUnknown"))
+    return [str(warning.entry.data) for warning in found]
+
+
+@pytest.mark.parametrize("base_model", ["amazon.nova-mirco-v1:0:128k", "amazon.titan-embed-text-v2:0"])
+def test_a_base_model_bedrock_does_not_customize_is_warned_of_and_still_synthesized(stack, bucket, base_model):
+    custom_model(stack, bucket, base_model=base_model)
+    (warning,) = base_model_warnings(stack)
+    assert warning.startswith(f"base_model: {base_model!r} is not a model this library knows")
+    assert "FINE_TUNING" in warning
+    assert "may be wrong, or newer than this library" in warning
+
+
+def test_a_model_known_for_another_customization_is_warned_of(stack, bucket):
+    # custom-model-supported.html: continued pre-training is for the Titan Text models, not Amazon Nova.
+    custom_model(
+        stack, bucket, base_model="amazon.nova-micro-v1:0:128k", customization=Customization.continued_pre_training()
+    )
+    (warning,) = base_model_warnings(stack)
+    assert "CONTINUED_PRE_TRAINING" in warning
+
+
+@pytest.mark.parametrize(
+    "customization",
+    [Customization.fine_tuning(), Customization.distillation("us.amazon.nova-premier-v1:0")],
+    ids=["fine-tuning", "distillation"],
+)
+def test_the_readmes_base_model_is_not_warned_of(stack, bucket, customization):
+    custom_model(stack, bucket, base_model="amazon.nova-micro-v1:0:128k", customization=customization)
+    assert base_model_warnings(stack) == []
+
+
+def test_a_custom_model_arn_or_a_token_is_not_warned_of(stack, bucket):
+    arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abcdefghijkl"
+    custom_model(stack, bucket, "ByArn", base_model=arn)
+    parameter = cdk.CfnParameter(stack, "BaseModel").value_as_string
+    custom_model(stack, bucket, "ByToken", data_prefix="token/", base_model=parameter)
+    assert base_model_warnings(stack) == []

@@ -195,3 +195,12 @@ def test_the_asset_is_readable_by_lambda_whatever_the_modes_of_the_source(tmp_pa
 def test_example_outputs_each_models_arn(example_assembly, output):
     value = json.loads((example_assembly / f"{STACK}.template.json").read_text())["Outputs"][output]["Value"]
     assert value["Fn::GetAtt"][1] == "outputModelArn"
+
+
+def test_the_example_apps_base_models_are_not_warned_of(tmp_path):
+    """Every base model app.py trains is one the dataset rules know for its customization (custom-model-supported.html
+    lists Amazon Nova Micro for fine-tuning and as a distillation student)."""
+    assembly = example_app.build_app(outdir=str(tmp_path)).synth()
+    messages = [message.entry.data for stack in assembly.stacks for message in stack.messages]
+    assert assembly.stacks
+    assert [data for data in messages if "baseModelUnknown" in str(data)] == []
