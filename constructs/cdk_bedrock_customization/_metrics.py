@@ -105,28 +105,28 @@ class InvocationMetrics:
         guide's current text counts requests Bedrock accepted, including those that later failed, and not those
         throttled; its earlier text counted successful requests.
 
-        @default Sum over 5 minutes
+        :param props: ``aws_cloudwatch.MetricOptions``, as ``metric`` takes them. @default Sum over 5 minutes
         """
         return self._runtime_metric(INVOCATIONS, props)
 
     def metric_invocation_latency(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """InvocationLatency, in milliseconds: from the request sent to the last token received.
 
-        @default Average over 5 minutes
+        :param props: ``aws_cloudwatch.MetricOptions``, as ``metric`` takes them. @default Average over 5 minutes
         """
         return self._runtime_metric(INVOCATION_LATENCY, props)
 
     def metric_invocation_client_errors(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """InvocationClientErrors: invocations that ended in a client-side error.
 
-        @default Sum over 5 minutes
+        :param props: ``aws_cloudwatch.MetricOptions``, as ``metric`` takes them. @default Sum over 5 minutes
         """
         return self._runtime_metric(INVOCATION_CLIENT_ERRORS, props)
 
     def metric_invocation_server_errors(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """InvocationServerErrors: invocations that ended in an AWS server-side error.
 
-        @default Sum over 5 minutes
+        :param props: ``aws_cloudwatch.MetricOptions``, as ``metric`` takes them. @default Sum over 5 minutes
         """
         return self._runtime_metric(INVOCATION_SERVER_ERRORS, props)
 
@@ -134,21 +134,21 @@ class InvocationMetrics:
         """InvocationThrottles: invocations throttled (counted neither as Invocations nor as errors; how many depends
         on the SDK's retries).
 
-        @default Sum over 5 minutes
+        :param props: ``aws_cloudwatch.MetricOptions``, as ``metric`` takes them. @default Sum over 5 minutes
         """
         return self._runtime_metric(INVOCATION_THROTTLES, props)
 
     def metric_input_tokens(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """InputTokenCount: tokens in the input.
 
-        @default Sum over 5 minutes
+        :param props: ``aws_cloudwatch.MetricOptions``, as ``metric`` takes them. @default Sum over 5 minutes
         """
         return self._runtime_metric(INPUT_TOKEN_COUNT, props)
 
     def metric_output_tokens(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """OutputTokenCount: tokens in the output.
 
-        @default Sum over 5 minutes
+        :param props: ``aws_cloudwatch.MetricOptions``, as ``metric`` takes them. @default Sum over 5 minutes
         """
         return self._runtime_metric(OUTPUT_TOKEN_COUNT, props)
 

@@ -109,7 +109,8 @@ class Completion:
         return None if self.timeout is None else int(self.timeout.to_seconds())
 
     def wait_until(self, resource_type: str = contract.CUSTOMIZATION_JOB) -> str | None:
-        """The job resource's waitUntil property (None: the default, until the job completes)."""
+        """For the library's constructs: the job resource's waitUntil property (None: the default, until the job
+        completes), for a job of ``resource_type`` (a custom resource type, the customization job's by default)."""
         return _requests.wait_until(self.mode, resource_type)
 
 
@@ -282,8 +283,8 @@ class JobCompletionNotifier(Construct):
         key: str,
         resource_type: str = contract.CUSTOMIZATION_JOB,
     ) -> cdk.CfnResource:
-        """A wait condition, in scope, that holds the deployment until the job (logical id job_id, a token, of
-        resource_type) ends.
+        """For the library's constructs: a wait condition, in scope, that holds the deployment until the job (logical
+        id job_id, a token, of resource_type) ends, or timeout_seconds (the Completion's timeout) have passed.
 
         key changes whenever the job is replaced: a wait condition waits only when it is created, so a
         new job needs a new one (its logical id includes key, and the timeout unless it is the default).

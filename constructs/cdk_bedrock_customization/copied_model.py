@@ -118,6 +118,8 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
 
     @property
     def model_name(self) -> str:
+        """The copy's name (the ``target_model_name`` given, or the one generated), once the copy job has completed;
+        refused with ``Completion.no_wait()``."""
         return self._completed_attribute("targetModelName")
 
 

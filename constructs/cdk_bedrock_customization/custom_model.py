@@ -186,12 +186,20 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
 
     @staticmethod
     def from_custom_model_arn(scope: Construct, construct_id: str, model_arn: str) -> CustomModelBase:
-        """A custom model that exists already, by ARN, to deploy or provision."""
+        """A custom model that exists already, by ARN, to deploy or provision.
+
+        :param model_arn: the custom model's ARN (``arn:aws:bedrock:<region>:<account>:custom-model/...``), checked
+            against the service model's CustomModelArn shape (a token is checked at deploy time)
+        """
         return ExistingCustomModel.from_arn(scope, construct_id, model_arn)
 
     @staticmethod
     def from_custom_model_name(scope: Construct, construct_id: str, model_name: str) -> CustomModelBase:
-        """A custom model that exists already, by name. Its ARN is looked up at deploy time (GetCustomModel)."""
+        """A custom model that exists already, by name. Its ARN is looked up at deploy time (GetCustomModel).
+
+        :param model_name: the custom model's name in this account and Region, checked against the service model's
+            CustomModelName shape (a token is checked at deploy time)
+        """
         return ExistingCustomModel.from_name(scope, construct_id, model_name)
 
     @property
@@ -206,10 +214,13 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
 
     @property
     def output_model_name(self) -> str:
+        """The custom model's name (the ``custom_model_name`` given, or the one generated), once the job has
+        completed; refused with ``Completion.no_wait()``."""
         return self._completed_attribute("outputModelName")
 
     @property
     def job_name(self) -> str:
+        """The customization job's name (the ``job_name`` given, or the one generated), known at deploy time."""
         return attribute_string(self.resource, "jobName")
 
     def _create_service_role(

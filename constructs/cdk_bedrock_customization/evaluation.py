@@ -77,20 +77,46 @@ class EvaluationDataset:
     @staticmethod
     def builtin(name: str, *, task_type: str, metric_names: Sequence[str]) -> EvaluationDataset:
         """A built-in dataset (``Builtin.BoolQ``, ``Builtin.Gigaword``...; the API reference's EvaluationDataset lists
-        them), with its task type (``QuestionAndAnswer``, ``Summarization``, ``Classification``, ``Generation``)."""
+        them), with its task type (``QuestionAndAnswer``, ``Summarization``, ``Classification``, ``Generation``).
+
+        :param name: the built-in dataset's name (``Builtin.BoolQ``), unique within an evaluation: ``require`` and
+            ``score`` name it
+        :param task_type: ``Summarization``, ``Classification``, ``QuestionAndAnswer``, ``Generation`` or ``Custom``
+            (the API's EvaluationTaskType)
+        :param metric_names: 1 to 25 metrics computed on it (``Builtin.Accuracy``, ``Builtin.Robustness``...; the
+            API's EvaluationMetricNames)
+        """
         return EvaluationDataset(name, task_type, tuple(metric_names))
 
     @staticmethod
     def from_s3(name: str, data: S3Data, *, task_type: str, metric_names: Sequence[str]) -> EvaluationDataset:
         """A custom prompt dataset in S3 (a ``.jsonl`` object of ``prompt``, ``referenceResponse`` and ``category``
-        records, at most 1000)."""
+        records, at most 1000).
+
+        :param name: the dataset's name: 1 to 63 letters, digits, ``-``, ``_`` and ``.`` (the API's
+            EvaluationDatasetName), unique within an evaluation: ``require`` and ``score`` name it
+        :param data: the ``.jsonl`` object (``S3Data.from_bucket`` or ``from_uri``)
+        :param task_type: ``Summarization``, ``Classification``, ``QuestionAndAnswer``, ``Generation`` or ``Custom``
+            (the API's EvaluationTaskType)
+        :param metric_names: 1 to 25 metrics computed on it (``Builtin.Accuracy``, ``Builtin.Robustness``...; the
+            API's EvaluationMetricNames)
+        """
         return EvaluationDataset(name, task_type, tuple(metric_names), data=data)
 
     @staticmethod
     def from_local_file(
         name: str, path: str | Path, *, task_type: str, metric_names: Sequence[str]
     ) -> EvaluationDataset:
-        """A local ``.jsonl`` prompt dataset: validated at synth, then shipped as a file asset."""
+        """A local ``.jsonl`` prompt dataset: validated at synth, then shipped as a file asset.
+
+        :param name: the dataset's name: 1 to 63 letters, digits, ``-``, ``_`` and ``.`` (the API's
+            EvaluationDatasetName), unique within an evaluation: ``require`` and ``score`` name it
+        :param path: the local ``.jsonl`` file, of ``prompt``, ``referenceResponse`` and ``category`` records
+        :param task_type: ``Summarization``, ``Classification``, ``QuestionAndAnswer``, ``Generation`` or ``Custom``
+            (the API's EvaluationTaskType)
+        :param metric_names: 1 to 25 metrics computed on it (``Builtin.Accuracy``, ``Builtin.Robustness``...; the
+            API's EvaluationMetricNames)
+        """
         validate_prompt_dataset(path, task_type=task_type, metric_names=metric_names)
         return EvaluationDataset(name, task_type, tuple(metric_names), local_file=str(path))
 
@@ -218,6 +244,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
             ``Builtin.Correctness``). @default none: automatic metrics (``Builtin.Accuracy``...)
         :param inference_params: the evaluated models' inference parameters, a JSON string. @default Bedrock's
         :param job_name: @default generated from the stack and construct, new for each replacement
+        :param job_description: 1 to 200 characters (the API's EvaluationJobDescription), of both jobs. @default none
         :param role: the service role Bedrock assumes. @default a role that may read the datasets, write the results
             and invoke exactly the evaluated and evaluator models
         :param kms_key: encrypts the job's data. @default an AWS owned key
@@ -333,7 +360,11 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         dataset: str | None = None,
     ) -> ModelEvaluation:
         """Pass the gate only when the metric's score (its mean over each dataset's prompts, or over ``dataset``'s)
-        is at least ``at_least`` and at most ``at_most``. Judge metrics are normalized to 0..1."""
+        is at least ``at_least`` and at most ``at_most`` (either, or both). Judge metrics are normalized to 0..1.
+
+        :param metric_name: a metric of the datasets' ``metric_names`` (of ``dataset``'s, when named)
+        :param dataset: the name of the one dataset whose score counts. @default each dataset that computes the metric
+        """
         if at_least is None and at_most is None:
             raise ValueError(f"require({metric_name!r}): give at_least, at_most or both")
         _refuse_non_numbers(f"require({metric_name!r})", at_least=at_least, at_most=at_most)
@@ -350,6 +381,8 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
     ) -> ModelEvaluation:
         """Pass the gate only when the model's score beats the baseline model's by at least ``by``.
 
+        :param metric_name: a metric of the datasets' ``metric_names`` (of ``dataset``'s, when named)
+        :param dataset: the name of the one dataset whose score counts. @default each dataset that computes the metric
         :param lower_is_better: @default True for Builtin.Robustness, Builtin.Toxicity, Builtin.Harmfulness,
             Builtin.Stereotyping and Builtin.Refusal (the user guide: lower means more robust, less toxic; a harmful
             or stereotyping response, or a refusal, scores 1), else False
@@ -365,7 +398,8 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         self._requirements.append(requirement)
 
     def guard(self, *constructs: IConstruct) -> None:
-        """Create each construct (a provisioned throughput, a deployment, a function...) only once the gate passed."""
+        """Create each of ``constructs`` (a provisioned throughput, a deployment, a function...) only once the gate
+        passed; refused for this evaluation, what it evaluates, or what holds either (a dependency cycle)."""
         for construct in constructs:
             _refuse_upstream(construct, self, self._evaluated)
         for construct in constructs:
@@ -373,16 +407,19 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
 
     @property
     def job_arn(self) -> str:
+        """The ARN of the job that evaluates ``model``, known at deploy time."""
         return attribute_string(self.resource, "jobArn")
 
     @property
     def baseline_job_arn(self) -> str:
+        """The ARN of the job that evaluates ``baseline_model``; refused without one."""
         if self.baseline is None:
             raise ValueError(f"{self.node.path}: this evaluation has no baseline_model")
         return attribute_string(self.baseline, "jobArn")
 
     def score(self, metric_name: str, *, dataset: str | None = None, baseline: bool = False) -> str:
-        """A metric's mean score on a dataset (the only one, when not named), once the gate has passed."""
+        """The mean score of ``metric_name`` on ``dataset`` (when not named, the only dataset that computes it; refused
+        when more do), once the gate has passed: the ``baseline`` model's when True (refused without one)."""
         names = [d.name for d in self.datasets if metric_name in d.metric_names and dataset in (None, d.name)]
         if len(names) != 1:
             raise ValueError(

@@ -49,7 +49,10 @@ class ModelSource:
 
     @staticmethod
     def from_s3(data: S3Data) -> ModelSource:
-        """The model artifacts in the Amazon-managed S3 bucket where SageMaker AI wrote them."""
+        """The model artifacts in the Amazon-managed S3 bucket where SageMaker AI wrote them.
+
+        :param data: the artifacts' S3 prefix (usually ``S3Data.from_uri``: the bucket is not this app's)
+        """
         return ModelSource(_requests.model_in_s3(data.uri), data)
 
     @staticmethod
@@ -60,7 +63,10 @@ class ModelSource:
     @staticmethod
     def from_model_package_arn(model_package_arn: str) -> ModelSource:
         """A SageMaker AI model package. Bedrock reads it with its own credentials: no service role needed. The
-        handler, which asks for the import, must be allowed the package, and is granted it."""
+        handler, which asks for the import, must be allowed the package, and is granted it.
+
+        :param model_package_arn: the model package's ARN (``arn:aws:sagemaker:<region>:<account>:model-package/...``)
+        """
         check_types(model_package_arn=(model_package_arn, str))
         return ModelSource(_requests.model_package(model_package_arn), model_package_arn=model_package_arn)
 
@@ -157,6 +163,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
 
     @property
     def model_name(self) -> str:
+        """The custom model's name (the ``model_name`` given, or the one generated), known at deploy time."""
         return attribute_string(self.resource, "modelName")
 
     def _create_service_role(self, source: ModelSource, kms_key: kms.IKey | None) -> OwnRole:

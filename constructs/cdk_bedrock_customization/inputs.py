@@ -53,7 +53,12 @@ class S3Data:
 
     @staticmethod
     def from_bucket(bucket: s3.IBucket, key: str = "") -> S3Data:
-        """An object (``data/train.jsonl``) or a prefix ending in ``/`` (``output/``) in this bucket."""
+        """An object (``data/train.jsonl``) or a prefix ending in ``/`` (``output/``) in this bucket.
+
+        :param bucket: a bucket of this app, made or imported (``s3.Bucket.from_bucket_name``)
+        :param key: the object's key, or a prefix ending in ``/``; checked as part of an ``s3://`` URI against the
+            service model's S3Uri pattern (a token is checked at deploy time). @default "": the whole bucket
+        """
         check_prop_types(S3Data.from_bucket, locals())
         # The bucket's name is usually a token, which the contract leaves to deploy time: its key is checked here, in
         # a URI of a bucket name at its shortest (3 characters), so no key that fits is refused.
@@ -64,7 +69,11 @@ class S3Data:
 
     @staticmethod
     def from_uri(uri: str) -> S3Data:
-        """An ``s3://bucket/key`` URI of a bucket outside this app."""
+        """An ``s3://bucket/key`` URI of a bucket outside this app.
+
+        :param uri: ``s3://`` followed by the bucket's name and, optionally, ``/`` and a key or a prefix ending in
+            ``/``; refused when it is not of that form, or is a token
+        """
         check_types(uri=(uri, str))
         match = _S3_URI.fullmatch(uri) if not is_unresolved(uri) else None
         if match is None:
@@ -77,7 +86,10 @@ class S3Data:
         the stack deploys, by aws-cdk-lib's BucketDeployment (``construct_id`` in ``scope``); what reads the prefix
         waits for the upload. Objects under the prefix that are not the folder's are removed; the files stay when
         the stack is deleted. A folder must fit the upload function's storage (about 4.8 GiB); upload a larger one
-        with ``aws s3 sync`` and use ``from_uri``."""
+        with ``aws s3 sync`` and use ``from_uri``.
+
+        :param path: the local folder to upload
+        """
         from ._uploads import upload_folder  # loads aws_s3_deployment only when a folder is uploaded
 
         upload = upload_folder(scope, construct_id, path, bucket, key)
@@ -90,6 +102,7 @@ class S3Data:
         (its base model's format and Bedrock's quotas), then ships it as a file asset. Bedrock's user guide describes
         each training and validation dataset as one file; a folder of weights is ``from_local_folder``'s.
 
+        :param path: the local ``.jsonl`` file; refused when it is a folder or does not exist
         :param quotas: your account's values of quotas adjusted with Service Quotas, by name (``datasets.QUOTA_NAMES``:
             ``{"max_total_records": 20000}``), or None to skip one; a training file's apply to the job's total.
             @default the documented quotas
@@ -114,6 +127,7 @@ class S3Data:
 
     @property
     def uri(self) -> str:
+        """The ``s3://bucket/key`` URI; refused for a local file, which the model that trains on it ships."""
         self._check_shipped()
         if self.bucket is not None:
             return f"s3://{attribute(self.bucket, 'bucket_name')}/{self.key}"
@@ -155,12 +169,14 @@ class S3Data:
         return bucket_arn, f"{bucket_arn}/{self._objects(folder)}"
 
     def allow_read(self, scope: Construct, grants: Grants, *, folder: bool = False) -> list[str]:
-        """Grant listing and reading exactly this object or prefix (or folder: what Bedrock reads as one, such as
-        a model's weights). Returns the wildcard object ARNs granted."""
+        """For the library's constructs: add to grants, a service role's statements, listing and reading exactly this
+        object or prefix (or folder: what Bedrock reads as one, such as a model's weights). Returns the wildcard object
+        ARNs granted."""
         return self._allow(scope, grants, ["s3:GetObject"], write=False, folder=folder)
 
     def allow_output(self, scope: Construct, grants: Grants) -> list[str]:
-        """Grant listing, reading and writing exactly this folder. Returns the wildcard object ARNs granted."""
+        """For the library's constructs: add to grants, a service role's statements, listing, reading and writing
+        exactly this folder. Returns the wildcard object ARNs granted."""
         return self._allow(scope, grants, ["s3:GetObject", "s3:PutObject"], write=True, folder=True)
 
     def _allow(self, scope: Construct, grants: Grants, actions: list[str], *, write: bool, folder: bool) -> list[str]:
@@ -218,20 +234,38 @@ class RequestMetadataFilter:
 
     @staticmethod
     def equals(key: str, value: str) -> RequestMetadataFilter:
+        """Records whose request metadata has ``key`` equal to ``value``.
+
+        :param key: 1 to 256 letters, digits, whitespace and ``._:/=+$@-`` (the API's RequestMetadataMap key)
+        :param value: 0 to 256 of the same characters
+        """
         check_types(key=(key, str), value=(value, str))
         return RequestMetadataFilter({"equals": {key: value}}, base=True)
 
     @staticmethod
     def not_equals(key: str, value: str) -> RequestMetadataFilter:
+        """Records whose request metadata does not have ``key`` equal to ``value``.
+
+        :param key: 1 to 256 letters, digits, whitespace and ``._:/=+$@-`` (the API's RequestMetadataMap key)
+        :param value: 0 to 256 of the same characters
+        """
         check_types(key=(key, str), value=(value, str))
         return RequestMetadataFilter({"notEquals": {key: value}}, base=True)
 
     @staticmethod
     def and_all(*filters: RequestMetadataFilter) -> RequestMetadataFilter:
+        """Records that all the filters match.
+
+        :param filters: 1 to 16 ``equals`` and ``not_equals`` filters (not ``and_all`` or ``or_all``, which are refused)
+        """
         return RequestMetadataFilter({"andAll": RequestMetadataFilter._bases("and_all", filters)}, base=False)
 
     @staticmethod
     def or_all(*filters: RequestMetadataFilter) -> RequestMetadataFilter:
+        """Records that any of the filters matches.
+
+        :param filters: 1 to 16 ``equals`` and ``not_equals`` filters (not ``and_all`` or ``or_all``, which are refused)
+        """
         return RequestMetadataFilter({"orAll": RequestMetadataFilter._bases("or_all", filters)}, base=False)
 
     @staticmethod
@@ -245,12 +279,19 @@ class RequestMetadataFilter:
         return [f._rendered for f in filters]
 
     def render(self) -> dict[str, Any]:
+        """The filter as the API's RequestMetadataFilters member (``{"equals": {key: value}}``...)."""
         return dict(self._rendered)
 
 
 @dataclass(frozen=True)
 class InvocationLogs:
-    """Training data taken from Bedrock model-invocation logs stored in S3 (for distillation)."""
+    """Training data taken from Bedrock model-invocation logs stored in S3 (for distillation).
+
+    :param source: the S3 prefix (or object) of the invocation logs
+    :param use_prompt_response: train on the logged responses too, rather than have the teacher answer each
+        prompt again. @default False
+    :param request_metadata_filters: which records to train on. @default all
+    """
 
     source: S3Data
     use_prompt_response: bool = False
@@ -276,10 +317,12 @@ class Customization:
 
     @staticmethod
     def fine_tuning() -> Customization:
+        """Fine-tuning on labelled examples: the default."""
         return Customization("FINE_TUNING")
 
     @staticmethod
     def continued_pre_training() -> Customization:
+        """Continued pre-training on unlabelled text."""
         return Customization("CONTINUED_PRE_TRAINING")
 
     @staticmethod
@@ -302,8 +345,8 @@ class Customization:
         return Customization(customization_type, config, teacher=identifier)
 
     def allow_teacher(self, scope: Construct, grants: Grants) -> list[str]:
-        """Grant invoking the distillation teacher (nothing for other customizations). Returns the wildcard
-        ARNs granted.
+        """For the library's constructs: add to grants, a service role's statements, invoking the distillation teacher
+        (nothing for other customizations). Returns the wildcard ARNs granted.
 
         Bedrock user guide, "Prerequisites for model distillation" and "Model customization access and
         security" (custom-models-cross-region-inference-profile-permissions): the service role needs

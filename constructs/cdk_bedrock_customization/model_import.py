@@ -175,6 +175,8 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
 
     @property
     def model_name(self) -> str:
+        """The imported model's name (the ``imported_model_name`` given, or the one generated), once the import has
+        completed; refused with ``Completion.no_wait()``."""
         return self._completed_attribute("importedModelName")
 
     @property
@@ -194,14 +196,23 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
 
     @staticmethod
     def from_imported_model_arn(scope: Construct, construct_id: str, imported_model_arn: str) -> ImportedModelBase:
-        """A model imported elsewhere (another stack, account or Region), by its ARN: to invoke and grant."""
+        """A model imported elsewhere (another stack, account or Region), by its ARN: to invoke and grant.
+
+        :param imported_model_arn: the imported model's ARN
+            (``arn:aws:bedrock:<region>:<account>:imported-model/<id>``), checked against the service model's
+            ImportedModelArn shape (a token is checked at deploy time)
+        """
         arn = checked_value(imported_model_arn, "ImportedModelArn", "imported_model_arn")
         return ImportedModelBase(scope, construct_id, model_arn=arn)
 
     @staticmethod
     def from_imported_model_name(scope: Construct, construct_id: str, imported_model_name: str) -> ImportedModelBase:
         """A model imported elsewhere in this account and Region, by name: its ARN ends in an id that Bedrock
-        generates, so it is looked up at deploy time (GetImportedModel)."""
+        generates, so it is looked up at deploy time (GetImportedModel).
+
+        :param imported_model_name: the imported model's name, checked against the service model's
+            ImportedModelName shape (a token is checked at deploy time)
+        """
         checked_value(imported_model_name, "ImportedModelName", "imported_model_name")
         model = ImportedModelBase(scope, construct_id, model_arn="")
         model._referenced_arn = arn_by_name(model, "GetImportedModel", imported_model_name, "imported-model")

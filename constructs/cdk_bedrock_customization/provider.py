@@ -160,7 +160,8 @@ class CustomizationProvider(Construct):
         dependencies: Sequence[IDependable] = (),
         use: StackUse | None = None,
     ) -> cdk.CfnResource:
-        """A custom resource that this provider runs, after dependencies. use: scope's (found when not given).
+        """For the library's constructs: a custom resource of resource_type (``Custom::...``, one of the contract's)
+        and properties that this provider runs, after dependencies. use: scope's (found when not given).
         removal_policy None: CloudFormation's default, Delete, left unwritten (the library's own readers).
 
         The L1 resource, as cdk.CustomResource renders it: the L2 adds jsii round trips and nothing used here.
@@ -194,6 +195,12 @@ class CustomizationProvider(Construct):
     ) -> CustomizationProvider:
         """scope's stack's provider, created with these settings (those of the constructor, with its defaults) when
         the stack has none yet. A setting given once the provider exists is refused, naming it: it would be ignored.
+
+        :param query_interval: as the constructor's. @default 1 minute
+        :param total_timeout: as the constructor's: at most 1 hour. @default 1 hour
+        :param log_retention: as the constructor's. @default one month
+        :param max_concurrent_jobs: as the constructor's: at least 1. @default 2, Bedrock's quota
+        :param kind: as the constructor's. @default ProviderKind.FRAMEWORK
 
         Example::
 

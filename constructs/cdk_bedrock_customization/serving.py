@@ -52,6 +52,7 @@ class CustomModelBase(cdk.Resource):
 
     @property
     def model_arn(self) -> str:
+        """The custom model's ARN: what a deployment or throughput serves, and ``base_model`` trains further."""
         raise NotImplementedError
 
     def add_deployment(
@@ -126,6 +127,7 @@ class ExistingCustomModel(CustomModelBase):
 
     @property
     def model_arn(self) -> str:
+        """The custom model's ARN, as given (by name: looked up at deploy time)."""
         return self._model_arn
 
     @staticmethod
@@ -254,6 +256,7 @@ class _ServingResource(TaggedResource):
 
     @property
     def model_arn(self) -> str:
+        """The ARN to invoke the model by (the ``modelId`` of InvokeModel and Converse), known at deploy time."""
         return attribute_string(self.resource, self.INVOKE_ARN_ATTRIBUTE)
 
 
@@ -307,12 +310,18 @@ class CustomModelDeployment(_ServingResource, CustomModelDeploymentBase):
     def from_custom_model_deployment_arn(
         scope: Construct, construct_id: str, custom_model_deployment_arn: str
     ) -> CustomModelDeploymentBase:
-        """A deployment made elsewhere (another stack, account or Region), by its ARN: to invoke and grant."""
+        """A deployment made elsewhere (another stack, account or Region), by its ARN: to invoke and grant.
+
+        :param custom_model_deployment_arn: the deployment's ARN
+            (``arn:aws:bedrock:<region>:<account>:custom-model-deployment/<id>``), checked against the service
+            model's CustomModelDeploymentArn shape (a token is checked at deploy time)
+        """
         arn = checked_value(custom_model_deployment_arn, "CustomModelDeploymentArn", "custom_model_deployment_arn")
         return CustomModelDeploymentBase(scope, construct_id, model_arn=arn)
 
     @property
     def model_deployment_name(self) -> str:
+        """The deployment's name (``modelDeploymentName``): the one given, or the one generated, as a token."""
         return attribute_string(self.resource, "modelDeploymentName")
 
 
@@ -386,12 +395,18 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
         scope: Construct, construct_id: str, provisioned_model_arn: str
     ) -> ProvisionedThroughputBase:
         """A provisioned throughput bought elsewhere (another stack, account or Region), by its ARN: to invoke and
-        grant."""
+        grant.
+
+        :param provisioned_model_arn: the throughput's ARN
+            (``arn:aws:bedrock:<region>:<account>:provisioned-model/<id>``), checked against the service model's
+            ProvisionedModelArn shape (a token is checked at deploy time)
+        """
         arn = checked_value(provisioned_model_arn, "ProvisionedModelArn", "provisioned_model_arn")
         return ProvisionedThroughputBase(scope, construct_id, model_arn=arn)
 
     @property
     def provisioned_model_name(self) -> str:
+        """The throughput's name (``provisionedModelName``): the one given, or the one generated, as a token."""
         return attribute_string(self.resource, "provisionedModelName")
 
 
