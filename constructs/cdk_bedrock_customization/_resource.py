@@ -40,7 +40,7 @@ class TaggedResource:
 
     @property
     def tags(self) -> cdk.TagManager:
-        """Tags from ``Tags.of(...)`` (own tags win on a clash).
+        """Tags from ``Tags.of(...)`` (own tags win on a clash; they win over the stack's, stack_tags).
 
         Made on first use (by the Tags aspect, at synth), and only then are the tag properties made
         lazy: a lazy value costs jsii round trips at every resolution, which a resource without
@@ -48,9 +48,10 @@ class TaggedResource:
         """
         if self._tags is None:
             tags = self._tags = cdk.TagManager(cdk.TagType.MAP, self.resource.cfn_resource_type)
+            inherited = stack_tags(cdk.Stack.of(self.resource))
             for resource in self._tagged_resources:
                 for name, own in self._own_tags.items():
-                    merged = partial(_merged_tag_list, resource, name, tags, own)
+                    merged = partial(_merged_tag_list, resource, name, tags, own, inherited)
                     resource.add_property_override(name, cdk.Lazy.uncached_any(Producer(merged)))
         return self._tags
 
@@ -137,6 +138,8 @@ def custom_resource(
     """scope's resource, once its properties, with its own tags, pass the contract (tokens are left to the
     handler)."""
     properties = checked_with_tags(resource_type, properties, own_tags)
+    use = use or provider.use(scope)
+    properties = with_stack_tags(scope, use.stack, resource_type, properties, own_tags)
     return provider.custom_resource(
         scope, "Resource", resource_type, properties, removal_policy, dependencies=dependencies, use=use
     )
@@ -149,6 +152,46 @@ def checked_with_tags(
     tagged = {**properties, **{name: tag_list(own) for name, own in own_tags.items() if own}}
     contract.create_request(resource_type, tagged, is_unresolved=is_unresolved)
     return tagged
+
+
+def with_stack_tags(
+    scope: Construct,
+    stack: cdk.Stack,
+    resource_type: str,
+    properties: dict[str, Any],
+    own_tags: Mapping[str, Mapping[str, str]],
+) -> dict[str, Any]:
+    """properties (checked_with_tags) whose tag lists also hold stack's tags (stack_tags), below scope's own, each
+    list checked as its own tags are. CloudFormation tags a Custom:: resource with none of them."""
+    inherited = stack_tags(stack)
+    if not inherited:  # the common case: nothing to add, the properties are as they were
+        return properties
+    tag_lists = {
+        name: _checked_tag_list(scope, resource_type, name, {**inherited, **own}, partial(_stack_tags_named, stack))
+        for name, own in own_tags.items()
+    }
+    return {**properties, **tag_lists}
+
+
+def stack_tags(stack: cdk.Stack) -> Mapping[str, str]:
+    """The tags CloudFormation gives every resource of stack that supports tagging: stack's own (``Stack(tags=...)``)
+    and those of the stacks it is nested in (which it propagates to nested stacks), the nearer stack's winning; as
+    they are when the stack's first resource of this library is made. Read once per stack: each read is a jsii round
+    trip. ``Tags.of(stack)`` reaches the resources at synth through its aspect, at a higher priority."""
+    tags = _STACK_TAGS.get(stack)
+    if tags is None:
+        parent = stack.nested_stack_parent
+        tags = _STACK_TAGS[stack] = {**(stack_tags(parent) if parent else {}), **stack.tags.tag_values()}
+    return tags
+
+
+def _stack_tags_named(stack: cdk.Stack) -> str:
+    """Where stack's tags (stack_tags) come from, for an error."""
+    nested = " and of the stacks it is nested in" if stack.nested else ""
+    return f"the tags of stack {stack.node.path}{nested}, which CloudFormation gives its resources"
+
+
+_STACK_TAGS: weakref.WeakKeyDictionary[cdk.Stack, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 C = TypeVar("C", bound=Construct)
@@ -469,15 +512,30 @@ def attribute_string(resource: cdk.CfnResource, name: str) -> str:
 
 
 def _merged_tag_list(
-    resource: cdk.CfnResource, member: str, tags: cdk.TagManager, own: Mapping[str, str]
+    resource: cdk.CfnResource,
+    member: str,
+    tags: cdk.TagManager,
+    own: Mapping[str, str],
+    inherited: Mapping[str, str],
 ) -> list[dict[str, str]] | None:
-    """The tag list member of resource: Tags.of's tags and its own, checked as its own are (Bedrock's patterns and
-    counts, the handler's keys) since Tags.of adds them only at synth."""
-    merged = tag_list({**(tags.render_tags() or {}), **own})
-    problems = contract.tag_list_problems(resource.cfn_resource_type, member, merged, is_unresolved=is_unresolved)
+    """The tag list member of resource: its stack's tags (inherited), Tags.of's and its own, each winning over the
+    one before, checked as its own are since Tags.of adds them only at synth."""
+    merged = {**inherited, **(tags.render_tags() or {}), **own}
+    source = "Tags.of(...) with the stack's tags" if inherited else "Tags.of(...)"
+    return _checked_tag_list(resource, resource.cfn_resource_type, member, merged, lambda: source) or None
+
+
+def _checked_tag_list(
+    where: IConstruct, resource_type: str, member: str, tags: Mapping[str, str], source: Callable[[], str]
+) -> list[dict[str, str]]:
+    """tags as the tag list member, once they pass the contract (Bedrock's patterns and counts, the handler's keys);
+    an error names where (its path) and source (where the tags came from; called only then, as a path costs a jsii
+    round trip)."""
+    listed = tag_list(tags)
+    problems = contract.tag_list_problems(resource_type, member, listed, is_unresolved=is_unresolved)
     if problems:
-        raise ValueError(f"{resource.node.path}: Tags.of(...): {'; '.join(problems)}")
-    return merged or None
+        raise ValueError(f"{where.node.path}: {source()}: {'; '.join(problems)}")
+    return listed
 
 
 @jsii.implements(cdk.IAnyProducer)

@@ -35,6 +35,7 @@ from ._resource import (
     checked_with_tags,
     grant_key,
     refusal_leaves_nothing,
+    with_stack_tags,
 )
 from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
@@ -293,7 +294,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         )
         self._own_tags = {"jobTags": dict(job_tags or {})}
         uploads = [data.uploaded_by for data in located if data is not None and data.uploaded_by is not None]
-        checked = functools.partial(_checked_job, self._own_tags, self.completion, use.stack)
+        checked = functools.partial(_checked_job, self, self._own_tags, self.completion, use.stack)
         candidate = checked(request(model=evaluated, job_name=job_name, evaluated_model_arn=served_model(model)))
         baseline = (
             None
@@ -478,12 +479,17 @@ def _check_requirement(all_datasets: Sequence[EvaluationDataset], requirement: R
 
 
 def _checked_job(
-    own_tags: Mapping[str, Mapping[str, str]], completion: Completion, stack: cdk.Stack, properties: dict[str, Any]
+    scope: Construct,
+    own_tags: Mapping[str, Mapping[str, str]],
+    completion: Completion,
+    stack: cdk.Stack,
+    properties: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A job's properties (keyed for its wait), and with its tags, checked against the contract: both jobs' before
-    either is made, so a refused baseline leaves no job, grant or wait behind."""
+    """A job's properties (keyed for its wait), and with its tags and its stack's, checked against the contract: both
+    jobs' before either is made, so a refused baseline leaves no job, grant or wait behind."""
     properties = keyed_for_waiting(completion, stack, properties, RESOURCE_TYPE)
-    return properties, checked_with_tags(RESOURCE_TYPE, properties, own_tags)
+    tagged = checked_with_tags(RESOURCE_TYPE, properties, own_tags)
+    return properties, with_stack_tags(scope, stack, RESOURCE_TYPE, tagged, own_tags)
 
 
 def _refuse_other_regions(scope: Construct, **identifiers: str | None) -> None:

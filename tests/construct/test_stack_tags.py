@@ -1,0 +1,174 @@
+"""A stack's tags reach the library's resources, as CloudFormation's propagation reaches the stack's native ones.
+
+aws-cdk-lib's StackProps.tags: the tags are "applied to the CloudFormation Stack itself ... at deployment time,
+CloudFormation will apply these tags to all resources in the stack that support tagging"; a Custom:: resource gets
+none of them. A nested stack's tags are its AWS::CloudFormation::Stack resource's (aws-cdk-lib's NestedStack sets
+them there), which CloudFormation "also propagates ... to the resources created in the stack" (the resource's Tags
+property), with those of the stacks above it. A resource's own tag wins over a stack tag of its key, as in
+CloudFormation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from bedrock_custom_resource.lifecycle import Desired
+from cdk_bedrock_customization import (
+    CopiedCustomModel,
+    ImportedCustomModel,
+    ImportedModel,
+    ModelEvaluation,
+    ModelSource,
+    S3Data,
+)
+
+from .conftest import ENV, custom_model, resources_of_type
+from .test_evaluation import BOOLQ, THROUGHPUT_ARN
+
+JOB = "Custom::BedrockModelCustomizationJob"
+JOB_TAGS = ["jobTags", "customModelTags"]
+COST_CENTER = [{"key": "cost-center", "value": "cc-42"}]
+PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/nova-support/1"
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/TestStack/a1b2c3d4-5678-90ab-cdef-1234567890ab"
+SOURCE_IN_WEST = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+
+
+def tagged_stack(tags: dict[str, str] | None = None) -> cdk.Stack:
+    return cdk.Stack(cdk.App(), "TestStack", env=ENV, tags=tags if tags is not None else {"cost-center": "cc-42"})
+
+
+def tag_lists(stack: cdk.Stack, resource_type: str, members: list[str]) -> list[dict[str, Any]]:
+    """The members (a resource's tag lists) of each resource of the type in the stack's template."""
+    resources = resources_of_type(Template.from_stack(stack), resource_type).values()
+    assert resources, f"no {resource_type}"
+    return [{member: resource["Properties"].get(member) for member in members} for resource in resources]
+
+
+def _custom_model(stack: cdk.Stack, bucket: s3.IBucket) -> None:
+    custom_model(stack, bucket)
+
+
+def _deployment_and_throughput(stack: cdk.Stack, bucket: s3.IBucket) -> None:
+    model = ImportedCustomModel(stack, "Imported", source=ModelSource.from_model_package_arn(PACKAGE_ARN))
+    model.add_provisioned_throughput("Provisioned", model_units=1)
+    custom_model(stack, bucket).add_deployment("OnDemand")
+
+
+def _model_import(stack: cdk.Stack, bucket: s3.IBucket) -> None:
+    ImportedModel(stack, "Llama", model_data=S3Data.from_bucket(bucket, "weights/llama/"))
+
+
+def _copy(stack: cdk.Stack, bucket: s3.IBucket) -> None:
+    CopiedCustomModel(stack, "Copy", source_model=SOURCE_IN_WEST)
+
+
+def _evaluation_with_baseline(stack: cdk.Stack, bucket: s3.IBucket) -> None:
+    output = S3Data.from_bucket(bucket, "evaluations/")
+    ModelEvaluation(
+        stack, "Evaluation", model=THROUGHPUT_ARN, baseline_model="amazon.nova-micro-v1:0", datasets=[BOOLQ],
+        output_data=output,
+    )  # fmt: skip
+
+
+# Each request's tag lists, as the Bedrock API names them (CreateModelCustomizationJob, CreateCustomModel, ...).
+@pytest.mark.parametrize(
+    ("make", "tagged"),
+    [
+        (_custom_model, {JOB: JOB_TAGS}),
+        (
+            _deployment_and_throughput,
+            {
+                "Custom::BedrockCustomModelDeployment": ["tags"],
+                "Custom::BedrockProvisionedModelThroughput": ["tags"],
+                "Custom::BedrockCustomModel": ["modelTags"],
+            },
+        ),
+        (_model_import, {"Custom::BedrockImportedModel": ["jobTags", "importedModelTags"]}),
+        (_copy, {"Custom::BedrockCopiedCustomModel": ["targetModelTags"]}),
+        (_evaluation_with_baseline, {"Custom::BedrockModelEvaluationJob": ["jobTags"]}),  # both jobs
+    ],
+    ids=["custom-model", "imported-custom-model-deployment-and-throughput", "model-import", "copy", "evaluation"],
+)
+def test_a_stack_tag_reaches_every_tag_list_of_each_kind_of_resource(
+    make: Callable[[cdk.Stack, s3.IBucket], None], tagged: dict[str, list[str]]
+) -> None:
+    stack = tagged_stack()
+    make(stack, s3.Bucket(stack, "Data"))
+    for resource_type, members in tagged.items():
+        for found in tag_lists(stack, resource_type, members):
+            assert found == dict.fromkeys(members, COST_CENTER), resource_type
+
+
+def test_a_nested_stack_takes_its_parents_tags_and_its_own_win() -> None:
+    parent = tagged_stack({"cost-center": "cc-42", "team": "parent"})
+    nested = cdk.NestedStack(parent, "Nested")
+    nested.tags.set_tag("team", "nested")  # aws-cdk-lib sets it on the AWS::CloudFormation::Stack resource
+    custom_model(nested, s3.Bucket(nested, "Data"))
+    (members,) = tag_lists(nested, JOB, ["jobTags"])
+    assert members["jobTags"] == [{"key": "cost-center", "value": "cc-42"}, {"key": "team", "value": "nested"}]
+
+
+def test_own_tags_win_over_tags_of_which_win_over_the_stacks() -> None:
+    stack = tagged_stack({"cost-center": "from-stack", "owner": "from-stack", "tier": "from-stack"})
+    custom_model(stack, s3.Bucket(stack, "Data"), job_tags={"owner": "own"})
+    cdk.Tags.of(stack).add("owner", "tags-of", priority=1000)
+    cdk.Tags.of(stack).add("cost-center", "tags-of")
+    (members,) = tag_lists(stack, JOB, JOB_TAGS)
+    expected = {"cost-center": "tags-of", "owner": "own", "tier": "from-stack"}
+    assert members["jobTags"] == [{"key": key, "value": value} for key, value in expected.items()]
+    assert members["customModelTags"] == [
+        {"key": "cost-center", "value": "tags-of"},
+        {"key": "owner", "value": "tags-of"},
+        {"key": "tier", "value": "from-stack"},
+    ]
+
+
+def test_a_tag_given_to_the_stack_and_by_tags_of_is_one_tag() -> None:
+    stack = tagged_stack({"cost-center": "cc-42", "tier": "gold"})
+    custom_model(stack, s3.Bucket(stack, "Data"))
+    cdk.Tags.of(stack).add("cost-center", "cc-42")  # the aspect tags the stack and the resources
+    (members,) = tag_lists(stack, JOB, JOB_TAGS)
+    expected = [*COST_CENTER, {"key": "tier", "value": "gold"}]
+    assert members == {"jobTags": expected, "customModelTags": expected}
+
+
+@pytest.mark.parametrize(
+    ("tags", "why"),
+    [
+        # TagValue's pattern, [a-zA-Z0-9\s._:/=+@-]*: Bedrock refuses an accented letter.
+        ({"owner": "José"}, r"jobTags\[0\]\.value: 'José' does not match"),
+        # Bedrock keeps 50 tags on a resource, and the handler adds five of its own to a job's.
+        ({f"tag-{i:03d}": "v" for i in range(46)}, "jobTags: 46 tags; at most 45"),
+    ],
+    ids=["pattern", "too-many"],
+)
+def test_a_stack_tag_bedrock_would_refuse_is_refused_at_synth_naming_the_stack_and_the_resource(
+    tags: dict[str, str], why: str
+) -> None:
+    stack = tagged_stack(tags)
+    with pytest.raises(ValueError, match=f"^TestStack/Model: the tags of stack TestStack, which .*{why}"):
+        custom_model(stack, s3.Bucket(stack, "Data"))
+
+
+def test_a_stack_tag_changes_neither_the_jobs_fingerprint_nor_its_names() -> None:
+    """Tags are not what a resource is (contract.identifying): the handler's fingerprint and generated names, and
+    the key of the job's wait condition, are those of the same job in a stack without tags."""
+    identities = []
+    for tags in ({}, {"cost-center": "cc-42"}):
+        stack = tagged_stack(tags)
+        role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/bedrock-jobs")
+        custom_model(stack, s3.Bucket.from_bucket_name(stack, "Data", "training-data"), role=role)
+        ((logical_id, job),) = resources_of_type(Template.from_stack(stack), JOB).items()
+        properties = {name: value for name, value in job["Properties"].items() if name != "ServiceToken"}
+        event = {"ResourceType": JOB, "ResourceProperties": properties, "StackId": STACK_ID}
+        desired = Desired.of({**event, "LogicalResourceId": logical_id})
+        untagged = {name: value for name, value in properties.items() if name not in ("jobTags", "customModelTags")}
+        identities.append((desired.fingerprint, desired.attempt(0)["jobName"], untagged, properties.get("jobTags")))
+    assert identities[0][:3] == identities[1][:3]
+    assert (identities[0][3], identities[1][3]) == (None, COST_CENTER)
