@@ -154,6 +154,18 @@ def test_a_stack_tag_bedrock_would_refuse_is_refused_at_synth_naming_the_stack_a
     stack = tagged_stack(tags)
     with pytest.raises(ValueError, match=f"^TestStack/Model: the tags of stack TestStack, which .*{why}"):
         custom_model(stack, s3.Bucket(stack, "Data"))
+    assert stack.node.try_find_child("Model") is None  # refused, it leaves nothing
+
+
+def test_tags_of_that_a_stacks_tags_leave_no_room_for_are_refused_at_synth() -> None:
+    stack = tagged_stack({f"stack-{i:03d}": "v" for i in range(40)})
+    custom_model(stack, s3.Bucket(stack, "Data"))
+    for i in range(6):
+        cdk.Tags.of(stack).add(f"added-{i}", "v")
+    # Bedrock keeps 50 tags on a resource, and the handler adds five of its own to a job's.
+    refused = r"TestStack/Model/Resource: Tags.of\(...\) with the stack's tags: jobTags: 46 tags; at most 45"
+    with pytest.raises(RuntimeError, match=refused):
+        Template.from_stack(stack)
 
 
 def test_a_stack_tag_changes_neither_the_jobs_fingerprint_nor_its_names() -> None:
