@@ -244,9 +244,11 @@ def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, se
     if not isinstance(existing, cast(type, cls)):
         raise ValueError(f"{stack.node.path}/{construct_id}: taken by a construct that is not a {name}")
     if settings:
+        # Most often no call of the user's made it: the stack's first model did, which calls of() itself.
         raise ValueError(
-            f"{stack.stack_name} already has its {name}; pass settings {sorted(settings)} on the first call to "
-            f"{name}.of"
+            f"{stack.stack_name} already has its {name}, made with its defaults by the stack's first model that "
+            f"needs it (or by an earlier {name}.of); pass settings {sorted(settings)} to {name}.of before the "
+            "stack's first model"
         )
     found[construct_id] = existing
     return cast(C, existing)

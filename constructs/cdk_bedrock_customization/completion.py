@@ -271,7 +271,8 @@ class JobCompletionNotifier(Construct):
 
     @classmethod
     def of(cls, scope: Construct, **settings: Any) -> JobCompletionNotifier:
-        """The stack's notifier, created with these settings when it does not exist yet."""
+        """The stack's notifier, created with these settings when it does not exist yet. The stack's first model
+        that waits event-driven (the default) makes it with the defaults: to give settings, call this before it."""
         return one_per_stack(cls, scope, NOTIFIER_ID, settings)
 
     def wait_for(

@@ -195,6 +195,7 @@ class CustomizationProvider(Construct):
     ) -> CustomizationProvider:
         """scope's stack's provider, created with these settings (those of the constructor, with its defaults) when
         the stack has none yet. A setting given once the provider exists is refused, naming it: it would be ignored.
+        The stack's first model makes it with the defaults: to give settings, call this before that model.
 
         :param query_interval: as the constructor's. @default 1 minute
         :param total_timeout: as the constructor's: at most 1 hour. @default 1 hour

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization import CustomizationProvider, JobCompletionNotifier
 from cdk_bedrock_customization.completion import NOTIFIER_ID
 from cdk_bedrock_customization.provider import PROVIDER_ID
 
 from constructs import Construct
+
+from .conftest import custom_model
 
 
 def test_a_provider_made_directly_at_its_id_is_the_one_of_finds() -> None:
@@ -35,9 +38,26 @@ def test_settings_given_once_it_exists_are_refused_naming_them() -> None:
     stack = cdk.Stack(cdk.App(), "S")
     JobCompletionNotifier.of(stack)
     with pytest.raises(
-        ValueError, match=r"already has its JobCompletionNotifier; pass settings \['backstop_interval'\]"
+        ValueError, match=r"already has its JobCompletionNotifier, .* pass settings \['backstop_interval'\]"
     ):
         JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.minutes(5))
+
+
+@pytest.mark.parametrize(
+    ("made_by", "setting", "value"),
+    [
+        (CustomizationProvider, "max_concurrent_jobs", 1),
+        (JobCompletionNotifier, "check_interval", cdk.Duration.minutes(2)),
+    ],
+)
+def test_settings_after_a_model_made_it_say_that_the_model_did_and_to_call_of_before_it(made_by, setting, value):
+    """The user made no call: an event-driven model made the stack's provider and notifier with their defaults."""
+    stack = cdk.Stack(cdk.App(), "S")
+    custom_model(stack, s3.Bucket.from_bucket_name(stack, "Data", "training-data-bucket"))
+    with pytest.raises(ValueError) as refused:
+        made_by.of(stack, **{setting: value})
+    assert "made with its defaults by the stack's first model" in str(refused.value)
+    assert f"pass settings ['{setting}'] to {made_by.__name__}.of before the stack's first model" in str(refused.value)
 
 
 def test_another_construct_at_the_id_is_an_error_naming_it() -> None:
