@@ -62,7 +62,10 @@ class TaggedResource:
 
     def apply_removal_policy(self, policy: cdk.RemovalPolicy) -> None:
         """What deleting the construct, or replacing it, does to what it made in AWS (as the ``removal_policy``
-        option does): applied to its custom resources, which tags reach too."""
+        option does): applied to its custom resources, which tags reach too.
+
+        :param policy: ``DESTROY``, ``RETAIN`` or ``RETAIN_ON_UPDATE_OR_DELETE`` (``SNAPSHOT`` is refused)
+        """
         for resource in self._tagged_resources:
             resource.apply_removal_policy(policy)
 
@@ -559,13 +562,18 @@ class AwaitedJob:
 
     @property
     def job_arn(self) -> str:
+        """The job's ARN, known at deploy time once the job has started (with any ``Completion``)."""
         return attribute_string(self.resource, "jobArn")
 
     def completed_attribute(self, name: str) -> str:
         """An attribute of the completed job, as a string token: any that its type answers, as Bedrock names it
         (a customization job's ``status``, ``baseModelArn``, ``creationTime``, ``endTime``, ``trainingLoss``,
         ``validationLoss``...). Bedrock reports some only for some jobs (losses, a KMS key): reading one it did not
-        report fails the deployment, as Fn::GetAtt does."""
+        report fails the deployment, as Fn::GetAtt does.
+
+        :param name: the attribute, as Bedrock names it; refused, naming the ones there are, when the type has none
+            of that name
+        """
         if self._completed is not None:
             resource_type = self._completed.cfn_resource_type
             names = sorted(typing.get_type_hints(contract.CONTRACTS[resource_type].attributes))

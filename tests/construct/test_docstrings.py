@@ -18,14 +18,6 @@ MADE_BY_FACTORIES = frozenset(
     ("Completion", "Customization", "EvaluationDataset", "ModelSource", "RequestMetadataFilter", "S3Data")
 )
 
-# Members of _resource.py, which another change is rewriting: documented there, then removed from here (the test below
-# fails once one is documented). Member -> what it lacks.
-UNDOCUMENTED_IN_RESOURCE = {
-    ("AwaitedJob", "job_arn"): "a property without a docstring",
-    ("AwaitedJob", "completed_attribute"): "parameter name undocumented",
-    ("TaggedResource", "apply_removal_policy"): "parameter policy undocumented",
-}
-
 
 def own_classes(cls: type) -> list[type]:
     """cls and the classes of this library it inherits from (not aws-cdk-lib's, documented there)."""
@@ -53,8 +45,6 @@ def undocumented(cls: type) -> Iterator[str]:
     if not (cls.__doc__ or "").strip():
         yield f"{name}: no docstring"
     for owner, member_name, member in public_members(cls):
-        if (owner.__name__, member_name) in UNDOCUMENTED_IN_RESOURCE:
-            continue
         if isinstance(member, property):
             if not (member.__doc__ or "").strip():
                 yield f"{name}.{member_name}: a property without a docstring"
@@ -95,17 +85,3 @@ def test_the_check_finds_an_undocumented_parameter_and_property():
         "Undocumented.__init__: parameter size undocumented",
         "Undocumented.area: a property without a docstring",
     ]
-
-
-@pytest.mark.parametrize(("owner", "member"), sorted(UNDOCUMENTED_IN_RESOURCE))
-def test_the_members_left_to_resource_py_are_still_undocumented(owner, member):
-    from cdk_bedrock_customization import _resource
-
-    cls = getattr(_resource, owner)
-    lacks = UNDOCUMENTED_IN_RESOURCE[owner, member]
-    function = vars(cls)[member]
-    if isinstance(function, property):
-        assert not (function.__doc__ or "").strip(), f"{owner}.{member} is documented: remove it from the list"
-    else:
-        parameter = lacks.split()[1]
-        assert not documents(function.__doc__ or "", parameter), f"{owner}.{member} is documented: remove it"
