@@ -356,29 +356,28 @@ def test_generated_names_all_held_by_unusable_resources_fail_with_what_to_do_fir
     before the logical id, which may have 255 characters, so that a single-function provider's cut keeps it."""
     monkeypatch.setattr(lifecycle, "MAX_NAME_ATTEMPTS", 1)  # one failed resource holds them all
     stack = Stack.named(bedrock, kind, logical_id=LONGEST_LOGICAL_ID)
-    properties = kind.properties(bedrock)
+    message, _ = _refused_beside_an_unusable_one(bedrock, kind, stack, kind.properties(bedrock))
+    assert survives_the_cut(message, "Give a name, or delete the")
+    assert message.endswith(f"The logical id: {LONGEST_LOGICAL_ID}.")
+
+
+def _refused_beside_an_unusable_one(bedrock, kind, stack, properties) -> tuple[str, str]:
+    """The refusal of a create whose name is held by an unusable resource of these properties (which it made first),
+    having written nothing; and that resource's physical id."""
     physical_id, _ = stack.create(properties)
     kind.set_status(bedrock, physical_id, UNUSABLE)
     mark = len(bedrock.calls)
     with pytest.raises(lifecycle.NameTaken) as raised:
         stack.create(properties)
-    message = str(raised.value)
-    assert survives_the_cut(message, "Give a name, or delete the")
-    assert message.endswith(f"The logical id: {LONGEST_LOGICAL_ID}.")
     assert writes(bedrock, mark) == []
+    return str(raised.value), physical_id
 
 
 def test_a_given_name_held_by_an_unusable_resource_fails_with_what_to_do(bedrock, kind, stack):
     properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
-    physical_id, _ = stack.create(properties)
-    kind.set_status(bedrock, physical_id, UNUSABLE)
-    mark = len(bedrock.calls)
-    with pytest.raises(lifecycle.NameTaken) as raised:
-        stack.create(properties)
-    message = str(raised.value)
+    message, physical_id = _refused_beside_an_unusable_one(bedrock, kind, stack, properties)
     assert f"{kind.name_member}: 'support-v1' is held by" in message and physical_id in message
     assert message.endswith(" if Bedrock allows it (a job cannot be deleted).")
-    assert writes(bedrock, mark) == []
 
 
 def test_a_given_name_held_by_another_configuration_fails_naming_what_differs(bedrock, kind, stack):
