@@ -25,7 +25,7 @@ from ._packaging import SINGLE_FUNCTION_PACKAGE, handler_code, handler_function,
 # may take 3 to 6 minutes) is cut off: the request goes on at its rule's next poll, or Lambda's retry.
 SINGLE_FUNCTION_TIMEOUT = cdk.Duration.minutes(2)
 # The framework's on_event and is_complete: longer than one Bedrock call with all its retries (9 attempts of at
-# most 30 s, a backoff of at most 20 s before each retry: aws.ONE_CALL_AT_MOST_SECONDS, about 7 minutes), and
+# most 30 s, a backoff of at most 25 s before each retry: aws.ONE_CALL_AT_MOST_SECONDS, about 8 minutes), and
 # shorter than the framework's own functions (15 minutes). An on_event that timed out would fail its create, and
 # the framework answers the rollback's Delete of a failed create without the handler: what the create had made would
 # run on outside the stack.

@@ -27,8 +27,9 @@ RETRY_CONFIG = Config(
     read_timeout=READ_TIMEOUT,
     user_agent_extra="cdk-bedrock-customization",
 )
-# Standard mode's longest backoff before a retry (botocore.retries.standard.ExponentialBackoff._MAX_BACKOFF).
-STANDARD_MAX_BACKOFF = 20
+# Standard mode's longest backoff before a retry: 20 s, raised by up to 5 s more to an x-amz-retry-after header's
+# value (botocore.retries.standard.ExponentialBackoff: _MAX_BACKOFF + _RETRY_AFTER_MAX_ADDITIONAL).
+STANDARD_MAX_BACKOFF = 25
 # The longest one call may take: every attempt connecting and reading until its timeout, the longest backoff before
 # each retry.
 ONE_CALL_AT_MOST_SECONDS = (RETRIES + 1) * (CONNECT_TIMEOUT + READ_TIMEOUT) + RETRIES * STANDARD_MAX_BACKOFF

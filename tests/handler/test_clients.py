@@ -60,4 +60,4 @@ def test_the_longest_backoff_counted_is_botocores():
     """What a create's time check counts (aws.ONE_CALL_AT_MOST_SECONDS) follows botocore's standard mode."""
     from botocore.retries.standard import ExponentialBackoff
 
-    assert aws.STANDARD_MAX_BACKOFF == ExponentialBackoff._MAX_BACKOFF
+    assert aws.STANDARD_MAX_BACKOFF == ExponentialBackoff._MAX_BACKOFF + ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL

@@ -715,12 +715,13 @@ class _LambdaContext:
 
 def test_a_create_without_time_for_its_retries_creates_nothing(bedrock, events):
     """One call may take 9 attempts (botocore's standard mode, max_attempts 8) of 10 s connecting and 20 s reading,
-    and 8 backoffs of at most 20 s: 430 s. The framework fails a create whose on_event timed out, and answers its
-    rollback's Delete without the handler: a job started then would train on outside the stack."""
+    and 8 backoffs of at most 25 s (20, or up to 5 more after an x-amz-retry-after header): 470 s. The framework
+    fails a create whose on_event timed out, and answers its rollback's Delete without the handler: a job started then
+    would train on outside the stack."""
     with pytest.raises(
-        RuntimeError, match=r"^Nothing was created: 429 s of this invocation remain .* fewer than the 430 s"
+        RuntimeError, match=r"^Nothing was created: 469 s of this invocation remain .* fewer than the 470 s"
     ):
-        index.on_event(events.create(), _LambdaContext(429.5))
+        index.on_event(events.create(), _LambdaContext(469.5))
     assert bedrock.jobs() == [] and bedrock.calls_to(CREATE) == []
-    created = index.on_event(events.create(), _LambdaContext(430))
+    created = index.on_event(events.create(), _LambdaContext(470))
     assert [job["jobArn"] for job in bedrock.jobs()] == [created["PhysicalResourceId"]]
