@@ -308,12 +308,19 @@ def _refuse_models_bedrock_would_not_take(
         refuse_another_region(scope, "teacher_model", teacher, "a model", remedy)
 
 
+# Models the user guide lists as fine-tunable (custom-model-supported.html) whose datasets (images, embeddings) have
+# no rules here: their ids are known all the same.
+FINE_TUNED_WITHOUT_DATASET_RULES = ("amazon.nova-canvas-", "amazon.titan-image-generator-", "amazon.titan-embed-image-")
+
+
 def _warn_of_a_base_model_not_known(model: Construct, base_model: str, customization_type: str) -> None:
     """A warning when a model id is of no family the dataset rules know for the customization type: a typo, or a
     model Bedrock does not customize so, which only the deploy would tell. A newer model may be missing from the
     rules, so this is no refusal (a local dataset, which needs the rules, is refused by them)."""
     if is_unresolved(base_model) or base_model.startswith("arn:"):
         return  # not a plain id: a token, or an ARN (a custom model's: its own job took its base model)
+    if customization_type == "FINE_TUNING" and base_model.startswith(FINE_TUNED_WITHOUT_DATASET_RULES):
+        return
     try:
         format_rule(base_model, customization_type)
     except DatasetError:

@@ -1284,6 +1284,22 @@ def test_the_readmes_base_model_is_not_warned_of(stack, bucket, customization):
     assert base_model_warnings(stack) == []
 
 
+@pytest.mark.parametrize(
+    "base_model",
+    [
+        "amazon.nova-canvas-v1:0",
+        "amazon.titan-image-generator-v1:0",
+        "amazon.titan-image-generator-v2:0",
+        "amazon.titan-embed-image-v1:0",
+    ],
+)
+def test_an_image_or_embedding_model_the_user_guide_lists_for_fine_tuning_is_not_warned_of(stack, bucket, base_model):
+    # custom-model-supported.html lists Nova Canvas, Titan Image Generator G1 (v1, v2) and Titan Multimodal
+    # Embeddings G1 for fine-tuning, with these model ids.
+    custom_model(stack, bucket, base_model=base_model)
+    assert base_model_warnings(stack) == []
+
+
 def test_a_custom_model_arn_or_a_token_is_not_warned_of(stack, bucket):
     arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abcdefghijkl"
     custom_model(stack, bucket, "ByArn", base_model=arn)
