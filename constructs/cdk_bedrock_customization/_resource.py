@@ -157,6 +157,9 @@ def checked_with_tags(
     return tagged
 
 
+STACK_TAGS_LEFT_OUT_WARNING_ID = "cdk-bedrock-customization:stackTagsLeftOut"
+
+
 def with_stack_tags(
     scope: Construct,
     stack: cdk.Stack,
@@ -164,16 +167,49 @@ def with_stack_tags(
     properties: dict[str, Any],
     own_tags: Mapping[str, Mapping[str, str]],
 ) -> dict[str, Any]:
-    """properties (checked_with_tags) whose tag lists also hold stack's tags (stack_tags), below scope's own, each
-    list checked as its own tags are. CloudFormation tags a Custom:: resource with none of them."""
+    """properties (checked_with_tags) whose tag lists also hold stack's tags (stack_tags), below scope's own.
+    CloudFormation tags a Custom:: resource with none of them. A stack tag that Bedrock refuses is left out, with a
+    warning: it deployed before (IAM's and Lambda's tag patterns take any letter, Bedrock's ASCII letters only)."""
     inherited = stack_tags(stack)
     if not inherited:  # the common case: nothing to add, the properties are as they were
         return properties
-    tag_lists = {
-        name: _checked_tag_list(scope, resource_type, name, {**inherited, **own}, partial(_stack_tags_named, stack))
-        for name, own in own_tags.items()
-    }
+    tag_lists, left_out = {}, []
+    for name, own in own_tags.items():
+        kept, refused = _stack_tags_that_fit(resource_type, name, inherited, own)
+        if kept:
+            tag_lists[name] = tag_list({**kept, **own})
+        left_out += refused
+    if left_out:
+        cdk.Annotations.of(scope).add_warning_v2(
+            STACK_TAGS_LEFT_OUT_WARNING_ID,
+            f"{_stack_tags_named(stack)}: left out here, since Bedrock refuses them: {'; '.join(left_out)}. A tag "
+            "of the same key given to the construct itself (job_tags, tags...) replaces a stack tag.",
+        )
     return {**properties, **tag_lists}
+
+
+def _stack_tags_that_fit(
+    resource_type: str, member: str, inherited: Mapping[str, str], above: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """The inherited (stack) tags that the member takes below above (the tags that win over them): each one that
+    Bedrock's patterns take, and all of them only if there is room for them beside above. And why the others are not."""
+    kept: dict[str, str] = {}
+    refused: list[str] = []
+    for key, value in inherited.items():
+        if key in above:
+            continue
+        problems = contract.tag_list_problems(
+            resource_type, member, tag_list({key: value}), is_unresolved=is_unresolved
+        )
+        if problems:
+            refused += problems
+        else:
+            kept[key] = value
+    beside = contract.tag_list_problems(resource_type, member, tag_list({**kept, **above}), is_unresolved=is_unresolved)
+    if kept and beside and not contract.tag_list_problems(resource_type, member, tag_list(above)):
+        refused.append(f"{member}: no room for {len(kept)} more beside its own ({'; '.join(beside)})")
+        kept = {}
+    return kept, refused
 
 
 def stack_tags(stack: cdk.Stack) -> Mapping[str, str]:
@@ -523,11 +559,15 @@ def _merged_tag_list(
     own: Mapping[str, str],
     inherited: Mapping[str, str],
 ) -> list[dict[str, str]] | None:
-    """The tag list member of resource: its stack's tags (inherited), Tags.of's and its own, each winning over the
-    one before, checked as its own are since Tags.of adds them only at synth."""
-    merged = {**inherited, **(tags.render_tags() or {}), **own}
-    source = "Tags.of(...) with the stack's tags" if inherited else "Tags.of(...)"
-    return _checked_tag_list(resource, resource.cfn_resource_type, member, merged, lambda: source) or None
+    """The tag list member of resource: its stack's tags (inherited) that fit, Tags.of's and its own, each winning
+    over the one before, checked as its own are since Tags.of adds them only at synth (stack tags that Bedrock
+    refuses were warned of when the resource was made; those Tags.of leaves no room for are left out)."""
+    above = {**(tags.render_tags() or {}), **own}
+    kept, _ = _stack_tags_that_fit(resource.cfn_resource_type, member, inherited, above) if inherited else ({}, [])
+    return (
+        _checked_tag_list(resource, resource.cfn_resource_type, member, {**kept, **above}, lambda: "Tags.of(...)")
+        or None
+    )
 
 
 def _checked_tag_list(

@@ -17,7 +17,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from bedrock_custom_resource.lifecycle import Desired
 from cdk_bedrock_customization import (
     CopiedCustomModel,
@@ -138,34 +138,41 @@ def test_a_tag_given_to_the_stack_and_by_tags_of_is_one_tag() -> None:
     assert members == {"jobTags": expected, "customModelTags": expected}
 
 
-@pytest.mark.parametrize(
-    ("tags", "why"),
-    [
-        # TagValue's pattern, [a-zA-Z0-9\s._:/=+@-]*: Bedrock refuses an accented letter.
-        ({"owner": "José"}, r"jobTags\[0\]\.value: 'José' does not match"),
-        # Bedrock keeps 50 tags on a resource, and the handler adds five of its own to a job's.
-        ({f"tag-{i:03d}": "v" for i in range(46)}, "jobTags: 46 tags; at most 45"),
-    ],
-    ids=["pattern", "too-many"],
-)
-def test_a_stack_tag_bedrock_would_refuse_is_refused_at_synth_naming_the_stack_and_the_resource(
-    tags: dict[str, str], why: str
-) -> None:
+def left_out_warnings(stack: cdk.Stack) -> list[str]:
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("stackTagsLeftOut"))
+    return [str(warning.entry.data) for warning in found]
+
+
+def test_a_stack_tag_bedrock_refuses_is_left_out_with_a_warning_and_the_others_kept() -> None:
+    """Bedrock's TagValue pattern, [a-zA-Z0-9\\s._:/=+@-]*, refuses an accented letter, which IAM's and Lambda's tag
+    patterns ([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*) take: such a stack deployed before its tags reached these resources."""
+    stack = tagged_stack({"owner": "José", "cost-center": "cc-42"})
+    custom_model(stack, s3.Bucket(stack, "Data"))
+    assert tag_lists(stack, JOB, JOB_TAGS) == [{"jobTags": COST_CENTER, "customModelTags": COST_CENTER}]
+    (warning,) = left_out_warnings(stack)
+    assert warning.startswith("the tags of stack TestStack, which CloudFormation gives its resources: left out here")
+    assert "jobTags[0].value: 'José' does not match" in warning and "customModelTags[0].value: 'José'" in warning
+
+
+def test_stack_tags_past_the_tag_limit_are_left_out_with_a_warning() -> None:
+    # Bedrock keeps 50 tags on a resource, and the handler adds five of its own to a job's: 45 left; the model a job
+    # makes keeps its tags without the handler's (README, "What happens on create, update and delete"): 46 fit.
+    tags = {f"tag-{i:03d}": "v" for i in range(46)}
     stack = tagged_stack(tags)
-    with pytest.raises(ValueError, match=f"^TestStack/Model: the tags of stack TestStack, which .*{why}"):
-        custom_model(stack, s3.Bucket(stack, "Data"))
-    assert stack.node.try_find_child("Model") is None  # refused, it leaves nothing
+    custom_model(stack, s3.Bucket(stack, "Data"))
+    listed = [{"key": key, "value": value} for key, value in tags.items()]
+    assert tag_lists(stack, JOB, JOB_TAGS) == [{"jobTags": None, "customModelTags": listed}]
+    (warning,) = left_out_warnings(stack)
+    assert "jobTags: no room for 46 more beside its own (jobTags: 46 tags; at most 45 " in warning
 
 
-def test_tags_of_that_a_stacks_tags_leave_no_room_for_are_refused_at_synth() -> None:
+def test_tags_of_take_the_room_before_the_stacks_tags() -> None:
     stack = tagged_stack({f"stack-{i:03d}": "v" for i in range(40)})
     custom_model(stack, s3.Bucket(stack, "Data"))
     for i in range(6):
         cdk.Tags.of(stack).add(f"added-{i}", "v")
-    # Bedrock keeps 50 tags on a resource, and the handler adds five of its own to a job's.
-    refused = r"TestStack/Model/Resource: Tags.of\(...\) with the stack's tags: jobTags: 46 tags; at most 45"
-    with pytest.raises(RuntimeError, match=refused):
-        Template.from_stack(stack)
+    (lists,) = tag_lists(stack, JOB, JOB_TAGS)
+    assert lists["jobTags"] == [{"key": f"added-{i}", "value": "v"} for i in range(6)]
 
 
 def test_a_stack_tag_changes_neither_the_jobs_fingerprint_nor_its_names() -> None:
