@@ -8,6 +8,7 @@ import weakref
 import aws_cdk as cdk
 import jsii
 from bedrock_custom_resource import contract
+from bedrock_custom_resource.lifecycle import DEFAULT_MAX_CONCURRENT_JOBS
 
 import constructs
 from constructs import Construct, IConstruct
@@ -111,9 +112,10 @@ class JobQueue:
         dependencies = resource.obtain_dependencies()
         return all(end in dependencies for _, end, _ in self._waited.get(kind, []))
 
-    def at_most_at_once(self, kind: str, limit: int) -> int:
-        """How many jobs of a kind this stack may run at once under limit: its waited ones up to it, and every one
-        not waited for."""
+    def at_most_at_once(self, kind: str, limit: int | None = None) -> int:
+        """How many jobs of a kind this stack may run at once under limit (None: its own): its waited ones up to it,
+        and every one not waited for."""
+        limit = self.limit_of(kind) if limit is None else limit
         return min(len(self._waited.get(kind, [])), limit) + self._unwaited.get(kind, 0)
 
     def _lower_limit(self, limit: int, given: bool) -> None:
@@ -213,12 +215,18 @@ class _NestedStacksJobs:
                 stack = stack.nested_stack_parent
         for kind in sorted({kind for queue in self._family.values() for kind in queue.kinds()}):
             queues = [queue for queue in self._family.values() if kind in queue.kinds()]
-            if all(queue.share_given(kind) for queue in queues):
-                continue
-            limit = min(queue.limit_of(kind) for queue in self._family.values())
-            at_once = self._at_once(self._top, kind, limit, nested_in)
+            # Shares the user gave run up to each stack's own limit, against the quota they divide: Bedrock's
+            # default, or the highest given. Otherwise each stack is held to the lowest limit.
+            shares = all(queue.share_given(kind) for queue in queues)
+            limit = (
+                max(DEFAULT_MAX_CONCURRENT_JOBS, *(queue.limit_of(kind) for queue in queues))
+                if shares
+                else min(queue.limit_of(kind) for queue in self._family.values())
+            )
+            each = None if shares else limit
+            at_once = self._at_once(self._top, kind, each, nested_in)
             # Beyond what one stack runs alone: its own warning (UNWAITED_JOBS_WARNING_ID) tells of that.
-            if at_once > limit and at_once > max(queue.at_most_at_once(kind, limit) for queue in queues):
+            if at_once > limit and at_once > max(queue.at_most_at_once(kind, each) for queue in queues):
                 cdk.Annotations.of(self._top).add_warning_v2(
                     NESTED_JOBS_WARNING_ID,
                     f"This stack's {KIND_NOUNS[kind]} and its nested stacks' may run {at_once} at once, above the "
@@ -229,10 +237,11 @@ class _NestedStacksJobs:
         return []
 
     def _at_once(
-        self, stack: cdk.Stack, kind: str, limit: int, nested_in: dict[cdk.Stack, dict[cdk.Stack, None]]
+        self, stack: cdk.Stack, kind: str, limit: int | None, nested_in: dict[cdk.Stack, dict[cdk.Stack, None]]
     ) -> int:
-        """The most jobs of a kind that stack and its nested stacks may run at once: those of a nested stack that
-        waits for the end of each of stack's jobs run after stack's; the others, beside them."""
+        """The most jobs of a kind that stack and its nested stacks may run at once, each under limit (None: its
+        own): those of a nested stack that waits for the end of each of stack's jobs run after stack's; the others,
+        beside them."""
         queue = self._family.get(stack)
         own = queue.at_most_at_once(kind, limit) if queue is not None else 0
         after = beside = 0

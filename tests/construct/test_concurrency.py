@@ -188,6 +188,17 @@ def test_no_nested_stacks_warning_when_each_stack_was_given_its_share(stack, buc
     assert nested_jobs_warnings(stack) == []
 
 
+def test_the_nested_stacks_warning_stays_when_the_given_shares_add_up_past_the_quota(stack, bucket):
+    """Bedrock's quota of 2 concurrent customization jobs, given to each stack whole: together they run 4."""
+    CustomizationProvider.of(stack, max_concurrent_jobs=2)
+    add_models(stack, bucket, [Completion.event_driven()] * 2)
+    nested = cdk.NestedStack(stack, "Team")
+    CustomizationProvider.of(nested, max_concurrent_jobs=2)
+    add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
+    (warning,) = nested_jobs_warnings(stack)
+    assert "may run 4 at once, above the limit of 2" in json.dumps(warning.entry.data)
+
+
 def test_the_nested_stacks_warning_stays_when_one_stack_runs_on_the_default_limit(stack, bucket):
     CustomizationProvider.of(stack, max_concurrent_jobs=1)
     add_models(stack, bucket, [Completion.event_driven()] * 2)
