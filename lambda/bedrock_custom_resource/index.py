@@ -80,7 +80,6 @@ def _run(entry: str, event: Mapping[str, Any], context: Any = None) -> dict[str,
         lifecycle.MAKES_NOTHING.reset(makes_nothing)
         lifecycle.OPERATION_UNDER_WAY.reset(under_way)
         lifecycle.TIME_LEFT.reset(time_left)
-
     if entry == "on_event" and event["RequestType"] == "Delete":
         result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
         if named is not event:  # what was found in place of the made-up id is told to the polls
