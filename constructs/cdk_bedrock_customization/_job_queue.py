@@ -31,32 +31,21 @@ class JobQueue:
     """
 
     @classmethod
-    def of(
-        cls,
-        stack: cdk.Stack,
-        anchor: Construct,
-        max_concurrent_jobs: int,
-        total_timeout: cdk.Duration,
-        limit_given: bool,
-    ) -> JobQueue:
-        """The stack's queue; a provider with a lower limit (or a shorter total timeout) lowers it. limit_given:
-        the user gave the provider its max_concurrent_jobs (rather than the default)."""
+    def of(cls, stack: cdk.Stack, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration) -> JobQueue:
+        """The stack's queue; a provider with a lower limit (or a shorter total timeout) lowers it."""
         queue = _QUEUES.get(stack)
         if queue is None:
-            queue = _QUEUES[stack] = cls(anchor, max_concurrent_jobs, total_timeout, limit_given)
+            queue = _QUEUES[stack] = cls(anchor, max_concurrent_jobs, total_timeout)
             _join_its_family(stack, queue)
         else:
-            queue._lower_limit(max_concurrent_jobs, limit_given)
+            queue._lower_limit(max_concurrent_jobs)
             if total_timeout.to_seconds(integral=False) < queue.total_timeout.to_seconds(integral=False):
                 queue.total_timeout = total_timeout
         return queue
 
-    def __init__(
-        self, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration, limit_given: bool
-    ) -> None:
+    def __init__(self, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration) -> None:
         self.anchor = anchor
         self.max_concurrent_jobs = max_concurrent_jobs
-        self.limit_given = limit_given  # the user gave max_concurrent_jobs: the stack's share of the quota
         self.total_timeout = total_timeout
         # Each waited-for job of the stack, by kind, in declaration order: its start, what marks its end, and the
         # limit it was ordered under.
@@ -99,10 +88,9 @@ class JobQueue:
         """The limit of a kind: its own (imports: one at a time), or the stack's max_concurrent_jobs."""
         return self._own_limits.get(kind, self.max_concurrent_jobs)
 
-    def share_given(self, kind: str) -> bool:
-        """Whether the user gave this stack its share of a kind's quota: its max_concurrent_jobs, not a default
-        (imports have one of their own)."""
-        return self.limit_given and kind not in self._own_limits
+    def has_own_limit(self, kind: str) -> bool:
+        """Whether the kind has a limit of its own (imports: one at a time), rather than max_concurrent_jobs."""
+        return kind in self._own_limits
 
     def all_waited_for_by(self, resource: cdk.CfnResource, kind: str) -> bool:
         """Whether resource depends (DependsOn) on the end of each job of a kind of this stack, so that it starts
@@ -112,21 +100,17 @@ class JobQueue:
         dependencies = resource.obtain_dependencies()
         return all(end in dependencies for _, end, _ in self._waited.get(kind, []))
 
-    def at_most_at_once(self, kind: str, limit: int | None = None) -> int:
-        """How many jobs of a kind this stack may run at once under limit (None: its own): its waited ones up to it,
-        and every one not waited for."""
-        limit = self.limit_of(kind) if limit is None else limit
-        return min(len(self._waited.get(kind, [])), limit) + self._unwaited.get(kind, 0)
+    def at_most_at_once(self, kind: str) -> int:
+        """How many jobs of a kind this stack may run at once: its waited ones up to its limit, and every one not
+        waited for."""
+        return min(len(self._waited.get(kind, [])), self.limit_of(kind)) + self._unwaited.get(kind, 0)
 
-    def _lower_limit(self, limit: int, given: bool) -> None:
+    def _lower_limit(self, limit: int) -> None:
         """Hold the stack to a lower limit (another provider's): the jobs ordered under a higher one wait as if
-        ordered under this one (a dependency more for each; those it had stay, and only constrain more). given: the
-        user gave that limit, so the lower one is a share of the quota only if it was given."""
-        if limit == self.max_concurrent_jobs:
-            self.limit_given = self.limit_given or given
+        ordered under this one (a dependency more for each; those it had stay, and only constrain more)."""
         if limit >= self.max_concurrent_jobs:
             return
-        self.max_concurrent_jobs, self.limit_given = limit, given
+        self.max_concurrent_jobs = limit
         for ordered in self._waited.values():
             for index, (start, end, ordered_under) in enumerate(ordered):
                 if ordered_under > limit:
@@ -197,12 +181,12 @@ def _join_its_family(stack: cdk.Stack, queue: JobQueue) -> None:
 
 @jsii.implements(constructs.IValidation)
 class _NestedStacksJobs:
-    """At synth: a warning when the jobs of a stack and of its nested stacks, each ordered in its own stack, may run
-    more of a kind at once than its limit (a nested stack deploys within its parent's operation, beside its jobs).
-
-    Not when the user gave each stack with jobs of the kind its share (its provider's max_concurrent_jobs): the shares
-    are trusted. A nested stack whose resource depends on the end of each of its parent's jobs of the kind runs its
-    own after them."""
+    """At synth: a warning when the jobs of a stack and of its nested stacks, each ordered in its own stack up to its
+    own limit, may run more of a kind at once than the account's quota (a nested stack deploys within its parent's
+    operation, beside its jobs). The quota: a kind's own limit (imports: one at a time), else Bedrock's default, or
+    the highest max_concurrent_jobs given (a raised quota). So shares given to each stack (1 and 1 of 2) warn of
+    nothing, while limits that add up past it do. A nested stack whose resource depends on the end of each of its
+    parent's jobs of the kind runs its own after them."""
 
     def __init__(self, top: cdk.Stack, family: dict[cdk.Stack, JobQueue]) -> None:
         self._top, self._family = top, family
@@ -215,38 +199,32 @@ class _NestedStacksJobs:
                 stack = stack.nested_stack_parent
         for kind in sorted({kind for queue in self._family.values() for kind in queue.kinds()}):
             queues = [queue for queue in self._family.values() if kind in queue.kinds()]
-            # Shares the user gave run up to each stack's own limit, against the quota they divide: Bedrock's
-            # default, or the highest given. Otherwise each stack is held to the lowest limit.
-            shares = all(queue.share_given(kind) for queue in queues)
-            limit = (
-                max(DEFAULT_MAX_CONCURRENT_JOBS, *(queue.limit_of(kind) for queue in queues))
-                if shares
-                else min(queue.limit_of(kind) for queue in self._family.values())
+            own_limits = [queue.limit_of(kind) for queue in queues if queue.has_own_limit(kind)]
+            quota = (
+                min(own_limits) if own_limits else max(DEFAULT_MAX_CONCURRENT_JOBS, *(q.limit_of(kind) for q in queues))
             )
-            each = None if shares else limit
-            at_once = self._at_once(self._top, kind, each, nested_in)
+            at_once = self._at_once(self._top, kind, nested_in)
             # Beyond what one stack runs alone: its own warning (UNWAITED_JOBS_WARNING_ID) tells of that.
-            if at_once > limit and at_once > max(queue.at_most_at_once(kind, each) for queue in queues):
+            if at_once > quota and at_once > max(queue.at_most_at_once(kind) for queue in queues):
                 cdk.Annotations.of(self._top).add_warning_v2(
                     NESTED_JOBS_WARNING_ID,
                     f"This stack's {KIND_NOUNS[kind]} and its nested stacks' may run {at_once} at once, above the "
-                    f"limit of {limit}: each stack orders its own, and a nested stack deploys beside its parent's. "
+                    f"quota of {quota}: each stack orders its own, and a nested stack deploys beside its parent's. "
                     "Give each stack its share (CustomizationProvider.of(stack, max_concurrent_jobs=...)), or make "
-                    "the nested stack depend on its parent's jobs (nested_stack.node.add_dependency(model)).",
+                    "the nested stack depend on its parent's jobs (nested_stack.node.add_dependency(model)); with a "
+                    "raised quota that holds them all, acknowledge this warning.",
                 )
         return []
 
-    def _at_once(
-        self, stack: cdk.Stack, kind: str, limit: int | None, nested_in: dict[cdk.Stack, dict[cdk.Stack, None]]
-    ) -> int:
-        """The most jobs of a kind that stack and its nested stacks may run at once, each under limit (None: its
-        own): those of a nested stack that waits for the end of each of stack's jobs run after stack's; the others,
-        beside them."""
+    def _at_once(self, stack: cdk.Stack, kind: str, nested_in: dict[cdk.Stack, dict[cdk.Stack, None]]) -> int:
+        """The most jobs of a kind that stack and its nested stacks may run at once, each stack up to its own limit:
+        those of a nested stack that waits for the end of each of stack's jobs run after stack's; the others, beside
+        them."""
         queue = self._family.get(stack)
-        own = queue.at_most_at_once(kind, limit) if queue is not None else 0
+        own = queue.at_most_at_once(kind) if queue is not None else 0
         after = beside = 0
         for nested in nested_in.get(stack, {}):
-            at_once = self._at_once(nested, kind, limit, nested_in)
+            at_once = self._at_once(nested, kind, nested_in)
             resource = nested.nested_stack_resource
             if queue is None or (resource is not None and queue.all_waited_for_by(resource, kind)):
                 after += at_once

@@ -85,7 +85,7 @@ class CustomizationProvider(Construct):
         query_interval: cdk.Duration | None = None,
         total_timeout: cdk.Duration | None = None,
         log_retention: logs.RetentionDays | None = None,
-        max_concurrent_jobs: int | None = None,
+        max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS,
         kind: ProviderKind = ProviderKind.FRAMEWORK,
     ) -> None:
         """
@@ -104,8 +104,6 @@ class CustomizationProvider(Construct):
         check_types(log_retention=(log_retention, (logs.RetentionDays, type(None))))
         query_interval = DEFAULT_QUERY_INTERVAL if query_interval is None else query_interval
         total_timeout = MAX_TOTAL_TIMEOUT if total_timeout is None else total_timeout
-        limit_given = max_concurrent_jobs is not None
-        max_concurrent_jobs = DEFAULT_MAX_CONCURRENT_JOBS if max_concurrent_jobs is None else max_concurrent_jobs
         _check_settings(query_interval, total_timeout, max_concurrent_jobs, kind)  # before all
         total_timeout = answered_within_the_hour(query_interval, total_timeout)
         super().__init__(scope, construct_id)
@@ -113,8 +111,6 @@ class CustomizationProvider(Construct):
         self.total_timeout = total_timeout
         self.kind = kind
         self.max_concurrent_jobs = max_concurrent_jobs
-        # Given, it is the stack's share of the quota, which the nested stacks' warning trusts (_job_queue).
-        self.max_concurrent_jobs_given = limit_given
         retention = log_retention or DEFAULT_LOG_RETENTION
         stack = cdk.Stack.of(self)
         self.handler_role = iam.Role(
@@ -338,9 +334,7 @@ class StackUse:
             )
         )
         self.grants = HandlerGrants(self.handler, stack, passable_roles=lambda: provider.passable_roles)
-        self.jobs = JobQueue.of(
-            stack, anchor, provider.max_concurrent_jobs, provider.total_timeout, provider.max_concurrent_jobs_given
-        )
+        self.jobs = JobQueue.of(stack, anchor, provider.max_concurrent_jobs, provider.total_timeout)
         self._notifier: JobCompletionNotifier | None = None
         if not own:
             check_limits(anchor, provider.polled_types)

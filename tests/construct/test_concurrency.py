@@ -164,7 +164,7 @@ def test_jobs_of_a_stack_and_its_nested_stack_warn_when_together_they_can_exceed
     add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
     (warning,) = nested_jobs_warnings(stack)
     assert warning.id == "/TestStack"
-    assert "customization jobs and its nested stacks' may run 4 at once, above the limit of 2" in json.dumps(
+    assert "customization jobs and its nested stacks' may run 4 at once, above the quota of 2" in json.dumps(
         warning.entry.data
     )
 
@@ -196,16 +196,26 @@ def test_the_nested_stacks_warning_stays_when_the_given_shares_add_up_past_the_q
     CustomizationProvider.of(nested, max_concurrent_jobs=2)
     add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
     (warning,) = nested_jobs_warnings(stack)
-    assert "may run 4 at once, above the limit of 2" in json.dumps(warning.entry.data)
+    assert "may run 4 at once, above the quota of 2" in json.dumps(warning.entry.data)
+
+
+def test_no_nested_stacks_warning_when_each_stack_runs_within_the_quota_whatever_its_limit(stack, bucket):
+    """A parent given 1 with one job, a nested stack on the default with one: 2 at once, Bedrock's quota."""
+    CustomizationProvider.of(stack, max_concurrent_jobs=1)
+    add_models(stack, bucket, [Completion.event_driven()])
+    nested = cdk.NestedStack(stack, "Team")
+    add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()])
+    assert nested_jobs_warnings(stack) == []
 
 
 def test_the_nested_stacks_warning_stays_when_one_stack_runs_on_the_default_limit(stack, bucket):
+    # The parent runs 1 at once (its limit), the nested stack 2 (the default): 3, past Bedrock's quota of 2.
     CustomizationProvider.of(stack, max_concurrent_jobs=1)
     add_models(stack, bucket, [Completion.event_driven()] * 2)
     nested = cdk.NestedStack(stack, "Team")
     add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
     (warning,) = nested_jobs_warnings(stack)
-    assert "may run 2 at once, above the limit of 1" in json.dumps(warning.entry.data)
+    assert "may run 3 at once, above the quota of 2" in json.dumps(warning.entry.data)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +245,7 @@ def test_the_nested_stacks_warning_stays_when_the_nested_stack_waits_for_some_of
     assert resource is not None
     resource.add_resource_dependency(parents[1].resource)
     (warning,) = nested_jobs_warnings(stack)
-    assert "may run 4 at once, above the limit of 2" in json.dumps(warning.entry.data)
+    assert "may run 4 at once, above the quota of 2" in json.dumps(warning.entry.data)
 
 
 def test_the_nested_stacks_warning_stays_for_two_nested_stacks_that_wait_for_their_parent_beside_each_other(
@@ -247,7 +257,7 @@ def test_the_nested_stacks_warning_stays_for_two_nested_stacks_that_wait_for_the
         add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
         nested.node.add_dependency(*parents)
     (warning,) = nested_jobs_warnings(stack)
-    assert "may run 4 at once, above the limit of 2" in json.dumps(warning.entry.data)
+    assert "may run 4 at once, above the quota of 2" in json.dumps(warning.entry.data)
 
 
 def test_no_warning_while_the_limit_holds(stack, bucket):
