@@ -201,8 +201,8 @@ def _stack_tags_that_fit(
         problems = contract.tag_list_problems(
             resource_type, member, tag_list({key: value}), is_unresolved=is_unresolved
         )
-        if problems:
-            refused += problems
+        if problems:  # named by its key: the problem's path is of a list of this tag alone
+            refused += [f"{member} {key!r}: {problem.split(': ', 1)[-1]}" for problem in problems]
         else:
             kept[key] = value
     beside = contract.tag_list_problems(resource_type, member, tag_list({**kept, **above}), is_unresolved=is_unresolved)
@@ -565,7 +565,13 @@ def _merged_tag_list(
     above = {**(tags.render_tags() or {}), **own}
     kept, _ = _stack_tags_that_fit(resource.cfn_resource_type, member, inherited, above) if inherited else ({}, [])
     return (
-        _checked_tag_list(resource, resource.cfn_resource_type, member, {**kept, **above}, lambda: "Tags.of(...)")
+        _checked_tag_list(
+            resource,
+            resource.cfn_resource_type,
+            member,
+            {**kept, **above},
+            lambda: f"Tags.of(...) (exclude_resource_types=[{resource.cfn_resource_type!r}] leaves it out)",
+        )
         or None
     )
 

@@ -151,7 +151,7 @@ def test_a_stack_tag_bedrock_refuses_is_left_out_with_a_warning_and_the_others_k
     assert tag_lists(stack, JOB, JOB_TAGS) == [{"jobTags": COST_CENTER, "customModelTags": COST_CENTER}]
     (warning,) = left_out_warnings(stack)
     assert warning.startswith("the tags of stack TestStack, which CloudFormation gives its resources: left out here")
-    assert "jobTags[0].value: 'José' does not match" in warning and "customModelTags[0].value: 'José'" in warning
+    assert "jobTags 'owner': 'José' does not match" in warning and "customModelTags 'owner': 'José'" in warning
 
 
 def test_stack_tags_past_the_tag_limit_are_left_out_with_a_warning() -> None:
