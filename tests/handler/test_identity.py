@@ -502,6 +502,26 @@ def test_deleting_a_stack_whose_rollback_failed_deletes_what_the_cancelled_updat
     assert (made in str([call.params for call in written])) == (held_properties == "the-update's")
 
 
+def test_deleting_a_stack_whose_rollback_failed_leaves_what_the_cancelled_update_adopted(
+    bedrock, kind, stack, monkeypatch
+):
+    """What the cancelled update took rather than made (its origin: adopted) existed before that operation: the
+    stack's Delete leaves it, though found made from these properties within the operation's time (its clocks)."""
+    before = kind.properties(bedrock) | {"updateReplacePolicy": "Delete"}
+    physical_id, made, after = cancelled_update(kind, stack, before)
+    adopted = lifecycle.ResourceKind.adopted
+    monkeypatch.setattr(
+        lifecycle.ResourceKind,
+        "adopted",
+        lambda self, client, live, stack_id: live.get(self.arn_member) == made or adopted(self, client, live, stack_id),
+    )
+    mark = len(bedrock.calls)
+    index.on_event(stack.events.delete(physical_id, after))
+    written = [call for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))]
+    assert {call.operation for call in written} == {COMPLETED_DELETED_BY[kind.resource_type]}
+    assert made not in str([call.params for call in written])
+
+
 def rollback_of_cancelled_update(
     bedrock: BedrockStandIn,
     kind: Kind,

@@ -165,6 +165,29 @@ def test_the_rollback_of_a_model_change_leaves_a_failed_deployment_as_it_is(
     assert [call.operation for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))] == []
 
 
+def test_the_rollback_of_a_completed_model_change_points_an_active_deployment_back(
+    bedrock, events, model_arn, monkeypatch
+):
+    """UPDATE_ROLLBACK sends an Update back to the old properties: an Active deployment that the update pointed at
+    another model is pointed back (UpdateCustomModelDeployment "replaces the currently deployed model"), else the
+    stack would say the old model while Bedrock serves the new one."""
+    properties = deployment_properties(model_arn)
+    _, deployment_arn = deployed(bedrock, events, properties)
+    moved = deployment_properties(active_model(bedrock, "support-v2"))
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    forward = events.update(deployment_arn, moved, properties)
+    index.on_event(forward)
+    bedrock.finish_deployment_update(deployment_arn)
+    assert poll(forward, deployment_arn)["IsComplete"] is True  # a later resource fails: CloudFormation rolls back
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    back = events.update(deployment_arn, properties, moved)
+    assert index.on_event(back) == {"PhysicalResourceId": deployment_arn}
+    assert bedrock.calls_to("UpdateCustomModelDeployment")[-1] == {
+        "customModelDeploymentIdentifier": deployment_arn,
+        "modelArn": model_arn,
+    }
+
+
 @pytest.mark.parametrize("kind", [DEPLOYMENT, THROUGHPUT], ids=["deployment", "throughput"])
 def test_a_stack_made_again_takes_the_usable_one_under_a_later_name_when_the_first_is_freed(bedrock, kind):
     """Stack 1's resource fails (a failed create's Delete is skipped); stack 2, made again, makes one under the next
