@@ -225,7 +225,7 @@ def stack_tags(stack: cdk.Stack) -> Mapping[str, str]:
 
 
 def _stack_tags_named(stack: cdk.Stack) -> str:
-    """Where stack's tags (stack_tags) come from, for an error."""
+    """Where stack's tags (stack_tags) come from, for a warning."""
     nested = " and of the stacks it is nested in" if stack.nested else ""
     return f"the tags of stack {stack.node.path}{nested}, which CloudFormation gives its resources"
 
@@ -564,29 +564,12 @@ def _merged_tag_list(
     refuses were warned of when the resource was made; those Tags.of leaves no room for are left out)."""
     above = {**(tags.render_tags() or {}), **own}
     kept, _ = _stack_tags_that_fit(resource.cfn_resource_type, member, inherited, above) if inherited else ({}, [])
-    return (
-        _checked_tag_list(
-            resource,
-            resource.cfn_resource_type,
-            member,
-            {**kept, **above},
-            lambda: f"Tags.of(...) (exclude_resource_types=[{resource.cfn_resource_type!r}] leaves it out)",
-        )
-        or None
-    )
-
-
-def _checked_tag_list(
-    where: IConstruct, resource_type: str, member: str, tags: Mapping[str, str], source: Callable[[], str]
-) -> list[dict[str, str]]:
-    """tags as the tag list member, once they pass the contract (Bedrock's patterns and counts, the handler's keys);
-    an error names where (its path) and source (where the tags came from; called only then, as a path costs a jsii
-    round trip)."""
-    listed = tag_list(tags)
-    problems = contract.tag_list_problems(resource_type, member, listed, is_unresolved=is_unresolved)
+    merged = tag_list({**kept, **above})
+    problems = contract.tag_list_problems(resource.cfn_resource_type, member, merged, is_unresolved=is_unresolved)
     if problems:
-        raise ValueError(f"{where.node.path}: {source()}: {'; '.join(problems)}")
-    return listed
+        leave_out = f"exclude_resource_types=[{resource.cfn_resource_type!r}] leaves it out"
+        raise ValueError(f"{resource.node.path}: Tags.of(...) ({leave_out}): {'; '.join(problems)}")
+    return merged or None
 
 
 @jsii.implements(cdk.IAnyProducer)
