@@ -141,26 +141,40 @@ def test_a_failed_deployment_fails_an_update_but_not_its_rollback(bedrock, event
     assert poll(back, deployment_arn)["Data"]["status"] == "Failed"
 
 
-@pytest.mark.parametrize("failed", ["while-pointed", "once-pointed"])
-def test_the_rollback_of_a_model_change_leaves_a_failed_deployment_as_it_is(
-    bedrock, events, model_arn, monkeypatch, failed
-):
-    """Bedrock points an Active deployment only: the rollback's UpdateCustomModelDeployment on a Failed one would
-    be refused, and the rollback stuck (UPDATE_ROLLBACK_FAILED)."""
+def rolled_back_model_change(
+    bedrock: BedrockStandIn, events: CloudFormationEvents, model_arn: str, monkeypatch: pytest.MonkeyPatch, **when: bool
+) -> tuple[str, dict[str, Any], int]:
+    """A deployment of model_arn pointed at another model by an update (finished: Bedrock finished pointing it, and
+    the update completed; failed: the deployment then failed), and that update's rollback back to model_arn: the
+    deployment's ARN, the rollback's event and the count of calls before it."""
     properties = deployment_properties(model_arn)
     _, deployment_arn = deployed(bedrock, events, properties)
     moved = deployment_properties(active_model(bedrock, "support-v2"))
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
     forward = events.update(deployment_arn, moved, properties)
     index.on_event(forward)
-    if failed == "once-pointed":
+    if when.get("finished"):
         bedrock.finish_deployment_update(deployment_arn)
-        assert poll(forward, deployment_arn)["IsComplete"] is True  # a later resource fails
-    bedrock.set_deployment_status(deployment_arn, "Failed", "capacity lost")
+        assert poll(forward, deployment_arn)["IsComplete"] is True  # a later resource fails: CloudFormation rolls back
+    if when.get("failed"):
+        bedrock.set_deployment_status(deployment_arn, "Failed", "capacity lost")
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
     mark = len(bedrock.calls)
     back = events.update(deployment_arn, properties, moved)
     assert index.on_event(back) == {"PhysicalResourceId": deployment_arn}
+    return deployment_arn, back, mark
+
+
+@pytest.mark.parametrize("failed", ["while-pointed", "once-pointed"])
+def test_the_rollback_of_a_model_change_leaves_a_failed_deployment_as_it_is(
+    bedrock, events, model_arn, monkeypatch, failed
+):
+    """Bedrock points an Active deployment only: the rollback's UpdateCustomModelDeployment on a Failed one would
+    be refused, and the rollback stuck (UPDATE_ROLLBACK_FAILED)."""
+    finished = failed == "once-pointed"
+    deployment_arn, back, mark = rolled_back_model_change(
+        bedrock, events, model_arn, monkeypatch, finished=finished, failed=True
+    )
     assert poll(back, deployment_arn)["Data"]["status"] == "Failed"
     assert [call.operation for call in bedrock.calls[mark:] if not call.operation.startswith(("Get", "List"))] == []
 
@@ -171,17 +185,7 @@ def test_the_rollback_of_a_completed_model_change_points_an_active_deployment_ba
     """UPDATE_ROLLBACK sends an Update back to the old properties: an Active deployment that the update pointed at
     another model is pointed back (UpdateCustomModelDeployment "replaces the currently deployed model"), else the
     stack would say the old model while Bedrock serves the new one."""
-    properties = deployment_properties(model_arn)
-    _, deployment_arn = deployed(bedrock, events, properties)
-    moved = deployment_properties(active_model(bedrock, "support-v2"))
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
-    forward = events.update(deployment_arn, moved, properties)
-    index.on_event(forward)
-    bedrock.finish_deployment_update(deployment_arn)
-    assert poll(forward, deployment_arn)["IsComplete"] is True  # a later resource fails: CloudFormation rolls back
-    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
-    back = events.update(deployment_arn, properties, moved)
-    assert index.on_event(back) == {"PhysicalResourceId": deployment_arn}
+    deployment_arn, _, _ = rolled_back_model_change(bedrock, events, model_arn, monkeypatch, finished=True)
     assert bedrock.calls_to("UpdateCustomModelDeployment")[-1] == {
         "customModelDeploymentIdentifier": deployment_arn,
         "modelArn": model_arn,
