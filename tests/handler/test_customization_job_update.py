@@ -540,3 +540,17 @@ def test_another_logical_ids_job_is_never_taken_for_this_ones(bedrock, events):
     made = index.on_event(events.create(other.properties))["PhysicalResourceId"]
     assert made != other.physical_id
     assert bedrock.operations().count(CREATE) == 2
+
+
+@pytest.mark.parametrize("status", ["InProgress", "Stopped"])
+def test_a_new_role_for_an_unfinished_job_under_a_name_you_gave_is_refused_not_taken_as_done(bedrock, events, status):
+    """A job still training (or stopped) under a name you gave, whose role an update changes: the update replaces it
+    (a new job must run with the new role), and Bedrock's job names are unique, so the create is refused naming the
+    name (NameTaken), nothing created. Taking the replaced job for the new configuration would answer the same
+    physical id and report the update done while the job runs (or stays stopped) with the old role."""
+    deployed = start(events, fine_tuning_properties(jobName="support-ft-job"))
+    bedrock.set_job_status(deployed.physical_id, status)
+    new_role = "arn:aws:iam::123456789012:role/my-stack-ModelServiceRole-NEW"
+    with pytest.raises(lifecycle.NameTaken, match="support-ft-job"):
+        update(events, deployed, deployed.properties | {"roleArn": new_role})
+    assert bedrock.operations().count(CREATE) == 1
