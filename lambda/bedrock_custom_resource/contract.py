@@ -852,7 +852,7 @@ def nested_too_deep(path: str) -> str:
     return f"{shown}: nested more than {MAX_NESTING} levels deep in the request"
 
 
-def _nested_too_deep(value: Any, depth: int) -> bool:
+def _deeper_than_allowed(value: Any, depth: int) -> bool:
     """Whether a value at depth holds one deeper than MAX_NESTING, each list or mapping a level; walked without
     recursion, since botocore's validation of a deeper one would raise RecursionError."""
     pending = [(value, depth)]
@@ -939,7 +939,7 @@ def _conform(
     if is_unresolved(value):
         return value
     if shape.metadata.get("document"):  # a document holds any JSON value: only its depth is bounded, as at synth
-        if _nested_too_deep(value, depth):
+        if _deeper_than_allowed(value, depth):
             problems.append(nested_too_deep(path))
         return value
     if depth > MAX_NESTING:
