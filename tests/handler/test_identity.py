@@ -164,6 +164,80 @@ def test_the_rollback_of_a_successful_replacement_returns_to_the_earlier_resourc
     assert len(created(bedrock, kind)) == creates  # nothing trained, imported or bought again
 
 
+# Where each Get response holds the names its create request gave (the API reference's Get* responses): a job's
+# model name is its outputModelName.
+NAMES_IN_THE_GET_RESPONSE = {
+    "Custom::BedrockModelCustomizationJob": {"jobName": "jobName", "customModelName": "outputModelName"},
+    "Custom::BedrockCustomModel": {"modelName": "modelName"},
+    "Custom::BedrockCustomModelDeployment": {"modelDeploymentName": "modelDeploymentName"},
+    "Custom::BedrockProvisionedModelThroughput": {"provisionedModelName": "provisionedModelName"},
+    "Custom::BedrockImportedModel": {"jobName": "jobName", "importedModelName": "importedModelName"},
+    "Custom::BedrockCopiedCustomModel": {"targetModelName": "targetModelName"},
+    "Custom::BedrockModelEvaluationJob": {"jobName": "jobName"},
+}
+
+
+def _updated_with_no_new_resource(bedrock, kind, physical_id, properties, old) -> None:
+    """The update, then its rollback, keep the resource: a new one would train, import or be bought again."""
+    stack = Stack.named(bedrock, kind)
+    mark = len(bedrock.calls)
+    assert stack.update(physical_id, properties, old)[0] == physical_id
+    assert stack.update(physical_id, old, properties)[0] == physical_id  # its rollback
+    assert kind.create_operation not in writes(bedrock, mark)
+
+
+every_kind = pytest.mark.parametrize(
+    "any_kind", resource_kinds.KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock")
+)
+
+
+@every_kind
+def test_names_pinned_to_those_generated_keep_the_resource(bedrock, any_kind):
+    properties = any_kind.properties(bedrock)
+    physical_id, _ = Stack.named(bedrock, any_kind).create(properties)
+    live = any_kind.record(bedrock, physical_id)
+    names = NAMES_IN_THE_GET_RESPONSE[any_kind.resource_type]
+    pinned = properties | {member: live[reported] for member, reported in names.items()}
+    _updated_with_no_new_resource(bedrock, any_kind, physical_id, pinned, properties)
+
+
+@every_kind
+def test_given_names_left_out_keep_the_resource(bedrock, any_kind):
+    given = any_kind.properties(bedrock) | {member: f"support-{member.lower()}" for member in any_kind.name_members}
+    physical_id, _ = Stack.named(bedrock, any_kind).create(given)
+    generated = {member: value for member, value in given.items() if member not in any_kind.name_members}
+    _updated_with_no_new_resource(bedrock, any_kind, physical_id, generated, given)
+
+
+def test_given_names_left_out_then_given_again_to_a_stack_made_again_are_refused(bedrock):
+    """What README says of a name left out: it stays, under a fingerprint of no name, so a stack made again finds
+    it by no generated name, and given that name it is refused as held, with nothing made."""
+    kind = resource_kinds.JOB
+    given = kind.properties(bedrock) | {member: f"support-{member.lower()}" for member in kind.name_members}
+    stack = Stack.named(bedrock, kind)
+    physical_id, _ = stack.create(given)
+    generated = {member: value for member, value in given.items() if member not in kind.name_members}
+    stack.update(physical_id, generated, given)
+    mark = len(bedrock.calls)
+    with pytest.raises(lifecycle.NameTaken, match="jobName: 'support-jobname' is held by"):
+        Stack.named(bedrock, kind).create(given)
+    assert writes(bedrock, mark) == []
+    Stack.named(bedrock, kind).create(generated)
+    assert len(created(bedrock, kind)) == 2  # trains again
+
+
+@every_kind
+def test_a_given_name_changed_is_a_new_resource(bedrock, any_kind):
+    """Bedrock renames a throughput only: anything else of another name is a new one."""
+    stack = Stack.named(bedrock, any_kind)
+    given = any_kind.properties(bedrock) | {any_kind.name_member: "given-v1"}
+    physical_id, _ = stack.create(given)
+    renamed_id, _ = stack.update(physical_id, given | {any_kind.name_member: "given-v2"}, given)
+    assert (renamed_id == physical_id) == (any_kind.update_operation == "UpdateProvisionedModelThroughput")
+    name_in_get = NAMES_IN_THE_GET_RESPONSE[any_kind.resource_type][any_kind.name_member]
+    assert any_kind.record(bedrock, renamed_id)[name_in_get] == "given-v2"
+
+
 def test_a_committed_throughputs_refused_change_rolls_back_cleanly(bedrock):
     """The commitment refusal used to come back in the rollback (UPDATE_ROLLBACK_FAILED)."""
     kind = KINDS[3]
