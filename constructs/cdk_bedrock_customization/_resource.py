@@ -192,23 +192,27 @@ def _stack_tags_that_fit(
     resource_type: str, member: str, inherited: Mapping[str, str], above: Mapping[str, str]
 ) -> tuple[dict[str, str], list[str]]:
     """The inherited (stack) tags that the member takes below above (the tags that win over them): each one that
-    Bedrock's patterns take, and all of them only if there is room for them beside above. And why the others are not."""
+    Bedrock's patterns take, in their order while there is room beside above. And why the others are not."""
     kept: dict[str, str] = {}
     refused: list[str] = []
+    no_room: list[str] = []
+    why = ""
     for key, value in inherited.items():
         if key in above:
             continue
-        problems = contract.tag_list_problems(
+        if problems := contract.tag_list_problems(
             resource_type, member, tag_list({key: value}), is_unresolved=is_unresolved
-        )
-        if problems:  # named by its key: the problem's path is of a list of this tag alone
+        ):  # named by its key: the problem's path is of a list of this tag alone
             refused += [f"{member} {key!r}: {problem.split(': ', 1)[-1]}" for problem in problems]
+        elif beside := contract.tag_list_problems(
+            resource_type, member, tag_list({**kept, key: value, **above}), is_unresolved=is_unresolved
+        ):
+            no_room.append(key)
+            why = "; ".join(beside)
         else:
             kept[key] = value
-    beside = contract.tag_list_problems(resource_type, member, tag_list({**kept, **above}), is_unresolved=is_unresolved)
-    if kept and beside and not contract.tag_list_problems(resource_type, member, tag_list(above)):
-        refused.append(f"{member}: no room for {len(kept)} more beside its own ({'; '.join(beside)})")
-        kept = {}
+    if no_room and not contract.tag_list_problems(resource_type, member, tag_list(above)):
+        refused.append(f"{member}: no room beside its own for {', '.join(map(repr, no_room))} ({why})")
     return kept, refused
 
 

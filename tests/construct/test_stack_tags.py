@@ -157,13 +157,23 @@ def test_a_stack_tag_bedrock_refuses_is_left_out_with_a_warning_and_the_others_k
 def test_stack_tags_past_the_tag_limit_are_left_out_with_a_warning() -> None:
     # Bedrock keeps 50 tags on a resource, and the handler adds five of its own to a job's: 45 left; the model a job
     # makes keeps its tags without the handler's (README, "What happens on create, update and delete"): 46 fit.
-    tags = {f"tag-{i:03d}": "v" for i in range(46)}
+    tags = {f"tag-{i:03d}": "v" for i in range(47)}
     stack = tagged_stack(tags)
     custom_model(stack, s3.Bucket(stack, "Data"))
     listed = [{"key": key, "value": value} for key, value in tags.items()]
-    assert tag_lists(stack, JOB, JOB_TAGS) == [{"jobTags": None, "customModelTags": listed}]
+    assert tag_lists(stack, JOB, JOB_TAGS) == [{"jobTags": listed[:45], "customModelTags": listed}]
     (warning,) = left_out_warnings(stack)
-    assert "jobTags: no room for 46 more beside its own (jobTags: 46 tags; at most 45 " in warning
+    assert "jobTags: no room beside its own for 'tag-045', 'tag-046' (jobTags: 46 tags; at most 45 " in warning
+    assert "customModelTags" not in warning
+
+
+def test_stack_tags_fill_the_room_a_resources_own_tags_leave() -> None:
+    stack = tagged_stack({"cost-center": "cc-42", "team": "search"})
+    custom_model(stack, s3.Bucket(stack, "Data"), job_tags={f"own-{i:02d}": "v" for i in range(44)})
+    (lists,) = tag_lists(stack, JOB, JOB_TAGS)
+    assert {"key": "cost-center", "value": "cc-42"} in lists["jobTags"]
+    assert {"key": "team", "value": "search"} not in lists["jobTags"]
+    assert "jobTags: no room beside its own for 'team' (jobTags: 46 tags; at most 45 " in left_out_warnings(stack)[0]
 
 
 def test_tags_of_take_the_room_before_the_stacks_tags() -> None:
@@ -172,7 +182,10 @@ def test_tags_of_take_the_room_before_the_stacks_tags() -> None:
     for i in range(6):
         cdk.Tags.of(stack).add(f"added-{i}", "v")
     (lists,) = tag_lists(stack, JOB, JOB_TAGS)
-    assert lists["jobTags"] == [{"key": f"added-{i}", "value": "v"} for i in range(6)]
+    # Bedrock keeps 45 of a job's: the six of Tags.of, then the stack's in their order while there is room.
+    assert sorted(tag["key"] for tag in lists["jobTags"]) == [f"added-{i}" for i in range(6)] + [
+        f"stack-{i:03d}" for i in range(39)
+    ]
 
 
 def test_a_stack_tag_changes_neither_the_jobs_fingerprint_nor_its_names() -> None:
