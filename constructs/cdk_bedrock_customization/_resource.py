@@ -289,7 +289,7 @@ def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, se
     if settings:
         # Most often no call of the user's made it: the stack's first model did, which calls of() itself.
         raise ValueError(
-            f"{stack.stack_name} already has its {name}, made with its defaults by the stack's first model that "
+            f"{stack.node.path} already has its {name}, made with its defaults by the stack's first model that "
             f"needs it (or by an earlier {name}.of); pass settings {sorted(settings)} to {name}.of before the "
             "stack's first model"
         )

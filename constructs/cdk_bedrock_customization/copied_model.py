@@ -71,7 +71,7 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
             account), or a model of another stack (whose stack then needs ``cross_region_references``)
         :param target_model_name: @default generated from the stack and construct, new for each replacement
         :param kms_key: encrypts the copy. @default an AWS owned key
-        :param target_model_tags: tags of the copy. @default none (besides ``Tags.of``)
+        :param target_model_tags: tags of the copy. @default none (besides the stack's tags and ``Tags.of``'s)
         :param completion: how the deployment waits for the copy. @default Completion.event_driven(): up to
             12 hours, checked every few minutes. Completion.polling() polls from the provider, up to 1 hour
         :param removal_policy: what deleting or replacing the resource does to the copy. @default RETAIN

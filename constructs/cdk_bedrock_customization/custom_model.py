@@ -112,8 +112,8 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         :param vpc: runs the job in this VPC. @default no VPC
         :param vpc_subnets: subnets of ``vpc``. @default the VPC's private subnets
         :param security_groups: security groups in ``vpc``. @default one new group, outbound only
-        :param job_tags: tags of the job. @default none (besides ``Tags.of``)
-        :param custom_model_tags: tags of the model. @default none (besides ``Tags.of``)
+        :param job_tags: tags of the job. @default none (besides the stack's tags and ``Tags.of``'s)
+        :param custom_model_tags: tags of the model. @default none (besides the stack's tags and ``Tags.of``'s)
         :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """

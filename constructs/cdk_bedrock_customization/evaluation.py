@@ -249,7 +249,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         :param role: the service role Bedrock assumes. @default a role that may read the datasets, write the results
             and invoke exactly the evaluated and evaluator models
         :param kms_key: encrypts the job's data. @default an AWS owned key
-        :param job_tags: tags of the job. @default none (besides ``Tags.of``)
+        :param job_tags: tags of the job. @default none (besides the stack's tags and ``Tags.of``'s)
         :param completion: how the deployment waits. @default Completion.event_driven(): up to 12 hours, checked every
             few minutes. Completion.polling() polls from the provider, up to 1 hour; no_wait() cannot gate
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``

@@ -119,7 +119,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         :param role: the service role Bedrock assumes to read the model and use the key. @default for an S3 source
             or a key, a role granted exactly that; otherwise none
         :param kms_key: encrypts the model. @default an AWS owned key
-        :param model_tags: tags of the model. @default none (besides ``Tags.of``)
+        :param model_tags: tags of the model. @default none (besides the stack's tags and ``Tags.of``'s)
         :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """

@@ -105,8 +105,9 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         :param security_groups: security groups in ``vpc``. @default one new group, outbound only
         :param completion: how the deployment waits for the import. @default Completion.event_driven(): up to
             12 hours, checked every few minutes. Completion.polling() polls from the provider, up to 1 hour
-        :param job_tags: tags of the import job. @default none (besides ``Tags.of``)
-        :param imported_model_tags: tags of the imported model. @default none (besides ``Tags.of``)
+        :param job_tags: tags of the import job. @default none (besides the stack's tags and ``Tags.of``'s)
+        :param imported_model_tags: tags of the imported model. @default none (besides the stack's tags and
+            ``Tags.of``'s)
         :param removal_policy: what deleting or replacing the resource does to the model. @default RETAIN: an
             imported model is data
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``

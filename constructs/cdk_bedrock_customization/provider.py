@@ -96,8 +96,9 @@ class CustomizationProvider(Construct):
             minutes, each poll taking its interval and a second. @default 1 hour (56 minutes of polling at the
             default query interval)
         :param log_retention: how long the handlers' logs are kept. @default one month
-        :param max_concurrent_jobs: the most customization jobs (and, separately, model imports) of the
-            stack that run at once; later ones start when earlier ones end. @default 2, Bedrock's quota
+        :param max_concurrent_jobs: the most customization jobs (and, separately, imports of trained Nova models:
+            ``ImportedCustomModel``) of the stack that run at once; later ones start when earlier ones end.
+            Open-weight imports (``ImportedModel``) run one at a time whatever this is. @default 2, Bedrock's quota
         :param kind: the Provider framework, or a single function on crhelper with fewer resources (see the
             README). @default ProviderKind.FRAMEWORK
         """

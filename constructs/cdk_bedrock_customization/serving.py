@@ -69,7 +69,7 @@ class CustomModelBase(cdk.Resource):
 
         :param model_deployment_name: @default generated from the stack and construct, new for each replacement
         :param description: @default none
-        :param tags: tags of the deployment. @default none (besides ``Tags.of``)
+        :param tags: tags of the deployment. @default none (besides the stack's tags and ``Tags.of``'s)
         :param removal_policy: @default DESTROY: a deployment holds no data, and is recreated in minutes
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
@@ -100,7 +100,7 @@ class CustomModelBase(cdk.Resource):
         :param model_units: the number of model units to buy.
         :param provisioned_model_name: @default generated from the stack and construct, new for each replacement
         :param commitment: a commitment term, billed in full. @default none: billed by the hour, deletable at any time
-        :param tags: tags of the provisioned throughput. @default none (besides ``Tags.of``)
+        :param tags: tags of the provisioned throughput. @default none (besides the stack's tags and ``Tags.of``'s)
         :param removal_policy: @default DESTROY: provisioned throughput is billed for as long as it exists
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
@@ -293,7 +293,7 @@ class CustomModelDeployment(_ServingResource, CustomModelDeploymentBase):
         :param model: the custom model to serve.
         :param model_deployment_name: @default generated from the stack and construct, new for each replacement
         :param description: @default none
-        :param tags: tags of the deployment. @default none (besides ``Tags.of``)
+        :param tags: tags of the deployment. @default none (besides the stack's tags and ``Tags.of``'s)
         :param removal_policy: @default DESTROY: a deployment holds no data, and is recreated in minutes
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """
@@ -359,7 +359,7 @@ class ProvisionedThroughput(_ServingResource, ProvisionedThroughputBase):
         :param model_units: the number of model units to buy.
         :param provisioned_model_name: @default generated from the stack and construct, new for each replacement
         :param commitment: a commitment term, billed in full. @default none: billed by the hour, deletable at any time
-        :param tags: tags of the provisioned throughput. @default none (besides ``Tags.of``)
+        :param tags: tags of the provisioned throughput. @default none (besides the stack's tags and ``Tags.of``'s)
         :param removal_policy: @default DESTROY: provisioned throughput is billed for as long as it exists
         :param provider: @default the stack's shared ``CustomizationProvider.of(stack)``
         """

@@ -65,3 +65,12 @@ def test_another_construct_at_the_id_is_an_error_naming_it() -> None:
     Construct(stack, PROVIDER_ID)
     with pytest.raises(ValueError, match=f"S/{PROVIDER_ID}: taken by a construct that is not a CustomizationProvider"):
         CustomizationProvider.of(stack)
+
+
+def test_settings_refused_in_a_nested_stack_name_it_by_its_path() -> None:
+    """A nested stack's name is a token until deploy time: its path tells the user which stack it is."""
+    nested = cdk.NestedStack(cdk.Stack(cdk.App(), "Top"), "Models")
+    CustomizationProvider.of(nested)
+    with pytest.raises(ValueError, match=r"^Top/Models already has its CustomizationProvider, ") as refused:
+        CustomizationProvider.of(nested, max_concurrent_jobs=1)
+    assert "${Token" not in str(refused.value)
