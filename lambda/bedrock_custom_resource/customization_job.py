@@ -128,7 +128,6 @@ KIND = lifecycle.ResourceKind(
         "customizationConfig": "customizationConfig",
         "customModelKmsKeyId": "outputModelKmsKeyArn",
     },
-    names_reported_as={"customModelName": "outputModelName"},
     quota=JOB_QUOTA,
     update_in_place=lifecycle.CUSTOM_MODEL.retag,
     before_creating=lifecycle.CUSTOM_MODEL.refuse_taken_name,

@@ -274,8 +274,6 @@ class ResourceKind:
     unusable: Callable[[Any, Mapping[str, Any]], str | None]
     # Request member -> the Get response's member that reports it, to name what differs.
     reported: Mapping[str, str] = field(default_factory=dict)
-    # A generated name's request member -> the Get response's member that holds it, where their names differ.
-    names_reported_as: Mapping[str, str] = field(default_factory=dict)
     quota: Quota | None = None
     # Applies the desired in-place members (and tags other than the resource's own) to the live resource.
     update_in_place: Callable[[Any, Mapping[str, Any], Desired], None] = _nothing
@@ -404,9 +402,8 @@ def _same_but_for_how_it_is_named_or_ran(
 ) -> bool:
     """Whether the live resource, made from the old properties, is what the desired ones ask for though they differ:
     only in how they name a resource of the stack's account and Region (a model by its id or its ARN, a key by its id
-    or its ARN), in a name given as the live resource has it or left to be generated, or, once it has made what it
-    makes, in what it used while running (a new service role: a stack's roles shared, or renamed). A new one would
-    train, or import, again for nothing."""
+    or its ARN), or, once it has made what it makes, in what it used while running (a new service role: a stack's
+    roles shared, or renamed). A new one would train, or import, again for nothing."""
     resource_type = event["ResourceType"]
     old_properties = event.get("OldResourceProperties") or {}
     try:
@@ -417,14 +414,12 @@ def _same_but_for_how_it_is_named_or_ran(
     if tags.get(FINGERPRINT_TAG, made_from) != made_from:  # without one, made before fingerprints: the old properties
         return False
     ran_with = kind.used_while_running if kind.has_made_it(live) else frozenset()
-    live_names = {name: live.get(kind.names_reported_as.get(name, name)) for name in desired.contract.generated_names}
 
     def identity(request: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
         identifying = contract.identifying(resource_type, request, properties)
         for path in ran_with:
             identifying = _with_member(identifying, path, None)
-        # Bedrock renames nothing: pinning the live name, or dropping a given one, asks for the same resource.
-        return {member: value for member, value in identifying.items() if live_names.get(member, ...) != value}
+        return identifying
 
     _, _, _, region, account, *_ = event["StackId"].split(":") + [""] * 6
     wanted = identity(desired.request, event["ResourceProperties"])
@@ -919,6 +914,11 @@ def _name_taken_message(
         why = "its configuration differs in " + ", ".join(differing)
     elif fingerprinted:
         why = "its configuration differs in properties that Bedrock does not report back"
+        if live[kind.arn_member] == replacing:  # a generated name given as it is, say
+            why += (
+                ", or in names alone, which Bedrock cannot change (given to it, a name asks for a new one, which "
+                "would train or import again: leave the names out to keep it)"
+            )
     else:
         why = f"it has no {FINGERPRINT_TAG} tag, so it was not created from these properties by this library"
     holder = f"{kind.noun} {live[kind.arn_member]}"

@@ -175,67 +175,52 @@ NAMES_IN_THE_GET_RESPONSE = {
     "Custom::BedrockCopiedCustomModel": {"targetModelName": "targetModelName"},
     "Custom::BedrockModelEvaluationJob": {"jobName": "jobName"},
 }
-
-
-def _updated_with_no_new_resource(bedrock, kind, physical_id, properties, old) -> None:
-    """The update, then its rollback, keep the resource: a new one would train, import or be bought again."""
-    stack = Stack.named(bedrock, kind)
-    mark = len(bedrock.calls)
-    assert stack.update(physical_id, properties, old)[0] == physical_id
-    assert stack.update(physical_id, old, properties)[0] == physical_id  # its rollback
-    assert kind.create_operation not in writes(bedrock, mark)
-
-
 every_kind = pytest.mark.parametrize(
     "any_kind", resource_kinds.KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock")
 )
 
 
 @every_kind
-def test_names_pinned_to_those_generated_keep_the_resource(bedrock, any_kind):
+def test_names_pinned_to_those_generated_are_refused_saying_so_and_rolled_back_in_place(bedrock, any_kind):
+    """Bedrock renames only a throughput, so a name given is a new configuration, whose new resource would need the
+    name the live one holds: refused with nothing made (a throughput is renamed to it). The message says a name alone
+    may differ, not only what Bedrock does not report; CloudFormation's rollback then changes nothing."""
+    stack = Stack.named(bedrock, any_kind)
     properties = any_kind.properties(bedrock)
-    physical_id, _ = Stack.named(bedrock, any_kind).create(properties)
+    physical_id, _ = stack.create(properties)
     live = any_kind.record(bedrock, physical_id)
     names = NAMES_IN_THE_GET_RESPONSE[any_kind.resource_type]
     pinned = properties | {member: live[reported] for member, reported in names.items()}
-    _updated_with_no_new_resource(bedrock, any_kind, physical_id, pinned, properties)
-
-
-@every_kind
-def test_given_names_left_out_keep_the_resource(bedrock, any_kind):
-    given = any_kind.properties(bedrock) | {member: f"support-{member.lower()}" for member in any_kind.name_members}
-    physical_id, _ = Stack.named(bedrock, any_kind).create(given)
-    generated = {member: value for member, value in given.items() if member not in any_kind.name_members}
-    _updated_with_no_new_resource(bedrock, any_kind, physical_id, generated, given)
-
-
-def test_given_names_left_out_then_given_again_to_a_stack_made_again_are_refused(bedrock):
-    """What README says of a name left out: it stays, under a fingerprint of no name, so a stack made again finds
-    it by no generated name, and given that name it is refused as held, with nothing made."""
-    kind = resource_kinds.JOB
-    given = kind.properties(bedrock) | {member: f"support-{member.lower()}" for member in kind.name_members}
-    stack = Stack.named(bedrock, kind)
-    physical_id, _ = stack.create(given)
-    generated = {member: value for member, value in given.items() if member not in kind.name_members}
-    stack.update(physical_id, generated, given)
     mark = len(bedrock.calls)
-    with pytest.raises(lifecycle.NameTaken, match="jobName: 'support-jobname' is held by"):
-        Stack.named(bedrock, kind).create(given)
+    if any_kind.update_operation == "UpdateProvisionedModelThroughput":
+        assert stack.update(physical_id, pinned, properties)[0] == physical_id
+        return
+    with pytest.raises(lifecycle.NameTaken) as refused:
+        stack.update(physical_id, pinned, properties)
+    assert "or in names alone, which Bedrock cannot change" in str(refused.value)
+    assert "leave the names out to keep it" in str(refused.value)
     assert writes(bedrock, mark) == []
-    Stack.named(bedrock, kind).create(generated)
-    assert len(created(bedrock, kind)) == 2  # trains again
+    assert stack.update(physical_id, properties, pinned)[0] == physical_id
+    assert writes(bedrock, mark) == []
 
 
 @every_kind
-def test_a_given_name_changed_is_a_new_resource(bedrock, any_kind):
-    """Bedrock renames a throughput only: anything else of another name is a new one."""
+@pytest.mark.parametrize("new_names", ["changed", "left-out"])
+def test_a_given_name_changed_or_left_out_is_a_new_resource(bedrock, any_kind, new_names):
+    """Bedrock renames a throughput only: anything else of another name, or of a generated one, is a new one."""
     stack = Stack.named(bedrock, any_kind)
     given = any_kind.properties(bedrock) | {any_kind.name_member: "given-v1"}
     physical_id, _ = stack.create(given)
-    renamed_id, _ = stack.update(physical_id, given | {any_kind.name_member: "given-v2"}, given)
+    renamed = given | {any_kind.name_member: "given-v2"}
+    if new_names == "left-out":
+        renamed.pop(any_kind.name_member)
+    renamed_id, _ = stack.update(physical_id, renamed, given)
     assert (renamed_id == physical_id) == (any_kind.update_operation == "UpdateProvisionedModelThroughput")
-    name_in_get = NAMES_IN_THE_GET_RESPONSE[any_kind.resource_type][any_kind.name_member]
-    assert any_kind.record(bedrock, renamed_id)[name_in_get] == "given-v2"
+    name = any_kind.record(bedrock, renamed_id)[NAMES_IN_THE_GET_RESPONSE[any_kind.resource_type][any_kind.name_member]]
+    if new_names == "changed":
+        assert name == "given-v2"
+    else:  # README: the stack's name, the logical id and a 12-digit hash
+        assert re.fullmatch(r"my-stack-model-[0-9a-f]{12}", name, re.IGNORECASE)
 
 
 def test_a_committed_throughputs_refused_change_rolls_back_cleanly(bedrock):
