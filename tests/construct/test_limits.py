@@ -29,7 +29,7 @@ from cdk_bedrock_customization import (
     S3Data,
     _iam_sizes,
 )
-from cdk_bedrock_customization.limits import template_problems
+from cdk_bedrock_customization.limits import check_resource_count, template_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -656,3 +656,85 @@ def test_grants_to_a_models_role_count_on_that_role(models, refused):
         r"ERROR M0ServiceRole\w+: the role's 2 inline policies take at least 10,375 characters together; IAM allows "
         r"10,240",
     )
+
+
+# --- At a quota, allowed; one past it, refused (IAM and CloudFormation quotas pages: "cannot exceed") -------------
+
+ROLE_POLICY_CHARACTERS = 10_240  # a role's inline policies together; IAM does not count white space
+MANAGED_POLICY_CHARACTERS = 6_144
+
+
+def policy_of(characters: int, tail: dict[str, str] | None = None) -> dict[str, Any]:
+    """A policy document of exactly that many characters without white space, counted here; a tail (a pseudo
+    parameter) is joined to its resource, uncounted."""
+    document: dict[str, Any] = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": ""}],
+    }
+    resource = "arn:aws:s3:::b/"
+    resource += "k" * (characters - len(json.dumps(document, separators=(",", ":"))) - len(resource))
+    document["Statement"][0]["Resource"] = resource if tail is None else {"Fn::Join": ["", [resource, tail]]}
+    if tail is None:
+        assert len("".join(json.dumps(document).split())) == characters
+    return document
+
+
+def role_of_one_policy(document: dict[str, Any]) -> dict[str, Any]:
+    policies = [{"PolicyName": "P", "PolicyDocument": document}]
+    role = {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}, "Policies": policies}}
+    return {"Resources": {"Role": role}}
+
+
+@pytest.mark.parametrize(
+    ("template", "refused"),
+    [
+        (role_of_one_policy(policy_of(ROLE_POLICY_CHARACTERS)), False),
+        (role_of_one_policy(policy_of(ROLE_POLICY_CHARACTERS + 1)), True),
+        (
+            {
+                "Resources": {
+                    "Policy": {
+                        "Type": "AWS::IAM::ManagedPolicy",
+                        "Properties": {"PolicyDocument": policy_of(MANAGED_POLICY_CHARACTERS)},
+                    }
+                }
+            },
+            False,
+        ),
+        (
+            {
+                "Resources": {
+                    "Policy": {
+                        "Type": "AWS::IAM::ManagedPolicy",
+                        "Properties": {"PolicyDocument": policy_of(MANAGED_POLICY_CHARACTERS + 1)},
+                    }
+                }
+            },
+            True,
+        ),
+    ],
+    ids=["role-at-quota", "role-past-it", "managed-at-quota", "managed-past-it"],
+)
+def test_a_policy_at_iams_quota_is_allowed_and_one_past_it_refused(template, refused):
+    assert bool(list(_iam_sizes.iam_problems({"S.template.json": template}))) is refused
+
+
+def test_a_region_counts_at_least_as_its_shortest_name():
+    """Every Region of botocore's partitions has at least 9 characters: a document one Region short of the quota is
+    past it once deployed, in any Region."""
+    partitions = botocore.session.get_session().get_component("data_loader").load_data("partitions")["partitions"]
+    shortest = min(len(region) for partition in partitions for region in partition["regions"])
+    document = policy_of(ROLE_POLICY_CHARACTERS + 1 - shortest, tail={"Ref": "AWS::Region"})
+    assert list(_iam_sizes.iam_problems({"S.template.json": role_of_one_policy(document)}))
+
+
+@pytest.mark.parametrize(("count", "refused"), [(RESOURCES_PER_STACK, False), (RESOURCES_PER_STACK + 1, True)])
+def test_a_stack_at_500_resources_beside_a_nested_stack_is_allowed_and_one_more_refused(count, refused):
+    """The nested stack's resources are in its own template: its AWS::CloudFormation::Stack is the parent's last."""
+    stack = cdk.Stack(cdk.App(), "Platform")
+    for number in range(count - 1):
+        cdk.CfnResource(stack, f"Topic{number}", type="AWS::SNS::Topic")
+    nested = cdk.NestedStack(stack, "Nested")
+    for number in range(3):
+        cdk.CfnResource(nested, f"Topic{number}", type="AWS::SNS::Topic")
+    assert bool(check_resource_count(stack)) is refused
