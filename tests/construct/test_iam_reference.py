@@ -912,6 +912,29 @@ def test_the_grant_paths_app_reaches_every_grant_path(grant_path_templates):
     assert missing == []
 
 
+def test_a_model_known_only_at_deploy_is_granted_as_each_action_takes_models():
+    """The Service Authorization Reference: CreateCustomModelDeployment acts on custom models only, and
+    CreateProvisionedModelThroughput on custom and foundation models. A model given as a parameter may be either
+    kind: a throughput of it is granted foundation models too, a deployment of it custom models only."""
+    assert set(resource_formats("bedrock:CreateCustomModelDeployment")) == {"custom-model"}
+    assert set(resource_formats("bedrock:CreateProvisionedModelThroughput")) == {"custom-model", "foundation-model"}
+    stack = cdk.Stack(cdk.App(), "ParameterModels", env=ENV)
+    custom = CustomModel.from_custom_model_arn(stack, "Custom", cdk.CfnParameter(stack, "ModelArn").value_as_string)
+    CustomModelDeployment(stack, "OnDemand", model=custom)
+    model_id = bedrock.FoundationModelIdentifier(cdk.CfnParameter(stack, "ModelId").value_as_string)
+    foundation = bedrock.FoundationModel.from_foundation_model_id(stack, "Foundation", model_id)
+    ProvisionedThroughput(stack, "Throughput", model=foundation, model_units=1)
+    template = Template.from_stack(stack).to_json()
+    granted: dict[str, str] = {}
+    for _, statement in allow_statements({"ParameterModels": template}):
+        resources = json.dumps(SampleResolver(template, "ParameterModels").resolve(statement.get("Resource", [])))
+        for action in _as_list(statement["Action"]):
+            granted[action] = granted.get(action, "") + resources
+    assert "custom-model/" in granted["bedrock:CreateCustomModelDeployment"]
+    assert "foundation-model" not in granted["bedrock:CreateCustomModelDeployment"]
+    assert "foundation-model/*" in granted["bedrock:CreateProvisionedModelThroughput"]
+
+
 def _bad_template() -> dict[str, Any]:
     """A template whose policy holds known-bad grants (marked BAD) among good ones."""
     join = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":bedrock:", {"Ref": "AWS::Region"}, ":"]]}
