@@ -524,7 +524,7 @@ def create_or_adopt(
             or (arn != replaced and _ran_otherwise(kind, live, tags, desired))
         )
         if not alike:
-            raise NameTaken(_name_taken_message(kind, desired, name, live, FINGERPRINT_TAG in tags, replaced or ""))
+            raise NameTaken(_name_taken_message(kind, desired, name, live, tags, replaced or ""))
         # Another resource's: adopting it would let that resource's Delete delete what this one holds.
         holder = desired.holder(tags)
         why_not = holder or kind.unusable(client, live)
@@ -903,22 +903,26 @@ def _given_name_held_message(
 
 
 def _name_taken_message(
-    kind: ResourceKind, desired: Desired, name: str, live: Mapping[str, Any], fingerprinted: bool, replacing: str
+    kind: ResourceKind, desired: Desired, name: str, live: Mapping[str, Any], tags: Mapping[str, str], replacing: str
 ) -> str:
+    generated = set(desired.contract.generated_names) - desired.request.keys()  # any name would do
     differing = [
         member
         for member, reported in kind.reported.items()
-        if not same_value(desired.request.get(member), live.get(reported))
+        if member not in generated and not same_value(desired.request.get(member), live.get(reported))
     ]
+    given_names = dict.fromkeys(member for member in desired.contract.generated_names if member in desired.request)
     if differing:
         why = "its configuration differs in " + ", ".join(differing)
-    elif fingerprinted:
+    elif live[kind.arn_member] == replacing and tags.get(FINGERPRINT_TAG) == desired.fingerprint_had_it_run_with(
+        given_names
+    ):  # its generated names, given as they are
+        why = (
+            f"its configuration differs only in the names you give ({', '.join(given_names)}), which Bedrock cannot "
+            "change: given, they ask for a new one, which would train or import again (leave them out to keep it)"
+        )
+    elif FINGERPRINT_TAG in tags:
         why = "its configuration differs in properties that Bedrock does not report back"
-        if live[kind.arn_member] == replacing:  # a generated name given as it is, say
-            why += (
-                ", or in names alone, which Bedrock cannot change (given to it, a name asks for a new one, which "
-                "would train or import again: leave the names out to keep it)"
-            )
     else:
         why = f"it has no {FINGERPRINT_TAG} tag, so it was not created from these properties by this library"
     holder = f"{kind.noun} {live[kind.arn_member]}"
@@ -971,6 +975,7 @@ class MadeModel:
     noun: str  # "custom model"
     arn_member: str  # the job's member that holds the model's ARN once the job has completed
     name_member: str  # the request's member that names the model
+    reported_name_member: str  # the job's member (its Get response's) that names the model
     tag_member: str  # the request's member that tags the model
     get_operation: str  # the client method that reads it by name or ARN
     delete_operation: str
@@ -1014,6 +1019,18 @@ class MadeModel:
             "give another name, or remove it to have one generated."
         )
 
+    def refuse_the_name_of_the_one_replaced(self, replacing: Mapping[str, Any], desired: Desired) -> None:
+        """A given model name that the job an update replaces is making: no model holds it yet, and a new job under
+        it would race that job for it. (Once it has completed, its model holds the name: refuse_taken_name.)"""
+        name = desired.request.get(self.name_member)
+        if name is None or name != replacing.get(self.reported_name_member) or replacing["status"] != "InProgress":
+            return
+        raise NameTaken(
+            f"{self.name_member}: {name!r} names the {self.noun} that job {replacing.get('jobArn', '')} makes, the one "
+            "this update replaces: the replacement needs a new name (Bedrock renames nothing: a name given is a new "
+            "job). Nothing was created. Give another name, or leave it out to have one generated."
+        )
+
     def delete(self, client: Any, model_arn: str) -> None:
         """Delete the model; one already gone counts as deleted."""
         try:
@@ -1037,6 +1054,7 @@ CUSTOM_MODEL = MadeModel(
     noun="custom model",
     arn_member="outputModelArn",
     name_member="customModelName",
+    reported_name_member="outputModelName",
     tag_member="customModelTags",
     get_operation="get_custom_model",
     delete_operation="delete_custom_model",

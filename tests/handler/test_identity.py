@@ -197,11 +197,51 @@ def test_names_pinned_to_those_generated_are_refused_saying_so_and_rolled_back_i
         return
     with pytest.raises(lifecycle.NameTaken) as refused:
         stack.update(physical_id, pinned, properties)
-    assert "or in names alone, which Bedrock cannot change" in str(refused.value)
-    assert "leave the names out to keep it" in str(refused.value)
+    assert "differs only in the names you give" in str(refused.value)
+    assert "(leave them out to keep it)" in str(refused.value)
     assert writes(bedrock, mark) == []
     assert stack.update(physical_id, properties, pinned)[0] == physical_id
     assert writes(bedrock, mark) == []
+
+
+@pytest.mark.parametrize("kind", [resource_kinds.JOB, resource_kinds.IMPORT_JOB], ids=["job", "import-job"])
+def test_a_model_name_pinned_while_its_job_runs_is_refused_with_nothing_made(bedrock, kind):
+    """No model holds the name until the job ends: a new job under it would race the running one for it."""
+    stack = Stack.named(bedrock, kind)
+    properties = kind.properties(bedrock)
+    event = stack.events.create(properties, stack.logical_id)
+    physical_id = index.on_event(event)["PhysicalResourceId"]  # running: not made ready
+    (model_name,) = kind.other_name_members
+    name = {"customModelName": "outputModelName"}.get(model_name, model_name)  # GetModelCustomizationJob's
+    pinned = properties | {model_name: kind.record(bedrock, physical_id)[name]}
+    mark = len(bedrock.calls)
+    with pytest.raises(lifecycle.NameTaken, match=f"{model_name}: .* names the .* this update replaces"):
+        index.on_event(stack.events.update(physical_id, pinned, properties, stack.logical_id))
+    assert writes(bedrock, mark) == []
+
+
+def test_a_job_replaced_once_its_model_is_gone_may_keep_the_model_name_given(bedrock):
+    """The name is free again once the model is deleted: the replacement takes it (nothing races for it)."""
+    kind = KINDS[0]
+    stack = Stack.named(bedrock, kind)
+    given = kind.properties(bedrock) | {"customModelName": "support-model"}
+    job_arn, data = stack.create(given)
+    bedrock.client().delete_custom_model(modelIdentifier=data["outputModelArn"])
+    second_arn, second_data = stack.update(job_arn, given | kind.replacing.change, given)
+    assert second_arn != job_arn
+    assert second_data["outputModelName"] == "support-model"
+
+
+def test_names_given_and_kept_with_another_change_are_not_said_to_differ_alone(bedrock):
+    """Leaving the names out would not keep the job: it would train again for the change."""
+    kind = resource_kinds.JOB
+    stack = Stack.named(bedrock, kind)
+    given = kind.properties(bedrock) | {"jobName": "support-job", "customModelName": "support-model"}
+    physical_id, _ = stack.create(given)
+    with pytest.raises(lifecycle.NameTaken) as refused:
+        stack.update(physical_id, given | {"customModelName": "support-model-2"}, given)
+    assert "leave them out" not in str(refused.value)
+    assert "its configuration differs in customModelName" in str(refused.value)
 
 
 @every_kind
@@ -452,12 +492,18 @@ def test_a_given_name_held_by_another_configuration_fails_naming_what_differs(be
     assert writes(bedrock, mark) == []
 
 
-def test_a_given_name_held_by_a_resource_made_outside_the_library_is_not_adopted(bedrock, kind, stack):
-    properties = kind.properties(bedrock) | {kind.name_member: "support-v1"}
-    physical_id, _ = stack.create(properties)
+@pytest.mark.parametrize(
+    "any_kind",
+    [kind for kind in resource_kinds.KINDS if kind is not resource_kinds.COPY_JOB],  # a copy job has no tags
+    ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"),
+)
+def test_a_given_name_held_by_a_resource_made_outside_the_library_is_not_adopted(bedrock, any_kind):
+    """Its other names generated (a job's model name, an import's model name), which no difference is said of."""
+    properties = any_kind.properties(bedrock) | {any_kind.name_member: "support-v1"}
+    physical_id, _ = Stack.named(bedrock, any_kind).create(properties)
     bedrock.client().untag_resource(resourceARN=physical_id, tagKeys=[FINGERPRINT])
-    with pytest.raises(lifecycle.NameTaken, match=f"it has no {FINGERPRINT} tag"):
-        Stack.named(bedrock, kind).create(properties)
+    with pytest.raises(lifecycle.NameTaken, match=f"support-v1' is held by .*, and it has no {FINGERPRINT} tag"):
+        Stack.named(bedrock, any_kind).create(properties)
 
 
 # --- a Delete of an id CloudFormation made up ----------------------------------------------------------------
