@@ -192,7 +192,8 @@ def _stack_tags_that_fit(
     resource_type: str, member: str, inherited: Mapping[str, str], above: Mapping[str, str]
 ) -> tuple[dict[str, str], list[str]]:
     """The inherited (stack) tags that the member takes below above (the tags that win over them): each one that
-    Bedrock's patterns take, in their order while there is room beside above. And why the others are not."""
+    Bedrock's patterns take, in their order (stack_tags': by key) while there is room beside above. And why the
+    others are not."""
     kept: dict[str, str] = {}
     refused: list[str] = []
     no_room: list[str] = []
@@ -224,7 +225,9 @@ def stack_tags(stack: cdk.Stack) -> Mapping[str, str]:
     tags = _STACK_TAGS.get(stack)
     if tags is None:
         parent = stack.nested_stack_parent
-        tags = _STACK_TAGS[stack] = {**(stack_tags(parent) if parent else {}), **stack.tags.tag_values()}
+        tags = {**(stack_tags(parent) if parent else {}), **stack.tags.tag_values()}
+        # In key order by code point: the CDK's own order follows the machine's locale (Node's localeCompare).
+        tags = _STACK_TAGS[stack] = dict(sorted(tags.items()))
     return tags
 
 

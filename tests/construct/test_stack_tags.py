@@ -167,6 +167,16 @@ def test_stack_tags_past_the_tag_limit_are_left_out_with_a_warning() -> None:
     assert "customModelTags" not in warning
 
 
+def test_the_stack_tags_that_fill_the_room_are_the_first_by_code_point_on_any_machine() -> None:
+    """The CDK orders a stack's tags with Node's localeCompare, which follows the machine's locale (en-US puts team
+    before Zone; code points, Z (90) before t (116)): which tag is kept must not depend on the machine."""
+    stack = tagged_stack({"team": "search", "Zone": "eu"})
+    custom_model(stack, s3.Bucket(stack, "Data"), job_tags={f"own-{i:02d}": "v" for i in range(44)})
+    (lists,) = tag_lists(stack, JOB, JOB_TAGS)
+    assert {"key": "Zone", "value": "eu"} in lists["jobTags"]
+    assert {"key": "team", "value": "search"} not in lists["jobTags"]
+
+
 def test_stack_tags_fill_the_room_a_resources_own_tags_leave() -> None:
     stack = tagged_stack({"cost-center": "cc-42", "team": "search"})
     custom_model(stack, s3.Bucket(stack, "Data"), job_tags={f"own-{i:02d}": "v" for i in range(44)})
