@@ -62,10 +62,15 @@ def peak_concurrent_jobs(template: dict[str, Any]) -> int:
     """The most jobs that the dependency graph lets run at once. A job runs from its resource's creation to
     its end: its wait condition when event-driven, its own resource when polled. Two jobs can overlap
     unless one's start waits, directly or not, for the other's end."""
-    waits = {
-        resource["DependsOn"][0]: logical_id for logical_id, resource in template.items() if resource["Type"] == WAIT
+    waits = {  # a wait condition's job among what it depends on (beside the notifier's Ready handle, which sorts first)
+        job: logical_id
+        for logical_id, resource in template.items()
+        if resource["Type"] == WAIT
+        for job in resource["DependsOn"]
+        if template[job]["Type"] == JOB
     }
     jobs = {logical_id: waits.get(logical_id, logical_id) for logical_id, r in template.items() if r["Type"] == JOB}
+    assert all(jobs[job] != job for job in waits)
     closure = depends_on(template)
 
     def overlap(first: str, second: str) -> bool:
@@ -133,6 +138,13 @@ def test_jobs_that_are_not_waited_for_warn_when_they_can_exceed_the_limit(stack,
     assert UNWAITED_JOBS_WARNING_ID in json.dumps([w.entry.data for w in warnings])
 
 
+def test_a_job_not_waited_for_after_more_waited_ones_than_the_limit_warns(stack, bucket):
+    """Three waited jobs, two at once (the limit), then one not waited for, which nothing orders: 3 may run at once."""
+    add_models(stack, bucket, [Completion.event_driven()] * 3 + [Completion.no_wait()])
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("more than 2 at once"))
+    assert UNWAITED_JOBS_WARNING_ID in json.dumps([warning.entry.data for warning in warnings])
+
+
 def test_imports_not_waited_for_warn_by_their_own_limit_whatever_the_customization_jobs(stack, bucket):
     """Bedrock runs one model import job at a time (DESIGN fact 16): an import with Completion.no_wait() and a waited
     one may run together, whether or not the stack has customization jobs, which count against a quota of their own."""
@@ -167,6 +179,37 @@ def test_jobs_of_a_stack_and_its_nested_stack_warn_when_together_they_can_exceed
     assert "customization jobs and its nested stacks' may run 4 at once, above the quota of 2" in json.dumps(
         warning.entry.data
     )
+
+
+def test_jobs_of_a_stack_nested_two_levels_down_count_beside_the_top_stacks(stack, bucket):
+    """One stack operation deploys a nested stack's nested stacks too: 2 jobs at the top and 2 two levels down run
+    4 at once against Bedrock's default quota of 2."""
+    add_models(stack, bucket, [Completion.event_driven()] * 2)
+    sub = cdk.NestedStack(cdk.NestedStack(stack, "Team"), "Sub")
+    add_models(sub, s3.Bucket(sub, "SubData"), [Completion.event_driven()] * 2)
+    (warning,) = nested_jobs_warnings(stack)
+    assert "may run 4 at once, above the quota of 2" in json.dumps(warning.entry.data)
+
+
+@pytest.mark.parametrize("nested_waits_for_parent", [False, True], ids=["beside", "depends-on-parent-models"])
+def test_a_parents_job_not_waited_for_runs_beside_its_nested_stacks_jobs(stack, bucket, nested_waits_for_parent):
+    """A job with Completion.no_wait() trains on after its resource is made, and nothing can wait for its end: with
+    the nested stack's two, 3 at once against Bedrock's default quota of 2, even when the nested stack depends on
+    every model of its parent."""
+    parents = add_models(stack, bucket, [Completion.event_driven(), Completion.no_wait()])
+    nested = cdk.NestedStack(stack, "Team")
+    add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
+    if nested_waits_for_parent:
+        nested.node.add_dependency(*parents)
+    assert nested_jobs_warnings(stack)
+
+
+def test_a_parents_only_job_not_waited_for_counts_beside_its_nested_stacks_jobs(stack, bucket):
+    add_models(stack, bucket, [Completion.no_wait()])
+    nested = cdk.NestedStack(stack, "Team")
+    add_models(nested, s3.Bucket(nested, "TeamData"), [Completion.event_driven()] * 2)
+    (warning,) = nested_jobs_warnings(stack)
+    assert "may run 3 at once, above the quota of 2" in json.dumps(warning.entry.data)
 
 
 def test_jobs_of_a_nested_stack_within_the_limit_with_its_parents_do_not_warn(stack, bucket):
@@ -318,6 +361,17 @@ def test_the_models_of_two_providers_in_one_stack_wait_for_one_another(stack, bu
     for name in own + others if lower_first else others + own:
         custom_model(stack, bucket, name, data_prefix=f"{name}/", provider=None if name in own else second)
     assert peak_concurrent_jobs(template_of(stack)) == 2
+
+
+def test_a_lower_limit_given_later_waits_for_the_end_of_event_driven_jobs_ordered_before_it(stack, bucket):
+    """Three event-driven jobs under a limit of 3, then a provider of limit 1: one job at a time from then on, so
+    the later one starts only once each earlier one has ended (its wait condition), not once it has started."""
+    first = CustomizationProvider(stack, "First", kind=ProviderKind.SINGLE_FUNCTION, max_concurrent_jobs=3)
+    for index in range(3):
+        custom_model(stack, bucket, f"Early{index}", data_prefix=f"early{index}/", provider=first)
+    second = CustomizationProvider(stack, "Second", kind=ProviderKind.SINGLE_FUNCTION, max_concurrent_jobs=1)
+    custom_model(stack, bucket, "Late", data_prefix="late/", provider=second)
+    assert peak_concurrent_jobs(template_of(stack)) == 1
 
 
 def test_models_of_another_stacks_provider_and_of_their_own_wait_for_one_another(stack):
