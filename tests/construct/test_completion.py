@@ -16,6 +16,7 @@ from moto.events.models import EventPattern
 from constructs import IConstruct
 
 from .conftest import custom_model
+from .test_concurrency import depends_on
 from .test_evaluation import evaluation
 
 JOB = "Custom::BedrockModelCustomizationJob"
@@ -351,11 +352,18 @@ class TestEventDriven:
             pending += [other for other in template if f'"{other}"' in text]
         assert not seen & job_ids
 
-    def test_a_replacing_change_makes_a_new_wait_and_a_tag_change_does_not(self, bucket):
+    @pytest.mark.parametrize("hours", [12, 6], ids=["default-timeout", "six-hours"])
+    def test_a_replacing_change_makes_a_new_wait_and_a_tag_change_does_not(self, bucket, hours):
+        """CloudFormation's WaitCondition waits only when it is made ("Updates aren't supported"): a replaced job
+        needs a new one, whatever its timeout."""
+
         def wait_ids(epochs: int, tag: str) -> set[str]:
             stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="123456789012", region="us-east-1"))
             data = s3.Bucket(stack, "Data")
-            custom_model(stack, data, hyper_parameters={"epochCount": epochs}, job_tags={"owner": tag})
+            completion = Completion.event_driven(cdk.Duration.hours(hours))
+            custom_model(
+                stack, data, hyper_parameters={"epochCount": epochs}, job_tags={"owner": tag}, completion=completion
+            )
             waits = set(of_type(resources(stack), WAIT)) | set(of_type(resources(stack), HANDLE))
             return {wait for wait in waits if not wait.startswith("BedrockJobCompletionNotifier")}
 
@@ -521,6 +529,21 @@ def test_a_wait_for_a_job_without_events_outlasts_the_checks_that_see_it_end(mak
     with pytest.raises(ValueError, match=r"of 1 hour is not longer than .* check_interval \(1 hour 30 minutes\)"):
         make(stack, Completion.event_driven(cdk.Duration.hours(1)))
     make(stack, Completion.event_driven())  # 12 hours
+
+
+def test_an_import_jobs_wait_starts_only_once_the_checks_that_see_it_end_exist(stack):
+    """Import jobs emit no events (the user guide lists customization and batch inference jobs' state changes only):
+    only the notifier's scheduled checks see one end, so its wait condition must come after their rule."""
+    _import(stack, Completion.event_driven())
+    template = resources(stack)
+    (wait,) = of_type(template, WAIT)
+    checks = [
+        logical_id
+        for logical_id, rule in of_type(template, "AWS::Events::Rule").items()
+        if "ScheduleExpression" in rule["Properties"]
+    ]
+    assert len(checks) == 2  # the backstop and the checks
+    assert set(checks) <= depends_on(template)[wait]
 
 
 def test_a_customization_jobs_wait_may_be_shorter_than_the_checks_as_its_events_settle_it(stack, bucket):

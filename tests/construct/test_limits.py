@@ -267,6 +267,17 @@ def test_every_way_of_referring_to_a_resource_closes_a_cycle(reference):
     assert template_problems({"Resources": resources}) == []
 
 
+def test_a_cycle_is_named_by_the_resources_on_it_not_the_path_that_led_to_it():
+    """Start depends on the cycle Loop1 -> Loop2 -> Loop1 but is not on it (as cfn-lint's E3004 names a cycle)."""
+    resources = {
+        "Start": {"Type": "AWS::SNS::Topic", "DependsOn": ["Loop1"]},
+        "Loop1": {"Type": "AWS::SNS::Topic", "DependsOn": ["Loop2"]},
+        "Loop2": {"Type": "AWS::SNS::Topic", "DependsOn": ["Loop1"]},
+    }
+    problems = [problem for _, problem, _ in template_problems({"Resources": resources})]
+    assert problems == ["circular dependency: Loop1 -> Loop2 -> Loop1, which CloudFormation refuses"]
+
+
 @pytest.mark.parametrize(
     "value",
     [
