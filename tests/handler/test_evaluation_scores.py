@@ -303,3 +303,30 @@ def test_what_the_size_check_accepts_fits_the_response_with_the_longest_scores(d
         "LogicalResourceId": "L" * 255,
     }
     responses.checked_data(event, arn, data)  # raises ResponseTooLarge beyond CloudFormation's 4096 bytes
+
+
+def test_a_requested_metric_with_no_applicable_result_fails_its_requirement() -> None:
+    """A judge answers "not applicable" (a null result) for a prompt; a metric with none applicable, or requested but
+    in no record, has no score: a requirement of it has no evidence, and fails."""
+    scores = JobScores()
+    null = {"automatedEvaluationResult": {"scores": [{"metricName": "Builtin.Correctness", "result": None}]}}
+    scores.add_file("d", [json.dumps(null).encode()] * 3, ["Builtin.Correctness", "Builtin.Harmfulness"])
+    requirements = [
+        Requirement("Builtin.Correctness", evaluation_scores.AT_LEAST, 0.5),
+        Requirement("Builtin.Harmfulness", evaluation_scores.AT_MOST, 0.5),
+    ]
+    requested = {"d": ["Builtin.Correctness", "Builtin.Harmfulness"]}
+    checks = evaluation_scores.checks(requirements, requested, scores, None)
+    assert [(check.score, check.passed) for check in checks] == [(None, False), (None, False)]
+
+
+def test_a_bare_nan_or_infinity_result_is_not_applicable() -> None:
+    """json.loads reads a bare NaN or Infinity as a float: no score. An Infinity must not lift a mean over any
+    threshold, nor a NaN fail every comparison. The mean of the finite results 0.25 and 0.75: 0.5."""
+    scores = JobScores()
+    rows = [
+        b'{"automatedEvaluationResult": {"scores": [{"metricName": "Builtin.Correctness", "result": %s}]}}' % value
+        for value in (b"0.25", b"NaN", b"Infinity", b"0.75")
+    ]
+    scores.add_file("d", rows, ["Builtin.Correctness"])
+    assert scores.mean("d", "Builtin.Correctness") == 0.5
