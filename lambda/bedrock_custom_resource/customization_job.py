@@ -131,7 +131,6 @@ KIND = lifecycle.ResourceKind(
     },
     quota=JOB_QUOTA,
     update_in_place=lifecycle.CUSTOM_MODEL.retag,
-    before_replacing=lifecycle.CUSTOM_MODEL.refuse_the_name_of_the_one_replaced,
     before_creating=lifecycle.CUSTOM_MODEL.refuse_taken_name,
     has_made_it=lambda job: job.get("status") == "Completed",
     candidates=lifecycle.listed_by_name(

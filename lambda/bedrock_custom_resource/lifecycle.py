@@ -283,7 +283,7 @@ class ResourceKind:
     # one (adopting one is allowed).
     before_recreating: Callable[[str, Mapping[str, Any], Desired], None] = _nothing
     # Raises when the create request would take a name that something else holds (besides name_member's).
-    before_creating: Callable[[Any, Mapping[str, Any]], None] = _nothing
+    before_creating: Callable[[Any, Mapping[str, Any], Desired], None] = _nothing
     # Raises when a Create request (a logical id new to its stack, not an update's replacement) must not make one.
     before_creating_for_a_new_logical_id: Callable[[Any, Desired], None] = _nothing
     # For a type whose name changes in place: the live resources, under any name, that may have the desired
@@ -513,7 +513,7 @@ def create_or_adopt(
                 kind.before_recreating(*gone, desired)
             if new_logical_id:
                 kind.before_creating_for_a_new_logical_id(client, desired)
-            kind.before_creating(client, request)
+            kind.before_creating(client, request, desired)
             return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint, replacing)}
         arn = live[kind.arn_member]
         tags = kind.own_tags(client, live)
@@ -974,11 +974,13 @@ class MadeModel:
 
     noun: str  # "custom model"
     arn_member: str  # the job's member that holds the model's ARN once the job has completed
-    name_member: str  # the request's member that names the model
-    reported_name_member: str  # the job's member (its Get response's) that names the model
+    name_member: str  # the request's member that names the model (and the job summaries' that name it)
     tag_member: str  # the request's member that tags the model
     get_operation: str  # the client method that reads it by name or ARN
     delete_operation: str
+    # The List operation and its summaries member of the jobs that make such models (None: the job is found by the
+    # model's name, as a copy job is).
+    jobs_listing: tuple[str, str] | None = None
 
     def find(self, client: Any, identifier: str) -> dict[str, Any] | None:
         return getter(self.get_operation, "modelIdentifier")(client, identifier)
@@ -1006,30 +1008,30 @@ class MadeModel:
         if model_arn is not None:
             retag(client, model_arn, desired.tags(self.tag_member))
 
-    def refuse_taken_name(self, client: Any, request: Mapping[str, Any]) -> None:
-        """A given model name may be held by another job's model (the one this update replaces, say)."""
+    def refuse_taken_name(self, client: Any, request: Mapping[str, Any], desired: Desired) -> None:
+        """A given model name may be held by another job's model (the one this update replaces, say), or be the
+        name of the model a running job makes: no model holds it until that job ends, and the two would race. (A
+        running job making a generated one holds its job name too, by which create_or_adopt found it first.)"""
         name = request[self.name_member]
         model = self.find(client, name)
-        if model is None:
+        if model is not None:
+            job = f"job {request['jobName']}" if "jobName" in request else "the job"
+            raise NameTaken(
+                f"{self.name_member}: {name!r} is held by {self.noun} {model['modelArn']}, which {job} cannot replace. "
+                f"Nothing was created. {self.noun.capitalize()} names are unique per account and Region: give another "
+                "name, or remove it to have one generated."
+            )
+        if self.jobs_listing is None or self.name_member not in desired.request:
             return
-        job = f"job {request['jobName']}" if "jobName" in request else "the job"
-        raise NameTaken(
-            f"{self.name_member}: {name!r} is held by {self.noun} {model['modelArn']}, which {job} "
-            f"cannot replace. Nothing was created. {self.noun.capitalize()} names are unique per account and Region: "
-            "give another name, or remove it to have one generated."
-        )
-
-    def refuse_the_name_of_the_one_replaced(self, replacing: Mapping[str, Any], desired: Desired) -> None:
-        """A given model name that the job an update replaces is making: no model holds it yet, and a new job under
-        it would race that job for it. (Once it has completed, its model holds the name: refuse_taken_name.)"""
-        name = desired.request.get(self.name_member)
-        if name is None or name != replacing.get(self.reported_name_member) or replacing["status"] != "InProgress":
-            return
-        raise NameTaken(
-            f"{self.name_member}: {name!r} names the {self.noun} that job {replacing.get('jobArn', '')} makes, the one "
-            "this update replaces: the replacement needs a new name (Bedrock renames nothing: a name given is a new "
-            "job). Nothing was created. Give another name, or leave it out to have one generated."
-        )
+        operation, summaries = self.jobs_listing
+        for running in listed(getattr(client, operation), summaries, statusEquals="InProgress"):
+            if running.get(self.name_member) == name:
+                raise NameTaken(
+                    f"{self.name_member}: {name!r} names the {self.noun} that job {running['jobArn']} is making (no "
+                    "model holds the name until that job ends, and two jobs would race for it). Nothing was created. "
+                    "Give another name, or wait until that job has ended and deploy again: a change of only what it "
+                    "runs with (its role, network or grader) is then made in place, training nothing."
+                )
 
     def delete(self, client: Any, model_arn: str) -> None:
         """Delete the model; one already gone counts as deleted."""
@@ -1054,10 +1056,10 @@ CUSTOM_MODEL = MadeModel(
     noun="custom model",
     arn_member="outputModelArn",
     name_member="customModelName",
-    reported_name_member="outputModelName",
     tag_member="customModelTags",
     get_operation="get_custom_model",
     delete_operation="delete_custom_model",
+    jobs_listing=("list_model_customization_jobs", "modelCustomizationJobSummaries"),
 )
 
 

@@ -60,7 +60,6 @@ COPIED_MODEL = lifecycle.MadeModel(
     noun="custom model",
     arn_member="targetModelArn",
     name_member="targetModelName",
-    reported_name_member="targetModelName",
     tag_member="targetModelTags",
     get_operation="get_custom_model",
     delete_operation="delete_custom_model",

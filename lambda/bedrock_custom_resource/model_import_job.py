@@ -75,10 +75,10 @@ IMPORTED_MODEL = lifecycle.MadeModel(
     noun="imported model",
     arn_member="importedModelArn",
     name_member="importedModelName",
-    reported_name_member="importedModelName",
     tag_member="importedModelTags",
     get_operation="get_imported_model",
     delete_operation="delete_imported_model",
+    jobs_listing=("list_model_import_jobs", "modelImportJobSummaries"),
 )
 
 
@@ -100,7 +100,6 @@ KIND = lifecycle.ResourceKind(
     },
     quota=IMPORT_QUOTA,
     update_in_place=IMPORTED_MODEL.retag,
-    before_replacing=IMPORTED_MODEL.refuse_the_name_of_the_one_replaced,
     before_creating=IMPORTED_MODEL.refuse_taken_name,
     has_made_it=lambda job: job.get("status") == "Completed",
     candidates=lifecycle.listed_by_name("list_model_import_jobs", "modelImportJobSummaries", "jobName", _import_job),

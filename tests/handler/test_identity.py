@@ -215,8 +215,22 @@ def test_a_model_name_pinned_while_its_job_runs_is_refused_with_nothing_made(bed
     name = {"customModelName": "outputModelName"}.get(model_name, model_name)  # GetModelCustomizationJob's
     pinned = properties | {model_name: kind.record(bedrock, physical_id)[name]}
     mark = len(bedrock.calls)
-    with pytest.raises(lifecycle.NameTaken, match=f"{model_name}: .* names the .* this update replaces"):
+    with pytest.raises(lifecycle.NameTaken, match=f"{model_name}: .* names the .* that job {physical_id} is making"):
         index.on_event(stack.events.update(physical_id, pinned, properties, stack.logical_id))
+    assert writes(bedrock, mark) == []
+
+
+@pytest.mark.parametrize("kind", [resource_kinds.JOB, resource_kinds.IMPORT_JOB], ids=["job", "import-job"])
+def test_a_model_name_that_a_job_of_another_logical_id_is_making_is_refused_with_nothing_made(bedrock, kind):
+    (model_name,) = kind.other_name_members
+    stack = Stack.named(bedrock, kind)
+    properties = kind.properties(bedrock) | {model_name: "support-model"}
+    running = index.on_event(stack.events.create(properties, "First"))["PhysicalResourceId"]  # not made ready
+    mark = len(bedrock.calls)
+    with pytest.raises(
+        lifecycle.NameTaken, match=f"{model_name}: 'support-model' names the .* job {running} is making"
+    ):
+        index.on_event(stack.events.create(properties | {kind.name_member: "second-job"}, "Second"))
     assert writes(bedrock, mark) == []
 
 
