@@ -1029,8 +1029,9 @@ class MadeModel:
                 raise NameTaken(
                     f"{self.name_member}: {name!r} names the {self.noun} that job {running['jobArn']} is making (no "
                     "model holds the name until that job ends, and two jobs would race for it). Nothing was created. "
-                    "Give another name, or wait until that job has ended and deploy again: a change of only what it "
-                    "runs with (its role, network or grader) is then made in place, training nothing."
+                    "Give another name. (If that job is the one this update replaces, and only what it runs with "
+                    "changes, its role, network or grader, wait until it has completed and deploy again: the change is "
+                    "then made in place, training nothing.)"
                 )
 
     def delete(self, client: Any, model_arn: str) -> None:

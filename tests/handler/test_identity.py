@@ -229,9 +229,13 @@ def test_a_model_name_that_a_job_of_another_logical_id_is_making_is_refused_with
     mark = len(bedrock.calls)
     with pytest.raises(
         lifecycle.NameTaken, match=f"{model_name}: 'support-model' names the .* job {running} is making"
-    ):
+    ) as refused:
         index.on_event(stack.events.create(properties | {kind.name_member: "second-job"}, "Second"))
     assert writes(bedrock, mark) == []
+    assert "Give another name. (If that job is the one this update replaces" in str(refused.value)
+    kind.set_status(bedrock, running, kind.ready)  # waiting does not free the name: its model then holds it
+    with pytest.raises(lifecycle.NameTaken, match=f"{model_name}: 'support-model' is held by"):
+        index.on_event(stack.events.create(properties | {kind.name_member: "second-job"}, "Second"))
 
 
 def test_a_job_replaced_once_its_model_is_gone_may_keep_the_model_name_given(bedrock):
