@@ -93,3 +93,44 @@ def test_a_whole_number_written_as_a_float_is_a_quota_as_json_schemas_integer_is
     """The shipped schema's "integer" takes 20000.0: so does the check, rather than failing outside it."""
     assert problems(models_file(large.parent, "dataset_quotas: {max_total_records: 20000.0}\n")) == []
     model(S3Data.from_local_file(large, quotas={"max_total_records": 20_000.0}))
+
+
+def test_the_models_files_validation_data_is_checked_against_the_validation_quotas(tmp_path):
+    """A job's validation files get the validation quotas, not the training ones: a declared validation maximum of 5
+    refuses a sixth validation record that a training file of the same job may hold."""
+    # The documented minimum of Llama 3.1 fine-tuning: 100 records (model-customization-prepare.html).
+    (tmp_path / "train.jsonl").write_text((RECORD + "\n") * 100)
+    (tmp_path / "validation.jsonl").write_text((RECORD + "\n") * 6)
+    path = models_file(tmp_path, "dataset_quotas: {max_validation_records: 5}\n")
+    path.write_text(path.read_text() + "    validation_data: [validation.jsonl]\n")
+    (refused,) = problems(path)
+    assert "models.support.validation_data.0" in refused and "record 6 is one too many" in refused
+    (tmp_path / "validation.jsonl").write_text((RECORD + "\n") * 5)
+    assert problems(path) == []
+
+
+def test_the_models_files_validation_data_is_refused_for_a_model_that_takes_none(tmp_path):
+    """Amazon Nova 2 Lite fine-tuning takes no validation dataset (the Nova 2 SFT page of the user guide)."""
+    record = json.dumps(
+        {
+            "schemaVersion": "bedrock-conversation-2024",
+            "messages": [
+                {"role": "user", "content": [{"text": "Where is my order?"}]},
+                {"role": "assistant", "content": [{"text": "In transit."}]},
+            ],
+        }
+    )
+    (tmp_path / "train.jsonl").write_text((record + "\n") * 200)
+    (tmp_path / "validation.jsonl").write_text(record + "\n")
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "version: 1\n"
+        "models:\n"
+        "  support:\n"
+        "    base_model: amazon.nova-2-lite-v1:0:256k\n"
+        "    training_data: train.jsonl\n"
+        "    validation_data: [validation.jsonl]\n"
+        "    output_data: s3://my-bucket/output/\n"
+    )
+    (refused,) = problems(path)
+    assert "models.support.validation_data.0" in refused and "takes no validation dataset" in refused
