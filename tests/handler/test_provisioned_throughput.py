@@ -88,6 +88,10 @@ def test_name_and_tags_change_in_place(bedrock, events, model_arn):
     assert bedrock.calls_to("UpdateProvisionedModelThroughput") == [
         {"provisionedModelId": throughput_arn, "desiredProvisionedModelName": "support-prod"}
     ]
+    # Renamed already, but Updating (GetProvisionedModelThroughput's status): Bedrock has not finished the change.
+    bedrock.set_throughput_status(throughput_arn, "Updating")
+    assert poll(change, throughput_arn) == {"IsComplete": False}
+    bedrock.set_throughput_status(throughput_arn, "InService")
     assert poll(change, throughput_arn)["Data"]["provisionedModelName"] == "support-prod"
     assert bedrock.tags(throughput_arn) == {"team": "platform"}
 
@@ -231,6 +235,23 @@ def test_a_committed_throughput_cannot_be_deleted_before_its_term_ends(bedrock, 
     assert bedrock.throughputs() == []
 
 
+def test_a_throughput_deleted_by_someone_else_while_the_delete_runs_is_deleted(bedrock, events, model_arn, monkeypatch):
+    """Gone between the handler's Get and its Delete: DeleteProvisionedModelThroughput answers
+    ResourceNotFoundException (botocore's service model lists it), and a Delete of what is gone succeeds."""
+    event, throughput_arn = in_service(bedrock, events, throughput_properties(model_arn))
+    client = bedrock.client()
+
+    def gone(**_request: Any) -> None:
+        raise client.exceptions.ResourceNotFoundException(
+            {"Error": {"Code": "ResourceNotFoundException", "Message": "not found"}}, "DeleteProvisionedModelThroughput"
+        )
+
+    monkeypatch.setattr(client, "delete_provisioned_model_throughput", gone)
+    monkeypatch.setattr(provisioned_throughput, "bedrock_client", lambda: client)
+    delete = events.delete(throughput_arn, event["ResourceProperties"])
+    assert index.on_event(delete) == {"PhysicalResourceId": throughput_arn}
+
+
 def test_generated_names_are_valid_provisioned_model_names():
     name = contract.generated_name("s" * 128, "Provisioned" * 20, "0" * 64, attempt=20)
     assert contract.value_problems("ProvisionedModelName", name, "name") == []
@@ -305,6 +326,18 @@ def test_a_model_given_by_name_changes_to_another_given_by_name(bedrock, events,
 # base model"; one of a custom model changes "to the base model that it's customized from, or to another custom model
 # that was derived from the same base model".
 MOVE_REFUSED = r"Bedrock moves a throughput only from a custom model to its base model or to another custom model"
+
+
+def test_a_move_to_a_custom_model_name_that_does_not_exist_fails_with_bedrocks_error(bedrock, events, model_arn):
+    """desiredModelId takes a custom model's name (botocore's pattern): one that no model holds is sent to Bedrock,
+    which refuses it, rather than answered as done with the old model served."""
+    old = throughput_properties(model_arn)
+    _, throughput_arn = in_service(bedrock, events, old)
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        index.on_event(update(events, throughput_arn, old | {"modelId": "no-such-model"}, old))
+    assert bedrock.calls_to("UpdateProvisionedModelThroughput") == [
+        {"provisionedModelId": throughput_arn, "desiredModelId": "no-such-model"}
+    ]
 
 
 def test_a_throughput_of_a_foundation_model_is_not_moved_to_another_and_nothing_changes(bedrock, events):
@@ -615,7 +648,7 @@ def test_an_update_that_replaces_a_throughput_is_not_taken_for_a_rename(bedrock,
     assert index.on_event(change)["PhysicalResourceId"] not in (first, uncommitted)
 
 
-def test_a_committed_throughput_beside_one_whose_term_has_ended_or_of_another_model_is_bought(
+def test_a_committed_throughput_beside_one_whose_term_has_ended_of_another_model_or_term_is_bought(
     bedrock, events, model_arn, monkeypatch
 ):
     committed = throughput_properties(model_arn, commitmentDuration="OneMonth")
@@ -623,9 +656,12 @@ def test_a_committed_throughput_beside_one_whose_term_has_ended_or_of_another_mo
     other_model = active_model(bedrock, "other")
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
     index.on_event(events.create({**committed, "modelId": other_model}, logical_id="Other"))
+    # Another term (commitmentDuration, OneMonth | SixMonths) is another purchase, not this one renamed.
+    index.on_event(events.create({**committed, "commitmentDuration": "SixMonths"}, logical_id="Longer"))
     bedrock.expire_commitment(first)
     index.on_event(events.create(committed, logical_id="ServingProduction"))
-    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 3
+    bought = [request.get("commitmentDuration") for request in bedrock.calls_to("CreateProvisionedModelThroughput")]
+    assert bought == ["OneMonth", "OneMonth", "SixMonths", "OneMonth"]
 
 
 def test_a_refused_purchase_for_a_full_quota_fails_with_bedrocks_own_error(bedrock, events, model_arn, monkeypatch):

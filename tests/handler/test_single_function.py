@@ -466,6 +466,19 @@ def test_a_plain_template_too_long_to_poll_is_refused_before_anything_starts(sin
     assert bedrock.jobs() == []
 
 
+def test_a_delete_with_properties_too_long_to_poll_is_not_refused(single_function, bedrock, events):
+    """A Delete carries the properties the resource was made with, perhaps before this check (or a cancelled Create's,
+    under the id CloudFormation made up): a Delete must succeed, whatever their length, or the stack's delete and
+    rollbacks fail (DELETE_FAILED)."""
+    tags = [{"key": f"tag-{i:02d}", "value": "v" * 250} for i in range(30)]
+    delete = single_function.addressed(
+        events.delete("my-stack-Model-1A2B3C4D5E6F", fine_tuning_properties(jobTags=tags))
+    )
+    assert len(json.dumps(delete)) > TARGET_INPUT_MAX_CHARACTERS  # the premise: too long to poll
+    single_function.invoke(delete)
+    assert response(single_function, delete)["Status"] == "SUCCESS"
+
+
 def test_an_update_too_long_to_poll_is_refused_and_changes_nothing(single_function, bedrock, events):
     """An Update (a replacement: new hyperparameters) whose new properties are too long to poll fails before it starts
     a job; the deployed job stays, and the update rollback (an Update back to the old properties) keeps it. (A tag
