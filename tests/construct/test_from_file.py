@@ -45,6 +45,7 @@ models:
     hyper_parameters: {epochCount: 2}
     completion: polling
     custom_model_tags: {use-case: support}
+    removal_policy: retain
   router:
     customization: distillation
     base_model: amazon.nova-micro-v1:0:128k
@@ -59,6 +60,7 @@ deployments:
   support-on-demand:
     model: support
     description: support bot
+    removal_policy: retain_on_update_or_delete
 provisioned_throughput:
   nova-pt:
     model: nova
@@ -115,6 +117,7 @@ def test_a_file_synthesizes_the_same_template_as_the_equivalent_python(models_fi
         custom_model_tags={"use-case": "support"},
         customization=Customization.fine_tuning(),
         job_tags={},
+        removal_policy=cdk.RemovalPolicy.RETAIN,
     )
     CustomModel(
         scope,
@@ -125,7 +128,13 @@ def test_a_file_synthesizes_the_same_template_as_the_equivalent_python(models_fi
         output_data=S3Data.from_uri("s3://my-bucket/router/output/"),
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )
-    CustomModelDeployment(scope, "support-on-demand", model=support, description="support bot")
+    CustomModelDeployment(
+        scope,
+        "support-on-demand",
+        model=support,
+        description="support bot",
+        removal_policy=cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    )
     ProvisionedThroughput(scope, "nova-pt", model=nova, model_units=1, commitment=Commitment.ONE_MONTH)
 
     assert resources(from_file) == resources(in_python)

@@ -1377,6 +1377,58 @@ def test_a_custom_model_arn_of_another_region_than_the_stacks_is_refused_at_its_
     )
 
 
+def test_a_base_model_that_is_no_model_id_is_one_problem_not_a_second_of_its_datasets(tmp_path: Path) -> None:
+    """Datasets are checked against the base model's documented format: with no valid base model there is none to
+    check against, and the one problem is the base model's (not a second of its local training data)."""
+    (tmp_path / "train.jsonl").write_text('{"prompt": "Where is my order?", "completion": "In transit."}\n')
+    path = write(
+        tmp_path,
+        "version: 1\nmodels:\n  m:\n    base_model: amazon.Nova-Micro\n    training_data: train.jsonl\n"
+        "    output_data: s3://my-bucket/o/\n",
+    )
+    assert problems(path) == [
+        f"{path}:4:17: models.m.base_model: 'amazon.Nova-Micro' does not match the pattern of BaseModelIdentifier"
+    ]
+
+
+def test_a_model_that_the_stack_does_not_wait_for_cannot_be_trained_further(tmp_path: Path) -> None:
+    """A no_wait job's model exists only once the job completes, after the deploy: a model of the file that continues
+    training it would start its job from a model not made yet."""
+    path = write(
+        tmp_path,
+        "version: 1\nmodels:\n"
+        "  first:\n    base_model: amazon.nova-micro-v1:0:128k\n    training_data: s3://my-bucket/train.jsonl\n"
+        "    output_data: s3://my-bucket/first/\n    completion: no_wait\n"
+        "  second:\n    base_model: first\n    training_data: s3://my-bucket/train.jsonl\n"
+        "    output_data: s3://my-bucket/second/\n",
+    )
+    assert problems(path) == [
+        f"{path}:9:17: models.second.base_model: 'first' is a model of models whose completion is no_wait: the stack "
+        "does not wait for its job, so has no model to use; use event_driven or polling"
+    ]
+
+
+def test_a_teacher_model_arn_of_another_region_than_the_stacks_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A distillation job calls its teacher in the job's Region: an ARN of another Region is refused at its field."""
+    elsewhere = "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-premier-v1:0"
+    path = write(
+        tmp_path,
+        "version: 1\nmodels:\n  router:\n    customization: distillation\n"
+        "    base_model: amazon.nova-micro-v1:0:128k\n"
+        f"    teacher_model: {elsewhere}\n"
+        "    invocation_logs: {source: s3://my-bucket/logs/}\n"
+        "    output_data: s3://my-bucket/router/output/\n",
+    )
+    assert problems(path) == []
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    with pytest.raises(ModelsFileError) as raised:
+        ModelsFromFile(stack, "Models", path=path)
+    assert str(raised.value).startswith(
+        f"{path}:6:20: models.router.teacher_model: '{elsewhere}' is a model of us-west-2, and this stack deploys to "
+        "us-east-1"
+    )
+
+
 def test_a_foundation_model_arn_of_another_region_than_the_stacks_is_refused_at_its_line(tmp_path: Path) -> None:
     """A throughput serves a model of its own Region: the file's ARN of another Region would be rebuilt as the stack's
     Region's model, which is not what the file says."""

@@ -390,6 +390,26 @@ def test_after_may_name_several_evaluations(tmp_path: Path) -> None:
     assert gates <= set(deployment["DependsOn"])
 
 
+@pytest.mark.parametrize(
+    ("old", "field"),
+    [
+        ("baseline_model: amazon.nova-micro-v1:0", "baseline_model"),
+        ("evaluator_model: us.amazon.nova-pro-v1:0", "evaluator_model"),
+    ],
+)
+def test_a_model_arn_of_another_region_than_the_stacks_is_refused_at_its_field(
+    tmp_path: Path, old: str, field: str
+) -> None:
+    """An evaluation job runs in its own Region with that Region's models: an ARN of another Region, which the file
+    alone cannot refuse, is refused once the stack's Region is known."""
+    elsewhere = "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-pro-v1:0"
+    path = write(tmp_path, EVALUATIONS.replace(old, f"{field}: {elsewhere}", 1))
+    assert problems(path) == []
+    with pytest.raises(ModelsFileError) as raised:
+        ModelsFromFile(new_stack(), "Models", path=path)
+    assert f": evaluations.support-eval.{field}: '{elsewhere}' is a model of us-west-2" in str(raised.value)
+
+
 def test_a_stage_overrides_an_evaluations_requirements(tmp_path: Path) -> None:
     text = EVALUATIONS + (
         "stages:\n"
