@@ -1377,6 +1377,55 @@ def test_a_custom_model_arn_of_another_region_than_the_stacks_is_refused_at_its_
     )
 
 
+CUSTOMIZED = """\
+version: 1
+models:
+  m:
+    customization: {customization}
+    base_model: amazon.nova-micro-v1:0:128k
+    training_data: s3://my-bucket/train.jsonl
+    output_data: s3://my-bucket/o/
+"""
+
+
+@pytest.mark.parametrize(
+    ("customization", "customization_type"),
+    [("fine_tuning", "FINE_TUNING"), ("continued_pre_training", "CONTINUED_PRE_TRAINING")],
+)
+def test_a_customization_is_the_jobs_customization_type(tmp_path: Path, customization, customization_type) -> None:
+    """Each is botocore's CustomizationType value of its name: a swap would train something else than declared."""
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    ModelsFromFile(stack, "Models", path=write(tmp_path, CUSTOMIZED.format(customization=customization)))
+    (job,) = Template.from_stack(stack).find_resources("Custom::BedrockModelCustomizationJob").values()
+    assert job["Properties"]["customizationType"] == customization_type
+
+
+@pytest.mark.parametrize(
+    ("customization", "record"),
+    [
+        ("fine_tuning", {"prompt": "Where is my order?", "completion": "In transit."}),
+        ("continued_pre_training", {"input": "Orders ship within two days."}),
+    ],
+)
+def test_a_customizations_local_data_is_checked_in_its_own_format(tmp_path: Path, customization, record) -> None:
+    """Titan Text G1 - Express takes {"prompt", "completion"} records to fine-tune, {"input"} ones to continue
+    pre-training (the user guide's model-customization-prepare.html): each file passes as its own customization's."""
+    (tmp_path / "train.jsonl").write_text(json.dumps(record) + "\n")
+    text = CUSTOMIZED.format(customization=customization).replace("s3://my-bucket/train.jsonl", "train.jsonl")
+    assert (
+        problems(write(tmp_path, text.replace("amazon.nova-micro-v1:0:128k", "amazon.titan-text-express-v1:0:8k")))
+        == []
+    )
+
+
+def test_a_customization_of_no_known_name_is_a_problem_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, CUSTOMIZED.format(customization="fine-tuning"))
+    assert problems(path) == [
+        f"{path}:4:20: models.m.customization: 'fine-tuning' is not one of ['fine_tuning', 'continued_pre_training', "
+        "'distillation', 'reinforcement_fine_tuning']"
+    ]
+
+
 def test_a_base_model_that_is_no_model_id_is_one_problem_not_a_second_of_its_datasets(tmp_path: Path) -> None:
     """Datasets are checked against the base model's documented format: with no valid base model there is none to
     check against, and the one problem is the base model's (not a second of its local training data)."""
