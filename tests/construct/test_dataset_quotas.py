@@ -134,3 +134,37 @@ def test_the_models_files_validation_data_is_refused_for_a_model_that_takes_none
     )
     (refused,) = problems(path)
     assert "models.support.validation_data.0" in refused and "takes no validation dataset" in refused
+
+
+def custom_model(base_model: str, training: S3Data, validation: list[S3Data]) -> CustomModel:
+    stack = cdk.Stack(cdk.App(), "Quotas", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    output = S3Data.from_bucket(s3.Bucket(stack, "Data"), "output/")
+    return CustomModel(
+        stack, "Model", base_model=base_model, training_data=training, validation_data=validation, output_data=output
+    )
+
+
+def test_a_local_validation_file_is_held_to_the_validation_quota(tmp_path):
+    """Claude 3 Haiku: 32 to 10,000 training records, 32 to 1,000 validation ones (model-customization-prepare.html):
+    1,001 validation records are refused at synth, naming the validation file."""
+    haiku = "anthropic.claude-3-haiku-20240307-v1:0:200k"
+    record = json.dumps(
+        {"system": "s", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    )
+    train, validation = tmp_path / "train.jsonl", tmp_path / "validation.jsonl"
+    train.write_text((record + "\n") * 100)
+    validation.write_text((record + "\n") * 1_001)
+    with pytest.raises(ValueError, match=r"^validation_data\[0\]: .*record 1001 is one too many"):
+        custom_model(haiku, S3Data.from_local_file(train), [S3Data.from_local_file(validation)])
+    validation.write_text((record + "\n") * 1_000)
+    custom_model(haiku, S3Data.from_local_file(train), [S3Data.from_local_file(validation)])
+
+
+def test_records_together_are_not_counted_while_a_validation_file_is_in_s3(tmp_path):
+    """Llama 3.1 takes at least 100 training and validation records together: 90 local ones beside a validation file
+    already in S3, which synth cannot count, may reach it, so they are not refused; alone, they are."""
+    train = tmp_path / "train.jsonl"
+    train.write_text((RECORD + "\n") * 90)
+    with pytest.raises(ValueError, match="90 records; the minimum of training and validation records together"):
+        custom_model(LLAMA_31, S3Data.from_local_file(train), [])
+    custom_model(LLAMA_31, S3Data.from_local_file(train), [S3Data.from_uri("s3://my-bucket/validation.jsonl")])

@@ -215,6 +215,11 @@ def test_the_llama_3_2_90b_limit_and_the_cohere_parts(tmp_path: Path) -> None:
         f"{path}:1: the prompt may exceed Cohere Command's limit of 4,096 tokens",
         f"{path}:1: the completion may exceed Cohere Command's limit of 2,048 tokens",
     ]
+    # A completion over its 2,048 on a short line: 6,147 characters, 2,049 tokens; the line is far under 4,096 x 3.
+    path = write(tmp_path, [{"prompt": "p", "completion": "c" * 6_147}])
+    assert [w.split(": about")[0] for w in ok(path, COHERE).warnings] == [
+        f"{path}:1: the completion may exceed Cohere Command's limit of 2,048 tokens",
+    ]
 
 
 def test_estimates_cover_every_text_the_model_reads(tmp_path: Path) -> None:

@@ -984,6 +984,14 @@ def test_the_file_size_quota(
     )
 
 
+def test_a_file_of_exactly_its_size_quota_is_within_it(tmp_path: Path) -> None:
+    """A quota is a maximum (the user guide's "file size" rows): a quota of N bytes, here an adjusted one, takes N."""
+    path = write(tmp_path, [{"prompt": "Where is my order?", "completion": "In transit."}] * 10)
+    size = path.stat().st_size
+    assert ok(path, TITAN_EXPRESS, quotas={"max_training_bytes": size}).records == 10
+    assert "dataset file size quota" in error(path, TITAN_EXPRESS, quotas={"max_training_bytes": size - 1})
+
+
 # The whole table, as documented: a quota added to, dropped from or changed in datasets.py's QUOTAS fails here
 # until it is stated (with its page) in this list as well. (family, customization type, quota) -> (value, page)
 DOCUMENTED_QUOTAS: dict[tuple[str, str, str], tuple[int, str]] = {
