@@ -65,6 +65,22 @@ def test_count_tokens_without_credentials_says_so_and_counts_nothing(tmp_path, c
     assert output.out.splitlines() == [f"{path}: OK"]
 
 
+def test_count_tokens_with_credentials_but_no_region_counts_nothing_and_does_not_pass(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    """botocore's client needs a Region (NoRegionError): nothing was counted, so the command exits 2, not 0."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "t")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
+    path = models_file(tmp_path, long_line=None)
+    assert cli.main(["validate", str(path), "--count-tokens"]) == 2
+    output = capsys.readouterr()
+    assert output.err == "--count-tokens: counting tokens needs an AWS Region: set AWS_REGION (or a profile's region)\n"
+    assert f"{path}: OK" not in output.out
+
+
 def test_count_tokens_makes_a_record_over_the_limit_a_problem(tmp_path, capsys, monkeypatch) -> None:
     client = boto3.client("bedrock-runtime", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
     path = models_file(tmp_path, long_line=None)

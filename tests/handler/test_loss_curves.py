@@ -333,6 +333,14 @@ def test_a_file_without_the_loss_column_is_an_error():
     )
 
 
+@pytest.mark.parametrize("loss_column", ["training_loss", "validation_loss"])
+def test_a_file_without_the_step_number_column_is_an_error_naming_it(loss_column):
+    """The user guide's files have step_number beside the loss: without it, an error naming the file, not a crash."""
+    with pytest.raises(loss_curves.MetricsError) as error:
+        loss_curves.parse_metrics(f"epoch_number,{loss_column},perplexity\n0,2.5,12.2\n", loss_column, "s3://b/k")
+    assert str(error.value).startswith("s3://b/k: no step_number column")
+
+
 @pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["CRLF", "CR"])
 def test_a_file_with_other_line_endings_reads_as_with_newlines(ending):
     lines = ["step_number,epoch_number,training_loss", "0,1,2.5", "1,1,2.0", "2,2,1.25"]

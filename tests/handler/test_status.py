@@ -1013,3 +1013,71 @@ def test_what_may_pass_is_what_the_sdk_retry_guide_calls_throttling_or_transient
     """The boto3 retries guide: throttling errors (Throttling, TooManyRequestsException, RequestLimitExceeded...),
     transient ones (5xx: 500, 502, 503, 504; connection and read timeout errors)."""
     assert status.temporary(error) is may_pass
+
+
+def command_with(monkeypatch: pytest.MonkeyPatch, bedrock: Any, s3: Any = None) -> None:
+    """The status command, reading one job of the stack through these clients."""
+    cloudformation = CloudFormation()
+    cloudformation.expect_read([Resource("Model", kinds.JOB.resource_type, JOB_ARN)])
+    clients = status.Clients(cloudformation.client, bedrock, s3)
+    monkeypatch.setattr(status, "make_clients", lambda region=None, profile=None: clients)
+
+
+def test_the_command_exits_1_when_a_jobs_read_was_throttled(monkeypatch, capsys):
+    """Throttled (ThrottlingException, botocore.retries.standard's throttling code): the job's state is not known, which
+    the command's documented exit 1 covers (a CI step must not pass on it)."""
+    bedrock = boto3.client("bedrock", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubbed = Stubber(bedrock)
+    stubbed.add_client_error(
+        "get_model_customization_job", "ThrottlingException", "Rate exceeded", 429, {"jobIdentifier": JOB_ARN}
+    )
+    command_with(monkeypatch, bedrock)
+    with stubbed:
+        assert cli.main(["status", STACK]) == 1
+    assert "    ! GetModelCustomizationJob: ThrottlingException: Rate exceeded\n" in capsys.readouterr().out
+
+
+def test_the_command_exits_1_when_a_jobs_metrics_cannot_be_read_for_its_plot(monkeypatch, capsys, tmp_path):
+    bedrock = boto3.client("bedrock", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    s3 = boto3.client("s3", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    bedrock_stub, s3_stub = Stubber(bedrock), Stubber(s3)
+    bedrock_stub.add_response("get_model_customization_job", stubbed_job("Completed"), {"jobIdentifier": JOB_ARN})
+    s3_stub.add_client_error("list_objects_v2", "AccessDenied", "Access Denied", 403)
+    command_with(monkeypatch, bedrock, s3)
+    with bedrock_stub, s3_stub:
+        assert cli.main(["status", STACK, "--plot", str(tmp_path)]) == 1
+    assert "s3://b/out/model-customization-job-abc123def456/: AccessDenied: Access Denied" in capsys.readouterr().out
+
+
+def test_a_failed_evaluation_job_shows_each_of_its_failure_messages():
+    """GetEvaluationJob answers failureMessages, a list ("why the evaluation job failed", botocore's service model),
+    where the other reads answer one failureMessage."""
+    arn = "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/abcdef123456"
+    bedrock = boto3.client("bedrock", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubbed = Stubber(bedrock)  # checks the answer against the service model
+    answer = {
+        "jobName": "my-eval",
+        "status": "Failed",
+        "jobArn": arn,
+        "roleArn": "arn:aws:iam::123456789012:role/r",
+        "jobType": "Automated",
+        "evaluationConfig": {
+            "automated": {
+                "datasetMetricConfigs": [
+                    {"taskType": "Generation", "dataset": {"name": "Builtin.Bold"}, "metricNames": ["Builtin.Toxicity"]}
+                ]
+            }
+        },
+        "inferenceConfig": {"models": [{"bedrockModel": {"modelIdentifier": "m", "inferenceParams": "{}"}}]},
+        "outputDataConfig": {"s3Uri": "s3://b/eval/"},
+        "creationTime": NOW,
+        "failureMessages": ["The role cannot read s3://b/data.jsonl", "Quota exceeded"],
+    }
+    stubbed.add_response("get_evaluation_job", answer, {"jobIdentifier": arn})
+    cloudformation = CloudFormation()
+    cloudformation.expect_listing([Resource("Eval", "Custom::BedrockModelEvaluationJob", arn, "CREATE_FAILED")])
+    with stubbed:
+        snapshot = status.read_stack(status.Clients(cloudformation.client, bedrock, None), STACK, lambda: NOW)
+    (row,) = snapshot.rows
+    assert (row.status, row.failed) == ("Failed", True)
+    assert "The role cannot read s3://b/data.jsonl" in row.failure and "Quota exceeded" in row.failure
