@@ -1307,3 +1307,15 @@ def test_a_custom_model_arn_or_a_token_is_not_warned_of(stack, bucket):
     parameter = cdk.CfnParameter(stack, "BaseModel").value_as_string
     custom_model(stack, bucket, "ByToken", data_prefix="token/", base_model=parameter)
     assert base_model_warnings(stack) == []
+
+
+def test_the_default_security_group_of_a_vpc_job_allows_all_outbound_traffic(stack, bucket):
+    """The security_groups default, "one new group, outbound only": the job reaches S3 and Bedrock through the VPC's
+    endpoints (aws-cdk-lib renders a group that allows none as a "Disallow all traffic" rule)."""
+    isolated = ec2.SubnetConfiguration(name="iso", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[isolated])
+    model(stack, bucket, vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED))
+    (group,) = resources_of_type(Template.from_stack(stack), "AWS::EC2::SecurityGroup").values()
+    assert group["Properties"]["SecurityGroupEgress"] == [
+        {"CidrIp": "0.0.0.0/0", "Description": "Allow all outbound traffic by default", "IpProtocol": "-1"}
+    ]

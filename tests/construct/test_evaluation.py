@@ -751,3 +751,50 @@ def test_a_judge_that_serves_a_model_of_this_app_is_refused_at_synth(stack, buck
     with pytest.raises(ValueError, match=r"^evaluator_model: TestStack/Judge\w+ \(\w+\) cannot judge"):
         judged_against_nova_micro(stack, bucket, given)
     assert resources_of_type(Template.from_stack(stack), JOB) == {}
+
+
+THROUGHPUT_ARN = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/a1b2c3d4e5f6"
+
+
+def test_the_gate_waits_for_the_end_of_the_baseline_job_too(stack, bucket) -> None:
+    """Event-driven, a job's resource is complete once its job has started; its WaitCondition marks its end
+    (CloudFormation's DependsOn and WaitCondition): the gate reads both jobs' scores, so it depends on both."""
+    boolq = EvaluationDataset.builtin("Builtin.BoolQ", task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy"])
+    made = ModelEvaluation(
+        stack,
+        "Evaluation",
+        model=THROUGHPUT_ARN,
+        datasets=[boolq],
+        output_data=S3Data.from_bucket(bucket, "evaluations/"),
+        baseline_model="amazon.nova-micro-v1:0",
+    )
+    made.require_better_than_baseline("Builtin.Accuracy")
+    template = Template.from_stack(stack)
+    conditions = resources_of_type(template, "AWS::CloudFormation::WaitCondition")
+    assert len(conditions) == 2  # the candidate's job and the baseline's
+    (gate,) = resources_of_type(template, "Custom::BedrockModelEvaluationGate").values()
+    assert set(conditions) <= set(gate["DependsOn"])
+
+
+def test_an_explicit_lower_is_better_wins_either_way(stack, bucket) -> None:
+    """The user guide makes Robustness lower-is-better and Accuracy higher: a direction given explicitly wins."""
+    datasets = [
+        EvaluationDataset.builtin(
+            "Builtin.BoolQ", task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy", "Builtin.Robustness"]
+        )
+    ]
+    made = ModelEvaluation(
+        stack,
+        "Evaluation",
+        model=THROUGHPUT_ARN,
+        datasets=datasets,
+        output_data=S3Data.from_bucket(bucket, "evaluations/"),
+        baseline_model="amazon.nova-micro-v1:0",
+    )
+    made.require_better_than_baseline("Builtin.Accuracy", by=0.1, lower_is_better=True)
+    made.require_better_than_baseline("Builtin.Robustness", by=0.1, lower_is_better=False)
+    (gate,) = resources_of_type(Template.from_stack(stack), "Custom::BedrockModelEvaluationGate").values()
+    assert gate["Properties"]["requirements"] == [
+        {"metricName": "Builtin.Accuracy", "atMostBaselineMinus": "0.1"},
+        {"metricName": "Builtin.Robustness", "atLeastBaselinePlus": "0.1"},
+    ]

@@ -79,6 +79,20 @@ def test_the_handler_may_pass_only_roles_with_the_path_or_prefix_and_only_to_bed
         and environment.PASSABLE_ROLES_VARIABLE in resource["Properties"].get("Environment", {}).get("Variables", {})
     ]
     assert [variables[environment.PASSABLE_ROLES_VARIABLE] for variables in creating] == [statement["Resource"]]
+    # With the Provider framework, that is its onEvent function ("responsible to begin the requested resource
+    # operation", provider.ts), which its entry function names in USER_ON_EVENT_FUNCTION_ARN; not isComplete.
+    variables = {
+        logical_id: resource["Properties"].get("Environment", {}).get("Variables", {})
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    on_event = {
+        v["USER_ON_EVENT_FUNCTION_ARN"]["Fn::GetAtt"][0]
+        for v in variables.values()
+        if "USER_ON_EVENT_FUNCTION_ARN" in v
+    }
+    if kind is ProviderKind.FRAMEWORK:
+        assert [environment.PASSABLE_ROLES_VARIABLE in variables[logical_id] for logical_id in on_event] == [True]
 
 
 @pytest.mark.parametrize("kind", list(ProviderKind))
