@@ -3,8 +3,12 @@ and a session of its own for each client, which reads the environment of the inv
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
-from bedrock_custom_resource import aws, contract
+from bedrock_custom_resource import aws, contract, responses
+from botocore.exceptions import ClientError
 
 
 @pytest.fixture
@@ -61,3 +65,43 @@ def test_the_longest_backoff_counted_is_botocores():
     from botocore.retries.standard import ExponentialBackoff
 
     assert aws.STANDARD_MAX_BACKOFF == ExponentialBackoff._MAX_BACKOFF + ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL
+
+
+def test_listed_follows_next_token_through_every_page():
+    """A List operation answers nextToken while results remain; the next request passes it back (botocore)."""
+    pages = {
+        None: {"modelSummaries": [{"modelName": "one"}], "nextToken": "t1"},
+        "t1": {"modelSummaries": [{"modelName": "two"}], "nextToken": "t2"},
+        "t2": {"modelSummaries": [{"modelName": "three"}]},
+    }
+    requests: list[dict[str, Any]] = []
+
+    def list_call(**request: Any) -> dict[str, Any]:
+        requests.append(request)
+        return pages[request.get("nextToken")]
+
+    assert [s["modelName"] for s in aws.listed(list_call, "modelSummaries", isOwned=True)] == ["one", "two", "three"]
+    assert [(r.get("nextToken"), r["isOwned"]) for r in requests] == [(None, True), ("t1", True), ("t2", True)]
+
+
+def test_an_error_without_a_message_still_says_what_failed():
+    error = ClientError({"Error": {"Code": "InternalServerException", "Message": ""}}, "CreateCustomModel")
+    message = aws.error_message(error)
+    assert "InternalServerException" in message and "CreateCustomModel" in message
+
+
+def test_a_long_failure_reason_keeps_the_frameworks_response_within_cloudformations_4096_bytes():
+    """CloudFormation takes a custom resource response body of at most 4096 bytes; the Provider framework sends the
+    error's message as Reason as it is (provider-framework/runtime/cfn-response), beside Status, the ids and NoEcho,
+    each here as long as CloudFormation makes it."""
+    body = {
+        "Status": "FAILED",
+        "Reason": responses.bounded_reason("x" * 20_000),
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/" + "s" * 128 + "/" + "0" * 36,
+        "RequestId": "0" * 36,
+        "PhysicalResourceId": "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdefghijkl",
+        "LogicalResourceId": "L" * 255,
+        "NoEcho": False,
+        "Data": {},
+    }
+    assert len(json.dumps(body).encode()) <= 4096

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import contract, index, lifecycle
+from bedrock_custom_resource import contract, index, lifecycle, model_deployment
 from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
@@ -243,3 +244,71 @@ def test_a_stack_made_again_waits_for_a_deployment_still_being_created_before_po
     assert create_in_a_stack_made_again(second) == creating
     assert "UpdateCustomModelDeployment" in writes(bedrock, mark)
     assert [deployment["customModelDeploymentArn"] for deployment in bedrock.deployments()] == [creating]
+
+
+# --- states the stand-in does not reach: answers as GetCustomModelDeployment's output shape has them -----------------
+
+ACCOUNT = "123456789012"
+DEPLOYMENT_ARN = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model-deployment/abcdefghijkl"
+MODEL_PREFIX = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:custom-model/amazon.nova-micro-v1:0:128k/"
+MODEL_A, MODEL_B, MODEL_C = (MODEL_PREFIX + letter * 12 for letter in "abc")
+
+
+def answered(model: str, update: dict[str, Any] | None = None, arn: str = DEPLOYMENT_ARN) -> dict[str, Any]:
+    answer = {
+        "customModelDeploymentArn": arn,
+        "modelDeploymentName": "d",
+        "modelArn": model,
+        "createdAt": datetime(2026, 1, 1, tzinfo=UTC),
+        "status": "Active",
+    }
+    return answer if update is None else {**answer, "updateDetails": update}
+
+
+class AnsweringClient:
+    """A Bedrock client answering GetCustomModelDeployment so, and recording deletes."""
+
+    class exceptions:
+        ResourceNotFoundException = type("ResourceNotFoundException", (Exception,), {})
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer, self.deleted = answer, list[str]()
+
+    def get_custom_model_deployment(self, customModelDeploymentIdentifier: str) -> dict[str, Any]:
+        assert customModelDeploymentIdentifier == self.answer["customModelDeploymentArn"]
+        return self.answer
+
+    def delete_custom_model_deployment(self, customModelDeploymentIdentifier: str) -> dict[str, Any]:
+        self.deleted.append(customModelDeploymentIdentifier)
+        return {}
+
+
+def update_to(wanted: str) -> dict[str, Any]:
+    return CloudFormationEvents(resource_type=DEPLOYMENT.resource_type).update(
+        DEPLOYMENT_ARN, {"modelArn": wanted}, {"modelArn": MODEL_A}
+    )
+
+
+def test_an_earlier_failed_update_to_another_model_does_not_fail_a_change_to_the_wanted_one(monkeypatch):
+    """updateDetails.modelArn is the model the last update went to: one to B that failed says nothing of a change to
+    C, whose update may not be read yet."""
+    client = AnsweringClient(answered(MODEL_A, {"modelArn": MODEL_B, "updateStatus": "UpdateFailed"}))
+    monkeypatch.setattr(model_deployment, "bedrock_client", lambda: client)
+    assert model_deployment.is_complete(update_to(MODEL_C)) == {"IsComplete": False}
+
+
+def test_a_deployment_being_updated_is_not_complete_though_it_serves_the_wanted_model_now(monkeypatch):
+    """updateStatus Updating (Updating | UpdateCompleted | UpdateFailed): the model it serves is about to change."""
+    client = AnsweringClient(answered(MODEL_A, {"modelArn": MODEL_B, "updateStatus": "Updating"}))
+    monkeypatch.setattr(model_deployment, "bedrock_client", lambda: client)
+    assert model_deployment.is_complete(update_to(MODEL_A)) == {"IsComplete": False}
+
+
+@pytest.mark.parametrize(("partition", "region"), [("aws-us-gov", "us-gov-west-1"), ("aws-cn", "cn-north-1")])
+def test_a_delete_in_another_partition_deletes_the_deployment(monkeypatch, partition, region):
+    """CustomModelDeploymentArn's pattern (botocore) takes any partition: arn:aws(-[^:]+)?:bedrock:..."""
+    arn = f"arn:{partition}:bedrock:{region}:{ACCOUNT}:custom-model-deployment/abcdefghijkl"
+    client = AnsweringClient(answered(MODEL_A, arn=arn))
+    monkeypatch.setattr(model_deployment, "bedrock_client", lambda: client)
+    assert model_deployment.delete_now(arn) is False  # Bedrock deletes it: the delete waits
+    assert client.deleted == [arn]
