@@ -657,11 +657,11 @@ def test_a_custom_model_construct_is_named_in_the_refusal(stack, bucket) -> None
         evaluation(stack, bucket, baseline_model=model)
 
 
-def wait_conditions(epochs: int, tag: str = "a") -> set[str]:
+def wait_conditions(epochs: int, tag: str = "a", **model_options: Any) -> set[str]:
     """The wait condition ids of an evaluation of a throughput of a model trained for epochs (the stack's tag: tag)."""
     stack = cdk.Stack(cdk.App(), "TestStack", env=cdk.Environment(account="123456789012", region="us-east-1"))
     bucket = cdk.aws_s3.Bucket(stack, "Data")
-    model = custom_model(stack, bucket, hyper_parameters={"epochCount": epochs})
+    model = custom_model(stack, bucket, hyper_parameters={"epochCount": epochs}, **model_options)
     throughput = model.add_provisioned_throughput("Evaluation", model_units=1)
     evaluation(stack, bucket, model=throughput, baseline_model="amazon.nova-micro-v1:0")
     cdk.Tags.of(stack).add("team", tag)
@@ -683,6 +683,20 @@ def test_a_retrained_model_behind_the_same_throughput_gets_a_new_wait_condition(
     baseline = first & retrained
     assert len(baseline) == 1  # the baseline's job, of a foundation model, is the same job
     assert retrained - first and first - retrained
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"custom_model_tags": {"team": "b"}},
+        {"job_tags": {"team": "b"}},
+        {"removal_policy": cdk.RemovalPolicy.DESTROY},
+    ],
+)
+def test_a_model_changed_in_place_keeps_the_wait_conditions_of_what_evaluates_it(change: dict[str, Any]) -> None:
+    """A model retagged, or given another removal policy, is the same model (no job starts): a new wait condition
+    for the evaluation, which is not replaced either, would wait for a signal no job sends until its timeout."""
+    assert wait_conditions(2, **change) == wait_conditions(2)
 
 
 @pytest.mark.parametrize(
