@@ -4,6 +4,7 @@ enums, list limits) and aws-cdk-lib's contract, never against the library's own 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -74,7 +75,7 @@ def test_output_to_a_kms_encrypted_bucket_may_generate_data_keys(stack):
 
 def test_a_key_the_s3_uri_pattern_refuses_is_refused_at_synth_naming_the_key(bucket):
     """S3Uri's pattern takes no space in a key."""
-    assert BEDROCK.shape_for("S3Uri").metadata["pattern"]
+    assert re.fullmatch(BEDROCK.shape_for("S3Uri").metadata["pattern"], "s3://my-bucket/train data.jsonl") is None
     with pytest.raises(ValueError, match=r"S3Data\.from_bucket.*train data\.jsonl"):
         S3Data.from_bucket(bucket, "train data.jsonl")
 
