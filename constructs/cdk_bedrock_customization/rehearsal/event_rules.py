@@ -11,7 +11,10 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+from moto.events.models import EventPattern
+from moto.events.utils import EventMessageType
 
 from .clock import Event, VirtualClock
 from .framework_host import InvokeResult
@@ -54,7 +57,7 @@ class EventRules:
         """Deliver an event to the targets of the stack's rules whose pattern matches it."""
         for rule, target in self._rule_targets():
             pattern = rule.properties.get("EventPattern")
-            if pattern and _matches(pattern, event):
+            if pattern and event_pattern(pattern).matches_event(cast(EventMessageType, dict(event))):
                 payload = json.loads(target["Input"]) if "Input" in target else dict(event)
                 self.clock.spawn(self.invoke_async, target["Arn"], payload, name=f"event-{rule.logical_id}")
 
@@ -112,6 +115,12 @@ class EventRules:
             self._played_rules.discard(rule)
 
 
+def event_pattern(pattern: str | Mapping[str, Any]) -> EventPattern:
+    """A rule's EventPattern (an object, or its JSON text in a plain template), matched as moto's EventBridge
+    matches it; raises InvalidEventPatternException where EventBridge refuses it."""
+    return EventPattern.load(pattern if isinstance(pattern, str) else json.dumps(pattern))
+
+
 def resource_status_change(
     env: Environment, logical_id: str, resource_type: str, at: datetime, status: str = "CREATE_IN_PROGRESS"
 ) -> dict[str, Any]:
@@ -135,15 +144,3 @@ def resource_status_change(
             "client-request-token": "",
         },
     }
-
-
-def _matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
-    """EventBridge matching for the patterns used here: each key's list of accepted values, nested."""
-    for key, accepted in pattern.items():
-        value = event.get(key)
-        if isinstance(accepted, Mapping):
-            if not isinstance(value, Mapping) or not _matches(accepted, value):
-                return False
-        elif value not in accepted:
-            return False
-    return True

@@ -7,7 +7,8 @@
 - a Lambda function's environment variables: 4 KB, measured as Lambda measures them, the variables as compact
   JSON ({"KEY":"value",...}: keys and values, quotes and separators), in UTF-8 bytes; its error shows the string
   it measured;
-- an EventBridge rule: a Name of at most 64 characters, and each target's Input of at most 8192 characters
+- an EventBridge rule: an EventPattern EventBridge accepts, a Name of at most 64 characters, and each target's
+  Input of at most 8192 characters
   (the AWS::Events::Rule resource schema's maxLength; CloudFormation fails the resource's properties
   validation);
 - a wait condition's Timeout: at most 12 hours;
@@ -22,7 +23,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from moto.events.exceptions import InvalidEventPatternException
+
 from .._cycles import cycle_of
+from .event_rules import event_pattern
 from .template import Environment, Template
 
 MAX_RESOURCES = 500
@@ -99,6 +103,14 @@ def resource_refusal(logical_id: str, resource_type: str, properties: Mapping[st
                 f"a number of seconds from 1 to {MAX_WAIT_CONDITION_SECONDS}]"
             )
     if resource_type == "AWS::Events::Rule":
+        pattern = properties.get("EventPattern")
+        if pattern:
+            try:
+                event_pattern(pattern)
+            except InvalidEventPatternException as refused:
+                return (
+                    f'Resource handler returned message: "{refused.message}" (Service: EventBridge, Status Code: 400)'
+                )
         problems = []
         name = properties.get("Name")
         if name is not None and len(str(name)) > MAX_RULE_NAME_CHARACTERS:

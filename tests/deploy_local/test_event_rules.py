@@ -1,0 +1,117 @@
+"""The rehearsal's EventBridge delivers an event to the rules whose pattern EventBridge matches to it, content
+filters included (a user's own rule on Bedrock's job state changes), and fails a rule whose pattern EventBridge
+refuses, as CloudFormation fails it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from cdk_bedrock_customization.rehearsal.clock import VirtualClock
+from cdk_bedrock_customization.rehearsal.engine import LocalStack, Printer
+from cdk_bedrock_customization.rehearsal.event_rules import EventRules
+from cdk_bedrock_customization.rehearsal.template import Environment, Template
+
+STACK = "RulesUnderTest"
+ENV = Environment("111122223333", "us-east-1", STACK, f"arn:aws:cloudformation:us-east-1:111122223333:stack/{STACK}/1")
+JOB = "arn:aws:bedrock:us-east-1:111122223333:model-customization-job/amazon.nova-micro-v1:0:128k/abc123"
+
+# The patterns of the EventBridge user guide's "Content filtering in Amazon EventBridge event patterns":
+# anything-but, prefix, and an event's array matched when it shares a value with the pattern's.
+RULES = {
+    "NotCompleted": {"source": ["aws.bedrock"], "detail": {"status": [{"anything-but": ["Completed"]}]}},
+    "Nightly": {"detail": {"jobName": [{"prefix": "nightly-"}]}},
+    "ThisJob": {"resources": [JOB]},
+    "Completed": {"detail": {"status": ["Completed"]}},
+}
+
+
+@pytest.fixture
+def stack(tmp_path) -> Iterator[LocalStack]:
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    resources = {
+        name: {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "EventPattern": pattern,
+                "Targets": [{"Arn": f"arn:aws:lambda:us-east-1:111122223333:function:{name}", "Id": "T"}],
+            },
+        }
+        for name, pattern in RULES.items()
+    }
+    assert local.deploy(Template({"Resources": resources}), tmp_path).succeeded
+    yield local
+    local.close()
+
+
+def delivered(stack: LocalStack, event: Mapping[str, Any]) -> list[str]:
+    """The functions the event reaches, by the stack's rules."""
+    invoked: list[str] = []
+    rules = EventRules(
+        stack.resources,
+        threading.RLock(),
+        None,  # type: ignore[arg-type]  # no single function here
+        stack.clock.event(),
+        None,  # type: ignore[arg-type]
+        lambda arn, _payload: invoked.append(arn.rsplit(":", 1)[-1]),
+    )
+    with stack.clock.actor():
+        rules.publish(event)
+        stack.clock.sleep(1)  # the deliveries are actors of their own: they run while this one sleeps
+    return sorted(invoked)
+
+
+def job_state_change(status: str, job_name: str) -> dict[str, Any]:
+    """Bedrock's "Model Customization Job State Change" event (the user guide's example), with another job's ARN
+    beside this job's in resources."""
+    return {
+        "version": "0",
+        "detail-type": "Model Customization Job State Change",
+        "source": "aws.bedrock",
+        "resources": ["arn:aws:bedrock:us-east-1:111122223333:custom-model/other", JOB],
+        "detail": {"jobArn": JOB, "jobName": job_name, "status": status},
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "job_name", "reached"),
+    [
+        ("Failed", "nightly-7", ["Nightly", "NotCompleted", "ThisJob"]),
+        ("Completed", "adhoc", ["Completed", "ThisJob"]),
+    ],
+)
+def test_an_event_reaches_the_rules_eventbridge_matches_it_to(stack, status, job_name, reached):
+    assert delivered(stack, job_state_change(status, job_name)) == reached
+
+
+def test_an_event_of_another_source_reaches_only_the_rules_that_do_not_ask_for_one(stack):
+    event = {"source": "aws.s3", "resources": [], "detail": {"status": "Failed", "jobName": "nightly-1"}}
+    assert delivered(stack, event) == ["Nightly"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ({"source": []}, "Empty arrays are not allowed"),
+        ({"source": "aws.bedrock"}, "'source' must be an object or an array"),
+        ('{"source": ["aws.bedrock"]', "Invalid JSON"),
+    ],
+)
+def test_a_rule_whose_pattern_eventbridge_refuses_fails_and_nothing_is_left(tmp_path, pattern, reason):
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
+    rule = {"Type": "AWS::Events::Rule", "Properties": {"EventPattern": pattern, "Targets": [target]}}
+    try:
+        outcome = local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path)
+        assert not outcome.succeeded
+        assert outcome.reason == (
+            f'Rule: Resource handler returned message: "Event pattern is not valid. Reason: {reason}" '
+            "(Service: EventBridge, Status Code: 400)"
+        )
+        assert local.resources.of_type("AWS::Events::Rule") == []
+    finally:
+        local.close()
