@@ -57,6 +57,7 @@ def delivered(stack: LocalStack, event: Mapping[str, Any]) -> list[str]:
         stack.clock.event(),
         None,  # type: ignore[arg-type]
         lambda arn, _payload: invoked.append(arn.rsplit(":", 1)[-1]),
+        stack.printer.line,
     )
     with stack.clock.actor():
         rules.publish(event)
@@ -90,6 +91,31 @@ def test_an_event_reaches_the_rules_eventbridge_matches_it_to(stack, status, job
 def test_an_event_of_another_source_reaches_only_the_rules_that_do_not_ask_for_one(stack):
     event = {"source": "aws.s3", "resources": [], "detail": {"status": "Failed", "jobName": "nightly-1"}}
     assert delivered(stack, event) == ["Nightly"]
+
+
+def test_a_target_the_rehearsal_does_not_have_is_reported_and_the_stack_never_knows(tmp_path):
+    """A topic, or a function of another account: EventBridge's delivery fails there, and the stack never knows."""
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    topic = "arn:aws:sns:us-east-1:111122223333:job-alerts"
+    elsewhere = "arn:aws:lambda:us-east-1:444455556666:function:Alerts"
+    targets = [{"Arn": topic, "Id": "Topic"}, {"Arn": elsewhere, "Id": "Elsewhere"}]
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {"EventPattern": {"source": ["aws.bedrock"]}, "Targets": targets},
+    }
+    try:
+        assert local.deploy(Template({"Resources": {"Alerts": rule}}), tmp_path).succeeded
+        with clock.actor():
+            local.publish(job_state_change("Failed", "nightly-1"))
+            clock.sleep(1)
+        assert local.printer.lines[-2:] == [
+            f"EventBridge delivers to {topic}: not rehearsed (no function of the rehearsal)",
+            f"EventBridge delivers to {elsewhere}: not rehearsed (no function of the rehearsal)",
+        ]
+        assert local.status == "CREATE_COMPLETE"
+    finally:
+        local.close()
 
 
 @pytest.mark.parametrize(

@@ -118,6 +118,7 @@ class LocalStack:
             self._closed,
             self._functions.invoke,
             self._functions.invoke_async,
+            printer.line,
         )
         self._wait_conditions = WaitConditions(
             clock,

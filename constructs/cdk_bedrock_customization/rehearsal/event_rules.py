@@ -30,7 +30,8 @@ class EventRules:
     """The rules of one stack, and the polling rules of its single functions.
 
     guard: held around the single functions' runtime (see LambdaService); closed: set when the stack closes,
-    which ends the polling rules' play; invoke and invoke_async: Lambda's invocations of a target."""
+    which ends the polling rules' play; invoke and invoke_async: Lambda's invocations of a target; report: a
+    line of the rehearsal's output."""
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class EventRules:
         closed: Event,
         invoke: Invoke,
         invoke_async: Callable[[str, Mapping[str, Any]], None],
+        report: Callable[[str], None],
     ) -> None:
         self.resources = resources
         self.clock: VirtualClock = resources.clock
@@ -48,6 +50,7 @@ class EventRules:
         self.closed = closed
         self.invoke = invoke
         self.invoke_async = invoke_async
+        self.report = report
         self._played_rules: set[str] = set()  # polling rules in moto's EventBridge, each played by a thread
         # The schedules (rate rules) being played: (rule's logical id, target's index) -> what stops it.
         self._schedules: dict[tuple[str, int], Event] = {}
@@ -59,7 +62,15 @@ class EventRules:
             pattern = rule.properties.get("EventPattern")
             if pattern and event_pattern(pattern).matches_event(cast(EventMessageType, dict(event))):
                 payload = json.loads(target["Input"]) if "Input" in target else dict(event)
-                self.clock.spawn(self.invoke_async, target["Arn"], payload, name=f"event-{rule.logical_id}")
+                self.clock.spawn(self._deliver, str(target["Arn"]), payload, name=f"event-{rule.logical_id}")
+
+    def _deliver(self, target_arn: str, payload: Mapping[str, Any]) -> None:
+        """A function of the cloud runs; a target the rehearsal does not have (another service's, or a function
+        of no stack here) is reported: EventBridge retries it, then drops the event, and the stack never knows."""
+        try:
+            self.invoke_async(target_arn, payload)
+        except ResourceFailed:
+            self.report(f"EventBridge delivers to {target_arn}: not rehearsed (no function of the rehearsal)")
 
     def _rule_targets(self) -> list[tuple[Deployed, dict[str, Any]]]:
         rules = self.resources.of_type(RULE)
