@@ -23,8 +23,6 @@ from typing import NamedTuple, TypedDict, Unpack, cast
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from constructs import IConstruct
-
 NAMESPACE = "AWS/Bedrock"
 DIMENSION = "ModelId"
 
@@ -74,6 +72,15 @@ class MetricOptions(TypedDict, total=False):
     visible: bool
 
 
+def _elsewhere(resource: cdk.Resource) -> MetricOptions:
+    """The account and Region of a model referenced by an ARN of another environment, where it is invoked and
+    CloudWatch keeps its runtime metrics (Metric.attach_to would name the stack's): none for the stack's own."""
+    stack = resource.stack
+    named = {"account": (resource.env.account, stack.account), "region": (resource.env.region, stack.region)}
+    found = {key: own for key, (own, stacks) in named.items() if not cdk.Token.is_unresolved(own) and own != stacks}
+    return cast(MetricOptions, found)
+
+
 class InvocationMetrics:
     """CloudWatch metrics of the model invoked through this construct's ARN (``_invoked_arn``).
 
@@ -95,10 +102,11 @@ class InvocationMetrics:
         :param props: ``aws_cloudwatch.MetricOptions``. @default statistic Average, over 5 minutes (as
             ``aws_cloudwatch.Metric``)
         """
-        options: MetricOptions = {"dimensions_map": {DIMENSION: self._invoked_arn}, **props}
+        resource = cast(cdk.Resource, self)  # a mixin of Resources (InvocableModel)
+        options: MetricOptions = {"dimensions_map": {DIMENSION: self._invoked_arn}, **_elsewhere(resource), **props}
         metric = cloudwatch.Metric(namespace=NAMESPACE, metric_name=metric_name, **options)
-        # Its account and Region follow the construct's stack, as those of aws-cdk-lib's L2s do (a mixin of Constructs).
-        return metric.attach_to(cast(IConstruct, self))
+        # Otherwise its account and Region follow the construct's stack, as those of aws-cdk-lib's L2s do.
+        return metric.attach_to(resource)
 
     def metric_invocations(self, **props: Unpack[MetricOptions]) -> cloudwatch.Metric:
         """Invocations: requests to Converse, ConverseStream, InvokeModel and InvokeModelWithResponseStream. The

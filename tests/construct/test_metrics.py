@@ -14,7 +14,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 from cdk_bedrock_customization import Completion, ImportedModel, S3Data, _metrics
 
-from .conftest import custom_model, resources_of_type, role_statements
+from .conftest import ENV, custom_model, resources_of_type, role_statements
+from .test_native_cdk import BY_ARN
 
 # The runtime metrics table of the Amazon Bedrock user guide, "Monitor bedrock-runtime inference using CloudWatch
 # metrics" (monitoring-runtime-metrics), by hand: name -> unit. Counts are "Count" in its current text
@@ -153,6 +154,43 @@ def test_a_dashboard_graphs_them(stack, bucket) -> None:
         ["AWS/Bedrock", "InvocationLatency", "ModelId", "<ARN>", {"stat": "p90", "yAxis": "right"}],
     ]
     assert widget["title"] == "Support assistant"
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_a_model_of_the_stack_has_its_metrics_in_the_stacks_account_and_region(stack, bucket, kind) -> None:
+    """As aws-cdk-lib's L2s' (Metric.attach_to: "uses the account and region from the Stack the given construct is
+    defined in"), so an alarm or dashboard of another Region's stack names them."""
+    served, _arn = SERVERS[kind](stack, bucket)
+    for metric in (served.metric_invocations(), served.metric_invocation_latency(), served.metric("Invocations")):
+        stat = metric.to_metric_config().metric_stat
+        assert (stat.account, stat.region) == (ENV.account, ENV.region)
+
+
+@pytest.mark.parametrize("kind", BY_ARN)
+def test_a_model_referenced_by_an_arn_of_another_environment_has_its_metrics_there(stack, kind) -> None:
+    """A model is invoked in the Region its ARN names (no other Region's endpoint serves it), where CloudWatch keeps
+    its runtime metrics: a dashboard names that account and Region for the metric (the dashboard body's "accountId"
+    and "region" rendering properties), and aws-cdk-lib refuses an alarm in this stack's Region on it rather than
+    one that watches a Region where the model gets no traffic."""
+    make, arn = BY_ARN[kind]
+    referenced = make(stack)
+    cloudwatch.Dashboard(stack, "Serving").add_widgets(cloudwatch.GraphWidget(left=[referenced.metric_invocations()]))
+    ((_, dashboard),) = resources_of_type(Template.from_stack(stack), "AWS::CloudWatch::Dashboard").items()
+    body = "".join(part for part in dashboard["Properties"]["DashboardBody"]["Fn::Join"][1] if isinstance(part, str))
+    metrics = json.loads(body.replace('"region":""', '"region":"<stack>"'))["widgets"][0]["properties"]["metrics"]
+    assert metrics == [
+        [
+            "AWS/Bedrock",
+            "Invocations",
+            "ModelId",
+            arn,
+            {"accountId": "444455556666", "region": "eu-west-1", "stat": "Sum"},
+        ]
+    ]
+    with pytest.raises(
+        RuntimeError, match="Cannot create an Alarm in region 'us-east-1' based on metric 'Invocations'"
+    ):
+        referenced.metric_invocations().create_alarm(stack, "Invocations", threshold=1, evaluation_periods=1)
 
 
 def test_an_import_that_is_not_awaited_has_no_metrics(stack, bucket) -> None:
