@@ -147,6 +147,16 @@ def test_the_quotas_pages_outputs_parameters_and_description_are_refused_before_
     assert stack.deploy(Template({"Resources": {"H": HANDLE}, **at_most}), tmp_path).succeeded
 
 
+def test_the_description_is_measured_in_utf8_bytes(stack, tmp_path):
+    """The quotas page's Description limit is 1,024 bytes: 512 'é' are 1,024 bytes, 513 are 1,026."""
+    refused = stack.deploy(Template({"Resources": {"H": HANDLE}, "Description": "é" * 513}), tmp_path)
+    assert (
+        refused.reason
+        == f"{STACK}: ValidationError: Template format error: Description length is greater than 1024 bytes"
+    )
+    assert stack.deploy(Template({"Resources": {"H": HANDLE}, "Description": "é" * 512}), tmp_path).succeeded
+
+
 def assembly_of(tmp_path: Path, name: str, size: int) -> Path:
     """A cloud assembly with one stack whose template file has exactly size bytes (a handle with padding in its
     Metadata)."""
@@ -236,6 +246,17 @@ def test_a_target_input_of_8192_characters_deploys_and_8193_fail(stack, tmp_path
         "maxLength: 8192, actual: 8193]"
     )
     assert failed_events(stack)[0].split()[:3] == ["CREATE_FAILED", "AWS::Events::Rule", "Other"]
+
+
+def test_every_targets_input_is_held_to_8192_characters_not_only_the_first(stack, tmp_path):
+    """The AWS::Events::Rule resource schema: Input's maxLength is each Target's, and a rule has up to 5 targets."""
+    targets = [{"Arn": TOKEN, "Id": "T0", "Input": "{}"}, {"Arn": TOKEN, "Id": "T1", "Input": "i" * 8193}]
+    rule = {"Type": "AWS::Events::Rule", "Properties": {"Name": "r", "EventPattern": {}, "Targets": targets}}
+    outcome = stack.deploy(Template({"Resources": {"Rule": rule}}), tmp_path)
+    assert outcome.reason == (
+        "Rule: Properties validation failed for resource Rule with message: [#/Targets/1/Input: expected "
+        "maxLength: 8192, actual: 8193]"
+    )
 
 
 def test_moto_refuses_what_eventbridge_refuses_of_the_single_functions_polling_rules(monkeypatch):

@@ -10,18 +10,26 @@ whatever the Bedrock handler decides. The expected requests are written out by h
 - the cleanup (UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS) deletes what the failed update created, and the
   physical resource whose id CloudFormation no longer holds after a rollback Update changed it (after the
   resource's UpdateReplacePolicy).
+The last tests hold LocalStack to what CloudFormation's documentation says of custom resource responses, wait
+conditions and DeletionPolicy, each citing its source.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from cdk_bedrock_customization.rehearsal.clock import VirtualClock
+from cdk_bedrock_customization.rehearsal.custom_resources import CustomResourceRequests, _checked_response
 from cdk_bedrock_customization.rehearsal.engine import LocalStack, Printer
+from cdk_bedrock_customization.rehearsal.response_endpoint import ResponseEndpoint
+from cdk_bedrock_customization.rehearsal.stack_resources import ResourceFailed
 from cdk_bedrock_customization.rehearsal.template import Environment, Template
 
 STACK = "RollbackUnderTest"
@@ -417,7 +425,8 @@ def test_a_create_never_answered_times_out_after_the_hour_and_is_deleted_with_an
     assert stand_in.sent()[0] == ("Create", "A", None, "1", None)
     (delete,) = stand_in.sent(1)
     assert delete[:2] == ("Delete", "A") and delete[2] is not None and delete[2].startswith(f"{STACK}-A-")
-    assert stack.clock.now() >= 3600  # CloudFormation waits its hour for a custom resource
+    # CloudFormation waits its hour for a custom resource (ServiceTimeout's default and maximum), and no longer.
+    assert 3600 <= stack.clock.now() < 3600 + 60
 
 
 def test_a_delete_in_flight_is_not_cancelled_by_another_failing(play, tmp_path):
@@ -648,3 +657,169 @@ def test_continue_update_rollback_is_refused_unless_the_update_rollback_failed(p
     )
     assert stand_in.sent(sent) == []
     assert stack.status == "UPDATE_ROLLBACK_COMPLETE"
+
+
+def _with(value: str, **properties: Any) -> dict[str, Any]:
+    resource = custom(value)
+    resource["Properties"].update(properties)
+    return resource
+
+
+# --- custom resource responses (CloudFormation "Custom resource response objects") --------------------------
+
+
+@pytest.mark.parametrize("status", ["success", "OK", None])
+def test_a_response_whose_status_is_neither_success_nor_failed_is_not_taken_as_success(play, tmp_path, status):
+    """Response objects, Status: "Must be either SUCCESS or FAILED" (Required: Yes)."""
+    stack = play(StandIn({("Create", "A", "1"): {"Status": status}}))
+    outcome = stack.deploy(template(A=custom("1")), tmp_path)
+    assert not outcome.succeeded and outcome.status == "ROLLBACK_COMPLETE"
+
+
+def test_the_4096_byte_response_limit_counts_utf8_bytes_not_characters():
+    """Response objects: "The size of the response body is limited to 4096 bytes". A body of 4096 characters, 4 of
+    them of 2 bytes (Node's JSON.stringify leaves them unescaped), is 4100 bytes."""
+    prefix = '{"Status":"SUCCESS","PhysicalResourceId":"p","Data":{"V":"'
+    suffix = '"}}'
+    filler = 4000 - len(prefix) - len(suffix) - 4
+    body = (prefix + "é" * 4 + "v" * filler + suffix).encode()
+    assert len(body.decode()) == 4000 and len(body) == 4004
+    assert _checked_response("A", "Create", "made-up", body)[0] == "p"  # within
+    filler = 4096 - len(prefix) - len(suffix) - 4
+    body = (prefix + "é" * 4 + "v" * filler + suffix).encode()
+    assert len(body.decode()) == 4096 and len(body) == 4100
+    with pytest.raises(ResourceFailed):
+        _checked_response("A", "Create", "made-up", body)
+
+
+def test_a_physical_id_over_1_kb_in_utf8_bytes_is_refused(play, tmp_path):
+    """Response objects, PhysicalResourceId: "can be up to 1 KB in size": 600 'é' are 1,200 bytes."""
+    stack = play(StandIn({("Create", "A", "1"): {"PhysicalResourceId": "é" * 600}}))
+    outcome = stack.deploy(template(A=custom("1")), tmp_path)
+    assert (outcome.status, outcome.reason) == ("ROLLBACK_COMPLETE", "A: Invalid PhysicalResourceId")
+
+
+def test_a_service_timeout_of_0_is_refused(play, tmp_path):
+    """AWS::CloudFormation::CustomResource, ServiceTimeout: "an integer from 1 to 3600"."""
+    outcome = play(StandIn()).deploy(template(A=_with("1", ServiceTimeout="0")), tmp_path)
+    assert not outcome.succeeded and "ServiceTimeout" in outcome.reason
+
+
+# --- wait conditions (user guide "Create wait conditions in a CloudFormation template"; SignalResource) -------
+
+HANDLE = {"Type": "AWS::CloudFormation::WaitConditionHandle"}
+
+
+class Signaller(StandIn):
+    """A custom resource that PUTs the signals of its Signals property (JSON) to its Url property, then succeeds."""
+
+    def __call__(self, event):
+        if event["RequestType"] == "Create":
+            url = event["ResourceProperties"]["Url"]
+            for signal in json.loads(event["ResourceProperties"]["Signals"]):
+                data = json.dumps(signal).encode()
+                request = urllib.request.Request(url, data=data, method="PUT")
+                urllib.request.urlopen(request, timeout=10).read()
+        return super().__call__(event)
+
+
+def wait_stack(signals: list[dict[str, Any]], count: int | None, timeout: str = "600") -> Template:
+    sender = custom("1")
+    sender["Properties"].update({"Url": {"Ref": "H"}, "Signals": json.dumps(signals)})
+    wait = {
+        "Type": "AWS::CloudFormation::WaitCondition",
+        "DependsOn": ["S"],
+        "Properties": {"Handle": {"Ref": "H"}, "Timeout": timeout, **({"Count": count} if count else {})},
+    }
+    return Template({"Resources": {"H": HANDLE, "S": sender, "W": wait}})
+
+
+def ok(uid: str) -> dict[str, str]:
+    return {"Status": "SUCCESS", "UniqueId": uid, "Data": "d", "Reason": "r"}
+
+
+def test_a_wait_condition_with_count_2_and_one_success_signal_times_out(play, tmp_path):
+    """WaitCondition Count: "The number of success signals that CloudFormation must receive"; too few before the
+    Timeout: "CloudFormation assumes that the wait condition has failed and rolls the stack back"."""
+    stack = play(Signaller())
+    outcome = stack.deploy(wait_stack([ok("a")], 2), tmp_path)
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    assert stack.clock.now() >= 600
+
+    assert play(Signaller()).deploy(wait_stack([ok("a"), ok("b")], 2), tmp_path).succeeded
+
+
+def test_a_failure_signal_fails_the_wait_condition_at_once(play, tmp_path):
+    """SignalResource, Status: "A failure signal causes CloudFormation to immediately fail the stack creation"."""
+    failure = {"Status": "FAILURE", "UniqueId": "a", "Data": "", "Reason": "job failed"}
+    for count in (1, 2):
+        stack = play(Signaller())
+        outcome = stack.deploy(wait_stack([failure], count), tmp_path)
+        assert outcome.status == "ROLLBACK_COMPLETE", count
+        assert stack.clock.now() < 600, count
+
+
+def test_a_wait_condition_without_count_needs_one_signal(play, tmp_path):
+    """WaitCondition Count, when absent, is 1 (a wait condition without signals does not complete)."""
+    stack = play(Signaller())
+    outcome = stack.deploy(wait_stack([], None), tmp_path)
+    assert outcome.status == "ROLLBACK_COMPLETE" and stack.clock.now() >= 600
+
+
+def test_numbers_and_booleans_reach_the_service_token_as_strings(play, tmp_path):
+    """CloudFormation stringifies every scalar property of a custom resource (aws-cloudformation/
+    cloudformation-coverage-roadmap#1037: `boolean_property: true`, `integer_property: 14` arrive as "true" and
+    "14"; aws/aws-cdk#15249, aws/aws-cdk#4000)."""
+    stand_in = StandIn()
+    stack = play(stand_in)
+    resource = _with("1", Flag=True, Off=False, N=14, Nested={"L": [7, True]})
+    assert stack.deploy(template(A=resource), tmp_path).succeeded
+    sent = stand_in.requests[0]["ResourceProperties"]
+    assert (sent["Flag"], sent["Off"], sent["N"], sent["Nested"]) == ("true", "false", "14", {"L": ["7", "true"]})
+
+
+def test_a_failed_create_answered_on_the_response_url_without_an_id_keeps_an_id_made_up():
+    """The ResponseURL path (a real function's PUT), not the stand-in shortcut: a FAILED Create without a
+    PhysicalResourceId still leaves CloudFormation an id it made up, which its rollback sends a Delete
+    (aws-cloudformation/cloudformation-coverage-roadmap#1814, as the stand-in path already plays it)."""
+    clock = VirtualClock()
+    endpoint = ResponseEndpoint(clock)
+
+    def invoke(_arn, event):
+        url = urlsplit(event["ResponseURL"])
+        body = {"Status": "FAILED", "Reason": "broke", "RequestId": event["RequestId"]}
+        endpoint.deliver(f"{url.path}?{url.query}", json.dumps(body).encode())
+
+    requests = CustomResourceRequests(ENV, clock, endpoint, invoke)
+    try:
+        with clock.actor(), pytest.raises(ResourceFailed) as failed:
+            requests.send(
+                "Create", "A", "Custom::Thing", {"ServiceToken": "arn:aws:lambda:us-east-1:1:function:F"}, None, None
+            )
+        assert failed.value.physical_id and failed.value.physical_id.startswith(f"{ENV.stack_name}-A-")
+    finally:
+        endpoint.close()
+
+
+# --- DeletionPolicy (CloudFormation "DeletionPolicy attribute") -------------------------------------------------
+
+
+def test_a_create_rollback_deletes_a_retain_except_on_create_resource(play, tmp_path):
+    """RetainExceptOnCreate: "If the stack operation that created the resource is rolled back, CloudFormation
+    deletes the resource"."""
+    stand_in = StandIn({("Create", "B", "1"): {"Status": "FAILED", "Reason": "B broke"}})
+    a = custom("1")
+    a["DeletionPolicy"] = "RetainExceptOnCreate"
+    outcome = play(stand_in).deploy(template(A=a, B=custom("1", "A")), tmp_path)
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    assert ("Delete", "A", "A1", "1", None) in stand_in.sent()
+
+
+def test_a_resource_removed_by_an_update_follows_its_deletion_policy_not_its_update_replace_policy(play, tmp_path):
+    """UpdateReplacePolicy applies to "the existing physical instance of a resource when it's replaced during a
+    stack update"; a resource removed from the template goes by its DeletionPolicy (Delete by default)."""
+    stand_in = StandIn()
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1", replace_policy="Retain"), K=custom("1")), tmp_path).succeeded
+    assert stack.deploy(template(K=custom("1")), tmp_path).succeeded
+    assert ("Delete", "A", "A1", "1", None) in stand_in.sent()
