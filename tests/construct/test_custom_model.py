@@ -34,6 +34,7 @@ from cdk_bedrock_customization.inputs import iam_literal
 from cdk_bedrock_customization.provider import HANDLER_RUNTIME, POLLING_WARNING_ID, ProviderKind
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from policy_sentry.querying.actions import get_action_data
 
 from .conftest import ENV, custom_model, inline_policies, key_statements, resources_of_type, role_statements
 
@@ -749,6 +750,14 @@ class TestServiceRole:
         )
         deletes = [s for s in granted if "ec2:DeleteNetworkInterface" in s["Action"]]
         assert len(deletes[0]["Condition"]["ArnEquals"]["ec2:Subnet"]) == 2
+        # IAM authorizes CreateNetworkInterface on each resource the Service Authorization Reference lists for it:
+        # the interface, the subnet and the security group.
+        listed = {x["resource_arn_format"] for x in get_action_data("ec2", "CreateNetworkInterface")["ec2"]}
+        kinds = {arn.split(":")[5].split("/")[0] for arn in listed if arn != "*"}
+        assert kinds == {"network-interface", "subnet", "security-group"}
+        resources = json.dumps(stack.resolve([s["Resource"] for s in creates]))
+        for kind in kinds:
+            assert f":{kind}/" in resources, kind
 
     def test_kms_key_encrypts_the_model_and_both_roles_may_use_it(self, stack, bucket):
         key = kms.Key(stack, "ModelKey")

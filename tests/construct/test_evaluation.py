@@ -158,7 +158,9 @@ def circular_dependencies(stack: cdk.Stack) -> list[str]:
     return [match.message for match in matches if match.rule.id == "E3004"]
 
 
-@pytest.mark.parametrize("guarded", ["throughput", "its model", "the evaluation", "a construct holding the throughput"])
+@pytest.mark.parametrize(
+    "guarded", ["throughput", "its model", "the evaluation", "its job", "a construct holding the throughput"]
+)
 def test_guarding_what_the_gate_waits_for_is_refused_as_cfn_lint_finds_it_a_cycle(guarded) -> None:
     def build() -> tuple[cdk.Stack, ModelEvaluation, IConstruct]:
         stack = cdk.Stack(cdk.App(), "Stack", env=ENV)
@@ -172,6 +174,7 @@ def test_guarding_what_the_gate_waits_for_is_refused_as_cfn_lint_finds_it_a_cycl
             "throughput": throughput,
             "its model": model,
             "the evaluation": made,
+            "its job": made.resource,
             "a construct holding the throughput": serving,
         }
         return stack, made, chosen[guarded]
@@ -439,6 +442,21 @@ def test_an_encrypted_model_evaluated_through_its_throughput_is_decrypted_by_the
     assert decrypts == [key_arn]
 
 
+def test_an_encrypted_baseline_is_decrypted_by_the_service_role_too(stack, bucket) -> None:
+    """The baseline job runs with the same service role and invokes the baseline model: the same guide's sentence
+    holds for it, or the baseline job fails after the evaluated model's job was paid for."""
+    key = kms.Key(stack, "BaselineKey", enable_key_rotation=True)
+    earlier = custom_model(stack, bucket, "Earlier", kms_key=key)
+    evaluation(stack, bucket, baseline_model=earlier.add_provisioned_throughput("EarlierServed", model_units=1))
+    key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
+    decrypts = [
+        s["Resource"]
+        for s in role_statements(Template.from_stack(stack), "EvaluationServiceRole")
+        if s["Action"] == "kms:Decrypt"
+    ]
+    assert decrypts == [key_arn]
+
+
 def test_a_given_role_is_passed_and_no_role_is_made(stack, bucket) -> None:
     given_role = iam.Role.from_role_arn(stack, "Given", "arn:aws:iam::123456789012:role/bedrock-evaluations")
     made = evaluation(stack, bucket, role=given_role)
@@ -499,6 +517,16 @@ def test_a_requirement_no_score_can_pass_is_refused(stack, bucket) -> None:
         made.require("Builtin.Accuracy", at_least=0.9, at_most=0.1)
 
 
+def test_equal_bounds_are_a_requirement_one_score_passes(stack, bucket) -> None:
+    """ "at least" and "at most" both include their bound: at_least == at_most asks for exactly that score."""
+    evaluation(stack, bucket).require("Builtin.Accuracy", at_least=1.0, at_most=1.0)
+    (gate,) = resources_of_type(Template.from_stack(stack), GATE).values()
+    assert gate["Properties"]["requirements"] == [
+        {"metricName": "Builtin.Accuracy", "atLeast": "1.0"},
+        {"metricName": "Builtin.Accuracy", "atMost": "1.0"},
+    ]
+
+
 def test_two_datasets_of_one_name_are_refused_and_nothing_is_made(stack, bucket) -> None:
     # The gate keys its scores by dataset name, and a requirement names one dataset.
     with pytest.raises(ValueError, match=r"^datasets: 'Builtin.BoolQ' given twice; each dataset of an evaluation"):
@@ -520,6 +548,33 @@ def test_scores_that_would_not_fit_the_response_are_refused_at_synth(stack, buck
     ]
     with pytest.raises(ValueError, match="over CloudFormation's 4096-byte custom resource response"):
         evaluation(stack, bucket, datasets=many, baseline_model="amazon.nova-micro-v1:0")
+
+
+@pytest.mark.parametrize("baseline", [None, "amazon.nova-micro-v1:0"], ids=["alone", "with-a-baseline"])
+def test_a_baseline_doubles_the_scores_the_response_must_hold(stack, bucket, baseline) -> None:
+    """The gate answers a score per dataset, metric and job. 5 datasets of 63-character names (botocore's
+    EvaluationDatasetName maximum) and 4 judge metrics are 20 scores of over 90 bytes each (the dataset's name and the
+    metric's in the attribute's name, and the score): about 2,000 bytes for one job, which fit CloudFormation's 4096
+    with the response's other fields, and 4,000 bytes for two, which do not."""
+    assert contract.service_model().shape_for("EvaluationDatasetName").metadata["max"] == 63
+    metrics = ["Builtin.Correctness", "Builtin.Completeness", "Builtin.Faithfulness", "Builtin.Helpfulness"]
+    datasets = [
+        EvaluationDataset.from_s3(
+            f"{index}" + "d" * 62,
+            S3Data.from_bucket(bucket, f"{index}.jsonl"),
+            task_type="Generation",
+            metric_names=metrics,
+        )
+        for index in range(5)
+    ]
+    judge = "anthropic.claude-3-haiku-20240307-v1:0"
+    if baseline is None:
+        evaluation(stack, bucket, datasets=datasets, evaluator_model=judge)
+        assert len(resources_of_type(Template.from_stack(stack), JOB)) == 1
+    else:
+        with pytest.raises(ValueError, match="over CloudFormation's 4096-byte custom resource response"):
+            evaluation(stack, bucket, datasets=datasets, evaluator_model=judge, baseline_model=baseline)
+        assert stack.node.try_find_child("Evaluation") is None
 
 
 @given(threshold=st.floats(allow_nan=True, allow_infinity=True))

@@ -219,12 +219,18 @@ def test_a_function_of_the_stack_with_too_large_an_environment_fails_at_synth():
         app.synth()
 
 
-def test_the_single_function_provider_refuses_properties_too_large_to_poll():
+@pytest.mark.parametrize("provider_stack", ["Platform", "Providers"], ids=["its-own-stack", "another-stack"])
+def test_the_single_function_provider_refuses_properties_too_large_to_poll(provider_stack):
+    """Each request it polls is a target's Input, at most 8192 characters (botocore's TargetInput), checked only by
+    AWS: a model of a stack that uses another stack's provider is polled as that stack's own are."""
+    assert botocore.session.get_session().get_service_model("events").shape_for("TargetInput").metadata["max"] == 8192
     app = cdk.App()
     stack = cdk.Stack(app, "Platform")
-    CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION)
+    provider_home = stack if provider_stack == "Platform" else cdk.Stack(app, provider_stack)
+    provider = CustomizationProvider.of(provider_home, kind=ProviderKind.SINGLE_FUNCTION)
     bucket = s3.Bucket.from_bucket_name(stack, "Data", "training-data")
-    custom_model(stack, bucket, job_tags={f"tag-{i:03d}": "v" * 200 for i in range(30)})
+    # 30 tags of 200 characters: the request alone is over 8192 characters.
+    custom_model(stack, bucket, job_tags={f"tag-{i:03d}": "v" * 200 for i in range(30)}, provider=provider)
     with pytest.raises(RuntimeError, match=r"ERROR Model\w+: its properties would make a polling request") as raised:
         app.synth()
     assert "use the Provider framework" in str(raised.value)
