@@ -427,27 +427,16 @@ def test_a_key_made_in_the_app_lets_bedrock_use_it_for_evaluation_jobs(stack, bu
     assert documented in statements and describing in statements
 
 
-def test_an_encrypted_model_evaluated_through_its_throughput_is_decrypted_by_the_service_role(stack, bucket) -> None:
+@pytest.mark.parametrize("encrypted", ["model", "baseline_model"])
+def test_an_encrypted_model_evaluated_through_its_throughput_is_decrypted_by_the_service_role(
+    stack, bucket, encrypted
+) -> None:
     """automatic-service-roles.html: "To use a model encrypted with customer managed key KMS key, you must add the
-    required IAM actions and resources to the IAM service role policy"."""
+    required IAM actions and resources to the IAM service role policy". The baseline job runs with the same role:
+    without the baseline's key, it fails after the evaluated model's job was paid for."""
     key = kms.Key(stack, "ModelKey", enable_key_rotation=True)
     model = custom_model(stack, bucket, "Trained", kms_key=key)
-    evaluation(stack, bucket, model=model.add_provisioned_throughput("Served", model_units=1))
-    key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
-    decrypts = [
-        s["Resource"]
-        for s in role_statements(Template.from_stack(stack), "EvaluationServiceRole")
-        if s["Action"] == "kms:Decrypt"
-    ]
-    assert decrypts == [key_arn]
-
-
-def test_an_encrypted_baseline_is_decrypted_by_the_service_role_too(stack, bucket) -> None:
-    """The baseline job runs with the same service role and invokes the baseline model: the same guide's sentence
-    holds for it, or the baseline job fails after the evaluated model's job was paid for."""
-    key = kms.Key(stack, "BaselineKey", enable_key_rotation=True)
-    earlier = custom_model(stack, bucket, "Earlier", kms_key=key)
-    evaluation(stack, bucket, baseline_model=earlier.add_provisioned_throughput("EarlierServed", model_units=1))
+    evaluation(stack, bucket, **{encrypted: model.add_provisioned_throughput("Served", model_units=1)})
     key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
     decrypts = [
         s["Resource"]
