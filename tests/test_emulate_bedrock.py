@@ -430,9 +430,11 @@ def test_a_port_in_use_is_refused_with_exit_code_2():
     assert result.stdout == ""
 
 
-def test_without_moto_it_says_which_extra_to_install():
+@pytest.mark.parametrize("command", ["emulate-bedrock", "rehearse"])
+def test_without_moto_it_says_which_extra_to_install(command):
+    """Bad usage (exit 2), not a success a CI step would pass on without rehearsing anything."""
     code = "import sys; sys.modules['moto'] = None; from cdk_bedrock_customization.cli import main; "
-    code += "sys.exit(main(['emulate-bedrock']))"
+    code += f"sys.exit(main([{command!r}]))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "pip install 'cdk-bedrock-customization[rehearse]'" in result.stderr

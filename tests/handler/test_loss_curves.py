@@ -206,6 +206,19 @@ def test_without_validation_metrics_only_the_training_curve_is_drawn(bedrock, s3
     look_at(plotted.path, validation=False)
 
 
+def test_a_job_named_by_two_rows_is_drawn_once(bedrock, s3, tmp_path):
+    """A job and its result reader (Custom::BedrockModelCustomizationJobResult) name the same job: status --plot hands
+    both rows over, and the job gets one picture and one line."""
+    described = trained_job(bedrock, validation=False)
+    put(s3, job_folder(described) + TRAINING, training_metrics().text)
+    job = loss_curves.Job.described(described)
+
+    plotted = loss_curves.plot_jobs(s3, [job, job], tmp_path)
+
+    assert [drawn.path for drawn in plotted] == [tmp_path / f"{described['jobName']}.png"]
+    assert list(tmp_path.iterdir()) == [tmp_path / f"{described['jobName']}.png"]
+
+
 def test_a_job_without_metrics_yet_gets_no_picture(bedrock, s3, tmp_path):
     event = CloudFormationEvents(STACK).create(fine_tuning_properties(), "Model")
     arn = index.on_event(event)["PhysicalResourceId"]

@@ -423,6 +423,7 @@ def test_a_stack_without_model_resources_says_so():
         (timedelta(minutes=1), "1m00s"),
         (timedelta(hours=1, seconds=59), "1h00m"),
         (timedelta(hours=23, minutes=59, seconds=59), "23h59m"),
+        (timedelta(days=1, hours=4, minutes=9), "1d04h"),
         (timedelta(days=3, hours=1), "3d01h"),
     ],
 )
@@ -654,6 +655,20 @@ def test_the_watching_command_stops_on_ctrl_c(bedrock, cloudformation, one_job, 
     assert "refreshing every 30 s; Ctrl-C to stop" in capsys.readouterr().out
 
 
+def test_the_command_line_passes_its_options_on(monkeypatch, tmp_path):
+    called: list[tuple[str, tuple[Any, ...]]] = []
+    monkeypatch.setattr(cli, "status_command", lambda *args: called.append(("status", args)) or 0)
+    monkeypatch.setattr(cli, "plot_command", lambda *args: called.append(("plot", args)) or 0)
+
+    cli.main(["status", STACK, "--watch", "--interval", "7", "--plot", str(tmp_path), "--region", "eu-west-1"])
+    cli.main(["plot", JOB_ARN, "--out", str(tmp_path), "--region", "eu-west-1", "--profile", "ops"])
+
+    assert called == [
+        ("status", (STACK, True, 7.0, str(tmp_path), "eu-west-1", None)),
+        ("plot", (JOB_ARN, str(tmp_path), "eu-west-1", "ops")),
+    ]
+
+
 @pytest.mark.parametrize("interval", ["0", "-5", "3601", "soon"])
 def test_an_interval_out_of_range_is_bad_usage(interval, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -699,15 +714,16 @@ def test_a_job_that_cannot_be_read_is_not_settled_and_the_command_exits_1(
     assert "    ! GetModelCustomizationJob: ResourceNotFoundException: " in out
 
 
+@pytest.mark.parametrize("resource_status", ["CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"])
 @pytest.mark.parametrize("resource_type", ["AWS::CloudFormation::Stack", "AWS::Lambda::Function"])
 def test_watch_goes_on_while_another_resource_of_the_stack_is_in_progress(
-    bedrock, cloudformation, clients, one_job, resource_type
+    bedrock, cloudformation, clients, one_job, resource_type, resource_status
 ):
     """A nested stack that holds models (ListStackResources lists its own resources only), or the provider's function
-    that the models are made after: the deployment goes on, and so does the watch."""
+    that the models are made after, being made or updated: the deployment goes on, and so does the watch."""
     arn, _ = one_job
     bedrock.set_job_status(arn, "Completed")
-    deploying = Resource("Models", resource_type, "", "CREATE_IN_PROGRESS")
+    deploying = Resource("Models", resource_type, "", resource_status)
     cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn), deploying])
     cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, arn)])
     slept: list[float] = []
@@ -913,6 +929,30 @@ JOB_ARN = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon
 
 
 @pytest.mark.parametrize(
+    ("members", "read_at", "elapsed"),
+    [
+        # The API reference: endTime is when the job ended, lastModifiedTime when it was last modified (later, here).
+        (
+            {"status": "Completed", "endTime": NOW + timedelta(hours=2), "lastModifiedTime": NOW + timedelta(hours=5)},
+            NOW + timedelta(days=1),
+            timedelta(hours=2),
+        ),
+        # Read by a clock a little behind Bedrock's: no time has passed, not a negative time.
+        ({"status": "InProgress"}, NOW - timedelta(seconds=3), timedelta(0)),
+    ],
+    ids=["ended", "just-created"],
+)
+def test_a_jobs_elapsed_time_runs_from_its_creation_to_its_end(cloudformation, members, read_at, elapsed):
+    bedrock = boto3.client("bedrock", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubbed = Stubber(bedrock)
+    stubbed.add_response("get_model_customization_job", stubbed_job("InProgress") | members, {"jobIdentifier": JOB_ARN})
+    cloudformation.expect_listing([Resource("Model", kinds.JOB.resource_type, JOB_ARN)])
+    with stubbed:
+        (row,) = status.read_stack(status.Clients(cloudformation.client, bedrock, None), STACK, lambda: read_at).rows
+    assert row.elapsed == elapsed
+
+
+@pytest.mark.parametrize(
     ("code", "http_status"),
     [("ThrottlingException", 429), ("InternalServerException", 500), ("ServiceUnavailableException", 503)],
 )
@@ -1023,9 +1063,10 @@ def command_with(monkeypatch: pytest.MonkeyPatch, bedrock: Any, s3: Any = None) 
     monkeypatch.setattr(status, "make_clients", lambda region=None, profile=None: clients)
 
 
-def test_the_command_exits_1_when_a_jobs_read_was_throttled(monkeypatch, capsys):
+@pytest.mark.parametrize("plot", [False, True], ids=["table", "plot"])
+def test_the_command_exits_1_when_a_jobs_read_was_throttled(monkeypatch, capsys, tmp_path, plot):
     """Throttled (ThrottlingException, botocore.retries.standard's throttling code): the job's state is not known, which
-    the command's documented exit 1 covers (a CI step must not pass on it)."""
+    the command's documented exit 1 covers (a CI step must not pass on it); --plot says the job is not plotted."""
     bedrock = boto3.client("bedrock", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     stubbed = Stubber(bedrock)
     stubbed.add_client_error(
@@ -1033,8 +1074,10 @@ def test_the_command_exits_1_when_a_jobs_read_was_throttled(monkeypatch, capsys)
     )
     command_with(monkeypatch, bedrock)
     with stubbed:
-        assert cli.main(["status", STACK]) == 1
-    assert "    ! GetModelCustomizationJob: ThrottlingException: Rate exceeded\n" in capsys.readouterr().out
+        assert cli.main(["status", STACK, *(["--plot", str(tmp_path)] if plot else [])]) == 1
+    out = capsys.readouterr().out
+    assert "    ! GetModelCustomizationJob: ThrottlingException: Rate exceeded\n" in out
+    assert (f"{STACK}: Model: not plotted, its job could not be read: " in out) is plot
 
 
 def test_the_command_exits_1_when_a_jobs_metrics_cannot_be_read_for_its_plot(monkeypatch, capsys, tmp_path):
