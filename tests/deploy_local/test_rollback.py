@@ -778,17 +778,20 @@ def test_numbers_and_booleans_reach_the_service_token_as_strings(play, tmp_path)
     assert (sent["Flag"], sent["Off"], sent["N"], sent["Nested"]) == ("true", "false", "14", {"L": ["7", "true"]})
 
 
-def test_a_failed_create_answered_on_the_response_url_without_an_id_keeps_an_id_made_up():
+@pytest.mark.parametrize("answered", [True, False], ids=["failed", "never-answered"])
+def test_a_create_failed_or_never_answered_on_the_response_url_keeps_an_id_made_up(answered):
     """The ResponseURL path (a real function's PUT), not the stand-in shortcut: a FAILED Create without a
-    PhysicalResourceId still leaves CloudFormation an id it made up, which its rollback sends a Delete
+    PhysicalResourceId, or one never answered within CloudFormation's hour (ServiceTimeout's default and maximum),
+    still leaves CloudFormation an id it made up, which its rollback sends a Delete
     (aws-cloudformation/cloudformation-coverage-roadmap#1814, as the stand-in path already plays it)."""
     clock = VirtualClock()
     endpoint = ResponseEndpoint(clock)
 
     def invoke(_arn, event):
-        url = urlsplit(event["ResponseURL"])
-        body = {"Status": "FAILED", "Reason": "broke", "RequestId": event["RequestId"]}
-        endpoint.deliver(f"{url.path}?{url.query}", json.dumps(body).encode())
+        if answered:
+            url = urlsplit(event["ResponseURL"])
+            body = {"Status": "FAILED", "Reason": "broke", "RequestId": event["RequestId"]}
+            endpoint.deliver(f"{url.path}?{url.query}", json.dumps(body).encode())
 
     requests = CustomResourceRequests(ENV, clock, endpoint, invoke)
     try:
@@ -797,8 +800,26 @@ def test_a_failed_create_answered_on_the_response_url_without_an_id_keeps_an_id_
                 "Create", "A", "Custom::Thing", {"ServiceToken": "arn:aws:lambda:us-east-1:1:function:F"}, None, None
             )
         assert failed.value.physical_id and failed.value.physical_id.startswith(f"{ENV.stack_name}-A-")
+        assert clock.now() == (0 if answered else 3600)
     finally:
         endpoint.close()
+
+
+def test_a_custom_resource_whose_service_token_changes_fails_its_update_before_any_request(play, tmp_path):
+    """AWS::CloudFormation::CustomResource, ServiceToken: "Update requires: Updates are not supported"; CloudFormation
+    fails the update with "Modifying service token is not allowed." and rolls it back."""
+    stand_in = StandIn()
+    stack = play(stand_in)
+    assert stack.deploy(template(A=custom("1")), tmp_path).succeeded
+    moved = _with("1", ServiceToken="arn:aws:lambda:us-east-1:111122223333:function:Elsewhere")
+
+    outcome = stack.deploy(template(A=moved), tmp_path)
+
+    assert (outcome.status, outcome.reason) == (
+        "UPDATE_ROLLBACK_COMPLETE",
+        "A: Modifying service token is not allowed.",
+    )
+    assert stand_in.sent(1) == []
 
 
 # --- DeletionPolicy (CloudFormation "DeletionPolicy attribute") -------------------------------------------------
