@@ -8,6 +8,7 @@ import ssl
 from pathlib import Path
 from typing import Any
 
+import cfnlint.template
 import pytest
 from cdk_bedrock_customization.rehearsal.resources import plausible
 from cdk_bedrock_customization.rehearsal.response_endpoint import ResponseEndpoint
@@ -70,6 +71,96 @@ def test_parameter_types_allowed_values_and_lists() -> None:
         Template(body, {"Stage": "test"})
     with pytest.raises(TemplateError, match="'Epochs' must be a number"):
         Template(body, {"Epochs": "many"})
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "refusal"),
+    [
+        ({"Type": "Number", "MinValue": 1, "MaxValue": 5}, "0", "must be a number not less than 1"),
+        ({"Type": "Number", "MinValue": 1, "MaxValue": 5}, "5.5", "must be a number not greater than 5"),
+        ({"Type": "String", "MinLength": 2, "MaxLength": 3}, "a", "must contain at least 2 characters"),
+        ({"Type": "String", "MinLength": 2, "MaxLength": 3}, "abcd", "must contain at most 3 characters"),
+    ],
+)
+def test_a_parameter_out_of_its_min_and_max_is_refused_naming_it(parameter, value, refusal) -> None:
+    """The template's Parameters: MinValue and MaxValue bound a Number, MinLength and MaxLength a String's
+    characters, both ends included; CloudFormation refuses the operation otherwise."""
+    body = {"Parameters": {"Knob": parameter}, "Resources": {}}
+    with pytest.raises(TemplateError, match=f"^Parameter 'Knob' {refusal}$"):
+        Template(body, {"Knob": value})
+    for within in ("1", "5") if parameter["Type"] == "Number" else ("ab", "abc"):
+        assert resolver(Template(body, {"Knob": within})).resolve({"Ref": "Knob"}) == within
+
+
+INTRINSICS = {
+    "Parameters": {
+        "Stage": {"Type": "String", "AllowedValues": ["dev", "prod"], "Default": "prod"},
+        "Names": {"Type": "CommaDelimitedList", "Default": "a, b ,c"},
+    },
+    "Conditions": {
+        "IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]},
+        "IsDev": {"Fn::Not": [{"Condition": "IsProd"}]},
+    },
+    "Resources": {"Db": {"Type": "AWS::RDS::DBInstance"}, "Gated": {"Type": "AWS::SNS::Topic", "Condition": "IsDev"}},
+    "Outputs": {"OnlyDev": {"Value": "x", "Condition": "IsDev", "Export": {"Name": "only-dev"}}},
+}
+
+
+def resolved(value: Any, parameters: dict[str, str] | None = None) -> Any:
+    attributes = {"Arn": "arn:db", "Endpoint.Address": "db.example.com"}
+    return Resolver(Template(INTRINSICS, parameters), ENV, lambda _id: attributes, lambda lid: f"{lid}-id").resolve(
+        value
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "stage", "expected"),
+    [
+        # Fn::If: one value if the condition is true, the other if false; Fn::Not negates.
+        ({"Fn::If": ["IsProd", "yes", "no"]}, "prod", "yes"),
+        ({"Fn::If": ["IsProd", "yes", "no"]}, "dev", "no"),
+        ({"Fn::If": ["IsDev", "yes", "no"]}, "prod", "no"),
+        ({"Fn::Not": [{"Fn::Equals": ["a", "b"]}]}, "prod", True),
+        # Fn::Sub: a variable map's values may be intrinsics; ${Resource.Attribute} is Fn::GetAtt, ${Resource} Ref;
+        # "${!Literal}" is written as ${Literal}.
+        ({"Fn::Sub": ["${R}-x", {"R": {"Ref": "AWS::Region"}}]}, "prod", "us-east-1-x"),
+        ({"Fn::Sub": "${Db.Arn}|${Db}"}, "prod", "arn:db|Db-id"),
+        ({"Fn::Sub": "${!Literal}-${AWS::Region}"}, "prod", "${Literal}-us-east-1"),
+        # Fn::GetAtt's short form splits at the first dot: attribute names may have dots.
+        ({"Fn::GetAtt": "Db.Endpoint.Address"}, "prod", "db.example.com"),
+        # Fn::Select is zero-based; a CommaDelimitedList's members are trimmed.
+        ({"Fn::Select": ["1", ["a", "b", "c"]]}, "prod", "b"),
+        ({"Fn::Split": ["|", "a|b|c"]}, "prod", ["a", "b", "c"]),
+        ({"Ref": "Names"}, "prod", ["a", "b", "c"]),
+        # AWS::NoValue removes the property, or the list item, Fn::If returns it for.
+        ({"Gone": {"Fn::If": ["IsProd", {"Ref": "AWS::NoValue"}, "x"]}, "Kept": "1"}, "prod", {"Kept": "1"}),
+        (["a", {"Fn::If": ["IsProd", {"Ref": "AWS::NoValue"}, "x"]}], "prod", ["a"]),
+    ],
+)
+def test_intrinsic_functions_give_what_the_reference_says(value, stage, expected) -> None:
+    assert resolved(value, {"Stage": stage}) == expected
+
+
+def test_a_resource_and_an_output_whose_condition_is_false_are_left_out() -> None:
+    template = Template(INTRINSICS)
+    assert not template.included("Gated", ENV)
+    assert not template.output_included("OnlyDev", ENV)
+    assert template.export_names(resolver(template)) == {}
+
+
+def test_dependencies_are_those_cfn_lint_finds() -> None:
+    body = {
+        "Resources": {
+            "A": {"Type": "AWS::SNS::Topic"},
+            "B": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${A}-${!C}"}}},
+            "C": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "${A.TopicName}"}}},
+            "D": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::GetAtt": "C.TopicName"}}},
+        }
+    }
+    graph = cfnlint.template.Template("t.json", body, ["us-east-1"]).graph.graph
+    template = Template(body)
+    for logical_id in body["Resources"]:
+        assert template.dependencies(logical_id) == {target for _, target in graph.out_edges(logical_id)}, logical_id
 
 
 def test_exports_are_resolved_outputs_with_an_export_name() -> None:

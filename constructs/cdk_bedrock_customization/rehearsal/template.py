@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 NO_VALUE = object()  # AWS::NoValue: the property is removed
-_SUB_REFERENCE = re.compile(r"\$\{([^}!][^}]*)\}")
+# Fn::Sub's ${Name} and ${Resource.Attribute}, and ${!Literal}, which CloudFormation writes as ${Literal}.
+_SUB_REFERENCE = re.compile(r"\$\{(!?)([^}]*)\}")
 _LIST_PARAMETER = re.compile(r"CommaDelimitedList|List<.+>")
 
 
@@ -170,9 +171,18 @@ def _check_parameter(name: str, parameter: Mapping[str, Any], value: str) -> Non
         raise TemplateError(f"Parameter '{name}' must match pattern {pattern}")
     if parameter.get("Type") == "Number":
         try:
-            float(value)
+            number = float(value)
         except ValueError:
             raise TemplateError(f"Parameter '{name}' must be a number") from None
+        if "MinValue" in parameter and number < float(parameter["MinValue"]):
+            raise TemplateError(f"Parameter '{name}' must be a number not less than {parameter['MinValue']}")
+        if "MaxValue" in parameter and number > float(parameter["MaxValue"]):
+            raise TemplateError(f"Parameter '{name}' must be a number not greater than {parameter['MaxValue']}")
+    if parameter.get("Type", "String") == "String":
+        if "MinLength" in parameter and len(value) < int(parameter["MinLength"]):
+            raise TemplateError(f"Parameter '{name}' must contain at least {parameter['MinLength']} characters")
+        if "MaxLength" in parameter and len(value) > int(parameter["MaxLength"]):
+            raise TemplateError(f"Parameter '{name}' must contain at most {parameter['MaxLength']} characters")
 
 
 def _references(value: Any) -> set[str]:
@@ -187,7 +197,8 @@ def _references(value: Any) -> set[str]:
         return {target[0] if isinstance(target, list) else target.split(".", 1)[0]}
     if set(value) == {"Fn::Sub"}:
         text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
-        names = {match.split(".", 1)[0] for match in _SUB_REFERENCE.findall(text)} - set(variables)
+        found = _SUB_REFERENCE.findall(text)
+        names = {reference.split(".", 1)[0] for literal, reference in found if not literal} - set(variables)
         return names | _references(variables)
     return set().union(*(_references(item) for item in value.values())) if value else set()
 
@@ -272,7 +283,9 @@ class Resolver:
         values = {key: self.resolve(item) for key, item in variables.items()}
 
         def replace(match: re.Match[str]) -> str:
-            reference = match.group(1)
+            literal, reference = match.groups()
+            if literal:
+                return "${" + reference + "}"
             if reference in values:
                 return str(values[reference])
             if "." in reference and not reference.startswith("AWS::"):
