@@ -182,6 +182,20 @@ def test_the_stacks_events_come_in_pages_that_events_between_reads_do_not_shift(
         assert update_began - creating["Timestamp"] >= timedelta(hours=1)
 
 
+def test_events_that_fill_two_pages_exactly_are_all_read_and_no_empty_page_follows(tmp_path):
+    """99 handles make 200 events (2 each and the stack's 2): botocore's paginator (NextToken in, NextToken out)
+    reads two pages of 100, the second without a NextToken."""
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps(handles(99)))
+    with LocalCloud(write=lambda _line: None) as local:
+        client = index.cloudformation_client()
+        assert local.deploy_template(template, STACK).succeeded
+        pages = list(client.get_paginator("describe_stack_events").paginate(StackName=STACK))
+    assert [len(page["StackEvents"]) for page in pages] == [100, 100]
+    assert "NextToken" not in pages[-1]
+    assert len({event["EventId"] for page in pages for event in page["StackEvents"]}) == 200
+
+
 def test_the_local_cloudformation_client_leaves_boto3s_default_session_unmade(monkeypatch):
     """Made for each handler invocation: boto3's default session would be made once for the whole process, with the
     rehearsal's credentials (issue 16: no process-wide state changes per invocation)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import cfnlint.template
 import pytest
+from cdk_bedrock_customization.rehearsal.dependency_walk import dependencies_among, dependents_among
 from cdk_bedrock_customization.rehearsal.resources import plausible
 from cdk_bedrock_customization.rehearsal.response_endpoint import ResponseEndpoint
 from cdk_bedrock_customization.rehearsal.template import Environment, Resolver, Template, TemplateError, load_template
@@ -161,6 +162,20 @@ def test_dependencies_are_those_cfn_lint_finds() -> None:
     template = Template(body)
     for logical_id in body["Resources"]:
         assert template.dependencies(logical_id) == {target for _, target in graph.out_edges(logical_id)}, logical_id
+
+
+def test_the_order_holds_through_a_resource_not_in_the_walk() -> None:
+    """CloudFormation makes a resource after what it depends on (DependsOn, Ref, Fn::GetAtt) and deletes it before:
+    C depends on A through B, so C waits for A though B is not worked on (an update rollback's untouched resource)."""
+    body = {
+        "Resources": {
+            "A": {"Type": "AWS::SNS::Topic"},
+            "B": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "A"}}},
+            "C": {"Type": "AWS::SNS::Topic", "DependsOn": "B"},
+        }
+    }
+    assert dependencies_among(Template(body), ["A", "C"])("C") == {"A"}
+    assert dependents_among(Template(body), ["A", "C"])("A") == {"C"}
 
 
 def test_exports_are_resolved_outputs_with_an_export_name() -> None:
