@@ -199,6 +199,19 @@ def test_an_update_to_a_new_prefix_deletes_the_old_one_when_not_retained_and_kee
     }
 
 
+def test_an_update_to_the_same_destination_does_not_empty_it_first(assembly):
+    """aws-cdk's bucket-deployment handler removes the old destination only when it moved (old_s3_dest != s3_dest):
+    without Prune, an object the source does not have stays."""
+    place = Place("us-east-1", [assembly])
+    settings = props(RetainOnDelete=False, Prune=False)
+    physical_id, _ = bucket_deployments.apply("Create", settings, None, None, place)
+    put("llama/extra.bin")
+
+    bucket_deployments.apply("Update", settings, settings, physical_id, place)
+
+    assert objects() == {**MODEL, "llama/extra.bin": b"old"}
+
+
 def test_an_update_to_a_new_bucket_leaves_the_old_one_when_retained(assembly):
     place = Place("us-east-1", [assembly])
     physical_id, _ = bucket_deployments.apply("Create", props(), None, None, place)
@@ -245,14 +258,19 @@ def test_a_delete_not_retained_deletes_the_objects_under_the_prefix(assembly):
     assert objects() == {"llama-v2/config.json": b"old"}
 
 
-def test_a_delete_not_retained_keeps_the_objects_of_a_prefix_the_bucket_says_a_deployment_owns(assembly):
-    owned = [{"Key": "aws-cdk:cr-owned:llama/:8974ddcf", "Value": "true"}]
+@pytest.mark.parametrize(("owned_prefix", "kept"), [("llama/", MODEL), ("mistral/", {})], ids=["this", "another"])
+def test_a_delete_not_retained_keeps_the_objects_of_a_prefix_the_bucket_says_a_deployment_owns(
+    assembly, owned_prefix, kept
+):
+    """aws-cdk's bucket-deployment handler (bucket_owned): the tag "aws-cdk:cr-owned:<prefix>" keeps that prefix's
+    objects; one of another prefix does not keep this one's."""
+    owned = [{"Key": f"aws-cdk:cr-owned:{owned_prefix}:8974ddcf", "Value": "true"}]
     place = Place("us-east-1", [assembly], lambda _bucket: owned)
     physical_id, _ = bucket_deployments.apply("Create", props(RetainOnDelete=False), None, None, place)
 
     bucket_deployments.apply("Delete", props(RetainOnDelete=False), None, physical_id, place)
 
-    assert objects() == MODEL
+    assert objects() == kept
 
 
 # --- other sources, and what fails -----------------------------------------------------------------------------

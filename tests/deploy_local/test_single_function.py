@@ -12,9 +12,12 @@ from typing import Any
 
 import boto3
 import pytest
+from bedrock_custom_resource.environment import INTERVAL_VARIABLE, RULE_PREFIX_VARIABLE, TOTAL_TIMEOUT_VARIABLE
 from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_TEMPLATE, EXAMPLE_TEMPLATE_PARAMETERS, report
 from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
 from cdk_bedrock_customization.rehearsal.cloud import REGION, LocalCloud
+from cdk_bedrock_customization.rehearsal.lambda_environment import invocation_environment
+from cdk_bedrock_customization.rehearsal.single_function import Function, SingleFunctionRuntime, rate_seconds
 from cdk_bedrock_customization.rehearsal.template import TemplateError
 
 from .rehearsal_support import (
@@ -207,3 +210,34 @@ def test_a_template_importing_an_export_that_does_not_exist_fails_and_rolls_back
         assert outcome.reason == f"SupportAssistant: No export named {SERVICE_TOKEN_EXPORT} found"
         assert outcome.deleted == ["ServiceRole"]
         assert local.bedrock.jobs() == []
+
+
+@pytest.mark.parametrize(
+    ("expression", "seconds"),
+    [("rate(1 minute)", 60), ("rate(2 minutes)", 120), ("rate(1 hour)", 3600), ("rate(3 days)", 259200)],
+)
+def test_a_polling_rules_rate_is_played_in_its_unit(expression, seconds):
+    """crhelper's polling rule is "rate(N minutes)"; EventBridge fires a rate expression every value times its unit."""
+    assert rate_seconds(expression) == seconds
+
+
+def test_a_changed_environment_gets_a_new_execution_environment(moto_aws):
+    """Lambda runs a function whose configuration changed in new execution environments: the provider, which reads
+    its polling interval and total timeout from the environment when it is made, is made again."""
+    runtime = SingleFunctionRuntime(REGION, ca_file="")
+    function = Function("fn", f"arn:aws:lambda:{REGION}:111122223333:function:fn", "python3.12", 900, 128)
+
+    def provider(interval: int, total: int) -> Any:
+        variables = {
+            INTERVAL_VARIABLE: str(interval),
+            TOTAL_TIMEOUT_VARIABLE: str(total),
+            RULE_PREFIX_VARIABLE: "x",
+            "AWS_REGION": REGION,
+        }
+        with invocation_environment(variables):
+            return runtime._provider(function, variables)
+
+    first = provider(1, 3600)
+    assert provider(1, 3600) is first
+    second = provider(2, 7200)
+    assert second is not first and second.total_timeout == 7200.0
