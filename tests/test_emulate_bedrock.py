@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore.session
 import pytest
 from bedrock_custom_resource import contract, index, notifier
 from botocore.exceptions import ClientError
 from cdk_bedrock_customization import cli
+from cdk_bedrock_customization.emulation import bedrock_emulator
 from cdk_bedrock_customization.emulation.bedrock_emulator import BedrockEmulator, RealClock, operation_of
 from cdk_bedrock_customization.emulation.http_emulator import serving
 from moto import mock_aws
@@ -84,6 +86,23 @@ def emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     clock, events = ManualClock(), []
     with mock_aws(), serving(0, JOB_SECONDS, events.append, ["broken"], clock) as (url, emulator):
         yield Emulator(url, emulator, clock, events)
+
+
+def test_a_fault_of_the_emulator_is_an_internal_server_exception_with_the_models_status(emulated, monkeypatch):
+    """botocore's model: InternalServerException is HTTP 500, which the SDKs' standard retry mode retries (a 400 it
+    would not)."""
+    model = botocore.session.get_session().get_service_model("bedrock")
+    expected = model.shape_for("InternalServerException").metadata["error"]["httpStatusCode"]
+    assert expected == 500
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bedrock_emulator, "serve", broken)
+    with pytest.raises(ClientError) as caught:
+        emulated.client(retries={"mode": "standard", "total_max_attempts": 1}).list_custom_models()
+    assert caught.value.response["Error"]["Code"] == "InternalServerException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == expected
 
 
 def job_request(name: str = "support-job", **overrides: Any) -> dict[str, Any]:

@@ -365,8 +365,10 @@ def test_the_list_filters_by_creation_time(bedrock, west, trained):
     assert west.list_model_copy_jobs(creationTimeBefore=earlier)[member] == []
 
 
-def test_the_list_is_paged(bedrock, west, trained):
-    for index in range(5):
+@pytest.mark.parametrize(("count", "expected_pages"), [(5, 3), (4, 2)])
+def test_the_list_is_paged(bedrock, west, trained, count, expected_pages):
+    """A nextToken only while results remain: 4 results in pages of 2 end with the second page, no token on it."""
+    for index in range(count):
         start_copy(west, trained, f"copy-{index}")
     seen: list[str] = []
     request: dict[str, Any] = {"maxResults": 2, "sortOrder": "Ascending"}
@@ -378,8 +380,8 @@ def test_the_list_is_paged(bedrock, west, trained):
         if "nextToken" not in page:
             break
         request["nextToken"] = page["nextToken"]
-    assert pages == 3
-    assert seen == ["copy-0", "copy-1", "copy-2", "copy-3", "copy-4"]
+    assert pages == expected_pages
+    assert seen == ["copy-0", "copy-1", "copy-2", "copy-3", "copy-4"][:count]
     with pytest.raises(west.exceptions.ValidationException, match="pagination token"):
         west.list_model_copy_jobs(nextToken="not-a-token")
 
