@@ -17,7 +17,7 @@ from typing import Any
 
 NO_VALUE = object()  # AWS::NoValue: the property is removed
 # Fn::Sub's ${Name} and ${Resource.Attribute}, and ${!Literal}, which CloudFormation writes as ${Literal}.
-_SUB_REFERENCE = re.compile(r"\$\{(!?)([^}]*)\}")
+_SUB_REFERENCE = re.compile(r"\$\{(!?)([^}]+)\}")
 _LIST_PARAMETER = re.compile(r"CommaDelimitedList|List<.+>")
 
 
