@@ -73,16 +73,17 @@ def _stacks(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "cloud",
+    "outcomes",
     [
-        FakeCloud(create_ok=False),
-        FakeCloud(True, update_ok=False),
-        FakeCloud(True, template_ok=False),
-        FakeCloud(True, partial=True),
+        {"create_ok": False},
+        {"create_ok": True, "update_ok": False},
+        {"create_ok": True, "template_ok": False},
+        {"create_ok": True, "partial": True},
     ],
     ids=["create fails", "update fails", "template fails", "one of two stacks fails"],
 )
-def test_a_failed_step_exits_1_reports_failed_and_deletes(cloud, capsys):
+def test_a_failed_step_exits_1_reports_failed_and_deletes(outcomes, capsys):
+    cloud = FakeCloud(**outcomes)  # made per test: its steps' outcomes are used up as it deploys
     assert command.rehearse(STEPS, cloud, TEMPLATES) == 1
     out = capsys.readouterr().out
     assert "FAILED: Job failed" in out
