@@ -148,7 +148,7 @@ def test_the_command_gives_the_rehearsal_the_interval(monkeypatch, tmp_path):
         given.append(local.status_every)
         return 0
 
-    monkeypatch.setattr(command, "synthesize", lambda _app, outdir, _context=None: outdir)
+    monkeypatch.setattr(command, "synthesize", lambda _app, outdir, _context=None, **_printing: outdir)
     monkeypatch.setattr(command, "rehearse", rehearse_steps)
 
     assert command.main(["--app", "true", "--status-every", "7.5"]) == 0

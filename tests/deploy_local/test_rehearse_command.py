@@ -159,7 +159,7 @@ def test_a_numeric_option_takes_exactly_the_values_its_rule_allows(option: str, 
     rehearsed: list[Any] = []
     errors = io.StringIO()
     with (
-        mock.patch.object(command, "synthesize", lambda _app, outdir, _context=None: outdir),
+        mock.patch.object(command, "synthesize", lambda _app, outdir, _context=None, **_printing: outdir),
         mock.patch.object(command, "rehearse", lambda steps, local, templates=(): rehearsed.append(local) or 0),
         contextlib.redirect_stderr(errors),
     ):
@@ -191,7 +191,7 @@ def test_without_update_context_the_update_step_changes_only_the_examples_knobs(
     with its own context again."""
     contexts = []
 
-    def synthesize(app: str, outdir: Any, context: Any = None) -> Any:
+    def synthesize(app: str, outdir: Any, context: Any = None, **_printing: Any) -> Any:
         contexts.append(context)
         if len(contexts) == 2:
             raise SynthesisFailed("recorded")
@@ -296,6 +296,55 @@ def test_the_apps_warnings_are_printed_and_its_errors_fail_the_synthesis_as_cdk_
         synthesize(app, tmp_path / "failed")
 
 
+# ANNOTATED_APP with its annotations fixed: a warning always, and one more with the context "epochs".
+CONTEXT_WARNED_APP = ANNOTATED_APP.replace(
+    "(sys.argv[1])",
+    """(json.dumps({
+    "/Annotated/Provider": [{"type": "aws:cdk:warning", "data": "in every synth"}],
+    **({"/Annotated/Model": [{"type": "aws:cdk:warning", "data": "with epochs only"}]}
+       if "epochs" in json.loads(os.environ["CDK_CONTEXT_JSON"]) else {}),
+}))""",
+)
+
+
+def test_a_warning_of_both_synths_is_printed_once_and_the_updates_own_say_so(tmp_path, capsys, monkeypatch):
+    """cdk synth prints an app's warnings once a synth; the rehearsal synthesizes twice before it deploys, so a
+    warning of both would print twice, and one of the update context alone would not say where it comes from."""
+    (tmp_path / "warned.py").write_text(CONTEXT_WARNED_APP)
+    monkeypatch.setattr(command, "rehearse", lambda *_args: 0)
+    app = f"{sys.executable} {tmp_path / 'warned.py'}"
+
+    assert command.main(["--app", app, "--update-context", '{"epochs": 3}']) == 0
+    assert capsys.readouterr().err == (
+        "[Warning at /Annotated/Provider] in every synth\n[Warning at /Annotated/Model] with epochs only (update)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "wanted"),
+    [
+        (["--template", "t.yaml", "--parameter", "Bucket"], "--parameter takes NAME=VALUE: 'Bucket'"),
+        (
+            ["--template", "t.yaml", "--parameter", "Bucket=a", "--parameter", "Bucket=b"],
+            "--parameter Bucket given twice: 'a' and 'b'",
+        ),
+        (["--parameter", "Bucket=a"], "--parameter sets a plain template's parameters: give --template"),
+    ],
+    ids=["no-value", "twice", "no-template"],
+)
+def test_a_parameter_that_no_template_can_take_is_refused_by_name(given, wanted, capsys, monkeypatch):
+    """A name given twice is a mistake to name, not a NAME=VALUE one; and with your own app and no --template,
+    nothing takes a parameter (it was ignored)."""
+    synthesized = []
+    monkeypatch.setattr(command, "synthesize", lambda *args, **_printing: synthesized.append(args))
+    with pytest.raises(SystemExit) as refused:
+        command.main(["--app", "true", *given])
+
+    assert refused.value.code == 2
+    assert f"error: {wanted}\n" in capsys.readouterr().err
+    assert synthesized == []
+
+
 def test_an_app_that_defines_no_stack_ends_the_rehearsal_saying_so(tmp_path, capsys):
     """Nothing to deploy is a mistake in the app or --app (a rehearsal that reported nothing and exited 0 hid it)."""
     (tmp_path / "record.py").write_text(CONTEXT_RECORDER)
@@ -345,7 +394,7 @@ def test_only_the_default_app_beside_the_example_template_is_rehearsed_as_the_ex
     )
     synthesized: list[str] = []
 
-    def synthesize_nothing(app: str, *_: Any) -> Any:
+    def synthesize_nothing(app: str, *_: Any, **_printing: Any) -> Any:
         synthesized.append(app)
         raise SynthesisFailed(f"{app}: stopped here")
 

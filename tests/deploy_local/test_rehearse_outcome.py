@@ -114,7 +114,7 @@ TEMPLATE = str(REPO / "examples" / "cloudformation" / "fine-tuning-job.yaml")
 
 def test_each_option_reaches_the_rehearsal(monkeypatch):
     given: list[Any] = []
-    monkeypatch.setattr(command, "synthesize", lambda _app, outdir, _context=None: outdir)
+    monkeypatch.setattr(command, "synthesize", lambda _app, outdir, _context=None, **_printing: outdir)
     monkeypatch.setattr(command, "rehearse", lambda _steps, local, templates=(): given.append((local, templates)) or 0)
     code = command.main(
         [
@@ -152,7 +152,7 @@ def test_each_option_reaches_the_rehearsal(monkeypatch):
 
 def test_a_parameter_given_for_the_example_template_wins_over_its_default(monkeypatch):
     given: list[Any] = []
-    monkeypatch.setattr(command, "synthesize", lambda _app, outdir, _context=None: outdir)
+    monkeypatch.setattr(command, "synthesize", lambda _app, outdir, _context=None, **_printing: outdir)
     monkeypatch.setattr(command, "rehearse", lambda _steps, local, templates=(): given.append(templates) or 0)
     monkeypatch.setattr(command, "_is_example", lambda _app: True)
     assert command.main(["--parameter", "DataBucketName=mine"]) == 0

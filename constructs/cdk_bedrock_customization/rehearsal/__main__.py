@@ -71,10 +71,11 @@ class PlainTemplate:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    parameters = dict(item.split("=", 1) for item in args.parameter if "=" in item)
-    if len(parameters) != len(args.parameter):
-        parser.error("--parameter takes NAME=VALUE")
     example = _is_example(args.app)
+    try:
+        parameters = _parameters(args.parameter, templated=example or args.template is not None)
+    except ValueError as error:
+        parser.error(str(error))
     app = args.app or f"{sys.executable} {DEFAULT_APP}"
     # The example's knobs are not your app's: its update step changes only what you give.
     update_context = args.update_context if args.update_context is not None else EXAMPLE_UPDATE if example else {}
@@ -110,9 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     with tempfile.TemporaryDirectory(prefix="deploy-local-") as work:
         try:
+            printed: set[str] = set()  # each warning once: the update's own are those the create did not print
             steps = [
-                ("create", synthesize(app, Path(work) / "create")),
-                ("update", synthesize(app, Path(work) / "update", update_context)),
+                ("create", synthesize(app, Path(work) / "create", printed=printed)),
+                ("update", synthesize(app, Path(work) / "update", update_context, printed=printed, label=" (update)")),
             ]
         except SynthesisFailed as error:
             print(f"{parser.prog}: {error}", file=sys.stderr)
@@ -280,6 +282,22 @@ def _evaluation_scores(
             raise ValueError(f"{option} takes METRIC=VALUE, a number: {item!r}")
         scores.setdefault(model, {})[metric] = number
     return scores
+
+
+def _parameters(items: Sequence[str], *, templated: bool) -> dict[str, str]:
+    """The --parameter values by name: each NAME=VALUE, a name once, and only where a plain template is rehearsed
+    (the app's stacks take none here)."""
+    if items and not templated:
+        raise ValueError("--parameter sets a plain template's parameters: give --template")
+    parameters: dict[str, str] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals:
+            raise ValueError(f"--parameter takes NAME=VALUE: {item!r}")
+        if name in parameters:
+            raise ValueError(f"--parameter {name} given twice: {parameters[name]!r} and {value!r}")
+        parameters[name] = value
+    return parameters
 
 
 def _templates(paths: list[Path] | None, example: bool, parameters: Mapping[str, str]) -> list[PlainTemplate]:

@@ -60,9 +60,18 @@ class SynthesisFailed(RuntimeError):
     """The app command failed, or wrote no cloud assembly."""
 
 
-def synthesize(app: str, outdir: Path, context: Mapping[str, Any] | None = None) -> Path:
+def synthesize(
+    app: str,
+    outdir: Path,
+    context: Mapping[str, Any] | None = None,
+    *,
+    printed: set[str] | None = None,
+    label: str = "",
+) -> Path:
     """Run a CDK app command as the CDK CLI does (CDK_OUTDIR, CDK_CONTEXT_JSON), without an AWS account, from the
-    current directory: its project's context (project_context) with context over it."""
+    current directory: its project's context (project_context) with context over it. Its warnings and errors are
+    printed, as cdk synth prints them, but for those already in printed (which gets the others); label ends each
+    line."""
     merged = {**project_context(Path.cwd()), **(context or {})}
     env = dict(os.environ, CDK_OUTDIR=str(outdir), CDK_CONTEXT_JSON=json.dumps(merged))
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -72,8 +81,11 @@ def synthesize(app: str, outdir: Path, context: Mapping[str, Any] | None = None)
     if not (outdir / "manifest.json").is_file():
         raise SynthesisFailed(f"{app} wrote no cloud assembly to CDK_OUTDIR: give a CDK app's command (--app)")
     found = synth_annotations(outdir)
+    shown = set() if printed is None else printed
     for _level, line in found:
-        print(line, file=sys.stderr)
+        if line not in shown:
+            print(f"{line}{label}", file=sys.stderr)
+            shown.add(line)
     errors = [line for level, line in found if level == "Error"]
     if errors:
         raise SynthesisFailed(f"{app}: found errors, as cdk synth does:\n" + "\n".join(errors))
