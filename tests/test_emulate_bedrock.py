@@ -34,6 +34,7 @@ from cdk_bedrock_customization import cli
 from cdk_bedrock_customization.emulation import bedrock_emulator
 from cdk_bedrock_customization.emulation.bedrock_emulator import BedrockEmulator, RealClock, operation_of
 from cdk_bedrock_customization.emulation.http_emulator import serving
+from cdk_bedrock_customization.emulation.patches import Patches
 from moto import mock_aws
 
 from tests.handler.conftest import BASE_MODEL, ROLE_ARN, CloudFormationEvents, fine_tuning_properties
@@ -213,6 +214,11 @@ def test_imports_deployments_and_throughput_come_up_after_their_seconds(emulated
     emulated.at(120)
     assert bedrock.get_custom_model_deployment(customModelDeploymentIdentifier=deployment_arn)["status"] == "Active"
     assert bedrock.get_provisioned_model_throughput(provisionedModelId=throughput_arn)["status"] == "InService"
+    # botocore's model: UpdateProvisionedModelThroughput is a PATCH (the library's rename of a throughput).
+    assert contract.service_model().operation_model("UpdateProvisionedModelThroughput").http["method"] == "PATCH"
+    bedrock.update_provisioned_model_throughput(provisionedModelId=throughput_arn, desiredProvisionedModelName="new")
+    emulated.at(180)
+    assert bedrock.get_provisioned_model_throughput(provisionedModelId=throughput_arn)["provisionedModelName"] == "new"
     assert emulated.events == []  # Bedrock emits state change events for customization jobs only
 
 
@@ -323,6 +329,74 @@ def test_an_unsigned_request_and_an_unknown_path_are_refused(emulated):
     assert unknown.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
+def test_a_missing_custom_model_or_job_is_not_found_with_the_models_status(emulated):
+    """botocore's model: ResourceNotFoundException is HTTP 404, for the operations moto answers too (moto's is 400)."""
+    model = botocore.session.get_session().get_service_model("bedrock")
+    expected = model.shape_for("ResourceNotFoundException").metadata["error"]["httpStatusCode"]
+    assert expected == 404
+    bedrock = emulated.client()
+    model_arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0/abcdefghijkl"
+    for call in (
+        lambda: bedrock.get_custom_model(modelIdentifier=model_arn),
+        lambda: bedrock.delete_custom_model(modelIdentifier=model_arn),
+        lambda: bedrock.get_model_customization_job(jobIdentifier="no-such-job"),
+    ):
+        with pytest.raises(ClientError) as missing:
+            call()
+        assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == expected
+
+
+def test_a_head_answers_the_length_a_get_would(emulated):
+    """RFC 9110 8.6: a HEAD's Content-Length, if sent, is the length a GET would send; botocore's HeadObject
+    ContentLength is that header."""
+    s3 = emulated.client("s3")
+    s3.create_bucket(Bucket="head-bucket")
+    s3.put_object(Bucket="head-bucket", Key="ten", Body=b"0123456789")
+    assert s3.head_object(Bucket="head-bucket", Key="ten")["ContentLength"] == 10
+    assert s3.get_object(Bucket="head-bucket", Key="ten")["Body"].read() == b"0123456789"  # the connection goes on
+
+
+def test_serving_patches_moto_only_while_it_serves():
+    """The stand-in's compensations patch moto's classes in this process while it serves; afterwards moto, for
+    every other user of the process, is moto's own."""
+    from moto.bedrock.exceptions import ResourceNotFoundException
+    from moto.bedrock.models import BedrockBackend
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    def moto_as_it_is() -> tuple[Any, ...]:
+        return (
+            BotocoreStubber.__call__,
+            BedrockBackend._list_arns,
+            BedrockBackend.tag_resource,
+            ResourceNotFoundException.code,
+        )
+
+    before = moto_as_it_is()
+    with serving(0, JOB_SECONDS):
+        during = moto_as_it_is()
+    assert [a == b for a, b in zip(before, during, strict=True)] == [False] * 4
+    assert moto_as_it_is() == before
+
+
+def test_a_compensation_of_a_moto_attribute_that_is_gone_fails_loudly():
+    """unittest.mock's patch.object refuses a missing attribute (create=False): a compensation of a moto method
+    renamed in a later release must fail, not add an attribute nothing calls."""
+
+    class Moto:
+        kept = "moto's"
+
+    patches = Patches()
+    try:
+        with pytest.raises(AttributeError):
+            patches.setattr(Moto, "renamed", "the compensation")
+        patches.setattr(Moto, "kept", "the compensation")
+        assert Moto.kept == "the compensation"
+    finally:
+        patches.undo()
+    assert not hasattr(Moto, "renamed") and Moto.kept == "moto's"
+
+
 def test_every_operation_of_the_service_model_is_told_by_its_method_and_path():
     """Labels filled with a percent-encoded ARN, as botocore writes one into a path."""
     model = contract.service_model()
@@ -398,6 +472,10 @@ def test_the_command_prints_its_url_serves_emits_and_stops_on_sigterm():
         assert bedrock.get_custom_model(modelIdentifier=job["outputModelArn"])["modelName"] == "support-job-model"
         until(lambda: [d for d in events.details() if d["jobStatus"] == "Completed"], "the Completed event")
         assert emulator.stop(signal.SIGTERM) == 0
+        stderr = emulator.stderr()
+    # Its docstring: what the world does is logged to stderr (and nothing else is).
+    assert re.search(r"^emulate-bedrock: .*\bsupport-job\b.*\bCompleted\b", stderr, re.MULTILINE), stderr
+    assert all(line.startswith("emulate-bedrock: ") for line in stderr.splitlines()), stderr
     assert set(events.targets) == {"AWSEvents.PutEvents"}
     (entry,) = [e for e in events.entries if json.loads(e["Detail"])["jobStatus"] == "Completed"]
     assert (entry["Source"], entry["DetailType"], entry["Resources"]) == (

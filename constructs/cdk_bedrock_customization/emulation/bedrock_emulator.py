@@ -48,8 +48,8 @@ logger = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
 # The Region and service of a SigV4 request, from its credential scope.
 _SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
-# Headers the HTTP server writes itself.
-_SERVERS_OWN = {"content-length", "transfer-encoding", "connection", "date", "server"}
+# Headers the HTTP server writes itself (Content-Length too, but for a HEAD: see http_emulator).
+_SERVERS_OWN = {"transfer-encoding", "connection", "date", "server"}
 
 
 @dataclass(frozen=True)

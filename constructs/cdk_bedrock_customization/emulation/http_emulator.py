@@ -50,10 +50,13 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         answer = self.server.emulator.answer(self.command, self.path, dict(self.headers.items()), body)
+        headers = {name: value for name, value in answer.headers.items() if name.lower() != "content-length"}
+        # A HEAD's length is the one a GET would send (RFC 9110 8.6: HeadObject's ContentLength), not its empty body's.
+        given = [value for name, value in answer.headers.items() if name.lower() == "content-length"]
+        headers["Content-Length"] = given[0] if self.command == "HEAD" and given else str(len(answer.body))
         self.send_response(answer.status)
-        for name, value in answer.headers.items():
+        for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(answer.body)

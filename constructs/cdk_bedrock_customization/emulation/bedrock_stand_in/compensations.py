@@ -1,6 +1,9 @@
 """Every patch the stand-in makes to moto's classes, installed (and undone) together: the jobs' compensations
 (``jobs``), tags for the emulated resources, and a request the stand-in answered kept from moto.
 
+moto answers every Bedrock error with HTTP 400; the service model gives each error shape its own status (a
+ResourceNotFoundException is 404), which is what a client sees.
+
 moto gap 10: moto's TagResource counts a request's tags plus one against Bedrock's 50 per resource; the stand-in
 counts the tags the resource would keep (a key it has, given a new value, is no new tag).
 """
@@ -9,13 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.bedrock.exceptions import ResourceNotFoundException
+from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundException
 from moto.bedrock.models import BedrockBackend
 from moto.core.botocore_stubber import BotocoreStubber
 
 from ..patches import Patcher
 from .bookkeeping import emulated_arns
 from .jobs import install_job_compensations, refuse_too_many_tags
+from .responses import error_status
 
 # Set on a request that the stand-in answered itself (see _stubber_call).
 ANSWERED = "stand_in_answered"
@@ -30,6 +34,7 @@ def install_moto_compensations(monkeypatch: Patcher) -> None:
     monkeypatch.setattr(BotocoreStubber, "__call__", _stubber_call)
     monkeypatch.setattr(BedrockBackend, "_list_arns", _list_arns)
     monkeypatch.setattr(BedrockBackend, "tag_resource", _tag_resource)
+    monkeypatch.setattr(BedrockClientError, "code", property(_model_status))
 
 
 def _stubber_call(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
@@ -40,6 +45,11 @@ def _stubber_call(self: BotocoreStubber, event_name: str, request: Any, **kwargs
     if getattr(request, ANSWERED, False):
         return None
     return _ORIGINAL_STUBBER_CALL(self, event_name, request, **kwargs)
+
+
+def _model_status(error: BedrockClientError) -> int:
+    """The status moto answers a Bedrock error with: the service model's, not its 400 for every one."""
+    return error_status(error.error_type)
 
 
 def _list_arns(self: BedrockBackend) -> list[str]:

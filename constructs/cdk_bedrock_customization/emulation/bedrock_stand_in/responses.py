@@ -142,10 +142,15 @@ def json_response(url: str, status: int, payload: Mapping[str, Any], error_type:
     return AWSResponse(url, status, HTTPHeaders.from_dict(all_headers), _Body(body))
 
 
+def error_status(code: str) -> int:
+    """The HTTP status that the service model gives a Bedrock error's shape."""
+    status: int = contract.shape(code).metadata["error"]["httpStatusCode"]
+    return status
+
+
 def error_response(url: str, code: str, message: str) -> AWSResponse:
-    """A Bedrock error, with the HTTP status that the service model gives the error's shape."""
-    status = contract.shape(code).metadata["error"]["httpStatusCode"]
-    return json_response(url, status, {"message": message}, error_type=code)
+    """A Bedrock error, with its status (error_status)."""
+    return json_response(url, error_status(code), {"message": message}, error_type=code)
 
 
 def throttling_response(url: str) -> AWSResponse:
