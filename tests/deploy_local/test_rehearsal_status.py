@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cdk_bedrock_customization import status
 from cdk_bedrock_customization.rehearsal import __main__ as command
 from cdk_bedrock_customization.rehearsal.bedrock_world import BedrockWorld, Timings
+from cdk_bedrock_customization.rehearsal.clock import VirtualClock
 from cdk_bedrock_customization.rehearsal.cloud import LocalCloud
 from cdk_bedrock_customization.rehearsal.engine import LocalStack
+from cdk_bedrock_customization.rehearsal.status_reports import StatusReports
 
 STACK = "RehearsalUnderTest"
 JOB = "Custom::BedrockModelCustomizationJob"
@@ -173,3 +176,36 @@ def test_an_interval_under_a_minute_is_refused(given, capsys):
 
     assert refused.value.code == 2
     assert f"--status-every: give a number of minutes, at least 1: {given!r}" in capsys.readouterr().err
+
+
+def _unreadable(stack: str) -> Any:
+    raise status.StatusError(f"Stack with id {stack} does not exist")
+
+
+def test_tables_come_every_interval_from_the_steps_own_start_and_an_unreadable_stack_says_why():
+    """--status-every MINUTES counts from the step's start (the README: every MINUTES of simulated time while a step
+    deploys): an update step starting at minute 100 gets its first table at 115, not every one overdue since 0. A
+    stack that cannot be read prints the status command's error line, and the tables go on."""
+    clock = VirtualClock()
+    written: list[tuple[float, str]] = []
+    with clock.actor():
+        clock.sleep(100 * 60)  # the step before took 100 simulated minutes
+        with StatusReports(
+            clock, 15 * 60, lambda: ["Second"], _unreadable, lambda line: written.append((clock.now(), line))
+        ):
+            clock.sleep(40 * 60)
+    line = "status: Stack with id Second does not exist"
+    assert written == [(115 * 60, line), (130 * 60, line)]
+
+
+def test_a_step_longer_than_twelve_simulated_hours_keeps_its_tables():
+    """A step's stacks deploy one after another, each waiting up to 12 hours on a wait condition (CloudFormation's
+    WaitCondition Timeout maximum, 43200 s): a 13-hour step gets a table every interval to its end."""
+    clock = VirtualClock()
+    written: list[tuple[float, str]] = []
+    with (
+        clock.actor(),
+        StatusReports(clock, 3600, lambda: ["Long"], _unreadable, lambda line: written.append((clock.now(), line))),
+    ):
+        clock.sleep(13 * 3600 + 1)
+    assert written == [(hour * 3600, "status: Stack with id Long does not exist") for hour in range(1, 14)]
