@@ -17,6 +17,7 @@ module (metrics on Guardrail and Agent only) has runtime metrics for a model to 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple, TypedDict, Unpack, cast
 
@@ -72,12 +73,20 @@ class MetricOptions(TypedDict, total=False):
     visible: bool
 
 
-def _elsewhere(resource: cdk.Resource) -> MetricOptions:
-    """The account and Region of a model referenced by an ARN of another environment, where it is invoked and
-    CloudWatch keeps its runtime metrics (Metric.attach_to would name the stack's): none for the stack's own."""
-    stack = resource.stack
-    named = {"account": (resource.env.account, stack.account), "region": (resource.env.region, stack.region)}
-    found = {key: own for key, (own, stacks) in named.items() if not cdk.Token.is_unresolved(own) and own != stacks}
+# A token in a string, as aws-cdk-lib encodes it ("${Token[" + characters of a-zA-Z0-9:._- + "]}"): it may hold colons.
+_TOKEN = re.compile(r"\$\{Token\[[a-zA-Z0-9:._-]+\]\}")
+_UNKNOWN = "<token>"
+
+
+def _elsewhere(stack: cdk.Stack, arn: str) -> MetricOptions:
+    """The account and Region of a model whose ARN names another environment, where it is invoked and CloudWatch
+    keeps its runtime metrics (Metric.attach_to would name the stack's): each that the ARN writes out, where it
+    differs from the stack's (a literal Region beside a token account counts too); none for the stack's own."""
+    fields = _TOKEN.sub(_UNKNOWN, arn).split(":")
+    if len(fields) < 6 or fields[0] != "arn":
+        return {}
+    named = {"region": (fields[3], stack.region), "account": (fields[4], stack.account)}
+    found = {key: own for key, (own, stacks) in named.items() if own and _UNKNOWN not in own and own != stacks}
     return cast(MetricOptions, found)
 
 
@@ -103,7 +112,8 @@ class InvocationMetrics:
             ``aws_cloudwatch.Metric``)
         """
         resource = cast(cdk.Resource, self)  # a mixin of Resources (InvocableModel)
-        options: MetricOptions = {"dimensions_map": {DIMENSION: self._invoked_arn}, **_elsewhere(resource), **props}
+        arn = self._invoked_arn
+        options: MetricOptions = {"dimensions_map": {DIMENSION: arn}, **_elsewhere(resource.stack, arn), **props}
         metric = cloudwatch.Metric(namespace=NAMESPACE, metric_name=metric_name, **options)
         # Otherwise its account and Region follow the construct's stack, as those of aws-cdk-lib's L2s do.
         return metric.attach_to(resource)

@@ -12,7 +12,7 @@ import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
-from cdk_bedrock_customization import Completion, ImportedModel, S3Data, _metrics
+from cdk_bedrock_customization import Completion, ImportedModel, ProvisionedThroughput, S3Data, _metrics
 
 from .conftest import ENV, custom_model, resources_of_type, role_statements
 from .test_native_cdk import BY_ARN
@@ -191,6 +191,39 @@ def test_a_model_referenced_by_an_arn_of_another_environment_has_its_metrics_the
         RuntimeError, match="Cannot create an Alarm in region 'us-east-1' based on metric 'Invocations'"
     ):
         referenced.metric_invocations().create_alarm(stack, "Invocations", threshold=1, evaluation_periods=1)
+
+
+# ARNs partly written out: the fields written out are known at synth (format_arn's Region too), a token's are not.
+PARTLY_LITERAL = {
+    "region-with-token-account": (
+        f"arn:aws:bedrock:eu-west-1:{cdk.Aws.ACCOUNT_ID}:provisioned-model/a1b2c3d4e5f6",
+        (ENV.account, "eu-west-1"),
+    ),
+    "account-with-token-region": (
+        f"arn:aws:bedrock:{cdk.Aws.REGION}:444455556666:provisioned-model/a1b2c3d4e5f6",
+        ("444455556666", ENV.region),
+    ),
+    "format-arn": ("format_arn", (ENV.account, "eu-west-1")),  # its partition a token too
+    "all-token": ("parameter", (ENV.account, ENV.region)),
+}
+
+
+@pytest.mark.parametrize("given", PARTLY_LITERAL)
+def test_a_models_arn_with_tokens_has_its_metrics_where_its_written_out_fields_say(stack, given) -> None:
+    """A model is invoked in the Region its ARN names: a Region written out beside a token account (as
+    f"...:{Aws.ACCOUNT_ID}:..." or Stack.format_arn(region=...) write them) is where an alarm must watch it, and
+    aws-cdk-lib refuses one elsewhere; an ARN that is a token throughout (a parameter) is taken for the stack's."""
+    arn, (account, region) = PARTLY_LITERAL[given]
+    if arn == "parameter":
+        arn = cdk.CfnParameter(stack, "ThroughputArn").value_as_string
+    elif arn == "format_arn":
+        arn = stack.format_arn(service="bedrock", resource="provisioned-model", resource_name="a1", region="eu-west-1")
+    referenced = ProvisionedThroughput.from_provisioned_model_arn(stack, "Throughput", arn)
+    stat = referenced.metric_invocations().to_metric_config().metric_stat
+    assert (stat.account, stat.region) == (account, region)
+    if region != ENV.region:
+        with pytest.raises(RuntimeError, match="Cannot create an Alarm in region 'us-east-1'"):
+            referenced.metric_invocations().create_alarm(stack, "Invocations", threshold=1, evaluation_periods=1)
 
 
 def test_an_import_that_is_not_awaited_has_no_metrics(stack, bucket) -> None:
