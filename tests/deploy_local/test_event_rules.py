@@ -141,3 +141,65 @@ def test_a_rule_whose_pattern_eventbridge_refuses_fails_and_nothing_is_left(tmp_
         assert local.resources.of_type("AWS::Events::Rule") == []
     finally:
         local.close()
+
+
+@pytest.mark.parametrize(
+    ("properties", "reached"),
+    [
+        ({"State": "DISABLED"}, []),
+        ({"EventBusName": "team-bus"}, []),
+        ({"EventBusName": "arn:aws:events:us-east-1:111122223333:event-bus/team-bus"}, []),
+        ({"EventBusName": "default"}, ["F"]),
+        ({"EventBusName": "arn:aws:events:us-east-1:111122223333:event-bus/default"}, ["F"]),
+        ({"State": "ENABLED"}, ["F"]),
+    ],
+    ids=["disabled", "custom-bus", "custom-bus-arn", "default-bus", "default-bus-arn", "enabled"],
+)
+def test_bedrocks_events_reach_only_enabled_rules_on_the_default_bus(tmp_path, properties, reached):
+    """EventBridge matches no event to a DISABLED rule, and AWS services' events (Bedrock's job state changes) go to
+    the account's default event bus only (AWS::Events::Rule's State and EventBusName)."""
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {"EventPattern": {"source": ["aws.bedrock"]}, "Targets": [target], **properties},
+    }
+    try:
+        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+        assert delivered(local, job_state_change("Completed", "adhoc")) == reached
+    finally:
+        local.close()
+
+
+@pytest.mark.parametrize(("state", "runs"), [("ENABLED", 3), ("DISABLED", 0)])
+def test_a_disabled_rate_rule_is_not_played(tmp_path, state, runs):
+    """A DISABLED rule's schedule does not fire (AWS::Events::Rule's State); an enabled rate(1 minute) fires each
+    minute."""
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {"ScheduleExpression": "rate(1 minute)", "State": state, "Targets": [target]},
+    }
+    invoked: list[str] = []
+    closed = clock.event()
+    try:
+        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+        rules = EventRules(
+            local.resources,
+            threading.RLock(),
+            None,  # type: ignore[arg-type]  # no single function here
+            closed,
+            lambda arn, _payload: invoked.append(arn),  # type: ignore[arg-type,return-value]
+            lambda _arn, _payload: None,
+            local.printer.line,
+        )
+        with clock.actor():
+            rules.start_schedules()
+            clock.sleep(3 * 60 + 1)
+            rules.stop_schedules()
+        assert len(invoked) == runs
+    finally:
+        local.close()

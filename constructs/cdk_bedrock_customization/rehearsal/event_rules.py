@@ -73,14 +73,19 @@ class EventRules:
             self.report(f"EventBridge delivers to {target_arn}: not rehearsed (no function of the rehearsal)")
 
     def _rule_targets(self) -> list[tuple[Deployed, dict[str, Any]]]:
-        rules = self.resources.of_type(RULE)
+        """The targets of the enabled rules on the default event bus, where AWS services' events go."""
+        rules = [rule for rule in self._enabled_rules() if _on_default_bus(rule.properties.get("EventBusName"))]
         return [(rule, target) for rule in rules for target in rule.properties.get("Targets", [])]
+
+    def _enabled_rules(self) -> list[Deployed]:
+        """The stack's rules but those whose State is DISABLED (AWS::Events::Rule's State; ENABLED by default)."""
+        return [rule for rule in self.resources.of_type(RULE) if rule.properties.get("State") != "DISABLED"]
 
     # --- the stack's rate rules -------------------------------------------------------------------------
 
     def start_schedules(self) -> None:
         """Play every rate rule's targets that is not played yet, from now on."""
-        rules = self.resources.of_type(RULE)
+        rules = self._enabled_rules()
         with self._schedules_lock:
             for rule in rules:
                 interval = rate_seconds(str(rule.properties.get("ScheduleExpression", "")))
@@ -124,6 +129,11 @@ class EventRules:
                 self.invoke_async(target_arn, event)
         with self.guard:
             self._played_rules.discard(rule)
+
+
+def _on_default_bus(bus: Any) -> bool:
+    """Whether a rule's EventBusName (a name or an ARN; none: the default bus) is the account's default bus."""
+    return bus is None or str(bus) == "default" or str(bus).endswith(":event-bus/default")
 
 
 def event_pattern(pattern: str | Mapping[str, Any]) -> EventPattern:
