@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from cdk_bedrock_customization.rehearsal.clock import VirtualClock
 from cdk_bedrock_customization.rehearsal.engine import LocalStack, Printer
-from cdk_bedrock_customization.rehearsal.event_rules import EventRules
+from cdk_bedrock_customization.rehearsal.event_rules import EventRules, event_pattern
 from cdk_bedrock_customization.rehearsal.template import Environment, Template
+from hypothesis import given
+from hypothesis import strategies as st
+from moto.events.exceptions import InvalidEventPatternException
 
 STACK = "RulesUnderTest"
 ENV = Environment("111122223333", "us-east-1", STACK, f"arn:aws:cloudformation:us-east-1:111122223333:stack/{STACK}/1")
@@ -124,6 +127,23 @@ def test_a_target_the_rehearsal_does_not_have_is_reported_and_the_stack_never_kn
         ({"source": []}, "Empty arrays are not allowed"),
         ({"source": "aws.bedrock"}, "'source' must be an object or an array"),
         ('{"source": ["aws.bedrock"]', "Invalid JSON"),
+        # event-ruler's JsonRuleCompiler (EventBridge's matching engine), each reason as it words it:
+        ({"detail": {"status": [{"prefx": "Fail"}]}}, "Unrecognized match type prefx"),
+        ({"detail": {"status": [{"prefix": 5}]}}, "prefix match pattern must be a string"),
+        ({"detail": {"status": [{"suffix": ["x"]}]}}, "suffix match pattern must be a string"),
+        ({"detail": {"status": [{"exists": "yes"}]}}, "exists match pattern must be either true or false."),
+        ({"detail": {"n": [{"numeric": ["~", 1]}]}}, "Unrecognized numeric range operator: ~"),
+        ({"detail": {"n": [{"numeric": [">", 0, "<=", "5"]}]}}, "Value of <= must be numeric"),
+        ({"detail": {"n": [{"numeric": [">", 0, "=", 5]}]}}, "Bad numeric range operator: ="),
+        ({"detail": {"n": [{"numeric": ["=", 1, "<", 5]}]}}, "Too many elements in numeric expression"),
+        ({"detail": {"n": [{"numeric": "> 5"}]}}, "Value of numeric must be an array."),
+        (
+            {"detail": {"status": [{"anything-but": ["Failed", 1]}]}},
+            "Inside anything but list, either all values are number or string, mixed type is not supported",
+        ),
+        ({"detail": {"status": [{"anything-but": {"contains": "x"}}]}}, "Unsupported anything-but pattern: contains"),
+        ({"detail": {"status": [{"prefix": "F", "suffix": "d"}]}}, "Only one key allowed in match expression"),
+        ({"$or": [{"a": ["x"]}, {"b": [{"wildcard": 1}]}]}, "wildcard match pattern must be a string"),
     ],
 )
 def test_a_rule_whose_pattern_eventbridge_refuses_fails_and_nothing_is_left(tmp_path, pattern, reason):
@@ -203,3 +223,78 @@ def test_a_disabled_rate_rule_is_not_played(tmp_path, state, runs):
         assert len(invoked) == runs
     finally:
         local.close()
+
+
+# Every example of the EventBridge user guide's "Comparison operators for use in event patterns" (event bus support).
+DOCUMENTED_PATTERNS = [
+    {"Location": ["New York"], "Day": ["Monday"]},
+    {"state": [{"anything-but": "initializing"}]},
+    {"x-limit": [{"anything-but": 123}]},
+    {"state": [{"anything-but": ["stopped", "overloaded"]}]},
+    {"x-limit": [{"anything-but": [100, 200, 300]}]},
+    {"Region": [{"anything-but": {"prefix": "us-"}}]},
+    {"FileName": [{"anything-but": {"suffix": ".png"}}]},
+    {"state": [{"anything-but": {"equals-ignore-case": "initializing"}}]},
+    {"state": [{"anything-but": {"equals-ignore-case": ["initializing", "stopped"]}}]},
+    {"FilePath": [{"anything-but": {"wildcard": "*/lib/*"}}]},
+    {"Region": [{"prefix": "us-"}]},
+    {"service": [{"prefix": {"equals-ignore-case": "eventb"}}]},
+    {"LastName": [""]},
+    {"Name": ["Alice", "Bob"]},
+    {"FileName": [{"suffix": ".png"}]},
+    {"FileName": [{"suffix": {"equals-ignore-case": ".png"}}]},
+    {"ProductName": [{"exists": True}]},
+    {"ProductName": [{"exists": False}]},
+    {"Name": [{"equals-ignore-case": "alice"}]},
+    {"sourceIPAddress": [{"cidr": "10.0.0.0/24"}]},
+    {"UserID": [None]},
+    {"Price": [{"numeric": [">", 0, "<=", 5]}]},
+    {"Price": [{"numeric": ["<", 10]}]},
+    {"x-limit": [{"numeric": ["=", 3.018e2]}]},
+    {"EventBusArn": [{"wildcard": "arn:aws:events:us-east-1:*:event-bus/*"}]},
+    {"$or": [{"Location": ["New York"]}, {"Day": ["Monday"]}]},
+    {"source": ["aws.bedrock"], "detail": {"$or": [{"status": ["Failed"]}, {"jobName": [{"prefix": "nightly-"}]}]}},
+]
+
+
+@pytest.mark.parametrize("pattern", DOCUMENTED_PATTERNS)
+def test_every_documented_filter_makes_a_rule(tmp_path, pattern):
+    """The rehearsal refuses no pattern the user guide documents (a false refusal would fail a stack AWS deploys)."""
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
+    rule = {"Type": "AWS::Events::Rule", "Properties": {"EventPattern": pattern, "Targets": [target]}}
+    try:
+        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+        delivered(local, job_state_change("Completed", "adhoc"))  # matching does not fail either
+    finally:
+        local.close()
+
+
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=False),
+    st.text(max_size=3),
+    st.sampled_from(["<", "<=", "=", ">", ">=", "10.0.0.0/24", "*"]),
+)
+_KEYS = st.sampled_from(
+    ["prefix", "suffix", "anything-but", "numeric", "exists", "cidr", "equals-ignore-case", "wildcard", "x", "<", ">"]
+)
+_OPERANDS = st.recursive(_LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=2))
+
+
+@given(
+    expressions=st.lists(st.one_of(_LEAVES, st.dictionaries(_KEYS, _OPERANDS, max_size=2)), min_size=1, max_size=3),
+    status=st.one_of(st.text(max_size=5), st.integers(), st.none()),
+)
+def test_a_pattern_is_either_refused_at_create_or_matched_without_failing(expressions, status):
+    """Whatever a rule's pattern holds, EventBridge refuses it when the rule is made, or matches events with it:
+    the rehearsal never fails later, while delivering Bedrock's events (as it did on {"prefix": 5})."""
+    pattern = {"detail": {"status": expressions}}
+    try:
+        matcher = event_pattern(pattern)
+    except InvalidEventPatternException:
+        return
+    matcher.matches_event({"source": "aws.bedrock", "detail": {"status": status}})  # type: ignore[typeddict-item]

@@ -11,8 +11,9 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
+from moto.events.exceptions import InvalidEventPatternException
 from moto.events.models import EventPattern
 from moto.events.utils import EventMessageType
 
@@ -139,7 +140,96 @@ def _on_default_bus(bus: Any) -> bool:
 def event_pattern(pattern: str | Mapping[str, Any]) -> EventPattern:
     """A rule's EventPattern (an object, or its JSON text in a plain template), matched as moto's EventBridge
     matches it; raises InvalidEventPatternException where EventBridge refuses it."""
-    return EventPattern.load(pattern if isinstance(pattern, str) else json.dumps(pattern))
+    text = pattern if isinstance(pattern, str) else json.dumps(pattern)
+    loaded = EventPattern.load(text)  # refuses bad JSON, empty arrays, and values outside arrays
+    _check_fields(json.loads(text))
+    return loaded
+
+
+# moto takes any match expression; EventBridge's (its open-source event-ruler, JsonRuleCompiler) refuses an unknown
+# operator or an operand of the wrong type, as the user guide's content filters define them, with these reasons.
+_STRING_OPERATORS = ("equals-ignore-case", "wildcard", "cidr")
+_NUMERIC_OPERATORS = ("=", "<", "<=", ">", ">=")
+
+
+def _check_fields(pattern: Mapping[str, Any]) -> None:
+    for name, value in pattern.items():
+        if name == "$or" and isinstance(value, list):
+            for branch in value:
+                _check_fields(branch if isinstance(branch, dict) else {})
+        elif isinstance(value, dict):
+            _check_fields(value)
+        elif isinstance(value, list):
+            for expression in value:
+                if isinstance(expression, dict):
+                    _check_match_expression(expression)
+
+
+def _refuse(reason: str) -> NoReturn:
+    raise InvalidEventPatternException(reason)
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_match_expression(expression: Mapping[str, Any]) -> None:
+    if len(expression) != 1:
+        _refuse("Only one key allowed in match expression" if expression else "Match expression name not found")
+    ((operator, operand),) = expression.items()
+    if operator in ("prefix", "suffix"):
+        ignoring_case = isinstance(operand, dict) and list(operand) == ["equals-ignore-case"]
+        if not _is_string(operand["equals-ignore-case"] if ignoring_case else operand):
+            _refuse(f"{operator} match pattern must be a string")
+    elif operator in _STRING_OPERATORS:
+        if not _is_string(operand):
+            _refuse(f"{operator} match pattern must be a string")
+    elif operator == "exists":
+        if not isinstance(operand, bool):
+            _refuse("exists match pattern must be either true or false.")
+    elif operator == "numeric":
+        _check_numeric(operand)
+    elif operator == "anything-but":
+        _check_anything_but(operand)
+    else:
+        _refuse(f"Unrecognized match type {operator}")
+
+
+def _check_numeric(operand: Any) -> None:
+    """[op, number] or a range [>|>=, number, <|<=, number]."""
+    if not isinstance(operand, list):
+        _refuse("Value of numeric must be an array.")
+    if not operand or operand[0] not in _NUMERIC_OPERATORS:
+        _refuse(f"Unrecognized numeric range operator: {operand[0] if operand else ''}")
+    for index in range(0, len(operand), 2):
+        if index + 1 >= len(operand) or not _is_number(operand[index + 1]):
+            _refuse(f"Value of {operand[index]} must be numeric")
+    if len(operand) > 4 or (len(operand) > 2 and operand[0] not in (">", ">=")):
+        _refuse("Too many elements in numeric expression")
+    if len(operand) == 4 and operand[2] not in ("<", "<="):
+        _refuse(f"Bad numeric range operator: {operand[2]}")
+
+
+def _check_anything_but(operand: Any) -> None:
+    """A string or number, a list of strings or of numbers, or one of prefix, suffix, equals-ignore-case, wildcard."""
+    if isinstance(operand, dict):
+        if len(operand) != 1 or next(iter(operand)) not in ("prefix", "suffix", "equals-ignore-case", "wildcard"):
+            _refuse(f"Unsupported anything-but pattern: {', '.join(operand)}")
+        ((operator, value),) = operand.items()
+        texts = value if isinstance(value, list) else [value]
+        empty_allowed = operator not in ("prefix", "suffix")  # event-ruler: "Null prefix/suffix not allowed"
+        if not texts or not all(_is_string(text) and (text or empty_allowed) for text in texts):
+            _refuse(f"anything-but {operator} match pattern must be a string (not empty) or a list of them")
+    elif isinstance(operand, list):
+        strings, numbers = (all(check(value) for value in operand) for check in (_is_string, _is_number))
+        if not operand or not (strings or numbers):
+            _refuse("Inside anything but list, either all values are number or string, mixed type is not supported")
+    elif not (_is_string(operand) or _is_number(operand)):
+        _refuse("Value of anything-but must be an array or single string/number value.")
 
 
 def resource_status_change(
