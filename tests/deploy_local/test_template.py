@@ -93,6 +93,14 @@ def test_a_parameter_out_of_its_min_and_max_is_refused_naming_it(parameter, valu
         assert resolver(Template(body, {"Knob": within})).resolve({"Ref": "Knob"}) == within
 
 
+def test_each_item_of_a_list_of_numbers_is_a_number() -> None:
+    """The user guide's List<Number>: "CloudFormation validates the parameter value as numbers"."""
+    body = {"Parameters": {"Sizes": {"Type": "List<Number>"}}, "Resources": {}}
+    with pytest.raises(TemplateError, match=r"^Parameter 'Sizes' must be a list of numbers$"):
+        Template(body, {"Sizes": "1,abc"})
+    assert resolver(Template(body, {"Sizes": "1, 2.5"})).resolve({"Ref": "Sizes"}) == ["1", "2.5"]
+
+
 INTRINSICS = {
     "Parameters": {
         "Stage": {"Type": "String", "AllowedValues": ["dev", "prod"], "Default": "prod"},

@@ -169,11 +169,11 @@ def _check_parameter(name: str, parameter: Mapping[str, Any], value: str) -> Non
     pattern = parameter.get("AllowedPattern")
     if pattern is not None and not re.fullmatch(str(pattern), value):
         raise TemplateError(f"Parameter '{name}' must match pattern {pattern}")
+    if parameter.get("Type") == "List<Number>":  # the user guide: CloudFormation validates each as a number
+        for item in value.split(","):
+            _number(name, item.strip(), "a list of numbers")
     if parameter.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            raise TemplateError(f"Parameter '{name}' must be a number") from None
+        number = _number(name, value, "a number")
         if "MinValue" in parameter and number < float(parameter["MinValue"]):
             raise TemplateError(f"Parameter '{name}' must be a number not less than {parameter['MinValue']}")
         if "MaxValue" in parameter and number > float(parameter["MaxValue"]):
@@ -183,6 +183,13 @@ def _check_parameter(name: str, parameter: Mapping[str, Any], value: str) -> Non
             raise TemplateError(f"Parameter '{name}' must contain at least {parameter['MinLength']} characters")
         if "MaxLength" in parameter and len(value) > int(parameter["MaxLength"]):
             raise TemplateError(f"Parameter '{name}' must contain at most {parameter['MaxLength']} characters")
+
+
+def _number(name: str, text: str, expected: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise TemplateError(f"Parameter '{name}' must be {expected}") from None
 
 
 def _references(value: Any) -> set[str]:
