@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import NamedTuple, TypedDict, Unpack, cast
+from typing import Any, NamedTuple, TypedDict, Unpack, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -73,16 +73,34 @@ class MetricOptions(TypedDict, total=False):
     visible: bool
 
 
-# A token in a string, as aws-cdk-lib encodes it ("${Token[" + characters of a-zA-Z0-9:._- + "]}"): it may hold colons.
-_TOKEN = re.compile(r"\$\{Token\[[a-zA-Z0-9:._-]+\]\}")
-_UNKNOWN = "<token>"
+_UNKNOWN = "<deploy-time>"
+# Fn::Sub's ${Name} (not ${!Literal}, which it writes as text).
+_SUBSTITUTED = re.compile(r"\$\{(?!!)[^}]*\}")
+
+
+def _as_written(value: Any) -> str:
+    """A resolved string as its template writes it, each part known only at deploy time (a Ref, an attribute, a
+    parameter) as _UNKNOWN: through Fn::Join and Fn::Sub, however the ARN was built (an f-string with tokens,
+    Fn.join, Fn.sub, format_arn)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, arguments),) = value.items()
+        if function == "Fn::Join" and isinstance(arguments, list) and len(arguments) == 2:
+            delimiter, parts = arguments
+            if isinstance(delimiter, str) and isinstance(parts, list):
+                return delimiter.join(_as_written(part) for part in parts)
+        if function == "Fn::Sub":
+            text = arguments if isinstance(arguments, str) else arguments[0]
+            return _SUBSTITUTED.sub(_UNKNOWN, str(text))
+    return _UNKNOWN
 
 
 def _elsewhere(stack: cdk.Stack, arn: str) -> MetricOptions:
     """The account and Region of a model whose ARN names another environment, where it is invoked and CloudWatch
     keeps its runtime metrics (Metric.attach_to would name the stack's): each that the ARN writes out, where it
     differs from the stack's (a literal Region beside a token account counts too); none for the stack's own."""
-    fields = _TOKEN.sub(_UNKNOWN, arn).split(":")
+    fields = _as_written(stack.resolve(arn)).split(":")
     if len(fields) < 6 or fields[0] != "arn":
         return {}
     named = {"region": (fields[3], stack.region), "account": (fields[4], stack.account)}

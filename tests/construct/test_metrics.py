@@ -204,6 +204,18 @@ PARTLY_LITERAL = {
         ("444455556666", ENV.region),
     ),
     "format-arn": ("format_arn", (ENV.account, "eu-west-1")),  # its partition a token too
+    "fn-join": (
+        cdk.Fn.join(":", ["arn", cdk.Aws.PARTITION, "bedrock", "eu-west-1", cdk.Aws.ACCOUNT_ID, "provisioned-model/a"]),
+        (ENV.account, "eu-west-1"),
+    ),
+    "fn-sub": (
+        cdk.Fn.sub("arn:${AWS::Partition}:bedrock:eu-west-1:444455556666:provisioned-model/a1"),
+        ("444455556666", "eu-west-1"),
+    ),
+    "fn-sub-region": (
+        cdk.Fn.sub("arn:aws:bedrock:${AWS::Region}:${AWS::AccountId}:provisioned-model/a1"),
+        (ENV.account, ENV.region),
+    ),
     "all-token": ("parameter", (ENV.account, ENV.region)),
 }
 
