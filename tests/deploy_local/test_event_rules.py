@@ -144,6 +144,16 @@ def test_a_target_the_rehearsal_does_not_have_is_reported_and_the_stack_never_kn
         ({"detail": {"status": [{"anything-but": {"contains": "x"}}]}}, "Unsupported anything-but pattern: contains"),
         ({"detail": {"status": [{"prefix": "F", "suffix": "d"}]}}, "Only one key allowed in match expression"),
         ({"$or": [{"a": ["x"]}, {"b": [{"wildcard": 1}]}]}, "wildcard match pattern must be a string"),
+        ({"detail": {"n": [{"numeric": [">", 10, "<", 5]}]}}, "Bottom must be less than top"),
+        ({"detail": {"n": [{"numeric": [">=", 5, "<=", 5]}]}}, "Bottom must be less than top"),
+        ({"detail": {"status": [{"wildcard": "Fail**"}]}}, "Consecutive wildcard characters at pos 5"),
+        ({"detail": {"ip": [{"cidr": "10.0.0.0/99"}]}}, "Invalid CIDR: 10.0.0.0/99"),
+        ({"detail": {"status": [["Failed"]]}}, "Match value must be String, number, true, false, or null"),
+        ({"source": ["aws.bedrock"], "detail": {}}, "Empty objects are not allowed"),
+        ({"$or": [{"source": ["aws.bedrock"]}]}, "There must have at least 2 Objects in $or relationship."),
+        ({"$or": [{"source": ["aws.bedrock"]}, "x"]}, "Only JSON object is allowed in array of $or relationship."),
+        ({"$or": {"source": ["aws.bedrock"]}}, "It must be an Array followed with $or."),
+        ('["aws.bedrock"]', "Filter is not an object"),
     ],
 )
 def test_a_rule_whose_pattern_eventbridge_refuses_fails_and_nothing_is_left(tmp_path, pattern, reason):
@@ -254,6 +264,11 @@ DOCUMENTED_PATTERNS = [
     {"EventBusArn": [{"wildcard": "arn:aws:events:us-east-1:*:event-bus/*"}]},
     {"$or": [{"Location": ["New York"]}, {"Day": ["Monday"]}]},
     {"source": ["aws.bedrock"], "detail": {"$or": [{"status": ["Failed"]}, {"jobName": [{"prefix": "nightly-"}]}]}},
+    # event-ruler's other forms: its exact match, and an empty anything-but list ignoring case
+    {"status": [{"exactly": "Failed"}]},
+    {"state": [{"anything-but": {"equals-ignore-case": []}}]},
+    {"ip": [{"cidr": "2001:db8::/32"}]},
+    {"Price": [{"numeric": [">=", 0, "<", 0.5]}]},
 ]
 
 

@@ -6,6 +6,7 @@ are played at their rate until it removes them."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import threading
 import uuid
@@ -141,28 +142,48 @@ def event_pattern(pattern: str | Mapping[str, Any]) -> EventPattern:
     """A rule's EventPattern (an object, or its JSON text in a plain template), matched as moto's EventBridge
     matches it; raises InvalidEventPatternException where EventBridge refuses it."""
     text = pattern if isinstance(pattern, str) else json.dumps(pattern)
-    loaded = EventPattern.load(text)  # refuses bad JSON, empty arrays, and values outside arrays
-    _check_fields(json.loads(text))
-    return loaded
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return EventPattern.load(text)  # refuses it, as EventBridge words it
+    if not isinstance(parsed, dict):
+        _refuse("Filter is not an object")
+    _check_object(parsed)
+    return EventPattern.load(text)
 
 
-# moto takes any match expression; EventBridge's (its open-source event-ruler, JsonRuleCompiler) refuses an unknown
-# operator or an operand of the wrong type, as the user guide's content filters define them, with these reasons.
-_STRING_OPERATORS = ("equals-ignore-case", "wildcard", "cidr")
+# moto takes patterns EventBridge refuses when the rule is made. EventBridge's matching engine, its open-source
+# event-ruler (JsonRuleCompiler), refuses these, with these reasons; the operators and their operands are the user
+# guide's ("Comparison operators for use in event patterns").
+_STRING_OPERATORS = ("exactly", "equals-ignore-case", "wildcard", "cidr")
 _NUMERIC_OPERATORS = ("=", "<", "<=", ">", ">=")
 
 
-def _check_fields(pattern: Mapping[str, Any]) -> None:
+def _check_object(pattern: Mapping[str, Any]) -> None:
+    if not pattern:
+        _refuse("Empty objects are not allowed")
     for name, value in pattern.items():
-        if name == "$or" and isinstance(value, list):
+        if name == "$or":
+            if not isinstance(value, list):
+                _refuse("It must be an Array followed with $or.")
+            if not all(isinstance(branch, dict) for branch in value):
+                _refuse("Only JSON object is allowed in array of $or relationship.")
+            if len(value) < 2:
+                _refuse("There must have at least 2 Objects in $or relationship.")
             for branch in value:
-                _check_fields(branch if isinstance(branch, dict) else {})
+                _check_object(branch)
         elif isinstance(value, dict):
-            _check_fields(value)
+            _check_object(value)
         elif isinstance(value, list):
+            if not value:
+                _refuse("Empty arrays are not allowed")
             for expression in value:
                 if isinstance(expression, dict):
                     _check_match_expression(expression)
+                elif isinstance(expression, list):
+                    _refuse("Match value must be String, number, true, false, or null")
+        else:
+            _refuse(f"'{name}' must be an object or an array")
 
 
 def _refuse(reason: str) -> NoReturn:
@@ -188,6 +209,13 @@ def _check_match_expression(expression: Mapping[str, Any]) -> None:
     elif operator in _STRING_OPERATORS:
         if not _is_string(operand):
             _refuse(f"{operator} match pattern must be a string")
+        if operator == "wildcard":
+            _check_wildcard(operand)
+        if operator == "cidr":
+            try:
+                ipaddress.ip_network(operand, strict=False)
+            except ValueError:
+                _refuse(f"Invalid CIDR: {operand}")
     elif operator == "exists":
         if not isinstance(operand, bool):
             _refuse("exists match pattern must be either true or false.")
@@ -212,6 +240,13 @@ def _check_numeric(operand: Any) -> None:
         _refuse("Too many elements in numeric expression")
     if len(operand) == 4 and operand[2] not in ("<", "<="):
         _refuse(f"Bad numeric range operator: {operand[2]}")
+    if len(operand) == 4 and not operand[1] < operand[3]:
+        _refuse("Bottom must be less than top")
+
+
+def _check_wildcard(text: str) -> None:
+    if "**" in text:
+        _refuse(f"Consecutive wildcard characters at pos {text.index('**') + 1}")
 
 
 def _check_anything_but(operand: Any) -> None:
@@ -222,8 +257,11 @@ def _check_anything_but(operand: Any) -> None:
         ((operator, value),) = operand.items()
         texts = value if isinstance(value, list) else [value]
         empty_allowed = operator not in ("prefix", "suffix")  # event-ruler: "Null prefix/suffix not allowed"
-        if not texts or not all(_is_string(text) and (text or empty_allowed) for text in texts):
+        if not all(_is_string(text) and (text or empty_allowed) for text in texts):
             _refuse(f"anything-but {operator} match pattern must be a string (not empty) or a list of them")
+        if operator == "wildcard":
+            for text in texts:
+                _check_wildcard(text)
     elif isinstance(operand, list):
         strings, numbers = (all(check(value) for value in operand) for check in (_is_string, _is_number))
         if not operand or not (strings or numbers):
