@@ -146,8 +146,26 @@ def test_a_target_the_rehearsal_does_not_have_is_reported_and_the_stack_never_kn
         ({"$or": [{"a": ["x"]}, {"b": [{"wildcard": 1}]}]}, "wildcard match pattern must be a string"),
         ({"detail": {"n": [{"numeric": [">", 10, "<", 5]}]}}, "Bottom must be less than top"),
         ({"detail": {"n": [{"numeric": [">=", 5, "<=", 5]}]}}, "Bottom must be less than top"),
-        ({"detail": {"status": [{"wildcard": "Fail**"}]}}, "Consecutive wildcard characters at pos 5"),
-        ({"detail": {"ip": [{"cidr": "10.0.0.0/99"}]}}, "Invalid CIDR: 10.0.0.0/99"),
+        ({"detail": {"status": [{"wildcard": "Fail**"}]}}, "Consecutive wildcard characters at pos 4"),
+        ({"detail": {"status": [{"wildcard": "a\\b"}]}}, "Invalid escape character at pos 1"),
+        ({"detail": {"status": [{"anything-but": {"wildcard": "x\\"}}]}}, "Invalid escape character at pos 1"),
+        ({"detail": {"ip": [{"cidr": "10.0.0.0/99"}]}}, "IPv4 mask bits must be < 32"),
+        ({"detail": {"ip": [{"cidr": "10.0.0.1/32"}]}}, "IPv4 mask bits must be < 32"),
+        ({"detail": {"ip": [{"cidr": "2001:db8::1/128"}]}}, "IPv6 mask bits must be < 128"),
+        ({"detail": {"ip": [{"cidr": "10.0.0.1"}]}}, "Malformed CIDR, one '/' required"),
+        ({"detail": {"ip": [{"cidr": "10.0.0.0/255.0.0.0"}]}}, "Malformed CIDR, mask bits must be an integer"),
+        ({"detail": {"ip": [{"cidr": "::ffff:10.0.0.0/104"}]}}, "Nonstandard IP address: ::ffff:10.0.0.0"),
+        ({"detail": {"ip": [{"cidr": "300.0.0.0/8"}]}}, "Invalid IP address: 300.0.0.0"),
+        (
+            {"$or": [{"numeric": ["x"]}, {"b": ["x"]}]},
+            "numeric is Ruler reserved fieldName which cannot be used inside $or.",
+        ),
+        (
+            {"$or": [{"a": {"prefix": ["x"]}}, {"b": ["x"]}]},
+            "prefix is Ruler reserved fieldName which cannot be used inside $or.",
+        ),
+        ({"detail": {"n": [{"numeric": ["=", "5"]}]}}, "Value of equals must be numeric"),
+        ('{"detail": {"n": [NaN]}}', "Invalid JSON"),
         ({"detail": {"status": [["Failed"]]}}, "Match value must be String, number, true, false, or null"),
         ({"source": ["aws.bedrock"], "detail": {}}, "Empty objects are not allowed"),
         ({"$or": [{"source": ["aws.bedrock"]}]}, "There must have at least 2 Objects in $or relationship."),
@@ -266,6 +284,9 @@ DOCUMENTED_PATTERNS = [
     {"source": ["aws.bedrock"], "detail": {"$or": [{"status": ["Failed"]}, {"jobName": [{"prefix": "nightly-"}]}]}},
     # event-ruler's other forms: its exact match, and an empty anything-but list ignoring case
     {"status": [{"exactly": "Failed"}]},
+    {"FileName": [{"wildcard": "report\\**"}]},  # an escaped *, then a wildcard
+    {"FileName": [{"anything-but": {"wildcard": "tmp\\**"}}]},
+    {"ip": [{"cidr": "10.0.0.0/31"}]},
     {"state": [{"anything-but": {"equals-ignore-case": []}}]},
     {"ip": [{"cidr": "2001:db8::/32"}]},
     {"Price": [{"numeric": [">=", 0, "<", 0.5]}]},
@@ -313,3 +334,36 @@ def test_a_pattern_is_either_refused_at_create_or_matched_without_failing(expres
     except InvalidEventPatternException:
         return
     matcher.matches_event({"source": "aws.bedrock", "detail": {"status": status}})  # type: ignore[typeddict-item]
+
+
+def test_an_exact_match_receives_only_its_value(tmp_path):
+    """event-ruler's {"exactly": value} is the value itself (moto would take the unknown operator for any value)."""
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
+    pattern = {"detail": {"status": [{"exactly": "Failed"}]}}
+    rule = {"Type": "AWS::Events::Rule", "Properties": {"EventPattern": pattern, "Targets": [target]}}
+    try:
+        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+        assert delivered(local, job_state_change("Completed", "adhoc")) == []
+        assert delivered(local, job_state_change("Failed", "adhoc")) == ["F"]
+    finally:
+        local.close()
+
+
+@pytest.mark.parametrize(("padding", "refused"), [(4096, False), (4097, True)])
+def test_a_pattern_over_4096_characters_fails_the_rule(tmp_path, padding, refused):
+    """botocore's events model: PutRule's EventPattern is at most 4096 characters (the object written compactly)."""
+    frame = len('{"source":[""]}')
+    pattern = {"source": ["x" * (padding - frame)]}
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
+    rule = {"Type": "AWS::Events::Rule", "Properties": {"EventPattern": pattern, "Targets": [target]}}
+    try:
+        outcome = local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path)
+        assert outcome.succeeded is not refused
+        if refused:
+            assert f"#/EventPattern: expected maxLength: 4096, actual: {padding}" in outcome.reason
+    finally:
+        local.close()

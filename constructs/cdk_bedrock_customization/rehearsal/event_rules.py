@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -143,13 +144,28 @@ def event_pattern(pattern: str | Mapping[str, Any]) -> EventPattern:
     matches it; raises InvalidEventPatternException where EventBridge refuses it."""
     text = pattern if isinstance(pattern, str) else json.dumps(pattern)
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text, parse_constant=_not_json)
     except ValueError:
-        return EventPattern.load(text)  # refuses it, as EventBridge words it
+        return EventPattern.load("{")  # refuses it, as EventBridge words it
     if not isinstance(parsed, dict):
         _refuse("Filter is not an object")
-    _check_object(parsed)
-    return EventPattern.load(text)
+    _check_object(parsed, in_or=False)
+    return EventPattern.load(json.dumps(_exact_matches_as_values(parsed)))
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")  # Python reads NaN and Infinity; EventBridge's JSON parser does not
+
+
+def _exact_matches_as_values(pattern: Any) -> Any:
+    """The pattern with event-ruler's {"exactly": value} as the plain value it is (moto would match anything)."""
+    if isinstance(pattern, dict):
+        if set(pattern) == {"exactly"} and _is_string(pattern["exactly"]):
+            return pattern["exactly"]
+        return {name: _exact_matches_as_values(value) for name, value in pattern.items()}
+    if isinstance(pattern, list):
+        return [_exact_matches_as_values(value) for value in pattern]
+    return pattern
 
 
 # moto takes patterns EventBridge refuses when the rule is made. EventBridge's matching engine, its open-source
@@ -157,12 +173,22 @@ def event_pattern(pattern: str | Mapping[str, Any]) -> EventPattern:
 # guide's ("Comparison operators for use in event patterns").
 _STRING_OPERATORS = ("exactly", "equals-ignore-case", "wildcard", "cidr")
 _NUMERIC_OPERATORS = ("=", "<", "<=", ">", ">=")
+# Names event-ruler reserves inside $or (Constants.RESERVED_FIELD_NAMES_IN_OR_RELATIONSHIP).
+_RESERVED_IN_OR = {
+    *_STRING_OPERATORS,
+    *_NUMERIC_OPERATORS,
+    *("prefix", "suffix", "anything-but", "exists", "numeric", "regex", "not-wildcard", "not-equals-ignore-case"),
+    *("date-after", "date-on-or-after", "date-before", "date-on-or-before", "in-date-range"),
+    *("ip-address-in-range", "ip-address-not-in-range"),
+}
 
 
-def _check_object(pattern: Mapping[str, Any]) -> None:
+def _check_object(pattern: Mapping[str, Any], *, in_or: bool) -> None:
     if not pattern:
         _refuse("Empty objects are not allowed")
     for name, value in pattern.items():
+        if in_or and name in _RESERVED_IN_OR:
+            _refuse(f"{name} is Ruler reserved fieldName which cannot be used inside $or.")
         if name == "$or":
             if not isinstance(value, list):
                 _refuse("It must be an Array followed with $or.")
@@ -171,9 +197,9 @@ def _check_object(pattern: Mapping[str, Any]) -> None:
             if len(value) < 2:
                 _refuse("There must have at least 2 Objects in $or relationship.")
             for branch in value:
-                _check_object(branch)
+                _check_object(branch, in_or=True)
         elif isinstance(value, dict):
-            _check_object(value)
+            _check_object(value, in_or=in_or)
         elif isinstance(value, list):
             if not value:
                 _refuse("Empty arrays are not allowed")
@@ -212,10 +238,7 @@ def _check_match_expression(expression: Mapping[str, Any]) -> None:
         if operator == "wildcard":
             _check_wildcard(operand)
         if operator == "cidr":
-            try:
-                ipaddress.ip_network(operand, strict=False)
-            except ValueError:
-                _refuse(f"Invalid CIDR: {operand}")
+            _check_cidr(operand)
     elif operator == "exists":
         if not isinstance(operand, bool):
             _refuse("exists match pattern must be either true or false.")
@@ -235,7 +258,7 @@ def _check_numeric(operand: Any) -> None:
         _refuse(f"Unrecognized numeric range operator: {operand[0] if operand else ''}")
     for index in range(0, len(operand), 2):
         if index + 1 >= len(operand) or not _is_number(operand[index + 1]):
-            _refuse(f"Value of {operand[index]} must be numeric")
+            _refuse(f"Value of {'equals' if operand[index] == '=' else operand[index]} must be numeric")
     if len(operand) > 4 or (len(operand) > 2 and operand[0] not in (">", ">=")):
         _refuse("Too many elements in numeric expression")
     if len(operand) == 4 and operand[2] not in ("<", "<="):
@@ -245,8 +268,40 @@ def _check_numeric(operand: Any) -> None:
 
 
 def _check_wildcard(text: str) -> None:
-    if "**" in text:
-        _refuse(f"Consecutive wildcard characters at pos {text.index('**') + 1}")
+    """event-ruler's WildcardParser, over the text's UTF-8 bytes: a backslash escapes * or a backslash only."""
+    encoded, index = text.encode(), 0
+    while index < len(encoded):
+        if encoded[index : index + 2] == b"**":
+            _refuse(f"Consecutive wildcard characters at pos {index}")
+        if encoded[index : index + 1] == b"\\":
+            if encoded[index + 1 : index + 2] not in (b"*", b"\\"):
+                _refuse(f"Invalid escape character at pos {index}")
+            index += 1
+        index += 1
+
+
+# event-ruler's forms of an address (Constants.IPv4_REGEX, IPv6_REGEX), and its mask bits of each.
+_IP_FORMS = ((re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+"), 32), (re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*"), 128))
+
+
+def _check_cidr(text: str) -> None:
+    """event-ruler's CIDR.cidr: ADDRESS/BITS, BITS below the address's length (a single address is a plain value)."""
+    address, *bits = text.split("/")
+    if len(bits) != 1:
+        _refuse("Malformed CIDR, one '/' required")
+    if not re.fullmatch(r"[+-]?[0-9]+", bits[0]):
+        _refuse("Malformed CIDR, mask bits must be an integer")
+    if int(bits[0]) < 0:
+        _refuse("Malformed CIDR, mask bits must not be negative")
+    length = next((length for form, length in _IP_FORMS if form.fullmatch(address)), None)
+    if length is None:
+        _refuse(f"Nonstandard IP address: {address}")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        _refuse(f"Invalid IP address: {address}")
+    if int(bits[0]) >= length:
+        _refuse(f"IPv{4 if length == 32 else 6} mask bits must be < {length}")
 
 
 def _check_anything_but(operand: Any) -> None:

@@ -39,6 +39,7 @@ MAX_TEMPLATE_BYTES = 1_000_000
 MAX_LAMBDA_ENVIRONMENT_BYTES = 4096
 MAX_RULE_NAME_CHARACTERS = 64
 MAX_TARGET_INPUT_CHARACTERS = 8192
+MAX_EVENT_PATTERN_CHARACTERS = 4096  # botocore's events model: PutRule's EventPattern, max 4096
 # AWS::CloudFormation::WaitCondition, Timeout: "The maximum time that can be specified for this property is 12 hours
 # (43200 seconds)".
 MAX_WAIT_CONDITION_SECONDS = 43200
@@ -112,6 +113,12 @@ def resource_refusal(logical_id: str, resource_type: str, properties: Mapping[st
                     f'Resource handler returned message: "{refused.message}" (Service: EventBridge, Status Code: 400)'
                 )
         problems = []
+        if pattern:  # as CloudFormation sends it: the JSON text, or the object written compactly
+            text = pattern if isinstance(pattern, str) else json.dumps(pattern, separators=(",", ":"))
+            if len(text) > MAX_EVENT_PATTERN_CHARACTERS:
+                problems.append(
+                    f"#/EventPattern: expected maxLength: {MAX_EVENT_PATTERN_CHARACTERS}, actual: {len(text)}"
+                )
         name = properties.get("Name")
         if name is not None and len(str(name)) > MAX_RULE_NAME_CHARACTERS:
             problems.append(f"#/Name: expected maxLength: {MAX_RULE_NAME_CHARACTERS}, actual: {len(str(name))}")
