@@ -75,7 +75,7 @@ class MetricOptions(TypedDict, total=False):
 
 _UNKNOWN = "<deploy-time>"
 # Fn::Sub's ${Name} (not ${!Literal}, which it writes as text).
-_SUBSTITUTED = re.compile(r"\$\{(?!!)[^}]*\}")
+_SUBSTITUTED = re.compile(r"\$\{(?!!)([^}]*)\}")
 
 
 def _as_written(value: Any) -> str:
@@ -91,9 +91,18 @@ def _as_written(value: Any) -> str:
             if isinstance(delimiter, str) and isinstance(parts, list):
                 return delimiter.join(_as_written(part) for part in parts)
         if function == "Fn::Sub":
-            text = arguments if isinstance(arguments, str) else arguments[0]
-            return _SUBSTITUTED.sub(_UNKNOWN, str(text))
+            text, variables = (arguments, {}) if isinstance(arguments, str) else _sub_arguments(arguments)
+            if isinstance(text, str):
+                # ${Name}: its value in the variables, as the template writes it; a parameter's or attribute's unknown.
+                return _SUBSTITUTED.sub(lambda found: _as_written(variables.get(found[1], _UNKNOWN)), text)
     return _UNKNOWN
+
+
+def _sub_arguments(arguments: Any) -> tuple[Any, dict[str, Any]]:
+    """Fn::Sub's [text, variables]; anything else is not a text to read (None)."""
+    if isinstance(arguments, list) and len(arguments) == 2 and isinstance(arguments[1], dict):
+        return arguments[0], arguments[1]
+    return None, {}
 
 
 def _elsewhere(stack: cdk.Stack, arn: str) -> MetricOptions:

@@ -212,6 +212,11 @@ PARTLY_LITERAL = {
         cdk.Fn.sub("arn:${AWS::Partition}:bedrock:eu-west-1:444455556666:provisioned-model/a1"),
         ("444455556666", "eu-west-1"),
     ),
+    "fn-sub-variables": (
+        cdk.Fn.sub("arn:aws:bedrock:${Where}:444455556666:provisioned-model/a1", {"Where": "eu-west-1"}),
+        ("444455556666", "eu-west-1"),
+    ),
+    "fn-sub-token-body": (cdk.Fn.sub(f"arn:aws:bedrock:eu-west-1:{cdk.Aws.ACCOUNT_ID}:x/a"), (ENV.account, ENV.region)),
     "fn-sub-region": (
         cdk.Fn.sub("arn:aws:bedrock:${AWS::Region}:${AWS::AccountId}:provisioned-model/a1"),
         (ENV.account, ENV.region),
