@@ -146,9 +146,9 @@ def test_a_target_the_rehearsal_does_not_have_is_reported_and_the_stack_never_kn
         ({"$or": [{"a": ["x"]}, {"b": [{"wildcard": 1}]}]}, "wildcard match pattern must be a string"),
         ({"detail": {"n": [{"numeric": [">", 10, "<", 5]}]}}, "Bottom must be less than top"),
         ({"detail": {"n": [{"numeric": [">=", 5, "<=", 5]}]}}, "Bottom must be less than top"),
-        ({"detail": {"status": [{"wildcard": "Fail**"}]}}, "Consecutive wildcard characters at pos 4"),
-        ({"detail": {"status": [{"wildcard": "a\\b"}]}}, "Invalid escape character at pos 1"),
-        ({"detail": {"status": [{"anything-but": {"wildcard": "x\\"}}]}}, "Invalid escape character at pos 1"),
+        ({"detail": {"status": [{"wildcard": "Fail**"}]}}, "Consecutive wildcard characters at pos 5"),
+        ({"detail": {"status": [{"wildcard": "a\\b"}]}}, "Invalid escape character at pos 2"),
+        ({"detail": {"status": [{"anything-but": {"wildcard": "x\\"}}]}}, "Invalid escape character at pos 2"),
         ({"detail": {"ip": [{"cidr": "10.0.0.0/99"}]}}, "IPv4 mask bits must be < 32"),
         ({"detail": {"ip": [{"cidr": "10.0.0.1/32"}]}}, "IPv4 mask bits must be < 32"),
         ({"detail": {"ip": [{"cidr": "2001:db8::1/128"}]}}, "IPv6 mask bits must be < 128"),
@@ -166,6 +166,13 @@ def test_a_target_the_rehearsal_does_not_have_is_reported_and_the_stack_never_kn
         ),
         ({"detail": {"n": [{"numeric": ["=", "5"]}]}}, "Value of equals must be numeric"),
         ('{"detail": {"n": [NaN]}}', "Invalid JSON"),
+        # event-ruler's ComparableNumber: a number a double holds exactly, as written
+        ('{"n": [{"numeric": [">", 1e400]}]}', "Cannot compare number : 1E+400"),
+        ('{"n": [{"numeric": ["=", 0.30000000000000001]}]}', "Cannot compare number : 0.30000000000000001"),
+        ({"n": [{"numeric": [">", 12345678901234567890]}]}, "Cannot compare number : 12345678901234567890"),
+        ({"n": [{"anything-but": 12345678901234567890}]}, "Cannot compare number : 12345678901234567890"),
+        ({"n": [{"anything-but": [1, 9007199254740993]}]}, "Cannot compare number : 9007199254740993"),
+        ({"ip": [{"cidr": "::ffff:102:304/96"}]}, "IPv4 mask bits must be < 32"),  # IPv4 in IPv6, as Java reads it
         ({"detail": {"status": [["Failed"]]}}, "Match value must be String, number, true, false, or null"),
         ({"source": ["aws.bedrock"], "detail": {}}, "Empty objects are not allowed"),
         ({"$or": [{"source": ["aws.bedrock"]}]}, "There must have at least 2 Objects in $or relationship."),
@@ -287,6 +294,10 @@ DOCUMENTED_PATTERNS = [
     {"FileName": [{"wildcard": "report\\**"}]},  # an escaped *, then a wildcard
     {"FileName": [{"anything-but": {"wildcard": "tmp\\**"}}]},
     {"ip": [{"cidr": "10.0.0.0/31"}]},
+    {"ip": [{"cidr": "10.0.0.0/8/"}]},  # Java's split drops the trailing empty part
+    {"ip": [{"cidr": "10.0.0.0/\u0668"}]},  # Integer.parseInt reads any Unicode digit (8)
+    {"Price": [{"numeric": [">", 0.1, "<=", 5e9]}]},
+    {"Name": ["\u4e2d" * 1400]},  # 1,415 characters: under 4096 however JSON escapes them
     {"state": [{"anything-but": {"equals-ignore-case": []}}]},
     {"ip": [{"cidr": "2001:db8::/32"}]},
     {"Price": [{"numeric": [">=", 0, "<", 0.5]}]},
@@ -365,5 +376,23 @@ def test_a_pattern_over_4096_characters_fails_the_rule(tmp_path, padding, refuse
         assert outcome.succeeded is not refused
         if refused:
             assert f"#/EventPattern: expected maxLength: 4096, actual: {padding}" in outcome.reason
+    finally:
+        local.close()
+
+
+def test_a_cidr_matches_as_event_ruler_reads_it(tmp_path):
+    """event-ruler takes a CIDR's network whatever its host bits (10.0.0.1/8 is 10.0.0.0/8); moto's strict parse
+    matched nothing."""
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
+    rule = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {"EventPattern": {"detail": {"ip": [{"cidr": "10.0.0.1/8"}]}}, "Targets": [target]},
+    }
+    try:
+        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+        assert delivered(local, {"source": "aws.ec2", "resources": [], "detail": {"ip": "10.1.2.3"}}) == ["F"]
+        assert delivered(local, {"source": "aws.ec2", "resources": [], "detail": {"ip": "11.1.2.3"}}) == []
     finally:
         local.close()

@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import math
 import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, NoReturn, cast
 
 from moto.events.exceptions import InvalidEventPatternException
@@ -143,28 +145,31 @@ def event_pattern(pattern: str | Mapping[str, Any]) -> EventPattern:
     """A rule's EventPattern (an object, or its JSON text in a plain template), matched as moto's EventBridge
     matches it; raises InvalidEventPatternException where EventBridge refuses it."""
     text = pattern if isinstance(pattern, str) else json.dumps(pattern)
-    try:
-        parsed = json.loads(text, parse_constant=_not_json)
+    try:  # numbers as written, to refuse those a double cannot hold, as event-ruler does
+        written = json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_not_json)
     except ValueError:
         return EventPattern.load("{")  # refuses it, as EventBridge words it
-    if not isinstance(parsed, dict):
+    if not isinstance(written, dict):
         _refuse("Filter is not an object")
-    _check_object(parsed, in_or=False)
-    return EventPattern.load(json.dumps(_exact_matches_as_values(parsed)))
+    _check_object(written, in_or=False)
+    return EventPattern.load(json.dumps(_as_moto_matches(json.loads(text))))
 
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")  # Python reads NaN and Infinity; EventBridge's JSON parser does not
 
 
-def _exact_matches_as_values(pattern: Any) -> Any:
-    """The pattern with event-ruler's {"exactly": value} as the plain value it is (moto would match anything)."""
+def _as_moto_matches(pattern: Any) -> Any:
+    """The pattern written for moto's matcher as event-ruler reads it: {"exactly": value} as the value (moto would
+    match anything), a CIDR as its network (moto's is strict about host bits and IPv4 in IPv6)."""
     if isinstance(pattern, dict):
         if set(pattern) == {"exactly"} and _is_string(pattern["exactly"]):
             return pattern["exactly"]
-        return {name: _exact_matches_as_values(value) for name, value in pattern.items()}
+        if set(pattern) == {"cidr"} and _is_string(pattern["cidr"]):
+            return {"cidr": str(_cidr_network(pattern["cidr"]))}
+        return {name: _as_moto_matches(value) for name, value in pattern.items()}
     if isinstance(pattern, list):
-        return [_exact_matches_as_values(value) for value in pattern]
+        return [_as_moto_matches(value) for value in pattern]
     return pattern
 
 
@@ -221,7 +226,14 @@ def _is_string(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _check_comparable(number: Any) -> None:
+    """event-ruler's ComparableNumber: a number a double holds exactly (as written), and finite."""
+    as_double = float(number)
+    if math.isinf(as_double) or Decimal(repr(as_double)) != Decimal(number):
+        _refuse(f"Cannot compare number : {number}")
 
 
 def _check_match_expression(expression: Mapping[str, Any]) -> None:
@@ -238,7 +250,7 @@ def _check_match_expression(expression: Mapping[str, Any]) -> None:
         if operator == "wildcard":
             _check_wildcard(operand)
         if operator == "cidr":
-            _check_cidr(operand)
+            _cidr_network(operand)
     elif operator == "exists":
         if not isinstance(operand, bool):
             _refuse("exists match pattern must be either true or false.")
@@ -259,6 +271,7 @@ def _check_numeric(operand: Any) -> None:
     for index in range(0, len(operand), 2):
         if index + 1 >= len(operand) or not _is_number(operand[index + 1]):
             _refuse(f"Value of {'equals' if operand[index] == '=' else operand[index]} must be numeric")
+        _check_comparable(operand[index + 1])
     if len(operand) > 4 or (len(operand) > 2 and operand[0] not in (">", ">=")):
         _refuse("Too many elements in numeric expression")
     if len(operand) == 4 and operand[2] not in ("<", "<="):
@@ -269,7 +282,7 @@ def _check_numeric(operand: Any) -> None:
 
 def _check_wildcard(text: str) -> None:
     """event-ruler's WildcardParser, over the text's UTF-8 bytes: a backslash escapes * or a backslash only."""
-    encoded, index = text.encode(), 0
+    encoded, index = f'"{text}"'.encode(), 0  # as event-ruler parses it, in its quotes
     while index < len(encoded):
         if encoded[index : index + 2] == b"**":
             _refuse(f"Consecutive wildcard characters at pos {index}")
@@ -280,28 +293,36 @@ def _check_wildcard(text: str) -> None:
         index += 1
 
 
-# event-ruler's forms of an address (Constants.IPv4_REGEX, IPv6_REGEX), and its mask bits of each.
-_IP_FORMS = ((re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+"), 32), (re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*"), 128))
+# event-ruler's forms of an address (Constants.IPv4_REGEX, IPv6_REGEX).
+_IP_FORMS = (re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+"), re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:]*"))
 
 
-def _check_cidr(text: str) -> None:
-    """event-ruler's CIDR.cidr: ADDRESS/BITS, BITS below the address's length (a single address is a plain value)."""
-    address, *bits = text.split("/")
-    if len(bits) != 1:
+def _cidr_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """event-ruler's CIDR.cidr: ADDRESS/BITS (Java's split: trailing slashes dropped; Integer.parseInt's digits), BITS
+    below the address's length (an IPv4-mapped IPv6 address is IPv4's, as InetAddress reads it); the network it
+    covers. A single address is a plain value, not a CIDR."""
+    parts = text.split("/")
+    while len(parts) > 1 and not parts[-1]:
+        parts.pop()
+    if len(parts) != 2:
         _refuse("Malformed CIDR, one '/' required")
-    if not re.fullmatch(r"[+-]?[0-9]+", bits[0]):
+    address, bits = parts
+    if not re.fullmatch(r"[+-]?\d+", bits):
         _refuse("Malformed CIDR, mask bits must be an integer")
-    if int(bits[0]) < 0:
+    if int(bits) < 0:
         _refuse("Malformed CIDR, mask bits must not be negative")
-    length = next((length for form, length in _IP_FORMS if form.fullmatch(address)), None)
-    if length is None:
+    if not any(form.fullmatch(address) for form in _IP_FORMS):
         _refuse(f"Nonstandard IP address: {address}")
     try:
-        ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(address)
     except ValueError:
         _refuse(f"Invalid IP address: {address}")
-    if int(bits[0]) >= length:
-        _refuse(f"IPv{4 if length == 32 else 6} mask bits must be < {length}")
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    length = ip.max_prefixlen
+    if int(bits) >= length:
+        _refuse(f"IPv{ip.version} mask bits must be < {length}")
+    return ipaddress.ip_network(f"{ip}/{int(bits)}", strict=False)
 
 
 def _check_anything_but(operand: Any) -> None:
@@ -321,7 +342,11 @@ def _check_anything_but(operand: Any) -> None:
         strings, numbers = (all(check(value) for value in operand) for check in (_is_string, _is_number))
         if not operand or not (strings or numbers):
             _refuse("Inside anything but list, either all values are number or string, mixed type is not supported")
-    elif not (_is_string(operand) or _is_number(operand)):
+        for value in operand if numbers else ():
+            _check_comparable(value)
+    elif _is_number(operand):
+        _check_comparable(operand)
+    elif not _is_string(operand):
         _refuse("Value of anything-but must be an array or single string/number value.")
 
 

@@ -113,8 +113,10 @@ def resource_refusal(logical_id: str, resource_type: str, properties: Mapping[st
                     f'Resource handler returned message: "{refused.message}" (Service: EventBridge, Status Code: 400)'
                 )
         problems = []
-        if pattern:  # as CloudFormation sends it: the JSON text, or the object written compactly
-            text = pattern if isinstance(pattern, str) else json.dumps(pattern, separators=(",", ":"))
+        if pattern:  # characters, as CloudFormation sends it: the JSON text, or the object written compactly
+            text = (
+                pattern if isinstance(pattern, str) else json.dumps(pattern, separators=(",", ":"), ensure_ascii=False)
+            )
             if len(text) > MAX_EVENT_PATTERN_CHARACTERS:
                 problems.append(
                     f"#/EventPattern: expected maxLength: {MAX_EVENT_PATTERN_CHARACTERS}, actual: {len(text)}"
