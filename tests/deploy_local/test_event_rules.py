@@ -4,6 +4,7 @@ refuses, as CloudFormation fails it."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -48,6 +49,19 @@ def stack(tmp_path) -> Iterator[LocalStack]:
     assert local.deploy(Template({"Resources": resources}), tmp_path).succeeded
     yield local
     local.close()
+
+
+@contextlib.contextmanager
+def one_rule(tmp_path: Any, **properties: Any) -> Iterator[tuple[LocalStack, Any]]:
+    """A stack of one rule with these properties, targeting the function F: the stack and its create's outcome."""
+    clock = VirtualClock()
+    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
+    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
+    rule = {"Type": "AWS::Events::Rule", "Properties": {"Targets": [target], **properties}}
+    try:
+        yield local, local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path)
+    finally:
+        local.close()
 
 
 def delivered(stack: LocalStack, event: Mapping[str, Any]) -> list[str]:
@@ -182,20 +196,13 @@ def test_a_target_the_rehearsal_does_not_have_is_reported_and_the_stack_never_kn
     ],
 )
 def test_a_rule_whose_pattern_eventbridge_refuses_fails_and_nothing_is_left(tmp_path, pattern, reason):
-    clock = VirtualClock()
-    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
-    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
-    rule = {"Type": "AWS::Events::Rule", "Properties": {"EventPattern": pattern, "Targets": [target]}}
-    try:
-        outcome = local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path)
+    with one_rule(tmp_path, EventPattern=pattern) as (local, outcome):
         assert not outcome.succeeded
         assert outcome.reason == (
             f'Rule: Resource handler returned message: "Event pattern is not valid. Reason: {reason}" '
             "(Service: EventBridge, Status Code: 400)"
         )
         assert local.resources.of_type("AWS::Events::Rule") == []
-    finally:
-        local.close()
 
 
 @pytest.mark.parametrize(
@@ -213,51 +220,32 @@ def test_a_rule_whose_pattern_eventbridge_refuses_fails_and_nothing_is_left(tmp_
 def test_bedrocks_events_reach_only_enabled_rules_on_the_default_bus(tmp_path, properties, reached):
     """EventBridge matches no event to a DISABLED rule, and AWS services' events (Bedrock's job state changes) go to
     the account's default event bus only (AWS::Events::Rule's State and EventBusName)."""
-    clock = VirtualClock()
-    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
-    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
-    rule = {
-        "Type": "AWS::Events::Rule",
-        "Properties": {"EventPattern": {"source": ["aws.bedrock"]}, "Targets": [target], **properties},
-    }
-    try:
-        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+    with one_rule(tmp_path, EventPattern={"source": ["aws.bedrock"]}, **properties) as (local, outcome):
+        assert outcome.succeeded
         assert delivered(local, job_state_change("Completed", "adhoc")) == reached
-    finally:
-        local.close()
 
 
 @pytest.mark.parametrize(("state", "runs"), [("ENABLED", 3), ("DISABLED", 0)])
 def test_a_disabled_rate_rule_is_not_played(tmp_path, state, runs):
     """A DISABLED rule's schedule does not fire (AWS::Events::Rule's State); an enabled rate(1 minute) fires each
     minute."""
-    clock = VirtualClock()
-    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
-    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
-    rule = {
-        "Type": "AWS::Events::Rule",
-        "Properties": {"ScheduleExpression": "rate(1 minute)", "State": state, "Targets": [target]},
-    }
     invoked: list[str] = []
-    closed = clock.event()
-    try:
-        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+    with one_rule(tmp_path, ScheduleExpression="rate(1 minute)", State=state) as (local, outcome):
+        assert outcome.succeeded
         rules = EventRules(
             local.resources,
             threading.RLock(),
             None,  # type: ignore[arg-type]  # no single function here
-            closed,
+            local.clock.event(),
             lambda arn, _payload: invoked.append(arn),  # type: ignore[arg-type,return-value]
             lambda _arn, _payload: None,
             local.printer.line,
         )
-        with clock.actor():
+        with local.clock.actor():
             rules.start_schedules()
-            clock.sleep(3 * 60 + 1)
+            local.clock.sleep(3 * 60 + 1)
             rules.stop_schedules()
-        assert len(invoked) == runs
-    finally:
-        local.close()
+    assert len(invoked) == runs
 
 
 # Every example of the EventBridge user guide's "Comparison operators for use in event patterns" (event bus support).
@@ -307,15 +295,9 @@ DOCUMENTED_PATTERNS = [
 @pytest.mark.parametrize("pattern", DOCUMENTED_PATTERNS)
 def test_every_documented_filter_makes_a_rule(tmp_path, pattern):
     """The rehearsal refuses no pattern the user guide documents (a false refusal would fail a stack AWS deploys)."""
-    clock = VirtualClock()
-    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
-    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
-    rule = {"Type": "AWS::Events::Rule", "Properties": {"EventPattern": pattern, "Targets": [target]}}
-    try:
-        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+    with one_rule(tmp_path, EventPattern=pattern) as (local, outcome):
+        assert outcome.succeeded, outcome.reason
         delivered(local, job_state_change("Completed", "adhoc"))  # matching does not fail either
-    finally:
-        local.close()
 
 
 _LEAVES = st.one_of(
@@ -349,50 +331,26 @@ def test_a_pattern_is_either_refused_at_create_or_matched_without_failing(expres
 
 def test_an_exact_match_receives_only_its_value(tmp_path):
     """event-ruler's {"exactly": value} is the value itself (moto would take the unknown operator for any value)."""
-    clock = VirtualClock()
-    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
-    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
-    pattern = {"detail": {"status": [{"exactly": "Failed"}]}}
-    rule = {"Type": "AWS::Events::Rule", "Properties": {"EventPattern": pattern, "Targets": [target]}}
-    try:
-        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+    with one_rule(tmp_path, EventPattern={"detail": {"status": [{"exactly": "Failed"}]}}) as (local, outcome):
+        assert outcome.succeeded
         assert delivered(local, job_state_change("Completed", "adhoc")) == []
         assert delivered(local, job_state_change("Failed", "adhoc")) == ["F"]
-    finally:
-        local.close()
 
 
 @pytest.mark.parametrize(("padding", "refused"), [(4096, False), (4097, True)])
 def test_a_pattern_over_4096_characters_fails_the_rule(tmp_path, padding, refused):
     """botocore's events model: PutRule's EventPattern is at most 4096 characters (the object written compactly)."""
     frame = len('{"source":[""]}')
-    pattern = {"source": ["x" * (padding - frame)]}
-    clock = VirtualClock()
-    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
-    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
-    rule = {"Type": "AWS::Events::Rule", "Properties": {"EventPattern": pattern, "Targets": [target]}}
-    try:
-        outcome = local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path)
+    with one_rule(tmp_path, EventPattern={"source": ["x" * (padding - frame)]}) as (_local, outcome):
         assert outcome.succeeded is not refused
         if refused:
             assert f"#/EventPattern: expected maxLength: 4096, actual: {padding}" in outcome.reason
-    finally:
-        local.close()
 
 
 def test_a_cidr_matches_as_event_ruler_reads_it(tmp_path):
     """event-ruler takes a CIDR's network whatever its host bits (10.0.0.1/8 is 10.0.0.0/8); moto's strict parse
     matched nothing."""
-    clock = VirtualClock()
-    local = LocalStack(ENV, clock, Printer(clock, lambda _line: None), threading.RLock())
-    target = {"Arn": "arn:aws:lambda:us-east-1:111122223333:function:F", "Id": "T"}
-    rule = {
-        "Type": "AWS::Events::Rule",
-        "Properties": {"EventPattern": {"detail": {"ip": [{"cidr": "10.0.0.1/8"}]}}, "Targets": [target]},
-    }
-    try:
-        assert local.deploy(Template({"Resources": {"Rule": rule}}), tmp_path).succeeded
+    with one_rule(tmp_path, EventPattern={"detail": {"ip": [{"cidr": "10.0.0.1/8"}]}}) as (local, outcome):
+        assert outcome.succeeded
         assert delivered(local, {"source": "aws.ec2", "resources": [], "detail": {"ip": "10.1.2.3"}}) == ["F"]
         assert delivered(local, {"source": "aws.ec2", "resources": [], "detail": {"ip": "11.1.2.3"}}) == []
-    finally:
-        local.close()
