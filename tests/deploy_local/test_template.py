@@ -99,6 +99,7 @@ def test_each_item_of_a_list_of_numbers_is_a_number() -> None:
     with pytest.raises(TemplateError, match=r"^Parameter 'Sizes' must be a list of numbers$"):
         Template(body, {"Sizes": "1,abc"})
     assert resolver(Template(body, {"Sizes": "1, 2.5"})).resolve({"Ref": "Sizes"}) == ["1", "2.5"]
+    assert resolver(Template(body, {"Sizes": ""})).resolve({"Ref": "Sizes"}) == []  # no item, none to refuse
 
 
 INTRINSICS = {

@@ -169,7 +169,7 @@ def _check_parameter(name: str, parameter: Mapping[str, Any], value: str) -> Non
     pattern = parameter.get("AllowedPattern")
     if pattern is not None and not re.fullmatch(str(pattern), value):
         raise TemplateError(f"Parameter '{name}' must match pattern {pattern}")
-    if parameter.get("Type") == "List<Number>":  # the user guide: CloudFormation validates each as a number
+    if parameter.get("Type") == "List<Number>" and value:  # the user guide: CloudFormation validates each as a number
         for item in value.split(","):
             _number(name, item.strip(), "a list of numbers")
     if parameter.get("Type") == "Number":
