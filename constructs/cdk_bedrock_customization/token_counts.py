@@ -90,7 +90,7 @@ def bedrock_runtime_client(region_name: str | None = None) -> Any | None:
     except BotoCoreError:  # a source of credentials that is configured but does not answer
         return None
     if session.region_name is None:
-        raise TokenCountError("counting tokens needs an AWS Region: set AWS_REGION (or a profile's region)")
+        raise TokenCountError("counting tokens needs an AWS Region: set AWS_DEFAULT_REGION (or a profile's region)")
     return session.client("bedrock-runtime")
 
 

@@ -5,6 +5,7 @@ modelId, input.converse {messages, system}; output inputTokens) and against the 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -277,5 +278,10 @@ def test_no_client_without_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert bedrock_runtime_client("us-east-1").meta.service_model.service_name == "bedrock-runtime"
     monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    with pytest.raises(TokenCountError, match="counting tokens needs an AWS Region"):
+    with pytest.raises(TokenCountError, match="counting tokens needs an AWS Region") as refused:
         bedrock_runtime_client()
+    # The advice works as botocore reads the environment (its configprovider: AWS_DEFAULT_REGION, not AWS_REGION).
+    advised = re.search(r"set (AWS_\w+)", str(refused.value))
+    assert advised is not None
+    monkeypatch.setenv(advised.group(1), "eu-west-1")
+    assert bedrock_runtime_client().meta.region_name == "eu-west-1"

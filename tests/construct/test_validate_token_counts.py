@@ -77,7 +77,9 @@ def test_count_tokens_with_credentials_but_no_region_counts_nothing_and_does_not
     path = models_file(tmp_path, long_line=None)
     assert cli.main(["validate", str(path), "--count-tokens"]) == 2
     output = capsys.readouterr()
-    assert output.err == "--count-tokens: counting tokens needs an AWS Region: set AWS_REGION (or a profile's region)\n"
+    assert output.err == (
+        "--count-tokens: counting tokens needs an AWS Region: set AWS_DEFAULT_REGION (or a profile's region)\n"
+    )
     assert f"{path}: OK" not in output.out
 
 
