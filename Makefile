@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK := npx --yes aws-cdk@2
 
-.PHONY: synth test test-engine lint typecheck bench deploy-local clean
+.PHONY: synth test test-engine test-lowest lint typecheck bench deploy-local clean
 
 # constraints.txt pins the tested versions, so snapshots and checks do not move with new releases.
 $(STAMP): pyproject.toml constraints.txt
@@ -44,6 +44,24 @@ $(ENGINE_VENV)/.installed: tests/engine/ministack-requirements.txt
 test-engine: $(STAMP) $(ENGINE_VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" MINISTACK_PYTHON="$(CURDIR)/$(ENGINE_VENV)/bin/python" CDK="$(CDK)" \
 		$(BIN)/pytest -m engine tests/engine
+
+# The library at the lowest versions pyproject.toml declares (each dependency pinned at its bound, the rest
+# resolved by pip), in a virtual environment of its own: a bound it does not work at fails here.
+LOWEST_VENV := $(VENV)/lowest
+$(LOWEST_VENV)/.installed: $(STAMP) tests/lowest/lowest_requirements.py
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(BIN)/python tests/lowest/lowest_requirements.py > $(LOWEST_VENV)/requirements.txt
+	$(LOWEST_VENV)/bin/pip install --quiet -r $(LOWEST_VENV)/requirements.txt
+	$(LOWEST_VENV)/bin/pip install --quiet --no-deps -e .
+	$(LOWEST_VENV)/bin/pip install --quiet -c constraints.txt pytest hypothesis syrupy
+	touch $@
+
+LOWEST_PYTEST := PATH="$(CURDIR)/$(LOWEST_VENV)/bin:$$PATH" $(LOWEST_VENV)/bin/pytest -p no:cacheprovider
+test-lowest: $(LOWEST_VENV)/.installed
+	$(LOWEST_PYTEST) -m lowest tests/lowest
+	$(LOWEST_PYTEST) tests/construct/test_token_counts.py tests/construct/test_validate_token_counts.py \
+		tests/handler/test_loss_curves.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

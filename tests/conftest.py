@@ -19,8 +19,24 @@ os.environ["JSII_DEPRECATED"] = "fail"
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_DEFAULT_PROFILE", None)
 
+from pathlib import Path
+
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=20, database=None, print_blob=False)
 settings.register_profile("thorough", parent=settings.get_profile("ci"), max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Tests that run only when their marker is asked for: each needs a virtual environment of its own, which its make
+# target builds (-m engine: make test-engine, ministack's; -m lowest: make test-lowest, the declared lower bounds').
+OPT_IN_DIRECTORIES = {"engine": Path(__file__).parent / "engine", "lowest": Path(__file__).parent / "lowest"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    asked = config.getoption("markexpr") or ""
+    not_asked = [directory for marker, directory in OPT_IN_DIRECTORIES.items() if marker not in asked]
+    left_out = [item for item in items if any(directory in item.path.parents for directory in not_asked)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]

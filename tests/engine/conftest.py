@@ -1,6 +1,5 @@
-"""The engine test runs only when asked for with `-m engine` (`make test-engine`): it needs ministack's own
-virtual environment (MINISTACK_PYTHON), the npm registry and a few minutes, so plain `pytest` (`make test`)
-deselects it."""
+"""The engine test runs only when asked for with `-m engine` (`make test-engine`; tests/conftest.py deselects it
+otherwise): it needs ministack's own virtual environment (MINISTACK_PYTHON), the npm registry and a few minutes."""
 
 from __future__ import annotations
 
@@ -12,20 +11,10 @@ import pytest
 
 from tests.engine.engine import Engine, engine
 
-ENGINE_DIRECTORY = Path(__file__).parent
 # Seconds each emulated job, import, deployment or throughput takes: long enough that every one is polled at least
 # once (the single function checks at once after creating), short enough for the 5-minute budget.
 JOB_SECONDS = 2.0
 DOOMED = "Doomed"  # the app's failing job (engine_app.DOOMED)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if "engine" in (config.getoption("markexpr") or ""):
-        return
-    engine_items = [item for item in items if ENGINE_DIRECTORY in Path(str(item.path)).parents]
-    if engine_items:
-        config.hook.pytest_deselected(items=engine_items)
-        items[:] = [item for item in items if item not in engine_items]
 
 
 @pytest.fixture(scope="module")
