@@ -13,6 +13,7 @@ on the page) fails a test here.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -407,6 +408,17 @@ def a_header(**changes: Any) -> dict[str, Any]:
 
 
 TENSOR = '/model.safetensors: tensor "model.embed_tokens.weight": '
+
+
+def json_error(text: bytes) -> str:
+    """What Python's json says of the text (its wording changed in 3.13)."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return error.msg
+    raise AssertionError(f"{text!r} is valid JSON")
+
+
 FORMAT_ERRORS = [
     # (what the file holds, the problem). Each as the format (SAFETENSORS_FORMAT) rules it out.
     ("seven bytes", b"\x01" * 7, "/model.safetensors: has 7 bytes: too few for the 8-byte header length"),
@@ -430,7 +442,7 @@ FORMAT_ERRORS = [
     (
         "not JSON",
         struct.pack("<Q", 9) + b'{"a": 1,}',
-        "/model.safetensors: its header is not valid JSON: Expecting property name enclosed in double quotes",
+        "/model.safetensors: its header is not valid JSON: " + json_error(b'{"a": 1,}'),
     ),
     (
         "duplicate keys",
@@ -594,7 +606,7 @@ def test_a_folder_of_many_gib_is_checked_in_constant_memory(tmp_path: Path) -> N
             tracemalloc.stop()
     assert summary.weight_bytes > 32 * GIB
     assert summary.parameters == 262144 * 65536
-    assert peaks[1] < 64 * 1024, peaks  # none of the 32 GiB is read
+    assert peaks[1] < 64 * 1024 + io.DEFAULT_BUFFER_SIZE, peaks  # a file's read buffer; none of the 32 GiB is read
     assert peaks[1] < peaks[0] + 8 * 1024, peaks  # the same as for a folder of kilobytes
 
 
