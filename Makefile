@@ -61,7 +61,7 @@ LOWEST_PYTEST := PATH="$(CURDIR)/$(LOWEST_VENV)/bin:$$PATH" $(LOWEST_VENV)/bin/p
 test-lowest: $(LOWEST_VENV)/.installed
 	$(LOWEST_PYTEST) -m lowest tests/lowest
 	$(LOWEST_PYTEST) tests/construct/test_token_counts.py tests/construct/test_validate_token_counts.py \
-		tests/handler/test_loss_curves.py
+		tests/handler/test_loss_curves.py tests/handler/test_status.py tests/test_emulate_bedrock.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
