@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,10 @@ def refuse_opening(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr("builtins.open", opening)
+
+
+def read_buffer_bytes(path: Path) -> int:
+    """The buffer open(path, "rb") makes: the file system's block size, or io.DEFAULT_BUFFER_SIZE where it reports
+    none (Python 3.14 takes the larger of the two, the block size capped at 8 MiB; its default is 128 KiB, 8 KiB
+    before)."""
+    return max(io.DEFAULT_BUFFER_SIZE, min(os.stat(path).st_blksize, 8 * 1024 * 1024))
