@@ -1,8 +1,8 @@
 """At the lowest versions pyproject.toml declares (make test-lowest installs them): the library rehearses the
 example app (trained, distilled, imported and copied models, deployments, throughput, an evaluation gate, a models
 file, a plain template), synthesized through aws-cdk-lib, jsii and constructs at their bounds and deployed on moto,
-trustme and cfn-lint at theirs. make test-lowest also runs the tests of token counts (botocore's CountTokens), loss
-curves (matplotlib), status and emulate-bedrock there."""
+trustme and cfn-lint at theirs. make test-lowest also runs the tests of models files (ruamel.yaml, jsonschema),
+token counts (botocore's CountTokens), loss curves (matplotlib), status and emulate-bedrock there."""
 
 from __future__ import annotations
 
