@@ -40,7 +40,10 @@ def test_the_example_app_rehearses_at_the_lowest_versions() -> None:
     scripts = Path(sys.executable).parent
     environment = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ['PATH']}"}
     command = [str(scripts / "cdk-bedrock-customization"), "rehearse"]
-    finished = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, check=False)
+    # The timeout only ends a hung run (it takes under a minute on an idle machine).
+    finished = subprocess.run(
+        command, cwd=REPO, env=environment, capture_output=True, text=True, check=False, timeout=1800
+    )
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     steps = [line for line in finished.stdout.splitlines() if line.endswith((" succeeded", " failed"))]
     assert steps == [
