@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.lowest.lowest_requirements import declared
 from tests.support.source_imports import imported_roots
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,10 +30,7 @@ def _distribution(requirement: str) -> str:
 
 
 def _declared(extras: tuple[str, ...]) -> set[str]:
-    requirements = [*PROJECT["dependencies"]]
-    for extra in extras:
-        requirements += PROJECT["optional-dependencies"][extra]
-    return {_distribution(requirement) for requirement in requirements}
+    return {_distribution(requirement.name) for requirement in declared(extras)}
 
 
 def _extras_of(path: Path) -> tuple[str, ...]:

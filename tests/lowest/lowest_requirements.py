@@ -13,9 +13,10 @@ PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 EXTRAS = ("rehearse", "plot")
 
 
-def declared() -> list[Requirement]:
+def declared(extras: tuple[str, ...] = EXTRAS) -> list[Requirement]:
+    """The project's dependencies and those of the extras."""
     project = tomllib.loads(PYPROJECT.read_text())["project"]
-    texts = [*project["dependencies"], *(text for extra in EXTRAS for text in project["optional-dependencies"][extra])]
+    texts = [*project["dependencies"], *(text for extra in extras for text in project["optional-dependencies"][extra])]
     return [Requirement(text) for text in texts]
 
 
