@@ -13,6 +13,7 @@ from bedrock_custom_resource import contract
 
 from . import _requests
 from ._evaluation_checks import _CUSTOM_MODEL_ARN, EvaluationChecks, _as_written, _names_a_key
+from ._hyper_parameters import hyper_parameter_warnings
 from ._local_folders import upload_problem
 from ._requests import CompletionMode, tag_list
 from .datasets import ASSET_BUCKET, DatasetError, check_total_records, validate_dataset
@@ -86,6 +87,8 @@ class EntryChecks(EvaluationChecks):
                 valid_base = not any(problem.path == f"{section}.{key}.base_model" for problem in request_problems)
                 if section == "models" and valid_base:
                     problems.extend(_local_data_problems(self.file, self.base_model_of(key), key, entry, self.findings))
+                    if not request_problems:  # the request is made: its hyperparameters, as sent
+                        self.findings.warnings += _hyper_parameter_warnings(self, key, entry)
                 problems.extend(_local_weights_problems(self.file, section, key, entry))
         return [Problem(**{**vars(problem), "stage": self.file.stage}) for problem in problems]
 
@@ -318,6 +321,19 @@ def _token_problems(file: ModelsFile) -> list[Problem]:
                     message = f"{_show(text)} holds aws-cdk-lib's token marker; a models file holds plain values"
                     problems.append(file.problem(path, message))
     return problems
+
+
+def _hyper_parameter_warnings(checks: EntryChecks, key: str, entry: Mapping[str, Any]) -> list[Problem]:
+    """A warning at each of a model's hyperparameters that the user guide's table for its base model does not take,
+    as the construct warns at synth."""
+    request = checks.request_properties("models", key, entry)
+    path = ["models", key, "hyper_parameters"]
+    return [
+        checks.file.problem(path if name is None else [*path, name], f"warning: {message}")
+        for name, message in hyper_parameter_warnings(
+            checks.base_model_of(key), request["customizationType"], request.get("hyperParameters")
+        )
+    ]
 
 
 def _base_model_problem(checks: EntryChecks, value: Any) -> str | None:

@@ -9,8 +9,9 @@
     cdk-bedrock-customization emulate-bedrock [--port N] [--job-seconds S] [--events-endpoint URL] [--failing-job TEXT]
 
 validate checks each file as written and with each of its stages' overrides (or only --stage), and prints
-every problem as one line, file:line:column: path.to.field: message, then the local datasets' warnings (a record
-that may exceed its model's token limit, by the published validators' estimate), which change nothing.
+every problem as one line, file:line:column: path.to.field: message, then the warnings (a local record that may
+exceed its model's token limit, by the published validators' estimate; a hyperparameter that the user guide does
+not document for the base model), which change nothing.
 --count-tokens then counts each local record's tokens with Bedrock Runtime's CountTokens (with AWS credentials),
 and a record over its model's limit is a problem. It exits 1 on any problem, 2 on bad usage. No AWS account and
 no CDK app are needed (but for --count-tokens).
@@ -99,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def validate_command(files: list[str], stage: str | None, count_tokens: bool) -> int:
-    """Every problem of every file, one line each, then the local datasets' warnings (which change nothing), and
+    """Every problem of every file, one line each, then the warnings (which change nothing), and
     exit 1 on a problem; with count_tokens, each record over its model's token limit counts as one."""
     findings = DatasetFindings()
     problems: list[object] = [problem for path in files for problem in problems_of(path, stage, findings)]

@@ -16,6 +16,7 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from . import _requests
+from ._hyper_parameters import hyper_parameter_warnings
 from ._local_datasets import ship_local_datasets
 from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
@@ -38,6 +39,7 @@ from ._tokens import attribute, is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .datasets import SUPPORTED_URL, DatasetError, format_rule
 from .inputs import Customization, InvocationLogs, S3Data
+from .models_file import _show
 from .provider import CustomizationProvider
 from .serving import CustomModelBase, ExistingCustomModel
 
@@ -45,6 +47,7 @@ RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
 # What Bedrock assumes the service role for (model-customization-iam-role.html: its aws:SourceArn).
 JOB_KIND = "model-customization-job"
 BASE_MODEL_WARNING_ID = "cdk-bedrock-customization:baseModelUnknown"
+HYPER_PARAMETER_WARNING_ID = "cdk-bedrock-customization:hyperParameterUndocumented"
 _Resource = cdk.CfnResource | None
 
 
@@ -104,7 +107,8 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         :param completion: how the deployment waits for the job. @default Completion.event_driven(): up to
             12 hours, so that multi-hour jobs deploy
         :param validation_data: validation datasets, in S3 or local files (``S3Data.from_local_file``). @default none
-        :param hyper_parameters: the base model's hyperparameters, e.g. ``{"epochCount": 2}``. @default Bedrock's
+        :param hyper_parameters: the base model's hyperparameters, e.g. ``{"epochCount": 2}``; one that the user
+            guide's page for the base model does not document (name, type, range) is a synth warning. @default Bedrock's
         :param job_name: @default generated from the stack and construct, new for each replacement
         :param custom_model_name: @default generated like job_name
         :param role: the service role Bedrock assumes. @default a role granted exactly what the job needs
@@ -123,7 +127,6 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         _refuse_models_bedrock_would_not_take(scope, base_model_id, customization, base_model)
         super().__init__(scope, construct_id)
-        _warn_of_a_base_model_not_known(self, base_model_id, customization.customization_type)
         #: The foundation model this model customizes, through the models it continues training.
         self.foundation_model: str = (
             base_model.foundation_model if isinstance(base_model, CustomModel) else base_model_id
@@ -156,6 +159,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             vpc_config=vpc_config(self._subnets, self._security_groups),
             completion=self.completion.wait_until(RESOURCE_TYPE),
         )
+        _warn_of_what_bedrock_may_refuse(self, base_model_id, properties)
         properties = keyed_for_waiting(self.completion, use.stack, properties, RESOURCE_TYPE)
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(
@@ -329,4 +333,24 @@ def _warn_of_a_base_model_not_known(model: Construct, base_model: str, customiza
             f"base_model: {base_model!r} is not a model this library knows Bedrock to customize with "
             f"{customization_type} ({SUPPORTED_URL}): the id may be wrong, or newer than this library. If Bedrock "
             "does not customize it so, it refuses the job when the stack deploys.",
+        )
+
+
+def _warn_of_what_bedrock_may_refuse(model: CustomModel, base_model: str, request: Mapping[str, Any]) -> None:
+    """Warnings of what the user guide does not document: the base model for the customization, the hyperparameters
+    for the base model."""
+    _warn_of_a_base_model_not_known(model, base_model, request["customizationType"])
+    _warn_of_undocumented_hyper_parameters(model, request)
+
+
+def _warn_of_undocumented_hyper_parameters(model: CustomModel, request: Mapping[str, Any]) -> None:
+    """A warning for each hyperparameter of the job's request that the user guide's table for the foundation model
+    does not take (a typo, a value out of range), which Bedrock would refuse when the stack deploys. No refusal: the
+    pages can disagree or lag behind Bedrock, and some quotas can be raised."""
+    for name, message in hyper_parameter_warnings(
+        model.foundation_model, request["customizationType"], request.get("hyperParameters"), is_unresolved
+    ):
+        where = "hyper_parameters" if name is None else f"hyper_parameters[{_show(name)}]"
+        cdk.Annotations.of(model).add_warning_v2(
+            HYPER_PARAMETER_WARNING_ID, f"{where}: {message}. Bedrock may refuse the job when the stack deploys."
         )

@@ -215,7 +215,7 @@ _FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _model_id(base_model: str) -> str:
+def model_id_of(base_model: str) -> str:
     """A foundation model's id, from its id or ARN, or from the ARN of a custom model (whose continued training this
     is), which names its base model: custom-model/<base model id>/<suffix>, as CustomModelArn's pattern has it."""
     if not base_model.startswith("arn:"):
@@ -226,7 +226,7 @@ def _model_id(base_model: str) -> str:
 
 def model_family(base_model: str) -> str | None:
     """The family key (of :data:`FAMILY_NAMES`) of a foundation model id or ARN, or None if unknown."""
-    model_id = _model_id(base_model)
+    model_id = model_id_of(base_model)
     for prefix, family in _FAMILY_PREFIXES:
         if model_id.startswith(prefix):
             return family
@@ -447,7 +447,7 @@ TOKEN_LIMITS: tuple[TokenLimit, ...] = (
 
 def token_limits_for(family: str, customization_type: str, base_model: str = "") -> dict[str, TokenLimit]:
     """The token limits in force for a model, by part: a limit for the model's own ids wins over the family's."""
-    model_id = _model_id(base_model)
+    model_id = model_id_of(base_model)
     found: dict[str, TokenLimit] = {}
     for limit in TOKEN_LIMITS:
         if limit.family != family or limit.customization_type != customization_type:
@@ -1697,7 +1697,7 @@ def validate_dataset(
     size = _file_size(path, display, in_force, "max_training_bytes" if training else "max_validation_bytes")
     warnings = _Warnings(display)
     _file_name_warnings(path, rule.family, warnings)
-    job = _Job(rule, in_force.limits, _model_id(base_model), warnings, dataset_bucket)
+    job = _Job(rule, in_force.limits, model_id_of(base_model), warnings, dataset_bucket)
     validate = _VALIDATORS[rule.format](job)
     token_limits = token_limits_for(rule.family, customization_type, base_model)
     tokens = _TokenBudget(rule, token_limits, warnings) if token_limits else None

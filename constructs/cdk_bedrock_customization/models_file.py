@@ -650,8 +650,9 @@ _Found = tuple[list[Any], str, bool]
 
 @dataclass
 class DatasetFindings:
-    """What checking a file's local datasets found besides problems: warnings (a record that may exceed the model's
-    token limit...), and each local dataset (its path, the job's base model and customization type) for exact counts."""
+    """What checking a file found besides problems: warnings (a local record that may exceed the model's token
+    limit, a hyperparameter the user guide does not document...), and each local dataset (its path, the job's base
+    model and customization type) for exact counts."""
 
     warnings: list[Problem] = field(default_factory=list)
     datasets: list[tuple[Path, str, str]] = field(default_factory=list)

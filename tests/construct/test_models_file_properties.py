@@ -69,22 +69,24 @@ def check(directory: Path, text: str) -> tuple[int, list[str]]:
     lines = out.getvalue().splitlines()
     assert err.getvalue() == ""
     assert code in (0, 1)
+    # Warnings (a hyperparameter the user guide does not document...) change nothing: they follow the problems.
+    problems = [line for line in lines if ": warning: " not in line]
     if code == 0:
-        assert lines == [f"{path}: OK"]
+        assert problems == [f"{path}: OK"]
     else:
-        assert lines
-        for line in lines:
-            assert LINE.match(line), line
-            assert line.startswith(f"{path}:"), line
-            assert len(line) - len(str(path)) <= LINE_BOUND, line
-            assert "Q" * (SHOWN + 1) not in line, line
+        assert problems
+    for line in lines[:-1] if code == 0 else lines:
+        assert LINE.match(line), line
+        assert line.startswith(f"{path}:"), line
+        assert len(line) - len(str(path)) <= LINE_BOUND, line
+        assert "Q" * (SHOWN + 1) not in line, line
     try:
         ModelsFile.load(path)
     except ModelsFileError as error:
         raised = str(error).splitlines()
-        assert raised and set(raised) <= set(lines), (raised, lines)
+        assert raised and set(raised) <= set(problems), (raised, lines)
     else:  # the file as written is valid: any problem the command found is a stage's
-        assert code == 0 or all(line.endswith(")") and "(stage " in line for line in lines)
+        assert code == 0 or all(line.endswith(")") and "(stage " in line for line in problems)
     return code, lines
 
 
