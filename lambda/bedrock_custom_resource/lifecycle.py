@@ -383,9 +383,13 @@ def update(kind: ResourceKind, client: Any, event: CustomResourceEvent) -> OnEve
 
 def _refuse_a_replacement_not_waited_for(kind: ResourceKind, event: CustomResourceEvent, physical_id: str) -> None:
     """A job that a wait condition waits for, replaced under the same wait condition key: CloudFormation keeps that
-    wait condition, which waits only when it is created, so the deployment would go on while the new job runs."""
+    wait condition, which waits only when it is created, so the deployment would go on while the new job runs. A
+    rollback (or a late request) starts no job, and must not fail: it returns to a job of its configuration, or to
+    nothing (create_or_adopt)."""
     key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY) or ""
     if not key or key != (event.get("OldResourceProperties") or {}).get(contract.WAIT_CONDITION_KEY):
+        return
+    if MAKES_NOTHING.get()():
         return
     raise ValueError(
         f"{contract.WAIT_CONDITION_KEY}: {key!r} is unchanged, but {kind.noun} {physical_id} would be replaced by "

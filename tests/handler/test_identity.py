@@ -1712,6 +1712,34 @@ def test_a_gone_job_is_not_made_again_by_an_update_nor_by_its_rollback(bedrock, 
     assert writes(bedrock, mark) == []
 
 
+def test_the_rollback_of_a_refused_update_of_a_job_the_stack_holds_as_nothing_makes_nothing(bedrock, monkeypatch):
+    """The stack holds an id of nothing for a waited-for job (an earlier rollback returned to a job whose model was
+    deleted outside the stack, and made nothing). An update that would make a job under the same key is refused;
+    CloudFormation's rollback then sends the Update back with that id and the properties it had: it makes nothing
+    and succeeds (refused too, the stack would stay in UPDATE_ROLLBACK_FAILED, as would each ContinueUpdateRollback).
+    Found by an outside review's hypothesis state machine."""
+    kind = resource_kinds.JOB
+    stack = Stack.named(bedrock, kind)
+    before = waited_for(kind.properties(bedrock), "1A2B3C4D") | {"updateReplacePolicy": "Delete"}
+    after = before | {"jobTags": [{"key": "team", "value": "ops"}]}  # what the template shows changes no key
+    job_arn, _ = stack.create(before)
+    bedrock.set_job_status(job_arn, "Completed")
+    bedrock.client().delete_custom_model(modelIdentifier=bedrock.job(job_arn)["outputModelArn"])
+    nothing = lifecycle.NOTHING_MADE + stack.logical_id
+    status = "UPDATE_IN_PROGRESS"
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
+    mark = len(bedrock.calls)
+    with pytest.raises(ValueError, match=r"waitConditionKey: '1A2B3C4D' is unchanged"):
+        index.on_event(stack.events.update(nothing, after, before, stack.logical_id))
+
+    status = "UPDATE_ROLLBACK_IN_PROGRESS"
+    rollback = stack.events.update(nothing, before, after, stack.logical_id)
+    response = index.on_event(rollback)
+    assert response["PhysicalResourceId"] == nothing
+    assert index.is_complete(is_complete_input(rollback, response)) == {"IsComplete": True}
+    assert writes(bedrock, mark) == []
+
+
 def test_the_rollback_of_a_refused_replacement_leaves_a_job_of_its_configuration_made_earlier(bedrock):
     """The logical id trained B earlier (left behind by an update, UpdateReplacePolicy Retain) and holds A now. A
     deploy-time change back to B's configuration, under the same key, is refused: it made nothing, so its rollback
