@@ -466,7 +466,7 @@ _OWN_ROLES: weakref.WeakValueDictionary[str, OwnRole] = weakref.WeakValueDiction
 @functools.cache
 def _stack_id() -> str:
     """The AWS::StackId pseudo parameter, read from aws-cdk-lib once (each read is a jsii round trip)."""
-    return cdk.Aws.STACK_ID
+    return str(cdk.Aws.STACK_ID)  # str: older aws-cdk-lib types it as Any
 
 
 # What Bedrock needs of a customer managed key that encrypts a custom model.
