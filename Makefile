@@ -19,12 +19,15 @@ $(STAMP): pyproject.toml constraints.txt
 synth: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth --quiet
 
+LINTED := constructs lambda tests bench app.py
+TYPED := constructs/cdk_bedrock_customization lambda/bedrock_custom_resource lambda/bedrock_single_function
+
 lint: $(STAMP)
-	$(BIN)/ruff check constructs lambda tests bench app.py
-	$(BIN)/ruff format --check constructs lambda tests bench app.py
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy constructs/cdk_bedrock_customization lambda/bedrock_custom_resource lambda/bedrock_single_function
+	$(BIN)/mypy $(TYPED)
 
 # Two workers, one test file each at a time (module fixtures such as the built wheel run once): about half
 # the time of one on a 2-core machine. PYTEST_WORKERS=0 runs the suite in this process.
@@ -46,7 +49,8 @@ test-engine: $(STAMP) $(ENGINE_VENV)/.installed
 		$(BIN)/pytest -m engine tests/engine
 
 # The library at the lowest versions pyproject.toml declares (each dependency pinned at its bound, the rest
-# resolved by pip), in a virtual environment of its own: a bound it does not work at fails here.
+# resolved by pip), in a virtual environment of its own: a bound it does not work at fails here. The dev extra's
+# test runner, linter and type checker are at their bounds too, and lint and type-check the code there.
 LOWEST_VENV := $(VENV)/lowest
 $(LOWEST_VENV)/.installed: $(STAMP) tests/lowest/lowest_requirements.py
 	rm -rf $(LOWEST_VENV)
@@ -55,13 +59,17 @@ $(LOWEST_VENV)/.installed: $(STAMP) tests/lowest/lowest_requirements.py
 	$(BIN)/python tests/lowest/lowest_requirements.py > $(LOWEST_VENV)/requirements.txt
 	$(LOWEST_VENV)/bin/pip install --quiet -r $(LOWEST_VENV)/requirements.txt
 	$(LOWEST_VENV)/bin/pip install --quiet --no-deps -e .
-	$(LOWEST_VENV)/bin/pip install --quiet -c constraints.txt pytest hypothesis syrupy
+	$(BIN)/python tests/lowest/lowest_requirements.py --tools > $(LOWEST_VENV)/tools.txt
+	$(LOWEST_VENV)/bin/pip install --quiet -r $(LOWEST_VENV)/tools.txt
 	touch $@
 
 # The second run's tests take their reference, the Bedrock service model, from the installed botocore: at its bound
 # it is older than the model the library ships, so they read that one, as the deployed handler does (AWS_DATA_PATH).
 LOWEST_PYTEST := PATH="$(CURDIR)/$(LOWEST_VENV)/bin:$$PATH" $(LOWEST_VENV)/bin/pytest -p no:cacheprovider
 test-lowest: $(LOWEST_VENV)/.installed
+	$(LOWEST_VENV)/bin/ruff check $(LINTED)
+	$(LOWEST_VENV)/bin/ruff format --check $(LINTED)
+	$(LOWEST_VENV)/bin/mypy --cache-dir $(LOWEST_VENV)/mypy-cache $(TYPED)
 	$(LOWEST_PYTEST) -m lowest tests/lowest
 	AWS_DATA_PATH="$(CURDIR)/lambda/bedrock_custom_resource/botocore_data" $(LOWEST_PYTEST) \
 		tests/construct/test_token_counts.py tests/construct/test_validate_token_counts.py \

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from tests.lowest.lowest_requirements import declared, lower_bound
+from tests.lowest.lowest_requirements import declared, declared_tools, lower_bound
 
 REPO = Path(__file__).resolve().parents[2]
 # The example app's stacks in the order the rehearsal deploys them, and its plain template's stack.
@@ -29,7 +29,7 @@ TEMPLATE_STACKS = ("fine-tuning-job",)
 pytestmark = pytest.mark.lowest
 
 
-@pytest.mark.parametrize("requirement", declared(), ids=str)
+@pytest.mark.parametrize("requirement", declared() + declared_tools(), ids=str)
 def test_each_declared_dependency_is_installed_at_its_lower_bound(requirement) -> None:
     """Else this job would pass on newer releases and say nothing of the bounds."""
     assert Version(importlib.metadata.version(requirement.name)) == Version(lower_bound(requirement))
