@@ -39,7 +39,10 @@ def is_complete(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]
 
 def _run(entry: str, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     _log_request(entry, event)
-    makes_nothing = lifecycle.MAKES_NOTHING.set(functools.partial(_makes_nothing, event.get("StackId", "")))
+    # Read once per request: a second read that failed (taken as not rolling back) would create what the first let by.
+    makes_nothing = lifecycle.MAKES_NOTHING.set(
+        functools.cache(functools.partial(_makes_nothing, event.get("StackId", "")))
+    )
     under_way = lifecycle.OPERATION_UNDER_WAY.set(functools.partial(operation_under_way, event.get("StackId", "")))
     time_left = lifecycle.TIME_LEFT.set(functools.partial(_time_left, context))
     try:

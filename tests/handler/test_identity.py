@@ -9,6 +9,7 @@ rollback. They also cover retries, redeploys after RETAIN, adoption and names he
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -1737,6 +1738,29 @@ def test_the_rollback_of_a_refused_update_of_a_job_the_stack_holds_as_nothing_ma
     response = index.on_event(rollback)
     assert response["PhysicalResourceId"] == nothing
     assert index.is_complete(is_complete_input(rollback, response)) == {"IsComplete": True}
+    assert writes(bedrock, mark) == []
+
+
+def test_a_request_reads_whether_the_stack_is_rolling_back_once(bedrock, monkeypatch):
+    """The rollback above, where a second read of the stack's status would fail (DescribeStacks throttled: taken as
+    not rolling back). Read twice, the refusal let the request by as a rollback's and the create then made a job;
+    read once, the request makes nothing. Found by an outside review."""
+    kind = resource_kinds.JOB
+    stack = Stack.named(bedrock, kind)
+    before = waited_for(kind.properties(bedrock), "1A2B3C4D") | {"updateReplacePolicy": "Delete"}
+    after = before | {"jobTags": [{"key": "team", "value": "ops"}]}
+    job_arn, _ = stack.create(before)
+    bedrock.set_job_status(job_arn, "Completed")
+    bedrock.client().delete_custom_model(modelIdentifier=bedrock.job(job_arn)["outputModelArn"])
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    readings = itertools.chain([True], itertools.repeat(False))  # rolling back, then reads that failed
+    monkeypatch.setattr(index, "_makes_nothing", lambda stack_id: next(readings))
+    mark = len(bedrock.calls)
+
+    nothing = lifecycle.NOTHING_MADE + stack.logical_id
+    assert (
+        index.on_event(stack.events.update(nothing, before, after, stack.logical_id))["PhysicalResourceId"] == nothing
+    )
     assert writes(bedrock, mark) == []
 
 
