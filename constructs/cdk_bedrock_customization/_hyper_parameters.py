@@ -29,7 +29,7 @@ class Documented(NamedTuple):
     """One row of a model's table: its API name, type, minimum and maximum."""
 
     name: str
-    integer: bool
+    integer: bool  # the page's Type column says integer (a page without one gives numbers only)
     minimum: str
     maximum: str
     words: tuple[str, ...] = ()  # values taken besides numbers ("Auto")
@@ -47,16 +47,17 @@ class Table(NamedTuple):
     rows: tuple[Documented, ...]
 
 
-def _llama(version: str, prefix: str, page: str) -> Table:
-    """The Meta Llama pages' table, the same for each version."""
+def _llama(version: str, prefix: str, page: str, *, typed: bool, raisable: bool) -> Table:
+    """The Meta Llama pages' table, the same for each version; typed: the page has a Type column (else a value is
+    only a number); raisable: the page says "The epochCount quota is adjustable"."""
     return Table(
         f"Meta Llama {version}",
         (prefix,),
         FINE_TUNING,
         _PAGES + page,
         (
-            Documented("epochCount", True, "1", "10", raisable=True),
-            Documented("batchSize", True, "1", "1"),
+            Documented("epochCount", typed, "1", "10", raisable=raisable),
+            Documented("batchSize", typed, "1", "1"),
             Documented("learningRate", False, "5.00E-6", "0.1"),
         ),
     )
@@ -135,8 +136,8 @@ TABLES: tuple[Table, ...] = (
         FINE_TUNING,
         _PAGES + "cm-hp-nova-canvas.html",
         (
-            Documented("batchSize", True, "8", "192"),
-            Documented("stepCount", True, "10", "20000"),
+            Documented("batchSize", False, "8", "192"),  # (no Type column on this page, nor on Claude 3 Haiku's)
+            Documented("stepCount", False, "10", "20000"),
             Documented("learningRate", False, "1.00E-7", "1.00E-4"),
         ),
     ),
@@ -146,18 +147,18 @@ TABLES: tuple[Table, ...] = (
         FINE_TUNING,
         _PAGES + "cm-hp-anth-claude-3.html",
         (
-            Documented("epochCount", True, "1", "10"),
-            Documented("batchSize", True, "4", "256"),
+            Documented("epochCount", False, "1", "10"),
+            Documented("batchSize", False, "4", "256"),
             Documented("learningRateMultiplier", False, "0.1", "2"),
             Documented("earlyStoppingThreshold", False, "0", "0.1"),
-            Documented("earlyStoppingPatience", True, "1", "10"),
+            Documented("earlyStoppingPatience", False, "1", "10"),
         ),
     ),
     _cohere("Cohere Command", "cohere.command-text-", "8"),
     _cohere("Cohere Command Light", "cohere.command-light-text-", "32"),
-    _llama("2", "meta.llama2-", "cm-hp-meta-llama2.html"),
-    _llama("3.1", "meta.llama3-1-", "cm-hp-meta-llama31.html"),
-    _llama("3.2", "meta.llama3-2-", "cm-hp-meta-llama32.html"),
+    _llama("2", "meta.llama2-", "cm-hp-meta-llama2.html", typed=True, raisable=True),
+    _llama("3.1", "meta.llama3-1-", "cm-hp-meta-llama31.html", typed=False, raisable=True),
+    _llama("3.2", "meta.llama3-2-", "cm-hp-meta-llama32.html", typed=False, raisable=False),
 )
 
 

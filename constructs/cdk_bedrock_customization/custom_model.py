@@ -159,7 +159,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             vpc_config=vpc_config(self._subnets, self._security_groups),
             completion=self.completion.wait_until(RESOURCE_TYPE),
         )
-        _warn_of_what_bedrock_may_refuse(self, base_model_id, properties)
+        _warn_of_what_bedrock_may_refuse(self, base_model_id, properties, hyper_parameters or {})
         properties = keyed_for_waiting(self.completion, use.stack, properties, RESOURCE_TYPE)
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(
@@ -336,19 +336,28 @@ def _warn_of_a_base_model_not_known(model: Construct, base_model: str, customiza
         )
 
 
-def _warn_of_what_bedrock_may_refuse(model: CustomModel, base_model: str, request: Mapping[str, Any]) -> None:
+def _warn_of_what_bedrock_may_refuse(
+    model: CustomModel, base_model: str, request: Mapping[str, Any], hyper_parameters: Mapping[str, Any]
+) -> None:
     """Warnings of what the user guide does not document: the base model for the customization, the hyperparameters
-    for the base model."""
+    (as given, and as the request sends them) for the base model."""
     _warn_of_a_base_model_not_known(model, base_model, request["customizationType"])
-    _warn_of_undocumented_hyper_parameters(model, request)
+    _warn_of_undocumented_hyper_parameters(model, request, hyper_parameters)
 
 
-def _warn_of_undocumented_hyper_parameters(model: CustomModel, request: Mapping[str, Any]) -> None:
+def _warn_of_undocumented_hyper_parameters(
+    model: CustomModel, request: Mapping[str, Any], hyper_parameters: Mapping[str, Any]
+) -> None:
     """A warning for each hyperparameter of the job's request that the user guide's table for the foundation model
     does not take (a typo, a value out of range), which Bedrock would refuse when the stack deploys. No refusal: the
     pages can disagree or lag behind Bedrock, and some quotas can be raised."""
+    sent = {
+        name: text
+        for name, text in (request.get("hyperParameters") or {}).items()
+        if not is_unresolved(hyper_parameters.get(name))  # a number token's text reads as a number
+    }
     for name, message in hyper_parameter_warnings(
-        model.foundation_model, request["customizationType"], request.get("hyperParameters"), is_unresolved
+        model.foundation_model, request["customizationType"], sent, is_unresolved
     ):
         where = "hyper_parameters" if name is None else f"hyper_parameters[{_show(name)}]"
         cdk.Annotations.of(model).add_warning_v2(

@@ -119,6 +119,28 @@ def test_a_required_hyperparameter_left_out_is_warned_of():
     assert message.startswith("epochCount has no default and must be given")
 
 
+def test_a_page_without_a_type_column_takes_any_number_in_its_range():
+    # cm-hp-meta-llama31.html and cm-hp-anth-claude-3.html give names and ranges, no types.
+    assert (
+        list(hyper_parameter_warnings("meta.llama3-1-8b-instruct-v1:0:128k", "FINE_TUNING", {"epochCount": "2.0"}))
+        == []
+    )
+    claude = "anthropic.claude-3-haiku-20240307-v1:0:200k"
+    assert list(hyper_parameter_warnings(claude, "FINE_TUNING", {"batchSize": "4.5"})) == []
+    ((_, message),) = hyper_parameter_warnings(claude, "FINE_TUNING", {"batchSize": "four"})
+    assert message.startswith("'four' is not a number")
+
+
+def test_a_quota_is_called_raisable_only_where_its_page_says_so():
+    # "The epochCount quota is adjustable" is on the Llama 2 and 3.1 pages, not on the 3.2 page.
+    for model, expected in [
+        ("meta.llama3-1-8b-instruct-v1:0:128k", "is above 10, the default quota"),
+        ("meta.llama3-2-1b-instruct-v1:0:128k", "is above 10, the most"),
+    ]:
+        ((_, message),) = hyper_parameter_warnings(model, "FINE_TUNING", {"epochCount": "11"})
+        assert expected in message, message
+
+
 def test_a_raisable_quota_says_so():
     ((_, message),) = hyper_parameter_warnings(
         "meta.llama3-1-70b-instruct-v1:0:128k", "FINE_TUNING", {"epochCount": "11"}
@@ -199,6 +221,19 @@ def test_the_construct_checks_numbers_as_the_request_sends_them(stack, bucket):
         "hyper_parameters['epochCount']: '2.0' is not an integer",
         "hyper_parameters['learningRate']: '0.001' is above 1.00E-4",
     ]
+
+
+def test_the_construct_leaves_a_number_token_to_bedrock(stack, bucket):
+    """A CfnParameter of type Number is sent as its text, which reads as a number (-1.88e+289): no warning."""
+    epochs = cdk.CfnParameter(stack, "Epochs", type="Number", default=2)
+    rate = cdk.CfnParameter(stack, "Rate", type="Number", default=0.00001)
+    custom_model(
+        stack,
+        bucket,
+        base_model=NOVA,
+        hyper_parameters={"epochCount": epochs.value_as_number, "learningRate": rate.value_as_number},
+    )
+    assert warnings_of(stack) == []
 
 
 def test_the_construct_checks_a_model_trained_further_as_its_foundation_model(stack, bucket):
