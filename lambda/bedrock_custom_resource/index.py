@@ -453,6 +453,9 @@ def _removing_what_this_cancelled_request_made(handler: ModuleType, event: Mappi
         or not _removed_on_rollback(event["ResourceType"], properties)
     ):
         return
+    if not lifecycle.time_for_a_call():  # cut off in this read, the answer would be lost, and what it made with it
+        logger.warning("No time is left to read the stack's status: what this request made is kept")
+        return
     try:
         status = stack_status(event["StackId"])
     except Exception as error:  # as before this check: what the request made is kept

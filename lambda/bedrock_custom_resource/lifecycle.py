@@ -851,16 +851,23 @@ def _create(
     return arn
 
 
+def time_for_a_call() -> bool:
+    """Whether this invocation has time left for one more call with all its retries (no known limit: it has)."""
+    left = TIME_LEFT.get()()
+    return left is None or left >= ONE_CALL_AT_MOST_SECONDS
+
+
 def _refuse_without_time_to_create(kind: ResourceKind, name: str) -> None:
     """Refuse a create that the invocation's timeout could cut off: the framework fails a create whose on_event timed
     out, and answers its rollback's Delete without the handler, so what it made would run on outside the stack."""
-    left = TIME_LEFT.get()()
-    if left is not None and left < ONE_CALL_AT_MOST_SECONDS:
-        raise RuntimeError(
-            f"Nothing was created: {int(left)} s of this invocation remain (the calls before the create were slow or "
-            f"throttled), fewer than the {ONE_CALL_AT_MOST_SECONDS} s that creating {kind.noun} {name} may take with "
-            "its retries, and a create cut off would leave what it made outside the stack. Deploy again."
-        )
+    if time_for_a_call():
+        return
+    left = TIME_LEFT.get()() or 0.0
+    raise RuntimeError(
+        f"Nothing was created: {int(left)} s of this invocation remain (the calls before the create were slow or "
+        f"throttled), fewer than the {ONE_CALL_AT_MOST_SECONDS} s that creating {kind.noun} {name} may take with "
+        "its retries, and a create cut off would leave what it made outside the stack. Deploy again."
+    )
 
 
 def update_once(call: Callable[[], object], carried_out: Callable[[], bool]) -> None:
