@@ -1713,19 +1713,25 @@ def test_a_gone_job_is_not_made_again_by_an_update_nor_by_its_rollback(bedrock, 
     assert writes(bedrock, mark) == []
 
 
+def a_waited_for_job_whose_model_is_gone(bedrock: BedrockStandIn) -> tuple[Stack, dict[str, Any], dict[str, Any]]:
+    """A stack's completed, waited-for job whose model was deleted outside the stack; its properties, and those of
+    a change the template shows that keeps the wait condition's key (a tag)."""
+    kind = resource_kinds.JOB
+    stack = Stack.named(bedrock, kind)
+    before = waited_for(kind.properties(bedrock), "1A2B3C4D") | {"updateReplacePolicy": "Delete"}
+    job_arn, _ = stack.create(before)
+    bedrock.set_job_status(job_arn, "Completed")
+    bedrock.client().delete_custom_model(modelIdentifier=bedrock.job(job_arn)["outputModelArn"])
+    return stack, before, before | {"jobTags": [{"key": "team", "value": "ops"}]}
+
+
 def test_the_rollback_of_a_refused_update_of_a_job_the_stack_holds_as_nothing_makes_nothing(bedrock, monkeypatch):
     """The stack holds an id of nothing for a waited-for job (an earlier rollback returned to a job whose model was
     deleted outside the stack, and made nothing). An update that would make a job under the same key is refused;
     CloudFormation's rollback then sends the Update back with that id and the properties it had: it makes nothing
     and succeeds (refused too, the stack would stay in UPDATE_ROLLBACK_FAILED, as would each ContinueUpdateRollback).
     Found by an outside review's hypothesis state machine."""
-    kind = resource_kinds.JOB
-    stack = Stack.named(bedrock, kind)
-    before = waited_for(kind.properties(bedrock), "1A2B3C4D") | {"updateReplacePolicy": "Delete"}
-    after = before | {"jobTags": [{"key": "team", "value": "ops"}]}  # what the template shows changes no key
-    job_arn, _ = stack.create(before)
-    bedrock.set_job_status(job_arn, "Completed")
-    bedrock.client().delete_custom_model(modelIdentifier=bedrock.job(job_arn)["outputModelArn"])
+    stack, before, after = a_waited_for_job_whose_model_is_gone(bedrock)
     nothing = lifecycle.NOTHING_MADE + stack.logical_id
     status = "UPDATE_IN_PROGRESS"
     monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
@@ -1745,13 +1751,7 @@ def test_a_request_reads_whether_the_stack_is_rolling_back_once(bedrock, monkeyp
     """The rollback above, where a second read of the stack's status would fail (DescribeStacks throttled: taken as
     not rolling back). Read twice, the refusal let the request by as a rollback's and the create then made a job;
     read once, the request makes nothing. Found by an outside review."""
-    kind = resource_kinds.JOB
-    stack = Stack.named(bedrock, kind)
-    before = waited_for(kind.properties(bedrock), "1A2B3C4D") | {"updateReplacePolicy": "Delete"}
-    after = before | {"jobTags": [{"key": "team", "value": "ops"}]}
-    job_arn, _ = stack.create(before)
-    bedrock.set_job_status(job_arn, "Completed")
-    bedrock.client().delete_custom_model(modelIdentifier=bedrock.job(job_arn)["outputModelArn"])
+    stack, before, after = a_waited_for_job_whose_model_is_gone(bedrock)
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
     readings = itertools.chain([True], itertools.repeat(False))  # rolling back, then reads that failed
     monkeypatch.setattr(index, "_makes_nothing", lambda stack_id: next(readings))
