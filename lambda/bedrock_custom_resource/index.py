@@ -411,6 +411,9 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
     key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY)
     if key and key == old.get(contract.WAIT_CONDITION_KEY):
         return  # that update made nothing: it was refused, or in place (lifecycle._refuse_a_replacement_not_waited_for)
+    if not lifecycle.time_for_a_call():  # as after a create (_removing_what_this_cancelled_request_made)
+        logger.warning("No time is left to read the stack's status: what a cancelled update made is not looked for")
+        return
     try:  # first: outside a rollback there is nothing to look for
         status = stack_status(event["StackId"])
     except Exception as error:

@@ -749,3 +749,26 @@ def test_a_create_that_took_the_time_left_answers_without_reading_the_stack(bedr
     created = index.on_event(events.create(properties), context)
     assert [job["jobArn"] for job in bedrock.jobs()] == [created["PhysicalResourceId"]]
     assert reads[reads_before_the_create[0] :] == []  # (the reads before it: is the request late, or a rollback's?)
+
+
+def test_an_update_whose_create_took_the_time_left_answers_without_reading_the_stack(bedrock, events, monkeypatch):
+    """As above, for an Update that replaces its job (what a cancelled update made is looked for after it, too).
+    Found by an outside review of the above."""
+    old = fine_tuning_properties(updateReplacePolicy="Delete")
+    deployed = deploy(events, bedrock, old)
+    new = old | {"hyperParameters": {**old["hyperParameters"], "epochCount": "3"}}  # a new job
+    context = _LambdaContext(600)
+    reads: list[str] = []
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: reads.append(stack_id) or "UPDATE_IN_PROGRESS")
+    reads_before_the_create: list[int] = []
+
+    def a_slow_create(**_: Any) -> None:
+        context.seconds_left = 100
+        reads_before_the_create.append(len(reads))
+
+    client = bedrock.client()
+    client.meta.events.register(f"after-call.bedrock.{CREATE}", a_slow_create)
+    monkeypatch.setattr(customization_job, "bedrock_client", lambda *args, **kwargs: client)
+    answered = index.on_event(events.update(deployed.physical_id, new, old), context)["PhysicalResourceId"]
+    assert answered != deployed.physical_id and len(bedrock.calls_to(CREATE)) == 2
+    assert reads[reads_before_the_create[0] :] == []
