@@ -190,7 +190,7 @@ def hyper_parameter_warnings(
     rows = {row.name: row for row in table.rows}
     source = f"the user guide documents for {table.models} ({table.page})"
     for name, value in given.items():
-        if is_unresolved(name) or is_unresolved(value):
+        if is_unresolved(value):
             continue
         row = rows.get(name)
         if row is None:

@@ -131,6 +131,7 @@ def distillation(teacher_model: str, max_response_length_for_inference: int | No
 def _hyper_parameter_texts(hyper_parameters: Mapping[str, Any]) -> dict[str, str]:
     """As strings, the type the API takes, whatever number the construct was given; what is neither a string nor
     a number (None, True, nan, a list) is refused rather than written as its Python name."""
+    _refuse_names_not_written_out(hyper_parameters)
     texts = {}
     for name, value in hyper_parameters.items():
         number = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
@@ -143,10 +144,22 @@ def _hyper_parameter_texts(hyper_parameters: Mapping[str, Any]) -> dict[str, str
     return texts
 
 
+def _refuse_names_not_written_out(hyper_parameters: Mapping[Any, Any]) -> None:
+    """A name that is a token, or not a string, would fail at synth with the CDK's own error (a map key must
+    resolve to a string), which names neither the prop nor the key."""
+    for name in hyper_parameters:
+        if not isinstance(name, str) or any(marker in name for marker in STRING_TOKEN_MARKERS):
+            raise ValueError(
+                f"hyper_parameters: the name {name!r} is not written out as a string: a hyperparameter is named as"
+                " the API names it, such as 'epochCount' (its value may be a token, not its name)"
+            )
+
+
 def reinforcement_fine_tuning(grader: str, hyper_parameters: Mapping[str, Any] | None = None) -> Customization:
     """grader: the reward function's Lambda ARN."""
     rft: dict[str, Any] = {"graderConfig": {"lambdaGrader": {"lambdaArn": grader}}}
     if hyper_parameters:
+        _refuse_names_not_written_out(hyper_parameters)
         rft["hyperParameters"] = dict(hyper_parameters)
     return "REINFORCEMENT_FINE_TUNING", {"rftConfig": rft}
 

@@ -477,6 +477,22 @@ class TestBadInput:
                 customization=Customization.reinforcement_fine_tuning(grader, hyper_parameters=hyper_parameters),
             )
 
+    @pytest.mark.parametrize("reinforcement", [False, True], ids=["fine-tuning", "reinforcement fine-tuning"])
+    @pytest.mark.parametrize("name", ["token", 1], ids=["a token", "an integer"])
+    def test_a_hyperparameter_name_not_written_out_is_refused_naming_the_prop(self, stack, bucket, reinforcement, name):
+        """A map key that is a token fails at synth with the CDK's KeyMustResolveToString, naming neither the prop
+        nor the key; an integer key failed with a TypeError from the hyperparameter warnings."""
+        if name == "token":
+            name = cdk.CfnParameter(stack, "Name").value_as_string
+        grader = lambda_.Function.from_function_arn(stack, "Grader", "arn:aws:lambda:us-east-1:123456789012:function:g")
+        with pytest.raises(ValueError, match=rf"^hyper_parameters: the name {re.escape(repr(name))} is not written"):
+            if reinforcement:
+                rft = Customization.reinforcement_fine_tuning(grader, hyper_parameters={name: 16})
+                model(stack, bucket, base_model="amazon.nova-2-lite-v1:0:256k", customization=rft)
+            else:
+                model(stack, bucket, hyper_parameters={name: "2"})
+        assert stack.node.try_find_child("Model") is None
+
     def test_rft_hyperparameters_nested_too_deep_are_refused_naming_them(self, stack, bucket):
         """The kernel resolved them first: a "circular reference" from about 200 levels, a RecursionError beyond (an
         outside review's fuzzing); the handler's contract refuses the same."""

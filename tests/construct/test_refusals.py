@@ -100,6 +100,11 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
         lambda stack, bucket: custom_model(stack, bucket, base_model="nova-micro"),
         lambda stack, bucket: custom_model(stack, bucket, base_model="amazon.nova-micro-v1:0:128k"),
     ),
+    "a model whose hyperparameter is named by a token": (
+        nothing,
+        lambda stack, bucket: custom_model(stack, bucket, hyper_parameters={cdk.Aws.REGION: "2"}),
+        lambda stack, bucket: custom_model(stack, bucket, hyper_parameters={"epochCount": "2"}),
+    ),
     "a model refused by its network": (
         nothing,
         lambda stack, bucket: custom_model(stack, bucket, vpc_subnets=ec2.SubnetSelection(subnets=[])),
