@@ -24,6 +24,8 @@ from typing import Any, NamedTuple, TypedDict, Unpack, cast
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 
+from . import _fn_sub
+
 NAMESPACE = "AWS/Bedrock"
 DIMENSION = "ModelId"
 
@@ -74,8 +76,6 @@ class MetricOptions(TypedDict, total=False):
 
 
 _UNKNOWN = "<deploy-time>"
-# Fn::Sub's ${Name} (not ${!Literal}, which it writes as text).
-_SUBSTITUTED = re.compile(r"\$\{(?!!)([^}]*)\}")
 
 
 def _as_written(value: Any) -> str:
@@ -94,8 +94,13 @@ def _as_written(value: Any) -> str:
             text, variables = (arguments, {}) if isinstance(arguments, str) else _sub_arguments(arguments)
             if isinstance(text, str):
                 # ${Name}: its value in the variables, as the template writes it; a parameter's or attribute's unknown.
-                return _SUBSTITUTED.sub(lambda found: _as_written(variables.get(found[1], _UNKNOWN)), text)
+                return _fn_sub.REFERENCE.sub(lambda found: _reference_as_written(found, variables), text)
     return _UNKNOWN
+
+
+def _reference_as_written(found: re.Match[str], variables: Mapping[str, Any]) -> str:
+    literal, name = _fn_sub.read(found)
+    return "${" + name + "}" if literal else _as_written(variables.get(name, _UNKNOWN))
 
 
 def _sub_arguments(arguments: Any) -> tuple[Any, dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,7 +22,7 @@ from bedrock_single_function.polling_input import LONGEST_ARN, MAX_RULE_NAME_CHA
 import constructs
 from constructs import Construct
 
-from . import _iam_sizes
+from . import _fn_sub, _iam_sizes
 from ._cycles import cycle_of
 
 MAX_RESOURCES = 500
@@ -122,7 +121,7 @@ def _dependencies(resource: Mapping[str, Any], resources: Mapping[str, Any]) -> 
                     text = item[0] if isinstance(item, list) and item else item
                     variables = item[1] if isinstance(item, list) and len(item) > 1 else {}
                     if isinstance(text, str):
-                        names = {name.split(".")[0] for name in re.findall(r"\$\{([^!][^}]*)\}", text)}
+                        names = _fn_sub.referenced_names(text)
                         # A name its own variables define is that variable, not a resource (the Fn::Sub page).
                         found.update(names - set(variables if isinstance(variables, dict) else ()))
                     pending.append(item)

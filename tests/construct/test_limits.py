@@ -261,8 +261,22 @@ def test_a_model_made_to_wait_for_one_declared_after_it_is_refused_as_a_cycle_na
         {"Properties": {"Value": {"Fn::GetAtt": "A.Arn"}}},
         {"Properties": {"Value": {"Fn::Sub": "x-${A.Arn}-${AWS::Region}"}}},
         {"Properties": {"Value": {"Fn::Sub": ["${Name}", {"Name": {"Ref": "A"}}]}}},
+        # CloudFormation reads the name without the spaces around it (cfn-lint#236).
+        {"Properties": {"Value": {"Fn::Sub": "x-${ A.Arn }"}}},
+        # An unclosed "${" (any number of them) hides no reference after it.
+        {"Properties": {"Value": {"Fn::Sub": "${x" * 10_000 + "${A}"}}},
     ],
-    ids=["depends-on", "depends-on-one", "ref", "get-att", "get-att-string", "sub", "sub-variables"],
+    ids=[
+        "depends-on",
+        "depends-on-one",
+        "ref",
+        "get-att",
+        "get-att-string",
+        "sub",
+        "sub-variables",
+        "sub-spaced",
+        "sub-after-unclosed",
+    ],
 )
 def test_every_way_of_referring_to_a_resource_closes_a_cycle(reference):
     resources = {"A": {"Type": "AWS::SNS::Topic", "DependsOn": ["C"]}, "B": {"Type": "AWS::SNS::Topic", **reference}}
@@ -289,9 +303,10 @@ def test_a_cycle_is_named_by_the_resources_on_it_not_the_path_that_led_to_it():
     [
         {"Fn::Sub": ["${A}-suffix", {"A": "orders"}]},  # the Fn::Sub page: a variable of its own map, not resource A
         {"Fn::Sub": "${!A}"},  # a literal
+        {"Fn::Sub": "${ !A}"},  # a literal too (cdklabs/decdk#358)
         {"Fn::Sub": "${AWS::Region}"},
     ],
-    ids=["own-variable", "literal", "pseudo-parameter"],
+    ids=["own-variable", "literal", "spaced-literal", "pseudo-parameter"],
 )
 def test_a_name_that_refers_to_no_resource_closes_no_cycle(value):
     resources = {

@@ -136,6 +136,8 @@ def resolved(value: Any, parameters: dict[str, str] | None = None) -> Any:
         ({"Fn::Sub": ["${R}-x", {"R": {"Ref": "AWS::Region"}}]}, "prod", "us-east-1-x"),
         ({"Fn::Sub": "${Db.Arn}|${Db}"}, "prod", "arn:db|Db-id"),
         ({"Fn::Sub": "${!Literal}-${AWS::Region}"}, "prod", "${Literal}-us-east-1"),
+        # Spaces around a name or a literal are not part of it (cfn-lint#236, cdklabs/decdk#358).
+        ({"Fn::Sub": "${ Db.Arn }|${ !Literal}"}, "prod", "arn:db|${Literal}"),
         # Fn::GetAtt's short form splits at the first dot: attribute names may have dots.
         ({"Fn::GetAtt": "Db.Endpoint.Address"}, "prod", "db.example.com"),
         # Fn::Select is zero-based; a CommaDelimitedList's members are trimmed.

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import _fn_sub
+
 NO_VALUE = object()  # AWS::NoValue: the property is removed
-# Fn::Sub's ${Name} and ${Resource.Attribute}, and ${!Literal}, which CloudFormation writes as ${Literal}.
-_SUB_REFERENCE = re.compile(r"\$\{(!?)([^}]+)\}")
 _LIST_PARAMETER = re.compile(r"CommaDelimitedList|List<.+>")
 
 
@@ -204,8 +204,7 @@ def _references(value: Any) -> set[str]:
         return {target[0] if isinstance(target, list) else target.split(".", 1)[0]}
     if set(value) == {"Fn::Sub"}:
         text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
-        found = _SUB_REFERENCE.findall(text)
-        names = {reference.split(".", 1)[0] for literal, reference in found if not literal} - set(variables)
+        names = _fn_sub.referenced_names(text) - set(variables)
         return names | _references(variables)
     return set().union(*(_references(item) for item in value.values())) if value else set()
 
@@ -290,7 +289,7 @@ class Resolver:
         values = {key: self.resolve(item) for key, item in variables.items()}
 
         def replace(match: re.Match[str]) -> str:
-            literal, reference = match.groups()
+            literal, reference = _fn_sub.read(match)
             if literal:
                 return "${" + reference + "}"
             if reference in values:
@@ -300,4 +299,4 @@ class Resolver:
                 return str(self._get_att(logical_id, attribute))
             return str(self._ref(reference))
 
-        return _SUB_REFERENCE.sub(replace, text)
+        return _fn_sub.REFERENCE.sub(replace, text)
