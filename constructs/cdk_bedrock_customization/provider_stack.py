@@ -21,8 +21,9 @@ from ._tokens import is_unresolved
 from .provider import CustomizationProvider, ProviderKind
 
 # IAM's patterns for a role path (other than "/") and a role name.
-# IAM's path characters but the policy wildcards * and ?, which would let the handler pass roles of any path.
-_ROLE_PATH = re.compile(r"/[\x21-\x29\x2B-\x3E\x40-\x7E]+/")
+# IAM's path characters but the policy wildcards * and ?, which would let the handler pass roles of any path; at most
+# 512 characters (IAM's pathType).
+_ROLE_PATH = re.compile(r"/[\x21-\x29\x2B-\x3E\x40-\x7E]{1,510}/")
 _ROLE_NAME_PREFIX = re.compile(r"[\w+=,.@-]{1,63}", re.ASCII)  # IAM's \w is ASCII's
 
 
@@ -148,7 +149,8 @@ def _passable_roles(path: str | None, name_prefix: str | None) -> str:
         if not _ROLE_PATH.fullmatch(path):
             raise ValueError(
                 f"passable_role_path: {path!r} is not an IAM path other than '/' (it starts and ends with '/', "
-                "e.g. '/bedrock-customization/', and has no * or ?, which IAM reads as wildcards)"
+                "e.g. '/bedrock-customization/', has at most 512 characters, and no * or ?, which IAM reads as "
+                "wildcards)"
             )
         return f"{path[1:]}*"
     assert name_prefix is not None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import botocore.session
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -225,6 +226,16 @@ def test_a_kind_that_is_not_a_provider_kind_is_a_type_error_naming_it():
 def test_roles_must_be_limited_by_exactly_one_valid_path_or_prefix(settings, message):
     with pytest.raises(ValueError, match=message):
         provider_stack(**settings)
+
+
+def test_a_role_path_is_at_most_as_long_as_iam_takes():
+    """No role could be made in a longer path, and every template passing one would fail at its first deploy."""
+    iam_model = botocore.session.get_session().get_service_model("iam")
+    longest = iam_model.shape_for("pathType").metadata["max"]
+    provider_stack(passable_role_path="/" + "a" * (longest - 2) + "/")
+    too_long = "/" + "a" * (longest - 1) + "/"
+    with pytest.raises(ValueError, match=rf"passable_role_path: '{too_long}' is not an IAM path .* at most {longest}"):
+        provider_stack(passable_role_path=too_long)
 
 
 def test_the_example_template_is_clean_for_cfn_lint():
