@@ -39,6 +39,7 @@ from .conftest import (
     is_complete_input,
     rft_properties,
 )
+from .provider_faults import LAMBDA_DIED, ROLLBACK_OF, TRANSIENT, LambdaDied
 
 CUSTOMIZATIONS = ("FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION", "REINFORCEMENT_FINE_TUNING")
 FAILURE_MESSAGE = "Training data has 3 malformed lines"
@@ -57,18 +58,6 @@ FAULTS = st.one_of(
     st.tuples(st.just("throttled"), st.sampled_from(BEDROCK_OPERATIONS), st.sampled_from([3, 20])),
     st.tuples(st.just("served then 500"), st.sampled_from(BEDROCK_OPERATIONS[:3])),
 )
-
-
-# The Reason the framework sends for a Lambda that died (the user function's errorMessage, framework.ts).
-LAMBDA_DIED = "Task timed out"
-# Failures that a second try of the same request may not meet: the operator deletes the stack again, or continues
-# the rollback (a throttling storm past botocore's retries is not the handler's to outlast).
-TRANSIENT = (LAMBDA_DIED, "An error occurred (ThrottlingException)")
-ROLLBACK_OF = {"Create": "ROLLBACK_IN_PROGRESS", "Update": "UPDATE_ROLLBACK_IN_PROGRESS"}
-
-
-class LambdaDied(BaseException):
-    """The invocation ended right after a Bedrock call returned; not an Exception, so the handler cannot catch it."""
 
 
 def job_properties(customization: str, variant: int, team: str, event_driven: bool, replace: str) -> dict[str, Any]:
