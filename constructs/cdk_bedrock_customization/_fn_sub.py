@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import re
 
-# What is between "${" and "}". It holds no "$", "{" or "}": each match then stops at the next "${", and a text of
-# many unclosed "${" is read in linear time ("[^}]*" went on to the text's end from each: quadratic).
-REFERENCE = re.compile(r"\$\{([^${}]*)\}")
+# A literal (its "!", and its text, which may hold "$", as a shell's ${!HOME:-$USER} does), or a name, which holds no
+# "$". Neither holds "{" or "}": each match then stops at the next "${", and a text of many unclosed "${" is read in
+# linear time ("[^}]*" went on to the text's end from each: quadratic).
+REFERENCE = re.compile(r"\$\{(?:\s*(!)([^{}]*)|([^${}]*))\}")
 
 
 def read(found: re.Match[str]) -> tuple[bool, str]:
-    """A REFERENCE match as (whether it is a literal, its name or literal text), without the spaces around them."""
-    written = found[1].strip()
-    if written.startswith("!"):
-        return True, written[1:].strip()
-    return False, written
+    """A REFERENCE match as (whether it is a literal, its text as written after the "!", or its name without the
+    spaces around it)."""
+    if found[1]:
+        return True, found[2]
+    return False, found[3].strip()
 
 
 def referenced_names(text: str) -> set[str]:

@@ -14,7 +14,9 @@ NAMES = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.:]{0,20}", fullmatch=True)
 SPACES = st.sampled_from(["", " ", "  "])
 PLAIN_TEXT = st.from_regex(r"[^${}]{0,10}", fullmatch=True)
 REFERENCES = st.builds(lambda before, name, after: f"${{{before}{name}{after}}}", SPACES, NAMES, SPACES)
-LITERALS = st.builds(lambda before, name: f"${{{before}!{name}}}", SPACES, NAMES)
+# A literal's text may hold "$", as a shell's ${!HOME:-$USER} does.
+LITERAL_TEXTS = st.from_regex(r"[A-Za-z0-9_.:$ -]{0,20}", fullmatch=True)
+LITERALS = st.builds(lambda before, text: f"${{{before}!{text}}}", SPACES, LITERAL_TEXTS)
 TEXTS = st.lists(st.one_of(PLAIN_TEXT, REFERENCES, LITERALS), max_size=8).map("".join)
 
 
@@ -30,8 +32,13 @@ def test_the_documented_forms():
     assert referenced_names(text) == {"AWS::Partition", "AWS::Region", "AWS::AccountId", "vpc", "MyInstance"}
 
 
+def test_a_literal_may_hold_a_dollar_sign():
+    assert referenced_names("echo ${!HOME:-$USER} ${Db}") == {"Db"}
+
+
 def test_a_reference_after_any_number_of_unclosed_ones_is_found():
     """Each "${" without its "}" is passed over, not read up to the next "}" (which made the whole text's reading
     quadratic in its length, and could join two references into one name)."""
     assert referenced_names("${a " * 100_000 + "${Bucket}-${ Key }") == {"Bucket", "Key"}
+    assert referenced_names("${!a " * 100_000 + "${Bucket}") == {"Bucket"}
     assert referenced_names("${a${b}") == {"b"}

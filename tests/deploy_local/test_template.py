@@ -138,6 +138,8 @@ def resolved(value: Any, parameters: dict[str, str] | None = None) -> Any:
         ({"Fn::Sub": "${!Literal}-${AWS::Region}"}, "prod", "${Literal}-us-east-1"),
         # Spaces around a name or a literal are not part of it (cfn-lint#236, cdklabs/decdk#358).
         ({"Fn::Sub": "${ Db.Arn }|${ !Literal}"}, "prod", "arn:db|${Literal}"),
+        # A literal may hold "$": a shell's default value in UserData, say.
+        ({"Fn::Sub": "echo ${!HOME:-$USER} ${Db}"}, "prod", "echo ${HOME:-$USER} Db-id"),
         # Fn::GetAtt's short form splits at the first dot: attribute names may have dots.
         ({"Fn::GetAtt": "Db.Endpoint.Address"}, "prod", "db.example.com"),
         # Fn::Select is zero-based; a CommaDelimitedList's members are trimmed.
