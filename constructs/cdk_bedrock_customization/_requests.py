@@ -145,13 +145,13 @@ def _hyper_parameter_texts(hyper_parameters: Mapping[str, Any]) -> dict[str, str
 
 
 def _refuse_names_not_written_out(hyper_parameters: Mapping[Any, Any]) -> None:
-    """A name that is a token, or not a string, would fail at synth with the CDK's own error (a map key must
-    resolve to a string), which names neither the prop nor the key."""
+    """A name that is not a string, or a token (the constructs resolve those that resolve to strings first), would
+    fail at synth with the CDK's own error, which names neither the prop nor the key."""
     for name in hyper_parameters:
         if not isinstance(name, str) or any(marker in name for marker in STRING_TOKEN_MARKERS):
             raise ValueError(
-                f"hyper_parameters: the name {name!r} is not written out as a string: a hyperparameter is named as"
-                " the API names it, such as 'epochCount' (its value may be a token, not its name)"
+                f"hyper_parameters: the name {name!r} is not a string written out: a hyperparameter is named as the"
+                " API names it, such as 'epochCount' (its value may be a token, not its name)"
             )
 
 

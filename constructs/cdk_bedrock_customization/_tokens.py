@@ -11,10 +11,13 @@ from __future__ import annotations
 import math
 import re
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
 from bedrock_custom_resource import contract
+
+from constructs import IConstruct
 
 from ._requests import STRING_TOKEN_MARKERS
 
@@ -37,6 +40,23 @@ def is_jsii_object(value: Any) -> bool:
     plain object are neither, and are literals that no template can hold."""
     kind = type(value)
     return hasattr(value, "__jsii_ref__") or hasattr(kind, "__jsii_type__") or hasattr(kind, "__jsii_ifaces__")
+
+
+def with_names_resolved(scope: IConstruct, values: Mapping[Any, Any], prop: str) -> dict[Any, Any]:
+    """values with each name that is a token resolved. The CDK takes a map key that resolves to a string (a Lazy
+    string) and refuses any other at synth (a CfnParameter's Ref) with an error that names neither prop nor key."""
+    resolved = {}
+    for name, value in values.items():
+        if is_unresolved(name):
+            written = cdk.Stack.of(scope).resolve(name)
+            if not isinstance(written, str):
+                raise ValueError(
+                    f"{prop}: the name {name!r} resolves to {written!r}, not to a string: a name is written out as "
+                    "the API names it, such as 'epochCount' (a value may be a token, not a name)"
+                )
+            name = written
+        resolved[name] = value
+    return resolved
 
 
 def refuse_what_json_cannot_hold(value: Any, path: str = "", depth: int = 0) -> None:

@@ -35,7 +35,7 @@ from ._resource import (
     refusal_leaves_nothing,
     use_model_key,
 )
-from ._tokens import attribute, is_unresolved
+from ._tokens import attribute, is_unresolved, with_names_resolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .datasets import SUPPORTED_URL, DatasetError, format_rule
 from .inputs import Customization, InvocationLogs, S3Data
@@ -124,6 +124,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         check_prop_types(CustomModel.__init__, locals())  # before anything is made
         kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         customization = customization or Customization.fine_tuning()
+        hyper_parameters = with_names_resolved(scope, hyper_parameters or {}, "hyper_parameters")
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         _refuse_models_bedrock_would_not_take(scope, base_model_id, customization, base_model)
         super().__init__(scope, construct_id)
@@ -139,11 +140,9 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         use = self.provider.use(scope)  # the model's stack is its scope's: usually the stack, looked up once
         self._stack = use.stack
         self._subnets, self._security_groups = network(self, vpc, vpc_subnets, security_groups)
-        own_role = (
-            self._create_service_role(training_data, output_data, validation_data or [], customization, kms_key)
-            if role is None
-            else None
-        )
+        own_role: OwnRole | None = None
+        if role is None:
+            own_role = self._create_service_role(training_data, output_data, validation_data, customization, kms_key)
         role_arn = str(self._use_role(role, own_role, JOB_KIND))
         properties = _requests.job(
             base_model=base_model_id,
@@ -159,7 +158,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             vpc_config=vpc_config(self._subnets, self._security_groups),
             completion=self.completion.wait_until(RESOURCE_TYPE),
         )
-        _warn_of_what_bedrock_may_refuse(self, base_model_id, properties, hyper_parameters or {})
+        _warn_of_what_bedrock_may_refuse(self, base_model_id, properties, hyper_parameters)
         properties = keyed_for_waiting(self.completion, use.stack, properties, RESOURCE_TYPE)
         self._own_tags = {"jobTags": dict(job_tags or {}), "customModelTags": dict(custom_model_tags or {})}
         self.resource = custom_resource(

@@ -22,7 +22,7 @@ from . import _requests
 from ._prop_types import check_prop_types, check_types
 from ._regions import refuse_another_partition
 from ._resource import Grants, key_itself
-from ._tokens import STRING_TOKEN, attribute, is_unresolved
+from ._tokens import STRING_TOKEN, attribute, is_unresolved, with_names_resolved
 from .datasets import check_quota_overrides
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?")
@@ -367,6 +367,8 @@ class Customization:
             ``batchSize``, ``learningRate``...). @default Bedrock's defaults
         """
         check_prop_types(Customization.reinforcement_fine_tuning, locals())
+        if hyper_parameters is not None:
+            hyper_parameters = with_names_resolved(grader, hyper_parameters, "hyper_parameters")
         customization_type, config = _requests.reinforcement_fine_tuning(grader.function_arn, hyper_parameters)
         return Customization(customization_type, config, grader)
 

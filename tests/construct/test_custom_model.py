@@ -7,6 +7,7 @@ import re
 from typing import Any, cast
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_ec2 as ec2
@@ -480,18 +481,44 @@ class TestBadInput:
     @pytest.mark.parametrize("reinforcement", [False, True], ids=["fine-tuning", "reinforcement fine-tuning"])
     @pytest.mark.parametrize("name", ["token", 1], ids=["a token", "an integer"])
     def test_a_hyperparameter_name_not_written_out_is_refused_naming_the_prop(self, stack, bucket, reinforcement, name):
-        """A map key that is a token fails at synth with the CDK's KeyMustResolveToString, naming neither the prop
-        nor the key; an integer key failed with a TypeError from the hyperparameter warnings."""
+        """A map key that is a token resolving to no string fails at synth with the CDK's KeyMustResolveToString,
+        naming neither the prop nor the key; an integer key failed with a TypeError from the hyperparameter
+        warnings."""
+        why = "is not a string written out"
         if name == "token":
-            name = cdk.CfnParameter(stack, "Name").value_as_string
+            name, why = cdk.CfnParameter(stack, "Name").value_as_string, "resolves to {'Ref': 'Name'}, not to a string"
         grader = lambda_.Function.from_function_arn(stack, "Grader", "arn:aws:lambda:us-east-1:123456789012:function:g")
-        with pytest.raises(ValueError, match=rf"^hyper_parameters: the name {re.escape(repr(name))} is not written"):
+        with pytest.raises(ValueError, match=rf"^hyper_parameters: the name {re.escape(repr(name))} {re.escape(why)}"):
             if reinforcement:
                 rft = Customization.reinforcement_fine_tuning(grader, hyper_parameters={name: 16})
                 model(stack, bucket, base_model="amazon.nova-2-lite-v1:0:256k", customization=rft)
             else:
                 model(stack, bucket, hyper_parameters={name: "2"})
         assert stack.node.try_find_child("Model") is None
+
+    @pytest.mark.parametrize("reinforcement", [False, True], ids=["fine-tuning", "reinforcement fine-tuning"])
+    def test_a_hyperparameter_name_given_as_a_lazy_string_is_sent_as_it_resolves(self, stack, bucket, reinforcement):
+        """The CDK takes a map key that resolves to a string."""
+
+        @jsii.implements(cdk.IStableStringProducer)
+        class EpochCount:
+            def produce(self, context: Any = None) -> str:
+                return "epochCount"
+
+        name = cdk.Lazy.string(EpochCount())
+        grader = lambda_.Function.from_function_arn(stack, "Grader", "arn:aws:lambda:us-east-1:123456789012:function:g")
+        if reinforcement:
+            rft = Customization.reinforcement_fine_tuning(grader, hyper_parameters={name: 2})
+            model(stack, bucket, base_model="amazon.nova-2-lite-v1:0:256k", customization=rft)
+            path, expected = ["customizationConfig", "rftConfig", "hyperParameters"], {"epochCount": 2}
+        else:
+            model(stack, bucket, hyper_parameters={name: "2"})
+            path, expected = ["hyperParameters"], {"epochCount": "2"}
+        (job,) = resources_of_type(Template.from_stack(stack), "Custom::BedrockModelCustomizationJob").values()
+        sent = job["Properties"]
+        for member in path:
+            sent = sent[member]
+        assert sent == expected
 
     def test_rft_hyperparameters_nested_too_deep_are_refused_naming_them(self, stack, bucket):
         """The kernel resolved them first: a "circular reference" from about 200 levels, a RecursionError beyond (an
