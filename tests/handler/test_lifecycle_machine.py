@@ -236,7 +236,7 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
         else:
             self.status, event = "UPDATE_IN_PROGRESS", self.events.update(self.held, properties, self.held_properties)
         succeeded, answer = self.deliver("on_event", event, fault, twice)
-        self.operation = {"event": event, "variant": variant, "answer": None, "new_id": None}
+        self.operation = {"event": event, "variant": variant, "answer": None, "new_id": None, "complete": False}
         if self.held is None:
             self._no_second_training_of_what_was_retained(variant, set(self.jobs()) - before)
         if succeeded:
@@ -258,7 +258,11 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
         usable = job.get("status") == "InProgress" or job.get("customModelArn") in self.models()
         assert not (usable and made), f"the stack made again trained {made} beside the retained {self.retained[0]}"
 
-    @precondition(lambda self: self.operation is not None and self.operation["answer"] is not None)
+    def awaited(self) -> bool:
+        """Whether the framework polls the request under way: onEvent answered, isComplete not yet true."""
+        return self.operation is not None and self.operation["answer"] is not None and not self.operation["complete"]
+
+    @precondition(lambda self: self.awaited())
     @rule(
         move=st.sampled_from([None, "Completed", "Failed", "Stopped"]),
         fault=FAULTS,
@@ -267,8 +271,9 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
     )
     def poll(self, move: str | None, fault: tuple | None, twice: bool, failed_id_kept: bool) -> None:
         """Bedrock moves the job the request made (or not), then the framework polls isComplete. Once complete, the
-        stack goes on. failed_id_kept: whether CloudFormation takes the id of a FAILED Update's answer (the
-        framework sends onEvent's; CloudFormation does not document which id its rollback then sends)."""
+        framework answers CloudFormation, which goes on to the later resources. failed_id_kept: whether
+        CloudFormation takes the id of a FAILED Update's answer (the framework sends onEvent's; CloudFormation does
+        not document which id its rollback then sends)."""
         new_id = self.operation["new_id"]
         if move and self.jobs().get(new_id, {}).get("status") == "InProgress":
             self.move_job(new_id, move)
@@ -279,6 +284,21 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
             creating = self.operation["event"]["RequestType"] == "Create"
             self.roll_back(new_id if creating or failed_id_kept else self.held, fault, twice)
         elif polled["IsComplete"]:
+            self.operation["complete"] = True
+
+    @precondition(lambda self: self.operation is not None and self.operation["complete"])
+    @rule()
+    def the_stack_operation_ends(self) -> None:
+        """Every later resource succeeded too (an event-driven job's wait condition got its signal): cleanup follows."""
+        self.finish()
+
+    @precondition(lambda self: self.awaited())
+    @rule()
+    def the_request_completes(self) -> None:
+        """The job completes and the next poll says so: the way to a held job that later updates and their
+        cancellations need, which faulted polls rarely reach."""
+        self.poll("Completed", None, False, False)
+        if self.operation is not None and self.operation["complete"]:
             self.finish()
 
     def _failure_names_bedrocks_message(self, job_arn: str, fault: tuple | None, reason: str) -> None:
@@ -319,13 +339,39 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
     @rule(fault=FAULTS, twice=st.booleans())
     def a_later_resource_fails(self, fault: tuple | None, twice: bool) -> None:
         """A resource after this one fails (the wait condition of an event-driven job, say), or CloudFormation
-        stops waiting: it rolls back, cancelling this request if it has not answered yet."""
-        answered = self.operation["new_id"] if self.operation["answer"] is not None else None
-        if self.operation["event"]["RequestType"] == "Create":
-            # A cancelled Create's Delete carries an id CloudFormation made up.
-            self.roll_back(answered or f"my-stack-Model-{len(self.jobs())}ABCDEF", fault, twice)
+        stops waiting: it rolls back, cancelling this request if it has not completed yet."""
+        # With an isComplete handler the framework answers CloudFormation only once the request completed
+        # (framework.ts): before that CloudFormation never learned the new id. A cancelled Create's Delete carries an
+        # id it made up; a cancelled Update's Update back, the id it holds.
+        if self.operation["complete"]:
+            self.roll_back(self.operation["new_id"], fault, twice)
+        elif self.operation["event"]["RequestType"] == "Create":
+            self.roll_back(f"my-stack-Model-{len(self.jobs())}ABCDEF", fault, twice)
         else:
-            self.roll_back(answered or self.held, fault, twice)
+            self.roll_back(self.held, fault, twice)
+
+    @precondition(lambda self: self.operation is None)
+    @rule(held_first=st.booleans(), polls=st.integers(0, 1), fault=FAULTS, twice=st.booleans())
+    def a_deploy_is_cancelled_while_its_job_trains(
+        self, held_first: bool, polls: int, fault: tuple | None, twice: bool
+    ) -> None:
+        """A Create, or an Update that replaces the held job (held_first: one completed first, to replace),
+        answered and polled (its job trains, billed), then a later resource fails: a path of its own, as the
+        deploy, poll and failure rules rarely draw it in that order. An event-driven job's first poll completes it,
+        so polls=0 is its way to a cancellation."""
+        if self.held is None and held_first:
+            self.deploy(0, "ml", None, False)
+            if self.awaited():
+                self.the_request_completes()
+        if self.held is None:
+            self.deploy(0, "ml", None, False)
+        else:
+            self.deploy(1 - self.held_variant, self.held_properties["jobTags"][0]["value"], None, False)
+        for _ in range(polls):
+            if self.awaited():
+                self.poll(None, None, False, False)
+        if self.operation is not None:
+            self.a_later_resource_fails(fault, twice)
 
     # --- rollbacks (DESIGN.md fact 10; README "Rollback"): they start no job, and never fail
 
@@ -422,8 +468,8 @@ LIFECYCLE_SETTINGS = settings(
     derandomize=True,
     database=None,
     deadline=None,
-    max_examples=5,
-    stateful_step_count=12,
+    max_examples=3,
+    stateful_step_count=8,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
@@ -450,6 +496,7 @@ def test_the_rollback_of_a_refused_update_of_a_job_held_as_nothing_succeeds(aws_
         machine.choose_the_deletion_policy("Delete")
         machine.deploy(0, "ml", None, False)
         machine.poll(None, None, False, False)
+        machine.the_stack_operation_ends()
         machine.move_job(machine.held, "Completed")
         (model,) = machine.models()
         machine.reader.delete_custom_model(modelIdentifier=model)
@@ -458,5 +505,61 @@ def test_the_rollback_of_a_refused_update_of_a_job_held_as_nothing_succeeds(aws_
         assert machine.held == lifecycle.NOTHING_MADE + "Model"
         machine.deploy(0, "ops", None, False)
         assert machine.held == lifecycle.NOTHING_MADE + "Model"
+    finally:
+        machine.teardown()
+
+
+@pytest.mark.parametrize("event_driven", [False, True], ids=["polled", "event-driven"])
+def test_a_cancelled_update_stops_the_job_it_started(aws_environment: None, event_driven: bool) -> None:
+    """README "Rollback": after an update CloudFormation cancelled before the handler answered, its rollback's
+    Update (with the id CloudFormation holds, the properties swapped) stops the job that update started, under
+    UpdateReplacePolicy Delete. The machine's own steps, since its random runs reach this path rarely."""
+    machine = CloudFormationLifecycle("FINE_TUNING", event_driven=event_driven, replace="Delete")
+    try:
+        machine.choose_the_deletion_policy("Delete")
+        machine.deploy(0, "ml", None, False)
+        machine.the_request_completes()
+        held = machine.held
+        machine.deploy(1, "ml", None, False)
+        assert machine.running() - {held}, "the update started no job"
+        machine.a_later_resource_fails(None, False)
+        assert machine.held == held
+        machine.no_job_runs_that_nothing_holds()
+    finally:
+        machine.teardown()
+
+
+def test_a_cancelled_create_stops_its_job(aws_environment: None) -> None:
+    """README "Delete": the Delete of an id CloudFormation made up, for a create it cancelled, stops the job."""
+    machine = CloudFormationLifecycle("FINE_TUNING", event_driven=False, replace="Delete")
+    try:
+        machine.choose_the_deletion_policy("Delete")
+        machine.deploy(0, "ml", None, False)
+        machine.poll(None, None, False, False)
+        assert machine.running(), "the create started no job"
+        machine.a_later_resource_fails(None, False)
+        assert not machine.running(), f"{machine.running()} run after the cancelled create's rollback"
+    finally:
+        machine.teardown()
+
+
+@pytest.mark.parametrize("event_driven", [False, True], ids=["polled", "event-driven"])
+def test_the_rollback_of_a_cancelled_update_starts_no_job_when_the_held_model_is_gone(
+    aws_environment: None, event_driven: bool
+) -> None:
+    """README "Rollback": a rollback starts no job, even when the model of the job it returns to was deleted
+    outside the stack: it returns to that job, and the job the cancelled update started is stopped. The machine's
+    own steps: its random runs reach this path rarely."""
+    machine = CloudFormationLifecycle("FINE_TUNING", event_driven=event_driven, replace="Delete")
+    try:
+        machine.choose_the_deletion_policy("Delete")
+        machine.deploy(0, "ml", None, False)
+        machine.the_request_completes()
+        held, (model,) = machine.held, machine.models()
+        machine.reader.delete_custom_model(modelIdentifier=model)
+        machine.deploy(1, "ml", None, False)
+        machine.a_later_resource_fails(None, False)  # roll_back asserts that the rollback started no job
+        assert machine.held == held
+        machine.no_job_runs_that_nothing_holds()
     finally:
         machine.teardown()
