@@ -10,36 +10,29 @@ properties); every invariant is read from the emulated Bedrock through its API, 
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import index, lifecycle
-from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from bedrock_custom_resource import lifecycle
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
     rule,
     run_state_machine_as_test,
 )
-from moto import mock_aws
 
 from .conftest import (
-    ACCOUNT,
     CREATE_FAILED,
-    OPERATION_STARTED,
-    REGION,
     CloudFormationEvents,
     distillation_properties,
     fine_tuning_properties,
     is_complete_input,
     rft_properties,
 )
-from .provider_faults import LAMBDA_DIED, ROLLBACK_OF, TRANSIENT, LambdaDied
+from .provider_faults import LAMBDA_DIED, ProviderFrameworkMachine
 
 CUSTOMIZATIONS = ("FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION", "REINFORCEMENT_FINE_TUNING")
 FAILURE_MESSAGE = "Training data has 3 malformed lines"
@@ -82,7 +75,7 @@ def job_properties(customization: str, variant: int, team: str, event_driven: bo
     return properties
 
 
-class CloudFormationLifecycle(RuleBasedStateMachine):
+class CloudFormationLifecycle(ProviderFrameworkMachine):
     """One logical id ("Model") of one stack, deployed, updated, rolled back and deleted as CloudFormation does."""
 
     def __init__(self, customization: str, event_driven: bool, replace: str) -> None:
@@ -90,50 +83,11 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
         UpdateReplacePolicy, which CloudFormation applies without telling the handler (README "Rollback")."""
         super().__init__()
         self.customization, self.event_driven, self.replace = customization, event_driven, replace
-        # A Bedrock of its own for each example: conftest's bedrock fixture is made once per test function, so this
-        # wires the stand-in as that fixture does (the aws_environment fixture gives the credentials).
-        self.patches = pytest.MonkeyPatch()
-        self.moto = mock_aws()
-        self.moto.start()
-        self.bedrock = BedrockStandIn(self.patches, region=REGION, account_id=ACCOUNT)
-        self.reader = self.bedrock.client()  # the invariants' own client: no fault reaches it
-        self.dies_after: str | None = None
-        self._wire_handler()
         self.events = CloudFormationEvents()
-        self.status = "CREATE_IN_PROGRESS"
-        self.held: str | None = None  # the physical id CloudFormation holds, and its properties
-        self.held_properties: dict[str, Any] = {}
-        self.held_variant = -1
-        self.operation: dict[str, Any] | None = None
+        self.held_choice = -1  # the variant of what CloudFormation holds
         # Jobs CloudFormation let go of without a Delete, as a Retain policy says: they may run on (README, Rollback:
         # "limit: a job that such an update started goes on training outside the stack").
         self.let_go: set[str] = set()
-
-    def _wire_handler(self) -> None:
-        """The handler builds its clients through the stand-in, and reads the stack's status from this machine."""
-
-        def handler_client(*args: Any, **kwargs: Any) -> Any:
-            client = self.bedrock.client(*args, **kwargs)
-            client.meta.events.register("after-call.bedrock", self._maybe_die)
-            return client
-
-        for handler in index.HANDLERS.values():
-            self.patches.setattr(handler, "bedrock_client", handler_client)
-        self.patches.setattr(index, "stack_status", lambda stack_id: self.status)
-        self.patches.setattr(index, "operation_started", lambda stack_id: OPERATION_STARTED)
-        under_way = lifecycle.OperationUnderWay(OPERATION_STARTED, frozenset({"Model"}))
-        self.patches.setattr(index, "operation_under_way", lambda stack_id: under_way)
-        # Each rollback here sends the resource one Update back, so none has been rolled back already.
-        self.patches.setattr(index, "rolled_back_already", lambda stack_id, logical_id: False)
-
-    def teardown(self) -> None:
-        self.moto.stop()
-        self.patches.undo()
-
-    def _maybe_die(self, model: Any, **_: Any) -> None:
-        if model.name == self.dies_after:
-            self.dies_after = None
-            raise LambdaDied(model.name)
 
     # --- what Bedrock holds, read through its API
 
@@ -145,72 +99,19 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
     def running(self) -> set[str]:
         return {arn for arn, job in self.jobs().items() if job["status"] == "InProgress"}
 
+    def made(self) -> set[str]:
+        return set(self.jobs())
+
     def models(self) -> set[str]:
         return {model["modelArn"] for model in self.reader.list_custom_models()["modelSummaries"]}
 
-    # --- the Provider framework
+    # --- Bedrock moves on
 
-    def deliver(self, entry: str, event: dict[str, Any], fault: tuple | None, twice: bool) -> tuple[bool, Any]:
-        """One request to onEvent or isComplete, under a fault, and once more if delivered twice: (succeeded, the
-        answer or the FAILED reason). The framework answers any exception, a dead Lambda's too, as FAILED
-        (cfn-response.ts safeHandler), with the message as Reason."""
-        before = set(self.jobs())
-        answer = self._invoke(entry, event, fault)
-        if twice:
-            first = set(self.jobs())
-            if not answer[0]:  # CloudFormation acts on the first answer: a rollback is under way
-                self.status = ROLLBACK_OF[event["RequestType"]] if event["RequestType"] != "Delete" else self.status
-            self._invoke(entry, event, None)
-            again = set(self.jobs()) - first
-            # DESIGN.md fact 5 and README "Create": a retried or replayed request finds what the first made.
-            assert not (first - before and again), f"a {event['RequestType']} delivered twice made {again} too"
-        return answer
-
-    def _invoke(self, entry: str, event: dict[str, Any], fault: tuple | None) -> tuple[bool, Any]:
-        self._inject(fault)
-        try:
-            return True, getattr(index, entry)(copy.deepcopy(event))
-        except LambdaDied as died:
-            return False, f"{LAMBDA_DIED} after {died} returned"
-        except Exception as error:
-            return False, str(error)
-        finally:
-            self.dies_after = None
-            self.bedrock.throttle(0)
-            self.bedrock.answer_with_server_errors("none", [])
-
-    def _inject(self, fault: tuple | None) -> None:
-        if fault is None:
-            return
-        if fault[0] == "dies":
-            self.dies_after = fault[1]
-        elif fault[0] == "throttled":
-            self.bedrock.throttle(fault[2], fault[1])
-        else:  # served, then its answer lost as a 500, once; botocore's retries get through
-            self.bedrock.answer_with_server_errors(fault[1], [True])
-
-    def run_to_end(self, event: dict[str, Any], fault: tuple | None = None, twice: bool = False) -> tuple[bool, Any]:
-        """A request the stack waits on until it ends (a rollback's, a Delete): onEvent, then isComplete until
-        complete while Bedrock moves on (a stopping job stops). (succeeded, physical id or FAILED reason)."""
-        succeeded, answer = self.deliver("on_event", event, fault, twice)
-        if not succeeded and answer.startswith(TRANSIENT):  # the operator deletes again, continues the rollback
-            succeeded, answer = self.deliver("on_event", event, None, False)
-        if not succeeded:
-            return False, answer
-        merged = is_complete_input(event, answer)
-        for _ in range(4):
-            succeeded, polled = self.deliver("is_complete", merged, None, False)
-            if not succeeded:
-                return False, polled
-            if polled["IsComplete"]:
-                return True, merged["PhysicalResourceId"]
-            self.bedrock.finish_stopping()
-            self._complete_if_running(merged["PhysicalResourceId"])
-        return False, "not complete within the framework's total timeout"
-
-    def _complete_if_running(self, job_arn: str) -> None:
-        if self.jobs().get(job_arn, {}).get("status") == "InProgress":
-            self.bedrock.set_job_status(job_arn, "Completed", training_loss=0.1, validation_loss=0.2)
+    def bedrock_moves_on(self, physical_id: str) -> None:
+        """A stopping job stops; the job the request made completes."""
+        self.bedrock.finish_stopping()
+        if self.jobs().get(physical_id, {}).get("status") == "InProgress":
+            self.bedrock.set_job_status(physical_id, "Completed", training_loss=0.1, validation_loss=0.2)
 
     # --- the stack's operations
 
@@ -236,7 +137,7 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
         else:
             self.status, event = "UPDATE_IN_PROGRESS", self.events.update(self.held, properties, self.held_properties)
         succeeded, answer = self.deliver("on_event", event, fault, twice)
-        self.operation = {"event": event, "variant": variant, "answer": None, "new_id": None, "complete": False}
+        self.operation = {"event": event, "choice": variant, "answer": None, "new_id": None, "complete": False}
         if self.held is None:
             self._no_second_training_of_what_was_retained(variant, set(self.jobs()) - before)
         if succeeded:
@@ -315,18 +216,6 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
         else:
             self.bedrock.set_job_status(job_arn, "Completed", training_loss=0.1, validation_loss=0.2)
 
-    def finish(self) -> None:
-        """The request completed and nothing later failed. A replacement's old id gets its cleanup Delete, unless
-        the UpdateReplacePolicy is Retain (CloudFormation then lets it go without a Delete)."""
-        operation, self.operation = self.operation, None
-        event, new_id = operation["event"], operation["new_id"]
-        if event["RequestType"] == "Update" and new_id != event["PhysicalResourceId"]:
-            self.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
-            self._delete_replaced(event["PhysicalResourceId"], event["OldResourceProperties"])
-        self.status = "CREATE_COMPLETE" if event["RequestType"] == "Create" else "UPDATE_COMPLETE"
-        self.held, self.held_properties = new_id, copy.deepcopy(event["ResourceProperties"])
-        self.held_variant = operation["variant"]
-
     def _delete_replaced(self, physical_id: str, properties: dict[str, Any]) -> None:
         if self.replace == "Retain":
             self.let_go.add(physical_id)
@@ -366,7 +255,7 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
         if self.held is None:
             self.deploy(0, "ml", None, False)
         else:
-            self.deploy(1 - self.held_variant, self.held_properties["jobTags"][0]["value"], None, False)
+            self.deploy(1 - self.held_choice, self.held_properties["jobTags"][0]["value"], None, False)
         for _ in range(polls):
             if self.awaited():
                 self.poll(None, None, False, False)
@@ -402,26 +291,14 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
         assert not unseen, f"after the Create was rolled back, {unseen} still run"
         self.new_stack()
 
-    def _roll_back_update(self, physical_id: str, fault: tuple | None, twice: bool) -> None:
-        """The Update back to the previous properties, with the id the resource has now; when its answer is another
-        id, the cleanup Delete of this one (unless UpdateReplacePolicy Retain lets it go)."""
-        self.status = "UPDATE_ROLLBACK_IN_PROGRESS"
-        failed = self.operation["event"]
-        back = self.events.update(physical_id, failed["OldResourceProperties"], failed["ResourceProperties"])
-        succeeded, answer = self.run_to_end(back, fault, twice)
-        assert succeeded, f"the rollback's Update failed (UPDATE_ROLLBACK_FAILED): {answer}"
-        if answer != physical_id:
-            self.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
-            self._delete_replaced(physical_id, failed["ResourceProperties"])
+    def after_the_update_back(self, answer: str) -> None:
         if self.replace == "Retain":  # README "Rollback": what a cancelled update made is left with RETAIN
             self.let_go |= self.running() - {answer}
-        self.status = "UPDATE_ROLLBACK_COMPLETE"
-        self.held, self.held_properties = answer, copy.deepcopy(failed["OldResourceProperties"])
 
     def new_stack(self) -> None:
         """A stack of the same name made again: a new stack id."""
         self.events, self.status = CloudFormationEvents(), "CREATE_IN_PROGRESS"
-        self.held, self.held_properties, self.held_variant, self.operation = None, {}, -1, None
+        self.held, self.held_properties, self.held_choice, self.operation = None, {}, -1, None
 
     @precondition(lambda self: self.operation is None and self.held is not None)
     @rule(fault=FAULTS, twice=st.booleans())
@@ -431,7 +308,7 @@ class CloudFormationLifecycle(RuleBasedStateMachine):
         self.status = "DELETE_IN_PROGRESS"
         if self.deletion == "Retain":
             self.let_go |= set(self.jobs())
-            self.retained = (self.held, self.held_variant)
+            self.retained = (self.held, self.held_choice)
         else:
             succeeded, reason = self.run_to_end(self.events.delete(self.held, self.held_properties), fault, twice)
             assert succeeded, f"the stack's Delete of {self.held} failed (DELETE_FAILED): {reason}"

@@ -11,37 +11,30 @@ invariant from the emulated Bedrock through its list operations.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import index, lifecycle
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
     rule,
     run_state_machine_as_test,
 )
-from moto import mock_aws
 
 from .conftest import (
-    ACCOUNT,
     CREATE_FAILED,
-    OPERATION_STARTED,
-    REGION,
     SERVICE_TOKEN,
     CloudFormationEvents,
     active_model,
     is_complete_input,
 )
-from .provider_faults import LAMBDA_DIED, ROLLBACK_OF, TRANSIENT, LambdaDied
+from .provider_faults import LAMBDA_DIED, ProviderFrameworkMachine
 from .resource_kinds import (
     COPY_JOB,
     DEPLOYMENT,
@@ -201,60 +194,29 @@ FAULTS = st.one_of(
 )
 
 
-class ServingLifecycle(RuleBasedStateMachine):
+class ServingLifecycle(ProviderFrameworkMachine):
     """One logical id ("Model") of one stack, deployed, updated, rolled back and deleted as CloudFormation does."""
 
     def __init__(self, served: Served) -> None:
         super().__init__()
         self.served, self.kind = served, served.kind
-        # A Bedrock of its own for each example, wired as conftest's bedrock fixture wires it.
-        self.patches = pytest.MonkeyPatch()
-        self.moto = mock_aws()
-        self.moto.start()
-        self.bedrock = BedrockStandIn(self.patches, region=REGION, account_id=ACCOUNT)
-        self.reader = self.bedrock.client()  # the invariants' own client: no fault reaches it
-        self.dies_after: str | None = None
-        self._wire_handler()
         self.sources = served.sources(self.bedrock)
         self.events = CloudFormationEvents(resource_type=self.kind.resource_type)
-        self.status = "CREATE_IN_PROGRESS"
-        self.held: str | None = None  # the physical id CloudFormation holds, and its properties
-        self.held_properties: dict[str, Any] = {}
         self.held_choice = (0, "ml", 0)  # the deploy rule's variant, team and source of what is held
-        self.operation: dict[str, Any] | None = None
         # Throughputs whose term runs, which CloudFormation could not delete (DELETE_FAILED, then retained).
         self.let_go: set[str] = set()
         self.term_ended: set[str] = set()
-
-    def _wire_handler(self) -> None:
-        """The handler builds its clients through the stand-in, and reads the stack's status from this machine."""
-
-        def handler_client(*args: Any, **kwargs: Any) -> Any:
-            client = self.bedrock.client(*args, **kwargs)
-            client.meta.events.register("after-call.bedrock", self._maybe_die)
-            return client
-
-        for handler in index.HANDLERS.values():
-            self.patches.setattr(handler, "bedrock_client", handler_client)
-        self.patches.setattr(index, "stack_status", lambda stack_id: self.status)
-        self.patches.setattr(index, "operation_started", lambda stack_id: OPERATION_STARTED)
-        under_way = lifecycle.OperationUnderWay(OPERATION_STARTED, frozenset({"Model"}))
-        self.patches.setattr(index, "operation_under_way", lambda stack_id: under_way)
-        self.patches.setattr(index, "rolled_back_already", lambda stack_id, logical_id: False)
-
-    def teardown(self) -> None:
-        self.moto.stop()
-        self.patches.undo()
-
-    def _maybe_die(self, model: Any, **_: Any) -> None:
-        if model.name == self.dies_after:
-            self.dies_after = None
-            raise LambdaDied(model.name)
 
     # --- what Bedrock holds, read through its API
 
     def resources(self) -> dict[str, dict[str, Any]]:
         return {summary[self.kind.arn_member]: summary for summary in self.served.summaries(self.reader)}
+
+    def made(self) -> set[str]:
+        return set(self.resources())
+
+    def fault_operation(self, drawn: Any) -> str:
+        return (*self.served.operations, *SHARED_OPERATIONS)[drawn]
 
     def billed(self) -> set[str]:
         return {arn for arn, summary in self.resources().items() if summary["status"] in self.served.billed}
@@ -278,69 +240,9 @@ class ServingLifecycle(RuleBasedStateMachine):
         committed = bool(self.resources().get(arn, {}).get("commitmentDuration"))
         return committed and arn not in self.term_ended
 
-    # --- the Provider framework
-
-    def deliver(self, entry: str, event: dict[str, Any], fault: tuple | None, twice: bool) -> tuple[bool, Any]:
-        """One request to onEvent or isComplete, under a fault, and once more if delivered twice: (succeeded, the
-        answer or the FAILED reason). The framework answers any exception, a dead Lambda's too, as FAILED
-        (cfn-response.ts safeHandler), with the message as Reason."""
-        before = set(self.resources())
-        answer = self._invoke(entry, event, fault)
-        if twice:
-            first = set(self.resources())
-            if not answer[0] and event["RequestType"] != "Delete":  # CloudFormation acts on the first answer
-                self.status = ROLLBACK_OF[event["RequestType"]]
-            self._invoke(entry, event, None)
-            again = set(self.resources()) - first
-            # README "Create": a retried or replayed request finds what the first made (clientRequestToken, fact 5).
-            assert not (first - before and again), f"a {event['RequestType']} delivered twice made {again} too"
-        return answer
-
-    def _invoke(self, entry: str, event: dict[str, Any], fault: tuple | None) -> tuple[bool, Any]:
-        self._inject(fault)
-        try:
-            return True, getattr(index, entry)(copy.deepcopy(event))
-        except LambdaDied as died:
-            return False, f"{LAMBDA_DIED} after {died} returned"
-        except Exception as error:
-            return False, str(error)
-        finally:
-            self.dies_after = None
-            self.bedrock.throttle(0)
-            self.bedrock.answer_with_server_errors("none", [])
-
-    def _inject(self, fault: tuple | None) -> None:
-        if fault is None:
-            return
-        operation = (*self.served.operations, *SHARED_OPERATIONS)[fault[1]]
-        if fault[0] == "dies":
-            self.dies_after = operation
-        elif fault[0] == "throttled":
-            self.bedrock.throttle(fault[2], operation)
-        else:  # served, then its answer lost as a 500, once; botocore's retries get through
-            self.bedrock.answer_with_server_errors(operation, [True])
-
-    def run_to_end(self, event: dict[str, Any], fault: tuple | None = None, twice: bool = False) -> tuple[bool, Any]:
-        """A request the stack waits on until it ends (a rollback's, a Delete): onEvent, then isComplete until
-        complete while Bedrock moves on. (succeeded, physical id or FAILED reason)."""
-        succeeded, answer = self.deliver("on_event", event, fault, twice)
-        if not succeeded and answer.startswith(TRANSIENT):  # the operator deletes again, continues the rollback
-            succeeded, answer = self.deliver("on_event", event, None, False)
-        if not succeeded:
-            return False, answer
-        merged = is_complete_input(event, answer)
-        for _ in range(4):
-            succeeded, polled = self.deliver("is_complete", merged, None, False)
-            if not succeeded:
-                return False, polled
-            if polled["IsComplete"]:
-                return True, merged["PhysicalResourceId"]
-            self.bedrock_moves_on()
-        return False, "not complete within the framework's total timeout"
-
     # --- Bedrock moves on
 
-    def bedrock_moves_on(self) -> None:
+    def bedrock_moves_on(self, physical_id: str) -> None:
         """What Bedrock ends given time: a creation or a change, a running import or copy (they cannot be stopped,
         model_jobs.py), a stopping evaluation."""
         for arn, summary in self.resources().items():
@@ -468,17 +370,6 @@ class ServingLifecycle(RuleBasedStateMachine):
         if fault is None and self.resources().get(arn, {}).get("status") == "Failed":
             assert FAILURE_MESSAGE in reason, f"the FAILED reason does not say what failed: {reason!r}"
 
-    def finish(self) -> None:
-        """The request completed and nothing later failed. A replacement's old id gets its cleanup Delete."""
-        operation, self.operation = self.operation, None
-        event, new_id = operation["event"], operation["new_id"]
-        if event["RequestType"] == "Update" and new_id != event["PhysicalResourceId"]:
-            self.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
-            self._delete_replaced(event["PhysicalResourceId"], event["OldResourceProperties"])
-        self.status = "CREATE_COMPLETE" if event["RequestType"] == "Create" else "UPDATE_COMPLETE"
-        self.held, self.held_properties = new_id, copy.deepcopy(event["ResourceProperties"])
-        self.held_choice = operation["choice"]
-
     def _delete_replaced(self, physical_id: str, properties: dict[str, Any]) -> None:
         """A cleanup Delete's failure does not fail the stack (CloudFormation only reports it): a throughput whose
         term runs is refused then, naming its term; anything else must go (DESIGN.md "Clear errors")."""
@@ -537,20 +428,6 @@ class ServingLifecycle(RuleBasedStateMachine):
         unseen = self.billed() - self.let_go
         assert not unseen, f"after the Create was rolled back, {unseen} are still billed"
         self.new_stack()
-
-    def _roll_back_update(self, physical_id: str, fault: tuple | None, twice: bool) -> None:
-        """The Update back to the previous properties, with the id the resource has now; when its answer is another
-        id, the cleanup Delete of this one."""
-        self.status = "UPDATE_ROLLBACK_IN_PROGRESS"
-        failed = self.operation["event"]
-        back = self.events.update(physical_id, failed["OldResourceProperties"], failed["ResourceProperties"])
-        succeeded, answer = self.run_to_end(back, fault, twice)
-        assert succeeded, f"the rollback's Update failed (UPDATE_ROLLBACK_FAILED): {answer}"
-        if answer != physical_id:
-            self.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
-            self._delete_replaced(physical_id, failed["ResourceProperties"])
-        self.status = "UPDATE_ROLLBACK_COMPLETE"
-        self.held, self.held_properties = answer, copy.deepcopy(failed["OldResourceProperties"])
 
     def _delete(self, physical_id: str, properties: dict[str, Any], fault: tuple | None, twice: bool, of: str) -> None:
         """A Delete the stack waits on. It may fail only for a throughput whose term runs, naming the term (Bedrock
