@@ -142,6 +142,23 @@ def test_deleting_a_model_in_use_says_what_to_do(bedrock, events):
     assert len(bedrock.imported_models()) == 1
 
 
+def test_a_failed_import_fails_the_create_with_bedrocks_message(bedrock, events):
+    """GetCustomModel's modelStatus may be Failed, with a failureMessage (botocore's bedrock model): the create
+    fails saying so, and does not hand a model that does not exist to what serves it."""
+    event, model_arn = create(events, import_properties())
+    bedrock.set_model_status(model_arn, "Failed", failure_message="The model artifacts are not a Nova checkpoint")
+    with pytest.raises(Exception, match="The model artifacts are not a Nova checkpoint"):
+        poll(event, model_arn)
+
+
+def test_deleting_a_model_already_gone_succeeds(bedrock, events):
+    event, model_arn = imported(bedrock, events)
+    bedrock.client().delete_custom_model(modelIdentifier=model_arn)  # deleted outside the stack
+    delete = events.delete(model_arn, event["ResourceProperties"])
+    assert index.on_event(delete) == {"PhysicalResourceId": model_arn}
+    assert poll(delete, model_arn) == {"IsComplete": True}
+
+
 @pytest.mark.parametrize("status", ["Active", "Creating"])
 def test_a_new_role_changes_an_imported_model_in_place_and_a_model_still_importing_anew(bedrock, events, status):
     """The role reads the artifacts while Bedrock creates the model (CreateCustomModel's roleArn): an imported

@@ -437,6 +437,24 @@ def test_a_rollback_sent_while_a_move_is_still_pending_moves_the_throughput_back
     }
 
 
+def test_the_rollback_of_an_added_commitment_returns_to_the_throughput_without_one_and_buys_nothing(
+    bedrock, events, model_arn, monkeypatch
+):
+    """Adding a commitment replaces the throughput; the old one is deleted only in the clean-up of a successful
+    update. When a later resource fails, the rollback's Update (the old properties, the physical id of now) goes back
+    to the old throughput, buying no term and no throughput."""
+    old = throughput_properties(model_arn)
+    _, first = in_service(bedrock, events, old)
+    committed = old | {"commitmentDuration": "OneMonth"}
+    second = index.on_event(update(events, first, committed, old))["PhysicalResourceId"]
+    assert second != first
+    bedrock.set_throughput_status(second, "InService")
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+
+    assert index.on_event(update(events, second, old, committed)) == {"PhysicalResourceId": first}
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
+
+
 def test_a_failed_throughput_fails_an_update_outside_a_rollback(bedrock, events, model_arn, monkeypatch):
     """Outside a rollback a Failed throughput still fails the update that finds it (the deploy says so), even one that
     changes only its tags; the rollback of that update then ends."""
