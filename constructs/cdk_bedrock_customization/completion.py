@@ -47,6 +47,7 @@ MAX_WAIT = cdk.Duration.hours(12)
 # Read once: each read of an aws-cdk-lib constant is a jsii round trip, and every job adds the aspect.
 _WAITS_PRIORITY = cdk.AspectPriority.DEFAULT
 DEFAULT_BACKSTOP_INTERVAL = cdk.Duration.hours(1)
+BACKSTOP_WARNING_ID = "cdk-bedrock-customization:waitNotLongerThanBackstop"
 # How often the jobs that emit no events (imports, copies, evaluations) are checked while the stack waits for one.
 DEFAULT_CHECK_INTERVAL = cdk.Duration.minutes(5)
 # The resource type that reads each awaited job type's outcome once its wait condition is signalled.
@@ -152,6 +153,7 @@ class JobCompletionNotifier(Construct):
         super().__init__(scope, construct_id)
         stack = self._stack = cdk.Stack.of(self)
         self.check_interval = check_interval or DEFAULT_CHECK_INTERVAL
+        self.backstop_interval = backstop_interval or DEFAULT_BACKSTOP_INTERVAL
         self._readable: set[str] = set()  # the job types the notifier may read so far
         self.role = self._role(stack)
         log_group = logs.LogGroup(
@@ -194,7 +196,7 @@ class JobCompletionNotifier(Construct):
             self,
             "Backstop",
             description="Settles job wait conditions whose state change event was lost",
-            schedule=events.Schedule.rate(backstop_interval or DEFAULT_BACKSTOP_INTERVAL),
+            schedule=events.Schedule.rate(self.backstop_interval),
             targets=[
                 targets.LambdaFunction(self.function, event=events.RuleTargetInput.from_object({"backstop": True}))
             ],
@@ -291,7 +293,9 @@ class JobCompletionNotifier(Construct):
         new job needs a new one (its logical id includes key, and the timeout unless it is the default).
         """
         self._allow_reading(resource_type)
-        if resource_type not in EMITS_EVENTS:
+        if resource_type in EMITS_EVENTS:
+            self._warn_of_a_wait_the_backstop_may_miss(scope, timeout_seconds)
+        else:
             self._check_jobs_without_events()
         wait_id = _wait_id(key, timeout_seconds)
         handle = cdk.CfnWaitConditionHandle(scope, f"JobWaitHandle{wait_id}")
@@ -315,6 +319,25 @@ class JobCompletionNotifier(Construct):
         # one priority); not later, or an aspect of default priority that one of them adds would fail the synth.
         cdk.Aspects.of(job).add(self._waits_follow, priority=_WAITS_PRIORITY)
         return condition
+
+    @functools.cached_property
+    def _backstop_seconds(self) -> float | None:
+        """None: a token, known only at deploy. Read once, not per wait: each read is a jsii round trip."""
+        return None if self.backstop_interval.is_unresolved() else self.backstop_interval.to_seconds()
+
+    def _warn_of_a_wait_the_backstop_may_miss(self, scope: Construct, timeout_seconds: int) -> None:
+        """Bedrock sends job events on a best-effort basis; only the backstop makes up for a lost one, and a wait no
+        longer than its interval may time out before it runs, failing the deployment of a job that completed."""
+        if self._backstop_seconds is None or timeout_seconds > self._backstop_seconds:
+            return
+        cdk.Annotations.of(scope).add_warning_v2(
+            BACKSTOP_WARNING_ID,
+            f"completion: a wait of {cdk.Duration.seconds(timeout_seconds).to_human_string()} is not longer than the "
+            f"notifier's backstop_interval ({self.backstop_interval.to_human_string()}): Bedrock sends job events on "
+            "a best-effort basis, and if this job's event is lost the backstop may not check it before the wait times "
+            "out, failing the deployment of a job that completed. Give a longer timeout, or "
+            "JobCompletionNotifier.of(stack, backstop_interval=...) a shorter interval",
+        )
 
 
 @jsii.implements(cdk.IAspect)

@@ -9,7 +9,7 @@ import aws_cdk as cdk
 import jsii
 import pytest
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_bedrock_customization import Completion, CopiedCustomModel, ImportedModel, JobCompletionNotifier, S3Data
 from moto.events.models import EventPattern
 
@@ -546,6 +546,31 @@ def test_an_import_jobs_wait_starts_only_once_the_checks_that_see_it_end_exist(s
     assert set(checks) <= depends_on(template)[wait]
 
 
+def backstop_warnings(stack: cdk.Stack) -> list[Any]:
+    return Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("backstop_interval"))
+
+
 def test_a_customization_jobs_wait_may_be_shorter_than_the_checks_as_its_events_settle_it(stack, bucket):
+    """Made, with a warning: Bedrock sends events on a best-effort basis (the user guide's EventBridge page), and a
+    wait no longer than the backstop's rate may time out before the backstop first looks at a job whose event was
+    lost."""
     JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.hours(2), check_interval=cdk.Duration.hours(2))
     custom_model(stack, bucket, completion=Completion.event_driven(cdk.Duration.minutes(30)))
+    (warning,) = backstop_warnings(stack)
+    assert warning.id == "/TestStack/Model"
+    assert "a wait of 30 minutes is not longer than the notifier's backstop_interval (2 hours)" in warning.entry.data
+
+
+@pytest.mark.parametrize(("wait_minutes", "warned"), [(60, True), (61, False), (12 * 60, False)])
+def test_a_wait_is_warned_of_only_when_it_is_not_longer_than_the_default_hourly_backstop(
+    stack, bucket, wait_minutes, warned
+):
+    custom_model(stack, bucket, completion=Completion.event_driven(cdk.Duration.minutes(wait_minutes)))
+    assert len(backstop_warnings(stack)) == warned
+
+
+def test_a_backstop_interval_known_only_at_deploy_warns_of_no_wait(stack, bucket):
+    minutes = cdk.CfnParameter(stack, "BackstopMinutes", type="Number").value_as_number
+    JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.minutes(minutes))
+    custom_model(stack, bucket, completion=Completion.event_driven(cdk.Duration.minutes(30)))
+    assert backstop_warnings(stack) == []

@@ -720,7 +720,9 @@ POLLS_PER_HOUR = 60  # the Provider framework's default 1-minute query interval
 MEASURED_POLLS = POLLS_PER_HOUR  # one hour: the most a polling job may wait
 
 
-def test_event_driven_completion_costs_a_fixed_number_of_bedrock_calls(bedrock, events, stack, signal_server, notify):
+def test_event_driven_completion_costs_a_few_calls_per_job_and_one_per_backstop_run(
+    bedrock, events, stack, signal_server, notify
+):
     """A 10-hour job, waited for event-driven: 16 Bedrock calls in all. The job resource makes 5
     (GetModelCustomizationJob by name, ListModelCustomizationJobs of this logical id's other names, and GetCustomModel
     by name, finding no job or model of this configuration; CreateModelCustomizationJob; then one
