@@ -214,6 +214,7 @@ class EvaluationChecks:
         others) evaluates it, which would wait for the throughput."""
         problems: list[Problem] = []
         evaluations = self.keys_by_section["evaluations"]
+        requiring = {key for key, entry in self.file.entries("evaluations") if entry.get("require")}
         # The graph of what waits for what: a throughput for its evaluations, an evaluation for its throughput.
         waits: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for section in ("deployments", "provisioned_throughput"):
@@ -223,7 +224,15 @@ class EvaluationChecks:
                         problems.append(
                             self.file.problem([section, key, *path], f"{_show(value)} is no key of evaluations")
                         )
-                    elif section == "provisioned_throughput":
+                        continue
+                    if value not in requiring:
+                        problems.append(
+                            self.file.problem(
+                                [section, key, *path],
+                                f"{_show(value)} has no require items: its gate would pass whatever the scores",
+                            )
+                        )
+                    if section == "provisioned_throughput":
                         waits.setdefault((section, key), []).append(("evaluations", value))
         for key, entry in self.file.entries("evaluations"):
             for name in ("model", "baseline_model"):

@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from bedrock_custom_resource import contract, evaluation_scores
 from bedrock_custom_resource.evaluation_scores import Requirement
 
-from constructs import Construct, IConstruct
+from constructs import Construct, IConstruct, IValidation
 
 from . import _requests
 from ._nag import acknowledge, wildcard_resources
@@ -269,6 +269,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         self.completion = gating
         self.datasets = checked_datasets
         self._requirements: list[Requirement] = []
+        self._guards: list[IConstruct] = []
         use = self.provider.use(scope)
         self.model_identifier = evaluated
         self.baseline_model_identifier = compared
@@ -400,11 +401,9 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
 
     def guard(self, *constructs: IConstruct) -> None:
         """Create each of ``constructs`` (a provisioned throughput, a deployment, a function...) only once the gate
-        passed; refused for this evaluation, what it evaluates, or what holds either (a dependency cycle)."""
-        for construct in constructs:
-            _refuse_upstream(construct, self, self._evaluated)
-        for construct in constructs:
-            construct.node.add_dependency(self.gate)
+        passed; refused for this evaluation, what it evaluates, or what holds either (a dependency cycle). The synth
+        fails if the evaluation has no requirement by then: its gate would pass whatever the scores."""
+        _guard(self, constructs)
 
     @property
     def job_arn(self) -> str:
@@ -510,6 +509,35 @@ def _refuse_non_numbers(call: str, **thresholds: float | None) -> None:
         if not finite:
             shown = "an integer beyond a float's range" if type(value) is int else repr(value)[:40]
             raise ValueError(f"{call}: {name}: expected a finite number, got {shown}")
+
+
+def _guard(evaluation: ModelEvaluation, constructs: Sequence[IConstruct]) -> None:
+    for construct in constructs:  # all refused before any is changed
+        _refuse_upstream(construct, evaluation, evaluation._evaluated)
+    if constructs and not evaluation._guards:  # checked at synth: a requirement may come after guard()
+        evaluation.node.add_validation(_GateRequiresSomething(evaluation))
+    evaluation._guards.extend(constructs)
+    for construct in constructs:
+        construct.node.add_dependency(evaluation.gate)
+
+
+@jsii.implements(IValidation)
+class _GateRequiresSomething:
+    """A gate with no requirement passes every completed evaluation whatever its scores: what it guards would be
+    made for a model that no score was checked for."""
+
+    def __init__(self, evaluation: ModelEvaluation) -> None:
+        self._evaluation = evaluation
+
+    def validate(self) -> list[str]:
+        if self._evaluation._requirements:
+            return []
+        guarded = ", ".join(construct.node.path for construct in self._evaluation._guards)
+        return [
+            f"guard({guarded}): this evaluation has no requirement, so its gate passes whatever the scores; add "
+            "require(...) or require_better_than_baseline(...), or make them depend on the evaluation to wait for it "
+            "without a check"
+        ]
 
 
 def _refuse_upstream(construct: IConstruct, evaluation: Construct, evaluated: Sequence[IConstruct]) -> None:

@@ -137,6 +137,7 @@ def test_a_guarded_construct_waits_for_the_gate(stack, bucket) -> None:
     made = evaluation(stack, bucket, model=model.add_provisioned_throughput("Evaluation", model_units=1))
     production = model.add_provisioned_throughput("Production", model_units=1, commitment=Commitment.ONE_MONTH)
     made.guard(production)
+    made.require("Builtin.Accuracy", at_least=0.8)  # after guard(): the synth checks that the gate has one
     template = Template.from_stack(stack)
     (gate_id,) = resources_of_type(template, GATE)
     throughputs = resources_of_type(template, "Custom::BedrockProvisionedModelThroughput")
@@ -149,6 +150,23 @@ def test_a_guarded_construct_waits_for_the_gate(stack, bucket) -> None:
     assert identifier == {"Fn::GetAtt": [evaluated_id, "provisionedModelArn"]}
     # The throughput's model changes in place: the model it serves is part of the job's configuration.
     assert job["evaluatedModelArn"] == {"Fn::GetAtt": [evaluated_id, "modelArn"]}
+
+
+def test_guarding_with_a_gate_of_no_requirement_fails_the_synth_naming_what_it_guards(stack, bucket) -> None:
+    """With no requirement, every completed evaluation passes whatever its scores (the gate's requirements are
+    empty): a committed throughput guarded by it would be bought for a model no score was checked for."""
+    model = custom_model(stack, bucket)
+    made = evaluation(stack, bucket, model=model.add_provisioned_throughput("Evaluation", model_units=1))
+    made.guard(model.add_provisioned_throughput("Production", model_units=1, commitment=Commitment.ONE_MONTH))
+    with pytest.raises(RuntimeError, match=r"guard\(TestStack/Model/Production\): this evaluation has no requirement"):
+        cdk.App.of(stack).synth()
+
+
+def test_an_evaluation_that_guards_nothing_needs_no_requirement(stack, bucket) -> None:
+    """Its scores are attributes to read, and nothing waits for a check of them."""
+    model = custom_model(stack, bucket)
+    evaluation(stack, bucket, model=model.add_provisioned_throughput("Evaluation", model_units=1))
+    cdk.App.of(stack).synth()
 
 
 def circular_dependencies(stack: cdk.Stack) -> list[str]:

@@ -98,6 +98,7 @@ SECOND = """\
     model: amazon.nova-lite-v1:0
     datasets: [{name: Builtin.BoolQ, task_type: QuestionAndAnswer, metric_names: [Builtin.Accuracy]}]
     output_data: s3://my-bucket/second/
+    require: [{metric: Builtin.Accuracy, at_least: 0.5}]
 """
 
 
@@ -687,6 +688,22 @@ def test_a_problem_is_one_line_at_its_field(
     assert construct_lines(path) == [expected]
 
 
+def test_what_is_after_an_evaluation_of_no_requirement_is_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its gate would pass whatever the scores; an evaluation nothing is after needs none (second-eval)."""
+    requirements = EVALUATIONS[EVALUATIONS.index("    require:\n") :]
+    path = write(tmp_path, EVALUATIONS.replace(requirements, "") + SECOND)
+    expected = [
+        "18:13: deployments.support-on-demand.after.0: 'support-eval' has no require items: its gate would pass "
+        "whatever the scores",
+        "14:12: provisioned_throughput.support-prod.after: 'support-eval' has no require items: its gate would pass "
+        "whatever the scores",
+    ]
+    assert validate(capsys, path) == (1, expected)
+    assert construct_lines(path) == expected
+
+
 def test_datasets_are_one_to_five(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dataset = "{name: Builtin.BoolQ, task_type: QuestionAndAnswer, metric_names: [Builtin.Accuracy]}"
     path = write(tmp_path, EVALUATIONS + SECOND.replace(f"[{dataset}]", "[]"))
@@ -758,7 +775,7 @@ def test_evaluation_job_names_are_unique_among_evaluations(tmp_path: Path, capsy
     assert validate(capsys, path) == (
         1,
         [
-            "42:15: evaluations.second-eval.job_name: 'support-eval-job' is also the name of "
+            "43:15: evaluations.second-eval.job_name: 'support-eval-job' is also the name of "
             "evaluations.support-eval.job_name: Bedrock names are unique"
         ],
     )
