@@ -689,6 +689,8 @@ def test_a_local_prompt_dataset_is_validated_and_shipped_as_an_asset(stack, buck
             r":1: referenceResponse: required",
         ),
         ([{"prompt": "p"}, {"prompt": "q"}], "Generation", ["Builtin.Accuracy"], r":1: referenceResponse: required"),
+        # the user guide: "The answer for all accuracy, and robustness evaluations"
+        ([{"prompt": "p"}], "Generation", ["Builtin.Robustness"], r":1: referenceResponse: required"),
         ([{"prompt": "p", "category": 3}], "Generation", ["Builtin.Toxicity"], r":1: category: expected a string"),
         (
             [{"prompt": "p"}] * 1001,
