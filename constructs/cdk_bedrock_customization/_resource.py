@@ -272,9 +272,22 @@ def refusal_leaves_nothing(init: Init) -> Init:
     return cast(Init, making)
 
 
+# Where one_per_stack keeps, on the construct's Python object, the settings it was made with.
+_MADE_WITH = "_cdk_bedrock_customization_made_with"
+
+
+def _same_setting(made: Any, given: Any) -> bool:
+    """Whether a setting given again is the one in force (two Durations of one length are; a token only itself)."""
+    if isinstance(made, cdk.Duration) and isinstance(given, cdk.Duration):
+        unresolved = made.is_unresolved() or given.is_unresolved()
+        return made is given if unresolved else bool(made.to_milliseconds() == given.to_milliseconds())
+    return made is not None and bool(made == given)
+
+
 def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, settings: Mapping[str, Any]) -> C:
     """The construct of this class that scope's stack has at construct_id, created with settings when it has
-    none. Settings given when it exists already are refused, naming them: they would be silently ignored."""
+    none. Settings given when it exists already are refused, naming them: they would be silently ignored. The
+    settings it was made with may be given again (two parts of an app may both ask for them)."""
     # A model's scope is usually the stack itself: no round trip to find it.
     stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
     # What the stack's tree held at construct_id when last looked at, kept on the stack's Python object: each
@@ -283,17 +296,26 @@ def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, se
     existing = found.get(construct_id) or stack.node.try_find_child(construct_id)
     if existing is None:
         created = found[construct_id] = cls(stack, construct_id, **settings)
+        created.__dict__[_MADE_WITH] = dict(settings)
         if _MAKING:
             _MAKING[-1].append((stack, construct_id))
         return created
     name = getattr(cls, "__name__", str(cls))
     if not isinstance(existing, cast(type, cls)):
         raise ValueError(f"{stack.node.path}/{construct_id}: taken by a construct that is not a {name}")
-    if settings:
+    made_with: dict[str, Any] = existing.__dict__.get(_MADE_WITH, {})
+    differing = sorted(key for key, value in settings.items() if not _same_setting(made_with.get(key), value))
+    if differing and made_with:
+        raise ValueError(
+            f"{stack.node.path} already has its {name}, made by an earlier {name}.of with settings "
+            f"{sorted(made_with)}; settings {differing} given now differ: give each once, to {name}.of before the "
+            "stack's first model"
+        )
+    if differing:
         # Most often no call of the user's made it: the stack's first model did, which calls of() itself.
         raise ValueError(
             f"{stack.node.path} already has its {name}, made with its defaults by the stack's first model that "
-            f"needs it (or by an earlier {name}.of); pass settings {sorted(settings)} to {name}.of before the "
+            f"needs it (or by an earlier {name}.of); pass settings {differing} to {name}.of before the "
             "stack's first model"
         )
     found[construct_id] = existing

@@ -411,7 +411,7 @@ def test_provider_of_takes_the_constructors_settings_and_refuses_them_once_the_p
     assert (provider.kind, provider.max_concurrent_jobs) == (ProviderKind.SINGLE_FUNCTION, 3)
     assert CustomizationProvider.of(stack) is provider
     with pytest.raises(
-        ValueError, match=r"already has its CustomizationProvider, .* pass settings \['query_interval'\]"
+        ValueError, match=r"already has its CustomizationProvider, .* settings \[.query_interval.\] given now differ"
     ):
         CustomizationProvider.of(stack, query_interval=cdk.Duration.minutes(2))
     with pytest.raises(TypeError, match="queryInterval"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
-from cdk_bedrock_customization import CustomizationProvider, JobCompletionNotifier
+from cdk_bedrock_customization import CustomizationProvider, JobCompletionNotifier, ProviderKind
 from cdk_bedrock_customization.completion import NOTIFIER_ID
 from cdk_bedrock_customization.provider import PROVIDER_ID
 
@@ -74,3 +74,39 @@ def test_settings_refused_in_a_nested_stack_name_it_by_its_path() -> None:
     with pytest.raises(ValueError, match=r"^Top/Models already has its CustomizationProvider, ") as refused:
         CustomizationProvider.of(nested, max_concurrent_jobs=1)
     assert "${Token" not in str(refused.value)
+
+
+def test_the_settings_it_was_made_with_may_be_given_again() -> None:
+    """Two parts of an app may both ask for the single-function provider, or for one backstop: what they ask for is
+    in force, and nothing is ignored. A Duration of the same length is the same setting."""
+    stack = cdk.Stack(cdk.App(), "S")
+    provider = CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION, max_concurrent_jobs=1)
+    assert CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION) is provider
+    assert CustomizationProvider.of(stack, max_concurrent_jobs=1, kind=ProviderKind.SINGLE_FUNCTION) is provider
+    notifier = JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.hours(1))
+    assert JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.minutes(60)) is notifier
+
+
+def test_another_setting_than_it_was_made_with_is_refused_naming_both() -> None:
+    stack = cdk.Stack(cdk.App(), "S")
+    CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION)
+    with pytest.raises(ValueError) as refused:
+        CustomizationProvider.of(stack, kind=ProviderKind.SINGLE_FUNCTION, max_concurrent_jobs=1)
+    assert str(refused.value) == (
+        "S already has its CustomizationProvider, made by an earlier CustomizationProvider.of with settings "
+        "['kind']; settings ['max_concurrent_jobs'] given now differ: give each once, to CustomizationProvider.of "
+        "before the stack's first model"
+    )
+    JobCompletionNotifier.of(stack, check_interval=cdk.Duration.minutes(2))
+    with pytest.raises(ValueError, match=r"settings \['check_interval'\] given now differ"):
+        JobCompletionNotifier.of(stack, check_interval=cdk.Duration.minutes(3))
+
+
+def test_a_setting_known_only_at_deploy_is_the_same_only_as_itself() -> None:
+    stack = cdk.Stack(cdk.App(), "S")
+    minutes = cdk.CfnParameter(stack, "Minutes", type="Number").value_as_number
+    interval = cdk.Duration.minutes(minutes)
+    notifier = JobCompletionNotifier.of(stack, check_interval=interval)
+    assert JobCompletionNotifier.of(stack, check_interval=interval) is notifier
+    with pytest.raises(ValueError, match=r"settings \['check_interval'\] given now differ"):
+        JobCompletionNotifier.of(stack, check_interval=cdk.Duration.minutes(minutes))
