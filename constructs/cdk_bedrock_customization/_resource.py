@@ -374,6 +374,27 @@ class ServiceRoleUser:
             )
         return arn
 
+    def _let_given_role_read(self, datasets: Sequence[object], *jobs: cdk.CfnResource | None) -> None:
+        """A role given is granted read on the local datasets shipped as file assets, as a role made here is: their
+        keys are the files' hashes, which the role's owner cannot name ahead. The jobs wait for the grant. As
+        aws-cdk-lib has it, a role imported as immutable (or of another account) is left as it is: yours to grant."""
+        from .inputs import S3Data  # it imports this module
+
+        shipped = [data for data in datasets if isinstance(data, S3Data) and data.shipped_from is not None]
+        role = self._given_role
+        if role is None or not shipped:
+            return
+        grants = Grants()
+        for data in shipped:
+            data.allow_read(cast(Construct, self), grants)
+        for statement in grants.statements:
+            iam.Grant.add_to_principal(
+                grantee=role,
+                actions=statement["Action"],
+                resource_arns=statement["Resource"],
+                conditions=statement.get("Condition"),
+            ).apply_before(*filter(None, jobs))
+
     @property
     def _service_role(self) -> iam.IRole | None:
         """The service role Bedrock assumes (None: none). For a role this construct made, what you grant it goes

@@ -173,6 +173,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             use=use,
         )
         use.grants.allow(RESOURCE_TYPE, base_model_id, role_arn, own_role=role is None)
+        self._let_given_role_read([training_data, *validation_data], self.resource)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
         self._completed, end = await_job(
             self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use

@@ -280,8 +280,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
         # customer managed key needs the service role's use of it).
         model_keys = [key for key in (_invocation_key(model), _invocation_key(baseline_model)) if key is not None]
         own_role = None if role is not None else _service_role(self, located, output_data, invoked, kms_key, model_keys)
-        role_arn = self._use_role(role, own_role, JOB_KIND)
-        assert role_arn is not None
+        role_arn = str(self._use_role(role, own_role, JOB_KIND))  # the role given or made: never None
         request = functools.partial(
             _requests.evaluation,
             datasets=_dataset_configs(self.datasets, located),
@@ -309,6 +308,7 @@ class ModelEvaluation(TaggedResource, ServiceRoleUser, cdk.Resource):
             self.baseline, baseline_end = self._job("Baseline", baseline, use, [])
             ends.append(baseline_end)
         use.grants.allow(RESOURCE_TYPE, role_arn=role_arn, own_role=own_role is not None)
+        self._let_given_role_read(located, self.resource, self.baseline)
         if kms_key is not None:
             grant_key(kms_key, EVALUATION_KEY_ACTIONS, use.handler)
             _allow_bedrock_in_key_policy(kms_key)

@@ -290,7 +290,9 @@ class _InScope:
         return InvocationLogs(source=S3Data.from_uri(source), use_prompt_response=use_prompt_response)
 
     def role(self, key: str, arn: str) -> iam.IRole:
-        return iam.Role.from_role_arn(self.inputs, f"{key}Role", arn, mutable=False)
+        # Mutable, as a role given in Python by default: granted the model's key and the local datasets shipped, whose
+        # asset keys its owner cannot name ahead (aws-cdk-lib changes no role of another account).
+        return iam.Role.from_role_arn(self.inputs, f"{key}Role", arn)
 
     def key(self, key: str, arn: str) -> kms.IKey:
         return kms.Key.from_key_arn(self.inputs, f"{key}Key", arn)

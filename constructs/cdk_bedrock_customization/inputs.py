@@ -6,7 +6,7 @@ import os
 import re
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import aws_cdk as cdk
@@ -50,6 +50,9 @@ class S3Data:
     # the quotas it is validated with besides the documented ones (name, value), as from_local_file gives them.
     local_file: str | None = None
     quotas: tuple[tuple[str, int | None], ...] = ()
+    # For a local dataset file once shipped as a file asset: the file. A role given to the construct that reads it is
+    # granted read on it, as its key (the file's hash) is not one the role's owner could name ahead.
+    shipped_from: str | None = None
 
     @staticmethod
     def from_bucket(bucket: s3.IBucket, key: str = "") -> S3Data:
@@ -123,7 +126,7 @@ class S3Data:
         if self.local_file is None:
             return self
         asset = s3_assets.Asset(scope, construct_id, path=self.local_file)
-        return S3Data.from_bucket(asset.bucket, asset.s3_object_key)
+        return replace(S3Data.from_bucket(asset.bucket, asset.s3_object_key), shipped_from=self.local_file)
 
     @property
     def uri(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any, cast
 
 import aws_cdk as cdk
@@ -43,6 +44,7 @@ JOB = "Custom::BedrockModelCustomizationJob"
 HANDLER_ROLE = "BedrockCustomizationProviderHandlerRole"
 DESCRIBE_STACKS = "cloudformation:DescribeStacks"
 DESCRIBE_STACK_EVENTS = "cloudformation:DescribeStackEvents"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -735,6 +737,42 @@ class TestServiceRole:
         model(stack, bucket, role=role, kms_key=kms.Key(stack, "ModelKey"))
         (job,) = resources_of_type(Template.from_stack(stack), JOB).values()
         assert any(d.startswith("GivenDefaultPolicy") for d in job["DependsOn"])
+
+    def test_a_given_role_may_read_the_local_datasets_shipped_and_the_job_waits_for_it(self, stack, bucket):
+        """A local dataset's object is a file asset keyed by the file's hash (issue 7: "The Bedrock service role gets
+        read on exactly those objects"): its owner could not name it ahead, so a role given is granted it as a role
+        made here is, and the job waits for the grant."""
+        role = iam.Role(stack, "Given", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+        model(stack, bucket, role=role, training_data=S3Data.from_local_file(EXAMPLES / "support-train.jsonl"))
+        template = Template.from_stack(stack).to_json()
+        (job_id,) = resources_of_type(Template.from_stack(stack), JOB)
+        job = template["Resources"][job_id]
+        bucket_name, _, key = job["Properties"]["trainingDataConfig"]["s3Uri"].removeprefix("s3://").partition("/")
+        assert key.endswith(".jsonl") and bucket_name.startswith("cdk-")  # the file asset's object
+        (policy_id,) = [k for k in resources_of_type(Template.from_stack(stack), "AWS::IAM::Policy") if "Given" in k]
+        statements = template["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"]
+        (read,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+        assert stack.resolve(read["Resource"]) == {
+            "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{bucket_name}/{key}"]]
+        }
+        (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
+        assert listing["Condition"] == {"StringLike": {"s3:prefix": key}}
+        assert policy_id in job["DependsOn"]
+
+    @pytest.mark.parametrize(
+        "arn",
+        ["arn:aws:iam::123456789012:role/imported-immutable", "arn:aws:iam::210987654321:role/of-another-account"],
+    )
+    def test_a_role_the_stack_may_not_change_is_left_as_it_is(self, stack, bucket, arn):
+        """aws-cdk-lib's convention for a role imported as immutable, or of another account: yours to grant."""
+        role = iam.Role.from_role_arn(stack, "Given", arn, mutable="imported-immutable" not in arn)
+        model(stack, bucket, role=role, training_data=S3Data.from_local_file(EXAMPLES / "support-train.jsonl"))
+        assert [k for k in resources_of_type(Template.from_stack(stack), "AWS::IAM::Policy") if "Given" in k] == []
+
+    def test_a_given_role_gets_nothing_for_data_in_a_bucket(self, stack, bucket):
+        role = iam.Role(stack, "Given", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+        model(stack, bucket, role=role)
+        assert [k for k in resources_of_type(Template.from_stack(stack), "AWS::IAM::Policy") if "Given" in k] == []
 
     def test_an_output_location_without_a_final_slash_is_still_the_folder_written(self, stack, bucket):
         # Bedrock writes under s3://my-bucket/output/ for either form (model-customization-analyze.html's layout,

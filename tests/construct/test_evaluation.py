@@ -673,6 +673,27 @@ def test_a_local_prompt_dataset_is_validated_and_shipped_as_an_asset(stack, buck
     assert uri.startswith("s3://cdk-") and uri.endswith(".jsonl")  # the file asset's object
 
 
+def test_a_given_role_may_read_a_local_prompt_dataset_and_both_jobs_wait_for_the_grant(stack, bucket, tmp_path) -> None:
+    """The prompts are a file asset keyed by the file's hash, which the role's owner could not name ahead."""
+    path = prompts_file(tmp_path, [{"prompt": "Capital of France?", "referenceResponse": "Paris"}])
+    given = iam.Role(stack, "Given", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+    dataset = EvaluationDataset.from_local_file(
+        "geo", path, task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy"]
+    )
+    evaluation(stack, bucket, role=given, datasets=[dataset], baseline_model="amazon.nova-micro-v1:0")
+    template = Template.from_stack(stack)
+    jobs = list(resources_of_type(template, JOB).values())
+    assert len(jobs) == 2
+    configs = [job["Properties"]["evaluationConfig"]["automated"]["datasetMetricConfigs"] for job in jobs]
+    (uri,) = {config["dataset"]["datasetLocation"]["s3Uri"] for (config,) in configs}
+    bucket_name, _, key = uri.removeprefix("s3://").partition("/")
+    (policy_id,) = [k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith("Given")]
+    policy = resources_of_type(template, "AWS::IAM::Policy")[policy_id]["Properties"]["PolicyDocument"]
+    (read,) = [s for s in policy["Statement"] if s["Action"] == "s3:GetObject"]
+    assert read["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{bucket_name}/{key}"]]}
+    assert all(policy_id in job["DependsOn"] for job in jobs)
+
+
 @pytest.mark.parametrize(
     ("records", "task_type", "metrics", "message"),
     [

@@ -35,6 +35,7 @@ from constructs import Construct
 from .conftest import ENV, role_statements
 from .test_models_file import GOOD, LINE, nested_aliases
 
+JOB = "Custom::BedrockModelCustomizationJob"
 EXAMPLE_DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 FILE = """\
 models:
@@ -178,6 +179,34 @@ def test_the_local_dataset_asset_and_the_roles_grant_name_the_same_object(models
     (read,) = reads
     assert json.dumps(read["Resource"]).endswith(f'/{asset_key}"]]}}')  # exactly that object, no wildcard
     assert "*" not in json.dumps(read["Resource"])
+
+
+def test_a_role_given_by_arn_is_granted_the_local_dataset_shipped(models_file):
+    """Its asset's key is the file's hash, which the role's owner could not name ahead; the stack adds a policy to the
+    role (of the stack's account), as for a role imported in Python, and the job waits for it."""
+    models_file.write_text(
+        FILE.replace(
+            "    removal_policy: retain\n",
+            "    removal_policy: retain\n    role: arn:aws:iam::123456789012:role/team-bedrock\n",
+            1,
+        )
+    )
+    stack = new_stack()
+    ModelsFromFile(stack, "Models", path=models_file)
+    template = resources(stack)
+    (job_id,) = [k for k, r in template.items() if r["Type"] == JOB and k.startswith("Modelssupport")]
+    bucket_name, _, key = (
+        template[job_id]["Properties"]["trainingDataConfig"]["s3Uri"].removeprefix("s3://").partition("/")
+    )
+    (policy_id,) = [
+        k
+        for k, r in template.items()
+        if r["Type"] == "AWS::IAM::Policy" and r["Properties"]["Roles"] == ["team-bedrock"]
+    ]
+    policy = template[policy_id]["Properties"]
+    (read,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "s3:GetObject"]
+    assert read["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{bucket_name}/{key}"]]}
+    assert policy_id in template[job_id]["DependsOn"]
 
 
 def test_a_bad_file_stops_the_synth_with_its_lines(tmp_path):
