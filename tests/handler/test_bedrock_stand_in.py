@@ -210,6 +210,35 @@ def test_customization_config_is_stored_and_returned(client):
     assert "s3Uri" not in job["trainingDataConfig"]
 
 
+def name_max(shape: str) -> int:
+    """A name shape's most characters as botocore's Bedrock model says (63), not the handler's contract."""
+    return int(botocore.session.get_session().get_service_model("bedrock").shape_for(shape).metadata["max"])
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        pytest.param("jobName", "j" * (name_max("JobName") + 1), id="job-name-one-over-its-max"),
+        pytest.param("customModelName", "m" * (name_max("CustomModelName") + 1), id="model-name-one-over-its-max"),
+        pytest.param("customModelName", "bad.model.name", id="model-name-against-its-pattern"),
+    ],
+)
+def test_a_job_request_that_bedrock_would_refuse_is_refused_with_a_validation_exception(bedrock, client, member, value):
+    """The stand-in judges the handler's requests: CreateModelCustomizationJob is checked against the service
+    model's lengths and patterns (JobName and CustomModelName: at most 63 characters; CustomModelName
+    ([0-9a-zA-Z][_-]?){1,63}, no dots) as every other operation is, though moto's own create checks none of them.
+    Else a handler that sent a name Bedrock refuses would pass every test."""
+    with pytest.raises(ClientError) as refused:
+        client.create_model_customization_job(**create_request(**{member: value}))
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert f"'{member}'" in refused.value.response["Error"]["Message"]
+    assert bedrock.jobs() == []
+    # The longest valid name is taken.
+    longest = name_max({"jobName": "JobName", "customModelName": "CustomModelName"}[member])
+    client.create_model_customization_job(**create_request(**{member: "n" * longest}))
+    assert len(bedrock.jobs()) == 1
+
+
 def test_every_call_is_recorded_with_its_parameters(bedrock, client):
     job_arn = client.create_model_customization_job(**create_request())["jobArn"]
     client.get_model_customization_job(jobIdentifier=job_arn)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack
 from urllib.parse import unquote
 
+from bedrock_custom_resource import contract
 from moto.bedrock.exceptions import BedrockClientError, ResourceNotFoundException, TooManyTagsException
 from moto.bedrock.models import BedrockBackend, CustomModel, ModelCustomizationJob
 from moto.bedrock.responses import BedrockResponse
@@ -53,7 +54,7 @@ from .service_model import (
     foundation_model_arn,
     now,
 )
-from .validation import BedrockValidationException
+from .validation import BedrockValidationException, refuse_invalid
 
 SUB_TASKS = ("validationDetails", "dataProcessingDetails", "trainingDetails")
 RUNNING_JOB_STATUSES = ("InProgress", "Stopping")
@@ -271,6 +272,11 @@ def _new_extras(
 def _respond_create_job(self: BedrockResponse) -> str:
     """BedrockResponse.create_model_customization_job. moto gap 7: moto's parser drops customizationConfig."""
     params = json.loads(self.body)
+    # Bedrock's own validation (lengths, patterns, enums), which moto's create skips; the operations the stand-in
+    # serves itself get it in responses.serve.
+    request_shape = contract.service_model().operation_model("CreateModelCustomizationJob").input_shape
+    assert request_shape is not None
+    refuse_invalid(request_shape, params)
     job_arn = self.bedrock_backend.create_model_customization_job(  # type: ignore[call-arg]  # _create_job's
         job_name=params.get("jobName"),
         custom_model_name=params.get("customModelName"),
