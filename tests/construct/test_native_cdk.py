@@ -259,6 +259,48 @@ def test_every_construct_is_a_resource_of_its_stack_and_takes_a_removal_policy(s
             assert rendered["Properties"]["updateReplacePolicy"] == "Retain", name
 
 
+# The custom resource types that make something in AWS, written out here rather than read from the library (the
+# readers of a job's result and the evaluation gate make nothing).
+MAKES_SOMETHING = frozenset(
+    {
+        "Custom::BedrockModelCustomizationJob",
+        "Custom::BedrockCustomModel",
+        "Custom::BedrockCopiedCustomModel",
+        "Custom::BedrockImportedModel",
+        "Custom::BedrockCustomModelDeployment",
+        "Custom::BedrockProvisionedModelThroughput",
+        "Custom::BedrockModelEvaluationJob",
+    }
+)
+
+
+def test_apply_removal_policy_reaches_every_resource_that_makes_something(stack, bucket):
+    """README, L2 behaviour: apply_removal_policy(policy) "reaches the construct's custom resources as the
+    removal_policy option does". The test above checks the resources the constructs list themselves
+    (_tagged_resources); here they are selected from the synthesized template by type, so one left off that list is
+    caught too: an evaluation with a baseline runs two jobs, and both must carry the policy."""
+    constructs = every_construct(stack, bucket)
+    constructs["ComparedEvaluation"] = ModelEvaluation(
+        stack,
+        "Compared",
+        model=constructs["ProvisionedThroughput"],
+        baseline_model="amazon.nova-micro-v1:0",
+        datasets=[
+            EvaluationDataset.builtin("Builtin.BoolQ", task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy"])
+        ],
+        output_data=S3Data.from_bucket(bucket, "compared/"),
+        completion=Completion.polling(),
+    )
+    for construct in constructs.values():
+        construct.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    making = {logical_id: r for logical_id, r in resources.items() if r["Type"] in MAKES_SOMETHING}
+    assert {r["Type"] for r in making.values()} == MAKES_SOMETHING
+    assert sum(r["Type"] == "Custom::BedrockModelEvaluationJob" for r in making.values()) == 3  # 1, and 2 compared
+    policies = {logical_id: (r.get("DeletionPolicy"), r.get("UpdateReplacePolicy")) for logical_id, r in making.items()}
+    assert {logical_id: kept for logical_id, kept in policies.items() if kept != ("Retain", "Retain")} == {}
+
+
 @pytest.mark.parametrize(
     ("policy", "template_policies", "told"),
     [

@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+import botocore.session
 import pytest
 from bedrock_custom_resource import contract, customization_job, index, responses
 from botocore.exceptions import EndpointConnectionError
@@ -22,6 +23,7 @@ from cdk_bedrock_customization.emulation.bedrock_stand_in import JOB_ARN_PATTERN
 from .conftest import (
     ACCOUNT,
     GRADER_ARN,
+    LONGEST_LOGICAL_ID,
     REGION,
     TEACHER_MODEL,
     CloudFormationEvents,
@@ -33,8 +35,12 @@ from .conftest import (
     start,
 )
 
-JOB_NAME = re.compile(contract.shape("JobName").metadata["pattern"])
-MODEL_NAME = re.compile(contract.shape("CustomModelName").metadata["pattern"])
+# The name shapes as the installed botocore ships them, not the handler's own copy or constant: the reference its
+# generated names must fit.
+NAME_SHAPES = {
+    member: botocore.session.get_session().get_service_model("bedrock").shape_for(shape)
+    for member, shape in (("jobName", "JobName"), ("customModelName", "CustomModelName"))
+}
 CREATE = "CreateModelCustomizationJob"
 ATTRIBUTES = {
     "jobArn",
@@ -62,9 +68,10 @@ def at(document: Any, path: str) -> Any:
 
 
 def assert_valid_names(request: dict[str, Any]) -> None:
-    for name, pattern in (("jobName", JOB_NAME), ("customModelName", MODEL_NAME)):
-        assert len(request[name]) <= contract.NAME_MAX_LENGTH, request[name]
-        assert pattern.fullmatch(request[name]), request[name]
+    """Each generated name within its shape's max (63) and pattern, read from botocore's service model."""
+    for name, shape in NAME_SHAPES.items():
+        assert len(request[name]) <= shape.metadata["max"], request[name]
+        assert re.fullmatch(shape.metadata["pattern"], request[name]), request[name]
 
 
 # --- Create ------------------------------------------------------------------------------------------------
@@ -170,11 +177,16 @@ def test_distillation_from_invocation_logs_sends_the_log_source_and_filters(bedr
     [
         pytest.param("my-stack", "Model", id="short"),
         pytest.param("S" * 128, "L" * 200, id="128-char-stack-200-char-logical-id"),
+        pytest.param("S" * 128, LONGEST_LOGICAL_ID, id="longest-stack-name-and-logical-id"),
         pytest.param("a" * 49 + "-" + "b" * 78, "Model", id="cut-at-a-hyphen"),
         pytest.param("prod-eu-west-1-ml", "Model2Fine" + "X" * 100, id="long-logical-id"),
     ],
 )
 def test_generated_names_match_the_name_patterns_and_fit_63_characters(bedrock, stack_name, logical_id):
+    """README, job_name: a generated name keeps to "the pattern and 63-character limit of the API", however long the
+    stack name (CloudFormation's most is 128) and logical id (255). The limits are botocore's JobName and
+    CustomModelName shapes, not the handler's own NAME_MAX_LENGTH, which a test of the code against itself would
+    read."""
     start(CloudFormationEvents(stack_name), fine_tuning_properties(), logical_id)
     request = sent_create(bedrock)
     assert_valid_names(request)
@@ -645,6 +657,25 @@ def test_checked_data_accepts_exactly_the_limit_and_refuses_one_byte_more(events
     assert responses.checked_data(event, "physical-id", fits) == fits
     with pytest.raises(responses.ResponseTooLarge):
         responses.checked_data(event, "physical-id", {"pad": "x" * (room + 1)})
+
+
+def test_the_largest_data_checked_data_accepts_fits_the_frameworks_response(events):
+    """CloudFormation refuses a custom resource response over 4096 bytes (cloudformation-limits.html). checked_data
+    measures only part of the body and adds FRAMEWORK_OVERHEAD_BYTES for the rest: the body is built here as the
+    Provider framework PUTs it (framework_response), not from that constant, so the largest Data accepted, for the
+    longest logical id, must still fit once the framework wraps it."""
+    event = events.create(logical_id="L" * 255)
+    physical_id = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:model-customization-job/amazon.titan-text-express-v1:0:8k/x"
+    accepted, refused = 0, responses.RESPONSE_LIMIT_BYTES
+    while refused - accepted > 1:  # the largest pad accepted, by bisection
+        middle = (accepted + refused) // 2
+        try:
+            responses.checked_data(event, physical_id, {"pad": "x" * middle})
+            accepted = middle
+        except responses.ResponseTooLarge:
+            refused = middle
+    body = json.dumps(framework_response(event, physical_id, {"pad": "x" * accepted}))
+    assert len(body.encode()) <= 4096
 
 
 # --- throttling ------------------------------------------------------------------------------------------

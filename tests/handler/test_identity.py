@@ -358,6 +358,19 @@ def test_a_redeploy_after_retain_adopts_what_the_deleted_stack_left(bedrock, kin
     assert bedrock.all_tags(physical_id)["cdk-bedrock-customization:stack"] == again.events.stack_id
 
 
+def test_a_redeploy_after_retain_logs_that_it_adopted_the_resource(bedrock, kind, stack, caplog):
+    """README, "What happens on create, update and delete": a create that finds a usable resource of its
+    configuration under its name "adopts it, logs "Adopted ...", and corrects its tags". The log line is how a user
+    learns that nothing was trained, imported or bought again, and which resource the new stack took."""
+    properties = kind.properties(bedrock)
+    physical_id, _ = stack.create(properties)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert Stack.named(bedrock, kind).create(properties)[0] == physical_id
+    adopted = [record.getMessage() for record in caplog.records if record.getMessage().startswith("Adopted ")]
+    assert len(adopted) == 1 and physical_id in adopted[0], caplog.text
+
+
 def test_a_redeploy_of_another_stack_name_creates_its_own(bedrock, kind, stack):
     properties = kind.properties(bedrock)
     physical_id, _ = stack.create(properties)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from bedrock_custom_resource import imported_model, index
 from bedrock_custom_resource.lifecycle import QuotaFull
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from .conftest import CloudFormationEvents, fine_tuning_properties, start
@@ -42,6 +43,51 @@ def test_throttling_is_retried_not_reported_as_a_quota(bedrock, events):
     assert [job["jobArn"] for job in bedrock.jobs()] == [deployed.physical_id]
     # The running jobs are listed only to explain a quota refusal.
     assert [call for call in bedrock.calls_to("ListModelCustomizationJobs") if "statusEquals" in call] == []
+
+
+def test_throttling_that_outlasts_the_retries_is_not_reported_as_a_full_quota(bedrock, events):
+    """README: "Throttling and transient errors are retried with backoff (botocore's standard retry mode); other
+    errors reach CloudFormation with the API's short message". The test above throttles twice, so botocore's retries
+    get through and the quota branch is never reached; here every attempt of the create is throttled, and the error
+    that ends the create is Bedrock's throttling, not a full quota with a list of running jobs and advice to lower
+    max_concurrent_jobs."""
+    attempts = bedrock.client().meta.config.retries["total_max_attempts"]
+    bedrock.throttle(attempts * 3, "CreateModelCustomizationJob")
+    with pytest.raises(Exception) as raised:
+        start(events, fine_tuning_properties(jobName="throttled"))
+    error = raised.value
+    assert not isinstance(error, QuotaFull), str(error)
+    refusal = error if isinstance(error, ClientError) else error.__cause__
+    assert isinstance(refusal, ClientError) and refusal.response["Error"]["Code"] == "ThrottlingException", error
+    assert "quota" not in str(error).lower()
+    assert bedrock.attempts.count("CreateModelCustomizationJob") >= attempts
+    assert [call for call in bedrock.calls_to("ListModelCustomizationJobs") if "statusEquals" in call] == []
+    assert bedrock.jobs() == []
+
+
+def test_a_full_job_quota_held_by_the_job_an_update_replaces_says_so(bedrock, events):
+    """An update that replaces a running job starts the new one first (the Provider framework deletes the old one
+    only after the update): at a quota of one, the job being replaced is what holds the place, and the error must
+    say so, not leave the user looking for another stack's job."""
+    bedrock.limit_concurrent_jobs(1)
+    properties = fine_tuning_properties()
+    running = start(events, properties)
+    replacing = fine_tuning_properties(hyperParameters={"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"})
+    with pytest.raises(QuotaFull) as raised:
+        index.on_event(events.update(running.physical_id, replacing, properties))
+    message = str(raised.value)
+    assert "quota of concurrent model customization jobs in us-east-1 is full" in message
+    assert (
+        f"The model customization job {running.physical_id} that this update replaces is still running, and holds a "
+        "place until it ends." in message
+    )
+    assert "CustomizationProvider.of(stack, max_concurrent_jobs=N)" in message
+    assert [job["jobArn"] for job in bedrock.jobs()] == [running.physical_id]
+    # Once it has ended, the place is free: the same update starts the new job.
+    bedrock.set_job_status(running.physical_id, "Completed")
+    replaced = index.on_event(events.update(running.physical_id, replacing, properties))
+    assert replaced["PhysicalResourceId"] != running.physical_id
+    assert len(bedrock.jobs()) == 2
 
 
 def test_a_full_import_quota_says_so_and_creates_nothing(bedrock, monkeypatch):

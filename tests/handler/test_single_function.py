@@ -21,6 +21,7 @@ from bedrock_custom_resource import index
 from bedrock_single_function import polling_input, provider
 from cdk_bedrock_customization import limits
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from crhelper import resource_helper
 
 from .conftest import (
     ACCOUNT,
@@ -564,6 +565,23 @@ def test_a_warm_instance_keeps_nothing_of_a_request_answered_at_once(single_func
     single_function.invoke(event)
     assert single_function.responses(event) == []
     assert_polling(single_function.leftovers())
+
+
+def test_a_delete_does_not_sleep_whatever_time_is_left(single_function, bedrock, events, monkeypatch):
+    """README, single-function provider: "No sleep on delete (sleep_on_delete=0, crhelper's default is 120 s)".
+    crhelper 2.0.12 sleeps min(sleep_on_delete, time left - 15 s) before answering a Delete, when that is over 1 s
+    (CfnResource._wait_for_cwlogs): the other tests invoke with 60 s left, which hides any sleep_on_delete of 45 s or
+    more. Here a Delete is invoked with 900 s left (Lambda's longest timeout), and crhelper's sleep is recorded."""
+    slept: list[float] = []
+    # _wait_for_cwlogs takes time.sleep as a default argument, bound at import: its default is replaced.
+    original = resource_helper.CfnResource._wait_for_cwlogs
+    monkeypatch.setattr(
+        resource_helper.CfnResource, "_wait_for_cwlogs", lambda self, sleep=None: original(self, sleep=slept.append)
+    )
+    event = single_function.addressed(_delete_of_a_job_that_is_gone(events, bedrock))
+    single_function.invoke(event, timeout_seconds=900.0)
+    assert response(single_function, event)["Status"] == "SUCCESS"
+    assert slept == []
 
 
 # --- invocations that Lambda retries -----------------------------------------------------------------------
