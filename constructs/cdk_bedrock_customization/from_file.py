@@ -108,6 +108,7 @@ class ModelsFromFile(Construct):
         for key in _in_dependency_order(entries):
             props = construct_props("models", key, entries[key], bind)
             self.models[key] = CustomModel(self, key, **props, provider=provider)
+            _warn_of_a_role_not_granted_its_local_data(self.models[key], "models", key, entries[key])
         for key, entry in self.file.entries("open_weight_models"):
             props = construct_props("open_weight_models", key, entry, bind)
             self.open_weight_models[key] = ImportedModel(self, key, **props, provider=provider)
@@ -123,6 +124,7 @@ class ModelsFromFile(Construct):
         # Evaluations last: they evaluate the throughput and open-weight models above, by key.
         for key, entry in self.file.entries("evaluations"):
             self.evaluations[key] = self._evaluation(key, entry, bind, provider)
+            _warn_of_a_role_not_granted_its_local_data(self.evaluations[key], "evaluations", key, entry)
         for section, built in (
             ("deployments", self.deployments),
             ("provisioned_throughput", self.provisioned_throughput),
@@ -290,9 +292,9 @@ class _InScope:
         return InvocationLogs(source=S3Data.from_uri(source), use_prompt_response=use_prompt_response)
 
     def role(self, key: str, arn: str) -> iam.IRole:
-        # Mutable, as a role given in Python by default: granted the model's key and the local datasets shipped, whose
-        # asset keys its owner cannot name ahead (aws-cdk-lib changes no role of another account).
-        return iam.Role.from_role_arn(self.inputs, f"{key}Role", arn)
+        # As it is: a policy the stack added to a role named by ARN would be overwritten by another stack's (a stage's)
+        # of the same name, and would name a role of another account in an environment-agnostic stack.
+        return iam.Role.from_role_arn(self.inputs, f"{key}Role", arn, mutable=False)
 
     def key(self, key: str, arn: str) -> kms.IKey:
         return kms.Key.from_key_arn(self.inputs, f"{key}Key", arn)
@@ -320,6 +322,29 @@ class _InScope:
 
     def removal_policy(self, value: str) -> cdk.RemovalPolicy:
         return REMOVAL_POLICIES[value]
+
+
+ROLE_WARNING_ID = "cdk-bedrock-customization:roleNotGrantedLocalDatasets"
+
+
+def _warn_of_a_role_not_granted_its_local_data(
+    construct: Construct, section: str, key: str, entry: Mapping[str, Any]
+) -> None:
+    """A role named by ARN is used as it is (_InScope.role), so it is not granted the local datasets shipped as file
+    assets, as a role made here or given in Python is: their keys are the files' hashes."""
+    if section == "models":
+        values = [entry.get("training_data"), *(entry.get("validation_data") or [])]
+    else:
+        values = [dataset.get("data") for dataset in entry.get("datasets") or [] if isinstance(dataset, Mapping)]
+    local = [value for value in values if isinstance(value, str) and not value.startswith("s3://")]
+    if "role" not in entry or not local:
+        return
+    cdk.Annotations.of(construct).add_warning_v2(
+        ROLE_WARNING_ID,
+        f"{section}.{key}.role: {entry['role']} is used as it is, so it is not granted read on the local datasets "
+        f"shipped as file assets ({', '.join(local)}): grant it s3:GetObject on the CDK's file assets (the bootstrap "
+        "bucket), or leave role out for one made with exactly the grants the job needs",
+    )
 
 
 def _in_dependency_order(entries: Mapping[str, Mapping[str, Any]]) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from bedrock_custom_resource import contract
 from cdk_bedrock_customization import (
     Commitment,
@@ -181,9 +181,11 @@ def test_the_local_dataset_asset_and_the_roles_grant_name_the_same_object(models
     assert "*" not in json.dumps(read["Resource"])
 
 
-def test_a_role_given_by_arn_is_granted_the_local_dataset_shipped(models_file):
-    """Its asset's key is the file's hash, which the role's owner could not name ahead; the stack adds a policy to the
-    role (of the stack's account), as for a role imported in Python, and the job waits for it."""
+def test_a_role_given_by_arn_is_used_as_it_is_and_synth_warns_that_it_needs_the_local_dataset(models_file):
+    """The asset's key is the file's hash, which the role's owner could not name ahead. A policy the stack added to a
+    role named by ARN would be overwritten by another stack's of the same name (aws-cdk-lib's FromRoleArnOptions,
+    defaultPolicyName: "the policy created in whichever stack is deployed last overwriting the policies created by
+    the others"), as two stages of one file would be: the role is left as it is, and synth says what it needs."""
     models_file.write_text(
         FILE.replace(
             "    removal_policy: retain\n",
@@ -193,20 +195,29 @@ def test_a_role_given_by_arn_is_granted_the_local_dataset_shipped(models_file):
     )
     stack = new_stack()
     ModelsFromFile(stack, "Models", path=models_file)
-    template = resources(stack)
-    (job_id,) = [k for k, r in template.items() if r["Type"] == JOB and k.startswith("Modelssupport")]
-    bucket_name, _, key = (
-        template[job_id]["Properties"]["trainingDataConfig"]["s3Uri"].removeprefix("s3://").partition("/")
-    )
-    (policy_id,) = [
-        k
-        for k, r in template.items()
-        if r["Type"] == "AWS::IAM::Policy" and r["Properties"]["Roles"] == ["team-bedrock"]
+    policies = [r for r in resources(stack).values() if r["Type"] == "AWS::IAM::Policy"]
+    assert [r for r in policies if "team-bedrock" in r["Properties"].get("Roles", [])] == []
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("is used as it is"))
+    assert [(warning.id, warning.entry.data) for warning in warnings] == [
+        (
+            "/Stack/Models/support",
+            "models.support.role: arn:aws:iam::123456789012:role/team-bedrock is used as it is, so it is not granted "
+            "read on the local datasets shipped as file assets (data/support-train.jsonl): grant it s3:GetObject on "
+            "the CDK's file assets (the bootstrap bucket), or leave role out for one made with exactly the grants "
+            "the job needs [ack: cdk-bedrock-customization:roleNotGrantedLocalDatasets]",
+        )
     ]
-    policy = template[policy_id]["Properties"]
-    (read,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "s3:GetObject"]
-    assert read["Resource"] == {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{bucket_name}/{key}"]]}
-    assert policy_id in template[job_id]["DependsOn"]
+
+
+def test_a_role_given_by_arn_for_data_in_s3_is_not_warned_of(models_file):
+    models_file.write_text(
+        FILE.replace(
+            "    completion: polling\n", "    completion: polling\n    role: arn:aws:iam::123456789012:role/r\n"
+        ).replace("data/support-train.jsonl", "s3://my-bucket/support/train.jsonl")
+    )
+    stack = new_stack()
+    ModelsFromFile(stack, "Models", path=models_file)
+    assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("is used as it is")) == []
 
 
 def test_a_bad_file_stops_the_synth_with_its_lines(tmp_path):

@@ -11,7 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 import yaml
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from bedrock_custom_resource import contract
 from cdk_bedrock_customization import (
     Completion,
@@ -702,6 +702,19 @@ def test_what_is_after_an_evaluation_of_no_requirement_is_a_problem(
     ]
     assert validate(capsys, path) == (1, expected)
     assert construct_lines(path) == expected
+
+
+def test_a_role_given_by_arn_with_a_local_prompt_dataset_is_warned_of(tmp_path: Path) -> None:
+    """A role named by ARN is used as it is, so it is not granted the prompts' file asset, whose key it cannot know."""
+    text = EVALUATIONS.replace("    inference_params:", f"    role: {ROLE}\n    inference_params:", 1)
+    stack = cdk.Stack(cdk.App(), "Stack", env=ENV)
+    ModelsFromFile(stack, "Models", path=write(tmp_path, text))
+    (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("is used as it is"))
+    assert warning.id == "/Stack/Models/support-eval"
+    assert warning.entry.data.startswith(
+        f"evaluations.support-eval.role: {ROLE} is used as it is, so it is not granted read on the local datasets "
+        "shipped as file assets (data/support-eval.jsonl)"
+    )
 
 
 def test_datasets_are_one_to_five(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
