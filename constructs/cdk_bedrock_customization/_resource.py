@@ -281,13 +281,14 @@ def _same_setting(made: Any, given: Any) -> bool:
     if isinstance(made, cdk.Duration) and isinstance(given, cdk.Duration):
         unresolved = made.is_unresolved() or given.is_unresolved()
         return made is given if unresolved else bool(made.to_milliseconds() == given.to_milliseconds())
-    return made is not None and bool(made == given)
+    return bool(made == given)
 
 
 def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, settings: Mapping[str, Any]) -> C:
     """The construct of this class that scope's stack has at construct_id, created with settings when it has
     none. Settings given when it exists already are refused, naming them: they would be silently ignored. The
     settings it was made with may be given again (two parts of an app may both ask for them)."""
+    settings = {name: value for name, value in settings.items() if value is not None}  # None: the default
     # A model's scope is usually the stack itself: no round trip to find it.
     stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
     # What the stack's tree held at construct_id when last looked at, kept on the stack's Python object: each

@@ -110,3 +110,10 @@ def test_a_setting_known_only_at_deploy_is_the_same_only_as_itself() -> None:
     assert JobCompletionNotifier.of(stack, check_interval=interval) is notifier
     with pytest.raises(ValueError, match=r"settings \['check_interval'\] given now differ"):
         JobCompletionNotifier.of(stack, check_interval=cdk.Duration.minutes(minutes))
+
+
+def test_a_setting_given_as_none_is_its_default_and_no_setting() -> None:
+    stack = cdk.Stack(cdk.App(), "S")
+    notifier = JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.hours(2), check_interval=None)
+    assert JobCompletionNotifier.of(stack, backstop_interval=cdk.Duration.hours(2), check_interval=None) is notifier
+    assert JobCompletionNotifier.of(stack, check_interval=None) is notifier
