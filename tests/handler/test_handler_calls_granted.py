@@ -747,3 +747,30 @@ def test_every_call_of_the_single_function_provider_is_granted(bedrock, recorder
     others, _, _ = not_granted(synthesized, [c for c in recorder.calls if c not in polling], bedrock)
     assert polling, "the provider made no polling call: nothing checked"
     assert not denied + others, "calls not granted:\n" + "\n".join(denied + others)
+
+
+@pytest.mark.parametrize("named_by", ["arn", "name"])
+def test_a_throughputs_move_to_another_model_is_granted(named_by, bedrock, recorder):
+    """A throughput-only stack, its model changed in place: the handler reads the target model (GetCustomModel, by
+    ARN or by name) to refuse a move Bedrock refuses, then moves it (UpdateProvisionedModelThroughput). The drive
+    above changes only the throughput's name. The calls are checked against the template after the update (the
+    handler's policy is updated first: the throughput reaches it through the service token)."""
+    served, target = active_model(bedrock, "granted-served"), active_model(bedrock, "granted-target")
+    synthesized = synthesize(lambda stack: _throughput(stack, {"model": target}))
+    (from_template,) = synthesized.custom_resources(kinds.THROUGHPUT.resource_type)
+    properties = {**kinds.THROUGHPUT.properties(bedrock), "modelId": served}
+    properties["ServiceToken"] = from_template["ServiceToken"]
+    events = CloudFormationEvents(STACK_NAME, kinds.THROUGHPUT.resource_type)
+    events.stack_id = STACK_ID
+    stack = kinds.Stack(bedrock, kinds.THROUGHPUT, events)
+    throughput, _ = stack.create(properties)
+    moved = {**properties, "modelId": target if named_by == "arn" else "granted-target"}
+    with handler_step(recorder, "model move", "UPDATE_IN_PROGRESS"):
+        event = events.update(throughput, moved, properties)
+        index.on_event(event)
+        bedrock.finish_throughput_update(throughput)
+        assert index.is_complete(is_complete_input(event, {"PhysicalResourceId": throughput}))["IsComplete"]
+    operations = {call.operation for call in recorder.calls}
+    assert {"GetCustomModel", "UpdateProvisionedModelThroughput"} <= operations, operations
+    denied, _, unevaluated = not_granted(synthesized, recorder.calls, bedrock)
+    assert not unevaluated and not denied, denied
