@@ -749,28 +749,37 @@ def test_every_call_of_the_single_function_provider_is_granted(bedrock, recorder
     assert not denied + others, "calls not granted:\n" + "\n".join(denied + others)
 
 
-@pytest.mark.parametrize("named_by", ["arn", "name"])
-def test_a_throughputs_move_to_another_model_is_granted(named_by, bedrock, recorder):
-    """A throughput-only stack, its model changed in place: the handler reads the target model (GetCustomModel, by
-    ARN or by name) to refuse a move Bedrock refuses, then moves it (UpdateProvisionedModelThroughput). The drive
-    above changes only the throughput's name. The calls are checked against the template after the update (the
-    handler's policy is updated first: the throughput reaches it through the service token)."""
+# A served model changed in place: (the kind, the member that names the model, how the stand-in ends the change).
+MOVES = {
+    "throughput": (kinds.THROUGHPUT, "modelId", _throughput, "finish_throughput_update"),
+    "deployment": (kinds.DEPLOYMENT, "modelArn", _deployment, "finish_deployment_update"),
+}
+
+
+@pytest.mark.parametrize(
+    ("served_by", "named_by"), [("throughput", "arn"), ("throughput", "name"), ("deployment", "arn")]
+)
+def test_a_move_to_another_model_is_granted(served_by, named_by, bedrock, recorder):
+    """A stack that only serves a model (a throughput, a deployment), its model changed in place: the handler reads
+    the target (a throughput's GetCustomModel, by ARN or by name, to refuse a move Bedrock refuses), then moves it
+    (UpdateProvisionedModelThroughput, UpdateCustomModelDeployment). The drive above changes no model. The calls are
+    checked against the template after the update (the handler's policy is updated first: the resource reaches it
+    through the service token)."""
+    kind, member, declare, finish = MOVES[served_by]
     served, target = active_model(bedrock, "granted-served"), active_model(bedrock, "granted-target")
-    synthesized = synthesize(lambda stack: _throughput(stack, {"model": target}))
-    (from_template,) = synthesized.custom_resources(kinds.THROUGHPUT.resource_type)
-    properties = {**kinds.THROUGHPUT.properties(bedrock), "modelId": served}
-    properties["ServiceToken"] = from_template["ServiceToken"]
-    events = CloudFormationEvents(STACK_NAME, kinds.THROUGHPUT.resource_type)
+    synthesized = synthesize(lambda stack: declare(stack, {"model": target}))
+    (from_template,) = synthesized.custom_resources(kind.resource_type)
+    properties = {**kind.properties(bedrock), member: served, "ServiceToken": from_template["ServiceToken"]}
+    events = CloudFormationEvents(STACK_NAME, kind.resource_type)
     events.stack_id = STACK_ID
-    stack = kinds.Stack(bedrock, kinds.THROUGHPUT, events)
-    throughput, _ = stack.create(properties)
-    moved = {**properties, "modelId": target if named_by == "arn" else "granted-target"}
+    physical_id, _ = kinds.Stack(bedrock, kind, events).create(properties)
+    moved = {**properties, member: target if named_by == "arn" else "granted-target"}
     with handler_step(recorder, "model move", "UPDATE_IN_PROGRESS"):
-        event = events.update(throughput, moved, properties)
+        event = events.update(physical_id, moved, properties)
         index.on_event(event)
-        bedrock.finish_throughput_update(throughput)
-        assert index.is_complete(is_complete_input(event, {"PhysicalResourceId": throughput}))["IsComplete"]
+        getattr(bedrock, finish)(physical_id)
+        assert index.is_complete(is_complete_input(event, {"PhysicalResourceId": physical_id}))["IsComplete"]
     operations = {call.operation for call in recorder.calls}
-    assert {"GetCustomModel", "UpdateProvisionedModelThroughput"} <= operations, operations
+    assert kind.update_operation in operations and (served_by != "throughput" or "GetCustomModel" in operations)
     denied, _, unevaluated = not_granted(synthesized, recorder.calls, bedrock)
     assert not unevaluated and not denied, denied
