@@ -40,7 +40,7 @@ from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_wai
 from .datasets import SUPPORTED_URL, DatasetError, format_rule
 from .inputs import Customization, InvocationLogs, S3Data
 from .models_file import _show
-from .provider import CustomizationProvider
+from .provider import CustomizationProvider, StackUse
 from .serving import CustomModelBase, ExistingCustomModel
 
 RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
@@ -172,7 +172,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             dependencies=[role] if role is not None and kms_key is not None else [],
             use=use,
         )
-        use.grants.allow(RESOURCE_TYPE, base_model_id, role_arn, own_role=role is None)
+        self._allow_handler(use, customization, base_model_id, role_arn, own_role=role is None)
         self._let_given_role_read([training_data, *validation_data], self.resource)
         # Where the completed job's attributes come from (None: nowhere, the deployment does not wait).
         self._completed, end = await_job(
@@ -181,6 +181,16 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         use.jobs.order("job", self.resource, end)
         use_model_key(self, kms_key, removal_policy, use.handler, *([] if role is None else [role]))
         self.kms_key = kms_key
+
+    def _allow_handler(
+        self, use: StackUse, customization: Customization, base_model_id: str, role_arn: str, own_role: bool
+    ) -> None:
+        """The handler may create the job from its base model and, for a distillation, its teacher (the request
+        names it too), passing its role."""
+        use.grants.allow(RESOURCE_TYPE, base_model_id, role_arn, own_role=own_role)
+        teacher = customization.teacher_model(self)
+        if teacher is not None:
+            use.grants.allow(RESOURCE_TYPE, teacher)
 
     @property
     def role(self) -> iam.IRole:

@@ -360,6 +360,15 @@ class Customization:
             return []
         return allow_invoking(scope, grants, self.teacher)
 
+    def teacher_model(self, scope: Construct) -> str | None:
+        """The distillation teacher when it is a foundation or custom model (or a token): CreateModelCustomizationJob's
+        request names it, and the Service Authorization Reference lists those kinds, not inference profiles, as the
+        action's resources, so its caller needs the action on it too."""
+        resource = None if self.teacher is None else model_resource(scope, self.teacher)
+        if resource is not None and resource[0] not in ("foundation-model", "custom-model"):
+            return None
+        return self.teacher
+
     @staticmethod
     def reinforcement_fine_tuning(
         grader: lambda_.IFunction, *, hyper_parameters: Mapping[str, Any] | None = None
