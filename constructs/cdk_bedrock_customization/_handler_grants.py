@@ -28,9 +28,9 @@ MODEL_PACKAGE_ACTIONS = (
     "sagemaker:AccessModelPackageData",
 )
 MODEL_PACKAGE_REASON = "CreateCustomModel's caller must be allowed the model packages that an import names."
-# Every handler manages the account's jobs and custom models (a job's output model is one), in the provider's
-# own policy; the grants of the other types are made for the stacks that use them.
-PROVIDER_WIDE_TYPES = (contract.CUSTOMIZATION_JOB, contract.CUSTOM_MODEL)
+# The types whose create the Service Authorization Reference also authorizes on what it makes: a job's output
+# model, whose name is generated (as the Step Functions guide's CreateModelCustomizationJob example grants it).
+CREATES_ON_WHAT_IT_MAKES = (contract.CUSTOMIZATION_JOB,)
 # The types whose create takes a foundation model as well as a custom model (their create actions' resource types
 # in the Service Authorization Reference); the others take custom models only.
 FOUNDATION_MODEL_TYPES = (contract.CUSTOMIZATION_JOB, contract.PROVISIONED_THROUGHPUT)
@@ -51,21 +51,42 @@ def managing_actions(resource_type: str, managed: contract.Managed | None = None
 
 def arns_of(stack: cdk.Stack, resource_type: str, managed: contract.Managed | None = None) -> str:
     """Every resource of this declared type (or of what it makes: managed) in the stack's account and Region."""
-    arn_type = (managed or contract.CONTRACTS[resource_type].managed).arn_type
+    return _any_of_kind(stack, (managed or contract.CONTRACTS[resource_type].managed).arn_type)
+
+
+def _any_of_kind(stack: cdk.Stack, arn_type: str) -> str:
     return stack.format_arn(service="bedrock", resource=arn_type, resource_name="*")
 
 
+def _managing_actions_by_kind() -> dict[str, list[str]]:
+    """The managing actions of every declared type, by the kind of resource (ARN type) they act on."""
+    by_kind: dict[str, list[str]] = {}
+    for declared in contract.CONTRACTS.values():
+        for managed in filter(None, (declared.managed, declared.managed.made)):
+            actions = by_kind.setdefault(managed.arn_type, [])
+            actions += [a for a in managing_actions(declared.resource_type, managed) if a not in actions]
+    return by_kind
+
+
 def provider_wide_statements(stack: cdk.Stack) -> list[iam.PolicyStatement]:
-    """The provider's own grants: the account's jobs, and its custom models (the output of jobs, and a job's base
-    model when it is one). CreateModelCustomizationJob acts on custom and foundation models, never on a job."""
-    job, model = (contract.CONTRACTS[resource_type] for resource_type in PROVIDER_WIDE_TYPES)
+    """The provider's own grants, whatever its stacks declare: reading, updating, deleting and tagging the account's
+    resources of every type (one statement per kind of resource), and listing them. A resource removed from a
+    template is deleted in the update's cleanup, after the handler's policy was updated to that template: a grant
+    made for the types a template declares would deny the Delete, which CloudFormation then abandons, leaving the
+    resource (a throughput billed). Creating stays granted for what a stack declares (HandlerGrants)."""
+    listings = sorted({f"bedrock:{declared.listing}" for declared in contract.CONTRACTS.values() if declared.listing})
     return [
-        iam.PolicyStatement(actions=managing_actions(job.resource_type), resources=[arns_of(stack, job.resource_type)]),
-        iam.PolicyStatement(
-            actions=[f"bedrock:{job.operation}", *managing_actions(model.resource_type)],
-            resources=[arns_of(stack, model.resource_type)],
+        *(
+            iam.PolicyStatement(actions=actions, resources=[_any_of_kind(stack, kind)])
+            for kind, actions in _managing_actions_by_kind().items()
         ),
+        iam.PolicyStatement(actions=listings, resources=["*"]),
     ]
+
+
+def provider_wide_wildcards(stack: cdk.Stack) -> list[str]:
+    """The wildcard resources of provider_wide_statements."""
+    return [*(_any_of_kind(stack, kind) for kind in _managing_actions_by_kind()), "*"]
 
 
 class HandlerGrants:
@@ -95,8 +116,9 @@ class HandlerGrants:
         self, resource_type: str, model: str | None = None, role_arn: str | None = None, own_role: bool = False
     ) -> None:
         """Let the handler create resources of this type from model (an id or ARN; the declared ``made_from``
-        member's value) and manage them, passing role_arn (if any) to Bedrock only. own_role: the role is one this
-        library made in the stack (tagged with its stack)."""
+        member's value), passing role_arn (if any) to Bedrock only (managing them is the provider's own grant:
+        provider_wide_statements). own_role: the role is one this library made in the stack (tagged with its
+        stack)."""
         declared = contract.CONTRACTS[resource_type]
         if declared.made_from is None:
             self._allow_creating_untyped(declared)
@@ -107,24 +129,12 @@ class HandlerGrants:
             actions = [declared.operation, *([declared.managed.update] if changes_model else [])]
             for model_arn in self._model(resource_type, model):
                 self._allow(f"create {resource_type}", [f"bedrock:{name}" for name in actions if name], model_arn)
-        if resource_type not in PROVIDER_WIDE_TYPES:
-            for managed in filter(None, (declared.managed, declared.managed.made)):
-                self._allow(
-                    f"{managed.arn_type} of {resource_type}",
-                    managing_actions(resource_type, managed),
-                    arns_of(self.stack, resource_type, managed),
-                )
+            if resource_type in CREATES_ON_WHAT_IT_MAKES and declared.managed.made is not None:
+                made = arns_of(self.stack, resource_type, declared.managed.made)
+                self._allow(f"create {resource_type}", [f"bedrock:{declared.operation}"], made)
         self._allow_passing_role(role_arn, own_role)
         if declared.tag_members and "stack status" not in self._statements:
             self._allow_reading_stack_status()
-        if declared.listing is not None:
-            self._allow(
-                f"list {resource_type}",
-                [f"bedrock:{declared.listing}"],
-                "*",
-                reason=f"{declared.listing} has no resource type; the handler lists only to find its own resources, "
-                "or to explain a quota error.",
-            )
 
     def _allow_reading_stack_status(self) -> None:
         """A Delete of an adopted resource (a copy's: its model's origin) leaves it when it is the rollback of the

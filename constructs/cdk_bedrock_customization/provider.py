@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .completion import JobCompletionNotifier
 
 from . import _identity
-from ._handler_grants import HandlerGrants, arns_of, provider_wide_statements
+from ._handler_grants import HandlerGrants, provider_wide_statements, provider_wide_wildcards
 from ._job_queue import POLLING_WARNING_ID, UNWAITED_JOBS_WARNING_ID, JobQueue
 from ._nag import acknowledge, wildcard_resources
 from ._packaging import HANDLER_RUNTIME
@@ -138,11 +138,11 @@ class CustomizationProvider(Construct):
             self.handler_role,
             (
                 "IAM5",
-                "Jobs and models get names generated at deploy time: the handler may act on this account and "
-                "Region's customization jobs and custom models only.",
-                wildcard_resources(
-                    self, [arns_of(stack, contract.CUSTOMIZATION_JOB), arns_of(stack, contract.CUSTOM_MODEL)]
-                ),
+                "Bedrock generates the names of jobs and models at deploy time, and its List actions have no resource "
+                "type: the handler may read, delete and tag this account and Region's resources of the kinds this "
+                "library makes, and list them (to find its own, or explain a quota error), whatever a template "
+                "declares, since a resource removed from a template is deleted after the handler's policy is updated.",
+                wildcard_resources(self, provider_wide_wildcards(stack)),
             ),
         )
 

@@ -934,8 +934,33 @@ class TestProvider:
         actions = {
             a for s in handler_statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
         }
+        # What deletes a resource of any kind the library makes, whatever the stack declares (a resource removed
+        # from the template is deleted after the handler's policy was updated to it), and listing them.
+        deleting = {
+            "bedrock:GetCustomModelDeployment",
+            "bedrock:UpdateCustomModelDeployment",
+            "bedrock:DeleteCustomModelDeployment",
+            "bedrock:GetProvisionedModelThroughput",
+            "bedrock:UpdateProvisionedModelThroughput",
+            "bedrock:DeleteProvisionedModelThroughput",
+            "bedrock:GetModelImportJob",
+            "bedrock:GetImportedModel",
+            "bedrock:DeleteImportedModel",
+            "bedrock:GetModelCopyJob",
+            "bedrock:GetEvaluationJob",
+            "bedrock:StopEvaluationJob",
+        }
+        listing = {
+            "bedrock:ListModelCustomizationJobs",
+            "bedrock:ListCustomModels",
+            "bedrock:ListCustomModelDeployments",
+            "bedrock:ListProvisionedModelThroughputs",
+            "bedrock:ListModelImportJobs",
+            "bedrock:ListModelCopyJobs",
+            "bedrock:ListEvaluationJobs",
+        }
         assert actions == {
-            "bedrock:CreateModelCustomizationJob",
+            "bedrock:CreateModelCustomizationJob",  # the only create: the stack declares a job alone
             "bedrock:GetModelCustomizationJob",
             "bedrock:StopModelCustomizationJob",
             "bedrock:ListTagsForResource",  # the configuration tag, and tags corrected from what they are
@@ -943,7 +968,8 @@ class TestProvider:
             "bedrock:UntagResource",
             "bedrock:GetCustomModel",
             "bedrock:DeleteCustomModel",
-            "bedrock:ListModelCustomizationJobs",
+            *deleting,
+            *listing,
             "iam:PassRole",
             DESCRIBE_STACKS,  # a rollback's Delete leaves what the operation adopted
             DESCRIBE_STACK_EVENTS,  # ... and what was made before the operation began
@@ -952,10 +978,9 @@ class TestProvider:
         }
         (status,) = [s for s in handler_statements if s["Action"] == [DESCRIBE_STACKS, DESCRIBE_STACK_EVENTS]]
         assert status["Resource"] == {"Ref": "AWS::StackId"}  # its own stack only
-        # Only the listing, which takes no resource scope and only explains a quota error, is on "*".
-        assert [s["Action"] for s in handler_statements if s["Resource"] == "*"] == [
-            "bedrock:ListModelCustomizationJobs"
-        ]
+        # Only the listings, which take no resource scope, are on "*".
+        (on_any,) = [s["Action"] for s in handler_statements if s["Resource"] == "*"]
+        assert set(on_any) == listing
         # The roles the library made are passed by their stack's tag, to Bedrock only: this account's roles
         # that carry this stack's id, and no others.
         (pass_role,) = [s for s in handler_statements if s["Action"] == "iam:PassRole"]

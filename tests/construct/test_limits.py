@@ -590,9 +590,10 @@ def test_a_service_role_whose_datasets_pass_iams_role_policy_size_is_refused_at_
     )
 
 
-@pytest.mark.parametrize(("stacks", "refused"), [(16, True), (4, False)])
+@pytest.mark.parametrize(("stacks", "refused"), [(12, True), (8, False)])
 def test_stacks_sharing_one_provider_past_iams_role_policy_size_are_refused_at_synth(stacks, refused):
-    """Each stack that uses another stack's provider adds an inline policy to its handler role."""
+    """Each stack that uses another stack's provider adds an inline policy to its handler role (the README's "about ten
+    stacks per provider when each trains a model": 11 do not fit, 10 do)."""
     app = cdk.App()
     provider = CustomizationProvider.of(cdk.Stack(app, "Providers", env=ENV))
     for number in range(stacks):
@@ -602,8 +603,8 @@ def test_stacks_sharing_one_provider_past_iams_role_policy_size_are_refused_at_s
     synthesizes_unless(
         refused,
         app,
-        r"ERROR BedrockCustomizationProviderHandlerRole\w+: the role's 17 inline policies take at least "
-        r"1\d,\d{3} characters together; IAM allows 10,240",
+        rf"ERROR BedrockCustomizationProviderHandlerRole\w+: the role's {stacks + 1} inline policies take at least "
+        r"[1-9]\d,\d{3} characters together; IAM allows 10,240",
     )
 
 
@@ -618,7 +619,7 @@ def test_a_handler_policy_past_iams_managed_policy_size_is_refused_at_synth(depl
         CustomModelDeployment(
             stack, f"OnDemand{number}", model=CustomModel.from_custom_model_arn(stack, f"M{number}", arn)
         )
-    synthesizes_unless(refused, app, r"the managed policy takes at least \d,\d{3} characters; IAM allows 6,144")
+    synthesizes_unless(refused, app, r"the managed policy takes at least \d{1,2},\d{3} characters; IAM allows 6,144")
 
 
 def app_with_copies_in_a_nested_stack(app: cdk.App, nested_id: str, copies: int) -> cdk.App:
@@ -638,13 +639,13 @@ def app_with_copies_in_a_nested_stack(app: cdk.App, nested_id: str, copies: int)
     return app
 
 
-@pytest.mark.parametrize(("copies", "refused"), [(100, True), (85, False)])
+@pytest.mark.parametrize(("copies", "refused"), [(100, True), (70, False)])
 def test_a_nested_stacks_grants_on_its_parents_provider_count_on_the_parents_handler_role(copies, refused):
     """A nested stack's models on its parent's provider: their grants go in a policy of the nested stack's on the
     parent's handler role (named from the ARN the parent passes in). Each copy names its source model's ARN (92
-    characters, 95 with its quotes and comma) beside about 1,600 characters of the two policies' other statements: 100
-    copies pass IAM's 10,240 characters; 85 copies take about 9,700, with what is known only at deploy (the nested
-    stack's id, the log group's ARN) about 200 more."""
+    characters, 95 with its quotes and comma) beside about 2,800 characters of the two policies' other statements (the
+    provider's own grants on every kind of resource among them): 100 copies pass IAM's 10,240 characters; 70 copies
+    take about 9,450, with what is known only at deploy (the nested stack's id, the log group's ARN) about 200 more."""
     synthesizes_unless(
         refused,
         app_with_copies_in_a_nested_stack(cdk.App(), "Models", copies),

@@ -451,11 +451,15 @@ def test_a_model_given_by_arn_or_unencrypted_adds_no_key_grant(stack, bucket):
     assert key_statements(template, "App") == []
 
 
-def test_the_handler_role_gains_nothing_for_kinds_a_stack_does_not_use(stack, bucket):
+def test_the_handler_role_creates_nothing_of_kinds_a_stack_does_not_use(stack, bucket):
+    """What deletes a resource of any kind is the provider's own grant (a resource removed from the template is
+    deleted after the handler's policy was updated to it); what creates one is granted for the kinds declared."""
     custom_model(stack, bucket, "Trained")
     actions = json.dumps(handler_statements(Template.from_stack(stack)))
-    for action in ('CreateCustomModel"', "CustomModelDeployment", "ProvisionedModelThroughput"):
+    for action in ('CreateCustomModel"', "CreateCustomModelDeployment", "CreateProvisionedModelThroughput"):
         assert action not in actions
+    for action in ("DeleteCustomModelDeployment", "DeleteProvisionedModelThroughput"):
+        assert action in actions
 
 
 # --- where on-demand deployments are documented ----------------------------------------------------------------

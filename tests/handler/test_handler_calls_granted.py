@@ -557,10 +557,9 @@ def _tag_changed(kind: kinds.ResourceKind, properties: dict[str, Any]) -> dict[s
     return changed
 
 
-def drive(case: Case, bedrock: Any, recorder: Recorder, synthesized: Synthesized, made: dict[str, str]) -> list[str]:
-    """The type's lifecycle through the handler; the steps that failed (their exceptions)."""
+def lifecycle_properties(case: Case, bedrock: Any, synthesized: Synthesized, made: dict[str, str]) -> dict[str, Any]:
+    """The stand-in's valid properties, with the template's for the members IAM looks at; deleted when removed."""
     kind = case.kind
-    failures: list[str] = []
     (from_template,) = synthesized.custom_resources(kind.resource_type)
     properties = kind.properties(bedrock)
     if kind is kinds.DEPLOYMENT or kind is kinds.THROUGHPUT:
@@ -573,6 +572,14 @@ def drive(case: Case, bedrock: Any, recorder: Recorder, synthesized: Synthesized
     properties["ServiceToken"] = from_template["ServiceToken"]
     properties[contract.DELETION_POLICY] = "Delete"
     properties[contract.REPLACE_POLICY] = "Delete"
+    return properties
+
+
+def drive(case: Case, bedrock: Any, recorder: Recorder, synthesized: Synthesized, made: dict[str, str]) -> list[str]:
+    """The type's lifecycle through the handler; the steps that failed (their exceptions)."""
+    kind = case.kind
+    failures: list[str] = []
+    properties = lifecycle_properties(case, bedrock, synthesized, made)
     events = CloudFormationEvents(STACK_NAME, kind.resource_type)
     events.stack_id = STACK_ID
     stack = kinds.Stack(bedrock, kind, events)
