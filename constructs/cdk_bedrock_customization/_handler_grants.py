@@ -111,6 +111,7 @@ class HandlerGrants:
         self._reasons: dict[str, list[str]] = {}  # wildcard resource -> why it is granted, for cdk-nag
         # The handler serves the templates of any stack (a provider stack's): it may read any stack's status.
         self.any_stack = False
+        self._stack_status_granted: bool | None = None  # None: not yet; else the any_stack it was granted for
 
     def allow(
         self, resource_type: str, model: str | None = None, role_arn: str | None = None, own_role: bool = False
@@ -133,7 +134,13 @@ class HandlerGrants:
                 made = arns_of(self.stack, resource_type, declared.managed.made)
                 self._allow(f"create {resource_type}", [f"bedrock:{declared.operation}"], made)
         self._allow_passing_role(role_arn, own_role)
-        if declared.tag_members and "stack status" not in self._statements:
+        if declared.tag_members:
+            self.allow_reading_stack_status()
+
+    def allow_reading_stack_status(self) -> None:
+        """Once per kind of grant (this stack's, or any stack's once any_stack is set)."""
+        if self._stack_status_granted != self.any_stack:
+            self._stack_status_granted = self.any_stack
             self._allow_reading_stack_status()
 
     def _allow_reading_stack_status(self) -> None:

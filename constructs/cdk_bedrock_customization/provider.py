@@ -129,6 +129,10 @@ class CustomizationProvider(Construct):
         self._use_of: weakref.WeakKeyDictionary[Construct, StackUse] = weakref.WeakKeyDictionary()
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
+        # A Delete that runs after the policy became a template's that declares nothing of this library (a stack that
+        # only hosts the provider others use: the cleanup of its last model, the rollback of its first) reads the
+        # stack's status and events (an adopted resource, a create CloudFormation cancelled): the provider's own.
+        self.use(self).grants.allow_reading_stack_status()
         settings = RunnerSettings(self.query_interval, self.total_timeout, retention)
         self.runner: Runner = RUNNERS[kind](self, self.handler_role, handler_logs, settings)
         self.service_token = self.runner.service_token

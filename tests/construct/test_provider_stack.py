@@ -122,9 +122,11 @@ def test_the_handler_may_read_the_status_of_any_stack_of_its_account_and_region(
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
         if statement["Action"] == ["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"]
     ]
-    assert status["Resource"] == {
-        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudformation:us-east-1:123456789012:stack/*/*"]]
-    }
+    # Any stack (its own among them, granted first, as every provider's own stack is).
+    assert status["Resource"] == [
+        {"Ref": "AWS::StackId"},
+        {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudformation:us-east-1:123456789012:stack/*/*"]]},
+    ]
 
 
 def test_the_handler_may_provision_throughput_for_any_foundation_or_custom_model():
