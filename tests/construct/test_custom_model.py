@@ -981,6 +981,15 @@ class TestProvider:
         # Only the listings, which take no resource scope, are on "*".
         (on_any,) = [s["Action"] for s in handler_statements if s["Resource"] == "*"]
         assert set(on_any) == listing
+        # The job's create on its base model and on its output model, whose name is generated: the Step Functions
+        # guide's IAM example for CreateModelCustomizationJob grants "custom-model/*" beside the foundation model
+        # (a request names no output ARN, so no call check can ask for it).
+        (create,) = [s for s in handler_statements if s["Action"] == "bedrock:CreateModelCustomizationJob"]
+        partition = {"Ref": "AWS::Partition"}
+        assert create["Resource"] == [
+            {"Fn::Join": ["", ["arn:", partition, ":bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k"]]},
+            {"Fn::Join": ["", ["arn:", partition, ":bedrock:us-east-1:123456789012:custom-model/*"]]},
+        ]
         # The roles the library made are passed by their stack's tag, to Bedrock only: this account's roles
         # that carry this stack's id, and no others.
         (pass_role,) = [s for s in handler_statements if s["Action"] == "iam:PassRole"]
