@@ -448,13 +448,15 @@ class Case:
     reader_properties: Callable[[str], dict[str, Any]] | None = None
 
 
-def _job(stack: cdk.Stack, _: dict[str, str]) -> None:
+# provider: the stack's own by default, or one of another stack (test_handler_calls_granted_providers).
+def _job(stack: cdk.Stack, _: dict[str, str], provider: CustomizationProvider | None = None) -> None:
     CustomModel(
         stack,
         "Model",
         base_model="amazon.nova-micro-v1:0:128k",
         training_data=S3Data.from_uri("s3://my-data-bucket/train/data.jsonl"),
         output_data=S3Data.from_uri("s3://my-data-bucket/output/"),
+        provider=provider,
     )
 
 
@@ -466,9 +468,9 @@ def _deployment(stack: cdk.Stack, made: dict[str, str]) -> None:
     CustomModel.from_custom_model_arn(stack, "Served", made["model"]).add_deployment("Deployment")
 
 
-def _throughput(stack: cdk.Stack, made: dict[str, str]) -> None:
+def _throughput(stack: cdk.Stack, made: dict[str, str], provider: CustomizationProvider | None = None) -> None:
     CustomModel.from_custom_model_arn(stack, "Served", made["model"]).add_provisioned_throughput(
-        "Throughput", model_units=1
+        "Throughput", model_units=1, provider=provider
     )
 
 
@@ -480,7 +482,7 @@ def _copy(stack: cdk.Stack, made: dict[str, str]) -> None:
     CopiedCustomModel(stack, "Model", source_model=made["model"])
 
 
-def _evaluation(stack: cdk.Stack, _: dict[str, str]) -> None:
+def _evaluation(stack: cdk.Stack, _: dict[str, str], provider: CustomizationProvider | None = None) -> None:
     ModelEvaluation(
         stack,
         "Evaluation",
@@ -491,6 +493,7 @@ def _evaluation(stack: cdk.Stack, _: dict[str, str]) -> None:
             )
         ],
         output_data=S3Data.from_uri(f"s3://{EVALUATION_BUCKET}/evaluations/"),
+        provider=provider,
     ).require("Builtin.Accuracy", at_least=0.1)
 
 

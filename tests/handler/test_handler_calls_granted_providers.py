@@ -32,10 +32,6 @@ from botocore.exceptions import ClientError
 from cdk_bedrock_customization import (
     CustomizationProvider,
     CustomizationProviderStack,
-    CustomModel,
-    EvaluationDataset,
-    ModelEvaluation,
-    S3Data,
 )
 
 from tests.construct.test_iam_reference import SAMPLE_UUID, SampleResolver
@@ -61,7 +57,6 @@ from .test_handler_calls_granted import (
     recorder,  # noqa: F401 (a fixture)
     synthesize,
 )
-from .test_model_evaluation import BUCKET as EVALUATION_BUCKET
 
 ENV = cdk.Environment(account=ACCOUNT, region=REGION)
 
@@ -221,42 +216,11 @@ def checked(synthesized: Synthesized, recording: Recorder, bedrock: Any, failure
 PROVIDER_STACK = "ProvidersStack"
 
 
-def _job_on(stack: cdk.Stack, provider: CustomizationProvider, _: dict[str, str]) -> None:
-    CustomModel(
-        stack,
-        "Model",
-        base_model="amazon.nova-micro-v1:0:128k",
-        training_data=S3Data.from_uri("s3://my-data-bucket/train/data.jsonl"),
-        output_data=S3Data.from_uri("s3://my-data-bucket/output/"),
-        provider=provider,
-    )
-
-
-def _throughput_on(stack: cdk.Stack, provider: CustomizationProvider, made: dict[str, str]) -> None:
-    CustomModel.from_custom_model_arn(stack, "Served", made["model"]).add_provisioned_throughput(
-        "Throughput", model_units=1, provider=provider
-    )
-
-
-def _evaluation_on(stack: cdk.Stack, provider: CustomizationProvider, _: dict[str, str]) -> None:
-    ModelEvaluation(
-        stack,
-        "Evaluation",
-        model="amazon.nova-micro-v1:0",
-        datasets=[
-            EvaluationDataset.builtin(
-                "Builtin.BoolQ", task_type="QuestionAndAnswer", metric_names=["Builtin.Accuracy", "Builtin.Robustness"]
-            )
-        ],
-        output_data=S3Data.from_uri(f"s3://{EVALUATION_BUCKET}/evaluations/"),
-        provider=provider,
-    ).require("Builtin.Accuracy", at_least=0.1)
-
-
+# The declarations of test_handler_calls_granted's cases, given a provider.
 ON_ANOTHER_STACK = {
-    "customization job": _job_on,
-    "provisioned throughput": _throughput_on,
-    "evaluation": _evaluation_on,
+    "customization job": granted._job,
+    "provisioned throughput": granted._throughput,
+    "evaluation": granted._evaluation,
 }
 
 
@@ -269,7 +233,7 @@ def test_a_provider_of_another_stack_is_granted_by_both_templates(name, bedrock,
     made = case.prerequisites(bedrock)
     app = cdk.App()
     provider = CustomizationProvider.of(cdk.Stack(app, PROVIDER_STACK, env=ENV))
-    ON_ANOTHER_STACK[name](cdk.Stack(app, granted.STACK_NAME, env=ENV), provider, made)
+    ON_ANOTHER_STACK[name](cdk.Stack(app, granted.STACK_NAME, env=ENV), made, provider=provider)
     assembly = app.synth()
     every = templates({s.stack_name: s.template for s in assembly.stacks})
     consumer = every[granted.STACK_NAME]

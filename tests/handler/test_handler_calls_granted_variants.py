@@ -225,6 +225,22 @@ def _customization_key_use(params: dict[str, Any]) -> list[tuple[str, str]]:
     return [(action, key) for action in CUSTOMIZATION_KEY_ACTIONS] if key else []
 
 
+def _with_a_baseline(job_of: str) -> Variant:
+    """An evaluation of nova-lite with a nova-micro baseline: the job of job_of (each its own resource)."""
+    return Variant(
+        Case(
+            kinds.EVALUATION_JOB,
+            _evaluation(baseline_model="amazon.nova-micro-v1:0"),
+            _nothing,
+            _evaluated_model,
+            reader=contract.EVALUATION_GATE,
+        ),
+        ("inferenceConfig", "models", "0", "bedrockModel", "modelIdentifier"),
+        job_of,
+        which=job_of,
+    )
+
+
 VARIANTS = {
     "distillation": Variant(
         Case(
@@ -339,30 +355,8 @@ VARIANTS = {
         ),
         ("modelKmsKeyId",),
     ),
-    "evaluation with a baseline: the evaluated model's job": Variant(
-        Case(
-            kinds.EVALUATION_JOB,
-            _evaluation(baseline_model="amazon.nova-micro-v1:0"),
-            _nothing,
-            _evaluated_model,
-            reader=contract.EVALUATION_GATE,
-        ),
-        ("inferenceConfig", "models", "0", "bedrockModel", "modelIdentifier"),
-        "amazon.nova-lite-v1:0",
-        which="amazon.nova-lite-v1:0",
-    ),
-    "evaluation with a baseline: the baseline's job": Variant(
-        Case(
-            kinds.EVALUATION_JOB,
-            _evaluation(baseline_model="amazon.nova-micro-v1:0"),
-            _nothing,
-            _evaluated_model,
-            reader=contract.EVALUATION_GATE,
-        ),
-        ("inferenceConfig", "models", "0", "bedrockModel", "modelIdentifier"),
-        "amazon.nova-micro-v1:0",
-        which="amazon.nova-micro-v1:0",
-    ),
+    "evaluation with a baseline: the evaluated model's job": _with_a_baseline("amazon.nova-lite-v1:0"),
+    "evaluation with a baseline: the baseline's job": _with_a_baseline("amazon.nova-micro-v1:0"),
     "evaluation with a judge": Variant(
         Case(
             kinds.EVALUATION_JOB,
