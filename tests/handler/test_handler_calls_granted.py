@@ -711,6 +711,22 @@ def _rule_arn(name: str) -> str:
     return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"
 
 
+def polling_denied(synthesized: Synthesized, polling: list[Call], function_arn: str) -> list[str]:
+    """The single function's polling calls (EventBridge, Lambda) not granted: a rule by its name, the function (the
+    fixture's) by the template's ARN."""
+    denied = []
+    for call in polling:
+        if call.service == "events":
+            resource = _rule_arn(str(call.params.get("Name") or call.params.get("Rule")))
+        else:
+            assert call.params["FunctionName"] in (FUNCTION_NAME, FUNCTION_ARN), call.params
+            resource = function_arn
+        request = Request(f"{call.service}:{call.operation}", resource, {}, call)
+        if not allowed(synthesized.statements, request, set()):
+            denied.append(f"[{call.step}] {request.action} on {resource}")
+    return denied
+
+
 def test_every_call_of_the_single_function_provider_is_granted(bedrock, recorder, single_function):
     """A customization job on the single-function provider: its Create polls through an EventBridge rule and a
     Lambda permission, which the handler role must be allowed to make and remove. The fixture's function stands for
@@ -742,18 +758,8 @@ def test_every_call_of_the_single_function_provider_is_granted(bedrock, recorder
         single_function.invoke(json.loads(target["Input"]))
     assert single_function.responses(create)[-1]["Status"] == "SUCCESS", single_function.responses(create)
     assert single_function.leftovers().empty
-    denied = []
     polling = [c for c in recorder.calls if c.service in ("events", "lambda")]
-    for call in polling:
-        if call.service == "events":
-            name = call.params.get("Name") or call.params.get("Rule")
-            resource = _rule_arn(str(name))
-        else:
-            assert call.params["FunctionName"] in (FUNCTION_NAME, FUNCTION_ARN), call.params
-            resource = function_arn
-        request = Request(f"{call.service}:{call.operation}", resource, {}, call)
-        if not allowed(synthesized.statements, request, set()):
-            denied.append(f"[{call.step}] {request.action} on {resource}")
+    denied = polling_denied(synthesized, polling, function_arn)
     others, _, _ = not_granted(synthesized, [c for c in recorder.calls if c not in polling], bedrock)
     assert polling, "the provider made no polling call: nothing checked"
     assert not denied + others, "calls not granted:\n" + "\n".join(denied + others)
