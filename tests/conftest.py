@@ -19,10 +19,33 @@ os.environ["JSII_DEPRECATED"] = "fail"
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_DEFAULT_PROFILE", None)
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+
+def _start_jsii_kernel_with_own_temporary_directory() -> None:
+    """An App made with no outdir synthesizes into a new directory under Node's temporary directory, which
+    aws-cdk-lib never removes (hundreds per run): this process's jsii kernel gets a temporary directory of its own,
+    removed when the tests end. The kernel reads TMPDIR once, when it starts (on the first import of aws_cdk)."""
+    kernel_temporary_directory = tempfile.mkdtemp(prefix="cdk-tests-")
+    atexit.register(shutil.rmtree, kernel_temporary_directory, ignore_errors=True)
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = kernel_temporary_directory
+    try:
+        import aws_cdk  # noqa: F401
+    finally:
+        if previous is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = previous
+
+
+_start_jsii_kernel_with_own_temporary_directory()
 
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=20, database=None, print_blob=False)
 settings.register_profile("thorough", parent=settings.get_profile("ci"), max_examples=200)
