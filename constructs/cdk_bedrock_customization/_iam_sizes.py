@@ -37,7 +37,7 @@ ADVICE = (
 
 def policy_characters(document: Any) -> int:
     """The document's characters as IAM counts them, at least."""
-    shortest = _shortest(document)
+    shortest = shortest_deployed(document)
     if isinstance(shortest, str):  # CloudFormation's Json type takes the document as JSON text too, given or joined
         try:
             shortest = json.loads(shortest)
@@ -52,9 +52,11 @@ def policy_characters(document: Any) -> int:
 _ABSENT = object()
 
 
-def _shortest(value: Any) -> Any:
+def shortest_deployed(value: Any) -> Any:
+    """A template value as CloudFormation deploys it, at its shortest: each pseudo parameter as its shortest value,
+    anything else known only at deploy as nothing, what CloudFormation may leave out as _ABSENT."""
     if isinstance(value, list):
-        return [item for item in map(_shortest, value) if item is not _ABSENT]
+        return [item for item in map(shortest_deployed, value) if item is not _ABSENT]
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
@@ -64,12 +66,12 @@ def _shortest(value: Any) -> Any:
         if key == "Fn::If":
             return _ABSENT
         if key == "Fn::Join" and isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], list):
-            parts = _shortest(argument[1])
+            parts = shortest_deployed(argument[1])
             if all(isinstance(part, str) for part in parts):
                 return str(argument[0]).join(parts)
         if key.startswith("Fn::"):
             return ""
-    shortest = {key: _shortest(item) for key, item in value.items()}
+    shortest = {key: shortest_deployed(item) for key, item in value.items()}
     return {key: item for key, item in shortest.items() if item is not _ABSENT}
 
 

@@ -163,7 +163,7 @@ def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]
     properties = resource.get("Properties") or {}
     if resource_type == "AWS::Lambda::Function":
         variables = (properties.get("Environment") or {}).get("Variables") or {}
-        size = _size(variables) if variables else 0
+        size = _size(_deployed_values(variables)) if variables else 0
         if size > MAX_ENVIRONMENT_BYTES:
             yield (
                 f"its environment variables take at least {size:,} bytes; Lambda allows {MAX_ENVIRONMENT_BYTES:,} "
@@ -174,7 +174,7 @@ def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]
     elif resource_type == "AWS::Events::Rule":
         yield from _name_problem(properties.get("Name"), "Name", MAX_RULE_NAME_CHARACTERS)
         for target in properties.get("Targets") or []:
-            length = _size(target.get("Input", ""))
+            length = _size(_deployed(target.get("Input", "")))
             if length > MAX_TARGET_INPUT_CHARACTERS:
                 yield (
                     f"target {target.get('Id')}'s Input has at least {length:,} characters; EventBridge allows "
@@ -186,6 +186,21 @@ def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]
 def _name_problem(name: Any, member: str, limit: int) -> Iterator[tuple[str, str]]:
     if isinstance(name, str) and len(name) > limit:
         yield f"{member} {name!r} has {len(name)} characters; AWS allows {limit}", "choose a shorter name"
+
+
+def _deployed_values(variables: Any) -> Any:
+    """Environment variables, each counted as _deployed does (an intrinsic map is left as it is)."""
+    return {key: _deployed(value) for key, value in variables.items()} if isinstance(variables, dict) else variables
+
+
+def _deployed(value: Any) -> Any:
+    """A template value as counted once deployed: a literal as itself; an intrinsic as its shortest deployed text
+    when that is the longer (a pseudo parameter: a stack id written as a Ref deploys as about 90 characters), else
+    as itself (see _size)."""
+    if isinstance(value, str):
+        return value
+    shortest = _iam_sizes.shortest_deployed(value)
+    return shortest if isinstance(shortest, str) and _size(shortest) > _size(value) else value
 
 
 def _size(value: Any) -> int:

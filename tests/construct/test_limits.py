@@ -38,6 +38,7 @@ from .conftest import custom_model
 RESOURCES_PER_STACK = 500
 TEMPLATE_BYTES = 1_000_000
 ENVIRONMENT_BYTES = 4096
+MAX_TARGET_INPUT = 8192  # botocore's events model, TargetInput (checked below)
 JOB = "Custom::BedrockModelCustomizationJob"
 
 
@@ -55,7 +56,7 @@ def function(variables: dict[str, Any] | None = None, name: str | None = None) -
     return {"Type": "AWS::Lambda::Function", "Properties": properties}
 
 
-def rule(name: str | None = None, target_input: str | None = None) -> dict[str, Any]:
+def rule(name: str | None = None, target_input: Any = None) -> dict[str, Any]:
     properties: dict[str, Any] = {"ScheduleExpression": "rate(1 hour)"}
     if name is not None:
         properties["Name"] = name
@@ -99,6 +100,32 @@ def test_any_environment_is_refused_exactly_when_its_json_is_over_4_kb(variables
     size = len(json.dumps(variables, separators=(",", ":"), ensure_ascii=True).encode()) if variables else 0
     found = problems_of(function(variables))
     assert bool(found) == (size > ENVIRONMENT_BYTES)
+
+
+# The shortest id a stack deploys with: arn:<partition>:cloudformation:<Region>:<account>:stack/<name>/<36-character
+# id>, in us-east-1 (no Region's name is shorter) with a one-character name. Written as a Ref, it takes 22 characters.
+SHORTEST_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/S/" + "0" * 36
+
+
+@pytest.mark.parametrize("deployed_size", [ENVIRONMENT_BYTES, ENVIRONMENT_BYTES + 1])
+def test_an_environment_holding_the_stack_id_is_counted_as_deployed(deployed_size):
+    """Lambda measures the deployed values: an environment under 4 KB as written may be over it in AWS."""
+    assert len(SHORTEST_STACK_ID) == 90
+    deployed = {"VALUE": "", "STACK_ID": SHORTEST_STACK_ID}
+    padding = "x" * (deployed_size - len(json.dumps(deployed, separators=(",", ":"))))
+    found = problems_of(function({"VALUE": padding, "STACK_ID": {"Ref": "AWS::StackId"}}))
+    assert bool(found) == (deployed_size > ENVIRONMENT_BYTES)
+    if found:
+        assert f"{deployed_size:,} bytes" in found[0][1]
+
+
+@pytest.mark.parametrize("deployed_length", [MAX_TARGET_INPUT, MAX_TARGET_INPUT + 1])
+def test_a_target_input_joining_the_stack_id_is_counted_as_deployed(deployed_length):
+    text = "i" * (deployed_length - len(SHORTEST_STACK_ID))
+    found = problems_of(rule(target_input={"Fn::Join": ["", [text, {"Ref": "AWS::StackId"}]]}))
+    assert bool(found) == (deployed_length > MAX_TARGET_INPUT)
+    if found:
+        assert f"{deployed_length:,} characters" in found[0][1]
 
 
 def test_a_rule_name_over_64_characters_is_refused():
