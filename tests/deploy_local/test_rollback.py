@@ -738,6 +738,30 @@ def ok(uid: str) -> dict[str, str]:
     return {"Status": "SUCCESS", "UniqueId": uid, "Data": "d", "Reason": "r"}
 
 
+@pytest.mark.parametrize(
+    "signal",
+    [ok(""), ok("u" * 65), {**ok("a"), "Status": "SUCCEEDED"}],
+    ids=["empty-unique-id", "65-character-unique-id", "unknown-status"],
+)
+def test_a_signal_that_signal_resource_would_refuse_is_refused(play, tmp_path, signal):
+    """botocore's SignalResource: UniqueId of 1 to 64 characters (ResourceSignalUniqueId), Status SUCCESS or FAILURE
+    (ResourceSignalStatus); DESIGN.md fact 11 keeps handle-URL signals within them. The PUT is refused, so the sender
+    fails and the stack rolls back."""
+    outcome = play(Signaller()).deploy(wait_stack([signal], None), tmp_path)
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    assert "400" in outcome.reason
+    assert play(Signaller()).deploy(wait_stack([ok("u" * 64)], None), tmp_path).succeeded
+
+
+def test_a_signal_sent_again_under_its_unique_id_counts_once(play, tmp_path):
+    """SignalResource's UniqueId: "If you send multiple signals to a single resource (such as signaling a wait
+    condition), each signal requires a different unique ID": two of one id are one signal, short of Count 2."""
+    stack = play(Signaller())
+    outcome = stack.deploy(wait_stack([ok("a"), ok("a")], 2), tmp_path)
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    assert stack.clock.now() >= 600  # the wait timed out: the sender had succeeded
+
+
 def test_a_wait_condition_with_count_2_and_one_success_signal_times_out(play, tmp_path):
     """WaitCondition Count: "The number of success signals that CloudFormation must receive"; too few before the
     Timeout: "CloudFormation assumes that the wait condition has failed and rolls the stack back"."""

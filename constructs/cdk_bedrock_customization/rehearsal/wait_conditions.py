@@ -23,13 +23,23 @@ PROGRESS_INTERVAL = 900.0  # simulated seconds between the progress bars of a lo
 HANDLE_URL_LIFETIME = 86399.0
 
 
+def _well_formed(signal: Any) -> bool:
+    """A signal as CloudFormation's SignalResource takes it (botocore's model): a UniqueId of 1 to 64 characters and a
+    Status of SUCCESS or FAILURE. A wait condition's signals each need their own UniqueId: one sent again replaces
+    the earlier (SignalServer keeps the latest)."""
+    if not isinstance(signal, dict):
+        return False
+    unique_id = signal.get("UniqueId")
+    return isinstance(unique_id, str) and 1 <= len(unique_id) <= 64 and signal.get("Status") in ("SUCCESS", "FAILURE")
+
+
 class SignalServer:
     """Local wait condition handle URLs, and the signals PUT to them. A signal wakes its wait through the
     clock while the signaller (an actor) waits for the PUT's answer, so time cannot move in between."""
 
     def __init__(self, clock: VirtualClock) -> None:
         self._clock = clock
-        self._signals: dict[str, list[dict[str, Any]]] = {}
+        self._signals: dict[str, dict[str, dict[str, Any]]] = {}  # each handle's path: its signals by UniqueId
         self._created: dict[str, float] = {}  # each handle's path: when its URL was presigned
         self._lock = threading.Lock()
         self._cancelled = False
@@ -42,7 +52,10 @@ class SignalServer:
         with self._lock:
             if self._clock.now() - self._created.get(path, self._clock.now()) > HANDLE_URL_LIFETIME:
                 return HttpResponse(403)
-            self._signals.setdefault(path, []).append(json.loads(request.body))
+            signal = json.loads(request.body)
+            if not _well_formed(signal):
+                return HttpResponse(400)
+            self._signals.setdefault(path, {})[signal["UniqueId"]] = signal
         self._clock.notify()
         return HttpResponse(200)
 
@@ -59,7 +72,7 @@ class SignalServer:
 
         def settled() -> bool:
             with self._lock:
-                signals = self._signals.get(path, [])
+                signals = list(self._signals.get(path, {}).values())
                 return (
                     self._cancelled
                     or len(signals) >= count
@@ -68,7 +81,7 @@ class SignalServer:
 
         self._clock.wait(settled, timeout)
         with self._lock:
-            return None if self._cancelled else list(self._signals.get(path, []))
+            return None if self._cancelled else list(self._signals.get(path, {}).values())
 
     def cancel_waits(self, cancelled: bool = True) -> None:
         """Stop every wait in progress (a stack operation failed), or allow waits again."""
