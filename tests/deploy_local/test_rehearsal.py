@@ -3,6 +3,7 @@ and the notifier, against the in-process Bedrock stand-in (cdk_bedrock_customiza
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -418,6 +419,24 @@ def test_a_job_longer_than_an_hour_fails_when_polled_and_deploys_when_event_driv
         assert waited.succeeded, waited.reason
         assert [job["status"] for job in local.bedrock.jobs()] == ["Completed"]
         assert waited.outputs["Model0Arn"] == local.bedrock.models()[0]["modelArn"]
+
+
+PROGRESS_BAR = re.compile(r"Model0\w* waiting for its job \[([#.]{20})\] (\d+)h(\d\d)m of up to 12h00m")
+
+
+def test_a_long_wait_for_a_job_shows_a_progress_bar(assemblies):
+    """Issue 5: a progress bar for long waits. The wait condition's Timeout is 12 hours (43200 s in the template);
+    a job of two hours is a sixth of it: each bar's filled part is its share of the 20 marks, rounded down."""
+    lines: list[str] = []
+    with cloud(lines, timings=Timings(job_minutes=120)) as local:
+        (waited,) = local.deploy(assemblies["event-driven"]).values()
+        assert waited.succeeded, waited.reason
+    bars = [(match[1], int(match[2]) * 60 + int(match[3])) for line in lines if (match := PROGRESS_BAR.search(line))]
+    assert len(bars) >= 4, lines
+    minutes = [elapsed for _bar, elapsed in bars]
+    assert minutes == sorted(set(minutes)) and minutes[0] > 0 and minutes[-1] <= 120
+    for bar, elapsed in bars:
+        assert bar == "#" * (20 * elapsed // 720) + "." * (20 - 20 * elapsed // 720)
 
 
 def test_a_stalled_machine_changes_nothing_in_a_rehearsal(assemblies, monkeypatch):
