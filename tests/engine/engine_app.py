@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The CDK app that tests/engine/test_engine.py deploys on ministack, shaped by context: served_model (the ARN of a
 custom model made beforehand, which the single function deploys and provisions), epochs (a change replaces the
-framework stack's job), team (a tag on every stack).
+jobs of the framework stack and of the single function), team (a tag on every stack).
 
 ministack creates a stack's resources one at a time and fires the single function's polling rule once a minute, in
 real time: so each single-function resource is in a stack of its own, and the stacks deploy side by side.
@@ -93,7 +93,7 @@ imported(framework)
 # The same kinds of resource on the single function, one to a stack; the deployment and throughput serve a model
 # made beforehand.
 single_job = stack_with_provider("EngineSingleJob", ProviderKind.SINGLE_FUNCTION)
-model(single_job, "Tuned", bucket(single_job))
+model(single_job, "Tuned", bucket(single_job), epochs=epochs)
 single_import = stack_with_provider("EngineSingleImport", ProviderKind.SINGLE_FUNCTION)
 imported(single_import)
 single_deployment = stack_with_provider("EngineSingleDeployment", ProviderKind.SINGLE_FUNCTION)

@@ -3,8 +3,8 @@ runs the library's functions against the Bedrock emulator (`cdk-bedrock-customiz
 
 One scenario, in steps, because each step needs the last one's stacks: bootstrap; create every stack (both provider
 kinds, the provider stack and the plain template through it; a failing job and an event-driven job roll back); an
-update (the framework stack's job replaced, a tag changed everywhere); destroy. Statuses come from ministack's
-CloudFormation, Bedrock's state from the emulator's API.
+update (the jobs of the framework stack and of the single function replaced, a tag changed everywhere); destroy.
+Statuses come from ministack's CloudFormation, Bedrock's state from the emulator's API.
 
 What ministack cannot do, and so what this does not check:
 - An event-driven job never completes a deployment: ministack's PutEvents refuses the emulator's state change
@@ -92,7 +92,7 @@ def test_create_update_destroy(running_engine: Engine) -> None:
     assert bedrock.get_custom_model(modelIdentifier=plain_model)["modelArn"] == plain_model
     _check_rolled_back(cloudformation, bedrock)
 
-    # --- update: the framework job is replaced (epochs), every stack's team tag changes ------------------------
+    # --- update: both jobs are replaced (epochs), every stack's team tag changes ----------------------------
     assert _finished(update_synth) == 0, f"synth failed: see {engine.workdir / 'synth2.log'}"
     deploy = _deploy(engine, "update.out", SERVING, log="update.log")
     cloudformation.delete_stack(StackName=PLAIN)  # meanwhile; its DeletionPolicy keeps the model
@@ -104,7 +104,14 @@ def test_create_update_destroy(running_engine: Engine) -> None:
     assert framework["TunedModelArn"] != before["TunedModelArn"], "the job was not replaced"
     job = bedrock.get_model_customization_job(jobIdentifier=framework["TunedJobArn"])
     assert job["hyperParameters"]["epochCount"] == "2"
-    assert {name: updated[name] for name in SINGLE} == {name: created[name] for name in SINGLE}, "a tag replaced"
+    # The replacing change on the single function too: its job is replaced, its old model deleted.
+    single, single_before = updated["EngineSingleJob"], created["EngineSingleJob"]
+    assert single["TunedModelArn"] != single_before["TunedModelArn"], "the single function's job was not replaced"
+    single_job = bedrock.get_model_customization_job(jobIdentifier=single["TunedJobArn"])
+    assert single_job["hyperParameters"]["epochCount"] == "2"
+    assert _gone(bedrock, single_before["TunedModelArn"])
+    others = [name for name in SINGLE if name != "EngineSingleJob"]
+    assert {name: updated[name] for name in others} == {name: created[name] for name in others}, "a tag replaced"
     _check_serving(bedrock, updated, served, team=UPDATED_TEAM)
     # The replaced job's model is gone (RemovalPolicy.DESTROY), the one kept by the plain template is not.
     assert _gone(bedrock, before["TunedModelArn"])
@@ -118,7 +125,9 @@ def test_create_update_destroy(running_engine: Engine) -> None:
     assert _running(bedrock) == []
     listed = {model["modelArn"] for model in bedrock.list_custom_models()["modelSummaries"]}
     assert listed - {served} == {plain_model}
-    # emulate-bedrock lists no deployments or throughput (NotImplementedError): each is read by its ARN.
+    assert bedrock.list_custom_model_deployments()["modelDeploymentSummaries"] == []
+    assert bedrock.list_provisioned_model_throughputs()["provisionedModelSummaries"] == []
+    # And each model, deployment and throughput the stacks output, by its ARN.
     for outputs in (*created.values(), *updated.values()):
         for key, arn in outputs.items():
             assert key.endswith("JobArn") or _gone(bedrock, arn), f"{key} {arn} is left"
