@@ -12,8 +12,11 @@ at deploy (a parameter, another resource's attribute, an import) as nothing; wha
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+from . import _fn_sub
 
 MAX_ROLE_POLICY_CHARACTERS = 10_240
 MAX_MANAGED_POLICY_CHARACTERS = 6_144
@@ -62,7 +65,11 @@ def shortest_deployed(value: Any) -> Any:
     if len(value) == 1:
         ((key, argument),) = value.items()
         if key == "Ref":
+            if not isinstance(argument, str):
+                return ""
             return _ABSENT if argument == "AWS::NoValue" else _SHORTEST.get(argument, "")
+        if key == "Fn::Sub":
+            return _shortest_sub(argument)
         if key == "Fn::If":
             return _ABSENT
         if key == "Fn::Join" and isinstance(argument, list) and len(argument) == 2 and isinstance(argument[1], list):
@@ -73,6 +80,26 @@ def shortest_deployed(value: Any) -> Any:
             return ""
     shortest = {key: shortest_deployed(item) for key, item in value.items()}
     return {key: item for key, item in shortest.items() if item is not _ABSENT}
+
+
+def _shortest_sub(argument: Any) -> str:
+    """Fn::Sub's text at its shortest: a pseudo parameter as its shortest value, a variable of its own as its value's
+    shortest text, ${!Literal} as ${Literal}, anything else known only at deploy as nothing."""
+    listed = isinstance(argument, list) and len(argument) == 2
+    text, variables = (argument[0], argument[1]) if listed else (argument, {})
+    if not isinstance(text, str) or not isinstance(variables, dict):
+        return ""
+
+    def value(found: re.Match[str]) -> str:
+        literal, name = _fn_sub.read(found)
+        if literal:
+            return "${" + name + "}"
+        if name in variables:
+            shortest = shortest_deployed(variables[name])
+            return shortest if isinstance(shortest, str) else ""
+        return _SHORTEST.get(name, "")
+
+    return _fn_sub.REFERENCE.sub(value, text)
 
 
 def iam_problems(templates: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple[str, str, str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +174,7 @@ def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]
     elif resource_type == "AWS::Events::Rule":
         yield from _name_problem(properties.get("Name"), "Name", MAX_RULE_NAME_CHARACTERS)
         for target in properties.get("Targets") or []:
-            length = _size(_deployed(target.get("Input", "")))
+            length = _characters(_deployed(target.get("Input", ""), _characters))
             if length > MAX_TARGET_INPUT_CHARACTERS:
                 yield (
                     f"target {target.get('Id')}'s Input has at least {length:,} characters; EventBridge allows "
@@ -190,17 +190,27 @@ def _name_problem(name: Any, member: str, limit: int) -> Iterator[tuple[str, str
 
 def _deployed_values(variables: Any) -> Any:
     """Environment variables, each counted as _deployed does (an intrinsic map is left as it is)."""
-    return {key: _deployed(value) for key, value in variables.items()} if isinstance(variables, dict) else variables
+    if not isinstance(variables, dict):
+        return variables
+    return {key: _deployed(value, _size) for key, value in variables.items()}
 
 
-def _deployed(value: Any) -> Any:
+def _deployed(value: Any, measure: Callable[[Any], int]) -> Any:
     """A template value as counted once deployed: a literal as itself; an intrinsic as its shortest deployed text
-    when that is the longer (a pseudo parameter: a stack id written as a Ref deploys as about 90 characters), else
+    when that measures more (a pseudo parameter: a stack id written as a Ref deploys as about 90 characters), else
     as itself (see _size)."""
     if isinstance(value, str):
         return value
     shortest = _iam_sizes.shortest_deployed(value)
-    return shortest if isinstance(shortest, str) and _size(shortest) > _size(value) else value
+    return shortest if isinstance(shortest, str) and measure(shortest) > measure(value) else value
+
+
+def _characters(value: Any) -> int:
+    """A target input's characters once deployed, at least (botocore's TargetInput: a string of at most 8192, a
+    length in characters, not UTF-8 bytes): a literal's own, an intrinsic's as its JSON, its characters unescaped."""
+    if isinstance(value, str):
+        return len(value)
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 def _size(value: Any) -> int:

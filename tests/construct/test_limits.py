@@ -107,25 +107,78 @@ def test_any_environment_is_refused_exactly_when_its_json_is_over_4_kb(variables
 SHORTEST_STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/S/" + "0" * 36
 
 
+# The stack id as a template may write it: each deploys as the stack's id.
+STACK_ID_WRITTEN = {
+    "ref": {"Ref": "AWS::StackId"},
+    "sub": {"Fn::Sub": "${AWS::StackId}"},
+    "sub-with-variables": {"Fn::Sub": ["${Id}", {"Id": {"Ref": "AWS::StackId"}}]},
+    "join-of-sub": {"Fn::Join": ["", [{"Fn::Sub": "${AWS::StackId}"}]]},
+}
+
+
+@pytest.mark.parametrize("written", list(STACK_ID_WRITTEN.values()), ids=list(STACK_ID_WRITTEN))
 @pytest.mark.parametrize("deployed_size", [ENVIRONMENT_BYTES, ENVIRONMENT_BYTES + 1])
-def test_an_environment_holding_the_stack_id_is_counted_as_deployed(deployed_size):
+def test_an_environment_holding_the_stack_id_is_counted_as_deployed(deployed_size, written):
     """Lambda measures the deployed values: an environment under 4 KB as written may be over it in AWS."""
     assert len(SHORTEST_STACK_ID) == 90
     deployed = {"VALUE": "", "STACK_ID": SHORTEST_STACK_ID}
     padding = "x" * (deployed_size - len(json.dumps(deployed, separators=(",", ":"))))
-    found = problems_of(function({"VALUE": padding, "STACK_ID": {"Ref": "AWS::StackId"}}))
+    found = problems_of(function({"VALUE": padding, "STACK_ID": written}))
     assert bool(found) == (deployed_size > ENVIRONMENT_BYTES)
     if found:
         assert f"{deployed_size:,} bytes" in found[0][1]
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        lambda text: {"Fn::Join": ["", [text, {"Ref": "AWS::StackId"}]]},
+        lambda text: {"Fn::Sub": text + "${AWS::StackId}"},
+    ],
+    ids=["join", "sub"],
+)
 @pytest.mark.parametrize("deployed_length", [MAX_TARGET_INPUT, MAX_TARGET_INPUT + 1])
-def test_a_target_input_joining_the_stack_id_is_counted_as_deployed(deployed_length):
-    text = "i" * (deployed_length - len(SHORTEST_STACK_ID))
-    found = problems_of(rule(target_input={"Fn::Join": ["", [text, {"Ref": "AWS::StackId"}]]}))
+@pytest.mark.parametrize("letter", ["i", "é"], ids=["ascii", "non-ascii"])
+def test_a_target_input_holding_the_stack_id_is_counted_in_characters_as_deployed(deployed_length, written, letter):
+    """EventBridge's TargetInput is at most 8192 characters (botocore's model: a string's length), deployed."""
+    found = problems_of(rule(target_input=written(letter * (deployed_length - len(SHORTEST_STACK_ID)))))
     assert bool(found) == (deployed_length > MAX_TARGET_INPUT)
     if found:
         assert f"{deployed_length:,} characters" in found[0][1]
+
+
+def test_a_non_ascii_target_input_is_counted_in_characters():
+    assert problems_of(rule(target_input="é" * MAX_TARGET_INPUT)) == []
+    assert problems_of(rule(target_input="é" * (MAX_TARGET_INPUT + 1)))
+
+
+_LITERALS = st.one_of(st.text(max_size=60), st.integers(), st.booleans(), st.none())
+_PSEUDO = st.sampled_from(["AWS::StackId", "AWS::Region", "AWS::NoValue", "AWS::URLSuffix", "Parameter"])
+
+
+def _intrinsics(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.builds(lambda name: {"Ref": name}, st.one_of(_PSEUDO, children)),
+        st.builds(lambda parts: {"Fn::Join": ["", parts]}, st.lists(children, max_size=4)),
+        st.builds(lambda argument: {"Fn::Join": argument}, children),
+        st.builds(lambda text: {"Fn::Sub": text}, st.one_of(st.text(alphabet="${}!AWS:StackId", max_size=9), children)),
+        st.builds(lambda text, names: {"Fn::Sub": [text, names]}, st.text(max_size=20), children),
+        st.builds(lambda argument: {"Fn::If": argument}, st.lists(children, max_size=3)),
+        st.builds(lambda argument: {"Fn::GetAtt": argument}, children),
+        st.lists(children, max_size=3),
+        st.dictionaries(st.text(max_size=5), children, max_size=3),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=8), st.recursive(_LITERALS, _intrinsics, max_leaves=12), max_size=6),
+    st.recursive(_LITERALS, _intrinsics, max_leaves=12),
+)
+def test_the_check_of_an_environment_or_target_input_never_raises(variables, target_input):
+    """Whatever a template writes there (a malformed intrinsic included), synth gets problems or none, never a
+    traceback from the check."""
+    problems_of(function(variables), rule(target_input=target_input))
 
 
 def test_a_rule_name_over_64_characters_is_refused():
@@ -230,9 +283,11 @@ def test_a_nested_stacks_template_is_checked_as_its_parents_is():
         app.synth()
 
 
-def test_a_function_of_the_stack_with_too_large_an_environment_fails_at_synth():
+@pytest.mark.parametrize("staged", [False, True], ids=["in-the-app", "in-a-stage"])
+def test_a_function_of_the_stack_with_too_large_an_environment_fails_at_synth(staged):
+    """A stack of a cdk.Stage (as CDK Pipelines deploys them) is checked as a stack of the app is."""
     app = cdk.App()
-    stack = cdk.Stack(app, "Platform")
+    stack = cdk.Stack(cdk.Stage(app, "Prod") if staged else app, "Platform")
     default_models(stack, 1)
     lambda_.Function(
         stack,
