@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ from cdk_bedrock_customization.rehearsal.engine import LocalStack, Printer
 from cdk_bedrock_customization.rehearsal.response_endpoint import ResponseEndpoint
 from cdk_bedrock_customization.rehearsal.stack_resources import ResourceFailed
 from cdk_bedrock_customization.rehearsal.template import Environment, Template
+from cdk_bedrock_customization.rehearsal.wait_conditions import SignalServer
 
 STACK = "RollbackUnderTest"
 TOKEN = "arn:aws:lambda:us-east-1:111122223333:function:StandIn"
@@ -751,6 +753,20 @@ def test_a_signal_that_signal_resource_would_refuse_is_refused(play, tmp_path, s
     assert outcome.status == "ROLLBACK_COMPLETE"
     assert "400" in outcome.reason
     assert play(Signaller()).deploy(wait_stack([ok("u" * 64)], None), tmp_path).succeeded
+
+
+@pytest.mark.parametrize("body", [b"not json", b"", b"\xff", b"[" * 100_000, b"[]", b'"SUCCESS"'])
+def test_a_handle_answers_400_to_a_body_that_is_not_a_signal_and_goes_on(body):
+    signals = SignalServer(VirtualClock())
+    try:
+        url = signals.new_handle("W")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT"), timeout=10)
+        assert refused.value.code == 400
+        signal = json.dumps(ok("a")).encode()
+        assert urllib.request.urlopen(urllib.request.Request(url, data=signal, method="PUT"), timeout=10).status == 200
+    finally:
+        signals.close()
 
 
 def test_a_signal_sent_again_under_its_unique_id_counts_once(play, tmp_path):

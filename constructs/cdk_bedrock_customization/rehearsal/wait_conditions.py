@@ -52,7 +52,10 @@ class SignalServer:
         with self._lock:
             if self._clock.now() - self._created.get(path, self._clock.now()) > HANDLE_URL_LIFETIME:
                 return HttpResponse(403)
-            signal = json.loads(request.body)
+            try:
+                signal = json.loads(request.body)
+            except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError)
+                return HttpResponse(400)
             if not _well_formed(signal):
                 return HttpResponse(400)
             self._signals.setdefault(path, {})[signal["UniqueId"]] = signal
