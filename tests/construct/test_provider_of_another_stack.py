@@ -135,6 +135,20 @@ def test_the_job_order_is_per_stack():
         assert all(k in template["Resources"] for k in dependencies)
 
 
+def test_stacks_sharing_a_provider_depend_on_its_stack_and_not_on_each_other():
+    """Issue 16: the job order is per stack. One queue across stacks would make one stack depend on the other: TeamB
+    would wait for TeamA's whole deploy, and CloudFormation would refuse to delete TeamA while TeamB imports from it.
+    (The order of one stack's jobs, above, is the same under either.)"""
+    app = cdk.App()
+    provider = CustomizationProvider.of(cdk.Stack(app, "Providers"))
+    stacks = {"Providers", "TeamA", "TeamB"}
+    for name in ("TeamA", "TeamB"):
+        models_stack(app, name, provider)
+    assembly = app.synth()
+    for name in ("TeamA", "TeamB"):
+        assert {artifact.id for artifact in assembly.get_stack_by_name(name).dependencies} & stacks == {"Providers"}
+
+
 @pytest.mark.parametrize(
     ("consumer", "what", "theirs"),
     [
