@@ -148,16 +148,23 @@ class HandlerGrants:
         operation that took it, which the stack's status tells; a nested stack's ancestors', when they delete it.
         Their ids would be references through the nesting, which cycle from two levels deep: they are granted by
         name, as CloudFormation names nested stacks (the root's name, a dash, ...). The stack's own events tell
-        when its operation began: a rollback deletes only what was made since."""
-        reads = ["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"]
+        when its operation began: a rollback deletes only what was made since. Its template and resources tell
+        what an update removes: a job's Create under a new logical id does not make again what a removed one holds."""
+        reads = [
+            "cloudformation:DescribeStacks",
+            "cloudformation:DescribeStackEvents",
+            "cloudformation:GetTemplate",
+            "cloudformation:ListStackResources",
+        ]
         if self.any_stack:
             self._allow(
                 "stack status",
                 reads,
                 self.stack.format_arn(service="cloudformation", resource="stack", resource_name="*/*"),
                 reason="The provider stack serves the templates of any stack in its account and Region: the handler "
-                "calls DescribeStacks for a stack's status (it answers the outputs and parameters too) and "
-                "DescribeStackEvents for when its operation began.",
+                "calls DescribeStacks for a stack's status (it answers the outputs and parameters too), "
+                "DescribeStackEvents for when its operation began, GetTemplate and ListStackResources for what an "
+                "update removes.",
             )
             return
         self._allow("stack status", reads, self.stack.stack_id)

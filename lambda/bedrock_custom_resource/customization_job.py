@@ -136,6 +136,7 @@ KIND = lifecycle.ResourceKind(
     candidates=lifecycle.listed_by_name(
         "list_model_customization_jobs", "modelCustomizationJobSummaries", "jobName", _get_job
     ),
+    made_again_at_a_cost=True,
 )
 
 

@@ -79,6 +79,7 @@ KIND = lifecycle.ResourceKind(
         contains=None,
         filters={"isOwned": True},
     ),
+    made_again_at_a_cost=True,
 )
 
 

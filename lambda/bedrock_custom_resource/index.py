@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -44,6 +45,7 @@ def _run(entry: str, event: Mapping[str, Any], context: Any = None) -> dict[str,
         functools.cache(functools.partial(_makes_nothing, event.get("StackId", "")))
     )
     under_way = lifecycle.OPERATION_UNDER_WAY.set(functools.partial(operation_under_way, event.get("StackId", "")))
+    removed = lifecycle.REMOVED_BY_THE_UPDATE.set(functools.partial(removed_by_the_update, event.get("StackId", "")))
     time_left = lifecycle.TIME_LEFT.set(functools.partial(_time_left, context))
     try:
         handler = _handler(event)
@@ -82,6 +84,7 @@ def _run(entry: str, event: Mapping[str, Any], context: Any = None) -> dict[str,
     finally:
         lifecycle.MAKES_NOTHING.reset(makes_nothing)
         lifecycle.OPERATION_UNDER_WAY.reset(under_way)
+        lifecycle.REMOVED_BY_THE_UPDATE.reset(removed)
         lifecycle.TIME_LEFT.reset(time_left)
     if entry == "on_event" and event["RequestType"] == "Delete":
         result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
@@ -356,6 +359,28 @@ def operation_under_way(stack_id: str) -> lifecycle.OperationUnderWay:
             return lifecycle.OperationUnderWay(stack_event["Timestamp"], frozenset(touched))
         touched.add(str(stack_event.get("LogicalResourceId")))
     raise LookupError(f"{stack_id} has no event of {sorted(OPERATION_STARTS)}")
+
+
+# The stack status of an update's roll-forward, in which GetTemplate answers the template it updates to.
+UPDATING = "UPDATE_IN_PROGRESS"
+
+
+def removed_by_the_update(stack_id: str) -> dict[str, str]:
+    """The stack's resources (logical id -> physical id) that the update under way removes: those it holds that the
+    template it updates to no longer has, which CloudFormation deletes (or keeps) in the update's cleanup. During an
+    update's roll-forward GetTemplate answers the template it updates to (aws-cdk's docs/CLOUDFORMATION.md); outside
+    one, nothing is removed before the cleanup. A template that is not JSON (YAML) raises, as an unread one."""
+    if stack_status(stack_id) != UPDATING:
+        return {}
+    client = cloudformation_client()
+    body = client.get_template(StackName=stack_id)["TemplateBody"]
+    kept = set((json.loads(body) if isinstance(body, str) else body).get("Resources") or {})
+    return {
+        summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
+        for page in client.get_paginator("list_stack_resources").paginate(StackName=stack_id)
+        for summary in page["StackResourceSummaries"]
+        if summary["LogicalResourceId"] not in kept
+    }
 
 
 # The stack status in which a rollback updates resources back to their earlier properties.

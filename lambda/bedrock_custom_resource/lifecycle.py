@@ -73,6 +73,12 @@ class OperationUnderWay:
 # The stack operation under way (index sets it for each request); raises when it cannot be read.
 OPERATION_UNDER_WAY: ContextVar[Callable[[], OperationUnderWay]] = ContextVar("operation_under_way")
 
+# The stack's resources (logical id -> physical id) that the update under way removes: none outside an update's
+# roll-forward (index sets it for each request); raises when they cannot be read.
+REMOVED_BY_THE_UPDATE: ContextVar[Callable[[], Mapping[str, str]]] = ContextVar(
+    "removed_by_the_update", default=lambda: {}
+)
+
 # How the physical id of "nothing", which a rollback answers when what it returns to is gone, starts.
 NOTHING_MADE = "nothing-made:"
 
@@ -87,6 +93,10 @@ class QuotaFull(RuntimeError):
 
 class NameTaken(ValueError):
     """The name of a create is held by a resource that cannot be adopted; nothing was created."""
+
+
+class MovedOrRenamed(ValueError):
+    """A Create would make again what a resource that the update under way removes holds; nothing was created."""
 
 
 class ChangeInProgress(RuntimeError):
@@ -286,6 +296,9 @@ class ResourceKind:
     before_creating: Callable[[Any, Mapping[str, Any], Desired], None] = _nothing
     # Raises when a Create request (a logical id new to its stack, not an update's replacement) must not make one.
     before_creating_for_a_new_logical_id: Callable[[Any, Desired], None] = _nothing
+    # Whether a Create with a generated name refuses to make again what a resource the update under way removes holds
+    # (_refuse_making_again_what_the_update_removes): a job would train, import, copy or evaluate again.
+    made_again_at_a_cost: bool = False
     # For a type whose name changes in place: the live resources, under any name, that may have the desired
     # configuration (a create adopts one that has it, rather than make another).
     candidates: Callable[[Any, Desired], Iterable[Mapping[str, Any]]] = lambda _client, _desired: ()
@@ -516,6 +529,7 @@ def create_or_adopt(
             elif gone is not None:
                 kind.before_recreating(*gone, desired)
             if new_logical_id:
+                _refuse_making_again_what_the_update_removes(kind, client, desired)
                 kind.before_creating_for_a_new_logical_id(client, desired)
             kind.before_creating(client, request, desired)
             return {"PhysicalResourceId": _create(kind, client, request, name, desired.fingerprint, replacing)}
@@ -542,6 +556,47 @@ def create_or_adopt(
         f"Give a name, or delete the {kind.noun}s that hold the first {MAX_NAME_ATTEMPTS} names for this logical id: "
         f"they have this configuration but cannot be used (failed or stopped). The logical id: {desired.logical_id}."
     )
+
+
+def _refuse_making_again_what_the_update_removes(kind: ResourceKind, client: Any, desired: Desired) -> None:
+    """A construct moved or renamed (or a models file's key changed) has a new logical id: to CloudFormation, a
+    resource added and one removed, which it creates, then deletes or keeps in the update's cleanup. With generated
+    names the new one would make again (train, import, copy, evaluate: hours, and a bill) what the old one holds.
+    Refused when a resource that the update under way removes holds a usable one of this configuration (but for what
+    it used while running: the new construct's role is new too). A name given is of another configuration (a name is
+    in the fingerprint): one made on purpose. Unread, the create goes on, as it did before this check: a create must
+    not fail for a read that cannot tell."""
+    if not kind.made_again_at_a_cost:
+        return
+    try:
+        removed = REMOVED_BY_THE_UPDATE.get()()
+    except Exception as error:
+        logger.warning(
+            "What this update removes could not be read (%s): a %s moved or renamed is made again", error, kind.noun
+        )
+        return
+    for logical_id, physical_id in removed.items():
+        live = kind.get(client, physical_id) if kind.arn_pattern.fullmatch(physical_id) else None
+        if live is None:
+            continue
+        try:
+            tags = kind.own_tags(client, live)
+        except client.exceptions.ResourceNotFoundException:
+            continue  # deleted since it was read
+        alike = tags.get(FINGERPRINT_TAG) == desired.fingerprint or (
+            desired.what_it_makes is not None and tags.get(WHAT_IT_MAKES_TAG) == desired.what_it_makes
+        )
+        if not alike or kind.unusable(client, live) is not None:
+            continue
+        # The ways out before the logical ids, which may have 255 characters each (a single-function provider keeps
+        # the first 200 characters of a reason).
+        raise MovedOrRenamed(
+            "Nothing was created. If moved or renamed, keep the old logical id (override_logical_id, or a models "
+            f"file's old key); to make it again on purpose, name it ({kind.name_member}). The old logical id: "
+            f"{logical_id}. This update removes it, and its {kind.noun} {physical_id} has this configuration: "
+            f"{desired.logical_id}, a new logical id, would make it again while the update's cleanup deletes or "
+            "keeps the old one."
+        )
 
 
 def _made_from_it(kind: ResourceKind, desired: Desired, tags: Mapping[str, str]) -> bool:

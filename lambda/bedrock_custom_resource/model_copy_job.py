@@ -83,6 +83,7 @@ KIND = lifecycle.ResourceKind(
     candidates=lifecycle.listed_by_name(
         "list_model_copy_jobs", "modelCopyJobSummaries", "targetModelName", find, contains="targetModelNameContains"
     ),
+    made_again_at_a_cost=True,
 )
 
 

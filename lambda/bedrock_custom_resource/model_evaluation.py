@@ -81,6 +81,7 @@ KIND = lifecycle.ResourceKind(
     },
     candidates=lifecycle.listed_by_name("list_evaluation_jobs", "jobSummaries", "jobName", find_job),
     has_made_it=lambda job: job.get("status") == "Completed",
+    made_again_at_a_cost=True,
 )
 
 

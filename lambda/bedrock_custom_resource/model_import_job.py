@@ -103,6 +103,7 @@ KIND = lifecycle.ResourceKind(
     before_creating=IMPORTED_MODEL.refuse_taken_name,
     has_made_it=lambda job: job.get("status") == "Completed",
     candidates=lifecycle.listed_by_name("list_model_import_jobs", "modelImportJobSummaries", "jobName", _import_job),
+    made_again_at_a_cost=True,
 )
 
 

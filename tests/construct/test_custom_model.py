@@ -44,6 +44,9 @@ JOB = "Custom::BedrockModelCustomizationJob"
 HANDLER_ROLE = "BedrockCustomizationProviderHandlerRole"
 DESCRIBE_STACKS = "cloudformation:DescribeStacks"
 DESCRIBE_STACK_EVENTS = "cloudformation:DescribeStackEvents"
+GET_TEMPLATE = "cloudformation:GetTemplate"
+LIST_STACK_RESOURCES = "cloudformation:ListStackResources"
+STACK_READS = [DESCRIBE_STACKS, DESCRIBE_STACK_EVENTS, GET_TEMPLATE, LIST_STACK_RESOURCES]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
@@ -902,7 +905,7 @@ class TestProvider:
         model(leaf, s3.Bucket(leaf, "Data"))
         Template.from_stack(stack)  # deployable: it raises on a dependency cycle
         statements = role_statements(Template.from_stack(leaf), HANDLER_ROLE)
-        (own,) = [s for s in statements if s["Action"] == [DESCRIBE_STACKS, DESCRIBE_STACK_EVENTS]]
+        (own,) = [s for s in statements if s["Action"] == STACK_READS]
         assert own["Resource"] == {"Ref": "AWS::StackId"}  # its own events: when its operation began
         (status,) = [s for s in statements if s["Action"] == DESCRIBE_STACKS]
         stacks_named = [
@@ -920,11 +923,7 @@ class TestProvider:
         """An adopted copy's Delete reads the stack's status too (its model carries the origin)."""
         source = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
         CopiedCustomModel(stack, "Copy", source_model=source)
-        (status,) = [
-            s
-            for s in role_statements(Template.from_stack(stack), HANDLER_ROLE)
-            if s["Action"] == [DESCRIBE_STACKS, DESCRIBE_STACK_EVENTS]
-        ]
+        (status,) = [s for s in role_statements(Template.from_stack(stack), HANDLER_ROLE) if s["Action"] == STACK_READS]
         assert status["Resource"] == {"Ref": "AWS::StackId"}
 
     def test_handler_role_is_least_privilege(self, stack, bucket):
@@ -973,10 +972,12 @@ class TestProvider:
             "iam:PassRole",
             DESCRIBE_STACKS,  # a rollback's Delete leaves what the operation adopted
             DESCRIBE_STACK_EVENTS,  # ... and what was made before the operation began
+            GET_TEMPLATE,  # a Create under a new logical id: what the update removes
+            LIST_STACK_RESOURCES,
             "logs:CreateLogStream",
             "logs:PutLogEvents",
         }
-        (status,) = [s for s in handler_statements if s["Action"] == [DESCRIBE_STACKS, DESCRIBE_STACK_EVENTS]]
+        (status,) = [s for s in handler_statements if s["Action"] == STACK_READS]
         assert status["Resource"] == {"Ref": "AWS::StackId"}  # its own stack only
         # Only the listings, which take no resource scope, are on "*".
         (on_any,) = [s["Action"] for s in handler_statements if s["Resource"] == "*"]

@@ -25,6 +25,14 @@ from .test_example_app import PROVIDER_STACK, cfn_lint
 
 EXAMPLE_TEMPLATE = Path(example_app.EXAMPLES) / "cloudformation" / "fine-tuning-job.yaml"
 
+# The handler's reads of a stack: its status, its events, and its template and resources (what an update removes).
+STACK_READS = [
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:GetTemplate",
+    "cloudformation:ListStackResources",
+]
+
 
 def provider_stack(**settings: Any) -> tuple[CustomizationProviderStack, dict[str, Any]]:
     stack = CustomizationProviderStack(cdk.App(), "Provider", env=ENV, **settings)
@@ -120,7 +128,7 @@ def test_the_handler_may_read_the_status_of_any_stack_of_its_account_and_region(
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::IAM::Policy"
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Action"] == ["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"]
+        if statement["Action"] == STACK_READS
     ]
     # Any stack (its own among them, granted first, as every provider's own stack is).
     assert status["Resource"] == [

@@ -93,6 +93,9 @@ class Recorder:
     on: bool = False
     step: str = ""
     stack_status: str = "CREATE_IN_PROGRESS"
+    # What GetTemplate and ListStackResources answer: the template the operation goes to, and the stack's resources.
+    template: dict[str, Any] = field(default_factory=lambda: {"Resources": {}})
+    stack_resources: list[dict[str, Any]] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -105,20 +108,18 @@ def recorder(bedrock: Any, monkeypatch: pytest.MonkeyPatch) -> Recorder:
     def make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         service = client.meta.service_model.signing_name
         if service == "cloudformation":
-            response: dict[str, Any] = (
-                {
-                    "Stacks": [
-                        {
-                            "StackName": STACK_NAME,
-                            "StackId": STACK_ID,
-                            "StackStatus": recording.stack_status,
-                            "CreationTime": datetime(2000, 1, 1, tzinfo=UTC),
-                        }
-                    ]
-                }
-                if operation_name == "DescribeStacks"
-                else {"StackEvents": []}
-            )
+            stack = {
+                "StackName": STACK_NAME,
+                "StackId": STACK_ID,
+                "StackStatus": recording.stack_status,
+                "CreationTime": datetime(2000, 1, 1, tzinfo=UTC),
+            }
+            response: dict[str, Any] = {
+                "DescribeStacks": {"Stacks": [stack]},
+                "DescribeStackEvents": {"StackEvents": []},
+                "GetTemplate": {"TemplateBody": json.dumps(recording.template)},
+                "ListStackResources": {"StackResourceSummaries": recording.stack_resources},
+            }[operation_name]
         else:
             response = original(client, operation_name, api_params)
         if recording.on:

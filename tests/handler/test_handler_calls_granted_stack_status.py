@@ -4,10 +4,11 @@ rollback's Delete of a create CloudFormation cancelled. The machinery is test_ha
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import contract, index
+from bedrock_custom_resource import contract, index, lifecycle
 from cdk_bedrock_customization import CustomizationProvider
 
 from tests.construct.test_iam_reference import SAMPLE_UUID
@@ -104,3 +105,38 @@ def test_the_rollback_delete_of_a_cancelled_create_in_a_stack_that_had_only_its_
     denied, _, unevaluated = not_granted(provider_only, recorder.calls, bedrock)
     assert not unevaluated, sorted(unevaluated)
     assert not denied, "the rollback's Delete is not granted by the template rolled back to:\n" + "\n".join(denied)
+
+
+@pytest.mark.usefixtures("evaluation_bucket")
+@pytest.mark.parametrize(
+    "moved", ["customization job", "imported Nova model", "open-weight import", "copy", "evaluation"]
+)
+def test_the_reads_of_what_an_update_removes_are_granted(moved: str, bedrock: Any, recorder: Any) -> None:  # noqa: F811
+    """A construct moved to a new logical id: its Create, in the update's roll-forward, reads the template the update
+    goes to (GetTemplate) and the stack's resources (ListStackResources), then the removed resource, which holds the
+    same configuration: refused. Denied, the reads would let the rename train (import, copy, evaluate) again."""
+    case = CASES[moved]
+    made = case.prerequisites(bedrock)
+    synthesized = synthesize(lambda stack: case.declare(stack, made))
+    properties = lifecycle_properties(case, bedrock, synthesized, made)
+    events = CloudFormationEvents(STACK_NAME, case.kind.resource_type)
+    events.stack_id = STACK_ID
+    old, _ = kinds.Stack(bedrock, case.kind, events).create(properties)
+    recorder.template = {"Resources": {"Moved": {"Type": case.kind.resource_type}}}
+    recorder.stack_resources = [
+        {
+            "LogicalResourceId": "Model",
+            "PhysicalResourceId": old,
+            "ResourceType": case.kind.resource_type,
+            "LastUpdatedTimestamp": datetime(2000, 1, 1, tzinfo=UTC),
+            "ResourceStatus": "CREATE_COMPLETE",
+        }
+    ]
+    step = handler_step(recorder, "create under a new logical id", "UPDATE_IN_PROGRESS")
+    with step, pytest.raises(lifecycle.MovedOrRenamed):
+        index.on_event(events.create(properties, "Moved"))
+    operations = [call.operation for call in recorder.calls]
+    assert {"GetTemplate", "ListStackResources"} <= set(operations), operations
+    denied, _, unevaluated = not_granted(synthesized, recorder.calls, bedrock)
+    assert not unevaluated, sorted(unevaluated)
+    assert not denied, "the reads of what an update removes are not granted:\n" + "\n".join(denied)

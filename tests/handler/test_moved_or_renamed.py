@@ -1,0 +1,272 @@
+"""A construct moved or renamed (or a models file's key changed) gets a new logical id: to CloudFormation, a resource
+added and one removed. It creates the new one during the update, then deletes (or keeps) the old one in the cleanup.
+With generated names, the new one would train, import, copy or evaluate again what the old one holds. The handler
+refuses such a Create when a resource that the update under way removes holds a usable one of the same configuration:
+the stack's resources that the template it updates to (GetTemplate, during an update's roll-forward) no longer has.
+
+CloudFormation's reads are answered through botocore's Stubber, which checks each request and answer against
+CloudFormation's service model."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import botocore.session
+import pytest
+from bedrock_custom_resource import index, lifecycle
+from botocore.stub import Stubber
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+
+from . import resource_kinds as kinds
+from .conftest import LONGEST_LOGICAL_ID, REGION, survives_the_cut
+from .resource_kinds import Stack, writes
+
+# The types whose resource is made again at a cost (hours of training, an import, a copy, an evaluation): written
+# out here from what each creates, not read from the handler.
+MADE_AGAIN_AT_A_COST = {
+    "Custom::BedrockModelCustomizationJob",
+    "Custom::BedrockCustomModel",
+    "Custom::BedrockImportedModel",
+    "Custom::BedrockCopiedCustomModel",
+    "Custom::BedrockModelEvaluationJob",
+}
+COSTLY_KINDS = [kind for kind in kinds.KINDS if kind.resource_type in MADE_AGAIN_AT_A_COST]
+SOME_TIME = datetime(2026, 12, 1, tzinfo=UTC)
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack/1b2c3d4e-0000-0000-0000-000000000000"
+
+
+@pytest.fixture(params=kinds.KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"))
+def kind(request: pytest.FixtureRequest) -> kinds.ResourceKind:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=COSTLY_KINDS, ids=lambda kind: kind.resource_type.removeprefix("Custom::Bedrock"))
+def costly_kind(request: pytest.FixtureRequest) -> kinds.ResourceKind:
+    return request.param  # type: ignore[no-any-return]
+
+
+def cloudformation(monkeypatch: pytest.MonkeyPatch, status: str = "UPDATE_IN_PROGRESS") -> Stubber:
+    """The handler's CloudFormation client, stubbed (no answer yet: add them), with the stack in status."""
+    client = botocore.session.get_session().create_client("cloudformation", region_name=REGION)
+    stubbed = Stubber(client)
+    stubbed.activate()
+    monkeypatch.setattr(index, "cloudformation_client", lambda: client)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
+    return stubbed
+
+
+def summary(logical_id: str, physical_id: str | None, resource_type: str, status: str) -> dict[str, Any]:
+    """A resource as ListStackResources answers it (a resource being created may have no physical id yet)."""
+    answered = {
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "LastUpdatedTimestamp": SOME_TIME,
+        "ResourceStatus": status,
+    }
+    return answered | ({"PhysicalResourceId": physical_id} if physical_id else {})
+
+
+def updating_to(
+    stubbed: Stubber, stack: Stack, template_ids: list[str], held: dict[str, str | None], template_text: str = ""
+) -> None:
+    """The update under way goes to a template of these logical ids; the stack holds these resources (logical id ->
+    physical id, None while being created)."""
+    stack_id = stack.events.stack_id
+    body = template_text or json.dumps({"Resources": {lid: {"Type": stack.kind.resource_type} for lid in template_ids}})
+    stubbed.add_response("get_template", {"TemplateBody": body}, {"StackName": stack_id})
+    summaries = [
+        summary(lid, pid, stack.kind.resource_type, "UPDATE_COMPLETE" if pid else "CREATE_IN_PROGRESS")
+        for lid, pid in held.items()
+    ]
+    stubbed.add_response("list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": stack_id})
+
+
+def made(bedrock: BedrockStandIn, kind: kinds.ResourceKind) -> list[dict[str, Any]]:
+    return bedrock.calls_to(kind.create_operation)
+
+
+def test_a_resource_moved_to_a_new_logical_id_is_made_again_only_when_that_costs_nothing(bedrock, kind, monkeypatch):
+    """The old logical id's resource, ready; the update removes it and adds the same configuration under a new one.
+    A job, an import, a copy or an evaluation is refused with nothing made; a deployment or a throughput without a
+    commitment (made again at no cost beyond the overlap) is made, as any resource of a new logical id."""
+    stack = Stack.named(bedrock, kind)
+    properties = kind.properties(bedrock)
+    old_id, _ = stack.create(properties, logical_id=LONGEST_LOGICAL_ID)
+    stubbed = cloudformation(monkeypatch)
+    costly = kind.resource_type in MADE_AGAIN_AT_A_COST
+    # Answered for every kind: with no answer the read fails, and a kind guarded by mistake would create anyway.
+    updating_to(stubbed, stack, ["Moved"], {LONGEST_LOGICAL_ID: old_id, "Moved": None})
+    mark = len(bedrock.calls)
+    if not costly:
+        new_id, _ = stack.create(properties, logical_id="Moved")
+        assert new_id != old_id and len(made(bedrock, kind)) == 2
+        return
+    with pytest.raises(lifecycle.MovedOrRenamed) as refused:
+        stack.create(properties, logical_id="Moved")
+    stubbed.assert_no_pending_responses()
+    assert writes(bedrock, mark) == [] and len(made(bedrock, kind)) == 1
+    message = str(refused.value)
+    assert message.startswith("Nothing was created. If moved or renamed, keep the old logical id (override_logical_id")
+    assert f"The old logical id: {LONGEST_LOGICAL_ID}. " in message and old_id in message and "Moved" in message
+    # The ways out survive a single-function provider's cut, whatever the old logical id: they come before it.
+    for way_out in ("keep the old logical id (override_logical_id, or a models file's old key)", "name it ("):
+        assert survives_the_cut(message, way_out)
+    assert f"name it ({kind.name_member})" in message
+
+
+def test_one_declared_beside_the_first_is_made(bedrock, costly_kind, monkeypatch):
+    """The first stays in the template: a second one of the same configuration is declared on purpose."""
+    stack = Stack.named(bedrock, costly_kind)
+    properties = costly_kind.properties(bedrock)
+    first, _ = stack.create(properties, logical_id="First")
+    stubbed = cloudformation(monkeypatch)
+    updating_to(stubbed, stack, ["First", "Second"], {"First": first, "Second": None})
+    second = index.on_event(stack.events.create(properties, "Second"))["PhysicalResourceId"]
+    stubbed.assert_no_pending_responses()
+    assert second != first and len(made(bedrock, costly_kind)) == 2
+
+
+def test_one_given_a_name_is_made_on_purpose(bedrock, costly_kind, monkeypatch):
+    """A name given makes a new one on purpose, though the update removes one alike."""
+    stack = Stack.named(bedrock, costly_kind)
+    properties = costly_kind.properties(bedrock)
+    old, _ = stack.create(properties, logical_id="Old")
+    stubbed = cloudformation(monkeypatch)
+    updating_to(stubbed, stack, ["Moved"], {"Old": old, "Moved": None})
+    named = index.on_event(stack.events.create(properties | {costly_kind.name_member: "given-v2"}, "Moved"))
+    assert named["PhysicalResourceId"] != old and len(made(bedrock, costly_kind)) == 2
+
+
+@pytest.mark.parametrize("status", ["CREATE_IN_PROGRESS", "IMPORT_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"])
+def test_outside_an_update_nothing_is_removed_and_nothing_is_read(aws_environment, monkeypatch, status):
+    """Only an update's roll-forward removes what its template no longer has (in its cleanup): the Stubber has no
+    answer for a read."""
+    stubbed = cloudformation(monkeypatch, status)
+    assert index.removed_by_the_update(STACK_ID) == {}
+    stubbed.assert_no_pending_responses()
+
+
+def test_a_stack_being_created_makes_its_job(bedrock, monkeypatch):
+    stack = Stack.named(bedrock, kinds.JOB)
+    properties = kinds.JOB.properties(bedrock)
+    old, _ = stack.create(properties, logical_id="Old")
+    stubbed = cloudformation(monkeypatch, "CREATE_IN_PROGRESS")
+    updating_to(stubbed, stack, ["Moved"], {"Old": old, "Moved": None})  # would refuse, were it read
+    assert index.on_event(stack.events.create(properties, "Moved"))["PhysicalResourceId"] != old
+
+
+def test_a_removed_job_that_failed_is_trained_again(bedrock, monkeypatch):
+    """A failed job holds no model: the new logical id's trains."""
+    stack = Stack.named(bedrock, kinds.JOB)
+    properties = kinds.JOB.properties(bedrock)
+    event = stack.events.create(properties, "Old")
+    old = index.on_event(event)["PhysicalResourceId"]
+    bedrock.set_job_status(old, "Failed", failure_message="Training data row 12 is not valid JSON")
+    stubbed = cloudformation(monkeypatch)
+    updating_to(stubbed, stack, ["Moved"], {"Old": old, "Moved": None})
+    new = index.on_event(stack.events.create(properties, "Moved"))["PhysicalResourceId"]
+    stubbed.assert_no_pending_responses()
+    assert new != old and len(made(bedrock, kinds.JOB)) == 2
+
+
+def test_a_removed_job_still_running_is_not_started_twice(bedrock, monkeypatch):
+    stack = Stack.named(bedrock, kinds.JOB)
+    properties = kinds.JOB.properties(bedrock)
+    old = index.on_event(stack.events.create(properties, "Old"))["PhysicalResourceId"]
+    stubbed = cloudformation(monkeypatch)
+    updating_to(stubbed, stack, ["Moved"], {"Old": old, "Moved": None})
+    with pytest.raises(lifecycle.MovedOrRenamed, match=r"The old logical id: Old\. "):
+        index.on_event(stack.events.create(properties, "Moved"))
+    assert len(made(bedrock, kinds.JOB)) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        # The construct's own service role moves with it: a new role, the same training.
+        ({"roleArn": "arn:aws:iam::123456789012:role/my-stack-MovedServiceRole-9Z8Y7X6W5V4U"}, True),
+        ({"hyperParameters": {"epochCount": "3", "batchSize": "1", "learningRate": "0.00001"}}, False),
+        ({"trainingDataConfig": {"s3Uri": "s3://my-data-bucket/train/other.jsonl"}}, False),
+    ],
+)
+def test_a_removed_job_is_alike_but_for_what_it_ran_with(bedrock, monkeypatch, change, refused):
+    """What a job makes does not depend on its role: a job moved with its role is the same training. Another
+    configuration is another model, which the new logical id trains."""
+    stack = Stack.named(bedrock, kinds.JOB)
+    properties = kinds.JOB.properties(bedrock)
+    old, _ = stack.create(properties, logical_id="Old")
+    stubbed = cloudformation(monkeypatch)
+    updating_to(stubbed, stack, ["Moved"], {"Old": old, "Moved": None})
+    moved = index.on_event
+    if refused:
+        with pytest.raises(lifecycle.MovedOrRenamed):
+            moved(stack.events.create(properties | change, "Moved"))
+        assert len(made(bedrock, kinds.JOB)) == 1
+    else:
+        assert moved(stack.events.create(properties | change, "Moved"))["PhysicalResourceId"] != old
+        assert len(made(bedrock, kinds.JOB)) == 2
+
+
+def test_a_removed_resource_of_another_type_is_not_looked_at(bedrock, monkeypatch):
+    """What the update removes that is not a job of this type (a role, a deployment: another ARN) is not read."""
+    stack = Stack.named(bedrock, kinds.JOB)
+    properties = kinds.JOB.properties(bedrock)
+    deployment_arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcd1234efgh"
+    stubbed = cloudformation(monkeypatch)
+    updating_to(stubbed, stack, ["Moved"], {"Role": "my-stack-Role-1A2B3C", "Serving": deployment_arn, "Moved": None})
+    mark = len(bedrock.calls)
+    index.on_event(stack.events.create(properties, "Moved"))
+    assert not [call for call in bedrock.calls[mark:] if deployment_arn in json.dumps(call.params)]
+    assert len(made(bedrock, kinds.JOB)) == 1
+
+
+@pytest.mark.parametrize("refusal", ["AccessDenied", "Throttling"])
+def test_a_create_goes_on_when_what_the_update_removes_cannot_be_read(bedrock, monkeypatch, caplog, refusal):
+    """As before the check: a create does not fail for a read that cannot tell (the rename then trains again)."""
+    stack = Stack.named(bedrock, kinds.JOB)
+    properties = kinds.JOB.properties(bedrock)
+    old, _ = stack.create(properties, logical_id="Old")
+    stubbed = cloudformation(monkeypatch)
+    stubbed.add_client_error("get_template", refusal, "not now")
+    with caplog.at_level(logging.WARNING):
+        new = index.on_event(stack.events.create(properties, "Moved"))["PhysicalResourceId"]
+    assert new != old and refusal in caplog.text and "moved or renamed is made again" in caplog.text
+
+
+# --- the reads -------------------------------------------------------------------------------------------------------
+
+
+def test_what_an_update_removes_is_read_page_by_page(aws_environment, monkeypatch):
+    stack_id = STACK_ID
+    stubbed = cloudformation(monkeypatch)
+    template = {"Resources": {"Kept": {"Type": "AWS::IAM::Role"}, "Added": {"Type": "Custom::X"}}}
+    stubbed.add_response("get_template", {"TemplateBody": json.dumps(template)}, {"StackName": stack_id})
+    first_page = [summary("Kept", "kept-role", "AWS::IAM::Role", "UPDATE_COMPLETE")]
+    first_page.append(summary("Removed1", "arn:1", "Custom::X", "CREATE_COMPLETE"))
+    second_page = [summary("Added", None, "Custom::X", "CREATE_IN_PROGRESS")]
+    second_page.append(summary("Removed2", "arn:2", "Custom::X", "UPDATE_COMPLETE"))
+    stubbed.add_response(
+        "list_stack_resources",
+        {"StackResourceSummaries": first_page, "NextToken": "page-2"},
+        {"StackName": stack_id},
+    )
+    stubbed.add_response(
+        "list_stack_resources",
+        {"StackResourceSummaries": second_page},
+        {"StackName": stack_id, "NextToken": "page-2"},
+    )
+    assert index.removed_by_the_update(stack_id) == {"Removed1": "arn:1", "Removed2": "arn:2"}
+    stubbed.assert_no_pending_responses()
+
+
+def test_a_template_that_is_not_json_is_not_read(aws_environment, monkeypatch):
+    """CloudFormation answers a YAML template as its text: unread, as a read that failed."""
+    stack_id = STACK_ID
+    stubbed = cloudformation(monkeypatch)
+    yaml = "Resources:\n  Moved:\n    Type: Custom::BedrockModelCustomizationJob\n"
+    stubbed.add_response("get_template", {"TemplateBody": yaml}, {"StackName": stack_id})
+    with pytest.raises(ValueError):
+        index.removed_by_the_update(stack_id)
