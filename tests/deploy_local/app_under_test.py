@@ -8,11 +8,18 @@ separate_provider (the models use the provider of another stack, RehearsalProvid
 existing bucket the training data is in, rather than a bucket of the stack: one that outlives the stack),
 failing_after (seconds: a wait condition that nothing signals fails the deployment then, while the jobs run),
 epochs_parameter (the epochCount is a CfnParameter whose default is epochs: a value known only at deploy),
-timeout_hours (an event-driven completion's timeout, other than the default 12 hours)."""
+timeout_hours (an event-driven completion's timeout, other than the default 12 hours),
+model_id (the models' construct id before their number, Model by default: another moves them to new logical ids),
+keep_logical_ids_of (a model_id whose jobs' logical ids the models keep, as a user keeps them with
+override_logical_id once the constructs are renamed)."""
+
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization import Commitment, Completion, CustomizationProvider, CustomModel, ProviderKind, S3Data
+
+from constructs import Construct
 
 app = cdk.App()
 stack = cdk.Stack(app, "RehearsalUnderTest")
@@ -40,10 +47,12 @@ epochs: int | str = int(app.node.try_get_context("epochs") or 1)
 if app.node.try_get_context("epochs_parameter"):
     epochs = cdk.CfnParameter(stack, "Epochs", default=str(epochs)).value_as_string
 committed_units = int(app.node.try_get_context("committed_units") or 0)
+model_id = str(app.node.try_get_context("model_id") or "Model")
+kept_logical_ids_of = app.node.try_get_context("keep_logical_ids_of")
 for index in range(int(app.node.try_get_context("models") or 1)):
     model = CustomModel(
         stack,
-        f"Model{index}",
+        f"{model_id}{index}",
         base_model="amazon.nova-micro-v1:0:128k",
         training_data=S3Data.from_bucket(bucket, f"model{index}/train.jsonl"),
         output_data=S3Data.from_bucket(bucket, f"model{index}/output/"),
@@ -52,6 +61,11 @@ for index in range(int(app.node.try_get_context("models") or 1)):
         removal_policy=removal,
         provider=provider,
     )
+    if kept_logical_ids_of:
+        # The logical id the job had under the old construct id: a stack's logical ids follow the construct path.
+        probe = cdk.Stack(cdk.App(), "Probe")
+        old_job = cdk.CfnResource(Construct(probe, f"{kept_logical_ids_of}{index}"), "Resource", type="Custom::Old")
+        cast(cdk.CfnResource, model.node.default_child).override_logical_id(probe.get_logical_id(old_job))
     cdk.CfnOutput(stack, f"Model{index}Arn", value=model.output_model_arn)
     if committed_units:
         model.add_provisioned_throughput(

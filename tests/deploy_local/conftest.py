@@ -75,6 +75,12 @@ def _variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
         ),
         "polling": (under_test, {"completion": "polling", "removal": "destroy"}),
         "event-driven": (under_test, {"removal": "destroy"}),
+        # The same model moved to a new construct id (a new logical id); then with its job's old logical id kept.
+        "event-driven-renamed": (under_test, {"removal": "destroy", "model_id": "Renamed"}),
+        "event-driven-renamed-kept": (
+            under_test,
+            {"removal": "destroy", "model_id": "Renamed", "keep_logical_ids_of": "Model"},
+        ),
         # The same with a 6-hour timeout: a wait condition cannot be updated, so changing it makes another one.
         "event-driven-6-hours": (under_test, {"removal": "destroy", "timeout_hours": 6}),
         # Retrained, and failing 35 minutes in: after the new job (30 minutes) has completed and been read.

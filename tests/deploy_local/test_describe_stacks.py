@@ -202,3 +202,32 @@ def test_the_local_cloudformation_client_leaves_boto3s_default_session_unmade(mo
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     local_cloudformation_client("us-east-1", lambda: [])
     assert boto3.DEFAULT_SESSION is None
+
+
+def test_get_template_answers_the_template_the_operation_goes_to(tmp_path):
+    """GetTemplate answers the template an update goes to while it rolls forward (the rename test reads it then), and
+    the one it returns to once it rolls back (aws-cdk's docs/CLOUDFORMATION.md), as JSON text that botocore
+    decodes."""
+    first, failing, third = (tmp_path / f"{name}.json" for name in ("first", "failing", "third"))
+    first.write_text(json.dumps(TEMPLATE))
+    never_signalled = {
+        "Handle2": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+        "Wait": {
+            "Type": "AWS::CloudFormation::WaitCondition",
+            "Properties": {"Handle": {"Ref": "Handle2"}, "Timeout": "60", "Count": 1},
+        },
+    }
+    failing.write_text(json.dumps({"Resources": {**TEMPLATE["Resources"], **never_signalled}}))
+    added = {"Resources": {**TEMPLATE["Resources"], "Other": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+    third.write_text(json.dumps(added))
+    with LocalCloud(write=lambda _line: None) as local:
+        client = index.cloudformation_client()
+        assert local.deploy_template(first, STACK).succeeded
+        assert client.get_template(StackName=STACK)["TemplateBody"] == TEMPLATE
+        rolled_back = local.deploy_template(failing, STACK)
+        assert (rolled_back.succeeded, rolled_back.status) == (False, "UPDATE_ROLLBACK_COMPLETE")
+        assert client.get_template(StackName=STACK)["TemplateBody"] == TEMPLATE
+        assert local.deploy_template(third, STACK).succeeded
+        assert client.get_template(StackName=STACK)["TemplateBody"] == added
+        with pytest.raises(ClientError, match="does not exist"):
+            client.get_template(StackName="unknown")

@@ -1,6 +1,7 @@
 """CloudFormation's reads as the handler, the notifier and the status command make them: DescribeStacks,
-DescribeStackEvents (the stack's events and its resources'), ListStackResources (both page by page) and
-DescribeStackResource, answered from a local cloud's stacks and shaped as botocore parses CloudFormation's answers.
+DescribeStackEvents (the stack's events and its resources'), ListStackResources (both page by page),
+DescribeStackResource and GetTemplate, answered from a local cloud's stacks and shaped as botocore parses
+CloudFormation's answers.
 
 A stack is named by its name or its unique stack id; a deleted stack only by its id, as the API reference says of
 StackName ("Deleted stacks: You must specify the unique stack ID"). DescribeStacks answers a deleted stack's id
@@ -10,6 +11,7 @@ of the same name was created again; by its name, a deleted stack does not exist.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -85,7 +87,17 @@ def local_cloudformation_client(region: str, stacks: Callable[[], Iterable[Local
             return _refused(f"Stack [{name}] does not exist")
         return _answer(_page("StackEvents", _stack_events(stack), "EventId", params["body"].get("NextToken")))
 
+    def get_template(params: Mapping[str, Any], **_kwargs: Any) -> Answer:
+        name = params["body"]["StackName"]
+        stack = stack_named(name)
+        if stack is None or not stack.resources.stack_status:
+            return _refused(f"Stack with id {name} does not exist")
+        # As CloudFormation answers it, a JSON text, which botocore decodes (after-call); no transform is played.
+        body = json.dumps(stack.resources.template_reported.body)
+        return _answer({"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]})
+
     client.meta.events.register("before-call.cloudformation.DescribeStacks", describe_stacks)
+    client.meta.events.register("before-call.cloudformation.GetTemplate", get_template)
     client.meta.events.register("before-call.cloudformation.DescribeStackEvents", describe_stack_events)
     client.meta.events.register("before-call.cloudformation.ListStackResources", list_stack_resources)
     client.meta.events.register("before-call.cloudformation.DescribeStackResource", describe_stack_resource)

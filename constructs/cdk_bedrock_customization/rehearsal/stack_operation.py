@@ -99,7 +99,7 @@ class StackOperation:
         previous_template, previous_state = resources.template, dict(resources.state)
         previous_imports, previous_exports = resources.imports, resources.exports() if resources.state else {}
         resources.imports = set()  # what the new template imports, found as it is resolved
-        resources.template = template
+        resources.template = resources.template_reported = template
         resources.deployed_from(assembly_dir)
         outcome = Outcome(operation, True)
         stack_event(self.resources, self.printer, f"{operation}_IN_PROGRESS")
@@ -368,6 +368,7 @@ class Rollback:
         each physical resource that a rollback Update moved away from (after its UpdateReplacePolicy)."""
         stack_event(self.resources, self.printer, "UPDATE_ROLLBACK_IN_PROGRESS", self.outcome.reason)
         self.current, self.update_template = dict(self.resources.state), self.resources.template
+        self.resources.template_reported = self.previous_template
         self.started = [lid for lid in self.outcome.update_started if lid in self.current]
         self._roll_back_started()
 

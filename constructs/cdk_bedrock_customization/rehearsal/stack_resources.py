@@ -82,6 +82,9 @@ class StackResources:
         # Its events and its resources', oldest first, on the simulated clock.
         self.stack_events: list[StackEvent] = []
         self.template = Template({"Resources": {}})
+        # The template GetTemplate answers: the one the operation under way goes to (an update's roll-forward: the
+        # new one; its rollback: the one it returns to; a create's rollback: the one that failed to create).
+        self.template_reported = self.template
         self.assembly_dir = Path(".")
         # Every cloud assembly the stack was deployed from, newest first. An asset's folder is named by its content's
         # hash, so any of them that has it holds that content: a function runs the code it was created or updated

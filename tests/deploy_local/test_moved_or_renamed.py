@@ -1,0 +1,45 @@
+"""A model moved to a new construct id, rehearsed with the real handler: CloudFormation sees a resource added and one
+removed, creates the new logical id's job during the update, and would delete the old one's model in the cleanup
+(DESTROY). The new job would train again what the old one made: its Create is refused, with nothing created, and the
+rollback leaves the stack as it was. Keeping the job's old logical id (override_logical_id), the renamed construct
+deploys with the model it had."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .rehearsal_support import cloud
+
+pytestmark = pytest.mark.slow
+
+
+def job_logical_ids(assembly) -> list[str]:
+    """The logical ids of the template's jobs, as the CDK wrote them."""
+    template = json.loads((assembly / "RehearsalUnderTest.template.json").read_text())
+    return [lid for lid, r in template["Resources"].items() if r["Type"] == "Custom::BedrockModelCustomizationJob"]
+
+
+def test_a_model_moved_to_a_new_construct_id_trains_nothing_again(assemblies):
+    (old_id,) = job_logical_ids(assemblies["event-driven"])
+    (new_id,) = job_logical_ids(assemblies["event-driven-renamed"])
+    assert new_id != old_id and job_logical_ids(assemblies["event-driven-renamed-kept"]) == [old_id]
+    lines: list[str] = []
+    with cloud(lines) as local:
+        (first,) = local.deploy(assemblies["event-driven"]).values()
+        assert first.succeeded, first.reason
+        (model,) = local.bedrock.models()
+
+        (renamed,) = local.deploy(assemblies["event-driven-renamed"]).values()
+        assert (renamed.succeeded, renamed.status) == (False, "UPDATE_ROLLBACK_COMPLETE")
+        assert "If moved or renamed, keep the old logical id (override_logical_id" in renamed.reason
+        assert f"The old logical id: {old_id}. " in renamed.reason and new_id in renamed.reason
+        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 1
+        assert local.bedrock.models() == [model]
+
+        (kept,) = local.deploy(assemblies["event-driven-renamed-kept"]).values()
+        assert kept.succeeded, kept.reason
+        assert kept.outputs["Model0Arn"] == first.outputs["Model0Arn"] == model["modelArn"]
+        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 1
+        assert local.bedrock.models() == [model]
