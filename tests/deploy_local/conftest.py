@@ -132,6 +132,7 @@ def _variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
         "provider-of-another-stack": (under_test, {"models": 3, "removal": "destroy", "separate_provider": True}),
         "single-function": (under_test, SINGLE_FUNCTION),
         "single-function-updated": (under_test, {**SINGLE_FUNCTION, "epochs": 2}),
+        "single-function-moved": (under_test, {**SINGLE_FUNCTION, "model_id": "Renamed"}),
         "committed": (under_test, COMMITTED),
         "committed-more-units": (under_test, {**COMMITTED, "committed_units": 2}),
         "committed-retrained-more-units": (under_test, {**COMMITTED, "committed_units": 2, "epochs": 2}),

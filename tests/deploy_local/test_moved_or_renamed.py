@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
 
 from .rehearsal_support import cloud
 
@@ -43,3 +44,20 @@ def test_a_model_moved_to_a_new_construct_id_trains_nothing_again(assemblies):
         assert kept.outputs["Model0Arn"] == first.outputs["Model0Arn"] == model["modelArn"]
         assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 1
         assert local.bedrock.models() == [model]
+
+
+def test_models_moved_on_the_single_function_provider_train_nothing_again(assemblies):
+    """The same through crhelper, which keeps the first 200 characters of a reason: the way out survives. Polled
+    jobs of a few minutes, within the provider's hour."""
+    lines: list[str] = []
+    with cloud(lines, timings=Timings(job_minutes=5)) as local:
+        (first,) = local.deploy(assemblies["single-function"]).values()
+        assert first.succeeded, first.reason
+        models = local.bedrock.models()
+        assert len(models) == 2
+
+        (moved,) = local.deploy(assemblies["single-function-moved"]).values()
+        assert (moved.succeeded, moved.status) == (False, "UPDATE_ROLLBACK_COMPLETE")
+        assert "If moved or renamed, keep the old logical id (override_logical_id" in moved.reason
+        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 2
+        assert local.bedrock.models() == models
