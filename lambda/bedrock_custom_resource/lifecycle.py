@@ -299,6 +299,10 @@ class ResourceKind:
     # Whether a Create with a generated name refuses to make again what a resource the update under way removes holds
     # (_refuse_making_again_what_the_update_removes): a job would train, import, copy or evaluate again.
     made_again_at_a_cost: bool = False
+    # For such a kind: the members (dotted paths) of a live resource that locate content the desired configuration
+    # identifies otherwise (uploaded weights by their digest): a removed one that differs only in them, and in what it
+    # used while running, made the same thing.
+    located_by: Callable[[Mapping[str, Any], Desired], Mapping[str, Any]] = lambda _live, _desired: {}
     # For a type whose name changes in place: the live resources, under any name, that may have the desired
     # configuration (a create adopts one that has it, rather than make another).
     candidates: Callable[[Any, Desired], Iterable[Mapping[str, Any]]] = lambda _client, _desired: ()
@@ -586,6 +590,9 @@ def _refuse_making_again_what_the_update_removes(kind: ResourceKind, client: Any
         alike = tags.get(FINGERPRINT_TAG) == desired.fingerprint or (
             desired.what_it_makes is not None and tags.get(WHAT_IT_MAKES_TAG) == desired.what_it_makes
         )
+        if not alike and (located := kind.located_by(live, desired)) and desired.what_it_makes is not None:
+            made_with = dict.fromkeys(kind.used_while_running) | dict(located)
+            alike = tags.get(WHAT_IT_MAKES_TAG) == desired.fingerprint_had_it_run_with(made_with)
         if not alike or kind.unusable(client, live) is not None:
             continue
         # The ways out before the logical ids, which may have 255 characters each (a single-function provider keeps

@@ -82,6 +82,15 @@ IMPORTED_MODEL = lifecycle.MadeModel(
 )
 
 
+def _weights_located(live: Mapping[str, Any], desired: lifecycle.Desired) -> dict[str, Any]:
+    """Where a live job read weights that the stack uploads: those are identified by their digest, and their prefix
+    moves with a models file's key renamed."""
+    source = live.get("modelDataSource") or {}
+    if not desired.properties.get("modelDataDigest") or "s3DataSource" not in source:
+        return {}
+    return {"modelDataSource.s3DataSource.s3Uri": source["s3DataSource"]["s3Uri"]}
+
+
 KIND = lifecycle.ResourceKind(
     resource_type=RESOURCE_TYPE,
     noun="model import job",
@@ -104,6 +113,7 @@ KIND = lifecycle.ResourceKind(
     has_made_it=lambda job: job.get("status") == "Completed",
     candidates=lifecycle.listed_by_name("list_model_import_jobs", "modelImportJobSummaries", "jobName", _import_job),
     made_again_at_a_cost=True,
+    located_by=_weights_located,
 )
 
 

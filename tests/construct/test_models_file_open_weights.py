@@ -4,6 +4,7 @@ built into ImportedModel."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -227,3 +228,28 @@ def test_a_key_that_is_the_id_of_local_weights_or_their_bucket_is_refused(tmp_pa
         + f"deployments:\n  {key}:\n    model: {MODEL_ARN}\n",
     )
     assert problems(path) == []
+
+
+def test_a_renamed_key_moves_the_prefix_and_the_role_and_keeps_the_digest_of_the_weights(tmp_path: Path) -> None:
+    """What the handler's refusal to import the same weights again relies on (tests/handler/test_moved_or_renamed.py):
+    a key renamed gives the import a new logical id, a new prefix and a role of its own, and the same digest."""
+    make_model(tmp_path / "weights" / "llama")
+
+    def imported(key: str) -> tuple[str, dict[str, Any]]:
+        text = f"version: 1\nopen_weight_models:\n  {key}:\n    model_data: ./weights/llama\n"
+        path = write(tmp_path, text)
+        stack = cdk.Stack(cdk.App(), "S")
+        ModelsFromFile(stack, "Models", path=path)
+        ((logical_id, resource),) = Template.from_stack(stack).find_resources("Custom::BedrockImportedModel").items()
+        return logical_id, resource["Properties"]
+
+    (old_id, old), (new_id, new) = imported("llama"), imported("llama_v2")
+    assert new_id != old_id
+    assert old["modelDataSource"]["s3DataSource"]["s3Uri"]["Fn::Join"][1][-1] == "/llama/"
+    assert new["modelDataSource"]["s3DataSource"]["s3Uri"]["Fn::Join"][1][-1] == "/llama_v2/"
+    assert old["roleArn"] != new["roleArn"]
+    assert len(old["modelDataDigest"]) == 64 and new["modelDataDigest"] == old["modelDataDigest"]
+    # And the key of its wait condition, which the handler does not count as what it is (contract.NOT_IDENTIFYING).
+    moved = ("modelDataSource", "roleArn", "waitConditionKey")
+    unmoved = {key: value for key, value in old.items() if key not in moved}
+    assert {key: value for key, value in new.items() if key not in moved} == unmoved

@@ -210,6 +210,43 @@ def test_a_removed_job_is_alike_but_for_what_it_ran_with(bedrock, monkeypatch, c
         assert len(made(bedrock, kinds.JOB)) == 2
 
 
+@pytest.mark.parametrize(
+    ("old_digest", "new_digest", "refused"),
+    [
+        ("5f1d0a9c", "5f1d0a9c", True),  # the same folder's content: the same weights
+        ("5f1d0a9c", "77e2b4d0", False),  # the folder changed: other weights
+        ("", "", False),  # weights the stack does not upload: at another prefix, other weights
+    ],
+)
+def test_weights_uploaded_under_a_renamed_key_are_not_imported_again(
+    bedrock, monkeypatch, old_digest, new_digest, refused
+):
+    """A models file uploads an open-weight model's local folder under its key, with the digest of its content:
+    renamed, the key moves the prefix (and the role) with the logical id; the digest stays while the content does."""
+    stack = Stack.named(bedrock, kinds.IMPORT_JOB)
+
+    def weights_at(prefix: str, digest: str, role: str) -> dict[str, Any]:
+        source = {"s3DataSource": {"s3Uri": f"s3://my-weights-bucket/{prefix}/"}}
+        return kinds.IMPORT_JOB.properties(bedrock) | {
+            "modelDataSource": source,
+            "roleArn": f"arn:aws:iam::123456789012:role/my-stack-{role}",
+            **({"modelDataDigest": digest} if digest else {}),
+        }
+
+    old, _ = stack.create(weights_at("Llama", old_digest, "LlamaRole-1A2B3C"), logical_id="Llama")
+    stubbed = cloudformation(monkeypatch)
+    updating_to(stubbed, stack, ["LlamaV2"], {"Llama": old, "LlamaV2": None})
+    moved = stack.events.create(weights_at("LlamaV2", new_digest, "LlamaV2Role-4D5E6F"), "LlamaV2")
+    if refused:
+        with pytest.raises(lifecycle.MovedOrRenamed, match=r"The old logical id: Llama\. "):
+            index.on_event(moved)
+        assert len(made(bedrock, kinds.IMPORT_JOB)) == 1
+    else:
+        assert index.on_event(moved)["PhysicalResourceId"] != old
+        assert len(made(bedrock, kinds.IMPORT_JOB)) == 2
+    stubbed.assert_no_pending_responses()
+
+
 def test_a_removed_resource_of_another_type_is_not_looked_at(bedrock, monkeypatch):
     """What the update removes that is not a job of this type (a role, a deployment: another ARN) is not read."""
     stack = Stack.named(bedrock, kinds.JOB)
