@@ -17,9 +17,12 @@ import pytest
 from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_UPDATE
 from moto import mock_aws
 
+from tests.construct.test_weights import make_model
+
 from .rehearsal_support import APP_UNDER_TEST, COMMITTED, REPO, SINGLE_FUNCTION
 
 SYNTH_APPS = Path(__file__).with_name("synth_apps.py")
+MODELS_FILE_APP = Path(__file__).with_name("models_file_app.py")
 
 
 @pytest.fixture(scope="session")
@@ -138,11 +141,15 @@ def _variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
         "committed-retrained-more-units": (under_test, {**COMMITTED, "committed_units": 2, "epochs": 2}),
         # The create fails two hours in, once the committed throughput is bought: its rollback cannot delete it.
         "committed-failing": (under_test, {**COMMITTED, "failing_after": 7200}),
+        # An open-weight model's local folder, uploaded under its models file key; then the key renamed.
+        "models-file-weights": (str(MODELS_FILE_APP), {}),
+        "models-file-weights-renamed": (str(MODELS_FILE_APP), {"weights_key": "llama_v2"}),
     }
     return variants
 
 
 def _synthesize(root: Path) -> None:
+    make_model(root / "weights" / "llama")  # models_file_app.py's weights
     jobs = [[app, str(root / name), dict(context)] for name, (app, context) in _variants().items()]
     halves = [jobs[::2], jobs[1::2]]
     with ThreadPoolExecutor(max_workers=2) as pool:

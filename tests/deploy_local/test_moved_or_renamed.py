@@ -61,3 +61,21 @@ def test_models_moved_on_the_single_function_provider_train_nothing_again(assemb
         assert "If moved or renamed, keep the old logical id (override_logical_id" in moved.reason
         assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 2
         assert local.bedrock.models() == models
+
+
+def test_weights_under_a_renamed_models_file_key_are_not_imported_again(assemblies):
+    """A models file uploads an open-weight model's local folder under its key: renamed, the upload moves to a new
+    prefix, and the import to a new logical id with a role of its own. The same weights are not imported again."""
+    lines: list[str] = []
+    with cloud(lines) as local:
+        (first,) = local.deploy(assemblies["models-file-weights"]).values()
+        assert first.succeeded, first.reason
+        (job,) = local.bedrock.import_jobs()
+        (model,) = local.bedrock.import_job_models()
+
+        (renamed,) = local.deploy(assemblies["models-file-weights-renamed"]).values()
+        assert (renamed.succeeded, renamed.status) == (False, "UPDATE_ROLLBACK_COMPLETE")
+        assert "If moved or renamed, keep the old logical id (override_logical_id" in renamed.reason
+        assert len(local.bedrock.calls_to("CreateModelImportJob")) == 1
+        assert [j["jobArn"] for j in local.bedrock.import_jobs()] == [job["jobArn"]]
+        assert local.bedrock.import_job_models() == [model]
