@@ -9,6 +9,7 @@ import functools
 import importlib
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from types import ModuleType
@@ -365,21 +366,26 @@ def operation_under_way(stack_id: str) -> lifecycle.OperationUnderWay:
 UPDATING = "UPDATE_IN_PROGRESS"
 
 
+# A logical id is alphanumeric: the template's words of that alphabet hold every logical id it keeps.
+TEMPLATE_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
 def removed_by_the_update(stack_id: str) -> dict[str, str]:
     """The stack's resources (logical id -> physical id) that the update under way removes: those it holds that the
     template it updates to no longer has, which CloudFormation deletes (or keeps) in the update's cleanup. During an
     update's roll-forward GetTemplate answers the template it updates to (aws-cdk's docs/CLOUDFORMATION.md); outside
-    one, nothing is removed before the cleanup. A template that is not JSON (YAML) raises, as an unread one."""
+    one, nothing is removed before the cleanup. Read as words, JSON or YAML alike (GetTemplate answers YAML as its
+    text): a logical id the template still names anywhere, a resource's key or a mention, is taken as kept."""
     if stack_status(stack_id) != UPDATING:
         return {}
     client = cloudformation_client()
     body = client.get_template(StackName=stack_id)["TemplateBody"]
-    kept = set((json.loads(body) if isinstance(body, str) else body).get("Resources") or {})
+    named = set(TEMPLATE_WORD.findall(body if isinstance(body, str) else json.dumps(body)))  # botocore decodes JSON
     return {
         summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
         for page in client.get_paginator("list_stack_resources").paginate(StackName=stack_id)
         for summary in page["StackResourceSummaries"]
-        if summary["LogicalResourceId"] not in kept
+        if summary["LogicalResourceId"] not in named
     }
 
 

@@ -9,9 +9,11 @@ CloudFormation's service model."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -19,6 +21,10 @@ import pytest
 from bedrock_custom_resource import index, lifecycle
 from botocore.stub import Stubber
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from cfnlint.decode import decode_str as cfn_decode_str
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from . import resource_kinds as kinds
 from .conftest import LONGEST_LOGICAL_ID, REGION, survives_the_cut
@@ -35,6 +41,7 @@ MADE_AGAIN_AT_A_COST = {
 }
 COSTLY_KINDS = [kind for kind in kinds.KINDS if kind.resource_type in MADE_AGAIN_AT_A_COST]
 SOME_TIME = datetime(2026, 12, 1, tzinfo=UTC)
+REPOSITORY = Path(__file__).resolve().parents[2]
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack/1b2c3d4e-0000-0000-0000-000000000000"
 
 
@@ -299,11 +306,74 @@ def test_what_an_update_removes_is_read_page_by_page(aws_environment, monkeypatc
     stubbed.assert_no_pending_responses()
 
 
-def test_a_template_that_is_not_json_is_not_read(aws_environment, monkeypatch):
-    """CloudFormation answers a YAML template as its text: unread, as a read that failed."""
-    stack_id = STACK_ID
+def removed_from(template_text: str, held: dict[str, str | None], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """What removed_by_the_update answers for a template (its text, as CloudFormation answers it; botocore decodes
+    JSON) and the resources the stack holds (logical id -> physical id, None while being created)."""
     stubbed = cloudformation(monkeypatch)
-    yaml = "Resources:\n  Moved:\n    Type: Custom::BedrockModelCustomizationJob\n"
-    stubbed.add_response("get_template", {"TemplateBody": yaml}, {"StackName": stack_id})
-    with pytest.raises(ValueError):
-        index.removed_by_the_update(stack_id)
+    stubbed.add_response("get_template", {"TemplateBody": template_text}, {"StackName": STACK_ID})
+    summaries = [
+        summary(lid, pid, "Custom::X", "UPDATE_COMPLETE" if pid else "CREATE_IN_PROGRESS") for lid, pid in held.items()
+    ]
+    stubbed.add_response("list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": STACK_ID})
+    removed = index.removed_by_the_update(STACK_ID)
+    stubbed.assert_no_pending_responses()
+    return removed
+
+
+def test_a_yaml_template_is_read_as_plain_cloudformation_writes_it(aws_environment, monkeypatch):
+    """CloudFormation answers a YAML template as its text: the library's plain template, short forms and all, with its
+    job renamed. What it keeps is read by cfn-lint's decoder, not by the handler's reading."""
+    text = (REPOSITORY / "examples" / "cloudformation" / "fine-tuning-job.yaml").read_text()
+    kept = set(cfn_decode_str(text)[0]["Resources"])
+    assert "SupportAssistant" in kept
+    held: dict[str, str | None] = {lid: f"physical-{lid}" for lid in kept}
+    renamed = text.replace("SupportAssistant", "SupportAssistantV2")  # its outputs' references too, or it is invalid
+    assert set(cfn_decode_str(renamed)[0]["Resources"]) == kept - {"SupportAssistant"} | {"SupportAssistantV2"}
+    assert removed_from(text, held, monkeypatch) == {}
+    held["SupportAssistantV2"] = None
+    assert removed_from(renamed, held, monkeypatch) == {"SupportAssistant": "physical-SupportAssistant"}
+
+
+@pytest.mark.parametrize("as_yaml", [False, True], ids=["json", "yaml"])
+def test_a_logical_id_is_kept_only_by_its_whole_word(aws_environment, monkeypatch, as_yaml):
+    """Model is not kept by Model2 or by OldModel; a mention elsewhere (a description) keeps it: the create then goes
+    on, as it would without the check."""
+    held: dict[str, str | None] = {"Model": "arn:model", "Model2": "arn:model2", "OldModel": "arn:old"}
+    template = {"Resources": {"Model2": {"Type": "Custom::X"}, "OldModel": {"Type": "Custom::X"}}}
+    assert removed_from(rendered(template, as_yaml), held, monkeypatch) == {"Model": "arn:model"}
+    template["Description"] = "Model, renamed OldModel"
+    assert removed_from(rendered(template, as_yaml), held, monkeypatch) == {}
+
+
+def rendered(template: dict[str, Any], as_yaml: bool) -> str:
+    if not as_yaml:
+        return json.dumps(template)
+    text = io.StringIO()
+    YAML().dump(template, text)
+    return text.getvalue()
+
+
+LOGICAL_IDS = st.from_regex(r"Id[A-Za-z0-9]{0,12}", fullmatch=True)  # no word of the template's other text
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    held=st.sets(LOGICAL_IDS, max_size=8),
+    added=st.sets(LOGICAL_IDS, max_size=3),
+    data=st.data(),
+    as_yaml=st.booleans(),
+)
+def test_what_an_update_removes_is_what_it_holds_that_the_template_no_longer_has(
+    aws_environment, held, added, data, as_yaml
+):
+    """In JSON and YAML, whatever the ids (prefixes of each other, too): the kept ones refer to each other."""
+    kept = data.draw(st.sets(st.sampled_from(sorted(held)))) if held else set()
+    in_template = sorted(kept | added)
+    resources = {
+        lid: {"Type": "Custom::X", "DependsOn": in_template[:index_], "Properties": {"Other": {"Ref": in_template[0]}}}
+        for index_, lid in enumerate(in_template)
+    }
+    stack_holds: dict[str, str | None] = {lid: f"arn:{lid}" for lid in held} | {lid: None for lid in added - held}
+    with pytest.MonkeyPatch.context() as patch:
+        removed = removed_from(rendered({"Resources": resources}, as_yaml), stack_holds, patch)
+    assert removed == {lid: f"arn:{lid}" for lid in held - kept - added}
