@@ -207,7 +207,7 @@ def test_the_local_cloudformation_client_leaves_boto3s_default_session_unmade(mo
 def test_get_template_answers_the_template_the_operation_goes_to(tmp_path):
     """GetTemplate answers the template an update goes to while it rolls forward (the rename test reads it then), and
     the one it returns to once it rolls back (aws-cdk's docs/CLOUDFORMATION.md), as JSON text that botocore
-    decodes."""
+    decodes; a YAML template as its text."""
     first, failing, third = (tmp_path / f"{name}.json" for name in ("first", "failing", "third"))
     first.write_text(json.dumps(TEMPLATE))
     never_signalled = {
@@ -229,5 +229,10 @@ def test_get_template_answers_the_template_the_operation_goes_to(tmp_path):
         assert client.get_template(StackName=STACK)["TemplateBody"] == TEMPLATE
         assert local.deploy_template(third, STACK).succeeded
         assert client.get_template(StackName=STACK)["TemplateBody"] == added
+        # A YAML template is answered as its text, which botocore leaves as it is.
+        yaml = tmp_path / "fourth.yaml"
+        yaml.write_text("Resources:\n  Other:\n    Type: AWS::CloudFormation::WaitConditionHandle\n")
+        assert local.deploy_template(yaml, STACK).succeeded
+        assert client.get_template(StackName=STACK)["TemplateBody"] == yaml.read_text()
         with pytest.raises(ClientError, match="does not exist"):
             client.get_template(StackName="unknown")

@@ -7,11 +7,13 @@ deploys with the model it had."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from cdk_bedrock_customization.rehearsal.__main__ import EXAMPLE_TEMPLATE, EXAMPLE_TEMPLATE_PARAMETERS
 from cdk_bedrock_customization.rehearsal.bedrock_world import Timings
 
-from .rehearsal_support import cloud
+from .rehearsal_support import REPO, cloud
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +81,23 @@ def test_weights_under_a_renamed_models_file_key_are_not_imported_again(assembli
         assert len(local.bedrock.calls_to("CreateModelImportJob")) == 1
         assert [j["jobArn"] for j in local.bedrock.import_jobs()] == [job["jobArn"]]
         assert local.bedrock.import_job_models() == [model]
+
+
+def test_a_job_renamed_in_a_plain_yaml_template_trains_nothing_again(assemblies, tmp_path: Path):
+    """Plain CloudFormation in YAML, which GetTemplate answers as its text: the job's logical id renamed (its outputs'
+    references too). A job of 15 minutes, within the single-function provider's hour."""
+    example = (REPO / EXAMPLE_TEMPLATE).read_text()
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(example.replace("SupportAssistant", "SupportAssistantV2"))
+    with cloud([], timings=Timings(job_minutes=15)) as local:
+        (provider,) = local.deploy(assemblies["example"], stacks=["BedrockCustomizationProvider"]).values()
+        assert provider.succeeded, provider.reason
+        first = local.deploy_template(REPO / EXAMPLE_TEMPLATE, "fine-tuning-job", EXAMPLE_TEMPLATE_PARAMETERS)
+        assert first.succeeded, first.reason
+        (model,) = local.bedrock.models()
+
+        moved = local.deploy_template(renamed, "fine-tuning-job", EXAMPLE_TEMPLATE_PARAMETERS)
+        assert (moved.succeeded, moved.status) == (False, "UPDATE_ROLLBACK_COMPLETE")
+        assert "If moved or renamed, keep the old logical id (override_logical_id" in moved.reason
+        assert len(local.bedrock.calls_to("CreateModelCustomizationJob")) == 1
+        assert local.bedrock.models() == [model]

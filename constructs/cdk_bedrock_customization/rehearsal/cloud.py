@@ -182,7 +182,7 @@ def _stacks_in_environments(assembly_dir: Path) -> list[tuple[StackArtifact, str
         # The size is the file's, as the CDK CLI uploads it. The stack's name is the artifact's unless it has another
         # (a Stage's stack: Prod-Models; one given stack_name=).
         stack_name = artifacts[name]["properties"].get("stackName", name)
-        template = Template(json.loads(text), None, len(text))
+        template = Template(json.loads(text), None, len(text), text.decode())
         environment = str(artifacts[name].get("environment", "aws://unknown-account/unknown-region"))
         stacks.append((StackArtifact(stack_name, template, manifests, assembly_dir), environment))
     for artifact in artifacts.values():

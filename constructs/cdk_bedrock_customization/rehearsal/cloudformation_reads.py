@@ -11,7 +11,6 @@ of the same name was created again; by its name, a deleted stack does not exist.
 from __future__ import annotations
 
 import functools
-import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -92,8 +91,9 @@ def local_cloudformation_client(region: str, stacks: Callable[[], Iterable[Local
         stack = stack_named(name)
         if stack is None or not stack.resources.stack_status:
             return _refused(f"Stack with id {name} does not exist")
-        # As CloudFormation answers it, a JSON text, which botocore decodes (after-call); no transform is played.
-        body = json.dumps(stack.resources.template_reported.body)
+        # As CloudFormation answers it, the text deployed, which botocore decodes when it is JSON (after-call); no
+        # transform is played.
+        body = stack.resources.template_reported.text
         return _answer({"TemplateBody": body, "StagesAvailable": ["Original", "Processed"]})
 
     client.meta.events.register("before-call.cloudformation.DescribeStacks", describe_stacks)

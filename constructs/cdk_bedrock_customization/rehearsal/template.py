@@ -39,7 +39,8 @@ def load_template(path: Path | str, parameters: Mapping[str, Any] | None = None)
     if body is None or problems:
         raise TemplateError(f"{path}: " + "; ".join(str(problem) for problem in problems or ["not a template"]))
     # cfn-lint's nodes (dicts and strings that know their line) become plain JSON values.
-    template = Template(json.loads(json.dumps(body)), parameters, size_bytes=Path(path).stat().st_size)
+    text = Path(path).read_text()
+    template = Template(json.loads(json.dumps(body)), parameters, size_bytes=len(text.encode()), text=text)
     missing = [name for name, parameter in template.parameters.items() if "Default" not in parameter]
     missing = [name for name in missing if name not in template.parameter_values]
     if missing:  # CloudFormation refuses the stack operation before it starts
@@ -75,12 +76,18 @@ class Environment:
 
 class Template:
     """A template and the parameter values it is deployed with (given ones; the others take their Default).
-    size_bytes: the size of the template as uploaded (its file); by default, the body as the CDK writes it."""
+    size_bytes: the size of the template as uploaded (its file); by default, the body as the CDK writes it. text: the
+    template as uploaded, which GetTemplate answers (a YAML one as YAML); by default, the body as JSON."""
 
     def __init__(
-        self, body: Mapping[str, Any], parameters: Mapping[str, Any] | None = None, size_bytes: int | None = None
+        self,
+        body: Mapping[str, Any],
+        parameters: Mapping[str, Any] | None = None,
+        size_bytes: int | None = None,
+        text: str | None = None,
     ) -> None:
         self.body = body
+        self.text = json.dumps(body) if text is None else text
         self.size_bytes = len(json.dumps(body, indent=1).encode()) if size_bytes is None else size_bytes
         self.resources: dict[str, dict[str, Any]] = dict(body.get("Resources", {}))
         self.outputs: dict[str, dict[str, Any]] = dict(body.get("Outputs", {}))
