@@ -375,11 +375,12 @@ def removed_by_the_update(stack_id: str) -> dict[str, str]:
     template it updates to no longer has, which CloudFormation deletes (or keeps) in the update's cleanup. During an
     update's roll-forward GetTemplate answers the template it updates to (aws-cdk's docs/CLOUDFORMATION.md); outside
     one, nothing is removed before the cleanup. Read as words, JSON or YAML alike (GetTemplate answers YAML as its
-    text): a logical id the template still names anywhere, a resource's key or a mention, is taken as kept."""
+    text): a logical id the template still names anywhere, a resource's key or a mention, is taken as kept. Its
+    Processed stage: the logical ids that transforms make (Fn::ForEach, SAM) are named there."""
     if stack_status(stack_id) != UPDATING:
         return {}
     client = cloudformation_client()
-    body = client.get_template(StackName=stack_id)["TemplateBody"]
+    body = client.get_template(StackName=stack_id, TemplateStage="Processed")["TemplateBody"]
     named = set(TEMPLATE_WORD.findall(body if isinstance(body, str) else json.dumps(body)))  # botocore decodes JSON
     return {
         summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")

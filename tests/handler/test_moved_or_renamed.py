@@ -42,6 +42,9 @@ MADE_AGAIN_AT_A_COST = {
 COSTLY_KINDS = [kind for kind in kinds.KINDS if kind.resource_type in MADE_AGAIN_AT_A_COST]
 SOME_TIME = datetime(2026, 12, 1, tzinfo=UTC)
 REPOSITORY = Path(__file__).resolve().parents[2]
+# The template after its transforms (Fn::ForEach, SAM), whose logical ids are the stack's: CloudFormation's default
+# stage is Original in older references, Processed in botocore's model; asked for, either way.
+PROCESSED = {"TemplateStage": "Processed"}
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack/1b2c3d4e-0000-0000-0000-000000000000"
 
 
@@ -83,7 +86,7 @@ def updating_to(
     physical id, None while being created)."""
     stack_id = stack.events.stack_id
     body = template_text or json.dumps({"Resources": {lid: {"Type": stack.kind.resource_type} for lid in template_ids}})
-    stubbed.add_response("get_template", {"TemplateBody": body}, {"StackName": stack_id})
+    stubbed.add_response("get_template", {"TemplateBody": body}, PROCESSED | {"StackName": stack_id})
     summaries = [
         summary(lid, pid, stack.kind.resource_type, "UPDATE_COMPLETE" if pid else "CREATE_IN_PROGRESS")
         for lid, pid in held.items()
@@ -287,7 +290,7 @@ def test_what_an_update_removes_is_read_page_by_page(aws_environment, monkeypatc
     stack_id = STACK_ID
     stubbed = cloudformation(monkeypatch)
     template = {"Resources": {"Kept": {"Type": "AWS::IAM::Role"}, "Added": {"Type": "Custom::X"}}}
-    stubbed.add_response("get_template", {"TemplateBody": json.dumps(template)}, {"StackName": stack_id})
+    stubbed.add_response("get_template", {"TemplateBody": json.dumps(template)}, PROCESSED | {"StackName": stack_id})
     first_page = [summary("Kept", "kept-role", "AWS::IAM::Role", "UPDATE_COMPLETE")]
     first_page.append(summary("Removed1", "arn:1", "Custom::X", "CREATE_COMPLETE"))
     second_page = [summary("Added", None, "Custom::X", "CREATE_IN_PROGRESS")]
@@ -310,7 +313,7 @@ def removed_from(template_text: str, held: dict[str, str | None], monkeypatch: p
     """What removed_by_the_update answers for a template (its text, as CloudFormation answers it; botocore decodes
     JSON) and the resources the stack holds (logical id -> physical id, None while being created)."""
     stubbed = cloudformation(monkeypatch)
-    stubbed.add_response("get_template", {"TemplateBody": template_text}, {"StackName": STACK_ID})
+    stubbed.add_response("get_template", {"TemplateBody": template_text}, PROCESSED | {"StackName": STACK_ID})
     summaries = [
         summary(lid, pid, "Custom::X", "UPDATE_COMPLETE" if pid else "CREATE_IN_PROGRESS") for lid, pid in held.items()
     ]
