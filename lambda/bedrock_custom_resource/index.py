@@ -368,6 +368,9 @@ UPDATING = "UPDATE_IN_PROGRESS"
 
 # A logical id is alphanumeric: the template's words of that alphabet hold every logical id it keeps.
 TEMPLATE_WORD = re.compile(r"[A-Za-z0-9]+")
+# A YAML double-quoted key may spell a logical id's characters as escapes (\x41, \u0041, \U00000041): the words of
+# the text with those unescaped count too (only more words: more kept, never fewer).
+TEMPLATE_ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
 
 
 def removed_by_the_update(stack_id: str) -> dict[str, str]:
@@ -381,7 +384,9 @@ def removed_by_the_update(stack_id: str) -> dict[str, str]:
         return {}
     client = cloudformation_client()
     body = client.get_template(StackName=stack_id, TemplateStage="Processed")["TemplateBody"]
-    named = set(TEMPLATE_WORD.findall(body if isinstance(body, str) else json.dumps(body)))  # botocore decodes JSON
+    text = body if isinstance(body, str) else json.dumps(body)  # botocore decodes JSON
+    unescaped = TEMPLATE_ESCAPE.sub(lambda escape: chr(int(next(filter(None, escape.groups())), 16)), text)
+    named = set(TEMPLATE_WORD.findall(text)) | set(TEMPLATE_WORD.findall(unescaped))
     return {
         summary["LogicalResourceId"]: summary.get("PhysicalResourceId", "")
         for page in client.get_paginator("list_stack_resources").paginate(StackName=stack_id)

@@ -42,8 +42,9 @@ MADE_AGAIN_AT_A_COST = {
 COSTLY_KINDS = [kind for kind in kinds.KINDS if kind.resource_type in MADE_AGAIN_AT_A_COST]
 SOME_TIME = datetime(2026, 12, 1, tzinfo=UTC)
 REPOSITORY = Path(__file__).resolve().parents[2]
-# The template after its transforms (Fn::ForEach, SAM), whose logical ids are the stack's: CloudFormation's default
-# stage is Original in older references, Processed in botocore's model; asked for, either way.
+# The template after its transforms (Fn::ForEach, SAM), whose logical ids are the stack's: the default stage is
+# Processed in botocore's model, Original in older SDKs' copies of the reference (amazonka-cloudformation 1.5.0's
+# GetTemplate); asked for, either way.
 PROCESSED = {"TemplateStage": "Processed"}
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/my-stack/1b2c3d4e-0000-0000-0000-000000000000"
 
@@ -346,6 +347,24 @@ def test_a_logical_id_is_kept_only_by_its_whole_word(aws_environment, monkeypatc
     assert removed_from(rendered(template, as_yaml), held, monkeypatch) == {"Model": "arn:model"}
     template["Description"] = "Model, renamed OldModel"
     assert removed_from(rendered(template, as_yaml), held, monkeypatch) == {}
+
+
+# Templates that keep SupportAssistant, its key spelled otherwise. Found by an outside review (h273): a YAML escape
+# was read as removed, refusing a second job declared beside the first.
+SPELLED_OTHERWISE = {
+    "json-unicode-escape": '{"Resources": {"\\u0053upportAssistant": {"Type": "Custom::X"}}}',
+    "yaml-flow": "{Resources: {'SupportAssistant': {Type: Custom::X}}, Outputs: {A: {Value: !Ref SupportAssistant}}}",
+    "yaml-x-escape": 'Resources:\n  "Support\\x41ssistant":\n    Type: Custom::X\n',
+    "yaml-u-escape": 'Resources:\n  "\\u0053upport\\U00000041ssistant":\n    Type: Custom::X\n',
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLED_OTHERWISE))
+def test_a_key_spelled_otherwise_is_kept(aws_environment, monkeypatch, spelling):
+    text = SPELLED_OTHERWISE[spelling]
+    template, problems = cfn_decode_str(text)
+    assert not problems and set(template["Resources"]) == {"SupportAssistant"}  # as cfn-lint reads it
+    assert removed_from(text, {"SupportAssistant": "arn:kept"}, monkeypatch) == {}
 
 
 def rendered(template: dict[str, Any], as_yaml: bool) -> str:
