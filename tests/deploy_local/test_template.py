@@ -45,6 +45,19 @@ def test_yaml_short_forms_are_read_as_their_long_forms() -> None:
     assert resolved["roleArn"] == "arn:role"
 
 
+def test_a_plain_template_is_its_files_bytes_as_uploaded(tmp_path: Path) -> None:
+    """Its size counts the file's bytes, as CloudFormation counts what is uploaded (CRLF line endings too), and
+    GetTemplate answers the text as written, UTF-8. Found by an outside review (h273): read as text, a Windows file
+    was measured smaller than it is."""
+    text = "Description: Modèle affiné\r\nResources:\r\n  Handle:\r\n"
+    text += "    Type: AWS::CloudFormation::WaitConditionHandle\r\n"
+    path = tmp_path / "windows.yaml"
+    path.write_bytes(text.encode("utf-8"))
+    template = load_template(path)
+    assert template.size_bytes == path.stat().st_size == len(text.encode("utf-8"))
+    assert template.text == text
+
+
 def test_given_parameters_override_defaults_and_are_checked() -> None:
     template = load_template(EXAMPLE, {"DataBucketName": "data", "ProviderStackName": "Other"})
     with pytest.raises(TemplateError, match="No export named Other-ServiceToken found"):

@@ -39,8 +39,9 @@ def load_template(path: Path | str, parameters: Mapping[str, Any] | None = None)
     if body is None or problems:
         raise TemplateError(f"{path}: " + "; ".join(str(problem) for problem in problems or ["not a template"]))
     # cfn-lint's nodes (dicts and strings that know their line) become plain JSON values.
-    text = Path(path).read_text()
-    template = Template(json.loads(json.dumps(body)), parameters, size_bytes=len(text.encode()), text=text)
+    # The file's bytes, as uploaded: no newline translation (a CRLF file keeps its size), UTF-8 whatever the locale.
+    raw = Path(path).read_bytes()
+    template = Template(json.loads(json.dumps(body)), parameters, size_bytes=len(raw), text=raw.decode("utf-8-sig"))
     missing = [name for name, parameter in template.parameters.items() if "Default" not in parameter]
     missing = [name for name in missing if name not in template.parameter_values]
     if missing:  # CloudFormation refuses the stack operation before it starts
