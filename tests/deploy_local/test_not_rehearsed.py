@@ -99,3 +99,27 @@ def test_a_wait_condition_signalled_by_signal_resource_is_refused_before_anythin
             f"{STACK}: not rehearsed: Ready (AWS::CloudFormation::WaitCondition): a wait condition without a Handle"
         )
         assert local.stacks[STACK].state == {}
+
+
+def test_a_template_with_a_transform_is_refused_before_anything_is_made(tmp_path):
+    """Fn::ForEach (AWS::LanguageExtensions) and SAM make the template CloudFormation deploys: the rehearsal plays
+    none, and says so rather than read a loop as resources. Found by an outside review (h273): it crashed."""
+    path = tmp_path / "foreach.yaml"
+    path.write_text(
+        "Transform: AWS::LanguageExtensions\n"
+        "Resources:\n"
+        "  Fn::ForEach::Handles:\n"
+        "    - Name\n"
+        "    - [A, B]\n"
+        "    - Handle${Name}:\n"
+        "        Type: AWS::CloudFormation::WaitConditionHandle\n"
+    )
+    with LocalCloud(write=lambda _line: None) as local:
+        outcome = local.deploy_template(path, STACK)
+
+        assert not outcome.succeeded
+        assert outcome.reason == (
+            f"{STACK}: not rehearsed: Transform AWS::LanguageExtensions: the rehearsal plays no transform; "
+            "rehearse what it makes"
+        )
+        assert local.stacks[STACK].state == {}

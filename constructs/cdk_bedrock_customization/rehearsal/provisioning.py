@@ -37,7 +37,10 @@ def not_rehearsed(template: Template) -> str | None:
     of the stack other than the Provider framework's (aws-cdk-lib's AwsCustomResource) would get no response, and
     fail an hour later naming nothing. Those the rehearsal plays itself are not refused. Nor are nested stacks
     played: reported done with nothing in them made, they would hide what their models do; nor wait conditions
-    signalled by SignalResource (a CreationPolicy, no Handle)."""
+    signalled by SignalResource (a CreationPolicy, no Handle); nor transforms (Fn::ForEach, SAM), whose template is
+    not CloudFormation's own until they make it."""
+    if "Transform" in template.body:
+        return f"Transform {template.body['Transform']}: the rehearsal plays no transform; rehearse what it makes"
     for logical_id, resource in template.resources.items():
         resource_type = str(resource.get("Type", ""))
         if resource_type == NESTED_STACK:

@@ -88,14 +88,14 @@ class StackOperation:
         """Create the stack, or update it to template; roll back on failure."""
         resources, stack = self.resources, self.env.stack_name
         operation = "UPDATE" if resources.state else "CREATE"
+        unplayed = not_rehearsed(template)  # first: the limits cannot read a transform's template
+        if unplayed is not None:
+            self.printer.line(f"{operation} not rehearsed {stack}: {unplayed}")
+            return Outcome(operation, False, f"{stack}: not rehearsed: {unplayed}")
         refusal = template_refusal(template, self.env)
         if refusal is not None:
             self.printer.line(f"{operation} refused {stack}: ValidationError: {refusal}")
             return Outcome(operation, False, f"{stack}: ValidationError: {refusal}")
-        unplayed = not_rehearsed(template)
-        if unplayed is not None:
-            self.printer.line(f"{operation} not rehearsed {stack}: {unplayed}")
-            return Outcome(operation, False, f"{stack}: not rehearsed: {unplayed}")
         previous_template, previous_state = resources.template, dict(resources.state)
         previous_imports, previous_exports = resources.imports, resources.exports() if resources.state else {}
         resources.imports = set()  # what the new template imports, found as it is resolved
