@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import contract, lifecycle, model_jobs
+from . import aws, contract, lifecycle, model_jobs
 from .aws import cloudformation_client, error_code
 from .responses import HandlerFailed, bounded_reason, encodable, error_message
 
@@ -48,6 +48,7 @@ def _run(entry: str, event: Mapping[str, Any], context: Any = None) -> dict[str,
     under_way = lifecycle.OPERATION_UNDER_WAY.set(functools.partial(operation_under_way, event.get("StackId", "")))
     removed = lifecycle.REMOVED_BY_THE_UPDATE.set(functools.partial(removed_by_the_update, event.get("StackId", "")))
     time_left = lifecycle.TIME_LEFT.set(functools.partial(_time_left, context))
+    clients = aws.REQUEST_CLIENTS.set({})
     try:
         handler = _handler(event)
         late = _late(handler, entry, event)
@@ -87,6 +88,7 @@ def _run(entry: str, event: Mapping[str, Any], context: Any = None) -> dict[str,
         lifecycle.OPERATION_UNDER_WAY.reset(under_way)
         lifecycle.REMOVED_BY_THE_UPDATE.reset(removed)
         lifecycle.TIME_LEFT.reset(time_left)
+        aws.REQUEST_CLIENTS.reset(clients)
     if entry == "on_event" and event["RequestType"] == "Delete":
         result = {**result, "PhysicalResourceId": event["PhysicalResourceId"]}  # a Delete keeps its id
         if named is not event:  # what was found in place of the made-up id is told to the polls

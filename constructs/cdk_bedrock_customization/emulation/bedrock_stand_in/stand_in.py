@@ -210,10 +210,10 @@ class BedrockStandIn(_ModelJobs):
             return self.instrument(aws.bedrock_client())
 
     def instrument(self, client: Any) -> Any:
-        client.meta.events.register("provide-client-params.bedrock", self._record_call)
-        # Registered first and more specific than moto's "before-send" handler, so it answers first.
-        client.meta.events.register_first("before-send.bedrock", self._before_send)
-        client.meta.events.register("after-call.bedrock", self._after_call)
+        # Once per client (a request's one client may come back: unique ids); before-send first, to answer before moto.
+        client.meta.events.register("provide-client-params.bedrock", self._record_call, unique_id=f"record-{id(self)}")
+        client.meta.events.register_first("before-send.bedrock", self._before_send, unique_id=f"answer-{id(self)}")
+        client.meta.events.register("after-call.bedrock", self._after_call, unique_id=f"after-{id(self)}")
         return client
 
     def _after_call(self, model: Any, **_kwargs: Any) -> None:
