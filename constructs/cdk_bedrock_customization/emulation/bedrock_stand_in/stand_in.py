@@ -197,9 +197,9 @@ class BedrockStandIn(_ModelJobs):
     # clients
 
     def client(self, *, parameter_validation: bool = True, region: str | None = None) -> Any:
-        """A new client exactly as the handler builds it, instrumented. Without parameter_validation,
-        botocore skips its own checks, so that a request reaches the stand-in's validation as it is. With a
-        region, the client is of that Region rather than the environment's (AWS_DEFAULT_REGION)."""
+        """A client exactly as the handler gets it (in a request, the request's), instrumented. Without
+        parameter_validation, a new one, whose botocore skips its own checks, so that a request reaches the stand-in's
+        validation as it is. With a region, a new one of that Region rather than the environment's."""
         if parameter_validation and region is None:
             return self.instrument(aws.bedrock_client())
         options: dict[str, Any] = {"parameter_validation": parameter_validation}
@@ -207,7 +207,7 @@ class BedrockStandIn(_ModelJobs):
             options["region_name"] = region
         with patched() as patch:
             patch.setattr(aws, "RETRY_CONFIG", aws.RETRY_CONFIG.merge(Config(**options)))
-            return self.instrument(aws.bedrock_client())
+            return self.instrument(aws._new_client("bedrock"))  # never a request's client, made otherwise
 
     def instrument(self, client: Any) -> Any:
         # Once per client (a request's one client may come back: unique ids); before-send first, to answer before moto.
