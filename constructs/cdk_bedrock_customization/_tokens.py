@@ -51,8 +51,8 @@ def with_names_resolved(scope: IConstruct, values: Mapping[Any, Any], prop: str)
             written = cdk.Stack.of(scope).resolve(name)
             if not isinstance(written, str):
                 raise ValueError(
-                    f"{prop}: the name {name!r} resolves to {written!r}, not to a string: a name is written out as "
-                    "the API names it, such as 'epochCount' (a value may be a token, not a name)"
+                    f"{prop}: the name {name!r} resolves to {written!r}, not to a string: write the name out, or "
+                    "give a Lazy string (its value may be any token)"
                 )
             name = written
         resolved[name] = value

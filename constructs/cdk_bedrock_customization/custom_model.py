@@ -148,7 +148,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             base_model=base_model_id,
             customization=(customization.customization_type, customization.config),
             role=role_arn,
-            training_data=_training_data(training_data),
+            training_data=_training_data(self, training_data),
             output_data=output_data.uri,
             validation_data=[data.uri for data in validation_data or []],
             hyper_parameters=hyper_parameters,
@@ -292,13 +292,26 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         return role
 
 
-def _training_data(training_data: S3Data | InvocationLogs) -> dict[str, Any]:
+def _training_data(scope: Construct, training_data: S3Data | InvocationLogs) -> dict[str, Any]:
     if isinstance(training_data, S3Data):
         return _requests.s3_data(training_data.uri)
     filters = training_data.request_metadata_filters
     return _requests.invocation_logs(
-        training_data.source.uri, training_data.use_prompt_response, filters.render() if filters else None
+        training_data.source.uri,
+        training_data.use_prompt_response,
+        _metadata_keys_resolved(scope, filters.render()) if filters else None,
     )
+
+
+def _metadata_keys_resolved(scope: Construct, rendered: Mapping[str, Any]) -> dict[str, Any]:
+    """Request metadata filters with each key that is a token resolved, or refused naming the prop (the CDK's own
+    error for a map key that is not a string at synth names neither)."""
+    return {
+        kind: [_metadata_keys_resolved(scope, base) for base in value]
+        if isinstance(value, list)  # andAll, orAll
+        else with_names_resolved(scope, value, "request_metadata_filters")
+        for kind, value in rendered.items()
+    }
 
 
 def _refuse_models_bedrock_would_not_take(

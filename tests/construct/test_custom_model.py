@@ -525,6 +525,32 @@ class TestBadInput:
             sent = sent[member]
         assert sent == expected
 
+    @pytest.mark.parametrize("combined", [False, True], ids=["alone", "in-and_all"])
+    def test_a_metadata_filter_key_that_resolves_to_no_string_is_refused_naming_the_prop(self, stack, bucket, combined):
+        """The CDK's KeyMustResolveToString named neither the prop nor the filter (an outside review's fuzzing)."""
+        key = cdk.CfnParameter(stack, "MetadataKey").value_as_string
+        filters = RequestMetadataFilter.equals(key, "router")
+        if combined:
+            filters = RequestMetadataFilter.and_all(RequestMetadataFilter.not_equals("stage", "dev"), filters)
+        logs = InvocationLogs(source=S3Data.from_uri("s3://logs/invocations/"), request_metadata_filters=filters)
+        why = f"the name {key!r} resolves to {{'Ref': 'MetadataKey'}}, not to a string"
+        with pytest.raises(ValueError, match=rf"^request_metadata_filters: {re.escape(why)}"):
+            model(stack, bucket, customization=Customization.distillation("amazon.nova-pro-v1:0"), training_data=logs)
+        assert stack.node.try_find_child("Model") is None
+
+    def test_a_metadata_filter_key_given_as_a_lazy_string_is_sent_as_it_resolves(self, stack, bucket):
+        @jsii.implements(cdk.IStableStringProducer)
+        class Project:
+            def produce(self, context: Any = None) -> str:
+                return "project"
+
+        filters = RequestMetadataFilter.or_all(RequestMetadataFilter.equals(cdk.Lazy.string(Project()), "router"))
+        logs = InvocationLogs(source=S3Data.from_uri("s3://logs/invocations/"), request_metadata_filters=filters)
+        model(stack, bucket, customization=Customization.distillation("amazon.nova-pro-v1:0"), training_data=logs)
+        (job,) = resources_of_type(Template.from_stack(stack), "Custom::BedrockModelCustomizationJob").values()
+        sent = job["Properties"]["trainingDataConfig"]["invocationLogsConfig"]["requestMetadataFilters"]
+        assert sent == {"orAll": [{"equals": {"project": "router"}}]}
+
     def test_rft_hyperparameters_nested_too_deep_are_refused_naming_them(self, stack, bucket):
         """The kernel resolved them first: a "circular reference" from about 200 levels, a RecursionError beyond (an
         outside review's fuzzing); the handler's contract refuses the same."""
