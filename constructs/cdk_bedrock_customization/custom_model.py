@@ -368,6 +368,9 @@ def _warn_of_what_bedrock_may_refuse(
     _warn_of_undocumented_hyper_parameters(model, request, hyper_parameters)
 
 
+MAX_HYPER_PARAMETER_WARNINGS = 20  # one by one; any more in one warning
+
+
 def _warn_of_undocumented_hyper_parameters(
     model: CustomModel, request: Mapping[str, Any], hyper_parameters: Mapping[str, Any]
 ) -> None:
@@ -379,10 +382,18 @@ def _warn_of_undocumented_hyper_parameters(
         for name, text in (request.get("hyperParameters") or {}).items()
         if not is_unresolved(hyper_parameters.get(name))  # a number token's text reads as a number
     }
-    for name, message in hyper_parameter_warnings(
-        model.foundation_model, request["customizationType"], sent, is_unresolved
-    ):
+    warnings = list(hyper_parameter_warnings(model.foundation_model, request["customizationType"], sent, is_unresolved))
+    for name, message in warnings[:MAX_HYPER_PARAMETER_WARNINGS]:
         where = "hyper_parameters" if name is None else f"hyper_parameters[{_show(name)}]"
         cdk.Annotations.of(model).add_warning_v2(
             HYPER_PARAMETER_WARNING_ID, f"{where}: {message}. Bedrock may refuse the job when the stack deploys."
+        )
+    # Each warning costs a scan of the construct's earlier ones (aws-cdk-lib's Annotations): the rest go into one.
+    rest = warnings[MAX_HYPER_PARAMETER_WARNINGS:]
+    if rest:
+        names = ", ".join(_show(name) for name, _ in rest[:MAX_HYPER_PARAMETER_WARNINGS] if name is not None)
+        cdk.Annotations.of(model).add_warning_v2(
+            HYPER_PARAMETER_WARNING_ID,
+            f"hyper_parameters: {len(rest)} more that the user guide does not document ({names}"
+            f"{', ...' if len(rest) > MAX_HYPER_PARAMETER_WARNINGS else ''}).",
         )

@@ -212,6 +212,24 @@ def test_the_construct_warns_at_synth_naming_the_hyperparameter_and_value(stack,
     assert "Bedrock may refuse the job when the stack deploys" in warning
 
 
+@pytest.mark.parametrize("count", [30, 300])
+def test_many_undocumented_hyperparameters_make_a_bounded_number_of_warnings_that_count_them_all(count):
+    """aws-cdk-lib scans a construct's earlier warnings before each new one: one warning per name made synth time
+    grow with the square of their number (an outside review measured 190 s for 64,000 names)."""
+    stack = cdk.Stack(cdk.App(), "Stack")
+    bucket = cdk.aws_s3.Bucket(stack, "Data")
+    names = [f"undocumented{i:04d}" for i in range(count)]
+    custom_model(stack, bucket, base_model=NOVA, hyper_parameters=dict.fromkeys(names, "1"))
+    warnings = warnings_of(stack)
+    one_each = [w for w in warnings if w.startswith("hyper_parameters[")]
+    (summary,) = [w for w in warnings if not w.startswith("hyper_parameters[")]
+    assert 0 < len(one_each) <= 20
+    assert f"hyper_parameters: {count - len(one_each)} more" in summary
+    named = [name for name in names if f"'{name}'" in " ".join(one_each)]
+    assert named == names[: len(one_each)]
+    assert f"'{names[len(one_each)]}'" in summary
+
+
 def test_the_construct_checks_numbers_as_the_request_sends_them(stack, bucket):
     # str(value), as the README says: 2.0 is sent as "2.0", which is no integer; 0.0001 as "0.0001", Nova's most.
     custom_model(stack, bucket, "Tuned", base_model=NOVA, hyper_parameters={"epochCount": 5, "learningRate": 0.0001})
