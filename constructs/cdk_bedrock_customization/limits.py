@@ -2,7 +2,9 @@
 
 A stack that would pass one fails ``cdk synth`` with what to do, instead of failing its deployment in AWS.
 The resource count is checked before synthesis (aws-cdk-lib's own check at 500 says nothing of what to do);
-the rest on the synthesized template, by a validation plugin of the stack.
+the rest on the synthesized template, by a validation plugin of the stack. The plugin also checks this library's
+resources as the template carries them, as the handler will: a value that was a token when its construct checked it
+(a Lazy, which resolves at synth) or that an escape hatch wrote (add_property_override) is checked there.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from bedrock_custom_resource import contract
 from bedrock_single_function import polling_input
 from bedrock_single_function.polling_input import LONGEST_ARN, MAX_RULE_NAME_CHARACTERS, MAX_TARGET_INPUT_CHARACTERS
 
@@ -181,6 +184,28 @@ def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]
                     f"{MAX_TARGET_INPUT_CHARACTERS:,}",
                     "shorten the input",
                 )
+    elif resource_type in contract.CONTRACTS and not _is_intrinsic(properties):
+        yield from _contract_problems(resource_type, properties)
+
+
+def _contract_problems(resource_type: str, properties: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    request = {name: value for name, value in properties.items() if name != "ServiceToken"}
+    try:
+        contract.create_request(resource_type, request, is_unresolved=_is_intrinsic)
+    except contract.InvalidProperties as error:
+        yield (
+            f"the handler would refuse it at deploy: {error}",
+            "give a value Bedrock takes (here a value resolved at synth, such as a Lazy, or a property override)",
+        )
+
+
+def _is_intrinsic(value: Any) -> bool:
+    """Whether a template value is known only at deploy: a Ref or an Fn:: function."""
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and (next(iter(value)) == "Ref" or next(iter(value)).startswith("Fn::"))
+    )
 
 
 def _name_problem(name: Any, member: str, limit: int) -> Iterator[tuple[str, str]]:

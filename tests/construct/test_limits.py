@@ -40,6 +40,13 @@ TEMPLATE_BYTES = 1_000_000
 ENVIRONMENT_BYTES = 4096
 MAX_TARGET_INPUT = 8192  # botocore's events model, TargetInput (checked below)
 JOB = "Custom::BedrockModelCustomizationJob"
+VALID_JOB = {  # what CreateModelCustomizationJob requires that the handler does not generate
+    "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:handler",
+    "baseModelIdentifier": "amazon.nova-micro-v1:0:128k",
+    "roleArn": "arn:aws:iam::123456789012:role/customization",
+    "trainingDataConfig": {"s3Uri": "s3://training-data/train.jsonl"},
+    "outputDataConfig": {"s3Uri": "s3://training-data/output/"},
+}
 
 
 def _botocore_max(service: str, shape: str) -> int:
@@ -213,11 +220,11 @@ def test_a_template_over_1_mb_is_refused():
 def test_large_properties_of_a_polled_resource_are_refused_only_on_the_single_function_provider():
     """crhelper carries the request in the polling rule's target input (8192 characters)."""
     tags = [{"key": f"tag-{i:03d}", "value": "v" * 200} for i in range(30)]
-    job = {"Type": JOB, "Properties": {"ServiceToken": "arn", "jobTags": tags}}
+    job = {"Type": JOB, "Properties": {**VALID_JOB, "jobTags": tags}}
     assert problems_of(job) == []
     ((_, problem, fix),) = problems_of(job, polled=frozenset({JOB}))
     assert "polling" in problem and "Provider framework" in fix
-    small = {"Type": JOB, "Properties": {"ServiceToken": "arn", "jobTags": tags[:2]}}
+    small = {"Type": JOB, "Properties": {**VALID_JOB, "jobTags": tags[:2]}}
     assert problems_of(small, polled=frozenset({JOB})) == []
 
 

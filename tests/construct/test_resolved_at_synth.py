@@ -1,0 +1,95 @@
+"""A value that is a token when its construct is made, but that the CDK resolves at synth (a Lazy), or that an escape
+hatch writes (add_property_override), is checked on the synthesized template as the handler will check it at deploy:
+a value Bedrock refuses stops the synth, as the same literal given directly does. A value known only at deploy (a
+CfnParameter's) is left to the deploy.
+
+The bounds are botocore's service model's (CreateModelCustomizationJob's jobName, CreateProvisionedModelThroughput's
+modelUnits), read here, not the library's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import botocore.session
+import jsii
+import pytest
+from aws_cdk import aws_s3 as s3
+from cdk_bedrock_customization import CustomModel, ProvisionedThroughput
+
+from .conftest import ENV, custom_model
+
+MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+BEDROCK = botocore.session.get_session().get_service_model("bedrock")
+JOB_NAME_MAX = BEDROCK.operation_model("CreateModelCustomizationJob").input_shape.members["jobName"].metadata["max"]
+MODEL_UNITS_MIN = (
+    BEDROCK.operation_model("CreateProvisionedModelThroughput").input_shape.members["modelUnits"].metadata["min"]
+)
+
+
+def lazy_string(value: str) -> str:
+    @jsii.implements(cdk.IStableStringProducer)
+    class Producer:
+        def produce(self, context: Any = None) -> str:
+            return value
+
+    return cdk.Lazy.string(Producer())
+
+
+def lazy_number(value: int) -> float:
+    @jsii.implements(cdk.IStableNumberProducer)
+    class Producer:
+        def produce(self, context: Any = None) -> int:
+            return value
+
+    return cdk.Lazy.number(Producer())
+
+
+def new_stack() -> tuple[cdk.App, cdk.Stack, s3.IBucket]:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Platform", env=ENV)
+    return app, stack, s3.Bucket.from_bucket_name(stack, "Data", "training-data")
+
+
+def test_a_lazy_job_name_too_long_for_bedrock_stops_the_synth_and_one_at_the_limit_synthesizes():
+    app, stack, bucket = new_stack()
+    custom_model(stack, bucket, job_name=lazy_string("a" * JOB_NAME_MAX))
+    app.synth()
+
+    app, stack, bucket = new_stack()
+    custom_model(stack, bucket, job_name=lazy_string("a" * (JOB_NAME_MAX + 1)))
+    refused = r"ERROR Model\w+: the handler would refuse it at deploy: .*jobName"
+    with pytest.raises(RuntimeError, match=refused) as raised:
+        app.synth()
+    assert "a" * (JOB_NAME_MAX + 1) in str(raised.value)
+    assert str(JOB_NAME_MAX) in str(raised.value)
+
+
+def test_lazy_model_units_below_bedrocks_minimum_stop_the_synth():
+    app, stack, _ = new_stack()
+    model = CustomModel.from_custom_model_arn(stack, "Served", MODEL_ARN)
+    ProvisionedThroughput(stack, "Throughput", model=model, model_units=lazy_number(MODEL_UNITS_MIN - 1))
+    with pytest.raises(RuntimeError, match=r"ERROR Throughput\w+: the handler would refuse it at deploy: .*modelUnits"):
+        app.synth()
+
+    app, stack, _ = new_stack()
+    model = CustomModel.from_custom_model_arn(stack, "Served", MODEL_ARN)
+    ProvisionedThroughput(stack, "Throughput", model=model, model_units=lazy_number(MODEL_UNITS_MIN))
+    app.synth()
+
+
+def test_a_property_override_that_bedrock_would_refuse_stops_the_synth():
+    app, stack, bucket = new_stack()
+    model = custom_model(stack, bucket)
+    model.resource.add_property_override("jobName", "b" * (JOB_NAME_MAX + 1))
+    with pytest.raises(RuntimeError, match=r"ERROR Model\w+: the handler would refuse it at deploy: .*jobName"):
+        app.synth()
+
+
+def test_a_value_known_only_at_deploy_is_left_to_the_deploy():
+    app, stack, bucket = new_stack()
+    custom_model(stack, bucket, job_name=cdk.CfnParameter(stack, "JobName").value_as_string)
+    template = app.synth().get_stack_by_name("Platform").template
+    (job,) = (r for r in template["Resources"].values() if r["Type"] == "Custom::BedrockModelCustomizationJob")
+    assert job["Properties"]["jobName"] == {"Ref": "JobName"}
