@@ -210,6 +210,12 @@ def test_the_example_app_is_created_updated_and_deleted(assemblies, capsys):
             local.bedrock.deployments(), "modelDeploymentName", "BedrockCustomizationExampleServing"
         )
         assert serving_deployment["modelArn"] == copy_job["targetModelArn"]
+        # Neither an import nor a copy is a customization job, nor an open-weight model a custom model: the report
+        # lists them on lines of their own (it left them out, an outside review found).
+        (weights_model,) = local.bedrock.import_job_models()
+        assert f"  import jobs: {weights_job['jobName']} Completed\n" in printed
+        assert f"  imported models: {weights_model['modelName']}\n" in printed
+        assert f"  copy jobs: {copy_job['targetModelName']} Completed\n" in printed
 
         # One more epoch replaces the fine-tuned model's job; the team tag changes in place everywhere.
         evaluation_throughput = example_resource(local, THROUGHPUT, "SupportAssistantEvaluationThroughput")

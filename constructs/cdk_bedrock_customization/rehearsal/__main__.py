@@ -10,12 +10,12 @@ It synthesizes the app, deploys every stack (its file assets published to S3 fir
 prints the outputs, synthesizes it again with the update context and deploys that, deploys the plain
 CloudFormation templates (stack name: the file's name) against the app's exports, then deletes the stacks, the
 templates' first, reporting what each step replaced, updated in place, deleted, retained and stopped, and the
-jobs, evaluation jobs, models, deployments and provisioned throughput Bedrock then holds. A stack whose delete
-fails (a committed provisioned throughput cannot be deleted before its term ends) is deleted again retaining what
-failed, as `aws cloudformation delete-stack --retain-resources` does. The example app's rehearsal deploys the
-example template through its provider stack's exported ServiceToken, and its evaluation jobs score as
-EXAMPLE_EVALUATION_SCORES says (its gate passes) unless --evaluation-score changes a metric of the evaluated models.
-With --status-every, while a step deploys, every MINUTES of simulated time it prints the table that
+jobs (customization, import, copy and evaluation), models, deployments and provisioned throughput Bedrock then
+holds. A stack whose delete fails (a committed provisioned throughput cannot be deleted before its term ends) is
+deleted again retaining what failed, as `aws cloudformation delete-stack --retain-resources` does. The example
+app's rehearsal deploys the example template through its provider stack's exported ServiceToken, and its evaluation
+jobs score as EXAMPLE_EVALUATION_SCORES says (its gate passes) unless --evaluation-score changes a metric of the
+evaluated models. With --status-every, while a step deploys, every MINUTES of simulated time it prints the table that
 `cdk-bedrock-customization status` shows of each stack being deployed, read from the rehearsal's CloudFormation
 and Bedrock.
 """
@@ -388,6 +388,13 @@ def report(step: str, outcomes: Mapping[str, Outcome], cloud: LocalCloud) -> Non
     print(f"  stopped jobs: {', '.join(stopped) or 'none'}")
     models = sorted(model["modelName"] for model in cloud.bedrock.models() + cloud.bedrock.imported_models())
     print(f"  custom models: {', '.join(models) or 'none'}")
+    imports = sorted(cloud.bedrock.import_jobs(), key=lambda job: str(job["jobName"]))
+    print(f"  import jobs: {_jobs(imports)}")
+    copies = sorted(cloud.bedrock.copy_jobs(), key=lambda job: str(job.get("targetModelName", "")))
+    listed_copies = ", ".join(f"{job.get('targetModelName')} {job['status']}" for job in copies)
+    print(f"  copy jobs: {listed_copies or 'none'}")
+    open_weight = sorted(model["modelName"] for model in cloud.bedrock.import_job_models())
+    print(f"  imported models: {', '.join(open_weight) or 'none'}")
     deployments = sorted(d["modelDeploymentName"] for d in cloud.bedrock.deployments())
     print(f"  deployments: {', '.join(deployments) or 'none'}")
     evaluations = sorted(cloud.bedrock.evaluation_jobs(), key=lambda job: str(job["jobName"]))
