@@ -738,7 +738,7 @@ class ModelsFile:
 
     def schema_problems(self) -> list[Problem]:
         """What reading found, what the JSON Schema finds, and stage entries that add incomplete entries."""
-        found = list(self.found_while_reading)
+        found = [*self.found_while_reading, *self._copied_key_problems()]
         # A value reading reported is None in data: the schema's problems at it or under it say it again.
         reported = {tuple(path) for path, _, at_key in found if not at_key}
         for error in _validator().iter_errors(self.data):
@@ -751,6 +751,20 @@ class ModelsFile:
             problem = self.problem(path, message, at_key=at_key)
             problems.setdefault((problem.line, problem.column, problem.message), problem)
         return sorted(problems.values(), key=lambda problem: (problem.line, problem.column))
+
+    def _copied_key_problems(self) -> Iterator[_Found]:
+        """A copy's source_model that is a key of the file, which the schema would only call no ARN."""
+        sections = {key: section for section in SECTIONS for key, _ in self.entries(section)}
+        for key, entry in self.entries("copied_models"):
+            source = entry.get("source_model")
+            if isinstance(source, str) and source in sections:
+                yield (
+                    ["copied_models", key, "source_model"],
+                    f"{_show(source)} is a key of {sections[source]}; a copy's source_model is the ARN of a custom "
+                    "model of another Region (or shared from another account): a file's entries all go into one "
+                    "stack, in one Region, where its models are served by their keys",
+                    False,
+                )
 
     def _added_entry_problems(self) -> Iterator[_Found]:
         """A stage's entry that is not in the file as written adds an entry, which needs the required fields."""

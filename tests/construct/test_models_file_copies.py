@@ -134,9 +134,9 @@ def test_a_copy_synthesizes_the_same_template_as_the_equivalent_python(tmp_path:
         ),
         (
             f"source_model: {SOURCE}",
-            "source_model: support",
-            "10:19: copied_models.support-copy.source_model: 'support' has 7 characters; it must have at least 20\n"
-            "10:19: copied_models.support-copy.source_model: 'support' does not match the pattern of this field",
+            "source_model: other",  # not a key of the file: both of the schema's problems
+            "10:19: copied_models.support-copy.source_model: 'other' has 5 characters; it must have at least 20\n"
+            "10:19: copied_models.support-copy.source_model: 'other' does not match the pattern of this field",
         ),
         (
             f"source_model: {SOURCE}",
@@ -187,6 +187,21 @@ def test_a_bad_value_is_one_line_naming_the_field_and_the_value(
     path = write(tmp_path, COPIES.replace(old, new))
     assert validate(capsys, path) == (1, expected.splitlines())
     assert construct_lines(path) == expected.splitlines()
+
+
+@pytest.mark.parametrize("key", ["support", "copy-on-demand"])
+def test_a_copy_of_a_key_of_the_file_is_told_what_a_source_model_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str
+):
+    """Only a length and a pattern error said so (an outside review): the README says a source_model is always an
+    ARN, never a key of the file, and why."""
+    section = "models" if key == "support" else "deployments"
+    path = write(tmp_path, COPIES.replace(f"source_model: {SOURCE}", f"source_model: {key}"))
+    (code, (line,)) = validate(capsys, path)
+    assert code == 1
+    assert line.startswith(f"10:19: copied_models.support-copy.source_model: '{key}' is a key of {section}; ")
+    assert "the ARN of a custom model of another Region" in line
+    assert construct_lines(path) == [line]
 
 
 def test_a_copy_needs_its_source_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
