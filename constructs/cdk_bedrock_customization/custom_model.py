@@ -394,6 +394,6 @@ def _warn_of_undocumented_hyper_parameters(
         names = ", ".join(_show(name) for name, _ in rest[:MAX_HYPER_PARAMETER_WARNINGS] if name is not None)
         cdk.Annotations.of(model).add_warning_v2(
             HYPER_PARAMETER_WARNING_ID,
-            f"hyper_parameters: {len(rest)} more that the user guide does not document ({names}"
-            f"{', ...' if len(rest) > MAX_HYPER_PARAMETER_WARNINGS else ''}).",
+            f"hyper_parameters: {len(rest)} more warnings like these, of {names}"
+            f"{', ...' if len(rest) > MAX_HYPER_PARAMETER_WARNINGS else ''}.",
         )
