@@ -189,14 +189,21 @@ def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]
 
 
 def _contract_problems(resource_type: str, properties: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    request = {name: value for name, value in properties.items() if name != "ServiceToken"}
+    given = {name: value for name, value in properties.items() if name != "ServiceToken"}
+    sent = contract.as_cloudformation_sends(given)  # the handler's request: every scalar a string
     try:
-        contract.create_request(resource_type, request, is_unresolved=_is_intrinsic)
+        contract.create_request(resource_type, sent, is_unresolved=_known_only_at_deploy)
     except contract.InvalidProperties as error:
         yield (
             f"the handler would refuse it at deploy: {error}",
             "give a value Bedrock takes (here a value resolved at synth, such as a Lazy, or a property override)",
         )
+
+
+def _known_only_at_deploy(value: Any) -> bool:
+    """An intrinsic function, or a string with a dynamic reference ({{resolve:ssm:...}}), which CloudFormation resolves
+    before it sends the value."""
+    return _is_intrinsic(value) or (isinstance(value, str) and "{{resolve:" in value)
 
 
 def _is_intrinsic(value: Any) -> bool:

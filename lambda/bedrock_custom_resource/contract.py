@@ -139,6 +139,19 @@ def _never_unresolved(_value: Any) -> bool:
     return False
 
 
+def as_cloudformation_sends(value: Any) -> Any:
+    """A template's value as CloudFormation passes it to a custom resource: every scalar a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return [as_cloudformation_sends(item) for item in value]
+    if isinstance(value, dict):
+        return {key: as_cloudformation_sends(item) for key, item in value.items()}
+    return value
+
+
 class InvalidProperties(ValueError):
     """Properties that Bedrock would reject; raised before anything is created."""
 

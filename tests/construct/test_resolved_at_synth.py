@@ -1,7 +1,8 @@
 """A value that is a token when its construct is made, but that the CDK resolves at synth (a Lazy), or that an escape
 hatch writes (add_property_override), is checked on the synthesized template as the handler will check it at deploy:
 a value Bedrock refuses stops the synth, as the same literal given directly does. A value known only at deploy (a
-CfnParameter's) is left to the deploy.
+CfnParameter's, a dynamic reference) is left to the deploy, and a number or a boolean is checked as the string
+CloudFormation sends the handler (DESIGN.md, fact 3: every scalar property as a string).
 
 The bounds are botocore's service model's (CreateModelCustomizationJob's jobName, CreateProvisionedModelThroughput's
 modelUnits), read here, not the library's.
@@ -15,6 +16,7 @@ import aws_cdk as cdk
 import botocore.session
 import jsii
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from cdk_bedrock_customization import CustomModel, ProvisionedThroughput
 
@@ -93,3 +95,37 @@ def test_a_value_known_only_at_deploy_is_left_to_the_deploy():
     template = app.synth().get_stack_by_name("Platform").template
     (job,) = (r for r in template["Resources"].values() if r["Type"] == "Custom::BedrockModelCustomizationJob")
     assert job["Properties"]["jobName"] == {"Ref": "JobName"}
+
+
+@pytest.mark.parametrize("prop", ["job_name", "role", "model"])
+def test_a_dynamic_reference_is_left_to_the_deploy(prop):
+    """CloudFormation resolves {{resolve:ssm:...}} before it sends the request (an outside review: synth refused
+    them as literals that match no pattern)."""
+    app, stack, bucket = new_stack()
+    reference = cdk.CfnDynamicReference(cdk.CfnDynamicReferenceService.SSM, f"/platform/{prop}").to_string()
+    if prop == "model":
+        served = CustomModel.from_custom_model_arn(stack, "Served", reference)
+        ProvisionedThroughput(stack, "Throughput", model=served, model_units=1)
+    elif prop == "role":
+        custom_model(stack, bucket, role=iam.Role.from_role_arn(stack, "Role", reference))
+    else:
+        custom_model(stack, bucket, job_name=reference)
+    app.synth()
+
+
+def test_numbers_and_booleans_are_checked_as_the_strings_cloudformation_sends():
+    """A string member written as a number passes, as the handler takes "3"; a number out of bounds is refused all
+    the same."""
+    app, stack, bucket = new_stack()
+    model = custom_model(stack, bucket)
+    model.resource.add_property_override("hyperParameters.epochCount", 3)
+    tags = [{"key": "cost-center", "value": 1234}, {"key": "on-call", "value": True}]
+    model.resource.add_property_override("jobTags", tags)
+    app.synth()
+
+    app, stack, _ = new_stack()
+    served = CustomModel.from_custom_model_arn(stack, "Served", MODEL_ARN)
+    throughput = ProvisionedThroughput(stack, "Throughput", model=served, model_units=1)
+    throughput.resource.add_property_override("modelUnits", MODEL_UNITS_MIN - 1)
+    with pytest.raises(RuntimeError, match=r"ERROR Throughput\w+: the handler would refuse it at deploy: .*modelUnits"):
+        app.synth()

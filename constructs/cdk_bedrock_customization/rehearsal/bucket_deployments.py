@@ -38,10 +38,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import boto3
+from bedrock_custom_resource.contract import as_cloudformation_sends
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
-
-from .custom_resources import as_cloudformation_sends
 
 TYPE = "Custom::CDKBucketDeployment"
 OWNER_TAG = "aws-cdk:cr-owned"

@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bedrock_custom_resource.contract import as_cloudformation_sends
+
 from .clock import VirtualClock
 from .response_endpoint import ResponseEndpoint
 from .stack_resources import ResourceFailed
@@ -125,19 +127,6 @@ class CustomResourceRequests:
 
     def _is_cancelled(self, request_type: str) -> bool:
         return self._cancelled and request_type in CANCELLABLE
-
-
-def as_cloudformation_sends(value: Any) -> Any:
-    """CloudFormation passes every scalar property to a custom resource as a string."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, list):
-        return [as_cloudformation_sends(item) for item in value]
-    if isinstance(value, dict):
-        return {key: as_cloudformation_sends(item) for key, item in value.items()}
-    return value
 
 
 def _service_timeout(logical_id: str, properties: Mapping[str, Any]) -> float:
