@@ -24,11 +24,15 @@ from ._requests import STRING_TOKEN_MARKERS
 # A token within a string, as a group: re.split keeps the tokens between the literal parts.
 STRING_TOKEN = re.compile(r"(\$\{Token\[[^\]]*\]\})")
 _LITERAL_TYPES = (bool, int, dict, list, tuple, type(None))
+# A Parameter Store dynamic reference, which CloudFormation resolves before it sends a custom resource its properties:
+# known only at deploy. Secure ones (ssm-secure, secretsmanager) "are not currently supported in custom resources"
+# (the CloudFormation user guide's dynamic references page): they arrive as written, and are checked as such.
+DYNAMIC_REFERENCE = "{{resolve:ssm:"
 
 
 def is_unresolved(value: Any) -> bool:
     if isinstance(value, str):
-        return any(marker in value for marker in STRING_TOKEN_MARKERS)
+        return DYNAMIC_REFERENCE in value or any(marker in value for marker in STRING_TOKEN_MARKERS)
     if isinstance(value, float):
         # NaN and the infinities are never tokens, and JSON cannot carry them to the kernel (it would crash).
         return math.isfinite(value) and bool(cdk.Token.is_unresolved(value))

@@ -27,6 +27,7 @@ from constructs import Construct
 
 from . import _fn_sub, _iam_sizes
 from ._cycles import cycle_of
+from ._tokens import DYNAMIC_REFERENCE
 
 MAX_RESOURCES = 500
 # CloudFormation takes a template of at most 1 MB from S3 (the CDK uploads every template it deploys).
@@ -184,7 +185,7 @@ def _resource_problems(resource: Mapping[str, Any], polled_types: frozenset[str]
                     f"{MAX_TARGET_INPUT_CHARACTERS:,}",
                     "shorten the input",
                 )
-    elif resource_type in contract.CONTRACTS and not _is_intrinsic(properties):
+    elif resource_type in contract.CONTRACTS and not _is_intrinsic(properties) and not _holds_a_condition(properties):
         yield from _contract_problems(resource_type, properties)
 
 
@@ -201,9 +202,16 @@ def _contract_problems(resource_type: str, properties: Mapping[str, Any]) -> Ite
 
 
 def _known_only_at_deploy(value: Any) -> bool:
-    """An intrinsic function, or a string with a dynamic reference ({{resolve:ssm:...}}), which CloudFormation resolves
-    before it sends the value."""
-    return _is_intrinsic(value) or (isinstance(value, str) and "{{resolve:" in value)
+    """An intrinsic function, or a string with a dynamic reference that CloudFormation resolves before it sends it."""
+    return _is_intrinsic(value) or (isinstance(value, str) and DYNAMIC_REFERENCE in value)
+
+
+def _holds_a_condition(value: Any) -> bool:
+    """Whether an Fn::If is in value: its AWS::NoValue branch removes the member or item it is, so what the handler
+    gets (how many tags, which member of a union) is known only at deploy."""
+    if isinstance(value, dict):
+        return "Fn::If" in value or any(_holds_a_condition(item) for item in value.values())
+    return isinstance(value, list) and any(_holds_a_condition(item) for item in value)
 
 
 def _is_intrinsic(value: Any) -> bool:

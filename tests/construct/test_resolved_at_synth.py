@@ -129,3 +129,44 @@ def test_numbers_and_booleans_are_checked_as_the_strings_cloudformation_sends():
     throughput.resource.add_property_override("modelUnits", MODEL_UNITS_MIN - 1)
     with pytest.raises(RuntimeError, match=r"ERROR Throughput\w+: the handler would refuse it at deploy: .*modelUnits"):
         app.synth()
+
+
+def test_a_dynamic_reference_written_as_a_string_is_left_to_the_deploy():
+    """As a plain string, not the CDK's CfnDynamicReference token, it was refused when the construct was made."""
+    app, stack, bucket = new_stack()
+    custom_model(stack, bucket, job_name="{{resolve:ssm:/platform/job-name}}")
+    app.synth()
+
+
+@pytest.mark.parametrize("service", ["SSM_SECURE", "SECRETS_MANAGER"])
+def test_a_secure_dynamic_reference_which_custom_resources_do_not_get_resolved_stops_the_synth(service):
+    """The CloudFormation user guide (dynamic references): "Dynamic references for secure values, such as ssm-secure
+    and secretsmanager, are not currently supported in custom resources": the handler would get the reference as
+    written, which is no job name."""
+    app, stack, bucket = new_stack()
+    service_of = getattr(cdk.CfnDynamicReferenceService, service)
+    custom_model(stack, bucket, job_name=cdk.CfnDynamicReference(service_of, "platform-job-name").to_string())
+    with pytest.raises(RuntimeError, match=r"ERROR Model\w+: the handler would refuse it at deploy: .*jobName"):
+        app.synth()
+
+
+def test_a_union_chosen_by_a_condition_is_left_to_the_deploy():
+    """Each member of customizationConfig under an Fn::If whose other branch is AWS::NoValue: CloudFormation sends one
+    member, whichever way the condition goes; counted as two, the synth refused it (an outside review)."""
+    app, stack, bucket = new_stack()
+    condition = cdk.CfnCondition(stack, "Distilled", expression=cdk.Fn.condition_equals(cdk.Aws.REGION, "us-east-1"))
+    teacher = {"teacherModelConfig": {"teacherModelIdentifier": "amazon.nova-pro-v1:0"}}
+    grader = {"graderConfig": {"lambdaGrader": {"lambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:g"}}}
+    model = custom_model(stack, bucket)
+    chosen = condition.logical_id
+    model.resource.add_property_override(
+        "customizationType", cdk.Fn.condition_if(chosen, "DISTILLATION", "REINFORCEMENT_FINE_TUNING")
+    )
+    model.resource.add_property_override(
+        "customizationConfig",
+        {
+            "distillationConfig": cdk.Fn.condition_if(chosen, teacher, cdk.Aws.NO_VALUE),
+            "rftConfig": cdk.Fn.condition_if(chosen, cdk.Aws.NO_VALUE, grader),
+        },
+    )
+    app.synth()
