@@ -16,7 +16,7 @@ from bedrock_custom_resource import contract
 from bedrock_custom_resource.lifecycle import FINGERPRINT_TAG, STACK_TAG
 
 from ._nag import acknowledge, wildcard_resources
-from ._tokens import is_unresolved
+from ._tokens import is_unresolved, remembered
 
 TAG_ACTIONS = ("bedrock:ListTagsForResource", "bedrock:TagResource", "bedrock:UntagResource")
 # What CreateCustomModel's caller needs of a model package it imports: Bedrock's API reference names
@@ -55,7 +55,10 @@ def arns_of(stack: cdk.Stack, resource_type: str, managed: contract.Managed | No
 
 
 def _any_of_kind(stack: cdk.Stack, arn_type: str) -> str:
-    return stack.format_arn(service="bedrock", resource=arn_type, resource_name="*")
+    def formatted() -> str:
+        return stack.format_arn(service="bedrock", resource=arn_type, resource_name="*")
+
+    return remembered(stack, ("any of kind", arn_type), formatted)
 
 
 def _managing_actions_by_kind() -> dict[str, list[str]]:

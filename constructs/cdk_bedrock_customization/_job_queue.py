@@ -11,7 +11,7 @@ from bedrock_custom_resource import contract
 from bedrock_custom_resource.lifecycle import DEFAULT_MAX_CONCURRENT_JOBS
 
 import constructs
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 UNWAITED_JOBS_WARNING_ID = "cdk-bedrock-customization:unwaitedJobsBeyondConcurrencyLimit"
 NESTED_JOBS_WARNING_ID = "cdk-bedrock-customization:nestedStacksJobsBeyondConcurrencyLimit"
@@ -122,7 +122,7 @@ class JobQueue:
         """Warn, once per stack, that polled jobs must end within total_timeout: at synth, once the stack's lowest
         total_timeout (of all its providers) and the kinds of its polled jobs are known."""
         if not self._polled:  # once per stack rather than per job: fifty identical warnings would bury the others
-            cdk.Aspects.of(self.anchor).add(_PollingLimitWarning(self))
+            self.anchor.node.add_validation(_PollingLimitWarning(self))
         self._polled.add(resource_type)
 
     def polling_warning(self) -> str:
@@ -148,18 +148,18 @@ class JobQueue:
         return warning + " Completion.event_driven() waits up to 12 hours."
 
 
-@jsii.implements(cdk.IAspect)
+@jsii.implements(constructs.IValidation)
 class _PollingLimitWarning:
-    """The polling warning, added at synth to the queue's anchor, which the aspect visits first."""
+    """The polling warning, added at synth to the queue's anchor. A validation rather than an aspect: the kernel
+    calls it once, where it would call an aspect back for every construct under the anchor."""
 
     def __init__(self, queue: JobQueue) -> None:
         self._queue = queue
-        self._warned = False
 
-    def visit(self, node: IConstruct) -> None:
-        if not self._warned:
-            self._warned = True
-            cdk.Annotations.of(self._queue.anchor).add_warning_v2(POLLING_WARNING_ID, self._queue.polling_warning())
+    def validate(self) -> list[str]:
+        # An app synthesized again validates again: aws-cdk-lib keeps one of identical warnings.
+        cdk.Annotations.of(self._queue.anchor).add_warning_v2(POLLING_WARNING_ID, self._queue.polling_warning())
+        return []
 
 
 _QUEUES: weakref.WeakKeyDictionary[cdk.Stack, JobQueue] = weakref.WeakKeyDictionary()

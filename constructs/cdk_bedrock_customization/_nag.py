@@ -13,7 +13,7 @@ import aws_cdk as cdk
 
 from constructs import IConstruct
 
-from ._tokens import STRING_TOKEN
+from ._tokens import STRING_TOKEN, stack_of
 
 PACK = "AwsSolutions"
 
@@ -58,7 +58,7 @@ def wildcard_resources(scope: IConstruct, arns: list[str]) -> list[str]:
     Each token is resolved once per stack, in one call for those not seen yet: each call into the jsii kernel
     costs a round trip, and a stack's models share their buckets and pseudo parameters.
     """
-    stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
+    stack = stack_of(scope)
     flattened = _FLATTENED.setdefault(stack, {})
     unseen = sorted({token for arn in arns for token in STRING_TOKEN.findall(arn)} - flattened.keys())
     if unseen:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import functools
 import re
 
-import aws_cdk as cdk
 from botocore.loaders import Loader
 
 from constructs import Construct
 
-from ._tokens import is_unresolved
+from ._tokens import attribute, is_unresolved, stack_of
 
 
 def region_of(arn: str) -> str:
@@ -23,17 +22,22 @@ def region_of(arn: str) -> str:
     return "" if is_unresolved(region) else region
 
 
+def stack_region(construct: Construct) -> str:
+    """The Region of construct's stack (a token when the stack's environment does not give it), read once."""
+    return str(attribute(stack_of(construct), "region"))
+
+
 def another_region(scope: Construct, arn: str, source: object = None) -> str | None:
     """The Region of arn when it is not the Region of scope's stack (None: the same, or unknown at synth). source: what
     gave arn; a construct's ARN that is a token (a model of another stack) is of its stack's Region, when known."""
     region = region_of(arn)
     if not region and isinstance(source, Construct) and is_unresolved(arn):
-        region = cdk.Stack.of(source).region
+        region = stack_region(source)
         region = "" if is_unresolved(region) else region
     if not region:  # a model id: no jsii round trip to read the stack's Region
         return None
-    stack_region = cdk.Stack.of(scope).region
-    return None if is_unresolved(stack_region) or region == stack_region else region
+    home = stack_region(scope)
+    return None if is_unresolved(home) or region == home else region
 
 
 @functools.cache
@@ -50,17 +54,17 @@ def another_partition_problem(scope: Construct, arn: str, what: str, source: obj
     source: what gave arn; a construct's ARN that is a token is of its stack's Region's partition, when known."""
     partition = arn.split(":")[1] if arn.startswith("arn:") and arn.count(":") >= 5 else ""
     if is_unresolved(arn) and isinstance(source, Construct):
-        source_region = cdk.Stack.of(source).region
+        source_region = stack_region(source)
         partition = "" if is_unresolved(source_region) else partition_of(source_region) or ""
     if not partition or is_unresolved(partition):
         return None
-    stack_region = cdk.Stack.of(scope).region
-    expected = None if is_unresolved(stack_region) else partition_of(stack_region)
+    home = stack_region(scope)
+    expected = None if is_unresolved(home) else partition_of(home)
     if expected is None or partition == expected:
         return None
     named = repr(source.node.path if isinstance(source, Construct) and is_unresolved(arn) else arn)
     return (
-        f"{named} is {what} of partition {partition}, and this stack deploys to {stack_region}, of partition "
+        f"{named} is {what} of partition {partition}, and this stack deploys to {home}, of partition "
         f"{expected}, which shares nothing with it"
     )
 
@@ -75,7 +79,7 @@ def another_region_problem(scope: Construct, arn: str, what: str, remedy: str, s
     if region is None:
         return None
     named = repr(source.node.path if isinstance(source, Construct) and is_unresolved(arn) else arn)
-    return f"{named} is {what} of {region}, and this stack deploys to {cdk.Stack.of(scope).region}: {remedy}"
+    return f"{named} is {what} of {region}, and this stack deploys to {stack_region(scope)}: {remedy}"
 
 
 def refuse_another_region(

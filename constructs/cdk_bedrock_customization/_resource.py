@@ -20,7 +20,7 @@ from constructs import Construct, IConstruct, IDependable
 
 from ._regions import refuse_another_partition, refuse_another_region
 from ._requests import tag_list
-from ._tokens import attribute, is_unresolved
+from ._tokens import attribute, is_unresolved, made_in, stack_of
 
 if TYPE_CHECKING:
     from .provider import CustomizationProvider, StackUse
@@ -255,6 +255,7 @@ def refusal_leaves_nothing(init: Init) -> Init:
     def making(self: Construct, scope: Construct, construct_id: str, *args: Any, **kwargs: Any) -> None:
         singletons: list[tuple[cdk.Stack, str]] = []
         _MAKING.append(singletons)
+        made_in(self, scope)
         try:
             init(self, scope, construct_id, *args, **kwargs)
         except BaseException:
@@ -289,8 +290,7 @@ def one_per_stack(cls: Callable[..., C], scope: Construct, construct_id: str, se
     none. Settings given when it exists already are refused, naming them: they would be silently ignored. The
     settings it was made with may be given again (two parts of an app may both ask for them)."""
     settings = {name: value for name, value in settings.items() if value is not None}  # None: the default
-    # A model's scope is usually the stack itself: no round trip to find it.
-    stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
+    stack = stack_of(scope)
     # What the stack's tree held at construct_id when last looked at, kept on the stack's Python object: each
     # model looks its provider up, and a lookup in the tree is a jsii round trip. A child is never replaced.
     found: dict[str, IConstruct] = stack.__dict__.setdefault(_FOUND_CHILDREN, {})

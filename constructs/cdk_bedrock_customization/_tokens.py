@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar, cast
 
 import aws_cdk as cdk
 from bedrock_custom_resource import contract
@@ -85,13 +85,39 @@ def refuse_what_json_cannot_hold(value: Any, path: str = "", depth: int = 0) -> 
         )
 
 
-_ATTRIBUTES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_REMEMBERED: weakref.WeakKeyDictionary[Any, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
+T = TypeVar("T")
+
+
+def remembered(owner: Any, key: Hashable, compute: Callable[[], T]) -> T:
+    """compute(), called once per owner and key: for what is read through the jsii kernel (a round trip each, which
+    every model of a stack would pay) and never changes."""
+    cached = _REMEMBERED.setdefault(owner, {})
+    if key not in cached:
+        cached[key] = compute()
+    return cast(T, cached[key])
 
 
 def attribute(owner: Any, name: str) -> Any:
-    """owner.name, read through the jsii kernel once per owner: a stack's models share buckets and roles,
-    and each read is a round trip (their attributes are tokens that never change)."""
-    cached = _ATTRIBUTES.setdefault(owner, {})
-    if name not in cached:
-        cached[name] = getattr(owner, name)
-    return cached[name]
+    """owner.name, read once per owner: a stack's models share buckets and roles, whose attributes are tokens."""
+    return remembered(owner, name, lambda: getattr(owner, name))
+
+
+_STACKS: weakref.WeakKeyDictionary[IConstruct, cdk.Stack] = weakref.WeakKeyDictionary()
+
+
+def stack_of(construct: IConstruct) -> cdk.Stack:
+    """construct's stack, looked up through the jsii kernel once per construct (a construct never moves), and not at
+    all for a stack or a construct whose scope was one (made_in)."""
+    if isinstance(construct, cdk.Stack):
+        return construct
+    stack = _STACKS.get(construct)
+    if stack is None:
+        stack = _STACKS[construct] = cdk.Stack.of(construct)
+    return stack
+
+
+def made_in(construct: IConstruct, scope: IConstruct) -> None:
+    """Remember that construct was made in scope: when scope is a stack, it is construct's (stack_of)."""
+    if isinstance(scope, cdk.Stack):
+        _STACKS[construct] = scope

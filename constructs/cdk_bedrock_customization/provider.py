@@ -4,7 +4,6 @@ single function on crhelper (see _provider_kinds), with the handler's grants (_h
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +34,7 @@ from ._provider_kinds import (
     RunnerSettings,
 )
 from ._resource import PolicyTellingResource, one_per_stack, refusal_leaves_nothing, replace_policy_member
-from ._tokens import is_unresolved
+from ._tokens import is_unresolved, stack_of
 from .limits import check_limits, count_nested_templates
 
 __all__ = [
@@ -126,7 +125,6 @@ class CustomizationProvider(Construct):
         self._uses: dict[cdk.Stack, StackUse] = {}
         # The roles the handler may pass (allow_passing_roles); None: its stacks' own roles, and the roles given.
         self.passable_roles: str | None = None
-        self._use_of: weakref.WeakKeyDictionary[Construct, StackUse] = weakref.WeakKeyDictionary()
         handler_logs = logs.LogGroup(self, "HandlerLogs", retention=retention, removal_policy=cdk.RemovalPolicy.DESTROY)
         handler_logs.grant_write(self.handler_role)
         # A Delete that runs after the policy became a template's that declares nothing of this library (a stack that
@@ -221,14 +219,11 @@ class CustomizationProvider(Construct):
 
     def use(self, scope: Construct) -> StackUse:
         """What this provider does for scope's stack: its grants and its job order."""
-        use = self._use_of.get(scope)
-        if use is None:  # cdk.Stack.of costs a jsii round trip: once per scope
-            stack = scope if isinstance(scope, cdk.Stack) else cdk.Stack.of(scope)
-            use = self._uses.get(stack)
-            if use is None:
-                _refuse_another_environment(self, stack)
-                use = self._uses.setdefault(stack, StackUse(self, stack))
-            self._use_of[scope] = use
+        stack = stack_of(scope)
+        use = self._uses.get(stack)
+        if use is None:
+            _refuse_another_environment(self, stack)
+            use = self._uses[stack] = StackUse(self, stack)
         return use
 
     def allow_passing_roles(self, role_arns: str) -> None:

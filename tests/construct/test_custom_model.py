@@ -1218,6 +1218,13 @@ class TestProvider:
         model(stack, bucket, completion=Completion.polling())
         assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
 
+    def test_an_app_synthesized_again_warns_once(self, stack, bucket):
+        """assertions synthesize the app each time (force): the warning, added at synth, is not added again."""
+        model(stack, bucket, completion=Completion.polling())
+        Template.from_stack(stack)
+        (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
+        assert warning.id == f"/{stack.node.path}/BedrockCustomizationProvider"
+
     def test_no_warning_without_a_model(self, stack):
         CustomizationProvider.of(stack)
         assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
