@@ -17,6 +17,8 @@
 6. Pattern checks of the contract: for each pattern of the Bedrock service model, the slowest of adversarial
    strings as long as its members' maximum length (the contract checks lengths first), matched by a fresh,
    cold matcher (median of runs); the figure is the slowest pattern's.
+7. For information: the calls from Python into the jsii kernel (each a round trip to Node) that each additional
+   model costs, for the baseline, the polled models with a shared role and the default path.
 
 Run with ``make bench`` (or ``.venv/bin/python bench/bench.py [--runs N]``). It exits 0 when a
 target is missed (it reports it) and non-zero on errors.
@@ -375,6 +377,33 @@ def resources_per_model(
     return counts, (counts[2] - counts[0]) / (models - 1)
 
 
+def kernel_calls(build: StackBuilder) -> int:
+    """The messages Python sends the jsii kernel (each a round trip to its Node process) to build and synthesize the
+    stack, counted at jsii's process provider: its internals, not an API (jsii is pinned in constraints.txt)."""
+    from jsii._kernel.providers import process
+
+    send = process._NodeProcess.send
+    calls = 0
+
+    def counting(self: Any, request: Any, response_type: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return send(self, request, response_type)
+
+    process._NodeProcess.send = counting  # type: ignore[method-assign]
+    try:
+        synth(build)
+    finally:
+        process._NodeProcess.send = send  # type: ignore[method-assign]
+    return calls
+
+
+def kernel_calls_per_model(variant: Callable[..., cdk.Stack], models: int) -> float:
+    """(calls with ``models`` models - calls with 1) / (models - 1): what each additional model costs."""
+    one, many = (kernel_calls(partial(variant, models=n)) for n in (1, models))
+    return (many - one) / (models - 1)
+
+
 def _run_seconds(code: str) -> float:
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONSTARTUP")}
     start = time.perf_counter()
@@ -551,6 +580,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     dataset = time_dataset_validation(args.dataset_runs)
     dataset_passed = dataset.seconds < DATASET_SECONDS_TARGET
     memory_passed = dataset.memory_ratio <= DATASET_MEMORY_RATIO_TARGET
+    calls_per_model = {
+        "baseline": kernel_calls_per_model(lambda app, models: baseline_stack(app, resources=models), models),
+        "shared_role": kernel_calls_per_model(partial(model_stack, shared_role=True), models),
+        "default": kernel_calls_per_model(partial(model_stack, shared_role=False, event_driven=True), models),
+    }
     pattern_ms, slowest_pattern, pattern_count = time_pattern_checks()
     pattern_passed = pattern_ms <= PATTERN_MS_TARGET
 
@@ -594,6 +628,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         (f"synth, {models} polled CustomModels, shared role", f"{synths.shared_role:.3f} s", ""),
         ("  ratio to baseline", f"{synth_ratio:.2f}x", f"<= {SYNTH_TARGET}x {_verdict(synth_ratio <= SYNTH_TARGET)}"),
+        (
+            "jsii kernel calls per additional model: baseline/polled shared role/default",
+            "/".join(f"{calls:.1f}" for calls in calls_per_model.values()),
+            "(info: each a round trip to Node)",
+        ),
         (f"synth, {models} polled CustomModels, own roles", f"{synths.own_roles:.3f} s", ""),
         ("  ratio to baseline", f"{own_ratio:.2f}x", "(info)"),
         (
@@ -666,6 +705,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{_verdict(default_resources_passed)}"
     )
     print(f"synth_ratio={synth_ratio:.2f} target<={SYNTH_TARGET} {_verdict(synth_ratio <= SYNTH_TARGET)}")
+    for name, calls in calls_per_model.items():
+        print(f"kernel_calls_per_model_{name}={calls:.1f} info")
     print(f"synth_ratio_own_roles={own_ratio:.2f} info")
     print(
         f"resources_per_model={shared_per_model:.2f} target<={RESOURCES_PER_MODEL_TARGET:g} "

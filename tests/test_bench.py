@@ -78,6 +78,7 @@ def _measure_at_the_targets(monkeypatch: pytest.MonkeyPatch, *, past: bool) -> N
         lambda runs: bench.DatasetFigures(1.0 if past else 0.99, 100, 1000, 2010 if past else 2000),
     )
     monkeypatch.setattr(bench, "time_pattern_checks", lambda: (50.0 + (0.1 if past else 0), "p", 1))
+    monkeypatch.setattr(bench, "kernel_calls_per_model", lambda variant, models: 1.0)
 
 
 @pytest.mark.parametrize("past", [False, True], ids=["at-the-targets", "past-them"])
@@ -199,3 +200,16 @@ def test_the_baseline_is_one_provider_and_plain_custom_resources_and_the_floor_h
     assert library == []
     # The floor: the baseline's provider (the baseline less its 3 jobs) and the 5 resources of each of 3 models.
     assert floor.total() - (baseline.total() - 3) == 5 * 3
+
+
+def test_kernel_calls_count_each_round_trip_a_model_makes():
+    """A model of one bare L1 resource made from Python values: one create request into the kernel each, and
+    nothing at synth (no Python callback)."""
+
+    def one_resource_per_model(app: cdk.App, models: int) -> cdk.Stack:
+        stack = cdk.Stack(app, bench.STACK_NAME)
+        for index in range(models):
+            cdk.CfnResource(stack, f"Resource{index}", type="Custom::Bench", properties={"index": index})
+        return stack
+
+    assert bench.kernel_calls_per_model(one_resource_per_model, 5) == 1.0
