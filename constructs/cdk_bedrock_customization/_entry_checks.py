@@ -414,7 +414,7 @@ def _local_data_problems(
                     dataset_bucket=ASSET_BUCKET,
                 )
             except DatasetError as error:
-                problems.append(file.problem(location, _as_written(str(error), written)))
+                problems += [file.problem(location, _as_written(problem, written)) for problem in error.problems]
                 continue
             summaries[(spec_name, index)] = summary
             findings.warnings += [

@@ -155,7 +155,8 @@ class EvaluationChecks:
             try:
                 validate_prompt_dataset(local, task_type=dataset["task_type"], metric_names=dataset["metric_names"])
             except DatasetError as error:
-                problems.append(self.file.problem([*at, "data"], _as_written(str(error), {str(local): str(data)})))
+                written = {str(local): str(data)}
+                problems += [self.file.problem([*at, "data"], _as_written(each, written)) for each in error.problems]
         return problems
 
     def _requirement_problems(self, key: str, entry: Mapping[str, Any]) -> list[Problem]:

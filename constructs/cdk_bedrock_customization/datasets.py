@@ -3,10 +3,11 @@
 :func:`validate_dataset` streams the file line by line (it never holds more than one line, and refuses a
 line longer than :data:`MAX_LINE_BYTES`, 8 MiB) and checks each record against the format Amazon Bedrock
 documents for the customization type and the base model's family, then the record-count, size and file-size
-quotas in :data:`QUOTAS`. The first problem found raises :class:`DatasetError`, whose message names the file,
-the 1-based line number and what is wrong, for example ``data/train.jsonl:12: messages[1].role: expected
-"assistant" after a user turn, got "user"``. Problems with the whole file (empty, too few records, too large)
-name the file only.
+quotas in :data:`QUOTAS`. It raises :class:`DatasetError`, whose message names the file, the 1-based line number
+and what is wrong, for example ``data/train.jsonl:12: messages[1].role: expected "assistant" after a user turn,
+got "user"``: one line for each record that breaks the format (the first :data:`MAX_REPORTED_RECORDS`, then how
+many more), and a line that is not a JSON object stops the check. Problems with the whole file (empty, too few
+records, too large) name the file only.
 
 Which format, by customization type and model family (:data:`FORMAT_RULES` cites a page for each):
 
@@ -169,7 +170,12 @@ _GB = 1 << 30
 
 
 class DatasetError(ValueError):
-    """A local dataset does not match the documented format or quotas; the message says where and why."""
+    """A local dataset does not match the documented format or quotas; the message says where and why.
+    ``problems``: each problem's own message (of records that break the format, one per record)."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
 
 
 class _Invalid(Exception):
@@ -1611,6 +1617,39 @@ _JSON_SPACE = " \t\n\r"
 MAX_LINE_BYTES = 8 * _MB
 
 
+# The records that break the format reported by one check, each with its line; those beyond are counted.
+MAX_REPORTED_RECORDS = 10
+
+
+class _RecordProblems:
+    """The records of a file that break the format, found as the check goes on: one run reports them all (up to
+    MAX_REPORTED_RECORDS), not one per run. A line that is not a JSON object, or a file past a quota, stops the check;
+    the records found before it are reported with it."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.found: list[str] = []
+        self.more = 0
+
+    def add(self, lineno: int, problem: _Invalid) -> None:
+        if len(self.found) < MAX_REPORTED_RECORDS:
+            self.found.append(f"{self.display}:{lineno}: {problem}")
+        else:
+            self.more += 1
+
+    def _lines(self) -> list[str]:
+        more = [f"{self.display}: and {self.more} more records that break the format"] if self.more else []
+        return [*self.found, *more]
+
+    def stop(self, message: str) -> DatasetError:
+        """The error of a check stopped by message, after the records found before."""
+        return DatasetError(*self._lines(), message)
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise DatasetError(*self._lines())
+
+
 def _validate_records(
     path: str | os.PathLike[str],
     display: str,
@@ -1624,13 +1663,14 @@ def _validate_records(
     threshold = tokens.threshold if tokens is not None else sys.maxsize
     scan = _scan_json
     records = 0
+    problems = _RecordProblems(display)
     try:
         with open(path, "rb") as stream:
             readline, lineno = stream.readline, 0
             while raw := readline(MAX_LINE_BYTES + 1):  # at most one byte past the bound
                 lineno += 1
                 if len(raw) > MAX_LINE_BYTES:
-                    raise DatasetError(
+                    raise problems.stop(
                         f"{display}:{lineno}: the line is longer than {MAX_LINE_BYTES} bytes ({MAX_LINE_BYTES >> 20} "
                         "MiB), far more than a record holds; JSON Lines holds one JSON record on each line, not a "
                         "whole JSON array"
@@ -1645,20 +1685,22 @@ def _validate_records(
                     except StopIteration:
                         record = json.loads(line, parse_constant=refuse_json_constant)
                 except (ValueError, RecursionError) as exc:  # ValueError: not UTF-8, not JSON, too many digits
-                    raise DatasetError(f"{display}:{lineno}: {_unreadable_line(raw, exc)}") from None
+                    raise problems.stop(f"{display}:{lineno}: {_unreadable_line(raw, exc)}") from None
                 if type(record) is not dict:
-                    raise DatasetError(f"{display}:{lineno}: expected a JSON object, got {_kind(record)}")
+                    raise problems.stop(f"{display}:{lineno}: expected a JSON object, got {_kind(record)}")
+                records += 1
                 try:
                     validate(record)
                 except _Invalid as exc:
-                    raise DatasetError(f"{display}:{lineno}: {exc}") from None
-                records += 1
+                    problems.add(lineno, exc)
+                else:
+                    if len(raw) >= threshold and tokens is not None:
+                        tokens.check(record, lineno)
                 if records > max_records:
-                    raise DatasetError(f"{display}:{lineno}: record {records} is one too many; {cap_text}")
-                if len(raw) >= threshold and tokens is not None:
-                    tokens.check(record, lineno)
+                    raise problems.stop(f"{display}:{lineno}: record {records} is one too many; {cap_text}")
     except OSError as exc:  # opened or read: a permission, a folder, an I/O error
         raise cannot_read(display, exc) from None
+    problems.raise_any()
     return records
 
 
@@ -1678,7 +1720,8 @@ def validate_dataset(
 ) -> DatasetSummary:
     """Check a local JSON Lines dataset, streaming it, against Amazon Bedrock's documented format and quotas
     for ``customization_type`` and ``base_model``'s family, and the published validators' rules; raise
-    :class:`DatasetError` at the first problem. What may still fail the job without being an error (a record's
+    :class:`DatasetError` naming each record that breaks them (up to MAX_REPORTED_RECORDS), or the first problem of
+    the file as a whole. What may still fail the job without being an error (a record's
     estimated tokens over the model's limit) is in the summary's ``warnings``.
 
     ``purpose`` is "training" or "validation". ``quotas`` overrides documented quotas by name (a key of
@@ -1757,7 +1800,8 @@ def validate_prompt_dataset(path: str | os.PathLike[str], *, task_type: str, met
     """Check a local JSON Lines prompt dataset of a model evaluation job, streaming it, against the user guide's
     format ("Use a custom prompt dataset for model evaluation"): each line an object with a ``prompt``, a
     ``referenceResponse`` where the task type or a metric needs one, an optional ``category``, and at most
-    MAX_EVALUATION_PROMPTS lines. Returns the number of prompts; raises :class:`DatasetError` at the first problem."""
+    MAX_EVALUATION_PROMPTS lines. Returns the number of prompts; raises :class:`DatasetError` as validate_dataset
+    does."""
     needs_reference = task_type in REFERENCE_TASK_TYPES or not REFERENCE_METRICS.isdisjoint(metric_names)
     cap = (
         MAX_EVALUATION_PROMPTS,

@@ -20,6 +20,8 @@ from cdk_bedrock_customization.datasets import (
     model_family,
     validate_dataset,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import read_buffer_bytes, refuse_opening
 
@@ -376,6 +378,70 @@ def test_crlf_line_ends_and_a_missing_final_newline_are_fine(tmp_path: Path) -> 
 def test_prompt_completion_records(tmp_path: Path, bad: dict[str, Any], message: str) -> None:
     path = dataset(tmp_path, bad, good=PROMPT_COMPLETION)
     assert error(path, TITAN_EXPRESS) == f"{path}:2: {message}"
+
+
+# --- every record that breaks the format, in one run ---------------------------------------------------------
+
+NO_COMPLETION = "completion: expected a string, got nothing"
+
+
+def problems_of(path: Path, base_model: str = TITAN_EXPRESS) -> list[str]:
+    with pytest.raises(DatasetError) as raised:
+        validate_dataset(path, customization_type=FT, base_model=base_model, quotas=NO_COUNTS)
+    assert str(raised.value) == "\n".join(raised.value.problems)
+    return raised.value.problems
+
+
+def test_each_record_that_breaks_the_format_is_named_in_one_run(tmp_path: Path) -> None:
+    """Each on its line; the records between them are fine."""
+    lines: list[Any] = [PROMPT_COMPLETION] * 8
+    lines[1] = lines[4] = {"prompt": "x"}
+    lines[6] = {"prompt": 3, "completion": "x"}
+    path = write(tmp_path, lines)
+    assert problems_of(path) == [
+        f"{path}:2: {NO_COMPLETION}",
+        f"{path}:5: {NO_COMPLETION}",
+        f"{path}:7: prompt: expected a string, got a number",
+    ]
+
+
+def test_ten_records_are_named_and_the_others_counted(tmp_path: Path) -> None:
+    path = write(tmp_path, [PROMPT_COMPLETION] + [{"prompt": "x"}] * 14)
+    assert problems_of(path) == [
+        *(f"{path}:{line}: {NO_COMPLETION}" for line in range(2, 12)),
+        f"{path}: and 4 more records that break the format",
+    ]
+
+
+def test_a_line_that_cannot_be_read_stops_the_check_after_the_records_before_it(tmp_path: Path) -> None:
+    path = write(tmp_path, [{"prompt": "x"}, PROMPT_COMPLETION, "[1]", {"prompt": "y"}])
+    assert problems_of(path) == [f"{path}:1: {NO_COMPLETION}", f"{path}:3: expected a JSON object, got an array"]
+
+
+def test_a_record_past_the_quota_stops_the_check_after_the_records_before_it(tmp_path: Path) -> None:
+    path = write(tmp_path, [{"prompt": "x"}, PROMPT_COMPLETION, PROMPT_COMPLETION])
+    with pytest.raises(DatasetError) as raised:
+        validate_dataset(
+            path, customization_type=FT, base_model=TITAN_EXPRESS, quotas={**NO_COUNTS, "max_training_records": 2}
+        )
+    first, past = raised.value.problems
+    assert first == f"{path}:1: {NO_COMPLETION}"
+    assert past.startswith(f"{path}:3: record 3 is one too many; ")
+
+
+@settings(max_examples=60, deadline=None)
+@given(bad_lines=st.sets(st.integers(min_value=1, max_value=30)))
+def test_the_records_named_are_the_first_ten_bad_ones_in_order(tmp_path_factory, bad_lines: set[int]) -> None:
+    path = write(
+        tmp_path_factory.mktemp("records"),
+        [{"prompt": "x"} if line in bad_lines else PROMPT_COMPLETION for line in range(1, 31)],
+    )
+    if not bad_lines:
+        assert ok(path, TITAN_EXPRESS).records == 30
+        return
+    named = sorted(bad_lines)[:10]
+    more = [f"{path}: and {len(bad_lines) - 10} more records that break the format"] if len(bad_lines) > 10 else []
+    assert problems_of(path) == [*(f"{path}:{line}: {NO_COMPLETION}" for line in named), *more]
 
 
 @pytest.mark.parametrize(

@@ -532,6 +532,26 @@ def test_a_jobs_training_and_validation_records_are_counted_together(tmp_path):
     assert problems(write(tmp_path, text)) == []
 
 
+def test_each_bad_record_of_a_local_dataset_is_a_problem_of_its_own(tmp_path):
+    """One line each, at the field that names the dataset; as the file names it."""
+    good = json.dumps({"prompt": "What is the capital of France?", "completion": "Paris."})
+    bad = json.dumps({"prompt": "What is the capital of Spain?"})
+    (tmp_path / "train.jsonl").write_text("\n".join([good, bad, good, bad]) + "\n")
+    text = """\
+    models:
+      titan:
+        base_model: amazon.titan-text-express-v1:0:8k
+        training_data: train.jsonl
+        output_data: s3://my-bucket/output/
+    """
+    path = write(tmp_path, text)
+    where = f"{path}:4:20: models.titan.training_data: train.jsonl"
+    assert problems(path) == [
+        f"{where}:2: completion: expected a string, got nothing",
+        f"{where}:4: completion: expected a string, got nothing",
+    ]
+
+
 # --- Issue 15: every problem is one line, whatever the file holds ---------------------------------------------
 
 # What every line the command prints for a bad file looks like: file:line:column: path: message.

@@ -505,6 +505,17 @@ def test_a_local_dataset_that_its_model_would_refuse_fails_the_synth_naming_opti
     assert resources_of_type(Template.from_stack(stack), "Custom::BedrockModelCustomizationJob") == {}
 
 
+def test_a_local_dataset_s_bad_records_are_all_named_by_the_synth_error(stack, bucket, tmp_path):
+    good = json.loads((EXAMPLES / "support-train.jsonl").read_text().splitlines()[0])
+    titan_style = {"prompt": "a Titan-style record", "completion": "wrong format"}
+    bad = write(tmp_path, "train.jsonl", [titan_style, good, titan_style])
+    with pytest.raises(ValueError) as raised:
+        custom_model(stack, bucket, training_data=S3Data.from_local_file(bad))
+    first, second = str(raised.value).split("\n")
+    assert first.startswith(f"training_data: {bad}:1: ")
+    assert second.startswith(f"{bad}:3: ")
+
+
 def test_a_local_nova_dataset_whose_images_are_in_s3_is_refused(stack, bucket, tmp_path):
     """A local dataset is uploaded to the CDK asset bucket, and Nova reads images and videos only from the dataset's
     own bucket (Nova user guide: "The images or videos must be in the same Amazon S3 bucket as your dataset")."""
