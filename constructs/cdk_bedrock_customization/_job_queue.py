@@ -34,7 +34,9 @@ class JobQueue:
     def of(cls, stack: cdk.Stack, anchor: Construct, max_concurrent_jobs: int, total_timeout: cdk.Duration) -> JobQueue:
         """The stack's queue; a provider with a lower limit (or a shorter total timeout) lowers it."""
         queue = _QUEUES.get(stack)
-        if queue is None:
+        # A queue whose anchor left the tree was made for a refused construct (the provider it made went with it),
+        # and holds nothing but what that construct ordered.
+        if queue is None or not _in_the_tree(queue.anchor):
             queue = _QUEUES[stack] = cls(anchor, max_concurrent_jobs, total_timeout)
             _join_its_family(stack, queue)
         else:
@@ -155,11 +157,19 @@ class _PollingLimitWarning:
 
     def __init__(self, queue: JobQueue) -> None:
         self._queue = queue
+        self._warned = False
 
     def validate(self) -> list[str]:
-        # An app synthesized again validates again: aws-cdk-lib keeps one of identical warnings.
-        cdk.Annotations.of(self._queue.anchor).add_warning_v2(POLLING_WARNING_ID, self._queue.polling_warning())
+        # Once: an app synthesized again validates again, and a warning acknowledged since (removed) stays so.
+        if not self._warned:
+            self._warned = True
+            cdk.Annotations.of(self._queue.anchor).add_warning_v2(POLLING_WARNING_ID, self._queue.polling_warning())
         return []
+
+
+def _in_the_tree(construct: Construct) -> bool:
+    scope = construct.node.scope
+    return scope is None or scope.node.try_find_child(construct.node.id) is construct
 
 
 _QUEUES: weakref.WeakKeyDictionary[cdk.Stack, JobQueue] = weakref.WeakKeyDictionary()

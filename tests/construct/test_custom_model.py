@@ -1225,6 +1225,23 @@ class TestProvider:
         (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
         assert warning.id == f"/{stack.node.path}/BedrockCustomizationProvider"
 
+    def test_a_warning_removed_by_an_acknowledgement_between_synths_stays_removed(self, stack, bucket):
+        """aws-cdk-lib's acknowledge_warning removes the warnings already added under its scope (the app's too), but
+        an acknowledgement on the app does not hold for one added later: it is added once."""
+        model(stack, bucket, completion=Completion.polling())
+        assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
+        cdk.Annotations.of(stack.node.root).acknowledge_warning(POLLING_WARNING_ID, "Our jobs take 20 minutes")
+        assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
+
+    def test_the_retry_of_a_refused_first_model_is_warned_of(self, stack, bucket):
+        """The refused model's provider leaves the tree with it; the retry's new provider carries the warning."""
+        china = iam.Role.from_role_arn(stack, "China", "arn:aws-cn:iam::123456789012:role/Training")
+        with pytest.raises(ValueError, match=r"^role: .* of partition aws-cn"):
+            model(stack, bucket, role=china, completion=Completion.polling())
+        model(stack, bucket, completion=Completion.polling())
+        (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
+        assert warning.id == f"/{stack.node.path}/BedrockCustomizationProvider"
+
     def test_no_warning_without_a_model(self, stack):
         CustomizationProvider.of(stack)
         assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("wait at most"))
