@@ -1003,6 +1003,16 @@ class _Conversation:
         return cls(job).validate
 
     def validate(self, record: dict[str, Any]) -> None:
+        # A refused record leaves nothing the dataset as a whole must agree on: the check goes on past it, and a
+        # later record must not be refused for the media of a record that is itself refused.
+        modality = self.media.modality
+        try:
+            self._validate(record)
+        except _Invalid:
+            self.media.modality = modality
+            raise
+
+    def _validate(self, record: dict[str, Any]) -> None:
         # This runs once per record, so it takes the common case quickly, in as few steps as it can: a system prompt
         # of one text block, turns of text blocks only. Anything else goes to the methods that check each part in
         # full (and find every error the quick path looks for, so that the messages agree).

@@ -652,6 +652,19 @@ def test_image_and_video_blocks(tmp_path: Path, bad: dict[str, Any], message: st
     assert error(path, NOVA_LITE) == f"{path}:2: {message}"
 
 
+def test_a_refused_record_s_media_leave_the_dataset_s_modality_to_the_others(tmp_path: Path) -> None:
+    """The check goes on past a refused record: a video after a refused record of images is fine, and a conflict
+    between two records that are not refused is the one named (h279)."""
+    refused_image = with_user_content(image(), {"bogus": 1})
+    path = write(tmp_path, [refused_image, with_user_content(video())])
+    (only,) = problems_of(path, NOVA_LITE)
+    assert only.startswith(f"{path}:1: ")
+    path = write(tmp_path, [refused_image, with_user_content(image()), with_user_content(video())])
+    first, conflict = problems_of(path, NOVA_LITE)
+    assert first.startswith(f"{path}:1: ")
+    assert conflict.startswith(f"{path}:3: messages[0].content[1]: a video, but line 2 holds an image")
+
+
 def test_nova_2_takes_reasoning_blocks_in_assistant_turns(tmp_path: Path) -> None:
     reasoning = {"reasoningContent": {"reasoningText": {"text": "The user wants a greeting."}}}
     good = with_user_content(reply=[reasoning, {"text": "Hello."}])

@@ -757,6 +757,18 @@ def test_a_local_dataset_is_checked_and_its_problem_is_at_the_line_of_the_file(
     assert construct_lines(path) == lines
 
 
+def test_each_bad_prompt_of_a_local_dataset_is_a_problem_of_its_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_dataset(tmp_path, [PROMPTS[0], {"referenceResponse": "a"}, PROMPTS[1], {"prompt": ""}, {"prompt": 3}])
+    path = write(tmp_path, EVALUATIONS)
+    code, lines = validate(capsys, path)
+    starts = [f"28:15: evaluations.support-eval.datasets.0.data: data/support-eval.jsonl:{n}: " for n in (2, 4, 5)]
+    assert code == 1 and len(lines) == len(starts)
+    assert all(line.startswith(start) for line, start in zip(lines, starts, strict=True))
+    assert construct_lines(path) == lines
+
+
 def test_a_question_and_answer_dataset_needs_reference_responses(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
