@@ -53,6 +53,12 @@ class RunnerSettings:
     total_timeout: cdk.Duration
     log_retention: logs.RetentionDays
 
+    def cleanup_wait(self) -> dict[str, str]:
+        """The functions' environment that bounds how long a rollback's polls may wait to delete what the update it
+        undoes made: the total timeout less two query intervals, answered before the provider fails the request."""
+        seconds = self.total_timeout.to_seconds() - 2 * self.query_interval.to_seconds()
+        return {environment.CLEANUP_WAIT_VARIABLE: str(max(int(seconds), 0))}
+
 
 class Runner:
     """What runs the custom resources of a provider, built in scope (the provider)."""
@@ -91,6 +97,7 @@ class FrameworkRunner(Runner):
                 description=f"cdk-bedrock-customization {entry}",
                 code=code,
                 timeout=FRAMEWORK_HANDLER_TIMEOUT,
+                environment=settings.cleanup_wait(),
             )
             for name, entry in (("OnEvent", "on_event"), ("IsComplete", "is_complete"))
         )
@@ -134,6 +141,7 @@ class SingleFunctionRunner(Runner):
                 environment.RULE_PREFIX_VARIABLE: rule_prefix,
                 environment.INTERVAL_VARIABLE: str(int(settings.query_interval.to_minutes())),
                 environment.TOTAL_TIMEOUT_VARIABLE: str(int(settings.total_timeout.to_seconds())),
+                **settings.cleanup_wait(),
             },
         )
         self.creating_function = function

@@ -8,3 +8,6 @@ STACK_ID_VARIABLE = "STACK_ID"
 RULE_PREFIX_VARIABLE = "POLLING_RULE_PREFIX"
 INTERVAL_VARIABLE = "POLLING_INTERVAL_MINUTES"
 TOTAL_TIMEOUT_VARIABLE = "TOTAL_TIMEOUT_SECONDS"
+# Every handler function: how long a rollback's polls may ask Bedrock to delete what the update it undoes made (the
+# provider's total timeout less two query intervals: the rollback is answered before the provider would fail it).
+CLEANUP_WAIT_VARIABLE = "CLEANUP_WAIT_SECONDS"

@@ -9,8 +9,10 @@ import functools
 import importlib
 import json
 import logging
+import os
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from types import ModuleType
 from typing import Any
@@ -19,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from . import aws, contract, lifecycle, model_jobs
 from .aws import cloudformation_client, error_code
+from .environment import CLEANUP_WAIT_VARIABLE
 from .responses import HandlerFailed, bounded_reason, encodable, error_message
 
 # Each declared resource type's handler module.
@@ -54,6 +57,8 @@ def _run(entry: str, event: Mapping[str, Any], context: Any = None) -> dict[str,
         late = _late(handler, entry, event)
         if late is not None:
             return late
+        if entry == "is_complete" and _deleting_what_a_cancelled_update_made(handler, event):
+            return {"IsComplete": False}
         named = _naming_what_was_made(handler, event, entry)
         of_nothing = _of_nothing(entry, event)
         left = None if of_nothing is not None else _left_by_rollback(handler, named, entry)
@@ -66,7 +71,9 @@ def _run(entry: str, event: Mapping[str, Any], context: Any = None) -> dict[str,
         else:
             result = getattr(handler, entry)(named)
         if entry == "on_event":  # also when the stack's resource is gone: what the cancelled update made is not
-            _removing_what_a_cancelled_update_made(handler, event, result["PhysicalResourceId"])
+            deleting = _removing_what_a_cancelled_update_made(handler, event, result["PhysicalResourceId"])
+            if deleting is not None:
+                result = _polls_deleting(result, deleting)
             _removing_what_this_cancelled_request_made(handler, event, result["PhysicalResourceId"])
             if left is None:
                 _removing_what_an_unfinished_update_made(handler, named)
@@ -106,6 +113,57 @@ def _time_left(context: Any) -> float | None:
 # In the answer of a Delete whose physical id CloudFormation made up, which its polls are given: the ARN of what the
 # create made, so that they neither look for it again nor read the stack's events.
 MADE_MARK = "cdk-bedrock-customization:made"
+# In the answer of a rollback's Update, which its polls are given: the ARN of what the update it undoes made that
+# Bedrock would not delete yet (one still being created), and until when (seconds since the epoch) they ask again.
+# Both stay among the resource's attributes, which nothing reads.
+DELETING_MARK = "cdk-bedrock-customization:deleting"
+DELETING_UNTIL_MARK = "cdk-bedrock-customization:deletingUntil"
+# What DELETING_UNTIL_MARK counts from (a rehearsal replaces it with its simulated clock).
+now: Callable[[], float] = time.time
+
+
+def _polls_deleting(result: dict[str, Any], made: str) -> dict[str, Any]:
+    """on_event's result, telling its polls to delete made (DELETING_MARK) for as long as the provider lets them wait
+    (CLEANUP_WAIT_VARIABLE: its total timeout less two query intervals, so that the rollback is answered before the
+    provider would fail it, and the stack's rollback with it)."""
+    wait = float(os.environ.get(CLEANUP_WAIT_VARIABLE) or 0)
+    if wait <= 0:
+        _left_billed(made, "the provider's total timeout leaves no time to wait for it")
+        return result
+    marks = {DELETING_MARK: made, DELETING_UNTIL_MARK: str(now() + wait)}
+    return {**result, "Data": {**(result.get("Data") or {}), **marks}}
+
+
+def _deleting_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any]) -> bool:
+    """For a poll of a rollback's Update told to delete what the update it undoes made (_polls_deleting): ask Bedrock
+    to delete it; True while that poll must be answered "not complete". Best effort: a failure is logged, and the
+    rollback goes on."""
+    carried = event.get("Data")
+    if event.get("RequestType") != "Update" or not isinstance(carried, Mapping):
+        return False
+    made, until = carried.get(DELETING_MARK), carried.get(DELETING_UNTIL_MARK)
+    if not isinstance(made, str) or not isinstance(until, str):
+        return False
+    try:
+        if lifecycle.retried_when_busy(handler.delete_now, made):
+            return False
+    except Exception as error:
+        logger.error("What a cancelled update made (%s) could not be deleted: %s", made, error)
+        return False
+    if now() < float(until):
+        return True
+    _left_billed(made, "Bedrock did not let this rollback delete it within the provider's total timeout")
+    return False
+
+
+def _left_billed(made: str, why: str) -> None:
+    logger.error(
+        "%s is still being created or changed, which Bedrock does not delete, and %s: it stays, and is billed as it "
+        "would be. A deploy of the same configuration that completes adopts it; otherwise delete it by hand once it "
+        "is ready",
+        made,
+        why,
+    )
 
 
 def _delete_of_an_id_bedrock_refuses(entry: str, event: Mapping[str, Any], error: Exception) -> dict[str, Any] | None:
@@ -431,35 +489,37 @@ def _events_newest_first(stack_id: str) -> Iterator[Mapping[str, Any]]:
     return (event for page in pages for event in page["StackEvents"])
 
 
-def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> None:
+def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> str | None:
     """For an Update back from properties whose resource is not the one it is sent (CloudFormation's rollback of an
     update it cancelled, or stopped waiting for, before the handler answered): delete what that update made from
     them (lifecycle.made_by), as the Delete of a cancelled create does, when that update's UpdateReplacePolicy
     (contract.REPLACE_POLICY of OldResourceProperties) is Delete, or its DeletionPolicy RetainExceptOnCreate
     (contract.DELETION_POLICY), which removes what a failed operation made. CloudFormation never learned its id, so
     sends no Delete for it. Only in a rollback, and never what this request answered (a forward update to a resource
-    that is gone makes one of the same configuration). Best effort: a failure is logged, and the rollback goes on."""
+    that is gone makes one of the same configuration). Returns what Bedrock would not delete yet, for the rollback's
+    polls to delete (_polls_deleting). Best effort: a failure is logged, and the rollback goes on."""
     kind: lifecycle.ResourceKind | None = getattr(handler, "KIND", None)
     old = event.get("OldResourceProperties")
     if event.get("RequestType") != "Update" or kind is None or not isinstance(old, Mapping):
-        return
+        return None
     # The template that made it decides, as for what a completed replacement made (an update that also changed
     # RETAIN to DESTROY leaves nothing behind when it fails).
     if not _removed_on_rollback(event["ResourceType"], old):
-        return
+        return None
     key = event["ResourceProperties"].get(contract.WAIT_CONDITION_KEY)
     if key and key == old.get(contract.WAIT_CONDITION_KEY):
-        return  # that update made nothing: it was refused, or in place (lifecycle._refuse_a_replacement_not_waited_for)
+        # That update made nothing: it was refused, or in place (lifecycle._refuse_a_replacement_not_waited_for).
+        return None
     if not lifecycle.time_for_a_call():  # as after a create (_removing_what_this_cancelled_request_made)
         logger.warning("No time is left to read the stack's status: what a cancelled update made is not looked for")
-        return
+        return None
     try:  # first: outside a rollback there is nothing to look for
         status = stack_status(event["StackId"])
     except Exception as error:
         logger.warning("The stack's status could not be read (%s): taken as not rolling back", error)
-        return
+        return None
     if status not in lifecycle.ROLLBACK_STATUSES:
-        return
+        return None
     made = None
     try:
         from_old = {**event, "ResourceProperties": old}
@@ -467,14 +527,15 @@ def _removing_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
         started = functools.partial(operation_started, event["StackId"])
         made = lifecycle.made_by(kind, handler.bedrock_client(), from_old, started, known)
         if made is None:
-            return
+            return None
         if lifecycle.kept_by_rollback(kind, handler.bedrock_client(), made, event["StackId"], lambda: status):
             logger.info("%s was adopted by an update that CloudFormation cancelled: it existed before, so stays", made)
-            return
+            return None
         logger.info("%s was made by an update that CloudFormation cancelled: deleting it", made)
-        _delete_made(handler, event, made)
+        return None if _delete_made(handler, event, made) else made
     except Exception as error:  # the rollback must not fail for it
         logger.error("What a cancelled update made (%s) could not be deleted: %s", made or "unknown", error)
+    return None
 
 
 def _removing_what_this_cancelled_request_made(handler: ModuleType, event: Mapping[str, Any], answered: str) -> None:
@@ -513,7 +574,8 @@ def _removing_what_this_cancelled_request_made(handler: ModuleType, event: Mappi
         logger.info(
             "%s was made as CloudFormation cancelled this request (the stack is %s): deleting it", answered, status
         )
-        _delete_made(handler, event, answered)
+        if not _delete_made(handler, event, answered):
+            _left_billed(answered, "nothing waits for it here")
     except Exception as error:
         logger.error("What this cancelled request made (%s) could not be deleted: %s", answered, error)
 
@@ -538,7 +600,8 @@ def _removing_what_an_unfinished_update_made(handler: ModuleType, event: Mapping
         if live is None or kind.adopted(client, live, event["StackId"]):
             return
         logger.info("%s was made by an update of %s whose rollback did not finish: deleting it", made, physical_id)
-        _delete_made(handler, event, made)
+        if not _delete_made(handler, event, made):
+            _left_billed(made, "nothing waits for it here")
     except Exception as error:  # the Delete must not fail for it
         logger.error("What an unfinished update made (%s) could not be deleted: %s", made or "unknown", error)
 
@@ -554,9 +617,9 @@ def _removed_on_rollback(resource_type: str, properties: Mapping[str, Any]) -> b
     )
 
 
-def _delete_made(handler: ModuleType, event: Mapping[str, Any], made: str) -> None:
-    """Delete (a job: stop) what a cancelled request made, as its Delete does; nothing waits for it here, so what
-    Bedrock cannot delete yet (a throughput still being created, say) is raised, for the caller to log."""
+def _delete_made(handler: ModuleType, event: Mapping[str, Any], made: str) -> bool:
+    """Delete (a job: stop) what a cancelled request made, as its Delete does. False when Bedrock would not delete it
+    yet (ConflictException: a throughput, say, still being created), for the caller to wait or log."""
     job = getattr(handler, "JOB", None)
     delete_now = getattr(handler, "delete_now", None)
     if delete_now is not None:
@@ -565,13 +628,8 @@ def _delete_made(handler: ModuleType, event: Mapping[str, Any], made: str) -> No
         except ClientError as error:
             if error_code(error) != "ConflictException":
                 raise
-            logger.error(
-                "%s is still being created or changed, which Bedrock does not delete (%s), and nothing waits for it "
-                "here: it stays, and is billed as it would be. This stack's next deploy of the same configuration "
-                "adopts it; otherwise delete it by hand once it is ready",
-                made,
-                error_message(error),
-            )
+            logger.info("Bedrock cannot delete %s yet: %s", made, error_message(error))
+            return False
     elif not isinstance(job, model_jobs.ModelJob):
         handler.on_event({**event, "RequestType": "Delete", "PhysicalResourceId": made})
     elif not job.advance_delete(made):
@@ -581,6 +639,7 @@ def _delete_made(handler: ModuleType, event: Mapping[str, Any], made: str) -> No
             "job has ended",
             made,
         )
+    return True
 
 
 def _handler(event: Mapping[str, Any]) -> ModuleType:

@@ -9,7 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
-from bedrock_custom_resource import contract, environment, lifecycle, notifier
+from bedrock_custom_resource import contract, environment, index, lifecycle, notifier
 from cdk_bedrock_customization import (
     Completion,
     CompletionMode,
@@ -64,11 +64,29 @@ def test_the_single_function_gets_the_environment_it_reads() -> None:
         environment.RULE_PREFIX_VARIABLE,
         environment.INTERVAL_VARIABLE,
         environment.TOTAL_TIMEOUT_VARIABLE,
+        environment.CLEANUP_WAIT_VARIABLE,
     }
     assert function_environment == read
     source = inspect.getsource(__import__("bedrock_single_function.provider", fromlist=["provider"]))
     for name in ("RULE_PREFIX_VARIABLE", "INTERVAL_VARIABLE", "TOTAL_TIMEOUT_VARIABLE"):
         assert f"os.environ[{name}]" in source
+    assert "os.environ.get(CLEANUP_WAIT_VARIABLE)" in inspect.getsource(index)  # the handler it runs reads it
+
+
+def test_the_framework_functions_get_the_environment_they_read() -> None:
+    stack = cdk.Stack(cdk.App(), "Framework")
+    CustomizationProvider.of(stack, query_interval=cdk.Duration.minutes(5), total_timeout=cdk.Duration.minutes(30))
+    _model(stack, Completion.polling())
+    variables = {
+        function["Properties"]["Description"]: function["Properties"].get("Environment", {}).get("Variables")
+        for function in resources_of_type(Template.from_stack(stack), "AWS::Lambda::Function").values()
+        if function["Properties"].get("Description", "").endswith(("on_event", "is_complete"))
+    }
+    # A rollback's polls wait to delete what a cancelled update made for 30 minutes less two 5-minute polls.
+    assert variables == {
+        "cdk-bedrock-customization on_event": {environment.CLEANUP_WAIT_VARIABLE: str(20 * 60)},
+        "cdk-bedrock-customization is_complete": {environment.CLEANUP_WAIT_VARIABLE: str(20 * 60)},
+    }
 
 
 @pytest.mark.parametrize("mode", list(CompletionMode))

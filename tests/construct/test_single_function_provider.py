@@ -14,6 +14,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from bedrock_custom_resource import contract
+from bedrock_custom_resource.environment import CLEANUP_WAIT_VARIABLE
 from bedrock_single_function import provider as adapter
 from cdk_bedrock_customization import (
     Completion,
@@ -128,6 +129,8 @@ def test_the_function_is_set_up_deliberately():
     variables = properties["Environment"]["Variables"]
     assert variables[adapter.INTERVAL_VARIABLE] == "2"
     assert variables[adapter.TOTAL_TIMEOUT_VARIABLE] == "2640"  # 45 minutes, as whole 2-minute polls: 44
+    # A rollback's polls wait to delete what a cancelled update made for 44 minutes less two polls: 40 minutes.
+    assert variables[CLEANUP_WAIT_VARIABLE] == str(40 * 60)
     prefix = variables[adapter.RULE_PREFIX_VARIABLE]["Fn::Join"][1]
     assert prefix[0] == POLLING_RULE_PREFIX and prefix[-1] == "-"
     assert "AWS::StackId" in json.dumps(prefix[1])

@@ -246,6 +246,7 @@ class LocalCloud:
         # The single function's deadline (its total timeout) runs on the simulated clock, and so does crhelper's
         # timer of the function's own timeout (threading.Timer is all it uses of threading).
         patch.setattr(single_function_provider, "now", self.clock.now)
+        patch.setattr(index, "now", self.clock.now)  # how long a rollback's polls wait to delete what its update made
         patch.setattr(single_function_provider, "sleep", self.clock.sleep)
         patch.setattr(provisioned_throughput, "now", self.clock.moment)  # as Bedrock's, on the simulated clock
         patch.setattr(resource_helper, "threading", SimpleNamespace(Timer=self.clock.timer))

@@ -1,0 +1,202 @@
+"""An update that replaces a deployment or a throughput is cancelled by CloudFormation (another resource failed) while
+Bedrock still creates what it made. CloudFormation never learned that ARN, so sends no Delete for it: the rollback's
+Update (the old properties, the old physical id) is the one request that can remove it, and Bedrock refuses to delete
+it until it is created (ConflictException). The rollback's polls ask again, within the provider's total timeout less
+two query intervals (CLEANUP_WAIT_VARIABLE), and then leave it, logged, rather than fail the stack's rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from bedrock_custom_resource import index
+from bedrock_custom_resource.environment import CLEANUP_WAIT_VARIABLE
+from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+
+from .conftest import CloudFormationEvents
+from .serving_helpers import deployment_properties, throughput_properties
+from .single_function_helpers import (
+    Driver,
+    FrameworkDriver,
+    SingleFunctionDriver,
+    single_function_fixture,  # noqa: F401 (a fixture)
+)
+from .test_imported_model import import_properties
+
+
+class Kind:
+    def __init__(
+        self,
+        resource_type: str,
+        properties: Callable[..., dict[str, Any]],
+        replacing: dict[str, str],
+        ready: str,
+        set_status: str,
+        listing: str,
+        arn: str,
+        delete: str,
+    ) -> None:
+        self.resource_type, self.properties, self.replacing = resource_type, properties, replacing
+        self.ready, self.set_status, self.listing, self.arn, self.delete = ready, set_status, listing, arn, delete
+
+    def live(self, bedrock: BedrockStandIn, served: str) -> list[str]:
+        """What Bedrock has of this kind, but the model that deployments and throughputs serve."""
+        return sorted(item[self.arn] for item in getattr(bedrock, self.listing)() if item[self.arn] != served)
+
+
+KINDS = {
+    "throughput": Kind(
+        "Custom::BedrockProvisionedModelThroughput",
+        throughput_properties,
+        {"modelUnits": "2"},  # Bedrock cannot change it: a replacement
+        "InService",
+        "set_throughput_status",
+        "throughputs",
+        "provisionedModelArn",
+        "DeleteProvisionedModelThroughput",
+    ),
+    "deployment": Kind(
+        "Custom::BedrockCustomModelDeployment",
+        deployment_properties,
+        {"description": "support bot v2"},  # a replacement
+        "Active",
+        "set_deployment_status",
+        "deployments",
+        "customModelDeploymentArn",
+        "DeleteCustomModelDeployment",
+    ),
+    "imported model": Kind(
+        "Custom::BedrockCustomModel",
+        lambda _model_arn: import_properties(),
+        {"modelSourceConfig": {"s3DataSource": {"s3Uri": "s3://customer-escrow/nova-support/model-v2/"}}},
+        "Active",
+        "set_model_status",
+        "imported_models",
+        "modelArn",
+        "DeleteCustomModel",
+    ),
+}
+
+
+@pytest.fixture(params=["framework", "single-function"])
+def driver(request: pytest.FixtureRequest, bedrock: BedrockStandIn) -> Driver:
+    if request.param == "framework":
+        return FrameworkDriver()
+    return SingleFunctionDriver(request.getfixturevalue("single_function"))
+
+
+class Clock:
+    """index.now, moved by hand: the rollback's polls read it."""
+
+    def __init__(self) -> None:
+        self.seconds = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(index, "now", clock)
+    return clock
+
+
+def cancelled_replacement(
+    kind: Kind, driver: Driver, bedrock: BedrockStandIn, model_arn: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[CloudFormationEvents, dict[str, Any], dict[str, Any], str, str]:
+    """A resource created, then replaced by an update that CloudFormation cancels while Bedrock still creates the
+    replacement: (events, the old properties, the new, the old ARN, the replacement's ARN)."""
+    events = CloudFormationEvents(resource_type=kind.resource_type)
+    before = kind.properties(model_arn) | {"updateReplacePolicy": "Delete"}
+
+    def ready(poll: int) -> None:
+        (only,) = kind.live(bedrock, model_arn)
+        getattr(bedrock, kind.set_status)(only, kind.ready)
+
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "CREATE_IN_PROGRESS")
+    created = driver.send(events.create(before), ready)
+    assert created.status == "SUCCESS", created
+    after = before | kind.replacing
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    # Only its onEvent runs: CloudFormation cancels the request before its polls answer.
+    made = index.on_event(events.update(created.physical_id, after, before))["PhysicalResourceId"]
+    assert made != created.physical_id
+    assert kind.live(bedrock, model_arn) == sorted([created.physical_id, made])
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
+    return events, before, after, created.physical_id, made
+
+
+@pytest.mark.parametrize("kind", KINDS.values(), ids=list(KINDS))
+def test_the_rollback_polls_until_bedrock_lets_it_delete_what_the_cancelled_update_made(
+    kind, driver, bedrock, model_arn, monkeypatch, clock
+):
+    monkeypatch.setenv(CLEANUP_WAIT_VARIABLE, "3480")
+    events, before, after, old, made = cancelled_replacement(kind, driver, bedrock, model_arn, monkeypatch)
+    deletes = len(bedrock.calls_to(kind.delete))
+
+    def created_at_the_third_poll(poll: int) -> None:
+        clock.seconds += 60
+        if poll == 3:
+            getattr(bedrock, kind.set_status)(made, kind.ready)
+
+    response = driver.send(events.update(old, before, after), created_at_the_third_poll)
+
+    assert (response.status, response.physical_id) == ("SUCCESS", old)
+    assert kind.live(bedrock, model_arn) == [old]
+    assert driver.ticks >= 2  # the rollback waited for Bedrock, rather than leaving it at once
+    refused_then_deleted = bedrock.calls_to(kind.delete)[deletes:]
+    assert refused_then_deleted and all(made in str(call) for call in refused_then_deleted)
+
+
+@pytest.mark.parametrize("kind", KINDS.values(), ids=list(KINDS))
+def test_the_rollback_leaves_it_logged_before_the_provider_would_time_out(
+    kind, bedrock, model_arn, monkeypatch, clock, caplog
+):
+    monkeypatch.setenv(CLEANUP_WAIT_VARIABLE, "120")
+    driver = FrameworkDriver()
+    events, before, after, old, made = cancelled_replacement(kind, driver, bedrock, model_arn, monkeypatch)
+
+    def a_minute_a_poll(poll: int) -> None:
+        clock.seconds += 60
+
+    response = driver.send(events.update(old, before, after), a_minute_a_poll)
+
+    assert (response.status, response.physical_id) == ("SUCCESS", old)
+    assert driver.ticks == 2  # 120 seconds: the poll two minutes on answers
+    assert kind.live(bedrock, model_arn) == sorted([old, made])  # never created, so never deletable: left, and billed
+    assert f"{made} is still being created or changed" in caplog.text
+    assert "within the provider's total timeout" in caplog.text
+
+
+@pytest.mark.parametrize("wait", [None, "0"], ids=["unset", "no-time"])
+def test_without_time_to_wait_the_rollback_answers_at_once_and_logs_what_stays(
+    wait, bedrock, model_arn, monkeypatch, clock, caplog
+):
+    if wait is not None:
+        monkeypatch.setenv(CLEANUP_WAIT_VARIABLE, wait)
+    kind = KINDS["throughput"]
+    driver = FrameworkDriver()
+    events, before, after, old, made = cancelled_replacement(kind, driver, bedrock, model_arn, monkeypatch)
+
+    answer = index.on_event(events.update(old, before, after))
+
+    assert answer == {"PhysicalResourceId": old}
+    assert kind.live(bedrock, model_arn) == sorted([old, made])
+    assert f"{made} is still being created or changed" in caplog.text
+    assert "leaves no time to wait for it" in caplog.text
+
+
+def test_a_forged_mark_outside_a_rollback_update_is_not_acted_on(bedrock, model_arn, monkeypatch, clock):
+    """The marks are read only in a poll of an Update: a Create's poll with them polls its own resource."""
+    kind = KINDS["throughput"]
+    events = CloudFormationEvents(resource_type=kind.resource_type)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "CREATE_IN_PROGRESS")
+    create = events.create(kind.properties(model_arn))
+    made = index.on_event(create)["PhysicalResourceId"]
+    getattr(bedrock, kind.set_status)(made, kind.ready)
+    marks = {index.DELETING_MARK: made, index.DELETING_UNTIL_MARK: str(clock.seconds + 600)}
+
+    assert index.is_complete({**create, "PhysicalResourceId": made, "Data": marks})["IsComplete"] is True
+    assert kind.live(bedrock, model_arn) == [made]
