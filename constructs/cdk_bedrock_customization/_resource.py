@@ -513,8 +513,19 @@ def _stack_id() -> str:
     return str(cdk.Aws.STACK_ID)  # str: older aws-cdk-lib types it as Any
 
 
-# What Bedrock needs of a customer managed key that encrypts a custom model.
-MODEL_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+# What Bedrock needs of a customer managed key that encrypts a custom model: its use, and CreateGrant only when
+# Bedrock (a service integrated with KMS) creates the grant; unconditioned, the principal could grant the key to anyone.
+MODEL_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+MODEL_KEY_GRANT_ACTIONS = ("kms:CreateGrant",)
+MODEL_KEY_GRANT_CONDITIONS = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def allow_model_key(grants: Grants, key_arn: str) -> None:
+    """A service role's statements for the key that encrypts its model."""
+    grants.allow(MODEL_KEY_USE_ACTIONS, [key_arn])
+    grants.allow(MODEL_KEY_GRANT_ACTIONS, [key_arn], MODEL_KEY_GRANT_CONDITIONS)
+
+
 # What an evaluation job's service role, and its caller, need of its key (model-evaluation-security-data.html): no
 # grant, which a custom model's key needs.
 EVALUATION_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
@@ -578,10 +589,13 @@ def key_itself(key: kms.IKey | None, parameter: str = "kms_key") -> kms.IKey | N
 
 
 def grant_model_key(key: kms.IKey, *principals: iam.IGrantable) -> None:
-    grant_key(key, MODEL_KEY_ACTIONS, *principals)
+    grant_key(key, MODEL_KEY_USE_ACTIONS, *principals)
+    grant_key(key, MODEL_KEY_GRANT_ACTIONS, *principals, conditions=MODEL_KEY_GRANT_CONDITIONS)
 
 
-def grant_key(key: kms.IKey, actions: Sequence[str], *principals: iam.IGrantable) -> None:
+def grant_key(
+    key: kms.IKey, actions: Sequence[str], *principals: iam.IGrantable, conditions: Mapping[str, Any] | None = None
+) -> None:
     """Let each principal use the key, named by its key ARN. A key made in the principal's own stack: its grant,
     which also adds to the key's policy should that not trust the account's IAM policies. Any other key: a statement
     on its ARN, as the grant of a key of another stack gives ``*`` (every key of the account) when their
@@ -592,9 +606,21 @@ def grant_key(key: kms.IKey, actions: Sequence[str], *principals: iam.IGrantable
     for principal in principals:
         made_here = isinstance(target, kms.Key) and isinstance(principal, Construct)
         if made_here and cdk.Stack.of(target) is cdk.Stack.of(cast(Construct, principal)):
-            target.grant(principal, *actions)
+            if conditions is None:
+                target.grant(principal, *actions)
+            else:  # as IKey.grant, with the conditions
+                iam.Grant.add_to_principal_or_resource(
+                    grantee=principal,
+                    actions=list(actions),
+                    resource=target,
+                    resource_arns=[target.key_arn],
+                    resource_self_arns=["*"],
+                    conditions=dict(conditions),
+                )
         else:
-            statement = iam.PolicyStatement(actions=list(actions), resources=[target.key_arn])
+            statement = iam.PolicyStatement(
+                actions=list(actions), resources=[target.key_arn], conditions=dict(conditions) if conditions else None
+            )
             principal.grant_principal.add_to_principal_policy(statement)
 
 

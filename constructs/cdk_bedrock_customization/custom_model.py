@@ -23,12 +23,12 @@ from ._network import allow_vpc_access, network, vpc_config
 from ._prop_types import check_prop_types
 from ._regions import refuse_another_partition, refuse_another_region
 from ._resource import (
-    MODEL_KEY_ACTIONS,
     AwaitedJob,
     Grants,
     OwnRole,
     ServiceRoleUser,
     TaggedResource,
+    allow_model_key,
     attribute_string,
     checked_kms_key,
     custom_resource,
@@ -264,7 +264,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             else None
         )
         if kms_key is not None:
-            grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
+            allow_model_key(grants, kms_key.key_arn)
         role = OwnRole(self, self._stack, JOB_KIND, "Assumed by Bedrock to run a customization job", grants)
         findings: list[Finding] = []
         if teacher_models:

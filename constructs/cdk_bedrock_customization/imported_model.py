@@ -19,11 +19,11 @@ from ._nag import acknowledge, wildcard_resources
 from ._prop_types import check_prop_types, check_types
 from ._regions import refuse_another_partition
 from ._resource import (
-    MODEL_KEY_ACTIONS,
     Grants,
     OwnRole,
     ServiceRoleUser,
     TaggedResource,
+    allow_model_key,
     attribute_string,
     checked_kms_key,
     custom_resource,
@@ -171,7 +171,7 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         grants = Grants()
         prefixes = source.s3_data.allow_read(self, grants, folder=True) if source.s3_data is not None else []
         if kms_key is not None:
-            grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
+            allow_model_key(grants, kms_key.key_arn)
         role = OwnRole(self, cdk.Stack.of(self), JOB_KIND, "Assumed by Bedrock to import a custom model", grants)
         if prefixes:
             acknowledge(

@@ -336,7 +336,8 @@ class Customization:
     ) -> Customization:
         """Distil the teacher into the base model.
 
-        The service role that the construct creates may invoke the teacher (see ``grant_teacher``).
+        The service role that the construct creates may invoke the teacher (``bedrock:InvokeModel`` on it, or on a
+        cross-Region profile and its model in each Region through it); a role you give must hold that itself.
 
         :param teacher_model: a foundation model id (``amazon.nova-premier-v1:0``) or ARN, a cross-Region
             inference profile id (``us.amazon.nova-premier-v1:0``) or ARN, an ``aws_bedrock.FoundationModel``

@@ -19,12 +19,12 @@ from ._nag import Finding, acknowledge, wildcard_resources
 from ._network import allow_vpc_access, network, vpc_config
 from ._prop_types import check_prop_types
 from ._resource import (
-    MODEL_KEY_ACTIONS,
     AwaitedJob,
     Grants,
     OwnRole,
     ServiceRoleUser,
     TaggedResource,
+    allow_model_key,
     checked_kms_key,
     custom_resource,
     refusal_leaves_nothing,
@@ -232,7 +232,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         stack = cdk.Stack.of(self)
         prefixes = model_data.allow_read(self, grants, folder=True)
         if kms_key is not None:
-            grants.allow(MODEL_KEY_ACTIONS, [kms_key.key_arn])
+            allow_model_key(grants, kms_key.key_arn)
         findings: list[Finding] = []
         if subnets:
             findings.append(allow_vpc_access(stack, subnets, security_groups, grants, JOB_KIND))

@@ -877,9 +877,7 @@ class TestServiceRole:
             "Fn::GetAtt": [Match.string_like_regexp("ModelKey"), "Arn"]
         } or ("ModelKey" in rendered(job_properties(template)["customModelKmsKeyId"]))
         for prefix in ("ModelServiceRole", HANDLER_ROLE):
-            kms_actions = {
-                a for s in role_statements(template, prefix) for a in s["Action"] if str(a).startswith("kms:")
-            }
+            kms_actions = {a for actions, _resource in key_statements(template, prefix) for a in actions}
             assert {"kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= kms_actions
 
     @pytest.mark.parametrize("stack_env", [None, ENV], ids=["environment-agnostic", "in-an-environment"])
@@ -891,8 +889,8 @@ class TestServiceRole:
         stack = cdk.Stack(app, "Models", env=stack_env)
         model(stack, s3.Bucket(stack, "Data"), kms_key=key)
         template = Template.from_stack(stack)
-        for prefix in ("ModelServiceRole", HANDLER_ROLE):
-            assert [resource for _actions, resource in key_statements(template, prefix)] == [KEY_ARN], prefix
+        for prefix in ("ModelServiceRole", HANDLER_ROLE):  # its use, and its grant by Bedrock (test_model_keys.py)
+            assert [resource for _actions, resource in key_statements(template, prefix)] == [KEY_ARN] * 2, prefix
 
     def test_an_alias_is_granted_and_sent_as_its_key(self, stack, bucket):
         """IAM names a key by its key ARN, never by an alias (cmks-in-iam-policies.html: "You cannot use a key id,
@@ -902,8 +900,8 @@ class TestServiceRole:
         template = Template.from_stack(stack)
         key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}
         assert job_properties(template)["customModelKmsKeyId"] == key_arn
-        for prefix in ("ModelServiceRole", HANDLER_ROLE):
-            assert [resource for _actions, resource in key_statements(template, prefix)] == [key_arn], prefix
+        for prefix in ("ModelServiceRole", HANDLER_ROLE):  # its use, and its grant by Bedrock (test_model_keys.py)
+            assert [resource for _actions, resource in key_statements(template, prefix)] == [key_arn] * 2, prefix
 
     def test_an_alias_imported_by_name_alone_is_refused_naming_it(self, stack, bucket):
         alias = kms.Alias.from_alias_name(stack, "Shared", "alias/shared-models")

@@ -192,9 +192,14 @@ def test_the_handler_may_use_only_the_model_keys_given():
     _, without = provider_stack(passable_role_name_prefix="bedrock-")
     assert kms_statements(without) == []
     _, template = provider_stack(passable_role_name_prefix="bedrock-", model_key_arns=[MODEL_KEY_ARN])
-    (statement,) = kms_statements(template)
-    assert statement["Resource"] == MODEL_KEY_ARN
-    assert set(_actions(statement)) == {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"}
+    use, grant = kms_statements(template)
+    assert use["Resource"] == grant["Resource"] == MODEL_KEY_ARN
+    assert set(_actions(use)) == {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
+    # Bedrock creates the grant (kms:GrantIsForAWSResource), never the handler on its own.
+    assert (_actions(grant), grant["Condition"]) == (
+        ["kms:CreateGrant"],
+        {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    )
 
 
 @pytest.mark.parametrize(

@@ -371,7 +371,7 @@ class TestProvisionedThroughput:
         assert statement["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 
 
-MODEL_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"]
+MODEL_KEY_USE_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
 
 
 @pytest.mark.parametrize("kind", [CustomModelDeployment, ProvisionedThroughput])
@@ -390,8 +390,9 @@ def test_an_encrypted_model_of_another_stack_is_served_and_invoked_with_its_key(
     role = iam.Role(serving, "App", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     kind(serving, "Served", model=trained, **units).grant_invoke(role)
     template = Template.from_stack(serving)
-    [(handler_actions, key_arn)] = key_statements(template, "BedrockCustomizationProviderHandlerRole")
-    assert handler_actions == MODEL_KEY_ACTIONS  # as the model's own stack's handler has them
+    # As the model's own stack's handler has them: its use, and its grant by Bedrock (test_model_keys.py).
+    [(use, key_arn), (grant, granted_arn)] = key_statements(template, "BedrockCustomizationProviderHandlerRole")
+    assert (use, grant, granted_arn) == (MODEL_KEY_USE_ACTIONS, ["kms:CreateGrant"], key_arn)
     assert set(key_arn) == {"Fn::ImportValue"} and "ModelKey" in key_arn["Fn::ImportValue"]
     assert key_statements(template, "App") == [(["kms:Decrypt", "kms:GenerateDataKey"], key_arn)]
 

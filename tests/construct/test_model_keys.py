@@ -1,0 +1,113 @@
+"""The keys a job reads or writes with, as every role the library grants them holds them.
+
+References: Bedrock's user guide, "Encryption of custom models" (Decrypt, GenerateDataKey, DescribeKey and CreateGrant
+on the model's key; Bedrock itself sends the CreateGrant, "invokedBy": "bedrock.amazonaws.com"), and AWS KMS's
+condition key kms:GrantIsForAWSResource ("true when an AWS service integrated with AWS KMS calls CreateGrant on the
+principal's behalf"), which the Service Authorization Reference lists for kms:CreateGrant. Unconditioned, a principal
+holding CreateGrant could grant anyone the key that protects the model. The S3 user guide: reading an SSE-KMS object
+needs kms:Decrypt on its key; Bedrock's service role pages list the data's key among what the role needs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from cdk_bedrock_customization import CopiedCustomModel, ImportedModel, ProvisionedThroughput, S3Data
+
+from .conftest import ENV, custom_model
+
+COPIED_SOURCE = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
+USE = {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
+
+
+def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement of every IAM policy, inline or not, in the template."""
+    found = []
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        documents = [properties.get("PolicyDocument"), *(p["PolicyDocument"] for p in properties.get("Policies", []))]
+        for document in filter(None, documents):
+            found.extend(document["Statement"])
+    return found
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    actions = statement["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def _on(statement: dict[str, Any], logical_id: str) -> bool:
+    return logical_id in json.dumps(statement["Resource"])
+
+
+def _encrypted_model(kind: str) -> tuple[cdk.Stack, dict[str, Any]]:
+    stack = cdk.Stack(cdk.App(), "Keys", env=ENV)
+    bucket = s3.Bucket(stack, "Data")
+    key = kms.Key(stack, "ModelKey")
+    if kind == "customization job":
+        custom_model(stack, bucket, kms_key=key)
+    elif kind == "model import":
+        ImportedModel(stack, "Imported", model_data=S3Data.from_bucket(bucket, "weights/"), kms_key=key)
+    elif kind == "model copy":
+        CopiedCustomModel(stack, "Copy", source_model=COPIED_SOURCE, kms_key=key)
+    else:  # a throughput of an encrypted model: the handler creates it with the caller's use of the key
+        ProvisionedThroughput(stack, "Serving", model=custom_model(stack, bucket, kms_key=key), model_units=1)
+    return stack, Template.from_stack(stack).to_json()
+
+
+@pytest.mark.parametrize("kind", ["customization job", "model import", "model copy", "throughput"])
+def test_the_model_key_may_be_granted_only_by_bedrock_and_used(kind: str) -> None:
+    stack, template = _encrypted_model(kind)
+    key_id = stack.get_logical_id(stack.node.find_child("ModelKey").node.default_child)
+    on_key = [statement for statement in _statements(template) if _on(statement, key_id)]
+
+    grants = [statement for statement in on_key if "kms:CreateGrant" in _actions(statement)]
+    assert grants
+    for statement in grants:
+        assert _actions(statement) == {"kms:CreateGrant"}
+        assert statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    uses = [statement for statement in on_key if _actions(statement) & USE]
+    assert uses and all(_actions(statement) == USE and "Condition" not in statement for statement in uses)
+    # Every principal that may use the key may have Bedrock grant it: as many statements of each.
+    assert len(uses) == len(grants)
+
+
+def test_a_model_key_of_another_stack_is_granted_by_its_arn_with_the_same_condition() -> None:
+    app = cdk.App()
+    keys = cdk.Stack(app, "KeyStack", env=ENV)
+    key = kms.Key(keys, "ModelKey")
+    stack = cdk.Stack(app, "Models", env=ENV)
+    custom_model(stack, s3.Bucket(stack, "Data"), kms_key=key)
+    template = Template.from_stack(stack).to_json()
+
+    grants = [statement for statement in _statements(template) if "kms:CreateGrant" in _actions(statement)]
+    assert len(grants) == 2  # the job's service role, and the handler that creates it
+    assert all(statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}} for statement in grants)
+    assert all("ModelKey" in json.dumps(statement["Resource"]) for statement in grants)
+
+
+@pytest.mark.parametrize("kind", ["customization job", "model import"])
+def test_a_service_role_may_decrypt_what_it_reads_from_an_sse_kms_bucket(kind: str) -> None:
+    stack = cdk.Stack(cdk.App(), "Reads", env=ENV)
+    data_key = kms.Key(stack, "DataKey")
+    data = s3.Bucket(stack, "Data", encryption_key=data_key)
+    output = s3.Bucket(stack, "Output")  # unencrypted: only what is read may bring the data key
+    if kind == "customization job":
+        custom_model(stack, data, output_data=S3Data.from_bucket(output, "out/"))
+    else:
+        ImportedModel(stack, "Imported", model_data=S3Data.from_bucket(data, "weights/"))
+    template = Template.from_stack(stack).to_json()
+    key_id = stack.get_logical_id(data_key.node.default_child)
+    (role,) = [
+        resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Role"
+        and "bedrock.amazonaws.com" in json.dumps(resource["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    role_statements = [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    assert any("kms:Decrypt" in _actions(s) and _on(s, key_id) for s in role_statements), role_statements
