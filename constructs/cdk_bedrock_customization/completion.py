@@ -21,6 +21,7 @@ from bedrock_custom_resource.lifecycle import STACK_TAG
 from bedrock_custom_resource.notifier import (
     EVENT_DETAIL_TYPE,
     EVENT_SOURCE,
+    FINAL_STATUSES,
     STACK_EVENT_DETAIL_TYPE,
     STACK_EVENT_SOURCE,
     WAIT_CONDITION,
@@ -169,11 +170,28 @@ class JobCompletionNotifier(Construct):
             description="cdk-bedrock-customization job completion notifier",
             environment={STACK_ID_VARIABLE: stack.stack_id},
         )
+        self._hear_jobs_and_waits(stack)
+        # Exists once everything above does: a wait condition that depends on it starts only when the notifier, its
+        # rules and its grants are in place. One resource to depend on, rather than all of them for each model.
+        self.ready = cdk.CfnWaitConditionHandle(self, "Ready")
+        self.ready.node.add_dependency(*(child for child in self.node.children if child is not self.ready))
+        self._waits_follow = _WaitsFollowTheirJobs(stack)
+
+    def _hear_jobs_and_waits(self, stack: cdk.Stack) -> None:
+        """The rules that invoke the notifier: jobs' state changes, its stack's waits as they start, the backstop."""
         events.Rule(
             self,
             "JobStateChanges",
             description="Bedrock model customization job state changes, for the job completion notifier",
-            event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[EVENT_DETAIL_TYPE]),
+            # This account's and Region's jobs only (a bus that receives forwarded events keeps their own account and
+            # region), and only the statuses that end a job: the notifier ignores every other event.
+            event_pattern=events.EventPattern(
+                source=[EVENT_SOURCE],
+                detail_type=[EVENT_DETAIL_TYPE],
+                account=[stack.account],
+                region=[stack.region],
+                detail={"jobStatus": sorted(FINAL_STATUSES)},
+            ),
             targets=[targets.LambdaFunction(self.function)],
         )
         events.Rule(
@@ -201,11 +219,6 @@ class JobCompletionNotifier(Construct):
                 targets.LambdaFunction(self.function, event=events.RuleTargetInput.from_object({"backstop": True}))
             ],
         )
-        # Exists once everything above does: a wait condition that depends on it starts only when the notifier, its
-        # rules and its grants are in place. One resource to depend on, rather than all of them for each model.
-        self.ready = cdk.CfnWaitConditionHandle(self, "Ready")
-        self.ready.node.add_dependency(*(child for child in self.node.children if child is not self.ready))
-        self._waits_follow = _WaitsFollowTheirJobs(stack)
 
     def _role(self, stack: cdk.Stack) -> iam.Role:
         """The notifier's role: it may list this stack's resources and read the jobs that carry its tag."""

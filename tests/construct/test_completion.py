@@ -254,7 +254,13 @@ class TestEventDriven:
 
         rules = of_type(template, "AWS::Events::Rule")
         patterns = [r["Properties"].get("EventPattern") for r in rules.values()]
-        assert {"source": ["aws.bedrock"], "detail-type": ["Model Customization Job State Change"]} in patterns
+        assert {
+            "source": ["aws.bedrock"],
+            "detail-type": ["Model Customization Job State Change"],
+            "account": ["123456789012"],
+            "region": ["us-east-1"],
+            "detail": {"jobStatus": ["Completed", "Failed", "Stopped"]},
+        } in patterns
         schedules = [r["Properties"] for r in rules.values() if "ScheduleExpression" in r["Properties"]]
         assert [(s["ScheduleExpression"], s["Targets"][0]["Input"]) for s in schedules] == [
             ("rate(1 hour)", '{"backstop":true}')
