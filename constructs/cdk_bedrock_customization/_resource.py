@@ -518,6 +518,9 @@ def _stack_id() -> str:
 MODEL_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 MODEL_KEY_GRANT_ACTIONS = ("kms:CreateGrant",)
 MODEL_KEY_GRANT_CONDITIONS = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+# What a job that reads an encrypted custom model (a copy's source, a model trained further) needs of its key
+# (encryption-custom-job.html: Decrypt "to validate that the role has proper access to the KMS key").
+SOURCE_MODEL_KEY_ACTIONS = ("kms:Decrypt",)
 
 
 def allow_model_key(grants: Grants, key_arn: str) -> None:

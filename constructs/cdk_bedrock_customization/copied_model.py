@@ -16,6 +16,7 @@ from . import _requests
 from ._prop_types import check_prop_types
 from ._regions import another_partition_problem
 from ._resource import (
+    SOURCE_MODEL_KEY_ACTIONS,
     AwaitedJob,
     TaggedResource,
     checked_kms_key,
@@ -108,8 +109,8 @@ class CopiedCustomModel(TaggedResource, AwaitedJob, CustomModelBase):
         use_model_key(self, kms_key, removal_policy, use.handler)
         self.kms_key = kms_key
         source_key = None if isinstance(source_model, str) else source_model.kms_key
-        if source_key is not None:  # the copying role decrypts the source model (encryption-custom-job.html)
-            grant_key(source_key, ("kms:Decrypt",), use.handler)
+        if source_key is not None:  # the copying role decrypts the source model
+            grant_key(source_key, SOURCE_MODEL_KEY_ACTIONS, use.handler)
 
     @property
     def model_arn(self) -> str:

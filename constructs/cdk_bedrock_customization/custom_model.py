@@ -23,6 +23,7 @@ from ._network import allow_vpc_access, network, vpc_config
 from ._prop_types import check_prop_types
 from ._regions import refuse_another_partition, refuse_another_region
 from ._resource import (
+    SOURCE_MODEL_KEY_ACTIONS,
     AwaitedJob,
     Grants,
     OwnRole,
@@ -32,6 +33,7 @@ from ._resource import (
     attribute_string,
     checked_kms_key,
     custom_resource,
+    grant_key,
     refusal_leaves_nothing,
     use_model_key,
 )
@@ -128,6 +130,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         base_model_id = base_model if isinstance(base_model, str) else base_model.model_arn
         _refuse_models_bedrock_would_not_take(scope, base_model_id, customization, base_model)
         super().__init__(scope, construct_id)
+        self.kms_key = kms_key
         #: The foundation model this model customizes, through the models it continues training.
         self.foundation_model: str = (
             base_model.foundation_model if isinstance(base_model, CustomModel) else base_model_id
@@ -142,7 +145,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         self._subnets, self._security_groups = network(self, vpc, vpc_subnets, security_groups)
         own_role: OwnRole | None = None
         if role is None:
-            own_role = self._create_service_role(training_data, output_data, validation_data, customization, kms_key)
+            own_role = self._create_service_role(training_data, output_data, validation_data, customization, base_model)
         role_arn = str(self._use_role(role, own_role, JOB_KIND))
         properties = _requests.job(
             base_model=base_model_id,
@@ -169,7 +172,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             self._own_tags,
             removal_policy,
             # Bedrock checks the role's access as the job starts; a role made here has its grants inline.
-            dependencies=[role] if role is not None and kms_key is not None else [],
+            dependencies=[role] if role is not None and (kms_key or _model_key(base_model)) else [],
             use=use,
         )
         self._allow_handler(use, customization, base_model_id, role_arn, own_role=role is None)
@@ -179,8 +182,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use
         )
         use.jobs.order("job", self.resource, end)
-        use_model_key(self, kms_key, removal_policy, use.handler, *([] if role is None else [role]))
-        self.kms_key = kms_key
+        _use_keys(self, use, role, removal_policy, _model_key(base_model))
 
     def _allow_handler(
         self, use: StackUse, customization: Customization, base_model_id: str, role_arn: str, own_role: bool
@@ -243,7 +245,7 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
         output_data: S3Data,
         validation_data: Sequence[S3Data],
         customization: Customization,
-        kms_key: kms.IKey | None,
+        base_model: str | bedrock.IModel | CustomModelBase,
     ) -> OwnRole:
         """A role granted exactly what the job needs."""
         grants = Grants()
@@ -263,8 +265,11 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             if self._subnets
             else None
         )
-        if kms_key is not None:
-            allow_model_key(grants, kms_key.key_arn)
+        if self.kms_key is not None:
+            allow_model_key(grants, self.kms_key.key_arn)
+        base_key = _model_key(base_model)
+        if base_key is not None:  # the model it trains further is read with its key, as a copy's source is
+            grants.allow(SOURCE_MODEL_KEY_ACTIONS, [base_key.key_arn])
         role = OwnRole(self, self._stack, JOB_KIND, "Assumed by Bedrock to run a customization job", grants)
         findings: list[Finding] = []
         if teacher_models:
@@ -312,6 +317,26 @@ def _metadata_keys_resolved(scope: Construct, rendered: Mapping[str, Any]) -> di
         else with_names_resolved(scope, value, "request_metadata_filters")
         for kind, value in rendered.items()
     }
+
+
+def _model_key(model: str | bedrock.IModel | CustomModelBase) -> kms.IKey | None:
+    """The key that encrypts a model this app made (None: an AWS owned key, or a model it did not make)."""
+    return model.kms_key if isinstance(model, CustomModelBase) else None
+
+
+def _use_keys(
+    model: CustomModel,
+    use: StackUse,
+    role: iam.IRole | None,
+    removal_policy: cdk.RemovalPolicy,
+    base_key: kms.IKey | None,
+) -> None:
+    """The handler, and a role given, may use the model's key, and read the model it trains further with that
+    model's key, as a copy reads its source (SOURCE_MODEL_KEY_ACTIONS)."""
+    principals = [use.handler, *([] if role is None else [role])]
+    use_model_key(model, model.kms_key, removal_policy, *principals)
+    if base_key is not None:
+        grant_key(base_key, SOURCE_MODEL_KEY_ACTIONS, *principals)
 
 
 def _refuse_models_bedrock_would_not_take(

@@ -14,6 +14,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
@@ -111,3 +112,56 @@ def test_a_service_role_may_decrypt_what_it_reads_from_an_sse_kms_bucket(kind: s
     ]
     role_statements = [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
     assert any("kms:Decrypt" in _actions(s) and _on(s, key_id) for s in role_statements), role_statements
+
+
+@pytest.mark.parametrize("where", ["same stack", "another stack"])
+def test_a_model_trained_further_may_be_read_with_its_key(where: str) -> None:
+    """As a copy's source (encryption-custom-job.html: Decrypt "to validate that the role has proper access to the KMS
+    key that encrypts the custom model"): the handler that creates the job, and the job's service role."""
+    app = cdk.App()
+    first = cdk.Stack(app, "First", env=ENV)
+    base_key = kms.Key(first, "BaseKey")
+    base = custom_model(first, s3.Bucket(first, "Data"), kms_key=base_key)
+    stack = first if where == "same stack" else cdk.Stack(app, "Second", env=ENV)
+    further = custom_model(stack, s3.Bucket(stack, "MoreData"), "Further", base_model=base)
+    template = Template.from_stack(stack).to_json()
+
+    reads = [
+        s for s in _statements(template) if "BaseKey" in json.dumps(s["Resource"]) and "kms:Decrypt" in _actions(s)
+    ]
+    principals = sorted(
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        for statement in reads
+        if statement in _statements({"Resources": {logical_id: resource}})
+    )
+    service_role = stack.get_logical_id(further.node.find_child("ServiceRole"))
+    assert service_role in principals
+    assert any(logical_id.startswith("BedrockCustomizationProviderHandlerRole") for logical_id in principals)
+
+
+def test_a_model_trained_further_without_a_key_adds_no_key_grant() -> None:
+    stack = cdk.Stack(cdk.App(), "Plain", env=ENV)
+    bucket = s3.Bucket(stack, "Data")
+    custom_model(stack, bucket, "Further", base_model=custom_model(stack, bucket))
+    assert [
+        s for s in _statements(Template.from_stack(stack).to_json()) if any(a.startswith("kms:") for a in _actions(s))
+    ] == []
+
+
+def test_a_given_role_may_read_the_model_it_trains_further_and_the_job_waits_for_that_grant() -> None:
+    stack = cdk.Stack(cdk.App(), "Given", env=ENV)
+    bucket = s3.Bucket(stack, "Data")
+    base = custom_model(stack, bucket, kms_key=kms.Key(stack, "BaseKey"))
+    given = iam.Role(stack, "GivenRole", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+    further = custom_model(stack, bucket, "Further", base_model=base, role=given)
+    template = Template.from_stack(stack).to_json()
+
+    policies = {k: r for k, r in template["Resources"].items() if k.startswith("GivenRoleDefaultPolicy")}
+    ((policy_id, policy),) = policies.items()
+    assert any(
+        "kms:Decrypt" in _actions(s) and "BaseKey" in json.dumps(s["Resource"])
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    )
+    job = template["Resources"][stack.get_logical_id(further.resource)]
+    assert policy_id in job["DependsOn"]  # Bedrock checks the role's access as the job starts
