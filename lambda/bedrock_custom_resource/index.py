@@ -126,12 +126,19 @@ def _polls_deleting(result: dict[str, Any], made: str) -> dict[str, Any]:
     """on_event's result, telling its polls to delete made (DELETING_MARK) for as long as the provider lets them wait
     (CLEANUP_WAIT_VARIABLE: its total timeout less two query intervals, so that the rollback is answered before the
     provider would fail it, and the stack's rollback with it)."""
-    wait = float(os.environ.get(CLEANUP_WAIT_VARIABLE) or 0)
-    if wait <= 0:
+    started = now()
+    until = cleanup_until(started)
+    if until <= started:
         _left_billed(made, "the provider's total timeout leaves no time to wait for it")
         return result
-    marks = {DELETING_MARK: made, DELETING_UNTIL_MARK: str(now() + wait)}
+    marks = {DELETING_MARK: made, DELETING_UNTIL_MARK: str(until)}
     return {**result, "Data": {**(result.get("Data") or {}), **marks}}
+
+
+def cleanup_until(started: float) -> float:
+    """When the polls of a request first invoked at started stop asking Bedrock to delete what a cancelled update
+    made (CLEANUP_WAIT_VARIABLE)."""
+    return started + max(float(os.environ.get(CLEANUP_WAIT_VARIABLE) or 0), 0)
 
 
 def _deleting_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[str, Any]) -> bool:
@@ -148,6 +155,9 @@ def _deleting_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
         if lifecycle.retried_when_busy(handler.delete_now, made):
             return False
     except Exception as error:
+        if _transient(error) and now() < float(until):  # as a poll's own read that failed so: asked again
+            logger.warning("What a cancelled update made (%s) could not be deleted yet (%s): asked again", made, error)
+            return True
         logger.error("What a cancelled update made (%s) could not be deleted: %s", made, error)
         return False
     if now() < float(until):

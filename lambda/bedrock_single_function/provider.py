@@ -213,7 +213,11 @@ class SingleFunctionProvider(_NoAnswerAtTimeout):
         if self._check({**request, **started}):
             event[_POLL_MARK] = True
         else:
-            self.Data[DEADLINE] = self._deadline()
+            self.Data[DEADLINE] = deadline = self._deadline()
+            if index.DELETING_UNTIL_MARK in self.Data:  # counted from the first invocation too, as the deadline is
+                first = deadline - self.total_timeout
+                until = min(float(self.Data[index.DELETING_UNTIL_MARK]), index.cleanup_until(first))
+                self.Data[index.DELETING_UNTIL_MARK] = str(until)
         return physical_id
 
     def _deadline(self) -> float:

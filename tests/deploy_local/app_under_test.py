@@ -4,6 +4,7 @@ models (how many), completion (event_driven | polling), removal (retain | retain
 provider (framework | single_function | none: only what a model adds, none without models),
 epochs (the models' epochCount: a change replaces their jobs),
 committed_units (model units of a one-month committed throughput on each model: a change is refused),
+hourly_units (model units of a throughput billed by the hour on each model, DESTROY: a change replaces it),
 separate_provider (the models use the provider of another stack, RehearsalProviders), data_bucket (the name of an
 existing bucket the training data is in, rather than a bucket of the stack: one that outlives the stack),
 failing_after (seconds: a wait condition that nothing signals fails the deployment then, while the jobs run),
@@ -47,6 +48,7 @@ epochs: int | str = int(app.node.try_get_context("epochs") or 1)
 if app.node.try_get_context("epochs_parameter"):
     epochs = cdk.CfnParameter(stack, "Epochs", default=str(epochs)).value_as_string
 committed_units = int(app.node.try_get_context("committed_units") or 0)
+hourly_units = int(app.node.try_get_context("hourly_units") or 0)
 model_id = str(app.node.try_get_context("model_id") or "Model")
 kept_logical_ids_of = app.node.try_get_context("keep_logical_ids_of")
 for index in range(int(app.node.try_get_context("models") or 1)):
@@ -71,6 +73,8 @@ for index in range(int(app.node.try_get_context("models") or 1)):
         model.add_provisioned_throughput(
             f"Throughput{index}", model_units=committed_units, commitment=Commitment.ONE_MONTH
         )
+    if hourly_units:
+        model.add_provisioned_throughput(f"Throughput{index}", model_units=hourly_units)
 failing_after = app.node.try_get_context("failing_after")
 if failing_after:
     never_signalled = cdk.CfnWaitConditionHandle(stack, "NeverSignalledHandle")

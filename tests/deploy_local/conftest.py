@@ -141,6 +141,12 @@ def _variants() -> dict[str, tuple[str, Mapping[str, Any]]]:
         "committed-retrained-more-units": (under_test, {**COMMITTED, "committed_units": 2, "epochs": 2}),
         # The create fails two hours in, once the committed throughput is bought: its rollback cannot delete it.
         "committed-failing": (under_test, {**COMMITTED, "failing_after": 7200}),
+        # A throughput billed by the hour; then replaced (more units) by an update that fails two minutes in.
+        "hourly": (under_test, {"completion": "polling", "removal": "destroy", "hourly_units": 1}),
+        "hourly-more-units-failing": (
+            under_test,
+            {"completion": "polling", "removal": "destroy", "hourly_units": 2, "failing_after": 120},
+        ),
         # An open-weight model's local folder, uploaded under its models file key; then the key renamed.
         "models-file-weights": (str(MODELS_FILE_APP), {}),
         "models-file-weights-renamed": (str(MODELS_FILE_APP), {"weights_key": "llama_v2"}),

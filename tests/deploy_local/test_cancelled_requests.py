@@ -96,3 +96,30 @@ def test_a_rollback_that_bedrock_refused_leaves_no_job_training(assemblies, then
         else:
             assert ended.status == "DELETE_COMPLETE"
             assert local.bedrock.models() == []
+
+
+@pytest.mark.parametrize(
+    ("throughput_minutes", "left"), [(15, False), (120, True)], ids=["created-in-time", "created-too-late"]
+)
+def test_a_throughput_whose_replacement_is_cancelled_is_deleted_by_the_rollback_once_bedrock_lets_it(
+    assemblies, throughput_minutes, left
+):
+    """An update that replaces a throughput billed by the hour (more units) fails two minutes in, while Bedrock still
+    creates the replacement: the rollback's polls ask Bedrock to delete it until it can, on the rehearsal's clock.
+    One that Bedrock creates only after the provider's total timeout less two intervals is left, logged, and the
+    rollback completes rather than fail."""
+    lines: list[str] = []
+    timings = Timings(job_minutes=30)
+    with cloud(lines, timings=timings) as local:
+        (deployed,) = local.deploy(assemblies["hourly"]).values()
+        assert deployed.succeeded, deployed.reason
+        (first,) = [throughput["provisionedModelArn"] for throughput in local.bedrock.throughputs()]
+        timings.throughput_minutes = throughput_minutes  # the replacement's (read as the rehearsal goes)
+
+        (outcome,) = local.deploy(assemblies["hourly-more-units-failing"]).values()
+
+        assert (outcome.succeeded, outcome.status) == (False, "UPDATE_ROLLBACK_COMPLETE")
+        assert any("UPDATE_FAILED" in line and "Resource update cancelled" in line for line in lines)
+        throughputs = {t["provisionedModelArn"]: t["modelUnits"] for t in local.bedrock.throughputs()}
+        assert throughputs.pop(first) == 1
+        assert list(throughputs.values()) == ([2] if left else [])

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 from bedrock_custom_resource import index
 from bedrock_custom_resource.environment import CLEANUP_WAIT_VARIABLE
+from bedrock_single_function import provider as adapter
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from .conftest import CloudFormationEvents
 from .serving_helpers import deployment_properties, throughput_properties
 from .single_function_helpers import (
+    POLLING_INTERVAL_MINUTES,
+    TOTAL_TIMEOUT_SECONDS,
     Driver,
     FrameworkDriver,
     SingleFunctionDriver,
@@ -87,7 +90,7 @@ def driver(request: pytest.FixtureRequest, bedrock: BedrockStandIn) -> Driver:
 
 
 class Clock:
-    """index.now, moved by hand: the rollback's polls read it."""
+    """index.now and the single function's, moved by hand: the rollback's polls read it."""
 
     def __init__(self) -> None:
         self.seconds = 1_800_000_000.0
@@ -100,6 +103,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(index, "now", clock)
+    monkeypatch.setattr(adapter, "now", clock)  # the single function's deadline, on the same clock
     return clock
 
 
@@ -200,3 +204,55 @@ def test_a_forged_mark_outside_a_rollback_update_is_not_acted_on(bedrock, model_
 
     assert index.is_complete({**create, "PhysicalResourceId": made, "Data": marks})["IsComplete"] is True
     assert kind.live(bedrock, model_arn) == [made]
+
+
+@pytest.mark.parametrize("kind", ["throughput", "deployment"])
+def test_a_throttled_poll_does_not_end_the_wait(kind, bedrock, model_arn, monkeypatch, clock):
+    """A delete that meets a transient error (throttled past botocore's retries) is asked again next poll, as a
+    poll's own read that failed so is."""
+    monkeypatch.setenv(CLEANUP_WAIT_VARIABLE, "3240")
+    chosen = KINDS[kind]
+    driver = FrameworkDriver()
+    events, before, after, old, made = cancelled_replacement(chosen, driver, bedrock, model_arn, monkeypatch)
+    attempts = bedrock.client().meta.config.retries["total_max_attempts"]
+
+    def poll(number: int) -> None:
+        clock.seconds += 60
+        if number == 2:
+            bedrock.throttle(attempts)
+        if number == 4:  # created: Bedrock lets it be deleted now
+            getattr(bedrock, chosen.set_status)(made, chosen.ready)
+
+    response = driver.send(events.update(old, before, after), poll)
+
+    assert (response.status, response.physical_id) == ("SUCCESS", old)
+    assert chosen.live(bedrock, model_arn) == [old]
+
+
+@pytest.mark.parametrize("kind", ["throughput", "deployment"])
+@pytest.mark.parametrize("again_after", [90, 210, 300])
+def test_a_rollback_update_delivered_again_ends_its_wait_within_the_single_functions_deadline(
+    kind, again_after, bedrock, model_arn, monkeypatch, clock, single_function
+):
+    """The single function keeps a request's deadline from its first invocation when Lambda delivers the event
+    again (a retry, a duplicate); the wait's end is counted from there too, or a delivery two or more intervals
+    later would push it past the deadline and fail the rollback (UPDATE_ROLLBACK_FAILED). Bedrock creates the
+    replacement throughout: the wait ends, and the rollback completes."""
+    interval = POLLING_INTERVAL_MINUTES * 60
+    monkeypatch.setenv(CLEANUP_WAIT_VARIABLE, str(TOTAL_TIMEOUT_SECONDS - 2 * interval))  # as the construct sets it
+    chosen = KINDS[kind]
+    driver = SingleFunctionDriver(single_function)
+    events, before, after, old, _made = cancelled_replacement(chosen, driver, bedrock, model_arn, monkeypatch)
+    rollback = single_function.addressed(events.update(old, before, after))
+
+    single_function.invoke(rollback)
+    clock.seconds += again_after
+    single_function.invoke(rollback)
+    for _ in range(TOTAL_TIMEOUT_SECONDS // interval + 5):
+        if single_function.responses(rollback):
+            break
+        clock.seconds += interval
+        single_function.play_schedule()
+
+    (body,) = single_function.responses(rollback)
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", old), body["Reason"]
