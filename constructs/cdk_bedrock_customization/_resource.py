@@ -546,6 +546,15 @@ def checked_kms_key(scope: Construct, key: kms.IKey | None) -> kms.IKey | None:
 KEY_MADE_ANEW_WARNING_ID = "cdk-bedrock-customization:keyMadeAnewWithItsStack"
 
 
+def key_grantee(construct: Construct, role: iam.IRole | None) -> iam.IRole | None:
+    """What a role given to construct is granted keys through: the role itself, or, for a role of another stack, that
+    role imported here by name, whose grants go in a policy of this stack (a grant in the role's own policy would name
+    this stack's key from the role's stack, which this stack names already: a dependency cycle). None: no role."""
+    if role is None or not isinstance(role, Construct) or stack_of(role) is stack_of(construct):
+        return role
+    return iam.Role.from_role_name(construct, "GivenRoleHere", role.role_name)
+
+
 def use_model_key(
     construct: Construct, key: kms.IKey | None, removal_policy: cdk.RemovalPolicy, *principals: iam.IGrantable
 ) -> None:

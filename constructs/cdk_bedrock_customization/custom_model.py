@@ -34,6 +34,7 @@ from ._resource import (
     checked_kms_key,
     custom_resource,
     grant_key,
+    key_grantee,
     refusal_leaves_nothing,
     use_model_key,
 )
@@ -171,8 +172,6 @@ class CustomModel(TaggedResource, ServiceRoleUser, AwaitedJob, CustomModelBase):
             properties,
             self._own_tags,
             removal_policy,
-            # Bedrock checks the role's access as the job starts; a role made here has its grants inline.
-            dependencies=[role] if role is not None and (kms_key or _model_key(base_model)) else [],
             use=use,
         )
         self._allow_handler(use, customization, base_model_id, role_arn, own_role=role is None)
@@ -332,11 +331,15 @@ def _use_keys(
     base_key: kms.IKey | None,
 ) -> None:
     """The handler, and a role given, may use the model's key, and read the model it trains further with that
-    model's key, as a copy reads its source (SOURCE_MODEL_KEY_ACTIONS)."""
-    principals = [use.handler, *([] if role is None else [role])]
+    model's key, as a copy reads its source (SOURCE_MODEL_KEY_ACTIONS). Bedrock checks a given role's access as the
+    job starts, so the job waits for its grants (a role made here has its grants inline)."""
+    grantee = key_grantee(model, role) if model.kms_key or base_key else None
+    principals = [use.handler, *([] if grantee is None else [grantee])]
     use_model_key(model, model.kms_key, removal_policy, *principals)
     if base_key is not None:
         grant_key(base_key, SOURCE_MODEL_KEY_ACTIONS, *principals)
+    if grantee is not None:
+        model.resource.node.add_dependency(grantee)
 
 
 def _refuse_models_bedrock_would_not_take(

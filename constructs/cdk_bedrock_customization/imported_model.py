@@ -27,6 +27,7 @@ from ._resource import (
     attribute_string,
     checked_kms_key,
     custom_resource,
+    key_grantee,
     refusal_leaves_nothing,
     use_model_key,
 )
@@ -143,11 +144,12 @@ class ImportedCustomModel(TaggedResource, ServiceRoleUser, CustomModelBase):
         if source.model_package_arn is not None:
             use.grants.allow_using_model_package(source.model_package_arn)
         use.jobs.order("import", self.resource, self.resource)
-        use_model_key(self, kms_key, removal_policy, use.handler, *([] if role is None else [role]))
-        if kms_key is not None and role is not None:
+        grantee = key_grantee(self, role) if kms_key is not None else None
+        use_model_key(self, kms_key, removal_policy, use.handler, *([] if grantee is None else [grantee]))
+        if grantee is not None:
             # Bedrock checks the role's access when the import starts: the grant above must exist first. (A
             # role made here has its grants in the role, which roleArn already waits for.)
-            self.resource.node.add_dependency(role)
+            self.resource.node.add_dependency(grantee)
         self.kms_key = kms_key
 
     @property

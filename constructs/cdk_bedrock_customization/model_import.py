@@ -27,6 +27,7 @@ from ._resource import (
     allow_model_key,
     checked_kms_key,
     custom_resource,
+    key_grantee,
     refusal_leaves_nothing,
     use_model_key,
 )
@@ -123,6 +124,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         subnets, groups = network(self, vpc, vpc_subnets, security_groups)
         own_role = self._create_service_role(model_data, kms_key, subnets, groups) if role is None else None
         role_arn = str(self._use_role(role, own_role, JOB_KIND))
+        grantee = key_grantee(self, role) if kms_key is not None else None
         properties = _requests.model_import(
             model_data=model_data.uri,
             role=role_arn,
@@ -145,7 +147,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
             # Bedrock checks the role's access when the job starts: a given role's key grant must exist first; and
             # the weights of a local folder must have been uploaded.
             dependencies=[
-                *([role] if role is not None and kms_key is not None else []),
+                *([grantee] if grantee is not None else []),
                 *([model_data.uploaded_by] if model_data.uploaded_by is not None else []),
             ],
             use=use,
@@ -156,7 +158,7 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
             self, self.completion, self.resource, RESOURCE_TYPE, properties, self.provider, use
         )
         use.jobs.order("model-import", self.resource, end, limit=CONCURRENT_IMPORTS)
-        use_model_key(self, kms_key, removal_policy, use.handler, *([] if role is None else [role]))
+        use_model_key(self, kms_key, removal_policy, use.handler, *([] if grantee is None else [grantee]))
         self.kms_key = kms_key
 
     @property

@@ -18,7 +18,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from cdk_bedrock_customization import CopiedCustomModel, ImportedModel, ProvisionedThroughput, S3Data
+from cdk_bedrock_customization import (
+    CopiedCustomModel,
+    ImportedCustomModel,
+    ImportedModel,
+    ModelSource,
+    ProvisionedThroughput,
+    S3Data,
+)
 
 from .conftest import ENV, custom_model
 
@@ -165,3 +172,50 @@ def test_a_given_role_may_read_the_model_it_trains_further_and_the_job_waits_for
     )
     job = template["Resources"][stack.get_logical_id(further.resource)]
     assert policy_id in job["DependsOn"]  # Bedrock checks the role's access as the job starts
+
+
+def _of_a_shared_roles_stack(kind: str) -> tuple[cdk.Stack, cdk.Stack, cdk.CfnResource]:
+    """A role of a roles stack runs a job of a models stack whose key (or base model's key) is the models stack's:
+    (roles, models, the job)."""
+    app = cdk.App()
+    roles = cdk.Stack(app, "Roles", env=ENV)
+    shared = iam.Role(roles, "Shared", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+    models = cdk.Stack(app, "Models", env=ENV)
+    bucket = s3.Bucket(models, "Data")
+    key = kms.Key(models, "ModelKey")
+    if kind == "customization job":
+        made: Any = custom_model(models, bucket, role=shared, kms_key=key)
+    elif kind == "model trained further":
+        made = custom_model(
+            models, bucket, "Further", base_model=custom_model(models, bucket, kms_key=key), role=shared
+        )
+    elif kind == "model import":
+        made = ImportedModel(
+            models, "Imported", model_data=S3Data.from_bucket(bucket, "weights/"), role=shared, kms_key=key
+        )
+    else:
+        source = ModelSource.from_uri("s3://customer-escrow-bucket/nova-model/")
+        made = ImportedCustomModel(models, "Imported", source=source, role=shared, kms_key=key)
+    return roles, models, made.resource
+
+
+@pytest.mark.parametrize("kind", ["customization job", "model trained further", "model import", "custom model import"])
+def test_a_role_of_another_stack_is_granted_the_key_in_a_policy_of_the_models_stack(kind: str) -> None:
+    """Its own policy would name the models stack's key from the roles stack, which the models stack names already
+    (a dependency cycle: CDK refuses to synthesize). The job waits for that policy, as Bedrock checks the role's
+    access as the job starts."""
+    roles, models, job = _of_a_shared_roles_stack(kind)
+    template = Template.from_stack(models).to_json()  # synthesizes the app: no dependency cycle
+
+    assert "ModelKey" not in json.dumps(Template.from_stack(roles).to_json())
+    policies = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Policy"
+        and "Roles" in resource["Properties"]
+        and "Fn::ImportValue" in json.dumps(resource["Properties"]["Roles"])
+    }
+    ((policy_id, policy),) = policies.items()
+    granted = [s for s in policy["PolicyDocument"]["Statement"] if "ModelKey" in json.dumps(s["Resource"])]
+    assert any("kms:Decrypt" in _actions(s) for s in granted)
+    assert policy_id in template["Resources"][models.get_logical_id(job)]["DependsOn"]
