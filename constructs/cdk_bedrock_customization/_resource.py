@@ -547,10 +547,11 @@ KEY_MADE_ANEW_WARNING_ID = "cdk-bedrock-customization:keyMadeAnewWithItsStack"
 
 
 def key_grantee(construct: Construct, role: iam.IRole | None) -> iam.IRole | None:
-    """What a role given to construct is granted keys through: the role itself, or, for a role of another stack, that
-    role imported here by name, whose grants go in a policy of this stack (a grant in the role's own policy would name
-    this stack's key from the role's stack, which this stack names already: a dependency cycle). None: no role."""
-    if role is None or not isinstance(role, Construct) or stack_of(role) is stack_of(construct):
+    """What a role given to construct is granted keys through: the role itself, or, for a role made in another stack,
+    that role imported here by name, whose grants go in a policy of this stack (a grant in the role's own policy would
+    name this stack's key from the role's stack, which this stack names already: a dependency cycle). A role imported
+    (by ARN or name) is itself: an immutable one is left as it is, as aws-cdk-lib leaves it. None: no role."""
+    if not isinstance(role, iam.Role) or stack_of(role) is stack_of(construct):
         return role
     return iam.Role.from_role_name(construct, "GivenRoleHere", role.role_name)
 

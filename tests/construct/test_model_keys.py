@@ -219,3 +219,17 @@ def test_a_role_of_another_stack_is_granted_the_key_in_a_policy_of_the_models_st
     granted = [s for s in policy["PolicyDocument"]["Statement"] if "ModelKey" in json.dumps(s["Resource"])]
     assert any("kms:Decrypt" in _actions(s) for s in granted)
     assert policy_id in template["Resources"][models.get_logical_id(job)]["DependsOn"]
+
+
+def test_an_immutable_role_of_another_stack_is_left_as_it_is() -> None:
+    """As aws-cdk-lib leaves a role imported with mutable=False: no policy of the models stack is attached to it."""
+    app = cdk.App()
+    roles = cdk.Stack(app, "Roles", env=ENV)
+    fixed = iam.Role.from_role_arn(roles, "Fixed", "arn:aws:iam::123456789012:role/bedrock-fixed", mutable=False)
+    models = cdk.Stack(app, "Models", env=ENV)
+    custom_model(models, s3.Bucket(models, "Data"), role=fixed, kms_key=kms.Key(models, "ModelKey"))
+    template = Template.from_stack(models).to_json()
+    attached = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy" and "Roles" in r["Properties"]
+    ]
+    assert not [r for r in attached if "bedrock-fixed" in json.dumps(r["Properties"]["Roles"])]
