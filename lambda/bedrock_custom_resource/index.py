@@ -151,18 +151,27 @@ def _deleting_what_a_cancelled_update_made(handler: ModuleType, event: Mapping[s
     made, until = carried.get(DELETING_MARK), carried.get(DELETING_UNTIL_MARK)
     if not isinstance(made, str) or not isinstance(until, str):
         return False
+    refused: Exception | None = None
     try:
-        if lifecycle.retried_when_busy(handler.delete_now, made):
+        if handler.delete_now(made):
             return False
     except Exception as error:
-        if _transient(error) and now() < float(until):  # as a poll's own read that failed so: asked again
-            logger.warning("What a cancelled update made (%s) could not be deleted yet (%s): asked again", made, error)
-            return True
-        logger.error("What a cancelled update made (%s) could not be deleted: %s", made, error)
+        refused = error
+    busy = refused is not None and error_code(refused) == "ConflictException"  # still being created or changed
+    waiting = now() < float(until)
+    if refused is not None and not busy and not (waiting and _transient(refused)):
+        logger.error("What a cancelled update made (%s) could not be deleted: %s", made, refused)
         return False
-    if now() < float(until):
+    if waiting:  # a transient error is asked again, as a poll's own read that failed so
+        if refused is not None:
+            logger.warning(
+                "What a cancelled update made (%s) could not be deleted yet (%s): asked again", made, refused
+            )
         return True
-    _left_billed(made, "Bedrock did not let this rollback delete it within the provider's total timeout")
+    if busy:
+        _left_billed(made, "Bedrock did not let this rollback delete it within the provider's total timeout")
+    else:
+        logger.warning("Bedrock is deleting %s, made by a cancelled update: this rollback does not wait for it", made)
     return False
 
 

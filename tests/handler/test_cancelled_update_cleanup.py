@@ -174,6 +174,27 @@ def test_the_rollback_leaves_it_logged_before_the_provider_would_time_out(
     assert "within the provider's total timeout" in caplog.text
 
 
+@pytest.mark.parametrize("kind", KINDS.values(), ids=list(KINDS))
+def test_a_delete_bedrock_accepts_as_the_wait_ends_is_not_logged_as_left(
+    kind, bedrock, model_arn, monkeypatch, clock, caplog
+):
+    monkeypatch.setenv(CLEANUP_WAIT_VARIABLE, "120")
+    driver = FrameworkDriver()
+    events, before, after, old, made = cancelled_replacement(kind, driver, bedrock, model_arn, monkeypatch)
+
+    def created_at_the_last_poll(poll: int) -> None:
+        clock.seconds += 60
+        if poll == 3:  # the poll two minutes on, the wait's last
+            getattr(bedrock, kind.set_status)(made, kind.ready)
+
+    response = driver.send(events.update(old, before, after), created_at_the_last_poll)
+
+    assert (response.status, response.physical_id) == ("SUCCESS", old)
+    assert driver.ticks == 2
+    assert kind.live(bedrock, model_arn) == [old]
+    assert "is billed" not in caplog.text
+
+
 @pytest.mark.parametrize("wait", [None, "0"], ids=["unset", "no-time"])
 def test_without_time_to_wait_the_rollback_answers_at_once_and_logs_what_stays(
     wait, bedrock, model_arn, monkeypatch, clock, caplog
