@@ -40,8 +40,8 @@ def is_complete(event: CustomResourceEvent) -> IsCompleteResponse:
     if status == "Failed":
         reason = model.get("failureMessage") or "Bedrock gave no failure message"
         raise ImportFailed(f"Importing custom model {model['modelName']} failed: {reason}")
-    if status == "Creating":
-        logger.info("Custom model %s is being created", model["modelName"])
+    if status not in (None, "Active"):  # Creating, or one botocore's model does not list: asked again, as elsewhere
+        logger.info("Custom model %s is %s", model["modelName"], status)
         return {"IsComplete": False}
     data: ImportedModelAttributes = {
         "modelArn": model["modelArn"],

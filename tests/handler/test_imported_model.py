@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import contract, index
+from bedrock_custom_resource import contract, imported_model, index
 from bedrock_custom_resource.contract import InvalidProperties
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
@@ -54,6 +54,30 @@ def test_create_imports_under_a_generated_name_and_waits_until_active(bedrock, e
         "Data": {"modelArn": model_arn, "modelName": request["modelName"], "modelStatus": "Active"},
     }
     assert bedrock.tags(model_arn) == {"team": "ml", "stage": "dev"}
+
+
+@pytest.mark.parametrize("unlisted", ["Deleting", "Validating"])
+def test_a_status_botocores_model_does_not_list_is_polled_again_not_taken_for_success(
+    bedrock, events, monkeypatch, unlisted
+):
+    """GetCustomModel's modelStatus is Creating, Active or Failed today; a value Bedrock adds is polled, as the other
+    kinds poll a status they do not know, rather than complete what depends on the model."""
+    event, model_arn = create(events, import_properties())
+    bedrock.set_model_status(model_arn, "Active")
+    answering = imported_model.bedrock_client
+
+    class Answering:
+        def __init__(self, client: Any) -> None:
+            self.client = client
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.client, name)
+
+        def get_custom_model(self, **request: Any) -> dict[str, Any]:
+            return {**self.client.get_custom_model(**request), "modelStatus": unlisted}
+
+    monkeypatch.setattr(imported_model, "bedrock_client", lambda: Answering(answering()))
+    assert poll(event, model_arn) == {"IsComplete": False}
 
 
 def test_a_model_package_source_needs_no_role(bedrock, events):
