@@ -37,10 +37,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.retries.standard import RetryContext, ThrottledRetryableChecker, TransientRetryableChecker
 
 # Statuses of the read operations' status members (their enums in the service model) and of a deployment's update
-# (updateDetails.updateStatus): what is still moving, and what has failed. Every other value is settled; the tests
-# check that every enum value of every read is one or the other.
+# (updateDetails.updateStatus): what is still moving, what has failed, and what has settled (ended, or a sub-task
+# not started); the tests check that every enum value of every read is one of them. A value in none (one Bedrock
+# added since) counts as failed, so that a gate on the command's exit code does not pass on what it cannot judge.
 IN_PROGRESS = frozenset({"InProgress", "Stopping", "Creating", "Updating", "Deleting"})
 FAILED = frozenset({"Failed", "UpdateFailed"})
+SETTLED = frozenset({"Completed", "Stopped", "Active", "InService", "UpdateCompleted", "NotStarted"})
 # The read responses' members, as the API names them.
 _START_MEMBERS = ("creationTime", "createdAt")
 _END_MEMBERS = ("endTime",)
@@ -120,9 +122,10 @@ class Row:
     @property
     def failed(self) -> bool:
         """Failed as CloudFormation or Bedrock says (a status the handler takes for a failure of its kind, a Stopped
-        customization job too), or named by an ARN that could not be read (an AccessDenied, say): nothing can be said
-        of it, so nothing is settled."""
-        failed_in_bedrock = bool({self.status, self.update_status} & _failed_statuses(self.arn_type))
+        customization job too, or one this version does not know), or named by an ARN that could not be read (an
+        AccessDenied, say): nothing can be said of it, so nothing is settled."""
+        statuses = {self.status, self.update_status}
+        failed_in_bedrock = bool(statuses & _failed_statuses(self.arn_type) or unknown_statuses(statuses))
         return (
             self.cloudformation_status.endswith("_FAILED")
             or (failed_in_bedrock and not self.left_the_stack)
@@ -143,6 +146,11 @@ class Row:
     @property
     def is_customization_job(self) -> bool:
         return self.arn is not None and self.arn_type == _customization_job_arn_type()
+
+
+def unknown_statuses(statuses: Iterable[str]) -> list[str]:
+    """Those of statuses this version does not know (nor moving, nor failed, nor settled); "" is no status."""
+    return sorted(set(statuses) - IN_PROGRESS - FAILED - SETTLED - {""})
 
 
 @functools.cache
@@ -360,7 +368,12 @@ def _described(row: Row, declared: contract.ResourceContract, described: Mapping
     sub_tasks = tuple(
         (member, str((details.get(member) or {}).get("status", ""))) for member in _sub_task_members() if details
     )
-    failures = described.get("failureMessages") or [described.get("failureMessage") or ""]
+    failures = [*(described.get("failureMessages") or [described.get("failureMessage") or ""])]
+    failures += [
+        f"Bedrock's status {unknown!r} is not one this version of cdk-bedrock-customization knows (counted as "
+        "failed while the stack holds it)"
+        for unknown in unknown_statuses([status, update_status])
+    ]
     validation = [metric.get("validationLoss") for metric in described.get("validationMetrics") or []]
     return dataclasses.replace(
         row,
