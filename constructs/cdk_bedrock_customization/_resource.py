@@ -20,7 +20,7 @@ from constructs import Construct, IConstruct, IDependable
 
 from ._regions import refuse_another_partition, refuse_another_region
 from ._requests import tag_list
-from ._tokens import attribute, is_unresolved, made_in, stack_of
+from ._tokens import attribute, is_unresolved, made_in, remembered, stack_of
 
 if TYPE_CHECKING:
     from .provider import CustomizationProvider, StackUse
@@ -343,6 +343,23 @@ class Grants:
         self.statements.append(statement)
 
 
+def _refuse_another_account(scope: Construct, role: iam.IRole, arn: str) -> None:
+    """Refuse a role given of another account than scope's stack's, when both are known: Bedrock could never be given
+    it ("You can only use the PassRole permission to pass an IAM role to a service that shares the same AWS account",
+    IAM user guide, id_roles_use_passrole.html)."""
+    literal = not is_unresolved(arn) and arn.count(":") >= 5
+    account = arn.split(":")[4] if literal else str(remembered(role, "account", lambda: role.env.account))
+    home = str(attribute(stack_of(scope), "account"))
+    if not account or is_unresolved(account) or is_unresolved(home) or account == home:
+        return
+    named = arn if literal else role.node.path
+    raise ValueError(
+        f"role: {named!r} is a role of account {account}, and this stack deploys to account {home}: Bedrock is given "
+        f"a service role of its own account only (iam:PassRole passes a role to a service of the role's account): give "
+        f"a role of account {home}, or leave role out for one made for it"
+    )
+
+
 class ServiceRoleUser:
     """A construct whose Bedrock job runs as a service role: the one given (``_given_role``), or one it made
     (``_own_role``, None when a role was given or none is needed)."""
@@ -363,6 +380,7 @@ class ServiceRoleUser:
         refuse_another_partition(cast(Construct, self), "role", arn, "a role")
         made = _OWN_ROLES.get(arn)
         if made is None:
+            _refuse_another_account(cast(Construct, self), given, arn)
             return arn
         scope = cast(Construct, self)
         elsewhere = made.other_environment(cdk.Stack.of(scope))
@@ -547,13 +565,28 @@ KEY_MADE_ANEW_WARNING_ID = "cdk-bedrock-customization:keyMadeAnewWithItsStack"
 
 
 def key_grantee(construct: Construct, role: iam.IRole | None) -> iam.IRole | None:
-    """What a role given to construct is granted keys through: the role itself, or, for a role made in another stack,
-    that role imported here by name, whose grants go in a policy of this stack (a grant in the role's own policy would
-    name this stack's key from the role's stack, which this stack names already: a dependency cycle). A role imported
-    (by ARN or name) is itself: an immutable one is left as it is, as aws-cdk-lib leaves it. None: no role."""
-    if not isinstance(role, iam.Role) or stack_of(role) is stack_of(construct):
+    """What a role given to construct is granted keys through: the role itself, or, for a role of another stack (made
+    or imported there), that role imported here by name, whose grants go in a policy of this stack (a grant in the
+    role's own policy would name this stack's key from the role's stack, which this stack names already: a dependency
+    cycle). An immutable role is left as it is, as aws-cdk-lib leaves it. None: no role."""
+    if role is None or stack_of(role) is stack_of(construct) or _immutable(role):
         return role
     return iam.Role.from_role_name(construct, "GivenRoleHere", role.role_name)
+
+
+def _immutable(role: iam.IRole) -> bool:
+    """Whether role is aws-cdk-lib's ImmutableRole, to which grants add nothing (Role.from_role_arn or from_role_name
+    with mutable=False or of another account, Role.without_policy_updates). That class is private, so it is known by
+    the ids aws-cdk-lib gives (aws-iam/lib/role.ts): the imported role it wraps is its sibling MutableRole<id>, and a
+    role's own is ImmutableRole<the role's id>, beside the role."""
+    scope = role.node.scope
+    if scope is None:
+        return False
+    role_id, siblings = role.node.id, scope.node
+    if siblings.try_find_child(f"MutableRole{role_id}") is not None:
+        return True
+    wrapped = siblings.try_find_child(role_id.removeprefix("ImmutableRole"))
+    return role_id.startswith("ImmutableRole") and isinstance(wrapped, iam.Role)
 
 
 def use_model_key(

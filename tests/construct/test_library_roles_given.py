@@ -5,7 +5,10 @@ The trust of each kind is the Bedrock user guide's: a customization job's role h
 ``arn:aws:bedrock:<region>:<account>:model-customization-job/*`` (model-customization-iam-role.html), an import
 job's ``...:model-import-job/*`` (model-import-iam-role.html) and an evaluation job's ``...:evaluation-job/*``
 (automatic-service-roles.html, under model-evaluation-security-service-roles.html); IAM's ArnLike matches a job's ARN
-only against the pattern of its own kind."""
+only against the pattern of its own kind.
+
+Any role of another account than the stack's is refused: "You can only use the PassRole permission to pass an IAM role
+to a service that shares the same AWS account" (IAM user guide, id_roles_use_passrole.html)."""
 
 from __future__ import annotations
 
@@ -148,4 +151,47 @@ def test_a_role_you_made_is_not_checked(stack, bucket) -> None:
     # Your role's trust is yours: the library takes it as given.
     yours = iam.Role(stack, "Yours", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
     imported(stack, bucket, "Import", role=yours)
+    Template.from_stack(stack)
+
+
+OTHER_ACCOUNT = "210987654321"
+MAKERS = {"customization job": tuned, "import job": imported, "evaluation": evaluated, "Nova import": nova}
+
+
+@pytest.mark.parametrize("maker", MAKERS)
+@pytest.mark.parametrize("how", ["imported by ARN", "made by a stack of that account"])
+def test_a_role_of_another_account_is_refused_naming_it_and_both_accounts(maker: str, how: str) -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Models", env=ENV)
+    if how == "imported by ARN":
+        named = f"arn:aws:iam::{OTHER_ACCOUNT}:role/bedrock-other"
+        role: iam.IRole = iam.Role.from_role_arn(stack, "Other", named)
+    else:
+        roles = cdk.Stack(app, "Roles", env=cdk.Environment(account=OTHER_ACCOUNT, region="us-east-1"))
+        role = iam.Role(
+            roles, "Other", role_name="bedrock-other", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com")
+        )
+        named = "Roles/Other"
+    refused = (
+        f"role: {named!r} is a role of account {OTHER_ACCOUNT}, and this stack deploys to account 123456789012: "
+        "Bedrock is given a service role of its own account only"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(refused)}"):
+        MAKERS[maker](stack, s3.Bucket(stack, "Data"), "Given", role=role)
+    assert stack.node.try_find_child("Given") is None
+
+
+def test_a_role_whose_account_or_the_stacks_is_unknown_at_synth_is_taken() -> None:
+    app = cdk.App()
+    agnostic = cdk.Stack(app, "Agnostic")
+    tuned(
+        agnostic,
+        s3.Bucket(agnostic, "Data"),
+        "Given",
+        role=iam.Role.from_role_arn(agnostic, "Other", f"arn:aws:iam::{OTHER_ACCOUNT}:role/bedrock-other"),
+    )
+    stack = cdk.Stack(app, "Models", env=ENV)
+    by_parameter = cdk.CfnParameter(stack, "RoleArn").value_as_string
+    tuned(stack, s3.Bucket(stack, "Data"), "Given", role=iam.Role.from_role_arn(stack, "Parameter", by_parameter))
+    Template.from_stack(agnostic)
     Template.from_stack(stack)

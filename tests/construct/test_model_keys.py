@@ -174,12 +174,20 @@ def test_a_given_role_may_read_the_model_it_trains_further_and_the_job_waits_for
     assert policy_id in job["DependsOn"]  # Bedrock checks the role's access as the job starts
 
 
-def _of_a_shared_roles_stack(kind: str) -> tuple[cdk.Stack, cdk.Stack, cdk.CfnResource]:
-    """A role of a roles stack runs a job of a models stack whose key (or base model's key) is the models stack's:
-    (roles, models, the job)."""
+SHARED_ROLE_ARN = "arn:aws:iam::123456789012:role/service/bedrock-shared"
+SHARED_ROLES = {
+    "made": lambda roles: iam.Role(roles, "Shared", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com")),
+    "imported by ARN": lambda roles: iam.Role.from_role_arn(roles, "Shared", SHARED_ROLE_ARN),
+    "imported by name": lambda roles: iam.Role.from_role_name(roles, "Shared", "bedrock-shared"),
+}
+
+
+def _of_a_shared_roles_stack(kind: str, role: str = "made") -> tuple[cdk.Stack, cdk.Stack, cdk.CfnResource]:
+    """A role of a roles stack (made there, or imported there as mutable, aws-cdk-lib's default) runs a job of a
+    models stack whose key (or base model's key) is the models stack's: (roles, models, the job)."""
     app = cdk.App()
     roles = cdk.Stack(app, "Roles", env=ENV)
-    shared = iam.Role(roles, "Shared", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+    shared = SHARED_ROLES[role](roles)
     models = cdk.Stack(app, "Models", env=ENV)
     bucket = s3.Bucket(models, "Data")
     key = kms.Key(models, "ModelKey")
@@ -199,21 +207,35 @@ def _of_a_shared_roles_stack(kind: str) -> tuple[cdk.Stack, cdk.Stack, cdk.CfnRe
     return roles, models, made.resource
 
 
-@pytest.mark.parametrize("kind", ["customization job", "model trained further", "model import", "custom model import"])
-def test_a_role_of_another_stack_is_granted_the_key_in_a_policy_of_the_models_stack(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "role"),
+    [
+        *(
+            (kind, "made")
+            for kind in ["customization job", "model trained further", "model import", "custom model import"]
+        ),
+        ("customization job", "imported by ARN"),
+        ("customization job", "imported by name"),
+        ("model import", "imported by ARN"),
+    ],
+)
+def test_a_role_of_another_stack_is_granted_the_key_in_a_policy_of_the_models_stack(kind: str, role: str) -> None:
     """Its own policy would name the models stack's key from the roles stack, which the models stack names already
     (a dependency cycle: CDK refuses to synthesize). The job waits for that policy, as Bedrock checks the role's
     access as the job starts."""
-    roles, models, job = _of_a_shared_roles_stack(kind)
+    roles, models, job = _of_a_shared_roles_stack(kind, role)
     template = Template.from_stack(models).to_json()  # synthesizes the app: no dependency cycle
 
     assert "ModelKey" not in json.dumps(Template.from_stack(roles).to_json())
+    # The role's name: an export of the roles stack for a role made there, else the name it was imported by (an
+    # imported ARN's path is not part of its name).
+    named = "Fn::ImportValue" if role == "made" else '"bedrock-shared"'
     policies = {
         logical_id: resource["Properties"]
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::IAM::Policy"
         and "Roles" in resource["Properties"]
-        and "Fn::ImportValue" in json.dumps(resource["Properties"]["Roles"])
+        and named in json.dumps(resource["Properties"]["Roles"])
     }
     ((policy_id, policy),) = policies.items()
     granted = [s for s in policy["PolicyDocument"]["Statement"] if "ModelKey" in json.dumps(s["Resource"])]
@@ -221,15 +243,30 @@ def test_a_role_of_another_stack_is_granted_the_key_in_a_policy_of_the_models_st
     assert policy_id in template["Resources"][models.get_logical_id(job)]["DependsOn"]
 
 
-def test_an_immutable_role_of_another_stack_is_left_as_it_is() -> None:
-    """As aws-cdk-lib leaves a role imported with mutable=False: no policy of the models stack is attached to it."""
+IMMUTABLE_ROLES = {
+    "imported by ARN": lambda roles: iam.Role.from_role_arn(
+        roles, "Fixed", "arn:aws:iam::123456789012:role/bedrock-fixed", mutable=False
+    ),
+    "imported by name": lambda roles: iam.Role.from_role_name(roles, "Fixed", "bedrock-fixed", mutable=False),
+    "made, without policy updates": lambda roles: iam.Role(
+        roles, "Fixed", role_name="bedrock-fixed", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com")
+    ).without_policy_updates(),
+}
+
+
+@pytest.mark.parametrize("how", IMMUTABLE_ROLES)
+def test_an_immutable_role_of_another_stack_is_left_as_it_is(how: str) -> None:
+    """As aws-cdk-lib leaves a role imported with mutable=False, or one without policy updates: no policy of the
+    models stack is attached to it."""
     app = cdk.App()
     roles = cdk.Stack(app, "Roles", env=ENV)
-    fixed = iam.Role.from_role_arn(roles, "Fixed", "arn:aws:iam::123456789012:role/bedrock-fixed", mutable=False)
+    fixed = IMMUTABLE_ROLES[how](roles)
     models = cdk.Stack(app, "Models", env=ENV)
     custom_model(models, s3.Bucket(models, "Data"), role=fixed, kms_key=kms.Key(models, "ModelKey"))
     template = Template.from_stack(models).to_json()
     attached = [
         r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy" and "Roles" in r["Properties"]
     ]
-    assert not [r for r in attached if "bedrock-fixed" in json.dumps(r["Properties"]["Roles"])]
+    # By its name, or by the roles stack's export of it (for a role made there).
+    of_the_roles_stack = ("bedrock-fixed", "Fn::ImportValue")
+    assert not [r for r in attached if any(s in json.dumps(r["Properties"]["Roles"]) for s in of_the_roles_stack)]
