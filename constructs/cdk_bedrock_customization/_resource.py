@@ -531,11 +531,13 @@ def _stack_id() -> str:
     return str(cdk.Aws.STACK_ID)  # str: older aws-cdk-lib types it as Any
 
 
-# What Bedrock needs of a customer managed key that encrypts a custom model: its use, and CreateGrant only when
-# Bedrock (a service integrated with KMS) creates the grant; unconditioned, the principal could grant the key to anyone.
+# What Bedrock needs of a customer managed key that encrypts a custom model: its use, and CreateGrant only through
+# Bedrock (kms:ViaService, as the user guide's key policies for custom models have it: encryption-custom-job.html;
+# Bedrock sends the CreateGrant with the caller's credentials); unconditioned, the principal could grant the key to
+# anyone. The Region and URL suffix are the policy's stack's, which is the key's (checked_kms_key).
 MODEL_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 MODEL_KEY_GRANT_ACTIONS = ("kms:CreateGrant",)
-MODEL_KEY_GRANT_CONDITIONS = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+MODEL_KEY_GRANT_CONDITIONS = {"StringEquals": {"kms:ViaService": f"bedrock.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"}}
 # What a job that reads an encrypted custom model (a copy's source, a model trained further) needs of its key
 # (encryption-custom-job.html: Decrypt "to validate that the role has proper access to the KMS key").
 SOURCE_MODEL_KEY_ACTIONS = ("kms:Decrypt",)

@@ -1,10 +1,10 @@
 """The keys a job reads or writes with, as every role the library grants them holds them.
 
 References: Bedrock's user guide, "Encryption of custom models" (Decrypt, GenerateDataKey, DescribeKey and CreateGrant
-on the model's key; Bedrock itself sends the CreateGrant, "invokedBy": "bedrock.amazonaws.com"), and AWS KMS's
-condition key kms:GrantIsForAWSResource ("true when an AWS service integrated with AWS KMS calls CreateGrant on the
-principal's behalf"), which the Service Authorization Reference lists for kms:CreateGrant. Unconditioned, a principal
-holding CreateGrant could grant anyone the key that protects the model. The S3 user guide: reading an SSE-KMS object
+on the model's key; Bedrock itself sends the CreateGrant, "invokedBy": "bedrock.amazonaws.com"; its key policies
+limit them with "kms:ViaService": "bedrock.${region}.amazonaws.com"), and AWS KMS's condition key kms:ViaService,
+which the Service Authorization Reference lists for kms:CreateGrant. Unconditioned, a principal holding CreateGrant
+could grant anyone the key that protects the model. The S3 user guide: reading an SSE-KMS object
 needs kms:Decrypt on its key; Bedrock's service role pages list the data's key among what the role needs."""
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ from cdk_bedrock_customization import (
 
 from .conftest import ENV, custom_model
 
+# Through Bedrock of the stack's Region, in its partition's URL suffix (amazonaws.com, amazonaws.com.cn).
+THROUGH_BEDROCK = {
+    "StringEquals": {
+        "kms:ViaService": {"Fn::Join": ["", ["bedrock.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]}
+    }
+}
 COPIED_SOURCE = "arn:aws:bedrock:us-west-2:123456789012:custom-model/amazon.nova-micro-v1:0:128k/a1b2c3d4e5f6"
 USE = {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
 
@@ -78,7 +84,7 @@ def test_the_model_key_may_be_granted_only_by_bedrock_and_used(kind: str) -> Non
     assert grants
     for statement in grants:
         assert _actions(statement) == {"kms:CreateGrant"}
-        assert statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+        assert statement["Condition"] == THROUGH_BEDROCK
     uses = [statement for statement in on_key if _actions(statement) & USE]
     assert uses and all(_actions(statement) == USE and "Condition" not in statement for statement in uses)
     # Every principal that may use the key may have Bedrock grant it: as many statements of each.
@@ -95,7 +101,7 @@ def test_a_model_key_of_another_stack_is_granted_by_its_arn_with_the_same_condit
 
     grants = [statement for statement in _statements(template) if "kms:CreateGrant" in _actions(statement)]
     assert len(grants) == 2  # the job's service role, and the handler that creates it
-    assert all(statement["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}} for statement in grants)
+    assert all(statement["Condition"] == THROUGH_BEDROCK for statement in grants)
     assert all("ModelKey" in json.dumps(statement["Resource"]) for statement in grants)
 
 

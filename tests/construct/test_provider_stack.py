@@ -195,10 +195,16 @@ def test_the_handler_may_use_only_the_model_keys_given():
     use, grant = kms_statements(template)
     assert use["Resource"] == grant["Resource"] == MODEL_KEY_ARN
     assert set(_actions(use)) == {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
-    # Bedrock creates the grant (kms:GrantIsForAWSResource), never the handler on its own.
+    # Bedrock creates the grant (kms:ViaService), never the handler on its own.
     assert (_actions(grant), grant["Condition"]) == (
         ["kms:CreateGrant"],
-        {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        {
+            "StringEquals": {
+                "kms:ViaService": {
+                    "Fn::Join": ["", ["bedrock.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]
+                }
+            }
+        },
     )
 
 

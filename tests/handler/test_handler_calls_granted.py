@@ -242,8 +242,8 @@ class Request:
     call: Call
     resource_tags: Callable[[], dict[str, str]] = dict
     passed_to_service: str | None = None
-    # Made on the caller's behalf by an AWS service integrated with KMS (kms:GrantIsForAWSResource).
-    by_an_aws_service: bool = False
+    # The service that made it on the caller's behalf, as KMS names it (kms:ViaService: bedrock.<region>.amazonaws.com).
+    via_service: str | None = None
 
 
 S3_ACTIONS = {"ListObjectsV2": "ListBucket", "HeadObject": "GetObject", "ListObjects": "ListBucket"}
@@ -393,8 +393,8 @@ def _condition_holds(statement: dict[str, Any], request: Request, unevaluated: s
                 actual = [str(request.call.params.get("Prefix", ""))]
             elif lowered == "aws:tagkeys":
                 actual = list(request.request_tags)
-            elif lowered == "kms:grantisforawsresource" and operator == "Bool":
-                actual = [str(request.by_an_aws_service).lower()]
+            elif lowered == "kms:viaservice":
+                actual = [request.via_service] if request.via_service else []
             else:
                 actual = None
             if actual is None or operator not in ("StringEquals", "StringLike", "Bool"):

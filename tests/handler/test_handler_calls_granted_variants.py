@@ -465,7 +465,11 @@ def test_every_call_the_handler_makes_for_a_variant_is_granted(name, bedrock, re
             assert behalf, call.params
             for action, arn in behalf:
                 line = f"{action} on {arn}"
-                if allowed(synthesized.statements, Request(action, arn, {}, call, by_an_aws_service=True), unevaluated):
+                if allowed(
+                    synthesized.statements,
+                    Request(action, arn, {}, call, via_service=f"bedrock.{REGION}.amazonaws.com"),
+                    unevaluated,
+                ):
                     granted.append(line)
                 else:
                     denied.append(f"[{call.step}] {line} (Bedrock's use of the caller's permissions)")
