@@ -580,7 +580,7 @@ def _immutable(role: iam.IRole) -> bool:
     """Whether role is aws-cdk-lib's ImmutableRole, to which grants add nothing (Role.from_role_arn or from_role_name
     with mutable=False or of another account, Role.without_policy_updates). That class is private, so it is known by
     the ids aws-cdk-lib gives (aws-iam/lib/role.ts): the imported role it wraps is its sibling MutableRole<id>, and a
-    role's own is ImmutableRole<the role's id>, beside the role."""
+    role's own is ImmutableRole<the role's id>, beside the role, with the role's ARN."""
     scope = role.node.scope
     if scope is None:
         return False
@@ -588,7 +588,7 @@ def _immutable(role: iam.IRole) -> bool:
     if siblings.try_find_child(f"MutableRole{role_id}") is not None:
         return True
     wrapped = siblings.try_find_child(role_id.removeprefix("ImmutableRole"))
-    return role_id.startswith("ImmutableRole") and isinstance(wrapped, iam.Role)
+    return role_id.startswith("ImmutableRole") and isinstance(wrapped, iam.Role) and wrapped.role_arn == role.role_arn
 
 
 def use_model_key(

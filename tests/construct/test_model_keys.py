@@ -185,6 +185,11 @@ SHARED_ROLES = {
     "made": lambda roles: iam.Role(roles, "Shared", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com")),
     "imported by ARN": lambda roles: iam.Role.from_role_arn(roles, "Shared", SHARED_ROLE_ARN),
     "imported by name": lambda roles: iam.Role.from_role_name(roles, "Shared", "bedrock-shared"),
+    # Mutable, though its id is the one aws-cdk-lib gives a role's immutable wrapper (ImmutableRole<the role's id>).
+    "imported beside a role, under its wrapper's id": lambda roles: [
+        iam.Role(roles, "Team", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com")),
+        iam.Role.from_role_arn(roles, "ImmutableRoleTeam", SHARED_ROLE_ARN),
+    ][1],
 }
 
 
@@ -222,6 +227,7 @@ def _of_a_shared_roles_stack(kind: str, role: str = "made") -> tuple[cdk.Stack, 
         ),
         ("customization job", "imported by ARN"),
         ("customization job", "imported by name"),
+        ("customization job", "imported beside a role, under its wrapper's id"),
         ("model import", "imported by ARN"),
     ],
 )

@@ -47,7 +47,8 @@ from .test_models_file_properties import (
     yaml_text,
 )
 
-ROLE = "arn:aws:iam::111122223333:role/bedrock-evaluations"
+# Of the stack's account (ENV): IAM passes a role only to a service of its own account.
+ROLE = "arn:aws:iam::123456789012:role/bedrock-evaluations"
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 PROMPTS = [
     {"prompt": "How do I reset my password?", "referenceResponse": "Use the Forgot password link.", "category": "a"},
