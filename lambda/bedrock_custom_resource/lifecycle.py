@@ -1116,8 +1116,10 @@ class MadeModel:
             logger.info("%s %s is already gone", self.noun.capitalize(), model_arn)
         except client.exceptions.ConflictException as error:
             found = self.find(client, model_arn)
-            if found is None or found.get("modelStatus") == "Creating":
-                raise  # not in use: still being created, or not yet shown (retried_when_busy waits for it)
+            # Not in use: still being created (or in a status Bedrock added since), or not yet shown: asked again
+            # (retried_when_busy). No status (it is not a required member) counts as Active, as for an import.
+            if found is None or (found.get("modelStatus") or "Active") not in ("Active", "Failed"):
+                raise
             raise ModelInUse(
                 f"{self.noun.capitalize()} {model_arn} cannot be deleted while it is in use ({error_message(error)}). "
                 "Delete the deployments and provisioned throughput that serve it first, then retry the delete; or, "

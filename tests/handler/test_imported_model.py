@@ -64,6 +64,25 @@ def test_a_status_botocores_model_does_not_list_is_polled_again_not_taken_for_su
     kinds poll a status they do not know, rather than complete what depends on the model."""
     event, model_arn = create(events, import_properties())
     bedrock.set_model_status(model_arn, "Active")
+    answering_status(monkeypatch, unlisted)
+    assert poll(event, model_arn) == {"IsComplete": False}
+
+
+@pytest.mark.parametrize("unlisted", ["Deleting", "Validating"])
+def test_a_delete_bedrock_refuses_in_a_status_botocores_model_does_not_list_is_asked_again(
+    bedrock, events, monkeypatch, unlisted
+):
+    """Bedrock refuses a delete (ConflictException) of a model in use, or of one still being created: only an Active
+    or Failed model is in use; in a status Bedrock adds, the delete is asked again rather than failed as in use."""
+    event, model_arn = imported(bedrock, events)
+    bedrock.client().create_custom_model_deployment(modelDeploymentName="serving", modelArn=model_arn)
+    answering_status(monkeypatch, unlisted)
+    assert index.on_event(events.delete(model_arn, event["ResourceProperties"])) == {"PhysicalResourceId": model_arn}
+    assert len(bedrock.imported_models()) == 1
+
+
+def answering_status(monkeypatch: pytest.MonkeyPatch, status: str) -> None:
+    """The handler's Bedrock answers GetCustomModel with this modelStatus."""
     answering = imported_model.bedrock_client
 
     class Answering:
@@ -74,10 +93,9 @@ def test_a_status_botocores_model_does_not_list_is_polled_again_not_taken_for_su
             return getattr(self.client, name)
 
         def get_custom_model(self, **request: Any) -> dict[str, Any]:
-            return {**self.client.get_custom_model(**request), "modelStatus": unlisted}
+            return {**self.client.get_custom_model(**request), "modelStatus": status}
 
     monkeypatch.setattr(imported_model, "bedrock_client", lambda: Answering(answering()))
-    assert poll(event, model_arn) == {"IsComplete": False}
 
 
 def test_a_model_package_source_needs_no_role(bedrock, events):
