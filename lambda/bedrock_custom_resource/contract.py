@@ -844,11 +844,14 @@ def stack_name(stack_id: str) -> str:
     return stack_id.split("/")[1] if stack_id.count("/") >= 2 else stack_id
 
 
-def client_request_token(fingerprint: str, names: Mapping[str, str]) -> str:
-    """The idempotency token of a create: one per configuration and name, so that the next name of a
-    sequence is not answered with the resource the previous name made."""
+def client_request_token(fingerprint: str, names: Mapping[str, str], origin: str) -> str:
+    """The idempotency token of a create: one per configuration, name and CloudFormation request (origin), so that
+    the next name of a sequence is not answered with the resource the previous name made, and a later request (whose
+    create carries its own origin tag, so is another request to Bedrock) is not answered with what an earlier one
+    made and deleted: Bedrock "ignores the request" of a token it has seen (botocore's model), for how long after the
+    resource is gone it does not say. A retry within a request sends the same token and request."""
     canonical = json.dumps(dict(names), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{fingerprint}|{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{fingerprint}|{canonical}|{origin}".encode()).hexdigest()
 
 
 # Far deeper than any request (a knowledge base's filter nests a few andAll or orAll levels), and far shallower than

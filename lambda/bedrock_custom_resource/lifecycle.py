@@ -187,7 +187,7 @@ class Desired:
         names = {member: request.setdefault(member, name) for member in self.contract.generated_names}
         own_tags = self.contract.tag_members[0]
         request[own_tags] = [*self.tags(own_tags), {"key": ORIGIN_TAG, "value": self.origin}]
-        request["clientRequestToken"] = contract.client_request_token(self.fingerprint, names)
+        request["clientRequestToken"] = contract.client_request_token(self.fingerprint, names, self.origin)
         return request
 
     def refuse_tags_a_new_resource_cannot_keep(self) -> None:

@@ -55,6 +55,28 @@ def test_delete_waits_until_gone_and_a_repeat_succeeds(bedrock, kind):
     assert kind.existing(bedrock) == []
 
 
+def test_one_deleted_is_made_anew_by_a_later_request_of_the_same_configuration(bedrock, kind):
+    """A stack destroyed and deployed again, or an update rolled back and deployed again: the same configuration and
+    name, in another CloudFormation request. Bedrock answers a token it has seen with what it made ("ignores the
+    request", botocore's model; the stand-in keeps tokens of deleted resources): the later create must not send the
+    earlier token, or it would be answered with what was deleted, and poll it until the provider's timeout."""
+    events = CloudFormationEvents(resource_type=kind.resource_type)
+    properties = kind.properties(bedrock)
+    first, deleted = create(events, properties)
+    kind.set_status(bedrock, deleted, kind.ready)
+    assert poll(first, deleted)["IsComplete"] is True
+    delete = events.delete(deleted, first["ResourceProperties"])
+    index.on_event(delete)
+    assert poll(delete, deleted) == {"IsComplete": True}
+
+    event, made = create(events, properties)
+
+    assert made != deleted
+    assert kind.only(bedrock) == made
+    kind.set_status(bedrock, made, kind.ready)
+    assert poll(event, made)["IsComplete"] is True
+
+
 @pytest.mark.parametrize("ends_as", ["ready", "Failed"])
 def test_a_delete_of_one_still_being_created_waits_for_it_then_deletes_it(bedrock, kind, ends_as):
     """The Delete that rolls back a create CloudFormation stopped waiting for meets a resource still being created,

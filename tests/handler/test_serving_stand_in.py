@@ -323,6 +323,21 @@ def assert_a_name_is_unique_and_its_token_idempotent(client: Any, create: Callab
         create(clientRequestToken="token-2")
 
 
+def test_a_token_repeated_after_its_deployment_was_deleted_answers_the_deleted_one(bedrock, client):
+    """Bedrock "ignores the request" of a token it has seen (botocore's model), for a time it does not document: the
+    stand-in keeps the token once its resource is deleted, and answers its ARN, which reads as not found."""
+    model_arn = import_model(client, bedrock)
+    deleted = deploy(client, model_arn, clientRequestToken="token-1")
+    bedrock.set_deployment_status(deleted, "Active")
+    client.delete_custom_model_deployment(customModelDeploymentIdentifier=deleted)
+
+    assert deploy(client, model_arn, clientRequestToken="token-1") == deleted
+    assert bedrock.deployments() == []
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_custom_model_deployment(customModelDeploymentIdentifier=deleted)
+    assert deploy(client, model_arn, clientRequestToken="token-2") != deleted
+
+
 def test_deployment_names_are_unique_and_tokens_idempotent(bedrock, client):
     model_arn = import_model(client, bedrock)
     assert_a_name_is_unique_and_its_token_idempotent(client, functools.partial(deploy, client, model_arn))

@@ -16,7 +16,10 @@ declaration's own name and tag members name and tag it, the job creates it (``ne
 rather than a request of its own, and its ARN's shape is that of the member of its read operation's output
 whose pattern names its ARN's resource type.
 
-Kept here for every kind: a repeated clientRequestToken returns the resource it created; names are unique per
+Kept here for every kind: a repeated clientRequestToken returns the resource it created, also once that resource is
+deleted (botocore's model: Bedrock "ignores the request" of a token it has seen; how long it keeps one after its
+resource is gone is not documented, so the stand-in keeps it, the harder answer: Get of what it returns is then
+ResourceNotFoundException); names are unique per
 kind; Get, Update and Delete take a name or an ARN; tags given at create are applied, and a create whose tags
 are refused creates nothing; a deleted resource's tags go with it. What is particular to a kind is its own
 hooks: what its create request must also satisfy and what it refers to, what refuses a name or a delete, and
@@ -46,6 +49,7 @@ Params = dict[str, Any]
 Handler = Callable[[BedrockBackend, Params], dict[str, Any] | None]
 
 _STORE = "stand_in_serving"
+_DELETED_TOKENS = "stand_in_deleted_tokens"
 _MADE = "stand_in_made"  # how many resources were made under each identity (new_resource_id)
 _TOKEN = "clientRequestToken"
 
@@ -165,6 +169,10 @@ class Kind(Generic[R]):
         """Its resources, by ARN."""
         return cast("dict[str, R]", _store(backend).setdefault(self.managed.arn_type, {}))
 
+    def tokens_of_deleted(self, backend: BedrockBackend) -> dict[str, str]:
+        """The ARN each clientRequestToken created, of its resources deleted since."""
+        return _deleted_tokens(backend).setdefault(self.managed.arn_type, {})
+
     def held(self, backend: BedrockBackend, identifier: str) -> R | None:
         """The resource named or ARN'd by identifier, if this kind holds it."""
         return next((r for r in self.resources(backend).values() if identifier in (r.arn, r.name)), None)
@@ -187,9 +195,10 @@ class Kind(Generic[R]):
         assert self.build is not None  # handlers() serves a create only for a kind that builds
         self.check_request(params)
         token = params.get(_TOKEN)
-        repeated = next((r for r in self.resources(backend).values() if token and r.token == token), None)
+        repeated = next((r.arn for r in self.resources(backend).values() if token and r.token == token), None)
+        repeated = repeated or (self.tokens_of_deleted(backend).get(token) if token else None)
         if repeated is not None:
-            return {self.arn_member: repeated.arn}
+            return {self.arn_member: repeated}
         name = params[self.name_member] if self.name_member else None
         if name is not None:
             self.refuse_taken_name(backend, name)
@@ -230,6 +239,8 @@ class Kind(Generic[R]):
             return None
         self.refuse_delete(backend, resource)
         del self.resources(backend)[resource.arn]
+        if resource.token:
+            self.tokens_of_deleted(backend)[resource.token] = resource.arn
         backend.tagger.delete_all_tags_for_resource(resource.arn)
         return {}
 
@@ -278,6 +289,15 @@ def _store(backend: BedrockBackend) -> dict[str, dict[str, Resource]]:
         store = {}
         setattr(backend, _STORE, store)
     return store
+
+
+def _deleted_tokens(backend: BedrockBackend) -> dict[str, dict[str, str]]:
+    """Each kind's tokens of deleted resources, by the resource type their ARNs name; kept as _store is."""
+    tokens = getattr(backend, _DELETED_TOKENS, None)
+    if not isinstance(tokens, dict):
+        tokens = {}
+        setattr(backend, _DELETED_TOKENS, tokens)
+    return tokens
 
 
 def _operation(name: str) -> OperationModel:

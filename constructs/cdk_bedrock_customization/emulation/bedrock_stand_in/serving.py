@@ -14,9 +14,8 @@ model that a model copy job made (``copies``) is kept as its source's sort is, a
 sort is.
 
 It simplifies: statuses move only when a test drives them (``BedrockStandIn.set_model_status`` and the like);
-nothing checks that S3 objects, roles, keys, model packages or foundation models exist; tokens are remembered
-only while their resource exists; an imported model reports a fixed foundation model
-(IMPORTED_MODEL_FOUNDATION) where one is needed; quotas (model units, counts) are not enforced.
+nothing checks that S3 objects, roles, keys, model packages or foundation models exist; an imported model reports
+a fixed foundation model (IMPORTED_MODEL_FOUNDATION) where one is needed; quotas (model units, counts) are not enforced.
 """
 
 from __future__ import annotations
