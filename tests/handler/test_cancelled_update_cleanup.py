@@ -155,44 +155,32 @@ def test_the_rollback_polls_until_bedrock_lets_it_delete_what_the_cancelled_upda
 
 
 @pytest.mark.parametrize("kind", KINDS.values(), ids=list(KINDS))
-def test_the_rollback_leaves_it_logged_before_the_provider_would_time_out(
-    kind, bedrock, model_arn, monkeypatch, clock, caplog
+@pytest.mark.parametrize("created_at_poll", [None, 3], ids=["never created", "created at the wait's last poll"])
+def test_the_rollback_ends_its_wait_before_the_provider_would_time_out_and_logs_only_what_stays(
+    kind, created_at_poll, bedrock, model_arn, monkeypatch, clock, caplog
 ):
+    """120 seconds, a minute a poll: the poll two minutes on is the wait's last. What Bedrock never let it delete is
+    left, and logged as billed; what it let that last poll delete is not."""
     monkeypatch.setenv(CLEANUP_WAIT_VARIABLE, "120")
     driver = FrameworkDriver()
     events, before, after, old, made = cancelled_replacement(kind, driver, bedrock, model_arn, monkeypatch)
 
     def a_minute_a_poll(poll: int) -> None:
         clock.seconds += 60
+        if poll == created_at_poll:
+            getattr(bedrock, kind.set_status)(made, kind.ready)
 
     response = driver.send(events.update(old, before, after), a_minute_a_poll)
 
     assert (response.status, response.physical_id) == ("SUCCESS", old)
-    assert driver.ticks == 2  # 120 seconds: the poll two minutes on answers
-    assert kind.live(bedrock, model_arn) == sorted([old, made])  # never created, so never deletable: left, and billed
-    assert f"{made} is still being created or changed" in caplog.text
-    assert "within the provider's total timeout" in caplog.text
-
-
-@pytest.mark.parametrize("kind", KINDS.values(), ids=list(KINDS))
-def test_a_delete_bedrock_accepts_as_the_wait_ends_is_not_logged_as_left(
-    kind, bedrock, model_arn, monkeypatch, clock, caplog
-):
-    monkeypatch.setenv(CLEANUP_WAIT_VARIABLE, "120")
-    driver = FrameworkDriver()
-    events, before, after, old, made = cancelled_replacement(kind, driver, bedrock, model_arn, monkeypatch)
-
-    def created_at_the_last_poll(poll: int) -> None:
-        clock.seconds += 60
-        if poll == 3:  # the poll two minutes on, the wait's last
-            getattr(bedrock, kind.set_status)(made, kind.ready)
-
-    response = driver.send(events.update(old, before, after), created_at_the_last_poll)
-
-    assert (response.status, response.physical_id) == ("SUCCESS", old)
     assert driver.ticks == 2
-    assert kind.live(bedrock, model_arn) == [old]
-    assert "is billed" not in caplog.text
+    if created_at_poll is None:  # never created, so never deletable: left, and billed
+        assert kind.live(bedrock, model_arn) == sorted([old, made])
+        assert f"{made} is still being created or changed" in caplog.text
+        assert "within the provider's total timeout" in caplog.text
+    else:
+        assert kind.live(bedrock, model_arn) == [old]
+        assert "is billed" not in caplog.text
 
 
 @pytest.mark.parametrize("wait", [None, "0"], ids=["unset", "no-time"])
