@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
+from moto import mock_aws
 
 from .conftest import active_model, completed_job
 
@@ -417,3 +418,19 @@ def test_list_requests_are_validated_too(bedrock):
         client.list_model_copy_jobs(targetModelNameContains="has space")
     with pytest.raises(client.exceptions.ValidationException, match="jobArn"):
         client.get_model_copy_job(jobArn="not-a-job-arn")
+
+
+def test_a_copy_jobs_arn_is_the_same_in_every_run_whatever_its_token(aws_environment, monkeypatch):
+    """A copy job has no name, and the handler's token changes with each CloudFormation request (a rehearsal's
+    RequestIds are new in each run): the job's ARN comes from the request's other members, so that a rehearsal's
+    report is the same in every run."""
+    jobs = []
+    for run in ("first", "second"):
+        with mock_aws():
+            bedrock = BedrockStandIn(monkeypatch, region="us-east-1", account_id="123456789012")
+            source = str(bedrock.job(completed_job(bedrock, "support-job", "support-v1"))["outputModelArn"])
+            client = bedrock.client(region=TARGET)
+            jobs.append((source, start_copy(client, source, clientRequestToken=f"token-of-the-{run}-run")))
+    (first_source, first_job), (second_source, second_job) = jobs
+    assert first_source == second_source  # the same request but its token
+    assert first_job == second_job

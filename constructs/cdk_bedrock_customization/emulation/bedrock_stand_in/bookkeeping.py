@@ -29,6 +29,7 @@ how an update behaves.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -202,13 +203,24 @@ class Kind(Generic[R]):
         name = params[self.name_member] if self.name_member else None
         if name is not None:
             self.refuse_taken_name(backend, name)
-        resource = self.build(backend, params, self.new_resource(backend, name, token))
+        identity = name or self._unnamed_identity(params)
+        resource = self.build(backend, params, self.new_resource(backend, name, token, identity))
         self.keep(backend, resource, params.get(self.tag_member) if self.tag_member else None)
         return {self.arn_member: resource.arn}
 
-    def new_resource(self, backend: BedrockBackend, name: str | None, token: str | None = None) -> Resource:
-        """What every resource of this kind has, for a new one: a new ARN, and now as its creation time."""
-        return Resource(arn=self._new_arn(backend, name or token or ""), name=name, token=token, created=moment())
+    def new_resource(
+        self, backend: BedrockBackend, name: str | None, token: str | None = None, identity: str | None = None
+    ) -> Resource:
+        """What every resource of this kind has, for a new one: a new ARN (from identity, else its name), and now as
+        its creation time."""
+        arn = self._new_arn(backend, identity or name or "")
+        return Resource(arn=arn, name=name, token=token, created=moment())
+
+    def _unnamed_identity(self, params: Params) -> str:
+        """What identifies a request of a kind without a name (a copy job): its members but its token and tags, which
+        change with each CloudFormation request (the handler's token and origin tag), so that its ARN does not."""
+        kept = {member: value for member, value in params.items() if member not in (_TOKEN, self.tag_member)}
+        return json.dumps(kept, sort_keys=True, default=str)
 
     def keep(self, backend: BedrockBackend, resource: R, tags: list[dict[str, str]] | None) -> None:
         """Hold a new resource, tagged; one whose tags are refused (TooManyTagsException) is not kept."""
