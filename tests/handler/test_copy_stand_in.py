@@ -430,7 +430,10 @@ def test_a_copy_jobs_arn_is_the_same_in_every_run_whatever_its_token(aws_environ
             bedrock = BedrockStandIn(monkeypatch, region="us-east-1", account_id="123456789012")
             source = str(bedrock.job(completed_job(bedrock, "support-job", "support-v1"))["outputModelArn"])
             client = bedrock.client(region=TARGET)
-            jobs.append((source, start_copy(client, source, clientRequestToken=f"token-of-the-{run}-run")))
+            # As the handler sends them: the token and the origin tag change with the request.
+            origin = [{"key": "cdk-bedrock-customization:origin", "value": f"request:{run}"}]
+            made = start_copy(client, source, clientRequestToken=f"token-of-the-{run}-run", targetModelTags=origin)
+            jobs.append((source, made))
     (first_source, first_job), (second_source, second_job) = jobs
     assert first_source == second_source  # the same request but its token
     assert first_job == second_job

@@ -219,7 +219,8 @@ class Kind(Generic[R]):
     def _unnamed_identity(self, params: Params) -> str:
         """What identifies a request of a kind without a name (a copy job): its members but its token and tags, which
         change with each CloudFormation request (the handler's token and origin tag), so that its ARN does not."""
-        kept = {member: value for member, value in params.items() if member not in (_TOKEN, self.tag_member)}
+        changing = (_TOKEN, *self.declaration.tag_members)
+        kept = {member: value for member, value in params.items() if member not in changing}
         return json.dumps(kept, sort_keys=True, default=str)
 
     def keep(self, backend: BedrockBackend, resource: R, tags: list[dict[str, str]] | None) -> None:
