@@ -25,9 +25,15 @@ from .provider import CustomizationProvider
 
 COMMITMENT_WARNING_ID = "cdk-bedrock-customization:provisionedThroughputCommitment"
 # Bedrock user guide, "Deploy a custom model for on-demand inference" (and the Nova user guide's "On-demand inference on
-# Custom Models"): the base models and Regions on-demand deployments are documented for. AWS may add more, so
-# another is a warning, not a refusal.
-ON_DEMAND_BASE_MODELS = ("amazon.nova-pro-", "amazon.nova-lite-", "amazon.nova-micro-", "amazon.nova-2-lite-")
+# Custom Models"): the base models on-demand deployments are documented for, each with its "Supported Region"; a model
+# of no known base (an imported one), the Regions of its prerequisites. AWS may add more, so another is a warning.
+ON_DEMAND_REGIONS_BY_BASE_MODEL = {
+    "amazon.nova-pro-": ("us-east-1",),
+    "amazon.nova-lite-": ("us-east-1",),
+    "amazon.nova-micro-": ("us-east-1",),
+    "amazon.nova-2-lite-": ("us-east-1",),
+    "meta.llama3-3-70b-instruct-": ("us-west-2",),
+}
 ON_DEMAND_REGIONS = ("us-east-1", "us-west-2")
 ON_DEMAND_WARNING_ID = "cdk-bedrock-customization:onDemandDeploymentUndocumented"
 VARIANT_WARNING_ID = "cdk-bedrock-customization:provisionedThroughputModelVariant"
@@ -418,13 +424,22 @@ def _warn_where_on_demand_is_undocumented(deployment: Construct, model: CustomMo
     region = cdk.Stack.of(deployment).region
     base = str(getattr(model, "foundation_model", ""))
     model_id = base.rsplit("foundation-model/", 1)[-1]
+    known_base = bool(base) and not is_unresolved(base)
+    documented = next(
+        (regions for prefix, regions in ON_DEMAND_REGIONS_BY_BASE_MODEL.items() if model_id.startswith(prefix)), None
+    )
     why = []
-    if base and not is_unresolved(base) and not model_id.startswith(ON_DEMAND_BASE_MODELS):
-        why.append(f"custom models of Amazon Nova Pro, Lite and Micro (and Nova 2 Lite), not of {model_id}")
+    if known_base and documented is None:
+        why.append(
+            "custom models of Amazon Nova Pro, Lite, Micro and Nova 2 Lite, and of Meta Llama 3.3 70B Instruct, "
+            f"not of {model_id}"
+        )
     if isinstance(model, ImportedCustomModel):
         why.append("SageMaker AI-trained Amazon Nova models fine-tuned with PEFT only, not full-rank ones")
-    if not is_unresolved(region) and region not in ON_DEMAND_REGIONS:
-        why.append(f"the Regions {' and '.join(ON_DEMAND_REGIONS)}, not {region}")
+    regions = documented or ON_DEMAND_REGIONS
+    if not is_unresolved(region) and region not in regions:
+        where = f"models of {model_id} in" if documented else "the Regions"
+        why.append(f"{where} {' and '.join(regions)}, not {region}")
     if why:
         cdk.Annotations.of(deployment).add_warning_v2(
             ON_DEMAND_WARNING_ID,

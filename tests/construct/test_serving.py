@@ -465,8 +465,10 @@ def test_the_handler_role_creates_nothing_of_kinds_a_stack_does_not_use(stack, b
 
 # --- where on-demand deployments are documented ----------------------------------------------------------------
 # Bedrock user guide, "Deploy a custom model for on-demand inference": "You can set up on-demand inference for the
-# following base models: Amazon Nova Lite, Amazon Nova Micro, Amazon Nova Pro"; "You must use the US East (N.
-# Virginia) or US West (Oregon) region". The Nova user guide: for SageMaker AI-trained models, PEFT ones only.
+# following base models: Amazon Nova Lite – Supported Region: US East (N. Virginia); Amazon Nova 2 Lite – [...] US East
+# (N. Virginia); Amazon Nova Micro – [...] US East (N. Virginia); Amazon Nova Pro – [...] US East (N. Virginia); Meta
+# Llama 3.3 70B Instruct – Supported Region: US West (Oregon)"; "You must use the US East (N. Virginia) or US West
+# (Oregon) region". The Nova user guide: for SageMaker AI-trained models, PEFT ones only.
 
 
 def on_demand_warnings(stack: cdk.Stack) -> list[str]:
@@ -481,9 +483,26 @@ def deployed(region: str, base_model: str) -> cdk.Stack:
     return stack
 
 
-def test_a_nova_micro_model_deployed_in_us_east_1_gets_no_warning():
-    assert on_demand_warnings(deployed("us-east-1", "amazon.nova-micro-v1:0:128k")) == []
-    assert on_demand_warnings(deployed("us-west-2", "amazon.nova-pro-v1:0:300k")) == []
+@pytest.mark.parametrize(
+    ("region", "base_model"),
+    [
+        ("us-east-1", "amazon.nova-micro-v1:0:128k"),
+        ("us-east-1", "amazon.nova-pro-v1:0:300k"),
+        ("us-east-1", "amazon.nova-2-lite-v1:0:256k"),
+        ("us-west-2", "meta.llama3-3-70b-instruct-v1:0"),
+    ],
+)
+def test_a_documented_base_model_deployed_in_its_region_gets_no_warning(region, base_model):
+    assert on_demand_warnings(deployed(region, base_model)) == []
+
+
+@pytest.mark.parametrize(
+    ("region", "base_model"),
+    [("us-west-2", "amazon.nova-pro-v1:0:300k"), ("us-east-1", "meta.llama3-3-70b-instruct-v1:0")],
+)
+def test_a_documented_base_model_deployed_in_another_of_the_regions_is_warned_of(region, base_model):
+    (warning,) = on_demand_warnings(deployed(region, base_model))
+    assert f"not {region}" in warning
 
 
 def test_another_base_model_or_region_is_warned_of_and_still_synthesized():
