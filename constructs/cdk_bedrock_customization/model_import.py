@@ -31,6 +31,7 @@ from ._resource import (
     refusal_leaves_nothing,
     use_model_key,
 )
+from ._tokens import is_unresolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .inputs import S3Data
 from .invocable import InvocableModel, arn_by_name, checked_value
@@ -42,6 +43,12 @@ RESOURCE_TYPE = contract.MODEL_IMPORT
 JOB_KIND = "model-import-job"
 # Bedrock runs one model import job at a time per account and Region (DESIGN.md, fact 16).
 CONCURRENT_IMPORTS = 1
+# Bedrock user guide, "Use Custom model import to import a customized open-source model into Amazon Bedrock": "Custom
+# model import is supported in the following regions"; "GPT-OSS model architecture is only supported in the US East (N.
+# Virginia) region". AWS may add more, so another is a warning, not a refusal.
+IMPORT_REGIONS = ("eu-central-1", "us-east-1", "us-east-2", "us-west-2")
+IMPORT_REGIONS_BY_FAMILY = {"GPT-OSS": ("us-east-1",)}
+IMPORT_REGION_WARNING_ID = "cdk-bedrock-customization:modelImportRegionUndocumented"
 
 
 class ImportedModelBase(InvocableModel):
@@ -116,8 +123,8 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         check_prop_types(ImportedModel.__init__, locals())  # before anything is made
         kms_key = checked_kms_key(scope, kms_key)  # IAM names a key, never its alias
         super().__init__(scope, construct_id)
-        if model_data.local_folder is not None:
-            _check_weights(model_data.local_folder)
+        family = _check_weights(model_data.local_folder) if model_data.local_folder is not None else None
+        _warn_where_import_is_undocumented(self, family)
         self.provider = provider or CustomizationProvider.of(scope)
         self.completion = completion or DEFAULT_COMPLETION
         use = self.provider.use(scope)
@@ -248,10 +255,11 @@ class ImportedModel(TaggedResource, ServiceRoleUser, AwaitedJob, ImportedModelBa
         return role
 
 
-def _check_weights(folder: str) -> None:
-    """A local folder of weights is checked as validate-weights checks it, before anything is uploaded or paid for."""
+def _check_weights(folder: str) -> str:
+    """A local folder of weights is checked as validate-weights checks it, before anything is uploaded or paid for;
+    its architecture's family."""
     try:
-        validate_weights(folder)
+        return validate_weights(folder).family
     except WeightsError as error:
         raise ValueError("model_data: the weights are not ones Custom Model Import takes:\n" + str(error)) from None
 
@@ -263,3 +271,19 @@ def _uploaded_digest(model_data: S3Data) -> str | None:
     from ._uploads import uploaded_digest  # loads aws_s3_deployment only when a folder is uploaded
 
     return uploaded_digest(model_data.uploaded_by)
+
+
+def _warn_where_import_is_undocumented(model: Construct, family: str | None) -> None:
+    """A warning when the stack's Region is not among those the user guide documents custom model import for (of the
+    weights' architecture family, where a local folder tells it): CreateModelImportJob may be refused there, once the
+    weights are uploaded."""
+    region = cdk.Stack.of(model).region
+    regions = IMPORT_REGIONS_BY_FAMILY.get(family or "", IMPORT_REGIONS)
+    if not is_unresolved(region) and region not in regions:
+        of_family = f" of {family} models" if family in IMPORT_REGIONS_BY_FAMILY else ""
+        cdk.Annotations.of(model).add_warning_v2(
+            IMPORT_REGION_WARNING_ID,
+            f"Custom model import{of_family} is documented for the Regions {', '.join(regions)}, not {region} (Bedrock "
+            'user guide, "Use Custom model import to import a customized open-source model into Amazon Bedrock"): '
+            "CreateModelImportJob may be refused when the stack deploys, after the weights are uploaded.",
+        )

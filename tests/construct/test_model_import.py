@@ -12,12 +12,12 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_bedrock_customization import Completion, CustomizationProvider, ImportedModel, S3Data
 from cdk_bedrock_customization._local_folders import folder_bytes
 
 from .conftest import inline_policies, resources_of_type, role_statements
-from .test_weights import make_model, write_sparse_weights
+from .test_weights import LLAMA_CONFIG, make_model, write_sparse_weights
 
 IMPORT = "Custom::BedrockImportedModel"
 GIVEN_ROLE = "arn:aws:iam::123456789012:role/bedrock-imports"
@@ -423,3 +423,39 @@ def test_uploads_to_prefixes_beside_each_other_or_to_other_buckets_are_made(stac
     S3Data.from_local_folder(stack, "Elsewhere", str(folder), bucket=s3.Bucket(stack, "Other"), key="llama/")
     deployments = resources_of_type(Template.from_stack(stack), "Custom::CDKBucketDeployment")
     assert len(deployments) == 3
+
+
+# The user guide ("Use Custom model import to import a customized open-source model into Amazon Bedrock"): "Custom
+# model import is supported in the following regions: eu-central-1, us-east-1, us-east-2, us-west-2"; "GPT-OSS model
+# architecture is only supported in the US East (N. Virginia) region".
+def import_region_warnings(region: str, folder: Path | None = None) -> list[str]:
+    stack = cdk.Stack(cdk.App(), "Imports", env=cdk.Environment(account=ACCOUNT, region=region))
+    bucket = s3.Bucket(stack, "Data")
+    model_data = (
+        weights(bucket)
+        if folder is None
+        else S3Data.from_local_folder(stack, "Weights", str(folder), bucket=bucket, key="model/")
+    )
+    ImportedModel(stack, "Model", model_data=model_data)
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("Custom model import"))
+    return [str(warning.entry.data) for warning in found]
+
+
+@pytest.mark.parametrize("region", ["eu-central-1", "us-east-1", "us-east-2", "us-west-2"])
+def test_an_import_in_a_documented_region_gets_no_warning(region) -> None:
+    assert import_region_warnings(region) == []
+
+
+def test_an_import_in_another_region_is_warned_of_and_still_synthesized() -> None:
+    (warning,) = import_region_warnings("ap-southeast-2")
+    assert "not ap-southeast-2" in warning
+    assert "modelImportRegionUndocumented" in warning
+
+
+def test_gpt_oss_weights_are_warned_of_outside_us_east_1(tmp_path) -> None:
+    config = {**LLAMA_CONFIG, "architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss"}
+    folder = make_model(tmp_path / "gpt-oss", config)
+    assert import_region_warnings("us-east-1", folder) == []
+    (warning,) = import_region_warnings("us-west-2", folder)
+    assert "of GPT-OSS models" in warning and "us-east-1, not us-west-2" in warning
+    assert import_region_warnings("us-west-2", make_model(tmp_path / "llama")) == []
