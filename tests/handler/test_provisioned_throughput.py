@@ -442,7 +442,8 @@ def test_the_rollback_of_an_added_commitment_returns_to_the_throughput_without_o
 ):
     """Adding a commitment replaces the throughput; the old one is deleted only in the clean-up of a successful
     update. When a later resource fails, the rollback's Update (the old properties, the physical id of now) goes back
-    to the old throughput, buying no term and no throughput."""
+    to the old throughput, buying no term and no throughput. The term the update bought stays outside the stack until
+    a deploy that asks for it again takes it back."""
     old = throughput_properties(model_arn)
     _, first = in_service(bedrock, events, old)
     committed = old | {"commitmentDuration": "OneMonth"}
@@ -452,6 +453,14 @@ def test_the_rollback_of_an_added_commitment_returns_to_the_throughput_without_o
     monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_ROLLBACK_IN_PROGRESS")
 
     assert index.on_event(update(events, second, old, committed)) == {"PhysicalResourceId": first}
+    assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
+
+    # The term bought cannot be cancelled: the clean-up's delete is refused, and the throughput stays outside the stack
+    with pytest.raises(provisioned_throughput.CommitmentInForce, match="OneMonth commitment that ends at"):
+        index.on_event(events.delete(second, committed))
+    # The next deploy that asks for the commitment takes it back rather than buy a second term
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: "UPDATE_IN_PROGRESS")
+    assert index.on_event(update(events, first, committed, old)) == {"PhysicalResourceId": second}
     assert len(bedrock.calls_to("CreateProvisionedModelThroughput")) == 2
 
 
