@@ -41,7 +41,7 @@ from ._resource import (
 from ._tokens import attribute, is_unresolved, with_names_resolved
 from .completion import DEFAULT_COMPLETION, Completion, await_job, keyed_for_waiting
 from .datasets import SUPPORTED_URL, DatasetError, format_rule
-from .inputs import Customization, InvocationLogs, S3Data
+from .inputs import _PROFILE_ID, Customization, InvocationLogs, S3Data
 from .models_file import _show
 from .provider import CustomizationProvider, StackUse
 from .serving import CustomModelBase, ExistingCustomModel
@@ -51,6 +51,28 @@ RESOURCE_TYPE = contract.CUSTOMIZATION_JOB
 JOB_KIND = "model-customization-job"
 BASE_MODEL_WARNING_ID = "cdk-bedrock-customization:baseModelUnknown"
 HYPER_PARAMETER_WARNING_ID = "cdk-bedrock-customization:hyperParameterUndocumented"
+DISTILLATION_WARNING_ID = "cdk-bedrock-customization:distillationPairUndocumented"
+DISTILLATION_PAIRS_URL = "https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html"
+# That page's "Supported models and Regions for Amazon Bedrock Model Distillation": each teacher's students (by id, of
+# any context variant) and the Region the job runs in. It lists no Anthropic pair: "Distillation is not currently
+# available for Anthropic models on Amazon Bedrock". AWS may add pairs, so another is a warning, not a refusal.
+_NOVA_STUDENTS = ("amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0")
+_SMALL_LLAMAS = ("meta.llama3-1-8b-instruct-v1:0", "meta.llama3-2-1b-instruct-v1:0", "meta.llama3-2-3b-instruct-v1:0")
+DISTILLATION_PAIRS: dict[str, tuple[tuple[str, ...], str]] = {
+    "amazon.nova-pro-v1:0": (_NOVA_STUDENTS, "us-east-1"),
+    "amazon.nova-premier-v1:0": ((*_NOVA_STUDENTS, "amazon.nova-pro-v1:0"), "us-east-1"),
+    "meta.llama3-1-405b-instruct-v1:0": (
+        (
+            "meta.llama3-1-8b-instruct-v1:0",
+            "meta.llama3-1-70b-instruct-v1:0",
+            "meta.llama3-2-1b-instruct-v1:0",
+            "meta.llama3-3-70b-instruct-v1:0",
+        ),
+        "us-west-2",
+    ),
+    "meta.llama3-1-70b-instruct-v1:0": (_SMALL_LLAMAS, "us-west-2"),
+    "meta.llama3-3-70b-instruct-v1:0": (_SMALL_LLAMAS, "us-west-2"),
+}
 _Resource = cdk.CfnResource | None
 
 
@@ -394,6 +416,44 @@ def _warn_of_what_bedrock_may_refuse(
     (as given, and as the request sends them) for the base model."""
     _warn_of_a_base_model_not_known(model, base_model, request["customizationType"])
     _warn_of_undocumented_hyper_parameters(model, request, hyper_parameters)
+    teacher = request.get("customizationConfig", {}).get("distillationConfig", {}).get("teacherModelConfig", {})
+    if "teacherModelIdentifier" in teacher:
+        _warn_of_an_undocumented_distillation(model, base_model, teacher["teacherModelIdentifier"])
+
+
+def _warn_of_an_undocumented_distillation(model: Construct, student: str, teacher: str) -> None:
+    """A warning when the user guide's table of distillation models has no such teacher, does not pair it with the
+    student (the base model), or runs it in another Region than the stack's. Only what names a model id is looked at:
+    a foundation model's id or ARN, a cross-Region profile's (its model's); not a token or an application profile."""
+    teacher_id = _foundation_model_id(teacher)
+    if teacher_id is None or is_unresolved(student) or student.startswith("arn:"):
+        return
+    pair = next((pair for name, pair in DISTILLATION_PAIRS.items() if teacher_id.startswith(name)), None)
+    region = cdk.Stack.of(model).region
+    if pair is None:
+        problem = f"teacher_model: {teacher_id} is no teacher of the user guide's table of distillation models"
+    elif not student.startswith(pair[0]):
+        problem = f"base_model: {student} is not among the students the user guide pairs with the teacher {teacher_id}"
+    elif not is_unresolved(region) and region != pair[1]:
+        problem = f"the user guide's table runs distillation from {teacher_id} in {pair[1]}, not {region}"
+    else:
+        return
+    cdk.Annotations.of(model).add_warning_v2(
+        DISTILLATION_WARNING_ID,
+        f"{problem} ({DISTILLATION_PAIRS_URL}): Bedrock may refuse the job when the stack deploys.",
+    )
+
+
+def _foundation_model_id(identifier: str) -> str | None:
+    """The foundation model id a model identifier names, or None: an id, a foundation model's ARN (aws_bedrock's
+    FoundationModel too, whose ARN has tokens but ends in the id), a cross-Region profile's id or ARN."""
+    for resource in ("foundation-model/", "inference-profile/"):
+        if resource in identifier:
+            identifier = identifier.rsplit(resource, 1)[1]
+    if identifier.startswith("arn:") or is_unresolved(identifier):
+        return None
+    profile = _PROFILE_ID.fullmatch(identifier)
+    return profile["model"] if profile else identifier
 
 
 MAX_HYPER_PARAMETER_WARNINGS = 20  # one by one; any more in one warning

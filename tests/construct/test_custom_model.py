@@ -1491,3 +1491,75 @@ def test_the_default_security_group_of_a_vpc_job_allows_all_outbound_traffic(sta
     assert group["Properties"]["SecurityGroupEgress"] == [
         {"CidrIp": "0.0.0.0/0", "Description": "Allow all outbound traffic by default", "IpProtocol": "-1"}
     ]
+
+
+# --- the distillation pairs the user guide documents ------------------------------------------------------------
+# prequisites-model-distillation.html, "Supported models and Regions for Amazon Bedrock Model Distillation": Nova Pro
+# teaches Nova Lite and Micro, Nova Premier (inference profile only) Nova Lite, Micro and Pro, in US East (N.
+# Virginia); Llama 3.1 405B teaches Llama 3.1 8B and 70B, 3.2 1B and 3.3 70B, Llama 3.1 70B and 3.3 70B teach Llama 3.1
+# 8B, 3.2 1B and 3.2 3B, in US West (Oregon). "Distillation is not currently available for Anthropic models".
+def distillation_warnings(region: str, student: str, teacher: str | bedrock.FoundationModelIdentifier) -> list[str]:
+    stack = cdk.Stack(cdk.App(), "Distilled", env=cdk.Environment(account="123456789012", region=region))
+    model(stack, s3.Bucket(stack, "Data"), base_model=student, customization=Customization.distillation(teacher))
+    found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("distillation"))
+    return [str(warning.entry.data) for warning in found]
+
+
+@pytest.mark.parametrize(
+    ("region", "student", "teacher"),
+    [
+        ("us-east-1", "amazon.nova-micro-v1:0:128k", "amazon.nova-pro-v1:0"),
+        ("us-east-1", "amazon.nova-pro-v1:0:300k", "us.amazon.nova-premier-v1:0"),
+        (
+            "us-east-1",
+            "amazon.nova-lite-v1:0:300k",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-premier-v1:0",
+        ),
+        ("us-east-1", "amazon.nova-lite-v1:0:300k", bedrock.FoundationModelIdentifier.AMAZON_NOVA_PRO_V1_0),
+        ("us-west-2", "meta.llama3-3-70b-instruct-v1:0:128k", "meta.llama3-1-405b-instruct-v1:0"),
+        ("us-west-2", "meta.llama3-2-3b-instruct-v1:0:128k", "us.meta.llama3-3-70b-instruct-v1:0"),
+    ],
+)
+def test_a_documented_distillation_pair_in_its_region_gets_no_warning(region, student, teacher):
+    assert distillation_warnings(region, student, teacher) == []
+
+
+@pytest.mark.parametrize(
+    ("region", "student", "teacher", "problem"),
+    [
+        (
+            "us-east-1",
+            "amazon.nova-pro-v1:0:300k",
+            "amazon.nova-micro-v1:0",
+            "teacher_model: amazon.nova-micro-v1:0 is no teacher",
+        ),
+        (
+            "us-west-2",
+            "anthropic.claude-3-haiku-20240307-v1:0:200k",
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            "teacher_model: anthropic.claude-3-5-sonnet-20241022-v2:0 is no teacher",
+        ),
+        (
+            "us-east-1",
+            "amazon.nova-pro-v1:0:300k",
+            "amazon.nova-pro-v1:0",
+            "base_model: amazon.nova-pro-v1:0:300k is not among the students",
+        ),
+        (
+            "us-west-2",
+            "meta.llama3-2-3b-instruct-v1:0:128k",
+            "meta.llama3-1-405b-instruct-v1:0",
+            "base_model: meta.llama3-2-3b-instruct-v1:0:128k is not among the students",
+        ),
+        (
+            "us-west-2",
+            "amazon.nova-micro-v1:0:128k",
+            "us.amazon.nova-premier-v1:0",
+            "runs distillation from amazon.nova-premier-v1:0 in us-east-1, not us-west-2",
+        ),
+    ],
+)
+def test_an_undocumented_distillation_is_warned_of_and_still_synthesized(region, student, teacher, problem):
+    (warning,) = distillation_warnings(region, student, teacher)
+    assert problem in warning
+    assert "distillationPairUndocumented" in warning
