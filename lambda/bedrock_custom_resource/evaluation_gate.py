@@ -17,7 +17,7 @@ from typing import Any
 from . import contract, evaluation_scores, lifecycle
 from .aws import bedrock_client, s3_client
 from .cr_types import CustomResourceEvent, GateAttributes, IsCompleteResponse, OnEventResponse
-from .evaluation_scores import BASELINE_SCORES, SCORES, JobScores
+from .evaluation_scores import BASELINE_SCORES, SCORES, Check, JobScores
 from .model_evaluation import EvaluationUnsuccessful, completed_or_running
 from .responses import ResponseTooLarge, checked_data
 
@@ -70,6 +70,8 @@ def _checked(
             "behind the gate is created. "
             + "; ".join(check.describe() for check in sorted(checks, key=lambda check: check.passed))
         )
+    described = "; ".join(map(Check.describe, checks))
+    logger.info("Model evaluation job %s met every requirement: %s", job["jobName"], described)
     data: GateAttributes = {"jobArn": job_arn, "passed": "true"}
     if baseline_arn:
         data["baselineJobArn"] = baseline_arn
@@ -136,7 +138,8 @@ def read_scores(job: Mapping[str, Any], datasets: Mapping[str, list[str]]) -> Jo
             f"s3://{bucket}/{prefix}"
         )
     s3, scores = s3_client(), JobScores()
-    for name, dataset, _ in files:
+    for name, folder, _ in files:
+        dataset = evaluation_scores.requested_dataset(folder, datasets)
         body = s3.get_object(Bucket=bucket, Key=name)["Body"]
         try:
             scores.add_file(dataset, body.iter_lines(), datasets.get(dataset, []))

@@ -155,8 +155,10 @@ class JobScores:
                     entry.not_applicable += 1
 
     def mean(self, dataset_name: str, metric_name: str) -> float | None:
-        score = self.by_dataset.get(dataset_name, {}).get(metric_name)
-        return None if score is None else score.mean
+        return self.results(dataset_name, metric_name).mean
+
+    def results(self, dataset_name: str, metric_name: str) -> MetricScore:
+        return self.by_dataset.get(dataset_name, {}).get(metric_name) or MetricScore()
 
 
 def dataset_of_result(key: str) -> str | None:
@@ -168,6 +170,13 @@ def dataset_of_result(key: str) -> str | None:
     return parts[-2] or None
 
 
+def requested_dataset(folder: str, requested: Iterable[str]) -> str:
+    """The requested dataset a result folder holds: the one of its name, else a built-in one named so but for its
+    Builtin. prefix, which Bedrock leaves out of metric names in results (and of which folder names no page shows)."""
+    names = set(requested)
+    return BUILTIN_PREFIX + folder if folder not in names and BUILTIN_PREFIX + folder in names else folder
+
+
 @dataclass(frozen=True)
 class Check:
     """One requirement checked against one dataset's score."""
@@ -177,15 +186,19 @@ class Check:
     score: float | None
     threshold: float | None  # None: the baseline has no score for it
     passed: bool
+    results: MetricScore = field(default_factory=MetricScore)  # what the score is the mean of
 
     def describe(self) -> str:
         shown = "no score" if self.score is None else f"{self.score:.4f}"
         threshold = "no baseline score" if self.threshold is None else f"{self.threshold:.4f}"
         verdict = "passed" if self.passed else "FAILED"
         comparison = ">=" if self.requirement.comparison in (AT_LEAST, AT_LEAST_BASELINE_PLUS) else "<="
+        # A mean of few results among many not applicable is weak evidence: say how few.
+        counted = self.results.scored + self.results.not_applicable
+        coverage = f" (from {self.results.scored} of {counted} results)" if self.results.not_applicable else ""
         return (
-            f"{self.requirement.metric_name} on {self.dataset_name}: {shown}, required {comparison} {threshold} "
-            f"({self.requirement.describe()}): {verdict}"
+            f"{self.requirement.metric_name} on {self.dataset_name}: {shown}{coverage}, required {comparison} "
+            f"{threshold} ({self.requirement.describe()}): {verdict}"
         )
 
 
@@ -213,18 +226,19 @@ def checks(
 
 
 def _check(requirement: Requirement, dataset: str, candidate: JobScores, baseline: JobScores | None) -> Check:
-    score = candidate.mean(dataset, requirement.metric_name)
+    results = candidate.results(dataset, requirement.metric_name)
+    score = results.mean
     if requirement.comparison in BASELINE_COMPARISONS:
         base = None if baseline is None else baseline.mean(dataset, requirement.metric_name)
         if base is None:
-            return Check(requirement, dataset, score, None, False)
+            return Check(requirement, dataset, score, None, False, results)
         sign = 1 if requirement.comparison == AT_LEAST_BASELINE_PLUS else -1
         threshold = base + sign * requirement.value
     else:
         threshold = requirement.value
     higher = requirement.comparison in (AT_LEAST, AT_LEAST_BASELINE_PLUS)
     passed = score is not None and (score >= threshold if higher else score <= threshold)
-    return Check(requirement, dataset, score, threshold, passed)
+    return Check(requirement, dataset, score, threshold, passed, results)
 
 
 # A score attribute's value (at most 13 characters as score_attributes formats it: "-1.23456e-300") and its JSON

@@ -330,3 +330,20 @@ def test_a_bare_nan_or_infinity_result_is_not_applicable() -> None:
     ]
     scores.add_file("d", rows, ["Builtin.Correctness"])
     assert scores.mean("d", "Builtin.Correctness") == 0.5
+
+
+def test_a_score_of_few_applicable_results_says_how_few() -> None:
+    """A mean of one result among 1,000, 999 of them not applicable, passes on that one: the check says so, passed or
+    failed; a check of results all applicable says nothing of them."""
+    scores = JobScores()
+    scores.add_file("d", lines(judged("Builtin.Correctness", 1.0), *[judged("Builtin.Correctness", None)] * 999), [])
+    scores.add_file("d", lines(*[judged("Builtin.Helpfulness", 0.5)] * 4), [])
+    requirements = [
+        Requirement("Builtin.Correctness", evaluation_scores.AT_LEAST, 0.9),
+        Requirement("Builtin.Helpfulness", evaluation_scores.AT_LEAST, 0.9),
+    ]
+    requested = {"d": ["Builtin.Correctness", "Builtin.Helpfulness"]}
+    correctness, helpfulness = evaluation_scores.checks(requirements, requested, scores, None)
+    assert correctness.passed
+    assert correctness.describe().startswith("Builtin.Correctness on d: 1.0000 (from 1 of 1000 results), required")
+    assert helpfulness.describe().startswith("Builtin.Helpfulness on d: 0.5000, required")

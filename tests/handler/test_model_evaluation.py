@@ -405,6 +405,23 @@ def test_results_outside_the_job_ids_folder_are_read_without_an_earlier_runs(bed
         gate(job_arn, [{"metricName": "Builtin.Accuracy", "atLeast": "0.5"}])
 
 
+def test_results_in_a_folder_named_without_the_builtin_prefix_score_the_builtin_dataset(bedrock, results, events):
+    """Which folder Bedrock writes a built-in dataset's results in is documented by no example; its metric names drop
+    their Builtin. prefix, so a folder may too: BoolQ/ then holds Builtin.BoolQ's results, not none."""
+    job_arn = completed(bedrock, events, {"Builtin.Accuracy": 0.8})
+    written = [item["Key"] for item in results.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    moved = [key for key in written if "/datasets/Builtin.BoolQ/" in key]
+    assert moved
+    for key in moved:
+        renamed = key.replace("/datasets/Builtin.BoolQ/", "/datasets/BoolQ/")
+        results.copy_object(Bucket=BUCKET, Key=renamed, CopySource={"Bucket": BUCKET, "Key": key})
+        results.delete_object(Bucket=BUCKET, Key=key)
+
+    data = gate(job_arn, [{"metricName": "Builtin.Accuracy", "atLeast": "0.7"}])["Data"]
+
+    assert float(data["Scores.Builtin.BoolQ.Builtin.Accuracy"]) == pytest.approx(0.8)
+
+
 def test_results_of_two_runs_since_the_job_was_created_fail_the_gate(bedrock, results, events):
     job_arn = completed(bedrock, events, {"Builtin.Accuracy": 0.9})
     moved = moved_to_run(results, job_arn, "first-uuid")
