@@ -155,8 +155,10 @@ def _parser() -> argparse.ArgumentParser:
         help="CDK context (a JSON object) for the update step, over the app's own; default: none for an app given "
         f"by --app, and the example app's knobs ({json.dumps(EXAMPLE_UPDATE)}) for it",
     )
-    parser.add_argument("--job-minutes", type=_minutes, default=120.0, help="simulated duration of a job")
-    parser.add_argument("--fail-job", action="append", default=[], help="jobs whose name contains this fail")
+    parser.add_argument("--job-minutes", type=_minutes, default=120.0, help="simulated duration of a job (default 120)")
+    parser.add_argument(
+        "--fail-job", action="append", default=[], help="jobs whose name contains this fail (repeatable)"
+    )
     parser.add_argument(
         "--job-quota", type=_positive_count, default=2, help="concurrent jobs Bedrock allows (default 2)"
     )
@@ -164,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
         "--template",
         action="append",
         type=Path,
-        help=f"a plain CloudFormation template to deploy after the app (default for the example app: "
+        help=f"a plain CloudFormation template to deploy after the app (repeatable; default for the example app: "
         f"{EXAMPLE_TEMPLATE})",
     )
     parser.add_argument(
