@@ -349,13 +349,20 @@ def _refuse_another_account(scope: Construct, role: iam.IRole, arn: str) -> None
     IAM user guide, id_roles_use_passrole.html)."""
     literal = not is_unresolved(arn) and arn.count(":") >= 5
     account = arn.split(":")[4] if literal else str(remembered(role, "account", lambda: role.env.account))
+    problem = another_account_problem(scope, account, arn if literal else role.node.path)
+    if problem is not None:
+        raise ValueError(f"role: {problem}")
+
+
+def another_account_problem(scope: Construct, account: str, named: str) -> str | None:
+    """What is wrong with a role (named so) of account when it is not the account of scope's stack (None: the same, or
+    either unknown)."""
     home = str(attribute(stack_of(scope), "account"))
     if not account or is_unresolved(account) or is_unresolved(home) or account == home:
-        return
-    named = arn if literal else role.node.path
-    raise ValueError(
-        f"role: {named!r} is a role of account {account}, and this stack deploys to account {home}: Bedrock is given "
-        f"a service role of its own account only (iam:PassRole passes a role to a service of the role's account): give "
+        return None
+    return (
+        f"{named!r} is a role of account {account}, and this stack deploys to account {home}: Bedrock is given a "
+        f"service role of its own account only (iam:PassRole passes a role to a service of the role's account): give "
         f"a role of account {home}, or leave role out for one made for it"
     )
 

@@ -18,8 +18,9 @@ from bedrock_custom_resource import contract
 from constructs import Construct
 
 from ._prop_types import check_prop_types
-from ._regions import another_region_problem
+from ._regions import another_partition_problem, another_region_problem
 from ._requests import CompletionMode
+from ._resource import another_account_problem
 from .completion import Completion, wait_shorter_than_the_checks
 from .copied_model import CopiedCustomModel
 from .custom_model import CustomModel
@@ -91,6 +92,7 @@ class ModelsFromFile(Construct):
         # in place (their grants and job order, on the stack's provider, refer to them).
         file = ModelsFile.load(path, stage)
         _check_regions(scope, file)
+        _check_accounts_and_partitions(scope, file)
         _check_waits(scope, file)
         super().__init__(scope, construct_id)
         self.file = file
@@ -197,6 +199,36 @@ def _check_regions(scope: Construct, file: ModelsFile) -> None:
                 what = "a key" if field_name == "kms_key" else "a model"
                 remedy = _SERVING_REMEDY if section in ("deployments", "provisioned_throughput") else _REMEDY
                 problem = another_region_problem(scope, value, what, remedy)
+                if problem is not None:
+                    raise file.error([section, key, field_name], problem)
+
+
+# The fields that name a role, a grader or a copy's source by ARN, by section, and what each names: of the stack's
+# partition (a role of its account too). The constructs refuse the same, naming no file line: the file says it first.
+_PARTITIONED_FIELDS = {
+    "models": {"role": "a role", "grader": "a grader function"},
+    "imported_models": {"role": "a role"},
+    "open_weight_models": {"role": "a role"},
+    "copied_models": {"source_model": "a model"},
+    "evaluations": {"role": "a role"},
+}
+
+
+def _check_accounts_and_partitions(scope: Construct, file: ModelsFile) -> None:
+    """Each role, grader and copy source ARN of the file is of the stack's partition, and each role of its account
+    (when the stack's environment tells them), before anything is made. A grader's pattern lets the partition be left
+    out, which aws-cdk-lib's Function.from_function_arn refuses."""
+    for section, fields in _PARTITIONED_FIELDS.items():
+        for key, entry in file.entries(section):
+            for field_name, what in fields.items():
+                value = entry.get(field_name)
+                if not isinstance(value, str) or not value.startswith("arn:") or value.count(":") < 5:
+                    continue
+                problem = another_partition_problem(scope, value, what)
+                if problem is None and not value.split(":")[1]:
+                    problem = f"{value!r} names no partition (the aws of arn:aws:..., in most Regions)"
+                if problem is None and field_name == "role":
+                    problem = another_account_problem(scope, value.split(":")[4], value)
                 if problem is not None:
                     raise file.error([section, key, field_name], problem)
 

@@ -1591,3 +1591,82 @@ def test_what_the_parser_refuses_otherwise_is_said_with_its_reason(tmp_path, cap
     code, lines = validate(capsys, write(tmp_path, "%YAML 1.3\n---\n" + GOOD))
     assert code == 1
     assert len(lines) == 1 and lines[0].startswith("1:1: (file): cannot be read as YAML: ") and "(1, 3)" in lines[0]
+
+
+GRADED = """\
+version: 1
+models:
+  m:
+    customization: reinforcement_fine_tuning
+    base_model: amazon.nova-2-lite-v1:0:256k
+    grader: {grader}
+    training_data: s3://my-bucket/train.jsonl
+    output_data: s3://my-bucket/o/
+"""
+TRAINED = """\
+version: 1
+models:
+  m:
+    base_model: amazon.nova-micro-v1:0:128k
+    role: {role}
+    training_data: s3://my-bucket/train.jsonl
+    output_data: s3://my-bucket/o/
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "problem"),
+    [
+        (
+            TRAINED.format(role="arn:aws:iam::999999999999:role/r"),
+            "5:11: models.m.role",
+            "'arn:aws:iam::999999999999:role/r' is a role of account 999999999999, and this stack deploys to account "
+            "111122223333",
+        ),
+        (
+            TRAINED.format(role="arn:aws-cn:iam::111122223333:role/r"),
+            "5:11: models.m.role",
+            "'arn:aws-cn:iam::111122223333:role/r' is a role of partition aws-cn, and this stack deploys to us-east-1, "
+            "of partition aws",
+        ),
+        (
+            GRADED.format(grader="arn:aws-cn:lambda:cn-north-1:111122223333:function:grader"),
+            "6:13: models.m.grader",
+            "is a grader function of partition aws-cn",
+        ),
+        (
+            GRADED.format(grader="arn::lambda:us-east-1:111122223333:function:grader"),
+            "6:13: models.m.grader",
+            "'arn::lambda:us-east-1:111122223333:function:grader' names no partition",
+        ),
+        (
+            "version: 1\ncopied_models:\n  c:\n"
+            "    source_model: arn:aws-cn:bedrock:cn-north-1:111122223333:custom-model/amazon.nova-micro-v1:0:128k/"
+            "a1b2c3d4e5f6\n",
+            "4:19: copied_models.c.source_model",
+            "is a model of partition aws-cn",
+        ),
+        (
+            "version: 1\nevaluations:\n  e:\n    model: amazon.nova-micro-v1:0\n"
+            "    role: arn:aws:iam::999999999999:role/r\n"
+            "    output_data: s3://my-bucket/e/\n"
+            "    datasets: [{name: Builtin.BoolQ, task_type: QuestionAndAnswer, metric_names: [Builtin.Accuracy]}]\n"
+            "    require: [{metric: Builtin.Accuracy, at_least: 0.5}]\n",
+            "5:11: evaluations.e.role",
+            "is a role of account 999999999999",
+        ),
+    ],
+    ids=["role-account", "role-partition", "grader-partition", "grader-no-partition", "copy-partition", "eval-role"],
+)
+def test_an_arn_of_another_account_or_partition_is_refused_at_its_line_before_anything_is_made(
+    tmp_path: Path, text, field, problem
+) -> None:
+    """validate cannot know the stack's account or partition: the synth refuses at the entry's line, not with a
+    construct's error naming no entry (nor aws-cdk-lib's ArnPartitionRequired for a grader of no partition)."""
+    path = write(tmp_path, text)
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    with pytest.raises(ModelsFileError) as raised:
+        ModelsFromFile(stack, "Models", path=path)
+    assert str(raised.value).startswith(f"{path}:{field}: ")
+    assert problem in str(raised.value)
+    assert stack.node.try_find_child("Models") is None
