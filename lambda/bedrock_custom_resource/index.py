@@ -219,7 +219,13 @@ def _poll_again(entry: str, event: Mapping[str, Any], error: Exception) -> bool:
     failed transiently, or its resource cannot be read (Bedrock may not show yet what it has just made). A failed poll
     fails the request, whose rollback deletes its physical id, and a Delete that reads nothing takes the resource for
     gone: a job or throughput Bedrock made would go on, outside the stack. So a poll fails only once the resource
-    reads; the provider's total timeout still bounds the polls."""
+    reads; the provider's total timeout still bounds the polls. A Delete's poll that failed transiently is polled
+    again too: failing it would fail a stack's delete, or its rollback, for a read the next poll makes."""
+    if entry == "is_complete" and event.get("RequestType") == "Delete":
+        again = _transient(error) and error_code(error) != "ResourceNotFoundException"  # gone: the Delete's to answer
+        if again:
+            logger.warning("Polling the delete of %s failed (%s): polled again", event.get("PhysicalResourceId"), error)
+        return again
     if entry != "is_complete" or event.get("RequestType") not in ("Create", "Update"):
         return False
     try:

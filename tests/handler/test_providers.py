@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bedrock_custom_resource import contract
+from bedrock_custom_resource import contract, index
 from cdk_bedrock_customization.emulation.bedrock_stand_in import BedrockStandIn
 
 from . import resource_kinds
@@ -216,6 +216,27 @@ def test_deleting_a_running_job_stops_it_and_waits_until_stopped(driver, bedrock
     assert bedrock.job(created.physical_id)["status"] == "Stopped"
     assert bedrock.calls_to(STOP_JOB) == [{"jobIdentifier": created.physical_id}]
     assert driver.ticks == 2
+
+
+@pytest.mark.parametrize("status", ["ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS"])
+def test_a_delete_poll_that_is_throttled_past_the_retries_is_polled_again(driver, bedrock, events, monkeypatch, status):
+    """One poll of a job's delete meets a throttling storm that outlasts botocore's retries: the next poll reads the
+    job stopped. Failing the Delete for it would leave the rollback or the stack's delete failed, for an operator."""
+    properties = fine_tuning_properties(waitUntil="Accepted")
+    created = driver.send(events.create(properties), never)
+    monkeypatch.setattr(index, "stack_status", lambda stack_id: status)
+    attempts = bedrock.client().meta.config.retries["total_max_attempts"]
+
+    def storm_then_stopped(poll: int) -> None:
+        if poll == 2:
+            bedrock.throttle(attempts)
+        if poll == 3:
+            bedrock.finish_stopping()
+
+    response = driver.send(events.delete(created.physical_id, properties), storm_then_stopped)
+    assert (response.status, response.physical_id) == ("SUCCESS", created.physical_id), response.reason
+    assert bedrock.job(created.physical_id)["status"] == "Stopped"
+    assert bedrock.calls_to(STOP_JOB) == [{"jobIdentifier": created.physical_id}]
 
 
 def test_deleting_a_job_that_is_already_gone_succeeds_at_once(driver, bedrock, events):
