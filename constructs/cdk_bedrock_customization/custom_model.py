@@ -54,13 +54,15 @@ HYPER_PARAMETER_WARNING_ID = "cdk-bedrock-customization:hyperParameterUndocument
 DISTILLATION_WARNING_ID = "cdk-bedrock-customization:distillationPairUndocumented"
 DISTILLATION_PAIRS_URL = "https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html"
 # That page's "Supported models and Regions for Amazon Bedrock Model Distillation": each teacher's students (by id, of
-# any context variant) and the Region the job runs in. It lists no Anthropic pair: "Distillation is not currently
-# available for Anthropic models on Amazon Bedrock". AWS may add pairs, so another is a warning, not a refusal.
+# any context variant), the Region the job runs in, and how the teacher is named ("Inference profile support": by
+# profile, by model id, or either). It lists no Anthropic pair: "Distillation is not currently available for Anthropic
+# models on Amazon Bedrock". AWS may add pairs, so another is a warning, not a refusal.
+BY_PROFILE, BY_MODEL_ID, EITHER = "Inference profile only", "On demand", "Both"
 _NOVA_STUDENTS = ("amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0")
 _SMALL_LLAMAS = ("meta.llama3-1-8b-instruct-v1:0", "meta.llama3-2-1b-instruct-v1:0", "meta.llama3-2-3b-instruct-v1:0")
-DISTILLATION_PAIRS: dict[str, tuple[tuple[str, ...], str]] = {
-    "amazon.nova-pro-v1:0": (_NOVA_STUDENTS, "us-east-1"),
-    "amazon.nova-premier-v1:0": ((*_NOVA_STUDENTS, "amazon.nova-pro-v1:0"), "us-east-1"),
+DISTILLATION_PAIRS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "amazon.nova-pro-v1:0": (_NOVA_STUDENTS, "us-east-1", EITHER),
+    "amazon.nova-premier-v1:0": ((*_NOVA_STUDENTS, "amazon.nova-pro-v1:0"), "us-east-1", BY_PROFILE),
     "meta.llama3-1-405b-instruct-v1:0": (
         (
             "meta.llama3-1-8b-instruct-v1:0",
@@ -69,9 +71,10 @@ DISTILLATION_PAIRS: dict[str, tuple[tuple[str, ...], str]] = {
             "meta.llama3-3-70b-instruct-v1:0",
         ),
         "us-west-2",
+        BY_MODEL_ID,
     ),
-    "meta.llama3-1-70b-instruct-v1:0": (_SMALL_LLAMAS, "us-west-2"),
-    "meta.llama3-3-70b-instruct-v1:0": (_SMALL_LLAMAS, "us-west-2"),
+    "meta.llama3-1-70b-instruct-v1:0": (_SMALL_LLAMAS, "us-west-2", EITHER),
+    "meta.llama3-3-70b-instruct-v1:0": (_SMALL_LLAMAS, "us-west-2", BY_PROFILE),
 }
 _Resource = cdk.CfnResource | None
 
@@ -425,9 +428,10 @@ def _warn_of_an_undocumented_distillation(model: Construct, student: str, teache
     """A warning when the user guide's table of distillation models has no such teacher, does not pair it with the
     student (the base model), or runs it in another Region than the stack's. Only what names a model id is looked at:
     a foundation model's id or ARN, a cross-Region profile's (its model's); not a token or an application profile."""
-    teacher_id = _foundation_model_id(teacher)
-    if teacher_id is None or is_unresolved(student) or student.startswith("arn:"):
+    named = _foundation_model_id(teacher)
+    if named is None or is_unresolved(student) or student.startswith("arn:"):
         return
+    teacher_id, by_profile = named
     pair = next((pair for name, pair in DISTILLATION_PAIRS.items() if teacher_id.startswith(name)), None)
     region = cdk.Stack.of(model).region
     if pair is None:
@@ -436,6 +440,9 @@ def _warn_of_an_undocumented_distillation(model: Construct, student: str, teache
         problem = f"base_model: {student} is not among the students the user guide pairs with the teacher {teacher_id}"
     elif not is_unresolved(region) and region != pair[1]:
         problem = f"the user guide's table runs distillation from {teacher_id} in {pair[1]}, not {region}"
+    elif pair[2] == (BY_MODEL_ID if by_profile else BY_PROFILE):
+        given = "a cross-Region inference profile" if by_profile else "its model id"
+        problem = f"teacher_model: {teacher} names {teacher_id} by {given}; the user guide's table has it {pair[2]!r}"
     else:
         return
     cdk.Annotations.of(model).add_warning_v2(
@@ -444,16 +451,17 @@ def _warn_of_an_undocumented_distillation(model: Construct, student: str, teache
     )
 
 
-def _foundation_model_id(identifier: str) -> str | None:
-    """The foundation model id a model identifier names, or None: an id, a foundation model's ARN (aws_bedrock's
-    FoundationModel too, whose ARN has tokens but ends in the id), a cross-Region profile's id or ARN."""
+def _foundation_model_id(identifier: str) -> tuple[str, bool] | None:
+    """The foundation model id a model identifier names, and whether through a cross-Region profile; or None. An id,
+    a foundation model's ARN (aws_bedrock's FoundationModel too, whose ARN has tokens but ends in the id), a
+    cross-Region profile's id or ARN."""
     for resource in ("foundation-model/", "inference-profile/"):
         if resource in identifier:
             identifier = identifier.rsplit(resource, 1)[1]
     if identifier.startswith("arn:") or is_unresolved(identifier):
         return None
     profile = _PROFILE_ID.fullmatch(identifier)
-    return profile["model"] if profile else identifier
+    return (profile["model"], True) if profile else (identifier, False)
 
 
 MAX_HYPER_PARAMETER_WARNINGS = 20  # one by one; any more in one warning

@@ -339,7 +339,7 @@ class Customization:
         The service role that the construct creates may invoke the teacher (``bedrock:InvokeModel`` on it, or on a
         cross-Region profile and its model in each Region through it); a role you give must hold that itself.
 
-        :param teacher_model: a foundation model id (``amazon.nova-premier-v1:0``) or ARN, a cross-Region
+        :param teacher_model: a foundation model id (``amazon.nova-pro-v1:0``) or ARN, a cross-Region
             inference profile id (``us.amazon.nova-premier-v1:0``) or ARN, an ``aws_bedrock.FoundationModel``
             (any ``aws_bedrock.IModel``), or an ``aws_bedrock.FoundationModelIdentifier``.
         :param max_response_length_for_inference: tokens asked of the teacher. @default Bedrock's default

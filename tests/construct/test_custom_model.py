@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -1497,10 +1498,16 @@ def test_the_default_security_group_of_a_vpc_job_allows_all_outbound_traffic(sta
 # prequisites-model-distillation.html, "Supported models and Regions for Amazon Bedrock Model Distillation": Nova Pro
 # teaches Nova Lite and Micro, Nova Premier (inference profile only) Nova Lite, Micro and Pro, in US East (N.
 # Virginia); Llama 3.1 405B teaches Llama 3.1 8B and 70B, 3.2 1B and 3.3 70B, Llama 3.1 70B and 3.3 70B teach Llama 3.1
-# 8B, 3.2 1B and 3.2 3B, in US West (Oregon). "Distillation is not currently available for Anthropic models".
-def distillation_warnings(region: str, student: str, teacher: str | bedrock.FoundationModelIdentifier) -> list[str]:
+# 8B, 3.2 1B and 3.2 3B, in US West (Oregon). "Distillation is not currently available for Anthropic models". Its
+# "Inference profile support": Nova Pro and Llama 3.1 70B "Both", Nova Premier and Llama 3.3 70B "Inference profile
+# only", Llama 3.1 405B "On demand".
+Teacher = str | bedrock.FoundationModelIdentifier | Callable[[cdk.Stack], bedrock.IModel]
+
+
+def distillation_warnings(region: str, student: str, teacher: Teacher) -> list[str]:
     stack = cdk.Stack(cdk.App(), "Distilled", env=cdk.Environment(account="123456789012", region=region))
-    model(stack, s3.Bucket(stack, "Data"), base_model=student, customization=Customization.distillation(teacher))
+    given = teacher(stack) if callable(teacher) else teacher
+    model(stack, s3.Bucket(stack, "Data"), base_model=student, customization=Customization.distillation(given))
     found = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("distillation"))
     return [str(warning.entry.data) for warning in found]
 
@@ -1516,8 +1523,10 @@ def distillation_warnings(region: str, student: str, teacher: str | bedrock.Foun
             "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-premier-v1:0",
         ),
         ("us-east-1", "amazon.nova-lite-v1:0:300k", bedrock.FoundationModelIdentifier.AMAZON_NOVA_PRO_V1_0),
+        ("us-east-1", "amazon.nova-lite-v1:0:300k", "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"),
         ("us-west-2", "meta.llama3-3-70b-instruct-v1:0:128k", "meta.llama3-1-405b-instruct-v1:0"),
         ("us-west-2", "meta.llama3-2-3b-instruct-v1:0:128k", "us.meta.llama3-3-70b-instruct-v1:0"),
+        ("us-west-2", "meta.llama3-2-3b-instruct-v1:0:128k", "us.meta.llama3-1-70b-instruct-v1:0"),
     ],
 )
 def test_a_documented_distillation_pair_in_its_region_gets_no_warning(region, student, teacher):
@@ -1556,6 +1565,32 @@ def test_a_documented_distillation_pair_in_its_region_gets_no_warning(region, st
             "amazon.nova-micro-v1:0:128k",
             "us.amazon.nova-premier-v1:0",
             "runs distillation from amazon.nova-premier-v1:0 in us-east-1, not us-west-2",
+        ),
+        (
+            "us-east-1",
+            "amazon.nova-pro-v1:0:300k",
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0",
+            "base_model: amazon.nova-pro-v1:0:300k is not among the students",
+        ),
+        (
+            "us-east-1",
+            "amazon.nova-pro-v1:0:300k",
+            lambda stack: bedrock.FoundationModel.from_foundation_model_id(
+                stack, "Teacher", bedrock.FoundationModelIdentifier.AMAZON_NOVA_PRO_V1_0
+            ),
+            "base_model: amazon.nova-pro-v1:0:300k is not among the students",
+        ),
+        (
+            "us-east-1",
+            "amazon.nova-lite-v1:0:300k",
+            "amazon.nova-premier-v1:0",
+            "by its model id; the user guide's table has it 'Inference profile only'",
+        ),
+        (
+            "us-west-2",
+            "meta.llama3-1-8b-instruct-v1:0:128k",
+            "us.meta.llama3-1-405b-instruct-v1:0",
+            "by a cross-Region inference profile; the user guide's table has it 'On demand'",
         ),
     ],
 )
