@@ -347,3 +347,12 @@ def test_a_score_of_few_applicable_results_says_how_few() -> None:
     assert correctness.passed
     assert correctness.describe().startswith("Builtin.Correctness on d: 1.0000 (from 1 of 1000 results), required")
     assert helpfulness.describe().startswith("Builtin.Helpfulness on d: 0.5000, required")
+
+
+def test_a_result_folder_is_its_own_dataset_before_a_builtin_of_its_name() -> None:
+    """BoolQ/ holds the results of a dataset named BoolQ when the job asks for one, even beside Builtin.BoolQ: never
+    both mixed under the built-in; it holds Builtin.BoolQ's only when no dataset is named BoolQ."""
+    assert evaluation_scores.requested_dataset("BoolQ", ["Builtin.BoolQ", "BoolQ"]) == "BoolQ"
+    assert evaluation_scores.requested_dataset("BoolQ", ["Builtin.BoolQ"]) == "Builtin.BoolQ"
+    assert evaluation_scores.requested_dataset("Builtin.BoolQ", ["Builtin.BoolQ"]) == "Builtin.BoolQ"
+    assert evaluation_scores.requested_dataset("Gigaword", ["Builtin.BoolQ"]) == "Gigaword"

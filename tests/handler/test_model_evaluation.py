@@ -251,6 +251,15 @@ def test_the_gate_passes_and_exposes_each_metrics_mean(bedrock, results, events)
     assert result["Data"]["passed"] == "true"
 
 
+def test_a_gate_that_passes_logs_each_check_and_of_how_many_results_its_score_is(bedrock, results, events, caplog):
+    """BoolQ's 100 prompts scored 1.0, 0.5, n/a in turn: 34 ones and 33 halves applicable, (34 + 16.5) / 67."""
+    job_arn = completed(bedrock, events, {"Builtin.Accuracy": [1.0, 0.5, None], "Builtin.Robustness": 12.5})
+    with caplog.at_level("INFO"):
+        gate(job_arn, [{"metricName": "Builtin.Accuracy", "atLeast": "0.7"}])
+    (logged,) = [record.getMessage() for record in caplog.records if "met every requirement" in record.getMessage()]
+    assert "Builtin.Accuracy on Builtin.BoolQ: 0.7537 (from 67 of 100 results), required >= 0.7000" in logged
+
+
 def test_a_score_below_its_threshold_fails_listing_each_metric_score_and_threshold(bedrock, results, events):
     job_arn = completed(bedrock, events, {"Builtin.Accuracy": 0.6, "Builtin.Robustness": 30})
     requirements = [
