@@ -180,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a parameter value for the templates (default for the example template: "
+        help="a parameter value for the templates, repeatable (default for the example template: "
         + ", ".join(f"{name}={value}" for name, value in EXAMPLE_TEMPLATE_PARAMETERS.items())
         + ")",
     )
@@ -203,18 +203,18 @@ def _add_evaluation_scores(parser: argparse.ArgumentParser) -> None:
         default=[],
         nargs=2,
         metavar=("MODEL", "METRIC=VALUE"),
-        help="a metric's score in the results of the jobs that evaluate MODEL, as the job names it (a baseline's "
-        "base model id, e.g. amazon.nova-micro-v1:0): a gate can then compare a model with its baseline; for MODEL, "
-        "a metric not given scores 0.5",
+        help="a metric's score in the results of the jobs that evaluate MODEL, as the job names it, repeatable (a "
+        "baseline's base model id, e.g. amazon.nova-micro-v1:0): a gate can then compare a model with its "
+        "baseline; for MODEL, a metric not given scores 0.5",
     )
     parser.add_argument(
         "--evaluation-score",
         action="append",
         default=[],
         metavar="METRIC=VALUE",
-        help="a metric's score in the results of the evaluated models (every model that neither the example nor "
-        "--model-evaluation-score names: the example names its base model), e.g. Builtin.Correctness=0.4: the "
-        "example's gate fails; default for the example app: "
+        help="a metric's score in the results of the evaluated models, repeatable (every model that neither the "
+        "example nor --model-evaluation-score names: the example names its base model), e.g. "
+        "Builtin.Correctness=0.4: the example's gate fails; default for the example app: "
         + ", ".join(f"{metric}={value}" for metric, value in EXAMPLE_EVALUATION_SCORES[None].items())
         + "; a metric not given scores 0.5",
     )
