@@ -280,7 +280,7 @@ def unique_id(job_arn: str) -> str:
 
 
 def signal_body(status: str, reason: str, unique: str, data: str) -> bytes:
-    """A signal's JSON, at most SIGNAL_MAX_BYTES: the reason (at most MAX_REASON_BYTES of UTF-8) as it is when the
+    """A signal's JSON, at most SIGNAL_MAX_BYTES: the reason (bounded_reason's MAX_REASON_BYTES) as it is when the
     whole fits, else its longest start that fits as JSON escapes it (a non-ASCII character or a quote takes more
     bytes than it has), found by bisection since a longer start never takes fewer bytes."""
 

@@ -28,13 +28,27 @@ class HandlerFailed(RuntimeError):
 
 
 def bounded_reason(message: str, max_bytes: int = MAX_REASON_BYTES) -> str:
-    """message, shortened from the end to at most max_bytes of UTF-8 when it is longer. A lone surrogate
-    (from a template's "\\ud800"), which UTF-8 cannot encode, is written as its escape."""
-    encoded = message.encode(errors="backslashreplace")
-    if len(encoded) <= max_bytes:
-        return encoded.decode()
-    room = max(0, max_bytes - len(_TRUNCATED.encode()))
-    return encoded[:room].decode(errors="ignore") + _TRUNCATED
+    """message, shortened from the end to at most max_bytes as the response's JSON carries it (json_bytes) when it
+    is longer: a quote or a control character takes more bytes there than in the message. A lone surrogate (from a
+    template's "\\ud800"), which UTF-8 cannot encode, is written as its escape."""
+    text = message.encode(errors="backslashreplace").decode()
+    if json_bytes(text) <= max_bytes:
+        return text
+    room = max(0, max_bytes - json_bytes(_TRUNCATED))
+    fits, too_long = 0, len(text)  # bisection: a longer start never takes fewer bytes
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if json_bytes(text[:middle]) <= room:
+            fits = middle
+        else:
+            too_long = middle
+    return text[:fits] + _TRUNCATED
+
+
+def json_bytes(text: str) -> int:
+    """The bytes of text as a JSON string's content, as JavaScript's JSON.stringify (the Provider framework's) writes
+    it: quotes, backslashes and control characters escaped, the rest UTF-8."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
 
 
 def encodable(text: str) -> str:

@@ -132,12 +132,17 @@ def problems_of(resource_type: str, properties: Any) -> list[str]:
     return []
 
 
+def sent_bytes(reason: str) -> int:
+    """The bytes reason takes in the framework's response body: JSON.stringify's string, less its quotes."""
+    return len(json.dumps(reason, ensure_ascii=False).encode()) - 2
+
+
 def check_message(message: str, problems: list[str], resource_type: str, properties: Any) -> None:
     assert problems
     assert len(message.encode(errors="surrogatepass")) <= contract.MAX_MESSAGE_BYTES
     message.encode()  # no lone surrogate: it can be logged and sent
     reason = responses.bounded_reason(message)
-    assert len(reason.encode()) <= responses.MAX_REASON_BYTES
+    assert sent_bytes(reason) <= responses.MAX_REASON_BYTES
     names = top_level_names(resource_type, properties)
     for problem in problems:
         assert len(problem.encode(errors="surrogatepass")) <= PROBLEM_BYTES, problem[:300]
@@ -430,8 +435,20 @@ def test_many_problems_are_listed_within_the_message_bound():
 def test_the_reason_of_a_message_with_lone_surrogates_is_valid_utf8_and_bounded():
     for message in ("bad \ud800 value", "\udfff" * 5_000, "é" * 3_000 + "\ud800"):
         reason = responses.bounded_reason(message)
-        assert len(reason.encode()) <= responses.MAX_REASON_BYTES
+        assert sent_bytes(reason) <= responses.MAX_REASON_BYTES
         assert reason.startswith(message[:3].encode(errors="backslashreplace").decode())
+
+
+@pytest.mark.parametrize("character", ['"', "\\", "\n", "\x01", "é", "😀", "a"])
+def test_a_reason_is_bounded_as_the_response_carries_it_escaped(character):
+    """A quote takes two bytes in the response's JSON, a control character up to six (an outside review's case:
+    tag values full of quotes made a FAILED response of 4,130 bytes). The reason keeps the longest start that fits."""
+    message = "bad: " + character * 3_000
+    reason = responses.bounded_reason(message)
+    assert sent_bytes(reason) <= responses.MAX_REASON_BYTES
+    kept = reason.removesuffix(responses._TRUNCATED)
+    assert message.startswith(kept) and len(kept) < len(message)
+    assert sent_bytes(message[: len(kept) + 1] + responses._TRUNCATED) > responses.MAX_REASON_BYTES
 
 
 @pytest.mark.parametrize(

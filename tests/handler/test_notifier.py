@@ -827,13 +827,14 @@ def test_any_signal_fits_the_quota_and_a_reason_that_fits_is_sent_whole(reason, 
 
 
 def test_a_signal_of_exactly_the_quota_is_sent_whole():
-    """A body of exactly 4,096 bytes fits: its reason (2,048 UTF-8 bytes, the reason's own bound) is not cut. 493
-    "é" (6 bytes escaped), one '"' (2) and 1,061 "a": 4,096 bytes once written as JSON."""
-    reason = "é" * 493 + '"' + "a" * 1061
-    assert len(reason.encode()) == 2048
-    whole = json.dumps({"Status": "FAILURE", "Reason": reason, "UniqueId": "abcdefgh1234", "Data": ""}).encode()
+    """A body of exactly 4,096 bytes fits: its reason (2,048 bytes as JSON.stringify writes it, the reason's own
+    bound: "é" 2, '"' 2) is not cut. 494 "é" (6 bytes as this body escapes it), one '"' (2) and 1,058 "a": 4,096
+    bytes once written as JSON."""
+    reason = "é" * 494 + '"' + "a" * 1058
+    assert len(json.dumps(reason, ensure_ascii=False).encode()) - 2 == 2048
+    whole = json.dumps({"Status": "FAILURE", "Reason": reason, "UniqueId": "abcdefgh1", "Data": ""}).encode()
     assert len(whole) == SIGNAL_QUOTA_BYTES
-    assert notifier.signal_body("FAILURE", reason, "abcdefgh1234", "") == whole
+    assert notifier.signal_body("FAILURE", reason, "abcdefgh1", "") == whole
 
 
 def test_a_reason_that_escapes_long_keeps_as_much_of_it_as_fits():
