@@ -465,9 +465,9 @@ def test_the_handler_role_creates_nothing_of_kinds_a_stack_does_not_use(stack, b
 
 # --- where on-demand deployments are documented ----------------------------------------------------------------
 # Bedrock user guide, "Deploy a custom model for on-demand inference": "You can set up on-demand inference for the
-# following base models: Amazon Nova Lite – Supported Region: US East (N. Virginia); Amazon Nova 2 Lite – [...] US East
-# (N. Virginia); Amazon Nova Micro – [...] US East (N. Virginia); Amazon Nova Pro – [...] US East (N. Virginia); Meta
-# Llama 3.3 70B Instruct – Supported Region: US West (Oregon)"; "You must use the US East (N. Virginia) or US West
+# following base models: Amazon Nova Lite - Supported Region: US East (N. Virginia); Amazon Nova 2 Lite - [...] US East
+# (N. Virginia); Amazon Nova Micro - [...] US East (N. Virginia); Amazon Nova Pro - [...] US East (N. Virginia); Meta
+# Llama 3.3 70B Instruct - Supported Region: US West (Oregon)"; "You must use the US East (N. Virginia) or US West
 # (Oregon) region". The Nova user guide: for SageMaker AI-trained models, PEFT ones only.
 
 
