@@ -1,7 +1,7 @@
 """Limits that only AWS checks (DESIGN.md, fact 11), refused here as AWS refuses them.
 
 - a stack: at most 500 resources, 200 outputs and 200 parameters, a Description of at most 1,024 bytes, and a
-  template of at most 1 MB (1,048,576 bytes, passed through S3, as the CDK
+  template of at most 1 MB (1,000,000 bytes, passed through S3, as the CDK
   CLI passes every template of more than 51,200 bytes); CloudFormation refuses the stack operation before it
   starts (a ValidationError);
 - a Lambda function's environment variables: 4 KB, measured as Lambda measures them, the variables as compact
