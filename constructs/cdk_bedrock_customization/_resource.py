@@ -544,7 +544,8 @@ def _stack_id() -> str:
 # anyone. The Region and URL suffix are the policy's stack's, which is the key's (checked_kms_key).
 MODEL_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 MODEL_KEY_GRANT_ACTIONS = ("kms:CreateGrant",)
-MODEL_KEY_GRANT_CONDITIONS = {"StringEquals": {"kms:ViaService": f"bedrock.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"}}
+VIA_BEDROCK = {"StringEquals": {"kms:ViaService": f"bedrock.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"}}
+MODEL_KEY_GRANT_CONDITIONS = VIA_BEDROCK
 # What a job that reads an encrypted custom model (a copy's source, a model trained further) needs of its key
 # (encryption-custom-job.html: Decrypt "to validate that the role has proper access to the KMS key").
 SOURCE_MODEL_KEY_ACTIONS = ("kms:Decrypt",)

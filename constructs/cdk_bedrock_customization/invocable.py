@@ -20,7 +20,7 @@ from constructs import Construct
 
 from ._metrics import InvocationMetrics
 from ._nag import acknowledge, wildcard_resources
-from ._resource import grant_key
+from ._resource import VIA_BEDROCK, grant_key
 from ._tokens import is_unresolved
 
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
@@ -64,14 +64,15 @@ class InvocableModel(InvocationMetrics, cdk.Resource):
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let grantee invoke the model by exactly ``model_arn`` (InvokeModel, and with a response stream; Converse
-        and ConverseStream are authorized by the same actions), and use its customer managed key when this app knows
-        it (the Nova user guide's customize-fine-tune-encrypt.html, statement PermissionsModelInvocation: kms:Decrypt
-        and kms:GenerateDataKey)."""
+        and ConverseStream are authorized by the same actions), and use its customer managed key through Bedrock when
+        this app knows it (the Nova user guide's customize-fine-tune-encrypt.html, statement PermissionsModelInvocation:
+        kms:Decrypt and kms:GenerateDataKey, with kms:ViaService Bedrock's: not the key itself, which may also encrypt
+        data the grantee has no business reading)."""
         grant = iam.Grant.add_to_principal(
             grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.model_arn]
         )
         if self._invocation_key is not None:
-            grant_key(self._invocation_key, ("kms:Decrypt", "kms:GenerateDataKey"), grantee)
+            grant_key(self._invocation_key, ("kms:Decrypt", "kms:GenerateDataKey"), grantee, conditions=VIA_BEDROCK)
         return grant
 
 

@@ -22,6 +22,12 @@ from .test_weights import LLAMA_CONFIG, make_model, write_sparse_weights
 IMPORT = "Custom::BedrockImportedModel"
 GIVEN_ROLE = "arn:aws:iam::123456789012:role/bedrock-imports"
 ACCOUNT, REGION = "123456789012", "us-east-1"
+# The Nova user guide's PermissionsModelInvocation statement: "kms:ViaService": ["bedrock.${region}.amazonaws.com"].
+VIA_BEDROCK = {
+    "StringEquals": {
+        "kms:ViaService": {"Fn::Join": ["", ["bedrock.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]}
+    }
+}
 
 
 def imports(template: Template) -> dict[str, Any]:
@@ -140,6 +146,7 @@ def test_an_encrypted_models_invoker_may_decrypt_it(stack, bucket) -> None:
     invoke, decrypt = role_statements(Template.from_stack(stack), "Caller")
     assert invoke["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
     assert (decrypt["Action"], decrypt["Resource"]) == (["kms:Decrypt", "kms:GenerateDataKey"], key_arn)
+    assert decrypt["Condition"] == VIA_BEDROCK  # through Bedrock only, as the Nova guide's statement has it
 
 
 def test_imports_of_a_stack_run_one_at_a_time_whatever_the_job_limit(stack, bucket) -> None:
