@@ -30,6 +30,7 @@ from .datasets import (
     CPT_INPUT,
     DISTILLATION_PROMPTS,
     FAMILY_NAMES,
+    MAX_LINE_BYTES,
     OPENAI_CHAT,
     PROMPT_COMPLETION,
     DatasetError,
@@ -139,9 +140,16 @@ def count_tokens(
 
 
 def _records(path: str | os.PathLike[str], display: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each record and its line; a line longer than validation allows is refused unread (memory stays bounded)."""
     try:
         with open(path, "rb") as stream:
-            for line, raw in enumerate(stream, 1):
+            line = 0
+            while raw := stream.readline(MAX_LINE_BYTES + 1):  # at most one byte past the bound
+                line += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    raise DatasetError(
+                        f"{display}:{line}: the line is longer than {MAX_LINE_BYTES} bytes; validate the file first"
+                    )
                 try:
                     record = json.loads(raw, parse_constant=refuse_json_constant)
                 except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, too many digits, too deep

@@ -253,6 +253,26 @@ def test_a_line_python_cannot_read_is_named(tmp_path: Path, client: Any, line: s
         count_tokens(path, COHERE, client)
 
 
+def test_a_line_longer_than_validation_allows_is_refused_unread(tmp_path: Path, client: Any) -> None:
+    """validate refuses a line of more than 8 MiB (datasets.MAX_LINE_BYTES): counting, which reads records as valid,
+    refuses it too rather than read it whole. A line of exactly the bound is read."""
+    bound = 8 * 1024 * 1024
+    path = tmp_path / "train.jsonl"
+    filler = "a" * (bound - len('{"prompt": "q", "completion": "", "x": ""}\n'))
+    path.write_text(
+        '{"prompt": "q", "completion": "", "x": "'
+        + filler
+        + '"}\n{"prompt": "q", "completion": "a", "x": "'
+        + filler
+        + 'a"}\n'
+    )
+    assert [len(line) for line in path.read_bytes().splitlines(keepends=True)] == [bound, bound + 2]
+    with Stubber(client) as stubber:
+        expect(stubber, "cohere.command-text-v14:7", {"messages": [{"role": "user", "content": [{"text": "q"}]}]}, 1)
+        with pytest.raises(DatasetError, match=r"train.jsonl:2: the line is longer than 8388608 bytes; validate the"):
+            count_tokens(path, COHERE, client)
+
+
 def test_no_client_without_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every source of credentials of botocore's default chain is switched off for the test's process."""
     for name in (
