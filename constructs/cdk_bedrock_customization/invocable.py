@@ -20,7 +20,7 @@ from constructs import Construct
 
 from ._metrics import InvocationMetrics
 from ._nag import acknowledge, wildcard_resources
-from ._resource import VIA_BEDROCK, grant_key
+from ._resource import grant_key, via_bedrock_in_the_keys_region
 from ._tokens import is_unresolved
 
 INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
@@ -72,7 +72,8 @@ class InvocableModel(InvocationMetrics, cdk.Resource):
             grantee=grantee, actions=list(INVOKE_ACTIONS), resource_arns=[self.model_arn]
         )
         if self._invocation_key is not None:
-            grant_key(self._invocation_key, ("kms:Decrypt", "kms:GenerateDataKey"), grantee, conditions=VIA_BEDROCK)
+            key, actions = self._invocation_key, ("kms:Decrypt", "kms:GenerateDataKey")
+            grant_key(key, actions, grantee, conditions=via_bedrock_in_the_keys_region(key.key_arn))
         return grant
 
 

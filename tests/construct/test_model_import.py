@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,16 @@ from .test_weights import LLAMA_CONFIG, make_model, write_sparse_weights
 IMPORT = "Custom::BedrockImportedModel"
 GIVEN_ROLE = "arn:aws:iam::123456789012:role/bedrock-imports"
 ACCOUNT, REGION = "123456789012", "us-east-1"
-# The Nova user guide's PermissionsModelInvocation statement: "kms:ViaService": ["bedrock.${region}.amazonaws.com"].
-VIA_BEDROCK = {
-    "StringEquals": {
-        "kms:ViaService": {"Fn::Join": ["", ["bedrock.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]}
+
+
+def via_bedrock(key_arn: Any) -> dict[str, Any]:
+    """The Nova user guide's PermissionsModelInvocation statement: "kms:ViaService":
+    ["bedrock.${region}.amazonaws.com"], the Region being the key's (Bedrock calls KMS where the model is): the fourth
+    field of its ARN."""
+    region = {"Fn::Select": [3, {"Fn::Split": [":", key_arn]}]}
+    return {
+        "StringEquals": {"kms:ViaService": {"Fn::Join": ["", ["bedrock.", region, ".", {"Ref": "AWS::URLSuffix"}]]}}
     }
-}
 
 
 def imports(template: Template) -> dict[str, Any]:
@@ -146,7 +151,26 @@ def test_an_encrypted_models_invoker_may_decrypt_it(stack, bucket) -> None:
     invoke, decrypt = role_statements(Template.from_stack(stack), "Caller")
     assert invoke["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
     assert (decrypt["Action"], decrypt["Resource"]) == (["kms:Decrypt", "kms:GenerateDataKey"], key_arn)
-    assert decrypt["Condition"] == VIA_BEDROCK  # through Bedrock only, as the Nova guide's statement has it
+    assert decrypt["Condition"] == via_bedrock(key_arn)  # through Bedrock only, as the Nova guide's statement has it
+
+
+def test_an_invoker_in_another_regions_stack_may_decrypt_through_bedrock_in_the_keys_region() -> None:
+    """A caller's policy in a stack of us-west-2 (cross-Region references): Bedrock calls KMS in us-east-1, the model's
+    and key's Region; a condition naming the caller stack's own Region would deny every invocation."""
+    app = cdk.App()
+    models = cdk.Stack(app, "Models", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    model = ImportedModel(
+        models, "Llama", model_data=weights(s3.Bucket(models, "Data")), kms_key=kms.Key(models, "Key")
+    )
+    callers = cdk.Stack(
+        app, "Callers", env=cdk.Environment(account=ACCOUNT, region="us-west-2"), cross_region_references=True
+    )
+    caller = iam.Role(callers, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    model.grant_invoke(caller)
+    _invoke, decrypt = role_statements(Template.from_stack(callers), "Caller")
+    assert decrypt["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert decrypt["Condition"] == via_bedrock(decrypt["Resource"])
+    assert "AWS::Region" not in json.dumps(decrypt["Condition"])
 
 
 def test_imports_of_a_stack_run_one_at_a_time_whatever_the_job_limit(stack, bucket) -> None:

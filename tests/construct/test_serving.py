@@ -396,8 +396,10 @@ def test_an_encrypted_model_of_another_stack_is_served_and_invoked_with_its_key(
     assert set(key_arn) == {"Fn::ImportValue"} and "ModelKey" in key_arn["Fn::ImportValue"]
     assert key_statements(template, "App") == [(["kms:Decrypt", "kms:GenerateDataKey"], key_arn)]
     (decrypt,) = [statement for statement in statements(template, "AppDefaultPolicy") if "Condition" in statement]
-    via_bedrock = {"Fn::Join": ["", ["bedrock.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]}
-    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": via_bedrock}}  # the Nova guide's statement
+    # The Nova guide's statement: kms:ViaService bedrock.${region}.amazonaws.com, the key's Region (its ARN's fourth).
+    region = {"Fn::Select": [3, {"Fn::Split": [":", key_arn]}]}
+    via_bedrock = {"Fn::Join": ["", ["bedrock.", region, ".", {"Ref": "AWS::URLSuffix"}]]}
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": via_bedrock}}
 
 
 # The Nova user guide's customize-fine-tune-encrypt.html, statement PermissionsNovaProvisionedThroughput (its Sid left
