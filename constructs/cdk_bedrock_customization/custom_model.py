@@ -426,8 +426,9 @@ def _warn_of_what_bedrock_may_refuse(
 
 def _warn_of_an_undocumented_distillation(model: Construct, student: str, teacher: str) -> None:
     """A warning when the user guide's table of distillation models has no such teacher, does not pair it with the
-    student (the base model), or runs it in another Region than the stack's. Only what names a model id is looked at:
-    a foundation model's id or ARN, a cross-Region profile's (its model's); not a token or an application profile."""
+    student (the base model), runs it in another Region than the stack's, or has it named otherwise (by profile or by
+    model id only). Only what names a model id is looked at: a foundation model's id or ARN, a cross-Region profile's
+    (its model's); not a token or an application profile."""
     named = _foundation_model_id(teacher)
     if named is None or is_unresolved(student) or student.startswith("arn:"):
         return
