@@ -544,17 +544,23 @@ def _stack_id() -> str:
 # anyone. The Region and URL suffix are the policy's stack's, which is the key's (checked_kms_key).
 MODEL_KEY_USE_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 MODEL_KEY_GRANT_ACTIONS = ("kms:CreateGrant",)
-MODEL_KEY_GRANT_CONDITIONS = {"StringEquals": {"kms:ViaService": f"bedrock.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"}}
-# What a job that reads an encrypted custom model (a copy's source, a model trained further) needs of its key
-# (encryption-custom-job.html: Decrypt "to validate that the role has proper access to the KMS key").
-SOURCE_MODEL_KEY_ACTIONS = ("kms:Decrypt",)
+
+
+def via_bedrock(region: str) -> dict[str, Any]:
+    """The condition that KMS is called through Bedrock in region (the key's: Bedrock calls KMS where the model is)."""
+    return {"StringEquals": {"kms:ViaService": f"bedrock.{region}.{cdk.Aws.URL_SUFFIX}"}}
 
 
 def via_bedrock_in_the_keys_region(key_arn: str) -> dict[str, Any]:
-    """The condition that KMS is called through Bedrock in the key's Region (which Bedrock calls it from: the model's),
-    read from the key's ARN: a principal's policy may be in a stack of another Region, whose AWS::Region is not it."""
-    region = cdk.Fn.select(3, cdk.Fn.split(":", key_arn))
-    return {"StringEquals": {"kms:ViaService": cdk.Fn.join("", ["bedrock.", region, ".", cdk.Aws.URL_SUFFIX])}}
+    """via_bedrock in the Region read from the key's ARN: a principal's policy may be in a stack of another Region,
+    whose AWS::Region is not the key's."""
+    return via_bedrock(cdk.Fn.select(3, cdk.Fn.split(":", key_arn)))
+
+
+MODEL_KEY_GRANT_CONDITIONS = via_bedrock(cdk.Aws.REGION)
+# What a job that reads an encrypted custom model (a copy's source, a model trained further) needs of its key
+# (encryption-custom-job.html: Decrypt "to validate that the role has proper access to the KMS key").
+SOURCE_MODEL_KEY_ACTIONS = ("kms:Decrypt",)
 
 
 def allow_model_key(grants: Grants, key_arn: str) -> None:
